@@ -1,0 +1,48 @@
+from onepool.channels.v1 import channels_pb2 as _channels_pb2
+from onepool.common.v1 import common_pb2 as _common_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ChannelCreated(_message.Message):
+    __slots__ = ("meta", "channel")
+    META_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    channel: _channels_pb2.Channel
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel: _Optional[_Union[_channels_pb2.Channel, _Mapping]] = ...) -> None: ...
+
+class ChannelUpdated(_message.Message):
+    __slots__ = ("meta", "channel")
+    META_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    channel: _channels_pb2.Channel
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel: _Optional[_Union[_channels_pb2.Channel, _Mapping]] = ...) -> None: ...
+
+class ListingUpserted(_message.Message):
+    __slots__ = ("meta", "listing")
+    META_FIELD_NUMBER: _ClassVar[int]
+    LISTING_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    listing: _channels_pb2.Listing
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., listing: _Optional[_Union[_channels_pb2.Listing, _Mapping]] = ...) -> None: ...
+
+class ChannelStockUpdated(_message.Message):
+    __slots__ = ("meta", "channel_id", "sku", "channel_sku", "sellable", "previous_sellable")
+    META_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
+    SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    channel_id: str
+    sku: str
+    channel_sku: str
+    sellable: int
+    previous_sellable: int
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., previous_sellable: _Optional[int] = ...) -> None: ...

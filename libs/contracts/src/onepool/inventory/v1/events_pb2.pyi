@@ -1,0 +1,89 @@
+from onepool.common.v1 import common_pb2 as _common_pb2
+from onepool.inventory.v1 import inventory_pb2 as _inventory_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StockChanged(_message.Message):
+    __slots__ = ("meta", "level", "location_owner_dealer_id", "location_type")
+    META_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_OWNER_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    level: _inventory_pb2.StockLevel
+    location_owner_dealer_id: str
+    location_type: _inventory_pb2.LocationType
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., level: _Optional[_Union[_inventory_pb2.StockLevel, _Mapping]] = ..., location_owner_dealer_id: _Optional[str] = ..., location_type: _Optional[_Union[_inventory_pb2.LocationType, str]] = ...) -> None: ...
+
+class LocationUpserted(_message.Message):
+    __slots__ = ("meta", "location")
+    META_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    location: _inventory_pb2.Location
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., location: _Optional[_Union[_inventory_pb2.Location, _Mapping]] = ...) -> None: ...
+
+class ReservationCreated(_message.Message):
+    __slots__ = ("meta", "reservation")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    reservation: _inventory_pb2.Reservation
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., reservation: _Optional[_Union[_inventory_pb2.Reservation, _Mapping]] = ...) -> None: ...
+
+class ReservationCommitted(_message.Message):
+    __slots__ = ("meta", "reservation")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    reservation: _inventory_pb2.Reservation
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., reservation: _Optional[_Union[_inventory_pb2.Reservation, _Mapping]] = ...) -> None: ...
+
+class ReservationReleased(_message.Message):
+    __slots__ = ("meta", "reservation")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    reservation: _inventory_pb2.Reservation
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., reservation: _Optional[_Union[_inventory_pb2.Reservation, _Mapping]] = ...) -> None: ...
+
+class ReservationExpired(_message.Message):
+    __slots__ = ("meta", "reservation")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    reservation: _inventory_pb2.Reservation
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., reservation: _Optional[_Union[_inventory_pb2.Reservation, _Mapping]] = ...) -> None: ...
+
+class ReservationFulfilled(_message.Message):
+    __slots__ = ("meta", "reservation", "location_id", "lines")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    reservation: _inventory_pb2.Reservation
+    location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.StockLine]
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., reservation: _Optional[_Union[_inventory_pb2.Reservation, _Mapping]] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_inventory_pb2.StockLine, _Mapping]]] = ...) -> None: ...
+
+class TransferShipped(_message.Message):
+    __slots__ = ("meta", "transfer")
+    META_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    transfer: _inventory_pb2.Transfer
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., transfer: _Optional[_Union[_inventory_pb2.Transfer, _Mapping]] = ...) -> None: ...
+
+class TransferReceived(_message.Message):
+    __slots__ = ("meta", "transfer")
+    META_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    transfer: _inventory_pb2.Transfer
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., transfer: _Optional[_Union[_inventory_pb2.Transfer, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,500 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class LocationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOCATION_TYPE_UNSPECIFIED: _ClassVar[LocationType]
+    LOCATION_TYPE_WAREHOUSE: _ClassVar[LocationType]
+    LOCATION_TYPE_STORE: _ClassVar[LocationType]
+    LOCATION_TYPE_DEALER_WAREHOUSE: _ClassVar[LocationType]
+    LOCATION_TYPE_DEALER_STORE: _ClassVar[LocationType]
+
+class MovementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MOVEMENT_KIND_UNSPECIFIED: _ClassVar[MovementKind]
+    MOVEMENT_KIND_RECEIPT: _ClassVar[MovementKind]
+    MOVEMENT_KIND_ADJUSTMENT: _ClassVar[MovementKind]
+    MOVEMENT_KIND_SHIPMENT: _ClassVar[MovementKind]
+    MOVEMENT_KIND_RETURN: _ClassVar[MovementKind]
+    MOVEMENT_KIND_TRANSFER_OUT: _ClassVar[MovementKind]
+    MOVEMENT_KIND_TRANSFER_IN: _ClassVar[MovementKind]
+
+class SourcingMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SOURCING_MODE_UNSPECIFIED: _ClassVar[SourcingMode]
+    SOURCING_MODE_SHIP: _ClassVar[SourcingMode]
+    SOURCING_MODE_PICKUP: _ClassVar[SourcingMode]
+
+class ReservationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESERVATION_STATUS_UNSPECIFIED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_ACTIVE: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_COMMITTED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_RELEASED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_EXPIRED: _ClassVar[ReservationStatus]
+    RESERVATION_STATUS_FULFILLED: _ClassVar[ReservationStatus]
+
+class TransferStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSFER_STATUS_UNSPECIFIED: _ClassVar[TransferStatus]
+    TRANSFER_STATUS_IN_TRANSIT: _ClassVar[TransferStatus]
+    TRANSFER_STATUS_RECEIVED: _ClassVar[TransferStatus]
+LOCATION_TYPE_UNSPECIFIED: LocationType
+LOCATION_TYPE_WAREHOUSE: LocationType
+LOCATION_TYPE_STORE: LocationType
+LOCATION_TYPE_DEALER_WAREHOUSE: LocationType
+LOCATION_TYPE_DEALER_STORE: LocationType
+MOVEMENT_KIND_UNSPECIFIED: MovementKind
+MOVEMENT_KIND_RECEIPT: MovementKind
+MOVEMENT_KIND_ADJUSTMENT: MovementKind
+MOVEMENT_KIND_SHIPMENT: MovementKind
+MOVEMENT_KIND_RETURN: MovementKind
+MOVEMENT_KIND_TRANSFER_OUT: MovementKind
+MOVEMENT_KIND_TRANSFER_IN: MovementKind
+SOURCING_MODE_UNSPECIFIED: SourcingMode
+SOURCING_MODE_SHIP: SourcingMode
+SOURCING_MODE_PICKUP: SourcingMode
+RESERVATION_STATUS_UNSPECIFIED: ReservationStatus
+RESERVATION_STATUS_ACTIVE: ReservationStatus
+RESERVATION_STATUS_COMMITTED: ReservationStatus
+RESERVATION_STATUS_RELEASED: ReservationStatus
+RESERVATION_STATUS_EXPIRED: ReservationStatus
+RESERVATION_STATUS_FULFILLED: ReservationStatus
+TRANSFER_STATUS_UNSPECIFIED: TransferStatus
+TRANSFER_STATUS_IN_TRANSIT: TransferStatus
+TRANSFER_STATUS_RECEIVED: TransferStatus
+
+class Location(_message.Message):
+    __slots__ = ("id", "name", "type", "owner_dealer_id", "region", "ships", "pickup", "priority", "disabled")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    SHIPS_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    type: LocationType
+    owner_dealer_id: str
+    region: str
+    ships: bool
+    pickup: bool
+    priority: int
+    disabled: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[LocationType, str]] = ..., owner_dealer_id: _Optional[str] = ..., region: _Optional[str] = ..., ships: _Optional[bool] = ..., pickup: _Optional[bool] = ..., priority: _Optional[int] = ..., disabled: _Optional[bool] = ...) -> None: ...
+
+class StockLine(_message.Message):
+    __slots__ = ("sku", "quantity")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    quantity: int
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class StockLevel(_message.Message):
+    __slots__ = ("sku", "location_id", "on_hand", "reserved", "safety_stock", "available", "version")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    location_id: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    version: int
+    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+
+class Movement(_message.Message):
+    __slots__ = ("id", "location_id", "sku", "delta", "kind", "reason", "reference", "on_hand_after", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    location_id: str
+    sku: str
+    delta: int
+    kind: MovementKind
+    reason: str
+    reference: str
+    on_hand_after: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., location_id: _Optional[str] = ..., sku: _Optional[str] = ..., delta: _Optional[int] = ..., kind: _Optional[_Union[MovementKind, str]] = ..., reason: _Optional[str] = ..., reference: _Optional[str] = ..., on_hand_after: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UpsertLocationRequest(_message.Message):
+    __slots__ = ("location",)
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    location: Location
+    def __init__(self, location: _Optional[_Union[Location, _Mapping]] = ...) -> None: ...
+
+class UpsertLocationResponse(_message.Message):
+    __slots__ = ("location",)
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    location: Location
+    def __init__(self, location: _Optional[_Union[Location, _Mapping]] = ...) -> None: ...
+
+class ListLocationsRequest(_message.Message):
+    __slots__ = ("owner_dealer_id", "type", "region")
+    OWNER_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    owner_dealer_id: str
+    type: LocationType
+    region: str
+    def __init__(self, owner_dealer_id: _Optional[str] = ..., type: _Optional[_Union[LocationType, str]] = ..., region: _Optional[str] = ...) -> None: ...
+
+class ListLocationsResponse(_message.Message):
+    __slots__ = ("locations",)
+    LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    locations: _containers.RepeatedCompositeFieldContainer[Location]
+    def __init__(self, locations: _Optional[_Iterable[_Union[Location, _Mapping]]] = ...) -> None: ...
+
+class ReceiveStockRequest(_message.Message):
+    __slots__ = ("request_id", "location_id", "lines", "reason", "kind", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[StockLine]
+    reason: str
+    kind: MovementKind
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[MovementKind, str]] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class ReceiveStockResponse(_message.Message):
+    __slots__ = ("levels",)
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    levels: _containers.RepeatedCompositeFieldContainer[StockLevel]
+    def __init__(self, levels: _Optional[_Iterable[_Union[StockLevel, _Mapping]]] = ...) -> None: ...
+
+class AdjustStockRequest(_message.Message):
+    __slots__ = ("request_id", "location_id", "sku", "delta", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    location_id: str
+    sku: str
+    delta: int
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., location_id: _Optional[str] = ..., sku: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AdjustStockResponse(_message.Message):
+    __slots__ = ("level",)
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    level: StockLevel
+    def __init__(self, level: _Optional[_Union[StockLevel, _Mapping]] = ...) -> None: ...
+
+class SetSafetyStockRequest(_message.Message):
+    __slots__ = ("location_id", "sku", "quantity")
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    location_id: str
+    sku: str
+    quantity: int
+    def __init__(self, location_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class SetSafetyStockResponse(_message.Message):
+    __slots__ = ("level",)
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    level: StockLevel
+    def __init__(self, level: _Optional[_Union[StockLevel, _Mapping]] = ...) -> None: ...
+
+class GetAvailabilityRequest(_message.Message):
+    __slots__ = ("skus", "channel_id", "location_ids")
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    skus: _containers.RepeatedScalarFieldContainer[str]
+    channel_id: str
+    location_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, skus: _Optional[_Iterable[str]] = ..., channel_id: _Optional[str] = ..., location_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LocationAvailability(_message.Message):
+    __slots__ = ("location_id", "on_hand", "reserved", "available", "safety_stock")
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
+    location_id: str
+    on_hand: int
+    reserved: int
+    available: int
+    safety_stock: int
+    def __init__(self, location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., available: _Optional[int] = ..., safety_stock: _Optional[int] = ...) -> None: ...
+
+class Availability(_message.Message):
+    __slots__ = ("sku", "on_hand", "reserved", "safety_stock", "available", "by_location")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    BY_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    by_location: _containers.RepeatedCompositeFieldContainer[LocationAvailability]
+    def __init__(self, sku: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., by_location: _Optional[_Iterable[_Union[LocationAvailability, _Mapping]]] = ...) -> None: ...
+
+class GetAvailabilityResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Availability]
+    def __init__(self, items: _Optional[_Iterable[_Union[Availability, _Mapping]]] = ...) -> None: ...
+
+class SourcingHint(_message.Message):
+    __slots__ = ("mode", "region", "pickup_location_id", "allow_split")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_SPLIT_FIELD_NUMBER: _ClassVar[int]
+    mode: SourcingMode
+    region: str
+    pickup_location_id: str
+    allow_split: bool
+    def __init__(self, mode: _Optional[_Union[SourcingMode, str]] = ..., region: _Optional[str] = ..., pickup_location_id: _Optional[str] = ..., allow_split: _Optional[bool] = ...) -> None: ...
+
+class ReserveLine(_message.Message):
+    __slots__ = ("sku", "quantity", "location_id")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    quantity: int
+    location_id: str
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., location_id: _Optional[str] = ...) -> None: ...
+
+class ReserveRequest(_message.Message):
+    __slots__ = ("request_id", "order_id", "channel_id", "lines", "hint", "ttl_seconds")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    order_id: str
+    channel_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[ReserveLine]
+    hint: SourcingHint
+    ttl_seconds: int
+    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReserveLine, _Mapping]]] = ..., hint: _Optional[_Union[SourcingHint, _Mapping]] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class Allocation(_message.Message):
+    __slots__ = ("sku", "location_id", "quantity", "fulfilled_quantity", "location_owner_dealer_id", "location_type")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    FULFILLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_OWNER_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    location_id: str
+    quantity: int
+    fulfilled_quantity: int
+    location_owner_dealer_id: str
+    location_type: LocationType
+    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., location_owner_dealer_id: _Optional[str] = ..., location_type: _Optional[_Union[LocationType, str]] = ...) -> None: ...
+
+class Reservation(_message.Message):
+    __slots__ = ("id", "order_id", "channel_id", "status", "allocations", "expires_at", "created_at", "updated_at", "release_reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    order_id: str
+    channel_id: str
+    status: ReservationStatus
+    allocations: _containers.RepeatedCompositeFieldContainer[Allocation]
+    expires_at: _timestamp_pb2.Timestamp
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    release_reason: str
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., release_reason: _Optional[str] = ...) -> None: ...
+
+class ReserveResponse(_message.Message):
+    __slots__ = ("reservation",)
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+
+class GetReservationRequest(_message.Message):
+    __slots__ = ("reservation_id",)
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    def __init__(self, reservation_id: _Optional[str] = ...) -> None: ...
+
+class GetReservationResponse(_message.Message):
+    __slots__ = ("reservation",)
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+
+class CommitReservationRequest(_message.Message):
+    __slots__ = ("reservation_id",)
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    def __init__(self, reservation_id: _Optional[str] = ...) -> None: ...
+
+class CommitReservationResponse(_message.Message):
+    __slots__ = ("reservation",)
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+
+class ReleaseReservationRequest(_message.Message):
+    __slots__ = ("reservation_id", "reason")
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    reason: str
+    def __init__(self, reservation_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReleaseReservationResponse(_message.Message):
+    __slots__ = ("reservation",)
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+
+class FulfillReservationRequest(_message.Message):
+    __slots__ = ("reservation_id", "location_id", "lines", "request_id")
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[StockLine]
+    request_id: str
+    def __init__(self, reservation_id: _Optional[str] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class FulfillReservationResponse(_message.Message):
+    __slots__ = ("reservation",)
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+
+class Transfer(_message.Message):
+    __slots__ = ("id", "from_location_id", "to_location_id", "lines", "status", "reference", "created_at", "received_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    from_location_id: str
+    to_location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[StockLine]
+    status: TransferStatus
+    reference: str
+    created_at: _timestamp_pb2.Timestamp
+    received_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., from_location_id: _Optional[str] = ..., to_location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., status: _Optional[_Union[TransferStatus, str]] = ..., reference: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TransferStockRequest(_message.Message):
+    __slots__ = ("request_id", "from_location_id", "to_location_id", "lines", "reason", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    from_location_id: str
+    to_location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[StockLine]
+    reason: str
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., from_location_id: _Optional[str] = ..., to_location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., reason: _Optional[str] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class TransferStockResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: Transfer
+    def __init__(self, transfer: _Optional[_Union[Transfer, _Mapping]] = ...) -> None: ...
+
+class ReceiveTransferRequest(_message.Message):
+    __slots__ = ("transfer_id",)
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    def __init__(self, transfer_id: _Optional[str] = ...) -> None: ...
+
+class ReceiveTransferResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: Transfer
+    def __init__(self, transfer: _Optional[_Union[Transfer, _Mapping]] = ...) -> None: ...
+
+class GetTransferRequest(_message.Message):
+    __slots__ = ("transfer_id",)
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    def __init__(self, transfer_id: _Optional[str] = ...) -> None: ...
+
+class GetTransferResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: Transfer
+    def __init__(self, transfer: _Optional[_Union[Transfer, _Mapping]] = ...) -> None: ...
+
+class ListMovementsRequest(_message.Message):
+    __slots__ = ("location_id", "sku", "page_size", "page_token")
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    location_id: str
+    sku: str
+    page_size: int
+    page_token: str
+    def __init__(self, location_id: _Optional[str] = ..., sku: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListMovementsResponse(_message.Message):
+    __slots__ = ("movements", "next_page_token")
+    MOVEMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    movements: _containers.RepeatedCompositeFieldContainer[Movement]
+    next_page_token: str
+    def __init__(self, movements: _Optional[_Iterable[_Union[Movement, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

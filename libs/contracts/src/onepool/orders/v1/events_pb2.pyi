@@ -1,0 +1,62 @@
+from onepool.common.v1 import common_pb2 as _common_pb2
+from onepool.orders.v1 import orders_pb2 as _orders_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OrderPlaced(_message.Message):
+    __slots__ = ("meta", "order")
+    META_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    order: _orders_pb2.Order
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ...) -> None: ...
+
+class OrderPaid(_message.Message):
+    __slots__ = ("meta", "order")
+    META_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    order: _orders_pb2.Order
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ...) -> None: ...
+
+class OrderCancelled(_message.Message):
+    __slots__ = ("meta", "order", "reason")
+    META_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    order: _orders_pb2.Order
+    reason: str
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class OrderShipped(_message.Message):
+    __slots__ = ("meta", "order", "fulfillment_id")
+    META_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    FULFILLMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    order: _orders_pb2.Order
+    fulfillment_id: str
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ..., fulfillment_id: _Optional[str] = ...) -> None: ...
+
+class OrderCompleted(_message.Message):
+    __slots__ = ("meta", "order")
+    META_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    order: _orders_pb2.Order
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ...) -> None: ...
+
+class OrderReturned(_message.Message):
+    __slots__ = ("meta", "order", "order_return")
+    META_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_RETURN_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    order: _orders_pb2.Order
+    order_return: _orders_pb2.Return
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ..., order_return: _Optional[_Union[_orders_pb2.Return, _Mapping]] = ...) -> None: ...
