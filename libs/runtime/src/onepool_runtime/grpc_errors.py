@@ -1,0 +1,165 @@
+"""The one place domain errors become gRPC status codes (with google.rpc error details).
+
+Also owns request decoding: a malformed protobuf body is the caller's fault (INVALID_ARGUMENT), whereas
+grpcio's default would report INTERNAL. Anything unexpected is logged with its trace and returned as a
+bare INTERNAL without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from onepool_runtime import errors, metrics
+
+log = logging.getLogger(__name__)
+
+_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Conflict, grpc.StatusCode.ABORTED),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def status_code_for(exc: errors.DomainError) -> grpc.StatusCode:
+    for kind, code in _CODES:
+        if isinstance(exc, kind):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def _pack(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def to_status(exc: errors.DomainError) -> grpc.Status:
+    code = status_code_for(exc)
+    details: list[any_pb2.Any] = []
+    if isinstance(exc, errors.InvalidArgument):
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                        for v in exc.violations
+                    ]
+                )
+            )
+        )
+    elif isinstance(exc, errors.FailedPrecondition):
+        details.append(_pack(error_details_pb2.ErrorInfo(reason=exc.reason, domain="onepool", metadata=exc.metadata)))
+        if isinstance(exc, errors.InsufficientStock):
+            details.append(
+                _pack(
+                    error_details_pb2.PreconditionFailure(
+                        violations=[
+                            error_details_pb2.PreconditionFailure.Violation(
+                                type="STOCK",
+                                subject=s.sku,
+                                description=f"requested {s.requested}, available {s.available}",
+                            )
+                            for s in exc.shortages
+                        ]
+                    )
+                )
+            )
+    elif isinstance(exc, errors.NotFound | errors.AlreadyExists):
+        details.append(_pack(error_details_pb2.ResourceInfo(resource_type=exc.kind, resource_name=exc.ident)))
+    status = status_pb2.Status(code=code.value[0], message=exc.message, details=details)
+    return rpc_status.to_status(status)
+
+
+def _internal() -> grpc.Status:
+    return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error"))
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        decode = handler.request_deserializer
+
+        def parse(raw: bytes) -> Any:
+            if decode is None:
+                return raw
+            try:
+                return decode(raw)
+            except (DecodeError, ValueError) as exc:
+                raise errors.InvalidArgument("request", f"malformed request message: {exc}") from exc
+
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            async def unary(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+                start = time.perf_counter()
+                code = grpc.StatusCode.OK
+                try:
+                    return await inner(parse(raw), context)
+                except errors.DomainError as exc:
+                    code = status_code_for(exc)
+                    await context.abort_with_status(to_status(exc))
+                except grpc.aio.AbortError:
+                    code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
+                    raise
+                except Exception:
+                    code = grpc.StatusCode.INTERNAL
+                    log.exception("unhandled error in %s", method)
+                    await context.abort_with_status(_internal())
+                finally:
+                    _record(method, code, start)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, request_deserializer=None, response_serializer=handler.response_serializer
+            )
+        if handler.unary_stream is not None:
+            inner_stream = handler.unary_stream
+
+            async def stream(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                start = time.perf_counter()
+                code = grpc.StatusCode.OK
+                try:
+                    async for item in inner_stream(parse(raw), context):
+                        yield item
+                except errors.DomainError as exc:
+                    code = status_code_for(exc)
+                    await context.abort_with_status(to_status(exc))
+                except grpc.aio.AbortError:
+                    raise
+                except Exception:
+                    code = grpc.StatusCode.INTERNAL
+                    log.exception("unhandled error in %s", method)
+                    await context.abort_with_status(_internal())
+                finally:
+                    _record(method, code, start)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream, request_deserializer=None, response_serializer=handler.response_serializer
+            )
+        return handler
+
+
+def _record(method: str, code: grpc.StatusCode, start: float) -> None:
+    attrs = {"rpc.method": method, "rpc.grpc.status_code": code.name}
+    metrics.rpc_requests.add(1, attrs)
+    metrics.rpc_duration.record(time.perf_counter() - start, attrs)

@@ -1,0 +1,109 @@
+"""Alembic, one migration history per service, each in its own schema.
+
+Each service's `migrations/env.py` is two lines that call `run_env(metadata)`. `upgrade()` runs alembic
+programmatically (in a worker thread, because env.py drives its own event loop) under an advisory lock, so
+replicas starting together migrate once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData, pool, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from onepool_runtime.db import asyncpg_url, check_schema_name
+
+
+def alembic_config(script_location: Path, database_url: str, schema: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.set_main_option("sqlalchemy.url", asyncpg_url(database_url).replace("%", "%%"))
+    cfg.set_main_option("onepool.schema", check_schema_name(schema))
+    return cfg
+
+
+def upgrade_sync(script_location: Path, database_url: str, schema: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(script_location, database_url, schema), revision)
+
+
+async def upgrade(script_location: Path, database_url: str, schema: str, revision: str = "head") -> None:
+    await asyncio.to_thread(upgrade_sync, script_location, database_url, schema, revision)
+
+
+def run_env(target_metadata: MetaData | None) -> None:
+    """The body of every service's migrations/env.py."""
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    schema = config.get_main_option("onepool.schema")
+    assert url and schema, "run migrations through onepool_runtime.migrations.upgrade"
+
+    def migrate(connection: sa.Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table_schema=schema,
+            transaction_per_migration=False,
+            include_object=_owned_by_metadata,
+        )
+        with context.begin_transaction():
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(
+            url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
+        )
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            async with engine.connect() as conn:
+                await conn.run_sync(migrate)
+                await conn.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+def _owned_by_metadata(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Autogenerate compares only the service's own tables: never proposes dropping alembic_version or the
+    runtime's outbox/inbox/idempotency tables, which are not in the service metadata."""
+    return not (type_ == "table" and reflected and compare_to is None)
+
+
+def create_runtime_tables() -> None:
+    """Outbox, inbox and idempotency keys (frozen at their first version; later changes get migrations)."""
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+        sa.Column("id", sa.String(64), nullable=False, unique=True),
+        sa.Column("subject", sa.String(255), nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+        sa.Column("headers", postgresql.JSONB, nullable=False, server_default="{}"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.String, nullable=True),
+    )
+    op.create_index("outbox_unpublished", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(128), primary_key=True),
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("subject", sa.String(255), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("operation", sa.String(128), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("response", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )

@@ -1,0 +1,167 @@
+"""The outbox relay: the only code that publishes to NATS.
+
+It claims unpublished rows in commit order (FOR UPDATE SKIP LOCKED, so several replicas can run), publishes
+each with Nats-Msg-Id = event id, waits for the JetStream PubAck, and only then marks the row published in
+the same transaction that claimed it. If the relay dies between PubAck and mark, the row is published
+again; JetStream's duplicate window drops the copy and consumers' inboxes drop anything older.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from nats.js import JetStreamContext
+from opentelemetry import propagate, trace
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from onepool_runtime import metrics
+from onepool_runtime.db import plain_url
+from onepool_runtime.outbox import MSG_ID_HEADER, notify_channel
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("onepool.outbox")
+
+_CLAIM = text(
+    "SELECT seq, id, subject, payload, headers FROM outbox WHERE published_at IS NULL "
+    "ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_MARK = text("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY(:seqs)")
+_FAIL = text("UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE seq = ANY(:seqs)")
+_PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :secs)")
+_BACKLOG = text(
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox "
+    "WHERE published_at IS NULL"
+)
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    failed: int = 0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        *,
+        database_url: str,
+        schema: str,
+        batch_size: int = 200,
+        poll_seconds: float = 1.0,
+        publish_timeout: float = 5.0,
+        retention_seconds: float = 86400.0,
+        after_publish: Callable[[list[str]], Awaitable[None]] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._js = js
+        self._url = plain_url(database_url)
+        self._schema = schema
+        self._batch = batch_size
+        self._poll = poll_seconds
+        self._timeout = publish_timeout
+        self._retention = retention_seconds
+        # Test seam: runs after the PubAcks and before the rows are marked (fault injection).
+        self._after_publish = after_publish
+        self._wake = asyncio.Event()
+        self.stats = RelayStats()
+
+    async def run(self) -> None:
+        listener = await self._listen()
+        last_purge = 0.0
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    sent = await self.publish_pending()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("outbox relay pass failed; retrying")
+                    sent = 0
+                    await asyncio.sleep(self._poll)
+                if loop.time() - last_purge > 15:
+                    last_purge = loop.time()
+                    with contextlib.suppress(Exception):
+                        await self._purge_and_measure()
+                if sent >= self._batch:
+                    continue  # more waiting: do not sleep
+                if listener is None or listener.is_closed():
+                    listener = await self._listen()
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+        finally:
+            if listener is not None and not listener.is_closed():
+                with contextlib.suppress(Exception):
+                    await listener.close()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        """LISTEN for commits that wrote outbox rows, so events leave within milliseconds, not a poll."""
+        try:
+            conn = await asyncpg.connect(self._url)
+            await conn.add_listener(notify_channel(self._schema), lambda *_: self._wake.set())
+            return conn
+        except Exception:
+            log.warning("outbox LISTEN unavailable; polling every %.1fs", self._poll)
+            return None
+
+    async def publish_pending(self) -> int:
+        """Publish one batch. Returns how many rows were published."""
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(_CLAIM, {"limit": self._batch})).all()
+            if not rows:
+                return 0
+            futures: list[tuple[Any, asyncio.Future[Any]]] = []
+            for row in rows:
+                headers = dict(row.headers or {})
+                parent = propagate.extract(headers)
+                with tracer.start_as_current_span(
+                    f"publish {row.subject}", context=parent, kind=trace.SpanKind.PRODUCER
+                ) as span:
+                    span.set_attribute("messaging.system", "nats")
+                    span.set_attribute("messaging.destination.name", row.subject)
+                    span.set_attribute("messaging.message.id", row.id)
+                    headers.pop("traceparent", None)
+                    headers.pop("tracestate", None)
+                    propagate.inject(headers)
+                    headers[MSG_ID_HEADER] = row.id
+                    fut = await self._js.publish_async(row.subject, bytes(row.payload), headers=headers)
+                futures.append((row, fut))
+            ok: list[int] = []
+            failed: list[int] = []
+            error = ""
+            done, pending = await asyncio.wait([f for _, f in futures], timeout=self._timeout)
+            for row, fut in futures:
+                if fut in done and fut.exception() is None:
+                    ok.append(row.seq)
+                else:
+                    failed.append(row.seq)
+                    error = repr(fut.exception()) if fut in done else "publish timed out"
+            for fut in pending:
+                fut.cancel()
+            if self._after_publish is not None:
+                await self._after_publish([r.id for r in rows if r.seq in ok])
+            if ok:
+                await conn.execute(_MARK, {"seqs": ok})
+            if failed:
+                await conn.execute(_FAIL, {"seqs": failed, "error": error[:500]})
+                log.warning("outbox: %d events not acknowledged by JetStream: %s", len(failed), error)
+        self.stats.published += len(ok)
+        self.stats.failed += len(failed)
+        metrics.outbox_published.add(len(ok), {"service": self._schema})
+        return len(ok)
+
+    async def _purge_and_measure(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(_PURGE, {"secs": self._retention})
+            count, age = (await conn.execute(_BACKLOG)).one()
+        metrics.set_outbox_backlog(self._schema, int(count), float(age))

@@ -1,0 +1,216 @@
+"""The grpc.aio server bootstrap every service uses.
+
+Start-up: connect NATS (retrying), ensure the service's stream, build the service, bind the port, then start
+the outbox relay, consumers and background tasks under supervision. Health reports SERVING for "" and the
+service's names only while the database answers and NATS is connected. SIGTERM/SIGINT: NOT_SERVING,
+stop accepting calls with a grace period, cancel background work, drain NATS, dispose the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_runtime import db, messaging
+from onepool_runtime.auth import AuthInterceptor, Policy
+from onepool_runtime.consumer import EventConsumer
+from onepool_runtime.grpc_errors import ErrorMappingInterceptor
+from onepool_runtime.relay import OutboxRelay
+from onepool_runtime.settings import ServiceSettings
+from onepool_runtime.telemetry import configure_telemetry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Infra:
+    """Connections a service is built from."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    nc: Client
+    js: JetStreamContext
+
+
+@dataclass
+class ServiceParts:
+    """What a service contributes to the host."""
+
+    register: Callable[[grpc.aio.Server], None]
+    service_names: list[str]
+    policy: Policy
+    consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+Builder = Callable[[Infra], Awaitable[ServiceParts]]
+
+
+async def connect_nats_with_retry(url: str, name: str, *, attempts: int = 60) -> Client:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await messaging.connect(url, name)
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("NATS at %s not reachable yet (%s); retrying", url, exc)
+            await asyncio.sleep(min(0.25 * attempt, 2.0))
+    raise AssertionError("unreachable")
+
+
+def server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials | None:
+    if not (settings.tls_cert_file and settings.tls_key_file):
+        return None
+    client_ca = Path(settings.tls_client_ca_file).read_bytes() if settings.tls_client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+
+
+class ServiceHost:
+    def __init__(self, settings: ServiceSettings, build: Builder) -> None:
+        self.settings = settings
+        self._build = build
+        self.port = 0
+        self.health = HealthServicer()
+        self.infra: Infra | None = None
+        self.parts: ServiceParts | None = None
+        self.relay: OutboxRelay | None = None
+        self._server: grpc.aio.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._serving: bool | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        configure_telemetry(s)
+        engine = db.create_engine(s.database_url, s.schema_name, pool_size=s.db_pool_size,
+                                  max_overflow=s.db_max_overflow)
+        nc = await connect_nats_with_retry(s.nats_url, f"onepool-{s.service_name}")
+        js = nc.jetstream()
+        await messaging.ensure_service_stream(js, s.service_name)
+        self.infra = Infra(s, engine, db.session_factory(engine), nc, js)
+        self.parts = parts = await self._build(self.infra)
+
+        server = grpc.aio.server(
+            interceptors=[aio_server_interceptor(), AuthInterceptor(s, parts.policy), ErrorMappingInterceptor()],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+        )
+        parts.register(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        names = [*parts.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                 reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, server)
+        creds = server_credentials(s)
+        address = s.grpc_address
+        self.port = (
+            server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
+        )
+        if not self.port:
+            raise RuntimeError(f"could not bind {address}")
+        await self._set_health(False)
+        await server.start()
+        self._server = server
+
+        self.relay = OutboxRelay(
+            engine, js, database_url=s.database_url, schema=s.schema_name, batch_size=s.outbox_batch_size,
+            poll_seconds=s.outbox_poll_seconds, retention_seconds=s.outbox_retention_hours * 3600,
+        )
+        self._spawn("outbox-relay", self.relay.run)
+        for consumer in parts.consumers:
+            self._spawn(f"consumer:{consumer.durable}", consumer.run)
+        for name, task in parts.tasks.items():
+            self._spawn(name, task)
+        self._spawn("health", self._watch_health)
+        log.info("%s serving on %s:%d", s.service_name, s.grpc_host, self.port)
+
+    def _spawn(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
+        async def supervised() -> None:
+            while True:
+                try:
+                    await fn()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("background task %s crashed; restarting in 1s", name)
+                    await asyncio.sleep(1.0)
+
+        self._tasks.append(asyncio.create_task(supervised(), name=name))
+
+    async def _set_health(self, serving: bool) -> None:
+        if serving == self._serving:
+            return
+        self._serving = serving
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        assert self.parts is not None
+        for name in ["", *self.parts.service_names]:
+            await self.health.set(name, status)
+        log.info("health: %s", "SERVING" if serving else "NOT_SERVING")
+
+    async def _watch_health(self) -> None:
+        assert self.infra is not None
+        while True:
+            ok = self.infra.nc.is_connected and await db.ping(self.infra.engine)
+            await self._set_health(ok)
+            await asyncio.sleep(self.settings.health_check_seconds if ok else 0.25)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self.health.enter_graceful_shutdown()
+            await self._server.stop(self.settings.grpc_grace_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.parts is not None:
+            for hook in self.parts.on_stop:
+                with contextlib.suppress(Exception):
+                    await hook()
+        if self.infra is not None:
+            with contextlib.suppress(Exception):
+                await self.infra.nc.drain()
+            await self.infra.engine.dispose()
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("%s shutting down", self.settings.service_name)
+        await self.stop()
+
+
+def run(settings: ServiceSettings, build: Builder) -> None:
+    """Entry point body for `python -m onepool_<service>`."""
+    from onepool_runtime.telemetry import configure_logging
+
+    configure_logging(settings)
+    asyncio.run(ServiceHost(settings, build).serve_forever())
+
+

@@ -1,0 +1,90 @@
+"""One typed settings object per service (env prefix ONEPOOL_); nothing else reads the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. Services subclass it to set their name, port and peers."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEPOOL_", extra="ignore")
+
+    service_name: str = "onepool"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/onepool"
+    # Each service owns one schema in the shared database (search_path is set per connection).
+    db_schema: str = ""
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    nats_url: str = "nats://127.0.0.1:4222"
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0
+    grpc_grace_seconds: float = 5.0
+
+    # Where the other services are (service-to-service gRPC).
+    orders_addr: str = "127.0.0.1:50051"
+    inventory_addr: str = "127.0.0.1:50052"
+    channels_addr: str = "127.0.0.1:50053"
+    dealers_addr: str = "127.0.0.1:50054"
+    settlement_addr: str = "127.0.0.1:50055"
+
+    # Authentication: HS256 with a shared secret by default, RS256 when a public key is configured.
+    jwt_secret: str = "onepool-dev-secret-change-me-32bytes!"
+    jwt_audience: str = "onepool"
+    jwt_issuer: str = "onepool"
+    jwt_public_key_file: str = ""
+    jwt_private_key_file: str = ""
+    auth_enabled: bool = True
+
+    # TLS for servers and clients; mTLS when tls_client_ca_file is set on the server.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_ca_file: str = ""
+    tls_client_ca_file: str = ""
+
+    outbox_poll_seconds: float = 1.0
+    outbox_batch_size: int = 200
+    outbox_retention_hours: float = 24.0
+    consumer_max_deliver: int = 5
+    consumer_ack_wait_seconds: float = 30.0
+    health_check_seconds: float = 2.0
+    metrics_port: int = Field(default=0, description="Prometheus scrape port; 0 disables the endpoint.")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def schema_name(self) -> str:
+        return self.db_schema or self.service_name
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.grpc_host}:{self.grpc_port}"
+
+
+class TelemetrySettings(BaseSettings):
+    """The standard OpenTelemetry variables (no ONEPOOL_ prefix): OTLP when an endpoint is set, else nothing."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    otel_exporter_otlp_endpoint: str = Field(default="", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otel_exporter_otlp_traces_endpoint: str = Field(
+        default="", validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    )
+    otel_traces_exporter: str = Field(default="", validation_alias="OTEL_TRACES_EXPORTER")
+    otel_metrics_exporter: str = Field(default="", validation_alias="OTEL_METRICS_EXPORTER")
+    otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
+
+    @property
+    def traces_to_otlp(self) -> bool:
+        if self.otel_sdk_disabled or self.otel_traces_exporter == "none":
+            return False
+        return self.otel_traces_exporter == "otlp" or bool(
+            self.otel_exporter_otlp_endpoint or self.otel_exporter_otlp_traces_endpoint
+        )
+
+    @property
+    def metrics_to_otlp(self) -> bool:
+        if self.otel_sdk_disabled or self.otel_metrics_exporter == "none":
+            return False
+        return self.otel_metrics_exporter == "otlp" or bool(self.otel_exporter_otlp_endpoint)

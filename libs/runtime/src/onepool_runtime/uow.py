@@ -1,0 +1,87 @@
+"""Unit of work: one transaction per use case; the only thing that commits.
+
+Commit turns the domain events recorded by the aggregates the transaction touched into integration events
+(via the service's translator) and writes them to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, Self
+
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_runtime import outbox
+
+IntegrationEvent = tuple[str, Message]
+Translator = Callable[[Any], Iterable[IntegrationEvent]]
+
+
+class HasEvents(Protocol):
+    events: list[Any]
+
+
+class UnitOfWork:
+    """Base for each service's unit of work; subclasses attach repositories in `_start`."""
+
+    session: AsyncSession
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        source: str,
+        translate: Translator | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self.source = source
+        self._translate = translate
+        self.seen: list[HasEvents] = []
+        self._integration: list[IntegrationEvent] = []
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.seen = []
+        self._integration = []
+        self._start()
+        return self
+
+    def _start(self) -> None:
+        """Hook for subclasses: build repositories on self.session."""
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self.session.rollback()  # no-op after commit; undoes everything otherwise
+        finally:
+            await self.session.close()
+
+    def track(self, aggregate: HasEvents) -> None:
+        if not any(a is aggregate for a in self.seen):
+            self.seen.append(aggregate)
+
+    def publish(self, subject: str, message: Message) -> None:
+        """Queue an integration event to be written to the outbox at commit."""
+        self._integration.append((subject, message))
+
+    def collect_events(self) -> list[IntegrationEvent]:
+        events = list(self._integration)
+        self._integration.clear()
+        for aggregate in self.seen:
+            while aggregate.events:
+                domain_event = aggregate.events.pop(0)
+                if self._translate is not None:
+                    events.extend(self._translate(domain_event))
+        return events
+
+    async def flush_events(self) -> None:
+        events = self.collect_events()
+        if events:
+            await outbox.add_events(self.session, self.source, events)
+
+    async def commit(self) -> None:
+        await self.flush_events()
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

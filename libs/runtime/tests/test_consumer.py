@@ -1,0 +1,143 @@
+"""Durable pull consumers with an inbox, retries and a dead-letter subject."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from onepool.common.v1 import common_pb2
+from onepool.inventory.v1 import events_pb2
+from sqlalchemy import text
+
+from onepool_runtime.consumer import EventConsumer, Subscription
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _publish(env, subject: str, event_id: str, sku: str = "SKU-1") -> None:  # type: ignore[no-untyped-def]
+    event = events_pb2.StockChanged(meta=common_pb2.EventMeta(event_id=event_id))
+    event.level.sku = sku
+    await env.js.publish(subject, event.SerializeToString(), headers={"Nats-Msg-Id": event_id})
+
+
+async def _run_until(consumer: EventConsumer, condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(int(timeout / 0.05)):
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("condition not reached")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _dead_letter(env, subject: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """The first message on a dead-letter subject, read back from the persistent DLQ stream."""
+    sub = await env.js.pull_subscribe(subject, stream="DLQ")
+    try:
+        [msg] = await sub.fetch(1, timeout=timeout)
+        await msg.ack()
+        return msg
+    finally:
+        await sub.unsubscribe()
+
+
+def _consumer(env, name: str, handler, **kwargs) -> EventConsumer:  # type: ignore[no-untyped-def]
+    return EventConsumer(
+        env.js, env.uow, service="testsvc", name=name, stream="TESTSVC",
+        subscriptions=[Subscription(f"{env.schema}.>", events_pb2.StockChanged, handler)],
+        backoff=lambda n: 0.05, **kwargs,
+    )
+
+
+async def test_transient_failure_is_retried_until_it_succeeds(env) -> None:  # type: ignore[no-untyped-def]
+    attempts = []
+
+    async def flaky(event, uow) -> None:  # type: ignore[no-untyped-def]
+        attempts.append(event.meta.event_id)
+        if len(attempts) < 3:
+            raise ConnectionError("database blinked")
+
+    consumer = _consumer(env, "flaky", flaky, max_deliver=5)
+    await _publish(env, f"{env.schema}.stock.changed", "evt-flaky")
+    await _run_until(consumer, lambda: consumer.processed == 1)
+    assert attempts == ["evt-flaky"] * 3
+
+
+async def test_poison_message_lands_on_dead_letter_subject_after_max_deliver(env) -> None:  # type: ignore[no-untyped-def]
+    calls = []
+
+    async def always_fails(event, uow) -> None:  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise ValueError("cannot ever handle this")
+
+    consumer = _consumer(env, "poison", always_fails, max_deliver=3)
+    await _publish(env, f"{env.schema}.stock.changed", "evt-poison")
+    task = asyncio.create_task(consumer.run())
+    try:
+        dead = await _dead_letter(env, consumer.dlq_subject)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(calls) == 3
+    assert dead.headers["Onepool-Original-Msg-Id"] == "evt-poison"
+    assert dead.headers["Onepool-Deliveries"] == "3"
+    assert "cannot ever handle this" in dead.headers["Onepool-Error"]
+    assert events_pb2.StockChanged.FromString(dead.data).meta.event_id == "evt-poison"
+    await asyncio.sleep(0.5)
+    assert len(calls) == 3  # terminated: not delivered again
+
+
+async def test_undecodable_message_is_dead_lettered_at_once(env) -> None:  # type: ignore[no-untyped-def]
+    async def handler(event, uow) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("must not be called")
+
+    consumer = _consumer(env, "garbage", handler, max_deliver=5)
+    await env.js.publish(f"{env.schema}.stock.changed", b"\xff\xff\xff not protobuf", headers={"Nats-Msg-Id": "g1"})
+    task = asyncio.create_task(consumer.run())
+    try:
+        dead = await _dead_letter(env, consumer.dlq_subject)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert dead.headers["Onepool-Deliveries"] == "1"
+
+
+async def test_redelivered_message_is_applied_once(env) -> None:  # type: ignore[no-untyped-def]
+    """The handler commits but the ack is lost (the process died in between): JetStream redelivers after
+    ack_wait, and the inbox makes the redelivery a no-op. A re-publish of the same event under another
+    JetStream message id (after the duplicate window) is dropped the same way, by the event id it carries."""
+    async with env.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE applied (event_id text, sku text)"))
+
+    async def record(event, uow) -> None:  # type: ignore[no-untyped-def]
+        await uow.session.execute(
+            text("INSERT INTO applied VALUES (:e, :s)"), {"e": event.meta.event_id, "s": event.level.sku}
+        )
+
+    consumer = _consumer(env, "once", record, max_deliver=5, ack_wait=1.0)
+    subject = f"{env.schema}.stock.changed"
+    await consumer.ensure()
+    await _publish(env, subject, "evt-once")
+
+    sub = await env.js.pull_subscribe_bind(durable=consumer.durable, stream="TESTSVC")
+    [first] = await sub.fetch(1, timeout=5)
+
+    async def lost_ack() -> None:
+        return None
+
+    first.ack = lost_ack  # type: ignore[method-assign]
+    await consumer.process(first)
+    await sub.unsubscribe()
+    assert consumer.processed == 1
+
+    event = events_pb2.StockChanged(meta=common_pb2.EventMeta(event_id="evt-once"))
+    await env.js.publish(subject, event.SerializeToString(), headers={"Onepool-Republished": "1"})
+    await _publish(env, subject, "evt-other")
+    await _run_until(consumer, lambda: consumer.processed == 2 and consumer.duplicates == 2)
+
+    async with env.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT event_id FROM applied ORDER BY event_id"))).scalars().all()
+    assert rows == ["evt-once", "evt-other"]
