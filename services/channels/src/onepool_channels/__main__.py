@@ -1,0 +1,3 @@
+from onepool_channels.entrypoints.main import main
+
+main()

@@ -1,0 +1,3 @@
+from onepool_dealers.entrypoints.main import main
+
+main()

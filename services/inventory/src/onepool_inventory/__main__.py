@@ -1,0 +1,3 @@
+from onepool_inventory.entrypoints.main import main
+
+main()

@@ -1,0 +1,89 @@
+"""Domain objects <-> inventory protobuf messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from onepool.inventory.v1 import inventory_pb2 as pb
+
+from onepool_inventory.domain.model import (
+    Location,
+    LocationType,
+    Movement,
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    StockLine,
+    Transfer,
+    TransferStatus,
+)
+
+LOCATION_TYPES = {
+    LocationType.WAREHOUSE: pb.LOCATION_TYPE_WAREHOUSE,
+    LocationType.STORE: pb.LOCATION_TYPE_STORE,
+    LocationType.DEALER_WAREHOUSE: pb.LOCATION_TYPE_DEALER_WAREHOUSE,
+    LocationType.DEALER_STORE: pb.LOCATION_TYPE_DEALER_STORE,
+}
+LOCATION_TYPES_BACK = {v: k for k, v in LOCATION_TYPES.items()}
+MOVEMENT_KINDS = {k: getattr(pb, f"MOVEMENT_KIND_{k.value}") for k in MovementKind}
+MOVEMENT_KINDS_BACK = {v: k for k, v in MOVEMENT_KINDS.items()}
+RESERVATION_STATUSES = {s: getattr(pb, f"RESERVATION_STATUS_{s.value}") for s in ReservationStatus}
+TRANSFER_STATUSES = {s: getattr(pb, f"TRANSFER_STATUS_{s.value}") for s in TransferStatus}
+
+
+def ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def location_to_proto(loc: Location) -> pb.Location:
+    return pb.Location(
+        id=loc.id, name=loc.name, type=LOCATION_TYPES[loc.type], owner_dealer_id=loc.owner_dealer_id,
+        region=loc.region, ships=loc.ships, pickup=loc.pickup, priority=loc.priority, disabled=not loc.active,
+    )
+
+
+def level_to_proto(level: StockLevel) -> pb.StockLevel:
+    return pb.StockLevel(
+        sku=level.sku, location_id=level.location_id, on_hand=level.on_hand, reserved=level.reserved,
+        safety_stock=level.safety_stock, available=level.available, version=level.version,
+    )
+
+
+def line_to_proto(line: StockLine) -> pb.StockLine:
+    return pb.StockLine(sku=line.sku, quantity=line.quantity)
+
+
+def reservation_to_proto(r: Reservation) -> pb.Reservation:
+    return pb.Reservation(
+        id=r.id, order_id=r.order_id, channel_id=r.channel_id, status=RESERVATION_STATUSES[r.status],
+        allocations=[
+            pb.Allocation(
+                sku=a.sku, location_id=a.location_id, quantity=a.quantity, fulfilled_quantity=a.fulfilled,
+                location_owner_dealer_id=a.owner_dealer_id, location_type=LOCATION_TYPES[a.location_type],
+            )
+            for a in r.allocations
+        ],
+        expires_at=ts(r.expires_at), created_at=ts(r.created_at), updated_at=ts(r.updated_at),
+        release_reason=r.release_reason,
+    )
+
+
+def transfer_to_proto(t: Transfer) -> pb.Transfer:
+    return pb.Transfer(
+        id=t.id, from_location_id=t.from_location_id, to_location_id=t.to_location_id,
+        lines=[line_to_proto(ln) for ln in t.lines], status=TRANSFER_STATUSES[t.status], reference=t.reference,
+        created_at=ts(t.created_at), received_at=ts(t.received_at),
+    )
+
+
+def movement_to_proto(m: Movement) -> pb.Movement:
+    return pb.Movement(
+        id=m.id, location_id=m.location_id, sku=m.sku, delta=m.delta, kind=MOVEMENT_KINDS[m.kind],
+        reason=m.reason, reference=m.reference, on_hand_after=m.on_hand_after, created_at=ts(m.created_at),
+    )

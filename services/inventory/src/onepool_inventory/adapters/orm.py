@@ -1,0 +1,139 @@
+"""SQLModel tables of the inventory schema. Repositories map them to domain objects; nothing else sees them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, DateTime, Identity, Index, String, func
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+
+class InventoryTable(SQLModel, registry=registry()):
+    pass
+
+
+metadata = InventoryTable.metadata
+
+
+def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=nullable, server_default=None if nullable else func.now())
+
+
+class LocationRow(InventoryTable, table=True):
+    __tablename__ = "locations"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    type: str = Field(max_length=32)
+    owner_dealer_id: str = Field(default="", max_length=64, index=True)
+    region: str = Field(default="", max_length=64)
+    ships: bool = True
+    pickup: bool = False
+    priority: int = 0
+    active: bool = True
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class StockLevelRow(InventoryTable, table=True):
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
+    )
+
+    sku: str = Field(primary_key=True, max_length=64)
+    location_id: str = Field(primary_key=True, max_length=64, foreign_key="locations.id")
+    on_hand: int = 0
+    reserved: int = 0
+    safety_stock: int = 0
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class MovementRow(InventoryTable, table=True):
+    """The append-only ledger: on_hand of a (sku, location) is the sum of its movements' deltas."""
+
+    __tablename__ = "movements"
+    __table_args__ = (Index("movements_by_location_sku", "location_id", "sku", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    location_id: str = Field(max_length=64)
+    sku: str = Field(max_length=64)
+    delta: int
+    kind: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=500)
+    reference: str = Field(default="", max_length=128)
+    on_hand_after: int
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class ReservationRow(InventoryTable, table=True):
+    __tablename__ = "reservations"
+    __table_args__ = (
+        # The sweeper's scan: only ACTIVE reservations can expire.
+        Index("reservations_expiring", "expires_at", postgresql_where="status = 'ACTIVE'"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(default="", max_length=64, index=True)
+    channel_id: str = Field(default="", max_length=64)
+    status: str = Field(max_length=16)
+    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    release_reason: str = Field(default="", max_length=500)
+
+
+class AllocationRow(InventoryTable, table=True):
+    __tablename__ = "allocations"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="allocation_positive"),
+        CheckConstraint("fulfilled >= 0 AND fulfilled <= quantity", name="fulfilled_within_quantity"),
+        Index("allocations_by_stock", "sku", "location_id"),
+    )
+
+    reservation_id: str = Field(primary_key=True, max_length=64, foreign_key="reservations.id")
+    sku: str = Field(primary_key=True, max_length=64)
+    location_id: str = Field(primary_key=True, max_length=64)
+    quantity: int
+    fulfilled: int = 0
+    owner_dealer_id: str = Field(default="", max_length=64)
+    location_type: str = Field(default="WAREHOUSE", max_length=32)
+
+
+class TransferRow(InventoryTable, table=True):
+    __tablename__ = "transfers"
+
+    id: str = Field(primary_key=True, max_length=64)
+    from_location_id: str = Field(max_length=64, foreign_key="locations.id")
+    to_location_id: str = Field(max_length=64, foreign_key="locations.id")
+    status: str = Field(max_length=16)
+    reference: str = Field(default="", max_length=128)
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    received_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class TransferLineRow(InventoryTable, table=True):
+    __tablename__ = "transfer_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="transfer_line_positive"),)
+
+    transfer_id: str = Field(primary_key=True, max_length=64, foreign_key="transfers.id")
+    sku: str = Field(primary_key=True, max_length=64)
+    quantity: int
+
+
+class ChannelPolicyRow(InventoryTable, table=True):
+    """Local copy of each channel's allocation policy, fed by channels.channel.* events."""
+
+    __tablename__ = "channel_policies"
+
+    channel_id: str = Field(primary_key=True, max_length=64)
+    location_ids: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    location_types: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    max_share_bps: int = 0
+    buffer_units: int = 0
+    owner_dealer_id: str = Field(default="", max_length=64)
+    active: bool = True
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))

@@ -1,0 +1,65 @@
+"""Commands: what callers ask inventory to do (imperative names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onepool_inventory.domain.model import Location, MovementKind, StockLine
+from onepool_inventory.domain.sourcing import Hint, Line
+
+
+@dataclass(frozen=True)
+class UpsertLocation:
+    location: Location
+
+
+@dataclass(frozen=True)
+class ReceiveStock:
+    location_id: str
+    lines: tuple[StockLine, ...]
+    reason: str
+    kind: MovementKind = MovementKind.RECEIPT
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class AdjustStock:
+    location_id: str
+    sku: str
+    delta: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetSafetyStock:
+    location_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReserveStock:
+    request_id: str
+    # Hash of the whole request: the same request_id with different content is refused.
+    fingerprint: str
+    order_id: str
+    channel_id: str
+    lines: tuple[Line, ...]
+    hint: Hint
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class FulfillReservation:
+    reservation_id: str
+    location_id: str
+    lines: tuple[StockLine, ...]
+
+
+@dataclass(frozen=True)
+class TransferStock:
+    from_location_id: str
+    to_location_id: str
+    lines: tuple[StockLine, ...]
+    reason: str
+    reference: str

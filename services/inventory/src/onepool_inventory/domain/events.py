@@ -1,0 +1,56 @@
+"""Inventory domain events: plain dataclasses, past tense, recorded by aggregates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onepool_inventory.domain.model import Location, Reservation, StockLevel, StockLine, Transfer
+
+
+@dataclass(frozen=True)
+class LocationUpserted:
+    location: Location
+
+
+@dataclass(frozen=True)
+class StockLevelChanged:
+    """Recorded once per level per transaction; the translator reads the level's final numbers at commit."""
+
+    level: StockLevel
+
+
+@dataclass(frozen=True)
+class ReservationCreated:
+    reservation: Reservation
+
+
+@dataclass(frozen=True)
+class ReservationCommitted:
+    reservation: Reservation
+
+
+@dataclass(frozen=True)
+class ReservationReleased:
+    reservation: Reservation
+
+
+@dataclass(frozen=True)
+class ReservationExpired:
+    reservation: Reservation
+
+
+@dataclass(frozen=True)
+class ReservationFulfilled:
+    reservation: Reservation
+    location_id: str
+    lines: tuple[StockLine, ...]
+
+
+@dataclass(frozen=True)
+class TransferShipped:
+    transfer: Transfer
+
+
+@dataclass(frozen=True)
+class TransferReceived:
+    transfer: Transfer

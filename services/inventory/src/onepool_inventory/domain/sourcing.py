@@ -1,0 +1,247 @@
+"""Sourcing (寻源): which locations fill an order.
+
+Rules, in order:
+1. A line pinned to a location is filled there or not at all (a shop selling from its own shelf).
+2. PICKUP: every other line is filled at the pickup store only, which must offer pickup.
+3. SHIP: candidates are the locations the channel may sell from that ship parcels.
+   a. For a dealer's channel, the dealer's own locations are tried first on their own; the whole
+      pool only if they cannot cover the order.
+   b. Fewest locations first: one location covering everything beats any split.
+   c. Among plans with as few locations, prefer more of them in the customer's region, then higher
+      location priority, then the id (so the answer is deterministic).
+   d. Splitting (more than one location, or one SKU from several) only when the hint allows it.
+Never more is planned for a SKU than the channel may sell (its share cap and buffer).
+The exact minimum is searched for small candidate sets; past SEARCH_BUDGET combinations it falls back to
+a greedy cover (largest remaining contribution first), which is rarely worse by more than one location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import combinations
+
+from onepool_runtime.errors import FailedPrecondition, InsufficientStock, Shortage
+
+from onepool_inventory.domain.model import Location
+
+SEARCH_BUDGET = 20_000
+
+
+class SourcingMode(StrEnum):
+    SHIP = "SHIP"
+    PICKUP = "PICKUP"
+
+
+@dataclass(frozen=True)
+class Hint:
+    mode: SourcingMode = SourcingMode.SHIP
+    region: str = ""
+    pickup_location_id: str = ""
+    allow_split: bool = False
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+    location_id: str = ""
+
+
+@dataclass(frozen=True)
+class Planned:
+    sku: str
+    location_id: str
+    quantity: int
+
+
+class Stock:
+    """Available units per (location, sku) as the planner sees them (already net of safety stock)."""
+
+    def __init__(self, available: dict[tuple[str, str], int]) -> None:
+        self._available = available
+
+    def at(self, location_id: str, sku: str) -> int:
+        return self._available.get((location_id, sku), 0)
+
+
+def plan(
+    lines: Sequence[Line],
+    hint: Hint,
+    locations: Sequence[Location],
+    stock: Stock,
+    *,
+    caps: dict[str, int] | None = None,
+    preferred_owner: str = "",
+) -> list[Planned]:
+    """Return allocations covering every line, or raise (InsufficientStock / FailedPrecondition)."""
+    by_id = {loc.id: loc for loc in locations}
+    caps = caps or {}
+    planned: list[Planned] = []
+    taken: dict[tuple[str, str], int] = {}
+
+    def free(location_id: str, sku: str) -> int:
+        return stock.at(location_id, sku) - taken.get((location_id, sku), 0)
+
+    def take(sku: str, location_id: str, quantity: int) -> None:
+        taken[(location_id, sku)] = taken.get((location_id, sku), 0) + quantity
+        planned.append(Planned(sku, location_id, quantity))
+
+    demand: dict[str, int] = {}
+    shortages: list[Shortage] = []
+    for line in lines:
+        if line.location_id:
+            location = by_id.get(line.location_id)
+            if location is None:
+                raise FailedPrecondition(
+                    "LOCATION_NOT_SELLABLE",
+                    f"location {line.location_id} is not one this channel may sell from",
+                    {"location_id": line.location_id, "sku": line.sku},
+                )
+            if line.quantity > free(location.id, line.sku):
+                shortages.append(Shortage(line.sku, line.quantity, max(0, free(location.id, line.sku))))
+            else:
+                take(line.sku, location.id, line.quantity)
+        else:
+            demand[line.sku] = demand.get(line.sku, 0) + line.quantity
+    pinned_by_sku: dict[str, int] = {}
+    for p in planned:
+        pinned_by_sku[p.sku] = pinned_by_sku.get(p.sku, 0) + p.quantity
+
+    if hint.mode is SourcingMode.PICKUP and demand:
+        store = by_id.get(hint.pickup_location_id)
+        if store is None or not store.pickup:
+            raise FailedPrecondition(
+                "PICKUP_NOT_AVAILABLE",
+                f"location {hint.pickup_location_id or '(none)'} does not offer pickup for this channel",
+                {"location_id": hint.pickup_location_id},
+            )
+        for sku, quantity in demand.items():
+            have = min(free(store.id, sku), _cap_left(caps, sku, pinned_by_sku))
+            if quantity > have:
+                shortages.append(Shortage(sku, quantity, max(0, have)))
+            else:
+                take(sku, store.id, quantity)
+        _raise_shortages(shortages)
+        return planned
+
+    candidates = [loc for loc in locations if loc.ships and loc.active]
+    if demand:
+        for sku, quantity in demand.items():
+            pool = sum(max(0, free(loc.id, sku)) for loc in candidates)
+            have = min(pool, _cap_left(caps, sku, pinned_by_sku))
+            if quantity > have:
+                shortages.append(Shortage(sku, quantity, max(0, have)))
+    _raise_shortages(shortages)
+    if not demand:
+        return planned
+
+    free_now = {(loc.id, sku): max(0, free(loc.id, sku)) for loc in candidates for sku in demand}
+    chosen = None
+    if preferred_owner:
+        own = [loc for loc in candidates if loc.owner_dealer_id == preferred_owner]
+        chosen = _cover(demand, own, free_now, hint, preferred_owner)
+    if chosen is None:
+        chosen = _cover(demand, candidates, free_now, hint, preferred_owner)
+    if chosen is None:  # pragma: no cover - totals were checked above, so some cover exists
+        raise FailedPrecondition("UNSOURCEABLE", "no combination of locations covers the order")
+    if len(chosen) > 1 and not hint.allow_split:
+        raise FailedPrecondition(
+            "SPLIT_REQUIRED",
+            f"no single location can fill the order; it needs {len(chosen)} locations and allow_split is false",
+            {"locations_needed": str(len(chosen))},
+        )
+    for sku, quantity in demand.items():
+        remaining = quantity
+        for loc in chosen:
+            if remaining == 0:
+                break
+            part = min(remaining, free_now.get((loc.id, sku), 0))
+            if part > 0:
+                take(sku, loc.id, part)
+                remaining -= part
+        assert remaining == 0
+    if not hint.allow_split and len({p.location_id for p in planned}) > 1:
+        raise FailedPrecondition(
+            "SPLIT_REQUIRED", "pinned lines and the rest of the order would ship from different locations",
+            {"locations_needed": str(len({p.location_id for p in planned}))},
+        )
+    return planned
+
+
+def _cap_left(caps: dict[str, int], sku: str, already: dict[str, int]) -> int:
+    if sku not in caps:
+        return 1 << 30
+    return caps[sku] - already.get(sku, 0)
+
+
+def _raise_shortages(shortages: list[Shortage]) -> None:
+    if shortages:
+        raise InsufficientStock(shortages)
+
+
+def _rank(loc: Location, hint: Hint, owner: str) -> tuple[int, int, int, str]:
+    return (
+        0 if owner and loc.owner_dealer_id == owner else 1,
+        0 if hint.region and loc.region == hint.region else 1,
+        -loc.priority,
+        loc.id,
+    )
+
+
+def _covers(demand: dict[str, int], group: Iterable[Location], free_now: dict[tuple[str, str], int]) -> bool:
+    ids = [loc.id for loc in group]
+    return all(sum(free_now.get((i, sku), 0) for i in ids) >= q for sku, q in demand.items())
+
+
+def _cover(
+    demand: dict[str, int],
+    candidates: list[Location],
+    free_now: dict[tuple[str, str], int],
+    hint: Hint,
+    owner: str,
+) -> list[Location] | None:
+    """The best set of locations (ordered by preference) that together hold the demand, or None."""
+    useful = [c for c in candidates if any(free_now.get((c.id, sku), 0) > 0 for sku in demand)]
+    useful.sort(key=lambda loc: _rank(loc, hint, owner))
+    if not _covers(demand, useful, free_now):
+        return None
+    budget = SEARCH_BUDGET
+    for k in range(1, len(useful) + 1):
+        best: tuple[tuple[object, ...], list[Location]] | None = None
+        for group in combinations(useful, k):
+            budget -= 1
+            if budget < 0:
+                return _greedy(demand, useful, free_now)
+            if _covers(demand, group, free_now):
+                key = _group_key(group, hint, owner)
+                if best is None or key < best[0]:
+                    best = (key, list(group))
+        if best is not None:
+            return best[1]
+    return None  # pragma: no cover
+
+
+def _group_key(group: Sequence[Location], hint: Hint, owner: str) -> tuple[object, ...]:
+    return (
+        -sum(1 for g in group if owner and g.owner_dealer_id == owner),
+        -sum(1 for g in group if hint.region and g.region == hint.region),
+        -sum(g.priority for g in group),
+        tuple(g.id for g in group),
+    )
+
+
+def _greedy(
+    demand: dict[str, int], useful: list[Location], free_now: dict[tuple[str, str], int]
+) -> list[Location]:
+    remaining = dict(demand)
+    chosen: list[Location] = []
+    pool = list(useful)
+    while any(v > 0 for v in remaining.values()):
+        best = max(pool, key=lambda loc: sum(min(free_now.get((loc.id, s), 0), q) for s, q in remaining.items()))
+        pool.remove(best)
+        chosen.append(best)
+        for sku in remaining:
+            remaining[sku] -= min(remaining[sku], free_now.get((best.id, sku), 0))
+    return chosen

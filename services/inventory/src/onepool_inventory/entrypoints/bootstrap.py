@@ -1,0 +1,73 @@
+"""Wires the inventory service: unit of work, reserve coalescer, sweeper, channel-policy consumer, servicer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+
+import grpc
+from onepool.channels.v1 import events_pb2 as channel_events
+from onepool.inventory.v1 import inventory_pb2, inventory_pb2_grpc
+from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.server import Infra, ServiceParts
+
+from onepool_inventory.adapters import mappers
+from onepool_inventory.entrypoints.grpc_api import InventoryServicer
+from onepool_inventory.entrypoints.policies import POLICY
+from onepool_inventory.entrypoints.policy_events import on_channel_event
+from onepool_inventory.service_layer import handlers
+from onepool_inventory.service_layer.reserving import ReserveCoalescer
+from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from onepool_inventory.settings import InventorySettings
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
+
+
+def _encode(reservation: object) -> bytes:
+    return inventory_pb2.ReserveResponse(
+        reservation=mappers.reservation_to_proto(reservation)  # type: ignore[arg-type]
+    ).SerializeToString()
+
+
+async def build(infra: Infra) -> ServiceParts:
+    settings = infra.settings
+    assert isinstance(settings, InventorySettings)
+    uow_factory = partial(InventoryUnitOfWork, infra.sessions)
+    coalescer = ReserveCoalescer(
+        uow_factory, _encode, max_batch=settings.reserve_batch_max, workers=settings.reserve_workers
+    )
+    servicer = InventoryServicer(uow_factory, coalescer, settings)
+
+    async def sweep() -> None:
+        """Expire unpaid reservations (flow 6); each pass is one transaction."""
+        while True:
+            expired = await run_in_transaction(
+                uow_factory, lambda uow: handlers.expire_reservations(uow, settings.sweeper_batch)
+            )
+            if expired:
+                log.info("expired %d reservations", expired)
+            if expired < settings.sweeper_batch:
+                await asyncio.sleep(settings.sweeper_interval_seconds)
+
+    consumer = EventConsumer(
+        infra.js, uow_factory, service="inventory", name="channel-policies", stream="CHANNELS",
+        subscriptions=[
+            Subscription("channels.channel.created", channel_events.ChannelCreated, on_channel_event),
+            Subscription("channels.channel.updated", channel_events.ChannelUpdated, on_channel_event),
+        ],
+        max_deliver=settings.consumer_max_deliver, ack_wait=settings.consumer_ack_wait_seconds,
+    )
+
+    def register(server: grpc.aio.Server) -> None:
+        inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)
+
+    return ServiceParts(
+        register=register,
+        service_names=[SERVICE_NAME],
+        policy=POLICY,
+        consumers=[consumer],
+        tasks={"reserve-coalescer": coalescer.run, "reservation-sweeper": sweep},
+    )

@@ -1,0 +1,225 @@
+"""InventoryService servicer: proto -> command -> handler -> proto. It translates; it never decides."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+from google.protobuf.message import Message
+from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool.inventory.v1 import inventory_pb2_grpc
+from onepool_runtime.errors import Violations
+from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.validation import check_id, decode_page_token, encode_page_token, page_size
+
+from onepool_inventory.adapters import mappers
+from onepool_inventory.entrypoints import requests
+from onepool_inventory.service_layer import handlers
+from onepool_inventory.service_layer.reserving import ReserveCoalescer
+from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from onepool_inventory.settings import InventorySettings
+
+R = TypeVar("R", bound=Message)
+Ctx = grpc.aio.ServicerContext
+
+
+class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
+    def __init__(
+        self,
+        uow_factory: Callable[[], InventoryUnitOfWork],
+        coalescer: ReserveCoalescer,
+        settings: InventorySettings,
+    ) -> None:
+        self._uow = uow_factory
+        self._coalescer = coalescer
+        self._settings = settings
+
+    async def _tx(
+        self,
+        produce: Callable[[InventoryUnitOfWork], Awaitable[R]],
+        *,
+        request: Message | None = None,
+        request_id: str = "",
+        response_type: type[R] | None = None,
+    ) -> R:
+        if request_id:
+            return await run_in_transaction(
+                self._uow, produce, key=request_id, request=request, response_type=response_type
+            )
+        return await run_in_transaction(self._uow, produce)
+
+    async def _read(self, produce: Callable[[InventoryUnitOfWork], Awaitable[R]]) -> R:
+        async with self._uow() as uow:
+            return await produce(uow)
+
+    async def UpsertLocation(self, request: pb.UpsertLocationRequest, context: Ctx) -> pb.UpsertLocationResponse:
+        cmd = requests.upsert_location(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.UpsertLocationResponse:
+            location = await handlers.upsert_location(uow, cmd)
+            return pb.UpsertLocationResponse(location=mappers.location_to_proto(location))
+
+        return await self._tx(produce)
+
+    async def ListLocations(self, request: pb.ListLocationsRequest, context: Ctx) -> pb.ListLocationsResponse:
+        v = Violations()
+        check_id(v, "owner_dealer_id", request.owner_dealer_id, required=False)
+        type_ = requests.location_type(request.type)
+        v.raise_if_any()
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ListLocationsResponse:
+            locations = await handlers.list_locations(uow, request.owner_dealer_id, type_, request.region)  # type: ignore[arg-type]
+            return pb.ListLocationsResponse(locations=[mappers.location_to_proto(loc) for loc in locations])
+
+        return await self._read(produce)
+
+    async def ReceiveStock(self, request: pb.ReceiveStockRequest, context: Ctx) -> pb.ReceiveStockResponse:
+        cmd = requests.receive_stock(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveStockResponse:
+            levels = await handlers.receive_stock(uow, cmd)
+            return pb.ReceiveStockResponse(levels=[mappers.level_to_proto(lvl) for lvl in levels])
+
+        return await self._tx(produce, request=request, request_id=request.request_id,
+                              response_type=pb.ReceiveStockResponse)
+
+    async def AdjustStock(self, request: pb.AdjustStockRequest, context: Ctx) -> pb.AdjustStockResponse:
+        cmd = requests.adjust_stock(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.AdjustStockResponse:
+            return pb.AdjustStockResponse(level=mappers.level_to_proto(await handlers.adjust_stock(uow, cmd)))
+
+        return await self._tx(produce, request=request, request_id=request.request_id,
+                              response_type=pb.AdjustStockResponse)
+
+    async def SetSafetyStock(self, request: pb.SetSafetyStockRequest, context: Ctx) -> pb.SetSafetyStockResponse:
+        cmd = requests.set_safety_stock(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.SetSafetyStockResponse:
+            return pb.SetSafetyStockResponse(level=mappers.level_to_proto(await handlers.set_safety_stock(uow, cmd)))
+
+        return await self._tx(produce)
+
+    async def GetAvailability(self, request: pb.GetAvailabilityRequest, context: Ctx) -> pb.GetAvailabilityResponse:
+        skus, channel_id, location_ids = requests.availability(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.GetAvailabilityResponse:
+            items = await handlers.get_availability(uow, skus, channel_id, location_ids)
+            return pb.GetAvailabilityResponse(
+                items=[
+                    pb.Availability(
+                        sku=i.sku, on_hand=i.on_hand, reserved=i.reserved, safety_stock=i.safety_stock,
+                        available=i.available,
+                        by_location=[
+                            pb.LocationAvailability(
+                                location_id=b.location_id, on_hand=b.on_hand, reserved=b.reserved,
+                                available=b.available, safety_stock=b.safety_stock,
+                            )
+                            for b in i.by_location
+                        ],
+                    )
+                    for i in items
+                ]
+            )
+
+        return await self._read(produce)
+
+    async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
+        outcome = await self._coalescer.submit(requests.reserve(request, self._settings))
+        if outcome.replay is not None:
+            return pb.ReserveResponse.FromString(outcome.replay)
+        assert outcome.reservation is not None
+        return pb.ReserveResponse(reservation=mappers.reservation_to_proto(outcome.reservation))
+
+    async def GetReservation(self, request: pb.GetReservationRequest, context: Ctx) -> pb.GetReservationResponse:
+        rid = requests.reservation_id(request.reservation_id)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.GetReservationResponse:
+            return pb.GetReservationResponse(
+                reservation=mappers.reservation_to_proto(await handlers.get_reservation(uow, rid))
+            )
+
+        return await self._read(produce)
+
+    async def CommitReservation(
+        self, request: pb.CommitReservationRequest, context: Ctx
+    ) -> pb.CommitReservationResponse:
+        rid = requests.reservation_id(request.reservation_id)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.CommitReservationResponse:
+            reservation = await handlers.commit_reservation(uow, rid)
+            return pb.CommitReservationResponse(reservation=mappers.reservation_to_proto(reservation))
+
+        return await self._tx(produce)
+
+    async def ReleaseReservation(
+        self, request: pb.ReleaseReservationRequest, context: Ctx
+    ) -> pb.ReleaseReservationResponse:
+        rid = requests.reservation_id(request.reservation_id)
+        v = Violations()
+        if len(request.reason) > 500:
+            v.add("reason", "must be at most 500 characters")
+        v.raise_if_any()
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ReleaseReservationResponse:
+            reservation = await handlers.release_reservation(uow, rid, request.reason)
+            return pb.ReleaseReservationResponse(reservation=mappers.reservation_to_proto(reservation))
+
+        return await self._tx(produce)
+
+    async def FulfillReservation(
+        self, request: pb.FulfillReservationRequest, context: Ctx
+    ) -> pb.FulfillReservationResponse:
+        cmd = requests.fulfill(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.FulfillReservationResponse:
+            reservation = await handlers.fulfill_reservation(uow, cmd)
+            return pb.FulfillReservationResponse(reservation=mappers.reservation_to_proto(reservation))
+
+        return await self._tx(produce, request=request, request_id=request.request_id,
+                              response_type=pb.FulfillReservationResponse)
+
+    async def TransferStock(self, request: pb.TransferStockRequest, context: Ctx) -> pb.TransferStockResponse:
+        cmd = requests.transfer(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.TransferStockResponse:
+            return pb.TransferStockResponse(transfer=mappers.transfer_to_proto(await handlers.transfer_stock(uow, cmd)))
+
+        return await self._tx(produce, request=request, request_id=request.request_id,
+                              response_type=pb.TransferStockResponse)
+
+    async def ReceiveTransfer(self, request: pb.ReceiveTransferRequest, context: Ctx) -> pb.ReceiveTransferResponse:
+        tid = requests.reservation_id(request.transfer_id, "transfer_id")
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveTransferResponse:
+            return pb.ReceiveTransferResponse(
+                transfer=mappers.transfer_to_proto(await handlers.receive_transfer(uow, tid))
+            )
+
+        return await self._tx(produce)
+
+    async def GetTransfer(self, request: pb.GetTransferRequest, context: Ctx) -> pb.GetTransferResponse:
+        tid = requests.reservation_id(request.transfer_id, "transfer_id")
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.GetTransferResponse:
+            return pb.GetTransferResponse(transfer=mappers.transfer_to_proto(await handlers.get_transfer(uow, tid)))
+
+        return await self._read(produce)
+
+    async def ListMovements(self, request: pb.ListMovementsRequest, context: Ctx) -> pb.ListMovementsResponse:
+        v = Violations()
+        check_id(v, "location_id", request.location_id, required=False)
+        limit = page_size(v, request.page_size)
+        cursor = decode_page_token(request.page_token)
+        v.raise_if_any()
+        after = int((cursor or {}).get("after", 0))
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ListMovementsResponse:
+            moves = await handlers.list_movements(uow, request.location_id, request.sku, after, limit + 1)
+            token = encode_page_token({"after": moves[limit - 1].id}) if len(moves) > limit else ""
+            return pb.ListMovementsResponse(
+                movements=[mappers.movement_to_proto(m) for m in moves[:limit]], next_page_token=token
+            )
+
+        return await self._read(produce)

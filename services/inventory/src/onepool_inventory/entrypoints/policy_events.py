@@ -1,0 +1,31 @@
+"""Consumer handlers: the channels service's allocation policies become inventory's channel view."""
+
+from __future__ import annotations
+
+from onepool.channels.v1 import channels_pb2
+from onepool.channels.v1 import events_pb2 as channel_events
+
+from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK
+from onepool_inventory.domain.model import ChannelPolicy
+from onepool_inventory.service_layer import handlers
+from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
+
+
+def policy_from_channel(channel: channels_pb2.Channel) -> ChannelPolicy:
+    allocation = channel.allocation
+    return ChannelPolicy(
+        channel_id=channel.id,
+        location_ids=frozenset(allocation.location_ids),
+        location_types=frozenset(LOCATION_TYPES_BACK[t] for t in allocation.location_types if t in LOCATION_TYPES_BACK),
+        max_share_bps=allocation.max_share_bps,
+        buffer_units=allocation.buffer_units,
+        owner_dealer_id=channel.owner_dealer_id,
+        active=channel.status != channels_pb2.CHANNEL_STATUS_PAUSED,
+        version=channel.version,
+    )
+
+
+async def on_channel_event(
+    event: channel_events.ChannelCreated | channel_events.ChannelUpdated, uow: InventoryUnitOfWork
+) -> None:
+    await handlers.apply_channel_policy(uow, policy_from_channel(event.channel))

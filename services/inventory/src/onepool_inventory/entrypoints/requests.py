@@ -1,0 +1,191 @@
+"""Proto requests -> validated commands. Every violation is reported with its field path."""
+
+from __future__ import annotations
+
+from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_runtime.idempotency import fingerprint
+from onepool_runtime.validation import (
+    MAX_LINES,
+    check_id,
+    check_quantity,
+    check_request_id,
+    check_sku,
+    check_text,
+)
+
+from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK, MOVEMENT_KINDS_BACK
+from onepool_inventory.domain import commands, sourcing
+from onepool_inventory.domain.model import Location, MovementKind, StockLine
+from onepool_inventory.settings import InventorySettings
+
+
+def _lines(v: Violations, lines: list[pb.StockLine], path: str = "lines") -> tuple[StockLine, ...]:
+    if not lines:
+        v.add(path, "must not be empty")
+    if len(lines) > MAX_LINES:
+        v.add(path, f"must have at most {MAX_LINES} lines")
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        check_sku(v, f"{path}[{i}].sku", line.sku)
+        check_quantity(v, f"{path}[{i}].quantity", line.quantity)
+        if line.sku in seen:
+            v.add(f"{path}[{i}].sku", "appears twice; merge the lines")
+        seen.add(line.sku)
+    return tuple(StockLine(line.sku, line.quantity) for line in lines)
+
+
+def upsert_location(req: pb.UpsertLocationRequest) -> commands.UpsertLocation:
+    v = Violations()
+    loc = req.location
+    check_id(v, "location.id", loc.id)
+    check_text(v, "location.name", loc.name, max_len=200, required=True)
+    if loc.type not in LOCATION_TYPES_BACK:
+        v.add("location.type", "must be WAREHOUSE, STORE, DEALER_WAREHOUSE or DEALER_STORE")
+    check_id(v, "location.owner_dealer_id", loc.owner_dealer_id, required=False)
+    check_text(v, "location.region", loc.region, max_len=64)
+    if not -1000 <= loc.priority <= 1000:
+        v.add("location.priority", "must be between -1000 and 1000")
+    v.raise_if_any()
+    return commands.UpsertLocation(
+        Location(
+            id=loc.id, name=loc.name.strip(), type=LOCATION_TYPES_BACK[loc.type], owner_dealer_id=loc.owner_dealer_id,
+            region=loc.region, ships=loc.ships, pickup=loc.pickup, priority=loc.priority,
+            active=not loc.disabled,
+        )
+    )
+
+
+def receive_stock(req: pb.ReceiveStockRequest) -> commands.ReceiveStock:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_id(v, "location_id", req.location_id)
+    lines = _lines(v, list(req.lines))
+    kind = MovementKind.RECEIPT
+    if req.kind not in (pb.MOVEMENT_KIND_UNSPECIFIED, pb.MOVEMENT_KIND_RECEIPT, pb.MOVEMENT_KIND_RETURN):
+        v.add("kind", "must be RECEIPT or RETURN")
+    elif req.kind == pb.MOVEMENT_KIND_RETURN:
+        kind = MovementKind.RETURN
+    check_text(v, "reason", req.reason)
+    check_text(v, "reference", req.reference, max_len=128)
+    v.raise_if_any()
+    return commands.ReceiveStock(req.location_id, lines, req.reason or kind.value.lower(), kind, req.reference)
+
+
+def adjust_stock(req: pb.AdjustStockRequest) -> commands.AdjustStock:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_id(v, "location_id", req.location_id)
+    check_sku(v, "sku", req.sku)
+    if req.delta == 0:
+        v.add("delta", "must not be zero")
+    elif abs(req.delta) > 1_000_000:
+        v.add("delta", "must be between -1000000 and 1000000")
+    check_text(v, "reason", req.reason, required=True)
+    v.raise_if_any()
+    return commands.AdjustStock(req.location_id, req.sku, req.delta, req.reason)
+
+
+def set_safety_stock(req: pb.SetSafetyStockRequest) -> commands.SetSafetyStock:
+    v = Violations()
+    check_id(v, "location_id", req.location_id)
+    check_sku(v, "sku", req.sku)
+    check_quantity(v, "quantity", req.quantity, allow_zero=True)
+    v.raise_if_any()
+    return commands.SetSafetyStock(req.location_id, req.sku, req.quantity)
+
+
+def availability(req: pb.GetAvailabilityRequest) -> tuple[list[str], str, list[str]]:
+    v = Violations()
+    if not req.skus:
+        v.add("skus", "must not be empty")
+    if len(req.skus) > MAX_LINES:
+        v.add("skus", f"must have at most {MAX_LINES} entries")
+    for i, sku in enumerate(req.skus):
+        check_sku(v, f"skus[{i}]", sku)
+    check_id(v, "channel_id", req.channel_id, required=False)
+    for i, loc in enumerate(req.location_ids):
+        check_id(v, f"location_ids[{i}]", loc)
+    v.raise_if_any()
+    return list(req.skus), req.channel_id, list(req.location_ids)
+
+
+def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.ReserveStock:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_id(v, "order_id", req.order_id, required=False)
+    check_id(v, "channel_id", req.channel_id, required=False)
+    if not req.lines:
+        v.add("lines", "must not be empty")
+    if len(req.lines) > MAX_LINES:
+        v.add("lines", f"must have at most {MAX_LINES} lines")
+    for i, line in enumerate(req.lines):
+        check_sku(v, f"lines[{i}].sku", line.sku)
+        check_quantity(v, f"lines[{i}].quantity", line.quantity)
+        check_id(v, f"lines[{i}].location_id", line.location_id, required=False)
+    hint = req.hint
+    mode = sourcing.SourcingMode.SHIP
+    if hint.mode == pb.SOURCING_MODE_PICKUP:
+        mode = sourcing.SourcingMode.PICKUP
+        check_id(v, "hint.pickup_location_id", hint.pickup_location_id)
+    elif hint.mode not in (pb.SOURCING_MODE_UNSPECIFIED, pb.SOURCING_MODE_SHIP):
+        v.add("hint.mode", "must be SHIP or PICKUP")
+    check_text(v, "hint.region", hint.region, max_len=64)
+    ttl = req.ttl_seconds or settings.reservation_ttl_seconds
+    if req.ttl_seconds < 0 or ttl > settings.reservation_max_ttl_seconds:
+        v.add("ttl_seconds", f"must be between 1 and {settings.reservation_max_ttl_seconds}")
+    v.raise_if_any()
+    return commands.ReserveStock(
+        request_id=req.request_id,
+        fingerprint=fingerprint(req),
+        order_id=req.order_id,
+        channel_id=req.channel_id,
+        lines=tuple(sourcing.Line(ln.sku, ln.quantity, ln.location_id) for ln in req.lines),
+        hint=sourcing.Hint(mode, hint.region, hint.pickup_location_id, hint.allow_split),
+        ttl_seconds=ttl,
+    )
+
+
+def reservation_id(value: str, path: str = "reservation_id") -> str:
+    v = Violations()
+    check_id(v, path, value)
+    v.raise_if_any()
+    return value
+
+
+def fulfill(req: pb.FulfillReservationRequest) -> commands.FulfillReservation:
+    v = Violations()
+    check_id(v, "reservation_id", req.reservation_id)
+    check_id(v, "location_id", req.location_id)
+    lines: tuple[StockLine, ...] = ()
+    if req.lines:
+        lines = _lines(v, list(req.lines))
+        check_request_id(v, "request_id", req.request_id)
+    v.raise_if_any()
+    return commands.FulfillReservation(req.reservation_id, req.location_id, lines)
+
+
+def transfer(req: pb.TransferStockRequest) -> commands.TransferStock:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_id(v, "from_location_id", req.from_location_id)
+    check_id(v, "to_location_id", req.to_location_id)
+    if req.from_location_id and req.from_location_id == req.to_location_id:
+        v.add("to_location_id", "must differ from from_location_id")
+    lines = _lines(v, list(req.lines))
+    check_text(v, "reason", req.reason)
+    check_text(v, "reference", req.reference, max_len=128)
+    v.raise_if_any()
+    return commands.TransferStock(req.from_location_id, req.to_location_id, lines, req.reason, req.reference)
+
+
+def location_type(value: int) -> object:
+    if value == pb.LOCATION_TYPE_UNSPECIFIED:
+        return None
+    if value not in LOCATION_TYPES_BACK:
+        raise InvalidArgument("type", "is not a known location type")
+    return LOCATION_TYPES_BACK[value]
+
+
+def movement_kind(value: int) -> MovementKind:
+    return MOVEMENT_KINDS_BACK[value]

@@ -1,0 +1,244 @@
+"""Inventory use cases. Each runs inside one unit of work; the caller (runtime.run_in_transaction or a
+consumer) commits. Reserve lives in reserving.py because concurrent calls are coalesced."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound
+
+from onepool_inventory.domain import commands, events
+from onepool_inventory.domain.model import (
+    ChannelPolicy,
+    Location,
+    LocationType,
+    Movement,
+    Reservation,
+    StockLevel,
+    Transfer,
+    TransferStatus,
+)
+from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: str = "location_id") -> Location:
+    location = await uow.repo.get_location(location_id)
+    if location is None:
+        raise NotFound("location", location_id)
+    if not location.active:
+        raise FailedPrecondition("LOCATION_INACTIVE", f"location {location_id} is inactive", {field: location_id})
+    return location
+
+
+async def upsert_location(uow: InventoryUnitOfWork, cmd: commands.UpsertLocation) -> Location:
+    location = cmd.location
+    existing = await uow.repo.get_location(location.id)
+    if existing is not None and existing.owner_dealer_id != location.owner_dealer_id:
+        raise FailedPrecondition(
+            "OWNER_IMMUTABLE", f"location {location.id} belongs to {existing.owner_dealer_id or 'the brand'}",
+            {"location_id": location.id},
+        )
+    location.events.append(events.LocationUpserted(location))
+    await uow.repo.save_location(location)
+    return location
+
+
+async def list_locations(
+    uow: InventoryUnitOfWork, owner_dealer_id: str, type_: LocationType | None, region: str
+) -> list[Location]:
+    return await uow.repo.locations(owner_dealer_id=owner_dealer_id, type_=type_, region=region)
+
+
+async def receive_stock(uow: InventoryUnitOfWork, cmd: commands.ReceiveStock) -> list[StockLevel]:
+    await _active_location(uow, cmd.location_id)
+    levels = await uow.repo.lock_levels({(ln.sku, cmd.location_id) for ln in cmd.lines}, create=True)
+    for line in cmd.lines:
+        levels[(line.sku, cmd.location_id)].receive(line.quantity, cmd.kind, cmd.reason, cmd.reference)
+    return [levels[k] for k in sorted(levels)]
+
+
+async def adjust_stock(uow: InventoryUnitOfWork, cmd: commands.AdjustStock) -> StockLevel:
+    await _active_location(uow, cmd.location_id)
+    level = (await uow.repo.lock_levels([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
+    level.adjust(cmd.delta, cmd.reason)
+    return level
+
+
+async def set_safety_stock(uow: InventoryUnitOfWork, cmd: commands.SetSafetyStock) -> StockLevel:
+    if await uow.repo.get_location(cmd.location_id) is None:
+        raise NotFound("location", cmd.location_id)
+    level = (await uow.repo.lock_levels([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
+    level.set_safety_stock(cmd.quantity)
+    return level
+
+
+@dataclass(frozen=True)
+class LocationView:
+    location_id: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+
+
+@dataclass(frozen=True)
+class SkuAvailability:
+    sku: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    by_location: tuple[LocationView, ...]
+
+
+async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPolicy | None:
+    if not channel_id:
+        return None
+    policy = await uow.repo.policy(channel_id)
+    if policy is None:
+        raise NotFound("channel", channel_id)
+    return policy
+
+
+async def get_availability(
+    uow: InventoryUnitOfWork, skus: list[str], channel_id: str, location_ids: list[str]
+) -> list[SkuAvailability]:
+    policy = await channel_policy(uow, channel_id)
+    locations = await uow.repo.locations(ids=location_ids or None)
+    allowed = [loc for loc in locations if loc.active and (policy is None or policy.allows(loc))]
+    levels = await uow.repo.read_levels(skus, [loc.id for loc in allowed])
+    out = []
+    for sku in dict.fromkeys(skus):
+        rows = [lvl for lvl in levels if lvl.sku == sku]
+        views = tuple(
+            LocationView(lvl.location_id, lvl.on_hand, lvl.reserved, lvl.safety_stock, lvl.available) for lvl in rows
+        )
+        available = sum(v.available for v in views)
+        if policy is not None:
+            available = policy.sellable(available) if policy.active else 0
+        out.append(
+            SkuAvailability(
+                sku, sum(v.on_hand for v in views), sum(v.reserved for v in views),
+                sum(v.safety_stock for v in views), available, views,
+            )
+        )
+    return out
+
+
+async def _reservation(uow: InventoryUnitOfWork, reservation_id: str, *, lock: bool) -> Reservation:
+    reservation = await uow.repo.get_reservation(reservation_id, lock=lock)
+    if reservation is None:
+        raise NotFound("reservation", reservation_id)
+    return reservation
+
+
+async def get_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reservation:
+    return await _reservation(uow, reservation_id, lock=False)
+
+
+async def commit_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reservation:
+    reservation = await _reservation(uow, reservation_id, lock=True)
+    if reservation.commit(now()):
+        await uow.repo.save_reservation(reservation)
+    return reservation
+
+
+async def _give_back(uow: InventoryUnitOfWork, reservation: Reservation, freed: list) -> None:  # type: ignore[type-arg]
+    levels = await uow.repo.lock_levels({(a.sku, a.location_id) for a in freed})
+    for allocation in freed:
+        levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
+    await uow.repo.save_reservation(reservation)
+
+
+async def release_reservation(uow: InventoryUnitOfWork, reservation_id: str, reason: str) -> Reservation:
+    reservation = await _reservation(uow, reservation_id, lock=True)
+    was_open = reservation.is_open
+    freed = reservation.release(reason or "released", now())
+    if was_open:
+        await _give_back(uow, reservation, freed)
+    return reservation
+
+
+async def expire_reservations(uow: InventoryUnitOfWork, limit: int) -> int:
+    """The sweeper's pass: release every ACTIVE reservation past its expiry (skipping rows others hold)."""
+    moment = now()
+    expired = await uow.repo.lock_expired(moment, limit)
+    freed_all = []
+    for reservation in expired:
+        freed_all.append((reservation, reservation.expire(moment)))
+    keys = {(a.sku, a.location_id) for _, freed in freed_all for a in freed}
+    levels = await uow.repo.lock_levels(keys)
+    for reservation, freed in freed_all:
+        for allocation in freed:
+            levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
+        await uow.repo.save_reservation(reservation)
+    return len(expired)
+
+
+async def fulfill_reservation(uow: InventoryUnitOfWork, cmd: commands.FulfillReservation) -> Reservation:
+    reservation = await _reservation(uow, cmd.reservation_id, lock=True)
+    shipped = reservation.fulfil(cmd.location_id, list(cmd.lines) or None, now())
+    if shipped:
+        levels = await uow.repo.lock_levels({(a.sku, a.location_id) for a, _ in shipped})
+        for allocation, quantity in shipped:
+            levels[(allocation.sku, allocation.location_id)].ship_reserved(quantity, reservation.order_id or reservation.id)
+        await uow.repo.save_reservation(reservation)
+    return reservation
+
+
+async def transfer_stock(uow: InventoryUnitOfWork, cmd: commands.TransferStock) -> Transfer:
+    if cmd.from_location_id == cmd.to_location_id:
+        raise InvalidArgument("to_location_id", "must differ from from_location_id")
+    await _active_location(uow, cmd.from_location_id, "from_location_id")
+    await _active_location(uow, cmd.to_location_id, "to_location_id")
+    transfer = Transfer(
+        id=str(uuid.uuid4()), from_location_id=cmd.from_location_id, to_location_id=cmd.to_location_id,
+        lines=list(cmd.lines), status=TransferStatus.IN_TRANSIT, reference=cmd.reference, created_at=now(),
+    )
+    levels = await uow.repo.lock_levels({(ln.sku, cmd.from_location_id) for ln in cmd.lines}, create=True)
+    shortages = []
+    for line in cmd.lines:
+        try:
+            levels[(line.sku, cmd.from_location_id)].transfer_out(line.quantity, transfer.id, cmd.reason or "transfer")
+        except InsufficientStock as exc:
+            shortages.extend(exc.shortages)
+    if shortages:
+        raise InsufficientStock(shortages)
+    transfer.events.append(events.TransferShipped(transfer))
+    await uow.repo.add_transfer(transfer)
+    return transfer
+
+
+async def receive_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
+    transfer = await uow.repo.get_transfer(transfer_id, lock=True)
+    if transfer is None:
+        raise NotFound("transfer", transfer_id)
+    if transfer.receive(now()):
+        levels = await uow.repo.lock_levels({(ln.sku, transfer.to_location_id) for ln in transfer.lines}, create=True)
+        for line in transfer.lines:
+            levels[(line.sku, transfer.to_location_id)].transfer_in(line.quantity, transfer.id)
+        await uow.repo.save_transfer(transfer)
+    return transfer
+
+
+async def get_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
+    transfer = await uow.repo.get_transfer(transfer_id)
+    if transfer is None:
+        raise NotFound("transfer", transfer_id)
+    return transfer
+
+
+async def list_movements(
+    uow: InventoryUnitOfWork, location_id: str, sku: str, after_id: int, limit: int
+) -> list[Movement]:
+    return await uow.repo.list_movements(location_id, sku, after_id, limit)
+
+
+async def apply_channel_policy(uow: InventoryUnitOfWork, policy: ChannelPolicy) -> bool:
+    return await uow.repo.upsert_policy(policy)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from onepool_runtime.settings import ServiceSettings
+
+
+class InventorySettings(ServiceSettings):
+    service_name: str = "inventory"
+    grpc_port: int = 50052
+    reservation_ttl_seconds: int = 900
+    reservation_max_ttl_seconds: int = 7 * 24 * 3600
+    sweeper_interval_seconds: float = 1.0
+    sweeper_batch: int = 200
+    # Concurrent Reserve calls are coalesced into batches of at most this many per transaction.
+    reserve_batch_max: int = 256
+    reserve_workers: int = 4

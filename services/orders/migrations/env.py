@@ -1,0 +1,5 @@
+from onepool_runtime.migrations import run_env
+
+from onepool_orders.adapters.orm import metadata
+
+run_env(metadata)

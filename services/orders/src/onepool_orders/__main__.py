@@ -1,0 +1,3 @@
+from onepool_orders.entrypoints.main import main
+
+main()

@@ -1,0 +1,3 @@
+from onepool_settlement.entrypoints.main import main
+
+main()
