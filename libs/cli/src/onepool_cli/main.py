@@ -1,0 +1,73 @@
+"""The `onepool` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import track
+
+from onepool_runtime.auth import ROLES, mint_token
+from onepool_runtime.migrations import upgrade_sync
+from onepool_runtime.settings import ServiceSettings
+
+from onepool_cli.services import BY_NAME, SERVICES
+
+app = typer.Typer(help="OnePool: run it, migrate it, mint development tokens.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("up")
+def up_command() -> None:
+    """Start PostgreSQL, NATS and all five services locally (what `make run` calls)."""
+    from onepool_cli.up import up
+
+    raise typer.Exit(up())
+
+
+@app.command()
+def migrate(
+    service: Annotated[list[str] | None, typer.Option("--service", "-s", help="Only these services.")] = None,
+) -> None:
+    """Apply migrations to ONEPOOL_DATABASE_URL (compose and Kubernetes run this before the services)."""
+    url = ServiceSettings().database_url
+    chosen = [BY_NAME[s] for s in service] if service else SERVICES
+    for svc in track(chosen, description="migrating", console=console):
+        upgrade_sync(svc.migrations, url, svc.name)
+    console.print(f"migrated: {', '.join(s.name for s in chosen)}")
+
+
+@app.command()
+def serve(name: Annotated[str, typer.Argument(help="orders|inventory|channels|dealers|settlement")]) -> None:
+    """Run one service in the foreground (the container entry point)."""
+    import importlib
+
+    svc = BY_NAME.get(name)
+    if svc is None:
+        raise typer.BadParameter(f"unknown service {name!r}")
+    importlib.import_module(f"{svc.package}.entrypoints.main").main()
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="admin|service|channel|dealer|store")] = "admin",
+    channel: Annotated[str, typer.Option(help="Channel id (role channel).")] = "",
+    dealer: Annotated[str, typer.Option(help="Dealer id (role dealer).")] = "",
+    location: Annotated[str, typer.Option(help="Location id (role store).")] = "",
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Mint a development JWT signed with ONEPOOL_JWT_SECRET (or ONEPOOL_JWT_PRIVATE_KEY_FILE)."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    try:
+        typer.echo(
+            mint_token(ServiceSettings(), role, channel_id=channel, dealer_id=dealer, location_id=location,
+                       ttl_seconds=ttl)
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+if __name__ == "__main__":
+    app()

