@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable
 
 import grpc
-from google.protobuf.message import Message
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime.errors import Violations
-from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import check_id, decode_page_token, encode_page_token, page_size
 
 from onepool_inventory.adapters import mappers
@@ -20,7 +18,6 @@ from onepool_inventory.service_layer.reserving import ReserveCoalescer
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 from onepool_inventory.settings import InventorySettings
 
-R = TypeVar("R", bound=Message)
 Ctx = grpc.aio.ServicerContext
 
 
@@ -31,27 +28,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         coalescer: ReserveCoalescer,
         settings: InventorySettings,
     ) -> None:
-        self._uow = uow_factory
+        self._use = UseCases(uow_factory)
         self._coalescer = coalescer
         self._settings = settings
-
-    async def _tx(
-        self,
-        produce: Callable[[InventoryUnitOfWork], Awaitable[R]],
-        *,
-        request: Message | None = None,
-        request_id: str = "",
-        response_type: type[R] | None = None,
-    ) -> R:
-        if request_id:
-            return await run_in_transaction(
-                self._uow, produce, key=request_id, request=request, response_type=response_type
-            )
-        return await run_in_transaction(self._uow, produce)
-
-    async def _read(self, produce: Callable[[InventoryUnitOfWork], Awaitable[R]]) -> R:
-        async with self._uow() as uow:
-            return await produce(uow)
 
     async def UpsertLocation(self, request: pb.UpsertLocationRequest, context: Ctx) -> pb.UpsertLocationResponse:
         cmd = requests.upsert_location(request)
@@ -60,7 +39,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             location = await handlers.upsert_location(uow, cmd)
             return pb.UpsertLocationResponse(location=mappers.location_to_proto(location))
 
-        return await self._tx(produce)
+        return await self._use.write(produce)
 
     async def ListLocations(self, request: pb.ListLocationsRequest, context: Ctx) -> pb.ListLocationsResponse:
         v = Violations()
@@ -72,7 +51,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             locations = await handlers.list_locations(uow, request.owner_dealer_id, type_, request.region)  # type: ignore[arg-type]
             return pb.ListLocationsResponse(locations=[mappers.location_to_proto(loc) for loc in locations])
 
-        return await self._read(produce)
+        return await self._use.read(produce)
 
     async def ReceiveStock(self, request: pb.ReceiveStockRequest, context: Ctx) -> pb.ReceiveStockResponse:
         cmd = requests.receive_stock(request)
@@ -81,8 +60,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             levels = await handlers.receive_stock(uow, cmd)
             return pb.ReceiveStockResponse(levels=[mappers.level_to_proto(lvl) for lvl in levels])
 
-        return await self._tx(produce, request=request, request_id=request.request_id,
-                              response_type=pb.ReceiveStockResponse)
+        return await self._use.write(produce, request=request, request_id=request.request_id)
 
     async def AdjustStock(self, request: pb.AdjustStockRequest, context: Ctx) -> pb.AdjustStockResponse:
         cmd = requests.adjust_stock(request)
@@ -90,8 +68,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         async def produce(uow: InventoryUnitOfWork) -> pb.AdjustStockResponse:
             return pb.AdjustStockResponse(level=mappers.level_to_proto(await handlers.adjust_stock(uow, cmd)))
 
-        return await self._tx(produce, request=request, request_id=request.request_id,
-                              response_type=pb.AdjustStockResponse)
+        return await self._use.write(produce, request=request, request_id=request.request_id)
 
     async def SetSafetyStock(self, request: pb.SetSafetyStockRequest, context: Ctx) -> pb.SetSafetyStockResponse:
         cmd = requests.set_safety_stock(request)
@@ -99,7 +76,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         async def produce(uow: InventoryUnitOfWork) -> pb.SetSafetyStockResponse:
             return pb.SetSafetyStockResponse(level=mappers.level_to_proto(await handlers.set_safety_stock(uow, cmd)))
 
-        return await self._tx(produce)
+        return await self._use.write(produce)
 
     async def GetAvailability(self, request: pb.GetAvailabilityRequest, context: Ctx) -> pb.GetAvailabilityResponse:
         skus, channel_id, location_ids = requests.availability(request)
@@ -123,7 +100,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                 ]
             )
 
-        return await self._read(produce)
+        return await self._use.read(produce)
 
     async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
         outcome = await self._coalescer.submit(requests.reserve(request, self._settings))
@@ -140,7 +117,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                 reservation=mappers.reservation_to_proto(await handlers.get_reservation(uow, rid))
             )
 
-        return await self._read(produce)
+        return await self._use.read(produce)
 
     async def CommitReservation(
         self, request: pb.CommitReservationRequest, context: Ctx
@@ -151,7 +128,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             reservation = await handlers.commit_reservation(uow, rid)
             return pb.CommitReservationResponse(reservation=mappers.reservation_to_proto(reservation))
 
-        return await self._tx(produce)
+        return await self._use.write(produce)
 
     async def ReleaseReservation(
         self, request: pb.ReleaseReservationRequest, context: Ctx
@@ -166,7 +143,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             reservation = await handlers.release_reservation(uow, rid, request.reason)
             return pb.ReleaseReservationResponse(reservation=mappers.reservation_to_proto(reservation))
 
-        return await self._tx(produce)
+        return await self._use.write(produce)
 
     async def FulfillReservation(
         self, request: pb.FulfillReservationRequest, context: Ctx
@@ -177,8 +154,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             reservation = await handlers.fulfill_reservation(uow, cmd)
             return pb.FulfillReservationResponse(reservation=mappers.reservation_to_proto(reservation))
 
-        return await self._tx(produce, request=request, request_id=request.request_id,
-                              response_type=pb.FulfillReservationResponse)
+        return await self._use.write(produce, request=request, request_id=request.request_id)
 
     async def TransferStock(self, request: pb.TransferStockRequest, context: Ctx) -> pb.TransferStockResponse:
         cmd = requests.transfer(request)
@@ -186,8 +162,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         async def produce(uow: InventoryUnitOfWork) -> pb.TransferStockResponse:
             return pb.TransferStockResponse(transfer=mappers.transfer_to_proto(await handlers.transfer_stock(uow, cmd)))
 
-        return await self._tx(produce, request=request, request_id=request.request_id,
-                              response_type=pb.TransferStockResponse)
+        return await self._use.write(produce, request=request, request_id=request.request_id)
 
     async def ReceiveTransfer(self, request: pb.ReceiveTransferRequest, context: Ctx) -> pb.ReceiveTransferResponse:
         tid = requests.reservation_id(request.transfer_id, "transfer_id")
@@ -197,7 +172,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                 transfer=mappers.transfer_to_proto(await handlers.receive_transfer(uow, tid))
             )
 
-        return await self._tx(produce)
+        return await self._use.write(produce)
 
     async def GetTransfer(self, request: pb.GetTransferRequest, context: Ctx) -> pb.GetTransferResponse:
         tid = requests.reservation_id(request.transfer_id, "transfer_id")
@@ -205,7 +180,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         async def produce(uow: InventoryUnitOfWork) -> pb.GetTransferResponse:
             return pb.GetTransferResponse(transfer=mappers.transfer_to_proto(await handlers.get_transfer(uow, tid)))
 
-        return await self._read(produce)
+        return await self._use.read(produce)
 
     async def ListMovements(self, request: pb.ListMovementsRequest, context: Ctx) -> pb.ListMovementsResponse:
         v = Violations()
@@ -222,4 +197,4 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                 movements=[mappers.movement_to_proto(m) for m in moves[:limit]], next_page_token=token
             )
 
-        return await self._read(produce)
+        return await self._use.read(produce)

@@ -1,0 +1,48 @@
+"""What every servicer needs to run a use case: one transaction, optionally idempotent on request_id."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from google.protobuf import message_factory
+from google.protobuf.message import Message
+
+from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.uow import UnitOfWork
+
+R = TypeVar("R", bound=Message)
+U = TypeVar("U", bound=UnitOfWork)
+
+
+class UseCases(Generic[U]):
+    """Servicers hold one of these: `write` for mutations (committed, idempotent with a request_id),
+    `read` for queries (rolled back, never writes)."""
+
+    def __init__(self, uow_factory: Callable[[], U]) -> None:
+        self.uow_factory = uow_factory
+
+    async def write(
+        self,
+        produce: Callable[[U], Awaitable[R]],
+        *,
+        request: Message | None = None,
+        request_id: str = "",
+    ) -> R:
+        if request_id:
+            assert request is not None
+            return await run_in_transaction(
+                self.uow_factory, produce, key=request_id, request=request,
+                response_type=_response_type(request),
+            )
+        return await run_in_transaction(self.uow_factory, produce)
+
+    async def read(self, produce: Callable[[U], Awaitable[R]]) -> R:
+        async with self.uow_factory() as uow:
+            return await produce(uow)
+
+
+def _response_type(request: Message) -> type[Message]:
+    """FooRequest -> FooResponse, from the request's own proto file (buf's RPC naming rule guarantees it)."""
+    name = request.DESCRIPTOR.name.removesuffix("Request") + "Response"
+    return message_factory.GetMessageClass(request.DESCRIPTOR.file.message_types_by_name[name])
