@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&onepool/settlement/v1/settlement.proto\x12\x15onepool.settlement.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eonepool/common/v1/common.proto\"4\n\x11GetBalanceRequest\x12\r\n\x05party\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"N\n\x12GetBalanceResponse\x12\r\n\x05party\x18\x01 \x01(\t\x12)\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x18.onepool.common.v1.Money\"\xf6\x01\n\x0bJournalLine\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65ntry_id\x18\x02 \x01(\t\x12\r\n\x05party\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\x12(\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x07 \x01(\t\x12\x16\n\x0esource_subject\x18\x08 \x01(\t\x12\x0c\n\x04memo\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9c\x01\n\x12ListEntriesRequest\x12\r\n\x05party\x18\x01 \x01(\t\x12(\n\x04\x66rom\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"c\n\x13ListEntriesResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".onepool.settlement.v1.JournalLine\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"u\n\rStatementLine\x12\x31\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\".onepool.settlement.v1.JournalLine\x12\x31\n\x0frunning_balance\x18\x02 \x01(\x0b\x32\x18.onepool.common.v1.Money\"\xc5\x02\n\tStatement\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05party\x18\x02 \x01(\t\x12\x30\n\x0cperiod_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x07opening\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x33\n\x05lines\x18\x06 \x03(\x0b\x32$.onepool.settlement.v1.StatementLine\x12)\n\x07\x63losing\x18\x07 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x30\n\x0cgenerated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9d\x01\n\x18GenerateStatementRequest\x12\r\n\x05party\x18\x01 \x01(\t\x12\x30\n\x0cperiod_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\"P\n\x19GenerateStatementResponse\x12\x33\n\tstatement\x18\x01 \x01(\x0b\x32 .onepool.settlement.v1.Statement\"!\n\x13GetStatementRequest\x12\n\n\x02id\x18\x01 \x01(\t\"K\n\x14GetStatementResponse\x12\x33\n\tstatement\x18\x01 \x01(\x0b\x32 .onepool.settlement.v1.Statement\"=\n\x0b\x44iscrepancy\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"t\n\x10ReconcileRequest\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbd\x01\n\x11ReconcileResponse\x12\x16\n\x0eorders_settled\x18\x01 \x01(\x05\x12\'\n\x05gross\x18\x02 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\nledger_sum\x18\x03 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x39\n\rdiscrepancies\x18\x04 \x03(\x0b\x32\".onepool.settlement.v1.Discrepancy2\x9d\x04\n\x11SettlementService\x12\x61\n\nGetBalance\x12(.onepool.settlement.v1.GetBalanceRequest\x1a).onepool.settlement.v1.GetBalanceResponse\x12\x64\n\x0bListEntries\x12).onepool.settlement.v1.ListEntriesRequest\x1a*.onepool.settlement.v1.ListEntriesResponse\x12v\n\x11GenerateStatement\x12/.onepool.settlement.v1.GenerateStatementRequest\x1a\x30.onepool.settlement.v1.GenerateStatementResponse\x12g\n\x0cGetStatement\x12*.onepool.settlement.v1.GetStatementRequest\x1a+.onepool.settlement.v1.GetStatementResponse\x12^\n\tReconcile\x12\'.onepool.settlement.v1.ReconcileRequest\x1a(.onepool.settlement.v1.ReconcileResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&onepool/settlement/v1/settlement.proto\x12\x15onepool.settlement.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eonepool/common/v1/common.proto\"4\n\x11GetBalanceRequest\x12\r\n\x05party\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"N\n\x12GetBalanceResponse\x12\r\n\x05party\x18\x01 \x01(\t\x12)\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x18.onepool.common.v1.Money\"\xe6\x02\n\x0bJournalLine\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x65ntry_id\x18\x02 \x01(\t\x12\r\n\x05party\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\x12(\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x07 \x01(\t\x12\x16\n\x0esource_subject\x18\x08 \x01(\t\x12\x0c\n\x04memo\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\rbalance_after\x18\x0b \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x0c\n\x04rule\x18\x0c \x01(\t\x12/\n\x0boccurred_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc0\x01\n\x12ListEntriesRequest\x12\r\n\x05party\x18\x01 \x01(\t\x12(\n\x04\x66rom\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x02to\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\"c\n\x13ListEntriesResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\".onepool.settlement.v1.JournalLine\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"u\n\rStatementLine\x12\x31\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\".onepool.settlement.v1.JournalLine\x12\x31\n\x0frunning_balance\x18\x02 \x01(\x0b\x32\x18.onepool.common.v1.Money\"\xeb\x02\n\tStatement\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05party\x18\x02 \x01(\t\x12\x30\n\x0cperiod_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x07opening\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x33\n\x05lines\x18\x06 \x03(\x0b\x32$.onepool.settlement.v1.StatementLine\x12)\n\x07\x63losing\x18\x07 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x30\n\x0cgenerated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\t \x01(\t\x12\x12\n\nline_count\x18\n \x01(\x05\"\xb1\x01\n\x18GenerateStatementRequest\x12\r\n\x05party\x18\x01 \x01(\t\x12\x30\n\x0cperiod_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"P\n\x19GenerateStatementResponse\x12\x33\n\tstatement\x18\x01 \x01(\x0b\x32 .onepool.settlement.v1.Statement\"!\n\x13GetStatementRequest\x12\n\n\x02id\x18\x01 \x01(\t\"K\n\x14GetStatementResponse\x12\x33\n\tstatement\x18\x01 \x01(\x0b\x32 .onepool.settlement.v1.Statement\"O\n\x0b\x44iscrepancy\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x10\n\x08\x65ntry_id\x18\x04 \x01(\t\"\x86\x01\n\x10ReconcileRequest\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"\x81\x02\n\x11ReconcileResponse\x12\x16\n\x0eorders_settled\x18\x01 \x01(\x05\x12\'\n\x05gross\x18\x02 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\nledger_sum\x18\x03 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x39\n\rdiscrepancies\x18\x04 \x03(\x0b\x32\".onepool.settlement.v1.Discrepancy\x12)\n\x07refunds\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x17\n\x0f\x65ntries_checked\x18\x06 \x01(\x05\x32\x9d\x04\n\x11SettlementService\x12\x61\n\nGetBalance\x12(.onepool.settlement.v1.GetBalanceRequest\x1a).onepool.settlement.v1.GetBalanceResponse\x12\x64\n\x0bListEntries\x12).onepool.settlement.v1.ListEntriesRequest\x1a*.onepool.settlement.v1.ListEntriesResponse\x12v\n\x11GenerateStatement\x12/.onepool.settlement.v1.GenerateStatementRequest\x1a\x30.onepool.settlement.v1.GenerateStatementResponse\x12g\n\x0cGetStatement\x12*.onepool.settlement.v1.GetStatementRequest\x1a+.onepool.settlement.v1.GetStatementResponse\x12^\n\tReconcile\x12\'.onepool.settlement.v1.ReconcileRequest\x1a(.onepool.settlement.v1.ReconcileResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,29 +38,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETBALANCERESPONSE']._serialized_start=184
   _globals['_GETBALANCERESPONSE']._serialized_end=262
   _globals['_JOURNALLINE']._serialized_start=265
-  _globals['_JOURNALLINE']._serialized_end=511
-  _globals['_LISTENTRIESREQUEST']._serialized_start=514
-  _globals['_LISTENTRIESREQUEST']._serialized_end=670
-  _globals['_LISTENTRIESRESPONSE']._serialized_start=672
-  _globals['_LISTENTRIESRESPONSE']._serialized_end=771
-  _globals['_STATEMENTLINE']._serialized_start=773
-  _globals['_STATEMENTLINE']._serialized_end=890
-  _globals['_STATEMENT']._serialized_start=893
-  _globals['_STATEMENT']._serialized_end=1218
-  _globals['_GENERATESTATEMENTREQUEST']._serialized_start=1221
-  _globals['_GENERATESTATEMENTREQUEST']._serialized_end=1378
-  _globals['_GENERATESTATEMENTRESPONSE']._serialized_start=1380
-  _globals['_GENERATESTATEMENTRESPONSE']._serialized_end=1460
-  _globals['_GETSTATEMENTREQUEST']._serialized_start=1462
-  _globals['_GETSTATEMENTREQUEST']._serialized_end=1495
-  _globals['_GETSTATEMENTRESPONSE']._serialized_start=1497
-  _globals['_GETSTATEMENTRESPONSE']._serialized_end=1572
-  _globals['_DISCREPANCY']._serialized_start=1574
-  _globals['_DISCREPANCY']._serialized_end=1635
-  _globals['_RECONCILEREQUEST']._serialized_start=1637
-  _globals['_RECONCILEREQUEST']._serialized_end=1753
-  _globals['_RECONCILERESPONSE']._serialized_start=1756
-  _globals['_RECONCILERESPONSE']._serialized_end=1945
-  _globals['_SETTLEMENTSERVICE']._serialized_start=1948
-  _globals['_SETTLEMENTSERVICE']._serialized_end=2489
+  _globals['_JOURNALLINE']._serialized_end=623
+  _globals['_LISTENTRIESREQUEST']._serialized_start=626
+  _globals['_LISTENTRIESREQUEST']._serialized_end=818
+  _globals['_LISTENTRIESRESPONSE']._serialized_start=820
+  _globals['_LISTENTRIESRESPONSE']._serialized_end=919
+  _globals['_STATEMENTLINE']._serialized_start=921
+  _globals['_STATEMENTLINE']._serialized_end=1038
+  _globals['_STATEMENT']._serialized_start=1041
+  _globals['_STATEMENT']._serialized_end=1404
+  _globals['_GENERATESTATEMENTREQUEST']._serialized_start=1407
+  _globals['_GENERATESTATEMENTREQUEST']._serialized_end=1584
+  _globals['_GENERATESTATEMENTRESPONSE']._serialized_start=1586
+  _globals['_GENERATESTATEMENTRESPONSE']._serialized_end=1666
+  _globals['_GETSTATEMENTREQUEST']._serialized_start=1668
+  _globals['_GETSTATEMENTREQUEST']._serialized_end=1701
+  _globals['_GETSTATEMENTRESPONSE']._serialized_start=1703
+  _globals['_GETSTATEMENTRESPONSE']._serialized_end=1778
+  _globals['_DISCREPANCY']._serialized_start=1780
+  _globals['_DISCREPANCY']._serialized_end=1859
+  _globals['_RECONCILEREQUEST']._serialized_start=1862
+  _globals['_RECONCILEREQUEST']._serialized_end=1996
+  _globals['_RECONCILERESPONSE']._serialized_start=1999
+  _globals['_RECONCILERESPONSE']._serialized_end=2256
+  _globals['_SETTLEMENTSERVICE']._serialized_start=2259
+  _globals['_SETTLEMENTSERVICE']._serialized_end=2800
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,7 @@ class GetBalanceResponse(_message.Message):
     def __init__(self, party: _Optional[str] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class JournalLine(_message.Message):
-    __slots__ = ("id", "entry_id", "party", "account", "amount", "order_id", "source_event_id", "source_subject", "memo", "created_at")
+    __slots__ = ("id", "entry_id", "party", "account", "amount", "order_id", "source_event_id", "source_subject", "memo", "created_at", "balance_after", "rule", "occurred_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,9 @@ class JournalLine(_message.Message):
     SOURCE_SUBJECT_FIELD_NUMBER: _ClassVar[int]
     MEMO_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_AFTER_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     id: int
     entry_id: str
     party: str
@@ -48,20 +51,27 @@ class JournalLine(_message.Message):
     source_subject: str
     memo: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., entry_id: _Optional[str] = ..., party: _Optional[str] = ..., account: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., source_subject: _Optional[str] = ..., memo: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    balance_after: _common_pb2.Money
+    rule: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., entry_id: _Optional[str] = ..., party: _Optional[str] = ..., account: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., source_subject: _Optional[str] = ..., memo: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., balance_after: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., rule: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListEntriesRequest(_message.Message):
-    __slots__ = ("party", "to", "page_size", "page_token")
+    __slots__ = ("party", "to", "page_size", "page_token", "order_id", "currency")
     PARTY_FIELD_NUMBER: _ClassVar[int]
     FROM_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     party: str
     to: _timestamp_pb2.Timestamp
     page_size: int
     page_token: str
-    def __init__(self, party: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., **kwargs) -> None: ...
+    order_id: str
+    currency: str
+    def __init__(self, party: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_id: _Optional[str] = ..., currency: _Optional[str] = ..., **kwargs) -> None: ...
 
 class ListEntriesResponse(_message.Message):
     __slots__ = ("entries", "next_page_token")
@@ -80,7 +90,7 @@ class StatementLine(_message.Message):
     def __init__(self, entry: _Optional[_Union[JournalLine, _Mapping]] = ..., running_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Statement(_message.Message):
-    __slots__ = ("id", "party", "period_start", "period_end", "opening", "lines", "closing", "generated_at")
+    __slots__ = ("id", "party", "period_start", "period_end", "opening", "lines", "closing", "generated_at", "currency", "line_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +99,8 @@ class Statement(_message.Message):
     LINES_FIELD_NUMBER: _ClassVar[int]
     CLOSING_FIELD_NUMBER: _ClassVar[int]
     GENERATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    LINE_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: str
     party: str
     period_start: _timestamp_pb2.Timestamp
@@ -97,19 +109,23 @@ class Statement(_message.Message):
     lines: _containers.RepeatedCompositeFieldContainer[StatementLine]
     closing: _common_pb2.Money
     generated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., party: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opening: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., closing: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., generated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    currency: str
+    line_count: int
+    def __init__(self, id: _Optional[str] = ..., party: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opening: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., closing: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., generated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., line_count: _Optional[int] = ...) -> None: ...
 
 class GenerateStatementRequest(_message.Message):
-    __slots__ = ("party", "period_start", "period_end", "currency")
+    __slots__ = ("party", "period_start", "period_end", "currency", "request_id")
     PARTY_FIELD_NUMBER: _ClassVar[int]
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     party: str
     period_start: _timestamp_pb2.Timestamp
     period_end: _timestamp_pb2.Timestamp
     currency: str
-    def __init__(self, party: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, party: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GenerateStatementResponse(_message.Message):
     __slots__ = ("statement",)
@@ -130,31 +146,39 @@ class GetStatementResponse(_message.Message):
     def __init__(self, statement: _Optional[_Union[Statement, _Mapping]] = ...) -> None: ...
 
 class Discrepancy(_message.Message):
-    __slots__ = ("order_id", "kind", "detail")
+    __slots__ = ("order_id", "kind", "detail", "entry_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     kind: str
     detail: str
-    def __init__(self, order_id: _Optional[str] = ..., kind: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    entry_id: str
+    def __init__(self, order_id: _Optional[str] = ..., kind: _Optional[str] = ..., detail: _Optional[str] = ..., entry_id: _Optional[str] = ...) -> None: ...
 
 class ReconcileRequest(_message.Message):
-    __slots__ = ("period_start", "period_end")
+    __slots__ = ("period_start", "period_end", "currency")
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     period_start: _timestamp_pb2.Timestamp
     period_end: _timestamp_pb2.Timestamp
-    def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    currency: str
+    def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class ReconcileResponse(_message.Message):
-    __slots__ = ("orders_settled", "gross", "ledger_sum", "discrepancies")
+    __slots__ = ("orders_settled", "gross", "ledger_sum", "discrepancies", "refunds", "entries_checked")
     ORDERS_SETTLED_FIELD_NUMBER: _ClassVar[int]
     GROSS_FIELD_NUMBER: _ClassVar[int]
     LEDGER_SUM_FIELD_NUMBER: _ClassVar[int]
     DISCREPANCIES_FIELD_NUMBER: _ClassVar[int]
+    REFUNDS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
     orders_settled: int
     gross: _common_pb2.Money
     ledger_sum: _common_pb2.Money
     discrepancies: _containers.RepeatedCompositeFieldContainer[Discrepancy]
-    def __init__(self, orders_settled: _Optional[int] = ..., gross: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., ledger_sum: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ...) -> None: ...
+    refunds: _common_pb2.Money
+    entries_checked: int
+    def __init__(self, orders_settled: _Optional[int] = ..., gross: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., ledger_sum: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., refunds: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., entries_checked: _Optional[int] = ...) -> None: ...

@@ -27,7 +27,9 @@ if _version_not_supported:
 
 class SettlementServiceStub:
     """SettlementService splits every sale between brand, dealers and marketplaces in a double-entry ledger.
-    A party is "brand", "dealer:<id>" or "channel:<id>".
+    A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
+    from and every refund paid back to) is readable by admin and service callers.
+    Amounts are signed: positive means the ledger owes the party, negative means the party owes.
     """
 
     def __init__(self, channel):
@@ -65,7 +67,9 @@ class SettlementServiceStub:
 
 class SettlementServiceServicer:
     """SettlementService splits every sale between brand, dealers and marketplaces in a double-entry ledger.
-    A party is "brand", "dealer:<id>" or "channel:<id>".
+    A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
+    from and every refund paid back to) is readable by admin and service callers.
+    Amounts are signed: positive means the ledger owes the party, negative means the party owes.
     """
 
     def GetBalance(self, request, context):
@@ -136,7 +140,9 @@ def add_SettlementServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class SettlementService:
     """SettlementService splits every sale between brand, dealers and marketplaces in a double-entry ledger.
-    A party is "brand", "dealer:<id>" or "channel:<id>".
+    A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
+    from and every refund paid back to) is readable by admin and service callers.
+    Amounts are signed: positive means the ledger owes the party, negative means the party owes.
     """
 
     @staticmethod
