@@ -18,14 +18,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # name -> (package, settings class, stub module, stub class)
 SERVICES: dict[str, tuple[str, str, str, str]] = {
-    "inventory": ("onepool_inventory", "InventorySettings", "onepool.inventory.v1.inventory_pb2_grpc",
-                  "InventoryServiceStub"),
+    "inventory": (
+        "onepool_inventory",
+        "InventorySettings",
+        "onepool.inventory.v1.inventory_pb2_grpc",
+        "InventoryServiceStub",
+    ),
     "orders": ("onepool_orders", "OrdersSettings", "onepool.orders.v1.orders_pb2_grpc", "OrderServiceStub"),
-    "channels": ("onepool_channels", "ChannelsSettings", "onepool.channels.v1.channels_pb2_grpc",
-                 "ChannelServiceStub"),
+    "channels": ("onepool_channels", "ChannelsSettings", "onepool.channels.v1.channels_pb2_grpc", "ChannelServiceStub"),
     "dealers": ("onepool_dealers", "DealersSettings", "onepool.dealers.v1.dealers_pb2_grpc", "DealerServiceStub"),
-    "settlement": ("onepool_settlement", "SettlementSettings", "onepool.settlement.v1.settlement_pb2_grpc",
-                   "SettlementServiceStub"),
+    "settlement": (
+        "onepool_settlement",
+        "SettlementSettings",
+        "onepool.settlement.v1.settlement_pb2_grpc",
+        "SettlementServiceStub",
+    ),
 }
 
 
@@ -44,8 +51,9 @@ class Stack:
         package, settings_class, _, _ = SERVICES[name]
         cls = getattr(importlib.import_module(f"{package}.settings"), settings_class)
         peers = {f"{peer}_addr": f"127.0.0.1:{port}" for peer, port in self.ports.items()}
-        return test_settings(cls, self.database_url, self.nats_url, grpc_port=self.ports[name],
-                             **{**peers, **overrides})
+        return test_settings(
+            cls, self.database_url, self.nats_url, grpc_port=self.ports[name], **{**peers, **overrides}
+        )
 
     async def start(self, *names: str, **overrides: Any) -> None:
         """Start services (overrides apply to each of them)."""
@@ -54,8 +62,7 @@ class Stack:
                 continue
             package = SERVICES[name][0]
             build = importlib.import_module(f"{package}.entrypoints.bootstrap").build
-            context = running_service(self.settings(name, **overrides), build,
-                                      ROOT / "services" / name / "migrations")
+            context = running_service(self.settings(name, **overrides), build, ROOT / "services" / name / "migrations")
             self.hosts[name] = await context.__aenter__()
             self._contexts[name] = context
 

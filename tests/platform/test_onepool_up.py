@@ -70,8 +70,9 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
         ONEPOOL_EMBEDDED_NATS_PORT=str(free_port()),
     )
     onepool = Path(sys.executable).parent / "onepool"
-    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(onepool), "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    # The process under test is started and signalled exactly like a user's shell would.
+    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115, ASYNC230
+    proc = subprocess.Popen([str(onepool), "up"], env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     descendants: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 120
@@ -95,7 +96,7 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
         log.close()
-    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    _gone, alive = psutil.wait_procs(descendants, timeout=10)
     assert alive == [], f"children still running: {[p.pid for p in alive]}"
     for i in range(5):
         assert not port_open(base + i)

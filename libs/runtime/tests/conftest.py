@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from onepool_runtime import db, messaging
 from onepool_runtime.tables import metadata
 from onepool_runtime.uow import UnitOfWork
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @dataclass

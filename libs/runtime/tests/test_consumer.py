@@ -7,9 +7,8 @@ import asyncio
 import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
-from sqlalchemy import text
-
 from onepool_runtime.consumer import EventConsumer, Subscription
+from sqlalchemy import text
 
 pytestmark = pytest.mark.asyncio
 
@@ -20,10 +19,10 @@ async def _publish(env, subject: str, event_id: str, sku: str = "SKU-1") -> None
     await env.js.publish(subject, event.SerializeToString(), headers={"Nats-Msg-Id": event_id})
 
 
-async def _run_until(consumer: EventConsumer, condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def _run_until(consumer: EventConsumer, condition, wait: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     task = asyncio.create_task(consumer.run())
     try:
-        for _ in range(int(timeout / 0.05)):
+        for _ in range(int(wait / 0.05)):
             if condition():
                 return
             await asyncio.sleep(0.05)
@@ -33,11 +32,11 @@ async def _run_until(consumer: EventConsumer, condition, timeout: float = 10.0) 
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def _dead_letter(env, subject: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+async def _dead_letter(env, subject: str, wait: float = 10.0):  # type: ignore[no-untyped-def]
     """The first message on a dead-letter subject, read back from the persistent DLQ stream."""
     sub = await env.js.pull_subscribe(subject, stream="DLQ")
     try:
-        [msg] = await sub.fetch(1, timeout=timeout)
+        [msg] = await sub.fetch(1, timeout=wait)
         await msg.ack()
         return msg
     finally:
@@ -46,9 +45,14 @@ async def _dead_letter(env, subject: str, timeout: float = 10.0):  # type: ignor
 
 def _consumer(env, name: str, handler, **kwargs) -> EventConsumer:  # type: ignore[no-untyped-def]
     return EventConsumer(
-        env.js, env.uow, service="testsvc", name=name, stream="TESTSVC",
+        env.js,
+        env.uow,
+        service="testsvc",
+        name=name,
+        stream="TESTSVC",
         subscriptions=[Subscription(f"{env.schema}.>", events_pb2.StockChanged, handler)],
-        backoff=lambda n: 0.05, **kwargs,
+        backoff=lambda n: 0.05,
+        **kwargs,
     )
 
 

@@ -7,9 +7,8 @@ import asyncio
 import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
-from sqlalchemy import text
-
 from onepool_runtime.relay import OutboxRelay
+from sqlalchemy import text
 
 pytestmark = pytest.mark.asyncio
 

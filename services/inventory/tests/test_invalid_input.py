@@ -34,8 +34,11 @@ CASES = [
     ),
     (
         "Reserve",
-        pb.ReserveRequest(request_id="r", lines=[pb.ReserveLine(sku="A", quantity=1)],
-                          hint=pb.SourcingHint(mode=pb.SOURCING_MODE_PICKUP)),
+        pb.ReserveRequest(
+            request_id="r",
+            lines=[pb.ReserveLine(sku="A", quantity=1)],
+            hint=pb.SourcingHint(mode=pb.SOURCING_MODE_PICKUP),
+        ),
         ["hint.pickup_location_id"],
     ),
     ("GetReservation", pb.GetReservationRequest(), ["reservation_id"]),
@@ -47,8 +50,11 @@ CASES = [
         pb.FulfillReservationRequest(reservation_id="x", location_id="WH", lines=[pb.StockLine(sku="A", quantity=1)]),
         ["request_id"],
     ),
-    ("TransferStock", pb.TransferStockRequest(from_location_id="A", to_location_id="A"),
-     ["request_id", "to_location_id", "lines"]),
+    (
+        "TransferStock",
+        pb.TransferStockRequest(from_location_id="A", to_location_id="A"),
+        ["request_id", "to_location_id", "lines"],
+    ),
     ("ReceiveTransfer", pb.ReceiveTransferRequest(), ["transfer_id"]),
     ("GetTransfer", pb.GetTransferRequest(), ["transfer_id"]),
     ("ListMovements", pb.ListMovementsRequest(page_size=-1), ["page_size"]),
@@ -81,12 +87,16 @@ async def test_rejected_request_changes_nothing(inventory, admin) -> None:  # ty
     before = await inventory.ListMovements(pb.ListMovementsRequest(), metadata=admin)
     with pytest.raises(grpc.aio.AioRpcError):
         await inventory.ReceiveStock(
-            pb.ReceiveStockRequest(request_id="bad-1", location_id="NOWHERE", lines=[pb.StockLine(sku="A", quantity=-1)]),
+            pb.ReceiveStockRequest(
+                request_id="bad-1", location_id="NOWHERE", lines=[pb.StockLine(sku="A", quantity=-1)]
+            ),
             metadata=admin,
         )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await inventory.ReceiveStock(
-            pb.ReceiveStockRequest(request_id="bad-2", location_id="NOWHERE", lines=[pb.StockLine(sku="A", quantity=1)]),
+            pb.ReceiveStockRequest(
+                request_id="bad-2", location_id="NOWHERE", lines=[pb.StockLine(sku="A", quantity=1)]
+            ),
             metadata=admin,
         )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import track
-
 from onepool_runtime.auth import ROLES, mint_token
 from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.settings import ServiceSettings
+from rich.console import Console
+from rich.progress import track
 
 from onepool_cli.services import BY_NAME, SERVICES
 
@@ -62,8 +61,9 @@ def token(
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
     try:
         typer.echo(
-            mint_token(ServiceSettings(), role, channel_id=channel, dealer_id=dealer, location_id=location,
-                       ttl_seconds=ttl)
+            mint_token(
+                ServiceSettings(), role, channel_id=channel, dealer_id=dealer, location_id=location, ttl_seconds=ttl
+            )
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -19,15 +19,14 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-
 from onepool_runtime.auth import mint_token
 from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, _die_with_parent, free_port, port_open
 from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.settings import ServiceSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
 from onepool_cli.services import SERVICES
 
@@ -98,16 +97,22 @@ def up(timeout: float = 90.0) -> int:
                 progress.advance(task)
 
         ports = {svc.name: cfg.port_base + i for i, svc in enumerate(SERVICES)}
-        env = {**os.environ, "ONEPOOL_DATABASE_URL": database_url, "ONEPOOL_NATS_URL": nats_url,
-               "ONEPOOL_GRPC_HOST": cfg.grpc_host}
+        env = {
+            **os.environ,
+            "ONEPOOL_DATABASE_URL": database_url,
+            "ONEPOOL_NATS_URL": nats_url,
+            "ONEPOOL_GRPC_HOST": cfg.grpc_host,
+        }
         env.update({f"ONEPOOL_{name.upper()}_ADDR": f"{cfg.grpc_host}:{port}" for name, port in ports.items()})
         logs = cfg.data_dir / "logs"
         logs.mkdir(exist_ok=True)
         for svc in SERVICES:
             log_file = open(logs / f"{svc.name}.log", "ab")  # noqa: SIM115 - owned by the child
             proc = subprocess.Popen(
-                [sys.executable, "-m", svc.package], env={**env, "ONEPOOL_GRPC_PORT": str(ports[svc.name])},
-                stdout=log_file, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", svc.package],
+                env={**env, "ONEPOOL_GRPC_PORT": str(ports[svc.name])},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,
             )
             children.append((svc.name, proc))
@@ -165,7 +170,7 @@ def _print_banner(ports: dict[str, int], host: str, database_url: str, nats_url:
     print(
         "Try:\n"
         f"  grpcurl -plaintext {host}:{ports['inventory']} list\n"
-        f"  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{{\"skus\":[\"SKU-1\"]}}' "
+        f'  grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d \'{{"skus":["SKU-1"]}}\' '
         f"{host}:{ports['inventory']} onepool.inventory.v1.InventoryService/GetAvailability\n"
         "Stop with Ctrl-C.",
         flush=True,

@@ -22,8 +22,11 @@ from onepool_runtime import errors
 from onepool_runtime.settings import ServiceSettings
 
 ROLES = ("admin", "service", "channel", "dealer", "store")
-PUBLIC_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
-                   "/grpc.reflection.v1.ServerReflection/")
+PUBLIC_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,7 @@ from onepool_runtime.auth import mint_token
 from onepool_runtime.settings import ServiceSettings
 
 
-class _BearerToken(
-    grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor
-):
+class _BearerToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
     """Adds `authorization: Bearer <token>`, re-minting the token well before it expires."""
 
     def __init__(self, make_token: Callable[[], str], ttl_seconds: int) -> None:
@@ -57,8 +55,9 @@ def service_channel(target: str, settings: ServiceSettings, *, role: str = "serv
     ttl = 3600
     interceptors: list[Any] = [
         *aio_client_interceptors(),
-        _BearerToken(lambda: mint_token(settings, role, subject=f"service:{settings.service_name}",
-                                        ttl_seconds=ttl), ttl),
+        _BearerToken(
+            lambda: mint_token(settings, role, subject=f"service:{settings.service_name}", ttl_seconds=ttl), ttl
+        ),
     ]
     options = [("grpc.keepalive_time_ms", 30000), ("grpc.enable_retries", 1)]
     creds = channel_credentials(settings)

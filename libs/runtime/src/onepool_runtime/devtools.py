@@ -1,6 +1,6 @@
 """Developer tooling: autogenerate a service migration against a throwaway embedded PostgreSQL.
 
-    uv run python -m onepool_runtime.devtools revision inventory "add thing"
+uv run python -m onepool_runtime.devtools revision inventory "add thing"
 """
 
 from __future__ import annotations

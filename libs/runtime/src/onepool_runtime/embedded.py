@@ -101,15 +101,35 @@ class EmbeddedPostgres:
         self._stop_stale()
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C", "--no-instructions"],
-                check=True, capture_output=True, user=self.user,
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--no-instructions",
+                ],
+                check=True,
+                capture_output=True,
+                user=self.user,
             )
         socket_dir = self.data_dir
         settings = [
-            "-c", "listen_addresses=127.0.0.1", "-c", f"port={self.port}",
-            "-c", f"unix_socket_directories={socket_dir}", "-c", "max_connections=300",
-            "-c", "shared_buffers=128MB", "-c", "log_min_messages=warning",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"port={self.port}",
+            "-c",
+            f"unix_socket_directories={socket_dir}",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=128MB",
+            "-c",
+            "log_min_messages=warning",
         ]
         if not self.durable:
             # Throwaway test clusters: durability buys nothing and costs most of the write latency.
@@ -117,8 +137,11 @@ class EmbeddedPostgres:
         log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
             [_pg_bin("postgres"), "-D", str(self.data_dir), *settings],
-            stdout=log_file, stderr=subprocess.STDOUT, user=self.user,
-            preexec_fn=lambda: _die_with_parent(signal.SIGINT), start_new_session=True,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            user=self.user,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT),
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -147,17 +170,45 @@ class EmbeddedPostgres:
 
     def create_database(self, name: str) -> str:
         subprocess.run(
-            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
-             "-v", "ON_ERROR_STOP=1", "-q", "-c", f'CREATE DATABASE "{name}"'],
-            check=True, capture_output=True,
+            [
+                _pg_bin("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                f'CREATE DATABASE "{name}"',
+            ],
+            check=True,
+            capture_output=True,
         )
         return self.url_for(name)
 
     def database_exists(self, name: str) -> bool:
         out = subprocess.run(
-            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
-             "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-            check=True, capture_output=True, text=True,
+            [
+                _pg_bin("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return out.stdout.strip() == "1"
 
@@ -202,9 +253,22 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1", "-p", str(self.port),
-             "--server_name", f"onepool-{self.port}"],
-            stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, start_new_session=True,
+            [
+                nats_server_binary(),
+                "-js",
+                "-sd",
+                str(self.store_dir),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--server_name",
+                f"onepool-{self.port}",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -94,9 +94,7 @@ async def _claim(uow: UnitOfWork, key: str, fp: str, operation: str) -> bytes | 
         return None
     row = (
         await uow.session.execute(
-            select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
-                idempotency_keys.c.key == key
-            )
+            select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(idempotency_keys.c.key == key)
         )
     ).one()
     if row.fingerprint != fp:

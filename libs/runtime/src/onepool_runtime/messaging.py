@@ -69,6 +69,15 @@ async def ensure_service_stream(js: JetStreamContext, service: str) -> None:
     await ensure_stream(js, DLQ_STREAM, DLQ_SUBJECTS)
 
 
+async def ensure_named_stream(js: JetStreamContext, stream: str) -> None:
+    """Create a stream this service consumes from, so services can start in any order."""
+    for service, name in STREAMS.items():
+        if name == stream:
+            await ensure_stream(js, name, [f"{service}.>"])
+            return
+    raise ValueError(f"unknown stream {stream!r}")
+
+
 async def ensure_all_streams(js: JetStreamContext) -> None:
     for service in STREAMS:
         await ensure_service_stream(js, service)

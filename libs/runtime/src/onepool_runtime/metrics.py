@@ -11,9 +11,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 meter = metrics.get_meter("onepool")
 
 rpc_requests = meter.create_counter("onepool.rpc.requests", description="RPCs handled, by method and code")
-rpc_duration = meter.create_histogram(
-    "onepool.rpc.duration", unit="s", description="RPC latency by method and code"
-)
+rpc_duration = meter.create_histogram("onepool.rpc.duration", unit="s", description="RPC latency by method and code")
 reservations = meter.create_counter(
     "onepool.inventory.reservations", description="Reserve outcomes (accepted or rejected)"
 )

@@ -50,9 +50,7 @@ async def add_events(session: AsyncSession, source: str, events: Iterable[tuple[
         headers: dict[str, str] = {EVENT_TYPE_HEADER: message.DESCRIPTOR.full_name}
         # The trace context of the request that caused the event travels with it (one trace per order).
         propagate.inject(headers)
-        rows.append(
-            {"id": event_id, "subject": subject, "payload": message.SerializeToString(), "headers": headers}
-        )
+        rows.append({"id": event_id, "subject": subject, "payload": message.SerializeToString(), "headers": headers})
     if not rows:
         return []
     await session.execute(insert(outbox), rows)

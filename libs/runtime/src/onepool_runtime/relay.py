@@ -36,8 +36,7 @@ _MARK = text("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WH
 _FAIL = text("UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE seq = ANY(:seqs)")
 _PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :secs)")
 _BACKLOG = text(
-    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox "
-    "WHERE published_at IS NULL"
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE published_at IS NULL"
 )
 
 

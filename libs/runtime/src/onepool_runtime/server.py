@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -24,8 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from onepool_runtime import db, messaging
 from onepool_runtime.auth import AuthInterceptor, Policy
@@ -59,6 +57,8 @@ class ServiceParts:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Named internals a test or an operator tool may inspect (e.g. the reserve coalescer's statistics).
+    components: dict[str, object] = field(default_factory=dict)
 
 
 Builder = Callable[[Infra], Awaitable[ServiceParts]]
@@ -103,13 +103,16 @@ class ServiceHost:
     async def start(self) -> None:
         s = self.settings
         configure_telemetry(s)
-        engine = db.create_engine(s.database_url, s.schema_name, pool_size=s.db_pool_size,
-                                  max_overflow=s.db_max_overflow)
+        engine = db.create_engine(
+            s.database_url, s.schema_name, pool_size=s.db_pool_size, max_overflow=s.db_max_overflow
+        )
         nc = await connect_nats_with_retry(s.nats_url, f"onepool-{s.service_name}")
         js = nc.jetstream()
         await messaging.ensure_service_stream(js, s.service_name)
         self.infra = Infra(s, engine, db.session_factory(engine), nc, js)
         self.parts = parts = await self._build(self.infra)
+        for stream in sorted({c.stream for c in parts.consumers}):
+            await messaging.ensure_named_stream(js, stream)
 
         server = grpc.aio.server(
             interceptors=[aio_server_interceptor(), AuthInterceptor(s, parts.policy), ErrorMappingInterceptor()],
@@ -117,14 +120,15 @@ class ServiceHost:
         )
         parts.register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        names = [*parts.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                 reflection.SERVICE_NAME]
+        names = [
+            *parts.service_names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ]
         reflection.enable_server_reflection(names, server)
         creds = server_credentials(s)
         address = s.grpc_address
-        self.port = (
-            server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
-        )
+        self.port = server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
         if not self.port:
             raise RuntimeError(f"could not bind {address}")
         await self._set_health(False)
@@ -132,8 +136,13 @@ class ServiceHost:
         self._server = server
 
         self.relay = OutboxRelay(
-            engine, js, database_url=s.database_url, schema=s.schema_name, batch_size=s.outbox_batch_size,
-            poll_seconds=s.outbox_poll_seconds, retention_seconds=s.outbox_retention_hours * 3600,
+            engine,
+            js,
+            database_url=s.database_url,
+            schema=s.schema_name,
+            batch_size=s.outbox_batch_size,
+            poll_seconds=s.outbox_poll_seconds,
+            retention_seconds=s.outbox_retention_hours * 3600,
         )
         self._spawn("outbox-relay", self.relay.run)
         for consumer in parts.consumers:
@@ -161,9 +170,7 @@ class ServiceHost:
         if serving == self._serving:
             return
         self._serving = serving
-        status = (
-            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         assert self.parts is not None
         for name in ["", *self.parts.service_names]:
             await self.health.set(name, status)
@@ -212,5 +219,3 @@ def run(settings: ServiceSettings, build: Builder) -> None:
 
     configure_logging(settings)
     asyncio.run(ServiceHost(settings, build).serve_forever())
-
-

@@ -32,7 +32,10 @@ class UseCases(Generic[U]):
         if request_id:
             assert request is not None
             return await run_in_transaction(
-                self.uow_factory, produce, key=request_id, request=request,
+                self.uow_factory,
+                produce,
+                key=request_id,
+                request=request,
                 response_type=_response_type(request),
             )
         return await run_in_transaction(self.uow_factory, produce)

@@ -68,9 +68,7 @@ class TelemetrySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     otel_exporter_otlp_endpoint: str = Field(default="", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
-    otel_exporter_otlp_traces_endpoint: str = Field(
-        default="", validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-    )
+    otel_exporter_otlp_traces_endpoint: str = Field(default="", validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     otel_traces_exporter: str = Field(default="", validation_alias="OTEL_TRACES_EXPORTER")
     otel_metrics_exporter: str = Field(default="", validation_alias="OTEL_METRICS_EXPORTER")
     otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")

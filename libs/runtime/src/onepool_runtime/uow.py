@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, Self
 
 from google.protobuf.message import Message
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from onepool_runtime import outbox
 

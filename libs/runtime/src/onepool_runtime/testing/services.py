@@ -35,9 +35,7 @@ def test_settings(settings_class: type[ServiceSettings], database_url: str, nats
 
 
 @contextlib.asynccontextmanager
-async def running_service(
-    settings: ServiceSettings, build: Builder, migrations: Path
-) -> AsyncIterator[ServiceHost]:
+async def running_service(settings: ServiceSettings, build: Builder, migrations: Path) -> AsyncIterator[ServiceHost]:
     await upgrade(migrations, settings.database_url, settings.schema_name)
     host = ServiceHost(settings, build)
     await host.start()
@@ -50,8 +48,12 @@ async def running_service(
 def metadata(role: str = "admin", secret: str = TEST_SECRET, **scope: str) -> tuple[tuple[str, str], ...]:
     settings = ServiceSettings(jwt_secret=secret)
     token = mint_token(
-        settings, role, channel_id=scope.get("channel_id", ""), dealer_id=scope.get("dealer_id", ""),
-        location_id=scope.get("location_id", ""), ttl_seconds=int(scope.get("ttl", "600")),
+        settings,
+        role,
+        channel_id=scope.get("channel_id", ""),
+        dealer_id=scope.get("dealer_id", ""),
+        location_id=scope.get("location_id", ""),
+        ttl_seconds=int(scope.get("ttl", "600")),
     )
     return (("authorization", f"Bearer {token}"),)
 

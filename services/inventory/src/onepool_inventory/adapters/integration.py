@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from google.protobuf.message import Message
 from onepool.inventory.v1 import events_pb2 as ev
 
-from onepool_inventory.domain import events as de
 from onepool_inventory.adapters import mappers
+from onepool_inventory.domain import events as de
 
 
 def translate(event: object) -> Iterable[tuple[str, Message]]:
@@ -21,17 +21,22 @@ def translate(event: object) -> Iterable[tuple[str, Message]]:
         case de.ReservationCreated(reservation=r):
             yield "inventory.reservation.created", ev.ReservationCreated(reservation=mappers.reservation_to_proto(r))
         case de.ReservationCommitted(reservation=r):
-            yield "inventory.reservation.committed", ev.ReservationCommitted(
-                reservation=mappers.reservation_to_proto(r)
+            yield (
+                "inventory.reservation.committed",
+                ev.ReservationCommitted(reservation=mappers.reservation_to_proto(r)),
             )
         case de.ReservationReleased(reservation=r):
             yield "inventory.reservation.released", ev.ReservationReleased(reservation=mappers.reservation_to_proto(r))
         case de.ReservationExpired(reservation=r):
             yield "inventory.reservation.expired", ev.ReservationExpired(reservation=mappers.reservation_to_proto(r))
         case de.ReservationFulfilled(reservation=r, location_id=loc, lines=lines):
-            yield "inventory.reservation.fulfilled", ev.ReservationFulfilled(
-                reservation=mappers.reservation_to_proto(r), location_id=loc,
-                lines=[mappers.line_to_proto(ln) for ln in lines],
+            yield (
+                "inventory.reservation.fulfilled",
+                ev.ReservationFulfilled(
+                    reservation=mappers.reservation_to_proto(r),
+                    location_id=loc,
+                    lines=[mappers.line_to_proto(ln) for ln in lines],
+                ),
             )
         case de.TransferShipped(transfer=t):
             yield "inventory.transfer.shipped", ev.TransferShipped(transfer=mappers.transfer_to_proto(t))

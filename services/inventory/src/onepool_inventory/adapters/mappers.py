@@ -43,15 +43,27 @@ def ts(value: datetime | None) -> Timestamp | None:
 
 def location_to_proto(loc: Location) -> pb.Location:
     return pb.Location(
-        id=loc.id, name=loc.name, type=LOCATION_TYPES[loc.type], owner_dealer_id=loc.owner_dealer_id,
-        region=loc.region, ships=loc.ships, pickup=loc.pickup, priority=loc.priority, disabled=not loc.active,
+        id=loc.id,
+        name=loc.name,
+        type=LOCATION_TYPES[loc.type],
+        owner_dealer_id=loc.owner_dealer_id,
+        region=loc.region,
+        ships=loc.ships,
+        pickup=loc.pickup,
+        priority=loc.priority,
+        disabled=not loc.active,
     )
 
 
 def level_to_proto(level: StockLevel) -> pb.StockLevel:
     return pb.StockLevel(
-        sku=level.sku, location_id=level.location_id, on_hand=level.on_hand, reserved=level.reserved,
-        safety_stock=level.safety_stock, available=level.available, version=level.version,
+        sku=level.sku,
+        location_id=level.location_id,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        safety_stock=level.safety_stock,
+        available=level.available,
+        version=level.version,
     )
 
 
@@ -61,29 +73,50 @@ def line_to_proto(line: StockLine) -> pb.StockLine:
 
 def reservation_to_proto(r: Reservation) -> pb.Reservation:
     return pb.Reservation(
-        id=r.id, order_id=r.order_id, channel_id=r.channel_id, status=RESERVATION_STATUSES[r.status],
+        id=r.id,
+        order_id=r.order_id,
+        channel_id=r.channel_id,
+        status=RESERVATION_STATUSES[r.status],
         allocations=[
             pb.Allocation(
-                sku=a.sku, location_id=a.location_id, quantity=a.quantity, fulfilled_quantity=a.fulfilled,
-                location_owner_dealer_id=a.owner_dealer_id, location_type=LOCATION_TYPES[a.location_type],
+                sku=a.sku,
+                location_id=a.location_id,
+                quantity=a.quantity,
+                fulfilled_quantity=a.fulfilled,
+                location_owner_dealer_id=a.owner_dealer_id,
+                location_type=LOCATION_TYPES[a.location_type],
             )
             for a in r.allocations
         ],
-        expires_at=ts(r.expires_at), created_at=ts(r.created_at), updated_at=ts(r.updated_at),
+        expires_at=ts(r.expires_at),
+        created_at=ts(r.created_at),
+        updated_at=ts(r.updated_at),
         release_reason=r.release_reason,
     )
 
 
 def transfer_to_proto(t: Transfer) -> pb.Transfer:
     return pb.Transfer(
-        id=t.id, from_location_id=t.from_location_id, to_location_id=t.to_location_id,
-        lines=[line_to_proto(ln) for ln in t.lines], status=TRANSFER_STATUSES[t.status], reference=t.reference,
-        created_at=ts(t.created_at), received_at=ts(t.received_at),
+        id=t.id,
+        from_location_id=t.from_location_id,
+        to_location_id=t.to_location_id,
+        lines=[line_to_proto(ln) for ln in t.lines],
+        status=TRANSFER_STATUSES[t.status],
+        reference=t.reference,
+        created_at=ts(t.created_at),
+        received_at=ts(t.received_at),
     )
 
 
 def movement_to_proto(m: Movement) -> pb.Movement:
     return pb.Movement(
-        id=m.id, location_id=m.location_id, sku=m.sku, delta=m.delta, kind=MOVEMENT_KINDS[m.kind],
-        reason=m.reason, reference=m.reference, on_hand_after=m.on_hand_after, created_at=ts(m.created_at),
+        id=m.id,
+        location_id=m.location_id,
+        sku=m.sku,
+        delta=m.delta,
+        kind=MOVEMENT_KINDS[m.kind],
+        reason=m.reason,
+        reference=m.reference,
+        on_hand_after=m.on_hand_after,
+        created_at=ts(m.created_at),
     )

@@ -55,15 +55,26 @@ _TLINE = TransferLineRow.__table__  # type: ignore[attr-defined]
 
 def _location(row: object) -> Location:
     return Location(
-        id=row.id, name=row.name, type=LocationType(row.type), owner_dealer_id=row.owner_dealer_id,  # type: ignore[attr-defined]
-        region=row.region, ships=row.ships, pickup=row.pickup, priority=row.priority, active=row.active,  # type: ignore[attr-defined]
+        id=row.id,
+        name=row.name,
+        type=LocationType(row.type),
+        owner_dealer_id=row.owner_dealer_id,  # type: ignore[attr-defined]
+        region=row.region,
+        ships=row.ships,
+        pickup=row.pickup,
+        priority=row.priority,
+        active=row.active,  # type: ignore[attr-defined]
     )
 
 
 def _level(row: object) -> StockLevel:
     return StockLevel(
-        sku=row.sku, location_id=row.location_id, on_hand=row.on_hand, reserved=row.reserved,  # type: ignore[attr-defined]
-        safety_stock=row.safety_stock, version=row.version,  # type: ignore[attr-defined]
+        sku=row.sku,
+        location_id=row.location_id,
+        on_hand=row.on_hand,
+        reserved=row.reserved,  # type: ignore[attr-defined]
+        safety_stock=row.safety_stock,
+        version=row.version,  # type: ignore[attr-defined]
     )
 
 
@@ -101,13 +112,20 @@ class InventoryRepository:
 
     async def save_location(self, location: Location) -> None:
         values = {
-            "id": location.id, "name": location.name, "type": location.type.value,
-            "owner_dealer_id": location.owner_dealer_id, "region": location.region, "ships": location.ships,
-            "pickup": location.pickup, "priority": location.priority, "active": location.active,
+            "id": location.id,
+            "name": location.name,
+            "type": location.type.value,
+            "owner_dealer_id": location.owner_dealer_id,
+            "region": location.region,
+            "ships": location.ships,
+            "pickup": location.pickup,
+            "priority": location.priority,
+            "active": location.active,
         }
         stmt = insert(_LOC).values(**values)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["id"], set_={**{k: stmt.excluded[k] for k in values if k != "id"}, "updated_at": text("now()")}
+            index_elements=["id"],
+            set_={**{k: stmt.excluded[k] for k in values if k != "id"}, "updated_at": text("now()")},
         )
         await self.session.execute(stmt)
         self._uow.track(location)
@@ -165,18 +183,26 @@ class InventoryRepository:
 
     async def save_levels(self) -> None:
         """Write every adopted level that changed, and its movements, in two statements."""
-        changed = [
-            lvl for key, lvl in self._levels.items() if lvl.version != self._loaded_versions.get(key)
-        ]
+        changed = [lvl for key, lvl in self._levels.items() if lvl.version != self._loaded_versions.get(key)]
         if changed:
             await self.session.execute(
                 update(_LEVELS)
                 .where(and_(_LEVELS.c.sku == bindparam("b_sku"), _LEVELS.c.location_id == bindparam("b_loc")))
-                .values(on_hand=bindparam("b_on_hand"), reserved=bindparam("b_reserved"),
-                        safety_stock=bindparam("b_safety"), version=bindparam("b_version")),
+                .values(
+                    on_hand=bindparam("b_on_hand"),
+                    reserved=bindparam("b_reserved"),
+                    safety_stock=bindparam("b_safety"),
+                    version=bindparam("b_version"),
+                ),
                 [
-                    {"b_sku": lvl.sku, "b_loc": lvl.location_id, "b_on_hand": lvl.on_hand,
-                     "b_reserved": lvl.reserved, "b_safety": lvl.safety_stock, "b_version": lvl.version}
+                    {
+                        "b_sku": lvl.sku,
+                        "b_loc": lvl.location_id,
+                        "b_on_hand": lvl.on_hand,
+                        "b_reserved": lvl.reserved,
+                        "b_safety": lvl.safety_stock,
+                        "b_version": lvl.version,
+                    }
                     for lvl in changed
                 ],
             )
@@ -187,8 +213,15 @@ class InventoryRepository:
             await self.session.execute(
                 insert(_MOVES),
                 [
-                    {"location_id": m.location_id, "sku": m.sku, "delta": m.delta, "kind": m.kind.value,
-                     "reason": m.reason[:500], "reference": m.reference[:128], "on_hand_after": m.on_hand_after}
+                    {
+                        "location_id": m.location_id,
+                        "sku": m.sku,
+                        "delta": m.delta,
+                        "kind": m.kind.value,
+                        "reason": m.reason[:500],
+                        "reference": m.reference[:128],
+                        "on_hand_after": m.on_hand_after,
+                    }
                     for m in moves
                 ],
             )
@@ -202,8 +235,17 @@ class InventoryRepository:
         if sku:
             query = query.where(_MOVES.c.sku == sku)
         return [
-            Movement(r.location_id, r.sku, r.delta, MovementKind(r.kind), r.reason, r.reference, r.on_hand_after,
-                     id=r.id, created_at=r.created_at)
+            Movement(
+                r.location_id,
+                r.sku,
+                r.delta,
+                MovementKind(r.kind),
+                r.reason,
+                r.reference,
+                r.on_hand_after,
+                id=r.id,
+                created_at=r.created_at,
+            )
             for r in (await self.session.execute(query)).all()
         ]
 
@@ -212,24 +254,32 @@ class InventoryRepository:
     async def _allocations(self, reservation_ids: list[str]) -> dict[str, list[Allocation]]:
         rows = (
             await self.session.execute(
-                select(_ALLOC).where(_ALLOC.c.reservation_id.in_(reservation_ids))
+                select(_ALLOC)
+                .where(_ALLOC.c.reservation_id.in_(reservation_ids))
                 .order_by(_ALLOC.c.reservation_id, _ALLOC.c.location_id, _ALLOC.c.sku)
             )
         ).all()
         out: dict[str, list[Allocation]] = {i: [] for i in reservation_ids}
         for r in rows:
             out[r.reservation_id].append(
-                Allocation(r.sku, r.location_id, r.quantity, r.fulfilled, r.owner_dealer_id,
-                           LocationType(r.location_type))
+                Allocation(
+                    r.sku, r.location_id, r.quantity, r.fulfilled, r.owner_dealer_id, LocationType(r.location_type)
+                )
             )
         return out
 
     def _reservation(self, row: object, allocations: list[Allocation]) -> Reservation:
         r = row
         res = Reservation(
-            id=r.id, order_id=r.order_id, channel_id=r.channel_id, status=ReservationStatus(r.status),  # type: ignore[attr-defined]
-            allocations=allocations, expires_at=r.expires_at, created_at=r.created_at,  # type: ignore[attr-defined]
-            updated_at=r.updated_at, release_reason=r.release_reason,  # type: ignore[attr-defined]
+            id=r.id,
+            order_id=r.order_id,
+            channel_id=r.channel_id,
+            status=ReservationStatus(r.status),  # type: ignore[attr-defined]
+            allocations=allocations,
+            expires_at=r.expires_at,
+            created_at=r.created_at,  # type: ignore[attr-defined]
+            updated_at=r.updated_at,
+            release_reason=r.release_reason,  # type: ignore[attr-defined]
         )
         self._uow.track(res)
         return res
@@ -263,18 +313,31 @@ class InventoryRepository:
         await self.session.execute(
             insert(_RES),
             [
-                {"id": r.id, "order_id": r.order_id, "channel_id": r.channel_id, "status": r.status.value,
-                 "expires_at": r.expires_at, "created_at": r.created_at, "updated_at": r.updated_at,
-                 "release_reason": r.release_reason}
+                {
+                    "id": r.id,
+                    "order_id": r.order_id,
+                    "channel_id": r.channel_id,
+                    "status": r.status.value,
+                    "expires_at": r.expires_at,
+                    "created_at": r.created_at,
+                    "updated_at": r.updated_at,
+                    "release_reason": r.release_reason,
+                }
                 for r in reservations
             ],
         )
         await self.session.execute(
             insert(_ALLOC),
             [
-                {"reservation_id": r.id, "sku": a.sku, "location_id": a.location_id, "quantity": a.quantity,
-                 "fulfilled": a.fulfilled, "owner_dealer_id": a.owner_dealer_id,
-                 "location_type": a.location_type.value}
+                {
+                    "reservation_id": r.id,
+                    "sku": a.sku,
+                    "location_id": a.location_id,
+                    "quantity": a.quantity,
+                    "fulfilled": a.fulfilled,
+                    "owner_dealer_id": a.owner_dealer_id,
+                    "location_type": a.location_type.value,
+                }
                 for r in reservations
                 for a in r.allocations
             ],
@@ -286,14 +349,21 @@ class InventoryRepository:
         await self.session.execute(
             update(_RES)
             .where(_RES.c.id == reservation.id)
-            .values(status=reservation.status.value, expires_at=reservation.expires_at,
-                    updated_at=reservation.updated_at, release_reason=reservation.release_reason[:500])
+            .values(
+                status=reservation.status.value,
+                expires_at=reservation.expires_at,
+                updated_at=reservation.updated_at,
+                release_reason=reservation.release_reason[:500],
+            )
         )
         for a in reservation.allocations:
             await self.session.execute(
                 update(_ALLOC)
-                .where(_ALLOC.c.reservation_id == reservation.id, _ALLOC.c.sku == a.sku,
-                       _ALLOC.c.location_id == a.location_id)
+                .where(
+                    _ALLOC.c.reservation_id == reservation.id,
+                    _ALLOC.c.sku == a.sku,
+                    _ALLOC.c.location_id == a.location_id,
+                )
                 .values(fulfilled=a.fulfilled)
             )
 
@@ -323,9 +393,14 @@ class InventoryRepository:
             await self.session.execute(select(_TLINE).where(_TLINE.c.transfer_id == transfer_id).order_by(_TLINE.c.sku))
         ).all()
         transfer = Transfer(
-            id=row.id, from_location_id=row.from_location_id, to_location_id=row.to_location_id,
-            lines=[StockLine(r.sku, r.quantity) for r in lines], status=TransferStatus(row.status),
-            reference=row.reference, created_at=row.created_at, received_at=row.received_at,
+            id=row.id,
+            from_location_id=row.from_location_id,
+            to_location_id=row.to_location_id,
+            lines=[StockLine(r.sku, r.quantity) for r in lines],
+            status=TransferStatus(row.status),
+            reference=row.reference,
+            created_at=row.created_at,
+            received_at=row.received_at,
         )
         self._uow.track(transfer)
         return transfer
@@ -333,18 +408,24 @@ class InventoryRepository:
     async def add_transfer(self, transfer: Transfer) -> None:
         await self.session.execute(
             insert(_TRANSFER).values(
-                id=transfer.id, from_location_id=transfer.from_location_id, to_location_id=transfer.to_location_id,
-                status=transfer.status.value, reference=transfer.reference, created_at=transfer.created_at,
+                id=transfer.id,
+                from_location_id=transfer.from_location_id,
+                to_location_id=transfer.to_location_id,
+                status=transfer.status.value,
+                reference=transfer.reference,
+                created_at=transfer.created_at,
             )
         )
         await self.session.execute(
-            insert(_TLINE), [{"transfer_id": transfer.id, "sku": ln.sku, "quantity": ln.quantity} for ln in transfer.lines]
+            insert(_TLINE),
+            [{"transfer_id": transfer.id, "sku": ln.sku, "quantity": ln.quantity} for ln in transfer.lines],
         )
         self._uow.track(transfer)
 
     async def save_transfer(self, transfer: Transfer) -> None:
         await self.session.execute(
-            update(_TRANSFER).where(_TRANSFER.c.id == transfer.id)
+            update(_TRANSFER)
+            .where(_TRANSFER.c.id == transfer.id)
             .values(status=transfer.status.value, received_at=transfer.received_at)
         )
 
@@ -355,19 +436,27 @@ class InventoryRepository:
         if row is None:
             return None
         return ChannelPolicy(
-            channel_id=row.channel_id, location_ids=frozenset(row.location_ids),
+            channel_id=row.channel_id,
+            location_ids=frozenset(row.location_ids),
             location_types=frozenset(LocationType(t) for t in row.location_types),
-            max_share_bps=row.max_share_bps, buffer_units=row.buffer_units,
-            owner_dealer_id=row.owner_dealer_id, active=row.active, version=row.version,
+            max_share_bps=row.max_share_bps,
+            buffer_units=row.buffer_units,
+            owner_dealer_id=row.owner_dealer_id,
+            active=row.active,
+            version=row.version,
         )
 
     async def upsert_policy(self, policy: ChannelPolicy) -> bool:
         """Apply a policy unless a newer version is already stored (events may arrive out of order)."""
         values = {
-            "channel_id": policy.channel_id, "location_ids": sorted(policy.location_ids),
-            "location_types": sorted(t.value for t in policy.location_types), "max_share_bps": policy.max_share_bps,
-            "buffer_units": policy.buffer_units, "owner_dealer_id": policy.owner_dealer_id,
-            "active": policy.active, "version": policy.version,
+            "channel_id": policy.channel_id,
+            "location_ids": sorted(policy.location_ids),
+            "location_types": sorted(t.value for t in policy.location_types),
+            "max_share_bps": policy.max_share_bps,
+            "buffer_units": policy.buffer_units,
+            "owner_dealer_id": policy.owner_dealer_id,
+            "active": policy.active,
+            "version": policy.version,
         }
         stmt = insert(_POLICY).values(**values)
         stmt = stmt.on_conflict_do_update(

@@ -97,9 +97,7 @@ class StockLevel:
 
     def _move(self, delta: int, kind: MovementKind, reason: str, reference: str) -> None:
         self.on_hand += delta
-        self.movements.append(
-            Movement(self.location_id, self.sku, delta, kind, reason, reference, self.on_hand)
-        )
+        self.movements.append(Movement(self.location_id, self.sku, delta, kind, reason, reference, self.on_hand))
         self._changed()
 
     def receive(self, quantity: int, kind: MovementKind, reason: str, reference: str = "") -> None:
@@ -205,7 +203,8 @@ class Reservation:
         self._require(ReservationStatus.ACTIVE, action="commit")
         if self.expires_at is not None and self.expires_at <= now:
             raise FailedPrecondition(
-                "RESERVATION_EXPIRED", f"reservation {self.id} expired at {self.expires_at.isoformat()}",
+                "RESERVATION_EXPIRED",
+                f"reservation {self.id} expired at {self.expires_at.isoformat()}",
                 {"reservation_id": self.id},
             )
         self.status = ReservationStatus.COMMITTED
@@ -250,7 +249,8 @@ class Reservation:
         here = [a for a in self.allocations if a.location_id == location_id]
         if not here:
             raise FailedPrecondition(
-                "NOT_ALLOCATED_HERE", f"reservation {self.id} has nothing allocated at {location_id}",
+                "NOT_ALLOCATED_HERE",
+                f"reservation {self.id} has nothing allocated at {location_id}",
                 {"reservation_id": self.id, "location_id": location_id},
             )
         wanted = {a.sku: a.open for a in here} if not lines else _sum_lines(lines)
@@ -260,8 +260,7 @@ class Reservation:
             if allocation is None or quantity > allocation.open:
                 raise FailedPrecondition(
                     "OVER_FULFILMENT",
-                    f"cannot fulfil {quantity} x {sku} at {location_id}: "
-                    f"{allocation.open if allocation else 0} open",
+                    f"cannot fulfil {quantity} x {sku} at {location_id}: {allocation.open if allocation else 0} open",
                     {"sku": sku, "requested": str(quantity), "open": str(allocation.open if allocation else 0)},
                 )
             if quantity > 0:
@@ -273,9 +272,7 @@ class Reservation:
         if all(a.open == 0 for a in self.allocations):
             self.status = ReservationStatus.FULFILLED
         self.updated_at = now
-        self.events.append(
-            ReservationFulfilled(self, location_id, tuple(StockLine(a.sku, q) for a, q in shipped))
-        )
+        self.events.append(ReservationFulfilled(self, location_id, tuple(StockLine(a.sku, q) for a, q in shipped)))
         return shipped
 
 

@@ -153,6 +153,12 @@ def plan(
             {"locations_needed": str(len(chosen))},
         )
     for sku, quantity in demand.items():
+        # Within the chosen locations, a SKU comes whole from one place when it can (fewer parcels
+        # per line); otherwise it is filled in preference order.
+        whole = next((loc for loc in chosen if free_now.get((loc.id, sku), 0) >= quantity), None)
+        if whole is not None:
+            take(sku, whole.id, quantity)
+            continue
         remaining = quantity
         for loc in chosen:
             if remaining == 0:
@@ -164,7 +170,8 @@ def plan(
         assert remaining == 0
     if not hint.allow_split and len({p.location_id for p in planned}) > 1:
         raise FailedPrecondition(
-            "SPLIT_REQUIRED", "pinned lines and the rest of the order would ship from different locations",
+            "SPLIT_REQUIRED",
+            "pinned lines and the rest of the order would ship from different locations",
             {"locations_needed": str(len({p.location_id for p in planned}))},
         )
     return planned
@@ -232,9 +239,7 @@ def _group_key(group: Sequence[Location], hint: Hint, owner: str) -> tuple[objec
     )
 
 
-def _greedy(
-    demand: dict[str, int], useful: list[Location], free_now: dict[tuple[str, str], int]
-) -> list[Location]:
+def _greedy(demand: dict[str, int], useful: list[Location], free_now: dict[tuple[str, str], int]) -> list[Location]:
     remaining = dict(demand)
     chosen: list[Location] = []
     pool = list(useful)

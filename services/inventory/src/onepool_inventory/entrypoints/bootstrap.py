@@ -53,12 +53,17 @@ async def build(infra: Infra) -> ServiceParts:
                 await asyncio.sleep(settings.sweeper_interval_seconds)
 
     consumer = EventConsumer(
-        infra.js, uow_factory, service="inventory", name="channel-policies", stream="CHANNELS",
+        infra.js,
+        uow_factory,
+        service="inventory",
+        name="channel-policies",
+        stream="CHANNELS",
         subscriptions=[
             Subscription("channels.channel.created", channel_events.ChannelCreated, on_channel_event),
             Subscription("channels.channel.updated", channel_events.ChannelUpdated, on_channel_event),
         ],
-        max_deliver=settings.consumer_max_deliver, ack_wait=settings.consumer_ack_wait_seconds,
+        max_deliver=settings.consumer_max_deliver,
+        ack_wait=settings.consumer_ack_wait_seconds,
     )
 
     def register(server: grpc.aio.Server) -> None:
@@ -70,4 +75,5 @@ async def build(infra: Infra) -> ServiceParts:
         policy=POLICY,
         consumers=[consumer],
         tasks={"reserve-coalescer": coalescer.run, "reservation-sweeper": sweep},
+        components={"reserve_coalescer": coalescer},
     )

@@ -86,12 +86,18 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             return pb.GetAvailabilityResponse(
                 items=[
                     pb.Availability(
-                        sku=i.sku, on_hand=i.on_hand, reserved=i.reserved, safety_stock=i.safety_stock,
+                        sku=i.sku,
+                        on_hand=i.on_hand,
+                        reserved=i.reserved,
+                        safety_stock=i.safety_stock,
                         available=i.available,
                         by_location=[
                             pb.LocationAvailability(
-                                location_id=b.location_id, on_hand=b.on_hand, reserved=b.reserved,
-                                available=b.available, safety_stock=b.safety_stock,
+                                location_id=b.location_id,
+                                on_hand=b.on_hand,
+                                reserved=b.reserved,
+                                available=b.available,
+                                safety_stock=b.safety_stock,
                             )
                             for b in i.by_location
                         ],

@@ -49,8 +49,14 @@ def upsert_location(req: pb.UpsertLocationRequest) -> commands.UpsertLocation:
     v.raise_if_any()
     return commands.UpsertLocation(
         Location(
-            id=loc.id, name=loc.name.strip(), type=LOCATION_TYPES_BACK[loc.type], owner_dealer_id=loc.owner_dealer_id,
-            region=loc.region, ships=loc.ships, pickup=loc.pickup, priority=loc.priority,
+            id=loc.id,
+            name=loc.name.strip(),
+            type=LOCATION_TYPES_BACK[loc.type],
+            owner_dealer_id=loc.owner_dealer_id,
+            region=loc.region,
+            ships=loc.ships,
+            pickup=loc.pickup,
+            priority=loc.priority,
             active=not loc.disabled,
         )
     )

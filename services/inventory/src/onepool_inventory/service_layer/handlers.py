@@ -41,7 +41,8 @@ async def upsert_location(uow: InventoryUnitOfWork, cmd: commands.UpsertLocation
     existing = await uow.repo.get_location(location.id)
     if existing is not None and existing.owner_dealer_id != location.owner_dealer_id:
         raise FailedPrecondition(
-            "OWNER_IMMUTABLE", f"location {location.id} belongs to {existing.owner_dealer_id or 'the brand'}",
+            "OWNER_IMMUTABLE",
+            f"location {location.id} belongs to {existing.owner_dealer_id or 'the brand'}",
             {"location_id": location.id},
         )
     location.events.append(events.LocationUpserted(location))
@@ -124,8 +125,12 @@ async def get_availability(
             available = policy.sellable(available) if policy.active else 0
         out.append(
             SkuAvailability(
-                sku, sum(v.on_hand for v in views), sum(v.reserved for v in views),
-                sum(v.safety_stock for v in views), available, views,
+                sku,
+                sum(v.on_hand for v in views),
+                sum(v.reserved for v in views),
+                sum(v.safety_stock for v in views),
+                available,
+                views,
             )
         )
     return out
@@ -187,7 +192,9 @@ async def fulfill_reservation(uow: InventoryUnitOfWork, cmd: commands.FulfillRes
     if shipped:
         levels = await uow.repo.lock_levels({(a.sku, a.location_id) for a, _ in shipped})
         for allocation, quantity in shipped:
-            levels[(allocation.sku, allocation.location_id)].ship_reserved(quantity, reservation.order_id or reservation.id)
+            levels[(allocation.sku, allocation.location_id)].ship_reserved(
+                quantity, reservation.order_id or reservation.id
+            )
         await uow.repo.save_reservation(reservation)
     return reservation
 
@@ -198,8 +205,13 @@ async def transfer_stock(uow: InventoryUnitOfWork, cmd: commands.TransferStock) 
     await _active_location(uow, cmd.from_location_id, "from_location_id")
     await _active_location(uow, cmd.to_location_id, "to_location_id")
     transfer = Transfer(
-        id=str(uuid.uuid4()), from_location_id=cmd.from_location_id, to_location_id=cmd.to_location_id,
-        lines=list(cmd.lines), status=TransferStatus.IN_TRANSIT, reference=cmd.reference, created_at=now(),
+        id=str(uuid.uuid4()),
+        from_location_id=cmd.from_location_id,
+        to_location_id=cmd.to_location_id,
+        lines=list(cmd.lines),
+        status=TransferStatus.IN_TRANSIT,
+        reference=cmd.reference,
+        created_at=now(),
     )
     levels = await uow.repo.lock_levels({(ln.sku, cmd.from_location_id) for ln in cmd.lines}, create=True)
     shortages = []

@@ -21,14 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
-
 from onepool_runtime import metrics
 from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from onepool_runtime.idempotency import _is_retryable
 from onepool_runtime.tables import idempotency_keys
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 
 from onepool_inventory.domain import events, sourcing
 from onepool_inventory.domain.commands import ReserveStock
@@ -166,13 +165,18 @@ class ReserveCoalescer:
                 outcomes[i] = outcomes[first_of_key[KEY_PREFIX + p.cmd.request_id]]
         return [o for o in outcomes if o is not None]
 
-    async def _claim_keys(self, uow: InventoryUnitOfWork, keys: list[str], batch: list[_Pending],
-                          first_of_key: dict[str, int]) -> set[str]:
+    async def _claim_keys(
+        self, uow: InventoryUnitOfWork, keys: list[str], batch: list[_Pending], first_of_key: dict[str, int]
+    ) -> set[str]:
         if not keys:
             return set()
         rows = [
-            {"key": k, "operation": "ReserveRequest", "fingerprint": batch[first_of_key[k]].cmd.fingerprint,
-             "response": b""}
+            {
+                "key": k,
+                "operation": "ReserveRequest",
+                "fingerprint": batch[first_of_key[k]].cmd.fingerprint,
+                "response": b"",
+            }
             for k in keys
         ]
         inserted = await uow.session.execute(
@@ -230,8 +234,9 @@ class ReserveCoalescer:
         if cmd.channel_id and policy is None:
             raise NotFound("channel", cmd.channel_id)
         if policy is not None and not policy.active:
-            raise FailedPrecondition("CHANNEL_INACTIVE", f"channel {cmd.channel_id} is not active",
-                                     {"channel_id": cmd.channel_id})
+            raise FailedPrecondition(
+                "CHANNEL_INACTIVE", f"channel {cmd.channel_id} is not active", {"channel_id": cmd.channel_id}
+            )
         allowed = [loc for loc in locations if policy is None or policy.allows(loc)]
         skus = {line.sku for line in cmd.lines}
         available = {
@@ -242,11 +247,13 @@ class ReserveCoalescer:
         }
         caps = None
         if policy is not None:
-            caps = {
-                sku: policy.sellable(sum(v for (loc_id, s), v in available.items() if s == sku)) for sku in skus
-            }
+            caps = {sku: policy.sellable(sum(v for (loc_id, s), v in available.items() if s == sku)) for sku in skus}
         planned = sourcing.plan(
-            cmd.lines, cmd.hint, allowed, sourcing.Stock(available), caps=caps,
+            cmd.lines,
+            cmd.hint,
+            allowed,
+            sourcing.Stock(available),
+            caps=caps,
             preferred_owner=policy.owner_dealer_id if policy else "",
         )
         by_id = {loc.id: loc for loc in allowed}
@@ -256,13 +263,17 @@ class ReserveCoalescer:
         for (sku, loc_id), quantity in merged.items():
             levels[(sku, loc_id)].reserve(quantity)  # type: ignore[attr-defined]
         reservation = Reservation(
-            id=str(uuid.uuid4()), order_id=cmd.order_id, channel_id=cmd.channel_id,
+            id=str(uuid.uuid4()),
+            order_id=cmd.order_id,
+            channel_id=cmd.channel_id,
             status=ReservationStatus.ACTIVE,
             allocations=[
                 Allocation(sku, loc_id, q, 0, by_id[loc_id].owner_dealer_id, by_id[loc_id].type)
                 for (sku, loc_id), q in sorted(merged.items(), key=lambda kv: (kv[0][1], kv[0][0]))
             ],
-            expires_at=moment + timedelta(seconds=cmd.ttl_seconds), created_at=moment, updated_at=moment,
+            expires_at=moment + timedelta(seconds=cmd.ttl_seconds),
+            created_at=moment,
+            updated_at=moment,
         )
         reservation.events.append(events.ReservationCreated(reservation))
         return reservation

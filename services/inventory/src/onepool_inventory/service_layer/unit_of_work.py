@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from onepool_runtime.uow import UnitOfWork
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from onepool_inventory.adapters.integration import translate
 from onepool_inventory.adapters.repository import InventoryRepository

@@ -1,0 +1,167 @@
+"""Sourcing rules, as pure domain logic (fast; no database)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onepool_inventory.domain.model import Location, LocationType
+from onepool_inventory.domain.sourcing import Hint, Line, SourcingMode, Stock, plan
+from onepool_runtime.errors import FailedPrecondition, InsufficientStock
+
+
+def loc(
+    id_: str,
+    region: str = "",
+    priority: int = 0,
+    *,
+    ships: bool = True,
+    pickup: bool = False,
+    type_: LocationType = LocationType.WAREHOUSE,
+    owner: str = "",
+) -> Location:
+    return Location(
+        id=id_,
+        name=id_,
+        type=type_,
+        owner_dealer_id=owner,
+        region=region,
+        ships=ships,
+        pickup=pickup,
+        priority=priority,
+    )
+
+
+def by_location(planned) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+    out: dict[str, dict[str, int]] = {}
+    for p in planned:
+        out.setdefault(p.location_id, {})[p.sku] = out.setdefault(p.location_id, {}).get(p.sku, 0) + p.quantity
+    return out
+
+
+def test_single_location_covering_everything_beats_a_split_even_far_away() -> None:
+    locations = [loc("NEAR", "SH", 10), loc("FAR", "BJ", 0)]
+    stock = Stock({("NEAR", "A"): 5, ("NEAR", "B"): 0, ("FAR", "A"): 5, ("FAR", "B"): 5})
+    planned = plan([Line("A", 2), Line("B", 1)], Hint(region="SH", allow_split=True), locations, stock)
+    assert by_location(planned) == {"FAR": {"A": 2, "B": 1}}
+
+
+def test_customer_region_is_preferred_among_single_locations() -> None:
+    locations = [loc("BJ-1", "BJ", 50), loc("SH-1", "SH", 1)]
+    stock = Stock({("BJ-1", "A"): 9, ("SH-1", "A"): 9})
+    assert by_location(plan([Line("A", 3)], Hint(region="SH"), locations, stock)) == {"SH-1": {"A": 3}}
+
+
+def test_priority_breaks_ties_then_id() -> None:
+    locations = [loc("W-B", priority=1), loc("W-C", priority=5), loc("W-A", priority=5)]
+    stock = Stock({("W-A", "A"): 9, ("W-B", "A"): 9, ("W-C", "A"): 9})
+    assert by_location(plan([Line("A", 1)], Hint(), locations, stock)) == {"W-A": {"A": 1}}
+
+
+def test_pickup_reserves_at_the_pickup_store_only() -> None:
+    locations = [loc("WH", ships=True), loc("SHOP", ships=False, pickup=True, type_=LocationType.STORE)]
+    stock = Stock({("WH", "A"): 100, ("SHOP", "A"): 2})
+    hint = Hint(mode=SourcingMode.PICKUP, pickup_location_id="SHOP")
+    assert by_location(plan([Line("A", 2)], hint, locations, stock)) == {"SHOP": {"A": 2}}
+    with pytest.raises(InsufficientStock) as caught:
+        plan([Line("A", 3)], hint, locations, stock)
+    assert caught.value.shortages[0].available == 2
+
+
+def test_pickup_at_a_location_without_pickup_is_refused() -> None:
+    locations = [loc("WH")]
+    with pytest.raises(FailedPrecondition) as caught:
+        plan(
+            [Line("A", 1)], Hint(mode=SourcingMode.PICKUP, pickup_location_id="WH"), locations, Stock({("WH", "A"): 5})
+        )
+    assert caught.value.reason == "PICKUP_NOT_AVAILABLE"
+
+
+def test_split_across_locations_when_allowed_uses_fewest_locations() -> None:
+    locations = [loc("W1", priority=3), loc("W2", priority=2), loc("W3", priority=1)]
+    stock = Stock({("W1", "A"): 2, ("W2", "A"): 8, ("W3", "A"): 1, ("W1", "B"): 3, ("W3", "B"): 3})
+    planned = plan([Line("A", 8), Line("B", 3)], Hint(allow_split=True), locations, stock)
+    assert by_location(planned) == {"W2": {"A": 8}, "W1": {"B": 3}}
+
+
+def test_split_is_refused_when_not_allowed() -> None:
+    locations = [loc("W1"), loc("W2")]
+    stock = Stock({("W1", "A"): 1, ("W2", "A"): 1})
+    with pytest.raises(FailedPrecondition) as caught:
+        plan([Line("A", 2)], Hint(allow_split=False), locations, stock)
+    assert caught.value.reason == "SPLIT_REQUIRED"
+
+
+def test_not_enough_anywhere_names_sku_requested_and_available() -> None:
+    locations = [loc("W1"), loc("W2")]
+    stock = Stock({("W1", "A"): 1, ("W2", "A"): 2})
+    with pytest.raises(InsufficientStock) as caught:
+        plan([Line("A", 4)], Hint(allow_split=True), locations, stock)
+    [shortage] = caught.value.shortages
+    assert (shortage.sku, shortage.requested, shortage.available) == ("A", 4, 3)
+
+
+def test_channel_share_cap_limits_what_can_be_planned() -> None:
+    locations = [loc("W1")]
+    with pytest.raises(InsufficientStock) as caught:
+        plan([Line("A", 4)], Hint(), locations, Stock({("W1", "A"): 10}), caps={"A": 3})
+    assert caught.value.shortages[0].available == 3
+
+
+def test_dealer_channel_sells_from_its_own_locations_first() -> None:
+    locations = [
+        loc("BRAND-WH", "SH", 100),
+        loc("D1-SHOP", "BJ", 0, type_=LocationType.DEALER_STORE, owner="D1"),
+    ]
+    stock = Stock({("BRAND-WH", "A"): 50, ("D1-SHOP", "A"): 2})
+    assert by_location(plan([Line("A", 2)], Hint(region="SH"), locations, stock, preferred_owner="D1")) == {
+        "D1-SHOP": {"A": 2}
+    }
+    # When its own shelves cannot cover the order, the brand's pool fills it.
+    assert by_location(plan([Line("A", 3)], Hint(region="SH"), locations, stock, preferred_owner="D1")) == {
+        "BRAND-WH": {"A": 3}
+    }
+
+
+def test_pinned_line_is_filled_at_its_location_or_not_at_all() -> None:
+    locations = [loc("SHOP", ships=False, type_=LocationType.STORE), loc("WH")]
+    stock = Stock({("SHOP", "A"): 1, ("WH", "A"): 10})
+    assert by_location(plan([Line("A", 1, "SHOP")], Hint(), locations, stock)) == {"SHOP": {"A": 1}}
+    with pytest.raises(InsufficientStock):
+        plan([Line("A", 2, "SHOP")], Hint(), locations, stock)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    available=st.dictionaries(
+        st.tuples(st.sampled_from(["L1", "L2", "L3", "L4"]), st.sampled_from(["A", "B", "C"])),
+        st.integers(0, 6),
+    ),
+    demand=st.dictionaries(st.sampled_from(["A", "B", "C"]), st.integers(1, 10), min_size=1),
+    allow_split=st.booleans(),
+)
+def test_a_plan_covers_demand_exactly_and_never_exceeds_availability(available, demand, allow_split) -> None:  # type: ignore[no-untyped-def]
+    locations = [loc("L1", "R1", 1), loc("L2", "R2", 2), loc("L3", "R1", 3), loc("L4", "R2", 0)]
+    lines = [Line(sku, q) for sku, q in demand.items()]
+    try:
+        planned = plan(lines, Hint(region="R1", allow_split=allow_split), locations, Stock(available))
+    except InsufficientStock as exc:
+        for s in exc.shortages:
+            assert sum(v for (_, sku), v in available.items() if sku == s.sku) < s.requested
+        return
+    except FailedPrecondition as exc:
+        assert exc.reason == "SPLIT_REQUIRED" and not allow_split
+        return
+    placed = by_location(planned)
+    for sku, q in demand.items():
+        assert sum(skus.get(sku, 0) for skus in placed.values()) == q
+    for location_id, skus in placed.items():
+        for sku, q in skus.items():
+            assert q <= available.get((location_id, sku), 0)
+    if not allow_split:
+        assert len(placed) == 1
+    single = [
+        lid for lid in ("L1", "L2", "L3", "L4") if all(available.get((lid, sku), 0) >= q for sku, q in demand.items())
+    ]
+    if single:
+        assert len(placed) == 1  # fewest locations first
