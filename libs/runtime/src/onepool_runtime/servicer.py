@@ -12,6 +12,7 @@ from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.uow import UnitOfWork
 
 R = TypeVar("R", bound=Message)
+T = TypeVar("T")
 U = TypeVar("U", bound=UnitOfWork)
 
 
@@ -40,7 +41,7 @@ class UseCases(Generic[U]):
             )
         return await run_in_transaction(self.uow_factory, produce)
 
-    async def read(self, produce: Callable[[U], Awaitable[R]]) -> R:
+    async def read(self, produce: Callable[[U], Awaitable[T]]) -> T:
         async with self.uow_factory() as uow:
             return await produce(uow)
 

@@ -7,12 +7,13 @@ from collections.abc import Callable
 import grpc
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
-from onepool_runtime.errors import Violations
+from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import check_id, decode_page_token, encode_page_token, page_size
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.entrypoints import requests
+from onepool_inventory.entrypoints.scope import InventoryScope
 from onepool_inventory.service_layer import handlers
 from onepool_inventory.service_layer.reserving import ReserveCoalescer
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
@@ -29,6 +30,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         settings: InventorySettings,
     ) -> None:
         self._use = UseCases(uow_factory)
+        self._scope = InventoryScope(self._use)
         self._coalescer = coalescer
         self._settings = settings
 
@@ -46,15 +48,19 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         check_id(v, "owner_dealer_id", request.owner_dealer_id, required=False)
         type_ = requests.location_type(request.type)
         v.raise_if_any()
+        own = await self._scope.own_location_ids()
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListLocationsResponse:
-            locations = await handlers.list_locations(uow, request.owner_dealer_id, type_, request.region)  # type: ignore[arg-type]
+            locations = await handlers.list_locations(uow, request.owner_dealer_id, type_, request.region)
+            if own is not None:
+                locations = [loc for loc in locations if loc.id in own]  # type: ignore[arg-type]
             return pb.ListLocationsResponse(locations=[mappers.location_to_proto(loc) for loc in locations])
 
         return await self._use.read(produce)
 
     async def ReceiveStock(self, request: pb.ReceiveStockRequest, context: Ctx) -> pb.ReceiveStockResponse:
         cmd = requests.receive_stock(request)
+        await self._scope.require_locations([cmd.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveStockResponse:
             levels = await handlers.receive_stock(uow, cmd)
@@ -64,6 +70,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def AdjustStock(self, request: pb.AdjustStockRequest, context: Ctx) -> pb.AdjustStockResponse:
         cmd = requests.adjust_stock(request)
+        await self._scope.require_locations([cmd.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.AdjustStockResponse:
             return pb.AdjustStockResponse(level=mappers.level_to_proto(await handlers.adjust_stock(uow, cmd)))
@@ -80,6 +87,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def GetAvailability(self, request: pb.GetAvailabilityRequest, context: Ctx) -> pb.GetAvailabilityResponse:
         skus, channel_id, location_ids = requests.availability(request)
+        channel_id = self._scope.channel_id(channel_id)
+        location_ids = await self._scope.restrict_locations(location_ids)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.GetAvailabilityResponse:
             items = await handlers.get_availability(uow, skus, channel_id, location_ids)
@@ -109,6 +118,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return await self._use.read(produce)
 
     async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
+        self._scope.channel_id(request.channel_id)
+        if not request.channel_id and self._scope.channel_id(""):
+            request.channel_id = self._scope.channel_id("")  # a channel always reserves in its own view
         outcome = await self._coalescer.submit(requests.reserve(request, self._settings))
         if outcome.replay is not None:
             return pb.ReserveResponse.FromString(outcome.replay)
@@ -172,6 +184,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def ReceiveTransfer(self, request: pb.ReceiveTransferRequest, context: Ctx) -> pb.ReceiveTransferResponse:
         tid = requests.reservation_id(request.transfer_id, "transfer_id")
+        await self._require_transfer_destination(tid)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveTransferResponse:
             return pb.ReceiveTransferResponse(
@@ -182,11 +195,21 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def GetTransfer(self, request: pb.GetTransferRequest, context: Ctx) -> pb.GetTransferResponse:
         tid = requests.reservation_id(request.transfer_id, "transfer_id")
+        await self._require_transfer_destination(tid)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.GetTransferResponse:
             return pb.GetTransferResponse(transfer=mappers.transfer_to_proto(await handlers.get_transfer(uow, tid)))
 
         return await self._use.read(produce)
+
+    async def _require_transfer_destination(self, transfer_id: str) -> None:
+        if await self._scope.own_location_ids() is None:
+            return
+
+        async def destination(uow: InventoryUnitOfWork) -> str:
+            return (await handlers.get_transfer(uow, transfer_id)).to_location_id
+
+        await self._scope.require_locations([await self._use.read(destination)])
 
     async def ListMovements(self, request: pb.ListMovementsRequest, context: Ctx) -> pb.ListMovementsResponse:
         v = Violations()
@@ -195,6 +218,10 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         cursor = decode_page_token(request.page_token)
         v.raise_if_any()
         after = int((cursor or {}).get("after", 0))
+        if await self._scope.own_location_ids() is not None:
+            if not request.location_id:
+                raise InvalidArgument("location_id", "is required for dealer and store tokens")
+            await self._scope.require_locations([request.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListMovementsResponse:
             moves = await handlers.list_movements(uow, request.location_id, request.sku, after, limit + 1)

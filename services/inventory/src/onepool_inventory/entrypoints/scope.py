@@ -1,0 +1,65 @@
+"""What the caller's token lets it touch in inventory (the scoping half of authorization; the role table is
+policies.py). Scope always comes from the verified token, never from the request body.
+
+- channel: only its own channel's view (GetAvailability, Reserve are forced to its channel id);
+- dealer: only locations its dealer owns (stock, movements, transfers into them, availability there);
+- store: only its own location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from onepool_runtime.auth import Principal, current_principal
+from onepool_runtime.errors import PermissionDenied
+from onepool_runtime.servicer import UseCases
+
+from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
+
+
+class InventoryScope:
+    def __init__(self, use: UseCases[InventoryUnitOfWork], principal: Callable[[], Principal] = current_principal):
+        self._use = use
+        self._principal = principal
+
+    def channel_id(self, requested: str) -> str:
+        p = self._principal()
+        if p.role == "channel":
+            if requested and requested != p.channel_id:
+                raise PermissionDenied("a channel token may only use its own channel")
+            return p.channel_id
+        return requested
+
+    async def own_location_ids(self) -> list[str] | None:
+        """The locations a dealer or store may see; None for callers that may see every location."""
+        p = self._principal()
+        if p.role == "store":
+            return [p.location_id]
+        if p.role == "dealer":
+
+            async def owned(uow: InventoryUnitOfWork) -> list[str]:
+                return [loc.id for loc in await uow.repo.locations(owner_dealer_id=p.dealer_id)]
+
+            return await self._use.read(owned)
+        return None
+
+    async def require_locations(self, location_ids: Iterable[str]) -> None:
+        """Dealers and stores may only act on their own locations (unknown ones look the same: denied)."""
+        p = self._principal()
+        if p.is_privileged or p.role == "channel":
+            return
+        allowed = set(await self.own_location_ids() or [])
+        wanted = set(location_ids)
+        if not wanted <= allowed:
+            raise PermissionDenied(f"{p.role} tokens may only act on their own locations")
+
+    async def restrict_locations(self, requested: list[str]) -> list[str]:
+        """For reads: a dealer or store sees only its own locations, whatever it asks for."""
+        own = await self.own_location_ids()
+        if own is None:
+            return requested
+        if requested:
+            if not set(requested) <= set(own):
+                raise PermissionDenied("may only read your own locations")
+            return requested
+        return own or ["\x00none"]  # an owner with no locations sees nothing

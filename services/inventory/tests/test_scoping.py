@@ -1,0 +1,84 @@
+"""Dealers, stores and channels see and change only their own part of the pool, whatever they put in a request."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_runtime.testing.services import metadata
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _denied(call, request, md) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call(request, metadata=md)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED, caught.value.details()
+
+
+async def test_a_dealer_touches_only_its_own_locations(inventory, admin, setup) -> None:  # type: ignore[no-untyped-def]
+    dealer, other = setup.name("D"), setup.name("D")
+    mine = await setup.location("D-SHOP", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=dealer)
+    theirs = await setup.location("D-SHOP", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=other)
+    brand = await setup.location("WH")
+    sku = setup.name("SKU")
+    md = metadata("dealer", dealer_id=dealer)
+
+    await inventory.ReceiveStock(
+        pb.ReceiveStockRequest(request_id=setup.name("r"), location_id=mine, lines=[pb.StockLine(sku=sku, quantity=3)]),
+        metadata=md,
+    )
+    for location_id in (theirs, brand):
+        await _denied(
+            inventory.ReceiveStock,
+            pb.ReceiveStockRequest(
+                request_id=setup.name("r"), location_id=location_id, lines=[pb.StockLine(sku=sku, quantity=1)]
+            ),
+            md,
+        )
+        await _denied(inventory.ListMovements, pb.ListMovementsRequest(location_id=location_id), md)
+    listed = await inventory.ListLocations(pb.ListLocationsRequest(owner_dealer_id=other), metadata=md)
+    assert [loc.id for loc in listed.locations] == []
+    listed = await inventory.ListLocations(pb.ListLocationsRequest(), metadata=md)
+    assert [loc.id for loc in listed.locations] == [mine]
+    await setup.stock(brand, **{sku: 50})
+    [item] = (await inventory.GetAvailability(pb.GetAvailabilityRequest(skus=[sku]), metadata=md)).items
+    assert (item.on_hand, [b.location_id for b in item.by_location]) == (3, [mine])
+    # Role table: a dealer may not create locations or reserve.
+    await _denied(
+        inventory.UpsertLocation,
+        pb.UpsertLocationRequest(location=pb.Location(id=setup.name("X"), name="x", type=1)),
+        md,
+    )
+
+
+async def test_a_store_acts_only_at_its_location(inventory, setup) -> None:  # type: ignore[no-untyped-def]
+    shop, other = await setup.location("SHOP", type_=2), await setup.location("SHOP", type_=2)
+    md = metadata("store", location_id=shop)
+    await inventory.AdjustStock(
+        pb.AdjustStockRequest(request_id=setup.name("a"), location_id=shop, sku="FOUND-1", delta=2, reason="count"),
+        metadata=md,
+    )
+    await _denied(
+        inventory.AdjustStock,
+        pb.AdjustStockRequest(request_id=setup.name("a"), location_id=other, sku="FOUND-1", delta=2, reason="count"),
+        md,
+    )
+    moves = await inventory.ListMovements(pb.ListMovementsRequest(location_id=shop), metadata=md)
+    assert [m.delta for m in moves.movements] == [2]
+
+
+async def test_a_channel_sees_only_its_own_view(inventory, setup) -> None:  # type: ignore[no-untyped-def]
+    md = metadata("channel", channel_id="CH-OWN")
+    await _denied(inventory.GetAvailability, pb.GetAvailabilityRequest(skus=["A"], channel_id="CH-OTHER"), md)
+    await _denied(
+        inventory.Reserve,
+        pb.ReserveRequest(
+            request_id=setup.name("r"), channel_id="CH-OTHER", lines=[pb.ReserveLine(sku="A", quantity=1)]
+        ),
+        md,
+    )
+    # Asking without a channel id still answers in the caller's own channel (unknown to inventory here).
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await inventory.GetAvailability(pb.GetAvailabilityRequest(skus=["A"]), metadata=md)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and "CH-OWN" in caught.value.details()
