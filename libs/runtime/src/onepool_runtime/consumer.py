@@ -89,6 +89,7 @@ class EventConsumer:
         self.dlq_subject = f"dlq.{service}.{name}"
         self.processed = 0
         self.duplicates = 0
+        self.lag = 0
 
     async def ensure(self) -> None:
         """Create or update the durable consumer (idempotent, safe on every start)."""
@@ -112,8 +113,13 @@ class EventConsumer:
     async def run(self) -> None:
         await self.ensure()
         sub = await self._js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+        loop = asyncio.get_running_loop()
+        measured = 0.0
         try:
             while True:
+                if loop.time() - measured > 5.0:
+                    measured = loop.time()
+                    await self._measure_lag(sub)
                 try:
                     msgs = await sub.fetch(self._batch, timeout=1.0)
                 except TimeoutError:
@@ -130,6 +136,12 @@ class EventConsumer:
             # Messages the server already pushed to this subscription are redelivered after ack_wait.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(sub.unsubscribe(), timeout=2.0)
+
+    async def _measure_lag(self, sub: Any) -> None:
+        with contextlib.suppress(Exception):
+            info = await sub.consumer_info()
+            self.lag = int(info.num_pending or 0)
+            metrics.set_consumer_lag(self.durable, self.lag)
 
     def _route(self, subject: str) -> Subscription[Any, Any] | None:
         for s in self._subs:

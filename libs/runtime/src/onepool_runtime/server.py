@@ -149,6 +149,8 @@ class ServiceHost:
             self._spawn(f"consumer:{consumer.durable}", consumer.run)
         for name, task in parts.tasks.items():
             self._spawn(name, task)
+        # The first health verdict is given before start() returns, so a caller never sees a stale answer.
+        await self._set_health(self.infra.nc.is_connected and await db.ping(engine))
         self._spawn("health", self._watch_health)
         log.info("%s serving on %s:%d", s.service_name, s.grpc_host, self.port)
 

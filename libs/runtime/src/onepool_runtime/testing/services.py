@@ -34,6 +34,9 @@ def test_settings(settings_class: type[ServiceSettings], database_url: str, nats
     return settings_class(**values)
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, despite its name
+
+
 @contextlib.asynccontextmanager
 async def running_service(settings: ServiceSettings, build: Builder, migrations: Path) -> AsyncIterator[ServiceHost]:
     await upgrade(migrations, settings.database_url, settings.schema_name)
