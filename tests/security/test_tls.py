@@ -9,11 +9,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
-from onepool_runtime.clients import service_channel
-from onepool_runtime.testing.services import TEST_SECRET, running_service, test_settings
-
 from onepool_inventory.entrypoints.bootstrap import build
 from onepool_inventory.settings import InventorySettings
+from onepool_runtime.clients import service_channel
+from onepool_runtime.testing.services import TEST_SECRET, running_service, test_settings
 
 from .certs import TestCA
 
