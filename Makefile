@@ -36,7 +36,7 @@ test-long: sync
 	$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
 
 bench: sync
-	$(UV) run --frozen python -m benchmarks
+	$(UV) run --frozen python tests/bench/reserve_hot_sku.py
 
 lint: sync
 	$(UV) run --frozen ruff check .
