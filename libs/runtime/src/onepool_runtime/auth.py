@@ -8,6 +8,7 @@ cases read it through `current_principal()` and the `require_*` helpers, never f
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,6 +21,8 @@ import jwt
 
 from onepool_runtime import errors
 from onepool_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 ROLES = ("admin", "service", "channel", "dealer", "store")
 PUBLIC_SERVICES = (
@@ -207,6 +210,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         except errors.DomainError as exc:
             from onepool_runtime.grpc_errors import to_status
 
+            log.info("%s refused: %s", method, exc.message)  # the reason only: tokens are never logged
             refusal = to_status(exc)
         # The principal is set inside the handler's own task, so it is visible to everything the call runs.
         if handler.unary_unary is not None:

@@ -118,6 +118,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                     return await inner(parse(raw), context)
                 except errors.DomainError as exc:
                     code = status_code_for(exc)
+                    log.info("%s refused: %s %s", method, code.name, exc.message)
                     await context.abort_with_status(to_status(exc))
                 except grpc.aio.AbortError:
                     code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
