@@ -47,7 +47,7 @@ REPLENISHMENT_STATUS_RECEIVED: ReplenishmentStatus
 REPLENISHMENT_STATUS_REJECTED: ReplenishmentStatus
 
 class Dealer(_message.Message):
-    __slots__ = ("id", "name", "tier", "credit_limit", "region", "channel_id", "status", "created_at", "updated_at")
+    __slots__ = ("id", "name", "tier", "credit_limit", "region", "channel_id", "status", "created_at", "updated_at", "location_ids")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class Dealer(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_IDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     tier: DealerTier
@@ -66,7 +67,8 @@ class Dealer(_message.Message):
     status: DealerStatus
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., tier: _Optional[_Union[DealerTier, str]] = ..., credit_limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., region: _Optional[str] = ..., channel_id: _Optional[str] = ..., status: _Optional[_Union[DealerStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    location_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., tier: _Optional[_Union[DealerTier, str]] = ..., credit_limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., region: _Optional[str] = ..., channel_id: _Optional[str] = ..., status: _Optional[_Union[DealerStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., location_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RegisterDealerRequest(_message.Message):
     __slots__ = ("name", "tier", "credit_limit", "region", "request_id")
@@ -157,12 +159,24 @@ class SetWholesalePriceRequest(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., list_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class SetWholesalePriceResponse(_message.Message):
-    __slots__ = ("sku", "list_price")
+    __slots__ = ("sku", "list_price", "tier_prices")
     SKU_FIELD_NUMBER: _ClassVar[int]
     LIST_PRICE_FIELD_NUMBER: _ClassVar[int]
+    TIER_PRICES_FIELD_NUMBER: _ClassVar[int]
     sku: str
     list_price: _common_pb2.Money
-    def __init__(self, sku: _Optional[str] = ..., list_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    tier_prices: _containers.RepeatedCompositeFieldContainer[TierPrice]
+    def __init__(self, sku: _Optional[str] = ..., list_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., tier_prices: _Optional[_Iterable[_Union[TierPrice, _Mapping]]] = ...) -> None: ...
+
+class TierPrice(_message.Message):
+    __slots__ = ("tier", "factor_bps", "unit_price")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    FACTOR_BPS_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    tier: DealerTier
+    factor_bps: int
+    unit_price: _common_pb2.Money
+    def __init__(self, tier: _Optional[_Union[DealerTier, str]] = ..., factor_bps: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class ReplenishmentLine(_message.Message):
     __slots__ = ("sku", "quantity", "unit_price", "line_total")
@@ -278,6 +292,20 @@ class ReceiveReplenishmentResponse(_message.Message):
     replenishment: Replenishment
     def __init__(self, replenishment: _Optional[_Union[Replenishment, _Mapping]] = ...) -> None: ...
 
+class RejectReplenishmentRequest(_message.Message):
+    __slots__ = ("id", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectReplenishmentResponse(_message.Message):
+    __slots__ = ("replenishment",)
+    REPLENISHMENT_FIELD_NUMBER: _ClassVar[int]
+    replenishment: Replenishment
+    def __init__(self, replenishment: _Optional[_Union[Replenishment, _Mapping]] = ...) -> None: ...
+
 class GetDealerOverviewRequest(_message.Message):
     __slots__ = ("dealer_id", "period_start", "period_end")
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -289,7 +317,7 @@ class GetDealerOverviewRequest(_message.Message):
     def __init__(self, dealer_id: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetDealerOverviewResponse(_message.Message):
-    __slots__ = ("dealer_id", "open_orders", "sales_in_period", "units_in_stock", "balance", "credit_available", "credit_limit")
+    __slots__ = ("dealer_id", "open_orders", "sales_in_period", "units_in_stock", "balance", "credit_available", "credit_limit", "open_replenishments", "period_start", "period_end")
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     OPEN_ORDERS_FIELD_NUMBER: _ClassVar[int]
     SALES_IN_PERIOD_FIELD_NUMBER: _ClassVar[int]
@@ -297,6 +325,9 @@ class GetDealerOverviewResponse(_message.Message):
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     CREDIT_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     CREDIT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OPEN_REPLENISHMENTS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     dealer_id: str
     open_orders: int
     sales_in_period: _common_pb2.Money
@@ -304,4 +335,7 @@ class GetDealerOverviewResponse(_message.Message):
     balance: _common_pb2.Money
     credit_available: _common_pb2.Money
     credit_limit: _common_pb2.Money
-    def __init__(self, dealer_id: _Optional[str] = ..., open_orders: _Optional[int] = ..., sales_in_period: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., units_in_stock: _Optional[int] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_available: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    open_replenishments: _common_pb2.Money
+    period_start: _timestamp_pb2.Timestamp
+    period_end: _timestamp_pb2.Timestamp
+    def __init__(self, dealer_id: _Optional[str] = ..., open_orders: _Optional[int] = ..., sales_in_period: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., units_in_stock: _Optional[int] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_available: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., open_replenishments: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -91,6 +91,11 @@ class DealerServiceStub:
                 request_serializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.ReceiveReplenishmentRequest.SerializeToString,
                 response_deserializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.ReceiveReplenishmentResponse.FromString,
                 _registered_method=True)
+        self.RejectReplenishment = channel.unary_unary(
+                '/onepool.dealers.v1.DealerService/RejectReplenishment',
+                request_serializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.RejectReplenishmentRequest.SerializeToString,
+                response_deserializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.RejectReplenishmentResponse.FromString,
+                _registered_method=True)
         self.GetDealerOverview = channel.unary_unary(
                 '/onepool.dealers.v1.DealerService/GetDealerOverview',
                 request_serializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.GetDealerOverviewRequest.SerializeToString,
@@ -170,6 +175,13 @@ class DealerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RejectReplenishment(self, request, context):
+        """Withdraws a PLACED replenishment (before it ships), releasing the credit it held.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetDealerOverview(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -233,6 +245,11 @@ def add_DealerServiceServicer_to_server(servicer, server):
                     servicer.ReceiveReplenishment,
                     request_deserializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.ReceiveReplenishmentRequest.FromString,
                     response_serializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.ReceiveReplenishmentResponse.SerializeToString,
+            ),
+            'RejectReplenishment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectReplenishment,
+                    request_deserializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.RejectReplenishmentRequest.FromString,
+                    response_serializer=onepool_dot_dealers_dot_v1_dot_dealers__pb2.RejectReplenishmentResponse.SerializeToString,
             ),
             'GetDealerOverview': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDealerOverview,
@@ -539,6 +556,33 @@ class DealerService:
             '/onepool.dealers.v1.DealerService/ReceiveReplenishment',
             onepool_dot_dealers_dot_v1_dot_dealers__pb2.ReceiveReplenishmentRequest.SerializeToString,
             onepool_dot_dealers_dot_v1_dot_dealers__pb2.ReceiveReplenishmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectReplenishment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.dealers.v1.DealerService/RejectReplenishment',
+            onepool_dot_dealers_dot_v1_dot_dealers__pb2.RejectReplenishmentRequest.SerializeToString,
+            onepool_dot_dealers_dot_v1_dot_dealers__pb2.RejectReplenishmentResponse.FromString,
             options,
             channel_credentials,
             insecure,
