@@ -1,0 +1,303 @@
+"""The Kubernetes manifests under deploy/: every object is valid for the Kubernetes API (strict schemas, so a
+misspelt field fails), each overlay renders with kustomize, and what it renders agrees with the contract and
+with the code (ports, probes, settings names, commands)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+# A version kubernetes-validate ships schemas for (and the kubectl client on the CI machine).
+K8S_VERSION = "1.32.0"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+KUBECTL = shutil.which("kubectl")
+KUSTOMIZE_KINDS = {"Kustomization", "Component"}
+OVERLAYS = ["dev", "prod"]
+
+Obj = dict[str, Any]
+
+
+def load_docs(path: Path) -> list[Any]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(DEPLOY))
+
+
+def kustomizations() -> list[Path]:
+    return sorted(DEPLOY.rglob("kustomization.yaml"))
+
+
+def references(kustomization: Path) -> dict[str, list[Path]]:
+    """The files and directories a kustomization.yaml points at, by field."""
+    spec = load_docs(kustomization)[0]
+    here = kustomization.parent
+    return {
+        "resources": [(here / r).resolve() for r in spec.get("resources", [])],
+        "components": [(here / c).resolve() for c in spec.get("components", [])],
+        "patches": [(here / p["path"]).resolve() for p in spec.get("patches", []) if "path" in p],
+    }
+
+
+def patch_files() -> set[Path]:
+    return {p for k in kustomizations() for p in references(k)["patches"]}
+
+
+def manifest_files() -> list[Path]:
+    return sorted(p for p in DEPLOY.rglob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def validate(obj: Obj) -> None:
+    kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def collect_structurally(directory: Path) -> list[Obj]:
+    """Without kubectl: the objects of every file a kustomization reaches (resources and components,
+    recursively), after checking each reference exists. Generators and patches are not applied."""
+    kustomization = directory / "kustomization.yaml"
+    assert kustomization.is_file(), f"{directory} has no kustomization.yaml"
+    objects: list[Obj] = []
+    refs = references(kustomization)
+    for target in refs["resources"] + refs["components"]:
+        assert target.exists(), f"{rel(kustomization)} references missing {target}"
+        objects += collect_structurally(target) if target.is_dir() else load_docs(target)
+    for patch in refs["patches"]:
+        assert patch.is_file(), f"{rel(kustomization)} references missing patch {patch}"
+    return objects
+
+
+@cache
+def render(name: str) -> tuple[Obj, ...]:
+    """`kubectl kustomize` output for deploy/<name> when kubectl exists, else the structural collection."""
+    directory = DEPLOY / name
+    if KUBECTL is None:
+        return tuple(collect_structurally(directory))
+    result = subprocess.run(
+        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, f"kubectl kustomize {name} failed:\n{result.stderr}"
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc is not None)
+
+
+def needs_render() -> None:
+    if KUBECTL is None:
+        pytest.skip("needs kubectl: generators, replicas and patches only exist in a kustomize render")
+
+
+def of_kind(objects: tuple[Obj, ...], kind: str) -> dict[str, Obj]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def the_container(deployment: Obj) -> Obj:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, f"{deployment['metadata']['name']}: expected one container"
+    return containers[0]  # type: ignore[no-any-return]
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+# --- (a) every file ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", manifest_files(), ids=rel)
+def test_every_manifest_object_is_valid_for_kubernetes(path: Path) -> None:
+    docs = load_docs(path)
+    assert docs, f"{rel(path)} is empty"
+    if path.resolve() in patch_files():
+        # Patches are partial on purpose: a JSON patch (list of ops) or a strategic-merge patch naming its target.
+        for doc in docs:
+            if isinstance(doc, list):
+                assert all({"op", "path"} <= op.keys() for op in doc)
+            else:
+                assert {"apiVersion", "kind", "metadata"} <= doc.keys()
+        return
+    for doc in docs:
+        assert doc["kind"] not in KUSTOMIZE_KINDS, f"{rel(path)}: kustomize files must be kustomization.yaml"
+        validate(doc)
+
+
+def test_every_file_under_deploy_is_used_by_some_kustomization() -> None:
+    used = {p for k in kustomizations() for refs in references(k).values() for p in refs}
+    orphans = [rel(p) for p in manifest_files() if p.resolve() not in used]
+    assert not orphans
+
+
+@pytest.mark.parametrize("kustomization", kustomizations(), ids=rel)
+def test_every_reference_of_a_kustomization_exists(kustomization: Path) -> None:
+    spec = load_docs(kustomization)[0]
+    is_component = "components" in kustomization.parts
+    assert spec["kind"] == ("Component" if is_component else "Kustomization")
+    for field, targets in references(kustomization).items():
+        for target in targets:
+            assert target.exists(), f"{field}: {target} does not exist"
+            if target.is_dir():
+                assert (target / "kustomization.yaml").is_file()
+
+
+@pytest.mark.parametrize("kustomization", kustomizations(), ids=rel)
+def test_config_map_literals_are_real_settings(kustomization: Path, known_env_names: set[str]) -> None:
+    for generator in load_docs(kustomization)[0].get("configMapGenerator", []):
+        names = {literal.split("=", 1)[0] for literal in generator.get("literals", [])}
+        assert names <= known_env_names, f"not a setting: {sorted(names - known_env_names)}"
+
+
+# --- (b) each overlay, rendered ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["base", *(f"overlays/{o}" for o in OVERLAYS)])
+def test_renders_and_every_rendered_object_is_valid(name: str) -> None:
+    objects = render(name)
+    assert objects
+    for obj in objects:
+        validate(obj)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_runs_its_own_command_on_its_contract_port(overlay: str, contract_ports: dict[str, int]) -> None:
+    objects = render(f"overlays/{overlay}")
+    deployments = of_kind(objects, "Deployment")
+    services = of_kind(objects, "Service")
+    assert set(contract_ports) <= deployments.keys()
+    for name in contract_ports:
+        container = the_container(deployments[name])
+        assert container["args"] == ["serve", name]
+        grpc_port = {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"]
+        assert grpc_port == contract_ports[name]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["ONEPOOL_GRPC_HOST"] == "0.0.0.0"
+        assert env["ONEPOOL_GRPC_PORT"] == str(grpc_port)
+        service_port = {p["name"]: p for p in services[name]["spec"]["ports"]}["grpc"]
+        assert service_port["port"] == contract_ports[name]
+        assert service_port["targetPort"] in ("grpc", grpc_port)
+        pod_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert selects(services[name]["spec"]["selector"], pod_labels)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_probe_is_a_grpc_probe_on_the_container_port(overlay: str) -> None:
+    for name, deployment in of_kind(render(f"overlays/{overlay}"), "Deployment").items():
+        container = the_container(deployment)
+        grpc_port = {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["grpc"]["port"] == grpc_port, f"{name} {probe}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_services_run_hardened_with_limits_and_a_writable_tmp(overlay: str, contract_ports: dict[str, int]) -> None:
+    objects = render(f"overlays/{overlay}")
+    deployments = of_kind(objects, "Deployment")
+    onepool = [deployments[name] for name in contract_ports] + [of_kind(objects, "Job")["onepool-migrate"]]
+    for workload in onepool:
+        pod = workload["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
+        assert {"cpu", "memory"} <= container["resources"]["limits"].keys()
+        tmp = next(m for m in container["volumeMounts"] if m["mountPath"] == "/tmp")
+        assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == tmp["name"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pods_get_longer_to_stop_than_the_app_needs(overlay: str) -> None:
+    needs_render()
+    objects = render(f"overlays/{overlay}")
+    (config,) = of_kind(objects, "ConfigMap").values()
+    grace = float(config["data"].get("ONEPOOL_GRPC_GRACE_SECONDS", 5))
+    for name, deployment in of_kind(objects, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        pre_stop = the_container(deployment).get("lifecycle", {}).get("preStop", {}).get("exec", {})
+        sleep = float(pre_stop["command"][1]) if pre_stop.get("command", [""])[0] == "sleep" else 0.0
+        # preStop + the server's grace + a margin for draining NATS and closing the pool.
+        assert pod["terminationGracePeriodSeconds"] >= sleep + grace + 10, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_has_a_disruption_budget(overlay: str, contract_ports: dict[str, int]) -> None:
+    objects = render(f"overlays/{overlay}")
+    budgets = of_kind(objects, "PodDisruptionBudget")
+    for name in contract_ports:
+        pod_labels = of_kind(objects, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+        assert selects(budgets[name]["spec"]["selector"]["matchLabels"], pod_labels)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_containers_get_only_real_settings_from_objects_that_exist(
+    overlay: str, known_env_names: set[str], service_env_names: dict[str, set[str]]
+) -> None:
+    needs_render()
+    objects = render(f"overlays/{overlay}")
+    config_maps = of_kind(objects, "ConfigMap")
+    secrets = of_kind(objects, "Secret")
+    external_secrets = {"onepool-secrets"} if overlay == "prod" else set()
+    for workload in [*of_kind(objects, "Deployment").values(), *of_kind(objects, "Job").values()]:
+        if workload["metadata"]["labels"].get("app.kubernetes.io/part-of") != "onepool":
+            continue
+        allowed = service_env_names.get(workload["metadata"]["name"], known_env_names)
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            for source in container.get("envFrom", []):
+                config_map = config_maps[source["configMapRef"]["name"]]
+                assert set(config_map["data"]) <= known_env_names  # shared, so only shared settings
+            for var in container.get("env", []):
+                assert var["name"] in allowed
+                ref = var.get("valueFrom", {}).get("secretKeyRef")
+                if ref and ref["name"] not in external_secrets:
+                    assert ref["key"] in secrets[ref["name"]]["stringData"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_migration_job_runs_migrate_with_the_services_image(overlay: str, contract_ports: dict[str, int]) -> None:
+    objects = render(f"overlays/{overlay}")
+    (job,) = of_kind(objects, "Job").values()
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["migrate"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    images = {the_container(d)["image"] for n, d in of_kind(objects, "Deployment").items() if n in contract_ports}
+    assert images == {container["image"]}
+
+
+def test_dev_runs_one_replica_of_each_with_in_cluster_postgres_and_jetstream(contract_ports: dict[str, int]) -> None:
+    needs_render()
+    objects = render("overlays/dev")
+    for name in contract_ports:
+        assert of_kind(objects, "Deployment")[name]["spec"]["replicas"] == 1
+    stateful = of_kind(objects, "StatefulSet")
+    assert {"postgres", "nats"} <= stateful.keys()
+    assert "-js" in stateful["nats"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert {"postgres", "nats"} <= of_kind(objects, "Service").keys()
+    assert "onepool-secrets" in of_kind(objects, "Secret")  # dev keeps the documented placeholder
+
+
+def test_prod_runs_two_or_more_of_each_autoscales_the_hot_services_and_pins_the_image(
+    contract_ports: dict[str, int],
+) -> None:
+    needs_render()
+    objects = render("overlays/prod")
+    deployments = of_kind(objects, "Deployment")
+    autoscalers = of_kind(objects, "HorizontalPodAutoscaler")
+    assert {"orders", "inventory"} <= autoscalers.keys()
+    for name, hpa in autoscalers.items():
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["spec"]["minReplicas"] >= 2
+        assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+        # The HPA owns the replica count: a `replicas` in the manifest would reset it on every apply.
+        assert "replicas" not in deployments[name]["spec"]
+    for name in contract_ports:
+        if name not in autoscalers:
+            assert deployments[name]["spec"]["replicas"] >= 2
+        tag = the_container(deployments[name])["image"].rpartition(":")[2]
+        assert tag not in ("", "latest", "dev")
+    assert not of_kind(objects, "Secret"), "prod must not ship the placeholder secret"
+    (config,) = of_kind(objects, "ConfigMap").values()
+    assert config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
