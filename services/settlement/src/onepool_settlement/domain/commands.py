@@ -1,0 +1,32 @@
+"""Commands and queries: what callers ask settlement for (validated by the entrypoints)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class GenerateStatement:
+    party: str
+    currency: str
+    period_start: datetime
+    period_end: datetime
+
+
+@dataclass(frozen=True)
+class ListEntries:
+    party: str  # empty: every party (privileged callers only)
+    currency: str  # empty: every currency
+    order_id: str
+    start: datetime | None
+    end: datetime | None
+    after_id: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    currency: str
+    period_start: datetime
+    period_end: datetime

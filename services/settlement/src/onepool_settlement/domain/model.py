@@ -1,0 +1,219 @@
+"""The double-entry ledger: journal entries made of postings that sum to exactly zero.
+
+An entry is identified by a business key (`sale:<order>`, `fulfilment_fee:<order>:<fulfilment>`,
+`return:<return>`, `cancel:<order>`, `wholesale:<replenishment>`): the ledger writes each key once, so
+however often an event is delivered, or re-published under a new id, its money is posted once.
+
+Also here: the facts settlement reads from other services' events (orders, channels, replenishments),
+as plain values, so the rules never see protobuf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from onepool_runtime.errors import InvalidArgument
+
+from onepool_settlement.domain import parties
+
+
+class UnbalancedEntry(ValueError):
+    """A bug, never a caller's mistake: a rule produced postings that do not sum to zero."""
+
+
+class Rule(StrEnum):
+    SALE = "sale"
+    FULFILMENT_FEE = "fulfilment_fee"
+    RETURN = "return"
+    CANCEL = "cancel"
+    WHOLESALE = "wholesale"
+
+
+class Account(StrEnum):
+    """What a posting is for (shown on statements)."""
+
+    CUSTOMER_PAYMENT = "customer_payment"  # clearing: the customer's payment being split
+    CUSTOMER_REFUND = "customer_refund"  # clearing: money paid back to the customer
+    SALE = "sale"  # the seller's part of a sale (brand, or the dealer for its own channel's sales)
+    BRAND_SHARE = "brand_share"  # the brand's share of a dealer's sale
+    CHANNEL_FEE = "channel_fee"  # a channel's commission
+    FULFILMENT_FEE = "fulfilment_fee"  # paid to a dealer whose location shipped, by the seller
+    REFUND_EXCESS = "refund_excess"  # a refund beyond what the order still held; borne by the brand
+    WHOLESALE = "wholesale"  # a dealer's replenishment bought from the brand on credit
+
+
+@dataclass(frozen=True)
+class Posting:
+    party: str
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """The integration event that caused an entry."""
+
+    event_id: str = ""
+    subject: str = ""
+    occurred_at: datetime | None = None
+
+
+@dataclass
+class JournalEntry:
+    """A balanced set of postings in one currency. Postings to the same (party, account) are merged and
+    zero postings dropped; an entry with no postings left is empty and is not written."""
+
+    key: str
+    rule: Rule
+    currency: str
+    postings: tuple[Posting, ...]
+    order_id: str = ""
+    source: Source = field(default_factory=Source)
+    memo: str = ""
+    id: str = ""
+    created_at: datetime | None = None
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        merged: dict[tuple[str, str], int] = {}
+        for p in self.postings:
+            if not parties.is_valid(p.party):
+                raise UnbalancedEntry(f"entry {self.key}: {p.party!r} is not a party")
+            merged[(p.party, p.account)] = merged.get((p.party, p.account), 0) + p.amount
+        self.postings = tuple(Posting(party, account, amount) for (party, account), amount in merged.items() if amount)
+        total = sum(p.amount for p in self.postings)
+        if total != 0:
+            raise UnbalancedEntry(f"entry {self.key} does not balance: postings sum to {total}")
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.postings
+
+    @property
+    def parties(self) -> list[str]:
+        return sorted({p.party for p in self.postings})
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    """A posting as written: with its id, the entry it belongs to and the party's balance after it."""
+
+    id: int
+    entry_id: str
+    party: str
+    account: str
+    amount: int
+    currency: str
+    balance_after: int
+    rule: str
+    order_id: str = ""
+    source_event_id: str = ""
+    source_subject: str = ""
+    memo: str = ""
+    created_at: datetime | None = None
+    occurred_at: datetime | None = None
+
+
+# --- what settlement knows about other services' objects -------------------------------------------
+
+
+class ChannelType(StrEnum):
+    UNSPECIFIED = "UNSPECIFIED"
+    ONLINE_STORE = "ONLINE_STORE"
+    MARKETPLACE = "MARKETPLACE"
+    SOCIAL_COMMERCE = "SOCIAL_COMMERCE"
+    PHYSICAL_STORE = "PHYSICAL_STORE"
+    DEALER = "DEALER"
+
+
+@dataclass(frozen=True)
+class ChannelTerms:
+    """Local copy of a channel's commercial terms (versioned: an older version never replaces a newer)."""
+
+    channel_id: str
+    type: ChannelType = ChannelType.UNSPECIFIED
+    owner_dealer_id: str = ""
+    fee_rate_bps: int = 0
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fee_rate_bps <= 10_000:
+            raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
+class FulfilmentLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    id: str
+    location_id: str
+    owner_dealer_id: str
+    lines: tuple[FulfilmentLine, ...]
+    shipped: bool  # shipped or picked up: the goods left the location
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """The order as an orders event shows it."""
+
+    id: str
+    channel_id: str
+    dealer_id: str
+    currency: str
+    total: int
+    paid: int
+    refunded: int
+    lines: tuple[OrderLine, ...] = ()
+    fulfilments: tuple[Fulfilment, ...] = ()
+    is_paid: bool = False  # the customer has paid (settlement recognises the sale)
+
+    @property
+    def gross(self) -> int:
+        """The customer's payment that settlement splits (the order total if no payment amount is shown)."""
+        return self.paid if self.paid > 0 else self.total
+
+    def unit_price(self, sku: str) -> int:
+        for line in self.lines:
+            if line.sku == sku:
+                return line.unit_price
+        return 0
+
+    def fulfilment_value(self, fulfilment: Fulfilment) -> int:
+        return sum(ln.quantity * self.unit_price(ln.sku) for ln in fulfilment.lines)
+
+    def shipped_fulfilments(self, also: Iterable[str] = ()) -> list[Fulfilment]:
+        named = set(also)
+        return [f for f in self.fulfilments if f.shipped or f.id in named]
+
+
+@dataclass(frozen=True)
+class OrderSettlement:
+    """What the ledger remembers about an order it settled: who sold it, on which terms, and what the
+    orders service last reported (for reconciliation)."""
+
+    order_id: str
+    currency: str
+    channel_id: str
+    seller: str  # "brand" or "dealer:<id>": receives the sale's remainder and pays fulfilment fees
+    gross: int
+    fee_rate_bps: int
+    brand_share_bps: int
+    reported_paid: int = 0
+    reported_refunded: int = 0
+    cancelled: bool = False
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)

@@ -1,0 +1,77 @@
+"""Reconciliation: for the orders with entries in a period, compare what the ledger recognised (the
+sale's gross) with what it refunded and with what the orders service reported, and prove the ledger
+sums to zero.
+
+Discrepancy kinds:
+- `unbalanced_entry`: an entry whose lines do not sum to zero (the database refuses to commit one, so
+  this means the ledger was altered outside the service).
+- `missing_settlement`: an order has refund or fee entries but no sale.
+- `refund_exceeds_sale`: more was refunded than the sale's gross (the excess was charged to the brand).
+- `gross_mismatch`: the sale's gross differs from what the orders service last reported as paid.
+- `refund_mismatch`: the ledger's refunds differ from what the orders service last reported as refunded
+  (a return event not processed yet, or lost). Not checked for cancelled orders, whose refund is implicit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class OrderTotals:
+    order_id: str
+    gross: int  # what the sale recognised (0 if there is no sale entry)
+    refunds: int  # refunds paid back to clearing, all time
+    has_sale: bool
+    reported_paid: int = 0
+    reported_refunded: int = 0
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class UnbalancedEntry:
+    entry_id: str
+    order_id: str
+    total: int
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    order_id: str
+    kind: str
+    detail: str
+    entry_id: str = ""
+
+
+@dataclass
+class ReconciliationReport:
+    orders_settled: int
+    gross: int
+    refunds: int
+    ledger_sum: int
+    entries_checked: int
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+
+
+def find_discrepancies(orders: list[OrderTotals], unbalanced: list[UnbalancedEntry]) -> list[Discrepancy]:
+    found = [
+        Discrepancy(u.order_id, "unbalanced_entry", f"lines sum to {u.total}, not 0", u.entry_id) for u in unbalanced
+    ]
+    for o in sorted(orders, key=lambda o: o.order_id):
+        if not o.has_sale:
+            found.append(Discrepancy(o.order_id, "missing_settlement", "entries exist but the sale was never posted"))
+            continue
+        if o.refunds > o.gross:
+            found.append(Discrepancy(o.order_id, "refund_exceeds_sale", f"refunded {o.refunds} of a {o.gross} sale"))
+        if o.reported_paid and o.reported_paid != o.gross:
+            found.append(
+                Discrepancy(o.order_id, "gross_mismatch", f"orders reports {o.reported_paid} paid, ledger {o.gross}")
+            )
+        if not o.cancelled and o.reported_refunded != o.refunds:
+            found.append(
+                Discrepancy(
+                    o.order_id, "refund_mismatch",
+                    f"orders reports {o.reported_refunded} refunded, ledger {o.refunds}",
+                )
+            )
+    return found

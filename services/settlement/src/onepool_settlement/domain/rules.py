@@ -1,0 +1,159 @@
+"""Settlement rules: how the money of a sale, a fulfilment, a return and a replenishment is split.
+
+When: a sale is recognised when the order is **paid**. That is when the customer's money exists, and from
+then on the ledger accounts for every fen of it (the channel keeps its commission at payment, as
+marketplaces do). A fulfilment fee is earned when the dealer's location actually ships (or hands over) its
+part, so it is posted then. Cancelling a paid order and returning goods reverse what is left of the sale.
+
+1. Sale (`sale:<order>`, on orders.order.paid; any later order event that shows the order paid posts it
+   too, if the paid event was delayed). The customer's payment G is split with `allocate` (exact):
+   - the channel's fee, `fee_rate_bps` of G, to `channel:<id>` (a marketplace keeps its commission);
+   - a sale through a dealer's business (`order.dealer_id`, else the channel's `owner_dealer_id`): the
+     brand's share, `dealer_sale_brand_share_bps` of G, to `brand`, and the rest to `dealer:<id>`;
+   - any other sale: the rest to `brand`.
+   `clearing` pays G, so the entry balances.
+2. Fulfilment fee (`fulfilment_fee:<order>:<fulfilment>`, when a fulfilment ships or is picked up): a
+   dealer whose location shipped it earns `fulfilment_fee_bps` of that fulfilment's value (units x unit
+   price), paid by the seller (the brand, or the selling dealer). A seller shipping its own sale earns
+   no fee from itself; brand locations earn none.
+3. Return (`return:<return>`) and cancellation of a paid order (`cancel:<order>`): the refund R is paid
+   back to `clearing` and taken from the order's remaining positions (every party/account the order's
+   entries credited or debited, fees included) in proportion to those positions, with `allocate`. So a
+   return of a third of an order takes back a third of the channel's commission, of the fulfilment fees,
+   of the brand's and of the dealer's parts, and once everything is refunded every position is exactly
+   zero. A refund beyond what the order still holds is charged to the brand (`refund_excess`) and shows
+   up in reconciliation as `refund_exceeds_sale`.
+4. Wholesale (`wholesale:<replenishment>`, on dealers.replenishment.received): the dealer owes the brand
+   the replenishment's wholesale total (dealer debited, brand credited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from onepool_settlement.domain import parties
+from onepool_settlement.domain.model import (
+    Account,
+    ChannelTerms,
+    Fulfilment,
+    JournalEntry,
+    OrderFacts,
+    OrderSettlement,
+    Posting,
+    Rule,
+    Source,
+)
+from onepool_settlement.domain.money import BPS, allocate, bps_of
+
+
+@dataclass(frozen=True)
+class SettlementPolicy:
+    """The brand's commercial terms (configured in settings)."""
+
+    fulfilment_fee_bps: int = 500
+    dealer_sale_brand_share_bps: int = 3000
+
+    def __post_init__(self) -> None:
+        for name in ("fulfilment_fee_bps", "dealer_sale_brand_share_bps"):
+            if not 0 <= getattr(self, name) <= BPS:
+                raise ValueError(f"{name} must be between 0 and {BPS}")
+
+
+def seller_of(order: OrderFacts, channel: ChannelTerms | None) -> str:
+    """Whose sale it is: the order's dealer, else the dealer owning the channel, else the brand."""
+    dealer_id = order.dealer_id or (channel.owner_dealer_id if channel else "")
+    return parties.dealer(dealer_id) if dealer_id else parties.BRAND
+
+
+def recognise_sale(
+    order: OrderFacts, channel: ChannelTerms | None, policy: SettlementPolicy, source: Source
+) -> tuple[OrderSettlement, JournalEntry]:
+    """Rule 1: split the customer's payment between channel, brand and the selling dealer."""
+    gross = order.gross
+    fee_bps = channel.fee_rate_bps if channel else 0
+    seller = seller_of(order, channel)
+    share_bps = min(policy.dealer_sale_brand_share_bps, BPS - fee_bps) if seller != parties.BRAND else 0
+    fee, share, rest = allocate(gross, [fee_bps, share_bps, BPS - fee_bps - share_bps])
+    postings = [Posting(parties.CLEARING, Account.CUSTOMER_PAYMENT, -gross)]
+    if order.channel_id:
+        postings.append(Posting(parties.channel(order.channel_id), Account.CHANNEL_FEE, fee))
+    else:
+        rest += fee  # no channel, no commission (fee_bps is 0 then, so this adds nothing)
+    if seller != parties.BRAND:
+        postings.append(Posting(parties.BRAND, Account.BRAND_SHARE, share))
+    postings.append(Posting(seller, Account.SALE, rest))
+    entry = JournalEntry(
+        key=f"sale:{order.id}", rule=Rule.SALE, currency=order.currency, postings=tuple(postings),
+        order_id=order.id, source=source,
+        memo=f"sale of order {order.id}: channel fee {fee_bps} bps, brand share {share_bps} bps",
+    )
+    settlement = OrderSettlement(
+        order_id=order.id, currency=order.currency, channel_id=order.channel_id, seller=seller, gross=gross,
+        fee_rate_bps=fee_bps, brand_share_bps=share_bps, reported_paid=order.paid,
+        reported_refunded=order.refunded,
+    )
+    return settlement, entry
+
+
+def fulfilment_fee(
+    order: OrderFacts, fulfilment: Fulfilment, settlement: OrderSettlement, policy: SettlementPolicy,
+    source: Source,
+) -> JournalEntry | None:
+    """Rule 2: the seller pays a dealer whose location shipped a fulfilment; None when no fee is due."""
+    owner = fulfilment.owner_dealer_id
+    if not owner or parties.dealer(owner) == settlement.seller:
+        return None
+    fee = bps_of(order.fulfilment_value(fulfilment), policy.fulfilment_fee_bps)
+    if fee <= 0:
+        return None
+    return JournalEntry(
+        key=f"fulfilment_fee:{order.id}:{fulfilment.id}", rule=Rule.FULFILMENT_FEE,
+        currency=settlement.currency, order_id=order.id, source=source,
+        postings=(
+            Posting(settlement.seller, Account.FULFILMENT_FEE, -fee),
+            Posting(parties.dealer(owner), Account.FULFILMENT_FEE, fee),
+        ),
+        memo=f"fulfilment {fulfilment.id} shipped from {fulfilment.location_id}: "
+             f"{policy.fulfilment_fee_bps} bps of {order.fulfilment_value(fulfilment)}",
+    )
+
+
+Position = tuple[str, str]  # (party, account)
+
+
+def reverse(
+    key: str, rule: Rule, settlement: OrderSettlement, positions: Mapping[Position, int], refund: int,
+    source: Source, memo: str = "",
+) -> JournalEntry:
+    """Rule 3: pay `refund` back to clearing, taken from the order's remaining positions in proportion.
+
+    `positions` are the order's net amounts per (party, account) over all its entries so far, clearing
+    excluded; they sum to what the order still holds (its gross less what was already refunded).
+    """
+    held = sum(positions.values())
+    taken = max(0, min(refund, held))
+    keys = sorted(positions)
+    pieces = allocate(taken, [positions[k] for k in keys]) if taken else [0] * len(keys)
+    postings = [Posting(parties.CLEARING, Account.CUSTOMER_REFUND, refund)]
+    postings += [Posting(party, account, -piece) for (party, account), piece in zip(keys, pieces, strict=True)]
+    if refund > taken:
+        postings.append(Posting(parties.BRAND, Account.REFUND_EXCESS, -(refund - taken)))
+    return JournalEntry(
+        key=key, rule=rule, currency=settlement.currency, postings=tuple(postings),
+        order_id=settlement.order_id, source=source, memo=memo or f"refund {refund} of order {settlement.order_id}",
+    )
+
+
+def wholesale(
+    replenishment_id: str, dealer_id: str, currency: str, total: int, source: Source
+) -> JournalEntry:
+    """Rule 4: the dealer owes the brand the wholesale total of the replenishment it received."""
+    return JournalEntry(
+        key=f"wholesale:{replenishment_id}", rule=Rule.WHOLESALE, currency=currency,
+        postings=(
+            Posting(parties.dealer(dealer_id), Account.WHOLESALE, -total),
+            Posting(parties.BRAND, Account.WHOLESALE, total),
+        ),
+        source=source, memo=f"replenishment {replenishment_id} received",
+    )

@@ -1,0 +1,188 @@
+"""Settlement rules on plain facts (no database): who gets what, and every entry balances."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onepool_settlement.domain import rules
+from onepool_settlement.domain.model import (
+    Account,
+    ChannelTerms,
+    ChannelType,
+    Fulfilment,
+    FulfilmentLine,
+    JournalEntry,
+    OrderFacts,
+    OrderLine,
+    Posting,
+    Rule,
+    Source,
+    UnbalancedEntry,
+)
+
+POLICY = rules.SettlementPolicy(fulfilment_fee_bps=500, dealer_sale_brand_share_bps=3000)
+SRC = Source("evt-1", "orders.order.paid")
+TMALL = ChannelTerms("TMALL", ChannelType.MARKETPLACE, fee_rate_bps=500, version=1)
+WEB = ChannelTerms("WEB", ChannelType.ONLINE_STORE, fee_rate_bps=0, version=1)
+D1_CHANNEL = ChannelTerms("D1-CH", ChannelType.DEALER, owner_dealer_id="D1", fee_rate_bps=0, version=1)
+
+
+def order(channel_id: str = "TMALL", paid: int = 10_000, dealer_id: str = "",
+          fulfilments: tuple[Fulfilment, ...] = ()) -> OrderFacts:
+    return OrderFacts(
+        id="O1", channel_id=channel_id, dealer_id=dealer_id, currency="CNY", total=paid, paid=paid, refunded=0,
+        lines=(OrderLine("A", 2, 3000), OrderLine("B", 1, 4000)), fulfilments=fulfilments,
+    )
+
+
+def by_party(*entries: JournalEntry) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for e in entries:
+        for p in e.postings:
+            out[p.party] += p.amount
+    return {k: v for k, v in out.items() if v}
+
+
+def positions(*entries: JournalEntry) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for e in entries:
+        for p in e.postings:
+            if p.party != "clearing":
+                out[(p.party, p.account)] += p.amount
+    return dict(out)
+
+
+def test_marketplace_keeps_its_commission_and_the_brand_gets_the_rest() -> None:
+    _, entry = rules.recognise_sale(order(), TMALL, POLICY, SRC)
+    assert by_party(entry) == {"clearing": -10_000, "channel:TMALL": 500, "brand": 9_500}
+    assert entry.key == "sale:O1" and entry.rule is Rule.SALE
+
+
+def test_a_sale_on_the_brands_own_store_is_all_the_brands() -> None:
+    _, entry = rules.recognise_sale(order("WEB"), WEB, POLICY, SRC)
+    assert by_party(entry) == {"clearing": -10_000, "brand": 10_000}
+
+
+def test_a_dealers_own_channel_sale_goes_to_the_dealer_minus_the_brands_share() -> None:
+    settlement, entry = rules.recognise_sale(order("D1-CH"), D1_CHANNEL, POLICY, SRC)
+    assert settlement.seller == "dealer:D1"
+    assert by_party(entry) == {"clearing": -10_000, "brand": 3_000, "dealer:D1": 7_000}
+
+
+def test_the_orders_dealer_wins_over_the_channel_owner() -> None:
+    settlement, entry = rules.recognise_sale(order("TMALL", dealer_id="D2"), TMALL, POLICY, SRC)
+    assert settlement.seller == "dealer:D2"
+    assert by_party(entry) == {"clearing": -10_000, "channel:TMALL": 500, "brand": 3_000, "dealer:D2": 6_500}
+
+
+def test_a_dealer_whose_location_shipped_a_brand_sale_earns_the_fulfilment_fee_from_the_brand() -> None:
+    shop = Fulfilment("F1", "D9-SHOP", "D9", (FulfilmentLine("A", 2),), shipped=True)
+    settlement, _ = rules.recognise_sale(order(fulfilments=(shop,)), TMALL, POLICY, SRC)
+    fee = rules.fulfilment_fee(order(fulfilments=(shop,)), shop, settlement, POLICY, SRC)
+    assert fee is not None and fee.key == "fulfilment_fee:O1:F1"
+    assert by_party(fee) == {"brand": -300, "dealer:D9": 300}  # 5% of 2 x 3000
+
+
+def test_no_fulfilment_fee_for_brand_locations_or_for_the_seller_itself() -> None:
+    brand_wh = Fulfilment("F1", "WH", "", (FulfilmentLine("A", 2),), shipped=True)
+    own_shop = Fulfilment("F2", "D1-SHOP", "D1", (FulfilmentLine("B", 1),), shipped=True)
+    facts = order("D1-CH", fulfilments=(brand_wh, own_shop))
+    settlement, _ = rules.recognise_sale(facts, D1_CHANNEL, POLICY, SRC)
+    assert rules.fulfilment_fee(facts, brand_wh, settlement, POLICY, SRC) is None
+    assert rules.fulfilment_fee(facts, own_shop, settlement, POLICY, SRC) is None
+
+
+def test_a_partial_return_reverses_every_part_in_proportion() -> None:
+    shop = Fulfilment("F1", "D9-SHOP", "D9", (FulfilmentLine("A", 2), FulfilmentLine("B", 1)), shipped=True)
+    facts = order(fulfilments=(shop,))
+    settlement, sale = rules.recognise_sale(facts, TMALL, POLICY, SRC)
+    fee = rules.fulfilment_fee(facts, shop, settlement, POLICY, SRC)
+    assert fee is not None
+    back = rules.reverse("return:R1", Rule.RETURN, settlement, positions(sale, fee), 2_500, SRC)
+    # a quarter of each part: channel 500 -> 125, fee 500 -> 125, brand 9500 - 500 = 9000 -> 2250
+    assert by_party(back) == {"clearing": 2_500, "channel:TMALL": -125, "dealer:D9": -125, "brand": -2_250}
+
+
+def test_a_full_refund_brings_every_position_back_to_zero() -> None:
+    settlement, sale = rules.recognise_sale(order(paid=9_999), TMALL, POLICY, SRC)
+    back = rules.reverse("cancel:O1", Rule.CANCEL, settlement, positions(sale), 9_999, SRC)
+    assert by_party(sale, back) == {}
+
+
+def test_a_refund_beyond_what_the_order_holds_is_charged_to_the_brand() -> None:
+    settlement, sale = rules.recognise_sale(order(), TMALL, POLICY, SRC)
+    back = rules.reverse("return:R1", Rule.RETURN, settlement, positions(sale), 12_000, SRC)
+    assert by_party(sale, back) == {"clearing": 2_000, "brand": -2_000}
+    assert Posting("brand", Account.REFUND_EXCESS, -2_000) in back.postings
+
+
+def test_wholesale_makes_the_dealer_owe_the_brand() -> None:
+    entry = rules.wholesale("RP1", "D1", "CNY", 88_000, Source("e", "dealers.replenishment.received"))
+    assert by_party(entry) == {"dealer:D1": -88_000, "brand": 88_000}
+
+
+def test_an_entry_that_does_not_balance_cannot_exist() -> None:
+    with pytest.raises(UnbalancedEntry):
+        JournalEntry("x", Rule.SALE, "CNY", (Posting("brand", "sale", 1), Posting("clearing", "x", -2)))
+
+
+def test_postings_to_the_same_account_merge_and_zeros_vanish() -> None:
+    e = JournalEntry("x", Rule.SALE, "CNY", (Posting("brand", "s", 1), Posting("brand", "s", -1)))
+    assert e.is_empty
+
+
+# --- properties -------------------------------------------------------------------------------------
+
+bps = st.integers(min_value=0, max_value=10_000)
+gross = st.integers(min_value=1, max_value=10**11)
+
+
+@settings(max_examples=300)
+@given(gross, bps, bps, st.booleans(), st.sampled_from(["", "D1"]))
+def test_every_sale_balances_and_each_part_is_within_a_fen_of_its_rate(
+    amount: int, fee_bps: int, share_bps: int, via_dealer_channel: bool, order_dealer: str,
+) -> None:
+    channel = ChannelTerms("C", ChannelType.DEALER if via_dealer_channel else ChannelType.MARKETPLACE,
+                           owner_dealer_id="D7" if via_dealer_channel else "", fee_rate_bps=fee_bps)
+    policy = rules.SettlementPolicy(dealer_sale_brand_share_bps=share_bps)
+    facts = OrderFacts("O", "C", order_dealer, "CNY", amount, amount, 0)
+    settlement, entry = rules.recognise_sale(facts, channel, policy, SRC)
+    assert sum(p.amount for p in entry.postings) == 0
+    parts = by_party(entry)
+    assert parts["clearing"] == -amount
+    assert abs(parts.get("channel:C", 0) * 10_000 - amount * fee_bps) < 10_000
+    assert all(v >= 0 for k, v in parts.items() if k != "clearing")
+    if settlement.seller != "brand":
+        expected_share = min(share_bps, 10_000 - fee_bps)
+        assert abs(parts.get("brand", 0) * 10_000 - amount * expected_share) < 10_000
+
+
+@settings(max_examples=200)
+@given(
+    gross, bps, bps, st.integers(min_value=0, max_value=10_000),
+    st.lists(st.integers(min_value=1, max_value=10**11), min_size=1, max_size=6),
+)
+def test_any_sequence_of_refunds_balances_and_a_full_refund_leaves_nothing(
+    amount: int, fee_bps: int, share_bps: int, ful_bps: int, refunds: list[int],
+) -> None:
+    channel = ChannelTerms("C", ChannelType.MARKETPLACE, fee_rate_bps=fee_bps)
+    policy = rules.SettlementPolicy(fulfilment_fee_bps=ful_bps, dealer_sale_brand_share_bps=share_bps)
+    shop = Fulfilment("F", "L", "D9", (FulfilmentLine("A", 1),), shipped=True)
+    facts = OrderFacts("O", "C", "D1", "CNY", amount, amount, 0, (OrderLine("A", 1, amount),), (shop,))
+    settlement, sale = rules.recognise_sale(facts, channel, policy, SRC)
+    entries = [sale]
+    fee = rules.fulfilment_fee(facts, shop, settlement, policy, SRC)
+    if fee is not None:
+        entries.append(fee)
+    refunded = 0
+    for i, r in enumerate(refunds):
+        r = min(r, amount - refunded)  # the orders service never refunds more than was paid
+        entries.append(rules.reverse(f"return:{i}", Rule.RETURN, settlement, positions(*entries), r, SRC))
+        refunded += r
+    for e in entries:
+        assert sum(p.amount for p in e.postings) == 0
+    entries.append(rules.reverse("cancel:O", Rule.CANCEL, settlement, positions(*entries), amount - refunded, SRC))
+    assert by_party(*entries) == {}
