@@ -1,0 +1,360 @@
+"""Settlement persistence: SQL in, domain objects out.
+
+Posting discipline: an entry first claims its business key (a duplicate stops there, before any lock), then
+locks the balance rows of its parties in (currency, party) order (deadlock freedom), takes the posting time
+from `clock_timestamp()` *after* the locks, and writes its lines with each party's balance after them. Lines
+of one (party, currency) are therefore written one transaction at a time, so their id order, their time
+order and their running balances agree, which is what makes statements cheap and exact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_settlement.adapters.orm import (
+    BalanceRow,
+    ChannelTermsRow,
+    JournalEntryRow,
+    JournalLineRow,
+    OrderSettlementRow,
+    StatementLineRow,
+    StatementRow,
+)
+from onepool_settlement.domain import parties
+from onepool_settlement.domain.model import (
+    Account,
+    ChannelTerms,
+    ChannelType,
+    JournalEntry,
+    JournalLine,
+    OrderSettlement,
+)
+from onepool_settlement.domain.reconciliation import OrderTotals, UnbalancedEntry
+from onepool_settlement.domain.statements import Statement, StatementLine
+
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
+
+_CHANNELS = ChannelTermsRow.__table__  # type: ignore[attr-defined]
+_ENTRIES = JournalEntryRow.__table__  # type: ignore[attr-defined]
+_LINES = JournalLineRow.__table__  # type: ignore[attr-defined]
+_BALANCES = BalanceRow.__table__  # type: ignore[attr-defined]
+_ORDERS = OrderSettlementRow.__table__  # type: ignore[attr-defined]
+_STATEMENTS = StatementRow.__table__  # type: ignore[attr-defined]
+_STATEMENT_LINES = StatementLineRow.__table__  # type: ignore[attr-defined]
+
+_LINE_COLUMNS = (
+    _LINES.c.id, _LINES.c.entry_id, _LINES.c.party, _LINES.c.account, _LINES.c.amount_minor, _LINES.c.currency,
+    _LINES.c.balance_after, _LINES.c.order_id, _LINES.c.created_at, _ENTRIES.c.rule, _ENTRIES.c.source_event_id,
+    _ENTRIES.c.source_subject, _ENTRIES.c.memo, _ENTRIES.c.occurred_at,
+)
+_LINES_WITH_ENTRY = _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id)
+
+
+def _line(row: Any) -> JournalLine:
+    return JournalLine(
+        id=row.id, entry_id=row.entry_id, party=row.party, account=row.account, amount=row.amount_minor,
+        currency=row.currency, balance_after=row.balance_after, rule=row.rule, order_id=row.order_id,
+        source_event_id=row.source_event_id, source_subject=row.source_subject, memo=row.memo,
+        created_at=row.created_at, occurred_at=row.occurred_at,
+    )
+
+
+def _settlement(row: Any) -> OrderSettlement:
+    return OrderSettlement(
+        order_id=row.order_id, currency=row.currency, channel_id=row.channel_id, seller=row.seller,
+        gross=row.gross, fee_rate_bps=row.fee_rate_bps, brand_share_bps=row.brand_share_bps,
+        reported_paid=row.reported_paid, reported_refunded=row.reported_refunded, cancelled=row.cancelled,
+    )
+
+
+class SettlementRepository:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        self.session = session
+        self._uow = uow
+
+    # --- channel terms ------------------------------------------------------------------------------
+
+    async def get_channel(self, channel_id: str) -> ChannelTerms | None:
+        row = (await self.session.execute(select(_CHANNELS).where(_CHANNELS.c.channel_id == channel_id))).first()
+        if row is None:
+            return None
+        return ChannelTerms(
+            channel_id=row.channel_id, type=ChannelType(row.type), owner_dealer_id=row.owner_dealer_id,
+            fee_rate_bps=row.fee_rate_bps, version=row.version,
+        )
+
+    async def save_channel(self, terms: ChannelTerms) -> bool:
+        """Insert or replace with a newer version; an older or equal version changes nothing."""
+        values = {
+            "channel_id": terms.channel_id, "type": terms.type.value, "owner_dealer_id": terms.owner_dealer_id,
+            "fee_rate_bps": terms.fee_rate_bps, "version": terms.version,
+        }
+        stmt = insert(_CHANNELS).values(**values)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["channel_id"],
+            set_={**{k: stmt.excluded[k] for k in values if k != "channel_id"}, "updated_at": func.now()},
+            where=_CHANNELS.c.version < stmt.excluded.version,
+        ).returning(_CHANNELS.c.channel_id)
+        return (await self.session.execute(upsert)).first() is not None
+
+    # --- orders -------------------------------------------------------------------------------------
+
+    async def get_order(self, order_id: str) -> OrderSettlement | None:
+        row = (await self.session.execute(select(_ORDERS).where(_ORDERS.c.order_id == order_id))).first()
+        return _settlement(row) if row else None
+
+    async def add_order(self, s: OrderSettlement) -> OrderSettlement:
+        """Record who sold the order; if another transaction recorded it first, theirs stands."""
+        inserted = await self.session.execute(
+            insert(_ORDERS)
+            .values(
+                order_id=s.order_id, currency=s.currency, channel_id=s.channel_id, seller=s.seller, gross=s.gross,
+                fee_rate_bps=s.fee_rate_bps, brand_share_bps=s.brand_share_bps, reported_paid=s.reported_paid,
+                reported_refunded=s.reported_refunded, cancelled=s.cancelled,
+            )
+            .on_conflict_do_nothing(index_elements=["order_id"])
+            .returning(_ORDERS.c.order_id)
+        )
+        if inserted.first() is not None:
+            return s
+        existing = await self.get_order(s.order_id)
+        assert existing is not None
+        return existing
+
+    async def note_order_report(
+        self, order_id: str, reported_paid: int, reported_refunded: int, cancelled: bool = False
+    ) -> None:
+        """What the orders service last said about the order (monotonic: a late, older event cannot lower it)."""
+        await self.session.execute(
+            update(_ORDERS)
+            .where(_ORDERS.c.order_id == order_id)
+            .values(
+                reported_paid=func.greatest(_ORDERS.c.reported_paid, reported_paid),
+                reported_refunded=func.greatest(_ORDERS.c.reported_refunded, reported_refunded),
+                cancelled=_ORDERS.c.cancelled | cancelled,
+                updated_at=func.now(),
+            )
+        )
+
+    async def order_positions(self, order_id: str, currency: str) -> dict[tuple[str, str], int]:
+        """The order's net amount per (party, account) over all its entries, clearing excluded."""
+        rows = await self.session.execute(
+            select(_LINES.c.party, _LINES.c.account, func.sum(_LINES.c.amount_minor).label("amount"))
+            .where(_LINES.c.order_id == order_id, _LINES.c.currency == currency, _LINES.c.party != parties.CLEARING)
+            .group_by(_LINES.c.party, _LINES.c.account)
+        )
+        return {(r.party, r.account): int(r.amount) for r in rows if r.amount}
+
+    # --- journal ------------------------------------------------------------------------------------
+
+    async def post(self, entry: JournalEntry) -> list[JournalLine] | None:
+        """Write an entry once per key; None if its key was already posted (or it is empty)."""
+        if entry.is_empty:
+            return None
+        entry_id = str(uuid.uuid4())
+        claimed = await self.session.execute(
+            insert(_ENTRIES)
+            .values(
+                id=entry_id, key=entry.key, rule=entry.rule.value, currency=entry.currency, order_id=entry.order_id,
+                source_event_id=entry.source.event_id[:64], source_subject=entry.source.subject[:255],
+                memo=entry.memo[:500], occurred_at=entry.source.occurred_at, created_at=func.clock_timestamp(),
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(_ENTRIES.c.id)
+        )
+        if claimed.first() is None:
+            return None
+        balances = await self._lock_balances(entry.currency, entry.parties)
+        posted_at: datetime = (await self.session.execute(select(func.clock_timestamp()))).scalar_one()
+        rows: list[dict[str, Any]] = []
+        for p in entry.postings:
+            balances[p.party] += p.amount
+            rows.append({
+                "entry_id": entry_id, "party": p.party, "account": p.account, "currency": entry.currency,
+                "amount_minor": p.amount, "balance_after": balances[p.party], "order_id": entry.order_id,
+                "created_at": posted_at,
+            })
+        ids = (
+            await self.session.execute(insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True), rows)
+        ).scalars().all()
+        await self.session.execute(
+            update(_BALANCES)
+            .where(_BALANCES.c.party == bindparam("p"), _BALANCES.c.currency == bindparam("c"))
+            .values(balance=bindparam("b"), updated_at=posted_at),
+            [{"p": party, "c": entry.currency, "b": amount} for party, amount in sorted(balances.items())],
+        )
+        entry.id, entry.created_at = entry_id, posted_at
+        return [
+            JournalLine(
+                id=line_id, entry_id=entry_id, party=r["party"], account=r["account"], amount=r["amount_minor"],
+                currency=entry.currency, balance_after=r["balance_after"], rule=entry.rule.value,
+                order_id=entry.order_id, source_event_id=entry.source.event_id, source_subject=entry.source.subject,
+                memo=entry.memo, created_at=posted_at, occurred_at=entry.source.occurred_at,
+            )
+            for line_id, r in zip(ids, rows, strict=True)
+        ]
+
+    async def _lock_balances(self, currency: str, party_names: list[str]) -> dict[str, int]:
+        ordered = sorted(party_names)
+        await self.session.execute(
+            insert(_BALANCES)
+            .values([{"party": p, "currency": currency, "balance": 0} for p in ordered])
+            .on_conflict_do_nothing(index_elements=["party", "currency"])
+        )
+        rows = await self.session.execute(
+            select(_BALANCES.c.party, _BALANCES.c.balance)
+            .where(_BALANCES.c.currency == currency, _BALANCES.c.party.in_(ordered))
+            .order_by(_BALANCES.c.party)
+            .with_for_update()
+        )
+        return {r.party: int(r.balance) for r in rows}
+
+    async def balance(self, party: str, currency: str) -> int:
+        value = (
+            await self.session.execute(
+                select(_BALANCES.c.balance).where(_BALANCES.c.party == party, _BALANCES.c.currency == currency)
+            )
+        ).scalar_one_or_none()
+        return int(value or 0)
+
+    async def list_lines(
+        self, *, party: str, currency: str, order_id: str, start: datetime | None, end: datetime | None,
+        after_id: int, limit: int,
+    ) -> list[JournalLine]:
+        conditions = [_LINES.c.id > after_id]
+        if party:
+            conditions.append(_LINES.c.party == party)
+        if currency:
+            conditions.append(_LINES.c.currency == currency)
+        if order_id:
+            conditions.append(_LINES.c.order_id == order_id)
+        if start is not None:
+            conditions.append(_LINES.c.created_at >= start)
+        if end is not None:
+            conditions.append(_LINES.c.created_at < end)
+        rows = await self.session.execute(
+            select(*_LINE_COLUMNS).select_from(_LINES_WITH_ENTRY).where(and_(*conditions))
+            .order_by(_LINES.c.id).limit(limit)
+        )
+        return [_line(r) for r in rows]
+
+    async def balance_before(self, party: str, currency: str, when: datetime) -> int:
+        """The party's balance just before `when`: the running balance on its last line posted earlier."""
+        value = (
+            await self.session.execute(
+                select(_LINES.c.balance_after)
+                .where(_LINES.c.party == party, _LINES.c.currency == currency, _LINES.c.created_at < when)
+                .order_by(_LINES.c.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        return int(value or 0)
+
+    # --- statements ---------------------------------------------------------------------------------
+
+    async def add_statement(self, st: Statement) -> None:
+        await self.session.execute(
+            insert(_STATEMENTS).values(
+                id=st.id, party=st.party, currency=st.currency, period_start=st.period_start,
+                period_end=st.period_end, opening=st.opening, closing=st.closing, line_count=st.line_count,
+                generated_at=st.generated_at,
+            )
+        )
+        if st.lines:
+            await self.session.execute(
+                insert(_STATEMENT_LINES),
+                [
+                    {"statement_id": st.id, "seq": i, "line_id": sl.line.id, "running_balance": sl.running_balance}
+                    for i, sl in enumerate(st.lines)
+                ],
+            )
+
+    async def get_statement(self, statement_id: str) -> Statement | None:
+        row = (
+            await self.session.execute(select(_STATEMENTS).where(_STATEMENTS.c.id == statement_id))
+        ).first()
+        if row is None:
+            return None
+        lines = await self.session.execute(
+            select(*_LINE_COLUMNS, _STATEMENT_LINES.c.running_balance)
+            .select_from(_STATEMENT_LINES.join(_LINES_WITH_ENTRY, _LINES.c.id == _STATEMENT_LINES.c.line_id))
+            .where(_STATEMENT_LINES.c.statement_id == statement_id)
+            .order_by(_STATEMENT_LINES.c.seq)
+        )
+        return Statement(
+            id=row.id, party=row.party, currency=row.currency, period_start=row.period_start,
+            period_end=row.period_end, opening=row.opening, closing=row.closing, generated_at=row.generated_at,
+            line_count=row.line_count, lines=[StatementLine(_line(r), r.running_balance) for r in lines],
+        )
+
+    # --- reconciliation -----------------------------------------------------------------------------
+
+    async def period_totals(self, currency: str, start: datetime, end: datetime) -> dict[str, int]:
+        in_period = and_(_LINES.c.currency == currency, _LINES.c.created_at >= start, _LINES.c.created_at < end)
+        is_sale = and_(_LINES.c.party == parties.CLEARING, _LINES.c.account == Account.CUSTOMER_PAYMENT.value)
+        is_refund = and_(_LINES.c.party == parties.CLEARING, _LINES.c.account == Account.CUSTOMER_REFUND.value)
+        row = (
+            await self.session.execute(
+                select(
+                    func.coalesce(func.sum(_LINES.c.amount_minor), 0).label("ledger_sum"),
+                    func.count(func.distinct(_LINES.c.entry_id)).label("entries"),
+                    func.count(func.distinct(_LINES.c.order_id)).filter(is_sale).label("orders_settled"),
+                    func.coalesce(-func.sum(_LINES.c.amount_minor).filter(is_sale), 0).label("gross"),
+                    func.coalesce(func.sum(_LINES.c.amount_minor).filter(is_refund), 0).label("refunds"),
+                ).where(in_period)
+            )
+        ).one()
+        return {k: int(v) for k, v in row._mapping.items()}
+
+    async def unbalanced_entries(self, currency: str, start: datetime, end: datetime) -> list[UnbalancedEntry]:
+        total = func.sum(_LINES.c.amount_minor)
+        rows = await self.session.execute(
+            select(_LINES.c.entry_id, func.max(_LINES.c.order_id).label("order_id"), total.label("total"))
+            .where(_LINES.c.currency == currency, _LINES.c.created_at >= start, _LINES.c.created_at < end)
+            .group_by(_LINES.c.entry_id)
+            .having(total != 0)
+        )
+        return [UnbalancedEntry(r.entry_id, r.order_id, int(r.total)) for r in rows]
+
+    async def order_totals(self, currency: str, start: datetime, end: datetime) -> list[OrderTotals]:
+        """All-time totals of every order that has a line in the period."""
+        touched = (
+            select(_LINES.c.order_id)
+            .where(_LINES.c.currency == currency, _LINES.c.created_at >= start, _LINES.c.created_at < end,
+                   _LINES.c.order_id != "")
+            .distinct()
+            .subquery()
+        )
+        is_sale = and_(_LINES.c.party == parties.CLEARING, _LINES.c.account == Account.CUSTOMER_PAYMENT.value)
+        is_refund = and_(_LINES.c.party == parties.CLEARING, _LINES.c.account == Account.CUSTOMER_REFUND.value)
+        rows = await self.session.execute(
+            select(
+                touched.c.order_id,
+                func.coalesce(-func.sum(_LINES.c.amount_minor).filter(is_sale), 0).label("gross"),
+                func.coalesce(func.sum(_LINES.c.amount_minor).filter(is_refund), 0).label("refunds"),
+                (func.count(literal_column("1")).filter(is_sale) > 0).label("has_sale"),
+                func.coalesce(func.max(_ORDERS.c.reported_paid), 0).label("reported_paid"),
+                func.coalesce(func.max(_ORDERS.c.reported_refunded), 0).label("reported_refunded"),
+                func.coalesce(func.bool_or(_ORDERS.c.cancelled), False).label("cancelled"),
+            )
+            .select_from(
+                touched.join(_LINES, and_(_LINES.c.order_id == touched.c.order_id, _LINES.c.currency == currency))
+                .outerjoin(_ORDERS, _ORDERS.c.order_id == touched.c.order_id)
+            )
+            .group_by(touched.c.order_id)
+        )
+        return [
+            OrderTotals(
+                order_id=r.order_id, gross=int(r.gross), refunds=int(r.refunds), has_sale=bool(r.has_sale),
+                reported_paid=int(r.reported_paid), reported_refunded=int(r.reported_refunded),
+                cancelled=bool(r.cancelled),
+            )
+            for r in rows
+        ]
