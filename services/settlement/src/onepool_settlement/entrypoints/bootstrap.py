@@ -1,20 +1,59 @@
-"""Wires the settlement service."""
+"""Wires the settlement service: unit of work, servicer, and the consumers of orders, channels and
+dealers events (whose streams it creates if their services have not started yet)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 from onepool.settlement.v1 import settlement_pb2, settlement_pb2_grpc
+from onepool_runtime.consumer import EventConsumer
+from onepool_runtime.messaging import ensure_service_stream
 from onepool_runtime.server import Infra, ServiceParts
 
+from onepool_settlement.domain.rules import SettlementPolicy
+from onepool_settlement.entrypoints import events_in
+from onepool_settlement.entrypoints.grpc_api import SettlementServicer
 from onepool_settlement.entrypoints.policies import POLICY
+from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
+from onepool_settlement.settings import SettlementSettings
 
 SERVICE_NAME = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
 
 
+def _slow_backoff(delivery: int) -> float:
+    """Orders events waiting for their channel's terms: 0.2 s, 0.4 s, ... capped at 30 s."""
+    return min(0.2 * (2 ** (delivery - 1)), 30.0)
+
+
 async def build(infra: Infra) -> ServiceParts:
-    servicer = settlement_pb2_grpc.SettlementServiceServicer()
+    settings = infra.settings
+    assert isinstance(settings, SettlementSettings)
+    uow_factory = partial(SettlementUnitOfWork, infra.sessions)
+    policy = SettlementPolicy(
+        fulfilment_fee_bps=settings.fulfilment_fee_bps,
+        dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
+    )
+    servicer = SettlementServicer(uow_factory, settings)
+
+    for service in ("orders", "channels", "dealers"):
+        await ensure_service_stream(infra.js, service)
+
+    def consumer(name: str, stream: str, subscriptions: list, max_deliver: int) -> EventConsumer:  # type: ignore[type-arg]
+        return EventConsumer(
+            infra.js, uow_factory, service="settlement", name=name, stream=stream, subscriptions=subscriptions,
+            max_deliver=max_deliver, ack_wait=settings.consumer_ack_wait_seconds, backoff=_slow_backoff,
+        )
+
+    consumers = [
+        consumer("channels", "CHANNELS", events_in.channel_subscriptions(), settings.consumer_max_deliver),
+        consumer("orders", "ORDERS", events_in.order_subscriptions(policy, settings.default_currency),
+                 settings.orders_consumer_max_deliver),
+        consumer("dealers", "DEALERS", events_in.dealer_subscriptions(settings.default_currency),
+                 settings.consumer_max_deliver),
+    ]
 
     def register(server: grpc.aio.Server) -> None:
         settlement_pb2_grpc.add_SettlementServiceServicer_to_server(servicer, server)
 
-    return ServiceParts(register=register, service_names=[SERVICE_NAME], policy=POLICY)
+    return ServiceParts(register=register, service_names=[SERVICE_NAME], policy=POLICY, consumers=consumers)

@@ -1,0 +1,188 @@
+"""Consumer handlers: other services' integration events -> settlement facts -> use cases.
+
+An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
+refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
+A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+from typing import Any
+
+from onepool.channels.v1 import channels_pb2
+from onepool.channels.v1 import events_pb2 as channel_events
+from onepool.common.v1 import common_pb2
+from onepool.dealers.v1 import events_pb2 as dealer_events
+from onepool.orders.v1 import events_pb2 as order_events
+from onepool.orders.v1 import orders_pb2
+from onepool_runtime.consumer import PermanentError, Subscription
+from onepool_runtime.errors import DomainError
+from onepool_runtime.validation import CURRENCY_RE, ID_RE
+
+from onepool_settlement.domain.model import (
+    ChannelTerms,
+    ChannelType,
+    Fulfilment,
+    FulfilmentLine,
+    OrderFacts,
+    OrderLine,
+    Source,
+)
+from onepool_settlement.domain.rules import SettlementPolicy
+from onepool_settlement.service_layer import handlers
+from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
+
+_SHIPPED = (orders_pb2.FULFILLMENT_STATUS_SHIPPED, orders_pb2.FULFILLMENT_STATUS_PICKED_UP)
+_PAID_STATUSES = (
+    orders_pb2.ORDER_STATUS_PAID, orders_pb2.ORDER_STATUS_FULFILLING, orders_pb2.ORDER_STATUS_SHIPPED,
+    orders_pb2.ORDER_STATUS_READY_FOR_PICKUP, orders_pb2.ORDER_STATUS_COMPLETED,
+)
+_CHANNEL_TYPES = {
+    getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in ChannelType
+}
+
+
+def source(event: Any, subject: str) -> Source:
+    meta = event.meta
+    occurred = meta.occurred_at.ToDatetime(tzinfo=UTC) if meta.HasField("occurred_at") else None
+    return Source(event_id=meta.event_id, subject=subject, occurred_at=occurred)
+
+
+def _id(value: str, what: str) -> str:
+    if not ID_RE.match(value):
+        raise PermanentError(f"{what} {value!r} is not a valid id")
+    return value
+
+
+def _amount(money: common_pb2.Money, currency: str, what: str) -> int:
+    if money.amount_minor < 0:
+        raise PermanentError(f"{what} is negative")
+    if money.amount_minor and money.currency and money.currency != currency:
+        raise PermanentError(f"{what} is in {money.currency}, the order in {currency}")
+    return money.amount_minor
+
+
+def order_facts(order: orders_pb2.Order, *, paid: bool, default_currency: str) -> OrderFacts:
+    _id(order.id, "order id")
+    currency = order.paid.currency or order.total.currency or default_currency
+    if not CURRENCY_RE.match(currency):
+        raise PermanentError(f"order {order.id}: currency {currency!r} is not ISO 4217")
+    if order.channel_id:
+        _id(order.channel_id, "channel id")
+    if order.dealer_id:
+        _id(order.dealer_id, "dealer id")
+    lines = tuple(
+        OrderLine(ln.sku, ln.quantity, _amount(ln.unit_price, currency, f"order {order.id} unit price"))
+        for ln in order.lines
+    )
+    fulfilments = tuple(
+        Fulfilment(
+            id=f.id, location_id=f.location_id, owner_dealer_id=f.location_owner_dealer_id,
+            lines=tuple(FulfilmentLine(fl.sku, fl.quantity) for fl in f.lines), shipped=f.status in _SHIPPED,
+        )
+        for f in order.fulfillments
+    )
+    paid_amount = _amount(order.paid, currency, f"order {order.id} paid")
+    return OrderFacts(
+        id=order.id, channel_id=order.channel_id, dealer_id=order.dealer_id, currency=currency,
+        total=_amount(order.total, currency, f"order {order.id} total"), paid=paid_amount,
+        refunded=_amount(order.refunded, currency, f"order {order.id} refunded"), lines=lines,
+        fulfilments=fulfilments, is_paid=paid or paid_amount > 0 or order.status in _PAID_STATUSES,
+    )
+
+
+def channel_terms(channel: channels_pb2.Channel) -> ChannelTerms:
+    _id(channel.id, "channel id")
+    return ChannelTerms(
+        channel_id=channel.id, type=_CHANNEL_TYPES.get(channel.type, ChannelType.UNSPECIFIED),
+        owner_dealer_id=channel.owner_dealer_id, fee_rate_bps=channel.fee_rate_bps, version=channel.version,
+    )
+
+
+Handler = Callable[[Any, SettlementUnitOfWork], Awaitable[None]]
+
+
+def _permanent_on_domain_errors(fn: Handler) -> Handler:
+    """A domain rule refusing an event's content will refuse it on every retry: dead-letter it now."""
+
+    async def run(event: Any, uow: SettlementUnitOfWork) -> None:
+        try:
+            await fn(event, uow)
+        except DomainError as exc:
+            raise PermanentError(exc.message) from exc
+
+    return run
+
+
+def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list[Subscription[Any, Any]]:
+    def facts(event: Any, *, paid: bool = True) -> OrderFacts:
+        return order_facts(event.order, paid=paid, default_currency=default_currency)
+
+    async def paid(event: order_events.OrderPaid, uow: SettlementUnitOfWork) -> None:
+        await handlers.record_order_paid(uow, policy, facts(event), source(event, "orders.order.paid"))
+
+    async def shipped(event: order_events.OrderShipped, uow: SettlementUnitOfWork) -> None:
+        await handlers.record_order_shipped(
+            uow, policy, facts(event), event.fulfillment_id, source(event, "orders.order.shipped")
+        )
+
+    async def completed(event: order_events.OrderCompleted, uow: SettlementUnitOfWork) -> None:
+        await handlers.record_order_completed(uow, policy, facts(event), source(event, "orders.order.completed"))
+
+    async def cancelled(event: order_events.OrderCancelled, uow: SettlementUnitOfWork) -> None:
+        await handlers.record_order_cancelled(
+            uow, policy, facts(event, paid=False), source(event, "orders.order.cancelled")
+        )
+
+    async def returned(event: order_events.OrderReturned, uow: SettlementUnitOfWork) -> None:
+        order = facts(event)
+        ret = event.order_return
+        return_id = _id(ret.id, "return id") if ret.id else f"event-{event.meta.event_id}"
+        refund = _amount(ret.refund, order.currency, f"return {return_id} refund")
+        await handlers.record_order_returned(
+            uow, policy, order, return_id, refund, source(event, "orders.order.returned")
+        )
+
+    return [
+        Subscription("orders.order.paid", order_events.OrderPaid, _permanent_on_domain_errors(paid)),
+        Subscription("orders.order.shipped", order_events.OrderShipped, _permanent_on_domain_errors(shipped)),
+        Subscription("orders.order.completed", order_events.OrderCompleted, _permanent_on_domain_errors(completed)),
+        Subscription("orders.order.cancelled", order_events.OrderCancelled, _permanent_on_domain_errors(cancelled)),
+        Subscription("orders.order.returned", order_events.OrderReturned, _permanent_on_domain_errors(returned)),
+    ]
+
+
+def channel_subscriptions() -> list[Subscription[Any, Any]]:
+    async def on_channel(
+        event: channel_events.ChannelCreated | channel_events.ChannelUpdated, uow: SettlementUnitOfWork
+    ) -> None:
+        await handlers.apply_channel_terms(uow, channel_terms(event.channel))
+
+    handler = _permanent_on_domain_errors(on_channel)
+    return [
+        Subscription("channels.channel.created", channel_events.ChannelCreated, handler),
+        Subscription("channels.channel.updated", channel_events.ChannelUpdated, handler),
+    ]
+
+
+def dealer_subscriptions(default_currency: str) -> list[Subscription[Any, Any]]:
+    async def received(event: dealer_events.ReplenishmentReceived, uow: SettlementUnitOfWork) -> None:
+        r = event.replenishment
+        _id(r.id, "replenishment id")
+        _id(r.dealer_id, "dealer id")
+        currency = r.total.currency or default_currency
+        if not CURRENCY_RE.match(currency):
+            raise PermanentError(f"replenishment {r.id}: currency {currency!r} is not ISO 4217")
+        total = _amount(r.total, currency, f"replenishment {r.id} total")
+        await handlers.record_replenishment_received(
+            uow, r.id, r.dealer_id, currency, total, source(event, "dealers.replenishment.received")
+        )
+
+    return [
+        Subscription(
+            "dealers.replenishment.received", dealer_events.ReplenishmentReceived,
+            _permanent_on_domain_errors(received),
+        )
+    ]

@@ -1,0 +1,115 @@
+"""Proto requests -> validated commands. Every violation is reported with its field path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from onepool.settlement.v1 import settlement_pb2 as pb
+from onepool_runtime.errors import Violations
+from onepool_runtime.validation import (
+    check_currency,
+    check_id,
+    check_request_id,
+    decode_page_token,
+    page_size,
+)
+
+from onepool_settlement.domain import commands, parties
+
+# The range a protobuf Timestamp may hold (0001-01-01 .. 9999-12-31).
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def check_party(v: Violations, path: str, value: str, *, required: bool = True) -> str:
+    if not value:
+        if required:
+            v.add(path, "is required")
+    elif not parties.is_valid(value):
+        v.add(path, "must be 'brand', 'clearing', 'dealer:<id>' or 'channel:<id>'")
+    return value
+
+
+def currency(v: Violations, value: str, default: str, path: str = "currency") -> str:
+    if not value:
+        return default
+    check_currency(v, path, value)
+    return value
+
+
+def timestamp(v: Violations, path: str, holder: object, field: str, *, required: bool) -> datetime | None:
+    if not holder.HasField(field):  # type: ignore[attr-defined]
+        if required:
+            v.add(path, "is required")
+        return None
+    value: Timestamp = getattr(holder, field)
+    if not (_MIN_SECONDS <= value.seconds <= _MAX_SECONDS and 0 <= value.nanos < 1_000_000_000):
+        v.add(path, "is not a valid timestamp")
+        return None
+    return value.ToDatetime(tzinfo=UTC)
+
+
+def _period(v: Violations, start: datetime | None, end: datetime | None, end_path: str, start_path: str) -> None:
+    if start is not None and end is not None and end <= start:
+        v.add(end_path, f"must be after {start_path}")
+
+
+def balance(req: pb.GetBalanceRequest, default_currency: str) -> tuple[str, str]:
+    v = Violations()
+    party = check_party(v, "party", req.party)
+    cur = currency(v, req.currency, default_currency)
+    v.raise_if_any()
+    return party, cur
+
+
+def list_entries(req: pb.ListEntriesRequest) -> commands.ListEntries:
+    v = Violations()
+    party = check_party(v, "party", req.party, required=False)
+    start = timestamp(v, "from", req, "from", required=False)
+    end = timestamp(v, "to", req, "to", required=False)
+    _period(v, start, end, "to", "from")
+    check_id(v, "order_id", req.order_id, required=False)
+    cur = currency(v, req.currency, "")
+    limit = page_size(v, req.page_size)
+    after = 0
+    try:
+        cursor = decode_page_token(req.page_token)
+        after = int((cursor or {}).get("after", 0))
+        if not 0 <= after < 2**63:
+            raise ValueError
+    except Exception:  # InvalidArgument from decoding, or a cursor that is not ours
+        v.add("page_token", "is not a valid page token")
+    v.raise_if_any()
+    return commands.ListEntries(party, cur, req.order_id, start, end, after, limit)
+
+
+def generate_statement(req: pb.GenerateStatementRequest, default_currency: str) -> commands.GenerateStatement:
+    v = Violations()
+    party = check_party(v, "party", req.party)
+    start = timestamp(v, "period_start", req, "period_start", required=True)
+    end = timestamp(v, "period_end", req, "period_end", required=True)
+    _period(v, start, end, "period_end", "period_start")
+    cur = currency(v, req.currency, default_currency)
+    if req.request_id:
+        check_request_id(v, "request_id", req.request_id)
+    v.raise_if_any()
+    assert start is not None and end is not None
+    return commands.GenerateStatement(party, cur, start, end)
+
+
+def statement_id(req: pb.GetStatementRequest) -> str:
+    v = Violations()
+    check_id(v, "id", req.id)
+    v.raise_if_any()
+    return req.id
+
+
+def reconcile(req: pb.ReconcileRequest, default_currency: str) -> commands.Reconcile:
+    v = Violations()
+    start = timestamp(v, "period_start", req, "period_start", required=True)
+    end = timestamp(v, "period_end", req, "period_end", required=True)
+    _period(v, start, end, "period_end", "period_start")
+    cur = currency(v, req.currency, default_currency)
+    v.raise_if_any()
+    assert start is not None and end is not None
+    return commands.Reconcile(cur, start, end)
