@@ -1,0 +1,168 @@
+"""Settlement tests drive the real service with the integration events it consumes, published exactly as the
+orders, channels and dealers services publish them (protobuf payload, subject <service>.<aggregate>.<event>,
+Nats-Msg-Id = meta.event_id), and observe it only through gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import nats
+import pytest
+from google.protobuf.message import Message
+from nats.js import JetStreamContext
+from onepool.channels.v1 import channels_pb2
+from onepool.channels.v1 import events_pb2 as channel_events
+from onepool.common.v1 import common_pb2
+from onepool.dealers.v1 import dealers_pb2
+from onepool.dealers.v1 import events_pb2 as dealer_events
+from onepool.orders.v1 import events_pb2 as order_events
+from onepool.orders.v1 import orders_pb2
+from onepool_runtime.messaging import ensure_service_stream
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+
+
+def cny(amount: int) -> common_pb2.Money:
+    return common_pb2.Money(currency="CNY", amount_minor=amount)
+
+
+class Bus:
+    """Builds the other services' events and publishes them onto JetStream for the service under test."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    @staticmethod
+    def uid(prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    async def publish(self, subject: str, event: Message, *, msg_id: str = "", header: bool = True) -> str:
+        """Publish as the outbox relay does (meta.event_id == Nats-Msg-Id); return the event id."""
+        meta = event.meta  # type: ignore[attr-defined]
+        if not meta.event_id:
+            meta.event_id = str(uuid.uuid4())
+        meta.type = event.DESCRIPTOR.full_name
+        headers = {"Nats-Msg-Id": msg_id or meta.event_id} if header else None
+        await self.js.publish(subject, event.SerializeToString(), headers=headers)
+        return str(meta.event_id)
+
+    # --- channels -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def channel(channel_id: str, fee_bps: int, *, type_: int = channels_pb2.CHANNEL_TYPE_MARKETPLACE,
+                owner_dealer_id: str = "", version: int = 1) -> channels_pb2.Channel:
+        return channels_pb2.Channel(
+            id=channel_id, code=channel_id, name=channel_id, type=type_, owner_dealer_id=owner_dealer_id,
+            fee_rate_bps=fee_bps, version=version, currency="CNY",
+        )
+
+    async def channel_created(self, ch: channels_pb2.Channel) -> str:
+        return await self.publish("channels.channel.created", channel_events.ChannelCreated(channel=ch))
+
+    async def channel_updated(self, ch: channels_pb2.Channel) -> str:
+        return await self.publish("channels.channel.updated", channel_events.ChannelUpdated(channel=ch))
+
+    # --- orders -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def order(order_id: str, channel_id: str, lines: list[tuple[str, int, int]], *, dealer_id: str = "",
+              fulfilments: list[orders_pb2.Fulfillment] | None = None, refunded: int = 0,
+              status: int = orders_pb2.ORDER_STATUS_PAID) -> orders_pb2.Order:
+        """lines: (sku, quantity, unit price in fen)."""
+        total = sum(q * p for _, q, p in lines)
+        return orders_pb2.Order(
+            id=order_id, channel_id=channel_id, dealer_id=dealer_id, status=status,
+            lines=[
+                orders_pb2.OrderLine(sku=s, quantity=q, unit_price=cny(p), line_total=cny(q * p))
+                for s, q, p in lines
+            ],
+            total=cny(total), paid=cny(total), refunded=cny(refunded), fulfillments=fulfilments or [],
+        )
+
+    @staticmethod
+    def fulfilment(fid: str, location_id: str, lines: list[tuple[str, int]], *, owner_dealer_id: str = "",
+                   shipped: bool = False) -> orders_pb2.Fulfillment:
+        return orders_pb2.Fulfillment(
+            id=fid, location_id=location_id, location_owner_dealer_id=owner_dealer_id,
+            lines=[orders_pb2.FulfillmentLine(sku=s, quantity=q) for s, q in lines],
+            status=orders_pb2.FULFILLMENT_STATUS_SHIPPED if shipped else orders_pb2.FULFILLMENT_STATUS_PENDING,
+        )
+
+    async def order_paid(self, o: orders_pb2.Order, **kw: Any) -> str:
+        return await self.publish("orders.order.paid", order_events.OrderPaid(order=o), **kw)
+
+    async def order_shipped(self, o: orders_pb2.Order, fulfilment_id: str) -> str:
+        event = order_events.OrderShipped(order=o, fulfillment_id=fulfilment_id)
+        return await self.publish("orders.order.shipped", event)
+
+    async def order_cancelled(self, o: orders_pb2.Order) -> str:
+        return await self.publish("orders.order.cancelled", order_events.OrderCancelled(order=o, reason="customer"))
+
+    async def order_returned(self, o: orders_pb2.Order, return_id: str, refund: int) -> str:
+        ret = orders_pb2.Return(id=return_id, order_id=o.id, refund=cny(refund))
+        return await self.publish("orders.order.returned", order_events.OrderReturned(order=o, order_return=ret))
+
+    # --- dealers ------------------------------------------------------------------------------------
+
+    async def replenishment_received(self, replenishment_id: str, dealer_id: str, total: int) -> str:
+        r = dealers_pb2.Replenishment(id=replenishment_id, dealer_id=dealer_id, total=cny(total),
+                                      status=dealers_pb2.REPLENISHMENT_STATUS_RECEIVED)
+        event = dealer_events.ReplenishmentReceived(replenishment=r)
+        return await self.publish("dealers.replenishment.received", event)
+
+    # --- what settlement publishes ----------------------------------------------------------------
+
+    async def find_published(self, subject: str, message_type: type[M], match: Callable[[M], bool],
+                             within: float = 10.0) -> M:
+        """The first event on `subject` (SETTLEMENT stream, from the start) that `match`es."""
+        sub = await self.js.pull_subscribe(subject, stream="SETTLEMENT")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        try:
+            while loop.time() < deadline:
+                try:
+                    msgs = await sub.fetch(100, timeout=0.5)
+                except TimeoutError:
+                    continue
+                for msg in msgs:
+                    event = message_type.FromString(msg.data)
+                    if msg.headers and msg.headers.get("Nats-Msg-Id") == event.meta.event_id and match(event):  # type: ignore[attr-defined]
+                        return event
+        finally:
+            await sub.unsubscribe()
+        raise AssertionError(f"no matching {message_type.__name__} on {subject} within {within}s")
+
+    # --- waiting for the consumer -------------------------------------------------------------------
+
+    @staticmethod
+    async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], within: float = 10.0) -> T:
+        """Poll until the consumer has applied what the test published."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            value = await probe()
+            if check(value):
+                return value
+            if loop.time() > deadline:
+                raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+async def settlement(stack: Any) -> Any:
+    await stack.start("settlement")
+    return stack.stub("settlement")
+
+
+@pytest.fixture(scope="module")
+async def bus(stack: Any, settlement: Any) -> AsyncIterator[Bus]:
+    nc = await nats.connect(stack.nats_url)
+    js = nc.jetstream()
+    for service in ("orders", "channels", "dealers"):
+        await ensure_service_stream(js, service)
+    yield Bus(js)
+    await nc.close()
