@@ -35,7 +35,7 @@ from onepool_settlement.domain.model import (
     JournalLine,
     OrderSettlement,
 )
-from onepool_settlement.domain.reconciliation import OrderTotals, UnbalancedEntry
+from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals
 from onepool_settlement.domain.statements import Statement, StatementLine
 
 if TYPE_CHECKING:
@@ -313,7 +313,7 @@ class SettlementRepository:
         ).one()
         return {k: int(v) for k, v in row._mapping.items()}
 
-    async def unbalanced_entries(self, currency: str, start: datetime, end: datetime) -> list[UnbalancedEntry]:
+    async def unbalanced_entries(self, currency: str, start: datetime, end: datetime) -> list[OffBalanceEntry]:
         total = func.sum(_LINES.c.amount_minor)
         rows = await self.session.execute(
             select(_LINES.c.entry_id, func.max(_LINES.c.order_id).label("order_id"), total.label("total"))
@@ -321,7 +321,7 @@ class SettlementRepository:
             .group_by(_LINES.c.entry_id)
             .having(total != 0)
         )
-        return [UnbalancedEntry(r.entry_id, r.order_id, int(r.total)) for r in rows]
+        return [OffBalanceEntry(r.entry_id, r.order_id, int(r.total)) for r in rows]
 
     async def order_totals(self, currency: str, start: datetime, end: datetime) -> list[OrderTotals]:
         """All-time totals of every order that has a line in the period."""

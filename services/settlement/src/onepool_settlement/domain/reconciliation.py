@@ -29,7 +29,7 @@ class OrderTotals:
 
 
 @dataclass(frozen=True)
-class UnbalancedEntry:
+class OffBalanceEntry:
     entry_id: str
     order_id: str
     total: int
@@ -53,7 +53,7 @@ class ReconciliationReport:
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
 
-def find_discrepancies(orders: list[OrderTotals], unbalanced: list[UnbalancedEntry]) -> list[Discrepancy]:
+def find_discrepancies(orders: list[OrderTotals], unbalanced: list[OffBalanceEntry]) -> list[Discrepancy]:
     found = [
         Discrepancy(u.order_id, "unbalanced_entry", f"lines sum to {u.total}, not 0", u.entry_id) for u in unbalanced
     ]
