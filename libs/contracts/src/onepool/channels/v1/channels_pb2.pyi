@@ -205,14 +205,16 @@ class ListListingsResponse(_message.Message):
     def __init__(self, listings: _Optional[_Iterable[_Union[Listing, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ChannelStockItem(_message.Message):
-    __slots__ = ("sku", "channel_sku", "sellable")
+    __slots__ = ("sku", "channel_sku", "sellable", "listed")
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    LISTED_FIELD_NUMBER: _ClassVar[int]
     sku: str
     channel_sku: str
     sellable: int
-    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ...) -> None: ...
+    listed: bool
+    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., listed: _Optional[bool] = ...) -> None: ...
 
 class GetChannelStockRequest(_message.Message):
     __slots__ = ("channel_id", "skus")
@@ -251,13 +253,15 @@ class WatchChannelStockRequest(_message.Message):
     def __init__(self, channel_id: _Optional[str] = ...) -> None: ...
 
 class WatchChannelStockResponse(_message.Message):
-    __slots__ = ("sku", "channel_sku", "sellable", "channel_id")
+    __slots__ = ("sku", "channel_sku", "sellable", "channel_id", "version")
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     sku: str
     channel_sku: str
     sellable: int
     channel_id: str
-    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...

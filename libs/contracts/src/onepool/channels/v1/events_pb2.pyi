@@ -32,17 +32,19 @@ class ListingUpserted(_message.Message):
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., listing: _Optional[_Union[_channels_pb2.Listing, _Mapping]] = ...) -> None: ...
 
 class ChannelStockUpdated(_message.Message):
-    __slots__ = ("meta", "channel_id", "sku", "channel_sku", "sellable", "previous_sellable")
+    __slots__ = ("meta", "channel_id", "sku", "channel_sku", "sellable", "previous_sellable", "version")
     META_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     meta: _common_pb2.EventMeta
     channel_id: str
     sku: str
     channel_sku: str
     sellable: int
     previous_sellable: int
-    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., previous_sellable: _Optional[int] = ...) -> None: ...
+    version: int
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., previous_sellable: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
