@@ -6,3 +6,11 @@ from onepool_runtime.settings import ServiceSettings
 class ChannelsSettings(ServiceSettings):
     service_name: str = "channels"
     grpc_port: int = 50053
+    # ImportOrder payloads larger than this are refused (marketplace order JSON is a few KiB).
+    import_max_payload_bytes: int = 512 * 1024
+    # Deadline of the PlaceOrder call an import makes.
+    orders_timeout_seconds: float = 10.0
+    # Updates buffered per WatchChannelStock stream; a slower client is resynchronised from a snapshot.
+    watch_queue_size: int = 1000
+    # How often the watch hub checks whether NATS reconnected (updates may have been missed meanwhile).
+    watch_reconnect_check_seconds: float = 1.0

@@ -1,9 +1,12 @@
-"""SQLModel tables of the channels schema."""
+"""SQLModel tables of the channels schema. Repositories map them to domain objects; nothing else sees them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, DateTime, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 
 class ChannelsTable(SQLModel, registry=registry()):
@@ -11,3 +14,86 @@ class ChannelsTable(SQLModel, registry=registry()):
 
 
 metadata = ChannelsTable.metadata
+
+
+def _ts() -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class ChannelRow(ChannelsTable, table=True):
+    __tablename__ = "channels"
+    __table_args__ = (
+        CheckConstraint("fee_rate_bps BETWEEN 0 AND 10000", name="fee_rate_in_range"),
+        CheckConstraint("max_share_bps BETWEEN 0 AND 10000", name="max_share_in_range"),
+        CheckConstraint("buffer_units >= 0", name="buffer_not_negative"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    type: str = Field(max_length=32)
+    owner_dealer_id: str = Field(default="", max_length=64, index=True)
+    fee_rate_bps: int = 0
+    location_ids: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    location_types: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    max_share_bps: int = 0
+    buffer_units: int = 0
+    status: str = Field(max_length=16)
+    currency: str = Field(max_length=3)
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class ListingRow(ChannelsTable, table=True):
+    __tablename__ = "listings"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "channel_sku", name="listings_channel_sku_unique"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        # Stock events arrive per SKU: find every channel listing it.
+        Index("listings_by_sku", "sku"),
+    )
+
+    channel_id: str = Field(primary_key=True, max_length=64, foreign_key="channels.id")
+    sku: str = Field(primary_key=True, max_length=64)
+    channel_sku: str = Field(max_length=128)
+    price_currency: str = Field(max_length=3)
+    price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    active: bool = True
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class StockLocationRow(ChannelsTable, table=True):
+    """Read model: inventory's locations (type, owner, active), fed by inventory.location.upserted."""
+
+    __tablename__ = "stock_locations"
+
+    id: str = Field(primary_key=True, max_length=64)
+    type: str = Field(max_length=32)
+    owner_dealer_id: str = Field(default="", max_length=64)
+    active: bool = True
+
+
+class StockPositionRow(ChannelsTable, table=True):
+    """Read model: available units per (sku, location), fed by inventory.stock.changed (newest version wins)."""
+
+    __tablename__ = "stock_positions"
+    __table_args__ = (Index("stock_positions_by_location", "location_id"),)
+
+    sku: str = Field(primary_key=True, max_length=64)
+    location_id: str = Field(primary_key=True, max_length=64)
+    available: int = 0
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class ChannelStockRow(ChannelsTable, table=True):
+    """The last sellable number published per listing (channels.stock.updated), with its version."""
+
+    __tablename__ = "channel_stock"
+
+    channel_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    channel_sku: str = Field(max_length=128)
+    sellable: int = 0
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())

@@ -1,20 +1,63 @@
-"""Wires the channels service."""
+"""Wires the channels service: unit of work, the inventory-events consumer (stock read model and feed), the
+watch hub, the orders client and the servicer."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 from onepool.channels.v1 import channels_pb2, channels_pb2_grpc
+from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool_runtime.clients import service_channel
+from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
 
+from onepool_channels.adapters.orders_client import OrdersGateway
+from onepool_channels.entrypoints.grpc_api import ChannelServicer
 from onepool_channels.entrypoints.policies import POLICY
+from onepool_channels.entrypoints.stock_events import on_location_upserted, on_stock_changed
+from onepool_channels.entrypoints.watch import StockWatchHub
+from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+from onepool_channels.settings import ChannelsSettings
 
 SERVICE_NAME = channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name
 
 
 async def build(infra: Infra) -> ServiceParts:
-    servicer = channels_pb2_grpc.ChannelServiceServicer()
+    settings = infra.settings
+    assert isinstance(settings, ChannelsSettings)
+    uow_factory = partial(ChannelsUnitOfWork, infra.sessions)
+    orders_channel = service_channel(settings.orders_addr, settings)
+    hub = StockWatchHub(
+        infra.nc, queue_size=settings.watch_queue_size,
+        reconnect_check_seconds=settings.watch_reconnect_check_seconds,
+    )
+    servicer = ChannelServicer(uow_factory, OrdersGateway(orders_channel, settings.orders_timeout_seconds), hub,
+                               settings)
+
+    # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
+    # channel or listing created later still sees stock that arrived earlier.
+    consumer = EventConsumer(
+        infra.js, uow_factory, service="channels", name="stock-feed", stream="INVENTORY",
+        subscriptions=[
+            Subscription("inventory.stock.changed", inventory_events.StockChanged, on_stock_changed),
+            Subscription("inventory.location.upserted", inventory_events.LocationUpserted, on_location_upserted),
+        ],
+        max_deliver=settings.consumer_max_deliver, ack_wait=settings.consumer_ack_wait_seconds,
+    )
 
     def register(server: grpc.aio.Server) -> None:
         channels_pb2_grpc.add_ChannelServiceServicer_to_server(servicer, server)
 
-    return ServiceParts(register=register, service_names=[SERVICE_NAME], policy=POLICY)
+    async def close_orders_channel() -> None:
+        await orders_channel.close()
+
+    return ServiceParts(
+        register=register,
+        service_names=[SERVICE_NAME],
+        policy=POLICY,
+        consumers=[consumer],
+        tasks={"stock-watch-hub": hub.run},
+        on_stop=[close_orders_channel],
+        components={"stock_watch_hub": hub, "stock_feed_consumer": consumer},
+    )

@@ -1,0 +1,139 @@
+"""Reading a marketplace JSON payload while collecting every problem with its path.
+
+Every format adapter reads through `Obj`, so a refusal always names the field the way the sender wrote it,
+e.g. `payload.line_items[1].sku`. JSON numbers with a fraction are decoded as Decimal, never float.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_runtime.validation import MAX_QUANTITY
+
+from onepool_channels.domain.imports import to_minor
+
+ROOT = "payload"
+_DIGITS = re.compile(r"^\d{1,7}$")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def load(payload: str) -> Obj:
+    """Decode the payload into its top-level object, or refuse it as INVALID_ARGUMENT on `payload`."""
+    try:
+        data = json.loads(payload, parse_float=Decimal, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidArgument(ROOT, f"is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument(ROOT, "must be a JSON object")
+    return Obj(data, ROOT, Violations())
+
+
+@dataclass
+class Obj:
+    """One JSON object of the payload and its path; every reader adds violations instead of raising."""
+
+    data: dict[str, Any]
+    path: str
+    v: Violations
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) not in (None, "")
+
+    def _value(self, key: str, required: bool) -> Any:
+        value = self.data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.v.add(self.at(key), "is required")
+            return None
+        return value
+
+    def text(self, key: str, *, required: bool = False, max_len: int = 200) -> str:
+        value = self._value(key, required)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.v.add(self.at(key), "must be a string")
+            return ""
+        text = str(value).strip()
+        if len(text) > max_len:
+            self.v.add(self.at(key), f"must be at most {max_len} characters")
+            return ""
+        return text
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.v.add(self.at(key), "must be true or false")
+            return default
+        return value
+
+    def quantity(self, key: str) -> int:
+        value = self._value(key, True)
+        if value is None:
+            return 0
+        if isinstance(value, str) and _DIGITS.match(value.strip()):
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.v.add(self.at(key), "must be a whole number")
+            return 0
+        if not 1 <= value <= MAX_QUANTITY:
+            self.v.add(self.at(key), f"must be between 1 and {MAX_QUANTITY}")
+            return 0
+        return value
+
+    def amount(self, key: str, currency: str, *, required: bool = True) -> int:
+        """A decimal amount ("12.50" or 12.50) in the currency's minor units (1250)."""
+        value = self._value(key, required)
+        if value is None:
+            return 0
+        try:
+            return to_minor(value, currency or "CNY")
+        except ValueError as exc:
+            self.v.add(self.at(key), str(exc))
+            return 0
+
+    def obj(self, key: str, *, required: bool = False) -> Obj | None:
+        value = self._value(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.v.add(self.at(key), "must be an object")
+            return None
+        return Obj(value, self.at(key), self.v)
+
+    def objects(self, key: str, *, required: bool = True, max_items: int = 500) -> list[Obj]:
+        value = self._value(key, required)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.v.add(self.at(key), "must be an array")
+            return []
+        if required and not value:
+            self.v.add(self.at(key), "must not be empty")
+        if len(value) > max_items:
+            self.v.add(self.at(key), f"must have at most {max_items} entries")
+            return []
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                self.v.add(f"{self.at(key)}[{i}]", "must be an object")
+                continue
+            out.append(Obj(item, f"{self.at(key)}[{i}]", self.v))
+        return out
+
+
+def join(*parts: str) -> str:
+    return ", ".join(p for p in parts if p)

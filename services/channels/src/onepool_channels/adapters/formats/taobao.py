@@ -1,0 +1,61 @@
+"""Taobao/Tmall-style trade (taobao.trade.fullinfo.get) -> ImportedOrder.
+
+Accepted shapes: the trade object itself, {"trade": {...}} or {"trade_fullinfo_get_response": {"trade":
+{...}}}. Fields read: tid_str or tid (the external order id), orders.order[{outer_sku_id or outer_iid, num,
+price}], buyer_nick, receiver_name, receiver_mobile (or receiver_phone), receiver_state, receiver_city,
+receiver_district, receiver_address, receiver_zip. Taobao trades are in CNY. See docs/import-formats.md.
+"""
+
+from __future__ import annotations
+
+from onepool_channels.adapters.formats.common import Obj, join
+from onepool_channels.adapters.formats.regions import from_cn_province
+from onepool_channels.domain.imports import ImportedCustomer, ImportedLine, ImportedOrder, ImportedShipping
+
+CURRENCY = "CNY"
+
+
+def _trade(root: Obj) -> Obj:
+    for wrapper in ("trade_fullinfo_get_response", None):
+        outer = root.obj(wrapper) if wrapper else root
+        if outer is not None and isinstance(outer.data.get("trade"), dict):
+            trade = outer.obj("trade")
+            assert trade is not None
+            return trade
+    return root
+
+
+def parse(root: Obj) -> ImportedOrder:
+    trade = _trade(root)
+    external_id = trade.text("tid_str", max_len=64) or trade.text("tid", required=True, max_len=64)
+    orders = trade.obj("orders", required=True)
+    lines = []
+    for item in orders.objects("order") if orders else []:
+        field = "outer_sku_id" if item.has("outer_sku_id") else "outer_iid"
+        sku = item.text(field, max_len=128)
+        if not sku:
+            item.v.add(item.at("outer_sku_id"), "is required (or outer_iid for an item without SKUs)")
+        lines.append(
+            ImportedLine(
+                channel_sku=sku,
+                quantity=item.quantity("num"),
+                unit_price_minor=item.amount("price", CURRENCY),
+                sku_path=item.at(field),
+            )
+        )
+    mobile = trade.text("receiver_mobile", max_len=32) or trade.text("receiver_phone", max_len=32)
+    buyer = ImportedCustomer(
+        channel_customer_id=trade.text("buyer_nick", required=True, max_len=64),
+        phone=mobile,
+        name=trade.text("receiver_name"),
+        email=trade.text("buyer_email", max_len=200),
+    )
+    state = trade.text("receiver_state", required=True, max_len=64)
+    shipping = ImportedShipping(
+        region=from_cn_province(state),
+        address=join(state, trade.text("receiver_city"), trade.text("receiver_district"),
+                     trade.text("receiver_address", max_len=500), trade.text("receiver_zip")),
+    )
+    trade.v.raise_if_any()
+    return ImportedOrder(external_id, CURRENCY, buyer, tuple(lines), shipping,
+                         currency_path=trade.path)

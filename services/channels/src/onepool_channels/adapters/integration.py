@@ -1,0 +1,29 @@
+"""Domain events -> integration events (protobuf messages for the outbox). The only place the channels
+service's domain objects are turned into its published contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from google.protobuf.message import Message
+from onepool.channels.v1 import events_pb2 as ev
+
+from onepool_channels.adapters import mappers
+from onepool_channels.domain import events as de
+
+
+def translate(event: object) -> Iterable[tuple[str, Message]]:
+    match event:
+        case de.ChannelRegistered(channel=channel):
+            yield "channels.channel.created", ev.ChannelCreated(channel=mappers.channel_to_proto(channel))
+        case de.ChannelChanged(channel=channel):
+            yield "channels.channel.updated", ev.ChannelUpdated(channel=mappers.channel_to_proto(channel))
+        case de.ListingUpserted(listing=listing):
+            yield "channels.listing.upserted", ev.ListingUpserted(listing=mappers.listing_to_proto(listing))
+        case de.ChannelStockChanged(stock=s, previous_sellable=previous):
+            yield "channels.stock.updated", ev.ChannelStockUpdated(
+                channel_id=s.channel_id, sku=s.sku, channel_sku=s.channel_sku, sellable=s.sellable,
+                previous_sellable=previous, version=s.version,
+            )
+        case _:
+            raise TypeError(f"no integration event for {type(event).__name__}")

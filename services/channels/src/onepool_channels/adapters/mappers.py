@@ -1,0 +1,71 @@
+"""Domain objects <-> channels protobuf messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from onepool.channels.v1 import channels_pb2 as pb
+from onepool.common.v1 import common_pb2
+from onepool.inventory.v1 import inventory_pb2
+
+from onepool_channels.domain.model import (
+    AllocationPolicy,
+    Channel,
+    ChannelStatus,
+    ChannelStock,
+    ChannelType,
+    Listing,
+    LocationType,
+    Money,
+)
+
+CHANNEL_TYPES = {t: getattr(pb, f"CHANNEL_TYPE_{t.value}") for t in ChannelType}
+CHANNEL_TYPES_BACK = {v: k for k, v in CHANNEL_TYPES.items()}
+CHANNEL_STATUSES = {s: getattr(pb, f"CHANNEL_STATUS_{s.value}") for s in ChannelStatus}
+CHANNEL_STATUSES_BACK = {v: k for k, v in CHANNEL_STATUSES.items()}
+LOCATION_TYPES = {t: getattr(inventory_pb2, f"LOCATION_TYPE_{t.value}") for t in LocationType}
+LOCATION_TYPES_BACK = {v: k for k, v in LOCATION_TYPES.items()}
+
+
+def ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def money_to_proto(money: Money) -> common_pb2.Money:
+    return common_pb2.Money(currency=money.currency, amount_minor=money.amount_minor)
+
+
+def allocation_to_proto(a: AllocationPolicy) -> pb.AllocationPolicy:
+    return pb.AllocationPolicy(
+        location_ids=sorted(a.location_ids),
+        location_types=sorted(LOCATION_TYPES[t] for t in a.location_types),
+        max_share_bps=a.max_share_bps,
+        buffer_units=a.buffer_units,
+    )
+
+
+def channel_to_proto(c: Channel) -> pb.Channel:
+    return pb.Channel(
+        id=c.id, code=c.code, name=c.name, type=CHANNEL_TYPES[c.type], owner_dealer_id=c.owner_dealer_id,
+        fee_rate_bps=c.fee_rate_bps, allocation=allocation_to_proto(c.allocation), status=CHANNEL_STATUSES[c.status],
+        currency=c.currency, created_at=ts(c.created_at), updated_at=ts(c.updated_at), version=c.version,
+    )
+
+
+def listing_to_proto(listing: Listing) -> pb.Listing:
+    return pb.Listing(
+        channel_id=listing.channel_id, sku=listing.sku, channel_sku=listing.channel_sku,
+        price=money_to_proto(listing.price), active=listing.active, updated_at=ts(listing.updated_at),
+    )
+
+
+def stock_to_watch(stock: ChannelStock) -> pb.WatchChannelStockResponse:
+    return pb.WatchChannelStockResponse(
+        channel_id=stock.channel_id, sku=stock.sku, channel_sku=stock.channel_sku, sellable=stock.sellable,
+        version=stock.version,
+    )

@@ -1,0 +1,99 @@
+"""The orders service, as the channels service uses it: place an imported order.
+
+Its refusals are turned back into domain errors here (one place), so the caller of ImportOrder gets the
+same status code and field violations the orders service gave, and never INTERNAL for what it sent.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from onepool.common.v1 import common_pb2
+from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_runtime import errors
+
+from onepool_channels.domain.imports import FulfillmentMode, OrderToPlace
+
+_MODES = {
+    FulfillmentMode.SHIP: orders_pb2.FULFILLMENT_MODE_SHIP,
+    FulfillmentMode.PICKUP_IN_STORE: orders_pb2.FULFILLMENT_MODE_PICKUP_IN_STORE,
+    FulfillmentMode.DEALER_DELIVERY: orders_pb2.FULFILLMENT_MODE_DEALER_DELIVERY,
+}
+
+
+def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
+    c, s = order.customer, order.shipping
+    return orders_pb2.PlaceOrderRequest(
+        channel_id=order.channel_id,
+        external_order_id=order.external_order_id,
+        customer=orders_pb2.Customer(channel_customer_id=c.channel_customer_id, phone=c.phone, member_id=c.member_id,
+                                     name=c.name, email=c.email),
+        lines=[
+            orders_pb2.OrderLine(
+                sku=line.sku, quantity=line.quantity, channel_sku=line.channel_sku,
+                unit_price=common_pb2.Money(currency=line.unit_price.currency,
+                                            amount_minor=line.unit_price.amount_minor),
+            )
+            for line in order.lines
+        ],
+        fulfillment=orders_pb2.FulfillmentPreference(
+            mode=_MODES[s.mode], region=s.region, address=s.address, pickup_location_id=s.pickup_location_id,
+            allow_split=s.allow_split,
+        ),
+        dealer_id=order.dealer_id,
+    )
+
+
+def _status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            return status_pb2.Status.FromString(value)
+    return None
+
+
+def _details(error: grpc.aio.AioRpcError) -> tuple[list[errors.FieldViolation], error_details_pb2.ErrorInfo | None]:
+    violations: list[errors.FieldViolation] = []
+    info = None
+    status = _status(error)
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations.extend(errors.FieldViolation(f"order.{v.field}", v.description) for v in bad.field_violations)
+        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+    return violations, info
+
+
+def to_domain_error(error: grpc.aio.AioRpcError) -> Exception:
+    code, message = error.code(), error.details() or ""
+    violations, info = _details(error)
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return errors.InvalidArgument(violations or [errors.FieldViolation("order", message)])
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return errors.FailedPrecondition(info.reason if info else "ORDER_REFUSED", message,
+                                         dict(info.metadata) if info else {})
+    if code == grpc.StatusCode.NOT_FOUND:
+        return errors.NotFound("order resource", message)
+    if code == grpc.StatusCode.ALREADY_EXISTS:
+        return errors.AlreadyExists("order", message)
+    if code == grpc.StatusCode.ABORTED:
+        return errors.Conflict(f"orders: {message}")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return errors.Unavailable(f"the orders service is unavailable ({code.name}); retry the import")
+    # UNAUTHENTICATED / PERMISSION_DENIED / INTERNAL from orders are our fault, not the caller's.
+    return RuntimeError(f"orders.PlaceOrder failed: {code.name}: {message}")
+
+
+class OrdersGateway:
+    def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float) -> None:
+        self._stub = orders_pb2_grpc.OrderServiceStub(channel)
+        self._timeout = timeout_seconds
+
+    async def place_order(self, order: OrderToPlace) -> orders_pb2.Order:
+        try:
+            reply = await self._stub.PlaceOrder(place_order_request(order), timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise to_domain_error(exc) from exc
+        return reply.order

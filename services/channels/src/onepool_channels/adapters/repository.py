@@ -1,0 +1,324 @@
+"""Channels persistence: SQL in, domain objects out.
+
+Locking discipline (deadlock freedom and no lost feed updates): a transaction that changes a channel or a
+listing locks the channel row first (FOR NO KEY UPDATE to change it, FOR SHARE to list under it), then
+the per-SKU advisory locks of every SKU it recomputes, in ascending lock-key order. Stock events take only
+the SKU locks. So two recomputations of the same SKU never interleave, and the later one always reads what
+the earlier one committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from onepool_runtime.errors import AlreadyExists
+from sqlalchemy import literal_column, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_channels.adapters.orm import (
+    ChannelRow,
+    ChannelStockRow,
+    ListingRow,
+    StockLocationRow,
+    StockPositionRow,
+)
+from onepool_channels.domain.model import (
+    AllocationPolicy,
+    Channel,
+    ChannelStatus,
+    ChannelStock,
+    ChannelType,
+    Listing,
+    LocationInfo,
+    LocationType,
+    Money,
+    StockPosition,
+)
+
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
+
+_CH = ChannelRow.__table__  # type: ignore[attr-defined]
+_LIST = ListingRow.__table__  # type: ignore[attr-defined]
+_LOC = StockLocationRow.__table__  # type: ignore[attr-defined]
+_POS = StockPositionRow.__table__  # type: ignore[attr-defined]
+_STOCK = ChannelStockRow.__table__  # type: ignore[attr-defined]
+
+# Advisory lock class for per-SKU recomputation (the two-key form keeps clear of other advisory locks).
+SKU_LOCK_CLASS = 7301
+
+
+def _channel(row: Any) -> Channel:
+    return Channel(
+        id=row.id, code=row.code, name=row.name, type=ChannelType(row.type), owner_dealer_id=row.owner_dealer_id,
+        fee_rate_bps=row.fee_rate_bps,
+        allocation=AllocationPolicy(
+            location_ids=frozenset(row.location_ids),
+            location_types=frozenset(LocationType(t) for t in row.location_types),
+            max_share_bps=row.max_share_bps, buffer_units=row.buffer_units,
+        ),
+        status=ChannelStatus(row.status), currency=row.currency, created_at=row.created_at,
+        updated_at=row.updated_at, version=row.version,
+    )
+
+
+def _channel_values(channel: Channel) -> dict[str, Any]:
+    a = channel.allocation
+    return {
+        "id": channel.id, "code": channel.code, "name": channel.name, "type": channel.type.value,
+        "owner_dealer_id": channel.owner_dealer_id, "fee_rate_bps": channel.fee_rate_bps,
+        "location_ids": sorted(a.location_ids), "location_types": sorted(t.value for t in a.location_types),
+        "max_share_bps": a.max_share_bps, "buffer_units": a.buffer_units, "status": channel.status.value,
+        "currency": channel.currency, "version": channel.version,
+    }
+
+
+def _listing(row: Any) -> Listing:
+    return Listing(
+        channel_id=row.channel_id, sku=row.sku, channel_sku=row.channel_sku,
+        price=Money(row.price_currency, row.price_minor), active=row.active, updated_at=row.updated_at,
+    )
+
+
+def _stock(row: Any) -> ChannelStock:
+    return ChannelStock(row.channel_id, row.sku, row.channel_sku, row.sellable, row.version)
+
+
+class ChannelsRepository:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        self.session = session
+        self._uow = uow
+
+    # --- locks -----------------------------------------------------------------------------------------
+
+    async def lock_skus(self, skus: Iterable[str]) -> None:
+        """Per-SKU transaction locks, taken in ascending key order (see the module doc)."""
+        keys = sorted(set(skus))
+        if not keys:
+            return
+        await self.session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(:cls, k) FROM "
+                "(SELECT DISTINCT hashtext(s) AS k FROM unnest(CAST(:skus AS text[])) AS s ORDER BY k) AS keys"
+            ),
+            {"cls": SKU_LOCK_CLASS, "skus": keys},
+        )
+
+    # --- channels --------------------------------------------------------------------------------------
+
+    async def add_channel(self, channel: Channel) -> Channel:
+        stmt = (
+            insert(_CH).values(**_channel_values(channel)).on_conflict_do_nothing(index_elements=["code"])
+            .returning(_CH.c.created_at, _CH.c.updated_at)
+        )
+        row = (await self.session.execute(stmt)).first()
+        if row is None:
+            raise AlreadyExists("channel", channel.code)
+        channel.created_at, channel.updated_at = row.created_at, row.updated_at
+        self._uow.track(channel)
+        return channel
+
+    async def get_channel(self, channel_id: str, *, lock: str = "") -> Channel | None:
+        """lock: "" (plain read), "share" (listings are being changed under it) or "update"."""
+        query = select(_CH).where(_CH.c.id == channel_id)
+        if lock == "update":
+            query = query.with_for_update(key_share=True)  # FOR NO KEY UPDATE: listings' FKs do not wait
+        elif lock == "share":
+            query = query.with_for_update(read=True)
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        channel = _channel(row)
+        self._uow.track(channel)
+        return channel
+
+    async def channels(self, ids: Iterable[str]) -> dict[str, Channel]:
+        rows = (await self.session.execute(select(_CH).where(_CH.c.id.in_(sorted(set(ids)))))).all()
+        return {r.id: _channel(r) for r in rows}
+
+    async def list_channels(
+        self, *, type_: ChannelType | None, owner_dealer_id: str, only_id: str, after_id: str, limit: int
+    ) -> list[Channel]:
+        query = select(_CH).where(_CH.c.id > after_id).order_by(_CH.c.id).limit(limit)
+        if type_ is not None:
+            query = query.where(_CH.c.type == type_.value)
+        if owner_dealer_id:
+            query = query.where(_CH.c.owner_dealer_id == owner_dealer_id)
+        if only_id:
+            query = query.where(_CH.c.id == only_id)
+        return [_channel(r) for r in (await self.session.execute(query)).all()]
+
+    async def save_channel(self, channel: Channel) -> None:
+        values = _channel_values(channel)
+        row = (
+            await self.session.execute(
+                update(_CH).where(_CH.c.id == channel.id)
+                .values(**{k: v for k, v in values.items() if k != "id"}, updated_at=channel.updated_at)
+                .returning(_CH.c.updated_at)
+            )
+        ).one()
+        channel.updated_at = row.updated_at
+
+    # --- listings --------------------------------------------------------------------------------------
+
+    async def upsert_listing(self, listing: Listing) -> Listing:
+        values = {
+            "channel_id": listing.channel_id, "sku": listing.sku, "channel_sku": listing.channel_sku,
+            "price_currency": listing.price.currency, "price_minor": listing.price.amount_minor,
+            "active": listing.active,
+        }
+        stmt = insert(_LIST).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["channel_id", "sku"],
+            set_={**{k: stmt.excluded[k] for k in ("channel_sku", "price_currency", "price_minor", "active")},
+                  "updated_at": text("now()")},
+        ).returning(_LIST.c.updated_at)
+        try:
+            row = (await self.session.execute(stmt)).one()
+        except IntegrityError as exc:
+            if "listings_channel_sku_unique" in str(exc.orig):
+                raise AlreadyExists("listing channel_sku", listing.channel_sku) from None
+            raise
+        listing.updated_at = row.updated_at
+        self._uow.track(listing)
+        return listing
+
+    async def listing_with_channel_sku(self, channel_id: str, channel_sku: str) -> Listing | None:
+        row = (
+            await self.session.execute(
+                select(_LIST).where(_LIST.c.channel_id == channel_id, _LIST.c.channel_sku == channel_sku)
+            )
+        ).first()
+        return _listing(row) if row else None
+
+    async def listings_by_channel_sku(self, channel_id: str, channel_skus: Iterable[str]) -> dict[str, Listing]:
+        rows = (
+            await self.session.execute(
+                select(_LIST).where(_LIST.c.channel_id == channel_id,
+                                    _LIST.c.channel_sku.in_(sorted(set(channel_skus))))
+            )
+        ).all()
+        return {r.channel_sku: _listing(r) for r in rows}
+
+    async def listings(self, channel_id: str, *, after_sku: str = "", limit: int | None = None,
+                       skus: Iterable[str] | None = None) -> list[Listing]:
+        query = select(_LIST).where(_LIST.c.channel_id == channel_id, _LIST.c.sku > after_sku).order_by(_LIST.c.sku)
+        if skus is not None:
+            query = query.where(_LIST.c.sku.in_(sorted(set(skus))))
+        if limit is not None:
+            query = query.limit(limit)
+        return [_listing(r) for r in (await self.session.execute(query)).all()]
+
+    async def listings_of_skus(self, skus: Iterable[str], channel_id: str = "") -> list[Listing]:
+        query = select(_LIST).where(_LIST.c.sku.in_(sorted(set(skus)))).order_by(_LIST.c.channel_id, _LIST.c.sku)
+        if channel_id:
+            query = query.where(_LIST.c.channel_id == channel_id)
+        return [_listing(r) for r in (await self.session.execute(query)).all()]
+
+    async def listed_skus(self, channel_id: str) -> list[str]:
+        rows = await self.session.execute(
+            select(_LIST.c.sku).where(_LIST.c.channel_id == channel_id).order_by(_LIST.c.sku)
+        )
+        return [r.sku for r in rows]
+
+    # --- the stock read model --------------------------------------------------------------------------
+
+    async def upsert_location(self, location: LocationInfo) -> bool:
+        """Store what inventory says about a location; returns True when it changes what channels see."""
+        values = {"id": location.id, "type": location.type.value, "owner_dealer_id": location.owner_dealer_id,
+                  "active": location.active}
+        stmt = insert(_LOC).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={k: stmt.excluded[k] for k in values if k != "id"},
+            where=tuple_(_LOC.c.type, _LOC.c.owner_dealer_id, _LOC.c.active).is_distinct_from(
+                tuple_(stmt.excluded.type, stmt.excluded.owner_dealer_id, stmt.excluded.active)
+            ),
+        ).returning(literal_column("1"))
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def remember_location(self, location: LocationInfo) -> None:
+        """A location first seen in a stock event (its own event may come later): keep what we know."""
+        await self.session.execute(
+            insert(_LOC).values(id=location.id, type=location.type.value, owner_dealer_id=location.owner_dealer_id,
+                                active=True).on_conflict_do_nothing(index_elements=["id"])
+        )
+
+    async def apply_position(self, sku: str, location_id: str, available: int, version: int) -> bool:
+        """Store a stock level unless a newer version is already stored; returns whether it was applied."""
+        stmt = insert(_POS).values(sku=sku, location_id=location_id, available=available, version=version)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["sku", "location_id"],
+            set_={"available": stmt.excluded.available, "version": stmt.excluded.version},
+            where=_POS.c.version < stmt.excluded.version,
+        ).returning(literal_column("1"))
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def positions(self, skus: Iterable[str]) -> dict[str, list[StockPosition]]:
+        wanted = sorted(set(skus))
+        out: dict[str, list[StockPosition]] = {s: [] for s in wanted}
+        if not wanted:
+            return out
+        rows = (
+            await self.session.execute(
+                select(_POS.c.sku, _POS.c.available, _LOC.c.id, _LOC.c.type, _LOC.c.owner_dealer_id, _LOC.c.active)
+                .join(_LOC, _LOC.c.id == _POS.c.location_id)
+                .where(_POS.c.sku.in_(wanted))
+                .order_by(_POS.c.sku, _POS.c.location_id)
+            )
+        ).all()
+        for r in rows:
+            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
+            out[r.sku].append(StockPosition(r.sku, location, r.available))
+        return out
+
+    async def skus_at(self, location_id: str) -> list[str]:
+        rows = await self.session.execute(
+            select(_POS.c.sku).where(_POS.c.location_id == location_id).order_by(_POS.c.sku)
+        )
+        return [r.sku for r in rows]
+
+    # --- published channel stock -----------------------------------------------------------------------
+
+    async def channel_stock(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ChannelStock]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(_STOCK).where(tuple_(_STOCK.c.channel_id, _STOCK.c.sku).in_(wanted))
+            )
+        ).all()
+        found = {(r.channel_id, r.sku): _stock(r) for r in rows}
+        for key in wanted:
+            found.setdefault(key, ChannelStock.unpublished(*key))
+        for stock in found.values():
+            self._uow.track(stock)
+        return found
+
+    async def published(self, channel_id: str) -> list[ChannelStock]:
+        rows = (
+            await self.session.execute(
+                select(_STOCK).where(_STOCK.c.channel_id == channel_id).order_by(_STOCK.c.sku)
+            )
+        ).all()
+        return [_stock(r) for r in rows]
+
+    async def save_channel_stock(self, changed: list[ChannelStock]) -> None:
+        if not changed:
+            return
+        stmt = insert(_STOCK)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["channel_id", "sku"],
+            set_={"channel_sku": stmt.excluded.channel_sku, "sellable": stmt.excluded.sellable,
+                  "version": stmt.excluded.version, "updated_at": text("now()")},
+        )
+        await self.session.execute(
+            stmt,
+            [{"channel_id": s.channel_id, "sku": s.sku, "channel_sku": s.channel_sku, "sellable": s.sellable,
+              "version": s.version} for s in changed],
+        )
+

@@ -1,0 +1,224 @@
+"""Sales channels and their rules: allocation policy, fees, listings and the sellable quantity each sees.
+
+A channel sells from the one pool under its allocation policy. The sellable quantity of a listing is the
+same number inventory computes for the channel (GetAvailability with channel_id): the available units of
+the SKU in the locations the policy allows, cut to the channel's share of the pool, minus its buffer.
+Keep `AllocationPolicy` in step with inventory's `ChannelPolicy`: a connector must never be told it may
+sell more than inventory will reserve for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from onepool_runtime.errors import FieldViolation, InvalidArgument
+
+FULL_SHARE_BPS = 10_000
+MAX_SELLABLE = 2**31 - 1  # sellable travels as int32
+
+
+class ChannelType(StrEnum):
+    ONLINE_STORE = "ONLINE_STORE"
+    MARKETPLACE = "MARKETPLACE"
+    SOCIAL_COMMERCE = "SOCIAL_COMMERCE"
+    PHYSICAL_STORE = "PHYSICAL_STORE"
+    DEALER = "DEALER"
+
+
+class ChannelStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+
+
+class LocationType(StrEnum):
+    WAREHOUSE = "WAREHOUSE"
+    STORE = "STORE"
+    DEALER_WAREHOUSE = "DEALER_WAREHOUSE"
+    DEALER_STORE = "DEALER_STORE"
+
+
+@dataclass(frozen=True)
+class Money:
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class LocationInfo:
+    """What the channel view needs to know about a location (a copy of inventory's, fed by its events)."""
+
+    id: str
+    type: LocationType
+    owner_dealer_id: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class StockPosition:
+    """Available units of one SKU at one location (on_hand - reserved - safety_stock, never below zero)."""
+
+    sku: str
+    location: LocationInfo
+    available: int
+
+
+@dataclass(frozen=True)
+class AllocationPolicy:
+    """Which part of the pool a channel may sell.
+
+    Locations: the union of `location_ids` and `location_types`; both empty means every location. A
+    disabled location sells nothing. Share: at most `max_share_bps` of the available units (0 or 10000 means
+    all), rounded down. Buffer: `buffer_units` per SKU held back after the share is taken.
+    """
+
+    location_ids: frozenset[str] = frozenset()
+    location_types: frozenset[LocationType] = frozenset()
+    max_share_bps: int = 0
+    buffer_units: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 <= self.max_share_bps <= FULL_SHARE_BPS:
+            problems.append(FieldViolation("allocation.max_share_bps", "must be between 0 and 10000"))
+        if self.buffer_units < 0:
+            problems.append(FieldViolation("allocation.buffer_units", "must not be negative"))
+        if problems:
+            raise InvalidArgument(problems)
+
+    def allows(self, location: LocationInfo) -> bool:
+        if not location.active:
+            return False
+        if not self.location_ids and not self.location_types:
+            return True
+        return location.id in self.location_ids or location.type in self.location_types
+
+    def sellable(self, available_in_allowed_locations: int) -> int:
+        """The channel's share of what its locations have, minus its buffer (inventory's formula)."""
+        share = self.max_share_bps if 0 < self.max_share_bps < FULL_SHARE_BPS else FULL_SHARE_BPS
+        return min(MAX_SELLABLE, max(0, available_in_allowed_locations * share // FULL_SHARE_BPS - self.buffer_units))
+
+
+@dataclass
+class Channel:
+    id: str
+    code: str
+    name: str
+    type: ChannelType
+    allocation: AllocationPolicy
+    owner_dealer_id: str = ""
+    fee_rate_bps: int = 0
+    status: ChannelStatus = ChannelStatus.ACTIVE
+    currency: str = "CNY"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    # Increases with every change; inventory keeps the highest version it has seen.
+    version: int = 1
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 <= self.fee_rate_bps <= FULL_SHARE_BPS:
+            problems.append(FieldViolation("fee_rate_bps", "must be between 0 and 10000"))
+        if self.type is ChannelType.DEALER and not self.owner_dealer_id:
+            problems.append(FieldViolation("owner_dealer_id", "is required for DEALER channels"))
+        if self.type is not ChannelType.DEALER and self.owner_dealer_id:
+            problems.append(FieldViolation("owner_dealer_id", "must be empty unless the channel type is DEALER"))
+        if problems:
+            raise InvalidArgument(problems)
+
+    @classmethod
+    def register(cls, **fields: Any) -> Channel:
+        from onepool_channels.domain.events import ChannelRegistered
+
+        channel = cls(**fields, version=1)
+        channel.events.append(ChannelRegistered(channel))
+        return channel
+
+    @property
+    def selling(self) -> bool:
+        return self.status is ChannelStatus.ACTIVE
+
+    def change(
+        self,
+        now: datetime,
+        *,
+        name: str | None = None,
+        fee_rate_bps: int | None = None,
+        allocation: AllocationPolicy | None = None,
+        status: ChannelStatus | None = None,
+    ) -> bool:
+        """Apply the given changes; returns whether anything changed (only then is a new version published)."""
+        from onepool_channels.domain.events import ChannelChanged
+
+        wanted = {"name": name, "fee_rate_bps": fee_rate_bps, "allocation": allocation, "status": status}
+        changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
+        if not changes:
+            return False
+        if "fee_rate_bps" in changes and not 0 <= changes["fee_rate_bps"] <= FULL_SHARE_BPS:
+            raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
+        sells_differently = bool({"allocation", "status"} & changes.keys())
+        for key, value in changes.items():
+            setattr(self, key, value)
+        self.version += 1
+        self.updated_at = now
+        self.events.append(ChannelChanged(self, sells_differently))
+        return True
+
+    def sellable(self, listing: Listing | None, positions: Iterable[StockPosition]) -> int:
+        """What this channel may sell of one SKU right now: nothing if paused or not (actively) listed."""
+        if listing is None or not listing.active or not self.selling:
+            return 0
+        pool = sum(p.available for p in positions if self.allocation.allows(p.location))
+        return self.allocation.sellable(pool)
+
+
+@dataclass
+class Listing:
+    """A SKU offered on a channel under the channel's own SKU code, at the channel's price."""
+
+    channel_id: str
+    sku: str
+    channel_sku: str
+    price: Money
+    active: bool = True
+    updated_at: datetime | None = None
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def upserted(self) -> Listing:
+        from onepool_channels.domain.events import ListingUpserted
+
+        self.events.append(ListingUpserted(self))
+        return self
+
+
+@dataclass
+class ChannelStock:
+    """The last sellable number published for a (channel, sku), so only real changes are published."""
+
+    channel_id: str
+    sku: str
+    channel_sku: str
+    sellable: int
+    version: int = 0
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def unpublished(cls, channel_id: str, sku: str) -> ChannelStock:
+        return cls(channel_id, sku, channel_sku="", sellable=0, version=0)
+
+    def update(self, sellable: int, channel_sku: str) -> bool:
+        """Record a new number; returns False (and publishes nothing) when the channel would see no change.
+        The first number of a listing is always published: the connector does not know it yet."""
+        from onepool_channels.domain.events import ChannelStockChanged
+
+        if self.version > 0 and sellable == self.sellable and channel_sku == self.channel_sku:
+            return False
+        previous = self.sellable
+        self.sellable, self.channel_sku = sellable, channel_sku
+        self.version += 1
+        self.events.append(ChannelStockChanged(replace(self, events=[]), previous))
+        return True

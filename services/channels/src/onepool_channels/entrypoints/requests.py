@@ -1,0 +1,212 @@
+"""Proto requests -> validated commands. Every violation is reported with its field path."""
+
+from __future__ import annotations
+
+from onepool.channels.v1 import channels_pb2 as pb
+from onepool_runtime.errors import Violations
+from onepool_runtime.validation import (
+    MAX_LINES,
+    check_currency,
+    check_id,
+    check_sku,
+    check_text,
+    decode_page_token,
+    page_size,
+)
+
+from onepool_channels.adapters import formats
+from onepool_channels.adapters.mappers import CHANNEL_STATUSES_BACK, CHANNEL_TYPES_BACK, LOCATION_TYPES_BACK
+from onepool_channels.domain import commands
+from onepool_channels.domain.imports import FORMATS, MAX_AMOUNT_MINOR, ImportedOrder
+from onepool_channels.domain.model import AllocationPolicy, ChannelType, Money
+
+DEFAULT_CURRENCY = "CNY"
+MAX_BPS = 10_000
+MAX_BUFFER = 1_000_000
+ALLOCATION_FIELDS = ("location_ids", "location_types", "max_share_bps", "buffer_units")
+UPDATABLE = ("name", "fee_rate_bps", "allocation", "status")
+IMMUTABLE = ("id", "code", "type", "owner_dealer_id", "currency", "created_at", "updated_at", "version")
+
+
+def _allocation(v: Violations, a: pb.AllocationPolicy, path: str) -> AllocationPolicy:
+    seen: set[str] = set()
+    for i, loc in enumerate(a.location_ids):
+        check_id(v, f"{path}.location_ids[{i}]", loc)
+        if loc in seen:
+            v.add(f"{path}.location_ids[{i}]", "appears twice")
+        seen.add(loc)
+    for i, t in enumerate(a.location_types):
+        if t not in LOCATION_TYPES_BACK:
+            v.add(f"{path}.location_types[{i}]", "must be WAREHOUSE, STORE, DEALER_WAREHOUSE or DEALER_STORE")
+    if not 0 <= a.max_share_bps <= MAX_BPS:
+        v.add(f"{path}.max_share_bps", "must be between 0 and 10000 (0 or 10000 means the whole pool)")
+    if not 0 <= a.buffer_units <= MAX_BUFFER:
+        v.add(f"{path}.buffer_units", f"must be between 0 and {MAX_BUFFER}")
+    if v.items:
+        return AllocationPolicy()
+    return AllocationPolicy(
+        location_ids=frozenset(a.location_ids),
+        location_types=frozenset(LOCATION_TYPES_BACK[t] for t in a.location_types),
+        max_share_bps=a.max_share_bps,
+        buffer_units=a.buffer_units,
+    )
+
+
+def _fee(v: Violations, value: int, path: str) -> None:
+    if not 0 <= value <= MAX_BPS:
+        v.add(path, "must be between 0 and 10000 basis points")
+
+
+def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
+    v = Violations()
+    check_id(v, "code", req.code)
+    check_text(v, "name", req.name, max_len=200, required=True)
+    type_ = CHANNEL_TYPES_BACK.get(req.type)
+    if type_ is None:
+        v.add("type", "must be ONLINE_STORE, MARKETPLACE, SOCIAL_COMMERCE, PHYSICAL_STORE or DEALER")
+    check_id(v, "owner_dealer_id", req.owner_dealer_id, required=False)
+    if type_ is ChannelType.DEALER and not req.owner_dealer_id:
+        v.add("owner_dealer_id", "is required for DEALER channels")
+    if type_ is not None and type_ is not ChannelType.DEALER and req.owner_dealer_id:
+        v.add("owner_dealer_id", "must be empty unless the channel type is DEALER")
+    _fee(v, req.fee_rate_bps, "fee_rate_bps")
+    allocation = _allocation(v, req.allocation, "allocation")
+    currency = req.currency or DEFAULT_CURRENCY
+    check_currency(v, "currency", currency)
+    if len(req.request_id) > 128:
+        v.add("request_id", "must be at most 128 characters")
+    v.raise_if_any()
+    assert type_ is not None
+    return commands.CreateChannel(
+        code=req.code, name=req.name.strip(), type=type_, owner_dealer_id=req.owner_dealer_id,
+        fee_rate_bps=req.fee_rate_bps, allocation=allocation, currency=currency,
+    )
+
+
+def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
+    v = Violations()
+    c = req.channel
+    check_id(v, "channel.id", c.id)
+    paths = list(req.update_mask.paths)
+    explicit = bool(paths)
+    if not explicit:
+        paths = ["name", "fee_rate_bps", "allocation"]
+        if c.status != pb.CHANNEL_STATUS_UNSPECIFIED:
+            paths.append("status")
+    fields: dict[str, object] = {}
+    allocation_fields: list[str] = []
+    for i, path in enumerate(paths):
+        where = f"update_mask.paths[{i}]"
+        head, _, sub = path.partition(".")
+        if head in IMMUTABLE:
+            v.add(where, f"{path} cannot be changed")
+        elif head not in UPDATABLE or (sub and (head != "allocation" or sub not in ALLOCATION_FIELDS)):
+            v.add(where, f"{path} is not an updatable field (name, fee_rate_bps, allocation, status)")
+        elif head == "name":
+            check_text(v, "channel.name", c.name, max_len=200, required=True)
+            fields["name"] = c.name.strip()
+        elif head == "fee_rate_bps":
+            _fee(v, c.fee_rate_bps, "channel.fee_rate_bps")
+            fields["fee_rate_bps"] = c.fee_rate_bps
+        elif head == "status":
+            status = CHANNEL_STATUSES_BACK.get(c.status)
+            if status is None:
+                v.add("channel.status", "must be ACTIVE or PAUSED")
+            fields["status"] = status
+        elif sub:
+            allocation_fields.append(sub)
+        else:
+            fields["allocation_whole"] = True
+    allocation = None
+    if "allocation_whole" in fields or allocation_fields:
+        allocation = _allocation(v, c.allocation, "channel.allocation")
+    if "allocation_whole" in fields:
+        allocation_fields = []  # the whole policy replaces the stored one
+    fields.pop("allocation_whole", None)
+    v.raise_if_any()
+    return commands.UpdateChannel(
+        channel_id=c.id, expected_version=c.version, allocation=allocation,
+        allocation_fields=tuple(dict.fromkeys(allocation_fields)),
+        name=fields.get("name"),  # type: ignore[arg-type]
+        fee_rate_bps=fields.get("fee_rate_bps"),  # type: ignore[arg-type]
+        status=fields.get("status"),  # type: ignore[arg-type]
+    )
+
+
+def channel_sku(v: Violations, path: str, value: str) -> None:
+    if not value:
+        v.add(path, "is required")
+    elif len(value) > 128 or value != value.strip() or not value.isprintable():
+        v.add(path, "must be 1-128 printable characters without surrounding spaces")
+
+
+def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
+    v = Violations()
+    check_id(v, "channel_id", req.channel_id)
+    check_sku(v, "sku", req.sku)
+    channel_sku(v, "channel_sku", req.channel_sku)
+    if not req.HasField("price"):
+        v.add("price", "is required")
+    else:
+        check_currency(v, "price.currency", req.price.currency)
+        if not 0 <= req.price.amount_minor <= MAX_AMOUNT_MINOR:
+            v.add("price.amount_minor", "must not be negative")
+    v.raise_if_any()
+    return commands.UpsertListing(
+        req.channel_id, req.sku, req.channel_sku, Money(req.price.currency, req.price.amount_minor), req.active
+    )
+
+
+def channel_id(value: str, path: str = "channel_id") -> str:
+    v = Violations()
+    check_id(v, path, value)
+    v.raise_if_any()
+    return value
+
+
+def channel_stock(req: pb.GetChannelStockRequest) -> tuple[str, list[str]]:
+    v = Violations()
+    check_id(v, "channel_id", req.channel_id)
+    if len(req.skus) > MAX_LINES:
+        v.add("skus", f"must have at most {MAX_LINES} entries")
+    for i, sku in enumerate(req.skus):
+        check_sku(v, f"skus[{i}]", sku)
+    v.raise_if_any()
+    return req.channel_id, list(req.skus)
+
+
+def list_channels(req: pb.ListChannelsRequest) -> tuple[ChannelType | None, int, str]:
+    v = Violations()
+    type_ = None
+    if req.type != pb.CHANNEL_TYPE_UNSPECIFIED:
+        type_ = CHANNEL_TYPES_BACK.get(req.type)
+        if type_ is None:
+            v.add("type", "is not a known channel type")
+    check_id(v, "owner_dealer_id", req.owner_dealer_id, required=False)
+    limit = page_size(v, req.page_size)
+    cursor = decode_page_token(req.page_token)
+    v.raise_if_any()
+    return type_, limit, str((cursor or {}).get("after", ""))
+
+
+def list_listings(req: pb.ListListingsRequest) -> tuple[str, int, str]:
+    v = Violations()
+    check_id(v, "channel_id", req.channel_id)
+    limit = page_size(v, req.page_size)
+    cursor = decode_page_token(req.page_token)
+    v.raise_if_any()
+    return req.channel_id, limit, str((cursor or {}).get("after", ""))
+
+
+def import_order(req: pb.ImportOrderRequest, max_payload_bytes: int) -> tuple[str, ImportedOrder]:
+    """Validate the request and read the payload in its format; nothing is looked up yet."""
+    v = Violations()
+    check_id(v, "channel_id", req.channel_id)
+    if req.format not in FORMATS:
+        v.add("format", f"must be one of {', '.join(FORMATS)}")
+    if not req.payload.strip():
+        v.add("payload", "is required")
+    elif len(req.payload.encode()) > max_payload_bytes:
+        v.add("payload", f"must be at most {max_payload_bytes} bytes")
+    v.raise_if_any()
+    return req.channel_id, formats.parse(req.format, req.payload)

@@ -1,0 +1,36 @@
+"""Consumer handlers: inventory's stock and location events feed the channel stock read model."""
+
+from __future__ import annotations
+
+from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool.inventory.v1 import inventory_pb2
+from onepool_runtime.consumer import PermanentError
+
+from onepool_channels.adapters.mappers import LOCATION_TYPES_BACK
+from onepool_channels.domain.model import LocationInfo, LocationType
+from onepool_channels.service_layer import stock_feed
+from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+
+
+def _location_type(value: int) -> LocationType:
+    try:
+        return LOCATION_TYPES_BACK[value]
+    except KeyError:
+        raise PermanentError(f"unknown location type {value}") from None
+
+
+async def on_stock_changed(event: inventory_events.StockChanged, uow: ChannelsUnitOfWork) -> None:
+    level = event.level
+    # The location's own event (inventory.location.upserted) is authoritative; the type on a stock event is
+    # only a hint for a location not heard of yet, and may be absent.
+    location = None
+    if event.location_type != inventory_pb2.LOCATION_TYPE_UNSPECIFIED:
+        location = LocationInfo(level.location_id, _location_type(event.location_type), event.location_owner_dealer_id)
+    await stock_feed.stock_changed(uow, level.sku, level.location_id, location, level.available, level.version)
+
+
+async def on_location_upserted(event: inventory_events.LocationUpserted, uow: ChannelsUnitOfWork) -> None:
+    loc = event.location
+    await stock_feed.location_upserted(
+        uow, LocationInfo(loc.id, _location_type(loc.type), loc.owner_dealer_id, active=not loc.disabled)
+    )

@@ -1,0 +1,149 @@
+"""Channels use cases. Each runs inside one unit of work; the caller (runtime.run_in_transaction or a
+consumer) commits. The stock feed's recomputation lives in stock_feed.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from onepool_runtime.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+
+from onepool_channels.domain import commands
+from onepool_channels.domain.imports import ImportedOrder, OrderToPlace, resolve
+from onepool_channels.domain.model import (
+    Channel,
+    ChannelStatus,
+    ChannelStock,
+    ChannelType,
+    Listing,
+    StockPosition,
+)
+from onepool_channels.service_layer import stock_feed
+from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -> Channel:
+    channel = Channel.register(
+        id=str(uuid.uuid4()), code=cmd.code, name=cmd.name, type=cmd.type, allocation=cmd.allocation,
+        owner_dealer_id=cmd.owner_dealer_id, fee_rate_bps=cmd.fee_rate_bps, currency=cmd.currency,
+        status=ChannelStatus.ACTIVE,
+    )
+    return await uow.repo.add_channel(channel)
+
+
+async def get_channel(uow: ChannelsUnitOfWork, channel_id: str, *, lock: str = "") -> Channel:
+    channel = await uow.repo.get_channel(channel_id, lock=lock)
+    if channel is None:
+        raise NotFound("channel", channel_id)
+    return channel
+
+
+async def list_channels(
+    uow: ChannelsUnitOfWork, *, type_: ChannelType | None, owner_dealer_id: str, only_id: str, after_id: str,
+    limit: int,
+) -> list[Channel]:
+    return await uow.repo.list_channels(
+        type_=type_, owner_dealer_id=owner_dealer_id, only_id=only_id, after_id=after_id, limit=limit
+    )
+
+
+async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -> Channel:
+    channel = await get_channel(uow, cmd.channel_id, lock="update")
+    if cmd.expected_version and cmd.expected_version != channel.version:
+        raise Conflict(
+            f"channel {channel.code} is at version {channel.version}, not {cmd.expected_version}; "
+            "read it again and retry"
+        )
+    allocation = cmd.allocation
+    if allocation is not None and cmd.allocation_fields:
+        allocation = replace(channel.allocation, **{f: getattr(allocation, f) for f in cmd.allocation_fields})
+    sold_before = (channel.allocation, channel.status)
+    if channel.change(now(), name=cmd.name, fee_rate_bps=cmd.fee_rate_bps, allocation=allocation, status=cmd.status):
+        await uow.repo.save_channel(channel)
+        if (channel.allocation, channel.status) != sold_before:
+            await stock_feed.refresh(uow, await uow.repo.listed_skus(channel.id), channel_id=channel.id)
+    return channel
+
+
+async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -> Listing:
+    # FOR SHARE: a concurrent policy change waits for this listing, then recomputes it too.
+    channel = await get_channel(uow, cmd.channel_id, lock="share")
+    if cmd.price.currency != channel.currency:
+        raise InvalidArgument("price.currency", f"must be the channel's currency {channel.currency}")
+    taken = await uow.repo.listing_with_channel_sku(channel.id, cmd.channel_sku)
+    if taken is not None and taken.sku != cmd.sku:
+        raise AlreadyExists("listing channel_sku", f"{cmd.channel_sku} (already mapped to {taken.sku})")
+    await uow.repo.lock_skus([cmd.sku])
+    listing = Listing(channel.id, cmd.sku, cmd.channel_sku, cmd.price, cmd.active).upserted()
+    await uow.repo.upsert_listing(listing)
+    await stock_feed.refresh(uow, [cmd.sku], channel_id=channel.id)
+    return listing
+
+
+async def list_listings(uow: ChannelsUnitOfWork, channel_id: str, after_sku: str, limit: int) -> list[Listing]:
+    await get_channel(uow, channel_id)
+    return await uow.repo.listings(channel_id, after_sku=after_sku, limit=limit)
+
+
+@dataclass(frozen=True)
+class StockItem:
+    sku: str
+    channel_sku: str
+    sellable: int
+    listed: bool
+
+
+async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str]) -> list[StockItem]:
+    """Sellable per listing, computed from the read model (equal to inventory's channel view). A SKU asked
+    for that the channel does not (actively) list sells nothing: sellable 0, listed False."""
+    channel = await get_channel(uow, channel_id)
+    listings = {
+        listing.sku: listing for listing in await uow.repo.listings(channel_id, skus=skus or None)
+    }
+    wanted = list(dict.fromkeys(skus)) if skus else list(listings)
+    positions: dict[str, list[StockPosition]] = await uow.repo.positions(wanted)
+    out = []
+    for sku in wanted:
+        listing = listings.get(sku)
+        out.append(
+            StockItem(
+                sku, listing.channel_sku if listing else "", channel.sellable(listing, positions.get(sku, [])),
+                listed=listing is not None and listing.active,
+            )
+        )
+    return out
+
+
+async def published_stock(uow: ChannelsUnitOfWork, channel_id: str) -> list[ChannelStock]:
+    """The numbers last published for the channel's listings (what a watcher starts from)."""
+    return await uow.repo.published(channel_id)
+
+
+class OrdersPort(Protocol):
+    async def place_order(self, order: OrderToPlace) -> Any: ...
+
+
+async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> OrderToPlace:
+    channel = await get_channel(uow, channel_id)
+    listings = await uow.repo.listings_by_channel_sku(channel_id, [line.channel_sku for line in imported.lines])
+    return resolve(imported, channel, listings)
+
+
+async def import_order(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
+    orders: OrdersPort,
+    channel_id: str,
+    imported: ImportedOrder,
+) -> Any:
+    """Map the payload through the channel's listings (a short read transaction, closed before the remote
+    call), then place it with orders, which is idempotent on (channel_id, external_order_id): importing the
+    same order again, even concurrently, returns the same order."""
+    order = await read(lambda uow: prepare_import(uow, channel_id, imported))
+    return await orders.place_order(order)

@@ -1,0 +1,65 @@
+"""The channel stock feed (flow 10): keep every listing's sellable number current and publish changes.
+
+Inventory's events keep a local read model of the pool (available units per (sku, location) and each
+location's type and status). Whenever something that decides a number changes (stock, a location, a
+channel's policy or status, a listing), the affected listings are recomputed and a listing whose number
+changed gets `channels.stock.updated`, in the same transaction. A channel whose number did not move
+publishes nothing. The read model holds every SKU's stock, not per channel, so a channel or listing created
+after the stock arrived still sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from onepool_channels.domain.model import ChannelStock, LocationInfo
+from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+
+
+async def refresh(uow: ChannelsUnitOfWork, skus: Iterable[str], *, channel_id: str = "") -> list[ChannelStock]:
+    """Recompute the listings of `skus` (of one channel, or of all) and record the numbers that changed.
+
+    Takes the SKUs' locks first, so the numbers are computed from committed state that no concurrent
+    recomputation of the same SKU can overtake.
+    """
+    wanted = sorted(set(skus))
+    if not wanted:
+        return []
+    await uow.repo.lock_skus(wanted)
+    listings = await uow.repo.listings_of_skus(wanted, channel_id)
+    if not listings:
+        return []
+    channels = await uow.repo.channels({listing.channel_id for listing in listings})
+    positions = await uow.repo.positions({listing.sku for listing in listings})
+    published = await uow.repo.channel_stock((listing.channel_id, listing.sku) for listing in listings)
+    changed = []
+    for listing in listings:
+        channel = channels[listing.channel_id]
+        stock = published[(listing.channel_id, listing.sku)]
+        if stock.update(channel.sellable(listing, positions[listing.sku]), listing.channel_sku):
+            changed.append(stock)
+    await uow.repo.save_channel_stock(changed)
+    return changed
+
+
+async def stock_changed(
+    uow: ChannelsUnitOfWork, sku: str, location_id: str, hint: LocationInfo | None, available: int, version: int
+) -> list[ChannelStock]:
+    """inventory.stock.changed: apply the level unless it is older than what we hold, then recompute.
+
+    A position at a location not known yet counts for no channel until the location's event arrives
+    (location_upserted then recomputes every SKU there)."""
+    if hint is not None:
+        # Location row before SKU lock: the same order as location_upserted (deadlock freedom).
+        await uow.repo.remember_location(hint)
+    await uow.repo.lock_skus([sku])
+    if not await uow.repo.apply_position(sku, location_id, available, version):
+        return []  # stale: a newer level of this (sku, location) was applied already
+    return await refresh(uow, [sku])
+
+
+async def location_upserted(uow: ChannelsUnitOfWork, location: LocationInfo) -> list[ChannelStock]:
+    """inventory.location.upserted: a location disabled, enabled or retyped changes what channels may sell."""
+    if not await uow.repo.upsert_location(location):
+        return []
+    return await refresh(uow, await uow.repo.skus_at(location.id))
