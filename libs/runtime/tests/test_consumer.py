@@ -145,3 +145,18 @@ async def test_redelivered_message_is_applied_once(env) -> None:  # type: ignore
     async with env.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT event_id FROM applied ORDER BY event_id"))).scalars().all()
     assert rows == ["evt-once", "evt-other"]
+
+
+async def test_event_without_an_id_is_dead_lettered_not_silently_deduplicated(env) -> None:  # type: ignore[no-untyped-def]
+    async def handler(event, uow) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("must not be called")
+
+    consumer = _consumer(env, "anonymous", handler, max_deliver=5)
+    await env.js.publish(f"{env.schema}.stock.changed", events_pb2.StockChanged().SerializeToString())
+    task = asyncio.create_task(consumer.run())
+    try:
+        dead = await _dead_letter(env, consumer.dlq_subject)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert "no event id" in dead.headers["Onepool-Error"]

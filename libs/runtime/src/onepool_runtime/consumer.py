@@ -164,6 +164,10 @@ class EventConsumer:
             await self._dead_letter(msg, f"undecodable payload: {exc}")
             return
         event_id = headers.get(MSG_ID_HEADER) or getattr(getattr(event, "meta", None), "event_id", "")
+        if not event_id:
+            # Without an id the inbox cannot tell this event from any other id-less one.
+            await self._dead_letter(msg, "no event id (Nats-Msg-Id header or meta.event_id)")
+            return
         parent = propagate.extract(headers)
         with tracer.start_as_current_span(
             f"consume {msg.subject}", context=parent, kind=trace.SpanKind.CONSUMER
