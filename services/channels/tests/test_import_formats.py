@@ -1,0 +1,284 @@
+"""The marketplace payload adapters, as pure functions, on the documented examples and on broken payloads."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from onepool_channels.adapters.formats import parse
+from onepool_channels.adapters.formats.regions import from_cn_province, from_codes
+from onepool_channels.domain.imports import (
+    FulfillmentMode,
+    ImportedCustomer,
+    ImportedLine,
+    ImportedOrder,
+    ImportedShipping,
+    resolve,
+    to_minor,
+)
+from onepool_channels.domain.model import (
+    AllocationPolicy,
+    Channel,
+    ChannelStatus,
+    ChannelType,
+    Listing,
+    Money,
+)
+from onepool_runtime.errors import FailedPrecondition, InvalidArgument
+
+
+def fields(exc: pytest.ExceptionInfo[InvalidArgument]) -> dict[str, str]:
+    return {v.field: v.description for v in exc.value.violations}
+
+
+def refused(format_: str, payload: object) -> dict[str, str]:
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    with pytest.raises(InvalidArgument) as exc:
+        parse(format_, text)
+    return fields(exc)
+
+
+# --- the documented examples ---------------------------------------------------------------------------
+
+
+def test_shopify_example_becomes_the_documented_order(examples: dict[str, str]) -> None:
+    assert parse("shopify", examples["shopify"]) == ImportedOrder(
+        external_order_id="5721170592001",
+        currency="CNY",
+        customer=ImportedCustomer(channel_customer_id="7310028783873", phone="+8613800138000",
+                                  email="li.lei@example.com", name="Lei Li"),
+        lines=(
+            ImportedLine("SHOP-TEE-RED-M", 2, 9900, "payload.line_items[0].sku"),
+            ImportedLine("SHOP-CAP-BLK", 1, 12900, "payload.line_items[1].sku"),
+        ),
+        shipping=ImportedShipping(
+            region="CN-SH", address="100 Century Avenue, Floor 12, Shanghai, Shanghai, 200120, China"
+        ),
+    )
+
+
+def test_taobao_example_becomes_the_documented_order(examples: dict[str, str]) -> None:
+    trade = "payload.trade_fullinfo_get_response.trade"
+    assert parse("taobao", examples["taobao"]) == ImportedOrder(
+        external_order_id="3412345678901234567",
+        currency="CNY",
+        customer=ImportedCustomer(channel_customer_id="tb_lilei_88", phone="13800138000", name="李雷"),
+        lines=(
+            ImportedLine("TB-TEE-RED-M", 1, 9900, f"{trade}.orders.order[0].outer_sku_id"),
+            ImportedLine("TB-MUG", 2, 6900, f"{trade}.orders.order[1].outer_iid"),
+        ),
+        shipping=ImportedShipping(region="CN-ZJ", address="浙江省, 杭州市, 西湖区, 文三路100号, 310000"),
+        currency_path=trade,
+    )
+
+
+def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) -> None:
+    assert parse("generic", examples["generic"]) == ImportedOrder(
+        external_order_id="MP-2026-000123",
+        currency="CNY",
+        customer=ImportedCustomer(channel_customer_id="buyer-42", phone="+8613800138000",
+                                  email="li.lei@example.com", name="Li Lei", member_id="M-1001"),
+        lines=(
+            ImportedLine("GEN-TEE-RED-M", 3, 8990, "payload.lines[0].channel_sku"),
+            ImportedLine("GEN-CAP-BLK", 1, 12900, "payload.lines[1].channel_sku"),
+        ),
+        shipping=ImportedShipping(mode=FulfillmentMode.SHIP, region="CN-SH", address="100 Century Avenue, Shanghai",
+                                  allow_split=True),
+    )
+
+
+def test_taobao_trade_is_accepted_bare_or_wrapped_in_trade(examples: dict[str, str]) -> None:
+    trade = json.loads(examples["taobao"])["trade_fullinfo_get_response"]["trade"]
+    bare = parse("taobao", json.dumps(trade))
+    wrapped = parse("taobao", json.dumps({"trade": trade}))
+    assert bare.lines[1].sku_path == "payload.orders.order[1].outer_iid"
+    assert wrapped.lines[1].sku_path == "payload.trade.orders.order[1].outer_iid"
+    assert [ln.channel_sku for ln in wrapped.lines] == [ln.channel_sku for ln in bare.lines]
+    assert [ln.channel_sku for ln in bare.lines] == ["TB-TEE-RED-M", "TB-MUG"]
+
+
+# --- refusals name what is wrong -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("format_", ["shopify", "taobao", "generic"])
+def test_broken_json_is_refused_on_payload(format_: str) -> None:
+    problems = refused(format_, '{"id": 1, "currency": "CNY", "line_items": [')
+    assert list(problems) == ["payload"] and "not valid JSON" in problems["payload"]
+
+
+@pytest.mark.parametrize("payload", ["[]", '"order"', "42", "null", '{"price": NaN}'])
+def test_a_payload_that_is_not_a_json_object_is_refused(payload: str) -> None:
+    assert list(refused("generic", payload)) == ["payload"]
+
+
+def test_shopify_missing_fields_are_named_each_with_its_path(examples: dict[str, str]) -> None:
+    order = json.loads(examples["shopify"])
+    del order["id"]
+    del order["line_items"][1]["sku"]
+    order["line_items"][0]["quantity"] = 0
+    del order["shipping_address"]["country_code"]
+    problems = refused("shopify", order)
+    assert set(problems) == {
+        "payload.id", "payload.line_items[1].sku", "payload.line_items[0].quantity",
+        "payload.shipping_address.country_code",
+    }
+    assert problems["payload.id"] == "is required"
+
+
+def test_shopify_without_line_items_or_with_junk_lines_is_refused() -> None:
+    base = {"id": 1, "currency": "CNY", "shipping_address": {"country_code": "CN"}}
+    assert refused("shopify", {**base, "line_items": []}) == {"payload.line_items": "must not be empty"}
+    assert set(refused("shopify", {**base, "line_items": ["x"]})) == {"payload.line_items[0]"}
+    assert set(refused("shopify", {**base, "line_items": {"sku": "A"}})) == {"payload.line_items"}
+
+
+def test_taobao_line_needs_a_merchant_sku_and_whole_quantity(examples: dict[str, str]) -> None:
+    trade = json.loads(examples["taobao"])["trade_fullinfo_get_response"]["trade"]
+    del trade["orders"]["order"][1]["outer_iid"]
+    trade["orders"]["order"][0]["num"] = 1.5
+    del trade["tid"], trade["tid_str"]
+    problems = refused("taobao", trade)
+    assert set(problems) == {"payload.orders.order[1].outer_sku_id", "payload.orders.order[0].num", "payload.tid"}
+
+
+def test_generic_pickup_needs_a_location_and_a_known_mode(examples: dict[str, str]) -> None:
+    order = json.loads(examples["generic"])
+    order["fulfillment"] = {"mode": "PICKUP_IN_STORE"}
+    assert set(refused("generic", order)) == {"payload.fulfillment.pickup_location_id"}
+    order["fulfillment"] = {"mode": "DRONE"}
+    assert set(refused("generic", order)) == {"payload.fulfillment.mode"}
+
+
+def test_generic_line_gives_exactly_one_price(examples: dict[str, str]) -> None:
+    order = json.loads(examples["generic"])
+    order["lines"][0]["unit_price_minor"] = 100
+    assert set(refused("generic", order)) == {"payload.lines[0].unit_price"}
+    order["lines"][0] = {"channel_sku": "A", "quantity": 1, "unit_price_minor": -5}
+    assert set(refused("generic", order)) == {"payload.lines[0].unit_price_minor"}
+
+
+def test_unknown_format_is_refused_on_format() -> None:
+    with pytest.raises(InvalidArgument) as exc:
+        parse("amazon", "{}")
+    assert list(fields(exc)) == ["format"]
+
+
+# --- money ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "minor"),
+    [("12.50", "CNY", 1250), ("12.5", "CNY", 1250), ("12.500", "CNY", 1250), ("0", "CNY", 0), (7, "CNY", 700),
+     (Decimal("19.99"), "USD", 1999), ("1500", "JPY", 1500), ("1.234", "KWD", 1234), (" 3.10 ", "CNY", 310)],
+)
+def test_decimal_amounts_become_exact_minor_units(value: object, currency: str, minor: int) -> None:
+    assert to_minor(value, currency) == minor  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["12.505", "1.5e-3", "-1.00", "abc", "", "Infinity", True, 12.5, None, "1e20"])
+def test_amounts_that_are_not_exact_minor_units_are_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        to_minor(value, "CNY")  # type: ignore[arg-type]
+
+
+def test_a_price_with_too_many_decimals_is_refused_with_its_path(examples: dict[str, str]) -> None:
+    order = json.loads(examples["taobao"])
+    order["trade_fullinfo_get_response"]["trade"]["orders"]["order"][0]["price"] = "9.999"
+    problems = refused("taobao", order)
+    assert problems == {
+        "payload.trade_fullinfo_get_response.trade.orders.order[0].price": "has more than 2 decimal places for CNY"
+    }
+
+
+def test_json_number_prices_are_read_as_exact_decimals() -> None:
+    order = {"external_order_id": "X", "currency": "CNY",
+             "lines": [{"channel_sku": "A", "quantity": 1, "unit_price": 0.1}]}
+    assert parse("generic", json.dumps(order)).lines[0].unit_price_minor == 10
+
+
+# --- regions --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "region"),
+    [("浙江省", "CN-ZJ"), ("上海", "CN-SH"), ("上海市", "CN-SH"), ("内蒙古自治区", "CN-NM"),
+     ("广西壮族自治区", "CN-GX"), ("香港特别行政区", "CN-HK"), ("火星", "CN"), ("", "")],
+)
+def test_taobao_states_become_region_codes(state: str, region: str) -> None:
+    assert from_cn_province(state) == region
+
+
+def test_shopify_codes_become_region_codes() -> None:
+    assert from_codes("cn", "sh") == "CN-SH"
+    assert from_codes("US", "") == "US"
+    assert from_codes("", "SH") == ""
+
+
+# --- resolving through the listings ---------------------------------------------------------------------
+
+
+def channel(**overrides: object) -> Channel:
+    values: dict[str, object] = {"id": "ch-1", "code": "tmall", "name": "Tmall", "type": ChannelType.MARKETPLACE,
+                                 "allocation": AllocationPolicy()}
+    values.update(overrides)
+    return Channel(**values)  # type: ignore[arg-type]
+
+
+def listing(channel_sku: str, sku: str, *, active: bool = True) -> Listing:
+    return Listing("ch-1", sku, channel_sku, Money("CNY", 100), active)
+
+
+def imported(*lines: ImportedLine, currency: str = "CNY") -> ImportedOrder:
+    customer, shipping = ImportedCustomer(phone="138"), ImportedShipping(region="CN-SH")
+    return ImportedOrder("EXT-1", currency, customer, tuple(lines), shipping)
+
+
+def test_resolve_maps_channel_skus_to_skus_and_keeps_the_money() -> None:
+    order = resolve(
+        imported(ImportedLine("TM-A", 2, 1250, "payload.lines[0].channel_sku")),
+        channel(), {"TM-A": listing("TM-A", "SKU-A")},
+    )
+    assert [(ln.sku, ln.channel_sku, ln.quantity, ln.unit_price) for ln in order.lines] == [
+        ("SKU-A", "TM-A", 2, Money("CNY", 1250))
+    ]
+    assert (order.channel_id, order.external_order_id, order.dealer_id) == ("ch-1", "EXT-1", "")
+
+
+def test_resolve_names_every_unknown_or_inactive_channel_sku() -> None:
+    with pytest.raises(InvalidArgument) as exc:
+        resolve(
+            imported(ImportedLine("TM-A", 1, 100, "payload.line_items[0].sku"),
+                     ImportedLine("NOPE", 1, 100, "payload.line_items[1].sku"),
+                     ImportedLine("OFF", 1, 100, "payload.line_items[2].sku")),
+            channel(), {"TM-A": listing("TM-A", "SKU-A"), "OFF": listing("OFF", "SKU-B", active=False)},
+        )
+    problems = fields(exc)
+    assert set(problems) == {"payload.line_items[1].sku", "payload.line_items[2].sku"}
+    assert "unknown channel SKU 'NOPE'" in problems["payload.line_items[1].sku"]
+    assert "not active" in problems["payload.line_items[2].sku"]
+
+
+def test_resolve_merges_same_sku_lines_at_one_price_and_refuses_two_prices() -> None:
+    listings = {"A1": listing("A1", "SKU-A"), "A2": listing("A2", "SKU-A")}
+    same = resolve(imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 2, 100, "p[1]")), channel(),
+                   listings)
+    assert [(ln.sku, ln.quantity) for ln in same.lines] == [("SKU-A", 3)]
+    with pytest.raises(InvalidArgument) as exc:
+        resolve(imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 1, 200, "p[1]")), channel(), listings)
+    assert list(fields(exc)) == ["p[1]"]
+
+
+def test_resolve_refuses_another_currency_and_a_paused_channel() -> None:
+    line = ImportedLine("TM-A", 1, 100, "payload.lines[0].channel_sku")
+    with pytest.raises(InvalidArgument) as exc:
+        resolve(imported(line, currency="USD"), channel(), {"TM-A": listing("TM-A", "SKU-A")})
+    assert list(fields(exc)) == ["payload.currency"]
+    with pytest.raises(FailedPrecondition):
+        resolve(imported(line), channel(status=ChannelStatus.PAUSED), {"TM-A": listing("TM-A", "SKU-A")})
+
+
+def test_dealer_channel_orders_carry_the_dealer() -> None:
+    dealer = channel(type=ChannelType.DEALER, owner_dealer_id="D-9")
+    order = resolve(imported(ImportedLine("TM-A", 1, 100, "p")), dealer, {"TM-A": listing("TM-A", "SKU-A")})
+    assert order.dealer_id == "D-9"
