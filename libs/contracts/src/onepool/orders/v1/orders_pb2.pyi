@@ -139,7 +139,7 @@ class Shortfall(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., requested: _Optional[int] = ..., available: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls")
+    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +159,7 @@ class Order(_message.Message):
     PAYMENT_REF_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     SHORTFALLS_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel_id: str
     external_order_id: str
@@ -178,7 +179,8 @@ class Order(_message.Message):
     payment_ref: str
     status_reason: str
     shortfalls: _containers.RepeatedCompositeFieldContainer[Shortfall]
-    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ...) -> None: ...
+    reservation_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
     __slots__ = ("channel_id", "external_order_id", "customer", "lines", "fulfillment", "dealer_id", "payment_ttl_seconds")
@@ -217,20 +219,22 @@ class GetOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
 class ListOrdersRequest(_message.Message):
-    __slots__ = ("channel_id", "dealer_id", "customer_id", "status", "page_size", "page_token")
+    __slots__ = ("channel_id", "dealer_id", "customer_id", "status", "page_size", "page_token", "location_id")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     dealer_id: str
     customer_id: str
     status: OrderStatus
     page_size: int
     page_token: str
-    def __init__(self, channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    location_id: str
+    def __init__(self, channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., location_id: _Optional[str] = ...) -> None: ...
 
 class ListOrdersResponse(_message.Message):
     __slots__ = ("orders", "next_page_token")
