@@ -1,0 +1,83 @@
+"""The dealer overview and the read models it is built from (fed by other services' events, never by
+calling them while a dealer waits).
+
+- Units in stock: on_hand per (sku, location) at the dealer's own locations, from inventory.stock.changed.
+  Each level carries a version that grows with every change; an update older than what is kept is dropped,
+  so redelivered or reordered events can never roll a number back.
+- Orders: the latest known state of each order of the dealer, from orders.order.*. An order is open until
+  it is completed, cancelled or rejected. Its net sale is what was paid less what was refunded (an order
+  paid in full is counted at its total when the payment amount is not reported); unpaid orders count zero.
+  Sales in a period are the net sales of the orders created in that period.
+- Balance: what the dealer owes the brand. Wholesale purchases come from dealers' own running total of
+  received replenishments (never late); everything else settlement posts to the dealer's party (its share
+  of sales, fees, refunds) comes from settlement.entry.posted, whose wholesale entries are skipped because
+  they are already counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from onepool_dealers.domain.model import Money
+
+# Order statuses as the orders contract names them (without the ORDER_STATUS_ prefix).
+CLOSED_ORDER_STATUSES = frozenset({"COMPLETED", "CANCELLED", "REJECTED"})
+PAID_ORDER_STATUSES = frozenset({"PAID", "FULFILLING", "SHIPPED", "READY_FOR_PICKUP", "COMPLETED"})
+WHOLESALE_RULE = "wholesale"
+
+
+def is_open(status: str) -> bool:
+    return status not in CLOSED_ORDER_STATUSES and status != "UNSPECIFIED"
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order_id: str
+    dealer_id: str
+    status: str
+    total: Money
+    paid_minor: int
+    refunded_minor: int
+    created_at: datetime
+    updated_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return is_open(self.status)
+
+    @property
+    def net_sales_minor(self) -> int:
+        paid = self.paid_minor
+        if not paid and self.status in PAID_ORDER_STATUSES:
+            paid = self.total.amount_minor
+        return max(paid - self.refunded_minor, 0)
+
+    def newer_than(self, other: OrderView) -> bool:
+        """Whether this state may replace `other` (orders carry no version; updated_at orders them)."""
+        if self.updated_at is None or other.updated_at is None:
+            return True
+        return self.updated_at >= other.updated_at
+
+
+@dataclass(frozen=True)
+class StockView:
+    sku: str
+    location_id: str
+    dealer_id: str
+    on_hand: int
+    version: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    dealer_id: str
+    open_orders: int
+    sales_in_period: Money
+    units_in_stock: int
+    balance: Money
+    credit_available: Money
+    credit_limit: Money
+    open_replenishments: Money
+    period_start: datetime
+    period_end: datetime
