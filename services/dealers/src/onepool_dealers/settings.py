@@ -6,3 +6,16 @@ from onepool_runtime.settings import ServiceSettings
 class DealersSettings(ServiceSettings):
     service_name: str = "dealers"
     grpc_port: int = 50054
+    # Each tier's share of the wholesale list price, in basis points (9000 = 90%).
+    tier_factor_standard_bps: int = 9000
+    tier_factor_silver_bps: int = 8500
+    tier_factor_gold_bps: int = 8000
+    # Deadline of each call to inventory and channels.
+    peer_timeout_seconds: float = 5.0
+    # The recovery loop: finishes dealers whose channel is missing or behind, and retries shipments whose
+    # transfer request got no answer for this long.
+    recovery_interval_seconds: float = 5.0
+    recovery_batch: int = 50
+    shipping_retry_after_seconds: float = 30.0
+    # GetDealerOverview's sales period when the request names none.
+    overview_default_days: int = 30

@@ -1,9 +1,12 @@
-"""SQLModel tables of the dealers schema."""
+"""SQLModel tables of the dealers schema. Repositories map them to domain objects; nothing else sees them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Identity, Index, func, text
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 
 class DealersTable(SQLModel, registry=registry()):
@@ -11,3 +14,161 @@ class DealersTable(SQLModel, registry=registry()):
 
 
 metadata = DealersTable.metadata
+
+
+def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=nullable, server_default=None if nullable else func.now())
+
+
+def _money() -> Column:  # type: ignore[type-arg]
+    return Column(BigInteger, nullable=False, server_default="0")
+
+
+class DealerRow(DealersTable, table=True):
+    __tablename__ = "dealers"
+    __table_args__ = (
+        CheckConstraint("credit_limit_minor >= 0", name="credit_limit_not_negative"),
+        CheckConstraint("open_minor >= 0", name="open_not_negative"),
+        CheckConstraint("received_minor >= 0", name="received_not_negative"),
+        # The recovery loop's scan: dealers whose channel is missing or behind.
+        Index(
+            "dealers_channel_unsynced",
+            "id",
+            postgresql_where=text("channel_id = '' OR channel_synced_revision < revision"),
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    # RegisterDealer's idempotency key and a hash of its request (a key reused for another request is refused).
+    request_id: str = Field(max_length=128, unique=True)
+    request_fingerprint: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    tier: str = Field(max_length=16)
+    currency: str = Field(max_length=3)
+    credit_limit_minor: int = Field(default=0, sa_column=_money())
+    region: str = Field(default="", max_length=64, index=True)
+    status: str = Field(max_length=16)
+    channel_id: str = Field(default="", max_length=64, index=True)
+    # Running totals of the dealer's replenishments, in its credit currency (see domain.model.Dealer).
+    open_minor: int = Field(default=0, sa_column=_money())
+    received_minor: int = Field(default=0, sa_column=_money())
+    revision: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    channel_synced_revision: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class LocationRow(DealersTable, table=True):
+    """Locations of the pool (inventory.location.upserted, and AddDealerLocation as soon as it succeeds)."""
+
+    __tablename__ = "locations"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(default="", max_length=200)
+    type: str = Field(max_length=32)
+    owner_dealer_id: str = Field(default="", max_length=64, index=True)
+    region: str = Field(default="", max_length=64)
+    ships: bool = True
+    pickup: bool = False
+    priority: int = 0
+    active: bool = True
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class WholesalePriceRow(DealersTable, table=True):
+    __tablename__ = "wholesale_prices"
+    __table_args__ = (CheckConstraint("list_price_minor >= 0", name="list_price_not_negative"),)
+
+    sku: str = Field(primary_key=True, max_length=64)
+    currency: str = Field(max_length=3)
+    list_price_minor: int = Field(default=0, sa_column=_money())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class ReplenishmentRow(DealersTable, table=True):
+    __tablename__ = "replenishments"
+    __table_args__ = (
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        Index("replenishments_by_dealer", "dealer_id", "seq"),
+        # The recovery loop's scan: shipments asked of inventory whose answer was not recorded.
+        Index(
+            "replenishments_shipping",
+            "shipping_requested_at",
+            postgresql_where=text("shipping_requested_at IS NOT NULL"),
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    # Keyset pagination cursor (creation order).
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), nullable=False))
+    dealer_id: str = Field(max_length=64, foreign_key="dealers.id")
+    from_location_id: str = Field(max_length=64)
+    to_location_id: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    currency: str = Field(max_length=3)
+    total_minor: int = Field(default=0, sa_column=_money())
+    transfer_id: str = Field(default="", max_length=64)
+    status_reason: str = Field(default="", max_length=500)
+    shipping_requested_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class ReplenishmentLineRow(DealersTable, table=True):
+    __tablename__ = "replenishment_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="line_quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+    )
+
+    replenishment_id: str = Field(primary_key=True, max_length=64, foreign_key="replenishments.id")
+    position: int = Field(primary_key=True)
+    sku: str = Field(max_length=64)
+    quantity: int
+    unit_price_minor: int = Field(default=0, sa_column=_money())
+
+
+class DealerStockRow(DealersTable, table=True):
+    """Read model: on_hand per (sku, location) at dealer-owned locations (inventory.stock.changed)."""
+
+    __tablename__ = "dealer_stock"
+
+    location_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    dealer_id: str = Field(max_length=64, index=True)
+    on_hand: int = 0
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
+class DealerOrderRow(DealersTable, table=True):
+    """Read model: the latest known state of each dealer order (orders.order.*)."""
+
+    __tablename__ = "dealer_orders"
+    __table_args__ = (
+        Index("dealer_orders_by_created", "dealer_id", "created_at"),
+        Index("dealer_orders_open", "dealer_id", postgresql_where=text("open")),
+    )
+
+    order_id: str = Field(primary_key=True, max_length=64)
+    dealer_id: str = Field(max_length=64)
+    status: str = Field(max_length=32)
+    open: bool = True
+    currency: str = Field(default="", max_length=3)
+    total_minor: int = Field(default=0, sa_column=_money())
+    paid_minor: int = Field(default=0, sa_column=_money())
+    refunded_minor: int = Field(default=0, sa_column=_money())
+    net_sales_minor: int = Field(default=0, sa_column=_money())
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class DealerSettlementRow(DealersTable, table=True):
+    """Read model: the sum of settlement's non-wholesale journal lines per dealer party and currency
+    (settlement.entry.posted); positive means the ledger owes the dealer."""
+
+    __tablename__ = "dealer_settlement"
+
+    dealer_id: str = Field(primary_key=True, max_length=64)
+    currency: str = Field(primary_key=True, max_length=3)
+    net_minor: int = Field(default=0, sa_column=_money())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())

@@ -1,20 +1,140 @@
-"""Wires the dealers service."""
+"""Wires the dealers service: unit of work, peers (inventory, channels), sagas and their recovery loop,
+the read-model consumers and the servicer."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from functools import partial
+
 import grpc
 from onepool.dealers.v1 import dealers_pb2, dealers_pb2_grpc
+from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool.orders.v1 import events_pb2 as order_events
+from onepool.settlement.v1 import events_pb2 as settlement_events
+from onepool_runtime.clients import service_channel
+from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
 
+from onepool_dealers.adapters.gateways import ChannelsGateway, InventoryGateway
+from onepool_dealers.entrypoints import consumers
+from onepool_dealers.entrypoints.grpc_api import DealerServicer
 from onepool_dealers.entrypoints.policies import POLICY
+from onepool_dealers.service_layer.ports import ChannelsPort, InventoryPort
+from onepool_dealers.service_layer.sagas import Sagas
+from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
+from onepool_dealers.settings import DealersSettings
 
+log = logging.getLogger(__name__)
 SERVICE_NAME = dealers_pb2.DESCRIPTOR.services_by_name["DealerService"].full_name
 
 
-async def build(infra: Infra) -> ServiceParts:
-    servicer = dealers_pb2_grpc.DealerServiceServicer()
+def _consumers(infra: Infra, uow_factory: partial[DealersUnitOfWork], settings: DealersSettings) -> list[EventConsumer]:
+    common = {
+        "service": "dealers",
+        "max_deliver": settings.consumer_max_deliver,
+        "ack_wait": settings.consumer_ack_wait_seconds,
+    }
+    return [
+        EventConsumer(
+            infra.js,
+            uow_factory,
+            name="inventory-view",
+            stream="INVENTORY",
+            subscriptions=[
+                Subscription(
+                    "inventory.location.upserted", inventory_events.LocationUpserted, consumers.on_location_upserted
+                ),
+                Subscription("inventory.stock.changed", inventory_events.StockChanged, consumers.on_stock_changed),
+                Subscription(
+                    "inventory.transfer.shipped", inventory_events.TransferShipped, consumers.on_transfer_shipped
+                ),
+                Subscription(
+                    "inventory.transfer.received", inventory_events.TransferReceived, consumers.on_transfer_received
+                ),
+            ],
+            **common,  # type: ignore[arg-type]
+        ),
+        EventConsumer(
+            infra.js,
+            uow_factory,
+            name="orders-view",
+            stream="ORDERS",
+            subscriptions=[
+                Subscription(f"orders.order.{name}", message, consumers.on_order_event)
+                for name, message in (
+                    ("placed", order_events.OrderPlaced),
+                    ("paid", order_events.OrderPaid),
+                    ("cancelled", order_events.OrderCancelled),
+                    ("shipped", order_events.OrderShipped),
+                    ("completed", order_events.OrderCompleted),
+                    ("returned", order_events.OrderReturned),
+                )
+            ],
+            **common,  # type: ignore[arg-type]
+        ),
+        EventConsumer(
+            infra.js,
+            uow_factory,
+            name="settlement-view",
+            stream="SETTLEMENT",
+            subscriptions=[
+                Subscription("settlement.entry.posted", settlement_events.EntryPosted, consumers.on_entry_posted)
+            ],
+            **common,  # type: ignore[arg-type]
+        ),
+    ]
+
+
+async def build_with(
+    infra: Infra, *, channels: ChannelsPort | None = None, inventory: InventoryPort | None = None
+) -> ServiceParts:
+    """The service, with its peers given (tests pass fakes) or reached over gRPC from settings."""
+    settings = infra.settings
+    assert isinstance(settings, DealersSettings)
+    uow_factory = partial(DealersUnitOfWork, infra.sessions)
+    peer_channels: list[grpc.aio.Channel] = []
+    if channels is None:
+        peer_channels.append(service_channel(settings.channels_addr, settings))
+        channels = ChannelsGateway(peer_channels[-1], settings.peer_timeout_seconds)
+    if inventory is None:
+        peer_channels.append(service_channel(settings.inventory_addr, settings))
+        inventory = InventoryGateway(peer_channels[-1], settings.peer_timeout_seconds)
+    sagas = Sagas(
+        uow_factory,
+        channels,
+        inventory,
+        shipping_retry_after_seconds=settings.shipping_retry_after_seconds,
+        recovery_batch=settings.recovery_batch,
+    )
+    servicer = DealerServicer(uow_factory, sagas, settings)
+
+    async def recover() -> None:
+        """Finish half-done sagas (a dealer without its channel, a shipment without its answer)."""
+        while True:
+            await asyncio.sleep(settings.recovery_interval_seconds)
+            try:
+                await sagas.recover_once()
+            except Exception:
+                log.exception("dealer recovery pass failed; retrying next interval")
+
+    async def close_peers() -> None:
+        for channel in peer_channels:
+            await channel.close()
 
     def register(server: grpc.aio.Server) -> None:
         dealers_pb2_grpc.add_DealerServiceServicer_to_server(servicer, server)
 
-    return ServiceParts(register=register, service_names=[SERVICE_NAME], policy=POLICY)
+    return ServiceParts(
+        register=register,
+        service_names=[SERVICE_NAME],
+        policy=POLICY,
+        consumers=_consumers(infra, uow_factory, settings),
+        tasks={"dealer-recovery": recover},
+        on_stop=[close_peers],
+        components={"sagas": sagas},
+    )
+
+
+async def build(infra: Infra) -> ServiceParts:
+    return await build_with(infra)

@@ -1,0 +1,469 @@
+"""Dealers persistence: SQL in, domain objects out.
+
+Locking discipline (deadlock freedom): a transaction that needs both locks a dealer's row before any of
+its replenishments' rows. Placement locks the dealer row, so one dealer's placements are serialised and two
+concurrent orders can never both pass the credit check. The channel saga serialises on an advisory lock
+per dealer instead, so a slow channels service never holds up a dealer's placements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_dealers.adapters.orm import (
+    DealerOrderRow,
+    DealerRow,
+    DealerSettlementRow,
+    DealerStockRow,
+    LocationRow,
+    ReplenishmentLineRow,
+    ReplenishmentRow,
+    WholesalePriceRow,
+)
+from onepool_dealers.domain.model import (
+    Dealer,
+    DealerStatus,
+    DealerTier,
+    Location,
+    LocationType,
+    Money,
+    Replenishment,
+    ReplenishmentLine,
+    ReplenishmentStatus,
+)
+from onepool_dealers.domain.overview import OrderView, StockView
+
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
+
+_DEALERS = DealerRow.__table__  # type: ignore[attr-defined]
+_LOC = LocationRow.__table__  # type: ignore[attr-defined]
+_PRICES = WholesalePriceRow.__table__  # type: ignore[attr-defined]
+_REPL = ReplenishmentRow.__table__  # type: ignore[attr-defined]
+_LINES = ReplenishmentLineRow.__table__  # type: ignore[attr-defined]
+_STOCK = DealerStockRow.__table__  # type: ignore[attr-defined]
+_ORDERS = DealerOrderRow.__table__  # type: ignore[attr-defined]
+_SETTLE = DealerSettlementRow.__table__  # type: ignore[attr-defined]
+
+
+def _dealer(row: object, location_ids: list[str]) -> Dealer:
+    return Dealer(
+        id=row.id,  # type: ignore[attr-defined]
+        name=row.name,  # type: ignore[attr-defined]
+        tier=DealerTier(row.tier),  # type: ignore[attr-defined]
+        credit_limit=Money(row.currency, row.credit_limit_minor),  # type: ignore[attr-defined]
+        region=row.region,  # type: ignore[attr-defined]
+        status=DealerStatus(row.status),  # type: ignore[attr-defined]
+        channel_id=row.channel_id,  # type: ignore[attr-defined]
+        location_ids=location_ids,
+        open_minor=row.open_minor,  # type: ignore[attr-defined]
+        received_minor=row.received_minor,  # type: ignore[attr-defined]
+        revision=row.revision,  # type: ignore[attr-defined]
+        channel_synced_revision=row.channel_synced_revision,  # type: ignore[attr-defined]
+        created_at=row.created_at,  # type: ignore[attr-defined]
+        updated_at=row.updated_at,  # type: ignore[attr-defined]
+    )
+
+
+def _location(row: object) -> Location:
+    return Location(
+        id=row.id,  # type: ignore[attr-defined]
+        name=row.name,  # type: ignore[attr-defined]
+        type=LocationType(row.type),  # type: ignore[attr-defined]
+        owner_dealer_id=row.owner_dealer_id,  # type: ignore[attr-defined]
+        region=row.region,  # type: ignore[attr-defined]
+        ships=row.ships,  # type: ignore[attr-defined]
+        pickup=row.pickup,  # type: ignore[attr-defined]
+        priority=row.priority,  # type: ignore[attr-defined]
+        active=row.active,  # type: ignore[attr-defined]
+    )
+
+
+def _dealer_values(d: Dealer) -> dict[str, object]:
+    return {
+        "name": d.name,
+        "tier": d.tier.value,
+        "currency": d.currency,
+        "credit_limit_minor": d.credit_limit.amount_minor,
+        "region": d.region,
+        "status": d.status.value,
+        "channel_id": d.channel_id,
+        "open_minor": d.open_minor,
+        "received_minor": d.received_minor,
+        "revision": d.revision,
+        "channel_synced_revision": d.channel_synced_revision,
+        "updated_at": d.updated_at,
+    }
+
+
+class DealersRepository:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        self.session = session
+        self._uow = uow
+
+    # --- dealers ----------------------------------------------------------------------------------------
+
+    async def add_dealer(self, dealer: Dealer, request_id: str, fingerprint: str) -> tuple[Dealer, str]:
+        """Insert the dealer unless its request_id was seen; returns the stored dealer and its fingerprint.
+
+        A concurrent duplicate blocks on the unique request_id until the first commits, then reads it."""
+        inserted = (
+            await self.session.execute(
+                insert(_DEALERS)
+                .values(
+                    id=dealer.id,
+                    request_id=request_id,
+                    request_fingerprint=fingerprint,
+                    created_at=dealer.created_at,
+                    **_dealer_values(dealer),
+                )
+                .on_conflict_do_nothing(index_elements=["request_id"])
+                .returning(_DEALERS.c.id)
+            )
+        ).first()
+        if inserted is not None:
+            self._uow.track(dealer)
+            return dealer, fingerprint
+        row = (await self.session.execute(select(_DEALERS).where(_DEALERS.c.request_id == request_id))).one()
+        return _dealer(row, await self._location_ids(row.id)), row.request_fingerprint
+
+    async def _location_ids(self, dealer_id: str) -> list[str]:
+        rows = await self.session.execute(
+            select(_LOC.c.id).where(_LOC.c.owner_dealer_id == dealer_id).order_by(_LOC.c.id)
+        )
+        return list(rows.scalars())
+
+    async def get_dealer(self, dealer_id: str, *, lock: bool = False) -> Dealer | None:
+        query = select(_DEALERS).where(_DEALERS.c.id == dealer_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return None
+        dealer = _dealer(row, await self._location_ids(dealer_id))
+        if lock:
+            self._uow.track(dealer)
+        return dealer
+
+    async def save_dealer(self, dealer: Dealer) -> None:
+        await self.session.execute(update(_DEALERS).where(_DEALERS.c.id == dealer.id).values(**_dealer_values(dealer)))
+        self._uow.track(dealer)
+
+    async def list_dealers(
+        self, *, status: DealerStatus | None, region: str, only_id: str | None, after_id: str, limit: int
+    ) -> list[Dealer]:
+        query = select(_DEALERS).where(_DEALERS.c.id > after_id).order_by(_DEALERS.c.id).limit(limit)
+        if status is not None:
+            query = query.where(_DEALERS.c.status == status.value)
+        if region:
+            query = query.where(_DEALERS.c.region == region)
+        if only_id is not None:
+            query = query.where(_DEALERS.c.id == only_id)
+        rows = (await self.session.execute(query)).all()
+        locations: dict[str, list[str]] = {r.id: [] for r in rows}
+        if rows:
+            for loc in await self.session.execute(
+                select(_LOC.c.id, _LOC.c.owner_dealer_id)
+                .where(_LOC.c.owner_dealer_id.in_(list(locations)))
+                .order_by(_LOC.c.id)
+            ):
+                locations[loc.owner_dealer_id].append(loc.id)
+        return [_dealer(r, locations[r.id]) for r in rows]
+
+    async def dealer_id_by_channel(self, channel_id: str) -> str | None:
+        if not channel_id:
+            return None
+        return (await self.session.execute(select(_DEALERS.c.id).where(_DEALERS.c.channel_id == channel_id))).scalar()
+
+    async def dealers_needing_channel_sync(self, limit: int) -> list[str]:
+        rows = await self.session.execute(
+            select(_DEALERS.c.id)
+            .where(or_(_DEALERS.c.channel_id == "", _DEALERS.c.channel_synced_revision < _DEALERS.c.revision))
+            .order_by(_DEALERS.c.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def lock_channel_sync(self, dealer_id: str, *, wait: bool = True) -> bool:
+        """Serialise the channel saga of one dealer (held until the transaction ends)."""
+        fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        result = await self.session.execute(text(f"SELECT {fn}(hashtext(:k))"), {"k": f"dealers:channel:{dealer_id}"})
+        return wait or bool(result.scalar())
+
+    # --- locations --------------------------------------------------------------------------------------
+
+    async def get_location(self, location_id: str) -> Location | None:
+        row = (await self.session.execute(select(_LOC).where(_LOC.c.id == location_id))).first()
+        return _location(row) if row else None
+
+    async def location_owner(self, location_id: str) -> str | None:
+        return (await self.session.execute(select(_LOC.c.owner_dealer_id).where(_LOC.c.id == location_id))).scalar()
+
+    async def save_location(self, location: Location) -> None:
+        values = {
+            "id": location.id,
+            "name": location.name,
+            "type": location.type.value,
+            "owner_dealer_id": location.owner_dealer_id,
+            "region": location.region,
+            "ships": location.ships,
+            "pickup": location.pickup,
+            "priority": location.priority,
+            "active": location.active,
+        }
+        stmt = insert(_LOC).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={**{k: stmt.excluded[k] for k in values if k != "id"}, "updated_at": func.now()},
+        )
+        await self.session.execute(stmt)
+
+    # --- wholesale prices -------------------------------------------------------------------------------
+
+    async def set_price(self, sku: str, list_price: Money) -> None:
+        stmt = insert(_PRICES).values(sku=sku, currency=list_price.currency, list_price_minor=list_price.amount_minor)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["sku"],
+            set_={
+                "currency": stmt.excluded.currency,
+                "list_price_minor": stmt.excluded.list_price_minor,
+                "updated_at": func.now(),
+            },
+        )
+        await self.session.execute(stmt)
+
+    async def list_prices(self, skus: Iterable[str]) -> dict[str, Money]:
+        rows = await self.session.execute(select(_PRICES).where(_PRICES.c.sku.in_(sorted(set(skus)))))
+        return {r.sku: Money(r.currency, r.list_price_minor) for r in rows}
+
+    # --- replenishments ---------------------------------------------------------------------------------
+
+    async def add_replenishment(self, r: Replenishment) -> None:
+        await self.session.execute(
+            insert(_REPL).values(
+                id=r.id,
+                dealer_id=r.dealer_id,
+                from_location_id=r.from_location_id,
+                to_location_id=r.to_location_id,
+                status=r.status.value,
+                currency=r.currency,
+                total_minor=r.total.amount_minor,
+                transfer_id=r.transfer_id,
+                status_reason=r.status_reason,
+                shipping_requested_at=r.shipping_requested_at,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+        )
+        await self.session.execute(
+            insert(_LINES),
+            [
+                {
+                    "replenishment_id": r.id,
+                    "position": i,
+                    "sku": ln.sku,
+                    "quantity": ln.quantity,
+                    "unit_price_minor": ln.unit_price.amount_minor,
+                }
+                for i, ln in enumerate(r.lines)
+            ],
+        )
+        self._uow.track(r)
+
+    async def _with_lines(self, rows: list[object]) -> list[Replenishment]:
+        if not rows:
+            return []
+        lines: dict[str, list[ReplenishmentLine]] = {r.id: [] for r in rows}  # type: ignore[attr-defined]
+        currency = {r.id: r.currency for r in rows}  # type: ignore[attr-defined]
+        for ln in await self.session.execute(
+            select(_LINES)
+            .where(_LINES.c.replenishment_id.in_(list(lines)))
+            .order_by(_LINES.c.replenishment_id, _LINES.c.position)
+        ):
+            lines[ln.replenishment_id].append(
+                ReplenishmentLine(ln.sku, ln.quantity, Money(currency[ln.replenishment_id], ln.unit_price_minor))
+            )
+        return [
+            Replenishment(
+                id=r.id,  # type: ignore[attr-defined]
+                dealer_id=r.dealer_id,  # type: ignore[attr-defined]
+                from_location_id=r.from_location_id,  # type: ignore[attr-defined]
+                to_location_id=r.to_location_id,  # type: ignore[attr-defined]
+                lines=lines[r.id],  # type: ignore[attr-defined]
+                status=ReplenishmentStatus(r.status),  # type: ignore[attr-defined]
+                transfer_id=r.transfer_id,  # type: ignore[attr-defined]
+                status_reason=r.status_reason,  # type: ignore[attr-defined]
+                shipping_requested_at=r.shipping_requested_at,  # type: ignore[attr-defined]
+                created_at=r.created_at,  # type: ignore[attr-defined]
+                updated_at=r.updated_at,  # type: ignore[attr-defined]
+            )
+            for r in rows
+        ]
+
+    async def get_replenishment(self, replenishment_id: str, *, lock: bool = False) -> Replenishment | None:
+        query = select(_REPL).where(_REPL.c.id == replenishment_id)
+        if lock:
+            query = query.with_for_update()
+        found = await self._with_lines(list((await self.session.execute(query)).all()))
+        if not found:
+            return None
+        if lock:
+            self._uow.track(found[0])
+        return found[0]
+
+    async def save_replenishment(self, r: Replenishment) -> None:
+        await self.session.execute(
+            update(_REPL)
+            .where(_REPL.c.id == r.id)
+            .values(
+                status=r.status.value,
+                transfer_id=r.transfer_id,
+                status_reason=r.status_reason,
+                shipping_requested_at=r.shipping_requested_at,
+                updated_at=r.updated_at,
+            )
+        )
+        self._uow.track(r)
+
+    async def list_replenishments(
+        self, *, dealer_id: str, status: ReplenishmentStatus | None, after_seq: int, limit: int
+    ) -> list[tuple[int, Replenishment]]:
+        query = select(_REPL).where(_REPL.c.seq > after_seq).order_by(_REPL.c.seq).limit(limit)
+        if dealer_id:
+            query = query.where(_REPL.c.dealer_id == dealer_id)
+        if status is not None:
+            query = query.where(_REPL.c.status == status.value)
+        rows = list((await self.session.execute(query)).all())
+        return list(zip([r.seq for r in rows], await self._with_lines(rows), strict=True))
+
+    async def stalled_shipments(self, requested_before: datetime, limit: int) -> list[str]:
+        rows = await self.session.execute(
+            select(_REPL.c.id)
+            .where(
+                and_(
+                    _REPL.c.shipping_requested_at.is_not(None),
+                    _REPL.c.shipping_requested_at < requested_before,
+                    _REPL.c.status == ReplenishmentStatus.PLACED.value,
+                )
+            )
+            .order_by(_REPL.c.shipping_requested_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    # --- read models ------------------------------------------------------------------------------------
+
+    async def apply_stock(self, view: StockView) -> bool:
+        """Keep the newest version of a (sku, location) level; an older one changes nothing."""
+        stmt = insert(_STOCK).values(
+            location_id=view.location_id,
+            sku=view.sku,
+            dealer_id=view.dealer_id,
+            on_hand=view.on_hand,
+            version=view.version,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["location_id", "sku"],
+            set_={
+                "on_hand": stmt.excluded.on_hand,
+                "version": stmt.excluded.version,
+                "dealer_id": stmt.excluded.dealer_id,
+            },
+            where=_STOCK.c.version < stmt.excluded.version,
+        ).returning(_STOCK.c.sku)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def get_order(self, order_id: str) -> OrderView | None:
+        row = (await self.session.execute(select(_ORDERS).where(_ORDERS.c.order_id == order_id))).first()
+        if row is None:
+            return None
+        return OrderView(
+            order_id=row.order_id,
+            dealer_id=row.dealer_id,
+            status=row.status,
+            total=Money(row.currency, row.total_minor),
+            paid_minor=row.paid_minor,
+            refunded_minor=row.refunded_minor,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    async def save_order(self, view: OrderView) -> None:
+        values = {
+            "dealer_id": view.dealer_id,
+            "status": view.status,
+            "open": view.open,
+            "currency": view.total.currency,
+            "total_minor": view.total.amount_minor,
+            "paid_minor": view.paid_minor,
+            "refunded_minor": view.refunded_minor,
+            "net_sales_minor": view.net_sales_minor,
+            "created_at": view.created_at,
+            "updated_at": view.updated_at,
+        }
+        stmt = insert(_ORDERS).values(order_id=view.order_id, **values)
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["order_id"], set_={k: stmt.excluded[k] for k in values})
+        )
+
+    async def lock_order(self, order_id: str) -> None:
+        """Serialise concurrent updates of one order's row (it may not exist yet)."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"dealers:order:{order_id}"}
+        )
+
+    async def add_settlement(self, dealer_id: str, currency: str, delta_minor: int) -> None:
+        stmt = insert(_SETTLE).values(dealer_id=dealer_id, currency=currency, net_minor=delta_minor)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["dealer_id", "currency"],
+                set_={"net_minor": _SETTLE.c.net_minor + stmt.excluded.net_minor, "updated_at": func.now()},
+            )
+        )
+
+    async def settlement_net(self, dealer_id: str, currency: str) -> int:
+        value = (
+            await self.session.execute(
+                select(_SETTLE.c.net_minor).where(
+                    and_(_SETTLE.c.dealer_id == dealer_id, _SETTLE.c.currency == currency)
+                )
+            )
+        ).scalar()
+        return int(value or 0)
+
+    async def units_in_stock(self, dealer_id: str) -> int:
+        value = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(_STOCK.c.on_hand), 0)).where(_STOCK.c.dealer_id == dealer_id)
+            )
+        ).scalar()
+        return int(value or 0)
+
+    async def open_orders(self, dealer_id: str) -> int:
+        value = (
+            await self.session.execute(
+                select(func.count()).where(and_(_ORDERS.c.dealer_id == dealer_id, _ORDERS.c.open))
+            )
+        ).scalar()
+        return int(value or 0)
+
+    async def sales(self, dealer_id: str, currency: str, start: datetime, end: datetime) -> int:
+        value = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(_ORDERS.c.net_sales_minor), 0)).where(
+                    and_(
+                        _ORDERS.c.dealer_id == dealer_id,
+                        _ORDERS.c.created_at >= start,
+                        _ORDERS.c.created_at < end,
+                        _ORDERS.c.currency.in_([currency, ""]),
+                    )
+                )
+            )
+        ).scalar()
+        return int(value or 0)

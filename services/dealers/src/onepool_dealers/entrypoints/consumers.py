@@ -1,0 +1,104 @@
+"""Consumers' handlers: other services' events become dealers' read models (stock at dealer locations,
+dealer orders, settlement balances) and complete replenishments whose transfers inventory moved.
+
+Every handler runs in the consumer's transaction, after its inbox insert, so a redelivered event has no
+effect; stale numbers are dropped by version (stock) or by updated_at (orders)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool.orders.v1 import events_pb2 as order_events
+from onepool.orders.v1 import orders_pb2
+from onepool.settlement.v1 import events_pb2 as settlement_events
+
+from onepool_dealers.adapters import mappers
+from onepool_dealers.domain.model import Money
+from onepool_dealers.domain.overview import WHOLESALE_RULE, OrderView, StockView
+from onepool_dealers.service_layer import handlers
+from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
+
+DEALER_PARTY = "dealer:"
+
+
+async def on_location_upserted(event: inventory_events.LocationUpserted, uow: DealersUnitOfWork) -> None:
+    location = mappers.location_from_proto(event.location)
+    if location is not None:
+        await handlers.record_dealer_location(uow, location)
+
+
+async def on_stock_changed(event: inventory_events.StockChanged, uow: DealersUnitOfWork) -> None:
+    level = event.level
+    # Older inventory builds leave location_owner_dealer_id empty: fall back to dealers' copy of locations.
+    owner = event.location_owner_dealer_id or await handlers.location_owner(uow, level.location_id)
+    if not owner:
+        return  # a brand location: not a dealer's stock
+    await handlers.apply_stock(uow, StockView(level.sku, level.location_id, owner, level.on_hand, level.version))
+
+
+async def on_transfer_shipped(event: inventory_events.TransferShipped, uow: DealersUnitOfWork) -> None:
+    t = event.transfer
+    await handlers.transfer_moved(
+        uow,
+        transfer_id=t.id,
+        reference=t.reference,
+        from_location_id=t.from_location_id,
+        to_location_id=t.to_location_id,
+        received=False,
+    )
+
+
+async def on_transfer_received(event: inventory_events.TransferReceived, uow: DealersUnitOfWork) -> None:
+    t = event.transfer
+    await handlers.transfer_moved(
+        uow,
+        transfer_id=t.id,
+        reference=t.reference,
+        from_location_id=t.from_location_id,
+        to_location_id=t.to_location_id,
+        received=True,
+    )
+
+
+def _time(value: object, fallback: datetime | None) -> datetime | None:
+    if getattr(value, "seconds", 0) or getattr(value, "nanos", 0):
+        return value.ToDatetime(tzinfo=UTC)  # type: ignore[attr-defined]
+    return fallback
+
+
+async def on_order_event(
+    event: order_events.OrderPlaced
+    | order_events.OrderPaid
+    | order_events.OrderCancelled
+    | order_events.OrderShipped
+    | order_events.OrderCompleted
+    | order_events.OrderReturned,
+    uow: DealersUnitOfWork,
+) -> None:
+    order = event.order
+    occurred = _time(event.meta.occurred_at, None) or datetime.now(UTC)
+    currency = order.total.currency or order.paid.currency
+    view = OrderView(
+        order_id=order.id,
+        dealer_id=order.dealer_id,
+        status=orders_pb2.OrderStatus.Name(order.status).removeprefix("ORDER_STATUS_"),
+        total=Money(currency, order.total.amount_minor),
+        paid_minor=order.paid.amount_minor,
+        refunded_minor=order.refunded.amount_minor,
+        created_at=_time(order.created_at, occurred) or occurred,
+        updated_at=_time(order.updated_at, None),
+    )
+    await handlers.apply_order(uow, view, order.channel_id)
+
+
+async def on_entry_posted(event: settlement_events.EntryPosted, uow: DealersUnitOfWork) -> None:
+    """Everything settlement posts to a dealer except wholesale (which dealers counts itself, never late)."""
+    if event.rule == WHOLESALE_RULE:
+        return
+    for line in event.lines:
+        if line.party.startswith(DEALER_PARTY) and line.amount.amount_minor:
+            currency = line.amount.currency or event.currency
+            await handlers.add_settlement(
+                uow, line.party.removeprefix(DEALER_PARTY), currency, line.amount.amount_minor
+            )

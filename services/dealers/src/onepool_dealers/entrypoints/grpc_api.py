@@ -1,0 +1,192 @@
+"""DealerService servicer: proto -> command -> handler or saga -> proto. It translates; it never decides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from onepool.dealers.v1 import dealers_pb2 as pb
+from onepool.dealers.v1 import dealers_pb2_grpc
+from onepool_runtime.errors import Violations
+from onepool_runtime.servicer import UseCases
+from onepool_runtime.validation import check_id, check_text, decode_page_token, encode_page_token, page_size
+
+from onepool_dealers.adapters import mappers
+from onepool_dealers.domain.model import TierFactors
+from onepool_dealers.entrypoints import requests
+from onepool_dealers.entrypoints.scope import DealerScope
+from onepool_dealers.service_layer import handlers
+from onepool_dealers.service_layer.sagas import Sagas
+from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
+from onepool_dealers.settings import DealersSettings
+
+Ctx = grpc.aio.ServicerContext
+
+
+class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
+    def __init__(self, uow_factory: Callable[[], DealersUnitOfWork], sagas: Sagas, settings: DealersSettings) -> None:
+        self._use = UseCases(uow_factory)
+        self._scope = DealerScope(self._use)
+        self._sagas = sagas
+        self._settings = settings
+        self._factors = TierFactors(
+            settings.tier_factor_standard_bps, settings.tier_factor_silver_bps, settings.tier_factor_gold_bps
+        )
+
+    # --- dealers ----------------------------------------------------------------------------------------
+
+    async def RegisterDealer(self, request: pb.RegisterDealerRequest, context: Ctx) -> pb.RegisterDealerResponse:
+        dealer = await self._sagas.register_dealer(requests.register_dealer(request))
+        return pb.RegisterDealerResponse(dealer=mappers.dealer_to_proto(dealer))
+
+    async def GetDealer(self, request: pb.GetDealerRequest, context: Ctx) -> pb.GetDealerResponse:
+        dealer_id = requests.dealer_id(request.dealer_id)
+        self._scope.require_dealer(dealer_id)
+
+        async def produce(uow: DealersUnitOfWork) -> pb.GetDealerResponse:
+            return pb.GetDealerResponse(dealer=mappers.dealer_to_proto(await handlers.get_dealer(uow, dealer_id)))
+
+        return await self._use.read(produce)
+
+    async def ListDealers(self, request: pb.ListDealersRequest, context: Ctx) -> pb.ListDealersResponse:
+        v = Violations()
+        status = requests.dealer_status_filter(v, request.status)
+        check_text(v, "region", request.region, max_len=64)
+        limit = page_size(v, request.page_size)
+        cursor = decode_page_token(request.page_token)
+        v.raise_if_any()
+        after = str((cursor or {}).get("after", ""))
+        own = self._scope.own_dealer()
+
+        async def produce(uow: DealersUnitOfWork) -> pb.ListDealersResponse:
+            dealers = await handlers.list_dealers(
+                uow, status=status, region=request.region, only_id=own, after_id=after, limit=limit + 1
+            )
+            token = encode_page_token({"after": dealers[limit - 1].id}) if len(dealers) > limit else ""
+            return pb.ListDealersResponse(
+                dealers=[mappers.dealer_to_proto(d) for d in dealers[:limit]], next_page_token=token
+            )
+
+        return await self._use.read(produce)
+
+    async def UpdateDealer(self, request: pb.UpdateDealerRequest, context: Ctx) -> pb.UpdateDealerResponse:
+        dealer = await self._sagas.update_dealer(requests.update_dealer(request))
+        return pb.UpdateDealerResponse(dealer=mappers.dealer_to_proto(dealer))
+
+    async def AddDealerLocation(
+        self, request: pb.AddDealerLocationRequest, context: Ctx
+    ) -> pb.AddDealerLocationResponse:
+        cmd = requests.add_dealer_location(request)
+        self._scope.require_dealer(cmd.dealer_id)
+        location = await self._sagas.add_dealer_location(cmd)
+        return pb.AddDealerLocationResponse(location=mappers.location_to_proto(location))
+
+    # --- prices -----------------------------------------------------------------------------------------
+
+    async def SetWholesalePrice(
+        self, request: pb.SetWholesalePriceRequest, context: Ctx
+    ) -> pb.SetWholesalePriceResponse:
+        cmd = requests.set_wholesale_price(request)
+
+        async def produce(uow: DealersUnitOfWork) -> pb.SetWholesalePriceResponse:
+            tiers = await handlers.set_wholesale_price(uow, cmd, self._factors)
+            return pb.SetWholesalePriceResponse(
+                sku=cmd.sku,
+                list_price=mappers.money_to_proto(cmd.list_price),
+                tier_prices=[
+                    pb.TierPrice(tier=mappers.TIERS[tier], factor_bps=bps, unit_price=mappers.money_to_proto(price))
+                    for tier, bps, price in tiers
+                ],
+            )
+
+        return await self._use.write(produce)
+
+    # --- replenishments ---------------------------------------------------------------------------------
+
+    async def PlaceReplenishment(
+        self, request: pb.PlaceReplenishmentRequest, context: Ctx
+    ) -> pb.PlaceReplenishmentResponse:
+        cmd = requests.place_replenishment(request)
+        self._scope.require_dealer(cmd.dealer_id)
+        await self._sagas.learn_location(cmd.from_location_id)
+
+        async def produce(uow: DealersUnitOfWork) -> pb.PlaceReplenishmentResponse:
+            replenishment = await handlers.place_replenishment(uow, cmd, self._factors)
+            return pb.PlaceReplenishmentResponse(replenishment=mappers.replenishment_to_proto(replenishment))
+
+        # The idempotency key is the dealer's: two dealers may happen to pick the same request_id.
+        return await self._use.write(produce, request=request, request_id=f"{cmd.dealer_id}/{request.request_id}")
+
+    async def GetReplenishment(self, request: pb.GetReplenishmentRequest, context: Ctx) -> pb.GetReplenishmentResponse:
+        rid = requests.replenishment_id(request.id)
+        await self._scope.require_replenishment(rid)
+
+        async def produce(uow: DealersUnitOfWork) -> pb.GetReplenishmentResponse:
+            replenishment = await handlers.get_replenishment(uow, rid)
+            return pb.GetReplenishmentResponse(replenishment=mappers.replenishment_to_proto(replenishment))
+
+        return await self._use.read(produce)
+
+    async def ListReplenishments(
+        self, request: pb.ListReplenishmentsRequest, context: Ctx
+    ) -> pb.ListReplenishmentsResponse:
+        v = Violations()
+        check_id(v, "dealer_id", request.dealer_id, required=False)
+        status = requests.replenishment_status_filter(v, request.status)
+        limit = page_size(v, request.page_size)
+        cursor = decode_page_token(request.page_token)
+        v.raise_if_any()
+        after = int((cursor or {}).get("after", 0))
+        dealer_id = self._scope.dealer_filter(request.dealer_id)
+
+        async def produce(uow: DealersUnitOfWork) -> pb.ListReplenishmentsResponse:
+            found = await handlers.list_replenishments(
+                uow, dealer_id=dealer_id, status=status, after_seq=after, limit=limit + 1
+            )
+            token = encode_page_token({"after": found[limit - 1][0]}) if len(found) > limit else ""
+            return pb.ListReplenishmentsResponse(
+                replenishments=[mappers.replenishment_to_proto(r) for _, r in found[:limit]], next_page_token=token
+            )
+
+        return await self._use.read(produce)
+
+    async def ShipReplenishment(
+        self, request: pb.ShipReplenishmentRequest, context: Ctx
+    ) -> pb.ShipReplenishmentResponse:
+        rid = requests.replenishment_id(request.id)
+        replenishment = await self._sagas.ship(rid)
+        return pb.ShipReplenishmentResponse(replenishment=mappers.replenishment_to_proto(replenishment))
+
+    async def ReceiveReplenishment(
+        self, request: pb.ReceiveReplenishmentRequest, context: Ctx
+    ) -> pb.ReceiveReplenishmentResponse:
+        rid = requests.replenishment_id(request.id)
+        await self._scope.require_replenishment(rid)
+        replenishment = await self._sagas.receive(rid)
+        return pb.ReceiveReplenishmentResponse(replenishment=mappers.replenishment_to_proto(replenishment))
+
+    async def RejectReplenishment(
+        self, request: pb.RejectReplenishmentRequest, context: Ctx
+    ) -> pb.RejectReplenishmentResponse:
+        rid = requests.replenishment_id(request.id)
+        reason = requests.reject_reason(request.reason)
+        await self._scope.require_replenishment(rid)
+
+        async def produce(uow: DealersUnitOfWork) -> pb.RejectReplenishmentResponse:
+            replenishment = await handlers.reject_replenishment(uow, rid, reason)
+            return pb.RejectReplenishmentResponse(replenishment=mappers.replenishment_to_proto(replenishment))
+
+        return await self._use.write(produce)
+
+    # --- overview ---------------------------------------------------------------------------------------
+
+    async def GetDealerOverview(
+        self, request: pb.GetDealerOverviewRequest, context: Ctx
+    ) -> pb.GetDealerOverviewResponse:
+        cmd = requests.overview(request, self._settings.overview_default_days)
+        self._scope.require_dealer(cmd.dealer_id)
+
+        async def produce(uow: DealersUnitOfWork) -> pb.GetDealerOverviewResponse:
+            return mappers.overview_to_proto(await handlers.overview(uow, cmd))
+
+        return await self._use.read(produce)

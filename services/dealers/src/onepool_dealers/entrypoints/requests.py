@@ -1,0 +1,219 @@
+"""Proto requests -> validated commands. Every violation is reported with its field path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from onepool.common.v1 import common_pb2
+from onepool.dealers.v1 import dealers_pb2 as pb
+from onepool.inventory.v1 import inventory_pb2 as inv
+from onepool_runtime.errors import Violations
+from onepool_runtime.idempotency import fingerprint
+from onepool_runtime.validation import (
+    MAX_LINES,
+    check_currency,
+    check_id,
+    check_quantity,
+    check_request_id,
+    check_sku,
+    check_text,
+)
+
+from onepool_dealers.adapters.mappers import (
+    LOCATION_TYPES_BACK,
+    REPLENISHMENT_STATUSES_BACK,
+    STATUSES_BACK,
+    TIERS_BACK,
+)
+from onepool_dealers.domain import commands
+from onepool_dealers.domain.model import (
+    DealerStatus,
+    DealerTier,
+    Location,
+    Money,
+    OrderLine,
+    ReplenishmentStatus,
+)
+
+MAX_MONEY_MINOR = 10**15  # a trillion yuan in fen: far beyond any credit line, far below int64
+UPDATABLE = ("name", "tier", "credit_limit", "region", "status")
+
+
+def _money(v: Violations, path: str, value: common_pb2.Money, *, required: bool = True) -> Money:
+    check_currency(v, f"{path}.currency", value.currency)
+    if value.amount_minor < 0:
+        v.add(f"{path}.amount_minor", "must not be negative")
+    elif value.amount_minor > MAX_MONEY_MINOR:
+        v.add(f"{path}.amount_minor", f"must be at most {MAX_MONEY_MINOR}")
+    return Money(value.currency, value.amount_minor)
+
+
+def _tier(v: Violations, path: str, value: int) -> DealerTier:
+    if value not in TIERS_BACK:
+        v.add(path, "must be STANDARD, SILVER or GOLD")
+        return DealerTier.STANDARD
+    return TIERS_BACK[value]
+
+
+def _status(v: Violations, path: str, value: int) -> DealerStatus:
+    if value not in STATUSES_BACK:
+        v.add(path, "must be ACTIVE or SUSPENDED")
+        return DealerStatus.ACTIVE
+    return STATUSES_BACK[value]
+
+
+def register_dealer(req: pb.RegisterDealerRequest) -> commands.RegisterDealer:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_text(v, "name", req.name, max_len=200, required=True)
+    tier = _tier(v, "tier", req.tier)
+    limit = _money(v, "credit_limit", req.credit_limit)
+    check_text(v, "region", req.region, max_len=64)
+    v.raise_if_any()
+    return commands.RegisterDealer(
+        request_id=req.request_id,
+        fingerprint=fingerprint(req),
+        name=req.name.strip(),
+        tier=tier,
+        credit_limit=limit,
+        region=req.region,
+    )
+
+
+def dealer_id(value: str, path: str = "dealer_id") -> str:
+    v = Violations()
+    check_id(v, path, value)
+    v.raise_if_any()
+    return value
+
+
+def update_dealer(req: pb.UpdateDealerRequest) -> commands.UpdateDealer:
+    v = Violations()
+    d = req.dealer
+    check_id(v, "dealer.id", d.id)
+    paths = list(req.update_mask.paths) or list(UPDATABLE)
+    for i, path in enumerate(req.update_mask.paths):
+        if path not in UPDATABLE:
+            v.add(f"update_mask.paths[{i}]", f"must be one of {', '.join(UPDATABLE)}")
+    changes: dict[str, object] = {}
+    if "name" in paths:
+        check_text(v, "dealer.name", d.name, max_len=200, required=True)
+        changes["name"] = d.name.strip()
+    if "tier" in paths:
+        changes["tier"] = _tier(v, "dealer.tier", d.tier)
+    if "credit_limit" in paths:
+        changes["credit_limit"] = _money(v, "dealer.credit_limit", d.credit_limit)
+    if "region" in paths:
+        check_text(v, "dealer.region", d.region, max_len=64)
+        changes["region"] = d.region
+    if "status" in paths:
+        changes["status"] = _status(v, "dealer.status", d.status)
+    v.raise_if_any()
+    return commands.UpdateDealer(dealer_id=d.id, **changes)  # type: ignore[arg-type]
+
+
+def add_dealer_location(req: pb.AddDealerLocationRequest) -> commands.AddDealerLocation:
+    v = Violations()
+    check_id(v, "dealer_id", req.dealer_id)
+    loc = req.location
+    check_id(v, "location.id", loc.id)
+    check_text(v, "location.name", loc.name, max_len=200, required=True)
+    if loc.type not in (inv.LOCATION_TYPE_DEALER_WAREHOUSE, inv.LOCATION_TYPE_DEALER_STORE):
+        v.add("location.type", "must be DEALER_WAREHOUSE or DEALER_STORE")
+    if loc.owner_dealer_id and loc.owner_dealer_id != req.dealer_id:
+        v.add("location.owner_dealer_id", "must be empty or equal dealer_id")
+    check_text(v, "location.region", loc.region, max_len=64)
+    if not -1000 <= loc.priority <= 1000:
+        v.add("location.priority", "must be between -1000 and 1000")
+    v.raise_if_any()
+    return commands.AddDealerLocation(
+        dealer_id=req.dealer_id,
+        location=Location(
+            id=loc.id,
+            name=loc.name.strip(),
+            type=LOCATION_TYPES_BACK[loc.type],
+            owner_dealer_id=req.dealer_id,
+            region=loc.region,
+            ships=loc.ships,
+            pickup=loc.pickup,
+            priority=loc.priority,
+            active=not loc.disabled,
+        ),
+    )
+
+
+def set_wholesale_price(req: pb.SetWholesalePriceRequest) -> commands.SetWholesalePrice:
+    v = Violations()
+    check_sku(v, "sku", req.sku)
+    price = _money(v, "list_price", req.list_price)
+    v.raise_if_any()
+    return commands.SetWholesalePrice(req.sku, price)
+
+
+def place_replenishment(req: pb.PlaceReplenishmentRequest) -> commands.PlaceReplenishment:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_id(v, "dealer_id", req.dealer_id)
+    check_id(v, "from_location_id", req.from_location_id)
+    check_id(v, "to_location_id", req.to_location_id)
+    if req.from_location_id and req.from_location_id == req.to_location_id:
+        v.add("to_location_id", "must differ from from_location_id")
+    if not req.lines:
+        v.add("lines", "must not be empty")
+    if len(req.lines) > MAX_LINES:
+        v.add("lines", f"must have at most {MAX_LINES} lines")
+    seen: set[str] = set()
+    for i, line in enumerate(req.lines):
+        check_sku(v, f"lines[{i}].sku", line.sku)
+        check_quantity(v, f"lines[{i}].quantity", line.quantity)
+        if line.sku in seen:
+            v.add(f"lines[{i}].sku", "appears twice; merge the lines")
+        seen.add(line.sku)
+    v.raise_if_any()
+    return commands.PlaceReplenishment(
+        dealer_id=req.dealer_id,
+        from_location_id=req.from_location_id,
+        to_location_id=req.to_location_id,
+        lines=tuple(OrderLine(ln.sku, ln.quantity) for ln in req.lines),
+    )
+
+
+def replenishment_id(value: str, path: str = "id") -> str:
+    return dealer_id(value, path)
+
+
+def reject_reason(value: str) -> str:
+    v = Violations()
+    check_text(v, "reason", value, max_len=500)
+    v.raise_if_any()
+    return value
+
+
+def dealer_status_filter(v: Violations, value: int) -> DealerStatus | None:
+    if value == pb.DEALER_STATUS_UNSPECIFIED:
+        return None
+    return _status(v, "status", value)
+
+
+def replenishment_status_filter(v: Violations, value: int) -> ReplenishmentStatus | None:
+    if value == pb.REPLENISHMENT_STATUS_UNSPECIFIED:
+        return None
+    if value not in REPLENISHMENT_STATUSES_BACK:
+        v.add("status", "is not a known replenishment status")
+        return None
+    return REPLENISHMENT_STATUSES_BACK[value]
+
+
+def overview(req: pb.GetDealerOverviewRequest, default_days: int) -> commands.GetDealerOverview:
+    """The period defaults to the `default_days` ending now; with only one end given, the other is
+    `default_days` away from it (or now)."""
+    v = Violations()
+    check_id(v, "dealer_id", req.dealer_id)
+    now = datetime.now(UTC)
+    has_start, has_end = req.HasField("period_start"), req.HasField("period_end")
+    end = req.period_end.ToDatetime(tzinfo=UTC) if has_end else now
+    start = req.period_start.ToDatetime(tzinfo=UTC) if has_start else end - timedelta(days=default_days)
+    if start >= end:
+        v.add("period_end", "must be after period_start")
+    v.raise_if_any()
+    return commands.GetDealerOverview(req.dealer_id, start, end)

@@ -1,0 +1,328 @@
+"""Dealers use cases that run in one transaction. Each runs inside one unit of work; the caller
+(runtime.run_in_transaction, a saga step in sagas.py or a consumer) commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+
+from onepool_dealers.domain import commands
+from onepool_dealers.domain.model import (
+    Dealer,
+    DealerStatus,
+    DealerTier,
+    Location,
+    LocationType,
+    Money,
+    Replenishment,
+    ReplenishmentStatus,
+    TierFactors,
+    price_lines,
+    tier_unit_price,
+)
+from onepool_dealers.domain.overview import OrderView, Overview, StockView
+from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- dealers ---------------------------------------------------------------------------------------------
+
+
+async def record_dealer(uow: DealersUnitOfWork, cmd: commands.RegisterDealer) -> Dealer:
+    """The saga's first step: the dealer exists (once per request_id) before its channel is created."""
+    moment = now()
+    dealer = Dealer(
+        id=str(uuid.uuid4()),
+        name=cmd.name,
+        tier=cmd.tier,
+        credit_limit=cmd.credit_limit,
+        region=cmd.region,
+        created_at=moment,
+        updated_at=moment,
+    )
+    stored, fingerprint = await uow.repo.add_dealer(dealer, cmd.request_id, cmd.fingerprint)
+    if fingerprint != cmd.fingerprint:
+        raise InvalidArgument("request_id", "already used for a different request")
+    return stored
+
+
+async def get_dealer(uow: DealersUnitOfWork, dealer_id: str, *, lock: bool = False) -> Dealer:
+    dealer = await uow.repo.get_dealer(dealer_id, lock=lock)
+    if dealer is None:
+        raise NotFound("dealer", dealer_id)
+    return dealer
+
+
+async def list_dealers(
+    uow: DealersUnitOfWork,
+    *,
+    status: DealerStatus | None,
+    region: str,
+    only_id: str | None,
+    after_id: str,
+    limit: int,
+) -> list[Dealer]:
+    return await uow.repo.list_dealers(status=status, region=region, only_id=only_id, after_id=after_id, limit=limit)
+
+
+async def update_dealer(uow: DealersUnitOfWork, cmd: commands.UpdateDealer) -> Dealer:
+    dealer = await get_dealer(uow, cmd.dealer_id, lock=True)
+    if dealer.update(
+        now(),
+        name=cmd.name,
+        tier=cmd.tier,
+        credit_limit=cmd.credit_limit,
+        region=cmd.region,
+        status=cmd.status,
+    ):
+        await uow.repo.save_dealer(dealer)
+    return dealer
+
+
+async def record_dealer_location(uow: DealersUnitOfWork, location: Location) -> Dealer | None:
+    """A location joined (or changed in) the pool: keep it, and if it is new to its dealer, the dealer's
+    channel must be told (its revision moves on). Returns the owning dealer, None if it is not one we know."""
+    dealer = None
+    if location.owner_dealer_id:
+        # Locked (and its locations read) before the location is saved, so a new location shows as new.
+        dealer = await uow.repo.get_dealer(location.owner_dealer_id, lock=True)
+    await uow.repo.save_location(location)
+    if dealer is not None and dealer.location_added(location.id):
+        await uow.repo.save_dealer(dealer)
+    return dealer
+
+
+async def dealer_for_new_location(uow: DealersUnitOfWork, dealer_id: str, location_id: str) -> Dealer:
+    """AddDealerLocation's check before inventory is called: the dealer exists, and the id is not a
+    location we already know to belong to someone else."""
+    dealer = await get_dealer(uow, dealer_id)
+    existing = await uow.repo.get_location(location_id)
+    if existing is not None and existing.owner_dealer_id != dealer_id:
+        raise FailedPrecondition(
+            "OWNER_IMMUTABLE",
+            f"location {location_id} belongs to {existing.owner_dealer_id or 'the brand'}",
+            {"location_id": location_id},
+        )
+    return dealer
+
+
+# --- channel saga bookkeeping ------------------------------------------------------------------------------
+
+
+async def dealers_needing_channel_sync(uow: DealersUnitOfWork, limit: int) -> list[str]:
+    return await uow.repo.dealers_needing_channel_sync(limit)
+
+
+async def record_channel(uow: DealersUnitOfWork, dealer_id: str, channel_id: str, synced_revision: int) -> Dealer:
+    dealer = await get_dealer(uow, dealer_id, lock=True)
+    dealer.channel_created(channel_id, now())
+    dealer.channel_synced(synced_revision)
+    await uow.repo.save_dealer(dealer)
+    return dealer
+
+
+# --- wholesale prices --------------------------------------------------------------------------------------
+
+
+async def set_wholesale_price(
+    uow: DealersUnitOfWork, cmd: commands.SetWholesalePrice, factors: TierFactors
+) -> list[tuple[DealerTier, int, Money]]:
+    await uow.repo.set_price(cmd.sku, cmd.list_price)
+    return [(tier, factors.of(tier), tier_unit_price(cmd.list_price, factors.of(tier))) for tier in DealerTier]
+
+
+# --- replenishments ----------------------------------------------------------------------------------------
+
+
+async def known_location(uow: DealersUnitOfWork, location_id: str) -> Location | None:
+    return await uow.repo.get_location(location_id)
+
+
+async def place_replenishment(
+    uow: DealersUnitOfWork, cmd: commands.PlaceReplenishment, factors: TierFactors
+) -> Replenishment:
+    """Price the lines at the dealer's tier and hold the total against its credit. The dealer's row is
+    locked first, so one dealer's placements run one at a time and never both spend the same credit."""
+    dealer = await get_dealer(uow, cmd.dealer_id, lock=True)
+    destination = await uow.repo.get_location(cmd.to_location_id)
+    if destination is None or destination.owner_dealer_id != dealer.id or not destination.type.is_dealer:
+        raise FailedPrecondition(
+            "NOT_DEALER_LOCATION",
+            f"to_location_id {cmd.to_location_id} is not one of dealer {dealer.id}'s locations",
+            {"to_location_id": cmd.to_location_id, "dealer_id": dealer.id},
+        )
+    source = await uow.repo.get_location(cmd.from_location_id)
+    if source is None or source.type is not LocationType.WAREHOUSE or source.owner_dealer_id:
+        raise FailedPrecondition(
+            "NOT_BRAND_WAREHOUSE",
+            f"from_location_id {cmd.from_location_id} is not a brand warehouse",
+            {"from_location_id": cmd.from_location_id},
+        )
+    if not source.active or not destination.active:
+        inactive = source if not source.active else destination
+        raise FailedPrecondition(
+            "LOCATION_INACTIVE", f"location {inactive.id} is disabled", {"location_id": inactive.id}
+        )
+    prices = await uow.repo.list_prices(ln.sku for ln in cmd.lines)
+    lines = price_lines(cmd.lines, prices, factors.of(dealer.tier))
+    replenishment = Replenishment.place(
+        id=str(uuid.uuid4()),
+        dealer=dealer,
+        from_location_id=cmd.from_location_id,
+        to_location_id=cmd.to_location_id,
+        lines=lines,
+        settlement_net_minor=await uow.repo.settlement_net(dealer.id, dealer.currency),
+        now=now(),
+    )
+    await uow.repo.add_replenishment(replenishment)
+    await uow.repo.save_dealer(dealer)
+    return replenishment
+
+
+async def get_replenishment(uow: DealersUnitOfWork, replenishment_id: str, *, lock: bool = False) -> Replenishment:
+    replenishment = await uow.repo.get_replenishment(replenishment_id, lock=lock)
+    if replenishment is None:
+        raise NotFound("replenishment", replenishment_id)
+    return replenishment
+
+
+async def list_replenishments(
+    uow: DealersUnitOfWork, *, dealer_id: str, status: ReplenishmentStatus | None, after_seq: int, limit: int
+) -> list[tuple[int, Replenishment]]:
+    return await uow.repo.list_replenishments(dealer_id=dealer_id, status=status, after_seq=after_seq, limit=limit)
+
+
+async def request_shipping(uow: DealersUnitOfWork, replenishment_id: str) -> tuple[Replenishment, bool]:
+    """Shipping saga, step 1: record that the transfer is being asked for (so it cannot be rejected
+    meanwhile). Returns the replenishment and whether inventory must be asked."""
+    replenishment = await get_replenishment(uow, replenishment_id, lock=True)
+    must_call = replenishment.request_shipping(now())
+    if must_call:
+        await uow.repo.save_replenishment(replenishment)
+    return replenishment, must_call
+
+
+async def shipping_refused(uow: DealersUnitOfWork, replenishment_id: str, reason: str) -> None:
+    replenishment = await get_replenishment(uow, replenishment_id, lock=True)
+    replenishment.shipping_failed(reason, now())
+    await uow.repo.save_replenishment(replenishment)
+
+
+async def mark_shipped(uow: DealersUnitOfWork, replenishment_id: str, transfer_id: str) -> Replenishment:
+    replenishment = await get_replenishment(uow, replenishment_id, lock=True)
+    if replenishment.ship(transfer_id, now()):
+        await uow.repo.save_replenishment(replenishment)
+    return replenishment
+
+
+async def mark_received(uow: DealersUnitOfWork, replenishment_id: str) -> Replenishment:
+    """The goods are at the dealer: the open amount becomes owed, and settlement hears of it
+    (dealers.replenishment.received, written in this transaction)."""
+    found = await get_replenishment(uow, replenishment_id)
+    dealer = await get_dealer(uow, found.dealer_id, lock=True)
+    replenishment = await get_replenishment(uow, replenishment_id, lock=True)
+    if replenishment.receive(dealer, now()):
+        await uow.repo.save_replenishment(replenishment)
+        await uow.repo.save_dealer(dealer)
+    return replenishment
+
+
+async def reject_replenishment(uow: DealersUnitOfWork, replenishment_id: str, reason: str) -> Replenishment:
+    found = await get_replenishment(uow, replenishment_id)
+    dealer = await get_dealer(uow, found.dealer_id, lock=True)
+    replenishment = await get_replenishment(uow, replenishment_id, lock=True)
+    if replenishment.reject(dealer, reason, now()):
+        await uow.repo.save_replenishment(replenishment)
+        await uow.repo.save_dealer(dealer)
+    return replenishment
+
+
+async def stalled_shipments(uow: DealersUnitOfWork, older_than_seconds: float, limit: int) -> list[str]:
+    from datetime import timedelta
+
+    return await uow.repo.stalled_shipments(now() - timedelta(seconds=older_than_seconds), limit)
+
+
+# --- read models (consumers) -------------------------------------------------------------------------------
+
+
+async def transfer_moved(
+    uow: DealersUnitOfWork,
+    *,
+    transfer_id: str,
+    reference: str,
+    from_location_id: str,
+    to_location_id: str,
+    received: bool,
+) -> Replenishment | None:
+    """Inventory shipped or received a transfer made for a replenishment (its reference is the
+    replenishment id): follow it, whoever asked inventory (a lost answer, a dealer receiving in inventory)."""
+    found = await uow.repo.get_replenishment(reference) if reference else None
+    if found is None or (found.from_location_id, found.to_location_id) != (from_location_id, to_location_id):
+        return None
+    if found.transfer_id and found.transfer_id != transfer_id:
+        return None
+    dealer = await get_dealer(uow, found.dealer_id, lock=True)
+    replenishment = await get_replenishment(uow, found.id, lock=True)
+    moment = now()
+    changed = False
+    if replenishment.status is ReplenishmentStatus.PLACED:
+        changed = replenishment.ship(transfer_id, moment)
+    if received and replenishment.status is ReplenishmentStatus.SHIPPED and replenishment.receive(dealer, moment):
+        changed = True
+        await uow.repo.save_dealer(dealer)
+    if changed:
+        await uow.repo.save_replenishment(replenishment)
+    return replenishment
+
+
+async def apply_stock(uow: DealersUnitOfWork, view: StockView) -> bool:
+    return await uow.repo.apply_stock(view)
+
+
+async def location_owner(uow: DealersUnitOfWork, location_id: str) -> str | None:
+    return await uow.repo.location_owner(location_id)
+
+
+async def apply_order(uow: DealersUnitOfWork, view: OrderView, channel_id: str) -> bool:
+    """Keep the latest state of a dealer's order. Orders without a dealer id are the dealer's when they
+    came through its channel."""
+    if not view.dealer_id:
+        dealer_id = await uow.repo.dealer_id_by_channel(channel_id)
+        if dealer_id is None:
+            return False
+        view = OrderView(**{**view.__dict__, "dealer_id": dealer_id})
+    await uow.repo.lock_order(view.order_id)
+    known = await uow.repo.get_order(view.order_id)
+    if known is not None and not view.newer_than(known):
+        return False
+    await uow.repo.save_order(view)
+    return True
+
+
+async def add_settlement(uow: DealersUnitOfWork, dealer_id: str, currency: str, delta_minor: int) -> None:
+    await uow.repo.add_settlement(dealer_id, currency, delta_minor)
+
+
+async def overview(uow: DealersUnitOfWork, cmd: commands.GetDealerOverview) -> Overview:
+    dealer = await get_dealer(uow, cmd.dealer_id)
+    credit = dealer.credit(await uow.repo.settlement_net(dealer.id, dealer.currency))
+    return Overview(
+        dealer_id=dealer.id,
+        open_orders=await uow.repo.open_orders(dealer.id),
+        sales_in_period=Money(
+            dealer.currency, await uow.repo.sales(dealer.id, dealer.currency, cmd.period_start, cmd.period_end)
+        ),
+        units_in_stock=await uow.repo.units_in_stock(dealer.id),
+        balance=credit.owed,
+        credit_available=credit.available,
+        credit_limit=credit.limit,
+        open_replenishments=credit.open,
+        period_start=cmd.period_start,
+        period_end=cmd.period_end,
+    )

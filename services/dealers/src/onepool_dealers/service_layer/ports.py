@@ -1,0 +1,37 @@
+"""What the dealers use cases need from other services. The gRPC adapters (adapters/gateways.py) implement
+these; tests may pass fakes. Every method is safe to repeat: the requests carry ids derived from dealers'
+own ids, so a retry after a lost answer has the effect of one call.
+
+Errors: a refusal is raised as the matching onepool_runtime.errors.DomainError (FailedPrecondition,
+InvalidArgument, NotFound, ...); a peer that cannot be reached is `Unavailable`."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from onepool_dealers.domain.model import Dealer, Location, OrderLine
+
+
+class ChannelsPort(Protocol):
+    async def create_dealer_channel(self, dealer: Dealer) -> str:
+        """Create (or find, if it already exists) the dealer's DEALER channel; returns its id."""
+        ...
+
+    async def update_dealer_channel(self, channel_id: str, dealer: Dealer) -> None:
+        """Make the channel follow the dealer: its name, its locations (plus the brand pool) and its
+        status (PAUSED while the dealer is suspended)."""
+        ...
+
+
+class InventoryPort(Protocol):
+    async def upsert_location(self, location: Location) -> Location: ...
+
+    async def find_brand_warehouse(self, location_id: str) -> Location | None: ...
+
+    async def transfer(
+        self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[OrderLine], reference: str
+    ) -> str:
+        """Move stock out of `from` into transit; returns the transfer id."""
+        ...
+
+    async def receive_transfer(self, transfer_id: str) -> None: ...

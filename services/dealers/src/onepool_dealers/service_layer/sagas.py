@@ -1,0 +1,167 @@
+"""Use cases that span dealers and another service. None holds a database row lock while it waits on the
+network; each is a chain of short transactions and idempotent calls, so it can stop anywhere and be
+finished by a retry or by the recovery loop (`recover_once`).
+
+- Registering a dealer: (1) record the dealer, once per request_id; (2) create its DEALER channel in the
+  channels service (the request id is derived from the dealer id, so creating twice creates once); (3) record
+  the channel id and publish dealers.dealer.registered. A dealer whose channel id is not recorded is
+  finished by the recovery loop.
+- The channel follows the dealer: a new dealer location or a status change moves the dealer's `revision`
+  on; the saga pushes name, allocation (the brand's warehouses and stores, plus the dealer's own locations)
+  and status (PAUSED while suspended) and records the revision it pushed. Pushes for one dealer are
+  serialised by an advisory lock, so a later push always carries at least what an earlier one did.
+- Shipping a replenishment: (1) record the shipping intent; (2) inventory TransferStock with a request id
+  derived from the replenishment id; (3) record SHIPPED with the transfer id. A refusal (not enough stock)
+  clears the intent; an unanswered request is retried by the recovery loop, and inventory's
+  transfer.shipped event completes step 3 as well.
+- Receiving: inventory ReceiveTransfer (idempotent), then RECEIVED in one transaction with the dealer's
+  running totals and dealers.replenishment.received. inventory.transfer.received completes it too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from onepool_runtime.idempotency import run_in_transaction
+
+from onepool_dealers.domain import commands
+from onepool_dealers.domain.model import Dealer, Location, OrderLine, Replenishment
+from onepool_dealers.service_layer import handlers
+from onepool_dealers.service_layer.ports import ChannelsPort, InventoryPort
+from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def transfer_request_id(replenishment_id: str) -> str:
+    return f"replenishment:{replenishment_id}"
+
+
+@dataclass
+class Sagas:
+    uow_factory: Callable[[], DealersUnitOfWork]
+    channels: ChannelsPort
+    inventory: InventoryPort
+    shipping_retry_after_seconds: float = 30.0
+    recovery_batch: int = 50
+
+    async def _tx(self, produce):  # type: ignore[no-untyped-def]
+        return await run_in_transaction(self.uow_factory, produce)
+
+    async def _read(self, produce):  # type: ignore[no-untyped-def]
+        async with self.uow_factory() as uow:
+            return await produce(uow)
+
+    # --- dealers and their channel ------------------------------------------------------------------
+
+    async def register_dealer(self, cmd: commands.RegisterDealer) -> Dealer:
+        dealer: Dealer = await self._tx(lambda uow: handlers.record_dealer(uow, cmd))
+        if dealer.needs_channel_sync:
+            try:
+                dealer = await self.sync_channel(dealer.id)
+            except Unavailable as exc:
+                raise Unavailable(
+                    f"dealer {dealer.id} is recorded but its sales channel could not be created yet ({exc.message}); "
+                    "it will be finished in the background, or retry with the same request_id"
+                ) from exc
+        return dealer
+
+    async def sync_channel(self, dealer_id: str, *, wait: bool = True) -> Dealer:
+        """Create the dealer's channel if it has none, then push what changed since the last push."""
+        async with self.uow_factory() as uow:
+            if not await uow.repo.lock_channel_sync(dealer_id, wait=wait):
+                return await handlers.get_dealer(uow, dealer_id)  # another replica is on it
+            dealer = await handlers.get_dealer(uow, dealer_id)
+            if not dealer.needs_channel_sync:
+                return dealer
+            pushed = dealer.revision
+            channel_id = dealer.channel_id or await self.channels.create_dealer_channel(dealer)
+            # The channel is created as the dealer was registered; anything since is pushed on top.
+            if pushed > 0:
+                await self.channels.update_dealer_channel(channel_id, dealer)
+            dealer = await handlers.record_channel(uow, dealer_id, channel_id, pushed)
+            await uow.commit()
+            return dealer
+
+    async def _sync_quietly(self, dealer_id: str) -> None:
+        try:
+            await self.sync_channel(dealer_id)
+        except DomainError as exc:
+            log.warning("dealer %s: channel not updated yet (%s); the recovery loop will retry", dealer_id, exc)
+
+    async def update_dealer(self, cmd: commands.UpdateDealer) -> Dealer:
+        dealer: Dealer = await self._tx(lambda uow: handlers.update_dealer(uow, cmd))
+        if dealer.needs_channel_sync:
+            await self._sync_quietly(dealer.id)
+        return dealer
+
+    async def add_dealer_location(self, cmd: commands.AddDealerLocation) -> Location:
+        """Inventory first (it owns the pool and refuses a location owned by someone else), then our
+        copy, then the dealer channel's allocation. Every step repeats safely, so a failed call is retried
+        whole by the caller."""
+        await self._read(lambda uow: handlers.dealer_for_new_location(uow, cmd.dealer_id, cmd.location.id))
+        stored = await self.inventory.upsert_location(cmd.location)
+        await self._tx(lambda uow: handlers.record_dealer_location(uow, stored))
+        await self._sync_quietly(cmd.dealer_id)
+        return stored
+
+    # --- replenishments ------------------------------------------------------------------------------
+
+    async def learn_location(self, location_id: str) -> None:
+        """Placement checks locations against dealers' copy of the pool, fed by inventory's events. A brand
+        warehouse created a moment ago may not have arrived yet: ask inventory once."""
+        if await self._read(lambda uow: handlers.known_location(uow, location_id)) is not None:
+            return
+        found = await self.inventory.find_brand_warehouse(location_id)
+        if found is not None:
+            await self._tx(lambda uow: handlers.record_dealer_location(uow, found))
+
+    async def ship(self, replenishment_id: str) -> Replenishment:
+        replenishment, must_call = await self._tx(lambda uow: handlers.request_shipping(uow, replenishment_id))
+        if not must_call:
+            return replenishment  # type: ignore[no-any-return]
+        try:
+            transfer_id = await self.inventory.transfer(
+                request_id=transfer_request_id(replenishment.id),
+                from_location_id=replenishment.from_location_id,
+                to_location_id=replenishment.to_location_id,
+                lines=[OrderLine(ln.sku, ln.quantity) for ln in replenishment.lines],
+                reference=replenishment.id,
+            )
+        except (FailedPrecondition, NotFound, InvalidArgument) as exc:
+            # Inventory said no (not enough stock, a disabled location): it stays PLACED, shippable later.
+            reason = exc.message
+            await self._tx(lambda uow: handlers.shipping_refused(uow, replenishment_id, reason))
+            raise
+        return await self._tx(lambda uow: handlers.mark_shipped(uow, replenishment_id, transfer_id))  # type: ignore[no-any-return]
+
+    async def receive(self, replenishment_id: str) -> Replenishment:
+        replenishment: Replenishment = await self._read(lambda uow: handlers.get_replenishment(uow, replenishment_id))
+        if not replenishment.needs_receiving():
+            return replenishment
+        await self.inventory.receive_transfer(replenishment.transfer_id)
+        return await self._tx(lambda uow: handlers.mark_received(uow, replenishment_id))  # type: ignore[no-any-return]
+
+    # --- recovery ------------------------------------------------------------------------------------
+
+    async def recover_once(self) -> int:
+        """Finish what was left half-done: dealers whose channel is missing or behind, and shipments whose
+        transfer request got no answer. Returns how many items were looked at."""
+        dealer_ids = await self._read(lambda uow: handlers.dealers_needing_channel_sync(uow, self.recovery_batch))
+        for dealer_id in dealer_ids:
+            try:
+                await self.sync_channel(dealer_id, wait=False)
+            except DomainError as exc:
+                log.warning("recovery: dealer %s channel still not in sync: %s", dealer_id, exc)
+        stalled = await self._read(
+            lambda uow: handlers.stalled_shipments(uow, self.shipping_retry_after_seconds, self.recovery_batch)
+        )
+        for replenishment_id in stalled:
+            try:
+                await self.ship(replenishment_id)
+            except DomainError as exc:
+                log.warning("recovery: replenishment %s not shipped: %s", replenishment_id, exc)
+        return len(dealer_ids) + len(stalled)
