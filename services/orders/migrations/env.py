@@ -1,5 +1,4 @@
-from onepool_runtime.migrations import run_env
-
 from onepool_orders.adapters.orm import metadata
+from onepool_runtime.migrations import run_env
 
 run_env(metadata)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alembic import op
-
 from onepool_runtime.migrations import create_runtime_tables
 
 revision: str = "0001"

@@ -1,8 +1,35 @@
 from __future__ import annotations
 
 from onepool_runtime.settings import ServiceSettings
+from pydantic import Field
 
 
 class OrdersSettings(ServiceSettings):
     service_name: str = "orders"
     grpc_port: int = 50051
+
+    # Every call to inventory has this deadline; past it inventory counts as unavailable.
+    inventory_timeout_seconds: float = 5.0
+    # How long an unpaid order holds its stock (the reservation TTL) unless PlaceOrder asks otherwise.
+    payment_ttl_seconds: int = 900
+    payment_max_ttl_seconds: int = 7 * 24 * 3600
+
+    # The saga recovery loop: how often it looks, when a PENDING order counts as stuck (its PlaceOrder call
+    # died or gave up), and when a stuck order is given up and cancelled instead of being driven again.
+    recovery_interval_seconds: float = 2.0
+    recovery_after_seconds: float = 5.0
+    pending_timeout_seconds: float = 600.0
+    recovery_batch: int = 50
+    # Inventory requests (commit, release, fulfil, restock) that failed transiently are retried with this
+    # base delay, doubling per attempt up to the cap.
+    stock_retry_seconds: float = 1.0
+    stock_retry_max_seconds: float = 60.0
+
+    fault_exit_after_reserve: bool = Field(
+        default=False,
+        description=(
+            "TEST ONLY (fault injection). When true the process exits abruptly (os._exit) right after inventory "
+            "accepted a reservation and before the order is recorded, so tests can prove that a crash at the "
+            "worst moment leaves no stuck order and no stock held past its TTL. Never set it in production."
+        ),
+    )

@@ -1,9 +1,14 @@
-"""SQLModel tables of the orders schema."""
+"""SQLModel tables of the orders schema. Repositories map them to domain objects; nothing else sees them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Identity, Index, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 
 class OrdersTable(SQLModel, registry=registry()):
@@ -11,3 +16,137 @@ class OrdersTable(SQLModel, registry=registry()):
 
 
 metadata = OrdersTable.metadata
+
+
+def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=nullable, server_default=None if nullable else func.now())
+
+
+def _money() -> Column:  # type: ignore[type-arg]
+    return Column(BigInteger, nullable=False, server_default="0")
+
+
+class CustomerRow(OrdersTable, table=True):
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class CustomerIdentityRow(OrdersTable, table=True):
+    """One-ID: each identity (member id, phone, channel buyer id) points at exactly one customer."""
+
+    __tablename__ = "customer_identities"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    value: str = Field(primary_key=True, max_length=200)
+    customer_id: str = Field(max_length=64, foreign_key="customers.id", index=True)
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class OrderRow(OrdersTable, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        # Idempotent intake: one order per external order id in a channel, even under concurrent placement.
+        UniqueConstraint("channel_id", "external_order_id", name="orders_channel_external_id"),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        CheckConstraint("paid_minor >= 0", name="paid_not_negative"),
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= paid_minor", name="refund_within_paid"),
+        # ListOrders pages newest first, filtered by channel, customer or dealer.
+        Index("orders_by_created", "created_at", "id"),
+        Index("orders_by_channel", "channel_id", "created_at", "id"),
+        Index("orders_by_customer", "customer_id", "created_at", "id"),
+        Index("orders_by_dealer", "dealer_id", "created_at", "id"),
+        # The recovery loop's scan: only PENDING orders can be stuck.
+        Index("orders_pending", "next_recovery_at", postgresql_where="status = 'PENDING'"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    channel_id: str = Field(max_length=64)
+    external_order_id: str = Field(max_length=128)
+    customer_id: str = Field(default="", max_length=64)
+    dealer_id: str = Field(default="", max_length=64)
+    status: str = Field(max_length=32)
+    status_reason: str = Field(default="", max_length=500)
+    currency: str = Field(max_length=3)
+    total_minor: int = Field(default=0, sa_column=_money())
+    paid_minor: int = Field(default=0, sa_column=_money())
+    refunded_minor: int = Field(default=0, sa_column=_money())
+    payment_ref: str = Field(default="", max_length=128)
+    reservation_id: str = Field(default="", max_length=64)
+    reservation_expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    reserve_attempt: int = 0
+    payment_ttl_seconds: int = 0
+    customer: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    fulfillment: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    shortfalls: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    next_recovery_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class OrderLineRow(OrdersTable, table=True):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="line_quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+        CheckConstraint("returned_quantity >= 0 AND returned_quantity <= quantity", name="returned_within_quantity"),
+    )
+
+    order_id: str = Field(primary_key=True, max_length=64, foreign_key="orders.id")
+    sku: str = Field(primary_key=True, max_length=64)
+    line_no: int
+    quantity: int
+    unit_price_minor: int = Field(default=0, sa_column=_money())
+    channel_sku: str = Field(default="", max_length=128)
+    returned_quantity: int = 0
+
+
+class FulfillmentRow(OrdersTable, table=True):
+    __tablename__ = "fulfillments"
+
+    id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(max_length=64, foreign_key="orders.id", index=True)
+    seq: int
+    location_id: str = Field(max_length=64, index=True)
+    owner_dealer_id: str = Field(default="", max_length=64, index=True)
+    status: str = Field(max_length=16)
+    tracking_no: str = Field(default="", max_length=128)
+    lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    shipped_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ReturnRow(OrdersTable, table=True):
+    __tablename__ = "order_returns"
+
+    id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(max_length=64, foreign_key="orders.id", index=True)
+    request_id: str = Field(max_length=128, unique=True)
+    location_id: str = Field(max_length=64)
+    lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    currency: str = Field(max_length=3)
+    refund_minor: int = Field(default=0, sa_column=_money())
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class StockRequestRow(OrdersTable, table=True):
+    """The command outbox: what inventory must still be told, written with the change that requires it."""
+
+    __tablename__ = "stock_requests"
+    __table_args__ = (
+        # The sender's scan: the oldest unfinished request of each order.
+        Index("stock_requests_open", "order_id", "seq", postgresql_where="done_at IS NULL AND failed_at IS NULL"),
+    )
+
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    order_id: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    # Not before this time (retry backoff), and a claim: whoever sends it pushes it into the future first.
+    not_before: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    failed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

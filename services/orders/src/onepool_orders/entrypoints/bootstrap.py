@@ -1,20 +1,100 @@
-"""Wires the orders service."""
+"""Wires the orders service: unit of work, the inventory client, the placement saga, the stock-request
+sender, the recovery loop, the reservation-expiry consumer and the servicer."""
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+from functools import partial
+
 import grpc
+from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_runtime.clients import service_channel
+from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
 
+from onepool_orders.adapters.inventory import GrpcInventory
+from onepool_orders.entrypoints.grpc_api import OrdersServicer
+from onepool_orders.entrypoints.inventory_events import on_reservation_expired
 from onepool_orders.entrypoints.policies import POLICY
+from onepool_orders.service_layer.placing import OrderPlacement
+from onepool_orders.service_layer.recovery import Recovery
+from onepool_orders.service_layer.stock_sync import StockSync
+from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
+from onepool_orders.settings import OrdersSettings
 
+log = logging.getLogger(__name__)
 SERVICE_NAME = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
+FAULT_EXIT_CODE = 86
+
+
+def _exit_after_reserve() -> None:
+    """OrdersSettings.fault_exit_after_reserve (tests only): die like a SIGKILL at the saga's worst moment."""
+    sys.stderr.write("FAULT INJECTION: exiting between Reserve and recording the order\n")
+    sys.stderr.flush()
+    os._exit(FAULT_EXIT_CODE)
 
 
 async def build(infra: Infra) -> ServiceParts:
-    servicer = orders_pb2_grpc.OrderServiceServicer()
+    settings = infra.settings
+    assert isinstance(settings, OrdersSettings)
+    uow_factory = partial(OrdersUnitOfWork, infra.sessions)
+    channel = service_channel(settings.inventory_addr, settings)
+    inventory = GrpcInventory(channel, settings.inventory_timeout_seconds)
+    if settings.fault_exit_after_reserve:
+        log.warning("fault injection is ON: the process exits after its first successful Reserve")
+    placement = OrderPlacement(
+        uow_factory,
+        inventory,
+        payment_ttl_seconds=settings.payment_ttl_seconds,
+        recovery_after_seconds=settings.recovery_after_seconds,
+        pending_timeout_seconds=settings.pending_timeout_seconds,
+        after_reserve=_exit_after_reserve if settings.fault_exit_after_reserve else None,
+    )
+    stock = StockSync(
+        uow_factory,
+        inventory,
+        # Long enough that a request being sent is never taken by another sender meanwhile.
+        lease_seconds=max(30.0, 3 * settings.inventory_timeout_seconds),
+        retry_seconds=settings.stock_retry_seconds,
+        retry_max_seconds=settings.stock_retry_max_seconds,
+    )
+    recovery = Recovery(
+        uow_factory,
+        placement,
+        stock,
+        interval_seconds=settings.recovery_interval_seconds,
+        retry_in_seconds=max(settings.recovery_after_seconds, 2 * settings.inventory_timeout_seconds),
+        batch=settings.recovery_batch,
+    )
+    servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
+    consumer = EventConsumer(
+        infra.js,
+        uow_factory,
+        service="orders",
+        name="reservation-expiry",
+        stream="INVENTORY",
+        subscriptions=[
+            Subscription("inventory.reservation.expired", inventory_events.ReservationExpired, on_reservation_expired),
+        ],
+        max_deliver=settings.consumer_max_deliver,
+        ack_wait=settings.consumer_ack_wait_seconds,
+    )
 
     def register(server: grpc.aio.Server) -> None:
         orders_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server)
 
-    return ServiceParts(register=register, service_names=[SERVICE_NAME], policy=POLICY)
+    async def close_inventory_channel() -> None:
+        await channel.close()
+
+    return ServiceParts(
+        register=register,
+        service_names=[SERVICE_NAME],
+        policy=POLICY,
+        consumers=[consumer],
+        tasks={"saga-recovery": recovery.run},
+        on_stop=[close_inventory_channel],
+        components={"recovery": recovery, "placement": placement, "stock_sync": stock},
+    )

@@ -1,0 +1,75 @@
+"""Commands: what callers ask the orders service to do (imperative names), already validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
+from onepool_orders.domain.money import Money
+from onepool_orders.domain.stock_requests import StockLine
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    channel_id: str
+    external_order_id: str
+    customer: CustomerInfo
+    lines: tuple[OrderLine, ...]
+    fulfillment: FulfillmentPreference
+    dealer_id: str
+    payment_ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class PayOrder:
+    order_id: str
+    payment_ref: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ShipFulfillment:
+    order_id: str
+    fulfillment_id: str
+    tracking_no: str
+
+
+@dataclass(frozen=True)
+class ConfirmPickup:
+    order_id: str
+    fulfillment_id: str
+
+
+@dataclass(frozen=True)
+class CompleteOrder:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class ReturnItems:
+    request_id: str
+    order_id: str
+    lines: tuple[StockLine, ...]
+    return_location_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ListOrders:
+    """A query: every filter set must match. `dealer_id` matches orders sold by the dealer and orders
+    fulfilled at the dealer's locations; `location_id` matches orders with a fulfilment there."""
+
+    channel_id: str = ""
+    dealer_id: str = ""
+    customer_id: str = ""
+    location_id: str = ""
+    status: OrderStatus | None = None
+    limit: int = 100
+    # Keyset cursor: orders strictly older than (created_at, id), newest first.
+    after: tuple[str, str] | None = None

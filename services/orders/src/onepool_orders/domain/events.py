@@ -1,0 +1,50 @@
+"""Orders domain events: plain dataclasses, past tense, recorded by the Order aggregate.
+
+Each carries the aggregate itself; the translator (adapters/integration.py) reads its state at commit, so the
+published order is the one that was committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from onepool_orders.domain.model import Order, Return
+
+
+@dataclass(frozen=True)
+class OrderPlaced:
+    """Stock is reserved: the order exists for everyone else from here on."""
+
+    order: Order
+
+
+@dataclass(frozen=True)
+class OrderPaid:
+    order: Order
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    order: Order
+    reason: str
+
+
+@dataclass(frozen=True)
+class FulfillmentShipped:
+    """One fulfilment left its location (shipped, or handed over to the customer in the store)."""
+
+    order: Order
+    fulfillment_id: str
+
+
+@dataclass(frozen=True)
+class OrderCompleted:
+    order: Order
+
+
+@dataclass(frozen=True)
+class ItemsReturned:
+    order: Order
+    order_return: Return

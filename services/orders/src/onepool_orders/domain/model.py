@@ -1,0 +1,538 @@
+"""The unified order (订单统一): one model and one lifecycle whatever channel the order came from.
+
+Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
+
+    PENDING ──reserved──> RESERVED ──paid──> PAID ──first of several shipped──> FULFILLING ──last──> SHIPPED
+       │  └─rejected─> REJECTED  │            │ └──────────────every fulfilment shipped────────────────^  │
+       │                         │            └─(pickup orders, at payment)─> READY_FOR_PICKUP ─picked up─^
+       └──────cancelled──────────┴────────────┴─────────────────────────────────┘        SHIPPED ─> COMPLETED
+                                  (any time before anything left a location)
+
+- PENDING exists only while inventory is being asked for stock (the PlaceOrder saga). A PENDING order that
+  nobody finishes is driven to RESERVED/REJECTED, or CANCELLED, by the recovery loop.
+- An order has one fulfilment per location its stock was reserved at; it is SHIPPED when every fulfilment
+  has left (shipped, or handed over in the store), FULFILLING while only some have.
+- Repeating a command that already took effect (the same payment, the same shipment, a second cancel) returns
+  the order unchanged, so callers may retry safely; a command that contradicts the order's state is refused.
+- Money: the total is the sum of unit_price * quantity in one currency; payment must equal it exactly;
+  refunds are proportional to what is returned and never exceed what was paid.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from onepool_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+
+from onepool_orders.domain import events
+from onepool_orders.domain import stock_requests as sr
+from onepool_orders.domain.money import MAX_AMOUNT_MINOR, Money, proportional_share
+from onepool_orders.domain.stock_requests import StockLine
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    RESERVED = "RESERVED"
+    PAID = "PAID"
+    FULFILLING = "FULFILLING"
+    SHIPPED = "SHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+
+S = OrderStatus
+# Every legal transition. The aggregate never changes status without consulting this table.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.RESERVED, S.REJECTED, S.CANCELLED}),
+    S.RESERVED: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.READY_FOR_PICKUP, S.FULFILLING, S.SHIPPED, S.CANCELLED}),
+    S.READY_FOR_PICKUP: frozenset({S.SHIPPED, S.CANCELLED}),
+    S.FULFILLING: frozenset({S.SHIPPED}),
+    S.SHIPPED: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+PAID_STATES = frozenset({S.PAID, S.READY_FOR_PICKUP, S.FULFILLING, S.SHIPPED, S.COMPLETED})
+RETURNABLE_STATES = frozenset({S.FULFILLING, S.SHIPPED, S.COMPLETED})
+
+
+class FulfillmentMode(StrEnum):
+    SHIP = "SHIP"
+    PICKUP_IN_STORE = "PICKUP_IN_STORE"
+    DEALER_DELIVERY = "DEALER_DELIVERY"
+
+
+class FulfillmentStatus(StrEnum):
+    PENDING = "PENDING"
+    SHIPPED = "SHIPPED"
+    PICKED_UP = "PICKED_UP"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    """Who ordered, as the channel knows them. One-ID maps phone / member id to a customer_id."""
+
+    channel_customer_id: str = ""
+    phone: str = ""
+    member_id: str = ""
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class FulfillmentPreference:
+    mode: FulfillmentMode = FulfillmentMode.SHIP
+    region: str = ""
+    address: str = ""
+    pickup_location_id: str = ""
+    allow_split: bool = False
+
+
+@dataclass
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: Money
+    channel_sku: str = ""
+    returned: int = 0
+
+    @property
+    def line_total(self) -> Money:
+        return self.unit_price.times(self.quantity)
+
+
+@dataclass
+class Fulfillment:
+    """The part of an order that one location fulfils."""
+
+    id: str
+    location_id: str
+    lines: tuple[StockLine, ...]
+    status: FulfillmentStatus = FulfillmentStatus.PENDING
+    owner_dealer_id: str = ""
+    tracking_no: str = ""
+    shipped_at: datetime | None = None
+
+    @property
+    def has_left(self) -> bool:
+        return self.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.PICKED_UP)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    sku: str
+    requested: int
+    available: int
+
+
+@dataclass(frozen=True)
+class AllocatedStock:
+    """One line of inventory's reservation: units of a SKU held at a location (and who owns it)."""
+
+    sku: str
+    location_id: str
+    quantity: int
+    owner_dealer_id: str = ""
+
+
+@dataclass(frozen=True)
+class Return:
+    id: str
+    order_id: str
+    request_id: str
+    lines: tuple[StockLine, ...]
+    location_id: str
+    refund: Money
+    reason: str
+    created_at: datetime
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _state_error(order: Order, action: str, why: str = "") -> FailedPrecondition:
+    return FailedPrecondition(
+        "INVALID_ORDER_STATE",
+        f"cannot {action} order {order.id}: it is {order.status.value}" + (f" ({why})" if why else ""),
+        {"order_id": order.id, "status": order.status.value},
+    )
+
+
+@dataclass
+class Order:
+    id: str
+    channel_id: str
+    external_order_id: str
+    customer: CustomerInfo
+    lines: list[OrderLine]
+    fulfillment: FulfillmentPreference
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    dealer_id: str = ""
+    customer_id: str = ""
+    payment_ttl_seconds: int = 0
+    fulfillments: list[Fulfillment] = field(default_factory=list)
+    reservation_id: str = ""
+    reservation_expires_at: datetime | None = None
+    # Which Reserve request (request_id suffix) this order's reservation comes from; bumped when a
+    # reservation made for it lapsed before it could be recorded, so the next attempt is a new request.
+    reserve_attempt: int = 0
+    paid: Money | None = None
+    refunded: Money | None = None
+    payment_ref: str = ""
+    status_reason: str = ""
+    shortfalls: list[Shortfall] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)
+    stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
+    new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.paid is None:
+            self.paid = Money.zero(self.currency)
+        if self.refunded is None:
+            self.refunded = Money.zero(self.currency)
+
+    # --- creation ---------------------------------------------------------------------------------------
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        order_id: str,
+        channel_id: str,
+        external_order_id: str,
+        customer: CustomerInfo,
+        lines: list[OrderLine],
+        fulfillment: FulfillmentPreference,
+        dealer_id: str,
+        payment_ttl_seconds: int,
+        now: datetime,
+    ) -> Order:
+        """A new order, PENDING until inventory answers. Refuses lines that cannot make a valid total."""
+        violations: list[FieldViolation] = []
+        if not lines:
+            violations.append(FieldViolation("lines", "must not be empty"))
+        seen: set[str] = set()
+        currency = lines[0].unit_price.currency if lines else ""
+        total = 0
+        for i, line in enumerate(lines):
+            if line.sku in seen:
+                violations.append(FieldViolation(f"lines[{i}].sku", "appears twice; merge the lines"))
+            seen.add(line.sku)
+            if line.quantity <= 0:
+                violations.append(FieldViolation(f"lines[{i}].quantity", "must be positive"))
+            if line.unit_price.amount < 0:
+                violations.append(FieldViolation(f"lines[{i}].unit_price.amount_minor", "must not be negative"))
+            if line.unit_price.currency != currency:
+                violations.append(
+                    FieldViolation(f"lines[{i}].unit_price.currency", f"must be {currency} like the first line")
+                )
+            total += max(0, line.unit_price.amount) * max(0, line.quantity)
+        if total > MAX_AMOUNT_MINOR:
+            violations.append(FieldViolation("lines", f"order total must be at most {MAX_AMOUNT_MINOR} minor units"))
+        if fulfillment.mode is FulfillmentMode.PICKUP_IN_STORE and not fulfillment.pickup_location_id:
+            violations.append(FieldViolation("fulfillment.pickup_location_id", "is required for PICKUP_IN_STORE"))
+        if fulfillment.mode is FulfillmentMode.DEALER_DELIVERY and not dealer_id:
+            violations.append(FieldViolation("dealer_id", "is required for DEALER_DELIVERY"))
+        if violations:
+            raise InvalidArgument(violations)
+        return cls(
+            id=order_id,
+            channel_id=channel_id,
+            external_order_id=external_order_id,
+            customer=customer,
+            lines=list(lines),
+            fulfillment=fulfillment,
+            status=OrderStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            dealer_id=dealer_id,
+            payment_ttl_seconds=payment_ttl_seconds,
+        )
+
+    # --- derived ----------------------------------------------------------------------------------------
+
+    @property
+    def currency(self) -> str:
+        return self.lines[0].unit_price.currency if self.lines else ""
+
+    @property
+    def total(self) -> Money:
+        total = Money.zero(self.currency)
+        for line in self.lines:
+            total = total + line.line_total
+        return total
+
+    @property
+    def is_pickup(self) -> bool:
+        return self.fulfillment.mode is FulfillmentMode.PICKUP_IN_STORE
+
+    @property
+    def was_placed(self) -> bool:
+        """Stock was reserved at some point, so the rest of the platform has heard of this order."""
+        return bool(self.reservation_id)
+
+    def line(self, sku: str) -> OrderLine | None:
+        return next((ln for ln in self.lines if ln.sku == sku), None)
+
+    def fulfillment_by_id(self, fulfillment_id: str) -> Fulfillment:
+        found = next((f for f in self.fulfillments if f.id == fulfillment_id), None)
+        if found is None:
+            raise NotFound("fulfillment", fulfillment_id)
+        return found
+
+    def delivered(self, sku: str) -> int:
+        """Units of `sku` that have left our locations for the customer."""
+        return sum(ln.quantity for f in self.fulfillments if f.has_left for ln in f.lines if ln.sku == sku)
+
+    def _move(self, to: OrderStatus, action: str, now: datetime) -> None:
+        if to not in TRANSITIONS[self.status]:
+            raise _state_error(self, action)
+        self.status = to
+        self.updated_at = now
+
+    # --- the saga's outcomes ----------------------------------------------------------------------------
+
+    def reserved(
+        self,
+        reservation_id: str,
+        expires_at: datetime | None,
+        allocations: list[AllocatedStock],
+        customer_id: str,
+        now: datetime,
+    ) -> None:
+        """Inventory holds the stock: one fulfilment per location it is held at."""
+        wanted = {ln.sku: ln.quantity for ln in self.lines}
+        got: dict[str, int] = {}
+        for a in allocations:
+            got[a.sku] = got.get(a.sku, 0) + a.quantity
+        if got != wanted:
+            raise ValueError(f"reservation {reservation_id} does not cover order {self.id}: {got} != {wanted}")
+        self._move(OrderStatus.RESERVED, "reserve", now)
+        by_location: dict[str, list[AllocatedStock]] = {}
+        for a in allocations:
+            by_location.setdefault(a.location_id, []).append(a)
+        self.fulfillments = [
+            Fulfillment(
+                id=new_id(),
+                location_id=location_id,
+                lines=tuple(StockLine(a.sku, a.quantity) for a in sorted(held, key=lambda a: a.sku)),
+                owner_dealer_id=held[0].owner_dealer_id,
+            )
+            for location_id, held in sorted(by_location.items())
+        ]
+        self.reservation_id = reservation_id
+        self.reservation_expires_at = expires_at
+        self.customer_id = customer_id
+        self.events.append(events.OrderPlaced(self))
+
+    def rejected(self, shortfalls: list[Shortfall], reason: str, customer_id: str, now: datetime) -> None:
+        """Inventory could not hold the stock; the caller learns what was missing."""
+        self._move(OrderStatus.REJECTED, "reject", now)
+        self.shortfalls = list(shortfalls)
+        self.status_reason = reason
+        self.customer_id = customer_id
+
+    def abandon(self, reason: str, now: datetime) -> None:
+        """A PENDING order nobody could finish (inventory unreachable for too long)."""
+        if self.status is not OrderStatus.PENDING:
+            return
+        self._move(OrderStatus.CANCELLED, "cancel", now)
+        self.status_reason = reason
+
+    # --- commands -----------------------------------------------------------------------------------------
+
+    def pay(self, amount: Money, payment_ref: str, now: datetime) -> bool:
+        """Record the payment; the reservation is committed in inventory. False if it was already recorded."""
+        if self.status in PAID_STATES and payment_ref == self.payment_ref and amount == self.paid:
+            return False
+        if self.status is not OrderStatus.RESERVED:
+            raise _state_error(self, "pay", "already paid" if self.status in PAID_STATES else "")
+        total = self.total
+        violations = []
+        if amount.currency != total.currency:
+            violations.append(FieldViolation("amount.currency", f"must be {total.currency}, the order's currency"))
+        if amount.amount != total.amount:
+            violations.append(
+                FieldViolation("amount.amount_minor", f"must equal the order total {total.amount}, not {amount.amount}")
+            )
+        if violations:
+            raise InvalidArgument(violations)
+        if self.reservation_expires_at is not None and self.reservation_expires_at <= now:
+            raise FailedPrecondition(
+                "RESERVATION_EXPIRED",
+                f"order {self.id} was not paid in time: its stock was released at "
+                f"{self.reservation_expires_at.isoformat()}",
+                {"order_id": self.id, "reservation_id": self.reservation_id},
+            )
+        self._move(OrderStatus.PAID, "pay", now)
+        self.paid = amount
+        self.payment_ref = payment_ref
+        self.stock_requests.append(sr.CommitReservation(self.reservation_id))
+        self.events.append(events.OrderPaid(self))
+        if self.is_pickup:
+            # The stock is already held at the pickup store, so the order is ready to be collected.
+            self._move(OrderStatus.READY_FOR_PICKUP, "prepare", now)
+        return True
+
+    def cancel(self, reason: str, now: datetime, *, release: bool = True) -> bool:
+        """Cancel before anything left a location; the reservation is released and any payment is due back.
+
+        `release=False` when inventory already gave the stock back (the reservation expired)."""
+        if self.status is OrderStatus.CANCELLED:
+            return False
+        if self.status is OrderStatus.FULFILLING:
+            raise _state_error(self, "cancel", "part of it has already shipped; return it instead")
+        self._move(OrderStatus.CANCELLED, "cancel", now)
+        self.status_reason = reason
+        for f in self.fulfillments:
+            f.status = FulfillmentStatus.CANCELLED
+        assert self.paid is not None
+        self.refunded = self.paid  # everything paid is due back
+        if release and self.reservation_id:
+            self.stock_requests.append(sr.ReleaseReservation(self.reservation_id, reason))
+        if self.was_placed:
+            self.events.append(events.OrderCancelled(self, reason))
+        return True
+
+    def reservation_lapsed(self, reservation_id: str, now: datetime) -> bool:
+        """Inventory expired this order's reservation: an unpaid order is cancelled (flow 6). An order paid a
+        moment before expiry whose commit lost the race is cancelled too, with its payment due back."""
+        if reservation_id != self.reservation_id or self.status not in (
+            OrderStatus.RESERVED,
+            OrderStatus.PAID,
+            OrderStatus.READY_FOR_PICKUP,
+        ):
+            return False
+        reason = (
+            "payment not received in time"
+            if self.status is OrderStatus.RESERVED
+            else "stock was released before the payment was confirmed; payment to be refunded"
+        )
+        return self.cancel(reason, now, release=False)
+
+    def ship(self, fulfillment_id: str, tracking_no: str, now: datetime) -> bool:
+        fulfilment = self.fulfillment_by_id(fulfillment_id)
+        if fulfilment.status is FulfillmentStatus.SHIPPED and fulfilment.tracking_no == tracking_no:
+            return False
+        if self.is_pickup:
+            raise _state_error(self, "ship", "pickup orders are handed over with ConfirmPickup")
+        if self.status not in (OrderStatus.PAID, OrderStatus.FULFILLING):
+            raise _state_error(self, "ship", "it must be paid first" if self.status is OrderStatus.RESERVED else "")
+        if fulfilment.status is not FulfillmentStatus.PENDING:
+            raise FailedPrecondition(
+                "INVALID_FULFILLMENT_STATE",
+                f"fulfillment {fulfillment_id} is already {fulfilment.status.value}",
+                {"order_id": self.id, "fulfillment_id": fulfillment_id, "status": fulfilment.status.value},
+            )
+        fulfilment.tracking_no = tracking_no
+        self._left(fulfilment, FulfillmentStatus.SHIPPED, now)
+        return True
+
+    def confirm_pickup(self, fulfillment_id: str, now: datetime) -> bool:
+        fulfilment = self.fulfillment_by_id(fulfillment_id)
+        if fulfilment.status is FulfillmentStatus.PICKED_UP:
+            return False
+        if self.status is not OrderStatus.READY_FOR_PICKUP:
+            why = "it is not a pickup order" if not self.is_pickup else "it must be paid first"
+            raise _state_error(self, "hand over", why)
+        self._left(fulfilment, FulfillmentStatus.PICKED_UP, now)
+        return True
+
+    def _left(self, fulfilment: Fulfillment, status: FulfillmentStatus, now: datetime) -> None:
+        everything_left = all(f.has_left or f is fulfilment for f in self.fulfillments)
+        to = OrderStatus.SHIPPED if everything_left else OrderStatus.FULFILLING
+        if to is self.status:  # another of several fulfilments left; still FULFILLING
+            self.updated_at = now
+        else:
+            self._move(to, "ship", now)
+        fulfilment.status = status
+        fulfilment.shipped_at = now
+        self.stock_requests.append(
+            sr.FulfilReservation(
+                self.reservation_id,
+                fulfilment.location_id,
+                fulfilment.lines,
+                request_id=f"orders:fulfil:{fulfilment.id}",
+            )
+        )
+        self.events.append(events.FulfillmentShipped(self, fulfilment.id))
+
+    def complete(self, now: datetime) -> bool:
+        if self.status is OrderStatus.COMPLETED:
+            return False
+        self._move(OrderStatus.COMPLETED, "complete", now)
+        self.events.append(events.OrderCompleted(self))
+        return True
+
+    def return_items(
+        self, return_id: str, request_id: str, lines: list[StockLine], location_id: str, reason: str, now: datetime
+    ) -> Return:
+        """Goods come back to any location and are restocked there. The refund is the paid amount in
+        proportion to the value returned so far (cumulatively, so rounding never drifts), and the last
+        return refunds exactly what is left: refunds never exceed the payment."""
+        if self.status not in RETURNABLE_STATES:
+            raise _state_error(self, "return items of", "nothing has been delivered yet")
+        violations: list[FieldViolation] = []
+        for i, ret in enumerate(lines):
+            if self.line(ret.sku) is None:
+                violations.append(FieldViolation(f"lines[{i}].sku", f"{ret.sku} is not in order {self.id}"))
+        if violations:
+            raise InvalidArgument(violations)
+        for ret in lines:
+            line = self.line(ret.sku)
+            assert line is not None
+            returnable = self.delivered(ret.sku) - line.returned
+            if ret.quantity > returnable:
+                raise FailedPrecondition(
+                    "RETURN_EXCEEDS_DELIVERED",
+                    f"cannot return {ret.quantity} x {ret.sku}: {returnable} delivered and not yet returned",
+                    {"sku": ret.sku, "requested": str(ret.quantity), "available": str(returnable)},
+                )
+        assert self.paid is not None and self.refunded is not None
+        for ret in lines:
+            line = self.line(ret.sku)
+            assert line is not None
+            line.returned += ret.quantity
+        returned_value = sum(ln.unit_price.amount * ln.returned for ln in self.lines)
+        everything_back = all(ln.returned == ln.quantity for ln in self.lines)
+        due = (
+            self.paid.amount
+            if everything_back
+            else proportional_share(self.paid.amount, returned_value, self.total.amount)
+        )
+        refund = Money(self.currency, max(0, min(due, self.paid.amount) - self.refunded.amount))
+        self.refunded = self.refunded + refund
+        order_return = Return(
+            id=return_id,
+            order_id=self.id,
+            request_id=request_id,
+            lines=tuple(lines),
+            location_id=location_id,
+            refund=refund,
+            reason=reason,
+            created_at=now,
+        )
+        self.updated_at = now
+        self.new_returns.append(order_return)
+        self.stock_requests.append(
+            sr.RestockReturn(
+                location_id,
+                tuple(lines),
+                request_id=f"orders:return:{return_id}",
+                reference=self.id,
+                reason=reason or "customer return",
+            )
+        )
+        self.events.append(events.ItemsReturned(self, order_return))
+        return order_return

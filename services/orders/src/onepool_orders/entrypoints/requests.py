@@ -1,0 +1,213 @@
+"""Proto requests -> validated commands. Every violation is reported with its field path, all at once."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from onepool.common.v1 import common_pb2
+from onepool.orders.v1 import orders_pb2 as pb
+from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_runtime.validation import (
+    MAX_LINES,
+    check_currency,
+    check_id,
+    check_quantity,
+    check_request_id,
+    check_sku,
+    check_text,
+    decode_page_token,
+    page_size,
+)
+
+from onepool_orders.adapters.mappers import FULFILLMENT_MODES_BACK, ORDER_STATUSES_BACK
+from onepool_orders.domain import commands
+from onepool_orders.domain.customers import normalize_phone
+from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference, OrderLine
+from onepool_orders.domain.money import MAX_AMOUNT_MINOR, Money
+from onepool_orders.domain.stock_requests import StockLine
+from onepool_orders.settings import OrdersSettings
+
+# Marketplaces' order numbers are not ours to restrict much: any 1-128 visible characters.
+EXTERNAL_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
+
+
+def _order_id(v: Violations, value: str, path: str = "order_id") -> None:
+    check_id(v, path, value)
+
+
+def _money(v: Violations, path: str, value: common_pb2.Money, present: bool) -> Money:
+    if not present:
+        v.add(path, "is required")
+        return Money("", 0)
+    check_currency(v, f"{path}.currency", value.currency)
+    if value.amount_minor < 0:
+        v.add(f"{path}.amount_minor", "must not be negative")
+    elif value.amount_minor > MAX_AMOUNT_MINOR:
+        v.add(f"{path}.amount_minor", f"must be at most {MAX_AMOUNT_MINOR}")
+    return Money(value.currency, value.amount_minor)
+
+
+def _customer(v: Violations, c: pb.Customer) -> CustomerInfo:
+    check_text(v, "customer.channel_customer_id", c.channel_customer_id, max_len=128)
+    if c.phone:
+        digits = normalize_phone(c.phone).lstrip("+")
+        if not (5 <= len(digits) <= 20) or len(c.phone) > 32:
+            v.add("customer.phone", "must be a phone number (5-20 digits, optionally with +, spaces, dashes)")
+    check_id(v, "customer.member_id", c.member_id, required=False)
+    check_text(v, "customer.name", c.name, max_len=200)
+    check_text(v, "customer.email", c.email, max_len=254)
+    if c.email and "@" not in c.email:
+        v.add("customer.email", "must be an email address")
+    return CustomerInfo(c.channel_customer_id, c.phone.strip(), c.member_id, c.name.strip(), c.email.strip())
+
+
+def _fulfillment(v: Violations, f: pb.FulfillmentPreference) -> FulfillmentPreference:
+    mode = FULFILLMENT_MODES_BACK.get(f.mode)
+    if mode is None:
+        v.add("fulfillment.mode", "must be SHIP, PICKUP_IN_STORE or DEALER_DELIVERY")
+        mode = FulfillmentMode.SHIP
+    check_text(v, "fulfillment.region", f.region, max_len=64)
+    check_text(v, "fulfillment.address", f.address, max_len=500)
+    if mode is FulfillmentMode.PICKUP_IN_STORE:
+        check_id(v, "fulfillment.pickup_location_id", f.pickup_location_id)
+    else:
+        if f.pickup_location_id:
+            v.add("fulfillment.pickup_location_id", "is only for PICKUP_IN_STORE")
+        if not f.address.strip() and not f.region.strip():
+            v.add("fulfillment.address", "is required to deliver (or give at least fulfillment.region)")
+    return FulfillmentPreference(mode, f.region.strip(), f.address.strip(), f.pickup_location_id, f.allow_split)
+
+
+def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands.PlaceOrder:
+    v = Violations()
+    check_id(v, "channel_id", req.channel_id)
+    if not EXTERNAL_ID_RE.match(req.external_order_id):
+        v.add("external_order_id", "is required: 1-128 visible characters, no spaces")
+    customer = _customer(v, req.customer)
+    if not req.lines:
+        v.add("lines", "must not be empty")
+    if len(req.lines) > MAX_LINES:
+        v.add("lines", f"must have at most {MAX_LINES} lines")
+    lines = []
+    for i, line in enumerate(req.lines):
+        check_sku(v, f"lines[{i}].sku", line.sku)
+        check_quantity(v, f"lines[{i}].quantity", line.quantity)
+        price = _money(v, f"lines[{i}].unit_price", line.unit_price, line.HasField("unit_price"))
+        check_text(v, f"lines[{i}].channel_sku", line.channel_sku, max_len=128)
+        lines.append(OrderLine(line.sku, line.quantity, price, line.channel_sku))
+    fulfillment = _fulfillment(v, req.fulfillment)
+    check_id(v, "dealer_id", req.dealer_id, required=False)
+    if not 0 <= req.payment_ttl_seconds <= settings.payment_max_ttl_seconds:
+        v.add("payment_ttl_seconds", f"must be between 0 (the default) and {settings.payment_max_ttl_seconds}")
+    v.raise_if_any()
+    return commands.PlaceOrder(
+        channel_id=req.channel_id,
+        external_order_id=req.external_order_id,
+        customer=customer,
+        lines=tuple(lines),
+        fulfillment=fulfillment,
+        dealer_id=req.dealer_id,
+        payment_ttl_seconds=req.payment_ttl_seconds,
+    )
+
+
+def order_id(value: str) -> str:
+    v = Violations()
+    _order_id(v, value)
+    v.raise_if_any()
+    return value
+
+
+def pay_order(req: pb.PayOrderRequest) -> commands.PayOrder:
+    v = Violations()
+    _order_id(v, req.order_id)
+    check_text(v, "payment_ref", req.payment_ref, max_len=128, required=True)
+    amount = _money(v, "amount", req.amount, req.HasField("amount"))
+    v.raise_if_any()
+    return commands.PayOrder(req.order_id, req.payment_ref.strip(), amount)
+
+
+def cancel_order(req: pb.CancelOrderRequest) -> commands.CancelOrder:
+    v = Violations()
+    _order_id(v, req.order_id)
+    check_text(v, "reason", req.reason)
+    v.raise_if_any()
+    return commands.CancelOrder(req.order_id, req.reason.strip())
+
+
+def ship_fulfillment(req: pb.ShipFulfillmentRequest) -> commands.ShipFulfillment:
+    v = Violations()
+    _order_id(v, req.order_id)
+    check_id(v, "fulfillment_id", req.fulfillment_id)
+    check_text(v, "tracking_no", req.tracking_no, max_len=128)
+    v.raise_if_any()
+    return commands.ShipFulfillment(req.order_id, req.fulfillment_id, req.tracking_no.strip())
+
+
+def confirm_pickup(req: pb.ConfirmPickupRequest) -> commands.ConfirmPickup:
+    v = Violations()
+    _order_id(v, req.order_id)
+    check_id(v, "fulfillment_id", req.fulfillment_id)
+    v.raise_if_any()
+    return commands.ConfirmPickup(req.order_id, req.fulfillment_id)
+
+
+def return_items(req: pb.ReturnItemsRequest) -> commands.ReturnItems:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    _order_id(v, req.order_id)
+    if not req.lines:
+        v.add("lines", "must not be empty")
+    if len(req.lines) > MAX_LINES:
+        v.add("lines", f"must have at most {MAX_LINES} lines")
+    seen: set[str] = set()
+    for i, line in enumerate(req.lines):
+        check_sku(v, f"lines[{i}].sku", line.sku)
+        check_quantity(v, f"lines[{i}].quantity", line.quantity)
+        if line.sku in seen:
+            v.add(f"lines[{i}].sku", "appears twice; merge the lines")
+        seen.add(line.sku)
+    check_id(v, "return_location_id", req.return_location_id)
+    check_text(v, "reason", req.reason)
+    v.raise_if_any()
+    return commands.ReturnItems(
+        req.request_id,
+        req.order_id,
+        tuple(StockLine(ln.sku, ln.quantity) for ln in req.lines),
+        req.return_location_id,
+        req.reason.strip(),
+    )
+
+
+def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
+    v = Violations()
+    for path in ("channel_id", "dealer_id", "customer_id", "location_id"):
+        check_id(v, path, getattr(req, path), required=False)
+    status = None
+    if req.status != pb.ORDER_STATUS_UNSPECIFIED:
+        status = ORDER_STATUSES_BACK.get(req.status)
+        if status is None:
+            v.add("status", "is not a known order status")
+    limit = page_size(v, req.page_size)
+    v.raise_if_any()
+    cursor = decode_page_token(req.page_token)
+    after = None
+    if cursor is not None:
+        created, last_id = cursor.get("c"), cursor.get("i")
+        try:
+            if not isinstance(created, str) or not isinstance(last_id, str):
+                raise ValueError
+            datetime.fromisoformat(created)
+        except ValueError as exc:
+            raise InvalidArgument("page_token", "is not a valid page token") from exc
+        after = (created, last_id)
+    return commands.ListOrders(
+        channel_id=req.channel_id,
+        dealer_id=req.dealer_id,
+        customer_id=req.customer_id,
+        location_id=req.location_id,
+        status=status,
+        limit=limit,
+        after=after,
+    )

@@ -1,0 +1,117 @@
+"""What the caller's token lets it see and do to an order (the scoping half of authorization; the role table
+is policies.py). Scope comes from the verified token only, never from the request body.
+
+- admin, service: everything.
+- channel: orders of its own channel (place, read, pay, cancel, complete, return).
+- dealer: orders it sells (dealer_id) and orders fulfilled at its locations (read); it pays, cancels and
+  completes the orders it sells, and ships / hands over the fulfilments at its own locations.
+- store: orders with a fulfilment at its location (read, ship, hand over), and returns received at its
+  location (a return may come back to any shop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from onepool_runtime.auth import Principal, current_principal, require_channel, require_dealer
+from onepool_runtime.errors import PermissionDenied
+
+from onepool_orders.domain import commands
+from onepool_orders.domain.model import Order
+
+Guard = Callable[[Order], None]
+
+
+def _visible(p: Principal, order: Order) -> bool:
+    if p.is_privileged:
+        return True
+    if p.role == "channel":
+        return order.channel_id == p.channel_id
+    if p.role == "dealer":
+        return order.dealer_id == p.dealer_id or any(f.owner_dealer_id == p.dealer_id for f in order.fulfillments)
+    if p.role == "store":
+        return any(f.location_id == p.location_id for f in order.fulfillments) or (
+            order.fulfillment.pickup_location_id == p.location_id
+        )
+    return False
+
+
+def _deny(what: str) -> PermissionDenied:
+    return PermissionDenied(f"this token may not {what} this order")
+
+
+class OrderScope:
+    def __init__(self, principal: Callable[[], Principal] = current_principal) -> None:
+        self._principal = principal
+
+    def place(self, cmd: commands.PlaceOrder) -> None:
+        require_channel(cmd.channel_id)
+        require_dealer(cmd.dealer_id)
+
+    def list(self, query: commands.ListOrders) -> commands.ListOrders:
+        """Force the caller's own filter onto the query; asking for someone else's is refused."""
+        p = self._principal()
+        forced = {
+            "channel": ("channel_id", p.channel_id),
+            "dealer": ("dealer_id", p.dealer_id),
+            "store": ("location_id", p.location_id),
+        }.get(p.role)
+        if forced is None:
+            return query
+        field, own = forced
+        asked = getattr(query, field)
+        if asked and asked != own:
+            raise PermissionDenied(f"{p.role} tokens may only list their own orders ({field} {own})")
+        return replace(query, **{field: own})
+
+    def read(self) -> Guard:
+        p = self._principal()
+
+        def guard(order: Order) -> None:
+            if not _visible(p, order):
+                raise _deny("read")
+
+        return guard
+
+    def manage(self) -> Guard:
+        """Pay, cancel, complete: the selling side (the channel, or the dealer whose sale it is)."""
+        p = self._principal()
+
+        def guard(order: Order) -> None:
+            if p.is_privileged:
+                return
+            if p.role == "channel" and order.channel_id == p.channel_id:
+                return
+            if p.role == "dealer" and order.dealer_id == p.dealer_id:
+                return
+            raise _deny("change")
+
+        return guard
+
+    def fulfil(self, fulfillment_id: str) -> Guard:
+        """Ship / hand over: the location the fulfilment is at (its store, or its owning dealer)."""
+        p = self._principal()
+
+        def guard(order: Order) -> None:
+            if p.is_privileged:
+                return
+            fulfilment = order.fulfillment_by_id(fulfillment_id)  # NOT_FOUND before PERMISSION_DENIED
+            if p.role == "store" and fulfilment.location_id == p.location_id:
+                return
+            if p.role == "dealer" and fulfilment.owner_dealer_id and fulfilment.owner_dealer_id == p.dealer_id:
+                return
+            raise _deny("fulfil")
+
+        return guard
+
+    def receive_return(self, return_location_id: str) -> Guard:
+        p = self._principal()
+        if p.role == "store" and return_location_id != p.location_id:
+            raise PermissionDenied("store tokens may only receive returns at their own location")
+
+        def guard(order: Order) -> None:
+            if p.role == "channel" and order.channel_id != p.channel_id:
+                raise _deny("return items of")
+
+        return guard

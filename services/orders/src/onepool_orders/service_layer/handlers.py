@@ -1,0 +1,206 @@
+"""Orders use cases that run inside one unit of work; the caller (runtime.run_in_transaction, UseCases or a
+consumer) commits. Use cases that also talk to inventory are orchestrated in placing.py and stock_sync.py.
+
+Mutations take a `guard`: the entrypoint's check that the caller's token may act on this order, run on the
+locked order before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from onepool_runtime.errors import NotFound
+
+from onepool_orders.domain import commands
+from onepool_orders.domain.customers import identities_of
+from onepool_orders.domain.model import AllocatedStock, Order, OrderStatus, Return, Shortfall, new_id
+from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
+
+Guard = Callable[[Order], None]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _allow(order: Order) -> None:
+    """No scoping (the system acting on its own: consumers, the recovery loop)."""
+
+
+async def _order(uow: OrdersUnitOfWork, order_id: str, *, lock: bool, guard: Guard = _allow) -> Order:
+    order = await uow.orders.get(order_id, lock=lock)
+    if order is None:
+        raise NotFound("order", order_id)
+    guard(order)
+    return order
+
+
+# --- reads ------------------------------------------------------------------------------------------------
+
+
+async def get_order(uow: OrdersUnitOfWork, order_id: str, guard: Guard = _allow) -> Order:
+    return await _order(uow, order_id, lock=False, guard=guard)
+
+
+async def list_orders(uow: OrdersUnitOfWork, query: commands.ListOrders) -> list[Order]:
+    return await uow.orders.list(query)
+
+
+# --- placing (the saga's transactions; see placing.py) -----------------------------------------------------
+
+
+async def begin_placement(
+    uow: OrdersUnitOfWork, cmd: commands.PlaceOrder, recovery_after_seconds: float
+) -> tuple[Order, bool]:
+    """tx1: record the order PENDING, or find the one already placed with this external id.
+    Returns (order, created_now)."""
+    existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
+    if existing is not None:
+        return existing, False
+    moment = now()
+    order = Order.place(
+        order_id=new_id(),
+        channel_id=cmd.channel_id,
+        external_order_id=cmd.external_order_id,
+        customer=cmd.customer,
+        lines=list(cmd.lines),
+        fulfillment=cmd.fulfillment,
+        dealer_id=cmd.dealer_id,
+        payment_ttl_seconds=cmd.payment_ttl_seconds,
+        now=moment,
+    )
+    if await uow.orders.add(order, recover_at=moment + timedelta(seconds=recovery_after_seconds)):
+        return order, True
+    # A concurrent PlaceOrder of the same external order won the unique index: answer with its order.
+    winner = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
+    assert winner is not None
+    return winner, False
+
+
+async def record_reservation(
+    uow: OrdersUnitOfWork,
+    order_id: str,
+    attempt: int,
+    reservation_id: str,
+    expires_at: datetime | None,
+    allocations: list[AllocatedStock],
+) -> tuple[Order, bool]:
+    """tx2 (stock held): the order becomes RESERVED. Returns (order, reservation_is_orphan): an orphan is a
+    reservation this order will never use (the order moved on meanwhile), which the caller must release."""
+    order = await _order(uow, order_id, lock=True)
+    if order.reservation_id == reservation_id:
+        return order, False  # a concurrent driver of the same order recorded it already
+    if order.status is not OrderStatus.PENDING or order.reserve_attempt != attempt:
+        return order, True
+    customer_id = await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
+    order.reserved(reservation_id, expires_at, allocations, customer_id, now())
+    await uow.orders.save(order)
+    return order, False
+
+
+async def record_rejection(
+    uow: OrdersUnitOfWork, order_id: str, attempt: int, shortfalls: list[Shortfall], reason: str
+) -> Order:
+    """tx2 (no stock): the order becomes REJECTED, naming what was missing."""
+    order = await _order(uow, order_id, lock=True)
+    if order.status is not OrderStatus.PENDING or order.reserve_attempt != attempt:
+        return order
+    customer_id = await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
+    order.rejected(shortfalls, reason, customer_id, now())
+    await uow.orders.save(order)
+    return order
+
+
+async def discard_pending(uow: OrdersUnitOfWork, order_id: str) -> None:
+    """The request named something that does not exist: forget the PENDING order as if never asked."""
+    await uow.orders.discard_pending(order_id)
+
+
+async def retry_reservation(uow: OrdersUnitOfWork, order_id: str, attempt: int) -> Order:
+    """The reservation made for this PENDING order lapsed before it was recorded: the next attempt asks
+    inventory afresh (a new request id)."""
+    await uow.orders.bump_reserve_attempt(order_id, attempt)
+    return await _order(uow, order_id, lock=False)
+
+
+async def abandon_pending(uow: OrdersUnitOfWork, order_id: str, reason: str) -> Order:
+    order = await _order(uow, order_id, lock=True)
+    order.abandon(reason, now())
+    await uow.orders.save(order)
+    return order
+
+
+async def claim_stuck_orders(uow: OrdersUnitOfWork, limit: int, retry_in_seconds: float) -> list[Order]:
+    ids = await uow.orders.claim_stuck(limit, retry_in_seconds)
+    orders = [await uow.orders.get(i) for i in ids]
+    return [o for o in orders if o is not None]
+
+
+# --- lifecycle commands ------------------------------------------------------------------------------------
+
+
+async def pay_order(uow: OrdersUnitOfWork, cmd: commands.PayOrder, guard: Guard = _allow) -> Order:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    if order.pay(cmd.amount, cmd.payment_ref, now()):
+        await uow.orders.save(order)
+    return order
+
+
+async def cancel_order(uow: OrdersUnitOfWork, cmd: commands.CancelOrder, guard: Guard = _allow) -> Order:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    if order.cancel(cmd.reason or "cancelled by request", now()):
+        await uow.orders.save(order)
+    return order
+
+
+async def ship_fulfillment(uow: OrdersUnitOfWork, cmd: commands.ShipFulfillment, guard: Guard = _allow) -> Order:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    if order.ship(cmd.fulfillment_id, cmd.tracking_no, now()):
+        await uow.orders.save(order)
+    return order
+
+
+async def confirm_pickup(uow: OrdersUnitOfWork, cmd: commands.ConfirmPickup, guard: Guard = _allow) -> Order:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    if order.confirm_pickup(cmd.fulfillment_id, now()):
+        await uow.orders.save(order)
+    return order
+
+
+async def complete_order(uow: OrdersUnitOfWork, cmd: commands.CompleteOrder, guard: Guard = _allow) -> Order:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    if order.complete(now()):
+        await uow.orders.save(order)
+    return order
+
+
+async def return_items(uow: OrdersUnitOfWork, cmd: commands.ReturnItems, guard: Guard = _allow) -> tuple[Order, Return]:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    order_return = order.return_items(
+        new_id(), cmd.request_id, list(cmd.lines), cmd.return_location_id, cmd.reason, now()
+    )
+    await uow.orders.save(order)
+    return order, order_return
+
+
+# --- what inventory tells us --------------------------------------------------------------------------------
+
+
+async def reservation_expired(uow: OrdersUnitOfWork, order_id: str, reservation_id: str) -> None:
+    """inventory.reservation.expired: an unpaid order is cancelled (its stock is already back in the pool)."""
+    if not order_id:
+        return
+    order = await uow.orders.get(order_id, lock=True)
+    if order is not None and order.reservation_lapsed(reservation_id, now()):
+        await uow.orders.save(order)
+
+
+async def commit_refused(uow: OrdersUnitOfWork, order_id: str, reservation_id: str) -> bool:
+    """Inventory refused to commit a paid order's reservation (it expired or was released first): the order
+    cannot be fulfilled, so it is cancelled and the payment is due back. True if the order changed."""
+    order = await uow.orders.get(order_id, lock=True)
+    if order is None or not order.reservation_lapsed(reservation_id, now()):
+        return False
+    await uow.orders.save(order)
+    return True

@@ -1,0 +1,196 @@
+"""PlaceOrder: the saga between orders and inventory.
+
+    tx1   record the order PENDING (unique on channel + external order id; a concurrent duplicate waits on
+          the index and then answers with the winner's order)
+    call  inventory.Reserve with request_id = "orders:<order id>:<attempt>" (idempotent in inventory, so
+          every caller driving the same order gets the same reservation, and only one is ever made)
+    tx2   record RESERVED with one fulfilment per allocated location, or REJECTED with the shortfall
+
+What can go wrong, and what happens:
+- Inventory unreachable or too slow: the caller gets UNAVAILABLE and the order stays PENDING. Whoever drives
+  it next (the caller retrying PlaceOrder, or the recovery loop after `recovery_after_seconds`) repeats the
+  same Reserve and gets the same answer.
+- The request names an unknown channel or SKU: the PENDING order is deleted (nothing changed) and the
+  caller gets NOT_FOUND.
+- tx2 fails, or the order moved on meanwhile (cancelled, or recorded by another driver with another
+  reservation): the reservation is released at once; it was made for an order that will not use it.
+- The process dies between Reserve and tx2: the recovery loop finds the PENDING order and drives it again;
+  Reserve answers with the reservation already made. If that reservation lapsed in the meantime (its TTL
+  passed, or it was released), the next attempt asks for stock afresh under a new request id. A PENDING
+  order older than `pending_timeout_seconds` is given up: cancelled, and any reservation released.
+Whatever happens, inventory's TTL bounds how long stock can be held for an order that never gets recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from onepool_runtime.errors import (
+    DomainError,
+    FailedPrecondition,
+    InsufficientStock,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.servicer import UseCases
+
+from onepool_orders.domain import commands
+from onepool_orders.domain.model import FulfillmentMode, Order, OrderStatus, Shortfall
+from onepool_orders.domain.stock_requests import StockLine
+from onepool_orders.service_layer import handlers
+from onepool_orders.service_layer.ports import Inventory, ReservationInfo, ReserveStock, SourcingMode
+from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS_PER_DRIVE = 3
+
+
+def reserve_request_id(order: Order, attempt: int) -> str:
+    return f"orders:{order.id}:{attempt}"
+
+
+def reserve_request(order: Order, attempt: int, ttl_seconds: int) -> ReserveStock:
+    pref = order.fulfillment
+    pickup = pref.mode is FulfillmentMode.PICKUP_IN_STORE
+    return ReserveStock(
+        request_id=reserve_request_id(order, attempt),
+        order_id=order.id,
+        channel_id=order.channel_id,
+        lines=tuple(StockLine(ln.sku, ln.quantity) for ln in order.lines),
+        mode=SourcingMode.PICKUP if pickup else SourcingMode.SHIP,
+        region=pref.region,
+        pickup_location_id=pref.pickup_location_id if pickup else "",
+        allow_split=pref.allow_split,
+        ttl_seconds=order.payment_ttl_seconds or ttl_seconds,
+    )
+
+
+class OrderPlacement:
+    def __init__(
+        self,
+        uow_factory: Callable[[], OrdersUnitOfWork],
+        inventory: Inventory,
+        *,
+        payment_ttl_seconds: int,
+        recovery_after_seconds: float,
+        pending_timeout_seconds: float,
+        after_reserve: Callable[[], None] | None = None,
+    ) -> None:
+        self._uow = uow_factory
+        self._inventory = inventory
+        self._ttl = payment_ttl_seconds
+        self._recovery_after = recovery_after_seconds
+        self._pending_timeout = pending_timeout_seconds
+        # Test-only fault injection (OrdersSettings.fault_exit_after_reserve): the worst moment to crash.
+        self._after_reserve = after_reserve
+
+    async def place(self, cmd: commands.PlaceOrder) -> Order:
+        order, created = await run_in_transaction(
+            self._uow, lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after)
+        )
+        if order.status is not OrderStatus.PENDING:
+            return order
+        return await self.drive(order, fresh=created)
+
+    async def drive(self, order: Order, *, fresh: bool) -> Order:
+        """Take a PENDING order to RESERVED or REJECTED (or CANCELLED when it is too old to pursue).
+
+        `fresh`: this call created the order, so no earlier Reserve for it can have lapsed; otherwise the
+        reservation inventory returns is checked, because a replayed answer describes it as it was made."""
+        order_id = order.id
+        for _ in range(MAX_ATTEMPTS_PER_DRIVE):
+            if not fresh and self._too_old(order):
+                return await self.abandon(order, "could not be placed in time: inventory did not answer")
+            attempt = order.reserve_attempt
+            try:
+                reservation = await self._inventory.reserve(reserve_request(order, attempt, self._ttl))
+            except InsufficientStock as exc:
+                return await self._rejected(order, attempt, exc)
+            except (NotFound, InvalidArgument):
+                await run_in_transaction(self._uow, lambda uow: handlers.discard_pending(uow, order_id))
+                raise
+            except FailedPrecondition as exc:  # split required, pickup not offered here, channel paused
+                return await self._record_rejection(order, attempt, [], exc.message)
+            if self._after_reserve is not None:
+                self._after_reserve()
+            if not fresh and not await self._still_holds(reservation):
+                order = await run_in_transaction(
+                    self._uow, partial(handlers.retry_reservation, order_id=order_id, attempt=attempt)
+                )
+                if order.status is not OrderStatus.PENDING:
+                    return order
+                continue
+            return await self._record(order, attempt, reservation)
+        raise Unavailable(f"order {order.id}: inventory keeps releasing its reservations; retry later")
+
+    async def _still_holds(self, reservation: ReservationInfo) -> bool:
+        current = await self._inventory.reservation(reservation.id)
+        return current.state.holds_stock and (current.expires_at is None or current.expires_at > datetime.now(UTC))
+
+    async def _record(self, order: Order, attempt: int, reservation: ReservationInfo) -> Order:
+        try:
+            recorded, orphan = await run_in_transaction(
+                self._uow,
+                lambda uow: handlers.record_reservation(
+                    uow, order.id, attempt, reservation.id, reservation.expires_at, list(reservation.allocations)
+                ),
+            )
+        except Exception:
+            # The order could not be recorded: do not keep stock for it, unless the commit went through
+            # after all (a connection lost during COMMIT). The order stays PENDING and is driven again
+            # later; its next attempt sees this reservation released and asks afresh.
+            if await self._unrecorded(order.id, reservation.id):
+                await self._release_quietly(reservation.id, "the order could not be recorded")
+            raise
+        if orphan:
+            await self._release_quietly(reservation.id, f"order {order.id} is {recorded.status.value}")
+        return recorded
+
+    async def _unrecorded(self, order_id: str, reservation_id: str) -> bool:
+        """True only if we can see that the order did not record this reservation."""
+        try:
+            current = await UseCases(self._uow).read(lambda uow: handlers.get_order(uow, order_id))
+        except Exception:
+            return False  # cannot tell; inventory's TTL bounds how long the stock stays held
+        return current.reservation_id != reservation_id
+
+    async def _rejected(self, order: Order, attempt: int, exc: InsufficientStock) -> Order:
+        never_stocked = await self._inventory.unknown_skus(sorted({s.sku for s in exc.shortages if s.available == 0}))
+        if never_stocked:
+            await run_in_transaction(self._uow, lambda uow: handlers.discard_pending(uow, order.id))
+            raise NotFound("sku", ", ".join(never_stocked))
+        shortfalls = [Shortfall(s.sku, s.requested, s.available) for s in exc.shortages]
+        return await self._record_rejection(order, attempt, shortfalls, exc.message)
+
+    async def _record_rejection(self, order: Order, attempt: int, shortfalls: list[Shortfall], reason: str) -> Order:
+        return await run_in_transaction(
+            self._uow, lambda uow: handlers.record_rejection(uow, order.id, attempt, shortfalls, reason)
+        )
+
+    def _too_old(self, order: Order) -> bool:
+        return order.created_at + timedelta(seconds=self._pending_timeout) < datetime.now(UTC)
+
+    async def abandon(self, order: Order, reason: str) -> Order:
+        """Give up a PENDING order: cancel it, and release the reservation made for it, if any (asking
+        Reserve again with the same request id returns it; if inventory cannot be reached its TTL will)."""
+        abandoned = await run_in_transaction(self._uow, lambda uow: handlers.abandon_pending(uow, order.id, reason))
+        if abandoned.status is not OrderStatus.CANCELLED or abandoned.was_placed:
+            return abandoned  # recorded by someone else meanwhile: its reservation is in use
+        try:
+            reservation = await self._inventory.reserve(reserve_request(order, order.reserve_attempt, self._ttl))
+        except DomainError:
+            return abandoned
+        await self._release_quietly(reservation.id, reason)
+        return abandoned
+
+    async def _release_quietly(self, reservation_id: str, reason: str) -> None:
+        try:
+            await self._inventory.release(reservation_id, reason)
+        except DomainError as exc:
+            log.warning("could not release reservation %s (%s); its TTL will: %s", reservation_id, reason, exc)

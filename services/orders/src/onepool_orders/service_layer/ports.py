@@ -1,0 +1,86 @@
+"""What the orders use cases need from inventory, independent of how it is reached (gRPC in production,
+a fake in unit tests).
+
+Errors are the runtime's domain errors: `Unavailable` when inventory cannot be reached or does not answer in
+time (safe to retry), `InsufficientStock` naming every short SKU, `FailedPrecondition` for other refusals
+(split required, pickup not offered, reservation expired), `NotFound` / `InvalidArgument` when the request
+itself names something inventory does not know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from onepool_orders.domain.model import AllocatedStock
+from onepool_orders.domain.stock_requests import StockLine
+
+
+class SourcingMode(StrEnum):
+    SHIP = "SHIP"
+    PICKUP = "PICKUP"
+
+
+@dataclass(frozen=True)
+class ReserveStock:
+    request_id: str
+    order_id: str
+    channel_id: str
+    lines: tuple[StockLine, ...]
+    mode: SourcingMode
+    region: str
+    pickup_location_id: str
+    allow_split: bool
+    ttl_seconds: int
+
+
+class ReservationState(StrEnum):
+    ACTIVE = "ACTIVE"
+    COMMITTED = "COMMITTED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
+    FULFILLED = "FULFILLED"
+
+    @property
+    def holds_stock(self) -> bool:
+        return self in (ReservationState.ACTIVE, ReservationState.COMMITTED)
+
+
+@dataclass(frozen=True)
+class ReservationInfo:
+    id: str
+    state: ReservationState
+    allocations: tuple[AllocatedStock, ...]
+    expires_at: datetime | None
+
+
+class Inventory(Protocol):
+    async def reserve(self, request: ReserveStock) -> ReservationInfo:
+        """All lines or none. Idempotent on request_id: the same request returns the same reservation (as it
+        was when made: its state may have moved on since, ask `reservation` for the current one)."""
+
+    async def reservation(self, reservation_id: str) -> ReservationInfo: ...
+
+    async def commit(self, reservation_id: str) -> None:
+        """Payment received: the reservation stops expiring. Idempotent."""
+
+    async def release(self, reservation_id: str, reason: str) -> None:
+        """Give the stock back. Idempotent (a released or expired reservation stays as it is)."""
+
+    async def fulfil(
+        self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str
+    ) -> None:
+        """Goods left the location. Idempotent on request_id."""
+
+    async def restock(
+        self, location_id: str, lines: tuple[StockLine, ...], request_id: str, reference: str, reason: str
+    ) -> None:
+        """Returned goods received at the location. Idempotent on request_id."""
+
+    async def unknown_skus(self, skus: list[str]) -> list[str]:
+        """Of these SKUs, the ones inventory has never stocked anywhere."""
+
+    async def receiving_location(self, location_id: str) -> bool:
+        """Whether the location exists and is live (can receive a return)."""

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from onepool_runtime.uow import UnitOfWork
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from onepool_orders.adapters.integration import translate
+from onepool_orders.adapters.repository import OrderRepository, StockRequestRepository
+
+
+class OrdersUnitOfWork(UnitOfWork):
+    orders: OrderRepository
+    stock_requests: StockRequestRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(sessions, source="orders", translate=translate)
+
+    def _start(self) -> None:
+        self.orders = OrderRepository(self.session, self)
+        self.stock_requests = StockRequestRepository(self.session)

@@ -1,0 +1,282 @@
+"""The order's state machine and money rules, on the domain alone (no database, no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from onepool_orders.domain import events
+from onepool_orders.domain import stock_requests as sr
+from onepool_orders.domain.model import (
+    TRANSITIONS,
+    AllocatedStock,
+    CustomerInfo,
+    FulfillmentMode,
+    FulfillmentPreference,
+    FulfillmentStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Shortfall,
+)
+from onepool_orders.domain.money import Money
+from onepool_orders.domain.stock_requests import StockLine
+from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+S = OrderStatus
+
+
+def cny(amount: int) -> Money:
+    return Money("CNY", amount)
+
+
+def new_order(*lines: tuple[str, int, int], mode: FulfillmentMode = FulfillmentMode.SHIP) -> Order:
+    pref = FulfillmentPreference(
+        mode=mode, address="x", pickup_location_id="SHOP" if mode.name.startswith("PICK") else ""
+    )
+    return Order.place(
+        order_id="o1",
+        channel_id="web",
+        external_order_id="E1",
+        customer=CustomerInfo(phone="1380000"),
+        lines=[OrderLine(sku, q, cny(p)) for sku, q, p in lines or [("A", 2, 500)]],
+        fulfillment=pref,
+        dealer_id="",
+        payment_ttl_seconds=0,
+        now=NOW,
+    )
+
+
+def reserved(order: Order, *allocations: AllocatedStock, expires_in: float = 900) -> Order:
+    allocations = allocations or tuple(AllocatedStock(ln.sku, "WH", ln.quantity) for ln in order.lines)
+    order.reserved("r1", NOW + timedelta(seconds=expires_in), list(allocations), "c1", NOW)
+    return order
+
+
+def paid(order: Order) -> Order:
+    order.pay(order.total, "pay-1", NOW)
+    return order
+
+
+def shipped(order: Order) -> Order:
+    for f in order.fulfillments:
+        order.ship(f.id, "T", NOW)
+    return order
+
+
+def event_types(order: Order) -> list[str]:
+    return [type(e).__name__ for e in order.events]
+
+
+def test_total_is_the_sum_of_unit_price_times_quantity() -> None:
+    assert new_order(("A", 2, 500), ("B", 3, 199)).total == cny(1597)
+
+
+def test_lines_in_different_currencies_are_refused_naming_the_line() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        Order.place(
+            order_id="o",
+            channel_id="c",
+            external_order_id="e",
+            customer=CustomerInfo(),
+            lines=[OrderLine("A", 1, cny(1)), OrderLine("B", 1, Money("USD", 1))],
+            fulfillment=FulfillmentPreference(),
+            dealer_id="",
+            payment_ttl_seconds=0,
+            now=NOW,
+        )
+    assert [v.field for v in caught.value.violations] == ["lines[1].unit_price.currency"]
+
+
+def test_reservation_makes_one_fulfilment_per_location_with_its_owner() -> None:
+    order = new_order(("A", 3, 100), ("B", 1, 100))
+    reserved(
+        order, AllocatedStock("A", "WH", 2), AllocatedStock("A", "DS", 1, "dealer-9"), AllocatedStock("B", "WH", 1)
+    )
+    assert order.status is S.RESERVED
+    by_location = {f.location_id: (f.lines, f.owner_dealer_id) for f in order.fulfillments}
+    assert by_location == {
+        "DS": ((StockLine("A", 1),), "dealer-9"),
+        "WH": ((StockLine("A", 2), StockLine("B", 1)), ""),
+    }
+    assert event_types(order) == ["OrderPlaced"]
+
+
+def test_a_reservation_that_does_not_cover_the_order_is_never_recorded() -> None:
+    order = new_order(("A", 3, 100))
+    with pytest.raises(ValueError):
+        reserved(order, AllocatedStock("A", "WH", 2))
+    assert order.status is S.PENDING
+
+
+def test_payment_must_equal_the_total_in_its_currency_and_changes_nothing_otherwise() -> None:
+    order = reserved(new_order(("A", 2, 500)))
+    for wrong in (cny(999), cny(1001), Money("USD", 1000)):
+        with pytest.raises(InvalidArgument):
+            order.pay(wrong, "p", NOW)
+    assert order.status is S.RESERVED and order.paid == cny(0) and order.stock_requests == []
+
+
+def test_paying_commits_the_reservation_and_repeating_the_same_payment_is_harmless() -> None:
+    order = paid(reserved(new_order()))
+    assert order.status is S.PAID
+    assert order.stock_requests == [sr.CommitReservation("r1")]
+    assert order.pay(order.total, "pay-1", NOW) is False
+    with pytest.raises(FailedPrecondition):
+        order.pay(order.total, "another-payment", NOW)
+
+
+def test_payment_after_the_reservation_expired_is_refused() -> None:
+    order = reserved(new_order(), expires_in=-1)
+    with pytest.raises(FailedPrecondition) as caught:
+        order.pay(order.total, "p", NOW)
+    assert caught.value.reason == "RESERVATION_EXPIRED"
+    assert order.status is S.RESERVED
+
+
+def test_pickup_orders_are_ready_for_pickup_once_paid_and_shipped_when_handed_over() -> None:
+    order = paid(reserved(new_order(mode=FulfillmentMode.PICKUP_IN_STORE)))
+    assert order.status is S.READY_FOR_PICKUP
+    with pytest.raises(FailedPrecondition):
+        order.ship(order.fulfillments[0].id, "T", NOW)
+    order.confirm_pickup(order.fulfillments[0].id, NOW)
+    assert order.status is S.SHIPPED
+    assert order.fulfillments[0].status is FulfillmentStatus.PICKED_UP
+
+
+def test_order_is_fulfilling_until_every_fulfilment_has_left_then_shipped() -> None:
+    order = new_order(("A", 3, 100))
+    paid(reserved(order, AllocatedStock("A", "WH1", 1), AllocatedStock("A", "WH2", 1), AllocatedStock("A", "WH3", 1)))
+    statuses = []
+    for f in order.fulfillments:
+        order.ship(f.id, "T", NOW)
+        statuses.append(order.status)
+    assert statuses == [S.FULFILLING, S.FULFILLING, S.SHIPPED]
+    assert [type(r).__name__ for r in order.stock_requests[1:]] == ["FulfilReservation"] * 3
+
+
+def test_shipping_an_unpaid_order_or_an_unknown_fulfilment_is_refused() -> None:
+    order = reserved(new_order())
+    with pytest.raises(FailedPrecondition):
+        order.ship(order.fulfillments[0].id, "T", NOW)
+    paid(order)
+    with pytest.raises(NotFound):
+        order.ship("nope", "T", NOW)
+
+
+def test_cancel_before_shipping_releases_and_refunds_but_not_after_something_left() -> None:
+    order = paid(reserved(new_order()))
+    order.cancel("changed mind", NOW)
+    assert order.status is S.CANCELLED
+    assert order.refunded == order.paid
+    assert sr.ReleaseReservation("r1", "changed mind") in order.stock_requests
+    assert event_types(order)[-1] == "OrderCancelled"
+    assert order.cancel("again", NOW) is False  # a repeated cancel changes nothing
+
+    split = new_order(("A", 2, 100))
+    paid(reserved(split, AllocatedStock("A", "WH1", 1), AllocatedStock("A", "WH2", 1)))
+    split.ship(split.fulfillments[0].id, "T", NOW)
+    with pytest.raises(FailedPrecondition):
+        split.cancel("too late", NOW)
+
+
+def test_expiry_cancels_only_the_order_holding_that_reservation_and_only_before_payment_is_confirmed() -> None:
+    order = reserved(new_order())
+    assert order.reservation_lapsed("other-reservation", NOW) is False
+    assert order.reservation_lapsed("r1", NOW) is True
+    assert order.status is S.CANCELLED
+    assert not any(isinstance(r, sr.ReleaseReservation) for r in order.stock_requests)  # inventory already did
+
+    shipped_order = shipped(paid(reserved(new_order())))
+    assert shipped_order.reservation_lapsed("r1", NOW) is False
+    assert shipped_order.status is S.SHIPPED
+
+
+def test_rejected_orders_keep_the_shortfall() -> None:
+    order = new_order(("A", 5, 100))
+    order.rejected([Shortfall("A", 5, 2)], "insufficient stock", "c1", NOW)
+    assert order.status is S.REJECTED
+    assert order.shortfalls == [Shortfall("A", 5, 2)]
+    with pytest.raises(FailedPrecondition):
+        order.pay(order.total, "p", NOW)
+
+
+def test_returns_refund_in_proportion_and_the_last_one_refunds_the_rest_exactly() -> None:
+    # 3 units at 333: thirds of a payment that does not divide evenly.
+    order = shipped(paid(reserved(new_order(("A", 3, 333)))))
+    refunds = [
+        order.return_items(f"r{i}", f"q{i}", [StockLine("A", 1)], "SHOP", "", NOW).refund.amount for i in range(3)
+    ]
+    assert refunds == [333, 333, 333]
+    assert sum(refunds) == order.paid.amount == order.refunded.amount  # type: ignore[union-attr]
+    assert order.stock_requests[-1] == sr.RestockReturn(
+        "SHOP", (StockLine("A", 1),), "orders:return:r2", "o1", "customer return"
+    )
+
+
+def test_returning_more_than_was_delivered_or_a_foreign_sku_is_refused() -> None:
+    order = shipped(paid(reserved(new_order(("A", 2, 100)))))
+    with pytest.raises(FailedPrecondition) as caught:
+        order.return_items("r", "q", [StockLine("A", 3)], "SHOP", "", NOW)
+    assert caught.value.metadata == {"sku": "A", "requested": "3", "available": "2"}
+    with pytest.raises(InvalidArgument):
+        order.return_items("r", "q", [StockLine("Z", 1)], "SHOP", "", NOW)
+    assert order.refunded == cny(0)
+
+
+def test_nothing_can_be_returned_before_it_was_delivered() -> None:
+    order = paid(reserved(new_order()))
+    with pytest.raises(FailedPrecondition):
+        order.return_items("r", "q", [StockLine("A", 1)], "SHOP", "", NOW)
+
+
+ALL_COMMANDS = {
+    "pay": lambda o: o.pay(o.total, "pay-x", NOW),
+    "cancel": lambda o: o.cancel("x", NOW),
+    "ship": lambda o: o.ship(o.fulfillments[0].id if o.fulfillments else "f", "T", NOW),
+    "complete": lambda o: o.complete(NOW),
+}
+
+
+def _in_state(status: OrderStatus) -> Order:
+    order = new_order()
+    if status is S.PENDING:
+        return order
+    if status is S.REJECTED:
+        order.rejected([], "no", "", NOW)
+        return order
+    reserved(order)
+    if status is S.RESERVED:
+        return order
+    if status is S.CANCELLED:
+        order.cancel("x", NOW)
+        return order
+    paid(order)
+    if status is S.PAID:
+        return order
+    shipped(order)
+    if status is S.COMPLETED:
+        order.complete(NOW)
+    return order
+
+
+@pytest.mark.parametrize("status", [S.PENDING, S.RESERVED, S.PAID, S.SHIPPED, S.COMPLETED, S.CANCELLED, S.REJECTED])
+@pytest.mark.parametrize("command", sorted(ALL_COMMANDS))
+def test_every_command_either_follows_the_transition_table_or_is_refused_changing_nothing(
+    status: OrderStatus, command: str
+) -> None:
+    order = _in_state(status)
+    before = (order.status, [f.status for f in order.fulfillments], order.paid, order.refunded)
+    try:
+        ALL_COMMANDS[command](order)
+    except (FailedPrecondition, NotFound):
+        assert (order.status, [f.status for f in order.fulfillments], order.paid, order.refunded) == before
+        return
+    assert order.status is before[0] or order.status in TRANSITIONS[before[0]]
+
+
+def test_events_carry_the_order_as_committed() -> None:
+    order = paid(reserved(new_order()))
+    assert [type(e) for e in order.events] == [events.OrderPlaced, events.OrderPaid]
+    assert all(e.order is order for e in order.events)

@@ -1,0 +1,242 @@
+"""The PlaceOrder saga and the recovery loop on a real database, with inventory faked so every failure can be
+placed exactly where it hurts most. End-to-end versions against the real inventory are in tests/flows."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from onepool_orders.domain import commands
+from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
+from onepool_orders.domain.money import Money
+from onepool_orders.service_layer import handlers
+from onepool_runtime.errors import FailedPrecondition, NotFound, Unavailable
+from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.servicer import UseCases
+
+pytestmark = pytest.mark.asyncio
+Saga = Any  # the `saga` fixture (conftest.py): placement, stock sync and recovery over a fake inventory
+
+
+class Crash(Exception):
+    """Stands for the process dying at this point (the kill test in tests/flows does it for real)."""
+
+
+def place(
+    external_id: str = "E1", *, sku: str = "A", quantity: int = 1, phone: str = "13800000000", member_id: str = ""
+) -> commands.PlaceOrder:
+    return commands.PlaceOrder(
+        channel_id="web",
+        external_order_id=external_id,
+        customer=CustomerInfo(phone=phone, member_id=member_id),
+        lines=(OrderLine(sku, quantity, Money("CNY", 100)),),
+        fulfillment=FulfillmentPreference(address="x"),
+        dealer_id="",
+        payment_ttl_seconds=0,
+    )
+
+
+async def status_of(saga: Saga, order_id: str) -> OrderStatus:
+    order = await UseCases(saga.uow).read(lambda uow: handlers.get_order(uow, order_id))
+    return order.status
+
+
+async def pending_order_id(saga: Saga) -> str:
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    assert [o.status for o in orders] == [OrderStatus.PENDING]
+    return orders[0].id
+
+
+async def test_concurrent_placements_of_one_external_order_make_one_order_and_one_reservation(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 100}
+    orders = await asyncio.gather(*(saga.placement.place(place("E-dup")) for _ in range(20)))
+    assert {o.id for o in orders} == {orders[0].id}
+    assert {o.status for o in orders} == {OrderStatus.RESERVED}
+    assert len(saga.inventory.by_request) == 1 and saga.inventory.stock["A"] == 99
+    assert {o.reservation_id for o in orders} == set(saga.inventory.held)
+
+
+async def test_inventory_unreachable_leaves_the_order_pending_until_recovery_drives_it(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 5}
+    saga.inventory.unreachable = True
+    with pytest.raises(Unavailable):
+        await saga.placement.place(place())
+    order_id = await pending_order_id(saga)
+    await saga.recovery.run_once()  # still unreachable: still PENDING, nothing lost
+    assert await status_of(saga, order_id) is OrderStatus.PENDING
+
+    saga.inventory.unreachable = False
+    await saga.recovery.run_once()
+    assert await status_of(saga, order_id) is OrderStatus.RESERVED
+    assert len(saga.inventory.held) == 1
+
+
+async def test_a_crash_between_reserving_and_recording_is_recovered_with_the_same_reservation(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 5}
+
+    def crash() -> None:
+        raise Crash
+
+    saga.after_reserve = crash
+    with pytest.raises(Crash):
+        await saga.placement.place(place())
+    saga.after_reserve = None
+    order_id = await pending_order_id(saga)
+
+    await saga.recovery.run_once()
+
+    order = await UseCases(saga.uow).read(lambda uow: handlers.get_order(uow, order_id))
+    assert order.status is OrderStatus.RESERVED
+    assert saga.inventory.held == [order.reservation_id]  # the reservation made before the crash, no other
+
+
+async def test_a_pending_order_whose_reservation_lapsed_meanwhile_asks_for_stock_again(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 5}
+    made: list[str] = []
+
+    def crash_and_let_it_lapse() -> None:
+        made.extend(r.id for r in saga.inventory.by_request.values())
+        saga.inventory.lapse(made[-1])
+        raise Crash
+
+    saga.after_reserve = crash_and_let_it_lapse
+    with pytest.raises(Crash):
+        await saga.placement.place(place())
+    saga.after_reserve = None
+
+    await saga.recovery.run_once()
+
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    assert [o.status for o in orders] == [OrderStatus.RESERVED]
+    assert orders[0].reservation_id != made[0]
+    assert saga.inventory.held == [orders[0].reservation_id]
+    # The second attempt was a new request to inventory, not a replay of the lapsed one.
+    assert [c.rsplit(":", 1)[1] for c in dict.fromkeys(saga.inventory.reserve_calls)] == ["0", "1"]
+
+
+async def test_a_reservation_is_released_when_the_order_cannot_be_recorded(saga: Saga, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    saga.inventory.stock = {"A": 5}
+    real = handlers.record_reservation
+
+    async def database_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(handlers, "record_reservation", database_fails)
+    with pytest.raises(ConnectionError):
+        await saga.placement.place(place())
+    assert saga.inventory.held == []  # not kept for an order that was not recorded
+    monkeypatch.setattr(handlers, "record_reservation", real)
+
+    await saga.recovery.run_once()
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    assert [o.status for o in orders] == [OrderStatus.RESERVED]
+    assert saga.inventory.held == [orders[0].reservation_id]
+
+
+async def test_an_order_cancelled_while_its_stock_was_being_reserved_does_not_keep_the_stock(
+    saga: Saga, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    saga.inventory.stock = {"A": 5}
+    record = handlers.record_reservation
+
+    async def customer_cancels_first(uow, order_id, *args):  # type: ignore[no-untyped-def]
+        await handlers.cancel_order(uow, commands.CancelOrder(order_id, "changed mind"))
+        return await record(uow, order_id, *args)
+
+    monkeypatch.setattr(handlers, "record_reservation", customer_cancels_first)
+    order = await saga.placement.place(place())
+
+    assert order.status is OrderStatus.CANCELLED
+    assert len(saga.inventory.by_request) == 1 and saga.inventory.held == []
+
+
+async def test_a_pending_order_too_old_to_pursue_is_cancelled_and_its_stock_released(make_saga) -> None:  # type: ignore[no-untyped-def]
+    saga = make_saga(pending_timeout_seconds=0.0)
+    saga.inventory.stock = {"A": 5}
+
+    def crash() -> None:
+        raise Crash
+
+    saga.after_reserve = crash
+    with pytest.raises(Crash):
+        await saga.placement.place(place("E-old"))
+    saga.after_reserve = None
+
+    await saga.recovery.run_once()
+
+    order = await UseCases(saga.uow).read(
+        lambda uow: uow.orders.get_by_external("web", "E-old")  # type: ignore[arg-type, return-value]
+    )
+    assert order is not None and order.status is OrderStatus.CANCELLED
+    assert saga.inventory.held == []
+
+
+async def test_unknown_skus_are_not_found_and_leave_no_order_behind(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 5}
+    with pytest.raises(NotFound) as caught:
+        await saga.placement.place(place(sku="NEVER-HEARD-OF"))
+    assert "NEVER-HEARD-OF" in caught.value.message
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    assert orders == []
+
+
+async def test_not_enough_stock_rejects_with_the_shortfall(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 1}
+    order = await saga.placement.place(place(quantity=3))
+    assert order.status is OrderStatus.REJECTED
+    assert [(s.sku, s.requested, s.available) for s in order.shortfalls] == [("A", 3, 1)]
+
+
+async def test_one_person_ordering_concurrently_with_the_same_phone_is_one_customer(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 100}
+    orders = await asyncio.gather(*(saga.placement.place(place(f"E{i}", phone="139 1111 2222")) for i in range(10)))
+    assert len({o.customer_id for o in orders}) == 1 and orders[0].customer_id
+
+
+async def test_a_member_seen_with_a_phone_is_recognised_by_either_later(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 100}
+    first = await saga.placement.place(place("E1", phone="", member_id="M-1"))
+    both = await saga.placement.place(place("E2", phone="13722223333", member_id="M-1"))
+    by_phone = await saga.placement.place(place("E3", phone="137-2222-3333"))
+    stranger = await saga.placement.place(place("E4", phone="13900000000"))
+    assert first.customer_id == both.customer_id == by_phone.customer_id != stranger.customer_id
+
+
+async def test_a_payment_whose_reservation_lapsed_first_cancels_the_order_with_the_payment_due_back(
+    saga: Saga,
+) -> None:
+    saga.inventory.stock = {"A": 5}
+    order = await saga.placement.place(place())
+    await run_in_transaction(
+        saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "p1", order.total))
+    )
+    saga.inventory.refuse_commit = FailedPrecondition("INVALID_RESERVATION_STATE", "it is EXPIRED")
+
+    assert await saga.stock.send_for_order(order.id) is True
+
+    after = await UseCases(saga.uow).read(lambda uow: handlers.get_order(uow, order.id))
+    assert after.status is OrderStatus.CANCELLED
+    assert after.refunded == after.paid == order.total
+
+
+async def test_stock_requests_wait_out_an_inventory_outage_and_are_sent_once_in_order(saga: Saga) -> None:
+    saga.inventory.stock = {"A": 5}
+    order = await saga.placement.place(place())
+    saga.inventory.unreachable = True
+    await run_in_transaction(
+        saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "p1", order.total))
+    )
+    paid = await UseCases(saga.uow).read(lambda uow: handlers.get_order(uow, order.id))
+    await run_in_transaction(
+        saga.uow,
+        lambda uow: handlers.ship_fulfillment(uow, commands.ShipFulfillment(order.id, paid.fulfillments[0].id, "T")),
+    )
+    assert await saga.stock.send_for_order(order.id) is False
+    assert saga.inventory.committed == [] and saga.inventory.fulfilled == []
+
+    saga.inventory.unreachable = False
+    await saga.recovery.run_once()
+    await saga.recovery.run_once()
+    assert saga.inventory.committed == [order.reservation_id]
+    assert saga.inventory.fulfilled == [f"orders:fulfil:{paid.fulfillments[0].id}"]

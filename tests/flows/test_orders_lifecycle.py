@@ -1,0 +1,281 @@
+"""Flows 1-3, 6, 7 end to end: orders and inventory running, real PostgreSQL and NATS, everything via gRPC."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.orders.v1 import orders_pb2 as opb
+
+from tests.support.orders import World, cny, eventually, order_events, pickup_at, ship_to, uid
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
+    await stack.start("inventory", sweeper_interval_seconds=0.2)
+    await stack.start("orders", recovery_interval_seconds=0.2, recovery_after_seconds=1.0)
+    return World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
+
+
+async def _reservation(world: World, reservation_id: str) -> ipb.Reservation:
+    reply = await world.inventory.GetReservation(
+        ipb.GetReservationRequest(reservation_id=reservation_id), metadata=world.admin
+    )
+    return reply.reservation
+
+
+async def test_online_order_ships_from_the_warehouse_and_everyone_hears_about_it(world: World) -> None:
+    sku = uid("TEE")
+    warehouse = await world.location("WH", region="CN-SH")
+    await world.stock(warehouse, {sku: 10})
+    channel = await world.channel(location_ids=[warehouse])
+
+    order = await world.place(channel, {sku: (2, 9900)})
+
+    assert order.status == opb.ORDER_STATUS_RESERVED
+    assert order.total == cny(19800)
+    assert [(f.location_id, [(ln.sku, ln.quantity) for ln in f.lines]) for f in order.fulfillments] == [
+        (warehouse, [(sku, 2)])
+    ]
+    assert (await world.level(sku, warehouse)).reserved == 2
+
+    paid = await world.pay(order)
+    assert paid.status == opb.ORDER_STATUS_PAID
+    assert paid.paid == cny(19800)
+    assert (await _reservation(world, order.reservation_id)).status == ipb.RESERVATION_STATUS_COMMITTED
+
+    shipped = (
+        await world.orders.ShipFulfillment(
+            opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id, tracking_no="SF123"),
+            metadata=world.admin,
+        )
+    ).order
+    assert shipped.status == opb.ORDER_STATUS_SHIPPED
+    assert shipped.fulfillments[0].status == opb.FULFILLMENT_STATUS_SHIPPED
+    level = await world.level(sku, warehouse)
+    assert (level.on_hand, level.reserved) == (8, 0)
+
+    done = (await world.orders.CompleteOrder(opb.CompleteOrderRequest(order_id=order.id), metadata=world.admin)).order
+    assert done.status == opb.ORDER_STATUS_COMPLETED
+
+    events = await eventually(lambda: order_events(world.nats_url, order.id), lambda evs: len(evs) >= 4)
+    assert [subject for subject, _ in events] == [
+        "orders.order.placed",
+        "orders.order.paid",
+        "orders.order.shipped",
+        "orders.order.completed",
+    ]
+    _, shipped_event = events[2]
+    # What settlement needs travels with the event: channel, lines with prices, the fulfilling location.
+    assert shipped_event.order.channel_id == channel
+    assert shipped_event.order.lines[0].unit_price == cny(9900)
+    assert shipped_event.fulfillment_id == order.fulfillments[0].id
+    assert shipped_event.order.fulfillments[0].location_id == warehouse
+
+
+async def test_order_no_single_location_can_fill_is_split_across_two(world: World) -> None:
+    sku = uid("MUG")
+    east, west = await world.location("WH-E", priority=2), await world.location("WH-W", priority=1)
+    dealer = uid("DLR")
+    dealer_shop = await world.location("DS", type_=ipb.LOCATION_TYPE_DEALER_STORE, owner_dealer_id=dealer)
+    await world.stock(east, {sku: 3})
+    await world.stock(dealer_shop, {sku: 2})
+    channel = await world.channel(location_ids=[east, west, dealer_shop])
+
+    order = await world.place(channel, {sku: (5, 1000)}, fulfillment=ship_to(allow_split=True))
+
+    assert order.status == opb.ORDER_STATUS_RESERVED
+    parts = {f.location_id: (f.lines[0].quantity, f.location_owner_dealer_id) for f in order.fulfillments}
+    assert parts == {east: (3, ""), dealer_shop: (2, dealer)}
+
+    await world.pay(order)
+    first, second = order.fulfillments
+    after_first = (
+        await world.orders.ShipFulfillment(
+            opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=first.id), metadata=world.admin
+        )
+    ).order
+    assert after_first.status == opb.ORDER_STATUS_FULFILLING
+    after_both = (
+        await world.orders.ShipFulfillment(
+            opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=second.id), metadata=world.admin
+        )
+    ).order
+    assert after_both.status == opb.ORDER_STATUS_SHIPPED
+    assert (await world.level(sku, east)).on_hand == 0
+    assert (await world.level(sku, dealer_shop)).on_hand == 0
+
+
+async def test_without_allow_split_an_order_needing_two_locations_is_rejected(world: World) -> None:
+    sku = uid("CAP")
+    a, b = await world.location("WH-A"), await world.location("WH-B")
+    await world.stock(a, {sku: 1})
+    await world.stock(b, {sku: 1})
+    channel = await world.channel(location_ids=[a, b])
+
+    order = await world.place(channel, {sku: (2, 500)})
+
+    assert order.status == opb.ORDER_STATUS_REJECTED
+    assert "allow_split" in order.status_reason
+    assert await world.reserved(sku) == 0
+
+
+async def test_buy_online_pick_up_in_store(world: World) -> None:
+    sku = uid("BAG")
+    warehouse = await world.location("WH")
+    shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE, pickup=True)
+    await world.stock(warehouse, {sku: 50})
+    await world.stock(shop, {sku: 1})
+    channel = await world.channel(location_ids=[warehouse, shop])
+
+    order = await world.place(channel, {sku: (1, 29900)}, fulfillment=pickup_at(shop))
+
+    assert order.status == opb.ORDER_STATUS_RESERVED
+    assert [f.location_id for f in order.fulfillments] == [shop]  # only that shop, never the warehouse
+    paid = await world.pay(order)
+    assert paid.status == opb.ORDER_STATUS_READY_FOR_PICKUP
+
+    picked = (
+        await world.orders.ConfirmPickup(
+            opb.ConfirmPickupRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id),
+            metadata=world.admin,
+        )
+    ).order
+    assert picked.status == opb.ORDER_STATUS_SHIPPED
+    assert picked.fulfillments[0].status == opb.FULFILLMENT_STATUS_PICKED_UP
+    assert (await world.level(sku, shop)).on_hand == 0
+    assert (await world.level(sku, warehouse)).on_hand == 50
+
+    # A second pickup order at the same (now empty) shop is rejected with the shortfall.
+    again = await world.place(channel, {sku: (1, 29900)}, fulfillment=pickup_at(shop))
+    assert again.status == opb.ORDER_STATUS_REJECTED
+    assert [(s.sku, s.requested, s.available) for s in again.shortfalls] == [(sku, 1, 0)]
+
+
+async def test_endless_aisle_a_shop_sells_what_only_the_warehouse_holds(world: World) -> None:
+    sku = uid("COAT")
+    warehouse = await world.location("WH", region="CN-BJ")
+    shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE, region="CN-SH", pickup=True)
+    await world.stock(warehouse, {sku: 4})
+    # The shop's POS channel may sell its own shelf and the brand warehouses.
+    pos = await world.channel(location_ids=[shop], location_types=[ipb.LOCATION_TYPE_WAREHOUSE])
+
+    order = await world.place(pos, {sku: (1, 59900)}, fulfillment=ship_to("CN-SH"))
+
+    assert order.status == opb.ORDER_STATUS_RESERVED
+    assert [f.location_id for f in order.fulfillments] == [warehouse]
+    await world.pay(order)
+    await world.orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id),
+        metadata=world.admin,
+    )
+    assert (await world.level(sku, warehouse)).on_hand == 3
+    assert (await world.level(sku, shop)).on_hand == 0
+
+
+async def test_cancelling_before_shipping_gives_the_stock_back(world: World) -> None:
+    sku = uid("SOCK")
+    warehouse = await world.location("WH")
+    await world.stock(warehouse, {sku: 5})
+    channel = await world.channel(location_ids=[warehouse])
+    order = await world.place(channel, {sku: (3, 1500)})
+    paid = await world.pay(order)
+    assert (await world.level(sku, warehouse)).available == 2
+
+    cancelled = (
+        await world.orders.CancelOrder(
+            opb.CancelOrderRequest(order_id=order.id, reason="customer changed mind"), metadata=world.admin
+        )
+    ).order
+
+    assert cancelled.status == opb.ORDER_STATUS_CANCELLED
+    assert cancelled.refunded == paid.paid  # the payment is due back
+    level = await world.level(sku, warehouse)
+    assert (level.on_hand, level.reserved, level.available) == (5, 0, 5)
+    assert (await _reservation(world, order.reservation_id)).status == ipb.RESERVATION_STATUS_RELEASED
+    events = await eventually(lambda: order_events(world.nats_url, order.id), lambda evs: len(evs) >= 3)
+    assert [s for s, _ in events][-1] == "orders.order.cancelled"
+    assert events[-1][1].reason == "customer changed mind"
+
+
+async def test_unpaid_order_is_cancelled_when_its_reservation_expires(world: World) -> None:
+    sku = uid("HAT")
+    warehouse = await world.location("WH")
+    await world.stock(warehouse, {sku: 2})
+    channel = await world.channel(location_ids=[warehouse])
+
+    order = await world.place(channel, {sku: (2, 800)}, payment_ttl_seconds=1)
+    assert order.status == opb.ORDER_STATUS_RESERVED
+    assert order.HasField("reservation_expires_at")
+
+    expired = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED)
+    assert expired.status_reason == "payment not received in time"
+    assert (await world.level(sku, warehouse)).available == 2
+    # Paying now is too late, and says so.
+    with pytest.raises(grpc.aio.AioRpcError) as late:
+        await world.pay(order)
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_partial_return_to_a_different_shop_restocks_there_and_refunds_in_proportion(world: World) -> None:
+    tee, jeans = uid("TEE"), uid("JEANS")
+    warehouse = await world.location("WH")
+    shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE)
+    await world.stock(warehouse, {tee: 5, jeans: 5})
+    channel = await world.channel(location_ids=[warehouse])
+    order = await world.place(channel, {tee: (3, 9900), jeans: (1, 39900)})  # total 69600
+    await world.pay(order)
+    await world.orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id),
+        metadata=world.admin,
+    )
+    request = opb.ReturnItemsRequest(
+        request_id=uid("RET"),
+        order_id=order.id,
+        lines=[opb.ReturnLine(sku=tee, quantity=2)],
+        return_location_id=shop,
+        reason="too small",
+    )
+
+    reply = await world.orders.ReturnItems(request, metadata=world.admin)
+
+    assert reply.order_return.refund == cny(19800)
+    assert reply.order_return.return_location_id == shop
+    assert reply.order.refunded == cny(19800)
+    assert [ln.returned_quantity for ln in reply.order.lines] == [2, 0]
+    assert (await world.level(tee, shop)).on_hand == 2  # restocked where it came back, not where it left
+    assert (await world.level(tee, warehouse)).on_hand == 2
+
+    # The same request again is the same return: no second refund, no second restock.
+    again = await world.orders.ReturnItems(request, metadata=world.admin)
+    assert again.order_return.id == reply.order_return.id
+    assert (await world.level(tee, shop)).on_hand == 2
+    assert (await world.get(order.id)).refunded == cny(19800)
+
+    # Returning the rest refunds exactly what is left of the payment, never more.
+    rest = await world.orders.ReturnItems(
+        opb.ReturnItemsRequest(
+            request_id=uid("RET"),
+            order_id=order.id,
+            return_location_id=shop,
+            lines=[opb.ReturnLine(sku=tee, quantity=1), opb.ReturnLine(sku=jeans, quantity=1)],
+        ),
+        metadata=world.admin,
+    )
+    assert rest.order.refunded == rest.order.paid == cny(69600)
+    with pytest.raises(grpc.aio.AioRpcError) as too_many:
+        await world.orders.ReturnItems(
+            opb.ReturnItemsRequest(
+                request_id=uid("RET"),
+                order_id=order.id,
+                return_location_id=shop,
+                lines=[opb.ReturnLine(sku=tee, quantity=1)],
+            ),
+            metadata=world.admin,
+        )
+    assert too_many.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    events = await eventually(lambda: order_events(world.nats_url, order.id), lambda evs: len(evs) >= 5)
+    returned = [e for s, e in events if s == "orders.order.returned"]
+    assert [r.order_return.refund.amount_minor for r in returned] == [19800, 49800]

@@ -1,0 +1,1 @@
+"""Helpers shared by cross-service tests (import as `tests.support.<module>`)."""
