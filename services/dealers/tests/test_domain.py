@@ -266,6 +266,7 @@ def test_the_dealer_registered_event_waits_for_the_channel() -> None:
     assert [type(e) for e in d.events] == [events.DealerRegistered]
     assert d.location_added("L-1") and not d.location_added("L-1")
     assert d.needs_channel_sync  # the new location must reach the channel
+    assert [type(e) for e in d.events] == [events.DealerRegistered, events.DealerUpdated]
 
 
 # --- overview -----------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ answers with a server-side error is `Unavailable` (safe to retry, every call her
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from onepool.channels.v1 import channels_pb2 as ch
@@ -34,7 +36,8 @@ def channel_code(dealer_id: str) -> str:
 
 
 def _details(exc: grpc.aio.AioRpcError) -> list[object]:
-    for key, value in exc.trailing_metadata() or ():
+    trailers: Any = exc.trailing_metadata() or ()
+    for key, value in trailers:
         if key == "grpc-status-details-bin":
             status = status_pb2.Status.FromString(value)
             out: list[object] = []

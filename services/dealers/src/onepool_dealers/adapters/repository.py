@@ -8,9 +8,9 @@ per dealer instead, so a slow channels service never holds up a dealer's placeme
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -276,7 +276,7 @@ class DealersRepository:
         )
         self._uow.track(r)
 
-    async def _with_lines(self, rows: list[object]) -> list[Replenishment]:
+    async def _with_lines(self, rows: Sequence[Any]) -> list[Replenishment]:
         if not rows:
             return []
         lines: dict[str, list[ReplenishmentLine]] = {r.id: [] for r in rows}  # type: ignore[attr-defined]
@@ -368,7 +368,7 @@ class DealersRepository:
             on_hand=view.on_hand,
             version=view.version,
         )
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=["location_id", "sku"],
             set_={
                 "on_hand": stmt.excluded.on_hand,
@@ -377,7 +377,7 @@ class DealersRepository:
             },
             where=_STOCK.c.version < stmt.excluded.version,
         ).returning(_STOCK.c.sku)
-        return (await self.session.execute(stmt)).first() is not None
+        return (await self.session.execute(upsert)).first() is not None
 
     async def get_order(self, order_id: str) -> OrderView | None:
         row = (await self.session.execute(select(_ORDERS).where(_ORDERS.c.order_id == order_id))).first()

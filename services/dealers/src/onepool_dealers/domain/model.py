@@ -190,11 +190,18 @@ class Dealer:
     def channel_synced(self, revision: int) -> None:
         self.channel_synced_revision = max(self.channel_synced_revision, revision)
 
-    def location_added(self, location_id: str) -> bool:
+    def location_added(self, location_id: str, now: datetime | None = None) -> bool:
+        """A location of this dealer joined the pool; its channel must sell from it too."""
+        from onepool_dealers.domain.events import DealerUpdated
+
         if location_id in self.location_ids:
             return False
         self.location_ids = sorted([*self.location_ids, location_id])
         self.revision += 1
+        if now is not None:
+            self.updated_at = now
+        if self.channel_id:  # before that, dealers.dealer.registered will carry the locations
+            self.events.append(DealerUpdated(self))
         return True
 
     # --- profile --------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ async def build_with(
 
     async def close_peers() -> None:
         for channel in peer_channels:
-            await channel.close()
+            await channel.close(None)
 
     def register(server: grpc.aio.Server) -> None:
         dealers_pb2_grpc.add_DealerServiceServicer_to_server(servicer, server)

@@ -92,7 +92,7 @@ async def record_dealer_location(uow: DealersUnitOfWork, location: Location) -> 
         # Locked (and its locations read) before the location is saved, so a new location shows as new.
         dealer = await uow.repo.get_dealer(location.owner_dealer_id, lock=True)
     await uow.repo.save_location(location)
-    if dealer is not None and dealer.location_added(location.id):
+    if dealer is not None and dealer.location_added(location.id, now()):
         await uow.repo.save_dealer(dealer)
     return dealer
 
