@@ -17,6 +17,7 @@ from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.inventory.v1 import inventory_pb2 as inv
+from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import error_info, field_violations, metadata
 
 pytestmark = pytest.mark.asyncio
@@ -46,7 +47,7 @@ async def refused(call, request, md, code: grpc.StatusCode) -> grpc.aio.AioRpcEr
 
 @pytest.fixture(scope="module")
 async def services(stack):  # type: ignore[no-untyped-def]
-    await stack.start("inventory", "channels", "dealers")
+    await stack.start("inventory", "channels", "orders", "dealers")
     return stack
 
 
@@ -321,3 +322,50 @@ async def test_suspending_a_dealer_pauses_its_channel_and_stops_its_orders(servi
     await dealers.UpdateDealer(update, metadata=admin)
     channel = (await channels.GetChannel(ch.GetChannelRequest(channel_id=dealer.channel_id), metadata=admin)).channel
     assert channel.status == ch.CHANNEL_STATUS_ACTIVE
+
+
+async def test_flow_4_a_dealer_channel_sells_from_the_dealer_store_first_and_the_overview_counts_it(  # type: ignore[no-untyped-def]
+    services, admin, brand_warehouse
+) -> None:
+    dealers, inventory, orders = services.stub("dealers"), services.stub("inventory"), services.stub("orders")
+    dealer = await register(dealers, admin)
+    store = await add_store(dealers, admin, dealer.id)
+    await inventory.ReceiveStock(
+        inv.ReceiveStockRequest(
+            request_id=name("rcv"), location_id=store, lines=[inv.StockLine(sku="TEA-1", quantity=3)]
+        ),
+        metadata=admin,
+    )
+
+    async def channel_known_to_inventory() -> bool:
+        reply = await inventory.GetAvailability(
+            inv.GetAvailabilityRequest(skus=["TEA-1"], channel_id=dealer.channel_id), metadata=admin
+        )
+        return store in {b.location_id for b in reply.items[0].by_location}
+
+    await eventually(channel_known_to_inventory)
+    placed = (
+        await orders.PlaceOrder(
+            opb.PlaceOrderRequest(
+                channel_id=dealer.channel_id,
+                external_order_id=name("EXT"),
+                customer=opb.Customer(phone="13800000000"),
+                lines=[opb.OrderLine(sku="TEA-1", quantity=2, unit_price=cny(15_000))],
+                fulfillment=opb.FulfillmentPreference(mode=opb.FULFILLMENT_MODE_SHIP, region="CN-ZJ"),
+                dealer_id=dealer.id,
+            ),
+            metadata=admin,
+        )
+    ).order
+    assert [f.location_id for f in placed.fulfillments] == [store]  # the dealer's own stock first
+    await orders.PayOrder(
+        opb.PayOrderRequest(order_id=placed.id, payment_ref=name("PAY"), amount=placed.total), metadata=admin
+    )
+
+    md = metadata("dealer", dealer_id=dealer.id)
+
+    async def counted() -> bool:
+        o = await dealers.GetDealerOverview(pb.GetDealerOverviewRequest(dealer_id=dealer.id), metadata=md)
+        return (o.open_orders, o.sales_in_period.amount_minor, o.units_in_stock) == (1, 30_000, 3)
+
+    await eventually(counted)
