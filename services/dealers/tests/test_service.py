@@ -347,6 +347,13 @@ async def test_bad_input_names_every_offending_field(dealers, admin) -> None:  #
     )
     assert set(field_violations(error)) == {"sku", "list_price.amount_minor"}
     await _fails(dealers.GetDealer, pb.GetDealerRequest(dealer_id="nobody"), admin, grpc.StatusCode.NOT_FOUND)
+    backwards = pb.GetDealerOverviewRequest(dealer_id="D")
+    backwards.period_start.seconds, backwards.period_end.seconds = 2000, 1000
+    error = await _fails(dealers.GetDealerOverview, backwards, admin, grpc.StatusCode.INVALID_ARGUMENT)
+    assert field_violations(error) == ["period_end"]
+    backwards.period_start.seconds = 10**15  # beyond year 9999
+    error = await _fails(dealers.GetDealerOverview, backwards, admin, grpc.StatusCode.INVALID_ARGUMENT)
+    assert field_violations(error) == ["period_start"]
 
 
 async def test_a_dealer_sees_and_changes_only_its_own_dealer(dealers, admin, setup) -> None:  # type: ignore[no-untyped-def]

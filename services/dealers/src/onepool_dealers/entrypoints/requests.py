@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
@@ -204,16 +205,25 @@ def replenishment_status_filter(v: Violations, value: int) -> ReplenishmentStatu
     return REPLENISHMENT_STATUSES_BACK[value]
 
 
+def _time(v: Violations, path: str, value: Timestamp) -> datetime | None:
+    try:
+        return value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        v.add(path, "is not a valid timestamp")
+        return None
+
+
 def overview(req: pb.GetDealerOverviewRequest, default_days: int) -> commands.GetDealerOverview:
     """The period defaults to the `default_days` ending now; with only one end given, the other is
     `default_days` away from it (or now)."""
     v = Violations()
     check_id(v, "dealer_id", req.dealer_id)
-    now = datetime.now(UTC)
-    has_start, has_end = req.HasField("period_start"), req.HasField("period_end")
-    end = req.period_end.ToDatetime(tzinfo=UTC) if has_end else now
-    start = req.period_start.ToDatetime(tzinfo=UTC) if has_start else end - timedelta(days=default_days)
-    if start >= end:
+    end = _time(v, "period_end", req.period_end) if req.HasField("period_end") else datetime.now(UTC)
+    start = _time(v, "period_start", req.period_start) if req.HasField("period_start") else None
+    if start is None and end is not None and not req.HasField("period_start"):
+        start = end - timedelta(days=default_days)
+    if start is not None and end is not None and start >= end:
         v.add("period_end", "must be after period_start")
     v.raise_if_any()
+    assert start is not None and end is not None
     return commands.GetDealerOverview(req.dealer_id, start, end)
