@@ -68,6 +68,25 @@ async def test_the_same_external_order_placed_twice_even_concurrently_is_one_ord
     ] == list(ids)
 
 
+async def test_an_external_order_id_reused_for_other_goods_is_refused_not_answered_with_the_old_order(
+    world: World, shelf: tuple[str, str, str]
+) -> None:
+    channel, _, sku = shelf
+    first = await world.place(channel, {sku: (1, 100)})
+    before = await world.reserved(sku)
+
+    error = await _code(
+        world.orders.PlaceOrder(
+            world.place_request(channel, {sku: (5, 100)}, external_order_id=first.external_order_id),
+            metadata=world.admin,
+        )
+    )
+
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert await world.reserved(sku) == before
+    assert await world.get(first.id) == first
+
+
 async def test_one_person_across_channels_is_one_customer_and_their_orders_are_listed_together(
     world: World, shelf: tuple[str, str, str]
 ) -> None:

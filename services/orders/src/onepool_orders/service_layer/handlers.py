@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from onepool_runtime.errors import NotFound
+from onepool_runtime.errors import AlreadyExists, NotFound
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.customers import identities_of
-from onepool_orders.domain.model import AllocatedStock, Order, OrderStatus, Return, Shortfall, new_id
+from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderStatus, Return, Shortfall, new_id
+from onepool_orders.domain.money import Money
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 Guard = Callable[[Order], None]
@@ -57,7 +58,7 @@ async def begin_placement(
     Returns (order, created_now)."""
     existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
     if existing is not None:
-        return existing, False
+        return _same_order(existing, cmd), False
     moment = now()
     order = Order.place(
         order_id=new_id(),
@@ -75,7 +76,21 @@ async def begin_placement(
     # A concurrent PlaceOrder of the same external order won the unique index: answer with its order.
     winner = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
     assert winner is not None
-    return winner, False
+    return _same_order(winner, cmd), False
+
+
+def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
+    """A repeated PlaceOrder gets the order it placed. An external order id reused for different goods or
+    prices is a different order under a taken id: refused rather than silently answered with the old one."""
+
+    def goods(lines: list[OrderLine] | tuple[OrderLine, ...]) -> list[tuple[str, int, Money]]:
+        return sorted((ln.sku, ln.quantity, ln.unit_price) for ln in lines)
+
+    if goods(existing.lines) != goods(cmd.lines):
+        raise AlreadyExists(
+            "order", f"{cmd.channel_id}/{cmd.external_order_id} (as order {existing.id}, with other lines)"
+        )
+    return existing
 
 
 async def record_reservation(
