@@ -6,6 +6,8 @@ same status code and field violations the orders service gave, and never INTERNA
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from onepool.common.v1 import common_pb2
@@ -51,33 +53,48 @@ def _status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
     return None
 
 
-def _details(error: grpc.aio.AioRpcError) -> tuple[list[errors.FieldViolation], error_details_pb2.ErrorInfo | None]:
-    violations: list[errors.FieldViolation] = []
-    info = None
+@dataclass
+class _Details:
+    violations: list[errors.FieldViolation] = field(default_factory=list)
+    info: error_details_pb2.ErrorInfo | None = None
+    resource: error_details_pb2.ResourceInfo | None = None
+
+
+def _details(error: grpc.aio.AioRpcError) -> _Details:
+    out = _Details()
     status = _status(error)
     for detail in status.details if status else []:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
-            violations.extend(errors.FieldViolation(f"order.{v.field}", v.description) for v in bad.field_violations)
+            out.violations.extend(
+                errors.FieldViolation(f"order.{v.field}", v.description) for v in bad.field_violations
+            )
         elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-    return violations, info
+            out.info = error_details_pb2.ErrorInfo()
+            detail.Unpack(out.info)
+        elif detail.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
+            out.resource = error_details_pb2.ResourceInfo()
+            detail.Unpack(out.resource)
+    return out
 
 
 def to_domain_error(error: grpc.aio.AioRpcError) -> Exception:
     code, message = error.code(), error.details() or ""
-    violations, info = _details(error)
+    found = _details(error)
+    violations, info = found.violations, found.info
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return errors.InvalidArgument(violations or [errors.FieldViolation("order", message)])
     if code == grpc.StatusCode.FAILED_PRECONDITION:
         return errors.FailedPrecondition(info.reason if info else "ORDER_REFUSED", message,
                                          dict(info.metadata) if info else {})
-    if code == grpc.StatusCode.NOT_FOUND:
-        return errors.NotFound("order resource", message)
-    if code == grpc.StatusCode.ALREADY_EXISTS:
-        return errors.AlreadyExists("order", message)
+    if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS):
+        kind = found.resource.resource_type if found.resource else ""
+        ident = found.resource.resource_name if found.resource else ""
+        problem = errors.NotFound if code == grpc.StatusCode.NOT_FOUND else errors.AlreadyExists
+        exc = problem(kind or "resource", ident or message)
+        exc.message = message or exc.message
+        return exc
     if code == grpc.StatusCode.ABORTED:
         return errors.Conflict(f"orders: {message}")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED):

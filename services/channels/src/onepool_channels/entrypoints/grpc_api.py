@@ -113,8 +113,8 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         return await self._use.read(produce)
 
     async def ImportOrder(self, request: pb.ImportOrderRequest, context: Ctx) -> pb.ImportOrderResponse:
+        await self._scope.require(requests.channel_id(request.channel_id))  # before reading anything else
         channel_id, imported = requests.import_order(request, self._settings.import_max_payload_bytes)
-        await self._scope.require(channel_id)
         order = await handlers.import_order(self._use.read, self._orders, channel_id, imported)
         return pb.ImportOrderResponse(order=order)
 

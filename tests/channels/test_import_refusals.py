@@ -1,0 +1,102 @@
+"""ImportOrder refuses what it cannot import, naming what is wrong, before anything reaches orders.
+
+The orders service is deliberately not running in this module: a refusal that had called it would come
+back UNAVAILABLE, so INVALID_ARGUMENT here also shows that nothing was placed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import grpc
+import pytest
+from onepool.channels.v1 import channels_pb2 as cpb
+from onepool_runtime.testing.services import error_info, field_violations, metadata
+
+pytestmark = pytest.mark.asyncio
+DOC = Path(__file__).resolve().parents[2] / "docs" / "import-formats.md"
+EXAMPLES = dict(re.findall(r"<!-- example: (\w+) -->\n```json\n(.*?)\n```", DOC.read_text("utf-8"), flags=re.S))
+LISTED = {"shopify": ["SHOP-TEE-RED-M"], "taobao": ["TB-TEE-RED-M"], "generic": ["GEN-TEE-RED-M"]}
+
+
+async def refusal(world, channel_id: str, format_: str, payload: str, meta=None) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await world.channels.ImportOrder(cpb.ImportOrderRequest(channel_id=channel_id, format=format_, payload=payload),
+                                         metadata=meta or world.admin)
+    return exc.value
+
+
+@pytest.fixture
+async def market(world):  # type: ignore[no-untyped-def]
+    """A channel listing only the first channel SKU of each example: every example has one unknown SKU."""
+    channel = await world.channel("market")
+    for channel_skus in LISTED.values():
+        for channel_sku in channel_skus:
+            await world.listing(channel.id, world.name("SKU"), channel_sku=channel_sku)
+    return channel
+
+
+@pytest.mark.parametrize(
+    ("format_", "path"),
+    [("shopify", "payload.line_items[1].sku"),
+     ("taobao", "payload.trade_fullinfo_get_response.trade.orders.order[1].outer_iid"),
+     ("generic", "payload.lines[1].channel_sku")],
+)
+async def test_an_unknown_channel_sku_is_refused_naming_its_line(world, market, format_: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    error = await refusal(world, market.id, format_, EXAMPLES[format_])
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(error) == [path]
+    assert "unknown channel SKU" in (error.details() or "")
+
+
+async def test_a_missing_field_is_refused_naming_it(world, market) -> None:  # type: ignore[no-untyped-def]
+    shopify = json.loads(EXAMPLES["shopify"])
+    del shopify["currency"]
+    del shopify["line_items"][0]["price"]
+    error = await refusal(world, market.id, "shopify", json.dumps(shopify))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(error)) == {"payload.currency", "payload.line_items[0].price"}
+
+    generic = json.loads(EXAMPLES["generic"])
+    del generic["external_order_id"]
+    error = await refusal(world, market.id, "generic", json.dumps(generic))
+    assert field_violations(error) == ["payload.external_order_id"]
+
+
+@pytest.mark.parametrize("format_", ["shopify", "taobao", "generic"])
+async def test_broken_json_is_refused(world, market, format_: str) -> None:  # type: ignore[no-untyped-def]
+    error = await refusal(world, market.id, format_, EXAMPLES[format_][:-7])
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(error) == ["payload"]
+    assert "not valid JSON" in (error.details() or "")
+
+
+async def test_bad_requests_are_refused_before_reading_the_payload(world, market) -> None:  # type: ignore[no-untyped-def]
+    error = await refusal(world, market.id, "amazon", "")
+    assert set(field_violations(error)) == {"format", "payload"}
+    error = await refusal(world, "no-such-channel", "generic", EXAMPLES["generic"])
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_paused_channel_takes_no_orders(world, market) -> None:  # type: ignore[no-untyped-def]
+    await world.channels.UpdateChannel(
+        cpb.UpdateChannelRequest(channel=cpb.Channel(id=market.id, status=cpb.CHANNEL_STATUS_PAUSED),
+                                 update_mask={"paths": ["status"]}),
+        metadata=world.admin,
+    )
+    generic = json.loads(EXAMPLES["generic"])
+    generic["lines"] = generic["lines"][:1]  # only listed SKUs
+    error = await refusal(world, market.id, "generic", json.dumps(generic),
+                          metadata("channel", channel_id=market.id))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info = error_info(error)
+    assert info is not None and info.reason == "CHANNEL_PAUSED"
+
+
+async def test_when_orders_is_unreachable_the_import_is_retryable_not_internal(world, market) -> None:  # type: ignore[no-untyped-def]
+    generic = json.loads(EXAMPLES["generic"])
+    generic["lines"] = generic["lines"][:1]
+    error = await refusal(world, market.id, "generic", json.dumps(generic))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
