@@ -7,6 +7,7 @@ same status code and field violations the orders service gave, and never INTERNA
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -47,7 +48,8 @@ def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
 
 
 def _status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
-    for key, value in error.trailing_metadata() or ():
+    metadata: Any = error.trailing_metadata() or ()
+    for key, value in metadata:
         if key == "grpc-status-details-bin":
             return status_pb2.Status.FromString(value)
     return None

@@ -170,7 +170,7 @@ class ChannelsRepository:
             "price_currency": listing.price.currency, "price_minor": listing.price.amount_minor,
             "active": listing.active,
         }
-        stmt = insert(_LIST).values(**values)
+        stmt: Any = insert(_LIST).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
             set_={**{k: stmt.excluded[k] for k in ("channel_sku", "price_currency", "price_minor", "active")},
@@ -230,7 +230,7 @@ class ChannelsRepository:
         """Store what inventory says about a location; returns True when it changes what channels see."""
         values = {"id": location.id, "type": location.type.value, "owner_dealer_id": location.owner_dealer_id,
                   "active": location.active}
-        stmt = insert(_LOC).values(**values)
+        stmt: Any = insert(_LOC).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["id"],
             set_={k: stmt.excluded[k] for k in values if k != "id"},
@@ -249,7 +249,7 @@ class ChannelsRepository:
 
     async def apply_position(self, sku: str, location_id: str, available: int, version: int) -> bool:
         """Store a stock level unless a newer version is already stored; returns whether it was applied."""
-        stmt = insert(_POS).values(sku=sku, location_id=location_id, available=available, version=version)
+        stmt: Any = insert(_POS).values(sku=sku, location_id=location_id, available=available, version=version)
         stmt = stmt.on_conflict_do_update(
             index_elements=["sku", "location_id"],
             set_={"available": stmt.excluded.available, "version": stmt.excluded.version},

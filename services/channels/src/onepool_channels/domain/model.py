@@ -154,12 +154,13 @@ class Channel:
         """Apply the given changes; returns whether anything changed (only then is a new version published)."""
         from onepool_channels.domain.events import ChannelChanged
 
-        wanted = {"name": name, "fee_rate_bps": fee_rate_bps, "allocation": allocation, "status": status}
+        if fee_rate_bps is not None and not 0 <= fee_rate_bps <= FULL_SHARE_BPS:
+            raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
+        wanted: dict[str, object] = {"name": name, "fee_rate_bps": fee_rate_bps, "allocation": allocation,
+                                     "status": status}
         changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
         if not changes:
             return False
-        if "fee_rate_bps" in changes and not 0 <= changes["fee_rate_bps"] <= FULL_SHARE_BPS:
-            raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
         sells_differently = bool({"allocation", "status"} & changes.keys())
         for key, value in changes.items():
             setattr(self, key, value)
