@@ -43,7 +43,7 @@ async def status_of(saga: Saga, order_id: str) -> OrderStatus:
 
 
 async def pending_order_id(saga: Saga) -> str:
-    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.search(commands.ListOrders()))
     assert [o.status for o in orders] == [OrderStatus.PENDING]
     return orders[0].id
 
@@ -107,7 +107,7 @@ async def test_a_pending_order_whose_reservation_lapsed_meanwhile_asks_for_stock
 
     await saga.recovery.run_once()
 
-    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.search(commands.ListOrders()))
     assert [o.status for o in orders] == [OrderStatus.RESERVED]
     assert orders[0].reservation_id != made[0]
     assert saga.inventory.held == [orders[0].reservation_id]
@@ -129,7 +129,7 @@ async def test_a_reservation_is_released_when_the_order_cannot_be_recorded(saga:
     monkeypatch.setattr(handlers, "record_reservation", real)
 
     await saga.recovery.run_once()
-    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.search(commands.ListOrders()))
     assert [o.status for o in orders] == [OrderStatus.RESERVED]
     assert saga.inventory.held == [orders[0].reservation_id]
 
@@ -177,7 +177,7 @@ async def test_unknown_skus_are_not_found_and_leave_no_order_behind(saga: Saga) 
     with pytest.raises(NotFound) as caught:
         await saga.placement.place(place(sku="NEVER-HEARD-OF"))
     assert "NEVER-HEARD-OF" in caught.value.message
-    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.list(commands.ListOrders()))
+    orders = await UseCases(saga.uow).read(lambda uow: uow.orders.search(commands.ListOrders()))
     assert orders == []
 
 

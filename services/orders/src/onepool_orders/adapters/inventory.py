@@ -37,7 +37,8 @@ _TRANSIENT = {
 
 
 def _details(error: grpc.aio.AioRpcError) -> list[Any]:
-    for key, value in error.trailing_metadata() or ():
+    trailers: Any = error.trailing_metadata() or ()
+    for key, value in trailers:
         if key == "grpc-status-details-bin":
             status = status_pb2.Status.FromString(value)
             out = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, tuple_, update
@@ -51,6 +51,10 @@ _RETURNS = ReturnRow.__table__  # type: ignore[attr-defined]
 _CUSTOMERS = CustomerRow.__table__  # type: ignore[attr-defined]
 _IDENTITIES = CustomerIdentityRow.__table__  # type: ignore[attr-defined]
 _REQUESTS = StockRequestRow.__table__  # type: ignore[attr-defined]
+
+# How long a freshly written stock request is left to the use case that wrote it before the background sender
+# takes over (the writer sends right after its commit; this only matters if it died or inventory was down).
+WRITER_GRACE_SECONDS = 10.0
 
 
 def _lines_json(lines: tuple[sr.StockLine, ...]) -> list[dict[str, Any]]:
@@ -328,9 +332,12 @@ class OrderRepository:
             order.new_returns.clear()
         if order.stock_requests:
             rows = []
+            # The writer sends these itself right after its commit; the background sender only takes what
+            # is still there after the grace period (so it never races the writer for a fresh request).
+            background_after = datetime.now(UTC) + timedelta(seconds=WRITER_GRACE_SECONDS)
             for request in order.stock_requests:
                 kind, payload = _request_json(request)
-                rows.append({"order_id": order.id, "kind": kind, "payload": payload})
+                rows.append({"order_id": order.id, "kind": kind, "payload": payload, "not_before": background_after})
             await self.session.execute(insert(_REQUESTS), rows)
             order.stock_requests.clear()
         self._uow.track(order)
@@ -380,7 +387,7 @@ class OrderRepository:
         )
         return [r.id for r in claimed.all()]
 
-    async def list(self, query: ListOrders) -> list[Order]:
+    async def search(self, query: ListOrders) -> list[Order]:
         stmt = select(_ORDERS)
         if query.channel_id:
             stmt = stmt.where(_ORDERS.c.channel_id == query.channel_id)
@@ -479,11 +486,11 @@ class StockRequestRepository:
     def _open(self) -> Any:
         return and_(_REQUESTS.c.done_at.is_(None), _REQUESTS.c.failed_at.is_(None))
 
-    async def _claim(self, which: Any, lease_seconds: float) -> list[PendingStockRequest]:
-        # Concurrent claimers of one row queue on its lock and then re-check `not_before`: one wins.
+    async def _claim(self, which: Any, due: Any, lease_seconds: float) -> list[PendingStockRequest]:
+        # Concurrent claimers of one row queue on its lock and then re-check the condition: one wins.
         claimed = await self.session.execute(
             update(_REQUESTS)
-            .where(which, _REQUESTS.c.not_before <= text("now()"), self._open())
+            .where(which, due, self._open())
             .values(
                 not_before=text(f"now() + interval '{float(lease_seconds)} seconds'"), attempts=_REQUESTS.c.attempts + 1
             )
@@ -495,7 +502,8 @@ class StockRequestRepository:
         return [PendingStockRequest(r.seq, r.order_id, r.attempts, _request_back(r.kind, r.payload)) for r in rows]
 
     async def claim_next(self, order_id: str, lease_seconds: float) -> PendingStockRequest | None:
-        """The oldest unfinished request of this order, if it is due and nobody else holds it."""
+        """The oldest unfinished request of this order, if nobody else holds it and it is either new (never
+        tried: its writer sends it) or due for a retry."""
         head = (
             select(_REQUESTS.c.seq)
             .where(_REQUESTS.c.order_id == order_id, self._open())
@@ -503,7 +511,8 @@ class StockRequestRepository:
             .limit(1)
             .scalar_subquery()
         )
-        claimed = await self._claim(_REQUESTS.c.seq == head, lease_seconds)
+        due = or_(_REQUESTS.c.attempts == 0, _REQUESTS.c.not_before <= text("now()"))
+        claimed = await self._claim(_REQUESTS.c.seq == head, due, lease_seconds)
         return claimed[0] if claimed else None
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[PendingStockRequest]:
@@ -516,7 +525,7 @@ class StockRequestRepository:
             .subquery()
         )
         due = select(heads.c.seq).where(heads.c.not_before <= text("now()")).order_by(heads.c.seq).limit(limit)
-        return await self._claim(_REQUESTS.c.seq.in_(due), lease_seconds)
+        return await self._claim(_REQUESTS.c.seq.in_(due), _REQUESTS.c.not_before <= text("now()"), lease_seconds)
 
     async def done(self, seq: int) -> None:
         await self.session.execute(update(_REQUESTS).where(_REQUESTS.c.seq == seq).values(done_at=text("now()")))

@@ -45,7 +45,7 @@ async def get_order(uow: OrdersUnitOfWork, order_id: str, guard: Guard = _allow)
 
 
 async def list_orders(uow: OrdersUnitOfWork, query: commands.ListOrders) -> list[Order]:
-    return await uow.orders.list(query)
+    return await uow.orders.search(query)
 
 
 # --- placing (the saga's transactions; see placing.py) -----------------------------------------------------
