@@ -313,6 +313,16 @@ BAD_REQUESTS = [
         ),
         ["payment_ttl_seconds"],
     ),
+    (
+        "PlaceOrder",
+        opb.PlaceOrderRequest(
+            channel_id="c",
+            external_order_id="e",
+            lines=[GOOD_LINE, opb.OrderLine(sku="B", quantity=1, unit_price=common_pb2.Money(currency="USD"))],
+            fulfillment=opb.FulfillmentPreference(mode=opb.FULFILLMENT_MODE_DEALER_DELIVERY, address="x"),
+        ),
+        ["lines[1].unit_price.currency", "dealer_id"],
+    ),
     ("PayOrder", opb.PayOrderRequest(), ["order_id", "payment_ref", "amount"]),
     ("CancelOrder", opb.CancelOrderRequest(order_id="bad id!"), ["order_id"]),
     ("ShipFulfillment", opb.ShipFulfillmentRequest(), ["order_id", "fulfillment_id"]),

@@ -175,6 +175,22 @@ async def test_endless_aisle_a_shop_sells_what_only_the_warehouse_holds(world: W
     assert (await world.level(sku, shop)).on_hand == 0
 
 
+async def test_a_dealer_channel_sells_from_the_dealers_own_shop_first_and_the_dealer_delivers(world: World) -> None:
+    sku, dealer = uid("BIKE"), uid("DLR")
+    brand_warehouse = await world.location("WH", priority=100)
+    dealer_shop = await world.location("DS", type_=ipb.LOCATION_TYPE_DEALER_STORE, owner_dealer_id=dealer)
+    await world.stock(brand_warehouse, {sku: 10})
+    await world.stock(dealer_shop, {sku: 1})
+    channel = await world.channel(owner_dealer_id=dealer, location_ids=[brand_warehouse, dealer_shop])
+    delivery = opb.FulfillmentPreference(mode=opb.FULFILLMENT_MODE_DEALER_DELIVERY, address="2 Huaihai Rd")
+
+    order = await world.place(channel, {sku: (1, 120000)}, fulfillment=delivery, dealer_id=dealer)
+
+    assert order.status == opb.ORDER_STATUS_RESERVED
+    assert [(f.location_id, f.location_owner_dealer_id) for f in order.fulfillments] == [(dealer_shop, dealer)]
+    assert order.dealer_id == dealer
+
+
 async def test_cancelling_before_shipping_gives_the_stock_back(world: World) -> None:
     sku = uid("SOCK")
     warehouse = await world.location("WH")

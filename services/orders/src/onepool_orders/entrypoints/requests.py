@@ -96,8 +96,14 @@ def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands
         price = _money(v, f"lines[{i}].unit_price", line.unit_price, line.HasField("unit_price"))
         check_text(v, f"lines[{i}].channel_sku", line.channel_sku, max_len=128)
         lines.append(OrderLine(line.sku, line.quantity, price, line.channel_sku))
+    currencies = {ln.unit_price.currency for ln in req.lines if ln.HasField("unit_price")}
+    for i, line in enumerate(req.lines):
+        if len(currencies) > 1 and line.unit_price.currency != req.lines[0].unit_price.currency:
+            v.add(f"lines[{i}].unit_price.currency", f"must be {req.lines[0].unit_price.currency} like the first line")
     fulfillment = _fulfillment(v, req.fulfillment)
     check_id(v, "dealer_id", req.dealer_id, required=False)
+    if fulfillment.mode is FulfillmentMode.DEALER_DELIVERY and not req.dealer_id:
+        v.add("dealer_id", "is required for DEALER_DELIVERY (the dealer who delivers)")
     if not 0 <= req.payment_ttl_seconds <= settings.payment_max_ttl_seconds:
         v.add("payment_ttl_seconds", f"must be between 0 (the default) and {settings.payment_max_ttl_seconds}")
     v.raise_if_any()
