@@ -52,10 +52,11 @@ async def list_orders(uow: OrdersUnitOfWork, query: commands.ListOrders) -> list
 
 
 async def begin_placement(
-    uow: OrdersUnitOfWork, cmd: commands.PlaceOrder, recovery_after_seconds: float
+    uow: OrdersUnitOfWork, cmd: commands.PlaceOrder, recovery_after_seconds: float, default_ttl_seconds: int
 ) -> tuple[Order, bool]:
     """tx1: record the order PENDING, or find the one already placed with this external id.
-    Returns (order, created_now)."""
+    Returns (order, created_now). The payment TTL is fixed here, so every Reserve for this order is the
+    same request (inventory refuses a request id reused with different content)."""
     existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
     if existing is not None:
         return _same_order(existing, cmd), False
@@ -68,7 +69,7 @@ async def begin_placement(
         lines=list(cmd.lines),
         fulfillment=cmd.fulfillment,
         dealer_id=cmd.dealer_id,
-        payment_ttl_seconds=cmd.payment_ttl_seconds,
+        payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
         now=moment,
     )
     if await uow.orders.add(order, recover_at=moment + timedelta(seconds=recovery_after_seconds)):

@@ -55,7 +55,8 @@ def reserve_request_id(order: Order, attempt: int) -> str:
     return f"orders:{order.id}:{attempt}"
 
 
-def reserve_request(order: Order, attempt: int, ttl_seconds: int) -> ReserveStock:
+def reserve_request(order: Order, attempt: int) -> ReserveStock:
+    """Derived from the order alone: every Reserve of one attempt is the same request."""
     pref = order.fulfillment
     pickup = pref.mode is FulfillmentMode.PICKUP_IN_STORE
     return ReserveStock(
@@ -67,7 +68,7 @@ def reserve_request(order: Order, attempt: int, ttl_seconds: int) -> ReserveStoc
         region=pref.region,
         pickup_location_id=pref.pickup_location_id if pickup else "",
         allow_split=pref.allow_split,
-        ttl_seconds=order.payment_ttl_seconds or ttl_seconds,
+        ttl_seconds=order.payment_ttl_seconds,
     )
 
 
@@ -92,7 +93,7 @@ class OrderPlacement:
 
     async def place(self, cmd: commands.PlaceOrder) -> Order:
         order, created = await run_in_transaction(
-            self._uow, lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after)
+            self._uow, lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after, self._ttl)
         )
         if order.status is not OrderStatus.PENDING:
             return order
@@ -109,7 +110,7 @@ class OrderPlacement:
                 return await self.abandon(order, "could not be placed in time: inventory did not answer")
             attempt = order.reserve_attempt
             try:
-                reservation = await self._inventory.reserve(reserve_request(order, attempt, self._ttl))
+                reservation = await self._inventory.reserve(reserve_request(order, attempt))
             except InsufficientStock as exc:
                 return await self._rejected(order, attempt, exc)
             except (NotFound, InvalidArgument):
@@ -183,7 +184,7 @@ class OrderPlacement:
         if abandoned.status is not OrderStatus.CANCELLED or abandoned.was_placed:
             return abandoned  # recorded by someone else meanwhile: its reservation is in use
         try:
-            reservation = await self._inventory.reserve(reserve_request(order, order.reserve_attempt, self._ttl))
+            reservation = await self._inventory.reserve(reserve_request(order, order.reserve_attempt))
         except DomainError:
             return abandoned
         await self._release_quietly(reservation.id, reason)
