@@ -49,6 +49,9 @@ _STOCK = ChannelStockRow.__table__  # type: ignore[attr-defined]
 
 # Advisory lock class for per-SKU recomputation (the two-key form keeps clear of other advisory locks).
 SKU_LOCK_CLASS = 7301
+# SKUs share this many lock buckets, so recomputing a whole location or channel takes at most this many
+# locks (PostgreSQL's shared lock table is small); two SKUs in one bucket merely take turns.
+SKU_LOCK_BUCKETS = 256
 
 
 def _channel(row: Any) -> Channel:
@@ -95,16 +98,17 @@ class ChannelsRepository:
     # --- locks -----------------------------------------------------------------------------------------
 
     async def lock_skus(self, skus: Iterable[str]) -> None:
-        """Per-SKU transaction locks, taken in ascending key order (see the module doc)."""
+        """Per-SKU transaction locks (by bucket), taken in ascending bucket order (see the module doc)."""
         keys = sorted(set(skus))
         if not keys:
             return
         await self.session.execute(
             text(
                 "SELECT pg_advisory_xact_lock(:cls, k) FROM "
-                "(SELECT DISTINCT hashtext(s) AS k FROM unnest(CAST(:skus AS text[])) AS s ORDER BY k) AS keys"
+                "(SELECT DISTINCT (hashtext(s) & :mask) AS k FROM unnest(CAST(:skus AS text[])) AS s ORDER BY k)"
+                " AS keys"
             ),
-            {"cls": SKU_LOCK_CLASS, "skus": keys},
+            {"cls": SKU_LOCK_CLASS, "mask": SKU_LOCK_BUCKETS - 1, "skus": keys},
         )
 
     # --- channels --------------------------------------------------------------------------------------
