@@ -49,6 +49,10 @@ async def test_commit_then_fulfil_takes_goods_out_of_on_hand_and_reserved(
     )
     assert rest.reservation.status == pb.RESERVATION_STATUS_FULFILLED
     assert rest.reservation.allocations[0].fulfilled_quantity == 4
+    retried = await inventory.FulfillReservation(
+        pb.FulfillReservationRequest(reservation_id=reservation.id, location_id=wh), metadata=admin
+    )
+    assert retried == rest  # a retry after everything left changes nothing
     level = await _level(inventory, admin, sku, wh)
     assert (level.on_hand, level.reserved, level.available) == (6, 0, 6)
     moves = (await inventory.ListMovements(pb.ListMovementsRequest(location_id=wh, sku=sku), metadata=admin)).movements
@@ -215,5 +219,21 @@ async def test_every_stock_change_is_published_with_its_numbers(inventory, admin
         event = events_pb2.StockChanged.FromString((await sub.next_msg(timeout=5)).data)
         if event.level.sku == sku:
             seen.append((event.level.on_hand, event.level.reserved, event.level.available))
+            assert event.location_type == pb.LOCATION_TYPE_WAREHOUSE
     await sub.unsubscribe()
     assert seen == [(7, 0, 7), (7, 2, 5)]
+
+
+async def test_stock_events_name_the_dealer_that_holds_the_stock(setup, inventory_host) -> None:  # type: ignore[no-untyped-def]
+    js = inventory_host.infra.js
+    dealer = setup.name("D")
+    shop = await setup.location("D-SHOP", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=dealer)
+    sku = setup.name("SKU")
+    sub = await js.subscribe("inventory.stock.changed", stream="INVENTORY", ordered_consumer=True)
+    await setup.stock(shop, **{sku: 4})
+    while True:
+        event = events_pb2.StockChanged.FromString((await sub.next_msg(timeout=5)).data)
+        if event.level.sku == sku:
+            break
+    await sub.unsubscribe()
+    assert (event.location_owner_dealer_id, event.location_type) == (dealer, pb.LOCATION_TYPE_DEALER_STORE)

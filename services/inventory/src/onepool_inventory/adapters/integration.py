@@ -15,7 +15,14 @@ from onepool_inventory.domain import events as de
 def translate(event: object) -> Iterable[tuple[str, Message]]:
     match event:
         case de.StockLevelChanged(level=level):
-            yield "inventory.stock.changed", ev.StockChanged(level=mappers.level_to_proto(level))
+            yield (
+                "inventory.stock.changed",
+                ev.StockChanged(
+                    level=mappers.level_to_proto(level),
+                    location_owner_dealer_id=level.owner_dealer_id,
+                    location_type=mappers.LOCATION_TYPES[level.location_type] if level.location_type else 0,
+                ),
+            )
         case de.LocationUpserted(location=location):
             yield "inventory.location.upserted", ev.LocationUpserted(location=mappers.location_to_proto(location))
         case de.ReservationCreated(reservation=r):

@@ -185,6 +185,18 @@ class InventoryRepository:
         """Write every adopted level that changed, and its movements, in two statements."""
         changed = [lvl for key, lvl in self._levels.items() if lvl.version != self._loaded_versions.get(key)]
         if changed:
+            owners = {
+                r.id: (LocationType(r.type), r.owner_dealer_id)
+                for r in (
+                    await self.session.execute(
+                        select(_LOC.c.id, _LOC.c.type, _LOC.c.owner_dealer_id).where(
+                            _LOC.c.id.in_({lvl.location_id for lvl in changed})
+                        )
+                    )
+                ).all()
+            }
+            for lvl in changed:
+                lvl.location_type, lvl.owner_dealer_id = owners[lvl.location_id]
             await self.session.execute(
                 update(_LEVELS)
                 .where(and_(_LEVELS.c.sku == bindparam("b_sku"), _LEVELS.c.location_id == bindparam("b_loc")))

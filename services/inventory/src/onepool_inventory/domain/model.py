@@ -81,6 +81,9 @@ class StockLevel:
     reserved: int = 0
     safety_stock: int = 0
     version: int = 0
+    # Who holds the stock, carried on stock events so consumers need not look locations up.
+    location_type: LocationType | None = field(default=None, compare=False)
+    owner_dealer_id: str = field(default="", compare=False)
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     movements: list[Movement] = field(default_factory=list, repr=False, compare=False)
 
@@ -245,6 +248,8 @@ class Reservation:
         """Goods left `location_id`. Without lines: everything still open there. Returns (allocation, qty)."""
         from onepool_inventory.domain.events import ReservationFulfilled
 
+        if not lines and self.status is ReservationStatus.FULFILLED:
+            return []  # "everything at this location" again, after it all left: a retry, nothing to do
         self._require(ReservationStatus.COMMITTED, action="fulfil")
         here = [a for a in self.allocations if a.location_id == location_id]
         if not here:
