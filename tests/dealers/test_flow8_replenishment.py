@@ -18,6 +18,7 @@ from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool.orders.v1 import orders_pb2 as opb
+from onepool.settlement.v1 import settlement_pb2 as spb
 from onepool_runtime.testing.services import error_info, field_violations, metadata
 
 pytestmark = pytest.mark.asyncio
@@ -47,7 +48,7 @@ async def refused(call, request, md, code: grpc.StatusCode) -> grpc.aio.AioRpcEr
 
 @pytest.fixture(scope="module")
 async def services(stack):  # type: ignore[no-untyped-def]
-    await stack.start("inventory", "channels", "orders", "dealers")
+    await stack.start("inventory", "channels", "orders", "dealers", "settlement")
     return stack
 
 
@@ -193,7 +194,17 @@ async def test_flow_8_dealer_replenishment_end_to_end(services, admin, brand_war
     finally:
         await nc.close()
 
-    # The overview (read models fed by inventory's events) shows the stock and what the dealer owes.
+    # Settlement books the wholesale receivable: the dealer owes the brand the total.
+    settlement = services.stub("settlement")
+
+    async def booked() -> bool:
+        reply = await settlement.GetBalance(spb.GetBalanceRequest(party=f"dealer:{dealer.id}"), metadata=md)
+        return reply.balance == cny(-47_996)
+
+    await eventually(booked)
+
+    # The overview (read models fed by inventory's and settlement's events) shows the stock and what the
+    # dealer owes, counted once although settlement's wholesale entry was seen too.
     async def overview_caught_up() -> bool:
         o = await dealers.GetDealerOverview(pb.GetDealerOverviewRequest(dealer_id=dealer.id), metadata=md)
         return o.units_in_stock == 9
