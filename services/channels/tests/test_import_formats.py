@@ -46,8 +46,9 @@ def test_shopify_example_becomes_the_documented_order(examples: dict[str, str]) 
     assert parse("shopify", examples["shopify"]) == ImportedOrder(
         external_order_id="5721170592001",
         currency="CNY",
-        customer=ImportedCustomer(channel_customer_id="7310028783873", phone="+8613800138000",
-                                  email="li.lei@example.com", name="Lei Li"),
+        customer=ImportedCustomer(
+            channel_customer_id="7310028783873", phone="+8613800138000", email="li.lei@example.com", name="Lei Li"
+        ),
         lines=(
             ImportedLine("SHOP-TEE-RED-M", 2, 9900, "payload.line_items[0].sku"),
             ImportedLine("SHOP-CAP-BLK", 1, 12900, "payload.line_items[1].sku"),
@@ -77,14 +78,20 @@ def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) 
     assert parse("generic", examples["generic"]) == ImportedOrder(
         external_order_id="MP-2026-000123",
         currency="CNY",
-        customer=ImportedCustomer(channel_customer_id="buyer-42", phone="+8613800138000",
-                                  email="li.lei@example.com", name="Li Lei", member_id="M-1001"),
+        customer=ImportedCustomer(
+            channel_customer_id="buyer-42",
+            phone="+8613800138000",
+            email="li.lei@example.com",
+            name="Li Lei",
+            member_id="M-1001",
+        ),
         lines=(
             ImportedLine("GEN-TEE-RED-M", 3, 8990, "payload.lines[0].channel_sku"),
             ImportedLine("GEN-CAP-BLK", 1, 12900, "payload.lines[1].channel_sku"),
         ),
-        shipping=ImportedShipping(mode=FulfillmentMode.SHIP, region="CN-SH", address="100 Century Avenue, Shanghai",
-                                  allow_split=True),
+        shipping=ImportedShipping(
+            mode=FulfillmentMode.SHIP, region="CN-SH", address="100 Century Avenue, Shanghai", allow_split=True
+        ),
     )
 
 
@@ -120,7 +127,9 @@ def test_shopify_missing_fields_are_named_each_with_its_path(examples: dict[str,
     del order["shipping_address"]["country_code"]
     problems = refused("shopify", order)
     assert set(problems) == {
-        "payload.id", "payload.line_items[1].sku", "payload.line_items[0].quantity",
+        "payload.id",
+        "payload.line_items[1].sku",
+        "payload.line_items[0].quantity",
         "payload.shipping_address.country_code",
     }
     assert problems["payload.id"] == "is required"
@@ -169,8 +178,17 @@ def test_unknown_format_is_refused_on_format() -> None:
 
 @pytest.mark.parametrize(
     ("value", "currency", "minor"),
-    [("12.50", "CNY", 1250), ("12.5", "CNY", 1250), ("12.500", "CNY", 1250), ("0", "CNY", 0), (7, "CNY", 700),
-     (Decimal("19.99"), "USD", 1999), ("1500", "JPY", 1500), ("1.234", "KWD", 1234), (" 3.10 ", "CNY", 310)],
+    [
+        ("12.50", "CNY", 1250),
+        ("12.5", "CNY", 1250),
+        ("12.500", "CNY", 1250),
+        ("0", "CNY", 0),
+        (7, "CNY", 700),
+        (Decimal("19.99"), "USD", 1999),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+        (" 3.10 ", "CNY", 310),
+    ],
 )
 def test_decimal_amounts_become_exact_minor_units(value: object, currency: str, minor: int) -> None:
     assert to_minor(value, currency) == minor  # type: ignore[arg-type]
@@ -192,8 +210,11 @@ def test_a_price_with_too_many_decimals_is_refused_with_its_path(examples: dict[
 
 
 def test_json_number_prices_are_read_as_exact_decimals() -> None:
-    order = {"external_order_id": "X", "currency": "CNY",
-             "lines": [{"channel_sku": "A", "quantity": 1, "unit_price": 0.1}]}
+    order = {
+        "external_order_id": "X",
+        "currency": "CNY",
+        "lines": [{"channel_sku": "A", "quantity": 1, "unit_price": 0.1}],
+    }
     assert parse("generic", json.dumps(order)).lines[0].unit_price_minor == 10
 
 
@@ -202,8 +223,16 @@ def test_json_number_prices_are_read_as_exact_decimals() -> None:
 
 @pytest.mark.parametrize(
     ("state", "region"),
-    [("浙江省", "CN-ZJ"), ("上海", "CN-SH"), ("上海市", "CN-SH"), ("内蒙古自治区", "CN-NM"),
-     ("广西壮族自治区", "CN-GX"), ("香港特别行政区", "CN-HK"), ("火星", "CN"), ("", "")],
+    [
+        ("浙江省", "CN-ZJ"),
+        ("上海", "CN-SH"),
+        ("上海市", "CN-SH"),
+        ("内蒙古自治区", "CN-NM"),
+        ("广西壮族自治区", "CN-GX"),
+        ("香港特别行政区", "CN-HK"),
+        ("火星", "CN"),
+        ("", ""),
+    ],
 )
 def test_taobao_states_become_region_codes(state: str, region: str) -> None:
     assert from_cn_province(state) == region
@@ -219,8 +248,13 @@ def test_shopify_codes_become_region_codes() -> None:
 
 
 def channel(**overrides: object) -> Channel:
-    values: dict[str, object] = {"id": "ch-1", "code": "tmall", "name": "Tmall", "type": ChannelType.MARKETPLACE,
-                                 "allocation": AllocationPolicy()}
+    values: dict[str, object] = {
+        "id": "ch-1",
+        "code": "tmall",
+        "name": "Tmall",
+        "type": ChannelType.MARKETPLACE,
+        "allocation": AllocationPolicy(),
+    }
     values.update(overrides)
     return Channel(**values)  # type: ignore[arg-type]
 
@@ -237,7 +271,8 @@ def imported(*lines: ImportedLine, currency: str = "CNY") -> ImportedOrder:
 def test_resolve_maps_channel_skus_to_skus_and_keeps_the_money() -> None:
     order = resolve(
         imported(ImportedLine("TM-A", 2, 1250, "payload.lines[0].channel_sku")),
-        channel(), {"TM-A": listing("TM-A", "SKU-A")},
+        channel(),
+        {"TM-A": listing("TM-A", "SKU-A")},
     )
     assert [(ln.sku, ln.channel_sku, ln.quantity, ln.unit_price) for ln in order.lines] == [
         ("SKU-A", "TM-A", 2, Money("CNY", 1250))
@@ -248,10 +283,13 @@ def test_resolve_maps_channel_skus_to_skus_and_keeps_the_money() -> None:
 def test_resolve_names_every_unknown_or_inactive_channel_sku() -> None:
     with pytest.raises(InvalidArgument) as exc:
         resolve(
-            imported(ImportedLine("TM-A", 1, 100, "payload.line_items[0].sku"),
-                     ImportedLine("NOPE", 1, 100, "payload.line_items[1].sku"),
-                     ImportedLine("OFF", 1, 100, "payload.line_items[2].sku")),
-            channel(), {"TM-A": listing("TM-A", "SKU-A"), "OFF": listing("OFF", "SKU-B", active=False)},
+            imported(
+                ImportedLine("TM-A", 1, 100, "payload.line_items[0].sku"),
+                ImportedLine("NOPE", 1, 100, "payload.line_items[1].sku"),
+                ImportedLine("OFF", 1, 100, "payload.line_items[2].sku"),
+            ),
+            channel(),
+            {"TM-A": listing("TM-A", "SKU-A"), "OFF": listing("OFF", "SKU-B", active=False)},
         )
     problems = fields(exc)
     assert set(problems) == {"payload.line_items[1].sku", "payload.line_items[2].sku"}
@@ -261,8 +299,9 @@ def test_resolve_names_every_unknown_or_inactive_channel_sku() -> None:
 
 def test_resolve_merges_same_sku_lines_at_one_price_and_refuses_two_prices() -> None:
     listings = {"A1": listing("A1", "SKU-A"), "A2": listing("A2", "SKU-A")}
-    same = resolve(imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 2, 100, "p[1]")), channel(),
-                   listings)
+    same = resolve(
+        imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 2, 100, "p[1]")), channel(), listings
+    )
     assert [(ln.sku, ln.quantity) for ln in same.lines] == [("SKU-A", 3)]
     with pytest.raises(InvalidArgument) as exc:
         resolve(imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 1, 200, "p[1]")), channel(), listings)

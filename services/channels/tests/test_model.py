@@ -35,8 +35,13 @@ def stock(**available: int) -> list[StockPosition]:
 
 
 def channel(allocation: AllocationPolicy = AllocationPolicy(), **kw: object) -> Channel:  # noqa: B008
-    values: dict[str, object] = {"id": "c", "code": "c", "name": "c", "type": ChannelType.MARKETPLACE,
-                                 "allocation": allocation}
+    values: dict[str, object] = {
+        "id": "c",
+        "code": "c",
+        "name": "c",
+        "type": ChannelType.MARKETPLACE,
+        "allocation": allocation,
+    }
     values.update(kw)
     return Channel(**values)  # type: ignore[arg-type]
 

@@ -101,7 +101,7 @@ class OutboxRelay:
         finally:
             if listener is not None and not listener.is_closed():
                 with contextlib.suppress(Exception):
-                    await listener.close()
+                    await listener.close(timeout=2)
 
     async def _listen(self) -> asyncpg.Connection | None:
         """LISTEN for commits that wrote outbox rows, so events leave within milliseconds, not a poll."""

@@ -56,6 +56,8 @@ class ServiceParts:
     policy: Policy
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # Run after health turns NOT_SERVING and before the server stops (end long-lived streams).
+    before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Named internals a test or an operator tool may inspect (e.g. the reserve coalescer's statistics).
     components: dict[str, object] = field(default_factory=dict)
@@ -186,22 +188,32 @@ class ServiceHost:
             await asyncio.sleep(self.settings.health_check_seconds if ok else 0.25)
 
     async def stop(self) -> None:
+        """Stop accepting calls, let in-flight ones finish within the grace period, then stop background
+        work. Every wait is bounded: a stuck task or connection cannot hang a shutdown."""
         if self._server is not None:
             await self.health.enter_graceful_shutdown()
+            if self.parts is not None:
+                for hook in self.parts.before_stop:  # e.g. end server streams, which never finish alone
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(hook(), timeout=5)
             await self._server.stop(self.settings.grpc_grace_seconds)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=10)
+            for task in stuck:
+                log.error("background task %s did not stop within 10s", task.get_name())
         self._tasks.clear()
         if self.parts is not None:
             for hook in self.parts.on_stop:
                 with contextlib.suppress(Exception):
-                    await hook()
+                    await asyncio.wait_for(hook(), timeout=10)
         if self.infra is not None:
-            with contextlib.suppress(Exception):
-                await self.infra.nc.drain()
+            try:
+                await asyncio.wait_for(self.infra.nc.drain(), timeout=5)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await self.infra.nc.close()
             await self.infra.engine.dispose()
 
     async def serve_forever(self) -> None:

@@ -21,9 +21,16 @@ def translate(event: object) -> Iterable[tuple[str, Message]]:
         case de.ListingUpserted(listing=listing):
             yield "channels.listing.upserted", ev.ListingUpserted(listing=mappers.listing_to_proto(listing))
         case de.ChannelStockChanged(stock=s, previous_sellable=previous):
-            yield "channels.stock.updated", ev.ChannelStockUpdated(
-                channel_id=s.channel_id, sku=s.sku, channel_sku=s.channel_sku, sellable=s.sellable,
-                previous_sellable=previous, version=s.version,
+            yield (
+                "channels.stock.updated",
+                ev.ChannelStockUpdated(
+                    channel_id=s.channel_id,
+                    sku=s.sku,
+                    channel_sku=s.channel_sku,
+                    sellable=s.sellable,
+                    previous_sellable=previous,
+                    version=s.version,
+                ),
             )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

@@ -51,21 +51,37 @@ def allocation_to_proto(a: AllocationPolicy) -> pb.AllocationPolicy:
 
 def channel_to_proto(c: Channel) -> pb.Channel:
     return pb.Channel(
-        id=c.id, code=c.code, name=c.name, type=CHANNEL_TYPES[c.type], owner_dealer_id=c.owner_dealer_id,
-        fee_rate_bps=c.fee_rate_bps, allocation=allocation_to_proto(c.allocation), status=CHANNEL_STATUSES[c.status],
-        currency=c.currency, created_at=ts(c.created_at), updated_at=ts(c.updated_at), version=c.version,
+        id=c.id,
+        code=c.code,
+        name=c.name,
+        type=CHANNEL_TYPES[c.type],
+        owner_dealer_id=c.owner_dealer_id,
+        fee_rate_bps=c.fee_rate_bps,
+        allocation=allocation_to_proto(c.allocation),
+        status=CHANNEL_STATUSES[c.status],
+        currency=c.currency,
+        created_at=ts(c.created_at),
+        updated_at=ts(c.updated_at),
+        version=c.version,
     )
 
 
 def listing_to_proto(listing: Listing) -> pb.Listing:
     return pb.Listing(
-        channel_id=listing.channel_id, sku=listing.sku, channel_sku=listing.channel_sku,
-        price=money_to_proto(listing.price), active=listing.active, updated_at=ts(listing.updated_at),
+        channel_id=listing.channel_id,
+        sku=listing.sku,
+        channel_sku=listing.channel_sku,
+        price=money_to_proto(listing.price),
+        active=listing.active,
+        updated_at=ts(listing.updated_at),
     )
 
 
 def stock_to_watch(stock: ChannelStock) -> pb.WatchChannelStockResponse:
     return pb.WatchChannelStockResponse(
-        channel_id=stock.channel_id, sku=stock.sku, channel_sku=stock.channel_sku, sellable=stock.sellable,
+        channel_id=stock.channel_id,
+        sku=stock.sku,
+        channel_sku=stock.channel_sku,
+        sellable=stock.sellable,
         version=stock.version,
     )

@@ -29,18 +29,25 @@ def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
     return orders_pb2.PlaceOrderRequest(
         channel_id=order.channel_id,
         external_order_id=order.external_order_id,
-        customer=orders_pb2.Customer(channel_customer_id=c.channel_customer_id, phone=c.phone, member_id=c.member_id,
-                                     name=c.name, email=c.email),
+        customer=orders_pb2.Customer(
+            channel_customer_id=c.channel_customer_id, phone=c.phone, member_id=c.member_id, name=c.name, email=c.email
+        ),
         lines=[
             orders_pb2.OrderLine(
-                sku=line.sku, quantity=line.quantity, channel_sku=line.channel_sku,
-                unit_price=common_pb2.Money(currency=line.unit_price.currency,
-                                            amount_minor=line.unit_price.amount_minor),
+                sku=line.sku,
+                quantity=line.quantity,
+                channel_sku=line.channel_sku,
+                unit_price=common_pb2.Money(
+                    currency=line.unit_price.currency, amount_minor=line.unit_price.amount_minor
+                ),
             )
             for line in order.lines
         ],
         fulfillment=orders_pb2.FulfillmentPreference(
-            mode=_MODES[s.mode], region=s.region, address=s.address, pickup_location_id=s.pickup_location_id,
+            mode=_MODES[s.mode],
+            region=s.region,
+            address=s.address,
+            pickup_location_id=s.pickup_location_id,
             allow_split=s.allow_split,
         ),
         dealer_id=order.dealer_id,
@@ -88,8 +95,9 @@ def to_domain_error(error: grpc.aio.AioRpcError) -> Exception:
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return errors.InvalidArgument(violations or [errors.FieldViolation("order", message)])
     if code == grpc.StatusCode.FAILED_PRECONDITION:
-        return errors.FailedPrecondition(info.reason if info else "ORDER_REFUSED", message,
-                                         dict(info.metadata) if info else {})
+        return errors.FailedPrecondition(
+            info.reason if info else "ORDER_REFUSED", message, dict(info.metadata) if info else {}
+        )
     if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS):
         kind = found.resource.resource_type if found.resource else ""
         ident = found.resource.resource_name if found.resource else ""

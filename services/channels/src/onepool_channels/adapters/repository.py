@@ -56,33 +56,53 @@ SKU_LOCK_BUCKETS = 256
 
 def _channel(row: Any) -> Channel:
     return Channel(
-        id=row.id, code=row.code, name=row.name, type=ChannelType(row.type), owner_dealer_id=row.owner_dealer_id,
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        type=ChannelType(row.type),
+        owner_dealer_id=row.owner_dealer_id,
         fee_rate_bps=row.fee_rate_bps,
         allocation=AllocationPolicy(
             location_ids=frozenset(row.location_ids),
             location_types=frozenset(LocationType(t) for t in row.location_types),
-            max_share_bps=row.max_share_bps, buffer_units=row.buffer_units,
+            max_share_bps=row.max_share_bps,
+            buffer_units=row.buffer_units,
         ),
-        status=ChannelStatus(row.status), currency=row.currency, created_at=row.created_at,
-        updated_at=row.updated_at, version=row.version,
+        status=ChannelStatus(row.status),
+        currency=row.currency,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
     )
 
 
 def _channel_values(channel: Channel) -> dict[str, Any]:
     a = channel.allocation
     return {
-        "id": channel.id, "code": channel.code, "name": channel.name, "type": channel.type.value,
-        "owner_dealer_id": channel.owner_dealer_id, "fee_rate_bps": channel.fee_rate_bps,
-        "location_ids": sorted(a.location_ids), "location_types": sorted(t.value for t in a.location_types),
-        "max_share_bps": a.max_share_bps, "buffer_units": a.buffer_units, "status": channel.status.value,
-        "currency": channel.currency, "version": channel.version,
+        "id": channel.id,
+        "code": channel.code,
+        "name": channel.name,
+        "type": channel.type.value,
+        "owner_dealer_id": channel.owner_dealer_id,
+        "fee_rate_bps": channel.fee_rate_bps,
+        "location_ids": sorted(a.location_ids),
+        "location_types": sorted(t.value for t in a.location_types),
+        "max_share_bps": a.max_share_bps,
+        "buffer_units": a.buffer_units,
+        "status": channel.status.value,
+        "currency": channel.currency,
+        "version": channel.version,
     }
 
 
 def _listing(row: Any) -> Listing:
     return Listing(
-        channel_id=row.channel_id, sku=row.sku, channel_sku=row.channel_sku,
-        price=Money(row.price_currency, row.price_minor), active=row.active, updated_at=row.updated_at,
+        channel_id=row.channel_id,
+        sku=row.sku,
+        channel_sku=row.channel_sku,
+        price=Money(row.price_currency, row.price_minor),
+        active=row.active,
+        updated_at=row.updated_at,
     )
 
 
@@ -115,7 +135,9 @@ class ChannelsRepository:
 
     async def add_channel(self, channel: Channel) -> Channel:
         stmt = (
-            insert(_CH).values(**_channel_values(channel)).on_conflict_do_nothing(index_elements=["code"])
+            insert(_CH)
+            .values(**_channel_values(channel))
+            .on_conflict_do_nothing(index_elements=["code"])
             .returning(_CH.c.created_at, _CH.c.updated_at)
         )
         row = (await self.session.execute(stmt)).first()
@@ -159,7 +181,8 @@ class ChannelsRepository:
         values = _channel_values(channel)
         row = (
             await self.session.execute(
-                update(_CH).where(_CH.c.id == channel.id)
+                update(_CH)
+                .where(_CH.c.id == channel.id)
                 .values(**{k: v for k, v in values.items() if k != "id"}, updated_at=channel.updated_at)
                 .returning(_CH.c.updated_at)
             )
@@ -170,15 +193,20 @@ class ChannelsRepository:
 
     async def upsert_listing(self, listing: Listing) -> Listing:
         values = {
-            "channel_id": listing.channel_id, "sku": listing.sku, "channel_sku": listing.channel_sku,
-            "price_currency": listing.price.currency, "price_minor": listing.price.amount_minor,
+            "channel_id": listing.channel_id,
+            "sku": listing.sku,
+            "channel_sku": listing.channel_sku,
+            "price_currency": listing.price.currency,
+            "price_minor": listing.price.amount_minor,
             "active": listing.active,
         }
         stmt: Any = insert(_LIST).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
-            set_={**{k: stmt.excluded[k] for k in ("channel_sku", "price_currency", "price_minor", "active")},
-                  "updated_at": text("now()")},
+            set_={
+                **{k: stmt.excluded[k] for k in ("channel_sku", "price_currency", "price_minor", "active")},
+                "updated_at": text("now()"),
+            },
         ).returning(_LIST.c.updated_at)
         try:
             row = (await self.session.execute(stmt)).one()
@@ -201,14 +229,16 @@ class ChannelsRepository:
     async def listings_by_channel_sku(self, channel_id: str, channel_skus: Iterable[str]) -> dict[str, Listing]:
         rows = (
             await self.session.execute(
-                select(_LIST).where(_LIST.c.channel_id == channel_id,
-                                    _LIST.c.channel_sku.in_(sorted(set(channel_skus))))
+                select(_LIST).where(
+                    _LIST.c.channel_id == channel_id, _LIST.c.channel_sku.in_(sorted(set(channel_skus)))
+                )
             )
         ).all()
         return {r.channel_sku: _listing(r) for r in rows}
 
-    async def listings(self, channel_id: str, *, after_sku: str = "", limit: int | None = None,
-                       skus: Iterable[str] | None = None) -> list[Listing]:
+    async def listings(
+        self, channel_id: str, *, after_sku: str = "", limit: int | None = None, skus: Iterable[str] | None = None
+    ) -> list[Listing]:
         query = select(_LIST).where(_LIST.c.channel_id == channel_id, _LIST.c.sku > after_sku).order_by(_LIST.c.sku)
         if skus is not None:
             query = query.where(_LIST.c.sku.in_(sorted(set(skus))))
@@ -232,8 +262,12 @@ class ChannelsRepository:
 
     async def upsert_location(self, location: LocationInfo) -> bool:
         """Store what inventory says about a location; returns True when it changes what channels see."""
-        values = {"id": location.id, "type": location.type.value, "owner_dealer_id": location.owner_dealer_id,
-                  "active": location.active}
+        values = {
+            "id": location.id,
+            "type": location.type.value,
+            "owner_dealer_id": location.owner_dealer_id,
+            "active": location.active,
+        }
         stmt: Any = insert(_LOC).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["id"],
@@ -247,8 +281,9 @@ class ChannelsRepository:
     async def remember_location(self, location: LocationInfo) -> None:
         """A location first seen in a stock event (its own event may come later): keep what we know."""
         await self.session.execute(
-            insert(_LOC).values(id=location.id, type=location.type.value, owner_dealer_id=location.owner_dealer_id,
-                                active=True).on_conflict_do_nothing(index_elements=["id"])
+            insert(_LOC)
+            .values(id=location.id, type=location.type.value, owner_dealer_id=location.owner_dealer_id, active=True)
+            .on_conflict_do_nothing(index_elements=["id"])
         )
 
     async def apply_position(self, sku: str, location_id: str, available: int, version: int) -> bool:
@@ -292,9 +327,7 @@ class ChannelsRepository:
         if not wanted:
             return {}
         rows = (
-            await self.session.execute(
-                select(_STOCK).where(tuple_(_STOCK.c.channel_id, _STOCK.c.sku).in_(wanted))
-            )
+            await self.session.execute(select(_STOCK).where(tuple_(_STOCK.c.channel_id, _STOCK.c.sku).in_(wanted)))
         ).all()
         found = {(r.channel_id, r.sku): _stock(r) for r in rows}
         for key in wanted:
@@ -305,9 +338,7 @@ class ChannelsRepository:
 
     async def published(self, channel_id: str) -> list[ChannelStock]:
         rows = (
-            await self.session.execute(
-                select(_STOCK).where(_STOCK.c.channel_id == channel_id).order_by(_STOCK.c.sku)
-            )
+            await self.session.execute(select(_STOCK).where(_STOCK.c.channel_id == channel_id).order_by(_STOCK.c.sku))
         ).all()
         return [_stock(r) for r in rows]
 
@@ -317,12 +348,23 @@ class ChannelsRepository:
         stmt = insert(_STOCK)
         stmt = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
-            set_={"channel_sku": stmt.excluded.channel_sku, "sellable": stmt.excluded.sellable,
-                  "version": stmt.excluded.version, "updated_at": text("now()")},
+            set_={
+                "channel_sku": stmt.excluded.channel_sku,
+                "sellable": stmt.excluded.sellable,
+                "version": stmt.excluded.version,
+                "updated_at": text("now()"),
+            },
         )
         await self.session.execute(
             stmt,
-            [{"channel_id": s.channel_id, "sku": s.sku, "channel_sku": s.channel_sku, "sellable": s.sellable,
-              "version": s.version} for s in changed],
+            [
+                {
+                    "channel_id": s.channel_id,
+                    "sku": s.sku,
+                    "channel_sku": s.channel_sku,
+                    "sellable": s.sellable,
+                    "version": s.version,
+                }
+                for s in changed
+            ],
         )
-

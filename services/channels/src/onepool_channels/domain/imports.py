@@ -29,11 +29,11 @@ def minor_exponent(currency: str) -> int:
 def to_minor(value: str | int | Decimal, currency: str) -> int:
     """'12.50' CNY -> 1250. Raises ValueError (with a description for the caller) when it is not exact."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ValueError("must be a decimal amount such as \"12.50\"")
+        raise ValueError('must be a decimal amount such as "12.50"')
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
-        raise ValueError("must be a decimal amount such as \"12.50\"") from None
+        raise ValueError('must be a decimal amount such as "12.50"') from None
     if not amount.is_finite():
         raise ValueError("must be a finite decimal amount")
     if amount < 0:

@@ -156,8 +156,12 @@ class Channel:
 
         if fee_rate_bps is not None and not 0 <= fee_rate_bps <= FULL_SHARE_BPS:
             raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
-        wanted: dict[str, object] = {"name": name, "fee_rate_bps": fee_rate_bps, "allocation": allocation,
-                                     "status": status}
+        wanted: dict[str, object] = {
+            "name": name,
+            "fee_rate_bps": fee_rate_bps,
+            "allocation": allocation,
+            "status": status,
+        }
         changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
         if not changes:
             return False

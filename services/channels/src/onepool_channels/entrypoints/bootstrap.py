@@ -29,21 +29,28 @@ async def build(infra: Infra) -> ServiceParts:
     uow_factory = partial(ChannelsUnitOfWork, infra.sessions)
     orders_channel = service_channel(settings.orders_addr, settings)
     hub = StockWatchHub(
-        infra.nc, queue_size=settings.watch_queue_size,
+        infra.nc,
+        queue_size=settings.watch_queue_size,
         reconnect_check_seconds=settings.watch_reconnect_check_seconds,
     )
-    servicer = ChannelServicer(uow_factory, OrdersGateway(orders_channel, settings.orders_timeout_seconds), hub,
-                               settings)
+    servicer = ChannelServicer(
+        uow_factory, OrdersGateway(orders_channel, settings.orders_timeout_seconds), hub, settings
+    )
 
     # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
     # channel or listing created later still sees stock that arrived earlier.
     consumer = EventConsumer(
-        infra.js, uow_factory, service="channels", name="stock-feed", stream="INVENTORY",
+        infra.js,
+        uow_factory,
+        service="channels",
+        name="stock-feed",
+        stream="INVENTORY",
         subscriptions=[
             Subscription("inventory.stock.changed", inventory_events.StockChanged, on_stock_changed),
             Subscription("inventory.location.upserted", inventory_events.LocationUpserted, on_location_upserted),
         ],
-        max_deliver=settings.consumer_max_deliver, ack_wait=settings.consumer_ack_wait_seconds,
+        max_deliver=settings.consumer_max_deliver,
+        ack_wait=settings.consumer_ack_wait_seconds,
     )
 
     def register(server: grpc.aio.Server) -> None:
@@ -58,6 +65,7 @@ async def build(infra: Infra) -> ServiceParts:
         policy=POLICY,
         consumers=[consumer],
         tasks={"stock-watch-hub": hub.run},
+        before_stop=[hub.close],
         on_stop=[close_orders_channel],
         components={"stock_watch_hub": hub, "stock_feed_consumer": consumer},
     )

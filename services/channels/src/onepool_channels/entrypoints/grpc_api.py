@@ -137,6 +137,8 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
                 yield mappers.stock_to_watch(stock)
             while True:
                 update = await watcher.next()
+                if watcher.closed:
+                    return
                 if update is None:
                     for stock in await snapshot():
                         sent[stock.sku] = stock.version
@@ -144,6 +146,9 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
                 elif update.version > sent.get(update.sku, 0):
                     sent[update.sku] = update.version
                     yield pb.WatchChannelStockResponse(
-                        channel_id=update.channel_id, sku=update.sku, channel_sku=update.channel_sku,
-                        sellable=update.sellable, version=update.version,
+                        channel_id=update.channel_id,
+                        sku=update.sku,
+                        channel_sku=update.channel_sku,
+                        sellable=update.sellable,
+                        version=update.version,
                     )

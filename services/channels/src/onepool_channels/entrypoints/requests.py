@@ -78,8 +78,13 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
     v.raise_if_any()
     assert type_ is not None
     return commands.CreateChannel(
-        code=req.code, name=req.name.strip(), type=type_, owner_dealer_id=req.owner_dealer_id,
-        fee_rate_bps=req.fee_rate_bps, allocation=allocation, currency=currency,
+        code=req.code,
+        name=req.name.strip(),
+        type=type_,
+        owner_dealer_id=req.owner_dealer_id,
+        fee_rate_bps=req.fee_rate_bps,
+        allocation=allocation,
+        currency=currency,
     )
 
 
@@ -125,7 +130,9 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
     fields.pop("allocation_whole", None)
     v.raise_if_any()
     return commands.UpdateChannel(
-        channel_id=c.id, expected_version=c.version, allocation=allocation,
+        channel_id=c.id,
+        expected_version=c.version,
+        allocation=allocation,
         allocation_fields=tuple(dict.fromkeys(allocation_fields)),
         name=fields.get("name"),  # type: ignore[arg-type]
         fee_rate_bps=fields.get("fee_rate_bps"),  # type: ignore[arg-type]

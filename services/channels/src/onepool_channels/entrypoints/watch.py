@@ -28,7 +28,13 @@ class Watcher:
 
     def __init__(self, channel_id: str, size: int) -> None:
         self.channel_id = channel_id
+        self.closed = False
         self._queue: asyncio.Queue[ev.ChannelStockUpdated | None] = asyncio.Queue(maxsize=size)
+
+    def close(self) -> None:
+        """The service is stopping: wake the stream so it ends cleanly instead of holding up shutdown."""
+        self.closed = True
+        self.offer(None)
 
     def offer(self, update: ev.ChannelStockUpdated | None) -> None:
         try:
@@ -67,6 +73,11 @@ class StockWatchHub:
                 group.discard(watcher)
                 if not group:
                     del self._watchers[channel_id]
+
+    async def close(self) -> None:
+        for group in self._watchers.values():
+            for watcher in group:
+                watcher.close()
 
     def _resync_all(self) -> None:
         for group in self._watchers.values():

@@ -31,8 +31,14 @@ def now() -> datetime:
 
 async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -> Channel:
     channel = Channel.register(
-        id=str(uuid.uuid4()), code=cmd.code, name=cmd.name, type=cmd.type, allocation=cmd.allocation,
-        owner_dealer_id=cmd.owner_dealer_id, fee_rate_bps=cmd.fee_rate_bps, currency=cmd.currency,
+        id=str(uuid.uuid4()),
+        code=cmd.code,
+        name=cmd.name,
+        type=cmd.type,
+        allocation=cmd.allocation,
+        owner_dealer_id=cmd.owner_dealer_id,
+        fee_rate_bps=cmd.fee_rate_bps,
+        currency=cmd.currency,
         status=ChannelStatus.ACTIVE,
     )
     return await uow.repo.add_channel(channel)
@@ -46,7 +52,12 @@ async def get_channel(uow: ChannelsUnitOfWork, channel_id: str, *, lock: str = "
 
 
 async def list_channels(
-    uow: ChannelsUnitOfWork, *, type_: ChannelType | None, owner_dealer_id: str, only_id: str, after_id: str,
+    uow: ChannelsUnitOfWork,
+    *,
+    type_: ChannelType | None,
+    owner_dealer_id: str,
+    only_id: str,
+    after_id: str,
     limit: int,
 ) -> list[Channel]:
     return await uow.repo.list_channels(
@@ -104,9 +115,7 @@ async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str
     """Sellable per listing, computed from the read model (equal to inventory's channel view). A SKU asked
     for that the channel does not (actively) list sells nothing: sellable 0, listed False."""
     channel = await get_channel(uow, channel_id)
-    listings = {
-        listing.sku: listing for listing in await uow.repo.listings(channel_id, skus=skus or None)
-    }
+    listings = {listing.sku: listing for listing in await uow.repo.listings(channel_id, skus=skus or None)}
     wanted = list(dict.fromkeys(skus)) if skus else list(listings)
     positions: dict[str, list[StockPosition]] = await uow.repo.positions(wanted)
     out = []
@@ -114,7 +123,9 @@ async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str
         listing = listings.get(sku)
         out.append(
             StockItem(
-                sku, listing.channel_sku if listing else "", channel.sellable(listing, positions.get(sku, [])),
+                sku,
+                listing.channel_sku if listing else "",
+                channel.sellable(listing, positions.get(sku, [])),
                 listed=listing is not None and listing.active,
             )
         )

@@ -66,8 +66,7 @@ def parse(root: Obj) -> ImportedOrder:
             mode = FulfillmentMode(mode_text)
         else:
             root.v.add(fulfillment.at("mode"), "must be SHIP, PICKUP_IN_STORE or DEALER_DELIVERY")
-        pickup = fulfillment.text("pickup_location_id", required=mode is FulfillmentMode.PICKUP_IN_STORE,
-                                  max_len=64)
+        pickup = fulfillment.text("pickup_location_id", required=mode is FulfillmentMode.PICKUP_IN_STORE, max_len=64)
         if pickup and not ID_RE.match(pickup):
             root.v.add(fulfillment.at("pickup_location_id"), "must be a location id")
         shipping = ImportedShipping(

@@ -35,14 +35,22 @@ def parse(root: Obj) -> ImportedOrder:
     shipping = ImportedShipping()
     if address is not None:
         shipping = ImportedShipping(
-            region=from_codes(address.text("country_code", required=True, max_len=2),
-                              address.text("province_code", max_len=8)),
-            address=join(address.text("address1"), address.text("address2"), address.text("city"),
-                         address.text("province"), address.text("zip"), address.text("country")),
+            region=from_codes(
+                address.text("country_code", required=True, max_len=2), address.text("province_code", max_len=8)
+            ),
+            address=join(
+                address.text("address1"),
+                address.text("address2"),
+                address.text("city"),
+                address.text("province"),
+                address.text("zip"),
+                address.text("country"),
+            ),
         )
     buyer = ImportedCustomer(
         channel_customer_id=customer.text("id", max_len=64) if customer else "",
-        phone=(customer.text("phone", max_len=32) if customer else "") or root.text("phone", max_len=32)
+        phone=(customer.text("phone", max_len=32) if customer else "")
+        or root.text("phone", max_len=32)
         or (address.text("phone", max_len=32) if address else ""),
         email=(customer.text("email", max_len=200) if customer else "") or root.text("email", max_len=200),
         name=name or (address.text("name") if address else ""),

@@ -53,9 +53,13 @@ def parse(root: Obj) -> ImportedOrder:
     state = trade.text("receiver_state", required=True, max_len=64)
     shipping = ImportedShipping(
         region=from_cn_province(state),
-        address=join(state, trade.text("receiver_city"), trade.text("receiver_district"),
-                     trade.text("receiver_address", max_len=500), trade.text("receiver_zip")),
+        address=join(
+            state,
+            trade.text("receiver_city"),
+            trade.text("receiver_district"),
+            trade.text("receiver_address", max_len=500),
+            trade.text("receiver_zip"),
+        ),
     )
     trade.v.raise_if_any()
-    return ImportedOrder(external_id, CURRENCY, buyer, tuple(lines), shipping,
-                         currency_path=trade.path)
+    return ImportedOrder(external_id, CURRENCY, buyer, tuple(lines), shipping, currency_path=trade.path)
