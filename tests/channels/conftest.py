@@ -45,14 +45,28 @@ class World:
     name = staticmethod(name)
     eventually = staticmethod(eventually)
 
-    async def location(self, prefix: str = "WH", *, type_: int = ipb.LOCATION_TYPE_WAREHOUSE, owner: str = "",
-                       disabled: bool = False, location_id: str = "") -> str:
+    async def location(
+        self,
+        prefix: str = "WH",
+        *,
+        type_: int = ipb.LOCATION_TYPE_WAREHOUSE,
+        owner: str = "",
+        disabled: bool = False,
+        location_id: str = "",
+    ) -> str:
         location_id = location_id or name(prefix)
         await self.inventory.UpsertLocation(
-            ipb.UpsertLocationRequest(location=ipb.Location(
-                id=location_id, name=prefix, type=type_, owner_dealer_id=owner, ships=True,
-                pickup=type_ in (ipb.LOCATION_TYPE_STORE, ipb.LOCATION_TYPE_DEALER_STORE), disabled=disabled,
-            )),
+            ipb.UpsertLocationRequest(
+                location=ipb.Location(
+                    id=location_id,
+                    name=prefix,
+                    type=type_,
+                    owner_dealer_id=owner,
+                    ships=True,
+                    pickup=type_ in (ipb.LOCATION_TYPE_STORE, ipb.LOCATION_TYPE_DEALER_STORE),
+                    disabled=disabled,
+                )
+            ),
             metadata=self.admin,
         )
         return location_id
@@ -60,32 +74,54 @@ class World:
     async def stock(self, location_id: str, **quantities: int) -> None:
         await self.inventory.ReceiveStock(
             ipb.ReceiveStockRequest(
-                request_id=name("rcv"), location_id=location_id,
+                request_id=name("rcv"),
+                location_id=location_id,
                 lines=[ipb.StockLine(sku=sku, quantity=q) for sku, q in quantities.items()],
             ),
             metadata=self.admin,
         )
 
-    async def channel(self, prefix: str = "ch", *, type_: int = cpb.CHANNEL_TYPE_MARKETPLACE, owner: str = "",
-                      location_ids: tuple[str, ...] = (), location_types: tuple[int, ...] = (),
-                      max_share_bps: int = 0, buffer_units: int = 0, fee_rate_bps: int = 500) -> cpb.Channel:
+    async def channel(
+        self,
+        prefix: str = "ch",
+        *,
+        type_: int = cpb.CHANNEL_TYPE_MARKETPLACE,
+        owner: str = "",
+        location_ids: tuple[str, ...] = (),
+        location_types: tuple[int, ...] = (),
+        max_share_bps: int = 0,
+        buffer_units: int = 0,
+        fee_rate_bps: int = 500,
+    ) -> cpb.Channel:
         reply = await self.channels.CreateChannel(
             cpb.CreateChannelRequest(
-                code=name(prefix), name=prefix, type=type_, owner_dealer_id=owner, fee_rate_bps=fee_rate_bps,
-                allocation=cpb.AllocationPolicy(location_ids=list(location_ids), location_types=list(location_types),
-                                                max_share_bps=max_share_bps, buffer_units=buffer_units),
+                code=name(prefix),
+                name=prefix,
+                type=type_,
+                owner_dealer_id=owner,
+                fee_rate_bps=fee_rate_bps,
+                allocation=cpb.AllocationPolicy(
+                    location_ids=list(location_ids),
+                    location_types=list(location_types),
+                    max_share_bps=max_share_bps,
+                    buffer_units=buffer_units,
+                ),
                 request_id=name("req"),
             ),
             metadata=self.admin,
         )
         return reply.channel
 
-    async def listing(self, channel_id: str, sku: str, *, channel_sku: str = "", price: int = 9900,
-                      active: bool = True) -> cpb.Listing:
+    async def listing(
+        self, channel_id: str, sku: str, *, channel_sku: str = "", price: int = 9900, active: bool = True
+    ) -> cpb.Listing:
         reply = await self.channels.UpsertListing(
             cpb.UpsertListingRequest(
-                channel_id=channel_id, sku=sku, channel_sku=channel_sku or f"C-{sku}",
-                price=common_pb2.Money(currency="CNY", amount_minor=price), active=active,
+                channel_id=channel_id,
+                sku=sku,
+                channel_sku=channel_sku or f"C-{sku}",
+                price=common_pb2.Money(currency="CNY", amount_minor=price),
+                active=active,
             ),
             metadata=self.admin,
         )

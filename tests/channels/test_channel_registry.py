@@ -15,9 +15,14 @@ pytestmark = pytest.mark.asyncio
 
 
 def create_request(world, **overrides) -> cpb.CreateChannelRequest:  # type: ignore[no-untyped-def]
-    values = {"code": world.name("tmall"), "name": "Tmall flagship", "type": cpb.CHANNEL_TYPE_MARKETPLACE,
-              "fee_rate_bps": 500, "allocation": cpb.AllocationPolicy(max_share_bps=3000, buffer_units=2),
-              "request_id": world.name("req")}
+    values = {
+        "code": world.name("tmall"),
+        "name": "Tmall flagship",
+        "type": cpb.CHANNEL_TYPE_MARKETPLACE,
+        "fee_rate_bps": 500,
+        "allocation": cpb.AllocationPolicy(max_share_bps=3000, buffer_units=2),
+        "request_id": world.name("req"),
+    }
     values.update(overrides)
     return cpb.CreateChannelRequest(**values)
 
@@ -44,16 +49,27 @@ async def test_create_is_idempotent_on_request_id_and_a_duplicate_code_already_e
 
 async def test_invalid_channel_rules_are_refused_naming_every_field(world, admin) -> None:  # type: ignore[no-untyped-def]
     request = create_request(
-        world, code="", type=cpb.CHANNEL_TYPE_DEALER, fee_rate_bps=10001, currency="yuan",
-        allocation=cpb.AllocationPolicy(max_share_bps=20000, buffer_units=-1, location_types=[99],
-                                        location_ids=["bad id"]),
+        world,
+        code="",
+        type=cpb.CHANNEL_TYPE_DEALER,
+        fee_rate_bps=10001,
+        currency="yuan",
+        allocation=cpb.AllocationPolicy(
+            max_share_bps=20000, buffer_units=-1, location_types=[99], location_ids=["bad id"]
+        ),
     )
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await world.channels.CreateChannel(request, metadata=admin)
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(exc.value)) == {
-        "code", "owner_dealer_id", "fee_rate_bps", "currency", "allocation.max_share_bps",
-        "allocation.buffer_units", "allocation.location_types[0]", "allocation.location_ids[0]",
+        "code",
+        "owner_dealer_id",
+        "fee_rate_bps",
+        "currency",
+        "allocation.max_share_bps",
+        "allocation.buffer_units",
+        "allocation.location_types[0]",
+        "allocation.location_ids[0]",
     }
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await world.channels.CreateChannel(create_request(world, owner_dealer_id="D-1"), metadata=admin)
@@ -63,8 +79,9 @@ async def test_invalid_channel_rules_are_refused_naming_every_field(world, admin
 async def test_update_changes_only_masked_fields_and_bumps_the_version(world, admin) -> None:  # type: ignore[no-untyped-def]
     channel = await world.channel("web", type_=cpb.CHANNEL_TYPE_ONLINE_STORE, fee_rate_bps=100)
     reply = await world.channels.UpdateChannel(
-        cpb.UpdateChannelRequest(channel=cpb.Channel(id=channel.id, name="Web shop", fee_rate_bps=999),
-                                 update_mask={"paths": ["name"]}),
+        cpb.UpdateChannelRequest(
+            channel=cpb.Channel(id=channel.id, name="Web shop", fee_rate_bps=999), update_mask={"paths": ["name"]}
+        ),
         metadata=admin,
     )
     assert (reply.channel.name, reply.channel.fee_rate_bps, reply.channel.version) == ("Web shop", 100, 2)
@@ -76,27 +93,34 @@ async def test_update_changes_only_masked_fields_and_bumps_the_version(world, ad
 
     with pytest.raises(grpc.aio.AioRpcError) as exc:  # optimistic concurrency on version
         await world.channels.UpdateChannel(
-            cpb.UpdateChannelRequest(channel=cpb.Channel(id=channel.id, name="X", version=1),
-                                     update_mask={"paths": ["name"]}),
+            cpb.UpdateChannelRequest(
+                channel=cpb.Channel(id=channel.id, name="X", version=1), update_mask={"paths": ["name"]}
+            ),
             metadata=admin,
         )
     assert exc.value.code() == grpc.StatusCode.ABORTED
 
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await world.channels.UpdateChannel(
-            cpb.UpdateChannelRequest(channel=cpb.Channel(id=channel.id, fee_rate_bps=-1),
-                                     update_mask={"paths": ["code", "colour", "fee_rate_bps", "status"]}),
+            cpb.UpdateChannelRequest(
+                channel=cpb.Channel(id=channel.id, fee_rate_bps=-1),
+                update_mask={"paths": ["code", "colour", "fee_rate_bps", "status"]},
+            ),
             metadata=admin,
         )
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(exc.value)) == {
-        "update_mask.paths[0]", "update_mask.paths[1]", "channel.fee_rate_bps", "channel.status"
+        "update_mask.paths[0]",
+        "update_mask.paths[1]",
+        "channel.fee_rate_bps",
+        "channel.status",
     }
 
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await world.channels.UpdateChannel(
-            cpb.UpdateChannelRequest(channel=cpb.Channel(id="no-such-channel", name="X"),
-                                     update_mask={"paths": ["name"]}),
+            cpb.UpdateChannelRequest(
+                channel=cpb.Channel(id="no-such-channel", name="X"), update_mask={"paths": ["name"]}
+            ),
             metadata=admin,
         )
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
@@ -109,8 +133,9 @@ async def test_channels_list_by_type_and_owner_page_by_page(world, admin) -> Non
     token = ""
     while True:
         page = await world.channels.ListChannels(
-            cpb.ListChannelsRequest(type=cpb.CHANNEL_TYPE_DEALER, owner_dealer_id=dealer, page_size=2,
-                                    page_token=token),
+            cpb.ListChannelsRequest(
+                type=cpb.CHANNEL_TYPE_DEALER, owner_dealer_id=dealer, page_size=2, page_token=token
+            ),
             metadata=admin,
         )
         seen += [c.id for c in page.channels]
@@ -133,22 +158,31 @@ async def test_listings_map_channel_skus_in_the_channel_currency(world, admin) -
     assert exc.value.code() == grpc.StatusCode.ALREADY_EXISTS
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await world.channels.UpsertListing(
-            cpb.UpsertListingRequest(channel_id=channel.id, sku=other, channel_sku=" padded",
-                                     price=common_pb2.Money(currency="USD", amount_minor=-1)),
+            cpb.UpsertListingRequest(
+                channel_id=channel.id,
+                sku=other,
+                channel_sku=" padded",
+                price=common_pb2.Money(currency="USD", amount_minor=-1),
+            ),
             metadata=admin,
         )
     assert set(field_violations(exc.value)) == {"channel_sku", "price.amount_minor"}
     await world.listing(channel.id, other, channel_sku="JD-2", price=100)
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await world.channels.UpsertListing(
-            cpb.UpsertListingRequest(channel_id=channel.id, sku=other, channel_sku="JD-2",
-                                     price=common_pb2.Money(currency="USD", amount_minor=100)),
+            cpb.UpsertListingRequest(
+                channel_id=channel.id,
+                sku=other,
+                channel_sku="JD-2",
+                price=common_pb2.Money(currency="USD", amount_minor=100),
+            ),
             metadata=admin,
         )
     assert field_violations(exc.value) == ["price.currency"]
 
-    listed = await world.channels.ListListings(cpb.ListListingsRequest(channel_id=channel.id, page_size=1),
-                                               metadata=admin)
+    listed = await world.channels.ListListings(
+        cpb.ListListingsRequest(channel_id=channel.id, page_size=1), metadata=admin
+    )
     rest = await world.channels.ListListings(
         cpb.ListListingsRequest(channel_id=channel.id, page_token=listed.next_page_token), metadata=admin
     )
@@ -174,12 +208,16 @@ async def test_a_channel_token_sees_only_its_own_channel(world, admin) -> None: 
         world.channels.GetChannel(cpb.GetChannelRequest(channel_id=theirs.id), metadata=token),
         world.channels.GetChannelStock(cpb.GetChannelStockRequest(channel_id=theirs.id), metadata=token),
         world.channels.ListListings(cpb.ListListingsRequest(channel_id=theirs.id), metadata=token),
-        world.channels.ImportOrder(cpb.ImportOrderRequest(channel_id=theirs.id, format="generic", payload="{}"),
-                                   metadata=token),
+        world.channels.ImportOrder(
+            cpb.ImportOrderRequest(channel_id=theirs.id, format="generic", payload="{}"), metadata=token
+        ),
         world.channels.CreateChannel(create_request(world), metadata=token),
-        world.channels.UpsertListing(cpb.UpsertListingRequest(channel_id=mine.id, sku=sku, channel_sku="X",
-                                                              price=common_pb2.Money(currency="CNY")),
-                                     metadata=token),
+        world.channels.UpsertListing(
+            cpb.UpsertListingRequest(
+                channel_id=mine.id, sku=sku, channel_sku="X", price=common_pb2.Money(currency="CNY")
+            ),
+            metadata=token,
+        ),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as exc:
             await call
@@ -188,8 +226,9 @@ async def test_a_channel_token_sees_only_its_own_channel(world, admin) -> None: 
 
 async def test_a_dealer_token_sees_only_its_dealer_channel(world, admin) -> None:  # type: ignore[no-untyped-def]
     dealer = world.name("D")
-    own = await world.channel("dealer", type_=cpb.CHANNEL_TYPE_DEALER, owner=dealer,
-                              location_types=(ipb.LOCATION_TYPE_DEALER_STORE,))
+    own = await world.channel(
+        "dealer", type_=cpb.CHANNEL_TYPE_DEALER, owner=dealer, location_types=(ipb.LOCATION_TYPE_DEALER_STORE,)
+    )
     other = await world.channel("other")
     token = metadata("dealer", dealer_id=dealer)
     got = await world.channels.GetChannel(cpb.GetChannelRequest(channel_id=own.id), metadata=token)
@@ -199,8 +238,9 @@ async def test_a_dealer_token_sees_only_its_dealer_channel(world, admin) -> None
     for call in (
         world.channels.GetChannel(cpb.GetChannelRequest(channel_id=other.id), metadata=token),
         world.channels.ListChannels(cpb.ListChannelsRequest(owner_dealer_id="someone-else"), metadata=token),
-        world.channels.ImportOrder(cpb.ImportOrderRequest(channel_id=own.id, format="generic", payload="{}"),
-                                   metadata=token),
+        world.channels.ImportOrder(
+            cpb.ImportOrderRequest(channel_id=own.id, format="generic", payload="{}"), metadata=token
+        ),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as exc:
             await call

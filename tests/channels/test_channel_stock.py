@@ -51,8 +51,7 @@ async def test_buffer_reduces_what_is_sellable(world) -> None:  # type: ignore[n
     wh, shop = await world.location("WH"), await world.location("SHOP", type_=STORE)
     await world.stock(wh, **{sku: 20})
     await world.stock(shop, **{sku: 10})
-    web = await world.channel("web", type_=cpb.CHANNEL_TYPE_ONLINE_STORE, location_types=(WAREHOUSE,),
-                              buffer_units=5)
+    web = await world.channel("web", type_=cpb.CHANNEL_TYPE_ONLINE_STORE, location_types=(WAREHOUSE,), buffer_units=5)
     tiny = await world.channel("tiny", max_share_bps=1000, buffer_units=5)  # 10% of 30 = 3, minus 5: none
     await world.listing(web.id, sku)
     await world.listing(tiny.id, sku)
@@ -80,21 +79,30 @@ async def test_after_a_reservation_affected_channels_publish_new_numbers_within_
         await world.settled(channel_id, sku, number)
     await world.settled(elsewhere.id, other_sku, 10)
     await asyncio.wait_for(
-        feed.until(lambda: all(feed.latest(c, sku) == n for c, n in expected.items())
-                   and feed.latest(elsewhere.id, other_sku) == 10),
+        feed.until(
+            lambda: (
+                all(feed.latest(c, sku) == n for c, n in expected.items())
+                and feed.latest(elsewhere.id, other_sku) == 10
+            )
+        ),
         timeout=10,
     )
     before = {c: len(feed.of(c)) for c in (market.id, pos.id, web.id, elsewhere.id)}
 
     await world.inventory.Reserve(
-        ipb.ReserveRequest(request_id=world.name("res"), order_id=world.name("o"), channel_id=pos.id,
-                           lines=[ipb.ReserveLine(sku=sku, quantity=4, location_id=shop)]),
+        ipb.ReserveRequest(
+            request_id=world.name("res"),
+            order_id=world.name("o"),
+            channel_id=pos.id,
+            lines=[ipb.ReserveLine(sku=sku, quantity=4, location_id=shop)],
+        ),
         metadata=world.admin,
     )
 
     # The issue's bound: the affected channels' feeds carry the new numbers within a second.
-    await asyncio.wait_for(feed.until(lambda: feed.latest(market.id, sku) == 28 and feed.latest(pos.id, sku) == 36),
-                           timeout=1.0)
+    await asyncio.wait_for(
+        feed.until(lambda: feed.latest(market.id, sku) == 28 and feed.latest(pos.id, sku) == 36), timeout=1.0
+    )
     await world.settled(market.id, sku, 28)
     await world.settled(pos.id, sku, 36)
     await world.settled(web.id, sku, 60)
@@ -113,8 +121,9 @@ async def test_inactive_listing_and_paused_channel_sell_nothing(world, feed) -> 
     await world.stock(wh, **{sku: 12})
     channel = await world.channel("social", type_=cpb.CHANNEL_TYPE_SOCIAL_COMMERCE)
     await world.listing(channel.id, sku, active=False)
-    reply = await world.channels.GetChannelStock(cpb.GetChannelStockRequest(channel_id=channel.id, skus=[sku]),
-                                                 metadata=world.admin)
+    reply = await world.channels.GetChannelStock(
+        cpb.GetChannelStockRequest(channel_id=channel.id, skus=[sku]), metadata=world.admin
+    )
     assert (reply.items[0].sellable, reply.items[0].listed) == (0, False)
 
     await world.listing(channel.id, sku, active=True)
@@ -122,8 +131,9 @@ async def test_inactive_listing_and_paused_channel_sell_nothing(world, feed) -> 
     await asyncio.wait_for(feed.until(lambda: feed.latest(channel.id, sku) == 12), timeout=10)
 
     paused = await world.channels.UpdateChannel(
-        cpb.UpdateChannelRequest(channel=cpb.Channel(id=channel.id, status=cpb.CHANNEL_STATUS_PAUSED),
-                                 update_mask={"paths": ["status"]}),
+        cpb.UpdateChannelRequest(
+            channel=cpb.Channel(id=channel.id, status=cpb.CHANNEL_STATUS_PAUSED), update_mask={"paths": ["status"]}
+        ),
         metadata=world.admin,
     )
     assert paused.channel.version == channel.version + 1
@@ -152,8 +162,7 @@ async def test_policy_change_is_applied_by_both_channels_and_inventory(world) ->
 
     reply = await world.channels.UpdateChannel(
         cpb.UpdateChannelRequest(
-            channel=cpb.Channel(id=channel.id, allocation=cpb.AllocationPolicy(location_types=[STORE],
-                                                                               buffer_units=2)),
+            channel=cpb.Channel(id=channel.id, allocation=cpb.AllocationPolicy(location_types=[STORE], buffer_units=2)),
             update_mask={"paths": ["allocation"]},  # the whole policy is replaced
         ),
         metadata=world.admin,
@@ -182,15 +191,19 @@ async def test_a_sku_the_channel_does_not_list_sells_nothing_there(world) -> Non
     sku = world.name("SKU")
     await world.stock(await world.location("WH"), **{sku: 9})
     channel = await world.channel("web", type_=cpb.CHANNEL_TYPE_ONLINE_STORE)
-    reply = await world.channels.GetChannelStock(cpb.GetChannelStockRequest(channel_id=channel.id, skus=[sku]),
-                                                 metadata=world.admin)
+    reply = await world.channels.GetChannelStock(
+        cpb.GetChannelStockRequest(channel_id=channel.id, skus=[sku]), metadata=world.admin
+    )
     assert [(i.sku, i.channel_sku, i.sellable, i.listed) for i in reply.items] == [(sku, "", 0, False)]
 
 
 async def test_concurrent_stock_moves_leave_feed_channels_and_inventory_agreeing(world, feed) -> None:  # type: ignore[no-untyped-def]
     sku = world.name("SKU")
-    locations = [await world.location("WH"), await world.location("SHOP", type_=STORE),
-                 await world.location("SHOP", type_=STORE)]
+    locations = [
+        await world.location("WH"),
+        await world.location("SHOP", type_=STORE),
+        await world.location("SHOP", type_=STORE),
+    ]
     for loc in locations:
         await world.stock(loc, **{sku: 30})
     market = await world.channel("market", max_share_bps=4000, buffer_units=1)
@@ -204,8 +217,11 @@ async def test_concurrent_stock_moves_leave_feed_channels_and_inventory_agreeing
             await world.stock(loc, **{sku: 1 + i % 4})
         else:
             await world.inventory.Reserve(
-                ipb.ReserveRequest(request_id=world.name("res"), order_id=world.name("o"),
-                                   lines=[ipb.ReserveLine(sku=sku, quantity=1 + i % 3, location_id=loc)]),
+                ipb.ReserveRequest(
+                    request_id=world.name("res"),
+                    order_id=world.name("o"),
+                    lines=[ipb.ReserveLine(sku=sku, quantity=1 + i % 3, location_id=loc)],
+                ),
                 metadata=world.admin,
             )
 

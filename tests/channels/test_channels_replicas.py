@@ -43,8 +43,10 @@ async def test_watchers_on_every_replica_see_every_change(world, started) -> Non
         await world.listing(channel.id, sku)
         await world.settled(channel.id, sku, 10)
         request = cpb.WatchChannelStockRequest(channel_id=channel.id)
-        streams = [world.channels.WatchChannelStock(request, metadata=world.admin),
-                   replica.WatchChannelStock(request, metadata=world.admin)]
+        streams = [
+            world.channels.WatchChannelStock(request, metadata=world.admin),
+            replica.WatchChannelStock(request, metadata=world.admin),
+        ]
         for stream in streams:
             await read_until(stream, sku, 10)
 
@@ -54,8 +56,7 @@ async def test_watchers_on_every_replica_see_every_change(world, started) -> Non
                 await read_until(stream, sku, 10 + i)
         for stream in streams:
             stream.cancel()
-        got = await replica.GetChannelStock(cpb.GetChannelStockRequest(channel_id=channel.id),
-                                            metadata=world.admin)
+        got = await replica.GetChannelStock(cpb.GetChannelStockRequest(channel_id=channel.id), metadata=world.admin)
         assert [i.sellable for i in got.items] == [16]
 
 

@@ -23,12 +23,24 @@ EXAMPLES = dict(re.findall(r"<!-- example: (\w+) -->\n```json\n(.*?)\n```", DOC.
 # What each documented example must become: (external id, [(channel sku, quantity, unit price)], region,
 # customer (channel id, phone, email, name)).
 EXPECTED = {
-    "shopify": ("5721170592001", [("SHOP-TEE-RED-M", 2, 9900), ("SHOP-CAP-BLK", 1, 12900)], "CN-SH",
-                ("7310028783873", "+8613800138000", "li.lei@example.com", "Lei Li")),
-    "taobao": ("3412345678901234567", [("TB-TEE-RED-M", 1, 9900), ("TB-MUG", 2, 6900)], "CN-ZJ",
-               ("tb_lilei_88", "13800138000", "", "李雷")),
-    "generic": ("MP-2026-000123", [("GEN-TEE-RED-M", 3, 8990), ("GEN-CAP-BLK", 1, 12900)], "CN-SH",
-                ("buyer-42", "+8613800138000", "li.lei@example.com", "Li Lei")),
+    "shopify": (
+        "5721170592001",
+        [("SHOP-TEE-RED-M", 2, 9900), ("SHOP-CAP-BLK", 1, 12900)],
+        "CN-SH",
+        ("7310028783873", "+8613800138000", "li.lei@example.com", "Lei Li"),
+    ),
+    "taobao": (
+        "3412345678901234567",
+        [("TB-TEE-RED-M", 1, 9900), ("TB-MUG", 2, 6900)],
+        "CN-ZJ",
+        ("tb_lilei_88", "13800138000", "", "李雷"),
+    ),
+    "generic": (
+        "MP-2026-000123",
+        [("GEN-TEE-RED-M", 3, 8990), ("GEN-CAP-BLK", 1, 12900)],
+        "CN-SH",
+        ("buyer-42", "+8613800138000", "li.lei@example.com", "Li Lei"),
+    ),
 }
 
 
@@ -59,8 +71,9 @@ async def marketplace(world):  # type: ignore[no-untyped-def]
 
 
 async def channel_orders(orders, channel_id: str) -> list[opb.Order]:  # type: ignore[no-untyped-def]
-    return list((await orders.ListOrders(opb.ListOrdersRequest(channel_id=channel_id),
-                                         metadata=metadata("admin"))).orders)
+    return list(
+        (await orders.ListOrders(opb.ListOrdersRequest(channel_id=channel_id), metadata=metadata("admin"))).orders
+    )
 
 
 @pytest.mark.parametrize("format_", ["shopify", "taobao", "generic"])
@@ -73,14 +86,30 @@ async def test_each_documented_example_becomes_the_right_unified_order(world, or
     order = reply.order
     external_id, lines, region, (buyer, phone, email, name) = EXPECTED[format_]
     assert (order.channel_id, order.external_order_id) == (channel.id, external_id)
-    assert sorted((ln.sku, ln.channel_sku, ln.quantity, ln.unit_price.currency, ln.unit_price.amount_minor)
-                  for ln in order.lines) == sorted((skus[c], c, q, "CNY", p) for c, q, p in lines)
+    assert sorted(
+        (ln.sku, ln.channel_sku, ln.quantity, ln.unit_price.currency, ln.unit_price.amount_minor) for ln in order.lines
+    ) == sorted((skus[c], c, q, "CNY", p) for c, q, p in lines)
     assert order.total.amount_minor == sum(q * p for _, q, p in lines)
     assert order.customer_id
     assert (order.customer.channel_customer_id, order.customer.phone) == (buyer, phone)
     assert (order.customer.email, order.customer.name) == (email, name)
     assert order.fulfillment.region == region
     assert [o.id for o in await channel_orders(orders, channel.id)] == [order.id]
+    # Every example is already paid on its marketplace, so it is paid here too: its stock cannot lapse.
+    assert order.status == opb.ORDER_STATUS_PAID
+    assert order.paid == order.total and order.payment_ref
+
+
+async def test_an_unpaid_marketplace_order_waits_for_payment(world, orders, marketplace) -> None:  # type: ignore[no-untyped-def]
+    channel, _ = marketplace
+    trade = json.loads(EXAMPLES["taobao"])
+    trade["trade_fullinfo_get_response"]["trade"]["status"] = "WAIT_BUYER_PAY"
+    trade["trade_fullinfo_get_response"]["trade"]["tid_str"] = world.name("tid")
+    reply = await world.channels.ImportOrder(
+        cpb.ImportOrderRequest(channel_id=channel.id, format="taobao", payload=json.dumps(trade)),
+        metadata=world.admin,
+    )
+    assert reply.order.status == opb.ORDER_STATUS_RESERVED
 
 
 async def test_the_same_payload_imported_twice_and_concurrently_is_one_order(world, orders, marketplace) -> None:  # type: ignore[no-untyped-def]
@@ -89,6 +118,7 @@ async def test_the_same_payload_imported_twice_and_concurrently_is_one_order(wor
     first = await world.channels.ImportOrder(request, metadata=world.admin)
     replies = await asyncio.gather(*(world.channels.ImportOrder(request, metadata=world.admin) for _ in range(6)))
     assert {r.order.id for r in replies} == {first.order.id}
+    assert {r.order.status for r in replies} == {opb.ORDER_STATUS_PAID}
     assert len(await channel_orders(orders, channel.id)) == 1
 
     other = await world.channel("market2")

@@ -23,8 +23,9 @@ LISTED = {"shopify": ["SHOP-TEE-RED-M"], "taobao": ["TB-TEE-RED-M"], "generic": 
 
 async def refusal(world, channel_id: str, format_: str, payload: str, meta=None) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.aio.AioRpcError) as exc:
-        await world.channels.ImportOrder(cpb.ImportOrderRequest(channel_id=channel_id, format=format_, payload=payload),
-                                         metadata=meta or world.admin)
+        await world.channels.ImportOrder(
+            cpb.ImportOrderRequest(channel_id=channel_id, format=format_, payload=payload), metadata=meta or world.admin
+        )
     return exc.value
 
 
@@ -40,9 +41,11 @@ async def market(world):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("format_", "path"),
-    [("shopify", "payload.line_items[1].sku"),
-     ("taobao", "payload.trade_fullinfo_get_response.trade.orders.order[1].outer_iid"),
-     ("generic", "payload.lines[1].channel_sku")],
+    [
+        ("shopify", "payload.line_items[1].sku"),
+        ("taobao", "payload.trade_fullinfo_get_response.trade.orders.order[1].outer_iid"),
+        ("generic", "payload.lines[1].channel_sku"),
+    ],
 )
 async def test_an_unknown_channel_sku_is_refused_naming_its_line(world, market, format_: str, path: str) -> None:  # type: ignore[no-untyped-def]
     error = await refusal(world, market.id, format_, EXAMPLES[format_])
@@ -82,14 +85,14 @@ async def test_bad_requests_are_refused_before_reading_the_payload(world, market
 
 async def test_a_paused_channel_takes_no_orders(world, market) -> None:  # type: ignore[no-untyped-def]
     await world.channels.UpdateChannel(
-        cpb.UpdateChannelRequest(channel=cpb.Channel(id=market.id, status=cpb.CHANNEL_STATUS_PAUSED),
-                                 update_mask={"paths": ["status"]}),
+        cpb.UpdateChannelRequest(
+            channel=cpb.Channel(id=market.id, status=cpb.CHANNEL_STATUS_PAUSED), update_mask={"paths": ["status"]}
+        ),
         metadata=world.admin,
     )
     generic = json.loads(EXAMPLES["generic"])
     generic["lines"] = generic["lines"][:1]  # only listed SKUs
-    error = await refusal(world, market.id, "generic", json.dumps(generic),
-                          metadata("channel", channel_id=market.id))
+    error = await refusal(world, market.id, "generic", json.dumps(generic), metadata("channel", channel_id=market.id))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     info = error_info(error)
     assert info is not None and info.reason == "CHANNEL_PAUSED"

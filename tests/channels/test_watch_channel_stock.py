@@ -34,8 +34,9 @@ async def test_a_watcher_gets_current_numbers_first_then_every_change_as_stock_m
     await world.settled(channel.id, a, 5)
     await world.settled(channel.id, b, 10)
 
-    stream = world.channels.WatchChannelStock(cpb.WatchChannelStockRequest(channel_id=channel.id),
-                                              metadata=metadata("channel", channel_id=channel.id))
+    stream = world.channels.WatchChannelStock(
+        cpb.WatchChannelStockRequest(channel_id=channel.id), metadata=metadata("channel", channel_id=channel.id)
+    )
     first = [await next_of(stream), await next_of(stream)]
     assert sorted((m.sku, m.channel_sku, m.sellable) for m in first) == sorted([(a, "DY-A", 5), (b, "DY-B", 10)])
 
@@ -45,8 +46,9 @@ async def test_a_watcher_gets_current_numbers_first_then_every_change_as_stock_m
     assert moved.version > next(m.version for m in first if m.sku == a)
 
     await world.inventory.Reserve(
-        ipb.ReserveRequest(request_id=world.name("res"), order_id=world.name("o"),
-                           lines=[ipb.ReserveLine(sku=b, quantity=6)]),
+        ipb.ReserveRequest(
+            request_id=world.name("res"), order_id=world.name("o"), lines=[ipb.ReserveLine(sku=b, quantity=6)]
+        ),
         metadata=world.admin,
     )
     assert (await next_of(stream, b)).sellable == 7
@@ -89,9 +91,11 @@ async def test_disconnecting_watchers_do_not_disturb_the_service_or_other_watche
 async def test_watching_another_or_an_unknown_channel_is_refused(world) -> None:  # type: ignore[no-untyped-def]
     mine, theirs = await world.channel("mine"), await world.channel("theirs")
     token = metadata("channel", channel_id=mine.id)
-    for channel_id, code, meta in ((theirs.id, grpc.StatusCode.PERMISSION_DENIED, token),
-                                   ("no-such-channel", grpc.StatusCode.NOT_FOUND, world.admin),
-                                   ("", grpc.StatusCode.INVALID_ARGUMENT, world.admin)):
+    for channel_id, code, meta in (
+        (theirs.id, grpc.StatusCode.PERMISSION_DENIED, token),
+        ("no-such-channel", grpc.StatusCode.NOT_FOUND, world.admin),
+        ("", grpc.StatusCode.INVALID_ARGUMENT, world.admin),
+    ):
         stream = world.channels.WatchChannelStock(cpb.WatchChannelStockRequest(channel_id=channel_id), metadata=meta)
         with pytest.raises(grpc.aio.AioRpcError) as exc:
             await stream.read()

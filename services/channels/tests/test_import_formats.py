@@ -56,6 +56,7 @@ def test_shopify_example_becomes_the_documented_order(examples: dict[str, str]) 
         shipping=ImportedShipping(
             region="CN-SH", address="100 Century Avenue, Floor 12, Shanghai, Shanghai, 200120, China"
         ),
+        payment_ref="shopify:5721170592001",
     )
 
 
@@ -71,6 +72,7 @@ def test_taobao_example_becomes_the_documented_order(examples: dict[str, str]) -
         ),
         shipping=ImportedShipping(region="CN-ZJ", address="浙江省, 杭州市, 西湖区, 文三路100号, 310000"),
         currency_path=trade,
+        payment_ref="2026112322001456780512345678",
     )
 
 
@@ -92,7 +94,20 @@ def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) 
         shipping=ImportedShipping(
             mode=FulfillmentMode.SHIP, region="CN-SH", address="100 Century Avenue, Shanghai", allow_split=True
         ),
+        payment_ref="PSP-2026-000123",
     )
+
+
+def test_an_order_the_buyer_has_not_paid_yet_carries_no_payment(examples: dict[str, str]) -> None:
+    trade = json.loads(examples["taobao"])
+    trade["trade_fullinfo_get_response"]["trade"]["status"] = "WAIT_BUYER_PAY"
+    assert parse("taobao", json.dumps(trade)).payment_ref == ""
+    shopify = json.loads(examples["shopify"])
+    shopify["financial_status"] = "pending"
+    assert parse("shopify", json.dumps(shopify)).payment_ref == ""
+    generic = json.loads(examples["generic"])
+    del generic["payment_ref"]
+    assert parse("generic", json.dumps(generic)).payment_ref == ""
 
 
 def test_taobao_trade_is_accepted_bare_or_wrapped_in_trade(examples: dict[str, str]) -> None:

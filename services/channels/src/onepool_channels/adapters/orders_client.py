@@ -124,3 +124,17 @@ class OrdersGateway:
         except grpc.aio.AioRpcError as exc:
             raise to_domain_error(exc) from exc
         return reply.order
+
+    async def pay_if_reserved(self, order: orders_pb2.Order, payment_ref: str) -> orders_pb2.Order:
+        """Record the marketplace's payment. An order past RESERVED (a re-import of a paid or shipped order,
+        or one rejected for lack of stock) is returned as it is."""
+        if order.status != orders_pb2.ORDER_STATUS_RESERVED:
+            return order
+        try:
+            reply = await self._stub.PayOrder(
+                orders_pb2.PayOrderRequest(order_id=order.id, payment_ref=payment_ref, amount=order.total),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise to_domain_error(exc) from exc
+        return reply.order

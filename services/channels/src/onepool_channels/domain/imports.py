@@ -92,6 +92,9 @@ class ImportedOrder:
     lines: tuple[ImportedLine, ...]
     shipping: ImportedShipping
     currency_path: str = "payload.currency"
+    # Set when the marketplace says the buyer has already paid: the order is then paid in OnePool too, so
+    # its reservation is committed and never expires.
+    payment_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class OrderToPlace:
     lines: tuple[OrderLine, ...]
     shipping: ImportedShipping
     dealer_id: str = ""
+    payment_ref: str = ""
 
 
 def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]) -> OrderToPlace:
@@ -152,4 +156,5 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         lines=tuple(merged.values()),
         shipping=order.shipping,
         dealer_id=channel.owner_dealer_id,
+        payment_ref=order.payment_ref,
     )

@@ -140,6 +140,8 @@ async def published_stock(uow: ChannelsUnitOfWork, channel_id: str) -> list[Chan
 class OrdersPort(Protocol):
     async def place_order(self, order: OrderToPlace) -> Any: ...
 
+    async def pay_if_reserved(self, order: Any, payment_ref: str) -> Any: ...
+
 
 async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> OrderToPlace:
     channel = await get_channel(uow, channel_id)
@@ -156,5 +158,10 @@ async def import_order(
     """Map the payload through the channel's listings (a short read transaction, closed before the remote
     call), then place it with orders, which is idempotent on (channel_id, external_order_id): importing the
     same order again, even concurrently, returns the same order."""
-    order = await read(lambda uow: prepare_import(uow, channel_id, imported))
-    return await orders.place_order(order)
+    to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
+    order = await orders.place_order(to_place)
+    if to_place.payment_ref:
+        # The marketplace already collected the money: pay the order here too, or its reservation would
+        # expire as if the buyer had walked away.
+        order = await orders.pay_if_reserved(order, to_place.payment_ref)
+    return order

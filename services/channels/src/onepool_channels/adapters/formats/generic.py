@@ -76,5 +76,6 @@ def parse(root: Obj) -> ImportedOrder:
             pickup_location_id=pickup,
             allow_split=fulfillment.flag("allow_split", True),
         )
+    payment_ref = root.text("payment_ref", max_len=128)
     root.v.raise_if_any()
-    return ImportedOrder(external_id, currency, buyer, tuple(lines), shipping)
+    return ImportedOrder(external_id, currency, buyer, tuple(lines), shipping, payment_ref=payment_ref)

@@ -2,7 +2,7 @@
 
 Fields read: id (the external order id), currency, line_items[{sku, quantity, price}], customer{id, email,
 phone, first_name, last_name}, email/phone (guest checkout), shipping_address{country_code, province_code,
-address1, address2, city, zip, phone, name}. Everything else is ignored. See docs/import-formats.md.
+address1, address2, city, zip, phone, name}, financial_status ("paid" pays the order). Everything else is ignored. See docs/import-formats.md.
 """
 
 from __future__ import annotations
@@ -55,5 +55,8 @@ def parse(root: Obj) -> ImportedOrder:
         email=(customer.text("email", max_len=200) if customer else "") or root.text("email", max_len=200),
         name=name or (address.text("name") if address else ""),
     )
+    paid = root.text("financial_status", max_len=32).lower() == "paid"
     root.v.raise_if_any()
-    return ImportedOrder(external_id, currency, buyer, tuple(lines), shipping)
+    return ImportedOrder(
+        external_id, currency, buyer, tuple(lines), shipping, payment_ref=f"shopify:{external_id}" if paid else ""
+    )

@@ -3,7 +3,7 @@
 Accepted shapes: the trade object itself, {"trade": {...}} or {"trade_fullinfo_get_response": {"trade":
 {...}}}. Fields read: tid_str or tid (the external order id), orders.order[{outer_sku_id or outer_iid, num,
 price}], buyer_nick, receiver_name, receiver_mobile (or receiver_phone), receiver_state, receiver_city,
-receiver_district, receiver_address, receiver_zip. Taobao trades are in CNY. See docs/import-formats.md.
+receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order). Taobao trades are in CNY. See docs/import-formats.md.
 """
 
 from __future__ import annotations
@@ -13,6 +13,14 @@ from onepool_channels.adapters.formats.regions import from_cn_province
 from onepool_channels.domain.imports import ImportedCustomer, ImportedLine, ImportedOrder, ImportedShipping
 
 CURRENCY = "CNY"
+# Trade statuses after the buyer has paid (Alipay holds the money until the buyer confirms receipt).
+PAID_STATUSES = {
+    "WAIT_SELLER_SEND_GOODS",
+    "SELLER_CONSIGNED_PART",
+    "WAIT_BUYER_CONFIRM_GOODS",
+    "TRADE_BUYER_SIGNED",
+    "TRADE_FINISHED",
+}
 
 
 def _trade(root: Obj) -> Obj:
@@ -61,5 +69,9 @@ def parse(root: Obj) -> ImportedOrder:
             trade.text("receiver_zip"),
         ),
     )
+    paid = trade.text("status", max_len=64) in PAID_STATUSES
+    payment_ref = (trade.text("alipay_no", max_len=64) or f"taobao:{external_id}") if paid else ""
     trade.v.raise_if_any()
-    return ImportedOrder(external_id, CURRENCY, buyer, tuple(lines), shipping, currency_path=trade.path)
+    return ImportedOrder(
+        external_id, CURRENCY, buyer, tuple(lines), shipping, currency_path=trade.path, payment_ref=payment_ref
+    )
