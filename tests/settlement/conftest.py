@@ -53,11 +53,23 @@ class Bus:
     # --- channels -----------------------------------------------------------------------------------
 
     @staticmethod
-    def channel(channel_id: str, fee_bps: int, *, type_: int = channels_pb2.CHANNEL_TYPE_MARKETPLACE,
-                owner_dealer_id: str = "", version: int = 1) -> channels_pb2.Channel:
+    def channel(
+        channel_id: str,
+        fee_bps: int,
+        *,
+        type_: int = channels_pb2.CHANNEL_TYPE_MARKETPLACE,
+        owner_dealer_id: str = "",
+        version: int = 1,
+    ) -> channels_pb2.Channel:
         return channels_pb2.Channel(
-            id=channel_id, code=channel_id, name=channel_id, type=type_, owner_dealer_id=owner_dealer_id,
-            fee_rate_bps=fee_bps, version=version, currency="CNY",
+            id=channel_id,
+            code=channel_id,
+            name=channel_id,
+            type=type_,
+            owner_dealer_id=owner_dealer_id,
+            fee_rate_bps=fee_bps,
+            version=version,
+            currency="CNY",
         )
 
     async def channel_created(self, ch: channels_pb2.Channel) -> str:
@@ -69,25 +81,40 @@ class Bus:
     # --- orders -------------------------------------------------------------------------------------
 
     @staticmethod
-    def order(order_id: str, channel_id: str, lines: list[tuple[str, int, int]], *, dealer_id: str = "",
-              fulfilments: list[orders_pb2.Fulfillment] | None = None, refunded: int = 0,
-              status: int = orders_pb2.ORDER_STATUS_PAID) -> orders_pb2.Order:
+    def order(
+        order_id: str,
+        channel_id: str,
+        lines: list[tuple[str, int, int]],
+        *,
+        dealer_id: str = "",
+        fulfilments: list[orders_pb2.Fulfillment] | None = None,
+        refunded: int = 0,
+        status: int = orders_pb2.ORDER_STATUS_PAID,
+    ) -> orders_pb2.Order:
         """lines: (sku, quantity, unit price in fen)."""
         total = sum(q * p for _, q, p in lines)
         return orders_pb2.Order(
-            id=order_id, channel_id=channel_id, dealer_id=dealer_id, status=status,
+            id=order_id,
+            channel_id=channel_id,
+            dealer_id=dealer_id,
+            status=status,
             lines=[
-                orders_pb2.OrderLine(sku=s, quantity=q, unit_price=cny(p), line_total=cny(q * p))
-                for s, q, p in lines
+                orders_pb2.OrderLine(sku=s, quantity=q, unit_price=cny(p), line_total=cny(q * p)) for s, q, p in lines
             ],
-            total=cny(total), paid=cny(total), refunded=cny(refunded), fulfillments=fulfilments or [],
+            total=cny(total),
+            paid=cny(total),
+            refunded=cny(refunded),
+            fulfillments=fulfilments or [],
         )
 
     @staticmethod
-    def fulfilment(fid: str, location_id: str, lines: list[tuple[str, int]], *, owner_dealer_id: str = "",
-                   shipped: bool = False) -> orders_pb2.Fulfillment:
+    def fulfilment(
+        fid: str, location_id: str, lines: list[tuple[str, int]], *, owner_dealer_id: str = "", shipped: bool = False
+    ) -> orders_pb2.Fulfillment:
         return orders_pb2.Fulfillment(
-            id=fid, location_id=location_id, location_owner_dealer_id=owner_dealer_id,
+            id=fid,
+            location_id=location_id,
+            location_owner_dealer_id=owner_dealer_id,
             lines=[orders_pb2.FulfillmentLine(sku=s, quantity=q) for s, q in lines],
             status=orders_pb2.FULFILLMENT_STATUS_SHIPPED if shipped else orders_pb2.FULFILLMENT_STATUS_PENDING,
         )
@@ -109,15 +136,17 @@ class Bus:
     # --- dealers ------------------------------------------------------------------------------------
 
     async def replenishment_received(self, replenishment_id: str, dealer_id: str, total: int) -> str:
-        r = dealers_pb2.Replenishment(id=replenishment_id, dealer_id=dealer_id, total=cny(total),
-                                      status=dealers_pb2.REPLENISHMENT_STATUS_RECEIVED)
+        r = dealers_pb2.Replenishment(
+            id=replenishment_id, dealer_id=dealer_id, total=cny(total), status=dealers_pb2.REPLENISHMENT_STATUS_RECEIVED
+        )
         event = dealer_events.ReplenishmentReceived(replenishment=r)
         return await self.publish("dealers.replenishment.received", event)
 
     # --- what settlement publishes ----------------------------------------------------------------
 
-    async def find_published(self, subject: str, message_type: type[M], match: Callable[[M], bool],
-                             within: float = 10.0) -> M:
+    async def find_published(
+        self, subject: str, message_type: type[M], match: Callable[[M], bool], within: float = 10.0
+    ) -> M:
         """The first event on `subject` (SETTLEMENT stream, from the start) that `match`es."""
         sub = await self.js.pull_subscribe(subject, stream="SETTLEMENT")
         loop = asyncio.get_running_loop()

@@ -45,9 +45,7 @@ async def dealer_statement(bus: Any, settlement: Any, admin: Any) -> str:
     return str(statement.id)
 
 
-async def test_a_dealer_reads_its_own_balance_entries_and_statements(
-    settlement: Any, dealer_statement: str
-) -> None:
+async def test_a_dealer_reads_its_own_balance_entries_and_statements(settlement: Any, dealer_statement: str) -> None:
     d1 = metadata("dealer", dealer_id="D1")
     response = await settlement.GetBalance(pb.GetBalanceRequest(party="dealer:D1"), metadata=d1)
     assert response.balance.amount_minor == -1_000 and response.balance.currency == "CNY"

@@ -288,8 +288,9 @@ async def test_the_database_refuses_edits_and_unbalanced_entries_and_reconcile_f
         await conn.close()
 
     report = await settlement.Reconcile(
-        pb.ReconcileRequest(period_start=ts(start), period_end=ts(datetime.now(UTC) + timedelta(seconds=1)),
-                            currency="USD"),
+        pb.ReconcileRequest(
+            period_start=ts(start), period_end=ts(datetime.now(UTC) + timedelta(seconds=1)), currency="USD"
+        ),
         metadata=admin,
     )
     assert report.ledger_sum.amount_minor == 100

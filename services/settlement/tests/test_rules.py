@@ -30,11 +30,19 @@ WEB = ChannelTerms("WEB", ChannelType.ONLINE_STORE, fee_rate_bps=0, version=1)
 D1_CHANNEL = ChannelTerms("D1-CH", ChannelType.DEALER, owner_dealer_id="D1", fee_rate_bps=0, version=1)
 
 
-def order(channel_id: str = "TMALL", paid: int = 10_000, dealer_id: str = "",
-          fulfilments: tuple[Fulfilment, ...] = ()) -> OrderFacts:
+def order(
+    channel_id: str = "TMALL", paid: int = 10_000, dealer_id: str = "", fulfilments: tuple[Fulfilment, ...] = ()
+) -> OrderFacts:
     return OrderFacts(
-        id="O1", channel_id=channel_id, dealer_id=dealer_id, currency="CNY", total=paid, paid=paid, refunded=0,
-        lines=(OrderLine("A", 2, 3000), OrderLine("B", 1, 4000)), fulfilments=fulfilments,
+        id="O1",
+        channel_id=channel_id,
+        dealer_id=dealer_id,
+        currency="CNY",
+        total=paid,
+        paid=paid,
+        refunded=0,
+        lines=(OrderLine("A", 2, 3000), OrderLine("B", 1, 4000)),
+        fulfilments=fulfilments,
     )
 
 
@@ -143,10 +151,18 @@ gross = st.integers(min_value=1, max_value=10**11)
 @settings(max_examples=300)
 @given(gross, bps, bps, st.booleans(), st.sampled_from(["", "D1"]))
 def test_every_sale_balances_and_each_part_is_within_a_fen_of_its_rate(
-    amount: int, fee_bps: int, share_bps: int, via_dealer_channel: bool, order_dealer: str,
+    amount: int,
+    fee_bps: int,
+    share_bps: int,
+    via_dealer_channel: bool,
+    order_dealer: str,
 ) -> None:
-    channel = ChannelTerms("C", ChannelType.DEALER if via_dealer_channel else ChannelType.MARKETPLACE,
-                           owner_dealer_id="D7" if via_dealer_channel else "", fee_rate_bps=fee_bps)
+    channel = ChannelTerms(
+        "C",
+        ChannelType.DEALER if via_dealer_channel else ChannelType.MARKETPLACE,
+        owner_dealer_id="D7" if via_dealer_channel else "",
+        fee_rate_bps=fee_bps,
+    )
     policy = rules.SettlementPolicy(dealer_sale_brand_share_bps=share_bps)
     facts = OrderFacts("O", "C", order_dealer, "CNY", amount, amount, 0)
     settlement, entry = rules.recognise_sale(facts, channel, policy, SRC)
@@ -162,11 +178,18 @@ def test_every_sale_balances_and_each_part_is_within_a_fen_of_its_rate(
 
 @settings(max_examples=200)
 @given(
-    gross, bps, bps, st.integers(min_value=0, max_value=10_000),
+    gross,
+    bps,
+    bps,
+    st.integers(min_value=0, max_value=10_000),
     st.lists(st.integers(min_value=1, max_value=10**11), min_size=1, max_size=6),
 )
 def test_any_sequence_of_refunds_balances_and_a_full_refund_leaves_nothing(
-    amount: int, fee_bps: int, share_bps: int, ful_bps: int, refunds: list[int],
+    amount: int,
+    fee_bps: int,
+    share_bps: int,
+    ful_bps: int,
+    refunds: list[int],
 ) -> None:
     channel = ChannelTerms("C", ChannelType.MARKETPLACE, fee_rate_bps=fee_bps)
     policy = rules.SettlementPolicy(fulfilment_fee_bps=ful_bps, dealer_sale_brand_share_bps=share_bps)

@@ -25,8 +25,9 @@ def lines_from(opening: int, amounts: list[int]) -> list[JournalLine]:
 
 @given(st.integers(-(10**12), 10**12), st.lists(st.integers(-(10**9), 10**9), max_size=30))
 def test_opening_plus_the_lines_is_the_closing_balance(opening: int, amounts: list[int]) -> None:
-    statement = build_statement("s", "dealer:D1", "CNY", START, END, opening, lines_from(opening, amounts),
-                                max_lines=100)
+    statement = build_statement(
+        "s", "dealer:D1", "CNY", START, END, opening, lines_from(opening, amounts), max_lines=100
+    )
     assert statement.closing == opening + sum(amounts)
     assert [sl.running_balance for sl in statement.lines] == [ln.balance_after for ln in lines_from(opening, amounts)]
     assert statement.line_count == len(amounts)
@@ -59,6 +60,9 @@ def test_each_kind_of_discrepancy_is_named() -> None:
     ]
     found = find_discrepancies(orders, [OffBalanceEntry("E9", "O9", 7)])
     assert {(d.order_id, d.kind) for d in found} == {
-        ("O9", "unbalanced_entry"), ("O1", "refund_exceeds_sale"), ("O2", "missing_settlement"),
-        ("O3", "gross_mismatch"), ("O4", "refund_mismatch"),
+        ("O9", "unbalanced_entry"),
+        ("O1", "refund_exceeds_sale"),
+        ("O2", "missing_settlement"),
+        ("O3", "gross_mismatch"),
+        ("O4", "refund_mismatch"),
     }

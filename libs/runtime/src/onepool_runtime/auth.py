@@ -194,7 +194,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             raise errors.PermissionDenied(f"role {principal.role!r} may not call {method.rsplit('/', 1)[-1]}")
         return principal
 
-    async def intercept_service(
+    async def intercept_service(  # type: ignore[override]  # returns None for unknown methods, as grpc does
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
@@ -216,7 +216,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary is not None:
             inner = handler.unary_unary
 
-            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async def unary(request: Any, context: Any) -> Any:
                 if refusal is not None:
                     await context.abort_with_status(refusal)
                 _principal.set(principal)
@@ -228,9 +228,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
-            inner_stream = handler.unary_stream
+            inner_stream: Any = handler.unary_stream
 
-            async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async def stream(request: Any, context: Any) -> Any:
                 if refusal is not None:
                     await context.abort_with_status(refusal)
                 _principal.set(principal)

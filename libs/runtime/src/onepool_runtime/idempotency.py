@@ -26,7 +26,7 @@ from onepool_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-R = TypeVar("R", bound=Message)
+R = TypeVar("R")
 U = TypeVar("U", bound=UnitOfWork)
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -63,13 +63,13 @@ async def run_in_transaction(
                     full_key = f"{type(request).__name__}:{key}"
                     stored = await _claim(uow, full_key, fingerprint(request), type(request).__name__)
                     if stored is not None:
-                        return response_type.FromString(stored)
+                        return response_type.FromString(stored)  # type: ignore[attr-defined, no-any-return]
                 response = await produce(uow)
                 if key is not None:
                     await uow.session.execute(
                         update(idempotency_keys)
                         .where(idempotency_keys.c.key == full_key)
-                        .values(response=response.SerializeToString())
+                        .values(response=response.SerializeToString())  # type: ignore[attr-defined]
                     )
                 await uow.commit()
                 return response

@@ -44,7 +44,7 @@ def stamp(message: Message, source: str) -> str:
 
 async def add_events(session: AsyncSession, source: str, events: Iterable[tuple[str, Message]]) -> list[str]:
     """Write events to the outbox inside the caller's open transaction and wake the relay on commit."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for subject, message in events:
         event_id = stamp(message, source)
         headers: dict[str, str] = {EVENT_TYPE_HEADER: message.DESCRIPTOR.full_name}
@@ -57,4 +57,4 @@ async def add_events(session: AsyncSession, source: str, events: Iterable[tuple[
     # NOTIFY is transactional: the relay is woken only if this transaction commits. The schema is the
     # session's search_path, so the channel is derived server-side.
     await session.execute(text("SELECT pg_notify('onepool_outbox_' || current_schema(), '')"))
-    return [r["id"] for r in rows]
+    return [str(r["id"]) for r in rows]

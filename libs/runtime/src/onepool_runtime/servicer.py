@@ -11,7 +11,6 @@ from google.protobuf.message import Message
 from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.uow import UnitOfWork
 
-R = TypeVar("R", bound=Message)
 T = TypeVar("T")
 U = TypeVar("U", bound=UnitOfWork)
 
@@ -25,11 +24,11 @@ class UseCases(Generic[U]):
 
     async def write(
         self,
-        produce: Callable[[U], Awaitable[R]],
+        produce: Callable[[U], Awaitable[T]],
         *,
         request: Message | None = None,
         request_id: str = "",
-    ) -> R:
+    ) -> T:
         if request_id:
             assert request is not None
             return await run_in_transaction(
@@ -37,7 +36,7 @@ class UseCases(Generic[U]):
                 produce,
                 key=request_id,
                 request=request,
-                response_type=_response_type(request),
+                response_type=_response_type(request),  # type: ignore[arg-type]
             )
         return await run_in_transaction(self.uow_factory, produce)
 
@@ -49,4 +48,4 @@ class UseCases(Generic[U]):
 def _response_type(request: Message) -> type[Message]:
     """FooRequest -> FooResponse, from the request's own proto file (buf's RPC naming rule guarantees it)."""
     name = request.DESCRIPTOR.name.removesuffix("Request") + "Response"
-    return message_factory.GetMessageClass(request.DESCRIPTOR.file.message_types_by_name[name])
+    return message_factory.GetMessageClass(request.DESCRIPTOR.file.message_types_by_name[name])  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -19,7 +20,7 @@ TEST_SECRET = "onepool-test-secret-0123456789abcdef"
 
 def test_settings(settings_class: type[ServiceSettings], database_url: str, nats_url: str, **overrides: object):  # type: ignore[no-untyped-def]
     """Settings for a service under test: loopback, free port, fast polling, a test signing secret."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "database_url": database_url,
         "nats_url": nats_url,
         "grpc_host": "127.0.0.1",
@@ -63,7 +64,8 @@ def metadata(role: str = "admin", secret: str = TEST_SECRET, **scope: str) -> tu
 
 def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
     """The google.rpc.Status carried in the trailers, if any."""
-    for key, value in error.trailing_metadata() or ():
+    trailers: Any = error.trailing_metadata() or ()
+    for key, value in trailers:
         if key == "grpc-status-details-bin":
             return status_pb2.Status.FromString(value)
     return None

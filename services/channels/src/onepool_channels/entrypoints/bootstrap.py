@@ -57,7 +57,7 @@ async def build(infra: Infra) -> ServiceParts:
         channels_pb2_grpc.add_ChannelServiceServicer_to_server(servicer, server)
 
     async def close_orders_channel() -> None:
-        await orders_channel.close()
+        await orders_channel.close(None)
 
     return ServiceParts(
         register=register,

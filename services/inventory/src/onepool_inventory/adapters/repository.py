@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +23,7 @@ from onepool_inventory.adapters.orm import (
     StockLevelRow,
     TransferLineRow,
     TransferRow,
+    metadata,
 )
 from onepool_inventory.domain.model import (
     Allocation,
@@ -43,38 +44,38 @@ if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
 Key = tuple[str, str]  # (sku, location_id)
-_LEVELS = StockLevelRow.__table__  # type: ignore[attr-defined]
-_MOVES = MovementRow.__table__  # type: ignore[attr-defined]
-_RES = ReservationRow.__table__  # type: ignore[attr-defined]
-_ALLOC = AllocationRow.__table__  # type: ignore[attr-defined]
-_LOC = LocationRow.__table__  # type: ignore[attr-defined]
-_POLICY = ChannelPolicyRow.__table__  # type: ignore[attr-defined]
-_TRANSFER = TransferRow.__table__  # type: ignore[attr-defined]
-_TLINE = TransferLineRow.__table__  # type: ignore[attr-defined]
+_LEVELS = metadata.tables[StockLevelRow.__tablename__]
+_MOVES = metadata.tables[MovementRow.__tablename__]
+_RES = metadata.tables[ReservationRow.__tablename__]
+_ALLOC = metadata.tables[AllocationRow.__tablename__]
+_LOC = metadata.tables[LocationRow.__tablename__]
+_POLICY = metadata.tables[ChannelPolicyRow.__tablename__]
+_TRANSFER = metadata.tables[TransferRow.__tablename__]
+_TLINE = metadata.tables[TransferLineRow.__tablename__]
 
 
-def _location(row: object) -> Location:
+def _location(row: Any) -> Location:
     return Location(
         id=row.id,
         name=row.name,
         type=LocationType(row.type),
-        owner_dealer_id=row.owner_dealer_id,  # type: ignore[attr-defined]
+        owner_dealer_id=row.owner_dealer_id,
         region=row.region,
         ships=row.ships,
         pickup=row.pickup,
         priority=row.priority,
-        active=row.active,  # type: ignore[attr-defined]
+        active=row.active,
     )
 
 
-def _level(row: object) -> StockLevel:
+def _level(row: Any) -> StockLevel:
     return StockLevel(
         sku=row.sku,
         location_id=row.location_id,
         on_hand=row.on_hand,
-        reserved=row.reserved,  # type: ignore[attr-defined]
+        reserved=row.reserved,
         safety_stock=row.safety_stock,
-        version=row.version,  # type: ignore[attr-defined]
+        version=row.version,
     )
 
 
@@ -146,11 +147,14 @@ class InventoryRepository:
             return {}
         if create:
             # One upsert in key order both creates and locks every row in that order.
-            stmt = insert(_LEVELS).values([{"sku": s, "location_id": loc} for s, loc in ordered])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["sku", "location_id"], set_={"version": _LEVELS.c.version}
-            ).returning(*_LEVELS.c)
-            rows = (await self.session.execute(stmt)).all()
+            upsert = insert(_LEVELS).values([{"sku": s, "location_id": loc} for s, loc in ordered])
+            rows = (
+                await self.session.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["sku", "location_id"], set_={"version": _LEVELS.c.version}
+                    ).returning(*_LEVELS.c)
+                )
+            ).all()
         else:
             rows = (
                 await self.session.execute(
@@ -280,18 +284,18 @@ class InventoryRepository:
             )
         return out
 
-    def _reservation(self, row: object, allocations: list[Allocation]) -> Reservation:
+    def _reservation(self, row: Any, allocations: list[Allocation]) -> Reservation:
         r = row
         res = Reservation(
             id=r.id,
             order_id=r.order_id,
             channel_id=r.channel_id,
-            status=ReservationStatus(r.status),  # type: ignore[attr-defined]
+            status=ReservationStatus(r.status),
             allocations=allocations,
             expires_at=r.expires_at,
-            created_at=r.created_at,  # type: ignore[attr-defined]
+            created_at=r.created_at,
             updated_at=r.updated_at,
-            release_reason=r.release_reason,  # type: ignore[attr-defined]
+            release_reason=r.release_reason,
         )
         self._uow.track(res)
         return res
@@ -471,9 +475,9 @@ class InventoryRepository:
             "version": policy.version,
         }
         stmt = insert(_POLICY).values(**values)
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=["channel_id"],
             set_={k: stmt.excluded[k] for k in values if k != "channel_id"},
             where=_POLICY.c.version <= stmt.excluded.version,
         ).returning(_POLICY.c.channel_id)
-        return (await self.session.execute(stmt)).first() is not None
+        return (await self.session.execute(upsert)).first() is not None

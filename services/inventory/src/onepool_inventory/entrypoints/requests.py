@@ -16,7 +16,7 @@ from onepool_runtime.validation import (
 
 from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK, MOVEMENT_KINDS_BACK
 from onepool_inventory.domain import commands, sourcing
-from onepool_inventory.domain.model import Location, MovementKind, StockLine
+from onepool_inventory.domain.model import Location, LocationType, MovementKind, StockLine
 from onepool_inventory.settings import InventorySettings
 
 
@@ -185,7 +185,7 @@ def transfer(req: pb.TransferStockRequest) -> commands.TransferStock:
     return commands.TransferStock(req.from_location_id, req.to_location_id, lines, req.reason, req.reference)
 
 
-def location_type(value: int) -> object:
+def location_type(value: int) -> LocationType | None:
     if value == pb.LOCATION_TYPE_UNSPECIFIED:
         return None
     if value not in LOCATION_TYPES_BACK:

@@ -31,7 +31,14 @@ from sqlalchemy.exc import DBAPIError
 
 from onepool_inventory.domain import events, sourcing
 from onepool_inventory.domain.commands import ReserveStock
-from onepool_inventory.domain.model import Allocation, ChannelPolicy, Location, Reservation, ReservationStatus
+from onepool_inventory.domain.model import (
+    Allocation,
+    ChannelPolicy,
+    Location,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+)
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -227,7 +234,7 @@ class ReserveCoalescer:
         cmd: ReserveStock,
         policies: dict[str, ChannelPolicy | None],
         locations: list[Location],
-        levels: dict[tuple[str, str], object],
+        levels: dict[tuple[str, str], StockLevel],
         moment: datetime,
     ) -> Reservation:
         policy = policies.get(cmd.channel_id) if cmd.channel_id else None
@@ -240,10 +247,7 @@ class ReserveCoalescer:
         allowed = [loc for loc in locations if policy is None or policy.allows(loc)]
         skus = {line.sku for line in cmd.lines}
         available = {
-            (loc.id, sku): levels[(sku, loc.id)].available  # type: ignore[attr-defined]
-            for loc in allowed
-            for sku in skus
-            if (sku, loc.id) in levels
+            (loc.id, sku): levels[(sku, loc.id)].available for loc in allowed for sku in skus if (sku, loc.id) in levels
         }
         caps = None
         if policy is not None:
@@ -261,7 +265,7 @@ class ReserveCoalescer:
         for p in planned:
             merged[(p.sku, p.location_id)] = merged.get((p.sku, p.location_id), 0) + p.quantity
         for (sku, loc_id), quantity in merged.items():
-            levels[(sku, loc_id)].reserve(quantity)  # type: ignore[attr-defined]
+            levels[(sku, loc_id)].reserve(quantity)
         reservation = Reservation(
             id=str(uuid.uuid4()),
             order_id=cmd.order_id,

@@ -87,7 +87,7 @@ async def build(infra: Infra) -> ServiceParts:
         orders_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server)
 
     async def close_inventory_channel() -> None:
-        await channel.close()
+        await channel.close(None)
 
     return ServiceParts(
         register=register,

@@ -63,7 +63,7 @@ class OrderScope:
         asked = getattr(query, field)
         if asked and asked != own:
             raise PermissionDenied(f"{p.role} tokens may only list their own orders ({field} {own})")
-        return replace(query, **{field: own})
+        return replace(query, **{field: own})  # type: ignore[arg-type]  # field is one of three str fields
 
     def read(self) -> Guard:
         p = self._principal()

@@ -15,14 +15,22 @@ from onepool_settlement.domain import events as de
 def translate(event: object) -> Iterable[tuple[str, Message]]:
     match event:
         case de.EntryPosted(entry=entry, lines=lines):
-            yield "settlement.entry.posted", ev.EntryPosted(
-                entry_id=entry.id, order_id=entry.order_id, rule=entry.rule.value, currency=entry.currency,
-                source_event_id=entry.source.event_id, lines=[mappers.line_to_proto(ln) for ln in lines],
+            yield (
+                "settlement.entry.posted",
+                ev.EntryPosted(
+                    entry_id=entry.id,
+                    order_id=entry.order_id,
+                    rule=entry.rule.value,
+                    currency=entry.currency,
+                    source_event_id=entry.source.event_id,
+                    lines=[mappers.line_to_proto(ln) for ln in lines],
+                ),
             )
         case de.StatementGenerated(statement=st):
             # Without lines: a busy party's statement can exceed a NATS message; GetStatement has them.
-            yield "settlement.statement.generated", ev.StatementGenerated(
-                statement=mappers.statement_to_proto(st, with_lines=False)
+            yield (
+                "settlement.statement.generated",
+                ev.StatementGenerated(statement=mappers.statement_to_proto(st, with_lines=False)),
             )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

@@ -21,8 +21,9 @@ metadata = SettlementTable.metadata
 
 
 def _ts(nullable: bool = False, default: bool = True) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable,
-                  server_default=func.now() if default and not nullable else None)
+    return Column(
+        DateTime(timezone=True), nullable=nullable, server_default=func.now() if default and not nullable else None
+    )
 
 
 def _money(nullable: bool = False) -> Column:  # type: ignore[type-arg]

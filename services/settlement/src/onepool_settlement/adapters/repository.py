@@ -50,27 +50,55 @@ _STATEMENTS = StatementRow.__table__  # type: ignore[attr-defined]
 _STATEMENT_LINES = StatementLineRow.__table__  # type: ignore[attr-defined]
 
 _LINE_COLUMNS = (
-    _LINES.c.id, _LINES.c.entry_id, _LINES.c.party, _LINES.c.account, _LINES.c.amount_minor, _LINES.c.currency,
-    _LINES.c.balance_after, _LINES.c.order_id, _LINES.c.created_at, _ENTRIES.c.rule, _ENTRIES.c.source_event_id,
-    _ENTRIES.c.source_subject, _ENTRIES.c.memo, _ENTRIES.c.occurred_at,
+    _LINES.c.id,
+    _LINES.c.entry_id,
+    _LINES.c.party,
+    _LINES.c.account,
+    _LINES.c.amount_minor,
+    _LINES.c.currency,
+    _LINES.c.balance_after,
+    _LINES.c.order_id,
+    _LINES.c.created_at,
+    _ENTRIES.c.rule,
+    _ENTRIES.c.source_event_id,
+    _ENTRIES.c.source_subject,
+    _ENTRIES.c.memo,
+    _ENTRIES.c.occurred_at,
 )
 _LINES_WITH_ENTRY = _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id)
 
 
 def _line(row: Any) -> JournalLine:
     return JournalLine(
-        id=row.id, entry_id=row.entry_id, party=row.party, account=row.account, amount=row.amount_minor,
-        currency=row.currency, balance_after=row.balance_after, rule=row.rule, order_id=row.order_id,
-        source_event_id=row.source_event_id, source_subject=row.source_subject, memo=row.memo,
-        created_at=row.created_at, occurred_at=row.occurred_at,
+        id=row.id,
+        entry_id=row.entry_id,
+        party=row.party,
+        account=row.account,
+        amount=row.amount_minor,
+        currency=row.currency,
+        balance_after=row.balance_after,
+        rule=row.rule,
+        order_id=row.order_id,
+        source_event_id=row.source_event_id,
+        source_subject=row.source_subject,
+        memo=row.memo,
+        created_at=row.created_at,
+        occurred_at=row.occurred_at,
     )
 
 
 def _settlement(row: Any) -> OrderSettlement:
     return OrderSettlement(
-        order_id=row.order_id, currency=row.currency, channel_id=row.channel_id, seller=row.seller,
-        gross=row.gross, fee_rate_bps=row.fee_rate_bps, brand_share_bps=row.brand_share_bps,
-        reported_paid=row.reported_paid, reported_refunded=row.reported_refunded, cancelled=row.cancelled,
+        order_id=row.order_id,
+        currency=row.currency,
+        channel_id=row.channel_id,
+        seller=row.seller,
+        gross=row.gross,
+        fee_rate_bps=row.fee_rate_bps,
+        brand_share_bps=row.brand_share_bps,
+        reported_paid=row.reported_paid,
+        reported_refunded=row.reported_refunded,
+        cancelled=row.cancelled,
     )
 
 
@@ -86,15 +114,21 @@ class SettlementRepository:
         if row is None:
             return None
         return ChannelTerms(
-            channel_id=row.channel_id, type=ChannelType(row.type), owner_dealer_id=row.owner_dealer_id,
-            fee_rate_bps=row.fee_rate_bps, version=row.version,
+            channel_id=row.channel_id,
+            type=ChannelType(row.type),
+            owner_dealer_id=row.owner_dealer_id,
+            fee_rate_bps=row.fee_rate_bps,
+            version=row.version,
         )
 
     async def save_channel(self, terms: ChannelTerms) -> bool:
         """Insert or replace with a newer version; an older or equal version changes nothing."""
         values = {
-            "channel_id": terms.channel_id, "type": terms.type.value, "owner_dealer_id": terms.owner_dealer_id,
-            "fee_rate_bps": terms.fee_rate_bps, "version": terms.version,
+            "channel_id": terms.channel_id,
+            "type": terms.type.value,
+            "owner_dealer_id": terms.owner_dealer_id,
+            "fee_rate_bps": terms.fee_rate_bps,
+            "version": terms.version,
         }
         stmt = insert(_CHANNELS).values(**values)
         upsert = stmt.on_conflict_do_update(
@@ -115,9 +149,16 @@ class SettlementRepository:
         inserted = await self.session.execute(
             insert(_ORDERS)
             .values(
-                order_id=s.order_id, currency=s.currency, channel_id=s.channel_id, seller=s.seller, gross=s.gross,
-                fee_rate_bps=s.fee_rate_bps, brand_share_bps=s.brand_share_bps, reported_paid=s.reported_paid,
-                reported_refunded=s.reported_refunded, cancelled=s.cancelled,
+                order_id=s.order_id,
+                currency=s.currency,
+                channel_id=s.channel_id,
+                seller=s.seller,
+                gross=s.gross,
+                fee_rate_bps=s.fee_rate_bps,
+                brand_share_bps=s.brand_share_bps,
+                reported_paid=s.reported_paid,
+                reported_refunded=s.reported_refunded,
+                cancelled=s.cancelled,
             )
             .on_conflict_do_nothing(index_elements=["order_id"])
             .returning(_ORDERS.c.order_id)
@@ -162,9 +203,16 @@ class SettlementRepository:
         claimed = await self.session.execute(
             insert(_ENTRIES)
             .values(
-                id=entry_id, key=entry.key, rule=entry.rule.value, currency=entry.currency, order_id=entry.order_id,
-                source_event_id=entry.source.event_id[:64], source_subject=entry.source.subject[:255],
-                memo=entry.memo[:500], occurred_at=entry.source.occurred_at, created_at=func.clock_timestamp(),
+                id=entry_id,
+                key=entry.key,
+                rule=entry.rule.value,
+                currency=entry.currency,
+                order_id=entry.order_id,
+                source_event_id=entry.source.event_id[:64],
+                source_subject=entry.source.subject[:255],
+                memo=entry.memo[:500],
+                occurred_at=entry.source.occurred_at,
+                created_at=func.clock_timestamp(),
             )
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(_ENTRIES.c.id)
@@ -176,14 +224,23 @@ class SettlementRepository:
         rows: list[dict[str, Any]] = []
         for p in entry.postings:
             balances[p.party] += p.amount
-            rows.append({
-                "entry_id": entry_id, "party": p.party, "account": p.account, "currency": entry.currency,
-                "amount_minor": p.amount, "balance_after": balances[p.party], "order_id": entry.order_id,
-                "created_at": posted_at,
-            })
+            rows.append(
+                {
+                    "entry_id": entry_id,
+                    "party": p.party,
+                    "account": p.account,
+                    "currency": entry.currency,
+                    "amount_minor": p.amount,
+                    "balance_after": balances[p.party],
+                    "order_id": entry.order_id,
+                    "created_at": posted_at,
+                }
+            )
         ids = (
-            await self.session.execute(insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True), rows)
-        ).scalars().all()
+            (await self.session.execute(insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True), rows))
+            .scalars()
+            .all()
+        )
         await self.session.execute(
             update(_BALANCES)
             .where(_BALANCES.c.party == bindparam("p"), _BALANCES.c.currency == bindparam("c"))
@@ -193,10 +250,20 @@ class SettlementRepository:
         entry.id, entry.created_at = entry_id, posted_at
         return [
             JournalLine(
-                id=line_id, entry_id=entry_id, party=r["party"], account=r["account"], amount=r["amount_minor"],
-                currency=entry.currency, balance_after=r["balance_after"], rule=entry.rule.value,
-                order_id=entry.order_id, source_event_id=entry.source.event_id, source_subject=entry.source.subject,
-                memo=entry.memo, created_at=posted_at, occurred_at=entry.source.occurred_at,
+                id=line_id,
+                entry_id=entry_id,
+                party=r["party"],
+                account=r["account"],
+                amount=r["amount_minor"],
+                currency=entry.currency,
+                balance_after=r["balance_after"],
+                rule=entry.rule.value,
+                order_id=entry.order_id,
+                source_event_id=entry.source.event_id,
+                source_subject=entry.source.subject,
+                memo=entry.memo,
+                created_at=posted_at,
+                occurred_at=entry.source.occurred_at,
             )
             for line_id, r in zip(ids, rows, strict=True)
         ]
@@ -225,8 +292,15 @@ class SettlementRepository:
         return int(value or 0)
 
     async def list_lines(
-        self, *, party: str, currency: str, order_id: str, start: datetime | None, end: datetime | None,
-        after_id: int, limit: int,
+        self,
+        *,
+        party: str,
+        currency: str,
+        order_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        after_id: int,
+        limit: int,
     ) -> list[JournalLine]:
         conditions = [_LINES.c.id > after_id]
         if party:
@@ -240,8 +314,11 @@ class SettlementRepository:
         if end is not None:
             conditions.append(_LINES.c.created_at < end)
         rows = await self.session.execute(
-            select(*_LINE_COLUMNS).select_from(_LINES_WITH_ENTRY).where(and_(*conditions))
-            .order_by(_LINES.c.id).limit(limit)
+            select(*_LINE_COLUMNS)
+            .select_from(_LINES_WITH_ENTRY)
+            .where(and_(*conditions))
+            .order_by(_LINES.c.id)
+            .limit(limit)
         )
         return [_line(r) for r in rows]
 
@@ -262,8 +339,14 @@ class SettlementRepository:
     async def add_statement(self, st: Statement) -> None:
         await self.session.execute(
             insert(_STATEMENTS).values(
-                id=st.id, party=st.party, currency=st.currency, period_start=st.period_start,
-                period_end=st.period_end, opening=st.opening, closing=st.closing, line_count=st.line_count,
+                id=st.id,
+                party=st.party,
+                currency=st.currency,
+                period_start=st.period_start,
+                period_end=st.period_end,
+                opening=st.opening,
+                closing=st.closing,
+                line_count=st.line_count,
                 generated_at=st.generated_at,
             )
         )
@@ -277,9 +360,7 @@ class SettlementRepository:
             )
 
     async def get_statement(self, statement_id: str) -> Statement | None:
-        row = (
-            await self.session.execute(select(_STATEMENTS).where(_STATEMENTS.c.id == statement_id))
-        ).first()
+        row = (await self.session.execute(select(_STATEMENTS).where(_STATEMENTS.c.id == statement_id))).first()
         if row is None:
             return None
         lines = await self.session.execute(
@@ -289,9 +370,16 @@ class SettlementRepository:
             .order_by(_STATEMENT_LINES.c.seq)
         )
         return Statement(
-            id=row.id, party=row.party, currency=row.currency, period_start=row.period_start,
-            period_end=row.period_end, opening=row.opening, closing=row.closing, generated_at=row.generated_at,
-            line_count=row.line_count, lines=[StatementLine(_line(r), r.running_balance) for r in lines],
+            id=row.id,
+            party=row.party,
+            currency=row.currency,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            opening=row.opening,
+            closing=row.closing,
+            generated_at=row.generated_at,
+            line_count=row.line_count,
+            lines=[StatementLine(_line(r), r.running_balance) for r in lines],
         )
 
     # --- reconciliation -----------------------------------------------------------------------------
@@ -327,8 +415,12 @@ class SettlementRepository:
         """All-time totals of every order that has a line in the period."""
         touched = (
             select(_LINES.c.order_id)
-            .where(_LINES.c.currency == currency, _LINES.c.created_at >= start, _LINES.c.created_at < end,
-                   _LINES.c.order_id != "")
+            .where(
+                _LINES.c.currency == currency,
+                _LINES.c.created_at >= start,
+                _LINES.c.created_at < end,
+                _LINES.c.order_id != "",
+            )
             .distinct()
             .subquery()
         )
@@ -345,15 +437,20 @@ class SettlementRepository:
                 func.coalesce(func.bool_or(_ORDERS.c.cancelled), False).label("cancelled"),
             )
             .select_from(
-                touched.join(_LINES, and_(_LINES.c.order_id == touched.c.order_id, _LINES.c.currency == currency))
-                .outerjoin(_ORDERS, _ORDERS.c.order_id == touched.c.order_id)
+                touched.join(
+                    _LINES, and_(_LINES.c.order_id == touched.c.order_id, _LINES.c.currency == currency)
+                ).outerjoin(_ORDERS, _ORDERS.c.order_id == touched.c.order_id)
             )
             .group_by(touched.c.order_id)
         )
         return [
             OrderTotals(
-                order_id=r.order_id, gross=int(r.gross), refunds=int(r.refunds), has_sale=bool(r.has_sale),
-                reported_paid=int(r.reported_paid), reported_refunded=int(r.reported_refunded),
+                order_id=r.order_id,
+                gross=int(r.gross),
+                refunds=int(r.refunds),
+                has_sale=bool(r.has_sale),
+                reported_paid=int(r.reported_paid),
+                reported_refunded=int(r.reported_refunded),
                 cancelled=bool(r.cancelled),
             )
             for r in rows

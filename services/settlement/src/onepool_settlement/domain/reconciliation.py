@@ -70,7 +70,8 @@ def find_discrepancies(orders: list[OrderTotals], unbalanced: list[OffBalanceEnt
         if not o.cancelled and o.reported_refunded != o.refunds:
             found.append(
                 Discrepancy(
-                    o.order_id, "refund_mismatch",
+                    o.order_id,
+                    "refund_mismatch",
                     f"orders reports {o.reported_refunded} refunded, ledger {o.refunds}",
                 )
             )

@@ -84,20 +84,33 @@ def recognise_sale(
         postings.append(Posting(parties.BRAND, Account.BRAND_SHARE, share))
     postings.append(Posting(seller, Account.SALE, rest))
     entry = JournalEntry(
-        key=f"sale:{order.id}", rule=Rule.SALE, currency=order.currency, postings=tuple(postings),
-        order_id=order.id, source=source,
+        key=f"sale:{order.id}",
+        rule=Rule.SALE,
+        currency=order.currency,
+        postings=tuple(postings),
+        order_id=order.id,
+        source=source,
         memo=f"sale of order {order.id}: channel fee {fee_bps} bps, brand share {share_bps} bps",
     )
     settlement = OrderSettlement(
-        order_id=order.id, currency=order.currency, channel_id=order.channel_id, seller=seller, gross=gross,
-        fee_rate_bps=fee_bps, brand_share_bps=share_bps, reported_paid=order.paid,
+        order_id=order.id,
+        currency=order.currency,
+        channel_id=order.channel_id,
+        seller=seller,
+        gross=gross,
+        fee_rate_bps=fee_bps,
+        brand_share_bps=share_bps,
+        reported_paid=order.paid,
         reported_refunded=order.refunded,
     )
     return settlement, entry
 
 
 def fulfilment_fee(
-    order: OrderFacts, fulfilment: Fulfilment, settlement: OrderSettlement, policy: SettlementPolicy,
+    order: OrderFacts,
+    fulfilment: Fulfilment,
+    settlement: OrderSettlement,
+    policy: SettlementPolicy,
     source: Source,
 ) -> JournalEntry | None:
     """Rule 2: the seller pays a dealer whose location shipped a fulfilment; None when no fee is due."""
@@ -108,14 +121,17 @@ def fulfilment_fee(
     if fee <= 0:
         return None
     return JournalEntry(
-        key=f"fulfilment_fee:{order.id}:{fulfilment.id}", rule=Rule.FULFILMENT_FEE,
-        currency=settlement.currency, order_id=order.id, source=source,
+        key=f"fulfilment_fee:{order.id}:{fulfilment.id}",
+        rule=Rule.FULFILMENT_FEE,
+        currency=settlement.currency,
+        order_id=order.id,
+        source=source,
         postings=(
             Posting(settlement.seller, Account.FULFILMENT_FEE, -fee),
             Posting(parties.dealer(owner), Account.FULFILMENT_FEE, fee),
         ),
         memo=f"fulfilment {fulfilment.id} shipped from {fulfilment.location_id}: "
-             f"{policy.fulfilment_fee_bps} bps of {order.fulfilment_value(fulfilment)}",
+        f"{policy.fulfilment_fee_bps} bps of {order.fulfilment_value(fulfilment)}",
     )
 
 
@@ -123,8 +139,13 @@ Position = tuple[str, str]  # (party, account)
 
 
 def reverse(
-    key: str, rule: Rule, settlement: OrderSettlement, positions: Mapping[Position, int], refund: int,
-    source: Source, memo: str = "",
+    key: str,
+    rule: Rule,
+    settlement: OrderSettlement,
+    positions: Mapping[Position, int],
+    refund: int,
+    source: Source,
+    memo: str = "",
 ) -> JournalEntry:
     """Rule 3: pay `refund` back to clearing, taken from the order's remaining positions in proportion.
 
@@ -140,20 +161,26 @@ def reverse(
     if refund > taken:
         postings.append(Posting(parties.BRAND, Account.REFUND_EXCESS, -(refund - taken)))
     return JournalEntry(
-        key=key, rule=rule, currency=settlement.currency, postings=tuple(postings),
-        order_id=settlement.order_id, source=source, memo=memo or f"refund {refund} of order {settlement.order_id}",
+        key=key,
+        rule=rule,
+        currency=settlement.currency,
+        postings=tuple(postings),
+        order_id=settlement.order_id,
+        source=source,
+        memo=memo or f"refund {refund} of order {settlement.order_id}",
     )
 
 
-def wholesale(
-    replenishment_id: str, dealer_id: str, currency: str, total: int, source: Source
-) -> JournalEntry:
+def wholesale(replenishment_id: str, dealer_id: str, currency: str, total: int, source: Source) -> JournalEntry:
     """Rule 4: the dealer owes the brand the wholesale total of the replenishment it received."""
     return JournalEntry(
-        key=f"wholesale:{replenishment_id}", rule=Rule.WHOLESALE, currency=currency,
+        key=f"wholesale:{replenishment_id}",
+        rule=Rule.WHOLESALE,
+        currency=currency,
         postings=(
             Posting(parties.dealer(dealer_id), Account.WHOLESALE, -total),
             Posting(parties.BRAND, Account.WHOLESALE, total),
         ),
-        source=source, memo=f"replenishment {replenishment_id} received",
+        source=source,
+        memo=f"replenishment {replenishment_id} received",
     )

@@ -44,8 +44,16 @@ class Statement:
 
 
 def build_statement(
-    statement_id: str, party: str, currency: str, period_start: datetime, period_end: datetime,
-    opening: int, lines: list[JournalLine], *, max_lines: int, generated_at: datetime | None = None,
+    statement_id: str,
+    party: str,
+    currency: str,
+    period_start: datetime,
+    period_end: datetime,
+    opening: int,
+    lines: list[JournalLine],
+    *,
+    max_lines: int,
+    generated_at: datetime | None = None,
 ) -> Statement:
     if len(lines) > max_lines:
         raise FailedPrecondition(
@@ -63,8 +71,16 @@ def build_statement(
             )
         out.append(StatementLine(line, running))
     statement = Statement(
-        id=statement_id, party=party, currency=currency, period_start=period_start, period_end=period_end,
-        opening=opening, lines=out, closing=running, generated_at=generated_at, line_count=len(out),
+        id=statement_id,
+        party=party,
+        currency=currency,
+        period_start=period_start,
+        period_end=period_end,
+        opening=opening,
+        lines=out,
+        closing=running,
+        generated_at=generated_at,
+        line_count=len(out),
     )
     statement.events.append(events.StatementGenerated(statement))
     return statement

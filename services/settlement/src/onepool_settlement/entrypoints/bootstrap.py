@@ -41,16 +41,31 @@ async def build(infra: Infra) -> ServiceParts:
 
     def consumer(name: str, stream: str, subscriptions: list, max_deliver: int) -> EventConsumer:  # type: ignore[type-arg]
         return EventConsumer(
-            infra.js, uow_factory, service="settlement", name=name, stream=stream, subscriptions=subscriptions,
-            max_deliver=max_deliver, ack_wait=settings.consumer_ack_wait_seconds, backoff=_slow_backoff,
+            infra.js,
+            uow_factory,
+            service="settlement",
+            name=name,
+            stream=stream,
+            subscriptions=subscriptions,
+            max_deliver=max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+            backoff=_slow_backoff,
         )
 
     consumers = [
         consumer("channels", "CHANNELS", events_in.channel_subscriptions(), settings.consumer_max_deliver),
-        consumer("orders", "ORDERS", events_in.order_subscriptions(policy, settings.default_currency),
-                 settings.orders_consumer_max_deliver),
-        consumer("dealers", "DEALERS", events_in.dealer_subscriptions(settings.default_currency),
-                 settings.consumer_max_deliver),
+        consumer(
+            "orders",
+            "ORDERS",
+            events_in.order_subscriptions(policy, settings.default_currency),
+            settings.orders_consumer_max_deliver,
+        ),
+        consumer(
+            "dealers",
+            "DEALERS",
+            events_in.dealer_subscriptions(settings.default_currency),
+            settings.consumer_max_deliver,
+        ),
     ]
 
     def register(server: grpc.aio.Server) -> None:

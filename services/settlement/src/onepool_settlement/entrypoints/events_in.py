@@ -36,12 +36,13 @@ from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
 _SHIPPED = (orders_pb2.FULFILLMENT_STATUS_SHIPPED, orders_pb2.FULFILLMENT_STATUS_PICKED_UP)
 _PAID_STATUSES = (
-    orders_pb2.ORDER_STATUS_PAID, orders_pb2.ORDER_STATUS_FULFILLING, orders_pb2.ORDER_STATUS_SHIPPED,
-    orders_pb2.ORDER_STATUS_READY_FOR_PICKUP, orders_pb2.ORDER_STATUS_COMPLETED,
+    orders_pb2.ORDER_STATUS_PAID,
+    orders_pb2.ORDER_STATUS_FULFILLING,
+    orders_pb2.ORDER_STATUS_SHIPPED,
+    orders_pb2.ORDER_STATUS_READY_FOR_PICKUP,
+    orders_pb2.ORDER_STATUS_COMPLETED,
 )
-_CHANNEL_TYPES = {
-    getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in ChannelType
-}
+_CHANNEL_TYPES = {getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in ChannelType}
 
 
 def source(event: Any, subject: str) -> Source:
@@ -79,25 +80,37 @@ def order_facts(order: orders_pb2.Order, *, paid: bool, default_currency: str) -
     )
     fulfilments = tuple(
         Fulfilment(
-            id=f.id, location_id=f.location_id, owner_dealer_id=f.location_owner_dealer_id,
-            lines=tuple(FulfilmentLine(fl.sku, fl.quantity) for fl in f.lines), shipped=f.status in _SHIPPED,
+            id=f.id,
+            location_id=f.location_id,
+            owner_dealer_id=f.location_owner_dealer_id,
+            lines=tuple(FulfilmentLine(fl.sku, fl.quantity) for fl in f.lines),
+            shipped=f.status in _SHIPPED,
         )
         for f in order.fulfillments
     )
     paid_amount = _amount(order.paid, currency, f"order {order.id} paid")
     return OrderFacts(
-        id=order.id, channel_id=order.channel_id, dealer_id=order.dealer_id, currency=currency,
-        total=_amount(order.total, currency, f"order {order.id} total"), paid=paid_amount,
-        refunded=_amount(order.refunded, currency, f"order {order.id} refunded"), lines=lines,
-        fulfilments=fulfilments, is_paid=paid or paid_amount > 0 or order.status in _PAID_STATUSES,
+        id=order.id,
+        channel_id=order.channel_id,
+        dealer_id=order.dealer_id,
+        currency=currency,
+        total=_amount(order.total, currency, f"order {order.id} total"),
+        paid=paid_amount,
+        refunded=_amount(order.refunded, currency, f"order {order.id} refunded"),
+        lines=lines,
+        fulfilments=fulfilments,
+        is_paid=paid or paid_amount > 0 or order.status in _PAID_STATUSES,
     )
 
 
 def channel_terms(channel: channels_pb2.Channel) -> ChannelTerms:
     _id(channel.id, "channel id")
     return ChannelTerms(
-        channel_id=channel.id, type=_CHANNEL_TYPES.get(channel.type, ChannelType.UNSPECIFIED),
-        owner_dealer_id=channel.owner_dealer_id, fee_rate_bps=channel.fee_rate_bps, version=channel.version,
+        channel_id=channel.id,
+        type=_CHANNEL_TYPES.get(channel.type, ChannelType.UNSPECIFIED),
+        owner_dealer_id=channel.owner_dealer_id,
+        fee_rate_bps=channel.fee_rate_bps,
+        version=channel.version,
     )
 
 
@@ -182,7 +195,8 @@ def dealer_subscriptions(default_currency: str) -> list[Subscription[Any, Any]]:
 
     return [
         Subscription(
-            "dealers.replenishment.received", dealer_events.ReplenishmentReceived,
+            "dealers.replenishment.received",
+            dealer_events.ReplenishmentReceived,
             _permanent_on_domain_errors(received),
         )
     ]

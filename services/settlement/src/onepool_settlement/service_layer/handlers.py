@@ -73,8 +73,12 @@ async def ensure_sale(
 
 
 async def _post_fulfilment_fees(
-    uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, settlement: OrderSettlement,
-    source: Source, shipped_now: str = "",
+    uow: SettlementUnitOfWork,
+    policy: rules.SettlementPolicy,
+    order: OrderFacts,
+    settlement: OrderSettlement,
+    source: Source,
+    shipped_now: str = "",
 ) -> None:
     for fulfilment in order.shipped_fulfilments(also=[shipped_now] if shipped_now else []):
         entry = rules.fulfilment_fee(order, fulfilment, settlement, policy, source)
@@ -91,7 +95,10 @@ async def record_order_paid(
 
 
 async def record_order_shipped(
-    uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, fulfilment_id: str,
+    uow: SettlementUnitOfWork,
+    policy: rules.SettlementPolicy,
+    order: OrderFacts,
+    fulfilment_id: str,
     source: Source,
 ) -> None:
     settlement = await ensure_sale(uow, policy, order, source)
@@ -107,7 +114,11 @@ async def record_order_completed(
 
 
 async def record_order_returned(
-    uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, return_id: str, refund: int,
+    uow: SettlementUnitOfWork,
+    policy: rules.SettlementPolicy,
+    order: OrderFacts,
+    return_id: str,
+    refund: int,
     source: Source,
 ) -> None:
     """Rule 3: reverse the refund in proportion to what the order still holds."""
@@ -117,7 +128,12 @@ async def record_order_returned(
     await _post_fulfilment_fees(uow, policy, order, settlement, source)
     positions = await uow.repo.order_positions(order.id, settlement.currency)
     entry = rules.reverse(
-        f"return:{return_id}", Rule.RETURN, settlement, positions, refund, source,
+        f"return:{return_id}",
+        Rule.RETURN,
+        settlement,
+        positions,
+        refund,
+        source,
         memo=f"return {return_id} of order {order.id}: refund {refund}",
     )
     await post(uow, entry)
@@ -134,8 +150,18 @@ async def record_order_cancelled(
     positions = await uow.repo.order_positions(order.id, settlement.currency)
     held = sum(positions.values())
     if held > 0:
-        await post(uow, rules.reverse(f"cancel:{order.id}", Rule.CANCEL, settlement, positions, held, source,
-                                      memo=f"order {order.id} cancelled: refund {held}"))
+        await post(
+            uow,
+            rules.reverse(
+                f"cancel:{order.id}",
+                Rule.CANCEL,
+                settlement,
+                positions,
+                held,
+                source,
+                memo=f"order {order.id} cancelled: refund {held}",
+            ),
+        )
 
 
 async def record_replenishment_received(
@@ -155,8 +181,13 @@ async def get_balance(uow: SettlementUnitOfWork, party: str, currency: str) -> i
 async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -> tuple[list[JournalLine], bool]:
     """A page of lines in posting order, and whether more follow."""
     lines = await uow.repo.list_lines(
-        party=query.party, currency=query.currency, order_id=query.order_id, start=query.start, end=query.end,
-        after_id=query.after_id, limit=query.limit + 1,
+        party=query.party,
+        currency=query.currency,
+        order_id=query.order_id,
+        start=query.start,
+        end=query.end,
+        after_id=query.after_id,
+        limit=query.limit + 1,
     )
     return lines[: query.limit], len(lines) > query.limit
 
@@ -166,12 +197,24 @@ async def generate_statement(
 ) -> Statement:
     opening = await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_start)
     lines = await uow.repo.list_lines(
-        party=cmd.party, currency=cmd.currency, order_id="", start=cmd.period_start, end=cmd.period_end,
-        after_id=0, limit=max_lines + 1,
+        party=cmd.party,
+        currency=cmd.currency,
+        order_id="",
+        start=cmd.period_start,
+        end=cmd.period_end,
+        after_id=0,
+        limit=max_lines + 1,
     )
     statement = build_statement(
-        str(uuid.uuid4()), cmd.party, cmd.currency, cmd.period_start, cmd.period_end, opening, lines,
-        max_lines=max_lines, generated_at=datetime.now(UTC),
+        str(uuid.uuid4()),
+        cmd.party,
+        cmd.currency,
+        cmd.period_start,
+        cmd.period_end,
+        opening,
+        lines,
+        max_lines=max_lines,
+        generated_at=datetime.now(UTC),
     )
     await uow.repo.add_statement(statement)
     uow.track(statement)
@@ -190,7 +233,10 @@ async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> Recon
     orders = await uow.repo.order_totals(cmd.currency, cmd.period_start, cmd.period_end)
     unbalanced = await uow.repo.unbalanced_entries(cmd.currency, cmd.period_start, cmd.period_end)
     return ReconciliationReport(
-        orders_settled=totals["orders_settled"], gross=totals["gross"], refunds=totals["refunds"],
-        ledger_sum=totals["ledger_sum"], entries_checked=totals["entries"],
+        orders_settled=totals["orders_settled"],
+        gross=totals["gross"],
+        refunds=totals["refunds"],
+        ledger_sum=totals["ledger_sum"],
+        entries_checked=totals["entries"],
         discrepancies=find_discrepancies(orders, unbalanced),
     )

@@ -2,7 +2,8 @@
 
 Fields read: id (the external order id), currency, line_items[{sku, quantity, price}], customer{id, email,
 phone, first_name, last_name}, email/phone (guest checkout), shipping_address{country_code, province_code,
-address1, address2, city, zip, phone, name}, financial_status ("paid" pays the order). Everything else is ignored. See docs/import-formats.md.
+address1, address2, city, zip, phone, name}, financial_status ("paid" pays the order).
+Everything else is ignored. See docs/import-formats.md.
 """
 
 from __future__ import annotations

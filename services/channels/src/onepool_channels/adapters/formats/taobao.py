@@ -3,7 +3,8 @@
 Accepted shapes: the trade object itself, {"trade": {...}} or {"trade_fullinfo_get_response": {"trade":
 {...}}}. Fields read: tid_str or tid (the external order id), orders.order[{outer_sku_id or outer_iid, num,
 price}], buyer_nick, receiver_name, receiver_mobile (or receiver_phone), receiver_state, receiver_city,
-receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order). Taobao trades are in CNY. See docs/import-formats.md.
+receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order).
+Taobao trades are in CNY. See docs/import-formats.md.
 """
 
 from __future__ import annotations
