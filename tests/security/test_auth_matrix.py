@@ -119,3 +119,22 @@ async def test_health_and_reflection_need_no_token(everything) -> None:  # type:
     for service in PACKAGES:
         reply = await health_pb2_grpc.HealthStub(everything.channel(service)).Check(health_pb2.HealthCheckRequest())
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize(("service", "descriptor", "method"), ALL, ids=IDS)
+async def test_malformed_requests_are_invalid_argument_never_internal(everything, service, descriptor, method) -> None:  # type: ignore[no-untyped-def]
+    """Bytes that are not the request message, from a caller allowed to call the RPC."""
+    path = f"/{descriptor.full_name}/{method.name}"
+    channel = everything.channel(service)
+    kind = channel.unary_stream if method.server_streaming else channel.unary_unary
+    call = kind(path, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    try:
+        if method.server_streaming:
+            async for _ in call(b"\xff\xff\xff\xff not protobuf", metadata=metadata("admin"), timeout=5):
+                break
+        else:
+            await call(b"\xff\xff\xff\xff not protobuf", metadata=metadata("admin"), timeout=5)
+    except grpc.aio.AioRpcError as exc:
+        assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT, (exc.code(), exc.details())
+    else:
+        raise AssertionError("garbage was accepted")
