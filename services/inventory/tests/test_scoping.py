@@ -82,3 +82,23 @@ async def test_a_channel_sees_only_its_own_view(inventory, setup) -> None:  # ty
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await inventory.GetAvailability(pb.GetAvailabilityRequest(skus=["A"]), metadata=md)
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND and "CH-OWN" in caught.value.details()
+
+
+async def test_request_ids_are_per_caller_so_no_one_replays_anothers_answer(inventory, admin, setup) -> None:  # type: ignore[no-untyped-def]
+    wh, sku = await setup.location(), setup.name("SKU")
+    request = pb.ReceiveStockRequest(request_id="shared-id", location_id=wh, lines=[pb.StockLine(sku=sku, quantity=1)])
+    dealer_a, dealer_b = setup.name("D"), setup.name("D")
+    shop_a = await setup.location("A", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=dealer_a)
+    await inventory.ReceiveStock(
+        pb.ReceiveStockRequest(request_id="shared-id", location_id=shop_a, lines=[pb.StockLine(sku=sku, quantity=2)]),
+        metadata=metadata("dealer", dealer_id=dealer_a),
+    )
+    # The same request_id from the brand is a different request, evaluated on its own.
+    reply = await inventory.ReceiveStock(request, metadata=admin)
+    assert reply.levels[0].location_id == wh and reply.levels[0].on_hand == 1
+    # Dealer B asking with A's exact request learns nothing about A: it is refused by scope, not replayed.
+    await _denied(
+        inventory.ReceiveStock,
+        pb.ReceiveStockRequest(request_id="shared-id", location_id=shop_a, lines=[pb.StockLine(sku=sku, quantity=2)]),
+        metadata("dealer", dealer_id=dealer_b),
+    )

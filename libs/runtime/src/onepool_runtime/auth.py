@@ -55,6 +55,14 @@ def current_principal() -> Principal:
     return _principal.get()
 
 
+def scoped_key(request_id: str) -> str:
+    """Idempotency keys belong to the caller's scope: a channel, dealer or store can never replay (and so read)
+    another party's stored answer by guessing its request_id. Admin and service callers share one space."""
+    p = current_principal()
+    scope = {"channel": p.channel_id, "dealer": p.dealer_id, "store": p.location_id}.get(p.role)
+    return f"{p.role}:{scope}:{request_id}" if scope else request_id
+
+
 def require_dealer(dealer_id: str) -> None:
     """A dealer may only touch its own dealer's data; privileged callers may touch any."""
     p = current_principal()

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 from google.protobuf import message_factory
 from google.protobuf.message import Message
 
+from onepool_runtime.auth import scoped_key
 from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.uow import UnitOfWork
 
@@ -34,7 +35,7 @@ class UseCases(Generic[U]):
             return await run_in_transaction(
                 self.uow_factory,
                 produce,
-                key=request_id,
+                key=scoped_key(request_id),
                 request=request,
                 response_type=_response_type(request),  # type: ignore[arg-type]
             )

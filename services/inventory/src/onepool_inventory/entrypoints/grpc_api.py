@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import grpc
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
+from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import check_id, decode_page_token, encode_page_token, page_size
@@ -121,7 +123,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         self._scope.channel_id(request.channel_id)
         if not request.channel_id and self._scope.channel_id(""):
             request.channel_id = self._scope.channel_id("")  # a channel always reserves in its own view
-        outcome = await self._coalescer.submit(requests.reserve(request, self._settings))
+        cmd = requests.reserve(request, self._settings)
+        outcome = await self._coalescer.submit(replace(cmd, request_id=scoped_key(cmd.request_id)))
         if outcome.replay is not None:
             return pb.ReserveResponse.FromString(outcome.replay)
         assert outcome.reservation is not None
