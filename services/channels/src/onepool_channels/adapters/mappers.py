@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2
+from onepool_runtime.protobuf import ts
 
 from onepool_channels.domain.model import (
     AllocationPolicy,
@@ -26,14 +24,6 @@ CHANNEL_STATUSES = {s: getattr(pb, f"CHANNEL_STATUS_{s.value}") for s in Channel
 CHANNEL_STATUSES_BACK = {v: k for k, v in CHANNEL_STATUSES.items()}
 LOCATION_TYPES = {t: getattr(inventory_pb2, f"LOCATION_TYPE_{t.value}") for t in LocationType}
 LOCATION_TYPES_BACK = {v: k for k, v in LOCATION_TYPES.items()}
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def money_to_proto(money: Money) -> common_pb2.Money:

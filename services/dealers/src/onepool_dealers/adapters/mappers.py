@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
+from onepool_runtime.protobuf import ts
 
 from onepool_dealers.domain.model import (
     Dealer,
@@ -29,14 +27,6 @@ REPLENISHMENT_STATUSES = {s: getattr(pb, f"REPLENISHMENT_STATUS_{s.value}") for 
 REPLENISHMENT_STATUSES_BACK = {v: k for k, v in REPLENISHMENT_STATUSES.items()}
 LOCATION_TYPES = {t: getattr(inv, f"LOCATION_TYPE_{t.value}") for t in LocationType}
 LOCATION_TYPES_BACK = {v: k for k, v in LOCATION_TYPES.items()}
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def money_to_proto(m: Money) -> common_pb2.Money:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_runtime.protobuf import ts
 
 from onepool_inventory.domain.model import (
     Location,
@@ -31,14 +29,6 @@ MOVEMENT_KINDS = {k: getattr(pb, f"MOVEMENT_KIND_{k.value}") for k in MovementKi
 MOVEMENT_KINDS_BACK = {v: k for k, v in MOVEMENT_KINDS.items()}
 RESERVATION_STATUSES = {s: getattr(pb, f"RESERVATION_STATUS_{s.value}") for s in ReservationStatus}
 TRANSFER_STATUSES = {s: getattr(pb, f"TRANSFER_STATUS_{s.value}") for s in TransferStatus}
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def location_to_proto(loc: Location) -> pb.Location:

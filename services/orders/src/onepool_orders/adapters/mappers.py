@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
+from onepool_runtime.protobuf import ts
 
 from onepool_orders.domain.model import (
     FulfillmentMode,
@@ -22,14 +20,6 @@ ORDER_STATUSES_BACK = {v: k for k, v in ORDER_STATUSES.items()}
 FULFILLMENT_MODES = {m: getattr(pb, f"FULFILLMENT_MODE_{m.value}") for m in FulfillmentMode}
 FULFILLMENT_MODES_BACK = {v: k for k, v in FULFILLMENT_MODES.items()}
 FULFILLMENT_STATUSES = {s: getattr(pb, f"FULFILLMENT_STATUS_{s.value}") for s in FulfillmentStatus}
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def money(value: Money | None) -> common_pb2.Money | None:

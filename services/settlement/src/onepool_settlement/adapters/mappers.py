@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.common.v1 import common_pb2
 from onepool.settlement.v1 import settlement_pb2 as pb
+from onepool_runtime.protobuf import ts
 
 from onepool_settlement.domain.model import JournalLine
 from onepool_settlement.domain.reconciliation import ReconciliationReport
 from onepool_settlement.domain.statements import Statement
-
-
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def money(currency: str, amount: int) -> common_pb2.Money:
