@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_orders.adapters.orm import (
@@ -521,7 +521,7 @@ class StockRequestRepository:
             select(_REQUESTS.c.seq, _REQUESTS.c.not_before)
             .where(self._open())
             .order_by(_REQUESTS.c.order_id, _REQUESTS.c.seq)
-            .distinct(_REQUESTS.c.order_id)
+            .ext(distinct_on(_REQUESTS.c.order_id))
             .subquery()
         )
         due = select(heads.c.seq).where(heads.c.not_before <= text("now()")).order_by(heads.c.seq).limit(limit)
