@@ -86,7 +86,8 @@ def event_messages(files: descriptor_pb2.FileDescriptorSet) -> list[EventMessage
         is_events_file = Path(f.name).name.startswith("events")
         for m in f.message_type:
             full_name = f"{f.package}.{m.name}"
-            subject = options_class.FromString(m.options.SerializeToString()).Extensions[option]
+            options = options_class.FromString(m.options.SerializeToString())
+            subject: str = options.Extensions[option]  # type: ignore[index]
             if not subject:
                 if is_events_file:
                     problems.append(f"{full_name} ({f.name}) has no ({SUBJECT_OPTION}) option")
