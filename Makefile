@@ -9,7 +9,7 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: run test test-long bench lint proto proto-check sync clean help
+.PHONY: run test test-long bench lint proto proto-check docs sync clean help
 
 help:
 	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
@@ -17,7 +17,8 @@ help:
 	@echo "make test-long  long suites: faults, fuzz, load"
 	@echo "make bench      benchmarks against a baseline measured in the same run"
 	@echo "make lint       ruff + mypy + buf lint"
-	@echo "make proto      regenerate libs/contracts from protos/"
+	@echo "make proto      regenerate libs/contracts (code and the event registry) from protos/"
+	@echo "make docs       regenerate the event catalogue: docs/events.md and docs/asyncapi.yaml"
 
 .venv/.synced: uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -46,6 +47,9 @@ lint: sync
 
 proto: sync
 	$(UV) run --frozen python libs/contracts/tools/generate.py
+
+docs: sync
+	$(UV) run --frozen python libs/contracts/tools/catalogue.py
 
 clean:
 	rm -rf .venv .onepool .pytest_cache .mypy_cache .ruff_cache

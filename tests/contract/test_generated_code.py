@@ -1,4 +1,5 @@
-"""The committed contracts are exactly what `make proto` generates, and the protos pass buf lint."""
+"""The committed contracts (including the event registry onepool_contracts/events.py) are exactly what `make proto`
+generates, and the protos pass buf lint."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def _load_generator():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("generate", ROOT / "libs" / "contracts" / "tools" / "generate.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

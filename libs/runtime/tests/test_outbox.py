@@ -7,10 +7,22 @@ import asyncio
 import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
+from onepool_contracts.events import subject_of
+from onepool_runtime import messaging
 from onepool_runtime.relay import OutboxRelay
 from sqlalchemy import text
 
 pytestmark = pytest.mark.asyncio
+
+# The outbox takes the subject from the event registry; this module's own NATS server gets inventory's stream.
+SUBJECT = subject_of(events_pb2.StockChanged)
+
+
+@pytest.fixture(autouse=True)
+async def inventory_stream(env):  # type: ignore[no-untyped-def]
+    await messaging.ensure_service_stream(env.js, "inventory")
+    yield
+    await env.js.delete_stream(messaging.STREAMS["inventory"])
 
 
 class RelayKilled(Exception):
@@ -25,7 +37,7 @@ def _event(sku: str) -> events_pb2.StockChanged:
 
 
 async def _stream_messages(env, subject: str) -> list:  # type: ignore[no-untyped-def]
-    sub = await env.js.pull_subscribe(subject, stream="TESTSVC")
+    sub = await env.js.pull_subscribe(subject, stream=messaging.STREAMS["inventory"])
     messages = []
     while True:
         try:
@@ -44,9 +56,9 @@ def _relay(env, **kwargs) -> OutboxRelay:  # type: ignore[no-untyped-def]
 
 
 async def test_committed_event_is_published_once_even_when_relay_dies_before_marking(env) -> None:  # type: ignore[no-untyped-def]
-    subject = f"{env.schema}.stock.changed"
+    subject = SUBJECT
     async with env.uow() as uow:
-        uow.publish(subject, _event("SKU-A"))
+        uow.publish(_event("SKU-A"))
         await uow.commit()
 
     async def die(_ids: list[str]) -> None:
@@ -72,9 +84,9 @@ async def test_committed_event_is_published_once_even_when_relay_dies_before_mar
 
 
 async def test_rolled_back_transaction_publishes_nothing(env) -> None:  # type: ignore[no-untyped-def]
-    subject = f"{env.schema}.stock.changed"
+    subject = SUBJECT
     async with env.uow() as uow:
-        uow.publish(subject, _event("SKU-ROLLBACK"))
+        uow.publish(_event("SKU-ROLLBACK"))
         await uow.flush_events()  # written to the outbox table inside the transaction...
         await uow.rollback()  # ...and undone with it
 
@@ -84,14 +96,14 @@ async def test_rolled_back_transaction_publishes_nothing(env) -> None:  # type: 
 
 async def test_running_relay_publishes_within_moments_of_commit(env) -> None:  # type: ignore[no-untyped-def]
     """The relay LISTENs for commits, so it does not wait for its poll interval."""
-    subject = f"{env.schema}.stock.changed"
+    subject = SUBJECT
     relay = _relay(env, poll_seconds=30.0)
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.sleep(0.3)
         async with env.uow() as uow:
             for i in range(3):
-                uow.publish(subject, _event(f"SKU-{i}"))
+                uow.publish(_event(f"SKU-{i}"))
             await uow.commit()
         for _ in range(50):
             if relay.stats.published == 3:
@@ -102,3 +114,14 @@ async def test_running_relay_publishes_within_moments_of_commit(env) -> None:  #
         task.cancel()
     skus = [events_pb2.StockChanged.FromString(m.data).level.sku for m in await _stream_messages(env, subject)]
     assert skus == ["SKU-0", "SKU-1", "SKU-2"]  # commit order is publication order
+
+
+async def test_a_message_that_is_not_an_event_is_refused_and_nothing_is_written(env) -> None:  # type: ignore[no-untyped-def]
+    async with env.uow() as uow:
+        uow.publish(_event("SKU-OK"))
+        uow.publish(common_pb2.Money(currency="CNY", amount_minor=1))  # no subject option: not an event
+        with pytest.raises(LookupError, match=r"onepool\.common\.v1\.Money is not an event"):
+            await uow.commit()
+
+    async with env.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar() == 0

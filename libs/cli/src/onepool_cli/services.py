@@ -1,4 +1,5 @@
-"""The five services as the launcher sees them: package, settings class, port, proto service name."""
+"""The five services as the launcher sees them: package, settings class, port, proto service name, and the
+event consumers each one runs (for the event catalogue and the contract tests)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from nats.aio.client import Client
+from onepool_runtime import db
+from onepool_runtime.consumer import EventConsumer
+from onepool_runtime.server import Infra
 from onepool_runtime.settings import ServiceSettings
 
 
@@ -19,6 +24,16 @@ class ServiceInfo:
     def settings(self) -> ServiceSettings:
         module = importlib.import_module(f"{self.package}.settings")
         return getattr(module, self.settings_class)()  # type: ignore[no-any-return]
+
+    def event_consumers(self) -> list[EventConsumer]:
+        """The consumers the service's bootstrap builds (`event_consumers(infra)`), on a database engine and a
+        NATS client that are never connected: building them opens nothing, only running them would."""
+        settings = self.settings()
+        engine = db.create_engine(settings.database_url, settings.schema_name)
+        nc = Client()
+        infra = Infra(settings, engine, db.session_factory(engine), nc, nc.jetstream())
+        bootstrap = importlib.import_module(f"{self.package}.entrypoints.bootstrap")
+        return bootstrap.event_consumers(infra)  # type: ignore[no-any-return]
 
     @property
     def migrations(self) -> Path:

@@ -4,7 +4,8 @@ For every message: decode it, open a transaction, insert (consumer, event id) in
 finds the row and is acked without effect), run the handler, commit, then ack. A handler that raises is
 nak'ed with a growing delay; once a message has been delivered `max_deliver` times it is copied to the
 dead-letter subject `dlq.<service>.<consumer>` (stream DLQ) and terminated. Undecodable messages cannot
-succeed on retry and go to the dead-letter subject at once.
+succeed on retry and go to the dead-letter subject at once, and so do messages whose `Onepool-Event-Type`
+header names another message than the subscription's (see `wrong_event_type`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from onepool_contracts.events import subject_of
 from opentelemetry import propagate, trace
 from sqlalchemy.dialects.postgresql import insert
 
 from onepool_runtime import metrics
-from onepool_runtime.outbox import MSG_ID_HEADER
+from onepool_runtime.outbox import EVENT_TYPE_HEADER, MSG_ID_HEADER
 from onepool_runtime.tables import inbox
 from onepool_runtime.uow import UnitOfWork
 
@@ -47,6 +49,26 @@ class Subscription(Generic[M, U]):
     subject: str
     message_type: type[M]
     handler: Callable[[M, U], Awaitable[None]]
+
+    @classmethod
+    def of(cls, message_type: type[M], handler: Callable[[M, U], Awaitable[None]]) -> Subscription[M, U]:
+        """Subscribe to an event by its message type, on the subject the event registry binds it to."""
+        return cls(subject_of(message_type), message_type, handler)
+
+
+def wrong_event_type(sub: Subscription[Any, Any], headers: dict[str, str]) -> str | None:
+    """Why the message must not be decoded as the subscription's type, or None.
+
+    The outbox names every payload's type in a header. Two events may share a wire layout (OrderPaid and
+    OrderCompleted do), so decoding by subject alone would read one as the other without an error. A message
+    without the header (published by hand, or by another language's producer) is decoded as the subscription
+    expects.
+    """
+    sent = headers.get(EVENT_TYPE_HEADER)
+    expected = sub.message_type.DESCRIPTOR.full_name
+    if sent and sent != expected:
+        return f"event type {sent} on a subscription to {expected}"
+    return None
 
 
 def _subject_matches(pattern: str, subject: str) -> bool:
@@ -90,6 +112,11 @@ class EventConsumer:
         self.processed = 0
         self.duplicates = 0
         self.lag = 0
+
+    @property
+    def subscriptions(self) -> list[Subscription[Any, Any]]:
+        """What this consumer reads (the event catalogue and the contract tests list them)."""
+        return list(self._subs)
 
     async def ensure(self) -> None:
         """Create or update the durable consumer (idempotent, safe on every start)."""
@@ -157,6 +184,10 @@ class EventConsumer:
         sub = self._route(msg.subject)
         if sub is None:
             await msg.ack()  # not ours (filter subjects changed); nothing to do
+            return
+        mismatch = wrong_event_type(sub, headers)
+        if mismatch is not None:
+            await self._dead_letter(msg, mismatch)
             return
         try:
             event = sub.message_type.FromString(msg.data)

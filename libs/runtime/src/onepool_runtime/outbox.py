@@ -1,7 +1,10 @@
 """The transactional outbox: integration events are rows written in the same transaction as the change.
 
 Only the relay (relay.py) publishes them to NATS. A rolled-back transaction leaves no row, so nothing is
-ever published for a change that did not happen.
+ever published for a change that did not happen. Each event's subject comes from the event registry
+(onepool_contracts.events, generated from the protos' subject options), so callers pass messages only.
+
+Failure modes: a message that is not a registered event raises LookupError before anything is written.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from google.protobuf.message import Message
+from onepool_contracts.events import subject_of
 from opentelemetry import propagate
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,10 +46,12 @@ def stamp(message: Message, source: str) -> str:
     return str(meta.event_id)
 
 
-async def add_events(session: AsyncSession, source: str, events: Iterable[tuple[str, Message]]) -> list[str]:
-    """Write events to the outbox inside the caller's open transaction and wake the relay on commit."""
+async def add_events(session: AsyncSession, source: str, events: Iterable[Message]) -> list[str]:
+    """Write events to the outbox, each on its registered subject, inside the caller's open transaction and
+    wake the relay on commit."""
     rows: list[dict[str, object]] = []
-    for subject, message in events:
+    for message in events:
+        subject = subject_of(message)
         event_id = stamp(message, source)
         headers: dict[str, str] = {EVENT_TYPE_HEADER: message.DESCRIPTOR.full_name}
         # The trace context of the request that caused the event travels with it (one trace per order).

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from onepool_runtime import outbox
 
-IntegrationEvent = tuple[str, Message]
+# A protobuf event message; its subject is the registry's (onepool_contracts.events).
+IntegrationEvent = Message
 Translator = Callable[[Any], Iterable[IntegrationEvent]]
 
 
@@ -59,9 +60,9 @@ class UnitOfWork:
         if not any(a is aggregate for a in self.seen):
             self.seen.append(aggregate)
 
-    def publish(self, subject: str, message: Message) -> None:
+    def publish(self, message: Message) -> None:
         """Queue an integration event to be written to the outbox at commit."""
-        self._integration.append((subject, message))
+        self._integration.append(message)
 
     def collect_events(self) -> list[IntegrationEvent]:
         events = list(self._integration)

@@ -1,5 +1,5 @@
-"""Domain events -> integration events (protobuf messages for the outbox). The only place the channels
-service's domain objects are turned into its published contract."""
+"""Domain events -> integration events (protobuf messages for the outbox, which finds their subjects in the event
+registry). The only place the channels service's domain objects are turned into its published contract."""
 
 from __future__ import annotations
 
@@ -12,25 +12,22 @@ from onepool_channels.adapters import mappers
 from onepool_channels.domain import events as de
 
 
-def translate(event: object) -> Iterable[tuple[str, Message]]:
+def translate(event: object) -> Iterable[Message]:
     match event:
         case de.ChannelRegistered(channel=channel):
-            yield "channels.channel.created", ev.ChannelCreated(channel=mappers.channel_to_proto(channel))
+            yield ev.ChannelCreated(channel=mappers.channel_to_proto(channel))
         case de.ChannelChanged(channel=channel):
-            yield "channels.channel.updated", ev.ChannelUpdated(channel=mappers.channel_to_proto(channel))
+            yield ev.ChannelUpdated(channel=mappers.channel_to_proto(channel))
         case de.ListingUpserted(listing=listing):
-            yield "channels.listing.upserted", ev.ListingUpserted(listing=mappers.listing_to_proto(listing))
+            yield ev.ListingUpserted(listing=mappers.listing_to_proto(listing))
         case de.ChannelStockChanged(stock=s, previous_sellable=previous):
-            yield (
-                "channels.stock.updated",
-                ev.ChannelStockUpdated(
-                    channel_id=s.channel_id,
-                    sku=s.sku,
-                    channel_sku=s.channel_sku,
-                    sellable=s.sellable,
-                    previous_sellable=previous,
-                    version=s.version,
-                ),
+            yield ev.ChannelStockUpdated(
+                channel_id=s.channel_id,
+                sku=s.sku,
+                channel_sku=s.channel_sku,
+                sellable=s.sellable,
+                previous_sellable=previous,
+                version=s.version,
             )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

@@ -64,7 +64,7 @@ class ListingRow(ChannelsTable, table=True):
 
 
 class StockLocationRow(ChannelsTable, table=True):
-    """Read model: inventory's locations (type, owner, active), fed by inventory.location.upserted."""
+    """Read model: inventory's locations (type, owner, active), fed by inventory's LocationUpserted events."""
 
     __tablename__ = "stock_locations"
 
@@ -75,7 +75,7 @@ class StockLocationRow(ChannelsTable, table=True):
 
 
 class StockPositionRow(ChannelsTable, table=True):
-    """Read model: available units per (sku, location), fed by inventory.stock.changed (newest version wins)."""
+    """Read model: available units per (sku, location), fed by inventory's StockChanged events (newest version wins)."""
 
     __tablename__ = "stock_positions"
     __table_args__ = (Index("stock_positions_by_location", "location_id"),)
@@ -87,7 +87,7 @@ class StockPositionRow(ChannelsTable, table=True):
 
 
 class ChannelStockRow(ChannelsTable, table=True):
-    """The last sellable number published per listing (channels.stock.updated), with its version."""
+    """The last sellable number published per listing (ChannelStockUpdated), with its version."""
 
     __tablename__ = "channel_stock"
 

@@ -23,6 +23,28 @@ from onepool_channels.settings import ChannelsSettings
 SERVICE_NAME = channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name
 
 
+def event_consumers(infra: Infra) -> list[EventConsumer]:
+    """The events channels reads (nothing is connected here; the host runs them)."""
+    settings = infra.settings
+    # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
+    # channel or listing created later still sees stock that arrived earlier.
+    return [
+        EventConsumer(
+            infra.js,
+            partial(ChannelsUnitOfWork, infra.sessions),
+            service="channels",
+            name="stock-feed",
+            stream="INVENTORY",
+            subscriptions=[
+                Subscription.of(inventory_events.StockChanged, on_stock_changed),
+                Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
+            ],
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+        )
+    ]
+
+
 async def build(infra: Infra) -> ServiceParts:
     settings = infra.settings
     assert isinstance(settings, ChannelsSettings)
@@ -37,21 +59,7 @@ async def build(infra: Infra) -> ServiceParts:
         uow_factory, OrdersGateway(orders_channel, settings.orders_timeout_seconds), hub, settings
     )
 
-    # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
-    # channel or listing created later still sees stock that arrived earlier.
-    consumer = EventConsumer(
-        infra.js,
-        uow_factory,
-        service="channels",
-        name="stock-feed",
-        stream="INVENTORY",
-        subscriptions=[
-            Subscription("inventory.stock.changed", inventory_events.StockChanged, on_stock_changed),
-            Subscription("inventory.location.upserted", inventory_events.LocationUpserted, on_location_upserted),
-        ],
-        max_deliver=settings.consumer_max_deliver,
-        ack_wait=settings.consumer_ack_wait_seconds,
-    )
+    [consumer] = event_consumers(infra)
 
     def register(server: grpc.aio.Server) -> None:
         channels_pb2_grpc.add_ChannelServiceServicer_to_server(servicer, server)

@@ -1,6 +1,6 @@
 """Live channel stock for WatchChannelStock streams, on every replica.
 
-One NATS subscription per replica to `channels.stock.updated` (published by whichever replica's relay)
+One NATS subscription per replica to ChannelStockUpdated's subject (published by whichever replica's relay)
 fans each update out to the streams watching that channel. Core NATS delivery is at most once, so the
 hub never relies on it alone: a stream starts from a snapshot of the published numbers and is resnapshot
 whenever it may have missed something (its buffer overflowed, the hub (re)subscribed, NATS reconnected).
@@ -17,10 +17,11 @@ from collections.abc import AsyncIterator
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from onepool.channels.v1 import events_pb2 as ev
+from onepool_contracts.events import subject_of
 
 log = logging.getLogger(__name__)
 
-SUBJECT = "channels.stock.updated"
+SUBJECT = subject_of(ev.ChannelStockUpdated)
 
 
 class Watcher:

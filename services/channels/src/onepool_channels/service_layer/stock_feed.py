@@ -3,7 +3,7 @@
 Inventory's events keep a local read model of the pool (available units per (sku, location) and each
 location's type and status). Whenever something that decides a number changes (stock, a location, a
 channel's policy or status, a listing), the affected listings are recomputed and a listing whose number
-changed gets `channels.stock.updated`, in the same transaction. A channel whose number did not move
+changed gets a `ChannelStockUpdated` event, in the same transaction. A channel whose number did not move
 publishes nothing. The read model holds every SKU's stock, not per channel, so a channel or listing created
 after the stock arrived still sees it.
 """
@@ -45,7 +45,7 @@ async def refresh(uow: ChannelsUnitOfWork, skus: Iterable[str], *, channel_id: s
 async def stock_changed(
     uow: ChannelsUnitOfWork, sku: str, location_id: str, hint: LocationInfo | None, available: int, version: int
 ) -> list[ChannelStock]:
-    """inventory.stock.changed: apply the level unless it is older than what we hold, then recompute.
+    """StockChanged: apply the level unless it is older than what we hold, then recompute.
 
     A position at a location not known yet counts for no channel until the location's event arrives
     (location_upserted then recomputes every SKU there)."""
@@ -59,7 +59,7 @@ async def stock_changed(
 
 
 async def location_upserted(uow: ChannelsUnitOfWork, location: LocationInfo) -> list[ChannelStock]:
-    """inventory.location.upserted: a location disabled, enabled or retyped changes what channels may sell."""
+    """LocationUpserted: a location disabled, enabled or retyped changes what channels may sell."""
     if not await uow.repo.upsert_location(location):
         return []
     return await refresh(uow, await uow.repo.skus_at(location.id))

@@ -1,5 +1,5 @@
-"""Domain events -> integration events (protobuf messages for the outbox). The only place dealers' domain
-objects are turned into its published contract."""
+"""Domain events -> integration events (protobuf messages for the outbox, which finds their subjects in the event
+registry). The only place dealers' domain objects are turned into its published contract."""
 
 from __future__ import annotations
 
@@ -12,31 +12,19 @@ from onepool_dealers.adapters import mappers
 from onepool_dealers.domain import events as de
 
 
-def translate(event: object) -> Iterable[tuple[str, Message]]:
+def translate(event: object) -> Iterable[Message]:
     match event:
         case de.DealerRegistered(dealer=d):
-            yield "dealers.dealer.registered", ev.DealerRegistered(dealer=mappers.dealer_to_proto(d))
+            yield ev.DealerRegistered(dealer=mappers.dealer_to_proto(d))
         case de.DealerUpdated(dealer=d):
-            yield "dealers.dealer.updated", ev.DealerUpdated(dealer=mappers.dealer_to_proto(d))
+            yield ev.DealerUpdated(dealer=mappers.dealer_to_proto(d))
         case de.ReplenishmentPlaced(replenishment=r):
-            yield (
-                "dealers.replenishment.placed",
-                ev.ReplenishmentPlaced(replenishment=mappers.replenishment_to_proto(r)),
-            )
+            yield ev.ReplenishmentPlaced(replenishment=mappers.replenishment_to_proto(r))
         case de.ReplenishmentShipped(replenishment=r):
-            yield (
-                "dealers.replenishment.shipped",
-                ev.ReplenishmentShipped(replenishment=mappers.replenishment_to_proto(r)),
-            )
+            yield ev.ReplenishmentShipped(replenishment=mappers.replenishment_to_proto(r))
         case de.ReplenishmentReceived(replenishment=r):
-            yield (
-                "dealers.replenishment.received",
-                ev.ReplenishmentReceived(replenishment=mappers.replenishment_to_proto(r)),
-            )
+            yield ev.ReplenishmentReceived(replenishment=mappers.replenishment_to_proto(r))
         case de.ReplenishmentRejected(replenishment=r):
-            yield (
-                "dealers.replenishment.rejected",
-                ev.ReplenishmentRejected(replenishment=mappers.replenishment_to_proto(r)),
-            )
+            yield ev.ReplenishmentRejected(replenishment=mappers.replenishment_to_proto(r))
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

@@ -59,7 +59,7 @@ class DealerRow(DealersTable, table=True):
 
 
 class LocationRow(DealersTable, table=True):
-    """Locations of the pool (inventory.location.upserted, and AddDealerLocation as soon as it succeeds)."""
+    """Locations of the pool (inventory's LocationUpserted events, and AddDealerLocation as soon as it succeeds)."""
 
     __tablename__ = "locations"
 
@@ -129,7 +129,7 @@ class ReplenishmentLineRow(DealersTable, table=True):
 
 
 class DealerStockRow(DealersTable, table=True):
-    """Read model: on_hand per (sku, location) at dealer-owned locations (inventory.stock.changed)."""
+    """Read model: on_hand per (sku, location) at dealer-owned locations (inventory's StockChanged events)."""
 
     __tablename__ = "dealer_stock"
 

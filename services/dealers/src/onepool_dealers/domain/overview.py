@@ -1,7 +1,7 @@
 """The dealer overview and the read models it is built from (fed by other services' events, never by
 calling them while a dealer waits).
 
-- Units in stock: on_hand per (sku, location) at the dealer's own locations, from inventory.stock.changed.
+- Units in stock: on_hand per (sku, location) at the dealer's own locations, from inventory's StockChanged events.
   Each level carries a version that grows with every change; an update older than what is kept is dropped,
   so redelivered or reordered events can never roll a number back.
 - Orders: the latest known state of each order of the dealer, from orders.order.*. An order is open until

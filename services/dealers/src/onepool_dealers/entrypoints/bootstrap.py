@@ -29,12 +29,15 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = dealers_pb2.DESCRIPTOR.services_by_name["DealerService"].full_name
 
 
-def _consumers(infra: Infra, uow_factory: partial[DealersUnitOfWork], settings: DealersSettings) -> list[EventConsumer]:
+def event_consumers(infra: Infra) -> list[EventConsumer]:
+    """The events dealers reads into its read models (nothing is connected here; the host runs them)."""
+    settings = infra.settings
     common = {
         "service": "dealers",
         "max_deliver": settings.consumer_max_deliver,
         "ack_wait": settings.consumer_ack_wait_seconds,
     }
+    uow_factory = partial(DealersUnitOfWork, infra.sessions)
     return [
         EventConsumer(
             infra.js,
@@ -42,16 +45,10 @@ def _consumers(infra: Infra, uow_factory: partial[DealersUnitOfWork], settings: 
             name="inventory-view",
             stream="INVENTORY",
             subscriptions=[
-                Subscription(
-                    "inventory.location.upserted", inventory_events.LocationUpserted, consumers.on_location_upserted
-                ),
-                Subscription("inventory.stock.changed", inventory_events.StockChanged, consumers.on_stock_changed),
-                Subscription(
-                    "inventory.transfer.shipped", inventory_events.TransferShipped, consumers.on_transfer_shipped
-                ),
-                Subscription(
-                    "inventory.transfer.received", inventory_events.TransferReceived, consumers.on_transfer_received
-                ),
+                Subscription.of(inventory_events.LocationUpserted, consumers.on_location_upserted),
+                Subscription.of(inventory_events.StockChanged, consumers.on_stock_changed),
+                Subscription.of(inventory_events.TransferShipped, consumers.on_transfer_shipped),
+                Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received),
             ],
             **common,  # type: ignore[arg-type]
         ),
@@ -61,14 +58,14 @@ def _consumers(infra: Infra, uow_factory: partial[DealersUnitOfWork], settings: 
             name="orders-view",
             stream="ORDERS",
             subscriptions=[
-                Subscription(f"orders.order.{name}", message, consumers.on_order_event)
-                for name, message in (
-                    ("placed", order_events.OrderPlaced),
-                    ("paid", order_events.OrderPaid),
-                    ("cancelled", order_events.OrderCancelled),
-                    ("shipped", order_events.OrderShipped),
-                    ("completed", order_events.OrderCompleted),
-                    ("returned", order_events.OrderReturned),
+                Subscription.of(message, consumers.on_order_event)
+                for message in (
+                    order_events.OrderPlaced,
+                    order_events.OrderPaid,
+                    order_events.OrderCancelled,
+                    order_events.OrderShipped,
+                    order_events.OrderCompleted,
+                    order_events.OrderReturned,
                 )
             ],
             **common,  # type: ignore[arg-type]
@@ -78,9 +75,7 @@ def _consumers(infra: Infra, uow_factory: partial[DealersUnitOfWork], settings: 
             uow_factory,
             name="settlement-view",
             stream="SETTLEMENT",
-            subscriptions=[
-                Subscription("settlement.entry.posted", settlement_events.EntryPosted, consumers.on_entry_posted)
-            ],
+            subscriptions=[Subscription.of(settlement_events.EntryPosted, consumers.on_entry_posted)],
             **common,  # type: ignore[arg-type]
         ),
     ]
@@ -129,7 +124,7 @@ async def build_with(
         register=register,
         service_names=[SERVICE_NAME],
         policy=POLICY,
-        consumers=_consumers(infra, uow_factory, settings),
+        consumers=event_consumers(infra),
         tasks={"dealer-recovery": recover},
         on_stop=[close_peers],
         components={"sagas": sagas},

@@ -32,6 +32,26 @@ def _encode(reservation: object) -> bytes:
     ).SerializeToString()
 
 
+def event_consumers(infra: Infra) -> list[EventConsumer]:
+    """The events inventory reads (nothing is connected here; the host runs them)."""
+    settings = infra.settings
+    return [
+        EventConsumer(
+            infra.js,
+            partial(InventoryUnitOfWork, infra.sessions),
+            service="inventory",
+            name="channel-policies",
+            stream="CHANNELS",
+            subscriptions=[
+                Subscription.of(channel_events.ChannelCreated, on_channel_event),
+                Subscription.of(channel_events.ChannelUpdated, on_channel_event),
+            ],
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+        )
+    ]
+
+
 async def build(infra: Infra) -> ServiceParts:
     settings = infra.settings
     assert isinstance(settings, InventorySettings)
@@ -52,20 +72,6 @@ async def build(infra: Infra) -> ServiceParts:
             if expired < settings.sweeper_batch:
                 await asyncio.sleep(settings.sweeper_interval_seconds)
 
-    consumer = EventConsumer(
-        infra.js,
-        uow_factory,
-        service="inventory",
-        name="channel-policies",
-        stream="CHANNELS",
-        subscriptions=[
-            Subscription("channels.channel.created", channel_events.ChannelCreated, on_channel_event),
-            Subscription("channels.channel.updated", channel_events.ChannelUpdated, on_channel_event),
-        ],
-        max_deliver=settings.consumer_max_deliver,
-        ack_wait=settings.consumer_ack_wait_seconds,
-    )
-
     def register(server: grpc.aio.Server) -> None:
         inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)
 
@@ -73,7 +79,7 @@ async def build(infra: Infra) -> ServiceParts:
         register=register,
         service_names=[SERVICE_NAME],
         policy=POLICY,
-        consumers=[consumer],
+        consumers=event_consumers(infra),
         tasks={"reserve-coalescer": coalescer.run, "reservation-sweeper": sweep},
         components={"reserve_coalescer": coalescer},
     )

@@ -37,6 +37,23 @@ def _exit_after_reserve() -> None:
     os._exit(FAULT_EXIT_CODE)
 
 
+def event_consumers(infra: Infra) -> list[EventConsumer]:
+    """The events orders reads (nothing is connected here; the host runs them)."""
+    settings = infra.settings
+    return [
+        EventConsumer(
+            infra.js,
+            partial(OrdersUnitOfWork, infra.sessions),
+            service="orders",
+            name="reservation-expiry",
+            stream="INVENTORY",
+            subscriptions=[Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)],
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+        )
+    ]
+
+
 async def build(infra: Infra) -> ServiceParts:
     settings = infra.settings
     assert isinstance(settings, OrdersSettings)
@@ -70,18 +87,6 @@ async def build(infra: Infra) -> ServiceParts:
         batch=settings.recovery_batch,
     )
     servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
-    consumer = EventConsumer(
-        infra.js,
-        uow_factory,
-        service="orders",
-        name="reservation-expiry",
-        stream="INVENTORY",
-        subscriptions=[
-            Subscription("inventory.reservation.expired", inventory_events.ReservationExpired, on_reservation_expired),
-        ],
-        max_deliver=settings.consumer_max_deliver,
-        ack_wait=settings.consumer_ack_wait_seconds,
-    )
 
     def register(server: grpc.aio.Server) -> None:
         orders_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server)
@@ -93,7 +98,7 @@ async def build(infra: Infra) -> ServiceParts:
         register=register,
         service_names=[SERVICE_NAME],
         policy=POLICY,
-        consumers=[consumer],
+        consumers=event_consumers(infra),
         tasks={"saga-recovery": recovery.run},
         on_stop=[close_inventory_channel],
         components={"recovery": recovery, "placement": placement, "stock_sync": stock},

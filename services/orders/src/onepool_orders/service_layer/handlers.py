@@ -204,7 +204,7 @@ async def return_items(uow: OrdersUnitOfWork, cmd: commands.ReturnItems, guard: 
 
 
 async def reservation_expired(uow: OrdersUnitOfWork, order_id: str, reservation_id: str) -> None:
-    """inventory.reservation.expired: an unpaid order is cancelled (its stock is already back in the pool)."""
+    """ReservationExpired: an unpaid order is cancelled (its stock is already back in the pool)."""
     if not order_id:
         return
     order = await uow.orders.get(order_id, lock=True)

@@ -26,7 +26,8 @@ def _slow_backoff(delivery: int) -> float:
     return min(0.2 * (2 ** (delivery - 1)), 30.0)
 
 
-async def build(infra: Infra) -> ServiceParts:
+def event_consumers(infra: Infra) -> list[EventConsumer]:
+    """The events settlement books (nothing is connected here; the host runs them)."""
     settings = infra.settings
     assert isinstance(settings, SettlementSettings)
     uow_factory = partial(SettlementUnitOfWork, infra.sessions)
@@ -34,10 +35,6 @@ async def build(infra: Infra) -> ServiceParts:
         fulfilment_fee_bps=settings.fulfilment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
     )
-    servicer = SettlementServicer(uow_factory, settings)
-
-    for service in ("orders", "channels", "dealers"):
-        await ensure_service_stream(infra.js, service)
 
     def consumer(name: str, stream: str, subscriptions: list, max_deliver: int) -> EventConsumer:  # type: ignore[type-arg]
         return EventConsumer(
@@ -52,7 +49,7 @@ async def build(infra: Infra) -> ServiceParts:
             backoff=_slow_backoff,
         )
 
-    consumers = [
+    return [
         consumer("channels", "CHANNELS", events_in.channel_subscriptions(), settings.consumer_max_deliver),
         consumer(
             "orders",
@@ -68,7 +65,19 @@ async def build(infra: Infra) -> ServiceParts:
         ),
     ]
 
+
+async def build(infra: Infra) -> ServiceParts:
+    settings = infra.settings
+    assert isinstance(settings, SettlementSettings)
+    uow_factory = partial(SettlementUnitOfWork, infra.sessions)
+    servicer = SettlementServicer(uow_factory, settings)
+
+    for service in ("orders", "channels", "dealers"):
+        await ensure_service_stream(infra.js, service)
+
     def register(server: grpc.aio.Server) -> None:
         settlement_pb2_grpc.add_SettlementServiceServicer_to_server(servicer, server)
 
-    return ServiceParts(register=register, service_names=[SERVICE_NAME], policy=POLICY, consumers=consumers)
+    return ServiceParts(
+        register=register, service_names=[SERVICE_NAME], policy=POLICY, consumers=event_consumers(infra)
+    )

@@ -17,6 +17,7 @@ from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import orders_pb2
+from onepool_contracts.events import subject_of
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import DomainError
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
@@ -45,10 +46,10 @@ _PAID_STATUSES = (
 _CHANNEL_TYPES = {getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in ChannelType}
 
 
-def source(event: Any, subject: str) -> Source:
+def source(event: Any) -> Source:
     meta = event.meta
     occurred = meta.occurred_at.ToDatetime(tzinfo=UTC) if meta.HasField("occurred_at") else None
-    return Source(event_id=meta.event_id, subject=subject, occurred_at=occurred)
+    return Source(event_id=meta.event_id, subject=subject_of(event), occurred_at=occurred)
 
 
 def _id(value: str, what: str) -> str:
@@ -134,36 +135,30 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
         return order_facts(event.order, paid=paid, default_currency=default_currency)
 
     async def paid(event: order_events.OrderPaid, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_paid(uow, policy, facts(event), source(event, "orders.order.paid"))
+        await handlers.record_order_paid(uow, policy, facts(event), source(event))
 
     async def shipped(event: order_events.OrderShipped, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_shipped(
-            uow, policy, facts(event), event.fulfillment_id, source(event, "orders.order.shipped")
-        )
+        await handlers.record_order_shipped(uow, policy, facts(event), event.fulfillment_id, source(event))
 
     async def completed(event: order_events.OrderCompleted, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_completed(uow, policy, facts(event), source(event, "orders.order.completed"))
+        await handlers.record_order_completed(uow, policy, facts(event), source(event))
 
     async def cancelled(event: order_events.OrderCancelled, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_cancelled(
-            uow, policy, facts(event, paid=False), source(event, "orders.order.cancelled")
-        )
+        await handlers.record_order_cancelled(uow, policy, facts(event, paid=False), source(event))
 
     async def returned(event: order_events.OrderReturned, uow: SettlementUnitOfWork) -> None:
         order = facts(event)
         ret = event.order_return
         return_id = _id(ret.id, "return id") if ret.id else f"event-{event.meta.event_id}"
         refund = _amount(ret.refund, order.currency, f"return {return_id} refund")
-        await handlers.record_order_returned(
-            uow, policy, order, return_id, refund, source(event, "orders.order.returned")
-        )
+        await handlers.record_order_returned(uow, policy, order, return_id, refund, source(event))
 
     return [
-        Subscription("orders.order.paid", order_events.OrderPaid, _permanent_on_domain_errors(paid)),
-        Subscription("orders.order.shipped", order_events.OrderShipped, _permanent_on_domain_errors(shipped)),
-        Subscription("orders.order.completed", order_events.OrderCompleted, _permanent_on_domain_errors(completed)),
-        Subscription("orders.order.cancelled", order_events.OrderCancelled, _permanent_on_domain_errors(cancelled)),
-        Subscription("orders.order.returned", order_events.OrderReturned, _permanent_on_domain_errors(returned)),
+        Subscription.of(order_events.OrderPaid, _permanent_on_domain_errors(paid)),
+        Subscription.of(order_events.OrderShipped, _permanent_on_domain_errors(shipped)),
+        Subscription.of(order_events.OrderCompleted, _permanent_on_domain_errors(completed)),
+        Subscription.of(order_events.OrderCancelled, _permanent_on_domain_errors(cancelled)),
+        Subscription.of(order_events.OrderReturned, _permanent_on_domain_errors(returned)),
     ]
 
 
@@ -175,8 +170,8 @@ def channel_subscriptions() -> list[Subscription[Any, Any]]:
 
     handler = _permanent_on_domain_errors(on_channel)
     return [
-        Subscription("channels.channel.created", channel_events.ChannelCreated, handler),
-        Subscription("channels.channel.updated", channel_events.ChannelUpdated, handler),
+        Subscription.of(channel_events.ChannelCreated, handler),
+        Subscription.of(channel_events.ChannelUpdated, handler),
     ]
 
 
@@ -189,14 +184,8 @@ def dealer_subscriptions(default_currency: str) -> list[Subscription[Any, Any]]:
         if not CURRENCY_RE.match(currency):
             raise PermanentError(f"replenishment {r.id}: currency {currency!r} is not ISO 4217")
         total = _amount(r.total, currency, f"replenishment {r.id} total")
-        await handlers.record_replenishment_received(
-            uow, r.id, r.dealer_id, currency, total, source(event, "dealers.replenishment.received")
-        )
+        await handlers.record_replenishment_received(uow, r.id, r.dealer_id, currency, total, source(event))
 
     return [
-        Subscription(
-            "dealers.replenishment.received",
-            dealer_events.ReplenishmentReceived,
-            _permanent_on_domain_errors(received),
-        )
+        Subscription.of(dealer_events.ReplenishmentReceived, _permanent_on_domain_errors(received)),
     ]

@@ -32,7 +32,7 @@ class ChannelNotKnownYet(Exception):
     Transient: the event is retried with back-off until the channel's terms are here."""
 
     def __init__(self, channel_id: str) -> None:
-        super().__init__(f"channel {channel_id!r} is not known yet; waiting for channels.channel.created")
+        super().__init__(f"channel {channel_id!r} is not known yet; waiting for its ChannelCreated event")
         self.channel_id = channel_id
 
 

@@ -26,19 +26,27 @@ from onepool.channels.v1 import channels_pb2 as onepool_dot_channels_dot_v1_dot_
 from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n onepool/channels/v1/events.proto\x12\x13onepool.channels.v1\x1a\"onepool/channels/v1/channels.proto\x1a\x1eonepool/common/v1/common.proto\"k\n\x0e\x43hannelCreated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12-\n\x07\x63hannel\x18\x02 \x01(\x0b\x32\x1c.onepool.channels.v1.Channel\"k\n\x0e\x43hannelUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12-\n\x07\x63hannel\x18\x02 \x01(\x0b\x32\x1c.onepool.channels.v1.Channel\"l\n\x0fListingUpserted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12-\n\x07listing\x18\x02 \x01(\x0b\x32\x1c.onepool.channels.v1.Listing\"\xb5\x01\n\x13\x43hannelStockUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x13\n\x0b\x63hannel_sku\x18\x04 \x01(\t\x12\x10\n\x08sellable\x18\x05 \x01(\x05\x12\x19\n\x11previous_sellable\x18\x06 \x01(\x05\x12\x0f\n\x07version\x18\x07 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n onepool/channels/v1/events.proto\x12\x13onepool.channels.v1\x1a\"onepool/channels/v1/channels.proto\x1a\x1eonepool/common/v1/common.proto\"\x89\x01\n\x0e\x43hannelCreated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12-\n\x07\x63hannel\x18\x02 \x01(\x0b\x32\x1c.onepool.channels.v1.Channel:\x1c\x8a\xb5\x18\x18\x63hannels.channel.created\"\x89\x01\n\x0e\x43hannelUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12-\n\x07\x63hannel\x18\x02 \x01(\x0b\x32\x1c.onepool.channels.v1.Channel:\x1c\x8a\xb5\x18\x18\x63hannels.channel.updated\"\x8b\x01\n\x0fListingUpserted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12-\n\x07listing\x18\x02 \x01(\x0b\x32\x1c.onepool.channels.v1.Listing:\x1d\x8a\xb5\x18\x19\x63hannels.listing.upserted\"\xd1\x01\n\x13\x43hannelStockUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\x13\n\x0b\x63hannel_sku\x18\x04 \x01(\t\x12\x10\n\x08sellable\x18\x05 \x01(\x05\x12\x19\n\x11previous_sellable\x18\x06 \x01(\x05\x12\x0f\n\x07version\x18\x07 \x01(\x03:\x1a\x8a\xb5\x18\x16\x63hannels.stock.updatedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.channels.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHANNELCREATED']._serialized_start=125
-  _globals['_CHANNELCREATED']._serialized_end=232
-  _globals['_CHANNELUPDATED']._serialized_start=234
-  _globals['_CHANNELUPDATED']._serialized_end=341
-  _globals['_LISTINGUPSERTED']._serialized_start=343
-  _globals['_LISTINGUPSERTED']._serialized_end=451
-  _globals['_CHANNELSTOCKUPDATED']._serialized_start=454
-  _globals['_CHANNELSTOCKUPDATED']._serialized_end=635
+  _globals['_CHANNELCREATED']._loaded_options = None
+  _globals['_CHANNELCREATED']._serialized_options = b'\212\265\030\030channels.channel.created'
+  _globals['_CHANNELUPDATED']._loaded_options = None
+  _globals['_CHANNELUPDATED']._serialized_options = b'\212\265\030\030channels.channel.updated'
+  _globals['_LISTINGUPSERTED']._loaded_options = None
+  _globals['_LISTINGUPSERTED']._serialized_options = b'\212\265\030\031channels.listing.upserted'
+  _globals['_CHANNELSTOCKUPDATED']._loaded_options = None
+  _globals['_CHANNELSTOCKUPDATED']._serialized_options = b'\212\265\030\026channels.stock.updated'
+  _globals['_CHANNELCREATED']._serialized_start=126
+  _globals['_CHANNELCREATED']._serialized_end=263
+  _globals['_CHANNELUPDATED']._serialized_start=266
+  _globals['_CHANNELUPDATED']._serialized_end=403
+  _globals['_LISTINGUPSERTED']._serialized_start=406
+  _globals['_LISTINGUPSERTED']._serialized_end=545
+  _globals['_CHANNELSTOCKUPDATED']._serialized_start=548
+  _globals['_CHANNELSTOCKUPDATED']._serialized_end=757
 # @@protoc_insertion_point(module_scope)

@@ -22,18 +22,19 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eonepool/common/v1/common.proto\x12\x11onepool.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\"l\n\tEventMeta\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eonepool/common/v1/common.proto\x12\x11onepool.common.v1\x1a google/protobuf/descriptor.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\"l\n\tEventMeta\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t:2\n\x07subject\x12\x1f.google.protobuf.MessageOptions\x18\xd1\x86\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MONEY']._serialized_start=86
-  _globals['_MONEY']._serialized_end=133
-  _globals['_EVENTMETA']._serialized_start=135
-  _globals['_EVENTMETA']._serialized_end=243
+  _globals['_MONEY']._serialized_start=120
+  _globals['_MONEY']._serialized_end=167
+  _globals['_EVENTMETA']._serialized_start=169
+  _globals['_EVENTMETA']._serialized_end=277
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -7,6 +8,8 @@ from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+SUBJECT_FIELD_NUMBER: _ClassVar[int]
+subject: _descriptor.FieldDescriptor
 
 class Money(_message.Message):
     __slots__ = ("currency", "amount_minor")

@@ -26,23 +26,35 @@ from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common
 from onepool.dealers.v1 import dealers_pb2 as onepool_dot_dealers_dot_v1_dot_dealers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fonepool/dealers/v1/events.proto\x12\x12onepool.dealers.v1\x1a\x1eonepool/common/v1/common.proto\x1a onepool/dealers/v1/dealers.proto\"j\n\x10\x44\x65\x61lerRegistered\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer\"g\n\rDealerUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer\"{\n\x13ReplenishmentPlaced\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment\"|\n\x14ReplenishmentShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment\"}\n\x15ReplenishmentReceived\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment\"}\n\x15ReplenishmentRejected\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fonepool/dealers/v1/events.proto\x12\x12onepool.dealers.v1\x1a\x1eonepool/common/v1/common.proto\x1a onepool/dealers/v1/dealers.proto\"\x89\x01\n\x10\x44\x65\x61lerRegistered\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer:\x1d\x8a\xb5\x18\x19\x64\x65\x61lers.dealer.registered\"\x83\x01\n\rDealerUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer:\x1a\x8a\xb5\x18\x16\x64\x65\x61lers.dealer.updated\"\x9d\x01\n\x13ReplenishmentPlaced\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment: \x8a\xb5\x18\x1c\x64\x65\x61lers.replenishment.placed\"\x9f\x01\n\x14ReplenishmentShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:!\x8a\xb5\x18\x1d\x64\x65\x61lers.replenishment.shipped\"\xa1\x01\n\x15ReplenishmentReceived\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:\"\x8a\xb5\x18\x1e\x64\x65\x61lers.replenishment.received\"\xa1\x01\n\x15ReplenishmentRejected\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:\"\x8a\xb5\x18\x1e\x64\x65\x61lers.replenishment.rejectedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.dealers.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DEALERREGISTERED']._serialized_start=121
-  _globals['_DEALERREGISTERED']._serialized_end=227
-  _globals['_DEALERUPDATED']._serialized_start=229
-  _globals['_DEALERUPDATED']._serialized_end=332
-  _globals['_REPLENISHMENTPLACED']._serialized_start=334
-  _globals['_REPLENISHMENTPLACED']._serialized_end=457
-  _globals['_REPLENISHMENTSHIPPED']._serialized_start=459
-  _globals['_REPLENISHMENTSHIPPED']._serialized_end=583
-  _globals['_REPLENISHMENTRECEIVED']._serialized_start=585
-  _globals['_REPLENISHMENTRECEIVED']._serialized_end=710
-  _globals['_REPLENISHMENTREJECTED']._serialized_start=712
-  _globals['_REPLENISHMENTREJECTED']._serialized_end=837
+  _globals['_DEALERREGISTERED']._loaded_options = None
+  _globals['_DEALERREGISTERED']._serialized_options = b'\212\265\030\031dealers.dealer.registered'
+  _globals['_DEALERUPDATED']._loaded_options = None
+  _globals['_DEALERUPDATED']._serialized_options = b'\212\265\030\026dealers.dealer.updated'
+  _globals['_REPLENISHMENTPLACED']._loaded_options = None
+  _globals['_REPLENISHMENTPLACED']._serialized_options = b'\212\265\030\034dealers.replenishment.placed'
+  _globals['_REPLENISHMENTSHIPPED']._loaded_options = None
+  _globals['_REPLENISHMENTSHIPPED']._serialized_options = b'\212\265\030\035dealers.replenishment.shipped'
+  _globals['_REPLENISHMENTRECEIVED']._loaded_options = None
+  _globals['_REPLENISHMENTRECEIVED']._serialized_options = b'\212\265\030\036dealers.replenishment.received'
+  _globals['_REPLENISHMENTREJECTED']._loaded_options = None
+  _globals['_REPLENISHMENTREJECTED']._serialized_options = b'\212\265\030\036dealers.replenishment.rejected'
+  _globals['_DEALERREGISTERED']._serialized_start=122
+  _globals['_DEALERREGISTERED']._serialized_end=259
+  _globals['_DEALERUPDATED']._serialized_start=262
+  _globals['_DEALERUPDATED']._serialized_end=393
+  _globals['_REPLENISHMENTPLACED']._serialized_start=396
+  _globals['_REPLENISHMENTPLACED']._serialized_end=553
+  _globals['_REPLENISHMENTSHIPPED']._serialized_start=556
+  _globals['_REPLENISHMENTSHIPPED']._serialized_end=715
+  _globals['_REPLENISHMENTRECEIVED']._serialized_start=718
+  _globals['_REPLENISHMENTRECEIVED']._serialized_end=879
+  _globals['_REPLENISHMENTREJECTED']._serialized_start=882
+  _globals['_REPLENISHMENTREJECTED']._serialized_end=1043
 # @@protoc_insertion_point(module_scope)

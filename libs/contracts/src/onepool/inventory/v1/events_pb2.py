@@ -26,29 +26,47 @@ from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common
 from onepool.inventory.v1 import inventory_pb2 as onepool_dot_inventory_dot_v1_dot_inventory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!onepool/inventory/v1/events.proto\x12\x14onepool.inventory.v1\x1a\x1eonepool/common/v1/common.proto\x1a$onepool/inventory/v1/inventory.proto\"\xc8\x01\n\x0cStockChanged\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12/\n\x05level\x18\x02 \x01(\x0b\x32 .onepool.inventory.v1.StockLevel\x12 \n\x18location_owner_dealer_id\x18\x03 \x01(\t\x12\x39\n\rlocation_type\x18\x04 \x01(\x0e\x32\".onepool.inventory.v1.LocationType\"p\n\x10LocationUpserted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x30\n\x08location\x18\x02 \x01(\x0b\x32\x1e.onepool.inventory.v1.Location\"x\n\x12ReservationCreated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation\"z\n\x14ReservationCommitted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation\"y\n\x13ReservationReleased\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation\"x\n\x12ReservationExpired\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation\"\xbf\x01\n\x14ReservationFulfilled\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation\x12\x13\n\x0blocation_id\x18\x03 \x01(\t\x12.\n\x05lines\x18\x04 \x03(\x0b\x32\x1f.onepool.inventory.v1.StockLine\"o\n\x0fTransferShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x30\n\x08transfer\x18\x02 \x01(\x0b\x32\x1e.onepool.inventory.v1.Transfer\"p\n\x10TransferReceived\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x30\n\x08transfer\x18\x02 \x01(\x0b\x32\x1e.onepool.inventory.v1.Transferb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!onepool/inventory/v1/events.proto\x12\x14onepool.inventory.v1\x1a\x1eonepool/common/v1/common.proto\x1a$onepool/inventory/v1/inventory.proto\"\xe5\x01\n\x0cStockChanged\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12/\n\x05level\x18\x02 \x01(\x0b\x32 .onepool.inventory.v1.StockLevel\x12 \n\x18location_owner_dealer_id\x18\x03 \x01(\t\x12\x39\n\rlocation_type\x18\x04 \x01(\x0e\x32\".onepool.inventory.v1.LocationType:\x1b\x8a\xb5\x18\x17inventory.stock.changed\"\x91\x01\n\x10LocationUpserted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x30\n\x08location\x18\x02 \x01(\x0b\x32\x1e.onepool.inventory.v1.Location:\x1f\x8a\xb5\x18\x1binventory.location.upserted\"\x9b\x01\n\x12ReservationCreated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation:!\x8a\xb5\x18\x1dinventory.reservation.created\"\x9f\x01\n\x14ReservationCommitted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation:#\x8a\xb5\x18\x1finventory.reservation.committed\"\x9d\x01\n\x13ReservationReleased\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation:\"\x8a\xb5\x18\x1einventory.reservation.released\"\x9b\x01\n\x12ReservationExpired\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation:!\x8a\xb5\x18\x1dinventory.reservation.expired\"\xe4\x01\n\x14ReservationFulfilled\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x36\n\x0breservation\x18\x02 \x01(\x0b\x32!.onepool.inventory.v1.Reservation\x12\x13\n\x0blocation_id\x18\x03 \x01(\t\x12.\n\x05lines\x18\x04 \x03(\x0b\x32\x1f.onepool.inventory.v1.StockLine:#\x8a\xb5\x18\x1finventory.reservation.fulfilled\"\x8f\x01\n\x0fTransferShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x30\n\x08transfer\x18\x02 \x01(\x0b\x32\x1e.onepool.inventory.v1.Transfer:\x1e\x8a\xb5\x18\x1ainventory.transfer.shipped\"\x91\x01\n\x10TransferReceived\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x30\n\x08transfer\x18\x02 \x01(\x0b\x32\x1e.onepool.inventory.v1.Transfer:\x1f\x8a\xb5\x18\x1binventory.transfer.receivedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.inventory.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_STOCKCHANGED']._loaded_options = None
+  _globals['_STOCKCHANGED']._serialized_options = b'\212\265\030\027inventory.stock.changed'
+  _globals['_LOCATIONUPSERTED']._loaded_options = None
+  _globals['_LOCATIONUPSERTED']._serialized_options = b'\212\265\030\033inventory.location.upserted'
+  _globals['_RESERVATIONCREATED']._loaded_options = None
+  _globals['_RESERVATIONCREATED']._serialized_options = b'\212\265\030\035inventory.reservation.created'
+  _globals['_RESERVATIONCOMMITTED']._loaded_options = None
+  _globals['_RESERVATIONCOMMITTED']._serialized_options = b'\212\265\030\037inventory.reservation.committed'
+  _globals['_RESERVATIONRELEASED']._loaded_options = None
+  _globals['_RESERVATIONRELEASED']._serialized_options = b'\212\265\030\036inventory.reservation.released'
+  _globals['_RESERVATIONEXPIRED']._loaded_options = None
+  _globals['_RESERVATIONEXPIRED']._serialized_options = b'\212\265\030\035inventory.reservation.expired'
+  _globals['_RESERVATIONFULFILLED']._loaded_options = None
+  _globals['_RESERVATIONFULFILLED']._serialized_options = b'\212\265\030\037inventory.reservation.fulfilled'
+  _globals['_TRANSFERSHIPPED']._loaded_options = None
+  _globals['_TRANSFERSHIPPED']._serialized_options = b'\212\265\030\032inventory.transfer.shipped'
+  _globals['_TRANSFERRECEIVED']._loaded_options = None
+  _globals['_TRANSFERRECEIVED']._serialized_options = b'\212\265\030\033inventory.transfer.received'
   _globals['_STOCKCHANGED']._serialized_start=130
-  _globals['_STOCKCHANGED']._serialized_end=330
-  _globals['_LOCATIONUPSERTED']._serialized_start=332
-  _globals['_LOCATIONUPSERTED']._serialized_end=444
-  _globals['_RESERVATIONCREATED']._serialized_start=446
-  _globals['_RESERVATIONCREATED']._serialized_end=566
-  _globals['_RESERVATIONCOMMITTED']._serialized_start=568
-  _globals['_RESERVATIONCOMMITTED']._serialized_end=690
-  _globals['_RESERVATIONRELEASED']._serialized_start=692
-  _globals['_RESERVATIONRELEASED']._serialized_end=813
-  _globals['_RESERVATIONEXPIRED']._serialized_start=815
-  _globals['_RESERVATIONEXPIRED']._serialized_end=935
-  _globals['_RESERVATIONFULFILLED']._serialized_start=938
-  _globals['_RESERVATIONFULFILLED']._serialized_end=1129
-  _globals['_TRANSFERSHIPPED']._serialized_start=1131
-  _globals['_TRANSFERSHIPPED']._serialized_end=1242
-  _globals['_TRANSFERRECEIVED']._serialized_start=1244
-  _globals['_TRANSFERRECEIVED']._serialized_end=1356
+  _globals['_STOCKCHANGED']._serialized_end=359
+  _globals['_LOCATIONUPSERTED']._serialized_start=362
+  _globals['_LOCATIONUPSERTED']._serialized_end=507
+  _globals['_RESERVATIONCREATED']._serialized_start=510
+  _globals['_RESERVATIONCREATED']._serialized_end=665
+  _globals['_RESERVATIONCOMMITTED']._serialized_start=668
+  _globals['_RESERVATIONCOMMITTED']._serialized_end=827
+  _globals['_RESERVATIONRELEASED']._serialized_start=830
+  _globals['_RESERVATIONRELEASED']._serialized_end=987
+  _globals['_RESERVATIONEXPIRED']._serialized_start=990
+  _globals['_RESERVATIONEXPIRED']._serialized_end=1145
+  _globals['_RESERVATIONFULFILLED']._serialized_start=1148
+  _globals['_RESERVATIONFULFILLED']._serialized_end=1376
+  _globals['_TRANSFERSHIPPED']._serialized_start=1379
+  _globals['_TRANSFERSHIPPED']._serialized_end=1522
+  _globals['_TRANSFERRECEIVED']._serialized_start=1525
+  _globals['_TRANSFERRECEIVED']._serialized_end=1670
 # @@protoc_insertion_point(module_scope)

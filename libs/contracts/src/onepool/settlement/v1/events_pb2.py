@@ -26,15 +26,19 @@ from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common
 from onepool.settlement.v1 import settlement_pb2 as onepool_dot_settlement_dot_v1_dot_settlement__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"onepool/settlement/v1/events.proto\x12\x15onepool.settlement.v1\x1a\x1eonepool/common/v1/common.proto\x1a&onepool/settlement/v1/settlement.proto\"\xc9\x01\n\x0b\x45ntryPosted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x10\n\x08\x65ntry_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12\x31\n\x05lines\x18\x04 \x03(\x0b\x32\".onepool.settlement.v1.JournalLine\x12\x0c\n\x04rule\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x07 \x01(\t\"u\n\x12StatementGenerated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x33\n\tstatement\x18\x02 \x01(\x0b\x32 .onepool.settlement.v1.Statementb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"onepool/settlement/v1/events.proto\x12\x15onepool.settlement.v1\x1a\x1eonepool/common/v1/common.proto\x1a&onepool/settlement/v1/settlement.proto\"\xe6\x01\n\x0b\x45ntryPosted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x10\n\x08\x65ntry_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12\x31\n\x05lines\x18\x04 \x03(\x0b\x32\".onepool.settlement.v1.JournalLine\x12\x0c\n\x04rule\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x17\n\x0fsource_event_id\x18\x07 \x01(\t:\x1b\x8a\xb5\x18\x17settlement.entry.posted\"\x99\x01\n\x12StatementGenerated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x33\n\tstatement\x18\x02 \x01(\x0b\x32 .onepool.settlement.v1.Statement:\"\x8a\xb5\x18\x1esettlement.statement.generatedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.settlement.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_ENTRYPOSTED']._loaded_options = None
+  _globals['_ENTRYPOSTED']._serialized_options = b'\212\265\030\027settlement.entry.posted'
+  _globals['_STATEMENTGENERATED']._loaded_options = None
+  _globals['_STATEMENTGENERATED']._serialized_options = b'\212\265\030\036settlement.statement.generated'
   _globals['_ENTRYPOSTED']._serialized_start=134
-  _globals['_ENTRYPOSTED']._serialized_end=335
-  _globals['_STATEMENTGENERATED']._serialized_start=337
-  _globals['_STATEMENTGENERATED']._serialized_end=454
+  _globals['_ENTRYPOSTED']._serialized_end=364
+  _globals['_STATEMENTGENERATED']._serialized_start=367
+  _globals['_STATEMENTGENERATED']._serialized_end=520
 # @@protoc_insertion_point(module_scope)
