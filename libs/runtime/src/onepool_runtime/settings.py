@@ -17,10 +17,24 @@ class ServiceSettings(BaseSettings):
     db_schema: str = ""
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # How long a call may wait for a pooled connection before it fails, so a queue cannot hold calls for ages.
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     nats_url: str = "nats://127.0.0.1:4222"
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0
     grpc_grace_seconds: float = 5.0
+
+    # Admission control (onepool_runtime.admission): unary calls beyond max_concurrent_rpcs running plus
+    # max_queued_rpcs waiting are refused at once with RESOURCE_EXHAUSTED and this retry advice. The default
+    # matches the database pool (db_pool_size + db_max_overflow), so an admitted call rarely waits for a
+    # connection. Server streams (watches) have their own budget. A call with less than the margin left
+    # to its deadline is not started.
+    max_concurrent_rpcs: int = Field(default=20, ge=1)
+    max_queued_rpcs: int = Field(default=20, ge=0)
+    max_queue_wait_seconds: float = Field(default=0.5, ge=0)
+    max_concurrent_streams: int = Field(default=500, ge=1)
+    overload_retry_after_seconds: float = Field(default=0.25, gt=0)
+    deadline_margin_seconds: float = Field(default=0.01, ge=0)
 
     # Where the other services are (service-to-service gRPC).
     orders_addr: str = "127.0.0.1:50051"
