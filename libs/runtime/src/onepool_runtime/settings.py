@@ -43,12 +43,18 @@ class ServiceSettings(BaseSettings):
     dealers_addr: str = "127.0.0.1:50054"
     settlement_addr: str = "127.0.0.1:50055"
 
-    # Authentication: HS256 with a shared secret by default, RS256 when a public key is configured.
+    # Authentication: HS256 with a shared secret by default, RS256 when a public key or a JWKS is configured.
+    # Every token must carry this issuer and audience (what mint_token and `onepool token` put in).
     jwt_secret: str = "onepool-dev-secret-change-me-32bytes!"
     jwt_audience: str = "onepool"
     jwt_issuer: str = "onepool"
     jwt_public_key_file: str = ""
     jwt_private_key_file: str = ""
+    # RS256 keys by `kid` from a JWKS document (a file, re-read when it changes, or an http(s) URL), for key
+    # rotation; takes precedence over jwt_public_key_file. jwt_key_id is the kid this service signs with.
+    jwt_jwks: str = ""
+    jwt_jwks_refresh_seconds: float = Field(default=300.0, gt=0)
+    jwt_key_id: str = ""
     auth_enabled: bool = True
 
     # TLS for servers and clients; mTLS when tls_client_ca_file is set on the server.
