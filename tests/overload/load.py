@@ -31,7 +31,7 @@ class Outcome:
     message: str = ""
 
 
-def _outcome(external_id: str, started: float, error: grpc.aio.AioRpcError | None) -> Outcome:
+def outcome_of(external_id: str, started: float, error: grpc.aio.AioRpcError | None) -> Outcome:
     seconds = time.perf_counter() - started
     if error is None:
         return Outcome(external_id, grpc.StatusCode.OK, seconds)
@@ -59,8 +59,8 @@ def placer(world: World, channel: str, sku: str, *, timeout: float) -> Callable[
         try:
             await world.orders.PlaceOrder(request, metadata=world.admin, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
-            return _outcome(external_id, started, exc)
-        return _outcome(external_id, started, None)
+            return outcome_of(external_id, started, exc)
+        return outcome_of(external_id, started, None)
 
     return place
 

@@ -139,7 +139,7 @@ def _expired_status() -> grpc.Status:
 
 
 class AdmissionInterceptor(grpc.aio.ServerInterceptor):
-    """Install first (after tracing): a refused call costs no token check, no decoding and no database."""
+    """Install first: a refused call costs no tracing span, no token check, no decoding and no database."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.unary = Gate(

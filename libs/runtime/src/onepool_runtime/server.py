@@ -123,9 +123,10 @@ class ServiceHost:
             await messaging.ensure_named_stream(js, stream)
 
         server = grpc.aio.server(
+            # Admission first: a refused call costs no span, token check, decoding or database work.
             interceptors=[
-                aio_server_interceptor(),
                 self.admission,
+                aio_server_interceptor(),
                 AuthInterceptor(s, parts.policy),
                 ErrorMappingInterceptor(),
             ],
