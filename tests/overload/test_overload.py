@@ -16,7 +16,7 @@ import pytest
 from onepool_runtime.server import ServiceHost
 
 from tests.overload.load import codes, open_loop, orders_made, placer, rss_mib
-from tests.support.orders import World, uid
+from tests.support.orders import World, eventually, uid
 
 pytestmark = pytest.mark.asyncio
 
@@ -117,3 +117,32 @@ async def test_what_is_left_of_a_deadline_travels_to_the_calls_it_makes(world: W
 
     assert outcome.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), outcome
     assert inventory_gate.expired == before + 1
+
+
+async def test_a_caller_giving_up_mid_saga_stops_it_and_leaves_nothing_inconsistent(
+    world: World,
+    stack,  # type: ignore[no-untyped-def]
+    orders_host: ServiceHost,
+) -> None:
+    """PlaceOrder is not shielded from its caller: when the deadline passes while inventory is stuck (its stock
+    row locked here), the call is cancelled where it stands and gives its slot back. The order it recorded
+    PENDING is finished by the recovery loop with the same reservation: stock is held once, for an order
+    that exists."""
+    from onepool.orders.v1 import orders_pb2 as opb
+    from sqlalchemy import text
+
+    channel, sku = await _shelf(world, units=10)
+    engine = stack.hosts["inventory"].infra.engine
+    async with engine.connect() as conn, conn.begin():
+        await conn.execute(text("SELECT * FROM stock_levels WHERE sku = :s FOR UPDATE"), {"s": sku})
+        outcome = await placer(world, channel, sku, timeout=INVENTORY_MARGIN + 1.5)()
+        assert outcome.code is grpc.StatusCode.DEADLINE_EXCEEDED, outcome
+        await eventually(lambda: asyncio.sleep(0, orders_host.admission.unary.in_flight), lambda n: n == 0)
+
+    async def placed() -> list[opb.Order]:
+        reply = await world.orders.ListOrders(opb.ListOrdersRequest(channel_id=channel), metadata=world.admin)
+        return list(reply.orders)
+
+    orders = await eventually(placed, lambda found: [o.status for o in found] == [opb.ORDER_STATUS_RESERVED])
+    assert orders[0].external_order_id == outcome.external_id and orders[0].reservation_id
+    assert await world.reserved(sku) == 1
