@@ -34,7 +34,7 @@ ALL = list(methods())
 IDS = [f"{s}.{m.name}" for s, _, m in ALL]
 
 
-def _token(claims: dict, key: str = TEST_SECRET) -> tuple[tuple[str, str], ...]:  # type: ignore[type-arg]
+def _token(claims: dict, key: str = TEST_SECRET, drop: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:  # type: ignore[type-arg]
     base = {
         "role": "admin",
         "aud": "onepool",
@@ -43,7 +43,8 @@ def _token(claims: dict, key: str = TEST_SECRET) -> tuple[tuple[str, str], ...]:
         "iat": int(time.time()),
         "exp": int(time.time()) + 600,
     }
-    return (("authorization", f"Bearer {jwt.encode({**base, **claims}, key, algorithm='HS256')}"),)
+    payload = {k: v for k, v in {**base, **claims}.items() if k not in drop}
+    return (("authorization", f"Bearer {jwt.encode(payload, key, algorithm='HS256')}"),)
 
 
 BAD_CREDENTIALS = {
@@ -53,6 +54,9 @@ BAD_CREDENTIALS = {
     "expired": _token({"exp": int(time.time()) - 60, "iat": int(time.time()) - 3600}),
     "bad signature": _token({}, key="someone-elses-secret-0123456789abcdef"),
     "wrong audience": _token({"aud": "another-system"}),
+    "no audience": _token({}, drop=("aud",)),
+    "wrong issuer": _token({"iss": "evil-issuer"}),  # signed with the right key (issue 9, item 7)
+    "no issuer": _token({}, drop=("iss",)),
     "unknown role": _token({"role": "superuser"}),
     "channel role without channel": _token({"role": "channel"}),
 }

@@ -56,7 +56,9 @@ def token(
     location: Annotated[str, typer.Option(help="Location id (role store).")] = "",
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
-    """Mint a development JWT signed with ONEPOOL_JWT_SECRET (or ONEPOOL_JWT_PRIVATE_KEY_FILE)."""
+    """Mint a development JWT signed with ONEPOOL_JWT_SECRET (or ONEPOOL_JWT_PRIVATE_KEY_FILE, naming
+    ONEPOOL_JWT_KEY_ID as its kid for services that verify by JWKS), with the issuer and audience the
+    services expect (ONEPOOL_JWT_ISSUER, ONEPOOL_JWT_AUDIENCE; both default to "onepool")."""
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
     try:

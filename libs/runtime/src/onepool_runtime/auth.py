@@ -3,12 +3,23 @@
 Roles: admin, service (other OnePool services), channel (bound to a channel id), dealer (bound to a dealer
 id) and store (bound to a location id). The scope of a caller always comes from its verified token; use
 cases read it through `current_principal()` and the `require_*` helpers, never from the request body.
+
+A token is accepted only if its signature, `exp`, `iss` (settings.jwt_issuer) and `aud` (settings.jwt_audience)
+all check out. Keys: HS256 with the shared secret; RS256 with one public key; or RS256 keys chosen by the
+token's `kid` from a JWKS document (settings.jwt_jwks: a file, re-read whenever it changes, or an http(s) URL
+through PyJWT's PyJWKClient, cached for jwt_jwks_refresh_seconds and re-fetched, at most every 30 s, for an
+unknown kid). Refused with UNAUTHENTICATED: a bad signature, expired, wrong or missing issuer or audience,
+no role, a JWKS token without a kid or with a kid the document does not hold. UNAVAILABLE: the JWKS URL
+cannot be fetched and no cached copy holds the kid.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -130,27 +141,109 @@ def mint_token(
         if value:
             claims[claim] = value
     key, alg = signing_key(settings)
-    return jwt.encode(claims, key, algorithm=alg)
+    headers = {"kid": settings.jwt_key_id} if settings.jwt_key_id and alg == "RS256" else None
+    return jwt.encode(claims, key, algorithm=alg, headers=headers)
+
+
+class JwksFile:
+    """A JWKS document on disk, re-read when its size, mtime or inode changes (a rotation is a file write).
+    A document that cannot be read or parsed keeps the previous keys and is tried again on the next call."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stamp: tuple[int, int, int] | None = None
+        self._keys: jwt.PyJWKSet | None = None
+        self._lock = threading.Lock()
+        self._reload()
+        if self._keys is None:
+            raise ValueError(f"cannot load the JWKS document {path!r}")
+
+    def _reload(self) -> None:
+        try:
+            st = os.stat(self._path)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if stamp == self._stamp:
+                return
+            keys = jwt.PyJWKSet.from_json(Path(self._path).read_text())
+        except (OSError, ValueError, jwt.PyJWKSetError, jwt.PyJWKError) as exc:
+            log.warning("JWKS %s not (re)loaded, keeping the previous keys: %s", self._path, exc)
+            return
+        self._keys, self._stamp = keys, stamp
+        log.info("JWKS %s loaded: key ids %s", self._path, sorted(str(k.key_id) for k in keys.keys))
+
+    def key(self, kid: str) -> Any:
+        with self._lock:
+            self._reload()
+            try:
+                return self._keys[kid].key  # type: ignore[index]  # never None once constructed
+            except KeyError:
+                raise errors.Unauthenticated(f"unknown signing key id {kid!r}") from None
+
+
+class JwksUrl:
+    """A JWKS document served over http(s), through PyJWT's client (cached; refetched for an unknown kid)."""
+
+    def __init__(self, url: str, refresh_seconds: float) -> None:
+        self._client = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=refresh_seconds, timeout=5)
+
+    def key(self, kid: str) -> Any:
+        try:
+            return self._client.get_signing_key(kid).key
+        except jwt.PyJWKClientConnectionError as exc:
+            raise errors.Unavailable("the JWKS endpoint cannot be reached to check the token's key") from exc
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
+            raise errors.Unauthenticated(f"unknown signing key id {kid!r}") from exc
+
+
+def jwks_source(settings: ServiceSettings) -> JwksFile | JwksUrl | None:
+    source = settings.jwt_jwks
+    if not source:
+        return None
+    if source.startswith(("http://", "https://")):
+        return JwksUrl(source, settings.jwt_jwks_refresh_seconds)
+    return JwksFile(source)
 
 
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
-        self._key, self._alg = verification_key(settings)
+        self._jwks = jwks_source(settings)
+        self._key, self._alg = ("", "RS256") if self._jwks else verification_key(settings)
         self._audience = settings.jwt_audience
+        self._issuer = settings.jwt_issuer
+
+    @property
+    def blocking(self) -> bool:
+        """True when verifying may wait on the network (a JWKS URL)."""
+        return isinstance(self._jwks, JwksUrl)
+
+    def _key_for(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._key
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise errors.Unauthenticated(f"invalid token: {exc.__class__.__name__}") from exc
+        if not isinstance(kid, str) or not kid:
+            raise errors.Unauthenticated("token names no signing key id (kid)")
+        return self._jwks.key(kid)
 
     def verify(self, token: str) -> Principal:
+        key = self._key_for(token)
         try:
             claims = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[self._alg],
                 audience=self._audience,
-                options={"require": ["exp", "aud", "role"]},
+                issuer=self._issuer,
+                options={"require": ["exp", "aud", "iss", "role"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise errors.Unauthenticated("token expired") from exc
         except jwt.InvalidAudienceError as exc:
             raise errors.Unauthenticated("token audience mismatch") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise errors.Unauthenticated("token issuer mismatch") from exc
         except jwt.InvalidTokenError as exc:
             raise errors.Unauthenticated(f"invalid token: {exc.__class__.__name__}") from exc
         role = claims.get("role")
@@ -187,7 +280,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._verifier = TokenVerifier(settings)
         self._table = dict(table)
 
-    def _authorize(self, method: str, metadata: tuple[Any, ...]) -> Principal:
+    async def _authorize(self, method: str, metadata: tuple[Any, ...]) -> Principal:
         token = ""
         for key, value in metadata or ():
             if key == "authorization":
@@ -196,7 +289,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     raise errors.Unauthenticated("authorization must be 'Bearer <token>'")
         if not token:
             raise errors.Unauthenticated("missing bearer token")
-        principal = self._verifier.verify(token.strip())
+        if self._verifier.blocking:
+            principal = await asyncio.to_thread(self._verifier.verify, token.strip())
+        else:
+            principal = self._verifier.verify(token.strip())
         allowed = self._table.get(method, frozenset({"admin"}))
         if principal.role not in allowed:
             raise errors.PermissionDenied(f"role {principal.role!r} may not call {method.rsplit('/', 1)[-1]}")
@@ -214,7 +310,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         refusal: grpc.Status | None = None
         principal = SYSTEM
         try:
-            principal = self._authorize(method, handler_call_details.invocation_metadata)
+            principal = await self._authorize(method, handler_call_details.invocation_metadata)
         except errors.DomainError as exc:
             from onepool_runtime.grpc_errors import to_status
 

@@ -1,4 +1,5 @@
-"""gRPC client channels for service-to-service calls: a `service` token, trace propagation, optional TLS."""
+"""gRPC client channels for service-to-service calls: a `service` token, trace propagation, optional TLS, and
+the deadline of the call being served: a call made while serving another never outlives its caller's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from onepool_runtime.admission import remaining_time
 from onepool_runtime.auth import mint_token
 from onepool_runtime.settings import ServiceSettings
 
@@ -41,6 +43,27 @@ class _BearerToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamCli
         return await continuation(self._metadata(details), request)
 
 
+class _PropagatedDeadline(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+    """Timeout = min(the call's own, what is left of the server call being handled). Work for a caller that
+    has given up is waste, and under overload it is what keeps the queue long."""
+
+    @staticmethod
+    def _details(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        left = remaining_time()
+        if left is None:
+            return details  # not serving a call (a background loop, a consumer) or the caller set no deadline
+        timeout = max(0.0, left if details.timeout is None else min(details.timeout, left))
+        return grpc.aio.ClientCallDetails(
+            details.method, timeout, details.metadata, details.credentials, details.wait_for_ready
+        )
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
 def channel_credentials(settings: ServiceSettings) -> grpc.ChannelCredentials | None:
     if not settings.tls_ca_file:
         return None
@@ -58,6 +81,7 @@ def service_channel(target: str, settings: ServiceSettings, *, role: str = "serv
         _BearerToken(
             lambda: mint_token(settings, role, subject=f"service:{settings.service_name}", ttl_seconds=ttl), ttl
         ),
+        _PropagatedDeadline(),
     ]
     options = [("grpc.keepalive_time_ms", 30000), ("grpc.enable_retries", 1)]
     creds = channel_credentials(settings)

@@ -33,12 +33,15 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-def create_engine(url: str, schema: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, schema: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
+) -> AsyncEngine:
     check_schema_name(schema)
     return create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         connect_args={
             "server_settings": {"search_path": schema, "application_name": f"onepool-{schema}"},

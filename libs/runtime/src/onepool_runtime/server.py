@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from onepool_runtime import db, messaging
+from onepool_runtime.admission import AdmissionInterceptor
 from onepool_runtime.auth import AuthInterceptor, Policy
 from onepool_runtime.consumer import EventConsumer
 from onepool_runtime.grpc_errors import ErrorMappingInterceptor
@@ -101,12 +102,17 @@ class ServiceHost:
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: bool | None = None
+        self.admission = AdmissionInterceptor(settings)
 
     async def start(self) -> None:
         s = self.settings
         configure_telemetry(s)
         engine = db.create_engine(
-            s.database_url, s.schema_name, pool_size=s.db_pool_size, max_overflow=s.db_max_overflow
+            s.database_url,
+            s.schema_name,
+            pool_size=s.db_pool_size,
+            max_overflow=s.db_max_overflow,
+            pool_timeout=s.db_pool_timeout_seconds,
         )
         nc = await connect_nats_with_retry(s.nats_url, f"onepool-{s.service_name}")
         js = nc.jetstream()
@@ -117,8 +123,17 @@ class ServiceHost:
             await messaging.ensure_named_stream(js, stream)
 
         server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(), AuthInterceptor(s, parts.policy), ErrorMappingInterceptor()],
+            # Admission first: a refused call costs no span, token check, decoding or database work.
+            interceptors=[
+                self.admission,
+                aio_server_interceptor(),
+                AuthInterceptor(s, parts.policy),
+                ErrorMappingInterceptor(),
+            ],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+            # An outer bound only, far above admission's budgets: grpc's own refusal carries no retry advice
+            # and counts health checks too, so admission must be the one that normally says no.
+            maximum_concurrent_rpcs=4 * (s.max_concurrent_rpcs + s.max_queued_rpcs + s.max_concurrent_streams),
         )
         parts.register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

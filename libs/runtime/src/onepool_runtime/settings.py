@@ -17,10 +17,24 @@ class ServiceSettings(BaseSettings):
     db_schema: str = ""
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # How long a call may wait for a pooled connection before it fails, so a queue cannot hold calls for ages.
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     nats_url: str = "nats://127.0.0.1:4222"
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0
     grpc_grace_seconds: float = 5.0
+
+    # Admission control (onepool_runtime.admission): unary calls beyond max_concurrent_rpcs running plus
+    # max_queued_rpcs waiting are refused at once with RESOURCE_EXHAUSTED and this retry advice. The default
+    # matches the database pool (db_pool_size + db_max_overflow), so an admitted call rarely waits for a
+    # connection. Server streams (watches) have their own budget. A call with less than the margin left
+    # to its deadline is not started.
+    max_concurrent_rpcs: int = Field(default=20, ge=1)
+    max_queued_rpcs: int = Field(default=20, ge=0)
+    max_queue_wait_seconds: float = Field(default=0.5, ge=0)
+    max_concurrent_streams: int = Field(default=500, ge=1)
+    overload_retry_after_seconds: float = Field(default=0.25, gt=0)
+    deadline_margin_seconds: float = Field(default=0.01, ge=0)
 
     # Where the other services are (service-to-service gRPC).
     orders_addr: str = "127.0.0.1:50051"
@@ -29,12 +43,18 @@ class ServiceSettings(BaseSettings):
     dealers_addr: str = "127.0.0.1:50054"
     settlement_addr: str = "127.0.0.1:50055"
 
-    # Authentication: HS256 with a shared secret by default, RS256 when a public key is configured.
+    # Authentication: HS256 with a shared secret by default, RS256 when a public key or a JWKS is configured.
+    # Every token must carry this issuer and audience (what mint_token and `onepool token` put in).
     jwt_secret: str = "onepool-dev-secret-change-me-32bytes!"
     jwt_audience: str = "onepool"
     jwt_issuer: str = "onepool"
     jwt_public_key_file: str = ""
     jwt_private_key_file: str = ""
+    # RS256 keys by `kid` from a JWKS document (a file, re-read when it changes, or an http(s) URL), for key
+    # rotation; takes precedence over jwt_public_key_file. jwt_key_id is the kid this service signs with.
+    jwt_jwks: str = ""
+    jwt_jwks_refresh_seconds: float = Field(default=300.0, gt=0)
+    jwt_key_id: str = ""
     auth_enabled: bool = True
 
     # TLS for servers and clients; mTLS when tls_client_ca_file is set on the server.

@@ -30,6 +30,10 @@ def test_settings(settings_class: type[ServiceSettings], database_url: str, nats
         "health_check_seconds": 0.5,
         "grpc_grace_seconds": 1.0,
         "log_json": False,
+        # Admission wide open: tests of domain behaviour fire hundreds of concurrent calls on purpose (races,
+        # idempotent duplicates). tests/overload sets small budgets explicitly to test admission itself.
+        "max_concurrent_rpcs": 1000,
+        "max_queued_rpcs": 1000,
     }
     values.update(overrides)
     return settings_class(**values)

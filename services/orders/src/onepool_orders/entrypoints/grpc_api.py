@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -64,8 +63,10 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: Ctx) -> pb.PlaceOrderResponse:
         cmd = requests.place_order(request, self._settings)
         self._scope.place(cmd)
-        # Shielded: a caller that disconnects mid-saga does not cut it short between Reserve and recording.
-        order = await asyncio.shield(self._placement.place(cmd))
+        # Not shielded: when the caller cancels or its deadline passes, grpc.aio cancels this task and the saga
+        # stops where it is. Each step is idempotent and a PENDING order is driven on by the recovery loop
+        # (placing.py), so stopping is safe, and the server does no work for callers that have given up.
+        order = await self._placement.place(cmd)
         return pb.PlaceOrderResponse(order=order_to_proto(order))
 
     async def GetOrder(self, request: pb.GetOrderRequest, context: Ctx) -> pb.GetOrderResponse:
