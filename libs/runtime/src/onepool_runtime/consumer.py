@@ -29,6 +29,9 @@ Dead letters go to `dlq.<service>.<consumer>` (stream DLQ) with the original pay
 Nats-Msg-Id) plus: Onepool-Original-Subject, -Original-Msg-Id, -Consumer, -Stream, -Stream-Seq,
 -Deliveries (JetStream's count), -Failures (failures that counted), -Error, -Dead-Lettered-At and
 Onepool-Event-Type (the protobuf message type), which is what `onepool dlq show|replay` needs.
+Original-Msg-Id is the event id the inbox used. A replay republishes to the original subject under a new
+Nats-Msg-Id with `Onepool-Event-Id` = that id, which the consumer prefers: every consumer of the subject,
+including those that applied the event the first time, sees the same event id and applies it at most once.
 
 Failure modes: NATS down while acking or nak'ing: the message is redelivered after ack_wait and the inbox
 drops a second application. A crash between commit and ack: the same.
@@ -70,6 +73,10 @@ ORIGINAL_SUBJECT_HEADER = "Onepool-Original-Subject"
 ORIGINAL_MSG_ID_HEADER = "Onepool-Original-Msg-Id"
 CONSUMER_HEADER = "Onepool-Consumer"
 ERROR_HEADER = "Onepool-Error"
+# The event's id when it is not the Nats-Msg-Id: set on a replayed dead letter, which is published under a
+# new Nats-Msg-Id (JetStream's duplicate window would drop the original one) but is still the same event for
+# every consumer's inbox, including the consumers that applied it the first time.
+EVENT_ID_HEADER = "Onepool-Event-Id"
 # How many failing messages' counts one consumer remembers (see module doc); the oldest are forgotten.
 _MAX_TRACKED = 10_000
 
@@ -222,7 +229,11 @@ class EventConsumer:
         except DecodeError as exc:
             await self._dead_letter(msg, f"undecodable payload: {exc}", event_type)
             return None
-        event_id = headers.get(MSG_ID_HEADER) or getattr(getattr(event, "meta", None), "event_id", "")
+        event_id = (
+            headers.get(EVENT_ID_HEADER)
+            or headers.get(MSG_ID_HEADER)
+            or getattr(getattr(event, "meta", None), "event_id", "")
+        )
         if not event_id:
             # Without an id the inbox cannot tell this event from any other id-less one.
             await self._dead_letter(msg, "no event id (Nats-Msg-Id header or meta.event_id)", event_type)
@@ -275,13 +286,13 @@ class EventConsumer:
             return delay
         if isinstance(exc, PermanentError):
             self._failures.pop(seq, None)
-            await self._dead_letter(msg, f"permanent: {exc}", event_type)
+            await self._dead_letter(msg, f"permanent: {exc}", event_type, event_id=event_id)
             return None
         metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "error"})
         failures = self._failures.pop(seq, 0) + 1
         if failures >= self.max_deliver:
             log.error("%s: giving up on %s after %d failures: %r", self.durable, event_id, failures, exc)
-            await self._dead_letter(msg, repr(exc), event_type, failures)
+            await self._dead_letter(msg, repr(exc), event_type, failures, event_id)
             return None
         self._failures[seq] = failures
         while len(self._failures) > _MAX_TRACKED:
@@ -312,14 +323,14 @@ class EventConsumer:
             await uow.commit()
             return True
 
-    async def _dead_letter(self, msg: Msg, reason: str, event_type: str, failures: int = 1) -> None:
+    async def _dead_letter(self, msg: Msg, reason: str, event_type: str, failures: int = 1, event_id: str = "") -> None:
         original = msg.headers or {}
-        headers = {k: v for k, v in original.items() if k != MSG_ID_HEADER}
+        headers = {k: v for k, v in original.items() if k not in (MSG_ID_HEADER, EVENT_ID_HEADER)}
         headers.setdefault(EVENT_TYPE_HEADER, event_type)
         headers.update(
             {
                 ORIGINAL_SUBJECT_HEADER: msg.subject,
-                ORIGINAL_MSG_ID_HEADER: original.get(MSG_ID_HEADER, ""),
+                ORIGINAL_MSG_ID_HEADER: event_id or original.get(EVENT_ID_HEADER) or original.get(MSG_ID_HEADER, ""),
                 CONSUMER_HEADER: self.durable,
                 "Onepool-Stream": msg.metadata.stream,
                 "Onepool-Stream-Seq": str(msg.metadata.sequence.stream),
