@@ -62,6 +62,7 @@ async def test_failures_that_repeat_on_every_retry_are_not(env) -> None:  # type
 
     assert not is_infrastructure(await _raised(bad_sql()))
     assert not is_infrastructure(ValueError("cannot ever handle this"))
+    assert not is_infrastructure(FileNotFoundError(2, "No such file or directory"))
     assert not is_infrastructure(errors.FailedPrecondition("RULE", "a domain rule"))
     assert is_infrastructure(errors.Unavailable("inventory unavailable"))
 

@@ -12,7 +12,9 @@ SQLAlchemy's `.orig`), because drivers wrap one another (SQLAlchemy -> asyncpg a
 - `errors.Unavailable`: a peer service could not be reached (the adapters' translation of a peer's status);
 - `OSError`, which covers `ConnectionError`/`ConnectionRefusedError`/`ConnectionResetError` and
   `TimeoutError` (also `asyncio.TimeoutError` and `nats.errors.TimeoutError`): a socket that would not
-  connect, was reset, or did not answer in time;
+  connect, was reset, or did not answer in time (asyncio reports several failed addresses as a bare
+  OSError, so the class is taken whole), except the file-system ones (FileNotFoundError, PermissionError,
+  ...), which a retry does not cure;
 - PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources: too many connections,
   out of memory/disk), 57 (operator intervention: 57014 statement timeout/cancel, 57P01 admin shutdown,
   57P02 crash shutdown, 57P03 "the database system is starting up"), 58 (system I/O error), plus
@@ -80,8 +82,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+# OSErrors about files say nothing about the network: a missing file stays missing on every retry.
+_NOT_NETWORK = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
 def _one(e: BaseException) -> bool:
-    if isinstance(e, _ALWAYS):
+    if isinstance(e, _ALWAYS) and not isinstance(e, _NOT_NETWORK):
         return True
     if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
         return True
