@@ -178,10 +178,16 @@ async def test_postgres_immediate_restart_dead_letters_nothing_and_applies_every
         await asyncio.to_thread(pg.stop_immediate)
         await _publish_directly(rig, 30, "during")  # the consumer works on them against a dead database
         await asyncio.sleep(4.0)
+        loop = asyncio.get_running_loop()
+        restarted = loop.time()
         await asyncio.to_thread(pg.start)  # crash recovery: "the database system is starting up" first
         await _write_through_outbox(rig, 20, "after")
 
         await _wait_for(lambda: _has(rig, 70), 60, "all 70 events applied after the restart")
+        print(  # a figure for docs/reliability.md, never asserted
+            f"postgres outage: {consumer.infra_failures} deliveries failed on the infrastructure, 0 dead letters, "
+            f"all 70 events applied {loop.time() - restarted:.1f}s after the restart began"
+        )
         await _wait_for(lambda: _no_unpublished(rig), 30, "outbox drained")
         await asyncio.sleep(1.0)  # anything still to be redelivered would show now
 
