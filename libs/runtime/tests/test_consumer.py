@@ -160,3 +160,32 @@ async def test_event_without_an_id_is_dead_lettered_not_silently_deduplicated(en
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert "no event id" in dead.headers["Onepool-Error"]
+
+
+async def test_slow_handler_keeps_its_message_past_ack_wait(env) -> None:  # type: ignore[no-untyped-def]
+    """A handler slower than ack_wait (a database under load) keeps its message: the consumer reports
+    progress, so JetStream does not hand it to the other replica meanwhile (which would wait on the first
+    one's inbox row and then drop it as a duplicate)."""
+    calls = []
+
+    async def slow(event, uow) -> None:  # type: ignore[no-untyped-def]
+        calls.append(event.meta.event_id)
+        await asyncio.sleep(3.0)
+
+    replicas = [_consumer(env, "slow", slow, max_deliver=5, ack_wait=1.0) for _ in range(2)]
+    await replicas[0].ensure()
+    await _publish(env, f"{env.schema}.stock.changed", "evt-slow")
+    tasks = [asyncio.create_task(c.run()) for c in replicas]
+    try:
+        for _ in range(200):
+            if sum(c.processed for c in replicas) == 1:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # a redelivery after ack_wait would have been dropped by now
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert sum(c.processed for c in replicas) == 1
+    assert sum(c.duplicates for c in replicas) == 0
+    assert calls == ["evt-slow"]

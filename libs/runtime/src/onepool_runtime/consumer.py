@@ -1,11 +1,41 @@
 """Durable pull consumers with an inbox: each event's effect is applied exactly once.
 
 For every message: decode it, open a transaction, insert (consumer, event id) into the inbox (a duplicate
-finds the row and is acked without effect), run the handler, commit, then ack. A handler that raises is
-nak'ed with a growing delay; once a message has been delivered `max_deliver` times it is copied to the
-dead-letter subject `dlq.<service>.<consumer>` (stream DLQ) and terminated. Undecodable messages cannot
-succeed on retry and go to the dead-letter subject at once, and so do messages whose `Onepool-Event-Type`
-header names another message than the subscription's (see `wrong_event_type`).
+finds the row and is acked without effect), run the handler, commit, then ack. While a handler runs, the
+consumer tells JetStream it is still working (`in_progress()` every third of ack_wait), so a slow handler
+is not redelivered to another replica meanwhile.
+
+Failures are told apart by `onepool_runtime.infra.is_infrastructure`, the runtime's one classifier:
+
+- Infrastructure (database, NATS or a peer unreachable, connection lost, serialization failure or
+  deadlock, statement timeout, pool exhausted): the message is kept and nak'ed with exponential back-off
+  with jitter (capped, `infra_backoff`) for as long as the outage lasts. Such a delivery never counts
+  towards dead-lettering, so a database restart of any length dead-letters nothing. The rest of the
+  fetched batch is nak'ed with the same delay without being tried: it would fail the same way, and
+  hammering a database that is starting up only slows its recovery.
+- Anything else a handler raises (a domain rule, a bug) is nak'ed with `backoff(n)` and dead-lettered once
+  it has failed that way `max_deliver` times. `PermanentError`, an undecodable payload or an event without
+  an id go to the dead-letter subject at once: no retry can change them; so does a message whose
+  `Onepool-Event-Type` header names another message than the subscription's (see `wrong_event_type`).
+
+Counting only the non-infrastructure failures: JetStream's `num_delivered` counts every delivery, outages
+included, so it cannot be the threshold. The count of failures that were not the infrastructure's is kept
+in this process, per stream sequence (bounded; forgotten on ack or dead-letter). No table or header is
+needed: a message is never dead-lettered because of an infrastructure failure, whatever the count says.
+What this gives up, on purpose: a process restart forgets the count, so a poison message gets
+`max_deliver` more attempts per restart (each rolled back, so harmless), and each replica of a service
+counts on its own (at most replicas x max_deliver attempts).
+
+Dead letters go to `dlq.<service>.<consumer>` (stream DLQ) with the original payload and headers (minus
+Nats-Msg-Id) plus: Onepool-Original-Subject, -Original-Msg-Id, -Consumer, -Stream, -Stream-Seq,
+-Deliveries (JetStream's count), -Failures (failures that counted), -Error, -Dead-Lettered-At and
+Onepool-Event-Type (the protobuf message type), which is what `onepool dlq show|replay` needs.
+Original-Msg-Id is the event id the inbox used. A replay republishes to the original subject under a new
+Nats-Msg-Id with `Onepool-Event-Id` = that id, which the consumer prefers: every consumer of the subject,
+including those that applied the event the first time, sees the same event id and applies it at most once.
+
+Failure modes: NATS down while acking or nak'ing: the message is redelivered after ack_wait and the inbox
+drops a second application. A crash between commit and ack: the same.
 """
 
 from __future__ import annotations
@@ -13,8 +43,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import DecodeError, Message
@@ -25,7 +57,7 @@ from onepool_contracts.events import subject_of
 from opentelemetry import propagate, trace
 from sqlalchemy.dialects.postgresql import insert
 
-from onepool_runtime import metrics
+from onepool_runtime import infra, metrics
 from onepool_runtime.outbox import EVENT_TYPE_HEADER, MSG_ID_HEADER
 from onepool_runtime.tables import inbox
 from onepool_runtime.uow import UnitOfWork
@@ -38,6 +70,17 @@ U = TypeVar("U", bound=UnitOfWork)
 
 DLQ_STREAM = "DLQ"
 DLQ_SUBJECTS = ["dlq.>"]
+# Dead-letter headers (read by `onepool dlq`).
+ORIGINAL_SUBJECT_HEADER = "Onepool-Original-Subject"
+ORIGINAL_MSG_ID_HEADER = "Onepool-Original-Msg-Id"
+CONSUMER_HEADER = "Onepool-Consumer"
+ERROR_HEADER = "Onepool-Error"
+# The event's id when it is not the Nats-Msg-Id: set on a replayed dead letter, which is published under a
+# new Nats-Msg-Id (JetStream's duplicate window would drop the original one) but is still the same event for
+# every consumer's inbox, including the consumers that applied it the first time.
+EVENT_ID_HEADER = "Onepool-Event-Id"
+# How many failing messages' counts one consumer remembers (see module doc); the oldest are forgotten.
+_MAX_TRACKED = 10_000
 
 
 class PermanentError(Exception):
@@ -94,6 +137,7 @@ class EventConsumer:
         max_deliver: int = 5,
         ack_wait: float = 30.0,
         backoff: Callable[[int], float] | None = None,
+        infra_backoff: Callable[[int], float] | None = None,
         batch: int = 50,
         deliver_new_only: bool = False,
     ) -> None:
@@ -106,6 +150,10 @@ class EventConsumer:
         self.max_deliver = max_deliver
         self._ack_wait = ack_wait
         self._backoff = backoff or (lambda n: min(0.2 * (2 ** (n - 1)), 30.0))
+        self._infra_backoff = infra_backoff or (lambda n: infra.backoff(n, base=0.2, cap=10.0))
+        # stream sequence -> failures that count towards dead-lettering (not the infrastructure's).
+        self._failures: OrderedDict[int, int] = OrderedDict()
+        self.infra_failures = 0
         self._batch = batch
         self._deliver_new = deliver_new_only
         self.dlq_subject = f"dlq.{service}.{name}"
@@ -157,8 +205,7 @@ class EventConsumer:
                     log.exception("fetch failed on %s; retrying", self.durable)
                     await asyncio.sleep(1.0)
                     continue
-                for msg in msgs:
-                    await self.process(msg)
+                await self._process_batch(msgs)
         finally:
             # Messages the server already pushed to this subscription are redelivered after ack_wait.
             with contextlib.suppress(Exception):
@@ -176,7 +223,25 @@ class EventConsumer:
                 return s
         return None
 
-    async def process(self, msg: Msg) -> None:
+    async def _process_batch(self, msgs: list[Msg]) -> None:
+        for i, msg in enumerate(msgs):
+            try:
+                delay = await self.process(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS gone while acking: redelivered after ack_wait, the inbox dedupes
+                log.warning("%s: could not settle a message: %r", self.durable, exc)
+                delay = self._infra_backoff(msg.metadata.num_delivered) if infra.is_infrastructure(exc) else None
+            if delay is not None:
+                # The infrastructure is down: the rest of the batch would fail the same way; put it back.
+                for rest in msgs[i + 1 :]:
+                    with contextlib.suppress(Exception):
+                        await rest.nak(delay=delay)
+                await asyncio.sleep(min(delay, 1.0))
+                return
+
+    async def process(self, msg: Msg) -> float | None:
+        """Handle one message. Returns the back-off applied when the infrastructure failed, else None."""
         headers = msg.headers or {}
         delivered = msg.metadata.num_delivered
         if delivered > 1:
@@ -184,21 +249,26 @@ class EventConsumer:
         sub = self._route(msg.subject)
         if sub is None:
             await msg.ack()  # not ours (filter subjects changed); nothing to do
-            return
+            return None
+        event_type = sub.message_type.DESCRIPTOR.full_name
         mismatch = wrong_event_type(sub, headers)
         if mismatch is not None:
-            await self._dead_letter(msg, mismatch)
-            return
+            await self._dead_letter(msg, mismatch, event_type)
+            return None
         try:
             event = sub.message_type.FromString(msg.data)
         except DecodeError as exc:
-            await self._dead_letter(msg, f"undecodable payload: {exc}")
-            return
-        event_id = headers.get(MSG_ID_HEADER) or getattr(getattr(event, "meta", None), "event_id", "")
+            await self._dead_letter(msg, f"undecodable payload: {exc}", event_type)
+            return None
+        event_id = (
+            headers.get(EVENT_ID_HEADER)
+            or headers.get(MSG_ID_HEADER)
+            or getattr(getattr(event, "meta", None), "event_id", "")
+        )
         if not event_id:
             # Without an id the inbox cannot tell this event from any other id-less one.
-            await self._dead_letter(msg, "no event id (Nats-Msg-Id header or meta.event_id)")
-            return
+            await self._dead_letter(msg, "no event id (Nats-Msg-Id header or meta.event_id)", event_type)
+            return None
         parent = propagate.extract(headers)
         with tracer.start_as_current_span(
             f"consume {msg.subject}", context=parent, kind=trace.SpanKind.CONSUMER
@@ -206,23 +276,18 @@ class EventConsumer:
             span.set_attribute("messaging.system", "nats")
             span.set_attribute("messaging.consumer.group.name", self.durable)
             span.set_attribute("messaging.message.id", event_id)
+            heartbeat = asyncio.create_task(self._keep_alive(msg))
             try:
                 applied = await self._apply(sub, event, event_id, msg.subject)
             except asyncio.CancelledError:
                 raise
-            except PermanentError as exc:
-                await self._dead_letter(msg, f"permanent: {exc}")
-                return
             except Exception as exc:
                 span.record_exception(exc)
-                metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "error"})
-                if delivered >= self.max_deliver:
-                    log.error("%s: giving up on %s after %d deliveries: %r", self.durable, event_id, delivered, exc)
-                    await self._dead_letter(msg, repr(exc))
-                else:
-                    log.warning("%s: %s failed (delivery %d), retrying: %r", self.durable, event_id, delivered, exc)
-                    await msg.nak(delay=self._backoff(delivered))
-                return
+                return await self._failed(msg, event_id, event_type, exc)
+            finally:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+        self._failures.pop(msg.metadata.sequence.stream, None)
         await msg.ack()
         if applied:
             self.processed += 1
@@ -230,6 +295,50 @@ class EventConsumer:
         else:
             self.duplicates += 1
             metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "duplicate"})
+        return None
+
+    async def _failed(self, msg: Msg, event_id: str, event_type: str, exc: Exception) -> float | None:
+        delivered = msg.metadata.num_delivered
+        seq = msg.metadata.sequence.stream
+        # Checked first: a handler that wrapped an outage in a PermanentError must not lose the event.
+        if infra.is_infrastructure(exc):
+            self.infra_failures += 1
+            delay = self._infra_backoff(delivered)
+            metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "unavailable"})
+            log.warning(
+                "%s: %s waits for the infrastructure (delivery %d, retry in %.1fs): %r",
+                self.durable,
+                event_id,
+                delivered,
+                delay,
+                exc,
+            )
+            await msg.nak(delay=delay)
+            return delay
+        if isinstance(exc, PermanentError):
+            self._failures.pop(seq, None)
+            await self._dead_letter(msg, f"permanent: {exc}", event_type, event_id=event_id)
+            return None
+        metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "error"})
+        failures = self._failures.pop(seq, 0) + 1
+        if failures >= self.max_deliver:
+            log.error("%s: giving up on %s after %d failures: %r", self.durable, event_id, failures, exc)
+            await self._dead_letter(msg, repr(exc), event_type, failures, event_id)
+            return None
+        self._failures[seq] = failures
+        while len(self._failures) > _MAX_TRACKED:
+            self._failures.popitem(last=False)
+        log.warning("%s: %s failed (%d of %d), retrying: %r", self.durable, event_id, failures, self.max_deliver, exc)
+        await msg.nak(delay=self._backoff(failures))
+        return None
+
+    async def _keep_alive(self, msg: Msg) -> None:
+        """Extend ack_wait while a handler runs (a slow database must not cause a redelivery meanwhile)."""
+        interval = max(self._ack_wait / 3, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
 
     async def _apply(self, sub: Subscription[Any, Any], event: Message, event_id: str, subject: str) -> bool:
         async with self._uow_factory() as uow:
@@ -245,15 +354,21 @@ class EventConsumer:
             await uow.commit()
             return True
 
-    async def _dead_letter(self, msg: Msg, reason: str) -> None:
-        headers = {k: v for k, v in (msg.headers or {}).items() if k != MSG_ID_HEADER}
+    async def _dead_letter(self, msg: Msg, reason: str, event_type: str, failures: int = 1, event_id: str = "") -> None:
+        original = msg.headers or {}
+        headers = {k: v for k, v in original.items() if k not in (MSG_ID_HEADER, EVENT_ID_HEADER)}
+        headers.setdefault(EVENT_TYPE_HEADER, event_type)
         headers.update(
             {
-                "Onepool-Original-Subject": msg.subject,
-                "Onepool-Original-Msg-Id": (msg.headers or {}).get(MSG_ID_HEADER, ""),
-                "Onepool-Consumer": self.durable,
+                ORIGINAL_SUBJECT_HEADER: msg.subject,
+                ORIGINAL_MSG_ID_HEADER: event_id or original.get(EVENT_ID_HEADER) or original.get(MSG_ID_HEADER, ""),
+                CONSUMER_HEADER: self.durable,
+                "Onepool-Stream": msg.metadata.stream,
+                "Onepool-Stream-Seq": str(msg.metadata.sequence.stream),
                 "Onepool-Deliveries": str(msg.metadata.num_delivered),
-                "Onepool-Error": reason[:500],
+                "Onepool-Failures": str(failures),
+                ERROR_HEADER: reason[:500],
+                "Onepool-Dead-Lettered-At": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )
         await self._js.publish(self.dlq_subject, msg.data, headers=headers)

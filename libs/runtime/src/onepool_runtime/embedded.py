@@ -228,6 +228,21 @@ class EmbeddedPostgres:
             self.proc.send_signal(signal.SIGQUIT)
             self.proc.wait(10)
 
+    def stop_immediate(self) -> None:
+        """What `pg_ctl stop -m immediate` does (SIGQUIT to the postmaster): every connection is cut at
+        once, and the next start runs crash recovery, during which clients are told "the database system
+        is starting up"."""
+        self.kill()
+
+    def restart(self, *, immediate: bool = True, down_seconds: float = 0.0) -> None:
+        """Stop (immediately by default), stay down for `down_seconds`, start again on the same port."""
+        if immediate:
+            self.stop_immediate()
+        else:
+            self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
 
 def nats_server_binary() -> str:
     candidate = Path(sys.executable).parent / "nats-server"

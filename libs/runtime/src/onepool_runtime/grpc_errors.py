@@ -1,8 +1,11 @@
 """The one place domain errors become gRPC status codes (with google.rpc error details).
 
 Also owns request decoding: a malformed protobuf body is the caller's fault (INVALID_ARGUMENT), whereas
-grpcio's default would report INTERNAL. Anything unexpected is logged with its trace and returned as a
-bare INTERNAL without internals.
+grpcio's default would report INTERNAL. A failure of the infrastructure (database, NATS or a peer service
+unreachable or busy; see `onepool_runtime.infra`) is UNAVAILABLE with google.rpc.RetryInfo: retrying with
+the same request id is safe and ends with the right answer, because a use case's effect and its idempotency
+key commit in one transaction. Anything else unexpected is logged with its trace and returned as a bare
+INTERNAL without internals.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from onepool_runtime import errors, metrics
+from onepool_runtime import errors, infra, metrics
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,32 @@ def _internal() -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error"))
 
 
+RETRY_AFTER_SECONDS = 1
+
+
+def _unavailable(message: str) -> grpc.Status:
+    """UNAVAILABLE with google.rpc.RetryInfo: how long a client should wait before the same call again."""
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.seconds = RETRY_AFTER_SECONDS
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[_pack(retry)])
+    return rpc_status.to_status(status)
+
+
+def _refused(exc: errors.DomainError) -> grpc.Status:
+    # A peer that could not be reached (errors.Unavailable) carries the same retry advice as an outage here.
+    return _unavailable(exc.message) if isinstance(exc, errors.Unavailable) else to_status(exc)
+
+
+def _unexpected(method: str, exc: Exception) -> tuple[grpc.StatusCode, grpc.Status]:
+    """An exception that is not a domain error: the infrastructure's (UNAVAILABLE) or a bug (INTERNAL)."""
+    if infra.is_infrastructure(exc):
+        log.warning("%s: infrastructure unavailable: %r", method, exc)
+        message = f"temporarily unavailable: {infra.dependency(exc)}; retry with the same request id"
+        return grpc.StatusCode.UNAVAILABLE, _unavailable(message)
+    log.error("unhandled error in %s", method, exc_info=exc)
+    return grpc.StatusCode.INTERNAL, _internal()
+
+
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(  # type: ignore[override]  # returns None for unknown methods, as grpc does
         self,
@@ -119,14 +148,13 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                 except errors.DomainError as exc:
                     code = status_code_for(exc)
                     log.info("%s refused: %s %s", method, code.name, exc.message)
-                    await context.abort_with_status(to_status(exc))
+                    await context.abort_with_status(_refused(exc))
                 except grpc.aio.AbortError:
                     code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
                     raise
-                except Exception:
-                    code = grpc.StatusCode.INTERNAL
-                    log.exception("unhandled error in %s", method)
-                    await context.abort_with_status(_internal())
+                except Exception as exc:
+                    code, status = _unexpected(method, exc)
+                    await context.abort_with_status(status)
                 finally:
                     _record(method, code, start)
 
@@ -144,13 +172,12 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                         yield item
                 except errors.DomainError as exc:
                     code = status_code_for(exc)
-                    await context.abort_with_status(to_status(exc))
+                    await context.abort_with_status(_refused(exc))
                 except grpc.aio.AbortError:
                     raise
-                except Exception:
-                    code = grpc.StatusCode.INTERNAL
-                    log.exception("unhandled error in %s", method)
-                    await context.abort_with_status(_internal())
+                except Exception as exc:
+                    code, status = _unexpected(method, exc)
+                    await context.abort_with_status(status)
                 finally:
                     _record(method, code, start)
 

@@ -19,7 +19,7 @@ from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import orders_pb2
 from onepool_contracts.events import subject_of
 from onepool_runtime.consumer import PermanentError, Subscription
-from onepool_runtime.errors import DomainError
+from onepool_runtime.errors import Conflict, DomainError, Unavailable
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
 from onepool_settlement.domain.model import (
@@ -119,11 +119,14 @@ Handler = Callable[[Any, SettlementUnitOfWork], Awaitable[None]]
 
 
 def _permanent_on_domain_errors(fn: Handler) -> Handler:
-    """A domain rule refusing an event's content will refuse it on every retry: dead-letter it now."""
+    """A domain rule refusing an event's content will refuse it on every retry: dead-letter it now.
+    Unavailable and Conflict are not about the content (a dependency, a concurrent change): retried."""
 
     async def run(event: Any, uow: SettlementUnitOfWork) -> None:
         try:
             await fn(event, uow)
+        except (Unavailable, Conflict):
+            raise
         except DomainError as exc:
             raise PermanentError(exc.message) from exc
 

@@ -1,0 +1,170 @@
+"""`onepool dlq list|show|replay` against a real nats-server and real consumers on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from onepool.common.v1 import common_pb2
+from onepool.inventory.v1 import events_pb2
+from onepool_cli import dlq
+from onepool_cli.main import app
+from onepool_runtime import db, messaging
+from onepool_runtime.consumer import DLQ_STREAM, EventConsumer, PermanentError, Subscription
+from onepool_runtime.tables import metadata
+from onepool_runtime.uow import UnitOfWork
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.asyncio
+STREAM = "DLQTEST"
+
+
+@dataclass
+class Env:
+    engine: AsyncEngine
+    schema: str
+    nats_url: str
+    nc: Client
+    js: JetStreamContext
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(db.session_factory(self.engine), source="dlqtest")
+
+    async def applied(self) -> list[tuple[str, str]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT consumer, event_id FROM applied ORDER BY consumer, event_id"))
+            return [(r[0], r[1]) for r in rows]
+
+
+@pytest.fixture
+async def env(database_url: str, nats_url: str) -> AsyncIterator[Env]:
+    schema = f"dlq_{uuid.uuid4().hex[:8]}"
+    engine = db.create_engine(database_url, schema)
+    await db.ensure_schema(engine, schema)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await conn.execute(text("CREATE TABLE applied (consumer text, event_id text)"))
+    nc = await messaging.connect(nats_url, "dlq-cli-tests")
+    js = nc.jetstream()
+    await messaging.ensure_stream(js, STREAM, [f"{schema}.>"])
+    await messaging.ensure_stream(js, DLQ_STREAM, ["dlq.>"])
+    yield Env(engine, schema, nats_url, nc, js)
+    await js.delete_stream(STREAM)
+    await nc.close()
+    await engine.dispose()
+
+
+async def _cli(*args: str) -> str:
+    """Run `onepool ...` as an operator would (in a thread: the command runs its own event loop)."""
+    dlq.console.width = 400  # one table row per line, nothing folded
+    result = await asyncio.to_thread(CliRunner().invoke, app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def _until(probe, wait: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(wait / 0.1)):
+        if await probe():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
+async def test_list_show_and_replay_dead_letters(env: Env) -> None:
+    broken = {"on": True}
+    subject = f"{env.schema}.stock.changed"
+
+    def handler(name: str, refuse: bool):  # type: ignore[no-untyped-def]
+        async def handle(event: events_pb2.StockChanged, uow: UnitOfWork) -> None:
+            if refuse and broken["on"]:
+                raise PermanentError(f"sku {event.level.sku} is not known here")
+            await uow.session.execute(
+                text("INSERT INTO applied VALUES (:c, :e)"), {"c": name, "e": event.meta.event_id}
+            )
+
+        return handle
+
+    def consumer(name: str, refuse: bool) -> EventConsumer:
+        return EventConsumer(
+            env.js,
+            env.uow,
+            service="dlqtest",
+            name=f"{name}-{env.schema}",
+            stream=STREAM,
+            subscriptions=[Subscription(f"{env.schema}.>", events_pb2.StockChanged, handler(name, refuse))],
+        )
+
+    # "picky" dead-letters everything while broken; "steady" applies every event: a replay reaches it too.
+    picky, steady = consumer("picky", True), consumer("steady", False)
+    tasks = [asyncio.create_task(picky.run()), asyncio.create_task(steady.run())]
+    try:
+        ids = [f"evt-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        for i, event_id in enumerate(ids):
+            event = events_pb2.StockChanged(meta=common_pb2.EventMeta(event_id=event_id))
+            event.level.sku = f"SKU-{i}"
+            await env.js.publish(subject, event.SerializeToString(), headers={"Nats-Msg-Id": event_id})
+
+        async def dead() -> list[dlq.DeadLetter]:
+            return await dlq.read(env.js, consumer=picky.durable)
+
+        await _until(lambda: _count(dead, 2))
+        await _until(lambda: _has(env, [("steady", e) for e in ids]))
+        letters = await dead()
+        first = next(d for d in letters if d.event_id == ids[0])
+
+        listing = await _cli("dlq", "list", "--nats-url", env.nats_url, "--consumer", picky.durable)
+        rows = [line for line in listing.splitlines() if picky.durable in line]
+        assert len(rows) == 2
+        assert all(subject in row and picky.dlq_subject in row and "permanent: sku SKU-" in row for row in rows)
+        assert "2 dead letter(s)" in listing
+
+        shown = await _cli("dlq", "show", str(first.seq), "--nats-url", env.nats_url)
+        assert f'"eventId": "{ids[0]}"' in shown  # decoded from protobuf by its Onepool-Event-Type
+        assert '"sku": "SKU-0"' in shown
+        assert "onepool.inventory.v1.StockChanged" in shown and "Onepool-Error" in shown
+
+        broken["on"] = False  # the operator fixed the cause
+        replayed = await _cli("dlq", "replay", str(first.seq), "--nats-url", env.nats_url)
+        assert f"replayed 1 dead letter(s): {first.seq}" in replayed
+        replayed = await _cli("dlq", "replay", "--all", "--consumer", picky.durable, "--nats-url", env.nats_url)
+        assert "replayed 1 dead letter(s)" in replayed
+
+        expected = sorted([("picky", e) for e in ids] + [("steady", e) for e in ids])
+        await _until(lambda: _has(env, expected))
+        await asyncio.sleep(1.0)  # a second application would show now
+        assert await env.applied() == expected  # each event applied once by each consumer, replays included
+        assert await dead() == []  # removed from the DLQ stream
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_show_falls_back_to_hex_and_unknown_sequences_are_refused(env: Env) -> None:
+    await env.js.publish(
+        f"dlq.dlqtest.{env.schema}",
+        b"\xff\xfe not protobuf",
+        headers={"Onepool-Event-Type": "onepool.inventory.v1.StockChanged", "Onepool-Consumer": env.schema},
+    )
+    [letter] = await dlq.read(env.js, consumer=env.schema)
+    shown = await _cli("dlq", "show", str(letter.seq), "--nats-url", env.nats_url)
+    assert b"\xff\xfe not protobuf".hex() in shown
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "show", "999999", "--nats-url", env.nats_url])
+    assert result.exit_code == 2 and "no dead letter 999999" in result.output
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "list", "--nats-url", "nats://127.0.0.1:1"])
+    assert result.exit_code == 1 and "not reachable" in result.output
+
+
+async def _count(probe, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return len(await probe()) >= n
+
+
+async def _has(env: Env, rows: list[tuple[str, str]]) -> bool:
+    return set(rows) <= set(await env.applied())
