@@ -62,8 +62,9 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
             return False
 
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: Ctx) -> pb.PlaceOrderResponse:
-        cmd = requests.place_order(request, self._settings)
-        self._scope.place(cmd)
+        asked = requests.place_order(request, self._settings)
+        channel = await self._use.read(lambda uow: handlers.channel(uow, asked.channel_id))
+        cmd = self._scope.place(asked, channel)
         # Shielded: a caller that disconnects mid-saga does not cut it short between Reserve and recording.
         order = await asyncio.shield(self._placement.place(cmd))
         return pb.PlaceOrderResponse(order=order_to_proto(order))
