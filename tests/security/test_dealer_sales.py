@@ -23,6 +23,7 @@ from onepool.settlement.v1 import settlement_pb2 as spb
 from onepool_runtime.testing.services import metadata
 
 from tests.support.channels import wait_until_inventory_knows, wait_until_orders_knows
+from tests.support.dealers import dealer_with_a_shop
 from tests.support.orders import ORDER_EVENTS, cny, eventually, ship_to, uid
 
 pytestmark = pytest.mark.asyncio
@@ -44,42 +45,7 @@ class Dealer:
 
 
 async def _dealer_with_a_stocked_shop(services: Any, admin: Any, sku: str) -> Dealer:
-    dealers, inventory, orders = services.stub("dealers"), services.stub("inventory"), services.stub("orders")
-    dealer = (
-        await dealers.RegisterDealer(
-            dpb.RegisterDealerRequest(
-                request_id=uid("reg"),
-                name="Shop",
-                tier=dpb.DEALER_TIER_GOLD,
-                region="CN-SH",
-                credit_limit=cny(1_000_000),
-            ),
-            metadata=admin,
-        )
-    ).dealer
-    shop = uid("DS")
-    await dealers.AddDealerLocation(
-        dpb.AddDealerLocationRequest(
-            dealer_id=dealer.id,
-            location=ipb.Location(id=shop, name="shop", type=ipb.LOCATION_TYPE_DEALER_STORE, ships=True),
-        ),
-        metadata=admin,
-    )
-    await inventory.ReceiveStock(
-        ipb.ReceiveStockRequest(request_id=uid("rcv"), location_id=shop, lines=[ipb.StockLine(sku=sku, quantity=5)]),
-        metadata=admin,
-    )
-    await wait_until_inventory_knows(inventory, admin, dealer.channel_id)
-    await wait_until_orders_knows(orders, admin, dealer.channel_id)
-
-    async def sellable() -> int:
-        reply = await inventory.GetAvailability(
-            ipb.GetAvailabilityRequest(skus=[sku], channel_id=dealer.channel_id), metadata=admin
-        )
-        return reply.items[0].available
-
-    await eventually(sellable, lambda n: n == 5)  # the shop has joined the channel's allocation in inventory
-    return Dealer(dealer, shop)
+    return Dealer(*await dealer_with_a_shop(services, admin, sku, 5))
 
 
 async def _available(services: Any, admin: Any, sku: str, location_id: str) -> tuple[int, int]:
