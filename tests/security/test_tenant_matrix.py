@@ -34,7 +34,6 @@ from tests.support.channels import wait_until_inventory_knows, wait_until_orders
 from tests.support.dealers import dealer_with_a_shop
 from tests.support.orders import cny, eventually, pickup_at, ship_to, uid
 
-pytestmark = pytest.mark.asyncio
 DENIED = grpc.StatusCode.PERMISSION_DENIED
 SCOPED = ("channel", "dealer", "store")
 PRICE = 10_000
