@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from onepool_runtime.auth import Principal, current_principal, require_channel
+from onepool_runtime.auth import Principal, current_principal
 from onepool_runtime.errors import NotFound, PermissionDenied
 
 from onepool_orders.domain import commands
@@ -59,7 +59,8 @@ class OrderScope:
         """The command to place, with its dealer decided (see the module docstring); `channel` is orders'
         copy of cmd.channel_id, None if orders has not heard of it."""
         p = self._principal()
-        require_channel(cmd.channel_id)
+        if p.role == "channel" and p.channel_id != cmd.channel_id:
+            raise PermissionDenied("channel tokens may only place orders on their own channel")
         if p.role == "dealer" and (channel is None or channel.bound_dealer != p.dealer_id):
             # An unknown channel looks the same as another dealer's, as in the channels service.
             raise PermissionDenied("dealer tokens may only place orders on their own dealer's channel")
