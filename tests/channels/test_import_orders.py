@@ -16,6 +16,8 @@ from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import field_violations, metadata
 
+from tests.support.channels import wait_until_orders_knows
+
 pytestmark = pytest.mark.asyncio
 DOC = Path(__file__).resolve().parents[2] / "docs" / "import-formats.md"
 EXAMPLES = dict(re.findall(r"<!-- example: (\w+) -->\n```json\n(.*?)\n```", DOC.read_text("utf-8"), flags=re.S))
@@ -57,9 +59,10 @@ async def orders(started):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def marketplace(world):  # type: ignore[no-untyped-def]
+async def marketplace(world, orders):  # type: ignore[no-untyped-def]
     """A channel listing every channel SKU of the examples, each mapped to a fresh SKU with stock."""
     channel = await world.channel("market")
+    await wait_until_orders_knows(orders, metadata("admin"), channel.id)
     wh = await world.location("WH")
     skus = {}
     for _, lines, _, _ in EXPECTED.values():
@@ -122,6 +125,7 @@ async def test_the_same_payload_imported_twice_and_concurrently_is_one_order(wor
     assert len(await channel_orders(orders, channel.id)) == 1
 
     other = await world.channel("market2")
+    await wait_until_orders_knows(orders, metadata("admin"), other.id)
     wh = await world.location("WH")
     for channel_sku, _, _ in EXPECTED["generic"][1]:
         sku = world.name("SKU")

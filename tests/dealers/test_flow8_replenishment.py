@@ -264,19 +264,21 @@ async def test_a_dealer_token_cannot_read_or_order_for_another_dealer(services, 
             md,
             denied,
         )
-    # Its own dealer, to another dealer's store: refused as not its location.
-    error = await refused(
-        dealers.PlaceReplenishment,
-        pb.PlaceReplenishmentRequest(
-            request_id=name("po"),
-            dealer_id=mine.id,
-            from_location_id=brand_warehouse,
-            to_location_id=their_store,
-            lines=[pb.ReplenishmentLine(sku="TEA-1", quantity=1)],
-        ),
-        md,
-        grpc.StatusCode.FAILED_PRECONDITION,
-    )
+    # Its own dealer, to another dealer's store: another tenant's location, so PERMISSION_DENIED like every
+    # cross-tenant refusal; to a location that is no dealer's (here, one that does not exist): not its location.
+    for to_location, code in ((their_store, denied), (name("NOWHERE"), grpc.StatusCode.FAILED_PRECONDITION)):
+        error = await refused(
+            dealers.PlaceReplenishment,
+            pb.PlaceReplenishmentRequest(
+                request_id=name("po"),
+                dealer_id=mine.id,
+                from_location_id=brand_warehouse,
+                to_location_id=to_location,
+                lines=[pb.ReplenishmentLine(sku="TEA-1", quantity=1)],
+            ),
+            md,
+            code,
+        )
     assert error_info(error).reason == "NOT_DEALER_LOCATION"
     assert [d.id for d in (await dealers.ListDealers(pb.ListDealersRequest(), metadata=md)).dealers] == [mine.id]
 

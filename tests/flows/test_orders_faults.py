@@ -20,6 +20,7 @@ from onepool.orders.v1 import orders_pb2_grpc
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET
 
+from tests.support.channels import wait_until_orders_knows
 from tests.support.orders import World, eventually, uid
 
 pytestmark = pytest.mark.asyncio
@@ -134,6 +135,7 @@ async def test_killing_orders_between_reserving_and_recording_leaves_nothing_stu
     channel = await world.channel(location_ids=[warehouse])
     request = world.place_request(channel, {sku: (2, 1000)}, payment_ttl_seconds=PAYMENT_TTL_SECONDS)
     await orders.start(fault_exit_after_reserve="true")
+    await wait_until_orders_knows(orders.stub(), world.admin, channel)  # whose sales the channel's are
 
     with pytest.raises(grpc.aio.AioRpcError):
         await orders.stub().PlaceOrder(request, metadata=world.admin, timeout=20)
@@ -175,6 +177,7 @@ async def test_orders_placed_while_inventory_is_down_are_reserved_once_it_is_bac
     channel = await world.channel(location_ids=[warehouse])
     if orders.proc is None or orders.proc.returncode is not None:
         await orders.start()
+    await wait_until_orders_knows(orders.stub(), world.admin, channel)
     request = world.place_request(channel, {sku: (1, 500)})
 
     await stack.stop("inventory")

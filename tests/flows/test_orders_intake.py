@@ -189,7 +189,12 @@ async def test_an_unknown_channel_is_not_found(world: World, shelf: tuple[str, s
         world.orders.PlaceOrder(world.place_request("NO-SUCH-CHANNEL", {sku: (1, 1)}), metadata=world.admin)
     )
     assert error.code() == grpc.StatusCode.NOT_FOUND
-    assert await _list(world, channel_id="NO-SUCH-CHANNEL") == []
+    assert [o for o in await _list(world) if o.channel_id == "NO-SUCH-CHANNEL"] == []
+    # Listing by a channel orders has never heard of is NOT_FOUND too.
+    listed = await _code(
+        world.orders.ListOrders(opb.ListOrdersRequest(channel_id="NO-SUCH-CHANNEL"), metadata=world.admin)
+    )
+    assert listed.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_not_enough_stock_is_a_rejected_order_naming_the_shortfall(world: World) -> None:

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.support.channels import wait_until_orders_knows
 from tests.support.orders import cny, eventually, ship_to, uid
 
 pytestmark = pytest.mark.asyncio
@@ -67,6 +68,7 @@ async def test_place_and_pay_is_one_trace_through_orders_inventory_relay_and_set
             return False
 
     await eventually(inventory_knows_channel, bool)
+    await wait_until_orders_knows(stack.stub("orders"), admin, channel.id)  # whose sales the channel's are
 
     tracer = trace.get_tracer("storefront")
     async with grpc.aio.insecure_channel(

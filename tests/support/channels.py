@@ -1,9 +1,10 @@
-"""Register a sales channel with inventory without running the channels service.
+"""Register a sales channel with inventory (and orders) without running the channels service.
 
-Inventory learns which part of the pool a channel may sell from `channels.channel.created` / `.updated`
-events on the CHANNELS stream. These helpers publish such an event exactly as the channels service would
-(protobuf payload, `Nats-Msg-Id` = a fresh event id) and wait until inventory knows the channel (its
-GetAvailability stops answering NOT_FOUND for it), so a test can place orders through it right away.
+Inventory learns which part of the pool a channel may sell, and orders whose sale an order on it is, from
+`channels.channel.created` / `.updated` events on the CHANNELS stream. These helpers publish such an event
+exactly as the channels service would (protobuf payload, `Nats-Msg-Id` = a fresh event id) and wait until
+inventory knows the channel (its GetAvailability stops answering NOT_FOUND for it), and orders too when given
+(its ListOrders by channel stops answering NOT_FOUND), so a test can place orders through it right away.
 
     channel_id = await register_channel(stack.nats_url, stack.stub("inventory"), admin,
                                         location_ids=[warehouse, shop])
@@ -21,6 +22,7 @@ import nats
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.channels.v1 import events_pb2 as cev
 from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.messaging import STREAMS, ensure_stream
 from onepool_runtime.outbox import MSG_ID_HEADER
 
@@ -100,9 +102,28 @@ async def wait_until_inventory_knows(
         await asyncio.sleep(0.05)
 
 
-async def register_channel(nats_url: str, inventory: Any, metadata: Any, channel_id: str = "", **policy: Any) -> str:
-    """Create a channel in inventory's view (see `channel` for the policy keywords); returns its id."""
+async def wait_until_orders_knows(orders: Any, metadata: Any, channel_id: str, *, within: float = WAIT_SECONDS) -> None:
+    """Poll orders until it answers for this channel (it has recorded whose sales the channel's orders are)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            await orders.ListOrders(opb.ListOrdersRequest(channel_id=channel_id, page_size=1), metadata=metadata)
+            return
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.05)
+
+
+async def register_channel(
+    nats_url: str, inventory: Any, metadata: Any, channel_id: str = "", *, orders: Any = None, **policy: Any
+) -> str:
+    """Create a channel in inventory's view, and orders' when `orders` is given (see `channel` for the policy
+    keywords); returns its id."""
     message = channel(channel_id, **policy)
     await publish_channel(nats_url, message)
     await wait_until_inventory_knows(inventory, metadata, message.id)
+    if orders is not None:
+        await wait_until_orders_knows(orders, metadata, message.id)
     return message.id

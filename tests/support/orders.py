@@ -13,6 +13,7 @@ from typing import Any
 import nats
 from google.protobuf.message import Message
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import events_pb2 as oev
@@ -110,7 +111,9 @@ class World:
         )
 
     async def channel(self, **policy: Any) -> str:
-        return await register_channel(self.nats_url, self.inventory, self.admin, **policy)
+        if policy.get("owner_dealer_id"):
+            policy.setdefault("type_", cpb.CHANNEL_TYPE_DEALER)  # as the channels service insists
+        return await register_channel(self.nats_url, self.inventory, self.admin, orders=self.orders, **policy)
 
     async def level(self, sku: str, location_id: str) -> ipb.LocationAvailability:
         """on_hand / reserved / available of one SKU at one location (zeros if never stocked there)."""

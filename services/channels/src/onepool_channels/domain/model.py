@@ -173,6 +173,13 @@ class Channel:
         self.events.append(ChannelChanged(self, sells_differently))
         return True
 
+    def announce(self) -> None:
+        """Publish the channel as it is, unchanged (same version): a consumer whose copy of the channels is
+        missing one (its stream no longer holds the channel's events) learns it; the others keep theirs."""
+        from onepool_channels.domain.events import ChannelChanged
+
+        self.events.append(ChannelChanged(self, sells_differently=False))
+
     def sellable(self, listing: Listing | None, positions: Iterable[StockPosition]) -> int:
         """What this channel may sell of one SKU right now: nothing if paused or not (actively) listed."""
         if listing is None or not listing.active or not self.selling:

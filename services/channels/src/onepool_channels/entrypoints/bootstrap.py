@@ -1,5 +1,5 @@
 """Wires the channels service: unit of work, the inventory-events consumer (stock read model and feed), the
-watch hub, the orders client and the servicer."""
+watch hub, the orders client, the start-up announcement of every channel and the servicer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from onepool.channels.v1 import channels_pb2, channels_pb2_grpc
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.server import Infra, ServiceParts
 
 from onepool_channels.adapters.orders_client import OrdersGateway
@@ -17,10 +18,12 @@ from onepool_channels.entrypoints.grpc_api import ChannelServicer
 from onepool_channels.entrypoints.policies import POLICY
 from onepool_channels.entrypoints.stock_events import on_location_upserted, on_stock_changed
 from onepool_channels.entrypoints.watch import StockWatchHub
+from onepool_channels.service_layer import handlers
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 from onepool_channels.settings import ChannelsSettings
 
 SERVICE_NAME = channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name
+ANNOUNCE_BATCH = 200
 
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
@@ -61,6 +64,17 @@ async def build(infra: Infra) -> ServiceParts:
 
     [consumer] = event_consumers(infra)
 
+    async def announce() -> None:
+        """Once at start-up: every channel is published again, so a consumer that joined after the CHANNELS
+        stream dropped a channel's events (its max age) still learns every channel (orders, inventory and
+        settlement each keep a copy). Consumers keep the highest version, so the repeat changes nothing else."""
+        after = ""
+        while True:
+            page = partial(handlers.announce_channels, after_id=after, limit=ANNOUNCE_BATCH)
+            after = await run_in_transaction(uow_factory, page)
+            if not after:
+                return
+
     def register(server: grpc.aio.Server) -> None:
         channels_pb2_grpc.add_ChannelServiceServicer_to_server(servicer, server)
 
@@ -72,7 +86,7 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=[consumer],
-        tasks={"stock-watch-hub": hub.run},
+        tasks={"stock-watch-hub": hub.run, "announce-channels": announce},
         before_stop=[hub.close],
         on_stop=[close_orders_channel],
         components={"stock_watch_hub": hub, "stock_feed_consumer": consumer},

@@ -51,6 +51,15 @@ async def get_channel(uow: ChannelsUnitOfWork, channel_id: str, *, lock: str = "
     return channel
 
 
+async def announce_channels(uow: ChannelsUnitOfWork, after_id: str, limit: int) -> str:
+    """Re-publish a page of channels as they are (see Channel.announce); returns the last id, "" at the end."""
+    channels = await uow.repo.list_channels(type_=None, owner_dealer_id="", only_id="", after_id=after_id, limit=limit)
+    for channel in channels:
+        channel.announce()
+        uow.track(channel)
+    return channels[-1].id if len(channels) == limit else ""
+
+
 async def list_channels(
     uow: ChannelsUnitOfWork,
     *,

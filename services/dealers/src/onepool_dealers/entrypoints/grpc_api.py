@@ -108,6 +108,7 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
     ) -> pb.PlaceReplenishmentResponse:
         cmd = requests.place_replenishment(request)
         self._scope.require_dealer(cmd.dealer_id)
+        await self._scope.require_not_anothers_location(cmd.to_location_id)
         await self._sagas.learn_location(cmd.from_location_id)
 
         async def produce(uow: DealersUnitOfWork) -> pb.PlaceReplenishmentResponse:

@@ -90,6 +90,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def GetAvailability(self, request: pb.GetAvailabilityRequest, context: Ctx) -> pb.GetAvailabilityResponse:
         skus, channel_id, location_ids = requests.availability(request)
         channel_id = self._scope.channel_id(channel_id)
+        await self._scope.require_channel(channel_id)
         location_ids = await self._scope.restrict_locations(location_ids)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.GetAvailabilityResponse:

@@ -2,7 +2,9 @@
 policies.py). Scope always comes from the verified token, never from the request body.
 
 - channel: only its own channel's view (GetAvailability, Reserve are forced to its channel id);
-- dealer: only locations its dealer owns (stock, movements, transfers into them, availability there);
+- dealer: only locations its dealer owns (stock, movements, transfers into them, availability there), and
+  never another dealer's DEALER channel (its own, or a brand channel it may fulfil for, narrowed to its
+  own locations);
 - store: only its own location.
 """
 
@@ -14,6 +16,7 @@ from onepool_runtime.auth import Principal, current_principal
 from onepool_runtime.errors import PermissionDenied
 from onepool_runtime.servicer import UseCases
 
+from onepool_inventory.service_layer import handlers
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 
@@ -29,6 +32,15 @@ class InventoryScope:
                 raise PermissionDenied("a channel token may only use its own channel")
             return p.channel_id
         return requested
+
+    async def require_channel(self, channel_id: str) -> None:
+        """A dealer may not look through another dealer's channel (an unknown channel is NOT_FOUND)."""
+        p = self._principal()
+        if p.role != "dealer" or not channel_id:
+            return
+        policy = await self._use.read(lambda uow: handlers.channel_policy(uow, channel_id))
+        if policy is not None and policy.owner_dealer_id not in ("", p.dealer_id):
+            raise PermissionDenied("a dealer token may not use another dealer's channel")
 
     async def own_location_ids(self) -> list[str] | None:
         """The locations a dealer or store may see; None for callers that may see every location."""

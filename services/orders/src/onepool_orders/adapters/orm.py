@@ -150,3 +150,14 @@ class StockRequestRow(OrdersTable, table=True):
     created_at: datetime | None = Field(default=None, sa_column=_ts())
     done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     failed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ChannelRow(OrdersTable, table=True):
+    """Orders' copy of each channel (fed by channels.channel.* events): whose sale an order on it is."""
+
+    __tablename__ = "channels"
+
+    id: str = Field(primary_key=True, max_length=64)
+    type: str = Field(max_length=32)
+    owner_dealer_id: str = Field(default="", max_length=64)
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))

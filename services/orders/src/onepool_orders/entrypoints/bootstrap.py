@@ -1,5 +1,5 @@
 """Wires the orders service: unit of work, the inventory client, the placement saga, the stock-request
-sender, the recovery loop, the reservation-expiry consumer and the servicer."""
+sender, the recovery loop, the reservation-expiry and channel-view consumers and the servicer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from functools import partial
 
 import grpc
+from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
 from onepool_runtime.clients import service_channel
@@ -16,6 +17,7 @@ from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
 
 from onepool_orders.adapters.inventory import GrpcInventory
+from onepool_orders.entrypoints.channel_events import on_channel_event
 from onepool_orders.entrypoints.grpc_api import OrdersServicer
 from onepool_orders.entrypoints.inventory_events import on_reservation_expired
 from onepool_orders.entrypoints.policies import POLICY
@@ -50,7 +52,20 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             subscriptions=[Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)],
             max_deliver=settings.consumer_max_deliver,
             ack_wait=settings.consumer_ack_wait_seconds,
-        )
+        ),
+        EventConsumer(
+            infra.js,
+            partial(OrdersUnitOfWork, infra.sessions),
+            service="orders",
+            name="channel-view",
+            stream="CHANNELS",
+            subscriptions=[
+                Subscription.of(channel_events.ChannelCreated, on_channel_event),
+                Subscription.of(channel_events.ChannelUpdated, on_channel_event),
+            ],
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+        ),
     ]
 
 

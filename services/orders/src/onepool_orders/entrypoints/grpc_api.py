@@ -61,8 +61,9 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
             return False
 
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: Ctx) -> pb.PlaceOrderResponse:
-        cmd = requests.place_order(request, self._settings)
-        self._scope.place(cmd)
+        asked = requests.place_order(request, self._settings)
+        channel = await self._use.read(lambda uow: handlers.channel(uow, asked.channel_id))
+        cmd = self._scope.place(asked, channel)
         # Not shielded: when the caller cancels or its deadline passes, grpc.aio cancels this task and the saga
         # stops where it is. Each step is idempotent and a PENDING order is driven on by the recovery loop
         # (placing.py), so stopping is safe, and the server does no work for callers that have given up.

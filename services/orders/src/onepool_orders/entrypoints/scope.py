@@ -7,6 +7,15 @@ is policies.py). Scope comes from the verified token only, never from the reques
   completes the orders it sells, and ships / hands over the fulfilments at its own locations.
 - store: orders with a fulfilment at its location (read, ship, hand over), and returns received at its
   location (a return may come back to any shop).
+
+Whose sale an order is (its dealer_id) is decided here from who may act, never taken from the request:
+- an order on a DEALER channel belongs to that channel's dealer, whoever places it; naming another dealer
+  is PERMISSION_DENIED;
+- a dealer token may place orders only on its own dealer's channel, and need not name itself;
+- on the brand's own channels, a channel token binds no dealer, so naming one is PERMISSION_DENIED; admin and
+  service callers may name a dealer (the brand attributing a sale to the dealer who delivers it: a
+  DEALER_DELIVERY order, or a back-office order taken for a dealer).
+A refused placement writes nothing: no order, no reservation, no event.
 """
 
 from __future__ import annotations
@@ -14,10 +23,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from onepool_runtime.auth import Principal, current_principal, require_channel, require_dealer
-from onepool_runtime.errors import PermissionDenied
+from onepool_runtime.auth import Principal, current_principal
+from onepool_runtime.errors import NotFound, PermissionDenied
 
 from onepool_orders.domain import commands
+from onepool_orders.domain.channels import SalesChannel
 from onepool_orders.domain.model import Order
 
 Guard = Callable[[Order], None]
@@ -45,9 +55,24 @@ class OrderScope:
     def __init__(self, principal: Callable[[], Principal] = current_principal) -> None:
         self._principal = principal
 
-    def place(self, cmd: commands.PlaceOrder) -> None:
-        require_channel(cmd.channel_id)
-        require_dealer(cmd.dealer_id)
+    def place(self, cmd: commands.PlaceOrder, channel: SalesChannel | None) -> commands.PlaceOrder:
+        """The command to place, with its dealer decided (see the module docstring); `channel` is orders'
+        copy of cmd.channel_id, None if orders has not heard of it."""
+        p = self._principal()
+        if p.role == "channel" and p.channel_id != cmd.channel_id:
+            raise PermissionDenied("channel tokens may only place orders on their own channel")
+        if p.role == "dealer" and (channel is None or channel.bound_dealer != p.dealer_id):
+            # An unknown channel looks the same as another dealer's, as in the channels service.
+            raise PermissionDenied("dealer tokens may only place orders on their own dealer's channel")
+        if channel is None:
+            raise NotFound("channel", cmd.channel_id)
+        if channel.bound_dealer:
+            if cmd.dealer_id and cmd.dealer_id != channel.bound_dealer:
+                raise PermissionDenied(f"orders on channel {channel.id} are its dealer's; they cannot name another")
+            return replace(cmd, dealer_id=channel.bound_dealer)
+        if cmd.dealer_id and not p.is_privileged:
+            raise PermissionDenied(f"channel {channel.id} belongs to no dealer; this token may not name one")
+        return cmd
 
     def list(self, query: commands.ListOrders) -> commands.ListOrders:
         """Force the caller's own filter onto the query; asking for someone else's is refused."""

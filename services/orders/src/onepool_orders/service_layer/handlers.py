@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from onepool_runtime.errors import AlreadyExists, NotFound
 
 from onepool_orders.domain import commands
+from onepool_orders.domain.channels import SalesChannel
 from onepool_orders.domain.customers import identities_of
 from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderStatus, Return, Shortfall, new_id
 from onepool_orders.domain.money import Money
@@ -45,6 +46,10 @@ async def get_order(uow: OrdersUnitOfWork, order_id: str, guard: Guard = _allow)
 
 
 async def list_orders(uow: OrdersUnitOfWork, query: commands.ListOrders) -> list[Order]:
+    """A channel filter naming a channel orders has never heard of is NOT_FOUND, as in inventory (so a
+    caller can tell when orders has learnt of a new channel)."""
+    if query.channel_id and await uow.channels.get(query.channel_id) is None:
+        raise NotFound("channel", query.channel_id)
     return await uow.orders.search(query)
 
 
@@ -220,3 +225,14 @@ async def commit_refused(uow: OrdersUnitOfWork, order_id: str, reservation_id: s
         return False
     await uow.orders.save(order)
     return True
+
+
+# --- channels (orders' copy, fed by channels.channel.* events) ------------------------------------------------
+
+
+async def channel(uow: OrdersUnitOfWork, channel_id: str) -> SalesChannel | None:
+    return await uow.channels.get(channel_id)
+
+
+async def apply_channel(uow: OrdersUnitOfWork, sales_channel: SalesChannel) -> bool:
+    return await uow.channels.upsert(sales_channel)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from onepool_runtime.uow import UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from onepool_orders.adapters.channels import ChannelRepository
 from onepool_orders.adapters.integration import translate
 from onepool_orders.adapters.repository import OrderRepository, StockRequestRepository
 
@@ -10,6 +11,7 @@ from onepool_orders.adapters.repository import OrderRepository, StockRequestRepo
 class OrdersUnitOfWork(UnitOfWork):
     orders: OrderRepository
     stock_requests: StockRequestRepository
+    channels: ChannelRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, source="orders", translate=translate)
@@ -17,3 +19,4 @@ class OrdersUnitOfWork(UnitOfWork):
     def _start(self) -> None:
         self.orders = OrderRepository(self.session, self)
         self.stock_requests = StockRequestRepository(self.session)
+        self.channels = ChannelRepository(self.session)
