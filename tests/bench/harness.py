@@ -27,6 +27,7 @@ reports 0/s and is not met.
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import random
 import sys
@@ -523,6 +524,7 @@ class Bench:
             await self.stack.close()
         self.info["profiles"] = self.profiles
         self.info["total_s"] = round(time.perf_counter() - started, 1)
+        self.info["machine"]["loadavg_at_end"] = os.getloadavg()  # other work on the box skews every figure
         report.write(self.out, self.rows, self.info)
         return self.rows
 
