@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 _LINE_NO = re.compile(r":\d+\)$")
-SCAFFOLD_SHARE = 0.9
+# The process's and the event loop's scaffolding, on every stack: left out of the inclusive ranking.
+_SCAFFOLD = re.compile(
+    r"\((<frozen runpy>|asyncio/runners\.py|asyncio/base_events\.py|asyncio/events\.py|threading\.py"
+    r"|onepool_\w+/__main__\.py|onepool_\w+/entrypoints/main\.py)\)$|^run \(onepool_runtime/server\.py\)$"
+)
 
 
 def _py_spy() -> str:
@@ -67,8 +71,7 @@ def summarise(collapsed: str, top: int = 15) -> dict[str, Any]:
             own[frames[-1]] += count
 
     def share(counter: Counter[str]) -> list[tuple[str, float]]:
-        # Frames on (nearly) every stack are the event loop's scaffolding (run_forever, _run_once, ...).
-        ranked = [(f, n) for f, n in counter.most_common() if n < SCAFFOLD_SHARE * total]
+        ranked = [(f, n) for f, n in counter.most_common() if counter is own or not _SCAFFOLD.search(f)]
         return [(frame, round(100 * n / total, 1)) for frame, n in ranked[:top]] if total else []
 
     return {"samples": total, "inclusive_pct": share(inclusive), "own_pct": share(own)}
