@@ -557,7 +557,9 @@ async def run(scale: float, out: Path, profile: bool = False) -> tuple[list[Row]
     report.show(rows, title(bench.info), console)
     for p in bench.profiles:
         console.print(f"\n[bold]py-spy: {p['name']}[/bold] ({p.get('samples', 0)} samples) {p.get('error', '')}")
-        for frame, pct in p.get("inclusive_pct", []):
-            console.print(f"  {pct:5.1f}%  {frame}")
+        for heading, key in (("own + child time", "inclusive_pct"), ("own time", "own_pct")):
+            console.print(f" {heading}:")
+            for frame, pct in p.get(key, [])[:15]:
+                console.print(f"  {pct:5.1f}%  {frame}", markup=False, highlight=False)
     console.print(f"written: {out}")
     return rows, bench.info
