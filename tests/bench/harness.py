@@ -42,18 +42,15 @@ from typing import Any
 import asyncpg
 import nats
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from onepool.inventory.v1 import inventory_pb2 as ipb
-from onepool.orders.v1 import events_pb2 as oev
 from onepool_runtime.messaging import STREAMS
-from onepool_runtime.outbox import MSG_ID_HEADER
 from rich.console import Console
 
-from tests.bench import procstat, report
-from tests.bench.load import Sample, drive, percentile
+from tests.bench import observed, procstat, report, settle
+from tests.bench.load import Sample, drive
 from tests.bench.profiling import Profile
 from tests.bench.raw_sql import RawSql
-from tests.bench.report import Row, ms, sample_row
+from tests.bench.report import Row, sample_row
 from tests.bench.stack import BenchStack
 from tests.bench.world import World
 
@@ -251,7 +248,7 @@ class Bench:
             seconds = self.sizes.seconds if callers == self.sizes.callers else self.sizes.sweep_seconds
             extra: dict[str, Any] = {"quiesce": settled}
             if callers == self.sizes.callers:
-                now, cpu_row, event_row = await self._place_orders_observed(call, seconds, extra)
+                now, cpu_row, event_row = await observed.place_orders_observed(self, call, seconds, extra)
             else:
                 now = await self.measure(call, callers, seconds)
             await self.raw.open(callers)
@@ -284,166 +281,8 @@ class Bench:
                 self.add(cpu_row)
                 self.add(event_row)
 
-    async def _place_orders_observed(self, call: Any, seconds: float, extra: dict[str, Any]) -> tuple[Sample, Row, Row]:
-        """PlaceOrder at 64 callers, watching the CPU of every process and `orders.order.placed` on NATS."""
-        js = self.nc.jetstream()
-        seen: list[tuple[float, bytes]] = []
-
-        async def on_event(msg: Any) -> None:
-            seen.append((time.perf_counter(), msg.data))
-
-        sub = await js.subscribe(
-            "orders.order.placed", stream="ORDERS", cb=on_event, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
-        )
-        responded: dict[str, float] = {}
-
-        def on_done(i: int, reply: Any) -> None:
-            responded[reply.order.id] = time.perf_counter()
-
-        await drive(call, 16, self.sizes.warmup)
-        pids = {**self.stack.service_pids(), "nats": self.stack.nats.proc.pid}  # type: ignore[union-attr]
-        pg_pid = self.stack.pg.proc.pid  # type: ignore[union-attr]
-        before = {n: procstat.cpu_seconds(p) for n, p in pids.items()} | {"postgres": procstat.tree_cpu_seconds(pg_pid)}
-        window_began = time.perf_counter()
-        spy = self.profile("orders-PlaceOrder", "orders")
-        now = await drive(call, self.sizes.callers, max(seconds, self.sizes.profile_seconds), on_done=on_done)
-        if spy is not None:
-            self.profiles.append(spy.summary())
-        extra["drain"] = await self.quiesce()  # the consumers' share of each order is part of its cost
-        after = {n: procstat.cpu_seconds(p) for n, p in pids.items()} | {"postgres": procstat.tree_cpu_seconds(pg_pid)}
-        window = time.perf_counter() - window_began
-        await asyncio.sleep(min(2.0, max(0.5, seconds / 2)))  # stragglers of the event stream
-        await sub.unsubscribe()
-
-        placed = max(now.ok, 1)
-        per_order = {n: round(1000 * (after[n] - before[n]) / placed, 2) for n in before}
-        total_ms = sum(per_order.values())
-        top = ", ".join(f"{n} {v:.1f}" for n, v in sorted(per_order.items(), key=lambda kv: -kv[1]))
-        cpu_row = Row(
-            key="cpu_per_order",
-            path="CPU per placed order, all processes",
-            rate=f"{total_ms:.1f} ms",
-            p50=top,
-            target="≤ 4 ms",
-            met=total_ms <= 4,
-            figures={
-                "total_ms": round(total_ms, 2),
-                "per_process_ms": per_order,
-                "orders": now.ok,
-                "window_s": round(window, 2),
-                # What the services burn when idle (health checks, pollers) over the same window, per order:
-                # included in total_ms, and large when few orders are placed.
-                "idle_background_ms": round(10 * sum(self.idle_cpu_pct.values()) * window / placed, 2),
-            },
-        )
-
-        first_seen: dict[str, float] = {}
-        for at, data in seen:
-            first_seen.setdefault(oev.OrderPlaced.FromString(data).order.id, at)
-        delays = [max(0.0, first_seen[o] - t) for o, t in responded.items() if o in first_seen]
-        missing = len(responded) - len(delays)
-        p50, p99 = percentile(delays, 50) * 1000, percentile(delays, 99) * 1000
-        event_row = Row(
-            key="placed_event_delay",
-            path=f"orders.order.placed seen after the response ({self.sizes.callers} callers)",
-            rate=f"{len(delays)} seen" + (f", {missing} not seen" if missing else ""),
-            p50=ms(p50),
-            p99=ms(p99),
-            target="p99 < 50 ms",
-            met=missing == 0 and bool(delays) and p99 < 50,
-            figures={"seen": len(delays), "missing": missing, "p50_ms": round(p50, 3), "p99_ms": round(p99, 3)},
-        )
-        return now, cpu_row, event_row
-
     async def settlement(self) -> None:
-        """Settlement consuming N paid orders vs a raw pull consumer fetching and acking the same messages.
-        Settlement and dealers (which also consumes orders.order.*) are stopped while the events are
-        published, so the row times settlement alone, from its first settled order to its last."""
-        self.stack.stop_process("settlement")
-        self.stack.stop_process("dealers")
-        n, world = self.sizes.settle_orders, self.world
-        prefix = f"BP{world.run}"
-        js = self.nc.jetstream()
-        first_seq = 0
-        for start in range(0, n, 1000):
-            futures = []
-            for i in range(start, min(n, start + 1000)):
-                event = world.paid_event(f"{prefix}-{i:06d}", world.spread[i % len(world.spread)])
-                headers = {MSG_ID_HEADER: event.meta.event_id}
-                futures.append(await js.publish_async("orders.order.paid", event.SerializeToString(), headers=headers))
-            acks = await asyncio.gather(*futures)
-            first_seq = first_seq or acks[0].seq
-
-        # Baseline: fetch, decode and ack the same messages.
-        sub = await js.pull_subscribe(
-            "orders.order.paid",
-            stream="ORDERS",
-            config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first_seq, ack_policy=AckPolicy.EXPLICIT
-            ),
-        )
-        began, acked = time.perf_counter(), 0
-        while acked < n:
-            try:
-                batch = await sub.fetch(256, timeout=2)
-            except TimeoutError:
-                break
-            for msg in batch:
-                oev.OrderPaid.FromString(msg.data)
-                await msg.ack()
-                acked += 1
-        raw_elapsed = time.perf_counter() - began
-        await sub.unsubscribe()
-        raw_rate = acked / raw_elapsed if raw_elapsed > 0 else 0.0
-
-        conn = await asyncpg.connect(self.stack.database_url)
-        try:
-
-            async def settled() -> int:
-                return int(
-                    await conn.fetchval(
-                        "SELECT count(*) FROM settlement.order_settlements WHERE order_id LIKE $1", f"{prefix}-%"
-                    )
-                )
-
-            spawned = time.perf_counter()
-            await self.stack.start_services("settlement")
-            first_at, first_count, count = 0.0, 0, 0
-            while time.perf_counter() - spawned < self.sizes.settle_timeout:
-                count = await settled()
-                if count and not first_at:
-                    first_at, first_count = time.perf_counter(), count
-                if count >= n:
-                    break
-                await asyncio.sleep(0.05)
-            done_at = time.perf_counter()
-        finally:
-            await conn.close()
-        window = done_at - first_at if first_at and count > first_count else done_at - spawned
-        counted = count - first_count if first_at and count > first_count else count
-        rate = counted / window if window > 0 else 0.0
-        timed_out = count < n
-        cap = f" ({count:,} settled before the {self.sizes.settle_timeout:.0f} s cap)" if timed_out else ""
-        self.add(
-            Row(
-                key="settlement",
-                path=f"settlement consuming {n:,} paid orders",
-                rate=f"{rate:,.0f}/s{cap}",
-                baseline=f"raw JetStream fetch+ack: {raw_rate:,.0f}/s",
-                ratio=rate / raw_rate if raw_rate else None,
-                target="≥ 1,000/s",
-                met=not timed_out and rate >= 1000,
-                figures={
-                    "orders": n,
-                    "settled": count,
-                    "rate_per_s": round(rate, 1),
-                    "start_to_first_settled_s": round((first_at or done_at) - spawned, 2),
-                    "baseline_acked": acked,
-                    "baseline_rate_per_s": round(raw_rate, 1),
-                    "timed_out": timed_out,
-                },
-            )
-        )
+        await settle.settlement(self)
 
     async def lay_out(self) -> None:
         """The warehouse and its stock, then the channel. Stocking every SKU publishes one
