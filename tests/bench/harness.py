@@ -30,6 +30,7 @@ import asyncio
 import os
 import platform
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -392,7 +393,11 @@ def title(info: dict[str, Any]) -> str:
 async def run(scale: float, out: Path, profile: bool = False) -> tuple[list[Row], dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="onepool-bench-") as tmp:
         bench = Bench(Sizes.for_scale(scale, profile), out, Path(tmp))
-        rows = await bench.run()
+        try:
+            rows = await bench.run()
+        finally:  # the services' logs outlive the throwaway data directory, next to the results
+            if bench.stack.logs.exists():
+                shutil.copytree(bench.stack.logs, out.parent / "logs", dirs_exist_ok=True)
     report.show(rows, title(bench.info), console)
     for p in bench.profiles:
         console.print(f"\n[bold]py-spy: {p['name']}[/bold] ({p.get('samples', 0)} samples) {p.get('error', '')}")

@@ -14,7 +14,8 @@ from onepool_cli.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = 0.005
-OVERLOAD = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"}
+# What an overloaded machine may answer (PlaceOrder has been seen to end CANCELLED then; the rows count it).
+OVERLOAD = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED"}
 
 
 @pytest.mark.timeout(900)  # a bound for a stuck run on a crowded machine, not a performance assertion
@@ -41,7 +42,7 @@ def test_the_harness_produces_every_row_and_the_json(tmp_path: Path) -> None:
         if "now" in row["figures"]:  # a throughput row and the baseline measured beside it
             for side in ("now", "baseline"):
                 assert row["figures"][side]["ok"] > 0, (key, side)
-                # An overloaded machine may time calls out; any other failure is a request the harness got wrong.
+                # Any other failure is a request the harness got wrong.
                 assert set(row["figures"][side]["errors"]) <= OVERLOAD, (key, side, row["figures"][side]["errors"])
             assert row["ratio"] is not None and row["ratio"] > 0, key
         assert row["target"], key
