@@ -8,6 +8,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test test-long bench lint proto proto-check docs sync clean help
 
@@ -15,7 +16,7 @@ help:
 	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
 	@echo "make test       the test suite (real PostgreSQL + NATS, embedded)"
 	@echo "make test-long  long suites: faults, fuzz, load"
-	@echo "make bench      benchmarks against a baseline measured in the same run"
+	@echo "make bench      every path of issue 11 vs its baseline, one run (BENCH_ARGS=\"--profile\" adds py-spy)"
 	@echo "make lint       ruff + mypy + buf lint"
 	@echo "make proto      regenerate libs/contracts (code and the event registry) from protos/"
 	@echo "make docs       regenerate the event catalogue: docs/events.md and docs/asyncapi.yaml"
@@ -37,7 +38,7 @@ test-long: sync
 	$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
 
 bench: sync
-	$(UV) run --frozen python tests/bench/reserve_hot_sku.py
+	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)
 
 lint: sync
 	$(UV) run --frozen ruff check .
