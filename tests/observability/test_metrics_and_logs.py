@@ -50,11 +50,14 @@ async def test_metrics_endpoint_and_structured_logs(tmp_path, postgres, nats_url
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             stub = inventory_pb2_grpc.InventoryServiceStub(channel)
-            for _ in range(100):
+            # Wait for the process to serve: importing and migrating takes seconds, more on a loaded machine,
+            # so the wait is generous and ends early once the first call succeeds (or the process dies).
+            for _ in range(600):
                 try:
                     await stub.ListLocations(pb.ListLocationsRequest(), metadata=admin, timeout=1)
                     break
                 except grpc.aio.AioRpcError:
+                    assert proc.poll() is None, log_path.read_text()
                     await asyncio.sleep(0.1)
             traced = (*admin, ("traceparent", f"00-{TRACE_ID}-00f067aa0ba902b7-01"))
             with pytest.raises(grpc.aio.AioRpcError) as caught:
