@@ -14,4 +14,3 @@ def ts(value: datetime | None) -> Timestamp | None:
     out = Timestamp()
     out.FromDatetime(value)
     return out
-
