@@ -21,6 +21,7 @@ from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool.settlement.v1 import settlement_pb2 as spb
 from onepool_runtime.testing.services import field_violations, status_of
+from onepool_runtime.validation import encode_page_token
 
 from tests.support.hostile import PARKED_TIMERS, Seeded, Snapshots, cny, diff, seed, uid
 
@@ -258,3 +259,43 @@ async def test_an_error_naming_thousands_of_violations_fits_a_default_client(wor
     status.details[0].Unpack(bad)
     assert 1 < len(bad.field_violations) <= 21
     assert bad.field_violations[-1].field == "request" and "more violations" in bad.field_violations[-1].description
+
+
+def _token(cursor: object) -> str:
+    return encode_page_token(cursor)  # type: ignore[arg-type]  # hostile cursors need not be dicts of ours
+
+
+# Every list RPC whose page token carries a keyset position, with the request field holding it.
+PAGED = [
+    ("inventory", "ListMovements", lambda t, w: ipb.ListMovementsRequest(page_token=t)),
+    ("dealers", "ListReplenishments", lambda t, w: dpb.ListReplenishmentsRequest(page_token=t)),
+    ("dealers", "ListDealers", lambda t, w: dpb.ListDealersRequest(page_token=t)),
+    ("channels", "ListChannels", lambda t, w: cpb.ListChannelsRequest(page_token=t)),
+    ("channels", "ListListings", lambda t, w: cpb.ListListingsRequest(channel_id=w.channel_id, page_token=t)),
+    ("settlement", "ListEntries", lambda t, w: spb.ListEntriesRequest(page_token=t)),
+    ("orders", "ListOrders", lambda t, w: opb.ListOrdersRequest(page_token=t)),
+]
+BAD_CURSORS = [
+    {"after": "x"},
+    {"after": "a\x00b"},
+    {"after": 1e300},
+    {"after": -1},
+    {"after": 2**70},
+    {"after": ["x"]},
+    {"c": "2026-01-01", "i": "o-1"},
+    {"c": "2026-01-01T00:00:00+00:00", "i": "o\x00"},
+    [1, 2],
+]
+
+
+@pytest.mark.parametrize(("service", "rpc", "build"), PAGED, ids=[p[1] for p in PAGED])
+async def test_page_tokens_that_are_not_ours_are_invalid_argument(world, admin, service, rpc, build) -> None:  # type: ignore[no-untyped-def]
+    stack, seeded, _ = world
+    for cursor in BAD_CURSORS:
+        # Either the cursor means something here (a key is a key; unknown keys are ignored) or it is refused
+        # as the page token; never INTERNAL.
+        try:
+            await getattr(stack.stub(service), rpc)(build(_token(cursor), seeded), metadata=admin, timeout=10)
+        except grpc.aio.AioRpcError as refused:
+            assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT, (cursor, refused.details())
+            assert field_violations(refused) == ["page_token"], cursor

@@ -179,14 +179,14 @@ class Snapshots:
 
     def __init__(self, database_url: str) -> None:
         self.engine: AsyncEngine = create_async_engine(asyncpg_url(database_url), pool_size=2)
-        self._tables: list[tuple[str, str]] | None = None
+        self._query: str | None = None
 
     async def close(self) -> None:
         await self.engine.dispose()
 
     async def take(self) -> dict[str, tuple[int, str]]:
         async with self.engine.connect() as conn:
-            if self._tables is None:
+            if self._query is None:
                 rows = await conn.execute(
                     sa.text(
                         "SELECT table_schema, table_name FROM information_schema.tables "
@@ -194,19 +194,14 @@ class Snapshots:
                     ),
                     {"schemas": list(SCHEMAS)},
                 )
-                self._tables = [(s, t) for s, t in rows]
-            state: dict[str, tuple[int, str]] = {}
-            for schema, table in self._tables:
-                row = (
-                    await conn.execute(
-                        sa.text(
-                            f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
-                            f'FROM "{schema}"."{table}" t'
-                        )
-                    )
-                ).one()
-                state[f"{schema}.{table}"] = (int(row[0]), str(row[1]))
-            return state
+                # One statement for every table: a consistent view, and one round trip.
+                self._query = " UNION ALL ".join(
+                    f"SELECT '{s}.{t}', count(*), coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') "
+                    f'FROM "{s}"."{t}" r'
+                    for s, t in rows
+                )
+            result = await conn.execute(sa.text(self._query))
+            return {str(name): (int(count), str(digest)) for name, count, digest in result}
 
     async def quiesce(self, *, within: float = 60.0, still: float = 1.0) -> dict[str, tuple[int, str]]:
         """Wait until two snapshots `still` seconds apart agree (events delivered, outboxes relayed)."""
