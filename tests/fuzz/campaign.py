@@ -24,6 +24,7 @@ from tests.fuzz.generate import Generator, Request
 
 DEADLINE = 10.0
 STREAM_LOOK_SECONDS = 1.0  # a stream still open after this long is working; the suite hangs up
+NOTED = {"RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED"}
 FAILING = {"INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED", "UNAVAILABLE"}
 
 
@@ -62,10 +63,13 @@ class Tally:
     codes: dict[str, Counter[str]] = field(default_factory=dict)
     slowest: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    notes: dict[tuple[str, str], str] = field(default_factory=dict)  # first details of unusual refusals
 
     def add(self, rpc: Rpc, request: Request, outcome: Outcome) -> None:
         self.codes.setdefault(rpc.name, Counter())[outcome.code] += 1
         self.slowest[rpc.name] = max(self.slowest.get(rpc.name, 0.0), outcome.seconds)
+        if outcome.code in NOTED:
+            self.notes.setdefault((rpc.name, outcome.code), outcome.details[:200])
         if is_failure(outcome) and len([f for f in self.findings if f.rpc == rpc.name]) < 5:
             self.findings.append(Finding(rpc.name, outcome.code, outcome.details[:300], describe(rpc, request)))
 

@@ -125,58 +125,79 @@ class Request:
 
 
 class Generator:
-    """Draws hostile requests for one RPC; `known` maps field names to ids that exist in the world."""
+    """Draws hostile requests for one RPC; `known` maps field names to ids that exist in the world.
+
+    Each request gets a hostility level: the chance that a given field holds an edge value rather than a
+    plausible one (a known id, a small positive number, a defined enum, a recent time, a short list). Low
+    levels get past validation into the handlers (unknown ids, wrong states, bad currencies, int edges deep
+    in a valid request); high levels pile up violations.
+    """
+
+    LEVELS = (0.0, 0.05, 0.15, 0.4, 0.8)
 
     def __init__(self, rng: random.Random, known: Mapping[str, Sequence[str]], *, huge: bool = True) -> None:
         self.rng = rng
         self.known = known
         self.huge = huge
+        self.hostility = 0.5
 
     def request(self, method: MethodDescriptor) -> Request:
         cls = message_factory.GetMessageClass(method.input_type)
-        roll = self.rng.random()
-        if roll < 0.05:
+        if self.rng.random() < 0.05:
             return Request(self._junk(cls), raw=True)
+        self.hostility = self.rng.choice(self.LEVELS)
         message = self.message(cls(), depth=0)
+        if self.hostility == 0.0:  # a plausible request with exactly one edge somewhere
+            self.hostility = 1.0
+            field = self.rng.choice(message.DESCRIPTOR.fields)
+            message.ClearField(field.name)
+            if not _is_map(field):
+                self._field(message, field, 0)
         return Request(message.SerializeToString(), raw=False)
+
+    def _hostile(self) -> bool:
+        return self.rng.random() < self.hostility
 
     def message(self, message: Message, depth: int) -> Message:
         descriptor = message.DESCRIPTOR
         if descriptor.full_name == "google.protobuf.Timestamp":
-            message.seconds = self.rng.choice(SECONDS)  # type: ignore[attr-defined]
-            message.nanos = self.rng.choice(NANOS)  # type: ignore[attr-defined]
+            if self._hostile():
+                message.seconds = self.rng.choice(SECONDS)  # type: ignore[attr-defined]
+                message.nanos = self.rng.choice(NANOS)  # type: ignore[attr-defined]
+            else:
+                message.seconds = int(time.time()) + self.rng.randint(-90 * 86_400, 86_400)  # type: ignore[attr-defined]
             return message
         if descriptor.full_name == "google.protobuf.FieldMask":
             names = ["name", "tier", "status", "credit_limit", "region", "fee_rate_bps", "allocation", "id", ""]
-            message.paths.extend(
-                self._string("paths") if self.rng.random() < 0.3 else self.rng.choice(names)
-                for _ in range(self.rng.randint(0, 4))
-            )  # type: ignore[attr-defined]
+            for _ in range(self.rng.randint(0, 4)):
+                message.paths.append(self._string("paths") if self._hostile() else self.rng.choice(names))  # type: ignore[attr-defined]
             return message
         for field in descriptor.fields:
-            if self.rng.random() < 0.25 or _is_map(field):
+            if _is_map(field) or self.rng.random() < (0.1 + self.hostility / 4):
                 continue  # unset (no request has a map field today; the walker's unit tests cover maps)
-            if field.is_repeated:
-                self._repeated(message, field, depth)
-            elif field.type == FieldDescriptor.TYPE_MESSAGE:
-                if depth < 4:
-                    self.message(getattr(message, field.name), depth + 1)
-                    if self.rng.random() < 0.1:
-                        getattr(message, field.name).SetInParent()
-            else:
-                setattr(message, field.name, self._scalar(field))
+            self._field(message, field, depth)
         return message
 
+    def _field(self, message: Message, field: FieldDescriptor, depth: int) -> None:
+        if field.is_repeated:
+            self._repeated(message, field, depth)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            if depth < 4:
+                self.message(getattr(message, field.name), depth + 1)
+                getattr(message, field.name).SetInParent()
+        else:
+            setattr(message, field.name, self._scalar(field))
+
     def _repeated(self, message: Message, field: FieldDescriptor, depth: int) -> None:
-        roll = self.rng.random()
-        if roll < 0.3:
-            return
-        count = self.rng.randint(1, 3) if roll < 0.85 else self.rng.randint(20, 80)
-        if roll > 0.98 and self.huge:
-            count = self.rng.choice((501, 2001, 5000))
+        count = self.rng.randint(1, 3)
+        if self._hostile():
+            roll = self.rng.random()
+            count = 0 if roll < 0.4 else self.rng.randint(20, 80) if roll < 0.9 else self.rng.choice((501, 2001, 5000))
+            if count > 1000 and not self.huge:
+                count = 80
         target = getattr(message, field.name)
         if field.type == FieldDescriptor.TYPE_MESSAGE:
-            if depth >= 4:
+            if depth >= 4 or count == 0:
                 return
             first = self.message(target.add(), depth + 1)
             for _ in range(count - 1):
@@ -195,13 +216,14 @@ class Generator:
             return self._string(field.name)
         if kind == FieldDescriptor.TYPE_BOOL:
             return self.rng.random() < 0.5
+        hostile = self._hostile()
         if kind == FieldDescriptor.TYPE_ENUM:
             numbers = [v.number for v in field.enum_type.values]
-            return self.rng.choice(numbers) if self.rng.random() < 0.8 else self.rng.choice(ENUM_JUNK)
+            return self.rng.choice(ENUM_JUNK) if hostile else self.rng.choice(numbers[1:] or numbers)
         if kind in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32):
-            return self.rng.choice(INT32) if self.rng.random() < 0.7 else self.rng.randint(-5, 50)
+            return self.rng.choice(INT32) if hostile else self.rng.randint(1, 5)
         if kind in (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64):
-            return self.rng.choice(INT64) if self.rng.random() < 0.7 else self.rng.randint(-5, 100_000)
+            return self.rng.choice(INT64) if hostile else self.rng.choice((100, 200, 1000, self.rng.randint(1, 10**6)))
         if kind in (FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32):
             return self.rng.choice((0, 1, 2**32 - 1, 2**31))
         if kind in (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64):
@@ -213,23 +235,27 @@ class Generator:
         raise AssertionError(f"no generator for field type {kind} ({field.full_name})")
 
     def _string(self, name: str) -> str:
-        roll = self.rng.random()
         known = self.known.get(name) or self.known.get(name.rstrip("s"))
-        if known and roll < 0.45:
+        if not self._hostile():
+            if known:
+                return self.rng.choice(known)
+            return "".join(
+                self.rng.choice(string.ascii_letters + string.digits) for _ in range(self.rng.randint(1, 20))
+            )
+        roll = self.rng.random()
+        if known and roll < 0.2:  # a near miss of a real id
             value = self.rng.choice(known)
-            if self.rng.random() < 0.2:  # a near miss of a real id
-                value = self.rng.choice((value.upper(), value + "x", value[:-1], value + "\x00", " " + value))
-            return value
-        if roll < 0.75:
+            return self.rng.choice((value.upper(), value + "x", value[:-1], value + "\x00", " " + value))
+        if roll < 0.6:
             return self.rng.choice(EDGE_STRINGS)
-        if roll < 0.85:
+        if roll < 0.7:
             chars = string.ascii_letters + string.digits + "-_.:/"
             return "".join(self.rng.choice(chars) for _ in range(self.rng.randint(1, 70)))
-        if roll < 0.93:
+        if roll < 0.85:
             base = self.rng.choice(known) if known else "text"
             cut = self.rng.randint(0, len(base))
             return base[:cut] + self.rng.choice(CONTROL) + base[cut:]
-        if roll < 0.99 or not self.huge:
+        if roll < 0.98 or not self.huge:
             return "".join(chr(self.rng.randint(0x20, 0x2FFF)) for _ in range(self.rng.randint(1, 300)))
         return self.rng.choice(("x", "\u4e2d", "\U0001f642")) * self.rng.choice((70_000, 300_000))
 
