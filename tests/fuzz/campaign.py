@@ -64,6 +64,7 @@ class Tally:
     slowest: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: dict[tuple[str, str], str] = field(default_factory=dict)  # first details of unusual refusals
+    max_loop_lag: float = 0.0
 
     def add(self, rpc: Rpc, request: Request, outcome: Outcome) -> None:
         self.codes.setdefault(rpc.name, Counter())[outcome.code] += 1
@@ -90,6 +91,7 @@ class Tally:
             total.update(counts)
         row = " ".join(f"{total.get(c, 0):>12}" for c in codes)
         lines.append(f"{'total':<{width}} {sum(total.values()):>6} {row}")
+        lines.append(f"longest event-loop stall: {self.max_loop_lag:.2f} s")
         return "\n".join(lines)
 
 
@@ -98,7 +100,7 @@ def is_failure(outcome: Outcome) -> bool:
 
 
 def describe(rpc: Rpc, request: Request) -> str:
-    if not request.raw:
+    if not request.raw and len(request.payload) < 64 * 1024:
         cls = message_factory.GetMessageClass(rpc.method.input_type)
         text = text_format.MessageToString(cls.FromString(request.payload), as_one_line=True)
         return text[:600]
@@ -167,5 +169,18 @@ async def bombard(
         if pending:
             await asyncio.gather(*pending)
 
-    await asyncio.gather(*(drive(rpc) for rpc in rpcs))
+    lag = asyncio.create_task(_loop_lag(tally))
+    try:
+        await asyncio.gather(*(drive(rpc) for rpc in rpcs))
+    finally:
+        lag.cancel()
     return tally
+
+
+async def _loop_lag(tally: Tally) -> None:
+    """Services and client share this event loop: a stall here delays every call, so it is reported."""
+    loop = asyncio.get_running_loop()
+    while True:
+        start = loop.time()
+        await asyncio.sleep(0.1)
+        tally.max_loop_lag = max(tally.max_loop_lag, loop.time() - start - 0.1)
