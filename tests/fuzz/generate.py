@@ -145,7 +145,7 @@ class Generator:
     def request(self, method: MethodDescriptor) -> Request:
         cls = message_factory.GetMessageClass(method.input_type)
         if self.rng.random() < 0.05:
-            return Request(self._junk(cls), raw=True)
+            return Request(self._junk(cls)[:MAX_REQUEST_BYTES], raw=True)
         self.hostility = self.rng.choice(self.LEVELS)
         message = self.message(cls(), depth=0)
         if self.hostility == 0.0:  # a plausible request with exactly one edge somewhere
