@@ -2,7 +2,7 @@
 
 Also owns request decoding: a malformed protobuf body is the caller's fault (INVALID_ARGUMENT), whereas
 grpcio's default would report INTERNAL; a decoded request must then pass `request_checks` (text without
-control characters and of bounded length, known enum numbers, timestamps in range) before its handler runs.
+control characters and of bounded length, bounded repeats, timestamps in range) before its handler runs.
 What an error carries is bounded (`to_status`), so a reply always fits a default client's metadata limit.
 Anything unexpected is logged with its trace and returned as a bare INTERNAL without internals.
 """

@@ -9,7 +9,6 @@ field path (`lines[2].sku`, `labels["k"]`):
   control characters in ids, names or regions are never meant). Free-text fields (`MULTILINE`: reasons,
   addresses, notes, payloads) may contain tab, newline and carriage return. Every string has a length
   bound: `DEFAULT_MAX_CHARS` unless `MAX_CHARS` names its field (looked up by the proto field name).
-- enums: a number the enum does not define is refused (proto3 keeps unknown numbers as plain ints).
 - `google.protobuf.Timestamp`: between `MIN_TIME` and `MAX_TIME`, nanos in range. The range keeps any
   arithmetic a service does on a request's time (a period of days or years either side) inside what
   Python's datetime and PostgreSQL hold, so it can never overflow.
@@ -118,5 +117,3 @@ def _value(v: Violations, field: Any, value: Any, path: str) -> None:
         _walk(v, value, path)
     elif field.type == FieldDescriptor.TYPE_STRING:
         check_string(v, path, field.name, value)
-    elif field.type == FieldDescriptor.TYPE_ENUM and field.enum_type.values_by_number.get(value) is None:
-        v.add(path, f"is not a known {field.enum_type.name} value")
