@@ -88,5 +88,23 @@ def decode_page_token(token: str, path: str = "page_token") -> dict[str, Any] | 
         raise InvalidArgument(path, "is not a valid page token") from exc
 
 
+def page_after_int(token: str, path: str = "page_token") -> int:
+    """The integer keyset position a page token carries (0 without a token). Tokens come back from callers,
+    so a cursor that is not one of ours (a string, a float, a negative or 2**70) is refused here rather than
+    failing in SQL."""
+    after = (decode_page_token(token, path) or {}).get("after", 0)
+    if type(after) is not int or not 0 <= after < 2**63:
+        raise InvalidArgument(path, "is not a valid page token")
+    return after
+
+
+def page_after_key(token: str, path: str = "page_token") -> str:
+    """The id or SKU keyset position a page token carries ("" without a token); refused unless it is one."""
+    after = (decode_page_token(token, path) or {}).get("after", "")
+    if not isinstance(after, str) or (after and not SKU_RE.match(after)):
+        raise InvalidArgument(path, "is not a valid page token")
+    return after
+
+
 def utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

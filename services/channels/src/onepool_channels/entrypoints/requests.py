@@ -10,7 +10,7 @@ from onepool_runtime.validation import (
     check_id,
     check_sku,
     check_text,
-    decode_page_token,
+    page_after_key,
     page_size,
 )
 
@@ -191,18 +191,16 @@ def list_channels(req: pb.ListChannelsRequest) -> tuple[ChannelType | None, int,
             v.add("type", "is not a known channel type")
     check_id(v, "owner_dealer_id", req.owner_dealer_id, required=False)
     limit = page_size(v, req.page_size)
-    cursor = decode_page_token(req.page_token)
     v.raise_if_any()
-    return type_, limit, str((cursor or {}).get("after", ""))
+    return type_, limit, page_after_key(req.page_token)
 
 
 def list_listings(req: pb.ListListingsRequest) -> tuple[str, int, str]:
     v = Violations()
     check_id(v, "channel_id", req.channel_id)
     limit = page_size(v, req.page_size)
-    cursor = decode_page_token(req.page_token)
     v.raise_if_any()
-    return req.channel_id, limit, str((cursor or {}).get("after", ""))
+    return req.channel_id, limit, page_after_key(req.page_token)
 
 
 def import_order(req: pb.ImportOrderRequest, max_payload_bytes: int) -> tuple[str, ImportedOrder]:

@@ -11,7 +11,7 @@ from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.servicer import UseCases
-from onepool_runtime.validation import check_id, decode_page_token, encode_page_token, page_size
+from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.entrypoints import requests
@@ -219,9 +219,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         v = Violations()
         check_id(v, "location_id", request.location_id, required=False)
         limit = page_size(v, request.page_size)
-        cursor = decode_page_token(request.page_token)
         v.raise_if_any()
-        after = int((cursor or {}).get("after", 0))
+        after = page_after_int(request.page_token)
         if await self._scope.own_location_ids() is not None:
             if not request.location_id:
                 raise InvalidArgument("location_id", "is required for dealer and store tokens")

@@ -9,6 +9,7 @@ from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.validation import (
+    ID_RE,
     MAX_LINES,
     check_currency,
     check_id,
@@ -202,9 +203,10 @@ def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
     if cursor is not None:
         created, last_id = cursor.get("c"), cursor.get("i")
         try:
-            if not isinstance(created, str) or not isinstance(last_id, str):
+            if not isinstance(created, str) or not isinstance(last_id, str) or not ID_RE.match(last_id):
                 raise ValueError
-            datetime.fromisoformat(created)
+            if datetime.fromisoformat(created).tzinfo is None:
+                raise ValueError
         except ValueError as exc:
             raise InvalidArgument("page_token", "is not a valid page token") from exc
         after = (created, last_id)
