@@ -9,12 +9,14 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: run test test-long bench lint proto proto-check sync clean help
+.PHONY: run test test-long test-faults bench lint proto proto-check sync clean help
 
 help:
 	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
 	@echo "make test       the test suite (real PostgreSQL + NATS, embedded)"
 	@echo "make test-long  long suites: faults, fuzz, load"
+	@echo "make test-faults the workload once per fault (kill -9, PostgreSQL/NATS restarts, relay and consumer"
+	@echo "                crashes) on real processes; prints a table, fails unless every target is met"
 	@echo "make bench      benchmarks against a baseline measured in the same run"
 	@echo "make lint       ruff + mypy + buf lint"
 	@echo "make proto      regenerate libs/contracts from protos/"
@@ -34,6 +36,10 @@ test: sync
 
 test-long: sync
 	$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
+
+# Every slow suite under tests/faults/ (FAULTS_ORDERS=n changes the orders per run; default 1,000).
+test-faults: sync
+	$(UV) run --frozen pytest -m slow tests/faults/ $(PYTEST_ARGS)
 
 bench: sync
 	$(UV) run --frozen python tests/bench/reserve_hot_sku.py

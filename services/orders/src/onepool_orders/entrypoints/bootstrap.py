@@ -11,6 +11,7 @@ from functools import partial
 import grpc
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_runtime import faults
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
@@ -94,7 +95,7 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=[consumer],
-        tasks={"saga-recovery": recovery.run},
+        tasks={"saga-recovery": recovery.run, **faults.relay_tasks(infra)},  # the latter: tests only
         on_stop=[close_inventory_channel],
         components={"recovery": recovery, "placement": placement, "stock_sync": stock},
     )

@@ -7,6 +7,7 @@ from functools import partial
 
 import grpc
 from onepool.settlement.v1 import settlement_pb2, settlement_pb2_grpc
+from onepool_runtime import faults
 from onepool_runtime.consumer import EventConsumer
 from onepool_runtime.messaging import ensure_service_stream
 from onepool_runtime.server import Infra, ServiceParts
@@ -35,6 +36,8 @@ async def build(infra: Infra) -> ServiceParts:
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
     )
     servicer = SettlementServicer(uow_factory, settings)
+    # The same sessions unless a test injects a crash between a consumer's commit and its ack.
+    consumer_uow = partial(SettlementUnitOfWork, faults.consumer_sessions(infra))
 
     for service in ("orders", "channels", "dealers"):
         await ensure_service_stream(infra.js, service)
@@ -42,7 +45,7 @@ async def build(infra: Infra) -> ServiceParts:
     def consumer(name: str, stream: str, subscriptions: list, max_deliver: int) -> EventConsumer:  # type: ignore[type-arg]
         return EventConsumer(
             infra.js,
-            uow_factory,
+            consumer_uow,
             service="settlement",
             name=name,
             stream=stream,

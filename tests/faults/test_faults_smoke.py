@@ -1,0 +1,20 @@
+"""The fault suite's smoke subset for `make test`: a short workload with a kill -9 of the orders service
+(the saga's owner) mid-way, on its own stack of real processes, held to the same targets as the full suite."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.conftest import RESULTS
+from tests.faults.runner import BY_NAME, run_fault
+from tests.faults.supervisor import FaultStack
+from tests.faults.workload import World
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.mark.timeout(400)
+async def test_kill9_orders_mid_workload(fault_stack: FaultStack, fault_world: World) -> None:
+    row = await run_fault(fault_stack, fault_world, BY_NAME["kill9-orders"], 120)
+    RESULTS.append(row)
+    assert row.passed, row.explain()
