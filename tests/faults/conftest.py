@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.faults.runner import Row, format_table
+from tests.faults.runner import RESULTS, format_table
 from tests.faults.supervisor import FaultStack
 from tests.faults.workload import Client, Stats, World, build_world, new_tag
-
-RESULTS: list[Row] = []
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from tests.faults.workload import Client, Driver, Stats, World, new_tag, prepare
 
 INJECT_AT = 0.4  # share of the orders started before the fault
 SETTLE_SECONDS = 120.0
-RECOVERY_TIMEOUT = 120.0
+RECOVERY_TIMEOUT = 240.0  # a Python service restarting on a loaded 2-core machine can take a minute
 
 
 @dataclass(frozen=True)
@@ -148,10 +148,15 @@ async def run_fault(stack: FaultStack, world: World, fault: Fault, orders: int, 
             await asyncio.sleep(0.05)
         if driving.done():
             notes.append("the workload ended before the fault was injected")
-        injected = await fault.inject(stack)
-        await stack.wait_serving(within=RECOVERY_TIMEOUT)
-        recover = loop.time() - injected
-        await driving
+        try:
+            injected = await fault.inject(stack)
+            await stack.wait_serving(within=RECOVERY_TIMEOUT)
+            recover = loop.time() - injected
+            await driving
+        finally:
+            if not driving.done():  # the run failed: stop its callers before the next run starts
+                driving.cancel()
+                await asyncio.gather(driving, return_exceptions=True)
         workload = loop.time() - began
         settled = await wait_quiet(stack, client, world, run, SETTLE_SECONDS)
         if not settled.quiet:
@@ -178,6 +183,9 @@ async def run_fault(stack: FaultStack, world: World, fault: Fault, orders: int, 
         )
     finally:
         await client.close()
+
+
+RESULTS: list[Row] = []  # every run of this session, for the table printed at the end (see conftest)
 
 
 def format_table(rows: list[Row]) -> str:

@@ -204,7 +204,7 @@ class FaultStack:
         async with grpc.aio.insecure_channel(self.services[name].address) as channel:
             try:
                 reply = await health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=1
+                    health_pb2.HealthCheckRequest(service=""), timeout=5
                 )
             except grpc.aio.AioRpcError:
                 return False

@@ -9,8 +9,7 @@ import os
 
 import pytest
 
-from tests.faults.conftest import RESULTS
-from tests.faults.runner import FAULTS, Fault, run_fault
+from tests.faults.runner import FAULTS, RESULTS, Fault, run_fault
 from tests.faults.supervisor import FaultStack
 from tests.faults.workload import World
 

@@ -203,7 +203,7 @@ async def prepare_run(client: Client, world: World, tag: str) -> RunData:
                 "UpsertListing",
                 client.channels.UpsertListing,
                 cpb.UpsertListingRequest(
-                    channel_id=channel_id, sku=sku, channel_sku=f"{channel_id}-{i}", price=cny(1000), active=True
+                    channel_id=channel_id, sku=sku, channel_sku=f"{sku}-{i}", price=cny(1000), active=True
                 ),
             )
     return RunData(tag, skus, started, {sku: sum(STOCK.values()) for sku in skus})
