@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,20 @@ from tests.faults.workload import Client, Stats, World, build_world, new_tag
 
 
 @pytest.fixture(scope="module")
-async def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FaultStack]:
-    stack = FaultStack(Path(tmp_path_factory.mktemp("fault-stack")))
+async def fault_stack() -> AsyncIterator[FaultStack]:
+    # Not under pytest's basetemp: pytest prunes all but the newest three of those, and other sessions on the
+    # machine would delete the database of a long run from under it. Logs stay when a run failed.
+    base = Path(tempfile.mkdtemp(prefix="onepool-faults-"))
+    stack = FaultStack(base)
     try:
         await stack.start()
         yield stack
     finally:
         await stack.stop()
+    if all(row.passed for row in RESULTS):
+        shutil.rmtree(base, ignore_errors=True)
+    else:
+        print(f"\nfault stack logs kept in {stack.logs}")
 
 
 @pytest.fixture(scope="module")

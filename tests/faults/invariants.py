@@ -64,9 +64,10 @@ async def consumers_busy(stack: FaultStack) -> list[str]:
     try:
         js = nc.jetstream()
         for stream in await js.streams_info():
-            if stream.config.name == DLQ_STREAM:
+            name = stream.config.name
+            if name is None or name == DLQ_STREAM:
                 continue
-            for info in await js.consumers_info(stream.config.name):
+            for info in await js.consumers_info(name):
                 if info.num_pending or info.num_ack_pending:
                     busy.append(f"{info.name}: {info.num_pending} pending, {info.num_ack_pending} unacked")
     finally:

@@ -82,7 +82,7 @@ class Client:
 
     async def close(self) -> None:
         for channel in self._channels.values():
-            await channel.close()
+            await channel.close(None)
 
     async def call(self, rpc: str, method: Callable[..., Awaitable[Any]], request: Any) -> Any:
         loop = asyncio.get_running_loop()
