@@ -188,7 +188,9 @@ async def check_run(client: Client, world: World, run: RunData, stack: FaultStac
 
     # Every paid order settled exactly once; the ledger balances.
     paid = [o for o in orders if o.paid.amount_minor > 0]
-    start = Timestamp(seconds=int(run.started_at) - 1)
+    # The period starts exactly when this run did: the previous run's last entries are just before it.
+    start = Timestamp()
+    start.FromNanoseconds(int(run.started_at * 1e9))
     end = Timestamp(seconds=int(time.time()) + 1)
     rec = await client.call(
         "Reconcile",
