@@ -12,6 +12,7 @@ import grpc
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_runtime import faults
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
@@ -114,7 +115,7 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
-        tasks={"saga-recovery": recovery.run},
+        tasks={"saga-recovery": recovery.run, **faults.relay_tasks(infra)},  # the latter: tests only
         on_stop=[close_inventory_channel],
         components={"recovery": recovery, "placement": placement, "stock_sync": stock},
     )

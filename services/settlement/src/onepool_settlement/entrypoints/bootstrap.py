@@ -7,6 +7,7 @@ from functools import partial
 
 import grpc
 from onepool.settlement.v1 import settlement_pb2, settlement_pb2_grpc
+from onepool_runtime import faults
 from onepool_runtime.consumer import EventConsumer
 from onepool_runtime.messaging import ensure_service_stream
 from onepool_runtime.server import Infra, ServiceParts
@@ -30,7 +31,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events settlement books (nothing is connected here; the host runs them)."""
     settings = infra.settings
     assert isinstance(settings, SettlementSettings)
-    uow_factory = partial(SettlementUnitOfWork, infra.sessions)
+    # The service's sessions unless a test injects a crash between a consumer's commit and its ack.
+    consumer_uow = partial(SettlementUnitOfWork, faults.consumer_sessions(infra))
     policy = SettlementPolicy(
         fulfilment_fee_bps=settings.fulfilment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
@@ -39,7 +41,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     def consumer(name: str, stream: str, subscriptions: list, max_deliver: int) -> EventConsumer:  # type: ignore[type-arg]
         return EventConsumer(
             infra.js,
-            uow_factory,
+            consumer_uow,
             service="settlement",
             name=name,
             stream=stream,
