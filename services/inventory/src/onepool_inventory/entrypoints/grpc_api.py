@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import grpc
 from onepool.inventory.v1 import inventory_pb2 as pb
@@ -121,11 +120,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return await self._use.read(produce)
 
     async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
-        self._scope.channel_id(request.channel_id)
-        if not request.channel_id and self._scope.channel_id(""):
-            request.channel_id = self._scope.channel_id("")  # a channel always reserves in its own view
-        cmd = requests.reserve(request, self._settings)
-        outcome = await self._coalescer.submit(replace(cmd, request_id=scoped_key(cmd.request_id)))
+        channel_id = self._scope.channel_id(request.channel_id)
+        cmd = requests.reserve(request, self._settings, channel_id=channel_id, key=scoped_key(request.request_id))
+        outcome = await self._coalescer.submit(cmd)
         if outcome.replay is not None:
             return pb.ReserveResponse.FromString(outcome.replay)
         assert outcome.reservation is not None

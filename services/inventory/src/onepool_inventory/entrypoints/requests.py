@@ -116,7 +116,15 @@ def availability(req: pb.GetAvailabilityRequest) -> tuple[list[str], str, list[s
     return list(req.skus), req.channel_id, list(req.location_ids)
 
 
-def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.ReserveStock:
+def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: str, key: str) -> commands.ReserveStock:
+    """`channel_id` is the channel whose view applies (the caller's scope: a channel token always reserves in
+    its own, named or not); the request is judged, and fingerprinted, as if it had named it. `key` is the
+    request id in the caller's scope (auth.scoped_key)."""
+    if channel_id != req.channel_id:
+        scoped = pb.ReserveRequest()
+        scoped.CopyFrom(req)
+        scoped.channel_id = channel_id
+        req = scoped
     v = Violations()
     check_request_id(v, "request_id", req.request_id)
     check_id(v, "order_id", req.order_id, required=False)
@@ -142,7 +150,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.Res
         v.add("ttl_seconds", f"must be between 1 and {settings.reservation_max_ttl_seconds}")
     v.raise_if_any()
     return commands.ReserveStock(
-        request_id=req.request_id,
+        request_id=key,
         fingerprint=fingerprint(req),
         order_id=req.order_id,
         channel_id=req.channel_id,
