@@ -26,7 +26,7 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool_cli.services import SERVICES
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, _die_with_parent, free_port
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET
 
@@ -133,7 +133,7 @@ class FaultStack:
             env=self.env(svc),
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         log.close()
         self._expected_down.discard(name)
