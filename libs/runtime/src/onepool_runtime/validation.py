@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +62,22 @@ def check_text(v: Violations, path: str, value: str, *, max_len: int = 500, requ
         v.add(path, "is required")
     elif len(value) > max_len:
         v.add(path, f"must be at most {max_len} characters")
+
+
+def check_lines(v: Violations, lines: Sequence[Any], path: str = "lines") -> None:
+    """Lines of (sku, quantity), as every request that moves stock carries them: at least one, at most
+    MAX_LINES, each SKU valid and named once (two lines of one SKU would be checked and reserved apart)."""
+    if not lines:
+        v.add(path, "must not be empty")
+    if len(lines) > MAX_LINES:
+        v.add(path, f"must have at most {MAX_LINES} lines")
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        check_sku(v, f"{path}[{i}].sku", line.sku)
+        check_quantity(v, f"{path}[{i}].quantity", line.quantity)
+        if line.sku in seen:
+            v.add(f"{path}[{i}].sku", "appears twice; merge the lines")
+        seen.add(line.sku)
 
 
 def page_size(v: Violations, value: int, path: str = "page_size") -> int:

@@ -14,14 +14,11 @@ from google.rpc import error_details_pb2, status_pb2
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
 from onepool_runtime import errors
+from onepool_runtime.protobuf import enum_maps
 
 from onepool_channels.domain.imports import FulfillmentMode, OrderToPlace
 
-_MODES = {
-    FulfillmentMode.SHIP: orders_pb2.FULFILLMENT_MODE_SHIP,
-    FulfillmentMode.PICKUP_IN_STORE: orders_pb2.FULFILLMENT_MODE_PICKUP_IN_STORE,
-    FulfillmentMode.DEALER_DELIVERY: orders_pb2.FULFILLMENT_MODE_DEALER_DELIVERY,
-}
+_MODES = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode).to_proto
 
 
 def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -41,11 +42,8 @@ from onepool_channels.domain.model import (
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_CH = ChannelRow.__table__  # type: ignore[attr-defined]
-_LIST = ListingRow.__table__  # type: ignore[attr-defined]
-_LOC = StockLocationRow.__table__  # type: ignore[attr-defined]
-_POS = StockPositionRow.__table__  # type: ignore[attr-defined]
-_STOCK = ChannelStockRow.__table__  # type: ignore[attr-defined]
+_CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, StockPositionRow)
+_STOCK = core_table(ChannelStockRow)
 
 # Advisory lock class for per-SKU recomputation (the two-key form keeps clear of other advisory locks).
 SKU_LOCK_CLASS = 7301

@@ -28,24 +28,13 @@ ANNOUNCE_BATCH = 200
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events channels reads (nothing is connected here; the host runs them)."""
-    settings = infra.settings
     # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
     # channel or listing created later still sees stock that arrived earlier.
-    return [
-        EventConsumer(
-            infra.js,
-            partial(ChannelsUnitOfWork, infra.sessions),
-            service="channels",
-            name="stock-feed",
-            stream="INVENTORY",
-            subscriptions=[
-                Subscription.of(inventory_events.StockChanged, on_stock_changed),
-                Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
-            ],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        )
+    stock_feed = [
+        Subscription.of(inventory_events.StockChanged, on_stock_changed),
+        Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
     ]
+    return [infra.consumer(ChannelsUnitOfWork, "stock-feed", "INVENTORY", stock_feed)]
 
 
 async def build(infra: Infra) -> ServiceParts:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.columns import core_table, core_tables
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,14 +43,9 @@ from onepool_dealers.domain.overview import OrderView, StockView
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_DEALERS = DealerRow.__table__  # type: ignore[attr-defined]
-_LOC = LocationRow.__table__  # type: ignore[attr-defined]
-_PRICES = WholesalePriceRow.__table__  # type: ignore[attr-defined]
-_REPL = ReplenishmentRow.__table__  # type: ignore[attr-defined]
-_LINES = ReplenishmentLineRow.__table__  # type: ignore[attr-defined]
-_STOCK = DealerStockRow.__table__  # type: ignore[attr-defined]
-_ORDERS = DealerOrderRow.__table__  # type: ignore[attr-defined]
-_SETTLE = DealerSettlementRow.__table__  # type: ignore[attr-defined]
+_DEALERS, _LOC, _PRICES, _REPL = core_tables(DealerRow, LocationRow, WholesalePriceRow, ReplenishmentRow)
+_LINES, _STOCK, _ORDERS = core_tables(ReplenishmentLineRow, DealerStockRow, DealerOrderRow)
+_SETTLE = core_table(DealerSettlementRow)
 
 
 def _dealer(row: object, location_ids: list[str]) -> Dealer:

@@ -34,22 +34,10 @@ def _encode(reservation: object) -> bytes:
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events inventory reads (nothing is connected here; the host runs them)."""
-    settings = infra.settings
-    return [
-        EventConsumer(
-            infra.js,
-            partial(InventoryUnitOfWork, infra.sessions),
-            service="inventory",
-            name="channel-policies",
-            stream="CHANNELS",
-            subscriptions=[
-                Subscription.of(channel_events.ChannelCreated, on_channel_event),
-                Subscription.of(channel_events.ChannelUpdated, on_channel_event),
-            ],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        )
+    policies = [
+        Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)
     ]
+    return [infra.consumer(InventoryUnitOfWork, "channel-policies", "CHANNELS", policies)]
 
 
 async def build(infra: Infra) -> ServiceParts:

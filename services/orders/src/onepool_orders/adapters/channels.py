@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from onepool_runtime.columns import core_table
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from onepool_orders.adapters.orm import ChannelRow
 from onepool_orders.domain.channels import SalesChannel
 
-_CHANNELS = ChannelRow.__table__  # type: ignore[attr-defined]
+_CHANNELS = core_table(ChannelRow)
 
 
 class ChannelRepository:

@@ -41,31 +41,13 @@ def _exit_after_reserve() -> None:
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events orders reads (nothing is connected here; the host runs them)."""
-    settings = infra.settings
+    expiry = [Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)]
+    channel_view = [
+        Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)
+    ]
     return [
-        EventConsumer(
-            infra.js,
-            partial(OrdersUnitOfWork, infra.sessions),
-            service="orders",
-            name="reservation-expiry",
-            stream="INVENTORY",
-            subscriptions=[Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        ),
-        EventConsumer(
-            infra.js,
-            partial(OrdersUnitOfWork, infra.sessions),
-            service="orders",
-            name="channel-view",
-            stream="CHANNELS",
-            subscriptions=[
-                Subscription.of(channel_events.ChannelCreated, on_channel_event),
-                Subscription.of(channel_events.ChannelUpdated, on_channel_event),
-            ],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        ),
+        infra.consumer(OrdersUnitOfWork, "reservation-expiry", "INVENTORY", expiry),
+        infra.consumer(OrdersUnitOfWork, "channel-view", "CHANNELS", channel_view),
     ]
 
 

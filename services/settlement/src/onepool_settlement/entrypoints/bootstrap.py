@@ -30,39 +30,21 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events settlement books (nothing is connected here; the host runs them)."""
     settings = infra.settings
     assert isinstance(settings, SettlementSettings)
-    uow_factory = partial(SettlementUnitOfWork, infra.sessions)
     policy = SettlementPolicy(
         fulfilment_fee_bps=settings.fulfilment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
     )
-
-    def consumer(name: str, stream: str, subscriptions: list, max_deliver: int) -> EventConsumer:  # type: ignore[type-arg]
-        return EventConsumer(
-            infra.js,
-            uow_factory,
-            service="settlement",
-            name=name,
-            stream=stream,
-            subscriptions=subscriptions,
-            max_deliver=max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-            backoff=_slow_backoff,
-        )
-
+    currency = settings.default_currency
+    consumer = partial(infra.consumer, SettlementUnitOfWork, backoff=_slow_backoff)
     return [
-        consumer("channels", "CHANNELS", events_in.channel_subscriptions(), settings.consumer_max_deliver),
+        consumer("channels", "CHANNELS", events_in.channel_subscriptions()),
         consumer(
             "orders",
             "ORDERS",
-            events_in.order_subscriptions(policy, settings.default_currency),
-            settings.orders_consumer_max_deliver,
+            events_in.order_subscriptions(policy, currency),
+            max_deliver=settings.orders_consumer_max_deliver,
         ),
-        consumer(
-            "dealers",
-            "DEALERS",
-            events_in.dealer_subscriptions(settings.default_currency),
-            settings.consumer_max_deliver,
-        ),
+        consumer("dealers", "DEALERS", events_in.dealer_subscriptions(currency)),
     ]
 
 
