@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from onepool_runtime.columns import core_tables
+from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import and_, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,13 +127,7 @@ class SettlementRepository:
             "fee_rate_bps": terms.fee_rate_bps,
             "version": terms.version,
         }
-        stmt = insert(_CHANNELS).values(**values)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["channel_id"],
-            set_={**{k: stmt.excluded[k] for k in values if k != "channel_id"}, "updated_at": func.now()},
-            where=_CHANNELS.c.version < stmt.excluded.version,
-        ).returning(_CHANNELS.c.channel_id)
-        return (await self.session.execute(upsert)).first() is not None
+        return await upsert_newer(self.session, _CHANNELS, values, ["channel_id"], touch=True)
 
     # --- orders -------------------------------------------------------------------------------------
 
