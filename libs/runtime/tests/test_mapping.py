@@ -1,22 +1,27 @@
 """The runtime's shared translation helpers: enum maps from proto descriptors, same-named field copies,
-stock-line checks, the column shapes and the standard consumer built from settings."""
+request checks (lines, money, ids), a peer's error details, the column shapes and the standard consumer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+import grpc
 import pytest
+from google.rpc import error_details_pb2
+from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2
+from onepool_runtime import errors
 from onepool_runtime.columns import core_table, core_tables, counter_column, money_column, timestamp_column
 from onepool_runtime.errors import Violations
+from onepool_runtime.grpc_errors import peer_details, to_status
 from onepool_runtime.mapping import copy_fields
 from onepool_runtime.protobuf import enum_maps, enum_prefix
 from onepool_runtime.server import Infra
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.tables import outbox
 from onepool_runtime.uow import UnitOfWork
-from onepool_runtime.validation import MAX_LINES, check_lines
+from onepool_runtime.validation import MAX_LINES, check_lines, check_money, valid_id
 
 
 class LocationType(StrEnum):
@@ -113,3 +118,38 @@ def test_infra_consumer_takes_the_standard_settings() -> None:
     assert (consumer.durable, consumer.dlq_subject, consumer.stream) == ("svc-view", "dlq.svc.view", "ORDERS")
     assert (consumer.max_deliver, consumer._ack_wait) == (7, 12.0)
     assert infra.consumer(Uow, "view", "ORDERS", [], max_deliver=30).max_deliver == 30
+
+
+def _peer_error(exc: errors.DomainError) -> grpc.aio.AioRpcError:
+    """What a client sees when a peer's servicer raised `exc` (the status the interceptor sends)."""
+    status = to_status(exc)
+    return grpc.aio.AioRpcError(
+        status.code, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), status.details
+    )
+
+
+def test_peer_details_read_back_what_to_status_sent() -> None:
+    [bad] = peer_details(_peer_error(errors.InvalidArgument([errors.FieldViolation("lines[0].sku", "is required")])))
+    assert isinstance(bad, error_details_pb2.BadRequest)
+    assert [(f.field, f.description) for f in bad.field_violations] == [("lines[0].sku", "is required")]
+    details = peer_details(_peer_error(errors.FailedPrecondition("CREDIT", "over the limit", {"available": "5"})))
+    info = next(d for d in details if isinstance(d, error_details_pb2.ErrorInfo))
+    assert (info.reason, dict(info.metadata)) == ("CREDIT", {"available": "5"})
+    bare = grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), "down")
+    assert peer_details(bare) == []
+
+
+def test_check_money_and_valid_id() -> None:
+    v = Violations()
+    check_money(v, "price", common_pb2.Money(currency="CNY", amount_minor=5), max_minor=10)
+    check_money(v, "credit", common_pb2.Money(currency="cny", amount_minor=-1), max_minor=10)
+    check_money(v, "total", common_pb2.Money(currency="CNY", amount_minor=11), max_minor=10)
+    assert [(f.field, f.description) for f in v.items] == [
+        ("credit.currency", "must be an ISO 4217 code such as CNY"),
+        ("credit.amount_minor", "must not be negative"),
+        ("total.amount_minor", "must be at most 10"),
+    ]
+    assert valid_id("dealer_id", "D-1") == "D-1"
+    with pytest.raises(errors.InvalidArgument) as refused:
+        valid_id("dealer_id", "")
+    assert [(f.field, f.description) for f in refused.value.violations] == [("dealer_id", "is required")]

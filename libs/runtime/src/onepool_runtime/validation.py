@@ -30,6 +30,14 @@ def check_id(v: Violations, path: str, value: str, *, required: bool = True) -> 
         v.add(path, "must be 1-64 letters, digits, '-', '_', '.', ':'")
 
 
+def valid_id(path: str, value: str) -> str:
+    """`value` when it is a well-formed id; InvalidArgument on `path` otherwise (a request that names one id)."""
+    v = Violations()
+    check_id(v, path, value)
+    v.raise_if_any()
+    return value
+
+
 def check_sku(v: Violations, path: str, value: str) -> None:
     if not value:
         v.add(path, "is required")
@@ -55,6 +63,15 @@ def check_request_id(v: Violations, path: str, value: str) -> None:
 def check_currency(v: Violations, path: str, value: str) -> None:
     if not CURRENCY_RE.match(value or ""):
         v.add(path, "must be an ISO 4217 code such as CNY")
+
+
+def check_money(v: Violations, path: str, value: Any, *, max_minor: int) -> None:
+    """A common.v1.Money: an ISO currency and an amount from 0 to `max_minor` minor units."""
+    check_currency(v, f"{path}.currency", value.currency)
+    if value.amount_minor < 0:
+        v.add(f"{path}.amount_minor", "must not be negative")
+    elif value.amount_minor > max_minor:
+        v.add(f"{path}.amount_minor", f"must be at most {max_minor}")
 
 
 def check_text(v: Violations, path: str, value: str, *, max_len: int = 500, required: bool = False) -> None:

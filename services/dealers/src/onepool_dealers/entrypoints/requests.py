@@ -12,12 +12,13 @@ from onepool_runtime.errors import Violations
 from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.mapping import copy_fields
 from onepool_runtime.validation import (
-    check_currency,
     check_id,
     check_lines,
+    check_money,
     check_request_id,
     check_sku,
     check_text,
+    valid_id,
 )
 
 from onepool_dealers.adapters.mappers import (
@@ -41,11 +42,7 @@ UPDATABLE = ("name", "tier", "credit_limit", "region", "status")
 
 
 def _money(v: Violations, path: str, value: common_pb2.Money, *, required: bool = True) -> Money:
-    check_currency(v, f"{path}.currency", value.currency)
-    if value.amount_minor < 0:
-        v.add(f"{path}.amount_minor", "must not be negative")
-    elif value.amount_minor > MAX_MONEY_MINOR:
-        v.add(f"{path}.amount_minor", f"must be at most {MAX_MONEY_MINOR}")
+    check_money(v, path, value, max_minor=MAX_MONEY_MINOR)
     return Money(value.currency, value.amount_minor)
 
 
@@ -82,10 +79,7 @@ def register_dealer(req: pb.RegisterDealerRequest) -> commands.RegisterDealer:
 
 
 def dealer_id(value: str, path: str = "dealer_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def update_dealer(req: pb.UpdateDealerRequest) -> commands.UpdateDealer:

@@ -14,6 +14,7 @@ from onepool_runtime.validation import (
     check_request_id,
     check_sku,
     check_text,
+    valid_id,
 )
 
 from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK, MOVEMENT_KINDS_BACK
@@ -140,10 +141,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.Res
 
 
 def reservation_id(value: str, path: str = "reservation_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def fulfill(req: pb.FulfillReservationRequest) -> commands.FulfillReservation:

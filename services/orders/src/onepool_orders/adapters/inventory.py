@@ -11,10 +11,11 @@ from datetime import UTC
 from typing import Any, TypeVar
 
 import grpc
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime import errors
+from onepool_runtime.grpc_errors import peer_details
 
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
@@ -36,31 +37,10 @@ _TRANSIENT = {
 }
 
 
-def _details(error: grpc.aio.AioRpcError) -> list[Any]:
-    trailers: Any = error.trailing_metadata() or ()
-    for key, value in trailers:
-        if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)
-            out = []
-            for detail in status.details:
-                for kind in (
-                    error_details_pb2.BadRequest,
-                    error_details_pb2.ErrorInfo,
-                    error_details_pb2.PreconditionFailure,
-                    error_details_pb2.ResourceInfo,
-                ):
-                    if detail.Is(kind.DESCRIPTOR):
-                        message = kind()
-                        detail.Unpack(message)
-                        out.append(message)
-            return out
-    return []
-
-
 def domain_error(error: grpc.aio.AioRpcError) -> errors.DomainError:
     """Inventory's answer as the domain error it stands for."""
     code, text = error.code(), error.details() or ""
-    details = _details(error)
+    details = peer_details(error)
     if code in _TRANSIENT:
         return errors.Unavailable(f"inventory unavailable: {code.name}: {text}")
     if code == grpc.StatusCode.ABORTED:

@@ -10,9 +10,9 @@ from onepool.orders.v1 import orders_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.validation import (
     MAX_LINES,
-    check_currency,
     check_id,
     check_lines,
+    check_money,
     check_quantity,
     check_request_id,
     check_sku,
@@ -41,11 +41,7 @@ def _money(v: Violations, path: str, value: common_pb2.Money, present: bool) -> 
     if not present:
         v.add(path, "is required")
         return Money("", 0)
-    check_currency(v, f"{path}.currency", value.currency)
-    if value.amount_minor < 0:
-        v.add(f"{path}.amount_minor", "must not be negative")
-    elif value.amount_minor > MAX_AMOUNT_MINOR:
-        v.add(f"{path}.amount_minor", f"must be at most {MAX_AMOUNT_MINOR}")
+    check_money(v, path, value, max_minor=MAX_AMOUNT_MINOR)
     return Money(value.currency, value.amount_minor)
 
 
