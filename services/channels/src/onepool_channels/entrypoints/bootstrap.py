@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import grpc
 from onepool.channels.v1 import channels_pb2, channels_pb2_grpc
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool_runtime.clients import service_channel
@@ -64,19 +63,13 @@ async def build(infra: Infra) -> ServiceParts:
             if not after:
                 return
 
-    def register(server: grpc.aio.Server) -> None:
-        channels_pb2_grpc.add_ChannelServiceServicer_to_server(servicer, server)
-
-    async def close_orders_channel() -> None:
-        await orders_channel.close(None)
-
     return ServiceParts(
-        register=register,
+        register=partial(channels_pb2_grpc.add_ChannelServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=[consumer],
         tasks={"stock-watch-hub": hub.run, "announce-channels": announce},
         before_stop=[hub.close],
-        on_stop=[close_orders_channel],
+        on_stop=[partial(orders_channel.close, None)],
         components={"stock_watch_hub": hub, "stock_feed_consumer": consumer},
     )

@@ -52,7 +52,10 @@ class DealerRow(DealersTable, table=True):
 
 
 class LocationRow(DealersTable, table=True):
-    """Locations of the pool (inventory's LocationUpserted events, and AddDealerLocation as soon as it succeeds)."""
+    """Locations of the pool (inventory's LocationUpserted events, and AddDealerLocation as soon as it succeeds).
+
+    The columns mirror inventory's `locations` on purpose (both store one inventory.v1.Location), but the
+    table is dealers' own: each schema evolves with its own migrations, so nothing is shared but the shape."""
 
     __tablename__ = "locations"
 

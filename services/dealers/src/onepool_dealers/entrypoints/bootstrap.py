@@ -92,11 +92,8 @@ async def build_with(
         for channel in peer_channels:
             await channel.close(None)
 
-    def register(server: grpc.aio.Server) -> None:
-        dealers_pb2_grpc.add_DealerServiceServicer_to_server(servicer, server)
-
     return ServiceParts(
-        register=register,
+        register=partial(dealers_pb2_grpc.add_DealerServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from functools import partial
 
-import grpc
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from onepool_runtime.consumer import EventConsumer, Subscription
@@ -60,11 +59,8 @@ async def build(infra: Infra) -> ServiceParts:
             if expired < settings.sweeper_batch:
                 await asyncio.sleep(settings.sweeper_interval_seconds)
 
-    def register(server: grpc.aio.Server) -> None:
-        inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)
-
     return ServiceParts(
-        register=register,
+        register=partial(inventory_pb2_grpc.add_InventoryServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),

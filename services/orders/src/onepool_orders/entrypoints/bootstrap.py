@@ -8,7 +8,6 @@ import os
 import sys
 from functools import partial
 
-import grpc
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
@@ -85,18 +84,12 @@ async def build(infra: Infra) -> ServiceParts:
     )
     servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
 
-    def register(server: grpc.aio.Server) -> None:
-        orders_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server)
-
-    async def close_inventory_channel() -> None:
-        await channel.close(None)
-
     return ServiceParts(
-        register=register,
+        register=partial(orders_pb2_grpc.add_OrderServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
         tasks={"saga-recovery": recovery.run},
-        on_stop=[close_inventory_channel],
+        on_stop=[partial(channel.close, None)],
         components={"recovery": recovery, "placement": placement, "stock_sync": stock},
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import grpc
 from onepool.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 from onepool_runtime.consumer import EventConsumer
 from onepool_runtime.messaging import ensure_service_stream
@@ -57,9 +56,9 @@ async def build(infra: Infra) -> ServiceParts:
     for service in ("orders", "channels", "dealers"):
         await ensure_service_stream(infra.js, service)
 
-    def register(server: grpc.aio.Server) -> None:
-        settlement_pb2_grpc.add_SettlementServiceServicer_to_server(servicer, server)
-
     return ServiceParts(
-        register=register, service_names=[SERVICE_NAME], policy=POLICY, consumers=event_consumers(infra)
+        register=partial(settlement_pb2_grpc.add_SettlementServiceServicer_to_server, servicer),
+        service_names=[SERVICE_NAME],
+        policy=POLICY,
+        consumers=event_consumers(infra),
     )
