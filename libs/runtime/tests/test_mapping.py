@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import grpc
 import pytest
@@ -153,3 +154,20 @@ def test_check_money_and_valid_id() -> None:
     with pytest.raises(errors.InvalidArgument) as refused:
         valid_id("dealer_id", "")
     assert [(f.field, f.description) for f in refused.value.violations] == [("dealer_id", "is required")]
+
+
+def test_a_unit_of_work_names_its_source_and_translator_in_its_class_statement() -> None:
+    def translate(event: object) -> list[Any]:
+        return [event]
+
+    class Named(UnitOfWork, source="svc", translate=translate):
+        pass
+
+    class Nameless(UnitOfWork):
+        pass
+
+    uow = Named(None)  # type: ignore[arg-type]
+    assert (uow.source, uow._translate) == ("svc", translate)
+    assert Named(None, source="other").source == "other"  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Nameless names no outbox source"):
+        Nameless(None)  # type: ignore[arg-type]
