@@ -16,6 +16,7 @@ from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
+from onepool_runtime.protobuf import enum_maps
 
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
@@ -24,7 +25,7 @@ from onepool_orders.service_layer.ports import ReservationInfo, ReservationState
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
-_STATES = {getattr(pb, f"RESERVATION_STATUS_{s.value}"): s for s in ReservationState}
+_STATES = enum_maps(pb.ReservationStatus, ReservationState).from_proto
 _SHORTAGE = re.compile(r"requested (\d+), available (-?\d+)")
 # Worth retrying: inventory is down, slow, busy, or failed on its side (nothing the caller sent is wrong).
 _TRANSIENT = {
