@@ -41,6 +41,33 @@ _CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
 ]
 
 
+# The google.rpc details `to_status` attaches, which a client of another service reads back (`peer_details`).
+_DETAIL_KINDS = (
+    error_details_pb2.BadRequest,
+    error_details_pb2.ErrorInfo,
+    error_details_pb2.PreconditionFailure,
+    error_details_pb2.ResourceInfo,
+)
+
+
+def peer_details(error: grpc.aio.AioRpcError) -> list[Any]:
+    """The google.rpc details (BadRequest, ErrorInfo, PreconditionFailure, ResourceInfo) of a peer service's
+    error status, in order; none when it sent no rich status. A client turns them back into the domain error
+    the peer raised, so its own caller learns the same fields and reasons."""
+    trailers: Any = error.trailing_metadata() or ()
+    for key, value in trailers:
+        if key == "grpc-status-details-bin":
+            out = []
+            for detail in status_pb2.Status.FromString(value).details:
+                for kind in _DETAIL_KINDS:
+                    if detail.Is(kind.DESCRIPTOR):
+                        message = kind()
+                        detail.Unpack(message)
+                        out.append(message)
+            return out
+    return []
+
+
 def status_code_for(exc: errors.DomainError) -> grpc.StatusCode:
     for kind, code in _CODES:
         if isinstance(exc, kind):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,14 @@ def check_id(v: Violations, path: str, value: str, *, required: bool = True) -> 
         return
     if not ID_RE.match(value):
         v.add(path, "must be 1-64 letters, digits, '-', '_', '.', ':'")
+
+
+def valid_id(path: str, value: str) -> str:
+    """`value` when it is a well-formed id; InvalidArgument on `path` otherwise (a request that names one id)."""
+    v = Violations()
+    check_id(v, path, value)
+    v.raise_if_any()
+    return value
 
 
 def check_sku(v: Violations, path: str, value: str) -> None:
@@ -56,11 +65,36 @@ def check_currency(v: Violations, path: str, value: str) -> None:
         v.add(path, "must be an ISO 4217 code such as CNY")
 
 
+def check_money(v: Violations, path: str, value: Any, *, max_minor: int) -> None:
+    """A common.v1.Money: an ISO currency and an amount from 0 to `max_minor` minor units."""
+    check_currency(v, f"{path}.currency", value.currency)
+    if value.amount_minor < 0:
+        v.add(f"{path}.amount_minor", "must not be negative")
+    elif value.amount_minor > max_minor:
+        v.add(f"{path}.amount_minor", f"must be at most {max_minor}")
+
+
 def check_text(v: Violations, path: str, value: str, *, max_len: int = 500, required: bool = False) -> None:
     if required and not value.strip():
         v.add(path, "is required")
     elif len(value) > max_len:
         v.add(path, f"must be at most {max_len} characters")
+
+
+def check_lines(v: Violations, lines: Sequence[Any], path: str = "lines") -> None:
+    """Lines of (sku, quantity), as every request that moves stock carries them: at least one, at most
+    MAX_LINES, each SKU valid and named once (two lines of one SKU would be checked and reserved apart)."""
+    if not lines:
+        v.add(path, "must not be empty")
+    if len(lines) > MAX_LINES:
+        v.add(path, f"must have at most {MAX_LINES} lines")
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        check_sku(v, f"{path}[{i}].sku", line.sku)
+        check_quantity(v, f"{path}[{i}].quantity", line.quantity)
+        if line.sku in seen:
+            v.add(f"{path}[{i}].sku", "appears twice; merge the lines")
+        seen.add(line.sku)
 
 
 def page_size(v: Violations, value: int, path: str = "page_size") -> int:

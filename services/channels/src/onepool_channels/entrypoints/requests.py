@@ -12,6 +12,7 @@ from onepool_runtime.validation import (
     check_text,
     page_after_key,
     page_size,
+    valid_id,
 )
 
 from onepool_channels.adapters import formats
@@ -165,10 +166,7 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
 
 
 def channel_id(value: str, path: str = "channel_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def channel_stock(req: pb.GetChannelStockRequest) -> tuple[str, list[str]]:

@@ -10,14 +10,15 @@ from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_runtime.errors import Violations
 from onepool_runtime.idempotency import fingerprint
+from onepool_runtime.mapping import copy_fields
 from onepool_runtime.validation import (
-    MAX_LINES,
-    check_currency,
     check_id,
-    check_quantity,
+    check_lines,
+    check_money,
     check_request_id,
     check_sku,
     check_text,
+    valid_id,
 )
 
 from onepool_dealers.adapters.mappers import (
@@ -41,11 +42,7 @@ UPDATABLE = ("name", "tier", "credit_limit", "region", "status")
 
 
 def _money(v: Violations, path: str, value: common_pb2.Money, *, required: bool = True) -> Money:
-    check_currency(v, f"{path}.currency", value.currency)
-    if value.amount_minor < 0:
-        v.add(f"{path}.amount_minor", "must not be negative")
-    elif value.amount_minor > MAX_MONEY_MINOR:
-        v.add(f"{path}.amount_minor", f"must be at most {MAX_MONEY_MINOR}")
+    check_money(v, path, value, max_minor=MAX_MONEY_MINOR)
     return Money(value.currency, value.amount_minor)
 
 
@@ -82,10 +79,7 @@ def register_dealer(req: pb.RegisterDealerRequest) -> commands.RegisterDealer:
 
 
 def dealer_id(value: str, path: str = "dealer_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def update_dealer(req: pb.UpdateDealerRequest) -> commands.UpdateDealer:
@@ -130,14 +124,10 @@ def add_dealer_location(req: pb.AddDealerLocationRequest) -> commands.AddDealerL
     return commands.AddDealerLocation(
         dealer_id=req.dealer_id,
         location=Location(
-            id=loc.id,
+            **copy_fields(loc, "id", "region", "ships", "pickup", "priority"),
             name=loc.name.strip(),
             type=LOCATION_TYPES_BACK[loc.type],
             owner_dealer_id=req.dealer_id,
-            region=loc.region,
-            ships=loc.ships,
-            pickup=loc.pickup,
-            priority=loc.priority,
             active=not loc.disabled,
         ),
     )
@@ -159,17 +149,7 @@ def place_replenishment(req: pb.PlaceReplenishmentRequest) -> commands.PlaceRepl
     check_id(v, "to_location_id", req.to_location_id)
     if req.from_location_id and req.from_location_id == req.to_location_id:
         v.add("to_location_id", "must differ from from_location_id")
-    if not req.lines:
-        v.add("lines", "must not be empty")
-    if len(req.lines) > MAX_LINES:
-        v.add("lines", f"must have at most {MAX_LINES} lines")
-    seen: set[str] = set()
-    for i, line in enumerate(req.lines):
-        check_sku(v, f"lines[{i}].sku", line.sku)
-        check_quantity(v, f"lines[{i}].quantity", line.quantity)
-        if line.sku in seen:
-            v.add(f"lines[{i}].sku", "appears twice; merge the lines")
-        seen.add(line.sku)
+    check_lines(v, req.lines)
     v.raise_if_any()
     return commands.PlaceReplenishment(
         dealer_id=req.dealer_id,

@@ -5,13 +5,16 @@ from __future__ import annotations
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.idempotency import fingerprint
+from onepool_runtime.mapping import copy_fields
 from onepool_runtime.validation import (
     MAX_LINES,
     check_id,
+    check_lines,
     check_quantity,
     check_request_id,
     check_sku,
     check_text,
+    valid_id,
 )
 
 from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK, MOVEMENT_KINDS_BACK
@@ -21,17 +24,7 @@ from onepool_inventory.settings import InventorySettings
 
 
 def _lines(v: Violations, lines: list[pb.StockLine], path: str = "lines") -> tuple[StockLine, ...]:
-    if not lines:
-        v.add(path, "must not be empty")
-    if len(lines) > MAX_LINES:
-        v.add(path, f"must have at most {MAX_LINES} lines")
-    seen: set[str] = set()
-    for i, line in enumerate(lines):
-        check_sku(v, f"{path}[{i}].sku", line.sku)
-        check_quantity(v, f"{path}[{i}].quantity", line.quantity)
-        if line.sku in seen:
-            v.add(f"{path}[{i}].sku", "appears twice; merge the lines")
-        seen.add(line.sku)
+    check_lines(v, lines, path)
     return tuple(StockLine(line.sku, line.quantity) for line in lines)
 
 
@@ -49,14 +42,9 @@ def upsert_location(req: pb.UpsertLocationRequest) -> commands.UpsertLocation:
     v.raise_if_any()
     return commands.UpsertLocation(
         Location(
-            id=loc.id,
+            **copy_fields(loc, "id", "owner_dealer_id", "region", "ships", "pickup", "priority"),
             name=loc.name.strip(),
             type=LOCATION_TYPES_BACK[loc.type],
-            owner_dealer_id=loc.owner_dealer_id,
-            region=loc.region,
-            ships=loc.ships,
-            pickup=loc.pickup,
-            priority=loc.priority,
             active=not loc.disabled,
         )
     )
@@ -161,10 +149,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: 
 
 
 def reservation_id(value: str, path: str = "reservation_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def fulfill(req: pb.FulfillReservationRequest) -> commands.FulfillReservation:

@@ -11,8 +11,9 @@ from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.validation import (
     ID_RE,
     MAX_LINES,
-    check_currency,
     check_id,
+    check_lines,
+    check_money,
     check_quantity,
     check_request_id,
     check_sku,
@@ -41,11 +42,7 @@ def _money(v: Violations, path: str, value: common_pb2.Money, present: bool) -> 
     if not present:
         v.add(path, "is required")
         return Money("", 0)
-    check_currency(v, f"{path}.currency", value.currency)
-    if value.amount_minor < 0:
-        v.add(f"{path}.amount_minor", "must not be negative")
-    elif value.amount_minor > MAX_AMOUNT_MINOR:
-        v.add(f"{path}.amount_minor", f"must be at most {MAX_AMOUNT_MINOR}")
+    check_money(v, path, value, max_minor=MAX_AMOUNT_MINOR)
     return Money(value.currency, value.amount_minor)
 
 
@@ -164,17 +161,7 @@ def return_items(req: pb.ReturnItemsRequest) -> commands.ReturnItems:
     v = Violations()
     check_request_id(v, "request_id", req.request_id)
     _order_id(v, req.order_id)
-    if not req.lines:
-        v.add("lines", "must not be empty")
-    if len(req.lines) > MAX_LINES:
-        v.add("lines", f"must have at most {MAX_LINES} lines")
-    seen: set[str] = set()
-    for i, line in enumerate(req.lines):
-        check_sku(v, f"lines[{i}].sku", line.sku)
-        check_quantity(v, f"lines[{i}].quantity", line.quantity)
-        if line.sku in seen:
-            v.add(f"lines[{i}].sku", "appears twice; merge the lines")
-        seen.add(line.sku)
+    check_lines(v, req.lines)
     check_id(v, "return_location_id", req.return_location_id)
     check_text(v, "reason", req.reason)
     v.raise_if_any()
