@@ -22,6 +22,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
+from onepool_contracts.events import subject_of
 from onepool_runtime import db, messaging
 from onepool_runtime.consumer import DLQ_STREAM, EventConsumer, Subscription
 from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres
@@ -46,7 +47,7 @@ class Rig:
 
     @property
     def subject(self) -> str:
-        return f"{self.schema}.stock.changed"
+        return subject_of(events_pb2.StockChanged)  # the outbox publishes each event on its registered subject
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(db.session_factory(self.engine), source="outage")
@@ -61,7 +62,7 @@ async def _rig(database_url: str, nats_url: str) -> Rig:
         await conn.execute(text("CREATE TABLE applied (event_id text NOT NULL, at timestamptz DEFAULT now())"))
     nc = await messaging.connect(nats_url, "outage-tests")
     js = nc.jetstream()
-    await messaging.ensure_stream(js, STREAM, [f"{schema}.>"])
+    await messaging.ensure_stream(js, STREAM, [subject_of(events_pb2.StockChanged)])  # this test's own NATS
     await messaging.ensure_stream(js, DLQ_STREAM, ["dlq.>"])
     return Rig(engine, database_url, schema, nc, js)
 
@@ -78,7 +79,7 @@ def _consumer(rig: Rig) -> EventConsumer:
         service="outage",
         name=f"c{uuid.uuid4().hex[:6]}",
         stream=STREAM,
-        subscriptions=[Subscription(f"{rig.schema}.>", events_pb2.StockChanged, _record)],
+        subscriptions=[Subscription.of(events_pb2.StockChanged, _record)],
         ack_wait=5.0,
     )
 
@@ -96,7 +97,7 @@ async def _write_through_outbox(rig: Rig, n: int, tag: str) -> None:
         while True:
             try:
                 async with rig.uow() as uow:
-                    uow.publish(rig.subject, _event(f"{tag}-{i}"))
+                    uow.publish(_event(f"{tag}-{i}"))
                     await uow.commit()
                 break
             except Exception:
@@ -169,7 +170,7 @@ async def test_postgres_immediate_restart_dead_letters_nothing_and_applies_every
     rig = await _rig(pg.url, nats.url)
     try:
         consumer = _consumer(rig)
-        relay = OutboxRelay(rig.engine, rig.js, database_url=rig.database_url, schema=rig.schema, poll_seconds=0.2)
+        relay = OutboxRelay(rig.engine, rig.js, schema=rig.schema, poll_seconds=0.2)
         await running(relay.run, consumer.run)
 
         await _write_through_outbox(rig, 20, "before")
@@ -218,7 +219,7 @@ async def test_nats_restart_loses_and_duplicates_nothing(
     rig = await _rig(database_url, nats.url)
     try:
         consumer = _consumer(rig)
-        relay = OutboxRelay(rig.engine, rig.js, database_url=rig.database_url, schema=rig.schema, poll_seconds=0.2)
+        relay = OutboxRelay(rig.engine, rig.js, schema=rig.schema, poll_seconds=0.2)
         await running(relay.run, consumer.run)
 
         await _write_through_outbox(rig, 20, "before")
