@@ -24,6 +24,7 @@ import json
 import os
 import statistics
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,6 +98,41 @@ async def _profile(name: str, pid: int, call: Any, callers: int, seconds: float,
         print(f" {heading}:")
         for frame, pct in summary.get(key, []):
             print(f"  {pct:5.1f}%  {frame}")
+
+
+async def _event_delay(stack: BenchStack, place: Any, calls: int, callers: int) -> dict[str, float]:
+    """p50/p99 of the delay from each PlaceOrder response to its orders.order.placed on NATS (0 if before)."""
+    import nats
+    from onepool.orders.v1 import events_pb2 as oev
+
+    from tests.bench.load import percentile
+
+    seen: dict[str, float] = {}
+    answered: dict[str, float] = {}
+    nc = await nats.connect(stack.nats.url)
+
+    async def on_event(msg: Any) -> None:
+        seen.setdefault(oev.OrderPlaced.FromString(msg.data).order.id, time.perf_counter())
+
+    sub = await nc.subscribe("orders.order.placed", cb=on_event)
+
+    async def timed(i: int) -> None:
+        reply = await place(i)
+        answered[reply.order.id] = time.perf_counter()
+
+    try:
+        await _run(timed, calls, callers)
+        await asyncio.sleep(2.0)  # stragglers
+    finally:
+        await sub.unsubscribe()
+        await nc.close()
+    delays = [max(0.0, seen[o] - t) for o, t in answered.items() if o in seen]
+    return {
+        "orders": len(answered),
+        "missing": len(answered) - len(delays),
+        "p50": round(1000 * percentile(delays, 50), 1),
+        "p99": round(1000 * percentile(delays, 99), 1),
+    }
 
 
 async def _run_for(call: Any, callers: int, seconds: float) -> None:
@@ -179,6 +215,8 @@ async def measure(
                 callers,
                 rounds,
             )
+            results["placed_event_delay_ms"] = await _event_delay(stack, place, max(1, calls // 4), callers)
+            print(f"orders.order.placed seen after the response: {json.dumps(results['placed_event_delay_ms'])}")
             return results
         finally:
             await stack.close()
