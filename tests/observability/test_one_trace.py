@@ -26,6 +26,10 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.fixture(scope="module")
 def spans() -> InMemorySpanExporter:
+    # A process records spans only with an SDK provider, which the runtime installs for an exporter; this test
+    # installs its own (in-memory) first, and configure_telemetry keeps it.
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
     configure_telemetry(ServiceSettings(service_name="tests"))
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)

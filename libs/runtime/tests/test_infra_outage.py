@@ -172,7 +172,7 @@ async def test_postgres_immediate_restart_dead_letters_nothing_and_applies_every
     rig = await _rig(pg.url, nats.url)
     try:
         consumer = _consumer(rig)
-        relay = OutboxRelay(rig.engine, rig.js, database_url=rig.database_url, schema=rig.schema, poll_seconds=0.2)
+        relay = OutboxRelay(rig.engine, rig.js, schema=rig.schema, poll_seconds=0.2)
         await running(relay.run, consumer.run)
 
         await _write_through_outbox(rig, 20, "before")
@@ -221,7 +221,7 @@ async def test_nats_restart_loses_and_duplicates_nothing(
     rig = await _rig(database_url, nats.url)
     try:
         consumer = _consumer(rig)
-        relay = OutboxRelay(rig.engine, rig.js, database_url=rig.database_url, schema=rig.schema, poll_seconds=0.2)
+        relay = OutboxRelay(rig.engine, rig.js, schema=rig.schema, poll_seconds=0.2)
         await running(relay.run, consumer.run)
 
         await _write_through_outbox(rig, 20, "before")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
 from onepool_contracts.events import subject_of
-from onepool_runtime import messaging
+from onepool_runtime import db, messaging
 from onepool_runtime.relay import OutboxRelay
+from onepool_runtime.uow import UnitOfWork
 from sqlalchemy import text
 
 pytestmark = pytest.mark.asyncio
@@ -52,7 +54,7 @@ async def _stream_messages(env, subject: str) -> list:  # type: ignore[no-untype
 
 
 def _relay(env, **kwargs) -> OutboxRelay:  # type: ignore[no-untyped-def]
-    return OutboxRelay(env.engine, env.js, database_url=env.database_url, schema=env.schema, **kwargs)
+    return OutboxRelay(env.engine, env.js, schema=env.schema, **kwargs)
 
 
 async def test_committed_event_is_published_once_even_when_relay_dies_before_marking(env) -> None:  # type: ignore[no-untyped-def]
@@ -95,7 +97,7 @@ async def test_rolled_back_transaction_publishes_nothing(env) -> None:  # type: 
 
 
 async def test_running_relay_publishes_within_moments_of_commit(env) -> None:  # type: ignore[no-untyped-def]
-    """The relay LISTENs for commits, so it does not wait for its poll interval."""
+    """A commit that wrote outbox rows wakes the relay, so it does not wait for its poll interval."""
     subject = SUBJECT
     relay = _relay(env, poll_seconds=30.0)
     task = asyncio.create_task(relay.run())
@@ -125,3 +127,70 @@ async def test_a_message_that_is_not_an_event_is_refused_and_nothing_is_written(
 
     async with env.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar() == 0
+
+
+async def _wait_published(relay: OutboxRelay, n: int, within: float = 5.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if relay.stats.published >= n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{relay.stats.published} of {n} events published within {within}s")
+
+
+async def test_a_commit_made_while_the_relay_publishes_is_published_at_once(env) -> None:  # type: ignore[no-untyped-def]
+    """The wake-up of a commit that lands during a relay pass starts the next pass: it is not lost until the
+    next poll (30 s here)."""
+    committed_during_pass = asyncio.Event()
+
+    async def commit_another(_ids: list[str]) -> None:
+        if not committed_during_pass.is_set():
+            async with env.uow() as uow:
+                uow.publish(_event("SKU-DURING"))
+                await uow.commit()
+            committed_during_pass.set()
+
+    relay = _relay(env, poll_seconds=30.0, after_publish=commit_another)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.3)
+        async with env.uow() as uow:
+            uow.publish(_event("SKU-FIRST"))
+            await uow.commit()
+        await _wait_published(relay, 2)
+    finally:
+        task.cancel()
+    skus = [events_pb2.StockChanged.FromString(m.data).level.sku for m in await _stream_messages(env, SUBJECT)]
+    assert skus == ["SKU-FIRST", "SKU-DURING"]
+
+
+async def test_writing_events_sends_no_notify(env) -> None:  # type: ignore[no-untyped-def]
+    """NOTIFY would make every writing transaction queue on PostgreSQL's one notify lock at commit."""
+    heard: list[str] = []
+    listener = await asyncpg.connect(db.plain_url(env.database_url))
+    try:
+        for channel in (f"onepool_outbox_{env.schema}", "onepool_outbox"):
+            await listener.add_listener(channel, lambda *args: heard.append(str(args[2])))
+        async with env.uow() as uow:
+            uow.publish(_event("SKU-QUIET"))
+            await uow.commit()
+        await listener.execute("SELECT 1")  # a round trip after the commit: any notification has arrived
+        await asyncio.sleep(0.2)
+    finally:
+        await listener.close()
+    assert heard == []
+
+
+async def test_rows_another_process_wrote_are_found_by_the_poll(env) -> None:  # type: ignore[no-untyped-def]
+    """A writer on another pool (another process or replica) cannot wake this relay; its poll finds them."""
+    other = db.create_engine(env.database_url, env.schema)
+    relay = _relay(env, poll_seconds=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.3)
+        async with UnitOfWork(db.session_factory(other), source="testsvc") as uow:
+            uow.publish(_event("SKU-ELSEWHERE"))
+            await uow.commit()
+        await _wait_published(relay, 1)
+    finally:
+        task.cancel()
+        await other.dispose()

@@ -11,6 +11,12 @@ through PyJWT's PyJWKClient, cached for jwt_jwks_refresh_seconds and re-fetched,
 unknown kid). Refused with UNAUTHENTICATED: a bad signature, expired, wrong or missing issuer or audience,
 no role, a JWKS token without a kid or with a kid the document does not hold. UNAVAILABLE: the JWKS URL
 cannot be fetched and no cached copy holds the kid.
+
+Verified tokens are cached (`TokenCache`: a bounded LRU keyed by the raw token string) until
+min(exp, now + auth_token_cache_seconds), so a caller that reuses its token pays the signature check once.
+An entry is only ever used while the keys it was verified with are still the current ones: a reloaded JWKS
+file, or a JWKS document re-fetched from its URL, makes every older entry a miss, so a retired key refuses its
+tokens from the next call on, exactly as without the cache. Refusals are never cached.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,6 +186,12 @@ class JwksFile:
             except KeyError:
                 raise errors.Unauthenticated(f"unknown signing key id {kid!r}") from None
 
+    def generation(self) -> object:
+        """The key set in force (re-read first if the file changed): a new object after every reload."""
+        with self._lock:
+            self._reload()
+            return self._keys
+
 
 class JwksUrl:
     """A JWKS document served over http(s), through PyJWT's client (cached; refetched for an unknown kid)."""
@@ -194,6 +207,12 @@ class JwksUrl:
         except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
             raise errors.Unauthenticated(f"unknown signing key id {kid!r}") from exc
 
+    def generation(self) -> object | None:
+        """The cached key set while it is fresh (a new object after every fetch); None once it has expired,
+        so nothing verified against it is trusted until the document has been fetched again. Never blocks."""
+        cache = self._client.jwk_set_cache
+        return cache.get() if cache is not None else None
+
 
 def jwks_source(settings: ServiceSettings) -> JwksFile | JwksUrl | None:
     source = settings.jwt_jwks
@@ -204,12 +223,70 @@ def jwks_source(settings: ServiceSettings) -> JwksFile | JwksUrl | None:
     return JwksFile(source)
 
 
+class TokenCache:
+    """Verified tokens: raw token -> (principal, valid until (epoch seconds), key generation). Bounded LRU.
+    Thread-safe: a JWKS URL verifier stores from worker threads."""
+
+    def __init__(self, size: int, ttl_seconds: float) -> None:
+        self._size = size
+        self._ttl = ttl_seconds
+        self._entries: OrderedDict[str, tuple[Principal, float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._size > 0 and self._ttl > 0
+
+    def get(self, token: str, generation: object | None) -> Principal | None:
+        """The principal of a token verified earlier, if its time is not up and the keys have not changed."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                principal, until, verified_with = entry
+                if time.time() < until and generation is not None and verified_with is generation:
+                    self._entries.move_to_end(token)
+                    self.hits += 1
+                    return principal
+                del self._entries[token]
+            self.misses += 1
+            return None
+
+    def put(self, token: str, principal: Principal, expires_at: float, generation: object | None) -> None:
+        if generation is None:
+            return
+        until = min(expires_at, time.time() + self._ttl)
+        with self._lock:
+            self._entries[token] = (principal, until, generation)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_STATIC_KEY = object()  # the generation of a key that never changes (a shared secret or one public key)
+
+
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self._jwks = jwks_source(settings)
         self._key, self._alg = ("", "RS256") if self._jwks else verification_key(settings)
         self._audience = settings.jwt_audience
         self._issuer = settings.jwt_issuer
+        self.cache = TokenCache(settings.auth_token_cache_size, settings.auth_token_cache_seconds)
+
+    def _generation(self) -> object | None:
+        return _STATIC_KEY if self._jwks is None else self._jwks.generation()
+
+    def cached(self, token: str) -> Principal | None:
+        """The principal if this very token was verified with the keys still in force and has not expired.
+        Never blocks (a JWKS URL is not fetched here)."""
+        if not self.cache.enabled:
+            return None
+        return self.cache.get(token, self._generation())
 
     @property
     def blocking(self) -> bool:
@@ -228,6 +305,20 @@ class TokenVerifier:
         return self._jwks.key(kid)
 
     def verify(self, token: str) -> Principal:
+        """Check the token (the cache first); raises Unauthenticated, or Unavailable for an unreachable JWKS."""
+        if not self.cache.enabled:
+            return self._verify(token)[0]
+        principal = self.cached(token)
+        if principal is not None:
+            return principal
+        # Read before verifying: keys that change meanwhile leave an entry that never matches, never one
+        # that outlives its key.
+        generation = self._generation()
+        principal, expires_at = self._verify(token)
+        self.cache.put(token, principal, expires_at, generation)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         key = self._key_for(token)
         try:
             claims = jwt.decode(
@@ -259,7 +350,7 @@ class TokenVerifier:
         bound = {"channel": principal.channel_id, "dealer": principal.dealer_id, "store": principal.location_id}
         if role in bound and not bound[role]:
             raise errors.Unauthenticated(f"{role} token is not bound to an id")
-        return principal
+        return principal, float(claims["exp"])
 
 
 # --- the interceptor --------------------------------------------------------------------------------
@@ -289,10 +380,13 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     raise errors.Unauthenticated("authorization must be 'Bearer <token>'")
         if not token:
             raise errors.Unauthenticated("missing bearer token")
-        if self._verifier.blocking:
-            principal = await asyncio.to_thread(self._verifier.verify, token.strip())
-        else:
-            principal = self._verifier.verify(token.strip())
+        token = token.strip()
+        principal = self._verifier.cached(token)
+        if principal is None:
+            if self._verifier.blocking:
+                principal = await asyncio.to_thread(self._verifier.verify, token)
+            else:
+                principal = self._verifier.verify(token)
         allowed = self._table.get(method, frozenset({"admin"}))
         if principal.role not in allowed:
             raise errors.PermissionDenied(f"role {principal.role!r} may not call {method.rsplit('/', 1)[-1]}")

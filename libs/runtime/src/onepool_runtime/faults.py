@@ -59,7 +59,6 @@ def relay_tasks(infra: Infra) -> dict[str, Callable[[], Awaitable[None]]]:
     relay = OutboxRelay(
         infra.engine,
         infra.js,
-        database_url=s.database_url,
         schema=s.schema_name,
         batch_size=s.outbox_batch_size,
         poll_seconds=s.outbox_poll_seconds,

@@ -4,20 +4,30 @@ Only the relay (relay.py) publishes them to NATS. A rolled-back transaction leav
 ever published for a change that did not happen. Each event's subject comes from the event registry
 (onepool_contracts.events, generated from the protos' subject options), so callers pass messages only.
 
+Waking the relay: when a transaction that wrote outbox rows commits, the relays of this process that publish
+from the same connection pool are woken at once (`on_commit`, through SQLAlchemy's after_commit event), so
+an event leaves within a relay pass of its commit. No NOTIFY: PostgreSQL serialises the commits of every
+transaction that notified in a database on one lock held through the WAL flush, which made each writing
+transaction wait for the others. Rows written by another process (a replica whose relay is gone, a tool)
+are found by the relay's poll.
+
 Failure modes: a message that is not a registered event raises LookupError before anything is written.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.message import Message
 from onepool_contracts.events import subject_of
 from opentelemetry import propagate
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from onepool_runtime.tables import outbox
 
@@ -29,8 +39,34 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
-def notify_channel(schema: str) -> str:
-    return f"onepool_outbox_{schema}"
+_WROTE = "onepool_outbox_written"  # in the session's info while its transaction holds new outbox rows
+_on_commit: weakref.WeakKeyDictionary[Any, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
+
+
+def on_commit(engine: AsyncEngine, wake: Callable[[], None]) -> Callable[[], None]:
+    """Call `wake` (in the committing task, so it must not block) after every commit of a transaction that
+    wrote outbox rows through a session on this engine's pool. Returns the function that stops it."""
+    pool = engine.sync_engine.pool
+    _on_commit.setdefault(pool, []).append(wake)
+
+    def stop() -> None:
+        callbacks = _on_commit.get(pool, [])
+        if wake in callbacks:
+            callbacks.remove(wake)
+
+    return stop
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    if session.info.pop(_WROTE, False) and session.bind is not None:
+        for wake in list(_on_commit.get(session.bind.engine.pool, ())):
+            wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_WROTE, None)
 
 
 def stamp(message: Message, source: str) -> str:
@@ -47,8 +83,8 @@ def stamp(message: Message, source: str) -> str:
 
 
 async def add_events(session: AsyncSession, source: str, events: Iterable[Message]) -> list[str]:
-    """Write events to the outbox, each on its registered subject, inside the caller's open transaction and
-    wake the relay on commit."""
+    """Write events to the outbox, each on its registered subject, inside the caller's open transaction; the
+    relay is woken when it commits (module doc)."""
     rows: list[dict[str, object]] = []
     for message in events:
         subject = subject_of(message)
@@ -60,7 +96,5 @@ async def add_events(session: AsyncSession, source: str, events: Iterable[Messag
     if not rows:
         return []
     await session.execute(insert(outbox), rows)
-    # NOTIFY is transactional: the relay is woken only if this transaction commits. The schema is the
-    # session's search_path, so the channel is derived server-side.
-    await session.execute(text("SELECT pg_notify('onepool_outbox_' || current_schema(), '')"))
+    session.info[_WROTE] = True
     return [str(r["id"]) for r in rows]

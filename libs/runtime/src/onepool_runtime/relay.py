@@ -4,6 +4,11 @@ It claims unpublished rows in commit order (FOR UPDATE SKIP LOCKED, so several r
 each with Nats-Msg-Id = event id, waits for the JetStream PubAck, and only then marks the row published in
 the same transaction that claimed it. If the relay dies between PubAck and mark, the row is published
 again; JetStream's duplicate window drops the copy and consumers' inboxes drop anything older.
+
+When to look: a commit that wrote outbox rows in this process wakes the relay at once (`outbox.on_commit`).
+The wake-up is cleared before each pass, never after, so a commit made while a pass runs starts the next
+pass straight away. Otherwise the relay polls: every `poll_seconds`, or every `busy_poll_seconds` after a
+pass that found rows (while another process, which cannot wake it, keeps writing).
 """
 
 from __future__ import annotations
@@ -15,15 +20,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from nats.js import JetStreamContext
 from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onepool_runtime import metrics
-from onepool_runtime.db import plain_url
-from onepool_runtime.outbox import MSG_ID_HEADER, notify_channel
+from onepool_runtime import metrics, outbox
+from onepool_runtime.outbox import MSG_ID_HEADER
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("onepool.outbox")
@@ -52,20 +55,20 @@ class OutboxRelay:
         engine: AsyncEngine,
         js: JetStreamContext,
         *,
-        database_url: str,
         schema: str,
         batch_size: int = 200,
         poll_seconds: float = 1.0,
+        busy_poll_seconds: float = 0.05,
         publish_timeout: float = 5.0,
         retention_seconds: float = 86400.0,
         after_publish: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._engine = engine
         self._js = js
-        self._url = plain_url(database_url)
         self._schema = schema
         self._batch = batch_size
         self._poll = poll_seconds
+        self._busy_poll = min(busy_poll_seconds, poll_seconds)
         self._timeout = publish_timeout
         self._retention = retention_seconds
         # Test seam: runs after the PubAcks and before the rows are marked (fault injection).
@@ -74,11 +77,12 @@ class OutboxRelay:
         self.stats = RelayStats()
 
     async def run(self) -> None:
-        listener = await self._listen()
+        stop_waking = outbox.on_commit(self._engine, self._wake.set)
         last_purge = 0.0
         loop = asyncio.get_running_loop()
         try:
             while True:
+                self._wake.clear()  # before the pass: a commit during it must start the next one
                 try:
                     sent = await self.publish_pending()
                 except asyncio.CancelledError:
@@ -93,25 +97,10 @@ class OutboxRelay:
                         await self._purge_and_measure()
                 if sent >= self._batch:
                     continue  # more waiting: do not sleep
-                if listener is None or listener.is_closed():
-                    listener = await self._listen()
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._busy_poll if sent else self._poll)
         finally:
-            if listener is not None and not listener.is_closed():
-                with contextlib.suppress(Exception):
-                    await listener.close(timeout=2)
-
-    async def _listen(self) -> asyncpg.Connection | None:
-        """LISTEN for commits that wrote outbox rows, so events leave within milliseconds, not a poll."""
-        try:
-            conn = await asyncpg.connect(self._url)
-            await conn.add_listener(notify_channel(self._schema), lambda *_: self._wake.set())
-            return conn
-        except Exception:
-            log.warning("outbox LISTEN unavailable; polling every %.1fs", self._poll)
-            return None
+            stop_waking()
 
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published."""

@@ -18,7 +18,7 @@ U = TypeVar("U", bound=UnitOfWork)
 
 class UseCases(Generic[U]):
     """Servicers hold one of these: `write` for mutations (committed, idempotent with a request_id),
-    `read` for queries (rolled back, never writes)."""
+    `read` for queries (no transaction, never writes)."""
 
     def __init__(self, uow_factory: Callable[[], U]) -> None:
         self.uow_factory = uow_factory
@@ -42,7 +42,7 @@ class UseCases(Generic[U]):
         return await run_in_transaction(self.uow_factory, produce)
 
     async def read(self, produce: Callable[[U], Awaitable[T]]) -> T:
-        async with self.uow_factory() as uow:
+        async with self.uow_factory().reading() as uow:  # no transaction: no BEGIN/ROLLBACK round trips
             return await produce(uow)
 
 

@@ -56,6 +56,11 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_refresh_seconds: float = Field(default=300.0, gt=0)
     jwt_key_id: str = ""
     auth_enabled: bool = True
+    # Verified tokens are remembered (an LRU keyed by the raw token) until min(exp, now + this), so a caller
+    # reusing its token pays the signature check once. A key retired from the JWKS document empties the
+    # cache. 0 turns the cache off.
+    auth_token_cache_seconds: float = Field(default=60.0, ge=0)
+    auth_token_cache_size: int = Field(default=10_000, ge=0)
 
     # TLS for servers and clients; mTLS when tls_client_ca_file is set on the server.
     tls_cert_file: str = ""
@@ -63,13 +68,26 @@ class ServiceSettings(BaseSettings):
     tls_ca_file: str = ""
     tls_client_ca_file: str = ""
 
+    # The relay is woken in-process right after a commit that wrote outbox rows; this poll is only the
+    # fallback for rows another process wrote (a replica whose relay died, a tool).
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 200
     outbox_retention_hours: float = 24.0
+    # A pooled connection idle longer than this is pinged before use; a busier one is trusted (a connection
+    # the server closed is noticed without a round trip, and a failure on use invalidates the whole pool).
+    db_ping_idle_seconds: float = Field(default=10.0, ge=0)
     consumer_max_deliver: int = 5
     consumer_ack_wait_seconds: float = 30.0
     health_check_seconds: float = 2.0
     metrics_port: int = Field(default=0, description="Prometheus scrape port; 0 disables the endpoint.")
+    # Tracing (see telemetry.py): with no exporter configured nothing is recorded, only propagated. With one,
+    # a trace is sampled at this ratio when it starts here, and callers' decisions are followed (parent-based);
+    # unset means the standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else every trace.
+    trace_sample_ratio: float | None = Field(default=None, ge=0, le=1)
+    # One span per SQL statement (asyncpg instrumentation): costly, for a debugging session.
+    trace_db_statements: bool = False
+    # uvloop as the services' event loop (cheaper per call than asyncio's own); false to use asyncio's.
+    uvloop: bool = True
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -1,8 +1,14 @@
 """Tracing, metrics and structured logs for a service process.
 
-Traces: an SDK TracerProvider, exporting over OTLP only when the standard OTEL_* variables ask for it.
-gRPC server/client interceptors and asyncpg instrumentation create the spans; the outbox relay and the
-consumers add theirs and carry `traceparent` in NATS headers, so one order is one trace.
+Traces cost what they are worth. With no exporter configured (no OTEL_EXPORTER_OTLP_ENDPOINT or
+OTEL_TRACES_EXPORTER=otlp) no SDK TracerProvider is installed: the API's no-op tracer records nothing but
+passes the caller's trace context through, so `traceparent` still travels in gRPC metadata and NATS headers
+and log lines carry the caller's trace id. With an exporter, an SDK TracerProvider samples parent-based
+(ONEPOOL_TRACE_SAMPLE_RATIO for traces starting here, else the standard OTEL_TRACES_SAMPLER) and exports
+over OTLP in batches. A process that installed its own SDK provider first (a test with an in-memory
+exporter) keeps it. Spans: `tracing.py` (gRPC server and client), the outbox relay (publish) and the
+consumers (consume), so one order is one trace; one span per SQL statement only with
+ONEPOOL_TRACE_DB_STATEMENTS=true.
 Metrics: Prometheus scrape endpoint on ONEPOOL_METRICS_PORT and/or OTLP.
 Logs: one JSON object per line with the trace id; tokens never appear.
 """
@@ -21,6 +27,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from onepool_runtime.settings import ServiceSettings, TelemetrySettings
 
@@ -69,20 +76,26 @@ def configure_logging(settings: ServiceSettings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def sampler(settings: ServiceSettings) -> Sampler | None:
+    """Parent-based at ONEPOOL_TRACE_SAMPLE_RATIO; None lets the SDK read OTEL_TRACES_SAMPLER(_ARG)."""
+    if settings.trace_sample_ratio is None:
+        return None
+    return ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
+
+
 def configure_telemetry(settings: ServiceSettings) -> None:
-    """Install the SDK providers once per process and instrument asyncpg."""
+    """Install the SDK providers once per process (tracing only with an exporter, see the module doc)."""
     global _configured
     if _configured:
         return
     _configured = True
     otel = TelemetrySettings()
     resource = Resource.create({"service.name": f"onepool-{settings.service_name}"})
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        provider = TracerProvider(resource=resource)
-        if otel.traces_to_otlp:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    if otel.traces_to_otlp and not isinstance(trace.get_tracer_provider(), TracerProvider):
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider = TracerProvider(resource=resource, sampler=sampler(settings))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
     readers: list[MetricReader] = []
     if settings.metrics_port:
@@ -97,8 +110,9 @@ def configure_telemetry(settings: ServiceSettings) -> None:
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     if readers:
         metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    if settings.trace_db_statements:
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    instrumentor = AsyncPGInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()
+        instrumentor = AsyncPGInstrumentor()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()

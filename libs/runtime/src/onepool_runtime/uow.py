@@ -2,6 +2,9 @@
 
 Commit turns the domain events recorded by the aggregates the transaction touched into integration events
 (via the service's translator) and writes them to the outbox in the same transaction.
+
+A read (`reading()`, what `UseCases.read` uses) runs without a transaction (`db.autocommit`): no BEGIN and no
+ROLLBACK round trip; it must not write, and its commit raises.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any, ClassVar, Protocol, Self
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from onepool_runtime import outbox
+from onepool_runtime import db, outbox
 
 # A protobuf event message; its subject is the registry's (onepool_contracts.events).
 IntegrationEvent = Message
@@ -53,9 +56,18 @@ class UnitOfWork:
             raise TypeError(f"{type(self).__name__} names no outbox source")
         self.seen: list[HasEvents] = []
         self._integration: list[IntegrationEvent] = []
+        self._read = False
+
+    def reading(self) -> Self:
+        """Make this unit of work a read: statements run without a transaction, and commit is refused."""
+        self._read = True
+        return self
 
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
+        if self._read:
+            self.session = self._sessions(bind=db.autocommit(self._sessions.kw["bind"]))
+        else:
+            self.session = self._sessions()
         self.seen = []
         self._integration = []
         self._start()
@@ -94,6 +106,8 @@ class UnitOfWork:
             await outbox.add_events(self.session, self.source, events)
 
     async def commit(self) -> None:
+        if self._read:
+            raise RuntimeError("a read-only unit of work does not commit")
         await self.flush_events()
         await self.session.commit()
 
