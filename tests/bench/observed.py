@@ -79,7 +79,7 @@ async def place_orders_observed(
 
     first_seen: dict[str, float] = {}
     for at, data in seen:
-        first_seen.setdefault(oev.OrderPlaced.FromString(data).order.id, at)
+        first_seen.setdefault(oev.OrderPlaced.FromString(data).facts.order_id, at)
     delays = [max(0.0, first_seen[o] - t) for o, t in responded.items() if o in first_seen]
     missing = len(responded) - len(delays)
     p50, p99 = percentile(delays, 50) * 1000, percentile(delays, 99) * 1000

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import events_pb2 as oev
+from onepool.orders.v1 import facts_pb2 as ofx
 from onepool.orders.v1 import orders_pb2 as opb
 
 MAX_CONNECTIONS = 64
@@ -130,7 +131,17 @@ class RawSql:
                     for s, q, p in lines
                 ],
                 total=common_pb2.Money(currency="CNY", amount_minor=total),
-            )
+            ),
+            facts=ofx.OrderFacts(
+                order_id=str(order_id),
+                channel_id=channel_id,
+                lines=[
+                    ofx.OrderLineFacts(sku=s, quantity=q, unit_price=common_pb2.Money(currency="CNY", amount_minor=p))
+                    for s, q, p in lines
+                ],
+                total=common_pb2.Money(currency="CNY", amount_minor=total),
+                is_open=True,
+            ),
         )
         event_id = uuid.uuid4()
         event.meta.event_id = str(event_id)

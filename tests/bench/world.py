@@ -13,6 +13,7 @@ from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import events_pb2 as oev
+from onepool.orders.v1 import facts_pb2 as ofx
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.validation import MAX_LINES, MAX_QUANTITY
 
@@ -90,18 +91,30 @@ class World:
         )
 
     def paid_event(self, order_id: str, sku: str) -> oev.OrderPaid:
-        """orders.order.paid for a one-line order on the bench channel, as the orders service publishes it."""
+        """orders.order.paid for a one-line order on the bench channel, as the orders service publishes it
+        (the facts settlement reads, and the deprecated API resource still written beside them)."""
+        line = {"sku": sku, "quantity": 1, "unit_price": cny(UNIT_PRICE), "line_total": cny(UNIT_PRICE)}
         event = oev.OrderPaid(
             order=opb.Order(
                 id=order_id,
                 channel_id=self.channel,
                 external_order_id=order_id,
                 status=opb.ORDER_STATUS_PAID,
-                lines=[opb.OrderLine(sku=sku, quantity=1, unit_price=cny(UNIT_PRICE), line_total=cny(UNIT_PRICE))],
+                lines=[opb.OrderLine(**line)],
                 total=cny(UNIT_PRICE),
                 paid=cny(UNIT_PRICE),
                 refunded=cny(0),
-            )
+            ),
+            facts=ofx.OrderFacts(
+                order_id=order_id,
+                channel_id=self.channel,
+                lines=[ofx.OrderLineFacts(**line)],
+                total=cny(UNIT_PRICE),
+                paid=cny(UNIT_PRICE),
+                refunded=cny(0),
+                is_open=True,
+                is_paid=True,
+            ),
         )
         event.meta.event_id = str(uuid.uuid4())
         event.meta.source = "orders"

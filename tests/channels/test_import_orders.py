@@ -149,3 +149,38 @@ async def test_a_refused_payload_creates_no_order(world, orders, marketplace) ->
         assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert field_violations(exc.value) in (["payload.line_items[1].sku"], ["payload"])
     assert await channel_orders(orders, channel.id) == []
+
+
+async def test_a_paid_import_orders_cannot_take_is_answered_as_orders_keeps_it(world, orders, marketplace) -> None:  # type: ignore[no-untyped-def]
+    """Whether an order can take the marketplace's payment is orders' decision (channels reads no orders
+    status): one rejected for lack of stock, or cancelled before the paid trade came in, is answered as it is."""
+    channel, _ = marketplace
+    empty = await world.channel("market-empty")
+    await wait_until_orders_knows(orders, metadata("admin"), empty.id)
+    short = await world.location("WH")
+    for channel_sku, _, _ in EXPECTED["taobao"][1]:
+        sku = world.name("SKU")
+        await world.listing(empty.id, sku, channel_sku=channel_sku)
+        await world.stock(short, **{sku: 1})  # the trade wants two mugs
+    rejected = await world.channels.ImportOrder(
+        cpb.ImportOrderRequest(channel_id=empty.id, format="taobao", payload=EXAMPLES["taobao"]), metadata=world.admin
+    )
+    assert rejected.order.status == opb.ORDER_STATUS_REJECTED
+    assert rejected.order.paid.amount_minor == 0
+
+    trade = json.loads(EXAMPLES["taobao"])
+    trade["trade_fullinfo_get_response"]["trade"]["tid_str"] = world.name("tid")
+    unpaid = json.loads(json.dumps(trade))
+    unpaid["trade_fullinfo_get_response"]["trade"]["status"] = "WAIT_BUYER_PAY"
+    placed = await world.channels.ImportOrder(
+        cpb.ImportOrderRequest(channel_id=channel.id, format="taobao", payload=json.dumps(unpaid)),
+        metadata=world.admin,
+    )
+    await orders.CancelOrder(
+        opb.CancelOrderRequest(order_id=placed.order.id, reason="buyer"), metadata=metadata("admin")
+    )
+    paid_later = await world.channels.ImportOrder(
+        cpb.ImportOrderRequest(channel_id=channel.id, format="taobao", payload=json.dumps(trade)), metadata=world.admin
+    )
+    assert (paid_later.order.id, paid_later.order.status) == (placed.order.id, opb.ORDER_STATUS_CANCELLED)
+    assert paid_later.order.paid.amount_minor == 0

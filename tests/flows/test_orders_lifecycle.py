@@ -67,12 +67,26 @@ async def test_online_order_ships_from_the_warehouse_and_everyone_hears_about_it
         "orders.order.shipped",
         "orders.order.completed",
     ]
+    # Each event states whether the order is open and paid; readers never interpret orders' statuses.
+    assert [(e.facts.is_open, e.facts.is_paid) for _, e in events] == [
+        (True, False),
+        (True, True),
+        (True, True),
+        (False, True),
+    ]
     _, shipped_event = events[2]
-    # What settlement needs travels with the event: channel, lines with prices, the fulfilling location.
-    assert shipped_event.order.channel_id == channel
-    assert shipped_event.order.lines[0].unit_price == cny(9900)
+    # What settlement needs travels with the event: channel, customer, lines with prices and units that
+    # left, what was paid, the fulfilling location and whether it left.
+    facts = shipped_event.facts
+    assert (facts.order_id, facts.channel_id, facts.customer_id) == (order.id, channel, order.customer_id)
+    assert [(ln.sku, ln.quantity, ln.fulfilled_quantity, ln.unit_price) for ln in facts.lines] == [
+        (sku, 2, 2, cny(9900))
+    ]
+    assert (facts.total, facts.paid, facts.refunded) == (cny(19800), cny(19800), cny(0))
     assert shipped_event.fulfillment_id == order.fulfillments[0].id
-    assert shipped_event.order.fulfillments[0].location_id == warehouse
+    assert [(f.fulfillment_id, f.location_id, f.has_left) for f in facts.fulfillments] == [
+        (order.fulfillments[0].id, warehouse, True)
+    ]
 
 
 async def test_order_no_single_location_can_fill_is_split_across_two(world: World) -> None:
@@ -214,6 +228,8 @@ async def test_cancelling_before_shipping_gives_the_stock_back(world: World) -> 
     events = await eventually(lambda: order_events(world.nats_url, order.id), lambda evs: len(evs) >= 3)
     assert [s for s, _ in events][-1] == "orders.order.cancelled"
     assert events[-1][1].reason == "customer changed mind"
+    facts = events[-1][1].facts
+    assert (facts.is_open, facts.is_paid, facts.refunded) == (False, True, paid.paid)
 
 
 async def test_unpaid_order_is_cancelled_when_its_reservation_expires(world: World) -> None:
@@ -294,4 +310,8 @@ async def test_partial_return_to_a_different_shop_restocks_there_and_refunds_in_
     assert too_many.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     events = await eventually(lambda: order_events(world.nats_url, order.id), lambda evs: len(evs) >= 5)
     returned = [e for s, e in events if s == "orders.order.returned"]
-    assert [r.order_return.refund.amount_minor for r in returned] == [19800, 49800]
+    assert [r.returned.refund.amount_minor for r in returned] == [19800, 49800]
+    assert {r.returned.location_id for r in returned} == {shop}
+    last = returned[-1].facts
+    assert [(ln.fulfilled_quantity, ln.returned_quantity) for ln in last.lines] == [(3, 3), (1, 1)]
+    assert last.refunded == last.paid == cny(69600)

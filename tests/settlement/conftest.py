@@ -19,7 +19,7 @@ from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.orders.v1 import events_pb2 as order_events
-from onepool.orders.v1 import orders_pb2
+from onepool.orders.v1 import facts_pb2
 from onepool_runtime.messaging import ensure_service_stream
 
 T = TypeVar("T")
@@ -87,51 +87,52 @@ class Bus:
         lines: list[tuple[str, int, int]],
         *,
         dealer_id: str = "",
-        fulfilments: list[orders_pb2.Fulfillment] | None = None,
+        fulfilments: list[facts_pb2.FulfillmentFacts] | None = None,
         refunded: int = 0,
-        status: int = orders_pb2.ORDER_STATUS_PAID,
-    ) -> orders_pb2.Order:
-        """lines: (sku, quantity, unit price in fen)."""
+    ) -> facts_pb2.OrderFacts:
+        """A paid, open order's facts as orders states them. lines: (sku, quantity, unit price in fen)."""
         total = sum(q * p for _, q, p in lines)
-        return orders_pb2.Order(
-            id=order_id,
+        return facts_pb2.OrderFacts(
+            order_id=order_id,
             channel_id=channel_id,
             dealer_id=dealer_id,
-            status=status,
             lines=[
-                orders_pb2.OrderLine(sku=s, quantity=q, unit_price=cny(p), line_total=cny(q * p)) for s, q, p in lines
+                facts_pb2.OrderLineFacts(sku=s, quantity=q, unit_price=cny(p), line_total=cny(q * p))
+                for s, q, p in lines
             ],
             total=cny(total),
             paid=cny(total),
             refunded=cny(refunded),
             fulfillments=fulfilments or [],
+            is_open=True,
+            is_paid=True,
         )
 
     @staticmethod
     def fulfilment(
         fid: str, location_id: str, lines: list[tuple[str, int]], *, owner_dealer_id: str = "", shipped: bool = False
-    ) -> orders_pb2.Fulfillment:
-        return orders_pb2.Fulfillment(
-            id=fid,
+    ) -> facts_pb2.FulfillmentFacts:
+        return facts_pb2.FulfillmentFacts(
+            fulfillment_id=fid,
             location_id=location_id,
             location_owner_dealer_id=owner_dealer_id,
-            lines=[orders_pb2.FulfillmentLine(sku=s, quantity=q) for s, q in lines],
-            status=orders_pb2.FULFILLMENT_STATUS_SHIPPED if shipped else orders_pb2.FULFILLMENT_STATUS_PENDING,
+            lines=[facts_pb2.StockLineFacts(sku=s, quantity=q) for s, q in lines],
+            has_left=shipped,
         )
 
-    async def order_paid(self, o: orders_pb2.Order, **kw: Any) -> str:
-        return await self.publish("orders.order.paid", order_events.OrderPaid(order=o), **kw)
+    async def order_paid(self, o: facts_pb2.OrderFacts, **kw: Any) -> str:
+        return await self.publish("orders.order.paid", order_events.OrderPaid(facts=o), **kw)
 
-    async def order_shipped(self, o: orders_pb2.Order, fulfilment_id: str) -> str:
-        event = order_events.OrderShipped(order=o, fulfillment_id=fulfilment_id)
+    async def order_shipped(self, o: facts_pb2.OrderFacts, fulfilment_id: str) -> str:
+        event = order_events.OrderShipped(facts=o, fulfillment_id=fulfilment_id)
         return await self.publish("orders.order.shipped", event)
 
-    async def order_cancelled(self, o: orders_pb2.Order) -> str:
-        return await self.publish("orders.order.cancelled", order_events.OrderCancelled(order=o, reason="customer"))
+    async def order_cancelled(self, o: facts_pb2.OrderFacts) -> str:
+        return await self.publish("orders.order.cancelled", order_events.OrderCancelled(facts=o, reason="customer"))
 
-    async def order_returned(self, o: orders_pb2.Order, return_id: str, refund: int) -> str:
-        ret = orders_pb2.Return(id=return_id, order_id=o.id, refund=cny(refund))
-        return await self.publish("orders.order.returned", order_events.OrderReturned(order=o, order_return=ret))
+    async def order_returned(self, o: facts_pb2.OrderFacts, return_id: str, refund: int) -> str:
+        ret = facts_pb2.ReturnFacts(return_id=return_id, refund=cny(refund))
+        return await self.publish("orders.order.returned", order_events.OrderReturned(facts=o, returned=ret))
 
     # --- dealers ------------------------------------------------------------------------------------
 

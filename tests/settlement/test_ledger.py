@@ -12,7 +12,6 @@ import asyncpg
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2
-from onepool.orders.v1 import orders_pb2
 from onepool.settlement.v1 import events_pb2 as ev
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.db import plain_url
@@ -108,8 +107,7 @@ async def test_a_dealer_shop_that_ships_earns_its_fee_and_a_return_reverses_ever
     shop = bus.fulfilment("F1", "SHOP-9", [("A", 4)], owner_dealer_id=shop_owner)
     order = bus.order(order_id, douyin, [("A", 4, 5_000)], fulfilments=[shop])  # 20 000 fen
     await bus.order_paid(order)
-    order.fulfillments[0].status = orders_pb2.FULFILLMENT_STATUS_SHIPPED
-    order.status = orders_pb2.ORDER_STATUS_SHIPPED
+    order.fulfillments[0].has_left = True
     await bus.order_shipped(order, "F1")
 
     lines = await order_settled(bus, settlement, admin, order_id, {"sale", "fulfilment_fee"})
@@ -148,7 +146,8 @@ async def test_cancelling_a_paid_order_reverses_everything(bus: Any, settlement:
     await bus.channel_created(bus.channel(jd, 600))
     order = bus.order(order_id, jd, [("A", 3, 3_333)])
     await bus.order_paid(order)
-    order.status = orders_pb2.ORDER_STATUS_CANCELLED
+    order.is_open = False  # cancelled after payment: still paid, all of it due back
+    order.refunded.CopyFrom(order.paid)
     await bus.order_cancelled(order)
     lines = await order_settled(bus, settlement, admin, order_id, {"sale", "cancel"})
     assert by_party(lines) == {}

@@ -183,7 +183,7 @@ async def order_events(nats_url: str, order_id: str) -> list[tuple[str, Any]]:
                 break
             for msg in batch:
                 event = ORDER_EVENTS[msg.subject].FromString(msg.data)
-                if event.order.id == order_id:
+                if event.facts.order_id == order_id:
                     found.append((msg.subject, event))
             if len(batch) < 500:
                 break

@@ -15,7 +15,7 @@ from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool.orders.v1 import events_pb2 as order_events
-from onepool.orders.v1 import orders_pb2
+from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool.settlement.v1 import settlement_pb2
 
@@ -81,12 +81,15 @@ async def test_open_orders_and_sales_in_period_come_from_order_events(dealers, a
     dealer = await setup.dealer()
     now = datetime.now(UTC)
 
-    def order(order_id: str, status: int, minutes: int, paid: int = 0, refunded: int = 0, **kw) -> orders_pb2.Order:  # type: ignore[no-untyped-def]
-        o = orders_pb2.Order(
-            id=order_id,
+    def order(
+        order_id: str, is_open: bool, minutes: int, paid: int = 0, refunded: int = 0, **kw
+    ) -> facts_pb2.OrderFacts:  # type: ignore[no-untyped-def]
+        o = facts_pb2.OrderFacts(
+            order_id=order_id,
             channel_id=kw.get("channel_id", ""),
             dealer_id=kw.get("dealer_id", dealer.id),
-            status=status,
+            is_open=is_open,
+            is_paid=paid > 0,
             total=cny(1000),
             paid=cny(paid),
             refunded=cny(refunded),
@@ -96,27 +99,20 @@ async def test_open_orders_and_sales_in_period_come_from_order_events(dealers, a
         return o
 
     a, b, c, old = (setup.name("O") for _ in range(4))
-    await publish("orders.order.placed", order_events.OrderPlaced(order=order(a, orders_pb2.ORDER_STATUS_RESERVED, 1)))
-    await publish("orders.order.paid", order_events.OrderPaid(order=order(a, orders_pb2.ORDER_STATUS_PAID, 2, 1000)))
+    await publish("orders.order.placed", order_events.OrderPlaced(facts=order(a, True, 1)))
+    await publish("orders.order.paid", order_events.OrderPaid(facts=order(a, True, 2, 1000)))
     await publish(  # the placed event redelivered late must not roll the order back
-        "orders.order.placed", order_events.OrderPlaced(order=order(a, orders_pb2.ORDER_STATUS_RESERVED, 1))
+        "orders.order.placed", order_events.OrderPlaced(facts=order(a, True, 1))
     )
-    await publish(
-        "orders.order.completed",
-        order_events.OrderCompleted(order=order(b, orders_pb2.ORDER_STATUS_COMPLETED, 3, 1000, 250)),
-    )
+    await publish("orders.order.completed", order_events.OrderCompleted(facts=order(b, False, 3, 1000, 250)))
     # No dealer id on the order, but it came through the dealer's channel.
     await publish(
         "orders.order.cancelled",
-        order_events.OrderCancelled(
-            order=order(c, orders_pb2.ORDER_STATUS_CANCELLED, 3, dealer_id="", channel_id=dealer.channel_id)
-        ),
+        order_events.OrderCancelled(facts=order(c, False, 3, dealer_id="", channel_id=dealer.channel_id)),
     )
     await publish(
         "orders.order.paid",
-        order_events.OrderPaid(
-            order=order(old, orders_pb2.ORDER_STATUS_PAID, 3, 500, created=now - timedelta(days=90))
-        ),
+        order_events.OrderPaid(facts=order(old, True, 3, 500, created=now - timedelta(days=90))),
     )
 
     async def settled() -> bool:

@@ -280,3 +280,38 @@ def test_events_carry_the_order_as_committed() -> None:
     order = paid(reserved(new_order()))
     assert [type(e) for e in order.events] == [events.OrderPlaced, events.OrderPaid]
     assert all(e.order is order for e in order.events)
+
+
+def test_the_order_decides_whether_it_is_open_and_paid_in_every_state() -> None:
+    """What orders' events state as facts; readers never work it out from the status themselves."""
+
+    def facts(order: Order) -> tuple[OrderStatus, bool, bool]:
+        return order.status, order.is_open, order.is_paid
+
+    order = reserved(new_order())
+    assert facts(order) == (S.RESERVED, True, False)
+    assert facts(paid(order)) == (S.PAID, True, True)
+    assert facts(shipped(order)) == (S.SHIPPED, True, True)
+    order.complete(NOW)
+    assert facts(order) == (S.COMPLETED, False, True)
+
+    pickup = paid(reserved(new_order(mode=FulfillmentMode.PICKUP_IN_STORE)))
+    assert facts(pickup) == (S.READY_FOR_PICKUP, True, True)
+
+    split = new_order(("A", 2, 100))
+    paid(reserved(split, AllocatedStock("A", "WH1", 1), AllocatedStock("A", "WH2", 1)))
+    split.ship(split.fulfillments[0].id, "T", NOW)
+    assert facts(split) == (S.FULFILLING, True, True)
+    assert [split.delivered("A")] == [1]
+
+    unpaid = reserved(new_order())
+    unpaid.cancel("changed mind", NOW)
+    assert facts(unpaid) == (S.CANCELLED, False, False)
+    cancelled_after_payment = paid(reserved(new_order()))
+    cancelled_after_payment.cancel("changed mind", NOW)
+    assert facts(cancelled_after_payment) == (S.CANCELLED, False, True)  # paid, and all of it due back
+    assert all(f.is_cancelled for f in cancelled_after_payment.fulfillments)
+
+    rejected = new_order()
+    rejected.rejected([Shortfall("A", 2, 0)], "insufficient stock", "c1", NOW)
+    assert facts(rejected) == (S.REJECTED, False, False)

@@ -18,6 +18,8 @@ from onepool_runtime.protobuf import enum_maps
 
 from onepool_channels.domain.imports import FulfillmentMode, OrderToPlace
 
+# orders' refusal of a command its order is past (the reason is part of orders' error contract).
+_NOT_PAYABLE = "INVALID_ORDER_STATE"
 _MODES = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode).to_proto
 
 
@@ -110,15 +112,18 @@ class OrdersGateway:
         return reply.order
 
     async def pay_if_reserved(self, order: orders_pb2.Order, payment_ref: str) -> orders_pb2.Order:
-        """Record the marketplace's payment. An order past RESERVED (a re-import of a paid or shipped order,
-        or one rejected for lack of stock) is returned as it is."""
-        if order.status != orders_pb2.ORDER_STATUS_RESERVED:
-            return order
+        """Record the marketplace's payment. Whether the order can take it is orders' decision, not a reading
+        of its statuses here: an order that cannot (a re-import of a paid or shipped order, one rejected for
+        lack of stock or cancelled) is refused with INVALID_ORDER_STATE and returned as it is. Repeating the
+        same payment is harmless (orders returns the order unchanged)."""
         try:
             reply = await self._stub.PayOrder(
                 orders_pb2.PayOrderRequest(order_id=order.id, payment_ref=payment_ref, amount=order.total),
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as exc:
-            raise to_domain_error(exc) from exc
+            error = to_domain_error(exc)
+            if isinstance(error, errors.FailedPrecondition) and error.reason == _NOT_PAYABLE:
+                return order
+            raise error from exc
         return reply.order

@@ -147,8 +147,8 @@ class DealerOrderRow(DealersTable, table=True):
 
     order_id: str = Field(primary_key=True, max_length=64)
     dealer_id: str = Field(max_length=64)
-    status: str = Field(max_length=32)
     open: bool = True
+    paid: bool = False
     currency: str = Field(default="", max_length=3)
     total_minor: int = Field(default=0, sa_column=money_column())
     paid_minor: int = Field(default=0, sa_column=money_column())

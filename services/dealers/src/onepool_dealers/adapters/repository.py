@@ -349,7 +349,8 @@ class DealersRepository:
         return OrderView(
             order_id=row.order_id,
             dealer_id=row.dealer_id,
-            status=row.status,
+            open=row.open,
+            paid=row.paid,
             total=Money(row.currency, row.total_minor),
             paid_minor=row.paid_minor,
             refunded_minor=row.refunded_minor,
@@ -360,8 +361,8 @@ class DealersRepository:
     async def save_order(self, view: OrderView) -> None:
         values = {
             "dealer_id": view.dealer_id,
-            "status": view.status,
             "open": view.open,
+            "paid": view.paid,
             "currency": view.total.currency,
             "total_minor": view.total.amount_minor,
             "paid_minor": view.paid_minor,

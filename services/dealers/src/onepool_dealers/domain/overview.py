@@ -4,9 +4,10 @@ calling them while a dealer waits).
 - Units in stock: on_hand per (sku, location) at the dealer's own locations, from inventory's StockChanged events.
   Each level carries a version that grows with every change; an update older than what is kept is dropped,
   so redelivered or reordered events can never roll a number back.
-- Orders: the latest known state of each order of the dealer, from orders.order.*. An order is open until
-  it is completed, cancelled or rejected. Its net sale is what was paid less what was refunded (an order
-  paid in full is counted at its total when the payment amount is not reported); unpaid orders count zero.
+- Orders: the latest known state of each order of the dealer, from the facts orders.order.* state. Whether an
+  order is open or paid is what orders says (its facts), never dealers' reading of orders' statuses. Its net
+  sale is what was paid less what was refunded (an order paid in full is counted at its total when the
+  payment amount is not reported); unpaid orders count zero.
   Sales in a period are the net sales of the orders created in that period.
 - Balance: what the dealer owes the brand. Wholesale purchases come from dealers' own running total of
   received replenishments (never late); everything else settlement posts to the dealer's party (its share
@@ -21,21 +22,15 @@ from datetime import datetime
 
 from onepool_dealers.domain.model import Money
 
-# Order statuses as the orders contract names them (without the ORDER_STATUS_ prefix).
-CLOSED_ORDER_STATUSES = frozenset({"COMPLETED", "CANCELLED", "REJECTED"})
-PAID_ORDER_STATUSES = frozenset({"PAID", "FULFILLING", "SHIPPED", "READY_FOR_PICKUP", "COMPLETED"})
 WHOLESALE_RULE = "wholesale"
-
-
-def is_open(status: str) -> bool:
-    return status not in CLOSED_ORDER_STATUSES and status != "UNSPECIFIED"
 
 
 @dataclass(frozen=True)
 class OrderView:
     order_id: str
     dealer_id: str
-    status: str
+    open: bool  # orders' fact: the order still has a step to go
+    paid: bool  # orders' fact: a payment was recorded
     total: Money
     paid_minor: int
     refunded_minor: int
@@ -43,13 +38,9 @@ class OrderView:
     updated_at: datetime | None
 
     @property
-    def open(self) -> bool:
-        return is_open(self.status)
-
-    @property
     def net_sales_minor(self) -> int:
         paid = self.paid_minor
-        if not paid and self.status in PAID_ORDER_STATUSES:
+        if not paid and self.paid:
             paid = self.total.amount_minor
         return max(paid - self.refunded_minor, 0)
 

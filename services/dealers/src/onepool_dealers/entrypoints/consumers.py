@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
-from onepool.orders.v1 import orders_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 
 from onepool_dealers.adapters import mappers
@@ -76,13 +75,14 @@ async def on_order_event(
     | order_events.OrderReturned,
     uow: DealersUnitOfWork,
 ) -> None:
-    order = event.order
+    order = event.facts  # never the deprecated API resource: its status is orders' business
     occurred = _time(event.meta.occurred_at, None) or datetime.now(UTC)
     currency = order.total.currency or order.paid.currency
     view = OrderView(
-        order_id=order.id,
+        order_id=order.order_id,
         dealer_id=order.dealer_id,
-        status=orders_pb2.OrderStatus.Name(order.status).removeprefix("ORDER_STATUS_"),
+        open=order.is_open,
+        paid=order.is_paid,
         total=Money(currency, order.total.amount_minor),
         paid_minor=order.paid.amount_minor,
         refunded_minor=order.refunded.amount_minor,

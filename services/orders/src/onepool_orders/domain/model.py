@@ -60,6 +60,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.REJECTED: frozenset(),
 }
 PAID_STATES = frozenset({S.PAID, S.READY_FOR_PICKUP, S.FULFILLING, S.SHIPPED, S.COMPLETED})
+CLOSED_STATES = frozenset({S.COMPLETED, S.CANCELLED, S.REJECTED})
 RETURNABLE_STATES = frozenset({S.FULFILLING, S.SHIPPED, S.COMPLETED})
 
 
@@ -124,6 +125,10 @@ class Fulfillment:
     @property
     def has_left(self) -> bool:
         return self.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.PICKED_UP)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is FulfillmentStatus.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,21 @@ class Order:
         for line in self.lines:
             total = total + line.line_total
         return total
+
+    # The facts orders' events state for their readers (adapters/integration.py), so that no reader has to
+    # interpret the status: what counts as paid or open is decided here, once.
+
+    @property
+    def is_paid(self) -> bool:
+        """A payment was recorded. It stays true after a cancellation or a return: what is due back is
+        `refunded`."""
+        assert self.paid is not None
+        return self.status in PAID_STATES or self.paid.amount > 0
+
+    @property
+    def is_open(self) -> bool:
+        """The order still has a step to go (it is not completed, cancelled or rejected)."""
+        return self.status not in CLOSED_STATES
 
     @property
     def is_pickup(self) -> bool:

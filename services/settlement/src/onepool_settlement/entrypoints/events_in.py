@@ -1,5 +1,8 @@
 """Consumer handlers: other services' integration events -> settlement facts -> use cases.
 
+Orders' events are read by their facts (onepool/orders/v1/facts.proto) only: whether an order is paid, and
+which fulfilments have left, is what orders says, never settlement's reading of orders' statuses.
+
 An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
 refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
 A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet).
@@ -16,7 +19,7 @@ from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.orders.v1 import events_pb2 as order_events
-from onepool.orders.v1 import orders_pb2
+from onepool.orders.v1 import facts_pb2 as order_facts_pb2
 from onepool_contracts.events import subject_of
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
@@ -35,14 +38,6 @@ from onepool_settlement.domain.rules import SettlementPolicy
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
-_SHIPPED = (orders_pb2.FULFILLMENT_STATUS_SHIPPED, orders_pb2.FULFILLMENT_STATUS_PICKED_UP)
-_PAID_STATUSES = (
-    orders_pb2.ORDER_STATUS_PAID,
-    orders_pb2.ORDER_STATUS_FULFILLING,
-    orders_pb2.ORDER_STATUS_SHIPPED,
-    orders_pb2.ORDER_STATUS_READY_FOR_PICKUP,
-    orders_pb2.ORDER_STATUS_COMPLETED,
-)
 _CHANNEL_TYPES = {getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in ChannelType}
 
 
@@ -66,41 +61,40 @@ def _amount(money: common_pb2.Money, currency: str, what: str) -> int:
     return money.amount_minor
 
 
-def order_facts(order: orders_pb2.Order, *, paid: bool, default_currency: str) -> OrderFacts:
-    _id(order.id, "order id")
+def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> OrderFacts:
+    _id(order.order_id, "order id")
     currency = order.paid.currency or order.total.currency or default_currency
     if not CURRENCY_RE.match(currency):
-        raise PermanentError(f"order {order.id}: currency {currency!r} is not ISO 4217")
+        raise PermanentError(f"order {order.order_id}: currency {currency!r} is not ISO 4217")
     if order.channel_id:
         _id(order.channel_id, "channel id")
     if order.dealer_id:
         _id(order.dealer_id, "dealer id")
     lines = tuple(
-        OrderLine(ln.sku, ln.quantity, _amount(ln.unit_price, currency, f"order {order.id} unit price"))
+        OrderLine(ln.sku, ln.quantity, _amount(ln.unit_price, currency, f"order {order.order_id} unit price"))
         for ln in order.lines
     )
     fulfilments = tuple(
         Fulfilment(
-            id=f.id,
+            id=f.fulfillment_id,
             location_id=f.location_id,
             owner_dealer_id=f.location_owner_dealer_id,
             lines=tuple(FulfilmentLine(fl.sku, fl.quantity) for fl in f.lines),
-            shipped=f.status in _SHIPPED,
+            shipped=f.has_left,
         )
         for f in order.fulfillments
     )
-    paid_amount = _amount(order.paid, currency, f"order {order.id} paid")
     return OrderFacts(
-        id=order.id,
+        id=order.order_id,
         channel_id=order.channel_id,
         dealer_id=order.dealer_id,
         currency=currency,
-        total=_amount(order.total, currency, f"order {order.id} total"),
-        paid=paid_amount,
-        refunded=_amount(order.refunded, currency, f"order {order.id} refunded"),
+        total=_amount(order.total, currency, f"order {order.order_id} total"),
+        paid=_amount(order.paid, currency, f"order {order.order_id} paid"),
+        refunded=_amount(order.refunded, currency, f"order {order.order_id} refunded"),
         lines=lines,
         fulfilments=fulfilments,
-        is_paid=paid or paid_amount > 0 or order.status in _PAID_STATUSES,
+        is_paid=order.is_paid,
     )
 
 
@@ -134,8 +128,8 @@ def _permanent_on_domain_errors(fn: Handler) -> Handler:
 
 
 def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list[Subscription[Any, Any]]:
-    def facts(event: Any, *, paid: bool = True) -> OrderFacts:
-        return order_facts(event.order, paid=paid, default_currency=default_currency)
+    def facts(event: Any) -> OrderFacts:
+        return order_facts(event.facts, default_currency=default_currency)
 
     async def paid(event: order_events.OrderPaid, uow: SettlementUnitOfWork) -> None:
         await handlers.record_order_paid(uow, policy, facts(event), source(event))
@@ -147,12 +141,12 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
         await handlers.record_order_completed(uow, policy, facts(event), source(event))
 
     async def cancelled(event: order_events.OrderCancelled, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_cancelled(uow, policy, facts(event, paid=False), source(event))
+        await handlers.record_order_cancelled(uow, policy, facts(event), source(event))
 
     async def returned(event: order_events.OrderReturned, uow: SettlementUnitOfWork) -> None:
         order = facts(event)
-        ret = event.order_return
-        return_id = _id(ret.id, "return id") if ret.id else f"event-{event.meta.event_id}"
+        ret = event.returned
+        return_id = _id(ret.return_id, "return id") if ret.return_id else f"event-{event.meta.event_id}"
         refund = _amount(ret.refund, order.currency, f"return {return_id} refund")
         await handlers.record_order_returned(uow, policy, order, return_id, refund, source(event))
 

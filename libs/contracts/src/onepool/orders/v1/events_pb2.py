@@ -23,38 +23,53 @@ _sym_db = _symbol_database.Default()
 
 
 from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common__pb2
+from onepool.orders.v1 import facts_pb2 as onepool_dot_orders_dot_v1_dot_facts__pb2
 from onepool.orders.v1 import orders_pb2 as onepool_dot_orders_dot_v1_dot_orders__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eonepool/orders/v1/events.proto\x12\x11onepool.orders.v1\x1a\x1eonepool/common/v1/common.proto\x1a\x1eonepool/orders/v1/orders.proto\"{\n\x0bOrderPlaced\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order:\x17\x8a\xb5\x18\x13orders.order.placed\"w\n\tOrderPaid\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order:\x15\x8a\xb5\x18\x11orders.order.paid\"\x91\x01\n\x0eOrderCancelled\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order\x12\x0e\n\x06reason\x18\x03 \x01(\t:\x1a\x8a\xb5\x18\x16orders.order.cancelled\"\x95\x01\n\x0cOrderShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order\x12\x16\n\x0e\x66ulfillment_id\x18\x03 \x01(\t:\x18\x8a\xb5\x18\x14orders.order.shipped\"\x81\x01\n\x0eOrderCompleted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order:\x1a\x8a\xb5\x18\x16orders.order.completed\"\xb0\x01\n\rOrderReturned\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order\x12/\n\x0corder_return\x18\x03 \x01(\x0b\x32\x19.onepool.orders.v1.Return:\x19\x8a\xb5\x18\x15orders.order.returnedb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eonepool/orders/v1/events.proto\x12\x11onepool.orders.v1\x1a\x1eonepool/common/v1/common.proto\x1a\x1donepool/orders/v1/facts.proto\x1a\x1eonepool/orders/v1/orders.proto\"\xad\x01\n\x0bOrderPlaced\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12+\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.OrderB\x02\x18\x01\x12,\n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\x1d.onepool.orders.v1.OrderFacts:\x17\x8a\xb5\x18\x13orders.order.placed\"\xa9\x01\n\tOrderPaid\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12+\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.OrderB\x02\x18\x01\x12,\n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\x1d.onepool.orders.v1.OrderFacts:\x15\x8a\xb5\x18\x11orders.order.paid\"\xc3\x01\n\x0eOrderCancelled\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12+\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.OrderB\x02\x18\x01\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12,\n\x05\x66\x61\x63ts\x18\x04 \x01(\x0b\x32\x1d.onepool.orders.v1.OrderFacts:\x1a\x8a\xb5\x18\x16orders.order.cancelled\"\xc7\x01\n\x0cOrderShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12+\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.OrderB\x02\x18\x01\x12\x16\n\x0e\x66ulfillment_id\x18\x03 \x01(\t\x12,\n\x05\x66\x61\x63ts\x18\x04 \x01(\x0b\x32\x1d.onepool.orders.v1.OrderFacts:\x18\x8a\xb5\x18\x14orders.order.shipped\"\xb3\x01\n\x0eOrderCompleted\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12+\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.OrderB\x02\x18\x01\x12,\n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\x1d.onepool.orders.v1.OrderFacts:\x1a\x8a\xb5\x18\x16orders.order.completed\"\x98\x02\n\rOrderReturned\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12+\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.OrderB\x02\x18\x01\x12\x33\n\x0corder_return\x18\x03 \x01(\x0b\x32\x19.onepool.orders.v1.ReturnB\x02\x18\x01\x12,\n\x05\x66\x61\x63ts\x18\x04 \x01(\x0b\x32\x1d.onepool.orders.v1.OrderFacts\x12\x30\n\x08returned\x18\x05 \x01(\x0b\x32\x1e.onepool.orders.v1.ReturnFacts:\x19\x8a\xb5\x18\x15orders.order.returnedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.orders.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_ORDERPLACED'].fields_by_name['order']._loaded_options = None
+  _globals['_ORDERPLACED'].fields_by_name['order']._serialized_options = b'\030\001'
   _globals['_ORDERPLACED']._loaded_options = None
   _globals['_ORDERPLACED']._serialized_options = b'\212\265\030\023orders.order.placed'
+  _globals['_ORDERPAID'].fields_by_name['order']._loaded_options = None
+  _globals['_ORDERPAID'].fields_by_name['order']._serialized_options = b'\030\001'
   _globals['_ORDERPAID']._loaded_options = None
   _globals['_ORDERPAID']._serialized_options = b'\212\265\030\021orders.order.paid'
+  _globals['_ORDERCANCELLED'].fields_by_name['order']._loaded_options = None
+  _globals['_ORDERCANCELLED'].fields_by_name['order']._serialized_options = b'\030\001'
   _globals['_ORDERCANCELLED']._loaded_options = None
   _globals['_ORDERCANCELLED']._serialized_options = b'\212\265\030\026orders.order.cancelled'
+  _globals['_ORDERSHIPPED'].fields_by_name['order']._loaded_options = None
+  _globals['_ORDERSHIPPED'].fields_by_name['order']._serialized_options = b'\030\001'
   _globals['_ORDERSHIPPED']._loaded_options = None
   _globals['_ORDERSHIPPED']._serialized_options = b'\212\265\030\024orders.order.shipped'
+  _globals['_ORDERCOMPLETED'].fields_by_name['order']._loaded_options = None
+  _globals['_ORDERCOMPLETED'].fields_by_name['order']._serialized_options = b'\030\001'
   _globals['_ORDERCOMPLETED']._loaded_options = None
   _globals['_ORDERCOMPLETED']._serialized_options = b'\212\265\030\026orders.order.completed'
+  _globals['_ORDERRETURNED'].fields_by_name['order']._loaded_options = None
+  _globals['_ORDERRETURNED'].fields_by_name['order']._serialized_options = b'\030\001'
+  _globals['_ORDERRETURNED'].fields_by_name['order_return']._loaded_options = None
+  _globals['_ORDERRETURNED'].fields_by_name['order_return']._serialized_options = b'\030\001'
   _globals['_ORDERRETURNED']._loaded_options = None
   _globals['_ORDERRETURNED']._serialized_options = b'\212\265\030\025orders.order.returned'
-  _globals['_ORDERPLACED']._serialized_start=117
-  _globals['_ORDERPLACED']._serialized_end=240
-  _globals['_ORDERPAID']._serialized_start=242
-  _globals['_ORDERPAID']._serialized_end=361
-  _globals['_ORDERCANCELLED']._serialized_start=364
-  _globals['_ORDERCANCELLED']._serialized_end=509
-  _globals['_ORDERSHIPPED']._serialized_start=512
-  _globals['_ORDERSHIPPED']._serialized_end=661
-  _globals['_ORDERCOMPLETED']._serialized_start=664
-  _globals['_ORDERCOMPLETED']._serialized_end=793
-  _globals['_ORDERRETURNED']._serialized_start=796
-  _globals['_ORDERRETURNED']._serialized_end=972
+  _globals['_ORDERPLACED']._serialized_start=149
+  _globals['_ORDERPLACED']._serialized_end=322
+  _globals['_ORDERPAID']._serialized_start=325
+  _globals['_ORDERPAID']._serialized_end=494
+  _globals['_ORDERCANCELLED']._serialized_start=497
+  _globals['_ORDERCANCELLED']._serialized_end=692
+  _globals['_ORDERSHIPPED']._serialized_start=695
+  _globals['_ORDERSHIPPED']._serialized_end=894
+  _globals['_ORDERCOMPLETED']._serialized_start=897
+  _globals['_ORDERCOMPLETED']._serialized_end=1076
+  _globals['_ORDERRETURNED']._serialized_start=1079
+  _globals['_ORDERRETURNED']._serialized_end=1359
 # @@protoc_insertion_point(module_scope)
