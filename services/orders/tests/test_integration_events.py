@@ -43,7 +43,7 @@ def split_order() -> Order:
         AllocatedStock("A", "WH", 2),
         AllocatedStock("B", "WH", 1),
     ]
-    order.reserved("r1", None, allocations, "C-42", NOW)
+    order.record_reservation("r1", None, allocations, "C-42", NOW)
     order.pay(Money("CNY", 1000), "pay-1", NOW)
     return order
 

@@ -313,5 +313,5 @@ def test_the_order_decides_whether_it_is_open_and_paid_in_every_state() -> None:
     assert all(f.is_cancelled for f in cancelled_after_payment.fulfillments)
 
     rejected = new_order()
-    rejected.rejected([Shortfall("A", 2, 0)], "insufficient stock", "c1", NOW)
+    rejected.record_rejection([Shortfall("A", 2, 0)], "insufficient stock", "c1", NOW)
     assert facts(rejected) == (S.REJECTED, False, False)
