@@ -1,21 +1,21 @@
 """Input checks used by servicers when translating requests into commands. They collect every violation
-with the proto field path, so the caller learns everything wrong with a request in one INVALID_ARGUMENT."""
+with the proto field path, so the caller learns everything wrong with a request in one INVALID_ARGUMENT.
+The order-line checks (SKU, quantity, lines) live in the kernel, where domains use them too; re-exported here."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
-from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_kernel.errors import InvalidArgument, Violations
+from onepool_kernel.lines import MAX_LINES, MAX_QUANTITY, SKU_RE, check_lines, check_quantity, check_sku
+
+__all__ = ["MAX_LINES", "MAX_QUANTITY", "SKU_RE", "check_lines", "check_quantity", "check_sku"]
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
-SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-MAX_QUANTITY = 1_000_000
-MAX_LINES = 500
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 
@@ -27,21 +27,6 @@ def check_id(v: Violations, path: str, value: str, *, required: bool = True) -> 
         return
     if not ID_RE.match(value):
         v.add(path, "must be 1-64 letters, digits, '-', '_', '.', ':'")
-
-
-def check_sku(v: Violations, path: str, value: str) -> None:
-    if not value:
-        v.add(path, "is required")
-    elif not SKU_RE.match(value):
-        v.add(path, "must be 1-64 letters, digits, '-', '_', '.', ':', '/'")
-
-
-def check_quantity(v: Violations, path: str, value: int, *, allow_zero: bool = False) -> None:
-    low = 0 if allow_zero else 1
-    if value < low:
-        v.add(path, "must be positive" if not allow_zero else "must not be negative")
-    elif value > MAX_QUANTITY:
-        v.add(path, f"must be at most {MAX_QUANTITY}")
 
 
 def check_request_id(v: Violations, path: str, value: str) -> None:
@@ -86,7 +71,3 @@ def decode_page_token(token: str, path: str = "page_token") -> dict[str, Any] | 
         return value
     except (ValueError, json.JSONDecodeError) as exc:
         raise InvalidArgument(path, "is not a valid page token") from exc
-
-
-def utc(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from onepool_kernel.money import Money
 from onepool_runtime.errors import AlreadyExists
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -34,7 +35,6 @@ from onepool_channels.domain.model import (
     Listing,
     LocationInfo,
     LocationType,
-    Money,
     StockPosition,
 )
 

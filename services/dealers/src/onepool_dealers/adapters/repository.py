@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from onepool_kernel.money import Money
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,6 @@ from onepool_dealers.domain.model import (
     DealerTier,
     Location,
     LocationType,
-    Money,
     Replenishment,
     ReplenishmentLine,
     ReplenishmentStatus,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from onepool_dealers.domain.model import Money
+from onepool_kernel.money import Money
 
 # Order statuses as the orders contract names them (without the ORDER_STATUS_ prefix).
 CLOSED_ORDER_STATUSES = frozenset({"COMPLETED", "CANCELLED", "REJECTED"})

@@ -8,6 +8,7 @@ from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.validation import (
     MAX_LINES,
     check_id,
+    check_lines,
     check_quantity,
     check_request_id,
     check_sku,
@@ -21,17 +22,7 @@ from onepool_inventory.settings import InventorySettings
 
 
 def _lines(v: Violations, lines: list[pb.StockLine], path: str = "lines") -> tuple[StockLine, ...]:
-    if not lines:
-        v.add(path, "must not be empty")
-    if len(lines) > MAX_LINES:
-        v.add(path, f"must have at most {MAX_LINES} lines")
-    seen: set[str] = set()
-    for i, line in enumerate(lines):
-        check_sku(v, f"{path}[{i}].sku", line.sku)
-        check_quantity(v, f"{path}[{i}].quantity", line.quantity)
-        if line.sku in seen:
-            v.add(f"{path}[{i}].sku", "appears twice; merge the lines")
-        seen.add(line.sku)
+    check_lines(v, path, lines)
     return tuple(StockLine(line.sku, line.quantity) for line in lines)
 
 
@@ -121,13 +112,8 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.Res
     check_request_id(v, "request_id", req.request_id)
     check_id(v, "order_id", req.order_id, required=False)
     check_id(v, "channel_id", req.channel_id, required=False)
-    if not req.lines:
-        v.add("lines", "must not be empty")
-    if len(req.lines) > MAX_LINES:
-        v.add("lines", f"must have at most {MAX_LINES} lines")
+    check_lines(v, "lines", req.lines, unique_skus=False)
     for i, line in enumerate(req.lines):
-        check_sku(v, f"lines[{i}].sku", line.sku)
-        check_quantity(v, f"lines[{i}].quantity", line.quantity)
         check_id(v, f"lines[{i}].location_id", line.location_id, required=False)
     hint = req.hint
     mode = sourcing.SourcingMode.SHIP

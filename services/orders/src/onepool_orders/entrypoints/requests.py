@@ -7,14 +7,13 @@ from datetime import datetime
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
+from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.validation import (
-    MAX_LINES,
     check_currency,
     check_id,
-    check_quantity,
+    check_lines,
     check_request_id,
-    check_sku,
     check_text,
     decode_page_token,
     page_size,
@@ -24,7 +23,6 @@ from onepool_orders.adapters.mappers import FULFILLMENT_MODES_BACK, ORDER_STATUS
 from onepool_orders.domain import commands
 from onepool_orders.domain.customers import normalize_phone
 from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference, OrderLine
-from onepool_orders.domain.money import MAX_AMOUNT_MINOR, Money
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.settings import OrdersSettings
 
@@ -85,14 +83,10 @@ def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands
     if not EXTERNAL_ID_RE.match(req.external_order_id):
         v.add("external_order_id", "is required: 1-128 visible characters, no spaces")
     customer = _customer(v, req.customer)
-    if not req.lines:
-        v.add("lines", "must not be empty")
-    if len(req.lines) > MAX_LINES:
-        v.add("lines", f"must have at most {MAX_LINES} lines")
+    # Repeated SKUs are the domain's refusal (Order.place), reported once with the other line problems.
+    check_lines(v, "lines", req.lines, unique_skus=False)
     lines = []
     for i, line in enumerate(req.lines):
-        check_sku(v, f"lines[{i}].sku", line.sku)
-        check_quantity(v, f"lines[{i}].quantity", line.quantity)
         price = _money(v, f"lines[{i}].unit_price", line.unit_price, line.HasField("unit_price"))
         check_text(v, f"lines[{i}].channel_sku", line.channel_sku, max_len=128)
         lines.append(OrderLine(line.sku, line.quantity, price, line.channel_sku))
@@ -163,17 +157,7 @@ def return_items(req: pb.ReturnItemsRequest) -> commands.ReturnItems:
     v = Violations()
     check_request_id(v, "request_id", req.request_id)
     _order_id(v, req.order_id)
-    if not req.lines:
-        v.add("lines", "must not be empty")
-    if len(req.lines) > MAX_LINES:
-        v.add("lines", f"must have at most {MAX_LINES} lines")
-    seen: set[str] = set()
-    for i, line in enumerate(req.lines):
-        check_sku(v, f"lines[{i}].sku", line.sku)
-        check_quantity(v, f"lines[{i}].quantity", line.quantity)
-        if line.sku in seen:
-            v.add(f"lines[{i}].sku", "appears twice; merge the lines")
-        seen.add(line.sku)
+    check_lines(v, "lines", req.lines)
     check_id(v, "return_location_id", req.return_location_id)
     check_text(v, "reason", req.reason)
     v.raise_if_any()
