@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from onepool_kernel.timestamps import as_utc, from_epoch_seconds, from_iso, to_epoch_seconds, to_iso
@@ -33,3 +34,9 @@ def test_naive_is_taken_as_utc() -> None:
     assert as_utc(datetime(2026, 1, 1, 8)) == datetime(2026, 1, 1, 8, tzinfo=UTC)
     assert from_iso("2026-01-01T08:00:00") == datetime(2026, 1, 1, 8, tzinfo=UTC)
     assert to_epoch_seconds(datetime(1970, 1, 2)) == 86400
+
+
+def test_text_that_is_no_instant_is_a_value_error() -> None:
+    for text in ("", "yesterday", "2026-13-01T00:00:00", "0001-01-01T00:00:00+01:00"):
+        with pytest.raises(ValueError):
+            from_iso(text)

@@ -1,8 +1,8 @@
 """Pure datetime conversions: every instant the domain keeps is an aware UTC datetime.
 
 Protobuf Timestamps are converted at the edges (`onepool_runtime.protobuf`), not here: the kernel imports no
-protobuf. Failure modes: `from_iso` raises ValueError for text that is not ISO 8601; `from_epoch_seconds`
-raises OverflowError/ValueError outside datetime's range.
+protobuf. Failure modes: `from_iso` raises ValueError for text that is not ISO 8601 or names an instant
+outside datetime's range once in UTC; `from_epoch_seconds` raises OverflowError/ValueError outside that range.
 """
 
 from __future__ import annotations
@@ -29,4 +29,7 @@ def to_iso(value: datetime) -> str:
 
 
 def from_iso(text: str) -> datetime:
-    return as_utc(datetime.fromisoformat(text))
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except OverflowError as exc:  # "0001-01-01T00:00+01:00" parses but is before year 1 in UTC
+        raise ValueError(f"{text!r} is outside the range of datetime") from exc

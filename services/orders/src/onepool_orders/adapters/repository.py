@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from onepool_kernel.money import Money
+from onepool_kernel.timestamps import from_iso
 from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -405,9 +406,7 @@ class OrderRepository:
             stmt = stmt.where(at_location)
         if query.after is not None:
             created, order_id = query.after
-            stmt = stmt.where(
-                tuple_(_ORDERS.c.created_at, _ORDERS.c.id) < tuple_(datetime.fromisoformat(created), order_id)
-            )
+            stmt = stmt.where(tuple_(_ORDERS.c.created_at, _ORDERS.c.id) < tuple_(from_iso(created), order_id))
         stmt = stmt.order_by(_ORDERS.c.created_at.desc(), _ORDERS.c.id.desc()).limit(query.limit)
         return await self._load(list((await self.session.execute(stmt)).all()))
 

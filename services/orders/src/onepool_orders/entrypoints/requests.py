@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
+from onepool_kernel.timestamps import from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.validation import (
     check_currency,
@@ -188,7 +188,7 @@ def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
         try:
             if not isinstance(created, str) or not isinstance(last_id, str):
                 raise ValueError
-            datetime.fromisoformat(created)
+            from_iso(created)
         except ValueError as exc:
             raise InvalidArgument("page_token", "is not a valid page token") from exc
         after = (created, last_id)
