@@ -9,3 +9,4 @@ DEALER = "dealer"  # bound to one dealer id
 STORE = "store"  # bound to one location id
 
 ROLES = (ADMIN, SERVICE, CHANNEL, DEALER, STORE)
+PRIVILEGED = (ADMIN, SERVICE)  # the brand: may act for any channel, dealer or location

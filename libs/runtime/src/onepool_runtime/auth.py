@@ -29,7 +29,7 @@ from typing import Any
 
 import grpc
 import jwt
-from onepool_kernel.roles import ADMIN, CHANNEL, DEALER, ROLES, SERVICE, STORE
+from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED, ROLES, SERVICE, STORE
 
 from onepool_runtime import errors
 from onepool_runtime.settings import ServiceSettings
@@ -53,7 +53,7 @@ class Principal:
 
     @property
     def is_privileged(self) -> bool:
-        return self.role in (ADMIN, SERVICE)
+        return self.role in PRIVILEGED
 
 
 # Used when auth is disabled (ONEPOOL_AUTH_ENABLED=false) and by in-process calls that bypass gRPC.
