@@ -10,12 +10,15 @@ endif
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-long bench lint proto proto-check docs sync clean help
+.PHONY: run test test-long test-faults fuzz bench lint proto docs sync clean help
 
 help:
 	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
 	@echo "make test       the test suite (real PostgreSQL + NATS, embedded)"
 	@echo "make test-long  long suites: faults, fuzz, load"
+	@echo "make fuzz       generated hostile requests for every RPC (FUZZ_PER_RPC=2000, FUZZ_SEED=...)"
+	@echo "make test-faults the workload once per fault (kill -9, PostgreSQL/NATS restarts, relay and consumer"
+	@echo "                crashes) on real processes, and the overload run; prints tables, fails unless targets are met"
 	@echo "make bench      every path of issue 11 vs its baseline, one run (BENCH_ARGS=\"--profile\" adds py-spy)"
 	@echo "make lint       ruff + mypy + buf lint"
 	@echo "make proto      regenerate libs/contracts (code and the event registry) from protos/"
@@ -36,6 +39,16 @@ test: sync
 
 test-long: sync
 	$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
+
+# Every slow suite under tests/faults/ (FAULTS_ORDERS=n changes the orders per run; default 1,000).
+test-faults: sync
+	$(UV) run --frozen pytest -m slow tests/faults/ tests/overload/ $(PYTEST_ARGS)
+
+# FUZZ_SEED repeats a run (the seed is printed with the tables).
+FUZZ_PER_RPC ?= 2000
+fuzz: sync
+	ONEPOOL_FUZZ_PER_RPC=$(FUZZ_PER_RPC) ONEPOOL_FUZZ_SEED=$(FUZZ_SEED) \
+		$(UV) run --frozen pytest -m slow tests/fuzz $(PYTEST_ARGS)
 
 bench: sync
 	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)

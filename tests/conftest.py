@@ -99,4 +99,5 @@ async def stack(database_url: str, nats_url: str) -> AsyncIterator[Stack]:
 
 @pytest.fixture(scope="session")
 def admin() -> tuple[tuple[str, str], ...]:
-    return metadata("admin")
+    # Valid for the whole session: a slow machine can take more than the default ten minutes.
+    return metadata("admin", ttl="7200")

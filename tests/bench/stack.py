@@ -21,8 +21,8 @@ from typing import Any
 
 import grpc
 from onepool_cli.services import SERVICES
-from onepool_cli.up import _wait_serving
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, _die_with_parent, free_port
+from onepool_cli.up import wait_serving
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port
 from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.testing.services import metadata
 
@@ -73,7 +73,7 @@ class BenchStack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log_file = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self.procs[name] = subprocess.Popen(
-            argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
         )
 
     async def start_services(self, *names: str, within: float = 120.0) -> None:
@@ -87,12 +87,12 @@ class BenchStack:
         argv = [sys.executable, str(Path(__file__).with_name("bare_health.py")), str(self.bare_port)]
         self._spawn("bare", argv, self.env())
         deadline = time.monotonic() + within
-        if not await _wait_serving(self.bare_port, "127.0.0.1", deadline):
+        if not await wait_serving(self.bare_port, "127.0.0.1", deadline):
             raise RuntimeError(f"bare health server did not start; see {self.logs / 'bare.log'}")
 
     async def _wait_healthy(self, names: list[str], within: float) -> None:
         deadline = time.monotonic() + within
-        ok = await asyncio.gather(*(_wait_serving(self.ports[n], "127.0.0.1", deadline) for n in names))
+        ok = await asyncio.gather(*(wait_serving(self.ports[n], "127.0.0.1", deadline) for n in names))
         bad = [n for n, good in zip(names, ok, strict=True) if not good]
         if bad:
             raise RuntimeError(f"not healthy: {', '.join(bad)} (logs in {self.logs})")

@@ -22,7 +22,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
-from onepool_runtime import db, messaging
+from onepool_runtime import db, infra, messaging
 from onepool_runtime.consumer import DLQ_STREAM, EventConsumer, Subscription
 from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 from onepool_runtime.relay import OutboxRelay
@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.asyncio
 
-STREAM = "OUTAGE"
+# Each test has its own nats-server, so the real stream and subject of StockChanged are free to use.
+STREAM = "INVENTORY"
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Rig:
 
     @property
     def subject(self) -> str:
-        return f"{self.schema}.stock.changed"
+        return "inventory.stock.changed"
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(db.session_factory(self.engine), source="outage")
@@ -61,7 +62,7 @@ async def _rig(database_url: str, nats_url: str) -> Rig:
         await conn.execute(text("CREATE TABLE applied (event_id text NOT NULL, at timestamptz DEFAULT now())"))
     nc = await messaging.connect(nats_url, "outage-tests")
     js = nc.jetstream()
-    await messaging.ensure_stream(js, STREAM, [f"{schema}.>"])
+    await messaging.ensure_stream(js, STREAM, ["inventory.>"])
     await messaging.ensure_stream(js, DLQ_STREAM, ["dlq.>"])
     return Rig(engine, database_url, schema, nc, js)
 
@@ -78,7 +79,7 @@ def _consumer(rig: Rig) -> EventConsumer:
         service="outage",
         name=f"c{uuid.uuid4().hex[:6]}",
         stream=STREAM,
-        subscriptions=[Subscription(f"{rig.schema}.>", events_pb2.StockChanged, _record)],
+        subscriptions=[Subscription.of(events_pb2.StockChanged, _record)],
         ack_wait=5.0,
     )
 
@@ -96,10 +97,12 @@ async def _write_through_outbox(rig: Rig, n: int, tag: str) -> None:
         while True:
             try:
                 async with rig.uow() as uow:
-                    uow.publish(rig.subject, _event(f"{tag}-{i}"))
+                    uow.publish(_event(f"{tag}-{i}"))
                     await uow.commit()
                 break
-            except Exception:
+            except Exception as exc:
+                if not infra.is_infrastructure(exc):
+                    raise  # a mistake in the test must fail it, not spin until the timeout
                 await asyncio.sleep(0.2)
 
 

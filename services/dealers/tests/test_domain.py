@@ -230,7 +230,7 @@ def test_rejecting_releases_the_credit_but_not_while_the_transfer_is_being_made(
     with pytest.raises(FailedPrecondition) as caught:
         r.reject(d, "changed my mind", NOW)
     assert caught.value.reason == "SHIPMENT_IN_PROGRESS"
-    r.shipping_failed("insufficient stock", NOW)  # inventory refused: shippable again, or rejectable
+    r.record_shipping_failure("insufficient stock", NOW)  # inventory refused: shippable again, or rejectable
     assert r.status_reason == "insufficient stock" and not r.shipping_in_progress
     assert r.reject(d, "changed my mind", NOW) is True
     assert (r.status, d.open_minor, d.credit().available) == (ReplenishmentStatus.REJECTED, 0, cny(1000))
@@ -246,7 +246,7 @@ def test_suspension_and_renaming_move_the_channel_revision_but_tier_and_credit_d
     assert d.revision == 0
     d.update(NOW, status=DealerStatus.SUSPENDED)
     assert d.revision == 1 and d.needs_channel_sync
-    d.channel_synced(1)
+    d.mark_channel_synced(1)
     assert not d.needs_channel_sync
     assert d.update(NOW, status=DealerStatus.SUSPENDED) is False  # no change, no event
     assert [type(e) for e in d.events] == [events.DealerUpdated, events.DealerUpdated]
@@ -261,10 +261,10 @@ def test_a_dealer_credit_currency_cannot_change() -> None:
 def test_the_dealer_registered_event_waits_for_the_channel() -> None:
     d = Dealer(id="D", name="n", tier=DealerTier.SILVER, credit_limit=cny(0))
     assert d.needs_channel_sync and d.events == []
-    assert d.channel_created("CH-9", NOW) is True
-    assert d.channel_created("CH-9", NOW) is False
+    assert d.link_channel("CH-9", NOW) is True
+    assert d.link_channel("CH-9", NOW) is False
     assert [type(e) for e in d.events] == [events.DealerRegistered]
-    assert d.location_added("L-1") and not d.location_added("L-1")
+    assert d.add_location("L-1") and not d.add_location("L-1")
     assert d.needs_channel_sync  # the new location must reach the channel
     assert [type(e) for e in d.events] == [events.DealerRegistered, events.DealerUpdated]
 

@@ -11,6 +11,7 @@ from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_runtime.testing.services import metadata
 
 pytestmark = pytest.mark.asyncio
 
@@ -109,3 +110,32 @@ async def test_newer_policy_wins_and_older_events_are_ignored(inventory, admin, 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await setup.reserve((sku, 1), channel_id=channel_id)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_a_channel_reserves_in_its_own_view_whether_it_names_its_channel_or_not(
+    inventory, admin, setup, inventory_host
+) -> None:  # type: ignore[no-untyped-def]
+    wh, shop = await setup.location("WH"), await setup.location("SHOP", type_=2)
+    sku = setup.name("SKU")
+    await setup.stock(wh, **{sku: 5})
+    await setup.stock(shop, **{sku: 5})
+    channel = setup.name("ch-shop-only")
+    await publish_channel(
+        inventory_host.infra.js,
+        channels_pb2.Channel(
+            id=channel,
+            version=1,
+            allocation=channels_pb2.AllocationPolicy(location_ids=[shop]),
+        ),
+    )
+    assert (await availability(inventory, admin, sku, channel)).available == 5
+    md = metadata("channel", channel_id=channel)
+    unnamed = pb.ReserveRequest(request_id=setup.name("r"), lines=[pb.ReserveLine(sku=sku, quantity=1)])
+    first = (await inventory.Reserve(unnamed, metadata=md)).reservation
+    assert [a.location_id for a in first.allocations] == [shop]  # the channel's view, not the whole pool
+    # Naming its own channel is the same request: replayed, not reserved twice, and not a reused id.
+    named = pb.ReserveRequest(channel_id=channel)
+    named.MergeFrom(unnamed)
+    again = (await inventory.Reserve(named, metadata=md)).reservation
+    assert again == first
+    assert (await availability(inventory, admin, sku, channel)).available == 4

@@ -230,6 +230,13 @@ def build_machine(loop: asyncio.AbstractEventLoop, inventory: Any, admin: Any, h
 
             run(force())
             reply, _ = rpc("GetReservation", pb.GetReservationRequest(reservation_id=rid))
+            # The service's own sweeper may have taken the row first (the pass above skips locked rows): then it
+            # is expired by that sweeper's transaction, a moment later.
+            for _ in range(100):
+                if reply.reservation.status != pb.RESERVATION_STATUS_ACTIVE:
+                    break
+                run(asyncio.sleep(0.05))
+                reply, _ = rpc("GetReservation", pb.GetReservationRequest(reservation_id=rid))
             assert reply.reservation.status == pb.RESERVATION_STATUS_EXPIRED
             self.reservations[rid]["status"] = "EXPIRED"
             self.free(rid)

@@ -50,7 +50,7 @@ def new_order(*lines: tuple[str, int, int], mode: FulfillmentMode = FulfillmentM
 
 def reserved(order: Order, *allocations: AllocatedStock, expires_in: float = 900) -> Order:
     allocations = allocations or tuple(AllocatedStock(ln.sku, "WH", ln.quantity) for ln in order.lines)
-    order.reserved("r1", NOW + timedelta(seconds=expires_in), list(allocations), "c1", NOW)
+    order.record_reservation("r1", NOW + timedelta(seconds=expires_in), list(allocations), "c1", NOW)
     return order
 
 
@@ -183,19 +183,19 @@ def test_cancel_before_shipping_releases_and_refunds_but_not_after_something_lef
 
 def test_expiry_cancels_only_the_order_holding_that_reservation_and_only_before_payment_is_confirmed() -> None:
     order = reserved(new_order())
-    assert order.reservation_lapsed("other-reservation", NOW) is False
-    assert order.reservation_lapsed("r1", NOW) is True
+    assert order.record_lapsed_reservation("other-reservation", NOW) is False
+    assert order.record_lapsed_reservation("r1", NOW) is True
     assert order.status is S.CANCELLED
     assert not any(isinstance(r, sr.ReleaseReservation) for r in order.stock_requests)  # inventory already did
 
     shipped_order = shipped(paid(reserved(new_order())))
-    assert shipped_order.reservation_lapsed("r1", NOW) is False
+    assert shipped_order.record_lapsed_reservation("r1", NOW) is False
     assert shipped_order.status is S.SHIPPED
 
 
 def test_rejected_orders_keep_the_shortfall() -> None:
     order = new_order(("A", 5, 100))
-    order.rejected([Shortfall("A", 5, 2)], "insufficient stock", "c1", NOW)
+    order.record_rejection([Shortfall("A", 5, 2)], "insufficient stock", "c1", NOW)
     assert order.status is S.REJECTED
     assert order.shortfalls == [Shortfall("A", 5, 2)]
     with pytest.raises(FailedPrecondition):
@@ -244,7 +244,7 @@ def _in_state(status: OrderStatus) -> Order:
     if status is S.PENDING:
         return order
     if status is S.REJECTED:
-        order.rejected([], "no", "", NOW)
+        order.record_rejection([], "no", "", NOW)
         return order
     reserved(order)
     if status is S.RESERVED:

@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool_runtime.auth import mint_token
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, _die_with_parent, free_port, port_open
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port, port_open
 from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.settings import ServiceSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,7 +50,8 @@ def _port(preferred: int) -> int:
     return preferred if not port_open(preferred) else free_port()
 
 
-async def _wait_serving(port: int, host: str, deadline: float) -> bool:
+async def wait_serving(port: int, host: str, deadline: float) -> bool:
+    """Poll the gRPC health service until it reports SERVING; False if `deadline` (monotonic) passes first."""
     async with grpc.aio.insecure_channel(f"{host}:{port}") as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
@@ -113,14 +114,14 @@ def up(timeout: float = 90.0) -> int:
                 env={**env, "ONEPOOL_GRPC_PORT": str(ports[svc.name])},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
             children.append((svc.name, proc))
 
         deadline = time.monotonic() + timeout
 
         async def wait_all() -> dict[str, bool]:
-            results = await asyncio.gather(*(_wait_serving(ports[s.name], cfg.grpc_host, deadline) for s in SERVICES))
+            results = await asyncio.gather(*(wait_serving(ports[s.name], cfg.grpc_host, deadline) for s in SERVICES))
             return {s.name: ok for s, ok in zip(SERVICES, results, strict=True)}
 
         with console.status("waiting for health checks"):

@@ -37,7 +37,8 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _die_with_parent(sig: int = signal.SIGTERM) -> None:
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """For `preexec_fn`: the child gets `sig` when its parent dies, so no database or broker is left behind."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
@@ -140,7 +141,7 @@ class EmbeddedPostgres:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             user=self.user,
-            preexec_fn=lambda: _die_with_parent(signal.SIGINT),
+            preexec_fn=lambda: die_with_parent(signal.SIGINT),
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -282,7 +283,7 @@ class EmbeddedNats:
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

@@ -1,11 +1,14 @@
 """The one place domain errors become gRPC status codes (with google.rpc error details).
 
 Also owns request decoding: a malformed protobuf body is the caller's fault (INVALID_ARGUMENT), whereas
-grpcio's default would report INTERNAL. A failure of the infrastructure (database, NATS or a peer service
-unreachable or busy; see `onepool_runtime.infra`) is UNAVAILABLE with google.rpc.RetryInfo: retrying with
-the same request id is safe and ends with the right answer, because a use case's effect and its idempotency
-key commit in one transaction. Anything else unexpected is logged with its trace and returned as a bare
-INTERNAL without internals.
+grpcio's default would report INTERNAL; a decoded request must then pass `request_checks` (text without
+control characters and of bounded length, bounded repeats, timestamps in range) before its handler runs.
+What an error carries is bounded (`to_status`), so a reply always fits a default client's metadata limit.
+A failure of the infrastructure (database, NATS or a peer service unreachable or busy; see
+`onepool_runtime.infra`) is UNAVAILABLE with google.rpc.RetryInfo: retrying with the same request id is safe
+and ends with the right answer, because a use case's effect and its idempotency key commit in one
+transaction. Anything else unexpected is logged with its trace and returned as a bare INTERNAL without
+internals.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from onepool_runtime import errors, infra, metrics
+from onepool_runtime.request_checks import check_request
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,33 @@ _CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
 ]
 
 
+# The google.rpc details `to_status` attaches, which a client of another service reads back (`peer_details`).
+_DETAIL_KINDS = (
+    error_details_pb2.BadRequest,
+    error_details_pb2.ErrorInfo,
+    error_details_pb2.PreconditionFailure,
+    error_details_pb2.ResourceInfo,
+)
+
+
+def peer_details(error: grpc.aio.AioRpcError) -> list[Any]:
+    """The google.rpc details (BadRequest, ErrorInfo, PreconditionFailure, ResourceInfo) of a peer service's
+    error status, in order; none when it sent no rich status. A client turns them back into the domain error
+    the peer raised, so its own caller learns the same fields and reasons."""
+    trailers: Any = error.trailing_metadata() or ()
+    for key, value in trailers:
+        if key == "grpc-status-details-bin":
+            out = []
+            for detail in status_pb2.Status.FromString(value).details:
+                for kind in _DETAIL_KINDS:
+                    if detail.Is(kind.DESCRIPTOR):
+                        message = kind()
+                        detail.Unpack(message)
+                        out.append(message)
+            return out
+    return []
+
+
 def status_code_for(exc: errors.DomainError) -> grpc.StatusCode:
     for kind, code in _CODES:
         if isinstance(exc, kind):
@@ -50,40 +81,86 @@ def _pack(message: Any) -> any_pb2.Any:
     return packed
 
 
-def to_status(exc: errors.DomainError) -> grpc.Status:
-    code = status_code_for(exc)
-    details: list[any_pb2.Any] = []
-    if isinstance(exc, errors.InvalidArgument):
-        details.append(
-            _pack(
-                error_details_pb2.BadRequest(
-                    field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                        for v in exc.violations
-                    ]
-                )
+# What an error may carry. Trailers beyond the client's metadata limit (8 KiB by default) turn a clear
+# INVALID_ARGUMENT into RESOURCE_EXHAUSTED, so every part is bounded whatever the request held: the message
+# (sent twice: grpc-message, percent-encoded, and inside the status) and the details (base64-encoded).
+MAX_MESSAGE_BYTES = 256
+MAX_ITEMS = 20  # violations / shortages listed; one more entry says how many were left out
+MAX_ITEM_TEXT_BYTES = 160
+DETAILS_BUDGET_BYTES = 2048
+
+
+def clip(text: str, limit: int = MAX_ITEM_TEXT_BYTES) -> str:
+    """At most `limit` UTF-8 bytes, cut on a character boundary and marked with an ellipsis."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    return raw[: limit - 3].decode(errors="ignore") + "\u2026"
+
+
+def _bounded(items: list[Any], size: Callable[[Any], int]) -> tuple[list[Any], int]:
+    """The first items that fit both MAX_ITEMS and the byte budget, and how many were left out."""
+    shown: list[Any] = []
+    used = 0
+    for item in items[:MAX_ITEMS]:
+        used += size(item)
+        if used > DETAILS_BUDGET_BYTES:
+            break
+        shown.append(item)
+    return shown, len(items) - len(shown)
+
+
+def _bad_request(exc: errors.InvalidArgument) -> tuple[str, any_pb2.Any]:
+    violations = [
+        error_details_pb2.BadRequest.FieldViolation(field=clip(v.field), description=clip(v.description))
+        for v in exc.violations
+    ]
+    shown, more = _bounded(violations, lambda v: v.ByteSize() + 4)
+    summary = "; ".join(f"{v.field}: {v.description}" for v in shown)
+    if more:
+        shown.append(
+            error_details_pb2.BadRequest.FieldViolation(
+                field="request", description=f"{more} more violations not listed"
             )
         )
-    elif isinstance(exc, errors.FailedPrecondition):
-        details.append(_pack(error_details_pb2.ErrorInfo(reason=exc.reason, domain="onepool", metadata=exc.metadata)))
-        if isinstance(exc, errors.InsufficientStock):
-            details.append(
-                _pack(
-                    error_details_pb2.PreconditionFailure(
-                        violations=[
-                            error_details_pb2.PreconditionFailure.Violation(
-                                type="STOCK",
-                                subject=s.sku,
-                                description=f"requested {s.requested}, available {s.available}",
-                            )
-                            for s in exc.shortages
-                        ]
-                    )
-                )
+        summary += f"; and {more} more"
+    return f"invalid argument: {summary}", _pack(error_details_pb2.BadRequest(field_violations=shown))
+
+
+def _shortages(exc: errors.InsufficientStock) -> any_pb2.Any:
+    violations = [
+        error_details_pb2.PreconditionFailure.Violation(
+            type="STOCK", subject=clip(s.sku), description=f"requested {s.requested}, available {s.available}"
+        )
+        for s in exc.shortages
+    ]
+    shown, more = _bounded(violations, lambda v: v.ByteSize() + 4)
+    if more:
+        shown.append(
+            error_details_pb2.PreconditionFailure.Violation(
+                type="STOCK", subject="", description=f"{more} more shortages not listed"
             )
+        )
+    return _pack(error_details_pb2.PreconditionFailure(violations=shown))
+
+
+def to_status(exc: errors.DomainError) -> grpc.Status:
+    code = status_code_for(exc)
+    message = exc.message
+    details: list[any_pb2.Any] = []
+    if isinstance(exc, errors.InvalidArgument):
+        message, bad_request = _bad_request(exc)
+        details.append(bad_request)
+    elif isinstance(exc, errors.FailedPrecondition):
+        metadata = {clip(k, 64): clip(v) for k, v in list(exc.metadata.items())[:MAX_ITEMS]}
+        details.append(_pack(error_details_pb2.ErrorInfo(reason=clip(exc.reason), domain="onepool", metadata=metadata)))
+        if isinstance(exc, errors.InsufficientStock):
+            details.append(_shortages(exc))
     elif isinstance(exc, errors.NotFound | errors.AlreadyExists):
-        details.append(_pack(error_details_pb2.ResourceInfo(resource_type=exc.kind, resource_name=exc.ident)))
-    status = status_pb2.Status(code=code.value[0], message=exc.message, details=details)
+        details.append(
+            _pack(error_details_pb2.ResourceInfo(resource_type=clip(exc.kind), resource_name=clip(exc.ident)))
+        )
+    status = status_pb2.Status(code=code.value[0], message=clip(message, MAX_MESSAGE_BYTES), details=details)
     return rpc_status.to_status(status)
 
 
@@ -133,9 +210,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
             if decode is None:
                 return raw
             try:
-                return decode(raw)
+                request = decode(raw)
             except (DecodeError, ValueError) as exc:
                 raise errors.InvalidArgument("request", f"malformed request message: {exc}") from exc
+            check_request(request)
+            return request
 
         if handler.unary_unary is not None:
             inner = handler.unary_unary
@@ -147,7 +226,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                     return await inner(parse(raw), context)
                 except errors.DomainError as exc:
                     code = status_code_for(exc)
-                    log.info("%s refused: %s %s", method, code.name, exc.message)
+                    log.info("%s refused: %s %s", method, code.name, clip(exc.message, 1024))
                     await context.abort_with_status(_refused(exc))
                 except grpc.aio.AbortError:
                     code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]

@@ -5,6 +5,12 @@ row's unique index until the first transaction ends: if it committed, the duplic
 if it rolled back (a domain error), the duplicate runs for real. So a retried request has the effect of one
 request and gets the first successful answer, byte for byte. Failed requests store nothing: a retry of a
 refused request is evaluated afresh.
+
+`run_in_transaction` does this for one request. A caller that answers many requests in one transaction (the
+inventory Reserve coalescer) uses the batched form: `claim_many` (keys claimed in sorted order, so two batches
+never wait on each other's keys in a cycle), then `store_answers` for the requests that succeeded and `forget`
+for those that failed, all in its own transaction, which it runs with `run_in_transaction` for the same retries.
+Both forms share one key space: `stored_key(operation, request_id)`, the operation being the request message's name.
 """
 
 from __future__ import annotations
@@ -12,15 +18,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 
 from onepool_runtime.errors import Conflict, InvalidArgument
+from onepool_runtime.infra import is_transaction_conflict
 from onepool_runtime.tables import idempotency_keys
 from onepool_runtime.uow import UnitOfWork
 
@@ -29,17 +37,14 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 U = TypeVar("U", bound=UnitOfWork)
 
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-
 
 def fingerprint(request: Message) -> str:
     return hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
 
 
-def _is_retryable(exc: BaseException) -> bool:
-    orig = getattr(exc, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    return sqlstate in _RETRYABLE_SQLSTATES
+def stored_key(operation: str, request_id: str) -> str:
+    """The stored key of a request: its operation (the request message's name) and the caller's request id."""
+    return f"{operation}:{request_id}"
 
 
 async def run_in_transaction(
@@ -60,7 +65,7 @@ async def run_in_transaction(
             async with uow_factory() as uow:
                 if key is not None:
                     assert request is not None and response_type is not None
-                    full_key = f"{type(request).__name__}:{key}"
+                    full_key = stored_key(type(request).__name__, key)
                     stored = await _claim(uow, full_key, fingerprint(request), type(request).__name__)
                     if stored is not None:
                         return response_type.FromString(stored)  # type: ignore[attr-defined, no-any-return]
@@ -74,13 +79,64 @@ async def run_in_transaction(
                 await uow.commit()
                 return response
         except DBAPIError as exc:
-            if not _is_retryable(exc) or attempt == attempts:
-                if _is_retryable(exc):
+            if not is_transaction_conflict(exc) or attempt == attempts:
+                if is_transaction_conflict(exc):
                     raise Conflict("concurrent update conflict; retry the request") from exc
                 raise
             log.info("retrying after transient database conflict (attempt %d)", attempt)
             await asyncio.sleep(0.01 * attempt)
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One key of a batch: `owned` when this transaction claimed it (run the request), else the earlier
+    request's `fingerprint` and stored `answer` (a replay if the fingerprints match, a reused id if not)."""
+
+    owned: bool
+    fingerprint: str = ""
+    answer: bytes = b""
+
+
+async def claim_many(uow: UnitOfWork, operation: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
+    """Claim every key (full keys, see `stored_key`) in sorted order, in two statements: a key another
+    transaction holds blocks until that one ends, as in `run_in_transaction`."""
+    if not fingerprints:
+        return {}
+    rows = [
+        {"key": k, "operation": operation, "fingerprint": fp, "response": b""} for k, fp in sorted(fingerprints.items())
+    ]
+    inserted = await uow.session.execute(
+        insert(idempotency_keys).values(rows).on_conflict_do_nothing().returning(idempotency_keys.c.key)
+    )
+    claims = {r.key: Claim(owned=True) for r in inserted.all()}
+    taken = [k for k in fingerprints if k not in claims]
+    if taken:
+        stored = await uow.session.execute(
+            select(idempotency_keys.c.key, idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+                idempotency_keys.c.key.in_(taken)
+            )
+        )
+        claims.update({r.key: Claim(False, r.fingerprint, bytes(r.response)) for r in stored.all()})
+    return claims
+
+
+async def store_answers(uow: UnitOfWork, answers: Mapping[str, bytes]) -> None:
+    """Record the answers of claimed keys, in one statement; they commit with the transaction."""
+    if answers:
+        await uow.session.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == bindparam("b_key"))
+            .values(response=bindparam("b_response")),
+            [{"b_key": k, "b_response": answer} for k, answer in answers.items()],
+        )
+
+
+async def forget(uow: UnitOfWork, keys: Iterable[str]) -> None:
+    """Give up claimed keys whose requests failed: a retry of a refused request is evaluated afresh."""
+    keys = list(keys)
+    if keys:
+        await uow.session.execute(delete(idempotency_keys).where(idempotency_keys.c.key.in_(keys)))
 
 
 async def _claim(uow: UnitOfWork, key: str, fp: str, operation: str) -> bytes | None:

@@ -104,6 +104,16 @@ def is_infrastructure(exc: BaseException) -> bool:
     return any(_one(e) for e in _chain(exc))
 
 
+# The transaction lost a race with another (serialization failure, deadlock detected): rerunning the same
+# transaction succeeds. Narrower than `is_infrastructure`: a lost connection is not retried in-process.
+_CONFLICT_SQLSTATES = {"40001", "40P01"}
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """True when `exc` (or anything it wraps) is a serialization failure or a deadlock: retry the transaction."""
+    return any(getattr(e, "sqlstate", None) in _CONFLICT_SQLSTATES for e in _chain(exc))
+
+
 def dependency(exc: BaseException) -> str:
     """Which dependency failed, for messages to callers and operators (never the internals)."""
     chain = _chain(exc)

@@ -1,15 +1,26 @@
-"""Small conversions every service's mappers need between Python values and protobuf well-known types.
+"""Small conversions every service's mappers need between Python values and protobuf messages.
 
-The pure datetime conversions (epoch, ISO 8601) are in `onepool_kernel.time`; these are the ones that need
-protobuf, so they stay out of the kernel. `from_ts` raises ValueError/OverflowError for a Timestamp outside
-datetime's range (a caller's bad input: request mappers turn it into a field violation).
+The pure datetime conversions (epoch, ISO 8601) are in `onepool_kernel.timestamps`; these are the ones that
+need protobuf, so they stay out of the kernel.
+
+Failure modes: `from_ts` raises ValueError/OverflowError for a Timestamp outside datetime's range (a
+caller's bad input: request mappers turn it into a field violation). `enum_maps` raises ValueError at
+import time when a member of the domain enum has no value in the proto enum (a renamed member, or a proto
+older than the code), so a gap can never reach a request.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import Enum
+from typing import Generic, NamedTuple, TypeVar
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.timestamp_pb2 import Timestamp
+
+E = TypeVar("E", bound=Enum)
 
 
 def ts(value: datetime | None) -> Timestamp | None:
@@ -24,3 +35,26 @@ def ts(value: datetime | None) -> Timestamp | None:
 def from_ts(value: Timestamp) -> datetime:
     """Timestamp -> aware UTC datetime (the only kind the domains keep)."""
     return value.ToDatetime(tzinfo=UTC)
+
+
+def enum_prefix(proto_enum: EnumTypeWrapper) -> str:
+    """The prefix buf's ENUM_VALUE_PREFIX rule puts on every value name: LocationType -> LOCATION_TYPE_."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", proto_enum.DESCRIPTOR.name).upper() + "_"
+
+
+class EnumMaps(NamedTuple, Generic[E]):
+    to_proto: Mapping[E, int]
+    from_proto: Mapping[int, E]
+
+
+def enum_maps(proto_enum: EnumTypeWrapper, domain: type[E]) -> EnumMaps[E]:
+    """(domain -> proto number, proto number -> domain) for a domain enum whose values are the proto value
+    names without their prefix (LocationType.DEALER_STORE <-> LOCATION_TYPE_DEALER_STORE).
+
+    Every domain member maps (ValueError otherwise); proto values the domain does not know (UNSPECIFIED, or
+    one added by a newer contract) are absent from the second map, so a lookup there is how a request is
+    checked.
+    """
+    prefix = enum_prefix(proto_enum)
+    forward = {member: proto_enum.Value(prefix + str(member.value)) for member in domain}
+    return EnumMaps(forward, {number: member for member, number in forward.items()})

@@ -14,7 +14,9 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -28,11 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from onepool_runtime import db, messaging
 from onepool_runtime.admission import AdmissionInterceptor
 from onepool_runtime.auth import AuthInterceptor, Policy
-from onepool_runtime.consumer import EventConsumer
+from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.grpc_errors import ErrorMappingInterceptor
 from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
+from onepool_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,32 @@ class Infra:
     sessions: async_sessionmaker[AsyncSession]
     nc: Client
     js: JetStreamContext
+
+    def consumer(
+        self,
+        unit_of_work: Callable[[async_sessionmaker[AsyncSession]], UnitOfWork],
+        name: str,
+        stream: str,
+        subscriptions: list[Subscription[Any, Any]],
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+        **options: Any,
+    ) -> EventConsumer:
+        """The service's durable consumer `name` of `stream` (nothing is connected here; the host runs it).
+
+        It takes what every consumer takes from the settings (the service's name, consumer_max_deliver and
+        consumer_ack_wait_seconds); `options` override them or add the rest of EventConsumer's (backoff, ...).
+        `sessions` replaces the service's own (a test injecting a crash between commit and ack does).
+        """
+        settings = self.settings
+        return EventConsumer(
+            self.js,
+            partial(unit_of_work, sessions or self.sessions),
+            service=settings.service_name,
+            name=name,
+            stream=stream,
+            subscriptions=subscriptions,
+            **{"max_deliver": settings.consumer_max_deliver, "ack_wait": settings.consumer_ack_wait_seconds, **options},
+        )
 
 
 @dataclass

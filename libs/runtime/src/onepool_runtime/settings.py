@@ -73,6 +73,15 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # TEST ONLY (fault injection for tests/faults, see onepool_runtime.faults); 0 = off. Never set them in
+    # production: the process exits abruptly (os._exit) at the moment a crash hurts most.
+    fault_relay_exit_after: int = Field(
+        default=0, description="TEST ONLY: exit after N events were published and before they are marked."
+    )
+    fault_consumer_exit_after: int = Field(
+        default=0, description="TEST ONLY: exit after a consumer's Nth commit and before its ack."
+    )
+
     @property
     def schema_name(self) -> str:
         return self.db_schema or self.service_name

@@ -7,7 +7,7 @@ Commit turns the domain events recorded by the aggregates the transaction touche
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self
 
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,19 +24,33 @@ class HasEvents(Protocol):
 
 
 class UnitOfWork:
-    """Base for each service's unit of work; subclasses attach repositories in `_start`."""
+    """Base for each service's unit of work; subclasses attach repositories in `_start`.
+
+    A service names its outbox source and its event translator once, in the class statement
+    (`class OrdersUnitOfWork(UnitOfWork, source="orders", translate=translate)`), and is then built from the
+    session factory alone, as every caller builds it.
+    """
 
     session: AsyncSession
+    # (source, translate) given in the subclass's class statement.
+    _defaults: ClassVar[tuple[str, Translator | None]] = ("", None)
+
+    def __init_subclass__(cls, *, source: str = "", translate: Translator | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if source:
+            cls._defaults = (source, translate)
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        source: str,
+        source: str = "",
         translate: Translator | None = None,
     ) -> None:
         self._sessions = sessions
-        self.source = source
-        self._translate = translate
+        self.source = source or self._defaults[0]
+        self._translate = translate or self._defaults[1]
+        if not self.source:
+            raise TypeError(f"{type(self).__name__} names no outbox source")
         self.seen: list[HasEvents] = []
         self._integration: list[IntegrationEvent] = []
 

@@ -29,6 +29,14 @@ def check_id(v: Violations, path: str, value: str, *, required: bool = True) -> 
         v.add(path, "must be 1-64 letters, digits, '-', '_', '.', ':'")
 
 
+def valid_id(path: str, value: str) -> str:
+    """`value` when it is a well-formed id; InvalidArgument on `path` otherwise (a request that names one id)."""
+    v = Violations()
+    check_id(v, path, value)
+    v.raise_if_any()
+    return value
+
+
 def check_request_id(v: Violations, path: str, value: str) -> None:
     if not value:
         v.add(path, "is required (the idempotency key)")
@@ -39,6 +47,15 @@ def check_request_id(v: Violations, path: str, value: str) -> None:
 def check_currency(v: Violations, path: str, value: str) -> None:
     if not CURRENCY_RE.match(value or ""):
         v.add(path, "must be an ISO 4217 code such as CNY")
+
+
+def check_money(v: Violations, path: str, value: Any, *, max_minor: int) -> None:
+    """A common.v1.Money: an ISO currency and an amount from 0 to `max_minor` minor units."""
+    check_currency(v, f"{path}.currency", value.currency)
+    if value.amount_minor < 0:
+        v.add(f"{path}.amount_minor", "must not be negative")
+    elif value.amount_minor > max_minor:
+        v.add(f"{path}.amount_minor", f"must be at most {max_minor}")
 
 
 def check_text(v: Violations, path: str, value: str, *, max_len: int = 500, required: bool = False) -> None:
@@ -71,3 +88,21 @@ def decode_page_token(token: str, path: str = "page_token") -> dict[str, Any] | 
         return value
     except (ValueError, json.JSONDecodeError) as exc:
         raise InvalidArgument(path, "is not a valid page token") from exc
+
+
+def page_after_int(token: str, path: str = "page_token") -> int:
+    """The integer keyset position a page token carries (0 without a token). Tokens come back from callers,
+    so a cursor that is not one of ours (a string, a float, a negative or 2**70) is refused here rather than
+    failing in SQL."""
+    after = (decode_page_token(token, path) or {}).get("after", 0)
+    if type(after) is not int or not 0 <= after < 2**63:
+        raise InvalidArgument(path, "is not a valid page token")
+    return after
+
+
+def page_after_key(token: str, path: str = "page_token") -> str:
+    """The id or SKU keyset position a page token carries ("" without a token); refused unless it is one."""
+    after = (decode_page_token(token, path) or {}).get("after", "")
+    if not isinstance(after, str) or (after and not SKU_RE.match(after)):
+        raise InvalidArgument(path, "is not a valid page token")
+    return after

@@ -6,7 +6,7 @@ from onepool.channels.v1 import channels_pb2 as pb
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2
 from onepool_kernel.money import Money
-from onepool_runtime.protobuf import ts
+from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_channels.domain.model import (
     AllocationPolicy,
@@ -18,12 +18,9 @@ from onepool_channels.domain.model import (
     LocationType,
 )
 
-CHANNEL_TYPES = {t: getattr(pb, f"CHANNEL_TYPE_{t.value}") for t in ChannelType}
-CHANNEL_TYPES_BACK = {v: k for k, v in CHANNEL_TYPES.items()}
-CHANNEL_STATUSES = {s: getattr(pb, f"CHANNEL_STATUS_{s.value}") for s in ChannelStatus}
-CHANNEL_STATUSES_BACK = {v: k for k, v in CHANNEL_STATUSES.items()}
-LOCATION_TYPES = {t: getattr(inventory_pb2, f"LOCATION_TYPE_{t.value}") for t in LocationType}
-LOCATION_TYPES_BACK = {v: k for k, v in LOCATION_TYPES.items()}
+CHANNEL_TYPES, CHANNEL_TYPES_BACK = enum_maps(pb.ChannelType, ChannelType)
+CHANNEL_STATUSES, CHANNEL_STATUSES_BACK = enum_maps(pb.ChannelStatus, ChannelStatus)
+LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inventory_pb2.LocationType, LocationType)
 
 
 def money_to_proto(money: Money) -> common_pb2.Money:

@@ -7,21 +7,18 @@ same status code and field violations the orders service gave, and never INTERNA
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
 from onepool_runtime import errors
+from onepool_runtime.grpc_errors import peer_details
+from onepool_runtime.protobuf import enum_maps
 
 from onepool_channels.domain.imports import FulfillmentMode, OrderToPlace
 
-_MODES = {
-    FulfillmentMode.SHIP: orders_pb2.FULFILLMENT_MODE_SHIP,
-    FulfillmentMode.PICKUP_IN_STORE: orders_pb2.FULFILLMENT_MODE_PICKUP_IN_STORE,
-    FulfillmentMode.DEALER_DELIVERY: orders_pb2.FULFILLMENT_MODE_DEALER_DELIVERY,
-}
+_MODES = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode).to_proto
 
 
 def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
@@ -54,14 +51,6 @@ def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
     )
 
 
-def _status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
-    metadata: Any = error.trailing_metadata() or ()
-    for key, value in metadata:
-        if key == "grpc-status-details-bin":
-            return status_pb2.Status.FromString(value)
-    return None
-
-
 @dataclass
 class _Details:
     violations: list[errors.FieldViolation] = field(default_factory=list)
@@ -71,20 +60,15 @@ class _Details:
 
 def _details(error: grpc.aio.AioRpcError) -> _Details:
     out = _Details()
-    status = _status(error)
-    for detail in status.details if status else []:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
+    for detail in peer_details(error):
+        if isinstance(detail, error_details_pb2.BadRequest):
             out.violations.extend(
-                errors.FieldViolation(f"order.{v.field}", v.description) for v in bad.field_violations
+                errors.FieldViolation(f"order.{v.field}", v.description) for v in detail.field_violations
             )
-        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            out.info = error_details_pb2.ErrorInfo()
-            detail.Unpack(out.info)
-        elif detail.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
-            out.resource = error_details_pb2.ResourceInfo()
-            detail.Unpack(out.resource)
+        elif isinstance(detail, error_details_pb2.ErrorInfo):
+            out.info = detail
+        elif isinstance(detail, error_details_pb2.ResourceInfo):
+            out.resource = detail
     return out
 
 

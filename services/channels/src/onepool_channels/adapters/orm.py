@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, DateTime, Index, String, UniqueConstraint, func
+from onepool_runtime.columns import counter_column, timestamp_column
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -14,10 +15,6 @@ class ChannelsTable(SQLModel, registry=registry()):
 
 
 metadata = ChannelsTable.metadata
-
-
-def _ts() -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class ChannelRow(ChannelsTable, table=True):
@@ -40,9 +37,9 @@ class ChannelRow(ChannelsTable, table=True):
     buffer_units: int = 0
     status: str = Field(max_length=16)
     currency: str = Field(max_length=3)
-    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    version: int = Field(default=1, sa_column=counter_column(1))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class ListingRow(ChannelsTable, table=True):
@@ -60,7 +57,7 @@ class ListingRow(ChannelsTable, table=True):
     price_currency: str = Field(max_length=3)
     price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     active: bool = True
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class StockLocationRow(ChannelsTable, table=True):
@@ -83,7 +80,7 @@ class StockPositionRow(ChannelsTable, table=True):
     sku: str = Field(primary_key=True, max_length=64)
     location_id: str = Field(primary_key=True, max_length=64)
     available: int = 0
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    version: int = Field(default=0, sa_column=counter_column())
 
 
 class ChannelStockRow(ChannelsTable, table=True):
@@ -95,5 +92,5 @@ class ChannelStockRow(ChannelsTable, table=True):
     sku: str = Field(primary_key=True, max_length=64)
     channel_sku: str = Field(max_length=128)
     sellable: int = 0
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    version: int = Field(default=0, sa_column=counter_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())

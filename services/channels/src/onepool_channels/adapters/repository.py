@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from onepool_kernel.money import Money
+from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
+from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -41,11 +43,8 @@ from onepool_channels.domain.model import (
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_CH = ChannelRow.__table__  # type: ignore[attr-defined]
-_LIST = ListingRow.__table__  # type: ignore[attr-defined]
-_LOC = StockLocationRow.__table__  # type: ignore[attr-defined]
-_POS = StockPositionRow.__table__  # type: ignore[attr-defined]
-_STOCK = ChannelStockRow.__table__  # type: ignore[attr-defined]
+_CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, StockPositionRow)
+_STOCK = core_table(ChannelStockRow)
 
 # Advisory lock class for per-SKU recomputation (the two-key form keeps clear of other advisory locks).
 SKU_LOCK_CLASS = 7301
@@ -288,13 +287,8 @@ class ChannelsRepository:
 
     async def apply_position(self, sku: str, location_id: str, available: int, version: int) -> bool:
         """Store a stock level unless a newer version is already stored; returns whether it was applied."""
-        stmt: Any = insert(_POS).values(sku=sku, location_id=location_id, available=available, version=version)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["sku", "location_id"],
-            set_={"available": stmt.excluded.available, "version": stmt.excluded.version},
-            where=_POS.c.version < stmt.excluded.version,
-        ).returning(literal_column("1"))
-        return (await self.session.execute(stmt)).first() is not None
+        values = {"sku": sku, "location_id": location_id, "available": available, "version": version}
+        return await upsert_newer(self.session, _POS, values, ["sku", "location_id"])
 
     async def positions(self, skus: Iterable[str]) -> dict[str, list[StockPosition]]:
         wanted = sorted(set(skus))

@@ -192,7 +192,7 @@ class Listing:
     updated_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
-    def upserted(self) -> Listing:
+    def upsert(self) -> Listing:
         from onepool_channels.domain.events import ListingUpserted
 
         self.events.append(ListingUpserted(self))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import grpc
 from onepool.channels.v1 import channels_pb2, channels_pb2_grpc
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool_runtime.clients import service_channel
@@ -28,24 +27,13 @@ ANNOUNCE_BATCH = 200
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events channels reads (nothing is connected here; the host runs them)."""
-    settings = infra.settings
     # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
     # channel or listing created later still sees stock that arrived earlier.
-    return [
-        EventConsumer(
-            infra.js,
-            partial(ChannelsUnitOfWork, infra.sessions),
-            service="channels",
-            name="stock-feed",
-            stream="INVENTORY",
-            subscriptions=[
-                Subscription.of(inventory_events.StockChanged, on_stock_changed),
-                Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
-            ],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        )
+    stock_feed = [
+        Subscription.of(inventory_events.StockChanged, on_stock_changed),
+        Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
     ]
+    return [infra.consumer(ChannelsUnitOfWork, "stock-feed", "INVENTORY", stock_feed)]
 
 
 async def build(infra: Infra) -> ServiceParts:
@@ -75,19 +63,13 @@ async def build(infra: Infra) -> ServiceParts:
             if not after:
                 return
 
-    def register(server: grpc.aio.Server) -> None:
-        channels_pb2_grpc.add_ChannelServiceServicer_to_server(servicer, server)
-
-    async def close_orders_channel() -> None:
-        await orders_channel.close(None)
-
     return ServiceParts(
-        register=register,
+        register=partial(channels_pb2_grpc.add_ChannelServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=[consumer],
         tasks={"stock-watch-hub": hub.run, "announce-channels": announce},
         before_stop=[hub.close],
-        on_stop=[close_orders_channel],
+        on_stop=[partial(orders_channel.close, None)],
         components={"stock_watch_hub": hub, "stock_feed_consumer": consumer},
     )

@@ -11,8 +11,9 @@ from onepool_runtime.validation import (
     check_id,
     check_sku,
     check_text,
-    decode_page_token,
+    page_after_key,
     page_size,
+    valid_id,
 )
 
 from onepool_channels.adapters import formats
@@ -166,10 +167,7 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
 
 
 def channel_id(value: str, path: str = "channel_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def channel_stock(req: pb.GetChannelStockRequest) -> tuple[str, list[str]]:
@@ -192,18 +190,16 @@ def list_channels(req: pb.ListChannelsRequest) -> tuple[ChannelType | None, int,
             v.add("type", "is not a known channel type")
     check_id(v, "owner_dealer_id", req.owner_dealer_id, required=False)
     limit = page_size(v, req.page_size)
-    cursor = decode_page_token(req.page_token)
     v.raise_if_any()
-    return type_, limit, str((cursor or {}).get("after", ""))
+    return type_, limit, page_after_key(req.page_token)
 
 
 def list_listings(req: pb.ListListingsRequest) -> tuple[str, int, str]:
     v = Violations()
     check_id(v, "channel_id", req.channel_id)
     limit = page_size(v, req.page_size)
-    cursor = decode_page_token(req.page_token)
     v.raise_if_any()
-    return req.channel_id, limit, str((cursor or {}).get("after", ""))
+    return req.channel_id, limit, page_after_key(req.page_token)
 
 
 def import_order(req: pb.ImportOrderRequest, max_payload_bytes: int) -> tuple[str, ImportedOrder]:

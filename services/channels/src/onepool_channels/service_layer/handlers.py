@@ -101,7 +101,7 @@ async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -
     if taken is not None and taken.sku != cmd.sku:
         raise AlreadyExists("listing channel_sku", f"{cmd.channel_sku} (already mapped to {taken.sku})")
     await uow.repo.lock_skus([cmd.sku])
-    listing = Listing(channel.id, cmd.sku, cmd.channel_sku, cmd.price, cmd.active).upserted()
+    listing = Listing(channel.id, cmd.sku, cmd.channel_sku, cmd.price, cmd.active).upsert()
     await uow.repo.upsert_listing(listing)
     await stock_feed.refresh(uow, [cmd.sku], channel_id=channel.id)
     return listing

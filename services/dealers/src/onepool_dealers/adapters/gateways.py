@@ -7,15 +7,14 @@ answers with a server-side error is `Unavailable` (safe to retry, every call her
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 from onepool.channels.v1 import channels_pb2 as ch
 from onepool.channels.v1 import channels_pb2_grpc
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime import errors
+from onepool_runtime.grpc_errors import peer_details
 
 from onepool_dealers.adapters import mappers
 from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, OrderLine
@@ -35,30 +34,10 @@ def channel_code(dealer_id: str) -> str:
     return f"dealer-{dealer_id}"
 
 
-def _details(exc: grpc.aio.AioRpcError) -> list[object]:
-    trailers: Any = exc.trailing_metadata() or ()
-    for key, value in trailers:
-        if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)
-            out: list[object] = []
-            for detail in status.details:
-                for kind in (
-                    error_details_pb2.BadRequest,
-                    error_details_pb2.ErrorInfo,
-                    error_details_pb2.ResourceInfo,
-                ):
-                    if detail.Is(kind.DESCRIPTOR):
-                        message = kind()
-                        detail.Unpack(message)
-                        out.append(message)
-            return out
-    return []
-
-
 def domain_error(exc: grpc.aio.AioRpcError, peer: str, field_prefix: str = "") -> errors.DomainError:
     """Translate a peer's status into the domain error the runtime maps back to the same status."""
     code, message = exc.code(), exc.details() or ""
-    details = _details(exc)
+    details = peer_details(exc)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         violations = [
             errors.FieldViolation(field_prefix + v.field, v.description)

@@ -6,7 +6,8 @@ from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_kernel.money import Money
-from onepool_runtime.protobuf import ts
+from onepool_runtime.mapping import copy_fields
+from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_dealers.domain.model import (
     Dealer,
@@ -19,14 +20,16 @@ from onepool_dealers.domain.model import (
 )
 from onepool_dealers.domain.overview import Overview
 
-TIERS = {t: getattr(pb, f"DEALER_TIER_{t.value}") for t in DealerTier}
-TIERS_BACK = {v: k for k, v in TIERS.items()}
-STATUSES = {s: getattr(pb, f"DEALER_STATUS_{s.value}") for s in DealerStatus}
-STATUSES_BACK = {v: k for k, v in STATUSES.items()}
-REPLENISHMENT_STATUSES = {s: getattr(pb, f"REPLENISHMENT_STATUS_{s.value}") for s in ReplenishmentStatus}
-REPLENISHMENT_STATUSES_BACK = {v: k for k, v in REPLENISHMENT_STATUSES.items()}
-LOCATION_TYPES = {t: getattr(inv, f"LOCATION_TYPE_{t.value}") for t in LocationType}
-LOCATION_TYPES_BACK = {v: k for k, v in LOCATION_TYPES.items()}
+TIERS, TIERS_BACK = enum_maps(pb.DealerTier, DealerTier)
+STATUSES, STATUSES_BACK = enum_maps(pb.DealerStatus, DealerStatus)
+REPLENISHMENT_STATUSES, REPLENISHMENT_STATUSES_BACK = enum_maps(pb.ReplenishmentStatus, ReplenishmentStatus)
+LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inv.LocationType, LocationType)
+# Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out), so this
+# translation mirrors inventory's own on purpose: both follow the one inventory.v1.Location contract. It is
+# kept here rather than shared because each service owns its domain Location (dealers' may grow fields of
+# its own, inventory's stock rules are no concern of dealers); only the mechanism is shared (enum_maps,
+# copy_fields). `type` is translated, and the message says `disabled` where the domain says `active`.
+LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
 
 
 def money_to_proto(m: Money) -> common_pb2.Money:
@@ -77,34 +80,14 @@ def replenishment_to_proto(r: Replenishment) -> pb.Replenishment:
 
 
 def location_to_proto(loc: Location) -> inv.Location:
-    return inv.Location(
-        id=loc.id,
-        name=loc.name,
-        type=LOCATION_TYPES[loc.type],
-        owner_dealer_id=loc.owner_dealer_id,
-        region=loc.region,
-        ships=loc.ships,
-        pickup=loc.pickup,
-        priority=loc.priority,
-        disabled=not loc.active,
-    )
+    return inv.Location(**copy_fields(loc, *LOCATION_FIELDS), type=LOCATION_TYPES[loc.type], disabled=not loc.active)
 
 
 def location_from_proto(loc: inv.Location) -> Location | None:
     """None for a location type dealers does not know (a newer contract than this code)."""
     if loc.type not in LOCATION_TYPES_BACK:
         return None
-    return Location(
-        id=loc.id,
-        name=loc.name,
-        type=LOCATION_TYPES_BACK[loc.type],
-        owner_dealer_id=loc.owner_dealer_id,
-        region=loc.region,
-        ships=loc.ships,
-        pickup=loc.pickup,
-        priority=loc.priority,
-        active=not loc.disabled,
-    )
+    return Location(**copy_fields(loc, *LOCATION_FIELDS), type=LOCATION_TYPES_BACK[loc.type], active=not loc.disabled)
 
 
 def overview_to_proto(o: Overview) -> pb.GetDealerOverviewResponse:

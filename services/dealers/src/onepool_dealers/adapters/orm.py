@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Identity, Index, func, text
+from onepool_runtime.columns import counter_column, money_column, timestamp_column
+from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -14,14 +15,6 @@ class DealersTable(SQLModel, registry=registry()):
 
 
 metadata = DealersTable.metadata
-
-
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable, server_default=None if nullable else func.now())
-
-
-def _money() -> Column:  # type: ignore[type-arg]
-    return Column(BigInteger, nullable=False, server_default="0")
 
 
 class DealerRow(DealersTable, table=True):
@@ -45,21 +38,24 @@ class DealerRow(DealersTable, table=True):
     name: str = Field(max_length=200)
     tier: str = Field(max_length=16)
     currency: str = Field(max_length=3)
-    credit_limit_minor: int = Field(default=0, sa_column=_money())
+    credit_limit_minor: int = Field(default=0, sa_column=money_column())
     region: str = Field(default="", max_length=64, index=True)
     status: str = Field(max_length=16)
     channel_id: str = Field(default="", max_length=64, index=True)
     # Running totals of the dealer's replenishments, in its credit currency (see domain.model.Dealer).
-    open_minor: int = Field(default=0, sa_column=_money())
-    received_minor: int = Field(default=0, sa_column=_money())
-    revision: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    channel_synced_revision: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    open_minor: int = Field(default=0, sa_column=money_column())
+    received_minor: int = Field(default=0, sa_column=money_column())
+    revision: int = Field(default=0, sa_column=counter_column())
+    channel_synced_revision: int = Field(default=0, sa_column=counter_column())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class LocationRow(DealersTable, table=True):
-    """Locations of the pool (inventory's LocationUpserted events, and AddDealerLocation as soon as it succeeds)."""
+    """Locations of the pool (inventory's LocationUpserted events, and AddDealerLocation as soon as it succeeds).
+
+    The columns mirror inventory's `locations` on purpose (both store one inventory.v1.Location), but the
+    table is dealers' own: each schema evolves with its own migrations, so nothing is shared but the shape."""
 
     __tablename__ = "locations"
 
@@ -72,7 +68,7 @@ class LocationRow(DealersTable, table=True):
     pickup: bool = False
     priority: int = 0
     active: bool = True
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class WholesalePriceRow(DealersTable, table=True):
@@ -81,8 +77,8 @@ class WholesalePriceRow(DealersTable, table=True):
 
     sku: str = Field(primary_key=True, max_length=64)
     currency: str = Field(max_length=3)
-    list_price_minor: int = Field(default=0, sa_column=_money())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    list_price_minor: int = Field(default=0, sa_column=money_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class ReplenishmentRow(DealersTable, table=True):
@@ -106,12 +102,12 @@ class ReplenishmentRow(DealersTable, table=True):
     to_location_id: str = Field(max_length=64)
     status: str = Field(max_length=16)
     currency: str = Field(max_length=3)
-    total_minor: int = Field(default=0, sa_column=_money())
+    total_minor: int = Field(default=0, sa_column=money_column())
     transfer_id: str = Field(default="", max_length=64)
     status_reason: str = Field(default="", max_length=500)
-    shipping_requested_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    shipping_requested_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class ReplenishmentLineRow(DealersTable, table=True):
@@ -125,7 +121,7 @@ class ReplenishmentLineRow(DealersTable, table=True):
     position: int = Field(primary_key=True)
     sku: str = Field(max_length=64)
     quantity: int
-    unit_price_minor: int = Field(default=0, sa_column=_money())
+    unit_price_minor: int = Field(default=0, sa_column=money_column())
 
 
 class DealerStockRow(DealersTable, table=True):
@@ -137,7 +133,7 @@ class DealerStockRow(DealersTable, table=True):
     sku: str = Field(primary_key=True, max_length=64)
     dealer_id: str = Field(max_length=64, index=True)
     on_hand: int = 0
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    version: int = Field(default=0, sa_column=counter_column())
 
 
 class DealerOrderRow(DealersTable, table=True):
@@ -154,12 +150,12 @@ class DealerOrderRow(DealersTable, table=True):
     status: str = Field(max_length=32)
     open: bool = True
     currency: str = Field(default="", max_length=3)
-    total_minor: int = Field(default=0, sa_column=_money())
-    paid_minor: int = Field(default=0, sa_column=_money())
-    refunded_minor: int = Field(default=0, sa_column=_money())
-    net_sales_minor: int = Field(default=0, sa_column=_money())
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    total_minor: int = Field(default=0, sa_column=money_column())
+    paid_minor: int = Field(default=0, sa_column=money_column())
+    refunded_minor: int = Field(default=0, sa_column=money_column())
+    net_sales_minor: int = Field(default=0, sa_column=money_column())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class DealerSettlementRow(DealersTable, table=True):
@@ -170,5 +166,5 @@ class DealerSettlementRow(DealersTable, table=True):
 
     dealer_id: str = Field(primary_key=True, max_length=64)
     currency: str = Field(primary_key=True, max_length=3)
-    net_minor: int = Field(default=0, sa_column=_money())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    net_minor: int = Field(default=0, sa_column=money_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())

@@ -13,6 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from onepool_kernel.money import Money
+from onepool_runtime.columns import core_table, core_tables
+from onepool_runtime.mapping import copy_fields
+from onepool_runtime.upserts import upsert, upsert_newer
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,14 +45,9 @@ from onepool_dealers.domain.overview import OrderView, StockView
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_DEALERS = DealerRow.__table__  # type: ignore[attr-defined]
-_LOC = LocationRow.__table__  # type: ignore[attr-defined]
-_PRICES = WholesalePriceRow.__table__  # type: ignore[attr-defined]
-_REPL = ReplenishmentRow.__table__  # type: ignore[attr-defined]
-_LINES = ReplenishmentLineRow.__table__  # type: ignore[attr-defined]
-_STOCK = DealerStockRow.__table__  # type: ignore[attr-defined]
-_ORDERS = DealerOrderRow.__table__  # type: ignore[attr-defined]
-_SETTLE = DealerSettlementRow.__table__  # type: ignore[attr-defined]
+_DEALERS, _LOC, _PRICES, _REPL = core_tables(DealerRow, LocationRow, WholesalePriceRow, ReplenishmentRow)
+_LINES, _STOCK, _ORDERS = core_tables(ReplenishmentLineRow, DealerStockRow, DealerOrderRow)
+_SETTLE = core_table(DealerSettlementRow)
 
 
 def _dealer(row: object, location_ids: list[str]) -> Dealer:
@@ -71,18 +69,13 @@ def _dealer(row: object, location_ids: list[str]) -> Dealer:
     )
 
 
-def _location(row: object) -> Location:
-    return Location(
-        id=row.id,  # type: ignore[attr-defined]
-        name=row.name,  # type: ignore[attr-defined]
-        type=LocationType(row.type),  # type: ignore[attr-defined]
-        owner_dealer_id=row.owner_dealer_id,  # type: ignore[attr-defined]
-        region=row.region,  # type: ignore[attr-defined]
-        ships=row.ships,  # type: ignore[attr-defined]
-        pickup=row.pickup,  # type: ignore[attr-defined]
-        priority=row.priority,  # type: ignore[attr-defined]
-        active=row.active,  # type: ignore[attr-defined]
-    )
+# The locations read model stores a Location as inventory does (see mappers.LOCATION_FIELDS for why the two
+# are kept apart); every column but `type` has the domain's name and value.
+_LOCATION_COLUMNS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority", "active")
+
+
+def _location(row: Any) -> Location:
+    return Location(**copy_fields(row, *_LOCATION_COLUMNS), type=LocationType(row.type))
 
 
 def _dealer_values(d: Dealer) -> dict[str, object]:
@@ -206,23 +199,8 @@ class DealersRepository:
         return (await self.session.execute(select(_LOC.c.owner_dealer_id).where(_LOC.c.id == location_id))).scalar()
 
     async def save_location(self, location: Location) -> None:
-        values = {
-            "id": location.id,
-            "name": location.name,
-            "type": location.type.value,
-            "owner_dealer_id": location.owner_dealer_id,
-            "region": location.region,
-            "ships": location.ships,
-            "pickup": location.pickup,
-            "priority": location.priority,
-            "active": location.active,
-        }
-        stmt = insert(_LOC).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={**{k: stmt.excluded[k] for k in values if k != "id"}, "updated_at": func.now()},
-        )
-        await self.session.execute(stmt)
+        values = {**copy_fields(location, *_LOCATION_COLUMNS), "type": location.type.value}
+        await self.session.execute(upsert(_LOC, values, ["id"], touch=True))
 
     # --- wholesale prices -------------------------------------------------------------------------------
 
@@ -361,23 +339,8 @@ class DealersRepository:
 
     async def apply_stock(self, view: StockView) -> bool:
         """Keep the newest version of a (sku, location) level; an older one changes nothing."""
-        stmt = insert(_STOCK).values(
-            location_id=view.location_id,
-            sku=view.sku,
-            dealer_id=view.dealer_id,
-            on_hand=view.on_hand,
-            version=view.version,
-        )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["location_id", "sku"],
-            set_={
-                "on_hand": stmt.excluded.on_hand,
-                "version": stmt.excluded.version,
-                "dealer_id": stmt.excluded.dealer_id,
-            },
-            where=_STOCK.c.version < stmt.excluded.version,
-        ).returning(_STOCK.c.sku)
-        return (await self.session.execute(upsert)).first() is not None
+        values = copy_fields(view, "location_id", "sku", "dealer_id", "on_hand", "version")
+        return await upsert_newer(self.session, _STOCK, values, ["location_id", "sku"])
 
     async def get_order(self, order_id: str) -> OrderView | None:
         row = (await self.session.execute(select(_ORDERS).where(_ORDERS.c.order_id == order_id))).first()
@@ -407,10 +370,7 @@ class DealersRepository:
             "created_at": view.created_at,
             "updated_at": view.updated_at,
         }
-        stmt = insert(_ORDERS).values(order_id=view.order_id, **values)
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=["order_id"], set_={k: stmt.excluded[k] for k in values})
-        )
+        await self.session.execute(upsert(_ORDERS, {"order_id": view.order_id, **values}, ["order_id"]))
 
     async def lock_order(self, order_id: str) -> None:
         """Serialise concurrent updates of one order's row (it may not exist yet)."""

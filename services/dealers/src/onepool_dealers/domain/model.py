@@ -150,7 +150,7 @@ class Dealer:
 
     # --- channel saga -----------------------------------------------------------------------------------
 
-    def channel_created(self, channel_id: str, now: datetime) -> bool:
+    def link_channel(self, channel_id: str, now: datetime) -> bool:
         from onepool_dealers.domain.events import DealerRegistered
 
         if self.channel_id:
@@ -160,10 +160,10 @@ class Dealer:
         self.events.append(DealerRegistered(self))
         return True
 
-    def channel_synced(self, revision: int) -> None:
+    def mark_channel_synced(self, revision: int) -> None:
         self.channel_synced_revision = max(self.channel_synced_revision, revision)
 
-    def location_added(self, location_id: str, now: datetime | None = None) -> bool:
+    def add_location(self, location_id: str, now: datetime | None = None) -> bool:
         """A location of this dealer joined the pool; its channel must sell from it too."""
         from onepool_dealers.domain.events import DealerUpdated
 
@@ -361,7 +361,7 @@ class Replenishment:
             self.shipping_requested_at = now
         return True
 
-    def shipping_failed(self, reason: str, now: datetime) -> None:
+    def record_shipping_failure(self, reason: str, now: datetime) -> None:
         """The transfer was refused (e.g. not enough stock): the replenishment stays PLACED, shippable later."""
         if self.status is ReplenishmentStatus.PLACED:
             self.shipping_requested_at = None

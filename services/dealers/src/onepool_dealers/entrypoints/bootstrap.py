@@ -31,53 +31,28 @@ SERVICE_NAME = dealers_pb2.DESCRIPTOR.services_by_name["DealerService"].full_nam
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events dealers reads into its read models (nothing is connected here; the host runs them)."""
-    settings = infra.settings
-    common = {
-        "service": "dealers",
-        "max_deliver": settings.consumer_max_deliver,
-        "ack_wait": settings.consumer_ack_wait_seconds,
-    }
-    uow_factory = partial(DealersUnitOfWork, infra.sessions)
+    inventory_view = [
+        Subscription.of(inventory_events.LocationUpserted, consumers.on_location_upserted),
+        Subscription.of(inventory_events.StockChanged, consumers.on_stock_changed),
+        Subscription.of(inventory_events.TransferShipped, consumers.on_transfer_shipped),
+        Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received),
+    ]
+    orders_view = [
+        Subscription.of(message, consumers.on_order_event)
+        for message in (
+            order_events.OrderPlaced,
+            order_events.OrderPaid,
+            order_events.OrderCancelled,
+            order_events.OrderShipped,
+            order_events.OrderCompleted,
+            order_events.OrderReturned,
+        )
+    ]
+    settlement_view = [Subscription.of(settlement_events.EntryPosted, consumers.on_entry_posted)]
     return [
-        EventConsumer(
-            infra.js,
-            uow_factory,
-            name="inventory-view",
-            stream="INVENTORY",
-            subscriptions=[
-                Subscription.of(inventory_events.LocationUpserted, consumers.on_location_upserted),
-                Subscription.of(inventory_events.StockChanged, consumers.on_stock_changed),
-                Subscription.of(inventory_events.TransferShipped, consumers.on_transfer_shipped),
-                Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received),
-            ],
-            **common,  # type: ignore[arg-type]
-        ),
-        EventConsumer(
-            infra.js,
-            uow_factory,
-            name="orders-view",
-            stream="ORDERS",
-            subscriptions=[
-                Subscription.of(message, consumers.on_order_event)
-                for message in (
-                    order_events.OrderPlaced,
-                    order_events.OrderPaid,
-                    order_events.OrderCancelled,
-                    order_events.OrderShipped,
-                    order_events.OrderCompleted,
-                    order_events.OrderReturned,
-                )
-            ],
-            **common,  # type: ignore[arg-type]
-        ),
-        EventConsumer(
-            infra.js,
-            uow_factory,
-            name="settlement-view",
-            stream="SETTLEMENT",
-            subscriptions=[Subscription.of(settlement_events.EntryPosted, consumers.on_entry_posted)],
-            **common,  # type: ignore[arg-type]
-        ),
+        infra.consumer(DealersUnitOfWork, "inventory-view", "INVENTORY", inventory_view),
+        infra.consumer(DealersUnitOfWork, "orders-view", "ORDERS", orders_view),
+        infra.consumer(DealersUnitOfWork, "settlement-view", "SETTLEMENT", settlement_view),
     ]
 
 
@@ -117,11 +92,8 @@ async def build_with(
         for channel in peer_channels:
             await channel.close(None)
 
-    def register(server: grpc.aio.Server) -> None:
-        dealers_pb2_grpc.add_DealerServiceServicer_to_server(servicer, server)
-
     return ServiceParts(
-        register=register,
+        register=partial(dealers_pb2_grpc.add_DealerServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),

@@ -9,7 +9,14 @@ from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.dealers.v1 import dealers_pb2_grpc
 from onepool_runtime.errors import Violations
 from onepool_runtime.servicer import UseCases
-from onepool_runtime.validation import check_id, check_text, decode_page_token, encode_page_token, page_size
+from onepool_runtime.validation import (
+    check_id,
+    check_text,
+    encode_page_token,
+    page_after_int,
+    page_after_key,
+    page_size,
+)
 
 from onepool_dealers.adapters import mappers
 from onepool_dealers.domain.model import TierFactors
@@ -53,9 +60,8 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         status = requests.dealer_status_filter(v, request.status)
         check_text(v, "region", request.region, max_len=64)
         limit = page_size(v, request.page_size)
-        cursor = decode_page_token(request.page_token)
         v.raise_if_any()
-        after = str((cursor or {}).get("after", ""))
+        after = page_after_key(request.page_token)
         own = self._scope.own_dealer()
 
         async def produce(uow: DealersUnitOfWork) -> pb.ListDealersResponse:
@@ -135,9 +141,8 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         check_id(v, "dealer_id", request.dealer_id, required=False)
         status = requests.replenishment_status_filter(v, request.status)
         limit = page_size(v, request.page_size)
-        cursor = decode_page_token(request.page_token)
         v.raise_if_any()
-        after = int((cursor or {}).get("after", 0))
+        after = page_after_int(request.page_token)
         dealer_id = self._scope.dealer_filter(request.dealer_id)
 
         async def produce(uow: DealersUnitOfWork) -> pb.ListReplenishmentsResponse:

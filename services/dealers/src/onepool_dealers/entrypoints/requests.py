@@ -11,14 +11,16 @@ from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_kernel.money import Money
 from onepool_runtime.errors import Violations
 from onepool_runtime.idempotency import fingerprint
+from onepool_runtime.mapping import copy_fields
 from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
-    check_currency,
     check_id,
     check_lines,
+    check_money,
     check_request_id,
     check_sku,
     check_text,
+    valid_id,
 )
 
 from onepool_dealers.adapters.mappers import (
@@ -41,11 +43,7 @@ UPDATABLE = ("name", "tier", "credit_limit", "region", "status")
 
 
 def _money(v: Violations, path: str, value: common_pb2.Money, *, required: bool = True) -> Money:
-    check_currency(v, f"{path}.currency", value.currency)
-    if value.amount_minor < 0:
-        v.add(f"{path}.amount_minor", "must not be negative")
-    elif value.amount_minor > MAX_MONEY_MINOR:
-        v.add(f"{path}.amount_minor", f"must be at most {MAX_MONEY_MINOR}")
+    check_money(v, path, value, max_minor=MAX_MONEY_MINOR)
     return Money(value.currency, value.amount_minor)
 
 
@@ -82,10 +80,7 @@ def register_dealer(req: pb.RegisterDealerRequest) -> commands.RegisterDealer:
 
 
 def dealer_id(value: str, path: str = "dealer_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def update_dealer(req: pb.UpdateDealerRequest) -> commands.UpdateDealer:
@@ -130,14 +125,10 @@ def add_dealer_location(req: pb.AddDealerLocationRequest) -> commands.AddDealerL
     return commands.AddDealerLocation(
         dealer_id=req.dealer_id,
         location=Location(
-            id=loc.id,
+            **copy_fields(loc, "id", "region", "ships", "pickup", "priority"),
             name=loc.name.strip(),
             type=LOCATION_TYPES_BACK[loc.type],
             owner_dealer_id=req.dealer_id,
-            region=loc.region,
-            ships=loc.ships,
-            pickup=loc.pickup,
-            priority=loc.priority,
             active=not loc.disabled,
         ),
     )

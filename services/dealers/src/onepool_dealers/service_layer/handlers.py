@@ -92,7 +92,7 @@ async def record_dealer_location(uow: DealersUnitOfWork, location: Location) -> 
         # Locked (and its locations read) before the location is saved, so a new location shows as new.
         dealer = await uow.repo.get_dealer(location.owner_dealer_id, lock=True)
     await uow.repo.save_location(location)
-    if dealer is not None and dealer.location_added(location.id, now()):
+    if dealer is not None and dealer.add_location(location.id, now()):
         await uow.repo.save_dealer(dealer)
     return dealer
 
@@ -120,8 +120,8 @@ async def dealers_needing_channel_sync(uow: DealersUnitOfWork, limit: int) -> li
 
 async def record_channel(uow: DealersUnitOfWork, dealer_id: str, channel_id: str, synced_revision: int) -> Dealer:
     dealer = await get_dealer(uow, dealer_id, lock=True)
-    dealer.channel_created(channel_id, now())
-    dealer.channel_synced(synced_revision)
+    dealer.link_channel(channel_id, now())
+    dealer.mark_channel_synced(synced_revision)
     await uow.repo.save_dealer(dealer)
     return dealer
 
@@ -209,7 +209,7 @@ async def request_shipping(uow: DealersUnitOfWork, replenishment_id: str) -> tup
 
 async def shipping_refused(uow: DealersUnitOfWork, replenishment_id: str, reason: str) -> None:
     replenishment = await get_replenishment(uow, replenishment_id, lock=True)
-    replenishment.shipping_failed(reason, now())
+    replenishment.record_shipping_failure(reason, now())
     await uow.repo.save_replenishment(replenishment)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from onepool.inventory.v1 import inventory_pb2 as pb
-from onepool_runtime.protobuf import ts
+from onepool_runtime.mapping import copy_fields
+from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_inventory.domain.model import (
     Location,
@@ -18,31 +19,16 @@ from onepool_inventory.domain.model import (
     TransferStatus,
 )
 
-LOCATION_TYPES = {
-    LocationType.WAREHOUSE: pb.LOCATION_TYPE_WAREHOUSE,
-    LocationType.STORE: pb.LOCATION_TYPE_STORE,
-    LocationType.DEALER_WAREHOUSE: pb.LOCATION_TYPE_DEALER_WAREHOUSE,
-    LocationType.DEALER_STORE: pb.LOCATION_TYPE_DEALER_STORE,
-}
-LOCATION_TYPES_BACK = {v: k for k, v in LOCATION_TYPES.items()}
-MOVEMENT_KINDS = {k: getattr(pb, f"MOVEMENT_KIND_{k.value}") for k in MovementKind}
-MOVEMENT_KINDS_BACK = {v: k for k, v in MOVEMENT_KINDS.items()}
-RESERVATION_STATUSES = {s: getattr(pb, f"RESERVATION_STATUS_{s.value}") for s in ReservationStatus}
-TRANSFER_STATUSES = {s: getattr(pb, f"TRANSFER_STATUS_{s.value}") for s in TransferStatus}
+LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(pb.LocationType, LocationType)
+MOVEMENT_KINDS, MOVEMENT_KINDS_BACK = enum_maps(pb.MovementKind, MovementKind)
+RESERVATION_STATUSES = enum_maps(pb.ReservationStatus, ReservationStatus).to_proto
+TRANSFER_STATUSES = enum_maps(pb.TransferStatus, TransferStatus).to_proto
+# What a Location and its message share by name; `type` is translated, and the message says `disabled`.
+LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
 
 
 def location_to_proto(loc: Location) -> pb.Location:
-    return pb.Location(
-        id=loc.id,
-        name=loc.name,
-        type=LOCATION_TYPES[loc.type],
-        owner_dealer_id=loc.owner_dealer_id,
-        region=loc.region,
-        ships=loc.ships,
-        pickup=loc.pickup,
-        priority=loc.priority,
-        disabled=not loc.active,
-    )
+    return pb.Location(**copy_fields(loc, *LOCATION_FIELDS), type=LOCATION_TYPES[loc.type], disabled=not loc.active)
 
 
 def level_to_proto(level: StockLevel) -> pb.StockLevel:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, DateTime, Identity, Index, String, func
+from onepool_runtime.columns import counter_column, timestamp_column
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Identity, Index, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -14,10 +15,6 @@ class InventoryTable(SQLModel, registry=registry()):
 
 
 metadata = InventoryTable.metadata
-
-
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable, server_default=None if nullable else func.now())
 
 
 class LocationRow(InventoryTable, table=True):
@@ -32,7 +29,7 @@ class LocationRow(InventoryTable, table=True):
     pickup: bool = False
     priority: int = 0
     active: bool = True
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class StockLevelRow(InventoryTable, table=True):
@@ -49,7 +46,7 @@ class StockLevelRow(InventoryTable, table=True):
     on_hand: int = 0
     reserved: int = 0
     safety_stock: int = 0
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    version: int = Field(default=0, sa_column=counter_column())
 
 
 class MovementRow(InventoryTable, table=True):
@@ -66,7 +63,7 @@ class MovementRow(InventoryTable, table=True):
     reason: str = Field(default="", max_length=500)
     reference: str = Field(default="", max_length=128)
     on_hand_after: int
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class ReservationRow(InventoryTable, table=True):
@@ -80,9 +77,9 @@ class ReservationRow(InventoryTable, table=True):
     order_id: str = Field(default="", max_length=64, index=True)
     channel_id: str = Field(default="", max_length=64)
     status: str = Field(max_length=16)
-    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    expires_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     release_reason: str = Field(default="", max_length=500)
 
 
@@ -111,8 +108,8 @@ class TransferRow(InventoryTable, table=True):
     to_location_id: str = Field(max_length=64, foreign_key="locations.id")
     status: str = Field(max_length=16)
     reference: str = Field(default="", max_length=128)
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    received_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    received_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class TransferLineRow(InventoryTable, table=True):
@@ -136,4 +133,4 @@ class ChannelPolicyRow(InventoryTable, table=True):
     buffer_units: int = 0
     owner_dealer_id: str = Field(default="", max_length=64)
     active: bool = True
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    version: int = Field(default=0, sa_column=counter_column())

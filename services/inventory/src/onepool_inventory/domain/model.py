@@ -7,7 +7,7 @@ Invariants kept here (and again by database constraints): for every (sku, locati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +44,19 @@ class Location:
             raise InvalidArgument("location.owner_dealer_id", "is required for dealer locations")
         if not self.type.is_dealer and self.owner_dealer_id:
             raise InvalidArgument("location.owner_dealer_id", "must be empty for brand locations")
+
+    def supersede(self, previous: Location | None) -> None:
+        """This location's details take the place of `previous` (the stored ones, if any); its owner never
+        changes."""
+        from onepool_inventory.domain.events import LocationUpserted
+
+        if previous is not None and previous.owner_dealer_id != self.owner_dealer_id:
+            raise FailedPrecondition(
+                "OWNER_IMMUTABLE",
+                f"location {self.id} belongs to {previous.owner_dealer_id or 'the brand'}",
+                {"location_id": self.id},
+            )
+        self.events.append(LocationUpserted(self))
 
 
 class MovementKind(StrEnum):
@@ -186,6 +199,37 @@ class Reservation:
     release_reason: str = ""
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
+    @classmethod
+    def hold(
+        cls,
+        id: str,
+        *,
+        order_id: str,
+        channel_id: str,
+        held: list[tuple[Location, str, int]],
+        ttl_seconds: int,
+        now: datetime,
+    ) -> Reservation:
+        """A new ACTIVE reservation of the units `held` (location, sku, quantity; already reserved on their
+        stock levels), expiring `ttl_seconds` from now unless committed."""
+        from onepool_inventory.domain.events import ReservationCreated
+
+        reservation = cls(
+            id=id,
+            order_id=order_id,
+            channel_id=channel_id,
+            status=ReservationStatus.ACTIVE,
+            allocations=[
+                Allocation(sku, loc.id, quantity, 0, loc.owner_dealer_id, loc.type)
+                for loc, sku, quantity in sorted(held, key=lambda h: (h[0].id, h[1]))
+            ],
+            expires_at=now + timedelta(seconds=ttl_seconds),
+            created_at=now,
+            updated_at=now,
+        )
+        reservation.events.append(ReservationCreated(reservation))
+        return reservation
+
     @property
     def is_open(self) -> bool:
         return self.status in (ReservationStatus.ACTIVE, ReservationStatus.COMMITTED)
@@ -305,6 +349,17 @@ class Transfer:
     created_at: datetime
     received_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def ship(
+        cls, id: str, from_location_id: str, to_location_id: str, lines: list[StockLine], reference: str, now: datetime
+    ) -> Transfer:
+        """Goods leave `from_location_id` for `to_location_id` (the stock levels record the movements)."""
+        from onepool_inventory.domain.events import TransferShipped
+
+        transfer = cls(id, from_location_id, to_location_id, lines, TransferStatus.IN_TRANSIT, reference, now)
+        transfer.events.append(TransferShipped(transfer))
+        return transfer
 
     def receive(self, now: datetime) -> bool:
         if self.status is TransferStatus.RECEIVED:

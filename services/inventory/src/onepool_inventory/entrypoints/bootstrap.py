@@ -6,7 +6,6 @@ import asyncio
 import logging
 from functools import partial
 
-import grpc
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from onepool_runtime.consumer import EventConsumer, Subscription
@@ -34,22 +33,10 @@ def _encode(reservation: object) -> bytes:
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events inventory reads (nothing is connected here; the host runs them)."""
-    settings = infra.settings
-    return [
-        EventConsumer(
-            infra.js,
-            partial(InventoryUnitOfWork, infra.sessions),
-            service="inventory",
-            name="channel-policies",
-            stream="CHANNELS",
-            subscriptions=[
-                Subscription.of(channel_events.ChannelCreated, on_channel_event),
-                Subscription.of(channel_events.ChannelUpdated, on_channel_event),
-            ],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        )
+    policies = [
+        Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)
     ]
+    return [infra.consumer(InventoryUnitOfWork, "channel-policies", "CHANNELS", policies)]
 
 
 async def build(infra: Infra) -> ServiceParts:
@@ -72,11 +59,8 @@ async def build(infra: Infra) -> ServiceParts:
             if expired < settings.sweeper_batch:
                 await asyncio.sleep(settings.sweeper_interval_seconds)
 
-    def register(server: grpc.aio.Server) -> None:
-        inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)
-
     return ServiceParts(
-        register=register,
+        register=partial(inventory_pb2_grpc.add_InventoryServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import grpc
 from onepool.inventory.v1 import inventory_pb2 as pb
@@ -11,7 +10,7 @@ from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.servicer import UseCases
-from onepool_runtime.validation import check_id, decode_page_token, encode_page_token, page_size
+from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.entrypoints import requests
@@ -121,11 +120,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return await self._use.read(produce)
 
     async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
-        self._scope.channel_id(request.channel_id)
-        if not request.channel_id and self._scope.channel_id(""):
-            request.channel_id = self._scope.channel_id("")  # a channel always reserves in its own view
-        cmd = requests.reserve(request, self._settings)
-        outcome = await self._coalescer.submit(replace(cmd, request_id=scoped_key(cmd.request_id)))
+        channel_id = self._scope.channel_id(request.channel_id)
+        cmd = requests.reserve(request, self._settings, channel_id=channel_id, key=scoped_key(request.request_id))
+        outcome = await self._coalescer.submit(cmd)
         if outcome.replay is not None:
             return pb.ReserveResponse.FromString(outcome.replay)
         assert outcome.reservation is not None
@@ -219,9 +216,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         v = Violations()
         check_id(v, "location_id", request.location_id, required=False)
         limit = page_size(v, request.page_size)
-        cursor = decode_page_token(request.page_token)
         v.raise_if_any()
-        after = int((cursor or {}).get("after", 0))
+        after = page_after_int(request.page_token)
         if await self._scope.own_location_ids() is not None:
             if not request.location_id:
                 raise InvalidArgument("location_id", "is required for dealer and store tokens")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.idempotency import fingerprint
+from onepool_runtime.mapping import copy_fields
 from onepool_runtime.validation import (
     MAX_LINES,
     check_id,
@@ -13,6 +14,7 @@ from onepool_runtime.validation import (
     check_request_id,
     check_sku,
     check_text,
+    valid_id,
 )
 
 from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK, MOVEMENT_KINDS_BACK
@@ -40,14 +42,9 @@ def upsert_location(req: pb.UpsertLocationRequest) -> commands.UpsertLocation:
     v.raise_if_any()
     return commands.UpsertLocation(
         Location(
-            id=loc.id,
+            **copy_fields(loc, "id", "owner_dealer_id", "region", "ships", "pickup", "priority"),
             name=loc.name.strip(),
             type=LOCATION_TYPES_BACK[loc.type],
-            owner_dealer_id=loc.owner_dealer_id,
-            region=loc.region,
-            ships=loc.ships,
-            pickup=loc.pickup,
-            priority=loc.priority,
             active=not loc.disabled,
         )
     )
@@ -107,7 +104,15 @@ def availability(req: pb.GetAvailabilityRequest) -> tuple[list[str], str, list[s
     return list(req.skus), req.channel_id, list(req.location_ids)
 
 
-def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.ReserveStock:
+def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: str, key: str) -> commands.ReserveStock:
+    """`channel_id` is the channel whose view applies (the caller's scope: a channel token always reserves in
+    its own, named or not); the request is judged, and fingerprinted, as if it had named it. `key` is the
+    request id in the caller's scope (auth.scoped_key)."""
+    if channel_id != req.channel_id:
+        scoped = pb.ReserveRequest()
+        scoped.CopyFrom(req)
+        scoped.channel_id = channel_id
+        req = scoped
     v = Violations()
     check_request_id(v, "request_id", req.request_id)
     check_id(v, "order_id", req.order_id, required=False)
@@ -128,7 +133,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.Res
         v.add("ttl_seconds", f"must be between 1 and {settings.reservation_max_ttl_seconds}")
     v.raise_if_any()
     return commands.ReserveStock(
-        request_id=req.request_id,
+        request_id=key,
         fingerprint=fingerprint(req),
         order_id=req.order_id,
         channel_id=req.channel_id,
@@ -139,10 +144,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings) -> commands.Res
 
 
 def reservation_id(value: str, path: str = "reservation_id") -> str:
-    v = Violations()
-    check_id(v, path, value)
-    v.raise_if_any()
-    return value
+    return valid_id(path, value)
 
 
 def fulfill(req: pb.FulfillReservationRequest) -> commands.FulfillReservation:

@@ -51,7 +51,7 @@ class InventoryScope:
         if p.role == DEALER:
 
             async def owned(uow: InventoryUnitOfWork) -> list[str]:
-                return [loc.id for loc in await uow.repo.locations(owner_dealer_id=p.dealer_id)]
+                return [loc.id for loc in await uow.locations.find(owner_dealer_id=p.dealer_id)]
 
             return await self._use.read(owned)
         return None

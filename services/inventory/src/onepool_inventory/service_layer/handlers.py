@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound
 
-from onepool_inventory.domain import commands, events
+from onepool_inventory.domain import commands
 from onepool_inventory.domain.model import (
     ChannelPolicy,
     Location,
@@ -18,7 +18,6 @@ from onepool_inventory.domain.model import (
     Reservation,
     StockLevel,
     Transfer,
-    TransferStatus,
 )
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
@@ -28,7 +27,7 @@ def now() -> datetime:
 
 
 async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: str = "location_id") -> Location:
-    location = await uow.repo.get_location(location_id)
+    location = await uow.locations.get(location_id)
     if location is None:
         raise NotFound("location", location_id)
     if not location.active:
@@ -38,27 +37,20 @@ async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: st
 
 async def upsert_location(uow: InventoryUnitOfWork, cmd: commands.UpsertLocation) -> Location:
     location = cmd.location
-    existing = await uow.repo.get_location(location.id)
-    if existing is not None and existing.owner_dealer_id != location.owner_dealer_id:
-        raise FailedPrecondition(
-            "OWNER_IMMUTABLE",
-            f"location {location.id} belongs to {existing.owner_dealer_id or 'the brand'}",
-            {"location_id": location.id},
-        )
-    location.events.append(events.LocationUpserted(location))
-    await uow.repo.save_location(location)
+    location.supersede(await uow.locations.get(location.id))
+    await uow.locations.save(location)
     return location
 
 
 async def list_locations(
     uow: InventoryUnitOfWork, owner_dealer_id: str, type_: LocationType | None, region: str
 ) -> list[Location]:
-    return await uow.repo.locations(owner_dealer_id=owner_dealer_id, type_=type_, region=region)
+    return await uow.locations.find(owner_dealer_id=owner_dealer_id, type_=type_, region=region)
 
 
 async def receive_stock(uow: InventoryUnitOfWork, cmd: commands.ReceiveStock) -> list[StockLevel]:
     await _active_location(uow, cmd.location_id)
-    levels = await uow.repo.lock_levels({(ln.sku, cmd.location_id) for ln in cmd.lines}, create=True)
+    levels = await uow.levels.lock({(ln.sku, cmd.location_id) for ln in cmd.lines}, create=True)
     for line in cmd.lines:
         levels[(line.sku, cmd.location_id)].receive(line.quantity, cmd.kind, cmd.reason, cmd.reference)
     return [levels[k] for k in sorted(levels)]
@@ -66,15 +58,15 @@ async def receive_stock(uow: InventoryUnitOfWork, cmd: commands.ReceiveStock) ->
 
 async def adjust_stock(uow: InventoryUnitOfWork, cmd: commands.AdjustStock) -> StockLevel:
     await _active_location(uow, cmd.location_id)
-    level = (await uow.repo.lock_levels([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
+    level = (await uow.levels.lock([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
     level.adjust(cmd.delta, cmd.reason)
     return level
 
 
 async def set_safety_stock(uow: InventoryUnitOfWork, cmd: commands.SetSafetyStock) -> StockLevel:
-    if await uow.repo.get_location(cmd.location_id) is None:
+    if await uow.locations.get(cmd.location_id) is None:
         raise NotFound("location", cmd.location_id)
-    level = (await uow.repo.lock_levels([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
+    level = (await uow.levels.lock([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
     level.set_safety_stock(cmd.quantity)
     return level
 
@@ -101,7 +93,7 @@ class SkuAvailability:
 async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPolicy | None:
     if not channel_id:
         return None
-    policy = await uow.repo.policy(channel_id)
+    policy = await uow.policies.get(channel_id)
     if policy is None:
         raise NotFound("channel", channel_id)
     return policy
@@ -111,9 +103,9 @@ async def get_availability(
     uow: InventoryUnitOfWork, skus: list[str], channel_id: str, location_ids: list[str]
 ) -> list[SkuAvailability]:
     policy = await channel_policy(uow, channel_id)
-    locations = await uow.repo.locations(ids=location_ids or None)
+    locations = await uow.locations.find(ids=location_ids or None)
     allowed = [loc for loc in locations if loc.active and (policy is None or policy.allows(loc))]
-    levels = await uow.repo.read_levels(skus, [loc.id for loc in allowed])
+    levels = await uow.levels.read(skus, [loc.id for loc in allowed])
     out = []
     for sku in dict.fromkeys(skus):
         rows = [lvl for lvl in levels if lvl.sku == sku]
@@ -137,7 +129,7 @@ async def get_availability(
 
 
 async def _reservation(uow: InventoryUnitOfWork, reservation_id: str, *, lock: bool) -> Reservation:
-    reservation = await uow.repo.get_reservation(reservation_id, lock=lock)
+    reservation = await uow.reservations.get(reservation_id, lock=lock)
     if reservation is None:
         raise NotFound("reservation", reservation_id)
     return reservation
@@ -150,15 +142,15 @@ async def get_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Rese
 async def commit_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reservation:
     reservation = await _reservation(uow, reservation_id, lock=True)
     if reservation.commit(now()):
-        await uow.repo.save_reservation(reservation)
+        await uow.reservations.save(reservation)
     return reservation
 
 
 async def _give_back(uow: InventoryUnitOfWork, reservation: Reservation, freed: list) -> None:  # type: ignore[type-arg]
-    levels = await uow.repo.lock_levels({(a.sku, a.location_id) for a in freed})
+    levels = await uow.levels.lock({(a.sku, a.location_id) for a in freed})
     for allocation in freed:
         levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
-    await uow.repo.save_reservation(reservation)
+    await uow.reservations.save(reservation)
 
 
 async def release_reservation(uow: InventoryUnitOfWork, reservation_id: str, reason: str) -> Reservation:
@@ -173,16 +165,16 @@ async def release_reservation(uow: InventoryUnitOfWork, reservation_id: str, rea
 async def expire_reservations(uow: InventoryUnitOfWork, limit: int) -> int:
     """The sweeper's pass: release every ACTIVE reservation past its expiry (skipping rows others hold)."""
     moment = now()
-    expired = await uow.repo.lock_expired(moment, limit)
+    expired = await uow.reservations.lock_expired(moment, limit)
     freed_all = []
     for reservation in expired:
         freed_all.append((reservation, reservation.expire(moment)))
     keys = {(a.sku, a.location_id) for _, freed in freed_all for a in freed}
-    levels = await uow.repo.lock_levels(keys)
+    levels = await uow.levels.lock(keys)
     for reservation, freed in freed_all:
         for allocation in freed:
             levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
-        await uow.repo.save_reservation(reservation)
+        await uow.reservations.save(reservation)
     return len(expired)
 
 
@@ -190,12 +182,12 @@ async def fulfill_reservation(uow: InventoryUnitOfWork, cmd: commands.FulfillRes
     reservation = await _reservation(uow, cmd.reservation_id, lock=True)
     shipped = reservation.fulfil(cmd.location_id, list(cmd.lines) or None, now())
     if shipped:
-        levels = await uow.repo.lock_levels({(a.sku, a.location_id) for a, _ in shipped})
+        levels = await uow.levels.lock({(a.sku, a.location_id) for a, _ in shipped})
         for allocation, quantity in shipped:
             levels[(allocation.sku, allocation.location_id)].ship_reserved(
                 quantity, reservation.order_id or reservation.id
             )
-        await uow.repo.save_reservation(reservation)
+        await uow.reservations.save(reservation)
     return reservation
 
 
@@ -204,16 +196,10 @@ async def transfer_stock(uow: InventoryUnitOfWork, cmd: commands.TransferStock) 
         raise InvalidArgument("to_location_id", "must differ from from_location_id")
     await _active_location(uow, cmd.from_location_id, "from_location_id")
     await _active_location(uow, cmd.to_location_id, "to_location_id")
-    transfer = Transfer(
-        id=str(uuid.uuid4()),
-        from_location_id=cmd.from_location_id,
-        to_location_id=cmd.to_location_id,
-        lines=list(cmd.lines),
-        status=TransferStatus.IN_TRANSIT,
-        reference=cmd.reference,
-        created_at=now(),
+    transfer = Transfer.ship(
+        str(uuid.uuid4()), cmd.from_location_id, cmd.to_location_id, list(cmd.lines), cmd.reference, now()
     )
-    levels = await uow.repo.lock_levels({(ln.sku, cmd.from_location_id) for ln in cmd.lines}, create=True)
+    levels = await uow.levels.lock({(ln.sku, cmd.from_location_id) for ln in cmd.lines}, create=True)
     shortages = []
     for line in cmd.lines:
         try:
@@ -222,25 +208,24 @@ async def transfer_stock(uow: InventoryUnitOfWork, cmd: commands.TransferStock) 
             shortages.extend(exc.shortages)
     if shortages:
         raise InsufficientStock(shortages)
-    transfer.events.append(events.TransferShipped(transfer))
-    await uow.repo.add_transfer(transfer)
+    await uow.transfers.add(transfer)
     return transfer
 
 
 async def receive_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
-    transfer = await uow.repo.get_transfer(transfer_id, lock=True)
+    transfer = await uow.transfers.get(transfer_id, lock=True)
     if transfer is None:
         raise NotFound("transfer", transfer_id)
     if transfer.receive(now()):
-        levels = await uow.repo.lock_levels({(ln.sku, transfer.to_location_id) for ln in transfer.lines}, create=True)
+        levels = await uow.levels.lock({(ln.sku, transfer.to_location_id) for ln in transfer.lines}, create=True)
         for line in transfer.lines:
             levels[(line.sku, transfer.to_location_id)].transfer_in(line.quantity, transfer.id)
-        await uow.repo.save_transfer(transfer)
+        await uow.transfers.save(transfer)
     return transfer
 
 
 async def get_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
-    transfer = await uow.repo.get_transfer(transfer_id)
+    transfer = await uow.transfers.get(transfer_id)
     if transfer is None:
         raise NotFound("transfer", transfer_id)
     return transfer
@@ -249,8 +234,8 @@ async def get_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
 async def list_movements(
     uow: InventoryUnitOfWork, location_id: str, sku: str, after_id: int, limit: int
 ) -> list[Movement]:
-    return await uow.repo.list_movements(location_id, sku, after_id, limit)
+    return await uow.levels.movements(location_id, sku, after_id, limit)
 
 
 async def apply_channel_policy(uow: InventoryUnitOfWork, policy: ChannelPolicy) -> bool:
-    return await uow.repo.upsert_policy(policy)
+    return await uow.policies.upsert(policy)

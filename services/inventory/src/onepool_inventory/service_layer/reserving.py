@@ -19,31 +19,26 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from functools import partial
 
-from onepool_runtime import metrics
+from onepool_runtime import idempotency, metrics
 from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
-from onepool_runtime.idempotency import _is_retryable
-from onepool_runtime.tables import idempotency_keys
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 
-from onepool_inventory.domain import events, sourcing
+from onepool_inventory.domain import sourcing
 from onepool_inventory.domain.commands import ReserveStock
 from onepool_inventory.domain.model import (
-    Allocation,
     ChannelPolicy,
     Location,
     Reservation,
-    ReservationStatus,
     StockLevel,
 )
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "ReserveRequest:"
+# Keys share run_in_transaction's key space: the operation is the request message's name.
+OPERATION = "ReserveRequest"
 
 
 @dataclass
@@ -97,22 +92,13 @@ class ReserveCoalescer:
     async def _process(self, batch: list[_Pending]) -> None:
         self.batches += 1
         self.largest_batch = max(self.largest_batch, len(batch))
-        for attempt in range(1, 4):
-            try:
-                async with self._uow_factory() as uow:
-                    outcomes = await self._reserve_all(uow, batch)
-                    await uow.commit()
-                break
-            except DBAPIError as exc:
-                if _is_retryable(exc) and attempt < 3:
-                    continue
-                log.exception("reserve batch failed")
-                outcomes = [exc] * len(batch)
-                break
-            except Exception as exc:
-                log.exception("reserve batch failed")
-                outcomes = [exc] * len(batch)
-                break
+        outcomes: list[ReserveOutcome | BaseException]
+        try:
+            # The runtime's transaction: serialization failures and deadlocks are retried, then ABORTED.
+            outcomes = await idempotency.run_in_transaction(self._uow_factory, partial(self._reserve_all, batch=batch))
+        except Exception as exc:
+            log.exception("reserve batch failed")
+            outcomes = [exc] * len(batch)
         for pending, outcome in zip(batch, outcomes, strict=True):
             if pending.future.done():
                 continue
@@ -127,7 +113,7 @@ class ReserveCoalescer:
         outcomes: list[ReserveOutcome | BaseException | None] = [None] * len(batch)
         first_of_key: dict[str, int] = {}
         for i, p in enumerate(batch):
-            key = KEY_PREFIX + p.cmd.request_id
+            key = idempotency.stored_key(OPERATION, p.cmd.request_id)
             if key in first_of_key:
                 j = first_of_key[key]
                 if batch[j].cmd.fingerprint != p.cmd.fingerprint:
@@ -135,71 +121,38 @@ class ReserveCoalescer:
             else:
                 first_of_key[key] = i
 
-        # 1. Claim idempotency keys (sorted, so two batches never wait on each other's keys in a cycle).
-        owned = await self._claim_keys(uow, sorted(first_of_key), batch, first_of_key)
-        stored = await self._stored_answers(uow, [k for k in first_of_key if k not in owned])
+        # 1. Claim the idempotency keys; an earlier request's stored answer is replayed.
+        claims = await idempotency.claim_many(
+            uow, OPERATION, {key: batch[i].cmd.fingerprint for key, i in first_of_key.items()}
+        )
         for key, i in first_of_key.items():
-            if key in stored:
-                fingerprint, answer = stored[key]
-                if fingerprint != batch[i].cmd.fingerprint:
-                    outcomes[i] = InvalidArgument("request_id", "already used for a different request")
-                else:
-                    outcomes[i] = ReserveOutcome(replay=answer)
+            claim = claims.get(key)
+            if claim is None or claim.owned:
+                continue
+            if claim.fingerprint != batch[i].cmd.fingerprint:
+                outcomes[i] = InvalidArgument("request_id", "already used for a different request")
+            else:
+                outcomes[i] = ReserveOutcome(replay=claim.answer)
 
-        live = [i for i in first_of_key.values() if outcomes[i] is None]
+        live = {key: i for key, i in first_of_key.items() if outcomes[i] is None}
         if live:
-            await self._reserve_live(uow, batch, live, outcomes)
+            await self._reserve_live(uow, batch, list(live.values()), outcomes)
 
         # 2. Failed requests store nothing: a retry of a refused request is evaluated afresh.
-        failed = [KEY_PREFIX + batch[i].cmd.request_id for i in live if isinstance(outcomes[i], BaseException)]
-        if failed:
-            await uow.session.execute(delete(idempotency_keys).where(idempotency_keys.c.key.in_(failed)))
-        answers = [
-            {"b_key": KEY_PREFIX + batch[i].cmd.request_id, "b_response": self._encode(outcome.reservation)}
-            for i in live
-            if isinstance((outcome := outcomes[i]), ReserveOutcome) and outcome.reservation is not None
-        ]
-        if answers:
-            await uow.session.execute(
-                update(idempotency_keys)
-                .where(idempotency_keys.c.key == bindparam("b_key"))
-                .values(response=bindparam("b_response")),
-                answers,
-            )
+        await idempotency.forget(uow, [key for key, i in live.items() if isinstance(outcomes[i], BaseException)])
+        await idempotency.store_answers(
+            uow,
+            {
+                key: self._encode(outcome.reservation)
+                for key, i in live.items()
+                if isinstance((outcome := outcomes[i]), ReserveOutcome) and outcome.reservation is not None
+            },
+        )
         # 3. In-batch duplicates get exactly what the first of their key got.
         for i, p in enumerate(batch):
             if outcomes[i] is None:
-                outcomes[i] = outcomes[first_of_key[KEY_PREFIX + p.cmd.request_id]]
+                outcomes[i] = outcomes[first_of_key[idempotency.stored_key(OPERATION, p.cmd.request_id)]]
         return [o for o in outcomes if o is not None]
-
-    async def _claim_keys(
-        self, uow: InventoryUnitOfWork, keys: list[str], batch: list[_Pending], first_of_key: dict[str, int]
-    ) -> set[str]:
-        if not keys:
-            return set()
-        rows = [
-            {
-                "key": k,
-                "operation": "ReserveRequest",
-                "fingerprint": batch[first_of_key[k]].cmd.fingerprint,
-                "response": b"",
-            }
-            for k in keys
-        ]
-        inserted = await uow.session.execute(
-            insert(idempotency_keys).values(rows).on_conflict_do_nothing().returning(idempotency_keys.c.key)
-        )
-        return {r.key for r in inserted.all()}
-
-    async def _stored_answers(self, uow: InventoryUnitOfWork, keys: list[str]) -> dict[str, tuple[str, bytes]]:
-        if not keys:
-            return {}
-        rows = await uow.session.execute(
-            select(idempotency_keys.c.key, idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
-                idempotency_keys.c.key.in_(keys)
-            )
-        )
-        return {r.key: (r.fingerprint, bytes(r.response)) for r in rows.all()}
 
     async def _reserve_live(
         self,
@@ -208,12 +161,11 @@ class ReserveCoalescer:
         live: list[int],
         outcomes: list[ReserveOutcome | BaseException | None],
     ) -> None:
-        repo = uow.repo
         channel_ids = {batch[i].cmd.channel_id for i in live if batch[i].cmd.channel_id}
-        policies: dict[str, ChannelPolicy | None] = {c: await repo.policy(c) for c in sorted(channel_ids)}
-        locations = [loc for loc in await repo.locations() if loc.active]
+        policies: dict[str, ChannelPolicy | None] = {c: await uow.policies.get(c) for c in sorted(channel_ids)}
+        locations = [loc for loc in await uow.locations.find() if loc.active]
         skus = {line.sku for i in live for line in batch[i].cmd.lines}
-        levels = await repo.lock_levels_for_skus(skus)
+        levels = await uow.levels.lock_skus(skus)
         moment = datetime.now(UTC)
         created: list[Reservation] = []
         for i in live:
@@ -227,7 +179,7 @@ class ReserveCoalescer:
             created.append(reservation)
             outcomes[i] = ReserveOutcome(reservation=reservation)
             metrics.reservations.add(1, {"outcome": "accepted"})
-        await repo.add_reservations(created)
+        await uow.reservations.add(created)
 
     def _reserve_one(
         self,
@@ -266,18 +218,11 @@ class ReserveCoalescer:
             merged[(p.sku, p.location_id)] = merged.get((p.sku, p.location_id), 0) + p.quantity
         for (sku, loc_id), quantity in merged.items():
             levels[(sku, loc_id)].reserve(quantity)
-        reservation = Reservation(
-            id=str(uuid.uuid4()),
+        return Reservation.hold(
+            str(uuid.uuid4()),
             order_id=cmd.order_id,
             channel_id=cmd.channel_id,
-            status=ReservationStatus.ACTIVE,
-            allocations=[
-                Allocation(sku, loc_id, q, 0, by_id[loc_id].owner_dealer_id, by_id[loc_id].type)
-                for (sku, loc_id), q in sorted(merged.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-            ],
-            expires_at=moment + timedelta(seconds=cmd.ttl_seconds),
-            created_at=moment,
-            updated_at=moment,
+            held=[(by_id[loc_id], sku, q) for (sku, loc_id), q in merged.items()],
+            ttl_seconds=cmd.ttl_seconds,
+            now=moment,
         )
-        reservation.events.append(events.ReservationCreated(reservation))
-        return reservation

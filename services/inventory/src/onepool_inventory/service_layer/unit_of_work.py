@@ -4,18 +4,32 @@ from onepool_runtime.uow import UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from onepool_inventory.adapters.integration import translate
-from onepool_inventory.adapters.repository import InventoryRepository
+from onepool_inventory.adapters.locations import LocationRepository
+from onepool_inventory.adapters.policies import ChannelPolicyRepository
+from onepool_inventory.adapters.reservations import ReservationRepository
+from onepool_inventory.adapters.stock_levels import StockLevelRepository
+from onepool_inventory.adapters.transfers import TransferRepository
 
 
 class InventoryUnitOfWork(UnitOfWork):
-    repo: InventoryRepository
+    """One repository per aggregate; stock levels locked in this transaction are written back at commit."""
+
+    locations: LocationRepository
+    levels: StockLevelRepository
+    reservations: ReservationRepository
+    transfers: TransferRepository
+    policies: ChannelPolicyRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, source="inventory", translate=translate)
 
     def _start(self) -> None:
-        self.repo = InventoryRepository(self.session, self)
+        self.locations = LocationRepository(self.session, self)
+        self.levels = StockLevelRepository(self.session, self)
+        self.reservations = ReservationRepository(self.session, self)
+        self.transfers = TransferRepository(self.session, self)
+        self.policies = ChannelPolicyRepository(self.session)
 
     async def commit(self) -> None:
-        await self.repo.save_levels()
+        await self.levels.save_changed()
         await super().commit()

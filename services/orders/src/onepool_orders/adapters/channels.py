@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from onepool_runtime.columns import core_table
+from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_orders.adapters.orm import ChannelRow
 from onepool_orders.domain.channels import SalesChannel
 
-_CHANNELS = ChannelRow.__table__  # type: ignore[attr-defined]
+_CHANNELS = core_table(ChannelRow)
 
 
 class ChannelRepository:
@@ -30,10 +31,4 @@ class ChannelRepository:
             "owner_dealer_id": channel.owner_dealer_id,
             "version": channel.version,
         }
-        stmt = insert(_CHANNELS).values(**values)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={k: stmt.excluded[k] for k in values if k != "id"},
-            where=_CHANNELS.c.version <= stmt.excluded.version,
-        ).returning(_CHANNELS.c.id)
-        return (await self.session.execute(upsert)).first() is not None
+        return await upsert_newer(self.session, _CHANNELS, values, ["id"], replace_equal=True)

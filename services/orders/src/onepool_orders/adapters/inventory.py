@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime import errors
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.grpc_errors import peer_details
+from onepool_runtime.protobuf import enum_maps, from_ts
 
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
@@ -23,7 +24,7 @@ from onepool_orders.service_layer.ports import ReservationInfo, ReservationState
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
-_STATES = {getattr(pb, f"RESERVATION_STATUS_{s.value}"): s for s in ReservationState}
+_STATES = enum_maps(pb.ReservationStatus, ReservationState).from_proto
 _SHORTAGE = re.compile(r"requested (\d+), available (-?\d+)")
 # Worth retrying: inventory is down, slow, busy, or failed on its side (nothing the caller sent is wrong).
 _TRANSIENT = {
@@ -36,31 +37,10 @@ _TRANSIENT = {
 }
 
 
-def _details(error: grpc.aio.AioRpcError) -> list[Any]:
-    trailers: Any = error.trailing_metadata() or ()
-    for key, value in trailers:
-        if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)
-            out = []
-            for detail in status.details:
-                for kind in (
-                    error_details_pb2.BadRequest,
-                    error_details_pb2.ErrorInfo,
-                    error_details_pb2.PreconditionFailure,
-                    error_details_pb2.ResourceInfo,
-                ):
-                    if detail.Is(kind.DESCRIPTOR):
-                        message = kind()
-                        detail.Unpack(message)
-                        out.append(message)
-            return out
-    return []
-
-
 def domain_error(error: grpc.aio.AioRpcError) -> errors.DomainError:
     """Inventory's answer as the domain error it stands for."""
     code, text = error.code(), error.details() or ""
-    details = _details(error)
+    details = peer_details(error)
     if code in _TRANSIENT:
         return errors.Unavailable(f"inventory unavailable: {code.name}: {text}")
     if code == grpc.StatusCode.ABORTED:

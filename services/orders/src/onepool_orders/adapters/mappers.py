@@ -5,7 +5,7 @@ from __future__ import annotations
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool_kernel.money import Money
-from onepool_runtime.protobuf import ts
+from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_orders.domain.model import (
     FulfillmentMode,
@@ -15,11 +15,9 @@ from onepool_orders.domain.model import (
     Return,
 )
 
-ORDER_STATUSES = {s: getattr(pb, f"ORDER_STATUS_{s.value}") for s in OrderStatus}
-ORDER_STATUSES_BACK = {v: k for k, v in ORDER_STATUSES.items()}
-FULFILLMENT_MODES = {m: getattr(pb, f"FULFILLMENT_MODE_{m.value}") for m in FulfillmentMode}
-FULFILLMENT_MODES_BACK = {v: k for k, v in FULFILLMENT_MODES.items()}
-FULFILLMENT_STATUSES = {s: getattr(pb, f"FULFILLMENT_STATUS_{s.value}") for s in FulfillmentStatus}
+ORDER_STATUSES, ORDER_STATUSES_BACK = enum_maps(pb.OrderStatus, OrderStatus)
+FULFILLMENT_MODES, FULFILLMENT_MODES_BACK = enum_maps(pb.FulfillmentMode, FulfillmentMode)
+FULFILLMENT_STATUSES = enum_maps(pb.FulfillmentStatus, FulfillmentStatus).to_proto
 
 
 def money(value: Money | None) -> common_pb2.Money | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Identity, Index, String, UniqueConstraint, func
+from onepool_runtime.columns import counter_column, money_column, timestamp_column
+from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -18,19 +19,11 @@ class OrdersTable(SQLModel, registry=registry()):
 metadata = OrdersTable.metadata
 
 
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable, server_default=None if nullable else func.now())
-
-
-def _money() -> Column:  # type: ignore[type-arg]
-    return Column(BigInteger, nullable=False, server_default="0")
-
-
 class CustomerRow(OrdersTable, table=True):
     __tablename__ = "customers"
 
     id: str = Field(primary_key=True, max_length=64)
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class CustomerIdentityRow(OrdersTable, table=True):
@@ -41,7 +34,7 @@ class CustomerIdentityRow(OrdersTable, table=True):
     kind: str = Field(primary_key=True, max_length=16)
     value: str = Field(primary_key=True, max_length=200)
     customer_id: str = Field(max_length=64, foreign_key="customers.id", index=True)
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class OrderRow(OrdersTable, table=True):
@@ -69,20 +62,20 @@ class OrderRow(OrdersTable, table=True):
     status: str = Field(max_length=32)
     status_reason: str = Field(default="", max_length=500)
     currency: str = Field(max_length=3)
-    total_minor: int = Field(default=0, sa_column=_money())
-    paid_minor: int = Field(default=0, sa_column=_money())
-    refunded_minor: int = Field(default=0, sa_column=_money())
+    total_minor: int = Field(default=0, sa_column=money_column())
+    paid_minor: int = Field(default=0, sa_column=money_column())
+    refunded_minor: int = Field(default=0, sa_column=money_column())
     payment_ref: str = Field(default="", max_length=128)
     reservation_id: str = Field(default="", max_length=64)
-    reservation_expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    reservation_expires_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     reserve_attempt: int = 0
     payment_ttl_seconds: int = 0
     customer: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     fulfillment: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     shortfalls: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    next_recovery_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    next_recovery_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class OrderLineRow(OrdersTable, table=True):
@@ -97,7 +90,7 @@ class OrderLineRow(OrdersTable, table=True):
     sku: str = Field(primary_key=True, max_length=64)
     line_no: int
     quantity: int
-    unit_price_minor: int = Field(default=0, sa_column=_money())
+    unit_price_minor: int = Field(default=0, sa_column=money_column())
     channel_sku: str = Field(default="", max_length=128)
     returned_quantity: int = 0
 
@@ -113,7 +106,7 @@ class FulfillmentRow(OrdersTable, table=True):
     status: str = Field(max_length=16)
     tracking_no: str = Field(default="", max_length=128)
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    shipped_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    shipped_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ReturnRow(OrdersTable, table=True):
@@ -125,9 +118,9 @@ class ReturnRow(OrdersTable, table=True):
     location_id: str = Field(max_length=64)
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     currency: str = Field(max_length=3)
-    refund_minor: int = Field(default=0, sa_column=_money())
+    refund_minor: int = Field(default=0, sa_column=money_column())
     reason: str = Field(default="", max_length=500)
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class StockRequestRow(OrdersTable, table=True):
@@ -146,10 +139,10 @@ class StockRequestRow(OrdersTable, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(String, nullable=True))
     # Not before this time (retry backoff), and a claim: whoever sends it pushes it into the future first.
-    not_before: datetime | None = Field(default=None, sa_column=_ts())
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    failed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    not_before: datetime | None = Field(default=None, sa_column=timestamp_column())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    done_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    failed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ChannelRow(OrdersTable, table=True):
@@ -160,4 +153,4 @@ class ChannelRow(OrdersTable, table=True):
     id: str = Field(primary_key=True, max_length=64)
     type: str = Field(max_length=32)
     owner_dealer_id: str = Field(default="", max_length=64)
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    version: int = Field(default=0, sa_column=counter_column())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import from_iso
+from onepool_runtime.columns import core_tables
 from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,13 +46,8 @@ from onepool_orders.domain.model import (
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
-_LINES = OrderLineRow.__table__  # type: ignore[attr-defined]
-_FULFIL = FulfillmentRow.__table__  # type: ignore[attr-defined]
-_RETURNS = ReturnRow.__table__  # type: ignore[attr-defined]
-_CUSTOMERS = CustomerRow.__table__  # type: ignore[attr-defined]
-_IDENTITIES = CustomerIdentityRow.__table__  # type: ignore[attr-defined]
-_REQUESTS = StockRequestRow.__table__  # type: ignore[attr-defined]
+_ORDERS, _LINES, _FULFIL, _RETURNS = core_tables(OrderRow, OrderLineRow, FulfillmentRow, ReturnRow)
+_CUSTOMERS, _IDENTITIES, _REQUESTS = core_tables(CustomerRow, CustomerIdentityRow, StockRequestRow)
 
 # How long a freshly written stock request is left to the use case that wrote it before the background sender
 # takes over (the writer sends right after its commit; this only matters if it died or inventory was down).

@@ -294,7 +294,7 @@ class Order:
 
     # --- the saga's outcomes ----------------------------------------------------------------------------
 
-    def reserved(
+    def record_reservation(
         self,
         reservation_id: str,
         expires_at: datetime | None,
@@ -327,7 +327,7 @@ class Order:
         self.customer_id = customer_id
         self.events.append(events.OrderPlaced(self))
 
-    def rejected(self, shortfalls: list[Shortfall], reason: str, customer_id: str, now: datetime) -> None:
+    def record_rejection(self, shortfalls: list[Shortfall], reason: str, customer_id: str, now: datetime) -> None:
         """Inventory could not hold the stock; the caller learns what was missing."""
         self._move(OrderStatus.REJECTED, "reject", now)
         self.shortfalls = list(shortfalls)
@@ -398,7 +398,7 @@ class Order:
             self.events.append(events.OrderCancelled(self, reason))
         return True
 
-    def reservation_lapsed(self, reservation_id: str, now: datetime) -> bool:
+    def record_lapsed_reservation(self, reservation_id: str, now: datetime) -> bool:
         """Inventory expired this order's reservation: an unpaid order is cancelled (flow 6). An order paid a
         moment before expiry whose commit lost the race is cancelled too, with its payment due back."""
         if reservation_id != self.reservation_id or self.status not in (

@@ -8,10 +8,10 @@ import os
 import sys
 from functools import partial
 
-import grpc
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_runtime import faults
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
@@ -41,31 +41,13 @@ def _exit_after_reserve() -> None:
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events orders reads (nothing is connected here; the host runs them)."""
-    settings = infra.settings
+    expiry = [Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)]
+    channel_view = [
+        Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)
+    ]
     return [
-        EventConsumer(
-            infra.js,
-            partial(OrdersUnitOfWork, infra.sessions),
-            service="orders",
-            name="reservation-expiry",
-            stream="INVENTORY",
-            subscriptions=[Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        ),
-        EventConsumer(
-            infra.js,
-            partial(OrdersUnitOfWork, infra.sessions),
-            service="orders",
-            name="channel-view",
-            stream="CHANNELS",
-            subscriptions=[
-                Subscription.of(channel_events.ChannelCreated, on_channel_event),
-                Subscription.of(channel_events.ChannelUpdated, on_channel_event),
-            ],
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-        ),
+        infra.consumer(OrdersUnitOfWork, "reservation-expiry", "INVENTORY", expiry),
+        infra.consumer(OrdersUnitOfWork, "channel-view", "CHANNELS", channel_view),
     ]
 
 
@@ -103,18 +85,12 @@ async def build(infra: Infra) -> ServiceParts:
     )
     servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
 
-    def register(server: grpc.aio.Server) -> None:
-        orders_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server)
-
-    async def close_inventory_channel() -> None:
-        await channel.close(None)
-
     return ServiceParts(
-        register=register,
+        register=partial(orders_pb2_grpc.add_OrderServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
-        tasks={"saga-recovery": recovery.run},
-        on_stop=[close_inventory_channel],
+        tasks={"saga-recovery": recovery.run, **faults.relay_tasks(infra)},  # the latter: tests only
+        on_stop=[partial(channel.close, None)],
         components={"recovery": recovery, "placement": placement, "stock_sync": stock},
     )

@@ -1,31 +1,29 @@
-"""OrderService servicer: proto -> command -> handler -> proto. It translates; it never decides."""
+"""OrderService servicer: proto -> command -> use case -> proto. It translates and scopes; it never decides."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 
 import grpc
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool.orders.v1 import orders_pb2_grpc
-from onepool_runtime.errors import NotFound
 from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import encode_page_token
 
 from onepool_orders.adapters.mappers import order_to_proto, return_to_proto
 from onepool_orders.domain import commands
-from onepool_orders.domain.model import Order
+from onepool_orders.domain.model import Order, Return
 from onepool_orders.entrypoints import requests
 from onepool_orders.entrypoints.scope import OrderScope
 from onepool_orders.service_layer import handlers
+from onepool_orders.service_layer.lifecycle import OrderLifecycle
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.ports import Inventory
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 from onepool_orders.settings import OrdersSettings
 
-log = logging.getLogger(__name__)
 Ctx = grpc.aio.ServicerContext
 
 
@@ -40,25 +38,9 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
     ) -> None:
         self._use = UseCases(uow_factory)
         self._placement = placement
-        self._stock = stock
-        self._inventory = inventory
+        self._lifecycle = OrderLifecycle(self._use, stock, inventory)
         self._settings = settings
         self._scope = OrderScope()
-
-    async def _change(self, order_id: str, produce: Callable[[OrdersUnitOfWork], Awaitable[Order]]) -> Order:
-        """Run a lifecycle command, then send the stock requests it recorded so inventory has caught up by
-        the time the caller hears back (if inventory is unreachable they are sent later; the answer stands)."""
-        order = await self._use.write(produce)
-        if await self._send_stock_requests(order_id):
-            order = await self._use.read(lambda uow: handlers.get_order(uow, order_id))
-        return order
-
-    async def _send_stock_requests(self, order_id: str) -> bool:
-        try:
-            return await self._stock.send_for_order(order_id)
-        except Exception:  # recorded; the recovery loop sends them. The caller's answer stands.
-            log.exception("sending stock requests of order %s failed; the recovery loop will retry", order_id)
-            return False
 
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: Ctx) -> pb.PlaceOrderResponse:
         asked = requests.place_order(request, self._settings)
@@ -95,46 +77,38 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
     async def PayOrder(self, request: pb.PayOrderRequest, context: Ctx) -> pb.PayOrderResponse:
         cmd = requests.pay_order(request)
         guard = self._scope.manage()
-        order = await self._change(cmd.order_id, lambda uow: handlers.pay_order(uow, cmd, guard))
+        order = await self._lifecycle.pay(cmd, guard)
         return pb.PayOrderResponse(order=order_to_proto(order))
 
     async def CancelOrder(self, request: pb.CancelOrderRequest, context: Ctx) -> pb.CancelOrderResponse:
         cmd = requests.cancel_order(request)
         guard = self._scope.manage()
-        order = await self._change(cmd.order_id, lambda uow: handlers.cancel_order(uow, cmd, guard))
+        order = await self._lifecycle.cancel(cmd, guard)
         return pb.CancelOrderResponse(order=order_to_proto(order))
 
     async def ShipFulfillment(self, request: pb.ShipFulfillmentRequest, context: Ctx) -> pb.ShipFulfillmentResponse:
         cmd = requests.ship_fulfillment(request)
         guard = self._scope.fulfil(cmd.fulfillment_id)
-        order = await self._change(cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard))
+        order = await self._lifecycle.ship(cmd, guard)
         return pb.ShipFulfillmentResponse(order=order_to_proto(order))
 
     async def ConfirmPickup(self, request: pb.ConfirmPickupRequest, context: Ctx) -> pb.ConfirmPickupResponse:
         cmd = requests.confirm_pickup(request)
         guard = self._scope.fulfil(cmd.fulfillment_id)
-        order = await self._change(cmd.order_id, lambda uow: handlers.confirm_pickup(uow, cmd, guard))
+        order = await self._lifecycle.confirm_pickup(cmd, guard)
         return pb.ConfirmPickupResponse(order=order_to_proto(order))
 
     async def CompleteOrder(self, request: pb.CompleteOrderRequest, context: Ctx) -> pb.CompleteOrderResponse:
         order_id = requests.order_id(request.order_id)
         guard = self._scope.manage()
-        order = await self._change(
-            order_id, lambda uow: handlers.complete_order(uow, commands.CompleteOrder(order_id), guard)
-        )
+        order = await self._lifecycle.complete(commands.CompleteOrder(order_id), guard)
         return pb.CompleteOrderResponse(order=order_to_proto(order))
 
     async def ReturnItems(self, request: pb.ReturnItemsRequest, context: Ctx) -> pb.ReturnItemsResponse:
         cmd = requests.return_items(request)
         guard = self._scope.receive_return(cmd.return_location_id)
-        # Checked before anything is recorded: a return that cannot be restocked is refused, not half-done.
-        if not await self._inventory.receiving_location(cmd.return_location_id):
-            raise NotFound("location", cmd.return_location_id)
 
-        async def produce(uow: OrdersUnitOfWork) -> pb.ReturnItemsResponse:
-            order, order_return = await handlers.return_items(uow, cmd, guard)
+        def answer(order: Order, order_return: Return) -> pb.ReturnItemsResponse:
             return pb.ReturnItemsResponse(order_return=return_to_proto(order_return), order=order_to_proto(order))
 
-        response = await self._use.write(produce, request=request, request_id=cmd.request_id)
-        await self._send_stock_requests(cmd.order_id)
-        return response
+        return await self._lifecycle.return_items(cmd, guard, request=request, answer=answer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
@@ -10,9 +11,10 @@ from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
 from onepool_kernel.timestamps import from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.validation import (
-    check_currency,
+    ID_RE,
     check_id,
     check_lines,
+    check_money,
     check_request_id,
     check_text,
     decode_page_token,
@@ -38,11 +40,7 @@ def _money(v: Violations, path: str, value: common_pb2.Money, present: bool) -> 
     if not present:
         v.add(path, "is required")
         return Money("", 0)
-    check_currency(v, f"{path}.currency", value.currency)
-    if value.amount_minor < 0:
-        v.add(f"{path}.amount_minor", "must not be negative")
-    elif value.amount_minor > MAX_AMOUNT_MINOR:
-        v.add(f"{path}.amount_minor", f"must be at most {MAX_AMOUNT_MINOR}")
+    check_money(v, path, value, max_minor=MAX_AMOUNT_MINOR)
     return Money(value.currency, value.amount_minor)
 
 
@@ -186,9 +184,11 @@ def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
     if cursor is not None:
         created, last_id = cursor.get("c"), cursor.get("i")
         try:
-            if not isinstance(created, str) or not isinstance(last_id, str):
+            if not isinstance(created, str) or not isinstance(last_id, str) or not ID_RE.match(last_id):
                 raise ValueError
-            from_iso(created)
+            if datetime.fromisoformat(created).tzinfo is None:
+                raise ValueError
+            from_iso(created)  # an instant before year 1 in UTC parses but does not convert
         except ValueError as exc:
             raise InvalidArgument("page_token", "is not a valid page token") from exc
         after = (created, last_id)

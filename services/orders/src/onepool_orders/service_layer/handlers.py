@@ -115,7 +115,7 @@ async def record_reservation(
     if order.status is not OrderStatus.PENDING or order.reserve_attempt != attempt:
         return order, True
     customer_id = await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
-    order.reserved(reservation_id, expires_at, allocations, customer_id, now())
+    order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
     await uow.orders.save(order)
     return order, False
 
@@ -128,7 +128,7 @@ async def record_rejection(
     if order.status is not OrderStatus.PENDING or order.reserve_attempt != attempt:
         return order
     customer_id = await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
-    order.rejected(shortfalls, reason, customer_id, now())
+    order.record_rejection(shortfalls, reason, customer_id, now())
     await uow.orders.save(order)
     return order
 
@@ -213,7 +213,7 @@ async def reservation_expired(uow: OrdersUnitOfWork, order_id: str, reservation_
     if not order_id:
         return
     order = await uow.orders.get(order_id, lock=True)
-    if order is not None and order.reservation_lapsed(reservation_id, now()):
+    if order is not None and order.record_lapsed_reservation(reservation_id, now()):
         await uow.orders.save(order)
 
 
@@ -221,7 +221,7 @@ async def commit_refused(uow: OrdersUnitOfWork, order_id: str, reservation_id: s
     """Inventory refused to commit a paid order's reservation (it expired or was released first): the order
     cannot be fulfilled, so it is cancelled and the payment is due back. True if the order changed."""
     order = await uow.orders.get(order_id, lock=True)
-    if order is None or not order.reservation_lapsed(reservation_id, now()):
+    if order is None or not order.record_lapsed_reservation(reservation_id, now()):
         return False
     await uow.orders.save(order)
     return True

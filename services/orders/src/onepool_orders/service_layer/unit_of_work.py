@@ -1,20 +1,16 @@
 from __future__ import annotations
 
 from onepool_runtime.uow import UnitOfWork
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from onepool_orders.adapters.channels import ChannelRepository
 from onepool_orders.adapters.integration import translate
 from onepool_orders.adapters.repository import OrderRepository, StockRequestRepository
 
 
-class OrdersUnitOfWork(UnitOfWork):
+class OrdersUnitOfWork(UnitOfWork, source="orders", translate=translate):
     orders: OrderRepository
     stock_requests: StockRequestRepository
     channels: ChannelRepository
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__(sessions, source="orders", translate=translate)
 
     def _start(self) -> None:
         self.orders = OrderRepository(self.session, self)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String, func
+from onepool_runtime.columns import counter_column, money_column, timestamp_column
+from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -20,16 +21,6 @@ class SettlementTable(SQLModel, registry=registry()):
 metadata = SettlementTable.metadata
 
 
-def _ts(nullable: bool = False, default: bool = True) -> Column:  # type: ignore[type-arg]
-    return Column(
-        DateTime(timezone=True), nullable=nullable, server_default=func.now() if default and not nullable else None
-    )
-
-
-def _money(nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(BigInteger, nullable=nullable, server_default="0")
-
-
 class ChannelTermsRow(SettlementTable, table=True):
     """Local copy of each channel's fee rate and owner, fed by channels.channel.* events."""
 
@@ -39,8 +30,8 @@ class ChannelTermsRow(SettlementTable, table=True):
     type: str = Field(default="UNSPECIFIED", max_length=32)
     owner_dealer_id: str = Field(default="", max_length=64)
     fee_rate_bps: int = 0
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    version: int = Field(default=0, sa_column=counter_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class JournalEntryRow(SettlementTable, table=True):
@@ -56,8 +47,8 @@ class JournalEntryRow(SettlementTable, table=True):
     source_event_id: str = Field(default="", max_length=64)
     source_subject: str = Field(default="", max_length=255)
     memo: str = Field(default="", max_length=500)
-    occurred_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    occurred_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class JournalLineRow(SettlementTable, table=True):
@@ -80,7 +71,7 @@ class JournalLineRow(SettlementTable, table=True):
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     balance_after: int = Field(sa_column=Column(BigInteger, nullable=False))
     order_id: str = Field(default="", max_length=64)
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class BalanceRow(SettlementTable, table=True):
@@ -88,8 +79,8 @@ class BalanceRow(SettlementTable, table=True):
 
     party: str = Field(primary_key=True, max_length=80)
     currency: str = Field(primary_key=True, max_length=3)
-    balance: int = Field(default=0, sa_column=_money())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    balance: int = Field(default=0, sa_column=money_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class OrderSettlementRow(SettlementTable, table=True):
@@ -101,14 +92,14 @@ class OrderSettlementRow(SettlementTable, table=True):
     currency: str = Field(max_length=3)
     channel_id: str = Field(default="", max_length=64)
     seller: str = Field(max_length=80)
-    gross: int = Field(default=0, sa_column=_money())
+    gross: int = Field(default=0, sa_column=money_column())
     fee_rate_bps: int = 0
     brand_share_bps: int = 0
-    reported_paid: int = Field(default=0, sa_column=_money())
-    reported_refunded: int = Field(default=0, sa_column=_money())
+    reported_paid: int = Field(default=0, sa_column=money_column())
+    reported_refunded: int = Field(default=0, sa_column=money_column())
     cancelled: bool = False
-    created_at: datetime | None = Field(default=None, sa_column=_ts())
-    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class StatementRow(SettlementTable, table=True):
@@ -118,12 +109,12 @@ class StatementRow(SettlementTable, table=True):
     id: str = Field(primary_key=True, max_length=64)
     party: str = Field(max_length=80)
     currency: str = Field(max_length=3)
-    period_start: datetime | None = Field(default=None, sa_column=_ts(default=False))
-    period_end: datetime | None = Field(default=None, sa_column=_ts(default=False))
-    opening: int = Field(default=0, sa_column=_money())
-    closing: int = Field(default=0, sa_column=_money())
+    period_start: datetime | None = Field(default=None, sa_column=timestamp_column(default=False))
+    period_end: datetime | None = Field(default=None, sa_column=timestamp_column(default=False))
+    opening: int = Field(default=0, sa_column=money_column())
+    closing: int = Field(default=0, sa_column=money_column())
     line_count: int = 0
-    generated_at: datetime | None = Field(default=None, sa_column=_ts())
+    generated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class StatementLineRow(SettlementTable, table=True):

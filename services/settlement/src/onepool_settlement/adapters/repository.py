@@ -13,6 +13,8 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.columns import core_tables
+from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import and_, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,13 +43,8 @@ from onepool_settlement.domain.statements import Statement, StatementLine
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_CHANNELS = ChannelTermsRow.__table__  # type: ignore[attr-defined]
-_ENTRIES = JournalEntryRow.__table__  # type: ignore[attr-defined]
-_LINES = JournalLineRow.__table__  # type: ignore[attr-defined]
-_BALANCES = BalanceRow.__table__  # type: ignore[attr-defined]
-_ORDERS = OrderSettlementRow.__table__  # type: ignore[attr-defined]
-_STATEMENTS = StatementRow.__table__  # type: ignore[attr-defined]
-_STATEMENT_LINES = StatementLineRow.__table__  # type: ignore[attr-defined]
+_CHANNELS, _ENTRIES, _LINES, _BALANCES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow, BalanceRow)
+_ORDERS, _STATEMENTS, _STATEMENT_LINES = core_tables(OrderSettlementRow, StatementRow, StatementLineRow)
 
 _LINE_COLUMNS = (
     _LINES.c.id,
@@ -130,13 +127,7 @@ class SettlementRepository:
             "fee_rate_bps": terms.fee_rate_bps,
             "version": terms.version,
         }
-        stmt = insert(_CHANNELS).values(**values)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["channel_id"],
-            set_={**{k: stmt.excluded[k] for k in values if k != "channel_id"}, "updated_at": func.now()},
-            where=_CHANNELS.c.version < stmt.excluded.version,
-        ).returning(_CHANNELS.c.channel_id)
-        return (await self.session.execute(upsert)).first() is not None
+        return await upsert_newer(self.session, _CHANNELS, values, ["channel_id"], touch=True)
 
     # --- orders -------------------------------------------------------------------------------------
 

@@ -97,6 +97,12 @@ class JournalEntry:
     def parties(self) -> list[str]:
         return sorted({p.party for p in self.postings})
 
+    def record_posting(self, lines: tuple[JournalLine, ...]) -> None:
+        """The entry was written as `lines` (with their ids and running balances)."""
+        from onepool_settlement.domain.events import EntryPosted
+
+        self.events.append(EntryPosted(self, lines))
+
 
 @dataclass(frozen=True)
 class JournalLine:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
-import grpc
 from onepool.settlement.v1 import settlement_pb2, settlement_pb2_grpc
+from onepool_runtime import faults
 from onepool_runtime.consumer import EventConsumer
 from onepool_runtime.messaging import ensure_service_stream
 from onepool_runtime.server import Infra, ServiceParts
@@ -30,39 +30,24 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events settlement books (nothing is connected here; the host runs them)."""
     settings = infra.settings
     assert isinstance(settings, SettlementSettings)
-    uow_factory = partial(SettlementUnitOfWork, infra.sessions)
     policy = SettlementPolicy(
         fulfilment_fee_bps=settings.fulfilment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
     )
-
-    def consumer(name: str, stream: str, subscriptions: list, max_deliver: int) -> EventConsumer:  # type: ignore[type-arg]
-        return EventConsumer(
-            infra.js,
-            uow_factory,
-            service="settlement",
-            name=name,
-            stream=stream,
-            subscriptions=subscriptions,
-            max_deliver=max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
-            backoff=_slow_backoff,
-        )
-
+    currency = settings.default_currency
+    # The service's sessions unless a test injects a crash between a consumer's commit and its ack.
+    consumer = partial(
+        infra.consumer, SettlementUnitOfWork, sessions=faults.consumer_sessions(infra), backoff=_slow_backoff
+    )
     return [
-        consumer("channels", "CHANNELS", events_in.channel_subscriptions(), settings.consumer_max_deliver),
+        consumer("channels", "CHANNELS", events_in.channel_subscriptions()),
         consumer(
             "orders",
             "ORDERS",
-            events_in.order_subscriptions(policy, settings.default_currency),
-            settings.orders_consumer_max_deliver,
+            events_in.order_subscriptions(policy, currency),
+            max_deliver=settings.orders_consumer_max_deliver,
         ),
-        consumer(
-            "dealers",
-            "DEALERS",
-            events_in.dealer_subscriptions(settings.default_currency),
-            settings.consumer_max_deliver,
-        ),
+        consumer("dealers", "DEALERS", events_in.dealer_subscriptions(currency)),
     ]
 
 
@@ -75,9 +60,9 @@ async def build(infra: Infra) -> ServiceParts:
     for service in ("orders", "channels", "dealers"):
         await ensure_service_stream(infra.js, service)
 
-    def register(server: grpc.aio.Server) -> None:
-        settlement_pb2_grpc.add_SettlementServiceServicer_to_server(servicer, server)
-
     return ServiceParts(
-        register=register, service_names=[SERVICE_NAME], policy=POLICY, consumers=event_consumers(infra)
+        register=partial(settlement_pb2_grpc.add_SettlementServiceServicer_to_server, servicer),
+        service_names=[SERVICE_NAME],
+        policy=POLICY,
+        consumers=event_consumers(infra),
     )

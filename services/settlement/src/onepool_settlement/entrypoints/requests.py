@@ -6,13 +6,13 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.settlement.v1 import settlement_pb2 as pb
-from onepool_runtime.errors import Violations
+from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
     check_currency,
     check_id,
     check_request_id,
-    decode_page_token,
+    page_after_int,
     page_size,
 )
 
@@ -74,12 +74,9 @@ def list_entries(req: pb.ListEntriesRequest) -> commands.ListEntries:
     limit = page_size(v, req.page_size)
     after = 0
     try:
-        cursor = decode_page_token(req.page_token)
-        after = int((cursor or {}).get("after", 0))
-        if not 0 <= after < 2**63:
-            raise ValueError
-    except Exception:  # InvalidArgument from decoding, or a cursor that is not ours
-        v.add("page_token", "is not a valid page token")
+        after = page_after_int(req.page_token)
+    except InvalidArgument as exc:
+        v.items.extend(exc.violations)
     v.raise_if_any()
     return commands.ListEntries(party, cur, req.order_id, start, end, after, limit)
 

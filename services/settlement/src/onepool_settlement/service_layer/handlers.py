@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from onepool_runtime.errors import NotFound
 
-from onepool_settlement.domain import commands, events, rules
+from onepool_settlement.domain import commands, rules
 from onepool_settlement.domain.model import (
     ChannelTerms,
     JournalEntry,
@@ -39,7 +39,7 @@ class ChannelNotKnownYet(Exception):
 async def post(uow: SettlementUnitOfWork, entry: JournalEntry) -> list[JournalLine] | None:
     lines = await uow.repo.post(entry)
     if lines is not None:
-        entry.events.append(events.EntryPosted(entry, tuple(lines)))
+        entry.record_posting(tuple(lines))
         uow.track(entry)
     return lines
 

@@ -1,0 +1,91 @@
+"""Test-only fault injection (`ServiceSettings.fault_*`, all 0 = off): the process exits like a SIGKILL at the
+moments a crash hurts most, so tests/faults can prove that nothing is lost and nothing happens twice.
+
+- `fault_relay_exit_after=N`: a second outbox relay runs beside the real one (they share the rows through
+  FOR UPDATE SKIP LOCKED) and exits the process once it has published N events, after their PubAcks and
+  before it marks them. After the restart the rows are published again; JetStream's duplicate window drops
+  the copies and the consumers' inboxes drop anything older.
+- `fault_consumer_exit_after=N`: consumers whose unit of work is built on `consumer_sessions` exit the
+  process right after their Nth commit, before the ack. JetStream delivers the message again after
+  `ack_wait`; the inbox row committed with the effect makes that delivery a no-op.
+
+A service opts in by wiring `relay_tasks` into its tasks and `consumer_sessions` into its consumers' unit of
+work; with the settings at 0 both return what the service would use anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from onepool_runtime.relay import OutboxRelay
+
+if TYPE_CHECKING:
+    from onepool_runtime.server import Infra
+
+log = logging.getLogger(__name__)
+
+FAULT_EXIT_CODE = 86
+
+
+def _die(what: str) -> None:
+    sys.stderr.write(f"FAULT INJECTION: exiting {what}\n")
+    sys.stderr.flush()
+    os._exit(FAULT_EXIT_CODE)
+
+
+def relay_tasks(infra: Infra) -> dict[str, Callable[[], Awaitable[None]]]:
+    """{} unless `fault_relay_exit_after` is set; then a relay that dies between publish and mark."""
+    s = infra.settings
+    limit = s.fault_relay_exit_after
+    if limit <= 0:
+        return {}
+    log.warning("fault injection is ON: exiting after %d events published and not yet marked", limit)
+    published = 0
+
+    async def after_publish(ids: list[str]) -> None:
+        nonlocal published
+        published += len(ids)
+        if published >= limit:
+            _die(f"after publishing {published} outbox events and before marking them")
+
+    relay = OutboxRelay(
+        infra.engine,
+        infra.js,
+        database_url=s.database_url,
+        schema=s.schema_name,
+        batch_size=s.outbox_batch_size,
+        poll_seconds=s.outbox_poll_seconds,
+        after_publish=after_publish,
+    )
+    return {"fault-relay": relay.run}
+
+
+def consumer_sessions(infra: Infra) -> async_sessionmaker[AsyncSession]:
+    """`infra.sessions` unless `fault_consumer_exit_after` is set; then sessions that exit after the Nth commit."""
+    limit = infra.settings.fault_consumer_exit_after
+    if limit <= 0:
+        return infra.sessions
+    log.warning("fault injection is ON: a consumer exits after its commit number %d, before the ack", limit)
+    commits = 0
+
+    class _FaultSession(Session):
+        pass
+
+    def after_commit(_session: Any) -> None:
+        nonlocal commits
+        commits += 1
+        if commits >= limit:
+            _die(f"after consumer commit {commits} and before its ack")
+
+    event.listen(_FaultSession, "after_commit", after_commit)
+    return async_sessionmaker(
+        infra.engine, class_=AsyncSession, sync_session_class=_FaultSession, expire_on_commit=False, autoflush=False
+    )

