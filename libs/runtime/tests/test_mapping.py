@@ -74,7 +74,7 @@ class Line:
 
 def _violations(lines: list[Line], path: str = "lines") -> list[tuple[str, str]]:
     v = Violations()
-    check_lines(v, lines, path)
+    check_lines(v, path, lines)
     return [(f.field, f.description) for f in v.items]
 
 

@@ -23,8 +23,8 @@ from onepool_channels.domain.model import (
     ChannelStatus,
     ChannelType,
     Listing,
-    Money,
 )
+from onepool_kernel.money import Money
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument
 
 

@@ -17,9 +17,9 @@ from onepool_channels.domain.model import (
     Listing,
     LocationInfo,
     LocationType,
-    Money,
     StockPosition,
 )
+from onepool_kernel.money import Money
 from onepool_runtime.errors import InvalidArgument
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -13,7 +13,6 @@ from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
     DealerTier,
-    Money,
     OrderLine,
     Replenishment,
     ReplenishmentLine,
@@ -23,6 +22,7 @@ from onepool_dealers.domain.model import (
     tier_unit_price,
 )
 from onepool_dealers.domain.overview import OrderView
+from onepool_kernel.money import Money
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from onepool_kernel.money import Money
 from onepool_orders.domain import events
 from onepool_orders.domain import stock_requests as sr
 from onepool_orders.domain.model import (
@@ -19,7 +20,6 @@ from onepool_orders.domain.model import (
     OrderStatus,
     Shortfall,
 )
-from onepool_orders.domain.money import Money
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -206,10 +206,10 @@ def test_returns_refund_in_proportion_and_the_last_one_refunds_the_rest_exactly(
     # 3 units at 333: thirds of a payment that does not divide evenly.
     order = shipped(paid(reserved(new_order(("A", 3, 333)))))
     refunds = [
-        order.return_items(f"r{i}", f"q{i}", [StockLine("A", 1)], "SHOP", "", NOW).refund.amount for i in range(3)
+        order.return_items(f"r{i}", f"q{i}", [StockLine("A", 1)], "SHOP", "", NOW).refund.amount_minor for i in range(3)
     ]
     assert refunds == [333, 333, 333]
-    assert sum(refunds) == order.paid.amount == order.refunded.amount  # type: ignore[union-attr]
+    assert sum(refunds) == order.paid.amount_minor == order.refunded.amount_minor  # type: ignore[union-attr]
     assert order.stock_requests[-1] == sr.RestockReturn(
         "SHOP", (StockLine("A", 1),), "orders:return:r2", "o1", "customer return"
     )

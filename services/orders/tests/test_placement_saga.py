@@ -7,9 +7,9 @@ import asyncio
 from typing import Any
 
 import pytest
+from onepool_kernel.money import Money
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
-from onepool_orders.domain.money import Money
 from onepool_orders.service_layer import handlers
 from onepool_runtime.errors import FailedPrecondition, NotFound, Unavailable
 from onepool_runtime.idempotency import run_in_transaction

@@ -36,13 +36,13 @@ from typing import Any
 
 import grpc
 import jwt
+from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED, ROLES, SERVICE, STORE
 
 from onepool_runtime import errors
 from onepool_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "service", "channel", "dealer", "store")
 PUBLIC_SERVICES = (
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1alpha.ServerReflection/",
@@ -60,11 +60,11 @@ class Principal:
 
     @property
     def is_privileged(self) -> bool:
-        return self.role in ("admin", "service")
+        return self.role in PRIVILEGED
 
 
 # Used when auth is disabled (ONEPOOL_AUTH_ENABLED=false) and by in-process calls that bypass gRPC.
-SYSTEM = Principal(role="service", subject="system")
+SYSTEM = Principal(role=SERVICE, subject="system")
 
 _principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("onepool_principal", default=SYSTEM)
 
@@ -77,26 +77,26 @@ def scoped_key(request_id: str) -> str:
     """Idempotency keys belong to the caller's scope: a channel, dealer or store can never replay (and so read)
     another party's stored answer by guessing its request_id. Admin and service callers share one space."""
     p = current_principal()
-    scope = {"channel": p.channel_id, "dealer": p.dealer_id, "store": p.location_id}.get(p.role)
+    scope = {CHANNEL: p.channel_id, DEALER: p.dealer_id, STORE: p.location_id}.get(p.role)
     return f"{p.role}:{scope}:{request_id}" if scope else request_id
 
 
 def require_dealer(dealer_id: str) -> None:
     """A dealer may only touch its own dealer's data; privileged callers may touch any."""
     p = current_principal()
-    if p.role == "dealer" and p.dealer_id != dealer_id:
+    if p.role == DEALER and p.dealer_id != dealer_id:
         raise errors.PermissionDenied("dealer tokens may only access their own dealer's data")
 
 
 def require_channel(channel_id: str) -> None:
     p = current_principal()
-    if p.role == "channel" and p.channel_id != channel_id:
+    if p.role == CHANNEL and p.channel_id != channel_id:
         raise errors.PermissionDenied("channel tokens may only access their own channel")
 
 
 def require_location(location_id: str) -> None:
     p = current_principal()
-    if p.role == "store" and p.location_id != location_id:
+    if p.role == STORE and p.location_id != location_id:
         raise errors.PermissionDenied("store tokens may only act for their own location")
 
 
@@ -131,9 +131,9 @@ def mint_token(
 ) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    bound = {"channel": channel_id, "dealer": dealer_id, "store": location_id}
+    bound = {CHANNEL: channel_id, DEALER: dealer_id, STORE: location_id}
     if role in bound and not bound[role]:
-        raise ValueError(f"a {role} token must be bound to a {'location' if role == 'store' else role} id")
+        raise ValueError(f"a {role} token must be bound to a {'location' if role == STORE else role} id")
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject or f"{role}:{bound.get(role) or 'dev'}",
@@ -347,7 +347,7 @@ class TokenVerifier:
             dealer_id=str(claims.get("dealer_id", "")),
             location_id=str(claims.get("location_id", "")),
         )
-        bound = {"channel": principal.channel_id, "dealer": principal.dealer_id, "store": principal.location_id}
+        bound = {CHANNEL: principal.channel_id, DEALER: principal.dealer_id, STORE: principal.location_id}
         if role in bound and not bound[role]:
             raise errors.Unauthenticated(f"{role} token is not bound to an id")
         return principal, float(claims["exp"])

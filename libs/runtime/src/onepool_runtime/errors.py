@@ -1,112 +1,38 @@
-"""Domain errors shared by every service.
+"""The domain errors, re-exported from the kernel so the edges (interceptor, adapters, servicers) keep one import.
 
-Pure Python on purpose: domain code raises these without importing gRPC. Exactly one place
-(`grpc_errors.ErrorMappingInterceptor`) turns them into gRPC status codes with rich details.
+Defined in `onepool_kernel.errors`: domain code imports them from there, never from the runtime.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from onepool_kernel.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InsufficientStock,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Shortage,
+    Unauthenticated,
+    Unavailable,
+    Violations,
+)
 
-
-class DomainError(Exception):
-    """Base for every error a caller can cause. Anything else escaping a handler is a bug (INTERNAL)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class FieldViolation:
-    field: str
-    description: str
-
-
-class InvalidArgument(DomainError):
-    """Bad input; names every offending field (google.rpc.BadRequest)."""
-
-    def __init__(self, violations: list[FieldViolation] | FieldViolation | str, description: str = "") -> None:
-        if isinstance(violations, str):
-            violations = [FieldViolation(violations, description)]
-        elif isinstance(violations, FieldViolation):
-            violations = [violations]
-        self.violations = list(violations)
-        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
-        super().__init__(f"invalid argument: {summary}")
-
-
-class NotFound(DomainError):
-    def __init__(self, kind: str, ident: str) -> None:
-        self.kind, self.ident = kind, ident
-        super().__init__(f"{kind} {ident!r} not found")
-
-
-class AlreadyExists(DomainError):
-    def __init__(self, kind: str, ident: str) -> None:
-        self.kind, self.ident = kind, ident
-        super().__init__(f"{kind} {ident!r} already exists")
-
-
-class FailedPrecondition(DomainError):
-    """The request is valid but the system is not in a state to accept it (wrong state, credit limit)."""
-
-    def __init__(self, reason: str, message: str, metadata: dict[str, str] | None = None) -> None:
-        self.reason = reason
-        self.metadata = dict(metadata or {})
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class Shortage:
-    sku: str
-    requested: int
-    available: int
-
-
-class InsufficientStock(FailedPrecondition):
-    """Not enough sellable stock: names every short SKU with what was asked and what is available."""
-
-    def __init__(self, shortages: list[Shortage]) -> None:
-        self.shortages = list(shortages)
-        first = self.shortages[0]
-        text = ", ".join(f"{s.sku}: requested {s.requested}, available {s.available}" for s in self.shortages)
-        super().__init__(
-            "INSUFFICIENT_STOCK",
-            f"insufficient stock: {text}",
-            {"sku": first.sku, "requested": str(first.requested), "available": str(first.available)},
-        )
-
-
-class Conflict(DomainError):
-    """A concurrent change won; the caller may retry (ABORTED)."""
-
-
-class Unauthenticated(DomainError):
-    pass
-
-
-class PermissionDenied(DomainError):
-    pass
-
-
-class Unavailable(DomainError):
-    """A dependency (another service) is unreachable; safe to retry."""
-
-
-@dataclass
-class Violations:
-    """Collects field violations so a request reports every problem at once, not just the first."""
-
-    items: list[FieldViolation] = field(default_factory=list)
-
-    def add(self, field_path: str, description: str) -> None:
-        self.items.append(FieldViolation(field_path, description))
-
-    def check(self, condition: bool, field_path: str, description: str) -> None:
-        if not condition:
-            self.add(field_path, description)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise InvalidArgument(self.items)
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "DomainError",
+    "FailedPrecondition",
+    "FieldViolation",
+    "InsufficientStock",
+    "InvalidArgument",
+    "NotFound",
+    "PermissionDenied",
+    "Shortage",
+    "Unauthenticated",
+    "Unavailable",
+    "Violations",
+]

@@ -1,14 +1,19 @@
 """Small conversions every service's mappers need between Python values and protobuf messages.
 
-Failure modes: `enum_maps` raises ValueError at import time when a member of the domain enum has no value
-in the proto enum (a renamed member, or a proto older than the code), so a gap can never reach a request.
+The pure datetime conversions (epoch, ISO 8601) are in `onepool_kernel.timestamps`; these are the ones that
+need protobuf, so they stay out of the kernel.
+
+Failure modes: `from_ts` raises ValueError/OverflowError for a Timestamp outside datetime's range (a
+caller's bad input: request mappers turn it into a field violation). `enum_maps` raises ValueError at
+import time when a member of the domain enum has no value in the proto enum (a renamed member, or a proto
+older than the code), so a gap can never reach a request.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Generic, NamedTuple, TypeVar
 
@@ -25,6 +30,11 @@ def ts(value: datetime | None) -> Timestamp | None:
     out = Timestamp()
     out.FromDatetime(value)
     return out
+
+
+def from_ts(value: Timestamp) -> datetime:
+    """Timestamp -> aware UTC datetime (the only kind the domains keep)."""
+    return value.ToDatetime(tzinfo=UTC)
 
 
 def enum_prefix(proto_enum: EnumTypeWrapper) -> str:

@@ -1,22 +1,21 @@
 """Input checks used by servicers when translating requests into commands. They collect every violation
-with the proto field path, so the caller learns everything wrong with a request in one INVALID_ARGUMENT."""
+with the proto field path, so the caller learns everything wrong with a request in one INVALID_ARGUMENT.
+The order-line checks (SKU, quantity, lines) live in the kernel, where domains use them too; re-exported here."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_kernel.errors import InvalidArgument, Violations
+from onepool_kernel.lines import MAX_LINES, MAX_QUANTITY, SKU_RE, check_lines, check_quantity, check_sku
+
+__all__ = ["MAX_LINES", "MAX_QUANTITY", "SKU_RE", "check_lines", "check_quantity", "check_sku"]
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
-SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-MAX_QUANTITY = 1_000_000
-MAX_LINES = 500
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 
@@ -36,21 +35,6 @@ def valid_id(path: str, value: str) -> str:
     check_id(v, path, value)
     v.raise_if_any()
     return value
-
-
-def check_sku(v: Violations, path: str, value: str) -> None:
-    if not value:
-        v.add(path, "is required")
-    elif not SKU_RE.match(value):
-        v.add(path, "must be 1-64 letters, digits, '-', '_', '.', ':', '/'")
-
-
-def check_quantity(v: Violations, path: str, value: int, *, allow_zero: bool = False) -> None:
-    low = 0 if allow_zero else 1
-    if value < low:
-        v.add(path, "must be positive" if not allow_zero else "must not be negative")
-    elif value > MAX_QUANTITY:
-        v.add(path, f"must be at most {MAX_QUANTITY}")
 
 
 def check_request_id(v: Violations, path: str, value: str) -> None:
@@ -79,22 +63,6 @@ def check_text(v: Violations, path: str, value: str, *, max_len: int = 500, requ
         v.add(path, "is required")
     elif len(value) > max_len:
         v.add(path, f"must be at most {max_len} characters")
-
-
-def check_lines(v: Violations, lines: Sequence[Any], path: str = "lines") -> None:
-    """Lines of (sku, quantity), as every request that moves stock carries them: at least one, at most
-    MAX_LINES, each SKU valid and named once (two lines of one SKU would be checked and reserved apart)."""
-    if not lines:
-        v.add(path, "must not be empty")
-    if len(lines) > MAX_LINES:
-        v.add(path, f"must have at most {MAX_LINES} lines")
-    seen: set[str] = set()
-    for i, line in enumerate(lines):
-        check_sku(v, f"{path}[{i}].sku", line.sku)
-        check_quantity(v, f"{path}[{i}].quantity", line.quantity)
-        if line.sku in seen:
-            v.add(f"{path}[{i}].sku", "appears twice; merge the lines")
-        seen.add(line.sku)
 
 
 def page_size(v: Violations, value: int, path: str = "page_size") -> int:
@@ -138,7 +106,3 @@ def page_after_key(token: str, path: str = "page_token") -> str:
     if not isinstance(after, str) or (after and not SKU_RE.match(after)):
         raise InvalidArgument(path, "is not a valid page token")
     return after
-
-
-def utc(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2
+from onepool_kernel.money import Money
 from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_channels.domain.model import (
@@ -15,7 +16,6 @@ from onepool_channels.domain.model import (
     ChannelType,
     Listing,
     LocationType,
-    Money,
 )
 
 CHANNEL_TYPES, CHANNEL_TYPES_BACK = enum_maps(pb.ChannelType, ChannelType)

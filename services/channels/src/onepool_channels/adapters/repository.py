@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.upserts import upsert_newer
@@ -36,7 +37,6 @@ from onepool_channels.domain.model import (
     Listing,
     LocationInfo,
     LocationType,
-    Money,
     StockPosition,
 )
 

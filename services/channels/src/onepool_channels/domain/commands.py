@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onepool_channels.domain.model import AllocationPolicy, ChannelStatus, ChannelType, Money
+from onepool_kernel.money import Money
+
+from onepool_channels.domain.model import AllocationPolicy, ChannelStatus, ChannelType
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from onepool_runtime.errors import FailedPrecondition, Violations
+from onepool_kernel.errors import FailedPrecondition, Violations
+from onepool_kernel.money import Money
 
-from onepool_channels.domain.model import Channel, Listing, Money
+from onepool_channels.domain.model import Channel, Listing
 
 # ISO 4217 minor-unit exponents that are not 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}

@@ -15,10 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from onepool_runtime.errors import FieldViolation, InvalidArgument
-
-FULL_SHARE_BPS = 10_000
-MAX_SELLABLE = 2**31 - 1  # sellable travels as int32
+from onepool_kernel.errors import FieldViolation, InvalidArgument
+from onepool_kernel.money import Money
+from onepool_kernel.stock import FULL_SHARE_BPS, sellable
 
 
 class ChannelType(StrEnum):
@@ -39,12 +38,6 @@ class LocationType(StrEnum):
     STORE = "STORE"
     DEALER_WAREHOUSE = "DEALER_WAREHOUSE"
     DEALER_STORE = "DEALER_STORE"
-
-
-@dataclass(frozen=True)
-class Money:
-    currency: str
-    amount_minor: int
 
 
 @dataclass(frozen=True)
@@ -97,9 +90,8 @@ class AllocationPolicy:
         return location.id in self.location_ids or location.type in self.location_types
 
     def sellable(self, available_in_allowed_locations: int) -> int:
-        """The channel's share of what its locations have, minus its buffer (inventory's formula)."""
-        share = self.max_share_bps if 0 < self.max_share_bps < FULL_SHARE_BPS else FULL_SHARE_BPS
-        return min(MAX_SELLABLE, max(0, available_in_allowed_locations * share // FULL_SHARE_BPS - self.buffer_units))
+        """The channel's share of what its locations have, minus its buffer (the kernel's formula, as inventory)."""
+        return sellable(available_in_allowed_locations, self.max_share_bps, self.buffer_units)
 
 
 @dataclass

@@ -4,21 +4,21 @@ only its own dealer's channels) is applied by the servicer from the caller's tok
 Fail closed: an RPC missing here is refused to everyone but admin by the runtime's interceptor.
 """
 
+from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED
 from onepool_runtime.auth import policy
 
-ADMIN = ("admin", "service")
-READERS = (*ADMIN, "channel", "dealer")
+READERS = (*PRIVILEGED, CHANNEL, DEALER)
 POLICY = policy(
     "onepool.channels.v1.ChannelService",
     {
-        "CreateChannel": ADMIN,
-        "UpdateChannel": ADMIN,
-        "UpsertListing": ADMIN,
+        "CreateChannel": PRIVILEGED,
+        "UpdateChannel": PRIVILEGED,
+        "UpsertListing": PRIVILEGED,
         "GetChannel": READERS,
         "ListChannels": READERS,
         "ListListings": READERS,
         "GetChannelStock": READERS,
         "WatchChannelStock": READERS,
-        "ImportOrder": (*ADMIN, "channel"),
+        "ImportOrder": (*PRIVILEGED, CHANNEL),
     },
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onepool.channels.v1 import channels_pb2 as pb
+from onepool_kernel.money import Money
 from onepool_runtime.errors import Violations
 from onepool_runtime.validation import (
     MAX_LINES,
@@ -19,7 +20,7 @@ from onepool_channels.adapters import formats
 from onepool_channels.adapters.mappers import CHANNEL_STATUSES_BACK, CHANNEL_TYPES_BACK, LOCATION_TYPES_BACK
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import FORMATS, MAX_AMOUNT_MINOR, ImportedOrder
-from onepool_channels.domain.model import AllocationPolicy, ChannelType, Money
+from onepool_channels.domain.model import AllocationPolicy, ChannelType
 
 DEFAULT_CURRENCY = "CNY"
 MAX_BPS = 10_000

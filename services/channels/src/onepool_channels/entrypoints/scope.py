@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from onepool_kernel.roles import CHANNEL, DEALER
 from onepool_runtime.auth import Principal, current_principal
 from onepool_runtime.errors import NotFound, PermissionDenied
 from onepool_runtime.servicer import UseCases
@@ -27,9 +28,9 @@ class ChannelScope:
         p = self._principal()
         if p.is_privileged:
             return
-        if p.role == "channel" and p.channel_id == channel_id:
+        if p.role == CHANNEL and p.channel_id == channel_id:
             return
-        if p.role == "dealer":
+        if p.role == DEALER:
 
             async def owner(uow: ChannelsUnitOfWork) -> str:
                 return (await handlers.get_channel(uow, channel_id)).owner_dealer_id
@@ -44,9 +45,9 @@ class ChannelScope:
     def list_filter(self, owner_dealer_id: str) -> tuple[str, str]:
         """(owner_dealer_id, only_channel_id) a ListChannels caller is limited to."""
         p = self._principal()
-        if p.role == "channel":
+        if p.role == CHANNEL:
             return owner_dealer_id, p.channel_id
-        if p.role == "dealer":
+        if p.role == DEALER:
             if owner_dealer_id and owner_dealer_id != p.dealer_id:
                 raise PermissionDenied("a dealer token may only list its own dealer's channels")
             return p.dealer_id, ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
+from onepool_kernel.money import Money
 from onepool_runtime.mapping import copy_fields
 from onepool_runtime.protobuf import enum_maps, ts
 
@@ -14,7 +15,6 @@ from onepool_dealers.domain.model import (
     DealerTier,
     Location,
     LocationType,
-    Money,
     Replenishment,
     ReplenishmentStatus,
 )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.mapping import copy_fields
 from onepool_runtime.upserts import upsert, upsert_newer
@@ -35,7 +36,6 @@ from onepool_dealers.domain.model import (
     DealerTier,
     Location,
     LocationType,
-    Money,
     Replenishment,
     ReplenishmentLine,
     ReplenishmentStatus,

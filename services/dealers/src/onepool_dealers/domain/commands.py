@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from onepool_dealers.domain.model import DealerStatus, DealerTier, Location, Money, OrderLine
+from onepool_kernel.money import Money
+
+from onepool_dealers.domain.model import DealerStatus, DealerTier, Location, OrderLine
 
 
 @dataclass(frozen=True)

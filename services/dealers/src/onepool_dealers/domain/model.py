@@ -18,35 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from onepool_runtime.errors import FailedPrecondition, InvalidArgument
-
-BPS = 10_000
-
-
-@dataclass(frozen=True)
-class Money:
-    """Integer minor units (fen) with an ISO 4217 currency; arithmetic refuses to mix currencies."""
-
-    currency: str
-    amount_minor: int
-
-    def _same(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
-
-    def __add__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.currency, self.amount_minor + other.amount_minor)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.currency, self.amount_minor - other.amount_minor)
-
-    def times(self, quantity: int) -> Money:
-        return Money(self.currency, self.amount_minor * quantity)
-
-    def __str__(self) -> str:
-        return f"{self.amount_minor} {self.currency}"
+from onepool_kernel.errors import FailedPrecondition, InvalidArgument
+from onepool_kernel.money import BPS, Money, bps_of
 
 
 class DealerTier(StrEnum):
@@ -84,8 +57,8 @@ class TierFactors:
 def tier_unit_price(list_price: Money, factor_bps: int) -> Money:
     """list price x factor, rounded half up to a whole minor unit (1999 fen at 85% = 1699.15 -> 1699;
     at 90% = 1799.1 -> 1799; 25 fen at 90% = 22.5 -> 23). Prices are never negative, so half up is simply
-    floor(x + 1/2) in integers."""
-    return Money(list_price.currency, (list_price.amount_minor * factor_bps + BPS // 2) // BPS)
+    floor(x + 1/2) in integers: the kernel's `bps_of`."""
+    return Money(list_price.currency, bps_of(list_price.amount_minor, factor_bps))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from onepool_dealers.domain.model import Money
+from onepool_kernel.money import Money
 
 WHOLESALE_RULE = "wholesale"
 

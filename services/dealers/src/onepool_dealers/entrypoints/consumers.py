@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.settlement.v1 import events_pb2 as settlement_events
+from onepool_kernel.money import Money
+from onepool_runtime.protobuf import from_ts
 
 from onepool_dealers.adapters import mappers
-from onepool_dealers.domain.model import Money
 from onepool_dealers.domain.overview import WHOLESALE_RULE, OrderView, StockView
 from onepool_dealers.service_layer import handlers
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
@@ -62,7 +63,7 @@ async def on_transfer_received(event: inventory_events.TransferReceived, uow: De
 
 def _time(value: object, fallback: datetime | None) -> datetime | None:
     if getattr(value, "seconds", 0) or getattr(value, "nanos", 0):
-        return value.ToDatetime(tzinfo=UTC)  # type: ignore[attr-defined]
+        return from_ts(value)  # type: ignore[arg-type]
     return fallback
 
 

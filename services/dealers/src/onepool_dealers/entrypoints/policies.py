@@ -5,25 +5,25 @@ that every dealer id (or the dealer of a replenishment) is its own (entrypoints/
 or another service) registers and changes dealers, adds dealer locations (a location joins the pool every
 channel sells from, so the brand decides), sets prices and ships."""
 
+from onepool_kernel.roles import DEALER, PRIVILEGED
 from onepool_runtime.auth import policy
 
-ADMIN = ("admin", "service")
-DEALER = (*ADMIN, "dealer")
+DEALER_OR_BRAND = (*PRIVILEGED, DEALER)
 POLICY = policy(
     "onepool.dealers.v1.DealerService",
     {
-        "RegisterDealer": ADMIN,
-        "GetDealer": DEALER,
-        "ListDealers": DEALER,
-        "UpdateDealer": ADMIN,
-        "AddDealerLocation": ADMIN,
-        "SetWholesalePrice": ADMIN,
-        "PlaceReplenishment": DEALER,
-        "GetReplenishment": DEALER,
-        "ListReplenishments": DEALER,
-        "ShipReplenishment": ADMIN,
-        "ReceiveReplenishment": DEALER,
-        "RejectReplenishment": DEALER,
-        "GetDealerOverview": DEALER,
+        "RegisterDealer": PRIVILEGED,
+        "GetDealer": DEALER_OR_BRAND,
+        "ListDealers": DEALER_OR_BRAND,
+        "UpdateDealer": PRIVILEGED,
+        "AddDealerLocation": PRIVILEGED,
+        "SetWholesalePrice": PRIVILEGED,
+        "PlaceReplenishment": DEALER_OR_BRAND,
+        "GetReplenishment": DEALER_OR_BRAND,
+        "ListReplenishments": DEALER_OR_BRAND,
+        "ShipReplenishment": PRIVILEGED,
+        "ReceiveReplenishment": DEALER_OR_BRAND,
+        "RejectReplenishment": DEALER_OR_BRAND,
+        "GetDealerOverview": DEALER_OR_BRAND,
     },
 )

@@ -8,9 +8,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
+from onepool_kernel.money import Money
 from onepool_runtime.errors import Violations
 from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.mapping import copy_fields
+from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
     check_id,
     check_lines,
@@ -32,7 +34,6 @@ from onepool_dealers.domain.model import (
     DealerStatus,
     DealerTier,
     Location,
-    Money,
     OrderLine,
     ReplenishmentStatus,
 )
@@ -149,7 +150,7 @@ def place_replenishment(req: pb.PlaceReplenishmentRequest) -> commands.PlaceRepl
     check_id(v, "to_location_id", req.to_location_id)
     if req.from_location_id and req.from_location_id == req.to_location_id:
         v.add("to_location_id", "must differ from from_location_id")
-    check_lines(v, req.lines)
+    check_lines(v, "lines", req.lines)
     v.raise_if_any()
     return commands.PlaceReplenishment(
         dealer_id=req.dealer_id,
@@ -187,7 +188,7 @@ def replenishment_status_filter(v: Violations, value: int) -> ReplenishmentStatu
 
 def _time(v: Violations, path: str, value: Timestamp) -> datetime | None:
     try:
-        return value.ToDatetime(tzinfo=UTC)
+        return from_ts(value)
     except (ValueError, OverflowError):
         v.add(path, "is not a valid timestamp")
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from onepool_kernel.roles import DEALER
 from onepool_runtime.auth import Principal, current_principal, require_dealer
 from onepool_runtime.errors import PermissionDenied
 from onepool_runtime.servicer import UseCases
@@ -26,7 +27,7 @@ class DealerScope:
     def own_dealer(self) -> str | None:
         """The only dealer a dealer token may see; None for callers that may see every dealer."""
         p = self._principal()
-        return p.dealer_id if p.role == "dealer" else None
+        return p.dealer_id if p.role == DEALER else None
 
     def dealer_filter(self, requested: str) -> str:
         """For lists: a dealer sees only its own, and asking for another's is refused."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from onepool_kernel.money import Money
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 from onepool_dealers.domain import commands
@@ -15,7 +16,6 @@ from onepool_dealers.domain.model import (
     DealerTier,
     Location,
     LocationType,
-    Money,
     Replenishment,
     ReplenishmentStatus,
     TierFactors,

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, Shortage
+from onepool_kernel.errors import FailedPrecondition, InsufficientStock, InvalidArgument, Shortage
+from onepool_kernel.stock import sellable
 
 
 class LocationType(StrEnum):
@@ -392,6 +393,6 @@ class ChannelPolicy:
         return location.id in self.location_ids or location.type in self.location_types
 
     def sellable(self, available_in_allowed_locations: int) -> int:
-        """What the channel may sell of one SKU: its share of the pool it sees, minus its buffer."""
-        share = self.max_share_bps if 0 < self.max_share_bps < 10000 else 10000
-        return max(0, available_in_allowed_locations * share // 10000 - self.buffer_units)
+        """What the channel may sell of one SKU: its share of the pool it sees, minus its buffer (the kernel's
+        formula, as channels shows it; capped to int32 because availability travels as int32)."""
+        return sellable(available_in_allowed_locations, self.max_share_bps, self.buffer_units)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import combinations
 
-from onepool_runtime.errors import FailedPrecondition, InsufficientStock, Shortage
+from onepool_kernel.errors import FailedPrecondition, InsufficientStock, Shortage
 
 from onepool_inventory.domain.model import Location
 

@@ -24,7 +24,7 @@ from onepool_inventory.settings import InventorySettings
 
 
 def _lines(v: Violations, lines: list[pb.StockLine], path: str = "lines") -> tuple[StockLine, ...]:
-    check_lines(v, lines, path)
+    check_lines(v, path, lines)
     return tuple(StockLine(line.sku, line.quantity) for line in lines)
 
 
@@ -117,13 +117,8 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: 
     check_request_id(v, "request_id", req.request_id)
     check_id(v, "order_id", req.order_id, required=False)
     check_id(v, "channel_id", req.channel_id, required=False)
-    if not req.lines:
-        v.add("lines", "must not be empty")
-    if len(req.lines) > MAX_LINES:
-        v.add("lines", f"must have at most {MAX_LINES} lines")
+    check_lines(v, "lines", req.lines, unique_skus=False)
     for i, line in enumerate(req.lines):
-        check_sku(v, f"lines[{i}].sku", line.sku)
-        check_quantity(v, f"lines[{i}].quantity", line.quantity)
         check_id(v, f"lines[{i}].location_id", line.location_id, required=False)
     hint = req.hint
     mode = sourcing.SourcingMode.SHIP

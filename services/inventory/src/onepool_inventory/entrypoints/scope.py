@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from onepool_kernel.roles import CHANNEL, DEALER, STORE
 from onepool_runtime.auth import Principal, current_principal
 from onepool_runtime.errors import PermissionDenied
 from onepool_runtime.servicer import UseCases
@@ -27,7 +28,7 @@ class InventoryScope:
 
     def channel_id(self, requested: str) -> str:
         p = self._principal()
-        if p.role == "channel":
+        if p.role == CHANNEL:
             if requested and requested != p.channel_id:
                 raise PermissionDenied("a channel token may only use its own channel")
             return p.channel_id
@@ -36,7 +37,7 @@ class InventoryScope:
     async def require_channel(self, channel_id: str) -> None:
         """A dealer may not look through another dealer's channel (an unknown channel is NOT_FOUND)."""
         p = self._principal()
-        if p.role != "dealer" or not channel_id:
+        if p.role != DEALER or not channel_id:
             return
         policy = await self._use.read(lambda uow: handlers.channel_policy(uow, channel_id))
         if policy is not None and policy.owner_dealer_id not in ("", p.dealer_id):
@@ -45,9 +46,9 @@ class InventoryScope:
     async def own_location_ids(self) -> list[str] | None:
         """The locations a dealer or store may see; None for callers that may see every location."""
         p = self._principal()
-        if p.role == "store":
+        if p.role == STORE:
             return [p.location_id]
-        if p.role == "dealer":
+        if p.role == DEALER:
 
             async def owned(uow: InventoryUnitOfWork) -> list[str]:
                 return [loc.id for loc in await uow.locations.find(owner_dealer_id=p.dealer_id)]
@@ -58,7 +59,7 @@ class InventoryScope:
     async def require_locations(self, location_ids: Iterable[str]) -> None:
         """Dealers and stores may only act on their own locations (unknown ones look the same: denied)."""
         p = self._principal()
-        if p.is_privileged or p.role == "channel":
+        if p.is_privileged or p.role == CHANNEL:
             return
         allowed = set(await self.own_location_ids() or [])
         wanted = set(location_ids)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from typing import Any, TypeVar
 
 import grpc
@@ -16,7 +15,7 @@ from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
-from onepool_runtime.protobuf import enum_maps
+from onepool_runtime.protobuf import enum_maps, from_ts
 
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
@@ -85,7 +84,7 @@ def _reservation(r: pb.Reservation) -> ReservationInfo:
         allocations=tuple(
             AllocatedStock(a.sku, a.location_id, a.quantity, a.location_owner_dealer_id) for a in r.allocations
         ),
-        expires_at=r.expires_at.ToDatetime(tzinfo=UTC) if r.HasField("expires_at") else None,
+        expires_at=from_ts(r.expires_at) if r.HasField("expires_at") else None,
     )
 
 

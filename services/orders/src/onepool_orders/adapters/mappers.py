@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
+from onepool_kernel.money import Money
 from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_orders.domain.model import (
@@ -13,7 +14,6 @@ from onepool_orders.domain.model import (
     OrderStatus,
     Return,
 )
-from onepool_orders.domain.money import Money
 
 ORDER_STATUSES, ORDER_STATUSES_BACK = enum_maps(pb.OrderStatus, OrderStatus)
 FULFILLMENT_MODES, FULFILLMENT_MODES_BACK = enum_maps(pb.FulfillmentMode, FulfillmentMode)
@@ -23,7 +23,7 @@ FULFILLMENT_STATUSES = enum_maps(pb.FulfillmentStatus, FulfillmentStatus).to_pro
 def money(value: Money | None) -> common_pb2.Money | None:
     if value is None:
         return None
-    return common_pb2.Money(currency=value.currency, amount_minor=value.amount)
+    return common_pb2.Money(currency=value.currency, amount_minor=value.amount_minor)
 
 
 def order_to_proto(o: Order) -> pb.Order:

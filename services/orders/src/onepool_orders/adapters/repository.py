@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from onepool_kernel.money import Money
+from onepool_kernel.timestamps import from_iso
 from onepool_runtime.columns import core_tables
 from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
@@ -40,7 +42,6 @@ from onepool_orders.domain.model import (
     Return,
     Shortfall,
 )
-from onepool_orders.domain.money import Money
 
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
@@ -221,7 +222,7 @@ class OrderRepository:
                 dealer_id=order.dealer_id,
                 status=order.status.value,
                 currency=order.currency,
-                total_minor=order.total.amount,
+                total_minor=order.total.amount_minor,
                 payment_ttl_seconds=order.payment_ttl_seconds,
                 customer=_customer_json(order.customer),
                 fulfillment=_preference_json(order.fulfillment),
@@ -243,7 +244,7 @@ class OrderRepository:
                     "sku": ln.sku,
                     "line_no": i,
                     "quantity": ln.quantity,
-                    "unit_price_minor": ln.unit_price.amount,
+                    "unit_price_minor": ln.unit_price.amount_minor,
                     "channel_sku": ln.channel_sku,
                     "returned_quantity": 0,
                 }
@@ -262,8 +263,8 @@ class OrderRepository:
                 status=order.status.value,
                 status_reason=order.status_reason[:500],
                 customer_id=order.customer_id,
-                paid_minor=order.paid.amount,
-                refunded_minor=order.refunded.amount,
+                paid_minor=order.paid.amount_minor,
+                refunded_minor=order.refunded.amount_minor,
                 payment_ref=order.payment_ref,
                 reservation_id=order.reservation_id,
                 reservation_expires_at=order.reservation_expires_at,
@@ -318,7 +319,7 @@ class OrderRepository:
                         "location_id": r.location_id,
                         "lines": _lines_json(r.lines),
                         "currency": r.refund.currency,
-                        "refund_minor": r.refund.amount,
+                        "refund_minor": r.refund.amount_minor,
                         "reason": r.reason[:500],
                         "created_at": r.created_at,
                     }
@@ -401,9 +402,7 @@ class OrderRepository:
             stmt = stmt.where(at_location)
         if query.after is not None:
             created, order_id = query.after
-            stmt = stmt.where(
-                tuple_(_ORDERS.c.created_at, _ORDERS.c.id) < tuple_(datetime.fromisoformat(created), order_id)
-            )
+            stmt = stmt.where(tuple_(_ORDERS.c.created_at, _ORDERS.c.id) < tuple_(from_iso(created), order_id))
         stmt = stmt.order_by(_ORDERS.c.created_at.desc(), _ORDERS.c.id.desc()).limit(query.limit)
         return await self._load(list((await self.session.execute(stmt)).all()))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onepool_kernel.money import Money
+
 from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
-from onepool_orders.domain.money import Money
 from onepool_orders.domain.stock_requests import StockLine
 
 

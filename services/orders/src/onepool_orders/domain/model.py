@@ -26,11 +26,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from onepool_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
+from onepool_kernel.lines import check_lines
+from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, proportional_share
 
 from onepool_orders.domain import events
 from onepool_orders.domain import stock_requests as sr
-from onepool_orders.domain.money import MAX_AMOUNT_MINOR, Money, proportional_share
 from onepool_orders.domain.stock_requests import StockLine
 
 
@@ -224,33 +225,23 @@ class Order:
         now: datetime,
     ) -> Order:
         """A new order, PENDING until inventory answers. Refuses lines that cannot make a valid total."""
-        violations: list[FieldViolation] = []
-        if not lines:
-            violations.append(FieldViolation("lines", "must not be empty"))
-        seen: set[str] = set()
+        v = Violations()
+        check_lines(v, "lines", lines)
         currency = lines[0].unit_price.currency if lines else ""
         total = 0
         for i, line in enumerate(lines):
-            if line.sku in seen:
-                violations.append(FieldViolation(f"lines[{i}].sku", "appears twice; merge the lines"))
-            seen.add(line.sku)
-            if line.quantity <= 0:
-                violations.append(FieldViolation(f"lines[{i}].quantity", "must be positive"))
-            if line.unit_price.amount < 0:
-                violations.append(FieldViolation(f"lines[{i}].unit_price.amount_minor", "must not be negative"))
+            if line.unit_price.amount_minor < 0:
+                v.add(f"lines[{i}].unit_price.amount_minor", "must not be negative")
             if line.unit_price.currency != currency:
-                violations.append(
-                    FieldViolation(f"lines[{i}].unit_price.currency", f"must be {currency} like the first line")
-                )
-            total += max(0, line.unit_price.amount) * max(0, line.quantity)
+                v.add(f"lines[{i}].unit_price.currency", f"must be {currency} like the first line")
+            total += max(0, line.unit_price.amount_minor) * max(0, line.quantity)
         if total > MAX_AMOUNT_MINOR:
-            violations.append(FieldViolation("lines", f"order total must be at most {MAX_AMOUNT_MINOR} minor units"))
+            v.add("lines", f"order total must be at most {MAX_AMOUNT_MINOR} minor units")
         if fulfillment.mode is FulfillmentMode.PICKUP_IN_STORE and not fulfillment.pickup_location_id:
-            violations.append(FieldViolation("fulfillment.pickup_location_id", "is required for PICKUP_IN_STORE"))
+            v.add("fulfillment.pickup_location_id", "is required for PICKUP_IN_STORE")
         if fulfillment.mode is FulfillmentMode.DEALER_DELIVERY and not dealer_id:
-            violations.append(FieldViolation("dealer_id", "is required for DEALER_DELIVERY"))
-        if violations:
-            raise InvalidArgument(violations)
+            v.add("dealer_id", "is required for DEALER_DELIVERY")
+        v.raise_if_any()
         return cls(
             id=order_id,
             channel_id=channel_id,
@@ -382,9 +373,11 @@ class Order:
         violations = []
         if amount.currency != total.currency:
             violations.append(FieldViolation("amount.currency", f"must be {total.currency}, the order's currency"))
-        if amount.amount != total.amount:
+        if amount.amount_minor != total.amount_minor:
             violations.append(
-                FieldViolation("amount.amount_minor", f"must equal the order total {total.amount}, not {amount.amount}")
+                FieldViolation(
+                    "amount.amount_minor", f"must equal the order total {total.amount_minor}, not {amount.amount_minor}"
+                )
             )
         if violations:
             raise InvalidArgument(violations)
@@ -524,14 +517,14 @@ class Order:
             line = self.line(ret.sku)
             assert line is not None
             line.returned += ret.quantity
-        returned_value = sum(ln.unit_price.amount * ln.returned for ln in self.lines)
+        returned_value = sum(ln.unit_price.amount_minor * ln.returned for ln in self.lines)
         everything_back = all(ln.returned == ln.quantity for ln in self.lines)
         due = (
-            self.paid.amount
+            self.paid.amount_minor
             if everything_back
-            else proportional_share(self.paid.amount, returned_value, self.total.amount)
+            else proportional_share(self.paid.amount_minor, returned_value, self.total.amount_minor)
         )
-        refund = Money(self.currency, max(0, min(due, self.paid.amount) - self.refunded.amount))
+        refund = Money(self.currency, max(0, min(due, self.paid.amount_minor) - self.refunded.amount_minor))
         self.refunded = self.refunded + refund
         order_return = Return(
             id=return_id,

@@ -7,16 +7,15 @@ from datetime import datetime
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
+from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
+from onepool_kernel.timestamps import from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.validation import (
     ID_RE,
-    MAX_LINES,
     check_id,
     check_lines,
     check_money,
-    check_quantity,
     check_request_id,
-    check_sku,
     check_text,
     decode_page_token,
     page_size,
@@ -26,7 +25,6 @@ from onepool_orders.adapters.mappers import FULFILLMENT_MODES_BACK, ORDER_STATUS
 from onepool_orders.domain import commands
 from onepool_orders.domain.customers import normalize_phone
 from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference, OrderLine
-from onepool_orders.domain.money import MAX_AMOUNT_MINOR, Money
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.settings import OrdersSettings
 
@@ -83,14 +81,10 @@ def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands
     if not EXTERNAL_ID_RE.match(req.external_order_id):
         v.add("external_order_id", "is required: 1-128 visible characters, no spaces")
     customer = _customer(v, req.customer)
-    if not req.lines:
-        v.add("lines", "must not be empty")
-    if len(req.lines) > MAX_LINES:
-        v.add("lines", f"must have at most {MAX_LINES} lines")
+    # Repeated SKUs are the domain's refusal (Order.place), reported once with the other line problems.
+    check_lines(v, "lines", req.lines, unique_skus=False)
     lines = []
     for i, line in enumerate(req.lines):
-        check_sku(v, f"lines[{i}].sku", line.sku)
-        check_quantity(v, f"lines[{i}].quantity", line.quantity)
         price = _money(v, f"lines[{i}].unit_price", line.unit_price, line.HasField("unit_price"))
         check_text(v, f"lines[{i}].channel_sku", line.channel_sku, max_len=128)
         lines.append(OrderLine(line.sku, line.quantity, price, line.channel_sku))
@@ -161,7 +155,7 @@ def return_items(req: pb.ReturnItemsRequest) -> commands.ReturnItems:
     v = Violations()
     check_request_id(v, "request_id", req.request_id)
     _order_id(v, req.order_id)
-    check_lines(v, req.lines)
+    check_lines(v, "lines", req.lines)
     check_id(v, "return_location_id", req.return_location_id)
     check_text(v, "reason", req.reason)
     v.raise_if_any()
@@ -194,6 +188,7 @@ def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
                 raise ValueError
             if datetime.fromisoformat(created).tzinfo is None:
                 raise ValueError
+            from_iso(created)  # an instant before year 1 in UTC parses but does not convert
         except ValueError as exc:
             raise InvalidArgument("page_token", "is not a valid page token") from exc
         after = (created, last_id)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from onepool_kernel.roles import CHANNEL, DEALER, STORE
 from onepool_runtime.auth import Principal, current_principal
 from onepool_runtime.errors import NotFound, PermissionDenied
 
@@ -36,11 +37,11 @@ Guard = Callable[[Order], None]
 def _visible(p: Principal, order: Order) -> bool:
     if p.is_privileged:
         return True
-    if p.role == "channel":
+    if p.role == CHANNEL:
         return order.channel_id == p.channel_id
-    if p.role == "dealer":
+    if p.role == DEALER:
         return order.dealer_id == p.dealer_id or any(f.owner_dealer_id == p.dealer_id for f in order.fulfillments)
-    if p.role == "store":
+    if p.role == STORE:
         return any(f.location_id == p.location_id for f in order.fulfillments) or (
             order.fulfillment.pickup_location_id == p.location_id
         )
@@ -59,9 +60,9 @@ class OrderScope:
         """The command to place, with its dealer decided (see the module docstring); `channel` is orders'
         copy of cmd.channel_id, None if orders has not heard of it."""
         p = self._principal()
-        if p.role == "channel" and p.channel_id != cmd.channel_id:
+        if p.role == CHANNEL and p.channel_id != cmd.channel_id:
             raise PermissionDenied("channel tokens may only place orders on their own channel")
-        if p.role == "dealer" and (channel is None or channel.bound_dealer != p.dealer_id):
+        if p.role == DEALER and (channel is None or channel.bound_dealer != p.dealer_id):
             # An unknown channel looks the same as another dealer's, as in the channels service.
             raise PermissionDenied("dealer tokens may only place orders on their own dealer's channel")
         if channel is None:
@@ -78,9 +79,9 @@ class OrderScope:
         """Force the caller's own filter onto the query; asking for someone else's is refused."""
         p = self._principal()
         forced = {
-            "channel": ("channel_id", p.channel_id),
-            "dealer": ("dealer_id", p.dealer_id),
-            "store": ("location_id", p.location_id),
+            CHANNEL: ("channel_id", p.channel_id),
+            DEALER: ("dealer_id", p.dealer_id),
+            STORE: ("location_id", p.location_id),
         }.get(p.role)
         if forced is None:
             return query
@@ -106,9 +107,9 @@ class OrderScope:
         def guard(order: Order) -> None:
             if p.is_privileged:
                 return
-            if p.role == "channel" and order.channel_id == p.channel_id:
+            if p.role == CHANNEL and order.channel_id == p.channel_id:
                 return
-            if p.role == "dealer" and order.dealer_id == p.dealer_id:
+            if p.role == DEALER and order.dealer_id == p.dealer_id:
                 return
             raise _deny("change")
 
@@ -122,9 +123,9 @@ class OrderScope:
             if p.is_privileged:
                 return
             fulfilment = order.fulfillment_by_id(fulfillment_id)  # NOT_FOUND before PERMISSION_DENIED
-            if p.role == "store" and fulfilment.location_id == p.location_id:
+            if p.role == STORE and fulfilment.location_id == p.location_id:
                 return
-            if p.role == "dealer" and fulfilment.owner_dealer_id and fulfilment.owner_dealer_id == p.dealer_id:
+            if p.role == DEALER and fulfilment.owner_dealer_id and fulfilment.owner_dealer_id == p.dealer_id:
                 return
             raise _deny("fulfil")
 
@@ -132,11 +133,11 @@ class OrderScope:
 
     def receive_return(self, return_location_id: str) -> Guard:
         p = self._principal()
-        if p.role == "store" and return_location_id != p.location_id:
+        if p.role == STORE and return_location_id != p.location_id:
             raise PermissionDenied("store tokens may only receive returns at their own location")
 
         def guard(order: Order) -> None:
-            if p.role == "channel" and order.channel_id != p.channel_id:
+            if p.role == CHANNEL and order.channel_id != p.channel_id:
                 raise _deny("return items of")
 
         return guard

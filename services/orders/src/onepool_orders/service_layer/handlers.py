@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from onepool_kernel.money import Money
 from onepool_runtime.errors import AlreadyExists, NotFound
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import SalesChannel
 from onepool_orders.domain.customers import identities_of
 from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderStatus, Return, Shortfall, new_id
-from onepool_orders.domain.money import Money
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 Guard = Callable[[Order], None]

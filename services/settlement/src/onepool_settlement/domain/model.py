@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from onepool_runtime.errors import InvalidArgument
+from onepool_kernel.errors import InvalidArgument
 
 from onepool_settlement.domain import parties
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from onepool_runtime.errors import InvalidArgument
+from onepool_kernel.errors import InvalidArgument
 
 BRAND = "brand"
 CLEARING = "clearing"

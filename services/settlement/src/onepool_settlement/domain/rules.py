@@ -32,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from onepool_kernel.money import BPS, allocate, bps_of
+
 from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
     Account,
@@ -44,7 +46,6 @@ from onepool_settlement.domain.model import (
     Rule,
     Source,
 )
-from onepool_settlement.domain.money import BPS, allocate, bps_of
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from onepool_runtime.errors import FailedPrecondition
+from onepool_kernel.errors import FailedPrecondition
 
 from onepool_settlement.domain import events
 from onepool_settlement.domain.model import JournalLine

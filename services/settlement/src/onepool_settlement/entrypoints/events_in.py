@@ -11,7 +11,6 @@ A sale on a channel whose terms have not arrived yet is retried (handlers.Channe
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from typing import Any
 
 from onepool.channels.v1 import channels_pb2
@@ -23,6 +22,7 @@ from onepool.orders.v1 import facts_pb2 as order_facts_pb2
 from onepool_contracts.events import subject_of
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
+from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
 from onepool_settlement.domain.model import (
@@ -43,7 +43,7 @@ _CHANNEL_TYPES = {getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in C
 
 def source(event: Any) -> Source:
     meta = event.meta
-    occurred = meta.occurred_at.ToDatetime(tzinfo=UTC) if meta.HasField("occurred_at") else None
+    occurred = from_ts(meta.occurred_at) if meta.HasField("occurred_at") else None
     return Source(event_id=meta.event_id, subject=subject_of(event), occurred_at=occurred)
 
 

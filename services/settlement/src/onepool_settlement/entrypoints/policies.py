@@ -5,11 +5,11 @@ interceptor), and `require_party` refuses any role it does not know. A dealer to
 `dealer:<its id>`, a channel token only `channel:<its id>`; admin and service read every party.
 """
 
+from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED
 from onepool_runtime.auth import current_principal, policy
 from onepool_runtime.errors import PermissionDenied
 
-ADMIN = ("admin", "service")
-PARTIES = (*ADMIN, "dealer", "channel")
+PARTIES = (*PRIVILEGED, DEALER, CHANNEL)
 POLICY = policy(
     "onepool.settlement.v1.SettlementService",
     {
@@ -17,7 +17,7 @@ POLICY = policy(
         "ListEntries": PARTIES,
         "GenerateStatement": PARTIES,
         "GetStatement": PARTIES,
-        "Reconcile": ADMIN,
+        "Reconcile": PRIVILEGED,
     },
 )
 
@@ -27,8 +27,8 @@ def require_party(party: str) -> None:
     p = current_principal()
     if p.is_privileged:
         return
-    if p.role == "dealer" and party == f"dealer:{p.dealer_id}":
+    if p.role == DEALER and party == f"dealer:{p.dealer_id}":
         return
-    if p.role == "channel" and party == f"channel:{p.channel_id}":
+    if p.role == CHANNEL and party == f"channel:{p.channel_id}":
         return
     raise PermissionDenied(f"a {p.role} token may only read its own party's ledger")

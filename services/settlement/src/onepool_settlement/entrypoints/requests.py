@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
     check_currency,
     check_id,
@@ -46,7 +47,7 @@ def timestamp(v: Violations, path: str, holder: object, field: str, *, required:
     if not (_MIN_SECONDS <= value.seconds <= _MAX_SECONDS and 0 <= value.nanos < 1_000_000_000):
         v.add(path, "is not a valid timestamp")
         return None
-    return value.ToDatetime(tzinfo=UTC)
+    return from_ts(value)
 
 
 def _period(v: Violations, start: datetime | None, end: datetime | None, end_path: str, start_path: str) -> None:

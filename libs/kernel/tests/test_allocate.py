@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from onepool_settlement.domain.money import allocate, bps_of
+from onepool_kernel.money import allocate, bps_of
 
 amounts = st.integers(min_value=-(10**13), max_value=10**13)
 positive_weights = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=12).filter(
