@@ -277,7 +277,7 @@ class Order:
         """A payment was recorded. It stays true after a cancellation or a return: what is due back is
         `refunded`."""
         assert self.paid is not None
-        return self.status in PAID_STATES or self.paid.amount > 0
+        return self.status in PAID_STATES or self.paid.amount_minor > 0
 
     @property
     def is_open(self) -> bool:
