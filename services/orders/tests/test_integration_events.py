@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import events_pb2 as ev
+from onepool_kernel.money import Money
 from onepool_orders.adapters.integration import translate
 from onepool_orders.domain.model import (
     AllocatedStock,
@@ -15,7 +16,6 @@ from onepool_orders.domain.model import (
     Order,
     OrderLine,
 )
-from onepool_orders.domain.money import Money
 from onepool_orders.domain.stock_requests import StockLine
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
