@@ -195,8 +195,19 @@ class FaultStack:
         proc.kill()
         await asyncio.to_thread(proc.wait)
 
-    async def nats_start(self) -> None:
-        await asyncio.to_thread(self.nats.start)
+    async def nats_start(self, attempts: int = 10) -> None:
+        # A nats-server restarted right after a kill -9 can exit at once (its port or store still held by the
+        # dying process); an operator's supervisor would start it again, so this one does too, a few times,
+        # and otherwise fails with the server's own last words.
+        for attempt in range(1, attempts + 1):
+            try:
+                await asyncio.to_thread(self.nats.start)
+                return
+            except RuntimeError:
+                log_tail = (self.nats.store_dir / "server.log").read_text(errors="replace")[-2000:]
+                if attempt == attempts:
+                    raise RuntimeError(f"nats-server would not restart:\n{log_tail}") from None
+                await asyncio.sleep(1.0)
 
     # ---- health ------------------------------------------------------------------------------------------
 
