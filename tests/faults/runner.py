@@ -6,7 +6,7 @@ Faults:
 - `postgres-restart`: immediate shutdown (SIGQUIT to the postmaster, as `pg_ctl stop -m immediate`), three
   seconds down, started again (crash recovery).
 - `nats-restart`: nats-server SIGKILLed, two seconds down, restarted on the same port and store directory.
-- `relay-crash`: orders restarted before the workload with `fault_relay_exit_after`; its extra relay exits
+- `relay-crash`: orders restarted before the workload with `fault_relay_exit_after`; its outbox relay exits
   the process between the PubAcks and the mark, mid-workload; the supervisor restarts it without the hook.
 - `consumer-crash`: settlement restarted with `fault_consumer_exit_after`; a consumer exits the process
   after its commit and before its ack, mid-workload; restarted without the hook.

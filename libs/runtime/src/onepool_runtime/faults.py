@@ -1,16 +1,16 @@
 """Test-only fault injection (`ServiceSettings.fault_*`, all 0 = off): the process exits like a SIGKILL at the
 moments a crash hurts most, so tests/faults can prove that nothing is lost and nothing happens twice.
 
-- `fault_relay_exit_after=N`: a second outbox relay runs beside the real one (they share the rows through
-  FOR UPDATE SKIP LOCKED) and exits the process once it has published N events, after their PubAcks and
-  before it marks them. After the restart the rows are published again; JetStream's duplicate window drops
+- `fault_relay_exit_after=N`: the service's outbox relay exits the process once it has published N events,
+  after their PubAcks and before it marks them (`relay_hook`, installed by the server host). After the
+  restart the rows are published again; JetStream's duplicate window drops
   the copies and the consumers' inboxes drop anything older.
 - `fault_consumer_exit_after=N`: consumers whose unit of work is built on `consumer_sessions` exit the
   process right after their Nth commit, before the ack. JetStream delivers the message again after
   `ack_wait`; the inbox row committed with the effect makes that delivery a no-op.
 
-A service opts in by wiring `relay_tasks` into its tasks and `consumer_sessions` into its consumers' unit of
-work; with the settings at 0 both return what the service would use anyway.
+A service opts in to the consumer fault by building its consumers' unit of work on `consumer_sessions`; with
+the settings at 0 it returns what the service would use anyway.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
-
-from onepool_runtime.relay import OutboxRelay
 
 if TYPE_CHECKING:
     from onepool_runtime.server import Infra
@@ -41,12 +39,15 @@ def _die(what: str) -> None:
     os._exit(FAULT_EXIT_CODE)
 
 
-def relay_tasks(infra: Infra) -> dict[str, Callable[[], Awaitable[None]]]:
-    """{} unless `fault_relay_exit_after` is set; then a relay that dies between publish and mark."""
-    s = infra.settings
-    limit = s.fault_relay_exit_after
+def relay_hook(settings: Any) -> Callable[[list[str]], Awaitable[None]] | None:
+    """None unless `fault_relay_exit_after` is set; then the service relay's `after_publish` hook, which exits
+    the process once N events were published (PubAck'ed) and before they are marked.
+
+    It goes on the service's own relay: that relay is woken in-process on every commit, so a second relay
+    beside it would rarely get a row and the fault would never fire."""
+    limit = settings.fault_relay_exit_after
     if limit <= 0:
-        return {}
+        return None
     log.warning("fault injection is ON: exiting after %d events published and not yet marked", limit)
     published = 0
 
@@ -56,15 +57,7 @@ def relay_tasks(infra: Infra) -> dict[str, Callable[[], Awaitable[None]]]:
         if published >= limit:
             _die(f"after publishing {published} outbox events and before marking them")
 
-    relay = OutboxRelay(
-        infra.engine,
-        infra.js,
-        schema=s.schema_name,
-        batch_size=s.outbox_batch_size,
-        poll_seconds=s.outbox_poll_seconds,
-        after_publish=after_publish,
-    )
-    return {"fault-relay": relay.run}
+    return after_publish
 
 
 def consumer_sessions(infra: Infra) -> async_sessionmaker[AsyncSession]:

@@ -26,7 +26,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from onepool_runtime import db, messaging
+from onepool_runtime import db, faults, messaging
 from onepool_runtime.admission import AdmissionInterceptor
 from onepool_runtime.auth import AuthInterceptor, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
@@ -189,6 +189,7 @@ class ServiceHost:
             batch_size=s.outbox_batch_size,
             poll_seconds=s.outbox_poll_seconds,
             retention_seconds=s.outbox_retention_hours * 3600,
+            after_publish=faults.relay_hook(s),  # None unless a fault test asks for a crash after publishing
         )
         self._spawn("outbox-relay", self.relay.run)
         for consumer in parts.consumers:

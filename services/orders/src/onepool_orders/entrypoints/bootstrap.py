@@ -11,7 +11,6 @@ from functools import partial
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
-from onepool_runtime import faults
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
@@ -90,7 +89,7 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
-        tasks={"saga-recovery": recovery.run, **faults.relay_tasks(infra)},  # the latter: tests only
+        tasks={"saga-recovery": recovery.run},
         on_stop=[partial(channel.close, None)],
         components={"recovery": recovery, "placement": placement, "stock_sync": stock},
     )
