@@ -7,6 +7,8 @@ from onepool_runtime.mapping import copy_fields
 from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_inventory.domain.model import (
+    ChannelAllocation,
+    ChannelAllocationStatus,
     Location,
     LocationType,
     Movement,
@@ -23,6 +25,7 @@ LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(pb.LocationType, LocationType)
 MOVEMENT_KINDS, MOVEMENT_KINDS_BACK = enum_maps(pb.MovementKind, MovementKind)
 RESERVATION_STATUSES = enum_maps(pb.ReservationStatus, ReservationStatus).to_proto
 TRANSFER_STATUSES = enum_maps(pb.TransferStatus, TransferStatus).to_proto
+CHANNEL_ALLOCATION_STATUSES = enum_maps(pb.ChannelAllocationStatus, ChannelAllocationStatus).to_proto
 # What a Location and its message share by name; `type` is translated, and the message says `disabled`.
 LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
 
@@ -40,6 +43,7 @@ def level_to_proto(level: StockLevel) -> pb.StockLevel:
         safety_stock=level.safety_stock,
         available=level.available,
         version=level.version,
+        dedicated=level.dedicated,
     )
 
 
@@ -95,4 +99,14 @@ def movement_to_proto(m: Movement) -> pb.Movement:
         reference=m.reference,
         on_hand_after=m.on_hand_after,
         created_at=ts(m.created_at),
+    )
+
+
+def channel_allocation_to_proto(a: ChannelAllocation) -> pb.ChannelAllocation:
+    return pb.ChannelAllocation(
+        **copy_fields(a, "id", "channel_id", "location_id", "sku", "quantity", "remaining", "returned", "version"),
+        ends_at=ts(a.ends_at),
+        status=CHANNEL_ALLOCATION_STATUSES[a.status],
+        created_at=ts(a.created_at),
+        updated_at=ts(a.updated_at),
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import TransferLineRow, TransferRow, metadata
 from onepool_inventory.domain.model import StockLine, Transfer, TransferStatus
+
+Key = tuple[str, str]  # (sku, location_id)
 
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
@@ -69,3 +71,21 @@ class TransferRepository:
             .where(_TRANSFER.c.id == transfer.id)
             .values(status=transfer.status.value, received_at=transfer.received_at)
         )
+
+    async def inbound(self, skus: list[str], location_ids: list[str]) -> dict[Key, int]:
+        """Units per (sku, destination) in transfers still IN_TRANSIT (shipped, not received)."""
+        if not skus or not location_ids:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(_TLINE.c.sku, _TRANSFER.c.to_location_id, func.sum(_TLINE.c.quantity).label("units"))
+                .join(_TRANSFER, _TRANSFER.c.id == _TLINE.c.transfer_id)
+                .where(
+                    _TRANSFER.c.status == TransferStatus.IN_TRANSIT.value,
+                    _TLINE.c.sku.in_(skus),
+                    _TRANSFER.c.to_location_id.in_(location_ids),
+                )
+                .group_by(_TLINE.c.sku, _TRANSFER.c.to_location_id)
+            )
+        ).all()
+        return {(r.sku, r.to_location_id): int(r.units) for r in rows}
