@@ -11,13 +11,14 @@ from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
 from rich.progress import track
 
-from onepool_cli import dlq
+from onepool_cli import channels, dlq
 from onepool_cli.services import BY_NAME, SERVICES
 
 app = typer.Typer(
     help="OnePool: run it, migrate it, mint development tokens, replay dead letters.", no_args_is_help=True
 )
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(channels.app, name="channels")
 console = Console()
 
 

@@ -16,6 +16,7 @@ from onepool_channels.domain.model import (
     ChannelType,
     Listing,
     LocationType,
+    RuleNumbers,
 )
 
 CHANNEL_TYPES, CHANNEL_TYPES_BACK = enum_maps(pb.ChannelType, ChannelType)
@@ -61,6 +62,17 @@ def listing_to_proto(listing: Listing) -> pb.Listing:
         price=money_to_proto(listing.price),
         active=listing.active,
         updated_at=ts(listing.updated_at),
+        sales_cap_units=listing.sales_cap_units,
+        version=listing.version,
+    )
+
+
+def rules_to_proto(rules: RuleNumbers) -> pb.ChannelRules:
+    return pb.ChannelRules(
+        exposed=rules.exposed,
+        dedicated=rules.dedicated,
+        sales_cap_units=rules.sales_cap_units,
+        sales_counted=rules.sales_counted,
     )
 
 
@@ -71,4 +83,5 @@ def stock_to_watch(stock: ChannelStock) -> pb.WatchChannelStockResponse:
         channel_sku=stock.channel_sku,
         sellable=stock.sellable,
         version=stock.version,
+        rules=rules_to_proto(stock.rules),
     )
