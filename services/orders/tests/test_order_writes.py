@@ -4,6 +4,7 @@ must not rewrite lines or fulfilments that did not change (each rewrite is a row
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -77,3 +78,38 @@ async def test_shipping_rewrites_the_fulfilment_that_left_and_nothing_else(saga:
     assert await rewritten_with_the_order(saga, "order_lines", order.id) == 0
     reread = await run_in_transaction(saga.uow, lambda uow: handlers.get_order(uow, order.id))
     assert [(f.status.value, f.tracking_no) for f in reread.fulfillments] == [("SHIPPED", "T-1")]
+
+
+async def test_a_command_that_waited_for_the_order_lock_reads_what_the_holder_wrote(saga: Saga) -> None:
+    """The lock and the read are one statement; a statement that waited for the lock must not act on the lines
+    and fulfilments of the snapshot it started with (here it would ship the same fulfilment a second time,
+    and be refused, since the order it locked is SHIPPED already)."""
+    saga.inventory.stock = {"A": 10, "B": 10, "C": 10}
+    order = await saga.placement.place(three_lines("W4"))
+    await run_in_transaction(
+        saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "pay-1", order.total))
+    )
+    ship = commands.ShipFulfillment(order.id, order.fulfillments[0].id, "T-1")
+    async with saga.uow() as holder:
+        await handlers.ship_fulfillment(holder, ship)
+        waiter = asyncio.create_task(run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship)))
+        while not await waiting_on_a_lock(saga):
+            assert not waiter.done(), waiter
+            await asyncio.sleep(0.01)
+        await holder.commit()
+    repeated = await waiter
+    assert repeated.status is OrderStatus.SHIPPED
+    assert [(f.status.value, f.tracking_no) for f in repeated.fulfillments] == [("SHIPPED", "T-1")]
+    async with saga.uow() as uow:
+        sent = await uow.session.execute(text("SELECT count(*) FROM stock_requests WHERE kind = 'fulfil'"))
+        assert sent.scalar_one() == 1
+
+
+async def waiting_on_a_lock(saga: Saga) -> bool:
+    async with saga.uow() as uow:
+        found = await uow.session.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return int(found.scalar_one()) > 0

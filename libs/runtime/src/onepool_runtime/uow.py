@@ -62,11 +62,19 @@ class UnitOfWork:
         self.seen: list[HasEvents] = []
         self._integration: list[IntegrationEvent] = []
         self._read = False
+        self._single = False
         self._driver: Any = None
 
     def reading(self) -> Self:
         """Make this unit of work a read: statements run without a transaction, and commit is refused."""
         self._read = True
+        return self
+
+    def single_statement(self) -> Self:
+        """Make this unit of work run without a transaction, for a use case whose change is one statement (atomic
+        on its own, so BEGIN and COMMIT would only add two round trips) besides any reads, and which records no
+        events (writing them would be a second statement). Its commit refuses events."""
+        self._read = self._single = True
         return self
 
     async def __aenter__(self) -> Self:
@@ -128,6 +136,10 @@ class UnitOfWork:
             await outbox.add_events(self.session, self.source, events, driver=await self.driver())
 
     async def commit(self) -> None:
+        if self._single:
+            if self.collect_events():
+                raise RuntimeError("a single-statement unit of work cannot also write events")
+            return
         if self._read:
             raise RuntimeError("a read-only unit of work does not commit")
         await self.flush_events()

@@ -48,9 +48,19 @@ FROM orders o
 SELECT_ONE = _SELECT + "WHERE o.id = $1"
 SELECT_BY_EXTERNAL = _SELECT + "WHERE o.channel_id = $1 AND o.external_order_id = $2"
 SELECT_MANY = _SELECT + "WHERE o.id = ANY($1::text[])"
-# Taken before SELECT_ONE, as its own statement: a statement that waited for the lock would still read the
-# lines and fulfilments of the snapshot it started with, from before the holder's commit.
-LOCK_ONE = "SELECT 1 FROM orders WHERE id = $1 FOR UPDATE"
+# Locks the order row and reads it whole. A statement that waited for the lock returns the row as its holder
+# committed it, but reads lines and fulfilments from the snapshot it started with, from before that commit.
+# Every write of lines or fulfilments also writes the order row, so the row version the snapshot saw
+# (`seen_version`, a subquery: read with the snapshot) differing from the one locked (`locked_version`) says
+# exactly when that happened; the caller then reads the order again (SELECT_ONE, a fresh snapshot).
+SELECT_LOCKED = (
+    _SELECT.replace(
+        "FROM orders o",
+        ", o.xmin::text AS locked_version, (SELECT v.xmin::text FROM orders v WHERE v.id = o.id) AS seen_version\n"
+        "FROM orders o",
+    )
+    + "WHERE o.id = $1 FOR UPDATE OF o"
+)
 
 INSERT_ORDER = """
 WITH o AS (

@@ -117,8 +117,14 @@ class OrderRepository:
     async def get(self, order_id: str, *, lock: bool = False) -> Order | None:
         if lock:
             pg = await self._uow.driver()
-            if await pg.fetchval(sql.LOCK_ONE, order_id) is None:
+            row = await pg.fetchrow(sql.SELECT_LOCKED, order_id)
+            if row is None:
                 return None
+            if row["locked_version"] == row["seen_version"]:
+                order = sql.order_of(row)
+                self._adopt(order)
+                return order
+            # It changed while we waited for the lock: read it again, now that we hold it (see SELECT_LOCKED).
         found = await self._fetch(sql.SELECT_ONE, order_id)
         return found[0] if found else None
 
