@@ -92,10 +92,7 @@ class UnitOfWork:
         """Hook for subclasses: build repositories on self.session."""
 
     async def __aexit__(self, *exc: object) -> None:
-        try:
-            await self.session.rollback()  # no-op after commit; undoes everything otherwise
-        finally:
-            await self.session.close()
+        await self.session.close()  # rolls back whatever was not committed, and hands the connection back
 
     async def driver(self) -> Any:
         """The asyncpg connection under this unit of work's session, inside its transaction (begun now if no

@@ -100,6 +100,16 @@ FROM unnest($23::text[], $24::text[]) WITH ORDINALITY AS v(kind, payload, n)
 ORDER BY v.n
 """
 
+# The command outbox's sender (StockRequestRepository): each one statement, so each runs without a transaction.
+_OPEN = "done_at IS NULL AND failed_at IS NULL"
+CLAIM_NEXT_REQUEST = f"""
+UPDATE stock_requests SET not_before = now() + make_interval(secs => $2), attempts = attempts + 1
+WHERE seq = (SELECT seq FROM stock_requests WHERE order_id = $1 AND {_OPEN} ORDER BY seq LIMIT 1)
+  AND (attempts = 0 OR not_before <= now()) AND {_OPEN}
+RETURNING seq, order_id, attempts, kind, payload
+"""
+REQUEST_DONE = "UPDATE stock_requests SET done_at = now() WHERE seq = $1"
+
 KNOWN_IDENTITIES = """
 SELECT kind, value, customer_id FROM customer_identities
 WHERE (kind, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))

@@ -304,8 +304,9 @@ class OrderRepository:
 class StockRequestRepository:
     """The command outbox's sender side. Each order's requests are sent in the order they were recorded."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
         self.session = session
+        self._uow = uow
 
     def _open(self) -> Any:
         return and_(_REQUESTS.c.done_at.is_(None), _REQUESTS.c.failed_at.is_(None))
@@ -327,17 +328,12 @@ class StockRequestRepository:
 
     async def claim_next(self, order_id: str, lease_seconds: float) -> PendingStockRequest | None:
         """The oldest unfinished request of this order, if nobody else holds it and it is either new (never
-        tried: its writer sends it) or due for a retry."""
-        head = (
-            select(_REQUESTS.c.seq)
-            .where(_REQUESTS.c.order_id == order_id, self._open())
-            .order_by(_REQUESTS.c.seq)
-            .limit(1)
-            .scalar_subquery()
-        )
-        due = or_(_REQUESTS.c.attempts == 0, _REQUESTS.c.not_before <= text("now()"))
-        claimed = await self._claim(_REQUESTS.c.seq == head, due, lease_seconds)
-        return claimed[0] if claimed else None
+        tried: its writer sends it) or due for a retry. One statement (sent after every order change)."""
+        pg = await self._uow.driver()
+        r = await pg.fetchrow(sql.CLAIM_NEXT_REQUEST, order_id, float(lease_seconds))
+        if r is None:
+            return None
+        return PendingStockRequest(r["seq"], r["order_id"], r["attempts"], _request_back(r["kind"], r["payload"]))
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[PendingStockRequest]:
         """The oldest unfinished request of each order that is due (at most `limit` orders)."""
@@ -352,7 +348,8 @@ class StockRequestRepository:
         return await self._claim(_REQUESTS.c.seq.in_(due), _REQUESTS.c.not_before <= text("now()"), lease_seconds)
 
     async def done(self, seq: int) -> None:
-        await self.session.execute(update(_REQUESTS).where(_REQUESTS.c.seq == seq).values(done_at=text("now()")))
+        pg = await self._uow.driver()
+        await pg.execute(sql.REQUEST_DONE, seq)
 
     async def retry_later(self, seq: int, delay_seconds: float, error: str) -> None:
         await self.session.execute(
