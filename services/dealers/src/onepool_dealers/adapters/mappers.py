@@ -102,4 +102,5 @@ def overview_to_proto(o: Overview) -> pb.GetDealerOverviewResponse:
         open_replenishments=money_to_proto(o.open_replenishments),
         period_start=ts(o.period_start),
         period_end=ts(o.period_end),
+        inbound_units=o.inbound_units,
     )
