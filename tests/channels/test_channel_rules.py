@@ -138,3 +138,29 @@ async def test_an_emptied_channels_read_model_rebuilds_itself_from_inventory(sta
 
     await world.settled(market.id, sku, 30)
     assert await rules_agree(world, market.id, sku) == (30, 30, 0, 100, 0)
+
+
+async def test_onepool_channels_rebuild_restores_a_damaged_read_model_while_the_service_runs(started, world) -> None:  # type: ignore[no-untyped-def]
+    from onepool_cli.main import app
+    from onepool_runtime.testing.services import TEST_SECRET
+    from typer.testing import CliRunner
+
+    sku = world.name("SKU")
+    wh = await world.location("WH")
+    await world.stock(wh, **{sku: 12})
+    web = await world.channel("web", max_share_bps=5000)
+    await world.listing(web.id, sku)
+    await world.settled(web.id, sku, 6)
+    async with started.hosts["channels"].infra.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM stock_positions WHERE sku = :sku"), {"sku": sku})
+    assert await world.sellable(web.id, sku) == 0  # the damage: the pool looks empty to channels
+
+    env = {
+        "ONEPOOL_DATABASE_URL": started.database_url,
+        "ONEPOOL_INVENTORY_ADDR": f"127.0.0.1:{started.ports['inventory']}",
+        "ONEPOOL_JWT_SECRET": TEST_SECRET,
+    }
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["channels", "rebuild"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "stock levels" in result.output and "rebuilt" in result.output
+    await world.settled(web.id, sku, 6)
