@@ -63,6 +63,7 @@ async def build(infra: Infra) -> ServiceParts:
         register=partial(inventory_pb2_grpc.add_InventoryServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
+        coalesced=frozenset({f"/{SERVICE_NAME}/Reserve"}),  # its calls wait for the coalescer's batch
         consumers=event_consumers(infra),
         tasks={"reserve-coalescer": coalescer.run, "reservation-sweeper": sweep},
         components={"reserve_coalescer": coalescer},
