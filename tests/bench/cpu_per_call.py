@@ -8,16 +8,17 @@ environment given), lays out one warehouse, 500 SKUs and a channel, then for eac
 `callers` concurrent callers `rounds` times and prints the median CPU milliseconds per call of each process
 involved (the client is this process and is not counted):
 
-- health/Check through inventory's server (admission, telemetry and the server itself);
+- health/Check through inventory's server, and through the bare grpc.aio server of `bare_health.py` (the
+  empty-RPC baseline of `make bench`, in its own process);
 - GetAvailability of 1 SKU (inventory);
 - Reserve of one hot SKU, and Reserve spread over the 500 SKUs (inventory and PostgreSQL; each call reserves
   one unit with its own request id);
 - PlaceOrder (orders, inventory, PostgreSQL's whole tree, NATS; the consumers' share is left out, only
   channels consumes here).
 
-`--paths health,reserve_hot` measures only those (names as in the JSON: health, get_availability,
-reserve_hot, reserve_spread, place_order); `--profile SECONDS` py-spies inventory during GetAvailability and
-each Reserve path and orders during PlaceOrder.
+`--paths health,reserve_hot` measures only those (names as in the JSON: health, bare_health,
+get_availability, reserve_hot, reserve_spread, place_order); `--profile SECONDS` py-spies inventory during
+GetAvailability and each Reserve path, and orders during PlaceOrder.
 
 Failure modes: a service that does not start raises RuntimeError naming its log; a failed call counts in the
 "errors" column and is not divided into the figures.
@@ -156,7 +157,7 @@ async def _run_for(call: Any, callers: int, seconds: float) -> None:
     await asyncio.gather(*(caller() for _ in range(callers)))
 
 
-PATHS = ("health", "get_availability", "reserve_hot", "reserve_spread", "place_order")
+PATHS = ("health", "bare_health", "get_availability", "reserve_hot", "reserve_spread", "place_order")
 
 
 async def measure(
@@ -209,6 +210,17 @@ async def measure(
                     "health/Check",
                     lambda i: health.Check(check),
                     {"inventory": pids["inventory"]},
+                    calls,
+                    callers,
+                    rounds,
+                )
+            if "bare_health" in paths:
+                await stack.start_bare()
+                bare = health_pb2_grpc.HealthStub(stack.channel("bare"))
+                results["bare_health"] = await _measure(
+                    "bare health/Check",
+                    lambda i: bare.Check(check),
+                    {"bare": stack.pid("bare")},
                     calls,
                     callers,
                     rounds,
