@@ -141,7 +141,13 @@ class OrderPlacement:
             recorded, orphan = await run_in_transaction(
                 self._uow,
                 lambda uow: handlers.record_reservation(
-                    uow, order.id, attempt, reservation.id, reservation.expires_at, list(reservation.allocations)
+                    uow,
+                    order.id,
+                    attempt,
+                    reservation.id,
+                    reservation.expires_at,
+                    list(reservation.allocations),
+                    order,
                 ),
             )
         except Exception:
