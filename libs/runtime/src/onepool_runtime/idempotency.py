@@ -81,7 +81,7 @@ async def run_in_transaction(
                     )
                 await uow.commit()
                 return response
-        except DBAPIError as exc:
+        except (DBAPIError, asyncpg.PostgresError) as exc:  # asyncpg's own from statements on uow.driver()
             if not is_transaction_conflict(exc) or attempt == attempts:
                 if is_transaction_conflict(exc):
                     raise Conflict("concurrent update conflict; retry the request") from exc

@@ -88,6 +88,17 @@ def stamp(message: Message, source: str) -> str:
     return str(meta.event_id)
 
 
+# One statement for any number of events, on an asyncpg connection inside the writing transaction (the one
+# under a unit of work's session, `UnitOfWork.driver`, or a driver transaction's own).
+_INSERT = (
+    "INSERT INTO outbox (id, subject, payload, headers) "
+    "SELECT e.id, e.subject, e.payload, e.headers::jsonb "
+    "FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) "
+    "WITH ORDINALITY AS e(id, subject, payload, headers, n) "
+    "ORDER BY e.n"
+)
+
+
 def _rows(source: str, events: Iterable[Message]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for message in events:
@@ -100,35 +111,37 @@ def _rows(source: str, events: Iterable[Message]) -> list[dict[str, Any]]:
     return rows
 
 
-async def add_events(session: AsyncSession, source: str, events: Iterable[Message]) -> list[str]:
+async def _insert(driver: Any, rows: list[dict[str, Any]]) -> None:
+    await driver.execute(
+        _INSERT,
+        [r["id"] for r in rows],
+        [r["subject"] for r in rows],
+        [r["payload"] for r in rows],
+        [json.dumps(r["headers"]) for r in rows],
+    )
+
+
+async def add_events(session: AsyncSession, source: str, events: Iterable[Message], *, driver: Any = None) -> list[str]:
     """Write events to the outbox, each on its registered subject, inside the caller's open transaction; the
-    relay is woken when it commits (module doc)."""
+    relay is woken when it commits (module doc). `driver`: the asyncpg connection of that same transaction
+    (`UnitOfWork.driver()`), which writes them in one statement without SQLAlchemy's per-row work."""
     rows = _rows(source, events)
     if not rows:
         return []
-    await session.execute(insert(outbox), rows)
+    if driver is not None:
+        await _insert(driver, rows)
+    else:
+        await session.execute(insert(outbox), rows)
     session.info[_WROTE] = True
     return [str(r["id"]) for r in rows]
 
 
-_INSERT_ON = """
-INSERT INTO outbox (id, subject, payload, headers)
-SELECT i, s, p, h::jsonb FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS e(i, s, p, h)
-"""
-
-
 async def add_events_on(conn: asyncpg.Connection, source: str, events: Iterable[Message]) -> list[str]:
-    """`add_events` inside a transaction the caller runs on asyncpg directly; the caller calls `wake` after
-    its commit."""
+    """`add_events` inside a transaction the caller runs on asyncpg directly, without a session
+    (`db.driver_transaction`); the caller calls `wake` after its commit."""
     rows = _rows(source, events)
     if rows:
-        await conn.execute(
-            _INSERT_ON,
-            [r["id"] for r in rows],
-            [r["subject"] for r in rows],
-            [r["payload"] for r in rows],
-            [json.dumps(r["headers"]) for r in rows],
-        )
+        await _insert(conn, rows)
     return [str(r["id"]) for r in rows]
 
 

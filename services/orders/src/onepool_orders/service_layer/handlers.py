@@ -8,10 +8,11 @@ locked order before anything changes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from onepool_kernel.money import Money
-from onepool_runtime.errors import AlreadyExists, NotFound
+from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import SalesChannel
@@ -61,25 +62,33 @@ async def begin_placement(
 ) -> tuple[Order, bool]:
     """tx1: record the order PENDING, or find the one already placed with this external id.
     Returns (order, created_now). The payment TTL is fixed here, so every Reserve for this order is the
-    same request (inventory refuses a request id reused with different content)."""
-    existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
-    if existing is not None:
-        return _same_order(existing, cmd), False
+    same request (inventory refuses a request id reused with different content).
+
+    The insert comes first (one statement for the order and its lines, nothing if the external id is taken):
+    a new order, the common case, costs no look-up beforehand."""
     moment = now()
-    order = Order.place(
-        order_id=new_id(),
-        channel_id=cmd.channel_id,
-        external_order_id=cmd.external_order_id,
-        customer=cmd.customer,
-        lines=list(cmd.lines),
-        fulfillment=cmd.fulfillment,
-        dealer_id=cmd.dealer_id,
-        payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
-        now=moment,
-    )
+    try:
+        order = Order.place(
+            order_id=new_id(),
+            channel_id=cmd.channel_id,
+            external_order_id=cmd.external_order_id,
+            customer=cmd.customer,
+            lines=list(cmd.lines),
+            fulfillment=cmd.fulfillment,
+            dealer_id=cmd.dealer_id,
+            payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
+            now=moment,
+        )
+    except InvalidArgument:
+        # A repeated request still gets the order it placed, as when the look-up came first.
+        existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
+        if existing is None:
+            raise
+        return _same_order(existing, cmd), False
     if await uow.orders.add(order, recover_at=moment + timedelta(seconds=recovery_after_seconds)):
         return order, True
-    # A concurrent PlaceOrder of the same external order won the unique index: answer with its order.
+    # Placed before, or a concurrent PlaceOrder of the same external order won the unique index: answer with
+    # that order.
     winner = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
     assert winner is not None
     return _same_order(winner, cmd), False
@@ -106,15 +115,27 @@ async def record_reservation(
     reservation_id: str,
     expires_at: datetime | None,
     allocations: list[AllocatedStock],
+    pending: Order | None = None,
 ) -> tuple[Order, bool]:
     """tx2 (stock held): the order becomes RESERVED. Returns (order, reservation_is_orphan): an orphan is a
-    reservation this order will never use (the order moved on meanwhile), which the caller must release."""
+    reservation this order will never use (the order moved on meanwhile), which the caller must release.
+
+    `pending`: the order as its driver last saw it, PENDING at `attempt`. Recorded on that copy and written
+    only if the stored order is still exactly that (PENDING at `attempt`, no reservation: nothing else of a
+    PENDING order ever changes), which saves locking and reading it again; otherwise as below."""
+    customer_id = ""
+    if pending is not None and pending.status is OrderStatus.PENDING and pending.reserve_attempt == attempt:
+        customer_id = await uow.orders.resolve_customer(identities_of(pending.customer, pending.channel_id))
+        order = replace(pending, fulfillments=[], events=[], stock_requests=[], new_returns=[])
+        order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
+        if await uow.orders.save(order, pending_attempt=attempt):
+            return order, False
     order = await _order(uow, order_id, lock=True)
     if order.reservation_id == reservation_id:
         return order, False  # a concurrent driver of the same order recorded it already
     if order.status is not OrderStatus.PENDING or order.reserve_attempt != attempt:
         return order, True
-    customer_id = await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
+    customer_id = customer_id or await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
     order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
     await uow.orders.save(order)
     return order, False
