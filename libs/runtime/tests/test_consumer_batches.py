@@ -205,3 +205,38 @@ async def test_a_database_failure_mid_batch_applies_nothing_of_it_and_dead_lette
     assert [e for e, _ in applied] == ids  # each once, after the failure, in order
     assert first_tx not in {t for _, t in applied}  # nothing of the failed transaction stayed
     assert await _dead_letters(env, consumer.dlq_subject) == []  # max_deliver 1, and still no dead letter
+
+
+async def test_runs_of_a_subscription_with_many_are_applied_together_in_order(env: Any) -> None:
+    """`many` takes each run of its events that came one after another; other events keep their place."""
+    seen: list[tuple[str, ...]] = []
+
+    async def stock_many(events: list[events_pb2.StockChanged], uow: Any) -> None:
+        seen.append(tuple(e.meta.event_id for e in events))
+
+    async def stock_one(event: events_pb2.StockChanged, uow: Any) -> None:
+        seen.append((event.meta.event_id,))
+
+    async def location(event: events_pb2.LocationUpserted, uow: Any) -> None:
+        seen.append((f"L:{event.meta.event_id}",))
+
+    consumer = EventConsumer(
+        env.js,
+        env.uow,
+        service="testsvc",
+        name="runs",
+        stream="TESTSVC",
+        subscriptions=[
+            Subscription(f"{env.schema}.stock.changed", events_pb2.StockChanged, stock_one, stock_many),
+            Subscription(f"{env.schema}.location.upserted", events_pb2.LocationUpserted, location),
+        ],
+    )
+    await consumer.ensure()
+    await _publish(env, ["s1", "s2"])
+    loc = events_pb2.LocationUpserted(meta=common_pb2.EventMeta(event_id="l1"))
+    await env.js.publish(f"{env.schema}.location.upserted", loc.SerializeToString(), headers={"Nats-Msg-Id": "l1"})
+    await _publish(env, ["s3", "s4", "s5"])
+
+    await _run_until(consumer, lambda: consumer.processed == 6)
+
+    assert seen == [("s1", "s2"), ("L:l1",), ("s3", "s4", "s5")]

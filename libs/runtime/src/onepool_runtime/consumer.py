@@ -5,10 +5,15 @@ record all their event ids in the inbox with one statement (`inbox.claim`; ids s
 are acked without effect), run the handlers in stream order on one unit of work, commit, then ack every
 message. One BEGIN/COMMIT (and one WAL flush), one inbox statement and one session per batch instead of per
 event: under load a consumer spends most of its CPU on that per-transaction work, not in its handlers.
-`before_batch` (optional) runs first with the events to apply, so a service takes its handlers' locks in its
-own lock order rather than in the order the events came. Handlers see one another's writes, in order, so an
-event's effect on a key is applied after those of the events before it, as one by one. `apply_batches=False`
-(or a fetch of one message) applies each message in its own transaction, the same way.
+A fetch takes what is waiting, up to `batch`; after a fetch that found fewer, the consumer waits until
+`linger` seconds have passed since it began before fetching again, so that under a steady flow events are
+applied a batch at a time (the first event after a quiet spell is applied at once; later ones wait at most
+`linger`). Handlers see one another's writes, in order, so an event's effect on a key is applied after those
+of the events before it, as one by one. A subscription may also give `many`, which applies a run of its
+events that came one after another at once (to recompute a read model once for all of them, or to look up
+what they need in one statement); a `many` handler takes its locks in its service's lock order, not in the
+order the events came.
+`apply_batches=False` (or a fetch of one message) applies each message in its own transaction, the same way.
 
 When a batch fails, nothing of it was applied or acked (the transaction rolled back):
 - for the infrastructure's reasons (below), the whole batch is put back with the infrastructure back-off,
@@ -104,11 +109,20 @@ class Subscription(Generic[M, U]):
     subject: str
     message_type: type[M]
     handler: Callable[[M, U], Awaitable[None]]
+    # Optional: applies several events of this subscription (or of subscriptions given the same `many`)
+    # that came one after another in a batch, with the same effect as `handler` on each in turn (a read
+    # model recomputed once for them all, say).
+    many: Callable[[list[M], U], Awaitable[None]] | None = None
 
     @classmethod
-    def of(cls, message_type: type[M], handler: Callable[[M, U], Awaitable[None]]) -> Subscription[M, U]:
+    def of(
+        cls,
+        message_type: type[M],
+        handler: Callable[[M, U], Awaitable[None]],
+        many: Callable[[list[M], U], Awaitable[None]] | None = None,
+    ) -> Subscription[M, U]:
         """Subscribe to an event by its message type, on the subject the event registry binds it to."""
-        return cls(subject_of(message_type), message_type, handler)
+        return cls(subject_of(message_type), message_type, handler, many)
 
 
 def wrong_event_type(sub: Subscription[Any, Any], headers: dict[str, str]) -> str | None:
@@ -140,10 +154,15 @@ class _Ready:
         return str(self.sub.message_type.DESCRIPTOR.full_name)
 
 
-# Runs in the transaction before the handlers of a batch, with the events about to be applied (not the
-# duplicates), in order: a service takes the locks the handlers will take, in its own lock order, so that a
-# batch does not take them in the order the events came.
-BeforeBatch = Callable[[list[Any], Any], Awaitable[None]]
+def _runs(items: list[_Ready]) -> list[list[_Ready]]:
+    """Consecutive items of the same subscription, or of subscriptions sharing one `many`, in order."""
+    runs: list[list[_Ready]] = []
+    for item in items:
+        if runs and (runs[-1][0].sub.many or runs[-1][0].sub) is (item.sub.many or item.sub):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def _subject_matches(pattern: str, subject: str) -> bool:
@@ -172,7 +191,7 @@ class EventConsumer:
         infra_backoff: Callable[[int], float] | None = None,
         batch: int = 50,
         apply_batches: bool = True,
-        before_batch: BeforeBatch | None = None,
+        linger: float = 0.0,
         deliver_new_only: bool = False,
     ) -> None:
         self._js = js
@@ -190,7 +209,7 @@ class EventConsumer:
         self.infra_failures = 0
         self._batch = batch
         self._apply_batches = apply_batches
-        self._before_batch = before_batch
+        self._linger = linger
         self._deliver_new = deliver_new_only
         self.dlq_subject = f"dlq.{service}.{name}"
         self.processed = 0
@@ -241,7 +260,12 @@ class EventConsumer:
                     log.exception("fetch failed on %s; retrying", self.durable)
                     await asyncio.sleep(1.0)
                     continue
+                started = loop.time()
                 await self._process_batch(msgs)
+                if 0 < len(msgs) < self._batch and self._linger > 0:
+                    # Busy but not backlogged: let the next batch gather for up to `linger` (counting the time
+                    # this one took) rather than paying a transaction for every event as it comes.
+                    await asyncio.sleep(max(0.0, self._linger - (loop.time() - started)))
         finally:
             # Messages the server already pushed to this subscription are redelivered after ack_wait.
             with contextlib.suppress(Exception):
@@ -400,16 +424,8 @@ class EventConsumer:
             async with self._uow_factory() as uow:
                 claimed = await inbox.claim(uow.session, self.durable, ((i, r.msg.subject) for i, r in first.items()))
                 todo = [r for i, r in first.items() if i in claimed]
-                if self._before_batch is not None and todo:
-                    await self._before_batch([r.event for r in todo], uow)
-                for item in todo:
-                    with self._span(item) as span:
-                        self._annotate(span, item)
-                        try:
-                            await item.sub.handler(item.event, uow)
-                        except Exception as exc:
-                            span.record_exception(exc)
-                            raise
+                for run in _runs(todo):
+                    await self._handle_run(run, uow)
                 uow.session.info[faults.EVENTS_IN_COMMIT] = len(todo)
                 await uow.commit()
         except asyncio.CancelledError:
@@ -437,6 +453,29 @@ class EventConsumer:
             await item.msg.ack()
         self._count(len(todo), len(ready) - len(todo))
         return True, None
+
+    async def _handle_run(self, run: list[_Ready], uow: UnitOfWork) -> None:
+        """Events of one subscription that came one after another: together when it has `many`."""
+        many = run[0].sub.many
+        if many is None or len(run) == 1:
+            for item in run:
+                with self._span(item) as span:
+                    self._annotate(span, item)
+                    try:
+                        await item.sub.handler(item.event, uow)
+                    except Exception as exc:
+                        span.record_exception(exc)
+                        raise
+            return
+        with self._span(run[0]) as span:  # in the first event's trace
+            self._annotate(span, run[0])
+            if span.is_recording():
+                span.set_attribute("messaging.batch.message_count", len(run))
+            try:
+                await many([r.event for r in run], uow)
+            except Exception as exc:
+                span.record_exception(exc)
+                raise
 
     async def _failed(self, msg: Msg, event_id: str, event_type: str, exc: Exception) -> float | None:
         delivered = msg.metadata.num_delivered
@@ -486,8 +525,6 @@ class EventConsumer:
         async with self._uow_factory() as uow:
             if not await inbox.claim(uow.session, self.durable, [(item.event_id, item.msg.subject)]):
                 return False
-            if self._before_batch is not None:
-                await self._before_batch([item.event], uow)
             await item.sub.handler(item.event, uow)
             await uow.commit()
             return True

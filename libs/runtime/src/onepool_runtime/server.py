@@ -64,8 +64,8 @@ class Infra:
         """The service's durable consumer `name` of `stream` (nothing is connected here; the host runs it).
 
         It takes what every consumer takes from the settings (the service's name, consumer_max_deliver,
-        consumer_ack_wait_seconds and consumer_batch_size); `options` override them or add the rest of
-        EventConsumer's (backoff, before_batch, ...).
+        consumer_ack_wait_seconds, consumer_batch_size and consumer_linger_seconds); `options` override them or
+        add the rest of EventConsumer's (backoff, apply_batches, ...).
         `sessions` replaces the service's own (a test injecting a crash between commit and ack does).
         """
         settings = self.settings
@@ -80,6 +80,7 @@ class Infra:
                 "max_deliver": settings.consumer_max_deliver,
                 "ack_wait": settings.consumer_ack_wait_seconds,
                 "batch": settings.consumer_batch_size,
+                "linger": settings.consumer_linger_seconds,
                 **options,
             },
         )

@@ -80,6 +80,10 @@ class ServiceSettings(BaseSettings):
     consumer_ack_wait_seconds: float = 30.0
     # A consumer fetches up to this many messages and applies them in one transaction (consumer.py).
     consumer_batch_size: int = Field(default=50, ge=1)
+    # After a fetch that found fewer than a batch, wait until this long after it began before the next fetch,
+    # so a steady flow is applied in batches rather than a transaction per event (the read models lag by at
+    # most this much more).
+    consumer_linger_seconds: float = Field(default=0.05, ge=0, le=5)
     # Inbox rows are kept longer than any redelivery can come: a stream's max age (7 days) plus a dead
     # letter's life in the DLQ stream (7 days), after which it can no longer be replayed (inbox.py).
     inbox_retention_days: float = Field(default=15.0, ge=14.0)

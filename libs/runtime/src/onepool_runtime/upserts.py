@@ -48,3 +48,26 @@ async def upsert_newer(
         where=stored <= incoming if replace_equal else stored < incoming,
     ).returning(table.c[key[0]])
     return (await session.execute(upsert_stmt)).first() is not None
+
+
+async def upsert_newer_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> set[tuple[Any, ...]]:
+    """`upsert_newer` of many rows in one statement (a consumer's batch of events), with the same outcome as
+    one `upsert_newer` per row in turn: of rows sharing a key only the first of the highest version can be
+    written. Returns the keys of the rows written."""
+    newest: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[c] for c in key)
+        if k not in newest or row["version"] > newest[k]["version"]:
+            newest[k] = row
+    if not newest:
+        return set()
+    values = [newest[k] for k in sorted(newest)]  # one lock order for every writer of the same rows
+    stmt = insert(table).values(values)
+    upsert_stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_=_replacing(stmt, values[0], key, False),
+        where=table.c.version < stmt.excluded.version,
+    ).returning(*(table.c[c] for c in key))
+    return {tuple(r) for r in await session.execute(upsert_stmt)}
