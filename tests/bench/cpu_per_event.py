@@ -8,8 +8,9 @@ out one warehouse, 500 SKUs and a channel, lets every consumer catch up, then ea
 orders from `callers` concurrent callers, waits until the consumers of dealers and channels have nothing
 pending or unacknowledged, and prints the median CPU milliseconds per placed order of each of the two
 processes (what their consumers do: dealers reads inventory's and orders' events, channels inventory's) and
-how many events each consumed per order. The services' own idle work (health checks, polls) is counted too:
-it is a few milliseconds per second, small beside a round.
+how many events each consumed per order. The services' own idle work (health checks, polls) is measured for
+ten seconds first and also printed taken off each round (`less_idle_ms_per_order`): on a loaded machine a
+round lasts long enough for it to matter.
 
 `--profile SECONDS` runs py-spy on dealers and on channels during an extra round and prints where the time
 goes.
@@ -45,6 +46,7 @@ CONSUMERS = {
     "channels": [("INVENTORY", "channels-stock-feed")],
 }
 CATCH_UP_SECONDS = 120.0
+IDLE_SECONDS = 10.0
 
 
 async def _consumed(js: Any, service: str) -> tuple[int, int]:
@@ -94,27 +96,44 @@ async def measure(
 
             await _run(place, max(50, orders // 10), callers)  # warm-up
             await _caught_up(js)
+            loop = asyncio.get_running_loop()
+            # What the processes spend with nothing to consume (polls, health checks), per second: taken off
+            # each round's CPU, which on a loaded machine lasts long enough for it to matter.
+            idle_cpu = {s: procstat.cpu_seconds(p) for s, p in pids.items()}
+            idle_started = loop.time()
+            await asyncio.sleep(IDLE_SECONDS)
+            idle = {s: (procstat.cpu_seconds(p) - idle_cpu[s]) / (loop.time() - idle_started) for s, p in pids.items()}
             per_round: dict[str, list[float]] = {s: [] for s in CONSUMERS}
+            net: dict[str, list[float]] = {s: [] for s in CONSUMERS}
             events: dict[str, list[float]] = {s: [] for s in CONSUMERS}
+            rates: list[float] = []
             failed = 0
             for _ in range(rounds):
-                before_cpu = {s: procstat.cpu_seconds(p) for s, p in pids.items()}
                 before = await _caught_up(js)
+                before_cpu = {s: procstat.cpu_seconds(p) for s, p in pids.items()}
+                started = loop.time()
                 errors = await _run(place, orders, callers)
+                rates.append(orders / (loop.time() - started))
                 failed += sum(errors.values())
                 after = await _caught_up(js)
-                placed = orders - sum(errors.values())
+                took = loop.time() - started
+                placed = max(orders - sum(errors.values()), 1)
                 for s, p in pids.items():
-                    per_round[s].append(1000 * (procstat.cpu_seconds(p) - before_cpu[s]) / max(placed, 1))
-                    events[s].append((after[s] - before[s]) / max(placed, 1))
+                    spent = procstat.cpu_seconds(p) - before_cpu[s]
+                    per_round[s].append(1000 * spent / placed)
+                    net[s].append(1000 * (spent - idle[s] * took) / placed)
+                    events[s].append((after[s] - before[s]) / placed)
             result = {
                 s: {
                     "cpu_ms_per_order": round(statistics.median(per_round[s]), 3),
+                    "less_idle_ms_per_order": round(statistics.median(net[s]), 3),
+                    "idle_ms_per_second": round(1000 * idle[s], 1),
                     "events_per_order": round(statistics.median(events[s]), 2),
                 }
                 for s in CONSUMERS
             }
-            print(f"consumers: {json.dumps(result)} failed calls {failed}", flush=True)
+            rate = round(statistics.median(rates), 1)
+            print(f"consumers: {json.dumps(result)} orders/s {rate} failed calls {failed}", flush=True)
             if profile:
                 spies = out_dir or Path(tmp) / "profiles"
                 for s, p in pids.items():
