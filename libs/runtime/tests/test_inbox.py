@@ -21,9 +21,15 @@ pytestmark = pytest.mark.asyncio
 DAY = inbox.DAY
 
 
+async def _driver(conn: Any) -> Any:
+    """The asyncpg connection under a SQLAlchemy connection, in its transaction."""
+    await conn.execute(text("SELECT 1"))  # SQLAlchemy's asyncpg adapter begins at the first statement
+    return (await conn.get_raw_connection()).driver_connection
+
+
 async def _rows(env: Any, consumer: str, ids: list[str], age_days: float) -> None:
     async with env.engine.begin() as conn:
-        claimed = await inbox.claim(conn, consumer, [(i, "x.y") for i in ids])
+        claimed = await inbox.claim(await _driver(conn), consumer, [(i, "x.y") for i in ids])
         assert claimed == set(ids)
         await conn.execute(
             text("UPDATE inbox SET processed_at = now() - make_interval(secs => :s) WHERE event_id = ANY(:ids)"),
@@ -51,10 +57,11 @@ async def test_purge_deletes_only_rows_older_than_the_retention_in_chunks(env: A
 
 async def test_claim_returns_only_ids_not_seen_before(env: Any) -> None:
     async with env.engine.begin() as conn:
-        assert await inbox.claim(conn, "svc", [("b", "s"), ("a", "s")]) == {"a", "b"}
-        assert await inbox.claim(conn, "svc", [("c", "s"), ("a", "s")]) == {"c"}
-        assert await inbox.claim(conn, "other", [("a", "s")]) == {"a"}  # each consumer has its own inbox
-        assert await inbox.claim(conn, "svc", []) == set()
+        driver = await _driver(conn)
+        assert await inbox.claim(driver, "svc", [("b", "s"), ("a", "s")]) == {"a", "b"}
+        assert await inbox.claim(driver, "svc", [("c", "s"), ("a", "s")]) == {"c"}
+        assert await inbox.claim(driver, "other", [("a", "s")]) == {"a"}  # each consumer has its own inbox
+        assert await inbox.claim(driver, "svc", []) == set()
 
 
 async def test_retention_must_outlive_every_redelivery() -> None:

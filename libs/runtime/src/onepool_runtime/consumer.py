@@ -422,7 +422,9 @@ class EventConsumer:
         heartbeat = asyncio.create_task(self._keep_alive([r.msg for r in ready]))
         try:
             async with self._uow_factory() as uow:
-                claimed = await inbox.claim(uow.session, self.durable, ((i, r.msg.subject) for i, r in first.items()))
+                claimed = await inbox.claim(
+                    await uow.driver(), self.durable, ((i, r.msg.subject) for i, r in first.items())
+                )
                 todo = [r for i, r in first.items() if i in claimed]
                 for run in _runs(todo):
                     await self._handle_run(run, uow)
@@ -523,7 +525,7 @@ class EventConsumer:
 
     async def _apply(self, item: _Ready) -> bool:
         async with self._uow_factory() as uow:
-            if not await inbox.claim(uow.session, self.durable, [(item.event_id, item.msg.subject)]):
+            if not await inbox.claim(await uow.driver(), self.durable, [(item.event_id, item.msg.subject)]):
                 return False
             await item.sub.handler(item.event, uow)
             await uow.commit()

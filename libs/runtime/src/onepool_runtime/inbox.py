@@ -20,15 +20,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
-_CLAIM = text(
+# Run on the asyncpg connection of the consumer's transaction (UnitOfWork.driver): one prepared statement,
+# without SQLAlchemy's per-statement work, for every batch.
+_CLAIM = (
     "INSERT INTO inbox (consumer, event_id, subject) "
-    "SELECT CAST(:consumer AS text), e, s FROM unnest(CAST(:ids AS text[]), CAST(:subjects AS text[])) AS t(e, s) "
+    "SELECT $1::text, e, s FROM unnest($2::text[], $3::text[]) AS t(e, s) "
     "ORDER BY e ON CONFLICT DO NOTHING RETURNING event_id"
 )
 _PURGE = text(
@@ -38,17 +41,16 @@ _PURGE = text(
 DAY = 86400.0
 
 
-async def claim(db: AsyncSession | AsyncConnection, consumer: str, events: Iterable[tuple[str, str]]) -> set[str]:
-    """Record (event id, subject) pairs for `consumer`; returns the ids recorded now (not seen before).
+async def claim(driver: Any, consumer: str, events: Iterable[tuple[str, str]]) -> set[str]:
+    """Record (event id, subject) pairs for `consumer`, on the asyncpg connection `driver` inside the
+    consumer's transaction; returns the ids recorded now (not seen before).
 
     Each id may appear once (the caller drops repeats within a batch)."""
     pairs = sorted(events)
     if not pairs:
         return set()
-    rows = await db.execute(
-        _CLAIM, {"consumer": consumer, "ids": [p[0] for p in pairs], "subjects": [p[1] for p in pairs]}
-    )
-    return set(rows.scalars())
+    rows = await driver.fetch(_CLAIM, consumer, [p[0] for p in pairs], [p[1] for p in pairs])
+    return {r[0] for r in rows}
 
 
 async def purge(engine: AsyncEngine, retention_seconds: float, *, chunk: int = 10_000) -> int:
