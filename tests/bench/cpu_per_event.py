@@ -1,7 +1,7 @@
 """CPU the event consumers of dealers and channels spend per placed order, read from /proc.
 
 `python -m tests.bench.cpu_per_event [--orders 1000] [--callers 16] [--rounds 3] [--env ONEPOOL_X=y ...]
-[--profile SECONDS]`
+[--backlog] [--profile SECONDS]`
 
 Starts PostgreSQL, NATS, inventory, orders, channels and dealers as production processes (`stack.py`), lays
 out one warehouse, 500 SKUs and a channel, lets every consumer catch up, then each round places `orders`
@@ -11,6 +11,10 @@ processes (what their consumers do: dealers reads inventory's and orders' events
 how many events each consumed per order. The services' own idle work (health checks, polls) is measured for
 ten seconds first and also printed taken off each round (`less_idle_ms_per_order`): on a loaded machine a
 round lasts long enough for it to matter.
+
+`--backlog` stops (SIGSTOP) dealers and channels while each round's orders are placed and measures their
+catch-up: the consumers then meet full batches, as they do whenever orders come faster than a fetch's
+linger, whatever this machine manages to place.
 
 `--profile SECONDS` runs py-spy on dealers and on channels during an extra round and prints where the time
 goes.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import statistics
 import tempfile
 from pathlib import Path
@@ -72,7 +77,13 @@ async def _caught_up(js: Any) -> dict[str, int]:
 
 
 async def measure(
-    orders: int, callers: int, rounds: int, extra: dict[str, str], profile: float = 0.0, out_dir: Path | None = None
+    orders: int,
+    callers: int,
+    rounds: int,
+    extra: dict[str, str],
+    profile: float = 0.0,
+    out_dir: Path | None = None,
+    backlog: bool = False,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="onepool-cpu-event-") as tmp:
         stack = _Stack(Path(tmp), extra)
@@ -110,11 +121,20 @@ async def measure(
             failed = 0
             for _ in range(rounds):
                 before = await _caught_up(js)
-                before_cpu = {s: procstat.cpu_seconds(p) for s, p in pids.items()}
-                started = loop.time()
-                errors = await _run(place, orders, callers)
-                rates.append(orders / (loop.time() - started))
-                failed += sum(errors.values())
+                if backlog:  # the consumers sleep while the orders are placed, then catch up
+                    for p in pids.values():
+                        os.kill(p, signal.SIGSTOP)
+                try:
+                    before_cpu = {s: procstat.cpu_seconds(p) for s, p in pids.items()}
+                    started = loop.time()
+                    errors = await _run(place, orders, callers)
+                    rates.append(orders / (loop.time() - started))
+                    failed += sum(errors.values())
+                finally:
+                    for p in pids.values():
+                        os.kill(p, signal.SIGCONT)
+                if backlog:
+                    started = loop.time()  # counting only the catch-up's idle time
                 after = await _caught_up(js)
                 took = loop.time() - started
                 placed = max(orders - sum(errors.values()), 1)
@@ -138,7 +158,7 @@ async def measure(
                 spies = out_dir or Path(tmp) / "profiles"
                 for s, p in pids.items():
                     await _profile(f"{s}-consumers", p, place, callers, profile, spies)
-            return {"consumers": result, "failed_calls": failed}
+            return {"consumers": result, "orders_per_second": rate, "backlog": backlog, "failed_calls": failed}
         finally:
             if nc is not None:
                 await nc.close()
@@ -152,11 +172,14 @@ def main(
     env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE given to every service process.")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here.")] = None,
     profile: Annotated[float, typer.Option(help="Seconds of py-spy on dealers and channels (0: none).")] = 0.0,
+    backlog: Annotated[
+        bool, typer.Option(help="Stop dealers and channels while placing; measure the catch-up.")
+    ] = False,
 ) -> None:
     """Median CPU milliseconds per placed order of the dealers and channels processes (their consumers)."""
     extra = dict(item.split("=", 1) for item in env or [])
     profiles = out.parent / "profiles" if out is not None else None
-    results = asyncio.run(measure(orders, callers, rounds, extra, profile, profiles))
+    results = asyncio.run(measure(orders, callers, rounds, extra, profile, profiles, backlog))
     if out is not None:
         out.write_text(json.dumps({"env": extra, "orders": orders, "callers": callers, **results}, indent=2))
 
