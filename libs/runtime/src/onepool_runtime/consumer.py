@@ -450,10 +450,13 @@ class EventConsumer:
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
+        self._count(len(todo), len(ready) - len(todo))
         for item in ready:
             self._failures.pop(item.msg.metadata.sequence.stream, None)
-            await item.msg.ack()
-        self._count(len(todo), len(ready) - len(todo))
+            try:
+                await item.msg.ack()
+            except Exception as exc:  # NATS gone: redelivered after ack_wait, and the inbox drops it then
+                log.warning("%s: could not ack %s: %r", self.durable, item.event_id, exc)
         return True, None
 
     async def _handle_run(self, run: list[_Ready], uow: UnitOfWork) -> None:
