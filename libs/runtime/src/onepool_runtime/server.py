@@ -1,10 +1,11 @@
 """The grpc.aio server bootstrap every service uses.
 
 Start-up: connect NATS (retrying), ensure the service's stream, build the service, bind the port, then start
-the outbox relay, consumers and background tasks under supervision. Health reports SERVING for "" and the
-service's names only while the database answers and NATS is connected (readiness); the health service
-`liveness` reports SERVING from the moment the server listens until it stops, whatever the dependencies do,
-so a liveness probe restarts a process that stopped answering, never every pod of a database outage.
+the outbox relay, consumers (and the purge of their inbox) and background tasks under supervision. Health
+reports SERVING for "" and the service's names only while the database answers and NATS is connected
+(readiness); the health service `liveness` reports SERVING from the moment the server listens until it
+stops, whatever the dependencies do, so a liveness probe restarts a process that stopped answering, never
+every pod of a database outage.
 SIGTERM/SIGINT: NOT_SERVING, stop accepting calls with a grace period, cancel background work, drain NATS,
 dispose the engine.
 """
@@ -33,6 +34,7 @@ from onepool_runtime import db, faults, messaging
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.inbox import DAY, InboxPurge
 from onepool_runtime.pipeline import CallPipeline, Registrar
 from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.settings import ServiceSettings
@@ -66,8 +68,9 @@ class Infra:
     ) -> EventConsumer:
         """The service's durable consumer `name` of `stream` (nothing is connected here; the host runs it).
 
-        It takes what every consumer takes from the settings (the service's name, consumer_max_deliver and
-        consumer_ack_wait_seconds); `options` override them or add the rest of EventConsumer's (backoff, ...).
+        It takes what every consumer takes from the settings (the service's name, consumer_max_deliver,
+        consumer_ack_wait_seconds, consumer_batch_size and consumer_linger_seconds); `options` override them or
+        add the rest of EventConsumer's (backoff, apply_batches, ...).
         `sessions` replaces the service's own (a test injecting a crash between commit and ack does).
         """
         settings = self.settings
@@ -78,7 +81,13 @@ class Infra:
             name=name,
             stream=stream,
             subscriptions=subscriptions,
-            **{"max_deliver": settings.consumer_max_deliver, "ack_wait": settings.consumer_ack_wait_seconds, **options},
+            **{
+                "max_deliver": settings.consumer_max_deliver,
+                "ack_wait": settings.consumer_ack_wait_seconds,
+                "batch": settings.consumer_batch_size,
+                "linger": settings.consumer_linger_seconds,
+                **options,
+            },
         )
 
 
@@ -135,6 +144,7 @@ class ServiceHost:
         self.infra: Infra | None = None
         self.parts: ServiceParts | None = None
         self.relay: OutboxRelay | None = None
+        self.inbox_purge: InboxPurge | None = None
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: bool | None = None
@@ -198,6 +208,13 @@ class ServiceHost:
         self._spawn("outbox-relay", self.relay.run)
         for consumer in parts.consumers:
             self._spawn(f"consumer:{consumer.durable}", consumer.run)
+        if parts.consumers:
+            self.inbox_purge = InboxPurge(
+                engine,
+                retention_seconds=s.inbox_retention_days * DAY,
+                interval_seconds=s.inbox_purge_interval_seconds,
+            )
+            self._spawn("inbox-purge", self.inbox_purge.run)
         for name, task in parts.tasks.items():
             self._spawn(name, task)
         # The first health verdict is given before start() returns, so a caller never sees a stale answer.
