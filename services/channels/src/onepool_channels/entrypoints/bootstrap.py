@@ -24,6 +24,7 @@ from onepool_channels.entrypoints.stock_events import (
     on_channel_sales_changed,
     on_location_upserted,
     on_stock_changed,
+    on_stock_changed_many,
 )
 from onepool_channels.entrypoints.watch import StockWatchHub
 from onepool_channels.service_layer import handlers
@@ -41,7 +42,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
     # channel or listing created later still sees stock that arrived earlier.
     stock_feed = [
-        Subscription.of(inventory_events.StockChanged, on_stock_changed),
+        Subscription.of(inventory_events.StockChanged, on_stock_changed, many=on_stock_changed_many),
         Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
         Subscription.of(inventory_events.ChannelAllocationChanged, on_channel_allocation_changed),
         Subscription.of(inventory_events.ChannelSalesChanged, on_channel_sales_changed),

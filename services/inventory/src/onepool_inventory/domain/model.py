@@ -97,11 +97,11 @@ class StockLevel:
     reserved: int = 0
     safety_stock: int = 0
     version: int = 0
-    # Units set aside for single channels (remaining units of ACTIVE channel allocations here).
-    dedicated: int = 0
     # Who holds the stock, carried on stock events so consumers need not look locations up.
     location_type: LocationType | None = field(default=None, compare=False)
     owner_dealer_id: str = field(default="", compare=False)
+    # Units set aside for single channels (remaining units of ACTIVE channel allocations here).
+    dedicated: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     movements: list[Movement] = field(default_factory=list, repr=False, compare=False)
 

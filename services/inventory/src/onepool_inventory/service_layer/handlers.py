@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound
 
+from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.domain import commands
 from onepool_inventory.domain.channel_view import ChannelView, RuleNumbers
 from onepool_inventory.domain.model import (
@@ -107,24 +108,22 @@ async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPo
 
 
 async def get_availability(
-    uow: InventoryUnitOfWork, skus: list[str], channel_id: str, location_ids: list[str]
+    reader: AvailabilityReader, skus: list[str], channel_id: str, location_ids: list[str]
 ) -> list[SkuAvailability]:
-    """Per SKU: the totals over the locations asked for (those the channel may sell from, with a channel_id),
-    what may be sold (with a channel: under its three rules, ChannelView) and the units inbound (in open
-    transfers; never sellable)."""
-    policy = await channel_policy(uow, channel_id)
-    locations = await uow.locations.find(ids=location_ids or None)
-    levels = {(lvl.sku, lvl.location_id): lvl for lvl in await uow.levels.read(skus, [loc.id for loc in locations])}
-    allocations = await uow.allocations.find([channel_id], "", include_closed=False) if policy is not None else []
-    view = ChannelView.of(
-        policy, locations, levels, allocations, await uow.sales.read(channel_id, skus) if policy else None
-    )
-    inbound = await uow.transfers.inbound(skus, [loc.id for loc in view.locations])
+    """Per SKU: the totals over the active locations (those named, if any) the channel may sell from, what
+    may be sold (with a channel: under its three rules, ChannelView) and the units inbound (in open
+    transfers; never sellable). An unknown channel is NOT_FOUND."""
+    read = await reader.read(skus, location_ids or None, channel_id)
+    if read.unknown_channel:
+        raise NotFound("channel", channel_id)
+    policy = read.policy
+    levels = {(lvl.sku, lvl.location_id): lvl for lvl, _ in read.rows}
+    view = ChannelView.of(policy, read.locations, levels, read.allocations, read.sales if policy else None)
     out = []
     for sku in dict.fromkeys(skus):
         rows = []
         for loc in view.locations:
-            level, coming = levels.get((sku, loc.id)), inbound.get((sku, loc.id), 0)
+            level, coming = levels.get((sku, loc.id)), read.inbound.get((sku, loc.id), 0)
             if level is None and not coming:
                 continue
             level = level or StockLevel(sku, loc.id)
