@@ -1,8 +1,29 @@
-"""Copying the fields two shapes of one thing share by name (a domain object, its row, its message)."""
+"""Copying the fields two shapes of one thing share by name (a domain object, its row, its message).
+
+A mapper then spells out only what differs between the shapes (a renamed field, an enum, a nested list),
+and a field added to both shapes is carried without a line of its own.
+
+Failure modes: `to_message` raises TypeError for a same-named value it will not guess how to send (an enum:
+translate it with `onepool_runtime.protobuf.enum_maps` in the keyword arguments; a nested domain object);
+`build` raises TypeError when a required field of the dataclass is neither given nor found on the source.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from datetime import datetime
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+from onepool_kernel.money import Money
+
+from onepool_runtime.protobuf import money_to_proto, ts
+
+M = TypeVar("M", bound=Message)
+T = TypeVar("T")
+_ABSENT = object()
 
 
 def copy_fields(source: object, *names: str) -> dict[str, Any]:
@@ -10,3 +31,52 @@ def copy_fields(source: object, *names: str) -> dict[str, Any]:
     with another, e.g. `Location(**copy_fields(message, "id", "region"), type=..., active=not message.disabled)`.
     The fields that differ (renamed, converted) stay written out beside it, where a reader sees them."""
     return {name: getattr(source, name) for name in names}
+
+
+@cache
+def _message_fields(message_type: type[Message]) -> tuple[str, ...]:
+    return tuple(field.name for field in message_type.DESCRIPTOR.fields)
+
+
+@cache
+def _dataclass_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def _wire(value: Any, name: str, message_type: type[Message]) -> Any:
+    if isinstance(value, Enum):
+        raise TypeError(f"{message_type.__name__}.{name}: translate the enum {value!r} explicitly")
+    if isinstance(value, datetime):
+        return ts(value)
+    if isinstance(value, Money):
+        return money_to_proto(value)
+    if isinstance(value, tuple | list | frozenset | set):
+        return sorted(value) if isinstance(value, frozenset | set) else list(value)
+    return value
+
+
+def to_message(message_type: type[M], source: object, /, **fields: Any) -> M:
+    """A `message_type` message from `source`: every field of the message that is not in `fields` takes the
+    same-named attribute of `source` when it has one (a datetime as a Timestamp, a Money as a common.v1.Money,
+    a set sorted, None left unset). `fields` are the rest: renamed, translated or nested values."""
+    values = dict(fields)
+    for name in _message_fields(message_type):
+        if name in values:
+            continue
+        value = getattr(source, name, _ABSENT)
+        if value is not _ABSENT and value is not None:
+            values[name] = _wire(value, name, message_type)
+    return message_type(**values)
+
+
+def build(cls: type[T], source: object, /, **fields: Any) -> T:
+    """A `cls` dataclass from `source` (a row, a message, another object): every field not in `fields` takes
+    the same-named attribute of `source`; a field `source` lacks keeps its default. `fields` are the ones
+    that differ by name or type (an enum from its text, Money from currency and minor units)."""
+    values = dict(fields)
+    for name in _dataclass_fields(cls):
+        if name not in values:
+            value = getattr(source, name, _ABSENT)
+            if value is not _ABSENT:
+                values[name] = value
+    return cls(**values)
