@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.upserts import upsert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import LocationRow, metadata
@@ -19,17 +20,7 @@ _LOC = metadata.tables[LocationRow.__tablename__]
 
 
 def _location(row: Any) -> Location:
-    return Location(
-        id=row.id,
-        name=row.name,
-        type=LocationType(row.type),
-        owner_dealer_id=row.owner_dealer_id,
-        region=row.region,
-        ships=row.ships,
-        pickup=row.pickup,
-        priority=row.priority,
-        active=row.active,
-    )
+    return build(Location, row, type=LocationType(row.type))
 
 
 class LocationRepository:
@@ -61,21 +52,5 @@ class LocationRepository:
         return [_location(r) for r in (await self.session.execute(query)).all()]
 
     async def save(self, location: Location) -> None:
-        values = {
-            "id": location.id,
-            "name": location.name,
-            "type": location.type.value,
-            "owner_dealer_id": location.owner_dealer_id,
-            "region": location.region,
-            "ships": location.ships,
-            "pickup": location.pickup,
-            "priority": location.priority,
-            "active": location.active,
-        }
-        stmt = insert(_LOC).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={**{k: stmt.excluded[k] for k in values if k != "id"}, "updated_at": text("now()")},
-        )
-        await self.session.execute(stmt)
+        await self.session.execute(upsert(_LOC, row_values(_LOC, location), ["id"], touch=True))
         self._uow.track(location)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from onepool_runtime.mapping import build, row_values
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,30 +34,14 @@ class TransferRepository:
         lines = (
             await self.session.execute(select(_TLINE).where(_TLINE.c.transfer_id == transfer_id).order_by(_TLINE.c.sku))
         ).all()
-        transfer = Transfer(
-            id=row.id,
-            from_location_id=row.from_location_id,
-            to_location_id=row.to_location_id,
-            lines=[StockLine(r.sku, r.quantity) for r in lines],
-            status=TransferStatus(row.status),
-            reference=row.reference,
-            created_at=row.created_at,
-            received_at=row.received_at,
+        transfer = build(
+            Transfer, row, lines=[StockLine(r.sku, r.quantity) for r in lines], status=TransferStatus(row.status)
         )
         self._uow.track(transfer)
         return transfer
 
     async def add(self, transfer: Transfer) -> None:
-        await self.session.execute(
-            insert(_TRANSFER).values(
-                id=transfer.id,
-                from_location_id=transfer.from_location_id,
-                to_location_id=transfer.to_location_id,
-                status=transfer.status.value,
-                reference=transfer.reference,
-                created_at=transfer.created_at,
-            )
-        )
+        await self.session.execute(insert(_TRANSFER).values(**row_values(_TRANSFER, transfer)))
         await self.session.execute(
             insert(_TLINE),
             [{"transfer_id": transfer.id, "sku": ln.sku, "quantity": ln.quantity} for ln in transfer.lines],
