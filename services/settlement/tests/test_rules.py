@@ -7,13 +7,13 @@ from collections import defaultdict
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from onepool_kernel.lines import StockLine
 from onepool_settlement.domain import rules
 from onepool_settlement.domain.model import (
     Account,
     ChannelTerms,
     ChannelType,
     Fulfilment,
-    FulfilmentLine,
     JournalEntry,
     OrderFacts,
     OrderLine,
@@ -87,7 +87,7 @@ def test_the_orders_dealer_wins_over_the_channel_owner() -> None:
 
 
 def test_a_dealer_whose_location_shipped_a_brand_sale_earns_the_fulfilment_fee_from_the_brand() -> None:
-    shop = Fulfilment("F1", "D9-SHOP", "D9", (FulfilmentLine("A", 2),), shipped=True)
+    shop = Fulfilment("F1", "D9-SHOP", "D9", (StockLine("A", 2),), shipped=True)
     settlement, _ = rules.recognise_sale(order(fulfilments=(shop,)), TMALL, POLICY, SRC)
     fee = rules.fulfilment_fee(order(fulfilments=(shop,)), shop, settlement, POLICY, SRC)
     assert fee is not None and fee.key == "fulfilment_fee:O1:F1"
@@ -95,8 +95,8 @@ def test_a_dealer_whose_location_shipped_a_brand_sale_earns_the_fulfilment_fee_f
 
 
 def test_no_fulfilment_fee_for_brand_locations_or_for_the_seller_itself() -> None:
-    brand_wh = Fulfilment("F1", "WH", "", (FulfilmentLine("A", 2),), shipped=True)
-    own_shop = Fulfilment("F2", "D1-SHOP", "D1", (FulfilmentLine("B", 1),), shipped=True)
+    brand_wh = Fulfilment("F1", "WH", "", (StockLine("A", 2),), shipped=True)
+    own_shop = Fulfilment("F2", "D1-SHOP", "D1", (StockLine("B", 1),), shipped=True)
     facts = order("D1-CH", fulfilments=(brand_wh, own_shop))
     settlement, _ = rules.recognise_sale(facts, D1_CHANNEL, POLICY, SRC)
     assert rules.fulfilment_fee(facts, brand_wh, settlement, POLICY, SRC) is None
@@ -104,7 +104,7 @@ def test_no_fulfilment_fee_for_brand_locations_or_for_the_seller_itself() -> Non
 
 
 def test_a_partial_return_reverses_every_part_in_proportion() -> None:
-    shop = Fulfilment("F1", "D9-SHOP", "D9", (FulfilmentLine("A", 2), FulfilmentLine("B", 1)), shipped=True)
+    shop = Fulfilment("F1", "D9-SHOP", "D9", (StockLine("A", 2), StockLine("B", 1)), shipped=True)
     facts = order(fulfilments=(shop,))
     settlement, sale = rules.recognise_sale(facts, TMALL, POLICY, SRC)
     fee = rules.fulfilment_fee(facts, shop, settlement, POLICY, SRC)
@@ -193,7 +193,7 @@ def test_any_sequence_of_refunds_balances_and_a_full_refund_leaves_nothing(
 ) -> None:
     channel = ChannelTerms("C", ChannelType.MARKETPLACE, fee_rate_bps=fee_bps)
     policy = rules.SettlementPolicy(fulfilment_fee_bps=ful_bps, dealer_sale_brand_share_bps=share_bps)
-    shop = Fulfilment("F", "L", "D9", (FulfilmentLine("A", 1),), shipped=True)
+    shop = Fulfilment("F", "L", "D9", (StockLine("A", 1),), shipped=True)
     facts = OrderFacts("O", "C", "D1", "CNY", amount, amount, 0, (OrderLine("A", 1, amount),), (shop,))
     settlement, sale = rules.recognise_sale(facts, channel, policy, SRC)
     entries = [sale]

@@ -107,7 +107,8 @@ def _column_value(value: Any, name: str) -> Any:
 def row_values(table: Table, source: object, /, **fields: Any) -> dict[str, Any]:
     """The values to write for `source` into `table`: every column not in `fields` that `source` has a
     same-named attribute for takes it (an enum as its value, a set as a sorted list); columns `source` lacks,
-    or has as None where the column has a server default, are left to the database. `fields` are the rest (renamed or split columns)."""
+    or has as None where the column has a server default, are left to the database. `fields` are the rest
+    (renamed or split columns)."""
     values = dict(fields)
     for column in table.columns:
         name = column.name

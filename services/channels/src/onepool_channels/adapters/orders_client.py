@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 import grpc
 from google.rpc import error_details_pb2
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_kernel.intake import FulfillmentMode
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import enum_maps
 
-from onepool_channels.domain.imports import FulfillmentMode, OrderToPlace
+from onepool_channels.domain.imports import OrderToPlace
 
 # orders' refusal of a command its order is past (the reason is part of orders' error contract).
 _NOT_PAYABLE = "INVALID_ORDER_STATE"

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
+from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, proportional_share
 
@@ -65,37 +66,11 @@ CLOSED_STATES = frozenset({S.COMPLETED, S.CANCELLED, S.REJECTED})
 RETURNABLE_STATES = frozenset({S.FULFILLING, S.SHIPPED, S.COMPLETED})
 
 
-class FulfillmentMode(StrEnum):
-    SHIP = "SHIP"
-    PICKUP_IN_STORE = "PICKUP_IN_STORE"
-    DEALER_DELIVERY = "DEALER_DELIVERY"
-
-
 class FulfillmentStatus(StrEnum):
     PENDING = "PENDING"
     SHIPPED = "SHIPPED"
     PICKED_UP = "PICKED_UP"
     CANCELLED = "CANCELLED"
-
-
-@dataclass(frozen=True)
-class CustomerInfo:
-    """Who ordered, as the channel knows them. One-ID maps phone / member id to a customer_id."""
-
-    channel_customer_id: str = ""
-    phone: str = ""
-    member_id: str = ""
-    name: str = ""
-    email: str = ""
-
-
-@dataclass(frozen=True)
-class FulfillmentPreference:
-    mode: FulfillmentMode = FulfillmentMode.SHIP
-    region: str = ""
-    address: str = ""
-    pickup_location_id: str = ""
-    allow_split: bool = False
 
 
 @dataclass

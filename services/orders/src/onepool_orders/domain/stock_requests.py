@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class StockLine:
-    sku: str
-    quantity: int
+from onepool_kernel.lines import StockLine
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import InvalidArgument
+from onepool_kernel.lines import StockLine
 
 from onepool_settlement.domain import parties
 
@@ -159,17 +160,11 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
-class FulfilmentLine:
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
 class Fulfilment:
     id: str
     location_id: str
     owner_dealer_id: str
-    lines: tuple[FulfilmentLine, ...]
+    lines: tuple[StockLine, ...]
     shipped: bool  # shipped or picked up: the goods left the location
 
 

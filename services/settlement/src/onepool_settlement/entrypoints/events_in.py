@@ -20,6 +20,7 @@ from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2 as order_facts_pb2
 from onepool_contracts.events import subject_of
+from onepool_kernel.lines import StockLine
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
 from onepool_runtime.protobuf import from_ts
@@ -29,7 +30,6 @@ from onepool_settlement.domain.model import (
     ChannelTerms,
     ChannelType,
     Fulfilment,
-    FulfilmentLine,
     OrderFacts,
     OrderLine,
     Source,
@@ -79,7 +79,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
             id=f.fulfillment_id,
             location_id=f.location_id,
             owner_dealer_id=f.location_owner_dealer_id,
-            lines=tuple(FulfilmentLine(fl.sku, fl.quantity) for fl in f.lines),
+            lines=tuple(StockLine(fl.sku, fl.quantity) for fl in f.lines),
             shipped=f.has_left,
         )
         for f in order.fulfillments
