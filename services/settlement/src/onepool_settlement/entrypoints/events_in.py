@@ -23,7 +23,7 @@ from onepool_contracts.events import subject_of
 from onepool_kernel.lines import StockLine
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.protobuf import enum_maps, from_ts
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
 from onepool_settlement.domain.model import (
@@ -38,7 +38,7 @@ from onepool_settlement.domain.rules import SettlementPolicy
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
-_CHANNEL_TYPES = {getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in ChannelType}
+_CHANNEL_TYPES = enum_maps(channels_pb2.ChannelType, ChannelType).from_proto
 
 
 def source(event: Any) -> Source:
