@@ -294,7 +294,7 @@ class Reservation:
             allocation = next((a for a in here if a.sku == sku), None)
             if allocation is None or quantity > allocation.open:
                 raise FailedPrecondition(
-                    "OVER_FULFILMENT",
+                    "OVER_FULFILLMENT",
                     f"cannot fulfil {quantity} x {sku} at {location_id}: {allocation.open if allocation else 0} open",
                     {"sku": sku, "requested": str(quantity), "open": str(allocation.open if allocation else 0)},
                 )

@@ -1,7 +1,7 @@
 """Orders persistence: SQL in, domain objects out.
 
-An order is loaded whole (row, lines, fulfilments) with explicit queries, never lazily. Mutations lock the
-order row first (`get(..., lock=True)`); lines, fulfilments and returns are only ever written under that lock.
+An order is loaded whole (row, lines, fulfillments) with explicit queries, never lazily. Mutations lock the
+order row first (`get(..., lock=True)`); lines, fulfillments and returns are only ever written under that lock.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class OrderRepository:
         return True
 
     async def save(self, order: Order) -> None:
-        """Write the order: its row, the lines and fulfilments that changed since it was loaded or last saved,
+        """Write the order: its row, the lines and fulfillments that changed since it was loaded or last saved,
         its new returns and stock requests."""
         # The writer sends its stock requests itself right after its commit; the background sender only takes
         # what is still there after the grace period (so it never races the writer for a fresh request).

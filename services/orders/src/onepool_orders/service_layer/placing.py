@@ -4,7 +4,7 @@
           the index and then answers with the winner's order)
     call  inventory.Reserve with request_id = "orders:<order id>:<attempt>" (idempotent in inventory, so
           every caller driving the same order gets the same reservation, and only one is ever made)
-    tx2   record RESERVED with one fulfilment per allocated location, or REJECTED with the shortfall
+    tx2   record RESERVED with one fulfillment per allocated location, or REJECTED with the shortfall
 
 What can go wrong, and what happens:
 - Inventory unreachable or too slow: the caller gets UNAVAILABLE and the order stays PENDING. Whoever drives

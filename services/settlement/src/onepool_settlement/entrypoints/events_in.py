@@ -1,7 +1,7 @@
 """Consumer handlers: other services' integration events -> settlement facts -> use cases.
 
 Orders' events are read by their facts (onepool/orders/v1/facts.proto) only: whether an order is paid, and
-which fulfilments have left, is what orders says, never settlement's reading of orders' statuses.
+which fulfillments have left, is what orders says, never settlement's reading of orders' statuses.
 
 An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
 refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
@@ -29,7 +29,7 @@ from onepool_runtime.validation import CURRENCY_RE, ID_RE
 from onepool_settlement.domain.model import (
     ChannelTerms,
     ChannelType,
-    Fulfilment,
+    Fulfillment,
     OrderFacts,
     OrderLine,
     Source,
@@ -74,8 +74,8 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         OrderLine(ln.sku, ln.quantity, _amount(ln.unit_price, currency, f"order {order.order_id} unit price"))
         for ln in order.lines
     )
-    fulfilments = tuple(
-        Fulfilment(
+    fulfillments = tuple(
+        Fulfillment(
             id=f.fulfillment_id,
             location_id=f.location_id,
             owner_dealer_id=f.location_owner_dealer_id,
@@ -93,7 +93,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         paid=_amount(order.paid, currency, f"order {order.order_id} paid"),
         refunded=_amount(order.refunded, currency, f"order {order.order_id} refunded"),
         lines=lines,
-        fulfilments=fulfilments,
+        fulfillments=fulfillments,
         is_paid=order.is_paid,
     )
 
