@@ -10,17 +10,17 @@ the earlier one committed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.mapping import build
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_channels.adapters.orm import (
     ChannelRow,
@@ -40,9 +40,6 @@ from onepool_channels.domain.model import (
     LocationType,
     StockPosition,
 )
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, StockPositionRow)
 _STOCK = core_table(ChannelStockRow)
@@ -91,11 +88,7 @@ def _stock(row: Any) -> ChannelStock:
     return build(ChannelStock, row)
 
 
-class ChannelsRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class ChannelsRepository(Repository):
     # --- locks -----------------------------------------------------------------------------------------
 
     async def lock_skus(self, skus: Iterable[str]) -> None:

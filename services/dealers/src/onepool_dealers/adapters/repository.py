@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.mapping import build, copy_fields, row_values
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert, upsert_newer
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_dealers.adapters.orm import (
     DealerOrderRow,
@@ -41,9 +41,6 @@ from onepool_dealers.domain.model import (
     ReplenishmentStatus,
 )
 from onepool_dealers.domain.overview import OrderView, StockView
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _DEALERS, _LOC, _PRICES, _REPL = core_tables(DealerRow, LocationRow, WholesalePriceRow, ReplenishmentRow)
 _LINES, _STOCK, _ORDERS = core_tables(ReplenishmentLineRow, DealerStockRow, DealerOrderRow)
@@ -69,11 +66,7 @@ def _dealer_values(d: Dealer) -> dict[str, object]:
     return row_values(_DEALERS, d, credit_limit_minor=d.credit_limit.amount_minor)
 
 
-class DealersRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class DealersRepository(Repository):
     # --- dealers ----------------------------------------------------------------------------------------
 
     async def add_dealer(self, dealer: Dealer, request_id: str, fingerprint: str) -> tuple[Dealer, str]:

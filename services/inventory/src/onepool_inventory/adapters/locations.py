@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import LocationRow, metadata
 from onepool_inventory.domain.model import Location, LocationType
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _LOC = metadata.tables[LocationRow.__tablename__]
 
@@ -23,11 +20,7 @@ def _location(row: Any) -> Location:
     return build(Location, row, type=LocationType(row.type))
 
 
-class LocationRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class LocationRepository(Repository):
     async def get(self, location_id: str) -> Location | None:
         row = (await self.session.execute(select(_LOC).where(_LOC.c.id == location_id))).first()
         return _location(row) if row else None

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import Repository
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import TransferLineRow, TransferRow, metadata
 from onepool_inventory.domain.model import StockLine, Transfer, TransferStatus
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _TRANSFER = metadata.tables[TransferRow.__tablename__]
 _TLINE = metadata.tables[TransferLineRow.__tablename__]
 
 
-class TransferRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class TransferRepository(Repository):
     async def get(self, transfer_id: str, *, lock: bool = False) -> Transfer | None:
         query = select(_TRANSFER).where(_TRANSFER.c.id == transfer_id)
         if lock:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import from_iso
 from onepool_runtime.columns import core_tables
+from onepool_runtime.repository import Repository
 from sqlalchemy import and_, delete, exists, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -301,12 +302,8 @@ class OrderRepository:
         raise RuntimeError("could not resolve the customer after repeated concurrent changes")
 
 
-class StockRequestRepository:
+class StockRequestRepository(Repository):
     """The command outbox's sender side. Each order's requests are sent in the order they were recorded."""
-
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
 
     def _open(self) -> Any:
         return and_(_REQUESTS.c.done_at.is_(None), _REQUESTS.c.failed_at.is_(None))

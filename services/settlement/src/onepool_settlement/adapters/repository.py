@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onepool_runtime.columns import core_tables
 from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import and_, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_settlement.adapters.orm import (
     BalanceRow,
@@ -40,9 +40,6 @@ from onepool_settlement.domain.model import (
 )
 from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals
 from onepool_settlement.domain.statements import Statement, StatementLine
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _CHANNELS, _ENTRIES, _LINES, _BALANCES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow, BalanceRow)
 _ORDERS, _STATEMENTS, _STATEMENT_LINES = core_tables(OrderSettlementRow, StatementRow, StatementLineRow)
@@ -74,11 +71,7 @@ def _settlement(row: Any) -> OrderSettlement:
     return build(OrderSettlement, row)
 
 
-class SettlementRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class SettlementRepository(Repository):
     # --- channel terms ------------------------------------------------------------------------------
 
     async def get_channel(self, channel_id: str) -> ChannelTerms | None:
