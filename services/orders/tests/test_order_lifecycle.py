@@ -18,7 +18,7 @@ from onepool_orders.domain.model import (
     Order,
     OrderLine,
     OrderStatus,
-    Shortfall,
+    Shortage,
 )
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -195,9 +195,9 @@ def test_expiry_cancels_only_the_order_holding_that_reservation_and_only_before_
 
 def test_rejected_orders_keep_the_shortfall() -> None:
     order = new_order(("A", 5, 100))
-    order.record_rejection([Shortfall("A", 5, 2)], "insufficient stock", "c1", NOW)
+    order.record_rejection([Shortage("A", 5, 2)], "insufficient stock", "c1", NOW)
     assert order.status is S.REJECTED
-    assert order.shortfalls == [Shortfall("A", 5, 2)]
+    assert order.shortfalls == [Shortage("A", 5, 2)]
     with pytest.raises(FailedPrecondition):
         order.pay(order.total, "p", NOW)
 
@@ -313,5 +313,5 @@ def test_the_order_decides_whether_it_is_open_and_paid_in_every_state() -> None:
     assert all(f.is_cancelled for f in cancelled_after_payment.fulfillments)
 
     rejected = new_order()
-    rejected.record_rejection([Shortfall("A", 2, 0)], "insufficient stock", "c1", NOW)
+    rejected.record_rejection([Shortage("A", 2, 0)], "insufficient stock", "c1", NOW)
     assert facts(rejected) == (S.REJECTED, False, False)

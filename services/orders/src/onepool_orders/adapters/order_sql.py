@@ -32,7 +32,7 @@ from onepool_orders.domain.model import (
     Order,
     OrderLine,
     OrderStatus,
-    Shortfall,
+    Shortage,
 )
 
 _SELECT = """
@@ -204,7 +204,7 @@ def order_of(r: Any) -> Order:
         refunded=Money(currency, r["refunded_minor"]),
         payment_ref=r["payment_ref"],
         status_reason=r["status_reason"],
-        shortfalls=[Shortfall(s["sku"], int(s["requested"]), int(s["available"])) for s in r["shortfalls"]],
+        shortfalls=[Shortage(s["sku"], int(s["requested"]), int(s["available"])) for s in r["shortfalls"]],
     )
 
 

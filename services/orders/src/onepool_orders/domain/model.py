@@ -26,7 +26,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
+from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Shortage, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, proportional_share
@@ -108,13 +108,6 @@ class Fulfillment:
 
 
 @dataclass(frozen=True)
-class Shortfall:
-    sku: str
-    requested: int
-    available: int
-
-
-@dataclass(frozen=True)
 class AllocatedStock:
     """One line of inventory's reservation: units of a SKU held at a location (and who owns it)."""
 
@@ -172,7 +165,7 @@ class Order:
     refunded: Money | None = None
     payment_ref: str = ""
     status_reason: str = ""
-    shortfalls: list[Shortfall] = field(default_factory=list)
+    shortfalls: list[Shortage] = field(default_factory=list)
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
@@ -322,7 +315,7 @@ class Order:
         self.customer_id = customer_id
         self.events.append(events.OrderPlaced(self))
 
-    def record_rejection(self, shortfalls: list[Shortfall], reason: str, customer_id: str, now: datetime) -> None:
+    def record_rejection(self, shortfalls: list[Shortage], reason: str, customer_id: str, now: datetime) -> None:
         """Inventory could not hold the stock; the caller learns what was missing."""
         self._move(OrderStatus.REJECTED, "reject", now)
         self.shortfalls = list(shortfalls)

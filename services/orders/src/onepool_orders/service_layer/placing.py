@@ -40,7 +40,7 @@ from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
-from onepool_orders.domain.model import FulfillmentMode, Order, OrderStatus, Shortfall
+from onepool_orders.domain.model import FulfillmentMode, Order, OrderStatus, Shortage
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.ports import Inventory, ReservationInfo, ReserveStock, SourcingMode
@@ -168,10 +168,9 @@ class OrderPlacement:
         if never_stocked:
             await run_in_transaction(self._uow, lambda uow: handlers.discard_pending(uow, order.id))
             raise NotFound("sku", ", ".join(never_stocked))
-        shortfalls = [Shortfall(s.sku, s.requested, s.available) for s in exc.shortages]
-        return await self._record_rejection(order, attempt, shortfalls, exc.message)
+        return await self._record_rejection(order, attempt, exc.shortages, exc.message)
 
-    async def _record_rejection(self, order: Order, attempt: int, shortfalls: list[Shortfall], reason: str) -> Order:
+    async def _record_rejection(self, order: Order, attempt: int, shortfalls: list[Shortage], reason: str) -> Order:
         return await run_in_transaction(
             self._uow, lambda uow: handlers.record_rejection(uow, order.id, attempt, shortfalls, reason)
         )
