@@ -8,9 +8,10 @@ locked order before anything changes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from onepool_kernel.money import Money
+from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound
 
 from onepool_orders.domain import commands
@@ -20,10 +21,6 @@ from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderS
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 Guard = Callable[[Order], None]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _allow(order: Order) -> None:
