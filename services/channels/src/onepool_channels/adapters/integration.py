@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 from google.protobuf.message import Message
 from onepool.channels.v1 import events_pb2 as ev
-from onepool_runtime.mapping import to_message
 
 from onepool_channels.adapters import mappers
 from onepool_channels.domain import events as de
@@ -22,6 +21,13 @@ def translate(event: object) -> Iterable[Message]:
         case de.ListingUpserted(listing=listing):
             yield ev.ListingUpserted(listing=mappers.listing_to_proto(listing))
         case de.ChannelStockChanged(stock=s, previous_sellable=previous):
-            yield to_message(ev.ChannelStockUpdated, s, previous_sellable=previous)
+            yield ev.ChannelStockUpdated(
+                channel_id=s.channel_id,
+                sku=s.sku,
+                channel_sku=s.channel_sku,
+                sellable=s.sellable,
+                previous_sellable=previous,
+                version=s.version,
+            )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")
