@@ -151,7 +151,7 @@ def _replenish(w: World, dealer_id: str, to_location_id: str) -> dpb.PlaceReplen
     )
 
 
-def _first_fulfilment(request_type: type[Message], order: opb.Order) -> Message:
+def _first_fulfillment(request_type: type[Message], order: opb.Order) -> Message:
     return request_type(order_id=order.id, fulfillment_id=order.fulfillments[0].id)
 
 
@@ -210,14 +210,14 @@ ROWS: dict[str, Row] = {
     ),
     f"/{ORD}/ShipFulfillment": Row(
         cases=(
-            Case("dealer", lambda w: _first_fulfilment(opb.ShipFulfillmentRequest, w.b_paid)),
-            Case("store", lambda w: _first_fulfilment(opb.ShipFulfillmentRequest, w.c2_pickup)),
+            Case("dealer", lambda w: _first_fulfillment(opb.ShipFulfillmentRequest, w.b_paid)),
+            Case("store", lambda w: _first_fulfillment(opb.ShipFulfillmentRequest, w.c2_pickup)),
         )
     ),
     f"/{ORD}/ConfirmPickup": Row(
         cases=(
-            Case("dealer", lambda w: _first_fulfilment(opb.ConfirmPickupRequest, w.b_paid)),
-            Case("store", lambda w: _first_fulfilment(opb.ConfirmPickupRequest, w.c2_pickup)),
+            Case("dealer", lambda w: _first_fulfillment(opb.ConfirmPickupRequest, w.b_paid)),
+            Case("store", lambda w: _first_fulfillment(opb.ConfirmPickupRequest, w.c2_pickup)),
         )
     ),
     f"/{ORD}/CompleteOrder": Row(

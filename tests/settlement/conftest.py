@@ -87,7 +87,7 @@ class Bus:
         lines: list[tuple[str, int, int]],
         *,
         dealer_id: str = "",
-        fulfilments: list[facts_pb2.FulfillmentFacts] | None = None,
+        fulfillments: list[facts_pb2.FulfillmentFacts] | None = None,
         refunded: int = 0,
     ) -> facts_pb2.OrderFacts:
         """A paid, open order's facts as orders states them. lines: (sku, quantity, unit price in fen)."""
@@ -103,13 +103,13 @@ class Bus:
             total=cny(total),
             paid=cny(total),
             refunded=cny(refunded),
-            fulfillments=fulfilments or [],
+            fulfillments=fulfillments or [],
             is_open=True,
             is_paid=True,
         )
 
     @staticmethod
-    def fulfilment(
+    def fulfillment(
         fid: str, location_id: str, lines: list[tuple[str, int]], *, owner_dealer_id: str = "", shipped: bool = False
     ) -> facts_pb2.FulfillmentFacts:
         return facts_pb2.FulfillmentFacts(
@@ -123,8 +123,8 @@ class Bus:
     async def order_paid(self, o: facts_pb2.OrderFacts, **kw: Any) -> str:
         return await self.publish("orders.order.paid", order_events.OrderPaid(facts=o), **kw)
 
-    async def order_shipped(self, o: facts_pb2.OrderFacts, fulfilment_id: str) -> str:
-        event = order_events.OrderShipped(facts=o, fulfillment_id=fulfilment_id)
+    async def order_shipped(self, o: facts_pb2.OrderFacts, fulfillment_id: str) -> str:
+        event = order_events.OrderShipped(facts=o, fulfillment_id=fulfillment_id)
         return await self.publish("orders.order.shipped", event)
 
     async def order_cancelled(self, o: facts_pb2.OrderFacts) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onepool_runtime.columns import core_tables
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import and_, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_settlement.adapters.orm import (
     BalanceRow,
@@ -39,9 +40,6 @@ from onepool_settlement.domain.model import (
 )
 from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals
 from onepool_settlement.domain.statements import Statement, StatementLine
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _CHANNELS, _ENTRIES, _LINES, _BALANCES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow, BalanceRow)
 _ORDERS, _STATEMENTS, _STATEMENT_LINES = core_tables(OrderSettlementRow, StatementRow, StatementLineRow)
@@ -66,67 +64,25 @@ _LINES_WITH_ENTRY = _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id)
 
 
 def _line(row: Any) -> JournalLine:
-    return JournalLine(
-        id=row.id,
-        entry_id=row.entry_id,
-        party=row.party,
-        account=row.account,
-        amount=row.amount_minor,
-        currency=row.currency,
-        balance_after=row.balance_after,
-        rule=row.rule,
-        order_id=row.order_id,
-        source_event_id=row.source_event_id,
-        source_subject=row.source_subject,
-        memo=row.memo,
-        created_at=row.created_at,
-        occurred_at=row.occurred_at,
-    )
+    return build(JournalLine, row, amount=row.amount_minor)
 
 
 def _settlement(row: Any) -> OrderSettlement:
-    return OrderSettlement(
-        order_id=row.order_id,
-        currency=row.currency,
-        channel_id=row.channel_id,
-        seller=row.seller,
-        gross=row.gross,
-        fee_rate_bps=row.fee_rate_bps,
-        brand_share_bps=row.brand_share_bps,
-        reported_paid=row.reported_paid,
-        reported_refunded=row.reported_refunded,
-        cancelled=row.cancelled,
-    )
+    return build(OrderSettlement, row)
 
 
-class SettlementRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class SettlementRepository(Repository):
     # --- channel terms ------------------------------------------------------------------------------
 
     async def get_channel(self, channel_id: str) -> ChannelTerms | None:
         row = (await self.session.execute(select(_CHANNELS).where(_CHANNELS.c.channel_id == channel_id))).first()
         if row is None:
             return None
-        return ChannelTerms(
-            channel_id=row.channel_id,
-            type=ChannelType(row.type),
-            owner_dealer_id=row.owner_dealer_id,
-            fee_rate_bps=row.fee_rate_bps,
-            version=row.version,
-        )
+        return build(ChannelTerms, row, type=ChannelType(row.type))
 
     async def save_channel(self, terms: ChannelTerms) -> bool:
         """Insert or replace with a newer version; an older or equal version changes nothing."""
-        values = {
-            "channel_id": terms.channel_id,
-            "type": terms.type.value,
-            "owner_dealer_id": terms.owner_dealer_id,
-            "fee_rate_bps": terms.fee_rate_bps,
-            "version": terms.version,
-        }
+        values = row_values(_CHANNELS, terms)
         return await upsert_newer(self.session, _CHANNELS, values, ["channel_id"], touch=True)
 
     # --- orders -------------------------------------------------------------------------------------
@@ -139,18 +95,7 @@ class SettlementRepository:
         """Record who sold the order; if another transaction recorded it first, theirs stands."""
         inserted = await self.session.execute(
             insert(_ORDERS)
-            .values(
-                order_id=s.order_id,
-                currency=s.currency,
-                channel_id=s.channel_id,
-                seller=s.seller,
-                gross=s.gross,
-                fee_rate_bps=s.fee_rate_bps,
-                brand_share_bps=s.brand_share_bps,
-                reported_paid=s.reported_paid,
-                reported_refunded=s.reported_refunded,
-                cancelled=s.cancelled,
-            )
+            .values(**row_values(_ORDERS, s))
             .on_conflict_do_nothing(index_elements=["order_id"])
             .returning(_ORDERS.c.order_id)
         )
@@ -360,16 +305,9 @@ class SettlementRepository:
             .where(_STATEMENT_LINES.c.statement_id == statement_id)
             .order_by(_STATEMENT_LINES.c.seq)
         )
-        return Statement(
-            id=row.id,
-            party=row.party,
-            currency=row.currency,
-            period_start=row.period_start,
-            period_end=row.period_end,
-            opening=row.opening,
-            closing=row.closing,
-            generated_at=row.generated_at,
-            line_count=row.line_count,
+        return build(
+            Statement,
+            row,
             lines=[StatementLine(_line(r), r.running_balance) for r in lines],
         )
 

@@ -1,6 +1,6 @@
 """The double-entry ledger: journal entries made of postings that sum to exactly zero.
 
-An entry is identified by a business key (`sale:<order>`, `fulfilment_fee:<order>:<fulfilment>`,
+An entry is identified by a business key (`sale:<order>`, `fulfilment_fee:<order>:<fulfillment>`,
 `return:<return>`, `cancel:<order>`, `wholesale:<replenishment>`): the ledger writes each key once, so
 however often an event is delivered, or re-published under a new id, its money is posted once.
 
@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import InvalidArgument
+from onepool_kernel.lines import StockLine
 
 from onepool_settlement.domain import parties
 
@@ -26,8 +27,12 @@ class UnbalancedEntry(ValueError):
 
 
 class Rule(StrEnum):
+    """Stored in the ledger and published on settlement events (`rule`, `account`, and the entry keys, which make
+    posting idempotent), so the values keep their first spelling: "fulfilment_fee" stays until a data migration
+    rewrites the stored keys and the events' readers accept the new value."""
+
     SALE = "sale"
-    FULFILMENT_FEE = "fulfilment_fee"
+    FULFILLMENT_FEE = "fulfilment_fee"
     RETURN = "return"
     CANCEL = "cancel"
     WHOLESALE = "wholesale"
@@ -41,7 +46,7 @@ class Account(StrEnum):
     SALE = "sale"  # the seller's part of a sale (brand, or the dealer for its own channel's sales)
     BRAND_SHARE = "brand_share"  # the brand's share of a dealer's sale
     CHANNEL_FEE = "channel_fee"  # a channel's commission
-    FULFILMENT_FEE = "fulfilment_fee"  # paid to a dealer whose location shipped, by the seller
+    FULFILLMENT_FEE = "fulfilment_fee"  # paid to a dealer whose location shipped, by the seller
     REFUND_EXCESS = "refund_excess"  # a refund beyond what the order still held; borne by the brand
     WHOLESALE = "wholesale"  # a dealer's replenishment bought from the brand on credit
 
@@ -159,17 +164,11 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
-class FulfilmentLine:
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class Fulfilment:
+class Fulfillment:
     id: str
     location_id: str
     owner_dealer_id: str
-    lines: tuple[FulfilmentLine, ...]
+    lines: tuple[StockLine, ...]
     shipped: bool  # shipped or picked up: the goods left the location
 
 
@@ -185,7 +184,7 @@ class OrderFacts:
     paid: int
     refunded: int
     lines: tuple[OrderLine, ...] = ()
-    fulfilments: tuple[Fulfilment, ...] = ()
+    fulfillments: tuple[Fulfillment, ...] = ()
     is_paid: bool = False  # the customer has paid (settlement recognises the sale)
 
     @property
@@ -199,12 +198,12 @@ class OrderFacts:
                 return line.unit_price
         return 0
 
-    def fulfilment_value(self, fulfilment: Fulfilment) -> int:
-        return sum(ln.quantity * self.unit_price(ln.sku) for ln in fulfilment.lines)
+    def fulfillment_value(self, fulfillment: Fulfillment) -> int:
+        return sum(ln.quantity * self.unit_price(ln.sku) for ln in fulfillment.lines)
 
-    def shipped_fulfilments(self, also: Iterable[str] = ()) -> list[Fulfilment]:
+    def shipped_fulfillments(self, also: Iterable[str] = ()) -> list[Fulfillment]:
         named = set(also)
-        return [f for f in self.fulfilments if f.shipped or f.id in named]
+        return [f for f in self.fulfillments if f.shipped or f.id in named]
 
 
 @dataclass(frozen=True)
@@ -215,7 +214,7 @@ class OrderSettlement:
     order_id: str
     currency: str
     channel_id: str
-    seller: str  # "brand" or "dealer:<id>": receives the sale's remainder and pays fulfilment fees
+    seller: str  # "brand" or "dealer:<id>": receives the sale's remainder and pays fulfillment fees
     gross: int
     fee_rate_bps: int
     brand_share_bps: int

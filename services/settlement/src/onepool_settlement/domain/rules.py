@@ -1,8 +1,8 @@
-"""Settlement rules: how the money of a sale, a fulfilment, a return and a replenishment is split.
+"""Settlement rules: how the money of a sale, a fulfillment, a return and a replenishment is split.
 
 When: a sale is recognised when the order is **paid**. That is when the customer's money exists, and from
 then on the ledger accounts for every fen of it (the channel keeps its commission at payment, as
-marketplaces do). A fulfilment fee is earned when the dealer's location actually ships (or hands over) its
+marketplaces do). A fulfillment fee is earned when the dealer's location actually ships (or hands over) its
 part, so it is posted then. Cancelling a paid order and returning goods reverse what is left of the sale.
 
 1. Sale (`sale:<order>`, on orders.order.paid; any later order event that shows the order paid posts it
@@ -12,14 +12,14 @@ part, so it is posted then. Cancelling a paid order and returning goods reverse 
      brand's share, `dealer_sale_brand_share_bps` of G, to `brand`, and the rest to `dealer:<id>`;
    - any other sale: the rest to `brand`.
    `clearing` pays G, so the entry balances.
-2. Fulfilment fee (`fulfilment_fee:<order>:<fulfilment>`, when a fulfilment ships or is picked up): a
-   dealer whose location shipped it earns `fulfilment_fee_bps` of that fulfilment's value (units x unit
+2. Fulfillment fee (`fulfilment_fee:<order>:<fulfillment>`, when a fulfillment ships or is picked up): a
+   dealer whose location shipped it earns `fulfillment_fee_bps` of that fulfillment's value (units x unit
    price), paid by the seller (the brand, or the selling dealer). A seller shipping its own sale earns
    no fee from itself; brand locations earn none.
 3. Return (`return:<return>`) and cancellation of a paid order (`cancel:<order>`): the refund R is paid
    back to `clearing` and taken from the order's remaining positions (every party/account the order's
    entries credited or debited, fees included) in proportion to those positions, with `allocate`. So a
-   return of a third of an order takes back a third of the channel's commission, of the fulfilment fees,
+   return of a third of an order takes back a third of the channel's commission, of the fulfillment fees,
    of the brand's and of the dealer's parts, and once everything is refunded every position is exactly
    zero. A refund beyond what the order still holds is charged to the brand (`refund_excess`) and shows
    up in reconciliation as `refund_exceeds_sale`.
@@ -38,7 +38,7 @@ from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
     Account,
     ChannelTerms,
-    Fulfilment,
+    Fulfillment,
     JournalEntry,
     OrderFacts,
     OrderSettlement,
@@ -52,11 +52,11 @@ from onepool_settlement.domain.model import (
 class SettlementPolicy:
     """The brand's commercial terms (configured in settings)."""
 
-    fulfilment_fee_bps: int = 500
+    fulfillment_fee_bps: int = 500
     dealer_sale_brand_share_bps: int = 3000
 
     def __post_init__(self) -> None:
-        for name in ("fulfilment_fee_bps", "dealer_sale_brand_share_bps"):
+        for name in ("fulfillment_fee_bps", "dealer_sale_brand_share_bps"):
             if not 0 <= getattr(self, name) <= BPS:
                 raise ValueError(f"{name} must be between 0 and {BPS}")
 
@@ -107,32 +107,32 @@ def recognise_sale(
     return settlement, entry
 
 
-def fulfilment_fee(
+def fulfillment_fee(
     order: OrderFacts,
-    fulfilment: Fulfilment,
+    fulfillment: Fulfillment,
     settlement: OrderSettlement,
     policy: SettlementPolicy,
     source: Source,
 ) -> JournalEntry | None:
-    """Rule 2: the seller pays a dealer whose location shipped a fulfilment; None when no fee is due."""
-    owner = fulfilment.owner_dealer_id
+    """Rule 2: the seller pays a dealer whose location shipped a fulfillment; None when no fee is due."""
+    owner = fulfillment.owner_dealer_id
     if not owner or parties.dealer(owner) == settlement.seller:
         return None
-    fee = bps_of(order.fulfilment_value(fulfilment), policy.fulfilment_fee_bps)
+    fee = bps_of(order.fulfillment_value(fulfillment), policy.fulfillment_fee_bps)
     if fee <= 0:
         return None
     return JournalEntry(
-        key=f"fulfilment_fee:{order.id}:{fulfilment.id}",
-        rule=Rule.FULFILMENT_FEE,
+        key=f"fulfilment_fee:{order.id}:{fulfillment.id}",
+        rule=Rule.FULFILLMENT_FEE,
         currency=settlement.currency,
         order_id=order.id,
         source=source,
         postings=(
-            Posting(settlement.seller, Account.FULFILMENT_FEE, -fee),
-            Posting(parties.dealer(owner), Account.FULFILMENT_FEE, fee),
+            Posting(settlement.seller, Account.FULFILLMENT_FEE, -fee),
+            Posting(parties.dealer(owner), Account.FULFILLMENT_FEE, fee),
         ),
-        memo=f"fulfilment {fulfilment.id} shipped from {fulfilment.location_id}: "
-        f"{policy.fulfilment_fee_bps} bps of {order.fulfilment_value(fulfilment)}",
+        memo=f"fulfillment {fulfillment.id} shipped from {fulfillment.location_id}: "
+        f"{policy.fulfillment_fee_bps} bps of {order.fulfillment_value(fulfillment)}",
     )
 
 

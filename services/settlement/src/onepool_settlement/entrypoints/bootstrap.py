@@ -31,7 +31,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     settings = infra.settings
     assert isinstance(settings, SettlementSettings)
     policy = SettlementPolicy(
-        fulfilment_fee_bps=settings.fulfilment_fee_bps,
+        fulfillment_fee_bps=settings.fulfillment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
     )
     currency = settings.default_currency

@@ -72,7 +72,7 @@ async def ensure_sale(
     return settlement
 
 
-async def _post_fulfilment_fees(
+async def _post_fulfillment_fees(
     uow: SettlementUnitOfWork,
     policy: rules.SettlementPolicy,
     order: OrderFacts,
@@ -80,8 +80,8 @@ async def _post_fulfilment_fees(
     source: Source,
     shipped_now: str = "",
 ) -> None:
-    for fulfilment in order.shipped_fulfilments(also=[shipped_now] if shipped_now else []):
-        entry = rules.fulfilment_fee(order, fulfilment, settlement, policy, source)
+    for fulfillment in order.shipped_fulfillments(also=[shipped_now] if shipped_now else []):
+        entry = rules.fulfillment_fee(order, fulfillment, settlement, policy, source)
         if entry is not None:
             await post(uow, entry)
 
@@ -91,25 +91,25 @@ async def record_order_paid(
 ) -> None:
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is not None:
-        await _post_fulfilment_fees(uow, policy, order, settlement, source)
+        await _post_fulfillment_fees(uow, policy, order, settlement, source)
 
 
 async def record_order_shipped(
     uow: SettlementUnitOfWork,
     policy: rules.SettlementPolicy,
     order: OrderFacts,
-    fulfilment_id: str,
+    fulfillment_id: str,
     source: Source,
 ) -> None:
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is not None:
-        await _post_fulfilment_fees(uow, policy, order, settlement, source, shipped_now=fulfilment_id)
+        await _post_fulfillment_fees(uow, policy, order, settlement, source, shipped_now=fulfillment_id)
 
 
 async def record_order_completed(
     uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, source: Source
 ) -> None:
-    """Completion catches fulfilments whose shipment or pickup produced no event of its own."""
+    """Completion catches fulfillments whose shipment or pickup produced no event of its own."""
     await record_order_paid(uow, policy, order, source)
 
 
@@ -125,7 +125,7 @@ async def record_order_returned(
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is None:
         return  # nothing was ever settled (an unpaid order cannot be refunded)
-    await _post_fulfilment_fees(uow, policy, order, settlement, source)
+    await _post_fulfillment_fees(uow, policy, order, settlement, source)
     positions = await uow.repo.order_positions(order.id, settlement.currency)
     entry = rules.reverse(
         f"return:{return_id}",
