@@ -6,7 +6,8 @@ from onepool.common.v1 import common_pb2
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.protobuf import ts
 
-from onepool_settlement.domain.model import JournalLine
+from onepool_settlement.domain.model import JournalLine, Payment, Payout
+from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import ReconciliationReport
 from onepool_settlement.domain.statements import Statement
 
@@ -27,9 +28,11 @@ def line_to_proto(line: JournalLine) -> pb.JournalLine:
         source_subject=line.source_subject,
         memo=line.memo,
         created_at=ts(line.created_at),
-        balance_after=money(line.currency, line.balance_after),
         rule=line.rule,
         occurred_at=ts(line.occurred_at),
+        corrects_entry_id=line.corrects_entry_id,
+        corrects_period_end=ts(line.corrects_period_end),
+        reference=line.reference,
     )
 
 
@@ -44,6 +47,7 @@ def statement_to_proto(st: Statement, *, with_lines: bool = True) -> pb.Statemen
         closing=money(st.currency, st.closing),
         generated_at=ts(st.generated_at),
         line_count=st.line_count,
+        final=st.final,
         lines=[
             pb.StatementLine(entry=line_to_proto(sl.line), running_balance=money(st.currency, sl.running_balance))
             for sl in st.lines
@@ -65,3 +69,32 @@ def reconcile_to_proto(report: ReconciliationReport, currency: str) -> pb.Reconc
             for d in report.discrepancies
         ],
     )
+
+
+def payment_to_proto(p: Payment) -> pb.Payment:
+    currency = p.entry.currency
+    return pb.Payment(
+        entry_id=p.entry.id,
+        from_party=p.from_party,
+        to_party=p.to_party,
+        amount=money(currency, p.amount),
+        reference=p.reference,
+        fee_retained=money(currency, p.fee_retained),
+        lines=[line_to_proto(ln) for ln in p.lines],
+    )
+
+
+def payout_to_proto(p: Payout) -> pb.Payout:
+    return pb.Payout(
+        id=p.id,
+        party=p.party,
+        amount=money(p.currency, p.amount),
+        status=pb.PAYOUT_STATUS_PAID if p.status == "PAID" else pb.PAYOUT_STATUS_UNSPECIFIED,
+        period_end=ts(p.period_end),
+        entry_id=p.entry_id,
+        created_at=ts(p.created_at),
+    )
+
+
+def period_to_proto(p: Period) -> pb.Period:
+    return pb.Period(period_start=ts(p.period_start), period_end=ts(p.period_end), closed_at=ts(p.closed_at))
