@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -167,7 +168,7 @@ async def test_closing_is_idempotent_never_reopens_and_never_closes_the_future(s
     periods = (await settlement.ListPeriods(pb.ListPeriodsRequest(), metadata=admin)).periods
     assert periods[-1] == first
     assert [p.period_end.ToDatetime() for p in periods] == sorted(p.period_end.ToDatetime() for p in periods)
-    assert all(p.period_start == q.period_end for q, p in zip(periods, periods[1:], strict=False))
+    assert all(p.period_start == q.period_end for q, p in itertools.pairwise(periods))
 
 
 async def test_the_database_refuses_a_line_dated_into_a_closed_period(stack: Any, settlement: Any, admin: Any) -> None:
@@ -179,13 +180,13 @@ async def test_the_database_refuses_a_line_dated_into_a_closed_period(stack: Any
         with pytest.raises(asyncpg.CheckViolationError, match="closed period"):
             async with conn.transaction():
                 await conn.execute(
-                    "INSERT INTO journal_entries (id, key, rule, currency, order_id, source_event_id, source_subject, memo)"
-                    " VALUES ('backdated', 'backdated', 'payment', 'CNY', '', '', '', '')"
+                    "INSERT INTO journal_entries (id, key, rule, currency, order_id, source_event_id,"
+                    " source_subject, memo) VALUES ('backdated', 'backdated', 'payment', 'CNY', '', '', '', '')"
                 )
                 for party, amount in (("brand", 1), ("dealer:D9", -1)):
                     await conn.execute(
-                        "INSERT INTO journal_lines (entry_id, party, account, currency, amount_minor, order_id, created_at)"
-                        " VALUES ('backdated', $1, 'payment', 'CNY', $2, '', $3)",
+                        "INSERT INTO journal_lines (entry_id, party, account, currency, amount_minor, order_id,"
+                        " created_at) VALUES ('backdated', $1, 'payment', 'CNY', $2, '', $3)",
                         party,
                         amount,
                         end - timedelta(seconds=1),
