@@ -43,12 +43,13 @@ def ts(value: datetime) -> Timestamp:
     return out
 
 
-# An operation: ("sale", order index, amount, by the dealer?), ("return", order index, share in %),
+# An operation: ("sale", order index, amount, by the dealer?), ("return", order index, share in %, received
+# at the dealer's shop (else the brand's warehouse)?),
 # ("pay", dealer?, amount), ("payout",), ("close",).
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("sale"), st.integers(0, 3), st.integers(1, 50_000), st.booleans()),
-        st.tuples(st.just("return"), st.integers(0, 3), st.integers(1, 100)),
+        st.tuples(st.just("return"), st.integers(0, 3), st.integers(1, 100), st.booleans()),
         st.tuples(st.just("pay"), st.booleans(), st.integers(1, 20_000)),
         st.tuples(st.just("payout")),
         st.tuples(st.just("close")),
@@ -138,6 +139,8 @@ class Driver:
             w.dealer_channel, 0, type_=channels_pb2.CHANNEL_TYPE_DEALER, owner_dealer_id=w.dealer
         )
         await self.publish(w, "channels.channel.created", _created(dealer_channel))
+        for location, owner in ((f"SHOP-{w.tag}", w.dealer), (f"WH-{w.tag}", "")):
+            await self.publish(w, "inventory.location.upserted", _location(location, owner))
         for op in ops:
             kind = op[0]
             if kind == "sale" and op[1] not in w.orders:
@@ -156,7 +159,9 @@ class Driver:
                 channel = w.dealer_channel if o["by_dealer"] else w.market
                 facts = bus.order(w.order_id(op[1]), channel, [("SKU", 1, o["total"])], refunded=o["refunded"])
                 before = len({ln.entry_id for ln in await self.entries(order_id=w.order_id(op[1]))})
-                await self.publish(w, "orders.order.returned", _returned(facts, f"R-{uuid.uuid4().hex[:8]}", refund))
+                where = f"SHOP-{w.tag}" if op[3] else f"WH-{w.tag}"
+                returned = _returned(facts, f"R-{uuid.uuid4().hex[:8]}", refund, where)
+                await self.publish(w, "orders.order.returned", returned)
                 await self.posted(w.order_id(op[1]), before + 1)
             elif kind == "pay":
                 payer = f"dealer:{w.dealer}" if op[1] else f"channel:{w.market}"
@@ -231,11 +236,20 @@ def _paid(facts: Any) -> Message:
     return ev.OrderPaid(facts=facts)
 
 
-def _returned(facts: Any, return_id: str, refund: int) -> Message:
+def _returned(facts: Any, return_id: str, refund: int, location_id: str) -> Message:
     from onepool.orders.v1 import events_pb2 as ev
     from onepool.orders.v1 import facts_pb2
 
-    return ev.OrderReturned(facts=facts, returned=facts_pb2.ReturnFacts(return_id=return_id, refund=cny(refund)))
+    lines = [facts_pb2.StockLineFacts(sku="SKU", quantity=1)]
+    ret = facts_pb2.ReturnFacts(return_id=return_id, refund=cny(refund), location_id=location_id, lines=lines)
+    return ev.OrderReturned(facts=facts, returned=ret)
+
+
+def _location(location_id: str, owner_dealer_id: str) -> Message:
+    from onepool.inventory.v1 import events_pb2 as ev
+    from onepool.inventory.v1 import inventory_pb2
+
+    return ev.LocationUpserted(location=inventory_pb2.Location(id=location_id, owner_dealer_id=owner_dealer_id))
 
 
 def _property(loop: asyncio.AbstractEventLoop, driver: Driver, examples: int) -> Any:

@@ -175,6 +175,21 @@ async def test_a_brand_owned_return_received_at_a_dealers_shop(bus: Bus, settlem
     }
     assert await balance(settlement, admin, f"dealer:{dealer}") == -5_100
 
+    # The second unit comes back at the brand's warehouse: its refund is taken from the sale alone (the
+    # ownership move is between D and the brand, not part of what the order still holds).
+    warehouse = bus.uid("WH")
+    await bus.location_upserted(warehouse)
+    both = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfilments=[shipped], refunded=12_000)
+    await bus.order_returned(both, bus.uid("R"), 6_000, location_id=warehouse, lines=[("TEA", 1)])
+
+    async def returns() -> list[pb.JournalLine]:
+        return [ln for ln in await order_lines(bus, settlement, admin, order_id, {"sale"}) if ln.rule == "return"]
+
+    second = await bus.eventually(returns, lambda ls: len({ln.entry_id for ln in ls}) == 2)
+    assert per_party(second) == {"clearing": 12_000, "brand": -12_000}
+    lines = await order_lines(bus, settlement, admin, order_id, {"sale"})
+    assert per_party(ln for ln in lines if ln.rule != "ownership") == {}
+
     # Returned at the brand's own location instead: no change of owner.
     home, order2 = bus.uid("WH"), bus.uid("O")
     await bus.location_upserted(home)

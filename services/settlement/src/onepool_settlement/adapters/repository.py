@@ -207,10 +207,16 @@ class SettlementRepository:
         )
 
     async def order_positions(self, order_id: str, currency: str) -> dict[tuple[str, str], int]:
-        """The order's net amount per (party, account) over all its entries, clearing excluded."""
+        """The order's net amount per (party, account) over all its entries, clearing excluded, and so are
+        goods changing owner after a return (a trade between two owners, not part of what the sale holds)."""
         rows = await self.session.execute(
             select(_LINES.c.party, _LINES.c.account, func.sum(_LINES.c.amount_minor).label("amount"))
-            .where(_LINES.c.order_id == order_id, _LINES.c.currency == currency, _LINES.c.party != parties.CLEARING)
+            .where(
+                _LINES.c.order_id == order_id,
+                _LINES.c.currency == currency,
+                _LINES.c.party != parties.CLEARING,
+                _LINES.c.account != Account.OWNERSHIP.value,
+            )
             .group_by(_LINES.c.party, _LINES.c.account)
         )
         return {(r.party, r.account): int(r.amount) for r in rows if r.amount}
