@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from onepool_runtime.columns import core_table
+from onepool_runtime.uow import UnitOfWork
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_orders.adapters.orm import ChannelRow
 from onepool_orders.domain.channels import SalesChannel
 
 _CHANNELS = core_table(ChannelRow)
+_GET = "SELECT id, type, owner_dealer_id, version FROM channels WHERE id = $1"
 
 
 class ChannelRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
         self.session = session
+        self._uow = uow
 
     async def get(self, channel_id: str) -> SalesChannel | None:
-        row = (await self.session.execute(select(_CHANNELS).where(_CHANNELS.c.id == channel_id))).first()
+        """Read by every PlaceOrder: hand-written on the driver (see order_sql.py for why)."""
+        pg = await self._uow.driver()
+        row = await pg.fetchrow(_GET, channel_id)
         if row is None:
             return None
-        return SalesChannel(row.id, row.type, row.owner_dealer_id, row.version)
+        return SalesChannel(row["id"], row["type"], row["owner_dealer_id"], row["version"])
 
     async def upsert(self, channel: SalesChannel) -> bool:
         """Keep the channel unless a newer version is already stored (events may arrive out of order)."""

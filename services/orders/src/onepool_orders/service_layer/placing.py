@@ -92,8 +92,10 @@ class OrderPlacement:
         self._after_reserve = after_reserve
 
     async def place(self, cmd: commands.PlaceOrder) -> Order:
+        # tx1 is one statement (the order with its lines, or nothing if the external id is taken): atomic alone.
         order, created = await run_in_transaction(
-            self._uow, lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after, self._ttl)
+            lambda: self._uow().single_statement(),
+            lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after, self._ttl),
         )
         if order.status is not OrderStatus.PENDING:
             return order
