@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
-from onepool_runtime.upserts import upsert_newer
+from onepool_runtime.upserts import upsert_newer, upsert_newer_rows
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -289,6 +289,12 @@ class ChannelsRepository:
         """Store a stock level unless a newer version is already stored; returns whether it was applied."""
         values = {"sku": sku, "location_id": location_id, "available": available, "version": version}
         return await upsert_newer(self.session, _POS, values, ["sku", "location_id"])
+
+    async def apply_positions(self, levels: list[tuple[str, str, int, int]]) -> set[str]:
+        """`apply_position` of (sku, location_id, available, version) levels in one statement; returns the SKUs
+        of the levels stored."""
+        rows = [{"sku": s, "location_id": loc, "available": a, "version": v} for s, loc, a, v in levels]
+        return {sku for sku, _ in await upsert_newer_rows(self.session, _POS, rows, ["sku", "location_id"])}
 
     async def positions(self, skus: Iterable[str]) -> dict[str, list[StockPosition]]:
         wanted = sorted(set(skus))

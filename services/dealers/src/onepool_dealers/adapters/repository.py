@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.mapping import copy_fields
-from onepool_runtime.upserts import upsert, upsert_newer
+from onepool_runtime.upserts import upsert, upsert_newer, upsert_newer_rows
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,6 +76,20 @@ _LOCATION_COLUMNS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup
 
 def _location(row: Any) -> Location:
     return Location(**copy_fields(row, *_LOCATION_COLUMNS), type=LocationType(row.type))
+
+
+def _order(row: Any) -> OrderView:
+    return OrderView(
+        order_id=row.order_id,
+        dealer_id=row.dealer_id,
+        open=row.open,
+        paid=row.paid,
+        total=Money(row.currency, row.total_minor),
+        paid_minor=row.paid_minor,
+        refunded_minor=row.refunded_minor,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def _dealer_values(d: Dealer) -> dict[str, object]:
@@ -174,6 +188,16 @@ class DealersRepository:
             return None
         return (await self.session.execute(select(_DEALERS.c.id).where(_DEALERS.c.channel_id == channel_id))).scalar()
 
+    async def dealer_ids_by_channels(self, channel_ids: Iterable[str]) -> dict[str, str]:
+        """channel id -> dealer id, for the channels that are a dealer's."""
+        wanted = sorted({c for c in channel_ids if c})
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(_DEALERS.c.channel_id, _DEALERS.c.id).where(_DEALERS.c.channel_id.in_(wanted))
+        )
+        return {r.channel_id: r.id for r in rows}
+
     async def dealers_needing_channel_sync(self, limit: int) -> list[str]:
         rows = await self.session.execute(
             select(_DEALERS.c.id)
@@ -197,6 +221,14 @@ class DealersRepository:
 
     async def location_owner(self, location_id: str) -> str | None:
         return (await self.session.execute(select(_LOC.c.owner_dealer_id).where(_LOC.c.id == location_id))).scalar()
+
+    async def location_owners(self, location_ids: Iterable[str]) -> dict[str, str]:
+        """location id -> owning dealer id, for the known locations among `location_ids`."""
+        wanted = sorted(set(location_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(select(_LOC.c.id, _LOC.c.owner_dealer_id).where(_LOC.c.id.in_(wanted)))
+        return {r.id: r.owner_dealer_id for r in rows}
 
     async def save_location(self, location: Location) -> None:
         values = {**copy_fields(location, *_LOCATION_COLUMNS), "type": location.type.value}
@@ -342,20 +374,29 @@ class DealersRepository:
         values = copy_fields(view, "location_id", "sku", "dealer_id", "on_hand", "version")
         return await upsert_newer(self.session, _STOCK, values, ["location_id", "sku"])
 
+    async def apply_stock_levels(self, views: list[StockView]) -> None:
+        """`apply_stock` of many levels in one statement."""
+        rows = [copy_fields(v, "location_id", "sku", "dealer_id", "on_hand", "version") for v in views]
+        await upsert_newer_rows(self.session, _STOCK, rows, ["location_id", "sku"])
+
+    async def get_orders(self, order_ids: Iterable[str]) -> dict[str, OrderView]:
+        rows = await self.session.execute(select(_ORDERS).where(_ORDERS.c.order_id.in_(sorted(set(order_ids)))))
+        return {r.order_id: _order(r) for r in rows}
+
     async def get_order(self, order_id: str) -> OrderView | None:
         row = (await self.session.execute(select(_ORDERS).where(_ORDERS.c.order_id == order_id))).first()
         if row is None:
             return None
-        return OrderView(
-            order_id=row.order_id,
-            dealer_id=row.dealer_id,
-            open=row.open,
-            paid=row.paid,
-            total=Money(row.currency, row.total_minor),
-            paid_minor=row.paid_minor,
-            refunded_minor=row.refunded_minor,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+        return _order(row)
+
+    async def lock_orders(self, order_ids: list[str]) -> None:
+        """`lock_order` of each, in the order given (callers sort them), in one statement."""
+        await self.session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT 'dealers:order:' || k AS k, n "
+                "FROM unnest(CAST(:ks AS text[])) WITH ORDINALITY AS t(k, n) ORDER BY n) AS keys"
+            ),
+            {"ks": order_ids},
         )
 
     async def save_order(self, view: OrderView) -> None:
