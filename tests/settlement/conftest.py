@@ -18,6 +18,8 @@ from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
+from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool.inventory.v1 import inventory_pb2
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2
 from onepool_runtime.messaging import ensure_service_stream
@@ -130,9 +132,30 @@ class Bus:
     async def order_cancelled(self, o: facts_pb2.OrderFacts) -> str:
         return await self.publish("orders.order.cancelled", order_events.OrderCancelled(facts=o, reason="customer"))
 
-    async def order_returned(self, o: facts_pb2.OrderFacts, return_id: str, refund: int) -> str:
-        ret = facts_pb2.ReturnFacts(return_id=return_id, refund=cny(refund))
-        return await self.publish("orders.order.returned", order_events.OrderReturned(facts=o, returned=ret))
+    async def order_returned(
+        self,
+        o: facts_pb2.OrderFacts,
+        return_id: str,
+        refund: int,
+        *,
+        location_id: str = "",
+        lines: list[tuple[str, int]] | None = None,
+        **kw: Any,
+    ) -> str:
+        ret = facts_pb2.ReturnFacts(
+            return_id=return_id,
+            refund=cny(refund),
+            location_id=location_id,
+            lines=[facts_pb2.StockLineFacts(sku=s, quantity=q) for s, q in lines or []],
+        )
+        return await self.publish("orders.order.returned", order_events.OrderReturned(facts=o, returned=ret), **kw)
+
+    # --- inventory ----------------------------------------------------------------------------------
+
+    async def location_upserted(self, location_id: str, *, owner_dealer_id: str = "") -> str:
+        kind = inventory_pb2.LOCATION_TYPE_DEALER_STORE if owner_dealer_id else inventory_pb2.LOCATION_TYPE_WAREHOUSE
+        location = inventory_pb2.Location(id=location_id, name=location_id, type=kind, owner_dealer_id=owner_dealer_id)
+        return await self.publish("inventory.location.upserted", inventory_events.LocationUpserted(location=location))
 
     # --- dealers ------------------------------------------------------------------------------------
 
@@ -192,7 +215,7 @@ async def settlement(stack: Any) -> Any:
 async def bus(stack: Any, settlement: Any) -> AsyncIterator[Bus]:
     nc = await nats.connect(stack.nats_url)
     js = nc.jetstream()
-    for service in ("orders", "channels", "dealers"):
+    for service in ("orders", "channels", "dealers", "inventory"):
         await ensure_service_stream(js, service)
     yield Bus(js)
     await nc.close()

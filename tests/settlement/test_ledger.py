@@ -199,7 +199,7 @@ async def test_a_statement_opens_with_the_balance_before_and_its_lines_add_up_to
     running = statement.opening.amount_minor
     for line in statement.lines:
         running += line.entry.amount.amount_minor
-        assert line.running_balance.amount_minor == running == line.entry.balance_after.amount_minor
+        assert line.running_balance.amount_minor == running
     assert statement.closing.amount_minor == running == await balance(settlement, admin, party)
     assert statement.closing.amount_minor == -40_000 + 7_000 + 2_098  # 70% of 10 000 and of 2 997
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from onepool.common.v1 import common_pb2
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.mapping import to_message
+from onepool_runtime.protobuf import ts
 
-from onepool_settlement.domain.model import JournalLine
+from onepool_settlement.domain.model import JournalLine, Payment, Payout
+from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import ReconciliationReport
 from onepool_settlement.domain.statements import Statement
 
@@ -20,7 +22,6 @@ def line_to_proto(line: JournalLine) -> pb.JournalLine:
         pb.JournalLine,
         line,
         amount=money(line.currency, line.amount),
-        balance_after=money(line.currency, line.balance_after),
     )
 
 
@@ -48,3 +49,32 @@ def reconcile_to_proto(report: ReconciliationReport, currency: str) -> pb.Reconc
         refunds=money(currency, report.refunds),
         discrepancies=[to_message(pb.Discrepancy, d) for d in report.discrepancies],
     )
+
+
+def payment_to_proto(p: Payment) -> pb.Payment:
+    currency = p.entry.currency
+    return pb.Payment(
+        entry_id=p.entry.id,
+        from_party=p.from_party,
+        to_party=p.to_party,
+        amount=money(currency, p.amount),
+        reference=p.reference,
+        fee_retained=money(currency, p.fee_retained),
+        lines=[line_to_proto(ln) for ln in p.lines],
+    )
+
+
+def payout_to_proto(p: Payout) -> pb.Payout:
+    return pb.Payout(
+        id=p.id,
+        party=p.party,
+        amount=money(p.currency, p.amount),
+        status=pb.PAYOUT_STATUS_PAID if p.status == "PAID" else pb.PAYOUT_STATUS_UNSPECIFIED,
+        period_end=ts(p.period_end),
+        entry_id=p.entry_id,
+        created_at=ts(p.created_at),
+    )
+
+
+def period_to_proto(p: Period) -> pb.Period:
+    return pb.Period(period_start=ts(p.period_start), period_end=ts(p.period_end), closed_at=ts(p.closed_at))

@@ -1,48 +1,64 @@
 """Settlement persistence: SQL in, domain objects out.
 
-Posting discipline: an entry first claims its business key (a duplicate stops there, before any lock), then
-locks the balance rows of its parties in (currency, party) order (deadlock freedom), takes the posting time
-from `clock_timestamp()` *after* the locks, and writes its lines with each party's balance after them. Lines
-of one (party, currency) are therefore written one transaction at a time, so their id order, their time
-order and their running balances agree, which is what makes statements cheap and exact.
+Posting discipline (no hot row): a transaction that posts first holds the shared side of the period lock
+(`hold_open_period`, an advisory lock: no row is written, holders never wait for each other), then an entry
+claims its business key with its posting time, `clock_timestamp()` (a duplicate stops there) and writes its
+lines. No balance row is updated, so postings of different orders never wait for each other, whichever
+parties they touch, and settlement scales with replicas. A balance is the party's snapshot at the last
+closed period plus its lines since; ClosePeriod takes the period lock exclusively (waiting for postings in
+flight) and writes the snapshots.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onepool_runtime.columns import core_tables
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy import and_, bindparam, func, literal_column, select, update
+from sqlalchemy import and_, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from onepool_settlement.adapters.orm import (
-    BalanceRow,
     ChannelTermsRow,
     JournalEntryRow,
     JournalLineRow,
+    LocationRow,
     OrderSettlementRow,
+    PayoutRow,
+    PeriodBalanceRow,
+    PeriodRow,
     StatementLineRow,
     StatementRow,
 )
 from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
+    CASH_RULES,
     Account,
     ChannelTerms,
     ChannelType,
     JournalEntry,
     JournalLine,
     OrderSettlement,
+    Payout,
 )
+from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals
 from onepool_settlement.domain.statements import Statement, StatementLine
 
-_CHANNELS, _ENTRIES, _LINES, _BALANCES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow, BalanceRow)
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+_CHANNELS, _ENTRIES, _LINES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow)
 _ORDERS, _STATEMENTS, _STATEMENT_LINES = core_tables(OrderSettlementRow, StatementRow, StatementLineRow)
+_PERIODS, _SNAPSHOTS, _PAYOUTS, _LOCATIONS = core_tables(PeriodRow, PeriodBalanceRow, PayoutRow, LocationRow)
+
+# The period lock (pg advisory lock key): postings hold it shared, ClosePeriod exclusively.
+PERIOD_LOCK_KEY = 0x5E77_1E_0001
 
 _LINE_COLUMNS = (
     _LINES.c.id,
@@ -51,7 +67,6 @@ _LINE_COLUMNS = (
     _LINES.c.account,
     _LINES.c.amount_minor,
     _LINES.c.currency,
-    _LINES.c.balance_after,
     _LINES.c.order_id,
     _LINES.c.created_at,
     _ENTRIES.c.rule,
@@ -59,6 +74,9 @@ _LINE_COLUMNS = (
     _ENTRIES.c.source_subject,
     _ENTRIES.c.memo,
     _ENTRIES.c.occurred_at,
+    _ENTRIES.c.reference,
+    _ENTRIES.c.corrects_entry_id,
+    _ENTRIES.c.corrects_period_end,
 )
 _LINES_WITH_ENTRY = _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id)
 
@@ -67,11 +85,20 @@ def _line(row: Any) -> JournalLine:
     return build(JournalLine, row, amount=row.amount_minor)
 
 
+def _payout(row: Any) -> Payout:
+    return build(Payout, row)
+
+
 def _settlement(row: Any) -> OrderSettlement:
     return build(OrderSettlement, row)
 
 
 class SettlementRepository(Repository):
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        super().__init__(session, uow)
+        self._holding = False
+        self._closed_through: datetime | None = None
+
     # --- channel terms ------------------------------------------------------------------------------
 
     async def get_channel(self, channel_id: str) -> ChannelTerms | None:
@@ -121,67 +148,79 @@ class SettlementRepository(Repository):
         )
 
     async def order_positions(self, order_id: str, currency: str) -> dict[tuple[str, str], int]:
-        """The order's net amount per (party, account) over all its entries, clearing excluded."""
+        """The order's net amount per (party, account) over all its entries, clearing excluded, and so are
+        goods changing owner after a return (a trade between two owners, not part of what the sale holds)."""
         rows = await self.session.execute(
             select(_LINES.c.party, _LINES.c.account, func.sum(_LINES.c.amount_minor).label("amount"))
-            .where(_LINES.c.order_id == order_id, _LINES.c.currency == currency, _LINES.c.party != parties.CLEARING)
+            .where(
+                _LINES.c.order_id == order_id,
+                _LINES.c.currency == currency,
+                _LINES.c.party != parties.CLEARING,
+                _LINES.c.account != Account.OWNERSHIP.value,
+            )
             .group_by(_LINES.c.party, _LINES.c.account)
         )
         return {(r.party, r.account): int(r.amount) for r in rows if r.amount}
 
     # --- journal ------------------------------------------------------------------------------------
 
+    async def closed_through(self) -> datetime | None:
+        """Hold the open period for the rest of this transaction (shared) and return the end of the last
+        closed period: every posting of this transaction is after it."""
+        if not self._holding:
+            self._closed_through = (
+                await self.session.execute(text("SELECT hold_open_period(:k)"), {"k": PERIOD_LOCK_KEY})
+            ).scalar_one()
+            self._holding = True
+        return self._closed_through
+
     async def post(self, entry: JournalEntry) -> list[JournalLine] | None:
         """Write an entry once per key; None if its key was already posted (or it is empty)."""
         if entry.is_empty:
             return None
+        await self.closed_through()
         entry_id = str(uuid.uuid4())
-        claimed = await self.session.execute(
-            insert(_ENTRIES)
-            .values(
-                id=entry_id,
-                key=entry.key,
-                rule=entry.rule.value,
-                currency=entry.currency,
-                order_id=entry.order_id,
-                source_event_id=entry.source.event_id[:64],
-                source_subject=entry.source.subject[:255],
-                memo=entry.memo[:500],
-                occurred_at=entry.source.occurred_at,
-                created_at=func.clock_timestamp(),
+        claimed = (
+            await self.session.execute(
+                insert(_ENTRIES)
+                .values(
+                    id=entry_id,
+                    key=entry.key,
+                    rule=entry.rule.value,
+                    currency=entry.currency,
+                    order_id=entry.order_id,
+                    source_event_id=entry.source.event_id[:64],
+                    source_subject=entry.source.subject[:255],
+                    memo=entry.memo[:500],
+                    occurred_at=entry.source.occurred_at,
+                    reference=entry.reference[:255],
+                    corrects_entry_id=entry.corrects_entry_id,
+                    corrects_period_end=entry.corrects_period_end,
+                    created_at=func.clock_timestamp(),
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(_ENTRIES.c.created_at)
             )
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(_ENTRIES.c.id)
-        )
-        if claimed.first() is None:
+        ).first()
+        if claimed is None:
             return None
-        balances = await self._lock_balances(entry.currency, entry.parties)
-        posted_at: datetime = (await self.session.execute(select(func.clock_timestamp()))).scalar_one()
-        rows: list[dict[str, Any]] = []
-        for p in entry.postings:
-            balances[p.party] += p.amount
-            rows.append(
-                {
-                    "entry_id": entry_id,
-                    "party": p.party,
-                    "account": p.account,
-                    "currency": entry.currency,
-                    "amount_minor": p.amount,
-                    "balance_after": balances[p.party],
-                    "order_id": entry.order_id,
-                    "created_at": posted_at,
-                }
-            )
+        posted_at: datetime = claimed.created_at
+        rows: list[dict[str, Any]] = [
+            {
+                "entry_id": entry_id,
+                "party": p.party,
+                "account": p.account,
+                "currency": entry.currency,
+                "amount_minor": p.amount,
+                "order_id": entry.order_id,
+                "created_at": posted_at,
+            }
+            for p in entry.postings
+        ]
         ids = (
             (await self.session.execute(insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True), rows))
             .scalars()
             .all()
-        )
-        await self.session.execute(
-            update(_BALANCES)
-            .where(_BALANCES.c.party == bindparam("p"), _BALANCES.c.currency == bindparam("c"))
-            .values(balance=bindparam("b"), updated_at=posted_at),
-            [{"p": party, "c": entry.currency, "b": amount} for party, amount in sorted(balances.items())],
         )
         entry.id, entry.created_at = entry_id, posted_at
         return [
@@ -192,7 +231,6 @@ class SettlementRepository(Repository):
                 account=r["account"],
                 amount=r["amount_minor"],
                 currency=entry.currency,
-                balance_after=r["balance_after"],
                 rule=entry.rule.value,
                 order_id=entry.order_id,
                 source_event_id=entry.source.event_id,
@@ -200,32 +238,190 @@ class SettlementRepository(Repository):
                 memo=entry.memo,
                 created_at=posted_at,
                 occurred_at=entry.source.occurred_at,
+                reference=entry.reference,
+                corrects_entry_id=entry.corrects_entry_id,
+                corrects_period_end=entry.corrects_period_end,
             )
             for line_id, r in zip(ids, rows, strict=True)
         ]
 
-    async def _lock_balances(self, currency: str, party_names: list[str]) -> dict[str, int]:
-        ordered = sorted(party_names)
-        await self.session.execute(
-            insert(_BALANCES)
-            .values([{"party": p, "currency": currency, "balance": 0} for p in ordered])
-            .on_conflict_do_nothing(index_elements=["party", "currency"])
+    async def entry_head(self, key: str) -> tuple[str, datetime] | None:
+        """A posted entry's id and posting time, by its business key."""
+        row = (
+            await self.session.execute(select(_ENTRIES.c.id, _ENTRIES.c.created_at).where(_ENTRIES.c.key == key))
+        ).first()
+        return (row.id, row.created_at) if row else None
+
+    async def entry_by_key(self, key: str) -> tuple[str, datetime, list[JournalLine]] | None:
+        """A posted entry's id, posting time and lines, by its business key."""
+        row = await self.entry_head(key)
+        if row is None:
+            return None
+        lines = await self.session.execute(
+            select(*_LINE_COLUMNS)
+            .select_from(_LINES_WITH_ENTRY)
+            .where(_LINES.c.entry_id == row[0])
+            .order_by(_LINES.c.id)
         )
-        rows = await self.session.execute(
-            select(_BALANCES.c.party, _BALANCES.c.balance)
-            .where(_BALANCES.c.currency == currency, _BALANCES.c.party.in_(ordered))
-            .order_by(_BALANCES.c.party)
-            .with_for_update()
-        )
-        return {r.party: int(r.balance) for r in rows}
+        return row[0], row[1], [_line(r) for r in lines]
 
     async def balance(self, party: str, currency: str) -> int:
+        """The party's balance now: its snapshot at the last closed period plus its lines since."""
+        return await self._balance(party, currency, None)
+
+    async def balance_before(self, party: str, currency: str, when: datetime) -> int:
+        """The party's balance just before `when` (lines posted at or after it not counted)."""
+        return await self._balance(party, currency, when)
+
+    async def _balance(self, party: str, currency: str, when: datetime | None) -> int:
+        snap = select(_SNAPSHOTS.c.period_end, _SNAPSHOTS.c.balance).where(
+            _SNAPSHOTS.c.party == party, _SNAPSHOTS.c.currency == currency
+        )
+        if when is not None:
+            snap = snap.where(_SNAPSHOTS.c.period_end <= when)
+        row = (await self.session.execute(snap.order_by(_SNAPSHOTS.c.period_end.desc()).limit(1))).first()
+        conditions = [_LINES.c.party == party, _LINES.c.currency == currency]
+        if row is not None:
+            conditions.append(_LINES.c.created_at >= row.period_end)
+        if when is not None:
+            conditions.append(_LINES.c.created_at < when)
+        moved = (
+            await self.session.execute(select(func.coalesce(func.sum(_LINES.c.amount_minor), 0)).where(*conditions))
+        ).scalar_one()
+        return int(moved) + (int(row.balance) if row is not None else 0)
+
+    async def cash_since(self, party: str, currency: str, since: datetime) -> int:
+        """The party's payment and payout lines posted at or after `since`."""
         value = (
             await self.session.execute(
-                select(_BALANCES.c.balance).where(_BALANCES.c.party == party, _BALANCES.c.currency == currency)
+                select(func.coalesce(func.sum(_LINES.c.amount_minor), 0))
+                .select_from(_LINES_WITH_ENTRY)
+                .where(
+                    _LINES.c.party == party,
+                    _LINES.c.currency == currency,
+                    _LINES.c.created_at >= since,
+                    _ENTRIES.c.rule.in_(CASH_RULES),
+                )
+            )
+        ).scalar_one()
+        return int(value)
+
+    async def lock_party(self, party: str) -> None:
+        """Serialise payouts of one party (an advisory lock for the transaction; postings never take it)."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"payout:{party}"})
+
+    # --- periods ------------------------------------------------------------------------------------
+
+    async def lock_periods(self) -> datetime:
+        """Take the period lock exclusively (waits for every posting in flight); return the time now."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PERIOD_LOCK_KEY})
+        now: datetime = (await self.session.execute(select(func.clock_timestamp()))).scalar_one()
+        return now
+
+    async def periods(self) -> list[Period]:
+        rows = await self.session.execute(select(_PERIODS).order_by(_PERIODS.c.period_end))
+        return [Period(r.period_end, r.period_start, r.closed_at) for r in rows]
+
+    async def last_period(self) -> Period | None:
+        r = (await self.session.execute(select(_PERIODS).order_by(_PERIODS.c.period_end.desc()).limit(1))).first()
+        return Period(r.period_end, r.period_start, r.closed_at) if r else None
+
+    async def snapshots(self, period_end: datetime) -> dict[tuple[str, str], int]:
+        rows = await self.session.execute(select(_SNAPSHOTS).where(_SNAPSHOTS.c.period_end == period_end))
+        return {(r.party, r.currency): int(r.balance) for r in rows}
+
+    async def movements(self, start: datetime | None, end: datetime) -> dict[tuple[str, str], int]:
+        """Each (party, currency)'s lines posted in [start, end)."""
+        conditions = [_LINES.c.created_at < end]
+        if start is not None:
+            conditions.append(_LINES.c.created_at >= start)
+        rows = await self.session.execute(
+            select(_LINES.c.party, _LINES.c.currency, func.sum(_LINES.c.amount_minor).label("amount"))
+            .where(*conditions)
+            .group_by(_LINES.c.party, _LINES.c.currency)
+        )
+        return {(r.party, r.currency): int(r.amount) for r in rows}
+
+    async def add_period(self, period: Period, balances: dict[tuple[str, str], int]) -> None:
+        await self.session.execute(
+            insert(_PERIODS).values(
+                period_end=period.period_end, period_start=period.period_start, closed_at=period.closed_at
+            )
+        )
+        if balances:
+            await self.session.execute(
+                insert(_SNAPSHOTS),
+                [
+                    {"period_end": period.period_end, "party": party, "currency": currency, "balance": amount}
+                    for (party, currency), amount in sorted(balances.items())
+                ],
+            )
+
+    async def kept_balance(self, party: str, currency: str, period_end: datetime) -> int | None:
+        """The party's balance kept when the period ending exactly at `period_end` closed; None if none did."""
+        closed = (
+            await self.session.execute(select(_PERIODS.c.period_end).where(_PERIODS.c.period_end == period_end))
+        ).first()
+        if closed is None:
+            return None
+        value = (
+            await self.session.execute(
+                select(_SNAPSHOTS.c.balance).where(
+                    _SNAPSHOTS.c.period_end == period_end,
+                    _SNAPSHOTS.c.party == party,
+                    _SNAPSHOTS.c.currency == currency,
+                )
             )
         ).scalar_one_or_none()
         return int(value or 0)
+
+    # --- payouts ------------------------------------------------------------------------------------
+
+    async def add_payout(self, payout: Payout) -> None:
+        await self.session.execute(
+            insert(_PAYOUTS).values(
+                id=payout.id,
+                party=payout.party,
+                currency=payout.currency,
+                amount=payout.amount,
+                status=payout.status,
+                period_end=payout.period_end,
+                entry_id=payout.entry_id,
+                created_at=payout.created_at,
+            )
+        )
+
+    async def get_payout(self, payout_id: str) -> Payout | None:
+        row = (await self.session.execute(select(_PAYOUTS).where(_PAYOUTS.c.id == payout_id))).first()
+        return _payout(row) if row else None
+
+    async def list_payouts(self, party: str, after: str, limit: int) -> list[Payout]:
+        query = select(_PAYOUTS)
+        if party:
+            query = query.where(_PAYOUTS.c.party == party)
+        if after:
+            query = query.where(_PAYOUTS.c.id > after)
+        rows = await self.session.execute(query.order_by(_PAYOUTS.c.id).limit(limit))
+        return [_payout(r) for r in rows]
+
+    # --- locations ----------------------------------------------------------------------------------
+
+    async def save_location(self, location_id: str, owner_dealer_id: str) -> None:
+        await self.session.execute(
+            insert(_LOCATIONS)
+            .values(location_id=location_id, owner_dealer_id=owner_dealer_id)
+            .on_conflict_do_update(
+                index_elements=["location_id"], set_={"owner_dealer_id": owner_dealer_id, "updated_at": func.now()}
+            )
+        )
+
+    async def location_owner(self, location_id: str) -> str | None:
+        """ "" for a brand location, the dealer id for a dealer's, None if the location is not known yet."""
+        return (
+            await self.session.execute(
+                select(_LOCATIONS.c.owner_dealer_id).where(_LOCATIONS.c.location_id == location_id)
+            )
+        ).scalar_one_or_none()
 
     async def list_lines(
         self,
@@ -237,6 +433,7 @@ class SettlementRepository(Repository):
         end: datetime | None,
         after_id: int,
         limit: int,
+        by_time: bool = False,
     ) -> list[JournalLine]:
         conditions = [_LINES.c.id > after_id]
         if party:
@@ -253,22 +450,10 @@ class SettlementRepository(Repository):
             select(*_LINE_COLUMNS)
             .select_from(_LINES_WITH_ENTRY)
             .where(and_(*conditions))
-            .order_by(_LINES.c.id)
+            .order_by(*((_LINES.c.created_at, _LINES.c.id) if by_time else (_LINES.c.id,)))
             .limit(limit)
         )
         return [_line(r) for r in rows]
-
-    async def balance_before(self, party: str, currency: str, when: datetime) -> int:
-        """The party's balance just before `when`: the running balance on its last line posted earlier."""
-        value = (
-            await self.session.execute(
-                select(_LINES.c.balance_after)
-                .where(_LINES.c.party == party, _LINES.c.currency == currency, _LINES.c.created_at < when)
-                .order_by(_LINES.c.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        return int(value or 0)
 
     # --- statements ---------------------------------------------------------------------------------
 
@@ -284,6 +469,7 @@ class SettlementRepository(Repository):
                 closing=st.closing,
                 line_count=st.line_count,
                 generated_at=st.generated_at,
+                final=st.final,
             )
         )
         if st.lines:

@@ -1,8 +1,9 @@
 """The double-entry ledger: journal entries made of postings that sum to exactly zero.
 
 An entry is identified by a business key (`sale:<order>`, `fulfilment_fee:<order>:<fulfillment>`,
-`return:<return>`, `cancel:<order>`, `wholesale:<replenishment>`): the ledger writes each key once, so
-however often an event is delivered, or re-published under a new id, its money is posted once.
+`return:<return>`, `cancel:<order>`, `wholesale:<replenishment>`, `payment:<request>`, `payout:<request>`,
+`ownership:return:<return>`): the ledger writes each key once, so however often an event is delivered, or
+re-published under a new id, or a request retried, its money is posted once.
 
 Also here: the facts settlement reads from other services' events (orders, channels, replenishments),
 as plain values, so the rules never see protobuf.
@@ -36,6 +37,13 @@ class Rule(StrEnum):
     RETURN = "return"
     CANCEL = "cancel"
     WHOLESALE = "wholesale"
+    PAYMENT = "payment"
+    PAYOUT = "payout"
+    OWNERSHIP = "ownership"
+
+
+# Rules that settle claims with money moved outside the ledger (a payout pays what was owed net of these).
+CASH_RULES = (Rule.PAYMENT.value, Rule.PAYOUT.value)
 
 
 class Account(StrEnum):
@@ -49,6 +57,11 @@ class Account(StrEnum):
     FULFILLMENT_FEE = "fulfilment_fee"  # paid to a dealer whose location shipped, by the seller
     REFUND_EXCESS = "refund_excess"  # a refund beyond what the order still held; borne by the brand
     WHOLESALE = "wholesale"  # a dealer's replenishment bought from the brand on credit
+    PAYMENT = "payment"  # money one party paid another outside the ledger (a bank transfer)
+    REMITTANCE = "remittance"  # clearing: customers' money a channel collected and handed over
+    FEE_RETAINED = "fee_retained"  # a channel's commission kept out of the money it remitted
+    PAYOUT = "payout"  # the brand paid the party what it owed it
+    OWNERSHIP = "ownership"  # goods that changed owner (a return received at another owner's location)
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,10 @@ class JournalEntry:
     order_id: str = ""
     source: Source = field(default_factory=Source)
     memo: str = ""
+    reference: str = ""
+    # Set on a late entry (its fact belongs to a closed period): what it corrects, and that period's end.
+    corrects_entry_id: str = ""
+    corrects_period_end: datetime | None = None
     id: str = ""
     created_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
@@ -102,6 +119,15 @@ class JournalEntry:
     def parties(self) -> list[str]:
         return sorted({p.party for p in self.postings})
 
+    def mark_late(self, corrects_entry_id: str, corrects_period_end: datetime) -> None:
+        """The entry posts into the first open period although its fact belongs to a closed one."""
+        self.corrects_entry_id = corrects_entry_id
+        self.corrects_period_end = corrects_period_end
+        note = (
+            f"late: corrects {corrects_entry_id or 'a fact'} of the period closed at {corrects_period_end.isoformat()}"
+        )
+        self.memo = f"{self.memo}; {note}" if self.memo else note
+
     def record_posting(self, lines: tuple[JournalLine, ...]) -> None:
         """The entry was written as `lines` (with their ids and running balances)."""
         from onepool_settlement.domain.events import EntryPosted
@@ -111,7 +137,7 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class JournalLine:
-    """A posting as written: with its id, the entry it belongs to and the party's balance after it."""
+    """A posting as written: with its id and the entry it belongs to."""
 
     id: int
     entry_id: str
@@ -119,7 +145,6 @@ class JournalLine:
     account: str
     amount: int
     currency: str
-    balance_after: int
     rule: str
     order_id: str = ""
     source_event_id: str = ""
@@ -127,6 +152,9 @@ class JournalLine:
     memo: str = ""
     created_at: datetime | None = None
     occurred_at: datetime | None = None
+    reference: str = ""
+    corrects_entry_id: str = ""
+    corrects_period_end: datetime | None = None
 
 
 # --- what settlement knows about other services' objects -------------------------------------------
@@ -207,6 +235,16 @@ class OrderFacts:
 
 
 @dataclass(frozen=True)
+class ReturnedGoods:
+    """What came back in a return, and where it was received (and restocked)."""
+
+    return_id: str
+    location_id: str
+    lines: tuple[StockLine, ...]
+    refund: int
+
+
+@dataclass(frozen=True)
 class OrderSettlement:
     """What the ledger remembers about an order it settled: who sold it, on which terms, and what the
     orders service last reported (for reconciliation)."""
@@ -222,3 +260,30 @@ class OrderSettlement:
     reported_refunded: int = 0
     cancelled: bool = False
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Payout:
+    """The brand paid a party what it owed it up to period_end (booked as the entry `entry_id`)."""
+
+    id: str
+    party: str
+    currency: str
+    amount: int
+    period_end: datetime
+    entry_id: str = ""
+    status: str = "PAID"
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A recorded payment: the entry it was posted as."""
+
+    entry: JournalEntry
+    lines: tuple[JournalLine, ...]
+    from_party: str
+    to_party: str
+    amount: int
+    fee_retained: int
+    reference: str

@@ -5,7 +5,8 @@ which fulfillments have left, is what orders says, never settlement's reading of
 
 An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
 refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
-A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet).
+A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet), and so is a
+return received at a location settlement has not heard of yet (handlers.LocationNotKnownYet).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
+from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2 as order_facts_pb2
 from onepool_contracts.events import subject_of
@@ -32,6 +34,7 @@ from onepool_settlement.domain.model import (
     Fulfillment,
     OrderFacts,
     OrderLine,
+    ReturnedGoods,
     Source,
 )
 from onepool_settlement.domain.rules import SettlementPolicy
@@ -148,7 +151,15 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
         ret = event.returned
         return_id = _id(ret.return_id, "return id") if ret.return_id else f"event-{event.meta.event_id}"
         refund = _amount(ret.refund, order.currency, f"return {return_id} refund")
-        await handlers.record_order_returned(uow, policy, order, return_id, refund, source(event))
+        if ret.location_id:
+            _id(ret.location_id, "return location id")
+        goods = ReturnedGoods(
+            return_id=return_id,
+            location_id=ret.location_id,
+            lines=tuple(StockLine(ln.sku, ln.quantity) for ln in ret.lines),
+            refund=refund,
+        )
+        await handlers.record_order_returned(uow, policy, order, goods, source(event))
 
     return [
         Subscription.of(order_events.OrderPaid, _permanent_on_domain_errors(paid)),
@@ -170,6 +181,17 @@ def channel_subscriptions() -> list[Subscription[Any, Any]]:
         Subscription.of(channel_events.ChannelCreated, handler),
         Subscription.of(channel_events.ChannelUpdated, handler),
     ]
+
+
+def location_subscriptions() -> list[Subscription[Any, Any]]:
+    async def upserted(event: inventory_events.LocationUpserted, uow: SettlementUnitOfWork) -> None:
+        location = event.location
+        _id(location.id, "location id")
+        if location.owner_dealer_id:
+            _id(location.owner_dealer_id, "owner dealer id")
+        await handlers.apply_location(uow, location.id, location.owner_dealer_id)
+
+    return [Subscription.of(inventory_events.LocationUpserted, _permanent_on_domain_errors(upserted))]
 
 
 def dealer_subscriptions(default_currency: str) -> list[Subscription[Any, Any]]:
