@@ -4,6 +4,8 @@ so both call this one function: a connector must never be told it may sell more 
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 FULL_SHARE_BPS = 10_000
 MAX_SELLABLE = 2**31 - 1  # sellable and available travel as int32
 
@@ -26,3 +28,10 @@ def channel_sellable(exposed: int, dedicated: int, sales_cap_units: int, sales_c
     if sales_cap_units > 0:
         total = min(total, sales_cap_units - sales_counted)
     return min(MAX_SELLABLE, max(0, total))
+
+
+class SourcingMode(StrEnum):
+    """How inventory picks the locations of a reservation: to ship the goods, or for the buyer to pick up."""
+
+    SHIP = "SHIP"
+    PICKUP = "PICKUP"
