@@ -113,7 +113,14 @@ class World:
         return reply.channel
 
     async def listing(
-        self, channel_id: str, sku: str, *, channel_sku: str = "", price: int = 9900, active: bool = True
+        self,
+        channel_id: str,
+        sku: str,
+        *,
+        channel_sku: str = "",
+        price: int = 9900,
+        active: bool = True,
+        sales_cap_units: int = 0,
     ) -> cpb.Listing:
         reply = await self.channels.UpsertListing(
             cpb.UpsertListingRequest(
@@ -122,6 +129,7 @@ class World:
                 channel_sku=channel_sku or f"C-{sku}",
                 price=common_pb2.Money(currency="CNY", amount_minor=price),
                 active=active,
+                sales_cap_units=sales_cap_units,
             ),
             metadata=self.admin,
         )

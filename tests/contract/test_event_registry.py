@@ -42,6 +42,8 @@ PUBLIC_SUBJECTS = {
     "inventory.reservation.fulfilled",
     "inventory.transfer.shipped",
     "inventory.transfer.received",
+    "inventory.channel_allocation.changed",
+    "inventory.channel_sales.changed",
     "channels.channel.created",
     "channels.channel.updated",
     "channels.listing.upserted",

@@ -165,6 +165,13 @@ async def test_flow_8_dealer_replenishment_end_to_end(services, admin, brand_war
     assert shipped.status == pb.REPLENISHMENT_STATUS_SHIPPED and shipped.transfer_id
     assert await on_hand(inventory, admin, "TEA-1", brand_warehouse) == (95, 95)
     assert await on_hand(inventory, admin, "TEA-1", store) == (0, 0)
+    # ... but not invisible (issue 12 item 5): inbound at the store, never sellable, and in the overview.
+    during = await inventory.GetAvailability(
+        inv.GetAvailabilityRequest(skus=["TEA-1"], location_ids=[store]), metadata=admin
+    )
+    assert (during.items[0].inbound, during.items[0].available) == (5, 0)
+    o = await dealers.GetDealerOverview(pb.GetDealerOverviewRequest(dealer_id=dealer.id), metadata=md)
+    assert (o.inbound_units, o.open_replenishments) == (9, cny(47_996))
 
     # The dealer receives: the units are available at its store, and settlement hears of it.
     received = (
@@ -217,6 +224,7 @@ async def test_flow_8_dealer_replenishment_end_to_end(services, admin, brand_war
         cny(52_004),
         cny(0),
     )
+    assert o.inbound_units == 0
 
     # Flow 4: the dealer's channel sells its own store's stock as well as the brand's.
     async def channel_sees_store() -> bool:

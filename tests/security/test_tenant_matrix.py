@@ -58,6 +58,7 @@ class World:
     c2_pickup: opb.Order
     c2_shipped: opb.Order
     replenishment: dpb.Replenishment
+    allocation_b: str
     transfer_b: str
     transfer_s2: str
     statement_b: str
@@ -149,6 +150,12 @@ def _replenish(w: World, dealer_id: str, to_location_id: str) -> dpb.PlaceReplen
         from_location_id=w.warehouse,
         to_location_id=to_location_id,
         lines=[dpb.ReplenishmentLine(sku=w.sku, quantity=1)],
+    )
+
+
+def _dedicate(w: World, channel_id: str, location_id: str) -> ipb.CreateChannelAllocationRequest:
+    return ipb.CreateChannelAllocationRequest(
+        request_id=uid("ded"), channel_id=channel_id, location_id=location_id, sku=w.sku, quantity=1
     )
 
 
@@ -329,6 +336,23 @@ ROWS: dict[str, Row] = {
             Case("store", lambda w: ipb.ListMovementsRequest(location_id=w.s2)),
         )
     ),
+    f"/{INV}/CreateChannelAllocation": Row(
+        cases=(
+            Case("dealer", lambda w: _dedicate(w, w.b.channel_id, w.shop_b), why="B's channel at B's shop"),
+            Case("dealer", lambda w: _dedicate(w, w.a.channel_id, w.shop_b), why="A's channel at B's shop"),
+            Case("dealer", lambda w: _dedicate(w, w.c2, w.shop_a), why="a brand channel, A's own shop"),
+        )
+    ),
+    f"/{INV}/ReleaseChannelAllocation": Row(
+        cases=(Case("dealer", lambda w: ipb.ReleaseChannelAllocationRequest(allocation_id=w.allocation_b)),)
+    ),
+    f"/{INV}/ListChannelAllocations": Row(
+        cases=(
+            Case("dealer", lambda w: ipb.ListChannelAllocationsRequest(channel_id=w.b.channel_id)),
+            Case("channel", lambda w: ipb.ListChannelAllocationsRequest(channel_id=w.b.channel_id)),
+        )
+    ),
+    f"/{INV}/ListStockLevels": ADMIN_ONLY,
     # --- channels ----------------------------------------------------------------------------------------
     f"/{CHN}/CreateChannel": ADMIN_ONLY,
     f"/{CHN}/UpdateChannel": ADMIN_ONLY,
@@ -576,6 +600,9 @@ async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
         metadata=admin,
     )
     w.transfer_s2 = transfer.transfer.id
+    await wait_until_inventory_knows(inventory, admin, w.b.channel_id)
+    dedicated = await inventory.CreateChannelAllocation(_dedicate(w, w.b.channel_id, w.shop_b), metadata=admin)
+    w.allocation_b = dedicated.allocation.id
 
     # Settlement has booked every paid order before statements are drawn and the world is fingerprinted.
     async def booked() -> set[str]:
@@ -619,6 +646,9 @@ async def _fingerprint(w: World) -> Any:
         )
     for transfer_id in (w.transfer_b, w.transfer_s2):
         reads.append(inventory.GetTransfer(ipb.GetTransferRequest(transfer_id=transfer_id), metadata=admin))
+    reads.append(
+        inventory.ListChannelAllocations(ipb.ListChannelAllocationsRequest(include_closed=True), metadata=admin)
+    )
     for dealer in (w.a, w.b):
         reads.append(dealers.GetDealer(dpb.GetDealerRequest(dealer_id=dealer.id), metadata=admin))
         reads.append(dealers.ListReplenishments(dpb.ListReplenishmentsRequest(dealer_id=dealer.id), metadata=admin))

@@ -9,7 +9,7 @@ from onepool_runtime.auth import ROLES, mint_token
 from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
 
-from onepool_cli import dlq, events, outbox
+from onepool_cli import channels, dlq, events, outbox
 from onepool_cli import migrate as migrations
 from onepool_cli.services import BY_NAME, SERVICES
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(events.app, name="events")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(channels.app, name="channels")
 console = Console()
 
 

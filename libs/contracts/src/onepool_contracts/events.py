@@ -43,6 +43,8 @@ EVENTS: tuple[EventType, ...] = (
     EventType("dealers.replenishment.received", dealers_events.ReplenishmentReceived, "dealers", "DEALERS"),
     EventType("dealers.replenishment.rejected", dealers_events.ReplenishmentRejected, "dealers", "DEALERS"),
     EventType("dealers.replenishment.shipped", dealers_events.ReplenishmentShipped, "dealers", "DEALERS"),
+    EventType("inventory.channel_allocation.changed", inventory_events.ChannelAllocationChanged, "inventory", "INVENTORY"),
+    EventType("inventory.channel_sales.changed", inventory_events.ChannelSalesChanged, "inventory", "INVENTORY"),
     EventType("inventory.location.upserted", inventory_events.LocationUpserted, "inventory", "INVENTORY"),
     EventType("inventory.reservation.committed", inventory_events.ReservationCommitted, "inventory", "INVENTORY"),
     EventType("inventory.reservation.created", inventory_events.ReservationCreated, "inventory", "INVENTORY"),

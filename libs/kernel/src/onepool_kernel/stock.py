@@ -20,6 +20,16 @@ def sellable(available: int, max_share_bps: int, buffer_units: int) -> int:
     return min(MAX_SELLABLE, max(0, available * share // FULL_SHARE_BPS - buffer_units))
 
 
+def channel_sellable(exposed: int, dedicated: int, sales_cap_units: int, sales_counted: int) -> int:
+    """What a channel may sell of one SKU under its three rules (docs/channel-rules.md): what its exposure
+    ratio shows of the shared pool (`sellable` above) plus its own dedicated units, never beyond what its
+    sales cap has left (a cap of 0 means none). Never negative, never above MAX_SELLABLE."""
+    total = exposed + dedicated
+    if sales_cap_units > 0:
+        total = min(total, sales_cap_units - sales_counted)
+    return min(MAX_SELLABLE, max(0, total))
+
+
 class SourcingMode(StrEnum):
     """How inventory picks the locations of a reservation: to ship the goods, or for the buyer to pick up."""
 

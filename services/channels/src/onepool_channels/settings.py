@@ -14,3 +14,6 @@ class ChannelsSettings(ServiceSettings):
     watch_queue_size: int = 1000
     # How often the watch hub checks whether NATS reconnected (updates may have been missed meanwhile).
     watch_reconnect_check_seconds: float = 1.0
+    # Started with an empty stock read model, the service rebuilds it from inventory; while inventory cannot
+    # be reached it tries again this often.
+    rebuild_retry_seconds: float = 5.0

@@ -28,6 +28,7 @@ def translate(event: object) -> Iterable[Message]:
                 sellable=s.sellable,
                 previous_sellable=previous,
                 version=s.version,
+                rules=mappers.rules_to_proto(s.rules),
             )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

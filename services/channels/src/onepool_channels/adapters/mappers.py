@@ -15,6 +15,7 @@ from onepool_channels.domain.model import (
     ChannelType,
     Listing,
     LocationType,
+    RuleNumbers,
 )
 
 CHANNEL_TYPES, CHANNEL_TYPES_BACK = enum_maps(pb.ChannelType, ChannelType)
@@ -40,5 +41,9 @@ def listing_to_proto(listing: Listing) -> pb.Listing:
     return to_message(pb.Listing, listing)
 
 
+def rules_to_proto(rules: RuleNumbers) -> pb.ChannelRules:
+    return to_message(pb.ChannelRules, rules)
+
+
 def stock_to_watch(stock: ChannelStock) -> pb.WatchChannelStockResponse:
-    return to_message(pb.WatchChannelStockResponse, stock)
+    return to_message(pb.WatchChannelStockResponse, stock, rules=rules_to_proto(stock.rules))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import counter_column, timestamp_column
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Index, String, UniqueConstraint
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -58,6 +58,10 @@ class ListingRow(ChannelsTable, table=True):
     price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     active: bool = True
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
+    sales_cap_units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Increases with every upsert, so inventory's copy of the cap keeps the newest.
+    version: int = Field(default=1, sa_column=counter_column(1))
 
 
 class StockLocationRow(ChannelsTable, table=True):
@@ -94,3 +98,33 @@ class ChannelStockRow(ChannelsTable, table=True):
     sellable: int = 0
     version: int = Field(default=0, sa_column=counter_column())
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    # How `sellable` was reached (the channel's three rules), published with it.
+    exposed: int = 0
+    dedicated: int = 0
+    sales_cap_units: int = 0
+    sales_counted: int = 0
+
+
+class DedicatedStockRow(ChannelsTable, table=True):
+    """Read model: inventory's channel allocations (dedicated stock), fed by ChannelAllocationChanged."""
+
+    __tablename__ = "dedicated_stock"
+    __table_args__ = (Index("dedicated_stock_by_channel_sku", "channel_id", "sku"),)
+
+    allocation_id: str = Field(primary_key=True, max_length=64)
+    channel_id: str = Field(max_length=64)
+    sku: str = Field(max_length=64)
+    location_id: str = Field(max_length=64)
+    remaining: int = 0
+    version: int = Field(default=0, sa_column=counter_column())
+
+
+class ChannelSalesRow(ChannelsTable, table=True):
+    """Read model: what each channel's sales cap counts per SKU, fed by inventory's ChannelSalesChanged."""
+
+    __tablename__ = "channel_sales"
+
+    channel_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    counted: int = 0
+    version: int = Field(default=0, sa_column=counter_column())

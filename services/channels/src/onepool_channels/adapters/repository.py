@@ -24,7 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from onepool_channels.adapters.orm import (
     ChannelRow,
+    ChannelSalesRow,
     ChannelStockRow,
+    DedicatedStockRow,
     ListingRow,
     StockLocationRow,
     StockPositionRow,
@@ -38,10 +40,12 @@ from onepool_channels.domain.model import (
     Listing,
     LocationInfo,
     LocationType,
+    RuleNumbers,
     StockPosition,
 )
 
 _CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, StockPositionRow)
+_DED, _SALES = core_tables(DedicatedStockRow, ChannelSalesRow)
 _STOCK = core_table(ChannelStockRow)
 
 # Advisory lock class for per-SKU recomputation (the two-key form keeps clear of other advisory locks).
@@ -85,7 +89,8 @@ def _listing(row: Any) -> Listing:
 
 
 def _stock(row: Any) -> ChannelStock:
-    return build(ChannelStock, row)
+    rules = RuleNumbers(row.exposed, row.dedicated, row.sales_cap_units, row.sales_counted)
+    return build(ChannelStock, row, rules=rules)
 
 
 class ChannelsRepository(Repository):
@@ -173,22 +178,25 @@ class ChannelsRepository(Repository):
             "price_currency": listing.price.currency,
             "price_minor": listing.price.amount_minor,
             "active": listing.active,
+            "sales_cap_units": listing.sales_cap_units,
         }
         stmt: Any = insert(_LIST).values(**values)
+        changing = ("channel_sku", "price_currency", "price_minor", "active", "sales_cap_units")
         stmt = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
             set_={
-                **{k: stmt.excluded[k] for k in ("channel_sku", "price_currency", "price_minor", "active")},
+                **{k: stmt.excluded[k] for k in changing},
                 "updated_at": text("now()"),
+                "version": _LIST.c.version + 1,
             },
-        ).returning(_LIST.c.updated_at)
+        ).returning(_LIST.c.updated_at, _LIST.c.version)
         try:
             row = (await self.session.execute(stmt)).one()
         except IntegrityError as exc:
             if "listings_channel_sku_unique" in str(exc.orig):
                 raise AlreadyExists("listing channel_sku", listing.channel_sku) from None
             raise
-        listing.updated_at = row.updated_at
+        listing.updated_at, listing.version = row.updated_at, row.version
         self._uow.track(listing)
         return listing
 
@@ -295,6 +303,79 @@ class ChannelsRepository(Repository):
         )
         return [r.sku for r in rows]
 
+    # --- the channel rules' read models (inventory's dedicated stock and sales counters) -------------------
+
+    async def apply_dedicated(
+        self, allocation_id: str, channel_id: str, sku: str, location_id: str, remaining: int, version: int
+    ) -> bool:
+        values = {
+            "allocation_id": allocation_id,
+            "channel_id": channel_id,
+            "sku": sku,
+            "location_id": location_id,
+            "remaining": remaining,
+            "version": version,
+        }
+        return await upsert_newer(self.session, _DED, values, ["allocation_id"])
+
+    async def apply_sales(self, channel_id: str, sku: str, counted: int, version: int) -> bool:
+        values = {"channel_id": channel_id, "sku": sku, "counted": counted, "version": version}
+        return await upsert_newer(self.session, _SALES, values, ["channel_id", "sku"])
+
+    async def dedicated(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StockPosition]]:
+        """Per (channel, sku): the channel's remaining dedicated units per location (only locations known)."""
+        wanted = sorted(set(keys))
+        out: dict[tuple[str, str], list[StockPosition]] = {k: [] for k in wanted}
+        if not wanted:
+            return out
+        rows = (
+            await self.session.execute(
+                select(
+                    _DED.c.channel_id,
+                    _DED.c.sku,
+                    _DED.c.remaining,
+                    _LOC.c.id,
+                    _LOC.c.type,
+                    _LOC.c.owner_dealer_id,
+                    _LOC.c.active,
+                )
+                .join(_LOC, _LOC.c.id == _DED.c.location_id)
+                .where(tuple_(_DED.c.channel_id, _DED.c.sku).in_(wanted), _DED.c.remaining > 0)
+                .order_by(_DED.c.channel_id, _DED.c.sku, _DED.c.location_id)
+            )
+        ).all()
+        for r in rows:
+            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
+            out[(r.channel_id, r.sku)].append(StockPosition(r.sku, location, r.remaining))
+        return out
+
+    async def counted(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = (
+            await self.session.execute(select(_SALES).where(tuple_(_SALES.c.channel_id, _SALES.c.sku).in_(wanted)))
+        ).all()
+        return {(r.channel_id, r.sku): r.counted for r in rows}
+
+    async def capped_listings(self) -> dict[str, list[str]]:
+        """Per channel, the SKUs whose listing has a sales cap."""
+        rows = (
+            await self.session.execute(
+                select(_LIST.c.channel_id, _LIST.c.sku)
+                .where(_LIST.c.sales_cap_units > 0)
+                .order_by(_LIST.c.channel_id, _LIST.c.sku)
+            )
+        ).all()
+        out: dict[str, list[str]] = {}
+        for r in rows:
+            out.setdefault(r.channel_id, []).append(r.sku)
+        return out
+
+    async def is_empty(self) -> bool:
+        """No stock position at all: a fresh (or wiped) read model that must be rebuilt from inventory."""
+        return (await self.session.execute(select(_POS.c.sku).limit(1))).first() is None
+
     # --- published channel stock -----------------------------------------------------------------------
 
     async def channel_stock(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ChannelStock]:
@@ -327,6 +408,7 @@ class ChannelsRepository(Repository):
                 "channel_sku": stmt.excluded.channel_sku,
                 "sellable": stmt.excluded.sellable,
                 "version": stmt.excluded.version,
+                **{k: stmt.excluded[k] for k in ("exposed", "dedicated", "sales_cap_units", "sales_counted")},
                 "updated_at": text("now()"),
             },
         )
@@ -339,6 +421,10 @@ class ChannelsRepository(Repository):
                     "channel_sku": s.channel_sku,
                     "sellable": s.sellable,
                     "version": s.version,
+                    "exposed": s.rules.exposed,
+                    "dedicated": s.rules.dedicated,
+                    "sales_cap_units": s.rules.sales_cap_units,
+                    "sales_counted": s.rules.sales_counted,
                 }
                 for s in changed
             ],

@@ -42,6 +42,7 @@ class UpsertListing:
     channel_sku: str
     price: Money
     active: bool
+    sales_cap_units: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Sales channels and their rules: allocation policy, fees, listings and the sellable quantity each sees.
 
-A channel sells from the one pool under its allocation policy. The sellable quantity of a listing is the
-same number inventory computes for the channel (GetAvailability with channel_id): the available units of
-the SKU in the locations the policy allows, cut to the channel's share of the pool, minus its buffer.
+A channel sells from the one pool under its three rules (docs/channel-rules.md). The sellable quantity of a
+listing is the same number inventory computes for the channel (GetAvailability with channel_id): the shared
+units of the SKU in the locations the policy allows, cut to the channel's exposure ratio, minus its buffer;
+plus the channel's own dedicated units there; never more than its listing's sales cap has left.
 Keep `AllocationPolicy` in step with inventory's `ChannelPolicy`: a connector must never be told it may
 sell more than inventory will reserve for it.
 """
@@ -18,7 +19,7 @@ from typing import Any
 from onepool_kernel.errors import FieldViolation, InvalidArgument
 from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
-from onepool_kernel.stock import FULL_SHARE_BPS, sellable
+from onepool_kernel.stock import FULL_SHARE_BPS, channel_sellable, sellable
 
 
 class ChannelType(StrEnum):
@@ -166,12 +167,42 @@ class Channel:
 
         self.events.append(ChannelChanged(self, sells_differently=False))
 
-    def sellable(self, listing: Listing | None, positions: Iterable[StockPosition]) -> int:
+    def sellable(
+        self,
+        listing: Listing | None,
+        positions: Iterable[StockPosition],
+        dedicated: Iterable[StockPosition] = (),
+        counted: int = 0,
+    ) -> int:
         """What this channel may sell of one SKU right now: nothing if paused or not (actively) listed."""
+        return self.rules(listing, positions, dedicated, counted)[0]
+
+    def rules(
+        self,
+        listing: Listing | None,
+        positions: Iterable[StockPosition],
+        dedicated: Iterable[StockPosition] = (),
+        counted: int = 0,
+    ) -> tuple[int, RuleNumbers]:
+        """(sellable, its breakdown): `positions` are the shared units per location, `dedicated` this
+        channel's own dedicated units per location, `counted` what its sales cap counts already."""
+        cap = listing.sales_cap_units if listing is not None else 0
         if listing is None or not listing.active or not self.selling:
-            return 0
-        pool = sum(p.available for p in positions if self.allocation.allows(p.location))
-        return self.allocation.sellable(pool)
+            return 0, RuleNumbers(0, 0, cap, counted)
+        exposed = self.allocation.sellable(sum(p.available for p in positions if self.allocation.allows(p.location)))
+        own = sum(d.available for d in dedicated if self.allocation.allows(d.location))
+        return channel_sellable(exposed, own, cap, counted), RuleNumbers(exposed, own, cap, counted)
+
+
+@dataclass(frozen=True)
+class RuleNumbers:
+    """How a listing's sellable number was reached: exposed (the exposure ratio and buffer over the shared
+    pool) + dedicated (the channel's own units), within the sales cap (0 = none) less what it counts."""
+
+    exposed: int = 0
+    dedicated: int = 0
+    sales_cap_units: int = 0
+    sales_counted: int = 0
 
 
 @dataclass
@@ -184,6 +215,9 @@ class Listing:
     price: Money
     active: bool = True
     updated_at: datetime | None = None
+    # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
+    sales_cap_units: int = 0
+    version: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def upsert(self) -> Listing:
@@ -202,21 +236,23 @@ class ChannelStock:
     channel_sku: str
     sellable: int
     version: int = 0
+    rules: RuleNumbers = field(default_factory=lambda: RuleNumbers())
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def unpublished(cls, channel_id: str, sku: str) -> ChannelStock:
         return cls(channel_id, sku, channel_sku="", sellable=0, version=0)
 
-    def update(self, sellable: int, channel_sku: str) -> bool:
+    def update(self, sellable: int, channel_sku: str, rules: RuleNumbers | None = None) -> bool:
         """Record a new number; returns False (and publishes nothing) when the channel would see no change.
         The first number of a listing is always published: the connector does not know it yet."""
         from onepool_channels.domain.events import ChannelStockChanged
 
-        if self.version > 0 and sellable == self.sellable and channel_sku == self.channel_sku:
+        rules = rules or self.rules
+        if self.version > 0 and (sellable, channel_sku, rules) == (self.sellable, self.channel_sku, self.rules):
             return False
         previous = self.sellable
-        self.sellable, self.channel_sku = sellable, channel_sku
+        self.sellable, self.channel_sku, self.rules = sellable, channel_sku, rules
         self.version += 1
         self.events.append(ChannelStockChanged(replace(self, events=[]), previous))
         return True

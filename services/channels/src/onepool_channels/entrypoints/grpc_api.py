@@ -105,7 +105,13 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
             items = await handlers.channel_stock(uow, channel_id, skus)
             return pb.GetChannelStockResponse(
                 items=[
-                    pb.ChannelStockItem(sku=i.sku, channel_sku=i.channel_sku, sellable=i.sellable, listed=i.listed)
+                    pb.ChannelStockItem(
+                        sku=i.sku,
+                        channel_sku=i.channel_sku,
+                        sellable=i.sellable,
+                        listed=i.listed,
+                        rules=mappers.rules_to_proto(i.rules),
+                    )
                     for i in items
                 ]
             )
@@ -151,4 +157,5 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
                         channel_sku=update.channel_sku,
                         sellable=update.sellable,
                         version=update.version,
+                        rules=update.rules,
                     )

@@ -160,9 +160,16 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
         check_currency(v, "price.currency", req.price.currency)
         if not 0 <= req.price.amount_minor <= MAX_AMOUNT_MINOR:
             v.add("price.amount_minor", "must not be negative")
+    if req.sales_cap_units < 0:
+        v.add("sales_cap_units", "must not be negative (0 means no cap)")
     v.raise_if_any()
     return commands.UpsertListing(
-        req.channel_id, req.sku, req.channel_sku, Money(req.price.currency, req.price.amount_minor), req.active
+        req.channel_id,
+        req.sku,
+        req.channel_sku,
+        Money(req.price.currency, req.price.amount_minor),
+        req.active,
+        req.sales_cap_units,
     )
 
 

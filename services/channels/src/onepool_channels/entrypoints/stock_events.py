@@ -1,4 +1,5 @@
-"""Consumer handlers: inventory's stock and location events feed the channel stock read model."""
+"""Consumer handlers: inventory's stock, location, dedicated-stock and sales-count events feed the channel stock
+read model."""
 
 from __future__ import annotations
 
@@ -44,3 +45,14 @@ async def on_location_upserted(event: inventory_events.LocationUpserted, uow: Ch
     await stock_feed.location_upserted(
         uow, LocationInfo(loc.id, _location_type(loc.type), loc.owner_dealer_id, active=not loc.disabled)
     )
+
+
+async def on_channel_allocation_changed(
+    event: inventory_events.ChannelAllocationChanged, uow: ChannelsUnitOfWork
+) -> None:
+    a = event.allocation
+    await stock_feed.dedicated_changed(uow, a.id, a.channel_id, a.sku, a.location_id, a.remaining, a.version)
+
+
+async def on_channel_sales_changed(event: inventory_events.ChannelSalesChanged, uow: ChannelsUnitOfWork) -> None:
+    await stock_feed.sales_changed(uow, event.channel_id, event.sku, event.counted, event.version)

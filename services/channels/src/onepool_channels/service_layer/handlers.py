@@ -19,6 +19,7 @@ from onepool_channels.domain.model import (
     ChannelStock,
     ChannelType,
     Listing,
+    RuleNumbers,
     StockPosition,
 )
 from onepool_channels.service_layer import stock_feed
@@ -97,7 +98,9 @@ async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -
     if taken is not None and taken.sku != cmd.sku:
         raise AlreadyExists("listing channel_sku", f"{cmd.channel_sku} (already mapped to {taken.sku})")
     await uow.repo.lock_skus([cmd.sku])
-    listing = Listing(channel.id, cmd.sku, cmd.channel_sku, cmd.price, cmd.active).upsert()
+    listing = Listing(
+        channel.id, cmd.sku, cmd.channel_sku, cmd.price, cmd.active, sales_cap_units=cmd.sales_cap_units
+    ).upsert()
     await uow.repo.upsert_listing(listing)
     await stock_feed.refresh(uow, [cmd.sku], channel_id=channel.id)
     return listing
@@ -114,6 +117,7 @@ class StockItem:
     channel_sku: str
     sellable: int
     listed: bool
+    rules: RuleNumbers
 
 
 async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str]) -> list[StockItem]:
@@ -123,15 +127,19 @@ async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str
     listings = {listing.sku: listing for listing in await uow.repo.listings(channel_id, skus=skus or None)}
     wanted = list(dict.fromkeys(skus)) if skus else list(listings)
     positions: dict[str, list[StockPosition]] = await uow.repo.positions(wanted)
+    keys = [(channel_id, sku) for sku in wanted]
+    dedicated, counted = await uow.repo.dedicated(keys), await uow.repo.counted(keys)
     out = []
-    for sku in wanted:
+    for sku, key in zip(wanted, keys, strict=True):
         listing = listings.get(sku)
+        sellable, rules = channel.rules(listing, positions.get(sku, []), dedicated[key], counted.get(key, 0))
         out.append(
             StockItem(
                 sku,
                 listing.channel_sku if listing else "",
-                channel.sellable(listing, positions.get(sku, [])),
+                sellable,
                 listed=listing is not None and listing.active,
+                rules=rules,
             )
         )
     return out

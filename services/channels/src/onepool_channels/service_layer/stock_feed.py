@@ -11,7 +11,7 @@ after the stock arrived still sees it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from onepool_channels.domain.model import ChannelStock, LocationInfo
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
@@ -32,12 +32,18 @@ async def refresh(uow: ChannelsUnitOfWork, skus: Iterable[str], *, channel_id: s
         return []
     channels = await uow.repo.channels({listing.channel_id for listing in listings})
     positions = await uow.repo.positions({listing.sku for listing in listings})
-    published = await uow.repo.channel_stock((listing.channel_id, listing.sku) for listing in listings)
+    keys = [(listing.channel_id, listing.sku) for listing in listings]
+    dedicated, counted = await uow.repo.dedicated(keys), await uow.repo.counted(keys)
+    published = await uow.repo.channel_stock(keys)
     changed = []
-    for listing in listings:
+    for listing, key in zip(listings, keys, strict=True):
         channel = channels[listing.channel_id]
-        stock = published[(listing.channel_id, listing.sku)]
-        if stock.update(channel.sellable(listing, positions[listing.sku]), listing.channel_sku):
+        stock = published[key]
+        sellable, rules = channel.rules(listing, positions[listing.sku], dedicated[key], counted.get(key, 0))
+        if not rules.sales_cap_units:
+            # Without a cap the count changes with every sale but decides nothing: not a reason to publish.
+            rules = replace(rules, sales_counted=0)
+        if stock.update(sellable, listing.channel_sku, rules):
             changed.append(stock)
     await uow.repo.save_channel_stock(changed)
     return changed
@@ -90,3 +96,29 @@ async def location_upserted(uow: ChannelsUnitOfWork, location: LocationInfo) -> 
     if not await uow.repo.upsert_location(location):
         return []
     return await refresh(uow, await uow.repo.skus_at(location.id))
+
+
+async def dedicated_changed(
+    uow: ChannelsUnitOfWork,
+    allocation_id: str,
+    channel_id: str,
+    sku: str,
+    location_id: str,
+    remaining: int,
+    version: int,
+) -> list[ChannelStock]:
+    """ChannelAllocationChanged: the channel's dedicated units of the SKU changed (created, sold, released)."""
+    await uow.repo.lock_skus([sku])
+    if not await uow.repo.apply_dedicated(allocation_id, channel_id, sku, location_id, remaining, version):
+        return []
+    return await refresh(uow, [sku], channel_id=channel_id)
+
+
+async def sales_changed(
+    uow: ChannelsUnitOfWork, channel_id: str, sku: str, counted: int, version: int
+) -> list[ChannelStock]:
+    """ChannelSalesChanged: what the channel's sales cap counts for the SKU changed."""
+    await uow.repo.lock_skus([sku])
+    if not await uow.repo.apply_sales(channel_id, sku, counted, version):
+        return []
+    return await refresh(uow, [sku], channel_id=channel_id)

@@ -356,6 +356,17 @@ class DealersRepository(Repository):
         ).scalar()
         return int(value or 0)
 
+    async def inbound_units(self, dealer_id: str) -> int:
+        """Units of the dealer's SHIPPED replenishments (in transit to its locations)."""
+        value = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(_LINES.c.quantity), 0))
+                .join(_REPL, _REPL.c.id == _LINES.c.replenishment_id)
+                .where(_REPL.c.dealer_id == dealer_id, _REPL.c.status == ReplenishmentStatus.SHIPPED.value)
+            )
+        ).scalar()
+        return int(value or 0)
+
     async def open_orders(self, dealer_id: str) -> int:
         value = (
             await self.session.execute(

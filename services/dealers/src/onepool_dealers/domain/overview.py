@@ -72,3 +72,5 @@ class Overview:
     open_replenishments: Money
     period_start: datetime
     period_end: datetime
+    # Units of SHIPPED replenishments: on their way, not yet in stock.
+    inbound_units: int = 0

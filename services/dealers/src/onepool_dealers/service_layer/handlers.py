@@ -346,4 +346,5 @@ async def overview(uow: DealersUnitOfWork, cmd: commands.GetDealerOverview) -> O
         open_replenishments=credit.open,
         period_start=cmd.period_start,
         period_end=cmd.period_end,
+        inbound_units=await uow.repo.inbound_units(dealer.id),
     )

@@ -6,7 +6,9 @@ about 2.4 ms of inventory CPU per call on the bench machine. Here the levels com
 locations in ONE statement, run through asyncpg's own prepared-statement cache on the engine's pool
 (`onepool_runtime.db.driver_connection`, no transaction: each statement reads a committed snapshot, as a
 read in a transaction would under READ COMMITTED), plus the policy's one-row statement only when a channel
-is named. The domain still decides: `ChannelPolicy.allows` and `sellable` are applied by the handler.
+is named. The domain still decides: `ChannelView` (the channel rules) is applied by the handler. With a
+channel, two more one-table statements read its active dedicated stock and sales counters of the SKUs; the
+units inbound (open transfers) are one grouped statement over the SKUs' in-transit lines.
 
 Failure modes: the database unreachable raises asyncpg's or SQLAlchemy's connection errors, which the call
 pipeline answers UNAVAILABLE (`onepool_runtime.infra`).
@@ -15,12 +17,21 @@ pipeline answers UNAVAILABLE (`onepool_runtime.infra`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from onepool_runtime.db import driver_connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onepool_inventory.domain.model import ChannelPolicy, Location, LocationType, StockLevel
+from onepool_inventory.domain.model import (
+    ChannelAllocation,
+    ChannelAllocationStatus,
+    ChannelPolicy,
+    ChannelSales,
+    Location,
+    LocationType,
+    StockLevel,
+)
 
 # The columns `location_from_row` and `policy_from_row` read, in their order (reserve_store.py uses them too).
 LOCATION_COLUMNS = "id, name, type, owner_dealer_id, region, ships, pickup, priority, active"
@@ -30,12 +41,54 @@ POLICY_COLUMNS = (
 _LOCATION_OF_LEVEL = ", ".join(f"l.{c}" for c in LOCATION_COLUMNS.split(", "))
 
 _LEVELS = f"""
-SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, {_LOCATION_OF_LEVEL}
+SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}
 FROM stock_levels s JOIN locations l ON l.id = s.location_id
 WHERE s.sku = ANY($1::text[]) AND l.active AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))
 ORDER BY s.sku, s.location_id
 """
 _POLICY = f"SELECT {POLICY_COLUMNS} FROM channel_policies WHERE channel_id = $1"
+ALLOCATION_COLUMNS = (
+    "id, channel_id, location_id, sku, quantity, remaining, ends_at, status, created_at, updated_at, returned, version"
+)
+_ALLOCATIONS = f"""
+SELECT {ALLOCATION_COLUMNS} FROM channel_allocations
+WHERE channel_id = $1 AND sku = ANY($2::text[]) AND status = 'ACTIVE' ORDER BY id
+"""
+_SALES = """
+SELECT channel_id, sku, counted, cap_units, cap_version, version FROM channel_sales
+WHERE channel_id = $1 AND sku = ANY($2::text[])
+"""
+_ACTIVE_LOCATIONS = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE id = ANY($1::text[]) AND active"
+_INBOUND = """
+SELECT l.sku, t.to_location_id, sum(l.quantity) FROM transfer_lines l JOIN transfers t ON t.id = l.transfer_id
+WHERE t.status = 'IN_TRANSIT' AND l.sku = ANY($1::text[]) GROUP BY l.sku, t.to_location_id
+"""
+
+
+def allocation_from_row(r: Sequence[Any]) -> ChannelAllocation:
+    """A ChannelAllocation from ALLOCATION_COLUMNS."""
+    return ChannelAllocation(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], ChannelAllocationStatus(r[7]), r[8], r[9], r[10], r[11]
+    )
+
+
+def sales_from_row(r: Sequence[Any]) -> ChannelSales:
+    return ChannelSales(r[0], r[1], r[2], r[3], r[4], r[5])
+
+
+@dataclass
+class AvailabilityRead:
+    """What GetAvailability decides from: the channel's policy (None without a channel), the levels with their
+    locations, the channel's dedicated stock and sales counters, and units inbound per (sku, location)."""
+
+    policy: ChannelPolicy | None
+    rows: list[tuple[StockLevel, Location]]
+    allocations: list[ChannelAllocation] = field(default_factory=list)
+    sales: dict[str, ChannelSales] = field(default_factory=dict)
+    inbound: dict[tuple[str, str], int] = field(default_factory=dict)
+    unknown_channel: bool = False
+    # Every active location seen (of the levels, and those only units inbound are headed for).
+    locations: list[Location] = field(default_factory=list)
 
 
 def location_from_row(r: Sequence[Any], at: int = 0) -> Location:
@@ -73,23 +126,37 @@ class AvailabilityReader:
 
     async def read(
         self, skus: Sequence[str], location_ids: Sequence[str] | None, channel_id: str = ""
-    ) -> tuple[ChannelPolicy | None, list[tuple[StockLevel, Location]]]:
-        """The channel's policy (None when no channel is named or it is unknown) and the levels of `skus` at
-        active locations (only `location_ids` when given), each with its location, in (sku, location) order."""
+    ) -> AvailabilityRead:
+        """The levels of `skus` at active locations (only `location_ids` when given), each with its location,
+        in (sku, location) order; with a channel, its policy, dedicated stock and sales counters."""
         async with driver_connection(self._engine) as conn:
             policy = None
+            allocations: list[ChannelAllocation] = []
+            sales: dict[str, ChannelSales] = {}
             if channel_id:
                 row = await conn.fetchrow(_POLICY, channel_id)
                 if row is None:
-                    return None, []
+                    return AvailabilityRead(None, [], unknown_channel=True)
                 policy = policy_from_row(row)
+                allocations = [allocation_from_row(r) for r in await conn.fetch(_ALLOCATIONS, channel_id, list(skus))]
+                sales = {r[1]: sales_from_row(r) for r in await conn.fetch(_SALES, channel_id, list(skus))}
             rows = await conn.fetch(_LEVELS, list(skus), list(location_ids) if location_ids is not None else None)
-        locations: dict[str, Location] = {}
+            inbound = {(r[0], r[1]): int(r[2]) for r in await conn.fetch(_INBOUND, list(skus))}
+            # Units on their way to a location that holds none of the SKU yet: that location is shown too.
+            bare = {loc for _, loc in inbound} - {r[6] for r in rows}
+            if location_ids is not None:
+                bare &= set(location_ids)
+            extra = await conn.fetch(_ACTIVE_LOCATIONS, sorted(bare)) if bare else []
+        locations: dict[str, Location] = {r[0]: location_from_row(r) for r in extra}
         out = []
         for r in rows:
-            location = locations.get(r[5])
+            location = locations.get(r[6])
             if location is None:
-                location = locations[r[5]] = location_from_row(r, 5)
-            level = StockLevel(r[0], location.id, r[1], r[2], r[3], r[4], location.type, location.owner_dealer_id)
+                location = locations[r[6]] = location_from_row(r, 6)
+            level = StockLevel(
+                r[0], location.id, r[1], r[2], r[3], r[4], location.type, location.owner_dealer_id, dedicated=r[5]
+            )
             out.append((level, location))
-        return policy, out
+        read = AvailabilityRead(policy, out, allocations, sales, inbound)
+        read.locations = list(locations.values())
+        return read

@@ -40,5 +40,9 @@ def translate(event: object) -> Iterable[Message]:
             yield ev.TransferShipped(transfer=mappers.transfer_to_proto(t))
         case de.TransferReceived(transfer=t):
             yield ev.TransferReceived(transfer=mappers.transfer_to_proto(t))
+        case de.ChannelAllocationChanged(allocation=a):
+            yield ev.ChannelAllocationChanged(allocation=mappers.channel_allocation_to_proto(a))
+        case de.ChannelSalesChanged(sales=s):
+            yield ev.ChannelSalesChanged(channel_id=s.channel_id, sku=s.sku, counted=s.counted, version=s.version)
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

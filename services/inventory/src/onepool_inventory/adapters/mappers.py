@@ -7,6 +7,8 @@ from onepool_runtime.mapping import copy_fields, to_message
 from onepool_runtime.protobuf import enum_maps
 
 from onepool_inventory.domain.model import (
+    ChannelAllocation,
+    ChannelAllocationStatus,
     Location,
     LocationType,
     Movement,
@@ -23,6 +25,7 @@ LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(pb.LocationType, LocationType)
 MOVEMENT_KINDS, MOVEMENT_KINDS_BACK = enum_maps(pb.MovementKind, MovementKind)
 RESERVATION_STATUSES = enum_maps(pb.ReservationStatus, ReservationStatus).to_proto
 TRANSFER_STATUSES = enum_maps(pb.TransferStatus, TransferStatus).to_proto
+CHANNEL_ALLOCATION_STATUSES = enum_maps(pb.ChannelAllocationStatus, ChannelAllocationStatus).to_proto
 # What a Location and its message share by name; `type` is translated, and the message says `disabled`.
 LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
 
@@ -63,3 +66,7 @@ def transfer_to_proto(t: Transfer) -> pb.Transfer:
 
 def movement_to_proto(m: Movement) -> pb.Movement:
     return to_message(pb.Movement, m, kind=MOVEMENT_KINDS[m.kind])
+
+
+def channel_allocation_to_proto(a: ChannelAllocation) -> pb.ChannelAllocation:
+    return to_message(pb.ChannelAllocation, a, status=CHANNEL_ALLOCATION_STATUSES[a.status])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import counter_column, timestamp_column
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Identity, Index, String
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Identity, Index, Integer, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,8 @@ class StockLevelRow(InventoryTable, table=True):
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
         CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
+        CheckConstraint("dedicated >= 0", name="dedicated_not_negative"),
+        CheckConstraint("reserved + dedicated <= on_hand", name="dedicated_within_on_hand"),
     )
 
     sku: str = Field(primary_key=True, max_length=64)
@@ -47,6 +49,8 @@ class StockLevelRow(InventoryTable, table=True):
     reserved: int = 0
     safety_stock: int = 0
     version: int = Field(default=0, sa_column=counter_column())
+    # Sum of `remaining` of the ACTIVE channel allocations here (kept in the same transaction).
+    dedicated: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class MovementRow(InventoryTable, table=True):
@@ -133,4 +137,48 @@ class ChannelPolicyRow(InventoryTable, table=True):
     buffer_units: int = 0
     owner_dealer_id: str = Field(default="", max_length=64)
     active: bool = True
+    version: int = Field(default=0, sa_column=counter_column())
+
+
+class ChannelAllocationRow(InventoryTable, table=True):
+    """Dedicated stock: units at a location only one channel may sell (ACTIVE until released or ended)."""
+
+    __tablename__ = "channel_allocations"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="channel_allocation_positive"),
+        CheckConstraint("remaining >= 0 AND remaining <= quantity", name="remaining_within_quantity"),
+        # The reservation path reads the ACTIVE allocations of the SKUs it reserves; the sweeper the ending ones.
+        Index("channel_allocations_active", "sku", "location_id", postgresql_where="status = 'ACTIVE'"),
+        Index("channel_allocations_ending", "ends_at", postgresql_where="status = 'ACTIVE'"),
+        Index("channel_allocations_by_channel", "channel_id", "sku"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    channel_id: str = Field(max_length=64)
+    location_id: str = Field(max_length=64, foreign_key="locations.id")
+    sku: str = Field(max_length=64)
+    quantity: int
+    remaining: int
+    returned: int = 0
+    ends_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    status: str = Field(max_length=16)
+    version: int = Field(default=1, sa_column=counter_column(1))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class ChannelSalesRow(InventoryTable, table=True):
+    """Per (channel, sku): the units the sales cap counts, and the cap from the channel's listing."""
+
+    __tablename__ = "channel_sales"
+    __table_args__ = (
+        CheckConstraint("counted >= 0", name="counted_not_negative"),
+        CheckConstraint("cap_units >= 0", name="cap_not_negative"),
+    )
+
+    channel_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    counted: int = 0
+    cap_units: int = 0
+    cap_version: int = Field(default=0, sa_column=counter_column())
     version: int = Field(default=0, sa_column=counter_column())

@@ -8,7 +8,12 @@ channels' policies (only when a request names a channel), lock the SKUs' stock r
 the levels, reservations and allocations (data-modifying CTEs over `unnest` arrays, whatever the batch
 size), the outbox rows and the idempotency answers (runtime): eight round trips for any batch.
 
-Locking discipline as everywhere in inventory: stock rows in (sku, location_id) order, after the keys.
+Channel rules (docs/channel-rules.md): after the stock rows, the SKUs' ACTIVE dedicated allocations are locked
+(only when a level has dedicated units) and the batch's (channel, sku) sales counters are created and locked by
+one ordered upsert; the changed ones are written back with one statement each (`write_rules`).
+
+Locking discipline as everywhere in inventory: stock rows in (sku, location_id) order, after the keys, then
+channel allocations (id order), then sales counters ((channel_id, sku) order).
 The database's CHECK constraints (0 <= reserved <= on_hand) still stand behind the domain's checks.
 """
 
@@ -19,23 +24,39 @@ from collections.abc import Iterable
 import asyncpg
 from google.protobuf.message import Message
 
-from onepool_inventory.adapters.availability import LOCATION_COLUMNS, POLICY_COLUMNS, location_from_row, policy_from_row
-from onepool_inventory.domain.model import ChannelPolicy, Location, Reservation, StockLevel
+from onepool_inventory.adapters.availability import (
+    ALLOCATION_COLUMNS,
+    LOCATION_COLUMNS,
+    POLICY_COLUMNS,
+    allocation_from_row,
+    location_from_row,
+    policy_from_row,
+    sales_from_row,
+)
+from onepool_inventory.domain.model import (
+    ChannelAllocation,
+    ChannelPolicy,
+    ChannelSales,
+    Location,
+    Reservation,
+    StockLevel,
+)
 
 Key = tuple[str, str]  # (sku, location_id)
 
 _LOCATIONS = f"SELECT {LOCATION_COLUMNS} FROM locations ORDER BY id"
 _POLICIES = f"SELECT {POLICY_COLUMNS} FROM channel_policies WHERE channel_id = ANY($1::text[])"
 _LOCK = """
-SELECT sku, location_id, on_hand, reserved, safety_stock, version FROM stock_levels
+SELECT sku, location_id, on_hand, reserved, safety_stock, version, dedicated FROM stock_levels
 WHERE sku = ANY($1::text[]) ORDER BY sku, location_id FOR UPDATE
 """
 _WRITE = """
 WITH levels AS (
     UPDATE stock_levels s
-    SET on_hand = u.on_hand, reserved = u.reserved, safety_stock = u.safety_stock, version = u.version
-    FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::bigint[])
-        AS u(sku, location_id, on_hand, reserved, safety_stock, version)
+    SET on_hand = u.on_hand, reserved = u.reserved, safety_stock = u.safety_stock, version = u.version,
+        dedicated = u.dedicated
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::bigint[], $22::int[])
+        AS u(sku, location_id, on_hand, reserved, safety_stock, version, dedicated)
     WHERE s.sku = u.sku AND s.location_id = u.location_id
 ), held AS (
     INSERT INTO reservations (id, order_id, channel_id, status, expires_at, created_at, updated_at, release_reason)
@@ -48,11 +69,34 @@ INSERT INTO allocations (reservation_id, sku, location_id, quantity, fulfilled, 
 SELECT * FROM unnest($15::text[], $16::text[], $17::text[], $18::int[], $19::int[], $20::text[], $21::text[])
 """
 
+_LOCK_ALLOCATIONS = f"""
+SELECT {ALLOCATION_COLUMNS} FROM channel_allocations
+WHERE sku = ANY($1::text[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE
+"""
+_LOCK_SALES = """
+INSERT INTO channel_sales (channel_id, sku, counted, cap_units)
+SELECT c, s, 0, 0 FROM unnest($1::text[], $2::text[]) AS k(c, s) ORDER BY c, s
+ON CONFLICT (channel_id, sku) DO UPDATE SET version = channel_sales.version
+RETURNING channel_id, sku, counted, cap_units, cap_version, version
+"""
+_WRITE_ALLOCATIONS = """
+UPDATE channel_allocations a SET remaining = u.remaining, version = u.version, updated_at = u.updated_at
+FROM unnest($1::text[], $2::int[], $3::bigint[], $4::timestamptz[]) AS u(id, remaining, version, updated_at)
+WHERE a.id = u.id
+"""
+_WRITE_SALES = """
+UPDATE channel_sales c SET counted = u.counted, version = u.version
+FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS u(channel_id, sku, counted, version)
+WHERE c.channel_id = u.channel_id AND c.sku = u.sku
+"""
+
 
 class ReserveStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self._loaded: dict[Key, int] = {}
+        self._allocation_versions: dict[str, int] = {}
+        self._sales_versions: dict[tuple[str, str], int] = {}
         # The batch's integration events, written to the outbox with it (runtime outbox.add_events_on).
         self.events: list[Message] = []
 
@@ -71,7 +115,7 @@ class ReserveStore:
         levels: dict[Key, StockLevel] = {}
         for r in await self.conn.fetch(_LOCK, sorted(set(skus))):
             location = locations.get(r[1])
-            level = StockLevel(r[0], r[1], r[2], r[3], r[4], r[5])
+            level = StockLevel(r[0], r[1], r[2], r[3], r[4], r[5], dedicated=r[6])
             if location is not None:
                 level.location_type, level.owner_dealer_id = location.type, location.owner_dealer_id
             levels[(r[0], r[1])] = level
@@ -108,5 +152,48 @@ class ReserveStore:
             [a.fulfilled for _, a in allocations],
             [a.owner_dealer_id for _, a in allocations],
             [a.location_type.value for _, a in allocations],
+            [lvl.dedicated for lvl in changed],
         )
         return changed
+
+    async def lock_allocations(self, skus: Iterable[str]) -> list[ChannelAllocation]:
+        """Lock the ACTIVE dedicated allocations of these SKUs (their stock rows are locked already)."""
+        found = [allocation_from_row(r) for r in await self.conn.fetch(_LOCK_ALLOCATIONS, sorted(set(skus)))]
+        self._allocation_versions = {a.id: a.version for a in found}
+        return found
+
+    async def lock_sales(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ChannelSales]:
+        """Create (at zero) and lock the sales counters of these (channel, sku) pairs, in key order."""
+        ordered = sorted(set(keys))
+        if not ordered:
+            return {}
+        rows = await self.conn.fetch(_LOCK_SALES, [c for c, _ in ordered], [s for _, s in ordered])
+        found = {(r[0], r[1]): sales_from_row(r) for r in rows}
+        self._sales_versions = {k: v.version for k, v in found.items()}
+        return found
+
+    async def write_rules(
+        self, allocations: Iterable[ChannelAllocation], sales: Iterable[ChannelSales]
+    ) -> list[ChannelAllocation | ChannelSales]:
+        """Write back the allocations and counters the batch changed; returns them (their events follow)."""
+        versions = self._allocation_versions
+        taken = [a for a in allocations if a.version != versions.get(a.id)]
+        if taken:
+            await self.conn.execute(
+                _WRITE_ALLOCATIONS,
+                [a.id for a in taken],
+                [a.remaining for a in taken],
+                [a.version for a in taken],
+                [a.updated_at for a in taken],
+            )
+        counts = self._sales_versions
+        counted = [s for s in sales if s.version != counts.get((s.channel_id, s.sku))]
+        if counted:
+            await self.conn.execute(
+                _WRITE_SALES,
+                [s.channel_id for s in counted],
+                [s.sku for s in counted],
+                [s.counted for s in counted],
+                [s.version for s in counted],
+            )
+        return [*taken, *counted]

@@ -90,6 +90,28 @@ class StockLevelRepository:
         rows = (await self.session.execute(query.order_by(_LEVELS.c.sku, _LEVELS.c.location_id))).all()
         return [_level(r) for r in rows]
 
+    async def page(self, location_id: str, sku: str, after: Key | None, limit: int) -> list[StockLevel]:
+        """Levels in (location_id, sku) order after the key `after` = (location_id, sku), for rebuilding read
+        models (each row carries its location's type and owner, as stock events do)."""
+        query = (
+            select(_LEVELS, _LOC.c.type, _LOC.c.owner_dealer_id)
+            .join(_LOC, _LOC.c.id == _LEVELS.c.location_id)
+            .order_by(_LEVELS.c.location_id, _LEVELS.c.sku)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(tuple_(_LEVELS.c.location_id, _LEVELS.c.sku) > tuple_(*after))
+        if location_id:
+            query = query.where(_LEVELS.c.location_id == location_id)
+        if sku:
+            query = query.where(_LEVELS.c.sku == sku)
+        out = []
+        for row in (await self.session.execute(query)).all():
+            level = _level(row)
+            level.location_type, level.owner_dealer_id = LocationType(row.type), row.owner_dealer_id
+            out.append(level)
+        return out
+
     async def save_changed(self) -> None:
         """Write every adopted level that changed, and its movements, in two statements."""
         changed = [lvl for key, lvl in self._levels.items() if lvl.version != self._loaded_versions.get(key)]
@@ -113,6 +135,7 @@ class StockLevelRepository:
                     on_hand=bindparam("b_on_hand"),
                     reserved=bindparam("b_reserved"),
                     safety_stock=bindparam("b_safety"),
+                    dedicated=bindparam("b_dedicated"),
                     version=bindparam("b_version"),
                 ),
                 [
@@ -122,6 +145,7 @@ class StockLevelRepository:
                         "b_on_hand": lvl.on_hand,
                         "b_reserved": lvl.reserved,
                         "b_safety": lvl.safety_stock,
+                        "b_dedicated": lvl.dedicated,
                         "b_version": lvl.version,
                     }
                     for lvl in changed

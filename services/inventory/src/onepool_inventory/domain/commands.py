@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from onepool_inventory.domain.model import Location, MovementKind, StockLine
 from onepool_inventory.domain.sourcing import Hint, Line
@@ -63,3 +64,12 @@ class TransferStock:
     lines: tuple[StockLine, ...]
     reason: str
     reference: str
+
+
+@dataclass(frozen=True)
+class CreateChannelAllocation:
+    channel_id: str
+    location_id: str
+    sku: str
+    quantity: int
+    ends_at: datetime | None

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onepool_inventory.domain.model import Location, Reservation, StockLevel, StockLine, Transfer
+from onepool_inventory.domain.model import (
+    ChannelAllocation,
+    ChannelSales,
+    Location,
+    Reservation,
+    StockLevel,
+    StockLine,
+    Transfer,
+)
 
 
 @dataclass(frozen=True)
@@ -54,3 +62,17 @@ class TransferShipped:
 @dataclass(frozen=True)
 class TransferReceived:
     transfer: Transfer
+
+
+@dataclass(frozen=True)
+class ChannelAllocationChanged:
+    """Recorded once per allocation per transaction; translated with its final numbers at commit."""
+
+    allocation: ChannelAllocation
+
+
+@dataclass(frozen=True)
+class ChannelSalesChanged:
+    """Recorded once per (channel, sku) per transaction; translated with its final count at commit."""
+
+    sales: ChannelSales

@@ -1,7 +1,9 @@
-"""The one pool of stock: locations, stock levels, reservations, transfers and channel policies.
+"""The one pool of stock: locations, stock levels, reservations, transfers and the channel rules.
 
 Invariants kept here (and again by database constraints): for every (sku, location)
-0 <= reserved <= on_hand, and nothing is reserved beyond available = on_hand - reserved - safety_stock.
+0 <= reserved, reserved + dedicated <= on_hand, and nothing is reserved beyond
+available = on_hand - reserved - safety_stock - dedicated (the shared pool), except by the channel a dedicated
+allocation belongs to, which may also take its own dedicated units (`StockLevel.available_for`).
 """
 
 from __future__ import annotations
@@ -83,12 +85,21 @@ class StockLevel:
     # Who holds the stock, carried on stock events so consumers need not look locations up.
     location_type: LocationType | None = field(default=None, compare=False)
     owner_dealer_id: str = field(default="", compare=False)
+    # Units set aside for single channels (remaining units of ACTIVE channel allocations here).
+    dedicated: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     movements: list[Movement] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def available(self) -> int:
-        return max(0, self.on_hand - self.reserved - self.safety_stock)
+        """The shared pool here: what any channel may take (dedicated units are not in it)."""
+        return max(0, self.on_hand - self.reserved - self.safety_stock - self.dedicated)
+
+    def available_for(self, own_dedicated: int) -> int:
+        """What one channel may take here: the shared pool plus its own `own_dedicated` units. Dedicated units
+        were taken from the shared pool when set aside, so safety stock raised later never covers them (the
+        database keeps reserved + dedicated <= on_hand, so they are on the shelf)."""
+        return self.available + own_dedicated
 
     def _changed(self) -> None:
         from onepool_inventory.domain.events import StockLevelChanged
@@ -109,12 +120,17 @@ class StockLevel:
     def adjust(self, delta: int, reason: str, reference: str = "") -> None:
         if delta == 0:
             raise InvalidArgument("delta", "must not be zero")
-        if self.on_hand + delta < self.reserved:
+        if self.on_hand + delta < self.reserved + self.dedicated:
             raise FailedPrecondition(
                 "ADJUSTMENT_BELOW_RESERVED",
                 f"cannot adjust {self.sku} at {self.location_id} by {delta}: on_hand {self.on_hand} would fall "
-                f"below the {self.reserved} units reserved",
-                {"sku": self.sku, "on_hand": str(self.on_hand), "reserved": str(self.reserved)},
+                f"below the {self.reserved} units reserved and {self.dedicated} dedicated to channels",
+                {
+                    "sku": self.sku,
+                    "on_hand": str(self.on_hand),
+                    "reserved": str(self.reserved),
+                    "dedicated": str(self.dedicated),
+                },
             )
         self._move(delta, MovementKind.ADJUSTMENT, reason, reference)
 
@@ -123,10 +139,27 @@ class StockLevel:
             self.safety_stock = quantity
             self._changed()
 
-    def reserve(self, quantity: int) -> None:
+    def reserve(self, quantity: int, from_dedicated: int = 0) -> None:
+        """Reserve `quantity`, of which `from_dedicated` come out of a channel's dedicated units here (the caller
+        has taken them from that channel's allocations); the rest must fit in the shared pool."""
+        assert 0 <= from_dedicated <= min(quantity, self.dedicated)
+        if quantity - from_dedicated > self.available:
+            raise InsufficientStock([Shortage(self.sku, quantity, self.available_for(from_dedicated))])
+        self.dedicated -= from_dedicated
+        self.reserved += quantity
+        self._changed()
+
+    def dedicate(self, quantity: int) -> None:
+        """Set `quantity` units of the shared pool aside for one channel."""
         if quantity > self.available:
             raise InsufficientStock([Shortage(self.sku, quantity, self.available)])
-        self.reserved += quantity
+        self.dedicated += quantity
+        self._changed()
+
+    def undedicate(self, quantity: int) -> None:
+        """Dedicated units go back to the shared pool (an allocation released or ended)."""
+        assert 0 < quantity <= self.dedicated, (self.sku, self.location_id, quantity, self.dedicated)
+        self.dedicated -= quantity
         self._changed()
 
     def unreserve(self, quantity: int) -> None:
@@ -381,3 +414,120 @@ class ChannelPolicy:
         """What the channel may sell of one SKU: its share of the pool it sees, minus its buffer (the kernel's
         formula, as channels shows it; capped to int32 because availability travels as int32)."""
         return sellable(available_in_allowed_locations, self.max_share_bps, self.buffer_units)
+
+
+class ChannelAllocationStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    RELEASED = "RELEASED"
+    ENDED = "ENDED"
+
+
+@dataclass
+class ChannelAllocation:
+    """Dedicated stock (独享库存): `quantity` units of a SKU at one location that only `channel_id` may sell.
+
+    The channel's reservations at that location take these units first (`remaining` falls); what is left goes
+    back to the shared pool when the allocation is released or reaches `ends_at`. Units of a reservation made
+    from it that is later released or expires go back to the shared pool, not to the allocation.
+    """
+
+    id: str
+    channel_id: str
+    location_id: str
+    sku: str
+    quantity: int
+    remaining: int
+    ends_at: datetime | None
+    status: ChannelAllocationStatus
+    created_at: datetime
+    updated_at: datetime
+    returned: int = 0
+    version: int = 1
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def open(
+        cls, id: str, *, channel_id: str, level: StockLevel, quantity: int, ends_at: datetime | None, now: datetime
+    ) -> ChannelAllocation:
+        """Set `quantity` units of `level`'s shared pool aside for the channel (refused beyond available)."""
+        if ends_at is not None and ends_at <= now:
+            raise InvalidArgument("ends_at", "must be in the future")
+        level.dedicate(quantity)
+        allocation = cls(
+            id, channel_id, level.location_id, level.sku, quantity, quantity, ends_at,
+            ChannelAllocationStatus.ACTIVE, now, now,
+        )  # fmt: skip
+        allocation._changed(now, bump=False)
+        return allocation
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is ChannelAllocationStatus.ACTIVE
+
+    def _changed(self, now: datetime, *, bump: bool = True) -> None:
+        from onepool_inventory.domain.events import ChannelAllocationChanged
+
+        if bump:
+            self.version += 1
+        self.updated_at = now
+        if not any(isinstance(e, ChannelAllocationChanged) for e in self.events):
+            self.events.append(ChannelAllocationChanged(self))
+
+    def take(self, quantity: int, now: datetime) -> int:
+        """The channel reserves up to `quantity` of these units; returns how many came from here."""
+        taken = min(quantity, self.remaining) if self.is_active else 0
+        if taken:
+            self.remaining -= taken
+            self._changed(now)
+        return taken
+
+    def close(self, level: StockLevel, now: datetime, *, ended: bool) -> int:
+        """Released (or past ends_at): what is left returns to `level`'s shared pool. Idempotent; returns the
+        units given back."""
+        if not self.is_active:
+            return 0
+        back, self.remaining = self.remaining, 0
+        if back:
+            level.undedicate(back)
+        self.returned = back
+        self.status = ChannelAllocationStatus.ENDED if ended else ChannelAllocationStatus.RELEASED
+        self._changed(now)
+        return back
+
+
+@dataclass
+class ChannelSales:
+    """What a channel's sales cap for one SKU counts: units in its ACTIVE, COMMITTED and FULFILLED reservations
+    (and the fulfilled units of released ones). Returns give nothing back: a returned unit was sold.
+    `cap_units` comes from the channel's listing (0 = no cap); `cap_version` orders listing updates."""
+
+    channel_id: str
+    sku: str
+    counted: int = 0
+    cap_units: int = 0
+    cap_version: int = 0
+    version: int = 0
+    events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def cap_left(self) -> int | None:
+        return self.cap_units - self.counted if self.cap_units > 0 else None
+
+    def _changed(self) -> None:
+        from onepool_inventory.domain.events import ChannelSalesChanged
+
+        self.version += 1
+        if not any(isinstance(e, ChannelSalesChanged) for e in self.events):
+            self.events.append(ChannelSalesChanged(self))
+
+    def hold(self, quantity: int) -> None:
+        left = self.cap_left
+        if left is not None and quantity > left:
+            raise InsufficientStock([Shortage(self.sku, quantity, max(0, left))])
+        self.counted += quantity
+        self._changed()
+
+    def give_back(self, quantity: int) -> None:
+        """Unfulfilled units of a released or expired reservation no longer count."""
+        self.counted = max(0, self.counted - quantity)
+        self._changed()

@@ -16,7 +16,7 @@ from onepool_inventory.adapters import mappers
 from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.entrypoints.grpc_api import InventoryServicer
 from onepool_inventory.entrypoints.policies import POLICY
-from onepool_inventory.entrypoints.policy_events import on_channel_event
+from onepool_inventory.entrypoints.policy_events import on_channel_event, on_listing_upserted
 from onepool_inventory.service_layer import handlers
 from onepool_inventory.service_layer.reserving import ReserveCoalescer
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
@@ -35,7 +35,8 @@ def _encode(reservation: object) -> bytes:
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events inventory reads (nothing is connected here; the host runs them)."""
     policies = [
-        Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)
+        *(Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)),
+        Subscription.of(channel_events.ListingUpserted, on_listing_upserted),
     ]
     return [infra.consumer(InventoryUnitOfWork, "channel-policies", "CHANNELS", policies)]
 
@@ -50,14 +51,18 @@ async def build(infra: Infra) -> ServiceParts:
     servicer = InventoryServicer(uow_factory, coalescer, settings, AvailabilityReader(infra.engine))
 
     async def sweep() -> None:
-        """Expire unpaid reservations (flow 6); each pass is one transaction."""
+        """Expire unpaid reservations (flow 6) and end dedicated stock past ends_at; each pass is a transaction."""
         while True:
             expired = await run_in_transaction(
                 uow_factory, lambda uow: handlers.expire_reservations(uow, settings.sweeper_batch)
             )
-            if expired:
-                log.info("expired %d reservations", expired)
-            if expired < settings.sweeper_batch:
+            # Dedicated stock past its ends_at returns to the pool in the same loop.
+            ended = await run_in_transaction(
+                uow_factory, lambda uow: handlers.end_channel_allocations(uow, settings.sweeper_batch)
+            )
+            if expired or ended:
+                log.info("expired %d reservations, ended %d channel allocations", expired, ended)
+            if max(expired, ended) < settings.sweeper_batch:
                 await asyncio.sleep(settings.sweeper_interval_seconds)
 
     return ServiceParts(

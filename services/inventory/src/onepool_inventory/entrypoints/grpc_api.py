@@ -111,9 +111,16 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                             reserved=b.reserved,
                             available=b.available,
                             safety_stock=b.safety_stock,
+                            dedicated=b.dedicated,
+                            inbound=b.inbound,
                         )
                         for b in i.by_location
                     ],
+                    inbound=i.inbound,
+                    exposed=i.rules.exposed,
+                    dedicated=i.rules.dedicated,
+                    sales_cap_units=i.rules.cap_units,
+                    sales_counted=i.rules.counted,
                 )
                 for i in items
             ]
@@ -228,6 +235,64 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             token = encode_page_token({"after": moves[limit - 1].id}) if len(moves) > limit else ""
             return pb.ListMovementsResponse(
                 movements=[mappers.movement_to_proto(m) for m in moves[:limit]], next_page_token=token
+            )
+
+        return await self._use.read(produce)
+
+    async def CreateChannelAllocation(
+        self, request: pb.CreateChannelAllocationRequest, context: Ctx
+    ) -> pb.CreateChannelAllocationResponse:
+        cmd = requests.create_channel_allocation(request)
+        await self._scope.require_channel(cmd.channel_id, own=True)
+        await self._scope.require_locations([cmd.location_id])
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.CreateChannelAllocationResponse:
+            allocation = await handlers.create_channel_allocation(uow, cmd)
+            return pb.CreateChannelAllocationResponse(allocation=mappers.channel_allocation_to_proto(allocation))
+
+        return await self._use.write(produce, request=request, request_id=request.request_id)
+
+    async def ReleaseChannelAllocation(
+        self, request: pb.ReleaseChannelAllocationRequest, context: Ctx
+    ) -> pb.ReleaseChannelAllocationResponse:
+        aid = requests.reservation_id(request.allocation_id, "allocation_id")
+        found = await self._use.read(lambda uow: handlers.get_channel_allocation(uow, aid))
+        await self._scope.require_channel(found.channel_id, own=True)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ReleaseChannelAllocationResponse:
+            allocation = await handlers.release_channel_allocation(uow, aid)
+            return pb.ReleaseChannelAllocationResponse(allocation=mappers.channel_allocation_to_proto(allocation))
+
+        return await self._use.write(produce)
+
+    async def ListChannelAllocations(
+        self, request: pb.ListChannelAllocationsRequest, context: Ctx
+    ) -> pb.ListChannelAllocationsResponse:
+        channel_id, sku = requests.channel_allocations_filter(request)
+        channel_id = self._scope.channel_id(channel_id)
+        if await self._scope.own_location_ids() is not None and not channel_id:
+            raise InvalidArgument("channel_id", "is required for dealer tokens")
+        await self._scope.require_channel(channel_id, own=True)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ListChannelAllocationsResponse:
+            found = await handlers.list_channel_allocations(
+                uow, [channel_id] if channel_id else None, sku, request.include_closed
+            )
+            return pb.ListChannelAllocationsResponse(
+                allocations=[mappers.channel_allocation_to_proto(a) for a in found]
+            )
+
+        return await self._use.read(produce)
+
+    async def ListStockLevels(self, request: pb.ListStockLevelsRequest, context: Ctx) -> pb.ListStockLevelsResponse:
+        after, limit = requests.stock_levels_page(request)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ListStockLevelsResponse:
+            levels = await handlers.list_stock_levels(uow, request.location_id, request.sku, after, limit + 1)
+            last = levels[limit - 1] if len(levels) > limit else None
+            token = encode_page_token({"after": [last.location_id, last.sku]}) if last else ""
+            return pb.ListStockLevelsResponse(
+                levels=[mappers.level_to_proto(lvl) for lvl in levels[:limit]], next_page_token=token
             )
 
         return await self._use.read(produce)

@@ -22,5 +22,11 @@ POLICY = policy(
         "ReceiveTransfer": (*PRIVILEGED, DEALER, STORE),
         "GetTransfer": (*PRIVILEGED, DEALER, STORE),
         "ListMovements": (*PRIVILEGED, DEALER, STORE),
+        # Dedicated stock: the brand for any channel; a dealer for its own channel at its own locations.
+        "CreateChannelAllocation": (*PRIVILEGED, DEALER),
+        "ReleaseChannelAllocation": (*PRIVILEGED, DEALER),
+        "ListChannelAllocations": (*PRIVILEGED, DEALER, CHANNEL),
+        # Rebuilding read models (channels) is a service's job.
+        "ListStockLevels": PRIVILEGED,
     },
 )

@@ -1,4 +1,5 @@
-"""Consumer handlers: the channels service's allocation policies become inventory's channel view."""
+"""Consumer handlers: the channels service's allocation policies and listings' sales caps become inventory's
+channel view."""
 
 from __future__ import annotations
 
@@ -29,3 +30,8 @@ async def on_channel_event(
     event: channel_events.ChannelCreated | channel_events.ChannelUpdated, uow: InventoryUnitOfWork
 ) -> None:
     await handlers.apply_channel_policy(uow, policy_from_channel(event.channel))
+
+
+async def on_listing_upserted(event: channel_events.ListingUpserted, uow: InventoryUnitOfWork) -> None:
+    listing = event.listing
+    await handlers.apply_listing_cap(uow, listing.channel_id, listing.sku, listing.sales_cap_units, listing.version)

@@ -6,6 +6,7 @@ from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.mapping import copy_fields
+from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
     MAX_LINES,
     check_id,
@@ -14,6 +15,8 @@ from onepool_runtime.validation import (
     check_request_id,
     check_sku,
     check_text,
+    decode_page_token,
+    page_size,
     valid_id,
 )
 
@@ -183,3 +186,49 @@ def location_type(value: int) -> LocationType | None:
 
 def movement_kind(value: int) -> MovementKind:
     return MOVEMENT_KINDS_BACK[value]
+
+
+def create_channel_allocation(req: pb.CreateChannelAllocationRequest) -> commands.CreateChannelAllocation:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_id(v, "channel_id", req.channel_id)
+    check_id(v, "location_id", req.location_id)
+    check_sku(v, "sku", req.sku)
+    check_quantity(v, "quantity", req.quantity)
+    ends_at = None
+    if req.HasField("ends_at"):
+        if not 0 < req.ends_at.seconds < 253402300800:  # after the epoch, before year 10000
+            v.add("ends_at", "must be a valid future time")
+        else:
+            ends_at = from_ts(req.ends_at)
+    v.raise_if_any()
+    return commands.CreateChannelAllocation(req.channel_id, req.location_id, req.sku, req.quantity, ends_at)
+
+
+def channel_allocations_filter(req: pb.ListChannelAllocationsRequest) -> tuple[str, str]:
+    v = Violations()
+    check_id(v, "channel_id", req.channel_id, required=False)
+    if req.sku:
+        check_sku(v, "sku", req.sku)
+    v.raise_if_any()
+    return req.channel_id, req.sku
+
+
+def stock_levels_page(req: pb.ListStockLevelsRequest) -> tuple[tuple[str, str] | None, int]:
+    """The keyset position ((location_id, sku) of the last level sent, or None) and the page size."""
+    v = Violations()
+    check_id(v, "location_id", req.location_id, required=False)
+    if req.sku:
+        check_sku(v, "sku", req.sku)
+    limit = page_size(v, req.page_size)
+    v.raise_if_any()
+    after = (decode_page_token(req.page_token) or {}).get("after")
+    if after is None:
+        return None, limit
+    if not (isinstance(after, list) and len(after) == 2 and all(isinstance(x, str) and x for x in after)):
+        raise InvalidArgument("page_token", "is not a valid page token")
+    check_id(v, "page_token", after[0])
+    check_sku(v, "page_token", after[1])
+    if v.items:
+        raise InvalidArgument("page_token", "is not a valid page token")
+    return (after[0], after[1]), limit

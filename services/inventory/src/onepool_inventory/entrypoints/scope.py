@@ -34,14 +34,17 @@ class InventoryScope:
             return p.channel_id
         return requested
 
-    async def require_channel(self, channel_id: str) -> None:
-        """A dealer may not look through another dealer's channel (an unknown channel is NOT_FOUND)."""
+    async def require_channel(self, channel_id: str, *, own: bool = False) -> None:
+        """A dealer may not look through another dealer's channel (an unknown channel is NOT_FOUND); with
+        `own`, only its own dealer's channel will do (not a brand channel either: changing its rules is the
+        brand's)."""
         p = self._principal()
         if p.role != DEALER or not channel_id:
             return
         policy = await self._use.read(lambda uow: handlers.channel_policy(uow, channel_id))
-        if policy is not None and policy.owner_dealer_id not in ("", p.dealer_id):
-            raise PermissionDenied("a dealer token may not use another dealer's channel")
+        allowed = (p.dealer_id,) if own else ("", p.dealer_id)
+        if policy is not None and policy.owner_dealer_id not in allowed:
+            raise PermissionDenied("a dealer token may only use its own dealer's channel")
 
     async def own_location_ids(self) -> list[str] | None:
         """The locations a dealer or store may see; None for callers that may see every location."""

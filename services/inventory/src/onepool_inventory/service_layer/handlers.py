@@ -11,7 +11,10 @@ from onepool_runtime.errors import FailedPrecondition, InsufficientStock, Invali
 
 from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.domain import commands
+from onepool_inventory.domain.channel_view import ChannelView, RuleNumbers
 from onepool_inventory.domain.model import (
+    Allocation,
+    ChannelAllocation,
     ChannelPolicy,
     Location,
     LocationType,
@@ -75,6 +78,8 @@ class LocationView:
     reserved: int
     safety_stock: int
     available: int
+    dedicated: int
+    inbound: int
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class SkuAvailability:
     safety_stock: int
     available: int
     by_location: tuple[LocationView, ...]
+    inbound: int
+    rules: RuleNumbers
 
 
 async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPolicy | None:
@@ -99,30 +106,47 @@ async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPo
 async def get_availability(
     reader: AvailabilityReader, skus: list[str], channel_id: str, location_ids: list[str]
 ) -> list[SkuAvailability]:
-    """Per SKU: totals and per-location figures over the active locations (those named, if any) the channel's
-    policy allows; `available` is what the channel may sell. An unknown channel is NOT_FOUND."""
-    policy, rows = await reader.read(skus, location_ids or None, channel_id)
-    if channel_id and policy is None:
+    """Per SKU: the totals over the active locations (those named, if any) the channel may sell from, what
+    may be sold (with a channel: under its three rules, ChannelView) and the units inbound (in open
+    transfers; never sellable). An unknown channel is NOT_FOUND."""
+    read = await reader.read(skus, location_ids or None, channel_id)
+    if read.unknown_channel:
         raise NotFound("channel", channel_id)
-    by_sku: dict[str, list[LocationView]] = {sku: [] for sku in skus}
-    for lvl, location in rows:
-        if policy is None or policy.allows(location):
-            by_sku[lvl.sku].append(
-                LocationView(lvl.location_id, lvl.on_hand, lvl.reserved, lvl.safety_stock, lvl.available)
-            )
+    policy = read.policy
+    levels = {(lvl.sku, lvl.location_id): lvl for lvl, _ in read.rows}
+    view = ChannelView.of(policy, read.locations, levels, read.allocations, read.sales if policy else None)
     out = []
-    for sku, views in by_sku.items():
-        available = sum(v.available for v in views)
-        if policy is not None:
-            available = policy.sellable(available) if policy.active else 0
+    for sku in dict.fromkeys(skus):
+        rows = []
+        for loc in view.locations:
+            level, coming = levels.get((sku, loc.id)), read.inbound.get((sku, loc.id), 0)
+            if level is None and not coming:
+                continue
+            level = level or StockLevel(sku, loc.id)
+            dedicated = view.own_dedicated(sku, loc.id) if policy is not None else level.dedicated
+            rows.append(
+                LocationView(
+                    loc.id,
+                    level.on_hand,
+                    level.reserved,
+                    level.safety_stock,
+                    view.available_at(sku, loc.id),
+                    dedicated,
+                    coming,
+                )
+            )
+        views = tuple(rows)
+        rules = view.numbers(sku)
         out.append(
             SkuAvailability(
                 sku,
                 sum(v.on_hand for v in views),
                 sum(v.reserved for v in views),
                 sum(v.safety_stock for v in views),
-                available,
-                tuple(views),
+                rules.sellable,
+                views,
+                sum(v.inbound for v in views),
+                rules,
             )
         )
     return out
@@ -146,10 +170,25 @@ async def commit_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> R
     return reservation
 
 
-async def _give_back(uow: InventoryUnitOfWork, reservation: Reservation, freed: list) -> None:  # type: ignore[type-arg]
+async def _uncount(uow: InventoryUnitOfWork, freed: list[tuple[Reservation, list[Allocation]]]) -> None:
+    """Unfulfilled units of released or expired reservations no longer count against their channel's sales cap
+    (sales counters are locked after the stock rows, like the reservation path)."""
+    units: dict[tuple[str, str], int] = {}
+    for reservation, allocations in freed:
+        for a in allocations:
+            if reservation.channel_id:
+                key = (reservation.channel_id, a.sku)
+                units[key] = units.get(key, 0) + a.open
+    counters = await uow.sales.lock(units)
+    for key, quantity in units.items():
+        counters[key].give_back(quantity)
+
+
+async def _give_back(uow: InventoryUnitOfWork, reservation: Reservation, freed: list[Allocation]) -> None:
     levels = await uow.levels.lock({(a.sku, a.location_id) for a in freed})
     for allocation in freed:
         levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
+    await _uncount(uow, [(reservation, freed)])
     await uow.reservations.save(reservation)
 
 
@@ -175,6 +214,7 @@ async def expire_reservations(uow: InventoryUnitOfWork, limit: int) -> int:
         for allocation in freed:
             levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
         await uow.reservations.save(reservation)
+    await _uncount(uow, freed_all)
     return len(expired)
 
 
@@ -239,3 +279,78 @@ async def list_movements(
 
 async def apply_channel_policy(uow: InventoryUnitOfWork, policy: ChannelPolicy) -> bool:
     return await uow.policies.upsert(policy)
+
+
+async def apply_listing_cap(uow: InventoryUnitOfWork, channel_id: str, sku: str, cap_units: int, version: int) -> bool:
+    """A listing's sales cap (channels.listing.upserted); an older listing version than the one applied is
+    ignored. An inactive listing keeps its cap: channels and orders refuse sales on it anyway."""
+    return await uow.sales.set_cap(channel_id, sku, cap_units, version)
+
+
+async def create_channel_allocation(
+    uow: InventoryUnitOfWork, cmd: commands.CreateChannelAllocation
+) -> ChannelAllocation:
+    """Set units of the shared pool at one location aside for one channel. Refused: unknown channel or
+    location (NOT_FOUND), inactive location or one the channel may not sell from (FAILED_PRECONDITION
+    LOCATION_NOT_SELLABLE), more than the shared pool has there (INSUFFICIENT_STOCK), ends_at in the past."""
+    policy = await channel_policy(uow, cmd.channel_id)
+    assert policy is not None
+    location = await _active_location(uow, cmd.location_id)
+    if not policy.allows(location):
+        raise FailedPrecondition(
+            "LOCATION_NOT_SELLABLE",
+            f"channel {cmd.channel_id} may not sell from location {cmd.location_id}",
+            {"channel_id": cmd.channel_id, "location_id": cmd.location_id},
+        )
+    level = (await uow.levels.lock([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
+    allocation = ChannelAllocation.open(
+        str(uuid.uuid4()), channel_id=cmd.channel_id, level=level, quantity=cmd.quantity, ends_at=cmd.ends_at, now=now()
+    )
+    await uow.allocations.add(allocation)
+    return allocation
+
+
+async def get_channel_allocation(uow: InventoryUnitOfWork, allocation_id: str) -> ChannelAllocation:
+    allocation = await uow.allocations.get(allocation_id)
+    if allocation is None:
+        raise NotFound("channel allocation", allocation_id)
+    return allocation
+
+
+async def release_channel_allocation(uow: InventoryUnitOfWork, allocation_id: str) -> ChannelAllocation:
+    """What is left returns to the pool; releasing again changes nothing. The stock row is locked before the
+    allocation (the reservation path's order)."""
+    found = await get_channel_allocation(uow, allocation_id)
+    level = (await uow.levels.lock([(found.sku, found.location_id)]))[(found.sku, found.location_id)]
+    allocation = await uow.allocations.get(allocation_id, lock=True)
+    assert allocation is not None
+    allocation.close(level, now(), ended=False)
+    return allocation
+
+
+async def end_channel_allocations(uow: InventoryUnitOfWork, limit: int) -> int:
+    """The sweeper's pass: allocations past ends_at return what is left to the pool (rows another replica
+    holds are skipped; they are its work)."""
+    moment = now()
+    due = await uow.allocations.ending(moment, limit)
+    if not due:
+        return 0
+    levels = await uow.levels.lock({(a.sku, a.location_id) for a in due})
+    ended = 0
+    for allocation in await uow.allocations.lock_ids(a.id for a in due):
+        if allocation.is_active and allocation.ends_at is not None and allocation.ends_at <= moment:
+            allocation.close(levels[(allocation.sku, allocation.location_id)], moment, ended=True)
+            ended += 1
+    return ended
+
+
+async def list_channel_allocations(
+    uow: InventoryUnitOfWork, channel_ids: list[str] | None, sku: str, include_closed: bool
+) -> list[ChannelAllocation]:
+    return await uow.allocations.find(channel_ids, sku, include_closed=include_closed)
+
+
+async def list_stock_levels(
+    uow: InventoryUnitOfWork, location_id: str, sku: str, after: tuple[str, str] | None, limit: int
+) -> list[StockLevel]:
+    return await uow.levels.page(location_id, sku, after, limit)

@@ -18,6 +18,11 @@ every request of the batch is answered ABORTED; any other failure fails the batc
 
 Across processes (replicas) correctness comes from the row locks: two batches touching the same SKUs
 queue on the first locked row, and take rows in the same order, so they cannot deadlock.
+
+Channel rules (docs/channel-rules.md, `domain/channel_view.py`) are enforced under the same transaction:
+after the stock rows, the batch locks the SKUs' ACTIVE dedicated allocations (only when some level has
+dedicated units) and creates-and-locks the (channel, sku) sales counters, so a sales cap holds across
+concurrent batches and replicas exactly like stock does.
 """
 
 from __future__ import annotations
@@ -38,9 +43,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from onepool_inventory.adapters.integration import translate
 from onepool_inventory.adapters.reserve_store import ReserveStore
 from onepool_inventory.domain import sourcing
+from onepool_inventory.domain.channel_view import ChannelView
 from onepool_inventory.domain.commands import ReserveStock
 from onepool_inventory.domain.model import (
+    ChannelAllocation,
     ChannelPolicy,
+    ChannelSales,
     Location,
     Reservation,
     StockLevel,
@@ -200,12 +208,22 @@ class ReserveCoalescer:
         locations = [loc for loc in every if loc.active]
         skus = {line.sku for i in live for line in batch[i].cmd.lines}
         levels = await store.lock_skus(skus, {loc.id: loc for loc in every})
+        # Channel rules, locked after the stock rows (see adapters/channel_rules.py for the order).
+        dedicated: list[ChannelAllocation] = []
+        if any(level.dedicated for level in levels.values()):
+            dedicated = await store.lock_allocations(skus)
+        sales = await store.lock_sales(
+            (batch[i].cmd.channel_id, line.sku)
+            for i in live
+            if policies.get(batch[i].cmd.channel_id) is not None
+            for line in batch[i].cmd.lines
+        )
         moment = datetime.now(UTC)
         created: list[Reservation] = []
         for i in live:
             cmd = batch[i].cmd
             try:
-                reservation = self._reserve_one(cmd, policies, locations, levels, moment)
+                reservation = self._reserve_one(cmd, policies, locations, levels, dedicated, sales, moment)
             except DomainError as exc:
                 outcomes[i] = exc
                 metrics.reservations.add(1, {"outcome": "rejected", "reason": type(exc).__name__})
@@ -214,8 +232,10 @@ class ReserveCoalescer:
             outcomes[i] = ReserveOutcome(reservation=reservation)
             metrics.reservations.add(1, {"outcome": "accepted"})
         changed = await store.write(levels.values(), created)
-        # Events in the unit of work's order: the levels (locked first), then the reservations.
-        aggregates: list[StockLevel | Reservation] = [*changed, *created]
+        rules = await store.write_rules(dedicated, sales.values())
+        # Events in the unit of work's order: the levels (locked first), then the reservations and the
+        # channel rules' allocations and counters.
+        aggregates: list[StockLevel | Reservation | ChannelAllocation | ChannelSales] = [*changed, *created, *rules]
         store.events = [m for agg in aggregates for e in agg.events for m in translate(e)]
 
     def _reserve_one(
@@ -224,6 +244,8 @@ class ReserveCoalescer:
         policies: dict[str, ChannelPolicy | None],
         locations: list[Location],
         levels: dict[tuple[str, str], StockLevel],
+        dedicated: list[ChannelAllocation],
+        sales: dict[tuple[str, str], ChannelSales],
         moment: datetime,
     ) -> Reservation:
         policy = policies.get(cmd.channel_id) if cmd.channel_id else None
@@ -233,28 +255,37 @@ class ReserveCoalescer:
             raise FailedPrecondition(
                 "CHANNEL_INACTIVE", f"channel {cmd.channel_id} is not active", {"channel_id": cmd.channel_id}
             )
-        allowed = [loc for loc in locations if policy is None or policy.allows(loc)]
         skus = {line.sku for line in cmd.lines}
+        view = ChannelView.of(
+            policy,
+            locations,
+            levels,
+            dedicated,
+            {sku: sales[(cmd.channel_id, sku)] for sku in skus} if policy is not None else None,
+        )
         available = {
-            (loc.id, sku): levels[(sku, loc.id)].available for loc in allowed for sku in skus if (sku, loc.id) in levels
+            (loc.id, sku): view.available_at(sku, loc.id)
+            for loc in view.locations
+            for sku in skus
+            if (sku, loc.id) in levels
         }
-        caps = None
-        if policy is not None:
-            caps = {sku: policy.sellable(sum(v for (loc_id, s), v in available.items() if s == sku)) for sku in skus}
         planned = sourcing.plan(
             cmd.lines,
             cmd.hint,
-            allowed,
+            view.locations,
             sourcing.Stock(available),
-            caps=caps,
+            caps=view.caps(skus),
             preferred_owner=policy.owner_dealer_id if policy else "",
         )
-        by_id = {loc.id: loc for loc in allowed}
+        by_id = {loc.id: loc for loc in view.locations}
         merged: dict[tuple[str, str], int] = {}
+        totals: dict[str, int] = {}
         for p in planned:
             merged[(p.sku, p.location_id)] = merged.get((p.sku, p.location_id), 0) + p.quantity
+            totals[p.sku] = totals.get(p.sku, 0) + p.quantity
+        view.check(totals)
         for (sku, loc_id), quantity in merged.items():
-            levels[(sku, loc_id)].reserve(quantity)
+            view.take(sku, loc_id, quantity, moment)
         return Reservation.hold(
             str(uuid.uuid4()),
             order_id=cmd.order_id,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from onepool_runtime.uow import UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from onepool_inventory.adapters.channel_rules import ChannelAllocationRepository, ChannelSalesRepository
 from onepool_inventory.adapters.integration import translate
 from onepool_inventory.adapters.locations import LocationRepository
 from onepool_inventory.adapters.policies import ChannelPolicyRepository
@@ -19,6 +20,8 @@ class InventoryUnitOfWork(UnitOfWork):
     reservations: ReservationRepository
     transfers: TransferRepository
     policies: ChannelPolicyRepository
+    allocations: ChannelAllocationRepository
+    sales: ChannelSalesRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, source="inventory", translate=translate)
@@ -29,7 +32,11 @@ class InventoryUnitOfWork(UnitOfWork):
         self.reservations = ReservationRepository(self.session, self)
         self.transfers = TransferRepository(self.session, self)
         self.policies = ChannelPolicyRepository(self.session)
+        self.allocations = ChannelAllocationRepository(self.session, self)
+        self.sales = ChannelSalesRepository(self.session, self)
 
     async def commit(self) -> None:
         await self.levels.save_changed()
+        await self.allocations.save_changed()
+        await self.sales.save_changed()
         await super().commit()

@@ -151,34 +151,40 @@ class UpdateChannelResponse(_message.Message):
     def __init__(self, channel: _Optional[_Union[Channel, _Mapping]] = ...) -> None: ...
 
 class Listing(_message.Message):
-    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active", "updated_at")
+    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active", "updated_at", "sales_cap_units", "version")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     sku: str
     channel_sku: str
     price: _common_pb2.Money
     active: bool
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    sales_cap_units: int
+    version: int
+    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sales_cap_units: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
 
 class UpsertListingRequest(_message.Message):
-    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active")
+    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active", "sales_cap_units")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     sku: str
     channel_sku: str
     price: _common_pb2.Money
     active: bool
-    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ...) -> None: ...
+    sales_cap_units: int
+    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ..., sales_cap_units: _Optional[int] = ...) -> None: ...
 
 class UpsertListingResponse(_message.Message):
     __slots__ = ("listing",)
@@ -205,16 +211,30 @@ class ListListingsResponse(_message.Message):
     def __init__(self, listings: _Optional[_Iterable[_Union[Listing, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ChannelStockItem(_message.Message):
-    __slots__ = ("sku", "channel_sku", "sellable", "listed")
+    __slots__ = ("sku", "channel_sku", "sellable", "listed", "rules")
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     LISTED_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     sku: str
     channel_sku: str
     sellable: int
     listed: bool
-    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., listed: _Optional[bool] = ...) -> None: ...
+    rules: ChannelRules
+    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., listed: _Optional[bool] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ...) -> None: ...
+
+class ChannelRules(_message.Message):
+    __slots__ = ("exposed", "dedicated", "sales_cap_units", "sales_counted")
+    EXPOSED_FIELD_NUMBER: _ClassVar[int]
+    DEDICATED_FIELD_NUMBER: _ClassVar[int]
+    SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
+    SALES_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    exposed: int
+    dedicated: int
+    sales_cap_units: int
+    sales_counted: int
+    def __init__(self, exposed: _Optional[int] = ..., dedicated: _Optional[int] = ..., sales_cap_units: _Optional[int] = ..., sales_counted: _Optional[int] = ...) -> None: ...
 
 class GetChannelStockRequest(_message.Message):
     __slots__ = ("channel_id", "skus")
@@ -253,15 +273,17 @@ class WatchChannelStockRequest(_message.Message):
     def __init__(self, channel_id: _Optional[str] = ...) -> None: ...
 
 class WatchChannelStockResponse(_message.Message):
-    __slots__ = ("sku", "channel_sku", "sellable", "channel_id", "version")
+    __slots__ = ("sku", "channel_sku", "sellable", "channel_id", "version", "rules")
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     sku: str
     channel_sku: str
     sellable: int
     channel_id: str
     version: int
-    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    rules: ChannelRules
+    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ...) -> None: ...

@@ -32,7 +32,7 @@ class ListingUpserted(_message.Message):
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., listing: _Optional[_Union[_channels_pb2.Listing, _Mapping]] = ...) -> None: ...
 
 class ChannelStockUpdated(_message.Message):
-    __slots__ = ("meta", "channel_id", "sku", "channel_sku", "sellable", "previous_sellable", "version")
+    __slots__ = ("meta", "channel_id", "sku", "channel_sku", "sellable", "previous_sellable", "version", "rules")
     META_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,7 @@ class ChannelStockUpdated(_message.Message):
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_SELLABLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     meta: _common_pb2.EventMeta
     channel_id: str
     sku: str
@@ -47,4 +48,5 @@ class ChannelStockUpdated(_message.Message):
     sellable: int
     previous_sellable: int
     version: int
-    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., previous_sellable: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+    rules: _channels_pb2.ChannelRules
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., previous_sellable: _Optional[int] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[_channels_pb2.ChannelRules, _Mapping]] = ...) -> None: ...

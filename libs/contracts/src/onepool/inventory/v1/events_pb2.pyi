@@ -87,3 +87,25 @@ class TransferReceived(_message.Message):
     meta: _common_pb2.EventMeta
     transfer: _inventory_pb2.Transfer
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., transfer: _Optional[_Union[_inventory_pb2.Transfer, _Mapping]] = ...) -> None: ...
+
+class ChannelAllocationChanged(_message.Message):
+    __slots__ = ("meta", "allocation")
+    META_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    allocation: _inventory_pb2.ChannelAllocation
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., allocation: _Optional[_Union[_inventory_pb2.ChannelAllocation, _Mapping]] = ...) -> None: ...
+
+class ChannelSalesChanged(_message.Message):
+    __slots__ = ("meta", "channel_id", "sku", "counted", "version")
+    META_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    channel_id: str
+    sku: str
+    counted: int
+    version: int
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., counted: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...

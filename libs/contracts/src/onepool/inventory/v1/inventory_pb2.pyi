@@ -48,6 +48,13 @@ class TransferStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_STATUS_UNSPECIFIED: _ClassVar[TransferStatus]
     TRANSFER_STATUS_IN_TRANSIT: _ClassVar[TransferStatus]
     TRANSFER_STATUS_RECEIVED: _ClassVar[TransferStatus]
+
+class ChannelAllocationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANNEL_ALLOCATION_STATUS_UNSPECIFIED: _ClassVar[ChannelAllocationStatus]
+    CHANNEL_ALLOCATION_STATUS_ACTIVE: _ClassVar[ChannelAllocationStatus]
+    CHANNEL_ALLOCATION_STATUS_RELEASED: _ClassVar[ChannelAllocationStatus]
+    CHANNEL_ALLOCATION_STATUS_ENDED: _ClassVar[ChannelAllocationStatus]
 LOCATION_TYPE_UNSPECIFIED: LocationType
 LOCATION_TYPE_WAREHOUSE: LocationType
 LOCATION_TYPE_STORE: LocationType
@@ -72,6 +79,10 @@ RESERVATION_STATUS_FULFILLED: ReservationStatus
 TRANSFER_STATUS_UNSPECIFIED: TransferStatus
 TRANSFER_STATUS_IN_TRANSIT: TransferStatus
 TRANSFER_STATUS_RECEIVED: TransferStatus
+CHANNEL_ALLOCATION_STATUS_UNSPECIFIED: ChannelAllocationStatus
+CHANNEL_ALLOCATION_STATUS_ACTIVE: ChannelAllocationStatus
+CHANNEL_ALLOCATION_STATUS_RELEASED: ChannelAllocationStatus
+CHANNEL_ALLOCATION_STATUS_ENDED: ChannelAllocationStatus
 
 class Location(_message.Message):
     __slots__ = ("id", "name", "type", "owner_dealer_id", "region", "ships", "pickup", "priority", "disabled")
@@ -104,7 +115,7 @@ class StockLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class StockLevel(_message.Message):
-    __slots__ = ("sku", "location_id", "on_hand", "reserved", "safety_stock", "available", "version")
+    __slots__ = ("sku", "location_id", "on_hand", "reserved", "safety_stock", "available", "version", "dedicated")
     SKU_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     ON_HAND_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +123,7 @@ class StockLevel(_message.Message):
     SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEDICATED_FIELD_NUMBER: _ClassVar[int]
     sku: str
     location_id: str
     on_hand: int
@@ -119,7 +131,8 @@ class StockLevel(_message.Message):
     safety_stock: int
     available: int
     version: int
-    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+    dedicated: int
+    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., version: _Optional[int] = ..., dedicated: _Optional[int] = ...) -> None: ...
 
 class Movement(_message.Message):
     __slots__ = ("id", "location_id", "sku", "delta", "kind", "reason", "reference", "on_hand_after", "created_at")
@@ -240,34 +253,48 @@ class GetAvailabilityRequest(_message.Message):
     def __init__(self, skus: _Optional[_Iterable[str]] = ..., channel_id: _Optional[str] = ..., location_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LocationAvailability(_message.Message):
-    __slots__ = ("location_id", "on_hand", "reserved", "available", "safety_stock")
+    __slots__ = ("location_id", "on_hand", "reserved", "available", "safety_stock", "dedicated", "inbound")
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     ON_HAND_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
+    DEDICATED_FIELD_NUMBER: _ClassVar[int]
+    INBOUND_FIELD_NUMBER: _ClassVar[int]
     location_id: str
     on_hand: int
     reserved: int
     available: int
     safety_stock: int
-    def __init__(self, location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., available: _Optional[int] = ..., safety_stock: _Optional[int] = ...) -> None: ...
+    dedicated: int
+    inbound: int
+    def __init__(self, location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., available: _Optional[int] = ..., safety_stock: _Optional[int] = ..., dedicated: _Optional[int] = ..., inbound: _Optional[int] = ...) -> None: ...
 
 class Availability(_message.Message):
-    __slots__ = ("sku", "on_hand", "reserved", "safety_stock", "available", "by_location")
+    __slots__ = ("sku", "on_hand", "reserved", "safety_stock", "available", "by_location", "inbound", "exposed", "dedicated", "sales_cap_units", "sales_counted")
     SKU_FIELD_NUMBER: _ClassVar[int]
     ON_HAND_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FIELD_NUMBER: _ClassVar[int]
     SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     BY_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    INBOUND_FIELD_NUMBER: _ClassVar[int]
+    EXPOSED_FIELD_NUMBER: _ClassVar[int]
+    DEDICATED_FIELD_NUMBER: _ClassVar[int]
+    SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
+    SALES_COUNTED_FIELD_NUMBER: _ClassVar[int]
     sku: str
     on_hand: int
     reserved: int
     safety_stock: int
     available: int
     by_location: _containers.RepeatedCompositeFieldContainer[LocationAvailability]
-    def __init__(self, sku: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., by_location: _Optional[_Iterable[_Union[LocationAvailability, _Mapping]]] = ...) -> None: ...
+    inbound: int
+    exposed: int
+    dedicated: int
+    sales_cap_units: int
+    sales_counted: int
+    def __init__(self, sku: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., by_location: _Optional[_Iterable[_Union[LocationAvailability, _Mapping]]] = ..., inbound: _Optional[int] = ..., exposed: _Optional[int] = ..., dedicated: _Optional[int] = ..., sales_cap_units: _Optional[int] = ..., sales_counted: _Optional[int] = ...) -> None: ...
 
 class GetAvailabilityResponse(_message.Message):
     __slots__ = ("items",)
@@ -498,3 +525,101 @@ class ListMovementsResponse(_message.Message):
     movements: _containers.RepeatedCompositeFieldContainer[Movement]
     next_page_token: str
     def __init__(self, movements: _Optional[_Iterable[_Union[Movement, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ChannelAllocation(_message.Message):
+    __slots__ = ("id", "channel_id", "location_id", "sku", "quantity", "remaining", "ends_at", "status", "created_at", "updated_at", "returned", "version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    ENDS_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    channel_id: str
+    location_id: str
+    sku: str
+    quantity: int
+    remaining: int
+    ends_at: _timestamp_pb2.Timestamp
+    status: ChannelAllocationStatus
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    returned: int
+    version: int
+    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., location_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., remaining: _Optional[int] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[ChannelAllocationStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., returned: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+
+class CreateChannelAllocationRequest(_message.Message):
+    __slots__ = ("request_id", "channel_id", "location_id", "sku", "quantity", "ends_at")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ENDS_AT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    channel_id: str
+    location_id: str
+    sku: str
+    quantity: int
+    ends_at: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., location_id: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateChannelAllocationResponse(_message.Message):
+    __slots__ = ("allocation",)
+    ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    allocation: ChannelAllocation
+    def __init__(self, allocation: _Optional[_Union[ChannelAllocation, _Mapping]] = ...) -> None: ...
+
+class ReleaseChannelAllocationRequest(_message.Message):
+    __slots__ = ("allocation_id",)
+    ALLOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    allocation_id: str
+    def __init__(self, allocation_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseChannelAllocationResponse(_message.Message):
+    __slots__ = ("allocation",)
+    ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    allocation: ChannelAllocation
+    def __init__(self, allocation: _Optional[_Union[ChannelAllocation, _Mapping]] = ...) -> None: ...
+
+class ListChannelAllocationsRequest(_message.Message):
+    __slots__ = ("channel_id", "sku", "include_closed")
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    channel_id: str
+    sku: str
+    include_closed: bool
+    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., include_closed: _Optional[bool] = ...) -> None: ...
+
+class ListChannelAllocationsResponse(_message.Message):
+    __slots__ = ("allocations",)
+    ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    allocations: _containers.RepeatedCompositeFieldContainer[ChannelAllocation]
+    def __init__(self, allocations: _Optional[_Iterable[_Union[ChannelAllocation, _Mapping]]] = ...) -> None: ...
+
+class ListStockLevelsRequest(_message.Message):
+    __slots__ = ("location_id", "sku", "page_size", "page_token")
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    location_id: str
+    sku: str
+    page_size: int
+    page_token: str
+    def __init__(self, location_id: _Optional[str] = ..., sku: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStockLevelsResponse(_message.Message):
+    __slots__ = ("levels", "next_page_token")
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    levels: _containers.RepeatedCompositeFieldContainer[StockLevel]
+    next_page_token: str
+    def __init__(self, levels: _Optional[_Iterable[_Union[StockLevel, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -111,6 +111,26 @@ class InventoryServiceStub:
                 request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsRequest.SerializeToString,
                 response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsResponse.FromString,
                 _registered_method=True)
+        self.CreateChannelAllocation = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/CreateChannelAllocation',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CreateChannelAllocationRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CreateChannelAllocationResponse.FromString,
+                _registered_method=True)
+        self.ReleaseChannelAllocation = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/ReleaseChannelAllocation',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseChannelAllocationRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseChannelAllocationResponse.FromString,
+                _registered_method=True)
+        self.ListChannelAllocations = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/ListChannelAllocations',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListChannelAllocationsRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListChannelAllocationsResponse.FromString,
+                _registered_method=True)
+        self.ListStockLevels = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/ListStockLevels',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -211,6 +231,33 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateChannelAllocation(self, request, context):
+        """Dedicated stock (独享库存): set units at a location aside for one channel until released or ends_at.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseChannelAllocation(self, request, context):
+        """What is left of a dedicated allocation returns to the pool.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChannelAllocations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStockLevels(self, request, context):
+        """Every stock level, paged in (location_id, sku) order: for rebuilding read models.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -288,6 +335,26 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.ListMovements,
                     request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsRequest.FromString,
                     response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsResponse.SerializeToString,
+            ),
+            'CreateChannelAllocation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateChannelAllocation,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CreateChannelAllocationRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CreateChannelAllocationResponse.SerializeToString,
+            ),
+            'ReleaseChannelAllocation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseChannelAllocation,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseChannelAllocationRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseChannelAllocationResponse.SerializeToString,
+            ),
+            'ListChannelAllocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChannelAllocations,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListChannelAllocationsRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListChannelAllocationsResponse.SerializeToString,
+            ),
+            'ListStockLevels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStockLevels,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -697,6 +764,114 @@ class InventoryService:
             '/onepool.inventory.v1.InventoryService/ListMovements',
             onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsRequest.SerializeToString,
             onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListMovementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateChannelAllocation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/CreateChannelAllocation',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.CreateChannelAllocationRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.CreateChannelAllocationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseChannelAllocation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/ReleaseChannelAllocation',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseChannelAllocationRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseChannelAllocationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChannelAllocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/ListChannelAllocations',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListChannelAllocationsRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListChannelAllocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStockLevels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/ListStockLevels',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
             options,
             channel_credentials,
             insecure,

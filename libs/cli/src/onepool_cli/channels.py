@@ -1,0 +1,56 @@
+"""`onepool channels`: operator commands for the channels service."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
+
+app = typer.Typer(help="The channels service: rebuild its stock read model.", no_args_is_help=True)
+console = Console()
+
+
+async def _rebuild(progress: Progress) -> object:
+    from onepool_channels.adapters.inventory_client import InventoryReader
+    from onepool_channels.service_layer.rebuild import rebuild
+    from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+    from onepool_channels.settings import ChannelsSettings
+    from onepool_runtime import db
+    from onepool_runtime.clients import service_channel
+    from onepool_runtime.idempotency import run_in_transaction
+
+    settings = ChannelsSettings()
+    engine = db.create_engine(settings.database_url, settings.schema_name, pool_size=2, max_overflow=0)
+    inventory = service_channel(settings.inventory_addr, settings)
+    tasks: dict[str, TaskID] = {}
+
+    def tick(step: str, units: int) -> None:
+        if step not in tasks:
+            tasks[step] = progress.add_task(step, total=None)
+        progress.update(tasks[step], advance=units, description=f"{step}")
+
+    try:
+        uow_factory = partial(ChannelsUnitOfWork, db.session_factory(engine))
+        return await rebuild(partial(run_in_transaction, uow_factory), InventoryReader(inventory), tick)
+    finally:
+        await inventory.close(None)
+        await engine.dispose()
+
+
+@app.command("rebuild")
+def rebuild_command() -> None:
+    """Rebuild the channel stock read model from inventory (ONEPOOL_DATABASE_URL, ONEPOOL_INVENTORY_ADDR):
+    locations, every stock level, dedicated stock and sales-cap counts; changed listings are republished.
+    Safe while the service runs (every row is version-guarded, like the events that feed it)."""
+    import grpc
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} done"), console=console) as p:
+        try:
+            report = asyncio.run(_rebuild(p))
+        except grpc.aio.AioRpcError as exc:
+            console.print(f"[red]inventory refused or is unreachable: {exc.code().name} {exc.details()}[/red]")
+            raise typer.Exit(1) from exc
+    console.print(f"rebuilt: {report}")

@@ -1,0 +1,50 @@
+"""The inventory service, as the channels service uses it: read the whole pool to rebuild the stock read model.
+
+Failure modes: inventory unreachable or refusing raises grpc.aio.AioRpcError (the rebuild stops; what it
+wrote so far stays, and is correct: every row is version-guarded like the events that feed it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.inventory.v1 import inventory_pb2_grpc
+
+PAGE_SIZE = 500
+
+
+class InventoryReader:
+    def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float = 30.0) -> None:
+        self._stub = inventory_pb2_grpc.InventoryServiceStub(channel)
+        self._timeout = timeout_seconds
+
+    async def locations(self) -> list[ipb.Location]:
+        reply = await self._stub.ListLocations(ipb.ListLocationsRequest(), timeout=self._timeout)
+        return list(reply.locations)
+
+    async def stock_levels(self) -> AsyncIterator[list[ipb.StockLevel]]:
+        """Every stock level, a page at a time."""
+        token = ""
+        while True:
+            reply = await self._stub.ListStockLevels(
+                ipb.ListStockLevelsRequest(page_size=PAGE_SIZE, page_token=token), timeout=self._timeout
+            )
+            yield list(reply.levels)
+            token = reply.next_page_token
+            if not token:
+                return
+
+    async def channel_allocations(self) -> list[ipb.ChannelAllocation]:
+        reply = await self._stub.ListChannelAllocations(
+            ipb.ListChannelAllocationsRequest(include_closed=False), timeout=self._timeout
+        )
+        return list(reply.allocations)
+
+    async def sales_counted(self, channel_id: str, skus: list[str]) -> dict[str, int]:
+        """What the channel's sales cap counts per SKU (inventory's channel view)."""
+        reply = await self._stub.GetAvailability(
+            ipb.GetAvailabilityRequest(skus=skus, channel_id=channel_id), timeout=self._timeout
+        )
+        return {item.sku: item.sales_counted for item in reply.items}

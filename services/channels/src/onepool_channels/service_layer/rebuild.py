@@ -1,0 +1,113 @@
+"""Rebuild the channel stock read model from inventory (issue 12 item 6), without the INVENTORY stream.
+
+The stream keeps 7 days; a channels database started empty later than that (or repaired) would count only the
+stock that moved since. The rebuild reads inventory's locations, every stock level (ListStockLevels, paged),
+the active dedicated stock and, for capped listings, what each cap counts; writes them with the same
+version guards the events use (so it can run while the consumer runs, in any order), and recomputes every
+listing it touches, publishing what changed. It runs by itself when the service starts with an empty read
+model, and on demand with `onepool channels rebuild`.
+
+Failure modes: inventory unreachable or refusing raises grpc.aio.AioRpcError; the pages already applied
+stay (they are correct), and running it again finishes the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool_kernel.lines import MAX_LINES
+
+from onepool_channels.adapters.inventory_client import InventoryReader
+from onepool_channels.adapters.mappers import LOCATION_TYPES_BACK
+from onepool_channels.domain.model import LocationInfo
+from onepool_channels.service_layer import stock_feed
+from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+
+T = TypeVar("T")
+InTransaction = Callable[[Callable[[ChannelsUnitOfWork], Awaitable[T]]], Awaitable[T]]
+
+
+@dataclass
+class RebuildReport:
+    locations: int = 0
+    levels: int = 0
+    allocations: int = 0
+    counters: int = 0
+    published: int = 0
+
+
+async def rebuild(
+    in_transaction: InTransaction[Any],
+    inventory: InventoryReader,
+    progress: Callable[[str, int], None] = lambda _step, _n: None,
+) -> RebuildReport:
+    """`in_transaction(work)` runs `work(uow)` in one transaction and commits (the runtime's
+    run_in_transaction); each page is its own transaction. `progress(step, units)` is told of each page."""
+    report = RebuildReport()
+
+    locations = [
+        LocationInfo(loc.id, LOCATION_TYPES_BACK[loc.type], loc.owner_dealer_id, not loc.disabled)
+        for loc in await inventory.locations()
+        if loc.type in LOCATION_TYPES_BACK
+    ]
+
+    async def apply_locations(uow: ChannelsUnitOfWork) -> int:
+        changed = 0
+        for location in locations:
+            changed += len(await stock_feed.location_upserted(uow, location))
+        return changed
+
+    report.published += await in_transaction(apply_locations)
+    report.locations = len(locations)
+    progress("locations", len(locations))
+
+    async for page in inventory.stock_levels():
+
+        async def apply_levels(uow: ChannelsUnitOfWork, page: list[ipb.StockLevel] = page) -> int:
+            skus = sorted({lvl.sku for lvl in page})
+            await uow.repo.lock_skus(skus)
+            for lvl in page:
+                await uow.repo.apply_position(lvl.sku, lvl.location_id, lvl.available, lvl.version)
+            return len(await stock_feed.refresh(uow, skus))
+
+        report.published += await in_transaction(apply_levels)
+        report.levels += len(page)
+        progress("stock levels", len(page))
+
+    allocations = await inventory.channel_allocations()
+
+    async def apply_allocations(uow: ChannelsUnitOfWork) -> int:
+        changed = 0
+        for a in allocations:
+            changed += len(
+                await stock_feed.dedicated_changed(
+                    uow, a.id, a.channel_id, a.sku, a.location_id, a.remaining, a.version
+                )
+            )
+        return changed
+
+    report.published += await in_transaction(apply_allocations)
+    report.allocations = len(allocations)
+    progress("dedicated stock", len(allocations))
+
+    capped = await in_transaction(lambda uow: uow.repo.capped_listings())
+    for channel_id, skus in capped.items():
+        for start in range(0, len(skus), MAX_LINES):
+            counted = await inventory.sales_counted(channel_id, skus[start : start + MAX_LINES])
+
+            async def apply_counts(
+                uow: ChannelsUnitOfWork, channel_id: str = channel_id, counted: dict[str, int] = counted
+            ) -> int:
+                changed = 0
+                for sku, n in counted.items():
+                    # Version 0: any counter event (version >= 1) is newer and wins; on an empty row this is it.
+                    changed += len(await stock_feed.sales_changed(uow, channel_id, sku, n, 0))
+                return changed
+
+            report.published += await in_transaction(apply_counts)
+            report.counters += len(counted)
+            progress("sales counters", len(counted))
+    return report

@@ -1,0 +1,231 @@
+"""Dedicated stock (channel allocations) and sales-cap counters: SQL in, domain objects out.
+
+Lock order (deadlock freedom, with stock_levels.py): reservation/transfer rows, then stock rows, then channel
+allocation rows (ascending id), then channel_sales rows (ascending (channel_id, sku)). Whoever changes an
+allocation's units locks its stock row first. Rows are adopted when locked and written back at commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onepool_inventory.adapters.orm import ChannelAllocationRow, ChannelSalesRow, metadata
+from onepool_inventory.domain.model import ChannelAllocation, ChannelAllocationStatus, ChannelSales
+
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
+
+_ALLOC = metadata.tables[ChannelAllocationRow.__tablename__]
+_SALES = metadata.tables[ChannelSalesRow.__tablename__]
+SalesKey = tuple[str, str]  # (channel_id, sku)
+
+
+def _allocation(row: Any) -> ChannelAllocation:
+    return ChannelAllocation(
+        id=row.id,
+        channel_id=row.channel_id,
+        location_id=row.location_id,
+        sku=row.sku,
+        quantity=row.quantity,
+        remaining=row.remaining,
+        ends_at=row.ends_at,
+        status=ChannelAllocationStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        returned=row.returned,
+        version=row.version,
+    )
+
+
+def _sales(row: Any) -> ChannelSales:
+    return ChannelSales(row.channel_id, row.sku, row.counted, row.cap_units, row.cap_version, row.version)
+
+
+class ChannelAllocationRepository:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        self.session = session
+        self._uow = uow
+        self._adopted: dict[str, ChannelAllocation] = {}
+        self._loaded: dict[str, int] = {}
+
+    def _adopt(self, allocation: ChannelAllocation) -> ChannelAllocation:
+        self._adopted[allocation.id] = allocation
+        self._loaded[allocation.id] = allocation.version
+        self._uow.track(allocation)
+        return allocation
+
+    async def get(self, allocation_id: str, *, lock: bool = False) -> ChannelAllocation | None:
+        query = select(_ALLOC).where(_ALLOC.c.id == allocation_id)
+        row = (await self.session.execute(query.with_for_update() if lock else query)).first()
+        if row is None:
+            return None
+        return self._adopt(_allocation(row)) if lock else _allocation(row)
+
+    async def lock_active(self, skus: Iterable[str]) -> list[ChannelAllocation]:
+        """Lock the ACTIVE allocations of these SKUs (the caller holds their stock rows already)."""
+        rows = (
+            await self.session.execute(
+                select(_ALLOC)
+                .where(_ALLOC.c.sku.in_(sorted(set(skus))), _ALLOC.c.status == ChannelAllocationStatus.ACTIVE.value)
+                .order_by(_ALLOC.c.id)
+                .with_for_update()
+            )
+        ).all()
+        return [self._adopt(_allocation(r)) for r in rows]
+
+    async def ending(self, moment: datetime, limit: int) -> list[ChannelAllocation]:
+        """ACTIVE allocations past their end (not locked: the sweeper locks stock rows first, then these)."""
+        rows = (
+            await self.session.execute(
+                select(_ALLOC)
+                .where(_ALLOC.c.status == ChannelAllocationStatus.ACTIVE.value, _ALLOC.c.ends_at <= moment)
+                .order_by(_ALLOC.c.ends_at, _ALLOC.c.id)
+                .limit(limit)
+            )
+        ).all()
+        return [_allocation(r) for r in rows]
+
+    async def lock_ids(self, ids: Iterable[str]) -> list[ChannelAllocation]:
+        """Lock these allocations, skipping any another transaction holds (the sweeper's replicas share work)."""
+        rows = (
+            await self.session.execute(
+                select(_ALLOC)
+                .where(_ALLOC.c.id.in_(sorted(set(ids))))
+                .order_by(_ALLOC.c.id)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        return [self._adopt(_allocation(r)) for r in rows]
+
+    async def find(
+        self, channel_ids: Iterable[str] | None, sku: str, *, include_closed: bool
+    ) -> list[ChannelAllocation]:
+        query = select(_ALLOC).order_by(_ALLOC.c.channel_id, _ALLOC.c.sku, _ALLOC.c.created_at, _ALLOC.c.id)
+        if channel_ids is not None:
+            query = query.where(_ALLOC.c.channel_id.in_(list(channel_ids)))
+        if sku:
+            query = query.where(_ALLOC.c.sku == sku)
+        if not include_closed:
+            query = query.where(_ALLOC.c.status == ChannelAllocationStatus.ACTIVE.value)
+        return [_allocation(r) for r in (await self.session.execute(query.limit(1000))).all()]
+
+    async def add(self, allocation: ChannelAllocation) -> None:
+        await self.session.execute(
+            insert(_ALLOC).values(
+                id=allocation.id,
+                channel_id=allocation.channel_id,
+                location_id=allocation.location_id,
+                sku=allocation.sku,
+                quantity=allocation.quantity,
+                remaining=allocation.remaining,
+                returned=allocation.returned,
+                ends_at=allocation.ends_at,
+                status=allocation.status.value,
+                version=allocation.version,
+                created_at=allocation.created_at,
+                updated_at=allocation.updated_at,
+            )
+        )
+        self._uow.track(allocation)
+
+    async def save_changed(self) -> None:
+        changed = [a for a in self._adopted.values() if a.version != self._loaded[a.id]]
+        if not changed:
+            return
+        await self.session.execute(
+            update(_ALLOC)
+            .where(_ALLOC.c.id == bindparam("b_id"))
+            .values(
+                remaining=bindparam("b_remaining"),
+                returned=bindparam("b_returned"),
+                status=bindparam("b_status"),
+                version=bindparam("b_version"),
+                updated_at=bindparam("b_updated_at"),
+            ),
+            [
+                {
+                    "b_id": a.id,
+                    "b_remaining": a.remaining,
+                    "b_returned": a.returned,
+                    "b_status": a.status.value,
+                    "b_version": a.version,
+                    "b_updated_at": a.updated_at,
+                }
+                for a in changed
+            ],
+        )
+        for a in changed:
+            self._loaded[a.id] = a.version
+
+
+class ChannelSalesRepository:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        self.session = session
+        self._uow = uow
+        self._adopted: dict[SalesKey, ChannelSales] = {}
+        self._loaded: dict[SalesKey, int] = {}
+
+    async def lock(self, keys: Iterable[SalesKey]) -> dict[SalesKey, ChannelSales]:
+        """Create (at zero) and lock the counters of these (channel, sku) pairs, in key order, in one upsert."""
+        ordered = sorted(set(keys))
+        if not ordered:
+            return {}
+        upsert = insert(_SALES).values([{"channel_id": c, "sku": s, "counted": 0, "cap_units": 0} for c, s in ordered])
+        rows = (
+            await self.session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["channel_id", "sku"], set_={"version": _SALES.c.version}
+                ).returning(*_SALES.c)
+            )
+        ).all()
+        out = {}
+        for row in rows:
+            sales = _sales(row)
+            key = (sales.channel_id, sales.sku)
+            self._adopted[key], self._loaded[key] = sales, sales.version
+            self._uow.track(sales)
+            out[key] = sales
+        return out
+
+    async def read(self, channel_id: str, skus: Iterable[str]) -> dict[str, ChannelSales]:
+        rows = (
+            await self.session.execute(
+                select(_SALES).where(_SALES.c.channel_id == channel_id, _SALES.c.sku.in_(list(skus)))
+            )
+        ).all()
+        return {r.sku: _sales(r) for r in rows}
+
+    async def set_cap(self, channel_id: str, sku: str, cap_units: int, cap_version: int) -> bool:
+        """Apply a listing's cap unless a newer listing version is stored already (events may arrive out of
+        order). Does not bump the counter's version: the count did not change."""
+        stmt = insert(_SALES).values(
+            channel_id=channel_id, sku=sku, counted=0, cap_units=cap_units, cap_version=cap_version
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["channel_id", "sku"],
+            set_={"cap_units": stmt.excluded.cap_units, "cap_version": stmt.excluded.cap_version},
+            where=_SALES.c.cap_version < stmt.excluded.cap_version,
+        ).returning(_SALES.c.sku)
+        return (await self.session.execute(upsert)).first() is not None
+
+    async def save_changed(self) -> None:
+        changed = [s for key, s in self._adopted.items() if s.version != self._loaded[key]]
+        if not changed:
+            return
+        await self.session.execute(
+            update(_SALES)
+            .where(and_(_SALES.c.channel_id == bindparam("b_channel"), _SALES.c.sku == bindparam("b_sku")))
+            .values(counted=bindparam("b_counted"), version=bindparam("b_version")),
+            [
+                {"b_channel": s.channel_id, "b_sku": s.sku, "b_counted": s.counted, "b_version": s.version}
+                for s in changed
+            ],
+        )
+        for s in changed:
+            self._loaded[(s.channel_id, s.sku)] = s.version
