@@ -35,7 +35,7 @@ from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.inbox import DAY, InboxPurge
-from onepool_runtime.pipeline import CallPipeline, Registrar
+from onepool_runtime.pipeline import CallPipeline, Metered, Registrar
 from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
@@ -179,7 +179,8 @@ class ServiceHost:
             maximum_concurrent_rpcs=4 * (s.max_concurrent_rpcs + s.max_queued_rpcs + s.max_concurrent_streams),
         )
         parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        # Health checks are only counted (pipeline.Metered): no admission, auth or decoding.
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, Registrar(server, Metered()))  # type: ignore[arg-type]
         names = [
             *parts.service_names,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
