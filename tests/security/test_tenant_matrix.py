@@ -485,6 +485,7 @@ async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
                 fee_rate_bps=500,
                 allocation=cpb.AllocationPolicy(location_ids=[store]),
                 request_id=uid("req"),
+                catalogue=cpb.CATALOGUE_POOL,  # orders here name SKUs without listings
             ),
             metadata=admin,
         )

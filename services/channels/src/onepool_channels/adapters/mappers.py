@@ -10,17 +10,21 @@ from onepool_runtime.protobuf import enum_maps, ts
 
 from onepool_channels.domain.model import (
     AllocationPolicy,
+    Catalogue,
     Channel,
     ChannelStatus,
     ChannelStock,
     ChannelType,
     Listing,
     LocationType,
+    OwnStockRule,
 )
 
 CHANNEL_TYPES, CHANNEL_TYPES_BACK = enum_maps(pb.ChannelType, ChannelType)
 CHANNEL_STATUSES, CHANNEL_STATUSES_BACK = enum_maps(pb.ChannelStatus, ChannelStatus)
 LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inventory_pb2.LocationType, LocationType)
+CATALOGUES, CATALOGUES_BACK = enum_maps(pb.Catalogue, Catalogue)
+OWN_STOCK_RULES, OWN_STOCK_RULES_BACK = enum_maps(pb.OwnStockRule, OwnStockRule)
 
 
 def money_to_proto(money: Money) -> common_pb2.Money:
@@ -33,6 +37,7 @@ def allocation_to_proto(a: AllocationPolicy) -> pb.AllocationPolicy:
         location_types=sorted(LOCATION_TYPES[t] for t in a.location_types),
         max_share_bps=a.max_share_bps,
         buffer_units=a.buffer_units,
+        own_stock=OWN_STOCK_RULES[a.own_stock],
     )
 
 
@@ -50,6 +55,7 @@ def channel_to_proto(c: Channel) -> pb.Channel:
         created_at=ts(c.created_at),
         updated_at=ts(c.updated_at),
         version=c.version,
+        catalogue=CATALOGUES[c.catalogue],
     )
 
 
@@ -61,6 +67,7 @@ def listing_to_proto(listing: Listing) -> pb.Listing:
         price=money_to_proto(listing.price),
         active=listing.active,
         updated_at=ts(listing.updated_at),
+        version=listing.version,
     )
 
 

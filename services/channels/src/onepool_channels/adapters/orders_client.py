@@ -12,6 +12,7 @@ import grpc
 from google.rpc import error_details_pb2
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_kernel.money import Money
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.protobuf import enum_maps
@@ -21,6 +22,10 @@ from onepool_channels.domain.imports import FulfillmentMode, OrderToPlace
 # orders' refusal of a command its order is past (the reason is part of orders' error contract).
 _NOT_PAYABLE = "INVALID_ORDER_STATE"
 _MODES = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode).to_proto
+
+
+def _money(value: Money) -> common_pb2.Money:
+    return common_pb2.Money(currency=value.currency, amount_minor=value.amount_minor)
 
 
 def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
@@ -36,12 +41,12 @@ def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
                 sku=line.sku,
                 quantity=line.quantity,
                 channel_sku=line.channel_sku,
-                unit_price=common_pb2.Money(
-                    currency=line.unit_price.currency, amount_minor=line.unit_price.amount_minor
-                ),
+                unit_price=_money(line.unit_price),
+                discount=_money(line.discount) if line.discount and line.discount.amount_minor else None,
             )
             for line in order.lines
         ],
+        shipping_fee=_money(order.shipping_fee) if order.shipping_fee and order.shipping_fee.amount_minor else None,
         fulfillment=orders_pb2.FulfillmentPreference(
             mode=_MODES[s.mode],
             region=s.region,

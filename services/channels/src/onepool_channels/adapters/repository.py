@@ -30,6 +30,7 @@ from onepool_channels.adapters.orm import (
 )
 from onepool_channels.domain.model import (
     AllocationPolicy,
+    Catalogue,
     Channel,
     ChannelStatus,
     ChannelStock,
@@ -37,6 +38,7 @@ from onepool_channels.domain.model import (
     Listing,
     LocationInfo,
     LocationType,
+    OwnStockRule,
     StockPosition,
 )
 
@@ -66,7 +68,9 @@ def _channel(row: Any) -> Channel:
             location_types=frozenset(LocationType(t) for t in row.location_types),
             max_share_bps=row.max_share_bps,
             buffer_units=row.buffer_units,
+            own_stock=OwnStockRule(row.own_stock),
         ),
+        catalogue=Catalogue(row.catalogue),
         status=ChannelStatus(row.status),
         currency=row.currency,
         created_at=row.created_at,
@@ -88,6 +92,8 @@ def _channel_values(channel: Channel) -> dict[str, Any]:
         "location_types": sorted(t.value for t in a.location_types),
         "max_share_bps": a.max_share_bps,
         "buffer_units": a.buffer_units,
+        "own_stock": a.own_stock.value,
+        "catalogue": channel.catalogue.value,
         "status": channel.status.value,
         "currency": channel.currency,
         "version": channel.version,
@@ -102,6 +108,7 @@ def _listing(row: Any) -> Listing:
         price=Money(row.price_currency, row.price_minor),
         active=row.active,
         updated_at=row.updated_at,
+        version=row.version,
     )
 
 
@@ -198,6 +205,7 @@ class ChannelsRepository:
             "price_currency": listing.price.currency,
             "price_minor": listing.price.amount_minor,
             "active": listing.active,
+            "version": 1,
         }
         stmt: Any = insert(_LIST).values(**values)
         stmt = stmt.on_conflict_do_update(
@@ -205,15 +213,17 @@ class ChannelsRepository:
             set_={
                 **{k: stmt.excluded[k] for k in ("channel_sku", "price_currency", "price_minor", "active")},
                 "updated_at": text("now()"),
+                # Upserts of one listing are serialised by its SKU lock, so versions follow commit order.
+                "version": _LIST.c.version + 1,
             },
-        ).returning(_LIST.c.updated_at)
+        ).returning(_LIST.c.updated_at, _LIST.c.version)
         try:
             row = (await self.session.execute(stmt)).one()
         except IntegrityError as exc:
             if "listings_channel_sku_unique" in str(exc.orig):
                 raise AlreadyExists("listing channel_sku", listing.channel_sku) from None
             raise
-        listing.updated_at = row.updated_at
+        listing.updated_at, listing.version = row.updated_at, row.version
         self._uow.track(listing)
         return listing
 

@@ -28,6 +28,20 @@ class ChannelType(StrEnum):
     DEALER = "DEALER"
 
 
+class Catalogue(StrEnum):
+    """What orders on a channel may contain (orders enforces it on PlaceOrder, so on ImportOrder too)."""
+
+    LISTINGS = "LISTINGS"  # only its active listings, at their prices (the default)
+    POOL = "POOL"  # any SKU of its pool (a brand shop's POS, a dealer's own channel); listed SKUs as listed
+
+
+class OwnStockRule(StrEnum):
+    """How a dealer channel's orders use the dealer's own locations before the brand's (inventory sources)."""
+
+    WHOLE_ORDER = "WHOLE_ORDER"  # own locations only if they fill the whole order (the default)
+    FILL_FIRST = "FILL_FIRST"  # split orders take what own locations hold first, the rest from the brand
+
+
 class ChannelStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
@@ -72,6 +86,7 @@ class AllocationPolicy:
     location_types: frozenset[LocationType] = frozenset()
     max_share_bps: int = 0
     buffer_units: int = 0
+    own_stock: OwnStockRule = OwnStockRule.WHOLE_ORDER
 
     def __post_init__(self) -> None:
         problems = []
@@ -109,6 +124,7 @@ class Channel:
     updated_at: datetime | None = None
     # Increases with every change; inventory keeps the highest version it has seen.
     version: int = 1
+    catalogue: Catalogue = Catalogue.LISTINGS
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -142,6 +158,7 @@ class Channel:
         fee_rate_bps: int | None = None,
         allocation: AllocationPolicy | None = None,
         status: ChannelStatus | None = None,
+        catalogue: Catalogue | None = None,
     ) -> bool:
         """Apply the given changes; returns whether anything changed (only then is a new version published)."""
         from onepool_channels.domain.events import ChannelChanged
@@ -153,6 +170,7 @@ class Channel:
             "fee_rate_bps": fee_rate_bps,
             "allocation": allocation,
             "status": status,
+            "catalogue": catalogue,
         }
         changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
         if not changes:
@@ -190,6 +208,8 @@ class Listing:
     price: Money
     active: bool = True
     updated_at: datetime | None = None
+    # Increases with every upsert (set by the repository); orders keeps the highest it has seen.
+    version: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def upsert(self) -> Listing:

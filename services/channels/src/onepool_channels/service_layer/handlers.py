@@ -40,6 +40,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
         fee_rate_bps=cmd.fee_rate_bps,
         currency=cmd.currency,
         status=ChannelStatus.ACTIVE,
+        catalogue=cmd.catalogue,
     )
     return await uow.repo.add_channel(channel)
 
@@ -85,7 +86,15 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
     if allocation is not None and cmd.allocation_fields:
         allocation = replace(channel.allocation, **{f: getattr(allocation, f) for f in cmd.allocation_fields})
     sold_before = (channel.allocation, channel.status)
-    if channel.change(now(), name=cmd.name, fee_rate_bps=cmd.fee_rate_bps, allocation=allocation, status=cmd.status):
+    changed = channel.change(
+        now(),
+        name=cmd.name,
+        fee_rate_bps=cmd.fee_rate_bps,
+        allocation=allocation,
+        status=cmd.status,
+        catalogue=cmd.catalogue,
+    )
+    if changed:
         await uow.repo.save_channel(channel)
         if (channel.allocation, channel.status) != sold_before:
             await stock_feed.refresh(uow, await uow.repo.listed_skus(channel.id), channel_id=channel.id)

@@ -29,6 +29,7 @@ class ChannelPolicyRepository:
             owner_dealer_id=row.owner_dealer_id,
             active=row.active,
             version=row.version,
+            fill_own_first=row.fill_own_first,
         )
 
     async def upsert(self, policy: ChannelPolicy) -> bool:
@@ -42,6 +43,7 @@ class ChannelPolicyRepository:
             "owner_dealer_id": policy.owner_dealer_id,
             "active": policy.active,
             "version": policy.version,
+            "fill_own_first": policy.fill_own_first,
         }
         stmt = insert(_POLICY).values(**values)
         upsert = stmt.on_conflict_do_update(

@@ -34,6 +34,7 @@ def order_facts(o: Order) -> fx.OrderFacts:
                 returned_quantity=ln.returned,
                 unit_price=money(ln.unit_price),
                 line_total=money(ln.line_total),
+                discount=money(ln.discount),
             )
             for ln in o.lines
         ],
@@ -56,6 +57,7 @@ def order_facts(o: Order) -> fx.OrderFacts:
         is_paid=o.is_paid,
         created_at=ts(o.created_at),
         updated_at=ts(o.updated_at),
+        shipping_fee=money(o.shipping_fee),
     )
 
 

@@ -43,6 +43,7 @@ def order_to_proto(o: Order) -> pb.Order:
                 line_total=money(ln.line_total),
                 channel_sku=ln.channel_sku,
                 returned_quantity=ln.returned,
+                discount=money(ln.discount),
             )
             for ln in o.lines
         ],
@@ -83,6 +84,7 @@ def order_to_proto(o: Order) -> pb.Order:
         status_reason=o.status_reason,
         shortfalls=[pb.Shortfall(sku=s.sku, requested=s.requested, available=s.available) for s in o.shortfalls],
         reservation_expires_at=ts(o.reservation_expires_at if o.status is OrderStatus.RESERVED else None),
+        shipping_fee=money(o.shipping_fee),
     )
 
 

@@ -91,7 +91,14 @@ def _order(row: Any, lines: list[Any], fulfilments: list[Any]) -> Order:
         external_order_id=row.external_order_id,
         customer=CustomerInfo(**row.customer),
         lines=[
-            OrderLine(ln.sku, ln.quantity, Money(currency, ln.unit_price_minor), ln.channel_sku, ln.returned_quantity)
+            OrderLine(
+                ln.sku,
+                ln.quantity,
+                Money(currency, ln.unit_price_minor),
+                ln.channel_sku,
+                ln.returned_quantity,
+                ln.discount_minor,
+            )
             for ln in sorted(lines, key=lambda ln: ln.line_no)
         ],
         fulfillment=FulfillmentPreference(
@@ -127,6 +134,7 @@ def _order(row: Any, lines: list[Any], fulfilments: list[Any]) -> Order:
         payment_ref=row.payment_ref,
         status_reason=row.status_reason,
         shortfalls=[Shortfall(s["sku"], int(s["requested"]), int(s["available"])) for s in row.shortfalls],
+        shipping_fee_minor=row.shipping_fee_minor,
     )
 
 
@@ -223,6 +231,7 @@ class OrderRepository:
                 status=order.status.value,
                 currency=order.currency,
                 total_minor=order.total.amount_minor,
+                shipping_fee_minor=order.shipping_fee_minor,
                 payment_ttl_seconds=order.payment_ttl_seconds,
                 customer=_customer_json(order.customer),
                 fulfillment=_preference_json(order.fulfillment),
@@ -245,6 +254,7 @@ class OrderRepository:
                     "line_no": i,
                     "quantity": ln.quantity,
                     "unit_price_minor": ln.unit_price.amount_minor,
+                    "discount_minor": ln.discount_minor,
                     "channel_sku": ln.channel_sku,
                     "returned_quantity": 0,
                 }

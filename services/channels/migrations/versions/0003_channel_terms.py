@@ -1,0 +1,32 @@
+"""channels: the catalogue a channel sells (listings or the whole pool), a dealer channel's own-stock rule,
+and a version per listing (so copies of listings keep the newest)
+
+Revision ID: 0003_terms
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003_terms"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("channels", sa.Column("catalogue", sa.String(length=16), server_default="LISTINGS", nullable=False))
+    op.add_column(
+        "channels", sa.Column("own_stock", sa.String(length=16), server_default="WHOLE_ORDER", nullable=False)
+    )
+    op.add_column("listings", sa.Column("version", sa.BigInteger(), server_default="1", nullable=False))
+
+
+def downgrade() -> None:
+    op.drop_column("listings", "version")
+    op.drop_column("channels", "own_stock")
+    op.drop_column("channels", "catalogue")
