@@ -230,6 +230,8 @@ ROWS: dict[str, Row] = {
         cases=(
             Case("channel", lambda w: _return(w, w.s2), why="another channel's order"),
             Case("store", lambda w: _return(w, w.s2), why="received at another store"),
+            Case("dealer", lambda w: _return(w, w.shop_b), why="received at another dealer's shop"),
+            Case("dealer", lambda w: _return(w, w.s2), why="received at a brand store"),
         )
     ),
     # --- inventory ---------------------------------------------------------------------------------------

@@ -112,4 +112,6 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
         def answer(order: Order, order_return: Return) -> pb.ReturnItemsResponse:
             return pb.ReturnItemsResponse(order_return=return_to_proto(order_return), order=order_to_proto(order))
 
-        return await self._lifecycle.return_items(cmd, guard, request=request, answer=answer)
+        return await self._lifecycle.return_items(
+            cmd, guard, request=request, answer=answer, receives_at=self._scope.receives_at()
+        )
