@@ -227,6 +227,16 @@ class ChannelsRepository:
         self._uow.track(listing)
         return listing
 
+    async def listings_after(self, after: tuple[str, str], limit: int) -> list[Listing]:
+        """Every channel's listings in (channel_id, sku) order, a page after `after` (for the announcement)."""
+        query = (
+            select(_LIST)
+            .where(tuple_(_LIST.c.channel_id, _LIST.c.sku) > tuple_(*after))
+            .order_by(_LIST.c.channel_id, _LIST.c.sku)
+            .limit(limit)
+        )
+        return [_listing(r) for r in (await self.session.execute(query)).all()]
+
     async def listing_with_channel_sku(self, channel_id: str, channel_sku: str) -> Listing | None:
         row = (
             await self.session.execute(

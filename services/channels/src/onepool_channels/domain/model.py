@@ -218,6 +218,13 @@ class Listing:
         self.events.append(ListingUpserted(self))
         return self
 
+    def announce(self) -> None:
+        """Publish the listing as it is (same version), like Channel.announce: orders' copy of the listings
+        (what it checks orders against) catches up after the stream dropped the listing's events."""
+        from onepool_channels.domain.events import ListingUpserted
+
+        self.events.append(ListingUpserted(self))
+
 
 @dataclass
 class ChannelStock:

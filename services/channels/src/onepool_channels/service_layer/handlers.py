@@ -61,6 +61,15 @@ async def announce_channels(uow: ChannelsUnitOfWork, after_id: str, limit: int) 
     return channels[-1].id if len(channels) == limit else ""
 
 
+async def announce_listings(uow: ChannelsUnitOfWork, after: tuple[str, str], limit: int) -> tuple[str, str] | None:
+    """Re-publish a page of listings as they are (see Listing.announce); returns the last key, None at the end."""
+    listings = await uow.repo.listings_after(after, limit)
+    for listing in listings:
+        listing.announce()
+        uow.track(listing)
+    return (listings[-1].channel_id, listings[-1].sku) if len(listings) == limit else None
+
+
 async def list_channels(
     uow: ChannelsUnitOfWork,
     *,
