@@ -10,7 +10,7 @@ endif
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-long test-faults fuzz bench lint proto docs sync clean help
+.PHONY: run test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
 
 help:
 	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
@@ -20,19 +20,30 @@ help:
 	@echo "make test-faults the workload once per fault (kill -9, PostgreSQL/NATS restarts, relay and consumer"
 	@echo "                crashes) on real processes, and the overload run; prints tables, fails unless targets are met"
 	@echo "make bench      every path of issue 11 vs its baseline, one run (BENCH_ARGS=\"--profile\" adds py-spy)"
-	@echo "make lint       ruff + mypy + buf lint"
+	@echo "make lint       ruff + mypy + buf lint + buf breaking (against the previous commit of main)"
 	@echo "make proto      regenerate libs/contracts (code and the event registry) from protos/"
 	@echo "make docs       regenerate the event catalogue: docs/events.md and docs/asyncapi.yaml"
 
-.venv/.synced: uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+LOCK_INPUTS := uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+
+# Everything: the runtime plus the dev group (pytest, linters, buf, kubernetes-validate...), for tests and lint.
+.venv/.synced: $(LOCK_INPUTS)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
+	@touch $@ .venv/.synced-runtime
+
+# Only what running needs (no dev group). --inexact: a dev environment already there is left as it is.
+.venv/.synced-runtime: $(LOCK_INPUTS)
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --no-dev --inexact
 	@touch $@
 
 sync: .venv/.synced
 
-run: sync
-	$(UV) run --frozen onepool up
+sync-runtime: .venv/.synced-runtime
+
+run: sync-runtime
+	$(UV) run --frozen --no-dev onepool up
 
 test: sync
 	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
@@ -58,6 +69,7 @@ lint: sync
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy libs/kernel/src libs/runtime/src libs/cli/src services/*/src
 	cd protos && ../.venv/bin/buf lint
+	$(UV) run --frozen python libs/contracts/tools/breaking.py
 
 proto: sync
 	$(UV) run --frozen python libs/contracts/tools/generate.py

@@ -13,6 +13,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from onepool_runtime.server import LIVENESS_SERVICE
 
 # A version kubernetes-validate ships schemas for (and the kubectl client on the CI machine).
 K8S_VERSION = "1.32.0"
@@ -190,6 +191,18 @@ def test_every_probe_is_a_grpc_probe_on_the_container_port(overlay: str) -> None
         grpc_port = {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert container[probe]["grpc"]["port"] == grpc_port, f"{name} {probe}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_liveness_asks_for_the_process_and_readiness_for_its_dependencies(overlay: str) -> None:
+    """A database outage takes pods out of rotation (readiness asks "", which is SERVING only while PostgreSQL
+    and NATS answer) but restarts none (startup and liveness ask the `liveness` health service, which the
+    server keeps SERVING while it runs; libs/runtime/tests/test_liveness.py shows both against a real outage)."""
+    for name, deployment in of_kind(render(f"overlays/{overlay}"), "Deployment").items():
+        container = the_container(deployment)
+        assert container["livenessProbe"]["grpc"].get("service") == LIVENESS_SERVICE, name
+        assert container["startupProbe"]["grpc"].get("service") == LIVENESS_SERVICE, name
+        assert container["readinessProbe"]["grpc"].get("service", "") == "", name
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -16,6 +17,7 @@ import pytest
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime.embedded import free_port
+from onepool_runtime.metrics import RPC_DURATION_BUCKETS
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET, metadata
 
@@ -76,6 +78,14 @@ async def test_metrics_endpoint_and_structured_logs(tmp_path, postgres, nats_url
         assert 'rpc_method="/onepool.inventory.v1.InventoryService/ReceiveStock"' in text
         assert 'rpc_grpc_status_code="NOT_FOUND"' in text
         assert "onepool_rpc_duration_seconds_bucket" in text
+        # Buckets in seconds that fit RPCs (the SDK's defaults are milliseconds: a 20 ms call landed in le=5.0).
+        bounds = {
+            float(le)
+            for le in re.findall(r'onepool_rpc_duration_seconds_bucket\{[^}]*le="([^"]+)"', text)
+            if le != "+Inf"
+        }
+        assert bounds == set(RPC_DURATION_BUCKETS)
+        assert min(bounds) <= 0.001 and 0.01 in bounds and 0.1 in bounds and max(bounds) <= 60
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0  # SIGTERM is a graceful shutdown

@@ -1,4 +1,6 @@
-"""`onepool up` (what `make run` calls) brings up everything from nothing and stops everything it started."""
+"""`onepool up` (what `make run` calls) brings up everything from nothing and stops everything it started; with
+ONEPOOL_METRICS_PORT set each service serves its own Prometheus endpoint; a child that dies while `up` waits
+stops everything at once, with that child's last log lines."""
 
 from __future__ import annotations
 
@@ -6,9 +8,11 @@ import asyncio
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -60,12 +64,19 @@ async def _listed_services(port: int) -> list[str]:
     return []
 
 
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+        return reply.read().decode()
+
+
 async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None:
     base = _free_port_range(5)
+    metrics_base = _free_port_range(5)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
     env.update(
         ONEPOOL_DATA_DIR=str(tmp_path / "data"),
         ONEPOOL_PORT_BASE=str(base),
+        ONEPOOL_METRICS_PORT=str(metrics_base),  # one setting; each service gets its own port from it
         ONEPOOL_EMBEDDED_PG_PORT=str(free_port()),
         ONEPOOL_EMBEDDED_NATS_PORT=str(free_port()),
     )
@@ -87,6 +98,11 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
         for i, name in enumerate(SERVICE_NAMES):
             assert await _health(base + i, "") == health_pb2.HealthCheckResponse.SERVING
             assert name in await _listed_services(base + i)  # what `grpcurl -plaintext ... list` shows
+            # Each service's own endpoint: its resource names it, and its health checks were counted.
+            text = await asyncio.to_thread(_scrape, metrics_base + i)
+            service = name.split(".")[1]
+            assert f'service_name="onepool-{service}"' in text, text[:2000]
+            assert "onepool_rpc_requests_total{" in text
 
         descendants = psutil.Process(proc.pid).children(recursive=True)
         assert len(descendants) >= 7  # five services, nats-server, postgres (and its backends)
@@ -100,3 +116,37 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
     assert alive == [], f"children still running: {[p.pid for p in alive]}"
     for i in range(5):
         assert not port_open(base + i)
+
+
+async def test_up_stops_at_once_when_a_child_dies_while_it_waits(
+    tmp_path: Path, database_url: str, nats_url: str
+) -> None:
+    """channels cannot bind its port (something else holds it): `up` must not wait out its 90 s for it."""
+    base = _free_port_range(5)
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", base + 2))
+    squatter.listen()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
+    env.update(
+        ONEPOOL_DATA_DIR=str(tmp_path / "data"),
+        ONEPOOL_PORT_BASE=str(base),
+        ONEPOOL_DATABASE_URL=database_url,
+        ONEPOOL_NATS_URL=nats_url,
+        ONEPOOL_LOG_JSON="false",
+    )
+    onepool = Path(sys.executable).parent / "onepool"
+    try:
+        result = await asyncio.to_thread(
+            subprocess.run, [str(onepool), "up"], env=env, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        squatter.close()
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "channels exited with" in output, output
+    assert "last lines of" in output and "channels.log" in output, output
+    assert f"Failed to bind to address 127.0.0.1:{base + 2}" in output, output  # the child's log, quoted
+    assert "not healthy after" not in output, output  # it did not wait out the timeout
+    for i in range(5):
+        if i != 2:
+            assert not port_open(base + i)  # the other four were stopped

@@ -4,6 +4,13 @@ Starts a real PostgreSQL and nats-server from their PyPI wheels (data under .one
 unless ONEPOOL_DATABASE_URL / ONEPOOL_NATS_URL point at servers you run, applies every service's
 migrations, starts the five services as child processes, waits for their health checks, prints how to
 call them, and on Ctrl-C or SIGTERM stops everything it started.
+
+With ONEPOOL_METRICS_PORT set, each service gets its own Prometheus endpoint: that port + 0..4 in the order
+of the gRPC ports (orders, inventory, channels, dealers, settlement).
+
+Failure modes: a child that exits while `up` waits for the health checks stops everything at once, with the
+last lines of that child's log (exit 1); a service not SERVING after `timeout` seconds, the same with the
+names of those still waiting.
 """
 
 from __future__ import annotations
@@ -44,15 +51,28 @@ class UpSettings(BaseSettings):
     grpc_host: str = "127.0.0.1"
     # Services listen on port_base + 0..4 (orders, inventory, channels, dealers, settlement): 50051-50055.
     port_base: int = 50051
+    # Prometheus endpoints on metrics_port + 0..4 in the same order; 0: none.
+    metrics_port: int = 0
 
 
 def _port(preferred: int) -> int:
     return preferred if not port_open(preferred) else free_port()
 
 
+# A channel backs off between failed connection attempts (1 s, 1.6 s, 2.6 s ... up to 2 min), so a waiter
+# that started before the server listened kept asking a closed door for seconds after it opened: the wait
+# asks at most this far apart instead.
+_WAIT_CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 200),
+]
+LOG_TAIL_LINES = 20
+
+
 async def wait_serving(port: int, host: str, deadline: float) -> bool:
     """Poll the gRPC health service until it reports SERVING; False if `deadline` (monotonic) passes first."""
-    async with grpc.aio.insecure_channel(f"{host}:{port}") as channel:
+    async with grpc.aio.insecure_channel(f"{host}:{port}", options=_WAIT_CHANNEL_OPTIONS) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             with contextlib.suppress(grpc.aio.AioRpcError):
@@ -61,6 +81,32 @@ async def wait_serving(port: int, host: str, deadline: float) -> bool:
                     return True
             await asyncio.sleep(0.2)
     return False
+
+
+async def wait_all(
+    ports: dict[str, int], host: str, children: list[tuple[str, subprocess.Popen[bytes]]], deadline: float
+) -> tuple[str | None, list[str]]:
+    """Wait until every service is SERVING. Returns (the first child that exited, if one did: the wait stops
+    there) and the services not SERVING when the wait ended."""
+    tasks = {name: asyncio.create_task(wait_serving(port, host, deadline)) for name, port in ports.items()}
+    try:
+        while True:
+            exited = next((name for name, proc in children if proc.poll() is not None), None)
+            if exited is not None or all(t.done() for t in tasks.values()):
+                waiting = [n for n, t in tasks.items() if not (t.done() and not t.cancelled() and t.result())]
+                return exited, waiting
+            await asyncio.wait([t for t in tasks.values() if not t.done()], timeout=0.1)
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def up(timeout: float = 90.0) -> int:
@@ -98,8 +144,9 @@ def up(timeout: float = 90.0) -> int:
                 progress.advance(task)
 
         ports = {svc.name: cfg.port_base + i for i, svc in enumerate(SERVICES)}
+        metrics_ports = {svc.name: cfg.metrics_port + i for i, svc in enumerate(SERVICES)} if cfg.metrics_port else {}
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "ONEPOOL_METRICS_PORT"},
             "ONEPOOL_DATABASE_URL": database_url,
             "ONEPOOL_NATS_URL": nats_url,
             "ONEPOOL_GRPC_HOST": cfg.grpc_host,
@@ -111,7 +158,7 @@ def up(timeout: float = 90.0) -> int:
             log_file = open(logs / f"{svc.name}.log", "ab")  # noqa: SIM115 - owned by the child
             proc = subprocess.Popen(
                 [sys.executable, "-m", svc.package],
-                env={**env, "ONEPOOL_GRPC_PORT": str(ports[svc.name])},
+                env={**env, **_ports_env(svc.name, ports, metrics_ports)},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,
@@ -119,18 +166,18 @@ def up(timeout: float = 90.0) -> int:
             children.append((svc.name, proc))
 
         deadline = time.monotonic() + timeout
-
-        async def wait_all() -> dict[str, bool]:
-            results = await asyncio.gather(*(wait_serving(ports[s.name], cfg.grpc_host, deadline) for s in SERVICES))
-            return {s.name: ok for s, ok in zip(SERVICES, results, strict=True)}
-
         with console.status("waiting for health checks"):
-            healthy = asyncio.run(wait_all())
-        if not all(healthy.values()):
-            bad = ", ".join(n for n, ok in healthy.items() if not ok)
-            console.print(f"[red]not healthy: {bad}[/red] (logs in {logs})")
+            exited, waiting = asyncio.run(wait_all(ports, cfg.grpc_host, children, deadline))
+        if exited is not None:
+            code = dict(children)[exited].returncode
+            console.print(f"[red]{exited} exited with {code} while starting; stopping everything[/red]")
+            console.print(f"last lines of {logs}/{exited}.log:", style="bold", soft_wrap=True)
+            console.print(log_tail(logs / f"{exited}.log"), markup=False, highlight=False, soft_wrap=True)
             return 1
-        _print_banner(ports, cfg.grpc_host, database_url, nats_url, logs)
+        if waiting:
+            console.print(f"[red]not healthy after {timeout:.0f}s: {', '.join(waiting)}[/red] (logs in {logs})")
+            return 1
+        _print_banner(ports, metrics_ports, cfg.grpc_host, database_url, nats_url, logs)
         while not stop_requested:
             for name, proc in children:
                 if proc.poll() is not None:
@@ -156,13 +203,25 @@ def up(timeout: float = 90.0) -> int:
         console.print("stopped")
 
 
-def _print_banner(ports: dict[str, int], host: str, database_url: str, nats_url: str, logs: Path) -> None:
+def _ports_env(name: str, ports: dict[str, int], metrics_ports: dict[str, int]) -> dict[str, str]:
+    env = {"ONEPOOL_GRPC_PORT": str(ports[name])}
+    if name in metrics_ports:
+        env["ONEPOOL_METRICS_PORT"] = str(metrics_ports[name])
+    return env
+
+
+def _print_banner(
+    ports: dict[str, int], metrics_ports: dict[str, int], host: str, database_url: str, nats_url: str, logs: Path
+) -> None:
     table = Table(title="OnePool is up")
     table.add_column("service")
     table.add_column("gRPC endpoint")
     table.add_column("proto service")
+    if metrics_ports:
+        table.add_column("metrics")
     for svc in SERVICES:
-        table.add_row(svc.name, f"{host}:{ports[svc.name]}", svc.proto_service)
+        metrics = [f"http://{host}:{metrics_ports[svc.name]}/metrics"] if metrics_ports else []
+        table.add_row(svc.name, f"{host}:{ports[svc.name]}", svc.proto_service, *metrics)
     console.print(table)
     token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
     console.print(f"PostgreSQL: {database_url}\nNATS:       {nats_url}\nLogs:       {logs}/")

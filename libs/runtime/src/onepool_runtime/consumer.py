@@ -374,3 +374,4 @@ class EventConsumer:
         await self._js.publish(self.dlq_subject, msg.data, headers=headers)
         await msg.term()
         metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "dead_lettered"})
+        metrics.dead_letters.add(1, {"consumer": self.durable})

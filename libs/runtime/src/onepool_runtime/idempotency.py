@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+import asyncpg
 from google.protobuf.message import Message
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -78,7 +79,7 @@ async def run_in_transaction(
                     )
                 await uow.commit()
                 return response
-        except DBAPIError as exc:
+        except (DBAPIError, asyncpg.PostgresError) as exc:  # asyncpg's own from statements on uow.driver()
             if not is_transaction_conflict(exc) or attempt == attempts:
                 if is_transaction_conflict(exc):
                     raise Conflict("concurrent update conflict; retry the request") from exc

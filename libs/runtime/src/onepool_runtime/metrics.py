@@ -11,7 +11,15 @@ from opentelemetry.metrics import CallbackOptions, Observation
 meter = metrics.get_meter("onepool")
 
 rpc_requests = meter.create_counter("onepool.rpc.requests", description="RPCs handled, by method and code")
-rpc_duration = meter.create_histogram("onepool.rpc.duration", unit="s", description="RPC latency by method and code")
+# Seconds, so the SDK's default buckets (0, 5, 10, 25 ... 10000, made for milliseconds) would put every call in
+# le=5.0: these span a cached read (~1 ms) to a call that waited out its deadline.
+RPC_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+rpc_duration = meter.create_histogram(
+    "onepool.rpc.duration",
+    unit="s",
+    description="RPC latency by method and code",
+    explicit_bucket_boundaries_advisory=RPC_DURATION_BUCKETS,
+)
 reservations = meter.create_counter(
     "onepool.inventory.reservations", description="Reserve outcomes (accepted or rejected)"
 )
@@ -21,6 +29,9 @@ consumer_processed = meter.create_counter(
 )
 consumer_redeliveries = meter.create_counter(
     "onepool.consumer.redeliveries", description="Messages delivered more than once"
+)
+dead_letters = meter.create_counter(
+    "onepool.consumer.dead_letters", description="Events a consumer gave up on and moved to the DLQ stream"
 )
 
 _backlog: dict[str, tuple[int, float]] = {}

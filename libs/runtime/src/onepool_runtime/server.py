@@ -2,8 +2,11 @@
 
 Start-up: connect NATS (retrying), ensure the service's stream, build the service, bind the port, then start
 the outbox relay, consumers and background tasks under supervision. Health reports SERVING for "" and the
-service's names only while the database answers and NATS is connected. SIGTERM/SIGINT: NOT_SERVING,
-stop accepting calls with a grace period, cancel background work, drain NATS, dispose the engine.
+service's names only while the database answers and NATS is connected (readiness); the health service
+`liveness` reports SERVING from the moment the server listens until it stops, whatever the dependencies do,
+so a liveness probe restarts a process that stopped answering, never every pod of a database outage.
+SIGTERM/SIGINT: NOT_SERVING, stop accepting calls with a grace period, cancel background work, drain NATS,
+dispose the engine.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from onepool_runtime.tracing import ServerTracing
 from onepool_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# The grpc.health.v1 service name a liveness probe asks: the process answers, nothing more.
+LIVENESS_SERVICE = "liveness"
 
 
 @dataclass
@@ -180,6 +186,7 @@ class ServiceHost:
             raise RuntimeError(f"could not bind {address}")
         await self._set_health(False)
         await server.start()
+        await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._server = server
 
         self.relay = OutboxRelay(

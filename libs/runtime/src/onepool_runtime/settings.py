@@ -15,8 +15,11 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/onepool"
     # Each service owns one schema in the shared database (search_path is set per connection).
     db_schema: str = ""
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # 20 kept open, none beyond: an overflow connection is closed as soon as it is handed back while the pool is
+    # full, so under steady load above pool_size every call paid a new connection (TLS attempt, a backend
+    # forked, statements prepared again). Connections open lazily, so a quiet service still holds few.
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     # How long a call may wait for a pooled connection before it fails, so a queue cannot hold calls for ages.
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     nats_url: str = "nats://127.0.0.1:4222"

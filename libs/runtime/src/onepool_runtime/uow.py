@@ -5,6 +5,11 @@ Commit turns the domain events recorded by the aggregates the transaction touche
 
 A read (`reading()`, what `UseCases.read` uses) runs without a transaction (`db.autocommit`): no BEGIN and no
 ROLLBACK round trip; it must not write, and its commit raises.
+
+Hot paths (`driver()`): a repository may run hand-written SQL on the asyncpg connection under the session,
+inside the same transaction, so it commits or rolls back with everything else. SQLAlchemy's work per
+statement (cache key, compile, parameter processing, result rows, the greenlet hop) costs several times what
+asyncpg itself does; on a path that runs a handful of statements per call that is most of the service's CPU.
 """
 
 from __future__ import annotations
@@ -57,10 +62,19 @@ class UnitOfWork:
         self.seen: list[HasEvents] = []
         self._integration: list[IntegrationEvent] = []
         self._read = False
+        self._single = False
+        self._driver: Any = None
 
     def reading(self) -> Self:
         """Make this unit of work a read: statements run without a transaction, and commit is refused."""
         self._read = True
+        return self
+
+    def single_statement(self) -> Self:
+        """Make this unit of work run without a transaction, for a use case whose change is one statement (atomic
+        on its own, so BEGIN and COMMIT would only add two round trips) besides any reads, and which records no
+        events (writing them would be a second statement). Its commit refuses events."""
+        self._read = self._single = True
         return self
 
     async def __aenter__(self) -> Self:
@@ -70,6 +84,7 @@ class UnitOfWork:
             self.session = self._sessions()
         self.seen = []
         self._integration = []
+        self._driver = None
         self._start()
         return self
 
@@ -77,10 +92,22 @@ class UnitOfWork:
         """Hook for subclasses: build repositories on self.session."""
 
     async def __aexit__(self, *exc: object) -> None:
-        try:
-            await self.session.rollback()  # no-op after commit; undoes everything otherwise
-        finally:
-            await self.session.close()
+        await self.session.close()  # rolls back whatever was not committed, and hands the connection back
+
+    async def driver(self) -> Any:
+        """The asyncpg connection under this unit of work's session, inside its transaction (begun now if no
+        statement has begun it; a read has none). Statements run on it commit and roll back with the unit of
+        work. Errors are asyncpg's own (`infra` and `run_in_transaction` classify them like SQLAlchemy's)."""
+        if self._driver is None:
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            adapted: Any = raw.dbapi_connection
+            if not self._read and adapted._transaction is None:
+                # SQLAlchemy's asyncpg adapter begins lazily, at its first statement; begin the same way here
+                # so that statements on the driver run in the transaction the session commits.
+                await adapted._start_transaction()
+            self._driver = raw.driver_connection
+        return self._driver
 
     def track(self, aggregate: HasEvents) -> None:
         if not any(a is aggregate for a in self.seen):
@@ -103,13 +130,19 @@ class UnitOfWork:
     async def flush_events(self) -> None:
         events = self.collect_events()
         if events:
-            await outbox.add_events(self.session, self.source, events)
+            await outbox.add_events(self.session, self.source, events, driver=await self.driver())
 
     async def commit(self) -> None:
+        if self._single:
+            if self.collect_events():
+                raise RuntimeError("a single-statement unit of work cannot also write events")
+            return
         if self._read:
             raise RuntimeError("a read-only unit of work does not commit")
         await self.flush_events()
+        self._driver = None
         await self.session.commit()
 
     async def rollback(self) -> None:
+        self._driver = None
         await self.session.rollback()

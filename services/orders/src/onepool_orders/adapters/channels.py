@@ -3,28 +3,57 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_tables
+from onepool_runtime.uow import UnitOfWork
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_orders.adapters.orm import ChannelListingRow, ChannelRow
-from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel
+from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel, SalesTerms
 
 _CHANNELS, _LISTINGS = core_tables(ChannelRow, ChannelListingRow)
+_COLUMNS = "c.id, c.type, c.owner_dealer_id, c.version, c.currency, c.catalogue"
+_GET = f"SELECT {_COLUMNS} FROM channels c WHERE c.id = $1"
+# The channel and its listings of the order's SKUs in one statement (read by every PlaceOrder).
+_TERMS = f"""
+SELECT {_COLUMNS},
+       ARRAY(SELECT row(l.sku, l.price_currency, l.price_minor, l.active, l.version)
+             FROM channel_listings l WHERE l.channel_id = c.id AND l.sku = ANY($2::text[])) AS listings
+FROM channels c WHERE c.id = $1
+"""
+
+
+def _channel(row: Any) -> SalesChannel:
+    return SalesChannel(
+        row["id"], row["type"], row["owner_dealer_id"], row["version"], row["currency"], Catalogue(row["catalogue"])
+    )
 
 
 class ChannelRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
         self.session = session
+        self._uow = uow
 
     async def get(self, channel_id: str) -> SalesChannel | None:
-        row = (await self.session.execute(select(_CHANNELS).where(_CHANNELS.c.id == channel_id))).first()
+        """Hand-written on the driver (see order_sql.py for why)."""
+        pg = await self._uow.driver()
+        row = await pg.fetchrow(_GET, channel_id)
+        return _channel(row) if row is not None else None
+
+    async def terms(self, channel_id: str, skus: Iterable[str]) -> SalesTerms:
+        """The channel and its listings of these SKUs (read by every PlaceOrder: one statement on the driver)."""
+        pg = await self._uow.driver()
+        row = await pg.fetchrow(_TERMS, channel_id, sorted(set(skus)))
         if row is None:
-            return None
-        return SalesChannel(row.id, row.type, row.owner_dealer_id, row.version, row.currency, Catalogue(row.catalogue))
+            return SalesTerms(None)
+        listings = {
+            sku: ChannelListing(channel_id, sku, Money(currency, price), active, version)
+            for sku, currency, price, active, version in row["listings"]
+        }
+        return SalesTerms(_channel(row), listings)
 
     async def upsert(self, channel: SalesChannel) -> bool:
         """Keep the channel unless a newer version is already stored (events may arrive out of order)."""
@@ -37,17 +66,6 @@ class ChannelRepository:
             "catalogue": channel.catalogue.value,
         }
         return await upsert_newer(self.session, _CHANNELS, values, ["id"], replace_equal=True)
-
-    async def listings(self, channel_id: str, skus: Iterable[str]) -> dict[str, ChannelListing]:
-        rows = (
-            await self.session.execute(
-                select(_LISTINGS).where(_LISTINGS.c.channel_id == channel_id, _LISTINGS.c.sku.in_(sorted(set(skus))))
-            )
-        ).all()
-        return {
-            r.sku: ChannelListing(r.channel_id, r.sku, Money(r.price_currency, r.price_minor), r.active, r.version)
-            for r in rows
-        }
 
     async def upsert_listing(self, listing: ChannelListing) -> bool:
         """Keep the listing unless a newer version is already stored."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from onepool_kernel.money import Money
-from onepool_runtime.errors import AlreadyExists, NotFound
+from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
@@ -61,26 +61,34 @@ async def begin_placement(
 ) -> tuple[Order, bool]:
     """tx1: record the order PENDING, or find the one already placed with this external id.
     Returns (order, created_now). The payment TTL is fixed here, so every Reserve for this order is the
-    same request (inventory refuses a request id reused with different content)."""
-    existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
-    if existing is not None:
-        return _same_order(existing, cmd), False
+    same request (inventory refuses a request id reused with different content).
+
+    The insert comes first (one statement for the order and its lines, nothing if the external id is taken):
+    a new order, the common case, costs no look-up beforehand."""
     moment = now()
-    order = Order.place(
-        order_id=new_id(),
-        channel_id=cmd.channel_id,
-        external_order_id=cmd.external_order_id,
-        customer=cmd.customer,
-        lines=list(cmd.lines),
-        fulfillment=cmd.fulfillment,
-        dealer_id=cmd.dealer_id,
-        payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
-        now=moment,
-        shipping_fee_minor=cmd.shipping_fee_minor,
-    )
+    try:
+        order = Order.place(
+            order_id=new_id(),
+            channel_id=cmd.channel_id,
+            external_order_id=cmd.external_order_id,
+            customer=cmd.customer,
+            lines=list(cmd.lines),
+            fulfillment=cmd.fulfillment,
+            dealer_id=cmd.dealer_id,
+            payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
+            now=moment,
+            shipping_fee_minor=cmd.shipping_fee_minor,
+        )
+    except InvalidArgument:
+        # A repeated request still gets the order it placed, as when the look-up came first.
+        existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
+        if existing is None:
+            raise
+        return _same_order(existing, cmd), False
     if await uow.orders.add(order, recover_at=moment + timedelta(seconds=recovery_after_seconds)):
         return order, True
-    # A concurrent PlaceOrder of the same external order won the unique index: answer with its order.
+    # Placed before, or a concurrent PlaceOrder of the same external order won the unique index: answer with
+    # that order.
     winner = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
     assert winner is not None
     return _same_order(winner, cmd), False
@@ -237,10 +245,7 @@ async def channel(uow: OrdersUnitOfWork, channel_id: str) -> SalesChannel | None
 
 async def sales_terms(uow: OrdersUnitOfWork, channel_id: str, skus: list[str]) -> SalesTerms:
     """The channel and its listings of these SKUs (what PlaceOrder checks before asking for stock)."""
-    channel = await uow.channels.get(channel_id)
-    if channel is None:
-        return SalesTerms(None)
-    return SalesTerms(channel, await uow.channels.listings(channel_id, skus))
+    return await uow.channels.terms(channel_id, skus)
 
 
 async def apply_listing(uow: OrdersUnitOfWork, listing: ChannelListing) -> bool:

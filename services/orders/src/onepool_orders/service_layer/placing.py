@@ -101,8 +101,10 @@ class OrderPlacement:
         recovery loop and tests that drive the saga alone)."""
         if terms is not None:
             await self._check_terms(cmd, terms)
+        # tx1 is one statement (the order with its lines, or nothing if the external id is taken): atomic alone.
         order, created = await run_in_transaction(
-            self._uow, lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after, self._ttl)
+            lambda: self._uow().single_statement(),
+            lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after, self._ttl),
         )
         if order.status is not OrderStatus.PENDING:
             return order

@@ -45,13 +45,17 @@ class StockSync:
         self._retry = retry_seconds
         self._retry_max = retry_max_seconds
 
+    def _single(self) -> OrdersUnitOfWork:
+        """Claiming a request and marking it done are one statement each: no transaction around them."""
+        return self._uow().single_statement()
+
     async def send_for_order(self, order_id: str) -> bool:
         """Send this order's due requests now, in order. True if sending changed the order (so the caller
         should read it again)."""
         changed = False
         while True:
             pending = await run_in_transaction(
-                self._uow, lambda uow: uow.stock_requests.claim_next(order_id, self._lease)
+                self._single, lambda uow: uow.stock_requests.claim_next(order_id, self._lease)
             )
             if pending is None:
                 return changed
@@ -87,7 +91,7 @@ class StockSync:
             return False, False
         except DomainError as exc:
             return True, await self._refused(pending, exc)
-        await run_in_transaction(self._uow, lambda uow: uow.stock_requests.done(pending.seq))
+        await run_in_transaction(self._single, lambda uow: uow.stock_requests.done(pending.seq))
         return True, False
 
     async def _apply(self, request: sr.StockRequest) -> None:

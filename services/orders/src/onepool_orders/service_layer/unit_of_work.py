@@ -14,5 +14,5 @@ class OrdersUnitOfWork(UnitOfWork, source="orders", translate=translate):
 
     def _start(self) -> None:
         self.orders = OrderRepository(self.session, self)
-        self.stock_requests = StockRequestRepository(self.session)
-        self.channels = ChannelRepository(self.session)
+        self.stock_requests = StockRequestRepository(self.session, self)
+        self.channels = ChannelRepository(self.session, self)

@@ -1,0 +1,282 @@
+"""The order's hot statements, written by hand for asyncpg (run on `UnitOfWork.driver()`, in the unit of work's
+transaction), and the mapping of their rows to the domain.
+
+Why by hand: PlaceOrder and the lifecycle commands run a few statements each, and SQLAlchemy's work per
+statement (cache key, compile, parameters, result rows, the greenlet hop) cost several times asyncpg's own.
+Each statement here does what took several before:
+
+- `SELECT_*`: an order with its lines and fulfilments in one statement (arrays of rows), not three.
+- `INSERT_ORDER`: the order and all its lines in one statement; nothing at all if the external order id is
+  taken (a concurrent insert of the same id waits on the unique index until the first commits).
+- `SAVE_ORDER`: the order row, the lines and fulfilments that changed (only those: recording a reservation
+  no longer rewrites every line) and the new stock requests, in one statement.
+
+Failure modes: asyncpg's errors (constraint violations, lost connections), classified by the runtime like
+SQLAlchemy's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from onepool_kernel.money import Money
+
+from onepool_orders.domain import stock_requests as sr
+from onepool_orders.domain.model import (
+    CustomerInfo,
+    Fulfillment,
+    FulfillmentMode,
+    FulfillmentPreference,
+    FulfillmentStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Shortfall,
+)
+
+_SELECT = """
+SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.status, o.created_at, o.updated_at,
+       o.dealer_id, o.customer_id, o.payment_ttl_seconds, o.reservation_id, o.reservation_expires_at,
+       o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
+       o.shipping_fee_minor,
+       ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor)
+             FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
+       ARRAY(SELECT row(f.id, f.location_id, f.lines, f.status, f.owner_dealer_id, f.tracking_no, f.shipped_at)
+             FROM fulfillments f WHERE f.order_id = o.id ORDER BY f.seq) AS fulfilments
+FROM orders o
+"""
+SELECT_ONE = _SELECT + "WHERE o.id = $1"
+SELECT_BY_EXTERNAL = _SELECT + "WHERE o.channel_id = $1 AND o.external_order_id = $2"
+SELECT_MANY = _SELECT + "WHERE o.id = ANY($1::text[])"
+# Locks the order row and reads it whole. A statement that waited for the lock returns the row as its holder
+# committed it, but reads lines and fulfilments from the snapshot it started with, from before that commit.
+# Every write of lines or fulfilments also writes the order row, so the row version the snapshot saw
+# (`seen_version`, a subquery: read with the snapshot) differing from the one locked (`locked_version`) says
+# exactly when that happened; the caller then reads the order again (SELECT_ONE, a fresh snapshot).
+SELECT_LOCKED = (
+    _SELECT.replace(
+        "FROM orders o",
+        ", o.xmin::text AS locked_version, (SELECT v.xmin::text FROM orders v WHERE v.id = o.id) AS seen_version\n"
+        "FROM orders o",
+    )
+    + "WHERE o.id = $1 FOR UPDATE OF o"
+)
+
+INSERT_ORDER = """
+WITH o AS (
+  INSERT INTO orders (id, channel_id, external_order_id, customer_id, dealer_id, status, status_reason, currency,
+                      total_minor, paid_minor, refunded_minor, payment_ref, reservation_id, reserve_attempt,
+                      payment_ttl_seconds, customer, fulfillment, shortfalls, next_recovery_at, created_at, updated_at,
+                      shipping_fee_minor)
+  VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, 0, 0, '', '', 0, $9, $10::jsonb, $11::jsonb, '[]'::jsonb, $12, $13, $13,
+          $19)
+  ON CONFLICT ON CONSTRAINT orders_channel_external_id DO NOTHING
+  RETURNING id)
+INSERT INTO order_lines (order_id, sku, line_no, quantity, unit_price_minor, channel_sku, returned_quantity,
+                         discount_minor)
+SELECT o.id, l.sku, l.n - 1, l.quantity, l.price, l.channel_sku, 0, l.discount
+FROM o, unnest($14::text[], $15::int[], $16::bigint[], $17::text[], $18::bigint[])
+        WITH ORDINALITY AS l(sku, quantity, price, channel_sku, discount, n)
+RETURNING order_id
+"""
+
+SAVE_ORDER = """
+WITH o AS (
+  UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
+                    payment_ref = $7, reservation_id = $8, reservation_expires_at = $9, reserve_attempt = $10,
+                    shortfalls = $11::jsonb, updated_at = $12
+  WHERE id = $1),
+l AS (
+  UPDATE order_lines SET returned_quantity = v.returned
+  FROM unnest($13::text[], $14::int[]) AS v(sku, returned)
+  WHERE order_lines.order_id = $1 AND order_lines.sku = v.sku),
+f AS (
+  INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines, shipped_at)
+  SELECT v.id, $1, v.seq, v.location_id, v.owner, v.status, v.tracking_no, v.lines::jsonb, v.shipped_at
+  FROM unnest($15::text[], $16::int[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
+              $22::timestamptz[]) AS v(id, seq, location_id, owner, status, tracking_no, lines, shipped_at)
+  ON CONFLICT (id) DO UPDATE
+  SET status = excluded.status, tracking_no = excluded.tracking_no, shipped_at = excluded.shipped_at)
+INSERT INTO stock_requests (order_id, kind, payload, attempts, not_before)
+SELECT $1, v.kind, v.payload::jsonb, 0, $25
+FROM unnest($23::text[], $24::text[]) WITH ORDINALITY AS v(kind, payload, n)
+ORDER BY v.n
+"""
+
+# The command outbox's sender (StockRequestRepository): each one statement, so each runs without a transaction.
+_OPEN = "done_at IS NULL AND failed_at IS NULL"
+CLAIM_NEXT_REQUEST = f"""
+UPDATE stock_requests SET not_before = now() + make_interval(secs => $2), attempts = attempts + 1
+WHERE seq = (SELECT seq FROM stock_requests WHERE order_id = $1 AND {_OPEN} ORDER BY seq LIMIT 1)
+  AND (attempts = 0 OR not_before <= now()) AND {_OPEN}
+RETURNING seq, order_id, attempts, kind, payload
+"""
+REQUEST_DONE = "UPDATE stock_requests SET done_at = now() WHERE seq = $1"
+
+KNOWN_IDENTITIES = """
+SELECT kind, value, customer_id FROM customer_identities
+WHERE (kind, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
+CLAIM_IDENTITIES = """
+INSERT INTO customer_identities (kind, value, customer_id)
+SELECT i.kind, i.value, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(kind, value, n) ORDER BY i.n
+ON CONFLICT DO NOTHING
+RETURNING kind, value
+"""
+INSERT_CUSTOMER = "INSERT INTO customers (id) VALUES ($1)"
+DELETE_CUSTOMER = "DELETE FROM customers WHERE id = $1"
+
+# What a loaded or saved order looked like in the database: (line returned units, fulfilment states by id).
+Stored = tuple[tuple[int, ...], dict[str, tuple[Any, ...]]]
+
+
+def lines_json(lines: tuple[sr.StockLine, ...]) -> list[dict[str, Any]]:
+    return [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]
+
+
+def lines_back(data: list[dict[str, Any]]) -> tuple[sr.StockLine, ...]:
+    return tuple(sr.StockLine(d["sku"], int(d["quantity"])) for d in data)
+
+
+def customer_json(c: CustomerInfo) -> str:
+    return json.dumps(
+        {
+            "channel_customer_id": c.channel_customer_id,
+            "phone": c.phone,
+            "member_id": c.member_id,
+            "name": c.name,
+            "email": c.email,
+        }
+    )
+
+
+def preference_json(p: FulfillmentPreference) -> str:
+    return json.dumps(
+        {
+            "mode": p.mode.value,
+            "region": p.region,
+            "address": p.address,
+            "pickup_location_id": p.pickup_location_id,
+            "allow_split": p.allow_split,
+        }
+    )
+
+
+def order_of(r: Any) -> Order:
+    """A SELECT_* row as the domain's Order."""
+    currency = r["currency"]
+    pref = r["fulfillment"]
+    return Order(
+        id=r["id"],
+        channel_id=r["channel_id"],
+        external_order_id=r["external_order_id"],
+        customer=CustomerInfo(**r["customer"]),
+        lines=[
+            OrderLine(sku, quantity, Money(currency, price), channel_sku, returned, discount)
+            for sku, quantity, price, channel_sku, returned, discount in r["lines"]
+        ],
+        fulfillment=FulfillmentPreference(
+            mode=FulfillmentMode(pref["mode"]),
+            region=pref.get("region", ""),
+            address=pref.get("address", ""),
+            pickup_location_id=pref.get("pickup_location_id", ""),
+            allow_split=bool(pref.get("allow_split")),
+        ),
+        status=OrderStatus(r["status"]),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        dealer_id=r["dealer_id"],
+        customer_id=r["customer_id"],
+        payment_ttl_seconds=r["payment_ttl_seconds"],
+        fulfillments=[
+            Fulfillment(
+                id=fid,
+                location_id=location_id,
+                lines=lines_back(lines),
+                status=FulfillmentStatus(status),
+                owner_dealer_id=owner,
+                tracking_no=tracking_no,
+                shipped_at=shipped_at,
+            )
+            for fid, location_id, lines, status, owner, tracking_no, shipped_at in r["fulfilments"]
+        ],
+        reservation_id=r["reservation_id"],
+        reservation_expires_at=r["reservation_expires_at"],
+        reserve_attempt=r["reserve_attempt"],
+        paid=Money(currency, r["paid_minor"]),
+        refunded=Money(currency, r["refunded_minor"]),
+        payment_ref=r["payment_ref"],
+        status_reason=r["status_reason"],
+        shortfalls=[Shortfall(s["sku"], int(s["requested"]), int(s["available"])) for s in r["shortfalls"]],
+        shipping_fee_minor=r["shipping_fee_minor"],
+    )
+
+
+def stored(order: Order) -> Stored:
+    return tuple(ln.returned for ln in order.lines), {f.id: _fulfilment_state(f) for f in order.fulfillments}
+
+
+def _fulfilment_state(f: Fulfillment) -> tuple[Any, ...]:
+    return f.status, f.tracking_no, f.shipped_at
+
+
+def insert_args(order: Order, recover_at: Any) -> tuple[Any, ...]:
+    return (
+        order.id,
+        order.channel_id,
+        order.external_order_id,
+        order.customer_id,
+        order.dealer_id,
+        order.status.value,
+        order.currency,
+        order.total.amount_minor,
+        order.payment_ttl_seconds,
+        customer_json(order.customer),
+        preference_json(order.fulfillment),
+        recover_at,
+        order.created_at,
+        [ln.sku for ln in order.lines],
+        [ln.quantity for ln in order.lines],
+        [ln.unit_price.amount_minor for ln in order.lines],
+        [ln.channel_sku for ln in order.lines],
+        [ln.discount_minor for ln in order.lines],
+        order.shipping_fee_minor,
+    )
+
+
+def save_args(
+    order: Order, before: Stored, requests: list[tuple[str, dict[str, Any]]], not_before: Any
+) -> tuple[Any, ...]:
+    """SAVE_ORDER's arguments: the order row, and only the lines and fulfilments that differ from `before`."""
+    assert order.paid is not None and order.refunded is not None
+    returned, states = before
+    lines = [ln for i, ln in enumerate(order.lines) if i >= len(returned) or returned[i] != ln.returned]
+    changed = [(seq, f) for seq, f in enumerate(order.fulfillments) if states.get(f.id) != _fulfilment_state(f)]
+    return (
+        order.id,
+        order.status.value,
+        order.status_reason[:500],
+        order.customer_id,
+        order.paid.amount_minor,
+        order.refunded.amount_minor,
+        order.payment_ref,
+        order.reservation_id,
+        order.reservation_expires_at,
+        order.reserve_attempt,
+        json.dumps([{"sku": s.sku, "requested": s.requested, "available": s.available} for s in order.shortfalls]),
+        order.updated_at,
+        [ln.sku for ln in lines],
+        [ln.returned for ln in lines],
+        [f.id for _, f in changed],
+        [seq for seq, _ in changed],
+        [f.location_id for _, f in changed],
+        [f.owner_dealer_id for _, f in changed],
+        [f.status.value for _, f in changed],
+        [f.tracking_no for _, f in changed],
+        [json.dumps(lines_json(f.lines)) for _, f in changed],
+        [f.shipped_at for _, f in changed],
+        [kind for kind, _ in requests],
+        [json.dumps(payload) for _, payload in requests],
+        not_before,
+    )
