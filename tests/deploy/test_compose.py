@@ -18,6 +18,8 @@ from onepool_runtime.embedded import free_port
 from onepool_runtime.settings import ServiceSettings
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+# Containers of other images: the servers OnePool needs, and the monitoring.
+THIRD_PARTY = ("postgres", "nats", "prometheus", "grafana")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def healthcheck_code(service: dict[str, Any]) -> str:
 def test_infrastructure_migration_and_all_five_services_are_defined(
     services: dict[str, Any], contract_ports: dict[str, int]
 ) -> None:
-    assert set(services) == {"postgres", "nats", "migrate", *contract_ports}
+    assert set(services) == {*THIRD_PARTY, "migrate", *contract_ports}
 
 
 def test_postgres_and_nats_are_official_images_with_healthchecks(services: dict[str, Any]) -> None:
@@ -80,7 +82,7 @@ def test_jwt_secret_comes_from_the_environment_with_the_development_default(serv
     # The same default as the settings, so `uv run onepool token` on the host mints tokens the containers accept.
     default = ServiceSettings.model_fields["jwt_secret"].default
     for name, service in services.items():
-        if name not in ("postgres", "nats"):
+        if name not in THIRD_PARTY:
             assert service["environment"]["ONEPOOL_JWT_SECRET"] == f"${{ONEPOOL_JWT_SECRET:-{default}}}"
 
 
@@ -88,7 +90,7 @@ def test_containers_get_only_real_settings(
     services: dict[str, Any], known_env_names: set[str], service_env_names: dict[str, set[str]]
 ) -> None:
     for name, service in services.items():
-        if name not in ("postgres", "nats"):
+        if name not in THIRD_PARTY:
             unknown = set(service["environment"]) - service_env_names.get(name, known_env_names)
             assert not unknown, f"{name}: not settings: {sorted(unknown)}"
 
@@ -124,3 +126,20 @@ def test_healthcheck_passes_only_while_the_server_reports_serving(services: dict
     finally:
         server.stop(None).wait()
     assert check() != 0  # nothing listening
+
+
+def test_prometheus_scrapes_every_service_on_its_metrics_port(
+    services: dict[str, Any], contract_ports: dict[str, int]
+) -> None:
+    root = COMPOSE.parent
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in services["prometheus"]["volumes"] if v.startswith("./")}
+    config = yaml.safe_load((root / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    for name in contract_ports:
+        port = services[name]["environment"]["ONEPOOL_METRICS_PORT"]
+        assert jobs[name] == [f"{name}:{port}"]  # the job is named like the service, as under the operator
+    grafana = {v.split(":")[1]: root / v.split(":")[0] for v in services["grafana"]["volumes"]}
+    assert all(path.is_file() for path in grafana.values()), grafana
+    assert grafana["/var/lib/grafana/dashboards/onepool.json"].resolve() == (
+        root / "deploy/components/monitoring/onepool-dashboard.json"
+    )

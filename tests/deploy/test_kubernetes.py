@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -56,7 +57,56 @@ def manifest_files() -> list[Path]:
     return sorted(p for p in DEPLOY.rglob("*.yaml") if p.name != "kustomization.yaml")
 
 
+# Custom resources kubernetes-validate has no schema for: the fields OnePool uses, strictly (a misspelt field
+# fails), after the Prometheus Operator's CRD (monitoring.coreos.com/v1).
+_STRICT = {"additionalProperties": False}
+CUSTOM_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): {
+        "type": "object",
+        **_STRICT,
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"},
+            "kind": {"const": "ServiceMonitor"},
+            "metadata": {"type": "object", "required": ["name"]},
+            "spec": {
+                "type": "object",
+                **_STRICT,
+                "required": ["selector", "endpoints"],
+                "properties": {
+                    "selector": {
+                        "type": "object",
+                        **_STRICT,
+                        "properties": {"matchLabels": {"type": "object", "additionalProperties": {"type": "string"}}},
+                    },
+                    "namespaceSelector": {"type": "object"},
+                    "endpoints": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            **_STRICT,
+                            "required": ["port"],
+                            "properties": {
+                                "port": {"type": "string"},
+                                "path": {"type": "string"},
+                                "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                                "scrapeTimeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 def validate(obj: Obj) -> None:
+    custom = CUSTOM_SCHEMAS.get((obj.get("apiVersion", ""), obj.get("kind", "")))
+    if custom is not None:
+        jsonschema.validate(obj, custom)
+        return
     kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
 
@@ -101,6 +151,12 @@ def the_container(deployment: Obj) -> Obj:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1, f"{deployment['metadata']['name']}: expected one container"
     return containers[0]  # type: ignore[no-any-return]
+
+
+def onepool_config(objects: tuple[Obj, ...]) -> Obj:
+    """The services' settings ConfigMap (kustomize suffixes its name with a content hash)."""
+    (config,) = [c for name, c in of_kind(objects, "ConfigMap").items() if name.startswith("onepool-config")]
+    return config
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -226,7 +282,7 @@ def test_services_run_hardened_with_limits_and_a_writable_tmp(overlay: str, cont
 def test_pods_get_longer_to_stop_than_the_app_needs(overlay: str) -> None:
     needs_render()
     objects = render(f"overlays/{overlay}")
-    (config,) = of_kind(objects, "ConfigMap").values()
+    config = onepool_config(objects)
     grace = float(config["data"].get("ONEPOOL_GRPC_GRACE_SECONDS", 5))
     for name, deployment in of_kind(objects, "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]
@@ -312,5 +368,24 @@ def test_prod_runs_two_or_more_of_each_autoscales_the_hot_services_and_pins_the_
         tag = the_container(deployments[name])["image"].rpartition(":")[2]
         assert tag not in ("", "latest", "dev")
     assert not of_kind(objects, "Secret"), "prod must not ship the placeholder secret"
-    (config,) = of_kind(objects, "ConfigMap").values()
+    config = onepool_config(objects)
     assert config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+
+
+def test_prod_scrapes_every_service_metrics_port_and_ships_the_dashboard(contract_ports: dict[str, int]) -> None:
+    needs_render()
+    objects = render("overlays/prod")
+    (monitor,) = of_kind(objects, "ServiceMonitor").values()
+    metrics_port = int(onepool_config(objects)["data"]["ONEPOOL_METRICS_PORT"])
+    (endpoint,) = monitor["spec"]["endpoints"]
+    deployments = of_kind(objects, "Deployment")
+    for name in contract_ports:
+        service = of_kind(objects, "Service")[name]
+        assert selects(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"]), name
+        port = {p["name"]: p for p in service["spec"]["ports"]}[endpoint["port"]]
+        container_ports = {p["name"]: p["containerPort"] for p in the_container(deployments[name])["ports"]}
+        assert container_ports[port["targetPort"]] == metrics_port, name
+    dashboard = of_kind(objects, "ConfigMap")["onepool-grafana-dashboard"]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    shipped = (DEPLOY / "components/monitoring/onepool-dashboard.json").read_text()
+    assert dashboard["data"]["onepool-dashboard.json"] == shipped

@@ -21,6 +21,8 @@ from onepool_runtime.metrics import RPC_DURATION_BUCKETS
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET, metadata
 
+from tests.observability.test_dashboard import queried_metrics
+
 pytestmark = pytest.mark.asyncio
 ROOT = Path(__file__).resolve().parents[2]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -86,6 +88,9 @@ async def test_metrics_endpoint_and_structured_logs(tmp_path, postgres, nats_url
         }
         assert bounds == set(RPC_DURATION_BUCKETS)
         assert min(bounds) <= 0.001 and 0.01 in bounds and 0.1 in bounds and max(bounds) <= 60
+        # What the dashboard asks of every service's RPCs is in a real service's scrape.
+        rpc_series = {m for m in queried_metrics() if m.startswith("onepool_rpc_")}
+        assert rpc_series and all(f"\n{m}{{" in text for m in rpc_series), rpc_series
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0  # SIGTERM is a graceful shutdown

@@ -14,7 +14,6 @@ window or dropped by the consumers' inboxes (same event id).
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable
@@ -22,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-import nats
-import nats.errors
 import typer
 from google.protobuf import descriptor_pool, json_format, message_factory
 from nats.js import JetStreamContext
@@ -37,14 +34,14 @@ from onepool_runtime.consumer import (
     ORIGINAL_SUBJECT_HEADER,
 )
 from onepool_runtime.outbox import EVENT_TYPE_HEADER, MSG_ID_HEADER
-from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
 from rich.table import Table
+
+from onepool_cli import natsconn
 
 app = typer.Typer(help="Dead letters: list them, show one, replay them.", no_args_is_help=True)
 console = Console()
 T = TypeVar("T")
-CONNECT_SECONDS = 5.0
 
 # Written by the consumer when it dead-letters; dropped on replay (they describe the failure, not the event).
 _DEAD_LETTER_HEADERS = {
@@ -166,32 +163,11 @@ def decode(letter: DeadLetter) -> str:
 
 
 def _run(url: str, work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
-    async def go() -> T:
-        async def quiet(_exc: Exception) -> None:  # the failure is reported once, below
-            return None
-
-        # nats-py keeps trying an unreachable server on the first connect: bound it here.
-        nc = await asyncio.wait_for(
-            nats.connect(url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet),
-            timeout=CONNECT_SECONDS,
-        )
-        try:
-            return await work(nc.jetstream())
-        finally:
-            await nc.close()
-
-    try:
-        return asyncio.run(go())
-    except (OSError, nats.errors.Error) as exc:
-        console.print(f"[red]NATS at {url} is not reachable: {exc!r}[/red]")
-        raise typer.Exit(1) from exc
+    return natsconn.run(url, lambda nc: work(nc.jetstream()))
 
 
-NatsUrl = Annotated[str, typer.Option("--nats-url", help="Defaults to ONEPOOL_NATS_URL.")]
-
-
-def _url(value: str) -> str:
-    return value or ServiceSettings().nats_url
+NatsUrl = natsconn.NatsUrl
+_url = natsconn.url
 
 
 @app.command("list")

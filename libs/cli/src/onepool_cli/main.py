@@ -6,18 +6,20 @@ from typing import Annotated
 
 import typer
 from onepool_runtime.auth import ROLES, mint_token
-from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
-from rich.progress import track
 
-from onepool_cli import dlq
+from onepool_cli import dlq, events, outbox
+from onepool_cli import migrate as migrations
 from onepool_cli.services import BY_NAME, SERVICES
 
 app = typer.Typer(
-    help="OnePool: run it, migrate it, mint development tokens, replay dead letters.", no_args_is_help=True
+    help="OnePool: run it, migrate it, mint development tokens, watch events, outboxes and dead letters.",
+    no_args_is_help=True,
 )
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(events.app, name="events")
+app.add_typer(outbox.app, name="outbox")
 console = Console()
 
 
@@ -31,14 +33,18 @@ def up_command() -> None:
 
 @app.command()
 def migrate(
+    action: Annotated[
+        migrations.Action, typer.Argument(help="upgrade (default): to head; current: where each is; history")
+    ] = migrations.Action.upgrade,
     service: Annotated[list[str] | None, typer.Option("--service", "-s", help="Only these services.")] = None,
+    to: Annotated[str, typer.Option("--to", help="Upgrade or downgrade one --service to this revision.")] = "",
 ) -> None:
-    """Apply migrations to ONEPOOL_DATABASE_URL (compose and Kubernetes run this before the services)."""
-    url = ServiceSettings().database_url
+    """Migrations of ONEPOOL_DATABASE_URL (compose and Kubernetes run `migrate` before the services)."""
+    unknown = [s for s in service or [] if s not in BY_NAME]
+    if unknown:
+        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}", param_hint="--service")
     chosen = [BY_NAME[s] for s in service] if service else SERVICES
-    for svc in track(chosen, description="migrating", console=console):
-        upgrade_sync(svc.migrations, url, svc.name)
-    console.print(f"migrated: {', '.join(s.name for s in chosen)}")
+    migrations.run(action, chosen, ServiceSettings().database_url, to)
 
 
 @app.command()

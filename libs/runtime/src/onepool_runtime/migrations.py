@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -34,6 +35,42 @@ def upgrade_sync(script_location: Path, database_url: str, schema: str, revision
 
 async def upgrade(script_location: Path, database_url: str, schema: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade_sync, script_location, database_url, schema, revision)
+
+
+def downgrade_sync(script_location: Path, database_url: str, schema: str, revision: str) -> None:
+    command.downgrade(alembic_config(script_location, database_url, schema), revision)
+
+
+def history(script_location: Path) -> list[Script]:
+    """The service's revisions, newest first (read from the scripts; no database)."""
+    return list(ScriptDirectory(str(script_location)).walk_revisions())
+
+
+def resolve(script_location: Path, revision: str) -> str | None:
+    """The full revision id `revision` names (an id, a unique prefix, head, base), None for base."""
+    script = ScriptDirectory(str(script_location)).get_revision(revision)
+    return script.revision if script is not None else None
+
+
+def is_ancestor(script_location: Path, older: str, newer: str) -> bool:
+    """True when `older` comes before `newer` in the history (so reaching it from `newer` is a downgrade)."""
+    scripts = ScriptDirectory(str(script_location))
+    return older != newer and any(s.revision == older for s in scripts.iterate_revisions(newer, "base"))
+
+
+async def current(database_url: str, schema: str) -> str | None:
+    """The revision the schema is at; None when it was never migrated (no schema or no version table)."""
+    engine = create_async_engine(asyncpg_url(database_url), poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            table = await conn.scalar(
+                text("SELECT to_regclass(:t)"), {"t": f'"{check_schema_name(schema)}".alembic_version'}
+            )
+            if table is None:
+                return None
+            return await conn.scalar(text(f'SELECT version_num FROM "{schema}".alembic_version'))  # type: ignore[no-any-return]
+    finally:
+        await engine.dispose()
 
 
 def run_env(target_metadata: MetaData | None) -> None:

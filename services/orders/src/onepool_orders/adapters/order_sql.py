@@ -81,27 +81,34 @@ FROM o, unnest($14::text[], $15::int[], $16::bigint[], $17::text[], $18::bigint[
 RETURNING order_id
 """
 
+# With $26 set, only an order still PENDING at that reserve attempt and without a reservation is written (the
+# saga records a reservation on the order it placed without locking and reading it again; see handlers).
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
                     payment_ref = $7, reservation_id = $8, reservation_expires_at = $9, reserve_attempt = $10,
                     shortfalls = $11::jsonb, updated_at = $12
-  WHERE id = $1),
+  WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''))
+  RETURNING id),
 l AS (
   UPDATE order_lines SET returned_quantity = v.returned
   FROM unnest($13::text[], $14::int[]) AS v(sku, returned)
-  WHERE order_lines.order_id = $1 AND order_lines.sku = v.sku),
+  WHERE order_lines.order_id = $1 AND order_lines.sku = v.sku AND EXISTS (SELECT FROM o)),
 f AS (
   INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines, shipped_at)
   SELECT v.id, $1, v.seq, v.location_id, v.owner, v.status, v.tracking_no, v.lines::jsonb, v.shipped_at
   FROM unnest($15::text[], $16::int[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
               $22::timestamptz[]) AS v(id, seq, location_id, owner, status, tracking_no, lines, shipped_at)
+  WHERE EXISTS (SELECT FROM o)
   ON CONFLICT (id) DO UPDATE
-  SET status = excluded.status, tracking_no = excluded.tracking_no, shipped_at = excluded.shipped_at)
-INSERT INTO stock_requests (order_id, kind, payload, attempts, not_before)
-SELECT $1, v.kind, v.payload::jsonb, 0, $25
-FROM unnest($23::text[], $24::text[]) WITH ORDINALITY AS v(kind, payload, n)
-ORDER BY v.n
+  SET status = excluded.status, tracking_no = excluded.tracking_no, shipped_at = excluded.shipped_at),
+r AS (
+  INSERT INTO stock_requests (order_id, kind, payload, attempts, not_before)
+  SELECT $1, v.kind, v.payload::jsonb, 0, $25
+  FROM unnest($23::text[], $24::text[]) WITH ORDINALITY AS v(kind, payload, n)
+  WHERE EXISTS (SELECT FROM o)
+  ORDER BY v.n)
+SELECT count(*) FROM o
 """
 
 # The command outbox's sender (StockRequestRepository): each one statement, so each runs without a transaction.
@@ -246,7 +253,11 @@ def insert_args(order: Order, recover_at: Any) -> tuple[Any, ...]:
 
 
 def save_args(
-    order: Order, before: Stored, requests: list[tuple[str, dict[str, Any]]], not_before: Any
+    order: Order,
+    before: Stored,
+    requests: list[tuple[str, dict[str, Any]]],
+    not_before: Any,
+    pending_attempt: int | None = None,
 ) -> tuple[Any, ...]:
     """SAVE_ORDER's arguments: the order row, and only the lines and fulfilments that differ from `before`."""
     assert order.paid is not None and order.refunded is not None
@@ -279,4 +290,5 @@ def save_args(
         [kind for kind, _ in requests],
         [json.dumps(payload) for _, payload in requests],
         not_before,
+        pending_attempt,
     )

@@ -141,16 +141,24 @@ class OrderRepository:
         self._adopt(order)
         return True
 
-    async def save(self, order: Order) -> None:
+    async def save(self, order: Order, *, pending_attempt: int | None = None) -> bool:
         """Write the order: its row, the lines and fulfilments that changed since it was loaded or last saved,
-        its new returns and stock requests."""
+        its new returns and stock requests. With `pending_attempt`, write it only if the stored order is still
+        PENDING at that reserve attempt without a reservation (then the order need not have been loaded and
+        locked in this transaction); False, and nothing written, if it is not."""
         # The writer sends its stock requests itself right after its commit; the background sender only takes
         # what is still there after the grace period (so it never races the writer for a fresh request).
         background_after = datetime.now(UTC) + timedelta(seconds=WRITER_GRACE_SECONDS)
         requests = [_request_json(r) for r in order.stock_requests]
-        before = self._stored.get(order.id) or ((), {})
+        before = self._stored.get(order.id)
+        if before is None:
+            # Not loaded here: a PENDING order (pending_attempt) as placed, with nothing returned and no
+            # fulfilments; anything else unknown, so every line and fulfilment is written.
+            before = (tuple(0 for _ in order.lines), {}) if pending_attempt is not None else ((), {})
         pg = await self._uow.driver()
-        await pg.execute(sql.SAVE_ORDER, *sql.save_args(order, before, requests, background_after))
+        args = sql.save_args(order, before, requests, background_after, pending_attempt)
+        if not await pg.fetchval(sql.SAVE_ORDER, *args):
+            return False
         order.stock_requests.clear()
         if order.new_returns:
             await self.session.execute(
@@ -172,6 +180,7 @@ class OrderRepository:
             )
             order.new_returns.clear()
         self._adopt(order)
+        return True
 
     async def discard_pending(self, order_id: str) -> bool:
         """Forget a PENDING order whose request named something that does not exist (it changed nothing)."""

@@ -8,6 +8,7 @@ locked order before anything changes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from onepool_kernel.money import Money
@@ -115,15 +116,27 @@ async def record_reservation(
     reservation_id: str,
     expires_at: datetime | None,
     allocations: list[AllocatedStock],
+    pending: Order | None = None,
 ) -> tuple[Order, bool]:
     """tx2 (stock held): the order becomes RESERVED. Returns (order, reservation_is_orphan): an orphan is a
-    reservation this order will never use (the order moved on meanwhile), which the caller must release."""
+    reservation this order will never use (the order moved on meanwhile), which the caller must release.
+
+    `pending`: the order as its driver last saw it, PENDING at `attempt`. Recorded on that copy and written
+    only if the stored order is still exactly that (PENDING at `attempt`, no reservation: nothing else of a
+    PENDING order ever changes), which saves locking and reading it again; otherwise as below."""
+    customer_id = ""
+    if pending is not None and pending.status is OrderStatus.PENDING and pending.reserve_attempt == attempt:
+        customer_id = await uow.orders.resolve_customer(identities_of(pending.customer, pending.channel_id))
+        order = replace(pending, fulfillments=[], events=[], stock_requests=[], new_returns=[])
+        order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
+        if await uow.orders.save(order, pending_attempt=attempt):
+            return order, False
     order = await _order(uow, order_id, lock=True)
     if order.reservation_id == reservation_id:
         return order, False  # a concurrent driver of the same order recorded it already
     if order.status is not OrderStatus.PENDING or order.reserve_attempt != attempt:
         return order, True
-    customer_id = await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
+    customer_id = customer_id or await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
     order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
     await uow.orders.save(order)
     return order, False

@@ -22,6 +22,18 @@ What can go wrong, and what happens:
   passed, or it was released), the next attempt asks for stock afresh under a new request id. A PENDING
   order older than `pending_timeout_seconds` is given up: cancelled, and any reservation released.
 Whatever happens, inventory's TTL bounds how long stock can be held for an order that never gets recorded.
+
+What it costs (round trips to PostgreSQL per placed order, channel read included: 7 for a returning
+customer, 10 for a new one; 16 and 19 before):
+- tx1 is one statement (the order with all its lines, or nothing when the external id is taken), run without
+  BEGIN/COMMIT (`single_statement`): alone it is atomic. A PENDING order is kept, not skipped: it is what the
+  recovery loop drives when the process dies after Reserve, so an order whose caller gave up is still placed;
+  without it a crash would leave stock held until the TTL and the order lost. So there are still two commits.
+- tx2 records on the order tx1 made, without locking and reading it again: one conditional write of the
+  order row and its fulfilments (still PENDING at this attempt with no reservation; nothing else of a PENDING
+  order can change), then the outbox row, in one transaction with the One-ID look-up. If the condition does
+  not hold (cancelled, or recorded by another driver) it falls back to lock, read and decide, as before.
+  Lines are not rewritten.
 """
 
 from __future__ import annotations
@@ -163,7 +175,13 @@ class OrderPlacement:
             recorded, orphan = await run_in_transaction(
                 self._uow,
                 lambda uow: handlers.record_reservation(
-                    uow, order.id, attempt, reservation.id, reservation.expires_at, list(reservation.allocations)
+                    uow,
+                    order.id,
+                    attempt,
+                    reservation.id,
+                    reservation.expires_at,
+                    list(reservation.allocations),
+                    order,
                 ),
             )
         except Exception:
