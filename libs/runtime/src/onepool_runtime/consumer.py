@@ -1,9 +1,28 @@
 """Durable pull consumers with an inbox: each event's effect is applied exactly once.
 
-For every message: decode it, open a transaction, insert (consumer, event id) into the inbox (a duplicate
-finds the row and is acked without effect), run the handler, commit, then ack. While a handler runs, the
-consumer tells JetStream it is still working (`in_progress()` every third of ack_wait), so a slow handler
-is not redelivered to another replica meanwhile.
+Each fetch (up to `batch` messages, in stream order) is applied in ONE transaction: decode every message,
+record all their event ids in the inbox with one statement (`inbox.claim`; ids seen before are duplicates and
+are acked without effect), run the handlers in stream order on one unit of work, commit, then ack every
+message. One BEGIN/COMMIT (and one WAL flush), one inbox statement and one session per batch instead of per
+event: under load a consumer spends most of its CPU on that per-transaction work, not in its handlers.
+A fetch takes what is waiting, up to `batch`; after a fetch that found fewer, the consumer waits until
+`linger` seconds have passed since it began before fetching again, so that under a steady flow events are
+applied a batch at a time (the first event after a quiet spell is applied at once; later ones wait at most
+`linger`). Handlers see one another's writes, in order, so an event's effect on a key is applied after those
+of the events before it, as one by one. A subscription may also give `many`, which applies a run of its
+events that came one after another at once (to recompute a read model once for all of them, or to look up
+what they need in one statement); a `many` handler takes its locks in its service's lock order, not in the
+order the events came.
+`apply_batches=False` (or a fetch of one message) applies each message in its own transaction, the same way.
+
+When a batch fails, nothing of it was applied or acked (the transaction rolled back):
+- for the infrastructure's reasons (below), the whole batch is put back with the infrastructure back-off,
+  counting towards nothing;
+- for any other reason (one poison event), the batch is applied again one message per transaction, so the
+  good events apply and the bad one is counted and, in time, dead-lettered, exactly as below.
+
+While handlers run, the consumer tells JetStream it is still working (`in_progress()` for every message of
+the batch every third of ack_wait), so a slow batch is not redelivered to another replica meanwhile.
 
 Failures are told apart by `onepool_runtime.infra.is_infrastructure`, the runtime's one classifier:
 
@@ -55,11 +74,9 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from onepool_contracts.events import subject_of
 from opentelemetry import propagate, trace
-from sqlalchemy.dialects.postgresql import insert
 
-from onepool_runtime import infra, metrics
+from onepool_runtime import faults, inbox, infra, metrics
 from onepool_runtime.outbox import EVENT_TYPE_HEADER, MSG_ID_HEADER
-from onepool_runtime.tables import inbox
 from onepool_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -92,11 +109,20 @@ class Subscription(Generic[M, U]):
     subject: str
     message_type: type[M]
     handler: Callable[[M, U], Awaitable[None]]
+    # Optional: applies several events of this subscription (or of subscriptions given the same `many`)
+    # that came one after another in a batch, with the same effect as `handler` on each in turn (a read
+    # model recomputed once for them all, say).
+    many: Callable[[list[M], U], Awaitable[None]] | None = None
 
     @classmethod
-    def of(cls, message_type: type[M], handler: Callable[[M, U], Awaitable[None]]) -> Subscription[M, U]:
+    def of(
+        cls,
+        message_type: type[M],
+        handler: Callable[[M, U], Awaitable[None]],
+        many: Callable[[list[M], U], Awaitable[None]] | None = None,
+    ) -> Subscription[M, U]:
         """Subscribe to an event by its message type, on the subject the event registry binds it to."""
-        return cls(subject_of(message_type), message_type, handler)
+        return cls(subject_of(message_type), message_type, handler, many)
 
 
 def wrong_event_type(sub: Subscription[Any, Any], headers: dict[str, str]) -> str | None:
@@ -112,6 +138,31 @@ def wrong_event_type(sub: Subscription[Any, Any], headers: dict[str, str]) -> st
     if sent and sent != expected:
         return f"event type {sent} on a subscription to {expected}"
     return None
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A decoded message about to be applied."""
+
+    msg: Msg
+    sub: Subscription[Any, Any]
+    event: Message
+    event_id: str
+
+    @property
+    def event_type(self) -> str:
+        return str(self.sub.message_type.DESCRIPTOR.full_name)
+
+
+def _runs(items: list[_Ready]) -> list[list[_Ready]]:
+    """Consecutive items of the same subscription, or of subscriptions sharing one `many`, in order."""
+    runs: list[list[_Ready]] = []
+    for item in items:
+        if runs and (runs[-1][0].sub.many or runs[-1][0].sub) is (item.sub.many or item.sub):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def _subject_matches(pattern: str, subject: str) -> bool:
@@ -139,6 +190,8 @@ class EventConsumer:
         backoff: Callable[[int], float] | None = None,
         infra_backoff: Callable[[int], float] | None = None,
         batch: int = 50,
+        apply_batches: bool = True,
+        linger: float = 0.0,
         deliver_new_only: bool = False,
     ) -> None:
         self._js = js
@@ -155,6 +208,8 @@ class EventConsumer:
         self._failures: OrderedDict[int, int] = OrderedDict()
         self.infra_failures = 0
         self._batch = batch
+        self._apply_batches = apply_batches
+        self._linger = linger
         self._deliver_new = deliver_new_only
         self.dlq_subject = f"dlq.{service}.{name}"
         self.processed = 0
@@ -205,7 +260,12 @@ class EventConsumer:
                     log.exception("fetch failed on %s; retrying", self.durable)
                     await asyncio.sleep(1.0)
                     continue
+                started = loop.time()
                 await self._process_batch(msgs)
+                if 0 < len(msgs) < self._batch and self._linger > 0:
+                    # Busy but not backlogged: let the next batch gather for up to `linger` (counting the time
+                    # this one took) rather than paying a transaction for every event as it comes.
+                    await asyncio.sleep(max(0.0, self._linger - (loop.time() - started)))
         finally:
             # Messages the server already pushed to this subscription are redelivered after ack_wait.
             with contextlib.suppress(Exception):
@@ -224,27 +284,63 @@ class EventConsumer:
         return None
 
     async def _process_batch(self, msgs: list[Msg]) -> None:
+        ready: list[_Ready] = []
         for i, msg in enumerate(msgs):
             try:
-                delay = await self.process(msg)
+                admitted = await self._admit(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS gone while settling a message that is not to be applied
+                log.warning("%s: could not settle a message: %r", self.durable, exc)
+                if infra.is_infrastructure(exc):
+                    await self._put_back([*(r.msg for r in ready), *msgs[i:]], self._infra_backoff(1))
+                    return
+                continue
+            if admitted is not None:
+                ready.append(admitted)
+        if self._apply_batches and len(ready) > 1:
+            done, delay = await self._apply_batch(ready)
+            if delay is not None:
+                await self._put_back([r.msg for r in ready], delay)
+            if done or delay is not None:
+                return
+            # A handler failed for its own reasons, so nothing was applied: find which event it was.
+        await self._one_by_one(ready)
+
+    async def _one_by_one(self, ready: list[_Ready]) -> None:
+        for i, item in enumerate(ready):
+            try:
+                delay = await self._apply_one(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS gone while acking: redelivered after ack_wait, the inbox dedupes
                 log.warning("%s: could not settle a message: %r", self.durable, exc)
-                delay = self._infra_backoff(msg.metadata.num_delivered) if infra.is_infrastructure(exc) else None
+                delay = self._infra_backoff(item.msg.metadata.num_delivered) if infra.is_infrastructure(exc) else None
             if delay is not None:
                 # The infrastructure is down: the rest of the batch would fail the same way; put it back.
-                for rest in msgs[i + 1 :]:
-                    with contextlib.suppress(Exception):
-                        await rest.nak(delay=delay)
-                await asyncio.sleep(min(delay, 1.0))
+                await self._put_back([r.msg for r in ready[i + 1 :]], delay)
                 return
+
+    async def _put_back(self, msgs: list[Msg], delay: float) -> None:
+        """Nak untried or rolled-back messages with the infrastructure's back-off, then wait a little."""
+        for msg in msgs:
+            if not msg.is_acked:
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=delay)
+        await asyncio.sleep(min(delay, 1.0))
 
     async def process(self, msg: Msg) -> float | None:
         """Handle one message. Returns the back-off applied when the infrastructure failed, else None."""
+        ready = await self._admit(msg)
+        if ready is None:
+            return None
+        return await self._apply_one(ready)
+
+    async def _admit(self, msg: Msg) -> _Ready | None:
+        """Decode a message for its subscription; settle it at once (ack or dead-letter) if it is not to be
+        applied, and return None then."""
         headers = msg.headers or {}
-        delivered = msg.metadata.num_delivered
-        if delivered > 1:
+        if msg.metadata.num_delivered > 1:
             metrics.consumer_redeliveries.add(1, {"consumer": self.durable})
         sub = self._route(msg.subject)
         if sub is None:
@@ -269,33 +365,122 @@ class EventConsumer:
             # Without an id the inbox cannot tell this event from any other id-less one.
             await self._dead_letter(msg, "no event id (Nats-Msg-Id header or meta.event_id)", event_type)
             return None
-        parent = propagate.extract(headers)
-        with tracer.start_as_current_span(
-            f"consume {msg.subject}", context=parent, kind=trace.SpanKind.CONSUMER
-        ) as span:
+        return _Ready(msg, sub, event, event_id)
+
+    def _span(self, item: _Ready) -> Any:
+        """The consumer span of one event, a child of the trace that published it (one trace per order)."""
+        parent = propagate.extract(item.msg.headers or {})
+        span = tracer.start_as_current_span(f"consume {item.msg.subject}", context=parent, kind=trace.SpanKind.CONSUMER)
+        return span
+
+    def _annotate(self, span: Any, item: _Ready) -> None:
+        if span.is_recording():
             span.set_attribute("messaging.system", "nats")
             span.set_attribute("messaging.consumer.group.name", self.durable)
-            span.set_attribute("messaging.message.id", event_id)
-            heartbeat = asyncio.create_task(self._keep_alive(msg))
+            span.set_attribute("messaging.message.id", item.event_id)
+
+    async def _apply_one(self, item: _Ready) -> float | None:
+        """Apply one event in its own transaction. Returns the back-off when the infrastructure failed."""
+        msg = item.msg
+        with self._span(item) as span:
+            self._annotate(span, item)
+            heartbeat = asyncio.create_task(self._keep_alive([msg]))
             try:
-                applied = await self._apply(sub, event, event_id, msg.subject)
+                applied = await self._apply(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 span.record_exception(exc)
-                return await self._failed(msg, event_id, event_type, exc)
+                return await self._failed(msg, item.event_id, item.event_type, exc)
             finally:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
         self._failures.pop(msg.metadata.sequence.stream, None)
         await msg.ack()
-        if applied:
-            self.processed += 1
-            metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "applied"})
-        else:
-            self.duplicates += 1
-            metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "duplicate"})
+        self._count(1 if applied else 0, 0 if applied else 1)
         return None
+
+    def _count(self, applied: int, duplicates: int) -> None:
+        self.processed += applied
+        self.duplicates += duplicates
+        if applied:
+            metrics.consumer_processed.add(applied, {"consumer": self.durable, "outcome": "applied"})
+        if duplicates:
+            metrics.consumer_processed.add(duplicates, {"consumer": self.durable, "outcome": "duplicate"})
+
+    async def _apply_batch(self, ready: list[_Ready]) -> tuple[bool, float | None]:
+        """Apply a batch in one transaction and ack it after the commit: returns (True, None).
+
+        When the infrastructure failed, returns (False, back-off): nothing was applied, and the caller puts
+        the batch back, counting nothing towards dead-lettering. When a handler failed for its own reasons,
+        returns (False, None): nothing was applied or acked either, and the caller applies the batch one by
+        one, so that the good events apply and the bad one takes the single-event way to the dead-letter
+        subject."""
+        first: dict[str, _Ready] = {}
+        for item in ready:
+            first.setdefault(item.event_id, item)
+        heartbeat = asyncio.create_task(self._keep_alive([r.msg for r in ready]))
+        try:
+            async with self._uow_factory() as uow:
+                claimed = await inbox.claim(
+                    await uow.driver(), self.durable, ((i, r.msg.subject) for i, r in first.items())
+                )
+                todo = [r for i, r in first.items() if i in claimed]
+                for run in _runs(todo):
+                    await self._handle_run(run, uow)
+                uow.session.info[faults.EVENTS_IN_COMMIT] = len(todo)
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not infra.is_infrastructure(exc):
+                log.info("%s: a batch of %d failed (%r); applying it one by one", self.durable, len(ready), exc)
+                return False, None
+            self.infra_failures += 1
+            delay = self._infra_backoff(max(r.msg.metadata.num_delivered for r in ready))
+            metrics.consumer_processed.add(len(ready), {"consumer": self.durable, "outcome": "unavailable"})
+            log.warning(
+                "%s: a batch of %d waits for the infrastructure (retry in %.1fs): %r",
+                self.durable,
+                len(ready),
+                delay,
+                exc,
+            )
+            return False, delay
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+        self._count(len(todo), len(ready) - len(todo))
+        for item in ready:
+            self._failures.pop(item.msg.metadata.sequence.stream, None)
+            try:
+                await item.msg.ack()
+            except Exception as exc:  # NATS gone: redelivered after ack_wait, and the inbox drops it then
+                log.warning("%s: could not ack %s: %r", self.durable, item.event_id, exc)
+        return True, None
+
+    async def _handle_run(self, run: list[_Ready], uow: UnitOfWork) -> None:
+        """Events of one subscription that came one after another: together when it has `many`."""
+        many = run[0].sub.many
+        if many is None or len(run) == 1:
+            for item in run:
+                with self._span(item) as span:
+                    self._annotate(span, item)
+                    try:
+                        await item.sub.handler(item.event, uow)
+                    except Exception as exc:
+                        span.record_exception(exc)
+                        raise
+            return
+        with self._span(run[0]) as span:  # in the first event's trace
+            self._annotate(span, run[0])
+            if span.is_recording():
+                span.set_attribute("messaging.batch.message_count", len(run))
+            try:
+                await many([r.event for r in run], uow)
+            except Exception as exc:
+                span.record_exception(exc)
+                raise
 
     async def _failed(self, msg: Msg, event_id: str, event_type: str, exc: Exception) -> float | None:
         delivered = msg.metadata.num_delivered
@@ -332,25 +517,20 @@ class EventConsumer:
         await msg.nak(delay=self._backoff(failures))
         return None
 
-    async def _keep_alive(self, msg: Msg) -> None:
-        """Extend ack_wait while a handler runs (a slow database must not cause a redelivery meanwhile)."""
+    async def _keep_alive(self, msgs: list[Msg]) -> None:
+        """Extend ack_wait while handlers run (a slow database must not cause a redelivery meanwhile)."""
         interval = max(self._ack_wait / 3, 0.5)
         while True:
             await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
+            for msg in msgs:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
 
-    async def _apply(self, sub: Subscription[Any, Any], event: Message, event_id: str, subject: str) -> bool:
+    async def _apply(self, item: _Ready) -> bool:
         async with self._uow_factory() as uow:
-            claimed = await uow.session.execute(
-                insert(inbox)
-                .values(consumer=self.durable, event_id=event_id, subject=subject)
-                .on_conflict_do_nothing()
-                .returning(inbox.c.event_id)
-            )
-            if claimed.first() is None:
+            if not await inbox.claim(await uow.driver(), self.durable, [(item.event_id, item.msg.subject)]):
                 return False
-            await sub.handler(event, uow)
+            await item.sub.handler(item.event, uow)
             await uow.commit()
             return True
 

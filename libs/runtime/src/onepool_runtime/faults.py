@@ -6,8 +6,10 @@ moments a crash hurts most, so tests/faults can prove that nothing is lost and n
   restart the rows are published again; JetStream's duplicate window drops
   the copies and the consumers' inboxes drop anything older.
 - `fault_consumer_exit_after=N`: consumers whose unit of work is built on `consumer_sessions` exit the
-  process right after their Nth commit, before the ack. JetStream delivers the message again after
-  `ack_wait`; the inbox row committed with the effect makes that delivery a no-op.
+  process right after the commit that brings the events they applied to N, before the ack (a batched commit
+  counts its events, so the fault fires after about as many events whatever the batches). JetStream
+  delivers the messages again after `ack_wait`; the inbox rows committed with the effects make that
+  delivery a no-op.
 
 A service opts in to the consumer fault by building its consumers' unit of work on `consumer_sessions`; with
 the settings at 0 it returns what the service would use anyway.
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FAULT_EXIT_CODE = 86
+# Set by a consumer in its session's info before committing a batch: how many events the commit applies.
+EVENTS_IN_COMMIT = "onepool_events_in_commit"
 
 
 def _die(what: str) -> None:
@@ -61,21 +65,22 @@ def relay_hook(settings: Any) -> Callable[[list[str]], Awaitable[None]] | None:
 
 
 def consumer_sessions(infra: Infra) -> async_sessionmaker[AsyncSession]:
-    """`infra.sessions` unless `fault_consumer_exit_after` is set; then sessions that exit after the Nth commit."""
+    """`infra.sessions` unless `fault_consumer_exit_after` is set; then sessions that exit once N events
+    were committed."""
     limit = infra.settings.fault_consumer_exit_after
     if limit <= 0:
         return infra.sessions
-    log.warning("fault injection is ON: a consumer exits after its commit number %d, before the ack", limit)
+    log.warning("fault injection is ON: a consumer exits after committing %d events, before the ack", limit)
     commits = 0
 
     class _FaultSession(Session):
         pass
 
-    def after_commit(_session: Any) -> None:
+    def after_commit(session: Any) -> None:
         nonlocal commits
-        commits += 1
+        commits += session.info.pop(EVENTS_IN_COMMIT, 1)
         if commits >= limit:
-            _die(f"after consumer commit {commits} and before its ack")
+            _die(f"after consumer commits of {commits} events and before their ack")
 
     event.listen(_FaultSession, "after_commit", after_commit)
     return async_sessionmaker(

@@ -1,10 +1,11 @@
 """The grpc.aio server bootstrap every service uses.
 
 Start-up: connect NATS (retrying), ensure the service's stream, build the service, bind the port, then start
-the outbox relay, consumers and background tasks under supervision. Health reports SERVING for "" and the
-service's names only while the database answers and NATS is connected (readiness); the health service
-`liveness` reports SERVING from the moment the server listens until it stops, whatever the dependencies do,
-so a liveness probe restarts a process that stopped answering, never every pod of a database outage.
+the outbox relay, consumers (and the purge of their inbox) and background tasks under supervision. Health
+reports SERVING for "" and the service's names only while the database answers and NATS is connected
+(readiness); the health service `liveness` reports SERVING from the moment the server listens until it
+stops, whatever the dependencies do, so a liveness probe restarts a process that stopped answering, never
+every pod of a database outage.
 SIGTERM/SIGINT: NOT_SERVING, stop accepting calls with a grace period, cancel background work, drain NATS,
 dispose the engine.
 """
@@ -30,14 +31,14 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from onepool_runtime import db, faults, messaging
-from onepool_runtime.admission import AdmissionInterceptor
-from onepool_runtime.auth import AuthInterceptor, Policy
+from onepool_runtime.admission import Admission
+from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
-from onepool_runtime.grpc_errors import ErrorMappingInterceptor
+from onepool_runtime.inbox import DAY, InboxPurge
+from onepool_runtime.pipeline import CallPipeline, Registrar
 from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
-from onepool_runtime.tracing import ServerTracing
 from onepool_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ class Infra:
     ) -> EventConsumer:
         """The service's durable consumer `name` of `stream` (nothing is connected here; the host runs it).
 
-        It takes what every consumer takes from the settings (the service's name, consumer_max_deliver and
-        consumer_ack_wait_seconds); `options` override them or add the rest of EventConsumer's (backoff, ...).
+        It takes what every consumer takes from the settings (the service's name, consumer_max_deliver,
+        consumer_ack_wait_seconds, consumer_batch_size and consumer_linger_seconds); `options` override them or
+        add the rest of EventConsumer's (backoff, apply_batches, ...).
         `sessions` replaces the service's own (a test injecting a crash between commit and ack does).
         """
         settings = self.settings
@@ -79,7 +81,13 @@ class Infra:
             name=name,
             stream=stream,
             subscriptions=subscriptions,
-            **{"max_deliver": settings.consumer_max_deliver, "ack_wait": settings.consumer_ack_wait_seconds, **options},
+            **{
+                "max_deliver": settings.consumer_max_deliver,
+                "ack_wait": settings.consumer_ack_wait_seconds,
+                "batch": settings.consumer_batch_size,
+                "linger": settings.consumer_linger_seconds,
+                **options,
+            },
         )
 
 
@@ -95,6 +103,8 @@ class ServiceParts:
     # Run after health turns NOT_SERVING and before the server stops (end long-lived streams).
     before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Full method names whose calls only wait for a batching worker: admitted, but hold no slot (pipeline.py).
+    coalesced: frozenset[str] = frozenset()
     # Named internals a test or an operator tool may inspect (e.g. the reserve coalescer's statistics).
     components: dict[str, object] = field(default_factory=dict)
 
@@ -134,10 +144,11 @@ class ServiceHost:
         self.infra: Infra | None = None
         self.parts: ServiceParts | None = None
         self.relay: OutboxRelay | None = None
+        self.inbox_purge: InboxPurge | None = None
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: bool | None = None
-        self.admission = AdmissionInterceptor(settings)
+        self.admission = Admission(settings)
 
     async def start(self) -> None:
         s = self.settings
@@ -158,20 +169,16 @@ class ServiceHost:
         for stream in sorted({c.stream for c in parts.consumers}):
             await messaging.ensure_named_stream(js, stream)
 
+        # No interceptors: the service's own handlers are wrapped once, at registration, in the call pipeline
+        # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py), and health
+        # and reflection stay unwrapped.
         server = grpc.aio.server(
-            # Admission first: a refused call costs no span, token check, decoding or database work.
-            interceptors=[
-                self.admission,
-                ServerTracing(),
-                AuthInterceptor(s, parts.policy),
-                ErrorMappingInterceptor(),
-            ],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
             # An outer bound only, far above admission's budgets: grpc's own refusal carries no retry advice
             # and counts health checks too, so admission must be the one that normally says no.
             maximum_concurrent_rpcs=4 * (s.max_concurrent_rpcs + s.max_queued_rpcs + s.max_concurrent_streams),
         )
-        parts.register(server)
+        parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = [
             *parts.service_names,
@@ -201,6 +208,13 @@ class ServiceHost:
         self._spawn("outbox-relay", self.relay.run)
         for consumer in parts.consumers:
             self._spawn(f"consumer:{consumer.durable}", consumer.run)
+        if parts.consumers:
+            self.inbox_purge = InboxPurge(
+                engine,
+                retention_seconds=s.inbox_retention_days * DAY,
+                interval_seconds=s.inbox_purge_interval_seconds,
+            )
+            self._spawn("inbox-purge", self.inbox_purge.run)
         for name, task in parts.tasks.items():
             self._spawn(name, task)
         # The first health verdict is given before start() returns, so a caller never sees a stale answer.

@@ -31,9 +31,12 @@ class ServiceSettings(BaseSettings):
     # max_queued_rpcs waiting are refused at once with RESOURCE_EXHAUSTED and this retry advice. The default
     # matches the database pool (db_pool_size + db_max_overflow), so an admitted call rarely waits for a
     # connection. Server streams (watches) have their own budget. A call with less than the margin left
-    # to its deadline is not started.
+    # to its deadline is not started. The queue is deep on purpose: a queued call costs a future and waits at
+    # most max_queue_wait_seconds, whereas a refused caller that retries at once (what a load generator and
+    # many clients do) costs a refusal per retry: with 64 callers and a queue of 20, two calls in three of a
+    # busy method were refusals.
     max_concurrent_rpcs: int = Field(default=20, ge=1)
-    max_queued_rpcs: int = Field(default=20, ge=0)
+    max_queued_rpcs: int = Field(default=256, ge=0)
     max_queue_wait_seconds: float = Field(default=0.5, ge=0)
     max_concurrent_streams: int = Field(default=500, ge=1)
     overload_retry_after_seconds: float = Field(default=0.25, gt=0)
@@ -81,6 +84,16 @@ class ServiceSettings(BaseSettings):
     db_ping_idle_seconds: float = Field(default=10.0, ge=0)
     consumer_max_deliver: int = 5
     consumer_ack_wait_seconds: float = 30.0
+    # A consumer fetches up to this many messages and applies them in one transaction (consumer.py).
+    consumer_batch_size: int = Field(default=50, ge=1)
+    # After a fetch that found fewer than a batch, wait until this long after it began before the next fetch,
+    # so a steady flow is applied in batches rather than a transaction per event (the read models lag by at
+    # most this much more).
+    consumer_linger_seconds: float = Field(default=0.05, ge=0, le=5)
+    # Inbox rows are kept longer than any redelivery can come: a stream's max age (7 days) plus a dead
+    # letter's life in the DLQ stream (7 days), after which it can no longer be replayed (inbox.py).
+    inbox_retention_days: float = Field(default=15.0, ge=14.0)
+    inbox_purge_interval_seconds: float = Field(default=3600.0, gt=0)
     health_check_seconds: float = 2.0
     metrics_port: int = Field(default=0, description="Prometheus scrape port; 0 disables the endpoint.")
     # Tracing (see telemetry.py): with no exporter configured nothing is recorded, only propagated. With one,
@@ -100,7 +113,7 @@ class ServiceSettings(BaseSettings):
         default=0, description="TEST ONLY: exit after N events were published and before they are marked."
     )
     fault_consumer_exit_after: int = Field(
-        default=0, description="TEST ONLY: exit after a consumer's Nth commit and before its ack."
+        default=0, description="TEST ONLY: exit once a consumer committed N events and before its ack."
     )
 
     @property

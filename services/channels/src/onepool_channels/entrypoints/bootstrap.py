@@ -15,7 +15,7 @@ from onepool_runtime.server import Infra, ServiceParts
 from onepool_channels.adapters.orders_client import OrdersGateway
 from onepool_channels.entrypoints.grpc_api import ChannelServicer
 from onepool_channels.entrypoints.policies import POLICY
-from onepool_channels.entrypoints.stock_events import on_location_upserted, on_stock_changed
+from onepool_channels.entrypoints.stock_events import on_location_upserted, on_stock_changed, on_stock_changed_many
 from onepool_channels.entrypoints.watch import StockWatchHub
 from onepool_channels.service_layer import handlers
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
@@ -30,7 +30,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     # The read model holds the whole pool (every SKU at every location), from the start of the stream, so a
     # channel or listing created later still sees stock that arrived earlier.
     stock_feed = [
-        Subscription.of(inventory_events.StockChanged, on_stock_changed),
+        Subscription.of(inventory_events.StockChanged, on_stock_changed, many=on_stock_changed_many),
         Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
     ]
     return [infra.consumer(ChannelsUnitOfWork, "stock-feed", "INVENTORY", stock_feed)]

@@ -19,14 +19,24 @@ def _location_type(value: int) -> LocationType:
         raise PermanentError(f"unknown location type {value}") from None
 
 
-async def on_stock_changed(event: inventory_events.StockChanged, uow: ChannelsUnitOfWork) -> None:
+def _level(event: inventory_events.StockChanged) -> stock_feed.Level:
     level = event.level
     # The location's own event (inventory.location.upserted) is authoritative; the type on a stock event is
     # only a hint for a location not heard of yet, and may be absent.
     location = None
     if event.location_type != inventory_pb2.LOCATION_TYPE_UNSPECIFIED:
         location = LocationInfo(level.location_id, _location_type(event.location_type), event.location_owner_dealer_id)
-    await stock_feed.stock_changed(uow, level.sku, level.location_id, location, level.available, level.version)
+    return stock_feed.Level(level.sku, level.location_id, location, level.available, level.version)
+
+
+async def on_stock_changed(event: inventory_events.StockChanged, uow: ChannelsUnitOfWork) -> None:
+    level = _level(event)
+    await stock_feed.stock_changed(uow, level.sku, level.location_id, level.hint, level.available, level.version)
+
+
+async def on_stock_changed_many(events: list[inventory_events.StockChanged], uow: ChannelsUnitOfWork) -> None:
+    """A run of StockChanged in the consumer's batch: applied together, each SKU recomputed once."""
+    await stock_feed.levels_changed(uow, [_level(e) for e in events])
 
 
 async def on_location_upserted(event: inventory_events.LocationUpserted, uow: ChannelsUnitOfWork) -> None:

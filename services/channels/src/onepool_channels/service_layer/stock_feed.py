@@ -11,6 +11,7 @@ after the stock arrived still sees it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from onepool_channels.domain.model import ChannelStock, LocationInfo
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
@@ -56,6 +57,32 @@ async def stock_changed(
     if not await uow.repo.apply_position(sku, location_id, available, version):
         return []  # stale: a newer level of this (sku, location) was applied already
     return await refresh(uow, [sku])
+
+
+@dataclass(frozen=True)
+class Level:
+    """One StockChanged, as `levels_changed` takes it."""
+
+    sku: str
+    location_id: str
+    hint: LocationInfo | None
+    available: int
+    version: int
+
+
+async def levels_changed(uow: ChannelsUnitOfWork, levels: list[Level]) -> list[ChannelStock]:
+    """Several StockChanged in a row (a consumer's batch): the same end state as `stock_changed` on each in
+    turn, with every SKU recomputed once, so a listing publishes its latest number once rather than each
+    step on the way. Locks in the order `stock_changed` takes them: location rows, then SKUs ascending."""
+    hints: dict[str, LocationInfo] = {}
+    for level in levels:
+        if level.hint is not None:
+            hints.setdefault(level.hint.id, level.hint)  # the first one counts, as one by one
+    for location_id in sorted(hints):
+        await uow.repo.remember_location(hints[location_id])
+    await uow.repo.lock_skus(level.sku for level in levels)
+    written = await uow.repo.apply_positions([(lv.sku, lv.location_id, lv.available, lv.version) for lv in levels])
+    return await refresh(uow, written)
 
 
 async def location_upserted(uow: ChannelsUnitOfWork, location: LocationInfo) -> list[ChannelStock]:

@@ -33,12 +33,14 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events dealers reads into its read models (nothing is connected here; the host runs them)."""
     inventory_view = [
         Subscription.of(inventory_events.LocationUpserted, consumers.on_location_upserted),
-        Subscription.of(inventory_events.StockChanged, consumers.on_stock_changed),
+        Subscription.of(
+            inventory_events.StockChanged, consumers.on_stock_changed, many=consumers.on_stock_changed_many
+        ),
         Subscription.of(inventory_events.TransferShipped, consumers.on_transfer_shipped),
         Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received),
     ]
     orders_view = [
-        Subscription.of(message, consumers.on_order_event)
+        Subscription.of(message, consumers.on_order_event, many=consumers.on_order_events)
         for message in (
             order_events.OrderPlaced,
             order_events.OrderPaid,

@@ -7,6 +7,7 @@ effect; stale numbers are dropped by version (stock) or by updated_at (orders)."
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeAlias
 
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
@@ -26,6 +27,15 @@ async def on_location_upserted(event: inventory_events.LocationUpserted, uow: De
     location = mappers.location_from_proto(event.location)
     if location is not None:
         await handlers.record_dealer_location(uow, location)
+
+
+async def on_stock_changed_many(events: list[inventory_events.StockChanged], uow: DealersUnitOfWork) -> None:
+    """A run of StockChanged in the consumer's batch: owners looked up and levels stored in one statement each."""
+    views = [
+        StockView(e.level.sku, e.level.location_id, e.location_owner_dealer_id, e.level.on_hand, e.level.version)
+        for e in events
+    ]
+    await handlers.apply_stock_levels(uow, views)
 
 
 async def on_stock_changed(event: inventory_events.StockChanged, uow: DealersUnitOfWork) -> None:
@@ -67,15 +77,26 @@ def _time(value: object, fallback: datetime | None) -> datetime | None:
     return fallback
 
 
-async def on_order_event(
-    event: order_events.OrderPlaced
+OrderEvent: TypeAlias = (
+    order_events.OrderPlaced
     | order_events.OrderPaid
     | order_events.OrderCancelled
     | order_events.OrderShipped
     | order_events.OrderCompleted
-    | order_events.OrderReturned,
-    uow: DealersUnitOfWork,
-) -> None:
+    | order_events.OrderReturned
+)
+
+
+async def on_order_event(event: OrderEvent, uow: DealersUnitOfWork) -> None:
+    await handlers.apply_order(uow, *_order_view(event))
+
+
+async def on_order_events(events: list[OrderEvent], uow: DealersUnitOfWork) -> None:
+    """A run of orders events in the consumer's batch: dealers looked up and orders locked once."""
+    await handlers.apply_orders(uow, [_order_view(e) for e in events])
+
+
+def _order_view(event: OrderEvent) -> tuple[OrderView, str]:
     order = event.facts  # never the deprecated API resource: its status is orders' business
     occurred = _time(event.meta.occurred_at, None) or datetime.now(UTC)
     currency = order.total.currency or order.paid.currency
@@ -90,7 +111,7 @@ async def on_order_event(
         created_at=_time(order.created_at, occurred) or occurred,
         updated_at=_time(order.updated_at, None),
     )
-    await handlers.apply_order(uow, view, order.channel_id)
+    return view, order.channel_id
 
 
 async def on_entry_posted(event: settlement_events.EntryPosted, uow: DealersUnitOfWork) -> None:

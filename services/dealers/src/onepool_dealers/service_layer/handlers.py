@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
 
 from onepool_kernel.money import Money
+from onepool_kernel.timestamps import now
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 from onepool_dealers.domain import commands
@@ -24,11 +25,6 @@ from onepool_dealers.domain.model import (
 )
 from onepool_dealers.domain.overview import OrderView, Overview, StockView
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
 
 # --- dealers ---------------------------------------------------------------------------------------------
 
@@ -296,13 +292,38 @@ async def apply_order(uow: DealersUnitOfWork, view: OrderView, channel_id: str) 
         dealer_id = await uow.repo.dealer_id_by_channel(channel_id)
         if dealer_id is None:
             return False
-        view = OrderView(**{**view.__dict__, "dealer_id": dealer_id})
+        view = replace(view, dealer_id=dealer_id)
     await uow.repo.lock_order(view.order_id)
     known = await uow.repo.get_order(view.order_id)
     if known is not None and not view.newer_than(known):
         return False
     await uow.repo.save_order(view)
     return True
+
+
+async def apply_stock_levels(uow: DealersUnitOfWork, views: list[StockView]) -> None:
+    """Several stock levels in a row (a consumer's batch): the same end state as `apply_stock` on each in turn.
+    A view without a dealer is at a location dealers may know the owner of; a brand location's is skipped."""
+    owners = await uow.repo.location_owners({v.location_id for v in views if not v.dealer_id})
+    owned = [v if v.dealer_id else replace(v, dealer_id=owners.get(v.location_id, "")) for v in views]
+    await uow.repo.apply_stock_levels([v for v in owned if v.dealer_id])
+
+
+async def apply_orders(uow: DealersUnitOfWork, views: list[tuple[OrderView, str]]) -> None:
+    """Several (order state, channel id) in a row (a consumer's batch): the same end state as `apply_order`
+    on each in turn, with the channels' dealers looked up and the orders locked (in id order) once."""
+    dealers = await uow.repo.dealer_ids_by_channels({c for v, c in views if not v.dealer_id})
+    mine = [v if v.dealer_id else replace(v, dealer_id=dealers[c]) for v, c in views if v.dealer_id or c in dealers]
+    if not mine:
+        return
+    ids = sorted({v.order_id for v in mine})
+    await uow.repo.lock_orders(ids)
+    known = await uow.repo.get_orders(ids)
+    for view in mine:
+        stored = known.get(view.order_id)
+        if stored is None or view.newer_than(stored):
+            await uow.repo.save_order(view)
+            known[view.order_id] = view
 
 
 async def add_settlement(uow: DealersUnitOfWork, dealer_id: str, currency: str, delta_minor: int) -> None:

@@ -7,9 +7,8 @@ from typing import Any
 
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_tables
-from onepool_runtime.uow import UnitOfWork
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_orders.adapters.orm import ChannelListingRow, ChannelRow
 from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel, SalesTerms
@@ -32,11 +31,7 @@ def _channel(row: Any) -> SalesChannel:
     )
 
 
-class ChannelRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class ChannelRepository(Repository):
     async def get(self, channel_id: str) -> SalesChannel | None:
         """Hand-written on the driver (see order_sql.py for why)."""
         pg = await self._uow.driver()

@@ -16,18 +16,12 @@ the buyer paid, checked against the parts (domain/imports.py).
 
 from __future__ import annotations
 
+from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
 from onepool_runtime.validation import CURRENCY_RE
 
 from onepool_channels.adapters.formats.common import Obj, join
 from onepool_channels.adapters.formats.regions import from_codes
-from onepool_channels.domain.imports import (
-    Charges,
-    ImportedCustomer,
-    ImportedLine,
-    ImportedOrder,
-    ImportedShipping,
-    to_text,
-)
+from onepool_channels.domain.imports import Charges, ImportedLine, ImportedOrder, to_text
 
 
 def parse(root: Obj) -> ImportedOrder:
@@ -58,9 +52,10 @@ def parse(root: Obj) -> ImportedOrder:
     customer = root.obj("customer")
     address = root.obj("shipping_address", required=True)
     name = " ".join(p for p in (customer.text("first_name"), customer.text("last_name")) if p) if customer else ""
-    shipping = ImportedShipping()
+    shipping = FulfillmentPreference(allow_split=True)
     if address is not None:
-        shipping = ImportedShipping(
+        shipping = FulfillmentPreference(
+            allow_split=True,
             region=from_codes(
                 address.text("country_code", required=True, max_len=2), address.text("province_code", max_len=8)
             ),
@@ -73,7 +68,7 @@ def parse(root: Obj) -> ImportedOrder:
                 address.text("country"),
             ),
         )
-    buyer = ImportedCustomer(
+    buyer = CustomerInfo(
         channel_customer_id=customer.text("id", max_len=64) if customer else "",
         phone=(customer.text("phone", max_len=32) if customer else "")
         or root.text("phone", max_len=32)
