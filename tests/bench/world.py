@@ -73,6 +73,7 @@ class World:
                 fee_rate_bps=500,
                 currency="CNY",
                 request_id=f"bench-channel-{self.run}",
+                catalogue=cpb.CATALOGUE_POOL,  # the bench sells stocked SKUs without listing them
             ),
             metadata=stack.admin,
         )

@@ -22,28 +22,33 @@ pytestmark = pytest.mark.asyncio
 DOC = Path(__file__).resolve().parents[2] / "docs" / "import-formats.md"
 EXAMPLES = dict(re.findall(r"<!-- example: (\w+) -->\n```json\n(.*?)\n```", DOC.read_text("utf-8"), flags=re.S))
 
-# What each documented example must become: (external id, [(channel sku, quantity, unit price)], region,
-# customer (channel id, phone, email, name)).
+# What each documented example must become: (external id, [(channel sku, quantity, unit price, line discount)],
+# (shipping fee, total the marketplace collected), region, customer (channel id, phone, email, name)).
 EXPECTED = {
     "shopify": (
         "5721170592001",
-        [("SHOP-TEE-RED-M", 2, 9900), ("SHOP-CAP-BLK", 1, 12900)],
+        [("SHOP-TEE-RED-M", 2, 9900, 1000), ("SHOP-CAP-BLK", 1, 12900, 0)],
+        (1200, 32900),
         "CN-SH",
         ("7310028783873", "+8613800138000", "li.lei@example.com", "Lei Li"),
     ),
     "taobao": (
         "3412345678901234567",
-        [("TB-TEE-RED-M", 1, 9900), ("TB-MUG", 2, 6900)],
+        # discount_fee 20.00 less adjust_fee -5.00: 25.00 spread over the lines by value
+        [("TB-TEE-RED-M", 1, 9900, 1044), ("TB-MUG", 2, 6900, 1456)],
+        (800, 22000),
         "CN-ZJ",
         ("tb_lilei_88", "13800138000", "", "李雷"),
     ),
     "generic": (
         "MP-2026-000123",
-        [("GEN-TEE-RED-M", 3, 8990), ("GEN-CAP-BLK", 1, 12900)],
+        [("GEN-TEE-RED-M", 3, 8990, 1970), ("GEN-CAP-BLK", 1, 12900, 0)],
+        (1000, 38900),
         "CN-SH",
         ("buyer-42", "+8613800138000", "li.lei@example.com", "Li Lei"),
     ),
 }
+PRICES = {c: p for _, lines, _, _, _ in EXPECTED.values() for c, _, p, _ in lines}
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +70,9 @@ async def marketplace(world, orders):  # type: ignore[no-untyped-def]
     await wait_until_orders_knows(orders, metadata("admin"), channel.id)
     wh = await world.location("WH")
     skus = {}
-    for _, lines, _, _ in EXPECTED.values():
-        for channel_sku, _, _ in lines:
-            skus[channel_sku] = world.name("SKU")
-            await world.listing(channel.id, skus[channel_sku], channel_sku=channel_sku)
+    for channel_sku, price in PRICES.items():
+        skus[channel_sku] = world.name("SKU")
+        await world.listing(channel.id, skus[channel_sku], channel_sku=channel_sku, price=price)
     await world.stock(wh, **{sku: 50 for sku in skus.values()})
     return channel, skus
 
@@ -87,12 +91,25 @@ async def test_each_documented_example_becomes_the_right_unified_order(world, or
         metadata=metadata("channel", channel_id=channel.id),
     )
     order = reply.order
-    external_id, lines, region, (buyer, phone, email, name) = EXPECTED[format_]
+    external_id, lines, (shipping, collected), region, (buyer, phone, email, name) = EXPECTED[format_]
     assert (order.channel_id, order.external_order_id) == (channel.id, external_id)
     assert sorted(
-        (ln.sku, ln.channel_sku, ln.quantity, ln.unit_price.currency, ln.unit_price.amount_minor) for ln in order.lines
-    ) == sorted((skus[c], c, q, "CNY", p) for c, q, p in lines)
-    assert order.total.amount_minor == sum(q * p for _, q, p in lines)
+        (
+            ln.sku,
+            ln.channel_sku,
+            ln.quantity,
+            ln.unit_price.currency,
+            ln.unit_price.amount_minor,
+            ln.discount.amount_minor,
+        )
+        for ln in order.lines
+    ) == sorted((skus[c], c, q, "CNY", p, d) for c, q, p, d in lines)
+    assert [ln.line_total.amount_minor for ln in order.lines] == [
+        ln.unit_price.amount_minor * ln.quantity - ln.discount.amount_minor for ln in order.lines
+    ]
+    assert order.shipping_fee.amount_minor == shipping
+    # The order charges exactly what the marketplace collected, and that is what was paid.
+    assert order.total.amount_minor == collected
     assert order.customer_id
     assert (order.customer.channel_customer_id, order.customer.phone) == (buyer, phone)
     assert (order.customer.email, order.customer.name) == (email, name)
@@ -127,9 +144,9 @@ async def test_the_same_payload_imported_twice_and_concurrently_is_one_order(wor
     other = await world.channel("market2")
     await wait_until_orders_knows(orders, metadata("admin"), other.id)
     wh = await world.location("WH")
-    for channel_sku, _, _ in EXPECTED["generic"][1]:
+    for channel_sku, _, price, _ in EXPECTED["generic"][1]:
         sku = world.name("SKU")
-        await world.listing(other.id, sku, channel_sku=channel_sku)
+        await world.listing(other.id, sku, channel_sku=channel_sku, price=price)
         await world.stock(wh, **{sku: 10})
     request = cpb.ImportOrderRequest(channel_id=other.id, format="generic", payload=EXAMPLES["generic"])
     replies = await asyncio.gather(*(world.channels.ImportOrder(request, metadata=world.admin) for _ in range(6)))
@@ -158,9 +175,9 @@ async def test_a_paid_import_orders_cannot_take_is_answered_as_orders_keeps_it(w
     empty = await world.channel("market-empty")
     await wait_until_orders_knows(orders, metadata("admin"), empty.id)
     short = await world.location("WH")
-    for channel_sku, _, _ in EXPECTED["taobao"][1]:
+    for channel_sku, _, price, _ in EXPECTED["taobao"][1]:
         sku = world.name("SKU")
-        await world.listing(empty.id, sku, channel_sku=channel_sku)
+        await world.listing(empty.id, sku, channel_sku=channel_sku, price=price)
         await world.stock(short, **{sku: 1})  # the trade wants two mugs
     rejected = await world.channels.ImportOrder(
         cpb.ImportOrderRequest(channel_id=empty.id, format="taobao", payload=EXAMPLES["taobao"]), metadata=world.admin
@@ -184,3 +201,78 @@ async def test_a_paid_import_orders_cannot_take_is_answered_as_orders_keeps_it(w
     )
     assert (paid_later.order.id, paid_later.order.status) == (placed.order.id, opb.ORDER_STATUS_CANCELLED)
     assert paid_later.order.paid.amount_minor == 0
+
+
+# --- issue 12 item 3: marketplace totals ------------------------------------------------------------------
+
+
+def _one_line_shopify(world, price: str, total_price: str) -> str:  # type: ignore[no-untyped-def]
+    payload = json.loads(EXAMPLES["shopify"])
+    payload["id"] = world.name("shop")
+    payload["line_items"] = [{"sku": "SHOP-CAP-BLK", "quantity": 1, "price": price}]
+    payload.pop("total_discounts")
+    payload["shipping_lines"] = []
+    payload["total_price"] = total_price
+    return json.dumps(payload)
+
+
+async def test_a_payload_whose_parts_do_not_add_up_is_refused_naming_the_difference(world, orders, marketplace) -> None:  # type: ignore[no-untyped-def]
+    """The acceptance run: total_price "1.00" with one line at 99.00 was booked as paid 99.00."""
+    channel, _ = marketplace
+    payload = _one_line_shopify(world, "129.00", "1.00")
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await world.channels.ImportOrder(
+            cpb.ImportOrderRequest(channel_id=channel.id, format="shopify", payload=payload), metadata=world.admin
+        )
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(exc.value) == ["payload.total_price"]
+    assert "a difference of 128.00" in (exc.value.details() or "")
+    assert await channel_orders(orders, channel.id) == []
+
+
+async def test_a_marketplace_price_below_the_listing_is_an_explicit_discount_and_above_is_refused(  # type: ignore[no-untyped-def]
+    world, orders, marketplace
+) -> None:
+    channel, skus = marketplace
+    cheaper = await world.channels.ImportOrder(
+        cpb.ImportOrderRequest(
+            channel_id=channel.id, format="shopify", payload=_one_line_shopify(world, "119.00", "119.00")
+        ),
+        metadata=world.admin,
+    )
+    [line] = cheaper.order.lines
+    assert (line.sku, line.unit_price.amount_minor, line.discount.amount_minor) == (skus["SHOP-CAP-BLK"], 12900, 1000)
+    assert cheaper.order.total.amount_minor == cheaper.order.paid.amount_minor == 11900
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await world.channels.ImportOrder(
+            cpb.ImportOrderRequest(
+                channel_id=channel.id, format="shopify", payload=_one_line_shopify(world, "139.00", "139.00")
+            ),
+            metadata=world.admin,
+        )
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(exc.value) == ["payload.line_items[0].price"]
+    assert [o.id for o in await channel_orders(orders, channel.id)] == [cheaper.order.id]
+
+
+async def test_settlement_books_what_the_marketplace_collected(world, orders, marketplace, started) -> None:  # type: ignore[no-untyped-def]
+    """The Shopify example collects 329.00 (lines 327.00, less 10.00 discount, plus 12.00 shipping); the
+    channel's 5% commission is taken from that, not from the lines' prices."""
+    from onepool.settlement.v1 import settlement_pb2 as spb
+
+    await started.start("settlement")
+    settlement = started.stub("settlement")
+    channel, _ = marketplace
+    reply = await world.channels.ImportOrder(
+        cpb.ImportOrderRequest(channel_id=channel.id, format="shopify", payload=EXAMPLES["shopify"]),
+        metadata=world.admin,
+    )
+    assert reply.order.paid.amount_minor == 32900
+
+    async def commission() -> int:
+        balance = await settlement.GetBalance(
+            spb.GetBalanceRequest(party=f"channel:{channel.id}"), metadata=world.admin
+        )
+        return int(balance.balance.amount_minor)
+
+    assert await world.eventually(commission, lambda fee: fee != 0, within=30) == 32900 * 500 // 10_000

@@ -101,5 +101,6 @@ async def test_a_paused_channel_takes_no_orders(world, market) -> None:  # type:
 async def test_when_orders_is_unreachable_the_import_is_retryable_not_internal(world, market) -> None:  # type: ignore[no-untyped-def]
     generic = json.loads(EXAMPLES["generic"])
     generic["lines"] = generic["lines"][:1]
+    del generic["total"]  # the example's total counts the line cut off
     error = await refusal(world, market.id, "generic", json.dumps(generic))
     assert error.code() == grpc.StatusCode.UNAVAILABLE

@@ -145,6 +145,7 @@ async def build_world(client: Client, tag: str) -> World:
                 fee_rate_bps=200,
                 currency=CURRENCY,
                 request_id=f"{tag}-{code}",
+                catalogue=cpb.CATALOGUE_POOL,  # the workload sells stocked SKUs without listing them
             ),
         )
         channel_ids.append(reply.channel.id)

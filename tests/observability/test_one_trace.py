@@ -57,6 +57,7 @@ async def test_place_and_pay_is_one_trace_through_orders_inventory_relay_and_set
                 type=cpb.CHANNEL_TYPE_ONLINE_STORE,
                 fee_rate_bps=200,
                 request_id=uid("c"),
+                catalogue=cpb.CATALOGUE_POOL,  # the order names a SKU without a listing
             ),
             metadata=admin,
         )

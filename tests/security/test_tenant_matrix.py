@@ -238,6 +238,8 @@ ROWS: dict[str, Row] = {
         cases=(
             Case("channel", lambda w: _return(w, w.s2), why="another channel's order"),
             Case("store", lambda w: _return(w, w.s2), why="received at another store"),
+            Case("dealer", lambda w: _return(w, w.shop_b), why="received at another dealer's shop"),
+            Case("dealer", lambda w: _return(w, w.s2), why="received at a brand store"),
         )
     ),
     # --- inventory ---------------------------------------------------------------------------------------
@@ -544,6 +546,7 @@ async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
                 fee_rate_bps=500,
                 allocation=cpb.AllocationPolicy(location_ids=[store]),
                 request_id=uid("req"),
+                catalogue=cpb.CATALOGUE_POOL,  # orders here name SKUs without listings
             ),
             metadata=admin,
         )

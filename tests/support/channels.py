@@ -43,8 +43,13 @@ def channel(
     version: int = 1,
     fee_rate_bps: int = 0,
     currency: str = "CNY",
+    catalogue: int = cpb.CATALOGUE_POOL,
+    own_stock: int = cpb.OWN_STOCK_RULE_UNSPECIFIED,
 ) -> cpb.Channel:
-    """A Channel message as the channels service would publish it (both location lists empty = every location)."""
+    """A Channel message as the channels service would publish it (both location lists empty = every location).
+
+    Its catalogue is the whole pool unless asked otherwise: tests built on these helpers place orders for
+    stocked SKUs without listing them; the tests of a channel's terms ask for CATALOGUE_LISTINGS."""
     channel_id = channel_id or f"CH-{uuid.uuid4().hex[:10]}"
     return cpb.Channel(
         id=channel_id,
@@ -59,9 +64,11 @@ def channel(
             location_types=list(location_types),
             max_share_bps=max_share_bps,
             buffer_units=buffer_units,
+            own_stock=own_stock,
         ),
         status=cpb.CHANNEL_STATUS_ACTIVE if active else cpb.CHANNEL_STATUS_PAUSED,
         version=version,
+        catalogue=catalogue,
     )
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from onepool_channels.adapters.formats import parse
 from onepool_channels.adapters.formats.regions import from_cn_province, from_codes
-from onepool_channels.domain.imports import ImportedLine, ImportedOrder, resolve, to_minor
+from onepool_channels.domain.imports import Charges, ImportedLine, ImportedOrder, resolve, to_minor
 from onepool_channels.domain.model import (
     AllocationPolicy,
     Channel,
@@ -43,13 +43,34 @@ def test_shopify_example_becomes_the_documented_order(examples: dict[str, str]) 
             channel_customer_id="7310028783873", phone="+8613800138000", email="li.lei@example.com", name="Lei Li"
         ),
         lines=(
-            ImportedLine("SHOP-TEE-RED-M", 2, 9900, "payload.line_items[0].sku"),
-            ImportedLine("SHOP-CAP-BLK", 1, 12900, "payload.line_items[1].sku"),
+            ImportedLine(
+                "SHOP-TEE-RED-M",
+                2,
+                9900,
+                "payload.line_items[0].sku",
+                discount_minor=1000,
+                price_path="payload.line_items[0].price",
+                discount_path="payload.line_items[0].discount_allocations",
+            ),
+            ImportedLine(
+                "SHOP-CAP-BLK",
+                1,
+                12900,
+                "payload.line_items[1].sku",
+                price_path="payload.line_items[1].price",
+                discount_path="payload.line_items[1].total_discount",
+            ),
         ),
         shipping=FulfillmentPreference(
             allow_split=True, region="CN-SH", address="100 Century Avenue, Floor 12, Shanghai, Shanghai, 200120, China"
         ),
         payment_ref="shopify:5721170592001",
+        charges=Charges(
+            collected_minor=32900,
+            collected_path="payload.total_price",
+            discount_path="payload.total_discounts",
+            shipping_minor=1200,
+        ),
     )
 
 
@@ -60,14 +81,30 @@ def test_taobao_example_becomes_the_documented_order(examples: dict[str, str]) -
         currency="CNY",
         customer=CustomerInfo(channel_customer_id="tb_lilei_88", phone="13800138000", name="李雷"),
         lines=(
-            ImportedLine("TB-TEE-RED-M", 1, 9900, f"{trade}.orders.order[0].outer_sku_id"),
-            ImportedLine("TB-MUG", 2, 6900, f"{trade}.orders.order[1].outer_iid"),
+            ImportedLine(
+                "TB-TEE-RED-M",
+                1,
+                9900,
+                f"{trade}.orders.order[0].outer_sku_id",
+                price_path=f"{trade}.orders.order[0].price",
+            ),
+            ImportedLine(
+                "TB-MUG", 2, 6900, f"{trade}.orders.order[1].outer_iid", price_path=f"{trade}.orders.order[1].price"
+            ),
         ),
         shipping=FulfillmentPreference(
             allow_split=True, region="CN-ZJ", address="浙江省, 杭州市, 西湖区, 文三路100号, 310000"
         ),
         currency_path=trade,
         payment_ref="2026112322001456780512345678",
+        # payment 220.00 = total_fee 237.00 - discount_fee 20.00 + adjust_fee -5.00 + post_fee 8.00
+        charges=Charges(
+            collected_minor=22000,
+            collected_path=f"{trade}.payment",
+            order_discount_minor=2500,
+            discount_path=f"{trade}.discount_fee",
+            shipping_minor=800,
+        ),
     )
 
 
@@ -83,8 +120,23 @@ def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) 
             member_id="M-1001",
         ),
         lines=(
-            ImportedLine("GEN-TEE-RED-M", 3, 8990, "payload.lines[0].channel_sku"),
-            ImportedLine("GEN-CAP-BLK", 1, 12900, "payload.lines[1].channel_sku"),
+            ImportedLine(
+                "GEN-TEE-RED-M",
+                3,
+                8990,
+                "payload.lines[0].channel_sku",
+                discount_minor=1970,
+                price_path="payload.lines[0].unit_price",
+                discount_path="payload.lines[0].discount",
+            ),
+            ImportedLine(
+                "GEN-CAP-BLK",
+                1,
+                12900,
+                "payload.lines[1].channel_sku",
+                price_path="payload.lines[1].unit_price",
+                discount_path="payload.lines[1].discount",
+            ),
         ),
         shipping=FulfillmentPreference(
             mode=FulfillmentMode.SHIP,
@@ -93,6 +145,7 @@ def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) 
             allow_split=True,
         ),
         payment_ref="PSP-2026-000123",
+        charges=Charges(collected_minor=38900, collected_path="payload.total", shipping_minor=1000),
     )
 
 
@@ -149,7 +202,7 @@ def test_shopify_missing_fields_are_named_each_with_its_path(examples: dict[str,
 
 
 def test_shopify_without_line_items_or_with_junk_lines_is_refused() -> None:
-    base = {"id": 1, "currency": "CNY", "shipping_address": {"country_code": "CN"}}
+    base = {"id": 1, "currency": "CNY", "total_price": "1.00", "shipping_address": {"country_code": "CN"}}
     assert refused("shopify", {**base, "line_items": []}) == {"payload.line_items": "must not be empty"}
     assert set(refused("shopify", {**base, "line_items": ["x"]})) == {"payload.line_items[0]"}
     assert set(refused("shopify", {**base, "line_items": {"sku": "A"}})) == {"payload.line_items"}
@@ -272,23 +325,23 @@ def channel(**overrides: object) -> Channel:
     return Channel(**values)  # type: ignore[arg-type]
 
 
-def listing(channel_sku: str, sku: str, *, active: bool = True) -> Listing:
-    return Listing("ch-1", sku, channel_sku, Money("CNY", 100), active)
+def listing(channel_sku: str, sku: str, *, active: bool = True, price: int = 100) -> Listing:
+    return Listing("ch-1", sku, channel_sku, Money("CNY", price), active)
 
 
-def imported(*lines: ImportedLine, currency: str = "CNY") -> ImportedOrder:
+def imported(*lines: ImportedLine, currency: str = "CNY", charges: Charges | None = None) -> ImportedOrder:
     customer, shipping = CustomerInfo(phone="138"), FulfillmentPreference(allow_split=True, region="CN-SH")
-    return ImportedOrder("EXT-1", currency, customer, tuple(lines), shipping)
+    return ImportedOrder("EXT-1", currency, customer, tuple(lines), shipping, charges=charges or Charges())
 
 
 def test_resolve_maps_channel_skus_to_skus_and_keeps_the_money() -> None:
     order = resolve(
         imported(ImportedLine("TM-A", 2, 1250, "payload.lines[0].channel_sku")),
         channel(),
-        {"TM-A": listing("TM-A", "SKU-A")},
+        {"TM-A": listing("TM-A", "SKU-A", price=1250)},
     )
-    assert [(ln.sku, ln.channel_sku, ln.quantity, ln.unit_price) for ln in order.lines] == [
-        ("SKU-A", "TM-A", 2, Money("CNY", 1250))
+    assert [(ln.sku, ln.channel_sku, ln.quantity, ln.unit_price, ln.discount) for ln in order.lines] == [
+        ("SKU-A", "TM-A", 2, Money("CNY", 1250), Money("CNY", 0))
     ]
     assert (order.channel_id, order.external_order_id, order.dealer_id) == ("ch-1", "EXT-1", "")
 
@@ -310,15 +363,89 @@ def test_resolve_names_every_unknown_or_inactive_channel_sku() -> None:
     assert "not active" in problems["payload.line_items[2].sku"]
 
 
-def test_resolve_merges_same_sku_lines_at_one_price_and_refuses_two_prices() -> None:
+def test_resolve_merges_same_sku_lines_at_the_listing_price_with_their_discounts() -> None:
     listings = {"A1": listing("A1", "SKU-A"), "A2": listing("A2", "SKU-A")}
     same = resolve(
         imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 2, 100, "p[1]")), channel(), listings
     )
     assert [(ln.sku, ln.quantity) for ln in same.lines] == [("SKU-A", 3)]
+    cheaper = resolve(
+        imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 2, 80, "p[1]", discount_minor=10)),
+        channel(),
+        listings,
+    )
+    # 2 x 80 below the listing's 100 is a 40 reduction, on top of the marketplace's own 10.
+    assert [(ln.quantity, ln.unit_price, ln.discount) for ln in cheaper.lines] == [
+        (3, Money("CNY", 100), Money("CNY", 50))
+    ]
+
+
+def test_a_price_above_the_listing_is_refused_naming_the_price() -> None:
     with pytest.raises(InvalidArgument) as exc:
-        resolve(imported(ImportedLine("A1", 1, 100, "p[0]"), ImportedLine("A2", 1, 200, "p[1]")), channel(), listings)
-    assert list(fields(exc)) == ["p[1]"]
+        resolve(
+            imported(ImportedLine("A1", 1, 120, "p[0].sku", price_path="p[0].price")),
+            channel(),
+            {"A1": listing("A1", "SKU-A")},
+        )
+    assert fields(exc) == {
+        "p[0].price": "is 1.20 but channel tmall lists SKU-A at 1.00: update the listing, then import again"
+    }
+
+
+def test_the_parts_must_add_up_to_what_the_marketplace_collected() -> None:
+    """The acceptance run's payload: total_price 1.00 for one line at 99.00."""
+    line = ImportedLine("A1", 1, 9900, "p[0].sku")
+    listings = {"A1": listing("A1", "SKU-A", price=9900)}
+    with pytest.raises(InvalidArgument) as exc:
+        resolve(imported(line, charges=Charges(100, "payload.total_price")), channel(), listings)
+    assert fields(exc) == {
+        "payload.total_price": "is 1.00 but the lines (99.00) less discounts (0.00) plus shipping (0.00) come to "
+        "99.00: a difference of 98.00"
+    }
+    paid = resolve(
+        imported(line, charges=Charges(9400, "t", order_discount_minor=1000, shipping_minor=500)), channel(), listings
+    )
+    assert [ln.discount for ln in paid.lines] == [Money("CNY", 1000)]
+    assert paid.shipping_fee == Money("CNY", 500)
+
+
+def test_order_discounts_are_spread_over_the_lines_exactly() -> None:
+    lines = (ImportedLine("A1", 1, 9900, "p[0]"), ImportedLine("B1", 2, 6900, "p[1]"))
+    listings = {"A1": listing("A1", "SKU-A", price=9900), "B1": listing("B1", "SKU-B", price=6900)}
+    order = resolve(imported(*lines, charges=Charges(21200, "t", order_discount_minor=2500)), channel(), listings)
+    assert [ln.discount for ln in order.lines] == [Money("CNY", 1044), Money("CNY", 1456)]
+    too_much = Charges(None, order_discount_minor=30000, discount_path="payload.discount_fee")
+    with pytest.raises(InvalidArgument) as exc:
+        resolve(imported(*lines, charges=too_much), channel(), listings)
+    assert list(fields(exc)) == ["payload.discount_fee"]
+
+
+def test_shopify_totals_map_discount_allocations_shipping_and_total_price(examples: dict[str, str]) -> None:
+    order = json.loads(examples["shopify"])
+    order["total_discounts"] = "15.00"
+    assert refused("shopify", order) == {
+        "payload.total_discounts": "is 15.00 but the discount_allocations add up to 10.00"
+    }
+    legacy = json.loads(examples["shopify"])
+    del legacy["line_items"][0]["discount_allocations"]
+    assert parse("shopify", json.dumps(legacy)).charges.order_discount_minor == 1000
+    taxed = json.loads(examples["shopify"])
+    taxed["taxes_included"] = False
+    assert list(refused("shopify", taxed)) == ["payload.total_tax"]
+    discounted_shipping = json.loads(examples["shopify"])
+    discounted_shipping["shipping_lines"][0]["discount_allocations"] = [{"amount": "12.00"}]
+    discounted_shipping["total_discounts"] = "22.00"
+    parsed = parse("shopify", json.dumps(discounted_shipping))
+    assert (parsed.charges.shipping_minor, parsed.charges.order_discount_minor) == (0, 0)
+
+
+def test_taobao_totals_map_discount_adjust_post_fee_and_payment(examples: dict[str, str]) -> None:
+    trade = json.loads(examples["taobao"])["trade_fullinfo_get_response"]["trade"]
+    trade["total_fee"] = "200.00"
+    assert list(refused("taobao", trade)) == ["payload.total_fee"]
+    trade["total_fee"] = "237.00"
+    trade["adjust_fee"] = "30.00"
+    assert list(refused("taobao", trade)) == ["payload.adjust_fee"]
 
 
 def test_resolve_refuses_another_currency_and_a_paused_channel() -> None:

@@ -165,3 +165,71 @@ def test_a_plan_covers_demand_exactly_and_never_exceeds_availability(available, 
     ]
     if single:
         assert len(placed) == 1  # fewest locations first
+
+
+# --- a dealer channel's FILL_FIRST rule (issue 12 item 4) ---------------------------------------------------
+
+DEALER_LOCATIONS = [
+    loc("BRAND-WH", "SH", 100),
+    loc("BRAND-WH2", "BJ", 50),
+    loc("D1-SHOP", "BJ", 0, type_=LocationType.DEALER_STORE, owner="D1"),
+    loc("D1-WH", "SH", 5, type_=LocationType.DEALER_WAREHOUSE, owner="D1"),
+]
+
+
+def fill_first(lines: list[Line], stock: Stock, *, allow_split: bool = True, **kw):  # type: ignore[no-untyped-def]
+    hint = Hint(region="SH", allow_split=allow_split)
+    return by_location(plan(lines, hint, DEALER_LOCATIONS, stock, preferred_owner="D1", fill_own_first=True, **kw))
+
+
+def test_fill_first_takes_what_the_dealers_locations_hold_then_the_brands() -> None:
+    stock = Stock({("BRAND-WH", "A"): 50, ("D1-SHOP", "A"): 2, ("D1-WH", "A"): 1})
+    # Both of the dealer's locations give what they have (its regional one first), the brand the rest.
+    assert fill_first([Line("A", 5)], stock) == {"D1-WH": {"A": 1}, "D1-SHOP": {"A": 2}, "BRAND-WH": {"A": 2}}
+    # The whole-order rule (the default) leaves the dealer's 3 units and ships 5 from one brand warehouse.
+    whole = plan([Line("A", 5)], Hint(region="SH", allow_split=True), DEALER_LOCATIONS, stock, preferred_owner="D1")
+    assert by_location(whole) == {"BRAND-WH": {"A": 5}}
+
+
+def test_fill_first_changes_nothing_when_the_dealer_covers_the_order_or_no_split_is_allowed() -> None:
+    stock = Stock({("BRAND-WH", "A"): 50, ("D1-SHOP", "A"): 4})
+    assert fill_first([Line("A", 4)], stock) == {"D1-SHOP": {"A": 4}}
+    assert fill_first([Line("A", 6)], stock, allow_split=False) == {"BRAND-WH": {"A": 6}}
+
+
+def test_fill_first_covers_the_rest_from_the_fewest_brand_locations_per_sku() -> None:
+    stock = Stock({("BRAND-WH", "A"): 3, ("BRAND-WH2", "A"): 9, ("BRAND-WH2", "B"): 9, ("D1-SHOP", "A"): 1})
+    assert fill_first([Line("A", 6), Line("B", 2)], stock) == {"D1-SHOP": {"A": 1}, "BRAND-WH2": {"A": 5, "B": 2}}
+
+
+def test_fill_first_never_plans_beyond_the_channels_cap() -> None:
+    stock = Stock({("BRAND-WH", "A"): 50, ("D1-SHOP", "A"): 2})
+    with pytest.raises(InsufficientStock) as caught:
+        fill_first([Line("A", 5)], stock, caps={"A": 4})
+    assert caught.value.shortages[0].available == 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    available=st.dictionaries(
+        st.tuples(st.sampled_from([loc.id for loc in DEALER_LOCATIONS]), st.sampled_from(["A", "B"])),
+        st.integers(0, 6),
+    ),
+    demand=st.dictionaries(st.sampled_from(["A", "B"]), st.integers(1, 12), min_size=1),
+)
+def test_fill_first_uses_all_the_dealers_stock_before_any_of_the_brands(available, demand) -> None:  # type: ignore[no-untyped-def]
+    try:
+        placed = fill_first([Line(sku, q) for sku, q in demand.items()], Stock(available))
+    except InsufficientStock:
+        assert any(sum(v for (_, s), v in available.items() if s == sku) < q for sku, q in demand.items())
+        return
+    own = {"D1-SHOP", "D1-WH"}
+    for sku, q in demand.items():
+        assert sum(skus.get(sku, 0) for skus in placed.values()) == q
+        from_own = sum(skus.get(sku, 0) for lid, skus in placed.items() if lid in own)
+        own_holds = sum(available.get((lid, sku), 0) for lid in own)
+        # The dealer gives all it holds of the SKU (up to the demand) before the brand gives anything.
+        assert from_own == min(q, own_holds)
+    for lid, skus in placed.items():
+        for sku, q in skus.items():
+            assert q <= available.get((lid, sku), 0)

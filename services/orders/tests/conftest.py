@@ -12,7 +12,7 @@ import pytest
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.service_layer.placing import OrderPlacement
-from onepool_orders.service_layer.ports import ReservationInfo, ReservationState, ReserveStock
+from onepool_orders.service_layer.ports import ReservationInfo, ReservationState, ReserveStock, ReturnLocation
 from onepool_orders.service_layer.recovery import Recovery
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
@@ -124,8 +124,8 @@ class FakeInventory:
         self._check()
         return [s for s in skus if s not in self.stock]
 
-    async def receiving_location(self, location_id: str) -> bool:
-        return True
+    async def receiving_location(self, location_id: str) -> ReturnLocation | None:
+        return ReturnLocation(location_id)
 
 
 class Saga:

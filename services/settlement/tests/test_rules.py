@@ -94,6 +94,16 @@ def test_a_dealer_whose_location_shipped_a_brand_sale_earns_the_fulfillment_fee_
     assert by_party(fee) == {"brand": -300, "dealer:D9": 300}  # 5% of 2 x 3000
 
 
+def test_the_fulfillment_fee_is_on_what_the_goods_sold_for_after_their_discount() -> None:
+    shop = Fulfillment("F1", "D9-SHOP", "D9", (StockLine("A", 1),), shipped=True)
+    facts = OrderFacts(
+        "O1", "TMALL", "", "CNY", 8_000, 8_000, 0, (OrderLine("A", 2, 3000, 1000), OrderLine("B", 1, 4000)), (shop,)
+    )
+    settlement, _ = rules.recognise_sale(facts, TMALL, POLICY, SRC)
+    fee = rules.fulfillment_fee(facts, shop, settlement, POLICY, SRC)
+    assert fee is not None and by_party(fee) == {"brand": -125, "dealer:D9": 125}  # 5% of 3000 - 1000 / 2
+
+
 def test_no_fulfillment_fee_for_brand_locations_or_for_the_seller_itself() -> None:
     brand_wh = Fulfillment("F1", "WH", "", (StockLine("A", 2),), shipped=True)
     own_shop = Fulfillment("F2", "D1-SHOP", "D1", (StockLine("B", 1),), shipped=True)

@@ -9,22 +9,31 @@ from onepool_runtime.protobuf import enum_maps
 
 from onepool_channels.domain.model import (
     AllocationPolicy,
+    Catalogue,
     Channel,
     ChannelStatus,
     ChannelStock,
     ChannelType,
     Listing,
     LocationType,
+    OwnStockRule,
     RuleNumbers,
 )
 
 CHANNEL_TYPES, CHANNEL_TYPES_BACK = enum_maps(pb.ChannelType, ChannelType)
 CHANNEL_STATUSES, CHANNEL_STATUSES_BACK = enum_maps(pb.ChannelStatus, ChannelStatus)
 LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inventory_pb2.LocationType, LocationType)
+CATALOGUES, CATALOGUES_BACK = enum_maps(pb.Catalogue, Catalogue)
+OWN_STOCK_RULES, OWN_STOCK_RULES_BACK = enum_maps(pb.OwnStockRule, OwnStockRule)
 
 
 def allocation_to_proto(a: AllocationPolicy) -> pb.AllocationPolicy:
-    return to_message(pb.AllocationPolicy, a, location_types=sorted(LOCATION_TYPES[t] for t in a.location_types))
+    return to_message(
+        pb.AllocationPolicy,
+        a,
+        location_types=sorted(LOCATION_TYPES[t] for t in a.location_types),
+        own_stock=OWN_STOCK_RULES[a.own_stock],
+    )
 
 
 def channel_to_proto(c: Channel) -> pb.Channel:
@@ -34,6 +43,7 @@ def channel_to_proto(c: Channel) -> pb.Channel:
         type=CHANNEL_TYPES[c.type],
         allocation=allocation_to_proto(c.allocation),
         status=CHANNEL_STATUSES[c.status],
+        catalogue=CATALOGUES[c.catalogue],
     )
 
 

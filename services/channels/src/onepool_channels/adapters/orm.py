@@ -35,6 +35,8 @@ class ChannelRow(ChannelsTable, table=True):
     location_types: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
     max_share_bps: int = 0
     buffer_units: int = 0
+    own_stock: str = Field(default="WHOLE_ORDER", max_length=16)
+    catalogue: str = Field(default="LISTINGS", max_length=16)
     status: str = Field(max_length=16)
     currency: str = Field(max_length=3)
     version: int = Field(default=1, sa_column=counter_column(1))

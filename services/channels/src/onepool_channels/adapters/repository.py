@@ -33,6 +33,7 @@ from onepool_channels.adapters.orm import (
 )
 from onepool_channels.domain.model import (
     AllocationPolicy,
+    Catalogue,
     Channel,
     ChannelStatus,
     ChannelStock,
@@ -40,6 +41,7 @@ from onepool_channels.domain.model import (
     Listing,
     LocationInfo,
     LocationType,
+    OwnStockRule,
     RuleNumbers,
     StockPosition,
 )
@@ -61,8 +63,16 @@ def _channel(row: Any) -> Channel:
         row,
         location_ids=frozenset(row.location_ids),
         location_types=frozenset(LocationType(t) for t in row.location_types),
+        own_stock=OwnStockRule(row.own_stock),
     )
-    return build(Channel, row, type=ChannelType(row.type), allocation=allocation, status=ChannelStatus(row.status))
+    return build(
+        Channel,
+        row,
+        type=ChannelType(row.type),
+        allocation=allocation,
+        status=ChannelStatus(row.status),
+        catalogue=Catalogue(row.catalogue),
+    )
 
 
 def _channel_values(channel: Channel) -> dict[str, Any]:
@@ -78,6 +88,8 @@ def _channel_values(channel: Channel) -> dict[str, Any]:
         "location_types": sorted(t.value for t in a.location_types),
         "max_share_bps": a.max_share_bps,
         "buffer_units": a.buffer_units,
+        "own_stock": a.own_stock.value,
+        "catalogue": channel.catalogue.value,
         "status": channel.status.value,
         "currency": channel.currency,
         "version": channel.version,
@@ -187,6 +199,7 @@ class ChannelsRepository(Repository):
             set_={
                 **{k: stmt.excluded[k] for k in changing},
                 "updated_at": text("now()"),
+                # Upserts of one listing are serialised by its SKU lock, so versions follow commit order.
                 "version": _LIST.c.version + 1,
             },
         ).returning(_LIST.c.updated_at, _LIST.c.version)
@@ -199,6 +212,16 @@ class ChannelsRepository(Repository):
         listing.updated_at, listing.version = row.updated_at, row.version
         self._uow.track(listing)
         return listing
+
+    async def listings_after(self, after: tuple[str, str], limit: int) -> list[Listing]:
+        """Every channel's listings in (channel_id, sku) order, a page after `after` (for the announcement)."""
+        query = (
+            select(_LIST)
+            .where(tuple_(_LIST.c.channel_id, _LIST.c.sku) > tuple_(*after))
+            .order_by(_LIST.c.channel_id, _LIST.c.sku)
+            .limit(limit)
+        )
+        return [_listing(r) for r in (await self.session.execute(query)).all()]
 
     async def listing_with_channel_sku(self, channel_id: str, channel_sku: str) -> Listing | None:
         row = (

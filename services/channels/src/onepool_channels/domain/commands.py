@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from onepool_kernel.money import Money
 
-from onepool_channels.domain.model import AllocationPolicy, ChannelStatus, ChannelType
+from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class CreateChannel:
     fee_rate_bps: int
     allocation: AllocationPolicy
     currency: str
+    catalogue: Catalogue = Catalogue.LISTINGS
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class UpdateChannel:
     fee_rate_bps: int | None = None
     allocation: AllocationPolicy | None = None
     status: ChannelStatus | None = None
+    catalogue: Catalogue | None = None
     # Sub-fields of the allocation named in the mask (e.g. "max_share_bps"); they are merged into the
     # stored policy instead of replacing it.
     allocation_fields: tuple[str, ...] = ()

@@ -6,6 +6,17 @@ listings into the order to place. The buyer and the delivery are the orders cont
 `intake`); a marketplace order is already sold, so the formats allow it to ship in parts (`allow_split`)
 unless the payload says otherwise. Money is parsed from decimal text into integer minor units; a value
 that does not fit the currency's minor unit exactly is refused, never rounded, and floats never appear.
+
+Totals (`resolve`): the unified order must charge exactly what the marketplace collected.
+- The parts must add up: lines (price x quantity) - line discounts - order discounts + shipping = the
+  collected total (Shopify `total_price`, Taobao `payment`). Otherwise INVALID_ARGUMENT on the total's path,
+  naming the difference; nothing is placed.
+- Order-level discounts are spread over the lines in proportion to what each line costs after its own
+  discounts (the kernel's `allocate`: exact, every fen assigned), so every reduction sits on a line and
+  settlement and refunds treat it like the rest of the line.
+- Listing prices: a line is placed at its listing's price. A marketplace unit price below it is recorded as
+  an explicit discount on the line ((listing - price) x quantity); a price above it is refused on the price's
+  path (the listing is out of date: update it, then import again).
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from onepool_kernel.errors import FailedPrecondition, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
-from onepool_kernel.money import Money
+from onepool_kernel.money import Money, allocate
 
 from onepool_channels.domain.model import Channel, Listing
 
@@ -50,6 +61,12 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
     return int(minor)
 
 
+def to_text(minor: int, currency: str) -> str:
+    """1250 CNY -> '12.50' (how a marketplace writes it, for messages)."""
+    exponent = minor_exponent(currency)
+    return f"{Decimal(minor).scaleb(-exponent):.{exponent}f}"
+
+
 @dataclass(frozen=True)
 class ImportedLine:
     channel_sku: str
@@ -57,6 +74,25 @@ class ImportedLine:
     unit_price_minor: int
     # Where the channel SKU came from in the payload, so a refusal names it (payload.line_items[1].sku).
     sku_path: str
+    # The marketplace's reductions on this line (Shopify discount_allocations), in minor units.
+    discount_minor: int = 0
+    price_path: str = ""
+    discount_path: str = ""
+
+
+@dataclass(frozen=True)
+class Charges:
+    """What the marketplace says the buyer pays besides the lines' prices and their own discounts."""
+
+    # The total the marketplace collected (Shopify total_price, Taobao payment); None when the payload does
+    # not say (the generic format's `total` is optional), and then there is nothing to check it against.
+    collected_minor: int | None = None
+    collected_path: str = ""
+    # Reductions on the whole order not yet spread over the lines (Taobao discount_fee - adjust_fee).
+    order_discount_minor: int = 0
+    discount_path: str = ""
+    # Shipping charged to the buyer, after any shipping discount.
+    shipping_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +106,7 @@ class ImportedOrder:
     # Set when the marketplace says the buyer has already paid: the order is then paid in OnePool too, so
     # its reservation is committed and never expires.
     payment_ref: str = ""
+    charges: Charges = Charges()
 
 
 @dataclass(frozen=True)
@@ -78,6 +115,8 @@ class OrderLine:
     channel_sku: str
     quantity: int
     unit_price: Money
+    # The reduction on the whole line (the marketplace's discounts, and a price below the listing's).
+    discount: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +130,15 @@ class OrderToPlace:
     shipping: FulfillmentPreference
     dealer_id: str = ""
     payment_ref: str = ""
+    shipping_fee: Money | None = None
 
 
 def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]) -> OrderToPlace:
-    """Map channel SKUs to SKUs through the channel's active listings; refuse the whole order otherwise.
+    """Map channel SKUs to SKUs through the channel's active listings, check the totals and hold each line to
+    its listing's price (see the module docstring); refuse the whole order otherwise.
 
-    `listings` is keyed by channel SKU. Lines of the same SKU at the same price are merged (orders wants one
-    line per SKU); the same SKU at different prices is refused, since merging would change the money.
+    `listings` is keyed by channel SKU. Lines of the same SKU are merged (orders wants one line per SKU):
+    quantities and discounts add up, and the price is the listing's.
     """
     if not channel.selling:
         raise FailedPrecondition(
@@ -106,8 +147,9 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
     v = Violations()
     if order.currency != channel.currency:
         v.add(order.currency_path, f"is {order.currency} but channel {channel.code} sells in {channel.currency}")
+    discounts = _line_discounts(order, v)
     merged: dict[str, OrderLine] = {}
-    for line in order.lines:
+    for line, discount in zip(order.lines, discounts, strict=True):
         listing = listings.get(line.channel_sku)
         if listing is None:
             v.add(line.sku_path, f"unknown channel SKU {line.channel_sku!r}: no listing on channel {channel.code}")
@@ -115,14 +157,26 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         if not listing.active:
             v.add(line.sku_path, f"channel SKU {line.channel_sku!r} is not active on channel {channel.code}")
             continue
-        price = Money(order.currency, line.unit_price_minor)
+        listed = listing.price.amount_minor
+        if line.unit_price_minor > listed:
+            v.add(
+                line.price_path or line.sku_path,
+                f"is {to_text(line.unit_price_minor, order.currency)} but channel {channel.code} lists "
+                f"{listing.sku} at {to_text(listed, order.currency)}: update the listing, then import again",
+            )
+            continue
+        # A price below the listing's is the marketplace's reduction: recorded as one, never a new price.
+        discount += (listed - line.unit_price_minor) * line.quantity
         seen = merged.get(listing.sku)
-        if seen is None:
-            merged[listing.sku] = OrderLine(listing.sku, line.channel_sku, line.quantity, price)
-        elif seen.unit_price != price:
-            v.add(line.sku_path, f"SKU {listing.sku} appears twice at different prices")
-        else:
-            merged[listing.sku] = OrderLine(listing.sku, seen.channel_sku, seen.quantity + line.quantity, price)
+        quantity = line.quantity + (seen.quantity if seen else 0)
+        discount += seen.discount.amount_minor if seen and seen.discount else 0
+        merged[listing.sku] = OrderLine(
+            listing.sku,
+            seen.channel_sku if seen else line.channel_sku,
+            quantity,
+            listing.price,
+            Money(order.currency, discount),
+        )
     v.raise_if_any()
     return OrderToPlace(
         channel_id=channel.id,
@@ -132,4 +186,32 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         shipping=order.shipping,
         dealer_id=channel.owner_dealer_id,
         payment_ref=order.payment_ref,
+        shipping_fee=Money(order.currency, order.charges.shipping_minor),
     )
+
+
+def _line_discounts(order: ImportedOrder, v: Violations) -> list[int]:
+    """Each line's discount with the order-level discounts spread over the lines, after checking that the
+    parts add up to what the marketplace collected."""
+    c, currency = order.charges, order.currency
+    gross = [line.unit_price_minor * line.quantity for line in order.lines]
+    own = [line.discount_minor for line in order.lines]
+    for line, g, d in zip(order.lines, gross, own, strict=True):
+        if d > g:
+            v.add(line.discount_path or line.sku_path, f"{to_text(d, currency)} is more than the line's price")
+    net = [max(0, g - d) for g, d in zip(gross, own, strict=True)]
+    if c.order_discount_minor > sum(net):
+        v.add(c.discount_path, f"{to_text(c.order_discount_minor, currency)} is more than the lines cost")
+    expected = sum(gross) - sum(own) - c.order_discount_minor + c.shipping_minor
+    if c.collected_minor is not None and c.collected_minor != expected:
+        v.add(
+            c.collected_path,
+            f"is {to_text(c.collected_minor, currency)} but the lines ({to_text(sum(gross), currency)}) less "
+            f"discounts ({to_text(sum(own) + c.order_discount_minor, currency)}) plus shipping "
+            f"({to_text(c.shipping_minor, currency)}) come to {to_text(expected, currency)}: a difference of "
+            f"{to_text(abs(c.collected_minor - expected), currency)}",
+        )
+    if v.items or not c.order_discount_minor:
+        return own
+    spread = allocate(c.order_discount_minor, net)
+    return [d + piece for d, piece in zip(own, spread, strict=True)]

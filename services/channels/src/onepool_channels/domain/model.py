@@ -30,6 +30,20 @@ class ChannelType(StrEnum):
     DEALER = "DEALER"
 
 
+class Catalogue(StrEnum):
+    """What orders on a channel may contain (orders enforces it on PlaceOrder, so on ImportOrder too)."""
+
+    LISTINGS = "LISTINGS"  # only its active listings, at their prices (the default)
+    POOL = "POOL"  # any SKU of its pool (a brand shop's POS, a dealer's own channel); listed SKUs as listed
+
+
+class OwnStockRule(StrEnum):
+    """How a dealer channel's orders use the dealer's own locations before the brand's (inventory sources)."""
+
+    WHOLE_ORDER = "WHOLE_ORDER"  # own locations only if they fill the whole order (the default)
+    FILL_FIRST = "FILL_FIRST"  # split orders take what own locations hold first, the rest from the brand
+
+
 class ChannelStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
@@ -67,6 +81,7 @@ class AllocationPolicy:
     location_types: frozenset[LocationType] = frozenset()
     max_share_bps: int = 0
     buffer_units: int = 0
+    own_stock: OwnStockRule = OwnStockRule.WHOLE_ORDER
 
     def __post_init__(self) -> None:
         problems = []
@@ -104,6 +119,7 @@ class Channel:
     updated_at: datetime | None = None
     # Increases with every change; inventory keeps the highest version it has seen.
     version: int = 1
+    catalogue: Catalogue = Catalogue.LISTINGS
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +153,7 @@ class Channel:
         fee_rate_bps: int | None = None,
         allocation: AllocationPolicy | None = None,
         status: ChannelStatus | None = None,
+        catalogue: Catalogue | None = None,
     ) -> bool:
         """Apply the given changes; returns whether anything changed (only then is a new version published)."""
         from onepool_channels.domain.events import ChannelChanged
@@ -148,6 +165,7 @@ class Channel:
             "fee_rate_bps": fee_rate_bps,
             "allocation": allocation,
             "status": status,
+            "catalogue": catalogue,
         }
         changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
         if not changes:
@@ -217,6 +235,7 @@ class Listing:
     updated_at: datetime | None = None
     # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
     sales_cap_units: int = 0
+    # Increases with every upsert (set by the repository); orders keeps the highest it has seen.
     version: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
@@ -225,6 +244,13 @@ class Listing:
 
         self.events.append(ListingUpserted(self))
         return self
+
+    def announce(self) -> None:
+        """Publish the listing as it is (same version), like Channel.announce: orders' copy of the listings
+        (what it checks orders against) catches up after the stream dropped the listing's events."""
+        from onepool_channels.domain.events import ListingUpserted
+
+        self.events.append(ListingUpserted(self))
 
 
 @dataclass

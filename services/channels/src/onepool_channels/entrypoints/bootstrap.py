@@ -68,15 +68,21 @@ async def build(infra: Infra) -> ServiceParts:
     [consumer] = event_consumers(infra)
 
     async def announce() -> None:
-        """Once at start-up: every channel is published again, so a consumer that joined after the CHANNELS
-        stream dropped a channel's events (its max age) still learns every channel (orders, inventory and
-        settlement each keep a copy). Consumers keep the highest version, so the repeat changes nothing else."""
+        """Once at start-up: every channel, then every listing, is published again, so a consumer that joined
+        after the CHANNELS stream dropped their events (its max age) still learns them (orders, inventory and
+        settlement each keep a copy of the channels, orders of the listings). Consumers keep the highest
+        version, so the repeat changes nothing else."""
         after = ""
         while True:
             page = partial(handlers.announce_channels, after_id=after, limit=ANNOUNCE_BATCH)
             after = await run_in_transaction(uow_factory, page)
             if not after:
-                return
+                break
+        # Then every listing: orders checks orders against its copy of them (a channel's terms).
+        listing_key: tuple[str, str] | None = ("", "")
+        while listing_key is not None:
+            listing_page = partial(handlers.announce_listings, after=listing_key, limit=ANNOUNCE_BATCH)
+            listing_key = await run_in_transaction(uow_factory, listing_page)
 
     async def rebuild_if_empty() -> None:
         """Once at start-up: an empty stock read model (a fresh or wiped database) is rebuilt from inventory,

@@ -17,16 +17,22 @@ from onepool_runtime.validation import (
 )
 
 from onepool_channels.adapters import formats
-from onepool_channels.adapters.mappers import CHANNEL_STATUSES_BACK, CHANNEL_TYPES_BACK, LOCATION_TYPES_BACK
+from onepool_channels.adapters.mappers import (
+    CATALOGUES_BACK,
+    CHANNEL_STATUSES_BACK,
+    CHANNEL_TYPES_BACK,
+    LOCATION_TYPES_BACK,
+    OWN_STOCK_RULES_BACK,
+)
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import FORMATS, MAX_AMOUNT_MINOR, ImportedOrder
-from onepool_channels.domain.model import AllocationPolicy, ChannelType
+from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelType, OwnStockRule
 
 DEFAULT_CURRENCY = "CNY"
 MAX_BPS = 10_000
 MAX_BUFFER = 1_000_000
-ALLOCATION_FIELDS = ("location_ids", "location_types", "max_share_bps", "buffer_units")
-UPDATABLE = ("name", "fee_rate_bps", "allocation", "status")
+ALLOCATION_FIELDS = ("location_ids", "location_types", "max_share_bps", "buffer_units", "own_stock")
+UPDATABLE = ("name", "fee_rate_bps", "allocation", "status", "catalogue")
 IMMUTABLE = ("id", "code", "type", "owner_dealer_id", "currency", "created_at", "updated_at", "version")
 
 
@@ -44,6 +50,13 @@ def _allocation(v: Violations, a: pb.AllocationPolicy, path: str) -> AllocationP
         v.add(f"{path}.max_share_bps", "must be between 0 and 10000 (0 or 10000 means the whole pool)")
     if not 0 <= a.buffer_units <= MAX_BUFFER:
         v.add(f"{path}.buffer_units", f"must be between 0 and {MAX_BUFFER}")
+    own_stock = OwnStockRule.WHOLE_ORDER
+    if a.own_stock != pb.OWN_STOCK_RULE_UNSPECIFIED:
+        known = OWN_STOCK_RULES_BACK.get(a.own_stock)
+        if known is None:
+            v.add(f"{path}.own_stock", "must be WHOLE_ORDER or FILL_FIRST")
+        else:
+            own_stock = known
     if v.items:
         return AllocationPolicy()
     return AllocationPolicy(
@@ -51,7 +64,19 @@ def _allocation(v: Violations, a: pb.AllocationPolicy, path: str) -> AllocationP
         location_types=frozenset(LOCATION_TYPES_BACK[t] for t in a.location_types),
         max_share_bps=a.max_share_bps,
         buffer_units=a.buffer_units,
+        own_stock=own_stock,
     )
+
+
+def _catalogue(v: Violations, value: int, path: str) -> Catalogue:
+    """UNSPECIFIED is the default, LISTINGS."""
+    if value == pb.CATALOGUE_UNSPECIFIED:
+        return Catalogue.LISTINGS
+    known = CATALOGUES_BACK.get(value)
+    if known is None:
+        v.add(path, "must be LISTINGS or POOL")
+        return Catalogue.LISTINGS
+    return known
 
 
 def _fee(v: Violations, value: int, path: str) -> None:
@@ -73,6 +98,7 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
         v.add("owner_dealer_id", "must be empty unless the channel type is DEALER")
     _fee(v, req.fee_rate_bps, "fee_rate_bps")
     allocation = _allocation(v, req.allocation, "allocation")
+    catalogue = _catalogue(v, req.catalogue, "catalogue")
     currency = req.currency or DEFAULT_CURRENCY
     check_currency(v, "currency", currency)
     if len(req.request_id) > 128:
@@ -87,6 +113,7 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
         fee_rate_bps=req.fee_rate_bps,
         allocation=allocation,
         currency=currency,
+        catalogue=catalogue,
     )
 
 
@@ -100,6 +127,8 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         paths = ["name", "fee_rate_bps", "allocation"]
         if c.status != pb.CHANNEL_STATUS_UNSPECIFIED:
             paths.append("status")
+        if c.catalogue != pb.CATALOGUE_UNSPECIFIED:
+            paths.append("catalogue")
     fields: dict[str, object] = {}
     allocation_fields: list[str] = []
     for i, path in enumerate(paths):
@@ -108,7 +137,7 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         if head in IMMUTABLE:
             v.add(where, f"{path} cannot be changed")
         elif head not in UPDATABLE or (sub and (head != "allocation" or sub not in ALLOCATION_FIELDS)):
-            v.add(where, f"{path} is not an updatable field (name, fee_rate_bps, allocation, status)")
+            v.add(where, f"{path} is not an updatable field (name, fee_rate_bps, allocation, status, catalogue)")
         elif head == "name":
             check_text(v, "channel.name", c.name, max_len=200, required=True)
             fields["name"] = c.name.strip()
@@ -120,6 +149,8 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
             if status is None:
                 v.add("channel.status", "must be ACTIVE or PAUSED")
             fields["status"] = status
+        elif head == "catalogue":
+            fields["catalogue"] = _catalogue(v, c.catalogue, "channel.catalogue")
         elif sub:
             allocation_fields.append(sub)
         else:
@@ -139,6 +170,7 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         name=fields.get("name"),  # type: ignore[arg-type]
         fee_rate_bps=fields.get("fee_rate_bps"),  # type: ignore[arg-type]
         status=fields.get("status"),  # type: ignore[arg-type]
+        catalogue=fields.get("catalogue"),  # type: ignore[arg-type]
     )
 
 

@@ -37,6 +37,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
         fee_rate_bps=cmd.fee_rate_bps,
         currency=cmd.currency,
         status=ChannelStatus.ACTIVE,
+        catalogue=cmd.catalogue,
     )
     return await uow.repo.add_channel(channel)
 
@@ -55,6 +56,15 @@ async def announce_channels(uow: ChannelsUnitOfWork, after_id: str, limit: int) 
         channel.announce()
         uow.track(channel)
     return channels[-1].id if len(channels) == limit else ""
+
+
+async def announce_listings(uow: ChannelsUnitOfWork, after: tuple[str, str], limit: int) -> tuple[str, str] | None:
+    """Re-publish a page of listings as they are (see Listing.announce); returns the last key, None at the end."""
+    listings = await uow.repo.listings_after(after, limit)
+    for listing in listings:
+        listing.announce()
+        uow.track(listing)
+    return (listings[-1].channel_id, listings[-1].sku) if len(listings) == limit else None
 
 
 async def list_channels(
@@ -82,7 +92,15 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
     if allocation is not None and cmd.allocation_fields:
         allocation = replace(channel.allocation, **{f: getattr(allocation, f) for f in cmd.allocation_fields})
     sold_before = (channel.allocation, channel.status)
-    if channel.change(now(), name=cmd.name, fee_rate_bps=cmd.fee_rate_bps, allocation=allocation, status=cmd.status):
+    changed = channel.change(
+        now(),
+        name=cmd.name,
+        fee_rate_bps=cmd.fee_rate_bps,
+        allocation=allocation,
+        status=cmd.status,
+        catalogue=cmd.catalogue,
+    )
+    if changed:
         await uow.repo.save_channel(channel)
         if (channel.allocation, channel.status) != sold_before:
             await stock_feed.refresh(uow, await uow.repo.listed_skus(channel.id), channel_id=channel.id)

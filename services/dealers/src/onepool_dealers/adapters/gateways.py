@@ -79,6 +79,8 @@ class ChannelsGateway:
             fee_rate_bps=0,
             allocation=ch.AllocationPolicy(location_types=BRAND_POOL),
             currency=dealer.currency,
+            # A dealer sells the brand's whole range from its portal, not a synced storefront catalogue.
+            catalogue=ch.CATALOGUE_POOL,
         )
         try:
             return (await self._stub.CreateChannel(request, timeout=self._timeout)).channel.id
@@ -112,7 +114,9 @@ class ChannelsGateway:
                 status=CHANNEL_STATUS[dealer.status],
             ),
         )
-        request.update_mask.paths.extend(["name", "allocation", "status"])
+        # Only the locations follow the dealer; the rest of the policy (share, buffer, own-stock rule) is the
+        # brand's choice per channel and is left as set.
+        request.update_mask.paths.extend(["name", "allocation.location_types", "allocation.location_ids", "status"])
         try:
             await self._stub.UpdateChannel(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:

@@ -36,7 +36,8 @@ from onepool_inventory.domain.model import (
 # The columns `location_from_row` and `policy_from_row` read, in their order (reserve_store.py uses them too).
 LOCATION_COLUMNS = "id, name, type, owner_dealer_id, region, ships, pickup, priority, active"
 POLICY_COLUMNS = (
-    "channel_id, location_ids, location_types, max_share_bps, buffer_units, owner_dealer_id, active, version"
+    "channel_id, location_ids, location_types, max_share_bps, buffer_units, owner_dealer_id, active, version,"
+    " fill_own_first"
 )
 _LOCATION_OF_LEVEL = ", ".join(f"l.{c}" for c in LOCATION_COLUMNS.split(", "))
 
@@ -117,6 +118,7 @@ def policy_from_row(r: Sequence[Any]) -> ChannelPolicy:
         owner_dealer_id=r[5],
         active=r[6],
         version=r[7],
+        fill_own_first=r[8],
     )
 
 

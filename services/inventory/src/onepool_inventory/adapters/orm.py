@@ -138,6 +138,7 @@ class ChannelPolicyRow(InventoryTable, table=True):
     owner_dealer_id: str = Field(default="", max_length=64)
     active: bool = True
     version: int = Field(default=0, sa_column=counter_column())
+    fill_own_first: bool = False
 
 
 class ChannelAllocationRow(InventoryTable, table=True):

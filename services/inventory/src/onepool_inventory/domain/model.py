@@ -402,6 +402,8 @@ class ChannelPolicy:
     owner_dealer_id: str = ""
     active: bool = True
     version: int = 0
+    # The channel's FILL_FIRST rule: a split order takes what the owning dealer's locations hold first.
+    fill_own_first: bool = False
 
     def allows(self, location: Location) -> bool:
         if not location.active:

@@ -5,7 +5,9 @@ Rules, in order:
 2. PICKUP: every other line is filled at the pickup store only, which must offer pickup.
 3. SHIP: candidates are the locations the channel may sell from that ship parcels.
    a. For a dealer's channel, the dealer's own locations are tried first on their own; the whole
-      pool only if they cannot cover the order.
+      pool only if they cannot cover the order. With `fill_own_first` (the channel's FILL_FIRST rule)
+      and a split allowed, the dealer's locations then give what they hold first (in the order of c.),
+      and only the rest is covered from the other locations (b. and c. among them).
    b. Fewest locations first: one location covering everything beats any split.
    c. Among plans with as few locations, prefer more of them in the customer's region, then higher
       location priority, then the id (so the answer is deterministic).
@@ -17,7 +19,7 @@ a greedy cover (largest remaining contribution first), which is rarely worse by 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -69,6 +71,7 @@ def plan(
     *,
     caps: dict[str, int] | None = None,
     preferred_owner: str = "",
+    fill_own_first: bool = False,
 ) -> list[Planned]:
     """Return allocations covering every line, or raise (InsufficientStock / FailedPrecondition)."""
     by_id = {loc.id: loc for loc in locations}
@@ -137,6 +140,9 @@ def plan(
     if preferred_owner:
         own = [loc for loc in candidates if loc.owner_dealer_id == preferred_owner]
         chosen = _cover(demand, own, free_now, hint, preferred_owner)
+        if chosen is None and fill_own_first and hint.allow_split:
+            _fill_own_first(demand, own, candidates, free_now, hint, preferred_owner, take)
+            return planned
     if chosen is None:
         chosen = _cover(demand, candidates, free_now, hint, preferred_owner)
     if chosen is None:  # pragma: no cover - totals were checked above, so some cover exists
@@ -147,6 +153,51 @@ def plan(
             f"no single location can fill the order; it needs {len(chosen)} locations and allow_split is false",
             {"locations_needed": str(len(chosen))},
         )
+    _distribute(demand, chosen, free_now, take)
+    if not hint.allow_split and len({p.location_id for p in planned}) > 1:
+        raise FailedPrecondition(
+            "SPLIT_REQUIRED",
+            "pinned lines and the rest of the order would ship from different locations",
+            {"locations_needed": str(len({p.location_id for p in planned}))},
+        )
+    return planned
+
+
+def _fill_own_first(
+    demand: dict[str, int],
+    own: list[Location],
+    candidates: list[Location],
+    free_now: dict[tuple[str, str], int],
+    hint: Hint,
+    owner: str,
+    take: Callable[[str, str, int], None],
+) -> None:
+    """Take what the owner's locations hold first, then cover the rest from the other locations (fewest)."""
+    rest: dict[str, int] = {}
+    for sku, quantity in demand.items():
+        remaining = quantity
+        for loc in sorted(own, key=lambda loc: _rank(loc, hint, owner)):
+            part = min(remaining, free_now.get((loc.id, sku), 0))
+            if part > 0:
+                take(sku, loc.id, part)
+                remaining -= part
+        if remaining:
+            rest[sku] = remaining
+    if not rest:
+        return
+    others = [loc for loc in candidates if loc.owner_dealer_id != owner]
+    chosen = _cover(rest, others, free_now, hint, owner)
+    if chosen is None:  # pragma: no cover - totals were checked, and own stock was taken only where free
+        raise FailedPrecondition("UNSOURCEABLE", "no combination of locations covers the order")
+    _distribute(rest, chosen, free_now, take)
+
+
+def _distribute(
+    demand: dict[str, int],
+    chosen: list[Location],
+    free_now: dict[tuple[str, str], int],
+    take: Callable[[str, str, int], None],
+) -> None:
     for sku, quantity in demand.items():
         # Within the chosen locations, a SKU comes whole from one place when it can (fewer parcels
         # per line); otherwise it is filled in preference order.
@@ -163,13 +214,6 @@ def plan(
                 take(sku, loc.id, part)
                 remaining -= part
         assert remaining == 0
-    if not hint.allow_split and len({p.location_id for p in planned}) > 1:
-        raise FailedPrecondition(
-            "SPLIT_REQUIRED",
-            "pinned lines and the rest of the order would ship from different locations",
-            {"locations_needed": str(len({p.location_id for p in planned}))},
-        )
-    return planned
 
 
 def _cap_left(caps: dict[str, int], sku: str, already: dict[str, int]) -> int:

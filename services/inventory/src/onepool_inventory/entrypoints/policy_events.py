@@ -23,6 +23,7 @@ def policy_from_channel(channel: channels_pb2.Channel) -> ChannelPolicy:
         owner_dealer_id=channel.owner_dealer_id,
         active=channel.status != channels_pb2.CHANNEL_STATUS_PAUSED,
         version=channel.version,
+        fill_own_first=allocation.own_stock == channels_pb2.OWN_STOCK_RULE_FILL_FIRST,
     )
 
 

@@ -276,6 +276,7 @@ class ReserveCoalescer:
             sourcing.Stock(available),
             caps=view.caps(skus),
             preferred_owner=policy.owner_dealer_id if policy else "",
+            fill_own_first=policy.fill_own_first if policy else False,
         )
         by_id = {loc.id: loc for loc in view.locations}
         merged: dict[tuple[str, str], int] = {}

@@ -19,7 +19,13 @@ from onepool_runtime.protobuf import enum_maps, from_ts
 
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
-from onepool_orders.service_layer.ports import ReservationInfo, ReservationState, ReserveStock, SourcingMode
+from onepool_orders.service_layer.ports import (
+    ReservationInfo,
+    ReservationState,
+    ReserveStock,
+    ReturnLocation,
+    SourcingMode,
+)
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -167,6 +173,7 @@ class GrpcInventory:
         stocked = {item.sku for item in reply.items if item.by_location}
         return [sku for sku in skus if sku not in stocked]
 
-    async def receiving_location(self, location_id: str) -> bool:
+    async def receiving_location(self, location_id: str) -> ReturnLocation | None:
         reply = await self._call(self._stub.ListLocations, pb.ListLocationsRequest())
-        return any(loc.id == location_id and not loc.disabled for loc in reply.locations)
+        found = next((loc for loc in reply.locations if loc.id == location_id and not loc.disabled), None)
+        return ReturnLocation(found.id, found.owner_dealer_id) if found is not None else None

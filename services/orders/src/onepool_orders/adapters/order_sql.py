@@ -39,7 +39,8 @@ _SELECT = """
 SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.status, o.created_at, o.updated_at,
        o.dealer_id, o.customer_id, o.payment_ttl_seconds, o.reservation_id, o.reservation_expires_at,
        o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
-       ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity)
+       o.shipping_fee_minor,
+       ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor)
              FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
        ARRAY(SELECT row(f.id, f.location_id, f.lines, f.status, f.owner_dealer_id, f.tracking_no, f.shipped_at)
              FROM fulfillments f WHERE f.order_id = o.id ORDER BY f.seq) AS fulfillments
@@ -66,14 +67,17 @@ INSERT_ORDER = """
 WITH o AS (
   INSERT INTO orders (id, channel_id, external_order_id, customer_id, dealer_id, status, status_reason, currency,
                       total_minor, paid_minor, refunded_minor, payment_ref, reservation_id, reserve_attempt,
-                      payment_ttl_seconds, customer, fulfillment, shortfalls, next_recovery_at, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, 0, 0, '', '', 0, $9, $10::jsonb, $11::jsonb, '[]'::jsonb, $12, $13, $13)
+                      payment_ttl_seconds, customer, fulfillment, shortfalls, next_recovery_at, created_at, updated_at,
+                      shipping_fee_minor)
+  VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, 0, 0, '', '', 0, $9, $10::jsonb, $11::jsonb, '[]'::jsonb, $12, $13, $13,
+          $19)
   ON CONFLICT ON CONSTRAINT orders_channel_external_id DO NOTHING
   RETURNING id)
-INSERT INTO order_lines (order_id, sku, line_no, quantity, unit_price_minor, channel_sku, returned_quantity)
-SELECT o.id, l.sku, l.n - 1, l.quantity, l.price, l.channel_sku, 0
-FROM o, unnest($14::text[], $15::int[], $16::bigint[], $17::text[])
-        WITH ORDINALITY AS l(sku, quantity, price, channel_sku, n)
+INSERT INTO order_lines (order_id, sku, line_no, quantity, unit_price_minor, channel_sku, returned_quantity,
+                         discount_minor)
+SELECT o.id, l.sku, l.n - 1, l.quantity, l.price, l.channel_sku, 0, l.discount
+FROM o, unnest($14::text[], $15::int[], $16::bigint[], $17::text[], $18::bigint[])
+        WITH ORDINALITY AS l(sku, quantity, price, channel_sku, discount, n)
 RETURNING order_id
 """
 
@@ -176,8 +180,8 @@ def order_of(r: Any) -> Order:
         external_order_id=r["external_order_id"],
         customer=CustomerInfo(**r["customer"]),
         lines=[
-            OrderLine(sku, quantity, Money(currency, price), channel_sku, returned)
-            for sku, quantity, price, channel_sku, returned in r["lines"]
+            OrderLine(sku, quantity, Money(currency, price), channel_sku, returned, discount)
+            for sku, quantity, price, channel_sku, returned, discount in r["lines"]
         ],
         fulfillment=FulfillmentPreference(
             mode=FulfillmentMode(pref["mode"]),
@@ -212,6 +216,7 @@ def order_of(r: Any) -> Order:
         payment_ref=r["payment_ref"],
         status_reason=r["status_reason"],
         shortfalls=[Shortage(s["sku"], int(s["requested"]), int(s["available"])) for s in r["shortfalls"]],
+        shipping_fee_minor=r["shipping_fee_minor"],
     )
 
 
@@ -242,6 +247,8 @@ def insert_args(order: Order, recover_at: Any) -> tuple[Any, ...]:
         [ln.quantity for ln in order.lines],
         [ln.unit_price.amount_minor for ln in order.lines],
         [ln.channel_sku for ln in order.lines],
+        [ln.discount_minor for ln in order.lines],
+        order.shipping_fee_minor,
     )
 
 

@@ -65,6 +65,8 @@ class OrderRow(OrdersTable, table=True):
     total_minor: int = Field(default=0, sa_column=money_column())
     paid_minor: int = Field(default=0, sa_column=money_column())
     refunded_minor: int = Field(default=0, sa_column=money_column())
+    # Shipping charged to the customer (part of total_minor).
+    shipping_fee_minor: int = Field(default=0, sa_column=money_column())
     payment_ref: str = Field(default="", max_length=128)
     reservation_id: str = Field(default="", max_length=64)
     reservation_expires_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
@@ -83,6 +85,9 @@ class OrderLineRow(OrdersTable, table=True):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="line_quantity_positive"),
         CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+        CheckConstraint(
+            "discount_minor >= 0 AND discount_minor <= unit_price_minor * quantity", name="discount_within_line"
+        ),
         CheckConstraint("returned_quantity >= 0 AND returned_quantity <= quantity", name="returned_within_quantity"),
     )
 
@@ -91,6 +96,8 @@ class OrderLineRow(OrdersTable, table=True):
     line_no: int
     quantity: int
     unit_price_minor: int = Field(default=0, sa_column=money_column())
+    # The reduction on the whole line (line total = unit price x quantity - discount).
+    discount_minor: int = Field(default=0, sa_column=money_column())
     channel_sku: str = Field(default="", max_length=128)
     returned_quantity: int = 0
 
@@ -146,11 +153,27 @@ class StockRequestRow(OrdersTable, table=True):
 
 
 class ChannelRow(OrdersTable, table=True):
-    """Orders' copy of each channel (fed by channels.channel.* events): whose sale an order on it is."""
+    """Orders' copy of each channel (fed by channels.channel.* events): whose sale an order on it is, and
+    its terms (currency, catalogue)."""
 
     __tablename__ = "channels"
 
     id: str = Field(primary_key=True, max_length=64)
     type: str = Field(max_length=32)
     owner_dealer_id: str = Field(default="", max_length=64)
+    version: int = Field(default=0, sa_column=counter_column())
+    currency: str = Field(default="", max_length=3)
+    catalogue: str = Field(default="LISTINGS", max_length=16)
+
+
+class ChannelListingRow(OrdersTable, table=True):
+    """Orders' copy of each listing (fed by channels.listing.upserted): what a channel sells, at what price."""
+
+    __tablename__ = "channel_listings"
+
+    channel_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    price_currency: str = Field(max_length=3)
+    price_minor: int = Field(default=0, sa_column=money_column())
+    active: bool = True
     version: int = Field(default=0, sa_column=counter_column())

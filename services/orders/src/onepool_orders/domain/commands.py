@@ -19,6 +19,8 @@ class PlaceOrder:
     fulfillment: FulfillmentPreference
     dealer_id: str
     payment_ttl_seconds: int
+    # Shipping charged to the customer, in the lines' currency.
+    shipping_fee_minor: int = 0
 
 
 @dataclass(frozen=True)

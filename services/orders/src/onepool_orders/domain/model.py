@@ -14,8 +14,9 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
   has left (shipped, or handed over in the store), FULFILLING while only some have.
 - Repeating a command that already took effect (the same payment, the same shipment, a second cancel) returns
   the order unchanged, so callers may retry safely; a command that contradicts the order's state is refused.
-- Money: the total is the sum of unit_price * quantity in one currency; payment must equal it exactly;
-  refunds are proportional to what is returned and never exceed what was paid.
+- Money: a line costs unit_price * quantity - discount (its explicit reduction); the total is the sum of
+  the lines plus the shipping fee, in one currency; payment must equal it exactly; refunds are
+  proportional to the value returned and never exceed what was paid (shipping comes back with the last unit).
 """
 
 from __future__ import annotations
@@ -80,10 +81,25 @@ class OrderLine:
     unit_price: Money
     channel_sku: str = ""
     returned: int = 0
+    # The reduction on the whole line, in the order's currency (0 <= discount <= unit_price * quantity).
+    discount_minor: int = 0
+
+    @property
+    def gross(self) -> Money:
+        return self.unit_price.times(self.quantity)
+
+    @property
+    def discount(self) -> Money:
+        return Money(self.unit_price.currency, self.discount_minor)
 
     @property
     def line_total(self) -> Money:
-        return self.unit_price.times(self.quantity)
+        """What the customer pays for the line."""
+        return self.gross - self.discount
+
+    def value_of(self, units: int) -> int:
+        """The net value of `units` of this line, rounded down (the discount spread over its units)."""
+        return proportional_share(self.line_total.amount_minor, units, self.quantity)
 
 
 @dataclass
@@ -166,6 +182,8 @@ class Order:
     payment_ref: str = ""
     status_reason: str = ""
     shortfalls: list[Shortage] = field(default_factory=list)
+    # Shipping charged to the customer, in the order's currency (part of the total).
+    shipping_fee_minor: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
@@ -191,6 +209,7 @@ class Order:
         dealer_id: str,
         payment_ttl_seconds: int,
         now: datetime,
+        shipping_fee_minor: int = 0,
     ) -> Order:
         """A new order, PENDING until inventory answers. Refuses lines that cannot make a valid total."""
         v = Violations()
@@ -202,7 +221,13 @@ class Order:
                 v.add(f"lines[{i}].unit_price.amount_minor", "must not be negative")
             if line.unit_price.currency != currency:
                 v.add(f"lines[{i}].unit_price.currency", f"must be {currency} like the first line")
-            total += max(0, line.unit_price.amount_minor) * max(0, line.quantity)
+            gross = max(0, line.unit_price.amount_minor) * max(0, line.quantity)
+            if not 0 <= line.discount_minor <= gross:
+                v.add(f"lines[{i}].discount.amount_minor", f"must be between 0 and the line's price {gross}")
+            total += gross - min(max(0, line.discount_minor), gross)
+        if shipping_fee_minor < 0:
+            v.add("shipping_fee.amount_minor", "must not be negative")
+        total += max(0, shipping_fee_minor)
         if total > MAX_AMOUNT_MINOR:
             v.add("lines", f"order total must be at most {MAX_AMOUNT_MINOR} minor units")
         if fulfillment.mode is FulfillmentMode.PICKUP_IN_STORE and not fulfillment.pickup_location_id:
@@ -222,6 +247,7 @@ class Order:
             updated_at=now,
             dealer_id=dealer_id,
             payment_ttl_seconds=payment_ttl_seconds,
+            shipping_fee_minor=shipping_fee_minor,
         )
 
     # --- derived ----------------------------------------------------------------------------------------
@@ -231,8 +257,13 @@ class Order:
         return self.lines[0].unit_price.currency if self.lines else ""
 
     @property
+    def shipping_fee(self) -> Money:
+        return Money(self.currency, self.shipping_fee_minor)
+
+    @property
     def total(self) -> Money:
-        total = Money.zero(self.currency)
+        """What the customer is charged: the lines (net of their discounts) plus shipping."""
+        total = self.shipping_fee
         for line in self.lines:
             total = total + line.line_total
         return total
@@ -485,7 +516,7 @@ class Order:
             line = self.line(ret.sku)
             assert line is not None
             line.returned += ret.quantity
-        returned_value = sum(ln.unit_price.amount_minor * ln.returned for ln in self.lines)
+        returned_value = sum(ln.value_of(ln.returned) for ln in self.lines)
         everything_back = all(ln.returned == ln.quantity for ln in self.lines)
         due = (
             self.paid.amount_minor

@@ -16,7 +16,7 @@ from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceParts
 
 from onepool_orders.adapters.inventory import GrpcInventory
-from onepool_orders.entrypoints.channel_events import on_channel_event
+from onepool_orders.entrypoints.channel_events import on_channel_event, on_listing_event
 from onepool_orders.entrypoints.grpc_api import OrdersServicer
 from onepool_orders.entrypoints.inventory_events import on_reservation_expired
 from onepool_orders.entrypoints.policies import POLICY
@@ -42,7 +42,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events orders reads (nothing is connected here; the host runs them)."""
     expiry = [Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)]
     channel_view = [
-        Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)
+        *(Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)),
+        Subscription.of(channel_events.ListingUpserted, on_listing_event),
     ]
     return [
         infra.consumer(OrdersUnitOfWork, "reservation-expiry", "INVENTORY", expiry),

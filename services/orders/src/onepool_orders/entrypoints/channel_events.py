@@ -1,21 +1,33 @@
-"""Consumer handlers: the channels service's channels become orders' copy (whose sale an order on one is)."""
+"""Consumer handlers: the channels service's channels and listings become orders' copy (whose sale an order on
+a channel is, and the terms it sells on)."""
 
 from __future__ import annotations
 
 from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
+from onepool_kernel.money import Money
 
-from onepool_orders.domain.channels import SalesChannel
+from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 
 def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
     type_ = channels_pb2.ChannelType.Name(channel.type).removeprefix("CHANNEL_TYPE_")
-    return SalesChannel(channel.id, type_, channel.owner_dealer_id, channel.version)
+    catalogue = Catalogue.POOL if channel.catalogue == channels_pb2.CATALOGUE_POOL else Catalogue.LISTINGS
+    return SalesChannel(channel.id, type_, channel.owner_dealer_id, channel.version, channel.currency, catalogue)
+
+
+def channel_listing(listing: channels_pb2.Listing) -> ChannelListing:
+    price = Money(listing.price.currency, listing.price.amount_minor)
+    return ChannelListing(listing.channel_id, listing.sku, price, listing.active, listing.version)
 
 
 async def on_channel_event(
     event: channel_events.ChannelCreated | channel_events.ChannelUpdated, uow: OrdersUnitOfWork
 ) -> None:
     await handlers.apply_channel(uow, sales_channel(event.channel))
+
+
+async def on_listing_event(event: channel_events.ListingUpserted, uow: OrdersUnitOfWork) -> None:
+    await handlers.apply_listing(uow, channel_listing(event.listing))

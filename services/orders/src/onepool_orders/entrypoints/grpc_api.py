@@ -44,12 +44,13 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
 
     async def PlaceOrder(self, request: pb.PlaceOrderRequest, context: Ctx) -> pb.PlaceOrderResponse:
         asked = requests.place_order(request, self._settings)
-        channel = await self._use.read(lambda uow: handlers.channel(uow, asked.channel_id))
-        cmd = self._scope.place(asked, channel)
+        skus = [line.sku for line in asked.lines]
+        terms = await self._use.read(lambda uow: handlers.sales_terms(uow, asked.channel_id, skus))
+        cmd = self._scope.place(asked, terms.channel)
         # Not shielded: when the caller cancels or its deadline passes, grpc.aio cancels this task and the saga
         # stops where it is. Each step is idempotent and a PENDING order is driven on by the recovery loop
         # (placing.py), so stopping is safe, and the server does no work for callers that have given up.
-        order = await self._placement.place(cmd)
+        order = await self._placement.place(cmd, terms)
         return pb.PlaceOrderResponse(order=order_to_proto(order))
 
     async def GetOrder(self, request: pb.GetOrderRequest, context: Ctx) -> pb.GetOrderResponse:
@@ -111,4 +112,6 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
         def answer(order: Order, order_return: Return) -> pb.ReturnItemsResponse:
             return pb.ReturnItemsResponse(order_return=return_to_proto(order_return), order=order_to_proto(order))
 
-        return await self._lifecycle.return_items(cmd, guard, request=request, answer=answer)
+        return await self._lifecycle.return_items(
+            cmd, guard, request=request, answer=answer, receives_at=self._scope.receives_at()
+        )

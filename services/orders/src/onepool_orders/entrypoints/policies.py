@@ -15,6 +15,6 @@ POLICY = policy(
         "ShipFulfillment": (*PRIVILEGED, DEALER, STORE),
         "ConfirmPickup": (*PRIVILEGED, DEALER, STORE),
         "CompleteOrder": (*PRIVILEGED, CHANNEL, DEALER),
-        "ReturnItems": (*PRIVILEGED, CHANNEL, STORE),
+        "ReturnItems": (*PRIVILEGED, CHANNEL, DEALER, STORE),
     },
 )

@@ -88,11 +88,19 @@ def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands
     for i, line in enumerate(req.lines):
         price = _money(v, f"lines[{i}].unit_price", line.unit_price, line.HasField("unit_price"))
         check_text(v, f"lines[{i}].channel_sku", line.channel_sku, max_len=128)
-        lines.append(OrderLine(line.sku, line.quantity, price, line.channel_sku))
+        discount = 0
+        if line.HasField("discount"):
+            discount = _money(v, f"lines[{i}].discount", line.discount, True).amount_minor
+            _same_currency(v, f"lines[{i}].discount.currency", line.discount, req)
+        lines.append(OrderLine(line.sku, line.quantity, price, line.channel_sku, discount_minor=discount))
     currencies = {ln.unit_price.currency for ln in req.lines if ln.HasField("unit_price")}
     for i, line in enumerate(req.lines):
         if len(currencies) > 1 and line.unit_price.currency != req.lines[0].unit_price.currency:
             v.add(f"lines[{i}].unit_price.currency", f"must be {req.lines[0].unit_price.currency} like the first line")
+    shipping_fee = 0
+    if req.HasField("shipping_fee"):
+        shipping_fee = _money(v, "shipping_fee", req.shipping_fee, True).amount_minor
+        _same_currency(v, "shipping_fee.currency", req.shipping_fee, req)
     fulfillment = _fulfillment(v, req.fulfillment)
     check_id(v, "dealer_id", req.dealer_id, required=False)
     if fulfillment.mode is FulfillmentMode.DEALER_DELIVERY and not req.dealer_id:
@@ -108,7 +116,15 @@ def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands
         fulfillment=fulfillment,
         dealer_id=req.dealer_id,
         payment_ttl_seconds=req.payment_ttl_seconds,
+        shipping_fee_minor=shipping_fee,
     )
+
+
+def _same_currency(v: Violations, path: str, value: common_pb2.Money, req: pb.PlaceOrderRequest) -> None:
+    """Reductions and charges are in the order's one currency (the first line's)."""
+    currency = req.lines[0].unit_price.currency if req.lines else ""
+    if value.amount_minor and currency and value.currency != currency:
+        v.add(path, f"must be {currency}, the lines' currency")
 
 
 def order_id(value: str) -> str:

@@ -7,6 +7,8 @@ is policies.py). Scope comes from the verified token only, never from the reques
   completes the orders it sells, and ships / hands over the fulfillments at its own locations.
 - store: orders with a fulfillment at its location (read, ship, hand over), and returns received at its
   location (a return may come back to any shop).
+- dealer, for returns: like a store, at its own locations only (any of them; a return may come back to any
+  shop, so the order need not be the dealer's), never at the brand's or another dealer's.
 
 Whose sale an order is (its dealer_id) is decided here from who may act, never taken from the request:
 - an order on a DEALER channel belongs to that channel's dealer, whoever places it; naming another dealer
@@ -30,6 +32,7 @@ from onepool_runtime.errors import NotFound, PermissionDenied
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import SalesChannel
 from onepool_orders.domain.model import Order
+from onepool_orders.service_layer.ports import ReturnLocation
 
 Guard = Callable[[Order], None]
 
@@ -130,6 +133,16 @@ class OrderScope:
             raise _deny("fulfil")
 
         return guard
+
+    def receives_at(self) -> Callable[[ReturnLocation], None]:
+        """Where the caller may receive a return, once inventory has said whose location it is."""
+        p = self._principal()
+
+        def check(location: ReturnLocation) -> None:
+            if p.role == DEALER and location.owner_dealer_id != p.dealer_id:
+                raise PermissionDenied("dealer tokens may only receive returns at their own locations")
+
+        return check
 
     def receive_return(self, return_location_id: str) -> Guard:
         p = self._principal()

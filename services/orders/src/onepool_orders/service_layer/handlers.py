@@ -16,7 +16,7 @@ from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound
 
 from onepool_orders.domain import commands
-from onepool_orders.domain.channels import SalesChannel
+from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
 from onepool_orders.domain.customers import identities_of
 from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderStatus, Return, Shortage, new_id
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
@@ -75,6 +75,7 @@ async def begin_placement(
             dealer_id=cmd.dealer_id,
             payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
             now=moment,
+            shipping_fee_minor=cmd.shipping_fee_minor,
         )
     except InvalidArgument:
         # A repeated request still gets the order it placed, as when the look-up came first.
@@ -95,10 +96,10 @@ def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
     """A repeated PlaceOrder gets the order it placed. An external order id reused for different goods or
     prices is a different order under a taken id: refused rather than silently answered with the old one."""
 
-    def goods(lines: list[OrderLine] | tuple[OrderLine, ...]) -> list[tuple[str, int, Money]]:
-        return sorted((ln.sku, ln.quantity, ln.unit_price) for ln in lines)
+    def goods(lines: list[OrderLine] | tuple[OrderLine, ...]) -> list[tuple[str, int, Money, int]]:
+        return sorted((ln.sku, ln.quantity, ln.unit_price, ln.discount_minor) for ln in lines)
 
-    if goods(existing.lines) != goods(cmd.lines):
+    if goods(existing.lines) != goods(cmd.lines) or existing.shipping_fee_minor != cmd.shipping_fee_minor:
         raise AlreadyExists(
             "order", f"{cmd.channel_id}/{cmd.external_order_id} (as order {existing.id}, with other lines)"
         )
@@ -250,6 +251,15 @@ async def commit_refused(uow: OrdersUnitOfWork, order_id: str, reservation_id: s
 
 async def channel(uow: OrdersUnitOfWork, channel_id: str) -> SalesChannel | None:
     return await uow.channels.get(channel_id)
+
+
+async def sales_terms(uow: OrdersUnitOfWork, channel_id: str, skus: list[str]) -> SalesTerms:
+    """The channel and its listings of these SKUs (what PlaceOrder checks before asking for stock)."""
+    return await uow.channels.terms(channel_id, skus)
+
+
+async def apply_listing(uow: OrdersUnitOfWork, listing: ChannelListing) -> bool:
+    return await uow.channels.upsert_listing(listing)
 
 
 async def apply_channel(uow: OrdersUnitOfWork, sales_channel: SalesChannel) -> bool:

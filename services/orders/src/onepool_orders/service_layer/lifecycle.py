@@ -5,7 +5,9 @@ stands, because the change and its requests committed together.
 
 Failure modes: the change's own errors (NOT_FOUND, FAILED_PRECONDITION, INVALID_ARGUMENT, the guard's
 PERMISSION_DENIED) leave everything as it was; a return to a location inventory does not know (or that is
-inactive) is NOT_FOUND before anything is recorded, so a return that cannot be restocked is never half done.
+inactive) is NOT_FOUND before anything is recorded, so a return that cannot be restocked is never half done;
+a return at a location the caller may not receive at (a dealer at another's) is PERMISSION_DENIED, also
+before anything is recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from onepool_orders.domain import commands
 from onepool_orders.domain.model import Order, Return
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.handlers import Guard
-from onepool_orders.service_layer.ports import Inventory
+from onepool_orders.service_layer.ports import Inventory, ReturnLocation
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
@@ -52,12 +54,21 @@ class OrderLifecycle:
         return await self._change(cmd.order_id, lambda uow: handlers.complete_order(uow, cmd, guard))
 
     async def return_items(
-        self, cmd: commands.ReturnItems, guard: Guard, *, request: Message, answer: Callable[[Order, Return], R]
+        self,
+        cmd: commands.ReturnItems,
+        guard: Guard,
+        *,
+        request: Message,
+        answer: Callable[[Order, Return], R],
+        receives_at: Callable[[ReturnLocation], None] = lambda location: None,
     ) -> R:
-        """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first, unchanged."""
+        """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first, unchanged.
+        `receives_at` is the caller's check of the receiving location (its owner is known only here)."""
         # Checked before anything is recorded: a return that cannot be restocked is refused, not half-done.
-        if not await self._inventory.receiving_location(cmd.return_location_id):
+        location = await self._inventory.receiving_location(cmd.return_location_id)
+        if location is None:
             raise NotFound("location", cmd.return_location_id)
+        receives_at(location)
 
         async def produce(uow: OrdersUnitOfWork) -> R:
             return answer(*await handlers.return_items(uow, cmd, guard))

@@ -6,6 +6,9 @@
           every caller driving the same order gets the same reservation, and only one is ever made)
     tx2   record RESERVED with one fulfillment per allocated location, or REJECTED with the shortfall
 
+Before tx1 the order is held to its channel's terms (domain/channels.py: currency, active listings, listing
+prices): a refusal is INVALID_ARGUMENT naming every offending field, and nothing is written.
+
 What can go wrong, and what happens:
 - Inventory unreachable or too slow: the caller gets UNAVAILABLE and the order stays PENDING. Whoever drives
   it next (the caller retrying PlaceOrder, or the recovery loop after `recovery_after_seconds`) repeats the
@@ -40,6 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from onepool_kernel.money import Money
 from onepool_runtime.errors import (
     DomainError,
     FailedPrecondition,
@@ -52,6 +56,7 @@ from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
+from onepool_orders.domain.channels import SalesTerms
 from onepool_orders.domain.model import FulfillmentMode, Order, OrderStatus, Shortage
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.service_layer import handlers
@@ -103,7 +108,11 @@ class OrderPlacement:
         # Test-only fault injection (OrdersSettings.fault_exit_after_reserve): the worst moment to crash.
         self._after_reserve = after_reserve
 
-    async def place(self, cmd: commands.PlaceOrder) -> Order:
+    async def place(self, cmd: commands.PlaceOrder, terms: SalesTerms | None = None) -> Order:
+        """`terms`: the channel's terms (checked first, before anything is written); None skips them (the
+        recovery loop and tests that drive the saga alone)."""
+        if terms is not None:
+            await self._check_terms(cmd, terms)
         # tx1 is one statement (the order with its lines, or nothing if the external id is taken): atomic alone.
         order, created = await run_in_transaction(
             lambda: self._uow().single_statement(),
@@ -112,6 +121,19 @@ class OrderPlacement:
         if order.status is not OrderStatus.PENDING:
             return order
         return await self.drive(order, fresh=created)
+
+    async def _check_terms(self, cmd: commands.PlaceOrder, terms: SalesTerms) -> None:
+        """Refuse an order the channel does not sell on its terms. A repeat of an order placed before its
+        listing changed is still answered with that order (placing is idempotent on the external id)."""
+        shipping = Money(cmd.lines[0].unit_price.currency if cmd.lines else "", cmd.shipping_fee_minor)
+        try:
+            terms.check(cmd.lines, shipping)
+        except InvalidArgument:
+            existing = await UseCases(self._uow).read(
+                lambda uow: uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
+            )
+            if existing is None:
+                raise
 
     async def drive(self, order: Order, *, fresh: bool) -> Order:
         """Take a PENDING order to RESERVED or REJECTED (or CANCELLED when it is too old to pursue).

@@ -53,6 +53,14 @@ class ReservationInfo:
     expires_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ReturnLocation:
+    """A live location that can receive a return, and the dealer that owns it ("" for the brand's)."""
+
+    id: str
+    owner_dealer_id: str = ""
+
+
 class Inventory(Protocol):
     async def reserve(self, request: ReserveStock) -> ReservationInfo:
         """All lines or none. Idempotent on request_id: the same request returns the same reservation (as it
@@ -79,5 +87,5 @@ class Inventory(Protocol):
     async def unknown_skus(self, skus: list[str]) -> list[str]:
         """Of these SKUs, the ones inventory has never stocked anywhere."""
 
-    async def receiving_location(self, location_id: str) -> bool:
-        """Whether the location exists and is live (can receive a return)."""
+    async def receiving_location(self, location_id: str) -> ReturnLocation | None:
+        """The location if it exists and is live (can receive a return), else None."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from onepool_kernel.errors import InvalidArgument
 from onepool_kernel.lines import StockLine
+from onepool_kernel.money import proportional_share
 
 from onepool_settlement.domain import parties
 
@@ -189,6 +190,14 @@ class OrderLine:
     sku: str
     quantity: int
     unit_price: int
+    # The reduction on the whole line (the order's facts state it); the line is worth unit_price x quantity
+    # less this.
+    discount: int = 0
+
+    def value_of(self, units: int) -> int:
+        """What `units` of the line sold for: their list price less their share of the discount (rounded
+        down, so shares of one discount never add up to more than it)."""
+        return units * self.unit_price - proportional_share(self.discount, units, self.quantity)
 
 
 @dataclass(frozen=True)
@@ -227,7 +236,9 @@ class OrderFacts:
         return 0
 
     def fulfillment_value(self, fulfillment: Fulfillment) -> int:
-        return sum(ln.quantity * self.unit_price(ln.sku) for ln in fulfillment.lines)
+        """What the fulfillment's goods sold for, net of their lines' discounts."""
+        lines = {line.sku: line for line in self.lines}
+        return sum(lines[ln.sku].value_of(ln.quantity) for ln in fulfillment.lines if ln.sku in lines)
 
     def shipped_fulfillments(self, also: Iterable[str] = ()) -> list[Fulfillment]:
         named = set(also)

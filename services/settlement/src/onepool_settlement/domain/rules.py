@@ -14,8 +14,8 @@ part, so it is posted then. Cancelling a paid order and returning goods reverse 
    `clearing` pays G, so the entry balances.
 2. Fulfillment fee (`fulfilment_fee:<order>:<fulfillment>`, when a fulfillment ships or is picked up): a
    dealer whose location shipped it earns `fulfillment_fee_bps` of that fulfillment's value (units x unit
-   price), paid by the seller (the brand, or the selling dealer). A seller shipping its own sale earns
-   no fee from itself; brand locations earn none.
+   price, less their share of the line's discount), paid by the seller (the brand, or the selling
+   dealer). A seller shipping its own sale earns no fee from itself; brand locations earn none.
 3. Return (`return:<return>`) and cancellation of a paid order (`cancel:<order>`): the refund R is paid
    back to `clearing` and taken from the order's remaining positions (every party/account the order's
    entries credited or debited, fees included) in proportion to those positions, with `allocate`. So a

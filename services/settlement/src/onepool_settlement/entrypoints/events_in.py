@@ -74,7 +74,12 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
     if order.dealer_id:
         _id(order.dealer_id, "dealer id")
     lines = tuple(
-        OrderLine(ln.sku, ln.quantity, _amount(ln.unit_price, currency, f"order {order.order_id} unit price"))
+        OrderLine(
+            ln.sku,
+            ln.quantity,
+            _amount(ln.unit_price, currency, f"order {order.order_id} unit price"),
+            _amount(ln.discount, currency, f"order {order.order_id} line discount"),
+        )
         for ln in order.lines
     )
     fulfillments = tuple(

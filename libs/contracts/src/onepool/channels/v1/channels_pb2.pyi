@@ -23,6 +23,18 @@ class ChannelType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANNEL_TYPE_PHYSICAL_STORE: _ClassVar[ChannelType]
     CHANNEL_TYPE_DEALER: _ClassVar[ChannelType]
 
+class Catalogue(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CATALOGUE_UNSPECIFIED: _ClassVar[Catalogue]
+    CATALOGUE_LISTINGS: _ClassVar[Catalogue]
+    CATALOGUE_POOL: _ClassVar[Catalogue]
+
+class OwnStockRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OWN_STOCK_RULE_UNSPECIFIED: _ClassVar[OwnStockRule]
+    OWN_STOCK_RULE_WHOLE_ORDER: _ClassVar[OwnStockRule]
+    OWN_STOCK_RULE_FILL_FIRST: _ClassVar[OwnStockRule]
+
 class ChannelStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CHANNEL_STATUS_UNSPECIFIED: _ClassVar[ChannelStatus]
@@ -34,24 +46,32 @@ CHANNEL_TYPE_MARKETPLACE: ChannelType
 CHANNEL_TYPE_SOCIAL_COMMERCE: ChannelType
 CHANNEL_TYPE_PHYSICAL_STORE: ChannelType
 CHANNEL_TYPE_DEALER: ChannelType
+CATALOGUE_UNSPECIFIED: Catalogue
+CATALOGUE_LISTINGS: Catalogue
+CATALOGUE_POOL: Catalogue
+OWN_STOCK_RULE_UNSPECIFIED: OwnStockRule
+OWN_STOCK_RULE_WHOLE_ORDER: OwnStockRule
+OWN_STOCK_RULE_FILL_FIRST: OwnStockRule
 CHANNEL_STATUS_UNSPECIFIED: ChannelStatus
 CHANNEL_STATUS_ACTIVE: ChannelStatus
 CHANNEL_STATUS_PAUSED: ChannelStatus
 
 class AllocationPolicy(_message.Message):
-    __slots__ = ("location_ids", "location_types", "max_share_bps", "buffer_units")
+    __slots__ = ("location_ids", "location_types", "max_share_bps", "buffer_units", "own_stock")
     LOCATION_IDS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_TYPES_FIELD_NUMBER: _ClassVar[int]
     MAX_SHARE_BPS_FIELD_NUMBER: _ClassVar[int]
     BUFFER_UNITS_FIELD_NUMBER: _ClassVar[int]
+    OWN_STOCK_FIELD_NUMBER: _ClassVar[int]
     location_ids: _containers.RepeatedScalarFieldContainer[str]
     location_types: _containers.RepeatedScalarFieldContainer[_inventory_pb2.LocationType]
     max_share_bps: int
     buffer_units: int
-    def __init__(self, location_ids: _Optional[_Iterable[str]] = ..., location_types: _Optional[_Iterable[_Union[_inventory_pb2.LocationType, str]]] = ..., max_share_bps: _Optional[int] = ..., buffer_units: _Optional[int] = ...) -> None: ...
+    own_stock: OwnStockRule
+    def __init__(self, location_ids: _Optional[_Iterable[str]] = ..., location_types: _Optional[_Iterable[_Union[_inventory_pb2.LocationType, str]]] = ..., max_share_bps: _Optional[int] = ..., buffer_units: _Optional[int] = ..., own_stock: _Optional[_Union[OwnStockRule, str]] = ...) -> None: ...
 
 class Channel(_message.Message):
-    __slots__ = ("id", "code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "status", "currency", "created_at", "updated_at", "version")
+    __slots__ = ("id", "code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "status", "currency", "created_at", "updated_at", "version", "catalogue")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +84,7 @@ class Channel(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
@@ -76,10 +97,11 @@ class Channel(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     version: int
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., status: _Optional[_Union[ChannelStatus, str]] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+    catalogue: Catalogue
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., status: _Optional[_Union[ChannelStatus, str]] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ...) -> None: ...
 
 class CreateChannelRequest(_message.Message):
-    __slots__ = ("code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "currency", "request_id")
+    __slots__ = ("code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "currency", "request_id", "catalogue")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +110,7 @@ class CreateChannelRequest(_message.Message):
     ALLOCATION_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     type: ChannelType
@@ -96,7 +119,8 @@ class CreateChannelRequest(_message.Message):
     allocation: AllocationPolicy
     currency: str
     request_id: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., currency: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    catalogue: Catalogue
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., currency: _Optional[str] = ..., request_id: _Optional[str] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ...) -> None: ...
 
 class CreateChannelResponse(_message.Message):
     __slots__ = ("channel",)

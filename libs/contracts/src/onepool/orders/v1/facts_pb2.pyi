@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OrderFacts(_message.Message):
-    __slots__ = ("order_id", "channel_id", "dealer_id", "customer_id", "lines", "total", "paid", "refunded", "fulfillments", "is_open", "is_paid", "created_at", "updated_at")
+    __slots__ = ("order_id", "channel_id", "dealer_id", "customer_id", "lines", "total", "paid", "refunded", "fulfillments", "is_open", "is_paid", "created_at", "updated_at", "shipping_fee")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class OrderFacts(_message.Message):
     IS_PAID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SHIPPING_FEE_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     channel_id: str
     dealer_id: str
@@ -38,23 +39,26 @@ class OrderFacts(_message.Message):
     is_paid: bool
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLineFacts, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[FulfillmentFacts, _Mapping]]] = ..., is_open: _Optional[bool] = ..., is_paid: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    shipping_fee: _common_pb2.Money
+    def __init__(self, order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLineFacts, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[FulfillmentFacts, _Mapping]]] = ..., is_open: _Optional[bool] = ..., is_paid: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class OrderLineFacts(_message.Message):
-    __slots__ = ("sku", "quantity", "fulfilled_quantity", "returned_quantity", "unit_price", "line_total")
+    __slots__ = ("sku", "quantity", "fulfilled_quantity", "returned_quantity", "unit_price", "line_total", "discount")
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     FULFILLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RETURNED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     LINE_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
     fulfilled_quantity: int
     returned_quantity: int
     unit_price: _common_pb2.Money
     line_total: _common_pb2.Money
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., returned_quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    discount: _common_pb2.Money
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., returned_quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class FulfillmentFacts(_message.Message):
     __slots__ = ("fulfillment_id", "location_id", "location_owner_dealer_id", "lines", "has_left", "is_cancelled", "left_at")

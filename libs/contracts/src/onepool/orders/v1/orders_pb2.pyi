@@ -73,20 +73,22 @@ class Customer(_message.Message):
     def __init__(self, channel_customer_id: _Optional[str] = ..., phone: _Optional[str] = ..., member_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
-    __slots__ = ("sku", "quantity", "unit_price", "line_total", "channel_sku", "returned_quantity")
+    __slots__ = ("sku", "quantity", "unit_price", "line_total", "channel_sku", "returned_quantity", "discount")
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     LINE_TOTAL_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     RETURNED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
     unit_price: _common_pb2.Money
     line_total: _common_pb2.Money
     channel_sku: str
     returned_quantity: int
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., channel_sku: _Optional[str] = ..., returned_quantity: _Optional[int] = ...) -> None: ...
+    discount: _common_pb2.Money
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., channel_sku: _Optional[str] = ..., returned_quantity: _Optional[int] = ..., discount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class FulfillmentPreference(_message.Message):
     __slots__ = ("mode", "region", "address", "pickup_location_id", "allow_split")
@@ -139,7 +141,7 @@ class Shortfall(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., requested: _Optional[int] = ..., available: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at")
+    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at", "shipping_fee")
     ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +162,7 @@ class Order(_message.Message):
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     SHORTFALLS_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    SHIPPING_FEE_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel_id: str
     external_order_id: str
@@ -180,10 +183,11 @@ class Order(_message.Message):
     status_reason: str
     shortfalls: _containers.RepeatedCompositeFieldContainer[Shortfall]
     reservation_expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    shipping_fee: _common_pb2.Money
+    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
-    __slots__ = ("channel_id", "external_order_id", "customer", "lines", "fulfillment", "dealer_id", "payment_ttl_seconds")
+    __slots__ = ("channel_id", "external_order_id", "customer", "lines", "fulfillment", "dealer_id", "payment_ttl_seconds", "shipping_fee")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +195,7 @@ class PlaceOrderRequest(_message.Message):
     FULFILLMENT_FIELD_NUMBER: _ClassVar[int]
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SHIPPING_FEE_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     external_order_id: str
     customer: Customer
@@ -198,7 +203,8 @@ class PlaceOrderRequest(_message.Message):
     fulfillment: FulfillmentPreference
     dealer_id: str
     payment_ttl_seconds: int
-    def __init__(self, channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., dealer_id: _Optional[str] = ..., payment_ttl_seconds: _Optional[int] = ...) -> None: ...
+    shipping_fee: _common_pb2.Money
+    def __init__(self, channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., dealer_id: _Optional[str] = ..., payment_ttl_seconds: _Optional[int] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class PlaceOrderResponse(_message.Message):
     __slots__ = ("order",)

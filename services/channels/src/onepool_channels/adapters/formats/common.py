@@ -105,6 +105,26 @@ class Obj:
             self.v.add(self.at(key), str(exc))
             return 0
 
+    def signed_amount(self, key: str, currency: str) -> int:
+        """An optional decimal amount that may be negative ("-5.00" -> -500), such as a price adjustment."""
+        value = self._value(key, False)
+        if value is None:
+            return 0
+        sign = 1
+        if isinstance(value, str) and value.strip().startswith("-"):
+            sign, value = -1, value.strip()[1:]
+        elif isinstance(value, int | Decimal) and not isinstance(value, bool) and value < 0:
+            sign, value = -1, -value
+        try:
+            return sign * to_minor(value, currency or "CNY")
+        except ValueError as exc:
+            self.v.add(self.at(key), str(exc))
+            return 0
+
+    def total_of(self, key: str, field: str, currency: str) -> int:
+        """The sum of `field` over an optional array of objects (Shopify discount_allocations[].amount)."""
+        return sum(item.amount(field, currency) for item in self.objects(key, required=False))
+
     def obj(self, key: str, *, required: bool = False) -> Obj | None:
         value = self._value(key, required)
         if value is None:

@@ -1,8 +1,11 @@
 """The documented generic order JSON -> ImportedOrder (see docs/import-formats.md).
 
 {external_order_id, currency, customer{id, phone, email, name, member_id},
- lines[{channel_sku, quantity, unit_price | unit_price_minor}],
+ lines[{channel_sku, quantity, unit_price | unit_price_minor, discount}], shipping_fee, total,
  fulfillment{mode: SHIP|PICKUP_IN_STORE|DEALER_DELIVERY, region, address, pickup_location_id, allow_split}}
+
+`discount` (per line), `shipping_fee` and `total` are optional decimal amounts; `total`, when sent, must equal
+the lines less their discounts plus shipping.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPref
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
 from onepool_channels.adapters.formats.common import Obj
-from onepool_channels.domain.imports import MAX_AMOUNT_MINOR, ImportedLine, ImportedOrder
+from onepool_channels.domain.imports import MAX_AMOUNT_MINOR, Charges, ImportedLine, ImportedOrder
 
 
 def _price(line: Obj, currency: str) -> int:
@@ -38,9 +41,17 @@ def parse(root: Obj) -> ImportedOrder:
             quantity=line.quantity("quantity"),
             unit_price_minor=_price(line, currency),
             sku_path=line.at("channel_sku"),
+            discount_minor=line.amount("discount", currency, required=False),
+            price_path=line.at("unit_price"),
+            discount_path=line.at("discount"),
         )
         for line in root.objects("lines")
     ]
+    charges = Charges(
+        collected_minor=root.amount("total", currency) if root.has("total") else None,
+        collected_path=root.at("total"),
+        shipping_minor=root.amount("shipping_fee", currency, required=False),
+    )
     customer = root.obj("customer")
     buyer = CustomerInfo()
     if customer is not None:
@@ -72,4 +83,4 @@ def parse(root: Obj) -> ImportedOrder:
         )
     payment_ref = root.text("payment_ref", max_len=128)
     root.v.raise_if_any()
-    return ImportedOrder(external_id, currency, buyer, tuple(lines), shipping, payment_ref=payment_ref)
+    return ImportedOrder(external_id, currency, buyer, tuple(lines), shipping, payment_ref=payment_ref, charges=charges)

@@ -3,8 +3,15 @@
 Accepted shapes: the trade object itself, {"trade": {...}} or {"trade_fullinfo_get_response": {"trade":
 {...}}}. Fields read: tid_str or tid (the external order id), orders.order[{outer_sku_id or outer_iid, num,
 price}], buyer_nick, receiver_name, receiver_mobile (or receiver_phone), receiver_state, receiver_city,
-receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order).
+receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order),
+and the trade's money: total_fee, discount_fee, adjust_fee, post_fee and payment.
 Taobao trades are in CNY. See docs/import-formats.md.
+
+Totals: payment = total_fee - discount_fee + adjust_fee + post_fee (Taobao's own arithmetic), where
+total_fee is the lines' price x num (checked when sent), discount_fee the trade's discounts, adjust_fee the
+seller's manual adjustment (negative lowers the price) and post_fee the shipping. discount_fee - adjust_fee
+is an order-level discount spread over the lines; a net increase (adjust_fee above discount_fee) is refused,
+as OnePool never sells above the listing's price. payment is checked against the parts (domain/imports.py).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
 
 from onepool_channels.adapters.formats.common import Obj, join
 from onepool_channels.adapters.formats.regions import from_cn_province
-from onepool_channels.domain.imports import ImportedLine, ImportedOrder
+from onepool_channels.domain.imports import Charges, ImportedLine, ImportedOrder, to_text
 
 CURRENCY = "CNY"
 # Trade statuses after the buyer has paid (Alipay holds the money until the buyer confirms receipt).
@@ -52,8 +59,10 @@ def parse(root: Obj) -> ImportedOrder:
                 quantity=item.quantity("num"),
                 unit_price_minor=item.amount("price", CURRENCY),
                 sku_path=item.at(field),
+                price_path=item.at("price"),
             )
         )
+    charges = _charges(trade, sum(line.unit_price_minor * line.quantity for line in lines))
     mobile = trade.text("receiver_mobile", max_len=32) or trade.text("receiver_phone", max_len=32)
     buyer = CustomerInfo(
         channel_customer_id=trade.text("buyer_nick", required=True, max_len=64),
@@ -77,5 +86,38 @@ def parse(root: Obj) -> ImportedOrder:
     payment_ref = (trade.text("alipay_no", max_len=64) or f"taobao:{external_id}") if paid else ""
     trade.v.raise_if_any()
     return ImportedOrder(
-        external_id, CURRENCY, buyer, tuple(lines), shipping, currency_path=trade.path, payment_ref=payment_ref
+        external_id,
+        CURRENCY,
+        buyer,
+        tuple(lines),
+        shipping,
+        currency_path=trade.path,
+        payment_ref=payment_ref,
+        charges=charges,
+    )
+
+
+def _charges(trade: Obj, goods: int) -> Charges:
+    """Totals are compared only when the lines could be read (a broken line would make every total wrong)."""
+    if trade.has("total_fee") and not trade.v.items:
+        total_fee = trade.amount("total_fee", CURRENCY)
+        if total_fee != goods:
+            trade.v.add(
+                trade.at("total_fee"),
+                f"is {to_text(total_fee, CURRENCY)} but the orders' price x num add up to {to_text(goods, CURRENCY)}",
+            )
+    discount = trade.amount("discount_fee", CURRENCY, required=False)
+    adjust = trade.signed_amount("adjust_fee", CURRENCY)
+    if adjust > discount:
+        trade.v.add(
+            trade.at("adjust_fee"),
+            f"raises the price by {to_text(adjust - discount, CURRENCY)} beyond discount_fee; OnePool sells at "
+            "most at the listing's price",
+        )
+    return Charges(
+        collected_minor=trade.amount("payment", CURRENCY),
+        collected_path=trade.at("payment"),
+        order_discount_minor=max(0, discount - adjust),
+        discount_path=trade.at("discount_fee"),
+        shipping_minor=trade.amount("post_fee", CURRENCY, required=False),
     )
