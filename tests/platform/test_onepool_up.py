@@ -86,7 +86,7 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
     proc = subprocess.Popen([str(onepool), "up"], env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     descendants: list[psutil.Process] = []
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240  # generous: a shared 2-core machine under load starts slowly
         statuses: list[int] = []
         while time.monotonic() < deadline:
             assert proc.poll() is None, (tmp_path / "up.log").read_text()
@@ -98,11 +98,12 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
         for i, name in enumerate(SERVICE_NAMES):
             assert await _health(base + i, "") == health_pb2.HealthCheckResponse.SERVING
             assert name in await _listed_services(base + i)  # what `grpcurl -plaintext ... list` shows
-            # Each service's own endpoint: its resource names it, and its health checks were counted.
+            # Each service's own endpoint: its resource names it, and its relay measured its outbox.
             text = await asyncio.to_thread(_scrape, metrics_base + i)
             service = name.split(".")[1]
             assert f'service_name="onepool-{service}"' in text, text[:2000]
-            assert "onepool_rpc_requests_total{" in text
+            backlog = [line for line in text.splitlines() if line.startswith("onepool_outbox_backlog{")]
+            assert any(f'service="{service}"' in line for line in backlog), text[-3000:]
 
         descendants = psutil.Process(proc.pid).children(recursive=True)
         assert len(descendants) >= 7  # five services, nats-server, postgres (and its backends)
