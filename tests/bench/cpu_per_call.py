@@ -8,10 +8,17 @@ environment given), lays out one warehouse, 500 SKUs and a channel, then for eac
 `callers` concurrent callers `rounds` times and prints the median CPU milliseconds per call of each process
 involved (the client is this process and is not counted):
 
-- health/Check through inventory's server (admission, telemetry and the server itself);
+- health/Check through inventory's server, and through the bare grpc.aio server of `bare_health.py` (the
+  empty-RPC baseline of `make bench`, in its own process);
 - GetAvailability of 1 SKU (inventory);
+- Reserve of one hot SKU, and Reserve spread over the 500 SKUs (inventory and PostgreSQL; each call reserves
+  one unit with its own request id);
 - PlaceOrder (orders, inventory, PostgreSQL's whole tree, NATS; the consumers' share is left out, only
   channels consumes here).
+
+`--paths health,reserve_hot` measures only those (names as in the JSON: health, bare_health,
+get_availability, reserve_hot, reserve_spread, place_order); `--profile SECONDS` py-spies inventory during
+GetAvailability and each Reserve path, and orders during PlaceOrder.
 
 Failure modes: a service that does not start raises RuntimeError naming its log; a failed call counts in the
 "errors" column and is not divided into the figures.
@@ -150,8 +157,17 @@ async def _run_for(call: Any, callers: int, seconds: float) -> None:
     await asyncio.gather(*(caller() for _ in range(callers)))
 
 
+PATHS = ("health", "bare_health", "get_availability", "reserve_hot", "reserve_spread", "place_order")
+
+
 async def measure(
-    calls: int, callers: int, rounds: int, extra: dict[str, str], profile: float = 0.0, out_dir: Path | None = None
+    calls: int,
+    callers: int,
+    rounds: int,
+    extra: dict[str, str],
+    profile: float = 0.0,
+    out_dir: Path | None = None,
+    paths: tuple[str, ...] = PATHS,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="onepool-cpu-") as tmp:
         stack = _Stack(Path(tmp), extra)
@@ -166,27 +182,22 @@ async def measure(
             health = health_pb2_grpc.HealthStub(stack.channel("inventory"))
             check = health_pb2.HealthCheckRequest(service="")
             pids = stack.service_pids()
-            results = {
-                "health": await _measure(
-                    "health/Check",
-                    lambda i: health.Check(check),
-                    {"inventory": pids["inventory"]},
-                    calls,
-                    callers,
-                    rounds,
-                ),
-                "get_availability": await _measure(
-                    "GetAvailability",
-                    lambda i: inventory.GetAvailability(
-                        ipb.GetAvailabilityRequest(skus=[world.spread[i % len(world.spread)]]), metadata=admin
-                    ),
-                    {"inventory": pids["inventory"], "postgres": stack.pg.proc.pid},  # type: ignore[union-attr]
-                    calls,
-                    callers,
-                    rounds,
-                ),
-            }
             tag = world.run
+            spies = out_dir or Path(tmp) / "profiles"
+            inventory_pg = {"inventory": pids["inventory"], "postgres": stack.pg.proc.pid}  # type: ignore[union-attr]
+            results: dict[str, Any] = {}
+
+            def available(i: int) -> Any:
+                request = ipb.GetAvailabilityRequest(skus=[world.spread[i % len(world.spread)]])
+                return inventory.GetAvailability(request, metadata=admin)
+
+            def reserve(sku_of: Any, name: str) -> Any:
+                def call(i: int) -> Any:
+                    line = ipb.ReserveLine(sku=sku_of(i), quantity=1)
+                    request = ipb.ReserveRequest(request_id=f"cpu-{name}-{tag}-{i}-{os.urandom(3).hex()}", lines=[line])
+                    return inventory.Reserve(request, metadata=admin)
+
+                return call
 
             def place(i: int) -> Any:
                 sku = world.spread[i % len(world.spread)]
@@ -194,29 +205,59 @@ async def measure(
                     world.place_request(f"cpu-{tag}-{i}-{os.urandom(3).hex()}", i, sku), metadata=admin
                 )
 
-            def available(i: int) -> Any:
-                request = ipb.GetAvailabilityRequest(skus=[world.spread[i % len(world.spread)]])
-                return inventory.GetAvailability(request, metadata=admin)
-
-            if profile:
-                spies = out_dir or Path(tmp) / "profiles"
-                await _profile("inventory-GetAvailability", pids["inventory"], available, callers, profile, spies)
-                await _profile("orders-PlaceOrder", pids["orders"], place, callers, profile, spies)
-            results["place_order"] = await _measure(
-                "PlaceOrder",
-                place,
-                {
-                    "orders": pids["orders"],
-                    "inventory": pids["inventory"],
-                    "postgres": stack.pg.proc.pid,  # type: ignore[union-attr]
-                    "nats": stack.nats.proc.pid,  # type: ignore[union-attr]
-                },
-                max(1, calls // 4),
-                callers,
-                rounds,
-            )
-            results["placed_event_delay_ms"] = await _event_delay(stack, place, max(1, calls // 4), callers)
-            print(f"orders.order.placed seen after the response: {json.dumps(results['placed_event_delay_ms'])}")
+            if "health" in paths:
+                results["health"] = await _measure(
+                    "health/Check",
+                    lambda i: health.Check(check),
+                    {"inventory": pids["inventory"]},
+                    calls,
+                    callers,
+                    rounds,
+                )
+            if "bare_health" in paths:
+                await stack.start_bare()
+                bare = health_pb2_grpc.HealthStub(stack.channel("bare"))
+                results["bare_health"] = await _measure(
+                    "bare health/Check",
+                    lambda i: bare.Check(check),
+                    {"bare": stack.pid("bare")},
+                    calls,
+                    callers,
+                    rounds,
+                )
+            if "get_availability" in paths:
+                if profile:
+                    await _profile("inventory-GetAvailability", pids["inventory"], available, callers, profile, spies)
+                results["get_availability"] = await _measure(
+                    "GetAvailability", available, inventory_pg, calls, callers, rounds
+                )
+            for name, sku_of in (
+                ("reserve_hot", lambda i: world.hot_sku),
+                ("reserve_spread", lambda i: world.spread[(i * 7919) % len(world.spread)]),
+            ):
+                if name in paths:
+                    call = reserve(sku_of, name)
+                    if profile:
+                        await _profile(f"inventory-{name}", pids["inventory"], call, callers, profile, spies)
+                    results[name] = await _measure(name, call, inventory_pg, calls, callers, rounds)
+            if "place_order" in paths:
+                if profile:
+                    await _profile("orders-PlaceOrder", pids["orders"], place, callers, profile, spies)
+                results["place_order"] = await _measure(
+                    "PlaceOrder",
+                    place,
+                    {
+                        "orders": pids["orders"],
+                        "inventory": pids["inventory"],
+                        "postgres": stack.pg.proc.pid,  # type: ignore[union-attr]
+                        "nats": stack.nats.proc.pid,  # type: ignore[union-attr]
+                    },
+                    max(1, calls // 4),
+                    callers,
+                    rounds,
+                )
+                results["placed_event_delay_ms"] = await _event_delay(stack, place, max(1, calls // 4), callers)
+                print(f"orders.order.placed seen after the response: {json.dumps(results['placed_event_delay_ms'])}")
             return results
         finally:
             await stack.close()
@@ -229,11 +270,16 @@ def main(
     env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE given to every service process.")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here.")] = None,
     profile: Annotated[float, typer.Option(help="Seconds of py-spy on inventory and orders (0: none).")] = 0.0,
+    paths: Annotated[str, typer.Option(help="Comma-separated paths to measure (default: all).")] = ",".join(PATHS),
 ) -> None:
     """Median CPU milliseconds per call of health/Check, GetAvailability and PlaceOrder, per process."""
     extra = dict(item.split("=", 1) for item in env or [])
     profiles = out.parent / "profiles" if out is not None else None
-    results = asyncio.run(measure(calls, callers, rounds, extra, profile, profiles))
+    chosen = tuple(p.strip() for p in paths.split(",") if p.strip())
+    unknown = sorted(set(chosen) - set(PATHS))
+    if unknown:
+        raise typer.BadParameter(f"unknown paths {unknown}; choose from {', '.join(PATHS)}")
+    results = asyncio.run(measure(calls, callers, rounds, extra, profile, profiles, chosen))
     if out is not None:
         out.write_text(json.dumps({"env": extra, "calls": calls, "callers": callers, **results}, indent=2))
 

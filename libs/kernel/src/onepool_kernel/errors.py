@@ -1,7 +1,7 @@
 """Domain errors shared by every service.
 
 Pure Python on purpose: domain code raises these without importing gRPC. Exactly one place
-(`onepool_runtime.grpc_errors.ErrorMappingInterceptor`) turns them into gRPC status codes with rich details;
+(`onepool_runtime.grpc_errors`, applied by the call pipeline) turns them into gRPC status codes with rich details;
 `onepool_runtime.errors` re-exports this module for the edges.
 """
 

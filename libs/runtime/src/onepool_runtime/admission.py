@@ -21,7 +21,6 @@ import asyncio
 import contextvars
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +30,6 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from onepool_runtime import metrics
-from onepool_runtime.auth import PUBLIC_SERVICES
 from onepool_runtime.settings import ServiceSettings
 
 # Monotonic deadline of the server call this task is running, None when it has none (or is no call at all).
@@ -138,8 +136,9 @@ def _expired_status() -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message=message))
 
 
-class AdmissionInterceptor(grpc.aio.ServerInterceptor):
-    """Install first: a refused call costs no tracing span, no token check, no decoding and no database."""
+class Admission:
+    """The service's budgets. The call pipeline (pipeline.py) enters every call of a service's own methods
+    here first, so a refused call costs no span, token check, decoding or database work."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.unary = Gate(
@@ -149,56 +148,20 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
         self._margin = settings.deadline_margin_seconds
         self._retry_after = settings.overload_retry_after_seconds
 
-    async def _admit(self, gate: Gate, method: str, context: Any) -> float | None:
-        """Take a slot of `gate` or abort the call; returns the call's monotonic deadline."""
+    async def enter(self, gate: Gate, method: str, context: Any) -> None:
+        """Take a slot of `gate` (the caller must `gate.release()` it) and make the call's deadline current,
+        or abort the call (RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED, module doc)."""
         remaining = context.time_remaining()
-        deadline = None if remaining is None else time.monotonic() + remaining
-        verdict = await gate.acquire(None if remaining is None else remaining - self._margin)
+        if remaining is None:
+            verdict = await gate.acquire(None)
+            deadline = None
+        else:
+            deadline = time.monotonic() + remaining
+            verdict = await gate.acquire(remaining - self._margin)
         if verdict == ADMITTED:
-            return deadline
+            _deadline.set(deadline)
+            return
         status = _expired_status() if verdict == EXPIRED else overloaded_status(gate, self._retry_after)
         metrics.rpc_requests.add(1, {"rpc.method": method, "rpc.grpc.status_code": status.code.name})
         await context.abort_with_status(status)
         raise AssertionError("abort_with_status returns only by raising")
-
-    async def intercept_service(  # type: ignore[override]  # returns None for unknown methods, as grpc does
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or method.startswith(PUBLIC_SERVICES):
-            return handler
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
-
-            async def unary(request: Any, context: Any) -> Any:
-                _deadline.set(await self._admit(self.unary, method, context))
-                try:
-                    return await inner(request, context)
-                finally:
-                    self.unary.release()
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                _deadline.set(await self._admit(self.streams, method, context))
-                try:
-                    async for item in inner_stream(request, context):
-                        yield item
-                finally:
-                    self.streams.release()
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler  # client streams: OnePool has none of its own (reflection is exempt above)

@@ -29,12 +29,11 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 import jwt
 from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED, ROLES, SERVICE, STORE
 
@@ -353,7 +352,7 @@ class TokenVerifier:
         return principal, float(claims["exp"])
 
 
-# --- the interceptor --------------------------------------------------------------------------------
+# --- authorization of a call ----------------------------------------------------------------------
 
 Policy = Mapping[str, frozenset[str]]
 
@@ -363,15 +362,19 @@ def policy(service: str, table: Mapping[str, tuple[str, ...]]) -> dict[str, froz
     return {f"/{service}/{rpc}": frozenset(roles) for rpc, roles in table.items()}
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Fail closed: a method missing from the policy table is refused to everyone but admin."""
+class Authorizer:
+    """Who is calling and whether it may call this method. Fail closed: a method missing from the policy
+    table is refused to everyone but admin. The call pipeline (pipeline.py) runs it for every call of a
+    service's own methods (health and reflection never see it) and puts the principal into the call's
+    context."""
 
     def __init__(self, settings: ServiceSettings, table: Policy) -> None:
-        self._enabled = settings.auth_enabled
+        self.enabled = settings.auth_enabled
         self._verifier = TokenVerifier(settings)
         self._table = dict(table)
 
-    async def _authorize(self, method: str, metadata: tuple[Any, ...]) -> Principal:
+    async def authorize(self, method: str, metadata: tuple[Any, ...] | None) -> Principal:
+        """The caller's principal; raises Unauthenticated / PermissionDenied (Unavailable: JWKS unreachable)."""
         token = ""
         for key, value in metadata or ():
             if key == "authorization":
@@ -387,57 +390,15 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 principal = await asyncio.to_thread(self._verifier.verify, token)
             else:
                 principal = self._verifier.verify(token)
-        allowed = self._table.get(method, frozenset({"admin"}))
+        allowed = self._table.get(method, _ADMIN_ONLY)
         if principal.role not in allowed:
             raise errors.PermissionDenied(f"role {principal.role!r} may not call {method.rsplit('/', 1)[-1]}")
         return principal
 
-    async def intercept_service(  # type: ignore[override]  # returns None for unknown methods, as grpc does
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or not self._enabled or method.startswith(PUBLIC_SERVICES):
-            return handler
-        refusal: grpc.Status | None = None
-        principal = SYSTEM
-        try:
-            principal = await self._authorize(method, handler_call_details.invocation_metadata)
-        except errors.DomainError as exc:
-            from onepool_runtime.grpc_errors import to_status
+    @staticmethod
+    def enter(principal: Principal) -> None:
+        """Make `principal` the current call's (set inside the call's own task, so everything it runs sees it)."""
+        _principal.set(principal)
 
-            log.info("%s refused: %s", method, exc.message)  # the reason only: tokens are never logged
-            refusal = to_status(exc)
-        # The principal is set inside the handler's own task, so it is visible to everything the call runs.
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
 
-            async def unary(request: Any, context: Any) -> Any:
-                if refusal is not None:
-                    await context.abort_with_status(refusal)
-                _principal.set(principal)
-                return await inner(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(request: Any, context: Any) -> Any:
-                if refusal is not None:
-                    await context.abort_with_status(refusal)
-                _principal.set(principal)
-                async for item in inner_stream(request, context):
-                    yield item
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler if refusal is None else None
+_ADMIN_ONLY = frozenset({"admin"})

@@ -11,6 +11,12 @@ half-open socket may go unnoticed). A connection that still dies in use (a netwo
 call, which the error interceptor answers UNAVAILABLE (retry with the same request id); SQLAlchemy then
 invalidates the pool's older connections, so the retry gets a fresh one.
 
+Hot reads (`driver_connection`): a read that is one or two statements on the hottest path runs them on the
+pooled connection's own asyncpg connection, outside any transaction, through asyncpg's prepared-statement
+cache: no session, no SQLAlchemy compilation or result processing. On the bench machine a one-row read cost
+1.26 ms of client CPU through an AsyncSession and 0.33 ms this way (0.30 ms on a bare asyncpg pool), with
+the same pool, its checks and its limits.
+
 Reads (`autocommit`): read-only use cases run their statements without a transaction, which under READ
 COMMITTED reads exactly what a transaction would (each statement takes its own snapshot either way) and
 saves BEGIN and ROLLBACK, two round trips per read.
@@ -18,11 +24,14 @@ saves BEGIN and ROLLBACK, two round trips per read.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -103,6 +112,22 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
     if found is None:
         found = _autocommit[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return found
+
+
+@contextlib.asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection's asyncpg connection, in autocommit (module doc: hot reads). It must not write."""
+    async with autocommit(engine).connect() as conn:
+        yield (await conn.get_raw_connection()).driver_connection
+
+
+@contextlib.asynccontextmanager
+async def driver_transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection's asyncpg connection inside one transaction of its own: committed when the block
+    ends, rolled back when it raises. For a hot write path that is a handful of prepared statements (inventory's
+    Reserve batches); SQLAlchemy never sees the transaction (its connection is in autocommit)."""
+    async with driver_connection(engine) as conn, conn.transaction():
+        yield conn
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

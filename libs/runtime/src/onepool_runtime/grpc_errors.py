@@ -1,6 +1,7 @@
-"""The one place domain errors become gRPC status codes (with google.rpc error details).
+"""The one place domain errors become gRPC status codes (with google.rpc error details); the call pipeline
+(pipeline.py) applies it to every call of a service's own methods.
 
-Also owns request decoding: a malformed protobuf body is the caller's fault (INVALID_ARGUMENT), whereas
+Also owns request decoding (`decoder`): a malformed protobuf body is the caller's fault (INVALID_ARGUMENT), whereas
 grpcio's default would report INTERNAL; a decoded request must then pass `request_checks` (text without
 control characters and of bounded length, bounded repeats, timestamps in range) before its handler runs.
 What an error carries is bounded (`to_status`), so a reply always fits a default client's metadata limit.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -194,79 +195,38 @@ def _unexpected(method: str, exc: Exception) -> tuple[grpc.StatusCode, grpc.Stat
     return grpc.StatusCode.INTERNAL, _internal()
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    async def intercept_service(  # type: ignore[override]  # returns None for unknown methods, as grpc does
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
-        decode = handler.request_deserializer
+def decoder(decode: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
+    """Bytes -> a checked request: malformed bytes and `request_checks` violations raise InvalidArgument."""
 
-        def parse(raw: bytes) -> Any:
-            if decode is None:
-                return raw
-            try:
-                request = decode(raw)
-            except (DecodeError, ValueError) as exc:
-                raise errors.InvalidArgument("request", f"malformed request message: {exc}") from exc
-            check_request(request)
-            return request
+    def parse(raw: bytes) -> Any:
+        if decode is None:
+            return raw
+        try:
+            request = decode(raw)
+        except (DecodeError, ValueError) as exc:
+            raise errors.InvalidArgument("request", f"malformed request message: {exc}") from exc
+        check_request(request)
+        return request
 
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
-
-            async def unary(raw: bytes, context: Any) -> Any:
-                start = time.perf_counter()
-                code = grpc.StatusCode.OK
-                try:
-                    return await inner(parse(raw), context)
-                except errors.DomainError as exc:
-                    code = status_code_for(exc)
-                    log.info("%s refused: %s %s", method, code.name, clip(exc.message, 1024))
-                    await context.abort_with_status(_refused(exc))
-                except grpc.aio.AbortError:
-                    code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
-                    raise
-                except Exception as exc:
-                    code, status = _unexpected(method, exc)
-                    await context.abort_with_status(status)
-                finally:
-                    _record(method, code, start)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary, request_deserializer=None, response_serializer=handler.response_serializer
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(raw: bytes, context: Any) -> AsyncIterator[Any]:
-                start = time.perf_counter()
-                code = grpc.StatusCode.OK
-                try:
-                    async for item in inner_stream(parse(raw), context):
-                        yield item
-                except errors.DomainError as exc:
-                    code = status_code_for(exc)
-                    await context.abort_with_status(_refused(exc))
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as exc:
-                    code, status = _unexpected(method, exc)
-                    await context.abort_with_status(status)
-                finally:
-                    _record(method, code, start)
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream, request_deserializer=None, response_serializer=handler.response_serializer
-            )
-        return handler
+    return parse
 
 
-def _record(method: str, code: grpc.StatusCode, start: float) -> None:
-    attrs = {"rpc.method": method, "rpc.grpc.status_code": code.name}
+def refusal(method: str, exc: Exception) -> tuple[grpc.StatusCode, grpc.Status]:
+    """The code and status a call that raised `exc` is answered with (logged here)."""
+    if isinstance(exc, errors.DomainError):
+        code = status_code_for(exc)
+        log.info("%s refused: %s %s", method, code.name, clip(exc.message, 1024))
+        return code, _refused(exc)
+    return _unexpected(method, exc)
+
+
+_ATTRIBUTES: dict[tuple[str, grpc.StatusCode], dict[str, str]] = {}
+
+
+def record(method: str, code: grpc.StatusCode, start: float) -> None:
+    """Count the call and its latency (the attribute sets are built once per method and code)."""
+    attrs = _ATTRIBUTES.get((method, code))
+    if attrs is None:
+        attrs = _ATTRIBUTES[(method, code)] = {"rpc.method": method, "rpc.grpc.status_code": code.name}
     metrics.rpc_requests.add(1, attrs)
     metrics.rpc_duration.record(time.perf_counter() - start, attrs)

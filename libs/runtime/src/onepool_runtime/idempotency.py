@@ -11,6 +11,8 @@ inventory Reserve coalescer) uses the batched form: `claim_many` (keys claimed i
 never wait on each other's keys in a cycle), then `store_answers` for the requests that succeeded and `forget`
 for those that failed, all in its own transaction, which it runs with `run_in_transaction` for the same retries.
 Both forms share one key space: `stored_key(operation, request_id)`, the operation being the request message's name.
+A batch whose transaction runs on asyncpg directly (`db.driver_transaction`) uses `claim_many_on` and
+`settle_on`: the same statements, one round trip each.
 """
 
 from __future__ import annotations
@@ -157,3 +159,39 @@ async def _claim(uow: UnitOfWork, key: str, fp: str, operation: str) -> bytes | 
     if row.fingerprint != fp:
         raise InvalidArgument("request_id", "already used for a different request")
     return bytes(row.response)
+
+
+_CLAIM_ON = """
+INSERT INTO idempotency_keys (key, operation, fingerprint, response)
+SELECT k, $1, f, '' FROM unnest($2::text[], $3::text[]) AS c(k, f) ORDER BY k
+ON CONFLICT DO NOTHING RETURNING key
+"""
+_STORED_ON = "SELECT key, fingerprint, response FROM idempotency_keys WHERE key = ANY($1::text[])"
+_SETTLE_ON = """
+WITH answered AS (
+    UPDATE idempotency_keys SET response = a.r FROM unnest($1::text[], $2::bytea[]) AS a(k, r)
+    WHERE idempotency_keys.key = a.k
+)
+DELETE FROM idempotency_keys WHERE key = ANY($3::text[])
+"""
+
+
+async def claim_many_on(conn: asyncpg.Connection, operation: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
+    """`claim_many` on an asyncpg connection inside the caller's transaction (keys claimed in sorted order)."""
+    if not fingerprints:
+        return {}
+    ordered = sorted(fingerprints.items())
+    inserted = await conn.fetch(_CLAIM_ON, operation, [k for k, _ in ordered], [f for _, f in ordered])
+    claims = {r[0]: Claim(owned=True) for r in inserted}
+    taken = [k for k in fingerprints if k not in claims]
+    if taken:
+        for r in await conn.fetch(_STORED_ON, taken):
+            claims[r[0]] = Claim(False, r[1], bytes(r[2]))
+    return claims
+
+
+async def settle_on(conn: asyncpg.Connection, answers: Mapping[str, bytes], forget: Iterable[str]) -> None:
+    """`store_answers` and `forget` in one statement, inside the caller's transaction."""
+    forgotten = list(forget)
+    if answers or forgotten:
+        await conn.execute(_SETTLE_ON, list(answers), list(answers.values()), forgotten)

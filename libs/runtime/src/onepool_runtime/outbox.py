@@ -11,6 +11,10 @@ transaction that notified in a database on one lock held through the WAL flush, 
 transaction wait for the others. Rows written by another process (a replica whose relay is gone, a tool)
 are found by the relay's poll.
 
+Hot paths that run their transaction on asyncpg directly (`db.driver_transaction`, inventory's Reserve
+batches) write the same rows with `add_events_on` (one statement for any number of events) and call `wake`
+after their commit.
+
 Failure modes: a message that is not a registered event raises LookupError before anything is written.
 """
 
@@ -23,6 +27,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from google.protobuf.message import Message
 from onepool_contracts.events import subject_of
 from opentelemetry import propagate
@@ -83,7 +88,8 @@ def stamp(message: Message, source: str) -> str:
     return str(meta.event_id)
 
 
-# One statement for any number of events, on the asyncpg connection under the session (UnitOfWork.driver).
+# One statement for any number of events, on an asyncpg connection inside the writing transaction (the one
+# under a unit of work's session, `UnitOfWork.driver`, or a driver transaction's own).
 _INSERT = (
     "INSERT INTO outbox (id, subject, payload, headers) "
     "SELECT e.id, e.subject, e.payload, e.headers::jsonb "
@@ -93,11 +99,8 @@ _INSERT = (
 )
 
 
-async def add_events(session: AsyncSession, source: str, events: Iterable[Message], *, driver: Any = None) -> list[str]:
-    """Write events to the outbox, each on its registered subject, inside the caller's open transaction; the
-    relay is woken when it commits (module doc). `driver`: the asyncpg connection of that same transaction
-    (`UnitOfWork.driver()`), which writes them in one statement without SQLAlchemy's per-row work."""
-    rows: list[dict[str, object]] = []
+def _rows(source: str, events: Iterable[Message]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for message in events:
         subject = subject_of(message)
         event_id = stamp(message, source)
@@ -105,17 +108,44 @@ async def add_events(session: AsyncSession, source: str, events: Iterable[Messag
         # The trace context of the request that caused the event travels with it (one trace per order).
         propagate.inject(headers)
         rows.append({"id": event_id, "subject": subject, "payload": message.SerializeToString(), "headers": headers})
+    return rows
+
+
+async def _insert(driver: Any, rows: list[dict[str, Any]]) -> None:
+    await driver.execute(
+        _INSERT,
+        [r["id"] for r in rows],
+        [r["subject"] for r in rows],
+        [r["payload"] for r in rows],
+        [json.dumps(r["headers"]) for r in rows],
+    )
+
+
+async def add_events(session: AsyncSession, source: str, events: Iterable[Message], *, driver: Any = None) -> list[str]:
+    """Write events to the outbox, each on its registered subject, inside the caller's open transaction; the
+    relay is woken when it commits (module doc). `driver`: the asyncpg connection of that same transaction
+    (`UnitOfWork.driver()`), which writes them in one statement without SQLAlchemy's per-row work."""
+    rows = _rows(source, events)
     if not rows:
         return []
     if driver is not None:
-        await driver.execute(
-            _INSERT,
-            [r["id"] for r in rows],
-            [r["subject"] for r in rows],
-            [r["payload"] for r in rows],
-            [json.dumps(r["headers"]) for r in rows],
-        )
+        await _insert(driver, rows)
     else:
         await session.execute(insert(outbox), rows)
     session.info[_WROTE] = True
     return [str(r["id"]) for r in rows]
+
+
+async def add_events_on(conn: asyncpg.Connection, source: str, events: Iterable[Message]) -> list[str]:
+    """`add_events` inside a transaction the caller runs on asyncpg directly, without a session
+    (`db.driver_transaction`); the caller calls `wake` after its commit."""
+    rows = _rows(source, events)
+    if rows:
+        await _insert(conn, rows)
+    return [str(r["id"]) for r in rows]
+
+
+def wake(engine: AsyncEngine) -> None:
+    """Wake the relays publishing from this engine's pool (after a commit that wrote outbox rows)."""
+    for callback in list(_on_commit.get(engine.sync_engine.pool, ())):
+        callback()

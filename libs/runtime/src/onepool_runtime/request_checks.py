@@ -1,6 +1,6 @@
 """Checks every decoded request against rules that hold for every RPC, before any handler sees it.
 
-`ErrorMappingInterceptor` calls `check_request` right after decoding, so no servicer can forget them and
+The call pipeline (`grpc_errors.decoder`) calls `check_request` right after decoding, so no servicer can forget them and
 no caller value reaches SQL or datetime arithmetic unchecked. One generic walker follows the message's
 descriptor (nested messages, repeated and map fields included) and collects every violation with its
 field path (`lines[2].sku`, `labels["k"]`):

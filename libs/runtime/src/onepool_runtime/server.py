@@ -31,15 +31,14 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from onepool_runtime import db, faults, messaging
-from onepool_runtime.admission import AdmissionInterceptor
-from onepool_runtime.auth import AuthInterceptor, Policy
+from onepool_runtime.admission import Admission
+from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
-from onepool_runtime.grpc_errors import ErrorMappingInterceptor
 from onepool_runtime.inbox import DAY, InboxPurge
+from onepool_runtime.pipeline import CallPipeline, Registrar
 from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
-from onepool_runtime.tracing import ServerTracing
 from onepool_runtime.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -104,6 +103,8 @@ class ServiceParts:
     # Run after health turns NOT_SERVING and before the server stops (end long-lived streams).
     before_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Full method names whose calls only wait for a batching worker: admitted, but hold no slot (pipeline.py).
+    coalesced: frozenset[str] = frozenset()
     # Named internals a test or an operator tool may inspect (e.g. the reserve coalescer's statistics).
     components: dict[str, object] = field(default_factory=dict)
 
@@ -147,7 +148,7 @@ class ServiceHost:
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: bool | None = None
-        self.admission = AdmissionInterceptor(settings)
+        self.admission = Admission(settings)
 
     async def start(self) -> None:
         s = self.settings
@@ -168,20 +169,16 @@ class ServiceHost:
         for stream in sorted({c.stream for c in parts.consumers}):
             await messaging.ensure_named_stream(js, stream)
 
+        # No interceptors: the service's own handlers are wrapped once, at registration, in the call pipeline
+        # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py), and health
+        # and reflection stay unwrapped.
         server = grpc.aio.server(
-            # Admission first: a refused call costs no span, token check, decoding or database work.
-            interceptors=[
-                self.admission,
-                ServerTracing(),
-                AuthInterceptor(s, parts.policy),
-                ErrorMappingInterceptor(),
-            ],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
             # An outer bound only, far above admission's budgets: grpc's own refusal carries no retry advice
             # and counts health checks too, so admission must be the one that normally says no.
             maximum_concurrent_rpcs=4 * (s.max_concurrent_rpcs + s.max_queued_rpcs + s.max_concurrent_streams),
         )
-        parts.register(server)
+        parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = [
             *parts.service_names,

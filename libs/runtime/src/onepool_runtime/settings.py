@@ -31,9 +31,12 @@ class ServiceSettings(BaseSettings):
     # max_queued_rpcs waiting are refused at once with RESOURCE_EXHAUSTED and this retry advice. The default
     # matches the database pool (db_pool_size + db_max_overflow), so an admitted call rarely waits for a
     # connection. Server streams (watches) have their own budget. A call with less than the margin left
-    # to its deadline is not started.
+    # to its deadline is not started. The queue is deep on purpose: a queued call costs a future and waits at
+    # most max_queue_wait_seconds, whereas a refused caller that retries at once (what a load generator and
+    # many clients do) costs a refusal per retry: with 64 callers and a queue of 20, two calls in three of a
+    # busy method were refusals.
     max_concurrent_rpcs: int = Field(default=20, ge=1)
-    max_queued_rpcs: int = Field(default=20, ge=0)
+    max_queued_rpcs: int = Field(default=256, ge=0)
     max_queue_wait_seconds: float = Field(default=0.5, ge=0)
     max_concurrent_streams: int = Field(default=500, ge=1)
     overload_retry_after_seconds: float = Field(default=0.25, gt=0)

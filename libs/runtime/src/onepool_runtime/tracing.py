@@ -4,12 +4,13 @@ What the generic OpenTelemetry gRPC instrumentation does on every call (a proxy 
 peer parsing, a span even when nothing records it) cost inventory a third of its CPU on a one-row read. This
 does the part OnePool needs:
 
-- `ServerTracing` (a server interceptor): takes the caller's `traceparent` from the metadata and makes it the
-  current context while the handler runs, so log lines carry the trace id and every call, outbox event and
-  NATS message made meanwhile carries the trace on. When an SDK TracerProvider is installed (an exporter is
+- `server_scope` (entered by the call pipeline, pipeline.py, around each call of a service's own methods):
+  takes the caller's `traceparent` from the metadata and makes it the current context while the handler
+  runs, so log lines carry the trace id and every call, outbox event and NATS message made meanwhile
+  carries the trace on. When an SDK TracerProvider is installed (an exporter is
   configured, or a test records spans) it also records a SERVER span named after the method, with its status
-  code. A call without `traceparent` into a process that records nothing costs nothing. Health checks and
-  reflection are never traced.
+  code. A call without `traceparent` into a process that records nothing costs nothing (a shared no-op
+  context manager). Health checks and reflection are never traced (the pipeline never wraps them).
 - `inject`/`client_span` for outgoing calls (`clients.service_channel`): the current trace context goes into
   the metadata; a CLIENT span is recorded only when spans are recorded.
 
@@ -19,7 +20,7 @@ Failure modes: a malformed `traceparent` is ignored (the call starts no trace), 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -30,7 +31,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 _tracer = trace.get_tracer("onepool.grpc")
-UNTRACED = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 # Server-side codes that mean the server failed (OpenTelemetry's semantic conventions); the rest are the
 # caller's doing and leave the span's status unset.
 _SERVER_ERRORS = frozenset(
@@ -98,46 +98,17 @@ def _server_span(method: str, parent: otel_context.Context, context: Any) -> Ite
             _finish(span, context.code())
 
 
-class ServerTracing(grpc.aio.ServerInterceptor):
-    async def intercept_service(  # type: ignore[override]  # returns None for unknown methods, as grpc does
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or method.startswith(UNTRACED):
-            return handler
-        metadata = handler_call_details.invocation_metadata or ()
-        if not any(k == "traceparent" for k, _ in metadata) and not recording():
-            return handler
-        parent = propagate.extract(metadata, getter=_getter)
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
+_NOTHING = contextlib.nullcontext()
 
-            async def unary(request: Any, context: Any) -> Any:
-                with _server_span(method, parent, context):
-                    return await inner(request, context)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                with _server_span(method, parent, context):
-                    async for item in inner_stream(request, context):
-                        yield item
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+def server_scope(
+    method: str, metadata: Sequence[tuple[str, Any]], context: Any
+) -> contextlib.AbstractContextManager[Any]:
+    """What to enter around a server call: the caller's trace context (and a SERVER span when spans are
+    recorded), or a shared no-op when there is neither a `traceparent` nor anything recording."""
+    if not recording() and not any(k == "traceparent" for k, _ in metadata):
+        return _NOTHING
+    return _server_span(method, propagate.extract(metadata, getter=_getter), context)
 
 
 def inject(metadata: grpc.aio.Metadata) -> None:

@@ -13,6 +13,7 @@ from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.server import Infra, ServiceParts
 
 from onepool_inventory.adapters import mappers
+from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.entrypoints.grpc_api import InventoryServicer
 from onepool_inventory.entrypoints.policies import POLICY
 from onepool_inventory.entrypoints.policy_events import on_channel_event
@@ -44,9 +45,9 @@ async def build(infra: Infra) -> ServiceParts:
     assert isinstance(settings, InventorySettings)
     uow_factory = partial(InventoryUnitOfWork, infra.sessions)
     coalescer = ReserveCoalescer(
-        uow_factory, _encode, max_batch=settings.reserve_batch_max, workers=settings.reserve_workers
+        infra.engine, _encode, max_batch=settings.reserve_batch_max, workers=settings.reserve_workers
     )
-    servicer = InventoryServicer(uow_factory, coalescer, settings)
+    servicer = InventoryServicer(uow_factory, coalescer, settings, AvailabilityReader(infra.engine))
 
     async def sweep() -> None:
         """Expire unpaid reservations (flow 6); each pass is one transaction."""
@@ -63,6 +64,7 @@ async def build(infra: Infra) -> ServiceParts:
         register=partial(inventory_pb2_grpc.add_InventoryServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
+        coalesced=frozenset({f"/{SERVICE_NAME}/Reserve"}),  # its calls wait for the coalescer's batch
         consumers=event_consumers(infra),
         tasks={"reserve-coalescer": coalescer.run, "reservation-sweeper": sweep},
         components={"reserve_coalescer": coalescer},

@@ -13,6 +13,7 @@ from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size
 
 from onepool_inventory.adapters import mappers
+from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.entrypoints import requests
 from onepool_inventory.entrypoints.scope import InventoryScope
 from onepool_inventory.service_layer import handlers
@@ -29,8 +30,10 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         uow_factory: Callable[[], InventoryUnitOfWork],
         coalescer: ReserveCoalescer,
         settings: InventorySettings,
+        availability: AvailabilityReader,
     ) -> None:
         self._use = UseCases(uow_factory)
+        self._availability = availability
         self._scope = InventoryScope(self._use)
         self._coalescer = coalescer
         self._settings = settings
@@ -92,32 +95,29 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         await self._scope.require_channel(channel_id)
         location_ids = await self._scope.restrict_locations(location_ids)
 
-        async def produce(uow: InventoryUnitOfWork) -> pb.GetAvailabilityResponse:
-            items = await handlers.get_availability(uow, skus, channel_id, location_ids)
-            return pb.GetAvailabilityResponse(
-                items=[
-                    pb.Availability(
-                        sku=i.sku,
-                        on_hand=i.on_hand,
-                        reserved=i.reserved,
-                        safety_stock=i.safety_stock,
-                        available=i.available,
-                        by_location=[
-                            pb.LocationAvailability(
-                                location_id=b.location_id,
-                                on_hand=b.on_hand,
-                                reserved=b.reserved,
-                                available=b.available,
-                                safety_stock=b.safety_stock,
-                            )
-                            for b in i.by_location
-                        ],
-                    )
-                    for i in items
-                ]
-            )
-
-        return await self._use.read(produce)
+        items = await handlers.get_availability(self._availability, skus, channel_id, location_ids)
+        return pb.GetAvailabilityResponse(
+            items=[
+                pb.Availability(
+                    sku=i.sku,
+                    on_hand=i.on_hand,
+                    reserved=i.reserved,
+                    safety_stock=i.safety_stock,
+                    available=i.available,
+                    by_location=[
+                        pb.LocationAvailability(
+                            location_id=b.location_id,
+                            on_hand=b.on_hand,
+                            reserved=b.reserved,
+                            available=b.available,
+                            safety_stock=b.safety_stock,
+                        )
+                        for b in i.by_location
+                    ],
+                )
+                for i in items
+            ]
+        )
 
     async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
         channel_id = self._scope.channel_id(request.channel_id)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound
 
+from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.domain import commands
 from onepool_inventory.domain.model import (
     ChannelPolicy,
@@ -100,18 +101,21 @@ async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPo
 
 
 async def get_availability(
-    uow: InventoryUnitOfWork, skus: list[str], channel_id: str, location_ids: list[str]
+    reader: AvailabilityReader, skus: list[str], channel_id: str, location_ids: list[str]
 ) -> list[SkuAvailability]:
-    policy = await channel_policy(uow, channel_id)
-    locations = await uow.locations.find(ids=location_ids or None)
-    allowed = [loc for loc in locations if loc.active and (policy is None or policy.allows(loc))]
-    levels = await uow.levels.read(skus, [loc.id for loc in allowed])
+    """Per SKU: totals and per-location figures over the active locations (those named, if any) the channel's
+    policy allows; `available` is what the channel may sell. An unknown channel is NOT_FOUND."""
+    policy, rows = await reader.read(skus, location_ids or None, channel_id)
+    if channel_id and policy is None:
+        raise NotFound("channel", channel_id)
+    by_sku: dict[str, list[LocationView]] = {sku: [] for sku in skus}
+    for lvl, location in rows:
+        if policy is None or policy.allows(location):
+            by_sku[lvl.sku].append(
+                LocationView(lvl.location_id, lvl.on_hand, lvl.reserved, lvl.safety_stock, lvl.available)
+            )
     out = []
-    for sku in dict.fromkeys(skus):
-        rows = [lvl for lvl in levels if lvl.sku == sku]
-        views = tuple(
-            LocationView(lvl.location_id, lvl.on_hand, lvl.reserved, lvl.safety_stock, lvl.available) for lvl in rows
-        )
+    for sku, views in by_sku.items():
         available = sum(v.available for v in views)
         if policy is not None:
             available = policy.sellable(available) if policy.active else 0
@@ -122,7 +126,7 @@ async def get_availability(
                 sum(v.reserved for v in views),
                 sum(v.safety_stock for v in views),
                 available,
-                views,
+                tuple(views),
             )
         )
     return out

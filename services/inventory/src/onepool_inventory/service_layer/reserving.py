@@ -1,11 +1,20 @@
-"""Reserve, with concurrent calls coalesced into batched transactions.
+"""Reserve, with concurrent calls coalesced into batched transactions (group commit).
 
 A hot SKU must not serialise on one row lock per request. Each Reserve call is queued; a worker takes
 everything queued (up to `max_batch`), and in ONE transaction: claims the idempotency keys, locks every
 stock row of the SKUs involved once (in (sku, location) order), then plans and applies the requests one by
 one in arrival order against the in-memory levels, so each request succeeds or fails on its own and never
-beyond stock. Then it writes all changed levels, reservations and events in a few statements and commits.
+beyond stock. Then it writes all changed levels, reservations, events and answers and commits.
 Requests are routed to workers by SKU, so all requests for one SKU keep their arrival order.
+
+The window adapts by itself: a worker never waits for a batch to fill. It takes what is queued the moment
+it is free, so a lone caller is served at once (a batch of one), and under load the requests that arrive
+while one batch commits form the next (its size follows the arrival rate times the commit time).
+
+The transaction runs on the pooled connection's asyncpg connection (`db.driver_transaction`,
+adapters/reserve_store.py): eight prepared statements for any batch instead of about thirteen SQLAlchemy
+statements compiled per batch size. Deadlocks and serialization failures are retried (`attempts`), then
+every request of the batch is answered ABORTED; any other failure fails the batch's requests alike.
 
 Across processes (replicas) correctness comes from the row locks: two batches touching the same SKUs
 queue on the first locked row, and take rows in the same order, so they cannot deadlock.
@@ -20,11 +29,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
-from onepool_runtime import idempotency, metrics
-from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from onepool_runtime import db, idempotency, metrics, outbox
+from onepool_runtime.errors import Conflict, DomainError, FailedPrecondition, InvalidArgument, NotFound
+from onepool_runtime.infra import is_transaction_conflict
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onepool_inventory.adapters.integration import translate
+from onepool_inventory.adapters.reserve_store import ReserveStore
 from onepool_inventory.domain import sourcing
 from onepool_inventory.domain.commands import ReserveStock
 from onepool_inventory.domain.model import (
@@ -33,7 +45,6 @@ from onepool_inventory.domain.model import (
     Reservation,
     StockLevel,
 )
-from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +69,15 @@ class _Pending:
 class ReserveCoalescer:
     def __init__(
         self,
-        uow_factory: Callable[[], InventoryUnitOfWork],
+        engine: AsyncEngine,
         encode: Callable[[Reservation], bytes],
         *,
         max_batch: int = 256,
         workers: int = 4,
+        attempts: int = 3,
     ) -> None:
-        self._uow_factory = uow_factory
+        self._engine = engine
+        self._attempts = attempts
         self._encode = encode
         self._max_batch = max_batch
         self._queues: list[asyncio.Queue[_Pending]] = [asyncio.Queue() for _ in range(max(1, workers))]
@@ -94,8 +107,9 @@ class ReserveCoalescer:
         self.largest_batch = max(self.largest_batch, len(batch))
         outcomes: list[ReserveOutcome | BaseException]
         try:
-            # The runtime's transaction: serialization failures and deadlocks are retried, then ABORTED.
-            outcomes = await idempotency.run_in_transaction(self._uow_factory, partial(self._reserve_all, batch=batch))
+            outcomes = await self._transaction(batch)
+        except Conflict as exc:
+            outcomes = [exc] * len(batch)
         except Exception as exc:
             log.exception("reserve batch failed")
             outcomes = [exc] * len(batch)
@@ -107,9 +121,27 @@ class ReserveCoalescer:
             else:
                 pending.future.set_result(outcome)
 
-    async def _reserve_all(
-        self, uow: InventoryUnitOfWork, batch: list[_Pending]
-    ) -> list[ReserveOutcome | BaseException]:
+    async def _transaction(self, batch: list[_Pending]) -> list[ReserveOutcome | BaseException]:
+        """The batch in one transaction; deadlocks and serialization failures are retried, then ABORTED."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                async with db.driver_transaction(self._engine) as conn:
+                    store = ReserveStore(conn)
+                    outcomes = await self._reserve_all(store, batch)
+                    wrote = await outbox.add_events_on(conn, "inventory", store.events)
+                if wrote:
+                    outbox.wake(self._engine)
+                return outcomes
+            except Exception as exc:
+                if not is_transaction_conflict(exc):
+                    raise
+                if attempt == self._attempts:
+                    raise Conflict("concurrent update conflict; retry the request") from exc
+                log.info("retrying reserve batch after transient database conflict (attempt %d)", attempt)
+                await asyncio.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
+
+    async def _reserve_all(self, store: ReserveStore, batch: list[_Pending]) -> list[ReserveOutcome | BaseException]:
         outcomes: list[ReserveOutcome | BaseException | None] = [None] * len(batch)
         first_of_key: dict[str, int] = {}
         for i, p in enumerate(batch):
@@ -122,8 +154,8 @@ class ReserveCoalescer:
                 first_of_key[key] = i
 
         # 1. Claim the idempotency keys; an earlier request's stored answer is replayed.
-        claims = await idempotency.claim_many(
-            uow, OPERATION, {key: batch[i].cmd.fingerprint for key, i in first_of_key.items()}
+        claims = await idempotency.claim_many_on(
+            store.conn, OPERATION, {key: batch[i].cmd.fingerprint for key, i in first_of_key.items()}
         )
         for key, i in first_of_key.items():
             claim = claims.get(key)
@@ -136,17 +168,17 @@ class ReserveCoalescer:
 
         live = {key: i for key, i in first_of_key.items() if outcomes[i] is None}
         if live:
-            await self._reserve_live(uow, batch, list(live.values()), outcomes)
+            await self._reserve_live(store, batch, list(live.values()), outcomes)
 
         # 2. Failed requests store nothing: a retry of a refused request is evaluated afresh.
-        await idempotency.forget(uow, [key for key, i in live.items() if isinstance(outcomes[i], BaseException)])
-        await idempotency.store_answers(
-            uow,
+        await idempotency.settle_on(
+            store.conn,
             {
                 key: self._encode(outcome.reservation)
                 for key, i in live.items()
                 if isinstance((outcome := outcomes[i]), ReserveOutcome) and outcome.reservation is not None
             },
+            [key for key, i in live.items() if isinstance(outcomes[i], BaseException)],
         )
         # 3. In-batch duplicates get exactly what the first of their key got.
         for i, p in enumerate(batch):
@@ -156,16 +188,18 @@ class ReserveCoalescer:
 
     async def _reserve_live(
         self,
-        uow: InventoryUnitOfWork,
+        store: ReserveStore,
         batch: list[_Pending],
         live: list[int],
         outcomes: list[ReserveOutcome | BaseException | None],
     ) -> None:
         channel_ids = {batch[i].cmd.channel_id for i in live if batch[i].cmd.channel_id}
-        policies: dict[str, ChannelPolicy | None] = {c: await uow.policies.get(c) for c in sorted(channel_ids)}
-        locations = [loc for loc in await uow.locations.find() if loc.active]
+        found = await store.policies(channel_ids)
+        policies: dict[str, ChannelPolicy | None] = {c: found.get(c) for c in sorted(channel_ids)}
+        every = await store.locations()
+        locations = [loc for loc in every if loc.active]
         skus = {line.sku for i in live for line in batch[i].cmd.lines}
-        levels = await uow.levels.lock_skus(skus)
+        levels = await store.lock_skus(skus, {loc.id: loc for loc in every})
         moment = datetime.now(UTC)
         created: list[Reservation] = []
         for i in live:
@@ -179,7 +213,10 @@ class ReserveCoalescer:
             created.append(reservation)
             outcomes[i] = ReserveOutcome(reservation=reservation)
             metrics.reservations.add(1, {"outcome": "accepted"})
-        await uow.reservations.add(created)
+        changed = await store.write(levels.values(), created)
+        # Events in the unit of work's order: the levels (locked first), then the reservations.
+        aggregates: list[StockLevel | Reservation] = [*changed, *created]
+        store.events = [m for agg in aggregates for e in agg.events for m in translate(e)]
 
     def _reserve_one(
         self,
