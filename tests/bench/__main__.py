@@ -1,4 +1,5 @@
-"""`python -m tests.bench [--scale 0.02] [--out PATH] [--profile]` (what `make bench` runs at scale 1)."""
+"""`python -m tests.bench [--scale 0.02] [--out PATH] [--profile] [--only settlement]` (what `make bench` runs
+at scale 1, every step)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ def main(
     profile: Annotated[
         bool, typer.Option(help="py-spy inventory during GetAvailability and orders during PlaceOrder (10 s each).")
     ] = False,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only these steps (e.g. settlement); repeat for several.")
+    ] = None,
 ) -> None:
     """Every path of issue 11 against its baseline, measured in one run."""
-    asyncio.run(run(scale, out, profile))
+    asyncio.run(run(scale, out, profile, tuple(only or ())))
 
 
 if __name__ == "__main__":

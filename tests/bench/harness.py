@@ -94,7 +94,8 @@ class Sizes:
 
 
 class Bench:
-    def __init__(self, sizes: Sizes, out: Path, workdir: Path) -> None:
+    def __init__(self, sizes: Sizes, out: Path, workdir: Path, only: tuple[str, ...] = ()) -> None:
+        self.only = only  # step names to run (all when empty)
         self.sizes = sizes
         self.out = out
         self.stack = BenchStack(workdir)
@@ -366,6 +367,8 @@ class Bench:
                 self.place_orders,
                 self.settlement,
             ):
+                if self.only and step.__name__ not in self.only:
+                    continue
                 console.print(f"[bold]{step.__name__}[/bold]")
                 await step()
         finally:
@@ -390,9 +393,11 @@ def title(info: dict[str, Any]) -> str:
     )
 
 
-async def run(scale: float, out: Path, profile: bool = False) -> tuple[list[Row], dict[str, Any]]:
+async def run(
+    scale: float, out: Path, profile: bool = False, only: tuple[str, ...] = ()
+) -> tuple[list[Row], dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="onepool-bench-") as tmp:
-        bench = Bench(Sizes.for_scale(scale, profile), out, Path(tmp))
+        bench = Bench(Sizes.for_scale(scale, profile), out, Path(tmp), only)
         try:
             rows = await bench.run()
         finally:  # the services' logs outlive the throwaway data directory, next to the results

@@ -44,6 +44,7 @@ class BenchStack:
         self.nats = EmbeddedNats(workdir / "nats")
         self.ports = {svc.name: free_port() for svc in SERVICES}
         self.bare_port = free_port()
+        self.replica_ports: dict[str, int] = {}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.database_url = ""
         self.admin = metadata("admin", secret=BENCH_SECRET, ttl="7200")
@@ -82,6 +83,17 @@ class BenchStack:
             env = {**self.env(), "ONEPOOL_GRPC_PORT": str(self.ports[svc.name])}
             self._spawn(svc.name, [sys.executable, "-m", svc.package], env)
         await self._wait_healthy([svc.name for svc in chosen], within)
+
+    async def start_replica(self, name: str, replica: int, within: float = 120.0) -> str:
+        """Another process of service `name` on its own gRPC port (same database, same durable consumers):
+        what a second Kubernetes replica is. Returns its process key, `<name>#<replica>`."""
+        key = f"{name}#{replica}"
+        port = self.replica_ports.setdefault(key, free_port())
+        svc = next(s for s in SERVICES if s.name == name)
+        self._spawn(key, [sys.executable, "-m", svc.package], {**self.env(), "ONEPOOL_GRPC_PORT": str(port)})
+        if not await wait_serving(port, "127.0.0.1", time.monotonic() + within):
+            raise RuntimeError(f"replica {key} did not become healthy (log in {self.logs})")
+        return key
 
     async def start_bare(self, within: float = 60.0) -> None:
         argv = [sys.executable, str(Path(__file__).with_name("bare_health.py")), str(self.bare_port)]

@@ -35,7 +35,8 @@ def test_the_harness_produces_every_row_and_the_json(tmp_path: Path) -> None:
 
     expected = {f"idle.{svc.name}" for svc in SERVICES}
     expected |= {"empty_rpc", "get_availability", "reserve_spread", "cpu_per_order", "placed_event_delay"}
-    expected |= {f"reserve_hot.{c}" for c in sweep} | {f"place_order.{c}" for c in sweep} | {"settlement"}
+    expected |= {f"reserve_hot.{c}" for c in sweep} | {f"place_order.{c}" for c in sweep}
+    expected |= {"settlement", "settlement.2"}
     assert set(rows) == expected
 
     for key, row in rows.items():
@@ -52,9 +53,10 @@ def test_the_harness_produces_every_row_and_the_json(tmp_path: Path) -> None:
     assert set(cpu) == {svc.name for svc in SERVICES} | {"postgres", "nats"}
     assert rows["cpu_per_order"]["figures"]["total_ms"] > 0
     assert {"seen", "missing", "p50_ms", "p99_ms"} <= set(rows["placed_event_delay"]["figures"])
-    settlement = rows["settlement"]["figures"]
-    assert settlement["baseline_acked"] == settlement["orders"]
-    assert settlement["settled"] > 0
+    for key, replicas in (("settlement", 1), ("settlement.2", 2)):
+        settlement = rows[key]["figures"]
+        assert settlement["baseline_acked"] == settlement["orders"]
+        assert settlement["settled"] > 0 and settlement["replicas"] == replicas
     for svc in SERVICES:
         assert rows[f"idle.{svc.name}"]["figures"]["rss_mb"] > 0
 

@@ -40,3 +40,16 @@ def test_every_domain_value_maps_to_a_distinct_proto_value_and_back(module_name:
         back = getattr(module, f"{name}_BACK", None)
         if back is not None:
             assert {number: member for member, number in forward.items()} == back, f"{name}_BACK is not the inverse"
+
+
+def test_settlement_reads_every_channel_type_the_contract_has() -> None:
+    """Settlement's local copy of a channel keeps its type by the contract's enum (derived with enum_maps, not a
+    hand map): every value channels can publish arrives as the member of the same name."""
+    from onepool.channels.v1 import channels_pb2
+    from onepool_settlement.domain.model import ChannelType
+    from onepool_settlement.entrypoints.events_in import channel_terms
+
+    for name, number in channels_pb2.ChannelType.items():
+        terms = channel_terms(channels_pb2.Channel(id="C1", type=number))  # type: ignore[arg-type]
+        assert terms.type is ChannelType(name.removeprefix("CHANNEL_TYPE_")), name
+    assert channel_terms(channels_pb2.Channel(id="C1", type=99)).type is ChannelType.UNSPECIFIED  # type: ignore[arg-type]

@@ -166,7 +166,7 @@ event = events_pb2.OrderShipped.FromString(wire)
 
 from onepool_settlement.entrypoints.events_in import order_facts
 read = order_facts(event.facts, default_currency="CNY")
-assert (read.id, read.is_paid, read.paid, read.fulfilments[0].shipped, read.fulfilments[0].owner_dealer_id) == (
+assert (read.id, read.is_paid, read.paid, read.fulfillments[0].shipped, read.fulfillments[0].owner_dealer_id) == (
     "O-1", True, 500, True, "D-2"), read
 
 print(f"imported {imported} modules")

@@ -382,3 +382,57 @@ async def test_flow_4_a_dealer_channel_sells_from_the_dealer_store_first_and_the
         return (o.open_orders, o.sales_in_period.amount_minor, o.units_in_stock) == (1, 30_000, 3)
 
     await eventually(counted)
+
+
+async def test_a_dealer_paying_part_of_its_replenishment_debt_gains_exactly_that_much_credit(  # type: ignore[no-untyped-def]
+    services, admin, brand_warehouse
+) -> None:
+    """docs/settlement.md worked example 1: a dealer (limit 100 000) receives a replenishment of 50 000 and
+    has 50 000 of credit; the brand records its bank transfer of 20 000 (RecordPayment); settlement's entry
+    reaches dealers through settlement.entry.posted, and the dealer owes 30 000 and has 70 000 of credit, so
+    a replenishment it could not place before now passes the credit check."""
+    dealers, settlement = services.stub("dealers"), services.stub("settlement")
+    dealer = await register(dealers, admin, tier=pb.DEALER_TIER_GOLD, limit=100_000)
+    store = await add_store(dealers, admin, dealer.id)
+    await dealers.SetWholesalePrice(pb.SetWholesalePriceRequest(sku="TEA-1", list_price=cny(12_500)), metadata=admin)
+    md = metadata("dealer", dealer_id=dealer.id)
+
+    def order(quantity: int) -> pb.PlaceReplenishmentRequest:
+        return pb.PlaceReplenishmentRequest(
+            request_id=name("po"),
+            dealer_id=dealer.id,
+            from_location_id=brand_warehouse,
+            to_location_id=store,
+            lines=[pb.ReplenishmentLine(sku="TEA-1", quantity=quantity)],
+        )
+
+    placed = (await dealers.PlaceReplenishment(order(5), metadata=md)).replenishment  # 5 x 10 000 (GOLD 80%)
+    assert placed.total == cny(50_000)
+    await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=placed.id), metadata=admin)
+    await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=placed.id), metadata=md)
+
+    async def overview() -> pb.GetDealerOverviewResponse:
+        return await dealers.GetDealerOverview(pb.GetDealerOverviewRequest(dealer_id=dealer.id), metadata=md)
+
+    o = await overview()
+    assert (o.balance, o.credit_available) == (cny(50_000), cny(50_000))
+    # Six units (60 000) are beyond the credit.
+    error = await refused(dealers.PlaceReplenishment, order(6), md, grpc.StatusCode.FAILED_PRECONDITION)
+    assert error_info(error).metadata["available"] == "50000"
+
+    payment = spb.RecordPaymentRequest(
+        request_id=name("pay"), from_party=f"dealer:{dealer.id}", to_party="brand", amount=cny(20_000), reference="B-1"
+    )
+    await settlement.RecordPayment(payment, metadata=admin)
+    await settlement.RecordPayment(payment, metadata=admin)  # a retry is the same payment
+
+    async def credited() -> bool:
+        return (await overview()).credit_available == cny(70_000)
+
+    await eventually(credited)
+    o = await overview()
+    assert (o.balance, o.credit_available) == (cny(30_000), cny(70_000))
+    reply = await settlement.GetBalance(spb.GetBalanceRequest(party=f"dealer:{dealer.id}"), metadata=md)
+    assert reply.balance == cny(-30_000)
+    again = (await dealers.PlaceReplenishment(order(6), metadata=md)).replenishment
+    assert (again.status, again.total) == (pb.REPLENISHMENT_STATUS_PLACED, cny(60_000))

@@ -248,14 +248,14 @@ async def test_illegal_transitions_are_failed_precondition_and_change_nothing(
     assert await world.get(order.id) == cancelled
 
 
-async def test_unknown_orders_and_fulfilments_are_not_found(world: World, shelf: tuple[str, str, str]) -> None:
+async def test_unknown_orders_and_fulfillments_are_not_found(world: World, shelf: tuple[str, str, str]) -> None:
     channel, _, sku = shelf
     missing = await _code(world.orders.GetOrder(opb.GetOrderRequest(order_id="no-such-order"), metadata=world.admin))
     assert missing.code() == grpc.StatusCode.NOT_FOUND
     order = await world.pay(await world.place(channel, {sku: (1, 100)}))
     error = await _code(
         world.orders.ShipFulfillment(
-            opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id="no-such-fulfilment"), metadata=world.admin
+            opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id="no-such-fulfillment"), metadata=world.admin
         )
     )
     assert error.code() == grpc.StatusCode.NOT_FOUND

@@ -148,7 +148,7 @@ class Generator:
             return Request(self._junk(cls)[:MAX_REQUEST_BYTES], raw=True)
         self.hostility = self.rng.choice(self.LEVELS)
         message = self.message(cls(), depth=0)
-        if self.hostility == 0.0:  # a plausible request with exactly one edge somewhere
+        if self.hostility == 0.0 and message.DESCRIPTOR.fields:  # a plausible request with exactly one edge
             self.hostility = 1.0
             field = self.rng.choice(message.DESCRIPTOR.fields)
             message.ClearField(field.name)

@@ -62,6 +62,7 @@ class World:
     transfer_s2: str
     statement_b: str
     statement_c2: str
+    payout_b: str
     stack: Any
     admin: Any
 
@@ -151,7 +152,7 @@ def _replenish(w: World, dealer_id: str, to_location_id: str) -> dpb.PlaceReplen
     )
 
 
-def _first_fulfilment(request_type: type[Message], order: opb.Order) -> Message:
+def _first_fulfillment(request_type: type[Message], order: opb.Order) -> Message:
     return request_type(order_id=order.id, fulfillment_id=order.fulfillments[0].id)
 
 
@@ -210,14 +211,14 @@ ROWS: dict[str, Row] = {
     ),
     f"/{ORD}/ShipFulfillment": Row(
         cases=(
-            Case("dealer", lambda w: _first_fulfilment(opb.ShipFulfillmentRequest, w.b_paid)),
-            Case("store", lambda w: _first_fulfilment(opb.ShipFulfillmentRequest, w.c2_pickup)),
+            Case("dealer", lambda w: _first_fulfillment(opb.ShipFulfillmentRequest, w.b_paid)),
+            Case("store", lambda w: _first_fulfillment(opb.ShipFulfillmentRequest, w.c2_pickup)),
         )
     ),
     f"/{ORD}/ConfirmPickup": Row(
         cases=(
-            Case("dealer", lambda w: _first_fulfilment(opb.ConfirmPickupRequest, w.b_paid)),
-            Case("store", lambda w: _first_fulfilment(opb.ConfirmPickupRequest, w.c2_pickup)),
+            Case("dealer", lambda w: _first_fulfillment(opb.ConfirmPickupRequest, w.b_paid)),
+            Case("store", lambda w: _first_fulfillment(opb.ConfirmPickupRequest, w.c2_pickup)),
         )
     ),
     f"/{ORD}/CompleteOrder": Row(
@@ -417,6 +418,40 @@ ROWS: dict[str, Row] = {
         )
     ),
     f"/{STL}/Reconcile": ADMIN_ONLY,
+    f"/{STL}/RecordPayment": ADMIN_ONLY,
+    f"/{STL}/CreatePayout": ADMIN_ONLY,
+    f"/{STL}/ClosePeriod": ADMIN_ONLY,
+    f"/{STL}/GetPayout": Row(
+        cases=(
+            Case("dealer", lambda w: spb.GetPayoutRequest(id=w.payout_b)),
+            Case("channel", lambda w: spb.GetPayoutRequest(id=w.payout_b)),
+        )
+    ),
+    f"/{STL}/ListPayouts": Row(
+        cases=(
+            Case("dealer", lambda w: spb.ListPayoutsRequest(party=f"dealer:{w.b.id}")),
+            Case("channel", lambda w: spb.ListPayoutsRequest(party=f"channel:{w.c2}")),
+            Case("dealer", lambda w: spb.ListPayoutsRequest(), expect=lambda w, r: w.payout_b not in _ids(r.payouts)),
+        )
+    ),
+    f"/{STL}/ListPeriods": Row(
+        exempt=(
+            ("dealer", "closed periods are the brand's calendar, the same for every party"),
+            ("channel", "closed periods are the brand's calendar, the same for every party"),
+        )
+    ),
+    f"/{STL}/ExportStatement": Row(
+        cases=(
+            Case(
+                "dealer",
+                lambda w: spb.ExportStatementRequest(statement_id=w.statement_b, format=spb.STATEMENT_FORMAT_CSV),
+            ),
+            Case(
+                "channel",
+                lambda w: spb.ExportStatementRequest(statement_id=w.statement_c2, format=spb.STATEMENT_FORMAT_CSV),
+            ),
+        )
+    ),
 }
 
 
@@ -553,6 +588,14 @@ async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
     await eventually(booked, lambda entries: len(entries) >= 3)
     w.statement_b = (await settlement.GenerateStatement(_statement(f"dealer:{w.b.id}"), metadata=admin)).statement.id
     w.statement_c2 = (await settlement.GenerateStatement(_statement(f"channel:{w.c2}"), metadata=admin)).statement.id
+    # A payout of B's: B paid the brand (so it is owed), then the brand paid it out.
+    paid = spb.RecordPaymentRequest(
+        request_id=uid("pay"), from_party=f"dealer:{w.b.id}", to_party="brand", amount=cny(1_000_000), reference="t"
+    )
+    await settlement.RecordPayment(paid, metadata=admin)
+    payout = spb.CreatePayoutRequest(request_id=uid("payout"), party=f"dealer:{w.b.id}")
+    payout.period_end.GetCurrentTime()
+    w.payout_b = (await settlement.CreatePayout(payout, metadata=admin)).payout.id
     w.stack, w.admin = stack, admin
     return w
 

@@ -18,6 +18,8 @@ from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
+from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool.inventory.v1 import inventory_pb2
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2
 from onepool_runtime.messaging import ensure_service_stream
@@ -87,7 +89,7 @@ class Bus:
         lines: list[tuple[str, int, int]],
         *,
         dealer_id: str = "",
-        fulfilments: list[facts_pb2.FulfillmentFacts] | None = None,
+        fulfillments: list[facts_pb2.FulfillmentFacts] | None = None,
         refunded: int = 0,
     ) -> facts_pb2.OrderFacts:
         """A paid, open order's facts as orders states them. lines: (sku, quantity, unit price in fen)."""
@@ -103,13 +105,13 @@ class Bus:
             total=cny(total),
             paid=cny(total),
             refunded=cny(refunded),
-            fulfillments=fulfilments or [],
+            fulfillments=fulfillments or [],
             is_open=True,
             is_paid=True,
         )
 
     @staticmethod
-    def fulfilment(
+    def fulfillment(
         fid: str, location_id: str, lines: list[tuple[str, int]], *, owner_dealer_id: str = "", shipped: bool = False
     ) -> facts_pb2.FulfillmentFacts:
         return facts_pb2.FulfillmentFacts(
@@ -123,16 +125,37 @@ class Bus:
     async def order_paid(self, o: facts_pb2.OrderFacts, **kw: Any) -> str:
         return await self.publish("orders.order.paid", order_events.OrderPaid(facts=o), **kw)
 
-    async def order_shipped(self, o: facts_pb2.OrderFacts, fulfilment_id: str) -> str:
-        event = order_events.OrderShipped(facts=o, fulfillment_id=fulfilment_id)
+    async def order_shipped(self, o: facts_pb2.OrderFacts, fulfillment_id: str) -> str:
+        event = order_events.OrderShipped(facts=o, fulfillment_id=fulfillment_id)
         return await self.publish("orders.order.shipped", event)
 
     async def order_cancelled(self, o: facts_pb2.OrderFacts) -> str:
         return await self.publish("orders.order.cancelled", order_events.OrderCancelled(facts=o, reason="customer"))
 
-    async def order_returned(self, o: facts_pb2.OrderFacts, return_id: str, refund: int) -> str:
-        ret = facts_pb2.ReturnFacts(return_id=return_id, refund=cny(refund))
-        return await self.publish("orders.order.returned", order_events.OrderReturned(facts=o, returned=ret))
+    async def order_returned(
+        self,
+        o: facts_pb2.OrderFacts,
+        return_id: str,
+        refund: int,
+        *,
+        location_id: str = "",
+        lines: list[tuple[str, int]] | None = None,
+        **kw: Any,
+    ) -> str:
+        ret = facts_pb2.ReturnFacts(
+            return_id=return_id,
+            refund=cny(refund),
+            location_id=location_id,
+            lines=[facts_pb2.StockLineFacts(sku=s, quantity=q) for s, q in lines or []],
+        )
+        return await self.publish("orders.order.returned", order_events.OrderReturned(facts=o, returned=ret), **kw)
+
+    # --- inventory ----------------------------------------------------------------------------------
+
+    async def location_upserted(self, location_id: str, *, owner_dealer_id: str = "") -> str:
+        kind = inventory_pb2.LOCATION_TYPE_DEALER_STORE if owner_dealer_id else inventory_pb2.LOCATION_TYPE_WAREHOUSE
+        location = inventory_pb2.Location(id=location_id, name=location_id, type=kind, owner_dealer_id=owner_dealer_id)
+        return await self.publish("inventory.location.upserted", inventory_events.LocationUpserted(location=location))
 
     # --- dealers ------------------------------------------------------------------------------------
 
@@ -192,7 +215,7 @@ async def settlement(stack: Any) -> Any:
 async def bus(stack: Any, settlement: Any) -> AsyncIterator[Bus]:
     nc = await nats.connect(stack.nats_url)
     js = nc.jetstream()
-    for service in ("orders", "channels", "dealers"):
+    for service in ("orders", "channels", "dealers", "inventory"):
         await ensure_service_stream(js, service)
     yield Bus(js)
     await nc.close()

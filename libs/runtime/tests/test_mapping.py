@@ -3,26 +3,31 @@ request checks (lines, money, ids), a peer's error details, the column shapes an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from onepool.channels.v1 import channels_pb2
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2
+from onepool.settlement.v1 import settlement_pb2
+from onepool_kernel.money import Money
 from onepool_runtime import errors
 from onepool_runtime.columns import core_table, core_tables, counter_column, money_column, timestamp_column
 from onepool_runtime.errors import Violations
 from onepool_runtime.grpc_errors import peer_details, to_status
-from onepool_runtime.mapping import copy_fields
+from onepool_runtime.mapping import build, copy_fields, row_values, to_message
 from onepool_runtime.protobuf import enum_maps, enum_prefix
 from onepool_runtime.server import Infra
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.tables import outbox
 from onepool_runtime.uow import UnitOfWork
 from onepool_runtime.validation import MAX_LINES, check_lines, check_money, valid_id
+from sqlalchemy import Column, MetaData, String, Table
 
 
 class LocationType(StrEnum):
@@ -171,3 +176,65 @@ def test_a_unit_of_work_names_its_source_and_translator_in_its_class_statement()
     assert Named(None, source="other").source == "other"  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Nameless names no outbox source"):
         Nameless(None)  # type: ignore[arg-type]
+
+
+class Kind(StrEnum):
+    SALE = "SALE"
+
+
+@dataclass
+class Entry:
+    entry_id: str
+    account: Kind  # a StrEnum kept in a proto string field
+    amount: Money
+    memo: str = ""
+    created_at: datetime | None = None
+    location_ids: frozenset[str] = frozenset()
+    events: list[Any] = field(default_factory=list)
+
+
+def test_to_message_copies_same_named_fields_converting_times_money_and_sets() -> None:
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    entry = Entry("E1", Kind.SALE, Money("CNY", 250), created_at=when)
+    line = to_message(settlement_pb2.JournalLine, entry, memo="given wins", order_id="O1")
+    assert line.entry_id == "E1" and line.account == "SALE" and line.memo == "given wins" and line.order_id == "O1"
+    assert (line.amount.currency, line.amount.amount_minor) == ("CNY", 250)
+    assert line.created_at.ToDatetime(tzinfo=UTC) == when
+    assert not line.HasField("balance_after")  # nothing of that name on the source: left unset
+    unset = to_message(settlement_pb2.JournalLine, Entry("E2", Kind.SALE, Money("CNY", 0)))
+    assert not unset.HasField("created_at")  # None stays unset
+    policy = to_message(
+        channels_pb2.AllocationPolicy, Entry("E3", Kind.SALE, Money("CNY", 0), location_ids=frozenset("ba"))
+    )
+    assert list(policy.location_ids) == ["a", "b"]
+
+
+def test_to_message_refuses_to_guess_an_enum_field() -> None:
+    @dataclass
+    class Loc:
+        id: str
+        type: LocationType
+
+    with pytest.raises(TypeError, match=r"Location\.type: translate the enum"):
+        to_message(inventory_pb2.Location, Loc("L1", LocationType.STORE))
+    to_proto = enum_maps(inventory_pb2.LocationType, LocationType).to_proto
+    loc = Loc("L1", LocationType.STORE)
+    assert to_message(inventory_pb2.Location, loc, type=to_proto[loc.type]).type == inventory_pb2.LOCATION_TYPE_STORE
+
+
+def test_build_takes_the_fields_a_source_has_and_leaves_the_rest_to_defaults() -> None:
+    message = inventory_pb2.Location(id="L1", region="east", name="ignored", disabled=True)
+    assert build(Place, message, active=not message.disabled) == Place("L1", "east", active=False)
+    with pytest.raises(TypeError):
+        build(Place, object())  # nothing to take `id` from and no default
+
+
+def test_row_values_write_enums_as_text_and_sets_sorted() -> None:
+    table = Table(
+        "t", MetaData(), Column("entry_id", String), Column("account", String), Column("location_ids", String)
+    )
+    entry = Entry("E1", Kind.SALE, Money("CNY", 1), location_ids=frozenset({"b", "a"}))
+    assert row_values(table, entry) == {"entry_id": "E1", "account": "SALE", "location_ids": ["a", "b"]}
+    money_table = Table("m", MetaData(), Column("entry_id", String), Column("amount", String))
+    with pytest.raises(TypeError, match="column amount"):
+        row_values(money_table, entry)

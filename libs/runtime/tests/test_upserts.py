@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from onepool_runtime import db
+from onepool_runtime.mapping import build, row_values
 from onepool_runtime.upserts import upsert, upsert_newer, upsert_newer_rows
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 pytestmark = pytest.mark.asyncio
@@ -70,6 +72,26 @@ async def test_upsert_newer_keeps_the_newest_version(sessions) -> None:  # type:
     assert await _rows(sessions) == [("a", "1", 4, 3, True)]
     assert await put(5, 2, replace_equal=True) is False  # older stays ignored either way
     assert await _rows(sessions) == [("a", "1", 4, 3, True)]
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    part: str
+    value: int
+    version: int = 0
+    count: int = 0  # also a method of a Row (a tuple): read by column name, never the method
+
+
+async def test_a_row_round_trips_through_row_values_and_build(sessions) -> None:  # type: ignore[no-untyped-def]
+    async with sessions() as s:
+        await s.execute(upsert(VIEW, row_values(VIEW, Part("b", "1", 7, version=3)), ["id", "part"]))
+        await s.commit()
+        row = (await s.execute(select(VIEW, literal(2).label("count")).where(VIEW.c.id == "b"))).one()
+    assert build(Part, row) == Part("b", "1", 7, version=3, count=2)
+    async with sessions() as s:
+        row = (await s.execute(select(VIEW).where(VIEW.c.id == "b"))).one()
+    assert build(Part, row).count == 0  # not selected: the default, not Row.count
 
 
 async def test_upsert_newer_rows_writes_what_one_upsert_newer_per_row_would(sessions) -> None:  # type: ignore[no-untyped-def]

@@ -8,15 +8,7 @@ from decimal import Decimal
 import pytest
 from onepool_channels.adapters.formats import parse
 from onepool_channels.adapters.formats.regions import from_cn_province, from_codes
-from onepool_channels.domain.imports import (
-    FulfillmentMode,
-    ImportedCustomer,
-    ImportedLine,
-    ImportedOrder,
-    ImportedShipping,
-    resolve,
-    to_minor,
-)
+from onepool_channels.domain.imports import ImportedLine, ImportedOrder, resolve, to_minor
 from onepool_channels.domain.model import (
     AllocationPolicy,
     Channel,
@@ -24,6 +16,7 @@ from onepool_channels.domain.model import (
     ChannelType,
     Listing,
 )
+from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.money import Money
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument
 
@@ -46,15 +39,15 @@ def test_shopify_example_becomes_the_documented_order(examples: dict[str, str]) 
     assert parse("shopify", examples["shopify"]) == ImportedOrder(
         external_order_id="5721170592001",
         currency="CNY",
-        customer=ImportedCustomer(
+        customer=CustomerInfo(
             channel_customer_id="7310028783873", phone="+8613800138000", email="li.lei@example.com", name="Lei Li"
         ),
         lines=(
             ImportedLine("SHOP-TEE-RED-M", 2, 9900, "payload.line_items[0].sku"),
             ImportedLine("SHOP-CAP-BLK", 1, 12900, "payload.line_items[1].sku"),
         ),
-        shipping=ImportedShipping(
-            region="CN-SH", address="100 Century Avenue, Floor 12, Shanghai, Shanghai, 200120, China"
+        shipping=FulfillmentPreference(
+            allow_split=True, region="CN-SH", address="100 Century Avenue, Floor 12, Shanghai, Shanghai, 200120, China"
         ),
         payment_ref="shopify:5721170592001",
     )
@@ -65,12 +58,14 @@ def test_taobao_example_becomes_the_documented_order(examples: dict[str, str]) -
     assert parse("taobao", examples["taobao"]) == ImportedOrder(
         external_order_id="3412345678901234567",
         currency="CNY",
-        customer=ImportedCustomer(channel_customer_id="tb_lilei_88", phone="13800138000", name="李雷"),
+        customer=CustomerInfo(channel_customer_id="tb_lilei_88", phone="13800138000", name="李雷"),
         lines=(
             ImportedLine("TB-TEE-RED-M", 1, 9900, f"{trade}.orders.order[0].outer_sku_id"),
             ImportedLine("TB-MUG", 2, 6900, f"{trade}.orders.order[1].outer_iid"),
         ),
-        shipping=ImportedShipping(region="CN-ZJ", address="浙江省, 杭州市, 西湖区, 文三路100号, 310000"),
+        shipping=FulfillmentPreference(
+            allow_split=True, region="CN-ZJ", address="浙江省, 杭州市, 西湖区, 文三路100号, 310000"
+        ),
         currency_path=trade,
         payment_ref="2026112322001456780512345678",
     )
@@ -80,7 +75,7 @@ def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) 
     assert parse("generic", examples["generic"]) == ImportedOrder(
         external_order_id="MP-2026-000123",
         currency="CNY",
-        customer=ImportedCustomer(
+        customer=CustomerInfo(
             channel_customer_id="buyer-42",
             phone="+8613800138000",
             email="li.lei@example.com",
@@ -91,8 +86,11 @@ def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) 
             ImportedLine("GEN-TEE-RED-M", 3, 8990, "payload.lines[0].channel_sku"),
             ImportedLine("GEN-CAP-BLK", 1, 12900, "payload.lines[1].channel_sku"),
         ),
-        shipping=ImportedShipping(
-            mode=FulfillmentMode.SHIP, region="CN-SH", address="100 Century Avenue, Shanghai", allow_split=True
+        shipping=FulfillmentPreference(
+            mode=FulfillmentMode.SHIP,
+            region="CN-SH",
+            address="100 Century Avenue, Shanghai",
+            allow_split=True,
         ),
         payment_ref="PSP-2026-000123",
     )
@@ -279,7 +277,7 @@ def listing(channel_sku: str, sku: str, *, active: bool = True) -> Listing:
 
 
 def imported(*lines: ImportedLine, currency: str = "CNY") -> ImportedOrder:
-    customer, shipping = ImportedCustomer(phone="138"), ImportedShipping(region="CN-SH")
+    customer, shipping = CustomerInfo(phone="138"), FulfillmentPreference(allow_split=True, region="CN-SH")
     return ImportedOrder("EXT-1", currency, customer, tuple(lines), shipping)
 
 

@@ -16,7 +16,7 @@ import pytest
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.dealers.v1 import dealers_pb2_grpc
 from onepool.inventory.v1 import inventory_pb2 as inv
-from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, OrderLine
+from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, StockLine
 from onepool_dealers.entrypoints.bootstrap import build_with
 from onepool_dealers.service_layer.sagas import Sagas
 from onepool_dealers.settings import DealersSettings
@@ -85,7 +85,7 @@ class FakeInventory:
         return found if found is not None and found.type is LocationType.WAREHOUSE else None
 
     async def transfer(
-        self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[OrderLine], reference: str
+        self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[StockLine], reference: str
     ) -> str:
         self._up()
         if request_id in self.by_request:

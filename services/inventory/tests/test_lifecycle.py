@@ -1,4 +1,4 @@
-"""Reservations, fulfilment, expiry, transfers, adjustments and the events they publish."""
+"""Reservations, fulfillment, expiry, transfers, adjustments and the events they publish."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from onepool_orders.domain.model import (
     Order,
     OrderLine,
     OrderStatus,
-    Shortfall,
+    Shortage,
 )
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -89,7 +89,7 @@ def test_lines_in_different_currencies_are_refused_naming_the_line() -> None:
     assert [v.field for v in caught.value.violations] == ["lines[1].unit_price.currency"]
 
 
-def test_reservation_makes_one_fulfilment_per_location_with_its_owner() -> None:
+def test_reservation_makes_one_fulfillment_per_location_with_its_owner() -> None:
     order = new_order(("A", 3, 100), ("B", 1, 100))
     reserved(
         order, AllocatedStock("A", "WH", 2), AllocatedStock("A", "DS", 1, "dealer-9"), AllocatedStock("B", "WH", 1)
@@ -145,7 +145,7 @@ def test_pickup_orders_are_ready_for_pickup_once_paid_and_shipped_when_handed_ov
     assert order.fulfillments[0].status is FulfillmentStatus.PICKED_UP
 
 
-def test_order_is_fulfilling_until_every_fulfilment_has_left_then_shipped() -> None:
+def test_order_is_fulfilling_until_every_fulfillment_has_left_then_shipped() -> None:
     order = new_order(("A", 3, 100))
     paid(reserved(order, AllocatedStock("A", "WH1", 1), AllocatedStock("A", "WH2", 1), AllocatedStock("A", "WH3", 1)))
     statuses = []
@@ -156,7 +156,7 @@ def test_order_is_fulfilling_until_every_fulfilment_has_left_then_shipped() -> N
     assert [type(r).__name__ for r in order.stock_requests[1:]] == ["FulfilReservation"] * 3
 
 
-def test_shipping_an_unpaid_order_or_an_unknown_fulfilment_is_refused() -> None:
+def test_shipping_an_unpaid_order_or_an_unknown_fulfillment_is_refused() -> None:
     order = reserved(new_order())
     with pytest.raises(FailedPrecondition):
         order.ship(order.fulfillments[0].id, "T", NOW)
@@ -195,9 +195,9 @@ def test_expiry_cancels_only_the_order_holding_that_reservation_and_only_before_
 
 def test_rejected_orders_keep_the_shortfall() -> None:
     order = new_order(("A", 5, 100))
-    order.record_rejection([Shortfall("A", 5, 2)], "insufficient stock", "c1", NOW)
+    order.record_rejection([Shortage("A", 5, 2)], "insufficient stock", "c1", NOW)
     assert order.status is S.REJECTED
-    assert order.shortfalls == [Shortfall("A", 5, 2)]
+    assert order.shortfalls == [Shortage("A", 5, 2)]
     with pytest.raises(FailedPrecondition):
         order.pay(order.total, "p", NOW)
 
@@ -313,5 +313,5 @@ def test_the_order_decides_whether_it_is_open_and_paid_in_every_state() -> None:
     assert all(f.is_cancelled for f in cancelled_after_payment.fulfillments)
 
     rejected = new_order()
-    rejected.record_rejection([Shortfall("A", 2, 0)], "insufficient stock", "c1", NOW)
+    rejected.record_rejection([Shortage("A", 2, 0)], "insufficient stock", "c1", NOW)
     assert facts(rejected) == (S.REJECTED, False, False)

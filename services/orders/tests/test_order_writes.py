@@ -1,6 +1,6 @@
 """What the order's writes touch, read from PostgreSQL's row versions: a transaction that rewrites a row (even
 with the same values) gives it its own `xmin`. Recording a reservation or a payment changes the order row; it
-must not rewrite lines or fulfilments that did not change (each rewrite is a row version, WAL and CPU)."""
+must not rewrite lines or fulfillments that did not change (each rewrite is a row version, WAL and CPU)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ async def rewritten_with_the_order(saga: Saga, table: str, order_id: str) -> int
         return int(found.scalar_one())
 
 
-async def test_recording_a_reservation_writes_the_order_and_its_fulfilments_but_not_its_lines(saga: Saga) -> None:
+async def test_recording_a_reservation_writes_the_order_and_its_fulfillments_but_not_its_lines(saga: Saga) -> None:
     saga.inventory.stock = {"A": 10, "B": 10, "C": 10}
     order = await saga.placement.place(three_lines("W1"))
     assert order.status is OrderStatus.RESERVED
@@ -52,7 +52,7 @@ async def test_recording_a_reservation_writes_the_order_and_its_fulfilments_but_
     assert await rewritten_with_the_order(saga, "order_lines", order.id) == 0
 
 
-async def test_paying_rewrites_neither_lines_nor_fulfilments(saga: Saga) -> None:
+async def test_paying_rewrites_neither_lines_nor_fulfillments(saga: Saga) -> None:
     saga.inventory.stock = {"A": 10, "B": 10, "C": 10}
     order = await saga.placement.place(three_lines("W2"))
     paid = await run_in_transaction(
@@ -63,15 +63,15 @@ async def test_paying_rewrites_neither_lines_nor_fulfilments(saga: Saga) -> None
     assert await rewritten_with_the_order(saga, "fulfillments", order.id) == 0
 
 
-async def test_shipping_rewrites_the_fulfilment_that_left_and_nothing_else(saga: Saga) -> None:
+async def test_shipping_rewrites_the_fulfillment_that_left_and_nothing_else(saga: Saga) -> None:
     saga.inventory.stock = {"A": 10, "B": 10, "C": 10}
     order = await saga.placement.place(three_lines("W3"))
     await run_in_transaction(
         saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "pay-1", order.total))
     )
-    fulfilment = order.fulfillments[0].id
+    fulfillment = order.fulfillments[0].id
     shipped = await run_in_transaction(
-        saga.uow, lambda uow: handlers.ship_fulfillment(uow, commands.ShipFulfillment(order.id, fulfilment, "T-1"))
+        saga.uow, lambda uow: handlers.ship_fulfillment(uow, commands.ShipFulfillment(order.id, fulfillment, "T-1"))
     )
     assert shipped.status is OrderStatus.SHIPPED
     assert await rewritten_with_the_order(saga, "fulfillments", order.id) == 1
@@ -82,7 +82,7 @@ async def test_shipping_rewrites_the_fulfilment_that_left_and_nothing_else(saga:
 
 async def test_a_command_that_waited_for_the_order_lock_reads_what_the_holder_wrote(saga: Saga) -> None:
     """The lock and the read are one statement; a statement that waited for the lock must not act on the lines
-    and fulfilments of the snapshot it started with (here it would ship the same fulfilment a second time,
+    and fulfillments of the snapshot it started with (here it would ship the same fulfillment a second time,
     and be refused, since the order it locked is SHIPPED already)."""
     saga.inventory.stock = {"A": 10, "B": 10, "C": 10}
     order = await saga.placement.place(three_lines("W4"))

@@ -7,13 +7,13 @@ from collections import defaultdict
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from onepool_kernel.lines import StockLine
 from onepool_settlement.domain import rules
 from onepool_settlement.domain.model import (
     Account,
     ChannelTerms,
     ChannelType,
-    Fulfilment,
-    FulfilmentLine,
+    Fulfillment,
     JournalEntry,
     OrderFacts,
     OrderLine,
@@ -23,7 +23,7 @@ from onepool_settlement.domain.model import (
     UnbalancedEntry,
 )
 
-POLICY = rules.SettlementPolicy(fulfilment_fee_bps=500, dealer_sale_brand_share_bps=3000)
+POLICY = rules.SettlementPolicy(fulfillment_fee_bps=500, dealer_sale_brand_share_bps=3000)
 SRC = Source("evt-1", "orders.order.paid")
 TMALL = ChannelTerms("TMALL", ChannelType.MARKETPLACE, fee_rate_bps=500, version=1)
 WEB = ChannelTerms("WEB", ChannelType.ONLINE_STORE, fee_rate_bps=0, version=1)
@@ -31,7 +31,7 @@ D1_CHANNEL = ChannelTerms("D1-CH", ChannelType.DEALER, owner_dealer_id="D1", fee
 
 
 def order(
-    channel_id: str = "TMALL", paid: int = 10_000, dealer_id: str = "", fulfilments: tuple[Fulfilment, ...] = ()
+    channel_id: str = "TMALL", paid: int = 10_000, dealer_id: str = "", fulfillments: tuple[Fulfillment, ...] = ()
 ) -> OrderFacts:
     return OrderFacts(
         id="O1",
@@ -42,7 +42,7 @@ def order(
         paid=paid,
         refunded=0,
         lines=(OrderLine("A", 2, 3000), OrderLine("B", 1, 4000)),
-        fulfilments=fulfilments,
+        fulfillments=fulfillments,
     )
 
 
@@ -86,28 +86,28 @@ def test_the_orders_dealer_wins_over_the_channel_owner() -> None:
     assert by_party(entry) == {"clearing": -10_000, "channel:TMALL": 500, "brand": 3_000, "dealer:D2": 6_500}
 
 
-def test_a_dealer_whose_location_shipped_a_brand_sale_earns_the_fulfilment_fee_from_the_brand() -> None:
-    shop = Fulfilment("F1", "D9-SHOP", "D9", (FulfilmentLine("A", 2),), shipped=True)
-    settlement, _ = rules.recognise_sale(order(fulfilments=(shop,)), TMALL, POLICY, SRC)
-    fee = rules.fulfilment_fee(order(fulfilments=(shop,)), shop, settlement, POLICY, SRC)
+def test_a_dealer_whose_location_shipped_a_brand_sale_earns_the_fulfillment_fee_from_the_brand() -> None:
+    shop = Fulfillment("F1", "D9-SHOP", "D9", (StockLine("A", 2),), shipped=True)
+    settlement, _ = rules.recognise_sale(order(fulfillments=(shop,)), TMALL, POLICY, SRC)
+    fee = rules.fulfillment_fee(order(fulfillments=(shop,)), shop, settlement, POLICY, SRC)
     assert fee is not None and fee.key == "fulfilment_fee:O1:F1"
     assert by_party(fee) == {"brand": -300, "dealer:D9": 300}  # 5% of 2 x 3000
 
 
-def test_no_fulfilment_fee_for_brand_locations_or_for_the_seller_itself() -> None:
-    brand_wh = Fulfilment("F1", "WH", "", (FulfilmentLine("A", 2),), shipped=True)
-    own_shop = Fulfilment("F2", "D1-SHOP", "D1", (FulfilmentLine("B", 1),), shipped=True)
-    facts = order("D1-CH", fulfilments=(brand_wh, own_shop))
+def test_no_fulfillment_fee_for_brand_locations_or_for_the_seller_itself() -> None:
+    brand_wh = Fulfillment("F1", "WH", "", (StockLine("A", 2),), shipped=True)
+    own_shop = Fulfillment("F2", "D1-SHOP", "D1", (StockLine("B", 1),), shipped=True)
+    facts = order("D1-CH", fulfillments=(brand_wh, own_shop))
     settlement, _ = rules.recognise_sale(facts, D1_CHANNEL, POLICY, SRC)
-    assert rules.fulfilment_fee(facts, brand_wh, settlement, POLICY, SRC) is None
-    assert rules.fulfilment_fee(facts, own_shop, settlement, POLICY, SRC) is None
+    assert rules.fulfillment_fee(facts, brand_wh, settlement, POLICY, SRC) is None
+    assert rules.fulfillment_fee(facts, own_shop, settlement, POLICY, SRC) is None
 
 
 def test_a_partial_return_reverses_every_part_in_proportion() -> None:
-    shop = Fulfilment("F1", "D9-SHOP", "D9", (FulfilmentLine("A", 2), FulfilmentLine("B", 1)), shipped=True)
-    facts = order(fulfilments=(shop,))
+    shop = Fulfillment("F1", "D9-SHOP", "D9", (StockLine("A", 2), StockLine("B", 1)), shipped=True)
+    facts = order(fulfillments=(shop,))
     settlement, sale = rules.recognise_sale(facts, TMALL, POLICY, SRC)
-    fee = rules.fulfilment_fee(facts, shop, settlement, POLICY, SRC)
+    fee = rules.fulfillment_fee(facts, shop, settlement, POLICY, SRC)
     assert fee is not None
     back = rules.reverse("return:R1", Rule.RETURN, settlement, positions(sale, fee), 2_500, SRC)
     # a quarter of each part: channel 500 -> 125, fee 500 -> 125, brand 9500 - 500 = 9000 -> 2250
@@ -192,12 +192,12 @@ def test_any_sequence_of_refunds_balances_and_a_full_refund_leaves_nothing(
     refunds: list[int],
 ) -> None:
     channel = ChannelTerms("C", ChannelType.MARKETPLACE, fee_rate_bps=fee_bps)
-    policy = rules.SettlementPolicy(fulfilment_fee_bps=ful_bps, dealer_sale_brand_share_bps=share_bps)
-    shop = Fulfilment("F", "L", "D9", (FulfilmentLine("A", 1),), shipped=True)
+    policy = rules.SettlementPolicy(fulfillment_fee_bps=ful_bps, dealer_sale_brand_share_bps=share_bps)
+    shop = Fulfillment("F", "L", "D9", (StockLine("A", 1),), shipped=True)
     facts = OrderFacts("O", "C", "D1", "CNY", amount, amount, 0, (OrderLine("A", 1, amount),), (shop,))
     settlement, sale = rules.recognise_sale(facts, channel, policy, SRC)
     entries = [sale]
-    fee = rules.fulfilment_fee(facts, shop, settlement, policy, SRC)
+    fee = rules.fulfillment_fee(facts, shop, settlement, policy, SRC)
     if fee is not None:
         entries.append(fee)
     refunded = 0

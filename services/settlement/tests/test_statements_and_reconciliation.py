@@ -15,34 +15,32 @@ from onepool_settlement.domain.statements import LedgerInconsistent, build_state
 START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
 
 
-def lines_from(opening: int, amounts: list[int]) -> list[JournalLine]:
-    out, balance = [], opening
-    for i, amount in enumerate(amounts, start=1):
-        balance += amount
-        out.append(JournalLine(i, f"e{i}", "dealer:D1", "sale", amount, "CNY", balance, "sale"))
-    return out
+def lines_from(amounts: list[int]) -> list[JournalLine]:
+    return [JournalLine(i, f"e{i}", "dealer:D1", "sale", a, "CNY", "sale") for i, a in enumerate(amounts, start=1)]
 
 
 @given(st.integers(-(10**12), 10**12), st.lists(st.integers(-(10**9), 10**9), max_size=30))
 def test_opening_plus_the_lines_is_the_closing_balance(opening: int, amounts: list[int]) -> None:
-    statement = build_statement(
-        "s", "dealer:D1", "CNY", START, END, opening, lines_from(opening, amounts), max_lines=100
-    )
+    statement = build_statement("s", "dealer:D1", "CNY", START, END, opening, lines_from(amounts), max_lines=100)
     assert statement.closing == opening + sum(amounts)
-    assert [sl.running_balance for sl in statement.lines] == [ln.balance_after for ln in lines_from(opening, amounts)]
+    assert [sl.running_balance for sl in statement.lines] == [
+        opening + sum(amounts[:i]) for i in range(1, len(amounts) + 1)
+    ]
     assert statement.line_count == len(amounts)
 
 
-def test_a_line_whose_stored_balance_disagrees_refuses_the_statement() -> None:
-    lines = lines_from(0, [100, 200])
-    forged = [lines[0], JournalLine(2, "e2", "dealer:D1", "sale", 999, "CNY", 300, "sale")]
+def test_a_final_statement_whose_closing_disagrees_with_the_kept_balance_is_refused() -> None:
+    """A closed period's kept balance is what its statement must close at; a difference means the journal
+    was altered outside the service."""
+    lines = lines_from([100, 200])
+    assert build_statement("s", "dealer:D1", "CNY", START, END, 0, lines, max_lines=100, final=True, kept_closing=300)
     with pytest.raises(LedgerInconsistent):
-        build_statement("s", "dealer:D1", "CNY", START, END, 0, forged, max_lines=100)
+        build_statement("s", "dealer:D1", "CNY", START, END, 0, lines, max_lines=100, final=True, kept_closing=299)
 
 
 def test_a_period_with_too_many_lines_must_be_split() -> None:
     with pytest.raises(FailedPrecondition):
-        build_statement("s", "brand", "CNY", START, END, 0, lines_from(0, [1, 2, 3]), max_lines=2)
+        build_statement("s", "brand", "CNY", START, END, 0, lines_from([1, 2, 3]), max_lines=2)
 
 
 def test_a_clean_order_has_no_discrepancies() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from onepool_kernel.errors import Violations
@@ -13,6 +14,14 @@ from onepool_kernel.errors import Violations
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$")
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """Units of one SKU: a line of a transfer, a replenishment's request, a fulfillment or a return."""
+
+    sku: str
+    quantity: int
 
 
 class Line(Protocol):

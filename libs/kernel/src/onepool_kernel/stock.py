@@ -4,6 +4,8 @@ so both call this one function: a connector must never be told it may sell more 
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 FULL_SHARE_BPS = 10_000
 MAX_SELLABLE = 2**31 - 1  # sellable and available travel as int32
 
@@ -16,3 +18,10 @@ def sellable(available: int, max_share_bps: int, buffer_units: int) -> int:
     """
     share = max_share_bps if 0 < max_share_bps < FULL_SHARE_BPS else FULL_SHARE_BPS
     return min(MAX_SELLABLE, max(0, available * share // FULL_SHARE_BPS - buffer_units))
+
+
+class SourcingMode(StrEnum):
+    """How inventory picks the locations of a reservation: to ship the goods, or for the buyer to pick up."""
+
+    SHIP = "SHIP"
+    PICKUP = "PICKUP"

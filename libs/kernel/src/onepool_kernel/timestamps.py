@@ -33,3 +33,8 @@ def from_iso(text: str) -> datetime:
         return as_utc(datetime.fromisoformat(text))
     except OverflowError as exc:  # "0001-01-01T00:00+01:00" parses but is before year 1 in UTC
         raise ValueError(f"{text!r} is outside the range of datetime") from exc
+
+
+def now() -> datetime:
+    """The current instant, in UTC (what the domain stamps its changes with)."""
+    return datetime.now(UTC)

@@ -19,6 +19,8 @@ from typing import Generic, NamedTuple, TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.timestamp_pb2 import Timestamp
+from onepool.common.v1.common_pb2 import Money as MoneyMessage
+from onepool_kernel.money import Money
 
 E = TypeVar("E", bound=Enum)
 
@@ -58,3 +60,14 @@ def enum_maps(proto_enum: EnumTypeWrapper, domain: type[E]) -> EnumMaps[E]:
     prefix = enum_prefix(proto_enum)
     forward = {member: proto_enum.Value(prefix + str(member.value)) for member in domain}
     return EnumMaps(forward, {number: member for member, number in forward.items()})
+
+
+def money_to_proto(value: Money | None) -> MoneyMessage | None:
+    """Money -> common.v1.Money; None stays unset."""
+    if value is None:
+        return None
+    return MoneyMessage(currency=value.currency, amount_minor=value.amount_minor)
+
+
+def money_from_proto(value: MoneyMessage) -> Money:
+    return Money(value.currency, value.amount_minor)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from onepool_runtime.settings import ServiceSettings
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 
 class SettlementSettings(ServiceSettings):
@@ -9,11 +9,22 @@ class SettlementSettings(ServiceSettings):
     grpc_port: int = 50055
     default_currency: str = "CNY"
     # A dealer whose location ships (or hands over) part of someone else's sale earns this share of that
-    # fulfilment's value, paid by the seller.
-    fulfilment_fee_bps: int = Field(default=500, ge=0, le=10_000)
+    # fulfillment's value, paid by the seller. ONEPOOL_FULFILMENT_FEE_BPS, the setting's first spelling, still
+    # works (deployments set it); the contract's spelling wins when both are set.
+    fulfillment_fee_bps: int = Field(
+        default=500,
+        ge=0,
+        le=10_000,
+        validation_alias=AliasChoices(
+            "ONEPOOL_FULFILLMENT_FEE_BPS", "ONEPOOL_FULFILMENT_FEE_BPS", "fulfillment_fee_bps"
+        ),
+    )
     # On a sale through a dealer's own business (order.dealer_id or a channel the dealer owns), the brand
     # keeps this share of the customer's payment; the dealer gets the rest after the channel's fee.
     dealer_sale_brand_share_bps: int = Field(default=3000, ge=0, le=10_000)
+    # Goods returned at another owner's location are taken over by that owner at this share of their value
+    # at the price the customer paid (8500: the middle dealer tier's wholesale factor).
+    return_transfer_price_bps: int = Field(default=8500, ge=0, le=10_000)
     # A statement holds at most this many lines; a busier period must be split.
     statement_max_lines: int = Field(default=5000, ge=1)
     # Orders events may wait for their channel's terms (a separate stream): retry them longer before

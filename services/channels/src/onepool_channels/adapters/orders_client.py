@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 
 import grpc
 from google.rpc import error_details_pb2
-from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
+from onepool_kernel.intake import FulfillmentMode
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
+from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import enum_maps
 
-from onepool_channels.domain.imports import FulfillmentMode, OrderToPlace
+from onepool_channels.domain.imports import OrderToPlace
 
 # orders' refusal of a command its order is past (the reason is part of orders' error contract).
 _NOT_PAYABLE = "INVALID_ORDER_STATE"
@@ -24,32 +25,12 @@ _MODES = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode).to_proto
 
 
 def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
-    c, s = order.customer, order.shipping
-    return orders_pb2.PlaceOrderRequest(
-        channel_id=order.channel_id,
-        external_order_id=order.external_order_id,
-        customer=orders_pb2.Customer(
-            channel_customer_id=c.channel_customer_id, phone=c.phone, member_id=c.member_id, name=c.name, email=c.email
-        ),
-        lines=[
-            orders_pb2.OrderLine(
-                sku=line.sku,
-                quantity=line.quantity,
-                channel_sku=line.channel_sku,
-                unit_price=common_pb2.Money(
-                    currency=line.unit_price.currency, amount_minor=line.unit_price.amount_minor
-                ),
-            )
-            for line in order.lines
-        ],
-        fulfillment=orders_pb2.FulfillmentPreference(
-            mode=_MODES[s.mode],
-            region=s.region,
-            address=s.address,
-            pickup_location_id=s.pickup_location_id,
-            allow_split=s.allow_split,
-        ),
-        dealer_id=order.dealer_id,
+    return to_message(
+        orders_pb2.PlaceOrderRequest,
+        order,
+        customer=to_message(orders_pb2.Customer, order.customer),
+        lines=[to_message(orders_pb2.OrderLine, line) for line in order.lines],
+        fulfillment=to_message(orders_pb2.FulfillmentPreference, order.shipping, mode=_MODES[order.shipping.mode]),
     )
 
 

@@ -10,16 +10,17 @@ the earlier one committed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
+from onepool_runtime.mapping import build
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer, upsert_newer_rows
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_channels.adapters.orm import (
     ChannelRow,
@@ -40,9 +41,6 @@ from onepool_channels.domain.model import (
     StockPosition,
 )
 
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
-
 _CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, StockPositionRow)
 _STOCK = core_table(ChannelStockRow)
 
@@ -54,25 +52,13 @@ SKU_LOCK_BUCKETS = 256
 
 
 def _channel(row: Any) -> Channel:
-    return Channel(
-        id=row.id,
-        code=row.code,
-        name=row.name,
-        type=ChannelType(row.type),
-        owner_dealer_id=row.owner_dealer_id,
-        fee_rate_bps=row.fee_rate_bps,
-        allocation=AllocationPolicy(
-            location_ids=frozenset(row.location_ids),
-            location_types=frozenset(LocationType(t) for t in row.location_types),
-            max_share_bps=row.max_share_bps,
-            buffer_units=row.buffer_units,
-        ),
-        status=ChannelStatus(row.status),
-        currency=row.currency,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        version=row.version,
+    allocation = build(
+        AllocationPolicy,
+        row,
+        location_ids=frozenset(row.location_ids),
+        location_types=frozenset(LocationType(t) for t in row.location_types),
     )
+    return build(Channel, row, type=ChannelType(row.type), allocation=allocation, status=ChannelStatus(row.status))
 
 
 def _channel_values(channel: Channel) -> dict[str, Any]:
@@ -95,25 +81,14 @@ def _channel_values(channel: Channel) -> dict[str, Any]:
 
 
 def _listing(row: Any) -> Listing:
-    return Listing(
-        channel_id=row.channel_id,
-        sku=row.sku,
-        channel_sku=row.channel_sku,
-        price=Money(row.price_currency, row.price_minor),
-        active=row.active,
-        updated_at=row.updated_at,
-    )
+    return build(Listing, row, price=Money(row.price_currency, row.price_minor))
 
 
 def _stock(row: Any) -> ChannelStock:
-    return ChannelStock(row.channel_id, row.sku, row.channel_sku, row.sellable, row.version)
+    return build(ChannelStock, row)
 
 
-class ChannelsRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class ChannelsRepository(Repository):
     # --- locks -----------------------------------------------------------------------------------------
 
     async def lock_skus(self, skus: Iterable[str]) -> None:

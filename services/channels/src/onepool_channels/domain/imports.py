@@ -2,7 +2,9 @@
 
 The format adapters (adapters/formats) turn a marketplace's JSON into an `ImportedOrder` that still speaks
 the channel's language (channel SKUs, the channel's buyer id). `resolve` maps it through the channel's
-listings into the order to place. Money is parsed from decimal text into integer minor units; a value
+listings into the order to place. The buyer and the delivery are the orders contract's own (kernel
+`intake`); a marketplace order is already sold, so the formats allow it to ship in parts (`allow_split`)
+unless the payload says otherwise. Money is parsed from decimal text into integer minor units; a value
 that does not fit the currency's minor unit exactly is refused, never rounded, and floats never appear.
 """
 
@@ -10,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 
 from onepool_kernel.errors import FailedPrecondition, Violations
+from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
 from onepool_kernel.money import Money
 
 from onepool_channels.domain.model import Channel, Listing
@@ -48,23 +50,6 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
     return int(minor)
 
 
-class FulfillmentMode(StrEnum):
-    SHIP = "SHIP"
-    PICKUP_IN_STORE = "PICKUP_IN_STORE"
-    DEALER_DELIVERY = "DEALER_DELIVERY"
-
-
-@dataclass(frozen=True)
-class ImportedCustomer:
-    """The buyer as the channel knows them; orders derives the One-ID from phone / member id."""
-
-    channel_customer_id: str = ""
-    phone: str = ""
-    email: str = ""
-    name: str = ""
-    member_id: str = ""
-
-
 @dataclass(frozen=True)
 class ImportedLine:
     channel_sku: str
@@ -75,23 +60,12 @@ class ImportedLine:
 
 
 @dataclass(frozen=True)
-class ImportedShipping:
-    mode: FulfillmentMode = FulfillmentMode.SHIP
-    # ISO 3166-2 style region, e.g. "CN-SH"; sourcing prefers locations in it.
-    region: str = ""
-    address: str = ""
-    pickup_location_id: str = ""
-    # A marketplace order is already sold: ship it in parts rather than refuse it.
-    allow_split: bool = True
-
-
-@dataclass(frozen=True)
 class ImportedOrder:
     external_order_id: str
     currency: str
-    customer: ImportedCustomer
+    customer: CustomerInfo
     lines: tuple[ImportedLine, ...]
-    shipping: ImportedShipping
+    shipping: FulfillmentPreference
     currency_path: str = "payload.currency"
     # Set when the marketplace says the buyer has already paid: the order is then paid in OnePool too, so
     # its reservation is committed and never expires.
@@ -112,9 +86,9 @@ class OrderToPlace:
 
     channel_id: str
     external_order_id: str
-    customer: ImportedCustomer
+    customer: CustomerInfo
     lines: tuple[OrderLine, ...]
-    shipping: ImportedShipping
+    shipping: FulfillmentPreference
     dealer_id: str = ""
     payment_ref: str = ""
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import FieldViolation, InvalidArgument
+from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
 from onepool_kernel.stock import FULL_SHARE_BPS, sellable
 
@@ -31,13 +32,6 @@ class ChannelType(StrEnum):
 class ChannelStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
-
-
-class LocationType(StrEnum):
-    WAREHOUSE = "WAREHOUSE"
-    STORE = "STORE"
-    DEALER_WAREHOUSE = "DEALER_WAREHOUSE"
-    DEALER_STORE = "DEALER_STORE"
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 
 from onepool_channels.domain import commands
@@ -23,10 +23,6 @@ from onepool_channels.domain.model import (
 )
 from onepool_channels.service_layer import stock_feed
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -> Channel:

@@ -17,7 +17,7 @@ from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
 
 from onepool_dealers.adapters import mappers
-from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, OrderLine
+from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, StockLine
 
 # A dealer channel sells from the brand's pool (warehouses and brand stores) plus the dealer's own
 # locations; inventory sources its orders from the dealer's own locations first (owner_dealer_id).
@@ -150,7 +150,7 @@ class InventoryGateway:
         return None
 
     async def transfer(
-        self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[OrderLine], reference: str
+        self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[StockLine], reference: str
     ) -> str:
         request = inv.TransferStockRequest(
             request_id=request_id,

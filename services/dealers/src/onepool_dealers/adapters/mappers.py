@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
-from onepool_kernel.money import Money
-from onepool_runtime.mapping import copy_fields
-from onepool_runtime.protobuf import enum_maps, ts
+from onepool_runtime.mapping import copy_fields, to_message
+from onepool_runtime.protobuf import enum_maps
 
 from onepool_dealers.domain.model import (
     Dealer,
@@ -32,50 +30,16 @@ LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inv.LocationType, LocationType)
 LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
 
 
-def money_to_proto(m: Money) -> common_pb2.Money:
-    return common_pb2.Money(currency=m.currency, amount_minor=m.amount_minor)
-
-
-def money_from_proto(m: common_pb2.Money) -> Money:
-    return Money(m.currency, m.amount_minor)
-
-
 def dealer_to_proto(d: Dealer) -> pb.Dealer:
-    return pb.Dealer(
-        id=d.id,
-        name=d.name,
-        tier=TIERS[d.tier],
-        credit_limit=money_to_proto(d.credit_limit),
-        region=d.region,
-        channel_id=d.channel_id,
-        status=STATUSES[d.status],
-        created_at=ts(d.created_at),
-        updated_at=ts(d.updated_at),
-        location_ids=d.location_ids,
-    )
+    return to_message(pb.Dealer, d, tier=TIERS[d.tier], status=STATUSES[d.status])
 
 
 def replenishment_to_proto(r: Replenishment) -> pb.Replenishment:
-    return pb.Replenishment(
-        id=r.id,
-        dealer_id=r.dealer_id,
-        from_location_id=r.from_location_id,
-        to_location_id=r.to_location_id,
-        lines=[
-            pb.ReplenishmentLine(
-                sku=ln.sku,
-                quantity=ln.quantity,
-                unit_price=money_to_proto(ln.unit_price),
-                line_total=money_to_proto(ln.line_total),
-            )
-            for ln in r.lines
-        ],
+    return to_message(
+        pb.Replenishment,
+        r,
+        lines=[to_message(pb.ReplenishmentLine, ln) for ln in r.lines],
         status=REPLENISHMENT_STATUSES[r.status],
-        total=money_to_proto(r.total),
-        transfer_id=r.transfer_id,
-        status_reason=r.status_reason,
-        created_at=ts(r.created_at),
-        updated_at=ts(r.updated_at),
     )
 
 
@@ -91,15 +55,4 @@ def location_from_proto(loc: inv.Location) -> Location | None:
 
 
 def overview_to_proto(o: Overview) -> pb.GetDealerOverviewResponse:
-    return pb.GetDealerOverviewResponse(
-        dealer_id=o.dealer_id,
-        open_orders=o.open_orders,
-        sales_in_period=money_to_proto(o.sales_in_period),
-        units_in_stock=o.units_in_stock,
-        balance=money_to_proto(o.balance),
-        credit_available=money_to_proto(o.credit_available),
-        credit_limit=money_to_proto(o.credit_limit),
-        open_replenishments=money_to_proto(o.open_replenishments),
-        period_start=ts(o.period_start),
-        period_end=ts(o.period_end),
-    )
+    return to_message(pb.GetDealerOverviewResponse, o)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
-from onepool_runtime.mapping import copy_fields
+from onepool_runtime.mapping import build, copy_fields, row_values
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert, upsert_newer, upsert_newer_rows
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_dealers.adapters.orm import (
     DealerOrderRow,
@@ -42,78 +42,35 @@ from onepool_dealers.domain.model import (
 )
 from onepool_dealers.domain.overview import OrderView, StockView
 
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
-
 _DEALERS, _LOC, _PRICES, _REPL = core_tables(DealerRow, LocationRow, WholesalePriceRow, ReplenishmentRow)
 _LINES, _STOCK, _ORDERS = core_tables(ReplenishmentLineRow, DealerStockRow, DealerOrderRow)
 _SETTLE = core_table(DealerSettlementRow)
 
 
-def _dealer(row: object, location_ids: list[str]) -> Dealer:
-    return Dealer(
-        id=row.id,  # type: ignore[attr-defined]
-        name=row.name,  # type: ignore[attr-defined]
-        tier=DealerTier(row.tier),  # type: ignore[attr-defined]
-        credit_limit=Money(row.currency, row.credit_limit_minor),  # type: ignore[attr-defined]
-        region=row.region,  # type: ignore[attr-defined]
-        status=DealerStatus(row.status),  # type: ignore[attr-defined]
-        channel_id=row.channel_id,  # type: ignore[attr-defined]
+def _dealer(row: Any, location_ids: list[str]) -> Dealer:
+    return build(
+        Dealer,
+        row,
+        tier=DealerTier(row.tier),
+        credit_limit=Money(row.currency, row.credit_limit_minor),
+        status=DealerStatus(row.status),
         location_ids=location_ids,
-        open_minor=row.open_minor,  # type: ignore[attr-defined]
-        received_minor=row.received_minor,  # type: ignore[attr-defined]
-        revision=row.revision,  # type: ignore[attr-defined]
-        channel_synced_revision=row.channel_synced_revision,  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        updated_at=row.updated_at,  # type: ignore[attr-defined]
     )
-
-
-# The locations read model stores a Location as inventory does (see mappers.LOCATION_FIELDS for why the two
-# are kept apart); every column but `type` has the domain's name and value.
-_LOCATION_COLUMNS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority", "active")
 
 
 def _location(row: Any) -> Location:
-    return Location(**copy_fields(row, *_LOCATION_COLUMNS), type=LocationType(row.type))
+    return build(Location, row, type=LocationType(row.type))
 
 
 def _order(row: Any) -> OrderView:
-    return OrderView(
-        order_id=row.order_id,
-        dealer_id=row.dealer_id,
-        open=row.open,
-        paid=row.paid,
-        total=Money(row.currency, row.total_minor),
-        paid_minor=row.paid_minor,
-        refunded_minor=row.refunded_minor,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return build(OrderView, row, total=Money(row.currency, row.total_minor))
 
 
 def _dealer_values(d: Dealer) -> dict[str, object]:
-    return {
-        "name": d.name,
-        "tier": d.tier.value,
-        "currency": d.currency,
-        "credit_limit_minor": d.credit_limit.amount_minor,
-        "region": d.region,
-        "status": d.status.value,
-        "channel_id": d.channel_id,
-        "open_minor": d.open_minor,
-        "received_minor": d.received_minor,
-        "revision": d.revision,
-        "channel_synced_revision": d.channel_synced_revision,
-        "updated_at": d.updated_at,
-    }
+    return row_values(_DEALERS, d, credit_limit_minor=d.credit_limit.amount_minor)
 
 
-class DealersRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class DealersRepository(Repository):
     # --- dealers ----------------------------------------------------------------------------------------
 
     async def add_dealer(self, dealer: Dealer, request_id: str, fingerprint: str) -> tuple[Dealer, str]:
@@ -123,13 +80,7 @@ class DealersRepository:
         inserted = (
             await self.session.execute(
                 insert(_DEALERS)
-                .values(
-                    id=dealer.id,
-                    request_id=request_id,
-                    request_fingerprint=fingerprint,
-                    created_at=dealer.created_at,
-                    **_dealer_values(dealer),
-                )
+                .values(**_dealer_values(dealer), request_id=request_id, request_fingerprint=fingerprint)
                 .on_conflict_do_nothing(index_elements=["request_id"])
                 .returning(_DEALERS.c.id)
             )
@@ -231,8 +182,7 @@ class DealersRepository:
         return {r.id: r.owner_dealer_id for r in rows}
 
     async def save_location(self, location: Location) -> None:
-        values = {**copy_fields(location, *_LOCATION_COLUMNS), "type": location.type.value}
-        await self.session.execute(upsert(_LOC, values, ["id"], touch=True))
+        await self.session.execute(upsert(_LOC, row_values(_LOC, location), ["id"], touch=True))
 
     # --- wholesale prices -------------------------------------------------------------------------------
 
@@ -255,22 +205,7 @@ class DealersRepository:
     # --- replenishments ---------------------------------------------------------------------------------
 
     async def add_replenishment(self, r: Replenishment) -> None:
-        await self.session.execute(
-            insert(_REPL).values(
-                id=r.id,
-                dealer_id=r.dealer_id,
-                from_location_id=r.from_location_id,
-                to_location_id=r.to_location_id,
-                status=r.status.value,
-                currency=r.currency,
-                total_minor=r.total.amount_minor,
-                transfer_id=r.transfer_id,
-                status_reason=r.status_reason,
-                shipping_requested_at=r.shipping_requested_at,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-        )
+        await self.session.execute(insert(_REPL).values(**row_values(_REPL, r, total_minor=r.total.amount_minor)))
         await self.session.execute(
             insert(_LINES),
             [
@@ -299,22 +234,7 @@ class DealersRepository:
             lines[ln.replenishment_id].append(
                 ReplenishmentLine(ln.sku, ln.quantity, Money(currency[ln.replenishment_id], ln.unit_price_minor))
             )
-        return [
-            Replenishment(
-                id=r.id,  # type: ignore[attr-defined]
-                dealer_id=r.dealer_id,  # type: ignore[attr-defined]
-                from_location_id=r.from_location_id,  # type: ignore[attr-defined]
-                to_location_id=r.to_location_id,  # type: ignore[attr-defined]
-                lines=lines[r.id],  # type: ignore[attr-defined]
-                status=ReplenishmentStatus(r.status),  # type: ignore[attr-defined]
-                transfer_id=r.transfer_id,  # type: ignore[attr-defined]
-                status_reason=r.status_reason,  # type: ignore[attr-defined]
-                shipping_requested_at=r.shipping_requested_at,  # type: ignore[attr-defined]
-                created_at=r.created_at,  # type: ignore[attr-defined]
-                updated_at=r.updated_at,  # type: ignore[attr-defined]
-            )
-            for r in rows
-        ]
+        return [build(Replenishment, r, lines=lines[r.id], status=ReplenishmentStatus(r.status)) for r in rows]
 
     async def get_replenishment(self, replenishment_id: str, *, lock: bool = False) -> Replenishment | None:
         query = select(_REPL).where(_REPL.c.id == replenishment_id)
@@ -400,19 +320,8 @@ class DealersRepository:
         )
 
     async def save_order(self, view: OrderView) -> None:
-        values = {
-            "dealer_id": view.dealer_id,
-            "open": view.open,
-            "paid": view.paid,
-            "currency": view.total.currency,
-            "total_minor": view.total.amount_minor,
-            "paid_minor": view.paid_minor,
-            "refunded_minor": view.refunded_minor,
-            "net_sales_minor": view.net_sales_minor,
-            "created_at": view.created_at,
-            "updated_at": view.updated_at,
-        }
-        await self.session.execute(upsert(_ORDERS, {"order_id": view.order_id, **values}, ["order_id"]))
+        values = row_values(_ORDERS, view, currency=view.total.currency, total_minor=view.total.amount_minor)
+        await self.session.execute(upsert(_ORDERS, values, ["order_id"]))
 
     async def lock_order(self, order_id: str) -> None:
         """Serialise concurrent updates of one order's row (it may not exist yet)."""

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from onepool_kernel.money import Money
 
-from onepool_dealers.domain.model import DealerStatus, DealerTier, Location, OrderLine
+from onepool_dealers.domain.model import DealerStatus, DealerTier, Location, StockLine
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class PlaceReplenishment:
     dealer_id: str
     from_location_id: str
     to_location_id: str
-    lines: tuple[OrderLine, ...]
+    lines: tuple[StockLine, ...]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import FailedPrecondition, InvalidArgument
+from onepool_kernel.lines import StockLine
+from onepool_kernel.locations import LocationType
 from onepool_kernel.money import BPS, Money, bps_of
 
 
@@ -237,14 +239,6 @@ class ReplenishmentStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class OrderLine:
-    """What the dealer asks for."""
-
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
 class ReplenishmentLine:
     sku: str
     quantity: int
@@ -256,7 +250,7 @@ class ReplenishmentLine:
 
 
 def price_lines(
-    lines: Iterable[OrderLine], list_prices: Mapping[str, Money], factor_bps: int
+    lines: Iterable[StockLine], list_prices: Mapping[str, Money], factor_bps: int
 ) -> list[ReplenishmentLine]:
     """Price each line at the tier's wholesale price; every SKU without a list price is named."""
     lines = list(lines)
@@ -423,17 +417,6 @@ class Replenishment:
         dealer.release_credit(self.total)
         self.events.append(ReplenishmentRejected(self))
         return True
-
-
-class LocationType(StrEnum):
-    WAREHOUSE = "WAREHOUSE"
-    STORE = "STORE"
-    DEALER_WAREHOUSE = "DEALER_WAREHOUSE"
-    DEALER_STORE = "DEALER_STORE"
-
-    @property
-    def is_dealer(self) -> bool:
-        return self in (LocationType.DEALER_WAREHOUSE, LocationType.DEALER_STORE)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import grpc
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.dealers.v1 import dealers_pb2_grpc
 from onepool_runtime.errors import Violations
+from onepool_runtime.protobuf import money_to_proto
 from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import (
     check_id,
@@ -98,9 +99,9 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
             tiers = await handlers.set_wholesale_price(uow, cmd, self._factors)
             return pb.SetWholesalePriceResponse(
                 sku=cmd.sku,
-                list_price=mappers.money_to_proto(cmd.list_price),
+                list_price=money_to_proto(cmd.list_price),
                 tier_prices=[
-                    pb.TierPrice(tier=mappers.TIERS[tier], factor_bps=bps, unit_price=mappers.money_to_proto(price))
+                    pb.TierPrice(tier=mappers.TIERS[tier], factor_bps=bps, unit_price=money_to_proto(price))
                     for tier, bps, price in tiers
                 ],
             )

@@ -34,8 +34,8 @@ from onepool_dealers.domain.model import (
     DealerStatus,
     DealerTier,
     Location,
-    OrderLine,
     ReplenishmentStatus,
+    StockLine,
 )
 
 MAX_MONEY_MINOR = 10**15  # a trillion yuan in fen: far beyond any credit line, far below int64
@@ -156,7 +156,7 @@ def place_replenishment(req: pb.PlaceReplenishmentRequest) -> commands.PlaceRepl
         dealer_id=req.dealer_id,
         from_location_id=req.from_location_id,
         to_location_id=req.to_location_id,
-        lines=tuple(OrderLine(ln.sku, ln.quantity) for ln in req.lines),
+        lines=tuple(StockLine(ln.sku, ln.quantity) for ln in req.lines),
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from onepool_kernel.money import Money
+from onepool_kernel.timestamps import now
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 from onepool_dealers.domain import commands
@@ -25,11 +25,6 @@ from onepool_dealers.domain.model import (
 )
 from onepool_dealers.domain.overview import OrderView, Overview, StockView
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
 
 # --- dealers ---------------------------------------------------------------------------------------------
 

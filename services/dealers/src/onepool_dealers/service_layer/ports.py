@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from onepool_dealers.domain.model import Dealer, Location, OrderLine
+from onepool_dealers.domain.model import Dealer, Location, StockLine
 
 
 class ChannelsPort(Protocol):
@@ -29,7 +29,7 @@ class InventoryPort(Protocol):
     async def find_brand_warehouse(self, location_id: str) -> Location | None: ...
 
     async def transfer(
-        self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[OrderLine], reference: str
+        self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[StockLine], reference: str
     ) -> str:
         """Move stock out of `from` into transit; returns the transfer id."""
         ...

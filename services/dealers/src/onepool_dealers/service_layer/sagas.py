@@ -28,7 +28,7 @@ from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgum
 from onepool_runtime.idempotency import run_in_transaction
 
 from onepool_dealers.domain import commands
-from onepool_dealers.domain.model import Dealer, Location, OrderLine, Replenishment
+from onepool_dealers.domain.model import Dealer, Location, Replenishment, StockLine
 from onepool_dealers.service_layer import handlers
 from onepool_dealers.service_layer.ports import ChannelsPort, InventoryPort
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
@@ -128,7 +128,7 @@ class Sagas:
                 request_id=transfer_request_id(replenishment.id),
                 from_location_id=replenishment.from_location_id,
                 to_location_id=replenishment.to_location_id,
-                lines=[OrderLine(ln.sku, ln.quantity) for ln in replenishment.lines],
+                lines=[StockLine(ln.sku, ln.quantity) for ln in replenishment.lines],
                 reference=replenishment.id,
             )
         except (FailedPrecondition, NotFound, InvalidArgument) as exc:

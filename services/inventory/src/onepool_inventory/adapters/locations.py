@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import Repository
+from onepool_runtime.upserts import upsert
+from sqlalchemy import select
 
 from onepool_inventory.adapters.orm import LocationRow, metadata
 from onepool_inventory.domain.model import Location, LocationType
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _LOC = metadata.tables[LocationRow.__tablename__]
 
 
 def _location(row: Any) -> Location:
-    return Location(
-        id=row.id,
-        name=row.name,
-        type=LocationType(row.type),
-        owner_dealer_id=row.owner_dealer_id,
-        region=row.region,
-        ships=row.ships,
-        pickup=row.pickup,
-        priority=row.priority,
-        active=row.active,
-    )
+    return build(Location, row, type=LocationType(row.type))
 
 
-class LocationRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class LocationRepository(Repository):
     async def get(self, location_id: str) -> Location | None:
         row = (await self.session.execute(select(_LOC).where(_LOC.c.id == location_id))).first()
         return _location(row) if row else None
@@ -61,21 +45,5 @@ class LocationRepository:
         return [_location(r) for r in (await self.session.execute(query)).all()]
 
     async def save(self, location: Location) -> None:
-        values = {
-            "id": location.id,
-            "name": location.name,
-            "type": location.type.value,
-            "owner_dealer_id": location.owner_dealer_id,
-            "region": location.region,
-            "ships": location.ships,
-            "pickup": location.pickup,
-            "priority": location.priority,
-            "active": location.active,
-        }
-        stmt = insert(_LOC).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={**{k: stmt.excluded[k] for k in values if k != "id"}, "updated_at": text("now()")},
-        )
-        await self.session.execute(stmt)
+        await self.session.execute(upsert(_LOC, row_values(_LOC, location), ["id"], touch=True))
         self._uow.track(location)

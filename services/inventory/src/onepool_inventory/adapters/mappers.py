@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from onepool.inventory.v1 import inventory_pb2 as pb
-from onepool_runtime.mapping import copy_fields
-from onepool_runtime.protobuf import enum_maps, ts
+from onepool_runtime.mapping import copy_fields, to_message
+from onepool_runtime.protobuf import enum_maps
 
 from onepool_inventory.domain.model import (
     Location,
@@ -32,15 +32,7 @@ def location_to_proto(loc: Location) -> pb.Location:
 
 
 def level_to_proto(level: StockLevel) -> pb.StockLevel:
-    return pb.StockLevel(
-        sku=level.sku,
-        location_id=level.location_id,
-        on_hand=level.on_hand,
-        reserved=level.reserved,
-        safety_stock=level.safety_stock,
-        available=level.available,
-        version=level.version,
-    )
+    return to_message(pb.StockLevel, level)
 
 
 def line_to_proto(line: StockLine) -> pb.StockLine:
@@ -48,51 +40,26 @@ def line_to_proto(line: StockLine) -> pb.StockLine:
 
 
 def reservation_to_proto(r: Reservation) -> pb.Reservation:
-    return pb.Reservation(
-        id=r.id,
-        order_id=r.order_id,
-        channel_id=r.channel_id,
+    return to_message(
+        pb.Reservation,
+        r,
         status=RESERVATION_STATUSES[r.status],
         allocations=[
-            pb.Allocation(
-                sku=a.sku,
-                location_id=a.location_id,
-                quantity=a.quantity,
+            to_message(
+                pb.Allocation,
+                a,
                 fulfilled_quantity=a.fulfilled,
                 location_owner_dealer_id=a.owner_dealer_id,
                 location_type=LOCATION_TYPES[a.location_type],
             )
             for a in r.allocations
         ],
-        expires_at=ts(r.expires_at),
-        created_at=ts(r.created_at),
-        updated_at=ts(r.updated_at),
-        release_reason=r.release_reason,
     )
 
 
 def transfer_to_proto(t: Transfer) -> pb.Transfer:
-    return pb.Transfer(
-        id=t.id,
-        from_location_id=t.from_location_id,
-        to_location_id=t.to_location_id,
-        lines=[line_to_proto(ln) for ln in t.lines],
-        status=TRANSFER_STATUSES[t.status],
-        reference=t.reference,
-        created_at=ts(t.created_at),
-        received_at=ts(t.received_at),
-    )
+    return to_message(pb.Transfer, t, lines=[line_to_proto(ln) for ln in t.lines], status=TRANSFER_STATUSES[t.status])
 
 
 def movement_to_proto(m: Movement) -> pb.Movement:
-    return pb.Movement(
-        id=m.id,
-        location_id=m.location_id,
-        sku=m.sku,
-        delta=m.delta,
-        kind=MOVEMENT_KINDS[m.kind],
-        reason=m.reason,
-        reference=m.reference,
-        on_hand_after=m.on_hand_after,
-        created_at=ts(m.created_at),
-    )
+    return to_message(pb.Movement, m, kind=MOVEMENT_KINDS[m.kind])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import ChannelPolicyRow, metadata
@@ -20,33 +21,15 @@ class ChannelPolicyRepository:
         row = (await self.session.execute(select(_POLICY).where(_POLICY.c.channel_id == channel_id))).first()
         if row is None:
             return None
-        return ChannelPolicy(
-            channel_id=row.channel_id,
+        return build(
+            ChannelPolicy,
+            row,
             location_ids=frozenset(row.location_ids),
             location_types=frozenset(LocationType(t) for t in row.location_types),
-            max_share_bps=row.max_share_bps,
-            buffer_units=row.buffer_units,
-            owner_dealer_id=row.owner_dealer_id,
-            active=row.active,
-            version=row.version,
         )
 
     async def upsert(self, policy: ChannelPolicy) -> bool:
         """Apply a policy unless a newer version is already stored (events may arrive out of order)."""
-        values = {
-            "channel_id": policy.channel_id,
-            "location_ids": sorted(policy.location_ids),
-            "location_types": sorted(t.value for t in policy.location_types),
-            "max_share_bps": policy.max_share_bps,
-            "buffer_units": policy.buffer_units,
-            "owner_dealer_id": policy.owner_dealer_id,
-            "active": policy.active,
-            "version": policy.version,
-        }
-        stmt = insert(_POLICY).values(**values)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["channel_id"],
-            set_={k: stmt.excluded[k] for k in values if k != "channel_id"},
-            where=_POLICY.c.version <= stmt.excluded.version,
-        ).returning(_POLICY.c.channel_id)
-        return (await self.session.execute(upsert)).first() is not None
+        return await upsert_newer(
+            self.session, _POLICY, row_values(_POLICY, policy), ["channel_id"], replace_equal=True
+        )

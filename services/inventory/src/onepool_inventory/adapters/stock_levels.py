@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.mapping import build
 from sqlalchemy import and_, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,14 +28,7 @@ _LOC = metadata.tables[LocationRow.__tablename__]
 
 
 def _level(row: Any) -> StockLevel:
-    return StockLevel(
-        sku=row.sku,
-        location_id=row.location_id,
-        on_hand=row.on_hand,
-        reserved=row.reserved,
-        safety_stock=row.safety_stock,
-        version=row.version,
-    )
+    return build(StockLevel, row)
 
 
 class StockLevelRepository:

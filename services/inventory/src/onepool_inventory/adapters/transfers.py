@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import Repository
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import TransferLineRow, TransferRow, metadata
 from onepool_inventory.domain.model import StockLine, Transfer, TransferStatus
-
-if TYPE_CHECKING:
-    from onepool_runtime.uow import UnitOfWork
 
 _TRANSFER = metadata.tables[TransferRow.__tablename__]
 _TLINE = metadata.tables[TransferLineRow.__tablename__]
 
 
-class TransferRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class TransferRepository(Repository):
     async def get(self, transfer_id: str, *, lock: bool = False) -> Transfer | None:
         query = select(_TRANSFER).where(_TRANSFER.c.id == transfer_id)
         if lock:
@@ -33,30 +25,14 @@ class TransferRepository:
         lines = (
             await self.session.execute(select(_TLINE).where(_TLINE.c.transfer_id == transfer_id).order_by(_TLINE.c.sku))
         ).all()
-        transfer = Transfer(
-            id=row.id,
-            from_location_id=row.from_location_id,
-            to_location_id=row.to_location_id,
-            lines=[StockLine(r.sku, r.quantity) for r in lines],
-            status=TransferStatus(row.status),
-            reference=row.reference,
-            created_at=row.created_at,
-            received_at=row.received_at,
+        transfer = build(
+            Transfer, row, lines=[StockLine(r.sku, r.quantity) for r in lines], status=TransferStatus(row.status)
         )
         self._uow.track(transfer)
         return transfer
 
     async def add(self, transfer: Transfer) -> None:
-        await self.session.execute(
-            insert(_TRANSFER).values(
-                id=transfer.id,
-                from_location_id=transfer.from_location_id,
-                to_location_id=transfer.to_location_id,
-                status=transfer.status.value,
-                reference=transfer.reference,
-                created_at=transfer.created_at,
-            )
-        )
+        await self.session.execute(insert(_TRANSFER).values(**row_values(_TRANSFER, transfer)))
         await self.session.execute(
             insert(_TLINE),
             [{"transfer_id": transfer.id, "sku": ln.sku, "quantity": ln.quantity} for ln in transfer.lines],

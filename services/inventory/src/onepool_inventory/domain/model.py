@@ -12,18 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import FailedPrecondition, InsufficientStock, InvalidArgument, Shortage
+from onepool_kernel.lines import StockLine
+from onepool_kernel.locations import LocationType
 from onepool_kernel.stock import sellable
-
-
-class LocationType(StrEnum):
-    WAREHOUSE = "WAREHOUSE"
-    STORE = "STORE"
-    DEALER_WAREHOUSE = "DEALER_WAREHOUSE"
-    DEALER_STORE = "DEALER_STORE"
-
-    @property
-    def is_dealer(self) -> bool:
-        return self in (LocationType.DEALER_WAREHOUSE, LocationType.DEALER_STORE)
 
 
 @dataclass
@@ -66,12 +57,6 @@ class MovementKind(StrEnum):
     RETURN = "RETURN"
     TRANSFER_OUT = "TRANSFER_OUT"
     TRANSFER_IN = "TRANSFER_IN"
-
-
-@dataclass(frozen=True)
-class StockLine:
-    sku: str
-    quantity: int
 
 
 @dataclass(frozen=True)
@@ -309,7 +294,7 @@ class Reservation:
             allocation = next((a for a in here if a.sku == sku), None)
             if allocation is None or quantity > allocation.open:
                 raise FailedPrecondition(
-                    "OVER_FULFILMENT",
+                    "OVER_FULFILLMENT",
                     f"cannot fulfil {quantity} x {sku} at {location_id}: {allocation.open if allocation else 0} open",
                     {"sku": sku, "requested": str(quantity), "open": str(allocation.open if allocation else 0)},
                 )

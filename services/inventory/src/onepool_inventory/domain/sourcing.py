@@ -19,19 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from itertools import combinations
 
 from onepool_kernel.errors import FailedPrecondition, InsufficientStock, Shortage
+from onepool_kernel.stock import SourcingMode
 
 from onepool_inventory.domain.model import Location
 
 SEARCH_BUDGET = 20_000
-
-
-class SourcingMode(StrEnum):
-    SHIP = "SHIP"
-    PICKUP = "PICKUP"
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from onepool_kernel.timestamps import now
 from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound
 
 from onepool_inventory.adapters.availability import AvailabilityReader
@@ -21,10 +21,6 @@ from onepool_inventory.domain.model import (
     Transfer,
 )
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: str = "location_id") -> Location:

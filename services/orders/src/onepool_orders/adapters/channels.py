@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from onepool_runtime.columns import core_table
-from onepool_runtime.uow import UnitOfWork
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_orders.adapters.orm import ChannelRow
 from onepool_orders.domain.channels import SalesChannel
@@ -14,11 +13,7 @@ _CHANNELS = core_table(ChannelRow)
 _GET = "SELECT id, type, owner_dealer_id, version FROM channels WHERE id = $1"
 
 
-class ChannelRepository:
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
-
+class ChannelRepository(Repository):
     async def get(self, channel_id: str) -> SalesChannel | None:
         """Read by every PlaceOrder: hand-written on the driver (see order_sql.py for why)."""
         pg = await self._uow.driver()

@@ -13,60 +13,39 @@ from collections.abc import Iterable
 from google.protobuf.message import Message
 from onepool.orders.v1 import events_pb2 as ev
 from onepool.orders.v1 import facts_pb2 as fx
+from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import ts
 
-from onepool_orders.adapters.mappers import money, order_to_proto, return_to_proto
+from onepool_orders.adapters.mappers import order_to_proto, return_to_proto
 from onepool_orders.domain import events as de
 from onepool_orders.domain.model import Order, Return
 
 
 def order_facts(o: Order) -> fx.OrderFacts:
-    return fx.OrderFacts(
+    return to_message(
+        fx.OrderFacts,
+        o,
         order_id=o.id,
-        channel_id=o.channel_id,
-        dealer_id=o.dealer_id,
-        customer_id=o.customer_id,
         lines=[
-            fx.OrderLineFacts(
-                sku=ln.sku,
-                quantity=ln.quantity,
-                fulfilled_quantity=o.delivered(ln.sku),
-                returned_quantity=ln.returned,
-                unit_price=money(ln.unit_price),
-                line_total=money(ln.line_total),
-            )
+            to_message(fx.OrderLineFacts, ln, fulfilled_quantity=o.delivered(ln.sku), returned_quantity=ln.returned)
             for ln in o.lines
         ],
-        total=money(o.total),
-        paid=money(o.paid),
-        refunded=money(o.refunded),
         fulfillments=[
-            fx.FulfillmentFacts(
+            to_message(
+                fx.FulfillmentFacts,
+                f,
                 fulfillment_id=f.id,
-                location_id=f.location_id,
                 location_owner_dealer_id=f.owner_dealer_id,
-                lines=[fx.StockLineFacts(sku=ln.sku, quantity=ln.quantity) for ln in f.lines],
-                has_left=f.has_left,
-                is_cancelled=f.is_cancelled,
+                lines=[to_message(fx.StockLineFacts, ln) for ln in f.lines],
                 left_at=ts(f.shipped_at),
             )
             for f in o.fulfillments
         ],
-        is_open=o.is_open,
-        is_paid=o.is_paid,
-        created_at=ts(o.created_at),
-        updated_at=ts(o.updated_at),
     )
 
 
 def return_facts(r: Return) -> fx.ReturnFacts:
-    return fx.ReturnFacts(
-        return_id=r.id,
-        location_id=r.location_id,
-        lines=[fx.StockLineFacts(sku=ln.sku, quantity=ln.quantity) for ln in r.lines],
-        refund=money(r.refund),
-        reason=r.reason,
-    )
+    return to_message(fx.ReturnFacts, r, return_id=r.id, lines=[to_message(fx.StockLineFacts, ln) for ln in r.lines])
 
 
 def translate(event: object) -> Iterable[Message]:

@@ -5,10 +5,10 @@ Why by hand: PlaceOrder and the lifecycle commands run a few statements each, an
 statement (cache key, compile, parameters, result rows, the greenlet hop) cost several times asyncpg's own.
 Each statement here does what took several before:
 
-- `SELECT_*`: an order with its lines and fulfilments in one statement (arrays of rows), not three.
+- `SELECT_*`: an order with its lines and fulfillments in one statement (arrays of rows), not three.
 - `INSERT_ORDER`: the order and all its lines in one statement; nothing at all if the external order id is
   taken (a concurrent insert of the same id waits on the unique index until the first commits).
-- `SAVE_ORDER`: the order row, the lines and fulfilments that changed (only those: recording a reservation
+- `SAVE_ORDER`: the order row, the lines and fulfillments that changed (only those: recording a reservation
   no longer rewrites every line) and the new stock requests, in one statement.
 
 Failure modes: asyncpg's errors (constraint violations, lost connections), classified by the runtime like
@@ -32,7 +32,7 @@ from onepool_orders.domain.model import (
     Order,
     OrderLine,
     OrderStatus,
-    Shortfall,
+    Shortage,
 )
 
 _SELECT = """
@@ -42,15 +42,15 @@ SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.sta
        ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity)
              FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
        ARRAY(SELECT row(f.id, f.location_id, f.lines, f.status, f.owner_dealer_id, f.tracking_no, f.shipped_at)
-             FROM fulfillments f WHERE f.order_id = o.id ORDER BY f.seq) AS fulfilments
+             FROM fulfillments f WHERE f.order_id = o.id ORDER BY f.seq) AS fulfillments
 FROM orders o
 """
 SELECT_ONE = _SELECT + "WHERE o.id = $1"
 SELECT_BY_EXTERNAL = _SELECT + "WHERE o.channel_id = $1 AND o.external_order_id = $2"
 SELECT_MANY = _SELECT + "WHERE o.id = ANY($1::text[])"
 # Locks the order row and reads it whole. A statement that waited for the lock returns the row as its holder
-# committed it, but reads lines and fulfilments from the snapshot it started with, from before that commit.
-# Every write of lines or fulfilments also writes the order row, so the row version the snapshot saw
+# committed it, but reads lines and fulfillments from the snapshot it started with, from before that commit.
+# Every write of lines or fulfillments also writes the order row, so the row version the snapshot saw
 # (`seen_version`, a subquery: read with the snapshot) differing from the one locked (`locked_version`) says
 # exactly when that happened; the caller then reads the order again (SELECT_ONE, a fresh snapshot).
 SELECT_LOCKED = (
@@ -130,7 +130,7 @@ RETURNING kind, value
 INSERT_CUSTOMER = "INSERT INTO customers (id) VALUES ($1)"
 DELETE_CUSTOMER = "DELETE FROM customers WHERE id = $1"
 
-# What a loaded or saved order looked like in the database: (line returned units, fulfilment states by id).
+# What a loaded or saved order looked like in the database: (line returned units, fulfillment states by id).
 Stored = tuple[tuple[int, ...], dict[str, tuple[Any, ...]]]
 
 
@@ -202,7 +202,7 @@ def order_of(r: Any) -> Order:
                 tracking_no=tracking_no,
                 shipped_at=shipped_at,
             )
-            for fid, location_id, lines, status, owner, tracking_no, shipped_at in r["fulfilments"]
+            for fid, location_id, lines, status, owner, tracking_no, shipped_at in r["fulfillments"]
         ],
         reservation_id=r["reservation_id"],
         reservation_expires_at=r["reservation_expires_at"],
@@ -211,15 +211,15 @@ def order_of(r: Any) -> Order:
         refunded=Money(currency, r["refunded_minor"]),
         payment_ref=r["payment_ref"],
         status_reason=r["status_reason"],
-        shortfalls=[Shortfall(s["sku"], int(s["requested"]), int(s["available"])) for s in r["shortfalls"]],
+        shortfalls=[Shortage(s["sku"], int(s["requested"]), int(s["available"])) for s in r["shortfalls"]],
     )
 
 
 def stored(order: Order) -> Stored:
-    return tuple(ln.returned for ln in order.lines), {f.id: _fulfilment_state(f) for f in order.fulfillments}
+    return tuple(ln.returned for ln in order.lines), {f.id: _fulfillment_state(f) for f in order.fulfillments}
 
 
-def _fulfilment_state(f: Fulfillment) -> tuple[Any, ...]:
+def _fulfillment_state(f: Fulfillment) -> tuple[Any, ...]:
     return f.status, f.tracking_no, f.shipped_at
 
 
@@ -252,11 +252,11 @@ def save_args(
     not_before: Any,
     pending_attempt: int | None = None,
 ) -> tuple[Any, ...]:
-    """SAVE_ORDER's arguments: the order row, and only the lines and fulfilments that differ from `before`."""
+    """SAVE_ORDER's arguments: the order row, and only the lines and fulfillments that differ from `before`."""
     assert order.paid is not None and order.refunded is not None
     returned, states = before
     lines = [ln for i, ln in enumerate(order.lines) if i >= len(returned) or returned[i] != ln.returned]
-    changed = [(seq, f) for seq, f in enumerate(order.fulfillments) if states.get(f.id) != _fulfilment_state(f)]
+    changed = [(seq, f) for seq, f in enumerate(order.fulfillments) if states.get(f.id) != _fulfillment_state(f)]
     return (
         order.id,
         order.status.value,

@@ -1,7 +1,7 @@
 """Orders persistence: SQL in, domain objects out.
 
-An order is loaded whole (row, lines, fulfilments) with explicit queries, never lazily. Mutations lock the
-order row first (`get(..., lock=True)`); lines, fulfilments and returns are only ever written under that lock.
+An order is loaded whole (row, lines, fulfillments) with explicit queries, never lazily. Mutations lock the
+order row first (`get(..., lock=True)`); lines, fulfillments and returns are only ever written under that lock.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import from_iso
 from onepool_runtime.columns import core_tables
+from onepool_runtime.repository import Repository
 from sqlalchemy import and_, delete, exists, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -142,7 +143,7 @@ class OrderRepository:
         return True
 
     async def save(self, order: Order, *, pending_attempt: int | None = None) -> bool:
-        """Write the order: its row, the lines and fulfilments that changed since it was loaded or last saved,
+        """Write the order: its row, the lines and fulfillments that changed since it was loaded or last saved,
         its new returns and stock requests. With `pending_attempt`, write it only if the stored order is still
         PENDING at that reserve attempt without a reservation (then the order need not have been loaded and
         locked in this transaction); False, and nothing written, if it is not."""
@@ -153,7 +154,7 @@ class OrderRepository:
         before = self._stored.get(order.id)
         if before is None:
             # Not loaded here: a PENDING order (pending_attempt) as placed, with nothing returned and no
-            # fulfilments; anything else unknown, so every line and fulfilment is written.
+            # fulfillments; anything else unknown, so every line and fulfillment is written.
             before = (tuple(0 for _ in order.lines), {}) if pending_attempt is not None else ((), {})
         pg = await self._uow.driver()
         args = sql.save_args(order, before, requests, background_after, pending_attempt)
@@ -310,12 +311,8 @@ class OrderRepository:
         raise RuntimeError("could not resolve the customer after repeated concurrent changes")
 
 
-class StockRequestRepository:
+class StockRequestRepository(Repository):
     """The command outbox's sender side. Each order's requests are sent in the order they were recorded."""
-
-    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
 
     def _open(self) -> Any:
         return and_(_REQUESTS.c.done_at.is_(None), _REQUESTS.c.failed_at.is_(None))

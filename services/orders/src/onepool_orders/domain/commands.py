@@ -64,7 +64,7 @@ class ReturnItems:
 @dataclass(frozen=True)
 class ListOrders:
     """A query: every filter set must match. `dealer_id` matches orders sold by the dealer and orders
-    fulfilled at the dealer's locations; `location_id` matches orders with a fulfilment there."""
+    fulfilled at the dealer's locations; `location_id` matches orders with a fulfillment there."""
 
     channel_id: str = ""
     dealer_id: str = ""

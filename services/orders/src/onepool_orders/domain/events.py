@@ -33,7 +33,7 @@ class OrderCancelled:
 
 @dataclass(frozen=True)
 class FulfillmentShipped:
-    """One fulfilment left its location (shipped, or handed over to the customer in the store)."""
+    """One fulfillment left its location (shipped, or handed over to the customer in the store)."""
 
     order: Order
     fulfillment_id: str

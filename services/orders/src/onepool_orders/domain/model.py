@@ -3,14 +3,14 @@
 Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
 
     PENDING ──reserved──> RESERVED ──paid──> PAID ──first of several shipped──> FULFILLING ──last──> SHIPPED
-       │  └─rejected─> REJECTED  │            │ └──────────────every fulfilment shipped────────────────^  │
+       │  └─rejected─> REJECTED  │            │ └──────────────every fulfillment shipped────────────────^  │
        │                         │            └─(pickup orders, at payment)─> READY_FOR_PICKUP ─picked up─^
        └──────cancelled──────────┴────────────┴─────────────────────────────────┘        SHIPPED ─> COMPLETED
                                   (any time before anything left a location)
 
 - PENDING exists only while inventory is being asked for stock (the PlaceOrder saga). A PENDING order that
   nobody finishes is driven to RESERVED/REJECTED, or CANCELLED, by the recovery loop.
-- An order has one fulfilment per location its stock was reserved at; it is SHIPPED when every fulfilment
+- An order has one fulfillment per location its stock was reserved at; it is SHIPPED when every fulfillment
   has left (shipped, or handed over in the store), FULFILLING while only some have.
 - Repeating a command that already took effect (the same payment, the same shipment, a second cancel) returns
   the order unchanged, so callers may retry safely; a command that contradicts the order's state is refused.
@@ -26,7 +26,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
+from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Shortage, Violations
+from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, proportional_share
 
@@ -65,37 +66,11 @@ CLOSED_STATES = frozenset({S.COMPLETED, S.CANCELLED, S.REJECTED})
 RETURNABLE_STATES = frozenset({S.FULFILLING, S.SHIPPED, S.COMPLETED})
 
 
-class FulfillmentMode(StrEnum):
-    SHIP = "SHIP"
-    PICKUP_IN_STORE = "PICKUP_IN_STORE"
-    DEALER_DELIVERY = "DEALER_DELIVERY"
-
-
 class FulfillmentStatus(StrEnum):
     PENDING = "PENDING"
     SHIPPED = "SHIPPED"
     PICKED_UP = "PICKED_UP"
     CANCELLED = "CANCELLED"
-
-
-@dataclass(frozen=True)
-class CustomerInfo:
-    """Who ordered, as the channel knows them. One-ID maps phone / member id to a customer_id."""
-
-    channel_customer_id: str = ""
-    phone: str = ""
-    member_id: str = ""
-    name: str = ""
-    email: str = ""
-
-
-@dataclass(frozen=True)
-class FulfillmentPreference:
-    mode: FulfillmentMode = FulfillmentMode.SHIP
-    region: str = ""
-    address: str = ""
-    pickup_location_id: str = ""
-    allow_split: bool = False
 
 
 @dataclass
@@ -130,13 +105,6 @@ class Fulfillment:
     @property
     def is_cancelled(self) -> bool:
         return self.status is FulfillmentStatus.CANCELLED
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    sku: str
-    requested: int
-    available: int
 
 
 @dataclass(frozen=True)
@@ -197,7 +165,7 @@ class Order:
     refunded: Money | None = None
     payment_ref: str = ""
     status_reason: str = ""
-    shortfalls: list[Shortfall] = field(default_factory=list)
+    shortfalls: list[Shortage] = field(default_factory=list)
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
@@ -322,7 +290,7 @@ class Order:
         customer_id: str,
         now: datetime,
     ) -> None:
-        """Inventory holds the stock: one fulfilment per location it is held at."""
+        """Inventory holds the stock: one fulfillment per location it is held at."""
         wanted = {ln.sku: ln.quantity for ln in self.lines}
         got: dict[str, int] = {}
         for a in allocations:
@@ -347,7 +315,7 @@ class Order:
         self.customer_id = customer_id
         self.events.append(events.OrderPlaced(self))
 
-    def record_rejection(self, shortfalls: list[Shortfall], reason: str, customer_id: str, now: datetime) -> None:
+    def record_rejection(self, shortfalls: list[Shortage], reason: str, customer_id: str, now: datetime) -> None:
         """Inventory could not hold the stock; the caller learns what was missing."""
         self._move(OrderStatus.REJECTED, "reject", now)
         self.shortfalls = list(shortfalls)
@@ -435,51 +403,51 @@ class Order:
         return self.cancel(reason, now, release=False)
 
     def ship(self, fulfillment_id: str, tracking_no: str, now: datetime) -> bool:
-        fulfilment = self.fulfillment_by_id(fulfillment_id)
-        if fulfilment.status is FulfillmentStatus.SHIPPED and fulfilment.tracking_no == tracking_no:
+        fulfillment = self.fulfillment_by_id(fulfillment_id)
+        if fulfillment.status is FulfillmentStatus.SHIPPED and fulfillment.tracking_no == tracking_no:
             return False
         if self.is_pickup:
             raise _state_error(self, "ship", "pickup orders are handed over with ConfirmPickup")
         if self.status not in (OrderStatus.PAID, OrderStatus.FULFILLING):
             raise _state_error(self, "ship", "it must be paid first" if self.status is OrderStatus.RESERVED else "")
-        if fulfilment.status is not FulfillmentStatus.PENDING:
+        if fulfillment.status is not FulfillmentStatus.PENDING:
             raise FailedPrecondition(
                 "INVALID_FULFILLMENT_STATE",
-                f"fulfillment {fulfillment_id} is already {fulfilment.status.value}",
-                {"order_id": self.id, "fulfillment_id": fulfillment_id, "status": fulfilment.status.value},
+                f"fulfillment {fulfillment_id} is already {fulfillment.status.value}",
+                {"order_id": self.id, "fulfillment_id": fulfillment_id, "status": fulfillment.status.value},
             )
-        fulfilment.tracking_no = tracking_no
-        self._left(fulfilment, FulfillmentStatus.SHIPPED, now)
+        fulfillment.tracking_no = tracking_no
+        self._left(fulfillment, FulfillmentStatus.SHIPPED, now)
         return True
 
     def confirm_pickup(self, fulfillment_id: str, now: datetime) -> bool:
-        fulfilment = self.fulfillment_by_id(fulfillment_id)
-        if fulfilment.status is FulfillmentStatus.PICKED_UP:
+        fulfillment = self.fulfillment_by_id(fulfillment_id)
+        if fulfillment.status is FulfillmentStatus.PICKED_UP:
             return False
         if self.status is not OrderStatus.READY_FOR_PICKUP:
             why = "it is not a pickup order" if not self.is_pickup else "it must be paid first"
             raise _state_error(self, "hand over", why)
-        self._left(fulfilment, FulfillmentStatus.PICKED_UP, now)
+        self._left(fulfillment, FulfillmentStatus.PICKED_UP, now)
         return True
 
-    def _left(self, fulfilment: Fulfillment, status: FulfillmentStatus, now: datetime) -> None:
-        everything_left = all(f.has_left or f is fulfilment for f in self.fulfillments)
+    def _left(self, fulfillment: Fulfillment, status: FulfillmentStatus, now: datetime) -> None:
+        everything_left = all(f.has_left or f is fulfillment for f in self.fulfillments)
         to = OrderStatus.SHIPPED if everything_left else OrderStatus.FULFILLING
-        if to is self.status:  # another of several fulfilments left; still FULFILLING
+        if to is self.status:  # another of several fulfillments left; still FULFILLING
             self.updated_at = now
         else:
             self._move(to, "ship", now)
-        fulfilment.status = status
-        fulfilment.shipped_at = now
+        fulfillment.status = status
+        fulfillment.shipped_at = now
         self.stock_requests.append(
             sr.FulfilReservation(
                 self.reservation_id,
-                fulfilment.location_id,
-                fulfilment.lines,
-                request_id=f"orders:fulfil:{fulfilment.id}",
+                fulfillment.location_id,
+                fulfillment.lines,
+                request_id=f"orders:fulfil:{fulfillment.id}",
             )
         )
-        self.events.append(events.FulfillmentShipped(self, fulfilment.id))
+        self.events.append(events.FulfillmentShipped(self, fulfillment.id))
 
     def complete(self, now: datetime) -> bool:
         if self.status is OrderStatus.COMPLETED:

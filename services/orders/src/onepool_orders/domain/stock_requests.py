@@ -2,7 +2,7 @@
 
 The order records them as it changes; they are stored in the same transaction as the change (a command
 outbox) and sent to inventory after the commit, retried until inventory has applied them. Every one is
-idempotent in inventory (a commit or release applied twice is applied once; fulfilments and restocks carry a
+idempotent in inventory (a commit or release applied twice is applied once; fulfillments and restocks carry a
 request_id), so sending one twice is harmless.
 """
 
@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class StockLine:
-    sku: str
-    quantity: int
+from onepool_kernel.lines import StockLine
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from onepool.orders.v1 import orders_pb2 as pb
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
 from onepool_kernel.timestamps import from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_runtime.mapping import build
 from onepool_runtime.validation import (
     ID_RE,
     check_id,
@@ -192,12 +193,4 @@ def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
         except ValueError as exc:
             raise InvalidArgument("page_token", "is not a valid page token") from exc
         after = (created, last_id)
-    return commands.ListOrders(
-        channel_id=req.channel_id,
-        dealer_id=req.dealer_id,
-        customer_id=req.customer_id,
-        location_id=req.location_id,
-        status=status,
-        limit=limit,
-        after=after,
-    )
+    return build(commands.ListOrders, req, status=status, limit=limit, after=after)

@@ -4,8 +4,8 @@ is policies.py). Scope comes from the verified token only, never from the reques
 - admin, service: everything.
 - channel: orders of its own channel (place, read, pay, cancel, complete, return).
 - dealer: orders it sells (dealer_id) and orders fulfilled at its locations (read); it pays, cancels and
-  completes the orders it sells, and ships / hands over the fulfilments at its own locations.
-- store: orders with a fulfilment at its location (read, ship, hand over), and returns received at its
+  completes the orders it sells, and ships / hands over the fulfillments at its own locations.
+- store: orders with a fulfillment at its location (read, ship, hand over), and returns received at its
   location (a return may come back to any shop).
 
 Whose sale an order is (its dealer_id) is decided here from who may act, never taken from the request:
@@ -116,16 +116,16 @@ class OrderScope:
         return guard
 
     def fulfil(self, fulfillment_id: str) -> Guard:
-        """Ship / hand over: the location the fulfilment is at (its store, or its owning dealer)."""
+        """Ship / hand over: the location the fulfillment is at (its store, or its owning dealer)."""
         p = self._principal()
 
         def guard(order: Order) -> None:
             if p.is_privileged:
                 return
-            fulfilment = order.fulfillment_by_id(fulfillment_id)  # NOT_FOUND before PERMISSION_DENIED
-            if p.role == STORE and fulfilment.location_id == p.location_id:
+            fulfillment = order.fulfillment_by_id(fulfillment_id)  # NOT_FOUND before PERMISSION_DENIED
+            if p.role == STORE and fulfillment.location_id == p.location_id:
                 return
-            if p.role == DEALER and fulfilment.owner_dealer_id and fulfilment.owner_dealer_id == p.dealer_id:
+            if p.role == DEALER and fulfillment.owner_dealer_id and fulfillment.owner_dealer_id == p.dealer_id:
                 return
             raise _deny("fulfil")
 

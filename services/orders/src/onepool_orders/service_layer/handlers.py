@@ -9,22 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from onepool_kernel.money import Money
+from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import SalesChannel
 from onepool_orders.domain.customers import identities_of
-from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderStatus, Return, Shortfall, new_id
+from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderStatus, Return, Shortage, new_id
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 Guard = Callable[[Order], None]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _allow(order: Order) -> None:
@@ -142,7 +139,7 @@ async def record_reservation(
 
 
 async def record_rejection(
-    uow: OrdersUnitOfWork, order_id: str, attempt: int, shortfalls: list[Shortfall], reason: str
+    uow: OrdersUnitOfWork, order_id: str, attempt: int, shortfalls: list[Shortage], reason: str
 ) -> Order:
     """tx2 (no stock): the order becomes REJECTED, naming what was missing."""
     order = await _order(uow, order_id, lock=True)

@@ -4,7 +4,7 @@
           the index and then answers with the winner's order)
     call  inventory.Reserve with request_id = "orders:<order id>:<attempt>" (idempotent in inventory, so
           every caller driving the same order gets the same reservation, and only one is ever made)
-    tx2   record RESERVED with one fulfilment per allocated location, or REJECTED with the shortfall
+    tx2   record RESERVED with one fulfillment per allocated location, or REJECTED with the shortfall
 
 What can go wrong, and what happens:
 - Inventory unreachable or too slow: the caller gets UNAVAILABLE and the order stays PENDING. Whoever drives
@@ -27,7 +27,7 @@ customer, 10 for a new one; 16 and 19 before):
   recovery loop drives when the process dies after Reserve, so an order whose caller gave up is still placed;
   without it a crash would leave stock held until the TTL and the order lost. So there are still two commits.
 - tx2 records on the order tx1 made, without locking and reading it again: one conditional write of the
-  order row and its fulfilments (still PENDING at this attempt with no reservation; nothing else of a PENDING
+  order row and its fulfillments (still PENDING at this attempt with no reservation; nothing else of a PENDING
   order can change), then the outbox row, in one transaction with the One-ID look-up. If the condition does
   not hold (cancelled, or recorded by another driver) it falls back to lock, read and decide, as before.
   Lines are not rewritten.
@@ -52,7 +52,7 @@ from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
-from onepool_orders.domain.model import FulfillmentMode, Order, OrderStatus, Shortfall
+from onepool_orders.domain.model import FulfillmentMode, Order, OrderStatus, Shortage
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.ports import Inventory, ReservationInfo, ReserveStock, SourcingMode
@@ -186,10 +186,9 @@ class OrderPlacement:
         if never_stocked:
             await run_in_transaction(self._uow, lambda uow: handlers.discard_pending(uow, order.id))
             raise NotFound("sku", ", ".join(never_stocked))
-        shortfalls = [Shortfall(s.sku, s.requested, s.available) for s in exc.shortages]
-        return await self._record_rejection(order, attempt, shortfalls, exc.message)
+        return await self._record_rejection(order, attempt, exc.shortages, exc.message)
 
-    async def _record_rejection(self, order: Order, attempt: int, shortfalls: list[Shortfall], reason: str) -> Order:
+    async def _record_rejection(self, order: Order, attempt: int, shortfalls: list[Shortage], reason: str) -> Order:
         return await run_in_transaction(
             self._uow, lambda uow: handlers.record_rejection(uow, order.id, attempt, shortfalls, reason)
         )

@@ -14,13 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from onepool_kernel.stock import SourcingMode
+
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
-
-
-class SourcingMode(StrEnum):
-    SHIP = "SHIP"
-    PICKUP = "PICKUP"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ nothing is applied to stock for a change that was not recorded. Right after a us
 servicer sends the order's requests at once (so callers see stock move before they get their answer); the
 recovery loop sends whatever is left (inventory was unreachable, or the process died) with backoff.
 
-Each order's requests are sent one at a time in the order they were recorded (a commit before a fulfilment,
-a fulfilment before a return). A request inventory refuses for good is set aside with its error for an
+Each order's requests are sent one at a time in the order they were recorded (a commit before a fulfillment,
+a fulfillment before a return). A request inventory refuses for good is set aside with its error for an
 operator, except one case the order handles itself: a payment whose reservation had already lapsed cancels
 the order with the payment due back.
 """

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from onepool.common.v1 import common_pb2
 from onepool.settlement.v1 import settlement_pb2 as pb
+from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import ts
 
-from onepool_settlement.domain.model import JournalLine
+from onepool_settlement.domain.model import JournalLine, Payment, Payout
+from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import ReconciliationReport
 from onepool_settlement.domain.statements import Statement
 
@@ -16,34 +18,19 @@ def money(currency: str, amount: int) -> common_pb2.Money:
 
 
 def line_to_proto(line: JournalLine) -> pb.JournalLine:
-    return pb.JournalLine(
-        id=line.id,
-        entry_id=line.entry_id,
-        party=line.party,
-        account=line.account,
+    return to_message(
+        pb.JournalLine,
+        line,
         amount=money(line.currency, line.amount),
-        order_id=line.order_id,
-        source_event_id=line.source_event_id,
-        source_subject=line.source_subject,
-        memo=line.memo,
-        created_at=ts(line.created_at),
-        balance_after=money(line.currency, line.balance_after),
-        rule=line.rule,
-        occurred_at=ts(line.occurred_at),
     )
 
 
 def statement_to_proto(st: Statement, *, with_lines: bool = True) -> pb.Statement:
-    return pb.Statement(
-        id=st.id,
-        party=st.party,
-        currency=st.currency,
-        period_start=ts(st.period_start),
-        period_end=ts(st.period_end),
+    return to_message(
+        pb.Statement,
+        st,
         opening=money(st.currency, st.opening),
         closing=money(st.currency, st.closing),
-        generated_at=ts(st.generated_at),
-        line_count=st.line_count,
         lines=[
             pb.StatementLine(entry=line_to_proto(sl.line), running_balance=money(st.currency, sl.running_balance))
             for sl in st.lines
@@ -54,14 +41,40 @@ def statement_to_proto(st: Statement, *, with_lines: bool = True) -> pb.Statemen
 
 
 def reconcile_to_proto(report: ReconciliationReport, currency: str) -> pb.ReconcileResponse:
-    return pb.ReconcileResponse(
-        orders_settled=report.orders_settled,
+    return to_message(
+        pb.ReconcileResponse,
+        report,
         gross=money(currency, report.gross),
         ledger_sum=money(currency, report.ledger_sum),
         refunds=money(currency, report.refunds),
-        entries_checked=report.entries_checked,
-        discrepancies=[
-            pb.Discrepancy(order_id=d.order_id, kind=d.kind, detail=d.detail, entry_id=d.entry_id)
-            for d in report.discrepancies
-        ],
+        discrepancies=[to_message(pb.Discrepancy, d) for d in report.discrepancies],
     )
+
+
+def payment_to_proto(p: Payment) -> pb.Payment:
+    currency = p.entry.currency
+    return pb.Payment(
+        entry_id=p.entry.id,
+        from_party=p.from_party,
+        to_party=p.to_party,
+        amount=money(currency, p.amount),
+        reference=p.reference,
+        fee_retained=money(currency, p.fee_retained),
+        lines=[line_to_proto(ln) for ln in p.lines],
+    )
+
+
+def payout_to_proto(p: Payout) -> pb.Payout:
+    return pb.Payout(
+        id=p.id,
+        party=p.party,
+        amount=money(p.currency, p.amount),
+        status=pb.PAYOUT_STATUS_PAID if p.status == "PAID" else pb.PAYOUT_STATUS_UNSPECIFIED,
+        period_end=ts(p.period_end),
+        entry_id=p.entry_id,
+        created_at=ts(p.created_at),
+    )
+
+
+def period_to_proto(p: Period) -> pb.Period:
+    return pb.Period(period_start=ts(p.period_start), period_end=ts(p.period_end), closed_at=ts(p.closed_at))

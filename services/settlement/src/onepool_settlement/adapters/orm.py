@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import counter_column, money_column, timestamp_column
-from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, String
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -49,11 +49,15 @@ class JournalEntryRow(SettlementTable, table=True):
     memo: str = Field(default="", max_length=500)
     occurred_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    reference: str = Field(default="", max_length=255)
+    # A late entry: the entry it corrects (if any) and the end of the closed period its fact belongs to.
+    corrects_entry_id: str = Field(default="", max_length=64)
+    corrects_period_end: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class JournalLineRow(SettlementTable, table=True):
-    """One posting. balance_after is the party's balance in this currency right after it (lines of one
-    (party, currency) are written under that balance row's lock, so id order is posting order)."""
+    """One posting. balance_after is no longer written (0): postings take no per-party lock, so a running
+    balance is computed when a statement is cut, in (created_at, id) order."""
 
     __tablename__ = "journal_lines"
     __table_args__ = (
@@ -69,17 +73,55 @@ class JournalLineRow(SettlementTable, table=True):
     account: str = Field(max_length=32)
     currency: str = Field(max_length=3)
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
-    balance_after: int = Field(sa_column=Column(BigInteger, nullable=False))
+    balance_after: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     order_id: str = Field(default="", max_length=64)
     created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class BalanceRow(SettlementTable, table=True):
-    __tablename__ = "balances"
+class PeriodRow(SettlementTable, table=True):
+    """A closed period: nothing posts before the latest period_end (a trigger refuses it too)."""
 
+    __tablename__ = "periods"
+
+    period_end: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True))
+    period_start: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True, default=False))
+    closed_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class PeriodBalanceRow(SettlementTable, table=True):
+    """Each party's balance at a closed period's end: the opening of everything after it."""
+
+    __tablename__ = "period_balances"
+    __table_args__ = (Index("period_balances_by_party", "party", "currency", "period_end"),)
+
+    period_end: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True))
     party: str = Field(primary_key=True, max_length=80)
     currency: str = Field(primary_key=True, max_length=3)
-    balance: int = Field(default=0, sa_column=money_column())
+    balance: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PayoutRow(SettlementTable, table=True):
+    __tablename__ = "payouts"
+    __table_args__ = (Index("payouts_by_party", "party", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    party: str = Field(max_length=80)
+    currency: str = Field(max_length=3)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(max_length=16)
+    period_end: datetime | None = Field(default=None, sa_column=timestamp_column(default=False))
+    entry_id: str = Field(max_length=64)
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class LocationRow(SettlementTable, table=True):
+    """Who owns each location (inventory.location.upserted): a return received at another owner's
+    location moves the goods' ownership."""
+
+    __tablename__ = "locations"
+
+    location_id: str = Field(primary_key=True, max_length=64)
+    owner_dealer_id: str = Field(default="", max_length=64)
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
@@ -115,6 +157,8 @@ class StatementRow(SettlementTable, table=True):
     closing: int = Field(default=0, sa_column=money_column())
     line_count: int = 0
     generated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    # Its period was closed when it was generated: it can never change.
+    final: bool = False
 
 
 class StatementLineRow(SettlementTable, table=True):

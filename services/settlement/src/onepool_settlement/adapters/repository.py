@@ -1,10 +1,12 @@
 """Settlement persistence: SQL in, domain objects out.
 
-Posting discipline: an entry first claims its business key (a duplicate stops there, before any lock), then
-locks the balance rows of its parties in (currency, party) order (deadlock freedom), takes the posting time
-from `clock_timestamp()` *after* the locks, and writes its lines with each party's balance after them. Lines
-of one (party, currency) are therefore written one transaction at a time, so their id order, their time
-order and their running balances agree, which is what makes statements cheap and exact.
+Posting discipline (no hot row): a transaction that posts first holds the shared side of the period lock
+(`hold_open_period`, an advisory lock: no row is written, holders never wait for each other), then an entry
+claims its business key with its posting time, `clock_timestamp()` (a duplicate stops there) and writes its
+lines. No balance row is updated, so postings of different orders never wait for each other, whichever
+parties they touch, and settlement scales with replicas. A balance is the party's snapshot at the last
+closed period plus its lines since; ClosePeriod takes the period lock exclusively (waiting for postings in
+flight) and writes the snapshots.
 """
 
 from __future__ import annotations
@@ -14,37 +16,49 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from onepool_runtime.columns import core_tables
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy import and_, bindparam, func, literal_column, select, update
+from sqlalchemy import and_, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_settlement.adapters.orm import (
-    BalanceRow,
     ChannelTermsRow,
     JournalEntryRow,
     JournalLineRow,
+    LocationRow,
     OrderSettlementRow,
+    PayoutRow,
+    PeriodBalanceRow,
+    PeriodRow,
     StatementLineRow,
     StatementRow,
 )
 from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
+    CASH_RULES,
     Account,
     ChannelTerms,
     ChannelType,
     JournalEntry,
     JournalLine,
     OrderSettlement,
+    Payout,
 )
+from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals
 from onepool_settlement.domain.statements import Statement, StatementLine
 
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-_CHANNELS, _ENTRIES, _LINES, _BALANCES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow, BalanceRow)
+_CHANNELS, _ENTRIES, _LINES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow)
 _ORDERS, _STATEMENTS, _STATEMENT_LINES = core_tables(OrderSettlementRow, StatementRow, StatementLineRow)
+_PERIODS, _SNAPSHOTS, _PAYOUTS, _LOCATIONS = core_tables(PeriodRow, PeriodBalanceRow, PayoutRow, LocationRow)
+
+# The period lock (pg advisory lock key): postings hold it shared, ClosePeriod exclusively.
+PERIOD_LOCK_KEY = 0x5E77_1E_0001
 
 _LINE_COLUMNS = (
     _LINES.c.id,
@@ -53,7 +67,6 @@ _LINE_COLUMNS = (
     _LINES.c.account,
     _LINES.c.amount_minor,
     _LINES.c.currency,
-    _LINES.c.balance_after,
     _LINES.c.order_id,
     _LINES.c.created_at,
     _ENTRIES.c.rule,
@@ -61,48 +74,30 @@ _LINE_COLUMNS = (
     _ENTRIES.c.source_subject,
     _ENTRIES.c.memo,
     _ENTRIES.c.occurred_at,
+    _ENTRIES.c.reference,
+    _ENTRIES.c.corrects_entry_id,
+    _ENTRIES.c.corrects_period_end,
 )
 _LINES_WITH_ENTRY = _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id)
 
 
 def _line(row: Any) -> JournalLine:
-    return JournalLine(
-        id=row.id,
-        entry_id=row.entry_id,
-        party=row.party,
-        account=row.account,
-        amount=row.amount_minor,
-        currency=row.currency,
-        balance_after=row.balance_after,
-        rule=row.rule,
-        order_id=row.order_id,
-        source_event_id=row.source_event_id,
-        source_subject=row.source_subject,
-        memo=row.memo,
-        created_at=row.created_at,
-        occurred_at=row.occurred_at,
-    )
+    return build(JournalLine, row, amount=row.amount_minor)
+
+
+def _payout(row: Any) -> Payout:
+    return build(Payout, row)
 
 
 def _settlement(row: Any) -> OrderSettlement:
-    return OrderSettlement(
-        order_id=row.order_id,
-        currency=row.currency,
-        channel_id=row.channel_id,
-        seller=row.seller,
-        gross=row.gross,
-        fee_rate_bps=row.fee_rate_bps,
-        brand_share_bps=row.brand_share_bps,
-        reported_paid=row.reported_paid,
-        reported_refunded=row.reported_refunded,
-        cancelled=row.cancelled,
-    )
+    return build(OrderSettlement, row)
 
 
-class SettlementRepository:
+class SettlementRepository(Repository):
     def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
-        self.session = session
-        self._uow = uow
+        super().__init__(session, uow)
+        self._holding = False
+        self._closed_through: datetime | None = None
 
     # --- channel terms ------------------------------------------------------------------------------
 
@@ -110,23 +105,11 @@ class SettlementRepository:
         row = (await self.session.execute(select(_CHANNELS).where(_CHANNELS.c.channel_id == channel_id))).first()
         if row is None:
             return None
-        return ChannelTerms(
-            channel_id=row.channel_id,
-            type=ChannelType(row.type),
-            owner_dealer_id=row.owner_dealer_id,
-            fee_rate_bps=row.fee_rate_bps,
-            version=row.version,
-        )
+        return build(ChannelTerms, row, type=ChannelType(row.type))
 
     async def save_channel(self, terms: ChannelTerms) -> bool:
         """Insert or replace with a newer version; an older or equal version changes nothing."""
-        values = {
-            "channel_id": terms.channel_id,
-            "type": terms.type.value,
-            "owner_dealer_id": terms.owner_dealer_id,
-            "fee_rate_bps": terms.fee_rate_bps,
-            "version": terms.version,
-        }
+        values = row_values(_CHANNELS, terms)
         return await upsert_newer(self.session, _CHANNELS, values, ["channel_id"], touch=True)
 
     # --- orders -------------------------------------------------------------------------------------
@@ -139,18 +122,7 @@ class SettlementRepository:
         """Record who sold the order; if another transaction recorded it first, theirs stands."""
         inserted = await self.session.execute(
             insert(_ORDERS)
-            .values(
-                order_id=s.order_id,
-                currency=s.currency,
-                channel_id=s.channel_id,
-                seller=s.seller,
-                gross=s.gross,
-                fee_rate_bps=s.fee_rate_bps,
-                brand_share_bps=s.brand_share_bps,
-                reported_paid=s.reported_paid,
-                reported_refunded=s.reported_refunded,
-                cancelled=s.cancelled,
-            )
+            .values(**row_values(_ORDERS, s))
             .on_conflict_do_nothing(index_elements=["order_id"])
             .returning(_ORDERS.c.order_id)
         )
@@ -176,67 +148,79 @@ class SettlementRepository:
         )
 
     async def order_positions(self, order_id: str, currency: str) -> dict[tuple[str, str], int]:
-        """The order's net amount per (party, account) over all its entries, clearing excluded."""
+        """The order's net amount per (party, account) over all its entries, clearing excluded, and so are
+        goods changing owner after a return (a trade between two owners, not part of what the sale holds)."""
         rows = await self.session.execute(
             select(_LINES.c.party, _LINES.c.account, func.sum(_LINES.c.amount_minor).label("amount"))
-            .where(_LINES.c.order_id == order_id, _LINES.c.currency == currency, _LINES.c.party != parties.CLEARING)
+            .where(
+                _LINES.c.order_id == order_id,
+                _LINES.c.currency == currency,
+                _LINES.c.party != parties.CLEARING,
+                _LINES.c.account != Account.OWNERSHIP.value,
+            )
             .group_by(_LINES.c.party, _LINES.c.account)
         )
         return {(r.party, r.account): int(r.amount) for r in rows if r.amount}
 
     # --- journal ------------------------------------------------------------------------------------
 
+    async def closed_through(self) -> datetime | None:
+        """Hold the open period for the rest of this transaction (shared) and return the end of the last
+        closed period: every posting of this transaction is after it."""
+        if not self._holding:
+            self._closed_through = (
+                await self.session.execute(text("SELECT hold_open_period(:k)"), {"k": PERIOD_LOCK_KEY})
+            ).scalar_one()
+            self._holding = True
+        return self._closed_through
+
     async def post(self, entry: JournalEntry) -> list[JournalLine] | None:
         """Write an entry once per key; None if its key was already posted (or it is empty)."""
         if entry.is_empty:
             return None
+        await self.closed_through()
         entry_id = str(uuid.uuid4())
-        claimed = await self.session.execute(
-            insert(_ENTRIES)
-            .values(
-                id=entry_id,
-                key=entry.key,
-                rule=entry.rule.value,
-                currency=entry.currency,
-                order_id=entry.order_id,
-                source_event_id=entry.source.event_id[:64],
-                source_subject=entry.source.subject[:255],
-                memo=entry.memo[:500],
-                occurred_at=entry.source.occurred_at,
-                created_at=func.clock_timestamp(),
+        claimed = (
+            await self.session.execute(
+                insert(_ENTRIES)
+                .values(
+                    id=entry_id,
+                    key=entry.key,
+                    rule=entry.rule.value,
+                    currency=entry.currency,
+                    order_id=entry.order_id,
+                    source_event_id=entry.source.event_id[:64],
+                    source_subject=entry.source.subject[:255],
+                    memo=entry.memo[:500],
+                    occurred_at=entry.source.occurred_at,
+                    reference=entry.reference[:255],
+                    corrects_entry_id=entry.corrects_entry_id,
+                    corrects_period_end=entry.corrects_period_end,
+                    created_at=func.clock_timestamp(),
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(_ENTRIES.c.created_at)
             )
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(_ENTRIES.c.id)
-        )
-        if claimed.first() is None:
+        ).first()
+        if claimed is None:
             return None
-        balances = await self._lock_balances(entry.currency, entry.parties)
-        posted_at: datetime = (await self.session.execute(select(func.clock_timestamp()))).scalar_one()
-        rows: list[dict[str, Any]] = []
-        for p in entry.postings:
-            balances[p.party] += p.amount
-            rows.append(
-                {
-                    "entry_id": entry_id,
-                    "party": p.party,
-                    "account": p.account,
-                    "currency": entry.currency,
-                    "amount_minor": p.amount,
-                    "balance_after": balances[p.party],
-                    "order_id": entry.order_id,
-                    "created_at": posted_at,
-                }
-            )
+        posted_at: datetime = claimed.created_at
+        rows: list[dict[str, Any]] = [
+            {
+                "entry_id": entry_id,
+                "party": p.party,
+                "account": p.account,
+                "currency": entry.currency,
+                "amount_minor": p.amount,
+                "order_id": entry.order_id,
+                "created_at": posted_at,
+            }
+            for p in entry.postings
+        ]
         ids = (
             (await self.session.execute(insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True), rows))
             .scalars()
             .all()
-        )
-        await self.session.execute(
-            update(_BALANCES)
-            .where(_BALANCES.c.party == bindparam("p"), _BALANCES.c.currency == bindparam("c"))
-            .values(balance=bindparam("b"), updated_at=posted_at),
-            [{"p": party, "c": entry.currency, "b": amount} for party, amount in sorted(balances.items())],
         )
         entry.id, entry.created_at = entry_id, posted_at
         return [
@@ -247,7 +231,6 @@ class SettlementRepository:
                 account=r["account"],
                 amount=r["amount_minor"],
                 currency=entry.currency,
-                balance_after=r["balance_after"],
                 rule=entry.rule.value,
                 order_id=entry.order_id,
                 source_event_id=entry.source.event_id,
@@ -255,32 +238,190 @@ class SettlementRepository:
                 memo=entry.memo,
                 created_at=posted_at,
                 occurred_at=entry.source.occurred_at,
+                reference=entry.reference,
+                corrects_entry_id=entry.corrects_entry_id,
+                corrects_period_end=entry.corrects_period_end,
             )
             for line_id, r in zip(ids, rows, strict=True)
         ]
 
-    async def _lock_balances(self, currency: str, party_names: list[str]) -> dict[str, int]:
-        ordered = sorted(party_names)
-        await self.session.execute(
-            insert(_BALANCES)
-            .values([{"party": p, "currency": currency, "balance": 0} for p in ordered])
-            .on_conflict_do_nothing(index_elements=["party", "currency"])
+    async def entry_head(self, key: str) -> tuple[str, datetime] | None:
+        """A posted entry's id and posting time, by its business key."""
+        row = (
+            await self.session.execute(select(_ENTRIES.c.id, _ENTRIES.c.created_at).where(_ENTRIES.c.key == key))
+        ).first()
+        return (row.id, row.created_at) if row else None
+
+    async def entry_by_key(self, key: str) -> tuple[str, datetime, list[JournalLine]] | None:
+        """A posted entry's id, posting time and lines, by its business key."""
+        row = await self.entry_head(key)
+        if row is None:
+            return None
+        lines = await self.session.execute(
+            select(*_LINE_COLUMNS)
+            .select_from(_LINES_WITH_ENTRY)
+            .where(_LINES.c.entry_id == row[0])
+            .order_by(_LINES.c.id)
         )
-        rows = await self.session.execute(
-            select(_BALANCES.c.party, _BALANCES.c.balance)
-            .where(_BALANCES.c.currency == currency, _BALANCES.c.party.in_(ordered))
-            .order_by(_BALANCES.c.party)
-            .with_for_update()
-        )
-        return {r.party: int(r.balance) for r in rows}
+        return row[0], row[1], [_line(r) for r in lines]
 
     async def balance(self, party: str, currency: str) -> int:
+        """The party's balance now: its snapshot at the last closed period plus its lines since."""
+        return await self._balance(party, currency, None)
+
+    async def balance_before(self, party: str, currency: str, when: datetime) -> int:
+        """The party's balance just before `when` (lines posted at or after it not counted)."""
+        return await self._balance(party, currency, when)
+
+    async def _balance(self, party: str, currency: str, when: datetime | None) -> int:
+        snap = select(_SNAPSHOTS.c.period_end, _SNAPSHOTS.c.balance).where(
+            _SNAPSHOTS.c.party == party, _SNAPSHOTS.c.currency == currency
+        )
+        if when is not None:
+            snap = snap.where(_SNAPSHOTS.c.period_end <= when)
+        row = (await self.session.execute(snap.order_by(_SNAPSHOTS.c.period_end.desc()).limit(1))).first()
+        conditions = [_LINES.c.party == party, _LINES.c.currency == currency]
+        if row is not None:
+            conditions.append(_LINES.c.created_at >= row.period_end)
+        if when is not None:
+            conditions.append(_LINES.c.created_at < when)
+        moved = (
+            await self.session.execute(select(func.coalesce(func.sum(_LINES.c.amount_minor), 0)).where(*conditions))
+        ).scalar_one()
+        return int(moved) + (int(row.balance) if row is not None else 0)
+
+    async def cash_since(self, party: str, currency: str, since: datetime) -> int:
+        """The party's payment and payout lines posted at or after `since`."""
         value = (
             await self.session.execute(
-                select(_BALANCES.c.balance).where(_BALANCES.c.party == party, _BALANCES.c.currency == currency)
+                select(func.coalesce(func.sum(_LINES.c.amount_minor), 0))
+                .select_from(_LINES_WITH_ENTRY)
+                .where(
+                    _LINES.c.party == party,
+                    _LINES.c.currency == currency,
+                    _LINES.c.created_at >= since,
+                    _ENTRIES.c.rule.in_(CASH_RULES),
+                )
+            )
+        ).scalar_one()
+        return int(value)
+
+    async def lock_party(self, party: str) -> None:
+        """Serialise payouts of one party (an advisory lock for the transaction; postings never take it)."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"payout:{party}"})
+
+    # --- periods ------------------------------------------------------------------------------------
+
+    async def lock_periods(self) -> datetime:
+        """Take the period lock exclusively (waits for every posting in flight); return the time now."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PERIOD_LOCK_KEY})
+        now: datetime = (await self.session.execute(select(func.clock_timestamp()))).scalar_one()
+        return now
+
+    async def periods(self) -> list[Period]:
+        rows = await self.session.execute(select(_PERIODS).order_by(_PERIODS.c.period_end))
+        return [Period(r.period_end, r.period_start, r.closed_at) for r in rows]
+
+    async def last_period(self) -> Period | None:
+        r = (await self.session.execute(select(_PERIODS).order_by(_PERIODS.c.period_end.desc()).limit(1))).first()
+        return Period(r.period_end, r.period_start, r.closed_at) if r else None
+
+    async def snapshots(self, period_end: datetime) -> dict[tuple[str, str], int]:
+        rows = await self.session.execute(select(_SNAPSHOTS).where(_SNAPSHOTS.c.period_end == period_end))
+        return {(r.party, r.currency): int(r.balance) for r in rows}
+
+    async def movements(self, start: datetime | None, end: datetime) -> dict[tuple[str, str], int]:
+        """Each (party, currency)'s lines posted in [start, end)."""
+        conditions = [_LINES.c.created_at < end]
+        if start is not None:
+            conditions.append(_LINES.c.created_at >= start)
+        rows = await self.session.execute(
+            select(_LINES.c.party, _LINES.c.currency, func.sum(_LINES.c.amount_minor).label("amount"))
+            .where(*conditions)
+            .group_by(_LINES.c.party, _LINES.c.currency)
+        )
+        return {(r.party, r.currency): int(r.amount) for r in rows}
+
+    async def add_period(self, period: Period, balances: dict[tuple[str, str], int]) -> None:
+        await self.session.execute(
+            insert(_PERIODS).values(
+                period_end=period.period_end, period_start=period.period_start, closed_at=period.closed_at
+            )
+        )
+        if balances:
+            await self.session.execute(
+                insert(_SNAPSHOTS),
+                [
+                    {"period_end": period.period_end, "party": party, "currency": currency, "balance": amount}
+                    for (party, currency), amount in sorted(balances.items())
+                ],
+            )
+
+    async def kept_balance(self, party: str, currency: str, period_end: datetime) -> int | None:
+        """The party's balance kept when the period ending exactly at `period_end` closed; None if none did."""
+        closed = (
+            await self.session.execute(select(_PERIODS.c.period_end).where(_PERIODS.c.period_end == period_end))
+        ).first()
+        if closed is None:
+            return None
+        value = (
+            await self.session.execute(
+                select(_SNAPSHOTS.c.balance).where(
+                    _SNAPSHOTS.c.period_end == period_end,
+                    _SNAPSHOTS.c.party == party,
+                    _SNAPSHOTS.c.currency == currency,
+                )
             )
         ).scalar_one_or_none()
         return int(value or 0)
+
+    # --- payouts ------------------------------------------------------------------------------------
+
+    async def add_payout(self, payout: Payout) -> None:
+        await self.session.execute(
+            insert(_PAYOUTS).values(
+                id=payout.id,
+                party=payout.party,
+                currency=payout.currency,
+                amount=payout.amount,
+                status=payout.status,
+                period_end=payout.period_end,
+                entry_id=payout.entry_id,
+                created_at=payout.created_at,
+            )
+        )
+
+    async def get_payout(self, payout_id: str) -> Payout | None:
+        row = (await self.session.execute(select(_PAYOUTS).where(_PAYOUTS.c.id == payout_id))).first()
+        return _payout(row) if row else None
+
+    async def list_payouts(self, party: str, after: str, limit: int) -> list[Payout]:
+        query = select(_PAYOUTS)
+        if party:
+            query = query.where(_PAYOUTS.c.party == party)
+        if after:
+            query = query.where(_PAYOUTS.c.id > after)
+        rows = await self.session.execute(query.order_by(_PAYOUTS.c.id).limit(limit))
+        return [_payout(r) for r in rows]
+
+    # --- locations ----------------------------------------------------------------------------------
+
+    async def save_location(self, location_id: str, owner_dealer_id: str) -> None:
+        await self.session.execute(
+            insert(_LOCATIONS)
+            .values(location_id=location_id, owner_dealer_id=owner_dealer_id)
+            .on_conflict_do_update(
+                index_elements=["location_id"], set_={"owner_dealer_id": owner_dealer_id, "updated_at": func.now()}
+            )
+        )
+
+    async def location_owner(self, location_id: str) -> str | None:
+        """ "" for a brand location, the dealer id for a dealer's, None if the location is not known yet."""
+        return (
+            await self.session.execute(
+                select(_LOCATIONS.c.owner_dealer_id).where(_LOCATIONS.c.location_id == location_id)
+            )
+        ).scalar_one_or_none()
 
     async def list_lines(
         self,
@@ -292,6 +433,7 @@ class SettlementRepository:
         end: datetime | None,
         after_id: int,
         limit: int,
+        by_time: bool = False,
     ) -> list[JournalLine]:
         conditions = [_LINES.c.id > after_id]
         if party:
@@ -308,22 +450,10 @@ class SettlementRepository:
             select(*_LINE_COLUMNS)
             .select_from(_LINES_WITH_ENTRY)
             .where(and_(*conditions))
-            .order_by(_LINES.c.id)
+            .order_by(*((_LINES.c.created_at, _LINES.c.id) if by_time else (_LINES.c.id,)))
             .limit(limit)
         )
         return [_line(r) for r in rows]
-
-    async def balance_before(self, party: str, currency: str, when: datetime) -> int:
-        """The party's balance just before `when`: the running balance on its last line posted earlier."""
-        value = (
-            await self.session.execute(
-                select(_LINES.c.balance_after)
-                .where(_LINES.c.party == party, _LINES.c.currency == currency, _LINES.c.created_at < when)
-                .order_by(_LINES.c.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        return int(value or 0)
 
     # --- statements ---------------------------------------------------------------------------------
 
@@ -339,6 +469,7 @@ class SettlementRepository:
                 closing=st.closing,
                 line_count=st.line_count,
                 generated_at=st.generated_at,
+                final=st.final,
             )
         )
         if st.lines:
@@ -360,16 +491,9 @@ class SettlementRepository:
             .where(_STATEMENT_LINES.c.statement_id == statement_id)
             .order_by(_STATEMENT_LINES.c.seq)
         )
-        return Statement(
-            id=row.id,
-            party=row.party,
-            currency=row.currency,
-            period_start=row.period_start,
-            period_end=row.period_end,
-            opening=row.opening,
-            closing=row.closing,
-            generated_at=row.generated_at,
-            line_count=row.line_count,
+        return build(
+            Statement,
+            row,
             lines=[StatementLine(_line(r), r.running_balance) for r in lines],
         )
 

@@ -30,3 +30,34 @@ class Reconcile:
     currency: str
     period_start: datetime
     period_end: datetime
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    key: str  # the ledger's business key: payment:<request id in the caller's scope>
+    from_party: str
+    to_party: str
+    currency: str
+    amount: int
+    fee_retained: int
+    reference: str
+
+
+@dataclass(frozen=True)
+class CreatePayout:
+    key: str  # payout:<request id in the caller's scope>
+    party: str
+    currency: str
+    period_end: datetime
+
+
+@dataclass(frozen=True)
+class ListPayouts:
+    party: str  # empty: every party (privileged callers only)
+    after: str  # page token: the last payout id of the previous page
+    limit: int
+
+
+@dataclass(frozen=True)
+class ClosePeriod:
+    period_end: datetime

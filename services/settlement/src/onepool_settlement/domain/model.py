@@ -1,8 +1,9 @@
 """The double-entry ledger: journal entries made of postings that sum to exactly zero.
 
-An entry is identified by a business key (`sale:<order>`, `fulfilment_fee:<order>:<fulfilment>`,
-`return:<return>`, `cancel:<order>`, `wholesale:<replenishment>`): the ledger writes each key once, so
-however often an event is delivered, or re-published under a new id, its money is posted once.
+An entry is identified by a business key (`sale:<order>`, `fulfilment_fee:<order>:<fulfillment>`,
+`return:<return>`, `cancel:<order>`, `wholesale:<replenishment>`, `payment:<request>`, `payout:<request>`,
+`ownership:return:<return>`): the ledger writes each key once, so however often an event is delivered, or
+re-published under a new id, or a request retried, its money is posted once.
 
 Also here: the facts settlement reads from other services' events (orders, channels, replenishments),
 as plain values, so the rules never see protobuf.
@@ -17,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import InvalidArgument
+from onepool_kernel.lines import StockLine
 
 from onepool_settlement.domain import parties
 
@@ -26,11 +28,22 @@ class UnbalancedEntry(ValueError):
 
 
 class Rule(StrEnum):
+    """Stored in the ledger and published on settlement events (`rule`, `account`, and the entry keys, which make
+    posting idempotent), so the values keep their first spelling: "fulfilment_fee" stays until a data migration
+    rewrites the stored keys and the events' readers accept the new value."""
+
     SALE = "sale"
-    FULFILMENT_FEE = "fulfilment_fee"
+    FULFILLMENT_FEE = "fulfilment_fee"
     RETURN = "return"
     CANCEL = "cancel"
     WHOLESALE = "wholesale"
+    PAYMENT = "payment"
+    PAYOUT = "payout"
+    OWNERSHIP = "ownership"
+
+
+# Rules that settle claims with money moved outside the ledger (a payout pays what was owed net of these).
+CASH_RULES = (Rule.PAYMENT.value, Rule.PAYOUT.value)
 
 
 class Account(StrEnum):
@@ -41,9 +54,14 @@ class Account(StrEnum):
     SALE = "sale"  # the seller's part of a sale (brand, or the dealer for its own channel's sales)
     BRAND_SHARE = "brand_share"  # the brand's share of a dealer's sale
     CHANNEL_FEE = "channel_fee"  # a channel's commission
-    FULFILMENT_FEE = "fulfilment_fee"  # paid to a dealer whose location shipped, by the seller
+    FULFILLMENT_FEE = "fulfilment_fee"  # paid to a dealer whose location shipped, by the seller
     REFUND_EXCESS = "refund_excess"  # a refund beyond what the order still held; borne by the brand
     WHOLESALE = "wholesale"  # a dealer's replenishment bought from the brand on credit
+    PAYMENT = "payment"  # money one party paid another outside the ledger (a bank transfer)
+    REMITTANCE = "remittance"  # clearing: customers' money a channel collected and handed over
+    FEE_RETAINED = "fee_retained"  # a channel's commission kept out of the money it remitted
+    PAYOUT = "payout"  # the brand paid the party what it owed it
+    OWNERSHIP = "ownership"  # goods that changed owner (a return received at another owner's location)
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,10 @@ class JournalEntry:
     order_id: str = ""
     source: Source = field(default_factory=Source)
     memo: str = ""
+    reference: str = ""
+    # Set on a late entry (its fact belongs to a closed period): what it corrects, and that period's end.
+    corrects_entry_id: str = ""
+    corrects_period_end: datetime | None = None
     id: str = ""
     created_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
@@ -97,6 +119,15 @@ class JournalEntry:
     def parties(self) -> list[str]:
         return sorted({p.party for p in self.postings})
 
+    def mark_late(self, corrects_entry_id: str, corrects_period_end: datetime) -> None:
+        """The entry posts into the first open period although its fact belongs to a closed one."""
+        self.corrects_entry_id = corrects_entry_id
+        self.corrects_period_end = corrects_period_end
+        note = (
+            f"late: corrects {corrects_entry_id or 'a fact'} of the period closed at {corrects_period_end.isoformat()}"
+        )
+        self.memo = f"{self.memo}; {note}" if self.memo else note
+
     def record_posting(self, lines: tuple[JournalLine, ...]) -> None:
         """The entry was written as `lines` (with their ids and running balances)."""
         from onepool_settlement.domain.events import EntryPosted
@@ -106,7 +137,7 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class JournalLine:
-    """A posting as written: with its id, the entry it belongs to and the party's balance after it."""
+    """A posting as written: with its id and the entry it belongs to."""
 
     id: int
     entry_id: str
@@ -114,7 +145,6 @@ class JournalLine:
     account: str
     amount: int
     currency: str
-    balance_after: int
     rule: str
     order_id: str = ""
     source_event_id: str = ""
@@ -122,6 +152,9 @@ class JournalLine:
     memo: str = ""
     created_at: datetime | None = None
     occurred_at: datetime | None = None
+    reference: str = ""
+    corrects_entry_id: str = ""
+    corrects_period_end: datetime | None = None
 
 
 # --- what settlement knows about other services' objects -------------------------------------------
@@ -159,17 +192,11 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
-class FulfilmentLine:
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class Fulfilment:
+class Fulfillment:
     id: str
     location_id: str
     owner_dealer_id: str
-    lines: tuple[FulfilmentLine, ...]
+    lines: tuple[StockLine, ...]
     shipped: bool  # shipped or picked up: the goods left the location
 
 
@@ -185,7 +212,7 @@ class OrderFacts:
     paid: int
     refunded: int
     lines: tuple[OrderLine, ...] = ()
-    fulfilments: tuple[Fulfilment, ...] = ()
+    fulfillments: tuple[Fulfillment, ...] = ()
     is_paid: bool = False  # the customer has paid (settlement recognises the sale)
 
     @property
@@ -199,12 +226,22 @@ class OrderFacts:
                 return line.unit_price
         return 0
 
-    def fulfilment_value(self, fulfilment: Fulfilment) -> int:
-        return sum(ln.quantity * self.unit_price(ln.sku) for ln in fulfilment.lines)
+    def fulfillment_value(self, fulfillment: Fulfillment) -> int:
+        return sum(ln.quantity * self.unit_price(ln.sku) for ln in fulfillment.lines)
 
-    def shipped_fulfilments(self, also: Iterable[str] = ()) -> list[Fulfilment]:
+    def shipped_fulfillments(self, also: Iterable[str] = ()) -> list[Fulfillment]:
         named = set(also)
-        return [f for f in self.fulfilments if f.shipped or f.id in named]
+        return [f for f in self.fulfillments if f.shipped or f.id in named]
+
+
+@dataclass(frozen=True)
+class ReturnedGoods:
+    """What came back in a return, and where it was received (and restocked)."""
+
+    return_id: str
+    location_id: str
+    lines: tuple[StockLine, ...]
+    refund: int
 
 
 @dataclass(frozen=True)
@@ -215,7 +252,7 @@ class OrderSettlement:
     order_id: str
     currency: str
     channel_id: str
-    seller: str  # "brand" or "dealer:<id>": receives the sale's remainder and pays fulfilment fees
+    seller: str  # "brand" or "dealer:<id>": receives the sale's remainder and pays fulfillment fees
     gross: int
     fee_rate_bps: int
     brand_share_bps: int
@@ -223,3 +260,30 @@ class OrderSettlement:
     reported_refunded: int = 0
     cancelled: bool = False
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Payout:
+    """The brand paid a party what it owed it up to period_end (booked as the entry `entry_id`)."""
+
+    id: str
+    party: str
+    currency: str
+    amount: int
+    period_end: datetime
+    entry_id: str = ""
+    status: str = "PAID"
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A recorded payment: the entry it was posted as."""
+
+    entry: JournalEntry
+    lines: tuple[JournalLine, ...]
+    from_party: str
+    to_party: str
+    amount: int
+    fee_retained: int
+    reference: str

@@ -1,8 +1,8 @@
-"""Settlement rules: how the money of a sale, a fulfilment, a return and a replenishment is split.
+"""Settlement rules: how the money of a sale, a fulfillment, a return and a replenishment is split.
 
 When: a sale is recognised when the order is **paid**. That is when the customer's money exists, and from
 then on the ledger accounts for every fen of it (the channel keeps its commission at payment, as
-marketplaces do). A fulfilment fee is earned when the dealer's location actually ships (or hands over) its
+marketplaces do). A fulfillment fee is earned when the dealer's location actually ships (or hands over) its
 part, so it is posted then. Cancelling a paid order and returning goods reverse what is left of the sale.
 
 1. Sale (`sale:<order>`, on orders.order.paid; any later order event that shows the order paid posts it
@@ -12,19 +12,30 @@ part, so it is posted then. Cancelling a paid order and returning goods reverse 
      brand's share, `dealer_sale_brand_share_bps` of G, to `brand`, and the rest to `dealer:<id>`;
    - any other sale: the rest to `brand`.
    `clearing` pays G, so the entry balances.
-2. Fulfilment fee (`fulfilment_fee:<order>:<fulfilment>`, when a fulfilment ships or is picked up): a
-   dealer whose location shipped it earns `fulfilment_fee_bps` of that fulfilment's value (units x unit
+2. Fulfillment fee (`fulfilment_fee:<order>:<fulfillment>`, when a fulfillment ships or is picked up): a
+   dealer whose location shipped it earns `fulfillment_fee_bps` of that fulfillment's value (units x unit
    price), paid by the seller (the brand, or the selling dealer). A seller shipping its own sale earns
    no fee from itself; brand locations earn none.
 3. Return (`return:<return>`) and cancellation of a paid order (`cancel:<order>`): the refund R is paid
    back to `clearing` and taken from the order's remaining positions (every party/account the order's
    entries credited or debited, fees included) in proportion to those positions, with `allocate`. So a
-   return of a third of an order takes back a third of the channel's commission, of the fulfilment fees,
+   return of a third of an order takes back a third of the channel's commission, of the fulfillment fees,
    of the brand's and of the dealer's parts, and once everything is refunded every position is exactly
    zero. A refund beyond what the order still holds is charged to the brand (`refund_excess`) and shows
    up in reconciliation as `refund_exceeds_sale`.
 4. Wholesale (`wholesale:<replenishment>`, on dealers.replenishment.received): the dealer owes the brand
    the replenishment's wholesale total (dealer debited, brand credited).
+5. Payment (`payment:<request>`, RecordPayment): money moved outside the ledger settles claims. The payer is
+   credited (its debt falls) and the payee debited (its claim is paid). A channel pays out of the
+   customers' money it collected: `clearing` is credited with what it remits plus the commission it kept
+   (`fee_retained`, debited from the channel), so a marketplace remitting a sale net of its fee leaves
+   clearing, the channel and the brand at zero.
+6. Payout (`payout:<request>`, CreatePayout): the brand pays a party what it owed it up to a date: the
+   party is debited, the brand credited.
+7. Ownership (`ownership:return:<return>`, orders.order.returned): returned goods belong to the order's
+   seller (it refunded them); received at a location of another owner, that owner buys them from the
+   seller at `return_transfer_price_bps` of their value at the price the customer paid (the tier factor of
+   a wholesale purchase): the location's owner is debited, the seller credited.
 """
 
 from __future__ import annotations
@@ -32,17 +43,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from onepool_kernel.errors import InvalidArgument, Violations
 from onepool_kernel.money import BPS, allocate, bps_of
 
 from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
     Account,
     ChannelTerms,
-    Fulfilment,
+    Fulfillment,
     JournalEntry,
     OrderFacts,
     OrderSettlement,
     Posting,
+    ReturnedGoods,
     Rule,
     Source,
 )
@@ -52,11 +65,12 @@ from onepool_settlement.domain.model import (
 class SettlementPolicy:
     """The brand's commercial terms (configured in settings)."""
 
-    fulfilment_fee_bps: int = 500
+    fulfillment_fee_bps: int = 500
     dealer_sale_brand_share_bps: int = 3000
+    return_transfer_price_bps: int = 8500
 
     def __post_init__(self) -> None:
-        for name in ("fulfilment_fee_bps", "dealer_sale_brand_share_bps"):
+        for name in ("fulfillment_fee_bps", "dealer_sale_brand_share_bps", "return_transfer_price_bps"):
             if not 0 <= getattr(self, name) <= BPS:
                 raise ValueError(f"{name} must be between 0 and {BPS}")
 
@@ -107,32 +121,32 @@ def recognise_sale(
     return settlement, entry
 
 
-def fulfilment_fee(
+def fulfillment_fee(
     order: OrderFacts,
-    fulfilment: Fulfilment,
+    fulfillment: Fulfillment,
     settlement: OrderSettlement,
     policy: SettlementPolicy,
     source: Source,
 ) -> JournalEntry | None:
-    """Rule 2: the seller pays a dealer whose location shipped a fulfilment; None when no fee is due."""
-    owner = fulfilment.owner_dealer_id
+    """Rule 2: the seller pays a dealer whose location shipped a fulfillment; None when no fee is due."""
+    owner = fulfillment.owner_dealer_id
     if not owner or parties.dealer(owner) == settlement.seller:
         return None
-    fee = bps_of(order.fulfilment_value(fulfilment), policy.fulfilment_fee_bps)
+    fee = bps_of(order.fulfillment_value(fulfillment), policy.fulfillment_fee_bps)
     if fee <= 0:
         return None
     return JournalEntry(
-        key=f"fulfilment_fee:{order.id}:{fulfilment.id}",
-        rule=Rule.FULFILMENT_FEE,
+        key=f"fulfilment_fee:{order.id}:{fulfillment.id}",
+        rule=Rule.FULFILLMENT_FEE,
         currency=settlement.currency,
         order_id=order.id,
         source=source,
         postings=(
-            Posting(settlement.seller, Account.FULFILMENT_FEE, -fee),
-            Posting(parties.dealer(owner), Account.FULFILMENT_FEE, fee),
+            Posting(settlement.seller, Account.FULFILLMENT_FEE, -fee),
+            Posting(parties.dealer(owner), Account.FULFILLMENT_FEE, fee),
         ),
-        memo=f"fulfilment {fulfilment.id} shipped from {fulfilment.location_id}: "
-        f"{policy.fulfilment_fee_bps} bps of {order.fulfilment_value(fulfilment)}",
+        memo=f"fulfillment {fulfillment.id} shipped from {fulfillment.location_id}: "
+        f"{policy.fulfillment_fee_bps} bps of {order.fulfillment_value(fulfillment)}",
     )
 
 
@@ -184,4 +198,97 @@ def wholesale(replenishment_id: str, dealer_id: str, currency: str, total: int, 
         ),
         source=source,
         memo=f"replenishment {replenishment_id} received",
+    )
+
+
+def payment(
+    key: str,
+    from_party: str,
+    to_party: str,
+    currency: str,
+    amount: int,
+    *,
+    fee_retained: int = 0,
+    reference: str = "",
+    source: Source | None = None,
+) -> JournalEntry:
+    """Rule 5. Refuses (InvalidArgument) a payment that cannot be one: to itself, by or to clearing, not
+    positive, or a retained fee from a payer that is not a channel."""
+    v = Violations()
+    for path, party in (("from_party", from_party), ("to_party", to_party)):
+        if party == parties.CLEARING:
+            v.add(path, "clearing is the customers' money, not a party that pays or is paid")
+    if from_party == to_party:
+        v.add("to_party", "must differ from from_party")
+    if amount <= 0:
+        v.add("amount.amount_minor", "must be positive")
+    remittance = from_party.startswith("channel:")
+    if fee_retained < 0:
+        v.add("fee_retained.amount_minor", "must not be negative")
+    elif fee_retained and not remittance:
+        v.add("fee_retained", "only a channel remitting collected money keeps a fee")
+    v.raise_if_any()
+    if remittance:
+        postings = [
+            Posting(parties.CLEARING, Account.REMITTANCE, amount + fee_retained),
+            Posting(from_party, Account.FEE_RETAINED, -fee_retained),
+            Posting(to_party, Account.PAYMENT, -amount),
+        ]
+        memo = f"{from_party} remitted {amount} to {to_party}, keeping {fee_retained}"
+    else:
+        postings = [Posting(from_party, Account.PAYMENT, amount), Posting(to_party, Account.PAYMENT, -amount)]
+        memo = f"{from_party} paid {amount} to {to_party}"
+    return JournalEntry(
+        key=key,
+        rule=Rule.PAYMENT,
+        currency=currency,
+        postings=tuple(postings),
+        source=source or Source(),
+        memo=memo + (f" ({reference})" if reference else ""),
+        reference=reference,
+    )
+
+
+def payout(key: str, payout_id: str, party: str, currency: str, amount: int) -> JournalEntry:
+    """Rule 6: the brand pays `party` `amount` (positive: what it owed the party)."""
+    if party in (parties.BRAND, parties.CLEARING):
+        raise InvalidArgument("party", "a payout goes to a dealer or a channel")
+    return JournalEntry(
+        key=key,
+        rule=Rule.PAYOUT,
+        currency=currency,
+        postings=(Posting(party, Account.PAYOUT, -amount), Posting(parties.BRAND, Account.PAYOUT, amount)),
+        memo=f"payout {payout_id} to {party}",
+        reference=payout_id,
+    )
+
+
+def ownership_on_return(
+    order: OrderFacts,
+    settlement: OrderSettlement,
+    returned: ReturnedGoods,
+    location_owner: str,
+    policy: SettlementPolicy,
+    source: Source,
+) -> JournalEntry | None:
+    """Rule 7: None when the goods come back to their owner (the seller's own location)."""
+    if location_owner == settlement.seller:
+        return None
+    value = sum(ln.quantity * order.unit_price(ln.sku) for ln in returned.lines) or returned.refund
+    price = bps_of(value, policy.return_transfer_price_bps)
+    if price <= 0:
+        return None
+    return JournalEntry(
+        key=f"ownership:return:{returned.return_id}",
+        rule=Rule.OWNERSHIP,
+        currency=settlement.currency,
+        order_id=order.id,
+        source=source,
+        postings=(
+            Posting(location_owner, Account.OWNERSHIP, -price),
+            Posting(settlement.seller, Account.OWNERSHIP, price),
+        ),
+        memo=f"return {returned.return_id} received at {returned.location_id} ({location_owner}): goods of "
+        f"{settlement.seller} worth {value} taken over at {policy.return_transfer_price_bps} bps",
+        reference=returned.return_id,
     )

@@ -1,9 +1,14 @@
 """Statements: a party's lines in a period, each with the running balance.
 
 A statement is cut on posting time, in one database snapshot: opening is the party's balance before
-period_start, each line adds its amount to the running balance, and closing = opening + sum(lines), which
-is the party's balance at period_end. Each line's running balance must equal the balance the ledger wrote
-on it when it was posted; a difference means the ledger was tampered with, and the statement is refused.
+period_start, each line (in posting order: time, then id) adds its amount to the running balance, and
+closing = opening + sum(lines), which is the party's balance at period_end.
+
+A statement whose period_end is in a closed period is final: nothing can post into it any more, so it is
+the same whenever it is generated. Its closing must equal the balance kept when that period was closed; a
+difference means the ledger was altered outside the service, and the statement is refused
+(LedgerInconsistent, never the caller's fault). A statement reaching into the open period is provisional:
+it is stored as generated, but a later one of the same period may hold more lines.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class Statement:
     closing: int
     generated_at: datetime | None = None
     line_count: int = 0
+    final: bool = False
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
 
@@ -54,7 +60,10 @@ def build_statement(
     *,
     max_lines: int,
     generated_at: datetime | None = None,
+    final: bool = False,
+    kept_closing: int | None = None,
 ) -> Statement:
+    """kept_closing: for a final statement ending exactly at a closed period's end, the balance kept then."""
     if len(lines) > max_lines:
         raise FailedPrecondition(
             "STATEMENT_TOO_LARGE",
@@ -65,11 +74,11 @@ def build_statement(
     out: list[StatementLine] = []
     for line in lines:
         running += line.amount
-        if running != line.balance_after:
-            raise LedgerInconsistent(
-                f"line {line.id} of {party}: running balance {running} != stored {line.balance_after}"
-            )
         out.append(StatementLine(line, running))
+    if kept_closing is not None and running != kept_closing:
+        raise LedgerInconsistent(
+            f"{party}: closing {running} at {period_end.isoformat()} != {kept_closing} kept when the period closed"
+        )
     statement = Statement(
         id=statement_id,
         party=party,
@@ -81,6 +90,7 @@ def build_statement(
         closing=running,
         generated_at=generated_at,
         line_count=len(out),
+        final=final,
     )
     statement.events.append(events.StatementGenerated(statement))
     return statement

@@ -1,5 +1,5 @@
-"""Wires the settlement service: unit of work, servicer, and the consumers of orders, channels and
-dealers events (whose streams it creates if their services have not started yet)."""
+"""Wires the settlement service: unit of work, servicer, and the consumers of orders, channels, dealers and
+inventory (locations) events (whose streams it creates if their services have not started yet)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     settings = infra.settings
     assert isinstance(settings, SettlementSettings)
     policy = SettlementPolicy(
-        fulfilment_fee_bps=settings.fulfilment_fee_bps,
+        fulfillment_fee_bps=settings.fulfillment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
+        return_transfer_price_bps=settings.return_transfer_price_bps,
     )
     currency = settings.default_currency
     # The service's sessions unless a test injects a crash between a consumer's commit and its ack.
@@ -48,6 +49,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             max_deliver=settings.orders_consumer_max_deliver,
         ),
         consumer("dealers", "DEALERS", events_in.dealer_subscriptions(currency)),
+        consumer("locations", "INVENTORY", events_in.location_subscriptions()),
     ]
 
 
@@ -57,7 +59,7 @@ async def build(infra: Infra) -> ServiceParts:
     uow_factory = partial(SettlementUnitOfWork, infra.sessions)
     servicer = SettlementServicer(uow_factory, settings)
 
-    for service in ("orders", "channels", "dealers"):
+    for service in ("orders", "channels", "dealers", "inventory"):
         await ensure_service_stream(infra.js, service)
 
     return ServiceParts(

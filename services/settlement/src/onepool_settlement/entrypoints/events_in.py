@@ -1,11 +1,12 @@
 """Consumer handlers: other services' integration events -> settlement facts -> use cases.
 
 Orders' events are read by their facts (onepool/orders/v1/facts.proto) only: whether an order is paid, and
-which fulfilments have left, is what orders says, never settlement's reading of orders' statuses.
+which fulfillments have left, is what orders says, never settlement's reading of orders' statuses.
 
 An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
 refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
-A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet).
+A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet), and so is a
+return received at a location settlement has not heard of yet (handlers.LocationNotKnownYet).
 """
 
 from __future__ import annotations
@@ -17,28 +18,30 @@ from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
+from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2 as order_facts_pb2
 from onepool_contracts.events import subject_of
+from onepool_kernel.lines import StockLine
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.protobuf import enum_maps, from_ts
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
 from onepool_settlement.domain.model import (
     ChannelTerms,
     ChannelType,
-    Fulfilment,
-    FulfilmentLine,
+    Fulfillment,
     OrderFacts,
     OrderLine,
+    ReturnedGoods,
     Source,
 )
 from onepool_settlement.domain.rules import SettlementPolicy
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
-_CHANNEL_TYPES = {getattr(channels_pb2, f"CHANNEL_TYPE_{t.value}"): t for t in ChannelType}
+_CHANNEL_TYPES = enum_maps(channels_pb2.ChannelType, ChannelType).from_proto
 
 
 def source(event: Any) -> Source:
@@ -74,12 +77,12 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         OrderLine(ln.sku, ln.quantity, _amount(ln.unit_price, currency, f"order {order.order_id} unit price"))
         for ln in order.lines
     )
-    fulfilments = tuple(
-        Fulfilment(
+    fulfillments = tuple(
+        Fulfillment(
             id=f.fulfillment_id,
             location_id=f.location_id,
             owner_dealer_id=f.location_owner_dealer_id,
-            lines=tuple(FulfilmentLine(fl.sku, fl.quantity) for fl in f.lines),
+            lines=tuple(StockLine(fl.sku, fl.quantity) for fl in f.lines),
             shipped=f.has_left,
         )
         for f in order.fulfillments
@@ -93,7 +96,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         paid=_amount(order.paid, currency, f"order {order.order_id} paid"),
         refunded=_amount(order.refunded, currency, f"order {order.order_id} refunded"),
         lines=lines,
-        fulfilments=fulfilments,
+        fulfillments=fulfillments,
         is_paid=order.is_paid,
     )
 
@@ -148,7 +151,15 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
         ret = event.returned
         return_id = _id(ret.return_id, "return id") if ret.return_id else f"event-{event.meta.event_id}"
         refund = _amount(ret.refund, order.currency, f"return {return_id} refund")
-        await handlers.record_order_returned(uow, policy, order, return_id, refund, source(event))
+        if ret.location_id:
+            _id(ret.location_id, "return location id")
+        goods = ReturnedGoods(
+            return_id=return_id,
+            location_id=ret.location_id,
+            lines=tuple(StockLine(ln.sku, ln.quantity) for ln in ret.lines),
+            refund=refund,
+        )
+        await handlers.record_order_returned(uow, policy, order, goods, source(event))
 
     return [
         Subscription.of(order_events.OrderPaid, _permanent_on_domain_errors(paid)),
@@ -170,6 +181,17 @@ def channel_subscriptions() -> list[Subscription[Any, Any]]:
         Subscription.of(channel_events.ChannelCreated, handler),
         Subscription.of(channel_events.ChannelUpdated, handler),
     ]
+
+
+def location_subscriptions() -> list[Subscription[Any, Any]]:
+    async def upserted(event: inventory_events.LocationUpserted, uow: SettlementUnitOfWork) -> None:
+        location = event.location
+        _id(location.id, "location id")
+        if location.owner_dealer_id:
+            _id(location.owner_dealer_id, "owner dealer id")
+        await handlers.apply_location(uow, location.id, location.owner_dealer_id)
+
+    return [Subscription.of(inventory_events.LocationUpserted, _permanent_on_domain_errors(upserted))]
 
 
 def dealer_subscriptions(default_currency: str) -> list[Subscription[Any, Any]]:

@@ -7,12 +7,14 @@ from collections.abc import Callable
 import grpc
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool.settlement.v1 import settlement_pb2_grpc
+from onepool_runtime.auth import current_principal, scoped_key
 from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import encode_page_token
 
-from onepool_settlement.adapters import mappers
+from onepool_settlement.adapters import export, mappers
+from onepool_settlement.domain import commands
 from onepool_settlement.entrypoints import requests
-from onepool_settlement.entrypoints.policies import require_party
+from onepool_settlement.entrypoints.policies import own_party, require_party
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 from onepool_settlement.settings import SettlementSettings
@@ -73,5 +75,76 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ReconcileResponse:
             return mappers.reconcile_to_proto(await handlers.reconcile(uow, cmd), cmd.currency)
+
+        return await self._use.read(produce)
+
+    async def RecordPayment(self, request: pb.RecordPaymentRequest, context: Ctx) -> pb.RecordPaymentResponse:
+        cmd = requests.record_payment(request, scoped_key(request.request_id))
+
+        async def produce(uow: SettlementUnitOfWork) -> pb.RecordPaymentResponse:
+            return pb.RecordPaymentResponse(payment=mappers.payment_to_proto(await handlers.record_payment(uow, cmd)))
+
+        return await self._use.write(produce, request=request, request_id=request.request_id)
+
+    async def CreatePayout(self, request: pb.CreatePayoutRequest, context: Ctx) -> pb.CreatePayoutResponse:
+        cmd = requests.create_payout(request, scoped_key(request.request_id), self._settings.default_currency)
+
+        async def produce(uow: SettlementUnitOfWork) -> pb.CreatePayoutResponse:
+            return pb.CreatePayoutResponse(payout=mappers.payout_to_proto(await handlers.create_payout(uow, cmd)))
+
+        return await self._use.write(produce, request=request, request_id=request.request_id)
+
+    async def GetPayout(self, request: pb.GetPayoutRequest, context: Ctx) -> pb.GetPayoutResponse:
+        payout_id = requests.payout_id(request)
+
+        async def produce(uow: SettlementUnitOfWork) -> pb.GetPayoutResponse:
+            payout = await handlers.get_payout(uow, payout_id)
+            require_party(payout.party)
+            return pb.GetPayoutResponse(payout=mappers.payout_to_proto(payout))
+
+        return await self._use.read(produce)
+
+    async def ListPayouts(self, request: pb.ListPayoutsRequest, context: Ctx) -> pb.ListPayoutsResponse:
+        query = requests.list_payouts(request)
+        p = current_principal()
+        if not query.party and not p.is_privileged:
+            # A scoped caller's list narrows to its own party.
+            query = commands.ListPayouts(own_party(), query.after, query.limit)
+        require_party(query.party)
+
+        async def produce(uow: SettlementUnitOfWork) -> pb.ListPayoutsResponse:
+            payouts, more = await handlers.list_payouts(uow, query)
+            token = encode_page_token({"after": payouts[-1].id}) if more else ""
+            return pb.ListPayoutsResponse(payouts=[mappers.payout_to_proto(x) for x in payouts], next_page_token=token)
+
+        return await self._use.read(produce)
+
+    async def ClosePeriod(self, request: pb.ClosePeriodRequest, context: Ctx) -> pb.ClosePeriodResponse:
+        cmd = requests.close_period(request)
+
+        async def produce(uow: SettlementUnitOfWork) -> pb.ClosePeriodResponse:
+            return pb.ClosePeriodResponse(period=mappers.period_to_proto(await handlers.close_period(uow, cmd)))
+
+        return await self._use.write(produce, request=request, request_id=request.request_id)
+
+    async def ListPeriods(self, request: pb.ListPeriodsRequest, context: Ctx) -> pb.ListPeriodsResponse:
+        async def produce(uow: SettlementUnitOfWork) -> pb.ListPeriodsResponse:
+            return pb.ListPeriodsResponse(
+                periods=[mappers.period_to_proto(x) for x in await handlers.list_periods(uow)]
+            )
+
+        return await self._use.read(produce)
+
+    async def ExportStatement(self, request: pb.ExportStatementRequest, context: Ctx) -> pb.ExportStatementResponse:
+        statement_id = requests.export_statement(request)
+
+        async def produce(uow: SettlementUnitOfWork) -> pb.ExportStatementResponse:
+            statement = await handlers.get_statement(uow, statement_id)
+            require_party(statement.party)
+            return pb.ExportStatementResponse(
+                filename=export.filename(statement),
+                content_type="text/csv; charset=utf-8",
+                content=export.statement_csv(statement),
+            )
 
         return await self._use.read(produce)

@@ -3,10 +3,14 @@
 Fail closed twice: an RPC missing from the table is refused to everyone but admin (the runtime's
 interceptor), and `require_party` refuses any role it does not know. A dealer token reads only
 `dealer:<its id>`, a channel token only `channel:<its id>`; admin and service read every party.
+
+Money that moves (RecordPayment, CreatePayout) and closing the books (ClosePeriod) are the brand's finance
+acts: admin and service only. A dealer cannot record its own payment (the brand confirms it received it);
+it reads its payouts and exports its statements.
 """
 
 from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED
-from onepool_runtime.auth import current_principal, policy
+from onepool_runtime.auth import Principal, current_principal, policy
 from onepool_runtime.errors import PermissionDenied
 
 PARTIES = (*PRIVILEGED, DEALER, CHANNEL)
@@ -18,6 +22,13 @@ POLICY = policy(
         "GenerateStatement": PARTIES,
         "GetStatement": PARTIES,
         "Reconcile": PRIVILEGED,
+        "RecordPayment": PRIVILEGED,
+        "CreatePayout": PRIVILEGED,
+        "GetPayout": PARTIES,
+        "ListPayouts": PARTIES,
+        "ClosePeriod": PRIVILEGED,
+        "ListPeriods": PARTIES,
+        "ExportStatement": PARTIES,
     },
 )
 
@@ -32,3 +43,13 @@ def require_party(party: str) -> None:
     if p.role == CHANNEL and party == f"channel:{p.channel_id}":
         return
     raise PermissionDenied(f"a {p.role} token may only read its own party's ledger")
+
+
+def own_party(p: Principal | None = None) -> str:
+    """The party a scoped token stands for ("" for privileged callers)."""
+    p = p or current_principal()
+    if p.role == DEALER:
+        return f"dealer:{p.dealer_id}"
+    if p.role == CHANNEL:
+        return f"channel:{p.channel_id}"
+    return ""

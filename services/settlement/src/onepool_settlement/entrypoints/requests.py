@@ -6,13 +6,17 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.settlement.v1 import settlement_pb2 as pb
+from onepool_kernel.money import MAX_AMOUNT_MINOR
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
     check_currency,
     check_id,
+    check_money,
     check_request_id,
+    check_text,
     page_after_int,
+    page_after_key,
     page_size,
 )
 
@@ -111,3 +115,84 @@ def reconcile(req: pb.ReconcileRequest, default_currency: str) -> commands.Recon
     v.raise_if_any()
     assert start is not None and end is not None
     return commands.Reconcile(cur, start, end)
+
+
+def record_payment(req: pb.RecordPaymentRequest, key: str) -> commands.RecordPayment:
+    """key: the request id in the caller's idempotency scope (the ledger posts it once)."""
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    from_party = check_party(v, "from_party", req.from_party)
+    to_party = check_party(v, "to_party", req.to_party)
+    if not req.HasField("amount"):
+        v.add("amount", "is required")
+    else:
+        check_money(v, "amount", req.amount, max_minor=MAX_AMOUNT_MINOR // 2)
+    fee = 0
+    if req.HasField("fee_retained") and req.fee_retained.amount_minor:
+        check_money(v, "fee_retained", req.fee_retained, max_minor=MAX_AMOUNT_MINOR // 2)
+        if req.fee_retained.currency != req.amount.currency:
+            v.add("fee_retained.currency", "must be the amount's currency")
+        fee = req.fee_retained.amount_minor
+    check_text(v, "reference", req.reference, max_len=255)
+    v.raise_if_any()
+    return commands.RecordPayment(
+        key=f"payment:{key}",
+        from_party=from_party,
+        to_party=to_party,
+        currency=req.amount.currency,
+        amount=req.amount.amount_minor,
+        fee_retained=fee,
+        reference=req.reference,
+    )
+
+
+def create_payout(req: pb.CreatePayoutRequest, key: str, default_currency: str) -> commands.CreatePayout:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    party = check_party(v, "party", req.party)
+    if party and parties.is_valid(party) and not party.startswith(("dealer:", "channel:")):
+        v.add("party", "a payout goes to a dealer or a channel")
+    end = timestamp(v, "period_end", req, "period_end", required=True)
+    cur = currency(v, req.currency, default_currency)
+    v.raise_if_any()
+    assert end is not None
+    return commands.CreatePayout(key=f"payout:{key}", party=party, currency=cur, period_end=end)
+
+
+def payout_id(req: pb.GetPayoutRequest) -> str:
+    v = Violations()
+    check_id(v, "id", req.id)
+    v.raise_if_any()
+    return req.id
+
+
+def list_payouts(req: pb.ListPayoutsRequest) -> commands.ListPayouts:
+    v = Violations()
+    party = check_party(v, "party", req.party, required=False)
+    limit = page_size(v, req.page_size)
+    after = ""
+    try:
+        after = page_after_key(req.page_token)
+    except InvalidArgument as exc:
+        v.items.extend(exc.violations)
+    v.raise_if_any()
+    return commands.ListPayouts(party, after, limit)
+
+
+def close_period(req: pb.ClosePeriodRequest) -> commands.ClosePeriod:
+    v = Violations()
+    end = timestamp(v, "period_end", req, "period_end", required=True)
+    if req.request_id:
+        check_request_id(v, "request_id", req.request_id)
+    v.raise_if_any()
+    assert end is not None
+    return commands.ClosePeriod(end)
+
+
+def export_statement(req: pb.ExportStatementRequest) -> str:
+    v = Violations()
+    check_id(v, "statement_id", req.statement_id)
+    if req.format != pb.STATEMENT_FORMAT_CSV:
+        v.add("format", "must be STATEMENT_FORMAT_CSV")
+    v.raise_if_any()
+    return req.statement_id

@@ -3,6 +3,13 @@ event's transaction together with its inbox row) and never commits.
 
 Every orders event first makes sure the order's sale is posted (if the order is paid): an event that
 overtook a delayed orders.order.paid still finds the sale in place, and the sale's key keeps it single.
+
+Every posting lands in the first open period. An entry whose fact (its event's time, or the sale it
+corrects) lies in a closed period is marked late, naming the sale it corrects and that period's end.
+
+Failure modes: ChannelNotKnownYet / LocationNotKnownYet (transient, the event is retried); NotFound (an
+unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
+PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment that cannot be one).
 """
 
 from __future__ import annotations
@@ -10,15 +17,18 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from onepool_runtime.errors import NotFound
+from onepool_runtime.errors import FailedPrecondition, NotFound
 
-from onepool_settlement.domain import commands, rules
+from onepool_settlement.domain import commands, parties, periods, rules
 from onepool_settlement.domain.model import (
     ChannelTerms,
     JournalEntry,
     JournalLine,
     OrderFacts,
     OrderSettlement,
+    Payment,
+    Payout,
+    ReturnedGoods,
     Rule,
     Source,
 )
@@ -36,7 +46,32 @@ class ChannelNotKnownYet(Exception):
         self.channel_id = channel_id
 
 
-async def post(uow: SettlementUnitOfWork, entry: JournalEntry) -> list[JournalLine] | None:
+class LocationNotKnownYet(Exception):
+    """A return received at a location whose owner settlement has not heard of yet (INVENTORY runs
+    independently). Transient: retried with back-off until inventory.location.upserted arrives."""
+
+    def __init__(self, location_id: str) -> None:
+        super().__init__(f"location {location_id!r} is not known yet; waiting for its LocationUpserted event")
+        self.location_id = location_id
+
+
+_PAYOUT_IDS = uuid.UUID("5e771e00-0000-4000-8000-000000000001")
+
+
+async def post(uow: SettlementUnitOfWork, entry: JournalEntry, *, order_id: str = "") -> list[JournalLine] | None:
+    """Post into the first open period; mark the entry late if its fact (or, for an order's later entries,
+    the order's sale) belongs to a closed period."""
+    closed = await uow.repo.closed_through()
+    if closed is not None:
+        sale = await uow.repo.entry_head(f"sale:{order_id}") if order_id else None
+        sale_id, sale_at = (sale[0], sale[1]) if sale else ("", None)
+        facts = [t for t in (entry.source.occurred_at, sale_at) if t is not None]
+        fact_time = min(facts) if facts else None
+        if fact_time is not None and fact_time < closed:
+            ends = [p.period_end for p in await uow.repo.periods()]
+            period_end = periods.late_period(fact_time, ends)
+            assert period_end is not None
+            entry.mark_late(sale_id if sale_at is not None and sale_at < closed else "", period_end)
     lines = await uow.repo.post(entry)
     if lines is not None:
         entry.record_posting(tuple(lines))
@@ -72,7 +107,7 @@ async def ensure_sale(
     return settlement
 
 
-async def _post_fulfilment_fees(
+async def _post_fulfillment_fees(
     uow: SettlementUnitOfWork,
     policy: rules.SettlementPolicy,
     order: OrderFacts,
@@ -80,10 +115,10 @@ async def _post_fulfilment_fees(
     source: Source,
     shipped_now: str = "",
 ) -> None:
-    for fulfilment in order.shipped_fulfilments(also=[shipped_now] if shipped_now else []):
-        entry = rules.fulfilment_fee(order, fulfilment, settlement, policy, source)
+    for fulfillment in order.shipped_fulfillments(also=[shipped_now] if shipped_now else []):
+        entry = rules.fulfillment_fee(order, fulfillment, settlement, policy, source)
         if entry is not None:
-            await post(uow, entry)
+            await post(uow, entry, order_id=order.id)
 
 
 async def record_order_paid(
@@ -91,25 +126,25 @@ async def record_order_paid(
 ) -> None:
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is not None:
-        await _post_fulfilment_fees(uow, policy, order, settlement, source)
+        await _post_fulfillment_fees(uow, policy, order, settlement, source)
 
 
 async def record_order_shipped(
     uow: SettlementUnitOfWork,
     policy: rules.SettlementPolicy,
     order: OrderFacts,
-    fulfilment_id: str,
+    fulfillment_id: str,
     source: Source,
 ) -> None:
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is not None:
-        await _post_fulfilment_fees(uow, policy, order, settlement, source, shipped_now=fulfilment_id)
+        await _post_fulfillment_fees(uow, policy, order, settlement, source, shipped_now=fulfillment_id)
 
 
 async def record_order_completed(
     uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, source: Source
 ) -> None:
-    """Completion catches fulfilments whose shipment or pickup produced no event of its own."""
+    """Completion catches fulfillments whose shipment or pickup produced no event of its own."""
     await record_order_paid(uow, policy, order, source)
 
 
@@ -117,26 +152,36 @@ async def record_order_returned(
     uow: SettlementUnitOfWork,
     policy: rules.SettlementPolicy,
     order: OrderFacts,
-    return_id: str,
-    refund: int,
+    returned: ReturnedGoods,
     source: Source,
 ) -> None:
-    """Rule 3: reverse the refund in proportion to what the order still holds."""
+    """Rule 3: reverse the refund in proportion to what the order still holds; rule 7: goods received at
+    another owner's location change owner."""
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is None:
         return  # nothing was ever settled (an unpaid order cannot be refunded)
-    await _post_fulfilment_fees(uow, policy, order, settlement, source)
+    owner = None
+    if returned.location_id:
+        dealer_id = await uow.repo.location_owner(returned.location_id)
+        if dealer_id is None:
+            raise LocationNotKnownYet(returned.location_id)
+        owner = parties.dealer(dealer_id) if dealer_id else parties.BRAND
+    await _post_fulfillment_fees(uow, policy, order, settlement, source)
     positions = await uow.repo.order_positions(order.id, settlement.currency)
     entry = rules.reverse(
-        f"return:{return_id}",
+        f"return:{returned.return_id}",
         Rule.RETURN,
         settlement,
         positions,
-        refund,
+        returned.refund,
         source,
-        memo=f"return {return_id} of order {order.id}: refund {refund}",
+        memo=f"return {returned.return_id} of order {order.id}: refund {returned.refund}",
     )
-    await post(uow, entry)
+    await post(uow, entry, order_id=order.id)
+    if owner is not None:
+        moved = rules.ownership_on_return(order, settlement, returned, owner, policy, source)
+        if moved is not None:
+            await post(uow, moved, order_id=order.id)
 
 
 async def record_order_cancelled(
@@ -161,7 +206,12 @@ async def record_order_cancelled(
                 source,
                 memo=f"order {order.id} cancelled: refund {held}",
             ),
+            order_id=order.id,
         )
+
+
+async def apply_location(uow: SettlementUnitOfWork, location_id: str, owner_dealer_id: str) -> None:
+    await uow.repo.save_location(location_id, owner_dealer_id)
 
 
 async def record_replenishment_received(
@@ -169,6 +219,89 @@ async def record_replenishment_received(
 ) -> None:
     """Rule 4."""
     await post(uow, rules.wholesale(replenishment_id, dealer_id, currency, total, source))
+
+
+# --- money moved outside the ledger -----------------------------------------------------------------
+
+
+async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> Payment:
+    """Rule 5, once per key: a repeat returns the entry first posted."""
+    entry = rules.payment(
+        cmd.key,
+        cmd.from_party,
+        cmd.to_party,
+        cmd.currency,
+        cmd.amount,
+        fee_retained=cmd.fee_retained,
+        reference=cmd.reference,
+    )
+    lines = await post(uow, entry)
+    if lines is None:
+        found = await uow.repo.entry_by_key(cmd.key)
+        assert found is not None
+        entry.id, entry.created_at, lines = found
+    return Payment(entry, tuple(lines), cmd.from_party, cmd.to_party, cmd.amount, cmd.fee_retained, cmd.reference)
+
+
+async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -> Payout:
+    """Rule 6: pay what the party was owed at period_end, less the payments and payouts posted since."""
+    payout_id = str(uuid.uuid5(_PAYOUT_IDS, cmd.key))
+    if cmd.period_end > datetime.now(UTC):
+        raise FailedPrecondition(
+            "PERIOD_NOT_OVER", "period_end is in the future", {"period_end": cmd.period_end.isoformat()}
+        )
+    await uow.repo.lock_party(cmd.party)
+    existing = await uow.repo.get_payout(payout_id)
+    if existing is not None:
+        return existing
+    owed = await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_end)
+    owed += await uow.repo.cash_since(cmd.party, cmd.currency, cmd.period_end)
+    if owed <= 0:
+        raise FailedPrecondition(
+            "NOTHING_TO_PAY",
+            f"the brand owes {cmd.party} nothing up to period_end",
+            {"party": cmd.party, "owed": str(owed), "currency": cmd.currency},
+        )
+    entry = rules.payout(cmd.key, payout_id, cmd.party, cmd.currency, owed)
+    await post(uow, entry)
+    payout = Payout(payout_id, cmd.party, cmd.currency, owed, cmd.period_end, entry.id, created_at=entry.created_at)
+    await uow.repo.add_payout(payout)
+    return payout
+
+
+async def get_payout(uow: SettlementUnitOfWork, payout_id: str) -> Payout:
+    payout = await uow.repo.get_payout(payout_id)
+    if payout is None:
+        raise NotFound("payout", payout_id)
+    return payout
+
+
+async def list_payouts(uow: SettlementUnitOfWork, query: commands.ListPayouts) -> tuple[list[Payout], bool]:
+    found = await uow.repo.list_payouts(query.party, query.after, query.limit + 1)
+    return found[: query.limit], len(found) > query.limit
+
+
+# --- periods ----------------------------------------------------------------------------------------
+
+
+async def close_period(uow: SettlementUnitOfWork, cmd: commands.ClosePeriod) -> periods.Period:
+    """Close the books at period_end (periods.py): waits for postings in flight, then keeps every party's
+    balance at period_end."""
+    now = await uow.repo.lock_periods()
+    last = await uow.repo.last_period()
+    repeat = periods.check_closable(cmd.period_end, last, now)
+    if repeat is not None:
+        return repeat
+    start = last.period_end if last else None
+    opening = await uow.repo.snapshots(start) if start else {}
+    balances = periods.closing_balances(opening, await uow.repo.movements(start, cmd.period_end))
+    period = periods.Period(cmd.period_end, start, now)
+    await uow.repo.add_period(period, balances)
+    return period
+
+
+async def list_periods(uow: SettlementUnitOfWork) -> list[periods.Period]:
+    return await uow.repo.periods()
 
 
 # --- queries and statements -------------------------------------------------------------------------
@@ -195,6 +328,8 @@ async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -
 async def generate_statement(
     uow: SettlementUnitOfWork, cmd: commands.GenerateStatement, *, max_lines: int
 ) -> Statement:
+    last = await uow.repo.last_period()
+    final = last is not None and cmd.period_end <= last.period_end
     opening = await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_start)
     lines = await uow.repo.list_lines(
         party=cmd.party,
@@ -204,7 +339,9 @@ async def generate_statement(
         end=cmd.period_end,
         after_id=0,
         limit=max_lines + 1,
+        by_time=True,
     )
+    kept = await uow.repo.kept_balance(cmd.party, cmd.currency, cmd.period_end) if final else None
     statement = build_statement(
         str(uuid.uuid4()),
         cmd.party,
@@ -215,6 +352,8 @@ async def generate_statement(
         lines,
         max_lines=max_lines,
         generated_at=datetime.now(UTC),
+        final=final,
+        kept_closing=kept,
     )
     await uow.repo.add_statement(statement)
     uow.track(statement)

@@ -3,12 +3,27 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from onepool.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class PayoutStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAYOUT_STATUS_UNSPECIFIED: _ClassVar[PayoutStatus]
+    PAYOUT_STATUS_PAID: _ClassVar[PayoutStatus]
+
+class StatementFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATEMENT_FORMAT_UNSPECIFIED: _ClassVar[StatementFormat]
+    STATEMENT_FORMAT_CSV: _ClassVar[StatementFormat]
+PAYOUT_STATUS_UNSPECIFIED: PayoutStatus
+PAYOUT_STATUS_PAID: PayoutStatus
+STATEMENT_FORMAT_UNSPECIFIED: StatementFormat
+STATEMENT_FORMAT_CSV: StatementFormat
 
 class GetBalanceRequest(_message.Message):
     __slots__ = ("party", "currency")
@@ -27,7 +42,7 @@ class GetBalanceResponse(_message.Message):
     def __init__(self, party: _Optional[str] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class JournalLine(_message.Message):
-    __slots__ = ("id", "entry_id", "party", "account", "amount", "order_id", "source_event_id", "source_subject", "memo", "created_at", "balance_after", "rule", "occurred_at")
+    __slots__ = ("id", "entry_id", "party", "account", "amount", "order_id", "source_event_id", "source_subject", "memo", "created_at", "balance_after", "rule", "occurred_at", "corrects_entry_id", "corrects_period_end", "reference")
     ID_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +56,9 @@ class JournalLine(_message.Message):
     BALANCE_AFTER_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    CORRECTS_ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTS_PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
     id: int
     entry_id: str
     party: str
@@ -54,7 +72,10 @@ class JournalLine(_message.Message):
     balance_after: _common_pb2.Money
     rule: str
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., entry_id: _Optional[str] = ..., party: _Optional[str] = ..., account: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., source_subject: _Optional[str] = ..., memo: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., balance_after: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., rule: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    corrects_entry_id: str
+    corrects_period_end: _timestamp_pb2.Timestamp
+    reference: str
+    def __init__(self, id: _Optional[int] = ..., entry_id: _Optional[str] = ..., party: _Optional[str] = ..., account: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., source_subject: _Optional[str] = ..., memo: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., balance_after: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., rule: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., corrects_entry_id: _Optional[str] = ..., corrects_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
 
 class ListEntriesRequest(_message.Message):
     __slots__ = ("party", "to", "page_size", "page_token", "order_id", "currency")
@@ -90,7 +111,7 @@ class StatementLine(_message.Message):
     def __init__(self, entry: _Optional[_Union[JournalLine, _Mapping]] = ..., running_balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Statement(_message.Message):
-    __slots__ = ("id", "party", "period_start", "period_end", "opening", "lines", "closing", "generated_at", "currency", "line_count")
+    __slots__ = ("id", "party", "period_start", "period_end", "opening", "lines", "closing", "generated_at", "currency", "line_count", "final")
     ID_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +122,7 @@ class Statement(_message.Message):
     GENERATED_AT_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     LINE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
     id: str
     party: str
     period_start: _timestamp_pb2.Timestamp
@@ -111,7 +133,8 @@ class Statement(_message.Message):
     generated_at: _timestamp_pb2.Timestamp
     currency: str
     line_count: int
-    def __init__(self, id: _Optional[str] = ..., party: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opening: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., closing: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., generated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., line_count: _Optional[int] = ...) -> None: ...
+    final: bool
+    def __init__(self, id: _Optional[str] = ..., party: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opening: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., closing: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., generated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., line_count: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
 
 class GenerateStatementRequest(_message.Message):
     __slots__ = ("party", "period_start", "period_end", "currency", "request_id")
@@ -182,3 +205,161 @@ class ReconcileResponse(_message.Message):
     refunds: _common_pb2.Money
     entries_checked: int
     def __init__(self, orders_settled: _Optional[int] = ..., gross: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., ledger_sum: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., refunds: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., entries_checked: _Optional[int] = ...) -> None: ...
+
+class RecordPaymentRequest(_message.Message):
+    __slots__ = ("request_id", "from_party", "to_party", "amount", "reference", "fee_retained")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_PARTY_FIELD_NUMBER: _ClassVar[int]
+    TO_PARTY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    FEE_RETAINED_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    from_party: str
+    to_party: str
+    amount: _common_pb2.Money
+    reference: str
+    fee_retained: _common_pb2.Money
+    def __init__(self, request_id: _Optional[str] = ..., from_party: _Optional[str] = ..., to_party: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reference: _Optional[str] = ..., fee_retained: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class Payment(_message.Message):
+    __slots__ = ("entry_id", "from_party", "to_party", "amount", "reference", "fee_retained", "lines")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_PARTY_FIELD_NUMBER: _ClassVar[int]
+    TO_PARTY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    FEE_RETAINED_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    from_party: str
+    to_party: str
+    amount: _common_pb2.Money
+    reference: str
+    fee_retained: _common_pb2.Money
+    lines: _containers.RepeatedCompositeFieldContainer[JournalLine]
+    def __init__(self, entry_id: _Optional[str] = ..., from_party: _Optional[str] = ..., to_party: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reference: _Optional[str] = ..., fee_retained: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[JournalLine, _Mapping]]] = ...) -> None: ...
+
+class RecordPaymentResponse(_message.Message):
+    __slots__ = ("payment",)
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    payment: Payment
+    def __init__(self, payment: _Optional[_Union[Payment, _Mapping]] = ...) -> None: ...
+
+class Payout(_message.Message):
+    __slots__ = ("id", "party", "amount", "status", "period_end", "entry_id", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    party: str
+    amount: _common_pb2.Money
+    status: PayoutStatus
+    period_end: _timestamp_pb2.Timestamp
+    entry_id: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., party: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreatePayoutRequest(_message.Message):
+    __slots__ = ("request_id", "party", "period_end", "currency")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    party: str
+    period_end: _timestamp_pb2.Timestamp
+    currency: str
+    def __init__(self, request_id: _Optional[str] = ..., party: _Optional[str] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ...) -> None: ...
+
+class CreatePayoutResponse(_message.Message):
+    __slots__ = ("payout",)
+    PAYOUT_FIELD_NUMBER: _ClassVar[int]
+    payout: Payout
+    def __init__(self, payout: _Optional[_Union[Payout, _Mapping]] = ...) -> None: ...
+
+class GetPayoutRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetPayoutResponse(_message.Message):
+    __slots__ = ("payout",)
+    PAYOUT_FIELD_NUMBER: _ClassVar[int]
+    payout: Payout
+    def __init__(self, payout: _Optional[_Union[Payout, _Mapping]] = ...) -> None: ...
+
+class ListPayoutsRequest(_message.Message):
+    __slots__ = ("party", "page_size", "page_token")
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    party: str
+    page_size: int
+    page_token: str
+    def __init__(self, party: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListPayoutsResponse(_message.Message):
+    __slots__ = ("payouts", "next_page_token")
+    PAYOUTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    payouts: _containers.RepeatedCompositeFieldContainer[Payout]
+    next_page_token: str
+    def __init__(self, payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class Period(_message.Message):
+    __slots__ = ("period_start", "period_end", "closed_at")
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    period_start: _timestamp_pb2.Timestamp
+    period_end: _timestamp_pb2.Timestamp
+    closed_at: _timestamp_pb2.Timestamp
+    def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ClosePeriodRequest(_message.Message):
+    __slots__ = ("period_end", "request_id")
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    period_end: _timestamp_pb2.Timestamp
+    request_id: str
+    def __init__(self, period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ClosePeriodResponse(_message.Message):
+    __slots__ = ("period",)
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    period: Period
+    def __init__(self, period: _Optional[_Union[Period, _Mapping]] = ...) -> None: ...
+
+class ListPeriodsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPeriodsResponse(_message.Message):
+    __slots__ = ("periods",)
+    PERIODS_FIELD_NUMBER: _ClassVar[int]
+    periods: _containers.RepeatedCompositeFieldContainer[Period]
+    def __init__(self, periods: _Optional[_Iterable[_Union[Period, _Mapping]]] = ...) -> None: ...
+
+class ExportStatementRequest(_message.Message):
+    __slots__ = ("statement_id", "format")
+    STATEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    statement_id: str
+    format: StatementFormat
+    def __init__(self, statement_id: _Optional[str] = ..., format: _Optional[_Union[StatementFormat, str]] = ...) -> None: ...
+
+class ExportStatementResponse(_message.Message):
+    __slots__ = ("filename", "content_type", "content")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    content_type: str
+    content: bytes
+    def __init__(self, filename: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...

@@ -63,6 +63,41 @@ class SettlementServiceStub:
                 request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ReconcileRequest.SerializeToString,
                 response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ReconcileResponse.FromString,
                 _registered_method=True)
+        self.RecordPayment = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/RecordPayment',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.RecordPaymentRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.RecordPaymentResponse.FromString,
+                _registered_method=True)
+        self.CreatePayout = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/CreatePayout',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.CreatePayoutRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.CreatePayoutResponse.FromString,
+                _registered_method=True)
+        self.GetPayout = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/GetPayout',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.GetPayoutRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.GetPayoutResponse.FromString,
+                _registered_method=True)
+        self.ListPayouts = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/ListPayouts',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPayoutsRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPayoutsResponse.FromString,
+                _registered_method=True)
+        self.ClosePeriod = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/ClosePeriod',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ClosePeriodRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ClosePeriodResponse.FromString,
+                _registered_method=True)
+        self.ListPeriods = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/ListPeriods',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPeriodsRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPeriodsResponse.FromString,
+                _registered_method=True)
+        self.ExportStatement = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/ExportStatement',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementResponse.FromString,
+                _registered_method=True)
 
 
 class SettlementServiceServicer:
@@ -102,6 +137,54 @@ class SettlementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordPayment(self, request, context):
+        """Money that moved outside the ledger between two parties (a dealer's bank transfer to the brand, a
+        marketplace remitting what it collected net of its fee). Idempotent by request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePayout(self, request, context):
+        """The brand pays a party what it owes it up to period_end. Idempotent by request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPayout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPayouts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClosePeriod(self, request, context):
+        """Close the books up to period_end: nothing can post before it any more; each party's balance at
+        period_end is kept as the opening of the next period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPeriods(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportStatement(self, request, context):
+        """A stored statement as a file for an accountant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettlementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +212,41 @@ def add_SettlementServiceServicer_to_server(servicer, server):
                     servicer.Reconcile,
                     request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ReconcileRequest.FromString,
                     response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ReconcileResponse.SerializeToString,
+            ),
+            'RecordPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPayment,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.RecordPaymentRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.RecordPaymentResponse.SerializeToString,
+            ),
+            'CreatePayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePayout,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.CreatePayoutRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.CreatePayoutResponse.SerializeToString,
+            ),
+            'GetPayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayout,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.GetPayoutRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.GetPayoutResponse.SerializeToString,
+            ),
+            'ListPayouts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayouts,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPayoutsRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPayoutsResponse.SerializeToString,
+            ),
+            'ClosePeriod': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClosePeriod,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ClosePeriodRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ClosePeriodResponse.SerializeToString,
+            ),
+            'ListPeriods': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPeriods,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPeriodsRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPeriodsResponse.SerializeToString,
+            ),
+            'ExportStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportStatement,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +388,195 @@ class SettlementService:
             '/onepool.settlement.v1.SettlementService/Reconcile',
             onepool_dot_settlement_dot_v1_dot_settlement__pb2.ReconcileRequest.SerializeToString,
             onepool_dot_settlement_dot_v1_dot_settlement__pb2.ReconcileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/RecordPayment',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.RecordPaymentRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.RecordPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/CreatePayout',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.CreatePayoutRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.CreatePayoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/GetPayout',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.GetPayoutRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.GetPayoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayouts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/ListPayouts',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPayoutsRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPayoutsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClosePeriod(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/ClosePeriod',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ClosePeriodRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ClosePeriodResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPeriods(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/ListPeriods',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPeriodsRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ListPeriodsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/ExportStatement',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementResponse.FromString,
             options,
             channel_credentials,
             insecure,

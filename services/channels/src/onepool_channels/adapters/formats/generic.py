@@ -7,17 +7,11 @@
 
 from __future__ import annotations
 
+from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
 from onepool_channels.adapters.formats.common import Obj
-from onepool_channels.domain.imports import (
-    MAX_AMOUNT_MINOR,
-    FulfillmentMode,
-    ImportedCustomer,
-    ImportedLine,
-    ImportedOrder,
-    ImportedShipping,
-)
+from onepool_channels.domain.imports import MAX_AMOUNT_MINOR, ImportedLine, ImportedOrder
 
 
 def _price(line: Obj, currency: str) -> int:
@@ -48,16 +42,16 @@ def parse(root: Obj) -> ImportedOrder:
         for line in root.objects("lines")
     ]
     customer = root.obj("customer")
-    buyer = ImportedCustomer()
+    buyer = CustomerInfo()
     if customer is not None:
-        buyer = ImportedCustomer(
+        buyer = CustomerInfo(
             channel_customer_id=customer.text("id", max_len=64),
             phone=customer.text("phone", max_len=32),
             email=customer.text("email", max_len=200),
             name=customer.text("name"),
             member_id=customer.text("member_id", max_len=64),
         )
-    shipping = ImportedShipping()
+    shipping = FulfillmentPreference(allow_split=True)
     fulfillment = root.obj("fulfillment")
     if fulfillment is not None:
         mode_text = fulfillment.text("mode", max_len=32).upper() or FulfillmentMode.SHIP.value
@@ -69,7 +63,7 @@ def parse(root: Obj) -> ImportedOrder:
         pickup = fulfillment.text("pickup_location_id", required=mode is FulfillmentMode.PICKUP_IN_STORE, max_len=64)
         if pickup and not ID_RE.match(pickup):
             root.v.add(fulfillment.at("pickup_location_id"), "must be a location id")
-        shipping = ImportedShipping(
+        shipping = FulfillmentPreference(
             mode=mode,
             region=fulfillment.text("region", max_len=64),
             address=fulfillment.text("address", max_len=500),

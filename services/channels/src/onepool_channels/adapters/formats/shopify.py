@@ -8,11 +8,12 @@ Everything else is ignored. See docs/import-formats.md.
 
 from __future__ import annotations
 
+from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
 from onepool_runtime.validation import CURRENCY_RE
 
 from onepool_channels.adapters.formats.common import Obj, join
 from onepool_channels.adapters.formats.regions import from_codes
-from onepool_channels.domain.imports import ImportedCustomer, ImportedLine, ImportedOrder, ImportedShipping
+from onepool_channels.domain.imports import ImportedLine, ImportedOrder
 
 
 def parse(root: Obj) -> ImportedOrder:
@@ -33,9 +34,10 @@ def parse(root: Obj) -> ImportedOrder:
     customer = root.obj("customer")
     address = root.obj("shipping_address", required=True)
     name = " ".join(p for p in (customer.text("first_name"), customer.text("last_name")) if p) if customer else ""
-    shipping = ImportedShipping()
+    shipping = FulfillmentPreference(allow_split=True)
     if address is not None:
-        shipping = ImportedShipping(
+        shipping = FulfillmentPreference(
+            allow_split=True,
             region=from_codes(
                 address.text("country_code", required=True, max_len=2), address.text("province_code", max_len=8)
             ),
@@ -48,7 +50,7 @@ def parse(root: Obj) -> ImportedOrder:
                 address.text("country"),
             ),
         )
-    buyer = ImportedCustomer(
+    buyer = CustomerInfo(
         channel_customer_id=customer.text("id", max_len=64) if customer else "",
         phone=(customer.text("phone", max_len=32) if customer else "")
         or root.text("phone", max_len=32)

@@ -9,9 +9,11 @@ Taobao trades are in CNY. See docs/import-formats.md.
 
 from __future__ import annotations
 
+from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
+
 from onepool_channels.adapters.formats.common import Obj, join
 from onepool_channels.adapters.formats.regions import from_cn_province
-from onepool_channels.domain.imports import ImportedCustomer, ImportedLine, ImportedOrder, ImportedShipping
+from onepool_channels.domain.imports import ImportedLine, ImportedOrder
 
 CURRENCY = "CNY"
 # Trade statuses after the buyer has paid (Alipay holds the money until the buyer confirms receipt).
@@ -53,14 +55,15 @@ def parse(root: Obj) -> ImportedOrder:
             )
         )
     mobile = trade.text("receiver_mobile", max_len=32) or trade.text("receiver_phone", max_len=32)
-    buyer = ImportedCustomer(
+    buyer = CustomerInfo(
         channel_customer_id=trade.text("buyer_nick", required=True, max_len=64),
         phone=mobile,
         name=trade.text("receiver_name"),
         email=trade.text("buyer_email", max_len=200),
     )
     state = trade.text("receiver_state", required=True, max_len=64)
-    shipping = ImportedShipping(
+    shipping = FulfillmentPreference(
+        allow_split=True,
         region=from_cn_province(state),
         address=join(
             state,

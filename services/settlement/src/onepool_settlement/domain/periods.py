@@ -1,0 +1,70 @@
+"""Accounting periods: closing the books up to an instant.
+
+A period is cut on posting time. Closing `period_end` means no line can ever be posted before it: postings
+hold a shared lock on "the open period" and closing takes it exclusively, so it waits for every posting in
+flight, and every posting after it takes a posting time after `period_end` (which is never in the future).
+Each party's balance at `period_end` is kept (the previous snapshot plus the period's lines), so balances
+and statements never sum more than the open period's lines.
+
+A late fact (an event whose business time, or the sale it corrects, lies in a closed period) posts into
+the first open period and names what it corrects: `JournalEntry.mark_late`.
+
+Failure modes (FailedPrecondition, nothing changes):
+- PERIOD_NOT_OVER: period_end is in the future (lines could still be posted before it).
+- PERIOD_ALREADY_CLOSED: period_end is before the last closed period's end (closing that same end again
+  returns it instead: ClosePeriod is idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from onepool_kernel.errors import FailedPrecondition
+
+Key = tuple[str, str]  # (party, currency)
+
+
+@dataclass(frozen=True)
+class Period:
+    period_end: datetime
+    period_start: datetime | None = None  # None: the first period, from the beginning of the ledger
+    closed_at: datetime | None = None
+
+
+def check_closable(period_end: datetime, last: Period | None, now: datetime) -> Period | None:
+    """The period already closed at `period_end` (an idempotent repeat), or None if it may be closed now."""
+    if last is not None and period_end == last.period_end:
+        return last
+    if period_end > now:
+        raise FailedPrecondition(
+            "PERIOD_NOT_OVER",
+            "period_end is in the future: entries could still be posted before it",
+            {"period_end": period_end.isoformat(), "now": now.isoformat()},
+        )
+    if last is not None and period_end < last.period_end:
+        raise FailedPrecondition(
+            "PERIOD_ALREADY_CLOSED",
+            "the books are already closed after period_end",
+            {"period_end": period_end.isoformat(), "closed_through": last.period_end.isoformat()},
+        )
+    return None
+
+
+def closing_balances(opening: Mapping[Key, int], movements: Mapping[Key, int]) -> dict[Key, int]:
+    """Each party's balance at the period's end: its opening plus its lines in the period."""
+    out = dict(opening)
+    for key, amount in movements.items():
+        out[key] = out.get(key, 0) + amount
+    return out
+
+
+def late_period(fact_time: datetime | None, closed: list[datetime]) -> datetime | None:
+    """The end of the closed period `fact_time` belongs to (closed: period ends, ascending), or None."""
+    if fact_time is None:
+        return None
+    for end in closed:
+        if fact_time < end:
+            return end
+    return None

@@ -1,0 +1,252 @@
+"""Money that moves between parties, as docs/settlement.md's worked examples (exact amounts per party):
+a payout of a dealer's fulfilment fees, a marketplace remittance net of its fee, a brand-owned return
+received at a dealer's shop. Also: payments and payouts are idempotent by request_id, refuse bad input with
+the field named, and are the brand's acts (a dealer token may read its payouts, not make them)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from onepool.channels.v1 import channels_pb2
+from onepool.settlement.v1 import settlement_pb2 as pb
+from onepool_runtime.testing.services import error_info, field_violations, metadata
+
+from tests.settlement.conftest import Bus, cny
+
+pytestmark = pytest.mark.asyncio
+
+
+def ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def per_party(lines: Any) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for line in lines:
+        out[line.party] += line.amount.amount_minor
+    return {k: v for k, v in out.items() if v}
+
+
+async def balance(settlement: Any, md: Any, party: str) -> int:
+    return int((await settlement.GetBalance(pb.GetBalanceRequest(party=party), metadata=md)).balance.amount_minor)
+
+
+async def order_lines(bus: Bus, settlement: Any, md: Any, order_id: str, rules: set[str]) -> list[pb.JournalLine]:
+    async def probe() -> list[pb.JournalLine]:
+        return list((await settlement.ListEntries(pb.ListEntriesRequest(order_id=order_id), metadata=md)).entries)
+
+    return await bus.eventually(probe, lambda lines: rules <= {ln.rule for ln in lines})
+
+
+async def refused(call: Any, request: Any, md: Any, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call(request, metadata=md)
+    assert caught.value.code() == code, caught.value.details()
+    return caught.value
+
+
+async def test_payout_of_a_dealers_fulfilment_fees(bus: Bus, settlement: Any, admin: Any) -> None:
+    """Worked example 2. A brand online-store sale of 20 000 shipped from dealer D's store earns D 5% =
+    1 000; the payout pays D exactly that, and then D is owed nothing."""
+    store_channel, dealer, order_id = bus.uid("WEB"), bus.uid("D"), bus.uid("O")
+    await bus.channel_created(bus.channel(store_channel, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
+    shipped = bus.fulfilment("F1", "DS-1", [("TEA", 2)], owner_dealer_id=dealer, shipped=True)
+    order = bus.order(order_id, store_channel, [("TEA", 2, 10_000)], fulfilments=[shipped])
+    await bus.order_shipped(order, "F1")
+    lines = await order_lines(bus, settlement, admin, order_id, {"sale", "fulfilment_fee"})
+    assert per_party(lines) == {"clearing": -20_000, "brand": 19_000, f"dealer:{dealer}": 1_000}
+
+    request = pb.CreatePayoutRequest(
+        request_id=bus.uid("payout"), party=f"dealer:{dealer}", period_end=ts(datetime.now(UTC))
+    )
+    payout = (await settlement.CreatePayout(request, metadata=admin)).payout
+    assert (payout.party, payout.amount.amount_minor, payout.status) == (
+        f"dealer:{dealer}",
+        1_000,
+        pb.PAYOUT_STATUS_PAID,
+    )
+    assert await balance(settlement, admin, f"dealer:{dealer}") == 0
+    entry = await settlement.ListEntries(pb.ListEntriesRequest(party=f"dealer:{dealer}"), metadata=admin)
+    assert [(e.rule, e.amount.amount_minor, e.reference) for e in entry.entries] == [
+        ("fulfilment_fee", 1_000, ""),
+        ("payout", -1_000, payout.id),
+    ]
+
+    # The same request is the same payout; a new one finds nothing owed and changes nothing.
+    again = (await settlement.CreatePayout(request, metadata=admin)).payout
+    assert again == payout
+    second = pb.CreatePayoutRequest(
+        request_id=bus.uid("payout"), party=f"dealer:{dealer}", period_end=ts(datetime.now(UTC))
+    )
+    error = await refused(settlement.CreatePayout, second, admin, grpc.StatusCode.FAILED_PRECONDITION)
+    assert error_info(error).reason == "NOTHING_TO_PAY"
+    assert await balance(settlement, admin, f"dealer:{dealer}") == 0
+
+    # The dealer reads its payout and its list; another dealer is refused, and cannot pay itself out.
+    own = metadata("dealer", dealer_id=dealer)
+    got = await settlement.GetPayout(pb.GetPayoutRequest(id=payout.id), metadata=own)
+    assert got.payout == payout
+    listed = await settlement.ListPayouts(pb.ListPayoutsRequest(), metadata=own)
+    assert [p.id for p in listed.payouts] == [payout.id]
+    other = metadata("dealer", dealer_id=bus.uid("D"))
+    await refused(settlement.GetPayout, pb.GetPayoutRequest(id=payout.id), other, grpc.StatusCode.PERMISSION_DENIED)
+    await refused(
+        settlement.ListPayouts,
+        pb.ListPayoutsRequest(party=f"dealer:{dealer}"),
+        other,
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+    await refused(settlement.CreatePayout, second, own, grpc.StatusCode.PERMISSION_DENIED)
+
+
+async def test_marketplace_remittance_net_of_its_fee(bus: Bus, settlement: Any, admin: Any) -> None:
+    """Worked example 3. A marketplace (fee 5%) sells for 10 000: it holds the customer's money, the brand
+    is owed 9 500 and the marketplace keeps 500. It remits 9 500 keeping its 500: everyone is settled."""
+    market, order_id = bus.uid("TMALL"), bus.uid("O")
+    await bus.channel_created(bus.channel(market, 500))
+    await bus.order_paid(bus.order(order_id, market, [("TEA", 1, 10_000)]))
+    sale = await order_lines(bus, settlement, admin, order_id, {"sale"})
+    assert per_party(sale) == {"clearing": -10_000, f"channel:{market}": 500, "brand": 9_500}
+
+    request = pb.RecordPaymentRequest(
+        request_id=bus.uid("remit"),
+        from_party=f"channel:{market}",
+        to_party="brand",
+        amount=cny(9_500),
+        fee_retained=cny(500),
+        reference="TMALL-SETTLE-0001",
+    )
+    payment = (await settlement.RecordPayment(request, metadata=admin)).payment
+    assert per_party(payment.lines) == {"clearing": 10_000, f"channel:{market}": -500, "brand": -9_500}
+    assert {ln.reference for ln in payment.lines} == {"TMALL-SETTLE-0001"}
+    assert per_party([*sale, *payment.lines]) == {}
+    assert await balance(settlement, admin, f"channel:{market}") == 0
+
+    # Retried: the same payment, posted once.
+    again = (await settlement.RecordPayment(request, metadata=admin)).payment
+    assert again == payment
+    assert await balance(settlement, admin, f"channel:{market}") == 0
+
+
+async def test_a_dealer_payment_settles_its_debt_by_exactly_the_amount(bus: Bus, settlement: Any, admin: Any) -> None:
+    """Worked example 1, the ledger's half (the dealer's credit is tests/dealers): a dealer owing 50 000 for a
+    replenishment pays 20 000 and owes 30 000; the brand's claim on it falls by the same."""
+    dealer = bus.uid("D")
+    await bus.replenishment_received(bus.uid("RP"), dealer, 50_000)
+    await bus.eventually(lambda: balance(settlement, admin, f"dealer:{dealer}"), lambda b: b == -50_000)
+    request = pb.RecordPaymentRequest(
+        request_id=bus.uid("pay"),
+        from_party=f"dealer:{dealer}",
+        to_party="brand",
+        amount=cny(20_000),
+        reference="BANK-1",
+    )
+    payment = (await settlement.RecordPayment(request, metadata=admin)).payment
+    assert per_party(payment.lines) == {f"dealer:{dealer}": 20_000, "brand": -20_000}
+    assert await balance(settlement, admin, f"dealer:{dealer}") == -30_000
+
+
+async def test_a_brand_owned_return_received_at_a_dealers_shop(bus: Bus, settlement: Any, admin: Any) -> None:
+    """Worked example 4. A brand online sale of 2 x 6 000, shipped from a brand warehouse; one unit comes back
+    at dealer D's shop. The brand refunds 6 000 and D takes over the goods at 85% of 6 000 = 5 100."""
+    web, dealer, order_id, shop = bus.uid("WEB"), bus.uid("D"), bus.uid("O"), bus.uid("DS")
+    await bus.channel_created(bus.channel(web, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
+    await bus.location_upserted(shop, owner_dealer_id=dealer)
+    shipped = bus.fulfilment("F1", "WH-1", [("TEA", 2)], shipped=True)
+    order = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfilments=[shipped])
+    await bus.order_shipped(order, "F1")
+    await order_lines(bus, settlement, admin, order_id, {"sale"})
+
+    returned = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfilments=[shipped], refunded=6_000)
+    await bus.order_returned(returned, bus.uid("R"), 6_000, location_id=shop, lines=[("TEA", 1)])
+    lines = await order_lines(bus, settlement, admin, order_id, {"sale", "return", "ownership"})
+    by_rule = {rule: per_party(ln for ln in lines if ln.rule == rule) for rule in ("sale", "return", "ownership")}
+    assert by_rule == {
+        "sale": {"clearing": -12_000, "brand": 12_000},
+        "return": {"clearing": 6_000, "brand": -6_000},
+        "ownership": {f"dealer:{dealer}": -5_100, "brand": 5_100},
+    }
+    assert await balance(settlement, admin, f"dealer:{dealer}") == -5_100
+
+    # The second unit comes back at the brand's warehouse: its refund is taken from the sale alone (the
+    # ownership move is between D and the brand, not part of what the order still holds).
+    warehouse = bus.uid("WH")
+    await bus.location_upserted(warehouse)
+    both = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfilments=[shipped], refunded=12_000)
+    await bus.order_returned(both, bus.uid("R"), 6_000, location_id=warehouse, lines=[("TEA", 1)])
+
+    async def returns() -> list[pb.JournalLine]:
+        return [ln for ln in await order_lines(bus, settlement, admin, order_id, {"sale"}) if ln.rule == "return"]
+
+    second = await bus.eventually(returns, lambda ls: len({ln.entry_id for ln in ls}) == 2)
+    assert per_party(second) == {"clearing": 12_000, "brand": -12_000}
+    lines = await order_lines(bus, settlement, admin, order_id, {"sale"})
+    assert per_party(ln for ln in lines if ln.rule != "ownership") == {}
+
+    # Returned at the brand's own location instead: no change of owner.
+    home, order2 = bus.uid("WH"), bus.uid("O")
+    await bus.location_upserted(home)
+    order = bus.order(order2, web, [("TEA", 1, 6_000)], fulfilments=[shipped])
+    await bus.order_paid(order)
+    await bus.order_returned(order, bus.uid("R"), 6_000, location_id=home, lines=[("TEA", 1)])
+    lines = await order_lines(bus, settlement, admin, order2, {"sale", "return"})
+    assert "ownership" not in {ln.rule for ln in lines}
+
+
+async def test_a_return_waits_for_its_locations_owner(bus: Bus, settlement: Any, admin: Any) -> None:
+    """The location's event comes on another stream and may be late: the return is retried until the owner
+    is known, then booked once."""
+    web, dealer, order_id, shop = bus.uid("WEB"), bus.uid("D"), bus.uid("O"), bus.uid("DS")
+    await bus.channel_created(bus.channel(web, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
+    order = bus.order(order_id, web, [("TEA", 1, 1_000)])
+    await bus.order_paid(order)
+    await order_lines(bus, settlement, admin, order_id, {"sale"})
+    await bus.order_returned(order, bus.uid("R"), 1_000, location_id=shop, lines=[("TEA", 1)])
+    await bus.location_upserted(shop, owner_dealer_id=dealer)
+    lines = await order_lines(bus, settlement, admin, order_id, {"return", "ownership"})
+    assert per_party(ln for ln in lines if ln.rule == "ownership") == {f"dealer:{dealer}": -850, "brand": 850}
+
+
+async def test_bad_payments_and_payouts_are_refused_naming_the_field_and_change_nothing(
+    bus: Bus, settlement: Any, admin: Any
+) -> None:
+    dealer = bus.uid("D")
+    base = {"request_id": bus.uid("pay"), "from_party": f"dealer:{dealer}", "to_party": "brand", "amount": cny(100)}
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"request_id": ""}, ["request_id"]),
+        ({"from_party": "someone"}, ["from_party"]),
+        ({"to_party": f"dealer:{dealer}"}, ["to_party"]),
+        ({"amount": cny(0)}, ["amount.amount_minor"]),
+        ({"amount": cny(-5)}, ["amount.amount_minor"]),
+        ({"fee_retained": cny(10)}, ["fee_retained"]),
+        ({"to_party": "clearing"}, ["to_party"]),
+        ({"amount": cny(10**18)}, ["amount.amount_minor"]),
+    ]
+    for change, fields in cases:
+        request = pb.RecordPaymentRequest(**{**base, **change})
+        error = await refused(settlement.RecordPayment, request, admin, grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == fields, change
+    assert await balance(settlement, admin, f"dealer:{dealer}") == 0
+
+    future = ts(datetime.now(UTC) + timedelta(days=1))
+    payout = pb.CreatePayoutRequest(request_id=bus.uid("p"), party="brand", period_end=future)
+    error = await refused(settlement.CreatePayout, payout, admin, grpc.StatusCode.INVALID_ARGUMENT)
+    assert field_violations(error) == ["party"]
+    payout = pb.CreatePayoutRequest(request_id=bus.uid("p"), party=f"dealer:{dealer}", period_end=future)
+    error = await refused(settlement.CreatePayout, payout, admin, grpc.StatusCode.FAILED_PRECONDITION)
+    assert error_info(error).reason == "PERIOD_NOT_OVER"
+    await refused(settlement.GetPayout, pb.GetPayoutRequest(id="nope"), admin, grpc.StatusCode.NOT_FOUND)
+
+    # Only the brand records money moving: a dealer cannot claim it paid.
+    request = pb.RecordPaymentRequest(**base)
+    await refused(
+        settlement.RecordPayment, request, metadata("dealer", dealer_id=dealer), grpc.StatusCode.PERMISSION_DENIED
+    )
+    assert await balance(settlement, admin, f"dealer:{dealer}") == 0
