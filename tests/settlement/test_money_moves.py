@@ -57,8 +57,8 @@ async def test_payout_of_a_dealers_fulfilment_fees(bus: Bus, settlement: Any, ad
     1 000; the payout pays D exactly that, and then D is owed nothing."""
     store_channel, dealer, order_id = bus.uid("WEB"), bus.uid("D"), bus.uid("O")
     await bus.channel_created(bus.channel(store_channel, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
-    shipped = bus.fulfilment("F1", "DS-1", [("TEA", 2)], owner_dealer_id=dealer, shipped=True)
-    order = bus.order(order_id, store_channel, [("TEA", 2, 10_000)], fulfilments=[shipped])
+    shipped = bus.fulfillment("F1", "DS-1", [("TEA", 2)], owner_dealer_id=dealer, shipped=True)
+    order = bus.order(order_id, store_channel, [("TEA", 2, 10_000)], fulfillments=[shipped])
     await bus.order_shipped(order, "F1")
     lines = await order_lines(bus, settlement, admin, order_id, {"sale", "fulfilment_fee"})
     assert per_party(lines) == {"clearing": -20_000, "brand": 19_000, f"dealer:{dealer}": 1_000}
@@ -159,12 +159,12 @@ async def test_a_brand_owned_return_received_at_a_dealers_shop(bus: Bus, settlem
     web, dealer, order_id, shop = bus.uid("WEB"), bus.uid("D"), bus.uid("O"), bus.uid("DS")
     await bus.channel_created(bus.channel(web, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
     await bus.location_upserted(shop, owner_dealer_id=dealer)
-    shipped = bus.fulfilment("F1", "WH-1", [("TEA", 2)], shipped=True)
-    order = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfilments=[shipped])
+    shipped = bus.fulfillment("F1", "WH-1", [("TEA", 2)], shipped=True)
+    order = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfillments=[shipped])
     await bus.order_shipped(order, "F1")
     await order_lines(bus, settlement, admin, order_id, {"sale"})
 
-    returned = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfilments=[shipped], refunded=6_000)
+    returned = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfillments=[shipped], refunded=6_000)
     await bus.order_returned(returned, bus.uid("R"), 6_000, location_id=shop, lines=[("TEA", 1)])
     lines = await order_lines(bus, settlement, admin, order_id, {"sale", "return", "ownership"})
     by_rule = {rule: per_party(ln for ln in lines if ln.rule == rule) for rule in ("sale", "return", "ownership")}
@@ -179,7 +179,7 @@ async def test_a_brand_owned_return_received_at_a_dealers_shop(bus: Bus, settlem
     # ownership move is between D and the brand, not part of what the order still holds).
     warehouse = bus.uid("WH")
     await bus.location_upserted(warehouse)
-    both = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfilments=[shipped], refunded=12_000)
+    both = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfillments=[shipped], refunded=12_000)
     await bus.order_returned(both, bus.uid("R"), 6_000, location_id=warehouse, lines=[("TEA", 1)])
 
     async def returns() -> list[pb.JournalLine]:
@@ -193,7 +193,7 @@ async def test_a_brand_owned_return_received_at_a_dealers_shop(bus: Bus, settlem
     # Returned at the brand's own location instead: no change of owner.
     home, order2 = bus.uid("WH"), bus.uid("O")
     await bus.location_upserted(home)
-    order = bus.order(order2, web, [("TEA", 1, 6_000)], fulfilments=[shipped])
+    order = bus.order(order2, web, [("TEA", 1, 6_000)], fulfillments=[shipped])
     await bus.order_paid(order)
     await bus.order_returned(order, bus.uid("R"), 6_000, location_id=home, lines=[("TEA", 1)])
     lines = await order_lines(bus, settlement, admin, order2, {"sale", "return"})
