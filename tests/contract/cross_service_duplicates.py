@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROW = re.compile(r"^D\d+ (?P<a>\S+):\d+-\d+ ~ (?P<b>\S+):\d+-\d+")
@@ -41,12 +42,21 @@ def main() -> int:
         print("the `duplicates` command is not on PATH", file=sys.stderr)
         return 2
     services = Path(__file__).resolve().parents[2] / "services"
-    output = subprocess.run(
-        ["duplicates", "--repo", str(services), "--most", "200", "--seconds", "300"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    # Only source files go to the tool: tests and migrations repeat each other within a service by design,
+    # and counted with them the tree has more pairs than the tool lists at most (200), so the answer was cut.
+    with tempfile.TemporaryDirectory() as tree:
+        for path in services.rglob("*.py"):
+            relative = path.relative_to(services)
+            if _is_source(relative.as_posix()):
+                target = Path(tree) / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        output = subprocess.run(
+            ["duplicates", "--repo", tree, "--most", "200", "--seconds", "300"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     if "incomplete:" in output or re.search(r"\(\+\d+ more pairs\)", output):
         print(output, file=sys.stderr)
         print("the duplicates answer was cut: the count would be partial", file=sys.stderr)
