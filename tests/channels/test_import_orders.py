@@ -16,7 +16,7 @@ from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import field_violations, metadata
 
-from tests.support.channels import wait_until_orders_knows
+from tests.support.channels import wait_until_orders_knows, wait_until_orders_lists
 
 pytestmark = pytest.mark.asyncio
 DOC = Path(__file__).resolve().parents[2] / "docs" / "import-formats.md"
@@ -72,7 +72,8 @@ async def marketplace(world, orders):  # type: ignore[no-untyped-def]
     skus = {}
     for channel_sku, price in PRICES.items():
         skus[channel_sku] = world.name("SKU")
-        await world.listing(channel.id, skus[channel_sku], channel_sku=channel_sku, price=price)
+        listing = await world.listing(channel.id, skus[channel_sku], channel_sku=channel_sku, price=price)
+        await wait_until_orders_lists(orders, metadata("admin"), channel.id, listing.sku, listing.price)
     await world.stock(wh, **{sku: 50 for sku in skus.values()})
     return channel, skus
 
@@ -146,7 +147,8 @@ async def test_the_same_payload_imported_twice_and_concurrently_is_one_order(wor
     wh = await world.location("WH")
     for channel_sku, _, price, _ in EXPECTED["generic"][1]:
         sku = world.name("SKU")
-        await world.listing(other.id, sku, channel_sku=channel_sku, price=price)
+        listing = await world.listing(other.id, sku, channel_sku=channel_sku, price=price)
+        await wait_until_orders_lists(orders, metadata("admin"), other.id, listing.sku, listing.price)
         await world.stock(wh, **{sku: 10})
     request = cpb.ImportOrderRequest(channel_id=other.id, format="generic", payload=EXAMPLES["generic"])
     replies = await asyncio.gather(*(world.channels.ImportOrder(request, metadata=world.admin) for _ in range(6)))
@@ -177,7 +179,8 @@ async def test_a_paid_import_orders_cannot_take_is_answered_as_orders_keeps_it(w
     short = await world.location("WH")
     for channel_sku, _, price, _ in EXPECTED["taobao"][1]:
         sku = world.name("SKU")
-        await world.listing(empty.id, sku, channel_sku=channel_sku, price=price)
+        listing = await world.listing(empty.id, sku, channel_sku=channel_sku, price=price)
+        await wait_until_orders_lists(orders, metadata("admin"), empty.id, listing.sku, listing.price)
         await world.stock(short, **{sku: 1})  # the trade wants two mugs
     rejected = await world.channels.ImportOrder(
         cpb.ImportOrderRequest(channel_id=empty.id, format="taobao", payload=EXAMPLES["taobao"]), metadata=world.admin

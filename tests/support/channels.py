@@ -21,10 +21,12 @@ import grpc
 import nats
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.channels.v1 import events_pb2 as cev
+from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.messaging import STREAMS, ensure_stream
 from onepool_runtime.outbox import MSG_ID_HEADER
+from onepool_runtime.testing.services import field_violations
 
 CHANNELS_STREAM = STREAMS["channels"]
 WAIT_SECONDS = 15.0  # an upper bound for set-up, not a performance assertion
@@ -134,3 +136,40 @@ async def register_channel(
     if orders is not None:
         await wait_until_orders_knows(orders, metadata, message.id)
     return message.id
+
+
+async def wait_until_orders_lists(
+    orders: Any, metadata: Any, channel_id: str, sku: str, price: Any, *, within: float = WAIT_SECONDS
+) -> None:
+    """Poll orders until its copy of the channel's listings has `sku` at `price` (a common.v1.Money).
+
+    Orders learns listings from `channels.listing.upserted`, a moment after UpsertListing answers. The probe
+    is a PlaceOrder one minor unit off the price: refused on its price once the listing has arrived, on its
+    SKU before; either way nothing is placed."""
+    probe = opb.PlaceOrderRequest(
+        channel_id=channel_id,
+        external_order_id=f"probe-listing-{sku}",
+        customer=opb.Customer(phone="13800000000"),
+        lines=[
+            opb.OrderLine(
+                sku=sku,
+                quantity=1,
+                unit_price=common_pb2.Money(currency=price.currency, amount_minor=price.amount_minor + 1),
+            )
+        ],
+        fulfillment=opb.FulfillmentPreference(mode=opb.FULFILLMENT_MODE_SHIP, region="CN-SH", address="probe"),
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            await orders.PlaceOrder(probe, metadata=metadata)
+            raise AssertionError(f"the listing probe for {sku} was placed; it must be refused")
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            if "lines[0].unit_price.amount_minor" in field_violations(exc):
+                return
+            if loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.05)
