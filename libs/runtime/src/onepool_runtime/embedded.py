@@ -147,7 +147,8 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"postgres exited early; see {self.data_dir / 'server.log'}")
+                log_tail = (self.data_dir / "server.log").read_text(errors="replace").splitlines()[-15:]
+                raise RuntimeError("postgres exited early:\n" + "\n".join(log_tail))
             ready = subprocess.run(
                 [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
                 capture_output=True,
