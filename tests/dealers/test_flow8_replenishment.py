@@ -39,6 +39,20 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0)
         await asyncio.sleep(0.1)
 
 
+async def channel_locations(inventory, channel_id: str, sku: str, md) -> set[str]:  # type: ignore[no-untyped-def]
+    """The locations a channel sells `sku` from; empty until inventory has heard of the channel."""
+    try:
+        reply = await inventory.GetAvailability(
+            inv.GetAvailabilityRequest(skus=[sku], channel_id=channel_id), metadata=md
+        )
+    except grpc.aio.AioRpcError as error:
+        # Inventory learns a dealer's channel from channels' event, a moment after the dealer is registered.
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return set()
+        raise
+    return {b.location_id for b in reply.items[0].by_location}
+
+
 async def refused(call, request, md, code: grpc.StatusCode) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call(request, metadata=md)
@@ -228,10 +242,7 @@ async def test_flow_8_dealer_replenishment_end_to_end(services, admin, brand_war
 
     # Flow 4: the dealer's channel sells its own store's stock as well as the brand's.
     async def channel_sees_store() -> bool:
-        reply = await inventory.GetAvailability(
-            inv.GetAvailabilityRequest(skus=["TEA-1"], channel_id=dealer.channel_id), metadata=admin
-        )
-        return {b.location_id for b in reply.items[0].by_location} >= {store, brand_warehouse}
+        return await channel_locations(inventory, dealer.channel_id, "TEA-1", admin) >= {store, brand_warehouse}
 
     await eventually(channel_sees_store)
 
@@ -359,10 +370,7 @@ async def test_flow_4_a_dealer_channel_sells_from_the_dealer_store_first_and_the
     )
 
     async def channel_known_to_inventory() -> bool:
-        reply = await inventory.GetAvailability(
-            inv.GetAvailabilityRequest(skus=["TEA-1"], channel_id=dealer.channel_id), metadata=admin
-        )
-        return store in {b.location_id for b in reply.items[0].by_location}
+        return store in await channel_locations(inventory, dealer.channel_id, "TEA-1", admin)
 
     await eventually(channel_known_to_inventory)
     placed = (
