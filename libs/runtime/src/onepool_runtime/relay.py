@@ -31,7 +31,8 @@ from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onepool_runtime import db, metrics, outbox
+from onepool_runtime import metrics, outbox
+from onepool_runtime.db import driver_transaction
 from onepool_runtime.outbox import MSG_ID_HEADER
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published."""
-        async with db.driver_transaction(self._engine) as conn:
+        async with driver_transaction(self._engine) as conn:
             rows = await conn.fetch(_CLAIM, self._batch)
             if not rows:
                 return 0

@@ -30,7 +30,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from onepool_runtime import db, faults, messaging
+from onepool_runtime import db, faults, messaging, readpool
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
@@ -276,6 +276,7 @@ class ServiceHost:
             except Exception:
                 with contextlib.suppress(Exception):
                     await self.infra.nc.close()
+            await readpool.close_read_pool(self.infra.engine)
             await self.infra.engine.dispose()
 
     async def serve_forever(self) -> None:
