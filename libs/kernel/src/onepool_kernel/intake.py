@@ -1,13 +1,23 @@
-"""What a channel hands over with an order: the buyer as the channel knows them and how they want the goods.
+"""What a channel hands over with an order: the buyer as the channel knows them and how they want the goods;
+and what a channel's orders may contain.
 
 Channels builds these from a marketplace's payload (ImportOrder) and orders keeps them on the order it
 places; both speak the orders contract's Customer and FulfillmentPreference, so both use these types.
+The catalogue is set on the channel (channels) and enforced on every order placed on it (orders' copy of
+the channel keeps it), so it is one type too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+class Catalogue(StrEnum):
+    """What orders on a channel may contain (orders enforces it on PlaceOrder, so on ImportOrder too)."""
+
+    LISTINGS = "LISTINGS"  # only its active listings, at their prices (the default)
+    POOL = "POOL"  # any SKU of its pool (a brand shop's POS, a dealer's own channel); listed SKUs as listed
 
 
 class FulfillmentMode(StrEnum):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from onepool_runtime.errors import AlreadyExists, Conflict, InvalidArgument, found
 
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import ImportedOrder, OrderToPlace, resolve
@@ -43,10 +43,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
 
 
 async def get_channel(uow: ChannelsUnitOfWork, channel_id: str, *, lock: str = "") -> Channel:
-    channel = await uow.repo.get_channel(channel_id, lock=lock)
-    if channel is None:
-        raise NotFound("channel", channel_id)
-    return channel
+    return found(await uow.repo.get_channel(channel_id, lock=lock), "channel", channel_id)
 
 
 async def announce_channels(uow: ChannelsUnitOfWork, after_id: str, limit: int) -> str:

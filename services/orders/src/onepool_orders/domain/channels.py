@@ -20,21 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from onepool_kernel.errors import Violations
+from onepool_kernel.intake import Catalogue
 from onepool_kernel.money import Money
 
 if TYPE_CHECKING:
     from onepool_orders.domain.model import OrderLine
 
 DEALER = "DEALER"
-
-
-class Catalogue(StrEnum):
-    LISTINGS = "LISTINGS"
-    POOL = "POOL"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
 from onepool_kernel.timestamps import from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import build
+from onepool_runtime.protobuf import FULFILLMENT_MODES_BACK
 from onepool_runtime.validation import (
     ID_RE,
     check_id,
@@ -22,7 +23,7 @@ from onepool_runtime.validation import (
     page_size,
 )
 
-from onepool_orders.adapters.mappers import FULFILLMENT_MODES_BACK, ORDER_STATUSES_BACK
+from onepool_orders.adapters.mappers import ORDER_STATUSES_BACK
 from onepool_orders.domain import commands
 from onepool_orders.domain.customers import normalize_phone
 from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference, OrderLine

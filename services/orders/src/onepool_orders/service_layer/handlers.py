@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, found
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
@@ -29,9 +29,7 @@ def _allow(order: Order) -> None:
 
 
 async def _order(uow: OrdersUnitOfWork, order_id: str, *, lock: bool, guard: Guard = _allow) -> Order:
-    order = await uow.orders.get(order_id, lock=lock)
-    if order is None:
-        raise NotFound("order", order_id)
+    order = found(await uow.orders.get(order_id, lock=lock), "order", order_id)
     guard(order)
     return order
 
