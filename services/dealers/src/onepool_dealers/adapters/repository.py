@@ -238,17 +238,8 @@ class DealersRepository(Repository):
         return found[0]
 
     async def save_replenishment(self, r: Replenishment) -> None:
-        await self.session.execute(
-            update(_REPL)
-            .where(_REPL.c.id == r.id)
-            .values(
-                status=r.status.value,
-                transfer_id=r.transfer_id,
-                status_reason=r.status_reason,
-                shipping_requested_at=r.shipping_requested_at,
-                updated_at=r.updated_at,
-            )
-        )
+        # The whole row as the aggregate has it (what never changes is written back unchanged, under the lock).
+        await self.session.execute(update(_REPL).where(_REPL.c.id == r.id).values(**row_values(_REPL, r)))
         self._uow.track(r)
 
     async def list_replenishments(
