@@ -4,6 +4,7 @@ that really tells SERVING from anything else; and the web gateway on 8080 in fro
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from concurrent import futures
@@ -14,8 +15,12 @@ import grpc
 import pytest
 import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from onepool_gateway.app import create_app
+from onepool_gateway.settings import GatewaySettings
 from onepool_runtime.embedded import free_port
 from onepool_runtime.settings import ServiceSettings
+
+from tests.support.gateway import serving
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 # Containers of other images: the servers OnePool needs, and the monitoring.
@@ -141,6 +146,20 @@ def test_healthcheck_passes_only_while_the_server_reports_serving(services: dict
     finally:
         server.stop(None).wait()
     assert check() != 0  # nothing listening
+
+
+async def test_the_gateway_healthcheck_passes_only_while_the_gateway_serves(services: dict[str, Any]) -> None:
+    """Run the gateway's healthcheck, as written in the compose file, against the real gateway application."""
+    port = free_port()
+    code = healthcheck_code(services["gateway"]).replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+
+    async def check() -> int:
+        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", code], capture_output=True, timeout=30)
+        return result.returncode
+
+    async with serving(create_app(GatewaySettings(gateway_port=port)), "127.0.0.1", port):
+        assert await check() == 0
+    assert await check() != 0  # nothing listening
 
 
 def test_prometheus_scrapes_every_service_on_its_metrics_port(

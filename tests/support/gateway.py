@@ -29,14 +29,14 @@ async def running_gateway(stack: Any, **overrides: Any) -> AsyncIterator[str]:
         **peers,
     }
     settings = GatewaySettings(**{**values, **overrides})
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        log_config=None,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    async with serving(create_app(settings), settings.gateway_host, settings.gateway_port):
+        yield f"http://{settings.gateway_host}:{settings.gateway_port}"
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, host: str, port: int) -> AsyncIterator[None]:
+    """uvicorn serving `app` in this event loop until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
     # uvicorn takes over SIGINT/SIGTERM while it serves; in a test the test runner keeps its own.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
@@ -45,7 +45,7 @@ async def running_gateway(stack: Any, **overrides: Any) -> AsyncIterator[str]:
             task.result()  # raises what stopped it
         await asyncio.sleep(0.02)
     try:
-        yield f"http://{settings.gateway_host}:{settings.gateway_port}"
+        yield
     finally:
         server.should_exit = True
         await task
