@@ -10,10 +10,11 @@ endif
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
+.PHONY: run demo test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
 
 help:
 	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
+	@echo "make demo       against a running make run: seed a sample brand and tell the brief's ten flows as a story"
 	@echo "make test       the test suite (real PostgreSQL + NATS, embedded)"
 	@echo "make test-long  long suites: faults, fuzz, load"
 	@echo "make fuzz       generated hostile requests for every RPC (FUZZ_PER_RPC=2000, FUZZ_SEED=...)"
@@ -44,6 +45,10 @@ sync-runtime: .venv/.synced-runtime
 
 run: sync-runtime
 	$(UV) run --frozen --no-dev onepool up
+
+# Against a running `make run` (another terminal): seeds a sample brand under a fresh run id and tells the story.
+demo: sync-runtime
+	$(UV) run --frozen --no-dev onepool demo
 
 test: sync
 	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
