@@ -45,11 +45,11 @@ async def _run(console: Console, *, story: bool, run: str) -> int:
 
             def progress(step: str) -> None:
                 status.update(step)
-                console.log(step)
+                console.print(f"[dim]- {step}")
 
             started = datetime.now(UTC)
             brand: Brand = await seed(c, run, progress)
-            console.log(f"seeded the sample brand, run {run}")
+            console.print(f"seeded the sample brand, run {run}:")
             _print_brand(console, brand)
             if story:
                 told = await run_story(c, brand, started, progress)
