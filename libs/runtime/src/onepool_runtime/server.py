@@ -25,12 +25,11 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from onepool_runtime import db, faults, messaging
+from onepool_runtime import db, faults, messaging, reflection
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
@@ -195,12 +194,8 @@ class ServiceHost:
         parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
         # Health checks are only counted (pipeline.Metered): no admission, auth or decoding.
         health_pb2_grpc.add_HealthServicer_to_server(self.health, Registrar(server, Metered()))  # type: ignore[arg-type]
-        names = [
-            *parts.service_names,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ]
-        reflection.enable_server_reflection(names, server)
+        # Reflection v1 and v1alpha, with the protos' comments (reflection.py).
+        reflection.enable(server, [*parts.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
         creds = server_credentials(s)
         address = s.grpc_address
         self.port = server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
