@@ -339,6 +339,12 @@ class ChannelsRepository(Repository):
         values = {"channel_id": channel_id, "sku": sku, "counted": counted, "version": version}
         return await upsert_newer(self.session, _SALES, values, ["channel_id", "sku"])
 
+    async def apply_sales_many(self, counts: list[tuple[str, str, int, int]]) -> set[str]:
+        """`apply_sales` of (channel_id, sku, counted, version) counts in one statement; returns the SKUs of the
+        counts stored."""
+        rows = [{"channel_id": c, "sku": s, "counted": n, "version": v} for c, s, n, v in counts]
+        return {sku for _, sku in await upsert_newer_rows(self.session, _SALES, rows, ["channel_id", "sku"])}
+
     async def dedicated(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StockPosition]]:
         """Per (channel, sku): the channel's remaining dedicated units per location (only locations known)."""
         wanted = sorted(set(keys))
