@@ -250,3 +250,37 @@ async def test_bad_payments_and_payouts_are_refused_naming_the_field_and_change_
         settlement.RecordPayment, request, metadata("dealer", dealer_id=dealer), grpc.StatusCode.PERMISSION_DENIED
     )
     assert await balance(settlement, admin, f"dealer:{dealer}") == 0
+
+
+async def test_payouts_are_listed_by_date_then_id_page_by_page(bus: Bus, settlement: Any, admin: Any) -> None:
+    """ListPayouts pages through payouts oldest first (created time, then id), whatever their ids; a token
+    that is not one of ours is INVALID_ARGUMENT naming page_token."""
+    created = []
+    for _ in range(6):
+        dealer = bus.uid("D")
+        paid_in = pb.RecordPaymentRequest(
+            request_id=bus.uid("pay"), from_party=f"dealer:{dealer}", to_party="brand", amount=cny(700)
+        )
+        await settlement.RecordPayment(paid_in, metadata=admin)
+        request = pb.CreatePayoutRequest(
+            request_id=bus.uid("payout"), party=f"dealer:{dealer}", period_end=ts(datetime.now(UTC))
+        )
+        created.append((await settlement.CreatePayout(request, metadata=admin)).payout)
+    assert [p.amount.amount_minor for p in created] == [700] * 6
+
+    listed, token = [], ""
+    while True:
+        page = await settlement.ListPayouts(pb.ListPayoutsRequest(page_size=2, page_token=token), metadata=admin)
+        assert len(page.payouts) <= 2
+        listed += list(page.payouts)
+        token = page.next_page_token
+        if not token:
+            break
+    keys = [(p.created_at.ToDatetime(), p.id) for p in listed]
+    assert keys == sorted(keys)
+    ours = {p.id for p in created}
+    assert [p.id for p in listed if p.id in ours] == [p.id for p in created]
+
+    not_ours = pb.ListPayoutsRequest(page_token="bm90LWEtdG9rZW4")  # "not-a-token"
+    error = await refused(settlement.ListPayouts, not_ours, admin, grpc.StatusCode.INVALID_ARGUMENT)
+    assert "page_token" in field_violations(error)

@@ -19,7 +19,7 @@ from onepool_runtime.columns import core_tables
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy import and_, func, literal_column, select, text, update
+from sqlalchemy import and_, func, literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from onepool_settlement.adapters.orm import (
@@ -395,13 +395,14 @@ class SettlementRepository(Repository):
         row = (await self.session.execute(select(_PAYOUTS).where(_PAYOUTS.c.id == payout_id))).first()
         return _payout(row) if row else None
 
-    async def list_payouts(self, party: str, after: str, limit: int) -> list[Payout]:
+    async def list_payouts(self, party: str, after: tuple[datetime, str] | None, limit: int) -> list[Payout]:
+        """Oldest first: by created time, then id (payouts created in the same instant keep one order)."""
         query = select(_PAYOUTS)
         if party:
             query = query.where(_PAYOUTS.c.party == party)
-        if after:
-            query = query.where(_PAYOUTS.c.id > after)
-        rows = await self.session.execute(query.order_by(_PAYOUTS.c.id).limit(limit))
+        if after is not None:
+            query = query.where(tuple_(_PAYOUTS.c.created_at, _PAYOUTS.c.id) > tuple_(*after))
+        rows = await self.session.execute(query.order_by(_PAYOUTS.c.created_at, _PAYOUTS.c.id).limit(limit))
         return [_payout(r) for r in rows]
 
     # --- locations ----------------------------------------------------------------------------------
