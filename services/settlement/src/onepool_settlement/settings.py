@@ -30,3 +30,6 @@ class SettlementSettings(ServiceSettings):
     # Orders events may wait for their channel's terms (a separate stream): retry them longer before
     # dead-lettering (deliveries, with exponential back-off capped at 30 s).
     orders_consumer_max_deliver: int = Field(default=30, ge=1)
+    # Orders events fetched and booked per transaction (handlers.record_orders books a batch in a fixed number
+    # of statements, so the round trips of a batch, not its size, set the pace on a busy machine).
+    orders_consumer_batch_size: int = Field(default=500, ge=1, le=1000)

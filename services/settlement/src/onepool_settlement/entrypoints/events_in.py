@@ -139,14 +139,16 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
     def facts(event: Any) -> OrderFacts:
         return order_facts(event.facts, default_currency=default_currency)
 
-    async def paid(event: order_events.OrderPaid, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_paid(uow, policy, facts(event), source(event))
+    def sale_event(event: order_events.OrderPaid | order_events.OrderShipped | order_events.OrderCompleted) -> Any:
+        shipped = event.fulfillment_id if isinstance(event, order_events.OrderShipped) else ""
+        return handlers.OrderEvent(facts(event), source(event), shipped)
 
-    async def shipped(event: order_events.OrderShipped, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_shipped(uow, policy, facts(event), event.fulfillment_id, source(event))
+    async def sale(event: Any, uow: SettlementUnitOfWork) -> None:
+        await handlers.record_orders(uow, policy, [sale_event(event)])
 
-    async def completed(event: order_events.OrderCompleted, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_completed(uow, policy, facts(event), source(event))
+    async def sales(events: list[Any], uow: SettlementUnitOfWork) -> None:
+        """A run of paid, shipped and completed events of a consumer's batch, booked together."""
+        await handlers.record_orders(uow, policy, [sale_event(e) for e in events])
 
     async def cancelled(event: order_events.OrderCancelled, uow: SettlementUnitOfWork) -> None:
         await handlers.record_order_cancelled(uow, policy, facts(event), source(event))
@@ -166,10 +168,11 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
         )
         await handlers.record_order_returned(uow, policy, order, goods, source(event))
 
+    one, many = _permanent_on_domain_errors(sale), _permanent_on_domain_errors(sales)
     return [
-        Subscription.of(order_events.OrderPaid, _permanent_on_domain_errors(paid)),
-        Subscription.of(order_events.OrderShipped, _permanent_on_domain_errors(shipped)),
-        Subscription.of(order_events.OrderCompleted, _permanent_on_domain_errors(completed)),
+        Subscription.of(message, one, many=many)
+        for message in (order_events.OrderPaid, order_events.OrderShipped, order_events.OrderCompleted)
+    ] + [
         Subscription.of(order_events.OrderCancelled, _permanent_on_domain_errors(cancelled)),
         Subscription.of(order_events.OrderReturned, _permanent_on_domain_errors(returned)),
     ]
