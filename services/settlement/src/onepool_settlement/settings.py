@@ -22,9 +22,6 @@ class SettlementSettings(ServiceSettings):
     # On a sale through a dealer's own business (order.dealer_id or a channel the dealer owns), the brand
     # keeps this share of the customer's payment; the dealer gets the rest after the channel's fee.
     dealer_sale_brand_share_bps: int = Field(default=3000, ge=0, le=10_000)
-    # Goods returned at another owner's location are taken over by that owner at this share of their value
-    # at the price the customer paid (8500: the middle dealer tier's wholesale factor).
-    return_transfer_price_bps: int = Field(default=8500, ge=0, le=10_000)
     # A statement holds at most this many lines; a busier period must be split.
     statement_max_lines: int = Field(default=5000, ge=1)
     # Orders events may wait for their channel's terms (a separate stream): retry them longer before

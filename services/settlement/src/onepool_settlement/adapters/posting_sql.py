@@ -22,7 +22,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from onepool_settlement.domain.model import ChannelTerms, ChannelType, JournalEntry, JournalLine, OrderSettlement
+from onepool_runtime.mapping import build
+
+from onepool_settlement.domain.model import (
+    ChannelTerms,
+    ChannelType,
+    JournalEntry,
+    JournalLine,
+    OrderSettlement,
+    Posting,
+)
 
 _POST = """
 WITH e AS (
@@ -84,6 +93,10 @@ SELECT channel_id, type, owner_dealer_id, fee_rate_bps, version FROM channels WH
 _ENTRY_HEADS = "SELECT key, id, created_at FROM journal_entries WHERE key = ANY($1::text[])"
 
 
+def _posting(p: Posting) -> dict[str, Any]:
+    return {"party": p.party, "account": p.account, "amount": p.amount}
+
+
 def _settlement(r: Any) -> OrderSettlement:
     return OrderSettlement(
         order_id=r["order_id"],
@@ -110,21 +123,14 @@ async def add_orders(driver: Any, settlements: Sequence[OrderSettlement]) -> set
     """Insert the settlements no other transaction recorded first; returns the order ids inserted."""
     if not settlements:
         return set()
-    s = settlements
-    rows = await driver.fetch(
-        _ADD_ORDERS,
-        [x.order_id for x in s],
-        [x.currency for x in s],
-        [x.channel_id for x in s],
-        [x.seller for x in s],
-        [x.gross for x in s],
-        [x.fee_rate_bps for x in s],
-        [x.brand_share_bps for x in s],
-        [x.reported_paid for x in s],
-        [x.reported_refunded for x in s],
-        [x.cancelled for x in s],
-    )
+    names = "order_id currency channel_id seller gross fee_rate_bps brand_share_bps reported_paid reported_refunded"
+    rows = await driver.fetch(_ADD_ORDERS, *_columns(settlements, *names.split(), "cancelled"))
     return {r["order_id"] for r in rows}
+
+
+def _columns(items: Sequence[Any], *names: str) -> list[list[Any]]:
+    """One array per attribute, for an `unnest` of the items."""
+    return [[getattr(item, name) for item in items] for name in names]
 
 
 async def note_reports(driver: Any, reports: dict[str, tuple[int, int]]) -> None:
@@ -198,26 +204,11 @@ async def post(driver: Any, entries: Sequence[JournalEntry], ids: Sequence[str])
             out.append(None)
             continue
         e.id, e.created_at = entry_id, at
+        # The line's own fields; the rest (currency, order, memo, reference, what it corrects) are the entry's.
+        src: dict[str, Any] = {"source_event_id": e.source.event_id, "source_subject": e.source.subject}
+        src |= {"occurred_at": e.source.occurred_at, "rule": e.rule.value, "entry_id": entry_id}
         written = [
-            JournalLine(
-                id=line_ids[(entry_id, p.party, p.account)],
-                entry_id=entry_id,
-                party=p.party,
-                account=p.account,
-                amount=p.amount,
-                currency=e.currency,
-                rule=e.rule.value,
-                order_id=e.order_id,
-                source_event_id=e.source.event_id,
-                source_subject=e.source.subject,
-                memo=e.memo,
-                created_at=at,
-                occurred_at=e.source.occurred_at,
-                reference=e.reference,
-                corrects_entry_id=e.corrects_entry_id,
-                corrects_period_end=e.corrects_period_end,
-            )
-            for p in e.postings
+            build(JournalLine, e, id=line_ids[(entry_id, p.party, p.account)], **_posting(p), **src) for p in e.postings
         ]
         out.append(sorted(written, key=lambda ln: ln.id))
     return out

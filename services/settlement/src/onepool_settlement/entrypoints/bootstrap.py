@@ -33,7 +33,6 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     policy = SettlementPolicy(
         fulfillment_fee_bps=settings.fulfillment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
-        return_transfer_price_bps=settings.return_transfer_price_bps,
     )
     currency = settings.default_currency
     # The service's sessions unless a test injects a crash between a consumer's commit and its ack.

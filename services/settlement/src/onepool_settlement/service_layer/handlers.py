@@ -7,7 +7,7 @@ overtook a delayed orders.order.paid still finds the sale in place, and the sale
 Every posting lands in the first open period. An entry whose fact (its event's time, or the sale it
 corrects) lies in a closed period is marked late, naming the sale it corrects and that period's end.
 
-Failure modes: ChannelNotKnownYet / LocationNotKnownYet (transient, the event is retried); NotFound (an
+Failure modes: ChannelNotKnownYet (transient, the event is retried); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
 PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment that cannot be one).
 """
@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 
 from onepool_runtime.errors import FailedPrecondition, NotFound
 
-from onepool_settlement.domain import commands, parties, periods, rules
+from onepool_settlement.domain import commands, periods, rules
 from onepool_settlement.domain.model import (
     ChannelTerms,
+    GoodsMoved,
     JournalEntry,
     JournalLine,
     OrderFacts,
@@ -46,15 +47,6 @@ class ChannelNotKnownYet(Exception):
     def __init__(self, channel_id: str) -> None:
         super().__init__(f"channel {channel_id!r} is not known yet; waiting for its ChannelCreated event")
         self.channel_id = channel_id
-
-
-class LocationNotKnownYet(Exception):
-    """A return received at a location whose owner settlement has not heard of yet (INVENTORY runs
-    independently). Transient: retried with back-off until inventory.location.upserted arrives."""
-
-    def __init__(self, location_id: str) -> None:
-        super().__init__(f"location {location_id!r} is not known yet; waiting for its LocationUpserted event")
-        self.location_id = location_id
 
 
 _PAYOUT_IDS = uuid.UUID("5e771e00-0000-4000-8000-000000000001")
@@ -220,17 +212,12 @@ async def record_order_returned(
     returned: ReturnedGoods,
     source: Source,
 ) -> None:
-    """Rule 3: reverse the refund in proportion to what the order still holds; rule 7: goods received at
-    another owner's location change owner."""
+    """Rule 3: reverse the refund in proportion to what the order still holds. Goods received at another
+    owner's location change owner too: dealers values that move and settlement books it from its event
+    (record_goods_moved)."""
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is None:
         return  # nothing was ever settled (an unpaid order cannot be refunded)
-    owner = None
-    if returned.location_id:
-        dealer_id = await uow.repo.location_owner(returned.location_id)
-        if dealer_id is None:
-            raise LocationNotKnownYet(returned.location_id)
-        owner = parties.dealer(dealer_id) if dealer_id else parties.BRAND
     await _post_fulfillment_fees(uow, policy, order, settlement, source)
     positions = await uow.repo.order_positions(order.id, settlement.currency)
     entry = rules.reverse(
@@ -243,10 +230,13 @@ async def record_order_returned(
         memo=f"return {returned.return_id} of order {order.id}: refund {returned.refund}",
     )
     await post(uow, entry, order_id=order.id)
-    if owner is not None:
-        moved = rules.ownership_on_return(order, settlement, returned, owner, policy, source)
-        if moved is not None:
-            await post(uow, moved, order_id=order.id)
+
+
+async def record_goods_moved(uow: SettlementUnitOfWork, move: GoodsMoved, source: Source) -> None:
+    """Rule 7, once per move: an order's move is late like the order's other entries."""
+    entry = rules.ownership(move, source)
+    if entry is not None:
+        await post(uow, entry, order_id=move.order_id)
 
 
 async def record_order_cancelled(
