@@ -20,17 +20,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from onepool_runtime import db, faults, messaging, readpool
+from onepool_runtime import db, faults, messaging, readpool, reflection
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
@@ -40,6 +39,9 @@ from onepool_runtime.relay_thread import RelayThread
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
 from onepool_runtime.uow import UnitOfWork
+
+S = TypeVar("S", bound=ServiceSettings)
+U = TypeVar("U", bound=UnitOfWork)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,17 @@ class Infra:
     sessions: async_sessionmaker[AsyncSession]
     nc: Client
     js: JetStreamContext
+
+    def settings_as(self, kind: type[S]) -> S:
+        """The settings as the service's own class (`build` reads its options from them); TypeError if the
+        host was given another service's."""
+        if not isinstance(self.settings, kind):
+            raise TypeError(f"expected {kind.__name__}, got {type(self.settings).__name__}")
+        return self.settings
+
+    def units(self, unit_of_work: Callable[[async_sessionmaker[AsyncSession]], U]) -> Callable[[], U]:
+        """A factory of the service's units of work on its own sessions (for servicers and background loops)."""
+        return partial(unit_of_work, self.sessions)
 
     def consumer(
         self,
@@ -181,12 +194,8 @@ class ServiceHost:
         parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
         # Health checks are only counted (pipeline.Metered): no admission, auth or decoding.
         health_pb2_grpc.add_HealthServicer_to_server(self.health, Registrar(server, Metered()))  # type: ignore[arg-type]
-        names = [
-            *parts.service_names,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ]
-        reflection.enable_server_reflection(names, server)
+        # Reflection v1 and v1alpha, with the protos' comments (reflection.py).
+        reflection.enable(server, [*parts.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
         creds = server_credentials(s)
         address = s.grpc_address
         self.port = server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
