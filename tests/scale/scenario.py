@@ -26,7 +26,7 @@ from tests.scale import checks
 NODE_LOSS_AT = 0.25
 REPLICA_KILL_AT = 0.4
 NODE_BACK_AT = 0.6
-SETTLE_SECONDS = 180.0
+SETTLE_SECONDS = 300.0  # a bound, not a target: the last run on a machine at load 30 took 171 s
 KILLED_REPLICAS = ("inventory-1", "orders-1")
 LOST_WORDS = ("not listed", "stuck PENDING", "past its expiry", "left in outboxes")
 

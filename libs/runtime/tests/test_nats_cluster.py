@@ -96,6 +96,8 @@ async def test_replicas_ride_out_the_loss_of_a_node_without_losing_or_repeating_
     cluster: NatsCluster, database_url: str, schema: str
 ) -> None:
     replicas = [await _replica(n, database_url, schema, cluster) for n in (0, 1)]
+    info = await replicas[0].nc.jetstream().stream_info(messaging.STREAMS["inventory"])
+    assert info.config.num_replicas == 3 and info.cluster is not None and len(info.cluster.replicas or []) == 2
     tasks = [asyncio.create_task(t()) for r in replicas for t in (r.relay.run, r.consumer.run)]
     # The node replica 0 is connected to: it must move to a survivor.
     port = urlparse(replicas[0].nc.connected_url.geturl()).port if replicas[0].nc.connected_url else None
@@ -139,3 +141,20 @@ async def test_replicas_ride_out_the_loss_of_a_node_without_losing_or_repeating_
     assert replicas[0].nc.stats["reconnects"] >= 1  # it did lose its server and found another
     assert all(r.relay.stats.published for r in replicas)
     assert sum(r.consumer.processed for r in replicas) == EVENTS
+
+
+def test_cluster_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from onepool_runtime.settings import ServiceSettings
+
+    monkeypatch.setenv("ONEPOOL_NATS_URL", "nats://a:4222, nats://b:4222,nats://c:4222")
+    monkeypatch.setenv("ONEPOOL_NATS_STREAM_REPLICAS", "3")
+    monkeypatch.setenv("ONEPOOL_NATS_PLACEMENT_CLUSTER", "east")
+    monkeypatch.setenv("ONEPOOL_NATS_PLACEMENT_TAGS", "ssd, az:1")
+    settings = ServiceSettings()
+    assert messaging.server_urls(settings.nats_url) == ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+    options = messaging.StreamOptions.of(settings)
+    assert options == messaging.StreamOptions(3, "east", ("ssd", "az:1"))
+    assert options.placement is not None and options.placement.tags == ["ssd", "az:1"]
+    assert messaging.StreamOptions().placement is None  # a single server: no placement asked
+    with pytest.raises(ValueError):
+        messaging.server_urls(" , ")
