@@ -276,4 +276,6 @@ async def test_an_unknown_path_is_404_and_the_portal_is_served(web) -> None:  # 
     assert (await web.post("/onepool.inventory.v1.InventoryService/NoSuchMethod", json={})).status_code == 404
     portal = await web.get("/portal/")
     assert portal.status_code == 200 and "text/html" in portal.headers["content-type"]
+    for path in ("/", "/portal"):
+        assert (await web.get(path, follow_redirects=True)).url.path == "/portal/"
     assert (await web.get("/healthz")).text == "ok"
