@@ -10,10 +10,11 @@ endif
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: chromium run test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
+.PHONY: chromium run demo test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
 
 help:
 	@echo "make run        start PostgreSQL, NATS, all five services and the gateway on :8080 (Ctrl-C stops everything)"
+	@echo "make demo       against a running make run: seed a sample brand and tell the brief's ten flows as a story"
 	@echo "make test       the test suite (real PostgreSQL + NATS, embedded; installs Debian's chromium if missing)"
 	@echo "make test-long  long suites: faults, fuzz, load"
 	@echo "make fuzz       generated hostile requests for every RPC (FUZZ_PER_RPC=2000, FUZZ_SEED=...)"
@@ -53,6 +54,10 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the portal's browser test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| { echo "cannot install chromium: run 'apt-get install chromium' as root, or set ONEPOOL_CHROMIUM"; exit 1; }
+
+# Against a running `make run` (another terminal): seeds a sample brand under a fresh run id and tells the story.
+demo: sync-runtime
+	$(UV) run --frozen --no-dev onepool demo
 
 test: sync chromium
 	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)

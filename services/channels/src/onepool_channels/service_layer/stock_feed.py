@@ -10,7 +10,7 @@ after the stock arrived still sees it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from onepool_channels.domain.model import ChannelStock, LocationInfo
@@ -76,18 +76,37 @@ class Level:
     version: int
 
 
-async def levels_changed(uow: ChannelsUnitOfWork, levels: list[Level]) -> list[ChannelStock]:
-    """Several StockChanged in a row (a consumer's batch): the same end state as `stock_changed` on each in
-    turn, with every SKU recomputed once, so a listing publishes its latest number once rather than each
-    step on the way. Locks in the order `stock_changed` takes them: location rows, then SKUs ascending."""
+@dataclass(frozen=True)
+class Sales:
+    """One ChannelSalesChanged, as `levels_changed` takes it."""
+
+    channel_id: str
+    sku: str
+    counted: int
+    version: int
+
+
+async def levels_changed(
+    uow: ChannelsUnitOfWork, levels: list[Level], sales: Sequence[Sales] = ()
+) -> list[ChannelStock]:
+    """Several StockChanged and ChannelSalesChanged in a row (a consumer's batch; a placed order brings one
+    of each): the same end state as `stock_changed` and `sales_changed` on each in turn, with every SKU
+    recomputed once, so a listing publishes its latest number once rather than each step on the way. Locks
+    in the order `stock_changed` takes them: location rows, then SKUs ascending. A SKU whose sales count
+    changed is recomputed for every channel, not only the count's: the others' numbers come out unchanged,
+    and an unchanged number is not published."""
     hints: dict[str, LocationInfo] = {}
     for level in levels:
         if level.hint is not None:
             hints.setdefault(level.hint.id, level.hint)  # the first one counts, as one by one
     for location_id in sorted(hints):
         await uow.repo.remember_location(hints[location_id])
-    await uow.repo.lock_skus(level.sku for level in levels)
-    written = await uow.repo.apply_positions([(lv.sku, lv.location_id, lv.available, lv.version) for lv in levels])
+    await uow.repo.lock_skus([*(level.sku for level in levels), *(s.sku for s in sales)])
+    written: set[str] = set()
+    if levels:
+        written = await uow.repo.apply_positions([(lv.sku, lv.location_id, lv.available, lv.version) for lv in levels])
+    if sales:
+        written |= await uow.repo.apply_sales_many([(s.channel_id, s.sku, s.counted, s.version) for s in sales])
     return await refresh(uow, written)
 
 

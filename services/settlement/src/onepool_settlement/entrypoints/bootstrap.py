@@ -28,12 +28,10 @@ def _slow_backoff(delivery: int) -> float:
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events settlement books (nothing is connected here; the host runs them)."""
-    settings = infra.settings
-    assert isinstance(settings, SettlementSettings)
+    settings = infra.settings_as(SettlementSettings)
     policy = SettlementPolicy(
         fulfillment_fee_bps=settings.fulfillment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
-        return_transfer_price_bps=settings.return_transfer_price_bps,
     )
     currency = settings.default_currency
     # The service's sessions unless a test injects a crash between a consumer's commit and its ack.
@@ -47,6 +45,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             "ORDERS",
             events_in.order_subscriptions(policy, currency),
             max_deliver=settings.orders_consumer_max_deliver,
+            batch=settings.orders_consumer_batch_size,
         ),
         consumer("dealers", "DEALERS", events_in.dealer_subscriptions(currency)),
         consumer("locations", "INVENTORY", events_in.location_subscriptions()),
@@ -54,9 +53,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
 
 
 async def build(infra: Infra) -> ServiceParts:
-    settings = infra.settings
-    assert isinstance(settings, SettlementSettings)
-    uow_factory = partial(SettlementUnitOfWork, infra.sessions)
+    settings = infra.settings_as(SettlementSettings)
+    uow_factory = infra.units(SettlementUnitOfWork)
     servicer = SettlementServicer(uow_factory, settings)
 
     for service in ("orders", "channels", "dealers", "inventory"):
