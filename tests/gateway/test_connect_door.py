@@ -249,6 +249,12 @@ async def test_a_stream_ends_with_deadline_exceeded_when_its_deadline_passes(ser
     end = [json.loads(payload) for flags, payload in frames(reply.content) if flags == 0x02]
     assert end[0]["error"]["code"] == "deadline_exceeded"
 
+    # The same watch over gRPC-Web, its deadline in grpc-timeout: DEADLINE_EXCEEDED (4) in the trailer frame.
+    grpc_web = {"Content-Type": "application/grpc-web+proto", "X-Grpc-Web": "1", "Grpc-Timeout": "500m"}
+    request = envelope(cpb.WatchChannelStockRequest(channel_id=channel.id).SerializeToString())
+    reply = await web.post(WATCH, content=request, headers={**grpc_web, **bearer(admin)})
+    assert reply.status_code == 200 and _trailer(reply.content)["grpc-status"] == "4"
+
 
 async def test_every_rpc_of_every_service_is_served_and_reaches_its_service(web) -> None:  # type: ignore[no-untyped-def]
     """Routes come from the descriptors: each RPC answers the service's own refusal of an anonymous caller
