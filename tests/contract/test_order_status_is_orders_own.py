@@ -9,8 +9,8 @@ Two proofs:
   renamed; with them in place of the committed ones, every module outside orders still imports and
   settlement's and dealers' consumers still read the same facts from an orders event.
 
-Scope: services, libraries and the consumer suites (tests/settlement, tests/dealers). The CLI's demo and platform tests that
-drive orders' API (tests/flows, tests/channels, ...) assert orders' own statuses and change with them.
+Scope: services, libraries and the consumer suites (tests/settlement, tests/dealers). The CLI's demo and the
+platform tests that drive orders' API (tests/flows, tests/channels, ...) assert orders' own statuses and change with them.
 """
 
 from __future__ import annotations
