@@ -125,16 +125,32 @@ class ServiceParts:
 Builder = Callable[[Infra], Awaitable[ServiceParts]]
 
 
-async def connect_nats_with_retry(url: str, name: str, *, attempts: int = 60) -> Client:
+async def connect_nats_with_retry(
+    url: str, name: str, *, attempts: int = 60, reconnect_wait: float = 0.5, ping_interval: float = 10.0
+) -> Client:
     for attempt in range(1, attempts + 1):
         try:
-            return await messaging.connect(url, name)
+            return await messaging.connect(url, name, reconnect_wait=reconnect_wait, ping_interval=ping_interval)
         except Exception as exc:
             if attempt == attempts:
                 raise
             log.warning("NATS at %s not reachable yet (%s); retrying", url, exc)
             await asyncio.sleep(min(0.25 * attempt, 2.0))
     raise AssertionError("unreachable")
+
+
+async def _retrying(what: str, step: Callable[[], Awaitable[None]], *, attempts: int = 60) -> None:
+    """A JetStream cluster still forming (no meta leader, peers not all known: "no suitable peers for
+    placement") refuses streams for a few seconds: try again rather than fail the start."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await step()
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("JetStream %s not ready yet (%s); retrying", what, exc)
+            await asyncio.sleep(min(0.25 * attempt, 2.0))
 
 
 def server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials | None:
@@ -174,13 +190,19 @@ class ServiceHost:
             pool_timeout=s.db_pool_timeout_seconds,
             ping_idle_seconds=s.db_ping_idle_seconds,
         )
-        nc = await connect_nats_with_retry(s.nats_url, f"onepool-{s.service_name}")
+        nc = await connect_nats_with_retry(
+            s.nats_url,
+            f"onepool-{s.service_name}",
+            reconnect_wait=s.nats_reconnect_wait_seconds,
+            ping_interval=s.nats_ping_interval_seconds,
+        )
         js = nc.jetstream()
-        await messaging.ensure_service_stream(js, s.service_name)
+        streams = messaging.StreamOptions.of(s)
+        await _retrying("stream", partial(messaging.ensure_service_stream, js, s.service_name, streams))
         self.infra = Infra(s, engine, db.session_factory(engine), nc, js)
         self.parts = parts = await self._build(self.infra)
         for stream in sorted({c.stream for c in parts.consumers}):
-            await messaging.ensure_named_stream(js, stream)
+            await _retrying("stream", partial(messaging.ensure_named_stream, js, stream, streams))
 
         # No interceptors: the service's own handlers are wrapped once, at registration, in the call pipeline
         # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py), and health

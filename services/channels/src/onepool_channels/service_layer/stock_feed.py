@@ -6,6 +6,10 @@ channel's policy or status, a listing), the affected listings are recomputed and
 changed gets a `ChannelStockUpdated` event, in the same transaction. A channel whose number did not move
 publishes nothing. The read model holds every SKU's stock, not per channel, so a channel or listing created
 after the stock arrived still sees it.
+
+Each event's function below first takes the feed lock (`lock_feed`, once per transaction): a consumer's batch
+applies several events in one transaction, each locking its location and SKUs as it comes, so two replicas'
+batches would otherwise deadlock on each other's locks.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ async def stock_changed(
 
     A position at a location not known yet counts for no channel until the location's event arrives
     (location_upserted then recomputes every SKU there)."""
+    await uow.repo.lock_feed()
     if hint is not None:
         # Location row before SKU lock: the same order as location_upserted (deadlock freedom).
         await uow.repo.remember_location(hint)
@@ -95,6 +100,7 @@ async def levels_changed(
     in the order `stock_changed` takes them: location rows, then SKUs ascending. A SKU whose sales count
     changed is recomputed for every channel, not only the count's: the others' numbers come out unchanged,
     and an unchanged number is not published."""
+    await uow.repo.lock_feed()
     hints: dict[str, LocationInfo] = {}
     for level in levels:
         if level.hint is not None:
@@ -112,6 +118,7 @@ async def levels_changed(
 
 async def location_upserted(uow: ChannelsUnitOfWork, location: LocationInfo) -> list[ChannelStock]:
     """LocationUpserted: a location disabled, enabled or retyped changes what channels may sell."""
+    await uow.repo.lock_feed()
     if not await uow.repo.upsert_location(location):
         return []
     return await refresh(uow, await uow.repo.skus_at(location.id))
@@ -127,6 +134,7 @@ async def dedicated_changed(
     version: int,
 ) -> list[ChannelStock]:
     """ChannelAllocationChanged: the channel's dedicated units of the SKU changed (created, sold, released)."""
+    await uow.repo.lock_feed()
     await uow.repo.lock_skus([sku])
     if not await uow.repo.apply_dedicated(allocation_id, channel_id, sku, location_id, remaining, version):
         return []
@@ -137,6 +145,7 @@ async def sales_changed(
     uow: ChannelsUnitOfWork, channel_id: str, sku: str, counted: int, version: int
 ) -> list[ChannelStock]:
     """ChannelSalesChanged: what the channel's sales cap counts for the SKU changed."""
+    await uow.repo.lock_feed()
     await uow.repo.lock_skus([sku])
     if not await uow.repo.apply_sales(channel_id, sku, counted, version):
         return []
