@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import by_id
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,20 +29,7 @@ SalesKey = tuple[str, str]  # (channel_id, sku)
 
 
 def _allocation(row: Any) -> ChannelAllocation:
-    return ChannelAllocation(
-        id=row.id,
-        channel_id=row.channel_id,
-        location_id=row.location_id,
-        sku=row.sku,
-        quantity=row.quantity,
-        remaining=row.remaining,
-        ends_at=row.ends_at,
-        status=ChannelAllocationStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        returned=row.returned,
-        version=row.version,
-    )
+    return build(ChannelAllocation, row, status=ChannelAllocationStatus(row.status))
 
 
 def _sales(row: Any) -> ChannelSales:
@@ -64,8 +53,7 @@ class ChannelAllocationRepository:
         return allocation
 
     async def get(self, allocation_id: str, *, lock: bool = False) -> ChannelAllocation | None:
-        query = select(_ALLOC).where(_ALLOC.c.id == allocation_id)
-        row = (await self.session.execute(query.with_for_update() if lock else query)).first()
+        row = (await self.session.execute(by_id(_ALLOC, allocation_id, lock=lock))).first()
         if row is None:
             return None
         return self._adopt(_allocation(row)) if lock else _allocation(row)
@@ -119,22 +107,7 @@ class ChannelAllocationRepository:
         return [_allocation(r) for r in (await self.session.execute(query.limit(1000))).all()]
 
     async def add(self, allocation: ChannelAllocation) -> None:
-        await self.session.execute(
-            insert(_ALLOC).values(
-                id=allocation.id,
-                channel_id=allocation.channel_id,
-                location_id=allocation.location_id,
-                sku=allocation.sku,
-                quantity=allocation.quantity,
-                remaining=allocation.remaining,
-                returned=allocation.returned,
-                ends_at=allocation.ends_at,
-                status=allocation.status.value,
-                version=allocation.version,
-                created_at=allocation.created_at,
-                updated_at=allocation.updated_at,
-            )
-        )
+        await self.session.execute(insert(_ALLOC).values(**row_values(_ALLOC, allocation)))
         self._uow.track(allocation)
 
     async def save_changed(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.mapping import copy_fields, to_message
-from onepool_runtime.protobuf import enum_maps
+from onepool_runtime.protobuf import LOCATION_TYPES, enum_maps
 
 from onepool_inventory.domain.expected import ExpectedReceipt, ExpectedReceiptStatus, Fill, PromiseMoveReason
 from onepool_inventory.domain.model import (
@@ -13,7 +13,6 @@ from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelAllocationStatus,
     Location,
-    LocationType,
     Movement,
     MovementKind,
     PromiseMove,
@@ -25,7 +24,6 @@ from onepool_inventory.domain.model import (
     TransferStatus,
 )
 
-LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(pb.LocationType, LocationType)
 MOVEMENT_KINDS, MOVEMENT_KINDS_BACK = enum_maps(pb.MovementKind, MovementKind)
 RESERVATION_STATUSES = enum_maps(pb.ReservationStatus, ReservationStatus).to_proto
 TRANSFER_STATUSES = enum_maps(pb.TransferStatus, TransferStatus).to_proto

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.repository import by_id
 from sqlalchemy import and_, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,9 +124,7 @@ class ReservationRepository:
         return res
 
     async def get(self, reservation_id: str, *, lock: bool = False) -> Reservation | None:
-        query = select(_RES).where(_RES.c.id == reservation_id)
-        if lock:
-            query = query.with_for_update()
+        query = by_id(_RES, reservation_id, lock=lock)
         row = (await self.session.execute(query)).first()
         if row is None:
             return None

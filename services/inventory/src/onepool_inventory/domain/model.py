@@ -13,23 +13,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from onepool_kernel import locations
 from onepool_kernel.errors import FailedPrecondition, InsufficientStock, InvalidArgument, Shortage
 from onepool_kernel.lines import StockLine
 from onepool_kernel.locations import LocationType
-from onepool_kernel.stock import sellable
+from onepool_kernel.stock import PoolShare
 
 
-@dataclass
-class Location:
-    id: str
-    name: str
-    type: LocationType
-    owner_dealer_id: str = ""
-    region: str = ""
-    ships: bool = True
-    pickup: bool = False
-    priority: int = 0
-    active: bool = True
+@dataclass(frozen=True)
+class Location(locations.Location):
+    """A location of the pool (the kernel's facts) as its owner keeps it: with the rules below and the events
+    its changes record."""
+
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -551,7 +546,7 @@ class Transfer:
 
 
 @dataclass
-class ChannelPolicy:
+class ChannelPolicy(PoolShare):
     """Which part of the pool a channel may sell (defined by the channels service, applied here)."""
 
     channel_id: str
@@ -564,18 +559,6 @@ class ChannelPolicy:
     version: int = 0
     # The channel's FILL_FIRST rule: a split order takes what the owning dealer's locations hold first.
     fill_own_first: bool = False
-
-    def allows(self, location: Location) -> bool:
-        if not location.active:
-            return False
-        if not self.location_ids and not self.location_types:
-            return True
-        return location.id in self.location_ids or location.type in self.location_types
-
-    def sellable(self, available_in_allowed_locations: int) -> int:
-        """What the channel may sell of one SKU: its share of the pool it sees, minus its buffer (the kernel's
-        formula, as channels shows it; capped to int32 because availability travels as int32)."""
-        return sellable(available_in_allowed_locations, self.max_share_bps, self.buffer_units)
 
 
 class ChannelAllocationStatus(StrEnum):

@@ -9,7 +9,7 @@ from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.mapping import copy_fields
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK, from_ts
 from onepool_runtime.validation import (
     MAX_LINES,
     check_id,
@@ -24,7 +24,7 @@ from onepool_runtime.validation import (
     valid_id,
 )
 
-from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK, MOVEMENT_KINDS_BACK
+from onepool_inventory.adapters.mappers import MOVEMENT_KINDS_BACK
 from onepool_inventory.domain import commands, sourcing
 from onepool_inventory.domain.model import Location, LocationType, MovementKind, StockLine
 from onepool_inventory.settings import InventorySettings

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound
+from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound, found
 
 from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.domain import commands
@@ -30,9 +30,7 @@ from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 
 async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: str = "location_id") -> Location:
-    location = await uow.locations.get(location_id)
-    if location is None:
-        raise NotFound("location", location_id)
+    location = found(await uow.locations.get(location_id), "location", location_id)
     if not location.active:
         raise FailedPrecondition("LOCATION_INACTIVE", f"location {location_id} is inactive", {field: location_id})
     return location
@@ -252,10 +250,7 @@ class SkuAvailability:
 async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPolicy | None:
     if not channel_id:
         return None
-    policy = await uow.policies.get(channel_id)
-    if policy is None:
-        raise NotFound("channel", channel_id)
-    return policy
+    return found(await uow.policies.get(channel_id), "channel", channel_id)
 
 
 async def get_availability(
@@ -324,10 +319,7 @@ async def get_availability(
 
 
 async def _reservation(uow: InventoryUnitOfWork, reservation_id: str, *, lock: bool) -> Reservation:
-    reservation = await uow.reservations.get(reservation_id, lock=lock)
-    if reservation is None:
-        raise NotFound("reservation", reservation_id)
-    return reservation
+    return found(await uow.reservations.get(reservation_id, lock=lock), "reservation", reservation_id)
 
 
 async def get_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reservation:
@@ -446,9 +438,7 @@ async def transfer_stock(uow: InventoryUnitOfWork, cmd: commands.TransferStock) 
 
 
 async def receive_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
-    transfer = await uow.transfers.get(transfer_id, lock=True)
-    if transfer is None:
-        raise NotFound("transfer", transfer_id)
+    transfer = found(await uow.transfers.get(transfer_id, lock=True), "transfer", transfer_id)
     if transfer.receive(now()):
         levels = await uow.levels.lock({(ln.sku, transfer.to_location_id) for ln in transfer.lines}, create=True)
         for line in transfer.lines:
@@ -458,10 +448,7 @@ async def receive_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transf
 
 
 async def get_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
-    transfer = await uow.transfers.get(transfer_id)
-    if transfer is None:
-        raise NotFound("transfer", transfer_id)
-    return transfer
+    return found(await uow.transfers.get(transfer_id), "transfer", transfer_id)
 
 
 async def list_movements(
@@ -514,10 +501,7 @@ async def create_channel_allocation(
 
 
 async def get_channel_allocation(uow: InventoryUnitOfWork, allocation_id: str) -> ChannelAllocation:
-    allocation = await uow.allocations.get(allocation_id)
-    if allocation is None:
-        raise NotFound("channel allocation", allocation_id)
-    return allocation
+    return found(await uow.allocations.get(allocation_id), "channel allocation", allocation_id)
 
 
 async def release_channel_allocation(uow: InventoryUnitOfWork, allocation_id: str) -> ChannelAllocation:
