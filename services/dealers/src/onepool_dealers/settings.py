@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from onepool_runtime.settings import ServiceSettings
 
+from onepool_dealers.domain.model import TierFactors
+
 
 class DealersSettings(ServiceSettings):
     service_name: str = "dealers"
@@ -19,3 +21,6 @@ class DealersSettings(ServiceSettings):
     shipping_retry_after_seconds: float = 30.0
     # GetDealerOverview's sales period when the request names none.
     overview_default_days: int = 30
+
+    def tier_factors(self) -> TierFactors:
+        return TierFactors(self.tier_factor_standard_bps, self.tier_factor_silver_bps, self.tier_factor_gold_bps)

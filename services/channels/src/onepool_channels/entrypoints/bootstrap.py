@@ -45,7 +45,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
         Subscription.of(inventory_events.StockChanged, on_stock_changed, many=on_stock_changed_many),
         Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
         Subscription.of(inventory_events.ChannelAllocationChanged, on_channel_allocation_changed),
-        Subscription.of(inventory_events.ChannelSalesChanged, on_channel_sales_changed),
+        Subscription.of(inventory_events.ChannelSalesChanged, on_channel_sales_changed, many=on_stock_changed_many),
     ]
     return [infra.consumer(ChannelsUnitOfWork, "stock-feed", "INVENTORY", stock_feed)]
 
