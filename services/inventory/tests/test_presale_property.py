@@ -138,7 +138,7 @@ def build_machine(loop: asyncio.AbstractEventLoop, inventory: Any, admin: Any, h
             if reply.receipt.status != pb.EXPECTED_RECEIPT_STATUS_OPEN:
                 self.receipts.remove(receipt_id)
 
-        @rule(quantity=st.integers(1, 4))
+        @rule(quantity=st.integers(1, 2))
         def receive_plain(self, quantity: int) -> None:
             before = self.item()
             reply = self._receive(quantity)
@@ -299,7 +299,7 @@ async def test_random_receipts_and_presale_orders_keep_every_promise(
 ) -> None:  # type: ignore[no-untyped-def]
     machine = build_machine(asyncio.get_running_loop(), inventory, admin, inventory_host, check_invariants)
     machine.TestCase.settings = settings(
-        max_examples=8,
+        max_examples=15,
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
