@@ -9,7 +9,7 @@ sales counters of the SKUs (with a channel), the levels joined to their location
 transfers) per (sku, location) and the active locations only units inbound are headed for, each an array of
 rows. It runs on a connection of `onepool_runtime.readpool` (no SQLAlchemy checkout), outside any
 transaction: the one statement reads one committed snapshot. The domain still decides: `ChannelView` (the
-channel rules) is applied by the handler.
+channel rules) is applied by the handler. The open expected receipts' slots of the SKUs ride in the same row.
 
 Failure modes: the database unreachable raises asyncpg's or the OS's connection errors, which the call
 pipeline answers UNAVAILABLE (`onepool_runtime.infra`).
@@ -24,6 +24,8 @@ from typing import Any
 from onepool_runtime.readpool import read_pool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onepool_inventory.adapters.expected_receipts import group_slots
+from onepool_inventory.domain.expected import Slot
 from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelAllocationStatus,
@@ -44,7 +46,16 @@ _LOCATION_OF_LEVEL = ", ".join(f"l.{c}" for c in LOCATION_COLUMNS.split(", "))
 ALLOCATION_COLUMNS = (
     "id, channel_id, location_id, sku, quantity, remaining, ends_at, status, created_at, updated_at, returned, version"
 )
-_SALES_COLUMNS = "channel_id, sku, counted, cap_units, cap_version, version"
+# The columns `sales_from_row` reads, in its order (reserve_store.py locks and returns the same).
+SALES_COLUMNS = (
+    "channel_id, sku, counted, cap_units, cap_version, version, presale_units, allow_backorder, presale_counted"
+)
+# What the open expected receipts of some SKUs still bring (reserve_store.py reads the same).
+SLOTS = """
+SELECT l.sku, r.location_id, r.id, r.expected_at, l.quantity - l.received - l.shortfall
+FROM expected_receipt_lines l JOIN expected_receipts r ON r.id = l.receipt_id
+WHERE l.sku = ANY($1::text[]) AND r.status = 'OPEN' ORDER BY r.expected_at, r.id
+"""
 
 # The policy's columns come first, as columns of their own (NULL without a policy): asyncpg decodes an array
 # column (location_ids) inside an anonymous row only if it has met the type before.
@@ -53,10 +64,12 @@ _POLICY_WIDTH = len(POLICY_COLUMNS.split(", "))
 
 # $1 the SKUs, $2 the locations asked for (NULL: all), $3 the channel ('' : none). One row: the policy's
 # columns, then arrays of rows: allocations, sales, levels (sku, on_hand, reserved, safety_stock, version,
-# dedicated, then the location's LOCATION_COLUMNS from column 6), inbound (sku, location, units) and bare.
+# dedicated, then the location's LOCATION_COLUMNS from column 6, expected, awaiting), inbound (sku, location,
+# units), bare, and the open expected receipts' slots (SLOTS' columns, in expected_at order).
 _READ = f"""
 WITH lv AS (
-  SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}
+  SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}, s.expected,
+    s.awaiting
   FROM stock_levels s JOIN locations l ON l.id = s.location_id
   WHERE s.sku = ANY($1::text[]) AND l.active AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))),
 ib AS (
@@ -68,13 +81,16 @@ SELECT
   ARRAY(SELECT row({ALLOCATION_COLUMNS}) FROM channel_allocations
         WHERE $3::text <> '' AND channel_id = $3 AND sku = ANY($1::text[]) AND status = 'ACTIVE' ORDER BY id)
     AS allocations,
-  ARRAY(SELECT row({_SALES_COLUMNS}) FROM channel_sales
+  ARRAY(SELECT row({SALES_COLUMNS}) FROM channel_sales
         WHERE $3::text <> '' AND channel_id = $3 AND sku = ANY($1::text[])) AS sales,
   ARRAY(SELECT row(lv.*) FROM lv ORDER BY lv.sku, lv.id) AS levels,
   ARRAY(SELECT row(ib.*) FROM ib) AS inbound,
   ARRAY(SELECT row({LOCATION_COLUMNS}) FROM locations
         WHERE active AND id IN (SELECT location_id FROM ib) AND id NOT IN (SELECT lv.id FROM lv)
-          AND ($2::text[] IS NULL OR id = ANY($2::text[]))) AS bare
+          AND ($2::text[] IS NULL OR id = ANY($2::text[]))) AS bare,
+  ARRAY(SELECT row(l.sku, r.location_id, r.id, r.expected_at, l.quantity - l.received - l.shortfall)
+        FROM expected_receipt_lines l JOIN expected_receipts r ON r.id = l.receipt_id
+        WHERE l.sku = ANY($1::text[]) AND r.status = 'OPEN' ORDER BY r.expected_at, r.id) AS slots
 FROM (SELECT) AS one LEFT JOIN channel_policies p ON $3::text <> '' AND p.channel_id = $3
 """
 
@@ -87,7 +103,8 @@ def allocation_from_row(r: Sequence[Any]) -> ChannelAllocation:
 
 
 def sales_from_row(r: Sequence[Any]) -> ChannelSales:
-    return ChannelSales(r[0], r[1], r[2], r[3], r[4], r[5])
+    """A ChannelSales from SALES_COLUMNS."""
+    return ChannelSales(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
 
 
 @dataclass
@@ -103,6 +120,8 @@ class AvailabilityRead:
     unknown_channel: bool = False
     # Every active location seen (of the levels, and those only units inbound are headed for).
     locations: list[Location] = field(default_factory=list)
+    # What the open expected receipts still bring per (sku, location), in expected_at order.
+    slots: dict[tuple[str, str], list[Slot]] = field(default_factory=dict)
 
 
 def location_from_row(r: Sequence[Any], at: int = 0) -> Location:
@@ -148,7 +167,7 @@ class AvailabilityReader:
         async with read_pool(self._engine).connection() as conn:
             found = await conn.fetchrow(_READ, list(skus), wanted, channel_id)
         assert found is not None  # a SELECT without FROM always returns its one row
-        allocation_rows, sales_rows, level_rows, inbound_rows, bare_rows = found[_POLICY_WIDTH:]
+        allocation_rows, sales_rows, level_rows, inbound_rows, bare_rows, slot_rows = found[_POLICY_WIDTH:]
         if channel_id and found[0] is None:
             return AvailabilityRead(None, [], unknown_channel=True)
         policy = policy_from_row(found) if found[0] is not None else None
@@ -156,15 +175,17 @@ class AvailabilityReader:
         sales = {r[1]: sales_from_row(r) for r in sales_rows}
         inbound = {(r[0], r[1]): int(r[2]) for r in inbound_rows}
         locations: dict[str, Location] = {r[0]: location_from_row(r) for r in bare_rows}
+        slots = group_slots(tuple(r) for r in slot_rows)
         out = []
         for r in level_rows:
             location = locations.get(r[6])
             if location is None:
                 location = locations[r[6]] = location_from_row(r, 6)
             level = StockLevel(
-                r[0], location.id, r[1], r[2], r[3], r[4], location.type, location.owner_dealer_id, dedicated=r[5]
-            )
+                r[0], location.id, r[1], r[2], r[3], r[4], location.type, location.owner_dealer_id, dedicated=r[5],
+                expected=r[15], awaiting=r[16],
+            )  # fmt: skip
             out.append((level, location))
-        read = AvailabilityRead(policy, out, allocations, sales, inbound)
+        read = AvailabilityRead(policy, out, allocations, sales, inbound, slots=slots)
         read.locations = list(locations.values())
         return read

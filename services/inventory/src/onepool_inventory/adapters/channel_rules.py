@@ -33,7 +33,10 @@ def _allocation(row: Any) -> ChannelAllocation:
 
 
 def _sales(row: Any) -> ChannelSales:
-    return ChannelSales(row.channel_id, row.sku, row.counted, row.cap_units, row.cap_version, row.version)
+    return ChannelSales(
+        row.channel_id, row.sku, row.counted, row.cap_units, row.cap_version, row.version, row.presale_units,
+        row.allow_backorder, row.presale_counted,
+    )  # fmt: skip
 
 
 class ChannelAllocationRepository:
@@ -145,10 +148,14 @@ class ChannelSalesRepository:
         self._loaded: dict[SalesKey, int] = {}
 
     async def lock(self, keys: Iterable[SalesKey]) -> dict[SalesKey, ChannelSales]:
-        """Create (at zero) and lock the counters of these (channel, sku) pairs, in key order, in one upsert."""
-        ordered = sorted(set(keys))
+        """Create (at zero) and lock the counters of these (channel, sku) pairs, in key order, in one upsert.
+        Counters this unit of work holds already are returned as they are (reading them again would drop the
+        changes not yet written)."""
+        wanted = set(keys)
+        held = {k: self._adopted[k] for k in wanted if k in self._adopted}
+        ordered = sorted(wanted - set(held))
         if not ordered:
-            return {}
+            return held
         upsert = insert(_SALES).values([{"channel_id": c, "sku": s, "counted": 0, "cap_units": 0} for c, s in ordered])
         rows = (
             await self.session.execute(
@@ -164,7 +171,7 @@ class ChannelSalesRepository:
             self._adopted[key], self._loaded[key] = sales, sales.version
             self._uow.track(sales)
             out[key] = sales
-        return out
+        return {**held, **out}
 
     async def read(self, channel_id: str, skus: Iterable[str]) -> dict[str, ChannelSales]:
         rows = (
@@ -174,15 +181,34 @@ class ChannelSalesRepository:
         ).all()
         return {r.sku: _sales(r) for r in rows}
 
-    async def set_cap(self, channel_id: str, sku: str, cap_units: int, cap_version: int) -> bool:
-        """Apply a listing's cap unless a newer listing version is stored already (events may arrive out of
-        order). Does not bump the counter's version: the count did not change."""
+    async def set_cap(
+        self,
+        channel_id: str,
+        sku: str,
+        cap_units: int,
+        cap_version: int,
+        presale_units: int = 0,
+        allow_backorder: bool = False,
+    ) -> bool:
+        """Apply a listing's cap, presale allowance and backorder flag unless a newer listing version is stored
+        already (events may arrive out of order). Does not bump the counter's version: the count did not change."""
         stmt = insert(_SALES).values(
-            channel_id=channel_id, sku=sku, counted=0, cap_units=cap_units, cap_version=cap_version
+            channel_id=channel_id,
+            sku=sku,
+            counted=0,
+            cap_units=cap_units,
+            cap_version=cap_version,
+            presale_units=presale_units,
+            allow_backorder=allow_backorder,
         )
         upsert = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
-            set_={"cap_units": stmt.excluded.cap_units, "cap_version": stmt.excluded.cap_version},
+            set_={
+                "cap_units": stmt.excluded.cap_units,
+                "cap_version": stmt.excluded.cap_version,
+                "presale_units": stmt.excluded.presale_units,
+                "allow_backorder": stmt.excluded.allow_backorder,
+            },
             where=_SALES.c.cap_version < stmt.excluded.cap_version,
         ).returning(_SALES.c.sku)
         return (await self.session.execute(upsert)).first() is not None
@@ -194,9 +220,17 @@ class ChannelSalesRepository:
         await self.session.execute(
             update(_SALES)
             .where(and_(_SALES.c.channel_id == bindparam("b_channel"), _SALES.c.sku == bindparam("b_sku")))
-            .values(counted=bindparam("b_counted"), version=bindparam("b_version")),
+            .values(
+                counted=bindparam("b_counted"), version=bindparam("b_version"), presale_counted=bindparam("b_presale")
+            ),
             [
-                {"b_channel": s.channel_id, "b_sku": s.sku, "b_counted": s.counted, "b_version": s.version}
+                {
+                    "b_channel": s.channel_id,
+                    "b_sku": s.sku,
+                    "b_counted": s.counted,
+                    "b_version": s.version,
+                    "b_presale": s.presale_counted,
+                }
                 for s in changed
             ],
         )

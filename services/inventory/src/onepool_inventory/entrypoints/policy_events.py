@@ -35,4 +35,12 @@ async def on_channel_event(
 
 async def on_listing_upserted(event: channel_events.ListingUpserted, uow: InventoryUnitOfWork) -> None:
     listing = event.listing
-    await handlers.apply_listing_cap(uow, listing.channel_id, listing.sku, listing.sales_cap_units, listing.version)
+    await handlers.apply_listing_cap(
+        uow,
+        listing.channel_id,
+        listing.sku,
+        listing.sales_cap_units,
+        listing.version,
+        listing.presale_units,
+        listing.allow_backorder,
+    )

@@ -139,6 +139,31 @@ class InventoryServiceStub:
                 request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
                 response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
                 _registered_method=True)
+        self.ExpectReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/ExpectReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptResponse.FromString,
+                _registered_method=True)
+        self.CancelExpectedReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/CancelExpectedReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptResponse.FromString,
+                _registered_method=True)
+        self.RescheduleExpectedReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/RescheduleExpectedReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptResponse.FromString,
+                _registered_method=True)
+        self.GetExpectedReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/GetExpectedReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptResponse.FromString,
+                _registered_method=True)
+        self.ListExpectedReceipts = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/ListExpectedReceipts',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -171,7 +196,10 @@ class InventoryServiceServicer:
 
     def ReceiveStock(self, request, context):
         """Goods arrived at a location (a receipt or a customer return): on_hand rises. Idempotent by request_id.
-        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE (the location is disabled).
+        With receipt_id, on an expected receipt (in parts; close_receipt: short). Reservations waiting at the
+        location are filled first come, first served in the same transaction.
+        Errors: NOT_FOUND (location, expected receipt); FAILED_PRECONDITION LOCATION_INACTIVE (the location is
+        disabled), RECEIPT_CLOSED (the receipt is already received or cancelled).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -245,7 +273,7 @@ class InventoryServiceServicer:
         """Goods left the location: on_hand and reserved both fall.
         Errors: NOT_FOUND (reservation); FAILED_PRECONDITION INVALID_RESERVATION_STATE (not COMMITTED),
         NOT_ALLOCATED_HERE (nothing of it is allocated at location_id), OVER_FULFILLMENT (more units than are
-        still open there).
+        still open there), AWAITING_STOCK (the units still wait for goods).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -311,6 +339,48 @@ class InventoryServiceServicer:
 
     def ListStockLevels(self, request, context):
         """Every stock level, paged in (location_id, sku) order: for rebuilding read models.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExpectReceipt(self, request, context):
+        """Expected receipts (purchase orders, advance shipping notices): units on their way to a location, which a
+        listing with presale_units may sell before they arrive (docs/presale.md). Never counted as on hand.
+        Idempotent by request_id.
+        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelExpectedReceipt(self, request, context):
+        """Nothing more will come on it: reservations waiting for it are promised the next receipts (or none).
+        Cancelling a CANCELLED receipt returns it.
+        Errors: NOT_FOUND (expected receipt); FAILED_PRECONDITION RECEIPT_CLOSED (already received).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RescheduleExpectedReceipt(self, request, context):
+        """The supplier moved the date (a late receipt): the promises that count on it move with it.
+        Errors: NOT_FOUND (expected receipt); FAILED_PRECONDITION RECEIPT_CLOSED (received or cancelled).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExpectedReceipt(self, request, context):
+        """One expected receipt by id, with the units of each line promised to waiting reservations.
+        Errors: NOT_FOUND (expected receipt).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExpectedReceipts(self, request, context):
+        """Expected receipts of a location or SKU (the OPEN ones unless include_closed), in id order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -413,6 +483,31 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.ListStockLevels,
                     request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.FromString,
                     response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.SerializeToString,
+            ),
+            'ExpectReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpectReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptResponse.SerializeToString,
+            ),
+            'CancelExpectedReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelExpectedReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptResponse.SerializeToString,
+            ),
+            'RescheduleExpectedReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.RescheduleExpectedReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptResponse.SerializeToString,
+            ),
+            'GetExpectedReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExpectedReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptResponse.SerializeToString,
+            ),
+            'ListExpectedReceipts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExpectedReceipts,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -938,6 +1033,141 @@ class InventoryService:
             '/onepool.inventory.v1.InventoryService/ListStockLevels',
             onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
             onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpectReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/ExpectReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelExpectedReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/CancelExpectedReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RescheduleExpectedReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/RescheduleExpectedReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExpectedReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/GetExpectedReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExpectedReceipts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/ListExpectedReceipts',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsResponse.FromString,
             options,
             channel_credentials,
             insecure,
