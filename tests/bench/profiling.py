@@ -30,7 +30,11 @@ _SCAFFOLD = re.compile(
 # Where a sample's time goes, by the innermost frame that belongs to one of these (first match wins, in
 # order). The native code a frame runs (asyncpg's protocol, protobuf's C parser) counts as its frame's; time
 # in the event loop's own frames is uvloop's and gRPC core's C code (I/O, completion queues, callbacks).
+# py-spy cannot see into C, so a thread waiting in uvloop's poll looks busy on its loop's frame: that share
+# mixes native work with idle waiting (the relay thread's loop is nearly all waiting).
+LOOP = "event loop: native I/O, or waiting (uvloop, gRPC core)"
 COMPONENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (LOOP, re.compile(r"^RelayThread\._main ")),
     ("asyncpg", re.compile(r"\(asyncpg/")),
     ("SQLAlchemy", re.compile(r"\((sqlalchemy|sqlmodel)/")),
     ("OpenTelemetry", re.compile(r"\(opentelemetry/")),
@@ -44,7 +48,7 @@ COMPONENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("runtime: other", re.compile(r"\(onepool_runtime/")),
     ("service code", re.compile(r"\(onepool_(orders|inventory|channels|dealers|settlement|kernel)/")),
-    ("event loop and native I/O (uvloop, gRPC core)", re.compile(r"\((uvloop|asyncio)/|^Runner\.run ")),
+    (LOOP, re.compile(r"\((uvloop|asyncio)/|^Runner\.run ")),
     ("threads (gRPC poller, relay)", re.compile(r"\(threading\.py")),
 )
 

@@ -34,7 +34,7 @@ def test_each_sample_counts_for_the_component_of_its_innermost_known_frame() -> 
         "asyncpg": 50.0,
         "SQLAlchemy": 30.0,
         "runtime: call pipeline": 10.0,
-        "event loop and native I/O (uvloop, gRPC core)": 10.0,
+        "event loop: native I/O, or waiting (uvloop, gRPC core)": 10.0,
     }
 
 

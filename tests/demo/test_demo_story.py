@@ -14,7 +14,8 @@ Where the numbers come from (prices in fen: tee 9900, cap 4900; wholesale tee 60
   four; the marketplace 50% of the two warehouses, its tees capped at 10 (2 sold: 8 left).
 - statements: clearing paid 93,900 of sales and got 4,900 (cancel) + 9,900 (return) back; the marketplace
   keeps 5% of 19,800; the dealer 70% of its 19,800 sale (13,860) plus a 5% fulfilment fee on the 9,900 web
-  order its shop shipped (495), less 48,000 wholesale; the brand the rest. They sum to zero."""
+  order its shop shipped (495) and the GOLD price of the tee it gave up for it (4,800, an ownership move),
+  less 48,000 wholesale; the brand the rest. They sum to zero."""
 
 from __future__ import annotations
 
@@ -105,8 +106,8 @@ async def test_each_channels_sellable_numbers_before_and_after(story: Story) -> 
 async def test_every_partys_statement_and_they_sum_to_zero(story: Story) -> None:
     dealer = f"dealer {story.brand.dealer_name}"
     assert story.statements == {
-        "brand": Statement(0, 111755, 111755, 11),
-        dealer: Statement(0, -33645, -33645, 3),
+        "brand": Statement(0, 106955, 106955, 12),
+        dealer: Statement(0, -28845, -28845, 4),
         "channel dealer": Statement(0, 0, 0, 0),
         "channel web": Statement(0, 0, 0, 0),
         "channel marketplace": Statement(0, 990, 990, 1),
@@ -137,8 +138,8 @@ async def test_the_printed_story_shows_those_numbers(story: Story) -> None:
     assert ["DEALER-SHOP", "6/0/6 -> 13/0/13", "0/0/0 -> 0/0/0"] in rows
     assert ["marketplace", "10 -> 8", "15 -> 14"] in rows
     assert ["pos", "78 -> 64", "32 -> 30"] in rows
-    assert ["brand", "11", "¥1,117.55", "¥0.00", "¥1,117.55"] in rows
-    assert [f"dealer {story.brand.dealer_name}", "3", "-¥336.45", "¥0.00", "-¥336.45"] in rows
+    assert ["brand", "12", "¥1,069.55", "¥0.00", "¥1,069.55"] in rows
+    assert [f"dealer {story.brand.dealer_name}", "4", "-¥288.45", "¥0.00", "-¥288.45"] in rows
     assert ["channel marketplace", "1", "¥9.90", "¥0.00", "¥9.90"] in rows
     assert ["clearing (customers' money)", "9", "-¥791.00", "¥0.00", "-¥791.00"] in rows
     assert ["sum", "", "¥0.00"] in [r[:3] for r in rows]
@@ -149,6 +150,6 @@ async def test_seeding_again_under_another_run_id_leaves_the_first_alone(clients
     second = await seed(clients, new_run_id())
     assert set(second.locations.values()).isdisjoint(story.brand.locations.values())
     assert set(second.channels.values()).isdisjoint(story.brand.channels.values())
-    from onepool_cli.demo.story import _Run
+    from onepool_cli.demo.story import StoryRun
 
-    assert await _Run(clients, story.brand, lambda _: None).stock() == story.stock_after
+    assert await StoryRun(clients, story.brand, lambda _: None).stock() == story.stock_after

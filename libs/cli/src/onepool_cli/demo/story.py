@@ -91,7 +91,7 @@ def _status(order: opb.Order) -> str:
     return str(opb.OrderStatus.Name(order.status)).removeprefix("ORDER_STATUS_")
 
 
-class _Run:
+class StoryRun:
     def __init__(self, c: Clients, brand: Brand, progress: Progress) -> None:
         self.c, self.brand, self.progress = c, brand, progress
         self.md = c.metadata
@@ -160,7 +160,8 @@ class _Run:
         order = await self.ship_all(await self.pay(await self.place("web", {"TEE": 1}, hangzhou, "WEB-1002")))
         flow.orders.append(self._step("web order, Hangzhou", order))
         flow.facts.append(
-            "the Hangzhou order ships from the dealer's shop: settlement pays the dealer a fulfilment fee"
+            "the Hangzhou order ships from the dealer's shop: settlement pays the dealer a fulfilment fee, "
+            "and the brand buys the dealer's tee at its GOLD price"
         )
         return flow
 
@@ -354,7 +355,8 @@ class _Run:
             await self._entries("clearing", order_id, rules)
         dealer = f"dealer:{self.brand.dealer_id}"
         for order_id in self.fee_orders:
-            await self._entries(dealer, order_id, {"fulfilment_fee"})
+            # The dealer earns a fee for the work and is paid for its goods (an ownership move at its tier price).
+            await self._entries(dealer, order_id, {"fulfilment_fee", "ownership"})
         await until(
             lambda: self.c.settlement.ListEntries(
                 spb.ListEntriesRequest(party=dealer, page_size=500), metadata=self.md
@@ -408,7 +410,7 @@ def _ts(moment: datetime) -> Timestamp:
 
 async def run_story(c: Clients, brand: Brand, started: datetime, progress: Progress = lambda _: None) -> Story:
     """Run the ten flows on a seeded brand; `started` (before seeding) opens the statements' period."""
-    run = _Run(c, brand, progress)
+    run = StoryRun(c, brand, progress)
     story = Story(brand)
     progress("stock and channel numbers before")
     story.stock_before = await run.stock()
