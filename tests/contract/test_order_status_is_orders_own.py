@@ -10,7 +10,8 @@ Two proofs:
   settlement's and dealers' consumers still read the same facts from an orders event.
 
 Scope: services, libraries and the consumer suites (tests/settlement, tests/dealers). The CLI's demo and the
-platform tests that drive orders' API (tests/flows, tests/channels, ...) assert orders' own statuses and change with them.
+platform tests that drive orders' API (tests/flows, tests/channels, ...) assert orders' own statuses and change
+with them.
 """
 
 from __future__ import annotations
