@@ -99,10 +99,13 @@ class FaultStack:
         self._watcher: asyncio.Task[None] | None = None
         self._expected_down: set[str] = set()
         self.restarted_after_exit: list[tuple[str, int, float]] = []  # (service, return code, when)
+        self.startup_seconds = 0.0  # what `start` took
 
     # ---- whole stack -------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         await asyncio.to_thread(self.pg.start)
         if not await asyncio.to_thread(self.pg.database_exists, "onepool"):
             await asyncio.to_thread(self.pg.create_database, "onepool")
@@ -112,6 +115,7 @@ class FaultStack:
             await upgrade(svc.migrations, self.database_url, svc.name)
         await asyncio.gather(*(self.start_service(name) for name in self.services))
         self._watcher = asyncio.create_task(self._watch(), name="fault-stack-watcher")
+        self.startup_seconds = loop.time() - began
 
     async def stop(self) -> None:
         if self._watcher is not None:
