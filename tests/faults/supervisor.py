@@ -122,8 +122,7 @@ class FaultStack:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
-        for svc in self.services.values():
-            await self._terminate(svc)
+        await asyncio.gather(*(self._terminate(svc) for svc in self.services.values()))  # each its own grace
         await asyncio.to_thread(self.nats.stop)
         await asyncio.to_thread(self.pg.stop)
 
