@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, DateTime, Table, func
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Table, func
 from sqlmodel import Field, SQLModel
 
 
@@ -32,6 +32,15 @@ def money_column(nullable: bool = False) -> Column[int]:
 def counter_column(start: int = 0) -> Column[int]:
     """A version or revision number that only grows (BIGINT, so it never wraps)."""
     return Column(BigInteger, nullable=False, server_default=str(start))
+
+
+def priced_line_checks() -> tuple[CheckConstraint, CheckConstraint]:
+    """The rule of every priced line (an order's, a replenishment's): some units, at a price that is not
+    negative. Fresh constraints per call (a constraint belongs to one table), under the same names everywhere."""
+    return (
+        CheckConstraint("quantity > 0", name="line_quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+    )
 
 
 def core_table(model: Any) -> Table:

@@ -11,6 +11,7 @@ from onepool_runtime.columns import (
     Updated,
     counter_column,
     money_column,
+    priced_line_checks,
     timestamp_column,
 )
 from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, text
@@ -104,10 +105,7 @@ class ReplenishmentRow(DealersTable, Stamped, table=True):
 
 class ReplenishmentLineRow(DealersTable, table=True):
     __tablename__ = "replenishment_lines"
-    __table_args__ = (
-        CheckConstraint("quantity > 0", name="line_quantity_positive"),
-        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
-    )
+    __table_args__ = priced_line_checks()
 
     replenishment_id: str = Field(primary_key=True, max_length=64, foreign_key="replenishments.id")
     position: int = Field(primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from onepool_runtime.columns import Created, Stamped, counter_column, money_column, timestamp_column
+from onepool_runtime.columns import Created, Stamped, counter_column, money_column, priced_line_checks, timestamp_column
 from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
@@ -79,8 +79,7 @@ class OrderRow(OrdersTable, Stamped, table=True):
 class OrderLineRow(OrdersTable, table=True):
     __tablename__ = "order_lines"
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="line_quantity_positive"),
-        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+        *priced_line_checks(),
         CheckConstraint(
             "discount_minor >= 0 AND discount_minor <= unit_price_minor * quantity", name="discount_within_line"
         ),
