@@ -37,6 +37,28 @@ class Catalogue(StrEnum):
     POOL = "POOL"
 
 
+class DepositRule(StrEnum):
+    """What happens to a presale deposit when the balance is not paid in time (docs/presale.md)."""
+
+    REFUND = "REFUND"
+    KEEP = "KEEP"
+
+
+@dataclass(frozen=True)
+class PresaleTerms:
+    """How a channel takes presale payments: a deposit now, the balance within `balance_due_seconds`."""
+
+    # 0: the channel takes no deposits (orders are paid in full).
+    balance_due_seconds: int = 0
+    # The least deposit, in basis points of the order total (0: any positive amount below the total).
+    min_deposit_bps: int = 0
+    deposit_rule: DepositRule = DepositRule.REFUND
+
+    @property
+    def takes_deposits(self) -> bool:
+        return self.balance_due_seconds > 0
+
+
 @dataclass(frozen=True)
 class SalesChannel:
     id: str
@@ -48,6 +70,7 @@ class SalesChannel:
     # channel at start, which fills it in.
     currency: str = ""
     catalogue: Catalogue = Catalogue.LISTINGS
+    presale: PresaleTerms = field(default_factory=PresaleTerms)
 
     @property
     def bound_dealer(self) -> str:

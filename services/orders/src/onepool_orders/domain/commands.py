@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from onepool_kernel.money import Money
 
-from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
+from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus, PaymentKind
 from onepool_orders.domain.stock_requests import StockLine
 
 
@@ -28,6 +28,7 @@ class PayOrder:
     order_id: str
     payment_ref: str
     amount: Money
+    kind: PaymentKind = PaymentKind.FULL
 
 
 @dataclass(frozen=True)

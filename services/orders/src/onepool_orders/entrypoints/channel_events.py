@@ -7,7 +7,7 @@ from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool_kernel.money import Money
 
-from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel
+from onepool_orders.domain.channels import Catalogue, ChannelListing, DepositRule, PresaleTerms, SalesChannel
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
@@ -15,7 +15,15 @@ from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
     type_ = channels_pb2.ChannelType.Name(channel.type).removeprefix("CHANNEL_TYPE_")
     catalogue = Catalogue.POOL if channel.catalogue == channels_pb2.CATALOGUE_POOL else Catalogue.LISTINGS
-    return SalesChannel(channel.id, type_, channel.owner_dealer_id, channel.version, channel.currency, catalogue)
+    terms = channel.presale
+    presale = PresaleTerms(
+        balance_due_seconds=max(0, terms.balance_due_seconds),
+        min_deposit_bps=min(max(0, terms.min_deposit_bps), 10_000),
+        deposit_rule=DepositRule.KEEP if terms.deposit_rule == channels_pb2.DEPOSIT_RULE_KEEP else DepositRule.REFUND,
+    )
+    return SalesChannel(
+        channel.id, type_, channel.owner_dealer_id, channel.version, channel.currency, catalogue, presale
+    )
 
 
 def channel_listing(listing: channels_pb2.Listing) -> ChannelListing:

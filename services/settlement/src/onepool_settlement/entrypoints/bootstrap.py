@@ -48,6 +48,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             events_in.order_subscriptions(policy, currency),
             max_deliver=settings.orders_consumer_max_deliver,
         ),
+        consumer("deposits", "ORDERS", events_in.deposit_subscriptions(policy, currency)),
         consumer("dealers", "DEALERS", events_in.dealer_subscriptions(currency)),
         consumer("locations", "INVENTORY", events_in.location_subscriptions()),
     ]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from onepool_runtime.errors import FailedPrecondition, NotFound
 
-from onepool_settlement.domain import commands, parties, periods, rules
+from onepool_settlement.domain import commands, deposits, parties, periods, rules
 from onepool_settlement.domain.model import (
     ChannelTerms,
     JournalEntry,
@@ -89,7 +89,10 @@ async def apply_channel_terms(uow: SettlementUnitOfWork, terms: ChannelTerms) ->
 async def ensure_sale(
     uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, source: Source
 ) -> OrderSettlement | None:
-    """Rule 1, once per order: None while the order is unpaid (or paid nothing)."""
+    """Rule 1, once per order: None while the order is unpaid (or paid nothing). A presale deposit the order
+    shows is booked first (settle_deposit)."""
+    if order.deposit > 0:
+        await settle_deposit(uow, order, source)
     existing = await uow.repo.get_order(order.id)
     if existing is not None:
         await uow.repo.note_order_report(order.id, order.paid, order.refunded)
@@ -105,6 +108,21 @@ async def ensure_sale(
     settlement = await uow.repo.add_order(settlement)
     await post(uow, entry)
     return settlement
+
+
+async def settle_deposit(uow: SettlementUnitOfWork, order: OrderFacts, source: Source) -> None:
+    """Book an order's presale deposit as received, then applied to the sale, kept by the seller or refunded,
+    as far as the order's facts say (domain/deposits.py; each entry once per order)."""
+    await post(uow, deposits.received(order, source), order_id=order.id)
+    seller = parties.BRAND
+    if order.deposit_kept > 0:
+        channel = await uow.repo.get_channel(order.channel_id) if order.channel_id else None
+        if order.channel_id and channel is None:
+            raise ChannelNotKnownYet(order.channel_id)
+        seller = rules.seller_of(order, channel)
+    resolved = deposits.resolution(order, seller, source)
+    if resolved is not None:
+        await post(uow, resolved, order_id=order.id)
 
 
 async def _post_fulfillment_fees(
