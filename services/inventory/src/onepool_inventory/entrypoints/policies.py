@@ -28,5 +28,11 @@ POLICY = policy(
         "ListChannelAllocations": (*PRIVILEGED, DEALER, CHANNEL),
         # Rebuilding read models (channels) is a service's job.
         "ListStockLevels": PRIVILEGED,
+        # Expected receipts: the brand's purchasing, or a dealer for its own locations.
+        "ExpectReceipt": (*PRIVILEGED, DEALER),
+        "CancelExpectedReceipt": (*PRIVILEGED, DEALER),
+        "RescheduleExpectedReceipt": (*PRIVILEGED, DEALER),
+        "GetExpectedReceipt": (*PRIVILEGED, DEALER, STORE),
+        "ListExpectedReceipts": (*PRIVILEGED, DEALER, STORE),
     },
 )

@@ -198,7 +198,7 @@ class UpdateChannelResponse(_message.Message):
     def __init__(self, channel: _Optional[_Union[Channel, _Mapping]] = ...) -> None: ...
 
 class Listing(_message.Message):
-    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active", "updated_at", "sales_cap_units", "version")
+    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active", "updated_at", "sales_cap_units", "version", "presale_units", "allow_backorder")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +207,8 @@ class Listing(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     sku: str
     channel_sku: str
@@ -215,23 +217,29 @@ class Listing(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     sales_cap_units: int
     version: int
-    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sales_cap_units: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+    presale_units: int
+    allow_backorder: bool
+    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sales_cap_units: _Optional[int] = ..., version: _Optional[int] = ..., presale_units: _Optional[int] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...
 
 class UpsertListingRequest(_message.Message):
-    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active", "sales_cap_units")
+    __slots__ = ("channel_id", "sku", "channel_sku", "price", "active", "sales_cap_units", "presale_units", "allow_backorder")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     sku: str
     channel_sku: str
     price: _common_pb2.Money
     active: bool
     sales_cap_units: int
-    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ..., sales_cap_units: _Optional[int] = ...) -> None: ...
+    presale_units: int
+    allow_backorder: bool
+    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., active: _Optional[bool] = ..., sales_cap_units: _Optional[int] = ..., presale_units: _Optional[int] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...
 
 class UpsertListingResponse(_message.Message):
     __slots__ = ("listing",)
@@ -258,30 +266,40 @@ class ListListingsResponse(_message.Message):
     def __init__(self, listings: _Optional[_Iterable[_Union[Listing, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ChannelStockItem(_message.Message):
-    __slots__ = ("sku", "channel_sku", "sellable", "listed", "rules")
+    __slots__ = ("sku", "channel_sku", "sellable", "listed", "rules", "presale_sellable", "allow_backorder")
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     LISTED_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     sku: str
     channel_sku: str
     sellable: int
     listed: bool
     rules: ChannelRules
-    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., listed: _Optional[bool] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ...) -> None: ...
+    presale_sellable: int
+    allow_backorder: bool
+    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., listed: _Optional[bool] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ..., presale_sellable: _Optional[int] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...
 
 class ChannelRules(_message.Message):
-    __slots__ = ("exposed", "dedicated", "sales_cap_units", "sales_counted")
+    __slots__ = ("exposed", "dedicated", "sales_cap_units", "sales_counted", "presale_units", "presale_counted", "expected")
     EXPOSED_FIELD_NUMBER: _ClassVar[int]
     DEDICATED_FIELD_NUMBER: _ClassVar[int]
     SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
     SALES_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
     exposed: int
     dedicated: int
     sales_cap_units: int
     sales_counted: int
-    def __init__(self, exposed: _Optional[int] = ..., dedicated: _Optional[int] = ..., sales_cap_units: _Optional[int] = ..., sales_counted: _Optional[int] = ...) -> None: ...
+    presale_units: int
+    presale_counted: int
+    expected: int
+    def __init__(self, exposed: _Optional[int] = ..., dedicated: _Optional[int] = ..., sales_cap_units: _Optional[int] = ..., sales_counted: _Optional[int] = ..., presale_units: _Optional[int] = ..., presale_counted: _Optional[int] = ..., expected: _Optional[int] = ...) -> None: ...
 
 class GetChannelStockRequest(_message.Message):
     __slots__ = ("channel_id", "skus")

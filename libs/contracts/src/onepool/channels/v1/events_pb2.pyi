@@ -32,7 +32,7 @@ class ListingUpserted(_message.Message):
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., listing: _Optional[_Union[_channels_pb2.Listing, _Mapping]] = ...) -> None: ...
 
 class ChannelStockUpdated(_message.Message):
-    __slots__ = ("meta", "channel_id", "sku", "channel_sku", "sellable", "previous_sellable", "version", "rules")
+    __slots__ = ("meta", "channel_id", "sku", "channel_sku", "sellable", "previous_sellable", "version", "rules", "presale_sellable", "previous_presale_sellable", "allow_backorder")
     META_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,9 @@ class ChannelStockUpdated(_message.Message):
     PREVIOUS_SELLABLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_PRESALE_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     meta: _common_pb2.EventMeta
     channel_id: str
     sku: str
@@ -49,4 +52,7 @@ class ChannelStockUpdated(_message.Message):
     previous_sellable: int
     version: int
     rules: _channels_pb2.ChannelRules
-    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., previous_sellable: _Optional[int] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[_channels_pb2.ChannelRules, _Mapping]] = ...) -> None: ...
+    presale_sellable: int
+    previous_presale_sellable: int
+    allow_backorder: bool
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., previous_sellable: _Optional[int] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[_channels_pb2.ChannelRules, _Mapping]] = ..., presale_sellable: _Optional[int] = ..., previous_presale_sellable: _Optional[int] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...

@@ -97,15 +97,67 @@ class ChannelAllocationChanged(_message.Message):
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., allocation: _Optional[_Union[_inventory_pb2.ChannelAllocation, _Mapping]] = ...) -> None: ...
 
 class ChannelSalesChanged(_message.Message):
-    __slots__ = ("meta", "channel_id", "sku", "counted", "version")
+    __slots__ = ("meta", "channel_id", "sku", "counted", "version", "presale_counted")
     META_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     COUNTED_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_COUNTED_FIELD_NUMBER: _ClassVar[int]
     meta: _common_pb2.EventMeta
     channel_id: str
     sku: str
     counted: int
     version: int
-    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., counted: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+    presale_counted: int
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., counted: _Optional[int] = ..., version: _Optional[int] = ..., presale_counted: _Optional[int] = ...) -> None: ...
+
+class ExpectedReceiptRecorded(_message.Message):
+    __slots__ = ("meta", "receipt")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    receipt: _inventory_pb2.ExpectedReceipt
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., receipt: _Optional[_Union[_inventory_pb2.ExpectedReceipt, _Mapping]] = ...) -> None: ...
+
+class ExpectedReceiptCancelled(_message.Message):
+    __slots__ = ("meta", "receipt")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    receipt: _inventory_pb2.ExpectedReceipt
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., receipt: _Optional[_Union[_inventory_pb2.ExpectedReceipt, _Mapping]] = ...) -> None: ...
+
+class ExpectedReceiptChanged(_message.Message):
+    __slots__ = ("meta", "receipt")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    receipt: _inventory_pb2.ExpectedReceipt
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., receipt: _Optional[_Union[_inventory_pb2.ExpectedReceipt, _Mapping]] = ...) -> None: ...
+
+class ReservationFilled(_message.Message):
+    __slots__ = ("meta", "reservation", "location_id", "lines", "receipt_id")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    reservation: _inventory_pb2.Reservation
+    location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.StockLine]
+    receipt_id: str
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., reservation: _Optional[_Union[_inventory_pb2.Reservation, _Mapping]] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_inventory_pb2.StockLine, _Mapping]]] = ..., receipt_id: _Optional[str] = ...) -> None: ...
+
+class ReservationPromiseMoved(_message.Message):
+    __slots__ = ("meta", "reservation", "moves", "reason")
+    META_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    MOVES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    reservation: _inventory_pb2.Reservation
+    moves: _containers.RepeatedCompositeFieldContainer[_inventory_pb2.PromiseMove]
+    reason: _inventory_pb2.PromiseMoveReason
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., reservation: _Optional[_Union[_inventory_pb2.Reservation, _Mapping]] = ..., moves: _Optional[_Iterable[_Union[_inventory_pb2.PromiseMove, _Mapping]]] = ..., reason: _Optional[_Union[_inventory_pb2.PromiseMoveReason, str]] = ...) -> None: ...

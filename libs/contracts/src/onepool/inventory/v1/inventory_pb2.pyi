@@ -43,6 +43,19 @@ class ReservationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESERVATION_STATUS_EXPIRED: _ClassVar[ReservationStatus]
     RESERVATION_STATUS_FULFILLED: _ClassVar[ReservationStatus]
 
+class AllocationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALLOCATION_STATUS_UNSPECIFIED: _ClassVar[AllocationStatus]
+    ALLOCATION_STATUS_ALLOCATED: _ClassVar[AllocationStatus]
+    ALLOCATION_STATUS_AWAITING_STOCK: _ClassVar[AllocationStatus]
+
+class AllocationSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALLOCATION_SOURCE_UNSPECIFIED: _ClassVar[AllocationSource]
+    ALLOCATION_SOURCE_ON_HAND: _ClassVar[AllocationSource]
+    ALLOCATION_SOURCE_PRESALE: _ClassVar[AllocationSource]
+    ALLOCATION_SOURCE_BACKORDER: _ClassVar[AllocationSource]
+
 class TransferStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TRANSFER_STATUS_UNSPECIFIED: _ClassVar[TransferStatus]
@@ -55,6 +68,21 @@ class ChannelAllocationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper)
     CHANNEL_ALLOCATION_STATUS_ACTIVE: _ClassVar[ChannelAllocationStatus]
     CHANNEL_ALLOCATION_STATUS_RELEASED: _ClassVar[ChannelAllocationStatus]
     CHANNEL_ALLOCATION_STATUS_ENDED: _ClassVar[ChannelAllocationStatus]
+
+class ExpectedReceiptStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPECTED_RECEIPT_STATUS_UNSPECIFIED: _ClassVar[ExpectedReceiptStatus]
+    EXPECTED_RECEIPT_STATUS_OPEN: _ClassVar[ExpectedReceiptStatus]
+    EXPECTED_RECEIPT_STATUS_RECEIVED: _ClassVar[ExpectedReceiptStatus]
+    EXPECTED_RECEIPT_STATUS_CANCELLED: _ClassVar[ExpectedReceiptStatus]
+
+class PromiseMoveReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROMISE_MOVE_REASON_UNSPECIFIED: _ClassVar[PromiseMoveReason]
+    PROMISE_MOVE_REASON_LATE: _ClassVar[PromiseMoveReason]
+    PROMISE_MOVE_REASON_SHORT: _ClassVar[PromiseMoveReason]
+    PROMISE_MOVE_REASON_CANCELLED: _ClassVar[PromiseMoveReason]
+    PROMISE_MOVE_REASON_REORDERED: _ClassVar[PromiseMoveReason]
 LOCATION_TYPE_UNSPECIFIED: LocationType
 LOCATION_TYPE_WAREHOUSE: LocationType
 LOCATION_TYPE_STORE: LocationType
@@ -76,6 +104,13 @@ RESERVATION_STATUS_COMMITTED: ReservationStatus
 RESERVATION_STATUS_RELEASED: ReservationStatus
 RESERVATION_STATUS_EXPIRED: ReservationStatus
 RESERVATION_STATUS_FULFILLED: ReservationStatus
+ALLOCATION_STATUS_UNSPECIFIED: AllocationStatus
+ALLOCATION_STATUS_ALLOCATED: AllocationStatus
+ALLOCATION_STATUS_AWAITING_STOCK: AllocationStatus
+ALLOCATION_SOURCE_UNSPECIFIED: AllocationSource
+ALLOCATION_SOURCE_ON_HAND: AllocationSource
+ALLOCATION_SOURCE_PRESALE: AllocationSource
+ALLOCATION_SOURCE_BACKORDER: AllocationSource
 TRANSFER_STATUS_UNSPECIFIED: TransferStatus
 TRANSFER_STATUS_IN_TRANSIT: TransferStatus
 TRANSFER_STATUS_RECEIVED: TransferStatus
@@ -83,6 +118,15 @@ CHANNEL_ALLOCATION_STATUS_UNSPECIFIED: ChannelAllocationStatus
 CHANNEL_ALLOCATION_STATUS_ACTIVE: ChannelAllocationStatus
 CHANNEL_ALLOCATION_STATUS_RELEASED: ChannelAllocationStatus
 CHANNEL_ALLOCATION_STATUS_ENDED: ChannelAllocationStatus
+EXPECTED_RECEIPT_STATUS_UNSPECIFIED: ExpectedReceiptStatus
+EXPECTED_RECEIPT_STATUS_OPEN: ExpectedReceiptStatus
+EXPECTED_RECEIPT_STATUS_RECEIVED: ExpectedReceiptStatus
+EXPECTED_RECEIPT_STATUS_CANCELLED: ExpectedReceiptStatus
+PROMISE_MOVE_REASON_UNSPECIFIED: PromiseMoveReason
+PROMISE_MOVE_REASON_LATE: PromiseMoveReason
+PROMISE_MOVE_REASON_SHORT: PromiseMoveReason
+PROMISE_MOVE_REASON_CANCELLED: PromiseMoveReason
+PROMISE_MOVE_REASON_REORDERED: PromiseMoveReason
 
 class Location(_message.Message):
     __slots__ = ("id", "name", "type", "owner_dealer_id", "region", "ships", "pickup", "priority", "disabled")
@@ -185,26 +229,36 @@ class ListLocationsResponse(_message.Message):
     def __init__(self, locations: _Optional[_Iterable[_Union[Location, _Mapping]]] = ...) -> None: ...
 
 class ReceiveStockRequest(_message.Message):
-    __slots__ = ("request_id", "location_id", "lines", "reason", "kind", "reference")
+    __slots__ = ("request_id", "location_id", "lines", "reason", "kind", "reference", "receipt_id", "close_receipt", "rest_expected_at")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    REST_EXPECTED_AT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     location_id: str
     lines: _containers.RepeatedCompositeFieldContainer[StockLine]
     reason: str
     kind: MovementKind
     reference: str
-    def __init__(self, request_id: _Optional[str] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[MovementKind, str]] = ..., reference: _Optional[str] = ...) -> None: ...
+    receipt_id: str
+    close_receipt: bool
+    rest_expected_at: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., reason: _Optional[str] = ..., kind: _Optional[_Union[MovementKind, str]] = ..., reference: _Optional[str] = ..., receipt_id: _Optional[str] = ..., close_receipt: _Optional[bool] = ..., rest_expected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReceiveStockResponse(_message.Message):
-    __slots__ = ("levels",)
+    __slots__ = ("levels", "receipt", "filled")
     LEVELS_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    FILLED_FIELD_NUMBER: _ClassVar[int]
     levels: _containers.RepeatedCompositeFieldContainer[StockLevel]
-    def __init__(self, levels: _Optional[_Iterable[_Union[StockLevel, _Mapping]]] = ...) -> None: ...
+    receipt: ExpectedReceipt
+    filled: _containers.RepeatedCompositeFieldContainer[FilledAllocation]
+    def __init__(self, levels: _Optional[_Iterable[_Union[StockLevel, _Mapping]]] = ..., receipt: _Optional[_Union[ExpectedReceipt, _Mapping]] = ..., filled: _Optional[_Iterable[_Union[FilledAllocation, _Mapping]]] = ...) -> None: ...
 
 class AdjustStockRequest(_message.Message):
     __slots__ = ("request_id", "location_id", "sku", "delta", "reason")
@@ -253,7 +307,7 @@ class GetAvailabilityRequest(_message.Message):
     def __init__(self, skus: _Optional[_Iterable[str]] = ..., channel_id: _Optional[str] = ..., location_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LocationAvailability(_message.Message):
-    __slots__ = ("location_id", "on_hand", "reserved", "available", "safety_stock", "dedicated", "inbound")
+    __slots__ = ("location_id", "on_hand", "reserved", "available", "safety_stock", "dedicated", "inbound", "expected", "awaiting", "expected_by_date")
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     ON_HAND_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FIELD_NUMBER: _ClassVar[int]
@@ -261,6 +315,9 @@ class LocationAvailability(_message.Message):
     SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
     DEDICATED_FIELD_NUMBER: _ClassVar[int]
     INBOUND_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_BY_DATE_FIELD_NUMBER: _ClassVar[int]
     location_id: str
     on_hand: int
     reserved: int
@@ -268,10 +325,27 @@ class LocationAvailability(_message.Message):
     safety_stock: int
     dedicated: int
     inbound: int
-    def __init__(self, location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., available: _Optional[int] = ..., safety_stock: _Optional[int] = ..., dedicated: _Optional[int] = ..., inbound: _Optional[int] = ...) -> None: ...
+    expected: int
+    awaiting: int
+    expected_by_date: _containers.RepeatedCompositeFieldContainer[ExpectedQuantity]
+    def __init__(self, location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., available: _Optional[int] = ..., safety_stock: _Optional[int] = ..., dedicated: _Optional[int] = ..., inbound: _Optional[int] = ..., expected: _Optional[int] = ..., awaiting: _Optional[int] = ..., expected_by_date: _Optional[_Iterable[_Union[ExpectedQuantity, _Mapping]]] = ...) -> None: ...
+
+class ExpectedQuantity(_message.Message):
+    __slots__ = ("receipt_id", "location_id", "expected_at", "quantity", "promised")
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_FIELD_NUMBER: _ClassVar[int]
+    receipt_id: str
+    location_id: str
+    expected_at: _timestamp_pb2.Timestamp
+    quantity: int
+    promised: int
+    def __init__(self, receipt_id: _Optional[str] = ..., location_id: _Optional[str] = ..., expected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., quantity: _Optional[int] = ..., promised: _Optional[int] = ...) -> None: ...
 
 class Availability(_message.Message):
-    __slots__ = ("sku", "on_hand", "reserved", "safety_stock", "available", "by_location", "inbound", "exposed", "dedicated", "sales_cap_units", "sales_counted")
+    __slots__ = ("sku", "on_hand", "reserved", "safety_stock", "available", "by_location", "inbound", "exposed", "dedicated", "sales_cap_units", "sales_counted", "expected", "awaiting", "expected_by_date", "presale_units", "presale_counted", "presale_sellable", "allow_backorder")
     SKU_FIELD_NUMBER: _ClassVar[int]
     ON_HAND_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FIELD_NUMBER: _ClassVar[int]
@@ -283,6 +357,13 @@ class Availability(_message.Message):
     DEDICATED_FIELD_NUMBER: _ClassVar[int]
     SALES_CAP_UNITS_FIELD_NUMBER: _ClassVar[int]
     SALES_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_BY_DATE_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     sku: str
     on_hand: int
     reserved: int
@@ -294,7 +375,14 @@ class Availability(_message.Message):
     dedicated: int
     sales_cap_units: int
     sales_counted: int
-    def __init__(self, sku: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., by_location: _Optional[_Iterable[_Union[LocationAvailability, _Mapping]]] = ..., inbound: _Optional[int] = ..., exposed: _Optional[int] = ..., dedicated: _Optional[int] = ..., sales_cap_units: _Optional[int] = ..., sales_counted: _Optional[int] = ...) -> None: ...
+    expected: int
+    awaiting: int
+    expected_by_date: _containers.RepeatedCompositeFieldContainer[ExpectedQuantity]
+    presale_units: int
+    presale_counted: int
+    presale_sellable: int
+    allow_backorder: bool
+    def __init__(self, sku: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., by_location: _Optional[_Iterable[_Union[LocationAvailability, _Mapping]]] = ..., inbound: _Optional[int] = ..., exposed: _Optional[int] = ..., dedicated: _Optional[int] = ..., sales_cap_units: _Optional[int] = ..., sales_counted: _Optional[int] = ..., expected: _Optional[int] = ..., awaiting: _Optional[int] = ..., expected_by_date: _Optional[_Iterable[_Union[ExpectedQuantity, _Mapping]]] = ..., presale_units: _Optional[int] = ..., presale_counted: _Optional[int] = ..., presale_sellable: _Optional[int] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...
 
 class GetAvailabilityResponse(_message.Message):
     __slots__ = ("items",)
@@ -325,39 +413,53 @@ class ReserveLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., location_id: _Optional[str] = ...) -> None: ...
 
 class ReserveRequest(_message.Message):
-    __slots__ = ("request_id", "order_id", "channel_id", "lines", "hint", "ttl_seconds")
+    __slots__ = ("request_id", "order_id", "channel_id", "lines", "hint", "ttl_seconds", "accept_awaiting_stock")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     HINT_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_AWAITING_STOCK_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     order_id: str
     channel_id: str
     lines: _containers.RepeatedCompositeFieldContainer[ReserveLine]
     hint: SourcingHint
     ttl_seconds: int
-    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReserveLine, _Mapping]]] = ..., hint: _Optional[_Union[SourcingHint, _Mapping]] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+    accept_awaiting_stock: bool
+    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReserveLine, _Mapping]]] = ..., hint: _Optional[_Union[SourcingHint, _Mapping]] = ..., ttl_seconds: _Optional[int] = ..., accept_awaiting_stock: _Optional[bool] = ...) -> None: ...
 
 class Allocation(_message.Message):
-    __slots__ = ("sku", "location_id", "quantity", "fulfilled_quantity", "location_owner_dealer_id", "location_type")
+    __slots__ = ("sku", "location_id", "quantity", "fulfilled_quantity", "location_owner_dealer_id", "location_type", "status", "awaiting_quantity", "promised_at", "receipt_id", "source", "filled_at")
     SKU_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     FULFILLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     LOCATION_OWNER_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     LOCATION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    FILLED_AT_FIELD_NUMBER: _ClassVar[int]
     sku: str
     location_id: str
     quantity: int
     fulfilled_quantity: int
     location_owner_dealer_id: str
     location_type: LocationType
-    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., location_owner_dealer_id: _Optional[str] = ..., location_type: _Optional[_Union[LocationType, str]] = ...) -> None: ...
+    status: AllocationStatus
+    awaiting_quantity: int
+    promised_at: _timestamp_pb2.Timestamp
+    receipt_id: str
+    source: AllocationSource
+    filled_at: _timestamp_pb2.Timestamp
+    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., location_owner_dealer_id: _Optional[str] = ..., location_type: _Optional[_Union[LocationType, str]] = ..., status: _Optional[_Union[AllocationStatus, str]] = ..., awaiting_quantity: _Optional[int] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt_id: _Optional[str] = ..., source: _Optional[_Union[AllocationSource, str]] = ..., filled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Reservation(_message.Message):
-    __slots__ = ("id", "order_id", "channel_id", "status", "allocations", "expires_at", "created_at", "updated_at", "release_reason")
+    __slots__ = ("id", "order_id", "channel_id", "status", "allocations", "expires_at", "created_at", "updated_at", "release_reason", "awaiting_stock", "promised_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -367,6 +469,8 @@ class Reservation(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     RELEASE_REASON_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_STOCK_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     order_id: str
     channel_id: str
@@ -376,7 +480,9 @@ class Reservation(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     release_reason: str
-    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., release_reason: _Optional[str] = ...) -> None: ...
+    awaiting_stock: bool
+    promised_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., release_reason: _Optional[str] = ..., awaiting_stock: _Optional[bool] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReserveResponse(_message.Message):
     __slots__ = ("reservation",)
@@ -623,3 +729,163 @@ class ListStockLevelsResponse(_message.Message):
     levels: _containers.RepeatedCompositeFieldContainer[StockLevel]
     next_page_token: str
     def __init__(self, levels: _Optional[_Iterable[_Union[StockLevel, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ExpectedReceiptLine(_message.Message):
+    __slots__ = ("sku", "quantity", "received", "remaining", "promised", "shortfall")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_FIELD_NUMBER: _ClassVar[int]
+    SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    quantity: int
+    received: int
+    remaining: int
+    promised: int
+    shortfall: int
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., received: _Optional[int] = ..., remaining: _Optional[int] = ..., promised: _Optional[int] = ..., shortfall: _Optional[int] = ...) -> None: ...
+
+class ExpectedReceipt(_message.Message):
+    __slots__ = ("id", "location_id", "lines", "expected_at", "reference", "status", "created_at", "updated_at", "version", "cancel_reason", "location_owner_dealer_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REASON_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_OWNER_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[ExpectedReceiptLine]
+    expected_at: _timestamp_pb2.Timestamp
+    reference: str
+    status: ExpectedReceiptStatus
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    version: int
+    cancel_reason: str
+    location_owner_dealer_id: str
+    def __init__(self, id: _Optional[str] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ExpectedReceiptLine, _Mapping]]] = ..., expected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ..., status: _Optional[_Union[ExpectedReceiptStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., cancel_reason: _Optional[str] = ..., location_owner_dealer_id: _Optional[str] = ...) -> None: ...
+
+class FilledAllocation(_message.Message):
+    __slots__ = ("reservation_id", "order_id", "channel_id", "sku", "location_id", "quantity", "still_awaiting")
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    STILL_AWAITING_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    order_id: str
+    channel_id: str
+    sku: str
+    location_id: str
+    quantity: int
+    still_awaiting: int
+    def __init__(self, reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., location_id: _Optional[str] = ..., quantity: _Optional[int] = ..., still_awaiting: _Optional[int] = ...) -> None: ...
+
+class ExpectReceiptRequest(_message.Message):
+    __slots__ = ("request_id", "location_id", "lines", "expected_at", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    location_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[StockLine]
+    expected_at: _timestamp_pb2.Timestamp
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., expected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class ExpectReceiptResponse(_message.Message):
+    __slots__ = ("receipt",)
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    receipt: ExpectedReceipt
+    def __init__(self, receipt: _Optional[_Union[ExpectedReceipt, _Mapping]] = ...) -> None: ...
+
+class CancelExpectedReceiptRequest(_message.Message):
+    __slots__ = ("receipt_id", "reason")
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    receipt_id: str
+    reason: str
+    def __init__(self, receipt_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelExpectedReceiptResponse(_message.Message):
+    __slots__ = ("receipt",)
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    receipt: ExpectedReceipt
+    def __init__(self, receipt: _Optional[_Union[ExpectedReceipt, _Mapping]] = ...) -> None: ...
+
+class RescheduleExpectedReceiptRequest(_message.Message):
+    __slots__ = ("receipt_id", "expected_at")
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    receipt_id: str
+    expected_at: _timestamp_pb2.Timestamp
+    def __init__(self, receipt_id: _Optional[str] = ..., expected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RescheduleExpectedReceiptResponse(_message.Message):
+    __slots__ = ("receipt",)
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    receipt: ExpectedReceipt
+    def __init__(self, receipt: _Optional[_Union[ExpectedReceipt, _Mapping]] = ...) -> None: ...
+
+class GetExpectedReceiptRequest(_message.Message):
+    __slots__ = ("receipt_id",)
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    receipt_id: str
+    def __init__(self, receipt_id: _Optional[str] = ...) -> None: ...
+
+class GetExpectedReceiptResponse(_message.Message):
+    __slots__ = ("receipt",)
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    receipt: ExpectedReceipt
+    def __init__(self, receipt: _Optional[_Union[ExpectedReceipt, _Mapping]] = ...) -> None: ...
+
+class ListExpectedReceiptsRequest(_message.Message):
+    __slots__ = ("location_id", "sku", "include_closed", "page_size", "page_token")
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    location_id: str
+    sku: str
+    include_closed: bool
+    page_size: int
+    page_token: str
+    def __init__(self, location_id: _Optional[str] = ..., sku: _Optional[str] = ..., include_closed: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListExpectedReceiptsResponse(_message.Message):
+    __slots__ = ("receipts", "next_page_token")
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    receipts: _containers.RepeatedCompositeFieldContainer[ExpectedReceipt]
+    next_page_token: str
+    def __init__(self, receipts: _Optional[_Iterable[_Union[ExpectedReceipt, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class PromiseMove(_message.Message):
+    __slots__ = ("sku", "location_id", "quantity", "previous_promised_at", "previous_receipt_id", "promised_at", "receipt_id")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    location_id: str
+    quantity: int
+    previous_promised_at: _timestamp_pb2.Timestamp
+    previous_receipt_id: str
+    promised_at: _timestamp_pb2.Timestamp
+    receipt_id: str
+    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., quantity: _Optional[int] = ..., previous_promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_receipt_id: _Optional[str] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt_id: _Optional[str] = ...) -> None: ...

@@ -131,6 +131,31 @@ class InventoryServiceStub:
                 request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
                 response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
                 _registered_method=True)
+        self.ExpectReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/ExpectReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptResponse.FromString,
+                _registered_method=True)
+        self.CancelExpectedReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/CancelExpectedReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptResponse.FromString,
+                _registered_method=True)
+        self.RescheduleExpectedReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/RescheduleExpectedReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptResponse.FromString,
+                _registered_method=True)
+        self.GetExpectedReceipt = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/GetExpectedReceipt',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptResponse.FromString,
+                _registered_method=True)
+        self.ListExpectedReceipts = channel.unary_unary(
+                '/onepool.inventory.v1.InventoryService/ListExpectedReceipts',
+                request_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsRequest.SerializeToString,
+                response_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -258,6 +283,40 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExpectReceipt(self, request, context):
+        """Expected receipts (purchase orders, advance shipping notices): units on their way to a location, which a
+        listing with presale_units may sell before they arrive (docs/presale.md). Never counted as on hand.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelExpectedReceipt(self, request, context):
+        """Nothing more will come on it: reservations waiting for it are promised the next receipts (or none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RescheduleExpectedReceipt(self, request, context):
+        """The supplier moved the date (a late receipt): the promises that count on it move with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExpectedReceipt(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExpectedReceipts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -355,6 +414,31 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.ListStockLevels,
                     request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.FromString,
                     response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.SerializeToString,
+            ),
+            'ExpectReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpectReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptResponse.SerializeToString,
+            ),
+            'CancelExpectedReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelExpectedReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptResponse.SerializeToString,
+            ),
+            'RescheduleExpectedReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.RescheduleExpectedReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptResponse.SerializeToString,
+            ),
+            'GetExpectedReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExpectedReceipt,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptResponse.SerializeToString,
+            ),
+            'ListExpectedReceipts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExpectedReceipts,
+                    request_deserializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsRequest.FromString,
+                    response_serializer=onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -872,6 +956,141 @@ class InventoryService:
             '/onepool.inventory.v1.InventoryService/ListStockLevels',
             onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsRequest.SerializeToString,
             onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListStockLevelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpectReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/ExpectReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ExpectReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelExpectedReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/CancelExpectedReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.CancelExpectedReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RescheduleExpectedReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/RescheduleExpectedReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.RescheduleExpectedReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExpectedReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/GetExpectedReceipt',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.GetExpectedReceiptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExpectedReceipts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.inventory.v1.InventoryService/ListExpectedReceipts',
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsRequest.SerializeToString,
+            onepool_dot_inventory_dot_v1_dot_inventory__pb2.ListExpectedReceiptsResponse.FromString,
             options,
             channel_credentials,
             insecure,
