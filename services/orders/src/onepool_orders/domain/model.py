@@ -155,6 +155,10 @@ class AllocatedStock:
     promised_at: datetime | None = None
 
 
+# Per SKU: units waiting for goods and when they are promised.
+LineStock = tuple[int, datetime | None]
+
+
 @dataclass(frozen=True)
 class LinePromise:
     """One line's promise before and after a change inventory reported."""
@@ -170,7 +174,7 @@ def line_stock(
 ) -> dict[str, tuple[int, datetime | None]]:
     """Per SKU: units waiting, and when the whole of them is promised (the latest promise; None when some
     waiting units have none)."""
-    out: dict[str, tuple[int, datetime | None]] = {}
+    out: dict[str, LineStock] = {}
     unpromised: set[str] = set()
     for a in allocations:
         if a.awaiting <= 0:
@@ -532,9 +536,9 @@ class Order:
         return True
 
     def _pay_balance(self, amount: Money, payment_ref: str, now: datetime) -> bool:
-        if self.status in PAID_STATES and self.deposit_minor and payment_ref == self.payment_ref:
-            if amount == self.balance:
-                return False  # the same balance again
+        repeated = self.deposit_minor and payment_ref == self.payment_ref and amount == self.balance
+        if self.status in PAID_STATES and repeated:
+            return False  # the same balance again
         if self.status is not OrderStatus.DEPOSIT_PAID:
             why = "already paid" if self.status in PAID_STATES else "no deposit was paid: pay it in full"
             raise _state_error(self, "take the balance of", why)

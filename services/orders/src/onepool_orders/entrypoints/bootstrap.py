@@ -19,7 +19,11 @@ from onepool_runtime.server import Infra, ServiceParts
 from onepool_orders.adapters.inventory import GrpcInventory
 from onepool_orders.entrypoints.channel_events import on_channel_event, on_listing_event
 from onepool_orders.entrypoints.grpc_api import OrdersServicer
-from onepool_orders.entrypoints.inventory_events import on_reservation_expired
+from onepool_orders.entrypoints.inventory_events import (
+    on_promise_moved,
+    on_reservation_expired,
+    on_reservation_filled,
+)
 from onepool_orders.entrypoints.policies import POLICY
 from onepool_orders.service_layer.balances import BalanceSweeper
 from onepool_orders.service_layer.placing import OrderPlacement
@@ -43,12 +47,18 @@ def _exit_after_reserve() -> None:
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events orders reads (nothing is connected here; the host runs them)."""
     expiry = [Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)]
+    # A durable of its own (an existing durable keeps the subjects it was created with).
+    stock = [
+        Subscription.of(inventory_events.ReservationFilled, on_reservation_filled),
+        Subscription.of(inventory_events.ReservationPromiseMoved, on_promise_moved),
+    ]
     channel_view = [
         *(Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)),
         Subscription.of(channel_events.ListingUpserted, on_listing_event),
     ]
     return [
         infra.consumer(OrdersUnitOfWork, "reservation-expiry", "INVENTORY", expiry),
+        infra.consumer(OrdersUnitOfWork, "reservation-stock", "INVENTORY", stock),
         infra.consumer(OrdersUnitOfWork, "channel-view", "CHANNELS", channel_view),
     ]
 
