@@ -31,6 +31,9 @@ ORDER_EVENTS: dict[str, type[Message]] = {
     "orders.order.shipped": oev.OrderShipped,
     "orders.order.completed": oev.OrderCompleted,
     "orders.order.returned": oev.OrderReturned,
+    "orders.order.deposit_paid": oev.OrderDepositPaid,
+    "orders.order.promise_moved": oev.OrderPromiseMoved,
+    "orders.order.stock_filled": oev.OrderStockFilled,
 }
 
 
