@@ -14,6 +14,7 @@ from onepool_channels.domain.model import (
     ChannelStatus,
     ChannelStock,
     ChannelType,
+    DepositRule,
     Listing,
     LocationType,
     OwnStockRule,
@@ -25,6 +26,7 @@ CHANNEL_STATUSES, CHANNEL_STATUSES_BACK = enum_maps(pb.ChannelStatus, ChannelSta
 LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inventory_pb2.LocationType, LocationType)
 CATALOGUES, CATALOGUES_BACK = enum_maps(pb.Catalogue, Catalogue)
 OWN_STOCK_RULES, OWN_STOCK_RULES_BACK = enum_maps(pb.OwnStockRule, OwnStockRule)
+DEPOSIT_RULES, DEPOSIT_RULES_BACK = enum_maps(pb.DepositRule, DepositRule)
 
 
 def allocation_to_proto(a: AllocationPolicy) -> pb.AllocationPolicy:
@@ -44,6 +46,7 @@ def channel_to_proto(c: Channel) -> pb.Channel:
         allocation=allocation_to_proto(c.allocation),
         status=CHANNEL_STATUSES[c.status],
         catalogue=CATALOGUES[c.catalogue],
+        presale=to_message(pb.PresaleTerms, c.presale, deposit_rule=DEPOSIT_RULES[c.presale.deposit_rule]),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import counter_column, timestamp_column
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, Column, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -37,6 +37,10 @@ class ChannelRow(ChannelsTable, table=True):
     buffer_units: int = 0
     own_stock: str = Field(default="WHOLE_ORDER", max_length=16)
     catalogue: str = Field(default="LISTINGS", max_length=16)
+    # Presale terms (docs/presale.md): deposits allowed when balance_due_seconds > 0.
+    balance_due_seconds: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    min_deposit_bps: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    deposit_rule: str = Field(default="REFUND", max_length=16)
     status: str = Field(max_length=16)
     currency: str = Field(max_length=3)
     version: int = Field(default=1, sa_column=counter_column(1))
@@ -62,6 +66,9 @@ class ListingRow(ChannelsTable, table=True):
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
     sales_cap_units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Presale allowance beyond on hand (0 = none) and backorder; inventory enforces both.
+    presale_units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    allow_backorder: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
     # Increases with every upsert, so inventory's copy of the cap keeps the newest.
     version: int = Field(default=1, sa_column=counter_column(1))
 

@@ -38,10 +38,12 @@ from onepool_channels.domain.model import (
     ChannelStatus,
     ChannelStock,
     ChannelType,
+    DepositRule,
     Listing,
     LocationInfo,
     LocationType,
     OwnStockRule,
+    PresaleTerms,
     RuleNumbers,
     StockPosition,
 )
@@ -72,6 +74,7 @@ def _channel(row: Any) -> Channel:
         allocation=allocation,
         status=ChannelStatus(row.status),
         catalogue=Catalogue(row.catalogue),
+        presale=PresaleTerms(row.balance_due_seconds, row.min_deposit_bps, DepositRule(row.deposit_rule)),
     )
 
 
@@ -90,6 +93,9 @@ def _channel_values(channel: Channel) -> dict[str, Any]:
         "buffer_units": a.buffer_units,
         "own_stock": a.own_stock.value,
         "catalogue": channel.catalogue.value,
+        "balance_due_seconds": channel.presale.balance_due_seconds,
+        "min_deposit_bps": channel.presale.min_deposit_bps,
+        "deposit_rule": channel.presale.deposit_rule.value,
         "status": channel.status.value,
         "currency": channel.currency,
         "version": channel.version,
@@ -191,9 +197,19 @@ class ChannelsRepository(Repository):
             "price_minor": listing.price.amount_minor,
             "active": listing.active,
             "sales_cap_units": listing.sales_cap_units,
+            "presale_units": listing.presale_units,
+            "allow_backorder": listing.allow_backorder,
         }
         stmt: Any = insert(_LIST).values(**values)
-        changing = ("channel_sku", "price_currency", "price_minor", "active", "sales_cap_units")
+        changing = (
+            "channel_sku",
+            "price_currency",
+            "price_minor",
+            "active",
+            "sales_cap_units",
+            "presale_units",
+            "allow_backorder",
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
             set_={

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from onepool_kernel.money import Money
 
-from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType
+from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType, PresaleTerms
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class CreateChannel:
     allocation: AllocationPolicy
     currency: str
     catalogue: Catalogue = Catalogue.LISTINGS
+    presale: PresaleTerms = field(default_factory=PresaleTerms)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class UpdateChannel:
     allocation: AllocationPolicy | None = None
     status: ChannelStatus | None = None
     catalogue: Catalogue | None = None
+    presale: PresaleTerms | None = None
     # Sub-fields of the allocation named in the mask (e.g. "max_share_bps"); they are merged into the
     # stored policy instead of replacing it.
     allocation_fields: tuple[str, ...] = ()
@@ -45,6 +47,8 @@ class UpsertListing:
     price: Money
     active: bool
     sales_cap_units: int = 0
+    presale_units: int = 0
+    allow_backorder: bool = False
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,32 @@ class ChannelStatus(StrEnum):
     PAUSED = "PAUSED"
 
 
+class DepositRule(StrEnum):
+    """What happens to a presale deposit when the balance is not paid in time (orders applies it)."""
+
+    REFUND = "REFUND"
+    KEEP = "KEEP"
+
+
+@dataclass(frozen=True)
+class PresaleTerms:
+    """How orders on the channel may be paid: a deposit, then the balance within `balance_due_seconds`
+    (0: no deposits). Orders keeps a copy and applies them (docs/presale.md)."""
+
+    balance_due_seconds: int = 0
+    min_deposit_bps: int = 0
+    deposit_rule: DepositRule = DepositRule.REFUND
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.balance_due_seconds < 0:
+            problems.append(FieldViolation("presale.balance_due_seconds", "must not be negative (0: no deposits)"))
+        if not 0 <= self.min_deposit_bps < FULL_SHARE_BPS:
+            problems.append(FieldViolation("presale.min_deposit_bps", "must be between 0 and 9999"))
+        if problems:
+            raise InvalidArgument(problems)
+
+
 @dataclass(frozen=True)
 class LocationInfo:
     """What the channel view needs to know about a location (a copy of inventory's, fed by its events)."""
@@ -120,6 +146,7 @@ class Channel:
     # Increases with every change; inventory keeps the highest version it has seen.
     version: int = 1
     catalogue: Catalogue = Catalogue.LISTINGS
+    presale: PresaleTerms = field(default_factory=PresaleTerms)
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +181,7 @@ class Channel:
         allocation: AllocationPolicy | None = None,
         status: ChannelStatus | None = None,
         catalogue: Catalogue | None = None,
+        presale: PresaleTerms | None = None,
     ) -> bool:
         """Apply the given changes; returns whether anything changed (only then is a new version published)."""
         from onepool_channels.domain.events import ChannelChanged
@@ -166,6 +194,7 @@ class Channel:
             "allocation": allocation,
             "status": status,
             "catalogue": catalogue,
+            "presale": presale,
         }
         changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
         if not changes:
@@ -235,6 +264,10 @@ class Listing:
     updated_at: datetime | None = None
     # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
     sales_cap_units: int = 0
+    # Presale: at most this many units beyond on hand may wait for expected receipts (0 = none); backorder:
+    # units may wait without a receipt. Inventory enforces both (docs/presale.md).
+    presale_units: int = 0
+    allow_backorder: bool = False
     # Increases with every upsert (set by the repository); orders keeps the highest it has seen.
     version: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)

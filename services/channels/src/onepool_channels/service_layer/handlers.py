@@ -38,6 +38,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
         currency=cmd.currency,
         status=ChannelStatus.ACTIVE,
         catalogue=cmd.catalogue,
+        presale=cmd.presale,
     )
     return await uow.repo.add_channel(channel)
 
@@ -99,6 +100,7 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
         allocation=allocation,
         status=cmd.status,
         catalogue=cmd.catalogue,
+        presale=cmd.presale,
     )
     if changed:
         await uow.repo.save_channel(channel)
@@ -117,7 +119,14 @@ async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -
         raise AlreadyExists("listing channel_sku", f"{cmd.channel_sku} (already mapped to {taken.sku})")
     await uow.repo.lock_skus([cmd.sku])
     listing = Listing(
-        channel.id, cmd.sku, cmd.channel_sku, cmd.price, cmd.active, sales_cap_units=cmd.sales_cap_units
+        channel.id,
+        cmd.sku,
+        cmd.channel_sku,
+        cmd.price,
+        cmd.active,
+        sales_cap_units=cmd.sales_cap_units,
+        presale_units=cmd.presale_units,
+        allow_backorder=cmd.allow_backorder,
     ).upsert()
     await uow.repo.upsert_listing(listing)
     await stock_feed.refresh(uow, [cmd.sku], channel_id=channel.id)
