@@ -59,4 +59,10 @@ def rules_to_proto(rules: RuleNumbers) -> pb.ChannelRules:
 
 
 def stock_to_watch(stock: ChannelStock) -> pb.WatchChannelStockResponse:
-    return to_message(pb.WatchChannelStockResponse, stock, rules=rules_to_proto(stock.rules))
+    return to_message(
+        pb.WatchChannelStockResponse,
+        stock,
+        rules=rules_to_proto(stock.rules),
+        presale_sellable=stock.rules.presale_sellable,
+        allow_backorder=stock.rules.allow_backorder,
+    )

@@ -112,6 +112,11 @@ class ChannelStockRow(ChannelsTable, table=True):
     dedicated: int = 0
     sales_cap_units: int = 0
     sales_counted: int = 0
+    presale_units: int = 0
+    presale_counted: int = 0
+    expected: int = 0
+    presale_sellable: int = 0
+    allow_backorder: bool = False
 
 
 class DedicatedStockRow(ChannelsTable, table=True):
@@ -128,6 +133,20 @@ class DedicatedStockRow(ChannelsTable, table=True):
     version: int = Field(default=0, sa_column=counter_column())
 
 
+class ExpectedStockRow(ChannelsTable, table=True):
+    """Read model: units of open expected receipts not yet promised, per (receipt, sku), fed by inventory's
+    ExpectedReceipt* events (newest receipt version wins); presale draws on them."""
+
+    __tablename__ = "expected_stock"
+    __table_args__ = (Index("expected_stock_by_sku", "sku"),)
+
+    receipt_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    location_id: str = Field(max_length=64)
+    unpromised: int = 0
+    version: int = Field(default=0, sa_column=counter_column())
+
+
 class ChannelSalesRow(ChannelsTable, table=True):
     """Read model: what each channel's sales cap counts per SKU, fed by inventory's ChannelSalesChanged."""
 
@@ -136,4 +155,6 @@ class ChannelSalesRow(ChannelsTable, table=True):
     channel_id: str = Field(primary_key=True, max_length=64)
     sku: str = Field(primary_key=True, max_length=64)
     counted: int = 0
+    # Units of the channel's reservations waiting under the listing's presale allowance.
+    presale_counted: int = 0
     version: int = Field(default=0, sa_column=counter_column())

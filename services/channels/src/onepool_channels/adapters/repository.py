@@ -27,6 +27,7 @@ from onepool_channels.adapters.orm import (
     ChannelSalesRow,
     ChannelStockRow,
     DedicatedStockRow,
+    ExpectedStockRow,
     ListingRow,
     StockLocationRow,
     StockPositionRow,
@@ -51,6 +52,18 @@ from onepool_channels.domain.model import (
 _CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, StockPositionRow)
 _DED, _SALES = core_tables(DedicatedStockRow, ChannelSalesRow)
 _STOCK = core_table(ChannelStockRow)
+_EXPECTED = core_table(ExpectedStockRow)
+_RULE_COLUMNS = (
+    "exposed",
+    "dedicated",
+    "sales_cap_units",
+    "sales_counted",
+    "presale_units",
+    "presale_counted",
+    "expected",
+    "presale_sellable",
+    "allow_backorder",
+)
 
 # Advisory lock class for per-SKU recomputation (the two-key form keeps clear of other advisory locks).
 SKU_LOCK_CLASS = 7301
@@ -107,7 +120,17 @@ def _listing(row: Any) -> Listing:
 
 
 def _stock(row: Any) -> ChannelStock:
-    rules = RuleNumbers(row.exposed, row.dedicated, row.sales_cap_units, row.sales_counted)
+    rules = RuleNumbers(
+        row.exposed,
+        row.dedicated,
+        row.sales_cap_units,
+        row.sales_counted,
+        row.presale_units,
+        row.presale_counted,
+        row.expected,
+        row.presale_sellable,
+        row.allow_backorder,
+    )
     return build(ChannelStock, row, rules=rules)
 
 
@@ -357,9 +380,64 @@ class ChannelsRepository(Repository):
         }
         return await upsert_newer(self.session, _DED, values, ["allocation_id"])
 
-    async def apply_sales(self, channel_id: str, sku: str, counted: int, version: int) -> bool:
-        values = {"channel_id": channel_id, "sku": sku, "counted": counted, "version": version}
+    async def apply_sales(
+        self, channel_id: str, sku: str, counted: int, version: int, presale_counted: int = 0
+    ) -> bool:
+        values = {
+            "channel_id": channel_id,
+            "sku": sku,
+            "counted": counted,
+            "presale_counted": presale_counted,
+            "version": version,
+        }
         return await upsert_newer(self.session, _SALES, values, ["channel_id", "sku"])
+
+    async def apply_expected(self, receipt_id: str, location_id: str, unpromised: dict[str, int], version: int) -> bool:
+        """An expected receipt's unpromised units per SKU, unless a newer version of the receipt is stored."""
+        rows = [
+            {"receipt_id": receipt_id, "sku": sku, "location_id": location_id, "unpromised": n, "version": version}
+            for sku, n in sorted(unpromised.items())
+        ]
+        return bool(await upsert_newer_rows(self.session, _EXPECTED, rows, ["receipt_id", "sku"])) if rows else False
+
+    async def expected(self, skus: Iterable[str]) -> dict[str, list[StockPosition]]:
+        """Per SKU: unpromised expected units per open receipt and known location (presale can draw on them)."""
+        wanted = sorted(set(skus))
+        out: dict[str, list[StockPosition]] = {s: [] for s in wanted}
+        if not wanted:
+            return out
+        rows = (
+            await self.session.execute(
+                select(
+                    _EXPECTED.c.sku,
+                    _EXPECTED.c.unpromised,
+                    _LOC.c.id,
+                    _LOC.c.type,
+                    _LOC.c.owner_dealer_id,
+                    _LOC.c.active,
+                )
+                .join(_LOC, _LOC.c.id == _EXPECTED.c.location_id)
+                .where(_EXPECTED.c.sku.in_(wanted), _EXPECTED.c.unpromised > 0)
+                .order_by(_EXPECTED.c.sku, _EXPECTED.c.receipt_id)
+            )
+        ).all()
+        for r in rows:
+            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
+            out[r.sku].append(StockPosition(r.sku, location, r.unpromised))
+        return out
+
+    async def presale_counted(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(_SALES.c.channel_id, _SALES.c.sku, _SALES.c.presale_counted).where(
+                    tuple_(_SALES.c.channel_id, _SALES.c.sku).in_(wanted)
+                )
+            )
+        ).all()
+        return {(r.channel_id, r.sku): r.presale_counted for r in rows}
 
     async def dedicated(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StockPosition]]:
         """Per (channel, sku): the channel's remaining dedicated units per location (only locations known)."""
@@ -447,7 +525,7 @@ class ChannelsRepository(Repository):
                 "channel_sku": stmt.excluded.channel_sku,
                 "sellable": stmt.excluded.sellable,
                 "version": stmt.excluded.version,
-                **{k: stmt.excluded[k] for k in ("exposed", "dedicated", "sales_cap_units", "sales_counted")},
+                **{k: stmt.excluded[k] for k in _RULE_COLUMNS},
                 "updated_at": text("now()"),
             },
         )
@@ -463,6 +541,11 @@ class ChannelsRepository(Repository):
                     "exposed": s.rules.exposed,
                     "dedicated": s.rules.dedicated,
                     "sales_cap_units": s.rules.sales_cap_units,
+                    "presale_units": s.rules.presale_units,
+                    "presale_counted": s.rules.presale_counted,
+                    "expected": s.rules.expected,
+                    "presale_sellable": s.rules.presale_sellable,
+                    "allow_backorder": s.rules.allow_backorder,
                     "sales_counted": s.rules.sales_counted,
                 }
                 for s in changed

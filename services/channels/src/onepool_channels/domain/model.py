@@ -19,7 +19,7 @@ from typing import Any
 from onepool_kernel.errors import FieldViolation, InvalidArgument
 from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
-from onepool_kernel.stock import FULL_SHARE_BPS, channel_sellable, sellable
+from onepool_kernel.stock import FULL_SHARE_BPS, MAX_SELLABLE, channel_sellable, sellable
 
 
 class ChannelType(StrEnum):
@@ -230,15 +230,33 @@ class Channel:
         positions: Iterable[StockPosition],
         dedicated: Iterable[StockPosition] = (),
         counted: int = 0,
+        *,
+        expected: Iterable[StockPosition] = (),
+        presale_counted: int = 0,
     ) -> tuple[int, RuleNumbers]:
         """(sellable, its breakdown): `positions` are the shared units per location, `dedicated` this
-        channel's own dedicated units per location, `counted` what its sales cap counts already."""
+        channel's own dedicated units per location, `counted` what its sales cap counts already; `expected`
+        the unpromised units of open expected receipts per location and `presale_counted` the channel's units
+        waiting under the listing's presale allowance (the presale numbers, shown apart from sellable)."""
         cap = listing.sales_cap_units if listing is not None else 0
         if listing is None or not listing.active or not self.selling:
             return 0, RuleNumbers(0, 0, cap, counted)
         exposed = self.allocation.sellable(sum(p.available for p in positions if self.allocation.allows(p.location)))
         own = sum(d.available for d in dedicated if self.allocation.allows(d.location))
-        return channel_sellable(exposed, own, cap, counted), RuleNumbers(exposed, own, cap, counted)
+        sellable = channel_sellable(exposed, own, cap, counted)
+        rules = RuleNumbers(exposed, own, cap, counted, allow_backorder=listing.allow_backorder)
+        if listing.presale_units > 0:
+            coming = sum(e.available for e in expected if self.allocation.allows(e.location))
+            rules = replace(
+                rules,
+                presale_units=listing.presale_units,
+                presale_counted=presale_counted,
+                expected=coming,
+                presale_sellable=presale_sellable(
+                    listing.presale_units, presale_counted, coming, cap, counted, sellable
+                ),
+            )
+        return sellable, rules
 
 
 @dataclass(frozen=True)
@@ -250,6 +268,26 @@ class RuleNumbers:
     dedicated: int = 0
     sales_cap_units: int = 0
     sales_counted: int = 0
+    # Presale (docs/presale.md), apart from sellable: the listing's allowance, the channel's units waiting under
+    # it, the unpromised expected units in the channel's locations, and what may still be presold; and whether
+    # the listing allows backorder.
+    presale_units: int = 0
+    presale_counted: int = 0
+    expected: int = 0
+    presale_sellable: int = 0
+    allow_backorder: bool = False
+
+
+def presale_sellable(
+    presale_units: int, presale_counted: int, expected: int, cap: int, counted: int, sellable: int
+) -> int:
+    """What a channel may sell beyond its on-hand sellable, waiting for expected receipts (inventory's formula,
+    GetAvailability's presale_sellable): min(allowance left, unpromised expected units in its locations, what
+    the sales cap leaves after the on-hand sellable)."""
+    left = min(presale_units - presale_counted, expected)
+    if cap > 0:
+        left = min(left, cap - counted - sellable)
+    return min(MAX_SELLABLE, max(0, left))
 
 
 @dataclass
@@ -310,8 +348,8 @@ class ChannelStock:
         rules = rules or self.rules
         if self.version > 0 and (sellable, channel_sku, rules) == (self.sellable, self.channel_sku, self.rules):
             return False
-        previous = self.sellable
+        previous, previous_presale = self.sellable, self.rules.presale_sellable
         self.sellable, self.channel_sku, self.rules = sellable, channel_sku, rules
         self.version += 1
-        self.events.append(ChannelStockChanged(replace(self, events=[]), previous))
+        self.events.append(ChannelStockChanged(replace(self, events=[]), previous, previous_presale))
         return True

@@ -111,6 +111,8 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
                         sellable=i.sellable,
                         listed=i.listed,
                         rules=mappers.rules_to_proto(i.rules),
+                        presale_sellable=i.rules.presale_sellable,
+                        allow_backorder=i.rules.allow_backorder,
                     )
                     for i in items
                 ]

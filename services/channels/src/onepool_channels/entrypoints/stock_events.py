@@ -55,4 +55,19 @@ async def on_channel_allocation_changed(
 
 
 async def on_channel_sales_changed(event: inventory_events.ChannelSalesChanged, uow: ChannelsUnitOfWork) -> None:
-    await stock_feed.sales_changed(uow, event.channel_id, event.sku, event.counted, event.version)
+    await stock_feed.sales_changed(
+        uow, event.channel_id, event.sku, event.counted, event.version, event.presale_counted
+    )
+
+
+async def on_expected_receipt(
+    event: inventory_events.ExpectedReceiptRecorded
+    | inventory_events.ExpectedReceiptChanged
+    | inventory_events.ExpectedReceiptCancelled,
+    uow: ChannelsUnitOfWork,
+) -> None:
+    """What an expected receipt still brings and nobody was promised yet (nothing once it is closed)."""
+    r = event.receipt
+    is_open = r.status == inventory_pb2.EXPECTED_RECEIPT_STATUS_OPEN
+    unpromised = {ln.sku: max(0, ln.remaining - ln.promised) if is_open else 0 for ln in r.lines}
+    await stock_feed.expected_changed(uow, r.id, r.location_id, unpromised, r.version)

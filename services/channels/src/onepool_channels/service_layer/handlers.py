@@ -156,10 +156,19 @@ async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str
     positions: dict[str, list[StockPosition]] = await uow.repo.positions(wanted)
     keys = [(channel_id, sku) for sku in wanted]
     dedicated, counted = await uow.repo.dedicated(keys), await uow.repo.counted(keys)
+    listed = [listings[sku] for sku in wanted if sku in listings]
+    expected, presale_counted = await stock_feed.presale_inputs(uow, listed, [(channel_id, ln.sku) for ln in listed])
     out = []
     for sku, key in zip(wanted, keys, strict=True):
         listing = listings.get(sku)
-        sellable, rules = channel.rules(listing, positions.get(sku, []), dedicated[key], counted.get(key, 0))
+        sellable, rules = channel.rules(
+            listing,
+            positions.get(sku, []),
+            dedicated[key],
+            counted.get(key, 0),
+            expected=expected.get(sku, []),
+            presale_counted=presale_counted.get(key, 0),
+        )
         out.append(
             StockItem(
                 sku,

@@ -338,17 +338,21 @@ class WatchChannelStockRequest(_message.Message):
     def __init__(self, channel_id: _Optional[str] = ...) -> None: ...
 
 class WatchChannelStockResponse(_message.Message):
-    __slots__ = ("sku", "channel_sku", "sellable", "channel_id", "version", "rules")
+    __slots__ = ("sku", "channel_sku", "sellable", "channel_id", "version", "rules", "presale_sellable", "allow_backorder")
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     sku: str
     channel_sku: str
     sellable: int
     channel_id: str
     version: int
     rules: ChannelRules
-    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ...) -> None: ...
+    presale_sellable: int
+    allow_backorder: bool
+    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ..., presale_sellable: _Optional[int] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...
