@@ -160,4 +160,6 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
                         sellable=update.sellable,
                         version=update.version,
                         rules=update.rules,
+                        presale_sellable=update.presale_sellable,
+                        allow_backorder=update.allow_backorder,
                     )
