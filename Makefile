@@ -22,7 +22,7 @@ help:
 	@echo "make bench      every path of issue 11 vs its baseline, one run (BENCH_ARGS=\"--profile\" adds py-spy)"
 	@echo "make lint       ruff + mypy + buf lint + buf breaking (against the previous commit of main)"
 	@echo "make proto      regenerate libs/contracts (code and the event registry) from protos/"
-	@echo "make docs       regenerate the event catalogue: docs/events.md and docs/asyncapi.yaml"
+	@echo "make docs       regenerate the API reference docs/api.md and the event catalogue (events.md, asyncapi.yaml)"
 
 LOCK_INPUTS := uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 
@@ -75,6 +75,7 @@ proto: sync
 	$(UV) run --frozen python libs/contracts/tools/generate.py
 
 docs: sync
+	$(UV) run --frozen python libs/contracts/tools/apidocs.py
 	$(UV) run --frozen python libs/contracts/tools/catalogue.py
 
 clean:

@@ -4,10 +4,9 @@ JSON of real events (and refuse a wrongly typed one)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jsonschema
@@ -24,23 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 
-def _load_catalogue():  # type: ignore[no-untyped-def]
-    path = ROOT / "libs" / "contracts" / "tools" / "catalogue.py"
-    spec = importlib.util.spec_from_file_location("catalogue", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
     return yaml.safe_load((DOCS / "asyncapi.yaml").read_text())  # type: ignore[no-any-return]
 
 
-def test_committed_catalogue_is_what_make_docs_generates(tmp_path: Path) -> None:
-    catalogue = _load_catalogue()
+def test_committed_catalogue_is_what_make_docs_generates(
+    tmp_path: Path, load_tool: Callable[[str], ModuleType]
+) -> None:
+    catalogue = load_tool("catalogue")
     written = catalogue.generate(tmp_path)
     assert sorted(p.name for p in written) == ["asyncapi.yaml", "events.md"]
     stale = [p.name for p in written if p.read_bytes() != (DOCS / p.name).read_bytes()]

@@ -28,6 +28,12 @@ if _version_not_supported:
 class ChannelServiceStub:
     """ChannelService registers every sales channel with its rules: which stock it may sell, its fees,
     its listings and prices, marketplace order import and a live stock feed.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel or
+    dealer token reading or changing another channel); INVALID_ARGUMENT with google.rpc.BadRequest naming
+    every offending field; UNAVAILABLE with google.rpc.RetryInfo (database, NATS or orders outage: retry);
+    ABORTED (a concurrent change won: read again and retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
+    (domain "onepool") whose `reason` is listed on each RPC below.
     """
 
     def __init__(self, channel):
@@ -86,59 +92,87 @@ class ChannelServiceStub:
 class ChannelServiceServicer:
     """ChannelService registers every sales channel with its rules: which stock it may sell, its fees,
     its listings and prices, marketplace order import and a live stock feed.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel or
+    dealer token reading or changing another channel); INVALID_ARGUMENT with google.rpc.BadRequest naming
+    every offending field; UNAVAILABLE with google.rpc.RetryInfo (database, NATS or orders outage: retry);
+    ABORTED (a concurrent change won: read again and retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
+    (domain "onepool") whose `reason` is listed on each RPC below.
     """
 
     def CreateChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registers a channel, ACTIVE, with its allocation policy and fee; inventory and settlement learn of it by
+        ChannelCreated. Idempotent by request_id.
+        Errors: ALREADY_EXISTS (channel: the code is taken).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One channel by id.
+        Errors: NOT_FOUND (channel).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListChannels(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Channels, filtered by type or owner dealer; a dealer token sees only its own dealer's.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateChannel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes a channel's name, fee, allocation policy, status (pause or resume) or catalogue.
+        Errors: NOT_FOUND (channel); ABORTED (channel.version is set and the channel has moved on: read it again).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpsertListing(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates or changes the listing of a SKU on a channel: its channel SKU, price, activity and sales cap.
+        Errors: NOT_FOUND (channel); INVALID_ARGUMENT (price not in the channel's currency); ALREADY_EXISTS
+        (listing channel_sku: that channel SKU is already mapped to another SKU of the channel).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListListings(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A channel's listings in SKU order.
+        Errors: NOT_FOUND (channel).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetChannelStock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """What the channel may sell now per listing, and how that number was reached (its three rules).
+        Errors: NOT_FOUND (channel).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ImportOrder(self, request, context):
         """Normalise a marketplace order payload into the unified order; idempotent on the external order id.
+        A payload that says it is paid is paid too. Errors of orders' PlaceOrder and PayOrder pass through
+        with their reasons.
+        Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a channel SKU without listing,
+        a currency the channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
+        channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchChannelStock(self, request, context):
-        """Server stream of sellable-quantity changes for the channel's listings.
+        """Server stream of sellable-quantity changes for the channel's listings: first every listing's current
+        number, then each change as it is computed.
+        Errors: NOT_FOUND (channel).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -203,6 +237,12 @@ def add_ChannelServiceServicer_to_server(servicer, server):
 class ChannelService:
     """ChannelService registers every sales channel with its rules: which stock it may sell, its fees,
     its listings and prices, marketplace order import and a live stock feed.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel or
+    dealer token reading or changing another channel); INVALID_ARGUMENT with google.rpc.BadRequest naming
+    every offending field; UNAVAILABLE with google.rpc.RetryInfo (database, NATS or orders outage: retry);
+    ABORTED (a concurrent change won: read again and retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
+    (domain "onepool") whose `reason` is listed on each RPC below.
     """
 
     @staticmethod

@@ -28,6 +28,13 @@ if _version_not_supported:
 class DealerServiceStub:
     """DealerService makes franchise dealers first-class partners: their locations join the pool, they reorder
     stock from the brand on credit, and they see only their own business.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer
+    token naming another dealer, its replenishments or its locations); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (database, NATS, inventory or channels outage: retry with the same
+    request_id); ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
+    (domain "onepool") whose `reason` is listed on each RPC below.
     """
 
     def __init__(self, channel):
@@ -106,84 +113,120 @@ class DealerServiceStub:
 class DealerServiceServicer:
     """DealerService makes franchise dealers first-class partners: their locations join the pool, they reorder
     stock from the brand on credit, and they see only their own business.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer
+    token naming another dealer, its replenishments or its locations); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (database, NATS, inventory or channels outage: retry with the same
+    request_id); ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
+    (domain "onepool") whose `reason` is listed on each RPC below.
     """
 
     def RegisterDealer(self, request, context):
-        """Also creates the dealer's DEALER sales channel.
+        """Registers a dealer, ACTIVE; also creates the dealer's DEALER sales channel. Idempotent by request_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetDealer(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One dealer by id.
+        Errors: NOT_FOUND (dealer).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListDealers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Dealers, filtered by status or region (admin and service callers).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateDealer(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes a dealer's name, tier, credit limit, region or status (suspend, reactivate); its channel follows.
+        Errors: NOT_FOUND (dealer).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AddDealerLocation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds (or changes) a location of the dealer in inventory's pool, owned by the dealer.
+        Errors: NOT_FOUND (dealer); FAILED_PRECONDITION OWNER_IMMUTABLE (the location id belongs to the brand
+        or another dealer).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetWholesalePrice(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sets the brand's wholesale list price of a SKU; each tier pays its share of it (admin callers).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PlaceReplenishment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A dealer orders stock from a brand warehouse at its tier's wholesale price, within its credit limit; the
+        total is held against its credit until received or rejected. Idempotent by request_id.
+        Errors: NOT_FOUND (dealer, location); FAILED_PRECONDITION NOT_DEALER_LOCATION (to_location_id is not the
+        dealer's), NOT_BRAND_WAREHOUSE (from_location_id is not a brand warehouse), LOCATION_INACTIVE (either is
+        disabled), PRICE_MISSING (a SKU has no wholesale price), CURRENCY_MISMATCH (prices in several currencies,
+        or not the credit limit's), DEALER_SUSPENDED, CREDIT_LIMIT (the total exceeds the credit available).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetReplenishment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One replenishment by id.
+        Errors: NOT_FOUND (replenishment).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListReplenishments(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A dealer's replenishments, newest first, optionally in one status.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ShipReplenishment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The brand ships a PLACED replenishment: inventory transfers the goods out of the warehouse (in transit).
+        Shipping a SHIPPED replenishment returns it. A refusal by inventory leaves it PLACED, shippable later.
+        Errors: NOT_FOUND (replenishment); FAILED_PRECONDITION ILLEGAL_TRANSITION (received or rejected),
+        INSUFFICIENT_STOCK, LOCATION_INACTIVE (from inventory).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReceiveReplenishment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The goods arrived at the dealer's location: the transfer is received and the wholesale amount becomes
+        the dealer's debt in settlement. Receiving a RECEIVED replenishment returns it.
+        Errors: NOT_FOUND (replenishment); FAILED_PRECONDITION ILLEGAL_TRANSITION (not shipped yet, or rejected).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RejectReplenishment(self, request, context):
         """Withdraws a PLACED replenishment (before it ships), releasing the credit it held.
+        Errors: NOT_FOUND (replenishment); FAILED_PRECONDITION ILLEGAL_TRANSITION (shipped or received),
+        SHIPMENT_IN_PROGRESS (its shipment was requested and may be under way).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetDealerOverview(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The dealer's business at a glance: open orders, sales in the period, units in stock, balance and credit.
+        Errors: NOT_FOUND (dealer).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -267,6 +310,13 @@ def add_DealerServiceServicer_to_server(servicer, server):
 class DealerService:
     """DealerService makes franchise dealers first-class partners: their locations join the pool, they reorder
     stock from the brand on credit, and they see only their own business.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer
+    token naming another dealer, its replenishments or its locations); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (database, NATS, inventory or channels outage: retry with the same
+    request_id); ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
+    (domain "onepool") whose `reason` is listed on each RPC below.
     """
 
     @staticmethod

@@ -28,6 +28,14 @@ if _version_not_supported:
 class InventoryServiceStub:
     """InventoryService owns the one pool of stock (全渠道一盘货): every unit at every location, the append-only
     movement ledger, reservations and sourcing.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel,
+    dealer or store token acting on another channel's, dealer's or location's stock); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request_id); ABORTED
+    (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain "onepool")
+    whose `reason` is listed on each RPC below; INSUFFICIENT_STOCK also carries google.rpc.PreconditionFailure
+    with one STOCK violation per short SKU (subject = sku, "requested N, available M").
     """
 
     def __init__(self, channel):
@@ -161,117 +169,167 @@ class InventoryServiceStub:
 class InventoryServiceServicer:
     """InventoryService owns the one pool of stock (全渠道一盘货): every unit at every location, the append-only
     movement ledger, reservations and sourcing.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel,
+    dealer or store token acting on another channel's, dealer's or location's stock); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request_id); ABORTED
+    (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain "onepool")
+    whose `reason` is listed on each RPC below; INSUFFICIENT_STOCK also carries google.rpc.PreconditionFailure
+    with one STOCK violation per short SKU (subject = sku, "requested N, available M").
     """
 
     def UpsertLocation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates or replaces a location (brand or dealer warehouse or shop) in the pool.
+        Errors: FAILED_PRECONDITION OWNER_IMMUTABLE (the location exists with another owner dealer).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListLocations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Locations, filtered by owner dealer, type or region; a dealer token sees only its own.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReceiveStock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Goods arrived at a location (a receipt or a customer return): on_hand rises. Idempotent by request_id.
+        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE (the location is disabled).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AdjustStock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Corrects on_hand by a count or for damage. Idempotent by request_id.
+        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE, ADJUSTMENT_BELOW_RESERVED (on_hand
+        would fall below what is reserved and dedicated there).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetSafetyStock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sets the units of a SKU at a location that no channel may sell (安全库存).
+        Errors: NOT_FOUND (location).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetAvailability(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """On hand, reserved and available per SKU, in total and per location; with channel_id only what that
+        channel may sell under its rules.
+        Errors: NOT_FOUND (channel).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Reserve(self, request, context):
-        """Reserve stock for all lines or none; sourcing picks the locations unless a line pins one.
+        """Reserve stock for all lines or none; sourcing picks the locations unless a line pins one (fewest
+        locations first, then the customer's region, then location priority). Idempotent by request_id.
+        Errors: NOT_FOUND (channel); FAILED_PRECONDITION INSUFFICIENT_STOCK (not enough sellable stock for the
+        channel; every short SKU listed), CHANNEL_INACTIVE (the channel is paused), LOCATION_NOT_SELLABLE (a
+        pinned location the channel may not sell from), PICKUP_NOT_AVAILABLE (the pickup location does not
+        offer pickup to this channel), SPLIT_REQUIRED (no single location covers the order and allow_split is
+        false), UNSOURCEABLE (no combination of locations covers it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetReservation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One reservation by id.
+        Errors: NOT_FOUND (reservation).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CommitReservation(self, request, context):
-        """Payment: the reservation no longer expires.
+        """Payment: the reservation no longer expires. Committing a COMMITTED reservation returns it.
+        Errors: NOT_FOUND (reservation); FAILED_PRECONDITION INVALID_RESERVATION_STATE (released, expired or
+        fulfilled), RESERVATION_EXPIRED (its TTL passed before the commit).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseReservation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Gives the unfulfilled units back to the pool. Releasing a RELEASED or EXPIRED reservation returns it.
+        Errors: NOT_FOUND (reservation); FAILED_PRECONDITION INVALID_RESERVATION_STATE (already fulfilled).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def FulfillReservation(self, request, context):
         """Goods left the location: on_hand and reserved both fall.
+        Errors: NOT_FOUND (reservation); FAILED_PRECONDITION INVALID_RESERVATION_STATE (not COMMITTED),
+        NOT_ALLOCATED_HERE (nothing of it is allocated at location_id), OVER_FULFILLMENT (more units than are
+        still open there).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def TransferStock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Moves stock between locations: it leaves the source now (in transit) and arrives with ReceiveTransfer.
+        Idempotent by request_id.
+        Errors: NOT_FOUND (either location); FAILED_PRECONDITION LOCATION_INACTIVE, INSUFFICIENT_STOCK (the
+        source has less available than the lines).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReceiveTransfer(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The transfer arrived: on_hand rises at the destination. Receiving a RECEIVED transfer returns it.
+        Errors: NOT_FOUND (transfer).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetTransfer(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One transfer by id.
+        Errors: NOT_FOUND (transfer).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListMovements(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The append-only ledger of a location (optionally one SKU), oldest first; on_hand is its sum.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateChannelAllocation(self, request, context):
         """Dedicated stock (独享库存): set units at a location aside for one channel until released or ends_at.
+        Idempotent by request_id.
+        Errors: NOT_FOUND (channel, location); FAILED_PRECONDITION LOCATION_INACTIVE, LOCATION_NOT_SELLABLE (the
+        channel may not sell from the location), INSUFFICIENT_STOCK (more than the shared pool has there).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseChannelAllocation(self, request, context):
-        """What is left of a dedicated allocation returns to the pool.
+        """What is left of a dedicated allocation returns to the pool; releasing again changes nothing.
+        Errors: NOT_FOUND (channel allocation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListChannelAllocations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A channel's dedicated allocations (the active ones unless include_closed).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -451,6 +509,14 @@ def add_InventoryServiceServicer_to_server(servicer, server):
 class InventoryService:
     """InventoryService owns the one pool of stock (全渠道一盘货): every unit at every location, the append-only
     movement ledger, reservations and sourcing.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel,
+    dealer or store token acting on another channel's, dealer's or location's stock); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request_id); ABORTED
+    (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain "onepool")
+    whose `reason` is listed on each RPC below; INSUFFICIENT_STOCK also carries google.rpc.PreconditionFailure
+    with one STOCK violation per short SKU (subject = sku, "requested N, available M").
     """
 
     @staticmethod

@@ -26,7 +26,15 @@ if _version_not_supported:
 
 
 class OrderServiceStub:
-    """OrderService turns an order from any channel into one order model with one lifecycle.
+    """OrderService turns an order from any channel into one order model with one lifecycle:
+    PENDING -> RESERVED -> PAID -> FULFILLING -> SHIPPED / READY_FOR_PICKUP -> COMPLETED, or CANCELLED / REJECTED.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel,
+    dealer or store token acting outside its own channel, dealer or location); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (a database, NATS or inventory outage: retry with the same request);
+    ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
+    "onepool") whose `reason` is listed on each RPC below.
     """
 
     def __init__(self, channel):
@@ -83,60 +91,103 @@ class OrderServiceStub:
 
 
 class OrderServiceServicer:
-    """OrderService turns an order from any channel into one order model with one lifecycle.
+    """OrderService turns an order from any channel into one order model with one lifecycle:
+    PENDING -> RESERVED -> PAID -> FULFILLING -> SHIPPED / READY_FOR_PICKUP -> COMPLETED, or CANCELLED / REJECTED.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel,
+    dealer or store token acting outside its own channel, dealer or location); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (a database, NATS or inventory outage: retry with the same request);
+    ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
+    "onepool") whose `reason` is listed on each RPC below.
     """
 
     def PlaceOrder(self, request, context):
-        """Idempotent on (channel_id, external_order_id): placing it again returns the same order.
+        """Places an order: holds it to its channel's terms, reserves its stock in inventory (sourcing picks the
+        locations) and returns it RESERVED with one fulfillment per location, or REJECTED with its shortfalls
+        when the stock is not there (not an error). Idempotent on (channel_id, external_order_id): placing it
+        again returns the same order.
+        Errors: INVALID_ARGUMENT (missing or bad fields; a SKU the channel does not list, a price that is not the
+        listing's, a currency the channel does not sell in); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
+        external order id was placed with different content).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetOrder(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One order by id.
+        Errors: NOT_FOUND (order).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListOrders(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Orders, newest first, filtered by channel, dealer, customer, status or fulfilling location; a dealer
+        token sees only its dealer's orders, a channel token its channel's, a store token its location's.
+        Errors: NOT_FOUND (channel).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PayOrder(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Records the payment of a RESERVED order and commits its reservation (the stock no longer expires).
+        Idempotent: paying a paid order again with the same payment_ref and amount returns it.
+        Errors: INVALID_ARGUMENT (amount is not the order total); NOT_FOUND (order); FAILED_PRECONDITION
+        INVALID_ORDER_STATE (not RESERVED: already paid, cancelled, rejected), RESERVATION_EXPIRED (not paid
+        within its TTL: the stock was released), INVALID_RESERVATION_STATE (inventory released it meanwhile).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Cancels an order before any of it has left a location; its reservation is released and a payment is
+        due back (OrderCancelled carries refunded = paid). Cancelling a CANCELLED order returns it.
+        Errors: NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (completed, rejected, or part of it
+        shipped: return it instead).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ShipFulfillment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One location's part of a paid order left for the customer: inventory's on_hand and reserved fall there.
+        Errors: NOT_FOUND (order, fulfillment); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid yet, or a
+        pickup order: use ConfirmPickup), INVALID_FULFILLMENT_STATE (that fulfillment already shipped or was
+        cancelled).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ConfirmPickup(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The customer collected a PICKUP_IN_STORE order at the shop.
+        Errors: NOT_FOUND (order, fulfillment); FAILED_PRECONDITION INVALID_ORDER_STATE (not a paid pickup
+        order), INVALID_FULFILLMENT_STATE (already handed over).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CompleteOrder(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Closes an order whose fulfillments have all left their locations.
+        Errors: NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (something is still to ship).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReturnItems(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Receives returned units at any location (they are restocked there) and states the refund, in
+        proportion to what was paid for the lines. Idempotent by request_id.
+        Errors: NOT_FOUND (order; a return location inventory does not know or that is disabled);
+        PERMISSION_DENIED (a store or dealer token receiving at a location that is not its own);
+        FAILED_PRECONDITION INVALID_ORDER_STATE (nothing delivered yet), RETURN_EXCEEDS_DELIVERED (more units
+        than were delivered and not yet returned).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -198,7 +249,15 @@ def add_OrderServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class OrderService:
-    """OrderService turns an order from any channel into one order model with one lifecycle.
+    """OrderService turns an order from any channel into one order model with one lifecycle:
+    PENDING -> RESERVED -> PAID -> FULFILLING -> SHIPPED / READY_FOR_PICKUP -> COMPLETED, or CANCELLED / REJECTED.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a channel,
+    dealer or store token acting outside its own channel, dealer or location); INVALID_ARGUMENT with
+    google.rpc.BadRequest naming every offending field (also a request_id reused for a different request);
+    UNAVAILABLE with google.rpc.RetryInfo (a database, NATS or inventory outage: retry with the same request);
+    ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
+    "onepool") whose `reason` is listed on each RPC below.
     """
 
     @staticmethod

@@ -30,6 +30,15 @@ class SettlementServiceStub:
     A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
     from and every refund paid back to) is readable by admin and service callers.
     Amounts are signed: positive means the ledger owes the party, negative means the party owes.
+    The ledger is written from the other services' events (sales, fulfilment fees, returns, cancellations,
+    wholesale), so a balance follows an order a moment after the order changes.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer or
+    channel token naming another party); INVALID_ARGUMENT with google.rpc.BadRequest naming every offending
+    field (a malformed party, a period that ends before it starts, a request_id reused for a different
+    request); UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request);
+    ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
+    "onepool") whose `reason` is listed on each RPC below.
     """
 
     def __init__(self, channel):
@@ -105,34 +114,53 @@ class SettlementServiceServicer:
     A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
     from and every refund paid back to) is readable by admin and service callers.
     Amounts are signed: positive means the ledger owes the party, negative means the party owes.
+    The ledger is written from the other services' events (sales, fulfilment fees, returns, cancellations,
+    wholesale), so a balance follows an order a moment after the order changes.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer or
+    channel token naming another party); INVALID_ARGUMENT with google.rpc.BadRequest naming every offending
+    field (a malformed party, a period that ends before it starts, a request_id reused for a different
+    request); UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request);
+    ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
+    "onepool") whose `reason` is listed on each RPC below.
     """
 
     def GetBalance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A party's balance now, in one currency.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListEntries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A party's journal lines, oldest first, optionally in a time range, for one order or currency.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GenerateStatement(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A party's statement for a period: opening balance, every line with its running balance, closing
+        balance (= opening + the lines). Stored; optionally idempotent by request_id.
+        Errors: FAILED_PRECONDITION STATEMENT_TOO_LARGE (more lines than one statement holds: ask for a shorter
+        period).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetStatement(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A stored statement by id, with its lines.
+        Errors: NOT_FOUND (statement).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Reconcile(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Checks a period: every entry balances, every settled order's sale is there, no refund exceeds its sale;
+        the ledger sum must be zero (admin and service callers).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -140,6 +168,8 @@ class SettlementServiceServicer:
     def RecordPayment(self, request, context):
         """Money that moved outside the ledger between two parties (a dealer's bank transfer to the brand, a
         marketplace remitting what it collected net of its fee). Idempotent by request_id.
+        Errors: INVALID_ARGUMENT (a non-positive amount, the same party twice, a fee_retained that is not a
+        channel's remittance).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -147,39 +177,48 @@ class SettlementServiceServicer:
 
     def CreatePayout(self, request, context):
         """The brand pays a party what it owes it up to period_end. Idempotent by request_id.
+        Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), NOTHING_TO_PAY (the brand owes
+        the party nothing up to period_end).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPayout(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One payout by id.
+        Errors: NOT_FOUND (payout).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPayouts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Payouts, newest first, of one party or (admin and service callers) all.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ClosePeriod(self, request, context):
         """Close the books up to period_end: nothing can post before it any more; each party's balance at
-        period_end is kept as the opening of the next period.
+        period_end is kept as the opening of the next period. Closing the same period_end again returns it.
+        Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), PERIOD_ALREADY_CLOSED (the books
+        are closed after period_end already).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPeriods(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The closed periods, oldest first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ExportStatement(self, request, context):
         """A stored statement as a file for an accountant.
+        Errors: NOT_FOUND (statement).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -261,6 +300,15 @@ class SettlementService:
     A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
     from and every refund paid back to) is readable by admin and service callers.
     Amounts are signed: positive means the ledger owes the party, negative means the party owes.
+    The ledger is written from the other services' events (sales, fulfilment fees, returns, cancellations,
+    wholesale), so a balance follows an order a moment after the order changes.
+
+    Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer or
+    channel token naming another party); INVALID_ARGUMENT with google.rpc.BadRequest naming every offending
+    field (a malformed party, a period that ends before it starts, a request_id reused for a different
+    request); UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request);
+    ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
+    "onepool") whose `reason` is listed on each RPC below.
     """
 
     @staticmethod
