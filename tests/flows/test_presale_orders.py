@@ -7,7 +7,6 @@ which ships only then; the channel's stock feed shows presale sellable apart fro
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import grpc
 import nats
@@ -180,7 +179,12 @@ async def test_a_late_receipt_moves_the_promise_on_the_orders_lines_and_the_arri
     [promise] = [e for s, e in events if s == "orders.order.promise_moved"]
     assert promise.reason == "LATE"
     assert [
-        (p.sku, p.awaiting_quantity, p.previous_promised_at.ToDatetime(tzinfo=UTC), p.promised_at.ToDatetime(tzinfo=UTC))
+        (
+            p.sku,
+            p.awaiting_quantity,
+            p.previous_promised_at.ToDatetime(tzinfo=UTC),
+            p.promised_at.ToDatetime(tzinfo=UTC),
+        )
         for p in promise.lines
     ] == [(sku, 3, first_date, later_date)]
     assert promise.facts.lines[0].awaiting_quantity == 3
@@ -188,7 +192,10 @@ async def test_a_late_receipt_moves_the_promise_on_the_orders_lines_and_the_arri
     # The goods arrive: the order's units are filled, and only now can it ship.
     await world.inventory.ReceiveStock(
         ipb.ReceiveStockRequest(
-            request_id=uid("grn"), location_id=warehouse, lines=[ipb.StockLine(sku=sku, quantity=10)], receipt_id=receipt.id
+            request_id=uid("grn"),
+            location_id=warehouse,
+            lines=[ipb.StockLine(sku=sku, quantity=10)],
+            receipt_id=receipt.id,
         ),
         metadata=world.admin,
     )
