@@ -1,0 +1,183 @@
+"""A presale campaign end to end (issue 17's "done when"), through channels', inventory's and orders' gRPC APIs on
+real PostgreSQL and NATS: units expected and a presale cap of the same size, more concurrent orders than that
+(exactly the cap is accepted); part of the goods arrives (the oldest waiting orders are filled and ship, the
+rest wait with the new promise); the rest arrives (all are filled and ship).
+
+The full size (100 expected, 150 orders, 60 arriving first) runs with `-m slow`; `make test` runs the same
+story at a third of the size."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from onepool.channels.v1 import channels_pb2 as cpb
+from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.orders.v1 import orders_pb2 as opb
+
+from tests.support.channels import wait_until_inventory_knows, wait_until_orders_knows, wait_until_orders_lists
+from tests.support.orders import World, cny, eventually, uid
+
+pytestmark = pytest.mark.asyncio
+
+PRICE = 2_000
+
+
+@pytest.fixture(scope="module")
+async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
+    await stack.start("inventory", sweeper_interval_seconds=0.2)
+    await stack.start("orders", recovery_interval_seconds=0.2)
+    await stack.start("channels")
+    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
+    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
+    return world
+
+
+def ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+async def place(world: World, channel: str, sku: str) -> opb.Order:
+    """One PlaceOrder of one unit, retried while the service sheds load (never a refusal of the order)."""
+    request = world.place_request(channel, {sku: (1, PRICE)})
+    for attempt in range(50):
+        try:
+            return (await world.orders.PlaceOrder(request, metadata=world.admin)).order
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+    raise AssertionError("PlaceOrder kept being shed")
+
+
+async def reservation_created(world: World, reservation_id: str) -> datetime:
+    reply = await world.inventory.GetReservation(
+        ipb.GetReservationRequest(reservation_id=reservation_id), metadata=world.admin
+    )
+    return reply.reservation.created_at.ToDatetime(tzinfo=UTC)
+
+
+async def all_orders(world: World, ids: list[str]) -> list[opb.Order]:
+    return list(await asyncio.gather(*(world.get(i) for i in ids)))
+
+
+async def ship(world: World, order: opb.Order) -> opb.Order:
+    request = opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id, tracking_no="SF")
+    return (await world.orders.ShipFulfillment(request, metadata=world.admin)).order
+
+
+async def campaign(world: World, *, expected: int, orders: int, first: int) -> None:
+    sku = uid("CAMP")
+    warehouse = await world.location("WH", region="CN-SH")
+    channel = (
+        await world.channels.CreateChannel(  # type: ignore[attr-defined]
+            cpb.CreateChannelRequest(
+                code=uid("camp").lower(),
+                name="Campaign",
+                type=cpb.CHANNEL_TYPE_ONLINE_STORE,
+                allocation=cpb.AllocationPolicy(location_ids=[warehouse]),
+                currency="CNY",
+            ),
+            metadata=world.admin,
+        )
+    ).channel.id
+    await world.channels.UpsertListing(  # type: ignore[attr-defined]
+        cpb.UpsertListingRequest(
+            channel_id=channel, sku=sku, channel_sku=f"C-{sku}", price=cny(PRICE), active=True, presale_units=expected
+        ),
+        metadata=world.admin,
+    )
+    await wait_until_inventory_knows(world.inventory, world.admin, channel)
+    await wait_until_orders_knows(world.orders, world.admin, channel)
+    await wait_until_orders_lists(world.orders, world.admin, channel, sku, cny(PRICE))
+    promised, later = ((datetime.now(UTC) + timedelta(days=d)).replace(microsecond=0) for d in (3, 10))
+    receipt = (
+        await world.inventory.ExpectReceipt(
+            ipb.ExpectReceiptRequest(
+                request_id=uid("po"),
+                location_id=warehouse,
+                lines=[ipb.StockLine(sku=sku, quantity=expected)],
+                expected_at=ts(promised),
+                reference=uid("PO"),
+            ),
+            metadata=world.admin,
+        )
+    ).receipt
+    reply = await world.inventory.GetAvailability(
+        ipb.GetAvailabilityRequest(skus=[sku], channel_id=channel), metadata=world.admin
+    )
+    assert reply.items[0].presale_units == expected
+
+    placed = await asyncio.gather(*(place(world, channel, sku) for _ in range(orders)))
+    accepted = [o for o in placed if o.status == opb.ORDER_STATUS_RESERVED]
+    assert len(accepted) == expected
+    assert {o.status for o in placed if o not in accepted} == {opb.ORDER_STATUS_REJECTED}
+    assert all(o.lines[0].awaiting_quantity == 1 for o in accepted)
+    ids = [o.id for o in accepted]
+    for order in accepted:
+        await world.pay(order)
+
+    # Part arrives; the rest comes later than promised.
+    await world.inventory.ReceiveStock(
+        ipb.ReceiveStockRequest(
+            request_id=uid("grn"),
+            location_id=warehouse,
+            lines=[ipb.StockLine(sku=sku, quantity=first)],
+            receipt_id=receipt.id,
+            rest_expected_at=ts(later),
+        ),
+        metadata=world.admin,
+    )
+    now = await eventually(
+        lambda: all_orders(world, ids),
+        lambda os: (
+            sum(o.lines[0].awaiting_quantity == 0 for o in os) == first
+            and all(o.lines[0].promised_at.ToDatetime(tzinfo=UTC) == later for o in os if o.lines[0].awaiting_quantity)
+        ),
+        within=60,
+    )
+    created = {o.id: await reservation_created(world, o.reservation_id) for o in now}
+    filled = {o.id for o in now if o.lines[0].awaiting_quantity == 0}
+    oldest = set(sorted(created, key=lambda i: (created[i], i))[:first])
+    assert filled == oldest, "the oldest waiting orders are filled first"
+    for order in now:
+        if order.id in filled:
+            assert (await ship(world, order)).status == opb.ORDER_STATUS_SHIPPED
+        else:
+            with pytest.raises(grpc.aio.AioRpcError) as waiting:
+                await ship(world, order)
+            assert waiting.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    # The rest arrives: everyone is filled and ships.
+    await world.inventory.ReceiveStock(
+        ipb.ReceiveStockRequest(
+            request_id=uid("grn"),
+            location_id=warehouse,
+            lines=[ipb.StockLine(sku=sku, quantity=expected - first)],
+            receipt_id=receipt.id,
+        ),
+        metadata=world.admin,
+    )
+    rest = await eventually(
+        lambda: all_orders(world, [i for i in ids if i not in filled]),
+        lambda os: all(o.lines[0].awaiting_quantity == 0 for o in os),
+        within=60,
+    )
+    for order in rest:
+        assert (await ship(world, order)).status == opb.ORDER_STATUS_SHIPPED
+    level = await world.level(sku, warehouse)
+    assert (level.on_hand, level.reserved) == (0, 0)
+
+
+async def test_a_presale_campaign_fills_the_oldest_orders_first_and_ships_only_what_arrived(world: World) -> None:
+    await campaign(world, expected=30, orders=45, first=18)
+
+
+@pytest.mark.slow
+async def test_the_full_presale_campaign_of_issue_17(world: World) -> None:
+    await campaign(world, expected=100, orders=150, first=60)
