@@ -53,6 +53,11 @@ async def availability(inventory: Any, admin: Any, sku: str, **kw: Any) -> inv.A
     return reply.items[0]
 
 
+async def expected_receipt(inventory: Any, admin: Any, receipt_id: str) -> inv.ExpectedReceipt:
+    reply = await inventory.GetExpectedReceipt(inv.GetExpectedReceiptRequest(receipt_id=receipt_id), metadata=admin)
+    return reply.receipt
+
+
 async def test_a_shipped_replenishment_is_presold_by_the_dealers_own_channel_only(services, admin) -> None:  # type: ignore[no-untyped-def]
     dealers, channels = services.stub("dealers"), services.stub("channels")
     inventory, orders = services.stub("inventory"), services.stub("orders")
