@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1.7
-# One image for all five OnePool services, built from uv.lock.
+# One image for all five OnePool services and the web gateway, built from uv.lock.
 #
 #   docker build -t onepool:dev .
 #   docker run --rm onepool:dev serve inventory     # ENTRYPOINT is `onepool`; each container picks its command
@@ -41,10 +41,11 @@ COPY services/inventory/pyproject.toml services/inventory/
 COPY services/channels/pyproject.toml services/channels/
 COPY services/dealers/pyproject.toml services/dealers/
 COPY services/settlement/pyproject.toml services/settlement/
+COPY services/gateway/pyproject.toml services/gateway/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync ${UV_SYNC_FLAGS} --no-install-workspace
 
-# Then OnePool's own packages (contracts, kernel, runtime, cli, the five services) with their migrations.
+# Then OnePool's own packages (contracts, kernel, runtime, cli, the five services, the gateway) with their migrations.
 COPY libs ./libs
 COPY services ./services
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -55,7 +56,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # ---------------------------------------------------------------------------------------------------------------
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="onepool" \
-      org.opencontainers.image.description="OnePool services: orders, inventory, channels, dealers, settlement"
+      org.opencontainers.image.description="OnePool services: orders, inventory, channels, dealers, settlement; the web gateway"
 
 # A fixed numeric uid/gid so Kubernetes' runAsNonRoot can verify it without resolving names.
 RUN groupadd --system --gid 10001 onepool \
@@ -71,7 +72,7 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 
-EXPOSE 50051 50052 50053 50054 50055
+EXPOSE 50051 50052 50053 50054 50055 8080
 ENTRYPOINT ["onepool"]
-# Each container chooses its command: `serve <orders|inventory|channels|dealers|settlement>` or `migrate`.
+# Each container chooses its command: `serve <orders|inventory|channels|dealers|settlement>`, `gateway` or `migrate`.
 CMD ["--help"]

@@ -10,11 +10,11 @@ endif
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
+.PHONY: chromium run test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
 
 help:
-	@echo "make run        start PostgreSQL, NATS and all five services (Ctrl-C stops everything)"
-	@echo "make test       the test suite (real PostgreSQL + NATS, embedded)"
+	@echo "make run        start PostgreSQL, NATS, all five services and the gateway on :8080 (Ctrl-C stops everything)"
+	@echo "make test       the test suite (real PostgreSQL + NATS, embedded; installs Debian's chromium if missing)"
 	@echo "make test-long  long suites: faults, fuzz, load"
 	@echo "make fuzz       generated hostile requests for every RPC (FUZZ_PER_RPC=2000, FUZZ_SEED=...)"
 	@echo "make test-faults the workload once per fault (kill -9, PostgreSQL/NATS restarts, relay and consumer"
@@ -45,7 +45,16 @@ sync-runtime: .venv/.synced-runtime
 run: sync-runtime
 	$(UV) run --frozen --no-dev onepool up
 
-test: sync
+# The dealer portal's browser test (tests/portal) drives Debian's Chromium through Playwright: browsers cannot be
+# downloaded here (only package registries are reachable), so the Debian package is installed when missing. A
+# no-op when /usr/bin/chromium exists; elsewhere it needs apt-get and root (CI's machine has both).
+CHROMIUM := $(or $(ONEPOOL_CHROMIUM),/usr/bin/chromium)
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the portal's browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| { echo "cannot install chromium: run 'apt-get install chromium' as root, or set ONEPOOL_CHROMIUM"; exit 1; }
+
+test: sync chromium
 	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
 
 test-long: sync

@@ -11,10 +11,10 @@ import pytest
 
 MODULES = [
     "onepool_channels.adapters.mappers",
-    "onepool_channels.adapters.orders_client",
     "onepool_dealers.adapters.mappers",
     "onepool_inventory.adapters.mappers",
     "onepool_orders.adapters.mappers",
+    "onepool_runtime.protobuf",
 ]
 
 

@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Fixed by the public contract (shared docs/contracts.md, README "Ports").
 CONTRACT_PORTS = {"orders": 50051, "inventory": 50052, "channels": 50053, "dealers": 50054, "settlement": 50055}
+# The web gateway's HTTP port (contracts: `onepool gateway` on 8080).
+GATEWAY_PORT = 8080
 
 # Not OnePool settings, but read by a library on purpose: asyncpg takes the database password from PGPASSWORD
 # when ONEPOOL_DATABASE_URL carries none (how Kubernetes keeps the password out of the ConfigMap).
@@ -26,6 +28,11 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def contract_ports() -> dict[str, int]:
     return dict(CONTRACT_PORTS)
+
+
+@pytest.fixture(scope="session")
+def gateway_port() -> int:
+    return GATEWAY_PORT
 
 
 def env_names(settings_class: type[ServiceSettings]) -> set[str]:
@@ -45,9 +52,11 @@ def known_env_names() -> set[str]:
 def service_env_names() -> dict[str, set[str]]:
     """Per service: the shared names plus the fields its own settings class adds."""
     from onepool_cli.services import SERVICES
+    from onepool_gateway.settings import GatewaySettings
 
     names = {}
     for svc in SERVICES:
         module = importlib.import_module(f"{svc.package}.settings")
         names[svc.name] = env_names(getattr(module, svc.settings_class))
+    names["gateway"] = env_names(GatewaySettings)
     return names

@@ -1,9 +1,10 @@
 """docker-compose.yml: PostgreSQL, NATS JetStream, a one-shot migration and the five services, started in the
 right order, on the contract's ports, configured only through real settings, each with a gRPC healthcheck
-that really tells SERVING from anything else."""
+that really tells SERVING from anything else; and the web gateway on 8080 in front of them, holding no secret."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from concurrent import futures
@@ -14,8 +15,12 @@ import grpc
 import pytest
 import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from onepool_gateway.app import create_app
+from onepool_gateway.settings import GatewaySettings
 from onepool_runtime.embedded import free_port
 from onepool_runtime.settings import ServiceSettings
+
+from tests.support.gateway import serving
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 # Containers of other images: the servers OnePool needs, and the monitoring.
@@ -36,7 +41,7 @@ def healthcheck_code(service: dict[str, Any]) -> str:
 def test_infrastructure_migration_and_all_five_services_are_defined(
     services: dict[str, Any], contract_ports: dict[str, int]
 ) -> None:
-    assert set(services) == {*THIRD_PARTY, "migrate", *contract_ports}
+    assert set(services) == {*THIRD_PARTY, "migrate", *contract_ports, "gateway"}
 
 
 def test_postgres_and_nats_are_official_images_with_healthchecks(services: dict[str, Any]) -> None:
@@ -82,8 +87,23 @@ def test_jwt_secret_comes_from_the_environment_with_the_development_default(serv
     # The same default as the settings, so `uv run onepool token` on the host mints tokens the containers accept.
     default = ServiceSettings.model_fields["jwt_secret"].default
     for name, service in services.items():
-        if name not in THIRD_PARTY:
+        if name not in (*THIRD_PARTY, "gateway"):
             assert service["environment"]["ONEPOOL_JWT_SECRET"] == f"${{ONEPOOL_JWT_SECRET:-{default}}}"
+
+
+def test_the_gateway_serves_8080_in_front_of_the_services_with_no_secret_of_its_own(
+    services: dict[str, Any], contract_ports: dict[str, int], gateway_port: int
+) -> None:
+    gateway = services["gateway"]
+    assert gateway["image"] == services["migrate"]["image"] and gateway["command"] == ["gateway"]
+    assert f"{gateway_port}:{gateway_port}" in gateway["ports"]
+    env = gateway["environment"]
+    assert (env["ONEPOOL_GATEWAY_HOST"], env["ONEPOOL_GATEWAY_PORT"]) == ("0.0.0.0", str(gateway_port))
+    for peer, peer_port in contract_ports.items():
+        assert env[f"ONEPOOL_{peer.upper()}_ADDR"] == f"{peer}:{peer_port}"
+    # It forwards the caller's token and verifies none itself: no signing secret, no database.
+    assert not {"ONEPOOL_JWT_SECRET", "ONEPOOL_DATABASE_URL"} & set(env)
+    assert f"http://127.0.0.1:{gateway_port}/healthz" in healthcheck_code(gateway)
 
 
 def test_containers_get_only_real_settings(
@@ -126,6 +146,20 @@ def test_healthcheck_passes_only_while_the_server_reports_serving(services: dict
     finally:
         server.stop(None).wait()
     assert check() != 0  # nothing listening
+
+
+async def test_the_gateway_healthcheck_passes_only_while_the_gateway_serves(services: dict[str, Any]) -> None:
+    """Run the gateway's healthcheck, as written in the compose file, against the real gateway application."""
+    port = free_port()
+    code = healthcheck_code(services["gateway"]).replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+
+    async def check() -> int:
+        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", code], capture_output=True, timeout=30)
+        return result.returncode
+
+    async with serving(create_app(GatewaySettings(gateway_port=port)), "127.0.0.1", port):
+        assert await check() == 0
+    assert await check() != 0  # nothing listening
 
 
 def test_prometheus_scrapes_every_service_on_its_metrics_port(

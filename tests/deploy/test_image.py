@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from onepool_cli.main import app
 from onepool_cli.services import BY_NAME, SERVICES
+from onepool_gateway.settings import GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,18 +64,21 @@ def test_entrypoint_is_the_onepool_command_of_the_cli_package() -> None:
 
 
 def test_every_container_command_is_a_real_onepool_command() -> None:
-    """What compose and the Kubernetes manifests pass to the entry point: `migrate` or `serve <service>`."""
+    """What compose and the Kubernetes manifests pass to the entry point: `migrate`, `serve <service>` or
+    `gateway`."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     commands = [s["command"] for n, s in compose.items() if n not in ("postgres", "nats", "prometheus", "grafana")]
     for manifest in (ROOT / "deploy/base").glob("*.yaml"):
         for doc in yaml.safe_load_all(manifest.read_text()):
             if doc and doc["kind"] in ("Deployment", "Job"):
                 commands += [c["args"] for c in doc["spec"]["template"]["spec"]["containers"]]
-    assert len(commands) == 12
+    assert len(commands) == 14  # compose: migrate, five services, gateway; Kubernetes: the same
     for command in commands:
         assert command[0] in onepool_commands(), command
         if command[0] == "serve":
             assert len(command) == 2 and command[1] in BY_NAME, command
+        if command[0] == "gateway":
+            assert command == ["gateway"]
 
 
 def test_image_is_multi_stage_and_synced_from_the_lock_without_dev_tools() -> None:
@@ -99,22 +103,23 @@ def test_every_workspace_member_is_copied_for_the_dependency_layer() -> None:
     workspace = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
     members = {p.parent.relative_to(ROOT) for g in workspace for p in ROOT.glob(f"{g}/pyproject.toml")}
     copied = {rest.split()[0] for kw, rest in instructions() if kw == "COPY" and "--from" not in rest}
-    assert len(members) == 9  # contracts, kernel, runtime, cli and the five services
+    assert len(members) == 10  # contracts, kernel, runtime, cli, the five services and the gateway
     assert {f"{m}/pyproject.toml" for m in members} <= copied
 
 
 def test_runs_as_the_same_non_root_uid_the_manifests_require() -> None:
     uid = last("USER").split(":")[0]
     assert uid.isdigit() and int(uid) != 0
-    for name in BY_NAME:
+    for name in [*BY_NAME, "gateway"]:
         (deployment,) = [
             d for d in yaml.safe_load_all((ROOT / f"deploy/base/{name}.yaml").read_text()) if d["kind"] == "Deployment"
         ]
         assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(uid)
 
 
-def test_image_exposes_the_contract_ports(contract_ports: dict[str, int]) -> None:
-    assert {int(p) for p in last("EXPOSE").split()} == set(contract_ports.values())
+def test_image_exposes_the_contract_ports(contract_ports: dict[str, int], gateway_port: int) -> None:
+    assert {int(p) for p in last("EXPOSE").split()} == {*contract_ports.values(), gateway_port}
+    assert GatewaySettings.model_fields["gateway_port"].default == gateway_port
 
 
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_build_context() -> None:

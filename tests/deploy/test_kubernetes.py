@@ -241,8 +241,10 @@ def test_each_service_runs_its_own_command_on_its_contract_port(overlay: str, co
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_probe_is_a_grpc_probe_on_the_container_port(overlay: str) -> None:
+def test_every_probe_is_a_grpc_probe_on_the_container_port(overlay: str, contract_ports: dict[str, int]) -> None:
     for name, deployment in of_kind(render(f"overlays/{overlay}"), "Deployment").items():
+        if name not in contract_ports:
+            continue  # the gateway speaks HTTP: test_the_gateway_serves_http_on_8080_...
         container = the_container(deployment)
         grpc_port = {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -250,11 +252,15 @@ def test_every_probe_is_a_grpc_probe_on_the_container_port(overlay: str) -> None
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_liveness_asks_for_the_process_and_readiness_for_its_dependencies(overlay: str) -> None:
+def test_liveness_asks_for_the_process_and_readiness_for_its_dependencies(
+    overlay: str, contract_ports: dict[str, int]
+) -> None:
     """A database outage takes pods out of rotation (readiness asks "", which is SERVING only while PostgreSQL
     and NATS answer) but restarts none (startup and liveness ask the `liveness` health service, which the
     server keeps SERVING while it runs; libs/runtime/tests/test_liveness.py shows both against a real outage)."""
     for name, deployment in of_kind(render(f"overlays/{overlay}"), "Deployment").items():
+        if name not in contract_ports:
+            continue
         container = the_container(deployment)
         assert container["livenessProbe"]["grpc"].get("service") == LIVENESS_SERVICE, name
         assert container["startupProbe"]["grpc"].get("service") == LIVENESS_SERVICE, name
@@ -262,10 +268,40 @@ def test_liveness_asks_for_the_process_and_readiness_for_its_dependencies(overla
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateway_serves_http_on_8080_with_http_probes_and_no_secret(
+    overlay: str, gateway_port: int, contract_ports: dict[str, int]
+) -> None:
+    objects = render(f"overlays/{overlay}")
+    deployment = of_kind(objects, "Deployment")["gateway"]
+    container = the_container(deployment)
+    assert container["args"] == ["gateway"]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": gateway_port}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["ONEPOOL_GATEWAY_HOST"]["value"] == "0.0.0.0"
+    assert env["ONEPOOL_GATEWAY_PORT"]["value"] == str(gateway_port)
+    # It verifies no token (the services do): no secret reaches it.
+    assert not [e for e in env.values() if "valueFrom" in e]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
+    service_port = {p["name"]: p for p in of_kind(objects, "Service")["gateway"]["spec"]["ports"]}["http"]
+    assert (service_port["port"], service_port["targetPort"]) == (gateway_port, "http")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert selects(of_kind(objects, "Service")["gateway"]["spec"]["selector"], pod_labels)
+    assert selects(of_kind(objects, "PodDisruptionBudget")["gateway"]["spec"]["selector"]["matchLabels"], pod_labels)
+    if KUBECTL is not None:  # the services' addresses come from the shared ConfigMap
+        config = onepool_config(objects)["data"]
+        for name, port in contract_ports.items():
+            assert config[f"ONEPOOL_{name.upper()}_ADDR"] == f"{name}:{port}"
+        assert deployment["spec"]["replicas"] == (1 if overlay == "dev" else 2)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_services_run_hardened_with_limits_and_a_writable_tmp(overlay: str, contract_ports: dict[str, int]) -> None:
     objects = render(f"overlays/{overlay}")
     deployments = of_kind(objects, "Deployment")
-    onepool = [deployments[name] for name in contract_ports] + [of_kind(objects, "Job")["onepool-migrate"]]
+    onepool = [deployments[name] for name in [*contract_ports, "gateway"]] + [
+        of_kind(objects, "Job")["onepool-migrate"]
+    ]
     for workload in onepool:
         pod = workload["spec"]["template"]["spec"]
         container = pod["containers"][0]

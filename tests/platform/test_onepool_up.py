@@ -1,10 +1,12 @@
-"""`onepool up` (what `make run` calls) brings up everything from nothing and stops everything it started; with
+"""`onepool up` (what `make run` calls) brings up everything from nothing, the gateway included, and stops everything
+it started; with
 ONEPOOL_METRICS_PORT set each service serves its own Prometheus endpoint; a child that dies while `up` waits
 stops everything at once, with that child's last log lines."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -12,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -64,6 +67,17 @@ async def _listed_services(port: int) -> list[str]:
     return []
 
 
+def _post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, reply.headers["Content-Type"], reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
 def _scrape(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
         return reply.read().decode()
@@ -72,6 +86,7 @@ def _scrape(port: int) -> str:
 async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None:
     base = _free_port_range(5)
     metrics_base = _free_port_range(5)
+    gateway = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
     env.update(
         ONEPOOL_DATA_DIR=str(tmp_path / "data"),
@@ -79,6 +94,7 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
         ONEPOOL_METRICS_PORT=str(metrics_base),  # one setting; each service gets its own port from it
         ONEPOOL_EMBEDDED_PG_PORT=str(free_port()),
         ONEPOOL_EMBEDDED_NATS_PORT=str(free_port()),
+        ONEPOOL_GATEWAY_PORT=str(gateway),
     )
     onepool = Path(sys.executable).parent / "onepool"
     # The process under test is started and signalled exactly like a user's shell would.
@@ -105,8 +121,21 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
             backlog = [line for line in text.splitlines() if line.startswith("onepool_outbox_backlog{")]
             assert any(f'service="{service}"' in line for line in backlog), text[-3000:]
 
+        # The issue 16 curl check, on the gateway `up` started: JSON with the banner's token, 401 without one.
+        while "TOKEN=" not in (tmp_path / "up.log").read_text() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)  # the banner is printed once the gateway answered too
+        [token] = [ln[6:] for ln in (tmp_path / "up.log").read_text().splitlines() if ln.startswith("TOKEN=")]
+        url = f"http://127.0.0.1:{gateway}/onepool.inventory.v1.InventoryService/GetAvailability"
+        body = b'{"skus":["SKU-1"]}'
+        status, content_type, answer = await asyncio.to_thread(
+            _post_json, url, body, {"Authorization": f"Bearer {token}"}
+        )
+        assert (status, content_type, json.loads(answer)["items"][0]["sku"]) == (200, "application/json", "SKU-1")
+        status, _, answer = await asyncio.to_thread(_post_json, url, body, {})
+        assert (status, json.loads(answer)["code"]) == (401, "unauthenticated")
+
         descendants = psutil.Process(proc.pid).children(recursive=True)
-        assert len(descendants) >= 7  # five services, nats-server, postgres (and its backends)
+        assert len(descendants) >= 8  # five services, the gateway, nats-server, postgres (and its backends)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=90) == 0
     finally:
@@ -117,6 +146,7 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
     assert alive == [], f"children still running: {[p.pid for p in alive]}"
     for i in range(5):
         assert not port_open(base + i)
+    assert not port_open(gateway)
 
 
 async def test_up_stops_at_once_when_a_child_dies_while_it_waits(

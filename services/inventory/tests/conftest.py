@@ -42,14 +42,26 @@ async def inventory_db(inventory_host: ServiceHost) -> AsyncIterator[object]:
 @pytest.fixture(scope="module")
 def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
     """Assert the brief's invariants over every (sku, location):
-    0 <= reserved <= on_hand; on_hand == sum of its ledger movements; reserved == sum of open allocations."""
+    0 <= reserved <= on_hand; on_hand == sum of its ledger movements; reserved == sum of open allocations on hand;
+    awaiting == sum of their units still waiting for goods; expected == what open expected receipts still bring."""
     from sqlalchemy import text
 
     async def check() -> dict[tuple[str, str], tuple[int, int]]:
         async with inventory_db.connect() as conn:  # type: ignore[attr-defined]
-            levels = {
-                (r.sku, r.location_id): (r.on_hand, r.reserved, r.safety_stock)
-                for r in (await conn.execute(text("SELECT * FROM stock_levels"))).all()
+            rows = (await conn.execute(text("SELECT * FROM stock_levels"))).all()
+            levels = {(r.sku, r.location_id): (r.on_hand, r.reserved, r.safety_stock) for r in rows}
+            waiting = {(r.sku, r.location_id): (r.awaiting, r.expected) for r in rows}
+            expected = {
+                (r.sku, r.location_id): int(r.remaining)
+                for r in (
+                    await conn.execute(
+                        text(
+                            "SELECT l.sku, e.location_id, sum(l.quantity - l.received - l.shortfall) AS remaining "
+                            "FROM expected_receipt_lines l JOIN expected_receipts e ON e.id = l.receipt_id "
+                            "WHERE e.status = 'OPEN' GROUP BY 1, 2"
+                        )
+                    )
+                ).all()
             }
             ledger = {
                 (r.sku, r.location_id): int(r.total)
@@ -59,23 +71,26 @@ def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
                     )
                 ).all()
             }
-            reserved = {
-                (r.sku, r.location_id): int(r.open)
-                for r in (
-                    await conn.execute(
-                        text(
-                            "SELECT a.sku, a.location_id, sum(a.quantity - a.fulfilled) AS open FROM allocations a "
-                            "JOIN reservations r ON r.id = a.reservation_id "
-                            "WHERE r.status IN ('ACTIVE', 'COMMITTED') GROUP BY 1, 2"
-                        )
+            open_rows = (
+                await conn.execute(
+                    text(
+                        "SELECT a.sku, a.location_id, sum(a.quantity - a.fulfilled - a.awaiting) AS open, "
+                        "sum(a.awaiting) AS awaiting FROM allocations a "
+                        "JOIN reservations r ON r.id = a.reservation_id "
+                        "WHERE r.status IN ('ACTIVE', 'COMMITTED') GROUP BY 1, 2"
                     )
-                ).all()
-            }
+                )
+            ).all()
+            reserved = {(r.sku, r.location_id): int(r.open) for r in open_rows}
+            awaited = {(r.sku, r.location_id): int(r.awaiting) for r in open_rows}
         for key, (on_hand, res, safety) in levels.items():
             assert 0 <= res <= on_hand, (key, on_hand, res)
             assert safety >= 0
             assert on_hand == ledger.get(key, 0), (key, on_hand, ledger.get(key))
             assert res == reserved.get(key, 0), (key, res, reserved.get(key))
+            awaiting, coming = waiting[key]
+            assert awaiting == awaited.get(key, 0), (key, awaiting, awaited.get(key))
+            assert coming == expected.get(key, 0), (key, coming, expected.get(key))
         for key in set(ledger) | set(reserved):
             assert key in levels, key
         return {k: (v[0], v[1]) for k, v in levels.items()}

@@ -2,8 +2,9 @@
 
 Starts a real PostgreSQL and nats-server from their PyPI wheels (data under .onepool/, kept across runs)
 unless ONEPOOL_DATABASE_URL / ONEPOOL_NATS_URL point at servers you run, applies every service's
-migrations, starts the five services as child processes, waits for their health checks, prints how to
-call them, and on Ctrl-C or SIGTERM stops everything it started.
+migrations, starts the five services and the gateway (Connect / gRPC-Web and the dealer portal, on
+ONEPOOL_GATEWAY_PORT, default 8080, or a free port when that one is taken) as child processes, waits for their
+health checks, prints how to call them, and on Ctrl-C or SIGTERM stops everything it started.
 
 With ONEPOOL_METRICS_PORT set, each service gets its own Prometheus endpoint: that port + 0..4 in the order
 of the gRPC ports (orders, inventory, channels, dealers, settlement).
@@ -22,6 +23,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -53,6 +56,7 @@ class UpSettings(BaseSettings):
     port_base: int = 50051
     # Prometheus endpoints on metrics_port + 0..4 in the same order; 0: none.
     metrics_port: int = 0
+    gateway_port: int = 8080
 
 
 def _port(preferred: int) -> int:
@@ -100,6 +104,40 @@ async def wait_all(
         for task in tasks.values():
             task.cancel()
         await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
+async def wait_http(url: str, deadline: float) -> bool:
+    """Poll an HTTP health URL until it answers 200; False if `deadline` (monotonic) passes first."""
+
+    def ask() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as reply:
+                return reply.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(ask):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def wait_gateway(
+    url: str, children: list[tuple[str, subprocess.Popen[bytes]]], deadline: float
+) -> tuple[str | None, bool]:
+    """Wait for the gateway's /healthz; (the first child that exited meanwhile, whether it answered)."""
+    task = asyncio.create_task(wait_http(url, deadline))
+    try:
+        while not task.done():
+            exited = next((name for name, proc in children if proc.poll() is not None), None)
+            if exited is not None:
+                return exited, False
+            await asyncio.wait([task], timeout=0.1)
+        return None, task.result()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -164,10 +202,25 @@ def up(timeout: float = 90.0) -> int:
                 preexec_fn=die_with_parent,
             )
             children.append((svc.name, proc))
+        gateway_port = _port(cfg.gateway_port)
+        log_file = open(logs / "gateway.log", "ab")  # noqa: SIM115 - owned by the child
+        gateway_env = {"ONEPOOL_GATEWAY_HOST": cfg.grpc_host, "ONEPOOL_GATEWAY_PORT": str(gateway_port)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "onepool_gateway"],
+            env={**env, **gateway_env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+        children.append(("gateway", proc))
 
         deadline = time.monotonic() + timeout
+        gateway_url = f"http://{cfg.grpc_host}:{gateway_port}"
         with console.status("waiting for health checks"):
             exited, waiting = asyncio.run(wait_all(ports, cfg.grpc_host, children, deadline))
+            if exited is None and not waiting:
+                exited, answered = asyncio.run(wait_gateway(f"{gateway_url}/healthz", children, deadline))
+                waiting = [] if answered else ["gateway"]
         if exited is not None:
             code = dict(children)[exited].returncode
             console.print(f"[red]{exited} exited with {code} while starting; stopping everything[/red]")
@@ -177,7 +230,7 @@ def up(timeout: float = 90.0) -> int:
         if waiting:
             console.print(f"[red]not healthy after {timeout:.0f}s: {', '.join(waiting)}[/red] (logs in {logs})")
             return 1
-        _print_banner(ports, metrics_ports, cfg.grpc_host, database_url, nats_url, logs)
+        _print_banner(ports, metrics_ports, cfg.grpc_host, gateway_url, database_url, nats_url, logs)
         while not stop_requested:
             for name, proc in children:
                 if proc.poll() is not None:
@@ -211,7 +264,13 @@ def _ports_env(name: str, ports: dict[str, int], metrics_ports: dict[str, int]) 
 
 
 def _print_banner(
-    ports: dict[str, int], metrics_ports: dict[str, int], host: str, database_url: str, nats_url: str, logs: Path
+    ports: dict[str, int],
+    metrics_ports: dict[str, int],
+    host: str,
+    gateway_url: str,
+    database_url: str,
+    nats_url: str,
+    logs: Path,
 ) -> None:
     table = Table(title="OnePool is up")
     table.add_column("service")
@@ -224,7 +283,10 @@ def _print_banner(
         table.add_row(svc.name, f"{host}:{ports[svc.name]}", svc.proto_service, *metrics)
     console.print(table)
     token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
-    console.print(f"PostgreSQL: {database_url}\nNATS:       {nats_url}\nLogs:       {logs}/")
+    console.print(
+        f"Web (Connect / gRPC-Web): {gateway_url}\nDealer portal: {gateway_url}/portal/\n"
+        f"PostgreSQL: {database_url}\nNATS:       {nats_url}\nLogs:       {logs}/"
+    )
     console.print("\nAdmin token (12h), for the authorization header:")
     print(f"TOKEN={token}\n", flush=True)
     print(
@@ -232,6 +294,8 @@ def _print_banner(
         f"  grpcurl -plaintext {host}:{ports['inventory']} list\n"
         f'  grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d \'{{"skus":["SKU-1"]}}\' '
         f"{host}:{ports['inventory']} onepool.inventory.v1.InventoryService/GetAvailability\n"
+        f"  curl -X POST -H 'Content-Type: application/json' -H \"Authorization: Bearer $TOKEN\" "
+        f'-d \'{{"skus":["SKU-1"]}}\' {gateway_url}/onepool.inventory.v1.InventoryService/GetAvailability\n'
         "Stop with Ctrl-C.",
         flush=True,
     )

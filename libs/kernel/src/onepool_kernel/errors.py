@@ -8,6 +8,9 @@ Pure Python on purpose: domain code raises these without importing gRPC. Exactly
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -41,6 +44,14 @@ class NotFound(DomainError):
     def __init__(self, kind: str, ident: str) -> None:
         self.kind, self.ident = kind, ident
         super().__init__(f"{kind} {ident!r} not found")
+
+
+def found(value: T | None, kind: str, ident: str) -> T:
+    """`value`, or NotFound(kind, ident) when it is None: how every use case answers a look-up by id
+    (`return found(await uow.transfers.get(transfer_id), "transfer", transfer_id)`)."""
+    if value is None:
+        raise NotFound(kind, ident)
+    return value
 
 
 class AlreadyExists(DomainError):

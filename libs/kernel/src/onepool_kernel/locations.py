@@ -1,8 +1,9 @@
-"""The kinds of location in the stock pool. Inventory owns the locations; channels (which locations a channel
-may sell from) and dealers (a dealer's own stores and warehouses) keep copies of them, in the same words."""
+"""The locations of the stock pool. Inventory owns them; channels (which locations a channel may sell from) and
+dealers (a dealer's own stores and warehouses) keep copies of them, in the same words."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -15,3 +16,23 @@ class LocationType(StrEnum):
     @property
     def is_dealer(self) -> bool:
         return self in (LocationType.DEALER_WAREHOUSE, LocationType.DEALER_STORE)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A location of the pool, as the inventory.v1.Location contract describes it.
+
+    Dealers keeps these as they are (its read model of inventory's locations); inventory's own `Location`
+    extends it with the rules it enforces as the owner (a dealer location has an owner, an owner never
+    changes) and the events it records, so the facts are written once and the rules stay with the owner.
+    """
+
+    id: str
+    name: str
+    type: LocationType
+    owner_dealer_id: str = ""
+    region: str = ""
+    ships: bool = True
+    pickup: bool = False
+    priority: int = 0
+    active: bool = True

@@ -5,6 +5,9 @@ so both call this one function: a connector must never be told it may sell more 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
+
+from onepool_kernel.locations import LocationType
 
 FULL_SHARE_BPS = 10_000
 MAX_SELLABLE = 2**31 - 1  # sellable and available travel as int32
@@ -28,6 +31,44 @@ def channel_sellable(exposed: int, dedicated: int, sales_cap_units: int, sales_c
     if sales_cap_units > 0:
         total = min(total, sales_cap_units - sales_counted)
     return min(MAX_SELLABLE, max(0, total))
+
+
+class Located(Protocol):
+    """What deciding whether a channel may sell from a location needs to know of it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> LocationType: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+class PoolShare:
+    """Which part of the pool a channel may sell: the rule channels sets (`AllocationPolicy`) and inventory
+    applies to its copy of it (`ChannelPolicy`). Both are this class, so the two can never disagree.
+
+    Locations: the union of `location_ids` and `location_types`; both empty means every location; an inactive
+    location sells nothing. Share: `sellable` above, of what the allowed locations have available.
+    """
+
+    location_ids: frozenset[str]
+    location_types: frozenset[LocationType]
+    max_share_bps: int
+    buffer_units: int
+
+    def allows(self, location: Located) -> bool:
+        if not location.active:
+            return False
+        if not self.location_ids and not self.location_types:
+            return True
+        return location.id in self.location_ids or location.type in self.location_types
+
+    def sellable(self, available_in_allowed_locations: int) -> int:
+        """The channel's share of the units available in its locations, minus its buffer."""
+        return sellable(available_in_allowed_locations, self.max_share_bps, self.buffer_units)
 
 
 class SourcingMode(StrEnum):

@@ -19,6 +19,7 @@ from onepool_kernel.errors import (
     Unauthenticated,
     Unavailable,
     Violations,
+    found,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "Violations",
+    "found",
 ]

@@ -19,7 +19,12 @@ from typing import Generic, NamedTuple, TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.timestamp_pb2 import Timestamp
+from onepool.channels.v1 import channels_pb2
 from onepool.common.v1.common_pb2 import Money as MoneyMessage
+from onepool.inventory.v1 import inventory_pb2
+from onepool.orders.v1 import orders_pb2
+from onepool_kernel.intake import Catalogue, FulfillmentMode
+from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
 
 E = TypeVar("E", bound=Enum)
@@ -71,3 +76,11 @@ def money_to_proto(value: Money | None) -> MoneyMessage | None:
 
 def money_from_proto(value: MoneyMessage) -> Money:
     return Money(value.currency, value.amount_minor)
+
+
+# The kernel's enums on the wire. Each has one proto enum, in the contract of the service that owns the idea
+# (inventory's location types, orders' fulfillment modes, channels' catalogues), so every service that sends
+# or reads one uses these maps rather than building its own.
+LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inventory_pb2.LocationType, LocationType)
+FULFILLMENT_MODES, FULFILLMENT_MODES_BACK = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode)
+CATALOGUES, CATALOGUES_BACK = enum_maps(channels_pb2.Catalogue, Catalogue)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -41,6 +41,9 @@ from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
 from onepool_runtime.uow import UnitOfWork
 
+S = TypeVar("S", bound=ServiceSettings)
+U = TypeVar("U", bound=UnitOfWork)
+
 log = logging.getLogger(__name__)
 
 # The grpc.health.v1 service name a liveness probe asks: the process answers, nothing more.
@@ -56,6 +59,17 @@ class Infra:
     sessions: async_sessionmaker[AsyncSession]
     nc: Client
     js: JetStreamContext
+
+    def settings_as(self, kind: type[S]) -> S:
+        """The settings as the service's own class (`build` reads its options from them); TypeError if the
+        host was given another service's."""
+        if not isinstance(self.settings, kind):
+            raise TypeError(f"expected {kind.__name__}, got {type(self.settings).__name__}")
+        return self.settings
+
+    def units(self, unit_of_work: Callable[[async_sessionmaker[AsyncSession]], U]) -> Callable[[], U]:
+        """A factory of the service's units of work on its own sessions (for servicers and background loops)."""
+        return partial(unit_of_work, self.sessions)
 
     def consumer(
         self,

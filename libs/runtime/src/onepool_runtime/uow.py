@@ -28,7 +28,9 @@ Translator = Callable[[Any], Iterable[IntegrationEvent]]
 
 
 class HasEvents(Protocol):
-    events: list[Any]
+    # Read-only here: the unit of work only drains the list, so a frozen aggregate qualifies too.
+    @property
+    def events(self) -> list[Any]: ...
 
 
 class UnitOfWork:

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 from onepool.channels.v1 import channels_pb2 as pb
-from onepool.inventory.v1 import inventory_pb2
 from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import enum_maps
+from onepool_runtime.protobuf import CATALOGUES, LOCATION_TYPES, enum_maps
 
 from onepool_channels.domain.model import (
     AllocationPolicy,
-    Catalogue,
     Channel,
     ChannelStatus,
     ChannelStock,
     ChannelType,
     DepositRule,
     Listing,
-    LocationType,
     OwnStockRule,
     RuleNumbers,
 )
 
 CHANNEL_TYPES, CHANNEL_TYPES_BACK = enum_maps(pb.ChannelType, ChannelType)
 CHANNEL_STATUSES, CHANNEL_STATUSES_BACK = enum_maps(pb.ChannelStatus, ChannelStatus)
-LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inventory_pb2.LocationType, LocationType)
-CATALOGUES, CATALOGUES_BACK = enum_maps(pb.Catalogue, Catalogue)
 OWN_STOCK_RULES, OWN_STOCK_RULES_BACK = enum_maps(pb.OwnStockRule, OwnStockRule)
 DEPOSIT_RULES, DEPOSIT_RULES_BACK = enum_maps(pb.DepositRule, DepositRule)
 

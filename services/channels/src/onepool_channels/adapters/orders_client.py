@@ -11,26 +11,25 @@ from dataclasses import dataclass, field
 import grpc
 from google.rpc import error_details_pb2
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
-from onepool_kernel.intake import FulfillmentMode
+from onepool_kernel.intake import PlaceOrder
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import enum_maps
-
-from onepool_channels.domain.imports import OrderToPlace
+from onepool_runtime.protobuf import FULFILLMENT_MODES
 
 # orders' refusal of a command its order is past (the reason is part of orders' error contract).
 _NOT_PAYABLE = "INVALID_ORDER_STATE"
-_MODES = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode).to_proto
 
 
-def place_order_request(order: OrderToPlace) -> orders_pb2.PlaceOrderRequest:
+def place_order_request(order: PlaceOrder) -> orders_pb2.PlaceOrderRequest:
     return to_message(
         orders_pb2.PlaceOrderRequest,
         order,
         customer=to_message(orders_pb2.Customer, order.customer),
         lines=[to_message(orders_pb2.OrderLine, line) for line in order.lines],
-        fulfillment=to_message(orders_pb2.FulfillmentPreference, order.shipping, mode=_MODES[order.shipping.mode]),
+        fulfillment=to_message(
+            orders_pb2.FulfillmentPreference, order.fulfillment, mode=FULFILLMENT_MODES[order.fulfillment.mode]
+        ),
     )
 
 
@@ -85,7 +84,7 @@ class OrdersGateway:
         self._stub = orders_pb2_grpc.OrderServiceStub(channel)
         self._timeout = timeout_seconds
 
-    async def place_order(self, order: OrderToPlace) -> orders_pb2.Order:
+    async def place_order(self, order: PlaceOrder) -> orders_pb2.Order:
         try:
             reply = await self._stub.PlaceOrder(place_order_request(order), timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:

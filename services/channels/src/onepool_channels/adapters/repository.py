@@ -16,7 +16,7 @@ from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.mapping import build
-from onepool_runtime.repository import Repository
+from onepool_runtime.repository import Repository, page
 from onepool_runtime.upserts import upsert_newer, upsert_newer_rows
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -188,13 +188,7 @@ class ChannelsRepository(Repository):
     async def list_channels(
         self, *, type_: ChannelType | None, owner_dealer_id: str, only_id: str, after_id: str, limit: int
     ) -> list[Channel]:
-        query = select(_CH).where(_CH.c.id > after_id).order_by(_CH.c.id).limit(limit)
-        if type_ is not None:
-            query = query.where(_CH.c.type == type_.value)
-        if owner_dealer_id:
-            query = query.where(_CH.c.owner_dealer_id == owner_dealer_id)
-        if only_id:
-            query = query.where(_CH.c.id == only_id)
+        query = page(_CH, after_id, limit, type=type_, owner_dealer_id=owner_dealer_id or None, id=only_id or None)
         return [_channel(r) for r in (await self.session.execute(query)).all()]
 
     async def save_channel(self, channel: Channel) -> None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from onepool_kernel.errors import FailedPrecondition, Violations
-from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
-from onepool_kernel.money import Money, allocate
+from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
+from onepool_kernel.money import allocate
 
 from onepool_channels.domain.model import Channel, Listing
 
@@ -109,31 +109,7 @@ class ImportedOrder:
     charges: Charges = Charges()
 
 
-@dataclass(frozen=True)
-class OrderLine:
-    sku: str
-    channel_sku: str
-    quantity: int
-    unit_price: Money
-    # The reduction on the whole line (the marketplace's discounts, and a price below the listing's).
-    discount: Money | None = None
-
-
-@dataclass(frozen=True)
-class OrderToPlace:
-    """What the orders service is asked to place: the unified order, in OnePool SKUs and minor units."""
-
-    channel_id: str
-    external_order_id: str
-    customer: CustomerInfo
-    lines: tuple[OrderLine, ...]
-    shipping: FulfillmentPreference
-    dealer_id: str = ""
-    payment_ref: str = ""
-    shipping_fee: Money | None = None
-
-
-def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]) -> OrderToPlace:
+def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]) -> PlaceOrder:
     """Map channel SKUs to SKUs through the channel's active listings, check the totals and hold each line to
     its listing's price (see the module docstring); refuse the whole order otherwise.
 
@@ -148,7 +124,7 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
     if order.currency != channel.currency:
         v.add(order.currency_path, f"is {order.currency} but channel {channel.code} sells in {channel.currency}")
     discounts = _line_discounts(order, v)
-    merged: dict[str, OrderLine] = {}
+    merged: dict[str, LineToPlace] = {}
     for line, discount in zip(order.lines, discounts, strict=True):
         listing = listings.get(line.channel_sku)
         if listing is None:
@@ -169,24 +145,19 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         discount += (listed - line.unit_price_minor) * line.quantity
         seen = merged.get(listing.sku)
         quantity = line.quantity + (seen.quantity if seen else 0)
-        discount += seen.discount.amount_minor if seen and seen.discount else 0
-        merged[listing.sku] = OrderLine(
-            listing.sku,
-            seen.channel_sku if seen else line.channel_sku,
-            quantity,
-            listing.price,
-            Money(order.currency, discount),
+        discount += seen.discount_minor if seen else 0
+        merged[listing.sku] = LineToPlace(
+            listing.sku, quantity, listing.price, seen.channel_sku if seen else line.channel_sku, discount
         )
     v.raise_if_any()
-    return OrderToPlace(
+    return PlaceOrder(
         channel_id=channel.id,
         external_order_id=order.external_order_id,
         customer=order.customer,
         lines=tuple(merged.values()),
-        shipping=order.shipping,
+        fulfillment=order.shipping,
         dealer_id=channel.owner_dealer_id,
-        payment_ref=order.payment_ref,
-        shipping_fee=Money(order.currency, order.charges.shipping_minor),
+        shipping_fee_minor=order.charges.shipping_minor,
     )
 
 

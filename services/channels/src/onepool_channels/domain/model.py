@@ -4,8 +4,8 @@ A channel sells from the one pool under its three rules (docs/channel-rules.md).
 listing is the same number inventory computes for the channel (GetAvailability with channel_id): the shared
 units of the SKU in the locations the policy allows, cut to the channel's exposure ratio, minus its buffer;
 plus the channel's own dedicated units there; never more than its listing's sales cap has left.
-Keep `AllocationPolicy` in step with inventory's `ChannelPolicy`: a connector must never be told it may
-sell more than inventory will reserve for it.
+`AllocationPolicy` and inventory's `ChannelPolicy` are both the kernel's `PoolShare` (which locations, what
+share): a connector must never be told it may sell more than inventory will reserve for it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import FieldViolation, InvalidArgument
+from onepool_kernel.intake import Catalogue
 from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
-from onepool_kernel.stock import FULL_SHARE_BPS, MAX_SELLABLE, channel_sellable, sellable
+from onepool_kernel.stock import FULL_SHARE_BPS, MAX_SELLABLE, PoolShare, channel_sellable
 
 
 class ChannelType(StrEnum):
@@ -28,13 +29,6 @@ class ChannelType(StrEnum):
     SOCIAL_COMMERCE = "SOCIAL_COMMERCE"
     PHYSICAL_STORE = "PHYSICAL_STORE"
     DEALER = "DEALER"
-
-
-class Catalogue(StrEnum):
-    """What orders on a channel may contain (orders enforces it on PlaceOrder, so on ImportOrder too)."""
-
-    LISTINGS = "LISTINGS"  # only its active listings, at their prices (the default)
-    POOL = "POOL"  # any SKU of its pool (a brand shop's POS, a dealer's own channel); listed SKUs as listed
 
 
 class OwnStockRule(StrEnum):
@@ -95,7 +89,7 @@ class StockPosition:
 
 
 @dataclass(frozen=True)
-class AllocationPolicy:
+class AllocationPolicy(PoolShare):
     """Which part of the pool a channel may sell.
 
     Locations: the union of `location_ids` and `location_types`; both empty means every location. A
@@ -117,17 +111,6 @@ class AllocationPolicy:
             problems.append(FieldViolation("allocation.buffer_units", "must not be negative"))
         if problems:
             raise InvalidArgument(problems)
-
-    def allows(self, location: LocationInfo) -> bool:
-        if not location.active:
-            return False
-        if not self.location_ids and not self.location_types:
-            return True
-        return location.id in self.location_ids or location.type in self.location_types
-
-    def sellable(self, available_in_allowed_locations: int) -> int:
-        """The channel's share of what its locations have, minus its buffer (the kernel's formula, as inventory)."""
-        return sellable(available_in_allowed_locations, self.max_share_bps, self.buffer_units)
 
 
 @dataclass

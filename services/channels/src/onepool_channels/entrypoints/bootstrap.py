@@ -65,9 +65,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
 
 
 async def build(infra: Infra) -> ServiceParts:
-    settings = infra.settings
-    assert isinstance(settings, ChannelsSettings)
-    uow_factory = partial(ChannelsUnitOfWork, infra.sessions)
+    settings = infra.settings_as(ChannelsSettings)
+    uow_factory = infra.units(ChannelsUnitOfWork)
     orders_channel = service_channel(settings.orders_addr, settings)
     inventory_channel = service_channel(settings.inventory_addr, settings)
     hub = StockWatchHub(

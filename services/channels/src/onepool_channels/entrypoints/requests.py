@@ -5,6 +5,7 @@ from __future__ import annotations
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool_kernel.money import Money
 from onepool_runtime.errors import Violations
+from onepool_runtime.protobuf import CATALOGUES_BACK, LOCATION_TYPES_BACK
 from onepool_runtime.validation import (
     MAX_LINES,
     check_currency,
@@ -18,11 +19,9 @@ from onepool_runtime.validation import (
 
 from onepool_channels.adapters import formats
 from onepool_channels.adapters.mappers import (
-    CATALOGUES_BACK,
     CHANNEL_STATUSES_BACK,
     CHANNEL_TYPES_BACK,
     DEPOSIT_RULES_BACK,
-    LOCATION_TYPES_BACK,
     OWN_STOCK_RULES_BACK,
 )
 from onepool_channels.domain import commands

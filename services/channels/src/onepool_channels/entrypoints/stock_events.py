@@ -6,8 +6,8 @@ from __future__ import annotations
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.inventory.v1 import inventory_pb2
 from onepool_runtime.consumer import PermanentError
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK
 
-from onepool_channels.adapters.mappers import LOCATION_TYPES_BACK
 from onepool_channels.domain.model import LocationInfo, LocationType
 from onepool_channels.service_layer import stock_feed
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from onepool_kernel.intake import PlaceOrder
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from onepool_runtime.errors import AlreadyExists, Conflict, InvalidArgument, found
 
 from onepool_channels.domain import commands
-from onepool_channels.domain.imports import ImportedOrder, OrderToPlace, resolve
+from onepool_channels.domain.imports import ImportedOrder, resolve
 from onepool_channels.domain.model import (
     Channel,
     ChannelStatus,
@@ -44,10 +45,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
 
 
 async def get_channel(uow: ChannelsUnitOfWork, channel_id: str, *, lock: str = "") -> Channel:
-    channel = await uow.repo.get_channel(channel_id, lock=lock)
-    if channel is None:
-        raise NotFound("channel", channel_id)
-    return channel
+    return found(await uow.repo.get_channel(channel_id, lock=lock), "channel", channel_id)
 
 
 async def announce_channels(uow: ChannelsUnitOfWork, after_id: str, limit: int) -> str:
@@ -187,12 +185,12 @@ async def published_stock(uow: ChannelsUnitOfWork, channel_id: str) -> list[Chan
 
 
 class OrdersPort(Protocol):
-    async def place_order(self, order: OrderToPlace) -> Any: ...
+    async def place_order(self, order: PlaceOrder) -> Any: ...
 
     async def pay_if_reserved(self, order: Any, payment_ref: str) -> Any: ...
 
 
-async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> OrderToPlace:
+async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> PlaceOrder:
     channel = await get_channel(uow, channel_id)
     listings = await uow.repo.listings_by_channel_sku(channel_id, [line.channel_sku for line in imported.lines])
     return resolve(imported, channel, listings)
@@ -209,8 +207,8 @@ async def import_order(
     same order again, even concurrently, returns the same order."""
     to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
     order = await orders.place_order(to_place)
-    if to_place.payment_ref:
+    if imported.payment_ref:
         # The marketplace already collected the money: pay the order here too, or its reservation would
         # expire as if the buyer had walked away.
-        order = await orders.pay_if_reserved(order, to_place.payment_ref)
+        order = await orders.pay_if_reserved(order, imported.payment_ref)
     return order

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool_kernel.lines import MAX_LINES
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK
 
 from onepool_channels.adapters.inventory_client import InventoryReader
-from onepool_channels.adapters.mappers import LOCATION_TYPES_BACK
 from onepool_channels.domain.model import LocationInfo
 from onepool_channels.service_layer import stock_feed
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork

@@ -5,14 +5,13 @@ from __future__ import annotations
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_runtime.mapping import copy_fields, to_message
-from onepool_runtime.protobuf import enum_maps
+from onepool_runtime.protobuf import LOCATION_TYPES, LOCATION_TYPES_BACK, enum_maps
 
 from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
     DealerTier,
     Location,
-    LocationType,
     Replenishment,
     ReplenishmentStatus,
 )
@@ -21,12 +20,9 @@ from onepool_dealers.domain.overview import Overview
 TIERS, TIERS_BACK = enum_maps(pb.DealerTier, DealerTier)
 STATUSES, STATUSES_BACK = enum_maps(pb.DealerStatus, DealerStatus)
 REPLENISHMENT_STATUSES, REPLENISHMENT_STATUSES_BACK = enum_maps(pb.ReplenishmentStatus, ReplenishmentStatus)
-LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inv.LocationType, LocationType)
-# Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out), so this
-# translation mirrors inventory's own on purpose: both follow the one inventory.v1.Location contract. It is
-# kept here rather than shared because each service owns its domain Location (dealers' may grow fields of
-# its own, inventory's stock rules are no concern of dealers); only the mechanism is shared (enum_maps,
-# copy_fields). `type` is translated, and the message says `disabled` where the domain says `active`.
+# Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): the kernel's
+# Location, translated like inventory's own (the one inventory.v1.Location contract). `type` is translated,
+# and the message says `disabled` where the domain says `active`.
 LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
 
 

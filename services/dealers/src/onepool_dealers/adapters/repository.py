@@ -15,7 +15,7 @@ from typing import Any
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.mapping import build, copy_fields, row_values
-from onepool_runtime.repository import Repository
+from onepool_runtime.repository import Repository, by_id, page
 from onepool_runtime.upserts import upsert, upsert_newer, upsert_newer_rows
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -98,9 +98,7 @@ class DealersRepository(Repository):
         return list(rows.scalars())
 
     async def get_dealer(self, dealer_id: str, *, lock: bool = False) -> Dealer | None:
-        query = select(_DEALERS).where(_DEALERS.c.id == dealer_id)
-        if lock:
-            query = query.with_for_update()
+        query = by_id(_DEALERS, dealer_id, lock=lock)
         row = (await self.session.execute(query)).first()
         if row is None:
             return None
@@ -116,13 +114,7 @@ class DealersRepository(Repository):
     async def list_dealers(
         self, *, status: DealerStatus | None, region: str, only_id: str | None, after_id: str, limit: int
     ) -> list[Dealer]:
-        query = select(_DEALERS).where(_DEALERS.c.id > after_id).order_by(_DEALERS.c.id).limit(limit)
-        if status is not None:
-            query = query.where(_DEALERS.c.status == status.value)
-        if region:
-            query = query.where(_DEALERS.c.region == region)
-        if only_id is not None:
-            query = query.where(_DEALERS.c.id == only_id)
+        query = page(_DEALERS, after_id, limit, status=status, region=region or None, id=only_id)
         rows = (await self.session.execute(query)).all()
         locations: dict[str, list[str]] = {r.id: [] for r in rows}
         if rows:
@@ -237,9 +229,7 @@ class DealersRepository(Repository):
         return [build(Replenishment, r, lines=lines[r.id], status=ReplenishmentStatus(r.status)) for r in rows]
 
     async def get_replenishment(self, replenishment_id: str, *, lock: bool = False) -> Replenishment | None:
-        query = select(_REPL).where(_REPL.c.id == replenishment_id)
-        if lock:
-            query = query.with_for_update()
+        query = by_id(_REPL, replenishment_id, lock=lock)
         found = await self._with_lines(list((await self.session.execute(query)).all()))
         if not found:
             return None
@@ -248,17 +238,8 @@ class DealersRepository(Repository):
         return found[0]
 
     async def save_replenishment(self, r: Replenishment) -> None:
-        await self.session.execute(
-            update(_REPL)
-            .where(_REPL.c.id == r.id)
-            .values(
-                status=r.status.value,
-                transfer_id=r.transfer_id,
-                status_reason=r.status_reason,
-                shipping_requested_at=r.shipping_requested_at,
-                updated_at=r.updated_at,
-            )
-        )
+        # The whole row as the aggregate has it (what never changes is written back unchanged, under the lock).
+        await self.session.execute(update(_REPL).where(_REPL.c.id == r.id).values(**row_values(_REPL, r)))
         self._uow.track(r)
 
     async def list_replenishments(

@@ -20,7 +20,11 @@ from typing import Any
 
 from onepool_kernel.errors import FailedPrecondition, InvalidArgument
 from onepool_kernel.lines import StockLine
-from onepool_kernel.locations import LocationType
+
+# Dealers' locations are the kernel's as they are (a copy of inventory's, fed by its events and by
+# AddDealerLocation); re-exported for the rest of the service.
+from onepool_kernel.locations import Location as Location
+from onepool_kernel.locations import LocationType as LocationType
 from onepool_kernel.money import BPS, Money, bps_of
 
 
@@ -417,19 +421,3 @@ class Replenishment:
         dealer.release_credit(self.total)
         self.events.append(ReplenishmentRejected(self))
         return True
-
-
-@dataclass(frozen=True)
-class Location:
-    """A location of the pool as dealers knows it (a copy of inventory's, fed by its events and by
-    AddDealerLocation)."""
-
-    id: str
-    name: str
-    type: LocationType
-    owner_dealer_id: str = ""
-    region: str = ""
-    ships: bool = True
-    pickup: bool = False
-    priority: int = 0
-    active: bool = True

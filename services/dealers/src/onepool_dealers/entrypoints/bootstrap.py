@@ -62,9 +62,8 @@ async def build_with(
     infra: Infra, *, channels: ChannelsPort | None = None, inventory: InventoryPort | None = None
 ) -> ServiceParts:
     """The service, with its peers given (tests pass fakes) or reached over gRPC from settings."""
-    settings = infra.settings
-    assert isinstance(settings, DealersSettings)
-    uow_factory = partial(DealersUnitOfWork, infra.sessions)
+    settings = infra.settings_as(DealersSettings)
+    uow_factory = infra.units(DealersUnitOfWork)
     peer_channels: list[grpc.aio.Channel] = []
     if channels is None:
         peer_channels.append(service_channel(settings.channels_addr, settings))

@@ -12,7 +12,7 @@ from onepool_kernel.money import Money
 from onepool_runtime.errors import Violations
 from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.mapping import copy_fields
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK, from_ts
 from onepool_runtime.validation import (
     check_id,
     check_lines,
@@ -24,7 +24,6 @@ from onepool_runtime.validation import (
 )
 
 from onepool_dealers.adapters.mappers import (
-    LOCATION_TYPES_BACK,
     REPLENISHMENT_STATUSES_BACK,
     STATUSES_BACK,
     TIERS_BACK,

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
 from onepool_dealers.domain import commands
 from onepool_dealers.domain.model import (
@@ -48,10 +48,7 @@ async def record_dealer(uow: DealersUnitOfWork, cmd: commands.RegisterDealer) ->
 
 
 async def get_dealer(uow: DealersUnitOfWork, dealer_id: str, *, lock: bool = False) -> Dealer:
-    dealer = await uow.repo.get_dealer(dealer_id, lock=lock)
-    if dealer is None:
-        raise NotFound("dealer", dealer_id)
-    return dealer
+    return found(await uow.repo.get_dealer(dealer_id, lock=lock), "dealer", dealer_id)
 
 
 async def list_dealers(
@@ -181,10 +178,7 @@ async def place_replenishment(
 
 
 async def get_replenishment(uow: DealersUnitOfWork, replenishment_id: str, *, lock: bool = False) -> Replenishment:
-    replenishment = await uow.repo.get_replenishment(replenishment_id, lock=lock)
-    if replenishment is None:
-        raise NotFound("replenishment", replenishment_id)
-    return replenishment
+    return found(await uow.repo.get_replenishment(replenishment_id, lock=lock), "replenishment", replenishment_id)
 
 
 async def list_replenishments(

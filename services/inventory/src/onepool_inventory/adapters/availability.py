@@ -8,7 +8,8 @@ locations in ONE statement, run through asyncpg's own prepared-statement cache o
 read in a transaction would under READ COMMITTED), plus the policy's one-row statement only when a channel
 is named. The domain still decides: `ChannelView` (the channel rules) is applied by the handler. With a
 channel, two more one-table statements read its active dedicated stock and sales counters of the SKUs; the
-units inbound (open transfers) are one grouped statement over the SKUs' in-transit lines.
+units inbound (open transfers) are one grouped statement over the SKUs' in-transit lines; the open expected
+receipts' slots one more, only when some level expects units.
 
 Failure modes: the database unreachable raises asyncpg's or SQLAlchemy's connection errors, which the call
 pipeline answers UNAVAILABLE (`onepool_runtime.infra`).
@@ -23,6 +24,8 @@ from typing import Any
 from onepool_runtime.db import driver_connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onepool_inventory.adapters.expected_receipts import group_slots
+from onepool_inventory.domain.expected import Slot
 from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelAllocationStatus,
@@ -42,7 +45,8 @@ POLICY_COLUMNS = (
 _LOCATION_OF_LEVEL = ", ".join(f"l.{c}" for c in LOCATION_COLUMNS.split(", "))
 
 _LEVELS = f"""
-SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}
+SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}, s.expected,
+    s.awaiting
 FROM stock_levels s JOIN locations l ON l.id = s.location_id
 WHERE s.sku = ANY($1::text[]) AND l.active AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))
 ORDER BY s.sku, s.location_id
@@ -55,11 +59,18 @@ _ALLOCATIONS = f"""
 SELECT {ALLOCATION_COLUMNS} FROM channel_allocations
 WHERE channel_id = $1 AND sku = ANY($2::text[]) AND status = 'ACTIVE' ORDER BY id
 """
-_SALES = """
-SELECT channel_id, sku, counted, cap_units, cap_version, version FROM channel_sales
-WHERE channel_id = $1 AND sku = ANY($2::text[])
-"""
+# The columns `sales_from_row` reads, in its order (reserve_store.py locks and returns the same).
+SALES_COLUMNS = (
+    "channel_id, sku, counted, cap_units, cap_version, version, presale_units, allow_backorder, presale_counted"
+)
+_SALES = f"SELECT {SALES_COLUMNS} FROM channel_sales WHERE channel_id = $1 AND sku = ANY($2::text[])"
 _ACTIVE_LOCATIONS = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE id = ANY($1::text[]) AND active"
+# What the open expected receipts of some SKUs still bring (reserve_store.py reads the same).
+SLOTS = """
+SELECT l.sku, r.location_id, r.id, r.expected_at, l.quantity - l.received - l.shortfall
+FROM expected_receipt_lines l JOIN expected_receipts r ON r.id = l.receipt_id
+WHERE l.sku = ANY($1::text[]) AND r.status = 'OPEN' ORDER BY r.expected_at, r.id
+"""
 _INBOUND = """
 SELECT l.sku, t.to_location_id, sum(l.quantity) FROM transfer_lines l JOIN transfers t ON t.id = l.transfer_id
 WHERE t.status = 'IN_TRANSIT' AND l.sku = ANY($1::text[]) GROUP BY l.sku, t.to_location_id
@@ -74,7 +85,8 @@ def allocation_from_row(r: Sequence[Any]) -> ChannelAllocation:
 
 
 def sales_from_row(r: Sequence[Any]) -> ChannelSales:
-    return ChannelSales(r[0], r[1], r[2], r[3], r[4], r[5])
+    """A ChannelSales from SALES_COLUMNS."""
+    return ChannelSales(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
 
 
 @dataclass
@@ -90,6 +102,8 @@ class AvailabilityRead:
     unknown_channel: bool = False
     # Every active location seen (of the levels, and those only units inbound are headed for).
     locations: list[Location] = field(default_factory=list)
+    # What the open expected receipts still bring per (sku, location), in expected_at order.
+    slots: dict[tuple[str, str], list[Slot]] = field(default_factory=dict)
 
 
 def location_from_row(r: Sequence[Any], at: int = 0) -> Location:
@@ -149,6 +163,8 @@ class AvailabilityReader:
             if location_ids is not None:
                 bare &= set(location_ids)
             extra = await conn.fetch(_ACTIVE_LOCATIONS, sorted(bare)) if bare else []
+            expecting = any(r[15] for r in rows)
+            slots = group_slots(tuple(r) for r in await conn.fetch(SLOTS, list(skus))) if expecting else {}
         locations: dict[str, Location] = {r[0]: location_from_row(r) for r in extra}
         out = []
         for r in rows:
@@ -156,9 +172,10 @@ class AvailabilityReader:
             if location is None:
                 location = locations[r[6]] = location_from_row(r, 6)
             level = StockLevel(
-                r[0], location.id, r[1], r[2], r[3], r[4], location.type, location.owner_dealer_id, dedicated=r[5]
-            )
+                r[0], location.id, r[1], r[2], r[3], r[4], location.type, location.owner_dealer_id, dedicated=r[5],
+                expected=r[15], awaiting=r[16],
+            )  # fmt: skip
             out.append((level, location))
-        read = AvailabilityRead(policy, out, allocations, sales, inbound)
+        read = AvailabilityRead(policy, out, allocations, sales, inbound, slots=slots)
         read.locations = list(locations.values())
         return read

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.mapping import build, row_values
+from onepool_runtime.repository import by_id
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,24 +29,14 @@ SalesKey = tuple[str, str]  # (channel_id, sku)
 
 
 def _allocation(row: Any) -> ChannelAllocation:
-    return ChannelAllocation(
-        id=row.id,
-        channel_id=row.channel_id,
-        location_id=row.location_id,
-        sku=row.sku,
-        quantity=row.quantity,
-        remaining=row.remaining,
-        ends_at=row.ends_at,
-        status=ChannelAllocationStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        returned=row.returned,
-        version=row.version,
-    )
+    return build(ChannelAllocation, row, status=ChannelAllocationStatus(row.status))
 
 
 def _sales(row: Any) -> ChannelSales:
-    return ChannelSales(row.channel_id, row.sku, row.counted, row.cap_units, row.cap_version, row.version)
+    return ChannelSales(
+        row.channel_id, row.sku, row.counted, row.cap_units, row.cap_version, row.version, row.presale_units,
+        row.allow_backorder, row.presale_counted,
+    )  # fmt: skip
 
 
 class ChannelAllocationRepository:
@@ -61,8 +53,7 @@ class ChannelAllocationRepository:
         return allocation
 
     async def get(self, allocation_id: str, *, lock: bool = False) -> ChannelAllocation | None:
-        query = select(_ALLOC).where(_ALLOC.c.id == allocation_id)
-        row = (await self.session.execute(query.with_for_update() if lock else query)).first()
+        row = (await self.session.execute(by_id(_ALLOC, allocation_id, lock=lock))).first()
         if row is None:
             return None
         return self._adopt(_allocation(row)) if lock else _allocation(row)
@@ -116,22 +107,7 @@ class ChannelAllocationRepository:
         return [_allocation(r) for r in (await self.session.execute(query.limit(1000))).all()]
 
     async def add(self, allocation: ChannelAllocation) -> None:
-        await self.session.execute(
-            insert(_ALLOC).values(
-                id=allocation.id,
-                channel_id=allocation.channel_id,
-                location_id=allocation.location_id,
-                sku=allocation.sku,
-                quantity=allocation.quantity,
-                remaining=allocation.remaining,
-                returned=allocation.returned,
-                ends_at=allocation.ends_at,
-                status=allocation.status.value,
-                version=allocation.version,
-                created_at=allocation.created_at,
-                updated_at=allocation.updated_at,
-            )
-        )
+        await self.session.execute(insert(_ALLOC).values(**row_values(_ALLOC, allocation)))
         self._uow.track(allocation)
 
     async def save_changed(self) -> None:
@@ -201,15 +177,34 @@ class ChannelSalesRepository:
         ).all()
         return {r.sku: _sales(r) for r in rows}
 
-    async def set_cap(self, channel_id: str, sku: str, cap_units: int, cap_version: int) -> bool:
-        """Apply a listing's cap unless a newer listing version is stored already (events may arrive out of
-        order). Does not bump the counter's version: the count did not change."""
+    async def set_cap(
+        self,
+        channel_id: str,
+        sku: str,
+        cap_units: int,
+        cap_version: int,
+        presale_units: int = 0,
+        allow_backorder: bool = False,
+    ) -> bool:
+        """Apply a listing's cap, presale allowance and backorder flag unless a newer listing version is stored
+        already (events may arrive out of order). Does not bump the counter's version: the count did not change."""
         stmt = insert(_SALES).values(
-            channel_id=channel_id, sku=sku, counted=0, cap_units=cap_units, cap_version=cap_version
+            channel_id=channel_id,
+            sku=sku,
+            counted=0,
+            cap_units=cap_units,
+            cap_version=cap_version,
+            presale_units=presale_units,
+            allow_backorder=allow_backorder,
         )
         upsert = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
-            set_={"cap_units": stmt.excluded.cap_units, "cap_version": stmt.excluded.cap_version},
+            set_={
+                "cap_units": stmt.excluded.cap_units,
+                "cap_version": stmt.excluded.cap_version,
+                "presale_units": stmt.excluded.presale_units,
+                "allow_backorder": stmt.excluded.allow_backorder,
+            },
             where=_SALES.c.cap_version < stmt.excluded.cap_version,
         ).returning(_SALES.c.sku)
         return (await self.session.execute(upsert)).first() is not None
@@ -221,9 +216,17 @@ class ChannelSalesRepository:
         await self.session.execute(
             update(_SALES)
             .where(and_(_SALES.c.channel_id == bindparam("b_channel"), _SALES.c.sku == bindparam("b_sku")))
-            .values(counted=bindparam("b_counted"), version=bindparam("b_version")),
+            .values(
+                counted=bindparam("b_counted"), version=bindparam("b_version"), presale_counted=bindparam("b_presale")
+            ),
             [
-                {"b_channel": s.channel_id, "b_sku": s.sku, "b_counted": s.counted, "b_version": s.version}
+                {
+                    "b_channel": s.channel_id,
+                    "b_sku": s.sku,
+                    "b_counted": s.counted,
+                    "b_version": s.version,
+                    "b_presale": s.presale_counted,
+                }
                 for s in changed
             ],
         )

@@ -7,9 +7,11 @@ from collections.abc import Iterable
 
 from google.protobuf.message import Message
 from onepool.inventory.v1 import events_pb2 as ev
+from onepool_runtime.mapping import copy_fields
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.domain import events as de
+from onepool_inventory.domain.expected import PromiseMoveReason
 
 
 def translate(event: object) -> Iterable[Message]:
@@ -43,6 +45,25 @@ def translate(event: object) -> Iterable[Message]:
         case de.ChannelAllocationChanged(allocation=a):
             yield ev.ChannelAllocationChanged(allocation=mappers.channel_allocation_to_proto(a))
         case de.ChannelSalesChanged(sales=s):
-            yield ev.ChannelSalesChanged(channel_id=s.channel_id, sku=s.sku, counted=s.counted, version=s.version)
+            yield ev.ChannelSalesChanged(**copy_fields(s, "channel_id", "sku", "counted", "version", "presale_counted"))
+        case de.ExpectedReceiptEvent(receipt=receipt, kind="recorded"):
+            yield ev.ExpectedReceiptRecorded(receipt=mappers.expected_receipt_to_proto(receipt))
+        case de.ExpectedReceiptEvent(receipt=receipt, kind="cancelled"):
+            yield ev.ExpectedReceiptCancelled(receipt=mappers.expected_receipt_to_proto(receipt))
+        case de.ExpectedReceiptEvent(receipt=receipt, kind="changed"):
+            yield ev.ExpectedReceiptChanged(receipt=mappers.expected_receipt_to_proto(receipt))
+        case de.ReservationFilled(reservation=r, location_id=loc, lines=lines, receipt_id=receipt_id):
+            yield ev.ReservationFilled(
+                reservation=mappers.reservation_to_proto(r),
+                location_id=loc,
+                lines=[mappers.line_to_proto(ln) for ln in lines],
+                receipt_id=receipt_id,
+            )
+        case de.ReservationPromiseMoved(reservation=r, moves=moves, reason=reason):
+            yield ev.ReservationPromiseMoved(
+                reservation=mappers.reservation_to_proto(r),
+                moves=[mappers.promise_move_to_proto(m) for m in moves],
+                reason=mappers.PROMISE_MOVE_REASONS[PromiseMoveReason(reason)],
+            )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

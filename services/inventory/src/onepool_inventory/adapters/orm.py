@@ -41,6 +41,8 @@ class StockLevelRow(InventoryTable, table=True):
         CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
         CheckConstraint("dedicated >= 0", name="dedicated_not_negative"),
         CheckConstraint("reserved + dedicated <= on_hand", name="dedicated_within_on_hand"),
+        CheckConstraint("expected >= 0", name="expected_not_negative"),
+        CheckConstraint("awaiting >= 0", name="awaiting_not_negative"),
     )
 
     sku: str = Field(primary_key=True, max_length=64)
@@ -51,6 +53,10 @@ class StockLevelRow(InventoryTable, table=True):
     version: int = Field(default=0, sa_column=counter_column())
     # Sum of `remaining` of the ACTIVE channel allocations here (kept in the same transaction).
     dedicated: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Units still expected here on OPEN expected receipts (never part of on_hand).
+    expected: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Units of open reservations waiting here for stock (not part of reserved until filled).
+    awaiting: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class MovementRow(InventoryTable, table=True):
@@ -92,7 +98,10 @@ class AllocationRow(InventoryTable, table=True):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="allocation_positive"),
         CheckConstraint("fulfilled >= 0 AND fulfilled <= quantity", name="fulfilled_within_quantity"),
+        CheckConstraint("awaiting >= 0 AND awaiting + fulfilled <= quantity", name="awaiting_within_open"),
         Index("allocations_by_stock", "sku", "location_id"),
+        # Arriving goods look up the allocations waiting at their (sku, location).
+        Index("allocations_waiting", "sku", "location_id", postgresql_where="awaiting > 0"),
     )
 
     reservation_id: str = Field(primary_key=True, max_length=64, foreign_key="reservations.id")
@@ -102,6 +111,12 @@ class AllocationRow(InventoryTable, table=True):
     fulfilled: int = 0
     owner_dealer_id: str = Field(default="", max_length=64)
     location_type: str = Field(default="WAREHOUSE", max_length=32)
+    # Units of quantity still waiting for goods (AWAITING_STOCK), the receipt they count on and its date.
+    awaiting: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    promised_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    receipt_id: str = Field(default="", max_length=64)
+    source: str = Field(default="ON_HAND", max_length=16)
+    filled_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class TransferRow(InventoryTable, table=True):
@@ -175,6 +190,7 @@ class ChannelSalesRow(InventoryTable, table=True):
     __table_args__ = (
         CheckConstraint("counted >= 0", name="counted_not_negative"),
         CheckConstraint("cap_units >= 0", name="cap_not_negative"),
+        CheckConstraint("presale_counted >= 0", name="presale_counted_not_negative"),
     )
 
     channel_id: str = Field(primary_key=True, max_length=64)
@@ -183,3 +199,40 @@ class ChannelSalesRow(InventoryTable, table=True):
     cap_units: int = 0
     cap_version: int = Field(default=0, sa_column=counter_column())
     version: int = Field(default=0, sa_column=counter_column())
+    # From the listing: presale allowance and backorder; presale_counted = units now waiting under presale.
+    presale_units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    allow_backorder: bool = False
+    presale_counted: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class ExpectedReceiptRow(InventoryTable, table=True):
+    """A purchase order or advance shipping notice: goods on their way to one location."""
+
+    __tablename__ = "expected_receipts"
+    __table_args__ = (Index("expected_receipts_by_location", "location_id", "expected_at"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    location_id: str = Field(max_length=64, foreign_key="locations.id")
+    expected_at: datetime = Field(sa_column=timestamp_column(default=False))
+    reference: str = Field(default="", max_length=128)
+    status: str = Field(max_length=16)
+    cancel_reason: str = Field(default="", max_length=500)
+    version: int = Field(default=1, sa_column=counter_column(1))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class ExpectedReceiptLineRow(InventoryTable, table=True):
+    __tablename__ = "expected_receipt_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="expected_line_positive"),
+        CheckConstraint("received >= 0", name="expected_received_not_negative"),
+        CheckConstraint("shortfall >= 0", name="expected_shortfall_not_negative"),
+        Index("expected_receipt_lines_by_sku", "sku"),
+    )
+
+    receipt_id: str = Field(primary_key=True, max_length=64, foreign_key="expected_receipts.id")
+    sku: str = Field(primary_key=True, max_length=64)
+    quantity: int
+    received: int = 0
+    shortfall: int = 0

@@ -1,17 +1,31 @@
 """Reservations and their allocations: SQL in, Reservation out (reservation rows are locked before any stock
-row, in ascending id order)."""
+row, in ascending id order).
+
+Waiting allocations (AWAITING_STOCK) at a (sku, location) change only under that stock row's lock: arriving goods
+fill them holding the stock row but not the reservation rows (`waiting_line`). So whoever changes a reservation
+with waiting units (release, expiry, fulfilment) locks the reservation, then its stock rows, and then reads its
+allocations again (`refresh`) before deciding anything.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text, update
+from onepool_runtime.repository import by_id
+from sqlalchemy import and_, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import AllocationRow, ReservationRow, metadata
-from onepool_inventory.domain.model import Allocation, LocationType, Reservation, ReservationStatus
+from onepool_inventory.domain.model import (
+    Allocation,
+    AllocationSource,
+    LocationType,
+    Reservation,
+    ReservationStatus,
+)
 
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
@@ -25,6 +39,8 @@ class ReservationRepository:
     def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
         self.session = session
         self._uow = uow
+        # Every reservation this unit of work loaded, by id: one object per reservation.
+        self._loaded: dict[str, Reservation] = {}
 
     async def _allocations(self, reservation_ids: list[str]) -> dict[str, list[Allocation]]:
         rows = (
@@ -38,10 +54,57 @@ class ReservationRepository:
         for r in rows:
             out[r.reservation_id].append(
                 Allocation(
-                    r.sku, r.location_id, r.quantity, r.fulfilled, r.owner_dealer_id, LocationType(r.location_type)
+                    r.sku,
+                    r.location_id,
+                    r.quantity,
+                    r.fulfilled,
+                    r.owner_dealer_id,
+                    LocationType(r.location_type),
+                    r.awaiting,
+                    r.promised_at,
+                    r.receipt_id,
+                    AllocationSource(r.source),
+                    r.filled_at,
                 )
             )
         return out
+
+    async def refresh(self, reservation: Reservation) -> None:
+        """Read the allocations again (after locking their stock rows: arriving goods may have filled some)."""
+        reservation.allocations = (await self._allocations([reservation.id]))[reservation.id]
+
+    async def waiting_line(self, keys: Iterable[Key]) -> dict[Key, list[tuple[Reservation, Allocation]]]:
+        """The open reservations waiting at these (sku, location)s, first come first served (created_at, id);
+        the caller holds those stock rows. A reservation this unit of work loaded already is that object."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(_RES)
+                .where(
+                    _RES.c.status.in_([ReservationStatus.ACTIVE.value, ReservationStatus.COMMITTED.value]),
+                    _RES.c.id.in_(
+                        select(_ALLOC.c.reservation_id).where(
+                            _ALLOC.c.awaiting > 0, tuple_(_ALLOC.c.sku, _ALLOC.c.location_id).in_(wanted)
+                        )
+                    ),
+                )
+                .order_by(_RES.c.created_at, _RES.c.id)
+            )
+        ).all()
+        known = self._loaded
+        fresh = [r for r in rows if r.id not in known]
+        allocations = await self._allocations([r.id for r in fresh]) if fresh else {}
+        for r in fresh:
+            self._reservation(r, allocations[r.id])
+        line: dict[Key, list[tuple[Reservation, Allocation]]] = {k: [] for k in wanted}
+        for r in rows:
+            reservation = known[r.id]
+            for a in reservation.allocations:
+                if a.awaiting and (a.sku, a.location_id) in line:
+                    line[(a.sku, a.location_id)].append((reservation, a))
+        return line
 
     def _reservation(self, row: Any, allocations: list[Allocation]) -> Reservation:
         r = row
@@ -57,12 +120,11 @@ class ReservationRepository:
             release_reason=r.release_reason,
         )
         self._uow.track(res)
+        self._loaded[res.id] = res
         return res
 
     async def get(self, reservation_id: str, *, lock: bool = False) -> Reservation | None:
-        query = select(_RES).where(_RES.c.id == reservation_id)
-        if lock:
-            query = query.with_for_update()
+        query = by_id(_RES, reservation_id, lock=lock)
         row = (await self.session.execute(query)).first()
         if row is None:
             return None
@@ -112,6 +174,11 @@ class ReservationRepository:
                     "fulfilled": a.fulfilled,
                     "owner_dealer_id": a.owner_dealer_id,
                     "location_type": a.location_type.value,
+                    "awaiting": a.awaiting,
+                    "promised_at": a.promised_at,
+                    "receipt_id": a.receipt_id,
+                    "source": a.source.value,
+                    "filled_at": a.filled_at,
                 }
                 for r in reservations
                 for a in r.allocations
@@ -131,16 +198,45 @@ class ReservationRepository:
                 release_reason=reservation.release_reason[:500],
             )
         )
-        for a in reservation.allocations:
-            await self.session.execute(
-                update(_ALLOC)
-                .where(
-                    _ALLOC.c.reservation_id == reservation.id,
-                    _ALLOC.c.sku == a.sku,
-                    _ALLOC.c.location_id == a.location_id,
+        await self.save_allocations(reservation)
+
+    async def save_allocations(self, *reservations: Reservation) -> None:
+        """Write the allocations' changing numbers (fulfilled, waiting and promised), one statement for all.
+        The reservation rows are not touched: arriving goods fill waiting allocations without locking them."""
+        rows = [
+            {
+                "b_id": r.id,
+                "b_sku": a.sku,
+                "b_loc": a.location_id,
+                "b_fulfilled": a.fulfilled,
+                "b_awaiting": a.awaiting,
+                "b_promised_at": a.promised_at,
+                "b_receipt_id": a.receipt_id,
+                "b_filled_at": a.filled_at,
+            }
+            for r in reservations
+            for a in r.allocations
+        ]
+        if not rows:
+            return
+        await self.session.execute(
+            update(_ALLOC)
+            .where(
+                and_(
+                    _ALLOC.c.reservation_id == bindparam("b_id"),
+                    _ALLOC.c.sku == bindparam("b_sku"),
+                    _ALLOC.c.location_id == bindparam("b_loc"),
                 )
-                .values(fulfilled=a.fulfilled)
             )
+            .values(
+                fulfilled=bindparam("b_fulfilled"),
+                awaiting=bindparam("b_awaiting"),
+                promised_at=bindparam("b_promised_at"),
+                receipt_id=bindparam("b_receipt_id"),
+                filled_at=bindparam("b_filled_at"),
+            ),
+            rows,
+        )
 
     async def open_totals(self) -> dict[Key, int]:
         """Sum of open allocation units per (sku, location) (used by invariant checks and tests)."""

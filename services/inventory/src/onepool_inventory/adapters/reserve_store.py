@@ -12,6 +12,10 @@ Channel rules (docs/channel-rules.md): after the stock rows, the SKUs' ACTIVE de
 (only when a level has dedicated units) and the batch's (channel, sku) sales counters are created and locked by
 one ordered upsert; the changed ones are written back with one statement each (`write_rules`).
 
+Presale and backorder (domain/expected.py): only a batch with a request that may wait for goods, on SKUs some
+location expects, reads the open receipts' slots (one statement, `slots`); waiting units ride in the same
+write statement (the levels' `awaiting`, the allocations' waiting columns).
+
 Locking discipline as everywhere in inventory: stock rows in (sku, location_id) order, after the keys, then
 channel allocations (id order), then sales counters ((channel_id, sku) order).
 The database's CHECK constraints (0 <= reserved <= on_hand) still stand behind the domain's checks.
@@ -28,11 +32,15 @@ from onepool_inventory.adapters.availability import (
     ALLOCATION_COLUMNS,
     LOCATION_COLUMNS,
     POLICY_COLUMNS,
+    SALES_COLUMNS,
+    SLOTS,
     allocation_from_row,
     location_from_row,
     policy_from_row,
     sales_from_row,
 )
+from onepool_inventory.adapters.expected_receipts import group_slots
+from onepool_inventory.domain.expected import Slot
 from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelPolicy,
@@ -47,16 +55,16 @@ Key = tuple[str, str]  # (sku, location_id)
 _LOCATIONS = f"SELECT {LOCATION_COLUMNS} FROM locations ORDER BY id"
 _POLICIES = f"SELECT {POLICY_COLUMNS} FROM channel_policies WHERE channel_id = ANY($1::text[])"
 _LOCK = """
-SELECT sku, location_id, on_hand, reserved, safety_stock, version, dedicated FROM stock_levels
+SELECT sku, location_id, on_hand, reserved, safety_stock, version, dedicated, expected, awaiting FROM stock_levels
 WHERE sku = ANY($1::text[]) ORDER BY sku, location_id FOR UPDATE
 """
 _WRITE = """
 WITH levels AS (
     UPDATE stock_levels s
     SET on_hand = u.on_hand, reserved = u.reserved, safety_stock = u.safety_stock, version = u.version,
-        dedicated = u.dedicated
-    FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::bigint[], $22::int[])
-        AS u(sku, location_id, on_hand, reserved, safety_stock, version, dedicated)
+        dedicated = u.dedicated, awaiting = u.awaiting
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::bigint[], $22::int[], $23::int[])
+        AS u(sku, location_id, on_hand, reserved, safety_stock, version, dedicated, awaiting)
     WHERE s.sku = u.sku AND s.location_id = u.location_id
 ), held AS (
     INSERT INTO reservations (id, order_id, channel_id, status, expires_at, created_at, updated_at, release_reason)
@@ -65,19 +73,25 @@ WITH levels AS (
         $13::timestamptz[], $14::text[]
     )
 )
-INSERT INTO allocations (reservation_id, sku, location_id, quantity, fulfilled, owner_dealer_id, location_type)
-SELECT * FROM unnest($15::text[], $16::text[], $17::text[], $18::int[], $19::int[], $20::text[], $21::text[])
+INSERT INTO allocations (
+    reservation_id, sku, location_id, quantity, fulfilled, owner_dealer_id, location_type, awaiting, promised_at,
+    receipt_id, source
+)
+SELECT * FROM unnest(
+    $15::text[], $16::text[], $17::text[], $18::int[], $19::int[], $20::text[], $21::text[], $24::int[],
+    $25::timestamptz[], $26::text[], $27::text[]
+)
 """
 
 _LOCK_ALLOCATIONS = f"""
 SELECT {ALLOCATION_COLUMNS} FROM channel_allocations
 WHERE sku = ANY($1::text[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE
 """
-_LOCK_SALES = """
+_LOCK_SALES = f"""
 INSERT INTO channel_sales (channel_id, sku, counted, cap_units)
 SELECT c, s, 0, 0 FROM unnest($1::text[], $2::text[]) AS k(c, s) ORDER BY c, s
 ON CONFLICT (channel_id, sku) DO UPDATE SET version = channel_sales.version
-RETURNING channel_id, sku, counted, cap_units, cap_version, version
+RETURNING {SALES_COLUMNS}
 """
 _WRITE_ALLOCATIONS = """
 UPDATE channel_allocations a SET remaining = u.remaining, version = u.version, updated_at = u.updated_at
@@ -85,8 +99,9 @@ FROM unnest($1::text[], $2::int[], $3::bigint[], $4::timestamptz[]) AS u(id, rem
 WHERE a.id = u.id
 """
 _WRITE_SALES = """
-UPDATE channel_sales c SET counted = u.counted, version = u.version
-FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS u(channel_id, sku, counted, version)
+UPDATE channel_sales c SET counted = u.counted, version = u.version, presale_counted = u.presale_counted
+FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[])
+    AS u(channel_id, sku, counted, version, presale_counted)
 WHERE c.channel_id = u.channel_id AND c.sku = u.sku
 """
 
@@ -115,7 +130,7 @@ class ReserveStore:
         levels: dict[Key, StockLevel] = {}
         for r in await self.conn.fetch(_LOCK, sorted(set(skus))):
             location = locations.get(r[1])
-            level = StockLevel(r[0], r[1], r[2], r[3], r[4], r[5], dedicated=r[6])
+            level = StockLevel(r[0], r[1], r[2], r[3], r[4], r[5], dedicated=r[6], expected=r[7], awaiting=r[8])
             if location is not None:
                 level.location_type, level.owner_dealer_id = location.type, location.owner_dealer_id
             levels[(r[0], r[1])] = level
@@ -129,6 +144,7 @@ class ReserveStore:
         if not changed and not created:
             return []
         allocations = [(r.id, a) for r in created for a in r.allocations]
+        waiting = [a for _, a in allocations]
         await self.conn.execute(
             _WRITE,
             [lvl.sku for lvl in changed],
@@ -153,8 +169,18 @@ class ReserveStore:
             [a.owner_dealer_id for _, a in allocations],
             [a.location_type.value for _, a in allocations],
             [lvl.dedicated for lvl in changed],
+            [lvl.awaiting for lvl in changed],
+            [a.awaiting for a in waiting],
+            [a.promised_at for a in waiting],
+            [a.receipt_id for a in waiting],
+            [a.source.value for a in waiting],
         )
         return changed
+
+    async def slots(self, skus: Iterable[str]) -> dict[Key, list[Slot]]:
+        """What the open expected receipts of these SKUs still bring, per (sku, location), in expected_at order
+        (their numbers change only under the stock rows this batch holds)."""
+        return group_slots(tuple(r) for r in await self.conn.fetch(SLOTS, sorted(set(skus))))
 
     async def lock_allocations(self, skus: Iterable[str]) -> list[ChannelAllocation]:
         """Lock the ACTIVE dedicated allocations of these SKUs (their stock rows are locked already)."""
@@ -195,5 +221,6 @@ class ReserveStore:
                 [s.sku for s in counted],
                 [s.counted for s in counted],
                 [s.version for s in counted],
+                [s.presale_counted for s in counted],
             )
         return [*taken, *counted]

@@ -45,6 +45,10 @@ class StockLevelRepository:
         self._uow.track(level)
         return level
 
+    def adopted(self) -> list[StockLevel]:
+        """The levels this unit of work holds locked, in key order."""
+        return [self._levels[k] for k in sorted(self._levels)]
+
     async def lock(self, keys: Iterable[Key], *, create: bool = False) -> dict[Key, StockLevel]:
         """Lock the given (sku, location) rows in key order; with create, missing rows are created at zero."""
         ordered = sorted(set(keys))
@@ -89,6 +93,16 @@ class StockLevelRepository:
             query = query.where(_LEVELS.c.location_id.in_(list(location_ids)))
         rows = (await self.session.execute(query.order_by(_LEVELS.c.sku, _LEVELS.c.location_id))).all()
         return [_level(r) for r in rows]
+
+    async def read_keys(self, keys: Iterable[Key]) -> list[StockLevel]:
+        """These (sku, location) levels as committed (not locked); missing ones are absent."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        query = select(_LEVELS).where(tuple_(_LEVELS.c.sku, _LEVELS.c.location_id).in_(wanted))
+        return [
+            self._levels.get((r.sku, r.location_id)) or _level(r) for r in (await self.session.execute(query)).all()
+        ]
 
     async def page(self, location_id: str, sku: str, after: Key | None, limit: int) -> list[StockLevel]:
         """Levels in (location_id, sku) order after the key `after` = (location_id, sku), for rebuilding read
@@ -136,6 +150,8 @@ class StockLevelRepository:
                     reserved=bindparam("b_reserved"),
                     safety_stock=bindparam("b_safety"),
                     dedicated=bindparam("b_dedicated"),
+                    expected=bindparam("b_expected"),
+                    awaiting=bindparam("b_awaiting"),
                     version=bindparam("b_version"),
                 ),
                 [
@@ -146,6 +162,8 @@ class StockLevelRepository:
                         "b_reserved": lvl.reserved,
                         "b_safety": lvl.safety_stock,
                         "b_dedicated": lvl.dedicated,
+                        "b_expected": lvl.expected,
+                        "b_awaiting": lvl.awaiting,
                         "b_version": lvl.version,
                     }
                     for lvl in changed

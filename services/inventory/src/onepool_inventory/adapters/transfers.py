@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from onepool_runtime.mapping import build, row_values
-from onepool_runtime.repository import Repository
+from onepool_runtime.repository import Repository, by_id
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -16,9 +16,7 @@ _TLINE = metadata.tables[TransferLineRow.__tablename__]
 
 class TransferRepository(Repository):
     async def get(self, transfer_id: str, *, lock: bool = False) -> Transfer | None:
-        query = select(_TRANSFER).where(_TRANSFER.c.id == transfer_id)
-        if lock:
-            query = query.with_for_update()
+        query = by_id(_TRANSFER, transfer_id, lock=lock)
         row = (await self.session.execute(query)).first()
         if row is None:
             return None

@@ -91,6 +91,22 @@ class ChannelView:
             shared, exposed, dedicated, cap_units, counted, channel_sellable(exposed, dedicated, cap_units, counted)
         )
 
+    def presale_sellable(self, sku: str) -> int:
+        """What may wait on expected receipts beyond `sellable` (domain/expected.py): the unpromised expected units
+        in the channel's locations, within its listing's presale allowance and what its sales cap leaves after
+        `sellable`. Without a channel: the unpromised expected units."""
+        levels = [self.levels[(sku, loc.id)] for loc in self.locations if (sku, loc.id) in self.levels]
+        room = sum(max(0, lvl.presale_room) for lvl in levels)
+        if self.policy is None:
+            return min(room, MAX_SELLABLE)
+        sales = self.sales.get(sku)
+        if sales is None or not self.selling:
+            return 0
+        out = min(sales.presale_left, room)
+        if sales.cap_units > 0:
+            out = min(out, max(0, sales.cap_units - sales.counted - self.numbers(sku).sellable))
+        return min(out, MAX_SELLABLE)
+
     def caps(self, skus: Iterable[str]) -> dict[str, int] | None:
         """The most the channel may reserve of each SKU now (None: no channel, only stock bounds it)."""
         if self.policy is None:

@@ -21,6 +21,10 @@ class ReceiveStock:
     reason: str
     kind: MovementKind = MovementKind.RECEIPT
     reference: str = ""
+    # On an expected receipt (ReceiveStock.receipt_id): the last delivery (short), or when the rest now comes.
+    receipt_id: str = ""
+    close_receipt: bool = False
+    rest_expected_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class ReserveStock:
     lines: tuple[Line, ...]
     hint: Hint
     ttl_seconds: int
+    # Lines beyond what is on hand may wait for goods (presale within the listing's presale_units, or backorder).
+    accept_awaiting_stock: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,3 +79,11 @@ class CreateChannelAllocation:
     sku: str
     quantity: int
     ends_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ExpectReceipt:
+    location_id: str
+    lines: tuple[StockLine, ...]
+    expected_at: datetime
+    reference: str

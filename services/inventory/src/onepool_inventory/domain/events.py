@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelSales,
     Location,
+    PromiseMove,
     Reservation,
     StockLevel,
     StockLine,
     Transfer,
 )
+
+if TYPE_CHECKING:
+    from onepool_inventory.domain.expected import ExpectedReceipt
 
 
 @dataclass(frozen=True)
@@ -76,3 +81,29 @@ class ChannelSalesChanged:
     """Recorded once per (channel, sku) per transaction; translated with its final count at commit."""
 
     sales: ChannelSales
+
+
+@dataclass(frozen=True)
+class ExpectedReceiptEvent:
+    """The receipt was `kind`: "recorded", "cancelled" or "changed" (changed: once per receipt per transaction,
+    translated with its final numbers at commit)."""
+
+    receipt: ExpectedReceipt
+    kind: str
+
+
+@dataclass(frozen=True)
+class ReservationFilled:
+    """Goods arriving at `location_id` filled waiting units of the reservation (`lines`)."""
+
+    reservation: Reservation
+    location_id: str
+    lines: tuple[StockLine, ...]
+    receipt_id: str
+
+
+@dataclass(frozen=True)
+class ReservationPromiseMoved:
+    reservation: Reservation
+    moves: tuple[PromiseMove, ...]
+    reason: str

@@ -13,23 +13,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from onepool_kernel import locations
 from onepool_kernel.errors import FailedPrecondition, InsufficientStock, InvalidArgument, Shortage
 from onepool_kernel.lines import StockLine
 from onepool_kernel.locations import LocationType
-from onepool_kernel.stock import sellable
+from onepool_kernel.stock import PoolShare
 
 
-@dataclass
-class Location:
-    id: str
-    name: str
-    type: LocationType
-    owner_dealer_id: str = ""
-    region: str = ""
-    ships: bool = True
-    pickup: bool = False
-    priority: int = 0
-    active: bool = True
+@dataclass(frozen=True)
+class Location(locations.Location):
+    """A location of the pool (the kernel's facts) as its owner keeps it: with the rules below and the events
+    its changes record."""
+
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -87,8 +82,15 @@ class StockLevel:
     owner_dealer_id: str = field(default="", compare=False)
     # Units set aside for single channels (remaining units of ACTIVE channel allocations here).
     dedicated: int = 0
+    # Units still expected here on OPEN expected receipts: never on hand, never available.
+    expected: int = 0
+    # Units of open reservations waiting here for goods (AWAITING_STOCK): not in reserved until filled.
+    awaiting: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     movements: list[Movement] = field(default_factory=list, repr=False, compare=False)
+    # The waiting allocations here, or the receipts they count on, changed in this transaction: their promises
+    # are laid out again before it commits (service_layer/waiting.py).
+    waiting_changed: bool = field(default=False, init=False, repr=False, compare=False)
 
     @property
     def available(self) -> int:
@@ -167,6 +169,47 @@ class StockLevel:
         self.reserved -= quantity
         self._changed()
 
+    @property
+    def presale_room(self) -> int:
+        """Expected units not yet promised to the reservations waiting here (negative when more wait than is
+        expected: backorders beyond every receipt)."""
+        return self.expected - self.awaiting
+
+    def expect(self, quantity: int) -> None:
+        """Units announced on an expected receipt (a purchase order, an ASN)."""
+        assert quantity > 0
+        self.expected += quantity
+        self.waiting_changed = True
+        self._changed()
+
+    def unexpect(self, quantity: int) -> None:
+        """Expected units that arrived, or will not come (a short or cancelled receipt)."""
+        assert 0 < quantity <= self.expected, (self.sku, self.location_id, quantity, self.expected)
+        self.expected -= quantity
+        self.waiting_changed = True
+        self._changed()
+
+    def wait_for(self, quantity: int) -> None:
+        """A new reservation waits here for `quantity` units (the last in line: no one else's promise moves)."""
+        assert quantity > 0
+        self.awaiting += quantity
+        self._changed()
+
+    def stop_waiting(self, quantity: int) -> None:
+        """A waiting reservation was released: those behind it move up."""
+        assert 0 < quantity <= self.awaiting, (self.sku, self.location_id, quantity, self.awaiting)
+        self.awaiting -= quantity
+        self.waiting_changed = True
+        self._changed()
+
+    def fill(self, quantity: int) -> None:
+        """Goods on the shelf go to a waiting reservation: they become reserved."""
+        assert 0 < quantity <= min(self.awaiting, self.available), (self.sku, self.location_id, quantity)
+        self.awaiting -= quantity
+        self.reserved += quantity
+        self.waiting_changed = True
+        self._changed()
+
     def ship_reserved(self, quantity: int, reference: str) -> None:
         """Reserved goods leave the location: on_hand and reserved both fall."""
         assert 0 < quantity <= self.reserved
@@ -190,6 +233,37 @@ class ReservationStatus(StrEnum):
     FULFILLED = "FULFILLED"
 
 
+class AllocationSource(StrEnum):
+    ON_HAND = "ON_HAND"
+    # Drawn from an expected receipt under the listing's presale_units.
+    PRESALE = "PRESALE"
+    # Waiting without a receipt of its own (the listing allows backorder).
+    BACKORDER = "BACKORDER"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How a new allocation waits for goods: `quantity` units, promised by `receipt_id` at `promised_at`
+    (none: nothing promises them yet)."""
+
+    quantity: int
+    source: AllocationSource
+    receipt_id: str = ""
+    promised_at: datetime | None = None
+
+    @property
+    def presale_units(self) -> int:
+        """Units counted against the listing's presale_units."""
+        return self.quantity if self.source is AllocationSource.PRESALE else 0
+
+    def joined(self, ahead: Waiting) -> Waiting:
+        """Two lines of one reservation waiting at one place: this one queued behind `ahead`, so its promise is
+        the whole allocation's; presale only if both are."""
+        both_presale = ahead.source is self.source is AllocationSource.PRESALE
+        source = AllocationSource.PRESALE if both_presale else AllocationSource.BACKORDER
+        return Waiting(ahead.quantity + self.quantity, source, self.receipt_id, self.promised_at)
+
+
 @dataclass
 class Allocation:
     sku: str
@@ -198,10 +272,27 @@ class Allocation:
     fulfilled: int = 0
     owner_dealer_id: str = ""
     location_type: LocationType = LocationType.WAREHOUSE
+    # Units of quantity still waiting for goods (AWAITING_STOCK); the rest are reserved on hand.
+    awaiting: int = 0
+    promised_at: datetime | None = None
+    receipt_id: str = ""
+    source: AllocationSource = AllocationSource.ON_HAND
+    filled_at: datetime | None = None
 
     @property
     def open(self) -> int:
+        """Units not yet shipped: reserved on hand, or still waiting."""
         return self.quantity - self.fulfilled
+
+    @property
+    def shelf_open(self) -> int:
+        """Units reserved on hand and not yet shipped: what may be fulfilled."""
+        return self.quantity - self.fulfilled - self.awaiting
+
+    @property
+    def presale_waiting(self) -> int:
+        """Units counted against the listing's presale_units."""
+        return self.awaiting if self.source is AllocationSource.PRESALE else 0
 
 
 @dataclass
@@ -227,10 +318,23 @@ class Reservation:
         held: list[tuple[Location, str, int]],
         ttl_seconds: int,
         now: datetime,
+        waiting: dict[tuple[str, str], Waiting] | None = None,
     ) -> Reservation:
         """A new ACTIVE reservation of the units `held` (location, sku, quantity; already reserved on their
-        stock levels), expiring `ttl_seconds` from now unless committed."""
+        stock levels, or waiting there as `waiting[(location_id, sku)]` says), expiring `ttl_seconds` from now
+        unless committed."""
         from onepool_inventory.domain.events import ReservationCreated
+
+        waits = waiting or {}
+
+        def allocation(loc: Location, sku: str, quantity: int) -> Allocation:
+            w = waits.get((loc.id, sku))
+            if w is None:
+                return Allocation(sku, loc.id, quantity, 0, loc.owner_dealer_id, loc.type)
+            return Allocation(
+                sku, loc.id, quantity, 0, loc.owner_dealer_id, loc.type, w.quantity, w.promised_at, w.receipt_id,
+                w.source,
+            )  # fmt: skip
 
         reservation = cls(
             id=id,
@@ -238,8 +342,7 @@ class Reservation:
             channel_id=channel_id,
             status=ReservationStatus.ACTIVE,
             allocations=[
-                Allocation(sku, loc.id, quantity, 0, loc.owner_dealer_id, loc.type)
-                for loc, sku, quantity in sorted(held, key=lambda h: (h[0].id, h[1]))
+                allocation(loc, sku, quantity) for loc, sku, quantity in sorted(held, key=lambda h: (h[0].id, h[1]))
             ],
             expires_at=now + timedelta(seconds=ttl_seconds),
             created_at=now,
@@ -251,6 +354,31 @@ class Reservation:
     @property
     def is_open(self) -> bool:
         return self.status in (ReservationStatus.ACTIVE, ReservationStatus.COMMITTED)
+
+    @property
+    def awaiting_stock(self) -> bool:
+        return self.is_open and any(a.awaiting for a in self.allocations)
+
+    @property
+    def promised_at(self) -> datetime | None:
+        """When the last waiting unit is expected (None: nothing waits, or something waits without a promise)."""
+        waiting = [a for a in self.allocations if a.awaiting] if self.is_open else []
+        if not waiting or any(a.promised_at is None for a in waiting):
+            return None
+        return max(a.promised_at for a in waiting if a.promised_at is not None)
+
+    def record_fill(self, location_id: str, lines: tuple[StockLine, ...], receipt_id: str, now: datetime) -> None:
+        """Goods arriving at `location_id` filled these waiting units (the allocations are already updated)."""
+        from onepool_inventory.domain.events import ReservationFilled
+
+        self.updated_at = now
+        self.events.append(ReservationFilled(self, location_id, lines, receipt_id))
+
+    def record_promise_moves(self, moves: tuple[PromiseMove, ...], reason: str, now: datetime) -> None:
+        from onepool_inventory.domain.events import ReservationPromiseMoved
+
+        self.updated_at = now
+        self.events.append(ReservationPromiseMoved(self, moves, reason))
 
     def _require(self, *allowed: ReservationStatus, action: str) -> None:
         if self.status not in allowed:
@@ -321,10 +449,16 @@ class Reservation:
                 f"reservation {self.id} has nothing allocated at {location_id}",
                 {"reservation_id": self.id, "location_id": location_id},
             )
-        wanted = {a.sku: a.open for a in here} if not lines else _sum_lines(lines)
+        wanted = {a.sku: a.shelf_open for a in here} if not lines else _sum_lines(lines)
         shipped: list[tuple[Allocation, int]] = []
         for sku, quantity in wanted.items():
             allocation = next((a for a in here if a.sku == sku), None)
+            if allocation is not None and allocation.shelf_open < quantity <= allocation.open:
+                raise FailedPrecondition(
+                    "AWAITING_STOCK",
+                    f"cannot fulfil {quantity} x {sku} at {location_id}: {allocation.awaiting} still wait for goods",
+                    {"sku": sku, "requested": str(quantity), "on_hand": str(allocation.shelf_open)},
+                )
             if allocation is None or quantity > allocation.open:
                 raise FailedPrecondition(
                     "OVER_FULFILLMENT",
@@ -334,6 +468,13 @@ class Reservation:
             if quantity > 0:
                 shipped.append((allocation, quantity))
         if not shipped:
+            waiting = [a for a in here if a.awaiting]
+            if waiting:
+                raise FailedPrecondition(
+                    "AWAITING_STOCK",
+                    f"nothing of reservation {self.id} at {location_id} is on hand yet",
+                    {"reservation_id": self.id, "location_id": location_id, "sku": waiting[0].sku},
+                )
             return []
         for allocation, quantity in shipped:
             allocation.fulfilled += quantity
@@ -342,6 +483,20 @@ class Reservation:
         self.updated_at = now
         self.events.append(ReservationFulfilled(self, location_id, tuple(StockLine(a.sku, q) for a, q in shipped)))
         return shipped
+
+
+@dataclass(frozen=True)
+class PromiseMove:
+    """The promise of one waiting allocation before and after (a receipt late, short, cancelled, or goods
+    going to older reservations first)."""
+
+    sku: str
+    location_id: str
+    quantity: int
+    previous_promised_at: datetime | None
+    previous_receipt_id: str
+    promised_at: datetime | None
+    receipt_id: str
 
 
 def _sum_lines(lines: list[StockLine]) -> dict[str, int]:
@@ -391,7 +546,7 @@ class Transfer:
 
 
 @dataclass
-class ChannelPolicy:
+class ChannelPolicy(PoolShare):
     """Which part of the pool a channel may sell (defined by the channels service, applied here)."""
 
     channel_id: str
@@ -404,18 +559,6 @@ class ChannelPolicy:
     version: int = 0
     # The channel's FILL_FIRST rule: a split order takes what the owning dealer's locations hold first.
     fill_own_first: bool = False
-
-    def allows(self, location: Location) -> bool:
-        if not location.active:
-            return False
-        if not self.location_ids and not self.location_types:
-            return True
-        return location.id in self.location_ids or location.type in self.location_types
-
-    def sellable(self, available_in_allowed_locations: int) -> int:
-        """What the channel may sell of one SKU: its share of the pool it sees, minus its buffer (the kernel's
-        formula, as channels shows it; capped to int32 because availability travels as int32)."""
-        return sellable(available_in_allowed_locations, self.max_share_bps, self.buffer_units)
 
 
 class ChannelAllocationStatus(StrEnum):
@@ -509,11 +652,31 @@ class ChannelSales:
     cap_units: int = 0
     cap_version: int = 0
     version: int = 0
+    # The listing's presale allowance (units that may wait on expected receipts), its backorder flag, and
+    # the units of the channel's open reservations waiting under presale now.
+    presale_units: int = 0
+    allow_backorder: bool = False
+    presale_counted: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def cap_left(self) -> int | None:
         return self.cap_units - self.counted if self.cap_units > 0 else None
+
+    @property
+    def presale_left(self) -> int:
+        return max(0, self.presale_units - self.presale_counted)
+
+    def presale_hold(self, quantity: int) -> None:
+        """Units now wait under presale (the caller checked presale_left)."""
+        assert 0 < quantity <= self.presale_left, (self.channel_id, self.sku, quantity, self.presale_left)
+        self.presale_counted += quantity
+        self._changed()
+
+    def presale_give_back(self, quantity: int) -> None:
+        """Waiting presale units were filled or released: the allowance is free again."""
+        self.presale_counted = max(0, self.presale_counted - quantity)
+        self._changed()
 
     def _changed(self) -> None:
         from onepool_inventory.domain.events import ChannelSalesChanged

@@ -236,6 +236,10 @@ def _rank(loc: Location, hint: Hint, owner: str) -> tuple[int, int, int, str]:
     )
 
 
+# Sourcing's order of preference among locations (the owner's, the customer's region, priority, id).
+rank = _rank
+
+
 def _covers(demand: dict[str, int], group: Iterable[Location], free_now: dict[tuple[str, str], int]) -> bool:
     ids = [loc.id for loc in group]
     return all(sum(free_now.get((i, sku), 0) for i in ids) >= q for sku, q in demand.items())

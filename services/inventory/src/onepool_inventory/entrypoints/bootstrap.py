@@ -42,9 +42,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
 
 
 async def build(infra: Infra) -> ServiceParts:
-    settings = infra.settings
-    assert isinstance(settings, InventorySettings)
-    uow_factory = partial(InventoryUnitOfWork, infra.sessions)
+    settings = infra.settings_as(InventorySettings)
+    uow_factory = infra.units(InventoryUnitOfWork)
     coalescer = ReserveCoalescer(
         infra.engine, _encode, max_batch=settings.reserve_batch_max, workers=settings.reserve_workers
     )

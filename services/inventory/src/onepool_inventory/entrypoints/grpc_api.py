@@ -9,6 +9,7 @@ from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_runtime.mapping import copy_fields, to_message
 from onepool_runtime.servicer import UseCases
 from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size
 
@@ -67,8 +68,12 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         await self._scope.require_locations([cmd.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveStockResponse:
-            levels = await handlers.receive_stock(uow, cmd)
-            return pb.ReceiveStockResponse(levels=[mappers.level_to_proto(lvl) for lvl in levels])
+            received = await handlers.receive_stock(uow, cmd)
+            return pb.ReceiveStockResponse(
+                levels=[mappers.level_to_proto(lvl) for lvl in received.levels],
+                receipt=mappers.expected_receipt_to_proto(received.receipt) if received.receipt else None,
+                filled=[mappers.fill_to_proto(f) for f in received.fills],
+            )
 
         return await self._use.write(produce, request=request, request_id=request.request_id)
 
@@ -113,6 +118,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                             safety_stock=b.safety_stock,
                             dedicated=b.dedicated,
                             inbound=b.inbound,
+                            expected=b.expected,
+                            awaiting=b.awaiting,
+                            expected_by_date=[to_message(pb.ExpectedQuantity, q) for q in b.expected_by_date],
                         )
                         for b in i.by_location
                     ],
@@ -121,6 +129,10 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                     dedicated=i.rules.dedicated,
                     sales_cap_units=i.rules.cap_units,
                     sales_counted=i.rules.counted,
+                    expected=i.expected,
+                    awaiting=i.awaiting,
+                    expected_by_date=[to_message(pb.ExpectedQuantity, q) for q in i.expected_by_date],
+                    **copy_fields(i.presale, "presale_units", "presale_counted", "presale_sellable", "allow_backorder"),
                 )
                 for i in items
             ]
@@ -293,6 +305,79 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             token = encode_page_token({"after": [last.location_id, last.sku]}) if last else ""
             return pb.ListStockLevelsResponse(
                 levels=[mappers.level_to_proto(lvl) for lvl in levels[:limit]], next_page_token=token
+            )
+
+        return await self._use.read(produce)
+
+    async def ExpectReceipt(self, request: pb.ExpectReceiptRequest, context: Ctx) -> pb.ExpectReceiptResponse:
+        cmd = requests.expect_receipt(request)
+        await self._scope.require_locations([cmd.location_id])
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ExpectReceiptResponse:
+            receipt = await handlers.expect_receipt(uow, cmd)
+            return pb.ExpectReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
+
+        return await self._use.write(produce, request=request, request_id=request.request_id)
+
+    async def _require_receipt_location(self, receipt_id: str) -> None:
+        if await self._scope.own_location_ids() is None:
+            return
+        found = await self._use.read(lambda uow: handlers.get_expected_receipt(uow, receipt_id))
+        await self._scope.require_locations([found.location_id])
+
+    async def CancelExpectedReceipt(
+        self, request: pb.CancelExpectedReceiptRequest, context: Ctx
+    ) -> pb.CancelExpectedReceiptResponse:
+        receipt_id, reason = requests.cancel_expected_receipt(request)
+        await self._require_receipt_location(receipt_id)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.CancelExpectedReceiptResponse:
+            receipt = await handlers.cancel_expected_receipt(uow, receipt_id, reason)
+            return pb.CancelExpectedReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
+
+        return await self._use.write(produce)
+
+    async def RescheduleExpectedReceipt(
+        self, request: pb.RescheduleExpectedReceiptRequest, context: Ctx
+    ) -> pb.RescheduleExpectedReceiptResponse:
+        receipt_id, expected_at = requests.reschedule_expected_receipt(request)
+        await self._require_receipt_location(receipt_id)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.RescheduleExpectedReceiptResponse:
+            receipt = await handlers.reschedule_expected_receipt(uow, receipt_id, expected_at)
+            return pb.RescheduleExpectedReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
+
+        return await self._use.write(produce)
+
+    async def GetExpectedReceipt(
+        self, request: pb.GetExpectedReceiptRequest, context: Ctx
+    ) -> pb.GetExpectedReceiptResponse:
+        receipt_id = requests.reservation_id(request.receipt_id, "receipt_id")
+        await self._require_receipt_location(receipt_id)
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.GetExpectedReceiptResponse:
+            receipt = await handlers.get_expected_receipt(uow, receipt_id)
+            return pb.GetExpectedReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
+
+        return await self._use.read(produce)
+
+    async def ListExpectedReceipts(
+        self, request: pb.ListExpectedReceiptsRequest, context: Ctx
+    ) -> pb.ListExpectedReceiptsResponse:
+        location_id, sku, after, limit = requests.expected_receipts_filter(request)
+        own = await self._scope.own_location_ids()
+        if own is not None:
+            if not location_id:
+                raise InvalidArgument("location_id", "is required for dealer and store tokens")
+            await self._scope.require_locations([location_id])
+
+        async def produce(uow: InventoryUnitOfWork) -> pb.ListExpectedReceiptsResponse:
+            found = await handlers.list_expected_receipts(
+                uow, [location_id] if location_id else None, sku, request.include_closed, after, limit + 1
+            )
+            token = encode_page_token({"after": found[limit - 1].id}) if len(found) > limit else ""
+            return pb.ListExpectedReceiptsResponse(
+                receipts=[mappers.expected_receipt_to_proto(r) for r in found[:limit]], next_page_token=token
             )
 
         return await self._use.read(produce)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK
 
-from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK
 from onepool_inventory.domain.model import ChannelPolicy
 from onepool_inventory.service_layer import handlers
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
@@ -35,4 +35,12 @@ async def on_channel_event(
 
 async def on_listing_upserted(event: channel_events.ListingUpserted, uow: InventoryUnitOfWork) -> None:
     listing = event.listing
-    await handlers.apply_listing_cap(uow, listing.channel_id, listing.sku, listing.sales_cap_units, listing.version)
+    await handlers.apply_listing_cap(
+        uow,
+        listing.channel_id,
+        listing.sku,
+        listing.sales_cap_units,
+        listing.version,
+        listing.presale_units,
+        listing.allow_backorder,
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.mapping import copy_fields
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK, from_ts
 from onepool_runtime.validation import (
     MAX_LINES,
     check_id,
@@ -16,11 +19,12 @@ from onepool_runtime.validation import (
     check_sku,
     check_text,
     decode_page_token,
+    page_after_key,
     page_size,
     valid_id,
 )
 
-from onepool_inventory.adapters.mappers import LOCATION_TYPES_BACK, MOVEMENT_KINDS_BACK
+from onepool_inventory.adapters.mappers import MOVEMENT_KINDS_BACK
 from onepool_inventory.domain import commands, sourcing
 from onepool_inventory.domain.model import Location, LocationType, MovementKind, StockLine
 from onepool_inventory.settings import InventorySettings
@@ -65,8 +69,76 @@ def receive_stock(req: pb.ReceiveStockRequest) -> commands.ReceiveStock:
         kind = MovementKind.RETURN
     check_text(v, "reason", req.reason)
     check_text(v, "reference", req.reference, max_len=128)
+    rest = None
+    if req.receipt_id:
+        check_id(v, "receipt_id", req.receipt_id)
+        if kind is not MovementKind.RECEIPT:
+            v.add("kind", "must be RECEIPT on an expected receipt")
+        rest = _timestamp(v, "rest_expected_at", req.rest_expected_at) if req.HasField("rest_expected_at") else None
+        if rest is not None and req.close_receipt:
+            v.add("rest_expected_at", "must be unset when close_receipt is set: nothing more comes")
+    elif req.close_receipt or req.HasField("rest_expected_at"):
+        v.add("receipt_id", "is required with close_receipt or rest_expected_at")
     v.raise_if_any()
-    return commands.ReceiveStock(req.location_id, lines, req.reason or kind.value.lower(), kind, req.reference)
+    return commands.ReceiveStock(
+        req.location_id, lines, req.reason or kind.value.lower(), kind, req.reference, req.receipt_id,
+        req.close_receipt, rest,
+    )  # fmt: skip
+
+
+def _timestamp(v: Violations, path: str, value: Timestamp) -> datetime | None:
+    if not 0 < value.seconds < 253402300800 or not 0 <= value.nanos < 1_000_000_000:  # after 1970, before 10000
+        v.add(path, "must be a valid time")
+        return None
+    return from_ts(value)
+
+
+def expect_receipt(req: pb.ExpectReceiptRequest) -> commands.ExpectReceipt:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    check_id(v, "location_id", req.location_id)
+    lines = _lines(v, list(req.lines))
+    expected_at = None
+    if not req.HasField("expected_at"):
+        v.add("expected_at", "is required")
+    else:
+        expected_at = _timestamp(v, "expected_at", req.expected_at)
+    check_text(v, "reference", req.reference, max_len=128)
+    v.raise_if_any()
+    assert expected_at is not None
+    return commands.ExpectReceipt(req.location_id, lines, expected_at, req.reference)
+
+
+def cancel_expected_receipt(req: pb.CancelExpectedReceiptRequest) -> tuple[str, str]:
+    v = Violations()
+    check_id(v, "receipt_id", req.receipt_id)
+    check_text(v, "reason", req.reason)
+    v.raise_if_any()
+    return req.receipt_id, req.reason
+
+
+def reschedule_expected_receipt(req: pb.RescheduleExpectedReceiptRequest) -> tuple[str, datetime]:
+    v = Violations()
+    check_id(v, "receipt_id", req.receipt_id)
+    expected_at = None
+    if not req.HasField("expected_at"):
+        v.add("expected_at", "is required")
+    else:
+        expected_at = _timestamp(v, "expected_at", req.expected_at)
+    v.raise_if_any()
+    assert expected_at is not None
+    return req.receipt_id, expected_at
+
+
+def expected_receipts_filter(req: pb.ListExpectedReceiptsRequest) -> tuple[str, str, str, int]:
+    """(location_id, sku, the page's position: the last receipt id sent, page size)."""
+    v = Violations()
+    check_id(v, "location_id", req.location_id, required=False)
+    if req.sku:
+        check_sku(v, "sku", req.sku)
+    limit = page_size(v, req.page_size)
+    v.raise_if_any()
+    return req.location_id, req.sku, page_after_key(req.page_token), limit
 
 
 def adjust_stock(req: pb.AdjustStockRequest) -> commands.AdjustStock:
@@ -134,6 +206,8 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: 
     ttl = req.ttl_seconds or settings.reservation_ttl_seconds
     if req.ttl_seconds < 0 or ttl > settings.reservation_max_ttl_seconds:
         v.add("ttl_seconds", f"must be between 1 and {settings.reservation_max_ttl_seconds}")
+    if req.accept_awaiting_stock and not req.channel_id:
+        v.add("accept_awaiting_stock", "requires channel_id: presale and backorder are a listing's")
     v.raise_if_any()
     return commands.ReserveStock(
         request_id=key,
@@ -143,6 +217,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: 
         lines=tuple(sourcing.Line(ln.sku, ln.quantity, ln.location_id) for ln in req.lines),
         hint=sourcing.Hint(mode, hint.region, hint.pickup_location_id, hint.allow_split),
         ttl_seconds=ttl,
+        accept_awaiting_stock=req.accept_awaiting_stock,
     )
 
 

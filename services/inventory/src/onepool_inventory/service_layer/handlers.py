@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound
+from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound, found
 
 from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.domain import commands
 from onepool_inventory.domain.channel_view import ChannelView, RuleNumbers
+from onepool_inventory.domain.expected import ExpectedReceipt, Fill, PromiseMoveReason, promised_by_receipt
 from onepool_inventory.domain.model import (
     Allocation,
     ChannelAllocation,
@@ -23,13 +25,12 @@ from onepool_inventory.domain.model import (
     StockLevel,
     Transfer,
 )
+from onepool_inventory.service_layer import waiting
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 
 async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: str = "location_id") -> Location:
-    location = await uow.locations.get(location_id)
-    if location is None:
-        raise NotFound("location", location_id)
+    location = found(await uow.locations.get(location_id), "location", location_id)
     if not location.active:
         raise FailedPrecondition("LOCATION_INACTIVE", f"location {location_id} is inactive", {field: location_id})
     return location
@@ -48,12 +49,125 @@ async def list_locations(
     return await uow.locations.find(owner_dealer_id=owner_dealer_id, type_=type_, region=region)
 
 
-async def receive_stock(uow: InventoryUnitOfWork, cmd: commands.ReceiveStock) -> list[StockLevel]:
+@dataclass(frozen=True)
+class Received:
+    levels: list[StockLevel]
+    receipt: ExpectedReceipt | None
+    fills: list[Fill]
+
+
+async def receive_stock(uow: InventoryUnitOfWork, cmd: commands.ReceiveStock) -> Received:
+    """Goods arrived (on an expected receipt when `receipt_id` names one). Reservations waiting at the
+    location are filled first come, first served in this transaction. Refused: an unknown receipt (NOT_FOUND),
+    one not OPEN (FAILED_PRECONDITION RECEIPT_CLOSED), another location or a sku it does not expect
+    (INVALID_ARGUMENT)."""
+    receipt = None
+    if cmd.receipt_id:
+        # The receipt's row before the stock rows (lock order).
+        receipt = await uow.receipts.get(cmd.receipt_id, lock=True)
+        if receipt is None:
+            raise NotFound("expected receipt", cmd.receipt_id)
+        receipt.check_delivery(cmd.location_id, [ln.sku for ln in cmd.lines])
     await _active_location(uow, cmd.location_id)
-    levels = await uow.levels.lock({(ln.sku, cmd.location_id) for ln in cmd.lines}, create=True)
+    keys = {(ln.sku, cmd.location_id) for ln in cmd.lines}
+    if receipt is not None:
+        keys |= {(ln.sku, receipt.location_id) for ln in receipt.lines}
+    levels = await uow.levels.lock(keys, create=True)
+    reference = cmd.reference or (receipt.id if receipt else "")
     for line in cmd.lines:
-        levels[(line.sku, cmd.location_id)].receive(line.quantity, cmd.kind, cmd.reason, cmd.reference)
-    return [levels[k] for k in sorted(levels)]
+        levels[(line.sku, cmd.location_id)].receive(line.quantity, cmd.kind, cmd.reason, reference)
+    reason = PromiseMoveReason.REORDERED
+    if receipt is not None:
+        here = {sku: lvl for (sku, _), lvl in levels.items()}
+        receipt.receive(cmd.lines, here, now(), close=cmd.close_receipt, rest_expected_at=cmd.rest_expected_at)
+        reason = receipt.move_reason
+        await uow.receipts.save(receipt)
+    settled = await waiting.settle(uow, receipt_id=receipt.id if receipt else "", reason=reason)
+    if receipt is not None:
+        await _show_promised(uow, [receipt])
+    return Received([levels[k] for k in sorted(levels) if k[0] in {ln.sku for ln in cmd.lines}], receipt, settled.fills)
+
+
+async def _show_promised(uow: InventoryUnitOfWork, receipts: list[ExpectedReceipt]) -> None:
+    """Lay each receipt's promised units out from the waiting lines at its location (read, not locked)."""
+    keys = {(ln.sku, r.location_id) for r in receipts for ln in r.lines}
+    awaiting = {(lvl.sku, lvl.location_id): lvl.awaiting for lvl in await uow.levels.read_keys(keys)}
+    slots = await uow.receipts.slots(keys)
+    for r in receipts:
+        r.promised = {
+            ln.sku: promised_by_receipt(
+                awaiting.get((ln.sku, r.location_id), 0), slots.get((ln.sku, r.location_id), [])
+            ).get(r.id, 0)
+            for ln in r.lines
+        }
+
+
+async def expect_receipt(uow: InventoryUnitOfWork, cmd: commands.ExpectReceipt) -> ExpectedReceipt:
+    """Record goods on their way to a location. Refused: unknown (NOT_FOUND) or inactive location."""
+    location = await _active_location(uow, cmd.location_id)
+    levels = await uow.levels.lock({(ln.sku, cmd.location_id) for ln in cmd.lines}, create=True)
+    receipt = ExpectedReceipt.record(
+        str(uuid.uuid4()),
+        location_id=cmd.location_id,
+        lines=cmd.lines,
+        expected_at=cmd.expected_at,
+        reference=cmd.reference,
+        levels={sku: lvl for (sku, _), lvl in levels.items()},
+        now=now(),
+    )
+    receipt.owner_dealer_id = location.owner_dealer_id
+    await uow.receipts.add(receipt)
+    await waiting.settle(uow, receipt_id=receipt.id)
+    await _show_promised(uow, [receipt])
+    return receipt
+
+
+async def _locked_receipt(uow: InventoryUnitOfWork, receipt_id: str) -> tuple[ExpectedReceipt, dict[str, StockLevel]]:
+    receipt = await uow.receipts.get(receipt_id, lock=True)
+    if receipt is None:
+        raise NotFound("expected receipt", receipt_id)
+    levels = await uow.levels.lock({(ln.sku, receipt.location_id) for ln in receipt.lines}, create=True)
+    return receipt, {sku: lvl for (sku, _), lvl in levels.items()}
+
+
+async def cancel_expected_receipt(uow: InventoryUnitOfWork, receipt_id: str, reason: str) -> ExpectedReceipt:
+    """Nothing more comes on it; cancelling again changes nothing. Refused once fully received
+    (FAILED_PRECONDITION RECEIPT_CLOSED)."""
+    receipt, levels = await _locked_receipt(uow, receipt_id)
+    if receipt.cancel(reason or "cancelled", levels, now()):
+        await uow.receipts.save(receipt)
+        await waiting.settle(uow, reason=PromiseMoveReason.CANCELLED)
+    await _show_promised(uow, [receipt])
+    return receipt
+
+
+async def reschedule_expected_receipt(
+    uow: InventoryUnitOfWork, receipt_id: str, expected_at: datetime
+) -> ExpectedReceipt:
+    """The supplier moved the date: promises counting on it move with it (LATE when later)."""
+    receipt, levels = await _locked_receipt(uow, receipt_id)
+    later = expected_at > receipt.expected_at
+    if receipt.reschedule(expected_at, levels, now()):
+        await uow.receipts.save(receipt)
+        await waiting.settle(uow, reason=PromiseMoveReason.LATE if later else PromiseMoveReason.REORDERED)
+    await _show_promised(uow, [receipt])
+    return receipt
+
+
+async def get_expected_receipt(uow: InventoryUnitOfWork, receipt_id: str) -> ExpectedReceipt:
+    receipt = await uow.receipts.get(receipt_id)
+    if receipt is None:
+        raise NotFound("expected receipt", receipt_id)
+    await _show_promised(uow, [receipt])
+    return receipt
+
+
+async def list_expected_receipts(
+    uow: InventoryUnitOfWork, location_ids: list[str] | None, sku: str, include_closed: bool, after: str, limit: int
+) -> list[ExpectedReceipt]:
+    found = await uow.receipts.find(location_ids, sku, include_closed=include_closed, after=after, limit=limit)
+    await _show_promised(uow, [r for r in found if r.is_open])
+    return found
 
 
 async def adjust_stock(uow: InventoryUnitOfWork, cmd: commands.AdjustStock) -> StockLevel:
@@ -72,6 +186,17 @@ async def set_safety_stock(uow: InventoryUnitOfWork, cmd: commands.SetSafetyStoc
 
 
 @dataclass(frozen=True)
+class ExpectedQuantity:
+    """Units one open receipt still brings of a sku, and how many of them are promised to waiting reservations."""
+
+    receipt_id: str
+    location_id: str
+    expected_at: datetime
+    quantity: int
+    promised: int
+
+
+@dataclass(frozen=True)
 class LocationView:
     location_id: str
     on_hand: int
@@ -80,6 +205,20 @@ class LocationView:
     available: int
     dedicated: int
     inbound: int
+    expected: int = 0
+    awaiting: int = 0
+    expected_by_date: tuple[ExpectedQuantity, ...] = ()
+
+
+@dataclass(frozen=True)
+class Presale:
+    """A SKU's presale numbers (with a channel: its listing's allowance, what waits under it, what it may sell
+    beyond `available`; without one, the unpromised expected units)."""
+
+    presale_units: int = 0
+    presale_counted: int = 0
+    presale_sellable: int = 0
+    allow_backorder: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,15 +231,26 @@ class SkuAvailability:
     by_location: tuple[LocationView, ...]
     inbound: int
     rules: RuleNumbers
+    presale: Presale = Presale()
+
+    @property
+    def expected(self) -> int:
+        return sum(v.expected for v in self.by_location)
+
+    @property
+    def awaiting(self) -> int:
+        return sum(v.awaiting for v in self.by_location)
+
+    @property
+    def expected_by_date(self) -> list[ExpectedQuantity]:
+        every = [q for v in self.by_location for q in v.expected_by_date]
+        return sorted(every, key=lambda q: (q.expected_at, q.receipt_id))
 
 
 async def channel_policy(uow: InventoryUnitOfWork, channel_id: str) -> ChannelPolicy | None:
     if not channel_id:
         return None
-    policy = await uow.policies.get(channel_id)
-    if policy is None:
-        raise NotFound("channel", channel_id)
-    return policy
+    return found(await uow.policies.get(channel_id), "channel", channel_id)
 
 
 async def get_availability(
@@ -124,6 +274,8 @@ async def get_availability(
                 continue
             level = level or StockLevel(sku, loc.id)
             dedicated = view.own_dedicated(sku, loc.id) if policy is not None else level.dedicated
+            slots = read.slots.get((sku, loc.id), [])
+            promised = promised_by_receipt(level.awaiting, slots)
             rows.append(
                 LocationView(
                     loc.id,
@@ -133,10 +285,23 @@ async def get_availability(
                     view.available_at(sku, loc.id),
                     dedicated,
                     coming,
+                    level.expected,
+                    level.awaiting,
+                    tuple(
+                        ExpectedQuantity(s.receipt_id, loc.id, s.expected_at, s.remaining, promised[s.receipt_id])
+                        for s in slots
+                    ),
                 )
             )
         views = tuple(rows)
         rules = view.numbers(sku)
+        sales = read.sales.get(sku) if policy is not None else None
+        presale = Presale(
+            sales.presale_units if sales else 0,
+            sales.presale_counted if sales else 0,
+            view.presale_sellable(sku),
+            sales.allow_backorder if sales else False,
+        )
         out.append(
             SkuAvailability(
                 sku,
@@ -147,16 +312,14 @@ async def get_availability(
                 views,
                 sum(v.inbound for v in views),
                 rules,
+                presale,
             )
         )
     return out
 
 
 async def _reservation(uow: InventoryUnitOfWork, reservation_id: str, *, lock: bool) -> Reservation:
-    reservation = await uow.reservations.get(reservation_id, lock=lock)
-    if reservation is None:
-        raise NotFound("reservation", reservation_id)
-    return reservation
+    return found(await uow.reservations.get(reservation_id, lock=lock), "reservation", reservation_id)
 
 
 async def get_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reservation:
@@ -171,33 +334,56 @@ async def commit_reservation(uow: InventoryUnitOfWork, reservation_id: str) -> R
 
 
 async def _uncount(uow: InventoryUnitOfWork, freed: list[tuple[Reservation, list[Allocation]]]) -> None:
-    """Unfulfilled units of released or expired reservations no longer count against their channel's sales cap
-    (sales counters are locked after the stock rows, like the reservation path)."""
-    units: dict[tuple[str, str], int] = {}
+    """Unfulfilled units of released or expired reservations no longer count against their channel's sales cap,
+    nor their waiting presale units against its presale allowance (sales counters are locked after the stock
+    rows, like the reservation path)."""
+    units: dict[tuple[str, str], tuple[int, int]] = {}
     for reservation, allocations in freed:
         for a in allocations:
             if reservation.channel_id:
                 key = (reservation.channel_id, a.sku)
-                units[key] = units.get(key, 0) + a.open
+                counted, presale = units.get(key, (0, 0))
+                units[key] = (counted + a.open, presale + a.presale_waiting)
     counters = await uow.sales.lock(units)
-    for key, quantity in units.items():
+    for key, (quantity, presale) in units.items():
         counters[key].give_back(quantity)
+        if presale:
+            counters[key].presale_give_back(presale)
 
 
-async def _give_back(uow: InventoryUnitOfWork, reservation: Reservation, freed: list[Allocation]) -> None:
-    levels = await uow.levels.lock({(a.sku, a.location_id) for a in freed})
+def _unhold(levels: dict[tuple[str, str], StockLevel], freed: list[Allocation]) -> None:
+    """Freed allocations give back what they reserved on hand, and leave the waiting line."""
     for allocation in freed:
-        levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
-    await _uncount(uow, [(reservation, freed)])
-    await uow.reservations.save(reservation)
+        level = levels[(allocation.sku, allocation.location_id)]
+        if allocation.shelf_open:
+            level.unreserve(allocation.shelf_open)
+        if allocation.awaiting:
+            level.stop_waiting(allocation.awaiting)
+
+
+async def _lock_for_change(
+    uow: InventoryUnitOfWork, reservation: Reservation, location_id: str = ""
+) -> dict[tuple[str, str], StockLevel]:
+    """Lock the reservation's stock rows (at `location_id` only, when given; the reservation is locked already),
+    then read its allocations again: arriving goods may have filled waiting ones before we held the rows
+    (adapters/reservations.py)."""
+    levels = await uow.levels.lock(
+        {(a.sku, a.location_id) for a in reservation.allocations if a.location_id == (location_id or a.location_id)}
+    )
+    await uow.reservations.refresh(reservation)
+    return levels
 
 
 async def release_reservation(uow: InventoryUnitOfWork, reservation_id: str, reason: str) -> Reservation:
     reservation = await _reservation(uow, reservation_id, lock=True)
-    was_open = reservation.is_open
+    if not reservation.is_open:
+        reservation.release(reason or "released", now())  # idempotent, or refused in its state
+        return reservation
+    levels = await _lock_for_change(uow, reservation)
     freed = reservation.release(reason or "released", now())
-    if was_open:
-        await _give_back(uow, reservation, freed)
+    _unhold(levels, freed)
+    await _uncount(uow, [(reservation, freed)])
+    await uow.reservations.save(reservation)
     return reservation
 
 
@@ -205,14 +391,13 @@ async def expire_reservations(uow: InventoryUnitOfWork, limit: int) -> int:
     """The sweeper's pass: release every ACTIVE reservation past its expiry (skipping rows others hold)."""
     moment = now()
     expired = await uow.reservations.lock_expired(moment, limit)
+    levels = await uow.levels.lock({(a.sku, a.location_id) for r in expired for a in r.allocations})
     freed_all = []
     for reservation in expired:
+        await uow.reservations.refresh(reservation)  # after the stock rows: see _lock_for_change
         freed_all.append((reservation, reservation.expire(moment)))
-    keys = {(a.sku, a.location_id) for _, freed in freed_all for a in freed}
-    levels = await uow.levels.lock(keys)
     for reservation, freed in freed_all:
-        for allocation in freed:
-            levels[(allocation.sku, allocation.location_id)].unreserve(allocation.open)
+        _unhold(levels, freed)
         await uow.reservations.save(reservation)
     await _uncount(uow, freed_all)
     return len(expired)
@@ -220,9 +405,9 @@ async def expire_reservations(uow: InventoryUnitOfWork, limit: int) -> int:
 
 async def fulfill_reservation(uow: InventoryUnitOfWork, cmd: commands.FulfillReservation) -> Reservation:
     reservation = await _reservation(uow, cmd.reservation_id, lock=True)
+    levels = await _lock_for_change(uow, reservation, cmd.location_id)
     shipped = reservation.fulfil(cmd.location_id, list(cmd.lines) or None, now())
     if shipped:
-        levels = await uow.levels.lock({(a.sku, a.location_id) for a, _ in shipped})
         for allocation, quantity in shipped:
             levels[(allocation.sku, allocation.location_id)].ship_reserved(
                 quantity, reservation.order_id or reservation.id
@@ -253,9 +438,7 @@ async def transfer_stock(uow: InventoryUnitOfWork, cmd: commands.TransferStock) 
 
 
 async def receive_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
-    transfer = await uow.transfers.get(transfer_id, lock=True)
-    if transfer is None:
-        raise NotFound("transfer", transfer_id)
+    transfer = found(await uow.transfers.get(transfer_id, lock=True), "transfer", transfer_id)
     if transfer.receive(now()):
         levels = await uow.levels.lock({(ln.sku, transfer.to_location_id) for ln in transfer.lines}, create=True)
         for line in transfer.lines:
@@ -265,10 +448,7 @@ async def receive_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transf
 
 
 async def get_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
-    transfer = await uow.transfers.get(transfer_id)
-    if transfer is None:
-        raise NotFound("transfer", transfer_id)
-    return transfer
+    return found(await uow.transfers.get(transfer_id), "transfer", transfer_id)
 
 
 async def list_movements(
@@ -281,10 +461,20 @@ async def apply_channel_policy(uow: InventoryUnitOfWork, policy: ChannelPolicy) 
     return await uow.policies.upsert(policy)
 
 
-async def apply_listing_cap(uow: InventoryUnitOfWork, channel_id: str, sku: str, cap_units: int, version: int) -> bool:
-    """A listing's sales cap (channels.listing.upserted); an older listing version than the one applied is
-    ignored. An inactive listing keeps its cap: channels and orders refuse sales on it anyway."""
-    return await uow.sales.set_cap(channel_id, sku, cap_units, version)
+async def apply_listing_cap(
+    uow: InventoryUnitOfWork,
+    channel_id: str,
+    sku: str,
+    cap_units: int,
+    version: int,
+    presale_units: int = 0,
+    allow_backorder: bool = False,
+) -> bool:
+    """A listing's sales cap, presale allowance and backorder flag (channels.listing.upserted); an older
+    listing version than the one applied is ignored. An inactive listing keeps them: channels and orders
+    refuse sales on it anyway. Lowering presale_units below what waits refuses new presale, changes nothing
+    already waiting."""
+    return await uow.sales.set_cap(channel_id, sku, cap_units, version, presale_units, allow_backorder)
 
 
 async def create_channel_allocation(
@@ -311,10 +501,7 @@ async def create_channel_allocation(
 
 
 async def get_channel_allocation(uow: InventoryUnitOfWork, allocation_id: str) -> ChannelAllocation:
-    allocation = await uow.allocations.get(allocation_id)
-    if allocation is None:
-        raise NotFound("channel allocation", allocation_id)
-    return allocation
+    return found(await uow.allocations.get(allocation_id), "channel allocation", allocation_id)
 
 
 async def release_channel_allocation(uow: InventoryUnitOfWork, allocation_id: str) -> ChannelAllocation:

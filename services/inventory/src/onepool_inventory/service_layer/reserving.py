@@ -23,6 +23,11 @@ Channel rules (docs/channel-rules.md, `domain/channel_view.py`) are enforced und
 after the stock rows, the batch locks the SKUs' ACTIVE dedicated allocations (only when some level has
 dedicated units) and creates-and-locks the (channel, sku) sales counters, so a sales cap holds across
 concurrent batches and replicas exactly like stock does.
+
+A request that accepts waiting for goods (`accept_awaiting_stock`) keeps on hand the lines that fit there; the
+others wait (domain/expected.py `plan_wait`): as presale on an expected receipt at one of the channel's
+locations, within the listing's presale_units and the room left there, or as backorder. All of it is planned
+before anything changes, so the request still succeeds or fails as a whole.
 """
 
 from __future__ import annotations
@@ -33,10 +38,18 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from onepool_runtime import db, idempotency, metrics, outbox
-from onepool_runtime.errors import Conflict, DomainError, FailedPrecondition, InvalidArgument, NotFound
+from onepool_runtime.errors import (
+    Conflict,
+    DomainError,
+    FailedPrecondition,
+    InsufficientStock,
+    InvalidArgument,
+    NotFound,
+    Shortage,
+)
 from onepool_runtime.infra import is_transaction_conflict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -45,6 +58,7 @@ from onepool_inventory.adapters.reserve_store import ReserveStore
 from onepool_inventory.domain import sourcing
 from onepool_inventory.domain.channel_view import ChannelView
 from onepool_inventory.domain.commands import ReserveStock
+from onepool_inventory.domain.expected import Slot, plan_wait
 from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelPolicy,
@@ -52,6 +66,7 @@ from onepool_inventory.domain.model import (
     Location,
     Reservation,
     StockLevel,
+    Waiting,
 )
 
 log = logging.getLogger(__name__)
@@ -218,12 +233,18 @@ class ReserveCoalescer:
             if policies.get(batch[i].cmd.channel_id) is not None
             for line in batch[i].cmd.lines
         )
+        waiting_skus = {line.sku for i in live if batch[i].cmd.accept_awaiting_stock for line in batch[i].cmd.lines}
+        slots: dict[tuple[str, str], list[Slot]] = {}
+        if any(level.expected for (sku, _), level in levels.items() if sku in waiting_skus):
+            slots = await store.slots(waiting_skus)
         moment = datetime.now(UTC)
         created: list[Reservation] = []
-        for i in live:
+        for n, i in enumerate(live):
             cmd = batch[i].cmd
             try:
-                reservation = self._reserve_one(cmd, policies, locations, levels, dedicated, sales, moment)
+                # Arrival order within the batch is reservation order (waiting lines are first come, first served).
+                at = moment + timedelta(microseconds=n)
+                reservation = self._reserve_one(cmd, policies, locations, levels, dedicated, sales, slots, at)
             except DomainError as exc:
                 outcomes[i] = exc
                 metrics.reservations.add(1, {"outcome": "rejected", "reason": type(exc).__name__})
@@ -246,6 +267,7 @@ class ReserveCoalescer:
         levels: dict[tuple[str, str], StockLevel],
         dedicated: list[ChannelAllocation],
         sales: dict[tuple[str, str], ChannelSales],
+        slots: dict[tuple[str, str], list[Slot]],
         moment: datetime,
     ) -> Reservation:
         policy = policies.get(cmd.channel_id) if cmd.channel_id else None
@@ -269,15 +291,25 @@ class ReserveCoalescer:
             for sku in skus
             if (sku, loc.id) in levels
         }
-        planned = sourcing.plan(
-            cmd.lines,
-            cmd.hint,
-            view.locations,
-            sourcing.Stock(available),
-            caps=view.caps(skus),
-            preferred_owner=policy.owner_dealer_id if policy else "",
-            fill_own_first=policy.fill_own_first if policy else False,
-        )
+
+        def plan(lines: list[sourcing.Line]) -> list[sourcing.Planned]:
+            return sourcing.plan(
+                lines,
+                cmd.hint,
+                view.locations,
+                sourcing.Stock(available),
+                caps=view.caps(skus),
+                preferred_owner=policy.owner_dealer_id if policy else "",
+                fill_own_first=policy.fill_own_first if policy else False,
+            )
+
+        waits: dict[tuple[str, str], Waiting] = {}
+        try:
+            planned = plan(list(cmd.lines))
+        except InsufficientStock:
+            if not (cmd.accept_awaiting_stock and policy is not None):
+                raise
+            planned, waits = self._plan_waiting(cmd, plan, view, levels, slots)
         by_id = {loc.id: loc for loc in view.locations}
         merged: dict[tuple[str, str], int] = {}
         totals: dict[str, int] = {}
@@ -285,8 +317,18 @@ class ReserveCoalescer:
             merged[(p.sku, p.location_id)] = merged.get((p.sku, p.location_id), 0) + p.quantity
             totals[p.sku] = totals.get(p.sku, 0) + p.quantity
         view.check(totals)
+        waiting_totals: dict[str, int] = {}
+        for (_, sku), w in waits.items():
+            waiting_totals[sku] = waiting_totals.get(sku, 0) + w.quantity
+        self._check_caps(view, totals, waiting_totals)
         for (sku, loc_id), quantity in merged.items():
             view.take(sku, loc_id, quantity, moment)
+        for (loc_id, sku), w in waits.items():
+            levels[(sku, loc_id)].wait_for(w.quantity)
+            view.sales[sku].hold(w.quantity)
+            if w.presale_units:
+                view.sales[sku].presale_hold(w.presale_units)
+            merged[(sku, loc_id)] = merged.get((sku, loc_id), 0) + w.quantity
         return Reservation.hold(
             str(uuid.uuid4()),
             order_id=cmd.order_id,
@@ -294,4 +336,84 @@ class ReserveCoalescer:
             held=[(by_id[loc_id], sku, q) for (sku, loc_id), q in merged.items()],
             ttl_seconds=cmd.ttl_seconds,
             now=moment,
+            waiting=waits,
         )
+
+    @staticmethod
+    def _plan_waiting(
+        cmd: ReserveStock,
+        plan: Callable[[list[sourcing.Line]], list[sourcing.Planned]],
+        view: ChannelView,
+        levels: dict[tuple[str, str], StockLevel],
+        slots: dict[tuple[str, str], list[Slot]],
+    ) -> tuple[list[sourcing.Planned], dict[tuple[str, str], Waiting]]:
+        """Not everything is on hand: the lines that fit stay on hand (in order), the others wait. Nothing
+        changes here; refused (InsufficientStock) when a line can wait nowhere."""
+        fit: list[sourcing.Line] = []
+        rest: list[sourcing.Line] = []
+        for line in cmd.lines:
+            try:
+                plan([*fit, line])
+                fit.append(line)
+            except InsufficientStock:
+                rest.append(line)
+        planned = plan(fit) if fit else []
+        waits: dict[tuple[str, str], Waiting] = {}
+        joining: dict[tuple[str, str], int] = {}
+        presale_used: dict[str, int] = {}
+        shortages = []
+        for line in rest:
+            sales = view.sales[line.sku]
+            candidates = _wait_candidates(line, cmd.hint, view)
+            where = plan_wait(
+                line.sku,
+                line.quantity,
+                candidates,
+                levels,
+                slots,
+                presale_left=sales.presale_left - presale_used.get(line.sku, 0),
+                allow_backorder=sales.allow_backorder,
+                joining=joining,
+            )
+            if where is None:
+                shortages.append(Shortage(line.sku, line.quantity, _could_wait(line.sku, candidates, levels, sales)))
+                continue
+            location_id, wait = where
+            key = (location_id, line.sku)
+            joining[(line.sku, location_id)] = joining.get((line.sku, location_id), 0) + line.quantity
+            presale_used[line.sku] = presale_used.get(line.sku, 0) + wait.presale_units
+            waits[key] = wait.joined(waits[key]) if key in waits else wait
+        if shortages:
+            raise InsufficientStock(shortages)
+        return planned, waits
+
+    @staticmethod
+    def _check_caps(view: ChannelView, on_hand: dict[str, int], waiting: dict[str, int]) -> None:
+        """Waiting units count against the sales cap like reserved ones: both together must fit."""
+        shortages = []
+        for sku, quantity in waiting.items():
+            left = view.sales[sku].cap_left
+            if left is not None and on_hand.get(sku, 0) + quantity > left:
+                shortages.append(Shortage(sku, on_hand.get(sku, 0) + quantity, max(0, left)))
+        if shortages:
+            raise InsufficientStock(shortages)
+
+
+def _wait_candidates(line: sourcing.Line, hint: sourcing.Hint, view: ChannelView) -> list[Location]:
+    """Where a line may wait for goods: its pinned location, the pickup store, or the channel's shipping
+    locations in sourcing's order of preference."""
+    allowed = {loc.id: loc for loc in view.locations}
+    if line.location_id:
+        return [allowed[line.location_id]] if line.location_id in allowed else []
+    if hint.mode is sourcing.SourcingMode.PICKUP:
+        return [allowed[hint.pickup_location_id]] if hint.pickup_location_id in allowed else []
+    owner = view.policy.owner_dealer_id if view.policy else ""
+    return sorted((loc for loc in view.locations if loc.ships), key=lambda loc: sourcing.rank(loc, hint, owner))
+
+
+def _could_wait(
+    sku: str, candidates: list[Location], levels: dict[tuple[str, str], StockLevel], sales: ChannelSales
+) -> int:
+    """For the refusal's detail: the most units of `sku` that could wait as presale in one place now."""
+    rooms = [levels[(sku, loc.id)].presale_room for loc in candidates if (sku, loc.id) in levels]
+    return max(0, min(sales.presale_left, max(rooms, default=0)))

@@ -4,6 +4,7 @@ from onepool_runtime.uow import UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from onepool_inventory.adapters.channel_rules import ChannelAllocationRepository, ChannelSalesRepository
+from onepool_inventory.adapters.expected_receipts import ExpectedReceiptRepository
 from onepool_inventory.adapters.integration import translate
 from onepool_inventory.adapters.locations import LocationRepository
 from onepool_inventory.adapters.policies import ChannelPolicyRepository
@@ -22,6 +23,7 @@ class InventoryUnitOfWork(UnitOfWork):
     policies: ChannelPolicyRepository
     allocations: ChannelAllocationRepository
     sales: ChannelSalesRepository
+    receipts: ExpectedReceiptRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, source="inventory", translate=translate)
@@ -34,8 +36,13 @@ class InventoryUnitOfWork(UnitOfWork):
         self.policies = ChannelPolicyRepository(self.session)
         self.allocations = ChannelAllocationRepository(self.session, self)
         self.sales = ChannelSalesRepository(self.session, self)
+        self.receipts = ExpectedReceiptRepository(self.session, self)
 
     async def commit(self) -> None:
+        from onepool_inventory.service_layer.waiting import settle
+
+        # Goods available where reservations wait, or a changed waiting line, are settled in this transaction.
+        await settle(self)
         await self.levels.save_changed()
         await self.allocations.save_changed()
         await self.sales.save_changed()

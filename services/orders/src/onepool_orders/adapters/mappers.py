@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import enum_maps, ts
+from onepool_runtime.protobuf import FULFILLMENT_MODES, enum_maps, ts
 
 from onepool_orders.domain.model import (
-    FulfillmentMode,
     FulfillmentStatus,
     Order,
     OrderLine,
@@ -17,7 +16,6 @@ from onepool_orders.domain.model import (
 )
 
 ORDER_STATUSES, ORDER_STATUSES_BACK = enum_maps(pb.OrderStatus, OrderStatus)
-FULFILLMENT_MODES, FULFILLMENT_MODES_BACK = enum_maps(pb.FulfillmentMode, FulfillmentMode)
 FULFILLMENT_STATUSES = enum_maps(pb.FulfillmentStatus, FulfillmentStatus).to_proto
 PAYMENT_KINDS_BACK = enum_maps(pb.PaymentKind, PaymentKind).from_proto
 

@@ -21,20 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from onepool_kernel.errors import Violations
+from onepool_kernel.intake import Catalogue, LineToPlace
 from onepool_kernel.money import Money
 
-if TYPE_CHECKING:
-    from onepool_orders.domain.model import OrderLine
-
 DEALER = "DEALER"
-
-
-class Catalogue(StrEnum):
-    LISTINGS = "LISTINGS"
-    POOL = "POOL"
 
 
 class DepositRule(StrEnum):
@@ -96,7 +88,7 @@ class SalesTerms:
     channel: SalesChannel | None
     listings: Mapping[str, ChannelListing] = field(default_factory=dict)
 
-    def check(self, lines: Sequence[OrderLine], shipping_fee: Money | None = None) -> None:
+    def check(self, lines: Sequence[LineToPlace], shipping_fee: Money | None = None) -> None:
         """Refuse lines the channel does not sell on these terms (see the module docstring)."""
         channel = self.channel
         if channel is None:

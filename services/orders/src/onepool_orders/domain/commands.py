@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The order-intake command is the kernel's: channels' ImportOrder builds the same one.
+from onepool_kernel.intake import PlaceOrder as PlaceOrder
 from onepool_kernel.money import Money
 
-from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus, PaymentKind
+from onepool_orders.domain.model import OrderStatus, PaymentKind
 from onepool_orders.domain.stock_requests import StockLine
-
-
-@dataclass(frozen=True)
-class PlaceOrder:
-    channel_id: str
-    external_order_id: str
-    customer: CustomerInfo
-    lines: tuple[OrderLine, ...]
-    fulfillment: FulfillmentPreference
-    dealer_id: str
-    payment_ttl_seconds: int
-    # Shipping charged to the customer, in the lines' currency.
-    shipping_fee_minor: int = 0
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
 
 
 async def build(infra: Infra) -> ServiceParts:
-    settings = infra.settings
-    assert isinstance(settings, OrdersSettings)
-    uow_factory = partial(OrdersUnitOfWork, infra.sessions)
+    settings = infra.settings_as(OrdersSettings)
+    uow_factory = infra.units(OrdersUnitOfWork)
     channel = service_channel(settings.inventory_addr, settings)
     inventory = GrpcInventory(channel, settings.inventory_timeout_seconds)
     if settings.fault_exit_after_reserve:

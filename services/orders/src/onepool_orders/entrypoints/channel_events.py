@@ -6,6 +6,7 @@ from __future__ import annotations
 from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool_kernel.money import Money
+from onepool_runtime.protobuf import CATALOGUES_BACK
 
 from onepool_orders.domain.channels import Catalogue, ChannelListing, DepositRule, PresaleTerms, SalesChannel
 from onepool_orders.service_layer import handlers
@@ -14,7 +15,8 @@ from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
     type_ = channels_pb2.ChannelType.Name(channel.type).removeprefix("CHANNEL_TYPE_")
-    catalogue = Catalogue.POOL if channel.catalogue == channels_pb2.CATALOGUE_POOL else Catalogue.LISTINGS
+    # A catalogue newer than this code is read as the default, LISTINGS (the stricter terms).
+    catalogue = CATALOGUES_BACK.get(channel.catalogue, Catalogue.LISTINGS)
     terms = channel.presale
     presale = PresaleTerms(
         balance_due_seconds=max(0, terms.balance_due_seconds),

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
+from onepool_kernel.intake import LineToPlace
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
 from onepool_kernel.timestamps import from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import build
+from onepool_runtime.protobuf import FULFILLMENT_MODES_BACK
 from onepool_runtime.validation import (
     ID_RE,
     check_id,
@@ -22,10 +24,10 @@ from onepool_runtime.validation import (
     page_size,
 )
 
-from onepool_orders.adapters.mappers import FULFILLMENT_MODES_BACK, ORDER_STATUSES_BACK, PAYMENT_KINDS_BACK
+from onepool_orders.adapters.mappers import ORDER_STATUSES_BACK, PAYMENT_KINDS_BACK
 from onepool_orders.domain import commands
 from onepool_orders.domain.customers import normalize_phone
-from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference, OrderLine, PaymentKind
+from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference, PaymentKind
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.settings import OrdersSettings
 
@@ -92,7 +94,7 @@ def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands
         if line.HasField("discount"):
             discount = _money(v, f"lines[{i}].discount", line.discount, True).amount_minor
             _same_currency(v, f"lines[{i}].discount.currency", line.discount, req)
-        lines.append(OrderLine(line.sku, line.quantity, price, line.channel_sku, discount_minor=discount))
+        lines.append(LineToPlace(line.sku, line.quantity, price, line.channel_sku, discount))
     currencies = {ln.unit_price.currency for ln in req.lines if ln.HasField("unit_price")}
     for i, line in enumerate(req.lines):
         if len(currencies) > 1 and line.unit_price.currency != req.lines[0].unit_price.currency:

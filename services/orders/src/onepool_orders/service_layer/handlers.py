@@ -7,13 +7,14 @@ locked order before anything changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from onepool_kernel.intake import LineToPlace
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, found
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import ChannelListing, DepositRule, SalesChannel, SalesTerms
@@ -38,9 +39,7 @@ def _allow(order: Order) -> None:
 
 
 async def _order(uow: OrdersUnitOfWork, order_id: str, *, lock: bool, guard: Guard = _allow) -> Order:
-    order = await uow.orders.get(order_id, lock=lock)
-    if order is None:
-        raise NotFound("order", order_id)
+    order = found(await uow.orders.get(order_id, lock=lock), "order", order_id)
     guard(order)
     return order
 
@@ -79,7 +78,9 @@ async def begin_placement(
             channel_id=cmd.channel_id,
             external_order_id=cmd.external_order_id,
             customer=cmd.customer,
-            lines=list(cmd.lines),
+            lines=[
+                OrderLine(ln.sku, ln.quantity, ln.unit_price, ln.channel_sku, 0, ln.discount_minor) for ln in cmd.lines
+            ],
             fulfillment=cmd.fulfillment,
             dealer_id=cmd.dealer_id,
             payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
@@ -105,7 +106,7 @@ def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
     """A repeated PlaceOrder gets the order it placed. An external order id reused for different goods or
     prices is a different order under a taken id: refused rather than silently answered with the old one."""
 
-    def goods(lines: list[OrderLine] | tuple[OrderLine, ...]) -> list[tuple[str, int, Money, int]]:
+    def goods(lines: Sequence[OrderLine | LineToPlace]) -> list[tuple[str, int, Money, int]]:
         return sorted((ln.sku, ln.quantity, ln.unit_price, ln.discount_minor) for ln in lines)
 
     if goods(existing.lines) != goods(cmd.lines) or existing.shipping_fee_minor != cmd.shipping_fee_minor:

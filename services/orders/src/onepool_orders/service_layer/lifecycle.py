@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from onepool_runtime.errors import NotFound
+from onepool_runtime.errors import found
 from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
@@ -65,9 +65,9 @@ class OrderLifecycle:
         """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first, unchanged.
         `receives_at` is the caller's check of the receiving location (its owner is known only here)."""
         # Checked before anything is recorded: a return that cannot be restocked is refused, not half-done.
-        location = await self._inventory.receiving_location(cmd.return_location_id)
-        if location is None:
-            raise NotFound("location", cmd.return_location_id)
+        location = found(
+            await self._inventory.receiving_location(cmd.return_location_id), "location", cmd.return_location_id
+        )
         receives_at(location)
 
         async def produce(uow: OrdersUnitOfWork) -> R:

@@ -28,8 +28,7 @@ def _slow_backoff(delivery: int) -> float:
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events settlement books (nothing is connected here; the host runs them)."""
-    settings = infra.settings
-    assert isinstance(settings, SettlementSettings)
+    settings = infra.settings_as(SettlementSettings)
     policy = SettlementPolicy(
         fulfillment_fee_bps=settings.fulfillment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
@@ -55,9 +54,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
 
 
 async def build(infra: Infra) -> ServiceParts:
-    settings = infra.settings
-    assert isinstance(settings, SettlementSettings)
-    uow_factory = partial(SettlementUnitOfWork, infra.sessions)
+    settings = infra.settings_as(SettlementSettings)
+    uow_factory = infra.units(SettlementUnitOfWork)
     servicer = SettlementServicer(uow_factory, settings)
 
     for service in ("orders", "channels", "dealers", "inventory"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from onepool_runtime.errors import FailedPrecondition, NotFound
+from onepool_runtime.errors import FailedPrecondition, found
 
 from onepool_settlement.domain import commands, deposits, parties, periods, rules
 from onepool_settlement.domain.model import (
@@ -288,10 +288,7 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
 
 
 async def get_payout(uow: SettlementUnitOfWork, payout_id: str) -> Payout:
-    payout = await uow.repo.get_payout(payout_id)
-    if payout is None:
-        raise NotFound("payout", payout_id)
-    return payout
+    return found(await uow.repo.get_payout(payout_id), "payout", payout_id)
 
 
 async def list_payouts(uow: SettlementUnitOfWork, query: commands.ListPayouts) -> tuple[list[Payout], bool]:
@@ -379,10 +376,7 @@ async def generate_statement(
 
 
 async def get_statement(uow: SettlementUnitOfWork, statement_id: str) -> Statement:
-    statement = await uow.repo.get_statement(statement_id)
-    if statement is None:
-        raise NotFound("statement", statement_id)
-    return statement
+    return found(await uow.repo.get_statement(statement_id), "statement", statement_id)
 
 
 async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> ReconciliationReport:

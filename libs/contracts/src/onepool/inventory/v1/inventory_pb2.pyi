@@ -159,7 +159,7 @@ class StockLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class StockLevel(_message.Message):
-    __slots__ = ("sku", "location_id", "on_hand", "reserved", "safety_stock", "available", "version", "dedicated")
+    __slots__ = ("sku", "location_id", "on_hand", "reserved", "safety_stock", "available", "version", "dedicated", "expected", "awaiting")
     SKU_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     ON_HAND_FIELD_NUMBER: _ClassVar[int]
@@ -168,6 +168,8 @@ class StockLevel(_message.Message):
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DEDICATED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_FIELD_NUMBER: _ClassVar[int]
     sku: str
     location_id: str
     on_hand: int
@@ -176,7 +178,9 @@ class StockLevel(_message.Message):
     available: int
     version: int
     dedicated: int
-    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., version: _Optional[int] = ..., dedicated: _Optional[int] = ...) -> None: ...
+    expected: int
+    awaiting: int
+    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., on_hand: _Optional[int] = ..., reserved: _Optional[int] = ..., safety_stock: _Optional[int] = ..., available: _Optional[int] = ..., version: _Optional[int] = ..., dedicated: _Optional[int] = ..., expected: _Optional[int] = ..., awaiting: _Optional[int] = ...) -> None: ...
 
 class Movement(_message.Message):
     __slots__ = ("id", "location_id", "sku", "delta", "kind", "reason", "reference", "on_hand_after", "created_at")

@@ -196,7 +196,10 @@ class InventoryServiceServicer:
 
     def ReceiveStock(self, request, context):
         """Goods arrived at a location (a receipt or a customer return): on_hand rises. Idempotent by request_id.
-        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE (the location is disabled).
+        With receipt_id, on an expected receipt (in parts; close_receipt: short). Reservations waiting at the
+        location are filled first come, first served in the same transaction.
+        Errors: NOT_FOUND (location, expected receipt); FAILED_PRECONDITION LOCATION_INACTIVE (the location is
+        disabled), RECEIPT_CLOSED (the receipt is already received or cancelled).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -270,7 +273,7 @@ class InventoryServiceServicer:
         """Goods left the location: on_hand and reserved both fall.
         Errors: NOT_FOUND (reservation); FAILED_PRECONDITION INVALID_RESERVATION_STATE (not COMMITTED),
         NOT_ALLOCATED_HERE (nothing of it is allocated at location_id), OVER_FULFILLMENT (more units than are
-        still open there).
+        still open there), AWAITING_STOCK (the units still wait for goods).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -344,6 +347,8 @@ class InventoryServiceServicer:
     def ExpectReceipt(self, request, context):
         """Expected receipts (purchase orders, advance shipping notices): units on their way to a location, which a
         listing with presale_units may sell before they arrive (docs/presale.md). Never counted as on hand.
+        Idempotent by request_id.
+        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -351,6 +356,8 @@ class InventoryServiceServicer:
 
     def CancelExpectedReceipt(self, request, context):
         """Nothing more will come on it: reservations waiting for it are promised the next receipts (or none).
+        Cancelling a CANCELLED receipt returns it.
+        Errors: NOT_FOUND (expected receipt); FAILED_PRECONDITION RECEIPT_CLOSED (already received).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -358,19 +365,23 @@ class InventoryServiceServicer:
 
     def RescheduleExpectedReceipt(self, request, context):
         """The supplier moved the date (a late receipt): the promises that count on it move with it.
+        Errors: NOT_FOUND (expected receipt); FAILED_PRECONDITION RECEIPT_CLOSED (received or cancelled).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExpectedReceipt(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One expected receipt by id, with the units of each line promised to waiting reservations.
+        Errors: NOT_FOUND (expected receipt).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListExpectedReceipts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Expected receipts of a location or SKU (the OPEN ones unless include_closed), in id order.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

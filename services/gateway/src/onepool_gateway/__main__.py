@@ -1,0 +1,3 @@
+from onepool_gateway.main import main
+
+main()

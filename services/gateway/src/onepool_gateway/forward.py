@@ -1,0 +1,140 @@
+"""Forwarding one Connect / gRPC-Web call to the service that owns it, over grpc.aio.
+
+What travels upstream: the caller's `Authorization` header (the services authenticate and authorize it; the
+gateway holds no credentials of its own and never adds any), the W3C trace headers, and the caller's
+deadline (Connect-Timeout-Ms or grpc-timeout, which connectrpc reads; without one, unary calls get
+`gateway_default_timeout_seconds`).
+
+Failure modes (every one reaches the browser as a Connect error, never as a bare 500):
+- the service answers a gRPC status: the same code (UNAUTHENTICATED -> HTTP 401 `unauthenticated`,
+  PERMISSION_DENIED -> 403 ...), its message, and the `google.rpc.Status` details from
+  `grpc-status-details-bin` (BadRequest field violations, ErrorInfo) as Connect error details;
+- the service cannot be reached: `unavailable` (HTTP 503);
+- the deadline passes: `deadline_exceeded` (HTTP 504), and the upstream call is cancelled with it;
+- the browser goes away: connectrpc cancels the handler, which cancels the upstream call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import grpc
+from connectrpc.code import Code
+from connectrpc.errors import ConnectError, ErrorDetail
+from connectrpc.request import RequestContext
+from connectrpc.server import Endpoint
+from google.rpc import status_pb2
+from onepool_runtime.clients import channel_credentials
+from protobuf.wkt import Any as ConnectAny
+
+from onepool_gateway.routes import Route
+from onepool_gateway.settings import GatewaySettings
+
+# Request headers passed on as gRPC metadata. Nothing else: cookies, hosts and the like mean nothing to a
+# service, and a header the caller invents must not turn into metadata a service might trust.
+FORWARDED_HEADERS = ("authorization", "traceparent", "tracestate")
+
+# grpc.StatusCode -> Connect code. The names match but for one spelling (CANCELLED / canceled).
+_CODES: dict[grpc.StatusCode, Code] = {
+    status: Code.CANCELED if status is grpc.StatusCode.CANCELLED else Code[status.name]
+    for status in grpc.StatusCode
+    if status is not grpc.StatusCode.OK
+}
+
+
+def connect_error(error: grpc.aio.AioRpcError) -> ConnectError:
+    """The service's status as the Connect error the browser reads (details kept byte for byte)."""
+    details: list[ErrorDetail] = []
+    trailers: Any = error.trailing_metadata() or ()  # grpc-stubs types it as one item, not a sequence
+    for key, value in trailers:
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+            details = [ErrorDetail(ConnectAny(type_url=d.type_url, value=d.value)) for d in status.details]
+    return ConnectError(_CODES.get(error.code(), Code.UNKNOWN), error.details() or "", details)
+
+
+class Upstreams:
+    """One grpc.aio channel per service, opened on first use (inside the server's event loop) and closed by
+    the application's shutdown."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._settings = settings
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def channel(self, name: str) -> grpc.aio.Channel:
+        channel = self._channels.get(name)
+        if channel is None:
+            target = getattr(self._settings, f"{name}_addr")
+            credentials = channel_credentials(self._settings)
+            options = [("grpc.keepalive_time_ms", 30000)]
+            channel = (
+                grpc.aio.secure_channel(target, credentials, options=options)
+                if credentials is not None
+                else grpc.aio.insecure_channel(target, options=options)
+            )
+            self._channels[name] = channel
+        return channel
+
+    async def close(self) -> None:
+        channels, self._channels = self._channels, {}
+        for channel in channels.values():
+            await channel.close(None)
+
+
+def _metadata(ctx: RequestContext) -> tuple[tuple[str, str], ...]:
+    headers = ctx.request_headers
+    return tuple((name, value) for name in FORWARDED_HEADERS for value in headers.getall(name))
+
+
+def _timeout(ctx: RequestContext, default: float | None) -> float | None:
+    left_ms = ctx.timeout_ms
+    return default if left_ms is None else max(left_ms, 0.0) / 1000
+
+
+def _unary(route: Route, upstreams: Upstreams, default_timeout: float) -> Callable[..., Awaitable[Any]]:
+    output = route.method.output
+
+    async def call(request: Any, ctx: RequestContext) -> Any:
+        rpc = upstreams.channel(route.upstream).unary_unary(
+            route.path, request_serializer=type(request).SerializeToString, response_deserializer=output.FromString
+        )
+        try:
+            return await rpc(request, metadata=_metadata(ctx), timeout=_timeout(ctx, default_timeout))
+        except grpc.aio.AioRpcError as error:
+            raise connect_error(error) from None
+
+    return call
+
+
+def _server_stream(route: Route, upstreams: Upstreams) -> Callable[..., AsyncIterator[Any]]:
+    output = route.method.output
+
+    async def call(request: Any, ctx: RequestContext) -> AsyncIterator[Any]:
+        rpc = upstreams.channel(route.upstream).unary_stream(
+            route.path, request_serializer=type(request).SerializeToString, response_deserializer=output.FromString
+        )
+        stream = rpc(request, metadata=_metadata(ctx), timeout=_timeout(ctx, None))
+        try:
+            async for message in stream:
+                yield message
+        except grpc.aio.AioRpcError as error:
+            raise connect_error(error) from None
+        finally:
+            stream.cancel()  # the browser left (or the stream ended): stop the upstream watch too
+
+    return call
+
+
+def endpoints(routes: list[Route], upstreams: Upstreams, settings: GatewaySettings) -> Mapping[str, Endpoint]:
+    """Unary and server-streaming RPCs (all OnePool has); a client or bidi stream, which no browser
+    transport can send, is left out and answers HTTP 404 like any unknown path."""
+    result: dict[str, Endpoint] = {}
+    for route in routes:
+        if route.server_streaming:
+            result[route.path] = Endpoint.server_stream(route.method, _server_stream(route, upstreams))
+        elif route.method.stream_type.name == "UNARY":
+            result[route.path] = Endpoint.unary(
+                route.method, _unary(route, upstreams, settings.gateway_default_timeout_seconds)
+            )
+    return result

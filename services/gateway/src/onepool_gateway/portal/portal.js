@@ -1,0 +1,248 @@
+// The reference dealer portal: everything below goes through the Connect API (connect.js), with the dealer's
+// own token. The services decide what the token may see; the page only asks for its own dealer's data.
+import { client, claims } from "./connect.js";
+
+const DEALERS = "onepool.dealers.v1.DealerService";
+const INVENTORY = "onepool.inventory.v1.InventoryService";
+const ORDERS = "onepool.orders.v1.OrderService";
+const SETTLEMENT = "onepool.settlement.v1.SettlementService";
+const POLL_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+let session = null; // { call, dealerId, statementId }
+let poller = null;
+
+// --- formatting -----------------------------------------------------------------------------------------------
+const money = (m) => {
+  const minor = Number((m && m.amountMinor) || 0);
+  const currency = (m && m.currency) || "";
+  return `${currency} ${(minor / 100).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+};
+const when = (ts) => (ts ? new Date(ts).toLocaleString("en-GB", { dateStyle: "short", timeStyle: "short" }) : "");
+const status = (value, prefix) => (value || "").replace(prefix, "");
+const lines = (ls) => (ls || []).map((l) => `${l.quantity || 0} × ${l.sku}`).join(", ");
+
+function cell(content, className) {
+  const td = document.createElement("td");
+  if (content instanceof Node) td.append(content);
+  else td.textContent = content ?? "";
+  if (className) td.className = className;
+  return td;
+}
+
+function fill(tbody, rows, columns, empty) {
+  tbody.replaceChildren();
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = cell(empty, "empty");
+    td.colSpan = columns;
+    tr.append(td);
+    tbody.append(tr);
+    return;
+  }
+  for (const cells of rows) {
+    const tr = document.createElement("tr");
+    tr.append(...cells);
+    tbody.append(tr);
+  }
+}
+
+function badge(text) {
+  const span = document.createElement("span");
+  span.className = `status ${text}`;
+  span.textContent = text;
+  return span;
+}
+
+function showError(error) {
+  $("error").textContent = error ? `${error.code || "error"}: ${error.message}` : "";
+  $("error").hidden = !error;
+}
+
+// --- the sections ---------------------------------------------------------------------------------------------
+async function loadOverview() {
+  const o = await session.call(DEALERS, "GetDealerOverview", { dealerId: session.dealerId });
+  $("ov-sales").textContent = money(o.salesInPeriod);
+  $("ov-balance").textContent = money(o.balance);
+  $("ov-credit").textContent = money(o.creditAvailable);
+  $("ov-orders").textContent = o.openOrders || 0;
+  $("ov-units").textContent = o.unitsInStock || 0;
+  $("ov-inbound").textContent = o.inboundUnits || 0;
+}
+
+async function loadReplenishments() {
+  const reply = await session.call(DEALERS, "ListReplenishments", { dealerId: session.dealerId, pageSize: 50 });
+  const list = reply.replenishments || [];
+  const rows = list.map((r) => {
+    const state = status(r.status, "REPLENISHMENT_STATUS_");
+    let action = "";
+    if (state === "SHIPPED") {
+      action = document.createElement("button");
+      action.type = "button";
+      action.textContent = "Receive";
+      action.onclick = () => run(async () => {
+        await session.call(DEALERS, "ReceiveReplenishment", { id: r.id });
+        await refresh();
+      });
+    }
+    const row = [cell(when(r.createdAt)), cell(r.id), cell(lines(r.lines)), cell(money(r.total), "num"), cell(badge(state)), cell(action)];
+    row[1].dataset.replenishment = r.id;
+    return row;
+  });
+  fill($("replenishment-rows"), rows, 6, "No replenishments yet.");
+  return list;
+}
+
+async function loadStock(replenishments) {
+  const { locations = [] } = await session.call(INVENTORY, "ListLocations", { ownerDealerId: session.dealerId });
+  const select = $("replenish-form").elements.to;
+  const chosen = select.value;
+  select.replaceChildren(...locations.map((l) => new Option(`${l.name} (${l.id})`, l.id)));
+  if (chosen) select.value = chosen;
+
+  // The SKUs to show: what moved at the dealer's locations, and what is on its way there.
+  const skus = new Set();
+  for (const l of locations) {
+    const { movements = [] } = await session.call(INVENTORY, "ListMovements", { locationId: l.id, pageSize: 200 });
+    movements.forEach((m) => skus.add(m.sku));
+  }
+  replenishments.forEach((r) => (r.lines || []).forEach((l) => skus.add(l.sku)));
+
+  let rows = [];
+  if (locations.length && skus.size) {
+    const { items = [] } = await session.call(INVENTORY, "GetAvailability", {
+      skus: [...skus].sort(),
+      locationIds: locations.map((l) => l.id),
+    });
+    const names = Object.fromEntries(locations.map((l) => [l.id, l.name]));
+    rows = items.flatMap((item) =>
+      (item.byLocation || []).map((b) => [
+        cell(names[b.locationId] || b.locationId),
+        cell(item.sku),
+        cell(b.onHand || 0, "num"),
+        cell(b.reserved || 0, "num"),
+        cell(b.available || 0, "num"),
+        cell(b.inbound || 0, "num"),
+      ]),
+    );
+  }
+  fill($("stock-rows"), rows, 6, "No stock at your locations yet.");
+}
+
+async function loadOrders() {
+  const { orders = [] } = await session.call(ORDERS, "ListOrders", { dealerId: session.dealerId, pageSize: 20 });
+  const rows = orders.map((o) => [
+    cell(when(o.createdAt)),
+    cell(o.externalOrderId || o.id),
+    cell(lines(o.lines)),
+    cell(money(o.total), "num"),
+    cell(badge(status(o.status, "ORDER_STATUS_"))),
+  ]);
+  fill($("order-rows"), rows, 5, "No orders yet.");
+}
+
+async function loadStatement() {
+  // The latest statement: this month so far, generated now.
+  const end = new Date();
+  const start = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  const { statement } = await session.call(SETTLEMENT, "GenerateStatement", {
+    party: `dealer:${session.dealerId}`,
+    periodStart: start.toISOString(),
+    periodEnd: end.toISOString(),
+  });
+  session.statementId = statement.id;
+  $("statement-period").textContent = `${start.toISOString().slice(0, 10)} – ${end.toISOString().slice(0, 10)}`;
+  $("statement-opening").textContent = money(statement.opening);
+  $("statement-closing").textContent = money(statement.closing);
+  const rows = (statement.lines || []).map((l) => [
+    cell(when(l.entry.createdAt)),
+    cell(l.entry.account),
+    cell(l.entry.memo),
+    cell(money(l.entry.amount), "num"),
+    cell(money(l.runningBalance), "num"),
+  ]);
+  fill($("statement-rows"), rows, 5, "Nothing posted this month.");
+}
+
+async function downloadCsv() {
+  const file = await session.call(SETTLEMENT, "ExportStatement", {
+    statementId: session.statementId,
+    format: "STATEMENT_FORMAT_CSV",
+  });
+  const bytes = Uint8Array.from(atob(file.content || ""), (c) => c.charCodeAt(0));
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([bytes], { type: file.contentType || "text/csv" }));
+  link.download = file.filename || "statement.csv";
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+async function refresh({ statement = false } = {}) {
+  await loadOverview();
+  const replenishments = await loadReplenishments();
+  await loadStock(replenishments);
+  await loadOrders();
+  if (statement) await loadStatement();
+}
+
+async function run(action) {
+  try {
+    await action();
+    showError(null);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// --- log in and out -------------------------------------------------------------------------------------------
+async function login(token) {
+  const who = claims(token);
+  if (who.role !== "dealer" || !who.dealer_id) {
+    throw Object.assign(new Error("this portal needs a dealer token"), { code: "permission_denied" });
+  }
+  const call = client(token);
+  const { dealer } = await call(DEALERS, "GetDealer", { dealerId: who.dealer_id });
+  session = { call, dealerId: who.dealer_id, statementId: "" };
+  sessionStorage.setItem("onepool-token", token);
+  $("dealer-name").textContent = `${dealer.name} (${dealer.id})`;
+  $("login").hidden = true;
+  $("who").hidden = false;
+  $("portal").hidden = false;
+  await refresh({ statement: true });
+  poller = setInterval(() => run(refresh), POLL_MS);
+}
+
+function logout() {
+  clearInterval(poller);
+  session = null;
+  sessionStorage.removeItem("onepool-token");
+  $("portal").hidden = true;
+  $("who").hidden = true;
+  $("login").hidden = false;
+}
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  run(() => login($("token").value.trim()));
+});
+$("logout").addEventListener("click", logout);
+$("refresh").addEventListener("click", () => run(() => refresh({ statement: true })));
+$("download").addEventListener("click", () => run(downloadCsv));
+$("replenish-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target.elements;
+  run(async () => {
+    await session.call(DEALERS, "PlaceReplenishment", {
+      requestId: crypto.randomUUID(),
+      dealerId: session.dealerId,
+      fromLocationId: form.from.value.trim(),
+      toLocationId: form.to.value,
+      lines: [{ sku: form.sku.value.trim(), quantity: Number(form.quantity.value) }],
+    });
+    await refresh();
+  });
+});
+
+const saved = sessionStorage.getItem("onepool-token");
+if (saved) run(() => login(saved));

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from onepool_runtime.settings import ServiceSettings
+from pydantic import Field
+
+
+class GatewaySettings(ServiceSettings):
+    """The gateway reads the shared settings for where the services are (`*_addr`), upstream TLS and logging;
+    it opens no database and no NATS connection."""
+
+    service_name: str = "gateway"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    # Browser origins allowed to call the API from another site, comma-separated
+    # (e.g. "https://shop.example.com,http://localhost:5173"). Empty: same-origin only (the portal).
+    gateway_cors_origins: str = ""
+    # A unary call without Connect-Timeout-Ms / grpc-timeout gets this deadline upstream, so a browser that
+    # went away never leaves work running for ever. Streams (WatchChannelStock) have none unless asked.
+    gateway_default_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Largest request message accepted (bytes).
+    gateway_read_max_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.gateway_cors_origins.split(",") if o.strip()]
