@@ -10,15 +10,18 @@ endif
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: chromium run test test-long test-faults fuzz bench lint proto docs sync sync-runtime clean help
+.PHONY: chromium run demo test test-long test-faults test-scale fuzz bench lint proto docs sync sync-runtime clean help
 
 help:
 	@echo "make run        start PostgreSQL, NATS, all five services and the gateway on :8080 (Ctrl-C stops everything)"
+	@echo "make demo       against a running make run: seed a sample brand and tell the brief's ten flows as a story"
 	@echo "make test       the test suite (real PostgreSQL + NATS, embedded; installs Debian's chromium if missing)"
 	@echo "make test-long  long suites: faults, fuzz, load"
 	@echo "make fuzz       generated hostile requests for every RPC (FUZZ_PER_RPC=2000, FUZZ_SEED=...)"
 	@echo "make test-faults the workload once per fault (kill -9, PostgreSQL/NATS restarts, relay and consumer"
 	@echo "                crashes) on real processes, and the overload run; prints tables, fails unless targets are met"
+	@echo "make test-scale two replicas of every service on a three-node JetStream cluster, >= 1,000 orders, a NATS"
+	@echo "                node lost and back, replicas killed; prints the table (SCALE_ORDERS=n changes the orders)"
 	@echo "make bench      every path of issue 11 vs its baseline, one run (BENCH_ARGS=\"--profile\" adds py-spy)"
 	@echo "make lint       ruff + mypy + buf lint + buf breaking (against the previous commit of main)"
 	@echo "make proto      regenerate libs/contracts (code and the event registry) from protos/"
@@ -54,6 +57,10 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| { echo "cannot install chromium: run 'apt-get install chromium' as root, or set ONEPOOL_CHROMIUM"; exit 1; }
 
+# Against a running `make run` (another terminal): seeds a sample brand under a fresh run id and tells the story.
+demo: sync-runtime
+	$(UV) run --frozen --no-dev onepool demo
+
 test: sync chromium
 	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
 
@@ -63,6 +70,12 @@ test-long: sync
 # Every slow suite under tests/faults/ (FAULTS_ORDERS=n changes the orders per run; default 1,000).
 test-faults: sync
 	$(UV) run --frozen pytest -m slow tests/faults/ tests/overload/ $(PYTEST_ARGS)
+
+# The scale suite: one PostgreSQL, three nats-servers with cluster routes (streams R3), two replicas of every
+# service (SCALE_ORDERS=n changes the orders; default 1,000). Its smoke subset (libs/runtime/tests/
+# test_nats_cluster.py, test_relay_replicas.py) runs in `make test`.
+test-scale: sync
+	$(UV) run --frozen pytest -m slow tests/scale/ $(PYTEST_ARGS)
 
 # FUZZ_SEED repeats a run (the seed is printed with the tables).
 FUZZ_PER_RPC ?= 2000

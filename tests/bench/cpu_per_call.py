@@ -101,7 +101,7 @@ async def _profile(name: str, pid: int, call: Any, callers: int, seconds: float,
     await _run_for(call, callers, seconds + 1)
     summary = spy.summary(25)
     print(f"py-spy {name} ({summary.get('samples', 0)} samples) {summary.get('error', '')}")
-    for heading, key in (("own + child", "inclusive_pct"), ("own", "own_pct")):
+    for heading, key in (("by component", "components_pct"), ("own + child", "inclusive_pct"), ("own", "own_pct")):
         print(f" {heading}:")
         for frame, pct in summary.get(key, []):
             print(f"  {pct:5.1f}%  {frame}")

@@ -2,7 +2,9 @@
 
 `py-spy record --format raw` writes collapsed stacks ("outer;...;inner count"); a function's inclusive share
 is the fraction of samples with it anywhere on the stack (own + child time), its own share the fraction with
-it on top. Only samples of active (non-idle) threads are recorded, so shares are of the busy time.
+it on top, and a component's share (`COMPONENTS`: asyncpg, SQLAlchemy, the call pipeline, service code...)
+the fraction whose innermost frame is the component's. Only samples of active (non-idle) threads are
+recorded, so shares are of the busy time.
 
 Failure modes: py-spy missing or not allowed to attach (ptrace) leaves `summary()` with an `error` and the
 bench carries on without the profile.
@@ -23,6 +25,40 @@ _SCAFFOLD = re.compile(
     r"\((<frozen runpy>|asyncio/runners\.py|asyncio/base_events\.py|asyncio/events\.py|threading\.py"
     r"|onepool_\w+/__main__\.py|onepool_\w+/entrypoints/main\.py)\)$|^run \(onepool_runtime/server\.py\)$"
 )
+
+
+# Where a sample's time goes, by the innermost frame that belongs to one of these (first match wins, in
+# order). The native code a frame runs (asyncpg's protocol, protobuf's C parser) counts as its frame's; time
+# in the event loop's own frames is uvloop's and gRPC core's C code (I/O, completion queues, callbacks).
+# py-spy cannot see into C, so a thread waiting in uvloop's poll looks busy on its loop's frame: that share
+# mixes native work with idle waiting (the relay thread's loop is nearly all waiting).
+LOOP = "event loop: native I/O, or waiting (uvloop, gRPC core)"
+COMPONENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (LOOP, re.compile(r"^RelayThread\._main ")),
+    ("asyncpg", re.compile(r"\(asyncpg/")),
+    ("SQLAlchemy", re.compile(r"\((sqlalchemy|sqlmodel)/")),
+    ("OpenTelemetry", re.compile(r"\(opentelemetry/")),
+    ("NATS client", re.compile(r"\(nats/")),
+    ("protobuf", re.compile(r"\((google/protobuf|protobuf)/|_pb2\.py")),
+    ("grpc (Python side)", re.compile(r"\(grpc/")),
+    ("runtime: call pipeline", re.compile(r"\(onepool_runtime/(pipeline|auth|admission|grpc_errors|request_checks)")),
+    (
+        "runtime: consumer, outbox, relay",
+        re.compile(r"\(onepool_runtime/(consumer|inbox|outbox|relay|uow|idempotency)"),
+    ),
+    ("runtime: other", re.compile(r"\(onepool_runtime/")),
+    ("service code", re.compile(r"\(onepool_(orders|inventory|channels|dealers|settlement|kernel)/")),
+    (LOOP, re.compile(r"\((uvloop|asyncio)/|^Runner\.run ")),
+    ("threads (gRPC poller, relay)", re.compile(r"\(threading\.py")),
+)
+
+
+def component_of(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, pattern in COMPONENTS:
+            if pattern.search(frame):
+                return name
+    return "other"
 
 
 def _py_spy() -> str:
@@ -56,6 +92,7 @@ class Profile:
 def summarise(collapsed: str, top: int = 15) -> dict[str, Any]:
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    components: Counter[str] = Counter()
     total = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -69,9 +106,16 @@ def summarise(collapsed: str, top: int = 15) -> dict[str, Any]:
             inclusive[frame] += count
         if frames:
             own[frames[-1]] += count
+        components[component_of(frames)] += count
 
     def share(counter: Counter[str]) -> list[tuple[str, float]]:
         ranked = [(f, n) for f, n in counter.most_common() if counter is own or not _SCAFFOLD.search(f)]
         return [(frame, round(100 * n / total, 1)) for frame, n in ranked[:top]] if total else []
 
-    return {"samples": total, "inclusive_pct": share(inclusive), "own_pct": share(own)}
+    by_component = [(name, round(100 * n / total, 1)) for name, n in components.most_common()] if total else []
+    return {
+        "samples": total,
+        "inclusive_pct": share(inclusive),
+        "own_pct": share(own),
+        "components_pct": by_component,
+    }

@@ -4,6 +4,10 @@ as Kubernetes replicas do). Settlement and dealers (which also consumes orders.o
 the events are published; each row times settlement alone, from its first settled order to its last,
 counted in its `order_settlements` table. A run stops at `settle_timeout` and then reports the rate so far
 (counting, too, what a previous run left unsettled, which the replicas consume first).
+
+Each row also gives the CPU (from /proc) the settlement processes and PostgreSQL spent per order settled
+while the replicas were serving, and the rate that CPU implies on one core (`cpu_implied_rate_per_s`): on a
+machine shared with other work the elapsed time says more about the neighbours than about settlement.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from onepool.orders.v1 import events_pb2 as oev
 from onepool_runtime.outbox import MSG_ID_HEADER
 
+from tests.bench import procstat
 from tests.bench.report import Row
 
 if TYPE_CHECKING:
@@ -90,6 +95,11 @@ async def _run(bench: Bench, replicas: int) -> None:
         )
         base = await settled(every)
         serving = time.perf_counter()  # the cap runs from here: starting replicas on a busy box takes a while
+        pids = [bench.stack.pid(k) for k in bench.stack.procs if k == "settlement" or k.startswith("settlement#")]
+        cpu_began = sum(procstat.cpu_seconds(p) for p in pids)
+        pg_pid = bench.stack.pg.proc.pid  # type: ignore[union-attr]
+        pg_began = procstat.tree_cpu_seconds(pg_pid)
+        spy = bench.profile(f"settlement-{replicas}-replica", "settlement")  # with --profile only
         first_at, first_total, total, count = 0.0, base, base, 0
         while time.perf_counter() - serving < bench.sizes.settle_timeout:
             total, count = await settled(every), await settled(f"{prefix}-%")
@@ -99,12 +109,20 @@ async def _run(bench: Bench, replicas: int) -> None:
                 break
             await asyncio.sleep(0.05)
         done_at = time.perf_counter()
+        cpu_spent = sum(procstat.cpu_seconds(p) for p in pids) - cpu_began
+        pg_spent = procstat.tree_cpu_seconds(pg_pid) - pg_began
+        settled_while_serving = await settled(every) - base
+        if spy is not None:
+            bench.profiles.append(spy.summary())
     finally:
         await conn.close()
     window = done_at - first_at if first_at and total > first_total else done_at - serving
     counted = total - first_total if first_at and total > first_total else total - base
     rate = counted / window if window > 0 else 0.0
     timed_out = count < n
+    per_order = settled_while_serving or 1
+    cpu_ms = 1000 * cpu_spent / per_order
+    pg_ms = 1000 * pg_spent / per_order
     cap = f" ({count:,} settled before the {bench.sizes.settle_timeout:.0f} s cap)" if timed_out else ""
     bench.add(
         Row(
@@ -125,6 +143,10 @@ async def _run(bench: Bench, replicas: int) -> None:
                 "baseline_acked": acked,
                 "baseline_rate_per_s": round(raw_rate, 1),
                 "timed_out": timed_out,
+                "settled_while_measured": settled_while_serving,
+                "settlement_cpu_ms_per_order": round(cpu_ms, 3),
+                "postgres_cpu_ms_per_order": round(pg_ms, 3),
+                "cpu_implied_rate_per_s": round(1000 / cpu_ms, 1) if cpu_ms > 0 else None,
             },
         )
     )

@@ -59,6 +59,10 @@ def test_the_harness_produces_every_row_and_the_json(tmp_path: Path) -> None:
         assert settlement["settled"] > 0 and settlement["replicas"] == replicas
     for svc in SERVICES:
         assert rows[f"idle.{svc.name}"]["figures"]["rss_mb"] > 0
+    # Idle is measured once the services went quiet after start-up (or the wait's cap passed): both recorded.
+    settled = document["idle_settled"]
+    assert settled["waited_s"] > 0 and isinstance(settled["quiet"], bool)
+    assert set(settled["last_window_cpu_pct"]) == {svc.name for svc in SERVICES}
 
     assert {"cores", "cpu_model", "memory_mb"} <= set(document["machine"])
     versions = document["versions"]

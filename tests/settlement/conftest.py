@@ -166,6 +166,35 @@ class Bus:
         event = dealer_events.ReplenishmentReceived(replenishment=r)
         return await self.publish("dealers.replenishment.received", event)
 
+    async def ownership_moved(
+        self,
+        move_id: str,
+        reason: int,
+        *,
+        giver: str,
+        taker: str,
+        lines: list[tuple[str, int, int]],
+        order_id: str = "",
+        reference: str = "",
+        location_id: str = "",
+        unpriced: tuple[str, ...] = (),
+    ) -> str:
+        """What dealers publishes for goods that changed owner. giver/taker: dealer ids, "" for the brand;
+        lines: (sku, quantity, wholesale unit price in fen)."""
+        move = dealers_pb2.OwnershipMove(
+            id=move_id,
+            reason=reason,
+            from_dealer_id=giver,
+            to_dealer_id=taker,
+            lines=[dealers_pb2.OwnershipMoveLine(sku=s, quantity=q, unit_price=cny(p)) for s, q, p in lines],
+            total=cny(sum(q * p for _, q, p in lines)),
+            order_id=order_id,
+            reference=reference,
+            location_id=location_id,
+            unpriced_skus=list(unpriced),
+        )
+        return await self.publish("dealers.ownership.moved", dealer_events.OwnershipMoved(move=move))
+
     # --- what settlement publishes ----------------------------------------------------------------
 
     async def find_published(

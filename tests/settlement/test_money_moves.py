@@ -13,6 +13,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2
+from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.testing.services import error_info, field_violations, metadata
 
@@ -154,31 +155,42 @@ async def test_a_dealer_payment_settles_its_debt_by_exactly_the_amount(bus: Bus,
 
 
 async def test_a_brand_owned_return_received_at_a_dealers_shop(bus: Bus, settlement: Any, admin: Any) -> None:
-    """Worked example 4. A brand online sale of 2 x 6 000, shipped from a brand warehouse; one unit comes back
-    at dealer D's shop. The brand refunds 6 000 and D takes over the goods at 85% of 6 000 = 5 100."""
+    """Worked example 4, settlement's half (dealers' valuation is tests/dealers/test_ownership_moves.py). A
+    brand online sale of 2 x 6 000 shipped from a brand warehouse; one unit comes back at dealer D's shop. The
+    return refunds 6 000 and books no change of owner by itself; dealers values the unit at D's tier
+    wholesale price (GOLD, 80% of the list price 5 000 = 4 000) and settlement books exactly that, once."""
     web, dealer, order_id, shop = bus.uid("WEB"), bus.uid("D"), bus.uid("O"), bus.uid("DS")
     await bus.channel_created(bus.channel(web, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
-    await bus.location_upserted(shop, owner_dealer_id=dealer)
     shipped = bus.fulfillment("F1", "WH-1", [("TEA", 2)], shipped=True)
     order = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfillments=[shipped])
     await bus.order_shipped(order, "F1")
     await order_lines(bus, settlement, admin, order_id, {"sale"})
 
     returned = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfillments=[shipped], refunded=6_000)
-    await bus.order_returned(returned, bus.uid("R"), 6_000, location_id=shop, lines=[("TEA", 1)])
+    return_id = bus.uid("R")
+    await bus.order_returned(returned, return_id, 6_000, location_id=shop, lines=[("TEA", 1)])
+    lines = await order_lines(bus, settlement, admin, order_id, {"sale", "return"})
+    assert "ownership" not in {ln.rule for ln in lines}
+
+    move = dict(giver="", taker=dealer, lines=[("TEA", 1, 4_000)], order_id=order_id, location_id=shop)
+    await bus.ownership_moved(f"return:{return_id}", dpb.OWNERSHIP_MOVE_REASON_RETURN, reference=return_id, **move)
     lines = await order_lines(bus, settlement, admin, order_id, {"sale", "return", "ownership"})
     by_rule = {rule: per_party(ln for ln in lines if ln.rule == rule) for rule in ("sale", "return", "ownership")}
     assert by_rule == {
         "sale": {"clearing": -12_000, "brand": 12_000},
         "return": {"clearing": 6_000, "brand": -6_000},
-        "ownership": {f"dealer:{dealer}": -5_100, "brand": 5_100},
+        "ownership": {f"dealer:{dealer}": -4_000, "brand": 4_000},
     }
-    assert await balance(settlement, admin, f"dealer:{dealer}") == -5_100
+    [moved] = {ln.entry_id: ln for ln in lines if ln.rule == "ownership"}.values()
+    assert moved.reference == return_id and "1 x TEA at 4000" in moved.memo
+    # The same move published again (a redelivery under a new event id) is booked once.
+    await bus.ownership_moved(f"return:{return_id}", dpb.OWNERSHIP_MOVE_REASON_RETURN, reference=return_id, **move)
+    await bus.order_paid(bus.order(bus.uid("O"), web, [("TEA", 1, 1)]))  # a later event, to wait behind
+    assert await balance(settlement, admin, f"dealer:{dealer}") == -4_000
 
     # The second unit comes back at the brand's warehouse: its refund is taken from the sale alone (the
     # ownership move is between D and the brand, not part of what the order still holds).
     warehouse = bus.uid("WH")
-    await bus.location_upserted(warehouse)
     both = bus.order(order_id, web, [("TEA", 2, 6_000)], fulfillments=[shipped], refunded=12_000)
     await bus.order_returned(both, bus.uid("R"), 6_000, location_id=warehouse, lines=[("TEA", 1)])
 
@@ -190,28 +202,32 @@ async def test_a_brand_owned_return_received_at_a_dealers_shop(bus: Bus, settlem
     lines = await order_lines(bus, settlement, admin, order_id, {"sale"})
     assert per_party(ln for ln in lines if ln.rule != "ownership") == {}
 
-    # Returned at the brand's own location instead: no change of owner.
-    home, order2 = bus.uid("WH"), bus.uid("O")
-    await bus.location_upserted(home)
-    order = bus.order(order2, web, [("TEA", 1, 6_000)], fulfillments=[shipped])
-    await bus.order_paid(order)
-    await bus.order_returned(order, bus.uid("R"), 6_000, location_id=home, lines=[("TEA", 1)])
-    lines = await order_lines(bus, settlement, admin, order2, {"sale", "return"})
-    assert "ownership" not in {ln.rule for ln in lines}
 
+async def test_a_transfer_between_two_dealers_is_booked_as_dealers_valued_it(
+    bus: Bus, settlement: Any, admin: Any
+) -> None:
+    """Dealer A's shop sends 3 units to dealer B's: B owes A 3 x 8 500 (B's tier price, as dealers valued
+    it); a SKU dealers could not price is named in the memo, not booked."""
+    a, b, transfer = bus.uid("DA"), bus.uid("DB"), bus.uid("T")
+    await bus.ownership_moved(
+        f"transfer:{transfer}",
+        dpb.OWNERSHIP_MOVE_REASON_TRANSFER,
+        giver=a,
+        taker=b,
+        lines=[("TEA", 3, 8_500)],
+        reference=transfer,
+        location_id="DS-B",
+        unpriced=("MUG",),
+    )
 
-async def test_a_return_waits_for_its_locations_owner(bus: Bus, settlement: Any, admin: Any) -> None:
-    """The location's event comes on another stream and may be late: the return is retried until the owner
-    is known, then booked once."""
-    web, dealer, order_id, shop = bus.uid("WEB"), bus.uid("D"), bus.uid("O"), bus.uid("DS")
-    await bus.channel_created(bus.channel(web, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
-    order = bus.order(order_id, web, [("TEA", 1, 1_000)])
-    await bus.order_paid(order)
-    await order_lines(bus, settlement, admin, order_id, {"sale"})
-    await bus.order_returned(order, bus.uid("R"), 1_000, location_id=shop, lines=[("TEA", 1)])
-    await bus.location_upserted(shop, owner_dealer_id=dealer)
-    lines = await order_lines(bus, settlement, admin, order_id, {"return", "ownership"})
-    assert per_party(ln for ln in lines if ln.rule == "ownership") == {f"dealer:{dealer}": -850, "brand": 850}
+    async def moved() -> list[pb.JournalLine]:
+        reply = await settlement.ListEntries(pb.ListEntriesRequest(party=f"dealer:{b}"), metadata=admin)
+        return list(reply.entries)
+
+    [line] = await bus.eventually(moved, lambda lines: len(lines) == 1)
+    assert (line.rule, line.amount.amount_minor, line.reference) == ("ownership", -25_500, transfer)
+    assert "not priced: MUG" in line.memo
+    assert await balance(settlement, admin, f"dealer:{a}") == 25_500
 
 
 async def test_bad_payments_and_payouts_are_refused_naming_the_field_and_change_nothing(
@@ -250,3 +266,37 @@ async def test_bad_payments_and_payouts_are_refused_naming_the_field_and_change_
         settlement.RecordPayment, request, metadata("dealer", dealer_id=dealer), grpc.StatusCode.PERMISSION_DENIED
     )
     assert await balance(settlement, admin, f"dealer:{dealer}") == 0
+
+
+async def test_payouts_are_listed_by_date_then_id_page_by_page(bus: Bus, settlement: Any, admin: Any) -> None:
+    """ListPayouts pages through payouts oldest first (created time, then id), whatever their ids; a token
+    that is not one of ours is INVALID_ARGUMENT naming page_token."""
+    created = []
+    for _ in range(6):
+        dealer = bus.uid("D")
+        paid_in = pb.RecordPaymentRequest(
+            request_id=bus.uid("pay"), from_party=f"dealer:{dealer}", to_party="brand", amount=cny(700)
+        )
+        await settlement.RecordPayment(paid_in, metadata=admin)
+        request = pb.CreatePayoutRequest(
+            request_id=bus.uid("payout"), party=f"dealer:{dealer}", period_end=ts(datetime.now(UTC))
+        )
+        created.append((await settlement.CreatePayout(request, metadata=admin)).payout)
+    assert [p.amount.amount_minor for p in created] == [700] * 6
+
+    listed, token = [], ""
+    while True:
+        page = await settlement.ListPayouts(pb.ListPayoutsRequest(page_size=2, page_token=token), metadata=admin)
+        assert len(page.payouts) <= 2
+        listed += list(page.payouts)
+        token = page.next_page_token
+        if not token:
+            break
+    keys = [(p.created_at.ToDatetime(), p.id) for p in listed]
+    assert keys == sorted(keys)
+    ours = {p.id for p in created}
+    assert [p.id for p in listed if p.id in ours] == [p.id for p in created]
+
+    not_ours = pb.ListPayoutsRequest(page_token="bm90LWEtdG9rZW4")  # "not-a-token"
+    error = await refused(settlement.ListPayouts, not_ours, admin, grpc.StatusCode.INVALID_ARGUMENT)
+    assert "page_token" in field_violations(error)

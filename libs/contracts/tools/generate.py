@@ -4,8 +4,10 @@ Usage: python libs/contracts/tools/generate.py [OUT_DIR]
 
 Writes *_pb2.py, *_pb2_grpc.py and *.pyi for every .proto under protos/ into OUT_DIR (default
 libs/contracts/src), plus an empty __init__.py in every package directory so the tree is a regular package,
-and the event registry `onepool_contracts/events.py` (subject <-> message, producer, stream) read from the
-`(onepool.common.v1.subject)` option of every event message.
+the event registry `onepool_contracts/events.py` (subject <-> message, producer, stream) read from the
+`(onepool.common.v1.subject)` option of every event message, and `onepool_contracts/descriptors.binpb`: the
+OnePool files as a FileDescriptorSet WITH source info (comments), which server reflection serves in place of the
+comment-less descriptors the generated modules carry (onepool_runtime.reflection).
 The committed output must equal a fresh run: tests/contract/test_generated_code.py checks it.
 
 Failure modes (SystemExit with the reason, nothing half-written is committed by `make proto`): protoc refuses
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 PROTOS = ROOT / "protos"
 SUBJECT_OPTION = "onepool.common.v1.subject"
 REGISTRY = Path("onepool_contracts") / "events.py"
+DESCRIPTORS = Path("onepool_contracts") / "descriptors.binpb"
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,10 @@ def generate(out_dir: Path) -> list[Path]:
     _protoc(f"--python_out={out_dir}", f"--grpc_python_out={out_dir}", f"--pyi_out={out_dir}")
     registry = out_dir / REGISTRY
     registry.parent.mkdir(parents=True, exist_ok=True)
-    registry.write_text(registry_source(event_messages(descriptor_set())))
+    files = descriptor_set()
+    registry.write_text(registry_source(event_messages(files)))
+    own = descriptor_pb2.FileDescriptorSet(file=[f for f in files.file if f.package.startswith("onepool.")])
+    (out_dir / DESCRIPTORS).write_bytes(own.SerializeToString(deterministic=True))
     for package_dir in {(out_dir / p).parent for p in protos} | {registry.parent}:
         d = package_dir
         while d != out_dir:

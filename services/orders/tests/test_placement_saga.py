@@ -4,9 +4,12 @@ placed exactly where it hurts most. End-to-end versions against the real invento
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from onepool.orders.v1 import events_pb2 as ev
 from onepool_kernel.money import Money
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
@@ -14,6 +17,7 @@ from onepool_orders.service_layer import handlers
 from onepool_runtime.errors import FailedPrecondition, NotFound, Unavailable
 from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.servicer import UseCases
+from sqlalchemy import event, text
 
 pytestmark = pytest.mark.asyncio
 Saga = Any  # the `saga` fixture (conftest.py): placement, stock sync and recovery over a fake inventory
@@ -117,16 +121,16 @@ async def test_a_pending_order_whose_reservation_lapsed_meanwhile_asks_for_stock
 
 async def test_a_reservation_is_released_when_the_order_cannot_be_recorded(saga: Saga, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     saga.inventory.stock = {"A": 5}
-    real = handlers.record_reservation
+    real = handlers.record_reservation_at_once
 
     async def database_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr(handlers, "record_reservation", database_fails)
+    monkeypatch.setattr(handlers, "record_reservation_at_once", database_fails)
     with pytest.raises(ConnectionError):
         await saga.placement.place(place())
     assert saga.inventory.held == []  # not kept for an order that was not recorded
-    monkeypatch.setattr(handlers, "record_reservation", real)
+    monkeypatch.setattr(handlers, "record_reservation_at_once", real)
 
     await saga.recovery.run_once()
     orders = await UseCases(saga.uow).read(lambda uow: uow.orders.search(commands.ListOrders()))
@@ -138,13 +142,14 @@ async def test_an_order_cancelled_while_its_stock_was_being_reserved_does_not_ke
     saga: Saga, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     saga.inventory.stock = {"A": 5}
-    record = handlers.record_reservation
+    record = handlers.record_reservation_at_once
 
-    async def customer_cancels_first(uow, order_id, *args):  # type: ignore[no-untyped-def]
-        await handlers.cancel_order(uow, commands.CancelOrder(order_id, "changed mind"))
-        return await record(uow, order_id, *args)
+    async def customer_cancels_first(uow, pending, *args):  # type: ignore[no-untyped-def]
+        cancel = commands.CancelOrder(pending.id, "changed mind")
+        await run_in_transaction(saga.uow, lambda other: handlers.cancel_order(other, cancel))
+        return await record(uow, pending, *args)
 
-    monkeypatch.setattr(handlers, "record_reservation", customer_cancels_first)
+    monkeypatch.setattr(handlers, "record_reservation_at_once", customer_cancels_first)
     order = await saga.placement.place(place())
 
     assert order.status is OrderStatus.CANCELLED
@@ -240,3 +245,46 @@ async def test_stock_requests_wait_out_an_inventory_outage_and_are_sent_once_in_
     await saga.recovery.run_once()
     assert saga.inventory.committed == [order.reservation_id]
     assert saga.inventory.fulfilled == [f"orders:fulfil:{paid.fulfillments[0].id}"]
+
+
+@contextlib.contextmanager
+def statements_sent(engine: Any) -> Iterator[list[str]]:
+    """Every statement the engine's connections send meanwhile (asyncpg's query log), BEGIN and COMMIT included."""
+    sent: list[str] = []
+
+    def log(record: Any) -> None:
+        sent.append(" ".join(record.query.split()))
+
+    logged: list[Any] = []
+
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        if not any(raw is seen for seen in logged):
+            raw.add_query_logger(log)
+            logged.append(raw)
+
+    event.listen(engine.sync_engine, "checkout", on_checkout)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "checkout", on_checkout)
+        for raw in logged:
+            raw.remove_query_logger(log)
+
+
+async def test_a_returning_customers_order_is_recorded_by_one_statement_with_its_event_and_no_transaction(
+    saga: Saga, sessions: Any
+) -> None:
+    """tx1 is one statement; tx2 reads the customer's identities and records the reservation, the
+    fulfillment and the OrderPlaced outbox row in one more. No BEGIN, COMMIT or outbox INSERT of their own."""
+    saga.inventory.stock = {"A": 5}
+    await saga.placement.place(place("E-first"))  # the customer is known from now on
+    with statements_sent(sessions.kw["bind"]) as sent:
+        order = await saga.placement.place(place("E-again"))
+        await asyncio.sleep(0.05)  # asyncpg calls its query loggers soon after each statement, not at once
+    assert order.status is OrderStatus.RESERVED
+    assert [q.split(" ")[0] for q in sent] == ["WITH", "SELECT", "WITH"], sent  # insert, identities, save
+    async with saga.uow() as uow:
+        rows = (await uow.session.execute(text("SELECT subject, payload FROM outbox ORDER BY seq"))).all()
+    placed = [ev.OrderPlaced.FromString(r.payload).order.id for r in rows if r.subject == "orders.order.placed"]
+    assert placed.count(order.id) == 1

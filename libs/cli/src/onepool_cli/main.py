@@ -32,6 +32,28 @@ def up_command() -> None:
     raise typer.Exit(up())
 
 
+@app.command("seed")
+def seed_command(
+    run: Annotated[str, typer.Option(help="Run id suffixed to every name (default: a fresh one).")] = "",
+) -> None:
+    """Load the sample brand into a running `make run`: two warehouses, two shops, a GOLD dealer with a
+    shop, an online store, a marketplace (share limit, sales cap), a shop POS, listings and prices."""
+    from onepool_cli.demo.command import main
+
+    raise typer.Exit(main(story=False, run=run))
+
+
+@app.command("demo")
+def demo_command(
+    run: Annotated[str, typer.Option(help="Run id suffixed to every name (default: a fresh one).")] = "",
+) -> None:
+    """Seed the sample brand, run the brief's ten flows against a running `make run` and tell the story:
+    orders, stock per location before and after, each channel's sellable numbers, every party's statement."""
+    from onepool_cli.demo.command import main
+
+    raise typer.Exit(main(story=True, run=run))
+
+
 @app.command()
 def migrate(
     action: Annotated[

@@ -39,6 +39,7 @@ EVENTS: tuple[EventType, ...] = (
     EventType("channels.stock.updated", channels_events.ChannelStockUpdated, "channels", "CHANNELS"),
     EventType("dealers.dealer.registered", dealers_events.DealerRegistered, "dealers", "DEALERS"),
     EventType("dealers.dealer.updated", dealers_events.DealerUpdated, "dealers", "DEALERS"),
+    EventType("dealers.ownership.moved", dealers_events.OwnershipMoved, "dealers", "DEALERS"),
     EventType("dealers.replenishment.placed", dealers_events.ReplenishmentPlaced, "dealers", "DEALERS"),
     EventType("dealers.replenishment.received", dealers_events.ReplenishmentReceived, "dealers", "DEALERS"),
     EventType("dealers.replenishment.rejected", dealers_events.ReplenishmentRejected, "dealers", "DEALERS"),

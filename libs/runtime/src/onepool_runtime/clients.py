@@ -76,7 +76,13 @@ def service_channel(target: str, settings: ServiceSettings, *, role: str = "serv
             lambda: mint_token(settings, role, subject=f"service:{settings.service_name}", ttl_seconds=ttl), ttl
         )
     ]
-    options = [("grpc.keepalive_time_ms", 30000), ("grpc.enable_retries", 1)]
+    # round_robin: a target that names several replicas (`ipv4:a,b`, or `dns:///` a headless Service) spreads
+    # calls over all of them and skips one that is down; pick_first would send everything to the first.
+    options = [
+        ("grpc.keepalive_time_ms", 30000),
+        ("grpc.enable_retries", 1),
+        ("grpc.lb_policy_name", settings.grpc_lb_policy),
+    ]
     creds = channel_credentials(settings)
     if creds is not None:
         return grpc.aio.secure_channel(target, creds, options=options, interceptors=interceptors)

@@ -15,7 +15,8 @@ Hot reads (`driver_connection`): a read that is one or two statements on the hot
 pooled connection's own asyncpg connection, outside any transaction, through asyncpg's prepared-statement
 cache: no session, no SQLAlchemy compilation or result processing. On the bench machine a one-row read cost
 1.26 ms of client CPU through an AsyncSession and 0.33 ms this way (0.30 ms on a bare asyncpg pool), with
-the same pool, its checks and its limits.
+the same pool, its checks and its limits. The very hottest (GetAvailability) skip SQLAlchemy's pool too:
+`readpool.read_pool(engine)`, connections of the same settings kept beside it.
 
 Reads (`autocommit`): read-only use cases run their statements without a transaction, which under READ
 COMMITTED reads exactly what a transaction would (each statement takes its own snapshot either way) and
@@ -34,6 +35,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from onepool_runtime import readpool
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -70,19 +73,25 @@ def create_engine(
     ping_idle_seconds: float = 10.0,
 ) -> AsyncEngine:
     check_schema_name(schema)
+    connect_args = {
+        "server_settings": {"search_path": schema, "application_name": f"onepool-{schema}"},
+        # Prepared statements are cached per connection; safe because each engine has one schema.
+        "statement_cache_size": 256,
+    }
     engine = create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=False,  # see the module doc: checked on checkout without a round trip
-        connect_args={
-            "server_settings": {"search_path": schema, "application_name": f"onepool-{schema}"},
-            # Prepared statements are cached per connection; safe because each engine has one schema.
-            "statement_cache_size": 256,
-        },
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "checkout", _checkout_check(ping_idle_seconds))
+    # The hottest reads' own connections, opened beside the pool on first use (readpool.py).
+    spec = readpool.ConnectSpec(
+        plain_url(asyncpg_url(url)), connect_args, min(pool_size, 10), ping_idle_seconds, pool_timeout
+    )
+    readpool.remember(engine, spec)
     return engine
 
 

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -256,11 +257,25 @@ def nats_server_binary() -> str:
     return found
 
 
+@dataclass(frozen=True)
+class ClusterRoutes:
+    """A node's place in a cluster: the cluster's name, its own route port and its peers' route ports."""
+
+    name: str
+    port: int
+    peers: tuple[int, ...]
+
+
 class EmbeddedNats:
-    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+    def __init__(self, store_dir: Path, port: int | None = None, *, cluster: ClusterRoutes | None = None) -> None:
         self.store_dir = store_dir.resolve()
         self.port = port or free_port()
+        self.cluster = cluster
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server_name(self) -> str:
+        return f"onepool-{self.port}"
 
     @property
     def url(self) -> str:
@@ -280,7 +295,8 @@ class EmbeddedNats:
                 "-p",
                 str(self.port),
                 "--server_name",
-                f"onepool-{self.port}",
+                self.server_name,
+                *self._cluster_args(),
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -296,6 +312,25 @@ class EmbeddedNats:
             time.sleep(0.05)
         raise TimeoutError("nats-server did not start")
 
+    def _cluster_args(self) -> list[str]:
+        if self.cluster is None:
+            return []
+        routes = ",".join(f"nats://127.0.0.1:{p}" for p in self.cluster.peers)
+        return [
+            "--cluster_name",
+            self.cluster.name,
+            "--cluster",
+            f"nats://127.0.0.1:{self.cluster.port}",
+            "--routes",
+            routes,
+        ]
+
+    def kill(self) -> None:
+        """Crash it (fault tests): SIGKILL, no goodbye to its peers or clients."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -309,3 +344,81 @@ class EmbeddedNats:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class NatsCluster:
+    """Three (or more) nats-servers with JetStream on loopback, joined by cluster routes (`onepool up
+    --nats-cluster` and the scale suite). `url` lists every node, comma-separated, as ONEPOOL_NATS_URL takes it.
+
+    Failure modes: a node that exits while starting raises with its log's path; `wait_ready` raises
+    TimeoutError when JetStream has no meta leader in time (fewer than a quorum of nodes up)."""
+
+    def __init__(self, base: Path, *, nodes: int = 3, name: str = "onepool") -> None:
+        ports = [free_port() for _ in range(nodes)]
+        route_ports = [free_port() for _ in range(nodes)]
+        self.nodes = [
+            EmbeddedNats(
+                base / f"nats-{i}",
+                ports[i],
+                cluster=ClusterRoutes(name, route_ports[i], tuple(p for j, p in enumerate(route_ports) if j != i)),
+            )
+            for i in range(nodes)
+        ]
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self, timeout: float = 60.0) -> None:
+        for node in self.nodes:
+            node.start(timeout)
+        self.wait_ready(timeout)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until JetStream answers on every running node (a meta leader is elected) and, with every node
+        running, can place a stream on all of them (each node has joined the meta group)."""
+        deadline = time.monotonic() + timeout
+        running = [node for node in self.nodes if node.proc is not None and node.proc.poll() is None]
+        replicas = len(running) if len(running) == len(self.nodes) else 1
+        for node in running:
+            while not _jetstream_ready(node.port, replicas if node is running[0] else 1):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"JetStream cluster not ready; see {node.store_dir / 'server.log'}")
+                time.sleep(0.2)
+
+
+def _jetstream_ready(port: int, replicas: int = 1) -> bool:
+    """JetStream answers an account-info request only once the node knows a meta leader; with `replicas` > 1,
+    a probe stream of that many replicas is created and deleted (placement needs every peer known). Runs its
+    own event loop: call it from a thread (asyncio.to_thread) when one is running."""
+    import asyncio
+
+    import nats
+    from nats.js.api import StorageType, StreamConfig
+
+    async def ask() -> None:
+        nc = await nats.connect(f"nats://127.0.0.1:{port}", allow_reconnect=False, connect_timeout=2)
+        try:
+            js = nc.jetstream(timeout=5)
+            await js.account_info()
+            if replicas > 1:
+                probe = StreamConfig(
+                    name="ONEPOOL_READY_PROBE",
+                    subjects=["_onepool.ready.probe"],
+                    storage=StorageType.MEMORY,
+                    num_replicas=replicas,
+                )
+                await js.add_stream(probe)
+                await js.delete_stream("ONEPOOL_READY_PROBE")
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(ask())
+    except Exception:
+        return False
+    return True

@@ -111,6 +111,29 @@ def _rows(source: str, events: Iterable[Message]) -> list[dict[str, Any]]:
     return rows
 
 
+# The four arrays `_INSERT` takes ($1..$4): event ids, subjects, payloads and headers (JSON text).
+Columns = tuple[list[str], list[str], list[bytes], list[str]]
+
+
+def columns(source: str, events: Iterable[Message]) -> Columns:
+    """The events as outbox columns, in `_INSERT`'s form: for a statement that writes them together with the
+    change they announce (`UnitOfWork.outbox_columns`), as unnest($1::text[], $2::text[], $3::bytea[],
+    $4::text[]) WITH ORDINALITY, inserted in that order."""
+    rows = _rows(source, events)
+    return (
+        [r["id"] for r in rows],
+        [r["subject"] for r in rows],
+        [r["payload"] for r in rows],
+        [json.dumps(r["headers"]) for r in rows],
+    )
+
+
+def mark_written(session: AsyncSession) -> None:
+    """The session's transaction wrote outbox rows (in a statement of its own making): wake the relays when
+    it commits."""
+    session.info[_WROTE] = True
+
+
 async def _insert(driver: Any, rows: list[dict[str, Any]]) -> None:
     await driver.execute(
         _INSERT,

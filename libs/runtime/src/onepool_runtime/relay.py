@@ -5,10 +5,15 @@ each with Nats-Msg-Id = event id, waits for the JetStream PubAck, and only then 
 the same transaction that claimed it. If the relay dies between PubAck and mark, the row is published
 again; JetStream's duplicate window drops the copy and consumers' inboxes drop anything older.
 
-When to look: a commit that wrote outbox rows in this process wakes the relay at once (`outbox.on_commit`).
-The wake-up is cleared before each pass, never after, so a commit made while a pass runs starts the next
-pass straight away. Otherwise the relay polls: every `poll_seconds`, or every `busy_poll_seconds` after a
+When to look: a commit that wrote outbox rows in this process wakes the relay at once (`outbox.on_commit`,
+on the engine `woken_by`: the service's, when the relay has a connection of its own). The wake-up is cleared
+before each pass, never after, so a commit made while a pass runs starts the next pass straight away; it may
+come from another thread (the relay runs on its own, relay_thread.py), and only the first commit after a
+pass crosses threads. Otherwise the relay polls: every `poll_seconds`, or every `busy_poll_seconds` after a
 pass that found rows (while another process, which cannot wake it, keeps writing).
+
+A pass is three statements on the pooled connection's asyncpg connection in one transaction
+(`db.driver_transaction`): the claim, the mark, the commit; no SQLAlchemy compilation per pass.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,17 +32,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onepool_runtime import metrics, outbox
+from onepool_runtime.db import driver_transaction
 from onepool_runtime.outbox import MSG_ID_HEADER
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("onepool.outbox")
 
-_CLAIM = text(
+_CLAIM = (
     "SELECT seq, id, subject, payload, headers FROM outbox WHERE published_at IS NULL "
-    "ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED"
+    "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
 )
-_MARK = text("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY(:seqs)")
-_FAIL = text("UPDATE outbox SET attempts = attempts + 1, last_error = :error WHERE seq = ANY(:seqs)")
+_MARK = "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY($1::bigint[])"
+_FAIL = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])"
 _PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :secs)")
 _BACKLOG = text(
     "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE published_at IS NULL"
@@ -62,8 +69,11 @@ class OutboxRelay:
         publish_timeout: float = 5.0,
         retention_seconds: float = 86400.0,
         after_publish: Callable[[list[str]], Awaitable[None]] | None = None,
+        woken_by: AsyncEngine | None = None,
     ) -> None:
         self._engine = engine
+        # Commits through this engine's pool wake the relay (its own engine unless it has a connection apart).
+        self._woken_by = woken_by or engine
         self._js = js
         self._schema = schema
         self._batch = batch_size
@@ -74,15 +84,33 @@ class OutboxRelay:
         # Test seam: runs after the PubAcks and before the rows are marked (fault injection).
         self._after_publish = after_publish
         self._wake = asyncio.Event()
+        # Set by the first commit after a pass cleared it: later commits need not cross threads again.
+        self._poked = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
         self.stats = RelayStats()
 
+    def _poke(self) -> None:
+        """Wake the relay; called in the committing task, which may be on another thread than the relay's."""
+        if self._poked or self._loop is None:
+            return
+        self._poked = True
+        if threading.get_ident() == self._thread:
+            self._wake.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the relay's loop closed meanwhile: nothing left to wake
+            self._loop.call_soon_threadsafe(self._wake.set)
+
     async def run(self) -> None:
-        stop_waking = outbox.on_commit(self._engine, self._wake.set)
+        self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
+        stop_waking = outbox.on_commit(self._woken_by, self._poke)
         last_purge = 0.0
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         try:
             while True:
-                self._wake.clear()  # before the pass: a commit during it must start the next one
+                # Before the pass: a commit during it must start the next one (and poke across threads again).
+                self._poked = False
+                self._wake.clear()
                 try:
                     sent = await self.publish_pending()
                 except asyncio.CancelledError:
@@ -101,47 +129,49 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._busy_poll if sent else self._poll)
         finally:
             stop_waking()
+            self._loop = None
 
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published."""
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(_CLAIM, {"limit": self._batch})).all()
+        async with driver_transaction(self._engine) as conn:
+            rows = await conn.fetch(_CLAIM, self._batch)
             if not rows:
                 return 0
             futures: list[tuple[Any, asyncio.Future[Any]]] = []
-            for row in rows:
-                headers = dict(row.headers or {})
+            for seq, event_id, subject, payload, stored_headers in rows:
+                headers = dict(stored_headers or {})
                 parent = propagate.extract(headers)
                 with tracer.start_as_current_span(
-                    f"publish {row.subject}", context=parent, kind=trace.SpanKind.PRODUCER
+                    f"publish {subject}", context=parent, kind=trace.SpanKind.PRODUCER
                 ) as span:
                     span.set_attribute("messaging.system", "nats")
-                    span.set_attribute("messaging.destination.name", row.subject)
-                    span.set_attribute("messaging.message.id", row.id)
+                    span.set_attribute("messaging.destination.name", subject)
+                    span.set_attribute("messaging.message.id", event_id)
                     headers.pop("traceparent", None)
                     headers.pop("tracestate", None)
                     propagate.inject(headers)
-                    headers[MSG_ID_HEADER] = row.id
-                    fut = await self._js.publish_async(row.subject, bytes(row.payload), headers=headers)
-                futures.append((row, fut))
+                    headers[MSG_ID_HEADER] = event_id
+                    fut = await self._js.publish_async(subject, bytes(payload), headers=headers)
+                futures.append((seq, fut))
             ok: list[int] = []
             failed: list[int] = []
             error = ""
             done, pending = await asyncio.wait([f for _, f in futures], timeout=self._timeout)
-            for row, fut in futures:
+            for seq, fut in futures:
                 if fut in done and fut.exception() is None:
-                    ok.append(row.seq)
+                    ok.append(seq)
                 else:
-                    failed.append(row.seq)
+                    failed.append(seq)
                     error = repr(fut.exception()) if fut in done else "publish timed out"
             for fut in pending:
                 fut.cancel()
             if self._after_publish is not None:
-                await self._after_publish([r.id for r in rows if r.seq in ok])
+                published = set(ok)
+                await self._after_publish([r["id"] for r in rows if r["seq"] in published])
             if ok:
-                await conn.execute(_MARK, {"seqs": ok})
+                await conn.execute(_MARK, ok)
             if failed:
-                await conn.execute(_FAIL, {"seqs": failed, "error": error[:500]})
+                await conn.execute(_FAIL, failed, error[:500])
                 log.warning("outbox: %d events not acknowledged by JetStream: %s", len(failed), error)
         self.stats.published += len(ok)
         self.stats.failed += len(failed)

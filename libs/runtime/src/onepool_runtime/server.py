@@ -1,11 +1,11 @@
 """The grpc.aio server bootstrap every service uses.
 
 Start-up: connect NATS (retrying), ensure the service's stream, build the service, bind the port, then start
-the outbox relay, consumers (and the purge of their inbox) and background tasks under supervision. Health
-reports SERVING for "" and the service's names only while the database answers and NATS is connected
-(readiness); the health service `liveness` reports SERVING from the moment the server listens until it
-stops, whatever the dependencies do, so a liveness probe restarts a process that stopped answering, never
-every pod of a database outage.
+the outbox relay (on its own thread, with its own connections: relay_thread.py), consumers (and the purge of
+their inbox) and background tasks under supervision. Health reports SERVING for "" and the service's names
+only while the database answers and NATS is connected (readiness); the health service `liveness` reports
+SERVING from the moment the server listens until it stops, whatever the dependencies do, so a liveness probe
+restarts a process that stopped answering, never every pod of a database outage.
 SIGTERM/SIGINT: NOT_SERVING, stop accepting calls with a grace period, cancel background work, drain NATS,
 dispose the engine.
 """
@@ -25,18 +25,17 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from onepool_runtime import db, faults, messaging
+from onepool_runtime import db, faults, messaging, readpool, reflection
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.inbox import DAY, InboxPurge
 from onepool_runtime.pipeline import CallPipeline, Metered, Registrar
-from onepool_runtime.relay import OutboxRelay
+from onepool_runtime.relay_thread import RelayThread
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
 from onepool_runtime.uow import UnitOfWork
@@ -126,16 +125,32 @@ class ServiceParts:
 Builder = Callable[[Infra], Awaitable[ServiceParts]]
 
 
-async def connect_nats_with_retry(url: str, name: str, *, attempts: int = 60) -> Client:
+async def connect_nats_with_retry(
+    url: str, name: str, *, attempts: int = 60, reconnect_wait: float = 0.5, ping_interval: float = 10.0
+) -> Client:
     for attempt in range(1, attempts + 1):
         try:
-            return await messaging.connect(url, name)
+            return await messaging.connect(url, name, reconnect_wait=reconnect_wait, ping_interval=ping_interval)
         except Exception as exc:
             if attempt == attempts:
                 raise
             log.warning("NATS at %s not reachable yet (%s); retrying", url, exc)
             await asyncio.sleep(min(0.25 * attempt, 2.0))
     raise AssertionError("unreachable")
+
+
+async def _retrying(what: str, step: Callable[[], Awaitable[None]], *, attempts: int = 60) -> None:
+    """A JetStream cluster still forming (no meta leader, peers not all known: "no suitable peers for
+    placement") refuses streams for a few seconds: try again rather than fail the start."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await step()
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("JetStream %s not ready yet (%s); retrying", what, exc)
+            await asyncio.sleep(min(0.25 * attempt, 2.0))
 
 
 def server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials | None:
@@ -157,7 +172,7 @@ class ServiceHost:
         self.health = HealthServicer()
         self.infra: Infra | None = None
         self.parts: ServiceParts | None = None
-        self.relay: OutboxRelay | None = None
+        self.relay: RelayThread | None = None
         self.inbox_purge: InboxPurge | None = None
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -175,13 +190,19 @@ class ServiceHost:
             pool_timeout=s.db_pool_timeout_seconds,
             ping_idle_seconds=s.db_ping_idle_seconds,
         )
-        nc = await connect_nats_with_retry(s.nats_url, f"onepool-{s.service_name}")
+        nc = await connect_nats_with_retry(
+            s.nats_url,
+            f"onepool-{s.service_name}",
+            reconnect_wait=s.nats_reconnect_wait_seconds,
+            ping_interval=s.nats_ping_interval_seconds,
+        )
         js = nc.jetstream()
-        await messaging.ensure_service_stream(js, s.service_name)
+        streams = messaging.StreamOptions.of(s)
+        await _retrying("stream", partial(messaging.ensure_service_stream, js, s.service_name, streams))
         self.infra = Infra(s, engine, db.session_factory(engine), nc, js)
         self.parts = parts = await self._build(self.infra)
         for stream in sorted({c.stream for c in parts.consumers}):
-            await messaging.ensure_named_stream(js, stream)
+            await _retrying("stream", partial(messaging.ensure_named_stream, js, stream, streams))
 
         # No interceptors: the service's own handlers are wrapped once, at registration, in the call pipeline
         # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py), and health
@@ -195,12 +216,8 @@ class ServiceHost:
         parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
         # Health checks are only counted (pipeline.Metered): no admission, auth or decoding.
         health_pb2_grpc.add_HealthServicer_to_server(self.health, Registrar(server, Metered()))  # type: ignore[arg-type]
-        names = [
-            *parts.service_names,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ]
-        reflection.enable_server_reflection(names, server)
+        # Reflection v1 and v1alpha, with the protos' comments (reflection.py).
+        reflection.enable(server, [*parts.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
         creds = server_credentials(s)
         address = s.grpc_address
         self.port = server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
@@ -211,16 +228,9 @@ class ServiceHost:
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._server = server
 
-        self.relay = OutboxRelay(
-            engine,
-            js,
-            schema=s.schema_name,
-            batch_size=s.outbox_batch_size,
-            poll_seconds=s.outbox_poll_seconds,
-            retention_seconds=s.outbox_retention_hours * 3600,
-            after_publish=faults.relay_hook(s),  # None unless a fault test asks for a crash after publishing
-        )
-        self._spawn("outbox-relay", self.relay.run)
+        # None unless a fault test asks for a crash after publishing.
+        self.relay = RelayThread(s, engine, after_publish=faults.relay_hook(s))
+        self.relay.start()
         for consumer in parts.consumers:
             self._spawn(f"consumer:{consumer.durable}", consumer.run)
         if parts.consumers:
@@ -285,6 +295,8 @@ class ServiceHost:
             for task in stuck:
                 log.error("background task %s did not stop within 10s", task.get_name())
         self._tasks.clear()
+        if self.relay is not None:
+            await self.relay.stop()
         if self.parts is not None:
             for hook in self.parts.on_stop:
                 with contextlib.suppress(Exception):
@@ -295,6 +307,7 @@ class ServiceHost:
             except Exception:
                 with contextlib.suppress(Exception):
                     await self.infra.nc.close()
+            await readpool.close_read_pool(self.infra.engine)
             await self.infra.engine.dispose()
 
     async def serve_forever(self) -> None:

@@ -22,7 +22,17 @@ class ServiceSettings(BaseSettings):
     db_max_overflow: int = 0
     # How long a call may wait for a pooled connection before it fails, so a queue cannot hold calls for ages.
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # One server, or a cluster's servers comma-separated (messaging.py): the client connects to any of them and
+    # reconnects to a survivor when its server goes, forever, every nats_reconnect_wait_seconds.
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_reconnect_wait_seconds: float = Field(default=0.5, gt=0)
+    # Two pings missed in a row drop the connection and start a reconnect (a node gone without a word).
+    nats_ping_interval_seconds: float = Field(default=10.0, gt=0)
+    # Copies of each stream (the DLQ too): 3 on a three-node JetStream cluster (one node may be lost), 1 on a
+    # single server. Placement (optional): the cluster's name and server tags (comma-separated) streams go to.
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+    nats_placement_cluster: str = ""
+    nats_placement_tags: str = ""
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 0
     grpc_grace_seconds: float = 5.0
@@ -42,7 +52,9 @@ class ServiceSettings(BaseSettings):
     overload_retry_after_seconds: float = Field(default=0.25, gt=0)
     deadline_margin_seconds: float = Field(default=0.01, ge=0)
 
-    # Where the other services are (service-to-service gRPC).
+    # Where the other services are (service-to-service gRPC): one address, or a target naming every replica
+    # (`dns:///orders-headless:50051`, `ipv4:10.0.0.1:50051,10.0.0.2:50051`), balanced per call by this policy.
+    grpc_lb_policy: str = "round_robin"
     orders_addr: str = "127.0.0.1:50051"
     inventory_addr: str = "127.0.0.1:50052"
     channels_addr: str = "127.0.0.1:50053"

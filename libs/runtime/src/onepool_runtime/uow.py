@@ -10,6 +10,11 @@ Hot paths (`driver()`): a repository may run hand-written SQL on the asyncpg con
 inside the same transaction, so it commits or rolls back with everything else. SQLAlchemy's work per
 statement (cache key, compile, parameter processing, result rows, the greenlet hop) costs several times what
 asyncpg itself does; on a path that runs a handful of statements per call that is most of the service's CPU.
+
+Events written with the change (`outbox_columns`): a repository whose save is one statement may take the
+aggregate's new events there and write them in that same statement (a CTE inserting the outbox rows), which
+saves the outbox INSERT's round trip; with `single_statement` the whole use case then needs no transaction.
+The relays are woken when the unit of work commits (without a transaction: at its commit call).
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class UnitOfWork:
         self._integration: list[IntegrationEvent] = []
         self._read = False
         self._single = False
+        self._inline = False  # outbox rows were written by a repository's own statement
         self._driver: Any = None
 
     def reading(self) -> Self:
@@ -74,8 +80,9 @@ class UnitOfWork:
 
     def single_statement(self) -> Self:
         """Make this unit of work run without a transaction, for a use case whose change is one statement (atomic
-        on its own, so BEGIN and COMMIT would only add two round trips) besides any reads, and which records no
-        events (writing them would be a second statement). Its commit refuses events."""
+        on its own, so BEGIN and COMMIT would only add two round trips) besides any reads, and whose events, if
+        any, that statement writes itself (`outbox_columns`; writing them apart would be a second statement).
+        Its commit refuses events left over."""
         self._read = self._single = True
         return self
 
@@ -86,6 +93,7 @@ class UnitOfWork:
             self.session = self._sessions()
         self.seen = []
         self._integration = []
+        self._inline = False
         self._driver = None
         self._start()
         return self
@@ -119,6 +127,19 @@ class UnitOfWork:
         """Queue an integration event to be written to the outbox at commit."""
         self._integration.append(message)
 
+    def outbox_columns(self, aggregate: HasEvents) -> outbox.Columns:
+        """Take the aggregate's new events now, as outbox columns (`outbox.columns`), for the statement that
+        saves it to write them itself: they are then written if and only if that statement's change is. The
+        caller must run that statement in this unit of work (module doc)."""
+        events: list[IntegrationEvent] = []
+        while aggregate.events:
+            domain_event = aggregate.events.pop(0)
+            if self._translate is not None:
+                events.extend(self._translate(domain_event))
+        if events:
+            self._inline = True
+        return outbox.columns(self.source, events)
+
     def collect_events(self) -> list[IntegrationEvent]:
         events = list(self._integration)
         self._integration.clear()
@@ -137,11 +158,15 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self._single:
             if self.collect_events():
-                raise RuntimeError("a single-statement unit of work cannot also write events")
+                raise RuntimeError("a single-statement unit of work writes its events in its statement only")
+            if self._inline:
+                outbox.wake(self._sessions.kw["bind"])
             return
         if self._read:
             raise RuntimeError("a read-only unit of work does not commit")
         await self.flush_events()
+        if self._inline:
+            outbox.mark_written(self.session)
         self._driver = None
         await self.session.commit()
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from onepool_runtime.settings import ServiceSettings
 
+from onepool_dealers.domain.model import TierFactors
+
 
 class DealersSettings(ServiceSettings):
     service_name: str = "dealers"
@@ -22,3 +24,6 @@ class DealersSettings(ServiceSettings):
     replenishment_transit_seconds: int = 3 * 24 * 3600
     # GetDealerOverview's sales period when the request names none.
     overview_default_days: int = 30
+
+    def tier_factors(self) -> TierFactors:
+        return TierFactors(self.tier_factor_standard_bps, self.tier_factor_silver_bps, self.tier_factor_gold_bps)

@@ -94,6 +94,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/", to_portal, methods=["GET"]),
+            Route("/portal", to_portal, methods=["GET"]),
             Mount("/portal", app=StaticFiles(directory=PORTAL, html=True), name="portal"),
             Mount("/", app=connect),
         ],

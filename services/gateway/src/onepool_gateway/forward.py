@@ -22,6 +22,7 @@ from typing import Any
 import grpc
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError, ErrorDetail
+from connectrpc.method import StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import Endpoint
 from google.rpc import status_pb2
@@ -133,7 +134,7 @@ def endpoints(routes: list[Route], upstreams: Upstreams, settings: GatewaySettin
     for route in routes:
         if route.server_streaming:
             result[route.path] = Endpoint.server_stream(route.method, _server_stream(route, upstreams))
-        elif route.method.stream_type.name == "UNARY":
+        elif route.method.stream_type is StreamType.UNARY:
             result[route.path] = Endpoint.unary(
                 route.method, _unary(route, upstreams, settings.gateway_default_timeout_seconds)
             )

@@ -22,11 +22,11 @@ class SettlementSettings(ServiceSettings):
     # On a sale through a dealer's own business (order.dealer_id or a channel the dealer owns), the brand
     # keeps this share of the customer's payment; the dealer gets the rest after the channel's fee.
     dealer_sale_brand_share_bps: int = Field(default=3000, ge=0, le=10_000)
-    # Goods returned at another owner's location are taken over by that owner at this share of their value
-    # at the price the customer paid (8500: the middle dealer tier's wholesale factor).
-    return_transfer_price_bps: int = Field(default=8500, ge=0, le=10_000)
     # A statement holds at most this many lines; a busier period must be split.
     statement_max_lines: int = Field(default=5000, ge=1)
     # Orders events may wait for their channel's terms (a separate stream): retry them longer before
     # dead-lettering (deliveries, with exponential back-off capped at 30 s).
     orders_consumer_max_deliver: int = Field(default=30, ge=1)
+    # Orders events fetched and booked per transaction (handlers.record_orders books a batch in a fixed number
+    # of statements, so the round trips of a batch, not its size, set the pace on a busy machine).
+    orders_consumer_batch_size: int = Field(default=500, ge=1, le=1000)

@@ -4,7 +4,9 @@ Locking discipline (deadlock freedom and no lost feed updates): a transaction th
 listing locks the channel row first (FOR NO KEY UPDATE to change it, FOR SHARE to list under it), then
 the per-SKU advisory locks of every SKU it recomputes, in ascending lock-key order. Stock events take only
 the SKU locks. So two recomputations of the same SKU never interleave, and the later one always reads what
-the earlier one committed.
+the earlier one committed. A transaction of the stock feed (a consumer's batch: several events, each taking
+its location and SKU locks as it comes, so not in one global order) first takes the feed lock
+(`lock_feed`): replicas sharing the consumer apply their batches one after another instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ SKU_LOCK_CLASS = 7301
 # SKUs share this many lock buckets, so recomputing a whole location or channel takes at most this many
 # locks (PostgreSQL's shared lock table is small); two SKUs in one bucket merely take turns.
 SKU_LOCK_BUCKETS = 256
+# The stock feed's own key in the same class: outside the SKU buckets (0 .. SKU_LOCK_BUCKETS - 1).
+FEED_LOCK_KEY = -1
 
 
 def _channel(row: Any) -> Channel:
@@ -135,7 +139,18 @@ def _stock(row: Any) -> ChannelStock:
 
 
 class ChannelsRepository(Repository):
+    _feed_locked = False
+
     # --- locks -----------------------------------------------------------------------------------------
+
+    async def lock_feed(self) -> None:
+        """The stock feed's lock, once per transaction, before its other locks (see the module doc)."""
+        if self._feed_locked:
+            return
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, :key)"), {"cls": SKU_LOCK_CLASS, "key": FEED_LOCK_KEY}
+        )
+        self._feed_locked = True
 
     async def lock_skus(self, skus: Iterable[str]) -> None:
         """Per-SKU transaction locks (by bucket), taken in ascending bucket order (see the module doc)."""
@@ -385,6 +400,14 @@ class ChannelsRepository(Repository):
             "version": version,
         }
         return await upsert_newer(self.session, _SALES, values, ["channel_id", "sku"])
+
+    async def apply_sales_many(self, counts: list[tuple[str, str, int, int, int]]) -> set[str]:
+        """`apply_sales` of (channel_id, sku, counted, version, presale_counted) counts in one statement; returns
+        the SKUs of the counts stored."""
+        rows = [
+            {"channel_id": c, "sku": s, "counted": n, "version": v, "presale_counted": p} for c, s, n, v, p in counts
+        ]
+        return {sku for _, sku in await upsert_newer_rows(self.session, _SALES, rows, ["channel_id", "sku"])}
 
     async def apply_expected(self, receipt_id: str, location_id: str, unpromised: dict[str, int], version: int) -> bool:
         """An expected receipt's unpromised units per SKU, unless a newer version of the receipt is stored."""

@@ -46,7 +46,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
         Subscription.of(inventory_events.StockChanged, on_stock_changed, many=on_stock_changed_many),
         Subscription.of(inventory_events.LocationUpserted, on_location_upserted),
         Subscription.of(inventory_events.ChannelAllocationChanged, on_channel_allocation_changed),
-        Subscription.of(inventory_events.ChannelSalesChanged, on_channel_sales_changed),
+        Subscription.of(inventory_events.ChannelSalesChanged, on_channel_sales_changed, many=on_stock_changed_many),
     ]
     # Expected receipts (presale) on a durable of their own: an existing durable keeps the subjects it was
     # created with.

@@ -35,9 +35,19 @@ async def on_stock_changed(event: inventory_events.StockChanged, uow: ChannelsUn
     await stock_feed.stock_changed(uow, level.sku, level.location_id, level.hint, level.available, level.version)
 
 
-async def on_stock_changed_many(events: list[inventory_events.StockChanged], uow: ChannelsUnitOfWork) -> None:
-    """A run of StockChanged in the consumer's batch: applied together, each SKU recomputed once."""
-    await stock_feed.levels_changed(uow, [_level(e) for e in events])
+async def on_stock_changed_many(
+    events: list[inventory_events.StockChanged | inventory_events.ChannelSalesChanged], uow: ChannelsUnitOfWork
+) -> None:
+    """A run of StockChanged and ChannelSalesChanged in the consumer's batch (their subscriptions share this
+    `many`; a placed order brings one of each): applied together, each SKU recomputed once."""
+    levels: list[stock_feed.Level] = []
+    sales: list[stock_feed.Sales] = []
+    for e in events:
+        if isinstance(e, inventory_events.ChannelSalesChanged):
+            sales.append(stock_feed.Sales(e.channel_id, e.sku, e.counted, e.version, e.presale_counted))
+        else:
+            levels.append(_level(e))
+    await stock_feed.levels_changed(uow, levels, sales)
 
 
 async def on_location_upserted(event: inventory_events.LocationUpserted, uow: ChannelsUnitOfWork) -> None:

@@ -6,11 +6,15 @@ channel's policy or status, a listing), the affected listings are recomputed and
 changed gets a `ChannelStockUpdated` event, in the same transaction. A channel whose number did not move
 publishes nothing. The read model holds every SKU's stock, not per channel, so a channel or listing created
 after the stock arrived still sees it.
+
+Each event's function below first takes the feed lock (`lock_feed`, once per transaction): a consumer's batch
+applies several events in one transaction, each locking its location and SKUs as it comes, so two replicas'
+batches would otherwise deadlock on each other's locks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from onepool_channels.domain.model import ChannelStock, Listing, LocationInfo, StockPosition
@@ -87,6 +91,7 @@ async def stock_changed(
 
     A position at a location not known yet counts for no channel until the location's event arrives
     (location_upserted then recomputes every SKU there)."""
+    await uow.repo.lock_feed()
     if hint is not None:
         # Location row before SKU lock: the same order as location_upserted (deadlock freedom).
         await uow.repo.remember_location(hint)
@@ -107,23 +112,48 @@ class Level:
     version: int
 
 
-async def levels_changed(uow: ChannelsUnitOfWork, levels: list[Level]) -> list[ChannelStock]:
-    """Several StockChanged in a row (a consumer's batch): the same end state as `stock_changed` on each in
-    turn, with every SKU recomputed once, so a listing publishes its latest number once rather than each
-    step on the way. Locks in the order `stock_changed` takes them: location rows, then SKUs ascending."""
+@dataclass(frozen=True)
+class Sales:
+    """One ChannelSalesChanged, as `levels_changed` takes it."""
+
+    channel_id: str
+    sku: str
+    counted: int
+    version: int
+    # Units of the channel's reservations waiting under the listing's presale allowance.
+    presale_counted: int = 0
+
+
+async def levels_changed(
+    uow: ChannelsUnitOfWork, levels: list[Level], sales: Sequence[Sales] = ()
+) -> list[ChannelStock]:
+    """Several StockChanged and ChannelSalesChanged in a row (a consumer's batch; a placed order brings one
+    of each): the same end state as `stock_changed` and `sales_changed` on each in turn, with every SKU
+    recomputed once, so a listing publishes its latest number once rather than each step on the way. Locks
+    in the order `stock_changed` takes them: location rows, then SKUs ascending. A SKU whose sales count
+    changed is recomputed for every channel, not only the count's: the others' numbers come out unchanged,
+    and an unchanged number is not published."""
+    await uow.repo.lock_feed()
     hints: dict[str, LocationInfo] = {}
     for level in levels:
         if level.hint is not None:
             hints.setdefault(level.hint.id, level.hint)  # the first one counts, as one by one
     for location_id in sorted(hints):
         await uow.repo.remember_location(hints[location_id])
-    await uow.repo.lock_skus(level.sku for level in levels)
-    written = await uow.repo.apply_positions([(lv.sku, lv.location_id, lv.available, lv.version) for lv in levels])
+    await uow.repo.lock_skus([*(level.sku for level in levels), *(s.sku for s in sales)])
+    written: set[str] = set()
+    if levels:
+        written = await uow.repo.apply_positions([(lv.sku, lv.location_id, lv.available, lv.version) for lv in levels])
+    if sales:
+        written |= await uow.repo.apply_sales_many(
+            [(s.channel_id, s.sku, s.counted, s.version, s.presale_counted) for s in sales]
+        )
     return await refresh(uow, written)
 
 
 async def location_upserted(uow: ChannelsUnitOfWork, location: LocationInfo) -> list[ChannelStock]:
     """LocationUpserted: a location disabled, enabled or retyped changes what channels may sell."""
+    await uow.repo.lock_feed()
     if not await uow.repo.upsert_location(location):
         return []
     return await refresh(uow, await uow.repo.skus_at(location.id))
@@ -139,6 +169,7 @@ async def dedicated_changed(
     version: int,
 ) -> list[ChannelStock]:
     """ChannelAllocationChanged: the channel's dedicated units of the SKU changed (created, sold, released)."""
+    await uow.repo.lock_feed()
     await uow.repo.lock_skus([sku])
     if not await uow.repo.apply_dedicated(allocation_id, channel_id, sku, location_id, remaining, version):
         return []
@@ -149,6 +180,7 @@ async def sales_changed(
     uow: ChannelsUnitOfWork, channel_id: str, sku: str, counted: int, version: int, presale_counted: int = 0
 ) -> list[ChannelStock]:
     """ChannelSalesChanged: what the channel's sales cap (and its presale allowance) counts for the SKU changed."""
+    await uow.repo.lock_feed()
     await uow.repo.lock_skus([sku])
     if not await uow.repo.apply_sales(channel_id, sku, counted, version, presale_counted):
         return []

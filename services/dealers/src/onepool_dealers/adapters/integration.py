@@ -26,5 +26,7 @@ def translate(event: object) -> Iterable[Message]:
             yield ev.ReplenishmentReceived(replenishment=mappers.replenishment_to_proto(r))
         case de.ReplenishmentRejected(replenishment=r):
             yield ev.ReplenishmentRejected(replenishment=mappers.replenishment_to_proto(r))
+        case de.OwnershipMoved(move=m):
+            yield ev.OwnershipMoved(move=mappers.move_to_proto(m))
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

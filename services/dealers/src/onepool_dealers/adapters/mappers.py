@@ -5,7 +5,7 @@ from __future__ import annotations
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_runtime.mapping import copy_fields, to_message
-from onepool_runtime.protobuf import LOCATION_TYPES, LOCATION_TYPES_BACK, enum_maps
+from onepool_runtime.protobuf import LOCATION_TYPES, LOCATION_TYPES_BACK, enum_maps, money_to_proto
 
 from onepool_dealers.domain.model import (
     Dealer,
@@ -16,10 +16,12 @@ from onepool_dealers.domain.model import (
     ReplenishmentStatus,
 )
 from onepool_dealers.domain.overview import Overview
+from onepool_dealers.domain.ownership import MoveReason, OwnershipMove
 
 TIERS, TIERS_BACK = enum_maps(pb.DealerTier, DealerTier)
 STATUSES, STATUSES_BACK = enum_maps(pb.DealerStatus, DealerStatus)
 REPLENISHMENT_STATUSES, REPLENISHMENT_STATUSES_BACK = enum_maps(pb.ReplenishmentStatus, ReplenishmentStatus)
+MOVE_REASONS, _ = enum_maps(pb.OwnershipMoveReason, MoveReason)
 # Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): the kernel's
 # Location, translated like inventory's own (the one inventory.v1.Location contract). `type` is translated,
 # and the message says `disabled` where the domain says `active`.
@@ -37,6 +39,16 @@ def replenishment_to_proto(r: Replenishment) -> pb.Replenishment:
         lines=[to_message(pb.ReplenishmentLine, ln) for ln in r.lines],
         status=REPLENISHMENT_STATUSES[r.status],
     )
+
+
+def move_to_proto(m: OwnershipMove) -> pb.OwnershipMove:
+    g = m.goods
+    lines = [to_message(pb.OwnershipMoveLine, ln) for ln in m.lines]
+    moved = to_message(pb.OwnershipMove, g, reason=MOVE_REASONS[g.reason], from_dealer_id=g.giver, lines=lines)
+    moved.to_dealer_id, moved.reference = g.taker, g.reference
+    moved.total.CopyFrom(money_to_proto(m.total))
+    moved.unpriced_skus.extend(m.unpriced_skus)
+    return moved
 
 
 def location_to_proto(loc: Location) -> inv.Location:

@@ -168,3 +168,20 @@ class DealerSettlementRow(DealersTable, table=True):
     currency: str = Field(primary_key=True, max_length=3)
     net_minor: int = Field(default=0, sa_column=money_column())
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class OwnershipMoveRow(DealersTable, table=True):
+    """Goods that changed owner other than by a replenishment (domain/ownership.py), each published once."""
+
+    __tablename__ = "ownership_moves"
+
+    id: str = Field(primary_key=True, max_length=200)
+    reason: str = Field(max_length=16)
+    from_dealer_id: str = Field(default="", max_length=64)
+    to_dealer_id: str = Field(default="", max_length=64)
+    currency: str = Field(max_length=3)
+    total_minor: int = Field(default=0, sa_column=money_column())
+    order_id: str = Field(default="", max_length=64)
+    reference: str = Field(default="", max_length=200)
+    location_id: str = Field(default="", max_length=64)
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())

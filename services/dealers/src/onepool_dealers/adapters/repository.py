@@ -26,6 +26,7 @@ from onepool_dealers.adapters.orm import (
     DealerSettlementRow,
     DealerStockRow,
     LocationRow,
+    OwnershipMoveRow,
     ReplenishmentLineRow,
     ReplenishmentRow,
     WholesalePriceRow,
@@ -41,9 +42,11 @@ from onepool_dealers.domain.model import (
     ReplenishmentStatus,
 )
 from onepool_dealers.domain.overview import OrderView, StockView
+from onepool_dealers.domain.ownership import OwnershipMove
 
 _DEALERS, _LOC, _PRICES, _REPL = core_tables(DealerRow, LocationRow, WholesalePriceRow, ReplenishmentRow)
 _LINES, _STOCK, _ORDERS = core_tables(ReplenishmentLineRow, DealerStockRow, DealerOrderRow)
+_MOVES = core_table(OwnershipMoveRow)
 _SETTLE = core_table(DealerSettlementRow)
 
 
@@ -175,6 +178,32 @@ class DealersRepository(Repository):
 
     async def save_location(self, location: Location) -> None:
         await self.session.execute(upsert(_LOC, row_values(_LOC, location), ["id"], touch=True))
+
+    # --- ownership moves --------------------------------------------------------------------------------
+
+    async def add_move(self, move: OwnershipMove) -> bool:
+        """Record a move once by its id; False if it was recorded before (its event was published then)."""
+        inserted = await self.session.execute(
+            insert(_MOVES)
+            .values(
+                **row_values(
+                    _MOVES,
+                    move.goods,
+                    currency=move.currency,
+                    reason=move.goods.reason.value,
+                    from_dealer_id=move.goods.giver,
+                    to_dealer_id=move.goods.taker,
+                    reference=move.goods.reference,
+                    total_minor=move.total.amount_minor,
+                )
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(_MOVES.c.id)
+        )
+        if inserted.first() is None:
+            return False
+        self._uow.track(move)
+        return True
 
     # --- wholesale prices -------------------------------------------------------------------------------
 

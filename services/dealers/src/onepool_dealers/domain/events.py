@@ -5,6 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from onepool_dealers.domain.model import Dealer, Replenishment
+from onepool_dealers.domain.ownership import OwnershipMoved
+
+__all__ = [
+    "DealerRegistered",
+    "DealerUpdated",
+    "OwnershipMoved",  # recorded by an OwnershipMove, defined beside it (domain/ownership.py)
+    "ReplenishmentPlaced",
+    "ReplenishmentReceived",
+    "ReplenishmentRejected",
+    "ReplenishmentShipped",
+]
 
 
 @dataclass(frozen=True)

@@ -31,16 +31,20 @@ SERVICE_NAME = dealers_pb2.DESCRIPTOR.services_by_name["DealerService"].full_nam
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events dealers reads into its read models (nothing is connected here; the host runs them)."""
+    settings = infra.settings
+    assert isinstance(settings, DealersSettings)
+    factors = settings.tier_factors()
+    on_order, on_orders = consumers.order_handlers(factors)
     inventory_view = [
         Subscription.of(inventory_events.LocationUpserted, consumers.on_location_upserted),
         Subscription.of(
             inventory_events.StockChanged, consumers.on_stock_changed, many=consumers.on_stock_changed_many
         ),
         Subscription.of(inventory_events.TransferShipped, consumers.on_transfer_shipped),
-        Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received),
+        Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received(factors)),
     ]
     orders_view = [
-        Subscription.of(message, consumers.on_order_event, many=consumers.on_order_events)
+        Subscription.of(message, on_order, many=on_orders)
         for message in (
             order_events.OrderPlaced,
             order_events.OrderPaid,

@@ -1,22 +1,27 @@
 """Consumers' handlers: other services' events become dealers' read models (stock at dealer locations,
-dealer orders, settlement balances) and complete replenishments whose transfers inventory moved.
+dealer orders, settlement balances) and complete replenishments whose transfers inventory moved; transfers,
+fulfillments and returns that move goods between owners are valued and published (domain/ownership.py).
 
 Every handler runs in the consumer's transaction, after its inbox insert, so a redelivered event has no
 effect; stale numbers are dropped by version (stock) or by updated_at (orders)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeAlias
 
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.settlement.v1 import events_pb2 as settlement_events
+from onepool_kernel.lines import StockLine
 from onepool_kernel.money import Money
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.protobuf import from_ts, money_from_proto
 
 from onepool_dealers.adapters import mappers
+from onepool_dealers.domain.model import TierFactors
 from onepool_dealers.domain.overview import WHOLESALE_RULE, OrderView, StockView
+from onepool_dealers.domain.ownership import LOCATION_OWNER, SELLER, Goods, MoveReason
 from onepool_dealers.service_layer import handlers
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
 
@@ -59,16 +64,23 @@ async def on_transfer_shipped(event: inventory_events.TransferShipped, uow: Deal
     )
 
 
-async def on_transfer_received(event: inventory_events.TransferReceived, uow: DealersUnitOfWork) -> None:
-    t = event.transfer
-    await handlers.transfer_moved(
-        uow,
-        transfer_id=t.id,
-        reference=t.reference,
-        from_location_id=t.from_location_id,
-        to_location_id=t.to_location_id,
-        received=True,
-    )
+def on_transfer_received(
+    factors: TierFactors,
+) -> Callable[[inventory_events.TransferReceived, DealersUnitOfWork], Awaitable[None]]:
+    async def received(event: inventory_events.TransferReceived, uow: DealersUnitOfWork) -> None:
+        t = event.transfer
+        await handlers.transfer_moved(
+            uow,
+            transfer_id=t.id,
+            reference=t.reference,
+            from_location_id=t.from_location_id,
+            to_location_id=t.to_location_id,
+            received=True,
+        )
+        lines = [StockLine(ln.sku, ln.quantity) for ln in t.lines]
+        await handlers.transfer_received(uow, factors, t.id, t.reference, lines, t.from_location_id, t.to_location_id)
+
+    return received
 
 
 def _time(value: object, fallback: datetime | None) -> datetime | None:
@@ -87,13 +99,63 @@ OrderEvent: TypeAlias = (
 )
 
 
-async def on_order_event(event: OrderEvent, uow: DealersUnitOfWork) -> None:
-    await handlers.apply_order(uow, *_order_view(event))
+def order_handlers(
+    factors: TierFactors,
+) -> tuple[
+    Callable[[OrderEvent, DealersUnitOfWork], Awaitable[None]],
+    Callable[[list[OrderEvent], DealersUnitOfWork], Awaitable[None]],
+]:
+    """(one event, a run of events): the dealer's order view, and goods that changed owner."""
+
+    async def one(event: OrderEvent, uow: DealersUnitOfWork) -> None:
+        await handlers.apply_order(uow, *_order_view(event))
+        await handlers.order_goods_moved(uow, factors, [_order_goods(event)])
+
+    async def many(events: list[OrderEvent], uow: DealersUnitOfWork) -> None:
+        """A run of orders events in the consumer's batch: dealers looked up and orders locked once."""
+        await handlers.apply_orders(uow, [_order_view(e) for e in events])
+        await handlers.order_goods_moved(uow, factors, [_order_goods(e) for e in events])
+
+    return one, many
 
 
-async def on_order_events(events: list[OrderEvent], uow: DealersUnitOfWork) -> None:
-    """A run of orders events in the consumer's batch: dealers looked up and orders locked once."""
-    await handlers.apply_orders(uow, [_order_view(e) for e in events])
+def _order_goods(event: OrderEvent) -> tuple[str, str, list[Goods]]:
+    """(the order's dealer id, its channel id, goods it shows changing owner): fulfillments that left a
+    dealer's location, and the return this event announces."""
+    order = event.facts
+    left = [f for f in order.fulfillments if f.has_left and f.location_owner_dealer_id]
+    returned = isinstance(event, order_events.OrderReturned) and bool(event.returned.location_id)
+    if not left and not returned:
+        return order.dealer_id, order.channel_id, []  # most orders events: nothing more to read
+    prices = {ln.sku: money_from_proto(ln.unit_price) for ln in order.lines}
+    goods = [
+        Goods(
+            id=f"fulfillment:{order.order_id}:{f.fulfillment_id}",
+            reason=MoveReason.FULFILLMENT,
+            lines=tuple(StockLine(ln.sku, ln.quantity) for ln in f.lines),
+            giver=f.location_owner_dealer_id,
+            taker=SELLER,
+            paid_prices=prices,
+            order_id=order.order_id,
+            location_id=f.location_id,
+        )
+        for f in left
+    ]
+    if isinstance(event, order_events.OrderReturned) and returned:
+        r = event.returned
+        goods.append(
+            Goods(
+                id=f"return:{r.return_id or f'event-{event.meta.event_id}'}",
+                reason=MoveReason.RETURN,
+                lines=tuple(StockLine(ln.sku, ln.quantity) for ln in r.lines),
+                giver=SELLER,
+                taker=LOCATION_OWNER,
+                paid_prices=prices,
+                order_id=order.order_id,
+                location_id=r.location_id,
+            )
+        )
+    return order.dealer_id, order.channel_id, goods
 
 
 def _order_view(event: OrderEvent) -> tuple[OrderView, str]:

@@ -20,7 +20,6 @@ from onepool_runtime.validation import (
 )
 
 from onepool_dealers.adapters import mappers
-from onepool_dealers.domain.model import TierFactors
 from onepool_dealers.entrypoints import requests
 from onepool_dealers.entrypoints.scope import DealerScope
 from onepool_dealers.service_layer import handlers
@@ -37,9 +36,7 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         self._scope = DealerScope(self._use)
         self._sagas = sagas
         self._settings = settings
-        self._factors = TierFactors(
-            settings.tier_factor_standard_bps, settings.tier_factor_silver_bps, settings.tier_factor_gold_bps
-        )
+        self._factors = settings.tier_factors()
 
     # --- dealers ----------------------------------------------------------------------------------------
 

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 
+from onepool_kernel.lines import StockLine
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
-from onepool_dealers.domain import commands
+from onepool_dealers.domain import commands, ownership
 from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
@@ -24,6 +26,7 @@ from onepool_dealers.domain.model import (
     tier_unit_price,
 )
 from onepool_dealers.domain.overview import OrderView, Overview, StockView
+from onepool_dealers.domain.ownership import DEFAULT_CURRENCY, Goods, MoveReason, OwnershipMove
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
 
 # --- dealers ---------------------------------------------------------------------------------------------
@@ -269,6 +272,68 @@ async def transfer_moved(
     if changed:
         await uow.repo.save_replenishment(replenishment)
     return replenishment
+
+
+async def record_moves(uow: DealersUnitOfWork, factors: TierFactors, goods: Iterable[Goods]) -> list[OwnershipMove]:
+    """Value each change of owner (domain/ownership.py) and record it once by its id; a move recorded for the
+    first time is published (dealers.ownership.moved) for settlement to book."""
+    wanted = [g for g in goods if ownership.moves(g)]
+    if not wanted:
+        return []
+    valuers = {d: await uow.repo.get_dealer(d) for d in sorted({ownership.valuing_dealer(g) for g in wanted})}
+    prices = await uow.repo.list_prices({ln.sku for g in wanted for ln in g.lines})
+    recorded: list[OwnershipMove] = []
+    for g in wanted:
+        dealer = valuers[ownership.valuing_dealer(g)]
+        fallback = next(iter(g.paid_prices.values()), None) or next(iter(prices.values()), None)
+        currency = dealer.currency if dealer else (fallback.currency if fallback else DEFAULT_CURRENCY)
+        move = ownership.value(g, currency, factors.of(dealer.tier) if dealer else None, prices)
+        if await uow.repo.add_move(move):
+            recorded.append(move)
+    return recorded
+
+
+async def transfer_received(
+    uow: DealersUnitOfWork,
+    factors: TierFactors,
+    transfer_id: str,
+    reference: str,
+    lines: list[StockLine],
+    from_location_id: str,
+    to_location_id: str,
+) -> list[OwnershipMove]:
+    """A transfer between locations of different owners that is not a replenishment moves the goods' owner."""
+    found = await uow.repo.get_replenishment(reference) if reference else None
+    if found is not None and (found.from_location_id, found.to_location_id) == (from_location_id, to_location_id):
+        return []  # a replenishment: booked as wholesale when it is received
+    owners = await uow.repo.location_owners({from_location_id, to_location_id})
+    goods = Goods(
+        id=f"transfer:{transfer_id}",
+        reason=MoveReason.TRANSFER,
+        lines=tuple(lines),
+        giver=owners.get(from_location_id, ""),
+        taker=owners.get(to_location_id, ""),
+        location_id=to_location_id,
+    )
+    return await record_moves(uow, factors, [goods])
+
+
+async def order_goods_moved(
+    uow: DealersUnitOfWork, factors: TierFactors, shown: list[tuple[str, str, list[Goods]]]
+) -> None:
+    """Goods orders events show changing owner ((order's dealer id, channel id, goods) per event, see
+    ownership.Goods.resolved): sellers and location owners looked up, then the moves recorded. Nothing is
+    read unless an event shows some (most orders events show none)."""
+    relevant = [(dealer_id, channel_id, goods) for dealer_id, channel_id, goods in shown if goods]
+    if not relevant:
+        return
+    channel_dealers = await uow.repo.dealer_ids_by_channels({c for d, c, _ in relevant if not d})
+    owners = await uow.repo.location_owners({g.location_id for _, _, goods in relevant for g in goods})
+    await record_moves(
+        uow,
+        factors,
+        [g.resolved(d or channel_dealers.get(c, ""), owners) for d, c, goods in relevant for g in goods],
+    )
 
 
 async def apply_stock(uow: DealersUnitOfWork, view: StockView) -> bool:

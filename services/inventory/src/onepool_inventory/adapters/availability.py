@@ -1,17 +1,18 @@
-"""Availability, inventory's hottest read: one prepared statement on a pooled asyncpg connection.
+"""Availability, inventory's hottest read: ONE statement on a connection of the engine's read pool.
 
 GetAvailability is what storefronts and the channel feed call most. Through an AsyncSession it took three
 statements (the channel's policy, the locations, the levels), each compiled and processed by SQLAlchemy:
-about 2.4 ms of inventory CPU per call on the bench machine. Here the levels come joined to their
-locations in ONE statement, run through asyncpg's own prepared-statement cache on the engine's pool
-(`onepool_runtime.db.driver_connection`, no transaction: each statement reads a committed snapshot, as a
-read in a transaction would under READ COMMITTED), plus the policy's one-row statement only when a channel
-is named. The domain still decides: `ChannelView` (the channel rules) is applied by the handler. With a
-channel, two more one-table statements read its active dedicated stock and sales counters of the SKUs; the
-units inbound (open transfers) are one grouped statement over the SKUs' in-transit lines; the open expected
-receipts' slots one more, only when some level expects units.
+about 2.4 ms of inventory CPU per call on the bench machine; then two to five hand-written statements on
+SQLAlchemy's pooled connection (`db.driver_connection`): 0.85 ms. Now everything the handler decides from
+comes back in one row of one statement (`_READ`): the channel's policy, its active dedicated stock and
+sales counters of the SKUs (with a channel), the levels joined to their locations, the units inbound (open
+transfers) per (sku, location) and the active locations only units inbound are headed for, each an array of
+rows. It runs on a connection of `onepool_runtime.readpool` (no SQLAlchemy checkout), outside any
+transaction: the one statement reads one committed snapshot. The domain still decides: `ChannelView` (the
+channel rules) is applied by the handler. The open expected receipts' slots (presale) are one more
+statement, only when some level expects units.
 
-Failure modes: the database unreachable raises asyncpg's or SQLAlchemy's connection errors, which the call
+Failure modes: the database unreachable raises asyncpg's or the OS's connection errors, which the call
 pipeline answers UNAVAILABLE (`onepool_runtime.infra`).
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from onepool_runtime.db import driver_connection
+from onepool_runtime.readpool import read_pool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onepool_inventory.adapters.expected_receipts import group_slots
@@ -43,37 +44,52 @@ POLICY_COLUMNS = (
     " fill_own_first"
 )
 _LOCATION_OF_LEVEL = ", ".join(f"l.{c}" for c in LOCATION_COLUMNS.split(", "))
-
-_LEVELS = f"""
-SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}, s.expected,
-    s.awaiting
-FROM stock_levels s JOIN locations l ON l.id = s.location_id
-WHERE s.sku = ANY($1::text[]) AND l.active AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))
-ORDER BY s.sku, s.location_id
-"""
-_POLICY = f"SELECT {POLICY_COLUMNS} FROM channel_policies WHERE channel_id = $1"
 ALLOCATION_COLUMNS = (
     "id, channel_id, location_id, sku, quantity, remaining, ends_at, status, created_at, updated_at, returned, version"
 )
-_ALLOCATIONS = f"""
-SELECT {ALLOCATION_COLUMNS} FROM channel_allocations
-WHERE channel_id = $1 AND sku = ANY($2::text[]) AND status = 'ACTIVE' ORDER BY id
-"""
 # The columns `sales_from_row` reads, in its order (reserve_store.py locks and returns the same).
 SALES_COLUMNS = (
     "channel_id, sku, counted, cap_units, cap_version, version, presale_units, allow_backorder, presale_counted"
 )
-_SALES = f"SELECT {SALES_COLUMNS} FROM channel_sales WHERE channel_id = $1 AND sku = ANY($2::text[])"
-_ACTIVE_LOCATIONS = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE id = ANY($1::text[]) AND active"
 # What the open expected receipts of some SKUs still bring (reserve_store.py reads the same).
 SLOTS = """
 SELECT l.sku, r.location_id, r.id, r.expected_at, l.quantity - l.received - l.shortfall
 FROM expected_receipt_lines l JOIN expected_receipts r ON r.id = l.receipt_id
 WHERE l.sku = ANY($1::text[]) AND r.status = 'OPEN' ORDER BY r.expected_at, r.id
 """
-_INBOUND = """
-SELECT l.sku, t.to_location_id, sum(l.quantity) FROM transfer_lines l JOIN transfers t ON t.id = l.transfer_id
-WHERE t.status = 'IN_TRANSIT' AND l.sku = ANY($1::text[]) GROUP BY l.sku, t.to_location_id
+
+# The policy's columns come first, as columns of their own (NULL without a policy): asyncpg decodes an array
+# column (location_ids) inside an anonymous row only if it has met the type before.
+_POLICY_OF_READ = ", ".join(f"p.{c}" for c in POLICY_COLUMNS.split(", "))
+_POLICY_WIDTH = len(POLICY_COLUMNS.split(", "))
+
+# $1 the SKUs, $2 the locations asked for (NULL: all), $3 the channel ('' : none). One row: the policy's
+# columns, then arrays of rows: allocations, sales, levels (sku, on_hand, reserved, safety_stock, version,
+# dedicated, then the location's LOCATION_COLUMNS from column 6, then expected and awaiting at 15 and 16),
+# inbound (sku, location, units) and bare.
+_READ = f"""
+WITH lv AS (
+  SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}, s.expected,
+    s.awaiting
+  FROM stock_levels s JOIN locations l ON l.id = s.location_id
+  WHERE s.sku = ANY($1::text[]) AND l.active AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))),
+ib AS (
+  SELECT l.sku, t.to_location_id AS location_id, sum(l.quantity)::bigint AS units
+  FROM transfer_lines l JOIN transfers t ON t.id = l.transfer_id
+  WHERE t.status = 'IN_TRANSIT' AND l.sku = ANY($1::text[]) GROUP BY l.sku, t.to_location_id)
+SELECT
+  {_POLICY_OF_READ},
+  ARRAY(SELECT row({ALLOCATION_COLUMNS}) FROM channel_allocations
+        WHERE $3::text <> '' AND channel_id = $3 AND sku = ANY($1::text[]) AND status = 'ACTIVE' ORDER BY id)
+    AS allocations,
+  ARRAY(SELECT row({SALES_COLUMNS}) FROM channel_sales
+        WHERE $3::text <> '' AND channel_id = $3 AND sku = ANY($1::text[])) AS sales,
+  ARRAY(SELECT row(lv.*) FROM lv ORDER BY lv.sku, lv.id) AS levels,
+  ARRAY(SELECT row(ib.*) FROM ib) AS inbound,
+  ARRAY(SELECT row({LOCATION_COLUMNS}) FROM locations
+        WHERE active AND id IN (SELECT location_id FROM ib) AND id NOT IN (SELECT lv.id FROM lv)
+          AND ($2::text[] IS NULL OR id = ANY($2::text[]))) AS bare
+FROM (SELECT) AS one LEFT JOIN channel_policies p ON $3::text <> '' AND p.channel_id = $3
 """
 
 
@@ -145,29 +161,23 @@ class AvailabilityReader:
     ) -> AvailabilityRead:
         """The levels of `skus` at active locations (only `location_ids` when given), each with its location,
         in (sku, location) order; with a channel, its policy, dedicated stock and sales counters."""
-        async with driver_connection(self._engine) as conn:
-            policy = None
-            allocations: list[ChannelAllocation] = []
-            sales: dict[str, ChannelSales] = {}
-            if channel_id:
-                row = await conn.fetchrow(_POLICY, channel_id)
-                if row is None:
-                    return AvailabilityRead(None, [], unknown_channel=True)
-                policy = policy_from_row(row)
-                allocations = [allocation_from_row(r) for r in await conn.fetch(_ALLOCATIONS, channel_id, list(skus))]
-                sales = {r[1]: sales_from_row(r) for r in await conn.fetch(_SALES, channel_id, list(skus))}
-            rows = await conn.fetch(_LEVELS, list(skus), list(location_ids) if location_ids is not None else None)
-            inbound = {(r[0], r[1]): int(r[2]) for r in await conn.fetch(_INBOUND, list(skus))}
-            # Units on their way to a location that holds none of the SKU yet: that location is shown too.
-            bare = {loc for _, loc in inbound} - {r[6] for r in rows}
-            if location_ids is not None:
-                bare &= set(location_ids)
-            extra = await conn.fetch(_ACTIVE_LOCATIONS, sorted(bare)) if bare else []
-            expecting = any(r[15] for r in rows)
+        wanted = list(location_ids) if location_ids is not None else None
+        async with read_pool(self._engine).connection() as conn:
+            found = await conn.fetchrow(_READ, list(skus), wanted, channel_id)
+            assert found is not None  # a SELECT without FROM always returns its one row
+            # The open expected receipts' slots: one more statement, only when some level expects units.
+            expecting = any(r[15] for r in found[_POLICY_WIDTH + 2])
             slots = group_slots(tuple(r) for r in await conn.fetch(SLOTS, list(skus))) if expecting else {}
-        locations: dict[str, Location] = {r[0]: location_from_row(r) for r in extra}
+        allocation_rows, sales_rows, level_rows, inbound_rows, bare_rows = found[_POLICY_WIDTH:]
+        if channel_id and found[0] is None:
+            return AvailabilityRead(None, [], unknown_channel=True)
+        policy = policy_from_row(found) if found[0] is not None else None
+        allocations = [allocation_from_row(r) for r in allocation_rows]
+        sales = {r[1]: sales_from_row(r) for r in sales_rows}
+        inbound = {(r[0], r[1]): int(r[2]) for r in inbound_rows}
+        locations: dict[str, Location] = {r[0]: location_from_row(r) for r in bare_rows}
         out = []
-        for r in rows:
+        for r in level_rows:
             location = locations.get(r[6])
             if location is None:
                 location = locations[r[6]] = location_from_row(r, 6)

@@ -9,7 +9,8 @@ Each statement here does what took several before:
 - `INSERT_ORDER`: the order and all its lines in one statement; nothing at all if the external order id is
   taken (a concurrent insert of the same id waits on the unique index until the first commits).
 - `SAVE_ORDER`: the order row, the lines and fulfillments that changed (only those: recording a reservation
-  no longer rewrites every line) and the new stock requests, in one statement.
+  no longer rewrites every line), the new stock requests and the order's new events (its outbox rows), in one
+  statement; none of it when the order row's condition does not hold.
 
 Failure modes: asyncpg's errors (constraint violations, lost connections), classified by the runtime like
 SQLAlchemy's.
@@ -21,6 +22,7 @@ import json
 from typing import Any
 
 from onepool_kernel.money import Money
+from onepool_runtime import outbox
 
 from onepool_orders.domain import stock_requests as sr
 from onepool_orders.domain.model import (
@@ -84,17 +86,20 @@ RETURNING order_id
 
 # With $26 set, only an order still PENDING at that reserve attempt and without a reservation is written (the
 # saga records a reservation on the order it placed without locking and reading it again; see handlers).
+# $27..$30: the order's new events as outbox columns (onepool_runtime.outbox.columns); $31..$37 presale: the
+# changed lines' waiting units and promises, the deposit, its reference, the balance deadline, the kept deposit
+# and the reservation state last followed.
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
                     payment_ref = $7, reservation_id = $8, reservation_expires_at = $9, reserve_attempt = $10,
-                    shortfalls = $11::jsonb, updated_at = $12, deposit_minor = $29, deposit_ref = $30,
-                    balance_due_at = $31, deposit_kept_minor = $32, stock_seen_at = $33
+                    shortfalls = $11::jsonb, updated_at = $12, deposit_minor = $33, deposit_ref = $34,
+                    balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''))
   RETURNING id),
 l AS (
   UPDATE order_lines SET returned_quantity = v.returned, awaiting_quantity = v.awaiting, promised_at = v.promised_at
-  FROM unnest($13::text[], $14::int[], $27::int[], $28::timestamptz[]) AS v(sku, returned, awaiting, promised_at)
+  FROM unnest($13::text[], $14::int[], $31::int[], $32::timestamptz[]) AS v(sku, returned, awaiting, promised_at)
   WHERE order_lines.order_id = $1 AND order_lines.sku = v.sku AND EXISTS (SELECT FROM o)),
 f AS (
   INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines, shipped_at)
@@ -108,6 +113,13 @@ r AS (
   INSERT INTO stock_requests (order_id, kind, payload, attempts, not_before)
   SELECT $1, v.kind, v.payload::jsonb, 0, $25
   FROM unnest($23::text[], $24::text[]) WITH ORDINALITY AS v(kind, payload, n)
+  WHERE EXISTS (SELECT FROM o)
+  ORDER BY v.n),
+e AS (
+  INSERT INTO outbox (id, subject, payload, headers)
+  SELECT v.id, v.subject, v.payload, v.headers::jsonb
+  FROM unnest($27::text[], $28::text[], $29::bytea[], $30::text[])
+         WITH ORDINALITY AS v(id, subject, payload, headers, n)
   WHERE EXISTS (SELECT FROM o)
   ORDER BY v.n)
 SELECT count(*) FROM o
@@ -282,9 +294,11 @@ def save_args(
     before: Stored,
     requests: list[tuple[str, dict[str, Any]]],
     not_before: Any,
+    events: outbox.Columns,
     pending_attempt: int | None = None,
 ) -> tuple[Any, ...]:
-    """SAVE_ORDER's arguments: the order row, and only the lines and fulfillments that differ from `before`."""
+    """SAVE_ORDER's arguments: the order row, only the lines and fulfillments that differ from `before`, and
+    the order's new events."""
     assert order.paid is not None and order.refunded is not None
     line_states, states = before
     lines = [ln for i, ln in enumerate(order.lines) if i >= len(line_states) or line_states[i] != line_state(ln)]
@@ -316,6 +330,7 @@ def save_args(
         [json.dumps(payload) for _, payload in requests],
         not_before,
         pending_attempt,
+        *events,
         [ln.awaiting for ln in lines],
         [ln.promised_at for ln in lines],
         order.deposit_minor,

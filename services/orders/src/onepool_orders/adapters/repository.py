@@ -144,9 +144,9 @@ class OrderRepository:
 
     async def save(self, order: Order, *, pending_attempt: int | None = None) -> bool:
         """Write the order: its row, the lines and fulfillments that changed since it was loaded or last saved,
-        its new returns and stock requests. With `pending_attempt`, write it only if the stored order is still
-        PENDING at that reserve attempt without a reservation (then the order need not have been loaded and
-        locked in this transaction); False, and nothing written, if it is not."""
+        its new returns, stock requests and events (outbox rows). With `pending_attempt`, write it only if the
+        stored order is still PENDING at that reserve attempt without a reservation (then the order need not
+        have been loaded and locked in this transaction); False, and nothing written, if it is not."""
         # The writer sends its stock requests itself right after its commit; the background sender only takes
         # what is still there after the grace period (so it never races the writer for a fresh request).
         background_after = datetime.now(UTC) + timedelta(seconds=WRITER_GRACE_SECONDS)
@@ -157,7 +157,9 @@ class OrderRepository:
             # fulfillments; anything else unknown, so every line and fulfillment is written.
             before = (tuple(sql.AS_PLACED for _ in order.lines), {}) if pending_attempt is not None else ((), {})
         pg = await self._uow.driver()
-        args = sql.save_args(order, before, requests, background_after, pending_attempt)
+        # Its new events go in the same statement (written only if the order is), not in an INSERT at commit.
+        events = self._uow.outbox_columns(order)
+        args = sql.save_args(order, before, requests, background_after, events, pending_attempt)
         if not await pg.fetchval(sql.SAVE_ORDER, *args):
             return False
         order.stock_requests.clear()

@@ -116,6 +116,29 @@ def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
     return existing
 
 
+async def record_reservation_at_once(
+    uow: OrdersUnitOfWork,
+    pending: Order,
+    attempt: int,
+    reservation_id: str,
+    expires_at: datetime | None,
+    allocations: list[AllocatedStock],
+) -> Order | None:
+    """tx2's usual case, without a transaction (`single_statement`): the order as its driver placed it
+    (`pending`, PENDING at `attempt`) becomes RESERVED in ONE statement, with its fulfillments and its
+    OrderPlaced (outbox row), written only if the stored order is still exactly that. None, and nothing of the
+    order written, if it is not: the caller then runs `record_reservation`, which locks and decides.
+
+    The customer is resolved first, outside that statement: a returning customer's identities are only read;
+    a new customer's row and identity claims are each one statement, safe under concurrency on their own
+    (OrderRepository.resolve_customer), so a crash between them and the order's statement leaves at worst a
+    customer no order names yet, which the next order with those identities adopts."""
+    customer_id = await uow.orders.resolve_customer(identities_of(pending.customer, pending.channel_id))
+    order = replace(pending, fulfillments=[], events=[], stock_requests=[], new_returns=[])
+    order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
+    return order if await uow.orders.save(order, pending_attempt=attempt) else None
+
+
 async def record_reservation(
     uow: OrdersUnitOfWork,
     order_id: str,
@@ -123,27 +146,17 @@ async def record_reservation(
     reservation_id: str,
     expires_at: datetime | None,
     allocations: list[AllocatedStock],
-    pending: Order | None = None,
 ) -> tuple[Order, bool]:
-    """tx2 (stock held): the order becomes RESERVED. Returns (order, reservation_is_orphan): an orphan is a
-    reservation this order will never use (the order moved on meanwhile), which the caller must release.
-
-    `pending`: the order as its driver last saw it, PENDING at `attempt`. Recorded on that copy and written
-    only if the stored order is still exactly that (PENDING at `attempt`, no reservation: nothing else of a
-    PENDING order ever changes), which saves locking and reading it again; otherwise as below."""
-    customer_id = ""
-    if pending is not None and pending.status is OrderStatus.PENDING and pending.reserve_attempt == attempt:
-        customer_id = await uow.orders.resolve_customer(identities_of(pending.customer, pending.channel_id))
-        order = replace(pending, fulfillments=[], events=[], stock_requests=[], new_returns=[])
-        order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
-        if await uow.orders.save(order, pending_attempt=attempt):
-            return order, False
+    """tx2 (stock held) when `record_reservation_at_once` found the order moved on, or for a driver that did
+    not place it: lock, read and decide; the order becomes RESERVED if it is still PENDING at `attempt`.
+    Returns (order, reservation_is_orphan): an orphan is a reservation this order will never use (the order
+    moved on meanwhile), which the caller must release."""
     order = await _order(uow, order_id, lock=True)
     if order.reservation_id == reservation_id:
         return order, False  # a concurrent driver of the same order recorded it already
     if order.status is not OrderStatus.PENDING or order.reserve_attempt != attempt:
         return order, True
-    customer_id = customer_id or await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
+    customer_id = await uow.orders.resolve_customer(identities_of(order.customer, order.channel_id))
     order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
     await uow.orders.save(order)
     return order, False

@@ -1,7 +1,8 @@
 """SQLModel tables of the settlement schema. Repositories map them to domain objects; nothing else sees them.
 
 The journal is append-only and every entry balances: migration 0002 adds triggers that refuse UPDATE/DELETE
-of journal lines and refuse to commit an entry whose lines do not sum to zero (the domain refuses first).
+of journal lines, and 0004 one that refuses a statement inserting lines whose entries do not sum to zero or
+that are dated into a closed period (the domain refuses first).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class JournalLineRow(SettlementTable, table=True):
         Index("journal_lines_by_party_time", "party", "currency", "created_at"),
         Index("journal_lines_by_order", "order_id"),
         Index("journal_lines_by_time", "created_at"),
+        Index("journal_lines_by_entry", "entry_id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
@@ -102,7 +104,10 @@ class PeriodBalanceRow(SettlementTable, table=True):
 
 class PayoutRow(SettlementTable, table=True):
     __tablename__ = "payouts"
-    __table_args__ = (Index("payouts_by_party", "party", "created_at"),)
+    __table_args__ = (
+        Index("payouts_by_party", "party", "created_at"),
+        Index("payouts_by_time", "created_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     party: str = Field(max_length=80)

@@ -19,9 +19,10 @@ from onepool_runtime.columns import core_tables
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy import and_, func, literal_column, select, text, update
+from sqlalchemy import and_, func, literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
+from onepool_settlement.adapters import posting_sql
 from onepool_settlement.adapters.orm import (
     ChannelTermsRow,
     JournalEntryRow,
@@ -169,82 +170,47 @@ class SettlementRepository(Repository):
         """Hold the open period for the rest of this transaction (shared) and return the end of the last
         closed period: every posting of this transaction is after it."""
         if not self._holding:
-            self._closed_through = (
-                await self.session.execute(text("SELECT hold_open_period(:k)"), {"k": PERIOD_LOCK_KEY})
-            ).scalar_one()
+            driver = await self._uow.driver()
+            self._closed_through = await driver.fetchval("SELECT hold_open_period($1)", PERIOD_LOCK_KEY)
             self._holding = True
         return self._closed_through
 
     async def post(self, entry: JournalEntry) -> list[JournalLine] | None:
         """Write an entry once per key; None if its key was already posted (or it is empty)."""
-        if entry.is_empty:
-            return None
+        return (await self.post_many([entry]))[0]
+
+    async def post_many(self, entries: list[JournalEntry]) -> list[list[JournalLine] | None]:
+        """Write each entry once per key, all in one statement (posting_sql.py): each entry's lines as written,
+        or None where its key was already posted, by this call too (the first of a key wins), or it is empty."""
         await self.closed_through()
-        entry_id = str(uuid.uuid4())
-        claimed = (
-            await self.session.execute(
-                insert(_ENTRIES)
-                .values(
-                    id=entry_id,
-                    key=entry.key,
-                    rule=entry.rule.value,
-                    currency=entry.currency,
-                    order_id=entry.order_id,
-                    source_event_id=entry.source.event_id[:64],
-                    source_subject=entry.source.subject[:255],
-                    memo=entry.memo[:500],
-                    occurred_at=entry.source.occurred_at,
-                    reference=entry.reference[:255],
-                    corrects_entry_id=entry.corrects_entry_id,
-                    corrects_period_end=entry.corrects_period_end,
-                    created_at=func.clock_timestamp(),
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(_ENTRIES.c.created_at)
-            )
-        ).first()
-        if claimed is None:
-            return None
-        posted_at: datetime = claimed.created_at
-        rows: list[dict[str, Any]] = [
-            {
-                "entry_id": entry_id,
-                "party": p.party,
-                "account": p.account,
-                "currency": entry.currency,
-                "amount_minor": p.amount,
-                "order_id": entry.order_id,
-                "created_at": posted_at,
-            }
-            for p in entry.postings
-        ]
-        ids = (
-            (await self.session.execute(insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True), rows))
-            .scalars()
-            .all()
-        )
-        entry.id, entry.created_at = entry_id, posted_at
-        return [
-            JournalLine(
-                id=line_id,
-                entry_id=entry_id,
-                party=r["party"],
-                account=r["account"],
-                amount=r["amount_minor"],
-                currency=entry.currency,
-                rule=entry.rule.value,
-                order_id=entry.order_id,
-                source_event_id=entry.source.event_id,
-                source_subject=entry.source.subject,
-                memo=entry.memo,
-                created_at=posted_at,
-                occurred_at=entry.source.occurred_at,
-                reference=entry.reference,
-                corrects_entry_id=entry.corrects_entry_id,
-                corrects_period_end=entry.corrects_period_end,
-            )
-            for line_id, r in zip(ids, rows, strict=True)
-        ]
+        chosen: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            if not entry.is_empty:
+                chosen.setdefault(entry.key, i)
+        out: list[list[JournalLine] | None] = [None] * len(entries)
+        if not chosen:
+            return out
+        picked = [entries[i] for i in chosen.values()]
+        written = await posting_sql.post(await self._uow.driver(), picked, [str(uuid.uuid4()) for _ in picked])
+        for i, lines in zip(chosen.values(), written, strict=True):
+            out[i] = lines
+        return out
+
+    async def orders_of(self, order_ids: list[str]) -> dict[str, OrderSettlement]:
+        return await posting_sql.orders(await self._uow.driver(), order_ids)
+
+    async def add_orders(self, settlements: list[OrderSettlement]) -> set[str]:
+        """Record who sold each order; returns the ids recorded here (another transaction's stand)."""
+        return await posting_sql.add_orders(await self._uow.driver(), settlements)
+
+    async def note_order_reports(self, reports: dict[str, tuple[int, int]]) -> None:
+        await posting_sql.note_reports(await self._uow.driver(), reports)
+
+    async def channels_of(self, channel_ids: set[str]) -> dict[str, ChannelTerms]:
+        return await posting_sql.channels(await self._uow.driver(), channel_ids)
+
+    async def entry_heads(self, keys: list[str]) -> dict[str, tuple[str, datetime]]:
+        return await posting_sql.entry_heads(await self._uow.driver(), keys)
 
     async def entry_head(self, key: str) -> tuple[str, datetime] | None:
         """A posted entry's id and posting time, by its business key."""
@@ -396,13 +362,14 @@ class SettlementRepository(Repository):
         row = (await self.session.execute(select(_PAYOUTS).where(_PAYOUTS.c.id == payout_id))).first()
         return _payout(row) if row else None
 
-    async def list_payouts(self, party: str, after: str, limit: int) -> list[Payout]:
+    async def list_payouts(self, party: str, after: tuple[datetime, str] | None, limit: int) -> list[Payout]:
+        """Oldest first: by created time, then id (payouts created in the same instant keep one order)."""
         query = select(_PAYOUTS)
         if party:
             query = query.where(_PAYOUTS.c.party == party)
-        if after:
-            query = query.where(_PAYOUTS.c.id > after)
-        rows = await self.session.execute(query.order_by(_PAYOUTS.c.id).limit(limit))
+        if after is not None:
+            query = query.where(tuple_(_PAYOUTS.c.created_at, _PAYOUTS.c.id) > tuple_(*after))
+        rows = await self.session.execute(query.order_by(_PAYOUTS.c.created_at, _PAYOUTS.c.id).limit(limit))
         return [_payout(r) for r in rows]
 
     # --- locations ----------------------------------------------------------------------------------

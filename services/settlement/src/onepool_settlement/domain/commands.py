@@ -53,8 +53,10 @@ class CreatePayout:
 
 @dataclass(frozen=True)
 class ListPayouts:
+    """Payouts oldest first (created time, then id); `after` is the previous page's last (created time, id)."""
+
     party: str  # empty: every party (privileged callers only)
-    after: str  # page token: the last payout id of the previous page
+    after: tuple[datetime, str] | None
     limit: int
 
 

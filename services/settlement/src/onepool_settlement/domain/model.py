@@ -2,7 +2,7 @@
 
 An entry is identified by a business key (`sale:<order>`, `fulfilment_fee:<order>:<fulfillment>`,
 `return:<return>`, `cancel:<order>`, `wholesale:<replenishment>`, `payment:<request>`, `payout:<request>`,
-`ownership:return:<return>`): the ledger writes each key once, so however often an event is delivered, or
+`ownership:<move>`): the ledger writes each key once, so however often an event is delivered, or
 re-published under a new id, or a request retried, its money is posted once.
 
 Also here: the facts settlement reads from other services' events (orders, channels, replenishments),
@@ -63,7 +63,7 @@ class Account(StrEnum):
     REMITTANCE = "remittance"  # clearing: customers' money a channel collected and handed over
     FEE_RETAINED = "fee_retained"  # a channel's commission kept out of the money it remitted
     PAYOUT = "payout"  # the brand paid the party what it owed it
-    OWNERSHIP = "ownership"  # goods that changed owner (a return received at another owner's location)
+    OWNERSHIP = "ownership"  # goods that changed owner (a transfer, a return or a fulfillment between owners)
     CUSTOMER_DEPOSIT = "customer_deposit"  # clearing: a presale deposit the customer paid
     DEPOSIT_HELD = "deposit_held"  # clearing: deposits held for orders not sold yet (nobody's money yet)
     DEPOSIT_KEPT = "deposit_kept"  # the seller kept the deposit of a lapsed presale order
@@ -265,6 +265,24 @@ class ReturnedGoods:
     location_id: str
     lines: tuple[StockLine, ...]
     refund: int
+
+
+@dataclass(frozen=True)
+class GoodsMoved:
+    """Goods that changed owner as dealers valued them (dealers.ownership.moved): `taker` owes `giver`
+    `total` (parties: "brand" or "dealer:<id>")."""
+
+    id: str
+    reason: str  # TRANSFER, RETURN or FULFILLMENT
+    giver: str
+    taker: str
+    currency: str
+    total: int
+    order_id: str = ""
+    reference: str = ""
+    location_id: str = ""
+    priced: str = ""  # the lines as valued, for the memo: "2 x TEA at 8000"
+    unpriced_skus: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,12 @@ part, so it is posted then. Cancelling a paid order and returning goods reverse 
    clearing, the channel and the brand at zero.
 6. Payout (`payout:<request>`, CreatePayout): the brand pays a party what it owed it up to a date: the
    party is debited, the brand credited.
-7. Ownership (`ownership:return:<return>`, orders.order.returned): returned goods belong to the order's
-   seller (it refunded them); received at a location of another owner, that owner buys them from the
-   seller at `return_transfer_price_bps` of their value at the price the customer paid (the tier factor of
-   a wholesale purchase): the location's owner is debited, the seller credited.
+7. Ownership (`ownership:<move>`, dealers.ownership.moved): goods that changed owner other than by a
+   replenishment (a transfer between owners, a return received at a location of someone other than the
+   seller, a dealer's location shipping someone else's sale), valued by dealers at a dealer's tier
+   wholesale price (docs/settlement.md "Goods that change owner"): the taker is debited, the giver
+   credited. Keys: `ownership:transfer:<transfer>`, `ownership:return:<return>`,
+   `ownership:fulfillment:<order>:<fulfillment>`.
 """
 
 from __future__ import annotations
@@ -51,11 +53,11 @@ from onepool_settlement.domain.model import (
     Account,
     ChannelTerms,
     Fulfillment,
+    GoodsMoved,
     JournalEntry,
     OrderFacts,
     OrderSettlement,
     Posting,
-    ReturnedGoods,
     Rule,
     Source,
 )
@@ -67,10 +69,9 @@ class SettlementPolicy:
 
     fulfillment_fee_bps: int = 500
     dealer_sale_brand_share_bps: int = 3000
-    return_transfer_price_bps: int = 8500
 
     def __post_init__(self) -> None:
-        for name in ("fulfillment_fee_bps", "dealer_sale_brand_share_bps", "return_transfer_price_bps"):
+        for name in ("fulfillment_fee_bps", "dealer_sale_brand_share_bps"):
             if not 0 <= getattr(self, name) <= BPS:
                 raise ValueError(f"{name} must be between 0 and {BPS}")
 
@@ -263,32 +264,22 @@ def payout(key: str, payout_id: str, party: str, currency: str, amount: int) -> 
     )
 
 
-def ownership_on_return(
-    order: OrderFacts,
-    settlement: OrderSettlement,
-    returned: ReturnedGoods,
-    location_owner: str,
-    policy: SettlementPolicy,
-    source: Source,
-) -> JournalEntry | None:
-    """Rule 7: None when the goods come back to their owner (the seller's own location)."""
-    if location_owner == settlement.seller:
+def ownership(move: GoodsMoved, source: Source) -> JournalEntry | None:
+    """Rule 7: the taker owes the giver what dealers valued the goods at; None when nothing is owed."""
+    if move.total <= 0 or move.giver == move.taker:
         return None
-    value = sum(ln.quantity * order.unit_price(ln.sku) for ln in returned.lines) or returned.refund
-    price = bps_of(value, policy.return_transfer_price_bps)
-    if price <= 0:
-        return None
+    unpriced = f"; not priced: {', '.join(move.unpriced_skus)}" if move.unpriced_skus else ""
     return JournalEntry(
-        key=f"ownership:return:{returned.return_id}",
+        key=f"ownership:{move.id}",
         rule=Rule.OWNERSHIP,
-        currency=settlement.currency,
-        order_id=order.id,
+        currency=move.currency,
+        order_id=move.order_id,
         source=source,
         postings=(
-            Posting(location_owner, Account.OWNERSHIP, -price),
-            Posting(settlement.seller, Account.OWNERSHIP, price),
+            Posting(move.taker, Account.OWNERSHIP, -move.total),
+            Posting(move.giver, Account.OWNERSHIP, move.total),
         ),
-        memo=f"return {returned.return_id} received at {returned.location_id} ({location_owner}): goods of "
-        f"{settlement.seller} worth {value} taken over at {policy.return_transfer_price_bps} bps",
-        reference=returned.return_id,
+        memo=f"{move.reason.lower()} {move.reference} at {move.location_id}: goods of {move.giver} taken over by "
+        f"{move.taker} for {move.total} ({move.priced}){unpriced}",
+        reference=move.reference,
     )

@@ -32,7 +32,6 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     policy = SettlementPolicy(
         fulfillment_fee_bps=settings.fulfillment_fee_bps,
         dealer_sale_brand_share_bps=settings.dealer_sale_brand_share_bps,
-        return_transfer_price_bps=settings.return_transfer_price_bps,
     )
     currency = settings.default_currency
     # The service's sessions unless a test injects a crash between a consumer's commit and its ack.
@@ -46,6 +45,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             "ORDERS",
             events_in.order_subscriptions(policy, currency),
             max_deliver=settings.orders_consumer_max_deliver,
+            batch=settings.orders_consumer_batch_size,
         ),
         consumer("deposits", "ORDERS", events_in.deposit_subscriptions(policy, currency)),
         consumer("dealers", "DEALERS", events_in.dealer_subscriptions(currency)),

@@ -5,8 +5,7 @@ which fulfillments have left, is what orders says, never settlement's reading of
 
 An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
 refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
-A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet), and so is a
-return received at a location settlement has not heard of yet (handlers.LocationNotKnownYet).
+A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import Any
 from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.common.v1 import common_pb2
+from onepool.dealers.v1 import dealers_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
@@ -28,10 +28,12 @@ from onepool_runtime.errors import Conflict, DomainError, Unavailable
 from onepool_runtime.protobuf import enum_maps, from_ts
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
+from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
     ChannelTerms,
     ChannelType,
     Fulfillment,
+    GoodsMoved,
     OrderFacts,
     OrderLine,
     ReturnedGoods,
@@ -42,6 +44,11 @@ from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
 _CHANNEL_TYPES = enum_maps(channels_pb2.ChannelType, ChannelType).from_proto
+_MOVE_REASONS = {
+    dealers_pb2.OWNERSHIP_MOVE_REASON_TRANSFER: "TRANSFER",
+    dealers_pb2.OWNERSHIP_MOVE_REASON_RETURN: "RETURN",
+    dealers_pb2.OWNERSHIP_MOVE_REASON_FULFILLMENT: "FULFILLMENT",
+}
 
 
 def source(event: Any) -> Source:
@@ -152,14 +159,16 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
     def facts(event: Any) -> OrderFacts:
         return order_facts(event.facts, default_currency=default_currency)
 
-    async def paid(event: order_events.OrderPaid, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_paid(uow, policy, facts(event), source(event))
+    def sale_event(event: order_events.OrderPaid | order_events.OrderShipped | order_events.OrderCompleted) -> Any:
+        shipped = event.fulfillment_id if isinstance(event, order_events.OrderShipped) else ""
+        return handlers.OrderEvent(facts(event), source(event), shipped)
 
-    async def shipped(event: order_events.OrderShipped, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_shipped(uow, policy, facts(event), event.fulfillment_id, source(event))
+    async def sale(event: Any, uow: SettlementUnitOfWork) -> None:
+        await handlers.record_orders(uow, policy, [sale_event(event)])
 
-    async def completed(event: order_events.OrderCompleted, uow: SettlementUnitOfWork) -> None:
-        await handlers.record_order_completed(uow, policy, facts(event), source(event))
+    async def sales(events: list[Any], uow: SettlementUnitOfWork) -> None:
+        """A run of paid, shipped and completed events of a consumer's batch, booked together."""
+        await handlers.record_orders(uow, policy, [sale_event(e) for e in events])
 
     async def cancelled(event: order_events.OrderCancelled, uow: SettlementUnitOfWork) -> None:
         await handlers.record_order_cancelled(uow, policy, facts(event), source(event))
@@ -179,10 +188,11 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
         )
         await handlers.record_order_returned(uow, policy, order, goods, source(event))
 
+    one, many = _permanent_on_domain_errors(sale), _permanent_on_domain_errors(sales)
     return [
-        Subscription.of(order_events.OrderPaid, _permanent_on_domain_errors(paid)),
-        Subscription.of(order_events.OrderShipped, _permanent_on_domain_errors(shipped)),
-        Subscription.of(order_events.OrderCompleted, _permanent_on_domain_errors(completed)),
+        Subscription.of(message, one, many=many)
+        for message in (order_events.OrderPaid, order_events.OrderShipped, order_events.OrderCompleted)
+    ] + [
         Subscription.of(order_events.OrderCancelled, _permanent_on_domain_errors(cancelled)),
         Subscription.of(order_events.OrderReturned, _permanent_on_domain_errors(returned)),
     ]
@@ -223,6 +233,36 @@ def dealer_subscriptions(default_currency: str) -> list[Subscription[Any, Any]]:
         total = _amount(r.total, currency, f"replenishment {r.id} total")
         await handlers.record_replenishment_received(uow, r.id, r.dealer_id, currency, total, source(event))
 
+    async def moved(event: dealer_events.OwnershipMoved, uow: SettlementUnitOfWork) -> None:
+        await handlers.record_goods_moved(uow, goods_moved(event.move, default_currency), source(event))
+
     return [
         Subscription.of(dealer_events.ReplenishmentReceived, _permanent_on_domain_errors(received)),
+        Subscription.of(dealer_events.OwnershipMoved, _permanent_on_domain_errors(moved)),
     ]
+
+
+def goods_moved(m: dealers_pb2.OwnershipMove, default_currency: str) -> GoodsMoved:
+    if not m.id or len(m.id) > 200 or not m.id.isprintable():
+        raise PermanentError(f"ownership move id {m.id[:80]!r} is not one")
+    owners = []
+    for dealer_id in (m.from_dealer_id, m.to_dealer_id):
+        owners.append(parties.dealer(_id(dealer_id, "dealer id")) if dealer_id else parties.BRAND)
+    currency = m.total.currency or default_currency
+    if not CURRENCY_RE.match(currency):
+        raise PermanentError(f"ownership move {m.id}: currency {currency!r} is not ISO 4217")
+    total = _amount(m.total, currency, f"ownership move {m.id} total")
+    priced = ", ".join(f"{ln.quantity} x {ln.sku} at {ln.unit_price.amount_minor}" for ln in m.lines)
+    return GoodsMoved(
+        id=m.id,
+        reason=_MOVE_REASONS.get(m.reason, "MOVE"),
+        giver=owners[0],
+        taker=owners[1],
+        currency=currency,
+        total=total,
+        order_id=_id(m.order_id, "order id") if m.order_id else "",
+        reference=m.reference[:200],
+        location_id=m.location_id[:64],
+        priced=priced[:300],
+        unpriced_skus=tuple(m.unpriced_skus),
+    )

@@ -114,7 +114,8 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ListPayoutsResponse:
             payouts, more = await handlers.list_payouts(uow, query)
-            token = encode_page_token({"after": payouts[-1].id}) if more else ""
+            last = payouts[-1] if more else None
+            token = requests.payout_page_token(last.created_at, last.id) if last and last.created_at else ""
             return pb.ListPayoutsResponse(payouts=[mappers.payout_to_proto(x) for x in payouts], next_page_token=token)
 
         return await self._use.read(produce)

@@ -10,13 +10,15 @@ from onepool_kernel.money import MAX_AMOUNT_MINOR
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
+    ID_RE,
     check_currency,
     check_id,
     check_money,
     check_request_id,
     check_text,
+    decode_page_token,
+    encode_page_token,
     page_after_int,
-    page_after_key,
     page_size,
 )
 
@@ -170,13 +172,35 @@ def list_payouts(req: pb.ListPayoutsRequest) -> commands.ListPayouts:
     v = Violations()
     party = check_party(v, "party", req.party, required=False)
     limit = page_size(v, req.page_size)
-    after = ""
+    after = None
     try:
-        after = page_after_key(req.page_token)
+        after = payout_cursor(req.page_token)
     except InvalidArgument as exc:
         v.items.extend(exc.violations)
     v.raise_if_any()
     return commands.ListPayouts(party, after, limit)
+
+
+def payout_cursor(token: str) -> tuple[datetime, str] | None:
+    """A ListPayouts page token's position: the last payout's (created time, id). Refused unless it is one
+    of ours (tokens come back from callers)."""
+    cursor = decode_page_token(token)
+    if cursor is None:
+        return None
+    at, payout_id = cursor.get("at"), cursor.get("id")
+    try:
+        if not isinstance(at, str) or not isinstance(payout_id, str) or not ID_RE.match(payout_id):
+            raise ValueError
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError
+    except ValueError as exc:
+        raise InvalidArgument("page_token", "is not a valid page token") from exc
+    return when, payout_id
+
+
+def payout_page_token(created_at: datetime, payout_id: str) -> str:
+    return encode_page_token({"at": created_at.isoformat(), "id": payout_id})
 
 
 def close_period(req: pb.ClosePeriodRequest) -> commands.ClosePeriod:

@@ -7,7 +7,7 @@ overtook a delayed orders.order.paid still finds the sale in place, and the sale
 Every posting lands in the first open period. An entry whose fact (its event's time, or the sale it
 corrects) lies in a closed period is marked late, naming the sale it corrects and that period's end.
 
-Failure modes: ChannelNotKnownYet / LocationNotKnownYet (transient, the event is retried); NotFound (an
+Failure modes: ChannelNotKnownYet (transient, the event is retried); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
 PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment that cannot be one).
 """
@@ -15,6 +15,8 @@ PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from onepool_runtime.errors import FailedPrecondition, found
@@ -22,6 +24,7 @@ from onepool_runtime.errors import FailedPrecondition, found
 from onepool_settlement.domain import commands, deposits, parties, periods, rules
 from onepool_settlement.domain.model import (
     ChannelTerms,
+    GoodsMoved,
     JournalEntry,
     JournalLine,
     OrderFacts,
@@ -46,37 +49,44 @@ class ChannelNotKnownYet(Exception):
         self.channel_id = channel_id
 
 
-class LocationNotKnownYet(Exception):
-    """A return received at a location whose owner settlement has not heard of yet (INVENTORY runs
-    independently). Transient: retried with back-off until inventory.location.upserted arrives."""
-
-    def __init__(self, location_id: str) -> None:
-        super().__init__(f"location {location_id!r} is not known yet; waiting for its LocationUpserted event")
-        self.location_id = location_id
-
-
 _PAYOUT_IDS = uuid.UUID("5e771e00-0000-4000-8000-000000000001")
 
 
 async def post(uow: SettlementUnitOfWork, entry: JournalEntry, *, order_id: str = "") -> list[JournalLine] | None:
-    """Post into the first open period; mark the entry late if its fact (or, for an order's later entries,
-    the order's sale) belongs to a closed period."""
+    """Post one entry (see post_many)."""
+    return (await post_many(uow, [(entry, order_id)]))[0]
+
+
+async def post_many(
+    uow: SettlementUnitOfWork, entries: Sequence[tuple[JournalEntry, str]]
+) -> list[list[JournalLine] | None]:
+    """Post (entry, order id) pairs into the first open period, in one statement, each once per key: its lines
+    as written, or None where the key was posted before. An entry is marked late if its fact (its event's
+    time or, for an order's later entries, the order's sale) belongs to a closed period.
+
+    This is the one way into the ledger: every rule's entries (and the presale's deposits, when they come)
+    go through here, so period locking, late marking, idempotency by key and the EntryPosted events are the
+    same for all of them."""
     closed = await uow.repo.closed_through()
     if closed is not None:
-        sale = await uow.repo.entry_head(f"sale:{order_id}") if order_id else None
-        sale_id, sale_at = (sale[0], sale[1]) if sale else ("", None)
-        facts = [t for t in (entry.source.occurred_at, sale_at) if t is not None]
-        fact_time = min(facts) if facts else None
-        if fact_time is not None and fact_time < closed:
-            ends = [p.period_end for p in await uow.repo.periods()]
-            period_end = periods.late_period(fact_time, ends)
-            assert period_end is not None
-            entry.mark_late(sale_id if sale_at is not None and sale_at < closed else "", period_end)
-    lines = await uow.repo.post(entry)
-    if lines is not None:
-        entry.record_posting(tuple(lines))
-        uow.track(entry)
-    return lines
+        heads = await uow.repo.entry_heads([f"sale:{order_id}" for _, order_id in entries if order_id])
+        ends: list[datetime] | None = None
+        for entry, order_id in entries:
+            sale = heads.get(f"sale:{order_id}") if order_id else None
+            sale_id, sale_at = sale if sale else ("", None)
+            facts = [t for t in (entry.source.occurred_at, sale_at) if t is not None]
+            fact_time = min(facts) if facts else None
+            if fact_time is not None and fact_time < closed:
+                ends = ends if ends is not None else [p.period_end for p in await uow.repo.periods()]
+                period_end = periods.late_period(fact_time, ends)
+                assert period_end is not None
+                entry.mark_late(sale_id if sale_at is not None and sale_at < closed else "", period_end)
+    written = await uow.repo.post_many([entry for entry, _ in entries])
+    for (entry, _), lines in zip(entries, written, strict=True):
+        if lines is not None:
+            entry.record_posting(tuple(lines))
+            uow.track(entry)
+    return written
 
 
 # --- events from other services ---------------------------------------------------------------------
@@ -113,7 +123,7 @@ async def ensure_sale(
 async def settle_deposit(uow: SettlementUnitOfWork, order: OrderFacts, source: Source) -> None:
     """Book an order's presale deposit as received, then applied to the sale, kept by the seller or refunded,
     as far as the order's facts say (domain/deposits.py; each entry once per order)."""
-    await post(uow, deposits.received(order, source), order_id=order.id)
+    entries = [(deposits.received(order, source), order.id)]
     seller = parties.BRAND
     if order.deposit_kept > 0:
         channel = await uow.repo.get_channel(order.channel_id) if order.channel_id else None
@@ -122,7 +132,8 @@ async def settle_deposit(uow: SettlementUnitOfWork, order: OrderFacts, source: S
         seller = rules.seller_of(order, channel)
     resolved = deposits.resolution(order, seller, source)
     if resolved is not None:
-        await post(uow, resolved, order_id=order.id)
+        entries.append((resolved, order.id))
+    await post_many(uow, entries)
 
 
 async def _post_fulfillment_fees(
@@ -131,20 +142,70 @@ async def _post_fulfillment_fees(
     order: OrderFacts,
     settlement: OrderSettlement,
     source: Source,
-    shipped_now: str = "",
 ) -> None:
-    for fulfillment in order.shipped_fulfillments(also=[shipped_now] if shipped_now else []):
-        entry = rules.fulfillment_fee(order, fulfillment, settlement, policy, source)
-        if entry is not None:
-            await post(uow, entry, order_id=order.id)
+    entries = [
+        (entry, order.id)
+        for fulfillment in order.shipped_fulfillments()
+        if (entry := rules.fulfillment_fee(order, fulfillment, settlement, policy, source)) is not None
+    ]
+    if entries:
+        await post_many(uow, entries)
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An orders event as the sale path reads it: the order's facts, the event, and the fulfillment it
+    announces as shipped (OrderShipped), which counts as shipped even if the facts were cut before."""
+
+    order: OrderFacts
+    source: Source
+    shipped_now: str = ""
+
+
+async def record_orders(
+    uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, events: Sequence[OrderEvent]
+) -> None:
+    """Paid, shipped and completed orders events, in the order they came (one, or a consumer's run of them):
+    each order's sale once, from the first event showing it paid (rule 1), then the fee of every fulfillment
+    an event shows shipped (rule 2), all posted in one statement. The same effect as the events one by one;
+    a fixed number of statements for any number of events. Completion catches fulfillments whose shipment
+    or pickup produced no event of its own."""
+    known = await uow.repo.orders_of(sorted({e.order.id for e in events}))
+    terms = await uow.repo.channels_of({e.order.channel_id for e in events if e.order.id not in known})
+    new: dict[str, tuple[OrderSettlement, JournalEntry]] = {}
+    reports: dict[str, tuple[int, int]] = {}  # what orders said since each order's sale was recorded
+    for e in events:
+        order = e.order
+        if order.id in known or order.id in new:
+            paid, refunded = reports.get(order.id, (0, 0))
+            reports[order.id] = (max(paid, order.paid), max(refunded, order.refunded))
+        elif order.is_paid and order.gross > 0:
+            channel = terms.get(order.channel_id) if order.channel_id else None
+            if order.channel_id and channel is None:
+                raise ChannelNotKnownYet(order.channel_id)
+            new[order.id] = rules.recognise_sale(order, channel, policy, e.source)
+    recorded = await uow.repo.add_orders([settlement for settlement, _ in new.values()])
+    lost = [order_id for order_id in new if order_id not in recorded]  # another replica recorded them first
+    known |= await uow.repo.orders_of(lost) if lost else {}
+    sold = {order_id: settlement for order_id, (settlement, _) in new.items() if order_id in recorded}
+    entries: list[tuple[JournalEntry, str]] = [(entry, "") for order_id, (_, entry) in new.items() if order_id in sold]
+    for e in events:
+        settlement = known.get(e.order.id) or sold.get(e.order.id)
+        if settlement is None:
+            continue  # unpaid: nothing to settle yet
+        for fulfillment in e.order.shipped_fulfillments(also=[e.shipped_now] if e.shipped_now else []):
+            fee = rules.fulfillment_fee(e.order, fulfillment, settlement, policy, e.source)
+            if fee is not None:
+                entries.append((fee, e.order.id))
+    await uow.repo.note_order_reports({k: v for k, v in reports.items() if k in known or k in sold})
+    if entries:
+        await post_many(uow, entries)
 
 
 async def record_order_paid(
     uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, source: Source
 ) -> None:
-    settlement = await ensure_sale(uow, policy, order, source)
-    if settlement is not None:
-        await _post_fulfillment_fees(uow, policy, order, settlement, source)
+    await record_orders(uow, policy, [OrderEvent(order, source)])
 
 
 async def record_order_shipped(
@@ -154,16 +215,13 @@ async def record_order_shipped(
     fulfillment_id: str,
     source: Source,
 ) -> None:
-    settlement = await ensure_sale(uow, policy, order, source)
-    if settlement is not None:
-        await _post_fulfillment_fees(uow, policy, order, settlement, source, shipped_now=fulfillment_id)
+    await record_orders(uow, policy, [OrderEvent(order, source, fulfillment_id)])
 
 
 async def record_order_completed(
     uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, source: Source
 ) -> None:
-    """Completion catches fulfillments whose shipment or pickup produced no event of its own."""
-    await record_order_paid(uow, policy, order, source)
+    await record_orders(uow, policy, [OrderEvent(order, source)])
 
 
 async def record_order_returned(
@@ -173,17 +231,12 @@ async def record_order_returned(
     returned: ReturnedGoods,
     source: Source,
 ) -> None:
-    """Rule 3: reverse the refund in proportion to what the order still holds; rule 7: goods received at
-    another owner's location change owner."""
+    """Rule 3: reverse the refund in proportion to what the order still holds. Goods received at another
+    owner's location change owner too: dealers values that move and settlement books it from its event
+    (record_goods_moved)."""
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is None:
         return  # nothing was ever settled (an unpaid order cannot be refunded)
-    owner = None
-    if returned.location_id:
-        dealer_id = await uow.repo.location_owner(returned.location_id)
-        if dealer_id is None:
-            raise LocationNotKnownYet(returned.location_id)
-        owner = parties.dealer(dealer_id) if dealer_id else parties.BRAND
     await _post_fulfillment_fees(uow, policy, order, settlement, source)
     positions = await uow.repo.order_positions(order.id, settlement.currency)
     entry = rules.reverse(
@@ -196,10 +249,13 @@ async def record_order_returned(
         memo=f"return {returned.return_id} of order {order.id}: refund {returned.refund}",
     )
     await post(uow, entry, order_id=order.id)
-    if owner is not None:
-        moved = rules.ownership_on_return(order, settlement, returned, owner, policy, source)
-        if moved is not None:
-            await post(uow, moved, order_id=order.id)
+
+
+async def record_goods_moved(uow: SettlementUnitOfWork, move: GoodsMoved, source: Source) -> None:
+    """Rule 7, once per move: an order's move is late like the order's other entries."""
+    entry = rules.ownership(move, source)
+    if entry is not None:
+        await post(uow, entry, order_id=move.order_id)
 
 
 async def record_order_cancelled(

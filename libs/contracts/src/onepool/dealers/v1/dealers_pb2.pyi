@@ -33,6 +33,13 @@ class ReplenishmentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPLENISHMENT_STATUS_SHIPPED: _ClassVar[ReplenishmentStatus]
     REPLENISHMENT_STATUS_RECEIVED: _ClassVar[ReplenishmentStatus]
     REPLENISHMENT_STATUS_REJECTED: _ClassVar[ReplenishmentStatus]
+
+class OwnershipMoveReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OWNERSHIP_MOVE_REASON_UNSPECIFIED: _ClassVar[OwnershipMoveReason]
+    OWNERSHIP_MOVE_REASON_TRANSFER: _ClassVar[OwnershipMoveReason]
+    OWNERSHIP_MOVE_REASON_RETURN: _ClassVar[OwnershipMoveReason]
+    OWNERSHIP_MOVE_REASON_FULFILLMENT: _ClassVar[OwnershipMoveReason]
 DEALER_TIER_UNSPECIFIED: DealerTier
 DEALER_TIER_STANDARD: DealerTier
 DEALER_TIER_SILVER: DealerTier
@@ -45,6 +52,10 @@ REPLENISHMENT_STATUS_PLACED: ReplenishmentStatus
 REPLENISHMENT_STATUS_SHIPPED: ReplenishmentStatus
 REPLENISHMENT_STATUS_RECEIVED: ReplenishmentStatus
 REPLENISHMENT_STATUS_REJECTED: ReplenishmentStatus
+OWNERSHIP_MOVE_REASON_UNSPECIFIED: OwnershipMoveReason
+OWNERSHIP_MOVE_REASON_TRANSFER: OwnershipMoveReason
+OWNERSHIP_MOVE_REASON_RETURN: OwnershipMoveReason
+OWNERSHIP_MOVE_REASON_FULFILLMENT: OwnershipMoveReason
 
 class Dealer(_message.Message):
     __slots__ = ("id", "name", "tier", "credit_limit", "region", "channel_id", "status", "created_at", "updated_at", "location_ids")
@@ -341,3 +352,37 @@ class GetDealerOverviewResponse(_message.Message):
     period_end: _timestamp_pb2.Timestamp
     inbound_units: int
     def __init__(self, dealer_id: _Optional[str] = ..., open_orders: _Optional[int] = ..., sales_in_period: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., units_in_stock: _Optional[int] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_available: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., open_replenishments: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inbound_units: _Optional[int] = ...) -> None: ...
+
+class OwnershipMoveLine(_message.Message):
+    __slots__ = ("sku", "quantity", "unit_price")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    quantity: int
+    unit_price: _common_pb2.Money
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class OwnershipMove(_message.Message):
+    __slots__ = ("id", "reason", "from_dealer_id", "to_dealer_id", "lines", "total", "order_id", "reference", "location_id", "unpriced_skus")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FROM_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    UNPRICED_SKUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: OwnershipMoveReason
+    from_dealer_id: str
+    to_dealer_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[OwnershipMoveLine]
+    total: _common_pb2.Money
+    order_id: str
+    reference: str
+    location_id: str
+    unpriced_skus: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[_Union[OwnershipMoveReason, str]] = ..., from_dealer_id: _Optional[str] = ..., to_dealer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OwnershipMoveLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., reference: _Optional[str] = ..., location_id: _Optional[str] = ..., unpriced_skus: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -26,7 +26,7 @@ from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common
 from onepool.dealers.v1 import dealers_pb2 as onepool_dot_dealers_dot_v1_dot_dealers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fonepool/dealers/v1/events.proto\x12\x12onepool.dealers.v1\x1a\x1eonepool/common/v1/common.proto\x1a onepool/dealers/v1/dealers.proto\"\x89\x01\n\x10\x44\x65\x61lerRegistered\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer:\x1d\x8a\xb5\x18\x19\x64\x65\x61lers.dealer.registered\"\x83\x01\n\rDealerUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer:\x1a\x8a\xb5\x18\x16\x64\x65\x61lers.dealer.updated\"\x9d\x01\n\x13ReplenishmentPlaced\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment: \x8a\xb5\x18\x1c\x64\x65\x61lers.replenishment.placed\"\x9f\x01\n\x14ReplenishmentShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:!\x8a\xb5\x18\x1d\x64\x65\x61lers.replenishment.shipped\"\xa1\x01\n\x15ReplenishmentReceived\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:\"\x8a\xb5\x18\x1e\x64\x65\x61lers.replenishment.received\"\xa1\x01\n\x15ReplenishmentRejected\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:\"\x8a\xb5\x18\x1e\x64\x65\x61lers.replenishment.rejectedb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fonepool/dealers/v1/events.proto\x12\x12onepool.dealers.v1\x1a\x1eonepool/common/v1/common.proto\x1a onepool/dealers/v1/dealers.proto\"\x89\x01\n\x10\x44\x65\x61lerRegistered\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer:\x1d\x8a\xb5\x18\x19\x64\x65\x61lers.dealer.registered\"\x83\x01\n\rDealerUpdated\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12*\n\x06\x64\x65\x61ler\x18\x02 \x01(\x0b\x32\x1a.onepool.dealers.v1.Dealer:\x1a\x8a\xb5\x18\x16\x64\x65\x61lers.dealer.updated\"\x9d\x01\n\x13ReplenishmentPlaced\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment: \x8a\xb5\x18\x1c\x64\x65\x61lers.replenishment.placed\"\x9f\x01\n\x14ReplenishmentShipped\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:!\x8a\xb5\x18\x1d\x64\x65\x61lers.replenishment.shipped\"\xa1\x01\n\x15ReplenishmentReceived\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:\"\x8a\xb5\x18\x1e\x64\x65\x61lers.replenishment.received\"\xa1\x01\n\x15ReplenishmentRejected\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12\x38\n\rreplenishment\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.Replenishment:\"\x8a\xb5\x18\x1e\x64\x65\x61lers.replenishment.rejected\"\x8a\x01\n\x0eOwnershipMoved\x12*\n\x04meta\x18\x01 \x01(\x0b\x32\x1c.onepool.common.v1.EventMeta\x12/\n\x04move\x18\x02 \x01(\x0b\x32!.onepool.dealers.v1.OwnershipMove:\x1b\x8a\xb5\x18\x17\x64\x65\x61lers.ownership.movedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,6 +45,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REPLENISHMENTRECEIVED']._serialized_options = b'\212\265\030\036dealers.replenishment.received'
   _globals['_REPLENISHMENTREJECTED']._loaded_options = None
   _globals['_REPLENISHMENTREJECTED']._serialized_options = b'\212\265\030\036dealers.replenishment.rejected'
+  _globals['_OWNERSHIPMOVED']._loaded_options = None
+  _globals['_OWNERSHIPMOVED']._serialized_options = b'\212\265\030\027dealers.ownership.moved'
   _globals['_DEALERREGISTERED']._serialized_start=122
   _globals['_DEALERREGISTERED']._serialized_end=259
   _globals['_DEALERUPDATED']._serialized_start=262
@@ -57,4 +59,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REPLENISHMENTRECEIVED']._serialized_end=879
   _globals['_REPLENISHMENTREJECTED']._serialized_start=882
   _globals['_REPLENISHMENTREJECTED']._serialized_end=1043
+  _globals['_OWNERSHIPMOVED']._serialized_start=1046
+  _globals['_OWNERSHIPMOVED']._serialized_end=1184
 # @@protoc_insertion_point(module_scope)

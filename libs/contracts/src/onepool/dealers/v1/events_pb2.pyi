@@ -54,3 +54,11 @@ class ReplenishmentRejected(_message.Message):
     meta: _common_pb2.EventMeta
     replenishment: _dealers_pb2.Replenishment
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., replenishment: _Optional[_Union[_dealers_pb2.Replenishment, _Mapping]] = ...) -> None: ...
+
+class OwnershipMoved(_message.Message):
+    __slots__ = ("meta", "move")
+    META_FIELD_NUMBER: _ClassVar[int]
+    MOVE_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    move: _dealers_pb2.OwnershipMove
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., move: _Optional[_Union[_dealers_pb2.OwnershipMove, _Mapping]] = ...) -> None: ...

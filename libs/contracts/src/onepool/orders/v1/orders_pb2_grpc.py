@@ -168,16 +168,17 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ConfirmPickup(self, request, context):
-        """The customer collected a PICKUP_IN_STORE order at the shop.
-        Errors: NOT_FOUND (order, fulfillment); FAILED_PRECONDITION INVALID_ORDER_STATE (not a paid pickup
-        order), INVALID_FULFILLMENT_STATE (already handed over), AWAITING_STOCK (units still wait for goods).
+        """The customer collected a PICKUP_IN_STORE order at the shop: the goods left it, the order is SHIPPED
+        (CompleteOrder closes it). Confirming a handed-over fulfillment again returns the order.
+        Errors: NOT_FOUND (order, fulfillment); FAILED_PRECONDITION INVALID_ORDER_STATE (not a pickup order, or
+        not paid yet), AWAITING_STOCK (units still wait for goods to arrive).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CompleteOrder(self, request, context):
-        """Closes an order whose fulfillments have all left their locations.
+        """Closes an order whose fulfillments have all left their locations (shipped or picked up).
         Errors: NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (something is still to ship).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -1,0 +1,79 @@
+"""The `onepool seed` and `onepool demo` commands: connect to a running `make run`, seed, tell the story.
+
+Addresses come from the same settings the services use (ONEPOOL_ORDERS_ADDR ... default 127.0.0.1:50051..5),
+and an admin token is minted with ONEPOOL_JWT_SECRET (or the RS256 key), as `onepool token` does.
+
+Failure modes: a service not running (UNAVAILABLE: start `make run` first), a refusal or a read model that
+never catches up: printed with what was being done, and the command exits 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import grpc
+from onepool.channels.v1 import channels_pb2_grpc
+from onepool.dealers.v1 import dealers_pb2_grpc
+from onepool.inventory.v1 import inventory_pb2_grpc
+from onepool.orders.v1 import orders_pb2_grpc
+from onepool.settlement.v1 import settlement_pb2_grpc
+from onepool_runtime.auth import mint_token
+from onepool_runtime.settings import ServiceSettings
+from rich.console import Console
+
+from onepool_cli.demo.report import print_story
+from onepool_cli.demo.story import run_story
+from onepool_cli.demo.world import Brand, Clients, new_run_id, seed
+
+
+async def _run(console: Console, *, story: bool, run: str) -> int:
+    s = ServiceSettings()
+    token = mint_token(s, "admin", ttl_seconds=3600)
+    addresses = [s.orders_addr, s.inventory_addr, s.channels_addr, s.dealers_addr, s.settlement_addr]
+    channels = [grpc.aio.insecure_channel(a) for a in addresses]
+    c = Clients(
+        orders_pb2_grpc.OrderServiceStub(channels[0]),
+        inventory_pb2_grpc.InventoryServiceStub(channels[1]),
+        channels_pb2_grpc.ChannelServiceStub(channels[2]),
+        dealers_pb2_grpc.DealerServiceStub(channels[3]),
+        settlement_pb2_grpc.SettlementServiceStub(channels[4]),
+        (("authorization", f"Bearer {token}"),),
+    )
+    try:
+        with console.status("starting") as status:
+
+            def progress(step: str) -> None:
+                status.update(step)
+                console.print(f"[dim]- {step}")
+
+            started = datetime.now(UTC)
+            brand: Brand = await seed(c, run, progress)
+            console.print(f"seeded the sample brand, run {run}:")
+            _print_brand(console, brand)
+            if story:
+                told = await run_story(c, brand, started, progress)
+        if story:
+            print_story(told, console)
+        return 0
+    except grpc.aio.AioRpcError as exc:
+        hint = " (is `make run` running?)" if exc.code() == grpc.StatusCode.UNAVAILABLE else ""
+        console.print(f"[red]refused: {exc.code().name} {exc.details()}{hint}")
+        return 1
+    except AssertionError as exc:
+        console.print(f"[red]{exc}")
+        return 1
+    finally:
+        for channel in channels:
+            await channel.close(None)
+
+
+def _print_brand(console: Console, brand: Brand) -> None:
+    console.print(f"  SKUs: {', '.join(brand.skus.values())}")
+    console.print(f"  locations: {', '.join(brand.locations.values())}")
+    console.print(f"  dealer: {brand.dealer_name} ({brand.dealer_id}), GOLD")
+    console.print("  channels: " + ", ".join(f"{label} {cid}" for label, cid in brand.channels.items()))
+
+
+def main(*, story: bool, run: str = "") -> int:
+    return asyncio.run(_run(Console(), story=story, run=run or new_run_id()))

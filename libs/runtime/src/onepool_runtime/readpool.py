@@ -1,0 +1,160 @@
+"""Connections for a service's hottest reads: plain asyncpg connections handed out without SQLAlchemy's pool.
+
+Why: a read that is one prepared statement (inventory's GetAvailability) spent more CPU checking a connection
+out of SQLAlchemy's pool and back (the Connection object, the checkout and reset events, the isolation level
+set and reset) than running the statement: on the bench machine 0.39 ms of CPU for a checkout and a
+`SELECT 1` through `db.driver_connection`, 0.16 ms through an asyncpg pool (whose acquire and release do
+more than this needs), 0.05 ms on a connection taken from a list and put back. So this is that list: idle
+connections, most recently used first, opened lazily up to `size`, with the engine's own connection settings
+(search_path, application name, statement cache). A read runs outside any transaction, as
+`db.driver_connection` does (each statement reads a committed snapshot); it must not write, open a
+transaction or change session state. JSON columns come back as text (no SQLAlchemy codecs here).
+
+`read_pool(engine)` is the engine's pool (made on first use from what `db.create_engine` was given);
+`close_read_pool(engine)` closes it (the server host does, before it disposes the engine).
+
+Failure modes: PostgreSQL unreachable: the connect raises asyncpg's or the OS's error (UNAVAILABLE at the
+call pipeline). A connection the server closed (a restart, an idle timeout) is noticed on checkout without
+a round trip and replaced; one idle longer than `ping_idle_seconds` is pinged first. A call that fails for
+any reason other than an error the server reported (a lost connection, a cancelled call) closes its
+connection rather than return it half-used. Every connection busy: the caller waits up to `timeout` seconds
+for one, then gets TimeoutError (UNAVAILABLE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass(frozen=True)
+class ConnectSpec:
+    """How `db.create_engine` connects (what a read pool beside it needs)."""
+
+    url: str
+    connect_args: dict[str, Any]
+    size: int
+    ping_idle_seconds: float
+    timeout: float
+
+
+_specs: weakref.WeakKeyDictionary[AsyncEngine, ConnectSpec] = weakref.WeakKeyDictionary()
+_pools: weakref.WeakKeyDictionary[AsyncEngine, ReadPool] = weakref.WeakKeyDictionary()
+
+
+def remember(engine: AsyncEngine, spec: ConnectSpec) -> None:
+    """Called by `db.create_engine`."""
+    _specs[engine] = spec
+
+
+def read_pool(engine: AsyncEngine) -> ReadPool:
+    pool = _pools.get(engine)
+    if pool is None:
+        spec = _specs.get(engine)
+        if spec is None:
+            raise LookupError("the engine was not made by onepool_runtime.db.create_engine")
+        pool = _pools[engine] = ReadPool(spec)
+    return pool
+
+
+async def close_read_pool(engine: AsyncEngine) -> None:
+    pool = _pools.pop(engine, None)
+    if pool is not None:
+        await pool.close()
+
+
+class ReadPool:
+    def __init__(self, spec: ConnectSpec) -> None:
+        self._spec = spec
+        self._idle: list[tuple[asyncpg.Connection, float]] = []
+        self._open = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._closed = False
+
+    @property
+    def open(self) -> int:
+        return self._open
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self._acquire()
+        try:
+            yield conn
+        except asyncpg.PostgresError:
+            self._release(conn)  # the server answered: the connection is as good as before
+            raise
+        except BaseException:
+            self._discard(conn)
+            raise
+        self._release(conn)
+
+    async def _acquire(self) -> asyncpg.Connection:
+        while True:
+            if self._closed:
+                raise RuntimeError("the read pool is closed")
+            while self._idle:
+                conn, since = self._idle.pop()
+                if conn.is_closed():
+                    self._open -= 1
+                    continue
+                if time.monotonic() - since > self._spec.ping_idle_seconds:
+                    try:
+                        await conn.execute(";")
+                    except Exception:
+                        self._discard(conn)
+                        continue
+                return conn
+            if self._open < self._spec.size:
+                self._open += 1
+                try:
+                    return await asyncpg.connect(self._spec.url, **self._spec.connect_args)
+                except BaseException:
+                    self._open -= 1
+                    self._wake()
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, self._spec.timeout)
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+
+    def _release(self, conn: asyncpg.Connection) -> None:
+        if conn.is_closed() or self._closed:
+            self._discard(conn)
+            return
+        self._idle.append((conn, time.monotonic()))
+        self._wake()
+
+    def _discard(self, conn: asyncpg.Connection) -> None:
+        self._open -= 1
+        conn.terminate()
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn, _ in idle:
+            self._open -= 1
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), timeout=5)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)  # wakes into "the read pool is closed"

@@ -1,0 +1,81 @@
+"""The hot reads' connections (readpool.py) against real PostgreSQL: reused, replaced when the server closed
+them, kept after an error the server reported, dropped after one it did not, bounded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from onepool_runtime import db
+from onepool_runtime.readpool import ConnectSpec, ReadPool, read_pool
+
+pytestmark = pytest.mark.asyncio
+
+
+def _pool(env, size: int = 2, timeout: float = 5.0) -> ReadPool:  # type: ignore[no-untyped-def]
+    args = {"server_settings": {"search_path": env.schema}}
+    return ReadPool(ConnectSpec(db.plain_url(env.database_url), args, size, 10.0, timeout))
+
+
+async def _backend(pool: ReadPool) -> int:
+    async with pool.connection() as conn:
+        return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+
+async def test_a_connection_is_reused_and_reads_the_engines_schema(env) -> None:  # type: ignore[no-untyped-def]
+    pool = read_pool(env.engine)  # made from what db.create_engine was given
+    try:
+        async with pool.connection() as conn:
+            assert await conn.fetchval("SELECT current_schema()") == env.schema
+        assert await _backend(pool) == await _backend(pool)
+        assert pool.open == 1
+    finally:
+        await pool.close()
+
+
+async def test_a_connection_the_server_closed_is_replaced_without_failing_the_read(env) -> None:  # type: ignore[no-untyped-def]
+    pool = _pool(env)
+    killer = await asyncpg.connect(db.plain_url(env.database_url))
+    try:
+        first = await _backend(pool)
+        await killer.execute("SELECT pg_terminate_backend($1)", first)
+        await asyncio.sleep(0.2)  # the closed socket is seen by the loop
+        assert await _backend(pool) != first
+        assert pool.open == 1
+    finally:
+        await killer.close()
+        await pool.close()
+
+
+async def test_an_error_the_server_reported_keeps_the_connection_another_drops_it(env) -> None:  # type: ignore[no-untyped-def]
+    pool = _pool(env)
+    try:
+        first = await _backend(pool)
+        with pytest.raises(asyncpg.UndefinedTableError):
+            async with pool.connection() as conn:
+                await conn.fetch("SELECT * FROM no_such_table")
+        assert await _backend(pool) == first
+        with pytest.raises(asyncio.CancelledError):
+            async with pool.connection() as conn:
+                raise asyncio.CancelledError  # a call cancelled mid-read: its connection may be mid-statement
+        assert pool.open == 0
+        assert await _backend(pool) != first
+    finally:
+        await pool.close()
+
+
+async def test_a_read_waits_for_a_busy_pool_and_gives_up_after_the_timeout(env) -> None:  # type: ignore[no-untyped-def]
+    pool = _pool(env, size=1, timeout=0.3)
+    try:
+        async with pool.connection():
+            waiting = asyncio.create_task(_backend(pool))
+            await asyncio.sleep(0)
+            assert not waiting.done()
+        assert await waiting  # handed over when the first read ended
+        async with pool.connection():
+            with pytest.raises(TimeoutError):
+                await _backend(pool)
+        assert pool.open == 1
+    finally:
+        await pool.close()

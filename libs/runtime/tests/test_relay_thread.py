@@ -1,0 +1,76 @@
+"""The service's outbox relay on its own thread: a busy service loop does not hold its events back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from onepool.common.v1 import common_pb2
+from onepool.inventory.v1 import events_pb2
+from onepool_runtime import messaging
+from onepool_runtime.relay_thread import RelayThread
+from onepool_runtime.settings import ServiceSettings
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(autouse=True)
+async def inventory_stream(env):  # type: ignore[no-untyped-def]
+    await messaging.ensure_service_stream(env.js, "inventory")
+    yield
+    await env.js.delete_stream(messaging.STREAMS["inventory"])
+
+
+def _event(sku: str) -> events_pb2.StockChanged:
+    event = events_pb2.StockChanged(meta=common_pb2.EventMeta())
+    event.level.sku = sku
+    return event
+
+
+async def _started(env, nats_url: str, **settings: object) -> RelayThread:  # type: ignore[no-untyped-def]
+    config = ServiceSettings(
+        service_name="testsvc", db_schema=env.schema, database_url=env.database_url, nats_url=nats_url, **settings
+    )
+    relay = RelayThread(config, env.engine)
+    relay.start()
+    for _ in range(200):  # until its relay listens for commits (it connects first)
+        if relay.relay is not None and relay.relay._loop is not None:
+            return relay
+        await asyncio.sleep(0.05)
+    await relay.stop()
+    raise AssertionError("the relay thread did not start within 10 s")
+
+
+def _busy_until(done: object, within: float) -> None:
+    """Hold the calling event loop (as request handlers do under load) until `done()` or `within` seconds."""
+    deadline = time.monotonic() + within
+    while not done() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.005)
+
+
+async def test_a_commit_is_published_while_the_service_loop_is_busy(env, nats_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The commit wakes the relay across threads (its poll is 30 s here) and the relay publishes on its own
+    loop and connections while the committing loop does not yield at all."""
+    relay = await _started(env, nats_url, outbox_poll_seconds=30.0)
+    try:
+        async with env.uow() as uow:
+            uow.publish(_event("SKU-BUSY"))
+            await uow.commit()
+        _busy_until(lambda: relay.stats.published >= 1, within=30.0)
+        assert relay.stats.published == 1
+    finally:
+        await relay.stop()
+    sub = await env.js.pull_subscribe("inventory.>", stream=messaging.STREAMS["inventory"])
+    [message] = await sub.fetch(1, timeout=5)
+    assert events_pb2.StockChanged.FromString(message.data).level.sku == "SKU-BUSY"
+
+
+async def test_stop_ends_the_thread_and_later_commits_do_not_fail(env, nats_url: str) -> None:  # type: ignore[no-untyped-def]
+    relay = await _started(env, nats_url)
+    thread = relay._thread
+    await relay.stop()
+    assert thread is not None and not thread.is_alive()
+    async with env.uow() as uow:  # the stopped relay is no longer woken: the commit itself is unaffected
+        uow.publish(_event("SKU-AFTER"))
+        await uow.commit()

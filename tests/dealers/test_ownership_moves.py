@@ -1,0 +1,213 @@
+"""Goods that change owner other than by a replenishment are settled (issue 13 item 2), across the real
+inventory, channels, orders, dealers and settlement services: dealers values each move at a dealer's tier
+wholesale price and publishes it, settlement books it. docs/settlement.md worked examples 4, 6 and 7, with
+exact amounts per party:
+
+- a transfer into a dealer's shop that is not a replenishment: the dealer owes the brand its tier price;
+  sent back, the brand owes it again (valued at the giving dealer's tier);
+- a brand sale shipped from a dealer's shop: the dealer earns its fulfillment fee AND is paid for the goods
+  at its tier price; a unit of that sale returned at the dealer's shop is the dealer's again, at that price.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from onepool.dealers.v1 import dealers_pb2 as dpb
+from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.orders.v1 import orders_pb2 as opb
+from onepool.settlement.v1 import settlement_pb2 as spb
+
+from tests.support.channels import register_channel
+from tests.support.dealers import dealer_with_a_shop
+from tests.support.orders import cny, eventually, ship_to, uid
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+async def services(stack):  # type: ignore[no-untyped-def]
+    await stack.start("inventory", "channels", "orders", "dealers", "settlement")
+    return stack
+
+
+def per_party(lines: Any) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for line in lines:
+        out[line.party] += line.amount.amount_minor
+    return {k: v for k, v in out.items() if v}
+
+
+async def entries(services: Any, admin: Any, **query: Any) -> list[spb.JournalLine]:
+    reply = await services.stub("settlement").ListEntries(spb.ListEntriesRequest(**query), metadata=admin)
+    return list(reply.entries)
+
+
+async def moved_lines(services: Any, admin: Any, dealer_id: str, reference: str) -> list[spb.JournalLine]:
+    """Both sides (the dealer's and the brand's) of the ownership entry whose reference is `reference`."""
+
+    async def probe() -> list[spb.JournalLine]:
+        lines = []
+        for party in (f"dealer:{dealer_id}", "brand"):
+            lines += await entries(services, admin, party=party, page_size=1000)
+        return [ln for ln in lines if ln.rule == "ownership" and ln.reference == reference]
+
+    return await eventually(probe, lambda lines: len(lines) == 2)  # type: ignore[no-any-return]
+
+
+async def warehouse(services: Any, admin: Any, sku: str, quantity: int) -> str:
+    inventory, location = services.stub("inventory"), uid("WH")
+    await inventory.UpsertLocation(
+        ipb.UpsertLocationRequest(
+            location=ipb.Location(id=location, name="brand DC", type=ipb.LOCATION_TYPE_WAREHOUSE, ships=True)
+        ),
+        metadata=admin,
+    )
+    await inventory.ReceiveStock(
+        ipb.ReceiveStockRequest(
+            request_id=uid("rcv"), location_id=location, lines=[ipb.StockLine(sku=sku, quantity=quantity)]
+        ),
+        metadata=admin,
+    )
+    return location
+
+
+async def transfer(services: Any, admin: Any, sku: str, quantity: int, source: str, target: str) -> str:
+    inventory = services.stub("inventory")
+    sent = await inventory.TransferStock(
+        ipb.TransferStockRequest(
+            request_id=uid("tr"),
+            from_location_id=source,
+            to_location_id=target,
+            lines=[ipb.StockLine(sku=sku, quantity=quantity)],
+            reason="display stock",
+        ),
+        metadata=admin,
+    )
+    await inventory.ReceiveTransfer(ipb.ReceiveTransferRequest(transfer_id=sent.transfer.id), metadata=admin)
+    return str(sent.transfer.id)
+
+
+async def test_a_transfer_into_a_dealers_shop_and_back_is_settled_at_the_dealers_tier_price(
+    services: Any, admin: Any
+) -> None:
+    """Worked example 6. Dealer D (SILVER, 85%); list price 10 000, so D's price is 8 500. Two units sent
+    from a brand warehouse to D's shop: D owes 17 000. One sent back: the brand owes D 8 500 (the giving
+    dealer's price). D owes 8 500, and its dealer overview counts it."""
+    dealers, sku = services.stub("dealers"), uid("TEA")
+    dealer = (
+        await dealers.RegisterDealer(
+            dpb.RegisterDealerRequest(
+                request_id=uid("reg"), name="D", tier=dpb.DEALER_TIER_SILVER, credit_limit=cny(100_000)
+            ),
+            metadata=admin,
+        )
+    ).dealer
+    shop = uid("DS")
+    await dealers.AddDealerLocation(
+        dpb.AddDealerLocationRequest(
+            dealer_id=dealer.id,
+            location=ipb.Location(id=shop, name="shop", type=ipb.LOCATION_TYPE_DEALER_STORE, ships=True),
+        ),
+        metadata=admin,
+    )
+    await dealers.SetWholesalePrice(dpb.SetWholesalePriceRequest(sku=sku, list_price=cny(10_000)), metadata=admin)
+    brand = await warehouse(services, admin, sku, 10)
+
+    there = await transfer(services, admin, sku, 2, brand, shop)
+    assert per_party(await moved_lines(services, admin, dealer.id, there)) == {
+        f"dealer:{dealer.id}": -17_000,
+        "brand": 17_000,
+    }
+    back = await transfer(services, admin, sku, 1, shop, brand)
+    assert per_party(await moved_lines(services, admin, dealer.id, back)) == {
+        f"dealer:{dealer.id}": 8_500,
+        "brand": -8_500,
+    }
+
+    balance = await services.stub("settlement").GetBalance(
+        spb.GetBalanceRequest(party=f"dealer:{dealer.id}"), metadata=admin
+    )
+    assert balance.balance == cny(-8_500)
+
+    async def overview() -> dpb.GetDealerOverviewResponse:
+        return await dealers.GetDealerOverview(dpb.GetDealerOverviewRequest(dealer_id=dealer.id), metadata=admin)
+
+    o = await eventually(overview, lambda o: o.balance == cny(8_500))
+    assert o.credit_available == cny(91_500)
+
+
+async def test_a_brand_sale_shipped_from_a_dealers_shop_pays_for_the_goods_and_a_return_there_gives_them_back(
+    services: Any, admin: Any
+) -> None:
+    """Worked examples 7 and 4. Dealer D (GOLD, 80%); list price 5 000, so D's price is 4 000. A brand online
+    sale of 2 x 6 000 is shipped from D's shop: the sale (brand +12 000), D's fee (5% = 600), and the goods
+    the brand took from D's shelf (2 x 4 000 = 8 000). One unit comes back at D's shop: the refund takes half
+    of the sale and of the fee, and D takes the unit back at 4 000."""
+    sku = uid("TEA")
+    dealer, shop = await dealer_with_a_shop(services, admin, sku, 4)
+    dealers, inventory, orders = services.stub("dealers"), services.stub("inventory"), services.stub("orders")
+    await dealers.SetWholesalePrice(dpb.SetWholesalePriceRequest(sku=sku, list_price=cny(5_000)), metadata=admin)
+    web = await register_channel(services.nats_url, inventory, admin, location_ids=[shop], orders=orders)
+
+    placed = (
+        await orders.PlaceOrder(
+            opb.PlaceOrderRequest(
+                channel_id=web,
+                external_order_id=uid("EXT"),
+                customer=opb.Customer(phone="13800000000"),
+                lines=[opb.OrderLine(sku=sku, quantity=2, unit_price=cny(6_000))],
+                fulfillment=ship_to(),
+            ),
+            metadata=admin,
+        )
+    ).order
+    [fulfillment] = placed.fulfillments
+    assert fulfillment.location_id == shop
+    await orders.PayOrder(
+        opb.PayOrderRequest(order_id=placed.id, payment_ref=uid("PAY"), amount=placed.total), metadata=admin
+    )
+    await orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=placed.id, fulfillment_id=fulfillment.id, tracking_no="SF1"),
+        metadata=admin,
+    )
+
+    def by_rule(lines: list[spb.JournalLine]) -> dict[str, dict[str, int]]:
+        return {rule: per_party(ln for ln in lines if ln.rule == rule) for rule in sorted({ln.rule for ln in lines})}
+
+    async def order_entries() -> list[spb.JournalLine]:
+        return await entries(services, admin, order_id=placed.id)
+
+    d = f"dealer:{dealer.id}"
+    lines = await eventually(
+        order_entries, lambda ls: {"sale", "fulfilment_fee", "ownership"} <= {ln.rule for ln in ls}
+    )
+    assert by_rule(lines) == {
+        "sale": {"clearing": -12_000, "brand": 12_000},
+        "fulfilment_fee": {"brand": -600, d: 600},
+        "ownership": {"brand": -8_000, d: 8_000},
+    }
+
+    await orders.ReturnItems(
+        opb.ReturnItemsRequest(
+            request_id=uid("ret"),
+            order_id=placed.id,
+            lines=[opb.ReturnLine(sku=sku, quantity=1)],
+            return_location_id=shop,
+            reason="too small",
+        ),
+        metadata=admin,
+    )
+    lines = await eventually(
+        order_entries, lambda ls: "return" in {ln.rule for ln in ls} and len({ln.entry_id for ln in ls}) == 5
+    )
+    assert by_rule(lines) == {
+        "sale": {"clearing": -12_000, "brand": 12_000},
+        "fulfilment_fee": {"brand": -600, d: 600},
+        "ownership": {"brand": -4_000, d: 4_000},  # 8 000 for two units, less 4 000 for the one back
+        "return": {"clearing": 6_000, "brand": -5_700, d: -300},
+    }
+    balance = await services.stub("settlement").GetBalance(spb.GetBalanceRequest(party=d), metadata=admin)
+    assert balance.balance == cny(4_300)
