@@ -192,12 +192,12 @@ async def started(stack: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def inventory(started: Any) -> Any:
+async def inventory(started: Any) -> Any:
     return started.stub("inventory")
 
 
 @pytest.fixture(scope="module")
-def channels(started: Any) -> Any:
+async def channels(started: Any) -> Any:
     return started.stub("channels")
 
 

@@ -36,7 +36,7 @@ async def services(started: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def orders(services: Any) -> Any:
+async def orders(services: Any) -> Any:
     return services.stub("orders")
 
 

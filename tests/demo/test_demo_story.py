@@ -150,6 +150,6 @@ async def test_seeding_again_under_another_run_id_leaves_the_first_alone(clients
     second = await seed(clients, new_run_id())
     assert set(second.locations.values()).isdisjoint(story.brand.locations.values())
     assert set(second.channels.values()).isdisjoint(story.brand.channels.values())
-    from onepool_cli.demo.story import _Run
+    from onepool_cli.demo.story import StoryRun
 
-    assert await _Run(clients, story.brand, lambda _: None).stock() == story.stock_after
+    assert await StoryRun(clients, story.brand, lambda _: None).stock() == story.stock_after

@@ -46,7 +46,7 @@ async def web(services) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-
 
 
 @pytest.fixture(scope="module")
-def world(services, admin) -> World:  # type: ignore[no-untyped-def]
+async def world(services, admin) -> World:  # type: ignore[no-untyped-def]
     return World(services.stub("inventory"), services.stub("orders"), admin, services.nats_url)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
@@ -61,6 +62,7 @@ class World:
     allocation_b: str
     transfer_b: str
     transfer_s2: str
+    receipt_b: str
     statement_b: str
     statement_c2: str
     payout_b: str
@@ -96,6 +98,13 @@ class Row:
 
 
 ADMIN_ONLY = Row(admin_only=True)
+
+
+def _tomorrow() -> Timestamp:
+    at = Timestamp()
+    at.GetCurrentTime()
+    at.seconds += 86_400
+    return at
 
 
 def _ids(items: Any) -> set[str]:
@@ -270,6 +279,43 @@ ROWS: dict[str, Row] = {
                 ),
             ),
         )
+    ),
+    f"/{INV}/ExpectReceipt": Row(
+        cases=(
+            Case(
+                "dealer",
+                lambda w: ipb.ExpectReceiptRequest(
+                    request_id=uid("exp"),
+                    location_id=w.shop_b,
+                    lines=[ipb.StockLine(sku=w.sku, quantity=1)],
+                    expected_at=_tomorrow(),
+                ),
+            ),
+        ),
+    ),
+    f"/{INV}/CancelExpectedReceipt": Row(
+        cases=(Case("dealer", lambda w: ipb.CancelExpectedReceiptRequest(receipt_id=w.receipt_b, reason="attack")),),
+    ),
+    f"/{INV}/RescheduleExpectedReceipt": Row(
+        cases=(
+            Case(
+                "dealer",
+                lambda w: ipb.RescheduleExpectedReceiptRequest(receipt_id=w.receipt_b, expected_at=_tomorrow()),
+            ),
+        ),
+    ),
+    f"/{INV}/GetExpectedReceipt": Row(
+        cases=(
+            Case("dealer", lambda w: ipb.GetExpectedReceiptRequest(receipt_id=w.receipt_b)),
+            Case("store", lambda w: ipb.GetExpectedReceiptRequest(receipt_id=w.receipt_b)),
+        ),
+    ),
+    f"/{INV}/ListExpectedReceipts": Row(
+        cases=(
+            Case("dealer", lambda w: ipb.ListExpectedReceiptsRequest(location_id=w.shop_b)),
+            Case("dealer", lambda w: ipb.ListExpectedReceiptsRequest(), grpc.StatusCode.INVALID_ARGUMENT),
+            Case("store", lambda w: ipb.ListExpectedReceiptsRequest(location_id=w.shop_b)),
+        ),
     ),
     f"/{INV}/AdjustStock": Row(
         cases=(
@@ -603,6 +649,17 @@ async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
         metadata=admin,
     )
     w.transfer_s2 = transfer.transfer.id
+    w.receipt_b = (
+        await inventory.ExpectReceipt(
+            ipb.ExpectReceiptRequest(
+                request_id=uid("exp"),
+                location_id=w.shop_b,
+                lines=[ipb.StockLine(sku=w.sku, quantity=2)],
+                expected_at=_tomorrow(),
+            ),
+            metadata=admin,
+        )
+    ).receipt.id
     await wait_until_inventory_knows(inventory, admin, w.b.channel_id)
     dedicated = await inventory.CreateChannelAllocation(_dedicate(w, w.b.channel_id, w.shop_b), metadata=admin)
     w.allocation_b = dedicated.allocation.id
@@ -652,6 +709,7 @@ async def _fingerprint(w: World) -> Any:
     reads.append(
         inventory.ListChannelAllocations(ipb.ListChannelAllocationsRequest(include_closed=True), metadata=admin)
     )
+    reads.append(inventory.ListExpectedReceipts(ipb.ListExpectedReceiptsRequest(include_closed=True), metadata=admin))
     for dealer in (w.a, w.b):
         reads.append(dealers.GetDealer(dpb.GetDealerRequest(dealer_id=dealer.id), metadata=admin))
         reads.append(dealers.ListReplenishments(dpb.ListReplenishmentsRequest(dealer_id=dealer.id), metadata=admin))

@@ -393,9 +393,11 @@ class NatsCluster:
 
 def _jetstream_ready(port: int, replicas: int = 1) -> bool:
     """JetStream answers an account-info request only once the node knows a meta leader; with `replicas` > 1,
-    a probe stream of that many replicas is created and deleted (placement needs every peer known). Runs its
-    own event loop: call it from a thread (asyncio.to_thread) when one is running."""
+    a probe stream of that many replicas is created and deleted (placement needs every peer known). Runs on
+    an event loop of its own in a thread of its own, so the caller's thread keeps its event loop (asyncio.run
+    in the caller's thread would leave it with none)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     import nats
     from nats.js.api import StorageType, StreamConfig
@@ -418,7 +420,8 @@ def _jetstream_ready(port: int, replicas: int = 1) -> bool:
             await nc.close()
 
     try:
-        asyncio.run(ask())
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, ask()).result()
     except Exception:
         return False
     return True

@@ -100,7 +100,12 @@ class RelayThread:
             while True:
                 try:
                     if nc is None:
-                        nc = await messaging.connect(s.nats_url, f"onepool-{s.service_name}-relay")
+                        nc = await messaging.connect(
+                            s.nats_url,
+                            f"onepool-{s.service_name}-relay",
+                            reconnect_wait=s.nats_reconnect_wait_seconds,
+                            ping_interval=s.nats_ping_interval_seconds,
+                        )
                     if self.relay is None:
                         self.relay = OutboxRelay(
                             engine,

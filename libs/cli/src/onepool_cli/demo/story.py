@@ -91,7 +91,7 @@ def _status(order: opb.Order) -> str:
     return str(opb.OrderStatus.Name(order.status)).removeprefix("ORDER_STATUS_")
 
 
-class _Run:
+class StoryRun:
     def __init__(self, c: Clients, brand: Brand, progress: Progress) -> None:
         self.c, self.brand, self.progress = c, brand, progress
         self.md = c.metadata
@@ -410,7 +410,7 @@ def _ts(moment: datetime) -> Timestamp:
 
 async def run_story(c: Clients, brand: Brand, started: datetime, progress: Progress = lambda _: None) -> Story:
     """Run the ten flows on a seeded brand; `started` (before seeding) opens the statements' period."""
-    run = _Run(c, brand, progress)
+    run = StoryRun(c, brand, progress)
     story = Story(brand)
     progress("stock and channel numbers before")
     story.stock_before = await run.stock()

@@ -31,9 +31,7 @@ SERVICE_NAME = dealers_pb2.DESCRIPTOR.services_by_name["DealerService"].full_nam
 
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events dealers reads into its read models (nothing is connected here; the host runs them)."""
-    settings = infra.settings
-    assert isinstance(settings, DealersSettings)
-    factors = settings.tier_factors()
+    factors = infra.settings_as(DealersSettings).tier_factors()
     on_order, on_orders = consumers.order_handlers(factors)
     inventory_view = [
         Subscription.of(inventory_events.LocationUpserted, consumers.on_location_upserted),

@@ -9,8 +9,7 @@ sales counters of the SKUs (with a channel), the levels joined to their location
 transfers) per (sku, location) and the active locations only units inbound are headed for, each an array of
 rows. It runs on a connection of `onepool_runtime.readpool` (no SQLAlchemy checkout), outside any
 transaction: the one statement reads one committed snapshot. The domain still decides: `ChannelView` (the
-channel rules) is applied by the handler. The open expected receipts' slots (presale) are one more
-statement, only when some level expects units.
+channel rules) is applied by the handler. The open expected receipts' slots of the SKUs ride in the same row.
 
 Failure modes: the database unreachable raises asyncpg's or the OS's connection errors, which the call
 pipeline answers UNAVAILABLE (`onepool_runtime.infra`).
@@ -65,8 +64,8 @@ _POLICY_WIDTH = len(POLICY_COLUMNS.split(", "))
 
 # $1 the SKUs, $2 the locations asked for (NULL: all), $3 the channel ('' : none). One row: the policy's
 # columns, then arrays of rows: allocations, sales, levels (sku, on_hand, reserved, safety_stock, version,
-# dedicated, then the location's LOCATION_COLUMNS from column 6, then expected and awaiting at 15 and 16),
-# inbound (sku, location, units) and bare.
+# dedicated, then the location's LOCATION_COLUMNS from column 6, expected, awaiting), inbound (sku, location,
+# units), bare, and the open expected receipts' slots (SLOTS' columns, in expected_at order).
 _READ = f"""
 WITH lv AS (
   SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}, s.expected,
@@ -88,7 +87,10 @@ SELECT
   ARRAY(SELECT row(ib.*) FROM ib) AS inbound,
   ARRAY(SELECT row({LOCATION_COLUMNS}) FROM locations
         WHERE active AND id IN (SELECT location_id FROM ib) AND id NOT IN (SELECT lv.id FROM lv)
-          AND ($2::text[] IS NULL OR id = ANY($2::text[]))) AS bare
+          AND ($2::text[] IS NULL OR id = ANY($2::text[]))) AS bare,
+  ARRAY(SELECT row(l.sku, r.location_id, r.id, r.expected_at, l.quantity - l.received - l.shortfall)
+        FROM expected_receipt_lines l JOIN expected_receipts r ON r.id = l.receipt_id
+        WHERE l.sku = ANY($1::text[]) AND r.status = 'OPEN' ORDER BY r.expected_at, r.id) AS slots
 FROM (SELECT) AS one LEFT JOIN channel_policies p ON $3::text <> '' AND p.channel_id = $3
 """
 
@@ -164,11 +166,8 @@ class AvailabilityReader:
         wanted = list(location_ids) if location_ids is not None else None
         async with read_pool(self._engine).connection() as conn:
             found = await conn.fetchrow(_READ, list(skus), wanted, channel_id)
-            assert found is not None  # a SELECT without FROM always returns its one row
-            # The open expected receipts' slots: one more statement, only when some level expects units.
-            expecting = any(r[15] for r in found[_POLICY_WIDTH + 2])
-            slots = group_slots(tuple(r) for r in await conn.fetch(SLOTS, list(skus))) if expecting else {}
-        allocation_rows, sales_rows, level_rows, inbound_rows, bare_rows = found[_POLICY_WIDTH:]
+        assert found is not None  # a SELECT without FROM always returns its one row
+        allocation_rows, sales_rows, level_rows, inbound_rows, bare_rows, slot_rows = found[_POLICY_WIDTH:]
         if channel_id and found[0] is None:
             return AvailabilityRead(None, [], unknown_channel=True)
         policy = policy_from_row(found) if found[0] is not None else None
@@ -176,6 +175,7 @@ class AvailabilityReader:
         sales = {r[1]: sales_from_row(r) for r in sales_rows}
         inbound = {(r[0], r[1]): int(r[2]) for r in inbound_rows}
         locations: dict[str, Location] = {r[0]: location_from_row(r) for r in bare_rows}
+        slots = group_slots(tuple(r) for r in slot_rows)
         out = []
         for r in level_rows:
             location = locations.get(r[6])

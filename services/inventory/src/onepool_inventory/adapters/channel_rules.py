@@ -148,10 +148,14 @@ class ChannelSalesRepository:
         self._loaded: dict[SalesKey, int] = {}
 
     async def lock(self, keys: Iterable[SalesKey]) -> dict[SalesKey, ChannelSales]:
-        """Create (at zero) and lock the counters of these (channel, sku) pairs, in key order, in one upsert."""
-        ordered = sorted(set(keys))
+        """Create (at zero) and lock the counters of these (channel, sku) pairs, in key order, in one upsert.
+        Counters this unit of work holds already are returned as they are (reading them again would drop the
+        changes not yet written)."""
+        wanted = set(keys)
+        held = {k: self._adopted[k] for k in wanted if k in self._adopted}
+        ordered = sorted(wanted - set(held))
         if not ordered:
-            return {}
+            return held
         upsert = insert(_SALES).values([{"channel_id": c, "sku": s, "counted": 0, "cap_units": 0} for c, s in ordered])
         rows = (
             await self.session.execute(
@@ -167,7 +171,7 @@ class ChannelSalesRepository:
             self._adopted[key], self._loaded[key] = sales, sales.version
             self._uow.track(sales)
             out[key] = sales
-        return out
+        return {**held, **out}
 
     async def read(self, channel_id: str, skus: Iterable[str]) -> dict[str, ChannelSales]:
         rows = (

@@ -309,28 +309,41 @@ def plan_wait(
     presale_left: int,
     allow_backorder: bool,
     joining: Mapping[tuple[str, str], int],
-) -> tuple[str, Waiting] | None:
-    """Where `quantity` units of `sku` may wait, and how (None: nowhere). `candidates` in preference order;
-    `joining` are units this reservation already queued per (sku, location). Presale first: the location
-    whose receipts bring the units soonest, while `presale_left` and the room there cover them; then a
+    shelf: Mapping[tuple[str, str], int],
+) -> tuple[str, int, Waiting] | None:
+    """Where a line of `quantity` units of `sku` may wait, and how: (location, units taken from the shelf there,
+    the rest waiting); None: nowhere. `shelf` is what the line may take on hand per (sku, location) (what is
+    there nobody waits for), so goods never stay on a shelf while someone waits. `candidates` in preference
+    order; `joining` are units this reservation already queued per (sku, location). Presale first: the location
+    whose receipts bring the waiting units soonest, while `presale_left` and the room there cover them; then a
     backorder (the soonest promise if any receipt reaches it, else the first candidate that carries the sku — has
     a stock row, from a receipt, an expected receipt or a safety stock there — unpromised)."""
-    best: tuple[tuple[datetime, int], str, Slot] | None = None
+    best: tuple[tuple[datetime, int], str, Slot, int] | None = None
+    carried: list[tuple[str, int]] = []
     for rank, loc in enumerate(candidates):
         level = levels.get((sku, loc.id))
         if level is None:
             continue
+        taken = min(quantity, max(0, shelf.get((sku, loc.id), 0)))
+        if taken == quantity:
+            continue  # the shelf covers it: sourcing refused it for another reason
+        carried.append((loc.id, taken))
         ahead = level.awaiting + joining.get((sku, loc.id), 0)
-        slot = promise_for(ahead + quantity, slots.get((sku, loc.id), ()))
+        slot = promise_for(ahead + quantity - taken, slots.get((sku, loc.id), ()))
         if slot is not None and (best is None or (slot.expected_at, rank) < best[0]):
-            best = ((slot.expected_at, rank), loc.id, slot)
-    if best is not None and quantity <= presale_left:
-        _, location_id, slot = best
-        return location_id, Waiting(quantity, AllocationSource.PRESALE, slot.receipt_id, slot.expected_at)
-    carried = [loc for loc in candidates if (sku, loc.id) in levels]
+            best = ((slot.expected_at, rank), loc.id, slot, taken)
+    if best is not None and quantity - best[3] <= presale_left:
+        _, location_id, slot, taken = best
+        wait = Waiting(quantity - taken, AllocationSource.PRESALE, slot.receipt_id, slot.expected_at)
+        return location_id, taken, wait
     if not allow_backorder or not carried:
         return None
     if best is not None:
-        _, location_id, slot = best
-        return location_id, Waiting(quantity, AllocationSource.BACKORDER, slot.receipt_id, slot.expected_at)
-    return carried[0].id, Waiting(quantity, AllocationSource.BACKORDER)
+        _, location_id, slot, taken = best
+        return (
+            location_id,
+            taken,
+            Waiting(quantity - taken, AllocationSource.BACKORDER, slot.receipt_id, slot.expected_at),
+        )
+    location_id, taken = carried[0]
+    return location_id, taken, Waiting(quantity - taken, AllocationSource.BACKORDER)

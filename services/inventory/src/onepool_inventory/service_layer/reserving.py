@@ -358,6 +358,10 @@ class ReserveCoalescer:
             except InsufficientStock:
                 rest.append(line)
         planned = plan(fit) if fit else []
+        used: dict[tuple[str, str], int] = {}
+        for p in planned:
+            used[(p.sku, p.location_id)] = used.get((p.sku, p.location_id), 0) + p.quantity
+            used[(p.sku, "")] = used.get((p.sku, ""), 0) + p.quantity
         waits: dict[tuple[str, str], Waiting] = {}
         joining: dict[tuple[str, str], int] = {}
         presale_used: dict[str, int] = {}
@@ -365,6 +369,14 @@ class ReserveCoalescer:
         for line in rest:
             sales = view.sales[line.sku]
             candidates = _wait_candidates(line, cmd.hint, view)
+            # What the line may still take on hand (within the channel's sellable): the rest waits behind it.
+            sellable_left = view.numbers(line.sku).sellable - used.get((line.sku, ""), 0)
+            shelf = {
+                (line.sku, loc.id): min(
+                    sellable_left, view.available_at(line.sku, loc.id) - used.get((line.sku, loc.id), 0)
+                )
+                for loc in candidates
+            }
             where = plan_wait(
                 line.sku,
                 line.quantity,
@@ -374,13 +386,18 @@ class ReserveCoalescer:
                 presale_left=sales.presale_left - presale_used.get(line.sku, 0),
                 allow_backorder=sales.allow_backorder,
                 joining=joining,
+                shelf=shelf,
             )
             if where is None:
                 shortages.append(Shortage(line.sku, line.quantity, _could_wait(line.sku, candidates, levels, sales)))
                 continue
-            location_id, wait = where
+            location_id, taken, wait = where
+            if taken:
+                planned.append(sourcing.Planned(line.sku, location_id, taken))
+                used[(line.sku, location_id)] = used.get((line.sku, location_id), 0) + taken
+                used[(line.sku, "")] = used.get((line.sku, ""), 0) + taken
             key = (location_id, line.sku)
-            joining[(line.sku, location_id)] = joining.get((line.sku, location_id), 0) + line.quantity
+            joining[(line.sku, location_id)] = joining.get((line.sku, location_id), 0) + wait.quantity
             presale_used[line.sku] = presale_used.get(line.sku, 0) + wait.presale_units
             waits[key] = wait.joined(waits[key]) if key in waits else wait
         if shortages:
