@@ -14,12 +14,11 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 
-from tests.support.channels import wait_until_inventory_knows, wait_until_orders_knows, wait_until_orders_lists
-from tests.support.orders import World, cny, eventually, uid
+from tests.support.orders import World, eventually, uid
+from tests.support.presale import presale_channel
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,27 +73,7 @@ async def ship(world: World, order: opb.Order) -> opb.Order:
 async def campaign(world: World, *, expected: int, orders: int, first: int) -> None:
     sku = uid("CAMP")
     warehouse = await world.location("WH", region="CN-SH")
-    channel = (
-        await world.channels.CreateChannel(  # type: ignore[attr-defined]
-            cpb.CreateChannelRequest(
-                code=uid("camp").lower(),
-                name="Campaign",
-                type=cpb.CHANNEL_TYPE_ONLINE_STORE,
-                allocation=cpb.AllocationPolicy(location_ids=[warehouse]),
-                currency="CNY",
-            ),
-            metadata=world.admin,
-        )
-    ).channel.id
-    await world.channels.UpsertListing(  # type: ignore[attr-defined]
-        cpb.UpsertListingRequest(
-            channel_id=channel, sku=sku, channel_sku=f"C-{sku}", price=cny(PRICE), active=True, presale_units=expected
-        ),
-        metadata=world.admin,
-    )
-    await wait_until_inventory_knows(world.inventory, world.admin, channel)
-    await wait_until_orders_knows(world.orders, world.admin, channel)
-    await wait_until_orders_lists(world.orders, world.admin, channel, sku, cny(PRICE))
+    channel = await presale_channel(world, warehouse, sku, expected, PRICE)
     promised, later = ((datetime.now(UTC) + timedelta(days=d)).replace(microsecond=0) for d in (3, 10))
     receipt = (
         await world.inventory.ExpectReceipt(

@@ -18,8 +18,8 @@ from onepool.channels.v1 import events_pb2 as cev
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 
-from tests.support.channels import wait_until_inventory_knows, wait_until_orders_knows, wait_until_orders_lists
-from tests.support.orders import World, cny, eventually, order_events, uid
+from tests.support.orders import World, eventually, order_events, uid
+from tests.support.presale import presale_channel
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,40 +52,7 @@ async def presale_listing(world: World, *, presale_units: int) -> tuple[str, str
     (sku, warehouse, channel id) once inventory and orders know them."""
     sku = uid("PRE")
     warehouse = await world.location("WH", region="CN-SH")
-    created = await world.channels.CreateChannel(  # type: ignore[attr-defined]
-        cpb.CreateChannelRequest(
-            code=uid("presale").lower(),
-            name="Presale store",
-            type=cpb.CHANNEL_TYPE_ONLINE_STORE,
-            allocation=cpb.AllocationPolicy(location_ids=[warehouse]),
-            currency="CNY",
-        ),
-        metadata=world.admin,
-    )
-    channel = created.channel.id
-    await world.channels.UpsertListing(  # type: ignore[attr-defined]
-        cpb.UpsertListingRequest(
-            channel_id=channel,
-            sku=sku,
-            channel_sku=f"C-{sku}",
-            price=cny(PRICE),
-            active=True,
-            presale_units=presale_units,
-        ),
-        metadata=world.admin,
-    )
-    await wait_until_inventory_knows(world.inventory, world.admin, channel)
-    await wait_until_orders_knows(world.orders, world.admin, channel)
-    await wait_until_orders_lists(world.orders, world.admin, channel, sku, cny(PRICE))
-    await eventually(lambda: availability(world, sku, channel), lambda a: a.presale_units == presale_units)
-    return sku, warehouse, channel
-
-
-async def availability(world: World, sku: str, channel: str) -> ipb.Availability:
-    reply = await world.inventory.GetAvailability(
-        ipb.GetAvailabilityRequest(skus=[sku], channel_id=channel), metadata=world.admin
-    )
-    return reply.items[0]
+    return sku, warehouse, await presale_channel(world, warehouse, sku, presale_units, PRICE)
 
 
 async def expect(world: World, location: str, sku: str, quantity: int, at: datetime) -> ipb.ExpectedReceipt:
