@@ -40,7 +40,7 @@ from onepool.orders.v1 import orders_pb2 as opb
 from onepool.settlement.v1 import settlement_pb2 as spb
 
 from tests.support.orders import World, cny, eventually, uid
-from tests.support.presale import presale_channel
+from tests.support.presale import ledger, presale_channel
 
 pytestmark = pytest.mark.asyncio
 
@@ -439,10 +439,10 @@ def build_machine(loop: asyncio.AbstractEventLoop, world: World) -> type:
                     want = _ledger(order)
                     try:
                         await eventually(
-                            lambda o=order: entries(world, o.id), lambda ls, w=want: _books(ls, self) == w, within=15
+                            lambda o=order: ledger(world, o.id), lambda ls, w=want: _books(ls, self) == w, within=15
                         )
                     except AssertionError:
-                        assert _books(await entries(world, order.id), self) == want, order
+                        assert _books(await ledger(world, order.id), self) == want, order
 
             run(caught_up())
 
@@ -490,20 +490,6 @@ def _books(lines: list[spb.JournalLine], machine: Any) -> dict[str, Any]:
         "deposit": dict(deposit),
         "sold": sold,
     }
-
-
-async def entries(world: World, order_id: str) -> list[spb.JournalLine]:
-    settlement: Any = world.settlement  # type: ignore[attr-defined]
-    lines: list[spb.JournalLine] = []
-    token = ""
-    while True:
-        page = await settlement.ListEntries(
-            spb.ListEntriesRequest(order_id=order_id, page_size=100, page_token=token), metadata=world.admin
-        )
-        lines.extend(page.entries)
-        token = page.next_page_token
-        if not token:
-            return lines
 
 
 def _run(world: World, examples: int, steps: int, *, derandomize: bool = False) -> Any:

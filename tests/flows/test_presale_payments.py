@@ -5,7 +5,6 @@ each case."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import grpc
@@ -13,9 +12,9 @@ import pytest
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
-from onepool.settlement.v1 import settlement_pb2 as spb
 
 from tests.support.orders import World, cny, eventually, order_events, uid
+from tests.support.presale import by_account, by_party, ledger
 
 pytestmark = pytest.mark.asyncio
 
@@ -46,33 +45,6 @@ async def reservation(world: World, reservation_id: str) -> ipb.Reservation:
         ipb.GetReservationRequest(reservation_id=reservation_id), metadata=world.admin
     )
     return reply.reservation
-
-
-async def ledger(world: World, order_id: str) -> list[spb.JournalLine]:
-    lines: list[spb.JournalLine] = []
-    token = ""
-    while True:
-        page = await world.settlement.ListEntries(  # type: ignore[attr-defined]
-            spb.ListEntriesRequest(order_id=order_id, page_size=100, page_token=token), metadata=world.admin
-        )
-        lines.extend(page.entries)
-        token = page.next_page_token
-        if not token:
-            return lines
-
-
-def by_party(lines: list[spb.JournalLine]) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for line in lines:
-        out[line.party] += line.amount.amount_minor
-    return {k: v for k, v in out.items() if v}
-
-
-def by_account(lines: list[spb.JournalLine]) -> dict[tuple[str, str], int]:
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    for line in lines:
-        out[(line.party, line.account)] += line.amount.amount_minor
-    return dict(out)
 
 
 async def presale_world(world: World, terms: Any, *, units: int = 10, fee_rate_bps: int = 0) -> tuple[str, str, str]:

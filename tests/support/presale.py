@@ -3,10 +3,12 @@ one warehouse, with a listing of a SKU that may presell `presale_units` beyond o
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.settlement.v1 import settlement_pb2 as spb
 
 from tests.support.channels import wait_until_inventory_knows, wait_until_orders_knows, wait_until_orders_lists
 from tests.support.orders import World, cny, eventually, uid
@@ -62,3 +64,34 @@ async def availability(world: World, sku: str, channel: str = "") -> ipb.Availab
         ipb.GetAvailabilityRequest(skus=[sku], channel_id=channel), metadata=world.admin
     )
     return reply.items[0]
+
+
+async def ledger(world: World, order_id: str) -> list[spb.JournalLine]:
+    """Every journal line settlement booked for an order (`world.settlement` is settlement's stub)."""
+    settlement: Any = world.settlement  # type: ignore[attr-defined]
+    lines: list[spb.JournalLine] = []
+    token = ""
+    while True:
+        page = await settlement.ListEntries(
+            spb.ListEntriesRequest(order_id=order_id, page_size=100, page_token=token), metadata=world.admin
+        )
+        lines.extend(page.entries)
+        token = page.next_page_token
+        if not token:
+            return lines
+
+
+def by_party(lines: list[spb.JournalLine]) -> dict[str, int]:
+    """Each party's balance from these lines (parties at 0 left out)."""
+    out: dict[str, int] = defaultdict(int)
+    for line in lines:
+        out[line.party] += line.amount.amount_minor
+    return {k: v for k, v in out.items() if v}
+
+
+def by_account(lines: list[spb.JournalLine]) -> dict[tuple[str, str], int]:
+    """Each (party, account)'s balance from these lines."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for line in lines:
+        out[(line.party, line.account)] += line.amount.amount_minor
+    return dict(out)
