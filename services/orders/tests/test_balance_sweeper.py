@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from onepool.orders.v1 import events_pb2 as oev
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_orders.domain import commands
-from onepool_orders.domain.channels import DepositRule, PresaleTerms, SalesChannel
+from onepool_orders.domain.channels import SalesChannel
 from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus, PaymentKind
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.balances import BalanceSweeper

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_orders.domain import events
 from onepool_orders.domain import stock_requests as sr
-from onepool_orders.domain.channels import DepositRule, PresaleTerms
 from onepool_orders.domain.model import (
     AllocatedStock,
     CustomerInfo,

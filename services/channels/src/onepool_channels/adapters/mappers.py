@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onepool.channels.v1 import channels_pb2 as pb
+from onepool_kernel.presale import DepositRule
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import CATALOGUES, LOCATION_TYPES, enum_maps
 
@@ -12,7 +13,6 @@ from onepool_channels.domain.model import (
     ChannelStatus,
     ChannelStock,
     ChannelType,
-    DepositRule,
     Listing,
     OwnStockRule,
     RuleNumbers,

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.mapping import build
@@ -41,12 +42,10 @@ from onepool_channels.domain.model import (
     ChannelStatus,
     ChannelStock,
     ChannelType,
-    DepositRule,
     Listing,
     LocationInfo,
     LocationType,
     OwnStockRule,
-    PresaleTerms,
     RuleNumbers,
     StockPosition,
 )

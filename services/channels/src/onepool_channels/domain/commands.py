@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from onepool_kernel.money import Money
+from onepool_kernel.presale import PresaleTerms
 
-from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType, PresaleTerms
+from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType, Listing
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,17 @@ class UpdateChannel:
 
 @dataclass(frozen=True)
 class UpsertListing:
-    channel_id: str
-    sku: str
-    channel_sku: str
-    price: Money
-    active: bool
-    sales_cap_units: int = 0
-    presale_units: int = 0
-    allow_backorder: bool = False
+    """Offer a SKU on a channel (or change its offer): the listing as the caller states it, its channel's code
+    and price for it, whether it sells, its sales cap, and how far beyond on hand it may sell (presale
+    allowance, backorder; docs/presale.md). The repository numbers its version."""
+
+    listing: Listing
 
 
 @dataclass(frozen=True)
 class ImportOrder:
+    """One order exported by a marketplace, in its own format, to be placed with orders."""
+
     channel_id: str
     format: str
     payload: str

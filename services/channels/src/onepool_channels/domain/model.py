@@ -20,7 +20,8 @@ from onepool_kernel.errors import FieldViolation, InvalidArgument
 from onepool_kernel.intake import Catalogue
 from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
-from onepool_kernel.stock import FULL_SHARE_BPS, MAX_SELLABLE, PoolShare, channel_sellable
+from onepool_kernel.presale import PresaleTerms
+from onepool_kernel.stock import FULL_SHARE_BPS, PoolShare, channel_sellable, presale_sellable
 
 
 class ChannelType(StrEnum):
@@ -41,32 +42,6 @@ class OwnStockRule(StrEnum):
 class ChannelStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
-
-
-class DepositRule(StrEnum):
-    """What happens to a presale deposit when the balance is not paid in time (orders applies it)."""
-
-    REFUND = "REFUND"
-    KEEP = "KEEP"
-
-
-@dataclass(frozen=True)
-class PresaleTerms:
-    """How orders on the channel may be paid: a deposit, then the balance within `balance_due_seconds`
-    (0: no deposits). Orders keeps a copy and applies them (docs/presale.md)."""
-
-    balance_due_seconds: int = 0
-    min_deposit_bps: int = 0
-    deposit_rule: DepositRule = DepositRule.REFUND
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.balance_due_seconds < 0:
-            problems.append(FieldViolation("presale.balance_due_seconds", "must not be negative (0: no deposits)"))
-        if not 0 <= self.min_deposit_bps < FULL_SHARE_BPS:
-            problems.append(FieldViolation("presale.min_deposit_bps", "must be between 0 and 9999"))
-        if problems:
-            raise InvalidArgument(problems)
 
 
 @dataclass(frozen=True)
@@ -236,7 +211,7 @@ class Channel:
                 presale_counted=presale_counted,
                 expected=coming,
                 presale_sellable=presale_sellable(
-                    listing.presale_units, presale_counted, coming, cap, counted, sellable
+                    listing.presale_units - presale_counted, coming, cap, counted, sellable
                 ),
             )
         return sellable, rules
@@ -259,18 +234,6 @@ class RuleNumbers:
     expected: int = 0
     presale_sellable: int = 0
     allow_backorder: bool = False
-
-
-def presale_sellable(
-    presale_units: int, presale_counted: int, expected: int, cap: int, counted: int, sellable: int
-) -> int:
-    """What a channel may sell beyond its on-hand sellable, waiting for expected receipts (inventory's formula,
-    GetAvailability's presale_sellable): min(allowance left, unpromised expected units in its locations, what
-    the sales cap leaves after the on-hand sellable)."""
-    left = min(presale_units - presale_counted, expected)
-    if cap > 0:
-        left = min(left, cap - counted - sellable)
-    return min(MAX_SELLABLE, max(0, left))
 
 
 @dataclass

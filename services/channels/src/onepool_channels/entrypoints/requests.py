@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.errors import Violations
 from onepool_runtime.protobuf import CATALOGUES_BACK, LOCATION_TYPES_BACK
 from onepool_runtime.validation import (
@@ -30,9 +31,8 @@ from onepool_channels.domain.model import (
     AllocationPolicy,
     Catalogue,
     ChannelType,
-    DepositRule,
+    Listing,
     OwnStockRule,
-    PresaleTerms,
 )
 
 DEFAULT_CURRENCY = "CNY"
@@ -236,14 +236,16 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
         v.add("presale_units", "must not be negative (0 means no presale)")
     v.raise_if_any()
     return commands.UpsertListing(
-        req.channel_id,
-        req.sku,
-        req.channel_sku,
-        Money(req.price.currency, req.price.amount_minor),
-        req.active,
-        req.sales_cap_units,
-        req.presale_units,
-        req.allow_backorder,
+        Listing(
+            req.channel_id,
+            req.sku,
+            req.channel_sku,
+            Money(req.price.currency, req.price.amount_minor),
+            req.active,
+            sales_cap_units=req.sales_cap_units,
+            presale_units=req.presale_units,
+            allow_backorder=req.allow_backorder,
+        )
     )
 
 

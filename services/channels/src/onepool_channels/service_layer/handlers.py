@@ -108,26 +108,18 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
 
 
 async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -> Listing:
+    wanted = cmd.listing
     # FOR SHARE: a concurrent policy change waits for this listing, then recomputes it too.
-    channel = await get_channel(uow, cmd.channel_id, lock="share")
-    if cmd.price.currency != channel.currency:
+    channel = await get_channel(uow, wanted.channel_id, lock="share")
+    if wanted.price.currency != channel.currency:
         raise InvalidArgument("price.currency", f"must be the channel's currency {channel.currency}")
-    taken = await uow.repo.listing_with_channel_sku(channel.id, cmd.channel_sku)
-    if taken is not None and taken.sku != cmd.sku:
-        raise AlreadyExists("listing channel_sku", f"{cmd.channel_sku} (already mapped to {taken.sku})")
-    await uow.repo.lock_skus([cmd.sku])
-    listing = Listing(
-        channel.id,
-        cmd.sku,
-        cmd.channel_sku,
-        cmd.price,
-        cmd.active,
-        sales_cap_units=cmd.sales_cap_units,
-        presale_units=cmd.presale_units,
-        allow_backorder=cmd.allow_backorder,
-    ).upsert()
+    taken = await uow.repo.listing_with_channel_sku(channel.id, wanted.channel_sku)
+    if taken is not None and taken.sku != wanted.sku:
+        raise AlreadyExists("listing channel_sku", f"{wanted.channel_sku} (already mapped to {taken.sku})")
+    await uow.repo.lock_skus([wanted.sku])
+    listing = replace(wanted, channel_id=channel.id, events=[]).upsert()
     await uow.repo.upsert_listing(listing)
-    await stock_feed.refresh(uow, [cmd.sku], channel_id=channel.id)
+    await stock_feed.refresh(uow, [wanted.sku], channel_id=channel.id)
     return listing
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.columns import core_tables
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
@@ -14,8 +15,6 @@ from onepool_orders.adapters.orm import ChannelListingRow, ChannelRow
 from onepool_orders.domain.channels import (
     Catalogue,
     ChannelListing,
-    DepositRule,
-    PresaleTerms,
     SalesChannel,
     SalesTerms,
 )

@@ -20,35 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from onepool_kernel.errors import Violations
 from onepool_kernel.intake import Catalogue, LineToPlace
 from onepool_kernel.money import Money
+from onepool_kernel.presale import PresaleTerms
 
 DEALER = "DEALER"
-
-
-class DepositRule(StrEnum):
-    """What happens to a presale deposit when the balance is not paid in time (docs/presale.md)."""
-
-    REFUND = "REFUND"
-    KEEP = "KEEP"
-
-
-@dataclass(frozen=True)
-class PresaleTerms:
-    """How a channel takes presale payments: a deposit now, the balance within `balance_due_seconds`."""
-
-    # 0: the channel takes no deposits (orders are paid in full).
-    balance_due_seconds: int = 0
-    # The least deposit, in basis points of the order total (0: any positive amount below the total).
-    min_deposit_bps: int = 0
-    deposit_rule: DepositRule = DepositRule.REFUND
-
-    @property
-    def takes_deposits(self) -> bool:
-        return self.balance_due_seconds > 0
 
 
 @dataclass(frozen=True)

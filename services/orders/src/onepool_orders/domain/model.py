@@ -37,10 +37,10 @@ from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArg
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, bps_of, proportional_share
+from onepool_kernel.presale import DepositRule, PresaleTerms
 
 from onepool_orders.domain import events
 from onepool_orders.domain import stock_requests as sr
-from onepool_orders.domain.channels import DepositRule, PresaleTerms
 from onepool_orders.domain.stock_requests import StockLine
 
 

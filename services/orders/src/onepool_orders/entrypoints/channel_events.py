@@ -6,9 +6,10 @@ from __future__ import annotations
 from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.protobuf import CATALOGUES_BACK
 
-from onepool_orders.domain.channels import Catalogue, ChannelListing, DepositRule, PresaleTerms, SalesChannel
+from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 

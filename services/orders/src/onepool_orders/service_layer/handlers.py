@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from onepool_kernel.intake import LineToPlace
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule
 from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, found
 
 from onepool_orders.domain import commands
-from onepool_orders.domain.channels import ChannelListing, DepositRule, SalesChannel, SalesTerms
+from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
 from onepool_orders.domain.customers import identities_of
 from onepool_orders.domain.model import (
     AllocatedStock,
