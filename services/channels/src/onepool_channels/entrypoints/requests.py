@@ -15,7 +15,6 @@ from onepool_runtime.validation import (
     check_text,
     page_after_key,
     page_size,
-    valid_id,
 )
 
 from onepool_channels.adapters import formats
@@ -247,10 +246,6 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
             allow_backorder=req.allow_backorder,
         )
     )
-
-
-def channel_id(value: str, path: str = "channel_id") -> str:
-    return valid_id(path, value)
 
 
 def channel_stock(req: pb.GetChannelStockRequest) -> tuple[str, list[str]]:
