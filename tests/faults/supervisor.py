@@ -40,7 +40,7 @@ from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET
 
 SERVICE_NAMES = [s.name for s in SERVICES]
-MAX_LOAD_FACTOR = 8.0  # a deadline grows at most this much with the load
+MAX_LOAD_FACTOR = 5.0  # a deadline grows at most this much with the load (a real failure still ends)
 
 
 def load_scaled(seconds: float) -> float:
