@@ -17,7 +17,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,17 @@ def bound_to_parent(argv: list[str], sig: int = signal.SIGTERM) -> list[str]:
     pass the result to subprocess/asyncio without one. Linux only (PR_SET_PDEATHSIG); the program must be
     one this process's user may run."""
     return [sys.executable, "-I", "-S", "-c", _BOUND_TO_PARENT, str(os.getpid()), str(int(sig)), *argv]
+
+
+def _bound_launch(argv: list[str], sig: int, user: str | None) -> tuple[list[str], Callable[[], None] | None]:
+    """(argv, preexec_fn) for a server that must die with this process. As another user (PostgreSQL when run
+    as root) this process's Python may be out of that user's reach: util-linux's setpriv sets the signal
+    then; only without it is the old `preexec_fn` used."""
+    if user is None:
+        return bound_to_parent(argv, sig), None
+    if setpriv := shutil.which("setpriv"):
+        return [setpriv, f"--pdeathsig={signal.Signals(sig).name}", *argv], None
+    return argv, partial(die_with_parent, sig)
 
 
 def _pg_bin(name: str) -> str:
@@ -154,12 +167,15 @@ class EmbeddedPostgres:
             # Throwaway test clusters: durability buys nothing and costs most of the write latency.
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        argv, preexec = _bound_launch(
+            [_pg_bin("postgres"), "-D", str(self.data_dir), *settings], signal.SIGINT, self.user
+        )
         self.proc = subprocess.Popen(
-            [_pg_bin("postgres"), "-D", str(self.data_dir), *settings],
+            argv,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             user=self.user,
-            preexec_fn=lambda: die_with_parent(signal.SIGINT),
+            preexec_fn=preexec,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -302,22 +318,23 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [
-                nats_server_binary(),
-                "-js",
-                "-sd",
-                str(self.store_dir),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "--server_name",
-                self.server_name,
-                *self._cluster_args(),
-            ],
+            bound_to_parent(
+                [
+                    nats_server_binary(),
+                    "-js",
+                    "-sd",
+                    str(self.store_dir),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "--server_name",
+                    self.server_name,
+                    *self._cluster_args(),
+                ]
+            ),
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
