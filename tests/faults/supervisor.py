@@ -18,7 +18,9 @@ under a load of 20.
 
 Failure modes: a process that does not come back healthy by the deadline fails the test with, for each
 replica still pending, its last health answer, whether its process is alive, its exits, and the tail of its
-log; every child gets PR_SET_PDEATHSIG, so a killed test run leaves no process behind.
+log; every child gets PR_SET_PDEATHSIG, so a killed test run leaves no process behind. Children are spawned
+through a fresh interpreter that sets it (`dying_with_parent`), never forked to run Python while the test's
+gRPC threads run (such children sometimes crashed: SIGSEGV in threading._after_fork).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool_cli.services import SERVICES
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, NatsCluster, bound_to_parent, free_port
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, NatsCluster, dying_with_parent, free_port
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET
 
@@ -165,7 +167,7 @@ class FaultStack:
         svc.starts += 1
         log = open(self.logs / f"{name}-{svc.starts}.log", "wb")  # noqa: SIM115, ASYNC230 - owned by the child
         svc.proc = await asyncio.create_subprocess_exec(
-            *bound_to_parent([sys.executable, "-m", svc.package]),
+            *dying_with_parent([sys.executable, "-m", svc.package]),  # spawned, not forked with Python to run
             env=self.env(svc),
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,

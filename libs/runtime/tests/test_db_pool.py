@@ -6,6 +6,8 @@ ping ';', not the prepared statements SQLAlchemy runs, which is all these tests 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from typing import Any
 
 import asyncpg
@@ -114,4 +116,53 @@ async def test_a_read_sends_its_statements_without_a_transaction_and_cannot_comm
         await _logged()
         assert sent[0].startswith("BEGIN") and sent[-1].startswith("ROLLBACK"), sent
     finally:
+        await engine.dispose()
+
+
+async def _begin_on_driver(engine: AsyncEngine) -> None:
+    """A hot write path's transaction (relay, inventory's Reserve batches): asyncpg's own BEGIN."""
+    async with db.driver_transaction(engine) as conn:
+        await conn.execute("SELECT 1")
+
+
+async def _begin_in_unit_of_work(engine: AsyncEngine) -> None:
+    """A unit of work writing on its driver (its outbox rows): the BEGIN `UnitOfWork.driver` issues."""
+    async with UnitOfWork(db.session_factory(engine), source="testsvc") as uow:
+        await (await uow.driver()).execute("SELECT 1")
+        await uow.commit()
+
+
+@pytest.mark.parametrize("begin", [_begin_on_driver, _begin_in_unit_of_work])
+async def test_a_begin_cancelled_in_flight_leaves_no_open_transaction_to_the_next_user(env, begin) -> None:  # type: ignore[no-untyped-def]
+    """The task awaiting BEGIN is cancelled (a gRPC deadline) while the server has not answered yet: the server
+    still runs the BEGIN. The next users of the pooled connection (an autocommit statement, as PlaceOrder's
+    first step; a unit of work, as its second) must see their writes committed, visible from any connection,
+    not parked in that orphan transaction until the connection closes and takes them with it."""
+    engine = db.create_engine(env.database_url, env.schema, pool_size=1, max_overflow=0)
+    outside = await asyncpg.connect(db.plain_url(env.database_url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE written (what text)"))
+        backend = await _select(engine, "SELECT pg_backend_pid()")  # the pool's one connection
+        os.kill(backend, signal.SIGSTOP)  # the server has not read the BEGIN yet when the caller gives up
+        try:
+            task = asyncio.create_task(begin(engine))
+            await asyncio.sleep(0.2)  # the BEGIN is sent, and waits for the stopped backend
+            task.cancel()
+            await asyncio.sleep(0.2)
+        finally:
+            os.kill(backend, signal.SIGCONT)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        async with db.autocommit(engine).connect() as conn:
+            await conn.execute(text("INSERT INTO written VALUES ('autocommit')"))
+        async with UnitOfWork(db.session_factory(engine), source="testsvc") as uow:
+            await uow.session.execute(text("INSERT INTO written VALUES ('unit of work')"))
+            await uow.commit()
+
+        seen = await outside.fetch(f"SELECT what FROM {env.schema}.written ORDER BY what")
+        assert [r["what"] for r in seen] == ["autocommit", "unit of work"]
+    finally:
+        await outside.close()
         await engine.dispose()

@@ -1,6 +1,7 @@
-"""Children started by `embedded` die with the process that started them, even when it is SIGKILLed, and
-without a `preexec_fn` (Python code between fork and exec in a threaded process once crashed a fault run's
-child with SIGSEGV in `threading._after_fork`).
+"""The servers `embedded` starts die with the process that started them, even when it is SIGKILLed, and are
+started without a `preexec_fn` (Python code between fork and exec in a threaded process once crashed a fault
+run's child with SIGSEGV in `threading._after_fork`): nats-server through `dying_with_parent`, PostgreSQL
+(as its own user when run as root) through setpriv. `test_dying_with_parent.py` covers the wrapper itself.
 
 Each case runs a small Python program that starts the child and prints its pid, kills that program with
 SIGKILL, and waits for the child to go.
@@ -19,13 +20,6 @@ from pathlib import Path
 import pytest
 
 LAUNCHERS = {
-    "bound_to_parent": """
-        import subprocess, sys, time
-        from onepool_runtime.embedded import bound_to_parent
-        child = subprocess.Popen(bound_to_parent(["sleep", "120"]))
-        print(child.pid, flush=True)
-        time.sleep(120)
-    """,
     "nats-server": """
         import sys, time
         from pathlib import Path

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from onepool_runtime import db
 from onepool_runtime.mapping import build, row_values
-from onepool_runtime.upserts import upsert, upsert_newer, upsert_newer_rows
+from onepool_runtime.upserts import upsert, upsert_newer, upsert_newer_rows, upsert_rows
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,6 +50,18 @@ async def test_upsert_inserts_then_replaces_every_column_but_the_key(sessions) -
         await s.execute(upsert(VIEW, {"id": "a", "part": "1", "value": 5, "version": 0}, ["id", "part"], touch=True))
         await s.commit()
     assert await _rows(sessions) == [("a", "1", 5, 0, True), ("a", "2", 2, 1, False)]
+
+
+async def test_upsert_rows_writes_many_rows_in_one_statement_replacing_by_key(sessions) -> None:  # type: ignore[no-untyped-def]
+    columns, key = ("id", "part", "value", "version"), ("id", "part")
+    async with sessions() as s:
+        await s.execute(upsert(VIEW, {"id": "a", "part": "1", "value": 1, "version": 7}, key))
+        rows = [{"id": "a", "part": "1", "value": 5, "version": 1}, {"id": "b", "part": "1", "value": 2, "version": 1}]
+        await s.execute(upsert_rows(VIEW, columns, key, touch=True), rows)
+        await s.commit()
+    # Replaced whatever its version (that is upsert_newer's job), and touched; the new row inserted.
+    assert await _rows(sessions) == [("a", "1", 5, 1, True), ("b", "1", 2, 1, False)]
+    assert upsert_rows(VIEW, columns, key, touch=True) is upsert_rows(VIEW, columns, key, touch=True)
 
 
 async def test_upsert_newer_keeps_the_newest_version(sessions) -> None:  # type: ignore[no-untyped-def]

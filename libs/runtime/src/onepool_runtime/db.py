@@ -11,6 +11,15 @@ half-open socket may go unnoticed). A connection that still dies in use (a netwo
 call, which the error interceptor answers UNAVAILABLE (retry with the same request id); SQLAlchemy then
 invalidates the pool's older connections, so the retry gets a fresh one.
 
+A connection handed back still inside a transaction is closed on checkout, never reused. It happens when the
+task awaiting a BEGIN is cancelled (a gRPC deadline passes, a caller gives up) after the BEGIN went out:
+PostgreSQL runs it anyway (a cancel is ignored between statements), asyncpg keeps that failed transaction as
+the connection's top one, and SQLAlchemy, which never saw it begin, has nothing to roll back. Whoever used the
+connection next then wrote into a transaction nobody would ever commit (an autocommit statement inside it,
+a later BEGIN turned into a SAVEPOINT under it): the writes looked done, were visible on that connection
+only, and vanished when it closed. That is how the scale run lost orders already answered RESERVED. The check
+reads two client-side flags, no round trip; closing the connection rolls the orphan transaction back.
+
 Hot reads (`driver_connection`): a read that is one or two statements on the hottest path runs them on the
 pooled connection's own asyncpg connection, outside any transaction, through asyncpg's prepared-statement
 cache: no session, no SQLAlchemy compilation or result processing. On the bench machine a one-row read cost
@@ -97,9 +106,13 @@ def create_engine(
 
 def _checkout_check(ping_idle_seconds: float) -> Any:
     def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if dbapi_connection.driver_connection.is_closed():
+        driver = dbapi_connection.driver_connection
+        if driver.is_closed():
             # Closed by the server: so, after a restart, is every other pooled connection.
             raise exc.InvalidatePoolError("connection closed by the server")
+        if getattr(driver, "_top_xact", None) is not None or driver.is_in_transaction():
+            # Left inside a transaction (module doc): only this connection goes; the pool opens another.
+            raise exc.DisconnectionError("connection handed back inside a transaction")
         now = time.monotonic()
         last = record.info.get(_LAST_CHECKOUT)
         record.info[_LAST_CHECKOUT] = now

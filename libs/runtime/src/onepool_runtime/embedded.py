@@ -46,29 +46,31 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
-# Sets the parent-death signal, then becomes the real program. Run as the child's first program instead of a
-# `preexec_fn`: Python code between fork and exec in a process with threads (gRPC's, asyncio's workers) can
-# crash or deadlock the child (a fault run saw a service's start die of SIGSEGV in threading._after_fork).
-# It exits at once if the parent died before the signal was set (the signal would never come).
-_BOUND_TO_PARENT = (
-    "import ctypes, os, sys; ctypes.CDLL(None, use_errno=True).prctl(1, int(sys.argv[2])); "
-    "os.getppid() == int(sys.argv[1]) or os._exit(1); os.execvp(sys.argv[3], sys.argv[3:])"
+# Run by a fresh interpreter: ask for the signal, give up if the parent is already gone, then become the command.
+_DYING_WITH_PARENT = (
+    "import ctypes, os, sys\n"
+    f"ctypes.CDLL('libc.so.6', use_errno=True).prctl({_PR_SET_PDEATHSIG}, int(sys.argv[1]))\n"
+    "if os.getppid() != int(sys.argv[2]):\n"
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[3], sys.argv[3:])\n"
 )
 
 
-def bound_to_parent(argv: list[str], sig: int = signal.SIGTERM) -> list[str]:
-    """`argv` started so that it gets `sig` when this process dies (even by SIGKILL), with no `preexec_fn`:
-    pass the result to subprocess/asyncio without one. Linux only (PR_SET_PDEATHSIG); the program must be
-    one this process's user may run."""
-    return [sys.executable, "-I", "-S", "-c", _BOUND_TO_PARENT, str(os.getpid()), str(int(sig)), *argv]
+def dying_with_parent(argv: list[str], sig: int = signal.SIGTERM) -> list[str]:
+    """`argv` run so that it gets `sig` when this process dies, like `preexec_fn=die_with_parent` but without
+    running Python in a forked child. A process whose other threads run (gRPC's, a NATS client's) may hold
+    locks at the fork that the child's Python code then needs (dlopen, malloc): children started that way
+    sometimes crashed on a busy machine. With no `preexec_fn` the child is spawned (vfork + exec) and a fresh
+    interpreter sets the signal and execs the command: same process, ~20 ms more."""
+    return [sys.executable, "-S", "-c", _DYING_WITH_PARENT, str(int(sig)), str(os.getpid()), *argv]
 
 
 def _bound_launch(argv: list[str], sig: int, user: str | None) -> tuple[list[str], Callable[[], None] | None]:
     """(argv, preexec_fn) for a server that must die with this process. As another user (PostgreSQL when run
-    as root) this process's Python may be out of that user's reach: util-linux's setpriv sets the signal
-    then; only without it is the old `preexec_fn` used."""
+    as root) this interpreter may be out of that user's reach: util-linux's setpriv sets the signal then (it
+    is on every Debian); only without it is the forked `preexec_fn` used."""
     if user is None:
-        return bound_to_parent(argv, sig), None
+        return dying_with_parent(argv, sig), None
     if setpriv := shutil.which("setpriv"):
         return [setpriv, f"--pdeathsig={signal.Signals(sig).name}", *argv], None
     return argv, partial(die_with_parent, sig)
@@ -175,7 +177,7 @@ class EmbeddedPostgres:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             user=self.user,
-            preexec_fn=preexec,
+            preexec_fn=preexec,  # None unless setpriv is missing (see _bound_launch)
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -318,7 +320,7 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            bound_to_parent(
+            dying_with_parent(
                 [
                     nats_server_binary(),
                     "-js",

@@ -8,7 +8,7 @@ Failure modes: none of their own; the statements raise what the database raises 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, func
@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def _replacing(stmt: Insert, values: Mapping[str, Any], key: Sequence[str], touch: bool) -> dict[str, Any]:
-    replace: dict[str, Any] = {k: stmt.excluded[k] for k in values if k not in key}
+def _replacing(stmt: Insert, columns: Iterable[str], key: Sequence[str], touch: bool) -> dict[str, Any]:
+    replace: dict[str, Any] = {k: stmt.excluded[k] for k in columns if k not in key}
     if touch:
         replace["updated_at"] = func.now()
     return replace
@@ -28,6 +28,14 @@ def upsert(table: Table, values: Mapping[str, Any], key: Sequence[str], *, touch
     updated_at to now() when `touch`)."""
     stmt = insert(table).values(**values)
     return stmt.on_conflict_do_update(index_elements=list(key), set_=_replacing(stmt, values, key, touch))
+
+
+@functools.cache
+def upsert_rows(table: Table, columns: tuple[str, ...], key: tuple[str, ...], *, touch: bool = False) -> Insert:
+    """`upsert` as one statement for many rows: execute it with a list of mappings of `columns`. Built once
+    per shape, like `_newer`."""
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(key), set_=_replacing(stmt, columns, key, touch))
 
 
 @functools.cache

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from onepool_runtime.columns import counter_column, timestamp_column
+from onepool_runtime.columns import Stamped, Updated, counter_column
 from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -17,7 +15,7 @@ class ChannelsTable(SQLModel, registry=registry()):
 metadata = ChannelsTable.metadata
 
 
-class ChannelRow(ChannelsTable, table=True):
+class ChannelRow(ChannelsTable, Stamped, table=True):
     __tablename__ = "channels"
     __table_args__ = (
         CheckConstraint("fee_rate_bps BETWEEN 0 AND 10000", name="fee_rate_in_range"),
@@ -40,11 +38,9 @@ class ChannelRow(ChannelsTable, table=True):
     status: str = Field(max_length=16)
     currency: str = Field(max_length=3)
     version: int = Field(default=1, sa_column=counter_column(1))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class ListingRow(ChannelsTable, table=True):
+class ListingRow(ChannelsTable, Updated, table=True):
     __tablename__ = "listings"
     __table_args__ = (
         UniqueConstraint("channel_id", "channel_sku", name="listings_channel_sku_unique"),
@@ -59,7 +55,6 @@ class ListingRow(ChannelsTable, table=True):
     price_currency: str = Field(max_length=3)
     price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     active: bool = True
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
     sales_cap_units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     # Increases with every upsert, so inventory's copy of the cap keeps the newest.
@@ -89,7 +84,7 @@ class StockPositionRow(ChannelsTable, table=True):
     version: int = Field(default=0, sa_column=counter_column())
 
 
-class ChannelStockRow(ChannelsTable, table=True):
+class ChannelStockRow(ChannelsTable, Updated, table=True):
     """The last sellable number published per listing (ChannelStockUpdated), with its version."""
 
     __tablename__ = "channel_stock"
@@ -99,7 +94,6 @@ class ChannelStockRow(ChannelsTable, table=True):
     channel_sku: str = Field(max_length=128)
     sellable: int = 0
     version: int = Field(default=0, sa_column=counter_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     # How `sellable` was reached (the channel's three rules), published with it.
     exposed: int = 0
     dedicated: int = 0

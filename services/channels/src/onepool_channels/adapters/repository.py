@@ -17,9 +17,9 @@ from typing import Any
 from onepool_kernel.money import Money
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
-from onepool_runtime.mapping import build
+from onepool_runtime.mapping import build, copy_fields
 from onepool_runtime.repository import Repository, page
-from onepool_runtime.upserts import upsert_newer, upsert_newer_rows
+from onepool_runtime.upserts import upsert_newer, upsert_newer_rows, upsert_rows
 from sqlalchemy import literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -439,31 +439,9 @@ class ChannelsRepository(Repository):
     async def save_channel_stock(self, changed: list[ChannelStock]) -> None:
         if not changed:
             return
-        stmt = insert(_STOCK)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["channel_id", "sku"],
-            set_={
-                "channel_sku": stmt.excluded.channel_sku,
-                "sellable": stmt.excluded.sellable,
-                "version": stmt.excluded.version,
-                **{k: stmt.excluded[k] for k in ("exposed", "dedicated", "sales_cap_units", "sales_counted")},
-                "updated_at": text("now()"),
-            },
-        )
-        await self.session.execute(
-            stmt,
-            [
-                {
-                    "channel_id": s.channel_id,
-                    "sku": s.sku,
-                    "channel_sku": s.channel_sku,
-                    "sellable": s.sellable,
-                    "version": s.version,
-                    "exposed": s.rules.exposed,
-                    "dedicated": s.rules.dedicated,
-                    "sales_cap_units": s.rules.sales_cap_units,
-                    "sales_counted": s.rules.sales_counted,
-                }
-                for s in changed
-            ],
-        )
+        rows = [
+            copy_fields(s, "channel_id", "sku", "channel_sku", "sellable", "version")
+            | copy_fields(s.rules, "exposed", "dedicated", "sales_cap_units", "sales_counted")
+            for s in changed
+        ]
+        await self.session.execute(upsert_rows(_STOCK, tuple(rows[0]), ("channel_id", "sku"), touch=True), rows)

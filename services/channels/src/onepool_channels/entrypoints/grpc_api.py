@@ -8,7 +8,7 @@ import grpc
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool.channels.v1 import channels_pb2_grpc
 from onepool_runtime.servicer import UseCases
-from onepool_runtime.validation import encode_page_token
+from onepool_runtime.validation import encode_page_token, valid_id
 
 from onepool_channels.adapters import mappers
 from onepool_channels.domain.model import ChannelStock
@@ -45,7 +45,7 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         return await self._use.write(produce, request=request, request_id=request.request_id)
 
     async def GetChannel(self, request: pb.GetChannelRequest, context: Ctx) -> pb.GetChannelResponse:
-        channel_id = requests.channel_id(request.channel_id)
+        channel_id = valid_id("channel_id", request.channel_id)
         await self._scope.require(channel_id)
 
         async def produce(uow: ChannelsUnitOfWork) -> pb.GetChannelResponse:
@@ -119,7 +119,7 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         return await self._use.read(produce)
 
     async def ImportOrder(self, request: pb.ImportOrderRequest, context: Ctx) -> pb.ImportOrderResponse:
-        await self._scope.require(requests.channel_id(request.channel_id))  # before reading anything else
+        await self._scope.require(valid_id("channel_id", request.channel_id))  # before reading anything else
         channel_id, imported = requests.import_order(request, self._settings.import_max_payload_bytes)
         order = await handlers.import_order(self._use.read, self._orders, channel_id, imported)
         return pb.ImportOrderResponse(order=order)
@@ -128,7 +128,7 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         self, request: pb.WatchChannelStockRequest, context: Ctx
     ) -> AsyncIterator[pb.WatchChannelStockResponse]:
         """The published numbers first, then every change; a client that goes away just ends its stream."""
-        channel_id = requests.channel_id(request.channel_id)
+        channel_id = valid_id("channel_id", request.channel_id)
         await self._scope.require(channel_id)
         await self._use.read(lambda uow: handlers.get_channel(uow, channel_id))  # NOT_FOUND before streaming
         sent: dict[str, int] = {}

@@ -14,7 +14,6 @@ from onepool_runtime.validation import (
     check_text,
     page_after_key,
     page_size,
-    valid_id,
 )
 
 from onepool_channels.adapters import formats
@@ -202,10 +201,6 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
         req.active,
         req.sales_cap_units,
     )
-
-
-def channel_id(value: str, path: str = "channel_id") -> str:
-    return valid_id(path, value)
 
 
 def channel_stock(req: pb.GetChannelStockRequest) -> tuple[str, list[str]]:

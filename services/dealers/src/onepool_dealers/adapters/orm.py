@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from onepool_runtime.columns import counter_column, money_column, timestamp_column
+from onepool_runtime.columns import (
+    Created,
+    LocationColumns,
+    Stamped,
+    Updated,
+    counter_column,
+    money_column,
+    priced_line_checks,
+    timestamp_column,
+)
 from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -17,7 +26,7 @@ class DealersTable(SQLModel, registry=registry()):
 metadata = DealersTable.metadata
 
 
-class DealerRow(DealersTable, table=True):
+class DealerRow(DealersTable, Stamped, table=True):
     __tablename__ = "dealers"
     __table_args__ = (
         CheckConstraint("credit_limit_minor >= 0", name="credit_limit_not_negative"),
@@ -47,41 +56,27 @@ class DealerRow(DealersTable, table=True):
     received_minor: int = Field(default=0, sa_column=money_column())
     revision: int = Field(default=0, sa_column=counter_column())
     channel_synced_revision: int = Field(default=0, sa_column=counter_column())
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class LocationRow(DealersTable, table=True):
+class LocationRow(DealersTable, LocationColumns, table=True):
     """Locations of the pool (inventory's LocationUpserted events, and AddDealerLocation as soon as it succeeds).
 
-    The columns mirror inventory's `locations` on purpose (both store one inventory.v1.Location), but the
-    table is dealers' own: each schema evolves with its own migrations, so nothing is shared but the shape."""
+    The columns are inventory's `locations`, declared once (both store one kernel Location), but the table is
+    dealers' own: each schema evolves with its own migrations."""
 
     __tablename__ = "locations"
 
-    id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(default="", max_length=200)
-    type: str = Field(max_length=32)
-    owner_dealer_id: str = Field(default="", max_length=64, index=True)
-    region: str = Field(default="", max_length=64)
-    ships: bool = True
-    pickup: bool = False
-    priority: int = 0
-    active: bool = True
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
-
-class WholesalePriceRow(DealersTable, table=True):
+class WholesalePriceRow(DealersTable, Updated, table=True):
     __tablename__ = "wholesale_prices"
     __table_args__ = (CheckConstraint("list_price_minor >= 0", name="list_price_not_negative"),)
 
     sku: str = Field(primary_key=True, max_length=64)
     currency: str = Field(max_length=3)
     list_price_minor: int = Field(default=0, sa_column=money_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class ReplenishmentRow(DealersTable, table=True):
+class ReplenishmentRow(DealersTable, Stamped, table=True):
     __tablename__ = "replenishments"
     __table_args__ = (
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
@@ -106,16 +101,11 @@ class ReplenishmentRow(DealersTable, table=True):
     transfer_id: str = Field(default="", max_length=64)
     status_reason: str = Field(default="", max_length=500)
     shipping_requested_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class ReplenishmentLineRow(DealersTable, table=True):
     __tablename__ = "replenishment_lines"
-    __table_args__ = (
-        CheckConstraint("quantity > 0", name="line_quantity_positive"),
-        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
-    )
+    __table_args__ = priced_line_checks()
 
     replenishment_id: str = Field(primary_key=True, max_length=64, foreign_key="replenishments.id")
     position: int = Field(primary_key=True)
@@ -136,7 +126,7 @@ class DealerStockRow(DealersTable, table=True):
     version: int = Field(default=0, sa_column=counter_column())
 
 
-class DealerOrderRow(DealersTable, table=True):
+class DealerOrderRow(DealersTable, Created, table=True):
     """Read model: the latest known state of each dealer order (orders.order.*)."""
 
     __tablename__ = "dealer_orders"
@@ -154,11 +144,10 @@ class DealerOrderRow(DealersTable, table=True):
     paid_minor: int = Field(default=0, sa_column=money_column())
     refunded_minor: int = Field(default=0, sa_column=money_column())
     net_sales_minor: int = Field(default=0, sa_column=money_column())
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
-class DealerSettlementRow(DealersTable, table=True):
+class DealerSettlementRow(DealersTable, Updated, table=True):
     """Read model: the sum of settlement's non-wholesale journal lines per dealer party and currency
     (settlement.entry.posted); positive means the ledger owes the dealer."""
 
@@ -167,10 +156,9 @@ class DealerSettlementRow(DealersTable, table=True):
     dealer_id: str = Field(primary_key=True, max_length=64)
     currency: str = Field(primary_key=True, max_length=3)
     net_minor: int = Field(default=0, sa_column=money_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class OwnershipMoveRow(DealersTable, table=True):
+class OwnershipMoveRow(DealersTable, Created, table=True):
     """Goods that changed owner other than by a replenishment (domain/ownership.py), each published once."""
 
     __tablename__ = "ownership_moves"
@@ -184,4 +172,3 @@ class OwnershipMoveRow(DealersTable, table=True):
     order_id: str = Field(default="", max_length=64)
     reference: str = Field(default="", max_length=200)
     location_id: str = Field(default="", max_length=64)
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())

@@ -17,6 +17,7 @@ from onepool_runtime.validation import (
     page_after_int,
     page_after_key,
     page_size,
+    valid_id,
 )
 
 from onepool_dealers.adapters import mappers
@@ -45,7 +46,7 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         return pb.RegisterDealerResponse(dealer=mappers.dealer_to_proto(dealer))
 
     async def GetDealer(self, request: pb.GetDealerRequest, context: Ctx) -> pb.GetDealerResponse:
-        dealer_id = requests.dealer_id(request.dealer_id)
+        dealer_id = valid_id("dealer_id", request.dealer_id)
         self._scope.require_dealer(dealer_id)
 
         async def produce(uow: DealersUnitOfWork) -> pb.GetDealerResponse:
@@ -123,7 +124,7 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         return await self._use.write(produce, request=request, request_id=f"{cmd.dealer_id}/{request.request_id}")
 
     async def GetReplenishment(self, request: pb.GetReplenishmentRequest, context: Ctx) -> pb.GetReplenishmentResponse:
-        rid = requests.replenishment_id(request.id)
+        rid = valid_id("id", request.id)
         await self._scope.require_replenishment(rid)
 
         async def produce(uow: DealersUnitOfWork) -> pb.GetReplenishmentResponse:
@@ -157,14 +158,14 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
     async def ShipReplenishment(
         self, request: pb.ShipReplenishmentRequest, context: Ctx
     ) -> pb.ShipReplenishmentResponse:
-        rid = requests.replenishment_id(request.id)
+        rid = valid_id("id", request.id)
         replenishment = await self._sagas.ship(rid)
         return pb.ShipReplenishmentResponse(replenishment=mappers.replenishment_to_proto(replenishment))
 
     async def ReceiveReplenishment(
         self, request: pb.ReceiveReplenishmentRequest, context: Ctx
     ) -> pb.ReceiveReplenishmentResponse:
-        rid = requests.replenishment_id(request.id)
+        rid = valid_id("id", request.id)
         await self._scope.require_replenishment(rid)
         replenishment = await self._sagas.receive(rid)
         return pb.ReceiveReplenishmentResponse(replenishment=mappers.replenishment_to_proto(replenishment))
@@ -172,7 +173,7 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
     async def RejectReplenishment(
         self, request: pb.RejectReplenishmentRequest, context: Ctx
     ) -> pb.RejectReplenishmentResponse:
-        rid = requests.replenishment_id(request.id)
+        rid = valid_id("id", request.id)
         reason = requests.reject_reason(request.reason)
         await self._scope.require_replenishment(rid)
 

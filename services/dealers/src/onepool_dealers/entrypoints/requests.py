@@ -20,7 +20,6 @@ from onepool_runtime.validation import (
     check_request_id,
     check_sku,
     check_text,
-    valid_id,
 )
 
 from onepool_dealers.adapters.mappers import (
@@ -76,10 +75,6 @@ def register_dealer(req: pb.RegisterDealerRequest) -> commands.RegisterDealer:
         credit_limit=limit,
         region=req.region,
     )
-
-
-def dealer_id(value: str, path: str = "dealer_id") -> str:
-    return valid_id(path, value)
 
 
 def update_dealer(req: pb.UpdateDealerRequest) -> commands.UpdateDealer:
@@ -157,10 +152,6 @@ def place_replenishment(req: pb.PlaceReplenishmentRequest) -> commands.PlaceRepl
         to_location_id=req.to_location_id,
         lines=tuple(StockLine(ln.sku, ln.quantity) for ln in req.lines),
     )
-
-
-def replenishment_id(value: str, path: str = "id") -> str:
-    return dealer_id(value, path)
 
 
 def reject_reason(value: str) -> str:

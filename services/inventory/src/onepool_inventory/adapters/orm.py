@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from onepool_runtime.columns import counter_column, timestamp_column
+from onepool_runtime.columns import Created, LocationColumns, Stamped, counter_column, timestamp_column
 from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Identity, Index, Integer, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -17,19 +17,8 @@ class InventoryTable(SQLModel, registry=registry()):
 metadata = InventoryTable.metadata
 
 
-class LocationRow(InventoryTable, table=True):
+class LocationRow(InventoryTable, LocationColumns, table=True):
     __tablename__ = "locations"
-
-    id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    type: str = Field(max_length=32)
-    owner_dealer_id: str = Field(default="", max_length=64, index=True)
-    region: str = Field(default="", max_length=64)
-    ships: bool = True
-    pickup: bool = False
-    priority: int = 0
-    active: bool = True
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class StockLevelRow(InventoryTable, table=True):
@@ -59,7 +48,7 @@ class StockLevelRow(InventoryTable, table=True):
     awaiting: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
-class MovementRow(InventoryTable, table=True):
+class MovementRow(InventoryTable, Created, table=True):
     """The append-only ledger: on_hand of a (sku, location) is the sum of its movements' deltas."""
 
     __tablename__ = "movements"
@@ -73,10 +62,9 @@ class MovementRow(InventoryTable, table=True):
     reason: str = Field(default="", max_length=500)
     reference: str = Field(default="", max_length=128)
     on_hand_after: int
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class ReservationRow(InventoryTable, table=True):
+class ReservationRow(InventoryTable, Stamped, table=True):
     __tablename__ = "reservations"
     __table_args__ = (
         # The sweeper's scan: only ACTIVE reservations can expire.
@@ -88,8 +76,6 @@ class ReservationRow(InventoryTable, table=True):
     channel_id: str = Field(default="", max_length=64)
     status: str = Field(max_length=16)
     expires_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     release_reason: str = Field(default="", max_length=500)
 
 
@@ -119,7 +105,7 @@ class AllocationRow(InventoryTable, table=True):
     filled_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
-class TransferRow(InventoryTable, table=True):
+class TransferRow(InventoryTable, Created, table=True):
     __tablename__ = "transfers"
 
     id: str = Field(primary_key=True, max_length=64)
@@ -127,7 +113,6 @@ class TransferRow(InventoryTable, table=True):
     to_location_id: str = Field(max_length=64, foreign_key="locations.id")
     status: str = Field(max_length=16)
     reference: str = Field(default="", max_length=128)
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     received_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
@@ -156,7 +141,7 @@ class ChannelPolicyRow(InventoryTable, table=True):
     fill_own_first: bool = False
 
 
-class ChannelAllocationRow(InventoryTable, table=True):
+class ChannelAllocationRow(InventoryTable, Stamped, table=True):
     """Dedicated stock: units at a location only one channel may sell (ACTIVE until released or ended)."""
 
     __tablename__ = "channel_allocations"
@@ -179,8 +164,6 @@ class ChannelAllocationRow(InventoryTable, table=True):
     ends_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     status: str = Field(max_length=16)
     version: int = Field(default=1, sa_column=counter_column(1))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class ChannelSalesRow(InventoryTable, table=True):
@@ -205,7 +188,7 @@ class ChannelSalesRow(InventoryTable, table=True):
     presale_counted: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
-class ExpectedReceiptRow(InventoryTable, table=True):
+class ExpectedReceiptRow(InventoryTable, Stamped, table=True):
     """A purchase order or advance shipping notice: goods on their way to one location."""
 
     __tablename__ = "expected_receipts"
@@ -218,8 +201,6 @@ class ExpectedReceiptRow(InventoryTable, table=True):
     status: str = Field(max_length=16)
     cancel_reason: str = Field(default="", max_length=500)
     version: int = Field(default=1, sa_column=counter_column(1))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class ExpectedReceiptLineRow(InventoryTable, table=True):

@@ -11,7 +11,7 @@ from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import copy_fields, to_message
 from onepool_runtime.servicer import UseCases
-from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size
+from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size, valid_id
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.adapters.availability import AvailabilityReader
@@ -148,7 +148,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return pb.ReserveResponse(reservation=mappers.reservation_to_proto(outcome.reservation))
 
     async def GetReservation(self, request: pb.GetReservationRequest, context: Ctx) -> pb.GetReservationResponse:
-        rid = requests.reservation_id(request.reservation_id)
+        rid = valid_id("reservation_id", request.reservation_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.GetReservationResponse:
             return pb.GetReservationResponse(
@@ -160,7 +160,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def CommitReservation(
         self, request: pb.CommitReservationRequest, context: Ctx
     ) -> pb.CommitReservationResponse:
-        rid = requests.reservation_id(request.reservation_id)
+        rid = valid_id("reservation_id", request.reservation_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.CommitReservationResponse:
             reservation = await handlers.commit_reservation(uow, rid)
@@ -171,7 +171,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def ReleaseReservation(
         self, request: pb.ReleaseReservationRequest, context: Ctx
     ) -> pb.ReleaseReservationResponse:
-        rid = requests.reservation_id(request.reservation_id)
+        rid = valid_id("reservation_id", request.reservation_id)
         v = Violations()
         if len(request.reason) > 500:
             v.add("reason", "must be at most 500 characters")
@@ -203,7 +203,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return await self._use.write(produce, request=request, request_id=request.request_id)
 
     async def ReceiveTransfer(self, request: pb.ReceiveTransferRequest, context: Ctx) -> pb.ReceiveTransferResponse:
-        tid = requests.reservation_id(request.transfer_id, "transfer_id")
+        tid = valid_id("transfer_id", request.transfer_id)
         await self._require_transfer_destination(tid)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveTransferResponse:
@@ -214,7 +214,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return await self._use.write(produce)
 
     async def GetTransfer(self, request: pb.GetTransferRequest, context: Ctx) -> pb.GetTransferResponse:
-        tid = requests.reservation_id(request.transfer_id, "transfer_id")
+        tid = valid_id("transfer_id", request.transfer_id)
         await self._require_transfer_destination(tid)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.GetTransferResponse:
@@ -267,7 +267,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def ReleaseChannelAllocation(
         self, request: pb.ReleaseChannelAllocationRequest, context: Ctx
     ) -> pb.ReleaseChannelAllocationResponse:
-        aid = requests.reservation_id(request.allocation_id, "allocation_id")
+        aid = valid_id("allocation_id", request.allocation_id)
         found = await self._use.read(lambda uow: handlers.get_channel_allocation(uow, aid))
         await self._scope.require_channel(found.channel_id, own=True)
 
@@ -352,7 +352,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def GetExpectedReceipt(
         self, request: pb.GetExpectedReceiptRequest, context: Ctx
     ) -> pb.GetExpectedReceiptResponse:
-        receipt_id = requests.reservation_id(request.receipt_id, "receipt_id")
+        receipt_id = valid_id("receipt_id", request.receipt_id)
         await self._require_receipt_location(receipt_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.GetExpectedReceiptResponse:

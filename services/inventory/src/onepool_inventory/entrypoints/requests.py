@@ -21,7 +21,6 @@ from onepool_runtime.validation import (
     decode_page_token,
     page_after_key,
     page_size,
-    valid_id,
 )
 
 from onepool_inventory.adapters.mappers import MOVEMENT_KINDS_BACK
@@ -219,10 +218,6 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: 
         ttl_seconds=ttl,
         accept_awaiting_stock=req.accept_awaiting_stock,
     )
-
-
-def reservation_id(value: str, path: str = "reservation_id") -> str:
-    return valid_id(path, value)
 
 
 def fulfill(req: pb.FulfillReservationRequest) -> commands.FulfillReservation:

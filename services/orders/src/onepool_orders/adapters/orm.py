@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from onepool_runtime.columns import counter_column, money_column, timestamp_column
+from onepool_runtime.columns import Created, Stamped, counter_column, money_column, priced_line_checks, timestamp_column
 from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
@@ -19,14 +19,13 @@ class OrdersTable(SQLModel, registry=registry()):
 metadata = OrdersTable.metadata
 
 
-class CustomerRow(OrdersTable, table=True):
+class CustomerRow(OrdersTable, Created, table=True):
     __tablename__ = "customers"
 
     id: str = Field(primary_key=True, max_length=64)
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class CustomerIdentityRow(OrdersTable, table=True):
+class CustomerIdentityRow(OrdersTable, Created, table=True):
     """One-ID: each identity (member id, phone, channel buyer id) points at exactly one customer."""
 
     __tablename__ = "customer_identities"
@@ -34,10 +33,9 @@ class CustomerIdentityRow(OrdersTable, table=True):
     kind: str = Field(primary_key=True, max_length=16)
     value: str = Field(primary_key=True, max_length=200)
     customer_id: str = Field(max_length=64, foreign_key="customers.id", index=True)
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class OrderRow(OrdersTable, table=True):
+class OrderRow(OrdersTable, Stamped, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         # Idempotent intake: one order per external order id in a channel, even under concurrent placement.
@@ -76,15 +74,12 @@ class OrderRow(OrdersTable, table=True):
     fulfillment: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     shortfalls: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     next_recovery_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class OrderLineRow(OrdersTable, table=True):
     __tablename__ = "order_lines"
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="line_quantity_positive"),
-        CheckConstraint("unit_price_minor >= 0", name="unit_price_not_negative"),
+        *priced_line_checks(),
         CheckConstraint(
             "discount_minor >= 0 AND discount_minor <= unit_price_minor * quantity", name="discount_within_line"
         ),
@@ -116,7 +111,7 @@ class FulfillmentRow(OrdersTable, table=True):
     shipped_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
-class ReturnRow(OrdersTable, table=True):
+class ReturnRow(OrdersTable, Created, table=True):
     __tablename__ = "order_returns"
 
     id: str = Field(primary_key=True, max_length=64)
@@ -127,10 +122,9 @@ class ReturnRow(OrdersTable, table=True):
     currency: str = Field(max_length=3)
     refund_minor: int = Field(default=0, sa_column=money_column())
     reason: str = Field(default="", max_length=500)
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class StockRequestRow(OrdersTable, table=True):
+class StockRequestRow(OrdersTable, Created, table=True):
     """The command outbox: what inventory must still be told, written with the change that requires it."""
 
     __tablename__ = "stock_requests"
@@ -147,7 +141,6 @@ class StockRequestRow(OrdersTable, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(String, nullable=True))
     # Not before this time (retry backoff), and a claim: whoever sends it pushes it into the future first.
     not_before: datetime | None = Field(default=None, sa_column=timestamp_column())
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     done_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     failed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from onepool_kernel.intake import LineToPlace
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, found
+from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable, found
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
@@ -84,13 +84,16 @@ async def begin_placement(
         if existing is None:
             raise
         return _same_order(existing, cmd), False
-    if await uow.orders.add(order, recover_at=moment + timedelta(seconds=recovery_after_seconds)):
-        return order, True
-    # Placed before, or a concurrent PlaceOrder of the same external order won the unique index: answer with
-    # that order.
-    winner = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
-    assert winner is not None
-    return _same_order(winner, cmd), False
+    for _ in range(3):
+        if await uow.orders.add(order, recover_at=moment + timedelta(seconds=recovery_after_seconds)):
+            return order, True
+        # Placed before, or a concurrent PlaceOrder of the same external order won the unique index: answer with
+        # that order.
+        winner = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
+        if winner is not None:
+            return _same_order(winner, cmd), False
+        # Gone between the two statements: its creator deleted it (it named a SKU never stocked). Insert again.
+    raise Unavailable(f"order {cmd.channel_id}/{cmd.external_order_id} is being placed concurrently; retry")
 
 
 def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
@@ -166,9 +169,13 @@ async def record_rejection(
     return order
 
 
-async def discard_pending(uow: OrdersUnitOfWork, order_id: str) -> None:
-    """The request named something that does not exist: forget the PENDING order as if never asked."""
-    await uow.orders.discard_pending(order_id)
+async def discard_pending(uow: OrdersUnitOfWork, order_id: str) -> Order | None:
+    """The request named something that does not exist: forget the PENDING order as if never asked (only its
+    creator, in the call that created it: placing.py). None once deleted; the order if it is no longer PENDING
+    (another driver recorded it meanwhile), which the creator then answers with."""
+    if await uow.orders.discard_pending(order_id):
+        return None
+    return await uow.orders.get(order_id)
 
 
 async def retry_reservation(uow: OrdersUnitOfWork, order_id: str, attempt: int) -> Order:

@@ -13,8 +13,14 @@ What can go wrong, and what happens:
 - Inventory unreachable or too slow: the caller gets UNAVAILABLE and the order stays PENDING. Whoever drives
   it next (the caller retrying PlaceOrder, or the recovery loop after `recovery_after_seconds`) repeats the
   same Reserve and gets the same answer.
-- The request names an unknown channel or SKU: the PENDING order is deleted (nothing changed) and the
-  caller gets NOT_FOUND.
+- Inventory has not heard of the channel yet (it learns channels from their events, a moment after orders
+  may have): a lag, not an answer. The order stays PENDING and the caller gets UNAVAILABLE, as when inventory
+  is unreachable; a retry or the recovery loop places it once inventory catches up.
+- The request names a SKU never stocked (or inventory refuses the request as invalid): the driver that
+  created the order in this very call, before anyone else could be handed it, deletes it (nothing changed;
+  the caller gets NOT_FOUND / INVALID_ARGUMENT and may correct and resend the same external id). Any other
+  driver (the recovery loop, a retried or concurrent PlaceOrder) may drive an order someone already holds:
+  it records it REJECTED with the reason instead, so an order id once handed out never disappears.
 - tx2 fails, or the order moved on meanwhile (cancelled, or recorded by another driver with another
   reservation): the reservation is released at once; it was made for an order that will not use it.
 - The process dies between Reserve and tx2: the recovery loop finds the PENDING order and drives it again;
@@ -150,10 +156,15 @@ class OrderPlacement:
             try:
                 reservation = await self._inventory.reserve(reserve_request(order, attempt))
             except InsufficientStock as exc:
-                return await self._rejected(order, attempt, exc)
-            except (NotFound, InvalidArgument):
-                await run_in_transaction(self._uow, lambda uow: handlers.discard_pending(uow, order_id))
-                raise
+                return await self._rejected(order, attempt, exc, fresh=fresh)
+            except NotFound as exc:
+                if exc.kind == "channel":  # orders knows the channel (the order is on it): inventory lags behind
+                    raise Unavailable(
+                        f"inventory has not heard of channel {order.channel_id} yet; retry in a moment"
+                    ) from exc
+                return await self._refused(order, attempt, exc, fresh=fresh)
+            except InvalidArgument as exc:
+                return await self._refused(order, attempt, exc, fresh=fresh)
             except FailedPrecondition as exc:  # split required, pickup not offered here, channel paused
                 return await self._record_rejection(order, attempt, [], exc.message)
             if self._after_reserve is not None:
@@ -209,12 +220,24 @@ class OrderPlacement:
             return False  # cannot tell; inventory's TTL bounds how long the stock stays held
         return current.reservation_id != reservation_id
 
-    async def _rejected(self, order: Order, attempt: int, exc: InsufficientStock) -> Order:
+    async def _rejected(self, order: Order, attempt: int, exc: InsufficientStock, *, fresh: bool) -> Order:
         never_stocked = await self._inventory.unknown_skus(sorted({s.sku for s in exc.shortages if s.available == 0}))
         if never_stocked:
-            await run_in_transaction(self._uow, lambda uow: handlers.discard_pending(uow, order.id))
-            raise NotFound("sku", ", ".join(never_stocked))
+            return await self._refused(order, attempt, NotFound("sku", ", ".join(never_stocked)), fresh=fresh)
         return await self._record_rejection(order, attempt, exc.shortages, exc.message)
+
+    async def _refused(self, order: Order, attempt: int, exc: NotFound | InvalidArgument, *, fresh: bool) -> Order:
+        """The request itself is wrong (module doc). Only the driver that created the order in this call deletes
+        it, and raises; any other records it REJECTED with the reason and answers with it."""
+        if fresh:
+            kept = await run_in_transaction(self._uow, lambda uow: handlers.discard_pending(uow, order.id))
+            if kept is None:
+                raise exc
+            return kept  # a concurrent driver of the same order recorded it first: answer as it does
+        try:
+            return await self._record_rejection(order, attempt, [], exc.message)
+        except NotFound:  # its creator deleted it meanwhile, before handing it to anyone: answer as it did
+            raise exc from None
 
     async def _record_rejection(self, order: Order, attempt: int, shortfalls: list[Shortage], reason: str) -> Order:
         return await run_in_transaction(

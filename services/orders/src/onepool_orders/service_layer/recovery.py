@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from onepool_runtime.errors import DomainError, InvalidArgument, NotFound
+from onepool_runtime.errors import DomainError
 from onepool_runtime.idempotency import run_in_transaction
 
 from onepool_orders.service_layer import handlers
@@ -61,9 +61,6 @@ class Recovery:
         for order in stuck:
             try:
                 result = await self._placement.drive(order, fresh=False)
-            except (NotFound, InvalidArgument) as exc:
-                log.info("discarded PENDING order %s: %s", order.id, exc)
-                continue
             except DomainError as exc:
                 log.warning("order %s still PENDING, retried later: %s", order.id, exc)
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from onepool_runtime.columns import counter_column, money_column, timestamp_column
+from onepool_runtime.columns import Created, Stamped, Updated, counter_column, money_column, timestamp_column
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -22,7 +22,7 @@ class SettlementTable(SQLModel, registry=registry()):
 metadata = SettlementTable.metadata
 
 
-class ChannelTermsRow(SettlementTable, table=True):
+class ChannelTermsRow(SettlementTable, Updated, table=True):
     """Local copy of each channel's fee rate and owner, fed by channels.channel.* events."""
 
     __tablename__ = "channels"
@@ -32,10 +32,9 @@ class ChannelTermsRow(SettlementTable, table=True):
     owner_dealer_id: str = Field(default="", max_length=64)
     fee_rate_bps: int = 0
     version: int = Field(default=0, sa_column=counter_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class JournalEntryRow(SettlementTable, table=True):
+class JournalEntryRow(SettlementTable, Created, table=True):
     __tablename__ = "journal_entries"
     __table_args__ = (Index("journal_entries_by_time", "created_at"),)
 
@@ -49,14 +48,13 @@ class JournalEntryRow(SettlementTable, table=True):
     source_subject: str = Field(default="", max_length=255)
     memo: str = Field(default="", max_length=500)
     occurred_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     reference: str = Field(default="", max_length=255)
     # A late entry: the entry it corrects (if any) and the end of the closed period its fact belongs to.
     corrects_entry_id: str = Field(default="", max_length=64)
     corrects_period_end: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
-class JournalLineRow(SettlementTable, table=True):
+class JournalLineRow(SettlementTable, Created, table=True):
     """One posting. balance_after is no longer written (0): postings take no per-party lock, so a running
     balance is computed when a statement is cut, in (created_at, id) order."""
 
@@ -77,7 +75,6 @@ class JournalLineRow(SettlementTable, table=True):
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     balance_after: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     order_id: str = Field(default="", max_length=64)
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class PeriodRow(SettlementTable, table=True):
@@ -102,7 +99,7 @@ class PeriodBalanceRow(SettlementTable, table=True):
     balance: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class PayoutRow(SettlementTable, table=True):
+class PayoutRow(SettlementTable, Created, table=True):
     __tablename__ = "payouts"
     __table_args__ = (
         Index("payouts_by_party", "party", "created_at"),
@@ -116,10 +113,9 @@ class PayoutRow(SettlementTable, table=True):
     status: str = Field(max_length=16)
     period_end: datetime | None = Field(default=None, sa_column=timestamp_column(default=False))
     entry_id: str = Field(max_length=64)
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class LocationRow(SettlementTable, table=True):
+class LocationRow(SettlementTable, Updated, table=True):
     """Who owns each location (inventory.location.upserted): a return received at another owner's
     location moves the goods' ownership."""
 
@@ -127,10 +123,9 @@ class LocationRow(SettlementTable, table=True):
 
     location_id: str = Field(primary_key=True, max_length=64)
     owner_dealer_id: str = Field(default="", max_length=64)
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class OrderSettlementRow(SettlementTable, table=True):
+class OrderSettlementRow(SettlementTable, Stamped, table=True):
     """Who sold an order and on which terms, and what the orders service last reported about it."""
 
     __tablename__ = "order_settlements"
@@ -145,8 +140,6 @@ class OrderSettlementRow(SettlementTable, table=True):
     reported_paid: int = Field(default=0, sa_column=money_column())
     reported_refunded: int = Field(default=0, sa_column=money_column())
     cancelled: bool = False
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 class StatementRow(SettlementTable, table=True):

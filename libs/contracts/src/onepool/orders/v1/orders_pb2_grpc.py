@@ -106,7 +106,10 @@ class OrderServiceServicer:
         """Places an order: holds it to its channel's terms, reserves its stock in inventory (sourcing picks the
         locations) and returns it RESERVED with one fulfillment per location, or REJECTED with its shortfalls
         when the stock is not there (not an error). Idempotent on (channel_id, external_order_id): placing it
-        again returns the same order.
+        again returns the same order. An order once recorded is never deleted: when a call fails after recording
+        it (UNAVAILABLE: inventory unreachable, or it has not yet heard of a channel created a moment ago), it
+        stays PENDING and is placed by the retry or the recovery loop; if it then turns out to name a SKU never
+        stocked, it ends REJECTED with status_reason saying so.
         Errors: INVALID_ARGUMENT (missing or bad fields; a SKU the channel does not list, a price that is not the
         listing's, a currency the channel does not sell in); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
         external order id was placed with different content).
