@@ -23,7 +23,7 @@ from onepool_dealers.service_layer.sagas import Sagas
 from onepool_dealers.settings import DealersSettings
 from onepool_runtime import errors
 from onepool_runtime.server import ServiceHost
-from onepool_runtime.testing.services import metadata, running_service, test_settings
+from onepool_runtime.testing.services import SESSION_TOKEN_TTL, metadata, running_service, test_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -185,7 +185,8 @@ def dealers_db(dealers_host: ServiceHost):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def admin() -> tuple[tuple[str, str], ...]:
-    return metadata("admin")
+    # Valid for the whole session: `make test-long` runs for an hour or more (the default is ten minutes).
+    return metadata("admin", ttl=SESSION_TOKEN_TTL)
 
 
 def cny(amount: int) -> object:
