@@ -65,9 +65,7 @@ async def test_buffer_reduces_what_is_sellable(world) -> None:  # type: ignore[n
     await world.settled(tiny.id, sku, 0)
 
 
-async def test_after_a_reservation_affected_channels_publish_new_numbers_and_others_nothing(
-    world, feed
-) -> None:  # type: ignore[no-untyped-def]
+async def test_after_a_reservation_affected_channels_publish_new_numbers_and_others_nothing(world, feed) -> None:  # type: ignore[no-untyped-def]
     sku, other_sku = world.name("SKU"), world.name("SKU")
     wh, shop = await world.location("WH"), await world.location("SHOP", type_=STORE)
     await world.stock(wh, **{sku: 60, other_sku: 10})
