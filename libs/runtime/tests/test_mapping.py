@@ -15,13 +15,15 @@ from onepool.channels.v1 import channels_pb2
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2
 from onepool.settlement.v1 import settlement_pb2
+from onepool_kernel.locations import Location
+from onepool_kernel.locations import LocationType as KernelLocationType
 from onepool_kernel.money import Money
 from onepool_runtime import errors
 from onepool_runtime.columns import core_table, core_tables, counter_column, money_column, timestamp_column
 from onepool_runtime.errors import Violations
 from onepool_runtime.grpc_errors import peer_details, to_status
 from onepool_runtime.mapping import build, copy_fields, row_values, to_message
-from onepool_runtime.protobuf import enum_maps, enum_prefix
+from onepool_runtime.protobuf import enum_maps, enum_prefix, location_from_proto, location_to_proto
 from onepool_runtime.server import Infra
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.tables import outbox
@@ -63,6 +65,25 @@ class Place:
     id: str
     region: str
     active: bool
+
+
+def test_a_location_goes_to_inventory_v1_and_back_unchanged() -> None:
+    loc = Location("s1", "Shop", KernelLocationType.DEALER_STORE, "d1", "north", False, True, -5, active=False)
+    wire = location_to_proto(loc)
+    assert wire == inventory_pb2.Location(
+        id="s1",
+        name="Shop",
+        type=inventory_pb2.LOCATION_TYPE_DEALER_STORE,
+        owner_dealer_id="d1",
+        region="north",
+        ships=False,
+        pickup=True,
+        priority=-5,
+        disabled=True,
+    )
+    assert location_from_proto(wire) == loc
+    # A type from a newer contract (or none) is not guessed.
+    assert location_from_proto(inventory_pb2.Location(id="x", type=inventory_pb2.LOCATION_TYPE_UNSPECIFIED)) is None
 
 
 def test_copy_fields_takes_the_named_attributes_only() -> None:
