@@ -22,8 +22,9 @@ from onepool_runtime import errors
 from onepool_runtime.columns import core_table, core_tables, counter_column, money_column, timestamp_column
 from onepool_runtime.errors import Violations
 from onepool_runtime.grpc_errors import peer_details, to_status
+from onepool_runtime.locations import check_location, location_from_proto, location_to_proto
 from onepool_runtime.mapping import build, copy_fields, row_values, to_message
-from onepool_runtime.protobuf import enum_maps, enum_prefix, location_from_proto, location_to_proto
+from onepool_runtime.protobuf import enum_maps, enum_prefix
 from onepool_runtime.server import Infra
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.tables import outbox
@@ -84,6 +85,26 @@ def test_a_location_goes_to_inventory_v1_and_back_unchanged() -> None:
     assert location_from_proto(wire) == loc
     # A type from a newer contract (or none) is not guessed.
     assert location_from_proto(inventory_pb2.Location(id="x", type=inventory_pb2.LOCATION_TYPE_UNSPECIFIED)) is None
+
+
+def test_a_location_a_caller_gives_is_checked_the_same_way_by_every_service() -> None:
+    def violations(loc: inventory_pb2.Location, *types: KernelLocationType) -> dict[str, str]:
+        v = Violations()
+        check_location(v, "location", loc, *([types] if types else []))
+        return {f.field: f.description for f in v.items}
+
+    assert violations(inventory_pb2.Location(id="w1", name="Main", type=inventory_pb2.LOCATION_TYPE_WAREHOUSE)) == {}
+    assert violations(inventory_pb2.Location(name=" ", region="r" * 65, priority=1001)) == {
+        "location.id": "is required",
+        "location.name": "is required",
+        "location.type": "must be WAREHOUSE, STORE, DEALER_WAREHOUSE or DEALER_STORE",
+        "location.region": "must be at most 64 characters",
+        "location.priority": "must be between -1000 and 1000",
+    }
+    shop = inventory_pb2.Location(id="w1", name="Main", type=inventory_pb2.LOCATION_TYPE_STORE, priority=-1000)
+    dealer_types = (KernelLocationType.DEALER_WAREHOUSE, KernelLocationType.DEALER_STORE)
+    assert violations(shop, *dealer_types) == {"location.type": "must be DEALER_WAREHOUSE or DEALER_STORE"}
+    assert violations(shop, KernelLocationType.WAREHOUSE) == {"location.type": "must be WAREHOUSE"}
 
 
 def test_copy_fields_takes_the_named_attributes_only() -> None:

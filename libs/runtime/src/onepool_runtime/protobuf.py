@@ -24,7 +24,7 @@ from onepool.common.v1.common_pb2 import Money as MoneyMessage
 from onepool.inventory.v1 import inventory_pb2
 from onepool.orders.v1 import orders_pb2
 from onepool_kernel.intake import Catalogue, FulfillmentMode
-from onepool_kernel.locations import Location, LocationType
+from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
 
 E = TypeVar("E", bound=Enum)
@@ -84,20 +84,3 @@ def money_from_proto(value: MoneyMessage) -> Money:
 LOCATION_TYPES, LOCATION_TYPES_BACK = enum_maps(inventory_pb2.LocationType, LocationType)
 FULFILLMENT_MODES, FULFILLMENT_MODES_BACK = enum_maps(orders_pb2.FulfillmentMode, FulfillmentMode)
 CATALOGUES, CATALOGUES_BACK = enum_maps(channels_pb2.Catalogue, Catalogue)
-
-# The kernel's Location on the wire is inventory.v1.Location (inventory owns locations; dealers keeps a copy
-# and sends them back): `type` is translated, and the message says `disabled` where the domain says `active`.
-_LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
-
-
-def location_to_proto(loc: Location) -> inventory_pb2.Location:
-    same = {name: getattr(loc, name) for name in _LOCATION_FIELDS}
-    return inventory_pb2.Location(**same, type=LOCATION_TYPES[loc.type], disabled=not loc.active)
-
-
-def location_from_proto(loc: inventory_pb2.Location) -> Location | None:
-    """None for a location type this code does not know (a newer contract than this code)."""
-    if loc.type not in LOCATION_TYPES_BACK:
-        return None
-    same = {name: getattr(loc, name) for name in _LOCATION_FIELDS}
-    return Location(**same, type=LOCATION_TYPES_BACK[loc.type], active=not loc.disabled)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from onepool.dealers.v1 import dealers_pb2 as pb
-from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import enum_maps, money_to_proto
 
 # Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): the kernel's
 # Location, translated by the runtime's one inventory.v1.Location mapper, as inventory's own are.
-from onepool_runtime.protobuf import location_from_proto as location_from_proto
-from onepool_runtime.protobuf import location_to_proto as location_to_proto
+from onepool_runtime.locations import location_from_proto as location_from_proto
+from onepool_runtime.locations import location_to_proto as location_to_proto
+from onepool_runtime.mapping import to_message
+from onepool_runtime.protobuf import enum_maps, money_to_proto
 
 from onepool_dealers.domain.model import (
     Dealer,

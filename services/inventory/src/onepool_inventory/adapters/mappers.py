@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from onepool.inventory.v1 import inventory_pb2 as pb
-from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import LOCATION_TYPES, enum_maps
 
 # A Location on the wire: the runtime's one inventory.v1.Location mapper (dealers sends its copies with it too).
-from onepool_runtime.protobuf import location_to_proto as location_to_proto
+from onepool_runtime.locations import location_to_proto as location_to_proto
+from onepool_runtime.mapping import to_message
+from onepool_runtime.protobuf import LOCATION_TYPES, enum_maps
 
 from onepool_inventory.domain.expected import ExpectedReceipt, ExpectedReceiptStatus, Fill, PromiseMoveReason
 from onepool_inventory.domain.model import (
