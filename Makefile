@@ -17,7 +17,7 @@ help:
 	@echo "make demo       against a running make run: seed a sample brand and tell the brief's ten flows as a story"
 	@echo "make test       the test suite (real PostgreSQL + NATS, embedded; installs Debian's chromium if missing)"
 	@echo "make test-long  long suites: faults, fuzz, load"
-	@echo "make fuzz       generated hostile requests for every RPC (FUZZ_PER_RPC=2000, FUZZ_SEED=...)"
+	@echo "make fuzz       generated hostile requests for every RPC (FUZZ_PER_RPC=2000, FUZZ_SEED=..., FUZZ_RPCS=...)"
 	@echo "make test-faults the workload once per fault (kill -9, PostgreSQL/NATS restarts, relay and consumer"
 	@echo "                crashes) on real processes, and the overload run; prints tables, fails unless targets are met"
 	@echo "make test-scale two replicas of every service on a three-node JetStream cluster, >= 1,000 orders, a NATS"
@@ -77,10 +77,10 @@ test-faults: sync
 test-scale: sync
 	$(UV) run --frozen pytest -m slow tests/scale/ $(PYTEST_ARGS)
 
-# FUZZ_SEED repeats a run (the seed is printed with the tables).
+# FUZZ_SEED repeats a run (the seed is printed with the tables); FUZZ_RPCS=Fulfill,Commit narrows it to some RPCs.
 FUZZ_PER_RPC ?= 2000
 fuzz: sync
-	ONEPOOL_FUZZ_PER_RPC=$(FUZZ_PER_RPC) ONEPOOL_FUZZ_SEED=$(FUZZ_SEED) \
+	ONEPOOL_FUZZ_PER_RPC=$(FUZZ_PER_RPC) ONEPOOL_FUZZ_SEED=$(FUZZ_SEED) ONEPOOL_FUZZ_RPCS=$(FUZZ_RPCS) \
 		$(UV) run --frozen pytest -m slow tests/fuzz $(PYTEST_ARGS)
 
 bench: sync

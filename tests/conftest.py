@@ -12,7 +12,7 @@ import grpc
 import pytest
 from onepool_runtime.embedded import free_port
 from onepool_runtime.server import ServiceHost
-from onepool_runtime.testing.services import metadata, running_service, test_settings
+from onepool_runtime.testing.services import SESSION_TOKEN_TTL, metadata, running_service, test_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,5 +99,6 @@ async def stack(database_url: str, nats_url: str) -> AsyncIterator[Stack]:
 
 @pytest.fixture(scope="session")
 def admin() -> tuple[tuple[str, str], ...]:
-    # Valid for the whole session: a slow machine can take more than the default ten minutes.
-    return metadata("admin", ttl="7200")
+    # Valid for the whole session: a slow machine can take more than the default ten minutes, `make test-long`
+    # hours.
+    return metadata("admin", ttl=SESSION_TOKEN_TTL)

@@ -125,7 +125,7 @@ def _renamed_contracts(tmp: Path) -> Path:
     text = api.read_text()
     renamed = re.sub(r"\bORDER_STATUS_(\w+)", r"ORDER_STATUS_RENAMED_\1", text)
     renamed = re.sub(r"\bOrderStatus\b", "OrderLifecycleState", renamed)
-    assert renamed.count("ORDER_STATUS_RENAMED_") == 10 and "OrderStatus" not in renamed
+    assert renamed.count("ORDER_STATUS_RENAMED_") == 11 and "OrderStatus" not in renamed
     api.write_text(renamed)
     spec = importlib.util.spec_from_file_location(
         "generate_renamed", ROOT / "libs" / "contracts" / "tools" / "generate.py"

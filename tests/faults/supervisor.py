@@ -11,10 +11,16 @@ processes, so kill -9 is a real kill -9.
   A watcher restarts any service that exits (like an orchestrator would), so a service that kills itself
   through a test-only fault hook comes back without the hook.
 
-Failure modes: a process that does not come back healthy within `ready_timeout` fails the test with the
-path of its log; every child gets PR_SET_PDEATHSIG, so a killed test run leaves no process behind. Children
-are spawned through a fresh interpreter that sets it (`dying_with_parent`), never forked to run Python
-while the test's gRPC threads run (such children sometimes crashed).
+Readiness is the service's own health check (SERVING: listening, database answering, NATS connected), asked
+of every pending replica at once. Its deadline is `ready_timeout` scaled by how loaded the machine is (load
+average per core, read when the wait starts): a start that takes 20 s on an idle 2-core machine takes minutes
+under a load of 20.
+
+Failure modes: a process that does not come back healthy by the deadline fails the test with, for each
+replica still pending, its last health answer, whether its process is alive, its exits, and the tail of its
+log; every child gets PR_SET_PDEATHSIG, so a killed test run leaves no process behind. Children are spawned
+through a fresh interpreter that sets it (`dying_with_parent`), never forked to run Python while the test's
+gRPC threads run (such children sometimes crashed: SIGSEGV in threading._after_fork).
 """
 
 from __future__ import annotations
@@ -36,6 +42,15 @@ from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.services import TEST_SECRET
 
 SERVICE_NAMES = [s.name for s in SERVICES]
+MAX_LOAD_FACTOR = 5.0  # a deadline grows at most this much with the load (a real failure still ends)
+
+
+def load_scaled(seconds: float) -> float:
+    """`seconds` on an idle machine, stretched by the load average per core (at most MAX_LOAD_FACTOR times):
+    every process here competes for the same cores, so a start's wall time grows with the queue."""
+    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * min(MAX_LOAD_FACTOR, max(1.0, per_core))
+
 
 # Settings chosen for a test stack: fast polling so recovery is measured in seconds, not minutes. The ack wait
 # decides how soon a message held by a killed consumer is delivered again.
@@ -76,7 +91,7 @@ class ServiceProcess:
 
 
 class FaultStack:
-    def __init__(self, base: Path, *, ready_timeout: float = 90.0, replicas: int = 1, nats_nodes: int = 1) -> None:
+    def __init__(self, base: Path, *, ready_timeout: float = 120.0, replicas: int = 1, nats_nodes: int = 1) -> None:
         self.base = base
         self.ready_timeout = ready_timeout
         self.pg = EmbeddedPostgres(base / "pg", free_port(), durable=True)
@@ -110,8 +125,11 @@ class FaultStack:
         await asyncio.to_thread(self.nats.start)
         for svc in SERVICES:
             await upgrade(svc.migrations, self.database_url, svc.name)
-        await asyncio.gather(*(self.start_service(name) for name in self.services))
+        # Every process at once, then one wait for all of them: the watcher already restarts one that dies
+        # while the others start.
+        await asyncio.gather(*(self.start_service(name, wait=False) for name in self.services))
         self._watcher = asyncio.create_task(self._watch(), name="fault-stack-watcher")
+        await self.wait_serving()
 
     async def stop(self) -> None:
         if self._watcher is not None:
@@ -245,34 +263,56 @@ class FaultStack:
     # ---- health ------------------------------------------------------------------------------------------
 
     async def health(self, name: str) -> bool:
+        return await self._health_answer(name) == "SERVING"
+
+    async def _health_answer(self, name: str) -> str:
+        """SERVING / NOT_SERVING, or the gRPC code of a failed check (UNAVAILABLE: not listening yet)."""
         async with grpc.aio.insecure_channel(self.services[name].address) as channel:
             try:
                 reply = await health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(service=""), timeout=5
                 )
-            except grpc.aio.AioRpcError:
-                return False
-            return reply.status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.aio.AioRpcError as exc:
+                return exc.code().name
+            return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
     async def wait_serving(self, names: list[str] | None = None, within: float | None = None) -> float:
-        """Wait until every named replica answers SERVING (all by default); returns the seconds it took."""
+        """Wait until every named replica answers SERVING (all by default); returns the seconds it took.
+        `within` (default `ready_timeout`) is for an idle machine: it is stretched by the load (`load_scaled`)."""
         names = names or list(self.services)
+        budget = load_scaled(within or self.ready_timeout)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        deadline = started + (within or self.ready_timeout)
+        deadline = started + budget
         pending = set(names)
-        while pending:
-            for name in sorted(pending):
+        answers: dict[str, str] = {}
+        while True:
+            for name in pending:
                 svc = self.services[name]
                 if svc.proc is not None and svc.proc.returncode is not None and name in self._expected_down:
-                    raise AssertionError(f"{name} exited with {svc.proc.returncode}; see {self.logs}")
-                if await self.health(name):
-                    pending.discard(name)
-            if pending and loop.time() > deadline:
-                raise AssertionError(f"not healthy within {within or self.ready_timeout}s: {sorted(pending)}")
-            if pending:
-                await asyncio.sleep(0.2)
-        return loop.time() - started
+                    raise AssertionError(f"{name} exited with {svc.proc.returncode}\n{self.describe(name)}")
+            checked = sorted(pending)
+            answers.update(zip(checked, await asyncio.gather(*(self._health_answer(n) for n in checked)), strict=True))
+            pending = {n for n in pending if answers[n] != "SERVING"}
+            if not pending:
+                return loop.time() - started
+            if loop.time() > deadline:
+                raise AssertionError(
+                    f"not healthy within {budget:.0f}s (load average {os.getloadavg()[0]:.1f} on"
+                    f" {os.cpu_count()} cores): {sorted(pending)}\n"
+                    + "\n".join(f"{n}: last health answer {answers[n]}; {self.describe(n)}" for n in sorted(pending))
+                )
+            await asyncio.sleep(0.2)
+
+    def describe(self, name: str, lines: int = 30) -> str:
+        """A replica's process state and the tail of its current log, for a failure message."""
+        svc = self.services[name]
+        state = "not started" if svc.proc is None else "alive" if svc.alive else f"exited {svc.proc.returncode}"
+        log = self.logs / f"{name}-{svc.starts}.log"
+        tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
+        return f"process {state}, starts {svc.starts}, unasked exits {svc.exits}; {log}:\n" + "\n".join(
+            f"    {line}" for line in tail
+        )
 
     async def sql(self, query: str) -> list[asyncpg.Record]:
         """Read-only SQL for what no API exposes (the outbox backlog)."""

@@ -10,11 +10,20 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from onepool.orders.v1 import events_pb2 as order_events
 from onepool.settlement.v1 import settlement_pb2 as pb
 
-from tests.settlement.conftest import Bus
+from tests.settlement.conftest import Bus, cny
 
 pytestmark = pytest.mark.asyncio
+
+
+async def entries_of(settlement: Any, admin: Any, orders: list[str]) -> dict[str, list[pb.JournalLine]]:
+    out: dict[str, list[pb.JournalLine]] = {}
+    for order_id in orders:
+        reply = await settlement.ListEntries(pb.ListEntriesRequest(order_id=order_id), metadata=admin)
+        out[order_id] = list(reply.entries)
+    return out
 
 
 async def test_a_batch_of_paid_and_shipped_events_books_each_order_exactly_once(
@@ -39,19 +48,12 @@ async def test_a_batch_of_paid_and_shipped_events_books_each_order_exactly_once(
     for publishing in published:
         await publishing  # one after another, in this order (each waits for its publish acknowledgement)
 
-    async def booked() -> dict[str, list[pb.JournalLine]]:
-        out: dict[str, list[pb.JournalLine]] = {}
-        for order_id in orders:
-            reply = await settlement.ListEntries(pb.ListEntriesRequest(order_id=order_id), metadata=admin)
-            out[order_id] = list(reply.entries)
-        return out
-
     def complete(found: dict[str, list[pb.JournalLine]]) -> bool:
         return all({"sale", "fulfilment_fee"} <= {ln.rule for ln in lines} for lines in found.values())
 
-    found = await bus.eventually(booked, complete, within=30.0)
+    found = await bus.eventually(lambda: entries_of(settlement, admin, orders), complete, within=30.0)
     await asyncio.sleep(1.0)  # anything still in flight (a duplicate) would land now
-    found = await booked()
+    found = await entries_of(settlement, admin, orders)
     for i, order_id in enumerate(orders):
         gross = 2 * (1_000 + 10 * i)
         lines = found[order_id]
@@ -69,3 +71,61 @@ async def test_a_batch_of_paid_and_shipped_events_books_each_order_exactly_once(
         }, order_id
         sale_at = min(ln.created_at.ToDatetime() for ln in lines if ln.rule == "sale")
         assert all(ln.created_at.ToDatetime() >= sale_at for ln in lines), "a fee posted before its sale"
+
+
+async def test_a_batch_of_paid_events_of_presale_orders_applies_each_deposit_once(
+    bus: Bus, settlement: Any, admin: Any
+) -> None:
+    """Orders paid as a deposit and then a balance (docs/presale.md): the paid event, booked in a batch, applies
+    the held deposit to the sale, whether the deposit's own event came first or after it, or twice."""
+    market = bus.uid("MKT")
+    await bus.channel_created(bus.channel(market, 500))
+    orders = [bus.uid("O") for _ in range(12)]
+    published = []
+    for i, order_id in enumerate(orders):
+        paid = bus.order(order_id, market, [("TEA", 2, 5_000)])
+        paid.deposit.CopyFrom(cny(1_000 + i))
+        deposited = bus.order(order_id, market, [("TEA", 2, 5_000)])
+        deposited.is_paid = False
+        deposited.paid.CopyFrom(cny(1_000 + i))
+        deposited.deposit.CopyFrom(cny(1_000 + i))
+        deposit_paid = order_events.OrderDepositPaid(facts=deposited)
+        if i % 3 == 0:  # the paid event overtakes the deposit's
+            published += [bus.order_paid(paid), bus.publish("orders.order.deposit_paid", deposit_paid)]
+        elif i % 3 == 1:  # the deposit's event re-published (a new event id)
+            again = bus.publish("orders.order.deposit_paid", order_events.OrderDepositPaid(facts=deposited))
+            published += [bus.publish("orders.order.deposit_paid", deposit_paid), again, bus.order_paid(paid)]
+        else:
+            published += [bus.publish("orders.order.deposit_paid", deposit_paid), bus.order_paid(paid)]
+    for publishing in published:
+        await publishing
+
+    def complete(found: dict[str, list[pb.JournalLine]]) -> bool:
+        return all(
+            {"customer_payment", "customer_deposit"} <= {ln.account for ln in lines}
+            and sum(ln.amount.amount_minor for ln in lines if ln.account == "deposit_held") == 0
+            and any(ln.account == "deposit_held" for ln in lines)
+            for lines in found.values()
+        )
+
+    found = await bus.eventually(lambda: entries_of(settlement, admin, orders), complete, within=30.0)
+    await asyncio.sleep(1.0)  # anything still in flight (a duplicate) would land now
+    found = await entries_of(settlement, admin, orders)
+    for i, order_id in enumerate(orders):
+        lines, deposit = found[order_id], 1_000 + i
+        accounts: dict[tuple[str, str], int] = defaultdict(int)
+        for ln in lines:
+            accounts[(ln.party, ln.account)] += ln.amount.amount_minor
+        assert accounts[("clearing", "customer_payment")] == -10_000, order_id
+        assert accounts[("clearing", "customer_deposit")] == 0 and accounts[("clearing", "deposit_held")] == 0
+        held = [ln for ln in lines if ln.account == "deposit_held"]
+        assert sorted(ln.amount.amount_minor for ln in held) == [-deposit, deposit], "each deposit entry once"
+        assert len({ln.entry_id for ln in lines if ln.rule == "sale"}) == 1
+        parties: dict[str, int] = defaultdict(int)
+        for ln in lines:
+            parties[ln.party] += ln.amount.amount_minor
+        assert {k: v for k, v in parties.items() if v} == {
+            "clearing": -10_000,
+            f"channel:{market}": 500,
+            "brand": 9_500,
+        }

@@ -279,6 +279,7 @@ async def test_random_sales_returns_payments_payouts_and_closes_keep_the_ledger_
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # far beyond the suite's 300 s default on a loaded machine
 async def test_long_random_ledger_histories_keep_the_ledger_whole(bus: Bus, settlement: Any, admin: Any) -> None:
     driver = Driver(bus, settlement, admin)
     await asyncio.to_thread(_property(asyncio.get_running_loop(), driver, examples=60))

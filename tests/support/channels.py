@@ -47,6 +47,7 @@ def channel(
     currency: str = "CNY",
     catalogue: int = cpb.CATALOGUE_POOL,
     own_stock: int = cpb.OWN_STOCK_RULE_UNSPECIFIED,
+    presale: cpb.PresaleTerms | None = None,
 ) -> cpb.Channel:
     """A Channel message as the channels service would publish it (both location lists empty = every location).
 
@@ -71,6 +72,7 @@ def channel(
         status=cpb.CHANNEL_STATUS_ACTIVE if active else cpb.CHANNEL_STATUS_PAUSED,
         version=version,
         catalogue=catalogue,
+        presale=presale,
     )
 
 

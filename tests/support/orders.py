@@ -31,6 +31,9 @@ ORDER_EVENTS: dict[str, type[Message]] = {
     "orders.order.shipped": oev.OrderShipped,
     "orders.order.completed": oev.OrderCompleted,
     "orders.order.returned": oev.OrderReturned,
+    "orders.order.deposit_paid": oev.OrderDepositPaid,
+    "orders.order.promise_moved": oev.OrderPromiseMoved,
+    "orders.order.stock_filled": oev.OrderStockFilled,
 }
 
 
@@ -167,6 +170,12 @@ class World:
 
 async def order_events(nats_url: str, order_id: str) -> list[tuple[str, Any]]:
     """Every event published on the ORDERS stream about this order, in stream order (subject, message)."""
+    return (await events_of_orders(nats_url, {order_id})).get(order_id, [])
+
+
+async def events_of_orders(nats_url: str, order_ids: set[str]) -> dict[str, list[tuple[str, Any]]]:
+    """Every event published on the ORDERS stream about these orders, in stream order per order, in one read of
+    the stream."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
@@ -175,7 +184,7 @@ async def order_events(nats_url: str, order_id: str) -> list[tuple[str, Any]]:
             stream="ORDERS",
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE),
         )
-        found: list[tuple[str, Any]] = []
+        found: dict[str, list[tuple[str, Any]]] = {}
         while True:
             try:
                 batch = await sub.fetch(500, timeout=0.5)
@@ -183,8 +192,8 @@ async def order_events(nats_url: str, order_id: str) -> list[tuple[str, Any]]:
                 break
             for msg in batch:
                 event = ORDER_EVENTS[msg.subject].FromString(msg.data)
-                if event.facts.order_id == order_id:
-                    found.append((msg.subject, event))
+                if event.facts.order_id in order_ids:
+                    found.setdefault(event.facts.order_id, []).append((msg.subject, event))
             if len(batch) < 500:
                 break
         await sub.unsubscribe()

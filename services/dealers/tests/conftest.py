@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -22,7 +23,7 @@ from onepool_dealers.service_layer.sagas import Sagas
 from onepool_dealers.settings import DealersSettings
 from onepool_runtime import errors
 from onepool_runtime.server import ServiceHost
-from onepool_runtime.testing.services import metadata, running_service, test_settings
+from onepool_runtime.testing.services import SESSION_TOKEN_TTL, metadata, running_service, test_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -58,6 +59,7 @@ class FakeInventory:
     transfers: dict[str, dict[str, object]] = field(default_factory=dict)
     by_request: dict[str, str] = field(default_factory=dict)
     down: bool = False
+    expected: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
 
     def _up(self) -> None:
@@ -110,6 +112,35 @@ class FakeInventory:
                 key = (ln.sku, transfer["to"])
                 self.stock[key] = self.stock.get(key, 0) + ln.quantity  # type: ignore[index]
 
+    async def expect_receipt(
+        self, *, request_id: str, location_id: str, lines: list[StockLine], expected_at: Any, reference: str
+    ) -> str:
+        self._up()
+        for receipt_id, receipt in self.expected.items():
+            if receipt["request_id"] == request_id:
+                return receipt_id
+        receipt_id = f"R-{next(self._ids)}"
+        self.expected[receipt_id] = {
+            "request_id": request_id,
+            "location_id": location_id,
+            "lines": [(ln.sku, ln.quantity) for ln in lines],
+            "expected_at": expected_at,
+            "reference": reference,
+            "status": "OPEN",
+        }
+        return receipt_id
+
+    async def expected_receipt_of(self, location_id: str, reference: str) -> str:
+        self._up()
+        return next(
+            (i for i, r in self.expected.items() if r["location_id"] == location_id and r["reference"] == reference),
+            "",
+        )
+
+    async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:
+        self._up()
+        self.expected[receipt_id]["status"] = "CANCELLED"
+
 
 @pytest.fixture(scope="module")
 def fake_channels() -> FakeChannels:
@@ -154,7 +185,8 @@ def dealers_db(dealers_host: ServiceHost):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def admin() -> tuple[tuple[str, str], ...]:
-    return metadata("admin")
+    # Valid for the whole session: `make test-long` runs for an hour or more (the default is ten minutes).
+    return metadata("admin", ttl=SESSION_TOKEN_TTL)
 
 
 def cny(amount: int) -> object:

@@ -390,3 +390,23 @@ async def test_a_dealer_sees_and_changes_only_its_own_dealer(dealers, admin, set
         setup.place_request(mine.id, warehouse, my_store, **{"SKU-A": 1}), metadata=md
     )
     assert placed.replenishment.dealer_id == mine.id
+
+
+async def test_a_shipped_replenishment_is_expected_stock_at_the_dealers_location_until_received(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory
+) -> None:
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-X": 4})
+    rid = (
+        await dealers.PlaceReplenishment(
+            setup.place_request(dealer.id, warehouse, store, **{"SKU-X": 4}), metadata=admin
+        )
+    ).replenishment.id
+    assert await fake_inventory.expected_receipt_of(store, rid) == ""  # nothing is on its way before it ships
+
+    await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)
+    await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)  # a repeat
+    receipts = [r for r in fake_inventory.expected.values() if r["reference"] == rid]
+    assert [(r["location_id"], r["lines"], r["status"]) for r in receipts] == [(store, [("SKU-X", 4)], "OPEN")]
+
+    await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=rid), metadata=admin)
+    assert [r["status"] for r in fake_inventory.expected.values() if r["reference"] == rid] == ["CANCELLED"]

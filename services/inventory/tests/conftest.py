@@ -9,7 +9,7 @@ from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_inventory.entrypoints.bootstrap import build
 from onepool_inventory.settings import InventorySettings
 from onepool_runtime.server import ServiceHost
-from onepool_runtime.testing.services import metadata, running_service, test_settings
+from onepool_runtime.testing.services import SESSION_TOKEN_TTL, metadata, running_service, test_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -29,7 +29,8 @@ async def inventory(inventory_host: ServiceHost) -> AsyncIterator[inventory_pb2_
 
 @pytest.fixture(scope="session")
 def admin() -> tuple[tuple[str, str], ...]:
-    return metadata("admin")
+    # Valid for the whole session: `make test-long` runs for an hour or more (the default is ten minutes).
+    return metadata("admin", ttl=SESSION_TOKEN_TTL)
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,11 @@ CASES = [
         pb.FulfillReservationRequest(reservation_id="x", location_id="WH", lines=[pb.StockLine(sku="A", quantity=1)]),
         ["request_id"],
     ),
+    (  # A request id too long for the key column (with its operation's prefix) was INTERNAL without lines (fuzz).
+        "FulfillReservation",
+        pb.FulfillReservationRequest(reservation_id="x", location_id="WH", request_id="r" * 250),
+        ["request_id"],
+    ),
     (
         "TransferStock",
         pb.TransferStockRequest(from_location_id="A", to_location_id="A"),

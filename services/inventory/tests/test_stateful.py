@@ -267,6 +267,7 @@ async def test_random_operation_sequences_keep_every_invariant(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # thousands of steps, each a few RPCs: far beyond the suite's 300 s default
 async def test_long_random_operation_sequences_keep_every_invariant(
     inventory, admin, inventory_host, check_invariants
 ) -> None:  # type: ignore[no-untyped-def]

@@ -62,10 +62,13 @@ EVENTS: tuple[EventType, ...] = (
     EventType("inventory.transfer.shipped", inventory_events.TransferShipped, "inventory", "INVENTORY"),
     EventType("orders.order.cancelled", orders_events.OrderCancelled, "orders", "ORDERS"),
     EventType("orders.order.completed", orders_events.OrderCompleted, "orders", "ORDERS"),
+    EventType("orders.order.deposit_paid", orders_events.OrderDepositPaid, "orders", "ORDERS"),
     EventType("orders.order.paid", orders_events.OrderPaid, "orders", "ORDERS"),
     EventType("orders.order.placed", orders_events.OrderPlaced, "orders", "ORDERS"),
+    EventType("orders.order.promise_moved", orders_events.OrderPromiseMoved, "orders", "ORDERS"),
     EventType("orders.order.returned", orders_events.OrderReturned, "orders", "ORDERS"),
     EventType("orders.order.shipped", orders_events.OrderShipped, "orders", "ORDERS"),
+    EventType("orders.order.stock_filled", orders_events.OrderStockFilled, "orders", "ORDERS"),
     EventType("settlement.entry.posted", settlement_events.EntryPosted, "settlement", "SETTLEMENT"),
     EventType("settlement.statement.generated", settlement_events.StatementGenerated, "settlement", "SETTLEMENT"),
 )

@@ -33,6 +33,17 @@ def channel_sellable(exposed: int, dedicated: int, sales_cap_units: int, sales_c
     return min(MAX_SELLABLE, max(0, total))
 
 
+def presale_sellable(presale_left: int, room: int, sales_cap_units: int, sales_counted: int, sellable: int) -> int:
+    """What a channel may sell of one SKU beyond `sellable`, waiting for expected receipts (docs/presale.md):
+    what its listing's presale allowance has left, within the unpromised expected units (`room`) in its
+    locations and what its sales cap (0: none) leaves after `sellable`. Inventory waits by it and channels show
+    it. Never negative, never above MAX_SELLABLE."""
+    left = min(presale_left, room)
+    if sales_cap_units > 0:
+        left = min(left, sales_cap_units - sales_counted - sellable)
+    return min(MAX_SELLABLE, max(0, left))
+
+
 class Located(Protocol):
     """What deciding whether a channel may sell from a location needs to know of it."""
 

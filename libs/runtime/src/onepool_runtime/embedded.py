@@ -17,7 +17,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,17 @@ def dying_with_parent(argv: list[str], sig: int = signal.SIGTERM) -> list[str]:
     sometimes crashed on a busy machine. With no `preexec_fn` the child is spawned (vfork + exec) and a fresh
     interpreter sets the signal and execs the command: same process, ~20 ms more."""
     return [sys.executable, "-S", "-c", _DYING_WITH_PARENT, str(int(sig)), str(os.getpid()), *argv]
+
+
+def _bound_launch(argv: list[str], sig: int, user: str | None) -> tuple[list[str], Callable[[], None] | None]:
+    """(argv, preexec_fn) for a server that must die with this process. As another user (PostgreSQL when run
+    as root) this interpreter may be out of that user's reach: util-linux's setpriv sets the signal then (it
+    is on every Debian); only without it is the forked `preexec_fn` used."""
+    if user is None:
+        return dying_with_parent(argv, sig), None
+    if setpriv := shutil.which("setpriv"):
+        return [setpriv, f"--pdeathsig={signal.Signals(sig).name}", *argv], None
+    return argv, partial(die_with_parent, sig)
 
 
 def _pg_bin(name: str) -> str:
@@ -156,13 +169,15 @@ class EmbeddedPostgres:
             # Throwaway test clusters: durability buys nothing and costs most of the write latency.
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        argv, preexec = _bound_launch(
+            [_pg_bin("postgres"), "-D", str(self.data_dir), *settings], signal.SIGINT, self.user
+        )
         self.proc = subprocess.Popen(
-            [_pg_bin("postgres"), "-D", str(self.data_dir), *settings],
+            argv,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             user=self.user,
-            # Not `dying_with_parent`: the server runs as another user, who may not run this interpreter.
-            preexec_fn=lambda: die_with_parent(signal.SIGINT),
+            preexec_fn=preexec,  # None unless setpriv is missing (see _bound_launch)
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

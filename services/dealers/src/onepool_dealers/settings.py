@@ -19,6 +19,9 @@ class DealersSettings(ServiceSettings):
     recovery_interval_seconds: float = 5.0
     recovery_batch: int = 50
     shipping_retry_after_seconds: float = 30.0
+    # A shipped replenishment is expected at the dealer's location this long after it ships: inventory counts
+    # its units as expected stock there, which the dealer's own channel may presell (docs/presale.md).
+    replenishment_transit_seconds: int = 3 * 24 * 3600
     # GetDealerOverview's sales period when the request names none.
     overview_default_days: int = 30
 

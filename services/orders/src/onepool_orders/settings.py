@@ -24,6 +24,10 @@ class OrdersSettings(ServiceSettings):
     # base delay, doubling per attempt up to the cap.
     stock_retry_seconds: float = 1.0
     stock_retry_max_seconds: float = 60.0
+    # Presale: how often the balance sweeper looks for DEPOSIT_PAID orders past their balance deadline, and how
+    # many it lapses per transaction (docs/presale.md).
+    balance_sweep_interval_seconds: float = 5.0
+    balance_sweep_batch: int = 50
 
     fault_exit_after_reserve: bool = Field(
         default=False,

@@ -16,6 +16,8 @@ from onepool_runtime.server import Builder, ServiceHost
 from onepool_runtime.settings import ServiceSettings
 
 TEST_SECRET = "onepool-test-secret-0123456789abcdef"
+# For session-scoped tokens: a day outlives any test session, `make test-long` on a loaded machine included.
+SESSION_TOKEN_TTL = "86400"
 
 
 def test_settings(settings_class: type[ServiceSettings], database_url: str, nats_url: str, **overrides: object):  # type: ignore[no-untyped-def]

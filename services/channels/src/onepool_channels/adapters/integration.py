@@ -22,7 +22,7 @@ def _rest(event: object) -> Iterable[Message]:
             yield ev.ChannelCreated(channel=mappers.channel_to_proto(channel))
         case de.ChannelChanged(channel=channel):
             yield ev.ChannelUpdated(channel=mappers.channel_to_proto(channel))
-        case de.ChannelStockChanged(stock=s, previous_sellable=previous):
+        case de.ChannelStockChanged(stock=s, previous_sellable=previous, previous_presale_sellable=previous_presale):
             yield ev.ChannelStockUpdated(
                 channel_id=s.channel_id,
                 sku=s.sku,
@@ -31,6 +31,9 @@ def _rest(event: object) -> Iterable[Message]:
                 previous_sellable=previous,
                 version=s.version,
                 rules=mappers.rules_to_proto(s.rules),
+                presale_sellable=s.rules.presale_sellable,
+                previous_presale_sellable=previous_presale,
+                allow_backorder=s.rules.allow_backorder,
             )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from onepool_runtime.columns import Stamped, Updated, counter_column
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, Column, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -35,6 +35,10 @@ class ChannelRow(ChannelsTable, Stamped, table=True):
     buffer_units: int = 0
     own_stock: str = Field(default="WHOLE_ORDER", max_length=16)
     catalogue: str = Field(default="LISTINGS", max_length=16)
+    # Presale terms (docs/presale.md): deposits allowed when balance_due_seconds > 0.
+    balance_due_seconds: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    min_deposit_bps: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    deposit_rule: str = Field(default="REFUND", max_length=16)
     status: str = Field(max_length=16)
     currency: str = Field(max_length=3)
     version: int = Field(default=1, sa_column=counter_column(1))
@@ -57,6 +61,9 @@ class ListingRow(ChannelsTable, Updated, table=True):
     active: bool = True
     # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
     sales_cap_units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Presale allowance beyond on hand (0 = none) and backorder; inventory enforces both.
+    presale_units: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    allow_backorder: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
     # Increases with every upsert, so inventory's copy of the cap keeps the newest.
     version: int = Field(default=1, sa_column=counter_column(1))
 
@@ -99,6 +106,11 @@ class ChannelStockRow(ChannelsTable, Updated, table=True):
     dedicated: int = 0
     sales_cap_units: int = 0
     sales_counted: int = 0
+    presale_units: int = 0
+    presale_counted: int = 0
+    expected: int = 0
+    presale_sellable: int = 0
+    allow_backorder: bool = False
 
 
 class DedicatedStockRow(ChannelsTable, table=True):
@@ -115,6 +127,20 @@ class DedicatedStockRow(ChannelsTable, table=True):
     version: int = Field(default=0, sa_column=counter_column())
 
 
+class ExpectedStockRow(ChannelsTable, table=True):
+    """Read model: units of open expected receipts not yet promised, per (receipt, sku), fed by inventory's
+    ExpectedReceipt* events (newest receipt version wins); presale draws on them."""
+
+    __tablename__ = "expected_stock"
+    __table_args__ = (Index("expected_stock_by_sku", "sku"),)
+
+    receipt_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    location_id: str = Field(max_length=64)
+    unpromised: int = 0
+    version: int = Field(default=0, sa_column=counter_column())
+
+
 class ChannelSalesRow(ChannelsTable, table=True):
     """Read model: what each channel's sales cap counts per SKU, fed by inventory's ChannelSalesChanged."""
 
@@ -123,4 +149,6 @@ class ChannelSalesRow(ChannelsTable, table=True):
     channel_id: str = Field(primary_key=True, max_length=64)
     sku: str = Field(primary_key=True, max_length=64)
     counted: int = 0
+    # Units of the channel's reservations waiting under the listing's presale allowance.
+    presale_counted: int = 0
     version: int = Field(default=0, sa_column=counter_column())

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.mapping import build, copy_fields
@@ -29,6 +30,7 @@ from onepool_channels.adapters.orm import (
     ChannelSalesRow,
     ChannelStockRow,
     DedicatedStockRow,
+    ExpectedStockRow,
     ListingRow,
     StockLocationRow,
     StockPositionRow,
@@ -51,6 +53,18 @@ from onepool_channels.domain.model import (
 _CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, StockPositionRow)
 _DED, _SALES = core_tables(DedicatedStockRow, ChannelSalesRow)
 _STOCK = core_table(ChannelStockRow)
+_EXPECTED = core_table(ExpectedStockRow)
+_RULE_COLUMNS = (
+    "exposed",
+    "dedicated",
+    "sales_cap_units",
+    "sales_counted",
+    "presale_units",
+    "presale_counted",
+    "expected",
+    "presale_sellable",
+    "allow_backorder",
+)
 
 # Advisory lock class for per-SKU recomputation (the two-key form keeps clear of other advisory locks).
 SKU_LOCK_CLASS = 7301
@@ -76,6 +90,7 @@ def _channel(row: Any) -> Channel:
         allocation=allocation,
         status=ChannelStatus(row.status),
         catalogue=Catalogue(row.catalogue),
+        presale=PresaleTerms(row.balance_due_seconds, row.min_deposit_bps, DepositRule(row.deposit_rule)),
     )
 
 
@@ -94,6 +109,9 @@ def _channel_values(channel: Channel) -> dict[str, Any]:
         "buffer_units": a.buffer_units,
         "own_stock": a.own_stock.value,
         "catalogue": channel.catalogue.value,
+        "balance_due_seconds": channel.presale.balance_due_seconds,
+        "min_deposit_bps": channel.presale.min_deposit_bps,
+        "deposit_rule": channel.presale.deposit_rule.value,
         "status": channel.status.value,
         "currency": channel.currency,
         "version": channel.version,
@@ -105,7 +123,17 @@ def _listing(row: Any) -> Listing:
 
 
 def _stock(row: Any) -> ChannelStock:
-    rules = RuleNumbers(row.exposed, row.dedicated, row.sales_cap_units, row.sales_counted)
+    rules = RuleNumbers(
+        row.exposed,
+        row.dedicated,
+        row.sales_cap_units,
+        row.sales_counted,
+        row.presale_units,
+        row.presale_counted,
+        row.expected,
+        row.presale_sellable,
+        row.allow_backorder,
+    )
     return build(ChannelStock, row, rules=rules)
 
 
@@ -200,9 +228,19 @@ class ChannelsRepository(Repository):
             "price_minor": listing.price.amount_minor,
             "active": listing.active,
             "sales_cap_units": listing.sales_cap_units,
+            "presale_units": listing.presale_units,
+            "allow_backorder": listing.allow_backorder,
         }
         stmt: Any = insert(_LIST).values(**values)
-        changing = ("channel_sku", "price_currency", "price_minor", "active", "sales_cap_units")
+        changing = (
+            "channel_sku",
+            "price_currency",
+            "price_minor",
+            "active",
+            "sales_cap_units",
+            "presale_units",
+            "allow_backorder",
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=["channel_id", "sku"],
             set_={
@@ -350,15 +388,72 @@ class ChannelsRepository(Repository):
         }
         return await upsert_newer(self.session, _DED, values, ["allocation_id"])
 
-    async def apply_sales(self, channel_id: str, sku: str, counted: int, version: int) -> bool:
-        values = {"channel_id": channel_id, "sku": sku, "counted": counted, "version": version}
+    async def apply_sales(
+        self, channel_id: str, sku: str, counted: int, version: int, presale_counted: int = 0
+    ) -> bool:
+        values = {
+            "channel_id": channel_id,
+            "sku": sku,
+            "counted": counted,
+            "presale_counted": presale_counted,
+            "version": version,
+        }
         return await upsert_newer(self.session, _SALES, values, ["channel_id", "sku"])
 
-    async def apply_sales_many(self, counts: list[tuple[str, str, int, int]]) -> set[str]:
-        """`apply_sales` of (channel_id, sku, counted, version) counts in one statement; returns the SKUs of the
-        counts stored."""
-        rows = [{"channel_id": c, "sku": s, "counted": n, "version": v} for c, s, n, v in counts]
+    async def apply_sales_many(self, counts: list[tuple[str, str, int, int, int]]) -> set[str]:
+        """`apply_sales` of (channel_id, sku, counted, version, presale_counted) counts in one statement; returns
+        the SKUs of the counts stored."""
+        rows = [
+            {"channel_id": c, "sku": s, "counted": n, "version": v, "presale_counted": p} for c, s, n, v, p in counts
+        ]
         return {sku for _, sku in await upsert_newer_rows(self.session, _SALES, rows, ["channel_id", "sku"])}
+
+    async def apply_expected(self, receipt_id: str, location_id: str, unpromised: dict[str, int], version: int) -> bool:
+        """An expected receipt's unpromised units per SKU, unless a newer version of the receipt is stored."""
+        rows = [
+            {"receipt_id": receipt_id, "sku": sku, "location_id": location_id, "unpromised": n, "version": version}
+            for sku, n in sorted(unpromised.items())
+        ]
+        return bool(await upsert_newer_rows(self.session, _EXPECTED, rows, ["receipt_id", "sku"])) if rows else False
+
+    async def expected(self, skus: Iterable[str]) -> dict[str, list[StockPosition]]:
+        """Per SKU: unpromised expected units per open receipt and known location (presale can draw on them)."""
+        wanted = sorted(set(skus))
+        out: dict[str, list[StockPosition]] = {s: [] for s in wanted}
+        if not wanted:
+            return out
+        rows = (
+            await self.session.execute(
+                select(
+                    _EXPECTED.c.sku,
+                    _EXPECTED.c.unpromised,
+                    _LOC.c.id,
+                    _LOC.c.type,
+                    _LOC.c.owner_dealer_id,
+                    _LOC.c.active,
+                )
+                .join(_LOC, _LOC.c.id == _EXPECTED.c.location_id)
+                .where(_EXPECTED.c.sku.in_(wanted), _EXPECTED.c.unpromised > 0)
+                .order_by(_EXPECTED.c.sku, _EXPECTED.c.receipt_id)
+            )
+        ).all()
+        for r in rows:
+            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
+            out[r.sku].append(StockPosition(r.sku, location, r.unpromised))
+        return out
+
+    async def presale_counted(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = (
+            await self.session.execute(
+                select(_SALES.c.channel_id, _SALES.c.sku, _SALES.c.presale_counted).where(
+                    tuple_(_SALES.c.channel_id, _SALES.c.sku).in_(wanted)
+                )
+            )
+        ).all()
+        return {(r.channel_id, r.sku): r.presale_counted for r in rows}
 
     async def dedicated(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StockPosition]]:
         """Per (channel, sku): the channel's remaining dedicated units per location (only locations known)."""
@@ -441,7 +536,7 @@ class ChannelsRepository(Repository):
             return
         rows = [
             copy_fields(s, "channel_id", "sku", "channel_sku", "sellable", "version")
-            | copy_fields(s.rules, "exposed", "dedicated", "sales_cap_units", "sales_counted")
+            | copy_fields(s.rules, *_RULE_COLUMNS)
             for s in changed
         ]
         await self.session.execute(upsert_rows(_STOCK, tuple(rows[0]), ("channel_id", "sku"), touch=True), rows)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from onepool_kernel.money import Money
+from onepool_kernel.presale import PresaleTerms
 
-from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType
+from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType, Listing
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class CreateChannel:
     allocation: AllocationPolicy
     currency: str
     catalogue: Catalogue = Catalogue.LISTINGS
+    presale: PresaleTerms = field(default_factory=PresaleTerms)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class UpdateChannel:
     allocation: AllocationPolicy | None = None
     status: ChannelStatus | None = None
     catalogue: Catalogue | None = None
+    presale: PresaleTerms | None = None
     # Sub-fields of the allocation named in the mask (e.g. "max_share_bps"); they are merged into the
     # stored policy instead of replacing it.
     allocation_fields: tuple[str, ...] = ()
@@ -39,16 +41,17 @@ class UpdateChannel:
 
 @dataclass(frozen=True)
 class UpsertListing:
-    channel_id: str
-    sku: str
-    channel_sku: str
-    price: Money
-    active: bool
-    sales_cap_units: int = 0
+    """Offer a SKU on a channel (or change its offer): the listing as the caller states it, its channel's code
+    and price for it, whether it sells, its sales cap, and how far beyond on hand it may sell (presale
+    allowance, backorder; docs/presale.md). The repository numbers its version."""
+
+    listing: Listing
 
 
 @dataclass(frozen=True)
 class ImportOrder:
+    """One order exported by a marketplace, in its own format, to be placed with orders."""
+
     channel_id: str
     format: str
     payload: str

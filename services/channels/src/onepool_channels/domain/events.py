@@ -30,3 +30,4 @@ class ChannelStockChanged:
 
     stock: ChannelStock
     previous_sellable: int
+    previous_presale_sellable: int = 0

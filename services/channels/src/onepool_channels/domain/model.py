@@ -20,7 +20,8 @@ from onepool_kernel.errors import FieldViolation, InvalidArgument
 from onepool_kernel.intake import Catalogue
 from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
-from onepool_kernel.stock import FULL_SHARE_BPS, PoolShare, channel_sellable
+from onepool_kernel.presale import PresaleTerms
+from onepool_kernel.stock import FULL_SHARE_BPS, PoolShare, channel_sellable, presale_sellable
 
 
 class ChannelType(StrEnum):
@@ -103,6 +104,7 @@ class Channel:
     # Increases with every change; inventory keeps the highest version it has seen.
     version: int = 1
     catalogue: Catalogue = Catalogue.LISTINGS
+    presale: PresaleTerms = field(default_factory=PresaleTerms)
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +139,7 @@ class Channel:
         allocation: AllocationPolicy | None = None,
         status: ChannelStatus | None = None,
         catalogue: Catalogue | None = None,
+        presale: PresaleTerms | None = None,
     ) -> bool:
         """Apply the given changes; returns whether anything changed (only then is a new version published)."""
         from onepool_channels.domain.events import ChannelChanged
@@ -149,6 +152,7 @@ class Channel:
             "allocation": allocation,
             "status": status,
             "catalogue": catalogue,
+            "presale": presale,
         }
         changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
         if not changes:
@@ -184,15 +188,33 @@ class Channel:
         positions: Iterable[StockPosition],
         dedicated: Iterable[StockPosition] = (),
         counted: int = 0,
+        *,
+        expected: Iterable[StockPosition] = (),
+        presale_counted: int = 0,
     ) -> tuple[int, RuleNumbers]:
         """(sellable, its breakdown): `positions` are the shared units per location, `dedicated` this
-        channel's own dedicated units per location, `counted` what its sales cap counts already."""
+        channel's own dedicated units per location, `counted` what its sales cap counts already; `expected`
+        the unpromised units of open expected receipts per location and `presale_counted` the channel's units
+        waiting under the listing's presale allowance (the presale numbers, shown apart from sellable)."""
         cap = listing.sales_cap_units if listing is not None else 0
         if listing is None or not listing.active or not self.selling:
             return 0, RuleNumbers(0, 0, cap, counted)
         exposed = self.allocation.sellable(sum(p.available for p in positions if self.allocation.allows(p.location)))
         own = sum(d.available for d in dedicated if self.allocation.allows(d.location))
-        return channel_sellable(exposed, own, cap, counted), RuleNumbers(exposed, own, cap, counted)
+        sellable = channel_sellable(exposed, own, cap, counted)
+        rules = RuleNumbers(exposed, own, cap, counted, allow_backorder=listing.allow_backorder)
+        if listing.presale_units > 0:
+            coming = sum(e.available for e in expected if self.allocation.allows(e.location))
+            rules = replace(
+                rules,
+                presale_units=listing.presale_units,
+                presale_counted=presale_counted,
+                expected=coming,
+                presale_sellable=presale_sellable(
+                    listing.presale_units - presale_counted, coming, cap, counted, sellable
+                ),
+            )
+        return sellable, rules
 
 
 @dataclass(frozen=True)
@@ -204,6 +226,14 @@ class RuleNumbers:
     dedicated: int = 0
     sales_cap_units: int = 0
     sales_counted: int = 0
+    # Presale (docs/presale.md), apart from sellable: the listing's allowance, the channel's units waiting under
+    # it, the unpromised expected units in the channel's locations, and what may still be presold; and whether
+    # the listing allows backorder.
+    presale_units: int = 0
+    presale_counted: int = 0
+    expected: int = 0
+    presale_sellable: int = 0
+    allow_backorder: bool = False
 
 
 @dataclass
@@ -218,6 +248,10 @@ class Listing:
     updated_at: datetime | None = None
     # At most this many units held and sold by the channel (0 = no cap); inventory enforces it.
     sales_cap_units: int = 0
+    # Presale: at most this many units beyond on hand may wait for expected receipts (0 = none); backorder:
+    # units may wait without a receipt. Inventory enforces both (docs/presale.md).
+    presale_units: int = 0
+    allow_backorder: bool = False
     # Increases with every upsert (set by the repository); orders keeps the highest it has seen.
     version: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
@@ -260,8 +294,8 @@ class ChannelStock:
         rules = rules or self.rules
         if self.version > 0 and (sellable, channel_sku, rules) == (self.sellable, self.channel_sku, self.rules):
             return False
-        previous = self.sellable
+        previous, previous_presale = self.sellable, self.rules.presale_sellable
         self.sellable, self.channel_sku, self.rules = sellable, channel_sku, rules
         self.version += 1
-        self.events.append(ChannelStockChanged(replace(self, events=[]), previous))
+        self.events.append(ChannelStockChanged(replace(self, events=[]), previous, previous_presale))
         return True

@@ -22,6 +22,7 @@ from onepool_channels.entrypoints.policies import POLICY
 from onepool_channels.entrypoints.stock_events import (
     on_channel_allocation_changed,
     on_channel_sales_changed,
+    on_expected_receipt,
     on_location_upserted,
     on_stock_changed,
     on_stock_changed_many,
@@ -47,7 +48,20 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
         Subscription.of(inventory_events.ChannelAllocationChanged, on_channel_allocation_changed),
         Subscription.of(inventory_events.ChannelSalesChanged, on_channel_sales_changed, many=on_stock_changed_many),
     ]
-    return [infra.consumer(ChannelsUnitOfWork, "stock-feed", "INVENTORY", stock_feed)]
+    # Expected receipts (presale) on a durable of their own: an existing durable keeps the subjects it was
+    # created with.
+    expected = [
+        Subscription.of(m, on_expected_receipt)
+        for m in (
+            inventory_events.ExpectedReceiptRecorded,
+            inventory_events.ExpectedReceiptChanged,
+            inventory_events.ExpectedReceiptCancelled,
+        )
+    ]
+    return [
+        infra.consumer(ChannelsUnitOfWork, "stock-feed", "INVENTORY", stock_feed),
+        infra.consumer(ChannelsUnitOfWork, "expected-stock", "INVENTORY", expected),
+    ]
 
 
 async def build(infra: Infra) -> ServiceParts:
@@ -64,7 +78,7 @@ async def build(infra: Infra) -> ServiceParts:
         uow_factory, OrdersGateway(orders_channel, settings.orders_timeout_seconds), hub, settings
     )
 
-    [consumer] = event_consumers(infra)
+    consumers = event_consumers(infra)
 
     async def announce() -> None:
         """Once at start-up: every channel, then every listing, is published again, so a consumer that joined
@@ -103,9 +117,9 @@ async def build(infra: Infra) -> ServiceParts:
         register=partial(channels_pb2_grpc.add_ChannelServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
-        consumers=[consumer],
+        consumers=consumers,
         tasks={"stock-watch-hub": hub.run, "announce-channels": announce, "rebuild-read-model": rebuild_if_empty},
         before_stop=[hub.close],
         on_stop=[partial(orders_channel.close, None), partial(inventory_channel.close, None)],
-        components={"stock_watch_hub": hub, "stock_feed_consumer": consumer},
+        components={"stock_watch_hub": hub, "stock_feed_consumer": consumers[0]},
     )

@@ -108,6 +108,8 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
                         sellable=i.sellable,
                         listed=i.listed,
                         rules=mappers.rules_to_proto(i.rules),
+                        presale_sellable=i.rules.presale_sellable,
+                        allow_backorder=i.rules.allow_backorder,
                     )
                     for i in items
                 ]
@@ -155,4 +157,6 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
                         sellable=update.sellable,
                         version=update.version,
                         rules=update.rules,
+                        presale_sellable=update.presale_sellable,
+                        allow_backorder=update.allow_backorder,
                     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.errors import Violations
 from onepool_runtime.protobuf import CATALOGUES_BACK, LOCATION_TYPES_BACK
 from onepool_runtime.validation import (
@@ -20,17 +21,26 @@ from onepool_channels.adapters import formats
 from onepool_channels.adapters.mappers import (
     CHANNEL_STATUSES_BACK,
     CHANNEL_TYPES_BACK,
+    DEPOSIT_RULES_BACK,
     OWN_STOCK_RULES_BACK,
 )
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import FORMATS, MAX_AMOUNT_MINOR, ImportedOrder
-from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelType, OwnStockRule
+from onepool_channels.domain.model import (
+    AllocationPolicy,
+    Catalogue,
+    ChannelType,
+    Listing,
+    OwnStockRule,
+)
 
 DEFAULT_CURRENCY = "CNY"
 MAX_BPS = 10_000
 MAX_BUFFER = 1_000_000
 ALLOCATION_FIELDS = ("location_ids", "location_types", "max_share_bps", "buffer_units", "own_stock")
-UPDATABLE = ("name", "fee_rate_bps", "allocation", "status", "catalogue")
+UPDATABLE = ("name", "fee_rate_bps", "allocation", "status", "catalogue", "presale")
+# A week of days: a longer balance deadline is a typing mistake, not a campaign.
+MAX_BALANCE_DUE_SECONDS = 366 * 24 * 3600
 IMMUTABLE = ("id", "code", "type", "owner_dealer_id", "currency", "created_at", "updated_at", "version")
 
 
@@ -77,6 +87,26 @@ def _catalogue(v: Violations, value: int, path: str) -> Catalogue:
     return known
 
 
+def _presale(v: Violations, p: pb.PresaleTerms, path: str) -> PresaleTerms:
+    """Deposits and balances (docs/presale.md); UNSPECIFIED rule is REFUND."""
+    ok = True
+    if not 0 <= p.balance_due_seconds <= MAX_BALANCE_DUE_SECONDS:
+        v.add(f"{path}.balance_due_seconds", f"must be between 0 (no deposits) and {MAX_BALANCE_DUE_SECONDS}")
+        ok = False
+    if not 0 <= p.min_deposit_bps < MAX_BPS:
+        v.add(f"{path}.min_deposit_bps", "must be between 0 and 9999 basis points of the order total")
+        ok = False
+    rule = DepositRule.REFUND
+    if p.deposit_rule != pb.DEPOSIT_RULE_UNSPECIFIED:
+        known = DEPOSIT_RULES_BACK.get(p.deposit_rule)
+        if known is None:
+            v.add(f"{path}.deposit_rule", "must be REFUND or KEEP")
+            ok = False
+        else:
+            rule = known
+    return PresaleTerms(p.balance_due_seconds, p.min_deposit_bps, rule) if ok else PresaleTerms()
+
+
 def _fee(v: Violations, value: int, path: str) -> None:
     if not 0 <= value <= MAX_BPS:
         v.add(path, "must be between 0 and 10000 basis points")
@@ -97,6 +127,7 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
     _fee(v, req.fee_rate_bps, "fee_rate_bps")
     allocation = _allocation(v, req.allocation, "allocation")
     catalogue = _catalogue(v, req.catalogue, "catalogue")
+    presale = _presale(v, req.presale, "presale")
     currency = req.currency or DEFAULT_CURRENCY
     check_currency(v, "currency", currency)
     if len(req.request_id) > 128:
@@ -112,6 +143,7 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
         allocation=allocation,
         currency=currency,
         catalogue=catalogue,
+        presale=presale,
     )
 
 
@@ -127,6 +159,8 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
             paths.append("status")
         if c.catalogue != pb.CATALOGUE_UNSPECIFIED:
             paths.append("catalogue")
+        if c.HasField("presale"):
+            paths.append("presale")
     fields: dict[str, object] = {}
     allocation_fields: list[str] = []
     for i, path in enumerate(paths):
@@ -135,7 +169,9 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         if head in IMMUTABLE:
             v.add(where, f"{path} cannot be changed")
         elif head not in UPDATABLE or (sub and (head != "allocation" or sub not in ALLOCATION_FIELDS)):
-            v.add(where, f"{path} is not an updatable field (name, fee_rate_bps, allocation, status, catalogue)")
+            v.add(
+                where, f"{path} is not an updatable field (name, fee_rate_bps, allocation, status, catalogue, presale)"
+            )
         elif head == "name":
             check_text(v, "channel.name", c.name, max_len=200, required=True)
             fields["name"] = c.name.strip()
@@ -149,6 +185,8 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
             fields["status"] = status
         elif head == "catalogue":
             fields["catalogue"] = _catalogue(v, c.catalogue, "channel.catalogue")
+        elif head == "presale":
+            fields["presale"] = _presale(v, c.presale, "channel.presale")
         elif sub:
             allocation_fields.append(sub)
         else:
@@ -169,6 +207,7 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         fee_rate_bps=fields.get("fee_rate_bps"),  # type: ignore[arg-type]
         status=fields.get("status"),  # type: ignore[arg-type]
         catalogue=fields.get("catalogue"),  # type: ignore[arg-type]
+        presale=fields.get("presale"),  # type: ignore[arg-type]
     )
 
 
@@ -192,14 +231,20 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
             v.add("price.amount_minor", "must not be negative")
     if req.sales_cap_units < 0:
         v.add("sales_cap_units", "must not be negative (0 means no cap)")
+    if req.presale_units < 0:
+        v.add("presale_units", "must not be negative (0 means no presale)")
     v.raise_if_any()
     return commands.UpsertListing(
-        req.channel_id,
-        req.sku,
-        req.channel_sku,
-        Money(req.price.currency, req.price.amount_minor),
-        req.active,
-        req.sales_cap_units,
+        Listing(
+            req.channel_id,
+            req.sku,
+            req.channel_sku,
+            Money(req.price.currency, req.price.amount_minor),
+            req.active,
+            sales_cap_units=req.sales_cap_units,
+            presale_units=req.presale_units,
+            allow_backorder=req.allow_backorder,
+        )
     )
 
 

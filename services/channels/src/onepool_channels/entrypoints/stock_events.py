@@ -44,7 +44,7 @@ async def on_stock_changed_many(
     sales: list[stock_feed.Sales] = []
     for e in events:
         if isinstance(e, inventory_events.ChannelSalesChanged):
-            sales.append(stock_feed.Sales(e.channel_id, e.sku, e.counted, e.version))
+            sales.append(stock_feed.Sales(e.channel_id, e.sku, e.counted, e.version, e.presale_counted))
         else:
             levels.append(_level(e))
     await stock_feed.levels_changed(uow, levels, sales)
@@ -65,4 +65,19 @@ async def on_channel_allocation_changed(
 
 
 async def on_channel_sales_changed(event: inventory_events.ChannelSalesChanged, uow: ChannelsUnitOfWork) -> None:
-    await stock_feed.sales_changed(uow, event.channel_id, event.sku, event.counted, event.version)
+    await stock_feed.sales_changed(
+        uow, event.channel_id, event.sku, event.counted, event.version, event.presale_counted
+    )
+
+
+async def on_expected_receipt(
+    event: inventory_events.ExpectedReceiptRecorded
+    | inventory_events.ExpectedReceiptChanged
+    | inventory_events.ExpectedReceiptCancelled,
+    uow: ChannelsUnitOfWork,
+) -> None:
+    """What an expected receipt still brings and nobody was promised yet (nothing once it is closed)."""
+    r = event.receipt
+    is_open = r.status == inventory_pb2.EXPECTED_RECEIPT_STATUS_OPEN
+    unpromised = {ln.sku: max(0, ln.remaining - ln.promised) if is_open else 0 for ln in r.lines}
+    await stock_feed.expected_changed(uow, r.id, r.location_id, unpromised, r.version)

@@ -39,6 +39,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
         currency=cmd.currency,
         status=ChannelStatus.ACTIVE,
         catalogue=cmd.catalogue,
+        presale=cmd.presale,
     )
     return await uow.repo.add_channel(channel)
 
@@ -97,6 +98,7 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
         allocation=allocation,
         status=cmd.status,
         catalogue=cmd.catalogue,
+        presale=cmd.presale,
     )
     if changed:
         await uow.repo.save_channel(channel)
@@ -106,19 +108,18 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
 
 
 async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -> Listing:
+    wanted = cmd.listing
     # FOR SHARE: a concurrent policy change waits for this listing, then recomputes it too.
-    channel = await get_channel(uow, cmd.channel_id, lock="share")
-    if cmd.price.currency != channel.currency:
+    channel = await get_channel(uow, wanted.channel_id, lock="share")
+    if wanted.price.currency != channel.currency:
         raise InvalidArgument("price.currency", f"must be the channel's currency {channel.currency}")
-    taken = await uow.repo.listing_with_channel_sku(channel.id, cmd.channel_sku)
-    if taken is not None and taken.sku != cmd.sku:
-        raise AlreadyExists("listing channel_sku", f"{cmd.channel_sku} (already mapped to {taken.sku})")
-    await uow.repo.lock_skus([cmd.sku])
-    listing = Listing(
-        channel.id, cmd.sku, cmd.channel_sku, cmd.price, cmd.active, sales_cap_units=cmd.sales_cap_units
-    ).upsert()
+    taken = await uow.repo.listing_with_channel_sku(channel.id, wanted.channel_sku)
+    if taken is not None and taken.sku != wanted.sku:
+        raise AlreadyExists("listing channel_sku", f"{wanted.channel_sku} (already mapped to {taken.sku})")
+    await uow.repo.lock_skus([wanted.sku])
+    listing = replace(wanted, channel_id=channel.id, events=[]).upsert()
     await uow.repo.upsert_listing(listing)
-    await stock_feed.refresh(uow, [cmd.sku], channel_id=channel.id)
+    await stock_feed.refresh(uow, [wanted.sku], channel_id=channel.id)
     return listing
 
 
@@ -145,10 +146,19 @@ async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str
     positions: dict[str, list[StockPosition]] = await uow.repo.positions(wanted)
     keys = [(channel_id, sku) for sku in wanted]
     dedicated, counted = await uow.repo.dedicated(keys), await uow.repo.counted(keys)
+    listed = [listings[sku] for sku in wanted if sku in listings]
+    expected, presale_counted = await stock_feed.presale_inputs(uow, listed, [(channel_id, ln.sku) for ln in listed])
     out = []
     for sku, key in zip(wanted, keys, strict=True):
         listing = listings.get(sku)
-        sellable, rules = channel.rules(listing, positions.get(sku, []), dedicated[key], counted.get(key, 0))
+        sellable, rules = channel.rules(
+            listing,
+            positions.get(sku, []),
+            dedicated[key],
+            counted.get(key, 0),
+            expected=expected.get(sku, []),
+            presale_counted=presale_counted.get(key, 0),
+        )
         out.append(
             StockItem(
                 sku,

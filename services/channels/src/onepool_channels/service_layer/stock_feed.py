@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from onepool_channels.domain.model import ChannelStock, LocationInfo
+from onepool_channels.domain.model import ChannelStock, Listing, LocationInfo, StockPosition
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 
 
@@ -38,12 +38,20 @@ async def refresh(uow: ChannelsUnitOfWork, skus: Iterable[str], *, channel_id: s
     positions = await uow.repo.positions({listing.sku for listing in listings})
     keys = [(listing.channel_id, listing.sku) for listing in listings]
     dedicated, counted = await uow.repo.dedicated(keys), await uow.repo.counted(keys)
+    expected, presale_counted = await presale_inputs(uow, listings, keys)
     published = await uow.repo.channel_stock(keys)
     changed = []
     for listing, key in zip(listings, keys, strict=True):
         channel = channels[listing.channel_id]
         stock = published[key]
-        sellable, rules = channel.rules(listing, positions[listing.sku], dedicated[key], counted.get(key, 0))
+        sellable, rules = channel.rules(
+            listing,
+            positions[listing.sku],
+            dedicated[key],
+            counted.get(key, 0),
+            expected=expected.get(listing.sku, []),
+            presale_counted=presale_counted.get(key, 0),
+        )
         if not rules.sales_cap_units:
             # Without a cap the count changes with every sale but decides nothing: not a reason to publish.
             rules = replace(rules, sales_counted=0)
@@ -51,6 +59,29 @@ async def refresh(uow: ChannelsUnitOfWork, skus: Iterable[str], *, channel_id: s
             changed.append(stock)
     await uow.repo.save_channel_stock(changed)
     return changed
+
+
+async def presale_inputs(
+    uow: ChannelsUnitOfWork, listings: list[Listing], keys: list[tuple[str, str]]
+) -> tuple[dict[str, list[StockPosition]], dict[tuple[str, str], int]]:
+    """The expected units and presale counts the presale listings among `listings` need (none are read for
+    listings without a presale allowance)."""
+    presale = [(listing, key) for listing, key in zip(listings, keys, strict=True) if listing.presale_units > 0]
+    if not presale:
+        return {}, {}
+    expected = await uow.repo.expected({listing.sku for listing, _ in presale})
+    return expected, await uow.repo.presale_counted([key for _, key in presale])
+
+
+async def expected_changed(
+    uow: ChannelsUnitOfWork, receipt_id: str, location_id: str, unpromised: dict[str, int], version: int
+) -> list[ChannelStock]:
+    """ExpectedReceipt recorded, changed or cancelled: its unpromised units per SKU (0 once received, closed or
+    cancelled) change what presale listings may still sell."""
+    await uow.repo.lock_skus(unpromised)
+    if not await uow.repo.apply_expected(receipt_id, location_id, unpromised, version):
+        return []
+    return await refresh(uow, unpromised)
 
 
 async def stock_changed(
@@ -89,6 +120,8 @@ class Sales:
     sku: str
     counted: int
     version: int
+    # Units of the channel's reservations waiting under the listing's presale allowance.
+    presale_counted: int = 0
 
 
 async def levels_changed(
@@ -112,7 +145,9 @@ async def levels_changed(
     if levels:
         written = await uow.repo.apply_positions([(lv.sku, lv.location_id, lv.available, lv.version) for lv in levels])
     if sales:
-        written |= await uow.repo.apply_sales_many([(s.channel_id, s.sku, s.counted, s.version) for s in sales])
+        written |= await uow.repo.apply_sales_many(
+            [(s.channel_id, s.sku, s.counted, s.version, s.presale_counted) for s in sales]
+        )
     return await refresh(uow, written)
 
 
@@ -142,11 +177,11 @@ async def dedicated_changed(
 
 
 async def sales_changed(
-    uow: ChannelsUnitOfWork, channel_id: str, sku: str, counted: int, version: int
+    uow: ChannelsUnitOfWork, channel_id: str, sku: str, counted: int, version: int, presale_counted: int = 0
 ) -> list[ChannelStock]:
-    """ChannelSalesChanged: what the channel's sales cap counts for the SKU changed."""
+    """ChannelSalesChanged: what the channel's sales cap (and its presale allowance) counts for the SKU changed."""
     await uow.repo.lock_feed()
     await uow.repo.lock_skus([sku])
-    if not await uow.repo.apply_sales(channel_id, sku, counted, version):
+    if not await uow.repo.apply_sales(channel_id, sku, counted, version, presale_counted):
         return []
     return await refresh(uow, [sku], channel_id=channel_id)

@@ -7,6 +7,8 @@ answers with a server-side error is `Unavailable` (safe to retry, every call her
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import grpc
 from google.rpc import error_details_pb2
 from onepool.channels.v1 import channels_pb2 as ch
@@ -15,6 +17,7 @@ from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
+from onepool_runtime.protobuf import ts
 
 from onepool_dealers.adapters import mappers
 from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, StockLine
@@ -172,5 +175,39 @@ class InventoryGateway:
     async def receive_transfer(self, transfer_id: str) -> None:
         try:
             await self._stub.ReceiveTransfer(inv.ReceiveTransferRequest(transfer_id=transfer_id), timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "inventory") from exc
+
+    async def expect_receipt(
+        self, *, request_id: str, location_id: str, lines: list[StockLine], expected_at: datetime, reference: str
+    ) -> str:
+        request = inv.ExpectReceiptRequest(
+            request_id=request_id,
+            location_id=location_id,
+            lines=[inv.StockLine(sku=ln.sku, quantity=ln.quantity) for ln in lines],
+            expected_at=ts(expected_at),
+            reference=reference,
+        )
+        try:
+            return (await self._stub.ExpectReceipt(request, timeout=self._timeout)).receipt.id
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "inventory") from exc
+
+    async def expected_receipt_of(self, location_id: str, reference: str) -> str:
+        request = inv.ListExpectedReceiptsRequest(location_id=location_id, page_size=100)
+        try:
+            while True:
+                reply = await self._stub.ListExpectedReceipts(request, timeout=self._timeout)
+                found = next((r.id for r in reply.receipts if r.reference == reference), "")
+                if found or not reply.next_page_token:
+                    return found
+                request.page_token = reply.next_page_token
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "inventory") from exc
+
+    async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:
+        request = inv.CancelExpectedReceiptRequest(receipt_id=receipt_id, reason=reason)
+        try:
+            await self._stub.CancelExpectedReceipt(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "inventory") from exc

@@ -79,6 +79,7 @@ async def build_with(
         inventory,
         shipping_retry_after_seconds=settings.shipping_retry_after_seconds,
         recovery_batch=settings.recovery_batch,
+        transit_seconds=settings.replenishment_transit_seconds,
     )
     servicer = DealerServicer(uow_factory, sagas, settings)
 

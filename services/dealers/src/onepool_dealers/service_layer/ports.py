@@ -7,6 +7,7 @@ InvalidArgument, NotFound, ...); a peer that cannot be reached is `Unavailable`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from onepool_dealers.domain.model import Dealer, Location, StockLine
@@ -35,3 +36,17 @@ class InventoryPort(Protocol):
         ...
 
     async def receive_transfer(self, transfer_id: str) -> None: ...
+
+    async def expect_receipt(
+        self, *, request_id: str, location_id: str, lines: list[StockLine], expected_at: datetime, reference: str
+    ) -> str:
+        """Record goods on their way to a location (idempotent on request_id); returns the receipt id."""
+        ...
+
+    async def expected_receipt_of(self, location_id: str, reference: str) -> str:
+        """The id of the open expected receipt at the location with this reference, "" if there is none."""
+        ...
+
+    async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:
+        """Nothing more will come on the receipt (idempotent)."""
+        ...

@@ -16,6 +16,12 @@ finished by a retry or by the recovery loop (`recover_once`).
   transfer.shipped event completes step 3 as well.
 - Receiving: inventory ReceiveTransfer (idempotent), then RECEIVED in one transaction with the dealer's
   running totals and dealers.replenishment.received. inventory.transfer.received completes it too.
+- Presale (docs/presale.md): once shipped, the replenishment is also recorded in inventory as an expected
+  receipt at the dealer's location (ExpectReceipt, request id derived from the replenishment id), due
+  `transit_seconds` later, so the dealer's own channel (the only one selling from its locations) may presell
+  it. Once received, the receipt is cancelled: the goods came as the transfer (which fills the orders waiting
+  there first). Both are best effort: if inventory cannot be reached the replenishment still ships and is
+  received; it is then only not preselling.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from onepool_runtime.idempotency import run_in_transaction
@@ -40,6 +47,10 @@ def transfer_request_id(replenishment_id: str) -> str:
     return f"replenishment:{replenishment_id}"
 
 
+def expectation_request_id(replenishment_id: str) -> str:
+    return f"replenishment:{replenishment_id}:expected"
+
+
 @dataclass
 class Sagas:
     uow_factory: Callable[[], DealersUnitOfWork]
@@ -47,6 +58,7 @@ class Sagas:
     inventory: InventoryPort
     shipping_retry_after_seconds: float = 30.0
     recovery_batch: int = 50
+    transit_seconds: int = 3 * 24 * 3600
 
     async def _tx(self, produce):  # type: ignore[no-untyped-def]
         return await run_in_transaction(self.uow_factory, produce)
@@ -136,14 +148,38 @@ class Sagas:
             reason = exc.message
             await self._tx(lambda uow: handlers.shipping_refused(uow, replenishment_id, reason))
             raise
-        return await self._tx(lambda uow: handlers.mark_shipped(uow, replenishment_id, transfer_id))  # type: ignore[no-any-return]
+        shipped: Replenishment = await self._tx(lambda uow: handlers.mark_shipped(uow, replenishment_id, transfer_id))
+        await self._expect(shipped)
+        return shipped
+
+    async def _expect(self, replenishment: Replenishment) -> None:
+        """The replenishment's goods as expected stock at the dealer's location (the same receipt every time)."""
+        try:
+            await self.inventory.expect_receipt(
+                request_id=expectation_request_id(replenishment.id),
+                location_id=replenishment.to_location_id,
+                lines=[StockLine(ln.sku, ln.quantity) for ln in replenishment.lines],
+                expected_at=datetime.now(UTC) + timedelta(seconds=self.transit_seconds),
+                reference=replenishment.id,
+            )
+        except DomainError as exc:
+            log.warning(
+                "replenishment %s is not expected stock at %s: %s", replenishment.id, replenishment.to_location_id, exc
+            )
 
     async def receive(self, replenishment_id: str) -> Replenishment:
         replenishment: Replenishment = await self._read(lambda uow: handlers.get_replenishment(uow, replenishment_id))
         if not replenishment.needs_receiving():
             return replenishment
         await self.inventory.receive_transfer(replenishment.transfer_id)
-        return await self._tx(lambda uow: handlers.mark_received(uow, replenishment_id))  # type: ignore[no-any-return]
+        received: Replenishment = await self._tx(lambda uow: handlers.mark_received(uow, replenishment_id))
+        try:
+            receipt_id = await self.inventory.expected_receipt_of(replenishment.to_location_id, replenishment.id)
+            if receipt_id:
+                await self.inventory.cancel_expected_receipt(receipt_id, "received as the replenishment's transfer")
+        except DomainError as exc:
+            log.warning("the expected receipt of replenishment %s stays open: %s", replenishment_id, exc)
+        return received
 
     # --- recovery ------------------------------------------------------------------------------------
 

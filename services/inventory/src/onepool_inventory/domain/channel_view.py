@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from onepool_kernel.errors import InsufficientStock, Shortage
-from onepool_kernel.stock import MAX_SELLABLE, channel_sellable
+from onepool_kernel.stock import MAX_SELLABLE, channel_sellable, presale_sellable
 
 from onepool_inventory.domain.model import ChannelAllocation, ChannelPolicy, ChannelSales, Location, StockLevel
 
@@ -102,10 +102,7 @@ class ChannelView:
         sales = self.sales.get(sku)
         if sales is None or not self.selling:
             return 0
-        out = min(sales.presale_left, room)
-        if sales.cap_units > 0:
-            out = min(out, max(0, sales.cap_units - sales.counted - self.numbers(sku).sellable))
-        return min(out, MAX_SELLABLE)
+        return presale_sellable(sales.presale_left, room, sales.cap_units, sales.counted, self.numbers(sku).sellable)
 
     def caps(self, skus: Iterable[str]) -> dict[str, int] | None:
         """The most the channel may reserve of each SKU now (None: no channel, only stock bounds it)."""

@@ -214,6 +214,7 @@ def fulfill(req: pb.FulfillReservationRequest) -> commands.FulfillReservation:
     lines: tuple[StockLine, ...] = ()
     if req.lines:
         lines = _lines(v, list(req.lines))
+    if req.lines or req.request_id:  # required with lines; checked whenever given (it becomes the stored key)
         check_request_id(v, "request_id", req.request_id)
     v.raise_if_any()
     return commands.FulfillReservation(req.reservation_id, req.location_id, lines)

@@ -6,15 +6,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.columns import core_tables
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
 
 from onepool_orders.adapters.orm import ChannelListingRow, ChannelRow
-from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel, SalesTerms
+from onepool_orders.domain.channels import (
+    Catalogue,
+    ChannelListing,
+    SalesChannel,
+    SalesTerms,
+)
 
 _CHANNELS, _LISTINGS = core_tables(ChannelRow, ChannelListingRow)
-_COLUMNS = "c.id, c.type, c.owner_dealer_id, c.version, c.currency, c.catalogue"
+_COLUMNS = (
+    "c.id, c.type, c.owner_dealer_id, c.version, c.currency, c.catalogue, c.balance_due_seconds, c.min_deposit_bps, "
+    "c.deposit_rule"
+)
 _GET = f"SELECT {_COLUMNS} FROM channels c WHERE c.id = $1"
 # The channel and its listings of the order's SKUs in one statement (read by every PlaceOrder).
 _TERMS = f"""
@@ -26,8 +35,15 @@ FROM channels c WHERE c.id = $1
 
 
 def _channel(row: Any) -> SalesChannel:
+    presale = PresaleTerms(row["balance_due_seconds"], row["min_deposit_bps"], DepositRule(row["deposit_rule"]))
     return SalesChannel(
-        row["id"], row["type"], row["owner_dealer_id"], row["version"], row["currency"], Catalogue(row["catalogue"])
+        row["id"],
+        row["type"],
+        row["owner_dealer_id"],
+        row["version"],
+        row["currency"],
+        Catalogue(row["catalogue"]),
+        presale,
     )
 
 
@@ -59,6 +75,9 @@ class ChannelRepository(Repository):
             "version": channel.version,
             "currency": channel.currency,
             "catalogue": channel.catalogue.value,
+            "balance_due_seconds": channel.presale.balance_due_seconds,
+            "min_deposit_bps": channel.presale.min_deposit_bps,
+            "deposit_rule": channel.presale.deposit_rule.value,
         }
         return await upsert_newer(self.session, _CHANNELS, values, ["id"], replace_equal=True)
 

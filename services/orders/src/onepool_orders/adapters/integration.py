@@ -18,7 +18,7 @@ from onepool_runtime.protobuf import ts
 
 from onepool_orders.adapters.mappers import order_to_proto, return_to_proto
 from onepool_orders.domain import events as de
-from onepool_orders.domain.model import Order, Return
+from onepool_orders.domain.model import Order, OrderStatus, Return
 
 
 def order_facts(o: Order) -> fx.OrderFacts:
@@ -27,7 +27,14 @@ def order_facts(o: Order) -> fx.OrderFacts:
         o,
         order_id=o.id,
         lines=[
-            to_message(fx.OrderLineFacts, ln, fulfilled_quantity=o.delivered(ln.sku), returned_quantity=ln.returned)
+            to_message(
+                fx.OrderLineFacts,
+                ln,
+                fulfilled_quantity=o.delivered(ln.sku),
+                returned_quantity=ln.returned,
+                awaiting_quantity=ln.awaiting,
+                promised_at=ts(ln.promised_at if ln.awaiting > 0 else None),
+            )
             for ln in o.lines
         ],
         fulfillments=[
@@ -41,6 +48,7 @@ def order_facts(o: Order) -> fx.OrderFacts:
             )
             for f in o.fulfillments
         ],
+        balance_due_at=ts(o.balance_due_at if o.status is OrderStatus.DEPOSIT_PAID else None),
     )
 
 
@@ -66,6 +74,24 @@ def translate(event: object) -> Iterable[Message]:
                 order_return=return_to_proto(r),
                 facts=order_facts(o),
                 returned=return_facts(r),
+            )
+        case de.DepositPaid(order=o):
+            yield ev.OrderDepositPaid(facts=order_facts(o))
+        case de.StockFilled(order=o):
+            yield ev.OrderStockFilled(facts=order_facts(o))
+        case de.PromiseMoved(order=o, lines=moved, reason=reason):
+            yield ev.OrderPromiseMoved(
+                facts=order_facts(o),
+                lines=[
+                    fx.LinePromise(
+                        sku=m.sku,
+                        awaiting_quantity=m.awaiting,
+                        previous_promised_at=ts(m.previous_promised_at),
+                        promised_at=ts(m.promised_at),
+                    )
+                    for m in moved
+                ],
+                reason=reason,
             )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")

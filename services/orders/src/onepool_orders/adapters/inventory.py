@@ -83,13 +83,19 @@ def domain_error(error: grpc.aio.AioRpcError) -> errors.DomainError:
     return errors.Unavailable(f"inventory refused the orders service ({code.name}); check its configuration")
 
 
+def allocated_stock(a: pb.Allocation) -> AllocatedStock:
+    """One allocation as the order sees it: with the units still waiting for goods and their promised date."""
+    promised = from_ts(a.promised_at) if a.awaiting_quantity > 0 and a.HasField("promised_at") else None
+    return AllocatedStock(
+        a.sku, a.location_id, a.quantity, a.location_owner_dealer_id, max(0, a.awaiting_quantity), promised
+    )
+
+
 def _reservation(r: pb.Reservation) -> ReservationInfo:
     return ReservationInfo(
         id=r.id,
         state=_STATES.get(r.status, ReservationState.RELEASED),
-        allocations=tuple(
-            AllocatedStock(a.sku, a.location_id, a.quantity, a.location_owner_dealer_id) for a in r.allocations
-        ),
+        allocations=tuple(allocated_stock(a) for a in r.allocations),
         expires_at=from_ts(r.expires_at) if r.HasField("expires_at") else None,
     )
 
@@ -124,6 +130,7 @@ class GrpcInventory:
                     allow_split=request.allow_split,
                 ),
                 ttl_seconds=request.ttl_seconds,
+                accept_awaiting_stock=request.accept_awaiting_stock,
             ),
         )
         return _reservation(reply.reservation)

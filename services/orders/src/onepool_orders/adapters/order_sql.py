@@ -41,8 +41,9 @@ _SELECT = """
 SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.status, o.created_at, o.updated_at,
        o.dealer_id, o.customer_id, o.payment_ttl_seconds, o.reservation_id, o.reservation_expires_at,
        o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
-       o.shipping_fee_minor,
-       ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor)
+       o.shipping_fee_minor, o.deposit_minor, o.deposit_ref, o.balance_due_at, o.deposit_kept_minor, o.stock_seen_at,
+       ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor,
+                        l.awaiting_quantity, l.promised_at)
              FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
        ARRAY(SELECT row(f.id, f.location_id, f.lines, f.status, f.owner_dealer_id, f.tracking_no, f.shipped_at)
              FROM fulfillments f WHERE f.order_id = o.id ORDER BY f.seq) AS fulfillments
@@ -85,17 +86,20 @@ RETURNING order_id
 
 # With $26 set, only an order still PENDING at that reserve attempt and without a reservation is written (the
 # saga records a reservation on the order it placed without locking and reading it again; see handlers).
-# $27..$30: the order's new events as outbox columns (onepool_runtime.outbox.columns).
+# $27..$30: the order's new events as outbox columns (onepool_runtime.outbox.columns); $31..$37 presale: the
+# changed lines' waiting units and promises, the deposit, its reference, the balance deadline, the kept deposit
+# and the reservation state last followed.
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
                     payment_ref = $7, reservation_id = $8, reservation_expires_at = $9, reserve_attempt = $10,
-                    shortfalls = $11::jsonb, updated_at = $12
+                    shortfalls = $11::jsonb, updated_at = $12, deposit_minor = $33, deposit_ref = $34,
+                    balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''))
   RETURNING id),
 l AS (
-  UPDATE order_lines SET returned_quantity = v.returned
-  FROM unnest($13::text[], $14::int[]) AS v(sku, returned)
+  UPDATE order_lines SET returned_quantity = v.returned, awaiting_quantity = v.awaiting, promised_at = v.promised_at
+  FROM unnest($13::text[], $14::int[], $31::int[], $32::timestamptz[]) AS v(sku, returned, awaiting, promised_at)
   WHERE order_lines.order_id = $1 AND order_lines.sku = v.sku AND EXISTS (SELECT FROM o)),
 f AS (
   INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines, shipped_at)
@@ -121,6 +125,15 @@ e AS (
 SELECT count(*) FROM o
 """
 
+# The balance sweeper's claim (handlers.lapse_overdue_balances): locked until its transaction ends.
+CLAIM_OVERDUE_BALANCES = """
+SELECT id FROM orders
+WHERE status = 'DEPOSIT_PAID' AND balance_due_at <= now()
+ORDER BY balance_due_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
 # The command outbox's sender (StockRequestRepository): each one statement, so each runs without a transaction.
 _OPEN = "done_at IS NULL AND failed_at IS NULL"
 CLAIM_NEXT_REQUEST = f"""
@@ -144,8 +157,9 @@ RETURNING kind, value
 INSERT_CUSTOMER = "INSERT INTO customers (id) VALUES ($1)"
 DELETE_CUSTOMER = "DELETE FROM customers WHERE id = $1"
 
-# What a loaded or saved order looked like in the database: (line returned units, fulfillment states by id).
-Stored = tuple[tuple[int, ...], dict[str, tuple[Any, ...]]]
+# What a loaded or saved order looked like in the database: (line states: returned and waiting units and the
+# promise, fulfillment states by id).
+Stored = tuple[tuple[tuple[Any, ...], ...], dict[str, tuple[Any, ...]]]
 
 
 def lines_json(lines: tuple[sr.StockLine, ...]) -> list[dict[str, Any]]:
@@ -190,8 +204,8 @@ def order_of(r: Any) -> Order:
         external_order_id=r["external_order_id"],
         customer=CustomerInfo(**r["customer"]),
         lines=[
-            OrderLine(sku, quantity, Money(currency, price), channel_sku, returned, discount)
-            for sku, quantity, price, channel_sku, returned, discount in r["lines"]
+            OrderLine(sku, quantity, Money(currency, price), channel_sku, returned, discount, awaiting, promised_at)
+            for sku, quantity, price, channel_sku, returned, discount, awaiting, promised_at in r["lines"]
         ],
         fulfillment=FulfillmentPreference(
             mode=FulfillmentMode(pref["mode"]),
@@ -227,11 +241,24 @@ def order_of(r: Any) -> Order:
         status_reason=r["status_reason"],
         shortfalls=[Shortage(s["sku"], int(s["requested"]), int(s["available"])) for s in r["shortfalls"]],
         shipping_fee_minor=r["shipping_fee_minor"],
+        deposit_minor=r["deposit_minor"],
+        deposit_ref=r["deposit_ref"],
+        balance_due_at=r["balance_due_at"],
+        deposit_kept_minor=r["deposit_kept_minor"],
+        stock_seen_at=r["stock_seen_at"],
     )
 
 
 def stored(order: Order) -> Stored:
-    return tuple(ln.returned for ln in order.lines), {f.id: _fulfillment_state(f) for f in order.fulfillments}
+    return tuple(line_state(ln) for ln in order.lines), {f.id: _fulfillment_state(f) for f in order.fulfillments}
+
+
+def line_state(line: OrderLine) -> tuple[Any, ...]:
+    """What of a line changes after it is placed."""
+    return line.returned, line.awaiting, line.promised_at
+
+
+AS_PLACED: tuple[Any, ...] = (0, 0, None)
 
 
 def _fulfillment_state(f: Fulfillment) -> tuple[Any, ...]:
@@ -273,8 +300,8 @@ def save_args(
     """SAVE_ORDER's arguments: the order row, only the lines and fulfillments that differ from `before`, and
     the order's new events."""
     assert order.paid is not None and order.refunded is not None
-    returned, states = before
-    lines = [ln for i, ln in enumerate(order.lines) if i >= len(returned) or returned[i] != ln.returned]
+    line_states, states = before
+    lines = [ln for i, ln in enumerate(order.lines) if i >= len(line_states) or line_states[i] != line_state(ln)]
     changed = [(seq, f) for seq, f in enumerate(order.fulfillments) if states.get(f.id) != _fulfillment_state(f)]
     return (
         order.id,
@@ -304,4 +331,11 @@ def save_args(
         not_before,
         pending_attempt,
         *events,
+        [ln.awaiting for ln in lines],
+        [ln.promised_at for ln in lines],
+        order.deposit_minor,
+        order.deposit_ref,
+        order.balance_due_at,
+        order.deposit_kept_minor,
+        order.stock_seen_at,
     )

@@ -43,6 +43,8 @@ class OrderRow(OrdersTable, Stamped, table=True):
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
         CheckConstraint("paid_minor >= 0", name="paid_not_negative"),
         CheckConstraint("refunded_minor >= 0 AND refunded_minor <= paid_minor", name="refund_within_paid"),
+        CheckConstraint("deposit_minor >= 0 AND deposit_minor <= paid_minor", name="deposit_within_paid"),
+        CheckConstraint("deposit_kept_minor >= 0 AND deposit_kept_minor <= deposit_minor", name="kept_within_deposit"),
         # ListOrders pages newest first, filtered by channel, customer or dealer.
         Index("orders_by_created", "created_at", "id"),
         Index("orders_by_channel", "channel_id", "created_at", "id"),
@@ -50,6 +52,8 @@ class OrderRow(OrdersTable, Stamped, table=True):
         Index("orders_by_dealer", "dealer_id", "created_at", "id"),
         # The recovery loop's scan: only PENDING orders can be stuck.
         Index("orders_pending", "next_recovery_at", postgresql_where="status = 'PENDING'"),
+        # The balance sweeper's scan: only DEPOSIT_PAID orders can lapse.
+        Index("orders_balance_due", "balance_due_at", postgresql_where="status = 'DEPOSIT_PAID'"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -74,6 +78,13 @@ class OrderRow(OrdersTable, Stamped, table=True):
     fulfillment: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     shortfalls: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     next_recovery_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # Presale (docs/presale.md): the deposit part of paid_minor, its reference, the balance deadline, the
+    # deposit kept by the seller after a lapse; the reservation state the lines last followed.
+    deposit_minor: int = Field(default=0, sa_column=money_column())
+    deposit_ref: str = Field(default="", max_length=128)
+    balance_due_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    deposit_kept_minor: int = Field(default=0, sa_column=money_column())
+    stock_seen_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class OrderLineRow(OrdersTable, table=True):
@@ -84,6 +95,7 @@ class OrderLineRow(OrdersTable, table=True):
             "discount_minor >= 0 AND discount_minor <= unit_price_minor * quantity", name="discount_within_line"
         ),
         CheckConstraint("returned_quantity >= 0 AND returned_quantity <= quantity", name="returned_within_quantity"),
+        CheckConstraint("awaiting_quantity >= 0 AND awaiting_quantity <= quantity", name="awaiting_within_quantity"),
     )
 
     order_id: str = Field(primary_key=True, max_length=64, foreign_key="orders.id")
@@ -95,6 +107,9 @@ class OrderLineRow(OrdersTable, table=True):
     discount_minor: int = Field(default=0, sa_column=money_column())
     channel_sku: str = Field(default="", max_length=128)
     returned_quantity: int = 0
+    # Units waiting for goods to arrive, and their promised date (presale, backorder).
+    awaiting_quantity: int = 0
+    promised_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class FulfillmentRow(OrdersTable, table=True):
@@ -157,6 +172,10 @@ class ChannelRow(OrdersTable, table=True):
     version: int = Field(default=0, sa_column=counter_column())
     currency: str = Field(default="", max_length=3)
     catalogue: str = Field(default="LISTINGS", max_length=16)
+    # Presale terms: deposits allowed when balance_due_seconds > 0 (domain/channels.py PresaleTerms).
+    balance_due_seconds: int = 0
+    min_deposit_bps: int = 0
+    deposit_rule: str = Field(default="REFUND", max_length=16)
 
 
 class ChannelListingRow(OrdersTable, table=True):

@@ -155,7 +155,7 @@ class OrderRepository:
         if before is None:
             # Not loaded here: a PENDING order (pending_attempt) as placed, with nothing returned and no
             # fulfillments; anything else unknown, so every line and fulfillment is written.
-            before = (tuple(0 for _ in order.lines), {}) if pending_attempt is not None else ((), {})
+            before = (tuple(sql.AS_PLACED for _ in order.lines), {}) if pending_attempt is not None else ((), {})
         pg = await self._uow.driver()
         # Its new events go in the same statement (written only if the order is), not in an INSERT at commit.
         events = self._uow.outbox_columns(order)
@@ -229,6 +229,14 @@ class OrderRepository:
             .returning(_ORDERS.c.id)
         )
         return [r.id for r in claimed.all()]
+
+    async def claim_overdue_balances(self, limit: int) -> list[str]:
+        """DEPOSIT_PAID orders whose balance deadline has passed, locked for this transaction; orders another
+        transaction holds are skipped (SKIP LOCKED), so concurrent sweepers take different orders and an order
+        one of them lapsed no longer matches for the other."""
+        pg = await self._uow.driver()
+        rows = await pg.fetch(sql.CLAIM_OVERDUE_BALANCES, limit)
+        return [r["id"] for r in rows]
 
     async def search(self, query: ListOrders) -> list[Order]:
         stmt = select(_ORDERS.c.id)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from onepool_kernel.errors import Violations
 from onepool_kernel.intake import Catalogue, LineToPlace
 from onepool_kernel.money import Money
+from onepool_kernel.presale import PresaleTerms
 
 DEALER = "DEALER"
 
@@ -39,6 +40,7 @@ class SalesChannel:
     # channel at start, which fills it in.
     currency: str = ""
     catalogue: Catalogue = Catalogue.LISTINGS
+    presale: PresaleTerms = field(default_factory=PresaleTerms)
 
     @property
     def bound_dealer(self) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from onepool_kernel.intake import PlaceOrder as PlaceOrder
 from onepool_kernel.money import Money
 
-from onepool_orders.domain.model import OrderStatus
+from onepool_orders.domain.model import OrderStatus, PaymentKind
 from onepool_orders.domain.stock_requests import StockLine
 
 
@@ -17,6 +17,7 @@ class PayOrder:
     order_id: str
     payment_ref: str
     amount: Money
+    kind: PaymentKind = PaymentKind.FULL
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from onepool_orders.domain.model import Order, Return
+    from onepool_orders.domain.model import LinePromise, Order, Return
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,26 @@ class OrderCompleted:
 class ItemsReturned:
     order: Order
     order_return: Return
+
+
+@dataclass(frozen=True)
+class DepositPaid:
+    """Presale: a deposit was paid; the balance is due by the order's balance_due_at."""
+
+    order: Order
+
+
+@dataclass(frozen=True)
+class StockFilled:
+    """Goods arrived for some of the order's waiting units."""
+
+    order: Order
+
+
+@dataclass(frozen=True)
+class PromiseMoved:
+    """The date the order's waiting units are promised moved (the customer is told)."""
+
+    order: Order
+    lines: tuple[LinePromise, ...]
+    reason: str

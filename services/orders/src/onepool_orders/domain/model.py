@@ -14,6 +14,12 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
   has left (shipped, or handed over in the store), FULFILLING while only some have.
 - Repeating a command that already took effect (the same payment, the same shipment, a second cancel) returns
   the order unchanged, so callers may retry safely; a command that contradicts the order's state is refused.
+- Presale (docs/presale.md): a RESERVED order on a channel that takes deposits may be paid as a deposit
+  (DEPOSIT_PAID: its reservation stops expiring) and then the balance by `balance_due_at` (PAID, as if paid
+  in full). A balance not paid in time lapses the order (CANCELLED, its units released): the deposit is
+  refunded or kept by the seller as the channel's rule says. Lines whose units wait for goods to arrive
+  (`awaiting`, with their `promised_at`) follow inventory's fills and moved promises; nothing ships while any
+  of its units wait.
 - Money: a line costs unit_price * quantity - discount (its explicit reduction); the total is the sum of
   the lines plus the shipping fee, in one currency; payment must equal it exactly; refunds are
   proportional to the value returned and never exceed what was paid (shipping comes back with the last unit).
@@ -23,14 +29,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Shortage, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
-from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, proportional_share
+from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, bps_of, proportional_share
+from onepool_kernel.presale import DepositRule, PresaleTerms
 
 from onepool_orders.domain import events
 from onepool_orders.domain import stock_requests as sr
@@ -47,13 +54,21 @@ class OrderStatus(StrEnum):
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
+    DEPOSIT_PAID = "DEPOSIT_PAID"
+
+
+class PaymentKind(StrEnum):
+    FULL = "FULL"
+    DEPOSIT = "DEPOSIT"
+    BALANCE = "BALANCE"
 
 
 S = OrderStatus
 # Every legal transition. The aggregate never changes status without consulting this table.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.RESERVED, S.REJECTED, S.CANCELLED}),
-    S.RESERVED: frozenset({S.PAID, S.CANCELLED}),
+    S.RESERVED: frozenset({S.PAID, S.DEPOSIT_PAID, S.CANCELLED}),
+    S.DEPOSIT_PAID: frozenset({S.PAID, S.CANCELLED}),
     S.PAID: frozenset({S.READY_FOR_PICKUP, S.FULFILLING, S.SHIPPED, S.CANCELLED}),
     S.READY_FOR_PICKUP: frozenset({S.SHIPPED, S.CANCELLED}),
     S.FULFILLING: frozenset({S.SHIPPED}),
@@ -83,6 +98,10 @@ class OrderLine:
     returned: int = 0
     # The reduction on the whole line, in the order's currency (0 <= discount <= unit_price * quantity).
     discount_minor: int = 0
+    # Units still waiting for goods to arrive (presale or backorder), and when they are promised (None: nothing
+    # waits, or nothing promises them).
+    awaiting: int = 0
+    promised_at: datetime | None = None
 
     @property
     def gross(self) -> Money:
@@ -131,6 +150,42 @@ class AllocatedStock:
     location_id: str
     quantity: int
     owner_dealer_id: str = ""
+    # Of `quantity`, units that wait for goods to arrive, and the date they are promised (None: no promise).
+    awaiting: int = 0
+    promised_at: datetime | None = None
+
+
+# Per SKU: units waiting for goods and when they are promised.
+LineStock = tuple[int, datetime | None]
+
+
+@dataclass(frozen=True)
+class LinePromise:
+    """One line's promise before and after a change inventory reported."""
+
+    sku: str
+    awaiting: int
+    previous_promised_at: datetime | None
+    promised_at: datetime | None
+
+
+def line_stock(
+    allocations: list[AllocatedStock] | tuple[AllocatedStock, ...],
+) -> dict[str, tuple[int, datetime | None]]:
+    """Per SKU: units waiting, and when the whole of them is promised (the latest promise; None when some
+    waiting units have none)."""
+    out: dict[str, LineStock] = {}
+    unpromised: set[str] = set()
+    for a in allocations:
+        if a.awaiting <= 0:
+            continue
+        waiting, promised = out.get(a.sku, (0, None))
+        if a.promised_at is None:
+            unpromised.add(a.sku)
+        elif promised is None or a.promised_at > promised:
+            promised = a.promised_at
+        out[a.sku] = (waiting + a.awaiting, promised)
+    return {sku: (waiting, None if sku in unpromised else promised) for sku, (waiting, promised) in out.items()}
 
 
 @dataclass(frozen=True)
@@ -184,6 +239,15 @@ class Order:
     shortfalls: list[Shortage] = field(default_factory=list)
     # Shipping charged to the customer, in the order's currency (part of the total).
     shipping_fee_minor: int = 0
+    # Presale: the part of `paid` paid as a deposit and its payment reference; the balance deadline; the deposit
+    # the seller kept when the balance lapsed under a keeping rule (not part of `refunded`).
+    deposit_minor: int = 0
+    deposit_ref: str = ""
+    balance_due_at: datetime | None = None
+    deposit_kept_minor: int = 0
+    # The reservation state (inventory's updated_at) the lines' waiting units last followed: older news is
+    # ignored.
+    stock_seen_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
@@ -273,10 +337,27 @@ class Order:
 
     @property
     def is_paid(self) -> bool:
-        """A payment was recorded. It stays true after a cancellation or a return: what is due back is
-        `refunded`."""
+        """A payment of the whole order was recorded. It stays true after a cancellation or a return: what is
+        due back is `refunded`. A presale deposit alone is not a payment of the order (nothing is sold yet)."""
         assert self.paid is not None
-        return self.status in PAID_STATES or self.paid.amount_minor > 0
+        return self.status in PAID_STATES or self.paid.amount_minor > self.deposit_minor
+
+    @property
+    def deposit(self) -> Money:
+        return Money(self.currency, self.deposit_minor)
+
+    @property
+    def deposit_kept(self) -> Money:
+        return Money(self.currency, self.deposit_kept_minor)
+
+    @property
+    def balance(self) -> Money:
+        """What is left to pay after the deposit."""
+        return self.total - self.deposit
+
+    @property
+    def awaiting_stock(self) -> bool:
+        return any(ln.awaiting > 0 for ln in self.lines)
 
     @property
     def is_open(self) -> bool:
@@ -344,6 +425,9 @@ class Order:
         self.reservation_id = reservation_id
         self.reservation_expires_at = expires_at
         self.customer_id = customer_id
+        waiting = line_stock(allocations)
+        for line in self.lines:
+            line.awaiting, line.promised_at = waiting.get(line.sku, (0, None))
         self.events.append(events.OrderPlaced(self))
 
     def record_rejection(self, shortfalls: list[Shortage], reason: str, customer_id: str, now: datetime) -> None:
@@ -362,31 +446,29 @@ class Order:
 
     # --- commands -----------------------------------------------------------------------------------------
 
-    def pay(self, amount: Money, payment_ref: str, now: datetime) -> bool:
-        """Record the payment; the reservation is committed in inventory. False if it was already recorded."""
+    def pay(
+        self,
+        amount: Money,
+        payment_ref: str,
+        now: datetime,
+        kind: PaymentKind = PaymentKind.FULL,
+        presale: PresaleTerms | None = None,
+    ) -> bool:
+        """Record a payment: the whole total (FULL), a presale deposit (DEPOSIT, on the channel's `presale`
+        terms) or the balance after a deposit (BALANCE). False if it was already recorded."""
+        if kind is PaymentKind.DEPOSIT:
+            return self._pay_deposit(amount, payment_ref, now, presale or PresaleTerms())
+        if kind is PaymentKind.BALANCE:
+            return self._pay_balance(amount, payment_ref, now)
         if self.status in PAID_STATES and payment_ref == self.payment_ref and amount == self.paid:
             return False
         if self.status is not OrderStatus.RESERVED:
-            raise _state_error(self, "pay", "already paid" if self.status in PAID_STATES else "")
-        total = self.total
-        violations = []
-        if amount.currency != total.currency:
-            violations.append(FieldViolation("amount.currency", f"must be {total.currency}, the order's currency"))
-        if amount.amount_minor != total.amount_minor:
-            violations.append(
-                FieldViolation(
-                    "amount.amount_minor", f"must equal the order total {total.amount_minor}, not {amount.amount_minor}"
-                )
-            )
-        if violations:
-            raise InvalidArgument(violations)
-        if self.reservation_expires_at is not None and self.reservation_expires_at <= now:
-            raise FailedPrecondition(
-                "RESERVATION_EXPIRED",
-                f"order {self.id} was not paid in time: its stock was released at "
-                f"{self.reservation_expires_at.isoformat()}",
-                {"order_id": self.id, "reservation_id": self.reservation_id},
-            )
+            why = "already paid" if self.status in PAID_STATES else ""
+            if self.status is OrderStatus.DEPOSIT_PAID:
+                why = "a deposit was paid: pay the balance (kind BALANCE)"
+            raise _state_error(self, "pay", why)
+        self._check_amount(amount, self.total, "the order total")
+        self._check_not_expired(now)
         self._move(OrderStatus.PAID, "pay", now)
         self.paid = amount
         self.payment_ref = payment_ref
@@ -397,10 +479,100 @@ class Order:
             self._move(OrderStatus.READY_FOR_PICKUP, "prepare", now)
         return True
 
-    def cancel(self, reason: str, now: datetime, *, release: bool = True) -> bool:
+    def _check_amount(self, amount: Money, expected: Money, what: str) -> None:
+        violations = []
+        if amount.currency != expected.currency:
+            violations.append(FieldViolation("amount.currency", f"must be {expected.currency}, the order's currency"))
+        if amount.amount_minor != expected.amount_minor:
+            violations.append(
+                FieldViolation(
+                    "amount.amount_minor", f"must equal {what} {expected.amount_minor}, not {amount.amount_minor}"
+                )
+            )
+        if violations:
+            raise InvalidArgument(violations)
+
+    def _check_not_expired(self, now: datetime) -> None:
+        if self.reservation_expires_at is not None and self.reservation_expires_at <= now:
+            raise FailedPrecondition(
+                "RESERVATION_EXPIRED",
+                f"order {self.id} was not paid in time: its stock was released at "
+                f"{self.reservation_expires_at.isoformat()}",
+                {"order_id": self.id, "reservation_id": self.reservation_id},
+            )
+
+    def _pay_deposit(self, amount: Money, payment_ref: str, now: datetime, presale: PresaleTerms) -> bool:
+        if self.deposit_minor and payment_ref == self.deposit_ref and amount == self.deposit:
+            return False  # the same deposit again
+        if self.status is not OrderStatus.RESERVED:
+            raise _state_error(self, "take a deposit for", "only a RESERVED order takes one")
+        if not presale.takes_deposits:
+            raise FailedPrecondition(
+                "DEPOSIT_NOT_OFFERED",
+                f"channel {self.channel_id} takes no deposits: pay the order in full",
+                {"order_id": self.id, "channel_id": self.channel_id},
+            )
+        total = self.total
+        least = max(1, bps_of(total.amount_minor, presale.min_deposit_bps))
+        v = Violations()
+        if amount.currency != total.currency:
+            v.add("amount.currency", f"must be {total.currency}, the order's currency")
+        elif not least <= amount.amount_minor < total.amount_minor:
+            v.add(
+                "amount.amount_minor",
+                f"a deposit must be at least {least} ({presale.min_deposit_bps} bps of the total) and less than the "
+                f"total {total.amount_minor}, not {amount.amount_minor}",
+            )
+        v.raise_if_any()
+        self._check_not_expired(now)
+        self._move(OrderStatus.DEPOSIT_PAID, "take a deposit for", now)
+        self.paid = amount
+        self.deposit_minor = amount.amount_minor
+        self.deposit_ref = payment_ref
+        self.balance_due_at = now + timedelta(seconds=presale.balance_due_seconds)
+        # The units are the customer's until the balance deadline: the reservation must stop expiring.
+        self.stock_requests.append(sr.CommitReservation(self.reservation_id))
+        self.events.append(events.DepositPaid(self))
+        return True
+
+    def _pay_balance(self, amount: Money, payment_ref: str, now: datetime) -> bool:
+        repeated = self.deposit_minor and payment_ref == self.payment_ref and amount == self.balance
+        if self.status in PAID_STATES and repeated:
+            return False  # the same balance again
+        if self.status is not OrderStatus.DEPOSIT_PAID:
+            why = "already paid" if self.status in PAID_STATES else "no deposit was paid: pay it in full"
+            raise _state_error(self, "take the balance of", why)
+        self._check_amount(amount, self.balance, "the balance (total less the deposit)")
+        assert self.balance_due_at is not None
+        if self.balance_due_at <= now:
+            raise FailedPrecondition(
+                "BALANCE_OVERDUE",
+                f"the balance of order {self.id} was due by {self.balance_due_at.isoformat()}",
+                {"order_id": self.id, "balance_due_at": self.balance_due_at.isoformat()},
+            )
+        self._move(OrderStatus.PAID, "pay", now)
+        self.paid = self.total
+        self.payment_ref = payment_ref
+        self.events.append(events.OrderPaid(self))
+        if self.is_pickup:
+            self._move(OrderStatus.READY_FOR_PICKUP, "prepare", now)
+        return True
+
+    def lapse_balance(self, rule: DepositRule, now: datetime) -> bool:
+        """The balance was not paid by its deadline: the order is cancelled, its units go back to the pool and
+        the deposit is refunded or kept by the seller as the channel's `rule` says. False if not (yet) due."""
+        if self.status is not OrderStatus.DEPOSIT_PAID or self.balance_due_at is None or self.balance_due_at > now:
+            return False
+        assert self.balance_due_at is not None
+        kept = rule is DepositRule.KEEP
+        reason = f"balance not paid by {self.balance_due_at.isoformat()}; deposit " + ("kept" if kept else "refunded")
+        return self.cancel(reason, now, keep_deposit=kept)
+
+    def cancel(self, reason: str, now: datetime, *, release: bool = True, keep_deposit: bool = False) -> bool:
         """Cancel before anything left a location; the reservation is released and any payment is due back.
 
-        `release=False` when inventory already gave the stock back (the reservation expired)."""
+        `release=False` when inventory already gave the stock back (the reservation expired).
+        `keep_deposit`: a lapsed presale order on a channel that keeps deposits (the deposit is not due back)."""
         if self.status is OrderStatus.CANCELLED:
             return False
         if self.status is OrderStatus.FULFILLING:
@@ -410,7 +582,11 @@ class Order:
         for f in self.fulfillments:
             f.status = FulfillmentStatus.CANCELLED
         assert self.paid is not None
-        self.refunded = self.paid  # everything paid is due back
+        if keep_deposit:
+            self.deposit_kept_minor = self.deposit_minor
+            self.refunded = self.paid - self.deposit_kept
+        else:
+            self.refunded = self.paid  # everything paid is due back
         if release and self.reservation_id:
             self.stock_requests.append(sr.ReleaseReservation(self.reservation_id, reason))
         if self.was_placed:
@@ -422,6 +598,7 @@ class Order:
         moment before expiry whose commit lost the race is cancelled too, with its payment due back."""
         if reservation_id != self.reservation_id or self.status not in (
             OrderStatus.RESERVED,
+            OrderStatus.DEPOSIT_PAID,
             OrderStatus.PAID,
             OrderStatus.READY_FOR_PICKUP,
         ):
@@ -440,7 +617,8 @@ class Order:
         if self.is_pickup:
             raise _state_error(self, "ship", "pickup orders are handed over with ConfirmPickup")
         if self.status not in (OrderStatus.PAID, OrderStatus.FULFILLING):
-            raise _state_error(self, "ship", "it must be paid first" if self.status is OrderStatus.RESERVED else "")
+            unpaid = self.status in (OrderStatus.RESERVED, OrderStatus.DEPOSIT_PAID)
+            raise _state_error(self, "ship", "it must be paid in full first" if unpaid else "")
         if fulfillment.status is not FulfillmentStatus.PENDING:
             raise FailedPrecondition(
                 "INVALID_FULFILLMENT_STATE",
@@ -462,6 +640,16 @@ class Order:
         return True
 
     def _left(self, fulfillment: Fulfillment, status: FulfillmentStatus, now: datetime) -> None:
+        waiting = [ln for ln in fulfillment.lines if (line := self.line(ln.sku)) is not None and line.awaiting > 0]
+        if waiting:
+            first = self.line(waiting[0].sku)
+            assert first is not None
+            raise FailedPrecondition(
+                "AWAITING_STOCK",
+                f"fulfillment {fulfillment.id} cannot leave: {first.awaiting} x {first.sku} still wait for goods "
+                f"to arrive" + (f" (promised {first.promised_at.isoformat()})" if first.promised_at else ""),
+                {"order_id": self.id, "fulfillment_id": fulfillment.id, "sku": first.sku},
+            )
         everything_left = all(f.has_left or f is fulfillment for f in self.fulfillments)
         to = OrderStatus.SHIPPED if everything_left else OrderStatus.FULFILLING
         if to is self.status:  # another of several fulfillments left; still FULFILLING
@@ -479,6 +667,41 @@ class Order:
             )
         )
         self.events.append(events.FulfillmentShipped(self, fulfillment.id))
+
+    def follow_stock(
+        self,
+        reservation_id: str,
+        allocations: list[AllocatedStock],
+        changed_at: datetime,
+        now: datetime,
+        reason: str = "",
+    ) -> bool:
+        """Inventory filled waiting units of this order's reservation, or moved their promise: the lines follow
+        (idempotent: the same or older news changes nothing). Records OrderStockFilled when units arrived and
+        PromiseMoved (for the customer) when a waiting line's date moved. True if anything changed."""
+        if reservation_id != self.reservation_id or self.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+            return False
+        if self.stock_seen_at is not None and changed_at < self.stock_seen_at:
+            return False
+        self.stock_seen_at = changed_at
+        waiting = line_stock(allocations)
+        moved: list[LinePromise] = []
+        filled = False
+        for line in self.lines:
+            awaiting, promised_at = waiting.get(line.sku, (0, None))
+            if awaiting < line.awaiting:
+                filled = True
+            if awaiting > 0 and promised_at != line.promised_at:
+                moved.append(LinePromise(line.sku, awaiting, line.promised_at, promised_at))
+            line.awaiting, line.promised_at = awaiting, promised_at
+        if not filled and not moved:
+            return False
+        self.updated_at = max(self.updated_at, now)
+        if filled:
+            self.events.append(events.StockFilled(self))
+        if moved:
+            self.events.append(events.PromiseMoved(self, tuple(moved), reason))
+        return True
 
     def complete(self, now: datetime) -> bool:
         if self.status is OrderStatus.COMPLETED:

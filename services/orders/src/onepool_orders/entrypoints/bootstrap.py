@@ -1,5 +1,6 @@
 """Wires the orders service: unit of work, the inventory client, the placement saga, the stock-request
-sender, the recovery loop, the reservation-expiry and channel-view consumers and the servicer."""
+sender, the recovery loop, the balance sweeper, the reservation-expiry, reservation-stock and channel-view
+consumers and the servicer."""
 
 from __future__ import annotations
 
@@ -18,8 +19,13 @@ from onepool_runtime.server import Infra, ServiceParts
 from onepool_orders.adapters.inventory import GrpcInventory
 from onepool_orders.entrypoints.channel_events import on_channel_event, on_listing_event
 from onepool_orders.entrypoints.grpc_api import OrdersServicer
-from onepool_orders.entrypoints.inventory_events import on_reservation_expired
+from onepool_orders.entrypoints.inventory_events import (
+    on_promise_moved,
+    on_reservation_expired,
+    on_reservation_filled,
+)
 from onepool_orders.entrypoints.policies import POLICY
+from onepool_orders.service_layer.balances import BalanceSweeper
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.recovery import Recovery
 from onepool_orders.service_layer.stock_sync import StockSync
@@ -41,12 +47,18 @@ def _exit_after_reserve() -> None:
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events orders reads (nothing is connected here; the host runs them)."""
     expiry = [Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)]
+    # A durable of its own (an existing durable keeps the subjects it was created with).
+    stock = [
+        Subscription.of(inventory_events.ReservationFilled, on_reservation_filled),
+        Subscription.of(inventory_events.ReservationPromiseMoved, on_promise_moved),
+    ]
     channel_view = [
         *(Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)),
         Subscription.of(channel_events.ListingUpserted, on_listing_event),
     ]
     return [
         infra.consumer(OrdersUnitOfWork, "reservation-expiry", "INVENTORY", expiry),
+        infra.consumer(OrdersUnitOfWork, "reservation-stock", "INVENTORY", stock),
         infra.consumer(OrdersUnitOfWork, "channel-view", "CHANNELS", channel_view),
     ]
 
@@ -82,6 +94,9 @@ async def build(infra: Infra) -> ServiceParts:
         retry_in_seconds=max(settings.recovery_after_seconds, 2 * settings.inventory_timeout_seconds),
         batch=settings.recovery_batch,
     )
+    balances = BalanceSweeper(
+        uow_factory, stock, interval_seconds=settings.balance_sweep_interval_seconds, batch=settings.balance_sweep_batch
+    )
     servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
 
     return ServiceParts(
@@ -89,7 +104,7 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
-        tasks={"saga-recovery": recovery.run},
+        tasks={"saga-recovery": recovery.run, "balance-sweeper": balances.run},
         on_stop=[partial(channel.close, None)],
-        components={"recovery": recovery, "placement": placement, "stock_sync": stock},
+        components={"recovery": recovery, "placement": placement, "stock_sync": stock, "balances": balances},
     )

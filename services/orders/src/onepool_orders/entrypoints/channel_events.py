@@ -6,6 +6,7 @@ from __future__ import annotations
 from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.protobuf import CATALOGUES_BACK
 
 from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel
@@ -17,7 +18,15 @@ def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
     type_ = channels_pb2.ChannelType.Name(channel.type).removeprefix("CHANNEL_TYPE_")
     # A catalogue newer than this code is read as the default, LISTINGS (the stricter terms).
     catalogue = CATALOGUES_BACK.get(channel.catalogue, Catalogue.LISTINGS)
-    return SalesChannel(channel.id, type_, channel.owner_dealer_id, channel.version, channel.currency, catalogue)
+    terms = channel.presale
+    presale = PresaleTerms(
+        balance_due_seconds=max(0, terms.balance_due_seconds),
+        min_deposit_bps=min(max(0, terms.min_deposit_bps), 10_000),
+        deposit_rule=DepositRule.KEEP if terms.deposit_rule == channels_pb2.DEPOSIT_RULE_KEEP else DepositRule.REFUND,
+    )
+    return SalesChannel(
+        channel.id, type_, channel.owner_dealer_id, channel.version, channel.currency, catalogue, presale
+    )
 
 
 def channel_listing(listing: channels_pb2.Listing) -> ChannelListing:

@@ -3,11 +3,43 @@
 from __future__ import annotations
 
 from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool.inventory.v1 import inventory_pb2
+from onepool_runtime.protobuf import from_ts
 
+from onepool_orders.adapters.inventory import allocated_stock
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
+
+_REASONS = {
+    inventory_pb2.PROMISE_MOVE_REASON_LATE: "LATE",
+    inventory_pb2.PROMISE_MOVE_REASON_SHORT: "SHORT",
+    inventory_pb2.PROMISE_MOVE_REASON_CANCELLED: "CANCELLED",
+    inventory_pb2.PROMISE_MOVE_REASON_REORDERED: "REORDERED",
+}
 
 
 async def on_reservation_expired(event: inventory_events.ReservationExpired, uow: OrdersUnitOfWork) -> None:
     """Unpaid expiry (flow 6): the order whose reservation lapsed is cancelled."""
     await handlers.reservation_expired(uow, event.reservation.order_id, event.reservation.id)
+
+
+async def _follow(reservation: inventory_pb2.Reservation, uow: OrdersUnitOfWork, reason: str = "") -> None:
+    await handlers.follow_reservation_stock(
+        uow,
+        reservation.order_id,
+        reservation.id,
+        [allocated_stock(a) for a in reservation.allocations],
+        from_ts(reservation.updated_at),
+        reason,
+    )
+
+
+async def on_reservation_filled(event: inventory_events.ReservationFilled, uow: OrdersUnitOfWork) -> None:
+    """Goods arrived for waiting units: the order's lines show what still waits (the rest may ship)."""
+    await _follow(event.reservation, uow)
+
+
+async def on_promise_moved(event: inventory_events.ReservationPromiseMoved, uow: OrdersUnitOfWork) -> None:
+    """A late, short or cancelled receipt moved the promise: the order's lines show the new dates and the
+    customer is told (orders.order.promise_moved)."""
+    await _follow(event.reservation, uow, _REASONS.get(event.reason, ""))

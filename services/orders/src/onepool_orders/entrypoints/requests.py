@@ -24,10 +24,10 @@ from onepool_runtime.validation import (
     page_size,
 )
 
-from onepool_orders.adapters.mappers import ORDER_STATUSES_BACK
+from onepool_orders.adapters.mappers import ORDER_STATUSES_BACK, PAYMENT_KINDS_BACK
 from onepool_orders.domain import commands
 from onepool_orders.domain.customers import normalize_phone
-from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference
+from onepool_orders.domain.model import CustomerInfo, FulfillmentMode, FulfillmentPreference, PaymentKind
 from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.settings import OrdersSettings
 
@@ -141,8 +141,12 @@ def pay_order(req: pb.PayOrderRequest) -> commands.PayOrder:
     _order_id(v, req.order_id)
     check_text(v, "payment_ref", req.payment_ref, max_len=128, required=True)
     amount = _money(v, "amount", req.amount, req.HasField("amount"))
+    kind = PAYMENT_KINDS_BACK.get(req.kind) if req.kind else PaymentKind.FULL
+    if kind is None:
+        v.add("kind", "must be PAYMENT_KIND_FULL, PAYMENT_KIND_DEPOSIT or PAYMENT_KIND_BALANCE")
     v.raise_if_any()
-    return commands.PayOrder(req.order_id, req.payment_ref.strip(), amount)
+    assert kind is not None
+    return commands.PayOrder(req.order_id, req.payment_ref.strip(), amount, kind)
 
 
 def cancel_order(req: pb.CancelOrderRequest) -> commands.CancelOrder:

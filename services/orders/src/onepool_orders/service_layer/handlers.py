@@ -13,13 +13,23 @@ from datetime import datetime, timedelta
 
 from onepool_kernel.intake import LineToPlace
 from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule
 from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable, found
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
 from onepool_orders.domain.customers import identities_of
-from onepool_orders.domain.model import AllocatedStock, Order, OrderLine, OrderStatus, Return, Shortage, new_id
+from onepool_orders.domain.model import (
+    AllocatedStock,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentKind,
+    Return,
+    Shortage,
+    new_id,
+)
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 Guard = Callable[[Order], None]
@@ -203,7 +213,12 @@ async def claim_stuck_orders(uow: OrdersUnitOfWork, limit: int, retry_in_seconds
 
 async def pay_order(uow: OrdersUnitOfWork, cmd: commands.PayOrder, guard: Guard = _allow) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
-    if order.pay(cmd.amount, cmd.payment_ref, now()):
+    presale = None
+    if cmd.kind is PaymentKind.DEPOSIT:
+        # The deposit is taken on the channel's presale terms as they are now (orders' copy of the channel).
+        channel = await uow.channels.get(order.channel_id)
+        presale = channel.presale if channel is not None else None
+    if order.pay(cmd.amount, cmd.payment_ref, now(), cmd.kind, presale):
         await uow.orders.save(order)
     return order
 
@@ -245,6 +260,24 @@ async def return_items(uow: OrdersUnitOfWork, cmd: commands.ReturnItems, guard: 
     return order, order_return
 
 
+# --- presale: the balance deadline ---------------------------------------------------------------------------
+
+
+async def lapse_overdue_balances(uow: OrdersUnitOfWork, limit: int) -> list[str]:
+    """Lapse up to `limit` DEPOSIT_PAID orders whose balance is overdue, in one transaction: each is locked
+    (rows another sweeper holds are skipped, so replicas never lapse one order twice), cancelled with its
+    reservation released, and its deposit refunded or kept by its channel's rule. Returns their ids."""
+    lapsed = []
+    for order_id in await uow.orders.claim_overdue_balances(limit):
+        order = await _order(uow, order_id, lock=True)
+        channel = await uow.channels.get(order.channel_id)
+        rule = channel.presale.deposit_rule if channel is not None else DepositRule.REFUND
+        if order.lapse_balance(rule, now()):
+            await uow.orders.save(order)
+            lapsed.append(order.id)
+    return lapsed
+
+
 # --- what inventory tells us --------------------------------------------------------------------------------
 
 
@@ -255,6 +288,34 @@ async def reservation_expired(uow: OrdersUnitOfWork, order_id: str, reservation_
     order = await uow.orders.get(order_id, lock=True)
     if order is not None and order.record_lapsed_reservation(reservation_id, now()):
         await uow.orders.save(order)
+
+
+class ReservationNotRecordedYet(Exception):
+    """News of a reservation whose order is still PENDING (its PlaceOrder has not recorded the reservation yet).
+    Retried by the consumer: the order is recorded or given up within moments."""
+
+
+async def follow_reservation_stock(
+    uow: OrdersUnitOfWork,
+    order_id: str,
+    reservation_id: str,
+    allocations: list[AllocatedStock],
+    changed_at: datetime,
+    reason: str = "",
+) -> bool:
+    """Inventory filled waiting units of an order's reservation or moved their promise: the order's lines
+    follow (idempotent; older news is ignored). True if the order changed."""
+    if not order_id:
+        return False
+    order = await uow.orders.get(order_id, lock=True)
+    if order is None:
+        return False
+    if order.status is OrderStatus.PENDING:
+        raise ReservationNotRecordedYet(f"order {order_id} has not recorded reservation {reservation_id} yet")
+    if not order.follow_stock(reservation_id, allocations, changed_at, now(), reason):
+        return False
+    await uow.orders.save(order)
+    return True
 
 
 async def commit_refused(uow: OrdersUnitOfWork, order_id: str, reservation_id: str) -> bool:

@@ -94,6 +94,9 @@ def reserve_request(order: Order, attempt: int) -> ReserveStock:
         pickup_location_id=pref.pickup_location_id if pickup else "",
         allow_split=pref.allow_split,
         ttl_seconds=order.payment_ttl_seconds,
+        # A listing's presale_units / allow_backorder are the brand's opt-in (inventory enforces them): an order
+        # on a channel may always wait for goods where its listing allows it (docs/presale.md).
+        accept_awaiting_stock=bool(order.channel_id),
     )
 
 

@@ -31,6 +31,8 @@ class ReserveStock:
     pickup_location_id: str
     allow_split: bool
     ttl_seconds: int
+    # Lines beyond on hand may wait for goods (presale, backorder) where the channel's listing allows it.
+    accept_awaiting_stock: bool = False
 
 
 class ReservationState(StrEnum):

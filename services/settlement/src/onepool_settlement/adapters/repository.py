@@ -38,6 +38,7 @@ from onepool_settlement.adapters.orm import (
 from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
     CASH_RULES,
+    DEPOSIT_ACCOUNTS,
     Account,
     ChannelTerms,
     ChannelType,
@@ -502,6 +503,8 @@ class SettlementRepository(Repository):
                 _LINES.c.created_at >= start,
                 _LINES.c.created_at < end,
                 _LINES.c.order_id != "",
+                # A presale deposit alone sells nothing: an order with only deposit entries is not reconciled.
+                _LINES.c.account.notin_([a.value for a in DEPOSIT_ACCOUNTS]),
             )
             .distinct()
             .subquery()

@@ -41,6 +41,7 @@ class Rule(StrEnum):
     PAYMENT = "payment"
     PAYOUT = "payout"
     OWNERSHIP = "ownership"
+    DEPOSIT = "deposit"  # presale deposits: received, applied to the sale, kept or refunded (domain/deposits.py)
 
 
 # Rules that settle claims with money moved outside the ledger (a payout pays what was owed net of these).
@@ -63,6 +64,14 @@ class Account(StrEnum):
     FEE_RETAINED = "fee_retained"  # a channel's commission kept out of the money it remitted
     PAYOUT = "payout"  # the brand paid the party what it owed it
     OWNERSHIP = "ownership"  # goods that changed owner (a transfer, a return or a fulfillment between owners)
+    CUSTOMER_DEPOSIT = "customer_deposit"  # clearing: a presale deposit the customer paid
+    DEPOSIT_HELD = "deposit_held"  # clearing: deposits held for orders not sold yet (nobody's money yet)
+    DEPOSIT_KEPT = "deposit_kept"  # the seller kept the deposit of a lapsed presale order
+    DEPOSIT_REFUND = "deposit_refund"  # clearing: a deposit paid back to the customer
+
+
+# The accounts of presale deposits (domain/deposits.py): an order with only these sold nothing.
+DEPOSIT_ACCOUNTS = (Account.CUSTOMER_DEPOSIT, Account.DEPOSIT_HELD, Account.DEPOSIT_KEPT, Account.DEPOSIT_REFUND)
 
 
 @dataclass(frozen=True)
@@ -223,6 +232,9 @@ class OrderFacts:
     lines: tuple[OrderLine, ...] = ()
     fulfillments: tuple[Fulfillment, ...] = ()
     is_paid: bool = False  # the customer has paid (settlement recognises the sale)
+    # Presale: the part of `paid` paid as a deposit, and the deposit the seller kept when the balance lapsed.
+    deposit: int = 0
+    deposit_kept: int = 0
 
     @property
     def gross(self) -> int:

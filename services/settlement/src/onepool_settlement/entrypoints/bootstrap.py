@@ -47,6 +47,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             max_deliver=settings.orders_consumer_max_deliver,
             batch=settings.orders_consumer_batch_size,
         ),
+        consumer("deposits", "ORDERS", events_in.deposit_subscriptions(policy, currency)),
         consumer("dealers", "DEALERS", events_in.dealer_subscriptions(currency)),
         consumer("locations", "INVENTORY", events_in.location_subscriptions()),
     ]

@@ -110,7 +110,20 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         lines=lines,
         fulfillments=fulfillments,
         is_paid=order.is_paid,
+        deposit=_amount(order.deposit, currency, f"order {order.order_id} deposit"),
+        deposit_kept=_amount(order.deposit_kept, currency, f"order {order.order_id} deposit kept"),
     )
+
+
+def deposit_subscriptions(policy: SettlementPolicy, default_currency: str) -> list[Subscription[Any, Any]]:
+    """Presale deposits as they are paid (a durable of its own: the deposit's entries do not depend on the
+    order's other events arriving first, see domain/deposits.py)."""
+
+    async def deposit_paid(event: order_events.OrderDepositPaid, uow: SettlementUnitOfWork) -> None:
+        order = order_facts(event.facts, default_currency=default_currency)
+        await handlers.ensure_sale(uow, policy, order, source(event))
+
+    return [Subscription.of(order_events.OrderDepositPaid, _permanent_on_domain_errors(deposit_paid))]
 
 
 def channel_terms(channel: channels_pb2.Channel) -> ChannelTerms:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from onepool_runtime.errors import FailedPrecondition, found
 
-from onepool_settlement.domain import commands, periods, rules
+from onepool_settlement.domain import commands, deposits, parties, periods, rules
 from onepool_settlement.domain.model import (
     ChannelTerms,
     GoodsMoved,
@@ -99,7 +99,10 @@ async def apply_channel_terms(uow: SettlementUnitOfWork, terms: ChannelTerms) ->
 async def ensure_sale(
     uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, source: Source
 ) -> OrderSettlement | None:
-    """Rule 1, once per order: None while the order is unpaid (or paid nothing)."""
+    """Rule 1, once per order: None while the order is unpaid (or paid nothing). A presale deposit the order
+    shows is booked first (settle_deposit)."""
+    if order.deposit > 0:
+        await settle_deposit(uow, order, source)
     existing = await uow.repo.get_order(order.id)
     if existing is not None:
         await uow.repo.note_order_report(order.id, order.paid, order.refunded)
@@ -115,6 +118,32 @@ async def ensure_sale(
     settlement = await uow.repo.add_order(settlement)
     await post(uow, entry)
     return settlement
+
+
+async def settle_deposit(uow: SettlementUnitOfWork, order: OrderFacts, source: Source) -> None:
+    """Book an order's presale deposit as received, then applied to the sale, kept by the seller or refunded,
+    as far as the order's facts say (domain/deposits.py; each entry once per order)."""
+    channel = None
+    if order.deposit_kept > 0 and order.channel_id:
+        channel = await uow.repo.get_channel(order.channel_id)
+    await post_many(uow, _deposit_entries(order, channel, source))
+
+
+def _deposit_entries(order: OrderFacts, channel: ChannelTerms | None, source: Source) -> list[tuple[JournalEntry, str]]:
+    """The deposit entries an order's facts call for (none without a deposit). Only a kept deposit needs the
+    channel (its seller): ChannelNotKnownYet while its terms have not arrived."""
+    if order.deposit <= 0:
+        return []
+    entries = [(deposits.received(order, source), order.id)]
+    seller = parties.BRAND
+    if order.deposit_kept > 0:
+        if order.channel_id and channel is None:
+            raise ChannelNotKnownYet(order.channel_id)
+        seller = rules.seller_of(order, channel)
+    resolved = deposits.resolution(order, seller, source)
+    if resolved is not None:
+        entries.append((resolved, order.id))
+    return entries
 
 
 async def _post_fulfillment_fees(
@@ -152,7 +181,16 @@ async def record_orders(
     a fixed number of statements for any number of events. Completion catches fulfillments whose shipment
     or pickup produced no event of its own."""
     known = await uow.repo.orders_of(sorted({e.order.id for e in events}))
-    terms = await uow.repo.channels_of({e.order.channel_id for e in events if e.order.id not in known})
+    terms = await uow.repo.channels_of(
+        {e.order.channel_id for e in events if e.order.id not in known or e.order.deposit_kept > 0}
+    )
+    # A presale deposit the events show is booked first, as far as their facts go (received, then applied
+    # once the order is paid in full): the paid event is what tells settlement the deposit was applied.
+    deposit_entries = [
+        entry
+        for e in events
+        for entry in _deposit_entries(e.order, terms.get(e.order.channel_id) if e.order.channel_id else None, e.source)
+    ]
     new: dict[str, tuple[OrderSettlement, JournalEntry]] = {}
     reports: dict[str, tuple[int, int]] = {}  # what orders said since each order's sale was recorded
     for e in events:
@@ -169,7 +207,7 @@ async def record_orders(
     lost = [order_id for order_id in new if order_id not in recorded]  # another replica recorded them first
     known |= await uow.repo.orders_of(lost) if lost else {}
     sold = {order_id: settlement for order_id, (settlement, _) in new.items() if order_id in recorded}
-    entries: list[tuple[JournalEntry, str]] = [(entry, "") for order_id, (_, entry) in new.items() if order_id in sold]
+    entries = deposit_entries + [(entry, "") for order_id, (_, entry) in new.items() if order_id in sold]
     for e in events:
         settlement = known.get(e.order.id) or sold.get(e.order.id)
         if settlement is None:

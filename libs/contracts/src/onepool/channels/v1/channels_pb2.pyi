@@ -35,6 +35,12 @@ class OwnStockRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OWN_STOCK_RULE_WHOLE_ORDER: _ClassVar[OwnStockRule]
     OWN_STOCK_RULE_FILL_FIRST: _ClassVar[OwnStockRule]
 
+class DepositRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEPOSIT_RULE_UNSPECIFIED: _ClassVar[DepositRule]
+    DEPOSIT_RULE_REFUND: _ClassVar[DepositRule]
+    DEPOSIT_RULE_KEEP: _ClassVar[DepositRule]
+
 class ChannelStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CHANNEL_STATUS_UNSPECIFIED: _ClassVar[ChannelStatus]
@@ -52,9 +58,22 @@ CATALOGUE_POOL: Catalogue
 OWN_STOCK_RULE_UNSPECIFIED: OwnStockRule
 OWN_STOCK_RULE_WHOLE_ORDER: OwnStockRule
 OWN_STOCK_RULE_FILL_FIRST: OwnStockRule
+DEPOSIT_RULE_UNSPECIFIED: DepositRule
+DEPOSIT_RULE_REFUND: DepositRule
+DEPOSIT_RULE_KEEP: DepositRule
 CHANNEL_STATUS_UNSPECIFIED: ChannelStatus
 CHANNEL_STATUS_ACTIVE: ChannelStatus
 CHANNEL_STATUS_PAUSED: ChannelStatus
+
+class PresaleTerms(_message.Message):
+    __slots__ = ("balance_due_seconds", "min_deposit_bps", "deposit_rule")
+    BALANCE_DUE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MIN_DEPOSIT_BPS_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_RULE_FIELD_NUMBER: _ClassVar[int]
+    balance_due_seconds: int
+    min_deposit_bps: int
+    deposit_rule: DepositRule
+    def __init__(self, balance_due_seconds: _Optional[int] = ..., min_deposit_bps: _Optional[int] = ..., deposit_rule: _Optional[_Union[DepositRule, str]] = ...) -> None: ...
 
 class AllocationPolicy(_message.Message):
     __slots__ = ("location_ids", "location_types", "max_share_bps", "buffer_units", "own_stock")
@@ -71,7 +90,7 @@ class AllocationPolicy(_message.Message):
     def __init__(self, location_ids: _Optional[_Iterable[str]] = ..., location_types: _Optional[_Iterable[_Union[_inventory_pb2.LocationType, str]]] = ..., max_share_bps: _Optional[int] = ..., buffer_units: _Optional[int] = ..., own_stock: _Optional[_Union[OwnStockRule, str]] = ...) -> None: ...
 
 class Channel(_message.Message):
-    __slots__ = ("id", "code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "status", "currency", "created_at", "updated_at", "version", "catalogue")
+    __slots__ = ("id", "code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "status", "currency", "created_at", "updated_at", "version", "catalogue", "presale")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +104,7 @@ class Channel(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CATALOGUE_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
@@ -98,10 +118,11 @@ class Channel(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     version: int
     catalogue: Catalogue
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., status: _Optional[_Union[ChannelStatus, str]] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ...) -> None: ...
+    presale: PresaleTerms
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., status: _Optional[_Union[ChannelStatus, str]] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ..., presale: _Optional[_Union[PresaleTerms, _Mapping]] = ...) -> None: ...
 
 class CreateChannelRequest(_message.Message):
-    __slots__ = ("code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "currency", "request_id", "catalogue")
+    __slots__ = ("code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "currency", "request_id", "catalogue", "presale")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +132,7 @@ class CreateChannelRequest(_message.Message):
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CATALOGUE_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     type: ChannelType
@@ -120,7 +142,8 @@ class CreateChannelRequest(_message.Message):
     currency: str
     request_id: str
     catalogue: Catalogue
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., currency: _Optional[str] = ..., request_id: _Optional[str] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ...) -> None: ...
+    presale: PresaleTerms
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., currency: _Optional[str] = ..., request_id: _Optional[str] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ..., presale: _Optional[_Union[PresaleTerms, _Mapping]] = ...) -> None: ...
 
 class CreateChannelResponse(_message.Message):
     __slots__ = ("channel",)
@@ -315,17 +338,21 @@ class WatchChannelStockRequest(_message.Message):
     def __init__(self, channel_id: _Optional[str] = ...) -> None: ...
 
 class WatchChannelStockResponse(_message.Message):
-    __slots__ = ("sku", "channel_sku", "sellable", "channel_id", "version", "rules")
+    __slots__ = ("sku", "channel_sku", "sellable", "channel_id", "version", "rules", "presale_sellable", "allow_backorder")
     SKU_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     SELLABLE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    PRESALE_SELLABLE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BACKORDER_FIELD_NUMBER: _ClassVar[int]
     sku: str
     channel_sku: str
     sellable: int
     channel_id: str
     version: int
     rules: ChannelRules
-    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ...) -> None: ...
+    presale_sellable: int
+    allow_backorder: bool
+    def __init__(self, sku: _Optional[str] = ..., channel_sku: _Optional[str] = ..., sellable: _Optional[int] = ..., channel_id: _Optional[str] = ..., version: _Optional[int] = ..., rules: _Optional[_Union[ChannelRules, _Mapping]] = ..., presale_sellable: _Optional[int] = ..., allow_backorder: _Optional[bool] = ...) -> None: ...

@@ -1,9 +1,10 @@
 from onepool.common.v1 import common_pb2 as _common_pb2
 from onepool.orders.v1 import facts_pb2 as _facts_pb2
 from onepool.orders.v1 import orders_pb2 as _orders_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -75,3 +76,31 @@ class OrderReturned(_message.Message):
     facts: _facts_pb2.OrderFacts
     returned: _facts_pb2.ReturnFacts
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ..., order_return: _Optional[_Union[_orders_pb2.Return, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ..., returned: _Optional[_Union[_facts_pb2.ReturnFacts, _Mapping]] = ...) -> None: ...
+
+class OrderDepositPaid(_message.Message):
+    __slots__ = ("meta", "facts")
+    META_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    facts: _facts_pb2.OrderFacts
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ...) -> None: ...
+
+class OrderPromiseMoved(_message.Message):
+    __slots__ = ("meta", "facts", "lines", "reason")
+    META_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    facts: _facts_pb2.OrderFacts
+    lines: _containers.RepeatedCompositeFieldContainer[_facts_pb2.LinePromise]
+    reason: str
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[_facts_pb2.LinePromise, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class OrderStockFilled(_message.Message):
+    __slots__ = ("meta", "facts")
+    META_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    facts: _facts_pb2.OrderFacts
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ...) -> None: ...

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OrderFacts(_message.Message):
-    __slots__ = ("order_id", "channel_id", "dealer_id", "customer_id", "lines", "total", "paid", "refunded", "fulfillments", "is_open", "is_paid", "created_at", "updated_at", "shipping_fee")
+    __slots__ = ("order_id", "channel_id", "dealer_id", "customer_id", "lines", "total", "paid", "refunded", "fulfillments", "is_open", "is_paid", "created_at", "updated_at", "shipping_fee", "deposit", "deposit_kept", "balance_due_at")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,9 @@ class OrderFacts(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_FEE_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_KEPT_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_DUE_AT_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     channel_id: str
     dealer_id: str
@@ -40,10 +43,13 @@ class OrderFacts(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     shipping_fee: _common_pb2.Money
-    def __init__(self, order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLineFacts, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[FulfillmentFacts, _Mapping]]] = ..., is_open: _Optional[bool] = ..., is_paid: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    deposit: _common_pb2.Money
+    deposit_kept: _common_pb2.Money
+    balance_due_at: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLineFacts, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[FulfillmentFacts, _Mapping]]] = ..., is_open: _Optional[bool] = ..., is_paid: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class OrderLineFacts(_message.Message):
-    __slots__ = ("sku", "quantity", "fulfilled_quantity", "returned_quantity", "unit_price", "line_total", "discount")
+    __slots__ = ("sku", "quantity", "fulfilled_quantity", "returned_quantity", "unit_price", "line_total", "discount", "awaiting_quantity", "promised_at")
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     FULFILLED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +57,8 @@ class OrderLineFacts(_message.Message):
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     LINE_TOTAL_FIELD_NUMBER: _ClassVar[int]
     DISCOUNT_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
     fulfilled_quantity: int
@@ -58,7 +66,9 @@ class OrderLineFacts(_message.Message):
     unit_price: _common_pb2.Money
     line_total: _common_pb2.Money
     discount: _common_pb2.Money
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., returned_quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    awaiting_quantity: int
+    promised_at: _timestamp_pb2.Timestamp
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., returned_quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., awaiting_quantity: _Optional[int] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class FulfillmentFacts(_message.Message):
     __slots__ = ("fulfillment_id", "location_id", "location_owner_dealer_id", "lines", "has_left", "is_cancelled", "left_at")
@@ -99,3 +109,15 @@ class ReturnFacts(_message.Message):
     refund: _common_pb2.Money
     reason: str
     def __init__(self, return_id: _Optional[str] = ..., location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLineFacts, _Mapping]]] = ..., refund: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class LinePromise(_message.Message):
+    __slots__ = ("sku", "awaiting_quantity", "previous_promised_at", "promised_at")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    awaiting_quantity: int
+    previous_promised_at: _timestamp_pb2.Timestamp
+    promised_at: _timestamp_pb2.Timestamp
+    def __init__(self, sku: _Optional[str] = ..., awaiting_quantity: _Optional[int] = ..., previous_promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -23,6 +23,20 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_COMPLETED: _ClassVar[OrderStatus]
     ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
     ORDER_STATUS_REJECTED: _ClassVar[OrderStatus]
+    ORDER_STATUS_DEPOSIT_PAID: _ClassVar[OrderStatus]
+
+class PaymentKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAYMENT_KIND_UNSPECIFIED: _ClassVar[PaymentKind]
+    PAYMENT_KIND_FULL: _ClassVar[PaymentKind]
+    PAYMENT_KIND_DEPOSIT: _ClassVar[PaymentKind]
+    PAYMENT_KIND_BALANCE: _ClassVar[PaymentKind]
+
+class LineStockState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LINE_STOCK_STATE_UNSPECIFIED: _ClassVar[LineStockState]
+    LINE_STOCK_STATE_ALLOCATED: _ClassVar[LineStockState]
+    LINE_STOCK_STATE_AWAITING_STOCK: _ClassVar[LineStockState]
 
 class FulfillmentMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +62,14 @@ ORDER_STATUS_READY_FOR_PICKUP: OrderStatus
 ORDER_STATUS_COMPLETED: OrderStatus
 ORDER_STATUS_CANCELLED: OrderStatus
 ORDER_STATUS_REJECTED: OrderStatus
+ORDER_STATUS_DEPOSIT_PAID: OrderStatus
+PAYMENT_KIND_UNSPECIFIED: PaymentKind
+PAYMENT_KIND_FULL: PaymentKind
+PAYMENT_KIND_DEPOSIT: PaymentKind
+PAYMENT_KIND_BALANCE: PaymentKind
+LINE_STOCK_STATE_UNSPECIFIED: LineStockState
+LINE_STOCK_STATE_ALLOCATED: LineStockState
+LINE_STOCK_STATE_AWAITING_STOCK: LineStockState
 FULFILLMENT_MODE_UNSPECIFIED: FulfillmentMode
 FULFILLMENT_MODE_SHIP: FulfillmentMode
 FULFILLMENT_MODE_PICKUP_IN_STORE: FulfillmentMode
@@ -73,7 +95,7 @@ class Customer(_message.Message):
     def __init__(self, channel_customer_id: _Optional[str] = ..., phone: _Optional[str] = ..., member_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
-    __slots__ = ("sku", "quantity", "unit_price", "line_total", "channel_sku", "returned_quantity", "discount")
+    __slots__ = ("sku", "quantity", "unit_price", "line_total", "channel_sku", "returned_quantity", "discount", "awaiting_quantity", "promised_at", "stock_state")
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +103,9 @@ class OrderLine(_message.Message):
     CHANNEL_SKU_FIELD_NUMBER: _ClassVar[int]
     RETURNED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     DISCOUNT_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
+    STOCK_STATE_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
     unit_price: _common_pb2.Money
@@ -88,7 +113,10 @@ class OrderLine(_message.Message):
     channel_sku: str
     returned_quantity: int
     discount: _common_pb2.Money
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., channel_sku: _Optional[str] = ..., returned_quantity: _Optional[int] = ..., discount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    awaiting_quantity: int
+    promised_at: _timestamp_pb2.Timestamp
+    stock_state: LineStockState
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., channel_sku: _Optional[str] = ..., returned_quantity: _Optional[int] = ..., discount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., awaiting_quantity: _Optional[int] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stock_state: _Optional[_Union[LineStockState, str]] = ...) -> None: ...
 
 class FulfillmentPreference(_message.Message):
     __slots__ = ("mode", "region", "address", "pickup_location_id", "allow_split")
@@ -141,7 +169,7 @@ class Shortfall(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., requested: _Optional[int] = ..., available: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at", "shipping_fee")
+    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at", "shipping_fee", "deposit", "balance_due_at", "deposit_kept")
     ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +191,9 @@ class Order(_message.Message):
     SHORTFALLS_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_FEE_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_KEPT_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel_id: str
     external_order_id: str
@@ -184,7 +215,10 @@ class Order(_message.Message):
     shortfalls: _containers.RepeatedCompositeFieldContainer[Shortfall]
     reservation_expires_at: _timestamp_pb2.Timestamp
     shipping_fee: _common_pb2.Money
-    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    deposit: _common_pb2.Money
+    balance_due_at: _timestamp_pb2.Timestamp
+    deposit_kept: _common_pb2.Money
+    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
     __slots__ = ("channel_id", "external_order_id", "customer", "lines", "fulfillment", "dealer_id", "payment_ttl_seconds", "shipping_fee")
@@ -251,14 +285,16 @@ class ListOrdersResponse(_message.Message):
     def __init__(self, orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class PayOrderRequest(_message.Message):
-    __slots__ = ("order_id", "payment_ref", "amount")
+    __slots__ = ("order_id", "payment_ref", "amount", "kind")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_REF_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     payment_ref: str
     amount: _common_pb2.Money
-    def __init__(self, order_id: _Optional[str] = ..., payment_ref: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    kind: PaymentKind
+    def __init__(self, order_id: _Optional[str] = ..., payment_ref: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., kind: _Optional[_Union[PaymentKind, str]] = ...) -> None: ...
 
 class PayOrderResponse(_message.Message):
     __slots__ = ("order",)

@@ -137,10 +137,14 @@ class OrderServiceServicer:
 
     def PayOrder(self, request, context):
         """Records the payment of a RESERVED order and commits its reservation (the stock no longer expires).
+        Presale (`kind`, docs/presale.md): a DEPOSIT on a channel that takes deposits makes it DEPOSIT_PAID (the
+        reservation is committed, the balance due by balance_due_at); the BALANCE then makes it PAID.
         Idempotent: paying a paid order again with the same payment_ref and amount returns it.
-        Errors: INVALID_ARGUMENT (amount is not the order total); NOT_FOUND (order); FAILED_PRECONDITION
-        INVALID_ORDER_STATE (not RESERVED: already paid, cancelled, rejected), RESERVATION_EXPIRED (not paid
-        within its TTL: the stock was released), INVALID_RESERVATION_STATE (inventory released it meanwhile).
+        Errors: INVALID_ARGUMENT (amount is not the order total, the deposit bounds or the balance; kind);
+        NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (not RESERVED: already paid, cancelled,
+        rejected; a balance without a deposit), RESERVATION_EXPIRED (not paid within its TTL: the stock was
+        released), INVALID_RESERVATION_STATE (inventory released it meanwhile), DEPOSIT_NOT_OFFERED (the channel
+        takes no deposits), BALANCE_OVERDUE (the balance deadline passed: the order lapses).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,7 +164,7 @@ class OrderServiceServicer:
         """One location's part of a paid order left for the customer: inventory's on_hand and reserved fall there.
         Errors: NOT_FOUND (order, fulfillment); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid yet, or a
         pickup order: use ConfirmPickup), INVALID_FULFILLMENT_STATE (that fulfillment already shipped or was
-        cancelled).
+        cancelled), AWAITING_STOCK (some of its units still wait for goods to arrive).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -170,7 +174,7 @@ class OrderServiceServicer:
         """The customer collected a PICKUP_IN_STORE order at the shop: the goods left it, the order is SHIPPED
         (CompleteOrder closes it). Confirming a handed-over fulfillment again returns the order.
         Errors: NOT_FOUND (order, fulfillment); FAILED_PRECONDITION INVALID_ORDER_STATE (not a pickup order, or
-        not paid yet).
+        not paid yet), AWAITING_STOCK (units still wait for goods to arrive).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

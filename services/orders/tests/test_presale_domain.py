@@ -1,0 +1,137 @@
+"""Presale on the order's domain alone (docs/presale.md): lines that wait for goods follow inventory's news
+(idempotently, older news ignored), nothing ships while its units wait, and a deposit, a balance and a lapse
+move the money as the channel's terms say."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from onepool_kernel.money import Money
+from onepool_kernel.presale import DepositRule, PresaleTerms
+from onepool_orders.domain import events
+from onepool_orders.domain import stock_requests as sr
+from onepool_orders.domain.model import (
+    AllocatedStock,
+    CustomerInfo,
+    FulfillmentPreference,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentKind,
+)
+from onepool_runtime.errors import FailedPrecondition, InvalidArgument
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def cny(amount: int) -> Money:
+    return Money("CNY", amount)
+
+
+def new_order(*lines: tuple[str, int, int]) -> Order:
+    return Order.place(
+        order_id="o1",
+        channel_id="web",
+        external_order_id="E1",
+        customer=CustomerInfo(phone="1380000"),
+        lines=[OrderLine(sku, q, cny(p)) for sku, q, p in lines],
+        fulfillment=FulfillmentPreference(address="x"),
+        dealer_id="",
+        payment_ttl_seconds=0,
+        now=NOW,
+    )
+
+
+def reserved(order: Order, *allocations: AllocatedStock) -> Order:
+    allocations = allocations or tuple(AllocatedStock(ln.sku, "WH", ln.quantity) for ln in order.lines)
+    order.record_reservation("r1", NOW + timedelta(minutes=15), list(allocations), "c1", NOW)
+    return order
+
+
+DAY = timedelta(days=1)
+TERMS = PresaleTerms(balance_due_seconds=3600, min_deposit_bps=2000, deposit_rule=DepositRule.KEEP)
+
+
+def waiting(quantity: int, days: int | None) -> AllocatedStock:
+    return AllocatedStock("A", "WH", quantity, awaiting=quantity, promised_at=NOW + days * DAY if days else None)
+
+
+def test_lines_show_waiting_units_and_follow_fills_and_moved_promises_once() -> None:
+    order = reserved(new_order(("A", 3, 500)), waiting(3, 2))
+    line = order.lines[0]
+    assert (line.awaiting, line.promised_at) == (3, NOW + 2 * DAY)
+
+    order.events.clear()
+    assert order.follow_stock("r1", [waiting(3, 5)], NOW + timedelta(seconds=1), NOW, "LATE")
+    assert (line.awaiting, line.promised_at) == (3, NOW + 5 * DAY)
+    [moved] = order.events
+    assert isinstance(moved, events.PromiseMoved) and moved.reason == "LATE"
+    assert [(m.sku, m.awaiting, m.previous_promised_at, m.promised_at) for m in moved.lines] == [
+        ("A", 3, NOW + 2 * DAY, NOW + 5 * DAY)
+    ]
+    # The same news again, or older news, changes nothing.
+    assert not order.follow_stock("r1", [waiting(3, 5)], NOW + timedelta(seconds=1), NOW, "LATE")
+    assert not order.follow_stock("r1", [waiting(3, 2)], NOW, NOW)
+    assert not order.follow_stock("other-reservation", [waiting(0, None)], NOW + timedelta(seconds=9), NOW)
+    assert line.promised_at == NOW + 5 * DAY
+
+    order.events.clear()
+    assert order.follow_stock("r1", [AllocatedStock("A", "WH", 3)], NOW + timedelta(seconds=2), NOW)
+    assert (line.awaiting, line.promised_at) == (0, None)
+    assert [type(e) for e in order.events] == [events.StockFilled]
+
+
+def test_nothing_ships_while_its_units_wait() -> None:
+    order = reserved(new_order(("A", 3, 500)), waiting(3, 2))
+    order.pay(order.total, "pay", NOW)
+    with pytest.raises(FailedPrecondition) as refused:
+        order.ship(order.fulfillments[0].id, "SF1", NOW)
+    assert refused.value.reason == "AWAITING_STOCK"
+    order.follow_stock("r1", [AllocatedStock("A", "WH", 3)], NOW + timedelta(seconds=1), NOW)
+    assert order.ship(order.fulfillments[0].id, "SF1", NOW)
+    assert order.status is OrderStatus.SHIPPED
+
+
+def test_deposit_balance_and_their_bounds() -> None:
+    order = reserved(new_order(("A", 2, 5_000)))  # total 10 000; the least deposit is 2 000
+    with pytest.raises(FailedPrecondition) as no_terms:
+        order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, PresaleTerms())
+    assert no_terms.value.reason == "DEPOSIT_NOT_OFFERED"
+    for amount in (1_999, 10_000):
+        with pytest.raises(InvalidArgument):
+            order.pay(cny(amount), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert (order.status, order.paid, order.deposit, order.is_paid) == (S_DEP, cny(2_000), cny(2_000), False)
+    assert order.balance_due_at == NOW + timedelta(hours=1)
+    assert [type(r) for r in order.stock_requests] == [sr.CommitReservation]
+    assert not order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)  # the same deposit again
+    with pytest.raises(FailedPrecondition):
+        order.pay(order.total, "full", NOW)  # a deposit was paid: the balance is due, not the total
+    with pytest.raises(InvalidArgument):
+        order.pay(cny(7_999), "bal", NOW, PaymentKind.BALANCE)
+    with pytest.raises(FailedPrecondition) as overdue:
+        order.pay(cny(8_000), "bal", NOW + timedelta(hours=1), PaymentKind.BALANCE)
+    assert overdue.value.reason == "BALANCE_OVERDUE"
+    assert order.pay(cny(8_000), "bal", NOW, PaymentKind.BALANCE)
+    assert (order.status, order.paid, order.is_paid) == (OrderStatus.PAID, cny(10_000), True)
+    assert not order.pay(cny(8_000), "bal", NOW, PaymentKind.BALANCE)  # the same balance again
+    assert not order.lapse_balance(DepositRule.KEEP, NOW + DAY)  # paid: nothing lapses
+
+
+@pytest.mark.parametrize(("rule", "refunded", "kept"), [(DepositRule.REFUND, 2_000, 0), (DepositRule.KEEP, 0, 2_000)])
+def test_a_lapsed_balance_releases_the_units_and_applies_the_deposit_rule(
+    rule: DepositRule, refunded: int, kept: int
+) -> None:
+    order = reserved(new_order(("A", 2, 5_000)))
+    order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    order.stock_requests.clear()
+    assert not order.lapse_balance(rule, NOW + timedelta(minutes=59))  # not due yet
+    assert order.lapse_balance(rule, NOW + timedelta(hours=1))
+    assert order.status is OrderStatus.CANCELLED
+    assert (order.refunded, order.deposit_kept, order.is_paid) == (cny(refunded), cny(kept), False)
+    assert order.stock_requests == [sr.ReleaseReservation("r1", order.status_reason)]
+    assert not order.lapse_balance(rule, NOW + DAY)  # once
+
+
+S_DEP = OrderStatus.DEPOSIT_PAID

@@ -1,0 +1,182 @@
+"""Selling what is on its way, end to end (issue 17, docs/presale.md): channels, inventory and orders running on
+real PostgreSQL and NATS, everything through gRPC. A listing with a presale allowance sells units of an
+expected receipt; the order's lines show them waiting with the receipt's date; a late receipt moves the date
+on the order's lines and tells the customer (orders.order.promise_moved); the goods' arrival fills the order,
+which ships only then; the channel's stock feed shows presale sellable apart from on-hand sellable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import nats
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from onepool.channels.v1 import channels_pb2 as cpb
+from onepool.channels.v1 import events_pb2 as cev
+from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.orders.v1 import orders_pb2 as opb
+
+from tests.support.orders import World, eventually, order_events, uid
+from tests.support.presale import presale_channel
+
+pytestmark = pytest.mark.asyncio
+
+PRICE = 10_000
+
+
+@pytest.fixture(scope="module")
+async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
+    await stack.start("inventory", sweeper_interval_seconds=0.2)
+    await stack.start("orders", recovery_interval_seconds=0.2)
+    await stack.start("channels")
+    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
+    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
+    return world
+
+
+def ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def day(days: int) -> datetime:
+    """A whole second `days` from now (timestamps round-trip exactly)."""
+    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+
+
+async def presale_listing(world: World, *, presale_units: int) -> tuple[str, str, str]:
+    """A warehouse, a channel selling from it and a listing of a new SKU with a presale allowance; returns
+    (sku, warehouse, channel id) once inventory and orders know them."""
+    sku = uid("PRE")
+    warehouse = await world.location("WH", region="CN-SH")
+    return sku, warehouse, await presale_channel(world, warehouse, sku, presale_units, PRICE)
+
+
+async def expect(world: World, location: str, sku: str, quantity: int, at: datetime) -> ipb.ExpectedReceipt:
+    reply = await world.inventory.ExpectReceipt(
+        ipb.ExpectReceiptRequest(
+            request_id=uid("asn"),
+            location_id=location,
+            lines=[ipb.StockLine(sku=sku, quantity=quantity)],
+            expected_at=ts(at),
+            reference=uid("PO"),
+        ),
+        metadata=world.admin,
+    )
+    return reply.receipt
+
+
+async def channel_stock(world: World, channel: str, sku: str) -> cpb.ChannelStockItem:
+    reply = await world.channels.GetChannelStock(  # type: ignore[attr-defined]
+        cpb.GetChannelStockRequest(channel_id=channel, skus=[sku]), metadata=world.admin
+    )
+    return reply.items[0]
+
+
+async def stock_updates(nats_url: str, channel: str, sku: str) -> list[cev.ChannelStockUpdated]:
+    """Every channels.stock.updated of this listing, in stream order."""
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().pull_subscribe(
+            "channels.stock.updated",
+            stream="CHANNELS",
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE),
+        )
+        found = []
+        while True:
+            try:
+                batch = await sub.fetch(500, timeout=0.5)
+            except TimeoutError:
+                break
+            for msg in batch:
+                event = cev.ChannelStockUpdated.FromString(msg.data)
+                if (event.channel_id, event.sku) == (channel, sku):
+                    found.append(event)
+        await sub.unsubscribe()
+        return found
+    finally:
+        await nc.close()
+
+
+def line_state(order: opb.Order) -> tuple[int, int, datetime | None]:
+    line = order.lines[0]
+    promised = line.promised_at.ToDatetime(tzinfo=UTC) if line.HasField("promised_at") else None
+    return line.awaiting_quantity, line.stock_state, promised
+
+
+async def test_a_late_receipt_moves_the_promise_on_the_orders_lines_and_the_arrival_fills_it(world: World) -> None:
+    sku, warehouse, channel = await presale_listing(world, presale_units=10)
+    first_date, later_date = day(2), day(5)
+    receipt = await expect(world, warehouse, sku, 10, first_date)
+    await eventually(lambda: channel_stock(world, channel, sku), lambda s: s.presale_sellable == 10)
+
+    order = await world.place(channel, {sku: (3, PRICE)})
+    assert order.status == opb.ORDER_STATUS_RESERVED
+    assert line_state(order) == (3, opb.LINE_STOCK_STATE_AWAITING_STOCK, first_date)
+    # The feed shows what may still be presold apart from what is on hand (nothing is).
+    item = await eventually(lambda: channel_stock(world, channel, sku), lambda s: s.presale_sellable == 7)
+    assert (item.sellable, item.rules.presale_units, item.rules.presale_counted) == (0, 10, 3)
+    updates = await eventually(
+        lambda: stock_updates(world.nats_url, channel, sku), lambda us: any(u.presale_sellable == 7 for u in us)
+    )
+    assert updates[-1].previous_presale_sellable == 10 and updates[-1].sellable == 0
+
+    paid = await world.pay(order)
+    assert paid.status == opb.ORDER_STATUS_PAID
+    with pytest.raises(grpc.aio.AioRpcError) as waiting:
+        await world.orders.ShipFulfillment(
+            opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id),
+            metadata=world.admin,
+        )
+    assert waiting.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    # The supplier is late: the order's line shows the new date and the customer is told.
+    await world.inventory.RescheduleExpectedReceipt(
+        ipb.RescheduleExpectedReceiptRequest(receipt_id=receipt.id, expected_at=ts(later_date)), metadata=world.admin
+    )
+    moved = await eventually(lambda: world.get(order.id), lambda o: line_state(o)[2] == later_date)
+    assert line_state(moved) == (3, opb.LINE_STOCK_STATE_AWAITING_STOCK, later_date)
+    events = await eventually(
+        lambda: order_events(world.nats_url, order.id),
+        lambda evs: any(s == "orders.order.promise_moved" for s, _ in evs),
+    )
+    [promise] = [e for s, e in events if s == "orders.order.promise_moved"]
+    assert promise.reason == "LATE"
+    assert [
+        (
+            p.sku,
+            p.awaiting_quantity,
+            p.previous_promised_at.ToDatetime(tzinfo=UTC),
+            p.promised_at.ToDatetime(tzinfo=UTC),
+        )
+        for p in promise.lines
+    ] == [(sku, 3, first_date, later_date)]
+    assert promise.facts.lines[0].awaiting_quantity == 3
+
+    # The goods arrive: the order's units are filled, and only now can it ship.
+    await world.inventory.ReceiveStock(
+        ipb.ReceiveStockRequest(
+            request_id=uid("grn"),
+            location_id=warehouse,
+            lines=[ipb.StockLine(sku=sku, quantity=10)],
+            receipt_id=receipt.id,
+        ),
+        metadata=world.admin,
+    )
+    filled = await eventually(lambda: world.get(order.id), lambda o: line_state(o)[0] == 0)
+    assert line_state(filled) == (0, opb.LINE_STOCK_STATE_ALLOCATED, None)
+    shipped = (
+        await world.orders.ShipFulfillment(
+            opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id),
+            metadata=world.admin,
+        )
+    ).order
+    assert shipped.status == opb.ORDER_STATUS_SHIPPED
+    level = await world.level(sku, warehouse)
+    assert (level.on_hand, level.reserved) == (7, 0)
+    subjects = [s for s, _ in await order_events(world.nats_url, order.id)]
+    assert "orders.order.stock_filled" in subjects
+    assert subjects.index("orders.order.stock_filled") < subjects.index("orders.order.shipped")
