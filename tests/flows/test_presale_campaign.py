@@ -238,5 +238,6 @@ async def test_a_presale_campaign_fills_the_oldest_orders_first_and_ships_only_w
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a safety net on a loaded machine: under two minutes here with the rest of the presale flows
 async def test_the_full_presale_campaign_of_issue_17(world: World) -> None:
     await campaign(world, expected=100, orders=150, first=60)

@@ -9,10 +9,12 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -84,12 +86,16 @@ def _scrape(port: int) -> str:
 
 
 async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None:
+    # The data directory lives outside pytest's temporary tree: run as root, PostgreSQL runs as its own user, and
+    # any pytest starting meanwhile (another checkout's, a subprocess's) chmods /tmp/pytest-of-root back to 0700,
+    # which shuts that user out of a data directory below it ("could not access directory": a flaky failure).
+    data_dir = Path(tempfile.mkdtemp(prefix="onepool-up-"))
     base = _free_port_range(5)
     metrics_base = _free_port_range(5)
     gateway = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
     env.update(
-        ONEPOOL_DATA_DIR=str(tmp_path / "data"),
+        ONEPOOL_DATA_DIR=str(data_dir),
         ONEPOOL_PORT_BASE=str(base),
         ONEPOOL_METRICS_PORT=str(metrics_base),  # one setting; each service gets its own port from it
         ONEPOOL_EMBEDDED_PG_PORT=str(free_port()),
@@ -142,6 +148,7 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
         log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
     _gone, alive = psutil.wait_procs(descendants, timeout=10)
     assert alive == [], f"children still running: {[p.pid for p in alive]}"
     for i in range(5):

@@ -15,11 +15,14 @@ from onepool.channels.v1 import channels_pb2
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2
 from onepool.settlement.v1 import settlement_pb2
+from onepool_kernel.locations import Location
+from onepool_kernel.locations import LocationType as KernelLocationType
 from onepool_kernel.money import Money
 from onepool_runtime import errors
 from onepool_runtime.columns import core_table, core_tables, counter_column, money_column, timestamp_column
 from onepool_runtime.errors import Violations
 from onepool_runtime.grpc_errors import peer_details, to_status
+from onepool_runtime.locations import check_location, location_from_proto, location_to_proto
 from onepool_runtime.mapping import build, copy_fields, row_values, to_message
 from onepool_runtime.protobuf import enum_maps, enum_prefix
 from onepool_runtime.server import Infra
@@ -63,6 +66,45 @@ class Place:
     id: str
     region: str
     active: bool
+
+
+def test_a_location_goes_to_inventory_v1_and_back_unchanged() -> None:
+    loc = Location("s1", "Shop", KernelLocationType.DEALER_STORE, "d1", "north", False, True, -5, active=False)
+    wire = location_to_proto(loc)
+    assert wire == inventory_pb2.Location(
+        id="s1",
+        name="Shop",
+        type=inventory_pb2.LOCATION_TYPE_DEALER_STORE,
+        owner_dealer_id="d1",
+        region="north",
+        ships=False,
+        pickup=True,
+        priority=-5,
+        disabled=True,
+    )
+    assert location_from_proto(wire) == loc
+    # A type from a newer contract (or none) is not guessed.
+    assert location_from_proto(inventory_pb2.Location(id="x", type=inventory_pb2.LOCATION_TYPE_UNSPECIFIED)) is None
+
+
+def test_a_location_a_caller_gives_is_checked_the_same_way_by_every_service() -> None:
+    def violations(loc: inventory_pb2.Location, *types: KernelLocationType) -> dict[str, str]:
+        v = Violations()
+        check_location(v, "location", loc, *([types] if types else []))
+        return {f.field: f.description for f in v.items}
+
+    assert violations(inventory_pb2.Location(id="w1", name="Main", type=inventory_pb2.LOCATION_TYPE_WAREHOUSE)) == {}
+    assert violations(inventory_pb2.Location(name=" ", region="r" * 65, priority=1001)) == {
+        "location.id": "is required",
+        "location.name": "is required",
+        "location.type": "must be WAREHOUSE, STORE, DEALER_WAREHOUSE or DEALER_STORE",
+        "location.region": "must be at most 64 characters",
+        "location.priority": "must be between -1000 and 1000",
+    }
+    shop = inventory_pb2.Location(id="w1", name="Main", type=inventory_pb2.LOCATION_TYPE_STORE, priority=-1000)
+    dealer_types = (KernelLocationType.DEALER_WAREHOUSE, KernelLocationType.DEALER_STORE)
+    assert violations(shop, *dealer_types) == {"location.type": "must be DEALER_WAREHOUSE or DEALER_STORE"}
+    assert violations(shop, KernelLocationType.WAREHOUSE) == {"location.type": "must be WAREHOUSE"}
 
 
 def test_copy_fields_takes_the_named_attributes_only() -> None:

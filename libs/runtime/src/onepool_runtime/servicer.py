@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+import grpc
 from google.protobuf import message_factory
 from google.protobuf.message import Message
 
@@ -14,6 +15,8 @@ from onepool_runtime.uow import UnitOfWork
 
 T = TypeVar("T")
 U = TypeVar("U", bound=UnitOfWork)
+# The context every RPC method of a grpc.aio servicer is given (its second argument).
+Ctx = grpc.aio.ServicerContext
 
 
 class UseCases(Generic[U]):

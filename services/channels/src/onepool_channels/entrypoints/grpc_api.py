@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-import grpc
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool.channels.v1 import channels_pb2_grpc
-from onepool_runtime.servicer import UseCases
+from onepool_runtime.servicer import Ctx, UseCases
 from onepool_runtime.validation import encode_page_token, valid_id
 
 from onepool_channels.adapters import mappers
@@ -18,8 +17,6 @@ from onepool_channels.entrypoints.watch import StockWatchHub
 from onepool_channels.service_layer import handlers
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 from onepool_channels.settings import ChannelsSettings
-
-Ctx = grpc.aio.ServicerContext
 
 
 class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from onepool.dealers.v1 import dealers_pb2 as pb
-from onepool.inventory.v1 import inventory_pb2 as inv
-from onepool_runtime.mapping import copy_fields, to_message
-from onepool_runtime.protobuf import LOCATION_TYPES, LOCATION_TYPES_BACK, enum_maps, money_to_proto
+
+# Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): the kernel's
+# Location, translated by the runtime's one inventory.v1.Location mapper, as inventory's own are.
+from onepool_runtime.locations import location_from_proto as location_from_proto
+from onepool_runtime.locations import location_to_proto as location_to_proto
+from onepool_runtime.mapping import to_message
+from onepool_runtime.protobuf import enum_maps, money_to_proto
 
 from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
     DealerTier,
-    Location,
     Replenishment,
     ReplenishmentStatus,
 )
@@ -22,10 +25,6 @@ TIERS, TIERS_BACK = enum_maps(pb.DealerTier, DealerTier)
 STATUSES, STATUSES_BACK = enum_maps(pb.DealerStatus, DealerStatus)
 REPLENISHMENT_STATUSES, REPLENISHMENT_STATUSES_BACK = enum_maps(pb.ReplenishmentStatus, ReplenishmentStatus)
 MOVE_REASONS, _ = enum_maps(pb.OwnershipMoveReason, MoveReason)
-# Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): the kernel's
-# Location, translated like inventory's own (the one inventory.v1.Location contract). `type` is translated,
-# and the message says `disabled` where the domain says `active`.
-LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
 
 
 def dealer_to_proto(d: Dealer) -> pb.Dealer:
@@ -49,17 +48,6 @@ def move_to_proto(m: OwnershipMove) -> pb.OwnershipMove:
     moved.total.CopyFrom(money_to_proto(m.total))
     moved.unpriced_skus.extend(m.unpriced_skus)
     return moved
-
-
-def location_to_proto(loc: Location) -> inv.Location:
-    return inv.Location(**copy_fields(loc, *LOCATION_FIELDS), type=LOCATION_TYPES[loc.type], disabled=not loc.active)
-
-
-def location_from_proto(loc: inv.Location) -> Location | None:
-    """None for a location type dealers does not know (a newer contract than this code)."""
-    if loc.type not in LOCATION_TYPES_BACK:
-        return None
-    return Location(**copy_fields(loc, *LOCATION_FIELDS), type=LOCATION_TYPES_BACK[loc.type], active=not loc.disabled)
 
 
 def overview_to_proto(o: Overview) -> pb.GetDealerOverviewResponse:

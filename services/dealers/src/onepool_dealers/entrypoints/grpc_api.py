@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import grpc
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.dealers.v1 import dealers_pb2_grpc
 from onepool_runtime.errors import Violations
 from onepool_runtime.protobuf import money_to_proto
-from onepool_runtime.servicer import UseCases
+from onepool_runtime.servicer import Ctx, UseCases
 from onepool_runtime.validation import (
     check_id,
     check_text,
@@ -27,8 +26,6 @@ from onepool_dealers.service_layer import handlers
 from onepool_dealers.service_layer.sagas import Sagas
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
 from onepool_dealers.settings import DealersSettings
-
-Ctx = grpc.aio.ServicerContext
 
 
 class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
-from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_kernel.money import Money
 from onepool_runtime.errors import Violations
 from onepool_runtime.idempotency import fingerprint
-from onepool_runtime.mapping import copy_fields
-from onepool_runtime.protobuf import LOCATION_TYPES_BACK, from_ts
+from onepool_runtime.locations import check_location, location_as
+from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
     check_id,
     check_lines,
@@ -32,6 +31,7 @@ from onepool_dealers.domain.model import (
     DealerStatus,
     DealerTier,
     Location,
+    LocationType,
     ReplenishmentStatus,
     StockLine,
 )
@@ -106,26 +106,12 @@ def add_dealer_location(req: pb.AddDealerLocationRequest) -> commands.AddDealerL
     v = Violations()
     check_id(v, "dealer_id", req.dealer_id)
     loc = req.location
-    check_id(v, "location.id", loc.id)
-    check_text(v, "location.name", loc.name, max_len=200, required=True)
-    if loc.type not in (inv.LOCATION_TYPE_DEALER_WAREHOUSE, inv.LOCATION_TYPE_DEALER_STORE):
-        v.add("location.type", "must be DEALER_WAREHOUSE or DEALER_STORE")
+    check_location(v, "location", loc, [t for t in LocationType if t.is_dealer])
     if loc.owner_dealer_id and loc.owner_dealer_id != req.dealer_id:
         v.add("location.owner_dealer_id", "must be empty or equal dealer_id")
-    check_text(v, "location.region", loc.region, max_len=64)
-    if not -1000 <= loc.priority <= 1000:
-        v.add("location.priority", "must be between -1000 and 1000")
     v.raise_if_any()
-    return commands.AddDealerLocation(
-        dealer_id=req.dealer_id,
-        location=Location(
-            **copy_fields(loc, "id", "region", "ships", "pickup", "priority"),
-            name=loc.name.strip(),
-            type=LOCATION_TYPES_BACK[loc.type],
-            owner_dealer_id=req.dealer_id,
-            active=not loc.disabled,
-        ),
-    )
+    location = location_as(Location, loc, name=loc.name.strip(), owner_dealer_id=req.dealer_id)
+    return commands.AddDealerLocation(dealer_id=req.dealer_id, location=location)
 
 
 def set_wholesale_price(req: pb.SetWholesalePriceRequest) -> commands.SetWholesalePrice:

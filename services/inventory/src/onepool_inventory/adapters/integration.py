@@ -1,5 +1,6 @@
 """Domain events -> integration events (protobuf messages for the outbox, which finds their subjects in the event
-registry). The only place inventory's domain objects are turned into its published contract."""
+registry). The only place inventory's domain objects are turned into its published contract: an event that
+records one aggregate is published under its own name with that aggregate (`onepool_runtime.translation`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from collections.abc import Iterable
 from google.protobuf.message import Message
 from onepool.inventory.v1 import events_pb2 as ev
 from onepool_runtime.mapping import copy_fields
+from onepool_runtime.translation import Translator, carrying
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.domain import events as de
 from onepool_inventory.domain.expected import PromiseMoveReason
 
 
-def translate(event: object) -> Iterable[Message]:
+def _rest(event: object) -> Iterable[Message]:
+    """The events that say more than their aggregate."""
     match event:
         case de.StockLevelChanged(level=level):
             yield ev.StockChanged(
@@ -22,28 +25,12 @@ def translate(event: object) -> Iterable[Message]:
                 location_owner_dealer_id=level.owner_dealer_id,
                 location_type=mappers.LOCATION_TYPES[level.location_type] if level.location_type else 0,
             )
-        case de.LocationUpserted(location=location):
-            yield ev.LocationUpserted(location=mappers.location_to_proto(location))
-        case de.ReservationCreated(reservation=r):
-            yield ev.ReservationCreated(reservation=mappers.reservation_to_proto(r))
-        case de.ReservationCommitted(reservation=r):
-            yield ev.ReservationCommitted(reservation=mappers.reservation_to_proto(r))
-        case de.ReservationReleased(reservation=r):
-            yield ev.ReservationReleased(reservation=mappers.reservation_to_proto(r))
-        case de.ReservationExpired(reservation=r):
-            yield ev.ReservationExpired(reservation=mappers.reservation_to_proto(r))
         case de.ReservationFulfilled(reservation=r, location_id=loc, lines=lines):
             yield ev.ReservationFulfilled(
                 reservation=mappers.reservation_to_proto(r),
                 location_id=loc,
                 lines=[mappers.line_to_proto(ln) for ln in lines],
             )
-        case de.TransferShipped(transfer=t):
-            yield ev.TransferShipped(transfer=mappers.transfer_to_proto(t))
-        case de.TransferReceived(transfer=t):
-            yield ev.TransferReceived(transfer=mappers.transfer_to_proto(t))
-        case de.ChannelAllocationChanged(allocation=a):
-            yield ev.ChannelAllocationChanged(allocation=mappers.channel_allocation_to_proto(a))
         case de.ChannelSalesChanged(sales=s):
             yield ev.ChannelSalesChanged(**copy_fields(s, "channel_id", "sku", "counted", "version", "presale_counted"))
         case de.ExpectedReceiptEvent(receipt=receipt, kind="recorded"):
@@ -67,3 +54,19 @@ def translate(event: object) -> Iterable[Message]:
             )
         case _:
             raise TypeError(f"no integration event for {type(event).__name__}")
+
+
+translate = Translator(
+    ev,
+    carrying(mappers.location_to_proto, de.LocationUpserted),
+    carrying(
+        mappers.reservation_to_proto,
+        de.ReservationCreated,
+        de.ReservationCommitted,
+        de.ReservationReleased,
+        de.ReservationExpired,
+    ),
+    carrying(mappers.transfer_to_proto, de.TransferShipped, de.TransferReceived),
+    carrying(mappers.channel_allocation_to_proto, de.ChannelAllocationChanged),
+    rest=_rest,
+)

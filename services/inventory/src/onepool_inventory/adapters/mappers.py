@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from onepool.inventory.v1 import inventory_pb2 as pb
-from onepool_runtime.mapping import copy_fields, to_message
+
+# A Location on the wire: the runtime's one inventory.v1.Location mapper (dealers sends its copies with it too).
+from onepool_runtime.locations import location_to_proto as location_to_proto
+from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import LOCATION_TYPES, enum_maps
 
 from onepool_inventory.domain.expected import ExpectedReceipt, ExpectedReceiptStatus, Fill, PromiseMoveReason
@@ -12,7 +15,6 @@ from onepool_inventory.domain.model import (
     AllocationSource,
     ChannelAllocation,
     ChannelAllocationStatus,
-    Location,
     Movement,
     MovementKind,
     PromiseMove,
@@ -31,12 +33,6 @@ CHANNEL_ALLOCATION_STATUSES = enum_maps(pb.ChannelAllocationStatus, ChannelAlloc
 ALLOCATION_SOURCES = enum_maps(pb.AllocationSource, AllocationSource).to_proto
 EXPECTED_RECEIPT_STATUSES = enum_maps(pb.ExpectedReceiptStatus, ExpectedReceiptStatus).to_proto
 PROMISE_MOVE_REASONS = enum_maps(pb.PromiseMoveReason, PromiseMoveReason).to_proto
-# What a Location and its message share by name; `type` is translated, and the message says `disabled`.
-LOCATION_FIELDS = ("id", "name", "owner_dealer_id", "region", "ships", "pickup", "priority")
-
-
-def location_to_proto(loc: Location) -> pb.Location:
-    return pb.Location(**copy_fields(loc, *LOCATION_FIELDS), type=LOCATION_TYPES[loc.type], disabled=not loc.active)
 
 
 def level_to_proto(level: StockLevel) -> pb.StockLevel:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import grpc
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import copy_fields, to_message
-from onepool_runtime.servicer import UseCases
+from onepool_runtime.servicer import Ctx, UseCases
 from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size, valid_id
 
 from onepool_inventory.adapters import mappers
@@ -21,8 +20,6 @@ from onepool_inventory.service_layer import handlers
 from onepool_inventory.service_layer.reserving import ReserveCoalescer
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 from onepool_inventory.settings import InventorySettings
-
-Ctx = grpc.aio.ServicerContext
 
 
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):

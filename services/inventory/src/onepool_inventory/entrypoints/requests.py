@@ -8,7 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.idempotency import fingerprint
-from onepool_runtime.mapping import copy_fields
+from onepool_runtime.locations import check_location, location_as
 from onepool_runtime.protobuf import LOCATION_TYPES_BACK, from_ts
 from onepool_runtime.validation import (
     MAX_LINES,
@@ -37,23 +37,10 @@ def _lines(v: Violations, lines: list[pb.StockLine], path: str = "lines") -> tup
 def upsert_location(req: pb.UpsertLocationRequest) -> commands.UpsertLocation:
     v = Violations()
     loc = req.location
-    check_id(v, "location.id", loc.id)
-    check_text(v, "location.name", loc.name, max_len=200, required=True)
-    if loc.type not in LOCATION_TYPES_BACK:
-        v.add("location.type", "must be WAREHOUSE, STORE, DEALER_WAREHOUSE or DEALER_STORE")
+    check_location(v, "location", loc)
     check_id(v, "location.owner_dealer_id", loc.owner_dealer_id, required=False)
-    check_text(v, "location.region", loc.region, max_len=64)
-    if not -1000 <= loc.priority <= 1000:
-        v.add("location.priority", "must be between -1000 and 1000")
     v.raise_if_any()
-    return commands.UpsertLocation(
-        Location(
-            **copy_fields(loc, "id", "owner_dealer_id", "region", "ships", "pickup", "priority"),
-            name=loc.name.strip(),
-            type=LOCATION_TYPES_BACK[loc.type],
-            active=not loc.disabled,
-        )
-    )
+    return commands.UpsertLocation(location_as(Location, loc, name=loc.name.strip()))
 
 
 def receive_stock(req: pb.ReceiveStockRequest) -> commands.ReceiveStock:

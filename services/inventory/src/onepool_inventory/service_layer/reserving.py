@@ -389,7 +389,9 @@ class ReserveCoalescer:
                 shelf=shelf,
             )
             if where is None:
-                shortages.append(Shortage(line.sku, line.quantity, _could_wait(line.sku, candidates, levels, sales)))
+                left = sales.presale_left - presale_used.get(line.sku, 0)
+                could = _could_have(line.sku, candidates, levels, shelf, left)
+                shortages.append(Shortage(line.sku, line.quantity, could))
                 continue
             location_id, taken, wait = where
             if taken:
@@ -428,9 +430,21 @@ def _wait_candidates(line: sourcing.Line, hint: sourcing.Hint, view: ChannelView
     return sorted((loc for loc in view.locations if loc.ships), key=lambda loc: sourcing.rank(loc, hint, owner))
 
 
-def _could_wait(
-    sku: str, candidates: list[Location], levels: dict[tuple[str, str], StockLevel], sales: ChannelSales
+def _could_have(
+    sku: str,
+    candidates: list[Location],
+    levels: dict[tuple[str, str], StockLevel],
+    shelf: dict[tuple[str, str], int],
+    presale_left: int,
 ) -> int:
-    """For the refusal's detail: the most units of `sku` that could wait as presale in one place now."""
-    rooms = [levels[(sku, loc.id)].presale_room for loc in candidates if (sku, loc.id) in levels]
-    return max(0, min(sales.presale_left, max(rooms, default=0)))
+    """For the refusal's detail: the most units of `sku` the line could have in one place now, what it may take
+    from the shelf there and what may wait there as presale (a listing without presale: the shelf alone, as
+    a reservation that does not wait is told)."""
+    best = 0
+    for loc in candidates:
+        level = levels.get((sku, loc.id))
+        if level is None:
+            continue
+        wait = max(0, min(presale_left, level.presale_room))
+        best = max(best, max(0, shelf.get((sku, loc.id), 0)) + wait)
+    return best

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-import grpc
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool.orders.v1 import orders_pb2_grpc
-from onepool_runtime.servicer import UseCases
+from onepool_runtime.servicer import Ctx, UseCases
 from onepool_runtime.validation import encode_page_token
 
 from onepool_orders.adapters.mappers import order_to_proto, return_to_proto
@@ -23,8 +22,6 @@ from onepool_orders.service_layer.ports import Inventory
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 from onepool_orders.settings import OrdersSettings
-
-Ctx = grpc.aio.ServicerContext
 
 
 class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):

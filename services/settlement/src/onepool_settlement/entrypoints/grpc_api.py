@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import grpc
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool.settlement.v1 import settlement_pb2_grpc
 from onepool_runtime.auth import current_principal, scoped_key
-from onepool_runtime.servicer import UseCases
+from onepool_runtime.servicer import Ctx, UseCases
 from onepool_runtime.validation import encode_page_token
 
 from onepool_settlement.adapters import export, mappers
@@ -18,8 +17,6 @@ from onepool_settlement.entrypoints.policies import own_party, require_party
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 from onepool_settlement.settings import SettlementSettings
-
-Ctx = grpc.aio.ServicerContext
 
 
 class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
