@@ -114,10 +114,13 @@ class FaultStack:
         self._watcher: asyncio.Task[None] | None = None
         self._expected_down: set[str] = set()
         self.restarted_after_exit: list[tuple[str, int, float]] = []  # (service, return code, when)
+        self.startup_seconds = 0.0  # what `start` took
 
     # ---- whole stack -------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         await asyncio.to_thread(self.pg.start)
         if not await asyncio.to_thread(self.pg.database_exists, "onepool"):
             await asyncio.to_thread(self.pg.create_database, "onepool")
@@ -130,14 +133,14 @@ class FaultStack:
         await asyncio.gather(*(self.start_service(name, wait=False) for name in self.services))
         self._watcher = asyncio.create_task(self._watch(), name="fault-stack-watcher")
         await self.wait_serving()
+        self.startup_seconds = loop.time() - began
 
     async def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
-        for svc in self.services.values():
-            await self._terminate(svc)
+        await asyncio.gather(*(self._terminate(svc) for svc in self.services.values()))  # each its own grace
         await asyncio.to_thread(self.nats.stop)
         await asyncio.to_thread(self.pg.stop)
 

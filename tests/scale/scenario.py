@@ -5,7 +5,9 @@ invariants and this suite's own checks (checks.py). Returns one row of the table
 Timeline, by share of the orders started: at `NODE_LOSS_AT` the node leading the ORDERS stream is SIGKILLed;
 at `REPLICA_KILL_AT` one replica of inventory and one of orders are SIGKILLed (the survivors carry the load,
 their recovery loops pick up what the dead ones left PENDING); at `NODE_BACK_AT` the node starts again and
-catches up. After the workload the killed replicas start again, then the stack is left to settle.
+catches up, and the killed replicas start again (as an orchestrator would restart them) and rejoin under the
+rest of the load: their start-up, slow on a busy machine, overlaps the workload instead of following it.
+After the workload every replica must be serving, then the stack is left to settle.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class ScaleRow:
     recovery_seconds: float
     workload_seconds: float
     settle_seconds: float
+    startup_seconds: float  # the stack (PostgreSQL, NATS cluster, migrations, every replica serving)
+    rejoin_seconds: float  # after the workload, until the restarted replicas serve
+    check_seconds: float  # the checks after settling
     watch_updates: int
     statuses: Counter[str]
     internal: list[str] = field(default_factory=list)
@@ -76,8 +81,11 @@ class ScaleRow:
             ("dead letters", str(sum(self.dead_letters.values()))),
             ("watch updates seen (2 replicas)", str(self.watch_updates)),
             ("JetStream recovery after node loss", f"{self.recovery_seconds:.1f} s"),
+            ("stack start-up", f"{self.startup_seconds:.0f} s"),
             ("workload", f"{self.workload_seconds:.0f} s"),
+            ("killed replicas serving again after it", f"{self.rejoin_seconds:.1f} s"),
             ("settle", f"{self.settle_seconds:.1f} s"),
+            ("checks", f"{self.check_seconds:.0f} s"),
             ("result", "PASS" if self.passed else "FAIL"),
         ]
         width = max(len(k) for k, _ in rows)
@@ -169,20 +177,21 @@ async def run_scale(stack: FaultStack, world: World, orders: int, *, seed: int =
             await reach(NODE_BACK_AT)
             recovery = await asyncio.wait_for(measuring, 120)
             await stack.nats_node_start(dead)
+            for name in KILLED_REPLICAS:
+                await stack.start_service(name, wait=False)
             await driving
         finally:
             if not driving.done():
                 driving.cancel()
                 await asyncio.gather(driving, return_exceptions=True)
         workload = loop.time() - began
-        for name in KILLED_REPLICAS:
-            await stack.start_service(name, wait=False)
-        await stack.wait_serving(within=240)
+        rejoin = await stack.wait_serving(within=240)
 
         settled = await wait_quiet(stack, client, world, run, SETTLE_SECONDS)
         if not settled.quiet:
             notes.append(f"not quiet after {SETTLE_SECONDS:.0f}s: {settled.waiting_for[:5]}")
         await asyncio.sleep(1.0)  # the last channel numbers reach the watchers
+        checking = loop.time()
         violations = await check_run(client, world, run, stack)
         statuses = Counter(
             opb.OrderStatus.Name(o.status).removeprefix("ORDER_STATUS_").lower()
@@ -212,6 +221,9 @@ async def run_scale(stack: FaultStack, world: World, orders: int, *, seed: int =
             recovery_seconds=recovery,
             workload_seconds=workload,
             settle_seconds=settled.seconds,
+            startup_seconds=stack.startup_seconds,
+            rejoin_seconds=rejoin,
+            check_seconds=loop.time() - checking,
             watch_updates=watchers.updates,
             statuses=statuses,
             internal=stats.internal,
