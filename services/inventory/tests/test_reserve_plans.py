@@ -11,7 +11,6 @@ transaction that is rolled back."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from onepool_inventory.adapters import reserve_store
@@ -19,24 +18,12 @@ from onepool_inventory.adapters.orm import ChannelAllocationRow, ChannelSalesRow
 from onepool_runtime import idempotency
 from onepool_runtime.columns import core_tables
 from onepool_runtime.tables import idempotency_keys
+from onepool_runtime.testing.plans import generic_plan
 from sqlalchemy import insert, text
 
 pytestmark = pytest.mark.asyncio
 
 ROWS = 500
-
-
-async def _plan(conn: Any, sql: str) -> str:
-    """The generic plan: what a prepared statement runs after its first few executions (inside the caller's
-    transaction: `SET LOCAL`)."""
-    arity = len((await conn.prepare(sql)).get_parameters())
-    await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-    await conn.execute(f"PREPARE planned AS {sql}")
-    try:
-        nulls = ", ".join("NULL" for _ in range(arity))
-        return "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN (COSTS OFF) EXECUTE planned({nulls})"))
-    finally:
-        await conn.execute("DEALLOCATE planned")
 
 
 async def test_a_batchs_writes_read_their_rows_by_index_not_by_a_scan_of_the_table(inventory_db) -> None:  # type: ignore[no-untyped-def]
@@ -60,10 +47,10 @@ async def test_a_batchs_writes_read_their_rows_by_index_not_by_a_scan_of_the_tab
             await sa.execute(text("ANALYZE stock_levels, channel_sales, channel_allocations, idempotency_keys"))
             conn = (await sa.get_raw_connection()).driver_connection
             plans = {
-                "stock_levels": await _plan(conn, reserve_store._WRITE),
-                "channel_sales": await _plan(conn, reserve_store._WRITE_SALES),
-                "channel_allocations": await _plan(conn, reserve_store._WRITE_ALLOCATIONS),
-                "idempotency_keys": await _plan(conn, idempotency._SETTLE_ON),
+                "stock_levels": await generic_plan(conn, reserve_store._WRITE),
+                "channel_sales": await generic_plan(conn, reserve_store._WRITE_SALES),
+                "channel_allocations": await generic_plan(conn, reserve_store._WRITE_ALLOCATIONS),
+                "idempotency_keys": await generic_plan(conn, idempotency._SETTLE_ON),
             }
         finally:
             await transaction.rollback()

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from onepool.orders.v1 import events_pb2 as ev
 from onepool_kernel.money import Money
+from onepool_orders.adapters import order_sql
+from onepool_orders.adapters.orm import CustomerIdentityRow, CustomerRow
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
 from onepool_orders.service_layer import handlers
+from onepool_runtime.columns import core_tables
 from onepool_runtime.errors import FailedPrecondition, NotFound, Unavailable
 from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.readpool import read_pool
 from onepool_runtime.servicer import UseCases
-from sqlalchemy import event, text
+from onepool_runtime.testing.plans import generic_plan
+from sqlalchemy import event, insert, text
 
 pytestmark = pytest.mark.asyncio
 Saga = Any  # the `saga` fixture (conftest.py): placement, stock sync and recovery over a fake inventory
@@ -318,3 +323,21 @@ async def test_placing_an_order_checks_no_connection_out_of_sqlalchemys_pool(sag
         await asyncio.sleep(0.05)
     assert order.status is OrderStatus.RESERVED and terms is not None
     assert checkouts == [] and len(sent) == 4, sent
+
+
+async def test_the_one_id_look_up_finds_identities_by_index_not_by_a_scan_of_the_table(sessions: Any) -> None:
+    """Every placed order looks its customer's identities up (KNOWN_IDENTITIES); the pairs alone were hash-joined
+    with a seq scan of the whole table in a prepared statement's generic plan."""
+    customers, identities = core_tables(CustomerRow, CustomerIdentityRow)
+    tag = uuid.uuid4().hex[:6]
+    async with sessions.kw["bind"].connect() as sa:
+        transaction = await sa.begin()
+        try:
+            await sa.execute(insert(customers), [{"id": f"{tag}-{i}"} for i in range(500)])
+            rows = [{"kind": "PHONE", "value": f"{tag}-{i}", "customer_id": f"{tag}-{i}"} for i in range(500)]
+            await sa.execute(insert(identities), rows)
+            await sa.execute(text("ANALYZE customer_identities"))
+            plan = await generic_plan((await sa.get_raw_connection()).driver_connection, order_sql.KNOWN_IDENTITIES)
+        finally:
+            await transaction.rollback()
+    assert "Seq Scan on customer_identities" not in plan and "Index" in plan, plan
