@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import asyncpg
 import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
 from onepool_contracts.events import subject_of
-from onepool_runtime import db, messaging
+from onepool_runtime import db, messaging, outbox
 from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.uow import UnitOfWork
 from sqlalchemy import text
@@ -194,3 +195,13 @@ async def test_rows_another_process_wrote_are_found_by_the_poll(env) -> None:  #
     finally:
         task.cancel()
         await other.dispose()
+
+
+def test_event_ids_come_from_the_buffered_random_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No system call per event: os.urandom gives the interpreter lock up, to the relay's thread (ids.py)."""
+    reads: list[int] = []
+    real = os.urandom
+    monkeypatch.setattr(os, "urandom", lambda n: reads.append(n) or real(n))
+    made = {outbox.new_event_id() for _ in range(200)}
+    assert len(made) == 200
+    assert len(reads) <= 1
