@@ -197,7 +197,7 @@ async def test_rows_another_process_wrote_are_found_by_the_poll(env) -> None:  #
         await other.dispose()
 
 
-def test_event_ids_come_from_the_buffered_random_source(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_event_ids_come_from_the_buffered_random_source(monkeypatch: pytest.MonkeyPatch) -> None:
     """No system call per event: os.urandom gives the interpreter lock up, to the relay's thread (ids.py)."""
     reads: list[int] = []
     real = os.urandom
