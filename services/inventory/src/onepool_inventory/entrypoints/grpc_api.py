@@ -349,13 +349,15 @@ def _availability_to_proto(items: list[handlers.SkuAvailability]) -> pb.GetAvail
     """Filled in place (`add()`, then the fields): a message built from keywords is copied into its parent
     once more, which on the hottest read cost more than the rest of the translation."""
     reply = pb.GetAvailabilityResponse()
+    replies = reply.items  # each read of a repeated field makes a new container object
     for i in items:
-        out = reply.items.add()
+        out = replies.add()
         out.sku, out.on_hand, out.reserved, out.safety_stock, out.available = (
             i.sku, i.on_hand, i.reserved, i.safety_stock, i.available
         )  # fmt: skip
+        locations = out.by_location
         for b in i.by_location:
-            at = out.by_location.add()
+            at = locations.add()
             at.location_id, at.on_hand, at.reserved, at.available, at.safety_stock = (
                 b.location_id, b.on_hand, b.reserved, b.available, b.safety_stock
             )  # fmt: skip
