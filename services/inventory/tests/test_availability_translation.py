@@ -1,4 +1,4 @@
-"""GetAvailability's reply is filled in place (grpc_api._availability_to_proto): every field of the handler's
+"""GetAvailability's reply is filled in place (grpc_api.availability_to_proto): every field of the handler's
 answer reaches the wire, expected receipts listed per location and, across locations by date, per SKU."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_inventory.domain.channel_view import RuleNumbers
-from onepool_inventory.entrypoints.grpc_api import _availability_to_proto
+from onepool_inventory.entrypoints.grpc_api import availability_to_proto
 from onepool_inventory.service_layer.handlers import ExpectedQuantity, LocationView, Presale, SkuAvailability
 
 MAY, JUNE = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
@@ -26,7 +26,7 @@ def test_every_number_and_every_expected_receipt_reaches_the_reply() -> None:
         RuleNumbers(shared=24, exposed=9, dedicated=2, cap_units=40, counted=13, sellable=11),
         Presale(presale_units=50, presale_counted=3, presale_sellable=10, allow_backorder=True),
     )  # fmt: skip
-    reply = _availability_to_proto([item, SkuAvailability("SKU-2", 0, 0, 0, 0, (), 0, RuleNumbers(0, 0, 0, 0, 0, 0))])
+    reply = availability_to_proto([item, SkuAvailability("SKU-2", 0, 0, 0, 0, (), 0, RuleNumbers(0, 0, 0, 0, 0, 0))])
 
     def quantity(q: ExpectedQuantity) -> pb.ExpectedQuantity:
         message = pb.ExpectedQuantity(receipt_id=q.receipt_id, location_id=q.location_id, quantity=q.quantity)

@@ -98,7 +98,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         location_ids = await self._scope.restrict_locations(location_ids)
 
         items = await handlers.get_availability(self._availability, skus, channel_id, location_ids)
-        return _availability_to_proto(items)
+        return availability_to_proto(items)
 
     async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
         channel_id = self._scope.channel_id(request.channel_id)
@@ -345,7 +345,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return await self._use.read(produce)
 
 
-def _availability_to_proto(items: list[handlers.SkuAvailability]) -> pb.GetAvailabilityResponse:
+def availability_to_proto(items: list[handlers.SkuAvailability]) -> pb.GetAvailabilityResponse:
     """Filled in place (`add()`, then the fields): a message built from keywords is copied into its parent
     once more, which on the hottest read cost more than the rest of the translation."""
     reply = pb.GetAvailabilityResponse()
