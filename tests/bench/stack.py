@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 from onepool_cli.services import SERVICES
 from onepool_cli.up import wait_serving
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, dying_with_parent, free_port
 from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.testing.services import metadata
 
@@ -73,9 +73,8 @@ class BenchStack:
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log_file = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.procs[name] = subprocess.Popen(
-            argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
-        )
+        # Spawned, not forked to run Python while this process's gRPC and NATS threads run (embedded.py).
+        self.procs[name] = subprocess.Popen(dying_with_parent(argv), env=env, stdout=log_file, stderr=subprocess.STDOUT)
 
     async def start_services(self, *names: str, within: float = 120.0) -> None:
         chosen = [svc for svc in SERVICES if not names or svc.name in names]

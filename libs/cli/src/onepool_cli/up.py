@@ -30,7 +30,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool_runtime.auth import mint_token
-from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port, port_open
+from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, dying_with_parent, free_port, port_open
 from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.settings import ServiceSettings
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -195,11 +195,10 @@ def up(timeout: float = 90.0) -> int:
         for svc in SERVICES:
             log_file = open(logs / f"{svc.name}.log", "ab")  # noqa: SIM115 - owned by the child
             proc = subprocess.Popen(
-                [sys.executable, "-m", svc.package],
+                dying_with_parent([sys.executable, "-m", svc.package]),
                 env={**env, **_ports_env(svc.name, ports, metrics_ports)},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
             )
             children.append((svc.name, proc))
 
@@ -214,11 +213,10 @@ def up(timeout: float = 90.0) -> int:
                 log_file = open(logs / "gateway.log", "ab")  # noqa: SIM115 - owned by the child
                 gateway_env = {"ONEPOOL_GATEWAY_HOST": cfg.grpc_host, "ONEPOOL_GATEWAY_PORT": str(gateway_port)}
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "onepool_gateway"],
+                    dying_with_parent([sys.executable, "-m", "onepool_gateway"]),
                     env={**env, **gateway_env},
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
-                    preexec_fn=die_with_parent,
                 )
                 children.append(("gateway", proc))
                 gateway_deadline = time.monotonic() + timeout
