@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import asyncpg
 import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
 from onepool_contracts.events import subject_of
-from onepool_runtime import db, messaging
+from onepool_runtime import db, messaging, outbox
 from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.uow import UnitOfWork
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 pytestmark = pytest.mark.asyncio
 
@@ -194,3 +195,45 @@ async def test_rows_another_process_wrote_are_found_by_the_poll(env) -> None:  #
     finally:
         task.cancel()
         await other.dispose()
+
+
+async def test_event_ids_come_from_the_buffered_random_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No system call per event: os.urandom gives the interpreter lock up, to the relay's thread (ids.py)."""
+    reads: list[int] = []
+    real = os.urandom
+    monkeypatch.setattr(os, "urandom", lambda n: reads.append(n) or real(n))
+    made = {outbox.new_event_id() for _ in range(200)}
+    assert len(made) == 200
+    assert len(reads) <= 1
+
+
+async def test_a_relay_pass_is_three_messages_to_the_database_and_marks_what_it_published(env) -> None:  # type: ignore[no-untyped-def]
+    """BEGIN, the claim, and the mark sent with its COMMIT: each message is a wait for PostgreSQL and, on the
+    relay's own thread, for the interpreter lock (relay.py)."""
+    engine = db.create_engine(env.database_url, env.schema, pool_size=1, max_overflow=0)
+    sent: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _log(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.driver_connection.add_query_logger(lambda record: sent.append(record.query.strip()))
+
+    try:
+        relay = OutboxRelay(engine, env.js, schema=env.schema)
+        assert await relay.publish_pending() == 0  # connects (its first-connect queries are not the point)
+        async with env.uow() as uow:
+            for i in range(3):
+                uow.publish(_event(f"SKU-PASS-{i}"))
+            await uow.commit()
+        await asyncio.sleep(0.05)  # asyncpg hands its log records over in a later loop iteration
+        sent.clear()
+        assert await relay.publish_pending() == 3
+        await asyncio.sleep(0.05)
+        assert len(sent) == 3, sent
+        assert sent[-1].endswith("COMMIT")
+        assert await relay.publish_pending() == 0  # marked: nothing left to claim
+    finally:
+        await engine.dispose()
+    async with env.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar() == 0
+    skus = [events_pb2.StockChanged.FromString(m.data).level.sku for m in await _stream_messages(env, SUBJECT)]
+    assert skus == ["SKU-PASS-0", "SKU-PASS-1", "SKU-PASS-2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 import pytest
@@ -10,7 +11,9 @@ from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
 from onepool_runtime import messaging
 from onepool_runtime.relay_thread import RelayThread
+from onepool_runtime.server import ServiceHost, ServiceParts
 from onepool_runtime.settings import ServiceSettings
+from onepool_runtime.testing.services import test_settings
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,6 +43,10 @@ async def _started(env, nats_url: str, **settings: object) -> RelayThread:  # ty
         await asyncio.sleep(0.05)
     await relay.stop()
     raise AssertionError("the relay thread did not start within 10 s")
+
+
+async def _nothing(_infra) -> ServiceParts:  # type: ignore[no-untyped-def]
+    return ServiceParts(register=lambda _server: None, service_names=["onepool.test.v1.Nothing"], policy={})
 
 
 def _busy_until(done: object, within: float) -> None:
@@ -74,3 +81,19 @@ async def test_stop_ends_the_thread_and_later_commits_do_not_fail(env, nats_url:
     async with env.uow() as uow:  # the stopped relay is no longer woken: the commit itself is unaffected
         uow.publish(_event("SKU-AFTER"))
         await uow.commit()
+
+
+async def test_a_service_hands_the_interpreter_lock_over_at_its_switch_interval(postgres, nats_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A service runs its relay on a second thread: each step of a relay pass waits for a busy request handler
+    to give the interpreter lock up, and Python's 5 ms default made a pass cost several of them."""
+    database_url = await postgres.new_database("switch")
+    assert ServiceSettings.model_fields["switch_interval_ms"].default < 5  # below Python's own default
+    settings = test_settings(ServiceSettings, database_url, nats_url, service_name="inventory", switch_interval_ms=0.25)
+    before = sys.getswitchinterval()
+    host = ServiceHost(settings, _nothing)
+    try:
+        await host.start()
+        assert sys.getswitchinterval() == pytest.approx(0.00025)
+    finally:
+        await host.stop()
+        sys.setswitchinterval(before)

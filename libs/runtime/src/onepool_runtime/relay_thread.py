@@ -5,7 +5,10 @@ Why: on the service's event loop, under load, every step of a relay pass (check 
 publish, wait for the PubAck, mark, commit) waited behind every ready request handler, and the pass queued
 for a pooled connection behind them too: `orders.order.placed` reached JetStream 202 ms (p99) after the
 PlaceOrder response at 64 callers. On its own thread a step waits at most for the interpreter to switch
-threads (`sys.getswitchinterval()`, 5 ms), and its connections are never busy with a request. The work per
+threads, and its connections are never busy with a request. The host sets the switch interval to the
+service's `switch_interval_ms` (1 ms; Python's 5 ms made a pass on a busy service cost several times
+5 ms), and ids come from a buffered source (onepool_kernel.ids) so request handlers do not hand the lock to
+this thread on every id. The work per
 event is the same; the relay is woken across threads by the first commit after each pass (relay.py).
 
 Failure modes: NATS or PostgreSQL unreachable at start: retried every second until `stop`; a relay that

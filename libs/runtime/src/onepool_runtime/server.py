@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -228,6 +229,8 @@ class ServiceHost:
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._server = server
 
+        # Two threads now want the interpreter lock: hand it over sooner than Python's 5 ms (settings).
+        sys.setswitchinterval(s.switch_interval_ms / 1000)
         # None unless a fault test asks for a crash after publishing.
         self.relay = RelayThread(s, engine, after_publish=faults.relay_hook(s))
         self.relay.start()

@@ -91,6 +91,12 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 200
     outbox_retention_hours: float = 24.0
+    # The interpreter's thread switch interval (sys.setswitchinterval) in a service process, whose relay runs
+    # on a thread of its own: the longest a thread that wants the interpreter lock waits for a busy one to
+    # give it up. Python's 5 ms made each step of a relay pass (and a handler back from a system call while
+    # the relay ran) wait up to 5 ms on a busy service (relay_thread.py). 0.5 ms cost orders ~20 % more CPU
+    # per order (more forced switches); 1 ms costs no measurable CPU (docs/performance.md).
+    switch_interval_ms: float = Field(default=1.0, gt=0, le=100)
     # A pooled connection idle longer than this is pinged before use; a busier one is trusted (a connection
     # the server closed is noticed without a round trip, and a failure on use invalidates the whole pool).
     db_ping_idle_seconds: float = Field(default=10.0, ge=0)

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from onepool_kernel.ids import new_uuid
 from onepool_runtime import db, idempotency, metrics, outbox
 from onepool_runtime.errors import (
     Conflict,
@@ -330,7 +330,7 @@ class ReserveCoalescer:
                 view.sales[sku].presale_hold(w.presale_units)
             merged[(sku, loc_id)] = merged.get((sku, loc_id), 0) + w.quantity
         return Reservation.hold(
-            str(uuid.uuid4()),
+            new_uuid(),
             order_id=cmd.order_id,
             channel_id=cmd.channel_id,
             held=[(by_id[loc_id], sku, q) for (sku, loc_id), q in merged.items()],

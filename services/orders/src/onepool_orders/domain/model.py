@@ -27,13 +27,13 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Shortage, Violations
+from onepool_kernel.ids import new_uuid
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, bps_of, proportional_share
@@ -201,7 +201,7 @@ class Return:
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid()
 
 
 def _state_error(order: Order, action: str, why: str = "") -> FailedPrecondition:
