@@ -116,3 +116,24 @@ async def test_json_comes_back_as_on_sqlalchemys_connections(env) -> None:  # ty
             assert await raw.fetchval("SELECT $1::jsonb", '{"a": [1]}') == {"a": [1]}
     finally:
         await pool.close()
+
+
+async def test_a_one_statement_read_keeps_its_connection_after_a_server_error_and_drops_it_when_cancelled(env) -> None:  # type: ignore[no-untyped-def]
+    """`fetchrow` (the hottest read's way in, without the context manager) treats its connection as
+    `connection()` does."""
+    pool = _pool(env)
+    try:
+        first = int((await pool.fetchrow("SELECT pg_backend_pid()"))[0])  # type: ignore[index]
+        assert int((await pool.fetchrow("SELECT pg_backend_pid()"))[0]) == first  # type: ignore[index]
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await pool.fetchrow("SELECT * FROM no_such_table")
+        assert int((await pool.fetchrow("SELECT pg_backend_pid()"))[0]) == first  # type: ignore[index]
+        sleeping = asyncio.create_task(pool.fetchrow("SELECT pg_sleep(30)"))
+        await asyncio.sleep(0.2)
+        sleeping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeping
+        assert pool.open == 0  # mid-statement: dropped, never handed to the next read
+        assert int((await pool.fetchrow("SELECT pg_backend_pid()"))[0]) != first  # type: ignore[index]
+    finally:
+        await pool.close()

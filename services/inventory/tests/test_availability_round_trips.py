@@ -4,9 +4,7 @@ logger on the connection the read uses (its one-time type introspection on a new
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -28,30 +26,29 @@ async def test_get_availability_is_one_statement_with_or_without_a_channel(inven
         pb.ReceiveStockRequest(request_id=f"r-{sku}", location_id=here, lines=[pb.StockLine(sku=sku, quantity=9)]),
         metadata=admin,
     )
-    reads: list[list[str]] = []
-    original = readpool.ReadPool.connection
+    reads: list[list[str]] = []  # per read of the pool: its statements (the calls run one after another)
+    original = readpool.ReadPool._acquire
+    logged: dict[Any, Any] = {}
 
-    @contextlib.asynccontextmanager
-    async def counted(pool: readpool.ReadPool) -> AsyncIterator[Any]:
-        statements: list[str] = []
-        reads.append(statements)
+    def log(record: Any) -> None:
+        if not any(mark in record.query for mark in ASYNCPG_INTROSPECTION):
+            reads[-1].append(" ".join(record.query.split()[:2]))
 
-        def log(record: Any) -> None:
-            if not any(mark in record.query for mark in ASYNCPG_INTROSPECTION):
-                statements.append(" ".join(record.query.split()[:2]))
-
-        async with original(pool) as conn:
+    async def counted(pool: readpool.ReadPool) -> Any:
+        reads.append([])
+        conn = await original(pool)
+        if conn not in logged:
             conn.add_query_logger(log)
-            try:
-                yield conn
-            finally:
-                conn.remove_query_logger(log)
+            logged[conn] = log
+        return conn
 
-    monkeypatch.setattr(readpool.ReadPool, "connection", counted)
+    monkeypatch.setattr(readpool.ReadPool, "_acquire", counted)
 
     reply = await inventory.GetAvailability(pb.GetAvailabilityRequest(skus=[sku]), metadata=admin)
     assert [(i.sku, i.on_hand, i.available) for i in reply.items] == [(sku, 9, 9)]
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await inventory.GetAvailability(pb.GetAvailabilityRequest(skus=[sku], channel_id="no-such"), metadata=admin)
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    for conn in logged:
+        conn.remove_query_logger(log)
     assert [len(statements) for statements in reads] == [1, 1], reads

@@ -138,6 +138,22 @@ class ReadPool:
         else:
             self._discard(conn)
 
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        """A read that is one statement: its first row, on a connection used exactly as `connection()` uses
+        it (kept after an error the server reported, dropped after any other), without the context manager:
+        its generator machinery cost the hottest read (GetAvailability) more than the pool itself."""
+        conn = await self._acquire()
+        try:
+            row = await conn.fetchrow(query, *args)
+        except asyncpg.PostgresError:
+            self._release(conn)
+            raise
+        except BaseException:
+            self._discard(conn)
+            raise
+        self._release(conn)
+        return row
+
     async def _acquire(self) -> asyncpg.Connection:
         while True:
             if self._closed:

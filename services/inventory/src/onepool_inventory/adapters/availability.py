@@ -164,8 +164,7 @@ class AvailabilityReader:
         """The levels of `skus` at active locations (only `location_ids` when given), each with its location,
         in (sku, location) order; with a channel, its policy, dedicated stock and sales counters."""
         wanted = list(location_ids) if location_ids is not None else None
-        async with read_pool(self._engine).connection() as conn:
-            found = await conn.fetchrow(_READ, list(skus), wanted, channel_id)
+        found = await read_pool(self._engine).fetchrow(_READ, list(skus), wanted, channel_id)
         assert found is not None  # a SELECT without FROM always returns its one row
         allocation_rows, sales_rows, level_rows, inbound_rows, bare_rows, slot_rows = found[_POLICY_WIDTH:]
         if channel_id and found[0] is None:

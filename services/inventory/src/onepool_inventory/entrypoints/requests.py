@@ -151,18 +151,20 @@ def set_safety_stock(req: pb.SetSafetyStockRequest) -> commands.SetSafetyStock:
 
 
 def availability(req: pb.GetAvailabilityRequest) -> tuple[list[str], str, list[str]]:
+    # Each field read once: every read of a repeated field makes a new container object (the hottest read).
+    skus, channel_id, location_ids = list(req.skus), req.channel_id, list(req.location_ids)
     v = Violations()
-    if not req.skus:
+    if not skus:
         v.add("skus", "must not be empty")
-    if len(req.skus) > MAX_LINES:
+    if len(skus) > MAX_LINES:
         v.add("skus", f"must have at most {MAX_LINES} entries")
-    for i, sku in enumerate(req.skus):
+    for i, sku in enumerate(skus):
         check_sku(v, f"skus[{i}]", sku)
-    check_id(v, "channel_id", req.channel_id, required=False)
-    for i, loc in enumerate(req.location_ids):
+    check_id(v, "channel_id", channel_id, required=False)
+    for i, loc in enumerate(location_ids):
         check_id(v, f"location_ids[{i}]", loc)
     v.raise_if_any()
-    return list(req.skus), req.channel_id, list(req.location_ids)
+    return skus, channel_id, location_ids
 
 
 def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: str, key: str) -> commands.ReserveStock:
