@@ -18,7 +18,7 @@ involved (the client is this process and is not counted):
 
 `--paths health,reserve_hot` measures only those (names as in the JSON: health, bare_health,
 get_availability, reserve_hot, reserve_spread, place_order); `--profile SECONDS` py-spies inventory during
-GetAvailability and each Reserve path, and orders during PlaceOrder.
+GetAvailability and each Reserve path, and orders and inventory during PlaceOrder.
 
 Failure modes: a service that does not start raises RuntimeError naming its log; a failed call counts in the
 "errors" column and is not divided into the figures.
@@ -243,6 +243,7 @@ async def measure(
             if "place_order" in paths:
                 if profile:
                     await _profile("orders-PlaceOrder", pids["orders"], place, callers, profile, spies)
+                    await _profile("inventory-PlaceOrder", pids["inventory"], place, callers, profile, spies)
                 results["place_order"] = await _measure(
                     "PlaceOrder",
                     place,

@@ -81,6 +81,43 @@ async def test_a_read_waits_for_a_busy_pool_and_gives_up_after_the_timeout(env) 
         await pool.close()
 
 
+async def test_a_connection_handed_back_inside_a_transaction_is_closed_not_reused(env) -> None:  # type: ignore[no-untyped-def]
+    """A write into a transaction nobody commits looks done and vanishes (db.py's module doc): such a
+    connection must never serve the next holder."""
+    pool = _pool(env)
+    async with pool.connection() as setup:
+        await setup.execute("CREATE TABLE kept (n int)")
+    try:
+        conn = await pool.take()
+        first = int(await conn.fetchval("SELECT pg_backend_pid()"))
+        await conn.execute("BEGIN")  # as a cancelled BEGIN leaves it: the server runs it, nobody commits
+        pool.give_back(conn, reusable=True)
+        assert pool.open == 0
+        async with pool.connection() as again:
+            assert int(await again.fetchval("SELECT pg_backend_pid()")) != first
+            assert not again.is_in_transaction()
+            await again.execute("INSERT INTO kept VALUES (1)")
+        async with pool.connection() as other:
+            assert await other.fetchval("SELECT count(*) FROM kept") == 1
+    finally:
+        await pool.close()
+
+
+async def test_json_comes_back_as_on_sqlalchemys_connections(env) -> None:  # type: ignore[no-untyped-def]
+    """Repositories run the same SQL on the read pool (units of work without a transaction) and on the session's
+    connection: JSON and JSONB must decode to values on both, and take text in."""
+    pool = _pool(env)
+    try:
+        async with pool.connection() as conn:
+            row = await conn.fetchrow("SELECT $1::jsonb AS b, $2::json AS j", '{"a": [1]}', '"x"')
+            assert (row["b"], row["j"]) == ({"a": [1]}, "x")
+        async with env.engine.connect() as sa:
+            raw = (await sa.get_raw_connection()).driver_connection
+            assert await raw.fetchval("SELECT $1::jsonb", '{"a": [1]}') == {"a": [1]}
+    finally:
+        await pool.close()
+
+
 async def test_a_one_statement_read_keeps_its_connection_after_a_server_error_and_drops_it_when_cancelled(env) -> None:  # type: ignore[no-untyped-def]
     """`fetchrow` (the hottest read's way in, without the context manager) treats its connection as
     `connection()` does."""

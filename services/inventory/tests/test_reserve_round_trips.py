@@ -35,7 +35,7 @@ async def test_a_batch_takes_the_same_statements_for_one_request_or_many(
         metadata=admin,
     )
     transactions: list[list[str]] = []
-    original = db.driver_transaction
+    original = db.pooled_transaction
 
     @contextlib.asynccontextmanager
     async def counted(engine: Any) -> AsyncIterator[Any]:
@@ -54,7 +54,7 @@ async def test_a_batch_takes_the_same_statements_for_one_request_or_many(
                 conn.remove_query_logger(log)
         statements.append("COMMIT")  # sent by the transaction's end, after the logger is gone
 
-    monkeypatch.setattr(db, "driver_transaction", counted)
+    monkeypatch.setattr(db, "pooled_transaction", counted)
 
     def reserve(i: int) -> Any:
         request = pb.ReserveRequest(request_id=f"{sku}-{i}", lines=[pb.ReserveLine(sku=sku, quantity=1)])

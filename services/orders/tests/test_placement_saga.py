@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from onepool.orders.v1 import events_pb2 as ev
 from onepool_kernel.money import Money
+from onepool_orders.adapters import order_sql
+from onepool_orders.adapters.orm import CustomerIdentityRow, CustomerRow
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
 from onepool_orders.service_layer import handlers
+from onepool_runtime.columns import core_tables
 from onepool_runtime.errors import FailedPrecondition, NotFound, Unavailable
 from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.readpool import read_pool
 from onepool_runtime.servicer import UseCases
-from sqlalchemy import event, text
+from onepool_runtime.testing.plans import generic_plan
+from sqlalchemy import event, insert, text
 
 pytestmark = pytest.mark.asyncio
 Saga = Any  # the `saga` fixture (conftest.py): placement, stock sync and recovery over a fake inventory
@@ -248,8 +254,9 @@ async def test_stock_requests_wait_out_an_inventory_outage_and_are_sent_once_in_
 
 
 @contextlib.contextmanager
-def statements_sent(engine: Any) -> Iterator[list[str]]:
-    """Every statement the engine's connections send meanwhile (asyncpg's query log), BEGIN and COMMIT included."""
+def statements_sent(engine: Any, checkouts: list[Any] | None = None) -> Iterator[list[str]]:
+    """Every statement the engine's connections send meanwhile (asyncpg's query log), BEGIN and COMMIT included,
+    through SQLAlchemy's pool or the read pool beside it; `checkouts` collects SQLAlchemy's pool checkouts."""
     sent: list[str] = []
 
     def log(record: Any) -> None:
@@ -257,17 +264,31 @@ def statements_sent(engine: Any) -> Iterator[list[str]]:
 
     logged: list[Any] = []
 
-    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        raw = dbapi_connection.driver_connection
+    def watch(raw: Any) -> None:
         if not any(raw is seen for seen in logged):
             raw.add_query_logger(log)
             logged.append(raw)
 
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if checkouts is not None:
+            checkouts.append(dbapi_connection)
+        watch(dbapi_connection.driver_connection)
+
+    pool = read_pool(engine)
+    take = pool.take
+
+    async def taken() -> Any:
+        conn = await take()
+        watch(conn)
+        return conn
+
+    pool.take = taken  # type: ignore[method-assign]
     event.listen(engine.sync_engine, "checkout", on_checkout)
     try:
         yield sent
     finally:
         event.remove(engine.sync_engine, "checkout", on_checkout)
+        del pool.take
         for raw in logged:
             raw.remove_query_logger(log)
 
@@ -288,3 +309,35 @@ async def test_a_returning_customers_order_is_recorded_by_one_statement_with_its
         rows = (await uow.session.execute(text("SELECT subject, payload FROM outbox ORDER BY seq"))).all()
     placed = [ev.OrderPlaced.FromString(r.payload).order.id for r in rows if r.subject == "orders.order.placed"]
     assert placed.count(order.id) == 1
+
+
+async def test_placing_an_order_checks_no_connection_out_of_sqlalchemys_pool(saga: Saga, sessions: Any) -> None:
+    """tx1, tx2 and the channel read run without a transaction, on the read pool's connections: no SQLAlchemy
+    checkout and check-in (their CPU cost about as much as a statement; uow.py)."""
+    saga.inventory.stock = {"A": 5}
+    await saga.placement.place(place("E-first"))
+    checkouts: list[Any] = []
+    with statements_sent(sessions.kw["bind"], checkouts) as sent:
+        order = await saga.placement.place(place("E-again"))
+        terms = await UseCases(saga.uow).read(lambda uow: handlers.sales_terms(uow, "web", ["A"]))
+        await asyncio.sleep(0.05)
+    assert order.status is OrderStatus.RESERVED and terms is not None
+    assert checkouts == [] and len(sent) == 4, sent
+
+
+async def test_the_one_id_look_up_finds_identities_by_index_not_by_a_scan_of_the_table(sessions: Any) -> None:
+    """Every placed order looks its customer's identities up (KNOWN_IDENTITIES); the pairs alone were hash-joined
+    with a seq scan of the whole table in a prepared statement's generic plan."""
+    customers, identities = core_tables(CustomerRow, CustomerIdentityRow)
+    tag = uuid.uuid4().hex[:6]
+    async with sessions.kw["bind"].connect() as sa:
+        transaction = await sa.begin()
+        try:
+            await sa.execute(insert(customers), [{"id": f"{tag}-{i}"} for i in range(500)])
+            rows = [{"kind": "PHONE", "value": f"{tag}-{i}", "customer_id": f"{tag}-{i}"} for i in range(500)]
+            await sa.execute(insert(identities), rows)
+            await sa.execute(text("ANALYZE customer_identities"))
+            plan = await generic_plan((await sa.get_raw_connection()).driver_connection, order_sql.KNOWN_IDENTITIES)
+        finally:
+            await transaction.rollback()
+    assert "Seq Scan on customer_identities" not in plan and "Index" in plan, plan

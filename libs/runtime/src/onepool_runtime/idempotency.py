@@ -167,10 +167,11 @@ SELECT k, $1, f, '' FROM unnest($2::text[], $3::text[]) AS c(k, f) ORDER BY k
 ON CONFLICT DO NOTHING RETURNING key
 """
 _STORED_ON = "SELECT key, fingerprint, response FROM idempotency_keys WHERE key = ANY($1::text[])"
+# `key = ANY($1)` beside the join, for the index: the join alone became a seq scan of all keys as the table grew.
 _SETTLE_ON = """
 WITH answered AS (
     UPDATE idempotency_keys SET response = a.r FROM unnest($1::text[], $2::bytea[]) AS a(k, r)
-    WHERE idempotency_keys.key = a.k
+    WHERE idempotency_keys.key = a.k AND idempotency_keys.key = ANY($1::text[])
 )
 DELETE FROM idempotency_keys WHERE key = ANY($3::text[])
 """

@@ -7,8 +7,17 @@ set and reset) than running the statement: on the bench machine 0.39 ms of CPU f
 more than this needs), 0.05 ms on a connection taken from a list and put back. So this is that list: idle
 connections, most recently used first, opened lazily up to `size`, with the engine's own connection settings
 (search_path, application name, statement cache). A read runs outside any transaction, as
-`db.driver_connection` does (each statement reads a committed snapshot); it must not write, open a
-transaction or change session state. JSON columns come back as text (no SQLAlchemy codecs here).
+`db.driver_connection` does (each statement reads a committed snapshot); it must not change session state,
+and a transaction it opens ends within the holder's block (`db.pooled_transaction`: inventory's Reserve
+batches). The units of work without a transaction (`UnitOfWork.reading()` and
+`single_statement()`) run their `driver()` statements here too, their one write included (autocommit: atomic
+alone). JSON and JSONB are decoded and encoded as on SQLAlchemy's connections (a str in, Python values out),
+so a repository's SQL works the same on either.
+
+A connection handed back inside a transaction (or with one begun on the client side) is closed, never
+reused, as `db.create_engine`'s checkout does for SQLAlchemy's pool (db.py's module doc: whoever used it
+next would write into a transaction nobody commits, and lose those writes when it closed). The same check
+runs again when a connection is taken.
 
 `read_pool(engine)` is the engine's pool (made on first use from what `db.create_engine` was given);
 `close_read_pool(engine)` closes it (the server host does, before it disposes the engine).
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import weakref
 from collections import deque
@@ -72,6 +82,25 @@ async def close_read_pool(engine: AsyncEngine) -> None:
         await pool.close()
 
 
+def _in_transaction(conn: asyncpg.Connection) -> bool:
+    """Inside a transaction by the server's last word, or by asyncpg's own (a BEGIN sent, its answer not read)."""
+    return getattr(conn, "_top_xact", None) is not None or conn.is_in_transaction()
+
+
+async def _codecs_as_sqlalchemy(conn: asyncpg.Connection) -> None:
+    """JSON and JSONB as SQLAlchemy's asyncpg dialect sets them up on its connections (a str in, values out)."""
+    await conn.set_type_codec(
+        "json", encoder=str.encode, decoder=lambda b: json.loads(b.decode()), schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda s: b"\x01" + s.encode(),
+        decoder=lambda b: json.loads(b[1:].decode()),  # the first byte is JSONB's version
+        schema="pg_catalog",
+        format="binary",
+    )
+
+
 class ReadPool:
     def __init__(self, spec: ConnectSpec) -> None:
         self._spec = spec
@@ -96,6 +125,18 @@ class ReadPool:
             self._discard(conn)
             raise
         self._release(conn)
+
+    async def take(self) -> asyncpg.Connection:
+        """A connection, to be handed back with `give_back` (for a holder whose lifetime is not one block)."""
+        return await self._acquire()
+
+    def give_back(self, conn: asyncpg.Connection, *, reusable: bool) -> None:
+        """`reusable`: its last call ended with an answer from the server (or it made none); otherwise (a
+        cancelled call, a lost connection) it is closed. Closed too if it is inside a transaction."""
+        if reusable:
+            self._release(conn)
+        else:
+            self._discard(conn)
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         """A read that is one statement: its first row, on a connection used exactly as `connection()` uses
@@ -122,6 +163,9 @@ class ReadPool:
                 if conn.is_closed():
                     self._open -= 1
                     continue
+                if _in_transaction(conn):
+                    self._discard(conn)
+                    continue
                 if time.monotonic() - since > self._spec.ping_idle_seconds:
                     try:
                         await conn.execute(";")
@@ -132,7 +176,13 @@ class ReadPool:
             if self._open < self._spec.size:
                 self._open += 1
                 try:
-                    return await asyncpg.connect(self._spec.url, **self._spec.connect_args)
+                    conn = await asyncpg.connect(self._spec.url, **self._spec.connect_args)
+                    try:
+                        await _codecs_as_sqlalchemy(conn)
+                    except BaseException:
+                        conn.terminate()
+                        raise
+                    return conn
                 except BaseException:
                     self._open -= 1
                     self._wake()
@@ -146,7 +196,7 @@ class ReadPool:
                     self._waiters.remove(waiter)
 
     def _release(self, conn: asyncpg.Connection) -> None:
-        if conn.is_closed() or self._closed:
+        if conn.is_closed() or self._closed or _in_transaction(conn):
             self._discard(conn)
             return
         self._idle.append((conn, time.monotonic()))

@@ -1,7 +1,7 @@
 """What a Reserve batch reads and writes, as prepared statements on the batch's own asyncpg transaction.
 
 The coalescer (service_layer/reserving.py) runs each batch in one transaction on a pooled connection's asyncpg
-connection (`onepool_runtime.db.driver_transaction`): no session, no SQLAlchemy compilation. Through the
+connection (`onepool_runtime.db.pooled_transaction`): no session, no SQLAlchemy compilation. Through the
 unit of work a batch cost about thirteen statements, each compiled for its row count (multi-row VALUES) and
 processed by SQLAlchemy; here it is, with BEGIN and COMMIT: claim the keys (runtime), the locations, the
 channels' policies (only when a request names a channel), lock the SKUs' stock rows, ONE statement writing
@@ -58,6 +58,8 @@ _LOCK = """
 SELECT sku, location_id, on_hand, reserved, safety_stock, version, dedicated, expected, awaiting FROM stock_levels
 WHERE sku = ANY($1::text[]) ORDER BY sku, location_id FOR UPDATE
 """
+# Each `UPDATE t ... FROM unnest(...)` also says `t.key = ANY(<the keys>)`, for the index: the join alone was run
+# as a hash join over a seq scan of the whole table in the bench, for every batch (test_reserve_plans.py).
 _WRITE = """
 WITH levels AS (
     UPDATE stock_levels s
@@ -65,7 +67,7 @@ WITH levels AS (
         dedicated = u.dedicated, awaiting = u.awaiting
     FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::bigint[], $22::int[], $23::int[])
         AS u(sku, location_id, on_hand, reserved, safety_stock, version, dedicated, awaiting)
-    WHERE s.sku = u.sku AND s.location_id = u.location_id
+    WHERE s.sku = u.sku AND s.location_id = u.location_id AND s.sku = ANY($1::text[])
 ), held AS (
     INSERT INTO reservations (id, order_id, channel_id, status, expires_at, created_at, updated_at, release_reason)
     SELECT * FROM unnest(
@@ -96,13 +98,14 @@ RETURNING {SALES_COLUMNS}
 _WRITE_ALLOCATIONS = """
 UPDATE channel_allocations a SET remaining = u.remaining, version = u.version, updated_at = u.updated_at
 FROM unnest($1::text[], $2::int[], $3::bigint[], $4::timestamptz[]) AS u(id, remaining, version, updated_at)
-WHERE a.id = u.id
+WHERE a.id = u.id AND a.id = ANY($1::text[])
 """
 _WRITE_SALES = """
 UPDATE channel_sales c SET counted = u.counted, version = u.version, presale_counted = u.presale_counted
 FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[])
     AS u(channel_id, sku, counted, version, presale_counted)
 WHERE c.channel_id = u.channel_id AND c.sku = u.sku
+  AND c.channel_id = ANY($1::text[]) AND c.sku = ANY($2::text[])
 """
 
 

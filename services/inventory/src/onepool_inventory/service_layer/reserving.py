@@ -11,10 +11,11 @@ The window adapts by itself: a worker never waits for a batch to fill. It takes 
 it is free, so a lone caller is served at once (a batch of one), and under load the requests that arrive
 while one batch commits form the next (its size follows the arrival rate times the commit time).
 
-The transaction runs on the pooled connection's asyncpg connection (`db.driver_transaction`,
-adapters/reserve_store.py): eight prepared statements for any batch instead of about thirteen SQLAlchemy
-statements compiled per batch size. Deadlocks and serialization failures are retried (`attempts`), then
-every request of the batch is answered ABORTED; any other failure fails the batch's requests alike.
+The transaction runs on a connection of the engine's read pool (`db.pooled_transaction`: no SQLAlchemy
+checkout per batch; adapters/reserve_store.py): eight prepared statements for any batch instead of about
+thirteen SQLAlchemy statements compiled per batch size. Deadlocks and serialization failures are retried
+(`attempts`), then every request of the batch is answered ABORTED; any other failure fails the batch's
+requests alike.
 
 Across processes (replicas) correctness comes from the row locks: two batches touching the same SKUs
 queue on the first locked row, and take rows in the same order, so they cannot deadlock.
@@ -148,7 +149,7 @@ class ReserveCoalescer:
         """The batch in one transaction; deadlocks and serialization failures are retried, then ABORTED."""
         for attempt in range(1, self._attempts + 1):
             try:
-                async with db.driver_transaction(self._engine) as conn:
+                async with db.pooled_transaction(self._engine) as conn:
                     store = ReserveStore(conn)
                     outcomes = await self._reserve_all(store, batch)
                     wrote = await outbox.add_events_on(conn, "inventory", store.events)
