@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from onepool_runtime.testing import ast_lock
 from onepool_runtime.testing.infra import NatsServers, Postgres, TestInfraSettings
+
+# Before any test thread parses: Hypothesis state machines on worker threads race the event loop's thread.
+ast_lock.install()
 
 
 @pytest.fixture(scope="session")
