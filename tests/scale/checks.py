@@ -5,7 +5,7 @@ JetStream API and the services' own streams:
 - no reservation expired twice (`expired_twice`): `inventory.reservation.expired` per reservation id;
 - every channel watcher, one per channels replica, saw every change (`Watchers`): after the run each
   watcher's last number per SKU is what GetChannelStock says;
-- JetStream's recovery after a node loss (`jetstream_recovered`): every stream and durable consumer has
+- JetStream's recovery after a node loss (`jetstream_waiting_for`): every stream and durable consumer has
   a leader on a live node, and orders' stream takes new events again.
 """
 
@@ -152,29 +152,33 @@ class Watchers:
         return found
 
 
-async def jetstream_recovered(stack: FaultStack, dead: int, orders_seq_at_loss: int) -> bool:
-    """Every stream and durable consumer has a leader that is not the dead node, and orders' stream has taken
-    events since the loss."""
+async def jetstream_waiting_for(stack: FaultStack, dead: int, orders_seq_at_loss: int) -> str | None:
+    """What JetStream has not yet recovered after losing node `dead` (None once recovered): every stream and
+    durable consumer has a leader that is not the dead node, and orders' stream has taken events since the loss."""
     cluster = stack.nats
     urls = [n.url for i, n in enumerate(cluster.nodes) if i != dead]  # type: ignore[union-attr]
     dead_name = cluster.nodes[dead].server_name  # type: ignore[union-attr]
     try:
         nc, js = await _js(urls)
-    except Exception:
-        return False
+    except Exception as e:
+        return f"no connection to the surviving nodes: {e!r}"
     try:
         for stream in [*STREAMS.values(), DLQ_STREAM]:
             info = await js.stream_info(stream)
-            if info.cluster is None or info.cluster.leader in (None, dead_name):
-                return False
+            leader = info.cluster.leader if info.cluster else None
+            if leader in (None, dead_name):
+                return f"stream {stream} led by {leader}"
             if stream == STREAMS["orders"] and info.state.last_seq <= orders_seq_at_loss:
-                return False
+                return f"stream {stream} at {info.state.last_seq}, no event since the loss"
             for consumer in await js.consumers_info(stream):
-                if consumer.cluster is None or consumer.cluster.leader in (None, dead_name):
-                    return False
-        return True
-    except Exception:
-        return False
+                if not consumer.config.durable_name:
+                    continue  # a reader's ephemeral consumer lives and dies with its node
+                leader = consumer.cluster.leader if consumer.cluster else None
+                if leader in (None, dead_name):
+                    return f"consumer {stream}/{consumer.name} led by {leader}"
+        return None
+    except Exception as e:
+        return f"JetStream API: {e!r}"
     finally:
         with contextlib.suppress(Exception):
             await nc.close()

@@ -165,8 +165,11 @@ async def run_scale(stack: FaultStack, world: World, orders: int, *, seed: int =
             lost_at = loop.time()
             await stack.nats_node_kill9(dead)
 
+            waiting_for: str | None = "the first look"
+
             async def measure() -> float:
-                while not await checks.jetstream_recovered(stack, dead, orders_seq):  # noqa: ASYNC110 - polls NATS
+                nonlocal waiting_for
+                while (waiting_for := await checks.jetstream_waiting_for(stack, dead, orders_seq)) is not None:  # noqa: ASYNC110 - polls NATS
                     await asyncio.sleep(0.1)
                 return loop.time() - lost_at
 
@@ -175,7 +178,13 @@ async def run_scale(stack: FaultStack, world: World, orders: int, *, seed: int =
             for name in KILLED_REPLICAS:
                 await stack.kill9(name)
             await reach(NODE_BACK_AT)
-            recovery = await asyncio.wait_for(measuring, 120)
+            try:
+                recovery = await asyncio.wait_for(measuring, 120)
+            except TimeoutError:
+                raise AssertionError(
+                    f"JetStream not recovered 120 s after node {dead} was lost: waiting for {waiting_for}; "
+                    f"node logs under {stack.nats.nodes[dead].store_dir.parent}"  # type: ignore[union-attr]
+                ) from None
             await stack.nats_node_start(dead)
             for name in KILLED_REPLICAS:
                 await stack.start_service(name, wait=False)
