@@ -65,15 +65,32 @@ def dying_with_parent(argv: list[str], sig: int = signal.SIGTERM) -> list[str]:
     return [sys.executable, "-S", "-c", _DYING_WITH_PARENT, str(int(sig)), str(os.getpid()), *argv]
 
 
-def _bound_launch(argv: list[str], sig: int, user: str | None) -> tuple[list[str], Callable[[], None] | None]:
-    """(argv, preexec_fn) for a server that must die with this process. As another user (PostgreSQL when run
-    as root) this interpreter may be out of that user's reach: util-linux's setpriv sets the signal then (it
-    is on every Debian); only without it is the forked `preexec_fn` used."""
+def _as_user(user: str) -> list[str] | None:
+    """util-linux's setpriv (on every Debian) prefix that runs a command as `user`; None without setpriv.
+
+    Preferred to Popen's `user=`: with it Popen must fork() rather than vfork, and a fork() runs gRPC's fork
+    handlers in the child, which sometimes crashed it before the exec on a busy machine (a PostgreSQL restart
+    in the fault suite)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    import pwd
+
+    return [setpriv, f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}", "--init-groups"]
+
+
+def _bound_launch(
+    argv: list[str], sig: int, user: str | None
+) -> tuple[list[str], Callable[[], None] | None, str | None]:
+    """(argv, preexec_fn, user for Popen) for a server that must die with this process. As another user
+    (PostgreSQL when run as root) this interpreter may be out of that user's reach: setpriv changes the user,
+    then sets the signal (a credential change clears it, so the order matters). Only without setpriv are the
+    forked `preexec_fn` and Popen's user used."""
     if user is None:
-        return dying_with_parent(argv, sig), None
-    if setpriv := shutil.which("setpriv"):
-        return [setpriv, f"--pdeathsig={signal.Signals(sig).name}", *argv], None
-    return argv, partial(die_with_parent, sig)
+        return dying_with_parent(argv, sig), None, None
+    if (switch := _as_user(user)) is not None:
+        return [*switch, f"--pdeathsig={signal.Signals(sig).name}", *argv], None, None
+    return argv, partial(die_with_parent, sig), user
 
 
 def _pg_bin(name: str) -> str:
@@ -134,8 +151,10 @@ class EmbeddedPostgres:
             self._chown(self.data_dir)
         self._stop_stale()
         if not (self.data_dir / "PG_VERSION").exists():
+            switch = _as_user(self.user) if self.user else None
             subprocess.run(
                 [
+                    *(switch or []),
                     _pg_bin("initdb"),
                     "-D",
                     str(self.data_dir),
@@ -148,7 +167,7 @@ class EmbeddedPostgres:
                 ],
                 check=True,
                 capture_output=True,
-                user=self.user,
+                user=None if switch else self.user,
             )
         socket_dir = self.data_dir
         settings = [
@@ -169,14 +188,14 @@ class EmbeddedPostgres:
             # Throwaway test clusters: durability buys nothing and costs most of the write latency.
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
-        argv, preexec = _bound_launch(
+        argv, preexec, popen_user = _bound_launch(
             [_pg_bin("postgres"), "-D", str(self.data_dir), *settings], signal.SIGINT, self.user
         )
         self.proc = subprocess.Popen(
             argv,
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            user=self.user,
+            user=popen_user,
             preexec_fn=preexec,  # None unless setpriv is missing (see _bound_launch)
             start_new_session=True,
         )
