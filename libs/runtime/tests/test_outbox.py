@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -11,7 +13,8 @@ from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
 from onepool_contracts.events import subject_of
 from onepool_runtime import db, messaging, outbox
-from onepool_runtime.relay import OutboxRelay
+from onepool_runtime.relay import PURGE_STATEMENTS, OutboxRelay
+from onepool_runtime.testing.plans import generic_plan
 from onepool_runtime.uow import UnitOfWork
 from sqlalchemy import event, text
 
@@ -131,11 +134,15 @@ async def test_a_message_that_is_not_an_event_is_refused_and_nothing_is_written(
 
 
 async def _wait_published(relay: OutboxRelay, n: int, within: float = 5.0) -> None:
+    await _until(lambda: relay.stats.published >= n, f"{n} events published", within)
+
+
+async def _until(check: Callable[[], bool], what: str, within: float = 5.0) -> None:
     for _ in range(int(within / 0.05)):
-        if relay.stats.published >= n:
+        if check():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{relay.stats.published} of {n} events published within {within}s")
+    raise AssertionError(f"not {what} within {within}s")
 
 
 async def test_a_commit_made_while_the_relay_publishes_is_published_at_once(env) -> None:  # type: ignore[no-untyped-def]
@@ -237,3 +244,81 @@ async def test_a_relay_pass_is_three_messages_to_the_database_and_marks_what_it_
         assert (await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar() == 0
     skus = [events_pb2.StockChanged.FromString(m.data).level.sku for m in await _stream_messages(env, SUBJECT)]
     assert skus == ["SKU-PASS-0", "SKU-PASS-1", "SKU-PASS-2"]
+
+
+async def _outbox_rows(env, rows: list[tuple[str, str | None]]) -> None:  # type: ignore[no-untyped-def]
+    """Rows in seq order, each (created_at, published_at) as SQL expressions (NULL: not published yet)."""
+    async with env.engine.begin() as conn:
+        for created, published in rows:
+            await conn.execute(
+                text(
+                    "INSERT INTO outbox (id, subject, payload, created_at, published_at) "
+                    f"VALUES (gen_random_uuid()::text, 'x.y', '', {created}, {published or 'NULL'})"
+                )
+            )
+
+
+async def _outbox_ages(env) -> list[tuple[bool, bool]]:  # type: ignore[no-untyped-def]
+    """What is left, in seq order: (published, published over a day ago) per row."""
+    async with env.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT published_at IS NOT NULL, published_at < now() - interval '1 day' FROM outbox ORDER BY seq")
+        )
+        return [(bool(p), bool(old)) for p, old in rows]
+
+
+OLD, RECENT = "now() - interval '2 days'", "now() - interval '1 hour'"
+
+
+async def test_purge_deletes_only_rows_published_before_the_retention_chunk_by_chunk(env) -> None:  # type: ignore[no-untyped-def]
+    # Seven old published rows around an old row never published (NATS refused it for two days), then rows
+    # younger than the cut-off, one of them old enough by its published_at's clock skew alone.
+    await _outbox_rows(
+        env,
+        [(OLD, OLD)] * 3 + [(OLD, None)] + [(OLD, OLD)] * 4 + [(RECENT, RECENT), (RECENT, None), (RECENT, RECENT)],
+    )
+    relay = _relay(env, retention_seconds=86400.0, purge_chunk=3)
+    steps = 1
+    while await relay.purge_step():
+        steps += 1
+    assert relay.stats.purged == 7
+    assert steps == 3  # 3 rows a chunk: the third reaches the rows younger than the cut-off and ends the purge
+    assert await _outbox_ages(env) == [(False, False), (True, False), (False, False), (True, False)]
+    assert not await relay.purge_step()  # the next purge starts from the oldest row again: nothing to delete
+    assert relay.stats.purged == 7
+
+
+async def test_the_purge_reads_the_outbox_by_its_primary_key_never_the_whole_table(env) -> None:  # type: ignore[no-untyped-def]
+    """Published rows stay a day: at campaign rates millions of them, read on every purge by a filter on
+    published_at, which no index serves."""
+    async with env.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO outbox (id, subject, payload, published_at) "
+                "SELECT 'e' || i, 'x.y', '', now() FROM generate_series(1, 20000) i"
+            )
+        )
+        await conn.execute(text("ANALYZE outbox"))
+    async with env.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            for sql in PURGE_STATEMENTS:
+                plan = await generic_plan(driver, sql)
+                assert "Seq Scan" not in plan and "outbox_pkey" in plan, plan
+
+
+async def test_a_running_relay_purges_old_rows_and_goes_on_publishing(env) -> None:  # type: ignore[no-untyped-def]
+    await _outbox_rows(env, [(OLD, OLD)] * 7)
+    r = _relay(env, purge_chunk=3)
+    task = asyncio.create_task(r.run())
+    try:
+        async with env.uow() as uow:
+            uow.publish(_event("SKU-AFTER-PURGE"))
+            await uow.commit()
+        await _wait_published(r, 1)
+        await _until(lambda: r.stats.purged == 7, "the 7 old rows purged")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await _outbox_ages(env) == [(True, False)]

@@ -16,6 +16,12 @@ A pass is three messages to PostgreSQL on the pooled connection's asyncpg connec
 the claim, and the mark sent together with COMMIT (one message, so one wait fewer for the database and, on
 the relay's own thread, for the interpreter lock); no SQLAlchemy compilation per pass. A failure before the
 COMMIT rolls the transaction back; a connection handed back inside one is dropped by the pool (db.py).
+
+Published rows are kept `retention_seconds` (so they can be re-sent) and then purged, between passes on the
+same connection, one chunk at a time: a chunk reads the oldest rows by the primary key and deletes those
+published before the cut-off, and the purge ends at the first row written after it. A chunk so reads about
+what it deletes, whatever the table holds (a filter on published_at, which no index serves, read the whole
+retained day every 15 s and held the relay while it deleted all it found); the relay publishes between chunks.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onepool_runtime import metrics, outbox
-from onepool_runtime.db import driver_connection
+from onepool_runtime.db import driver_connection, driver_transaction
 from onepool_runtime.outbox import MSG_ID_HEADER
 
 log = logging.getLogger(__name__)
@@ -48,7 +54,16 @@ _MARK_AND_COMMIT = (
     "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY('{%s}'::bigint[]); COMMIT"
 )
 _FAIL = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])"
-_PURGE = text("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :secs)")
+# The purge's next chunk: the oldest rows after `$1` in seq order (the primary key, so no scan of the table),
+# each with whether it is gone (published before the cut-off) and whether it is younger than the cut-off.
+_PURGE_HEAD = (
+    "SELECT seq, published_at < now() - make_interval(secs => $3) AS gone, "
+    "created_at >= now() - make_interval(secs => $3) AS young "
+    "FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2"
+)
+_PURGE = "DELETE FROM outbox WHERE seq = ANY($1::bigint[])"
+PURGE_STATEMENTS = (_PURGE_HEAD, _PURGE)  # for the test that pins them to the primary key
+PURGE_EVERY_SECONDS = 15.0
 _BACKLOG = text(
     "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE published_at IS NULL"
 )
@@ -58,6 +73,7 @@ _BACKLOG = text(
 class RelayStats:
     published: int = 0
     failed: int = 0
+    purged: int = 0
 
 
 class OutboxRelay:
@@ -72,6 +88,7 @@ class OutboxRelay:
         busy_poll_seconds: float = 0.05,
         publish_timeout: float = 5.0,
         retention_seconds: float = 86400.0,
+        purge_chunk: int = 2000,
         after_publish: Callable[[list[str]], Awaitable[None]] | None = None,
         woken_by: AsyncEngine | None = None,
     ) -> None:
@@ -85,6 +102,8 @@ class OutboxRelay:
         self._busy_poll = min(busy_poll_seconds, poll_seconds)
         self._timeout = publish_timeout
         self._retention = retention_seconds
+        self._purge_chunk = purge_chunk
+        self._purge_after = 0  # the purge's place: the last seq its previous chunk looked at
         # Test seam: runs after the PubAcks and before the rows are marked (fault injection).
         self._after_publish = after_publish
         self._wake = asyncio.Event()
@@ -109,6 +128,7 @@ class OutboxRelay:
         self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
         stop_waking = outbox.on_commit(self._woken_by, self._poke)
         last_purge = 0.0
+        purging = False  # a purge is under way: its next chunk runs after the next pass
         loop = self._loop
         try:
             while True:
@@ -123,12 +143,11 @@ class OutboxRelay:
                     log.exception("outbox relay pass failed; retrying")
                     sent = 0
                     await asyncio.sleep(self._poll)
-                if loop.time() - last_purge > 15:
-                    last_purge = loop.time()
-                    with contextlib.suppress(Exception):
-                        await self._purge_and_measure()
-                if sent >= self._batch:
-                    continue  # more waiting: do not sleep
+                if purging or loop.time() - last_purge > PURGE_EVERY_SECONDS:
+                    last_purge = last_purge if purging else loop.time()
+                    purging = await self._purge_and_measure()
+                if sent >= self._batch or purging:
+                    continue  # more waiting (to publish or to purge): do not sleep
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._busy_poll if sent else self._poll)
         finally:
@@ -195,8 +214,34 @@ class OutboxRelay:
         await conn.execute(_MARK_AND_COMMIT % ",".join(str(int(seq)) for seq in ok) if ok else "COMMIT")
         return ok, failed
 
-    async def _purge_and_measure(self) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(_PURGE, {"secs": self._retention})
-            count, age = (await conn.execute(_BACKLOG)).one()
-        metrics.set_outbox_backlog(self._schema, int(count), float(age))
+    async def purge_step(self) -> bool:
+        """Delete one chunk of rows published before the retention's cut-off (module doc). Returns True
+        while the purge has more to look at, False when it reached rows younger than the cut-off (or the end
+        of the table); the next purge then starts again from the oldest row."""
+        async with driver_transaction(self._engine) as conn:
+            head = await conn.fetch(_PURGE_HEAD, self._purge_after, self._purge_chunk, self._retention)
+            gone = [r["seq"] for r in head if r["gone"]]
+            if gone:
+                await conn.execute(_PURGE, gone)
+        self.stats.purged += len(gone)
+        if len(head) < self._purge_chunk or any(r["young"] for r in head):
+            self._purge_after = 0
+            return False
+        self._purge_after = head[-1]["seq"]
+        return True
+
+    async def _purge_and_measure(self) -> bool:
+        """One purge chunk and, once the purge is done, the backlog gauges. True while the purge goes on; a
+        failure ends it (the next one starts in PURGE_EVERY_SECONDS) and never stops the relay."""
+        try:
+            if await self.purge_step():
+                return True
+            async with self._engine.connect() as conn:
+                count, age = (await conn.execute(_BACKLOG)).one()
+            metrics.set_outbox_backlog(self._schema, int(count), float(age))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._purge_after = 0
+            log.warning("outbox purge failed; trying again in %.0fs: %r", PURGE_EVERY_SECONDS, exc)
+        return False
