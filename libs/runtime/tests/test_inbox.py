@@ -11,7 +11,6 @@ from onepool_runtime import inbox
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.server import Infra, ServiceHost, ServiceParts
 from onepool_runtime.settings import ServiceSettings
-from onepool_runtime.testing.services import TEST_SECRET
 from onepool_runtime.uow import UnitOfWork
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -71,7 +70,7 @@ async def test_retention_must_outlive_every_redelivery() -> None:
     assert ServiceSettings().inbox_retention_days > 14
 
 
-async def test_the_consumer_host_purges_the_inbox(env: Any, database_url: str, nats_url: str) -> None:
+async def test_the_consumer_host_purges_the_inbox(env: Any, host_settings: Any) -> None:
     await _rows(env, "svc-a", ["old-1", "old-2"], age_days=30)
     await _rows(env, "svc-a", ["kept"], age_days=1)
 
@@ -88,17 +87,7 @@ async def test_the_consumer_host_purges_the_inbox(env: Any, database_url: str, n
         assert isinstance(consumer, EventConsumer)
         return ServiceParts(register=lambda server: None, service_names=[], policy={}, consumers=[consumer])
 
-    settings = ServiceSettings(
-        service_name="inventory",
-        db_schema=env.schema,
-        database_url=database_url,
-        nats_url=nats_url,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        jwt_secret=TEST_SECRET,
-        inbox_purge_interval_seconds=0.2,
-        log_json=False,
-    )
+    settings = host_settings(inbox_purge_interval_seconds=0.2)
     host = ServiceHost(settings, build)
     await host.start()
     try:

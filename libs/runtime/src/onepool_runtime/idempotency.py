@@ -13,6 +13,10 @@ for those that failed, all in its own transaction, which it runs with `run_in_tr
 Both forms share one key space: `stored_key(operation, request_id)`, the operation being the request message's name.
 A batch whose transaction runs on asyncpg directly (`db.driver_transaction`) uses `claim_many_on` and
 `settle_on`: the same statements, one round trip each.
+
+Keys are kept `ONEPOOL_IDEMPOTENCY_RETENTION_DAYS` (30) and then purged by the service host (`purge`):
+a request retried later than that is a new request. Callers retry within minutes; a month keeps the table
+from growing without end (each key holds its answer) and outlives any retry a client makes.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from google.protobuf.message import Message
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from onepool_runtime import retention
 from onepool_runtime.errors import Conflict, InvalidArgument
 from onepool_runtime.infra import is_transaction_conflict
 from onepool_runtime.tables import idempotency_keys
@@ -43,6 +49,11 @@ U = TypeVar("U", bound=UnitOfWork)
 
 def fingerprint(request: Message) -> str:
     return hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+
+
+async def purge(engine: AsyncEngine, retention_seconds: float, *, chunk: int = 10_000) -> int:
+    """Delete the keys stored more than `retention_seconds` ago (module doc); returns how many."""
+    return await retention.purge_older_than(engine, "idempotency_keys", retention_seconds, chunk=chunk)
 
 
 def stored_key(operation: str, request_id: str) -> str:

@@ -144,3 +144,22 @@ def create_runtime_tables() -> None:
         sa.Column("response", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
+
+
+# The indexes the retention purges read by (retention.py), added after the runtime tables' first version.
+RETENTION_INDEXES = {
+    "inbox_processed_at": ("inbox", "processed_at"),
+    "idempotency_keys_created_at": ("idempotency_keys", "created_at"),
+}
+
+
+def create_retention_indexes() -> None:
+    """Built inside the migration's transaction (under its advisory lock): writes to the two tables wait for
+    the build, seconds on tables of millions of rows."""
+    for name, (table, column) in RETENTION_INDEXES.items():
+        op.create_index(name, table, [column])
+
+
+def drop_retention_indexes() -> None:
+    for name, (table, _) in RETENTION_INDEXES.items():
+        op.drop_index(name, table_name=table)

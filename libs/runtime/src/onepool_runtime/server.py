@@ -30,13 +30,13 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from onepool_runtime import db, faults, messaging, readpool, reflection
+from onepool_runtime import db, faults, idempotency, inbox, messaging, readpool, reflection
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import EventConsumer, Subscription
-from onepool_runtime.inbox import DAY, InboxPurge
 from onepool_runtime.pipeline import CallPipeline, Metered, Registrar
 from onepool_runtime.relay_thread import RelayThread
+from onepool_runtime.retention import DAY, PeriodicPurge
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import configure_telemetry
 from onepool_runtime.uow import UnitOfWork
@@ -174,7 +174,8 @@ class ServiceHost:
         self.infra: Infra | None = None
         self.parts: ServiceParts | None = None
         self.relay: RelayThread | None = None
-        self.inbox_purge: InboxPurge | None = None
+        self.inbox_purge: PeriodicPurge | None = None
+        self.idempotency_purge: PeriodicPurge | None = None
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: bool | None = None
@@ -237,12 +238,18 @@ class ServiceHost:
         for consumer in parts.consumers:
             self._spawn(f"consumer:{consumer.durable}", consumer.run)
         if parts.consumers:
-            self.inbox_purge = InboxPurge(
-                engine,
-                retention_seconds=s.inbox_retention_days * DAY,
+            self.inbox_purge = PeriodicPurge(
+                "inbox",
+                partial(inbox.purge, engine, s.inbox_retention_days * DAY),
                 interval_seconds=s.inbox_purge_interval_seconds,
             )
             self._spawn("inbox-purge", self.inbox_purge.run)
+        self.idempotency_purge = PeriodicPurge(
+            "idempotency_keys",
+            partial(idempotency.purge, engine, s.idempotency_retention_days * DAY),
+            interval_seconds=s.idempotency_purge_interval_seconds,
+        )
+        self._spawn("idempotency-purge", self.idempotency_purge.run)
         for name, task in parts.tasks.items():
             self._spawn(name, task)
         # The first health verdict is given before start() returns, so a caller never sees a stale answer.

@@ -112,6 +112,10 @@ class ServiceSettings(BaseSettings):
     # letter's life in the DLQ stream (7 days), after which it can no longer be replayed (inbox.py).
     inbox_retention_days: float = Field(default=15.0, ge=14.0)
     inbox_purge_interval_seconds: float = Field(default=3600.0, gt=0)
+    # A mutating RPC's idempotency key (and its stored answer) is kept this long: a retry after it is a new
+    # request (idempotency.py).
+    idempotency_retention_days: float = Field(default=30.0, ge=1.0)
+    idempotency_purge_interval_seconds: float = Field(default=3600.0, gt=0)
     health_check_seconds: float = 2.0
     metrics_port: int = Field(default=0, description="Prometheus scrape port; 0 disables the endpoint.")
     # Tracing (see telemetry.py): with no exporter configured nothing is recorded, only propagated. With one,

@@ -45,6 +45,8 @@ inbox = Table(
     Column("event_id", String(64), primary_key=True),
     Column("subject", String(255), nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The purge's: oldest first, reading only what it deletes (retention.py).
+    Index("inbox_processed_at", "processed_at"),
 )
 
 idempotency_keys = Table(
@@ -56,4 +58,5 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("response", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("idempotency_keys_created_at", "created_at"),  # the purge's, as the inbox's
 )

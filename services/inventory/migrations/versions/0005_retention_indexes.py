@@ -1,0 +1,24 @@
+"""inventory: the indexes the inbox and idempotency-key purges read by (onepool_runtime.retention)
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from onepool_runtime.migrations import create_retention_indexes, drop_retention_indexes
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    create_retention_indexes()
+
+
+def downgrade() -> None:
+    drop_retention_indexes()
