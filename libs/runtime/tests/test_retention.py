@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 from onepool.inventory.v1 import inventory_pb2 as pb
-from onepool_runtime import idempotency, retention
+from onepool_runtime import idempotency, retention, tables
 from onepool_runtime.server import Infra, ServiceHost, ServiceParts
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.testing.plans import generic_plan
 from onepool_runtime.uow import UnitOfWork
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import Select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 pytestmark = pytest.mark.asyncio
 
@@ -103,3 +104,54 @@ async def test_the_service_host_purges_old_idempotency_keys(env: Any, host_setti
     async with env.engine.connect() as conn:
         left = (await conn.execute(text("SELECT key FROM idempotency_keys"))).scalars().all()
     assert left == [idempotency.stored_key("ReserveRequest", "r-3")]
+
+
+async def _purge_all_keys(env: Any) -> None:
+    async with env.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM idempotency_keys"))
+
+
+async def test_a_key_purged_between_the_claim_and_the_read_of_its_answer_is_claimed_afresh(
+    env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry's INSERT finds the key taken, the purge commits, its SELECT finds nothing: a new request,
+    never an error (the read's `.one()` raised, an INTERNAL)."""
+    answers = ["first", "second"]
+    assert await _answer(env, "r-1", answers) == "first"
+    execute, purged = AsyncSession.execute, []
+
+    async def purging_before_the_read(self: AsyncSession, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if not purged and isinstance(statement, Select) and tables.idempotency_keys in statement.get_final_froms():
+            purged.append(statement)
+            await _purge_all_keys(env)
+        return await execute(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncSession, "execute", purging_before_the_read)
+    assert await _answer(env, "r-1", answers) == "second"
+    assert purged and answers == []
+
+
+class _PurgingBeforeTheRead:
+    """An asyncpg connection whose first read of stored answers comes after a purge of every key."""
+
+    def __init__(self, conn: Any, env: Any) -> None:
+        self._conn, self._env, self.purged = conn, env, False
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        if not self.purged and sql.startswith("SELECT key, fingerprint, response FROM idempotency_keys"):
+            self.purged = True
+            await _purge_all_keys(self._env)
+        return await self._conn.fetch(sql, *args)
+
+
+async def test_a_batch_claims_afresh_the_keys_purged_between_its_two_statements(env: Any) -> None:
+    answers = ["first"]
+    assert await _answer(env, "r-1", answers) == "first"
+    key = idempotency.stored_key("ReserveRequest", "r-1")
+    async with env.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            racing = _PurgingBeforeTheRead(driver, env)
+            claims = await idempotency.claim_many_on(racing, "ReserveRequest", {key: "fp", "ReserveRequest:r-2": "fp2"})
+    assert racing.purged
+    assert claims == {key: idempotency.Claim(owned=True), "ReserveRequest:r-2": idempotency.Claim(owned=True)}

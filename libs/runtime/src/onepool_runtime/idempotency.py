@@ -115,23 +115,25 @@ class Claim:
 async def claim_many(uow: UnitOfWork, operation: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
     """Claim every key (full keys, see `stored_key`) in sorted order, in two statements: a key another
     transaction holds blocks until that one ends, as in `run_in_transaction`."""
-    if not fingerprints:
-        return {}
-    rows = [
-        {"key": k, "operation": operation, "fingerprint": fp, "response": b""} for k, fp in sorted(fingerprints.items())
-    ]
-    inserted = await uow.session.execute(
-        insert(idempotency_keys).values(rows).on_conflict_do_nothing().returning(idempotency_keys.c.key)
-    )
-    claims = {r.key: Claim(owned=True) for r in inserted.all()}
-    taken = [k for k in fingerprints if k not in claims]
-    if taken:
-        stored = await uow.session.execute(
-            select(idempotency_keys.c.key, idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
-                idempotency_keys.c.key.in_(taken)
-            )
+    claims: dict[str, Claim] = {}
+    pending = dict(fingerprints)
+    while pending:
+        rows = [
+            {"key": k, "operation": operation, "fingerprint": fp, "response": b""} for k, fp in sorted(pending.items())
+        ]
+        inserted = await uow.session.execute(
+            insert(idempotency_keys).values(rows).on_conflict_do_nothing().returning(idempotency_keys.c.key)
         )
-        claims.update({r.key: Claim(False, r.fingerprint, bytes(r.response)) for r in stored.all()})
+        claims.update({r.key: Claim(owned=True) for r in inserted.all()})
+        taken = [k for k in pending if k not in claims]
+        if taken:
+            stored = await uow.session.execute(
+                select(idempotency_keys.c.key, idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+                    idempotency_keys.c.key.in_(taken)
+                )
+            )
+            claims.update({r.key: Claim(False, r.fingerprint, bytes(r.response)) for r in stored.all()})
+        pending = {k: pending[k] for k in taken if k not in claims}  # purged in between: free again (`purge`)
     return claims
 
 
@@ -154,19 +156,24 @@ async def forget(uow: UnitOfWork, keys: Iterable[str]) -> None:
 
 
 async def _claim(uow: UnitOfWork, key: str, fp: str, operation: str) -> bytes | None:
-    inserted = await uow.session.execute(
-        insert(idempotency_keys)
-        .values(key=key, operation=operation, fingerprint=fp, response=b"")
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(idempotency_keys.c.key)
-    )
-    if inserted.first() is not None:
-        return None
-    row = (
-        await uow.session.execute(
-            select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(idempotency_keys.c.key == key)
+    while True:
+        inserted = await uow.session.execute(
+            insert(idempotency_keys)
+            .values(key=key, operation=operation, fingerprint=fp, response=b"")
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(idempotency_keys.c.key)
         )
-    ).one()
+        if inserted.first() is not None:
+            return None
+        row = (
+            await uow.session.execute(
+                select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(idempotency_keys.c.key == key)
+            )
+        ).first()
+        if row is not None:
+            break
+        # The stored key was purged between the two statements (`purge`, at the end of its retention): the
+        # key is free again, so claim it afresh.
     if row.fingerprint != fp:
         raise InvalidArgument("request_id", "already used for a different request")
     return bytes(row.response)
@@ -190,15 +197,17 @@ DELETE FROM idempotency_keys WHERE key = ANY($3::text[])
 
 async def claim_many_on(conn: asyncpg.Connection, operation: str, fingerprints: Mapping[str, str]) -> dict[str, Claim]:
     """`claim_many` on an asyncpg connection inside the caller's transaction (keys claimed in sorted order)."""
-    if not fingerprints:
-        return {}
-    ordered = sorted(fingerprints.items())
-    inserted = await conn.fetch(_CLAIM_ON, operation, [k for k, _ in ordered], [f for _, f in ordered])
-    claims = {r[0]: Claim(owned=True) for r in inserted}
-    taken = [k for k in fingerprints if k not in claims]
-    if taken:
-        for r in await conn.fetch(_STORED_ON, taken):
-            claims[r[0]] = Claim(False, r[1], bytes(r[2]))
+    claims: dict[str, Claim] = {}
+    pending = dict(fingerprints)
+    while pending:
+        ordered = sorted(pending.items())
+        inserted = await conn.fetch(_CLAIM_ON, operation, [k for k, _ in ordered], [f for _, f in ordered])
+        claims.update({r[0]: Claim(owned=True) for r in inserted})
+        taken = [k for k in pending if k not in claims]
+        if taken:
+            for r in await conn.fetch(_STORED_ON, taken):
+                claims[r[0]] = Claim(False, r[1], bytes(r[2]))
+        pending = {k: pending[k] for k in taken if k not in claims}  # purged in between: free again (`purge`)
     return claims
 
 
