@@ -169,7 +169,7 @@ def test_prometheus_scrapes_every_service_on_its_metrics_port(
     mounts = {v.split(":")[1]: v.split(":")[0] for v in services["prometheus"]["volumes"] if v.startswith("./")}
     config = yaml.safe_load((root / mounts["/etc/prometheus/prometheus.yml"]).read_text())
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
-    for name in contract_ports:
+    for name in (*contract_ports, "gateway"):
         port = services[name]["environment"]["ONEPOOL_METRICS_PORT"]
         assert jobs[name] == [f"{name}:{port}"]  # the job is named like the service, as under the operator
     grafana = {v.split(":")[1]: root / v.split(":")[0] for v in services["grafana"]["volumes"]}

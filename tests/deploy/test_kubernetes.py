@@ -77,7 +77,22 @@ CUSTOM_SCHEMAS = {
                     "selector": {
                         "type": "object",
                         **_STRICT,
-                        "properties": {"matchLabels": {"type": "object", "additionalProperties": {"type": "string"}}},
+                        "properties": {
+                            "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "matchExpressions": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    **_STRICT,
+                                    "required": ["key", "operator"],
+                                    "properties": {
+                                        "key": {"type": "string"},
+                                        "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                                        "values": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                },
+                            },
+                        },
                     },
                     "namespaceSelector": {"type": "object"},
                     "endpoints": {
@@ -275,7 +290,7 @@ def test_the_gateway_serves_http_on_8080_with_http_probes_and_no_secret(
     deployment = of_kind(objects, "Deployment")["gateway"]
     container = the_container(deployment)
     assert container["args"] == ["gateway"]
-    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": gateway_port}
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": gateway_port, "metrics": 9464}
     env = {e["name"]: e for e in container["env"]}
     assert env["ONEPOOL_GATEWAY_HOST"]["value"] == "0.0.0.0"
     assert env["ONEPOOL_GATEWAY_PORT"]["value"] == str(gateway_port)
@@ -415,9 +430,14 @@ def test_prod_scrapes_every_service_metrics_port_and_ships_the_dashboard(contrac
     metrics_port = int(onepool_config(objects)["data"]["ONEPOOL_METRICS_PORT"])
     (endpoint,) = monitor["spec"]["endpoints"]
     deployments = of_kind(objects, "Deployment")
-    for name in contract_ports:
+    selector = monitor["spec"]["selector"]
+    for name in (*contract_ports, "gateway"):
         service = of_kind(objects, "Service")[name]
-        assert selects(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"]), name
+        labels = service["metadata"]["labels"]
+        assert selects(selector["matchLabels"], labels), name
+        assert all(
+            e["operator"] == "In" and labels.get(e["key"]) in e["values"] for e in selector["matchExpressions"]
+        ), name
         port = {p["name"]: p for p in service["spec"]["ports"]}[endpoint["port"]]
         container_ports = {p["name"]: p["containerPort"] for p in the_container(deployments[name])["ports"]}
         assert container_ports[port["targetPort"]] == metrics_port, name

@@ -3,7 +3,10 @@ inventory, the orders outbox relay and the settlement consumer, all under the st
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
+import httpx
 import pytest
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
@@ -19,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.support.channels import wait_until_orders_knows
+from tests.support.gateway import running_gateway
 from tests.support.orders import cny, eventually, ship_to, uid
 
 pytestmark = pytest.mark.asyncio
@@ -122,3 +126,31 @@ async def test_place_and_pay_is_one_trace_through_orders_inventory_relay_and_set
     )
     assert consumer.kind == trace.SpanKind.CONSUMER
     assert consumer.attributes["messaging.consumer.group.name"].startswith("settlement-")
+
+
+async def test_a_browser_call_through_the_gateway_is_one_trace_with_the_gateways_hop(stack, admin, spans) -> None:  # type: ignore[no-untyped-def]
+    """The browser's trace continues through the gateway's SERVER span, the parent of the service's span."""
+    await stack.start("inventory")
+    browser_trace, browser_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    path = "/onepool.inventory.v1.InventoryService/GetAvailability"
+    async with running_gateway(stack) as url, httpx.AsyncClient(base_url=url, timeout=30) as web:
+        reply = await web.post(
+            path,
+            json={"skus": [uid("SKU")]},
+            headers={
+                "Authorization": dict(admin)["authorization"],
+                "traceparent": f"00-{browser_trace}-{browser_span}-01",
+            },
+        )
+    assert reply.status_code == 200, reply.text
+
+    async def hops() -> list[Any]:
+        return [
+            s for s in spans.get_finished_spans() if s.name == path and s.context.trace_id == int(browser_trace, 16)
+        ]
+
+    service, gateway = await eventually(hops, lambda found: len(found) == 2)  # the service's span ends first
+    assert gateway.kind == service.kind == trace.SpanKind.SERVER
+    assert gateway.parent is not None and gateway.parent.span_id == int(browser_span, 16)
+    assert service.parent is not None and service.parent.span_id == gateway.context.span_id
+    assert gateway.attributes["rpc.grpc.status_code"] == 0

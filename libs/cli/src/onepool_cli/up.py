@@ -7,7 +7,7 @@ ONEPOOL_GATEWAY_PORT, default 8080, or a free port when that one is taken) as ch
 health checks, prints how to call them, and on Ctrl-C or SIGTERM stops everything it started.
 
 With ONEPOOL_METRICS_PORT set, each service gets its own Prometheus endpoint: that port + 0..4 in the order
-of the gRPC ports (orders, inventory, channels, dealers, settlement).
+of the gRPC ports (orders, inventory, channels, dealers, settlement), and the gateway that port + 5.
 
 Failure modes: a child that exits while `up` waits for the health checks stops everything at once, with the
 last lines of that child's log (exit 1); a service not SERVING after `timeout` seconds, the same with the
@@ -54,7 +54,7 @@ class UpSettings(BaseSettings):
     grpc_host: str = "127.0.0.1"
     # Services listen on port_base + 0..4 (orders, inventory, channels, dealers, settlement): 50051-50055.
     port_base: int = 50051
-    # Prometheus endpoints on metrics_port + 0..4 in the same order; 0: none.
+    # Prometheus endpoints on metrics_port + 0..4 in the same order, the gateway's on + 5; 0: none.
     metrics_port: int = 0
     gateway_port: int = 8080
 
@@ -212,6 +212,8 @@ def up(timeout: float = 90.0) -> int:
                 # fewer starting at once brings the services up sooner.
                 log_file = open(logs / "gateway.log", "ab")  # noqa: SIM115 - owned by the child
                 gateway_env = {"ONEPOOL_GATEWAY_HOST": cfg.grpc_host, "ONEPOOL_GATEWAY_PORT": str(gateway_port)}
+                if cfg.metrics_port:
+                    gateway_env["ONEPOOL_METRICS_PORT"] = str(cfg.metrics_port + len(SERVICES))
                 proc = subprocess.Popen(
                     dying_with_parent([sys.executable, "-m", "onepool_gateway"]),
                     env={**env, **gateway_env},
@@ -282,6 +284,9 @@ def _print_banner(
     for svc in SERVICES:
         metrics = [f"http://{host}:{metrics_ports[svc.name]}/metrics"] if metrics_ports else []
         table.add_row(svc.name, f"{host}:{ports[svc.name]}", svc.proto_service, *metrics)
+    if metrics_ports:
+        port = max(metrics_ports.values()) + 1
+        table.add_row("gateway", gateway_url, "Connect / gRPC-Web", f"http://{host}:{port}/metrics")
     console.print(table)
     token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
     console.print(

@@ -52,7 +52,7 @@ class _OutgoingCall(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamCl
         with tracing.client_span(details.method) as span:
             call = await continuation(self._details(details), request)
             if span is not None:
-                tracing.finish_client_span(span, await call.code())  # waits for the answer; never raises
+                tracing.finish_span(span, await call.code())  # waits for the answer; never raises
             return call
 
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:

@@ -146,6 +146,11 @@ class ServiceSettings(BaseSettings):
     def grpc_address(self) -> str:
         return f"{self.grpc_host}:{self.grpc_port}"
 
+    @property
+    def metrics_host(self) -> str:
+        """Where the metrics endpoint listens: on the address the process serves on."""
+        return self.grpc_host
+
 
 class TelemetrySettings(BaseSettings):
     """The standard OpenTelemetry variables (no ONEPOOL_ prefix): OTLP when an endpoint is set, else nothing."""

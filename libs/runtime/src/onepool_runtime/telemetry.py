@@ -102,7 +102,7 @@ def configure_telemetry(settings: ServiceSettings) -> None:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from prometheus_client import start_http_server
 
-        start_http_server(settings.metrics_port, addr=settings.grpc_host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
         readers.append(PrometheusMetricReader())
     if otel.metrics_to_otlp:
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter

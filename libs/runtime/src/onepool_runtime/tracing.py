@@ -13,6 +13,8 @@ does the part OnePool needs:
   context manager). Health checks and reflection are never traced (the pipeline never wraps them).
 - `inject`/`client_span` for outgoing calls (`clients.service_channel`): the current trace context goes into
   the metadata; a CLIENT span is recorded only when spans are recorded.
+- `forwarding_span` for the gateway, which forwards a browser's call: its SERVER span joins the browser's
+  trace and becomes the parent of the service's span, when spans are recorded.
 
 Failure modes: a malformed `traceparent` is ignored (the call starts no trace), as the W3C propagator does.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -140,5 +142,32 @@ def client_span(method: bytes | str) -> Iterator[trace.Span | None]:
         yield span
 
 
-def finish_client_span(span: trace.Span, code: grpc.StatusCode) -> None:
+def trace_headers() -> dict[str, str]:
+    """The current trace context as headers (`traceparent`, `tracestate`): what a forwarded call carries on."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def finish_span(span: trace.Span, code: grpc.StatusCode) -> None:
+    """Record the call's status code on a span of `client_span` or `forwarding_span`."""
     _finish(span, code)
+
+
+@contextlib.contextmanager
+def forwarding_span(method: str, headers: Mapping[str, str]) -> Iterator[trace.Span | None]:
+    """For a proxy (the gateway): a SERVER span of `method` under the caller's trace (its `traceparent`
+    header), current while the call is forwarded, so `inject` passes the proxy's hop on; None and nothing
+    entered when spans are not recorded (the caller's headers then go on as they are)."""
+    if not recording():
+        yield None
+        return
+    with _tracer.start_as_current_span(
+        method,
+        context=propagate.extract(headers),
+        kind=SpanKind.SERVER,
+        attributes=_attributes(method),
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        yield span

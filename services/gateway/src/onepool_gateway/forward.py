@@ -12,10 +12,16 @@ Failure modes (every one reaches the browser as a Connect error, never as a bare
 - the service cannot be reached: `unavailable` (HTTP 503);
 - the deadline passes: `deadline_exceeded` (HTTP 504), and the upstream call is cancelled with it;
 - the browser goes away: connectrpc cancels the handler, which cancels the upstream call.
+
+Each unary call is counted and timed as a service counts its own (`onepool_rpc_requests_total`,
+`onepool_rpc_duration_seconds`, by method and gRPC code, on `ONEPOOL_METRICS_PORT`) and, when spans are
+recorded, is a SERVER span of the gateway between the browser's trace and the service's span.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -26,6 +32,7 @@ from connectrpc.method import StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import Endpoint
 from google.rpc import status_pb2
+from onepool_runtime import grpc_errors, tracing
 from onepool_runtime.clients import channel_credentials
 from protobuf.wkt import Any as ConnectAny
 
@@ -83,9 +90,13 @@ class Upstreams:
             await channel.close(None)
 
 
-def _metadata(ctx: RequestContext) -> tuple[tuple[str, str], ...]:
+def _metadata(ctx: RequestContext, *, traced: bool = False) -> tuple[tuple[str, str], ...]:
+    """The caller's headers for upstream; `traced`: under the gateway's own span, whose trace context
+    replaces the caller's (the service's span is then a child of the gateway's hop)."""
     headers = ctx.request_headers
-    return tuple((name, value) for name in FORWARDED_HEADERS for value in headers.getall(name))
+    if not traced:
+        return tuple((name, value) for name in FORWARDED_HEADERS for value in headers.getall(name))
+    return (*(("authorization", value) for value in headers.getall("authorization")), *tracing.trace_headers().items())
 
 
 def _timeout(ctx: RequestContext, default: float | None) -> float | None:
@@ -100,10 +111,21 @@ def _unary(route: Route, upstreams: Upstreams, default_timeout: float) -> Callab
         rpc = upstreams.channel(route.upstream).unary_unary(
             route.path, request_serializer=type(request).SerializeToString, response_deserializer=output.FromString
         )
-        try:
-            return await rpc(request, metadata=_metadata(ctx), timeout=_timeout(ctx, default_timeout))
-        except grpc.aio.AioRpcError as error:
-            raise connect_error(error) from None
+        start, code = time.perf_counter(), grpc.StatusCode.OK
+        with tracing.forwarding_span(route.path, ctx.request_headers) as span:
+            try:
+                metadata = _metadata(ctx, traced=span is not None)
+                return await rpc(request, metadata=metadata, timeout=_timeout(ctx, default_timeout))
+            except grpc.aio.AioRpcError as error:
+                code = error.code()
+                raise connect_error(error) from None
+            except asyncio.CancelledError:  # the browser went away
+                code = grpc.StatusCode.CANCELLED
+                raise
+            finally:
+                if span is not None:
+                    tracing.finish_span(span, code)
+                grpc_errors.record(route.path, code, start)  # onepool_rpc_requests_total / _duration, as a service
 
     return call
 

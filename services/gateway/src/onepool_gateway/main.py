@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
-from onepool_runtime.telemetry import configure_logging
+from onepool_runtime.telemetry import configure_logging, configure_telemetry
 
 from onepool_gateway.app import create_app
 from onepool_gateway.settings import GatewaySettings
@@ -12,6 +12,7 @@ from onepool_gateway.settings import GatewaySettings
 def main() -> None:
     settings = GatewaySettings()
     configure_logging(settings)
+    configure_telemetry(settings)  # the metrics endpoint (ONEPOOL_METRICS_PORT) and OTLP, as the services'
     uvicorn.run(
         create_app(settings),
         host=settings.gateway_host,

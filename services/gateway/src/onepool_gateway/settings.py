@@ -21,5 +21,9 @@ class GatewaySettings(ServiceSettings):
     gateway_read_max_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
 
     @property
+    def metrics_host(self) -> str:
+        return self.gateway_host  # it serves HTTP there, and no gRPC
+
+    @property
     def cors_origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.gateway_cors_origins.split(",") if o.strip()]
