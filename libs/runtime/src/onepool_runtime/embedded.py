@@ -11,11 +11,13 @@ import contextlib
 import ctypes
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +30,38 @@ _PR_SET_PDEATHSIG = 1
 PG_USER_WHEN_ROOT = "embedded_postgres"
 
 
+# Ports handed out below the kernel's ephemeral range (Linux: 32768-60999; macOS: from 49152).
+_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+_ports_lock = threading.Lock()
+_rng = random.Random()  # its own, so a test that seeds `random` does not make two processes pick alike
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A loopback port free now, never handed out before in this process, and below the ephemeral range: a
+    port from that range (a bind to port 0) may be given by the kernel to an outgoing connection before the
+    server binds it (a test stack's lazily started service then failed to bind its port)."""
+    top = min(_PORTS.stop, _ephemeral_low())
+    with _ports_lock:
+        for _ in range(200):
+            port = _rng.randrange(_PORTS.start, top)
+            if port in _handed_out:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # that range is full: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
