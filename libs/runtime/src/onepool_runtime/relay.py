@@ -18,10 +18,11 @@ the relay's own thread, for the interpreter lock); no SQLAlchemy compilation per
 COMMIT rolls the transaction back; a connection handed back inside one is dropped by the pool (db.py).
 
 Published rows are kept `retention_seconds` (so they can be re-sent) and then purged, between passes on the
-same connection, one chunk at a time: a chunk reads the oldest rows by the primary key and deletes those
-published before the cut-off, and the purge ends at the first row written after it. A chunk so reads about
-what it deletes, whatever the table holds (a filter on published_at, which no index serves, read the whole
-retained day every 15 s and held the relay while it deleted all it found); the relay publishes between chunks.
+same connection, one chunk at a time (`retention.SeqPurge`): a chunk reads the oldest rows by the primary
+key and deletes those published before the cut-off, and the purge ends at the first row written after it.
+A chunk so reads about what it deletes, whatever the table holds (a filter on published_at, which no index
+serves, read the whole retained day every 15 s and held the relay while it deleted all it found); the relay
+publishes between chunks.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from onepool_runtime import metrics, outbox
-from onepool_runtime.db import driver_connection, driver_transaction
+from onepool_runtime import metrics, outbox, retention
+from onepool_runtime.db import driver_connection
 from onepool_runtime.outbox import MSG_ID_HEADER
 
 log = logging.getLogger(__name__)
@@ -54,15 +55,8 @@ _MARK_AND_COMMIT = (
     "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY('{%s}'::bigint[]); COMMIT"
 )
 _FAIL = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])"
-# The purge's next chunk: the oldest rows after `$1` in seq order (the primary key, so no scan of the table),
-# each with whether it is gone (published before the cut-off) and whether it is younger than the cut-off.
-_PURGE_HEAD = (
-    "SELECT seq, published_at < now() - make_interval(secs => $3) AS gone, "
-    "created_at >= now() - make_interval(secs => $3) AS young "
-    "FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2"
-)
-_PURGE = "DELETE FROM outbox WHERE seq = ANY($1::bigint[])"
-PURGE_STATEMENTS = (_PURGE_HEAD, _PURGE)  # for the test that pins them to the primary key
+# The purge's two statements (retention.SeqPurge), for the test that pins them to the primary key.
+PURGE_STATEMENTS = retention.seq_purge_statements("outbox", "published_at", "created_at")
 PURGE_EVERY_SECONDS = 15.0
 _BACKLOG = text(
     "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE published_at IS NULL"
@@ -101,9 +95,9 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._busy_poll = min(busy_poll_seconds, poll_seconds)
         self._timeout = publish_timeout
-        self._retention = retention_seconds
-        self._purge_chunk = purge_chunk
-        self._purge_after = 0  # the purge's place: the last seq its previous chunk looked at
+        self._purge = retention.SeqPurge(
+            "outbox", done="published_at", written="created_at", retention_seconds=retention_seconds, chunk=purge_chunk
+        )
         # Test seam: runs after the PubAcks and before the rows are marked (fault injection).
         self._after_publish = after_publish
         self._wake = asyncio.Event()
@@ -215,20 +209,13 @@ class OutboxRelay:
         return ok, failed
 
     async def purge_step(self) -> bool:
-        """Delete one chunk of rows published before the retention's cut-off (module doc). Returns True
-        while the purge has more to look at, False when it reached rows younger than the cut-off (or the end
-        of the table); the next purge then starts again from the oldest row."""
-        async with driver_transaction(self._engine) as conn:
-            head = await conn.fetch(_PURGE_HEAD, self._purge_after, self._purge_chunk, self._retention)
-            gone = [r["seq"] for r in head if r["gone"]]
-            if gone:
-                await conn.execute(_PURGE, gone)
-        self.stats.purged += len(gone)
-        if len(head) < self._purge_chunk or any(r["young"] for r in head):
-            self._purge_after = 0
-            return False
-        self._purge_after = head[-1]["seq"]
-        return True
+        """Delete one chunk of rows published before the retention's cut-off (module doc). True while the
+        purge has more to look at."""
+        purged = self._purge.purged
+        try:
+            return await self._purge.step(self._engine)
+        finally:
+            self.stats.purged += self._purge.purged - purged
 
     async def _purge_and_measure(self) -> bool:
         """One purge chunk and, once the purge is done, the backlog gauges. True while the purge goes on; a
@@ -242,6 +229,5 @@ class OutboxRelay:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._purge_after = 0
             log.warning("outbox purge failed; trying again in %.0fs: %r", PURGE_EVERY_SECONDS, exc)
         return False

@@ -24,6 +24,10 @@ class OrdersSettings(ServiceSettings):
     # base delay, doubling per attempt up to the cap.
     stock_retry_seconds: float = 1.0
     stock_retry_max_seconds: float = 60.0
+    # A request inventory has answered is kept this long (what orders told inventory about an order, for an
+    # operator looking into it), then purged every `stock_request_purge_interval_seconds`; failed ones stay.
+    stock_request_retention_hours: float = Field(default=7 * 24.0, gt=0)
+    stock_request_purge_interval_seconds: float = Field(default=600.0, gt=0)
     # Presale: how often the balance sweeper looks for DEPOSIT_PAID orders past their balance deadline, and how
     # many it lapses per transaction (docs/presale.md).
     balance_sweep_interval_seconds: float = 5.0

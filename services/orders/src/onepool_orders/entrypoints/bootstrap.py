@@ -14,7 +14,9 @@ from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.retention import PeriodicPurge, SeqPurge
 from onepool_runtime.server import Infra, ServiceParts
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onepool_orders.adapters.inventory import GrpcInventory
 from onepool_orders.entrypoints.channel_events import on_channel_event, on_listing_event
@@ -63,6 +65,20 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     ]
 
 
+def stock_request_purge(settings: OrdersSettings, engine: AsyncEngine) -> PeriodicPurge:
+    """The command outbox's answered requests, past their retention (retention.SeqPurge: by seq, reading
+    about what it deletes); open and failed ones stay."""
+    answered = SeqPurge(
+        "stock_requests",
+        done="done_at",
+        written="created_at",
+        retention_seconds=settings.stock_request_retention_hours * 3600,
+    )
+    return PeriodicPurge(
+        "stock_requests", partial(answered.run, engine), interval_seconds=settings.stock_request_purge_interval_seconds
+    )
+
+
 async def build(infra: Infra) -> ServiceParts:
     settings = infra.settings_as(OrdersSettings)
     uow_factory = infra.units(OrdersUnitOfWork)
@@ -98,13 +114,20 @@ async def build(infra: Infra) -> ServiceParts:
         uow_factory, stock, interval_seconds=settings.balance_sweep_interval_seconds, batch=settings.balance_sweep_batch
     )
     servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
+    purge = stock_request_purge(settings, infra.engine)
 
     return ServiceParts(
         register=partial(orders_pb2_grpc.add_OrderServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
-        tasks={"saga-recovery": recovery.run, "balance-sweeper": balances.run},
+        tasks={"saga-recovery": recovery.run, "balance-sweeper": balances.run, "stock-request-purge": purge.run},
         on_stop=[partial(channel.close, None)],
-        components={"recovery": recovery, "placement": placement, "stock_sync": stock, "balances": balances},
+        components={
+            "recovery": recovery,
+            "placement": placement,
+            "stock_sync": stock,
+            "balances": balances,
+            "stock_request_purge": purge,
+        },
     )
