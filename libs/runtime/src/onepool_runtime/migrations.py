@@ -2,7 +2,8 @@
 
 Each service's `migrations/env.py` is two lines that call `run_env(metadata)`. `upgrade()` runs alembic
 programmatically (in a worker thread, because env.py drives its own event loop) under an advisory lock, so
-replicas starting together migrate once.
+replicas starting together migrate once. The lock is the session's, not a transaction's: a migration that builds
+an index CONCURRENTLY (`create_retention_indexes`) commits part-way, and the lock must outlive that commit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from onepool_runtime.db import asyncpg_url, check_schema_name
 
@@ -89,7 +90,6 @@ def run_env(target_metadata: MetaData | None) -> None:
             include_object=_owned_by_metadata,
         )
         with context.begin_transaction():
-            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
             context.run_migrations()
 
     async def main() -> None:
@@ -97,15 +97,31 @@ def run_env(target_metadata: MetaData | None) -> None:
             url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
         )
         try:
-            async with engine.begin() as conn:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             async with engine.connect() as conn:
+                await _lock_session(conn, f"migrate:{schema}")
+                # Under the lock: two CREATE SCHEMA IF NOT EXISTS racing on a fresh database, one fails (a unique
+                # violation in pg_namespace).
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                await conn.commit()
                 await conn.run_sync(migrate)
                 await conn.commit()
         finally:
             await engine.dispose()
 
     asyncio.run(main())
+
+
+async def _lock_session(conn: AsyncConnection, name: str) -> None:
+    """Takes the session-level advisory lock `name`, trying every 0.2 s, with no transaction open between the
+    tries. A replica blocked in `pg_advisory_lock` would sit in a statement with a snapshot, and the holder's
+    CREATE INDEX CONCURRENTLY waits for every older snapshot to end: the two would deadlock. NullPool: closing
+    the connection ends the session, and with it the lock, also when a migration failed."""
+    while True:
+        locked = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:s))"), {"s": name})
+        await conn.commit()
+        if locked:
+            return
+        await asyncio.sleep(0.2)
 
 
 def _owned_by_metadata(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
@@ -154,12 +170,22 @@ RETENTION_INDEXES = {
 
 
 def create_retention_indexes() -> None:
-    """Built inside the migration's transaction (under its advisory lock): writes to the two tables wait for
-    the build, seconds on tables of millions of rows."""
-    for name, (table, column) in RETENTION_INDEXES.items():
-        op.create_index(name, table, [column])
+    """Built CONCURRENTLY, outside the migration's transaction: the two tables may hold millions of rows (nothing
+    purged them before these indexes), and a plain CREATE INDEX would hold back every write to them (every
+    mutating RPC inserts a key) for the whole build. An index a failed or killed build left INVALID is dropped
+    and built again; a valid one is kept, so the step can be run again after a failure part-way."""
+    with op.get_context().autocommit_block():
+        bind = op.get_bind()
+        for name, (table, column) in RETENTION_INDEXES.items():
+            valid = bind.scalar(
+                text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"), {"name": name}
+            )
+            if valid is False:
+                op.drop_index(name, table_name=table, postgresql_concurrently=True)
+            op.create_index(name, table, [column], postgresql_concurrently=True, if_not_exists=True)
 
 
 def drop_retention_indexes() -> None:
-    for name, (table, _) in RETENTION_INDEXES.items():
-        op.drop_index(name, table_name=table)
+    with op.get_context().autocommit_block():
+        for name, (table, _) in RETENTION_INDEXES.items():
+            op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
