@@ -144,6 +144,30 @@ class FaultStack:
         await asyncio.to_thread(self.nats.stop)
         await asyncio.to_thread(self.pg.stop)
 
+    async def heal(self) -> list[str]:
+        """Puts back what a fault run left down or armed (a run that failed mid-fault may leave PostgreSQL or
+        nats-server stopped, a service killed, a fault hook set), then waits until every replica serves.
+        Returns what it had to do: empty after a run that cleaned up after itself. Without it one run's
+        failure to recover failed every run after it, for a reason that was not theirs."""
+        done: list[str] = []
+        if self.pg.proc is None or self.pg.proc.poll() is not None:
+            await self.pg_start()
+            done.append("PostgreSQL started")
+        nodes = self.nats.nodes if isinstance(self.nats, NatsCluster) else [self.nats]
+        for node in nodes:
+            if node.proc is None or node.proc.poll() is not None:
+                await self._start_nats_node(node)
+                done.append(f"nats-server :{node.port} started")
+        for name, svc in self.services.items():
+            if svc.fault_env:
+                await self.restart_with(name, {})
+                done.append(f"{name} restarted without its fault settings")
+            elif name in self._expected_down and not svc.alive:  # an unasked exit is the watcher's to restart
+                await self.start_service(name, wait=False)
+                done.append(f"{name} started")
+        await self.wait_serving()
+        return done
+
     def target(self, service: str) -> str:
         """The gRPC target of a service: its one address, or every replica's (`ipv4:a,b`, per-call balanced)."""
         addresses = [self.services[name].address for name in self.replicas[service]]
