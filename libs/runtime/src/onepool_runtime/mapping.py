@@ -49,7 +49,14 @@ def _dataclass_fields(cls: Any) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if f.init)
 
 
+# Values sent as they are. Checked by exact type first: most fields are plain strings and numbers, and the
+# isinstance chain below cost settlement's EntryPosted lines a third of their translation.
+_PLAIN = frozenset({str, int, bool, float, bytes})
+
+
 def _wire(value: Any, name: str, is_enum: bool, message_type: type[Message]) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Enum):
         if is_enum or not isinstance(value, str):
             raise TypeError(f"{message_type.__name__}.{name}: translate the enum {value!r} explicitly")
