@@ -285,3 +285,36 @@ async def test_an_unknown_path_is_404_and_the_portal_is_served(web) -> None:  # 
     for path in ("/", "/portal"):
         assert (await web.get(path, follow_redirects=True)).url.path == "/portal/"
     assert (await web.get("/healthz")).text == "ok"
+
+
+HOSTILE_JSON = {
+    "deeply nested": b'{"skus": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "nested unknown field": b'{"x": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+    "not utf-8": b'{"skus": ["\xff\xfe"]}',
+    "a NUL in a string": b'{"skus": ["a\\u0000b"]}',
+    "a lone surrogate": b'{"skus": ["\\ud800"]}',
+    "a number where a list goes": b'{"skus": 1e999999}',
+    "truncated": b'{"skus": ["a"',
+    "not an object": b"[]",
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("body", list(HOSTILE_JSON.values()), ids=list(HOSTILE_JSON))
+async def test_a_hostile_json_body_is_a_client_error_never_internal(web, admin, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    reply = await web.post(AVAILABILITY, content=body, headers={"Content-Type": "application/json", **bearer(admin)})
+    assert 400 <= reply.status_code < 500, (reply.status_code, reply.text[:500])
+    assert reply.json()["code"] in {"invalid_argument", "failed_precondition"}, reply.text[:500]
+
+
+HOSTILE_PROTO = {
+    "garbage": b"\xff\xff\xff\xff\xff",
+    "a length past the end": b"\x0a\xff\xff\xff\x0f" + b"a",
+    "deep groups": b"\x0b" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", list(HOSTILE_PROTO.values()), ids=list(HOSTILE_PROTO))
+async def test_a_hostile_binary_body_is_a_client_error_never_internal(web, admin, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    reply = await web.post(AVAILABILITY, content=body, headers={"Content-Type": "application/proto", **bearer(admin)})
+    assert 400 <= reply.status_code < 500, (reply.status_code, reply.text[:500])
