@@ -86,6 +86,7 @@ async def test_writes_to_the_keys_go_on_while_the_retention_indexes_build(databa
             await caller.execute("SET lock_timeout = '3s'")
             # Before: LockNotAvailableError, the insert queued behind the build's SHARE lock request.
             await _insert_key(caller, "next-request")
+            await caller.execute("INSERT INTO inbox (consumer, event_id, subject) VALUES ('c', 'e', 's')")
         finally:
             await in_flight.commit()
             await migrating
