@@ -2,7 +2,8 @@
 block, as `onepool_runtime.migrations.create_retention_indexes` does): the running release keeps writing that table
 while the Job migrates, and a plain CREATE INDEX holds every write for the whole build.
 
-Read from the migration scripts (their `op.create_index` calls, and the tables each script creates itself), so a
+Read from the migration scripts (their `op.create_index` calls, CREATE INDEX in `op.execute`, and the tables each
+script creates itself), so a
 new migration is held to it before it ever runs. The revisions written before this rule are listed, with why each
 is left as it was.
 """
@@ -10,9 +11,14 @@ is left as it was.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
+_RAW_INDEX = re.compile(
+    r"CREATE\s+(UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY)(IF\s+NOT\s+EXISTS\s+)?\S+\s+ON\s+(ONLY\s+)?\"?(?P<table>\w+)",
+    re.IGNORECASE,
+)
 
 # (service, script, index table): built plainly before this rule. Each of these revisions also adds CHECK
 # constraints or triggers to the same tables, which lock them as long; an index made concurrent alone would not
@@ -56,6 +62,11 @@ def plain_builds_on_existing_tables(script: Path) -> list[tuple[str, int]]:
         concurrent = any(kw.arg == "postgresql_concurrently" for kw in call.keywords)
         if table not in created and not concurrent:
             found.append((str(table), call.lineno))
+    for call in _op_calls(tree, "execute"):  # the same, written as SQL
+        sql = _argument(call, 0, "sqltext")
+        build = _RAW_INDEX.search(sql) if isinstance(sql, str) else None
+        if build is not None and build["table"] not in created:
+            found.append((build["table"], call.lineno))
     return found
 
 
@@ -81,7 +92,10 @@ def test_the_check_sees_a_plain_build_and_passes_a_concurrent_one(tmp_path: Path
         "    op.create_index('fresh_by_id', 'fresh', ['id'])\n"
         "    op.create_index('orders_by_x', 'orders', ['x'])\n"
         "    op.create_index('orders_by_y', table_name='orders', columns=['y'])\n"
+        "    op.execute('CREATE INDEX orders_by_w ON orders (w)')\n"
+        "    op.execute('CREATE INDEX fresh_by_w ON fresh (w)')\n"
         "    with op.get_context().autocommit_block():\n"
         "        op.create_index('orders_by_z', 'orders', ['z'], postgresql_concurrently=True)\n"
+        "        op.execute('CREATE UNIQUE INDEX CONCURRENTLY orders_by_v ON orders (v)')\n"
     )
-    assert plain_builds_on_existing_tables(script) == [("orders", 4), ("orders", 5)]
+    assert plain_builds_on_existing_tables(script) == [("orders", 4), ("orders", 5), ("orders", 6)]
