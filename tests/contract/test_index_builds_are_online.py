@@ -3,9 +3,8 @@ block, as `onepool_runtime.migrations.create_retention_indexes` does): the runni
 while the Job migrates, and a plain CREATE INDEX holds every write for the whole build.
 
 Read from the migration scripts (their `op.create_index` calls, CREATE INDEX in `op.execute`, and the tables each
-script creates itself), so a
-new migration is held to it before it ever runs. The revisions written before this rule are listed, with why each
-is left as it was.
+script creates itself), so a new migration is held to it before it ever runs. The revisions written before this
+rule are listed, with why each is left as it was.
 """
 
 from __future__ import annotations
