@@ -42,7 +42,8 @@ POLICY_COLUMNS = (
     "channel_id, location_ids, location_types, max_share_bps, buffer_units, owner_dealer_id, active, version,"
     " fill_own_first"
 )
-_LOCATION_OF_LEVEL = ", ".join(f"l.{c}" for c in LOCATION_COLUMNS.split(", "))
+# LOCATION_COLUMNS of the locations table joined as `l` (reserve_store.py reads them beside its stock rows too).
+LOCATION_OF_LEVEL = ", ".join(f"l.{c}" for c in LOCATION_COLUMNS.split(", "))
 ALLOCATION_COLUMNS = (
     "id, channel_id, location_id, sku, quantity, remaining, ends_at, status, created_at, updated_at, returned, version"
 )
@@ -68,7 +69,7 @@ _POLICY_WIDTH = len(POLICY_COLUMNS.split(", "))
 # units), bare, and the open expected receipts' slots (SLOTS' columns, in expected_at order).
 _READ = f"""
 WITH lv AS (
-  SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {_LOCATION_OF_LEVEL}, s.expected,
+  SELECT s.sku, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, {LOCATION_OF_LEVEL}, s.expected,
     s.awaiting
   FROM stock_levels s JOIN locations l ON l.id = s.location_id
   WHERE s.sku = ANY($1::text[]) AND l.active AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))),

@@ -220,10 +220,13 @@ class ReserveCoalescer:
         channel_ids = {batch[i].cmd.channel_id for i in live if batch[i].cmd.channel_id}
         found = await store.policies(channel_ids)
         policies: dict[str, ChannelPolicy | None] = {c: found.get(c) for c in sorted(channel_ids)}
-        every = await store.locations()
-        locations = [loc for loc in every if loc.active]
         skus = {line.sku for i in live for line in batch[i].cmd.lines}
-        levels = await store.lock_skus(skus, {loc.id: loc for loc in every})
+        named = {line.location_id for i in live for line in batch[i].cmd.lines if line.location_id}
+        named.update(batch[i].cmd.hint.pickup_location_id for i in live if batch[i].cmd.hint.pickup_location_id)
+        # Only these locations can take part: sourcing uses a location only where it holds the SKU, or where a
+        # request names it.
+        levels, every = await store.lock_skus(skus, named)
+        locations = [loc for loc in every if loc.active]
         # Channel rules, locked after the stock rows (see adapters/channel_rules.py for the order).
         dedicated: list[ChannelAllocation] = []
         if any(level.dedicated for level in levels.values()):
