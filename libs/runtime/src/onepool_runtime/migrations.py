@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command, context, op
@@ -170,19 +171,26 @@ RETENTION_INDEXES = {
 
 
 def create_retention_indexes() -> None:
-    """Built CONCURRENTLY, outside the migration's transaction: the two tables may hold millions of rows (nothing
-    purged them before these indexes), and a plain CREATE INDEX would hold back every write to them (every
-    mutating RPC inserts a key) for the whole build. An index a failed or killed build left INVALID is dropped
-    and built again; a valid one is kept, so the step can be run again after a failure part-way."""
+    """Built CONCURRENTLY (`create_index_online`): the two tables may hold millions of rows (nothing purged them
+    before these indexes), and a plain CREATE INDEX would hold back every write to them (every mutating RPC
+    inserts a key) for the whole build."""
+    for name, (table, column) in RETENTION_INDEXES.items():
+        create_index_online(name, table, [column])
+
+
+def create_index_online(name: str, table: str, columns: list[str], **kw: Any) -> None:
+    """Build an index on an existing table CONCURRENTLY, outside the migration's transaction, so writes to the
+    table go on during the build. An index a failed or killed build left INVALID is dropped and built again; a
+    valid one is kept, so the step can be run again after a failure part-way. `kw` as `op.create_index`'s
+    (e.g. `postgresql_where`)."""
     with op.get_context().autocommit_block():
         bind = op.get_bind()
-        for name, (table, column) in RETENTION_INDEXES.items():
-            valid = bind.scalar(
-                text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"), {"name": name}
-            )
-            if valid is False:
-                op.drop_index(name, table_name=table, postgresql_concurrently=True)
-            op.create_index(name, table, [column], postgresql_concurrently=True, if_not_exists=True)
+        valid = bind.scalar(
+            text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"), {"name": name}
+        )
+        if valid is False:
+            op.drop_index(name, table_name=table, postgresql_concurrently=True)
+        op.create_index(name, table, columns, postgresql_concurrently=True, if_not_exists=True, **kw)
 
 
 def drop_retention_indexes() -> None:

@@ -76,7 +76,7 @@ WITH lv AS (
 ib AS (
   SELECT l.sku, t.to_location_id AS location_id, sum(l.quantity)::bigint AS units
   FROM transfer_lines l JOIN transfers t ON t.id = l.transfer_id
-  WHERE t.status = 'IN_TRANSIT' AND l.sku = ANY($1::text[]) GROUP BY l.sku, t.to_location_id)
+  WHERE l.in_transit AND l.sku = ANY($1::text[]) AND t.status = 'IN_TRANSIT' GROUP BY l.sku, t.to_location_id)
 SELECT
   {_POLICY_OF_READ},
   ARRAY(SELECT row({ALLOCATION_COLUMNS}) FROM channel_allocations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import Created, LocationColumns, Stamped, counter_column, timestamp_column
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Identity, Index, Integer, String
+from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, Column, Identity, Index, Integer, String, text, true
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -107,6 +107,8 @@ class AllocationRow(InventoryTable, table=True):
 
 class TransferRow(InventoryTable, Created, table=True):
     __tablename__ = "transfers"
+    # The transfers on their way, for GetAvailability's units inbound (migration 0006): a receipt takes one out.
+    __table_args__ = (Index("transfers_in_transit", "id", postgresql_where=text("status = 'IN_TRANSIT'")),)
 
     id: str = Field(primary_key=True, max_length=64)
     from_location_id: str = Field(max_length=64, foreign_key="locations.id")
@@ -118,11 +120,17 @@ class TransferRow(InventoryTable, Created, table=True):
 
 class TransferLineRow(InventoryTable, table=True):
     __tablename__ = "transfer_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="transfer_line_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="transfer_line_positive"),
+        # GetAvailability's units inbound: the lines still on their way, by SKU (migration 0006).
+        Index("transfer_lines_in_transit", "sku", postgresql_where=text("in_transit")),
+    )
 
     transfer_id: str = Field(primary_key=True, max_length=64, foreign_key="transfers.id")
     sku: str = Field(primary_key=True, max_length=64)
     quantity: int
+    # Its transfer is still in transit: set when it ships, cleared when it is received.
+    in_transit: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
 
 
 class ChannelPolicyRow(InventoryTable, table=True):

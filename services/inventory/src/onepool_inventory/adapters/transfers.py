@@ -30,10 +30,14 @@ class TransferRepository(Repository):
         return transfer
 
     async def add(self, transfer: Transfer) -> None:
+        in_transit = transfer.status is TransferStatus.IN_TRANSIT
         await self.session.execute(insert(_TRANSFER).values(**row_values(_TRANSFER, transfer)))
         await self.session.execute(
             insert(_TLINE),
-            [{"transfer_id": transfer.id, "sku": ln.sku, "quantity": ln.quantity} for ln in transfer.lines],
+            [
+                {"transfer_id": transfer.id, "sku": ln.sku, "quantity": ln.quantity, "in_transit": in_transit}
+                for ln in transfer.lines
+            ],
         )
         self._uow.track(transfer)
 
@@ -43,3 +47,8 @@ class TransferRepository(Repository):
             .where(_TRANSFER.c.id == transfer.id)
             .values(status=transfer.status.value, received_at=transfer.received_at)
         )
+        if transfer.status is not TransferStatus.IN_TRANSIT:
+            # Out of GetAvailability's units inbound (and its index).
+            await self.session.execute(
+                update(_TLINE).where(_TLINE.c.transfer_id == transfer.id, _TLINE.c.in_transit).values(in_transit=False)
+            )

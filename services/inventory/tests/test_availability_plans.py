@@ -1,0 +1,83 @@
+"""GetAvailability's units inbound come from the transfers still in transit, found by index, not from a scan of
+every transfer ever shipped (adapters/availability.py).
+
+Before, the read joined `transfer_lines` to `transfers` on the transfer's status, which no index answers: every
+GetAvailability, inventory's hottest read, scanned the whole transfer history (every replenishment shipped to
+a dealer leaves one), so the read grew with the brand's history. Checked with EXPLAIN of the statement's
+generic plan (what its prepared statement runs after five executions) over transfers made and received
+through the API plus 20,000 received ones of history (in a transaction rolled back), analysed; the units
+inbound are checked too."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_inventory.adapters import availability
+from onepool_runtime.testing.plans import generic_plan
+from sqlalchemy import text
+
+pytestmark = pytest.mark.asyncio
+
+RECEIVED, IN_TRANSIT, LINES, HISTORY = 30, 3, 3, 20_000
+
+
+async def test_the_units_inbound_are_read_from_the_transfers_in_transit_by_index(
+    inventory, admin, setup, inventory_db
+) -> None:  # type: ignore[no-untyped-def]
+    source, destination = await setup.location("TS"), await setup.location("TD", type_=pb.LOCATION_TYPE_STORE)
+    skus = [f"PLAN-{uuid.uuid4().hex[:6]}-{n}" for n in range(LINES)]
+    await setup.stock(source, **dict.fromkeys(skus, RECEIVED + IN_TRANSIT))
+    gate = asyncio.Semaphore(16)
+
+    async def ship(n: int) -> str:
+        async with gate:
+            request = pb.TransferStockRequest(
+                request_id=f"{skus[0]}-t{n}",
+                from_location_id=source,
+                to_location_id=destination,
+                lines=[pb.StockLine(sku=sku, quantity=1) for sku in skus],
+            )
+            return (await inventory.TransferStock(request, metadata=admin)).transfer.id
+
+    async def receive(transfer_id: str) -> None:
+        async with gate:
+            await inventory.ReceiveTransfer(pb.ReceiveTransferRequest(transfer_id=transfer_id), metadata=admin)
+
+    shipped = await asyncio.gather(*(ship(n) for n in range(RECEIVED + IN_TRANSIT)))
+    await asyncio.gather(*(receive(t) for t in shipped[:RECEIVED]))
+
+    reply = await inventory.GetAvailability(pb.GetAvailabilityRequest(skus=skus), metadata=admin)
+    assert {(i.sku, i.inbound) for i in reply.items} == {(sku, IN_TRANSIT) for sku in skus}
+
+    async with inventory_db.connect() as sa:
+        transaction = await sa.begin()
+        try:
+            conn = (await sa.get_raw_connection()).driver_connection
+            # A brand's history: many more received transfers, left as a receipt leaves them (no longer in transit).
+            await conn.execute(
+                "INSERT INTO transfers (id, from_location_id, to_location_id, status, reference, created_at)"
+                " SELECT $1 || n, $2, $3, 'RECEIVED', '', now() FROM generate_series(1, $4) AS n",
+                f"{skus[0]}-h",
+                source,
+                destination,
+                HISTORY,
+            )
+            await conn.execute(
+                "INSERT INTO transfer_lines (transfer_id, sku, quantity)"
+                " SELECT $1 || n, $2, 1 FROM generate_series(1, $3) AS n",
+                f"{skus[0]}-h",
+                skus[0],
+                HISTORY,
+            )
+            await conn.execute(
+                "UPDATE transfer_lines SET in_transit = false WHERE transfer_id LIKE $1", f"{skus[0]}-h%"
+            )
+            await sa.execute(text("ANALYZE transfers, transfer_lines"))
+            plan = await generic_plan(conn, availability._READ)
+        finally:
+            await transaction.rollback()
+    assert "Seq Scan on transfer_lines" not in plan, plan
+    assert "Seq Scan on transfers" not in plan, plan
