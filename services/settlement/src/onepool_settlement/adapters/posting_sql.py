@@ -76,14 +76,15 @@ ON CONFLICT (order_id) DO NOTHING
 RETURNING order_id
 """
 
-# What orders last reported (monotonic: a late, older event cannot lower it).
+# What orders last reported (monotonic: a late, older event cannot lower it). `o.order_id = ANY($1)` beside the
+# join, for the primary key: the join alone was a seq scan of every order ever settled (test_posting_plans.py).
 _NOTE_REPORTS = """
 UPDATE order_settlements o
    SET reported_paid = greatest(o.reported_paid, u.paid),
        reported_refunded = greatest(o.reported_refunded, u.refunded),
        updated_at = now()
   FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(order_id, paid, refunded)
- WHERE o.order_id = u.order_id
+ WHERE o.order_id = u.order_id AND o.order_id = ANY($1::text[])
 """
 
 _CHANNELS = """
