@@ -1,12 +1,13 @@
-"""GetAvailability's units inbound come from the transfers still in transit, found by index, not from a scan of
-every transfer ever shipped (adapters/availability.py).
+"""GetAvailability reads what is on its way by index, from what is still on its way, not by a scan of the
+history (adapters/availability.py): the units inbound from the transfers in transit, the units expected from the
+expected receipts still open.
 
-Before, the read joined `transfer_lines` to `transfers` on the transfer's status, which no index answers: every
-GetAvailability, inventory's hottest read, scanned the whole transfer history (every replenishment shipped to
-a dealer leaves one), so the read grew with the brand's history. Checked with EXPLAIN of the statement's
-generic plan (what its prepared statement runs after five executions) over transfers made and received
-through the API plus 20,000 received ones of history (in a transaction rolled back), analysed; the units
-inbound are checked too."""
+Before, the read joined `transfer_lines` to `transfers` on the transfer's status, and the SKUs' receipt lines to
+their receipts on theirs, which no index answered: every GetAvailability, inventory's hottest read, scanned every
+transfer ever shipped (every replenishment shipped to a dealer leaves one) and every expected receipt ever made
+(a Reserve batch that may wait for goods reads the same receipts). Checked with EXPLAIN of the statement's
+generic plan (what its prepared statement runs after five executions) over 20,000 rows of history, analysed,
+inside a transaction that is rolled back; the units inbound are checked too."""
 
 from __future__ import annotations
 
@@ -81,3 +82,36 @@ async def test_the_units_inbound_are_read_from_the_transfers_in_transit_by_index
             await transaction.rollback()
     assert "Seq Scan on transfer_lines" not in plan, plan
     assert "Seq Scan on transfers" not in plan, plan
+
+
+async def test_the_expected_units_are_read_from_the_open_receipts_by_index(setup, inventory_db) -> None:  # type: ignore[no-untyped-def]
+    location = await setup.location("ER")
+    sku = setup.name("ER-SKU")
+    async with inventory_db.connect() as sa:
+        transaction = await sa.begin()
+        try:
+            conn = (await sa.get_raw_connection()).driver_connection
+            # Years of purchase orders of many SKUs, received long ago, and two still open.
+            await conn.execute(
+                "INSERT INTO expected_receipts (id, location_id, expected_at, reference, status, cancel_reason,"
+                " version, created_at, updated_at)"
+                " SELECT $1 || n, $2, now(), '', CASE WHEN n <= 2 THEN 'OPEN' ELSE 'RECEIVED' END, '', 1, now(), now()"
+                " FROM generate_series(1, $3) AS n",
+                f"{sku}-r",
+                location,
+                HISTORY,
+            )
+            await conn.execute(
+                "INSERT INTO expected_receipt_lines (receipt_id, sku, quantity, received, shortfall)"
+                " SELECT $1 || n, $2 || (n % 50), 10, CASE WHEN n <= 2 THEN 0 ELSE 10 END, 0"
+                " FROM generate_series(1, $3) AS n",
+                f"{sku}-r",
+                f"{sku}-",
+                HISTORY,
+            )
+            await sa.execute(text("ANALYZE expected_receipts, expected_receipt_lines"))
+            plan = await generic_plan(conn, availability._READ)
+        finally:
+            await transaction.rollback()
+    assert "Seq Scan on expected_receipts" not in plan, plan
+    assert "Seq Scan on expected_receipt_lines" not in plan, plan
