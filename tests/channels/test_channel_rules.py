@@ -140,11 +140,23 @@ async def test_an_emptied_channels_read_model_rebuilds_itself_from_inventory(sta
     assert await rules_agree(world, market.id, sku) == (30, 30, 0, 100, 0)
 
 
-async def test_onepool_channels_rebuild_restores_a_damaged_read_model_while_the_service_runs(started, world) -> None:  # type: ignore[no-untyped-def]
+async def run_rebuild(started: Any) -> str:
+    """`onepool channels rebuild` against the running stack, as an operator runs it; its output."""
     from onepool_cli.main import app
     from onepool_runtime.testing.services import TEST_SECRET
     from typer.testing import CliRunner
 
+    env = {
+        "ONEPOOL_DATABASE_URL": started.database_url,
+        "ONEPOOL_INVENTORY_ADDR": f"127.0.0.1:{started.ports['inventory']}",
+        "ONEPOOL_JWT_SECRET": TEST_SECRET,
+    }
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["channels", "rebuild"], env=env)
+    assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+async def test_onepool_channels_rebuild_restores_a_damaged_read_model_while_the_service_runs(started, world) -> None:  # type: ignore[no-untyped-def]
     world.channels = started.stub("channels")  # the module's stub may predate a restart by an earlier test
     sku = world.name("SKU")
     wh = await world.location("WH")
@@ -156,12 +168,6 @@ async def test_onepool_channels_rebuild_restores_a_damaged_read_model_while_the_
         await conn.execute(text("DELETE FROM stock_positions WHERE sku = :sku"), {"sku": sku})
     assert await world.sellable(web.id, sku) == 0  # the damage: the pool looks empty to channels
 
-    env = {
-        "ONEPOOL_DATABASE_URL": started.database_url,
-        "ONEPOOL_INVENTORY_ADDR": f"127.0.0.1:{started.ports['inventory']}",
-        "ONEPOOL_JWT_SECRET": TEST_SECRET,
-    }
-    result = await asyncio.to_thread(CliRunner().invoke, app, ["channels", "rebuild"], env=env)
-    assert result.exit_code == 0, result.output
-    assert "stock levels" in result.output and "rebuilt" in result.output
+    output = await run_rebuild(started)
+    assert "stock levels" in output and "rebuilt" in output
     await world.settled(web.id, sku, 6)

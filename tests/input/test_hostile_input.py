@@ -47,6 +47,13 @@ Case = tuple[str, str, str, Callable[[Seeded], Any]]
 CASES: list[Case] = [
     ("inventory", "ListLocations", "region", lambda w: ipb.ListLocationsRequest(region=NUL)),
     ("inventory", "ListLocations", "owner_dealer_id", lambda w: ipb.ListLocationsRequest(owner_dealer_id=NUL)),
+    ("inventory", "ListLocations", "location_ids[0]", lambda w: ipb.ListLocationsRequest(location_ids=[NUL])),
+    (
+        "inventory",
+        "ListChannelAllocations",
+        "page_token",
+        lambda w: ipb.ListChannelAllocationsRequest(page_token=NUL),
+    ),
     (
         "inventory",
         "ReceiveStock",

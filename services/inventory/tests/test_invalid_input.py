@@ -65,6 +65,14 @@ CASES = [
     ("ListMovements", pb.ListMovementsRequest(page_size=-1), ["page_size"]),
     ("ListMovements", pb.ListMovementsRequest(page_token="%%%not-a-token"), ["page_token"]),
     ("ListLocations", pb.ListLocationsRequest(type=99), ["type"]),
+    ("ListLocations", pb.ListLocationsRequest(page_size=-1), ["page_size"]),
+    ("ListLocations", pb.ListLocationsRequest(page_size=10, page_token="%%%not-a-token"), ["page_token"]),
+    ("ListLocations", pb.ListLocationsRequest(location_ids=["WH", "not an id!"]), ["location_ids[1]"]),
+    ("ListLocations", pb.ListLocationsRequest(location_ids=[f"L{i}" for i in range(501)]), ["location_ids"]),
+    ("ListChannelAllocations", pb.ListChannelAllocationsRequest(page_size=-1), ["page_size"]),
+    ("ListChannelAllocations", pb.ListChannelAllocationsRequest(page_token="%%%not-a-token"), ["page_token"]),
+    # A token that decodes, but not to a position in the listing order.
+    ("ListChannelAllocations", pb.ListChannelAllocationsRequest(page_token="eyJhZnRlciI6WzEsMl19"), ["page_token"]),
 ]
 
 

@@ -21,8 +21,17 @@ class InventoryReader:
         self._timeout = timeout_seconds
 
     async def locations(self) -> list[ipb.Location]:
-        reply = await self._stub.ListLocations(ipb.ListLocationsRequest(), timeout=self._timeout)
-        return list(reply.locations)
+        """Every location, a page at a time (one reply would outgrow gRPC's message limit on a large estate)."""
+        found: list[ipb.Location] = []
+        token = ""
+        while True:
+            reply = await self._stub.ListLocations(
+                ipb.ListLocationsRequest(page_size=PAGE_SIZE, page_token=token), timeout=self._timeout
+            )
+            found.extend(reply.locations)
+            token = reply.next_page_token
+            if not token:
+                return found
 
     async def stock_levels(self) -> AsyncIterator[list[ipb.StockLevel]]:
         """Every stock level, a page at a time."""
@@ -37,10 +46,18 @@ class InventoryReader:
                 return
 
     async def channel_allocations(self) -> list[ipb.ChannelAllocation]:
-        reply = await self._stub.ListChannelAllocations(
-            ipb.ListChannelAllocationsRequest(include_closed=False), timeout=self._timeout
-        )
-        return list(reply.allocations)
+        """Every active dedicated allocation of every channel, a page at a time."""
+        found: list[ipb.ChannelAllocation] = []
+        token = ""
+        while True:
+            reply = await self._stub.ListChannelAllocations(
+                ipb.ListChannelAllocationsRequest(include_closed=False, page_size=PAGE_SIZE, page_token=token),
+                timeout=self._timeout,
+            )
+            found.extend(reply.allocations)
+            token = reply.next_page_token
+            if not token:
+                return found
 
     async def sales_counted(self, channel_id: str, skus: list[str]) -> dict[str, int]:
         """What the channel's sales cap counts per SKU (inventory's channel view)."""

@@ -145,7 +145,8 @@ class InventoryGateway:
     async def find_brand_warehouse(self, location_id: str) -> Location | None:
         try:
             reply = await self._stub.ListLocations(
-                inv.ListLocationsRequest(type=inv.LOCATION_TYPE_WAREHOUSE), timeout=self._timeout
+                inv.ListLocationsRequest(type=inv.LOCATION_TYPE_WAREHOUSE, location_ids=[location_id]),
+                timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "inventory") from exc

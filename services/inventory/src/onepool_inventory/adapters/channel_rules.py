@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import by_id
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _ALLOC = metadata.tables[ChannelAllocationRow.__tablename__]
 _SALES = metadata.tables[ChannelSalesRow.__tablename__]
 SalesKey = tuple[str, str]  # (channel_id, sku)
+AllocationKey = tuple[str, str, datetime, str]  # (channel_id, sku, created_at, id): the listing order
 
 
 def _allocation(row: Any) -> ChannelAllocation:
@@ -95,16 +96,27 @@ class ChannelAllocationRepository:
         return [self._adopt(_allocation(r)) for r in rows]
 
     async def find(
-        self, channel_ids: Iterable[str] | None, sku: str, *, include_closed: bool
+        self,
+        channel_ids: Iterable[str] | None,
+        sku: str,
+        *,
+        include_closed: bool,
+        after: AllocationKey | None = None,
+        limit: int,
     ) -> list[ChannelAllocation]:
-        query = select(_ALLOC).order_by(_ALLOC.c.channel_id, _ALLOC.c.sku, _ALLOC.c.created_at, _ALLOC.c.id)
+        """In (channel_id, sku, created_at, id) order; `after` (that key of the last one sent) and `limit`
+        page it."""
+        key = (_ALLOC.c.channel_id, _ALLOC.c.sku, _ALLOC.c.created_at, _ALLOC.c.id)
+        query = select(_ALLOC).order_by(*key).limit(limit)
+        if after is not None:
+            query = query.where(tuple_(*key) > tuple_(*after))
         if channel_ids is not None:
             query = query.where(_ALLOC.c.channel_id.in_(list(channel_ids)))
         if sku:
             query = query.where(_ALLOC.c.sku == sku)
         if not include_closed:
             query = query.where(_ALLOC.c.status == ChannelAllocationStatus.ACTIVE.value)
-        return [_allocation(r) for r in (await self.session.execute(query.limit(1000))).all()]
+        return [_allocation(r) for r in (await self.session.execute(query)).all()]
 
     async def add(self, allocation: ChannelAllocation) -> None:
         await self.session.execute(insert(_ALLOC).values(**row_values(_ALLOC, allocation)))

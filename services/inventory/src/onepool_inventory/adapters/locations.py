@@ -32,8 +32,15 @@ class LocationRepository(Repository):
         owner_dealer_id: str = "",
         type_: LocationType | None = None,
         region: str = "",
+        after: str = "",
+        limit: int | None = None,
     ) -> list[Location]:
+        """In id order; `after` and `limit` page it by id (keyset)."""
         query = select(_LOC).order_by(_LOC.c.id)
+        if after:
+            query = query.where(_LOC.c.id > after)
+        if limit is not None:
+            query = query.limit(limit)
         if ids is not None:
             query = query.where(_LOC.c.id.in_(list(ids)))
         if owner_dealer_id:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from onepool_inventory.domain.model import Location, MovementKind, StockLine
+from onepool_inventory.domain.model import Location, LocationType, MovementKind, StockLine
 from onepool_inventory.domain.sourcing import Hint, Line
 
 
@@ -87,3 +87,26 @@ class ExpectReceipt:
     lines: tuple[StockLine, ...]
     expected_at: datetime
     reference: str
+
+
+@dataclass(frozen=True)
+class ListLocations:
+    """A page of locations in id order. `ids` None: any location; `limit` None: every match."""
+
+    ids: tuple[str, ...] | None = None
+    owner_dealer_id: str = ""
+    type_: LocationType | None = None
+    region: str = ""
+    after: str = ""
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class ListChannelAllocations:
+    """A page of dedicated allocations; `after` is the (channel_id, sku, created_at, id) of the last one sent."""
+
+    channel_id: str
+    sku: str
+    include_closed: bool
+    limit: int
+    after: tuple[str, str, datetime, str] | None = None

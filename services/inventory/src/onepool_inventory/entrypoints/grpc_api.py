@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
@@ -46,17 +47,22 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return await self._use.write(produce)
 
     async def ListLocations(self, request: pb.ListLocationsRequest, context: Ctx) -> pb.ListLocationsResponse:
-        v = Violations()
-        check_id(v, "owner_dealer_id", request.owner_dealer_id, required=False)
-        type_ = requests.location_type(request.type)
-        v.raise_if_any()
+        q = requests.locations_query(request)
         own = await self._scope.own_location_ids()
+        if own is not None:  # a dealer or a store: its own locations, of those it asked for
+            mine = set(own)
+            q = replace(q, ids=tuple(own) if q.ids is None else tuple(i for i in q.ids if i in mine))
+        limit = q.limit
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListLocationsResponse:
-            locations = await handlers.list_locations(uow, request.owner_dealer_id, type_, request.region)
-            if own is not None:
-                locations = [loc for loc in locations if loc.id in own]  # type: ignore[arg-type]
-            return pb.ListLocationsResponse(locations=[mappers.location_to_proto(loc) for loc in locations])
+            if limit is None:
+                found, token = await handlers.list_locations(uow, q), ""
+            else:
+                found = await handlers.list_locations(uow, replace(q, limit=limit + 1))
+                token = encode_page_token({"after": found[limit - 1].id}) if len(found) > limit else ""
+            return pb.ListLocationsResponse(
+                locations=[mappers.location_to_proto(loc) for loc in found[:limit]], next_page_token=token
+            )
 
         return await self._use.read(produce)
 
@@ -242,18 +248,17 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def ListChannelAllocations(
         self, request: pb.ListChannelAllocationsRequest, context: Ctx
     ) -> pb.ListChannelAllocationsResponse:
-        channel_id, sku = requests.channel_allocations_filter(request)
-        channel_id = self._scope.channel_id(channel_id)
-        if await self._scope.own_location_ids() is not None and not channel_id:
+        q = requests.channel_allocations_query(request)
+        q = replace(q, channel_id=self._scope.channel_id(q.channel_id))
+        if await self._scope.own_location_ids() is not None and not q.channel_id:
             raise InvalidArgument("channel_id", "is required for dealer tokens")
-        await self._scope.require_channel(channel_id, own=True)
+        await self._scope.require_channel(q.channel_id, own=True)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListChannelAllocationsResponse:
-            found = await handlers.list_channel_allocations(
-                uow, [channel_id] if channel_id else None, sku, request.include_closed
-            )
+            found = await handlers.list_channel_allocations(uow, replace(q, limit=q.limit + 1))
+            token = requests.allocation_page_token(found[q.limit - 1]) if len(found) > q.limit else ""
             return pb.ListChannelAllocationsResponse(
-                allocations=[mappers.channel_allocation_to_proto(a) for a in found]
+                allocations=[mappers.channel_allocation_to_proto(a) for a in found[: q.limit]], next_page_token=token
             )
 
         return await self._use.read(produce)

@@ -19,14 +19,19 @@ from onepool_runtime.validation import (
     check_sku,
     check_text,
     decode_page_token,
+    encode_page_token,
     page_after_key,
     page_size,
 )
 
 from onepool_inventory.adapters.mappers import MOVEMENT_KINDS_BACK
 from onepool_inventory.domain import commands, sourcing
-from onepool_inventory.domain.model import Location, LocationType, MovementKind, StockLine
+from onepool_inventory.domain.model import ChannelAllocation, Location, LocationType, MovementKind, StockLine
 from onepool_inventory.settings import InventorySettings
+
+MAX_LOCATION_IDS = 500
+# ListChannelAllocations returned at most this many before it was paged, so it stays the page size by default.
+ALLOCATIONS_PAGE = 1000
 
 
 def _lines(v: Violations, lines: list[pb.StockLine], path: str = "lines") -> tuple[StockLine, ...]:
@@ -265,13 +270,61 @@ def create_channel_allocation(req: pb.CreateChannelAllocationRequest) -> command
     return commands.CreateChannelAllocation(req.channel_id, req.location_id, req.sku, req.quantity, ends_at)
 
 
-def channel_allocations_filter(req: pb.ListChannelAllocationsRequest) -> tuple[str, str]:
+def channel_allocations_query(req: pb.ListChannelAllocationsRequest) -> commands.ListChannelAllocations:
     v = Violations()
     check_id(v, "channel_id", req.channel_id, required=False)
     if req.sku:
         check_sku(v, "sku", req.sku)
+    if req.page_size < 0:
+        v.add("page_size", "must not be negative")
     v.raise_if_any()
-    return req.channel_id, req.sku
+    limit = min(req.page_size or ALLOCATIONS_PAGE, ALLOCATIONS_PAGE)
+    after = (decode_page_token(req.page_token) or {}).get("after")
+    return commands.ListChannelAllocations(
+        req.channel_id, req.sku, req.include_closed, limit, None if after is None else _allocation_key(after)
+    )
+
+
+def allocation_page_token(a: ChannelAllocation) -> str:
+    return encode_page_token({"after": [a.channel_id, a.sku, a.created_at.isoformat(), a.id]})
+
+
+def _allocation_key(after: object) -> tuple[str, str, datetime, str]:
+    v = Violations()
+    if isinstance(after, list) and len(after) == 4 and all(isinstance(x, str) for x in after):
+        channel_id, sku, created, allocation_id = after
+        check_id(v, "page_token", channel_id)
+        check_sku(v, "page_token", sku)
+        check_id(v, "page_token", allocation_id)
+        try:
+            created_at = datetime.fromisoformat(created)
+        except ValueError:
+            created_at = None
+        if not v.items and created_at is not None and created_at.tzinfo is not None:
+            return channel_id, sku, created_at, allocation_id
+    raise InvalidArgument("page_token", "is not a valid page token")
+
+
+def locations_query(req: pb.ListLocationsRequest) -> commands.ListLocations:
+    """Without page_size (and no page token) the reply holds every match, as before paging existed."""
+    v = Violations()
+    check_id(v, "owner_dealer_id", req.owner_dealer_id, required=False)
+    if len(req.location_ids) > MAX_LOCATION_IDS:
+        v.add("location_ids", f"must name at most {MAX_LOCATION_IDS} locations")
+    else:
+        for i, location_id in enumerate(req.location_ids):
+            check_id(v, f"location_ids[{i}]", location_id)
+    paged = bool(req.page_size or req.page_token)
+    limit = page_size(v, req.page_size) if paged else None
+    v.raise_if_any()
+    return commands.ListLocations(
+        ids=tuple(dict.fromkeys(req.location_ids)) if req.location_ids else None,
+        owner_dealer_id=req.owner_dealer_id,
+        type_=location_type(req.type),
+        region=req.region,
+        after=page_after_key(req.page_token),
+        limit=limit,
+    )
 
 
 def stock_levels_page(req: pb.ListStockLevelsRequest) -> tuple[tuple[str, str] | None, int]:

@@ -19,7 +19,6 @@ from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelPolicy,
     Location,
-    LocationType,
     Movement,
     Reservation,
     StockLevel,
@@ -43,10 +42,10 @@ async def upsert_location(uow: InventoryUnitOfWork, cmd: commands.UpsertLocation
     return location
 
 
-async def list_locations(
-    uow: InventoryUnitOfWork, owner_dealer_id: str, type_: LocationType | None, region: str
-) -> list[Location]:
-    return await uow.locations.find(owner_dealer_id=owner_dealer_id, type_=type_, region=region)
+async def list_locations(uow: InventoryUnitOfWork, q: commands.ListLocations) -> list[Location]:
+    return await uow.locations.find(
+        ids=q.ids, owner_dealer_id=q.owner_dealer_id, type_=q.type_, region=q.region, after=q.after, limit=q.limit
+    )
 
 
 @dataclass(frozen=True)
@@ -532,9 +531,11 @@ async def end_channel_allocations(uow: InventoryUnitOfWork, limit: int) -> int:
 
 
 async def list_channel_allocations(
-    uow: InventoryUnitOfWork, channel_ids: list[str] | None, sku: str, include_closed: bool
+    uow: InventoryUnitOfWork, q: commands.ListChannelAllocations
 ) -> list[ChannelAllocation]:
-    return await uow.allocations.find(channel_ids, sku, include_closed=include_closed)
+    return await uow.allocations.find(
+        [q.channel_id] if q.channel_id else None, q.sku, include_closed=q.include_closed, after=q.after, limit=q.limit
+    )
 
 
 async def list_stock_levels(

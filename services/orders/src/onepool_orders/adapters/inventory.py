@@ -181,6 +181,6 @@ class GrpcInventory:
         return [sku for sku in skus if sku not in stocked]
 
     async def receiving_location(self, location_id: str) -> ReturnLocation | None:
-        reply = await self._call(self._stub.ListLocations, pb.ListLocationsRequest())
+        reply = await self._call(self._stub.ListLocations, pb.ListLocationsRequest(location_ids=[location_id]))
         found = next((loc for loc in reply.locations if loc.id == location_id and not loc.disabled), None)
         return ReturnLocation(found.id, found.owner_dealer_id) if found is not None else None

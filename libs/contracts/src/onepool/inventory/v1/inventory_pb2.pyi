@@ -217,20 +217,28 @@ class UpsertLocationResponse(_message.Message):
     def __init__(self, location: _Optional[_Union[Location, _Mapping]] = ...) -> None: ...
 
 class ListLocationsRequest(_message.Message):
-    __slots__ = ("owner_dealer_id", "type", "region")
+    __slots__ = ("owner_dealer_id", "type", "region", "location_ids", "page_size", "page_token")
     OWNER_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     owner_dealer_id: str
     type: LocationType
     region: str
-    def __init__(self, owner_dealer_id: _Optional[str] = ..., type: _Optional[_Union[LocationType, str]] = ..., region: _Optional[str] = ...) -> None: ...
+    location_ids: _containers.RepeatedScalarFieldContainer[str]
+    page_size: int
+    page_token: str
+    def __init__(self, owner_dealer_id: _Optional[str] = ..., type: _Optional[_Union[LocationType, str]] = ..., region: _Optional[str] = ..., location_ids: _Optional[_Iterable[str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListLocationsResponse(_message.Message):
-    __slots__ = ("locations",)
+    __slots__ = ("locations", "next_page_token")
     LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     locations: _containers.RepeatedCompositeFieldContainer[Location]
-    def __init__(self, locations: _Optional[_Iterable[_Union[Location, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, locations: _Optional[_Iterable[_Union[Location, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ReceiveStockRequest(_message.Message):
     __slots__ = ("request_id", "location_id", "lines", "reason", "kind", "reference", "receipt_id", "close_receipt", "rest_expected_at")
@@ -699,20 +707,26 @@ class ReleaseChannelAllocationResponse(_message.Message):
     def __init__(self, allocation: _Optional[_Union[ChannelAllocation, _Mapping]] = ...) -> None: ...
 
 class ListChannelAllocationsRequest(_message.Message):
-    __slots__ = ("channel_id", "sku", "include_closed")
+    __slots__ = ("channel_id", "sku", "include_closed", "page_size", "page_token")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     sku: str
     include_closed: bool
-    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., include_closed: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, channel_id: _Optional[str] = ..., sku: _Optional[str] = ..., include_closed: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListChannelAllocationsResponse(_message.Message):
-    __slots__ = ("allocations",)
+    __slots__ = ("allocations", "next_page_token")
     ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     allocations: _containers.RepeatedCompositeFieldContainer[ChannelAllocation]
-    def __init__(self, allocations: _Optional[_Iterable[_Union[ChannelAllocation, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, allocations: _Optional[_Iterable[_Union[ChannelAllocation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListStockLevelsRequest(_message.Message):
     __slots__ = ("location_id", "sku", "page_size", "page_token")

@@ -188,7 +188,8 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListLocations(self, request, context):
-        """Locations, filtered by owner dealer, type or region; a dealer token sees only its own.
+        """Locations in id order, filtered by id, owner dealer, type or region; a dealer or store token sees only its
+        own. Paged when page_size is set; without it, every match in one reply (as before paging existed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -331,7 +332,8 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListChannelAllocations(self, request, context):
-        """A channel's dedicated allocations (the active ones unless include_closed).
+        """A channel's dedicated allocations (the active ones unless include_closed), paged in (channel_id, sku,
+        created) order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,111 @@
+"""Listing the estate without reading all of it: ListLocations by id and by page, ListChannelAllocations past the
+thousand rows it used to cut silently (channels' rebuild read only the first 1,000 active allocations)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_runtime.testing.services import metadata
+
+from .test_channel_rules import new_channel
+from .test_channel_view import availability
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _pages(call, request, md) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The ids of every page, following next_page_token to the end."""
+    pages = []
+    while True:
+        reply = await call(request, metadata=md)
+        items = reply.locations if hasattr(reply, "locations") else reply.allocations
+        pages.append([item.id for item in items])
+        if not reply.next_page_token:
+            return pages
+        request.page_token = reply.next_page_token
+
+
+async def test_locations_page_in_id_order_and_are_found_by_id(inventory, admin, setup) -> None:  # type: ignore[no-untyped-def]
+    region = setup.name("region")
+    ids = sorted([await setup.location("WH", region=region) for _ in range(5)])
+
+    pages = await _pages(inventory.ListLocations, pb.ListLocationsRequest(region=region, page_size=2), admin)
+    assert pages == [ids[0:2], ids[2:4], ids[4:]]
+    # Without page_size: every match in one reply, as before paging existed.
+    whole = await inventory.ListLocations(pb.ListLocationsRequest(region=region), metadata=admin)
+    assert ([loc.id for loc in whole.locations], whole.next_page_token) == (ids, "")
+
+    wanted = pb.ListLocationsRequest(location_ids=[ids[3], "NO-SUCH-LOCATION", ids[1], ids[3]])
+    found = await inventory.ListLocations(wanted, metadata=admin)
+    assert [loc.id for loc in found.locations] == [ids[1], ids[3]]
+    wanted.type = pb.LOCATION_TYPE_STORE  # the filters combine
+    assert not (await inventory.ListLocations(wanted, metadata=admin)).locations
+
+
+async def test_dealers_and_stores_page_and_look_up_only_their_own_locations(inventory, setup) -> None:  # type: ignore[no-untyped-def]
+    dealer = setup.name("D")
+    mine = sorted([await setup.location("D-SHOP", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=dealer) for _ in range(3)])
+    theirs = await setup.location("D-SHOP", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=setup.name("D"))
+    brand = await setup.location("WH")
+    as_dealer = metadata("dealer", dealer_id=dealer)
+
+    assert await _pages(inventory.ListLocations, pb.ListLocationsRequest(page_size=1), as_dealer) == [
+        [mine[0]],
+        [mine[1]],
+        [mine[2]],
+    ]
+    asked = pb.ListLocationsRequest(location_ids=[theirs, mine[1], brand])
+    assert [loc.id for loc in (await inventory.ListLocations(asked, metadata=as_dealer)).locations] == [mine[1]]
+
+    shop = await setup.location("SHOP", type_=pb.LOCATION_TYPE_STORE)
+    as_store = metadata("store", location_id=shop)
+    asked = pb.ListLocationsRequest(location_ids=[brand, shop, theirs], page_size=10)
+    assert await _pages(inventory.ListLocations, asked, as_store) == [[shop]]
+    asked = pb.ListLocationsRequest(location_ids=[brand])
+    assert not (await inventory.ListLocations(asked, metadata=as_store)).locations
+
+
+async def test_channel_allocations_page_past_the_thousand_a_reply_used_to_stop_at(
+    inventory, admin, setup, inventory_host, check_invariants
+) -> None:  # type: ignore[no-untyped-def]
+    channel = await new_channel(setup, inventory_host.infra.js, inventory, admin)
+    wh = await setup.location("WH")
+    skus = [setup.name("SKU") for _ in range(5)]
+    await setup.stock(wh, **dict.fromkeys(skus, 201))
+    await availability(inventory, admin, skus[0], channel)
+    gate = asyncio.Semaphore(16)
+
+    async def allocate(sku: str) -> str:
+        async with gate:
+            request = pb.CreateChannelAllocationRequest(
+                request_id=setup.name("alloc"), channel_id=channel, location_id=wh, sku=sku, quantity=1
+            )
+            return (await inventory.CreateChannelAllocation(request, metadata=admin)).allocation.id
+
+    created = await asyncio.gather(*(allocate(sku) for sku in skus for _ in range(201)))
+    assert len(set(created)) == 1005
+
+    first = await inventory.ListChannelAllocations(pb.ListChannelAllocationsRequest(channel_id=channel), metadata=admin)
+    assert len(first.allocations) == 1000 and first.next_page_token  # the old reply, now with a way on
+    everything = await _pages(
+        inventory.ListChannelAllocations, pb.ListChannelAllocationsRequest(channel_id=channel), admin
+    )
+    assert [len(page) for page in everything] == [1000, 5]
+    listed = [a for page in everything for a in page]
+    assert sorted(listed) == sorted(created)
+
+    paged = await _pages(
+        inventory.ListChannelAllocations, pb.ListChannelAllocationsRequest(channel_id=channel, page_size=400), admin
+    )
+    assert [len(page) for page in paged] == [400, 400, 205]
+    assert [a for page in paged for a in page] == listed  # one order: (channel, sku, created, id)
+
+    one_sku = await _pages(
+        inventory.ListChannelAllocations,
+        pb.ListChannelAllocationsRequest(channel_id=channel, sku=skus[2], page_size=150),
+        admin,
+    )
+    assert [len(page) for page in one_sku] == [150, 51]
+    await check_invariants()
