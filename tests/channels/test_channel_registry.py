@@ -126,10 +126,10 @@ async def test_update_changes_only_masked_fields_and_bumps_the_version(world, ad
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_channels_list_by_type_and_owner_page_by_page(world, admin) -> None:  # type: ignore[no-untyped-def]
+async def test_channels_list_by_type_and_owner_page_by_page_in_code_order(world, admin) -> None:  # type: ignore[no-untyped-def]
     dealer = world.name("D")
-    made = {(await world.channel("dealer", type_=cpb.CHANNEL_TYPE_DEALER, owner=dealer)).id for _ in range(3)}
-    seen: list[str] = []
+    made = [(await world.channel("dealer", type_=cpb.CHANNEL_TYPE_DEALER, owner=dealer)) for _ in range(6)]
+    seen: list[tuple[str, str]] = []
     token = ""
     while True:
         page = await world.channels.ListChannels(
@@ -138,11 +138,11 @@ async def test_channels_list_by_type_and_owner_page_by_page(world, admin) -> Non
             ),
             metadata=admin,
         )
-        seen += [c.id for c in page.channels]
+        seen += [(c.code, c.id) for c in page.channels]
         token = page.next_page_token
         if not token:
             break
-    assert sorted(seen) == sorted(made)
+    assert seen == sorted((c.code, c.id) for c in made)
 
 
 async def test_listings_map_channel_skus_in_the_channel_currency(world, admin) -> None:  # type: ignore[no-untyped-def]

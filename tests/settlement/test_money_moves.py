@@ -16,6 +16,7 @@ from onepool.channels.v1 import channels_pb2
 from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.testing.services import error_info, field_violations, metadata
+from onepool_runtime.validation import encode_page_token
 
 from tests.settlement.conftest import Bus, cny
 
@@ -268,9 +269,9 @@ async def test_bad_payments_and_payouts_are_refused_naming_the_field_and_change_
     assert await balance(settlement, admin, f"dealer:{dealer}") == 0
 
 
-async def test_payouts_are_listed_by_date_then_id_page_by_page(bus: Bus, settlement: Any, admin: Any) -> None:
-    """ListPayouts pages through payouts oldest first (created time, then id), whatever their ids; a token
-    that is not one of ours is INVALID_ARGUMENT naming page_token."""
+async def test_payouts_are_listed_newest_first_page_by_page(bus: Bus, settlement: Any, admin: Any) -> None:
+    """ListPayouts pages through payouts newest first (created time, then id), whatever their ids, as its
+    contract says; a token that is not one of ours is INVALID_ARGUMENT naming page_token."""
     created = []
     for _ in range(6):
         dealer = bus.uid("D")
@@ -293,9 +294,14 @@ async def test_payouts_are_listed_by_date_then_id_page_by_page(bus: Bus, settlem
         if not token:
             break
     keys = [(p.created_at.ToDatetime(), p.id) for p in listed]
-    assert keys == sorted(keys)
+    assert keys == sorted(keys, reverse=True)
     ours = {p.id for p in created}
-    assert [p.id for p in listed if p.id in ours] == [p.id for p in created]
+    assert [p.id for p in listed if p.id in ours] == [p.id for p in reversed(created)]
+    # A token of the oldest-first order this RPC once had is refused, not read backwards.
+    oldest = keys[-1][0].replace(tzinfo=UTC).isoformat()
+    old_order = pb.ListPayoutsRequest(page_token=encode_page_token({"at": oldest, "id": "P-1"}))
+    error = await refused(settlement.ListPayouts, old_order, admin, grpc.StatusCode.INVALID_ARGUMENT)
+    assert "page_token" in field_violations(error)
 
     not_ours = pb.ListPayoutsRequest(page_token="bm90LWEtdG9rZW4")  # "not-a-token"
     error = await refused(settlement.ListPayouts, not_ours, admin, grpc.StatusCode.INVALID_ARGUMENT)

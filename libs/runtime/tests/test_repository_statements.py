@@ -14,7 +14,12 @@ from sqlalchemy import Column, MetaData, String, Table
 from sqlalchemy.dialects import postgresql
 
 THINGS = Table(
-    "things", MetaData(), Column("id", String, primary_key=True), Column("kind", String), Column("owner", String)
+    "things",
+    MetaData(),
+    Column("id", String, primary_key=True),
+    Column("name", String),
+    Column("kind", String),
+    Column("owner", String),
 )
 
 
@@ -32,11 +37,14 @@ def test_by_id_locks_only_when_asked() -> None:
     assert sql(by_id(THINGS, "T-1", lock=True)).endswith("WHERE things.id = 'T-1' FOR UPDATE")
 
 
-def test_a_page_is_keyset_ordered_by_id_and_none_is_no_filter_but_an_empty_string_is_a_value() -> None:
-    assert sql(page(THINGS, "T-1", 10, kind=None)).endswith("WHERE things.id > 'T-1' ORDER BY things.id LIMIT 10")
-    filtered = sql(page(THINGS, "", 5, kind=Kind.BIG, owner=""))
+def test_a_page_is_keyset_ordered_by_its_column_then_id_and_none_is_no_filter_but_an_empty_string_is_a_value() -> None:
+    first = sql(page(THINGS, "name", None, 10, kind=None))
+    assert first.endswith("FROM things ORDER BY things.name, things.id LIMIT 10")
+    after = sql(page(THINGS, "name", ("Li", "T-1"), 10))
+    assert after.endswith("WHERE (things.name, things.id) > ('Li', 'T-1') ORDER BY things.name, things.id LIMIT 10")
+    filtered = sql(page(THINGS, "name", None, 5, kind=Kind.BIG, owner=""))
     assert "things.kind = 'BIG'" in filtered and "things.owner = ''" in filtered
-    assert filtered.endswith("ORDER BY things.id LIMIT 5")
+    assert filtered.endswith("ORDER BY things.name, things.id LIMIT 5")
 
 
 class Settings(ServiceSettings):

@@ -143,6 +143,25 @@ async def test_replaying_a_placement_returns_the_same_replenishment(dealers, adm
     assert [r.id for r in listed.replenishments] == [first.replenishment.id]
 
 
+async def test_replenishments_are_listed_newest_first_page_by_page(dealers, admin, setup) -> None:  # type: ignore[no-untyped-def]
+    """The dealer portal shows the first page: the newest replenishments, where the ones to act on are."""
+    dealer, store, warehouse = await setup.ready(**{"SKU-N": 10})
+    placed = []
+    for _ in range(3):
+        request = setup.place_request(dealer.id, warehouse, store, **{"SKU-N": 1})
+        placed.append((await dealers.PlaceReplenishment(request, metadata=admin)).replenishment.id)
+    seen, token = [], ""
+    while True:
+        page = await dealers.ListReplenishments(
+            pb.ListReplenishmentsRequest(dealer_id=dealer.id, page_size=2, page_token=token), metadata=admin
+        )
+        seen += [r.id for r in page.replenishments]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == placed[::-1]
+
+
 async def test_unpriced_skus_and_foreign_locations_are_refused(dealers, admin, setup) -> None:  # type: ignore[no-untyped-def]
     dealer, store, warehouse = await setup.ready(**{"SKU-P": 10})
     error = await _fails(
@@ -279,27 +298,27 @@ async def test_tier_prices_are_returned_with_the_list_price(dealers, admin) -> N
     }
 
 
-async def test_lists_page_through_everything_once(dealers, admin, setup) -> None:  # type: ignore[no-untyped-def]
+async def test_dealers_page_through_everything_once_in_name_order(dealers, admin, setup) -> None:  # type: ignore[no-untyped-def]
     region = setup.name("R")
-    ids = set()
-    for _ in range(5):
+    made = []
+    for name in ("Zhang's", "Li's", "Wang's", "Li's", "An's", "Zhou's", "Chen's"):  # two share a name: the id decides
         reply = await dealers.RegisterDealer(
             pb.RegisterDealerRequest(
-                request_id=setup.name("reg"), name="P", tier=1, credit_limit=cny(1), region=region
+                request_id=setup.name("reg"), name=name, tier=1, credit_limit=cny(1), region=region
             ),
             metadata=admin,
         )
-        ids.add(reply.dealer.id)
+        made.append((reply.dealer.name, reply.dealer.id))
     seen, token = [], ""
     while True:
         page = await dealers.ListDealers(
             pb.ListDealersRequest(region=region, page_size=2, page_token=token), metadata=admin
         )
-        seen += [d.id for d in page.dealers]
+        seen += [(d.name, d.id) for d in page.dealers]
         token = page.next_page_token
         if not token:
             break
-    assert sorted(seen) == sorted(ids)
+    assert seen == sorted(made)
 
 
 # --- validation and scoping ---------------------------------------------------------------------------------

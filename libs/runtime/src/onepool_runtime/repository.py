@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -30,12 +30,16 @@ def by_id(table: Table, ident: str, *, lock: bool = False) -> Select[Any]:
     return query.with_for_update() if lock else query
 
 
-def page(table: Table, after_id: str, limit: int, **equal: object) -> Select[Any]:
-    """A keyset page of `table`: at most `limit` rows with an `id` after `after_id`, in `id` order, keeping
-    only rows whose columns equal the values given by name (an enum by its value); a filter given as None is
-    no filter (an empty string is a value: the caller says which of its fields mean "any")."""
-    query = select(table).where(table.c.id > after_id)
+def page(table: Table, order: str, after: tuple[Any, str] | None, limit: int, **equal: object) -> Select[Any]:
+    """A keyset page of `table` in (`order`, `id`) order (a name or code, then the id for rows that share it):
+    at most `limit` rows after the (order value, id) `after` of the last row sent, keeping only rows whose
+    columns equal the values given by name (an enum by its value); a filter given as None is no filter (an
+    empty string is a value: the caller says which of its fields mean "any")."""
+    key = (table.c[order], table.c.id)
+    query = select(table)
+    if after is not None:
+        query = query.where(tuple_(*key) > tuple_(*after))
     for column, value in equal.items():
         if value is not None:
             query = query.where(table.c[column] == (value.value if isinstance(value, Enum) else value))
-    return query.order_by(table.c.id).limit(limit)
+    return query.order_by(*key).limit(limit)

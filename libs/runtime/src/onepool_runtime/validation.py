@@ -7,12 +7,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from onepool_kernel.errors import InvalidArgument, Violations
 from onepool_kernel.lines import MAX_LINES, MAX_QUANTITY, SKU_RE, check_lines, check_quantity, check_sku
 
 __all__ = ["MAX_LINES", "MAX_QUANTITY", "SKU_RE", "check_lines", "check_quantity", "check_sku"]
+
+T = TypeVar("T")
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -76,6 +79,14 @@ def encode_page_token(cursor: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+def next_page(rows: list[T], limit: int, position: Callable[[T], dict[str, Any]]) -> tuple[list[T], str]:
+    """Split what a list read one row past `limit` (to learn whether more follow) into the page to send and
+    the token of the next page: `position` of the page's last row, encoded; "" when this page is the last."""
+    if len(rows) <= limit:
+        return rows, ""
+    return rows[:limit], encode_page_token(position(rows[limit - 1]))
+
+
 def decode_page_token(token: str, path: str = "page_token") -> dict[str, Any] | None:
     """Opaque keyset cursors; a token that does not decode is the caller's mistake."""
     if not token:
@@ -90,14 +101,31 @@ def decode_page_token(token: str, path: str = "page_token") -> dict[str, Any] | 
         raise InvalidArgument(path, "is not a valid page token") from exc
 
 
-def page_after_int(token: str, path: str = "page_token") -> int:
-    """The integer keyset position a page token carries (0 without a token). Tokens come back from callers,
-    so a cursor that is not one of ours (a string, a float, a negative or 2**70) is refused here rather than
-    failing in SQL."""
-    after = (decode_page_token(token, path) or {}).get("after", 0)
+def page_after_int(token: str, path: str = "page_token", key: str = "after") -> int:
+    """The integer keyset position a page token carries under `key` (0 without a token). Tokens come back
+    from callers, so a cursor that is not one of ours (a string, a float, a negative or 2**70) is refused here
+    rather than failing in SQL."""
+    after = (decode_page_token(token, path) or {}).get(key, 0)
     if type(after) is not int or not 0 <= after < 2**63:
         raise InvalidArgument(path, "is not a valid page token")
     return after
+
+
+def page_after_pair(token: str, path: str = "page_token") -> tuple[str, str] | None:
+    """The (name or code, id) keyset position a page token carries (None without a token); refused unless
+    it is one of ours (tokens come back from callers)."""
+    after = (decode_page_token(token, path) or {}).get("after")
+    if after is None:
+        return None
+    if not (
+        isinstance(after, list)
+        and len(after) == 2
+        and all(isinstance(x, str) for x in after)
+        and len(after[0]) <= 200
+        and ID_RE.match(after[1])
+    ):
+        raise InvalidArgument(path, "is not a valid page token")
+    return after[0], after[1]
 
 
 def page_after_key(token: str, path: str = "page_token") -> str:

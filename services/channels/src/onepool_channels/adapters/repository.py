@@ -200,9 +200,17 @@ class ChannelsRepository(Repository):
         return {r.id: _channel(r) for r in rows}
 
     async def list_channels(
-        self, *, type_: ChannelType | None, owner_dealer_id: str, only_id: str, after_id: str, limit: int
+        self,
+        *,
+        type_: ChannelType | None,
+        owner_dealer_id: str,
+        only_id: str,
+        after: tuple[str, str] | None,
+        limit: int,
     ) -> list[Channel]:
-        query = page(_CH, after_id, limit, type=type_, owner_dealer_id=owner_dealer_id or None, id=only_id or None)
+        """In code order (then id); `after` is the (code, id) of the last channel sent."""
+        owner = owner_dealer_id or None
+        query = page(_CH, "code", after, limit, type=type_, owner_dealer_id=owner, id=only_id or None)
         return [_channel(r) for r in (await self.session.execute(query)).all()]
 
     async def save_channel(self, channel: Channel) -> None:

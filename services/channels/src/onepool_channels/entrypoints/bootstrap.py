@@ -85,11 +85,11 @@ async def build(infra: Infra) -> ServiceParts:
         after the CHANNELS stream dropped their events (its max age) still learns them (orders, inventory and
         settlement each keep a copy of the channels, orders of the listings). Consumers keep the highest
         version, so the repeat changes nothing else."""
-        after = ""
+        after: tuple[str, str] | None = None
         while True:
-            page = partial(handlers.announce_channels, after_id=after, limit=ANNOUNCE_BATCH)
+            page = partial(handlers.announce_channels, after=after, limit=ANNOUNCE_BATCH)
             after = await run_in_transaction(uow_factory, page)
-            if not after:
+            if after is None:
                 break
         # Then every listing: orders checks orders against its copy of them (a channel's terms).
         listing_key: tuple[str, str] | None = ("", "")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from onepool.channels.v1 import channels_pb2 as pb
 from onepool.channels.v1 import channels_pb2_grpc
 from onepool_runtime.servicer import Ctx, UseCases
-from onepool_runtime.validation import encode_page_token, valid_id
+from onepool_runtime.validation import next_page, valid_id
 
 from onepool_channels.adapters import mappers
 from onepool_channels.domain.model import ChannelStock
@@ -55,12 +55,12 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         owner, only_id = self._scope.list_filter(request.owner_dealer_id)
 
         async def produce(uow: ChannelsUnitOfWork) -> pb.ListChannelsResponse:
-            channels = await handlers.list_channels(
-                uow, type_=type_, owner_dealer_id=owner, only_id=only_id, after_id=after, limit=limit + 1
+            found = await handlers.list_channels(
+                uow, type_=type_, owner_dealer_id=owner, only_id=only_id, after=after, limit=limit + 1
             )
-            token = encode_page_token({"after": channels[limit - 1].id}) if len(channels) > limit else ""
+            channels, token = next_page(found, limit, lambda c: {"after": [c.code, c.id]})
             return pb.ListChannelsResponse(
-                channels=[mappers.channel_to_proto(c) for c in channels[:limit]], next_page_token=token
+                channels=[mappers.channel_to_proto(c) for c in channels], next_page_token=token
             )
 
         return await self._use.read(produce)
@@ -86,10 +86,10 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         await self._scope.require(channel_id)
 
         async def produce(uow: ChannelsUnitOfWork) -> pb.ListListingsResponse:
-            listings = await handlers.list_listings(uow, channel_id, after, limit + 1)
-            token = encode_page_token({"after": listings[limit - 1].sku}) if len(listings) > limit else ""
+            found = await handlers.list_listings(uow, channel_id, after, limit + 1)
+            listings, token = next_page(found, limit, lambda listing: {"after": listing.sku})
             return pb.ListListingsResponse(
-                listings=[mappers.listing_to_proto(listing) for listing in listings[:limit]], next_page_token=token
+                listings=[mappers.listing_to_proto(listing) for listing in listings], next_page_token=token
             )
 
         return await self._use.read(produce)

@@ -14,6 +14,7 @@ from onepool_runtime.validation import (
     check_sku,
     check_text,
     page_after_key,
+    page_after_pair,
     page_size,
 )
 
@@ -259,7 +260,7 @@ def channel_stock(req: pb.GetChannelStockRequest) -> tuple[str, list[str]]:
     return req.channel_id, list(req.skus)
 
 
-def list_channels(req: pb.ListChannelsRequest) -> tuple[ChannelType | None, int, str]:
+def list_channels(req: pb.ListChannelsRequest) -> tuple[ChannelType | None, int, tuple[str, str] | None]:
     v = Violations()
     type_ = None
     if req.type != pb.CHANNEL_TYPE_UNSPECIFIED:
@@ -269,7 +270,7 @@ def list_channels(req: pb.ListChannelsRequest) -> tuple[ChannelType | None, int,
     check_id(v, "owner_dealer_id", req.owner_dealer_id, required=False)
     limit = page_size(v, req.page_size)
     v.raise_if_any()
-    return type_, limit, page_after_key(req.page_token)
+    return type_, limit, page_after_pair(req.page_token)
 
 
 def list_listings(req: pb.ListListingsRequest) -> tuple[str, int, str]:

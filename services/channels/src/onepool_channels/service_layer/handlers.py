@@ -48,13 +48,16 @@ async def get_channel(uow: ChannelsUnitOfWork, channel_id: str, *, lock: str = "
     return found(await uow.repo.get_channel(channel_id, lock=lock), "channel", channel_id)
 
 
-async def announce_channels(uow: ChannelsUnitOfWork, after_id: str, limit: int) -> str:
-    """Re-publish a page of channels as they are (see Channel.announce); returns the last id, "" at the end."""
-    channels = await uow.repo.list_channels(type_=None, owner_dealer_id="", only_id="", after_id=after_id, limit=limit)
+async def announce_channels(
+    uow: ChannelsUnitOfWork, after: tuple[str, str] | None, limit: int
+) -> tuple[str, str] | None:
+    """Re-publish a page of channels as they are (see Channel.announce); returns the last (code, id), None at
+    the end."""
+    channels = await uow.repo.list_channels(type_=None, owner_dealer_id="", only_id="", after=after, limit=limit)
     for channel in channels:
         channel.announce()
         uow.track(channel)
-    return channels[-1].id if len(channels) == limit else ""
+    return (channels[-1].code, channels[-1].id) if len(channels) == limit else None
 
 
 async def announce_listings(uow: ChannelsUnitOfWork, after: tuple[str, str], limit: int) -> tuple[str, str] | None:
@@ -72,11 +75,11 @@ async def list_channels(
     type_: ChannelType | None,
     owner_dealer_id: str,
     only_id: str,
-    after_id: str,
+    after: tuple[str, str] | None,
     limit: int,
 ) -> list[Channel]:
     return await uow.repo.list_channels(
-        type_=type_, owner_dealer_id=owner_dealer_id, only_id=only_id, after_id=after_id, limit=limit
+        type_=type_, owner_dealer_id=owner_dealer_id, only_id=only_id, after=after, limit=limit
     )
 
 

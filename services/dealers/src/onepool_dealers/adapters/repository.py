@@ -115,9 +115,16 @@ class DealersRepository(Repository):
         self._uow.track(dealer)
 
     async def list_dealers(
-        self, *, status: DealerStatus | None, region: str, only_id: str | None, after_id: str, limit: int
+        self,
+        *,
+        status: DealerStatus | None,
+        region: str,
+        only_id: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
     ) -> list[Dealer]:
-        query = page(_DEALERS, after_id, limit, status=status, region=region or None, id=only_id)
+        """In name order (then id); `after` is the (name, id) of the last dealer sent."""
+        query = page(_DEALERS, "name", after, limit, status=status, region=region or None, id=only_id)
         rows = (await self.session.execute(query)).all()
         locations: dict[str, list[str]] = {r.id: [] for r in rows}
         if rows:
@@ -272,9 +279,12 @@ class DealersRepository(Repository):
         self._uow.track(r)
 
     async def list_replenishments(
-        self, *, dealer_id: str, status: ReplenishmentStatus | None, after_seq: int, limit: int
+        self, *, dealer_id: str, status: ReplenishmentStatus | None, before_seq: int, limit: int
     ) -> list[tuple[int, Replenishment]]:
-        query = select(_REPL).where(_REPL.c.seq > after_seq).order_by(_REPL.c.seq).limit(limit)
+        """Newest first (by `seq`, the order they were placed in), older than `before_seq` when it is not 0."""
+        query = select(_REPL).order_by(_REPL.c.seq.desc()).limit(limit)
+        if before_seq:
+            query = query.where(_REPL.c.seq < before_seq)
         if dealer_id:
             query = query.where(_REPL.c.dealer_id == dealer_id)
         if status is not None:

@@ -12,9 +12,9 @@ from onepool_runtime.servicer import Ctx, UseCases
 from onepool_runtime.validation import (
     check_id,
     check_text,
-    encode_page_token,
+    next_page,
     page_after_int,
-    page_after_key,
+    page_after_pair,
     page_size,
     valid_id,
 )
@@ -57,17 +57,15 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         check_text(v, "region", request.region, max_len=64)
         limit = page_size(v, request.page_size)
         v.raise_if_any()
-        after = page_after_key(request.page_token)
+        after = page_after_pair(request.page_token)
         own = self._scope.own_dealer()
 
         async def produce(uow: DealersUnitOfWork) -> pb.ListDealersResponse:
-            dealers = await handlers.list_dealers(
-                uow, status=status, region=request.region, only_id=own, after_id=after, limit=limit + 1
+            found = await handlers.list_dealers(
+                uow, status=status, region=request.region, only_id=own, after=after, limit=limit + 1
             )
-            token = encode_page_token({"after": dealers[limit - 1].id}) if len(dealers) > limit else ""
-            return pb.ListDealersResponse(
-                dealers=[mappers.dealer_to_proto(d) for d in dealers[:limit]], next_page_token=token
-            )
+            dealers, token = next_page(found, limit, lambda d: {"after": [d.name, d.id]})
+            return pb.ListDealersResponse(dealers=[mappers.dealer_to_proto(d) for d in dealers], next_page_token=token)
 
         return await self._use.read(produce)
 
@@ -138,16 +136,18 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         status = requests.replenishment_status_filter(v, request.status)
         limit = page_size(v, request.page_size)
         v.raise_if_any()
-        after = page_after_int(request.page_token)
+        # Newest first: a page ends at the oldest it sent ("before"). A token of the oldest-first order this
+        # once had carries "after" instead, so it starts again from the newest rather than read the wrong way.
+        before = page_after_int(request.page_token, key="before")
         dealer_id = self._scope.dealer_filter(request.dealer_id)
 
         async def produce(uow: DealersUnitOfWork) -> pb.ListReplenishmentsResponse:
             found = await handlers.list_replenishments(
-                uow, dealer_id=dealer_id, status=status, after_seq=after, limit=limit + 1
+                uow, dealer_id=dealer_id, status=status, before_seq=before, limit=limit + 1
             )
-            token = encode_page_token({"after": found[limit - 1][0]}) if len(found) > limit else ""
+            page, token = next_page(found, limit, lambda seq_and_r: {"before": seq_and_r[0]})
             return pb.ListReplenishmentsResponse(
-                replenishments=[mappers.replenishment_to_proto(r) for _, r in found[:limit]], next_page_token=token
+                replenishments=[mappers.replenishment_to_proto(r) for _, r in page], next_page_token=token
             )
 
         return await self._use.read(produce)

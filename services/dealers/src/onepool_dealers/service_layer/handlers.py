@@ -60,10 +60,10 @@ async def list_dealers(
     status: DealerStatus | None,
     region: str,
     only_id: str | None,
-    after_id: str,
+    after: tuple[str, str] | None,
     limit: int,
 ) -> list[Dealer]:
-    return await uow.repo.list_dealers(status=status, region=region, only_id=only_id, after_id=after_id, limit=limit)
+    return await uow.repo.list_dealers(status=status, region=region, only_id=only_id, after=after, limit=limit)
 
 
 async def update_dealer(uow: DealersUnitOfWork, cmd: commands.UpdateDealer) -> Dealer:
@@ -185,9 +185,9 @@ async def get_replenishment(uow: DealersUnitOfWork, replenishment_id: str, *, lo
 
 
 async def list_replenishments(
-    uow: DealersUnitOfWork, *, dealer_id: str, status: ReplenishmentStatus | None, after_seq: int, limit: int
+    uow: DealersUnitOfWork, *, dealer_id: str, status: ReplenishmentStatus | None, before_seq: int, limit: int
 ) -> list[tuple[int, Replenishment]]:
-    return await uow.repo.list_replenishments(dealer_id=dealer_id, status=status, after_seq=after_seq, limit=limit)
+    return await uow.repo.list_replenishments(dealer_id=dealer_id, status=status, before_seq=before_seq, limit=limit)
 
 
 async def request_shipping(uow: DealersUnitOfWork, replenishment_id: str) -> tuple[Replenishment, bool]:

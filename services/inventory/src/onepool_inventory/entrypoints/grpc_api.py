@@ -11,7 +11,7 @@ from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import to_message
 from onepool_runtime.servicer import Ctx, UseCases
-from onepool_runtime.validation import check_id, encode_page_token, page_after_int, page_size, valid_id
+from onepool_runtime.validation import check_id, next_page, page_after_int, page_size, valid_id
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.adapters.availability import AvailabilityReader
@@ -56,12 +56,12 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListLocationsResponse:
             if limit is None:
-                found, token = await handlers.list_locations(uow, q), ""
+                locations, token = await handlers.list_locations(uow, q), ""
             else:
                 found = await handlers.list_locations(uow, replace(q, limit=limit + 1))
-                token = encode_page_token({"after": found[limit - 1].id}) if len(found) > limit else ""
+                locations, token = next_page(found, limit, lambda loc: {"after": loc.id})
             return pb.ListLocationsResponse(
-                locations=[mappers.location_to_proto(loc) for loc in found[:limit]], next_page_token=token
+                locations=[mappers.location_to_proto(loc) for loc in locations], next_page_token=token
             )
 
         return await self._use.read(produce)
@@ -211,10 +211,10 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             await self._scope.require_locations([request.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListMovementsResponse:
-            moves = await handlers.list_movements(uow, request.location_id, request.sku, after, limit + 1)
-            token = encode_page_token({"after": moves[limit - 1].id}) if len(moves) > limit else ""
+            found = await handlers.list_movements(uow, request.location_id, request.sku, after, limit + 1)
+            moves, token = next_page(found, limit, lambda m: {"after": m.id})
             return pb.ListMovementsResponse(
-                movements=[mappers.movement_to_proto(m) for m in moves[:limit]], next_page_token=token
+                movements=[mappers.movement_to_proto(m) for m in moves], next_page_token=token
             )
 
         return await self._use.read(produce)
@@ -256,9 +256,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListChannelAllocationsResponse:
             found = await handlers.list_channel_allocations(uow, replace(q, limit=q.limit + 1))
-            token = requests.allocation_page_token(found[q.limit - 1]) if len(found) > q.limit else ""
+            allocations, token = next_page(found, q.limit, requests.allocation_position)
             return pb.ListChannelAllocationsResponse(
-                allocations=[mappers.channel_allocation_to_proto(a) for a in found[: q.limit]], next_page_token=token
+                allocations=[mappers.channel_allocation_to_proto(a) for a in allocations], next_page_token=token
             )
 
         return await self._use.read(produce)
@@ -267,11 +267,10 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         after, limit = requests.stock_levels_page(request)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListStockLevelsResponse:
-            levels = await handlers.list_stock_levels(uow, request.location_id, request.sku, after, limit + 1)
-            last = levels[limit - 1] if len(levels) > limit else None
-            token = encode_page_token({"after": [last.location_id, last.sku]}) if last else ""
+            found = await handlers.list_stock_levels(uow, request.location_id, request.sku, after, limit + 1)
+            levels, token = next_page(found, limit, lambda lvl: {"after": [lvl.location_id, lvl.sku]})
             return pb.ListStockLevelsResponse(
-                levels=[mappers.level_to_proto(lvl) for lvl in levels[:limit]], next_page_token=token
+                levels=[mappers.level_to_proto(lvl) for lvl in levels], next_page_token=token
             )
 
         return await self._use.read(produce)
@@ -342,9 +341,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             found = await handlers.list_expected_receipts(
                 uow, [location_id] if location_id else None, sku, request.include_closed, after, limit + 1
             )
-            token = encode_page_token({"after": found[limit - 1].id}) if len(found) > limit else ""
+            receipts, token = next_page(found, limit, lambda r: {"after": r.id})
             return pb.ListExpectedReceiptsResponse(
-                receipts=[mappers.expected_receipt_to_proto(r) for r in found[:limit]], next_page_token=token
+                receipts=[mappers.expected_receipt_to_proto(r) for r in receipts], next_page_token=token
             )
 
         return await self._use.read(produce)

@@ -19,7 +19,6 @@ from onepool_runtime.validation import (
     check_sku,
     check_text,
     decode_page_token,
-    encode_page_token,
     page_after_key,
     page_size,
 )
@@ -285,8 +284,9 @@ def channel_allocations_query(req: pb.ListChannelAllocationsRequest) -> commands
     )
 
 
-def allocation_page_token(a: ChannelAllocation) -> str:
-    return encode_page_token({"after": [a.channel_id, a.sku, a.created_at.isoformat(), a.id]})
+def allocation_position(a: ChannelAllocation) -> dict[str, object]:
+    """The page token's cursor after `a` (read back by channel_allocations_query)."""
+    return {"after": [a.channel_id, a.sku, a.created_at.isoformat(), a.id]}
 
 
 def _allocation_key(after: object) -> tuple[str, str, datetime, str]:

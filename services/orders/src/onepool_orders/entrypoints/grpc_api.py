@@ -8,7 +8,7 @@ from dataclasses import replace
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool.orders.v1 import orders_pb2_grpc
 from onepool_runtime.servicer import Ctx, UseCases
-from onepool_runtime.validation import encode_page_token
+from onepool_runtime.validation import next_page
 
 from onepool_orders.adapters.mappers import order_to_proto, return_to_proto
 from onepool_orders.domain import commands
@@ -63,11 +63,8 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
         query = self._scope.list(requests.list_orders(request))
 
         async def produce(uow: OrdersUnitOfWork) -> pb.ListOrdersResponse:
-            orders = await handlers.list_orders(uow, replace(query, limit=query.limit + 1))
-            token = ""
-            if len(orders) > query.limit:
-                orders = orders[: query.limit]
-                token = encode_page_token({"c": orders[-1].created_at.isoformat(), "i": orders[-1].id})
+            found = await handlers.list_orders(uow, replace(query, limit=query.limit + 1))
+            orders, token = next_page(found, query.limit, lambda o: {"c": o.created_at.isoformat(), "i": o.id})
             return pb.ListOrdersResponse(orders=[order_to_proto(o) for o in orders], next_page_token=token)
 
         return await self._use.read(produce)

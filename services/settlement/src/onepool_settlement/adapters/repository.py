@@ -363,13 +363,15 @@ class SettlementRepository(Repository):
         return _payout(row) if row else None
 
     async def list_payouts(self, party: str, after: tuple[datetime, str] | None, limit: int) -> list[Payout]:
-        """Oldest first: by created time, then id (payouts created in the same instant keep one order)."""
+        """Newest first: by created time, then id, both descending (payouts created in the same instant keep one
+        order); `after` is the (created time, id) of the last payout sent."""
         query = select(_PAYOUTS)
         if party:
             query = query.where(_PAYOUTS.c.party == party)
         if after is not None:
-            query = query.where(tuple_(_PAYOUTS.c.created_at, _PAYOUTS.c.id) > tuple_(*after))
-        rows = await self.session.execute(query.order_by(_PAYOUTS.c.created_at, _PAYOUTS.c.id).limit(limit))
+            query = query.where(tuple_(_PAYOUTS.c.created_at, _PAYOUTS.c.id) < tuple_(*after))
+        newest_first = (_PAYOUTS.c.created_at.desc(), _PAYOUTS.c.id.desc())
+        rows = await self.session.execute(query.order_by(*newest_first).limit(limit))
         return [_payout(r) for r in rows]
 
     # --- locations ----------------------------------------------------------------------------------

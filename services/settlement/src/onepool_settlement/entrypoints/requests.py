@@ -182,12 +182,13 @@ def list_payouts(req: pb.ListPayoutsRequest) -> commands.ListPayouts:
 
 
 def payout_cursor(token: str) -> tuple[datetime, str] | None:
-    """A ListPayouts page token's position: the last payout's (created time, id). Refused unless it is one
-    of ours (tokens come back from callers)."""
+    """A ListPayouts page token's position: the (created time, id) of the last payout sent, the oldest of its
+    page (newest first). Refused unless it is one of ours (tokens come back from callers); a token of the
+    oldest-first order ListPayouts once had says "at", not "before", and is refused rather than read backwards."""
     cursor = decode_page_token(token)
     if cursor is None:
         return None
-    at, payout_id = cursor.get("at"), cursor.get("id")
+    at, payout_id = cursor.get("before"), cursor.get("id")
     try:
         if not isinstance(at, str) or not isinstance(payout_id, str) or not ID_RE.match(payout_id):
             raise ValueError
@@ -200,7 +201,7 @@ def payout_cursor(token: str) -> tuple[datetime, str] | None:
 
 
 def payout_page_token(created_at: datetime, payout_id: str) -> str:
-    return encode_page_token({"at": created_at.isoformat(), "id": payout_id})
+    return encode_page_token({"before": created_at.isoformat(), "id": payout_id})
 
 
 def close_period(req: pb.ClosePeriodRequest) -> commands.ClosePeriod:
