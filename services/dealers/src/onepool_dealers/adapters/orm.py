@@ -38,6 +38,7 @@ class DealerRow(DealersTable, Stamped, table=True):
             "id",
             postgresql_where=text("channel_id = '' OR channel_synced_revision < revision"),
         ),
+        Index("dealers_by_name", "name", "id"),  # ListDealers' order (migration 0006)
     )
 
     id: str = Field(primary_key=True, max_length=64)
