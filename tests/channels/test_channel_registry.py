@@ -145,6 +145,16 @@ async def test_channels_list_by_type_and_owner_page_by_page_in_code_order(world,
     assert seen == sorted((c.code, c.id) for c in made)
 
 
+async def test_a_listing_without_a_channel_sku_is_sold_under_the_brands_sku(world, admin) -> None:  # type: ignore[no-untyped-def]
+    channel = await world.channel("own-code")
+    sku = world.name("SKU")
+    request = cpb.UpsertListingRequest(
+        channel_id=channel.id, sku=sku, price=common_pb2.Money(currency="CNY", amount_minor=990), active=True
+    )
+    listing = (await world.channels.UpsertListing(request, metadata=admin)).listing
+    assert (listing.sku, listing.channel_sku) == (sku, sku)
+
+
 async def test_listings_map_channel_skus_in_the_channel_currency(world, admin) -> None:  # type: ignore[no-untyped-def]
     channel = await world.channel("jd")
     sku, other = world.name("SKU"), world.name("SKU")

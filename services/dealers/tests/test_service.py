@@ -324,10 +324,27 @@ async def test_dealers_page_through_everything_once_in_name_order(dealers, admin
 # --- validation and scoping ---------------------------------------------------------------------------------
 
 
+async def test_a_dealer_registered_without_a_tier_is_standard(dealers, admin, setup) -> None:  # type: ignore[no-untyped-def]
+    request = pb.RegisterDealerRequest(request_id=setup.name("reg"), name="No tier said", credit_limit=cny(100))
+    dealer = (await dealers.RegisterDealer(request, metadata=admin)).dealer
+    assert dealer.tier == pb.DEALER_TIER_STANDARD
+
+
+async def test_a_wholesale_price_of_zero_is_refused(dealers, admin) -> None:  # type: ignore[no-untyped-def]
+    """A zero list price would make the SKU free to replenish at every tier, and cost no credit."""
+    error = await _fails(
+        dealers.SetWholesalePrice,
+        pb.SetWholesalePriceRequest(sku="SKU-FREE", list_price=cny(0)),
+        admin,
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert set(field_violations(error)) == {"list_price"}
+
+
 async def test_bad_input_names_every_offending_field(dealers, admin) -> None:  # type: ignore[no-untyped-def]
     error = await _fails(
         dealers.RegisterDealer,
-        pb.RegisterDealerRequest(name=" ", tier=0, credit_limit=pb.RegisterDealerRequest().credit_limit),
+        pb.RegisterDealerRequest(name=" ", tier=99, credit_limit=pb.RegisterDealerRequest().credit_limit),
         admin,
         grpc.StatusCode.INVALID_ARGUMENT,
     )

@@ -223,7 +223,9 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
     v = Violations()
     check_id(v, "channel_id", req.channel_id)
     check_sku(v, "sku", req.sku)
-    channel_sku(v, "channel_sku", req.channel_sku)
+    code = req.channel_sku or req.sku  # the contract's default: the channel sells it under the brand's SKU
+    if req.channel_sku:
+        channel_sku(v, "channel_sku", req.channel_sku)
     if not req.HasField("price"):
         v.add("price", "is required")
     else:
@@ -239,7 +241,7 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
         Listing(
             req.channel_id,
             req.sku,
-            req.channel_sku,
+            code,
             Money(req.price.currency, req.price.amount_minor),
             req.active,
             sales_cap_units=req.sales_cap_units,

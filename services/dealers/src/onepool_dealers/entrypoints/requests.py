@@ -63,7 +63,8 @@ def register_dealer(req: pb.RegisterDealerRequest) -> commands.RegisterDealer:
     v = Violations()
     check_request_id(v, "request_id", req.request_id)
     check_text(v, "name", req.name, max_len=200, required=True)
-    tier = _tier(v, "tier", req.tier)
+    # Unset on register means STANDARD, as the contract says (on update, an unset tier is simply not changed).
+    tier = DealerTier.STANDARD if req.tier == pb.DEALER_TIER_UNSPECIFIED else _tier(v, "tier", req.tier)
     limit = _money(v, "credit_limit", req.credit_limit)
     check_text(v, "region", req.region, max_len=64)
     v.raise_if_any()
@@ -118,6 +119,8 @@ def set_wholesale_price(req: pb.SetWholesalePriceRequest) -> commands.SetWholesa
     v = Violations()
     check_sku(v, "sku", req.sku)
     price = _money(v, "list_price", req.list_price)
+    if req.list_price.amount_minor == 0:  # a price of 0 would let every tier replenish the SKU free, on no credit
+        v.add("list_price", "must be positive")
     v.raise_if_any()
     return commands.SetWholesalePrice(req.sku, price)
 

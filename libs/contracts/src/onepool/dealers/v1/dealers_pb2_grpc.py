@@ -138,7 +138,7 @@ class DealerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListDealers(self, request, context):
-        """Dealers, filtered by status or region (admin and service callers).
+        """Dealers in name order, filtered by status or region; a dealer token sees only its own dealer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -171,8 +171,9 @@ class DealerServiceServicer:
     def PlaceReplenishment(self, request, context):
         """A dealer orders stock from a brand warehouse at its tier's wholesale price, within its credit limit; the
         total is held against its credit until received or rejected. Idempotent by request_id.
-        Errors: NOT_FOUND (dealer, location); FAILED_PRECONDITION NOT_DEALER_LOCATION (to_location_id is not the
-        dealer's), NOT_BRAND_WAREHOUSE (from_location_id is not a brand warehouse), LOCATION_INACTIVE (either is
+        Errors: NOT_FOUND (dealer); FAILED_PRECONDITION NOT_DEALER_LOCATION (to_location_id is not one of the
+        dealer's locations, an unknown id included: a dealer token learns nothing of other ids), NOT_BRAND_WAREHOUSE
+        (from_location_id is not a brand warehouse, an unknown id included), LOCATION_INACTIVE (either is
         disabled), PRICE_MISSING (a SKU has no wholesale price), CURRENCY_MISMATCH (prices in several currencies,
         or not the credit limit's), DEALER_SUSPENDED, CREDIT_LIMIT (the total exceeds the credit available).
         """
