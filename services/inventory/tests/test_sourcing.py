@@ -123,6 +123,27 @@ def test_dealer_channel_sells_from_its_own_locations_first() -> None:
     }
 
 
+def test_an_unsplit_order_ships_from_one_location_when_the_owners_shelves_would_need_two() -> None:
+    """A dealer channel's own stock comes first, but not at the price of refusing an order that one brand
+    warehouse could ship whole (it used to answer SPLIT_REQUIRED: "no single location covers the order")."""
+    locations = [
+        loc("D1-A", type_=LocationType.DEALER_WAREHOUSE, owner="D1"),
+        loc("D1-B", type_=LocationType.DEALER_WAREHOUSE, owner="D1"),
+        loc("BRAND-WH"),
+    ]
+    stock = Stock({("D1-A", "A"): 1, ("D1-B", "A"): 1, ("BRAND-WH", "A"): 10})
+    assert by_location(plan([Line("A", 2)], Hint(), locations, stock, preferred_owner="D1")) == {"BRAND-WH": {"A": 2}}
+    # One of its own that holds it all still wins; and a split allowed still takes its own shelves first.
+    assert by_location(plan([Line("A", 1)], Hint(), locations, stock, preferred_owner="D1")) == {"D1-A": {"A": 1}}
+    split = by_location(plan([Line("A", 2)], Hint(allow_split=True), locations, stock, preferred_owner="D1"))
+    assert split == {"D1-A": {"A": 1}, "D1-B": {"A": 1}}
+    # With nowhere that holds it all, the refusal stands.
+    scarce = Stock({("D1-A", "A"): 1, ("D1-B", "A"): 1, ("BRAND-WH", "A"): 1})
+    with pytest.raises(FailedPrecondition) as caught:
+        plan([Line("A", 2)], Hint(), locations, scarce, preferred_owner="D1")
+    assert caught.value.reason == "SPLIT_REQUIRED"
+
+
 def test_pinned_line_is_filled_at_its_location_or_not_at_all() -> None:
     locations = [loc("SHOP", ships=False, type_=LocationType.STORE), loc("WH")]
     stock = Stock({("SHOP", "A"): 1, ("WH", "A"): 10})

@@ -140,6 +140,10 @@ def plan(
     if preferred_owner:
         own = [loc for loc in candidates if loc.owner_dealer_id == preferred_owner]
         chosen = _cover(demand, own, free_now, hint, preferred_owner)
+        if chosen is not None and len(chosen) > 1 and not hint.allow_split:
+            # One parcel was asked for: the owner's shelves come first only when one of them holds it all;
+            # otherwise the fewest locations of the whole pool (one, if any location covers the order).
+            chosen = None
         if chosen is None and fill_own_first and hint.allow_split:
             _fill_own_first(demand, own, candidates, free_now, hint, preferred_owner, take)
             return planned
