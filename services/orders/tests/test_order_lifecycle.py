@@ -165,6 +165,24 @@ def test_shipping_an_unpaid_order_or_an_unknown_fulfillment_is_refused() -> None
         order.ship("nope", "T", NOW)
 
 
+def test_shipping_a_fulfillment_that_left_or_was_cancelled_says_so() -> None:
+    """INVALID_FULFILLMENT_STATE, as the contract says: not the order's INVALID_ORDER_STATE, which is what a fully
+    shipped (SHIPPED) or cancelled order used to answer."""
+    order = paid(reserved(new_order()))
+    [fulfillment] = order.fulfillments
+    order.ship(fulfillment.id, "T-1", NOW)
+    assert order.ship(fulfillment.id, "T-1", NOW) is False  # the same shipment again: nothing changes
+    with pytest.raises(FailedPrecondition) as caught:
+        order.ship(fulfillment.id, "T-2", NOW)
+    assert (caught.value.reason, caught.value.metadata["status"]) == ("INVALID_FULFILLMENT_STATE", "SHIPPED")
+
+    cancelled = paid(reserved(new_order()))
+    cancelled.cancel("changed mind", NOW)
+    with pytest.raises(FailedPrecondition) as caught:
+        cancelled.ship(cancelled.fulfillments[0].id, "T", NOW)
+    assert (caught.value.reason, caught.value.metadata["status"]) == ("INVALID_FULFILLMENT_STATE", "CANCELLED")
+
+
 def test_cancel_before_shipping_releases_and_refunds_but_not_after_something_left() -> None:
     order = paid(reserved(new_order()))
     order.cancel("changed mind", NOW)

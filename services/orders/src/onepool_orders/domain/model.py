@@ -616,15 +616,17 @@ class Order:
             return False
         if self.is_pickup:
             raise _state_error(self, "ship", "pickup orders are handed over with ConfirmPickup")
-        if self.status not in (OrderStatus.PAID, OrderStatus.FULFILLING):
-            unpaid = self.status in (OrderStatus.RESERVED, OrderStatus.DEPOSIT_PAID)
-            raise _state_error(self, "ship", "it must be paid in full first" if unpaid else "")
+        # The fulfillment's own state first: "already shipped" or "cancelled" says more than the order's status
+        # (a fully shipped order is SHIPPED, a cancelled one CANCELLED), and it is what the contract promises.
         if fulfillment.status is not FulfillmentStatus.PENDING:
             raise FailedPrecondition(
                 "INVALID_FULFILLMENT_STATE",
                 f"fulfillment {fulfillment_id} is already {fulfillment.status.value}",
                 {"order_id": self.id, "fulfillment_id": fulfillment_id, "status": fulfillment.status.value},
             )
+        if self.status not in (OrderStatus.PAID, OrderStatus.FULFILLING):
+            unpaid = self.status in (OrderStatus.RESERVED, OrderStatus.DEPOSIT_PAID)
+            raise _state_error(self, "ship", "it must be paid in full first" if unpaid else "")
         fulfillment.tracking_no = tracking_no
         self._left(fulfillment, FulfillmentStatus.SHIPPED, now)
         return True
