@@ -234,7 +234,9 @@ class InventoryServiceServicer:
 
     def Reserve(self, request, context):
         """Reserve stock for all lines or none; sourcing picks the locations unless a line pins one (fewest
-        locations first, then the customer's region, then location priority). Idempotent by request_id.
+        locations first, then the customer's region, then location priority; on a dealer's channel its own
+        locations come first when they cover the order: one of them, or several when allow_split). Idempotent by
+        request_id.
         Errors: NOT_FOUND (channel); FAILED_PRECONDITION INSUFFICIENT_STOCK (not enough sellable stock for the
         channel; every short SKU listed), CHANNEL_INACTIVE (the channel is paused), LOCATION_NOT_SELLABLE (a
         pinned location the channel may not sell from), PICKUP_NOT_AVAILABLE (the pickup location does not
@@ -307,7 +309,8 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMovements(self, request, context):
-        """The append-only ledger of a location (optionally one SKU), oldest first; on_hand is its sum.
+        """The append-only ledger of a location (optionally one SKU), oldest first; on_hand is its sum. Admin and
+        service callers may leave the location out: every location's ledger.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -112,7 +112,7 @@ class OrderServiceServicer:
         stocked, it ends REJECTED with status_reason saying so.
         Errors: INVALID_ARGUMENT (missing or bad fields; a SKU the channel does not list, a price that is not the
         listing's, a currency the channel does not sell in); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
-        external order id was placed with different content).
+        external order id was placed with different lines or shipping fee; the same lines return that order).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,7 +128,8 @@ class OrderServiceServicer:
 
     def ListOrders(self, request, context):
         """Orders, newest first, filtered by channel, dealer, customer, status or fulfilling location; a dealer
-        token sees only its dealer's orders, a channel token its channel's, a store token its location's.
+        token sees only its dealer's orders (its business, or fulfilled at its locations), a channel token its
+        channel's, a store token its location's.
         Errors: NOT_FOUND (channel).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -139,12 +140,14 @@ class OrderServiceServicer:
         """Records the payment of a RESERVED order and commits its reservation (the stock no longer expires).
         Presale (`kind`, docs/presale.md): a DEPOSIT on a channel that takes deposits makes it DEPOSIT_PAID (the
         reservation is committed, the balance due by balance_due_at); the BALANCE then makes it PAID.
-        Idempotent: paying a paid order again with the same payment_ref and amount returns it.
+        Idempotent: paying a paid order again with the same payment_ref and amount returns it. When inventory had
+        released the stock meanwhile (its TTL ran out there first), the payment is still recorded and the order
+        comes back CANCELLED, the payment due back (refunded = paid): check the returned status, not only the call's.
         Errors: INVALID_ARGUMENT (amount is not the order total, the deposit bounds or the balance; kind);
         NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (not RESERVED: already paid, cancelled,
         rejected; a balance without a deposit), RESERVATION_EXPIRED (not paid within its TTL: the stock was
-        released), INVALID_RESERVATION_STATE (inventory released it meanwhile), DEPOSIT_NOT_OFFERED (the channel
-        takes no deposits), BALANCE_OVERDUE (the balance deadline passed: the order lapses).
+        released), DEPOSIT_NOT_OFFERED (the channel takes no deposits), BALANCE_OVERDUE (the balance deadline
+        passed: the order lapses).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -201,7 +201,8 @@ class SettlementServiceServicer:
 
     def ClosePeriod(self, request, context):
         """Close the books up to period_end: nothing can post before it any more; each party's balance at
-        period_end is kept as the opening of the next period. Closing the same period_end again returns it.
+        period_end is kept as the opening of the next period. Closing the latest closed period_end again returns
+        it (an earlier one is PERIOD_ALREADY_CLOSED: with request_id, a retry returns its first answer).
         Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), PERIOD_ALREADY_CLOSED (the books
         are closed after period_end already).
         """
