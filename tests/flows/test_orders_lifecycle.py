@@ -205,6 +205,30 @@ async def test_a_dealer_channel_sells_from_the_dealers_own_shop_first_and_the_de
     assert order.dealer_id == dealer
 
 
+async def test_a_dealer_delivery_on_the_brands_channel_comes_from_the_dealers_shop(world: World) -> None:
+    """DEALER_DELIVERY prefers the delivering dealer's locations on any channel, not only on its own (on the
+    brand's channel it used to be sourced like SHIP, from the brand's higher-priority warehouse)."""
+    sku, dealer = uid("TEA"), uid("D")
+    brand_warehouse = await world.location("WH", priority=100)
+    dealer_shop = await world.location("DS", type_=ipb.LOCATION_TYPE_DEALER_STORE, owner_dealer_id=dealer)
+    await world.stock(brand_warehouse, {sku: 10})
+    await world.stock(dealer_shop, {sku: 1})
+    await world.stock(dealer_shop, {sku: 1})  # two units at the dealer's shop
+    channel = await world.channel(location_ids=[brand_warehouse, dealer_shop])
+    ship = opb.FulfillmentPreference(mode=opb.FULFILLMENT_MODE_SHIP, address="1 Nanjing Rd")
+    delivery = opb.FulfillmentPreference(mode=opb.FULFILLMENT_MODE_DEALER_DELIVERY, address="2 Huaihai Rd")
+
+    # Shipped by the brand: its higher-priority warehouse.
+    shipped = await world.place(channel, {sku: (1, 120000)}, fulfillment=ship)
+    assert [f.location_id for f in shipped.fulfillments] == [brand_warehouse]
+    # Delivered by the dealer: its shop.
+    order = await world.place(channel, {sku: (1, 120000)}, fulfillment=delivery, dealer_id=dealer)
+    assert [(f.location_id, f.location_owner_dealer_id) for f in order.fulfillments] == [(dealer_shop, dealer)]
+    # More than the dealer's shop still holds: the brand's pool delivers it, from one location.
+    bigger = await world.place(channel, {sku: (2, 120000)}, fulfillment=delivery, dealer_id=dealer)
+    assert [f.location_id for f in bigger.fulfillments] == [brand_warehouse]
+
+
 async def test_cancelling_before_shipping_gives_the_stock_back(world: World) -> None:
     sku = uid("SOCK")
     warehouse = await world.location("WH")

@@ -37,6 +37,8 @@ class Hint:
     region: str = ""
     pickup_location_id: str = ""
     allow_split: bool = False
+    # The dealer who delivers (a DEALER_DELIVERY order): its locations are preferred like a channel owner's.
+    deliver_from_dealer_id: str = ""
 
 
 @dataclass(frozen=True)

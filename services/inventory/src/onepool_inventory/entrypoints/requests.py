@@ -195,6 +195,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: 
     elif hint.mode not in (pb.SOURCING_MODE_UNSPECIFIED, pb.SOURCING_MODE_SHIP):
         v.add("hint.mode", "must be SHIP or PICKUP")
     check_text(v, "hint.region", hint.region, max_len=64)
+    check_id(v, "hint.deliver_from_dealer_id", hint.deliver_from_dealer_id, required=False)
     ttl = req.ttl_seconds or settings.reservation_ttl_seconds
     if req.ttl_seconds < 0 or ttl > settings.reservation_max_ttl_seconds:
         v.add("ttl_seconds", f"must be between 1 and {settings.reservation_max_ttl_seconds}")
@@ -207,7 +208,7 @@ def reserve(req: pb.ReserveRequest, settings: InventorySettings, *, channel_id: 
         order_id=req.order_id,
         channel_id=req.channel_id,
         lines=tuple(sourcing.Line(ln.sku, ln.quantity, ln.location_id) for ln in req.lines),
-        hint=sourcing.Hint(mode, hint.region, hint.pickup_location_id, hint.allow_split),
+        hint=sourcing.Hint(mode, hint.region, hint.pickup_location_id, hint.allow_split, hint.deliver_from_dealer_id),
         ttl_seconds=ttl,
         accept_awaiting_stock=req.accept_awaiting_stock,
     )

@@ -303,7 +303,7 @@ class ReserveCoalescer:
                 view.locations,
                 sourcing.Stock(available),
                 caps=view.caps(skus),
-                preferred_owner=policy.owner_dealer_id if policy else "",
+                preferred_owner=cmd.hint.deliver_from_dealer_id or (policy.owner_dealer_id if policy else ""),
                 fill_own_first=policy.fill_own_first if policy else False,
             )
 

@@ -128,6 +128,7 @@ class GrpcInventory:
                     region=request.region,
                     pickup_location_id=request.pickup_location_id,
                     allow_split=request.allow_split,
+                    deliver_from_dealer_id=request.deliver_from_dealer_id,
                 ),
                 ttl_seconds=request.ttl_seconds,
                 accept_awaiting_stock=request.accept_awaiting_stock,

@@ -97,6 +97,7 @@ def reserve_request(order: Order, attempt: int) -> ReserveStock:
         # A listing's presale_units / allow_backorder are the brand's opt-in (inventory enforces them): an order
         # on a channel may always wait for goods where its listing allows it (docs/presale.md).
         accept_awaiting_stock=bool(order.channel_id),
+        deliver_from_dealer_id=order.dealer_id if pref.mode is FulfillmentMode.DEALER_DELIVERY else "",
     )
 
 

@@ -33,6 +33,8 @@ class ReserveStock:
     ttl_seconds: int
     # Lines beyond on hand may wait for goods (presale, backorder) where the channel's listing allows it.
     accept_awaiting_stock: bool = False
+    # A DEALER_DELIVERY order: the dealer who delivers, whose locations sourcing tries first.
+    deliver_from_dealer_id: str = ""
 
 
 class ReservationState(StrEnum):

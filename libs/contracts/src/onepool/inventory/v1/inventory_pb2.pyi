@@ -403,16 +403,18 @@ class GetAvailabilityResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Availability, _Mapping]]] = ...) -> None: ...
 
 class SourcingHint(_message.Message):
-    __slots__ = ("mode", "region", "pickup_location_id", "allow_split")
+    __slots__ = ("mode", "region", "pickup_location_id", "allow_split", "deliver_from_dealer_id")
     MODE_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     PICKUP_LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOW_SPLIT_FIELD_NUMBER: _ClassVar[int]
+    DELIVER_FROM_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     mode: SourcingMode
     region: str
     pickup_location_id: str
     allow_split: bool
-    def __init__(self, mode: _Optional[_Union[SourcingMode, str]] = ..., region: _Optional[str] = ..., pickup_location_id: _Optional[str] = ..., allow_split: _Optional[bool] = ...) -> None: ...
+    deliver_from_dealer_id: str
+    def __init__(self, mode: _Optional[_Union[SourcingMode, str]] = ..., region: _Optional[str] = ..., pickup_location_id: _Optional[str] = ..., allow_split: _Optional[bool] = ..., deliver_from_dealer_id: _Optional[str] = ...) -> None: ...
 
 class ReserveLine(_message.Message):
     __slots__ = ("sku", "quantity", "location_id")
