@@ -96,9 +96,10 @@ async def test_a_dealer_receives_returns_at_its_own_locations_only(services, adm
             opb.PayOrderRequest(order_id=order.id, payment_ref=uid("PAY"), amount=order.total), metadata=token_a
         )
     ).order
-    [fulfilment] = order.fulfillments
+    [fulfillment] = order.fulfillments
     await orders.ShipFulfillment(
-        opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=fulfilment.id, tracking_no="SF1"), metadata=token_a
+        opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=fulfillment.id, tracking_no="SF1"),
+        metadata=token_a,
     )
 
     def give_back(location_id: str) -> opb.ReturnItemsRequest:

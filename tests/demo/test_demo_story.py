@@ -13,7 +13,7 @@ Where the numbers come from (prices in fen: tee 9900, cap 4900; wholesale tee 60
 - sellable: web and the dealer's channel sell every location (the dealer's own first), the POS the brand's
   four; the marketplace 50% of the two warehouses, its tees capped at 10 (2 sold: 8 left).
 - statements: clearing paid 93,900 of sales and got 4,900 (cancel) + 9,900 (return) back; the marketplace
-  keeps 5% of 19,800; the dealer 70% of its 19,800 sale (13,860) plus a 5% fulfilment fee on the 9,900 web
+  keeps 5% of 19,800; the dealer 70% of its 19,800 sale (13,860) plus a 5% fulfillment fee on the 9,900 web
   order its shop shipped (495) and the GOLD price of the tee it gave up for it (4,800, an ownership move),
   less 48,000 wholesale; the brand the rest. They sum to zero."""
 

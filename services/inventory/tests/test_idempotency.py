@@ -41,13 +41,13 @@ async def test_every_mutating_request_replays_its_first_answer(inventory, admin,
     ]
     reservation_id = first[2].reservation.id
     await inventory.CommitReservation(pb.CommitReservationRequest(reservation_id=reservation_id), metadata=admin)
-    fulfil = pb.FulfillReservationRequest(
+    fulfill = pb.FulfillReservationRequest(
         request_id=setup.name("f"),
         reservation_id=reservation_id,
         location_id=wh,
         lines=[pb.StockLine(sku=sku, quantity=1)],
     )
-    first.append(await inventory.FulfillReservation(fulfil, metadata=admin))
+    first.append(await inventory.FulfillReservation(fulfill, metadata=admin))
     ledger_before = await _movements(inventory, admin, wh)
     availability_before = await inventory.GetAvailability(pb.GetAvailabilityRequest(skus=[sku]), metadata=admin)
 
@@ -56,7 +56,7 @@ async def test_every_mutating_request_replays_its_first_answer(inventory, admin,
         await inventory.AdjustStock(adjust, metadata=admin),
         await inventory.Reserve(reserve, metadata=admin),
         await inventory.TransferStock(transfer, metadata=admin),
-        await inventory.FulfillReservation(fulfil, metadata=admin),
+        await inventory.FulfillReservation(fulfill, metadata=admin),
     ]
     for a, b in zip(first, again, strict=True):
         assert a.SerializeToString() == b.SerializeToString()

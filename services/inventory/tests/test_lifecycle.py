@@ -26,7 +26,7 @@ async def _status(inventory, admin, reservation_id: str) -> int:  # type: ignore
     return reply.reservation.status
 
 
-async def test_commit_then_fulfil_takes_goods_out_of_on_hand_and_reserved(
+async def test_commit_then_fulfill_takes_goods_out_of_on_hand_and_reserved(
     inventory, admin, setup, check_invariants
 ) -> None:  # type: ignore[no-untyped-def]
     wh = await setup.location()

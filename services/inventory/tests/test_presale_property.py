@@ -224,7 +224,7 @@ def build_machine(loop: asyncio.AbstractEventLoop, inventory: Any, admin: Any, h
             _, err = rpc("FulfillReservation", pb.FulfillReservationRequest(reservation_id=rid, location_id=self.wh))
             got, _ = rpc("GetReservation", pb.GetReservationRequest(reservation_id=rid))
             (a,) = got.reservation.allocations
-            # What was on the shelf left; what still waits stays (and alone refuses the fulfilment).
+            # What was on the shelf left; what still waits stays (and alone refuses the fulfillment).
             assert a.quantity - a.fulfilled_quantity == a.awaiting_quantity
             if err is not None:
                 assert err.code() == grpc.StatusCode.FAILED_PRECONDITION and a.awaiting_quantity > 0

@@ -1,4 +1,4 @@
-"""A Hypothesis state machine drives receive/reserve/commit/release/fulfil/adjust/transfer/expire in random
+"""A Hypothesis state machine drives receive/reserve/commit/release/fulfill/adjust/transfer/expire in random
 orders against the real service and PostgreSQL, and after every step checks the invariants (0 <= reserved <=
 on_hand; on_hand == sum of the ledger; reserved == sum of open reservations) and that the service agrees with
 a simple model of what each request should have done."""
@@ -170,7 +170,7 @@ def build_machine(loop: asyncio.AbstractEventLoop, inventory: Any, admin: Any, h
 
         @precondition(lambda self: any(v["status"] == "COMMITTED" for v in self.reservations.values()))
         @rule(data=st.data())
-        def fulfil(self, data: Any) -> None:
+        def fulfill(self, data: Any) -> None:
             rid = self._pick(data, "COMMITTED")
             res = self.reservations[rid]
             loc = data.draw(st.sampled_from(sorted({lo for (_, lo), q in res["open"].items() if q > 0})))

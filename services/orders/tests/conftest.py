@@ -108,7 +108,7 @@ class FakeInventory:
             self.states[reservation_id] = ReservationState.RELEASED
         self.released.append(reservation_id)
 
-    async def fulfil(
+    async def fulfill(
         self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str
     ) -> None:
         self._check()

@@ -153,7 +153,7 @@ def test_order_is_fulfilling_until_every_fulfillment_has_left_then_shipped() -> 
         order.ship(f.id, "T", NOW)
         statuses.append(order.status)
     assert statuses == [S.FULFILLING, S.FULFILLING, S.SHIPPED]
-    assert [type(r).__name__ for r in order.stock_requests[1:]] == ["FulfilReservation"] * 3
+    assert [type(r).__name__ for r in order.stock_requests[1:]] == ["FulfillReservation"] * 3
 
 
 def test_shipping_an_unpaid_order_or_an_unknown_fulfillment_is_refused() -> None:

@@ -20,7 +20,7 @@ class OrdersSettings(ServiceSettings):
     recovery_after_seconds: float = 5.0
     pending_timeout_seconds: float = 600.0
     recovery_batch: int = 50
-    # Inventory requests (commit, release, fulfil, restock) that failed transiently are retried with this
+    # Inventory requests (commit, release, fulfill, restock) that failed transiently are retried with this
     # base delay, doubling per attempt up to the cap.
     stock_retry_seconds: float = 1.0
     stock_retry_max_seconds: float = 60.0

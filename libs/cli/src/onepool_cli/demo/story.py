@@ -160,7 +160,7 @@ class StoryRun:
         order = await self.ship_all(await self.pay(await self.place("web", {"TEE": 1}, hangzhou, "WEB-1002")))
         flow.orders.append(self._step("web order, Hangzhou", order))
         flow.facts.append(
-            "the Hangzhou order ships from the dealer's shop: settlement pays the dealer a fulfilment fee, "
+            "the Hangzhou order ships from the dealer's shop: settlement pays the dealer a fulfillment fee, "
             "and the brand buys the dealer's tee at its GOLD price"
         )
         return flow

@@ -3,7 +3,7 @@ row, in ascending id order).
 
 Waiting allocations (AWAITING_STOCK) at a (sku, location) change only under that stock row's lock: arriving goods
 fill them holding the stock row but not the reservation rows (`waiting_line`). So whoever changes a reservation
-with waiting units (release, expiry, fulfilment) locks the reservation, then its stock rows, and then reads its
+with waiting units (release, expiry, fulfillment) locks the reservation, then its stock rows, and then reads its
 allocations again (`refresh`) before deciding anything.
 """
 

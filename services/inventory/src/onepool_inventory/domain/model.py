@@ -435,13 +435,13 @@ class Reservation:
         self.events.append(ReservationExpired(self))
         return freed
 
-    def fulfil(self, location_id: str, lines: list[StockLine] | None, now: datetime) -> list[tuple[Allocation, int]]:
+    def fulfill(self, location_id: str, lines: list[StockLine] | None, now: datetime) -> list[tuple[Allocation, int]]:
         """Goods left `location_id`. Without lines: everything still open there. Returns (allocation, qty)."""
         from onepool_inventory.domain.events import ReservationFulfilled
 
         if not lines and self.status is ReservationStatus.FULFILLED:
             return []  # "everything at this location" again, after it all left: a retry, nothing to do
-        self._require(ReservationStatus.COMMITTED, action="fulfil")
+        self._require(ReservationStatus.COMMITTED, action="fulfill")
         here = [a for a in self.allocations if a.location_id == location_id]
         if not here:
             raise FailedPrecondition(
@@ -456,13 +456,13 @@ class Reservation:
             if allocation is not None and allocation.shelf_open < quantity <= allocation.open:
                 raise FailedPrecondition(
                     "AWAITING_STOCK",
-                    f"cannot fulfil {quantity} x {sku} at {location_id}: {allocation.awaiting} still wait for goods",
+                    f"cannot fulfill {quantity} x {sku} at {location_id}: {allocation.awaiting} still wait for goods",
                     {"sku": sku, "requested": str(quantity), "on_hand": str(allocation.shelf_open)},
                 )
             if allocation is None or quantity > allocation.open:
                 raise FailedPrecondition(
                     "OVER_FULFILLMENT",
-                    f"cannot fulfil {quantity} x {sku} at {location_id}: {allocation.open if allocation else 0} open",
+                    f"cannot fulfill {quantity} x {sku} at {location_id}: {allocation.open if allocation else 0} open",
                     {"sku": sku, "requested": str(quantity), "open": str(allocation.open if allocation else 0)},
                 )
             if quantity > 0:

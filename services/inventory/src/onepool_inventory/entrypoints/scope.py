@@ -3,7 +3,7 @@ policies.py). Scope always comes from the verified token, never from the request
 
 - channel: only its own channel's view (GetAvailability, Reserve are forced to its channel id);
 - dealer: only locations its dealer owns (stock, movements, transfers into them, availability there), and
-  never another dealer's DEALER channel (its own, or a brand channel it may fulfil for, narrowed to its
+  never another dealer's DEALER channel (its own, or a brand channel it may fulfill for, narrowed to its
   own locations);
 - store: only its own location.
 """

@@ -405,7 +405,7 @@ async def expire_reservations(uow: InventoryUnitOfWork, limit: int) -> int:
 async def fulfill_reservation(uow: InventoryUnitOfWork, cmd: commands.FulfillReservation) -> Reservation:
     reservation = await _reservation(uow, cmd.reservation_id, lock=True)
     levels = await _lock_for_change(uow, reservation, cmd.location_id)
-    shipped = reservation.fulfil(cmd.location_id, list(cmd.lines) or None, now())
+    shipped = reservation.fulfill(cmd.location_id, list(cmd.lines) or None, now())
     if shipped:
         for allocation, quantity in shipped:
             levels[(allocation.sku, allocation.location_id)].ship_reserved(

@@ -149,7 +149,7 @@ class GrpcInventory:
             pb.ReleaseReservationRequest(reservation_id=reservation_id, reason=reason[:500]),
         )
 
-    async def fulfil(
+    async def fulfill(
         self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str
     ) -> None:
         await self._call(

@@ -41,7 +41,7 @@ from onepool_orders.domain.model import (
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_ORDERS, _LINES, _FULFIL, _RETURNS = core_tables(OrderRow, OrderLineRow, FulfillmentRow, ReturnRow)
+_ORDERS, _LINES, _FULFILLMENTS, _RETURNS = core_tables(OrderRow, OrderLineRow, FulfillmentRow, ReturnRow)
 _CUSTOMERS, _IDENTITIES, _REQUESTS = core_tables(CustomerRow, CustomerIdentityRow, StockRequestRow)
 
 # How long a freshly written stock request is left to the use case that wrote it before the background sender
@@ -50,12 +50,13 @@ WRITER_GRACE_SECONDS = 10.0
 
 
 def _request_json(request: sr.StockRequest) -> tuple[str, dict[str, Any]]:
+    # The kinds are stored: "fulfil" keeps its first spelling so rows written by older replicas still read.
     match request:
         case sr.CommitReservation(reservation_id=rid):
             return "commit", {"reservation_id": rid}
         case sr.ReleaseReservation(reservation_id=rid, reason=reason):
             return "release", {"reservation_id": rid, "reason": reason}
-        case sr.FulfilReservation(reservation_id=rid, location_id=loc, lines=lines, request_id=key):
+        case sr.FulfillReservation(reservation_id=rid, location_id=loc, lines=lines, request_id=key):
             return "fulfil", {
                 "reservation_id": rid,
                 "location_id": loc,
@@ -79,7 +80,7 @@ def _request_back(kind: str, p: dict[str, Any]) -> sr.StockRequest:
     if kind == "release":
         return sr.ReleaseReservation(p["reservation_id"], p["reason"])
     if kind == "fulfil":
-        return sr.FulfilReservation(p["reservation_id"], p["location_id"], sql.lines_back(p["lines"]), p["request_id"])
+        return sr.FulfillReservation(p["reservation_id"], p["location_id"], sql.lines_back(p["lines"]), p["request_id"])
     if kind == "restock":
         return sr.RestockReturn(
             p["location_id"], sql.lines_back(p["lines"]), p["request_id"], p["reference"], p["reason"]
@@ -248,11 +249,13 @@ class OrderRepository:
             stmt = stmt.where(_ORDERS.c.status == query.status.value)
         if query.dealer_id:
             fulfilled_by_dealer = exists().where(
-                _FULFIL.c.order_id == _ORDERS.c.id, _FULFIL.c.owner_dealer_id == query.dealer_id
+                _FULFILLMENTS.c.order_id == _ORDERS.c.id, _FULFILLMENTS.c.owner_dealer_id == query.dealer_id
             )
             stmt = stmt.where(or_(_ORDERS.c.dealer_id == query.dealer_id, fulfilled_by_dealer))
         if query.location_id:
-            at_location = exists().where(_FULFIL.c.order_id == _ORDERS.c.id, _FULFIL.c.location_id == query.location_id)
+            at_location = exists().where(
+                _FULFILLMENTS.c.order_id == _ORDERS.c.id, _FULFILLMENTS.c.location_id == query.location_id
+            )
             stmt = stmt.where(at_location)
         if query.after is not None:
             created, order_id = query.after

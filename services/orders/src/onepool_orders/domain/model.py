@@ -123,7 +123,7 @@ class OrderLine:
 
 @dataclass
 class Fulfillment:
-    """The part of an order that one location fulfils."""
+    """The part of an order that one location fulfills."""
 
     id: str
     location_id: str
@@ -661,10 +661,12 @@ class Order:
         fulfillment.status = status
         fulfillment.shipped_at = now
         self.stock_requests.append(
-            sr.FulfilReservation(
+            sr.FulfillReservation(
                 self.reservation_id,
                 fulfillment.location_id,
                 fulfillment.lines,
+                # Inventory's idempotency key, so its first spelling stays: a retry sent across an upgrade
+                # must carry the key of the first try, or the goods would leave twice.
                 request_id=f"orders:fulfil:{fulfillment.id}",
             )
         )

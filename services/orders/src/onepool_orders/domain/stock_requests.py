@@ -29,7 +29,7 @@ class ReleaseReservation:
 
 
 @dataclass(frozen=True)
-class FulfilReservation:
+class FulfillReservation:
     """Goods left `location_id` for this order: on_hand and reserved fall there."""
 
     reservation_id: str
@@ -49,4 +49,4 @@ class RestockReturn:
     reason: str
 
 
-StockRequest = CommitReservation | ReleaseReservation | FulfilReservation | RestockReturn
+StockRequest = CommitReservation | ReleaseReservation | FulfillReservation | RestockReturn

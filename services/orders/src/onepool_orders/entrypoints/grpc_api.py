@@ -83,13 +83,13 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
 
     async def ShipFulfillment(self, request: pb.ShipFulfillmentRequest, context: Ctx) -> pb.ShipFulfillmentResponse:
         cmd = requests.ship_fulfillment(request)
-        guard = self._scope.fulfil(cmd.fulfillment_id)
+        guard = self._scope.fulfill(cmd.fulfillment_id)
         order = await self._lifecycle.ship(cmd, guard)
         return pb.ShipFulfillmentResponse(order=order_to_proto(order))
 
     async def ConfirmPickup(self, request: pb.ConfirmPickupRequest, context: Ctx) -> pb.ConfirmPickupResponse:
         cmd = requests.confirm_pickup(request)
-        guard = self._scope.fulfil(cmd.fulfillment_id)
+        guard = self._scope.fulfill(cmd.fulfillment_id)
         order = await self._lifecycle.confirm_pickup(cmd, guard)
         return pb.ConfirmPickupResponse(order=order_to_proto(order))
 

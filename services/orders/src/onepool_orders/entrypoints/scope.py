@@ -118,7 +118,7 @@ class OrderScope:
 
         return guard
 
-    def fulfil(self, fulfillment_id: str) -> Guard:
+    def fulfill(self, fulfillment_id: str) -> Guard:
         """Ship / hand over: the location the fulfillment is at (its store, or its owning dealer)."""
         p = self._principal()
 
@@ -130,7 +130,7 @@ class OrderScope:
                 return
             if p.role == DEALER and fulfillment.owner_dealer_id and fulfillment.owner_dealer_id == p.dealer_id:
                 return
-            raise _deny("fulfil")
+            raise _deny("fulfill")
 
         return guard
 

@@ -78,7 +78,7 @@ class Inventory(Protocol):
     async def release(self, reservation_id: str, reason: str) -> None:
         """Give the stock back. Idempotent (a released or expired reservation stays as it is)."""
 
-    async def fulfil(
+    async def fulfill(
         self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str
     ) -> None:
         """Goods left the location. Idempotent on request_id."""

@@ -1,4 +1,4 @@
-"""Sends the stock requests an order recorded (commit, release, fulfil, restock) to inventory.
+"""Sends the stock requests an order recorded (commit, release, fulfill, restock) to inventory.
 
 The change to the order and its requests to inventory commit together (domain/stock_requests.py), so a
 payment, cancellation, shipment or return that is recorded is always, eventually, applied to stock; and
@@ -100,8 +100,8 @@ class StockSync:
                 await self._inventory.commit(rid)
             case sr.ReleaseReservation(reservation_id=rid, reason=reason):
                 await self._inventory.release(rid, reason)
-            case sr.FulfilReservation(reservation_id=rid, location_id=loc, lines=lines, request_id=key):
-                await self._inventory.fulfil(rid, loc, lines, key)
+            case sr.FulfillReservation(reservation_id=rid, location_id=loc, lines=lines, request_id=key):
+                await self._inventory.fulfill(rid, loc, lines, key)
             case sr.RestockReturn(location_id=loc, lines=lines, request_id=key, reference=ref, reason=reason):
                 await self._inventory.restock(loc, lines, key, ref, reason)
             case _:

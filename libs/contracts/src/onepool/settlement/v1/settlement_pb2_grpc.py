@@ -30,7 +30,7 @@ class SettlementServiceStub:
     A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
     from and every refund paid back to) is readable by admin and service callers.
     Amounts are signed: positive means the ledger owes the party, negative means the party owes.
-    The ledger is written from the other services' events (sales, fulfilment fees, returns, cancellations,
+    The ledger is written from the other services' events (sales, fulfillment fees, returns, cancellations,
     wholesale), so a balance follows an order a moment after the order changes.
 
     Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer or
@@ -114,7 +114,7 @@ class SettlementServiceServicer:
     A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
     from and every refund paid back to) is readable by admin and service callers.
     Amounts are signed: positive means the ledger owes the party, negative means the party owes.
-    The ledger is written from the other services' events (sales, fulfilment fees, returns, cancellations,
+    The ledger is written from the other services' events (sales, fulfillment fees, returns, cancellations,
     wholesale), so a balance follows an order a moment after the order changes.
 
     Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer or
@@ -301,7 +301,7 @@ class SettlementService:
     A party is "brand", "dealer:<id>" or "channel:<id>"; "clearing" (the customers' cash every sale is paid
     from and every refund paid back to) is readable by admin and service callers.
     Amounts are signed: positive means the ledger owes the party, negative means the party owes.
-    The ledger is written from the other services' events (sales, fulfilment fees, returns, cancellations,
+    The ledger is written from the other services' events (sales, fulfillment fees, returns, cancellations,
     wholesale), so a balance follows an order a moment after the order changes.
 
     Errors every RPC may return: UNAUTHENTICATED (no or invalid bearer token); PERMISSION_DENIED (a dealer or
