@@ -111,6 +111,15 @@ def _ids(items: Any) -> set[str]:
     return {getattr(i, "id", "") or getattr(i, "location_id", "") for i in items}
 
 
+def _only_party(kind: str, attacker: str) -> Expect:
+    def own_lines_only(w: World, reply: spb.ListEntriesResponse) -> bool:
+        who = getattr(w, attacker)
+        party = f"{kind}:{getattr(who, 'id', who)}"
+        return all(e.party == party for e in reply.entries)
+
+    return own_lines_only
+
+
 def _no_orders_of_victims(w: World, reply: opb.ListOrdersResponse) -> bool:
     victims = {o.id for o in (w.b_reserved, w.b_paid, w.c2_reserved, w.c2_pickup, w.c2_shipped)}
     return not victims & {o.id for o in reply.orders}
@@ -472,9 +481,14 @@ ROWS: dict[str, Row] = {
     f"/{STL}/ListEntries": Row(
         cases=(
             Case("dealer", lambda w: spb.ListEntriesRequest(party=f"dealer:{w.b.id}")),
-            Case("dealer", lambda w: spb.ListEntriesRequest(order_id=w.b_paid.id)),
+            # Naming no party reads the caller's own: none of the victim's lines.
+            Case("dealer", lambda w: spb.ListEntriesRequest(order_id=w.b_paid.id), expect=_only_party("dealer", "a")),
             Case("channel", lambda w: spb.ListEntriesRequest(party=f"channel:{w.c2}")),
-            Case("channel", lambda w: spb.ListEntriesRequest(order_id=w.c2_shipped.id)),
+            Case(
+                "channel",
+                lambda w: spb.ListEntriesRequest(order_id=w.c2_shipped.id),
+                expect=_only_party("channel", "c1"),
+            ),
         )
     ),
     f"/{STL}/GenerateStatement": Row(

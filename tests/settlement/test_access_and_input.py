@@ -62,13 +62,22 @@ async def test_a_dealer_token_cannot_read_another_partys_ledger(settlement: Any,
         settlement.GetBalance(pb.GetBalanceRequest(party="dealer:D1"), metadata=d2),
         settlement.GetBalance(pb.GetBalanceRequest(party="brand"), metadata=d2),
         settlement.ListEntries(pb.ListEntriesRequest(party="dealer:D1"), metadata=d2),
-        settlement.ListEntries(pb.ListEntriesRequest(), metadata=d2),  # "every party"
         settlement.GenerateStatement(pb.GenerateStatementRequest(party="dealer:D1", **period), metadata=d2),
         settlement.GetStatement(pb.GetStatementRequest(id=dealer_statement), metadata=d2),
         settlement.Reconcile(pb.ReconcileRequest(**period), metadata=d2),
     ]
     for call in denied:
         assert await code_of(call) == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_scoped_token_that_names_no_party_lists_its_own_lines(settlement: Any, dealer_statement: str) -> None:
+    # As ListPayouts and every other list: an empty party is "mine" for a dealer or channel token.
+    own = await settlement.ListEntries(pb.ListEntriesRequest(), metadata=metadata("dealer", dealer_id="D1"))
+    assert [(e.party, e.rule) for e in own.entries] == [("dealer:D1", "wholesale")]
+    other = await settlement.ListEntries(pb.ListEntriesRequest(), metadata=metadata("dealer", dealer_id="D2"))
+    assert list(other.entries) == []
+    everything = await settlement.ListEntries(pb.ListEntriesRequest(), metadata=metadata("admin"))
+    assert {e.party for e in everything.entries} > {"dealer:D1"}
 
 
 async def test_a_channel_token_reads_only_its_own_channel(settlement: Any) -> None:

@@ -53,7 +53,7 @@ class CreatePayout:
 
 @dataclass(frozen=True)
 class ListPayouts:
-    """Payouts oldest first (created time, then id); `after` is the previous page's last (created time, id)."""
+    """Payouts newest first (created time, then id); `after` is the previous page's last (created time, id)."""
 
     party: str  # empty: every party (privileged callers only)
     after: tuple[datetime, str] | None

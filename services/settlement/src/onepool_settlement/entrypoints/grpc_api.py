@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool.settlement.v1 import settlement_pb2_grpc
-from onepool_runtime.auth import current_principal, scoped_key
+from onepool_runtime.auth import scoped_key
 from onepool_runtime.servicer import Ctx, UseCases
 from onepool_runtime.validation import encode_page_token
 
 from onepool_settlement.adapters import export, mappers
-from onepool_settlement.domain import commands
 from onepool_settlement.entrypoints import requests
-from onepool_settlement.entrypoints.policies import own_party, require_party
+from onepool_settlement.entrypoints.policies import listed_party, require_party
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 from onepool_settlement.settings import SettlementSettings
@@ -36,7 +36,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
     async def ListEntries(self, request: pb.ListEntriesRequest, context: Ctx) -> pb.ListEntriesResponse:
         query = requests.list_entries(request)
-        require_party(query.party)
+        query = replace(query, party=listed_party(query.party))
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ListEntriesResponse:
             lines, more = await handlers.list_entries(uow, query)
@@ -103,11 +103,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
     async def ListPayouts(self, request: pb.ListPayoutsRequest, context: Ctx) -> pb.ListPayoutsResponse:
         query = requests.list_payouts(request)
-        p = current_principal()
-        if not query.party and not p.is_privileged:
-            # A scoped caller's list narrows to its own party.
-            query = commands.ListPayouts(own_party(), query.after, query.limit)
-        require_party(query.party)
+        query = replace(query, party=listed_party(query.party))
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ListPayoutsResponse:
             payouts, more = await handlers.list_payouts(uow, query)

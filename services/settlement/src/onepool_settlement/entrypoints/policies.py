@@ -45,6 +45,14 @@ def require_party(party: str) -> None:
     raise PermissionDenied(f"a {p.role} token may only read its own party's ledger")
 
 
+def listed_party(party: str) -> str:
+    """The party a list reads: `party`, if the caller may read it; a scoped caller that names none reads its own
+    (as every list narrows a dealer or channel token to its own rows), a privileged one every party."""
+    party = party or own_party()
+    require_party(party)
+    return party
+
+
 def own_party(p: Principal | None = None) -> str:
     """The party a scoped token stands for ("" for privileged callers)."""
     p = p or current_principal()
