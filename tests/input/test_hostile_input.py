@@ -275,11 +275,16 @@ def _token(cursor: object) -> str:
 # Every list RPC whose page token carries a keyset position, with the request field holding it.
 PAGED = [
     ("inventory", "ListMovements", lambda t, w: ipb.ListMovementsRequest(page_token=t)),
+    ("inventory", "ListLocations", lambda t, w: ipb.ListLocationsRequest(page_token=t)),
+    ("inventory", "ListChannelAllocations", lambda t, w: ipb.ListChannelAllocationsRequest(page_token=t)),
+    ("inventory", "ListStockLevels", lambda t, w: ipb.ListStockLevelsRequest(page_token=t)),
+    ("inventory", "ListExpectedReceipts", lambda t, w: ipb.ListExpectedReceiptsRequest(page_token=t)),
     ("dealers", "ListReplenishments", lambda t, w: dpb.ListReplenishmentsRequest(page_token=t)),
     ("dealers", "ListDealers", lambda t, w: dpb.ListDealersRequest(page_token=t)),
     ("channels", "ListChannels", lambda t, w: cpb.ListChannelsRequest(page_token=t)),
     ("channels", "ListListings", lambda t, w: cpb.ListListingsRequest(channel_id=w.channel_id, page_token=t)),
     ("settlement", "ListEntries", lambda t, w: spb.ListEntriesRequest(page_token=t)),
+    ("settlement", "ListPayouts", lambda t, w: spb.ListPayoutsRequest(page_token=t)),
     ("orders", "ListOrders", lambda t, w: opb.ListOrdersRequest(page_token=t)),
 ]
 BAD_CURSORS = [
@@ -292,7 +297,21 @@ BAD_CURSORS = [
     {"c": "2026-01-01", "i": "o-1"},
     {"c": "2026-01-01T00:00:00+00:00", "i": "o\x00"},
     [1, 2],
+    # Instants that parse but fall outside datetime's range once in UTC: the database driver would fail on them.
+    {"c": "0001-01-01T00:00:00+14:00", "i": "o-1"},
+    {"c": "9999-12-31T23:59:59-14:00", "i": "o-1"},
+    {"after": ["ch-1", "SKU-1", "0001-01-01T00:00:00+14:00", "a-1"]},
+    {"after": ["ch-1", "SKU-1", "9999-12-31T23:59:59-14:00", "a-1"]},
+    {"before": "0001-01-01T00:00:00+01:00", "id": "P-1"},
+    {"before": "9999-12-31T23:59:59-14:00", "id": "P-1"},
 ]
+
+
+def test_every_list_rpc_is_in_the_page_token_table() -> None:
+    from tests.fuzz.generate import methods
+
+    listed = {m.name for _, _, m in methods() if "page_token" in m.input_type.fields_by_name}
+    assert listed == {rpc for _, rpc, _ in PAGED}
 
 
 @pytest.mark.parametrize(("service", "rpc", "build"), PAGED, ids=[p[1] for p in PAGED])

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_kernel.timestamps import instant_from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.idempotency import fingerprint
 from onepool_runtime.locations import check_location, location_as
@@ -298,10 +299,10 @@ def _allocation_key(after: object) -> tuple[str, str, datetime, str]:
         check_sku(v, "page_token", sku)
         check_id(v, "page_token", allocation_id)
         try:
-            created_at = datetime.fromisoformat(created)
+            created_at = instant_from_iso(created)
         except ValueError:
             created_at = None
-        if not v.items and created_at is not None and created_at.tzinfo is not None:
+        if not v.items and created_at is not None:
             return channel_id, sku, created_at, allocation_id
     raise InvalidArgument("page_token", "is not a valid page token")
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2 as pb
 from onepool_kernel.intake import LineToPlace
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
-from onepool_kernel.timestamps import from_iso
+from onepool_kernel.timestamps import instant_from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import build
 from onepool_runtime.protobuf import FULFILLMENT_MODES_BACK
@@ -209,9 +208,7 @@ def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
         try:
             if not isinstance(created, str) or not isinstance(last_id, str) or not ID_RE.match(last_id):
                 raise ValueError
-            if datetime.fromisoformat(created).tzinfo is None:
-                raise ValueError
-            from_iso(created)  # an instant before year 1 in UTC parses but does not convert
+            instant_from_iso(created)
         except ValueError as exc:
             raise InvalidArgument("page_token", "is not a valid page token") from exc
         after = (created, last_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_kernel.money import MAX_AMOUNT_MINOR
+from onepool_kernel.timestamps import instant_from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
@@ -192,9 +193,7 @@ def payout_cursor(token: str) -> tuple[datetime, str] | None:
     try:
         if not isinstance(at, str) or not isinstance(payout_id, str) or not ID_RE.match(payout_id):
             raise ValueError
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError
+        when = instant_from_iso(at)
     except ValueError as exc:
         raise InvalidArgument("page_token", "is not a valid page token") from exc
     return when, payout_id
