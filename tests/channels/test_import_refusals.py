@@ -104,3 +104,17 @@ async def test_when_orders_is_unreachable_the_import_is_retryable_not_internal(w
     del generic["total"]  # the example's total counts the line cut off
     error = await refusal(world, market.id, "generic", json.dumps(generic))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_lines_beyond_what_one_order_may_total_are_refused_not_internal(world) -> None:  # type: ignore[no-untyped-def]
+    # A dear listing sold at 0 by the marketplace: the discount (listing price less the price paid, times the
+    # quantity) passes int64 unless the lines are bounded first. Duplicate lines are merged, so they add up.
+    channel = await world.channel("dear")
+    await world.listing(channel.id, world.name("SKU"), channel_sku="DEAR", price=10**13)
+    line = {"channel_sku": "DEAR", "quantity": 1_000_000, "unit_price_minor": 0}
+    for lines in ([line], [{**line, "quantity": 60}] * 2):
+        payload = {"external_order_id": world.name("MP"), "currency": "CNY", "lines": lines}
+        error = await refusal(world, channel.id, "generic", json.dumps(payload))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+        assert field_violations(error) == [f"payload.lines[{len(lines) - 1}].channel_sku"], error.details()
+        assert "more than one order may total" in (error.details() or "")

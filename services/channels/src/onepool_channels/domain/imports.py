@@ -26,13 +26,15 @@ from decimal import Decimal, InvalidOperation
 
 from onepool_kernel.errors import FailedPrecondition, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
-from onepool_kernel.money import allocate
+from onepool_kernel.money import MAX_AMOUNT_MINOR, allocate
 
 from onepool_channels.domain.model import Channel, Listing
 
 # ISO 4217 minor-unit exponents that are not 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
-MAX_AMOUNT_MINOR = 10**13
+# The most one amount of a listing or a payload may say (a price, a discount, a total); an order's total is held
+# to the kernel's MAX_AMOUNT_MINOR.
+MAX_FIELD_AMOUNT_MINOR = 10**13
 FORMATS = ("shopify", "taobao", "generic")
 
 
@@ -56,7 +58,7 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
     minor = amount.scaleb(exponent)
     if minor != minor.to_integral_value():
         raise ValueError(f"has more than {exponent} decimal places for {currency}")
-    if minor > MAX_AMOUNT_MINOR:
+    if minor > MAX_FIELD_AMOUNT_MINOR:
         raise ValueError("is too large")
     return int(minor)
 
@@ -125,6 +127,9 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         v.add(order.currency_path, f"is {order.currency} but channel {channel.code} sells in {channel.currency}")
     discounts = _line_discounts(order, v)
     merged: dict[str, LineToPlace] = {}
+    # At listing prices, before any discount: bounded so a line's price and discount stay within what orders
+    # and the wire carry (int64), whatever the marketplace says the buyer paid.
+    listed_total = 0
     for line, discount in zip(order.lines, discounts, strict=True):
         listing = listings.get(line.channel_sku)
         if listing is None:
@@ -141,6 +146,15 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
                 f"{listing.sku} at {to_text(listed, order.currency)}: update the listing, then import again",
             )
             continue
+        listed_total += listed * line.quantity
+        if listed_total > MAX_AMOUNT_MINOR:
+            v.add(
+                line.sku_path,
+                f"the lines up to this one come to {to_text(listed_total, order.currency)} at channel "
+                f"{channel.code}'s listing prices: more than one order may total "
+                f"({to_text(MAX_AMOUNT_MINOR, order.currency)})",
+            )
+            break
         # A price below the listing's is the marketplace's reduction: recorded as one, never a new price.
         discount += (listed - line.unit_price_minor) * line.quantity
         seen = merged.get(listing.sku)

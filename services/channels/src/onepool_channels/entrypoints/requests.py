@@ -26,7 +26,7 @@ from onepool_channels.adapters.mappers import (
     OWN_STOCK_RULES_BACK,
 )
 from onepool_channels.domain import commands
-from onepool_channels.domain.imports import FORMATS, MAX_AMOUNT_MINOR, ImportedOrder
+from onepool_channels.domain.imports import FORMATS, MAX_FIELD_AMOUNT_MINOR, ImportedOrder
 from onepool_channels.domain.model import (
     AllocationPolicy,
     Catalogue,
@@ -230,7 +230,7 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
         v.add("price", "is required")
     else:
         check_currency(v, "price.currency", req.price.currency)
-        if not 0 <= req.price.amount_minor <= MAX_AMOUNT_MINOR:
+        if not 0 <= req.price.amount_minor <= MAX_FIELD_AMOUNT_MINOR:
             v.add("price.amount_minor", "must not be negative")
     if req.sales_cap_units < 0:
         v.add("sales_cap_units", "must not be negative (0 means no cap)")

@@ -14,7 +14,7 @@ from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPref
 from onepool_runtime.validation import CURRENCY_RE, ID_RE
 
 from onepool_channels.adapters.formats.common import Obj
-from onepool_channels.domain.imports import MAX_AMOUNT_MINOR, Charges, ImportedLine, ImportedOrder
+from onepool_channels.domain.imports import MAX_FIELD_AMOUNT_MINOR, Charges, ImportedLine, ImportedOrder
 
 
 def _price(line: Obj, currency: str) -> int:
@@ -23,7 +23,7 @@ def _price(line: Obj, currency: str) -> int:
         return 0
     if "unit_price_minor" in line.data:
         value = line.data["unit_price_minor"]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_AMOUNT_MINOR:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FIELD_AMOUNT_MINOR:
             line.v.add(line.at("unit_price_minor"), "must be a whole number of minor units, not negative")
             return 0
         return value
