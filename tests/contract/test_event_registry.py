@@ -25,7 +25,8 @@ from onepool_runtime.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The public subjects (docs/contracts.md "Events"): renaming one breaks every subscriber, in any language.
+# The public subjects (the public contract, ../shared/docs/contracts.md "Events", outside this repository; all of
+# them in docs/events.md): renaming one breaks every subscriber, in any language.
 PUBLIC_SUBJECTS = {
     "orders.order.placed",
     "orders.order.paid",

@@ -5,8 +5,9 @@ Why not grpc.aio server interceptors (what this replaced): grpc.aio awaits every
 health checks included, and each interceptor that acts builds a closure and an RpcMethodHandler per call;
 four of them cost a health check more than the whole bare server does. Here the service's own handlers are
 wrapped at registration (`Registrar`, handed to the service's `register` in place of the server), the server
-has no interceptors, and grpc.aio resolves a method with one dict lookup. Health and reflection are registered
-on the server itself, unwrapped: they cost what they cost on a bare grpc.aio server.
+has no interceptors, and grpc.aio resolves a method with one dict lookup. Reflection is registered on the
+server itself, unwrapped. Health is only counted (`Metered`): no admission, auth or decoding, so a saturated
+service still answers its probes, and an operator still sees the checks in the metrics.
 
 Each call of a service method, in this order (the interceptors' order, unchanged):
 1. admission (`admission.Admission`): a refused call is answered RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED and

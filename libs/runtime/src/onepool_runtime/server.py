@@ -207,8 +207,8 @@ class ServiceHost:
             await _retrying("stream", partial(messaging.ensure_named_stream, js, stream, streams))
 
         # No interceptors: the service's own handlers are wrapped once, at registration, in the call pipeline
-        # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py), and health
-        # and reflection stay unwrapped.
+        # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py). Health is
+        # only counted (below) and reflection stays unwrapped.
         server = grpc.aio.server(
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
             # An outer bound only, far above admission's budgets: grpc's own refusal carries no retry advice
