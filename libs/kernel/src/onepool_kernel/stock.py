@@ -10,7 +10,15 @@ from typing import Protocol
 from onepool_kernel.locations import LocationType
 
 FULL_SHARE_BPS = 10_000
-MAX_SELLABLE = 2**31 - 1  # sellable and available travel as int32
+# The most one count may hold: stock columns are PostgreSQL integers and counts travel as int32. One location's
+# count of one SKU is refused past it (STOCK_LIMIT); a total over many locations is reported capped at it.
+MAX_UNITS = 2**31 - 1
+MAX_SELLABLE = MAX_UNITS  # sellable and available travel as int32
+
+
+def capped(units: int) -> int:
+    """A total of counts as a reply can carry it: never above MAX_UNITS."""
+    return min(MAX_UNITS, units)
 
 
 def sellable(available: int, max_share_bps: int, buffer_units: int) -> int:

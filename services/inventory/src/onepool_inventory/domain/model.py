@@ -17,7 +17,7 @@ from onepool_kernel import locations
 from onepool_kernel.errors import FailedPrecondition, InsufficientStock, InvalidArgument, Shortage
 from onepool_kernel.lines import StockLine
 from onepool_kernel.locations import LocationType
-from onepool_kernel.stock import PoolShare
+from onepool_kernel.stock import MAX_UNITS, PoolShare
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,19 @@ class StockLevel:
         if not any(isinstance(e, StockLevelChanged) for e in self.events):
             self.events.append(StockLevelChanged(self))
 
+    def make_room(self, count: str, now: int, more: int) -> None:
+        """Refuses to take one of this level's counts (`on_hand`, `expected`, `awaiting`) past MAX_UNITS: the
+        column could not hold it, and neither could a reply."""
+        if more > 0 and now + more > MAX_UNITS:
+            raise FailedPrecondition(
+                "STOCK_LIMIT",
+                f"{self.sku} at {self.location_id}: {count} {now} plus {more} would pass {MAX_UNITS}, the most one "
+                "location can count of one SKU",
+                {"sku": self.sku, "location_id": self.location_id, count: str(now)},
+            )
+
     def _move(self, delta: int, kind: MovementKind, reason: str, reference: str) -> None:
+        self.make_room("on_hand", self.on_hand, delta)
         self.on_hand += delta
         self.movements.append(Movement(self.location_id, self.sku, delta, kind, reason, reference, self.on_hand))
         self._changed()
@@ -178,6 +190,7 @@ class StockLevel:
     def expect(self, quantity: int) -> None:
         """Units announced on an expected receipt (a purchase order, an ASN)."""
         assert quantity > 0
+        self.make_room("expected", self.expected, quantity)
         self.expected += quantity
         self.waiting_changed = True
         self._changed()
@@ -192,6 +205,7 @@ class StockLevel:
     def wait_for(self, quantity: int) -> None:
         """A new reservation waits here for `quantity` units (the last in line: no one else's promise moves)."""
         assert quantity > 0
+        self.make_room("awaiting", self.awaiting, quantity)
         self.awaiting += quantity
         self._changed()
 

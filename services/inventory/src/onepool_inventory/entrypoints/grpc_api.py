@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
+from onepool_kernel.stock import capped
 from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import to_message
@@ -351,13 +352,14 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
 def availability_to_proto(items: list[handlers.SkuAvailability]) -> pb.GetAvailabilityResponse:
     """Filled in place (`add()`, then the fields): a message built from keywords is copied into its parent
-    once more, which on the hottest read cost more than the rest of the translation."""
+    once more, which on the hottest read cost more than the rest of the translation. Totals over locations are
+    `capped` (one location's counts are bounded where they change, the sum of many is not)."""
     reply = pb.GetAvailabilityResponse()
     replies = reply.items  # each read of a repeated field makes a new container object
     for i in items:
         out = replies.add()
         out.sku, out.on_hand, out.reserved, out.safety_stock, out.available = (
-            i.sku, i.on_hand, i.reserved, i.safety_stock, i.available
+            i.sku, capped(i.on_hand), capped(i.reserved), capped(i.safety_stock), i.available
         )  # fmt: skip
         locations = out.by_location
         for b in i.by_location:
@@ -365,14 +367,14 @@ def availability_to_proto(items: list[handlers.SkuAvailability]) -> pb.GetAvaila
             at.location_id, at.on_hand, at.reserved, at.available, at.safety_stock = (
                 b.location_id, b.on_hand, b.reserved, b.available, b.safety_stock
             )  # fmt: skip
-            at.dedicated, at.inbound, at.expected, at.awaiting = b.dedicated, b.inbound, b.expected, b.awaiting
+            at.dedicated, at.inbound, at.expected, at.awaiting = b.dedicated, capped(b.inbound), b.expected, b.awaiting
             if b.expected_by_date:
                 at.expected_by_date.extend(to_message(pb.ExpectedQuantity, q) for q in b.expected_by_date)
         rules, presale = i.rules, i.presale
         out.inbound, out.exposed, out.dedicated, out.sales_cap_units, out.sales_counted = (
-            i.inbound, rules.exposed, rules.dedicated, rules.cap_units, rules.counted
+            capped(i.inbound), capped(rules.exposed), capped(rules.dedicated), rules.cap_units, rules.counted
         )  # fmt: skip
-        out.expected, out.awaiting = i.expected, i.awaiting
+        out.expected, out.awaiting = capped(i.expected), capped(i.awaiting)
         dates = i.expected_by_date
         if dates:
             out.expected_by_date.extend(to_message(pb.ExpectedQuantity, q) for q in dates)

@@ -325,6 +325,9 @@ class ReserveCoalescer:
         for (_, sku), w in waits.items():
             waiting_totals[sku] = waiting_totals.get(sku, 0) + w.quantity
         self._check_caps(view, totals, waiting_totals)
+        for (loc_id, sku), w in waits.items():  # refused before the batch's shared levels change
+            level = levels[(sku, loc_id)]
+            level.make_room("awaiting", level.awaiting, w.quantity)
         for (sku, loc_id), quantity in merged.items():
             view.take(sku, loc_id, quantity, moment)
         for (loc_id, sku), w in waits.items():

@@ -200,7 +200,8 @@ class InventoryServiceServicer:
         With receipt_id, on an expected receipt (in parts; close_receipt: short). Reservations waiting at the
         location are filled first come, first served in the same transaction.
         Errors: NOT_FOUND (location, expected receipt); FAILED_PRECONDITION LOCATION_INACTIVE (the location is
-        disabled), RECEIPT_CLOSED (the receipt is already received or cancelled).
+        disabled), RECEIPT_CLOSED (the receipt is already received or cancelled), STOCK_LIMIT (on_hand of a SKU
+        at the location would pass 2,147,483,647).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -209,7 +210,7 @@ class InventoryServiceServicer:
     def AdjustStock(self, request, context):
         """Corrects on_hand by a count or for damage. Idempotent by request_id.
         Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE, ADJUSTMENT_BELOW_RESERVED (on_hand
-        would fall below what is reserved and dedicated there).
+        would fall below what is reserved and dedicated there), STOCK_LIMIT (on_hand would pass 2,147,483,647).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -225,7 +226,7 @@ class InventoryServiceServicer:
 
     def GetAvailability(self, request, context):
         """On hand, reserved and available per SKU, in total and per location; with channel_id only what that
-        channel may sell under its rules.
+        channel may sell under its rules. A total over locations that passes 2,147,483,647 is given as that.
         Errors: NOT_FOUND (channel).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -241,7 +242,8 @@ class InventoryServiceServicer:
         channel; every short SKU listed), CHANNEL_INACTIVE (the channel is paused), LOCATION_NOT_SELLABLE (a
         pinned location the channel may not sell from), PICKUP_NOT_AVAILABLE (the pickup location does not
         offer pickup to this channel), SPLIT_REQUIRED (no single location covers the order and allow_split is
-        false), UNSOURCEABLE (no combination of locations covers it).
+        false), UNSOURCEABLE (no combination of locations covers it), STOCK_LIMIT (the units waiting for goods
+        at a location would pass 2,147,483,647).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -294,7 +296,8 @@ class InventoryServiceServicer:
 
     def ReceiveTransfer(self, request, context):
         """The transfer arrived: on_hand rises at the destination. Receiving a RECEIVED transfer returns it.
-        Errors: NOT_FOUND (transfer).
+        Errors: NOT_FOUND (transfer); FAILED_PRECONDITION STOCK_LIMIT (on_hand at the destination would pass
+        2,147,483,647).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -353,7 +356,8 @@ class InventoryServiceServicer:
         """Expected receipts (purchase orders, advance shipping notices): units on their way to a location, which a
         listing with presale_units may sell before they arrive (docs/presale.md). Never counted as on hand.
         Idempotent by request_id.
-        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE.
+        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE, STOCK_LIMIT (the units expected of
+        a SKU at the location would pass 2,147,483,647).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
