@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from onepool_cli import dlq
 from onepool_cli.main import app
 from onepool_runtime import db, messaging
 from onepool_runtime.consumer import DLQ_STREAM, EventConsumer, PermanentError, Subscription
+from onepool_runtime.embedded import free_port, nats_server_binary, port_open
 from onepool_runtime.tables import metadata
 from onepool_runtime.uow import UnitOfWork
 from sqlalchemy import text
@@ -168,3 +170,80 @@ async def _count(probe, n: int) -> bool:  # type: ignore[no-untyped-def]
 
 async def _has(env: Env, rows: list[tuple[str, str]]) -> bool:
     return set(rows) <= set(await env.applied())
+
+
+async def _letter(env: Env, original_subject: str, event_id: str) -> None:
+    await env.js.publish(
+        f"dlq.dlqtest.{env.schema}",
+        b"payload",
+        headers={
+            "Onepool-Consumer": env.schema,
+            "Onepool-Original-Subject": original_subject,
+            "Onepool-Original-Msg-Id": event_id,
+        },
+    )
+
+
+async def _run_cli(*args: str):  # type: ignore[no-untyped-def]
+    dlq.console.width = 400
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args))
+
+
+async def test_a_comma_separated_cluster_url_with_a_dead_server_still_connects(env: Env) -> None:
+    """What deploy/components/nats-cluster sets ONEPOOL_NATS_URL to: every server, comma-separated."""
+    await _letter(env, f"{env.schema}.x", "e-cluster")
+    for url in (f"nats://127.0.0.1:1,{env.nats_url}", f"{env.nats_url}, nats://127.0.0.1:1"):
+        shown = await _cli("dlq", "list", "--consumer", env.schema, "--nats-url", url)
+        assert "1 dead letter(s)" in shown
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["dlq", "list"], env={"ONEPOOL_NATS_URL": f"nats://127.0.0.1:1,{env.nats_url}"}
+    )
+    assert result.exit_code == 0, result.output
+
+
+async def test_replay_all_says_what_was_replayed_before_a_failure(env: Env) -> None:
+    await _letter(env, f"{env.schema}.first", "e-first")
+    await _letter(env, f"nostream{env.schema}.second", "e-second")  # no stream takes it: the publish fails
+    await _letter(env, f"{env.schema}.third", "e-third")
+    first, second, third = await dlq.read(env.js, consumer=env.schema)
+    result = await _run_cli("dlq", "replay", "--all", "--consumer", env.schema, "--nats-url", env.nats_url)
+    assert result.exit_code == 1, result.output
+    assert f"replayed {first.seq} to {env.schema}.first" in result.output
+    assert f"dead letter {second.seq} not replayed: no stream takes nostream{env.schema}.second" in result.output
+    assert f"replayed 1 dead letter(s) before the failure: {first.seq}" in result.output
+    assert "Traceback" not in result.output
+    assert [d.seq for d in await dlq.read(env.js, consumer=env.schema)] == [second.seq, third.seq]
+
+
+async def test_list_says_when_the_limit_cut_it(env: Env) -> None:
+    for n in range(3):
+        await _letter(env, f"{env.schema}.x", f"e-{n}")
+    shown = await _cli("dlq", "list", "--consumer", env.schema, "--limit", "2", "--nats-url", env.nats_url)
+    assert "first 2 dead letters (more may exist: --limit)" in shown
+    shown = await _cli("dlq", "list", "--consumer", env.schema, "--limit", "5", "--nats-url", env.nats_url)
+    assert "3 dead letter(s)" in shown
+
+
+async def test_a_server_without_jetstream_is_named_so_not_unreachable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    server = subprocess.Popen(  # noqa: ASYNC220
+        [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if port_open(port):
+                break
+            await asyncio.sleep(0.05)
+        result = await _run_cli("dlq", "list", "--nats-url", f"nats://127.0.0.1:{port}")
+        assert result.exit_code == 1 and "has no JetStream" in result.output, result.output
+        assert "not reachable" not in result.output
+    finally:
+        server.kill()
+        server.wait()
+
+
+async def test_tail_names_a_subject_that_is_not_valid(env: Env) -> None:
+    result = await _run_cli("events", "tail", "--nats-url", env.nats_url, "--count", "1", "orders. bad")
+    assert result.exit_code == 2 and "subject 'orders. bad' is not valid" in result.output, result.output

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 
+from onepool_cli import pg
+
 app = typer.Typer(help="The channels service: rebuild its stock read model.", no_args_is_help=True)
 console = Console()
 
@@ -33,6 +35,9 @@ async def _rebuild(progress: Progress) -> object:
         progress.update(tasks[step], advance=units, description=f"{step}")
 
     try:
+        # The database first: finding it down only after streaming all of inventory wastes the operator's time.
+        async with engine.connect():
+            pass
         uow_factory = partial(ChannelsUnitOfWork, db.session_factory(engine))
         return await rebuild(partial(run_in_transaction, uow_factory), InventoryReader(inventory), tick)
     finally:
@@ -46,8 +51,10 @@ def rebuild_command() -> None:
     locations, every stock level, dedicated stock and sales-cap counts; changed listings are republished.
     Safe while the service runs (every row is version-guarded, like the events that feed it)."""
     import grpc
+    from onepool_channels.settings import ChannelsSettings
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} done"), console=console) as p:
+    columns = SpinnerColumn(), TextColumn("{task.description}: {task.completed} done")
+    with pg.reported(ChannelsSettings().database_url), Progress(*columns, console=console) as p:
         try:
             report = asyncio.run(_rebuild(p))
         except grpc.aio.AioRpcError as exc:

@@ -7,7 +7,8 @@ within JetStream's duplicate window is dropped) with `Onepool-Event-Id` = the or
 consumer's inbox still recognises the event; once JetStream has acknowledged the copy, the dead letter is
 deleted from the DLQ stream.
 
-Failure modes: NATS unreachable -> exit 1 with the reason; an unknown sequence -> exit 2; a crash between
+Failure modes: NATS unreachable, without JetStream, or no stream taking a replayed subject -> exit 1 with the
+reason (`replay --all` has printed each letter replayed before it); an unknown sequence -> exit 2; a crash between
 republishing and deleting -> the dead letter stays and a second replay is either dropped by the duplicate
 window or dropped by the consumers' inboxes (same event id).
 """
@@ -21,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
+import nats.errors
 import typer
 from google.protobuf import descriptor_pool, json_format, message_factory
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NoStreamResponseError, NotFoundError
 from onepool_runtime.consumer import (
     CONSUMER_HEADER,
     DLQ_STREAM,
@@ -178,7 +180,9 @@ def list_command(
 ) -> None:
     """List dead letters: sequence, time, consumer, original subject, deliveries, error."""
     letters = _run(_url(nats_url), lambda js: read(js, consumer=consumer, limit=limit))
-    table = Table(title=f"{len(letters)} dead letter(s)")
+    cut = limit > 0 and len(letters) >= limit
+    title = f"first {limit} dead letters (more may exist: --limit)" if cut else f"{len(letters)} dead letter(s)"
+    table = Table(title=title)
     for column in ("seq", "time", "subject", "original subject", "consumer", "deliveries", "error"):
         table.add_column(column, overflow="fold")
     for d in letters:
@@ -222,12 +226,28 @@ def replay_command(
             letters = await read(js, consumer=consumer)
         done: list[int] = []
         for letter in letters:
-            await replay(js, letter)
+            try:
+                await replay(js, letter)
+            except (OSError, ValueError, nats.errors.Error) as exc:
+                # The ones before are republished and deleted already: say so before the run stops.
+                why = f"no stream takes {letter.original_subject}" if isinstance(exc, NoStreamResponseError) else exc
+                console.print(f"[red]dead letter {letter.seq} not replayed: {why}[/red]")
+                console.print(f"replayed {len(done)} dead letter(s) before the failure: {_seqs(done)}")
+                raise
             done.append(letter.seq)
+            if all_:
+                console.print(f"replayed {letter.seq} to {letter.original_subject}")
         return done
 
-    done: Any = _run(_url(nats_url), work)
+    try:
+        done: Any = _run(_url(nats_url), work)
+    except ValueError as exc:
+        raise typer.Exit(1) from exc
     if seq is not None and not done:
         console.print(f"[red]no dead letter {seq}[/red]")
         raise typer.Exit(2)
-    console.print(f"replayed {len(done)} dead letter(s): {', '.join(map(str, done)) or '-'}")
+    console.print(f"replayed {len(done)} dead letter(s): {_seqs(done)}")
+
+
+def _seqs(seqs: list[int]) -> str:
+    return ", ".join(map(str, seqs)) or "-"

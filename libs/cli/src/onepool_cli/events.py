@@ -18,6 +18,7 @@ import json
 import sys
 from typing import Annotated, Any
 
+import nats.errors
 import typer
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -74,7 +75,11 @@ def tail(
                 done.set()
 
         for subject in chosen:
-            await nc.subscribe(subject, cb=show)
+            try:
+                await nc.subscribe(subject, cb=show)
+            except nats.errors.BadSubjectError as exc:
+                print(f"subject {subject!r} is not valid", file=sys.stderr, flush=True)
+                raise typer.Exit(2) from exc
         await nc.flush()  # the subscriptions are registered with the server before we say so
         print(f"tailing {' '.join(chosen)} (Ctrl-C stops)", file=sys.stderr, flush=True)
         await done.wait()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from onepool_runtime.auth import ROLES, mint_token
+from onepool_runtime.auth import ROLES, mint_token, signing_key
 from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
 
-from onepool_cli import channels, dlq, events, outbox
+from onepool_cli import channels, dlq, events, outbox, pg
 from onepool_cli import migrate as migrations
 from onepool_cli.services import BY_NAME, SERVICES
 
@@ -24,11 +24,23 @@ app.add_typer(channels.app, name="channels")
 console = Console()
 
 
+def _signing_key_or_exit() -> None:
+    """A key file that cannot be read is named, with why, instead of a traceback from deep inside minting."""
+    settings = ServiceSettings()
+    try:
+        signing_key(settings)
+    except OSError as exc:
+        path = settings.jwt_private_key_file
+        console.print(f"[red]ONEPOOL_JWT_PRIVATE_KEY_FILE {path} cannot be read: {exc.strerror or exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
 @app.command("up")
 def up_command() -> None:
     """Start PostgreSQL, NATS and all five services locally (what `make run` calls)."""
     from onepool_cli.up import up
 
+    _signing_key_or_exit()
     raise typer.Exit(up())
 
 
@@ -40,6 +52,7 @@ def seed_command(
     shop, an online store, a marketplace (share limit, sales cap), a shop POS, listings and prices."""
     from onepool_cli.demo.command import main
 
+    _signing_key_or_exit()
     raise typer.Exit(main(story=False, run=run))
 
 
@@ -51,6 +64,7 @@ def demo_command(
     orders, stock per location before and after, each channel's sellable numbers, every party's statement."""
     from onepool_cli.demo.command import main
 
+    _signing_key_or_exit()
     raise typer.Exit(main(story=True, run=run))
 
 
@@ -67,7 +81,9 @@ def migrate(
     if unknown:
         raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}", param_hint="--service")
     chosen = [BY_NAME[s] for s in service] if service else SERVICES
-    migrations.run(action, chosen, ServiceSettings().database_url, to)
+    url = ServiceSettings().database_url
+    with pg.reported(url):
+        migrations.run(action, chosen, url, to)
 
 
 @app.command()
@@ -104,6 +120,9 @@ def token(
     services expect (ONEPOOL_JWT_ISSUER, ONEPOOL_JWT_AUDIENCE; both default to "onepool")."""
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    if ttl <= 0:
+        raise typer.BadParameter("must be positive: a token of ttl <= 0 is expired when issued", param_hint="--ttl")
+    _signing_key_or_exit()
     try:
         typer.echo(
             mint_token(

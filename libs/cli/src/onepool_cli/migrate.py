@@ -8,10 +8,10 @@ its own schema of ONEPOOL_DATABASE_URL.
 - `history`: each service's revisions, newest first, marking the current one and the head.
 
 Failure modes: an unknown service or revision, or `--to` another revision than head for several services
--> exit 2 with the reason, nothing changed; the database unreachable or a migration failing -> alembic's
-error, exit 1 (each service migrates in its own transaction under an advisory lock, so the ones before it
-stay migrated and the failing one is left as it was; only an index built CONCURRENTLY commits on its own, and
-running again keeps it if it is valid and builds it again if not).
+-> exit 2 with the reason, nothing changed; the database unreachable or refusing (a statement of a migration
+included) -> one line with PostgreSQL's reason, exit 1 (each service migrates in its own transaction under an
+advisory lock, so the ones before it stay migrated and the failing one is left as it was; only an index built
+CONCURRENTLY commits on its own, and running again keeps it if it is valid and builds it again if not).
 """
 
 from __future__ import annotations

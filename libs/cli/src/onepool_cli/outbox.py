@@ -25,6 +25,7 @@ from rich.table import Table
 from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from onepool_cli import pg
 from onepool_cli.services import SERVICES
 
 app = typer.Typer(help="Transactional outboxes: what is waiting to be published.", no_args_is_help=True)
@@ -73,11 +74,8 @@ def status(
 ) -> None:
     """Backlog and oldest unpublished event per service."""
     url = database_url or ServiceSettings().database_url
-    try:
+    with pg.reported(url):
         rows = asyncio.run(read(url, [s.name for s in SERVICES]))
-    except OSError as exc:
-        console.print(f"[red]PostgreSQL is not reachable: {exc!r}[/red]")
-        raise typer.Exit(1) from exc
     if as_json:
         for row in rows:
             print(json.dumps(asdict(row)))

@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from onepool_cli import pg as pg_errors
 from onepool_cli.services import SERVICES
 
 console = Console()
@@ -175,7 +176,7 @@ def up(timeout: float = 90.0) -> int:
                 nats = EmbeddedNats(cfg.data_dir / "nats", _port(cfg.embedded_nats_port))
                 nats.start()
                 nats_url = nats.url
-        with Progress(console=console) as progress:
+        with pg_errors.reported(database_url), Progress(console=console) as progress:
             task = progress.add_task("applying migrations", total=len(SERVICES))
             for svc in SERVICES:
                 upgrade_sync(svc.migrations, database_url, svc.name)
@@ -291,11 +292,13 @@ def _print_banner(
     token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
     console.print(
         f"Web (Connect / gRPC-Web): {gateway_url}\nDealer portal: {gateway_url}/portal/\n"
-        f"PostgreSQL: {database_url}\nNATS:       {nats_url}\nLogs:       {logs}/"
+        f"PostgreSQL: {pg_errors.safe_url(database_url)}\nNATS:       {nats_url}\nLogs:       {logs}/"
     )
     console.print("\nAdmin token (12h), for the authorization header:")
     print(f"TOKEN={token}\n", flush=True)
     print(
+        "For the operator tools (onepool events, outbox, dlq, migrate, channels rebuild) in another shell:\n"
+        f"  export ONEPOOL_DATABASE_URL={pg_errors.safe_url(database_url)} ONEPOOL_NATS_URL={nats_url}\n"
         "Try:\n"
         f"  grpcurl -plaintext {host}:{ports['inventory']} list\n"
         f'  grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d \'{{"skus":["SKU-1"]}}\' '
