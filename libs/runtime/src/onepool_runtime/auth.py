@@ -1,4 +1,4 @@
-"""Authentication (JWT bearer tokens) and authorization (a role table per service), in one interceptor.
+"""Authentication (JWT bearer tokens) and authorization (a role table per service), in one stage of the call pipeline.
 
 Roles: admin, service (other OnePool services), channel (bound to a channel id), dealer (bound to a dealer
 id) and store (bound to a location id). The scope of a caller always comes from its verified token; use

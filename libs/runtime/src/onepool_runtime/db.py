@@ -8,7 +8,7 @@ on every checkout. Instead, on checkout a connection the server has closed (asyn
 without a query: a restart, an idle timeout, a terminated backend) invalidates the whole pool, which then
 connects afresh; a connection idle longer than `ping_idle_seconds` is pinged first (the one case where a
 half-open socket may go unnoticed). A connection that still dies in use (a network cut mid-call) fails that
-call, which the error interceptor answers UNAVAILABLE (retry with the same request id); SQLAlchemy then
+call, which the call pipeline's error stage answers UNAVAILABLE (retry with the same request id); SQLAlchemy then
 invalidates the pool's older connections, so the retry gets a fresh one.
 
 A connection handed back still inside a transaction is closed on checkout, never reused. It happens when the

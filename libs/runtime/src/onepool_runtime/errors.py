@@ -1,4 +1,4 @@
-"""The domain errors, re-exported from the kernel so the edges (interceptor, adapters, servicers) keep one import.
+"""The domain errors, re-exported from the kernel so the edges (the call pipeline, adapters, servicers) keep one import.
 
 Defined in `onepool_kernel.errors`: domain code imports them from there, never from the runtime.
 """

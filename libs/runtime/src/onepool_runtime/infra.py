@@ -1,7 +1,7 @@
 """Is this failure the infrastructure's or the work's? The one classifier the runtime uses for both.
 
 An *infrastructure* failure says nothing about the request or event being handled: the same work succeeds
-once the database, NATS or a peer service answers again. The gRPC error interceptor answers such failures
+once the database, NATS or a peer service answers again. The call pipeline's error stage answers such failures
 with UNAVAILABLE (retryable, with RetryInfo) instead of INTERNAL, and event consumers keep the message and
 back off instead of counting the delivery towards dead-lettering. Everything else (undecodable input, a
 domain rule, a bug) is what it is: the same on every retry.

@@ -1,7 +1,7 @@
 """Who may call which ChannelService RPC. Scoping (a channel token sees only its own channel, a dealer token
 only its own dealer's channels) is applied by the servicer from the caller's token (scope.py).
 
-Fail closed: an RPC missing here is refused to everyone but admin by the runtime's interceptor.
+Fail closed: an RPC missing here is refused to everyone but admin by the runtime's call pipeline.
 """
 
 from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED

@@ -1,7 +1,7 @@
 """Who may call which SettlementService RPC, and whose ledger a caller may read.
 
 Fail closed twice: an RPC missing from the table is refused to everyone but admin (the runtime's
-interceptor), and `require_party` refuses any role it does not know. A dealer token reads only
+call pipeline), and `require_party` refuses any role it does not know. A dealer token reads only
 `dealer:<its id>`, a channel token only `channel:<its id>`; admin and service read every party.
 
 Money that moves (RecordPayment, CreatePayout) and closing the books (ClosePeriod) are the brand's finance
