@@ -24,7 +24,6 @@ from onepool_runtime.validation import (
     page_size,
 )
 
-from onepool_inventory.adapters.mappers import MOVEMENT_KINDS_BACK
 from onepool_inventory.domain import commands, sourcing
 from onepool_inventory.domain.model import ChannelAllocation, Location, LocationType, MovementKind, StockLine
 from onepool_inventory.settings import InventorySettings
@@ -248,10 +247,6 @@ def location_type(value: int) -> LocationType | None:
     if value not in LOCATION_TYPES_BACK:
         raise InvalidArgument("type", "is not a known location type")
     return LOCATION_TYPES_BACK[value]
-
-
-def movement_kind(value: int) -> MovementKind:
-    return MOVEMENT_KINDS_BACK[value]
 
 
 def create_channel_allocation(req: pb.CreateChannelAllocationRequest) -> commands.CreateChannelAllocation:
