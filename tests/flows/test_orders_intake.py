@@ -20,13 +20,6 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture(scope="module")
-async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
-    await stack.start("inventory", sweeper_interval_seconds=0.2)
-    await stack.start("orders", recovery_interval_seconds=0.2, recovery_after_seconds=1.0)
-    return World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
-
-
-@pytest.fixture(scope="module")
 async def shelf(world: World) -> tuple[str, str, str]:
     """(channel, warehouse, sku) with 100 units."""
     sku = uid("SKU")

@@ -12,13 +12,6 @@ from tests.support.orders import World, cny, eventually, order_events, pickup_at
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture(scope="module")
-async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
-    await stack.start("inventory", sweeper_interval_seconds=0.2)
-    await stack.start("orders", recovery_interval_seconds=0.2, recovery_after_seconds=1.0)
-    return World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
-
-
 async def _reservation(world: World, reservation_id: str) -> ipb.Reservation:
     reply = await world.inventory.GetReservation(
         ipb.GetReservationRequest(reservation_id=reservation_id), metadata=world.admin

@@ -102,6 +102,24 @@ async def run_in_transaction(
     raise AssertionError("unreachable")
 
 
+async def stored_answer(uow: UnitOfWork, key: str, request: Message) -> bytes | None:
+    """The answer stored for an earlier identical request under `key` (the caller-scoped request id), or None
+    when there is none yet (nothing is claimed: a read). A different request under the key is refused."""
+    full_key = stored_key(type(request).__name__, key)
+    row = (
+        await uow.session.execute(
+            select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+                idempotency_keys.c.key == full_key
+            )
+        )
+    ).first()
+    if row is None or not row.response:  # none, or claimed by a request still running
+        return None
+    if row.fingerprint != fingerprint(request):
+        raise InvalidArgument("request_id", "already used for a different request")
+    return bytes(row.response)
+
+
 @dataclass(frozen=True)
 class Claim:
     """One key of a batch: `owned` when this transaction claimed it (run the request), else the earlier

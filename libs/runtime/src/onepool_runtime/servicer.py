@@ -10,7 +10,7 @@ from google.protobuf import message_factory
 from google.protobuf.message import Message
 
 from onepool_runtime.auth import scoped_key
-from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.idempotency import run_in_transaction, stored_answer
 from onepool_runtime.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -43,6 +43,13 @@ class UseCases(Generic[U]):
                 response_type=_response_type(request),  # type: ignore[arg-type]
             )
         return await run_in_transaction(self.uow_factory, produce)
+
+    async def replay(self, request: Message, request_id: str) -> Message | None:
+        """The first answer to this request, if one is stored. For a use case that checks something live (in
+        another service) before it writes: a retry gets the first answer even when that check would now fail."""
+        async with self.uow_factory().reading() as uow:
+            stored = await stored_answer(uow, scoped_key(request_id), request)
+        return None if stored is None else _response_type(request).FromString(stored)
 
     async def read(self, produce: Callable[[U], Awaitable[T]]) -> T:
         async with self.uow_factory().reading() as uow:  # no transaction: no BEGIN/ROLLBACK round trips

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import from_iso
 from onepool_runtime.columns import core_tables
+from onepool_runtime.errors import InvalidArgument
 from onepool_runtime.repository import Repository
 from sqlalchemy import and_, delete, exists, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
@@ -165,8 +166,10 @@ class OrderRepository:
             return False
         order.stock_requests.clear()
         if order.new_returns:
-            await self.session.execute(
-                insert(_RETURNS),
+            # A request id is unique among returns; a caller reusing one after its idempotency key was purged
+            # (30 days) is told so, rather than meeting the constraint as an internal error.
+            written = await self.session.execute(
+                insert(_RETURNS).on_conflict_do_nothing(index_elements=["request_id"]).returning(_RETURNS.c.id),
                 [
                     {
                         "id": r.id,
@@ -182,6 +185,8 @@ class OrderRepository:
                     for r in order.new_returns
                 ],
             )
+            if len(written.all()) < len(order.new_returns):
+                raise InvalidArgument("request_id", "already used for an earlier return")
             order.new_returns.clear()
         self._adopt(order)
         return True

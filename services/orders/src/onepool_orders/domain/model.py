@@ -79,6 +79,10 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 PAID_STATES = frozenset({S.PAID, S.READY_FOR_PICKUP, S.FULFILLING, S.SHIPPED, S.COMPLETED})
 CLOSED_STATES = frozenset({S.COMPLETED, S.CANCELLED, S.REJECTED})
+# Where a payment already recorded is answered as a repeat, not refused: a paid order may since have been
+# cancelled (inventory released its stock first, or the brand cancelled it), and the caller's retry of the
+# payment must still get the order, as its first call did, rather than learn the payment was refused.
+REPEATABLE_PAYMENT_STATES = PAID_STATES | {S.CANCELLED}
 RETURNABLE_STATES = frozenset({S.FULFILLING, S.SHIPPED, S.COMPLETED})
 
 
@@ -460,7 +464,7 @@ class Order:
             return self._pay_deposit(amount, payment_ref, now, presale or PresaleTerms())
         if kind is PaymentKind.BALANCE:
             return self._pay_balance(amount, payment_ref, now)
-        if self.status in PAID_STATES and payment_ref == self.payment_ref and amount == self.paid:
+        if self.status in REPEATABLE_PAYMENT_STATES and payment_ref == self.payment_ref and amount == self.paid:
             return False
         if self.status is not OrderStatus.RESERVED:
             why = "already paid" if self.status in PAID_STATES else ""
@@ -537,7 +541,7 @@ class Order:
 
     def _pay_balance(self, amount: Money, payment_ref: str, now: datetime) -> bool:
         repeated = self.deposit_minor and payment_ref == self.payment_ref and amount == self.balance
-        if self.status in PAID_STATES and repeated:
+        if self.status in REPEATABLE_PAYMENT_STATES and repeated:
             return False  # the same balance again
         if self.status is not OrderStatus.DEPOSIT_PAID:
             why = "already paid" if self.status in PAID_STATES else "no deposit was paid: pay it in full"

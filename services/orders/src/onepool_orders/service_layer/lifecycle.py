@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from google.protobuf.message import Message
+from onepool_runtime.auth import scoped_key
 from onepool_runtime.errors import found
 from onepool_runtime.servicer import UseCases
 
@@ -62,16 +64,22 @@ class OrderLifecycle:
         answer: Callable[[Order, Return], R],
         receives_at: Callable[[ReturnLocation], None] = lambda location: None,
     ) -> R:
-        """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first, unchanged.
+        """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first, unchanged, even
+        once the location check below would fail (the shop closed since, inventory is unreachable).
         `receives_at` is the caller's check of the receiving location (its owner is known only here)."""
+        first = await self._use.replay(request, cmd.request_id)
+        if first is not None:
+            return first  # type: ignore[return-value]  # the stored bytes of `answer`'s message
         # Checked before anything is recorded: a return that cannot be restocked is refused, not half-done.
         location = found(
             await self._inventory.receiving_location(cmd.return_location_id), "location", cmd.return_location_id
         )
         receives_at(location)
+        # The return row keeps the caller-scoped id: two shops that number their returns alike do not collide.
+        scoped = replace(cmd, request_id=scoped_key(cmd.request_id))
 
         async def produce(uow: OrdersUnitOfWork) -> R:
-            return answer(*await handlers.return_items(uow, cmd, guard))
+            return answer(*await handlers.return_items(uow, scoped, guard))
 
         response = await self._use.write(produce, request=request, request_id=cmd.request_id)
         await self._send_stock_requests(cmd.order_id)

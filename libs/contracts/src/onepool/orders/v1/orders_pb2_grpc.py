@@ -140,7 +140,8 @@ class OrderServiceServicer:
         """Records the payment of a RESERVED order and commits its reservation (the stock no longer expires).
         Presale (`kind`, docs/presale.md): a DEPOSIT on a channel that takes deposits makes it DEPOSIT_PAID (the
         reservation is committed, the balance due by balance_due_at); the BALANCE then makes it PAID.
-        Idempotent: paying a paid order again with the same payment_ref and amount returns it. When inventory had
+        Idempotent: paying again with the same payment_ref and amount returns the order, also once it has been
+        cancelled since (its answer is the order as it is now, the payment recorded). When inventory had
         released the stock meanwhile (its TTL ran out there first), the payment is still recorded and the order
         comes back CANCELLED, the payment due back (refunded = paid): check the returned status, not only the call's.
         Errors: INVALID_ARGUMENT (amount is not the order total, the deposit bounds or the balance; kind);
@@ -193,7 +194,8 @@ class OrderServiceServicer:
 
     def ReturnItems(self, request, context):
         """Receives returned units at any location (they are restocked there) and states the refund, in
-        proportion to what was paid for the lines. Idempotent by request_id.
+        proportion to what was paid for the lines. Idempotent by request_id (in the caller's scope: two shops may
+        use one id): a retry gets the first answer even if the location has been disabled since.
         Errors: NOT_FOUND (order; a return location inventory does not know or that is disabled);
         PERMISSION_DENIED (a store or dealer token receiving at a location that is not its own);
         FAILED_PRECONDITION INVALID_ORDER_STATE (nothing delivered yet), RETURN_EXCEEDS_DELIVERED (more units
