@@ -41,6 +41,10 @@ class ReservationRepository:
         self._uow = uow
         # Every reservation this unit of work loaded, by id: one object per reservation.
         self._loaded: dict[str, Reservation] = {}
+        # Each allocation's changing numbers as last read or written. Only allocations that differ are written:
+        # the others may be under stock rows another transaction holds (filling them), and writing back the copy
+        # read here would undo that transaction's change.
+        self._as_stored: dict[tuple[str, str, str], tuple[Any, ...]] = {}
 
     async def _allocations(self, reservation_ids: list[str]) -> dict[str, list[Allocation]]:
         rows = (
@@ -52,6 +56,13 @@ class ReservationRepository:
         ).all()
         out: dict[str, list[Allocation]] = {i: [] for i in reservation_ids}
         for r in rows:
+            self._as_stored[(r.reservation_id, r.sku, r.location_id)] = (
+                r.fulfilled,
+                r.awaiting,
+                r.promised_at,
+                r.receipt_id,
+                r.filled_at,
+            )
             out[r.reservation_id].append(
                 Allocation(
                     r.sku,
@@ -186,6 +197,14 @@ class ReservationRepository:
         )
         for r in reservations:
             self._uow.track(r)
+            for a in r.allocations:
+                self._as_stored[(r.id, a.sku, a.location_id)] = (
+                    a.fulfilled,
+                    a.awaiting,
+                    a.promised_at,
+                    a.receipt_id,
+                    a.filled_at,
+                )
 
     async def save(self, reservation: Reservation) -> None:
         await self.session.execute(
@@ -201,22 +220,29 @@ class ReservationRepository:
         await self.save_allocations(reservation)
 
     async def save_allocations(self, *reservations: Reservation) -> None:
-        """Write the allocations' changing numbers (fulfilled, waiting and promised), one statement for all.
-        The reservation rows are not touched: arriving goods fill waiting allocations without locking them."""
-        rows = [
-            {
-                "b_id": r.id,
-                "b_sku": a.sku,
-                "b_loc": a.location_id,
-                "b_fulfilled": a.fulfilled,
-                "b_awaiting": a.awaiting,
-                "b_promised_at": a.promised_at,
-                "b_receipt_id": a.receipt_id,
-                "b_filled_at": a.filled_at,
-            }
-            for r in reservations
-            for a in r.allocations
-        ]
+        """Write the allocations' changing numbers (fulfilled, waiting and promised) that changed, one statement
+        for all. The reservation rows are not touched: arriving goods fill waiting allocations without locking
+        them, so an allocation this transaction did not change is not written (see `_as_stored`)."""
+        rows = []
+        for r in reservations:
+            for a in r.allocations:
+                now = (a.fulfilled, a.awaiting, a.promised_at, a.receipt_id, a.filled_at)
+                key = (r.id, a.sku, a.location_id)
+                if self._as_stored.get(key) == now:
+                    continue
+                self._as_stored[key] = now
+                rows.append(
+                    {
+                        "b_id": r.id,
+                        "b_sku": a.sku,
+                        "b_loc": a.location_id,
+                        "b_fulfilled": a.fulfilled,
+                        "b_awaiting": a.awaiting,
+                        "b_promised_at": a.promised_at,
+                        "b_receipt_id": a.receipt_id,
+                        "b_filled_at": a.filled_at,
+                    }
+                )
         if not rows:
             return
         await self.session.execute(
