@@ -78,6 +78,7 @@ async def expected_changed(
 ) -> list[ChannelStock]:
     """ExpectedReceipt recorded, changed or cancelled: its unpromised units per SKU (0 once received, closed or
     cancelled) change what presale listings may still sell."""
+    await uow.repo.lock_feed()
     await uow.repo.lock_skus(unpromised)
     if not await uow.repo.apply_expected(receipt_id, location_id, unpromised, version):
         return []
