@@ -52,7 +52,9 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             order_events.OrderReturned,
         )
     ]
-    settlement_view = [Subscription.of(settlement_events.EntryPosted, consumers.on_entry_posted)]
+    settlement_view = [
+        Subscription.of(settlement_events.EntryPosted, consumers.on_entry_posted, many=consumers.on_entries_posted)
+    ]
     return [
         infra.consumer(DealersUnitOfWork, "inventory-view", "INVENTORY", inventory_view),
         infra.consumer(DealersUnitOfWork, "orders-view", "ORDERS", orders_view),

@@ -177,12 +177,22 @@ def _order_view(event: OrderEvent) -> tuple[OrderView, str]:
 
 
 async def on_entry_posted(event: settlement_events.EntryPosted, uow: DealersUnitOfWork) -> None:
-    """Everything settlement posts to a dealer except wholesale (which dealers counts itself, never late)."""
-    if event.rule == WHOLESALE_RULE:
-        return
-    for line in event.lines:
-        if line.party.startswith(DEALER_PARTY) and line.amount.amount_minor:
-            currency = line.amount.currency or event.currency
-            await handlers.add_settlement(
-                uow, line.party.removeprefix(DEALER_PARTY), currency, line.amount.amount_minor
-            )
+    await on_entries_posted([event], uow)
+
+
+async def on_entries_posted(events: list[settlement_events.EntryPosted], uow: DealersUnitOfWork) -> None:
+    """Everything settlement posts to a dealer except wholesale (which dealers counts itself, never late).
+
+    Summed per (dealer, currency) and added in that order: two replicas' batches touching the same dealers
+    then lock their rows in one order, instead of each holding one dealer and waiting for the other's."""
+    deltas: dict[tuple[str, str], int] = {}
+    for event in events:
+        if event.rule == WHOLESALE_RULE:
+            continue
+        for line in event.lines:
+            if line.party.startswith(DEALER_PARTY) and line.amount.amount_minor:
+                key = (line.party.removeprefix(DEALER_PARTY), line.amount.currency or event.currency)
+                deltas[key] = deltas.get(key, 0) + line.amount.amount_minor
+    for (dealer_id, currency), delta in sorted(deltas.items()):
+        if delta:
+            await handlers.add_settlement(uow, dealer_id, currency, delta)
