@@ -16,7 +16,7 @@ from onepool_inventory.adapters import mappers
 from onepool_inventory.adapters.availability import AvailabilityReader
 from onepool_inventory.entrypoints.grpc_api import InventoryServicer
 from onepool_inventory.entrypoints.policies import POLICY
-from onepool_inventory.entrypoints.policy_events import on_channel_event, on_listing_upserted
+from onepool_inventory.entrypoints.policy_events import on_channel_event, on_listing_upserted, on_listings_upserted
 from onepool_inventory.service_layer import handlers
 from onepool_inventory.service_layer.reserving import ReserveCoalescer
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
@@ -36,7 +36,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events inventory reads (nothing is connected here; the host runs them)."""
     policies = [
         *(Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)),
-        Subscription.of(channel_events.ListingUpserted, on_listing_upserted),
+        Subscription.of(channel_events.ListingUpserted, on_listing_upserted, many=on_listings_upserted),
     ]
     return [infra.consumer(InventoryUnitOfWork, "channel-policies", "CHANNELS", policies)]
 

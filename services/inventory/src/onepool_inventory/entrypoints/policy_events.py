@@ -44,3 +44,11 @@ async def on_listing_upserted(event: channel_events.ListingUpserted, uow: Invent
         listing.presale_units,
         listing.allow_backorder,
     )
+
+
+async def on_listings_upserted(events: list[channel_events.ListingUpserted], uow: InventoryUnitOfWork) -> None:
+    """A batch of listings, applied in (channel, sku) order: the order Reserve locks the same sales counters
+    in, so the two never wait on each other's rows crosswise. Each cap is version-guarded, so the order of
+    the events themselves does not matter."""
+    for event in sorted(events, key=lambda e: (e.listing.channel_id, e.listing.sku, e.listing.version)):
+        await on_listing_upserted(event, uow)
