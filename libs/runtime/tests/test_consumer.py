@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
-from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.consumer import EventConsumer, NotYet, Subscription
 from sqlalchemy import text
 
 pytestmark = pytest.mark.asyncio
@@ -68,6 +68,24 @@ async def test_transient_failure_is_retried_until_it_succeeds(env) -> None:  # t
     await _publish(env, f"{env.schema}.stock.changed", "evt-flaky")
     await _run_until(consumer, lambda: consumer.processed == 1)
     assert attempts == ["evt-flaky"] * 3
+
+
+async def test_an_event_that_comes_too_soon_waits_past_max_deliver_without_holding_up_others(env) -> None:  # type: ignore[no-untyped-def]
+    tried: list[str] = []
+
+    async def follows_something(event, uow) -> None:  # type: ignore[no-untyped-def]
+        tried.append(event.meta.event_id)
+        if event.meta.event_id == "evt-early" and tried.count("evt-early") <= 5:
+            raise NotYet("what it follows is not recorded yet")
+
+    consumer = _consumer(env, "early", follows_something, max_deliver=3, infra_backoff=lambda n: 0.05)
+    await _publish(env, f"{env.schema}.stock.changed", "evt-early")
+    await _publish(env, f"{env.schema}.stock.changed", "evt-after")
+    await _run_until(consumer, lambda: consumer.processed == 2)
+    assert tried.count("evt-early") == 6  # five times too soon, then applied: never counted as failures
+    assert tried.index("evt-after") < len(tried) - 1  # the other event did not wait behind it
+    with pytest.raises(TimeoutError):
+        await _dead_letter(env, consumer.dlq_subject, wait=1.0)
 
 
 async def test_poison_message_lands_on_dead_letter_subject_after_max_deliver(env) -> None:  # type: ignore[no-untyped-def]

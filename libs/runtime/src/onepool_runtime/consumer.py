@@ -104,6 +104,13 @@ class PermanentError(Exception):
     """Raised by a handler for an event that can never be processed: dead-lettered without retries."""
 
 
+class NotYet(Exception):
+    """Raised by a handler for an event that arrived before what it follows was recorded, which the sender's
+    own recovery completes or gives up within a bounded time (an order still PENDING): the event is tried again
+    later, on the infrastructure's back-off, and never counted toward dead-lettering. Only this event waits:
+    the consumer goes on with the others."""
+
+
 @dataclass(frozen=True)
 class Subscription(Generic[M, U]):
     subject: str
@@ -500,6 +507,12 @@ class EventConsumer:
             )
             await msg.nak(delay=delay)
             return delay
+        if isinstance(exc, NotYet):
+            delay = self._infra_backoff(delivered)
+            metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "not_yet"})
+            log.info("%s: %s waits (delivery %d, retry in %.1fs): %s", self.durable, event_id, delivered, delay, exc)
+            await msg.nak(delay=delay)
+            return None
         if isinstance(exc, PermanentError):
             self._failures.pop(seq, None)
             await self._dead_letter(msg, f"permanent: {exc}", event_type, event_id=event_id)

@@ -15,6 +15,7 @@ from onepool_kernel.intake import LineToPlace
 from onepool_kernel.money import Money
 from onepool_kernel.presale import DepositRule
 from onepool_kernel.timestamps import now
+from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable, found
 
 from onepool_orders.domain import commands
@@ -290,9 +291,10 @@ async def reservation_expired(uow: OrdersUnitOfWork, order_id: str, reservation_
         await uow.orders.save(order)
 
 
-class ReservationNotRecordedYet(Exception):
+class ReservationNotRecordedYet(NotYet):
     """News of a reservation whose order is still PENDING (its PlaceOrder has not recorded the reservation yet).
-    Retried by the consumer: the order is recorded or given up within moments."""
+    Retried by the consumer, never dead-lettered: the saga's recovery records the order or gives it up (within
+    `pending_timeout_seconds`), and then the news applies or is ignored."""
 
 
 async def follow_reservation_stock(
