@@ -60,6 +60,8 @@ class FakeInventory:
     by_request: dict[str, str] = field(default_factory=dict)
     down: bool = False
     expected: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The next this-many ExpectReceipt calls fail as if inventory were unreachable (the transfer does not).
+    expectations_failing: int = 0
     _ids: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
 
     def _up(self) -> None:
@@ -116,8 +118,16 @@ class FakeInventory:
         self, *, request_id: str, location_id: str, lines: list[StockLine], expected_at: Any, reference: str
     ) -> str:
         self._up()
+        if self.expectations_failing:
+            self.expectations_failing -= 1
+            raise errors.Unavailable("inventory is unreachable")
+        content = (location_id, [(ln.sku, ln.quantity) for ln in lines], expected_at, reference)
         for receipt_id, receipt in self.expected.items():
             if receipt["request_id"] == request_id:
+                # Inventory refuses a request id reused for a different request (its fingerprint).
+                stored = (receipt["location_id"], receipt["lines"], receipt["expected_at"], receipt["reference"])
+                if stored != content:
+                    raise errors.InvalidArgument("request_id", "already used for a different request")
                 return receipt_id
         receipt_id = f"R-{next(self._ids)}"
         self.expected[receipt_id] = {

@@ -446,3 +446,27 @@ async def test_a_shipped_replenishment_is_expected_stock_at_the_dealers_location
 
     await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=rid), metadata=admin)
     assert [r["status"] for r in fake_inventory.expected.values() if r["reference"] == rid] == ["CANCELLED"]
+
+
+async def test_an_expectation_that_failed_is_made_by_a_repeat_of_the_shipment(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory
+) -> None:
+    # The transfer went out but inventory did not take the expectation: the shipment stands (the goods are on
+    # their way), and the caller's repeat of ShipReplenishment asks again, with the same content (the expected
+    # time follows from when it shipped, not from when it is asked), so a repeat is a replay, not a new request.
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-Y": 2})
+    rid = (
+        await dealers.PlaceReplenishment(
+            setup.place_request(dealer.id, warehouse, store, **{"SKU-Y": 2}), metadata=admin
+        )
+    ).replenishment.id
+    fake_inventory.expectations_failing = 1
+    shipped = (await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)).replenishment
+    assert shipped.status == pb.REPLENISHMENT_STATUS_SHIPPED and shipped.HasField("shipped_at")
+    assert await fake_inventory.expected_receipt_of(store, rid) == ""
+
+    for _ in range(2):
+        again = await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)
+        assert again.replenishment.shipped_at == shipped.shipped_at
+    receipts = [r for r in fake_inventory.expected.values() if r["reference"] == rid]
+    assert [(r["location_id"], r["lines"], r["status"]) for r in receipts] == [(store, [("SKU-Y", 2)], "OPEN")]

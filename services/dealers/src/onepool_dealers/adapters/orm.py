@@ -102,6 +102,7 @@ class ReplenishmentRow(DealersTable, Stamped, table=True):
     transfer_id: str = Field(default="", max_length=64)
     status_reason: str = Field(default="", max_length=500)
     shipping_requested_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    shipped_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ReplenishmentLineRow(DealersTable, table=True):

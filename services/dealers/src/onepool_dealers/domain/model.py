@@ -292,6 +292,8 @@ class Replenishment:
     transfer_id: str = ""
     status_reason: str = ""
     shipping_requested_at: datetime | None = None
+    # When the transfer went out: what the goods' expected arrival is reckoned from, the same on every retry.
+    shipped_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
@@ -375,6 +377,7 @@ class Replenishment:
             raise self._illegal("shipped")
         self.status = ReplenishmentStatus.SHIPPED
         self.transfer_id = transfer_id
+        self.shipped_at = now
         self.shipping_requested_at = None
         self.status_reason = ""
         self.updated_at = now

@@ -134,6 +134,9 @@ class Sagas:
     async def ship(self, replenishment_id: str) -> Replenishment:
         replenishment, must_call = await self._tx(lambda uow: handlers.request_shipping(uow, replenishment_id))
         if not must_call:
+            # Shipped already: the expectation may have failed after the transfer went out. Asking again is a
+            # replay when it did not (the same request id and content).
+            await self._expect(replenishment)
             return replenishment  # type: ignore[no-any-return]
         try:
             transfer_id = await self.inventory.transfer(
@@ -153,13 +156,15 @@ class Sagas:
         return shipped
 
     async def _expect(self, replenishment: Replenishment) -> None:
-        """The replenishment's goods as expected stock at the dealer's location (the same receipt every time)."""
+        """The replenishment's goods as expected stock at the dealer's location (the same receipt every time:
+        the request id and every field, the expected time too, follow from the shipped replenishment)."""
+        shipped_at = replenishment.shipped_at or replenishment.updated_at or datetime.now(UTC)
         try:
             await self.inventory.expect_receipt(
                 request_id=expectation_request_id(replenishment.id),
                 location_id=replenishment.to_location_id,
                 lines=[StockLine(ln.sku, ln.quantity) for ln in replenishment.lines],
-                expected_at=datetime.now(UTC) + timedelta(seconds=self.transit_seconds),
+                expected_at=shipped_at + timedelta(seconds=self.transit_seconds),
                 reference=replenishment.id,
             )
         except DomainError as exc:

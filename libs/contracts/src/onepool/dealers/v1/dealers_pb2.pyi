@@ -202,7 +202,7 @@ class ReplenishmentLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., line_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Replenishment(_message.Message):
-    __slots__ = ("id", "dealer_id", "from_location_id", "to_location_id", "lines", "status", "total", "transfer_id", "status_reason", "created_at", "updated_at")
+    __slots__ = ("id", "dealer_id", "from_location_id", "to_location_id", "lines", "status", "total", "transfer_id", "status_reason", "created_at", "updated_at", "shipped_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -214,6 +214,7 @@ class Replenishment(_message.Message):
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SHIPPED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     dealer_id: str
     from_location_id: str
@@ -225,7 +226,8 @@ class Replenishment(_message.Message):
     status_reason: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., from_location_id: _Optional[str] = ..., to_location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReplenishmentLine, _Mapping]]] = ..., status: _Optional[_Union[ReplenishmentStatus, str]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., transfer_id: _Optional[str] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    shipped_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., from_location_id: _Optional[str] = ..., to_location_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReplenishmentLine, _Mapping]]] = ..., status: _Optional[_Union[ReplenishmentStatus, str]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., transfer_id: _Optional[str] = ..., status_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PlaceReplenishmentRequest(_message.Message):
     __slots__ = ("request_id", "dealer_id", "from_location_id", "to_location_id", "lines")
