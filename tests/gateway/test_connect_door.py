@@ -318,3 +318,28 @@ HOSTILE_PROTO = {
 async def test_a_hostile_binary_body_is_a_client_error_never_internal(web, admin, body: bytes) -> None:  # type: ignore[no-untyped-def]
     reply = await web.post(AVAILABILITY, content=body, headers={"Content-Type": "application/proto", **bearer(admin)})
     assert 400 <= reply.status_code < 500, (reply.status_code, reply.text[:500])
+
+
+async def test_headers_grpc_or_the_door_cannot_carry_are_client_errors_never_internal(web, admin, stocked) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps({"skus": [stocked[1]]}).encode()
+    token = bearer(admin)["Authorization"]
+    # A Latin-1 byte in any header (a browser sends one as it is): connectrpc could not decode it.
+    latin1 = [(b"content-type", b"application/json"), (b"authorization", token.encode()), (b"x-customer", b"Zo\xeb")]
+    reply = await web.post(AVAILABILITY, content=body, headers=latin1)
+    assert (reply.status_code, reply.json()["code"]) == (400, "invalid_argument"), reply.text[:300]
+    # An authorization header gRPC metadata cannot carry: no token can, so the caller is not authenticated.
+    for odd in ("Bearer t\u00f6ken", "Bearer a\x01b"):
+        headers = [(b"content-type", b"application/json"), (b"authorization", odd.encode())]
+        reply = await web.post(AVAILABILITY, content=body, headers=headers)
+        assert (reply.status_code, reply.json()["code"]) == (401, "unauthenticated"), reply.text[:300]
+    # A trace header it cannot carry is dropped; the call goes through.
+    traced = [
+        (b"content-type", b"application/json"),
+        (b"authorization", token.encode()),
+        (b"traceparent", b"caf\xc3\xa9"),
+    ]
+    reply = await web.post(AVAILABILITY, content=body, headers=traced)
+    assert reply.status_code == 200, reply.text[:300]
+    # Plain gRPC (it needs HTTP/2 trailers) is refused as a media type, not failed inside.
+    reply = await web.post(AVAILABILITY, content=b"\x00\x00\x00\x00\x00", headers={"content-type": "application/grpc"})
+    assert reply.status_code == 415, reply.text[:300]

@@ -23,9 +23,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onepool_gateway import forward, routes
 from onepool_gateway.settings import GatewaySettings
@@ -53,6 +54,42 @@ EXPOSED_HEADERS = [
     "content-encoding",
     "connect-content-encoding",
 ]
+
+
+class RefuseUnreadableRequests:
+    """Answers, before connectrpc reads them, the requests it would answer with an internal error: a header
+    that is not UTF-8 (connectrpc decodes every header; a browser sends Latin-1 as it is) is a client error,
+    and plain gRPC (HTTP/2 with trailers, which this HTTP/1.1 door cannot send) belongs on the services' own
+    ports."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = _refusal(scope["headers"])
+            if refusal is not None:
+                status, message = refusal
+                await JSONResponse({"code": "invalid_argument", "message": message}, status_code=status)(
+                    scope, receive, send
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+def _refusal(headers: list[tuple[bytes, bytes]]) -> tuple[int, str] | None:
+    for name, value in headers:
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return 400, f"header {name.decode('latin-1')!r} is not UTF-8 text"
+        if (
+            name == b"content-type"
+            and value.startswith(b"application/grpc")
+            and not value.startswith(b"application/grpc-web")
+        ):
+            return 415, "plain gRPC goes to the services' own ports; this door speaks Connect and gRPC-Web"
+    return None
 
 
 class OnePoolConnect(ConnectASGIApplication[forward.Upstreams]):
@@ -96,7 +133,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Route("/", to_portal, methods=["GET"]),
             Route("/portal", to_portal, methods=["GET"]),
             Mount("/portal", app=StaticFiles(directory=PORTAL, html=True), name="portal"),
-            Mount("/", app=connect),
+            Mount("/", app=RefuseUnreadableRequests(connect)),
         ],
         middleware=[
             Middleware(

@@ -11,7 +11,10 @@ Failure modes (every one reaches the browser as a Connect error, never as a bare
   `grpc-status-details-bin` (BadRequest field violations, ErrorInfo) as Connect error details;
 - the service cannot be reached: `unavailable` (HTTP 503);
 - the deadline passes: `deadline_exceeded` (HTTP 504), and the upstream call is cancelled with it;
-- the browser goes away: connectrpc cancels the handler, which cancels the upstream call.
+- the browser goes away: connectrpc cancels the handler, which cancels the upstream call;
+- an Authorization header that gRPC metadata cannot carry (not printable ASCII): `unauthenticated` (HTTP 401),
+  without calling; such a trace header is dropped. (A header that is not UTF-8 at all, or plain gRPC, is
+  refused before connectrpc reads the request: app.py.)
 
 Each unary call is counted and timed as a service counts its own (`onepool_rpc_requests_total`,
 `onepool_rpc_duration_seconds`, by method and gRPC code, on `ONEPOOL_METRICS_PORT`) and, when spans are
@@ -41,7 +44,8 @@ from onepool_gateway.settings import GatewaySettings
 
 # Request headers passed on as gRPC metadata. Nothing else: cookies, hosts and the like mean nothing to a
 # service, and a header the caller invents must not turn into metadata a service might trust.
-FORWARDED_HEADERS = ("authorization", "traceparent", "tracestate")
+TRACE_HEADERS = ("traceparent", "tracestate")
+FORWARDED_HEADERS = ("authorization", *TRACE_HEADERS)
 
 # grpc.StatusCode -> Connect code. The names match but for one spelling (CANCELLED / canceled).
 _CODES: dict[grpc.StatusCode, Code] = {
@@ -90,13 +94,28 @@ class Upstreams:
             await channel.close(None)
 
 
+def _metadata_value(value: str) -> bool:
+    """gRPC metadata carries printable ASCII only: anything else fails the upstream call before it starts."""
+    return value.isascii() and value.isprintable()
+
+
 def _metadata(ctx: RequestContext, *, traced: bool = False) -> tuple[tuple[str, str], ...]:
     """The caller's headers for upstream; `traced`: under the gateway's own span, whose trace context
-    replaces the caller's (the service's span is then a child of the gateway's hop)."""
+    replaces the caller's (the service's span is then a child of the gateway's hop). An Authorization header
+    gRPC cannot carry is UNAUTHENTICATED (no token can contain it); trace headers it cannot carry are dropped."""
     headers = ctx.request_headers
-    if not traced:
-        return tuple((name, value) for name in FORWARDED_HEADERS for value in headers.getall(name))
-    return (*(("authorization", value) for value in headers.getall("authorization")), *tracing.trace_headers().items())
+    authorization = headers.getall("authorization")
+    if not all(_metadata_value(value) for value in authorization):
+        raise ConnectError(Code.UNAUTHENTICATED, "the authorization header must be printable ASCII: Bearer <token>")
+    trace = (
+        tracing.trace_headers().items()
+        if traced
+        else [(name, value) for name in TRACE_HEADERS for value in headers.getall(name)]
+    )
+    return (
+        *(("authorization", value) for value in authorization),
+        *((name, value) for name, value in trace if _metadata_value(value)),
+    )
 
 
 def _timeout(ctx: RequestContext, default: float | None) -> float | None:
@@ -119,6 +138,9 @@ def _unary(route: Route, upstreams: Upstreams, default_timeout: float) -> Callab
             except grpc.aio.AioRpcError as error:
                 code = error.code()
                 raise connect_error(error) from None
+            except ConnectError:  # refused here, before the call (a header gRPC cannot carry)
+                code = grpc.StatusCode.UNAUTHENTICATED
+                raise
             except asyncio.CancelledError:  # the browser went away
                 code = grpc.StatusCode.CANCELLED
                 raise
