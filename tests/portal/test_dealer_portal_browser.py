@@ -210,3 +210,15 @@ async def test_the_portal_refuses_a_token_that_is_not_a_dealers(admin, portal, b
     await expect(page.get_by_test_id("error")).to_contain_text("needs a dealer token", timeout=STEP_MS)
     assert await page.locator("#portal").is_hidden()
     await page.close()
+
+
+async def test_an_expired_token_goes_back_to_the_login_form_saying_why(services, admin, portal, browser) -> None:  # type: ignore[no-untyped-def]
+    dealer, _ = await dealer_with_a_shop(services, admin, uid("MUG"), 1)
+    token = dict(metadata("dealer", dealer_id=dealer.id, ttl="4"))["authorization"][7:]
+    page = await _log_in(browser, portal, token)
+    await expect(page.get_by_test_id("dealer-name")).to_contain_text(dealer.id, timeout=STEP_MS)
+    # The next polls after the expiry are refused: the portal logs out rather than showing stale figures.
+    await expect(page.get_by_test_id("error")).to_contain_text("log in again", timeout=STEP_MS + 10_000)
+    assert await page.locator("#portal").is_hidden()
+    assert await page.evaluate("() => sessionStorage.getItem('onepool-token')") is None
+    await page.close()

@@ -409,7 +409,12 @@ ROWS: dict[str, Row] = {
             Case("channel", lambda w: ipb.ListChannelAllocationsRequest(channel_id=w.b.channel_id)),
         )
     ),
-    f"/{INV}/ListStockLevels": ADMIN_ONLY,
+    f"/{INV}/ListStockLevels": Row(
+        cases=(
+            Case("dealer", lambda w: ipb.ListStockLevelsRequest(location_id=w.shop_b)),
+            Case("store", lambda w: ipb.ListStockLevelsRequest(location_id=w.s2)),
+        )
+    ),
     # --- channels ----------------------------------------------------------------------------------------
     f"/{CHN}/CreateChannel": ADMIN_ONLY,
     f"/{CHN}/UpdateChannel": ADMIN_ONLY,

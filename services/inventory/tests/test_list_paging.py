@@ -4,7 +4,9 @@ thousand rows it used to cut silently (channels' rebuild read only the first 1,0
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import grpc
 import pytest
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.testing.services import metadata
@@ -15,13 +17,15 @@ from .test_channel_view import availability
 pytestmark = pytest.mark.asyncio
 
 
-async def _pages(call, request, md) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    """The ids of every page, following next_page_token to the end."""
+async def _pages(call, request, md, key=lambda item: item.id) -> list[list[Any]]:  # type: ignore[no-untyped-def]
+    """`key` of every item of every page (their ids unless said), following next_page_token to the end."""
     pages = []
     while True:
         reply = await call(request, metadata=md)
-        items = reply.locations if hasattr(reply, "locations") else reply.allocations
-        pages.append([item.id for item in items])
+        for field in ("locations", "allocations", "levels"):
+            if hasattr(reply, field):
+                items = getattr(reply, field)
+        pages.append([key(item) for item in items])
         if not reply.next_page_token:
             return pages
         request.page_token = reply.next_page_token
@@ -109,3 +113,17 @@ async def test_channel_allocations_page_past_the_thousand_a_reply_used_to_stop_a
     )
     assert [len(page) for page in one_sku] == [150, 51]
     await check_invariants()
+
+
+async def test_a_dealer_lists_the_stock_levels_of_its_own_location_only(inventory, setup) -> None:  # type: ignore[no-untyped-def]
+    dealer = setup.name("D")
+    shop = await setup.location("D-SHOP", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=dealer)
+    skus = sorted(setup.name("SKU") for _ in range(3))
+    await setup.stock(shop, **{sku: 2 for sku in skus})
+    as_dealer = metadata("dealer", dealer_id=dealer)
+    asked = pb.ListStockLevelsRequest(location_id=shop, page_size=2)
+    pages = await _pages(inventory.ListStockLevels, asked, as_dealer, key=lambda lvl: (lvl.sku, lvl.on_hand))
+    assert pages == [[(skus[0], 2), (skus[1], 2)], [(skus[2], 2)]]
+    with pytest.raises(grpc.aio.AioRpcError) as unnamed:
+        await inventory.ListStockLevels(pb.ListStockLevelsRequest(), metadata=as_dealer)
+    assert unnamed.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -70,9 +70,30 @@ async function loadOverview() {
   $("ov-inbound").textContent = o.inboundUnits || 0;
 }
 
+// Every page of a list RPC, following next_page_token (`field`: the reply's repeated field).
+async function allPages(service, method, request, field) {
+  const items = [];
+  let pageToken = "";
+  do {
+    const reply = await session.call(service, method, { ...request, pageToken });
+    items.push(...(reply[field] || []));
+    pageToken = reply.nextPageToken || "";
+  } while (pageToken);
+  return items;
+}
+
 async function loadReplenishments() {
+  // The newest 50, and every one still to receive however old (its Receive button must not scroll away).
   const reply = await session.call(DEALERS, "ListReplenishments", { dealerId: session.dealerId, pageSize: 50 });
   const list = reply.replenishments || [];
+  const shown = new Set(list.map((r) => r.id));
+  const shipped = await allPages(
+    DEALERS,
+    "ListReplenishments",
+    { dealerId: session.dealerId, status: "REPLENISHMENT_STATUS_SHIPPED", pageSize: 100 },
+    "replenishments",
+  );
+  list.push(...shipped.filter((r) => !shown.has(r.id)));
   const rows = list.map((r) => {
     const state = status(r.status, "REPLENISHMENT_STATUS_");
     let action = "";
@@ -100,11 +121,11 @@ async function loadStock(replenishments) {
   select.replaceChildren(...locations.map((l) => new Option(`${l.name} (${l.id})`, l.id)));
   if (chosen) select.value = chosen;
 
-  // The SKUs to show: what moved at the dealer's locations, and what is on its way there.
+  // The SKUs to show: every stock level at the dealer's locations, and what is on its way there.
   const skus = new Set();
   for (const l of locations) {
-    const { movements = [] } = await session.call(INVENTORY, "ListMovements", { locationId: l.id, pageSize: 200 });
-    movements.forEach((m) => skus.add(m.sku));
+    const levels = await allPages(INVENTORY, "ListStockLevels", { locationId: l.id, pageSize: 500 }, "levels");
+    levels.forEach((level) => skus.add(level.sku));
   }
   replenishments.forEach((r) => (r.lines || []).forEach((l) => skus.add(l.sku)));
 
@@ -186,13 +207,37 @@ async function refresh({ statement = false } = {}) {
   if (statement) await loadStatement();
 }
 
+// What the user did: its error stays until the user's next action succeeds (a poll does not clear it).
 async function run(action) {
   try {
     await action();
     showError(null);
   } catch (error) {
-    showError(error);
+    failed(error);
   }
+}
+
+// The background refresh: its own errors are shown, and cleared by its next success.
+let pollError = false;
+async function poll() {
+  if (!session) return;
+  try {
+    await refresh({ statement: !session.statementId });
+    if (pollError) showError(null);
+    pollError = false;
+  } catch (error) {
+    if (!session) return; // logged out meanwhile: what failed was reading a session that is gone
+    pollError = true;
+    failed(error);
+  }
+}
+
+function failed(error) {
+  if (error.code === "unauthenticated") {
+    logout(); // the token expired or was revoked: back to the login form (and the saved token forgotten)
+    error = Object.assign(new Error(`${error.message}: log in again`), { code: error.code });
+  }
+  showError(error);
 }
 
 // --- log in and out -------------------------------------------------------------------------------------------
@@ -209,8 +254,9 @@ async function login(token) {
   $("login").hidden = true;
   $("who").hidden = false;
   $("portal").hidden = false;
+  // Polling starts first: a failed first load (one unavailable service) is tried again, statement included.
+  poller = setInterval(poll, POLL_MS);
   await refresh({ statement: true });
-  poller = setInterval(() => run(refresh), POLL_MS);
 }
 
 function logout() {

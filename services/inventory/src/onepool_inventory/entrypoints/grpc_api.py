@@ -206,10 +206,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         limit = page_size(v, request.page_size)
         v.raise_if_any()
         after = page_after_int(request.page_token)
-        if await self._scope.own_location_ids() is not None:
-            if not request.location_id:
-                raise InvalidArgument("location_id", "is required for dealer and store tokens")
-            await self._scope.require_locations([request.location_id])
+        await self._require_own_location(request.location_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListMovementsResponse:
             found = await handlers.list_movements(uow, request.location_id, request.sku, after, limit + 1)
@@ -266,6 +263,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def ListStockLevels(self, request: pb.ListStockLevelsRequest, context: Ctx) -> pb.ListStockLevelsResponse:
         after, limit = requests.stock_levels_page(request)
+        await self._require_own_location(request.location_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListStockLevelsResponse:
             found = await handlers.list_stock_levels(uow, request.location_id, request.sku, after, limit + 1)
@@ -285,6 +283,13 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             return pb.ExpectReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
 
         return await self._use.write(produce, request=request, request_id=request.request_id)
+
+    async def _require_own_location(self, location_id: str) -> None:
+        """A dealer or store token names one location, its own; admin and service callers may name none."""
+        if await self._scope.own_location_ids() is not None:
+            if not location_id:
+                raise InvalidArgument("location_id", "is required for dealer and store tokens")
+            await self._scope.require_locations([location_id])
 
     async def _require_receipt_location(self, receipt_id: str) -> None:
         if await self._scope.own_location_ids() is None:

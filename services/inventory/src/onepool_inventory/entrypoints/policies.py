@@ -26,8 +26,8 @@ POLICY = policy(
         "CreateChannelAllocation": (*PRIVILEGED, DEALER),
         "ReleaseChannelAllocation": (*PRIVILEGED, DEALER),
         "ListChannelAllocations": (*PRIVILEGED, DEALER, CHANNEL),
-        # Rebuilding read models (channels) is a service's job.
-        "ListStockLevels": PRIVILEGED,
+        # Rebuilding read models (channels); a dealer or store lists its own locations' levels (its portal).
+        "ListStockLevels": (*PRIVILEGED, DEALER, STORE),
         # Expected receipts: the brand's purchasing, or a dealer for its own locations.
         "ExpectReceipt": (*PRIVILEGED, DEALER),
         "CancelExpectedReceipt": (*PRIVILEGED, DEALER),

@@ -346,7 +346,8 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListStockLevels(self, request, context):
-        """Every stock level, paged in (location_id, sku) order: for rebuilding read models.
+        """Every stock level, paged in (location_id, sku) order: for rebuilding read models. A dealer or store token
+        names one of its own locations (location_id is required for it) and gets that location's levels.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
