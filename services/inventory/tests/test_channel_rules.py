@@ -292,8 +292,9 @@ async def test_list_stock_levels_pages_through_every_level_once(inventory, admin
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await inventory.ListStockLevels(pb.ListStockLevelsRequest(page_token="bm90LWpzb24"), metadata=admin)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # Every level is the services' read (a dealer or store lists one of its own locations: test_list_paging).
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await inventory.ListStockLevels(pb.ListStockLevelsRequest(), metadata=metadata("dealer", dealer_id="D-1"))
+        await inventory.ListStockLevels(pb.ListStockLevelsRequest(), metadata=metadata("channel", channel_id="C-1"))
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
