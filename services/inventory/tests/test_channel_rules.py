@@ -325,3 +325,26 @@ async def test_units_in_transit_show_as_inbound_at_their_destination_and_are_nev
     await inventory.ReceiveTransfer(pb.ReceiveTransferRequest(transfer_id=transfer.id), metadata=admin)
     after = await item()
     assert (after.available, after.inbound) == (80, 0)
+
+
+async def test_a_refused_reserve_leaves_no_sales_counter_behind(inventory, admin, setup, inventory_host) -> None:  # type: ignore[no-untyped-def]
+    # The batch creates a (channel, sku) counter to lock it; when every request on it is refused, it goes again.
+    wh, sku = await setup.location("WH"), setup.name("SKU")
+    await setup.stock(wh, **{sku: 1})
+    channel = await new_channel(setup, inventory_host.infra.js, inventory, admin)
+    await availability(inventory, admin, sku, channel)
+
+    async def counters() -> list[tuple[int, int]]:
+        async with inventory_host.infra.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT counted, version FROM channel_sales WHERE channel_id = :c AND sku = :s"),
+                {"c": channel, "s": sku},
+            )
+            return [tuple(r) for r in rows]
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await setup.reserve((sku, 5), channel_id=channel)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert await counters() == []
+    await setup.reserve((sku, 1), channel_id=channel)
+    assert [counted for counted, _ in await counters()] == [1]

@@ -101,7 +101,14 @@ _LOCK_SALES = f"""
 INSERT INTO channel_sales (channel_id, sku, counted, cap_units)
 SELECT c, s, 0, 0 FROM unnest($1::text[], $2::text[]) AS k(c, s) ORDER BY c, s
 ON CONFLICT (channel_id, sku) DO UPDATE SET version = channel_sales.version
-RETURNING {SALES_COLUMNS}
+RETURNING {SALES_COLUMNS}, xmax = 0 AS inserted
+"""
+# Counters the batch created only to lock them and then left untouched (every request on them was refused):
+# a refused request changes nothing, so they go again. Still locked by this transaction, so nobody else used them.
+_DROP_UNUSED_SALES = """
+DELETE FROM channel_sales c USING unnest($1::text[], $2::text[]) AS k(channel_id, sku)
+WHERE c.channel_id = k.channel_id AND c.sku = k.sku AND c.counted = 0 AND c.presale_counted = 0
+    AND c.cap_version = 0
 """
 _WRITE_ALLOCATIONS = """
 UPDATE channel_allocations a SET remaining = u.remaining, version = u.version, updated_at = u.updated_at
@@ -123,6 +130,7 @@ class ReserveStore:
         self._loaded: dict[Key, int] = {}
         self._allocation_versions: dict[str, int] = {}
         self._sales_versions: dict[tuple[str, str], int] = {}
+        self._sales_created: set[tuple[str, str]] = set()
         # The batch's integration events, written to the outbox with it (runtime outbox.add_events_on).
         self.events: list[Message] = []
 
@@ -213,6 +221,7 @@ class ReserveStore:
         rows = await self.conn.fetch(_LOCK_SALES, [c for c, _ in ordered], [s for _, s in ordered])
         found = {(r[0], r[1]): sales_from_row(r) for r in rows}
         self._sales_versions = {k: v.version for k, v in found.items()}
+        self._sales_created = {(r[0], r[1]) for r in rows if r["inserted"]}
         return found
 
     async def write_rules(
@@ -240,4 +249,7 @@ class ReserveStore:
                 [s.version for s in counted],
                 [s.presale_counted for s in counted],
             )
+        unused = sorted(self._sales_created - {(s.channel_id, s.sku) for s in counted})
+        if unused:
+            await self.conn.execute(_DROP_UNUSED_SALES, [c for c, _ in unused], [k for _, k in unused])
         return [*taken, *counted]
