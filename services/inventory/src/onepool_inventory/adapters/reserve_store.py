@@ -107,8 +107,8 @@ RETURNING {SALES_COLUMNS}, xmax = 0 AS inserted
 # a refused request changes nothing, so they go again. Still locked by this transaction, so nobody else used them.
 _DROP_UNUSED_SALES = """
 DELETE FROM channel_sales c USING unnest($1::text[], $2::text[]) AS k(channel_id, sku)
-WHERE c.channel_id = k.channel_id AND c.sku = k.sku AND c.counted = 0 AND c.presale_counted = 0
-    AND c.cap_version = 0
+WHERE c.channel_id = k.channel_id AND c.sku = k.sku AND c.channel_id = ANY($1::text[]) AND c.sku = ANY($2::text[])
+    AND c.counted = 0 AND c.presale_counted = 0 AND c.cap_version = 0
 """
 _WRITE_ALLOCATIONS = """
 UPDATE channel_allocations a SET remaining = u.remaining, version = u.version, updated_at = u.updated_at
