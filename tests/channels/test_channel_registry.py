@@ -90,6 +90,13 @@ async def test_update_changes_only_masked_fields_and_bumps_the_version(world, ad
         metadata=admin,
     )
     assert same.channel.version == 2  # nothing changed: no new version
+    retried = await world.channels.UpdateChannel(  # the first update's retry, its answer lost: not ABORTED
+        cpb.UpdateChannelRequest(
+            channel=cpb.Channel(id=channel.id, name="Web shop", version=1), update_mask={"paths": ["name"]}
+        ),
+        metadata=admin,
+    )
+    assert retried.channel == reply.channel
 
     with pytest.raises(grpc.aio.AioRpcError) as exc:  # optimistic concurrency on version
         await world.channels.UpdateChannel(
@@ -162,6 +169,8 @@ async def test_listings_map_channel_skus_in_the_channel_currency(world, admin) -
     assert (first.sku, first.channel_sku, first.price.amount_minor, first.active) == (sku, "JD-1", 12990, True)
     moved = await world.listing(channel.id, sku, channel_sku="JD-1b", price=11990, active=False)
     assert (moved.channel_sku, moved.price.amount_minor, moved.active) == ("JD-1b", 11990, False)
+    again = await world.listing(channel.id, sku, channel_sku="JD-1b", price=11990, active=False)
+    assert again == moved  # a retry changes nothing: same version and time, no listing event published again
 
     with pytest.raises(grpc.aio.AioRpcError) as exc:  # one channel SKU names one SKU
         await world.listing(channel.id, other, channel_sku="JD-1b")

@@ -106,13 +106,13 @@ def test_policy_and_channel_refuse_out_of_range_rules() -> None:
 def test_registering_records_version_one_and_every_change_bumps_it() -> None:
     c = Channel.register(id="c", code="c", name="C", type=ChannelType.ONLINE_STORE, allocation=AllocationPolicy())
     assert c.version == 1 and isinstance(c.events[-1], ChannelRegistered)
-    assert not c.change(NOW, name="C")  # nothing changed: no new version, no event
-    assert c.change(NOW, name="C2", status=ChannelStatus.PAUSED)
+    assert not c.apply(NOW, c.changes(name="C"))  # nothing changed: no new version, no event
+    assert c.apply(NOW, c.changes(name="C2", status=ChannelStatus.PAUSED))
     assert c.version == 2 and isinstance(c.events[-1], ChannelChanged) and c.updated_at == NOW
-    assert c.change(NOW, allocation=AllocationPolicy(max_share_bps=100))
+    assert c.apply(NOW, c.changes(allocation=AllocationPolicy(max_share_bps=100)))
     assert c.version == 3
     with pytest.raises(InvalidArgument):
-        c.change(NOW, fee_rate_bps=20000)
+        c.changes(fee_rate_bps=20000)
 
 
 def test_channel_stock_publishes_the_first_number_and_then_only_changes() -> None:

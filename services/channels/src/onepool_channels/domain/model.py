@@ -130,9 +130,22 @@ class Channel:
     def selling(self) -> bool:
         return self.status is ChannelStatus.ACTIVE
 
-    def change(
+    def apply(self, now: datetime, changes: dict[str, object]) -> bool:
+        """Apply what `changes` found; returns whether anything changed (only then is a new version published)."""
+        from onepool_channels.domain.events import ChannelChanged
+
+        if not changes:
+            return False
+        sells_differently = bool({"allocation", "status"} & changes.keys())
+        for key, value in changes.items():
+            setattr(self, key, value)
+        self.version += 1
+        self.updated_at = now
+        self.events.append(ChannelChanged(self, sells_differently))
+        return True
+
+    def changes(
         self,
-        now: datetime,
         *,
         name: str | None = None,
         fee_rate_bps: int | None = None,
@@ -140,10 +153,8 @@ class Channel:
         status: ChannelStatus | None = None,
         catalogue: Catalogue | None = None,
         presale: PresaleTerms | None = None,
-    ) -> bool:
-        """Apply the given changes; returns whether anything changed (only then is a new version published)."""
-        from onepool_channels.domain.events import ChannelChanged
-
+    ) -> dict[str, object]:
+        """What would change (None leaves a field as it is); empty when the channel is already as asked."""
         if fee_rate_bps is not None and not 0 <= fee_rate_bps <= FULL_SHARE_BPS:
             raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
         wanted: dict[str, object] = {
@@ -154,16 +165,7 @@ class Channel:
             "catalogue": catalogue,
             "presale": presale,
         }
-        changes = {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
-        if not changes:
-            return False
-        sells_differently = bool({"allocation", "status"} & changes.keys())
-        for key, value in changes.items():
-            setattr(self, key, value)
-        self.version += 1
-        self.updated_at = now
-        self.events.append(ChannelChanged(self, sells_differently))
-        return True
+        return {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
 
     def announce(self) -> None:
         """Publish the channel as it is, unchanged (same version): a consumer whose copy of the channels is

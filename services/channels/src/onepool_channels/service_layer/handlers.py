@@ -85,17 +85,10 @@ async def list_channels(
 
 async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -> Channel:
     channel = await get_channel(uow, cmd.channel_id, lock="update")
-    if cmd.expected_version and cmd.expected_version != channel.version:
-        raise Conflict(
-            f"channel {channel.code} is at version {channel.version}, not {cmd.expected_version}; "
-            "read it again and retry"
-        )
     allocation = cmd.allocation
     if allocation is not None and cmd.allocation_fields:
         allocation = replace(channel.allocation, **{f: getattr(allocation, f) for f in cmd.allocation_fields})
-    sold_before = (channel.allocation, channel.status)
-    changed = channel.change(
-        now(),
+    changes = channel.changes(
         name=cmd.name,
         fee_rate_bps=cmd.fee_rate_bps,
         allocation=allocation,
@@ -103,7 +96,15 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
         catalogue=cmd.catalogue,
         presale=cmd.presale,
     )
-    if changed:
+    # A channel already as asked answers whatever its version: a retry of an update that went through (its
+    # answer lost) gets the channel, not ABORTED; only a change that would overwrite another's is refused.
+    if changes and cmd.expected_version and cmd.expected_version != channel.version:
+        raise Conflict(
+            f"channel {channel.code} is at version {channel.version}, not {cmd.expected_version}; "
+            "read it again and retry"
+        )
+    sold_before = (channel.allocation, channel.status)
+    if channel.apply(now(), changes):
         await uow.repo.save_channel(channel)
         if (channel.allocation, channel.status) != sold_before:
             await stock_feed.refresh(uow, await uow.repo.listed_skus(channel.id), channel_id=channel.id)
@@ -120,6 +121,12 @@ async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -
     if taken is not None and taken.sku != wanted.sku:
         raise AlreadyExists("listing channel_sku", f"{wanted.channel_sku} (already mapped to {taken.sku})")
     await uow.repo.lock_skus([wanted.sku])
+    stored = next(iter(await uow.repo.listings(channel.id, skus=[wanted.sku])), None)
+    if (
+        stored is not None
+        and replace(wanted, channel_id=channel.id, updated_at=stored.updated_at, version=stored.version) == stored
+    ):
+        return stored  # already as asked (a retry): no new version, nothing published again
     listing = replace(wanted, channel_id=channel.id, events=[]).upsert()
     await uow.repo.upsert_listing(listing)
     await stock_feed.refresh(uow, [wanted.sku], channel_id=channel.id)

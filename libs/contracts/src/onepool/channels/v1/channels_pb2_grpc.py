@@ -125,8 +125,11 @@ class ChannelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateChannel(self, request, context):
-        """Changes a channel's name, fee, allocation policy, status (pause or resume) or catalogue.
-        Errors: NOT_FOUND (channel); ABORTED (channel.version is set and the channel has moved on: read it again).
+        """Changes a channel's name, fee, allocation policy, status (pause or resume) or catalogue. A channel
+        already as asked is answered as it is, whatever channel.version says (a retry of an update that went
+        through gets the channel, not ABORTED).
+        Errors: NOT_FOUND (channel); ABORTED (channel.version is set, the channel has moved on and the update
+        would change it: read it again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -134,6 +137,8 @@ class ChannelServiceServicer:
 
     def UpsertListing(self, request, context):
         """Creates or changes the listing of a SKU on a channel: its channel SKU, price, activity and sales cap.
+        A listing already as asked is answered as stored (same version, nothing published again), so a retry
+        is safe without a request id.
         Errors: NOT_FOUND (channel); INVALID_ARGUMENT (price not in the channel's currency); ALREADY_EXISTS
         (listing channel_sku: that channel SKU is already mapped to another SKU of the channel).
         """
