@@ -247,3 +247,12 @@ async def test_a_server_without_jetstream_is_named_so_not_unreachable(tmp_path) 
 async def test_tail_names_a_subject_that_is_not_valid(env: Env) -> None:
     result = await _run_cli("events", "tail", "--nats-url", env.nats_url, "--count", "1", "orders. bad")
     assert result.exit_code == 2 and "subject 'orders. bad' is not valid" in result.output, result.output
+
+
+async def test_credentials_in_the_nats_url_are_never_printed() -> None:
+    """Operators paste what the CLI prints into tickets: user-info of every server in the URL is hidden."""
+    url = "nats://ops:s3cret@127.0.0.1:1,nats://t0ken@127.0.0.1:2"
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "list", "--nats-url", url])
+    assert result.exit_code == 1
+    assert "not reachable" in result.output and "127.0.0.1:1" in result.output
+    assert "s3cret" not in result.output and "t0ken" not in result.output

@@ -14,6 +14,7 @@ import typer
 from nats.aio.client import Client
 from onepool_runtime.messaging import server_urls
 from onepool_runtime.settings import ServiceSettings
+from onepool_runtime.telemetry import redact
 from rich.console import Console
 
 T = TypeVar("T")
@@ -67,10 +68,10 @@ def run(nats_url: str, work: Callable[[Client], Awaitable[T]]) -> T:
     try:
         return asyncio.run(go())
     except Unreachable as exc:
-        console.print(f"[red]NATS at {nats_url} is not reachable: {exc}[/red]")
+        console.print(f"[red]{redact(f'NATS at {nats_url} is not reachable: {exc}')}[/red]", soft_wrap=True)
         raise typer.Exit(1) from exc
     except (OSError, nats.errors.Error) as exc:
-        console.print(f"[red]{describe(nats_url, exc)}[/red]")
+        console.print(f"[red]{redact(describe(nats_url, exc))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from exc
 
 

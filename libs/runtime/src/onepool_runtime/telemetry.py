@@ -33,9 +33,14 @@ from onepool_runtime.settings import ServiceSettings, TelemetrySettings
 
 _configured = False
 _SECRET = re.compile(r"(?i)(bearer\s+)[\w\-\.=]+|(eyJ[\w\-]+\.[\w\-]+\.[\w\-]+)")
+# The user-info of a URL (nats://user:password@host, nats://token@host, postgresql://user:pw@host).
+_URL_USER = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/@\s,]+@")
 
 
 def redact(text: str) -> str:
+    """`text` without bearer tokens, JWTs or the credentials of any URL in it (logs and operator output are
+    pasted into tickets)."""
+    text = _URL_USER.sub(lambda m: m.group(1) + "[REDACTED]@", text)
     return _SECRET.sub(lambda m: (m.group(1) or "") + "[REDACTED]", text)
 
 
