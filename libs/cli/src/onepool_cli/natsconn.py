@@ -4,6 +4,7 @@ or refuses what the command asked."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -19,6 +20,7 @@ from rich.console import Console
 
 T = TypeVar("T")
 CONNECT_SECONDS = 5.0
+CLOSE_SECONDS = 5.0
 console = Console(stderr=True)
 
 NatsUrl = Annotated[str, typer.Option("--nats-url", help="Defaults to ONEPOOL_NATS_URL.")]
@@ -63,7 +65,9 @@ def run(nats_url: str, work: Callable[[Client], Awaitable[T]]) -> T:
         try:
             return await work(nc)
         finally:
-            await nc.close()
+            # The work is done (or failed): a close that does not finish must not hold the command open.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(nc.close(), CLOSE_SECONDS)
 
     try:
         return asyncio.run(go())
