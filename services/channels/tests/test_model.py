@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from onepool_channels.adapters.mappers import rules_to_proto
 from onepool_channels.domain.events import ChannelChanged, ChannelRegistered, ChannelStockChanged
 from onepool_channels.domain.model import (
     AllocationPolicy,
@@ -20,6 +22,7 @@ from onepool_channels.domain.model import (
     StockPosition,
 )
 from onepool_kernel.money import Money
+from onepool_kernel.stock import MAX_UNITS
 from onepool_runtime.errors import InvalidArgument
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -89,6 +92,16 @@ def test_a_channel_never_sees_more_than_its_share_of_the_pool(available: list[in
     effective = share if 0 < share < 10000 else 10000
     assert 0 <= sellable <= pool * effective / 10000
     assert sellable == max(0, pool * effective // 10000 - buffer)
+
+
+def test_every_number_of_the_rules_fits_the_int32_its_reply_and_event_carry() -> None:
+    """One location's count stops at MAX_UNITS (inventory's STOCK_LIMIT); a sum over locations is capped, or
+    building GetChannelStock's reply or the ChannelStockChanged event would fail (INTERNAL, a poisoned batch)."""
+    full = [StockPosition("SKU", loc, MAX_UNITS) for loc in (WH, SHOP)]
+    listing = replace(LISTING, presale_units=10)
+    sellable, rules = channel().rules(listing, full, dedicated=full, expected=full)
+    assert sellable == MAX_UNITS and (rules.exposed, rules.dedicated, rules.expected) == (MAX_UNITS,) * 3
+    rules_to_proto(rules)  # every field in range
 
 
 def test_policy_and_channel_refuse_out_of_range_rules() -> None:

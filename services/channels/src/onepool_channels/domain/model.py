@@ -21,7 +21,7 @@ from onepool_kernel.intake import Catalogue
 from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
 from onepool_kernel.presale import PresaleTerms
-from onepool_kernel.stock import FULL_SHARE_BPS, PoolShare, channel_sellable, presale_sellable
+from onepool_kernel.stock import FULL_SHARE_BPS, PoolShare, capped, channel_sellable, presale_sellable
 
 
 class ChannelType(StrEnum):
@@ -202,11 +202,12 @@ class Channel:
         if listing is None or not listing.active or not self.selling:
             return 0, RuleNumbers(0, 0, cap, counted)
         exposed = self.allocation.sellable(sum(p.available for p in positions if self.allocation.allows(p.location)))
-        own = sum(d.available for d in dedicated if self.allocation.allows(d.location))
+        # Each location's count fits an int32; their sums are capped so the reply and the event can carry them.
+        own = capped(sum(d.available for d in dedicated if self.allocation.allows(d.location)))
         sellable = channel_sellable(exposed, own, cap, counted)
         rules = RuleNumbers(exposed, own, cap, counted, allow_backorder=listing.allow_backorder)
         if listing.presale_units > 0:
-            coming = sum(e.available for e in expected if self.allocation.allows(e.location))
+            coming = capped(sum(e.available for e in expected if self.allocation.allows(e.location)))
             rules = replace(
                 rules,
                 presale_units=listing.presale_units,
