@@ -43,6 +43,19 @@ async def test_two_shops_numbering_their_returns_alike_both_record_them(world: W
         assert reply.order_return.refund == cny(1000) and reply.order_return.return_location_id == shop
 
 
+async def test_a_return_under_the_longest_request_id_a_shop_may_send_is_recorded(world: World) -> None:
+    """The return keeps the caller-scoped key ("store:<location>:<request id>"), longer than the request id."""
+    sku, warehouse = uid("TEE"), await world.location("WH")
+    shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE)
+    await world.stock(warehouse, {sku: 5})
+    order = await _shipped(world, await world.channel(location_ids=[warehouse]), sku)
+    request = _return(order, sku, shop, uid("RET").ljust(128, "x"))
+    token = metadata("store", location_id=shop)
+    first = await world.orders.ReturnItems(request, metadata=token)
+    assert first.order_return.refund == cny(1000)
+    assert await world.orders.ReturnItems(request, metadata=token) == first
+
+
 async def test_a_return_retried_after_its_shop_closed_gets_the_first_answer(world: World) -> None:
     sku, warehouse = uid("TEE"), await world.location("WH")
     shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE)

@@ -131,7 +131,7 @@ class ReturnRow(OrdersTable, Created, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     order_id: str = Field(max_length=64, foreign_key="orders.id", index=True)
-    request_id: str = Field(max_length=128, unique=True)
+    request_id: str = Field(max_length=255, unique=True)  # the caller-scoped key (migration 0007)
     location_id: str = Field(max_length=64)
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     currency: str = Field(max_length=3)
