@@ -156,6 +156,40 @@ async def test_the_same_payload_imported_twice_and_concurrently_is_one_order(wor
     assert len(await channel_orders(orders, other.id)) == 1
 
 
+async def test_a_reimport_after_its_listings_changed_is_the_same_order_and_records_the_payment(  # type: ignore[no-untyped-def]
+    world, orders, marketplace
+) -> None:
+    """The marketplace's "paid" message comes after the brand changed the listing's price, or switched the
+    listing off once the item sold out: it is the same sale, so the order placed takes the payment."""
+    channel, skus = marketplace
+    sku = skus["SHOP-CAP-BLK"]
+
+    def trade(external_id: str, status: str, price: str = "119.00") -> cpb.ImportOrderRequest:
+        payload = json.loads(EXAMPLES["shopify"])
+        payload.pop("total_discounts")
+        payload.update(id=external_id, financial_status=status, shipping_lines=[], total_price=price)
+        payload["line_items"] = [{"sku": "SHOP-CAP-BLK", "quantity": 1, "price": price}]
+        return cpb.ImportOrderRequest(channel_id=channel.id, format="shopify", payload=json.dumps(payload))
+
+    repriced, switched_off = world.name("shop"), world.name("shop")
+    first = (await world.channels.ImportOrder(trade(repriced, "pending"), metadata=world.admin)).order
+    other = (await world.channels.ImportOrder(trade(switched_off, "paid"), metadata=world.admin)).order
+    assert (first.status, first.lines[0].unit_price.amount_minor) == (opb.ORDER_STATUS_RESERVED, 12900)
+
+    listing = await world.listing(channel.id, sku, channel_sku="SHOP-CAP-BLK", price=12500)
+    await wait_until_orders_lists(orders, metadata("admin"), channel.id, sku, listing.price)
+    paid = (await world.channels.ImportOrder(trade(repriced, "paid"), metadata=world.admin)).order
+    assert (paid.id, paid.status, paid.paid) == (first.id, opb.ORDER_STATUS_PAID, first.total)
+    # Another deal under a taken number is still refused: it is not the order placed.
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await world.channels.ImportOrder(trade(repriced, "paid", price="99.00"), metadata=world.admin)
+    assert exc.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+    await world.listing(channel.id, sku, channel_sku="SHOP-CAP-BLK", price=12500, active=False)
+    again = (await world.channels.ImportOrder(trade(switched_off, "paid"), metadata=world.admin)).order
+    assert (again.id, again.status) == (other.id, opb.ORDER_STATUS_PAID)
+
+
 async def test_a_refused_payload_creates_no_order(world, orders, marketplace) -> None:  # type: ignore[no-untyped-def]
     channel, _ = marketplace
     payload = json.loads(EXAMPLES["shopify"])

@@ -1,7 +1,8 @@
-"""ImportOrder refuses what it cannot import, naming what is wrong, before anything reaches orders.
+"""ImportOrder refuses what it cannot import, naming what is wrong, and places nothing.
 
-The orders service is deliberately not running in this module: a refusal that had called it would come
-back UNAVAILABLE, so INVALID_ARGUMENT here also shows that nothing was placed.
+A refusal of what the channel's listings say asks orders one thing, whether the order was placed before (a
+re-import after the listings changed is answered with that order): each refusal here checks that orders
+holds no order of the channel afterwards. The module's last test stops orders.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 from onepool.channels.v1 import channels_pb2 as cpb
+from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import error_info, field_violations, metadata
 
 pytestmark = pytest.mark.asyncio
@@ -21,11 +23,25 @@ EXAMPLES = dict(re.findall(r"<!-- example: (\w+) -->\n```json\n(.*?)\n```", DOC.
 LISTED = {"shopify": ["SHOP-TEE-RED-M"], "taobao": ["TB-TEE-RED-M"], "generic": ["GEN-TEE-RED-M"]}
 
 
-async def refusal(world, channel_id: str, format_: str, payload: str, meta=None) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", autouse=True)
+async def orders(started):  # type: ignore[no-untyped-def]
+    await started.start("orders")
+    return started.stub("orders")
+
+
+async def refusal(
+    world, channel_id: str, format_: str, payload: str, meta=None, *, orders=None
+) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await world.channels.ImportOrder(
             cpb.ImportOrderRequest(channel_id=channel_id, format=format_, payload=payload), metadata=meta or world.admin
         )
+    if orders is not None:
+        try:
+            placed = await orders.ListOrders(opb.ListOrdersRequest(channel_id=channel_id), metadata=world.admin)
+            assert list(placed.orders) == []
+        except grpc.aio.AioRpcError as unknown:
+            assert unknown.code() == grpc.StatusCode.NOT_FOUND  # orders has not even heard of the channel
     return exc.value
 
 
@@ -47,43 +63,45 @@ async def market(world):  # type: ignore[no-untyped-def]
         ("generic", "payload.lines[1].channel_sku"),
     ],
 )
-async def test_an_unknown_channel_sku_is_refused_naming_its_line(world, market, format_: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    error = await refusal(world, market.id, format_, EXAMPLES[format_])
+async def test_an_unknown_channel_sku_is_refused_naming_its_line(
+    world, orders, market, format_: str, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    error = await refusal(world, market.id, format_, EXAMPLES[format_], orders=orders)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(error) == [path]
     assert "unknown channel SKU" in (error.details() or "")
 
 
-async def test_a_missing_field_is_refused_naming_it(world, market) -> None:  # type: ignore[no-untyped-def]
+async def test_a_missing_field_is_refused_naming_it(world, orders, market) -> None:  # type: ignore[no-untyped-def]
     shopify = json.loads(EXAMPLES["shopify"])
     del shopify["currency"]
     del shopify["line_items"][0]["price"]
-    error = await refusal(world, market.id, "shopify", json.dumps(shopify))
+    error = await refusal(world, market.id, "shopify", json.dumps(shopify), orders=orders)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(error)) == {"payload.currency", "payload.line_items[0].price"}
 
     generic = json.loads(EXAMPLES["generic"])
     del generic["external_order_id"]
-    error = await refusal(world, market.id, "generic", json.dumps(generic))
+    error = await refusal(world, market.id, "generic", json.dumps(generic), orders=orders)
     assert field_violations(error) == ["payload.external_order_id"]
 
 
 @pytest.mark.parametrize("format_", ["shopify", "taobao", "generic"])
-async def test_broken_json_is_refused(world, market, format_: str) -> None:  # type: ignore[no-untyped-def]
-    error = await refusal(world, market.id, format_, EXAMPLES[format_][:-7])
+async def test_broken_json_is_refused(world, orders, market, format_: str) -> None:  # type: ignore[no-untyped-def]
+    error = await refusal(world, market.id, format_, EXAMPLES[format_][:-7], orders=orders)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(error) == ["payload"]
     assert "not valid JSON" in (error.details() or "")
 
 
-async def test_bad_requests_are_refused_before_reading_the_payload(world, market) -> None:  # type: ignore[no-untyped-def]
-    error = await refusal(world, market.id, "amazon", "")
+async def test_bad_requests_are_refused_before_reading_the_payload(world, orders, market) -> None:  # type: ignore[no-untyped-def]
+    error = await refusal(world, market.id, "amazon", "", orders=orders)
     assert set(field_violations(error)) == {"format", "payload"}
-    error = await refusal(world, "no-such-channel", "generic", EXAMPLES["generic"])
+    error = await refusal(world, "no-such-channel", "generic", EXAMPLES["generic"], orders=orders)
     assert error.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_a_paused_channel_takes_no_orders(world, market) -> None:  # type: ignore[no-untyped-def]
+async def test_a_paused_channel_takes_no_orders(world, orders, market) -> None:  # type: ignore[no-untyped-def]
     await world.channels.UpdateChannel(
         cpb.UpdateChannelRequest(
             channel=cpb.Channel(id=market.id, status=cpb.CHANNEL_STATUS_PAUSED), update_mask={"paths": ["status"]}
@@ -92,21 +110,15 @@ async def test_a_paused_channel_takes_no_orders(world, market) -> None:  # type:
     )
     generic = json.loads(EXAMPLES["generic"])
     generic["lines"] = generic["lines"][:1]  # only listed SKUs
-    error = await refusal(world, market.id, "generic", json.dumps(generic), metadata("channel", channel_id=market.id))
+    error = await refusal(
+        world, market.id, "generic", json.dumps(generic), metadata("channel", channel_id=market.id), orders=orders
+    )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     info = error_info(error)
     assert info is not None and info.reason == "CHANNEL_PAUSED"
 
 
-async def test_when_orders_is_unreachable_the_import_is_retryable_not_internal(world, market) -> None:  # type: ignore[no-untyped-def]
-    generic = json.loads(EXAMPLES["generic"])
-    generic["lines"] = generic["lines"][:1]
-    del generic["total"]  # the example's total counts the line cut off
-    error = await refusal(world, market.id, "generic", json.dumps(generic))
-    assert error.code() == grpc.StatusCode.UNAVAILABLE
-
-
-async def test_lines_beyond_what_one_order_may_total_are_refused_not_internal(world) -> None:  # type: ignore[no-untyped-def]
+async def test_lines_beyond_what_one_order_may_total_are_refused_not_internal(world, orders) -> None:  # type: ignore[no-untyped-def]
     # A dear listing sold at 0 by the marketplace: the discount (listing price less the price paid, times the
     # quantity) passes int64 unless the lines are bounded first. Duplicate lines are merged, so they add up.
     channel = await world.channel("dear")
@@ -114,7 +126,16 @@ async def test_lines_beyond_what_one_order_may_total_are_refused_not_internal(wo
     line = {"channel_sku": "DEAR", "quantity": 1_000_000, "unit_price_minor": 0}
     for lines in ([line], [{**line, "quantity": 60}] * 2):
         payload = {"external_order_id": world.name("MP"), "currency": "CNY", "lines": lines}
-        error = await refusal(world, channel.id, "generic", json.dumps(payload))
+        error = await refusal(world, channel.id, "generic", json.dumps(payload), orders=orders)
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
         assert field_violations(error) == [f"payload.lines[{len(lines) - 1}].channel_sku"], error.details()
         assert "more than one order may total" in (error.details() or "")
+
+
+async def test_when_orders_is_unreachable_the_import_is_retryable_not_internal(world, market, started) -> None:  # type: ignore[no-untyped-def]
+    await started.stop("orders")  # the module's last test
+    generic = json.loads(EXAMPLES["generic"])
+    generic["lines"] = generic["lines"][:1]
+    del generic["total"]  # the example's total counts the line cut off
+    error = await refusal(world, market.id, "generic", json.dumps(generic))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE

@@ -66,19 +66,35 @@ async def test_an_external_order_id_reused_for_other_goods_is_refused_not_answer
     world: World, shelf: tuple[str, str, str]
 ) -> None:
     channel, _, sku = shelf
-    first = await world.place(channel, {sku: (1, 100)})
+    shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE)
+    first = await world.place(channel, {sku: (1, 100)}, fulfillment=ship_to("CN-SH"))
     before = await world.reserved(sku)
+    same = {"external_order_id": first.external_order_id, "fulfillment": ship_to("CN-SH")}
 
-    error = await _code(
-        world.orders.PlaceOrder(
-            world.place_request(channel, {sku: (5, 100)}, external_order_id=first.external_order_id),
-            metadata=world.admin,
-        )
-    )
+    for other, differs in (
+        (world.place_request(channel, {sku: (5, 100)}, **same), "lines"),
+        (world.place_request(channel, {sku: (1, 100)}, **same, customer=opb.Customer(phone="13900000000")), "customer"),
+        (
+            world.place_request(
+                channel,
+                {sku: (1, 100)},
+                external_order_id=first.external_order_id,
+                fulfillment=opb.FulfillmentPreference(
+                    mode=opb.FULFILLMENT_MODE_PICKUP_IN_STORE, pickup_location_id=shop
+                ),
+            ),
+            "fulfillment",
+        ),
+        (world.place_request(channel, {sku: (1, 100)}, **same, payment_ttl_seconds=60), "payment TTL"),
+    ):
+        error = await _code(world.orders.PlaceOrder(other, metadata=world.admin))
+        assert error.code() == grpc.StatusCode.ALREADY_EXISTS, differs
+        assert f"differs in: {differs}" in (error.details() or "")
 
-    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
     assert await world.reserved(sku) == before
     assert await world.get(first.id) == first
+    again = world.place_request(channel, {sku: (1, 100)}, **same)
+    assert (await world.orders.PlaceOrder(again, metadata=world.admin)).order == first  # the same order: its answer
 
 
 async def test_one_person_across_channels_is_one_customer_and_their_orders_are_listed_together(
@@ -109,6 +125,30 @@ async def test_one_person_across_channels_is_one_customer_and_their_orders_are_l
     )
     assert [o.id for o in first.orders] + [o.id for o in rest.orders] == [c.id, b.id, a.id]
     assert rest.next_page_token == ""
+
+
+async def test_list_orders_finds_the_order_placed_under_a_channel_order_number(
+    world: World, shelf: tuple[str, str, str]
+) -> None:
+    web, warehouse, sku = shelf
+    other = await world.channel(location_ids=[warehouse])
+    mine = await world.place(web, {sku: (1, 100)})
+    await world.place(other, {sku: (1, 100)}, external_order_id=mine.external_order_id)  # another channel's
+    await world.place(web, {sku: (1, 100)})
+
+    found = await _list(world, channel_id=web, external_order_id=mine.external_order_id)
+    assert [o.id for o in found] == [mine.id]
+    assert await _list(world, channel_id=web, external_order_id="never-placed") == []
+    own = await world.orders.ListOrders(
+        opb.ListOrdersRequest(external_order_id=mine.external_order_id), metadata=metadata("channel", channel_id=web)
+    )
+    assert [o.id for o in own.orders] == [mine.id]  # a channel token's channel is its own
+    for refused, fields in (
+        (opb.ListOrdersRequest(external_order_id=mine.external_order_id), ["channel_id"]),
+        (opb.ListOrdersRequest(channel_id=web, external_order_id="has space"), ["external_order_id"]),
+    ):
+        error = await _code(world.orders.ListOrders(refused, metadata=world.admin))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(error) == fields
 
 
 async def test_list_orders_filters_by_status_dealer_and_location(world: World) -> None:

@@ -91,6 +91,19 @@ class OrdersGateway:
             raise to_domain_error(exc) from exc
         return reply.order
 
+    async def placed(self, channel_id: str, external_order_id: str) -> orders_pb2.Order | None:
+        """The order placed under this channel order number, if any."""
+        try:
+            reply = await self._stub.ListOrders(
+                orders_pb2.ListOrdersRequest(channel_id=channel_id, external_order_id=external_order_id, page_size=1),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:  # orders has not heard of the channel: nothing placed
+                return None
+            raise to_domain_error(exc) from exc
+        return reply.orders[0] if reply.orders else None
+
     async def pay_if_reserved(self, order: orders_pb2.Order, payment_ref: str) -> orders_pb2.Order:
         """Record the marketplace's payment. Whether the order can take it is orders' decision, not a reading
         of its statuses here: an order that cannot (a re-import of a paid or shipped order, one rejected for

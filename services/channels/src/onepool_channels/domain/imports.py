@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from onepool_kernel.errors import FailedPrecondition, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
-from onepool_kernel.money import MAX_AMOUNT_MINOR, allocate
+from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, allocate
 
 from onepool_channels.domain.model import Channel, Listing
 
@@ -110,6 +110,18 @@ class ImportedOrder:
     payment_ref: str = ""
     charges: Charges = Charges()
 
+    def buyer_total_minor(self) -> int:
+        """What the buyer pays: the lines at the marketplace's prices, less every discount, plus shipping."""
+        c = self.charges
+        lines = sum(line.unit_price_minor * line.quantity - line.discount_minor for line in self.lines)
+        return lines - c.order_discount_minor + c.shipping_minor
+
+    def is_placed_as(self, total: Money, units: int) -> bool:
+        """Whether an order placed under this external id is this deal: the same units for the same money.
+        A re-import after its listings changed maps to other listing prices (or none), yet is the same sale."""
+        quantity = sum(line.quantity for line in self.lines)
+        return (total.currency, total.amount_minor, units) == (self.currency, self.buyer_total_minor(), quantity)
+
 
 def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]) -> PlaceOrder:
     """Map channel SKUs to SKUs through the channel's active listings, check the totals and hold each line to
@@ -187,7 +199,7 @@ def _line_discounts(order: ImportedOrder, v: Violations) -> list[int]:
     net = [max(0, g - d) for g, d in zip(gross, own, strict=True)]
     if c.order_discount_minor > sum(net):
         v.add(c.discount_path, f"{to_text(c.order_discount_minor, currency)} is more than the lines cost")
-    expected = sum(gross) - sum(own) - c.order_discount_minor + c.shipping_minor
+    expected = order.buyer_total_minor()
     if c.collected_minor is not None and c.collected_minor != expected:
         v.add(
             c.collected_path,

@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from onepool_kernel.intake import PlaceOrder
+from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import AlreadyExists, Conflict, InvalidArgument, found
+from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, found
 
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import ImportedOrder, resolve
@@ -189,6 +190,8 @@ async def published_stock(uow: ChannelsUnitOfWork, channel_id: str) -> list[Chan
 class OrdersPort(Protocol):
     async def place_order(self, order: PlaceOrder) -> Any: ...
 
+    async def placed(self, channel_id: str, external_order_id: str) -> Any | None: ...
+
     async def pay_if_reserved(self, order: Any, payment_ref: str) -> Any: ...
 
 
@@ -206,9 +209,21 @@ async def import_order(
 ) -> Any:
     """Map the payload through the channel's listings (a short read transaction, closed before the remote
     call), then place it with orders, which is idempotent on (channel_id, external_order_id): importing the
-    same order again, even concurrently, returns the same order."""
-    to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
-    order = await orders.place_order(to_place)
+    same order again, even concurrently, returns the same order.
+
+    A re-import after the listings changed (a new price, a listing switched off, the channel paused) no longer
+    maps to what was placed, and orders would refuse it as another order under a taken id. The marketplace's
+    later message (often "paid") is about the same sale, so the order placed under the external id answers
+    when it is the same deal: the same units for the same money."""
+    try:
+        to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
+        order = await orders.place_order(to_place)
+    except (InvalidArgument, FailedPrecondition, AlreadyExists):
+        order = await orders.placed(channel_id, imported.external_order_id)
+        if order is None or not imported.is_placed_as(
+            Money(order.total.currency, order.total.amount_minor), sum(line.quantity for line in order.lines)
+        ):
+            raise
     if imported.payment_ref:
         # The marketplace already collected the money: pay the order here too, or its reservation would
         # expire as if the buyer had walked away.

@@ -248,6 +248,8 @@ class OrderRepository:
         stmt = select(_ORDERS.c.id)
         if query.channel_id:
             stmt = stmt.where(_ORDERS.c.channel_id == query.channel_id)
+        if query.external_order_id:
+            stmt = stmt.where(_ORDERS.c.external_order_id == query.external_order_id)
         if query.customer_id:
             stmt = stmt.where(_ORDERS.c.customer_id == query.customer_id)
         if query.status is not None:

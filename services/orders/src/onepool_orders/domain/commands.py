@@ -62,6 +62,7 @@ class ListOrders:
     dealer_id: str = ""
     customer_id: str = ""
     location_id: str = ""
+    external_order_id: str = ""
     status: OrderStatus | None = None
     limit: int = 100
     # Keyset cursor: orders strictly older than (created_at, id), newest first.

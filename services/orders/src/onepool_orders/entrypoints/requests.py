@@ -194,6 +194,8 @@ def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
     v = Violations()
     for path in ("channel_id", "dealer_id", "customer_id", "location_id"):
         check_id(v, path, getattr(req, path), required=False)
+    if req.external_order_id and not EXTERNAL_ID_RE.match(req.external_order_id):
+        v.add("external_order_id", "must be 1-128 visible characters, no spaces")
     status = None
     if req.status != pb.ORDER_STATUS_UNSPECIFIED:
         status = ORDER_STATUSES_BACK.get(req.status)

@@ -56,6 +56,8 @@ async def get_order(uow: OrdersUnitOfWork, order_id: str, guard: Guard = _allow)
 async def list_orders(uow: OrdersUnitOfWork, query: commands.ListOrders) -> list[Order]:
     """A channel filter naming a channel orders has never heard of is NOT_FOUND, as in inventory (so a
     caller can tell when orders has learnt of a new channel)."""
+    if query.external_order_id and not query.channel_id:  # a channel token's own channel is set by now
+        raise InvalidArgument("channel_id", "is required with external_order_id (the number is the channel's)")
     if query.channel_id and await uow.channels.get(query.channel_id) is None:
         raise NotFound("channel", query.channel_id)
     return await uow.orders.search(query)
@@ -108,15 +110,26 @@ async def begin_placement(
 
 
 def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
-    """A repeated PlaceOrder gets the order it placed. An external order id reused for different goods or
-    prices is a different order under a taken id: refused rather than silently answered with the old one."""
+    """A repeated PlaceOrder gets the order it placed. An external order id reused for another order (other
+    goods or prices, another buyer, delivery or dealer) is refused rather than answered with the old one: the
+    caller would take the old order for its new one, and the goods would go to the old address."""
 
     def goods(lines: Sequence[OrderLine | LineToPlace]) -> list[tuple[str, int, Money, int]]:
         return sorted((ln.sku, ln.quantity, ln.unit_price, ln.discount_minor) for ln in lines)
 
-    if goods(existing.lines) != goods(cmd.lines) or existing.shipping_fee_minor != cmd.shipping_fee_minor:
+    differs = {
+        "lines": goods(existing.lines) != goods(cmd.lines),
+        "shipping fee": existing.shipping_fee_minor != cmd.shipping_fee_minor,
+        "customer": existing.customer != cmd.customer,
+        "fulfillment": existing.fulfillment != cmd.fulfillment,
+        "dealer": existing.dealer_id != cmd.dealer_id,
+        # 0 asks for the default, whatever it was when the order was placed.
+        "payment TTL": cmd.payment_ttl_seconds not in (0, existing.payment_ttl_seconds),
+    }
+    if any(differs.values()):
+        other = ", ".join(name for name, differ in differs.items() if differ)
         raise AlreadyExists(
-            "order", f"{cmd.channel_id}/{cmd.external_order_id} (as order {existing.id}, with other lines)"
+            "order", f"{cmd.channel_id}/{cmd.external_order_id} (as order {existing.id}, which differs in: {other})"
         )
     return existing
 

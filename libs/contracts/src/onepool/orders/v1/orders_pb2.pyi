@@ -259,7 +259,7 @@ class GetOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
 class ListOrdersRequest(_message.Message):
-    __slots__ = ("channel_id", "dealer_id", "customer_id", "status", "page_size", "page_token", "location_id")
+    __slots__ = ("channel_id", "dealer_id", "customer_id", "status", "page_size", "page_token", "location_id", "external_order_id")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +267,7 @@ class ListOrdersRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     dealer_id: str
     customer_id: str
@@ -274,7 +275,8 @@ class ListOrdersRequest(_message.Message):
     page_size: int
     page_token: str
     location_id: str
-    def __init__(self, channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., location_id: _Optional[str] = ...) -> None: ...
+    external_order_id: str
+    def __init__(self, channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., location_id: _Optional[str] = ..., external_order_id: _Optional[str] = ...) -> None: ...
 
 class ListOrdersResponse(_message.Message):
     __slots__ = ("orders", "next_page_token")

@@ -112,7 +112,8 @@ class OrderServiceServicer:
         stocked, it ends REJECTED with status_reason saying so.
         Errors: INVALID_ARGUMENT (missing or bad fields; a SKU the channel does not list, a price that is not the
         listing's, a currency the channel does not sell in); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
-        external order id was placed with different lines or shipping fee; the same lines return that order).
+        external order id was placed as another order: other lines, shipping fee, customer, fulfillment, dealer
+        or payment TTL, named in the message; the same request returns that order).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
