@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from onepool_orders.domain.model import AllocatedStock
 from onepool_orders.domain.stock_requests import StockLine
+from onepool_orders.service_layer.lifecycle import OrderLifecycle
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.ports import ReservationInfo, ReservationState, ReserveStock, ReturnLocation
 from onepool_orders.service_layer.recovery import Recovery
@@ -19,6 +20,7 @@ from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 from onepool_runtime import db
 from onepool_runtime.errors import DomainError, InsufficientStock, Shortage, Unavailable
 from onepool_runtime.migrations import upgrade
+from onepool_runtime.servicer import UseCases
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -147,6 +149,7 @@ class Saga:
         self.recovery = Recovery(
             self.uow, self.placement, self.stock, interval_seconds=0.1, retry_in_seconds=0.0, batch=100
         )
+        self.lifecycle = OrderLifecycle(UseCases(self.uow), self.stock, self.inventory)
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,29 @@ async def test_a_crash_between_reserving_and_recording_is_recovered_with_the_sam
     assert saga.inventory.held == [order.reservation_id]  # the reservation made before the crash, no other
 
 
+async def test_cancelling_an_order_left_pending_by_a_crash_releases_the_reservation_made_for_it(saga: Saga) -> None:
+    """Reserve went through, then the driver died (or its caller gave up) before recording it; the customer
+    cancels the PENDING order. The recovery loop drives only PENDING orders, so the cancel must release it."""
+    saga.inventory.stock = {"A": 5}
+
+    def crash() -> None:
+        raise Crash
+
+    saga.after_reserve = crash
+    with pytest.raises(Crash):
+        await saga.placement.place(place())
+    saga.after_reserve = None
+    order_id = await pending_order_id(saga)
+    assert len(saga.inventory.held) == 1
+
+    cancelled = await saga.lifecycle.cancel(commands.CancelOrder(order_id, "changed my mind"), lambda order: None)
+    await saga.recovery.run_once()
+
+    assert cancelled.status is OrderStatus.CANCELLED and cancelled.reservation_id == ""
+    assert saga.inventory.held == []
+    assert await saga.lifecycle.cancel(commands.CancelOrder(order_id, "again"), lambda order: None) == cancelled
+
+
 async def test_a_pending_order_whose_reservation_lapsed_meanwhile_asks_for_stock_again(saga: Saga) -> None:
     saga.inventory.stock = {"A": 5}
     made: list[str] = []

@@ -23,9 +23,10 @@ from onepool_runtime.errors import found
 from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
-from onepool_orders.domain.model import Order, Return
+from onepool_orders.domain.model import Order, OrderStatus, Return
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.handlers import Guard
+from onepool_orders.service_layer.placing import release_unrecorded
 from onepool_orders.service_layer.ports import Inventory, ReturnLocation
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
@@ -44,7 +45,11 @@ class OrderLifecycle:
         return await self._change(cmd.order_id, lambda uow: handlers.pay_order(uow, cmd, guard))
 
     async def cancel(self, cmd: commands.CancelOrder, guard: Guard) -> Order:
-        return await self._change(cmd.order_id, lambda uow: handlers.cancel_order(uow, cmd, guard))
+        order = await self._change(cmd.order_id, lambda uow: handlers.cancel_order(uow, cmd, guard))
+        if order.status is OrderStatus.CANCELLED and not order.was_placed:
+            # Cancelled while PENDING: no reservation is recorded, but inventory may hold one made for it.
+            await release_unrecorded(self._inventory, order, order.status_reason)
+        return order
 
     async def ship(self, cmd: commands.ShipFulfillment, guard: Guard) -> Order:
         return await self._change(cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard))

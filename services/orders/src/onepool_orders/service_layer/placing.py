@@ -101,6 +101,20 @@ def reserve_request(order: Order, attempt: int) -> ReserveStock:
     )
 
 
+async def release_unrecorded(inventory: Inventory, order: Order, reason: str) -> None:
+    """Release the reservation a PENDING order's last Reserve may have made but nobody recorded (the driver
+    crashed, or its caller gave up, between the two), now that the order is cancelled: asking Reserve again
+    with the same request id returns it. If inventory cannot be reached, the reservation's TTL releases it."""
+    try:
+        reservation = await inventory.reserve(reserve_request(order, order.reserve_attempt))
+    except DomainError:
+        return
+    try:
+        await inventory.release(reservation.id, reason)
+    except DomainError as exc:
+        log.warning("could not release reservation %s (%s); its TTL will: %s", reservation.id, reason, exc)
+
+
 class OrderPlacement:
     def __init__(
         self,
@@ -257,11 +271,7 @@ class OrderPlacement:
         abandoned = await run_in_transaction(self._uow, lambda uow: handlers.abandon_pending(uow, order.id, reason))
         if abandoned.status is not OrderStatus.CANCELLED or abandoned.was_placed:
             return abandoned  # recorded by someone else meanwhile: its reservation is in use
-        try:
-            reservation = await self._inventory.reserve(reserve_request(order, order.reserve_attempt))
-        except DomainError:
-            return abandoned
-        await self._release_quietly(reservation.id, reason)
+        await release_unrecorded(self._inventory, order, reason)
         return abandoned
 
     async def _release_quietly(self, reservation_id: str, reason: str) -> None:
