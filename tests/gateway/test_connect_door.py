@@ -159,6 +159,27 @@ async def test_cors_answers_configured_origins_only(web) -> None:  # type: ignor
             assert "grpc-status" in reply.headers["access-control-expose-headers"].lower()
 
 
+async def test_cors_allows_the_request_headers_an_operator_configured(services) -> None:  # type: ignore[no-untyped-def]
+    """A storefront whose error tracker adds `sentry-trace` and `baggage` to every fetch: refused by default,
+    allowed once listed in ONEPOOL_GATEWAY_CORS_HEADERS, with the protocol headers still allowed beside them."""
+    protocol = "authorization,content-type,connect-protocol-version,content-encoding,grpc-message-type"
+    preflight = {
+        "Origin": ALLOWED_ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": f"{protocol},sentry-trace,baggage",
+    }
+    async with running_gateway(services) as url, httpx.AsyncClient(base_url=url) as client:
+        assert (await client.options(AVAILABILITY, headers=preflight)).status_code == 400
+    async with (
+        running_gateway(services, gateway_cors_headers=" Sentry-Trace, baggage ") as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        allowed = await client.options(AVAILABILITY, headers=preflight)
+        assert allowed.status_code == 200, allowed.text
+        listed = {h.strip() for h in allowed.headers["access-control-allow-headers"].lower().split(",")}
+        assert {*protocol.split(","), "sentry-trace", "baggage"} <= listed
+
+
 async def _messages(response: httpx.Response) -> AsyncIterator[tuple[int, dict[str, Any]]]:
     """(flags, JSON) of each Connect streaming frame as it arrives."""
     buffer = b""

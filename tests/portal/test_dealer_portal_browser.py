@@ -1,5 +1,6 @@
 """Issue 16: the reference dealer portal in a real browser. Headless Chromium (Debian's package; `make test`
-installs it when missing) driven by Playwright, against the real gateway in front of the five real services.
+installs it when missing) driven by Playwright, against the real gateway in front of the five real services
+(conftest.py).
 
 A dealer logs in with its token, sees its overview, stock and statement, places a replenishment and watches it
 move (PLACED, then SHIPPED by the brand with the units inbound, then RECEIVED by its own click), downloads its
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,49 +20,13 @@ import pytest
 from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import metadata
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import expect
 
+from tests.portal.pages import STEP_MS, dealer_token, log_in
 from tests.support.dealers import dealer_with_a_shop
-from tests.support.gateway import running_gateway
 from tests.support.orders import World, cny, ship_to, uid
 
 pytestmark = pytest.mark.asyncio
-
-CHROMIUM = os.environ.get("ONEPOOL_CHROMIUM", "/usr/bin/chromium")
-# Everything that would reach the internet (component updates, sync, QUIC probes) is off: this machine has no
-# way out, and a browser test must not depend on one.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STEP_MS = 20_000  # bound per awaited page state (set-up latency, not a performance assertion)
-
-
-@pytest.fixture(scope="module")
-async def services(stack):  # type: ignore[no-untyped-def]
-    await stack.start("inventory", "orders", "channels", "dealers", "settlement")
-    return stack
-
-
-@pytest.fixture(scope="module")
-async def portal(services) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    async with running_gateway(services) as url:
-        yield f"{url}/portal/"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def _order(services: Any, dealer: dpb.Dealer, sku: str, quantity: int) -> opb.Order:
@@ -91,14 +54,6 @@ async def brand(services, admin) -> tuple[str, str]:  # type: ignore[no-untyped-
     return warehouse, sku
 
 
-async def _log_in(browser: Browser, portal: str, token: str) -> Page:
-    page = await browser.new_page(viewport={"width": 1200, "height": 1500}, accept_downloads=True)
-    await page.goto(portal)
-    await page.get_by_test_id("token").fill(token)
-    await page.get_by_test_id("login").click()
-    return page
-
-
 async def test_a_dealer_logs_in_places_a_replenishment_and_watches_it_move(  # type: ignore[no-untyped-def]
     services, admin, brand, portal, browser, tmp_path
 ) -> None:
@@ -124,9 +79,7 @@ async def test_a_dealer_logs_in_places_a_replenishment_and_watches_it_move(  # t
         )
     ).replenishment
 
-    page = await _log_in(
-        browser, portal, dict(metadata("dealer", dealer_id=dealer.id, ttl="3600"))["authorization"][7:]
-    )
+    page = await log_in(browser, portal, dealer_token(dealer.id))
     await expect(page.get_by_test_id("dealer-name")).to_contain_text(dealer.id, timeout=STEP_MS)
     await expect(page.get_by_test_id("credit-available")).to_have_text("CNY 100,000.00", timeout=STEP_MS)
     await expect(page.get_by_test_id("orders")).to_contain_text(sale.external_order_id, timeout=STEP_MS)
@@ -162,7 +115,7 @@ async def test_a_dealer_logs_in_places_a_replenishment_and_watches_it_move(  # t
     await expect(row).to_contain_text("RECEIVED", timeout=STEP_MS)
     await expect(inbound.locator("td").nth(2)).to_have_text("3", timeout=STEP_MS)
 
-    # The statement (generated again by Refresh) shows the wholesale posting once settlement heard of the receipt,
+    # The statement (read again by Refresh) shows the wholesale posting once settlement heard of the receipt,
     # and downloads as the settlement service's CSV.
     statement = page.get_by_test_id("statement")
     deadline = asyncio.get_running_loop().time() + STEP_MS / 1000
@@ -206,7 +159,7 @@ async def test_a_dealer_logs_in_places_a_replenishment_and_watches_it_move(  # t
 
 
 async def test_the_portal_refuses_a_token_that_is_not_a_dealers(admin, portal, browser) -> None:  # type: ignore[no-untyped-def]
-    page = await _log_in(browser, portal, dict(admin)["authorization"][7:])
+    page = await log_in(browser, portal, dict(admin)["authorization"][7:])
     await expect(page.get_by_test_id("error")).to_contain_text("needs a dealer token", timeout=STEP_MS)
     assert await page.locator("#portal").is_hidden()
     await page.close()
@@ -214,8 +167,7 @@ async def test_the_portal_refuses_a_token_that_is_not_a_dealers(admin, portal, b
 
 async def test_an_expired_token_goes_back_to_the_login_form_saying_why(services, admin, portal, browser) -> None:  # type: ignore[no-untyped-def]
     dealer, _ = await dealer_with_a_shop(services, admin, uid("MUG"), 1)
-    token = dict(metadata("dealer", dealer_id=dealer.id, ttl="4"))["authorization"][7:]
-    page = await _log_in(browser, portal, token)
+    page = await log_in(browser, portal, dealer_token(dealer.id, ttl="4"))
     await expect(page.get_by_test_id("dealer-name")).to_contain_text(dealer.id, timeout=STEP_MS)
     # The next polls after the expiry are refused: the portal logs out rather than showing stale figures.
     await expect(page.get_by_test_id("error")).to_contain_text("log in again", timeout=STEP_MS + 10_000)

@@ -101,7 +101,8 @@ def serve(name: Annotated[str, typer.Argument(help="orders|inventory|channels|de
 def gateway() -> None:
     """Serve every RPC over HTTP for browsers (Connect protocol and gRPC-Web) and the dealer portal at /portal/,
     on ONEPOOL_GATEWAY_HOST:ONEPOOL_GATEWAY_PORT (default 127.0.0.1:8080), forwarding to the services'
-    ONEPOOL_<NAME>_ADDR. Browser origins allowed from other sites: ONEPOOL_GATEWAY_CORS_ORIGINS."""
+    ONEPOOL_<NAME>_ADDR. Browser origins allowed from other sites: ONEPOOL_GATEWAY_CORS_ORIGINS; request headers
+    their pages may send besides the protocol's own: ONEPOOL_GATEWAY_CORS_HEADERS."""
     from onepool_gateway.main import main as serve_gateway
 
     serve_gateway()

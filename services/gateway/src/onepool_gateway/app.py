@@ -6,8 +6,9 @@
                                   gRPC-Web, served by connectrpc and forwarded by forward.py
 
 CORS (Starlette's middleware) answers browsers from `gateway_cors_origins` only: a preflight from any other
-origin is refused (HTTP 400) and no response carries an Access-Control-Allow-Origin for it. The portal is
-same-origin and needs none.
+origin is refused (HTTP 400) and no response carries an Access-Control-Allow-Origin for it. A preflight naming a
+request header that is neither a protocol header (ALLOWED_HEADERS) nor one of `gateway_cors_headers` is refused
+too. The portal is same-origin and needs none.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from onepool_gateway.settings import GatewaySettings
 
 PORTAL = Path(__file__).parent / "portal"
 
-# What a Connect or gRPC-Web browser client sends and must be allowed to read (connectrpc.com/docs/cors).
+# What a Connect or gRPC-Web browser client sends and must be allowed to read (connectrpc.com/docs/cors; the
+# request headers are connect-es's `cors.allowedHeaders`), plus the headers the gateway forwards.
 ALLOWED_HEADERS = [
     "authorization",
     "content-type",
@@ -41,7 +43,10 @@ ALLOWED_HEADERS = [
     "connect-timeout-ms",
     "connect-content-encoding",
     "connect-accept-encoding",
+    "content-encoding",
+    "accept-encoding",
     "grpc-timeout",
+    "grpc-message-type",
     "x-grpc-web",
     "x-user-agent",
     "traceparent",
@@ -140,7 +145,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=ALLOWED_HEADERS,
+                allow_headers=[*ALLOWED_HEADERS, *settings.cors_headers],
                 expose_headers=EXPOSED_HEADERS,
                 max_age=7200,
             )

@@ -14,6 +14,11 @@ class GatewaySettings(ServiceSettings):
     # Browser origins allowed to call the API from another site, comma-separated
     # (e.g. "https://shop.example.com,http://localhost:5173"). Empty: same-origin only (the portal).
     gateway_cors_origins: str = ""
+    # Request headers those origins' pages may send beyond the ones every Connect or gRPC-Web client needs
+    # (app.ALLOWED_HEADERS, always allowed), comma-separated: a storefront whose error tracker adds
+    # "sentry-trace,baggage" fails its preflight unless they are listed. "*" allows any. The gateway still
+    # forwards none of them (forward.py passes on Authorization and trace context only).
+    gateway_cors_headers: str = ""
     # A unary call without Connect-Timeout-Ms / grpc-timeout gets this deadline upstream, so a browser that
     # went away never leaves work running for ever. Streams (WatchChannelStock) have none unless asked.
     gateway_default_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -27,3 +32,7 @@ class GatewaySettings(ServiceSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.gateway_cors_origins.split(",") if o.strip()]
+
+    @property
+    def cors_headers(self) -> list[str]:
+        return [h.strip().lower() for h in self.gateway_cors_headers.split(",") if h.strip()]

@@ -1,24 +1,22 @@
 // The reference dealer portal: everything below goes through the Connect API (connect.js), with the dealer's
 // own token. The services decide what the token may see; the page only asks for its own dealer's data.
 import { client, claims } from "./connect.js";
+import { money as formatMoney, when } from "./format.js";
 
 const DEALERS = "onepool.dealers.v1.DealerService";
 const INVENTORY = "onepool.inventory.v1.InventoryService";
 const ORDERS = "onepool.orders.v1.OrderService";
 const SETTLEMENT = "onepool.settlement.v1.SettlementService";
 const POLL_MS = 5000;
+// The most SKUs one GetAvailability answers (inventory's line limit, as for every request with lines).
+const AVAILABILITY_MAX_SKUS = 500;
 
 const $ = (id) => document.getElementById(id);
-let session = null; // { call, dealerId, statementId }
+let session = null; // { call, dealerId, currency, statement: { id, start, end } | null }
 let poller = null;
 
 // --- formatting -----------------------------------------------------------------------------------------------
-const money = (m) => {
-  const minor = Number((m && m.amountMinor) || 0);
-  const currency = (m && m.currency) || "";
-  return `${currency} ${(minor / 100).toLocaleString("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-};
-const when = (ts) => (ts ? new Date(ts).toLocaleString("en-GB", { dateStyle: "short", timeStyle: "short" }) : "");
+const money = (m) => formatMoney(m, session && session.currency); // its currency, should a Money lack one
 const status = (value, prefix) => (value || "").replace(prefix, "");
 const lines = (ls) => (ls || []).map((l) => `${l.quantity || 0} × ${l.sku}`).join(", ");
 
@@ -131,10 +129,15 @@ async function loadStock(replenishments) {
 
   let rows = [];
   if (locations.length && skus.size) {
-    const { items = [] } = await session.call(INVENTORY, "GetAvailability", {
-      skus: [...skus].sort(),
-      locationIds: locations.map((l) => l.id),
-    });
+    const sorted = [...skus].sort();
+    const items = [];
+    for (let i = 0; i < sorted.length; i += AVAILABILITY_MAX_SKUS) {
+      const reply = await session.call(INVENTORY, "GetAvailability", {
+        skus: sorted.slice(i, i + AVAILABILITY_MAX_SKUS),
+        locationIds: locations.map((l) => l.id),
+      });
+      items.push(...(reply.items || []));
+    }
     const names = Object.fromEntries(locations.map((l) => [l.id, l.name]));
     rows = items.flatMap((item) =>
       (item.byLocation || []).map((b) => [
@@ -162,17 +165,28 @@ async function loadOrders() {
   fill($("order-rows"), rows, 5, "No orders yet.");
 }
 
+// This month so far, in the dealer's trading currency. Settlement stores every statement it generates, so the
+// period ends just after the dealer's newest journal line rather than now: until something new is posted, a
+// login or a Refresh asks the very same question under the same request_id, and settlement replays its first
+// answer instead of storing another statement.
 async function loadStatement() {
-  // The latest statement: this month so far, generated now.
-  const end = new Date();
-  const start = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  const now = new Date();
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  $("statement-period").textContent = `${start.toISOString().slice(0, 10)} – ${now.toISOString().slice(0, 10)}`;
+  const shown = session.statement;
+  const current = shown && shown.start.getTime() === start.getTime();
+  const newest = await newestPosting(current ? shown.end : start);
+  if (current && !newest) return; // nothing posted since the statement shown was generated
+  const end = new Date((newest || start).getTime() + 1);
+  const party = `dealer:${session.dealerId}`;
   const { statement } = await session.call(SETTLEMENT, "GenerateStatement", {
-    party: `dealer:${session.dealerId}`,
+    requestId: `statement:${party}:${session.currency}:${start.getTime()}-${end.getTime()}`,
+    party,
+    currency: session.currency,
     periodStart: start.toISOString(),
     periodEnd: end.toISOString(),
   });
-  session.statementId = statement.id;
-  $("statement-period").textContent = `${start.toISOString().slice(0, 10)} – ${end.toISOString().slice(0, 10)}`;
+  session.statement = { id: statement.id, start, end };
   $("statement-opening").textContent = money(statement.opening);
   $("statement-closing").textContent = money(statement.closing);
   const rows = (statement.lines || []).map((l) => [
@@ -185,9 +199,20 @@ async function loadStatement() {
   fill($("statement-rows"), rows, 5, "Nothing posted this month.");
 }
 
+// When the dealer's newest journal line posted at or after `since` was posted, or null when there is none.
+async function newestPosting(since) {
+  const entries = await allPages(
+    SETTLEMENT,
+    "ListEntries",
+    { party: `dealer:${session.dealerId}`, currency: session.currency, from: since.toISOString(), pageSize: 500 },
+    "entries",
+  );
+  return entries.length ? new Date(Math.max(...entries.map((e) => Date.parse(e.createdAt)))) : null;
+}
+
 async function downloadCsv() {
   const file = await session.call(SETTLEMENT, "ExportStatement", {
-    statementId: session.statementId,
+    statementId: session.statement && session.statement.id,
     format: "STATEMENT_FORMAT_CSV",
   });
   const bytes = Uint8Array.from(atob(file.content || ""), (c) => c.charCodeAt(0));
@@ -222,7 +247,7 @@ let pollError = false;
 async function poll() {
   if (!session) return;
   try {
-    await refresh({ statement: !session.statementId });
+    await refresh({ statement: !session.statement });
     if (pollError) showError(null);
     pollError = false;
   } catch (error) {
@@ -248,7 +273,8 @@ async function login(token) {
   }
   const call = client(token);
   const { dealer } = await call(DEALERS, "GetDealer", { dealerId: who.dealer_id });
-  session = { call, dealerId: who.dealer_id, statementId: "" };
+  const currency = (dealer.creditLimit && dealer.creditLimit.currency) || ""; // its trading currency
+  session = { call, dealerId: who.dealer_id, currency, statement: null };
   sessionStorage.setItem("onepool-token", token);
   $("dealer-name").textContent = `${dealer.name} (${dealer.id})`;
   $("login").hidden = true;
