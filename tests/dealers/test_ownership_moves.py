@@ -211,3 +211,48 @@ async def test_a_brand_sale_shipped_from_a_dealers_shop_pays_for_the_goods_and_a
     }
     balance = await services.stub("settlement").GetBalance(spb.GetBalanceRequest(party=d), metadata=admin)
     assert balance.balance == cny(4_300)
+
+
+async def test_a_dealers_part_of_a_sale_cancelled_before_it_left_moves_no_goods_and_refunds_only_the_sale(
+    services: Any, admin: Any
+) -> None:
+    """A split sale: 1 unit ships from the brand's warehouse, the 4 at dealer D's shop never leave (CancelOrder
+    on the FULFILLING order). D earns no fee and the brand takes no goods from D; the 4 units' share of the
+    sale (24 000 of 30 000) is refunded as a return of goods that never left: no owner changes."""
+    sku = uid("TEA")
+    dealer, shop = await dealer_with_a_shop(services, admin, sku, 4)
+    brand_dc = await warehouse(services, admin, sku, 1)
+    inventory, orders = services.stub("inventory"), services.stub("orders")
+    web = await register_channel(services.nats_url, inventory, admin, location_ids=[brand_dc, shop], orders=orders)
+    placed = (
+        await orders.PlaceOrder(
+            opb.PlaceOrderRequest(
+                channel_id=web,
+                external_order_id=uid("EXT"),
+                customer=opb.Customer(phone="13800000000"),
+                lines=[opb.OrderLine(sku=sku, quantity=5, unit_price=cny(6_000))],
+                fulfillment=ship_to(allow_split=True),
+            ),
+            metadata=admin,
+        )
+    ).order
+    parts = {f.location_id: f for f in placed.fulfillments}
+    assert {loc: f.lines[0].quantity for loc, f in parts.items()} == {brand_dc: 1, shop: 4}
+    await orders.PayOrder(
+        opb.PayOrderRequest(order_id=placed.id, payment_ref=uid("PAY"), amount=placed.total), metadata=admin
+    )
+    await orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=placed.id, fulfillment_id=parts[brand_dc].id), metadata=admin
+    )
+    cancelled = await orders.CancelOrder(
+        opb.CancelOrderRequest(order_id=placed.id, reason="D's units damaged"), metadata=admin
+    )
+    assert cancelled.order.refunded == cny(24_000)
+
+    async def order_entries() -> list[spb.JournalLine]:
+        return await entries(services, admin, order_id=placed.id)
+
+    lines = await eventually(order_entries, lambda ls: "return" in {ln.rule for ln in ls})
+    rules = {rule: per_party(ln for ln in lines if ln.rule == rule) for rule in sorted({ln.rule for ln in lines})}
+    assert rules == {"sale": {"clearing": -30_000, "brand": 30_000}, "return": {"clearing": 24_000, "brand": -24_000}}
+    assert await entries(services, admin, party=f"dealer:{dealer.id}", order_id=placed.id) == []

@@ -115,6 +115,48 @@ async def test_order_no_single_location_can_fill_is_split_across_two(world: Worl
     assert (await world.level(sku, dealer_shop)).on_hand == 0
 
 
+async def test_cancelling_a_part_shipped_order_cancels_what_has_not_left_and_refunds_its_share(world: World) -> None:
+    """One location shipped; the other cannot (damaged, lost). The order must not stay FULFILLING for ever with
+    the other location's units held: CancelOrder cancels what has not left, the units go back to the pool and
+    their share of the payment is due back; the order is SHIPPED with what left and completes as usual."""
+    sku = uid("MUG")
+    east, west = await world.location("WH-E", priority=2), await world.location("WH-W", priority=1)
+    await world.stock(east, {sku: 3})
+    await world.stock(west, {sku: 2})
+    channel = await world.channel(location_ids=[east, west])
+    order = await world.place(channel, {sku: (5, 1000)}, fulfillment=ship_to(allow_split=True))
+    paid = await world.pay(order)
+    left = next(f for f in paid.fulfillments if f.location_id == east)
+    await world.orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=left.id), metadata=world.admin
+    )
+
+    cancel = opb.CancelOrderRequest(order_id=order.id, reason="west's units were damaged")
+    cancelled = (await world.orders.CancelOrder(cancel, metadata=world.admin)).order
+
+    assert cancelled.status == opb.ORDER_STATUS_SHIPPED
+    statuses = {f.location_id: f.status for f in cancelled.fulfillments}
+    assert statuses == {east: opb.FULFILLMENT_STATUS_SHIPPED, west: opb.FULFILLMENT_STATUS_CANCELLED}
+    assert cancelled.refunded == cny(2000)  # two of five units, never sent
+    assert (await world.level(sku, west)).reserved == 0 and (await world.level(sku, west)).on_hand == 2
+    assert (await world.level(sku, east)).on_hand == 0
+    assert (await world.orders.CancelOrder(cancel, metadata=world.admin)).order == cancelled  # a retry
+
+    # What left can still come back: all of it refunds the rest of the payment, never more.
+    returned = await world.orders.ReturnItems(
+        opb.ReturnItemsRequest(
+            request_id=uid("RET"),
+            order_id=order.id,
+            return_location_id=east,
+            lines=[opb.ReturnLine(sku=sku, quantity=3)],
+        ),
+        metadata=world.admin,
+    )
+    assert returned.order_return.refund == cny(3000) and returned.order.refunded == paid.paid
+    completed = await world.orders.CompleteOrder(opb.CompleteOrderRequest(order_id=order.id), metadata=world.admin)
+    assert completed.order.status == opb.ORDER_STATUS_COMPLETED
+
+
 async def test_without_allow_split_an_order_needing_two_locations_is_rejected(world: World) -> None:
     sku = uid("CAP")
     a, b = await world.location("WH-A"), await world.location("WH-B")

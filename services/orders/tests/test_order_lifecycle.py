@@ -183,7 +183,7 @@ def test_shipping_a_fulfillment_that_left_or_was_cancelled_says_so() -> None:
     assert (caught.value.reason, caught.value.metadata["status"]) == ("INVALID_FULFILLMENT_STATE", "CANCELLED")
 
 
-def test_cancel_before_shipping_releases_and_refunds_but_not_after_something_left() -> None:
+def test_cancel_before_shipping_releases_and_refunds_and_after_something_left_cancels_the_rest() -> None:
     order = paid(reserved(new_order()))
     order.cancel("changed mind", NOW)
     assert order.status is S.CANCELLED
@@ -195,8 +195,14 @@ def test_cancel_before_shipping_releases_and_refunds_but_not_after_something_lef
     split = new_order(("A", 2, 100))
     paid(reserved(split, AllocatedStock("A", "WH1", 1), AllocatedStock("A", "WH2", 1)))
     split.ship(split.fulfillments[0].id, "T", NOW)
-    with pytest.raises(FailedPrecondition):
-        split.cancel("too late", NOW)
+    assert split.cancel("WH2 lost it", NOW)
+    assert split.status is S.SHIPPED and split.fulfillments[1].status is FulfillmentStatus.CANCELLED
+    assert split.refunded == cny(100)  # the unit never sent
+    assert (split.never_sent("A"), event_types(split)[-1]) == (1, "ItemsReturned")
+    assert sr.ReleaseReservation("r1", "WH2 lost it") in split.stock_requests
+    assert split.cancel("again", NOW) is False
+    with pytest.raises(FailedPrecondition):  # all of it left: return it instead
+        shipped(paid(reserved(new_order()))).cancel("too late", NOW)
 
 
 def test_expiry_cancels_only_the_order_holding_that_reservation_and_only_before_payment_is_confirmed() -> None:

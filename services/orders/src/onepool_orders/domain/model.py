@@ -574,13 +574,14 @@ class Order:
 
     def cancel(self, reason: str, now: datetime, *, release: bool = True, keep_deposit: bool = False) -> bool:
         """Cancel before anything left a location; the reservation is released and any payment is due back.
+        Once part of it has left (FULFILLING), what has not is cancelled instead (`_cancel_unshipped`).
 
         `release=False` when inventory already gave the stock back (the reservation expired).
         `keep_deposit`: a lapsed presale order on a channel that keeps deposits (the deposit is not due back)."""
-        if self.status is OrderStatus.CANCELLED:
+        if self.status is OrderStatus.CANCELLED or self.unshipped_cancelled:
             return False
         if self.status is OrderStatus.FULFILLING:
-            raise _state_error(self, "cancel", "part of it has already shipped; return it instead")
+            return self._cancel_unshipped(reason, now)
         self._move(OrderStatus.CANCELLED, "cancel", now)
         self.status_reason = reason
         for f in self.fulfillments:
@@ -596,6 +597,63 @@ class Order:
         if self.was_placed:
             self.events.append(events.OrderCancelled(self, reason))
         return True
+
+    def _cancel_unshipped(self, reason: str, now: datetime) -> bool:
+        """Part of the order left and the rest will not (damaged, lost, its goods never arrived): the
+        fulfillments still waiting are cancelled, their units go back to the pool (the reservation is released:
+        inventory keeps what was fulfilled) and their share of the payment is due back, as for a return of
+        goods that never left (no location: nothing comes back anywhere). The order is SHIPPED with what left."""
+        waiting = [f for f in self.fulfillments if f.status is FulfillmentStatus.PENDING]
+        units: dict[str, int] = {}
+        for f in waiting:
+            f.status = FulfillmentStatus.CANCELLED
+            for ln in f.lines:
+                units[ln.sku] = units.get(ln.sku, 0) + ln.quantity
+        self._move(OrderStatus.SHIPPED, "cancel", now)
+        refund = self._refund_due()
+        assert self.refunded is not None
+        self.refunded = self.refunded + refund
+        never_sent = Return(
+            id=new_id(),
+            order_id=self.id,
+            # One per order (it is SHIPPED afterwards): the return row's unique key.
+            request_id=f"orders:unshipped:{self.id}",
+            lines=tuple(StockLine(sku, quantity) for sku, quantity in units.items()),
+            location_id="",
+            refund=refund,
+            reason=reason,
+            created_at=now,
+        )
+        self.new_returns.append(never_sent)
+        self.stock_requests.append(sr.ReleaseReservation(self.reservation_id, reason))
+        self.events.append(events.ItemsReturned(self, never_sent))
+        return True
+
+    @property
+    def unshipped_cancelled(self) -> bool:
+        """Its fulfillments that had not left were cancelled after others had (see `_cancel_unshipped`)."""
+        return self.status is not OrderStatus.CANCELLED and any(
+            f.status is FulfillmentStatus.CANCELLED for f in self.fulfillments
+        )
+
+    def never_sent(self, sku: str) -> int:
+        """Units of `sku` whose fulfillment was cancelled after others had left: refunded, never delivered."""
+        if not self.unshipped_cancelled:
+            return 0
+        cancelled = (f for f in self.fulfillments if f.status is FulfillmentStatus.CANCELLED)
+        return sum(ln.quantity for f in cancelled for ln in f.lines if ln.sku == sku)
+
+    def _refund_due(self) -> Money:
+        """What is due back now, beyond what was refunded, for every unit returned or never sent: the payment
+        in proportion to their value (cumulatively, so rounding never drifts), and all of it once nothing is
+        kept. Never more than was paid."""
+        assert self.paid is not None and self.refunded is not None
+        gone = {ln.sku: ln.returned + self.never_sent(ln.sku) for ln in self.lines}
+        value = sum(ln.value_of(gone[ln.sku]) for ln in self.lines)
+        everything_back = all(gone[ln.sku] == ln.quantity for ln in self.lines)
+        paid = self.paid.amount_minor
+        due = paid if everything_back else proportional_share(paid, value, self.total.amount_minor)
+        return Money(self.currency, max(0, min(due, paid) - self.refunded.amount_minor))
 
     def record_lapsed_reservation(self, reservation_id: str, now: datetime) -> bool:
         """Inventory expired this order's reservation: an unpaid order is cancelled (flow 6). An order paid a
@@ -742,19 +800,12 @@ class Order:
                     f"cannot return {ret.quantity} x {ret.sku}: {returnable} delivered and not yet returned",
                     {"sku": ret.sku, "requested": str(ret.quantity), "available": str(returnable)},
                 )
-        assert self.paid is not None and self.refunded is not None
+        assert self.refunded is not None
         for ret in lines:
             line = self.line(ret.sku)
             assert line is not None
             line.returned += ret.quantity
-        returned_value = sum(ln.value_of(ln.returned) for ln in self.lines)
-        everything_back = all(ln.returned == ln.quantity for ln in self.lines)
-        due = (
-            self.paid.amount_minor
-            if everything_back
-            else proportional_share(self.paid.amount_minor, returned_value, self.total.amount_minor)
-        )
-        refund = Money(self.currency, max(0, min(due, self.paid.amount_minor) - self.refunded.amount_minor))
+        refund = self._refund_due()
         self.refunded = self.refunded + refund
         order_return = Return(
             id=return_id,

@@ -157,8 +157,11 @@ class OrderServiceServicer:
 
     def CancelOrder(self, request, context):
         """Cancels an order before any of it has left a location; its reservation is released and a payment is
-        due back (OrderCancelled carries refunded = paid). Cancelling a CANCELLED order returns it.
-        Errors: NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (completed, rejected, or part of it
+        due back (OrderCancelled carries refunded = paid). Cancelling a CANCELLED order returns it. A FULFILLING
+        order (part of it left) keeps what left and cancels the rest: the fulfillments not yet shipped are
+        CANCELLED, their units go back to the pool, their share of the payment is due back (recorded as a return
+        without a location: OrderReturned) and the order is SHIPPED; cancelling it again returns it.
+        Errors: NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (completed, rejected, or all of it
         shipped: return it instead).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
