@@ -1,11 +1,15 @@
 """Money that moves between parties, as docs/settlement.md's worked examples (exact amounts per party):
 a payout of a dealer's fulfillment fees, a marketplace remittance net of its fee, a brand-owned return
-received at a dealer's shop. Also: payments and payouts are idempotent by request_id, refuse bad input with
-the field named, and are the brand's acts (a dealer token may read its payouts, not make them)."""
+received at a dealer's shop. Also: a payout pays what was owed at its period_end less what settled the party's
+claims since, never what the party paid in; payments and payouts are idempotent by request_id (also after the
+stored answer is purged: a reused request_id is refused), refuse bad input with the field named, and are the
+brand's acts (a dealer token may read its payouts, not make them)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +19,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2
 from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.settlement.v1 import settlement_pb2 as pb
+from onepool_runtime.db import create_engine
+from onepool_runtime.idempotency import purge
 from onepool_runtime.testing.services import error_info, field_violations, metadata
 from onepool_runtime.validation import encode_page_token
 
@@ -106,6 +112,149 @@ async def test_payout_of_a_dealers_fulfillment_fees(bus: Bus, settlement: Any, a
         grpc.StatusCode.PERMISSION_DENIED,
     )
     await refused(settlement.CreatePayout, second, own, grpc.StatusCode.PERMISSION_DENIED)
+
+
+async def earn_a_fulfillment_fee(bus: Bus, settlement: Any, admin: Any, dealer: str) -> None:
+    """Dealer `dealer` ships a brand online-store sale of 2 x 10 000 and is owed its 5% fee, 1 000."""
+    store = bus.uid("WEB")
+    await bus.channel_created(bus.channel(store, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
+    shipped = bus.fulfillment("F1", "DS-1", [("TEA", 2)], owner_dealer_id=dealer, shipped=True)
+    await bus.order_shipped(bus.order(bus.uid("O"), store, [("TEA", 2, 10_000)], fulfillments=[shipped]), "F1")
+    await bus.eventually(lambda: balance(settlement, admin, f"dealer:{dealer}"), lambda b: b == 1_000)
+
+
+async def pay_in(bus: Bus, settlement: Any, admin: Any, dealer: str, amount: int) -> None:
+    """The brand records `amount` arriving from the dealer (its debt falls)."""
+    request = pb.RecordPaymentRequest(
+        request_id=bus.uid("pay"), from_party=f"dealer:{dealer}", to_party="brand", amount=cny(amount)
+    )
+    await settlement.RecordPayment(request, metadata=admin)
+
+
+async def payout_up_to(bus: Bus, settlement: Any, admin: Any, dealer: str, period_end: datetime) -> Any:
+    request = pb.CreatePayoutRequest(request_id=bus.uid("payout"), party=f"dealer:{dealer}", period_end=ts(period_end))
+    return await settlement.CreatePayout(request, metadata=admin)
+
+
+async def test_a_payout_never_pays_a_party_back_what_it_paid_in_after_period_end(
+    bus: Bus, settlement: Any, admin: Any
+) -> None:
+    """A payout pays the balance at period_end less what settled the party's claims since, never more than the
+    party's balance now. Before, every payment line since period_end was added whatever its sign, so what a
+    dealer paid the brand came back to it in its payout."""
+    # Owed 1 000 at t; then buys 50 000 on credit and pays it off: still owed 1 000, paid 1 000 (was 51 000).
+    settled = bus.uid("D")
+    await earn_a_fulfillment_fee(bus, settlement, admin, settled)
+    t = datetime.now(UTC)
+    await asyncio.sleep(0.05)  # every later posting takes a time after t
+    await bus.replenishment_received(bus.uid("RP"), settled, 50_000)
+    await bus.eventually(lambda: balance(settlement, admin, f"dealer:{settled}"), lambda b: b == -49_000)
+    await pay_in(bus, settlement, admin, settled, 50_000)
+    payout = (await payout_up_to(bus, settlement, admin, settled, t)).payout
+    assert payout.amount.amount_minor == 1_000
+    assert await balance(settlement, admin, f"dealer:{settled}") == 0
+
+    # Owed nothing at t0; then owes 50 000 and pays 20 000 of it: nothing to pay (was 20 000), still owes 30 000.
+    indebted = bus.uid("D")
+    t0 = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await bus.replenishment_received(bus.uid("RP"), indebted, 50_000)
+    await bus.eventually(lambda: balance(settlement, admin, f"dealer:{indebted}"), lambda b: b == -50_000)
+    await pay_in(bus, settlement, admin, indebted, 20_000)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await payout_up_to(bus, settlement, admin, indebted, t0)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(caught.value).reason == "NOTHING_TO_PAY"
+    assert await balance(settlement, admin, f"dealer:{indebted}") == -30_000
+
+    # Owed 1 000 at t; then owes 600 for new stock, unpaid: paid what it is owed on balance, 400.
+    in_debt_since = bus.uid("D")
+    await earn_a_fulfillment_fee(bus, settlement, admin, in_debt_since)
+    t = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await bus.replenishment_received(bus.uid("RP"), in_debt_since, 600)
+    await bus.eventually(lambda: balance(settlement, admin, f"dealer:{in_debt_since}"), lambda b: b == 400)
+    payout = (await payout_up_to(bus, settlement, admin, in_debt_since, t)).payout
+    assert payout.amount.amount_minor == 400
+    assert await balance(settlement, admin, f"dealer:{in_debt_since}") == 0
+
+
+@pytest.fixture
+async def engine(stack: Any, settlement: Any) -> AsyncIterator[Any]:
+    engine = create_engine(stack.database_url, "settlement")
+    yield engine
+    await engine.dispose()
+
+
+async def forget_the_stored_answers(engine: Any) -> None:
+    """What the idempotency purge does to a key at the end of its retention (30 days), now."""
+    await asyncio.sleep(0.01)
+    await purge(engine, 0.0)
+
+
+async def test_a_payment_request_id_reused_after_its_answer_was_purged_is_refused(
+    bus: Bus, settlement: Any, admin: Any, engine: Any
+) -> None:
+    """The ledger keeps a payment's request_id for ever (its entry's key); the stored answer only 30 days. The
+    same request after that gets the payment as posted; another one under the same request_id is refused and
+    changes nothing. Before, it was answered with the first payment's entry under the new request's parties and
+    amount, none of it posted."""
+    a, b, request_id = bus.uid("DA"), bus.uid("DB"), bus.uid("pay")
+    request = pb.RecordPaymentRequest(
+        request_id=request_id, from_party=f"dealer:{a}", to_party="brand", amount=cny(1_000), reference="BANK-7"
+    )
+    first = (await settlement.RecordPayment(request, metadata=admin)).payment
+    await forget_the_stored_answers(engine)
+
+    assert (await settlement.RecordPayment(request, metadata=admin)).payment == first
+    for change in (
+        {"from_party": f"dealer:{b}"},
+        {"amount": cny(7_777)},
+        {"to_party": f"dealer:{b}"},
+        {"reference": "BANK-8"},
+    ):
+        reused = pb.RecordPaymentRequest()
+        reused.CopyFrom(request)
+        for name, value in change.items():
+            if name == "amount":
+                reused.amount.CopyFrom(value)
+            else:
+                setattr(reused, name, value)
+        await forget_the_stored_answers(engine)  # the replay above stored its answer again
+        error = await refused(settlement.RecordPayment, reused, admin, grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == ["request_id"], change
+    assert await balance(settlement, admin, f"dealer:{a}") == 1_000
+    assert await balance(settlement, admin, f"dealer:{b}") == 0
+
+
+async def test_a_payout_request_id_reused_after_its_answer_was_purged_is_refused(
+    bus: Bus, settlement: Any, admin: Any, engine: Any
+) -> None:
+    """A payout's id comes from its request_id. After the stored answer was purged, the same request gets the
+    payout made; another party, currency or period_end under the same request_id is refused and pays nothing.
+    Before, it was answered with the first party's payout, and the party it named was never paid."""
+    a, b, request_id = bus.uid("DA"), bus.uid("DB"), bus.uid("payout")
+    for dealer in (a, b):
+        await pay_in(bus, settlement, admin, dealer, 700)  # the brand now owes each 700
+    t = datetime.now(UTC)
+    request = pb.CreatePayoutRequest(request_id=request_id, party=f"dealer:{a}", period_end=ts(t))
+    first = (await settlement.CreatePayout(request, metadata=admin)).payout
+    assert first.amount.amount_minor == 700
+    await forget_the_stored_answers(engine)
+
+    assert (await settlement.CreatePayout(request, metadata=admin)).payout == first
+    for reused in (
+        pb.CreatePayoutRequest(request_id=request_id, party=f"dealer:{b}", period_end=ts(t)),
+        pb.CreatePayoutRequest(request_id=request_id, party=f"dealer:{a}", period_end=ts(t + timedelta(seconds=-1))),
+        pb.CreatePayoutRequest(request_id=request_id, party=f"dealer:{a}", period_end=ts(t), currency="USD"),
+    ):
+        await forget_the_stored_answers(engine)  # the replay above stored its answer again
+        error = await refused(settlement.CreatePayout, reused, admin, grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == ["request_id"], reused
+    assert await balance(settlement, admin, f"dealer:{a}") == 0
+    assert await balance(settlement, admin, f"dealer:{b}") == 700
+    listed = await settlement.ListPayouts(pb.ListPayoutsRequest(party=f"dealer:{b}"), metadata=admin)
+    assert list(listed.payouts) == []
 
 
 async def test_marketplace_remittance_net_of_its_fee(bus: Bus, settlement: Any, admin: Any) -> None:

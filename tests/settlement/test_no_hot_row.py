@@ -47,8 +47,8 @@ async def test_two_open_transactions_post_to_the_same_parties_without_waiting(se
         await second.commit()
         await first.commit()
     async with SettlementUnitOfWork(sessions).reading() as uow:
-        lines = await uow.repo.list_lines(
-            party="", currency="CNY", order_id="", start=None, end=None, after_id=0, limit=100
+        lines = await uow.repo.page_lines(
+            party="", currency="CNY", order_id="", start=None, end=None, after=(0, 0), limit=100
         )
     assert {ln.order_id for ln in lines} >= {"hot-1", "hot-2"}
 

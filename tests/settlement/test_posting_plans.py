@@ -1,5 +1,6 @@
-"""A batch of paid orders notes what orders reported by index, not by a scan of every order ever settled
-(adapters/posting_sql.py, `_NOTE_REPORTS`).
+"""Settlement's hot statements run on their indexes. A batch of paid orders notes what orders reported by index,
+not by a scan of every order ever settled (adapters/posting_sql.py, `_NOTE_REPORTS`); a page of ListEntries is a
+range of an index in listing order (the last test).
 
 `UPDATE order_settlements ... FROM unnest(...) WHERE order_id = u.order_id` alone let the planner hash-join a
 seq scan of the whole table (the generic plan a prepared statement runs after five executions estimates
@@ -18,6 +19,8 @@ import asyncpg
 import pytest
 from onepool_runtime.testing.plans import generic_plan
 from onepool_settlement.adapters import posting_sql
+from onepool_settlement.adapters.repository import page_query
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 pytestmark = pytest.mark.asyncio
 
@@ -54,3 +57,51 @@ async def test_noting_reports_finds_its_orders_by_index(stack: Any, settlement: 
         await conn.close()
     assert "Seq Scan on order_settlements" not in plan, plan
     assert "order_settlements_pkey" in plan, plan
+
+
+# 2,000 committed-looking payments of 50 dealers to the brand: their lines carry transaction ids below every
+# running transaction's (as the journal's lines but the newest do), so the planner sees them as listable.
+_PAYMENTS = """
+WITH e AS (
+  INSERT INTO journal_entries (id, key, rule, currency, order_id, source_event_id, source_subject, memo)
+  SELECT 'plan-' || $1 || '-' || n, 'payment:plan-' || $1 || '-' || n, 'payment', 'CNY', '', '', '', ''
+    FROM generate_series(1, $2) AS n
+  RETURNING id
+), x AS (SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint AS xmin)
+INSERT INTO journal_lines (entry_id, party, account, currency, amount_minor, order_id, xact_id)
+SELECT 'plan-' || $1 || '-' || n, p.party, 'payment', 'CNY', p.amount, '', x.xmin - 1 - ($2 - n) / 3
+  FROM generate_series(1, $2) AS n, x,
+       LATERAL (VALUES ('dealer:PL-' || $1 || '-' || (n % 50), 100), ('brand', -100)) AS p(party, amount)
+"""
+
+
+async def test_a_page_of_entries_is_a_range_of_an_index_in_listing_order(stack: Any, settlement: Any) -> None:
+    """ListEntries reads a page as a range of `journal_lines_by_party_xact` (one party) or `journal_lines_by_xact`
+    (every party), the position and the finished-transactions bound both in the index condition: no sort of a
+    party's lines, no scan of the journal (repository.page_query). Checked on the generic plan, in a transaction
+    that is rolled back."""
+    tag = uuid.uuid4().hex[:6]
+    conn = await asyncpg.connect(stack.database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute("SET search_path = settlement")
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(_PAYMENTS, tag, ROWS)
+            await conn.execute("ANALYZE journal_entries, journal_lines")
+            plans = {
+                party: await generic_plan(
+                    conn, str(page_query(party, "", "", None, None, (0, 0), 101).compile(dialect=asyncpg_dialect()))
+                )
+                for party in (f"dealer:PL-{tag}-7", "")
+            }
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+    for party, index in ((f"dealer:PL-{tag}-7", "by_party_xact"), ("", "by_xact")):
+        plan = plans[party]
+        assert f"Index Scan using journal_lines_{index} on journal_lines" in plan, plan
+        [condition] = [line for line in plan.splitlines() if "Index Cond" in line and "xact_id" in line]
+        assert "ROW(xact_id, id) > ROW(" in condition and "pg_snapshot_xmin" in condition, plan
+        assert "Sort" not in plan and "Seq Scan on journal_lines" not in plan, plan

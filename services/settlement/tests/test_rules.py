@@ -15,6 +15,7 @@ from onepool_settlement.domain.model import (
     ChannelType,
     Fulfillment,
     JournalEntry,
+    JournalLine,
     OrderFacts,
     OrderLine,
     Posting,
@@ -150,6 +151,45 @@ def test_an_entry_that_does_not_balance_cannot_exist() -> None:
 def test_postings_to_the_same_account_merge_and_zeros_vanish() -> None:
     e = JournalEntry("x", Rule.SALE, "CNY", (Posting("brand", "s", 1), Posting("brand", "s", -1)))
     assert e.is_empty
+
+
+def test_a_payout_pays_the_claim_at_period_end_less_what_settled_it_since() -> None:
+    """payout_amount(balance at period_end, claim-reducing cash lines since, balance now). What the party paid
+    in since is not among the lines passed (the repository's `settled_since` leaves positive lines out)."""
+    # Owed 1 000, nothing since: 1 000. The brand paid it 300 since (a payment it received): 700.
+    assert rules.payout_amount(1_000, 0, 1_000) == 1_000
+    assert rules.payout_amount(1_000, -300, 700) == 700
+    # Owed 1 000; bought 50 000 on credit since and paid 50 000 in: 1 000, not 51 000.
+    assert rules.payout_amount(1_000, 0, 1_000 - 50_000 + 50_000) == 1_000
+    # Owed nothing at period_end, paid 20 000 of a 50 000 debt since: nothing to pay (not 20 000).
+    assert rules.payout_amount(0, 0, -30_000) <= 0
+    # Owed 1 000 at period_end, owes 600 for new stock since: paid what it is owed on balance.
+    assert rules.payout_amount(1_000, 0, 400) == 400
+
+
+def test_a_stored_entry_is_this_payments_only_if_everything_it_wrote_is_the_same() -> None:
+    entry = rules.payment("payment:r1", "channel:M", "brand", "CNY", 9_500, fee_retained=500, reference="B-1")
+    stored = [
+        JournalLine(n, "e1", p.party, p.account, p.amount, "CNY", "payment", memo=entry.memo, reference="B-1")
+        for n, p in enumerate(reversed(entry.postings))
+    ]
+    assert entry.written_as(stored)
+    for other in (
+        rules.payment("payment:r1", "channel:N", "brand", "CNY", 9_500, fee_retained=500, reference="B-1"),
+        rules.payment("payment:r1", "channel:M", "brand", "CNY", 9_000, fee_retained=500, reference="B-1"),
+        rules.payment("payment:r1", "channel:M", "brand", "CNY", 9_500, fee_retained=400, reference="B-1"),
+        rules.payment("payment:r1", "channel:M", "brand", "USD", 9_500, fee_retained=500, reference="B-1"),
+        rules.payment("payment:r1", "channel:M", "brand", "CNY", 9_500, fee_retained=500, reference="B-2"),
+    ):
+        assert not other.written_as(stored), other
+    # A remittance keeping no fee has no line of its payer: the memo tells two payers apart.
+    by_m = rules.payment("payment:r2", "channel:M", "brand", "CNY", 100)
+    by_n = rules.payment("payment:r2", "channel:N", "brand", "CNY", 100)
+    stored = [
+        JournalLine(i, "e2", p.party, p.account, p.amount, "CNY", "payment", memo=by_m.memo)
+        for i, p in enumerate(by_m.postings)
+    ]
+    assert by_m.written_as(stored) and not by_n.written_as(stored)
 
 
 # --- properties -------------------------------------------------------------------------------------

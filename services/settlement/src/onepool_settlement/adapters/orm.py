@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import Created, Stamped, Updated, counter_column, money_column, timestamp_column
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -56,11 +56,13 @@ class JournalEntryRow(SettlementTable, Created, table=True):
 
 class JournalLineRow(SettlementTable, Created, table=True):
     """One posting. balance_after is no longer written (0): postings take no per-party lock, so a running
-    balance is computed when a statement is cut, in (created_at, id) order."""
+    balance is computed when a statement is cut, in (created_at, id) order. xact_id is the transaction that
+    wrote the line (migration 0006): ListEntries pages in (xact_id, id) order, over finished transactions."""
 
     __tablename__ = "journal_lines"
     __table_args__ = (
-        Index("journal_lines_by_party", "party", "currency", "id"),
+        Index("journal_lines_by_party_xact", "party", "xact_id", "id"),
+        Index("journal_lines_by_xact", "xact_id", "id"),
         Index("journal_lines_by_party_time", "party", "currency", "created_at"),
         Index("journal_lines_by_order", "order_id"),
         Index("journal_lines_by_time", "created_at"),
@@ -75,6 +77,11 @@ class JournalLineRow(SettlementTable, Created, table=True):
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     balance_after: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     order_id: str = Field(default="", max_length=64)
+    # The writing transaction's id (pg_current_xact_id(), the 64-bit xid8 as a bigint), set by the database.
+    xact_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=False, server_default=text("((pg_current_xact_id())::text)::bigint")),
+    )
 
 
 class PeriodRow(SettlementTable, table=True):

@@ -19,7 +19,21 @@ from onepool_runtime.columns import core_tables
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
-from sqlalchemy import and_, func, literal_column, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
 from onepool_settlement.adapters import posting_sql
@@ -71,6 +85,7 @@ _LINE_COLUMNS = (
     _LINES.c.currency,
     _LINES.c.order_id,
     _LINES.c.created_at,
+    _LINES.c.xact_id,
     _ENTRIES.c.rule,
     _ENTRIES.c.source_event_id,
     _ENTRIES.c.source_subject,
@@ -81,6 +96,52 @@ _LINE_COLUMNS = (
     _ENTRIES.c.corrects_period_end,
 )
 _LINES_WITH_ENTRY = _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id)
+
+
+# Every transaction with a smaller id has ended (pg_snapshot_xmin of the statement's snapshot): its lines are
+# final. One value per statement (stable functions), so an index bound, not a per-row call.
+_FINISHED_BELOW = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+
+
+def _line_filters(
+    party: str, currency: str, order_id: str, start: datetime | None, end: datetime | None
+) -> list[ColumnElement[bool]]:
+    """The optional filters of a lines read ("" and None: not filtered)."""
+    conditions: list[ColumnElement[bool]] = []
+    if party:
+        conditions.append(_LINES.c.party == party)
+    if currency:
+        conditions.append(_LINES.c.currency == currency)
+    if order_id:
+        conditions.append(_LINES.c.order_id == order_id)
+    if start is not None:
+        conditions.append(_LINES.c.created_at >= start)
+    if end is not None:
+        conditions.append(_LINES.c.created_at < end)
+    return conditions
+
+
+def page_query(
+    party: str,
+    currency: str,
+    order_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[int, int],
+    limit: int,
+) -> Select[Any]:
+    """SettlementRepository.page_lines's statement (an index range scan in (xact_id, id) order:
+    tests/settlement/test_posting_plans.py)."""
+    conditions = _line_filters(party, currency, order_id, start, end)
+    position = tuple_(*(literal(value, BigInteger) for value in after))  # bigints: an xid8 outgrows an int
+    conditions += [tuple_(_LINES.c.xact_id, _LINES.c.id) > position, _LINES.c.xact_id < _FINISHED_BELOW]
+    return (
+        select(*_LINE_COLUMNS)
+        .select_from(_LINES_WITH_ENTRY)
+        .where(and_(*conditions))
+        .order_by(_LINES.c.xact_id, _LINES.c.id)
+        .limit(limit)
+    )
 
 
 def _line(row: Any) -> JournalLine:
@@ -257,8 +318,10 @@ class SettlementRepository(Repository):
         ).scalar_one()
         return int(moved) + (int(row.balance) if row is not None else 0)
 
-    async def cash_since(self, party: str, currency: str, since: datetime) -> int:
-        """The party's payment and payout lines posted at or after `since`."""
+    async def settled_since(self, party: str, currency: str, since: datetime) -> int:
+        """The sum (zero or negative) of the party's payment and payout lines posted at or after `since` that
+        reduced what it was owed: payouts to it, payments it received, the commission a channel kept from a
+        remittance. Its own payments in (positive lines) are left out (rules.payout_amount)."""
         value = (
             await self.session.execute(
                 select(func.coalesce(func.sum(_LINES.c.amount_minor), 0))
@@ -267,6 +330,7 @@ class SettlementRepository(Repository):
                     _LINES.c.party == party,
                     _LINES.c.currency == currency,
                     _LINES.c.created_at >= since,
+                    _LINES.c.amount_minor < 0,
                     _ENTRIES.c.rule.in_(CASH_RULES),
                 )
             )
@@ -393,7 +457,7 @@ class SettlementRepository(Repository):
             )
         ).scalar_one_or_none()
 
-    async def list_lines(
+    async def page_lines(
         self,
         *,
         party: str,
@@ -401,26 +465,51 @@ class SettlementRepository(Repository):
         order_id: str,
         start: datetime | None,
         end: datetime | None,
-        after_id: int,
+        after: tuple[int, int],
         limit: int,
-        by_time: bool = False,
     ) -> list[JournalLine]:
-        conditions = [_LINES.c.id > after_id]
-        if party:
-            conditions.append(_LINES.c.party == party)
-        if currency:
-            conditions.append(_LINES.c.currency == currency)
-        if order_id:
-            conditions.append(_LINES.c.order_id == order_id)
-        if start is not None:
-            conditions.append(_LINES.c.created_at >= start)
-        if end is not None:
-            conditions.append(_LINES.c.created_at < end)
+        """Up to `limit` lines after the position `after`, in (xact_id, id) order, of transactions that are
+        finished: older than every transaction still running (the snapshot's xmin).
+
+        Why not by id alone: a line's id is taken when it is inserted, not when its transaction commits, so a
+        reader who paged past id 6 would never see id 5 committed after it. Why not "by id, finished
+        transactions only": a transaction may take its id (at its first write, e.g. its inbox or idempotency
+        row) before another and insert its lines after it, so id order and transaction order differ. No
+        transaction with an id below the xmin is still running, and none can be given such an id any more, so
+        the lines below it are all there will ever be, and every line written later (by a transaction at or
+        above the xmin) sorts after every position handed out. The cost: a line appears once every transaction
+        older than its own has ended (the xmin is the whole database's, every service's), which is milliseconds
+        unless a transaction stays open."""
+        rows = await self.session.execute(page_query(party, currency, order_id, start, end, after, limit))
+        return [_line(r) for r in rows]
+
+    async def lines_held_back(
+        self,
+        *,
+        party: str,
+        currency: str,
+        order_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        after: tuple[int, int],
+    ) -> bool:
+        """Whether committed lines past `after` wait for an older transaction to end (page_lines leaves them
+        out until then)."""
+        conditions = _line_filters(party, currency, order_id, start, end)
+        position = tuple_(*(literal(value, BigInteger) for value in after))
+        conditions += [tuple_(_LINES.c.xact_id, _LINES.c.id) > position, _LINES.c.xact_id >= _FINISHED_BELOW]
+        found = await self.session.execute(select(literal(1)).select_from(_LINES).where(and_(*conditions)).limit(1))
+        return found.first() is not None
+
+    async def lines_by_time(
+        self, *, party: str, currency: str, start: datetime, end: datetime, limit: int
+    ) -> list[JournalLine]:
+        """Up to `limit` of the party's lines posted in [start, end), in (posting time, id) order (statements)."""
         rows = await self.session.execute(
             select(*_LINE_COLUMNS)
             .select_from(_LINES_WITH_ENTRY)
-            .where(and_(*conditions))
-            .order_by(*((_LINES.c.created_at, _LINES.c.id) if by_time else (_LINES.c.id,)))
+            .where(and_(*_line_filters(party, currency, "", start, end)))
+            .order_by(_LINES.c.created_at, _LINES.c.id)
             .limit(limit)
         )
         return [_line(r) for r in rows]

@@ -21,7 +21,7 @@ class ListEntries:
     order_id: str
     start: datetime | None
     end: datetime | None
-    after_id: int
+    after: tuple[int, int]  # the (xact_id, id) of the previous page's last line; (0, 0) for the first page
     limit: int
 
 

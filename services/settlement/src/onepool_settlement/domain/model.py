@@ -44,7 +44,8 @@ class Rule(StrEnum):
     DEPOSIT = "deposit"  # presale deposits: received, applied to the sale, kept or refunded (domain/deposits.py)
 
 
-# Rules that settle claims with money moved outside the ledger (a payout pays what was owed net of these).
+# Rules that settle claims with money moved outside the ledger: a payout pays what was owed at its period_end
+# less the lines of these since that reduced the claim (rules.payout_amount).
 CASH_RULES = (Rule.PAYMENT.value, Rule.PAYOUT.value)
 
 
@@ -138,6 +139,18 @@ class JournalEntry:
         )
         self.memo = f"{self.memo}; {note}" if self.memo else note
 
+    def written_as(self, lines: Iterable[JournalLine]) -> bool:
+        """Whether `lines` (an entry stored under this entry's key) are what this entry writes: the same rule,
+        currency, memo and reference, and the same postings. A request id reused for another request (after
+        its idempotency key was purged) finds the first request's entry under the key, and must not be
+        answered with it."""
+        lines = list(lines)
+        stored = sorted((ln.party, ln.account, ln.amount) for ln in lines)
+        heads = {(ln.rule, ln.currency, ln.memo, ln.reference) for ln in lines}
+        return heads == {(self.rule.value, self.currency, self.memo, self.reference)} and stored == sorted(
+            (p.party, p.account, p.amount) for p in self.postings
+        )
+
     def record_posting(self, lines: tuple[JournalLine, ...]) -> None:
         """The entry was written as `lines` (with their ids and running balances)."""
         from onepool_settlement.domain.events import EntryPosted
@@ -165,6 +178,9 @@ class JournalLine:
     reference: str = ""
     corrects_entry_id: str = ""
     corrects_period_end: datetime | None = None
+    # The transaction that wrote the line, as read back (0 on lines just written): ListEntries lists lines in
+    # (xact_id, id) order, so that a line committed late is never behind a page already read.
+    xact_id: int = 0
 
 
 # --- what settlement knows about other services' objects -------------------------------------------

@@ -31,7 +31,8 @@ part, so it is posted then. Cancelling a paid order and returning goods reverse 
    (`fee_retained`, debited from the channel), so a marketplace remitting a sale net of its fee leaves
    clearing, the channel and the brand at zero.
 6. Payout (`payout:<request>`, CreatePayout): the brand pays a party what it owed it up to a date: the
-   party is debited, the brand credited.
+   party is debited, the brand credited. The amount is `payout_amount`: the party's balance at the date,
+   less what settled its claims since, and never more than its balance now.
 7. Ownership (`ownership:<move>`, dealers.ownership.moved): goods that changed owner other than by a
    replenishment (a transfer between owners, a return received at a location of someone other than the
    seller, a dealer's location shipping someone else's sale), valued by dealers at a dealer's tier
@@ -248,6 +249,20 @@ def payment(
         memo=memo + (f" ({reference})" if reference else ""),
         reference=reference,
     )
+
+
+def payout_amount(owed_at_end: int, settled_since: int, balance_now: int) -> int:
+    """Rule 6: what a payout up to period_end pays (zero or less: nothing to pay).
+
+    `owed_at_end` is the party's balance just before period_end; `settled_since` the sum of its payment and
+    payout lines since that reduced what it was owed (zero or negative: payouts to it, payments it received,
+    the commission a channel kept from a remittance); `balance_now` its balance now. What the party paid in
+    since (a dealer paying for its replenishments) is not counted: it settled the party's debts, not a
+    claim of the party, so it is never paid back. And a party that has run up new debts since is paid at
+    most what it is owed on balance now: the brand does not pay out a claim the party's debts already
+    cancel."""
+    assert settled_since <= 0, "only lines that reduced the claim count"
+    return min(owed_at_end + settled_since, balance_now)
 
 
 def payout(key: str, payout_id: str, party: str, currency: str, amount: int) -> JournalEntry:

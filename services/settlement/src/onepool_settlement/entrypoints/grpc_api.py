@@ -9,7 +9,6 @@ from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool.settlement.v1 import settlement_pb2_grpc
 from onepool_runtime.auth import scoped_key
 from onepool_runtime.servicer import Ctx, UseCases
-from onepool_runtime.validation import encode_page_token
 
 from onepool_settlement.adapters import export, mappers
 from onepool_settlement.entrypoints import requests
@@ -40,7 +39,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ListEntriesResponse:
             lines, more = await handlers.list_entries(uow, query)
-            token = encode_page_token({"after": lines[-1].id}) if more else ""
+            token = requests.entries_page_token(lines[-1].xact_id, lines[-1].id) if more else ""
             return pb.ListEntriesResponse(entries=[mappers.line_to_proto(ln) for ln in lines], next_page_token=token)
 
         return await self._use.read(produce)

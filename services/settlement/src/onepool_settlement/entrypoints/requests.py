@@ -79,13 +79,24 @@ def list_entries(req: pb.ListEntriesRequest) -> commands.ListEntries:
     check_id(v, "order_id", req.order_id, required=False)
     cur = currency(v, req.currency, "")
     limit = page_size(v, req.page_size)
-    after = 0
+    after = (0, 0)
     try:
-        after = page_after_int(req.page_token)
+        after = entries_cursor(req.page_token)
     except InvalidArgument as exc:
         v.items.extend(exc.violations)
     v.raise_if_any()
     return commands.ListEntries(party, cur, req.order_id, start, end, after, limit)
+
+
+def entries_cursor(token: str) -> tuple[int, int]:
+    """A ListEntries page token's position: the (xact_id, id) of the last line sent. A token of the id order
+    ListEntries once had ({"after": id}) names a line written before the lines carried their transaction,
+    whose xact_id is 0 (migration 0006): it reads as (0, id)."""
+    return page_after_int(token, key="xact"), page_after_int(token)
+
+
+def entries_page_token(xact_id: int, line_id: int) -> str:
+    return encode_page_token({"xact": xact_id, "after": line_id})
 
 
 def generate_statement(req: pb.GenerateStatementRequest, default_currency: str) -> commands.GenerateStatement:

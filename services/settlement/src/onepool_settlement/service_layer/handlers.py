@@ -9,17 +9,20 @@ corrects) lies in a closed period is marked late, naming the sale it corrects an
 
 Failure modes: ChannelNotKnownYet (transient, the event is retried); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
-PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment that cannot be one).
+PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment that cannot be one; a
+request_id whose payment or payout is already in the ledger for a different request: the idempotency key
+that would have caught it was purged after its retention, and the ledger's key is forever).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from onepool_runtime.errors import FailedPrecondition, found
+from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
 from onepool_settlement.domain import commands, deposits, parties, periods, rules
 from onepool_settlement.domain.model import (
@@ -49,6 +52,8 @@ class ChannelNotKnownYet(Exception):
         self.channel_id = channel_id
 
 
+# ListEntries waits at most this long for lines held back by an older transaction (list_entries).
+HELD_BACK_WAITS, HELD_BACK_WAIT_SECONDS = 50, 0.01
 _PAYOUT_IDS = uuid.UUID("5e771e00-0000-4000-8000-000000000001")
 
 
@@ -317,8 +322,15 @@ async def record_replenishment_received(
 # --- money moved outside the ledger -----------------------------------------------------------------
 
 
+def _reused_request_id() -> InvalidArgument:
+    return InvalidArgument("request_id", "already used for a different request")
+
+
 async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> Payment:
-    """Rule 5, once per key: a repeat returns the entry first posted."""
+    """Rule 5, once per key. A repeat (a retry after its idempotency key was purged: the runtime answers one
+    within the retention itself) returns the entry first posted, as stored, if that entry is exactly what
+    this request posts; a different request under the same request_id is INVALID_ARGUMENT and changes
+    nothing."""
     entry = rules.payment(
         cmd.key,
         cmd.from_party,
@@ -330,14 +342,22 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
     )
     lines = await post(uow, entry)
     if lines is None:
-        found = await uow.repo.entry_by_key(cmd.key)
-        assert found is not None
-        entry.id, entry.created_at, lines = found
+        stored = await uow.repo.entry_by_key(cmd.key)
+        assert stored is not None
+        if not entry.written_as(stored[2]):
+            raise _reused_request_id()
+        # The stored entry's id, time and lines; its parties and amounts are the request's, as just checked
+        # (a remittance keeping no fee has no line of its payer, so they cannot all be read from the lines).
+        entry.id, entry.created_at, lines = stored
     return Payment(entry, tuple(lines), cmd.from_party, cmd.to_party, cmd.amount, cmd.fee_retained, cmd.reference)
 
 
 async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -> Payout:
-    """Rule 6: pay what the party was owed at period_end, less the payments and payouts posted since."""
+    """Rule 6 (rules.payout_amount): pay what the party was owed at period_end, less what settled its claims
+    since (payouts to it, payments it received), and never more than its balance now; NOTHING_TO_PAY if that
+    is zero or less. A repeat (a retry after its idempotency key was purged) returns the stored payout if it
+    names the same party, currency and period_end; a different request under the same request_id is
+    INVALID_ARGUMENT and changes nothing."""
     payout_id = str(uuid.uuid5(_PAYOUT_IDS, cmd.key))
     if cmd.period_end > datetime.now(UTC):
         raise FailedPrecondition(
@@ -346,13 +366,18 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
     await uow.repo.lock_party(cmd.party)
     existing = await uow.repo.get_payout(payout_id)
     if existing is not None:
+        if (existing.party, existing.currency, existing.period_end) != (cmd.party, cmd.currency, cmd.period_end):
+            raise _reused_request_id()
         return existing
-    owed = await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_end)
-    owed += await uow.repo.cash_since(cmd.party, cmd.currency, cmd.period_end)
+    owed = rules.payout_amount(
+        await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_end),
+        await uow.repo.settled_since(cmd.party, cmd.currency, cmd.period_end),
+        await uow.repo.balance(cmd.party, cmd.currency),
+    )
     if owed <= 0:
         raise FailedPrecondition(
             "NOTHING_TO_PAY",
-            f"the brand owes {cmd.party} nothing up to period_end",
+            f"the brand owes {cmd.party} nothing up to period_end that it still owes now",
             {"party": cmd.party, "owed": str(owed), "currency": cmd.currency},
         )
     entry = rules.payout(cmd.key, payout_id, cmd.party, cmd.currency, owed)
@@ -402,16 +427,23 @@ async def get_balance(uow: SettlementUnitOfWork, party: str, currency: str) -> i
 
 
 async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -> tuple[list[JournalLine], bool]:
-    """A page of lines in posting order, and whether more follow."""
-    lines = await uow.repo.list_lines(
-        party=query.party,
-        currency=query.currency,
-        order_id=query.order_id,
-        start=query.start,
-        end=query.end,
-        after_id=query.after_id,
-        limit=query.limit + 1,
-    )
+    """A page of lines after `query.after`, and whether more follow: lines of finished transactions only, in
+    (xact_id, id) order, so a line still being written is listed after the page that stopped short of it,
+    never skipped (repository.page_lines)."""
+    q = query
+    for _ in range(HELD_BACK_WAITS):
+        lines = await uow.repo.page_lines(
+            party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after,
+            limit=q.limit + 1,
+        )  # fmt: skip
+        # A short page may stop before lines just committed behind an older transaction still running (the
+        # relays keep theirs open while NATS acknowledges: milliseconds). Waiting for it briefly lets a caller
+        # read what it has just posted.
+        if len(lines) > q.limit or not await uow.repo.lines_held_back(
+            party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after
+        ):
+            break
+        await asyncio.sleep(HELD_BACK_WAIT_SECONDS)
     return lines[: query.limit], len(lines) > query.limit
 
 
@@ -421,15 +453,8 @@ async def generate_statement(
     last = await uow.repo.last_period()
     final = last is not None and cmd.period_end <= last.period_end
     opening = await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_start)
-    lines = await uow.repo.list_lines(
-        party=cmd.party,
-        currency=cmd.currency,
-        order_id="",
-        start=cmd.period_start,
-        end=cmd.period_end,
-        after_id=0,
-        limit=max_lines + 1,
-        by_time=True,
+    lines = await uow.repo.lines_by_time(
+        party=cmd.party, currency=cmd.currency, start=cmd.period_start, end=cmd.period_end, limit=max_lines + 1
     )
     kept = await uow.repo.kept_balance(cmd.party, cmd.currency, cmd.period_end) if final else None
     statement = build_statement(

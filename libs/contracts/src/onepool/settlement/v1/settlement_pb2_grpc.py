@@ -133,7 +133,12 @@ class SettlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListEntries(self, request, context):
-        """A party's journal lines, oldest first, optionally in a time range, for one order or currency.
+        """A party's journal lines, optionally in a time range, for one order or currency, page by page in the order
+        their transactions began writing (then by id): about posting order, oldest first. A line appears once
+        its transaction has committed and every transaction that began writing before it (in any service sharing
+        the database) has ended, usually milliseconds after it was posted; a page may therefore stop short of
+        lines still being written, and lists them on a later page. Following next_page_token never misses a
+        committed line.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,18 +172,24 @@ class SettlementServiceServicer:
 
     def RecordPayment(self, request, context):
         """Money that moved outside the ledger between two parties (a dealer's bank transfer to the brand, a
-        marketplace remitting what it collected net of its fee). Idempotent by request_id.
+        marketplace remitting what it collected net of its fee). Idempotent by request_id: the same request
+        again gets the payment as first posted, also after its stored answer was purged (the ledger keeps the
+        request_id for ever).
         Errors: INVALID_ARGUMENT (a non-positive amount, the same party twice, a fee_retained that is not a
-        channel's remittance).
+        channel's remittance, a request_id whose payment was posted for a different request, however long ago).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreatePayout(self, request, context):
-        """The brand pays a party what it owes it up to period_end. Idempotent by request_id.
-        Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), NOTHING_TO_PAY (the brand owes
-        the party nothing up to period_end).
+        """The brand pays a party what it owes it up to period_end (how much: CreatePayoutRequest.period_end).
+        Idempotent by request_id: the same request again gets the payout first made, also after its stored
+        answer was purged (the payout id comes from the request_id).
+        Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), NOTHING_TO_PAY (the amount
+        computed is zero or less: the brand owes the party nothing up to period_end that it still owes now);
+        INVALID_ARGUMENT (a request_id whose payout was made for another party, currency or period_end, however
+        long ago).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
