@@ -285,6 +285,7 @@ PAGED = [
     ("channels", "ListListings", lambda t, w: cpb.ListListingsRequest(channel_id=w.channel_id, page_token=t)),
     ("settlement", "ListEntries", lambda t, w: spb.ListEntriesRequest(page_token=t)),
     ("settlement", "ListPayouts", lambda t, w: spb.ListPayoutsRequest(page_token=t)),
+    ("settlement", "ListPeriods", lambda t, w: spb.ListPeriodsRequest(page_token=t)),
     ("orders", "ListOrders", lambda t, w: opb.ListOrdersRequest(page_token=t)),
 ]
 BAD_CURSORS = [
@@ -304,6 +305,8 @@ BAD_CURSORS = [
     {"after": ["ch-1", "SKU-1", "9999-12-31T23:59:59-14:00", "a-1"]},
     {"before": "0001-01-01T00:00:00+01:00", "id": "P-1"},
     {"before": "9999-12-31T23:59:59-14:00", "id": "P-1"},
+    {"after": "0001-01-01T00:00:00+14:00"},
+    {"after": "2026-01-01T00:00:00"},
 ]
 
 

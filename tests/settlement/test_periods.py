@@ -165,10 +165,17 @@ async def test_closing_is_idempotent_never_reopens_and_never_closes_the_future(s
     await refused(
         settlement.ClosePeriod, pb.ClosePeriodRequest(period_end=ts(end)), dealer, grpc.StatusCode.PERMISSION_DENIED
     )
-    periods = (await settlement.ListPeriods(pb.ListPeriodsRequest(), metadata=admin)).periods
+    periods, token = [], ""
+    while True:  # a period a page: the tokens lead through all of them, oldest first
+        page = await settlement.ListPeriods(pb.ListPeriodsRequest(page_size=1, page_token=token), metadata=admin)
+        periods += page.periods
+        if not (token := page.next_page_token):
+            break
     assert periods[-1] == first
     assert [p.period_end.ToDatetime() for p in periods] == sorted(p.period_end.ToDatetime() for p in periods)
     assert all(p.period_start == q.period_end for q, p in itertools.pairwise(periods))
+    everything = await settlement.ListPeriods(pb.ListPeriodsRequest(page_size=500), metadata=admin)
+    assert list(everything.periods) == periods and everything.next_page_token == ""
 
 
 async def test_the_database_refuses_a_line_dated_into_a_closed_period(stack: Any, settlement: Any, admin: Any) -> None:

@@ -349,8 +349,12 @@ class SettlementRepository(Repository):
         now: datetime = (await self.session.execute(select(func.clock_timestamp()))).scalar_one()
         return now
 
-    async def periods(self) -> list[Period]:
-        rows = await self.session.execute(select(_PERIODS).order_by(_PERIODS.c.period_end))
+    async def periods(self, after: datetime | None = None, limit: int | None = None) -> list[Period]:
+        """Closed periods ending after `after` (all: None), oldest first, at most `limit` (None: all)."""
+        query = select(_PERIODS).order_by(_PERIODS.c.period_end).limit(limit)
+        if after is not None:
+            query = query.where(_PERIODS.c.period_end > after)
+        rows = await self.session.execute(query)
         return [Period(r.period_end, r.period_start, r.closed_at) for r in rows]
 
     async def last_period(self) -> Period | None:

@@ -9,6 +9,7 @@ from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool.settlement.v1 import settlement_pb2_grpc
 from onepool_runtime.auth import scoped_key
 from onepool_runtime.servicer import Ctx, UseCases
+from onepool_runtime.validation import next_page
 
 from onepool_settlement.adapters import export, mappers
 from onepool_settlement.entrypoints import requests
@@ -121,10 +122,12 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         return await self._use.write(produce, request=request, request_id=request.request_id)
 
     async def ListPeriods(self, request: pb.ListPeriodsRequest, context: Ctx) -> pb.ListPeriodsResponse:
+        limit, after = requests.list_periods(request)
+
         async def produce(uow: SettlementUnitOfWork) -> pb.ListPeriodsResponse:
-            return pb.ListPeriodsResponse(
-                periods=[mappers.period_to_proto(x) for x in await handlers.list_periods(uow)]
-            )
+            found = await handlers.list_periods(uow, after, limit + 1)
+            periods, token = next_page(found, limit, lambda p: {"after": p.period_end.isoformat()})
+            return pb.ListPeriodsResponse(periods=[mappers.period_to_proto(x) for x in periods], next_page_token=token)
 
         return await self._use.read(produce)
 

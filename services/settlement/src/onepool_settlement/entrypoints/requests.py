@@ -193,6 +193,23 @@ def list_payouts(req: pb.ListPayoutsRequest) -> commands.ListPayouts:
     return commands.ListPayouts(party, after, limit)
 
 
+def list_periods(req: pb.ListPeriodsRequest) -> tuple[int, datetime | None]:
+    """(page size, the end of the last period sent: the page starts after it)."""
+    v = Violations()
+    limit = page_size(v, req.page_size)
+    v.raise_if_any()
+    cursor = decode_page_token(req.page_token)
+    if cursor is None:
+        return limit, None
+    after = cursor.get("after")
+    try:
+        if not isinstance(after, str):
+            raise ValueError
+        return limit, instant_from_iso(after)
+    except ValueError as exc:
+        raise InvalidArgument("page_token", "is not a valid page token") from exc
+
+
 def payout_cursor(token: str) -> tuple[datetime, str] | None:
     """A ListPayouts page token's position: the (created time, id) of the last payout sent, the oldest of its
     page (newest first). Refused unless it is one of ours (tokens come back from callers); a token of the

@@ -415,8 +415,9 @@ async def close_period(uow: SettlementUnitOfWork, cmd: commands.ClosePeriod) -> 
     return period
 
 
-async def list_periods(uow: SettlementUnitOfWork) -> list[periods.Period]:
-    return await uow.repo.periods()
+async def list_periods(uow: SettlementUnitOfWork, after: datetime | None, limit: int) -> list[periods.Period]:
+    """Up to `limit` closed periods ending after `after`, oldest first."""
+    return await uow.repo.periods(after, limit)
 
 
 # --- queries and statements -------------------------------------------------------------------------

@@ -337,14 +337,20 @@ class ClosePeriodResponse(_message.Message):
     def __init__(self, period: _Optional[_Union[Period, _Mapping]] = ...) -> None: ...
 
 class ListPeriodsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListPeriodsResponse(_message.Message):
-    __slots__ = ("periods",)
+    __slots__ = ("periods", "next_page_token")
     PERIODS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     periods: _containers.RepeatedCompositeFieldContainer[Period]
-    def __init__(self, periods: _Optional[_Iterable[_Union[Period, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, periods: _Optional[_Iterable[_Union[Period, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ExportStatementRequest(_message.Message):
     __slots__ = ("statement_id", "format")

@@ -222,7 +222,7 @@ class SettlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPeriods(self, request, context):
-        """The closed periods, oldest first.
+        """The closed periods, oldest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
