@@ -301,17 +301,24 @@ $("login-form").addEventListener("submit", (event) => {
 $("logout").addEventListener("click", logout);
 $("refresh").addEventListener("click", () => run(() => refresh({ statement: true })));
 $("download").addEventListener("click", () => run(downloadCsv));
+// A replenishment whose answer never came (the network dropped it, the call timed out) may have been placed: the
+// dealer's next click on the same form is the same request under the same request_id, so the dealers service
+// answers it as placed instead of placing it twice. A changed form is a new request.
+let unanswered = null; // { key, requestId }
 $("replenish-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.target.elements;
   run(async () => {
-    await session.call(DEALERS, "PlaceReplenishment", {
-      requestId: crypto.randomUUID(),
+    const request = {
       dealerId: session.dealerId,
       fromLocationId: form.from.value.trim(),
       toLocationId: form.to.value,
       lines: [{ sku: form.sku.value.trim(), quantity: Number(form.quantity.value) }],
-    });
+    };
+    const key = JSON.stringify(request);
+    if (!unanswered || unanswered.key !== key) unanswered = { key, requestId: crypto.randomUUID() };
+    await session.call(DEALERS, "PlaceReplenishment", { requestId: unanswered.requestId, ...request });
+    unanswered = null;
     await refresh();
   });
 });
