@@ -1,12 +1,14 @@
 """Goods that change owner other than by a replenishment are settled (issue 13 item 2), across the real
 inventory, channels, orders, dealers and settlement services: dealers values each move at a dealer's tier
-wholesale price and publishes it, settlement books it. docs/settlement.md worked examples 4, 6 and 7, with
+wholesale price and publishes it, settlement books it. docs/settlement.md worked examples 4, 6, 7 and 10, with
 exact amounts per party:
 
 - a transfer into a dealer's shop that is not a replenishment: the dealer owes the brand its tier price;
   sent back, the brand owes it again (valued at the giving dealer's tier);
 - a brand sale shipped from a dealer's shop: the dealer earns its fulfillment fee AND is paid for the goods
-  at its tier price; a unit of that sale returned at the dealer's shop is the dealer's again, at that price.
+  at its tier price; a unit of that sale returned at the dealer's shop is the dealer's again, at that price;
+- a dealer's own sale shipped from the brand's warehouse sold the brand's goods: a unit returned there moves
+  nothing, a unit returned at the dealer's shop is the dealer's from then on, at its tier price.
 """
 
 from __future__ import annotations
@@ -256,3 +258,68 @@ async def test_a_dealers_part_of_a_sale_cancelled_before_it_left_moves_no_goods_
     rules = {rule: per_party(ln for ln in lines if ln.rule == rule) for rule in sorted({ln.rule for ln in lines})}
     assert rules == {"sale": {"clearing": -30_000, "brand": 30_000}, "return": {"clearing": 24_000, "brand": -24_000}}
     assert await entries(services, admin, party=f"dealer:{dealer.id}", order_id=placed.id) == []
+
+
+async def test_a_dealers_sale_from_the_brands_warehouse_returned_there_moves_nothing_and_at_its_shop_is_bought(
+    services: Any, admin: Any
+) -> None:
+    """Worked example 10. Dealer D (GOLD, 80%); list price 5 000, so D's price is 4 000. D's own sale of 2 x 6 000
+    is shipped from the brand's warehouse (D's shop has none): the goods were the brand's and stay so. One unit
+    comes back at the warehouse: no owner changes. One comes back at D's shop: D takes the brand's unit over,
+    `dealer:D -4 000`, `brand +4 000` (move `return:<return>:brand`)."""
+    sku = uid("TEA")
+    dealer, shop = await dealer_with_a_shop(services, admin, uid("MUG"), 1)
+    dealers, inventory, orders = services.stub("dealers"), services.stub("inventory"), services.stub("orders")
+    await dealers.SetWholesalePrice(dpb.SetWholesalePriceRequest(sku=sku, list_price=cny(5_000)), metadata=admin)
+    brand_dc = await warehouse(services, admin, sku, 2)
+
+    async def sellable_on_the_dealer_channel() -> int:
+        reply = await inventory.GetAvailability(
+            ipb.GetAvailabilityRequest(skus=[sku], channel_id=dealer.channel_id), metadata=admin
+        )
+        return reply.items[0].available
+
+    await eventually(sellable_on_the_dealer_channel, lambda n: n == 2)
+    placed = (
+        await orders.PlaceOrder(
+            opb.PlaceOrderRequest(
+                channel_id=dealer.channel_id,
+                external_order_id=uid("EXT"),
+                customer=opb.Customer(phone="13800000000"),
+                lines=[opb.OrderLine(sku=sku, quantity=2, unit_price=cny(6_000))],
+                fulfillment=ship_to(),
+                dealer_id=dealer.id,
+            ),
+            metadata=admin,
+        )
+    ).order
+    [fulfillment] = placed.fulfillments
+    assert fulfillment.location_id == brand_dc
+    await orders.PayOrder(
+        opb.PayOrderRequest(order_id=placed.id, payment_ref=uid("PAY"), amount=placed.total), metadata=admin
+    )
+    await orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=placed.id, fulfillment_id=fulfillment.id, tracking_no="SF1"),
+        metadata=admin,
+    )
+    for location in (brand_dc, shop):
+        await orders.ReturnItems(
+            opb.ReturnItemsRequest(
+                request_id=uid("ret"),
+                order_id=placed.id,
+                lines=[opb.ReturnLine(sku=sku, quantity=1)],
+                return_location_id=location,
+                reason="changed mind",
+            ),
+            metadata=admin,
+        )
+
+    async def order_entries() -> list[spb.JournalLine]:
+        return await entries(services, admin, order_id=placed.id)
+
+    def both_returns_and_a_move(lines: list[spb.JournalLine]) -> bool:
+        returns = {ln.entry_id for ln in lines if ln.rule == "return"}
+        return len(returns) == 2 and any(ln.rule == "ownership" for ln in lines)
+
+    lines = await eventually(order_entries, both_returns_and_a_move)
+    assert per_party(ln for ln in lines if ln.rule == "ownership") == {"brand": 4_000, f"dealer:{dealer.id}": -4_000}

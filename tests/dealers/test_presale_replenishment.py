@@ -16,6 +16,7 @@ from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool.orders.v1 import orders_pb2 as opb
+from onepool_runtime.testing.services import metadata
 
 from tests.support.channels import wait_until_orders_knows, wait_until_orders_lists
 
@@ -170,3 +171,61 @@ async def test_a_shipped_replenishment_is_presold_by_the_dealers_own_channel_onl
         await inventory.GetExpectedReceipt(inv.GetExpectedReceiptRequest(receipt_id=receipt.id), metadata=admin)
     ).receipt
     assert closed.status == inv.EXPECTED_RECEIPT_STATUS_CANCELLED
+
+
+async def test_a_replenishment_received_in_inventory_directly_stops_being_expected(services, admin) -> None:  # type: ignore[no-untyped-def]
+    """The dealer's shop receives the transfer in inventory (ReceiveTransfer), not through dealers: dealers
+    follows inventory's event to RECEIVED, and its recovery loop cancels the expected receipt, so the units
+    that arrived are not also expected (and presold) a second time."""
+    dealers, inventory = services.stub("dealers"), services.stub("inventory")
+    sku, warehouse, store = name("TEA"), name("WH"), name("DS")
+    await inventory.UpsertLocation(
+        inv.UpsertLocationRequest(location=inv.Location(id=warehouse, name="DC", type=inv.LOCATION_TYPE_WAREHOUSE)),
+        metadata=admin,
+    )
+    await inventory.ReceiveStock(
+        inv.ReceiveStockRequest(
+            request_id=name("rcv"), location_id=warehouse, lines=[inv.StockLine(sku=sku, quantity=4)]
+        ),
+        metadata=admin,
+    )
+    dealer = (
+        await dealers.RegisterDealer(
+            pb.RegisterDealerRequest(request_id=name("reg"), name="Dealer", credit_limit=cny(1_000_000)),
+            metadata=admin,
+        )
+    ).dealer
+    await dealers.AddDealerLocation(
+        pb.AddDealerLocationRequest(
+            dealer_id=dealer.id,
+            location=inv.Location(id=store, name="Shop", type=inv.LOCATION_TYPE_DEALER_STORE, ships=True),
+        ),
+        metadata=admin,
+    )
+    await dealers.SetWholesalePrice(pb.SetWholesalePriceRequest(sku=sku, list_price=cny(PRICE)), metadata=admin)
+    placed = await dealers.PlaceReplenishment(
+        pb.PlaceReplenishmentRequest(
+            request_id=name("po"),
+            dealer_id=dealer.id,
+            from_location_id=warehouse,
+            to_location_id=store,
+            lines=[pb.ReplenishmentLine(sku=sku, quantity=4)],
+        ),
+        metadata=admin,
+    )
+    rid = placed.replenishment.id
+    shipped = (await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)).replenishment
+    [coming] = (await availability(inventory, admin, sku, location_ids=[store])).expected_by_date
+
+    await inventory.ReceiveTransfer(
+        inv.ReceiveTransferRequest(transfer_id=shipped.transfer_id), metadata=metadata("dealer", dealer_id=dealer.id)
+    )
+    receipt = await eventually(
+        lambda: expected_receipt(inventory, admin, coming.receipt_id),
+        lambda r: r.status == inv.EXPECTED_RECEIPT_STATUS_CANCELLED,
+    )
+    assert receipt.reference == rid
+    got = await dealers.GetReplenishment(pb.GetReplenishmentRequest(id=rid), metadata=admin)
+    assert got.replenishment.status == pb.REPLENISHMENT_STATUS_RECEIVED
+    at_store = await availability(inventory, admin, sku, location_ids=[store])
+    assert (at_store.on_hand, at_store.expected) == (4, 0)

@@ -450,7 +450,13 @@ ROWS: dict[str, Row] = {
     f"/{DLR}/PlaceReplenishment": Row(
         cases=(
             Case("dealer", lambda w: _replenish(w, w.b.id, w.shop_b), why="for B"),
-            Case("dealer", lambda w: _replenish(w, w.a.id, w.shop_b), why="A's own, delivered into B's shop"),
+            Case(
+                "dealer",
+                lambda w: _replenish(w, w.a.id, w.shop_b),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                why="A's own, delivered into B's shop: NOT_DEALER_LOCATION, as for any id not A's, so A cannot "
+                "tell B's location ids from unknown ones",
+            ),
         )
     ),
     f"/{DLR}/GetReplenishment": Row(

@@ -4,16 +4,19 @@ The real peers are wired together in tests/dealers."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
+import nats
 import pytest
+from google.protobuf.message import Message
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.dealers.v1 import dealers_pb2_grpc
 from onepool.inventory.v1 import inventory_pb2 as inv
@@ -62,6 +65,8 @@ class FakeInventory:
     expected: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The next this-many ExpectReceipt calls fail as if inventory were unreachable (the transfer does not).
     expectations_failing: int = 0
+    # The same for CancelExpectedReceipt.
+    cancels_failing: int = 0
     _ids: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
 
     def _up(self) -> None:
@@ -149,6 +154,9 @@ class FakeInventory:
 
     async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:
         self._up()
+        if self.cancels_failing:
+            self.cancels_failing -= 1
+            raise errors.Unavailable("inventory is unreachable")
         self.expected[receipt_id]["status"] = "CANCELLED"
 
 
@@ -264,3 +272,28 @@ class Setup:
 @pytest.fixture
 def setup(dealers, admin, fake_inventory) -> Setup:  # type: ignore[no-untyped-def]
     return Setup(dealers, admin, fake_inventory)
+
+
+Publish = Callable[[str, Message], Awaitable[None]]
+
+
+@pytest.fixture(scope="module")
+async def publish(dealers_host, nats_url: str) -> AsyncIterator[Publish]:  # type: ignore[no-untyped-def]
+    """Publish another service's event on JetStream, as its relay would (the event id is the message id)."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+
+    async def send(subject: str, message: Message, event_id: str = "") -> None:
+        event_id = event_id or str(uuid.uuid4())
+        message.meta.event_id = event_id  # type: ignore[attr-defined]
+        await js.publish(subject, message.SerializeToString(), headers={"Nats-Msg-Id": event_id})
+
+    yield send  # type: ignore[misc]
+    await nc.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)

@@ -181,6 +181,18 @@ def test_placed_shipped_received_moves_the_open_amount_to_owed() -> None:
     ]
 
 
+def test_receiving_leaves_the_expected_receipt_to_cancel_until_inventory_confirms() -> None:
+    d = dealer()
+    r = place(d, 100)
+    r.ship("T-1", NOW)
+    assert not r.receipt_cancel_due and not r.require_receipt_cancel()  # still on its way: the receipt stands
+    r.receive(d, NOW)
+    assert r.receipt_cancel_due
+    assert r.record_receipt_cancelled() is True and not r.receipt_cancel_due
+    assert r.record_receipt_cancelled() is False
+    assert r.require_receipt_cancel() is True and r.receipt_cancel_due  # a receipt made after it was received
+
+
 def test_repeating_a_step_is_a_no_op() -> None:
     d = dealer()
     r = place(d, 100)
@@ -230,10 +242,27 @@ def test_rejecting_releases_the_credit_but_not_while_the_transfer_is_being_made(
     with pytest.raises(FailedPrecondition) as caught:
         r.reject(d, "changed my mind", NOW)
     assert caught.value.reason == "SHIPMENT_IN_PROGRESS"
-    r.record_shipping_failure("insufficient stock", NOW)  # inventory refused: shippable again, or rejectable
+    # inventory refused: shippable again, or rejectable
+    assert r.record_shipping_failure(r.shipping_requested_at, "insufficient stock", NOW) is True
     assert r.status_reason == "insufficient stock" and not r.shipping_in_progress
     assert r.reject(d, "changed my mind", NOW) is True
     assert (r.status, d.open_minor, d.credit().available) == (ReplenishmentStatus.REJECTED, 0, cny(1000))
+
+
+def test_a_refusal_of_one_attempt_leaves_a_later_attempt_in_flight() -> None:
+    d = dealer(1000)
+    r = place(d, 1000)
+    r.request_shipping(NOW)
+    first = r.shipping_requested_at
+    r.request_shipping(NOW)  # a second attempt in the same instant still gets its own, later stamp
+    second = r.shipping_requested_at
+    assert first is not None and second is not None and second > first
+    assert r.record_shipping_failure(first, "insufficient stock", NOW) is False
+    assert r.shipping_in_progress
+    with pytest.raises(FailedPrecondition) as caught:
+        r.reject(d, "no stock", NOW)
+    assert caught.value.reason == "SHIPMENT_IN_PROGRESS"
+    assert r.ship("T-1", NOW) is True  # the second attempt's transfer went out
 
 
 # --- dealer profile -----------------------------------------------------------------------------------------
@@ -249,7 +278,10 @@ def test_suspension_and_renaming_move_the_channel_revision_but_tier_and_credit_d
     d.mark_channel_synced(1)
     assert not d.needs_channel_sync
     assert d.update(NOW, status=DealerStatus.SUSPENDED) is False  # no change, no event
-    assert [type(e) for e in d.events] == [events.DealerUpdated, events.DealerUpdated]
+    assert d.update(NOW, name="Dealer One Ltd") is True
+    assert d.revision == 2 and d.needs_channel_sync  # the channel carries the dealer's name
+    assert d.update(NOW, name="Dealer One Ltd") is False and d.revision == 2
+    assert [type(e) for e in d.events] == [events.DealerUpdated] * 3
 
 
 def test_a_dealer_credit_currency_cannot_change() -> None:

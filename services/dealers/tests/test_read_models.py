@@ -3,14 +3,10 @@ and inventory's transfer events complete replenishments whoever moved the goods.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-import nats
 import pytest
-from google.protobuf.message import Message
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.inventory.v1 import inventory_pb2 as inv
@@ -19,32 +15,9 @@ from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool.settlement.v1 import settlement_pb2
 
-from .conftest import cny
+from .conftest import cny, eventually
 
 pytestmark = pytest.mark.asyncio
-
-Publish = Callable[[str, Message], Awaitable[None]]
-
-
-@pytest.fixture(scope="module")
-async def publish(dealers_host, nats_url: str) -> AsyncIterator[Publish]:  # type: ignore[no-untyped-def]
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-
-    async def send(subject: str, message: Message, event_id: str = "") -> None:
-        event_id = event_id or str(uuid.uuid4())
-        message.meta.event_id = event_id  # type: ignore[attr-defined]
-        await js.publish(subject, message.SerializeToString(), headers={"Nats-Msg-Id": event_id})
-
-    yield send  # type: ignore[misc]
-    await nc.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 async def _overview(dealers, admin, dealer_id: str, **period) -> pb.GetDealerOverviewResponse:  # type: ignore[no-untyped-def]
@@ -199,3 +172,28 @@ async def test_inventory_transfer_events_complete_a_replenishment(  # type: igno
     await eventually(received)
     o = await _overview(dealers, admin, dealer.id)
     assert (o.balance.amount_minor, o.open_replenishments.amount_minor) == (1800, 0)
+
+
+async def test_overview_counts_beyond_an_int32_are_reported_capped(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, publish, fake_inventory
+) -> None:
+    """2 x 2 000 000 000 units on hand, and 5 shipped replenishments of 500 SKUs x 1 000 000 units on their way:
+    each total passes 2 147 483 647, which is what the overview answers instead of failing."""
+    dealer = await setup.dealer(limit=10**15)
+    store = await setup.store(dealer.id)
+    for sku in ("BIG-1", "BIG-2"):
+        await publish("inventory.stock.changed", _stock(sku, store, 2_000_000_000, 1))
+    skus = [setup.name("BULK") for _ in range(500)]
+    warehouse = fake_inventory.warehouse(**{sku: 5_000_000 for sku in skus})
+    for sku in skus:
+        await setup.price(sku, 1)
+    for _ in range(5):
+        request = setup.place_request(dealer.id, warehouse, store, **{sku: 1_000_000 for sku in skus})
+        placed = (await dealers.PlaceReplenishment(request, metadata=admin)).replenishment
+        await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=placed.id), metadata=admin)
+
+    async def stocked() -> bool:
+        return (await _overview(dealers, admin, dealer.id)).units_in_stock == 2**31 - 1
+
+    await eventually(stocked)
+    assert (await _overview(dealers, admin, dealer.id)).inbound_units == 2**31 - 1

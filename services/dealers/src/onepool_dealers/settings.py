@@ -14,8 +14,9 @@ class DealersSettings(ServiceSettings):
     tier_factor_gold_bps: int = 8000
     # Deadline of each call to inventory and channels.
     peer_timeout_seconds: float = 5.0
-    # The recovery loop: finishes dealers whose channel is missing or behind, and retries shipments whose
-    # transfer request got no answer for this long.
+    # The recovery loop: finishes dealers whose channel is missing or behind, retries shipments whose
+    # transfer request got no answer for this long, and cancels the expected receipts of received
+    # replenishments until inventory confirms.
     recovery_interval_seconds: float = 5.0
     recovery_batch: int = 50
     shipping_retry_after_seconds: float = 30.0

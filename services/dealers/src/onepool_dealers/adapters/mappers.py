@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onepool.dealers.v1 import dealers_pb2 as pb
+from onepool_kernel.stock import capped
 
 # Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): the kernel's
 # Location, translated by the runtime's one inventory.v1.Location mapper, as inventory's own are.
@@ -51,4 +52,7 @@ def move_to_proto(m: OwnershipMove) -> pb.OwnershipMove:
 
 
 def overview_to_proto(o: Overview) -> pb.GetDealerOverviewResponse:
-    return to_message(pb.GetDealerOverviewResponse, o)
+    # Totals over many locations and replenishments may pass what an int32 field carries: reported capped, as
+    # inventory and channels report theirs (one SKU at one location never does: inventory refuses it).
+    counts = {name: capped(getattr(o, name)) for name in ("open_orders", "units_in_stock", "inbound_units")}
+    return to_message(pb.GetDealerOverviewResponse, o, **counts)

@@ -14,7 +14,7 @@ from onepool_runtime.columns import (
     priced_line_checks,
     timestamp_column,
 )
-from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, Identity, Index, false, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -88,6 +88,8 @@ class ReplenishmentRow(DealersTable, Stamped, table=True):
             "shipping_requested_at",
             postgresql_where=text("shipping_requested_at IS NOT NULL"),
         ),
+        # The recovery loop's scan: received replenishments whose expected receipt may still be open.
+        Index("replenishments_receipt_cancel_due", "seq", postgresql_where=text("receipt_cancel_due")),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -103,6 +105,8 @@ class ReplenishmentRow(DealersTable, Stamped, table=True):
     status_reason: str = Field(default="", max_length=500)
     shipping_requested_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     shipped_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # RECEIVED, and its expected receipt in inventory not yet confirmed cancelled (the recovery loop retries).
+    receipt_cancel_due: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class ReplenishmentLineRow(DealersTable, table=True):

@@ -307,6 +307,11 @@ class DealersRepository(Repository):
         )
         return list(rows.scalars())
 
+    async def receipts_to_cancel(self, limit: int) -> list[Replenishment]:
+        """Received replenishments whose expected receipt is not yet confirmed cancelled, oldest first."""
+        query = select(_REPL).where(_REPL.c.receipt_cancel_due).order_by(_REPL.c.seq).limit(limit)
+        return await self._with_lines(list((await self.session.execute(query)).all()))
+
     # --- read models ------------------------------------------------------------------------------------
 
     async def apply_stock(self, view: StockView) -> bool:

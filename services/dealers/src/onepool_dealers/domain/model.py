@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -113,7 +113,7 @@ class Dealer:
     credit currency), kept in the same transactions that move replenishments, under the dealer's row lock:
     `open_minor` (PLACED + SHIPPED) and `received_minor` (everything received on credit, ever).
 
-    `revision` counts changes the dealer's sales channel must follow (a new location, a status change);
+    `revision` counts changes the dealer's sales channel must follow (a new location, a rename, a status change);
     `channel_synced_revision` is the last revision pushed to the channels service. Until `channel_id` is
     set, the channel is still being created (see service_layer.channel_sync)."""
 
@@ -207,8 +207,8 @@ class Dealer:
             return False
         for key, value in changes.items():
             setattr(self, key, value)
-        if "status" in changes:
-            self.revision += 1  # the dealer channel pauses / resumes with the dealer
+        if "status" in changes or "name" in changes:
+            self.revision += 1  # the dealer channel is named after the dealer, and pauses / resumes with it
         self.updated_at = now
         self.events.append(DealerUpdated(self))
         return True
@@ -281,7 +281,15 @@ class Replenishment:
 
     Shipping is a saga: `shipping_requested_at` records that the inventory transfer was asked for (its
     request id is derived from the replenishment id, so asking again is safe); while it is set the
-    replenishment cannot be rejected, and a recovery loop retries the transfer if the answer never came."""
+    replenishment cannot be rejected, and a recovery loop retries the transfer if the answer never came.
+    Each attempt stamps it anew and a refusal clears only its own stamp: two attempts may be in flight (a
+    caller's and the loop's), and one's refusal must not let the replenishment be rejected while the other's
+    transfer may still go out.
+
+    Once it is RECEIVED, however that happened, `receipt_cancel_due` says the expected receipt its shipment
+    made at the dealer's location (docs/presale.md) is still to be cancelled in inventory: the goods came as
+    the transfer, and until the receipt is cancelled the dealer's channel may presell them a second time. It
+    is cleared only when inventory confirms nothing more comes on the receipt."""
 
     id: str
     dealer_id: str
@@ -294,6 +302,7 @@ class Replenishment:
     shipping_requested_at: datetime | None = None
     # When the transfer went out: what the goods' expected arrival is reckoned from, the same on every retry.
     shipped_at: datetime | None = None
+    receipt_cancel_due: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
@@ -352,21 +361,25 @@ class Replenishment:
         )
 
     def request_shipping(self, now: datetime) -> bool:
-        """True if the transfer must be requested (again); False if it already shipped."""
+        """True if the transfer must be requested (again); False if it already shipped. The attempt's stamp
+        (`shipping_requested_at`, always later than the one before) is what its refusal names."""
         if self.status is ReplenishmentStatus.SHIPPED:
             return False
         if self.status is not ReplenishmentStatus.PLACED:
             raise self._illegal("shipped")
-        if self.shipping_requested_at is None:
-            self.shipping_requested_at = now
+        before = self.shipping_requested_at
+        self.shipping_requested_at = now if before is None or now > before else before + timedelta(microseconds=1)
         return True
 
-    def record_shipping_failure(self, reason: str, now: datetime) -> None:
-        """The transfer was refused (e.g. not enough stock): the replenishment stays PLACED, shippable later."""
-        if self.status is ReplenishmentStatus.PLACED:
-            self.shipping_requested_at = None
-            self.status_reason = reason[:500]
-            self.updated_at = now
+    def record_shipping_failure(self, attempt: datetime | None, reason: str, now: datetime) -> bool:
+        """Inventory refused the attempt stamped `attempt` (e.g. not enough stock): the replenishment stays
+        PLACED, shippable later. Another attempt stamped since may still be in flight: then nothing changes."""
+        if self.status is not ReplenishmentStatus.PLACED or self.shipping_requested_at != attempt:
+            return False
+        self.shipping_requested_at = None
+        self.status_reason = reason[:500]
+        self.updated_at = now
+        return True
 
     def ship(self, transfer_id: str, now: datetime) -> bool:
         from onepool_dealers.domain.events import ReplenishmentShipped
@@ -384,6 +397,14 @@ class Replenishment:
         self.events.append(ReplenishmentShipped(self))
         return True
 
+    def is_own_transfer(self, transfer_id: str, from_location_id: str, to_location_id: str) -> bool:
+        """Whether a transfer is the one this replenishment shipped with (its goods are booked as wholesale)."""
+        return (
+            self.status in (ReplenishmentStatus.SHIPPED, ReplenishmentStatus.RECEIVED)
+            and self.transfer_id == transfer_id
+            and (self.from_location_id, self.to_location_id) == (from_location_id, to_location_id)
+        )
+
     def needs_receiving(self) -> bool:
         """False if it was already received (a repeat is a no-op); refused unless it has shipped."""
         if self.status is ReplenishmentStatus.RECEIVED:
@@ -399,9 +420,24 @@ class Replenishment:
             return False
         assert dealer.id == self.dealer_id
         self.status = ReplenishmentStatus.RECEIVED
+        self.receipt_cancel_due = True
         self.updated_at = now
         dealer.book_received(self.total)
         self.events.append(ReplenishmentReceived(self))
+        return True
+
+    def require_receipt_cancel(self) -> bool:
+        """An expected receipt was (re)made after the goods were received: it must be cancelled too."""
+        if self.status is not ReplenishmentStatus.RECEIVED or self.receipt_cancel_due:
+            return False
+        self.receipt_cancel_due = True
+        return True
+
+    def record_receipt_cancelled(self) -> bool:
+        """Inventory confirmed nothing more comes on the expected receipt (cancelled, closed or none open)."""
+        if not self.receipt_cancel_due:
+            return False
+        self.receipt_cancel_due = False
         return True
 
     def reject(self, dealer: Dealer, reason: str, now: datetime) -> bool:

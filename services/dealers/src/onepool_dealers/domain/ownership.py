@@ -2,10 +2,9 @@
 
 A location's stock is its owner's (the brand's, or the dealer's that owns the location). Goods change owner
 when inventory receives a transfer between locations of different owners, when a return is received at a
-location of someone other than the order's seller (the seller owned the goods it sold and refunded), and
-when a dealer's location ships goods of someone else's sale. Dealers values each move, since only it knows
-the tiers and the list prices, and publishes it (`dealers.ownership.moved`); settlement books what the
-taker owes the giver.
+location of someone other than whoever owned the goods after the sale (`ReturnedGoods`), and when a dealer's
+location ships goods of someone else's sale. Dealers values each move, since only it knows the tiers and the
+list prices, and publishes it (`dealers.ownership.moved`); settlement books what the taker owes the giver.
 
 The rule (docs/settlement.md "Goods that change owner"):
 - a move between the same owner, or between two brand locations, is no move;
@@ -15,6 +14,9 @@ The rule (docs/settlement.md "Goods that change owner"):
 - a SKU without a list price: an order's goods (a return, a fulfillment) at the price the customer paid x
   the same tier factor; a transferred SKU is left unpriced (named on the move, not in its total);
 - an order's seller is the order's dealer, else the dealer owning its channel, else the brand;
+- whose goods come back on a return: units that left a dealer's location are the seller's (the dealer's own,
+  or taken over by the seller with a fulfillment move); units that left a brand location are the brand's,
+  whoever sold them (a dealer selling from the pool sells the brand's goods, and nothing moved);
 - a move whose valuing dealer dealers does not know, or whose lines are in another currency than that
   dealer's, is valued only where it can be (the rest named as unpriced).
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -52,35 +55,119 @@ class MoveLine:
         return self.unit_price.amount_minor * self.quantity
 
 
-# Parties an orders event does not name, in the goods it shows, until dealers looks them up (`Goods.resolved`):
-# the order's seller (its dealer, else the dealer owning its channel, else the brand), and the owner of
-# the location where the goods are (a return's receiving location).
+# The party an orders event does not name, in the goods it shows, until dealers looks it up (`Goods.resolved`):
+# the order's seller (its dealer, else the dealer owning its channel, else the brand).
 SELLER = "<seller>"
-LOCATION_OWNER = "<location owner>"
+BRAND = ""
 
 
 @dataclass(frozen=True)
 class Goods:
     """What moved, where, and why (before it is valued). giver and taker: a dealer id, "" for the brand."""
 
-    id: str  # "<reason>:<reference>" (module doc)
+    id: str  # "<reason>:<reference>", or "return:<return>:brand" (ReturnedGoods)
     reason: MoveReason
     lines: tuple[StockLine, ...]
     giver: str
     taker: str
+    reference: str  # the transfer, return or fulfillment id
     paid_prices: Mapping[str, Money] = field(default_factory=dict)  # an order's unit prices, by SKU
     order_id: str = ""
     location_id: str = ""
 
-    @property
-    def reference(self) -> str:
-        """The transfer, return or fulfillment id."""
-        return self.id.rsplit(":", 1)[-1]
-
-    def resolved(self, seller: str, owners: Mapping[str, str]) -> Goods:
-        """`owners`: location id -> owning dealer id (a location not in it is the brand's)."""
-        swap = {SELLER: seller, LOCATION_OWNER: owners.get(self.location_id, "")}
+    def resolved(self, seller: str) -> Goods:
+        swap = {SELLER: seller}
         return replace(self, giver=swap.get(self.giver, self.giver), taker=swap.get(self.taker, self.taker))
+
+
+@dataclass(frozen=True)
+class Departure:
+    """Units of an order that left one location for the customer (a fulfillment that has left)."""
+
+    fulfillment_id: str
+    location_owner: str  # the dealer owning the location, "" for the brand's
+    lines: tuple[StockLine, ...]
+    left_at: datetime | None = None
+
+    @property
+    def owner_after_sale(self) -> str:
+        """Units from a dealer's location are the seller's once they left; a brand location's stay the brand's."""
+        return SELLER if self.location_owner else BRAND
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ReturnedGoods:
+    """A return received at a location, before it is known whose goods came back (`goods`).
+
+    Which units came back is not in the facts, only SKUs and quantities. When a SKU left from locations of
+    different owners, the order's units come back in the order they left (by the time they left, then by
+    fulfillment id): the order's earlier returns took the first ones, this return takes the next. So the
+    same history always gives the same moves, and two returns never both claim one unit. Units beyond what
+    the facts show leaving are the seller's (it sold and refunded them)."""
+
+    return_id: str
+    order_id: str
+    location_id: str
+    lines: tuple[StockLine, ...]
+    departures: tuple[Departure, ...]
+    # Units of each SKU returned so far, this return included (the order's facts just after it).
+    returned_so_far: Mapping[str, int]
+    paid_prices: Mapping[str, Money] = field(default_factory=dict)
+
+    def goods(self, seller: str, owners: Mapping[str, str]) -> list[Goods]:
+        """One Goods per owner the units were after the sale; `owners`: location id -> owning dealer id (a
+        location not in it is the brand's). The seller's part is "return:<return>" (the id a return always
+        had); the brand's part of a dealer's sale is "return:<return>:brand"."""
+        taker = owners.get(self.location_id, BRAND)
+        parts: dict[str, dict[str, int]] = {}
+        for sku, quantity in _merged(self.lines):
+            for owner, units in self._owners_of(sku, quantity):
+                part = parts.setdefault(seller if owner == SELLER else owner, {})
+                part[sku] = part.get(sku, 0) + units
+        return [
+            Goods(
+                id=f"return:{self.return_id}" if giver == seller else f"return:{self.return_id}:brand",
+                reason=MoveReason.RETURN,
+                lines=tuple(StockLine(sku, units) for sku, units in units_by_sku.items()),
+                giver=giver,
+                taker=taker,
+                reference=self.return_id,
+                paid_prices=self.paid_prices,
+                order_id=self.order_id,
+                location_id=self.location_id,
+            )
+            for giver, units_by_sku in sorted(parts.items(), key=lambda part: part[0] != seller)
+        ]
+
+    def _owners_of(self, sku: str, quantity: int) -> list[tuple[str, int]]:
+        """(owner after the sale, units) of this return's `quantity` units of `sku`."""
+        skip = max(self.returned_so_far.get(sku, 0) - quantity, 0)  # what earlier returns took
+        left = sorted(self.departures, key=lambda d: (d.left_at or _NEVER, d.fulfillment_id))
+        out: list[tuple[str, int]] = []
+        for departure in left:
+            for line in departure.lines:
+                if line.sku != sku or line.quantity <= 0:
+                    continue
+                taken_before = min(skip, line.quantity)
+                skip -= taken_before
+                units = min(line.quantity - taken_before, quantity)
+                if units:
+                    out.append((departure.owner_after_sale, units))
+                    quantity -= units
+        if quantity > 0:
+            out.append((SELLER, quantity))
+        return out
+
+
+def resolve(shown: Iterable[Goods | ReturnedGoods], seller: str, owners: Mapping[str, str]) -> list[Goods]:
+    """An orders event's goods with its seller (and a return's location owner) filled in."""
+    out: list[Goods] = []
+    for item in shown:
+        out.extend(item.goods(seller, owners) if isinstance(item, ReturnedGoods) else [item.resolved(seller)])
+    return out
 
 
 @dataclass

@@ -86,7 +86,8 @@ async def build_with(
     servicer = DealerServicer(uow_factory, sagas, settings)
 
     async def recover() -> None:
-        """Finish half-done sagas (a dealer without its channel, a shipment without its answer)."""
+        """Finish half-done sagas (a dealer without its channel, a shipment without its answer, a received
+        replenishment whose expected receipt is still open)."""
         while True:
             await asyncio.sleep(settings.recovery_interval_seconds)
             try:

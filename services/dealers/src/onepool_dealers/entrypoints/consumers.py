@@ -7,12 +7,13 @@ effect; stale numbers are dropped by version (stock) or by updated_at (orders)."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import TypeAlias
 
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.orders.v1 import events_pb2 as order_events
+from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool_kernel.lines import StockLine
 from onepool_kernel.money import Money
@@ -21,7 +22,7 @@ from onepool_runtime.protobuf import from_ts, money_from_proto
 from onepool_dealers.adapters import mappers
 from onepool_dealers.domain.model import TierFactors
 from onepool_dealers.domain.overview import WHOLESALE_RULE, OrderView, StockView
-from onepool_dealers.domain.ownership import LOCATION_OWNER, SELLER, Goods, MoveReason
+from onepool_dealers.domain.ownership import SELLER, Departure, Goods, MoveReason, ReturnedGoods
 from onepool_dealers.service_layer import handlers
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
 
@@ -119,43 +120,55 @@ def order_handlers(
     return one, many
 
 
-def _order_goods(event: OrderEvent) -> tuple[str, str, list[Goods]]:
+def _order_goods(event: OrderEvent) -> tuple[str, str, list[Goods | ReturnedGoods]]:
     """(the order's dealer id, its channel id, goods it shows changing owner): fulfillments that left a
-    dealer's location, and the return this event announces."""
+    dealer's location, and the return this event announces (whose goods came back is decided with the
+    seller known, see ownership.ReturnedGoods)."""
     order = event.facts
-    left = [f for f in order.fulfillments if f.has_left and f.location_owner_dealer_id]
+    left = [f for f in order.fulfillments if f.has_left]
+    from_dealers = [f for f in left if f.location_owner_dealer_id]
     returned = isinstance(event, order_events.OrderReturned) and bool(event.returned.location_id)
-    if not left and not returned:
+    if not from_dealers and not returned:
         return order.dealer_id, order.channel_id, []  # most orders events: nothing more to read
     prices = {ln.sku: money_from_proto(ln.unit_price) for ln in order.lines}
-    goods = [
+    shown: list[Goods | ReturnedGoods] = [
         Goods(
             id=f"fulfillment:{order.order_id}:{f.fulfillment_id}",
             reason=MoveReason.FULFILLMENT,
-            lines=tuple(StockLine(ln.sku, ln.quantity) for ln in f.lines),
+            lines=_lines(f.lines),
             giver=f.location_owner_dealer_id,
             taker=SELLER,
+            reference=f.fulfillment_id,
             paid_prices=prices,
             order_id=order.order_id,
             location_id=f.location_id,
         )
-        for f in left
+        for f in from_dealers
     ]
     if isinstance(event, order_events.OrderReturned) and returned:
         r = event.returned
-        goods.append(
-            Goods(
-                id=f"return:{r.return_id or f'event-{event.meta.event_id}'}",
-                reason=MoveReason.RETURN,
-                lines=tuple(StockLine(ln.sku, ln.quantity) for ln in r.lines),
-                giver=SELLER,
-                taker=LOCATION_OWNER,
-                paid_prices=prices,
+        so_far: dict[str, int] = {}
+        for ln in order.lines:
+            so_far[ln.sku] = so_far.get(ln.sku, 0) + ln.returned_quantity
+        shown.append(
+            ReturnedGoods(
+                return_id=r.return_id or f"event-{event.meta.event_id}",
                 order_id=order.order_id,
                 location_id=r.location_id,
+                lines=_lines(r.lines),
+                departures=tuple(
+                    Departure(f.fulfillment_id, f.location_owner_dealer_id, _lines(f.lines), _time(f.left_at, None))
+                    for f in left
+                ),
+                returned_so_far=so_far,
+                paid_prices=prices,
             )
         )
-    return order.dealer_id, order.channel_id, goods
+    return order.dealer_id, order.channel_id, shown
+
+
+def _lines(lines: Iterable[facts_pb2.StockLineFacts]) -> tuple[StockLine, ...]:
+    return tuple(StockLine(ln.sku, ln.quantity) for ln in lines)
 
 
 def _order_view(event: OrderEvent) -> tuple[OrderView, str]:

@@ -108,7 +108,8 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
     ) -> pb.PlaceReplenishmentResponse:
         cmd = requests.place_replenishment(request)
         self._scope.require_dealer(cmd.dealer_id)
-        await self._scope.require_not_anothers_location(cmd.to_location_id)
+        # Another dealer's location as the destination is refused by the use case as NOT_DEALER_LOCATION, as an
+        # unknown or brand id is: a PERMISSION_DENIED here would tell a dealer which ids are other dealers'.
         await self._sagas.learn_location(cmd.from_location_id)
 
         async def produce(uow: DealersUnitOfWork) -> pb.PlaceReplenishmentResponse:

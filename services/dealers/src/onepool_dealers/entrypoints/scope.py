@@ -1,7 +1,8 @@
 """What the caller's token lets it touch in dealers (the scoping half of authorization; the role table is
 policies.py). Scope always comes from the verified token, never from the request body: a dealer token sees
-and changes only its own dealer, whatever dealer id it puts in a request, and never delivers into another
-dealer's location."""
+and changes only its own dealer, whatever dealer id it puts in a request. It never delivers into another
+dealer's location either, but that is the placement's own rule (NOT_DEALER_LOCATION, whoever asks), not a
+scope check: refusing it here as PERMISSION_DENIED would tell a dealer which location ids are other dealers'."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections.abc import Callable
 
 from onepool_kernel.roles import DEALER
 from onepool_runtime.auth import Principal, current_principal, require_dealer
-from onepool_runtime.errors import PermissionDenied
 from onepool_runtime.servicer import UseCases
 
 from onepool_dealers.service_layer import handlers
@@ -36,16 +36,6 @@ class DealerScope:
             return requested
         require_dealer(requested or own)
         return own
-
-    async def require_not_anothers_location(self, location_id: str) -> None:
-        """A dealer token naming another dealer's location is PERMISSION_DENIED (a brand or unknown location is
-        left to the use case, which refuses any destination that is not the dealer's own)."""
-        own = self.own_dealer()
-        if own is None:
-            return
-        owner = await self._use.read(lambda uow: handlers.location_owner(uow, location_id))
-        if owner and owner != own:
-            raise PermissionDenied("a dealer token may not act on another dealer's location")
 
     async def require_replenishment(self, replenishment_id: str) -> None:
         """A replenishment belongs to its dealer: another dealer's id is PERMISSION_DENIED."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from onepool_kernel.lines import StockLine
 from onepool_kernel.money import Money
@@ -26,7 +27,7 @@ from onepool_dealers.domain.model import (
     tier_unit_price,
 )
 from onepool_dealers.domain.overview import OrderView, Overview, StockView
-from onepool_dealers.domain.ownership import DEFAULT_CURRENCY, Goods, MoveReason, OwnershipMove
+from onepool_dealers.domain.ownership import DEFAULT_CURRENCY, Goods, MoveReason, OwnershipMove, ReturnedGoods
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
 
 # --- dealers ---------------------------------------------------------------------------------------------
@@ -200,10 +201,13 @@ async def request_shipping(uow: DealersUnitOfWork, replenishment_id: str) -> tup
     return replenishment, must_call
 
 
-async def shipping_refused(uow: DealersUnitOfWork, replenishment_id: str, reason: str) -> None:
+async def shipping_refused(
+    uow: DealersUnitOfWork, replenishment_id: str, attempt: datetime | None, reason: str
+) -> None:
+    """Inventory refused the attempt stamped `attempt` (see Replenishment.request_shipping)."""
     replenishment = await get_replenishment(uow, replenishment_id, lock=True)
-    replenishment.record_shipping_failure(reason, now())
-    await uow.repo.save_replenishment(replenishment)
+    if replenishment.record_shipping_failure(attempt, reason, now()):
+        await uow.repo.save_replenishment(replenishment)
 
 
 async def mark_shipped(uow: DealersUnitOfWork, replenishment_id: str, transfer_id: str) -> Replenishment:
@@ -225,6 +229,25 @@ async def mark_received(uow: DealersUnitOfWork, replenishment_id: str) -> Replen
     return replenishment
 
 
+async def receipt_cancelled(uow: DealersUnitOfWork, replenishment_id: str) -> None:
+    replenishment = await get_replenishment(uow, replenishment_id, lock=True)
+    if replenishment.record_receipt_cancelled():
+        await uow.repo.save_replenishment(replenishment)
+
+
+async def require_receipt_cancel(uow: DealersUnitOfWork, replenishment_id: str) -> Replenishment:
+    """An expected receipt was made for a replenishment: if it was received meanwhile, that receipt is due
+    a cancel too."""
+    replenishment = await get_replenishment(uow, replenishment_id, lock=True)
+    if replenishment.require_receipt_cancel():
+        await uow.repo.save_replenishment(replenishment)
+    return replenishment
+
+
+async def receipts_to_cancel(uow: DealersUnitOfWork, limit: int) -> list[Replenishment]:
+    return await uow.repo.receipts_to_cancel(limit)
+
+
 async def reject_replenishment(uow: DealersUnitOfWork, replenishment_id: str, reason: str) -> Replenishment:
     found = await get_replenishment(uow, replenishment_id)
     dealer = await get_dealer(uow, found.dealer_id, lock=True)
@@ -236,8 +259,6 @@ async def reject_replenishment(uow: DealersUnitOfWork, replenishment_id: str, re
 
 
 async def stalled_shipments(uow: DealersUnitOfWork, older_than_seconds: float, limit: int) -> list[str]:
-    from datetime import timedelta
-
     return await uow.repo.stalled_shipments(now() - timedelta(seconds=older_than_seconds), limit)
 
 
@@ -302,10 +323,15 @@ async def transfer_received(
     from_location_id: str,
     to_location_id: str,
 ) -> list[OwnershipMove]:
-    """A transfer between locations of different owners that is not a replenishment moves the goods' owner."""
+    """A transfer between locations of different owners that is not a replenishment's moves the goods' owner.
+
+    A replenishment's own transfer is the one it shipped with (SHIPPED or RECEIVED with that transfer id; the
+    consumer follows the event to that first, `transfer_moved`): it is booked as wholesale when received. Any
+    other transfer naming a replenishment (one that went out for it after it was rejected, a second one) is
+    goods that changed hands all the same, so it is a move, never skipped."""
     found = await uow.repo.get_replenishment(reference) if reference else None
-    if found is not None and (found.from_location_id, found.to_location_id) == (from_location_id, to_location_id):
-        return []  # a replenishment: booked as wholesale when it is received
+    if found is not None and found.is_own_transfer(transfer_id, from_location_id, to_location_id):
+        return []
     owners = await uow.repo.location_owners({from_location_id, to_location_id})
     goods = Goods(
         id=f"transfer:{transfer_id}",
@@ -313,27 +339,25 @@ async def transfer_received(
         lines=tuple(lines),
         giver=owners.get(from_location_id, ""),
         taker=owners.get(to_location_id, ""),
+        reference=transfer_id,
         location_id=to_location_id,
     )
     return await record_moves(uow, factors, [goods])
 
 
 async def order_goods_moved(
-    uow: DealersUnitOfWork, factors: TierFactors, shown: list[tuple[str, str, list[Goods]]]
+    uow: DealersUnitOfWork, factors: TierFactors, shown: list[tuple[str, str, list[Goods | ReturnedGoods]]]
 ) -> None:
     """Goods orders events show changing owner ((order's dealer id, channel id, goods) per event, see
-    ownership.Goods.resolved): sellers and location owners looked up, then the moves recorded. Nothing is
-    read unless an event shows some (most orders events show none)."""
+    ownership.resolve): sellers and location owners looked up, then the moves recorded. Nothing is read
+    unless an event shows some (most orders events show none)."""
     relevant = [(dealer_id, channel_id, goods) for dealer_id, channel_id, goods in shown if goods]
     if not relevant:
         return
     channel_dealers = await uow.repo.dealer_ids_by_channels({c for d, c, _ in relevant if not d})
     owners = await uow.repo.location_owners({g.location_id for _, _, goods in relevant for g in goods})
-    await record_moves(
-        uow,
-        factors,
-        [g.resolved(d or channel_dealers.get(c, ""), owners) for d, c, goods in relevant for g in goods],
-    )
+    resolved = [ownership.resolve(goods, d or channel_dealers.get(c, ""), owners) for d, c, goods in relevant]
+    await record_moves(uow, factors, [g for goods in resolved for g in goods])
 
 
 async def apply_stock(uow: DealersUnitOfWork, view: StockView) -> bool:

@@ -6,22 +6,27 @@ finished by a retry or by the recovery loop (`recover_once`).
   channels service (the request id is derived from the dealer id, so creating twice creates once); (3) record
   the channel id and publish dealers.dealer.registered. A dealer whose channel id is not recorded is
   finished by the recovery loop.
-- The channel follows the dealer: a new dealer location or a status change moves the dealer's `revision`
-  on; the saga pushes name, allocation (the brand's warehouses and stores, plus the dealer's own locations)
-  and status (PAUSED while suspended) and records the revision it pushed. Pushes for one dealer are
+- The channel follows the dealer: a new dealer location, a rename or a status change moves the dealer's
+  `revision` on; the saga pushes name, allocation (the brand's warehouses and stores, plus the dealer's own
+  locations) and status (PAUSED while suspended) and records the revision it pushed. Pushes for one dealer are
   serialised by an advisory lock, so a later push always carries at least what an earlier one did.
 - Shipping a replenishment: (1) record the shipping intent; (2) inventory TransferStock with a request id
   derived from the replenishment id; (3) record SHIPPED with the transfer id. A refusal (not enough stock)
-  clears the intent; an unanswered request is retried by the recovery loop, and inventory's
-  transfer.shipped event completes step 3 as well.
+  clears the intent, unless another attempt stamped it since (its transfer may still go out); an unanswered
+  request is retried by the recovery loop, and inventory's transfer.shipped event completes step 3 as well.
 - Receiving: inventory ReceiveTransfer (idempotent), then RECEIVED in one transaction with the dealer's
   running totals and dealers.replenishment.received. inventory.transfer.received completes it too.
 - Presale (docs/presale.md): once shipped, the replenishment is also recorded in inventory as an expected
   receipt at the dealer's location (ExpectReceipt, request id derived from the replenishment id), due
   `transit_seconds` later, so the dealer's own channel (the only one selling from its locations) may presell
-  it. Once received, the receipt is cancelled: the goods came as the transfer (which fills the orders waiting
-  there first). Both are best effort: if inventory cannot be reached the replenishment still ships and is
-  received; it is then only not preselling.
+  it. Making it is best effort: if inventory cannot be reached the replenishment still ships; it is then only
+  not preselling (a repeat of ShipReplenishment makes it).
+- Once received, by ReceiveReplenishment or by inventory's transfer.received event, the receipt must be
+  cancelled: the goods came as the transfer (which fills the orders waiting there first), and an open
+  receipt would let the channel presell them again. RECEIVED sets the replenishment's `receipt_cancel_due`
+  in the same transaction; the cancel is asked at once by ReceiveReplenishment (and by any repeat of it), and
+  by the recovery loop until inventory confirms it (cancelled, closed, or no open receipt); only then is the
+  flag cleared. The event path leaves it to the loop, since a consumer never calls another service.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgum
 from onepool_runtime.idempotency import run_in_transaction
 
 from onepool_dealers.domain import commands
-from onepool_dealers.domain.model import Dealer, Location, Replenishment, StockLine
+from onepool_dealers.domain.model import Dealer, Location, Replenishment, ReplenishmentStatus, StockLine
 from onepool_dealers.service_layer import handlers
 from onepool_dealers.service_layer.ports import ChannelsPort, InventoryPort
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
@@ -148,8 +153,8 @@ class Sagas:
             )
         except (FailedPrecondition, NotFound, InvalidArgument) as exc:
             # Inventory said no (not enough stock, a disabled location): it stays PLACED, shippable later.
-            reason = exc.message
-            await self._tx(lambda uow: handlers.shipping_refused(uow, replenishment_id, reason))
+            reason, attempt = exc.message, replenishment.shipping_requested_at
+            await self._tx(lambda uow: handlers.shipping_refused(uow, replenishment_id, attempt, reason))
             raise
         shipped: Replenishment = await self._tx(lambda uow: handlers.mark_shipped(uow, replenishment_id, transfer_id))
         await self._expect(shipped)
@@ -171,26 +176,45 @@ class Sagas:
             log.warning(
                 "replenishment %s is not expected stock at %s: %s", replenishment.id, replenishment.to_location_id, exc
             )
+            return
+        # Received while the receipt was being made: a cancel that ran before it found nothing to cancel.
+        current: Replenishment = await self._read(lambda uow: handlers.get_replenishment(uow, replenishment.id))
+        if current.status is ReplenishmentStatus.RECEIVED:
+            await self._tx(lambda uow: handlers.require_receipt_cancel(uow, current.id))
+            await self._cancel_receipt(current)
 
     async def receive(self, replenishment_id: str) -> Replenishment:
         replenishment: Replenishment = await self._read(lambda uow: handlers.get_replenishment(uow, replenishment_id))
         if not replenishment.needs_receiving():
+            if replenishment.receipt_cancel_due:  # received before, its receipt not yet cancelled: finish it
+                await self._cancel_receipt(replenishment)
             return replenishment
         await self.inventory.receive_transfer(replenishment.transfer_id)
         received: Replenishment = await self._tx(lambda uow: handlers.mark_received(uow, replenishment_id))
+        await self._cancel_receipt(received)
+        return received
+
+    async def _cancel_receipt(self, replenishment: Replenishment) -> None:
+        """Cancel the replenishment's expected receipt and clear `receipt_cancel_due` once inventory confirms.
+        A receipt already cancelled, fully received (RECEIPT_CLOSED) or gone is as good as
+        cancelled. Anything else leaves the flag for the recovery loop."""
         try:
             receipt_id = await self.inventory.expected_receipt_of(replenishment.to_location_id, replenishment.id)
             if receipt_id:
                 await self.inventory.cancel_expected_receipt(receipt_id, "received as the replenishment's transfer")
         except DomainError as exc:
-            log.warning("the expected receipt of replenishment %s stays open: %s", replenishment_id, exc)
-        return received
+            gone = isinstance(exc, NotFound) or getattr(exc, "reason", "") == "RECEIPT_CLOSED"
+            if not gone:
+                log.warning("the expected receipt of replenishment %s stays open for now: %s", replenishment.id, exc)
+                return
+        await self._tx(lambda uow: handlers.receipt_cancelled(uow, replenishment.id))
 
     # --- recovery ------------------------------------------------------------------------------------
 
     async def recover_once(self) -> int:
-        """Finish what was left half-done: dealers whose channel is missing or behind, and shipments whose
-        transfer request got no answer. Returns how many items were looked at."""
+        """Finish what was left half-done: dealers whose channel is missing or behind, shipments whose
+        transfer request got no answer, and received replenishments whose expected receipt is not yet
+        confirmed cancelled. Returns how many items were looked at."""
         dealer_ids = await self._read(lambda uow: handlers.dealers_needing_channel_sync(uow, self.recovery_batch))
         for dealer_id in dealer_ids:
             try:
@@ -205,4 +229,7 @@ class Sagas:
                 await self.ship(replenishment_id)
             except DomainError as exc:
                 log.warning("recovery: replenishment %s not shipped: %s", replenishment_id, exc)
-        return len(dealer_ids) + len(stalled)
+        received = await self._read(lambda uow: handlers.receipts_to_cancel(uow, self.recovery_batch))
+        for replenishment in received:
+            await self._cancel_receipt(replenishment)
+        return len(dealer_ids) + len(stalled) + len(received)

@@ -172,7 +172,8 @@ class DealerServiceServicer:
         """A dealer orders stock from a brand warehouse at its tier's wholesale price, within its credit limit; the
         total is held against its credit until received or rejected. Idempotent by request_id.
         Errors: NOT_FOUND (dealer); FAILED_PRECONDITION NOT_DEALER_LOCATION (to_location_id is not one of the
-        dealer's locations, an unknown id included: a dealer token learns nothing of other ids), NOT_BRAND_WAREHOUSE
+        dealer's locations: another dealer's, the brand's and an unknown id are answered alike, so a dealer token
+        learns nothing of other ids), NOT_BRAND_WAREHOUSE
         (from_location_id is not a brand warehouse, an unknown id included), LOCATION_INACTIVE (either is
         disabled), PRICE_MISSING (a SKU has no wholesale price), CURRENCY_MISMATCH (prices in several currencies,
         or not the credit limit's), DEALER_SUSPENDED, CREDIT_LIMIT (the total exceeds the credit available).

@@ -1,0 +1,119 @@
+"""Presale of a replenishment (docs/presale.md): once shipped it is an expected receipt at the dealer's location,
+and once received, by whatever path, that receipt is cancelled, retried until inventory confirms it."""
+
+from __future__ import annotations
+
+import pytest
+from onepool.dealers.v1 import dealers_pb2 as pb
+from onepool.inventory.v1 import events_pb2 as inventory_events
+from onepool.inventory.v1 import inventory_pb2 as inv
+
+from .conftest import eventually
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_shipped_replenishment_is_expected_stock_at_the_dealers_location_until_received(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory
+) -> None:
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-X": 4})
+    rid = (
+        await dealers.PlaceReplenishment(
+            setup.place_request(dealer.id, warehouse, store, **{"SKU-X": 4}), metadata=admin
+        )
+    ).replenishment.id
+    assert await fake_inventory.expected_receipt_of(store, rid) == ""  # nothing is on its way before it ships
+
+    await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)
+    await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)  # a repeat
+    receipts = [r for r in fake_inventory.expected.values() if r["reference"] == rid]
+    assert [(r["location_id"], r["lines"], r["status"]) for r in receipts] == [(store, [("SKU-X", 4)], "OPEN")]
+
+    await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=rid), metadata=admin)
+    assert [r["status"] for r in fake_inventory.expected.values() if r["reference"] == rid] == ["CANCELLED"]
+
+
+async def test_an_expectation_that_failed_is_made_by_a_repeat_of_the_shipment(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory
+) -> None:
+    # The transfer went out but inventory did not take the expectation: the shipment stands (the goods are on
+    # their way), and the caller's repeat of ShipReplenishment asks again, with the same content (the expected
+    # time follows from when it shipped, not from when it is asked), so a repeat is a replay, not a new request.
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-Y": 2})
+    rid = (
+        await dealers.PlaceReplenishment(
+            setup.place_request(dealer.id, warehouse, store, **{"SKU-Y": 2}), metadata=admin
+        )
+    ).replenishment.id
+    fake_inventory.expectations_failing = 1
+    shipped = (await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)).replenishment
+    assert shipped.status == pb.REPLENISHMENT_STATUS_SHIPPED and shipped.HasField("shipped_at")
+    assert await fake_inventory.expected_receipt_of(store, rid) == ""
+
+    for _ in range(2):
+        again = await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)
+        assert again.replenishment.shipped_at == shipped.shipped_at
+    receipts = [r for r in fake_inventory.expected.values() if r["reference"] == rid]
+    assert [(r["location_id"], r["lines"], r["status"]) for r in receipts] == [(store, [("SKU-Y", 2)], "OPEN")]
+
+
+def _receipt_status(fake_inventory, rid: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r["status"] for r in fake_inventory.expected.values() if r["reference"] == rid]
+
+
+async def test_a_receipt_whose_cancel_failed_is_cancelled_by_a_repeat_or_by_the_recovery_loop(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory, sagas
+) -> None:
+    """Inventory blips exactly at the cancel: the goods are received all the same, and the receipt (which would
+    let the dealer's channel presell units already there) is cancelled later, not forgotten."""
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-C": 4})
+    first, second = [
+        (
+            await dealers.PlaceReplenishment(
+                setup.place_request(dealer.id, warehouse, store, **{"SKU-C": 2}), metadata=admin
+            )
+        ).replenishment.id
+        for _ in range(2)
+    ]
+    for rid in (first, second):
+        await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)
+        fake_inventory.cancels_failing = 1
+        got = await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=rid), metadata=admin)
+        assert got.replenishment.status == pb.REPLENISHMENT_STATUS_RECEIVED
+        assert _receipt_status(fake_inventory, rid) == ["OPEN"]
+
+    await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=first), metadata=admin)  # a repeat
+    assert _receipt_status(fake_inventory, first) == ["CANCELLED"]
+    await sagas.recover_once()
+    assert _receipt_status(fake_inventory, second) == ["CANCELLED"]
+
+
+async def test_a_replenishment_received_in_inventory_has_its_receipt_cancelled_by_the_recovery_loop(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory, sagas, publish
+) -> None:
+    """The dealer receives the transfer in inventory itself: dealers follows inventory's event to RECEIVED, and
+    the receipt its shipment made is cancelled by the loop (a consumer never calls inventory)."""
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-I": 3})
+    rid = (
+        await dealers.PlaceReplenishment(
+            setup.place_request(dealer.id, warehouse, store, **{"SKU-I": 3}), metadata=admin
+        )
+    ).replenishment.id
+    shipped = (await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)).replenishment
+    transfer = inv.Transfer(
+        id=shipped.transfer_id,
+        from_location_id=warehouse,
+        to_location_id=store,
+        reference=rid,
+        lines=[inv.StockLine(sku="SKU-I", quantity=3)],
+    )
+    await publish("inventory.transfer.received", inventory_events.TransferReceived(transfer=transfer))
+
+    async def received() -> bool:
+        got = await dealers.GetReplenishment(pb.GetReplenishmentRequest(id=rid), metadata=admin)
+        return got.replenishment.status == pb.REPLENISHMENT_STATUS_RECEIVED
+
+    await eventually(received)
+    assert _receipt_status(fake_inventory, rid) == ["OPEN"]
+    await sagas.recover_once()
+    assert _receipt_status(fake_inventory, rid) == ["CANCELLED"]
