@@ -433,16 +433,18 @@ async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -
     never skipped (repository.page_lines)."""
     q = query
     for _ in range(HELD_BACK_WAITS):
+        # A short page may stop before lines just committed behind an older transaction still running (the
+        # relays keep theirs open while NATS acknowledges: milliseconds). Waiting for it briefly lets a caller
+        # read what it has just posted. Asked before the page is read: nothing held back then means the page,
+        # read later, holds every line committed before the call.
+        held_back = await uow.repo.lines_held_back(
+            party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after
+        )
         lines = await uow.repo.page_lines(
             party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after,
             limit=q.limit + 1,
         )  # fmt: skip
-        # A short page may stop before lines just committed behind an older transaction still running (the
-        # relays keep theirs open while NATS acknowledges: milliseconds). Waiting for it briefly lets a caller
-        # read what it has just posted.
-        if len(lines) > q.limit or not await uow.repo.lines_held_back(
-            party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after
-        ):
+        if len(lines) > q.limit or not held_back:
             break
         await asyncio.sleep(HELD_BACK_WAIT_SECONDS)
     return lines[: query.limit], len(lines) > query.limit
