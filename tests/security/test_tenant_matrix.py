@@ -351,6 +351,11 @@ ROWS: dict[str, Row] = {
             Case("store", lambda w: ipb.GetAvailabilityRequest(skus=[w.sku], location_ids=[w.s2])),
             Case(
                 "store",
+                lambda w: ipb.GetAvailabilityRequest(skus=[w.sku], channel_id=w.b.channel_id),
+                why="a dealer's channel carries its sales counters; a brand store uses brand channels only",
+            ),
+            Case(
+                "store",
                 lambda w: ipb.GetAvailabilityRequest(skus=[w.sku], channel_id=w.c2),
                 lambda w, r: {b.location_id for i in r.items for b in i.by_location} <= {w.s1},
                 why="a channel filter narrows the store's own location further",

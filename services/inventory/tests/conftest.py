@@ -44,7 +44,9 @@ async def inventory_db(inventory_host: ServiceHost) -> AsyncIterator[object]:
 def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
     """Assert the brief's invariants over every (sku, location):
     0 <= reserved <= on_hand; on_hand == sum of its ledger movements; reserved == sum of open allocations on hand;
-    awaiting == sum of their units still waiting for goods; expected == what open expected receipts still bring."""
+    awaiting == sum of their units still waiting for goods; expected == what open expected receipts still bring;
+    each open receipt line was last published as promising what the waiting line there promises it now."""
+    from onepool_inventory.domain.expected import PublishedPromise, moved_promises
     from sqlalchemy import text
 
     async def check() -> dict[tuple[str, str], tuple[int, int]]:
@@ -84,6 +86,20 @@ def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
             ).all()
             reserved = {(r.sku, r.location_id): int(r.open) for r in open_rows}
             awaited = {(r.sku, r.location_id): int(r.awaiting) for r in open_rows}
+            published = [
+                PublishedPromise(*r)
+                for r in (
+                    await conn.execute(
+                        text(
+                            "SELECT l.receipt_id, l.sku, e.location_id, e.expected_at, "
+                            "l.quantity - l.received - l.shortfall, l.promised "
+                            "FROM expected_receipt_lines l JOIN expected_receipts e ON e.id = l.receipt_id "
+                            "WHERE e.status = 'OPEN'"
+                        )
+                    )
+                ).all()
+            ]
+        assert moved_promises({k: a for k, (a, _) in waiting.items()}, published) == {}
         for key, (on_hand, res, safety) in levels.items():
             assert 0 <= res <= on_hand, (key, on_hand, res)
             assert safety >= 0

@@ -18,6 +18,7 @@ from onepool.inventory.v1 import events_pb2
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.testing.services import error_info, field_violations
 
+from .test_channel_rules import until
 from .test_channel_view import availability, publish_channel
 
 pytestmark = pytest.mark.asyncio
@@ -384,4 +385,149 @@ async def test_backorder_waits_without_a_receipt_and_is_filled_by_any_goods(
     assert got.allocations[0].awaiting_quantity == 1
     item = await shop.item()
     assert (item.on_hand, item.reserved, item.available, item.awaiting) == (2, 2, 0, 1)
+    await check_invariants()
+
+
+async def test_a_count_correction_or_lower_safety_stock_answers_with_the_level_after_filling_the_waiting_line(
+    inventory, admin, setup, inventory_host, check_invariants
+) -> None:  # type: ignore[no-untyped-def]
+    shop = await Presale(inventory, admin, setup, inventory_host.infra.js).start(backorder=True)
+    await inventory.SetSafetyStock(
+        pb.SetSafetyStockRequest(location_id=shop.wh, sku=shop.sku, quantity=2), metadata=admin
+    )
+    await shop.order(3)
+
+    async def stored() -> tuple[int, int, int, int]:
+        request = pb.ListStockLevelsRequest(location_id=shop.wh, sku=shop.sku)
+        (level,) = (await inventory.ListStockLevels(request, metadata=admin)).levels
+        return level.on_hand, level.reserved, level.available, level.awaiting
+
+    # 3 found; 2 of them are safety stock, the third fills the waiting order in the same transaction.
+    found = pb.AdjustStockRequest(
+        request_id=setup.name("adj"), location_id=shop.wh, sku=shop.sku, delta=3, reason="count"
+    )
+    adjusted = (await inventory.AdjustStock(found, metadata=admin)).level
+    assert (
+        (adjusted.on_hand, adjusted.reserved, adjusted.available, adjusted.awaiting) == (3, 1, 0, 2) == await stored()
+    )
+    # A retry gets the stored answer: the level as committed.
+    assert (await inventory.AdjustStock(found, metadata=admin)).level == adjusted
+    lowered = await inventory.SetSafetyStock(
+        pb.SetSafetyStockRequest(location_id=shop.wh, sku=shop.sku, quantity=0), metadata=admin
+    )
+    level = lowered.level
+    assert (level.on_hand, level.reserved, level.available, level.awaiting) == (3, 3, 0, 0) == await stored()
+    await check_invariants()
+
+
+async def test_a_reservation_is_updated_when_its_promise_moves_and_when_goods_fill_it(
+    inventory, admin, setup, inventory_host
+) -> None:  # type: ignore[no-untyped-def]
+    shop = await Presale(inventory, admin, setup, inventory_host.infra.js).start(presale=10)
+    receipt = await shop.expect(10, datetime.now(UTC) + DAY)
+    order = await shop.order(3)
+    later = datetime.now(UTC) + 2 * DAY
+    await inventory.RescheduleExpectedReceipt(
+        pb.RescheduleExpectedReceiptRequest(receipt_id=receipt.id, expected_at=ts(later)), metadata=admin
+    )
+    moved = await shop.get(order.id)
+    assert when(moved.promised_at) == later
+    assert when(moved.updated_at) > when(order.updated_at)
+    await shop.receive(receipt.id, 3)
+    filled = await shop.get(order.id)
+    assert filled.allocations[0].awaiting_quantity == 0
+    assert when(filled.updated_at) == when(filled.allocations[0].filled_at) > when(moved.updated_at)
+
+
+class ReceiptFeed:
+    """The expected receipt events, as channels reads them: per receipt, the newest version's units still
+    expected and promised to nobody."""
+
+    def __init__(self, sub) -> None:  # type: ignore[no-untyped-def]
+        self.sub = sub
+        self.newest: dict[str, pb.ExpectedReceipt] = {}
+
+    async def unpromised(self, receipt_id: str, version: int) -> int:
+        """The units channels would sell as presale from the receipt once they heard of `version`."""
+        while self.newest.get(receipt_id, pb.ExpectedReceipt()).version < version:
+            msg = await self.sub.next_msg(timeout=10)
+            kind = {
+                "inventory.expected_receipt.recorded": events_pb2.ExpectedReceiptRecorded,
+                "inventory.expected_receipt.changed": events_pb2.ExpectedReceiptChanged,
+                "inventory.expected_receipt.cancelled": events_pb2.ExpectedReceiptCancelled,
+            }[msg.subject]
+            receipt = kind.FromString(msg.data).receipt
+            if receipt.version > self.newest.get(receipt.id, pb.ExpectedReceipt()).version:
+                self.newest[receipt.id] = receipt
+        (line,) = self.newest[receipt_id].lines
+        return line.remaining - line.promised
+
+
+async def test_the_units_a_receipt_promises_are_published_when_reservations_wait_leave_and_are_filled(
+    inventory, admin, setup, inventory_host, check_invariants
+) -> None:  # type: ignore[no-untyped-def]
+    js = inventory_host.infra.js
+    shop = await Presale(inventory, admin, setup, js).start(presale=100)
+    sub = await js.subscribe("inventory.expected_receipt.>", stream="INVENTORY", ordered_consumer=True)
+    feed = ReceiptFeed(sub)
+    try:
+        receipt = await shop.expect(100, datetime.now(UTC) + DAY)
+        assert await feed.unpromised(receipt.id, 1) == 100
+        order = await shop.order(60)  # waits on the receipt (a Reserve batch)
+        assert await feed.unpromised(receipt.id, 2) == 40
+        await setup.stock(shop.wh, **{shop.sku: 10})  # plain goods fill 10 of them: 50 still wait on it
+        assert await feed.unpromised(receipt.id, 3) == 50
+        await inventory.ReleaseReservation(pb.ReleaseReservationRequest(reservation_id=order.id), metadata=admin)
+        assert await feed.unpromised(receipt.id, 4) == 100
+        got = await inventory.GetExpectedReceipt(pb.GetExpectedReceiptRequest(receipt_id=receipt.id), metadata=admin)
+        assert got.receipt.version == 4 and got.receipt.lines[0].promised == 0
+    finally:
+        await sub.unsubscribe()
+    await check_invariants()
+
+
+async def test_an_order_that_may_not_split_waits_where_its_other_lines_are_or_is_refused(
+    inventory, admin, setup, inventory_host, check_invariants
+) -> None:  # type: ignore[no-untyped-def]
+    js = inventory_host.infra.js
+    wh1, wh2 = await setup.location("WH1"), await setup.location("WH2")
+    tea, cup, pot = setup.name("TEA"), setup.name("CUP"), setup.name("POT")
+    channel = setup.name("ch")
+    await publish_channel(js, channels_pb2.Channel(id=channel, version=1))
+    for sku in (tea, cup, pot):
+        await publish_listing(js, channel, sku, presale=10)
+    for sku in (tea, cup, pot):
+        await until(lambda sku=sku: availability(inventory, admin, sku, channel), lambda i: i.presale_units == 10)
+    await setup.stock(wh1, **{tea: 5})
+
+    async def expect(location_id: str, sku: str, days: int) -> None:
+        await inventory.ExpectReceipt(
+            pb.ExpectReceiptRequest(
+                request_id=setup.name("po"), location_id=location_id, lines=[pb.StockLine(sku=sku, quantity=5)],
+                expected_at=ts(datetime.now(UTC) + days * DAY),
+            ),
+            metadata=admin,
+        )  # fmt: skip
+
+    async def order(*skus: str, split: bool = False) -> set[str]:
+        request = pb.ReserveRequest(
+            request_id=setup.name("r"), order_id=setup.name("o"), channel_id=channel, accept_awaiting_stock=True,
+            lines=[pb.ReserveLine(sku=sku, quantity=1) for sku in skus], hint=pb.SourcingHint(allow_split=split),
+        )  # fmt: skip
+        reply = await inventory.Reserve(request, metadata=admin)
+        return {a.location_id for a in reply.reservation.allocations}
+
+    # Cups come only to WH2: one parcel cannot hold the tea on hand at WH1 and a cup waiting at WH2.
+    await expect(wh2, cup, 1)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await order(tea, cup)
+    assert error_info(caught.value).reason == "SPLIT_REQUIRED"
+    assert await order(tea, cup, split=True) == {wh1, wh2}
+    # Cups come to WH1 later too: the cup waits for that receipt, with the tea.
+    await expect(wh1, cup, 3)
+    assert await order(tea, cup) == {wh1}
+    # Nothing on hand: pots come only to WH1, so the cup waits there too rather than on WH2's sooner receipt.
+    await expect(wh1, pot, 2)
+    assert await order(cup, pot) == {wh1}
+    assert await order(cup) == {wh2}  # alone, the soonest receipt
     await check_invariants()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from onepool.channels.v1 import channels_pb2
 from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool_runtime.testing.services import metadata
+
+from .test_channel_view import availability, publish_channel
 
 pytestmark = pytest.mark.asyncio
 
@@ -66,6 +69,72 @@ async def test_a_store_acts_only_at_its_location(inventory, setup) -> None:  # t
     )
     moves = await inventory.ListMovements(pb.ListMovementsRequest(location_id=shop), metadata=md)
     assert [m.delta for m in moves.movements] == [2]
+
+
+async def test_a_store_reads_no_other_dealers_channel(inventory, admin, setup, inventory_host) -> None:  # type: ignore[no-untyped-def]
+    """A channel's view carries its sales counters: a store may look through the channels the dealer owning it
+    may (a brand channel, that dealer's own), never another dealer's."""
+    js = inventory_host.infra.js
+    x, y = setup.name("D"), setup.name("D")
+    shop_x = await setup.location("SHOP-X", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=x)
+    brand_shop = await setup.location("SHOP", type_=pb.LOCATION_TYPE_STORE)
+    sku = setup.name("SKU")
+    channels = {owner: setup.name("ch") for owner in (x, y, "")}
+    for owner, channel_id in channels.items():
+        await publish_channel(js, channels_pb2.Channel(id=channel_id, version=1, owner_dealer_id=owner))
+        await availability(inventory, admin, sku, channel_id)
+
+    async def read(location_id: str, channel_id: str) -> pb.GetAvailabilityResponse:
+        request = pb.GetAvailabilityRequest(skus=[sku], channel_id=channel_id)
+        return await inventory.GetAvailability(request, metadata=metadata("store", location_id=location_id))
+
+    await read(shop_x, channels[x])
+    await read(shop_x, channels[""])
+    await read(brand_shop, channels[""])
+    for location_id, channel_id in ((shop_x, channels[y]), (brand_shop, channels[x])):
+        await _denied(
+            inventory.GetAvailability,
+            pb.GetAvailabilityRequest(skus=[sku], channel_id=channel_id),
+            metadata("store", location_id=location_id),
+        )
+
+
+async def test_a_dealer_releases_dedicated_stock_only_at_its_own_locations(
+    inventory, admin, setup, inventory_host
+) -> None:  # type: ignore[no-untyped-def]
+    """The brand may set a brand warehouse's units aside for a dealer's channel; only the brand gives them back."""
+    js = inventory_host.infra.js
+    dealer = setup.name("D")
+    wh = await setup.location("WH")
+    shop = await setup.location("SHOP", type_=pb.LOCATION_TYPE_DEALER_STORE, owner=dealer)
+    sku = setup.name("SKU")
+    await setup.stock(wh, **{sku: 10})
+    await setup.stock(shop, **{sku: 10})
+    channel_id = setup.name("ch")
+    await publish_channel(js, channels_pb2.Channel(id=channel_id, version=1, owner_dealer_id=dealer))
+    await availability(inventory, admin, sku, channel_id)
+    md = metadata("dealer", dealer_id=dealer)
+
+    async def dedicate(location_id: str, token) -> pb.ChannelAllocation:  # type: ignore[no-untyped-def]
+        request = pb.CreateChannelAllocationRequest(
+            request_id=setup.name("a"), channel_id=channel_id, location_id=location_id, sku=sku, quantity=5
+        )
+        return (await inventory.CreateChannelAllocation(request, metadata=token)).allocation
+
+    brands = await dedicate(wh, admin)
+    await _denied(inventory.ReleaseChannelAllocation, pb.ReleaseChannelAllocationRequest(allocation_id=brands.id), md)
+    own = await dedicate(shop, md)
+    released = await inventory.ReleaseChannelAllocation(
+        pb.ReleaseChannelAllocationRequest(allocation_id=own.id), metadata=md
+    )
+    assert released.allocation.status == pb.CHANNEL_ALLOCATION_STATUS_RELEASED
+    listed = await inventory.ListChannelAllocations(
+        pb.ListChannelAllocationsRequest(channel_id=channel_id, include_closed=True), metadata=admin
+    )
+    assert {(a.location_id, a.status, a.remaining) for a in listed.allocations} == {
+        (wh, pb.CHANNEL_ALLOCATION_STATUS_ACTIVE, 5),
+        (shop, pb.CHANNEL_ALLOCATION_STATUS_RELEASED, 0),
+    }
 
 
 async def test_a_channel_sees_only_its_own_view(inventory, setup) -> None:  # type: ignore[no-untyped-def]

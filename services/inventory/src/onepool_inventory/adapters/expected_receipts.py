@@ -1,23 +1,30 @@
 """Expected receipts: SQL in, ExpectedReceipt out.
 
-Lock order (with stock_levels.py): a receipt's row is locked before any stock row, like a transfer's. The
-lines' numbers (received, shortfall) change only by whoever holds the receipt's row and its stock rows, so a
-reader holding a stock row (the reservation path, the waiting line) sees them settled.
+Lock order (with stock_levels.py): whoever receives on, reschedules or cancels a receipt locks every stock row
+of its lines first, then the receipt's row (`get(lock=True)`); anyone else locks a receipt's row only last of
+all, to publish the units it promises (adapters/receipt_promises.py). A receipt's location and skus never
+change, so they may be read unlocked to know which stock rows to lock. The lines' numbers (received, shortfall)
+change only by whoever holds the receipt's row and all its stock rows, so a reader holding a stock row (the
+reservation path, the waiting line) sees them settled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import Repository
 from sqlalchemy import and_, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_inventory.adapters.orm import ExpectedReceiptLineRow, ExpectedReceiptRow, LocationRow, metadata
 from onepool_inventory.domain.expected import ExpectedLine, ExpectedReceipt, ExpectedReceiptStatus, Slot
+
+if TYPE_CHECKING:
+    from onepool_runtime.uow import UnitOfWork
 
 _RECEIPT = metadata.tables[ExpectedReceiptRow.__tablename__]
 _LINE = metadata.tables[ExpectedReceiptLineRow.__tablename__]
@@ -26,6 +33,14 @@ Key = tuple[str, str]  # (sku, location_id)
 
 
 class ExpectedReceiptRepository(Repository):
+    def __init__(self, session: AsyncSession, uow: UnitOfWork) -> None:
+        super().__init__(session, uow)
+        self._held: dict[str, ExpectedReceipt] = {}
+
+    def held(self) -> dict[str, ExpectedReceipt]:
+        """The receipts this unit of work locked or recorded, by id."""
+        return dict(self._held)
+
     async def _lines(self, receipt_ids: list[str]) -> dict[str, list[ExpectedLine]]:
         rows = (
             await self.session.execute(
@@ -55,6 +70,7 @@ class ExpectedReceiptRepository(Repository):
         receipt = self._receipt(row, (await self._lines([receipt_id]))[receipt_id])
         if lock:
             self._uow.track(receipt)
+            self._held[receipt.id] = receipt
         return receipt
 
     async def find(
@@ -79,6 +95,7 @@ class ExpectedReceiptRepository(Repository):
             [{"receipt_id": receipt.id, **row_values(_LINE, ln)} for ln in receipt.lines],
         )
         self._uow.track(receipt)
+        self._held[receipt.id] = receipt
 
     async def save(self, receipt: ExpectedReceipt) -> None:
         await self.session.execute(

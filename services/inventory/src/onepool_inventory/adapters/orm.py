@@ -103,6 +103,10 @@ class AllocationRow(InventoryTable, table=True):
     receipt_id: str = Field(default="", max_length=64)
     source: str = Field(default="ON_HAND", max_length=16)
     filled_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # When the waiting line last changed this allocation (filled it, moved its promise). The line holds the
+    # stock row, not the reservation's (reservation rows are locked first), so it cannot write the
+    # reservation's updated_at; a reservation read takes the latest of its own and these.
+    updated_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class TransferRow(InventoryTable, Created, table=True):
@@ -222,6 +226,7 @@ class ExpectedReceiptLineRow(InventoryTable, table=True):
         CheckConstraint("quantity > 0", name="expected_line_positive"),
         CheckConstraint("received >= 0", name="expected_received_not_negative"),
         CheckConstraint("shortfall >= 0", name="expected_shortfall_not_negative"),
+        CheckConstraint("promised >= 0", name="expected_promised_not_negative"),
         Index("expected_receipt_lines_by_sku", "sku"),
     )
 
@@ -230,3 +235,6 @@ class ExpectedReceiptLineRow(InventoryTable, table=True):
     quantity: int
     received: int = 0
     shortfall: int = 0
+    # Units of the line promised to waiting reservations as last published (migration 0009): a change is found
+    # by comparing with it (service_layer/promises.py).
+    promised: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

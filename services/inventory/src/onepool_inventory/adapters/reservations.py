@@ -5,6 +5,9 @@ Waiting allocations (AWAITING_STOCK) at a (sku, location) change only under that
 fill them holding the stock row but not the reservation rows (`waiting_line`). So whoever changes a reservation
 with waiting units (release, expiry, fulfillment) locks the reservation, then its stock rows, and then reads its
 allocations again (`refresh`) before deciding anything.
+
+For the same reason the line cannot write a reservation row's updated_at: the allocation rows it writes carry
+the time instead (their `updated_at`), and a reservation is read with the latest of its own and theirs.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class ReservationRepository:
         self._uow = uow
         # Every reservation this unit of work loaded, by id: one object per reservation.
         self._loaded: dict[str, Reservation] = {}
+        # The latest updated_at of each loaded reservation's allocations (see the module doc).
+        self._allocations_updated: dict[str, datetime] = {}
         # Each allocation's changing numbers as last read or written. Only allocations that differ are written:
         # the others may be under stock rows another transaction holds (filling them), and writing back the copy
         # read here would undo that transaction's change.
@@ -56,6 +61,9 @@ class ReservationRepository:
         ).all()
         out: dict[str, list[Allocation]] = {i: [] for i in reservation_ids}
         for r in rows:
+            if r.updated_at is not None:
+                latest = self._allocations_updated.get(r.reservation_id, r.updated_at)
+                self._allocations_updated[r.reservation_id] = max(latest, r.updated_at)
             self._as_stored[(r.reservation_id, r.sku, r.location_id)] = (
                 r.fulfilled,
                 r.awaiting,
@@ -83,6 +91,11 @@ class ReservationRepository:
     async def refresh(self, reservation: Reservation) -> None:
         """Read the allocations again (after locking their stock rows: arriving goods may have filled some)."""
         reservation.allocations = (await self._allocations([reservation.id]))[reservation.id]
+        reservation.updated_at = self._updated_at(reservation.id, reservation.updated_at)
+
+    def _updated_at(self, reservation_id: str, own: datetime) -> datetime:
+        """The reservation row's updated_at, or its allocations' when the waiting line changed them later."""
+        return max(own, self._allocations_updated.get(reservation_id, own))
 
     async def waiting_line(self, keys: Iterable[Key]) -> dict[Key, list[tuple[Reservation, Allocation]]]:
         """The open reservations waiting at these (sku, location)s, first come first served (created_at, id);
@@ -127,7 +140,7 @@ class ReservationRepository:
             allocations=allocations,
             expires_at=r.expires_at,
             created_at=r.created_at,
-            updated_at=r.updated_at,
+            updated_at=self._updated_at(r.id, r.updated_at),
             release_reason=r.release_reason,
         )
         self._uow.track(res)
@@ -221,8 +234,9 @@ class ReservationRepository:
 
     async def save_allocations(self, *reservations: Reservation) -> None:
         """Write the allocations' changing numbers (fulfilled, waiting and promised) that changed, one statement
-        for all. The reservation rows are not touched: arriving goods fill waiting allocations without locking
-        them, so an allocation this transaction did not change is not written (see `_as_stored`)."""
+        for all, with their reservation's updated_at. The reservation rows are not touched: arriving goods fill
+        waiting allocations without locking them, so an allocation this transaction did not change is not
+        written (see `_as_stored`)."""
         rows = []
         for r in reservations:
             for a in r.allocations:
@@ -241,6 +255,7 @@ class ReservationRepository:
                         "b_promised_at": a.promised_at,
                         "b_receipt_id": a.receipt_id,
                         "b_filled_at": a.filled_at,
+                        "b_updated_at": r.updated_at,
                     }
                 )
         if not rows:
@@ -260,6 +275,7 @@ class ReservationRepository:
                 promised_at=bindparam("b_promised_at"),
                 receipt_id=bindparam("b_receipt_id"),
                 filled_at=bindparam("b_filled_at"),
+                updated_at=bindparam("b_updated_at"),
             ),
             rows,
         )

@@ -12,6 +12,10 @@ The waiting line at one (sku, location) is first come, first served by reservati
   expected (a backorder, a short receipt): no promise.
 - **Presale admission**: a new allocation joins the end of the line, so it may wait as presale only while
   `expected - awaiting` covers it there (`StockLevel.presale_room`), and within the listing's presale_units.
+- **Published promises**: each open receipt line keeps the units it was last published as promising (readers
+  such as channels sell presale from what is expected and not promised). Whatever moves the line or the
+  receipts there changes them; `moved_promises` finds the lines whose number changed, and their receipts
+  record a change (`ExpectedReceipt.promises_moved`).
 
 Failure modes (domain errors): recording without lines is INVALID_ARGUMENT; goods for another location or a sku
 the receipt does not expect are INVALID_ARGUMENT; receiving on, rescheduling or cancelling a receipt that is not
@@ -81,7 +85,7 @@ class ExpectedReceipt:
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     # Why the promises counting on it move in this transaction (read by service_layer/waiting.py).
     move_reason: PromiseMoveReason = field(default=PromiseMoveReason.REORDERED, init=False, compare=False)
-    # Shown, not stored: units of each sku promised to waiting reservations (laid out by the reader), and the
+    # Units of each sku promised to waiting reservations (laid out by the reader, or as last published), and the
     # dealer owning the location.
     promised: dict[str, int] = field(default_factory=dict, init=False, compare=False)
     owner_dealer_id: str = field(default="", init=False, compare=False)
@@ -185,7 +189,7 @@ class ExpectedReceipt:
         self.expected_at = expected_at
         for line in self.lines:
             if line.remaining:
-                levels[line.sku].waiting_changed = True
+                levels[line.sku].waiting_changed = levels[line.sku].promises_changed = True
 
     def reschedule(self, expected_at: datetime, levels: Mapping[str, StockLevel], now: datetime) -> bool:
         """The supplier moved the date. Returns False when it is the date already (a retry)."""
@@ -210,6 +214,16 @@ class ExpectedReceipt:
         self.version += 1
         self.updated_at = now
         self.events.append(ExpectedReceiptEvent(self, "cancelled"))
+        return True
+
+    def promises_moved(self, promised: Mapping[str, int], now: datetime) -> bool:
+        """The units promised from it (`promised`, by sku) changed: reservations joined or left the line, or
+        the receipts there moved. Readers learn it from a change of its own, unless this transaction records
+        an event of it already (that event carries the new numbers). Returns whether it changed here."""
+        self.promised = dict(promised)
+        if self.events:
+            return False
+        self._changed(now)
         return True
 
 
@@ -244,6 +258,38 @@ def promised_by_receipt(awaiting: int, slots: Iterable[Slot]) -> dict[str, int]:
 
 def sort_slots(slots: Iterable[Slot]) -> list[Slot]:
     return sorted((s for s in slots if s.remaining > 0), key=lambda s: (s.expected_at, s.receipt_id))
+
+
+@dataclass(frozen=True)
+class PublishedPromise:
+    """One line of an open receipt at its (sku, location): what it still brings, and the units it was last
+    published as promising."""
+
+    receipt_id: str
+    sku: str
+    location_id: str
+    expected_at: datetime
+    remaining: int
+    promised: int
+
+
+def moved_promises(
+    awaiting: Mapping[tuple[str, str], int], lines: Iterable[PublishedPromise]
+) -> dict[tuple[str, str], int]:
+    """The lines whose promised units are no longer what was published, with the new number, by (receipt_id,
+    sku): the `awaiting` units at each (sku, location) laid along its open receipts (`promised_by_receipt`)."""
+    at: dict[tuple[str, str], list[PublishedPromise]] = {}
+    for line in lines:
+        if (line.sku, line.location_id) in awaiting:
+            at.setdefault((line.sku, line.location_id), []).append(line)
+    moved = {}
+    for key, found in at.items():
+        slots = sort_slots(Slot(ln.receipt_id, ln.expected_at, ln.remaining) for ln in found)
+        now = promised_by_receipt(awaiting[key], slots)
+        for line in found:
+            if now.get(line.receipt_id, 0) != line.promised:
+                moved[(line.receipt_id, line.sku)] = now.get(line.receipt_id, 0)
+    return moved
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,9 @@ class StockLevel:
     # The waiting allocations here, or the receipts they count on, changed in this transaction: their promises
     # are laid out again before it commits (service_layer/waiting.py).
     waiting_changed: bool = field(default=False, init=False, repr=False, compare=False)
+    # Units joined or left the waiting line here, or the receipts here changed, in this transaction: the units
+    # each open receipt here is promised are published again before it commits (service_layer/promises.py).
+    promises_changed: bool = field(default=False, init=False, repr=False, compare=False)
 
     @property
     def available(self) -> int:
@@ -192,14 +195,14 @@ class StockLevel:
         assert quantity > 0
         self.make_room("expected", self.expected, quantity)
         self.expected += quantity
-        self.waiting_changed = True
+        self.waiting_changed = self.promises_changed = True
         self._changed()
 
     def unexpect(self, quantity: int) -> None:
         """Expected units that arrived, or will not come (a short or cancelled receipt)."""
         assert 0 < quantity <= self.expected, (self.sku, self.location_id, quantity, self.expected)
         self.expected -= quantity
-        self.waiting_changed = True
+        self.waiting_changed = self.promises_changed = True
         self._changed()
 
     def wait_for(self, quantity: int) -> None:
@@ -207,13 +210,14 @@ class StockLevel:
         assert quantity > 0
         self.make_room("awaiting", self.awaiting, quantity)
         self.awaiting += quantity
+        self.promises_changed = True
         self._changed()
 
     def stop_waiting(self, quantity: int) -> None:
         """A waiting reservation was released: those behind it move up."""
         assert 0 < quantity <= self.awaiting, (self.sku, self.location_id, quantity, self.awaiting)
         self.awaiting -= quantity
-        self.waiting_changed = True
+        self.waiting_changed = self.promises_changed = True
         self._changed()
 
     def fill(self, quantity: int) -> None:
@@ -221,7 +225,7 @@ class StockLevel:
         assert 0 < quantity <= min(self.awaiting, self.available), (self.sku, self.location_id, quantity)
         self.awaiting -= quantity
         self.reserved += quantity
-        self.waiting_changed = True
+        self.waiting_changed = self.promises_changed = True
         self._changed()
 
     def ship_reserved(self, quantity: int, reference: str) -> None:

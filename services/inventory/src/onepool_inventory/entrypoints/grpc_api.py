@@ -235,7 +235,10 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     ) -> pb.ReleaseChannelAllocationResponse:
         aid = valid_id("allocation_id", request.allocation_id)
         found = await self._use.read(lambda uow: handlers.get_channel_allocation(uow, aid))
+        # As when it was created: the dealer's own channel at one of its own locations (the brand's allocation
+        # for a dealer's channel at a brand warehouse is the brand's to release).
         await self._scope.require_channel(found.channel_id, own=True)
+        await self._scope.require_locations([found.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReleaseChannelAllocationResponse:
             allocation = await handlers.release_channel_allocation(uow, aid)

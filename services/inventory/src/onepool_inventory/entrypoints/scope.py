@@ -5,7 +5,8 @@ policies.py). Scope always comes from the verified token, never from the request
 - dealer: only locations its dealer owns (stock, movements, transfers into them, availability there), and
   never another dealer's DEALER channel (its own, or a brand channel it may fulfill for, narrowed to its
   own locations);
-- store: only its own location.
+- store: only its own location, and no channel but those a dealer owning that location may use (a brand
+  channel, or that dealer's own DEALER channel; a brand store: brand channels only).
 """
 
 from __future__ import annotations
@@ -37,14 +38,25 @@ class InventoryScope:
     async def require_channel(self, channel_id: str, *, own: bool = False) -> None:
         """A dealer may not look through another dealer's channel (an unknown channel is NOT_FOUND); with
         `own`, only its own dealer's channel will do (not a brand channel either: changing its rules is the
-        brand's)."""
+        brand's). A store is held to the same rule as the dealer owning its location (a brand store: brand
+        channels only): a channel's view carries its sales counters, which are its owner's business."""
         p = self._principal()
-        if p.role != DEALER or not channel_id:
+        if p.role not in (DEALER, STORE) or not channel_id:
             return
-        policy = await self._use.read(lambda uow: handlers.channel_policy(uow, channel_id))
-        allowed = (p.dealer_id,) if own else ("", p.dealer_id)
-        if policy is not None and policy.owner_dealer_id not in allowed:
-            raise PermissionDenied("a dealer token may only use its own dealer's channel")
+
+        async def owners(uow: InventoryUnitOfWork) -> tuple[str | None, str]:
+            policy = await handlers.channel_policy(uow, channel_id)
+            if p.role == DEALER:
+                return (policy.owner_dealer_id if policy else None), p.dealer_id
+            # An unknown location owns nothing: such a token is held to brand channels.
+            location = await uow.locations.get(p.location_id)
+            return (policy.owner_dealer_id if policy else None), location.owner_dealer_id if location else ""
+
+        owner, caller = await self._use.read(owners)
+        allowed = (caller,) if own else ("", caller)
+        if owner is not None and owner not in allowed:
+            which = "its own dealer's channel" if own else "its own dealer's channel or a brand channel"
+            raise PermissionDenied(f"a {p.role} token may only use {which}")
 
     async def own_location_ids(self) -> list[str] | None:
         """The locations a dealer or store may see; None for callers that may see every location."""

@@ -61,17 +61,21 @@ async def receive_stock(uow: InventoryUnitOfWork, cmd: commands.ReceiveStock) ->
     one not OPEN (FAILED_PRECONDITION RECEIPT_CLOSED), another location or a sku it does not expect
     (INVALID_ARGUMENT)."""
     receipt = None
-    if cmd.receipt_id:
-        # The receipt's row before the stock rows (lock order).
-        receipt = await uow.receipts.get(cmd.receipt_id, lock=True)
-        if receipt is None:
-            raise NotFound("expected receipt", cmd.receipt_id)
-        receipt.check_delivery(cmd.location_id, [ln.sku for ln in cmd.lines])
-    await _active_location(uow, cmd.location_id)
     keys = {(ln.sku, cmd.location_id) for ln in cmd.lines}
-    if receipt is not None:
-        keys |= {(ln.sku, receipt.location_id) for ln in receipt.lines}
+    if cmd.receipt_id:
+        # Refused before anything is locked; then its stock rows, then its row (lock order:
+        # adapters/expected_receipts.py), and checked again as it is now.
+        found = await uow.receipts.get(cmd.receipt_id)
+        if found is None:
+            raise NotFound("expected receipt", cmd.receipt_id)
+        found.check_delivery(cmd.location_id, [ln.sku for ln in cmd.lines])
+        keys |= {(ln.sku, found.location_id) for ln in found.lines}
+    await _active_location(uow, cmd.location_id)
     levels = await uow.levels.lock(keys, create=True)
+    if cmd.receipt_id:
+        receipt = await uow.receipts.get(cmd.receipt_id, lock=True)
+        assert receipt is not None  # receipts are never deleted
+        receipt.check_delivery(cmd.location_id, [ln.sku for ln in cmd.lines])
     reference = cmd.reference or (receipt.id if receipt else "")
     for line in cmd.lines:
         levels[(line.sku, cmd.location_id)].receive(line.quantity, cmd.kind, cmd.reason, reference)
@@ -122,10 +126,13 @@ async def expect_receipt(uow: InventoryUnitOfWork, cmd: commands.ExpectReceipt) 
 
 
 async def _locked_receipt(uow: InventoryUnitOfWork, receipt_id: str) -> tuple[ExpectedReceipt, dict[str, StockLevel]]:
-    receipt = await uow.receipts.get(receipt_id, lock=True)
-    if receipt is None:
+    """The receipt's stock rows, then its row (lock order: adapters/expected_receipts.py)."""
+    found = await uow.receipts.get(receipt_id)
+    if found is None:
         raise NotFound("expected receipt", receipt_id)
-    levels = await uow.levels.lock({(ln.sku, receipt.location_id) for ln in receipt.lines}, create=True)
+    levels = await uow.levels.lock({(ln.sku, found.location_id) for ln in found.lines}, create=True)
+    receipt = await uow.receipts.get(receipt_id, lock=True)
+    assert receipt is not None  # receipts are never deleted
     return receipt, {sku: lvl for (sku, _), lvl in levels.items()}
 
 
@@ -170,17 +177,22 @@ async def list_expected_receipts(
 
 
 async def adjust_stock(uow: InventoryUnitOfWork, cmd: commands.AdjustStock) -> StockLevel:
+    """A count correction. Units it frees fill the waiting line there before the level is answered (the answer
+    is stored for retries, so it must be the committed level)."""
     await _active_location(uow, cmd.location_id)
     level = (await uow.levels.lock([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
     level.adjust(cmd.delta, cmd.reason)
+    await waiting.settle(uow)
     return level
 
 
 async def set_safety_stock(uow: InventoryUnitOfWork, cmd: commands.SetSafetyStock) -> StockLevel:
+    """Lowering it frees units: they fill the waiting line there before the level is answered."""
     if await uow.locations.get(cmd.location_id) is None:
         raise NotFound("location", cmd.location_id)
     level = (await uow.levels.lock([(cmd.sku, cmd.location_id)], create=True))[(cmd.sku, cmd.location_id)]
     level.set_safety_stock(cmd.quantity)
+    await waiting.settle(uow)
     return level
 
 

@@ -25,6 +25,10 @@ after the stock rows, the batch locks the SKUs' ACTIVE dedicated allocations (on
 dedicated units) and creates-and-locks the (channel, sku) sales counters, so a sales cap holds across
 concurrent batches and replicas exactly like stock does.
 
+Units that now wait where receipts are expected change what those receipts promise: after writing everything
+else, the batch publishes them (service_layer/promises.py), locking the receipts whose numbers moved last of
+all, in id order, like every other writer.
+
 A request that accepts waiting for goods (`accept_awaiting_stock`) keeps on hand the lines that fit there; the
 others wait (domain/expected.py `plan_wait`): as presale on an expected receipt at one of the channel's
 locations, within the listing's presale_units and the room left there, or as backorder. All of it is planned
@@ -39,6 +43,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from onepool_kernel.ids import new_uuid
 from onepool_runtime import db, idempotency, metrics, outbox
@@ -55,11 +60,12 @@ from onepool_runtime.infra import is_transaction_conflict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onepool_inventory.adapters.integration import translate
+from onepool_inventory.adapters.receipt_promises import ReceiptPromises
 from onepool_inventory.adapters.reserve_store import ReserveStore
 from onepool_inventory.domain import sourcing
 from onepool_inventory.domain.channel_view import ChannelView
 from onepool_inventory.domain.commands import ReserveStock
-from onepool_inventory.domain.expected import Slot, plan_wait
+from onepool_inventory.domain.expected import ExpectedReceipt, Slot, plan_wait
 from onepool_inventory.domain.model import (
     ChannelAllocation,
     ChannelPolicy,
@@ -69,6 +75,7 @@ from onepool_inventory.domain.model import (
     StockLevel,
     Waiting,
 )
+from onepool_inventory.service_layer import promises
 
 log = logging.getLogger(__name__)
 
@@ -258,9 +265,19 @@ class ReserveCoalescer:
             metrics.reservations.add(1, {"outcome": "accepted"})
         changed = await store.write(levels.values(), created)
         rules = await store.write_rules(dedicated, sales.values())
-        # Events in the unit of work's order: the levels (locked first), then the reservations and the
-        # channel rules' allocations and counters.
-        aggregates: list[StockLevel | Reservation | ChannelAllocation | ChannelSales] = [*changed, *created, *rules]
+        # Units now waiting on expected receipts change what those receipts promise: published last, their rows
+        # locked after everything else (service_layer/promises.py). Where nothing is expected nothing moves.
+        receipts = await promises.publish(
+            ReceiptPromises(store.conn), [lvl for lvl in levels.values() if lvl.expected], moment
+        )
+        # Events in the unit of work's order: the levels (locked first), then the reservations, the channel
+        # rules' allocations and counters, and the receipts.
+        aggregates: list[StockLevel | Reservation | ChannelAllocation | ChannelSales | ExpectedReceipt] = [
+            *changed,
+            *created,
+            *rules,
+            *receipts,
+        ]
         store.events = [m for agg in aggregates for e in agg.events for m in translate(e)]
 
     def _reserve_one(
@@ -355,7 +372,9 @@ class ReserveCoalescer:
         slots: dict[tuple[str, str], list[Slot]],
     ) -> tuple[list[sourcing.Planned], dict[tuple[str, str], Waiting]]:
         """Not everything is on hand: the lines that fit stay on hand (in order), the others wait. Nothing
-        changes here; refused (InsufficientStock) when a line can wait nowhere."""
+        changes here; refused (InsufficientStock) when a line can wait nowhere. Without allow_split the order
+        is one parcel: every line waits where the lines on hand are (or, none being on hand, all at one
+        location), else FAILED_PRECONDITION SPLIT_REQUIRED, as sourcing refuses a split on hand."""
         fit: list[sourcing.Line] = []
         rest: list[sourcing.Line] = []
         for line in cmd.lines:
@@ -364,54 +383,27 @@ class ReserveCoalescer:
                 fit.append(line)
             except InsufficientStock:
                 rest.append(line)
-        planned = plan(fit) if fit else []
-        used: dict[tuple[str, str], int] = {}
-        for p in planned:
-            used[(p.sku, p.location_id)] = used.get((p.sku, p.location_id), 0) + p.quantity
-            used[(p.sku, "")] = used.get((p.sku, ""), 0) + p.quantity
-        waits: dict[tuple[str, str], Waiting] = {}
-        joining: dict[tuple[str, str], int] = {}
-        presale_used: dict[str, int] = {}
-        shortages = []
-        for line in rest:
-            sales = view.sales[line.sku]
-            candidates = _wait_candidates(line, cmd.hint, view)
-            # What the line may still take on hand (within the channel's sellable): the rest waits behind it.
-            sellable_left = view.numbers(line.sku).sellable - used.get((line.sku, ""), 0)
-            shelf = {
-                (line.sku, loc.id): min(
-                    sellable_left, view.available_at(line.sku, loc.id) - used.get((line.sku, loc.id), 0)
-                )
-                for loc in candidates
-            }
-            where = plan_wait(
-                line.sku,
-                line.quantity,
-                candidates,
-                levels,
-                slots,
-                presale_left=sales.presale_left - presale_used.get(line.sku, 0),
-                allow_backorder=sales.allow_backorder,
-                joining=joining,
-                shelf=shelf,
-            )
-            if where is None:
-                left = sales.presale_left - presale_used.get(line.sku, 0)
-                could = _could_have(line.sku, candidates, levels, shelf, left)
-                shortages.append(Shortage(line.sku, line.quantity, could))
+        on_hand = plan(fit) if fit else []
+        wait = partial(_place_waiting, rest, on_hand, cmd.hint, view, levels, slots)
+        planned, waits = wait(None)
+        places = {p.location_id for p in planned} | {loc for loc, _ in waits}
+        if cmd.hint.allow_split or len(places) == 1:
+            return planned, waits
+        # The soonest place for each line splits the parcel: the first place all lines can share, if any.
+        shared = [loc.id for loc in _wait_candidates(rest[0], cmd.hint, view)]
+        for line in rest[1:]:
+            allowed = {loc.id for loc in _wait_candidates(line, cmd.hint, view)}
+            shared = [i for i in shared if i in allowed]
+        for home in [p.location_id for p in on_hand[:1]] or shared:
+            try:
+                return wait(home)
+            except InsufficientStock:
                 continue
-            location_id, taken, wait = where
-            if taken:
-                planned.append(sourcing.Planned(line.sku, location_id, taken))
-                used[(line.sku, location_id)] = used.get((line.sku, location_id), 0) + taken
-                used[(line.sku, "")] = used.get((line.sku, ""), 0) + taken
-            key = (location_id, line.sku)
-            joining[(line.sku, location_id)] = joining.get((line.sku, location_id), 0) + wait.quantity
-            presale_used[line.sku] = presale_used.get(line.sku, 0) + wait.presale_units
-            waits[key] = wait.joined(waits[key]) if key in waits else wait
-        if shortages:
-            raise InsufficientStock(shortages)
-        return planned, waits
+        raise FailedPrecondition(
+            "SPLIT_REQUIRED",
+            f"the lines can wait for goods only at {len(places)} locations together and allow_split is false",
+            {"locations_needed": str(len(places))},
+        )
 
     @staticmethod
     def _check_caps(view: ChannelView, on_hand: dict[str, int], waiting: dict[str, int]) -> None:
@@ -423,6 +415,67 @@ class ReserveCoalescer:
                 shortages.append(Shortage(sku, on_hand.get(sku, 0) + quantity, max(0, left)))
         if shortages:
             raise InsufficientStock(shortages)
+
+
+def _place_waiting(
+    rest: list[sourcing.Line],
+    on_hand: list[sourcing.Planned],
+    hint: sourcing.Hint,
+    view: ChannelView,
+    levels: dict[tuple[str, str], StockLevel],
+    slots: dict[tuple[str, str], list[Slot]],
+    home: str | None,
+) -> tuple[list[sourcing.Planned], dict[tuple[str, str], Waiting]]:
+    """Where each of the `rest` lines waits (and what it takes from the shelf there), after the lines `on_hand`;
+    at `home` only when given. Refused (InsufficientStock) when a line can wait nowhere."""
+    planned = list(on_hand)
+    used: dict[tuple[str, str], int] = {}
+    for p in planned:
+        used[(p.sku, p.location_id)] = used.get((p.sku, p.location_id), 0) + p.quantity
+        used[(p.sku, "")] = used.get((p.sku, ""), 0) + p.quantity
+    waits: dict[tuple[str, str], Waiting] = {}
+    joining: dict[tuple[str, str], int] = {}
+    presale_used: dict[str, int] = {}
+    shortages = []
+    for line in rest:
+        sales = view.sales[line.sku]
+        candidates = [loc for loc in _wait_candidates(line, hint, view) if home is None or loc.id == home]
+        # What the line may still take on hand (within the channel's sellable): the rest waits behind it.
+        sellable_left = view.numbers(line.sku).sellable - used.get((line.sku, ""), 0)
+        shelf = {
+            (line.sku, loc.id): min(
+                sellable_left, view.available_at(line.sku, loc.id) - used.get((line.sku, loc.id), 0)
+            )
+            for loc in candidates
+        }
+        where = plan_wait(
+            line.sku,
+            line.quantity,
+            candidates,
+            levels,
+            slots,
+            presale_left=sales.presale_left - presale_used.get(line.sku, 0),
+            allow_backorder=sales.allow_backorder,
+            joining=joining,
+            shelf=shelf,
+        )
+        if where is None:
+            left = sales.presale_left - presale_used.get(line.sku, 0)
+            could = _could_have(line.sku, candidates, levels, shelf, left)
+            shortages.append(Shortage(line.sku, line.quantity, could))
+            continue
+        location_id, taken, wait = where
+        if taken:
+            planned.append(sourcing.Planned(line.sku, location_id, taken))
+            used[(line.sku, location_id)] = used.get((line.sku, location_id), 0) + taken
+            used[(line.sku, "")] = used.get((line.sku, ""), 0) + taken
+        key = (location_id, line.sku)
+        joining[(line.sku, location_id)] = joining.get((line.sku, location_id), 0) + wait.quantity
+        presale_used[line.sku] = presale_used.get(line.sku, 0) + wait.presale_units
+        waits[key] = wait.joined(waits[key]) if key in waits else wait
+    if shortages:
+        raise InsufficientStock(shortages)
+    return planned, waits
 
 
 def _wait_candidates(line: sourcing.Line, hint: sourcing.Hint, view: ChannelView) -> list[Location]:

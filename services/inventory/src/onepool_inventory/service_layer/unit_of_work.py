@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from onepool_kernel.timestamps import now
 from onepool_runtime.uow import UnitOfWork
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -8,6 +9,7 @@ from onepool_inventory.adapters.expected_receipts import ExpectedReceiptReposito
 from onepool_inventory.adapters.integration import translate
 from onepool_inventory.adapters.locations import LocationRepository
 from onepool_inventory.adapters.policies import ChannelPolicyRepository
+from onepool_inventory.adapters.receipt_promises import ReceiptPromises
 from onepool_inventory.adapters.reservations import ReservationRepository
 from onepool_inventory.adapters.stock_levels import StockLevelRepository
 from onepool_inventory.adapters.transfers import TransferRepository
@@ -39,10 +41,17 @@ class InventoryUnitOfWork(UnitOfWork):
         self.receipts = ExpectedReceiptRepository(self.session, self)
 
     async def commit(self) -> None:
+        from onepool_inventory.service_layer import promises
         from onepool_inventory.service_layer.waiting import settle
 
-        # Goods available where reservations wait, or a changed waiting line, are settled in this transaction.
+        # Goods available where reservations wait, or a changed waiting line, are settled in this transaction,
+        # and the units the receipts there promise published (their rows locked last: promises.py).
         await settle(self)
+        levels = self.levels.adopted()
+        if any(lvl.promises_changed for lvl in levels):
+            store = ReceiptPromises(await self.driver())
+            for receipt in await promises.publish(store, levels, now(), self.receipts.held()):
+                self.track(receipt)
         await self.levels.save_changed()
         await self.allocations.save_changed()
         await self.sales.save_changed()

@@ -208,7 +208,8 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AdjustStock(self, request, context):
-        """Corrects on_hand by a count or for damage. Idempotent by request_id.
+        """Corrects on_hand by a count or for damage. Idempotent by request_id. Units it frees fill reservations
+        waiting at the location in the same transaction; the level answered is the one after those fills.
         Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE, ADJUSTMENT_BELOW_RESERVED (on_hand
         would fall below what is reserved and dedicated there), STOCK_LIMIT (on_hand would pass 2,147,483,647).
         """
@@ -217,7 +218,8 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetSafetyStock(self, request, context):
-        """Sets the units of a SKU at a location that no channel may sell (安全库存).
+        """Sets the units of a SKU at a location that no channel may sell (安全库存). Units a lower safety stock frees
+        fill reservations waiting there in the same transaction; the level answered is the one after those fills.
         Errors: NOT_FOUND (location).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -242,7 +244,8 @@ class InventoryServiceServicer:
         channel; every short SKU listed), CHANNEL_INACTIVE (the channel is paused), LOCATION_NOT_SELLABLE (a
         pinned location the channel may not sell from), PICKUP_NOT_AVAILABLE (the pickup location does not
         offer pickup to this channel), SPLIT_REQUIRED (no single location covers the order and allow_split is
-        false), UNSOURCEABLE (no combination of locations covers it), STOCK_LIMIT (the units waiting for goods
+        false; with accept_awaiting_stock, the lines waiting for goods could not all wait where the lines on hand
+        are, or at one location together), UNSOURCEABLE (no combination of locations covers it), STOCK_LIMIT (the units waiting for goods
         at a location would pass 2,147,483,647).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -330,7 +333,9 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseChannelAllocation(self, request, context):
-        """What is left of a dedicated allocation returns to the pool; releasing again changes nothing.
+        """What is left of a dedicated allocation returns to the pool; releasing again changes nothing. A dealer token
+        may release only what it could have created: its own dealer's channel at one of its own locations (the
+        brand's allocation at a brand warehouse is PERMISSION_DENIED, whichever channel it serves).
         Errors: NOT_FOUND (channel allocation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
