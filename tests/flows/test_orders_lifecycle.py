@@ -6,6 +6,7 @@ import grpc
 import pytest
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
+from onepool_runtime.testing.services import metadata
 
 from tests.support.orders import World, cny, eventually, order_events, pickup_at, ship_to, uid
 
@@ -308,6 +309,39 @@ async def test_unpaid_order_is_cancelled_when_its_reservation_expires(world: Wor
     with pytest.raises(grpc.aio.AioRpcError) as late:
         await world.pay(order)
     assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_a_shop_receiving_a_return_of_an_order_sold_elsewhere_sees_the_return_not_the_customer(
+    world: World,
+) -> None:
+    sku = uid("TEE")
+    warehouse = await world.location("WH")
+    shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE)
+    await world.stock(warehouse, {sku: 2})
+    channel = await world.channel(location_ids=[warehouse])
+    order = await world.place(channel, {sku: (1, 9900)})
+    await world.pay(order)
+    await world.orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id),
+        metadata=world.admin,
+    )
+    store = metadata("store", location_id=shop)
+    request = opb.ReturnItemsRequest(
+        request_id=uid("RET"), order_id=order.id, lines=[opb.ReturnLine(sku=sku, quantity=1)], return_location_id=shop
+    )
+
+    reply = await world.orders.ReturnItems(request, metadata=store)
+
+    # The shop may take the goods back (a return may come back to any shop) but may not read the order with
+    # GetOrder, so the answer carries the return and leaves out the order with its customer and address.
+    assert reply.order_return.refund == cny(9900)
+    assert not reply.HasField("order")
+    with pytest.raises(grpc.aio.AioRpcError) as peek:
+        await world.orders.GetOrder(opb.GetOrderRequest(order_id=order.id), metadata=store)
+    assert peek.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    again = await world.orders.ReturnItems(request, metadata=store)
+    assert again.order_return.id == reply.order_return.id and not again.HasField("order")
+    assert (await world.get(order.id)).refunded == cny(9900)
 
 
 async def test_partial_return_to_a_different_shop_restocks_there_and_refunds_in_proportion(world: World) -> None:

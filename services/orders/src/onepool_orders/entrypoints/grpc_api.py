@@ -104,7 +104,8 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
         guard = self._scope.receive_return(cmd.return_location_id)
 
         def answer(order: Order, order_return: Return) -> pb.ReturnItemsResponse:
-            return pb.ReturnItemsResponse(order_return=return_to_proto(order_return), order=order_to_proto(order))
+            shown = order_to_proto(order) if self._scope.may_read(order) else None
+            return pb.ReturnItemsResponse(order_return=return_to_proto(order_return), order=shown)
 
         return await self._lifecycle.return_items(
             cmd, guard, request=request, answer=answer, receives_at=self._scope.receives_at()

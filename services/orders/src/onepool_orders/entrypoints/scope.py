@@ -94,6 +94,11 @@ class OrderScope:
             raise PermissionDenied(f"{p.role} tokens may only list their own orders ({field} {own})")
         return replace(query, **{field: own})  # type: ignore[arg-type]  # field is one of three str fields
 
+    def may_read(self, order: Order) -> bool:
+        """Whether GetOrder would show the caller this order: answers that carry it (a return received at a
+        shop for an order sold and fulfilled elsewhere) leave it out otherwise, so no customer data leaks."""
+        return _visible(self._principal(), order)
+
     def read(self) -> Guard:
         p = self._principal()
 
