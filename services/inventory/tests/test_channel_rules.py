@@ -244,6 +244,71 @@ async def test_what_is_left_of_dedicated_stock_returns_to_the_pool_when_released
     assert levels[(sku, wh)] == (30, 4)
 
 
+async def test_dedicated_stock_ends_when_its_channel_may_no_longer_sell_from_its_location(
+    inventory, admin, setup, inventory_host, check_invariants
+) -> None:  # type: ignore[no-untyped-def]
+    js = inventory_host.infra.js
+    wh, shop = await setup.location("WH"), await setup.location("SHOP", type_=2)
+    sku = setup.name("SKU")
+    await setup.stock(wh, **{sku: 10})
+    await setup.stock(shop, **{sku: 10})
+    campaign = setup.name("ch")
+
+    async def policy(version: int, *location_ids: str) -> None:
+        allocation = channels_pb2.AllocationPolicy(location_ids=list(location_ids))
+        channel = channels_pb2.Channel(id=campaign, version=version, allocation=allocation)
+        await publish_channel(js, channel, created=version == 1)
+
+    async def allocations() -> dict[str, pb.ChannelAllocation]:
+        reply = await inventory.ListChannelAllocations(
+            pb.ListChannelAllocationsRequest(channel_id=campaign, include_closed=True), metadata=admin
+        )
+        return {a.location_id: a for a in reply.allocations}
+
+    async def pool(location_id: str) -> int:
+        reply = await inventory.GetAvailability(
+            pb.GetAvailabilityRequest(skus=[sku], location_ids=[location_id]), metadata=admin
+        )
+        return reply.items[0].available
+
+    await policy(1, wh, shop)
+    await availability(inventory, admin, sku, campaign)
+    for location_id in (wh, shop):
+        await inventory.CreateChannelAllocation(
+            pb.CreateChannelAllocationRequest(
+                request_id=setup.name("alloc"), channel_id=campaign, location_id=location_id, sku=sku, quantity=6
+            ),
+            metadata=admin,
+        )
+    await setup.reserve((sku, 2), channel_id=campaign, pin=wh)
+    assert (await pool(wh), await pool(shop)) == (4, 4)
+
+    # The channel stops selling from the warehouse: its 4 dedicated units left there could be sold by nobody,
+    # so the allocation ends and they return to the shared pool. The shop's stays.
+    await policy(2, shop)
+    ended = await until(allocations, lambda a: a[wh].status == pb.CHANNEL_ALLOCATION_STATUS_ENDED)
+    assert (ended[wh].remaining, ended[wh].returned) == (0, 4)
+    assert ended[shop].status == pb.CHANNEL_ALLOCATION_STATUS_ACTIVE
+    assert (await pool(wh), await pool(shop)) == (8, 4)
+
+    # A disabled shop keeps its allocation (it is closed for now, not gone from the channel); enabled again,
+    # it still has it. Once the channel names only the warehouse, the shop's ends too.
+    async def upsert_shop(**fields: object) -> None:
+        location = pb.Location(id=shop, name="SHOP", type=2, ships=True, **fields)  # type: ignore[arg-type]
+        await inventory.UpsertLocation(pb.UpsertLocationRequest(location=location), metadata=admin)
+
+    await upsert_shop(disabled=True)
+    assert (await allocations())[shop].status == pb.CHANNEL_ALLOCATION_STATUS_ACTIVE
+    await upsert_shop()
+    assert (await allocations())[shop].status == pb.CHANNEL_ALLOCATION_STATUS_ACTIVE
+    await policy(3)  # no locations named: every location, so the warehouse's ended allocation stays ended
+    await policy(4, wh)
+    after = await until(allocations, lambda a: a[shop].status == pb.CHANNEL_ALLOCATION_STATUS_ENDED)
+    assert after[wh].status == pb.CHANNEL_ALLOCATION_STATUS_ENDED and await pool(shop) == 10
+    levels = await check_invariants()
+    assert levels[(sku, wh)] == (10, 2)
+
+
 async def test_channel_allocation_refusals_change_nothing(inventory, admin, setup, inventory_host) -> None:  # type: ignore[no-untyped-def]
     js = inventory_host.infra.js
     wh, shop = await setup.location("WH"), await setup.location("SHOP", type_=2)

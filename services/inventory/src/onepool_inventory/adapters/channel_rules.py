@@ -83,17 +83,27 @@ class ChannelAllocationRepository:
         ).all()
         return [_allocation(r) for r in rows]
 
-    async def lock_ids(self, ids: Iterable[str]) -> list[ChannelAllocation]:
-        """Lock these allocations, skipping any another transaction holds (the sweeper's replicas share work)."""
+    async def lock_ids(self, ids: Iterable[str], *, skip_locked: bool = True) -> list[ChannelAllocation]:
+        """Lock these allocations, by default skipping any another transaction holds (the sweeper's replicas
+        share work)."""
         rows = (
             await self.session.execute(
                 select(_ALLOC)
                 .where(_ALLOC.c.id.in_(sorted(set(ids))))
                 .order_by(_ALLOC.c.id)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=skip_locked)
             )
         ).all()
         return [self._adopt(_allocation(r)) for r in rows]
+
+    async def active_of(self, *, channel_id: str = "", location_id: str = "") -> list[ChannelAllocation]:
+        """The ACTIVE allocations of a channel or at a location (not locked)."""
+        query = select(_ALLOC).where(_ALLOC.c.status == ChannelAllocationStatus.ACTIVE.value).order_by(_ALLOC.c.id)
+        if channel_id:
+            query = query.where(_ALLOC.c.channel_id == channel_id)
+        if location_id:
+            query = query.where(_ALLOC.c.location_id == location_id)
+        return [_allocation(r) for r in (await self.session.execute(query)).all()]
 
     async def find(
         self,

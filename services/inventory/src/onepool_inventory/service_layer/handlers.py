@@ -39,6 +39,7 @@ async def upsert_location(uow: InventoryUnitOfWork, cmd: commands.UpsertLocation
     location = cmd.location
     location.supersede(await uow.locations.get(location.id))
     await uow.locations.save(location)
+    await _end_unsellable_allocations(uow, await uow.allocations.active_of(location_id=location.id))
     return location
 
 
@@ -469,7 +470,36 @@ async def list_movements(
 
 
 async def apply_channel_policy(uow: InventoryUnitOfWork, policy: ChannelPolicy) -> bool:
-    return await uow.policies.upsert(policy)
+    applied = await uow.policies.upsert(policy)
+    if applied:
+        await _end_unsellable_allocations(uow, await uow.allocations.active_of(channel_id=policy.channel_id))
+    return applied
+
+
+async def _end_unsellable_allocations(uow: InventoryUnitOfWork, allocations: list[ChannelAllocation]) -> None:
+    """Dedicated units are out of the shared pool and only their channel may sell them: once the channel may
+    no longer sell from their location (its policy or the location's type changed), nobody could, so the
+    allocation ends and what is left goes back to the pool. A disabled location keeps its allocations (a shop
+    closed for a day keeps its campaign stock; nothing sells there meanwhile); they are judged again when it
+    is enabled. A paused channel keeps them too."""
+    if not allocations:
+        return
+    locations = {loc.id: loc for loc in await uow.locations.find(ids={a.location_id for a in allocations})}
+    policies = {c: await uow.policies.get(c) for c in {a.channel_id for a in allocations}}
+
+    def unsellable(a: ChannelAllocation) -> bool:
+        location, policy = locations.get(a.location_id), policies.get(a.channel_id)
+        return location is not None and policy is not None and location.active and not policy.allows(location)
+
+    due = [a for a in allocations if unsellable(a)]
+    if not due:
+        return
+    # The reservation path's order: stock rows, then allocations (waited for, not skipped: this must happen).
+    levels = await uow.levels.lock({(a.sku, a.location_id) for a in due})
+    moment = now()
+    for allocation in await uow.allocations.lock_ids((a.id for a in due), skip_locked=False):
+        if unsellable(allocation):
+            allocation.close(levels[(allocation.sku, allocation.location_id)], moment, ended=True)
 
 
 async def apply_listing_cap(
