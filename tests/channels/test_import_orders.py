@@ -190,6 +190,66 @@ async def test_a_reimport_after_its_listings_changed_is_the_same_order_and_recor
     assert (again.id, again.status) == (other.id, opb.ORDER_STATUS_PAID)
 
 
+async def test_a_reimport_with_a_new_address_moves_the_order_until_it_ships(
+    world, orders, marketplace, started
+) -> None:  # type: ignore[no-untyped-def]
+    """The buyer changes the delivery address on the marketplace before the goods ship, and the marketplace
+    sends the trade again: the order placed goes to the new address (it used to keep the old one, and the
+    warehouse shipped there). After it has shipped, the re-import is answered with the order as it is."""
+    from tests.support.orders import order_events
+
+    channel, _ = marketplace
+    tid = world.name("tid")
+
+    def trade(street: str, status: str = "WAIT_SELLER_SEND_GOODS") -> cpb.ImportOrderRequest:
+        payload = json.loads(EXAMPLES["taobao"])
+        payload["trade_fullinfo_get_response"]["trade"].update(tid_str=tid, receiver_address=street, status=status)
+        return cpb.ImportOrderRequest(channel_id=channel.id, format="taobao", payload=json.dumps(payload))
+
+    placed = (
+        await world.channels.ImportOrder(trade("文三路100号", status="WAIT_BUYER_PAY"), metadata=world.admin)
+    ).order
+    assert placed.fulfillment.address == "浙江省, 杭州市, 西湖区, 文三路100号, 310000"
+
+    moved = (await world.channels.ImportOrder(trade("天目山路8号"), metadata=world.admin)).order
+
+    assert (moved.id, moved.status) == (placed.id, opb.ORDER_STATUS_PAID)
+    assert moved.fulfillment.address == "浙江省, 杭州市, 西湖区, 天目山路8号, 310000"
+    assert moved.fulfillment.region == placed.fulfillment.region
+    stored = (await orders.GetOrder(opb.GetOrderRequest(order_id=placed.id), metadata=metadata("admin"))).order
+    assert stored.fulfillment.address == moved.fulfillment.address
+    # The marketplace sending it again (a retry) is the same order at the same address, changed once.
+    again = (await world.channels.ImportOrder(trade("天目山路8号"), metadata=world.admin)).order
+    assert (again.id, again.fulfillment.address, again.updated_at) == (
+        placed.id,
+        moved.fulfillment.address,
+        stored.updated_at,
+    )
+    # Back to the first address and on again: each move is applied (a move is not mistaken for an earlier one).
+    back = (await world.channels.ImportOrder(trade("文三路100号"), metadata=world.admin)).order
+    assert back.fulfillment.address == placed.fulfillment.address
+    on = (await world.channels.ImportOrder(trade("天目山路8号"), metadata=world.admin)).order
+    assert on.fulfillment.address == moved.fulfillment.address
+
+    await orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=placed.id, fulfillment_id=placed.fulfillments[0].id),
+        metadata=metadata("admin"),
+    )
+    late = (await world.channels.ImportOrder(trade("莫干山路1号"), metadata=world.admin)).order
+    assert (late.id, late.fulfillment.address) == (placed.id, moved.fulfillment.address)
+    assert late.fulfillments[0].status == opb.FULFILLMENT_STATUS_SHIPPED
+
+    changes = await world.eventually(
+        lambda: order_events(started.nats_url, placed.id),
+        lambda evs: [s for s, _ in evs].count("orders.order.delivery_address_changed") >= 3,
+    )
+    assert [e.address.split(", ")[3] for s, e in changes if s == "orders.order.delivery_address_changed"] == [
+        "天目山路8号",
+        "文三路100号",
+        "天目山路8号",
+    ]
+
+
 async def test_a_refused_payload_creates_no_order(world, orders, marketplace) -> None:  # type: ignore[no-untyped-def]
     channel, _ = marketplace
     payload = json.loads(EXAMPLES["shopify"])

@@ -37,6 +37,7 @@ PUBLIC_SUBJECTS = {
     "orders.order.deposit_paid",
     "orders.order.promise_moved",
     "orders.order.stock_filled",
+    "orders.order.delivery_address_changed",
     "inventory.stock.changed",
     "inventory.location.upserted",
     "inventory.reservation.created",

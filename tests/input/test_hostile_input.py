@@ -143,6 +143,12 @@ CASES: list[Case] = [
     ("orders", "CancelOrder", "reason", lambda w: opb.CancelOrderRequest(order_id=w.order.id, reason=NUL)),
     (
         "orders",
+        "ChangeDeliveryAddress",
+        "address",
+        lambda w: opb.ChangeDeliveryAddressRequest(request_id=uid("a"), order_id=w.order.id, address="1 Rd\x00"),
+    ),
+    (
+        "orders",
         "ShipFulfillment",
         "tracking_no",
         lambda w: opb.ShipFulfillmentRequest(

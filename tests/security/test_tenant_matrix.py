@@ -181,6 +181,10 @@ def _first_fulfillment(request_type: type[Message], order: opb.Order) -> Message
     return request_type(order_id=order.id, fulfillment_id=order.fulfillments[0].id)
 
 
+def _move(order: opb.Order) -> opb.ChangeDeliveryAddressRequest:
+    return opb.ChangeDeliveryAddressRequest(request_id=uid("addr"), order_id=order.id, address="1 Attacker Rd")
+
+
 def _pay(order: opb.Order) -> opb.PayOrderRequest:
     return opb.PayOrderRequest(order_id=order.id, payment_ref=uid("PAY"), amount=order.total)
 
@@ -232,6 +236,12 @@ ROWS: dict[str, Row] = {
         cases=(
             Case("dealer", lambda w: opb.CancelOrderRequest(order_id=w.b_paid.id, reason="attack")),
             Case("channel", lambda w: opb.CancelOrderRequest(order_id=w.c2_reserved.id, reason="attack")),
+        )
+    ),
+    f"/{ORD}/ChangeDeliveryAddress": Row(
+        cases=(
+            Case("dealer", lambda w: _move(w.b_paid), why="B's sale"),
+            Case("channel", lambda w: _move(w.c2_reserved), why="another channel's order"),
         )
     ),
     f"/{ORD}/ShipFulfillment": Row(

@@ -34,6 +34,7 @@ ORDER_EVENTS: dict[str, type[Message]] = {
     "orders.order.deposit_paid": oev.OrderDepositPaid,
     "orders.order.promise_moved": oev.OrderPromiseMoved,
     "orders.order.stock_filled": oev.OrderStockFilled,
+    "orders.order.delivery_address_changed": oev.OrderDeliveryAddressChanged,
 }
 
 

@@ -21,7 +21,7 @@ from onepool_orders.domain.model import (
     Shortage,
 )
 from onepool_orders.domain.stock_requests import StockLine
-from onepool_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from onepool_runtime.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 S = OrderStatus
@@ -339,3 +339,46 @@ def test_the_order_decides_whether_it_is_open_and_paid_in_every_state() -> None:
     rejected = new_order()
     rejected.record_rejection([Shortage("A", 2, 0)], "insufficient stock", "c1", NOW)
     assert facts(rejected) == (S.REJECTED, False, False)
+
+
+# --- the delivery address ----------------------------------------------------------------------------------
+
+
+def test_the_address_moves_until_something_ships_and_the_region_and_stock_stay() -> None:
+    order = paid(reserved(new_order()))
+    order.events.clear()
+    later = NOW + timedelta(minutes=5)
+
+    assert order.change_delivery_address("2 New Rd", later) is True
+    assert (order.fulfillment.address, order.fulfillment.mode, order.updated_at) == (
+        "2 New Rd",
+        FulfillmentMode.SHIP,
+        later,
+    )
+    assert [f.location_id for f in order.fulfillments] == ["WH"] and order.stock_requests == [
+        sr.CommitReservation("r1")
+    ]
+    assert event_types(order) == ["DeliveryAddressChanged"]
+    assert order.events[0].previous_address == "x"
+    # Already there: nothing changes, nothing is published.
+    assert order.change_delivery_address("2 New Rd", later) is False
+    assert event_types(order) == ["DeliveryAddressChanged"]
+
+
+def test_the_address_stays_once_shipped_for_pickup_and_for_closed_orders() -> None:
+    cancelled = reserved(new_order())
+    cancelled.cancel("buyer", NOW)
+    for order in (
+        shipped(paid(reserved(new_order()))),
+        paid(reserved(new_order(mode=FulfillmentMode.PICKUP_IN_STORE))),
+        cancelled,
+    ):
+        with pytest.raises(FailedPrecondition) as caught:
+            order.change_delivery_address("2 New Rd", NOW)
+        assert caught.value.reason == "INVALID_ORDER_STATE"
+        assert order.fulfillment.address == "x"
+
+
+def test_a_pending_order_is_retried_not_moved() -> None:
+    with pytest.raises(Conflict):
+        new_order().change_delivery_address("2 New Rd", NOW)

@@ -62,6 +62,7 @@ EVENTS: tuple[EventType, ...] = (
     EventType("inventory.transfer.shipped", inventory_events.TransferShipped, "inventory", "INVENTORY"),
     EventType("orders.order.cancelled", orders_events.OrderCancelled, "orders", "ORDERS"),
     EventType("orders.order.completed", orders_events.OrderCompleted, "orders", "ORDERS"),
+    EventType("orders.order.delivery_address_changed", orders_events.OrderDeliveryAddressChanged, "orders", "ORDERS"),
     EventType("orders.order.deposit_paid", orders_events.OrderDepositPaid, "orders", "ORDERS"),
     EventType("orders.order.paid", orders_events.OrderPaid, "orders", "ORDERS"),
     EventType("orders.order.placed", orders_events.OrderPlaced, "orders", "ORDERS"),

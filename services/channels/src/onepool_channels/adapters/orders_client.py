@@ -1,4 +1,5 @@
-"""The orders service, as the channels service uses it: place an imported order.
+"""The orders service, as the channels service uses it: place an imported order, find it again, pay it, and
+move it to the buyer's new address.
 
 Its refusals are turned back into domain errors here (one place), so the caller of ImportOrder gets the
 same status code and field violations the orders service gave, and never INTERNAL for what it sent.
@@ -17,8 +18,9 @@ from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import FULFILLMENT_MODES
 
-# orders' refusal of a command its order is past (the reason is part of orders' error contract).
-_NOT_PAYABLE = "INVALID_ORDER_STATE"
+# orders' refusal of a command its order is past (the reason is part of orders' error contract): a payment it
+# cannot take, an address it can no longer change.
+_ORDER_IS_PAST_IT = "INVALID_ORDER_STATE"
 
 
 def place_order_request(order: PlaceOrder) -> orders_pb2.PlaceOrderRequest:
@@ -116,7 +118,23 @@ class OrdersGateway:
             )
         except grpc.aio.AioRpcError as exc:
             error = to_domain_error(exc)
-            if isinstance(error, errors.FailedPrecondition) and error.reason == _NOT_PAYABLE:
+            if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:
+                return order
+            raise error from exc
+        return reply.order
+
+    async def deliver_to_if_unshipped(self, order: orders_pb2.Order, address: str, request_id: str) -> orders_pb2.Order:
+        """Move the order to the buyer's new address. Whether it still can is orders' decision, not a reading of
+        its statuses here: once something of it has shipped, or it is a pickup or closed order, orders refuses
+        with INVALID_ORDER_STATE and the order is returned as it is. `request_id` makes a retry one change."""
+        try:
+            reply = await self._stub.ChangeDeliveryAddress(
+                orders_pb2.ChangeDeliveryAddressRequest(request_id=request_id, order_id=order.id, address=address),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            error = to_domain_error(exc)
+            if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:
                 return order
             raise error from exc
         return reply.order

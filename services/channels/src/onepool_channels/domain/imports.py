@@ -7,6 +7,10 @@ listings into the order to place. The buyer and the delivery are the orders cont
 unless the payload says otherwise. Money is parsed from decimal text into integer minor units; a value
 that does not fit the currency's minor unit exactly is refused, never rounded, and floats never appear.
 
+A re-import of the same deal with a new delivery address (the buyer changed it on the marketplace) moves the
+order placed to it while nothing has shipped (`moved_from`, `address_change_key`, and the import use case in
+service_layer/handlers.py); afterwards the order is answered as it is.
+
 Totals (`resolve`): the unified order must charge exactly what the marketplace collected.
 - The parts must add up: lines (price x quantity) - line discounts - order discounts + shipping = the
   collected total (Shopify `total_price`, Taobao `payment`). Otherwise INVALID_ARGUMENT on the total's path,
@@ -21,6 +25,7 @@ Totals (`resolve`): the unified order must charge exactly what the marketplace c
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -121,6 +126,22 @@ class ImportedOrder:
         A re-import after its listings changed maps to other listing prices (or none), yet is the same sale."""
         quantity = sum(line.quantity for line in self.lines)
         return (total.currency, total.amount_minor, units) == (self.currency, self.buyer_total_minor(), quantity)
+
+    def moved_from(self, placed_address: str) -> str:
+        """The payload's delivery address when the order under this external id was placed with another (the
+        buyer changed it on the marketplace before the goods left); "" when there is nothing to change: the
+        same address, or none in the payload (a region alone, a pickup)."""
+        address = self.shipping.address.strip()
+        return address if address and address != placed_address.strip() else ""
+
+
+def address_change_key(order_id: str, order_version: str, address: str) -> str:
+    """The request id of applying a re-import's new address to the order as it was read (`order_version`: its
+    updated_at). A retry of the same import against the same order is the same request (orders answers it
+    once); a later move (back to an address used before, A -> B -> A -> B) is a new one, because the order has
+    changed since."""
+    digest = hashlib.sha256(f"{order_id}\n{order_version}\n{address}".encode()).hexdigest()
+    return f"import-address:{digest[:40]}"
 
 
 def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]) -> PlaceOrder:

@@ -14,7 +14,7 @@ from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, found
 
 from onepool_channels.domain import commands
-from onepool_channels.domain.imports import ImportedOrder, resolve
+from onepool_channels.domain.imports import ImportedOrder, address_change_key, resolve
 from onepool_channels.domain.model import (
     Channel,
     ChannelStatus,
@@ -194,6 +194,8 @@ class OrdersPort(Protocol):
 
     async def pay_if_reserved(self, order: Any, payment_ref: str) -> Any: ...
 
+    async def deliver_to_if_unshipped(self, order: Any, address: str, request_id: str) -> Any: ...
+
 
 async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> PlaceOrder:
     channel = await get_channel(uow, channel_id)
@@ -214,7 +216,12 @@ async def import_order(
     A re-import after the listings changed (a new price, a listing switched off, the channel paused) no longer
     maps to what was placed, and orders would refuse it as another order under a taken id. The marketplace's
     later message (often "paid") is about the same sale, so the order placed under the external id answers
-    when it is the same deal: the same units for the same money."""
+    when it is the same deal: the same units for the same money.
+
+    The same deal with another delivery address (orders refuses it as another order too: the buyer changed
+    the address on the marketplace) moves the order placed to the payload's address, so the goods go where
+    the buyer now wants them. Whether it can still move is orders' decision: once something has shipped (or
+    the order is closed) it is answered as it is, and the marketplace's sync does not fail."""
     try:
         to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
         order = await orders.place_order(to_place)
@@ -224,6 +231,10 @@ async def import_order(
             Money(order.total.currency, order.total.amount_minor), sum(line.quantity for line in order.lines)
         ):
             raise
+        moved = imported.moved_from(order.fulfillment.address)
+        if moved:
+            version = f"{order.updated_at.seconds}.{order.updated_at.nanos:09d}"
+            order = await orders.deliver_to_if_unshipped(order, moved, address_change_key(order.id, version, moved))
     if imported.payment_ref:
         # The marketplace already collected the money: pay the order here too, or its reservation would
         # expire as if the buyer had walked away.

@@ -75,6 +75,13 @@ def translate(event: object) -> Iterable[Message]:
                 facts=order_facts(o),
                 returned=return_facts(r),
             )
+        case de.DeliveryAddressChanged(order=o, previous_address=previous):
+            yield ev.OrderDeliveryAddressChanged(
+                facts=order_facts(o),
+                address=o.fulfillment.address,
+                previous_address=previous,
+                region=o.fulfillment.region,
+            )
         case de.DepositPaid(order=o):
             yield ev.OrderDepositPaid(facts=order_facts(o))
         case de.StockFilled(order=o):

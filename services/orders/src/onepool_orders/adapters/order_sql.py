@@ -88,13 +88,15 @@ RETURNING order_id
 # saga records a reservation on the order it placed without locking and reading it again; see handlers).
 # $27..$30: the order's new events as outbox columns (onepool_runtime.outbox.columns); $31..$37 presale: the
 # changed lines' waiting units and promises, the deposit, its reference, the balance deadline, the kept deposit
-# and the reservation state last followed.
+# and the reservation state last followed; $38 the fulfillment preference when it changed (a new delivery
+# address), else NULL and it stays.
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
                     payment_ref = $7, reservation_id = $8, reservation_expires_at = $9, reserve_attempt = $10,
                     shortfalls = $11::jsonb, updated_at = $12, deposit_minor = $33, deposit_ref = $34,
-                    balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37
+                    balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37,
+                    fulfillment = COALESCE($38::jsonb, fulfillment)
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''))
   RETURNING id),
 l AS (
@@ -161,8 +163,8 @@ INSERT_CUSTOMER = "INSERT INTO customers (id) VALUES ($1)"
 DELETE_CUSTOMER = "DELETE FROM customers WHERE id = $1"
 
 # What a loaded or saved order looked like in the database: (line states: returned and waiting units and the
-# promise, fulfillment states by id).
-Stored = tuple[tuple[tuple[Any, ...], ...], dict[str, tuple[Any, ...]]]
+# promise, fulfillment states by id, the fulfillment preference or None when unknown).
+Stored = tuple[tuple[tuple[Any, ...], ...], dict[str, tuple[Any, ...]], FulfillmentPreference | None]
 
 
 def lines_json(lines: tuple[sr.StockLine, ...]) -> list[dict[str, Any]]:
@@ -253,7 +255,11 @@ def order_of(r: Any) -> Order:
 
 
 def stored(order: Order) -> Stored:
-    return tuple(line_state(ln) for ln in order.lines), {f.id: _fulfillment_state(f) for f in order.fulfillments}
+    return (
+        tuple(line_state(ln) for ln in order.lines),
+        {f.id: _fulfillment_state(f) for f in order.fulfillments},
+        order.fulfillment,
+    )
 
 
 def line_state(line: OrderLine) -> tuple[Any, ...]:
@@ -300,10 +306,10 @@ def save_args(
     events: outbox.Columns,
     pending_attempt: int | None = None,
 ) -> tuple[Any, ...]:
-    """SAVE_ORDER's arguments: the order row, only the lines and fulfillments that differ from `before`, and
-    the order's new events."""
+    """SAVE_ORDER's arguments: the order row, only the lines, fulfillments and preference that differ from
+    `before`, and the order's new events."""
     assert order.paid is not None and order.refunded is not None
-    line_states, states = before
+    line_states, states, preference = before
     lines = [ln for i, ln in enumerate(order.lines) if i >= len(line_states) or line_states[i] != line_state(ln)]
     changed = [(seq, f) for seq, f in enumerate(order.fulfillments) if states.get(f.id) != _fulfillment_state(f)]
     return (
@@ -341,4 +347,5 @@ def save_args(
         order.balance_due_at,
         order.deposit_kept_minor,
         order.stock_seen_at,
+        None if preference == order.fulfillment else preference_json(order.fulfillment),
     )

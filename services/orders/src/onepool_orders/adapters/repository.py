@@ -155,9 +155,14 @@ class OrderRepository:
         requests = [_request_json(r) for r in order.stock_requests]
         before = self._stored.get(order.id)
         if before is None:
-            # Not loaded here: a PENDING order (pending_attempt) as placed, with nothing returned and no
-            # fulfillments; anything else unknown, so every line and fulfillment is written.
-            before = (tuple(sql.AS_PLACED for _ in order.lines), {}) if pending_attempt is not None else ((), {})
+            # Not loaded here: a PENDING order (pending_attempt) as placed, with nothing returned, no
+            # fulfillments and its delivery as placed (a PENDING order's address never changes); anything else
+            # unknown, so every line, fulfillment and the preference are written.
+            before = (
+                (tuple(sql.AS_PLACED for _ in order.lines), {}, order.fulfillment)
+                if pending_attempt is not None
+                else ((), {}, None)
+            )
         pg = await self._uow.driver()
         # Its new events go in the same statement (written only if the order is), not in an INSERT at commit.
         events = self._uow.outbox_columns(order)

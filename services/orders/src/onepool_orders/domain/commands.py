@@ -27,6 +27,13 @@ class CancelOrder:
 
 
 @dataclass(frozen=True)
+class ChangeDeliveryAddress:
+    request_id: str
+    order_id: str
+    address: str
+
+
+@dataclass(frozen=True)
 class ShipFulfillment:
     order_id: str
     fulfillment_id: str

@@ -21,6 +21,14 @@ class OrderPlaced:
 
 
 @dataclass(frozen=True)
+class DeliveryAddressChanged:
+    """The buyer's new address, before anything left a location (the region and the stock stay as placed)."""
+
+    order: Order
+    previous_address: str
+
+
+@dataclass(frozen=True)
 class OrderPaid:
     order: Order
 

@@ -20,6 +20,8 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
   refunded or kept by the seller as the channel's rule says. Lines whose units wait for goods to arrive
   (`awaiting`, with their `promised_at`) follow inventory's fills and moved promises; nothing ships while any
   of its units wait.
+- The delivery address of a SHIP or DEALER_DELIVERY order may change until something of it has left a location
+  (`change_delivery_address`); only the free text changes, never the region or where the stock is held.
 - Money: a line costs unit_price * quantity - discount (its explicit reduction); the total is the sum of
   the lines plus the shipping fee, in one currency; payment must equal it exactly; refunds are
   proportional to the value returned and never exceed what was paid (shipping comes back with the last unit).
@@ -27,12 +29,20 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from onepool_kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Shortage, Violations
+from onepool_kernel.errors import (
+    Conflict,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Shortage,
+    Violations,
+)
 from onepool_kernel.ids import new_uuid
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
@@ -671,6 +681,28 @@ class Order:
             else "stock was released before the payment was confirmed; payment to be refunded"
         )
         return self.cancel(reason, now, release=False)
+
+    def change_delivery_address(self, address: str, now: datetime) -> bool:
+        """Deliver to `address` instead (the buyer moved it before the goods left). False if it already is.
+
+        Refused (INVALID_ORDER_STATE) once a fulfillment has left, for pickup orders (collected at the shop) and
+        for closed orders; a PENDING order is still being placed (its saga writes the order as it placed it),
+        so the caller retries (ABORTED). The region stays: the stock was reserved for it and is not moved."""
+        if address == self.fulfillment.address:
+            return False
+        if self.status is OrderStatus.PENDING:
+            raise Conflict(f"order {self.id} is still being placed; retry")
+        if self.is_pickup:
+            raise _state_error(self, "change the delivery address of", "a pickup order is collected at the shop")
+        if any(f.has_left for f in self.fulfillments):
+            raise _state_error(self, "change the delivery address of", "part of it has shipped already")
+        if not self.is_open:
+            raise _state_error(self, "change the delivery address of")
+        previous = self.fulfillment.address
+        self.fulfillment = replace(self.fulfillment, address=address)
+        self.updated_at = now
+        self.events.append(events.DeliveryAddressChanged(self, previous))
+        return True
 
     def ship(self, fulfillment_id: str, tracking_no: str, now: datetime) -> bool:
         fulfillment = self.fulfillment_by_id(fulfillment_id)

@@ -81,6 +81,18 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
         order = await self._lifecycle.cancel(cmd, guard)
         return pb.CancelOrderResponse(order=order_to_proto(order))
 
+    async def ChangeDeliveryAddress(
+        self, request: pb.ChangeDeliveryAddressRequest, context: Ctx
+    ) -> pb.ChangeDeliveryAddressResponse:
+        cmd = requests.change_delivery_address(request)
+        guard = self._scope.manage()
+        return await self._lifecycle.change_delivery_address(
+            cmd,
+            guard,
+            request=request,
+            answer=lambda order: pb.ChangeDeliveryAddressResponse(order=order_to_proto(order)),
+        )
+
     async def ShipFulfillment(self, request: pb.ShipFulfillmentRequest, context: Ctx) -> pb.ShipFulfillmentResponse:
         cmd = requests.ship_fulfillment(request)
         guard = self._scope.fulfill(cmd.fulfillment_id)

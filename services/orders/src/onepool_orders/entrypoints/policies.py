@@ -12,6 +12,7 @@ POLICY = policy(
         "ListOrders": (*PRIVILEGED, CHANNEL, DEALER, STORE),
         "PayOrder": (*PRIVILEGED, CHANNEL, DEALER),
         "CancelOrder": (*PRIVILEGED, CHANNEL, DEALER),
+        "ChangeDeliveryAddress": (*PRIVILEGED, CHANNEL, DEALER),
         "ShipFulfillment": (*PRIVILEGED, DEALER, STORE),
         "ConfirmPickup": (*PRIVILEGED, DEALER, STORE),
         "CompleteOrder": (*PRIVILEGED, CHANNEL, DEALER),

@@ -60,13 +60,17 @@ def _customer(v: Violations, c: pb.Customer) -> CustomerInfo:
     return CustomerInfo(c.channel_customer_id, c.phone.strip(), c.member_id, c.name.strip(), c.email.strip())
 
 
+# How long a delivery address may be (PlaceOrder's fulfillment.address, ChangeDeliveryAddress's address).
+ADDRESS_MAX_CHARS = 500
+
+
 def _fulfillment(v: Violations, f: pb.FulfillmentPreference) -> FulfillmentPreference:
     mode = FULFILLMENT_MODES_BACK.get(f.mode)
     if mode is None:
         v.add("fulfillment.mode", "must be SHIP, PICKUP_IN_STORE or DEALER_DELIVERY")
         mode = FulfillmentMode.SHIP
     check_text(v, "fulfillment.region", f.region, max_len=64)
-    check_text(v, "fulfillment.address", f.address, max_len=500)
+    check_text(v, "fulfillment.address", f.address, max_len=ADDRESS_MAX_CHARS)
     if mode is FulfillmentMode.PICKUP_IN_STORE:
         check_id(v, "fulfillment.pickup_location_id", f.pickup_location_id)
     else:
@@ -154,6 +158,17 @@ def cancel_order(req: pb.CancelOrderRequest) -> commands.CancelOrder:
     check_text(v, "reason", req.reason)
     v.raise_if_any()
     return commands.CancelOrder(req.order_id, req.reason.strip())
+
+
+def change_delivery_address(req: pb.ChangeDeliveryAddressRequest) -> commands.ChangeDeliveryAddress:
+    """The address is held to PlaceOrder's rule for fulfillment.address; control characters (NUL) are refused
+    for every request before this (runtime request_checks)."""
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    _order_id(v, req.order_id)
+    check_text(v, "address", req.address, max_len=ADDRESS_MAX_CHARS, required=True)
+    v.raise_if_any()
+    return commands.ChangeDeliveryAddress(req.request_id, req.order_id, req.address.strip())
 
 
 def ship_fulfillment(req: pb.ShipFulfillmentRequest) -> commands.ShipFulfillment:

@@ -2,9 +2,10 @@
 is policies.py). Scope comes from the verified token only, never from the request body.
 
 - admin, service: everything.
-- channel: orders of its own channel (place, read, pay, cancel, complete, return).
-- dealer: orders it sells (dealer_id) and orders fulfilled at its locations (read); it pays, cancels and
-  completes the orders it sells, and ships / hands over the fulfillments at its own locations.
+- channel: orders of its own channel (place, read, pay, cancel, change the delivery address, complete, return).
+- dealer: orders it sells (dealer_id) and orders fulfilled at its locations (read); it pays, cancels, changes
+  the delivery address of and completes the orders it sells, and ships / hands over the fulfillments at its
+  own locations.
 - store: orders with a fulfillment at its location (read, ship, hand over), and returns received at its
   location (a return may come back to any shop).
 - dealer, for returns: like a store, at its own locations only (any of them; a return may come back to any
@@ -109,7 +110,8 @@ class OrderScope:
         return guard
 
     def manage(self) -> Guard:
-        """Pay, cancel, complete: the selling side (the channel, or the dealer whose sale it is)."""
+        """Pay, cancel, change the delivery address, complete: the selling side (the channel, or the dealer
+        whose sale it is)."""
         p = self._principal()
 
         def guard(order: Order) -> None:

@@ -244,6 +244,15 @@ async def cancel_order(uow: OrdersUnitOfWork, cmd: commands.CancelOrder, guard: 
     return order
 
 
+async def change_delivery_address(
+    uow: OrdersUnitOfWork, cmd: commands.ChangeDeliveryAddress, guard: Guard = _allow
+) -> Order:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    if order.change_delivery_address(cmd.address, now()):
+        await uow.orders.save(order)
+    return order
+
+
 async def ship_fulfillment(uow: OrdersUnitOfWork, cmd: commands.ShipFulfillment, guard: Guard = _allow) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
     if order.ship(cmd.fulfillment_id, cmd.tracking_no, now()):

@@ -51,6 +51,17 @@ class OrderLifecycle:
             await release_unrecorded(self._inventory, order, order.status_reason)
         return order
 
+    async def change_delivery_address(
+        self, cmd: commands.ChangeDeliveryAddress, guard: Guard, *, request: Message, answer: Callable[[Order], R]
+    ) -> R:
+        """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first. Nothing goes to
+        inventory: the stock stays where it is held."""
+
+        async def produce(uow: OrdersUnitOfWork) -> R:
+            return answer(await handlers.change_delivery_address(uow, cmd, guard))
+
+        return await self._use.write(produce, request=request, request_id=cmd.request_id)
+
     async def ship(self, cmd: commands.ShipFulfillment, guard: Guard) -> Order:
         return await self._change(cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard))
 

@@ -165,10 +165,13 @@ class ChannelServiceServicer:
     def ImportOrder(self, request, context):
         """Normalise a marketplace order payload into the unified order; idempotent on the external order id.
         A payload that says it is paid is paid too. A re-import after the listings changed (a new price, a
-        listing switched off, the channel paused) answers with the order placed when it is the same deal (the
-        same units for the same total) and records its payment; the order itself is not changed (a new address
-        or buyer in the payload is not applied). Errors of orders' PlaceOrder and PayOrder pass through with
-        their reasons; ALREADY_EXISTS (the external order id was placed as another deal).
+        listing switched off, the channel paused), or with a new delivery address, answers with the order placed
+        when it is the same deal (the same units for the same total) and records its payment. A new address in
+        the payload (the buyer changed it on the marketplace) is applied with orders' ChangeDeliveryAddress while
+        nothing of the order has shipped; once something has (or the order is closed) the order is answered as
+        it is, not refused, and keeps its address. A new buyer in the payload is not applied. Errors of orders'
+        PlaceOrder, PayOrder and ChangeDeliveryAddress pass through with their reasons; ALREADY_EXISTS (the
+        external order id was placed as another deal); ABORTED (the order is still being placed: retry).
         Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a channel SKU without listing,
         a currency the channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
         channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders).

@@ -104,3 +104,17 @@ class OrderStockFilled(_message.Message):
     meta: _common_pb2.EventMeta
     facts: _facts_pb2.OrderFacts
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ...) -> None: ...
+
+class OrderDeliveryAddressChanged(_message.Message):
+    __slots__ = ("meta", "facts", "address", "previous_address", "region")
+    META_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    facts: _facts_pb2.OrderFacts
+    address: str
+    previous_address: str
+    region: str
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ..., address: _Optional[str] = ..., previous_address: _Optional[str] = ..., region: _Optional[str] = ...) -> None: ...

@@ -318,6 +318,22 @@ class CancelOrderResponse(_message.Message):
     order: Order
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
+class ChangeDeliveryAddressRequest(_message.Message):
+    __slots__ = ("request_id", "order_id", "address")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    order_id: str
+    address: str
+    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class ChangeDeliveryAddressResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
 class ShipFulfillmentRequest(_message.Message):
     __slots__ = ("order_id", "fulfillment_id", "tracking_no")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -68,6 +68,11 @@ class OrderServiceStub:
                 request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
                 response_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.CancelOrderResponse.FromString,
                 _registered_method=True)
+        self.ChangeDeliveryAddress = channel.unary_unary(
+                '/onepool.orders.v1.OrderService/ChangeDeliveryAddress',
+                request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressRequest.SerializeToString,
+                response_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressResponse.FromString,
+                _registered_method=True)
         self.ShipFulfillment = channel.unary_unary(
                 '/onepool.orders.v1.OrderService/ShipFulfillment',
                 request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ShipFulfillmentRequest.SerializeToString,
@@ -168,6 +173,21 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChangeDeliveryAddress(self, request, context):
+        """Changes where a SHIP or DEALER_DELIVERY order is delivered, while nothing of it has left a location (the
+        buyer moved it before the goods shipped): the fulfilling locations ship to the new address, and
+        OrderDeliveryAddressChanged tells warehouse and dealer systems. Only the free-text address changes; the
+        region and the reservation stay as placed (the stock is not sourced again, so a region is not taken here).
+        Idempotent by request_id (in the caller's scope): the same request again gets the first answer. An order
+        already at that address is returned unchanged, and nothing is published.
+        Errors: NOT_FOUND (order); ABORTED (the order is still being placed: retry); FAILED_PRECONDITION
+        INVALID_ORDER_STATE (a fulfillment has shipped already, a pickup order, or the order is completed,
+        cancelled or rejected).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ShipFulfillment(self, request, context):
         """One location's part of a paid order left for the customer: inventory's on_hand and reserved fall there.
         Errors: NOT_FOUND (order, fulfillment); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid yet, or a
@@ -236,6 +256,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.CancelOrder,
                     request_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.FromString,
                     response_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.CancelOrderResponse.SerializeToString,
+            ),
+            'ChangeDeliveryAddress': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeDeliveryAddress,
+                    request_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressRequest.FromString,
+                    response_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressResponse.SerializeToString,
             ),
             'ShipFulfillment': grpc.unary_unary_rpc_method_handler(
                     servicer.ShipFulfillment,
@@ -402,6 +427,33 @@ class OrderService:
             '/onepool.orders.v1.OrderService/CancelOrder',
             onepool_dot_orders_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
             onepool_dot_orders_dot_v1_dot_orders__pb2.CancelOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeDeliveryAddress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.orders.v1.OrderService/ChangeDeliveryAddress',
+            onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressRequest.SerializeToString,
+            onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressResponse.FromString,
             options,
             channel_credentials,
             insecure,
