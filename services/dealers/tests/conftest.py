@@ -67,6 +67,8 @@ class FakeInventory:
     expectations_failing: int = 0
     # The same for CancelExpectedReceipt.
     cancels_failing: int = 0
+    # How many times dealers read a location's open receipts.
+    receipt_reads: int = 0
     _ids: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
 
     def _up(self) -> None:
@@ -147,10 +149,20 @@ class FakeInventory:
 
     async def expected_receipt_of(self, location_id: str, reference: str) -> str:
         self._up()
+        self.receipt_reads += 1
         return next(
             (i for i, r in self.expected.items() if r["location_id"] == location_id and r["reference"] == reference),
             "",
         )
+
+    async def open_receipts_at(self, location_id: str) -> dict[str, str]:
+        self._up()
+        self.receipt_reads += 1
+        found: dict[str, str] = {}
+        for receipt_id, r in self.expected.items():
+            if r["location_id"] == location_id and r["status"] == "OPEN" and r["reference"]:
+                found.setdefault(r["reference"], receipt_id)
+        return found
 
     async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:
         self._up()

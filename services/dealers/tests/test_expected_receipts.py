@@ -7,6 +7,7 @@ import pytest
 from onepool.dealers.v1 import dealers_pb2 as pb
 from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.inventory.v1 import inventory_pb2 as inv
+from sqlalchemy import text
 
 from .conftest import eventually
 
@@ -88,16 +89,12 @@ async def test_a_receipt_whose_cancel_failed_is_cancelled_by_a_repeat_or_by_the_
     assert _receipt_status(fake_inventory, second) == ["CANCELLED"]
 
 
-async def test_a_replenishment_received_in_inventory_has_its_receipt_cancelled_by_the_recovery_loop(  # type: ignore[no-untyped-def]
-    dealers, admin, setup, fake_inventory, sagas, publish
-) -> None:
-    """The dealer receives the transfer in inventory itself: dealers follows inventory's event to RECEIVED, and
-    the receipt its shipment made is cancelled by the loop (a consumer never calls inventory)."""
-    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-I": 3})
+async def _shipped_and_received_in_inventory(dealers, admin, setup, publish, sku: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A shipped replenishment whose transfer the dealer receives in inventory itself (inventory's event);
+    (its id, its store) once dealers has followed the event to RECEIVED."""
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{sku: 3})
     rid = (
-        await dealers.PlaceReplenishment(
-            setup.place_request(dealer.id, warehouse, store, **{"SKU-I": 3}), metadata=admin
-        )
+        await dealers.PlaceReplenishment(setup.place_request(dealer.id, warehouse, store, **{sku: 3}), metadata=admin)
     ).replenishment.id
     shipped = (await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)).replenishment
     transfer = inv.Transfer(
@@ -105,7 +102,7 @@ async def test_a_replenishment_received_in_inventory_has_its_receipt_cancelled_b
         from_location_id=warehouse,
         to_location_id=store,
         reference=rid,
-        lines=[inv.StockLine(sku="SKU-I", quantity=3)],
+        lines=[inv.StockLine(sku=sku, quantity=3)],
     )
     await publish("inventory.transfer.received", inventory_events.TransferReceived(transfer=transfer))
 
@@ -114,6 +111,67 @@ async def test_a_replenishment_received_in_inventory_has_its_receipt_cancelled_b
         return got.replenishment.status == pb.REPLENISHMENT_STATUS_RECEIVED
 
     await eventually(received)
+    return rid, store
+
+
+async def test_a_replenishment_received_in_inventory_has_its_receipt_cancelled_at_once(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory, publish
+) -> None:
+    """The dealer receives the transfer in inventory itself: dealers follows inventory's event to RECEIVED, and
+    the receipt its shipment made is cancelled right after (the loop is never run here)."""
+    rid, _ = await _shipped_and_received_in_inventory(dealers, admin, setup, publish, "SKU-I")
+
+    async def cancelled() -> bool:
+        return _receipt_status(fake_inventory, rid) == ["CANCELLED"]
+
+    await eventually(cancelled, within=5.0)
+
+
+async def test_a_receipt_the_event_path_could_not_cancel_is_cancelled_by_the_recovery_loop(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory, sagas, publish
+) -> None:
+    fake_inventory.cancels_failing = 1  # inventory blips at the cancel that follows the event
+    rid, _ = await _shipped_and_received_in_inventory(dealers, admin, setup, publish, "SKU-J")
+
+    async def tried() -> bool:
+        return fake_inventory.cancels_failing == 0
+
+    await eventually(tried, within=5.0)
     assert _receipt_status(fake_inventory, rid) == ["OPEN"]
     await sagas.recover_once()
     assert _receipt_status(fake_inventory, rid) == ["CANCELLED"]
+
+
+async def test_replenishments_due_a_cancel_at_one_location_read_its_receipts_once(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, fake_inventory, sagas, dealers_db
+) -> None:
+    """Migration 0008 marks every replenishment ever received, most with no receipt left open: the recovery loop
+    reads each location's open receipts once for all of them, not once per replenishment, and still cancels the
+    one left open."""
+    await sagas.recover_once()  # anything other tests left due, gone: this pass sees only this test's
+    dealer, store, warehouse = await setup.ready(limit=100_000, **{"SKU-B": 8})
+    rids = []
+    for i in range(4):
+        rid = (
+            await dealers.PlaceReplenishment(
+                setup.place_request(dealer.id, warehouse, store, **{"SKU-B": 2}), metadata=admin
+            )
+        ).replenishment.id
+        await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)
+        fake_inventory.cancels_failing = 1 if i == 3 else 0  # the last one's receipt stays open
+        await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=rid), metadata=admin)
+        rids.append(rid)
+    async with dealers_db.begin() as conn:  # what the migration's backfill did to this dealer's
+        await conn.execute(
+            text("UPDATE replenishments SET receipt_cancel_due = true WHERE dealer_id = :d AND status = 'RECEIVED'"),
+            {"d": dealer.id},
+        )
+    fake_inventory.receipt_reads = 0
+    await sagas.recover_once()
+    assert fake_inventory.receipt_reads == 1
+    assert [_receipt_status(fake_inventory, rid) for rid in rids] == [["CANCELLED"]] * 4
+    async with dealers_db.connect() as conn:
+        due = await conn.execute(
+            text("SELECT count(*) FROM replenishments WHERE dealer_id = :d AND receipt_cancel_due"), {"d": dealer.id}
+        )
+        assert due.scalar() == 0

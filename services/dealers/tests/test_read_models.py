@@ -145,29 +145,38 @@ async def test_settlement_nets_the_dealer_balance_but_wholesale_is_counted_once(
 async def test_inventory_transfer_events_complete_a_replenishment(  # type: ignore[no-untyped-def]
     dealers, admin, setup, publish, fake_inventory
 ) -> None:
-    """A dealer may receive the transfer in inventory directly; dealers follows inventory's event."""
+    """A dealer may receive the replenishment's transfer in inventory directly; dealers follows inventory's
+    event. Only the transfer the replenishment shipped with counts: one that merely cites it, before it ships
+    (shipped and received) or going elsewhere, changes nothing."""
     dealer, store, warehouse = await setup.ready(limit=10_000, **{"SKU-E": 10})
     r = (
         await dealers.PlaceReplenishment(
             setup.place_request(dealer.id, warehouse, store, **{"SKU-E": 2}), metadata=admin
         )
     ).replenishment
-    transfer = inv.Transfer(
-        id=setup.name("T"),
-        from_location_id=warehouse,
-        to_location_id=store,
-        reference=r.id,
-        lines=[inv.StockLine(sku="SKU-E", quantity=2)],
-    )
-    await publish("inventory.transfer.shipped", inventory_events.TransferShipped(transfer=transfer))
-    await publish("inventory.transfer.received", inventory_events.TransferReceived(transfer=transfer))
-    # Someone else's transfer naming the replenishment but going elsewhere is ignored.
-    stray = inv.Transfer(id=setup.name("T"), from_location_id=warehouse, to_location_id="X", reference=r.id)
+
+    def transfer(transfer_id: str, to_location_id: str = store) -> inv.Transfer:
+        return inv.Transfer(
+            id=transfer_id,
+            from_location_id=warehouse,
+            to_location_id=to_location_id,
+            reference=r.id,
+            lines=[inv.StockLine(sku="SKU-E", quantity=2)],
+        )
+
+    citing = transfer(setup.name("T"))
+    await publish("inventory.transfer.shipped", inventory_events.TransferShipped(transfer=citing))
+    await publish("inventory.transfer.received", inventory_events.TransferReceived(transfer=citing))
+    shipped = (await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=r.id), metadata=admin)).replenishment
+    assert shipped.transfer_id != citing.id
+    stray = transfer(setup.name("T"), to_location_id="X")
     await publish("inventory.transfer.received", inventory_events.TransferReceived(transfer=stray))
+    own = transfer(shipped.transfer_id)
+    await publish("inventory.transfer.received", inventory_events.TransferReceived(transfer=own))
 
     async def received() -> bool:
         got = (await dealers.GetReplenishment(pb.GetReplenishmentRequest(id=r.id), metadata=admin)).replenishment
-        return got.status == pb.REPLENISHMENT_STATUS_RECEIVED and got.transfer_id == transfer.id
+        return got.status == pb.REPLENISHMENT_STATUS_RECEIVED and got.transfer_id == own.id
 
     await eventually(received)
     o = await _overview(dealers, admin, dealer.id)

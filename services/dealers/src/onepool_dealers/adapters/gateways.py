@@ -194,14 +194,17 @@ class InventoryGateway:
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "inventory") from exc
 
-    async def expected_receipt_of(self, location_id: str, reference: str) -> str:
-        request = inv.ListExpectedReceiptsRequest(location_id=location_id, page_size=100)
+    async def open_receipts_at(self, location_id: str) -> dict[str, str]:
+        request = inv.ListExpectedReceiptsRequest(location_id=location_id, page_size=500)
+        receipts: dict[str, str] = {}
         try:
             while True:
                 reply = await self._stub.ListExpectedReceipts(request, timeout=self._timeout)
-                found = next((r.id for r in reply.receipts if r.reference == reference), "")
-                if found or not reply.next_page_token:
-                    return found
+                for receipt in reply.receipts:
+                    if receipt.reference:
+                        receipts.setdefault(receipt.reference, receipt.id)
+                if not reply.next_page_token:
+                    return receipts
                 request.page_token = reply.next_page_token
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "inventory") from exc

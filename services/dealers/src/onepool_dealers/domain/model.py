@@ -398,11 +398,24 @@ class Replenishment:
         return True
 
     def is_own_transfer(self, transfer_id: str, from_location_id: str, to_location_id: str) -> bool:
-        """Whether a transfer is the one this replenishment shipped with (its goods are booked as wholesale)."""
+        """Whether a transfer is the one this replenishment shipped with (its goods are booked as wholesale).
+
+        Only inventory's answer to the replenishment's own TransferStock (its request id is derived from the
+        replenishment id) says which transfer that is; anyone may cite the replenishment as a transfer's
+        reference, on the same route with the same goods."""
         return (
             self.status in (ReplenishmentStatus.SHIPPED, ReplenishmentStatus.RECEIVED)
             and self.transfer_id == transfer_id
             and (self.from_location_id, self.to_location_id) == (from_location_id, to_location_id)
+        )
+
+    def own_transfer_unknown(self, from_location_id: str, to_location_id: str) -> bool:
+        """Whether a transfer on this route may be its own without that being known yet: its TransferStock was
+        asked for and the answer is not recorded (lost, or still on its way). A refused attempt made no
+        transfer, and a replenishment never asked to ship has none."""
+        return self.shipping_in_progress and (self.from_location_id, self.to_location_id) == (
+            from_location_id,
+            to_location_id,
         )
 
     def needs_receiving(self) -> bool:

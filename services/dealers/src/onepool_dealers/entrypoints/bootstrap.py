@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
 
 import grpc
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = dealers_pb2.DESCRIPTOR.services_by_name["DealerService"].full_name
 
 
-def event_consumers(infra: Infra) -> list[EventConsumer]:
-    """The events dealers reads into its read models (nothing is connected here; the host runs them)."""
+def event_consumers(infra: Infra, receipt_due: Callable[[str], None] | None = None) -> list[EventConsumer]:
+    """The events dealers reads into its read models (nothing is connected here; the host runs them).
+    `receipt_due`: told of a replenishment an event received, once committed (Sagas.receipt_due)."""
     factors = infra.settings_as(DealersSettings).tier_factors()
     on_order, on_orders = consumers.order_handlers(factors)
     inventory_view = [
@@ -39,7 +41,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
             inventory_events.StockChanged, consumers.on_stock_changed, many=consumers.on_stock_changed_many
         ),
         Subscription.of(inventory_events.TransferShipped, consumers.on_transfer_shipped),
-        Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received(factors)),
+        Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received(factors, receipt_due)),
     ]
     orders_view = [
         Subscription.of(message, on_order, many=on_orders)
@@ -103,8 +105,8 @@ async def build_with(
         register=partial(dealers_pb2_grpc.add_DealerServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
-        consumers=event_consumers(infra),
-        tasks={"dealer-recovery": recover},
+        consumers=event_consumers(infra, sagas.receipt_due),
+        tasks={"dealer-recovery": recover, "dealer-receipt-cancels": sagas.follow_receipts},
         on_stop=[close_peers],
         components={"sagas": sagas},
     )

@@ -1,6 +1,7 @@
 """Consumers' handlers: other services' events become dealers' read models (stock at dealer locations,
 dealer orders, settlement balances) and complete replenishments whose transfers inventory moved; transfers,
 fulfillments and returns that move goods between owners are valued and published (domain/ownership.py).
+A replenishment received in inventory directly has its expected receipt cancelled right after the commit.
 
 Every handler runs in the consumer's transaction, after its inbox insert, so a redelivered event has no
 effect; stale numbers are dropped by version (stock) or by updated_at (orders)."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeAlias
 
 from onepool.inventory.v1 import events_pb2 as inventory_events
@@ -54,30 +56,31 @@ async def on_stock_changed(event: inventory_events.StockChanged, uow: DealersUni
 
 
 async def on_transfer_shipped(event: inventory_events.TransferShipped, uow: DealersUnitOfWork) -> None:
-    t = event.transfer
-    await handlers.transfer_moved(
-        uow,
-        transfer_id=t.id,
-        reference=t.reference,
-        from_location_id=t.from_location_id,
-        to_location_id=t.to_location_id,
-        received=False,
-    )
+    """Nothing to follow: a replenishment is SHIPPED only by the answer to its own TransferStock (the event
+    names no request id, and anyone may cite the replenishment as a transfer's reference). Kept subscribed
+    so the consumer's subjects stay what the event catalogue lists; goods move owner when received."""
 
 
 def on_transfer_received(
-    factors: TierFactors,
+    factors: TierFactors, receipt_due: Callable[[str], None] | None = None
 ) -> Callable[[inventory_events.TransferReceived, DealersUnitOfWork], Awaitable[None]]:
+    """`receipt_due(replenishment_id)` is told, once the transaction commits, of a replenishment this event
+    received whose expected receipt is still to be cancelled (the sagas cancel it at once, outside the
+    consumer's transaction; their recovery loop retries what fails)."""
+
     async def received(event: inventory_events.TransferReceived, uow: DealersUnitOfWork) -> None:
         t = event.transfer
-        await handlers.transfer_moved(
+        own = await handlers.own_transfer_received(
             uow,
             transfer_id=t.id,
             reference=t.reference,
             from_location_id=t.from_location_id,
             to_location_id=t.to_location_id,
-            received=True,
         )
+        if own is not None:
+            if own.receipt_cancel_due and receipt_due is not None:
+                uow.after_commit(partial(receipt_due, own.id))
+            return
         lines = [StockLine(ln.sku, ln.quantity) for ln in t.lines]
         await handlers.transfer_received(uow, factors, t.id, t.reference, lines, t.from_location_id, t.to_location_id)
 

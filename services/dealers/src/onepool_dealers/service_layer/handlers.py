@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from onepool_kernel.lines import StockLine
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
+from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
 from onepool_dealers.domain import commands, ownership
@@ -248,6 +249,12 @@ async def receipts_to_cancel(uow: DealersUnitOfWork, limit: int) -> list[Repleni
     return await uow.repo.receipts_to_cancel(limit)
 
 
+async def receipts_due(uow: DealersUnitOfWork, replenishment_ids: Iterable[str]) -> list[Replenishment]:
+    """Those of these replenishments whose expected receipt is still to be cancelled."""
+    found = [await uow.repo.get_replenishment(i) for i in replenishment_ids]
+    return [r for r in found if r is not None and r.receipt_cancel_due]
+
+
 async def reject_replenishment(uow: DealersUnitOfWork, replenishment_id: str, reason: str) -> Replenishment:
     found = await get_replenishment(uow, replenishment_id)
     dealer = await get_dealer(uow, found.dealer_id, lock=True)
@@ -265,33 +272,36 @@ async def stalled_shipments(uow: DealersUnitOfWork, older_than_seconds: float, l
 # --- read models (consumers) -------------------------------------------------------------------------------
 
 
-async def transfer_moved(
-    uow: DealersUnitOfWork,
-    *,
-    transfer_id: str,
-    reference: str,
-    from_location_id: str,
-    to_location_id: str,
-    received: bool,
+class OwnTransferNotKnownYet(NotYet):
+    """A transfer naming a replenishment arrived while the answer to the replenishment's own TransferStock is not
+    recorded: it may be that transfer or someone else's. Retried by the consumer, never dead-lettered: the
+    shipping saga (its caller, or the recovery loop replaying the request) records the answer or the refusal
+    within `shipping_retry_after_seconds` of inventory being reachable, and then the arrival is decided."""
+
+
+async def own_transfer_received(
+    uow: DealersUnitOfWork, *, transfer_id: str, reference: str, from_location_id: str, to_location_id: str
 ) -> Replenishment | None:
-    """Inventory shipped or received a transfer made for a replenishment (its reference is the
-    replenishment id): follow it, whoever asked inventory (a lost answer, a dealer receiving in inventory)."""
+    """Inventory received a transfer naming a replenishment (its reference): if it is the replenishment's own
+    (Replenishment.is_own_transfer), the replenishment is RECEIVED, as by ReceiveReplenishment (the dealer
+    received it in inventory directly). Returns the replenishment then, None for anyone else's transfer.
+
+    Shipping is never taken from inventory's events: the event carries no request id, and a transfer made by
+    anyone else may cite the replenishment on the same route. Only the answer to the replenishment's own
+    TransferStock records SHIPPED (the recovery loop replays it when it was lost)."""
     found = await uow.repo.get_replenishment(reference) if reference else None
-    if found is None or (found.from_location_id, found.to_location_id) != (from_location_id, to_location_id):
+    if found is None:
         return None
-    if found.transfer_id and found.transfer_id != transfer_id:
+    if found.own_transfer_unknown(from_location_id, to_location_id):
+        raise OwnTransferNotKnownYet(f"replenishment {found.id} has not recorded which transfer is its own yet")
+    if not found.is_own_transfer(transfer_id, from_location_id, to_location_id):
         return None
     dealer = await get_dealer(uow, found.dealer_id, lock=True)
     replenishment = await get_replenishment(uow, found.id, lock=True)
-    moment = now()
-    changed = False
-    if replenishment.status is ReplenishmentStatus.PLACED:
-        changed = replenishment.ship(transfer_id, moment)
-    if received and replenishment.status is ReplenishmentStatus.SHIPPED and replenishment.receive(dealer, moment):
-        changed = True
-        await uow.repo.save_dealer(dealer)
-    if changed:
+    # Its own transfer once, its own for ever (SHIPPED or RECEIVED with that transfer id): no re-check needed.
+    if replenishment.receive(dealer, now()):
         await uow.repo.save_replenishment(replenishment)
+        await uow.repo.save_dealer(dealer)
     return replenishment
 
 
@@ -326,9 +336,9 @@ async def transfer_received(
     """A transfer between locations of different owners that is not a replenishment's moves the goods' owner.
 
     A replenishment's own transfer is the one it shipped with (SHIPPED or RECEIVED with that transfer id; the
-    consumer follows the event to that first, `transfer_moved`): it is booked as wholesale when received. Any
-    other transfer naming a replenishment (one that went out for it after it was rejected, a second one) is
-    goods that changed hands all the same, so it is a move, never skipped."""
+    consumer follows the event to that first, `own_transfer_received`): it is booked as wholesale when received.
+    Any other transfer naming a replenishment (an operator's citing it, one that went out for it after it was
+    rejected, a second one) is goods that changed hands all the same, so it is a move, never skipped."""
     found = await uow.repo.get_replenishment(reference) if reference else None
     if found is not None and found.is_own_transfer(transfer_id, from_location_id, to_location_id):
         return []

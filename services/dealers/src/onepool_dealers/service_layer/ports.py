@@ -43,8 +43,9 @@ class InventoryPort(Protocol):
         """Record goods on their way to a location (idempotent on request_id); returns the receipt id."""
         ...
 
-    async def expected_receipt_of(self, location_id: str, reference: str) -> str:
-        """The id of the open expected receipt at the location with this reference, "" if there is none."""
+    async def open_receipts_at(self, location_id: str) -> dict[str, str]:
+        """The open expected receipts at the location: receipt id by reference (one read for every
+        replenishment due a cancel there)."""
         ...
 
     async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:

@@ -13,9 +13,13 @@ finished by a retry or by the recovery loop (`recover_once`).
 - Shipping a replenishment: (1) record the shipping intent; (2) inventory TransferStock with a request id
   derived from the replenishment id; (3) record SHIPPED with the transfer id. A refusal (not enough stock)
   clears the intent, unless another attempt stamped it since (its transfer may still go out); an unanswered
-  request is retried by the recovery loop, and inventory's transfer.shipped event completes step 3 as well.
+  request is retried by the recovery loop (the replay's answer names the transfer the first request made,
+  and the expected receipt below is made then too). Only that answer records step 3.
 - Receiving: inventory ReceiveTransfer (idempotent), then RECEIVED in one transaction with the dealer's
-  running totals and dealers.replenishment.received. inventory.transfer.received completes it too.
+  running totals and dealers.replenishment.received. inventory.transfer.received of the replenishment's own
+  transfer (the one step 3 recorded) completes it too; any other transfer citing it is not its own (inventory's
+  events name no request id, and anyone may cite a replenishment). One received while step 3 is unanswered
+  waits (handlers.OwnTransferNotKnownYet) until the saga or its loop records the answer.
 - Presale (docs/presale.md): once shipped, the replenishment is also recorded in inventory as an expected
   receipt at the dealer's location (ExpectReceipt, request id derived from the replenishment id), due
   `transit_seconds` later, so the dealer's own channel (the only one selling from its locations) may presell
@@ -24,17 +28,22 @@ finished by a retry or by the recovery loop (`recover_once`).
 - Once received, by ReceiveReplenishment or by inventory's transfer.received event, the receipt must be
   cancelled: the goods came as the transfer (which fills the orders waiting there first), and an open
   receipt would let the channel presell them again. RECEIVED sets the replenishment's `receipt_cancel_due`
-  in the same transaction; the cancel is asked at once by ReceiveReplenishment (and by any repeat of it), and
-  by the recovery loop until inventory confirms it (cancelled, closed, or no open receipt); only then is the
-  flag cleared. The event path leaves it to the loop, since a consumer never calls another service.
+  in the same transaction; the cancel is asked at once by ReceiveReplenishment (and by any repeat of it), on
+  the event path right after the consumer's commit (`receipt_due`, then `follow_receipts`: a consumer's
+  transaction never waits on another service), and by the recovery loop until inventory confirms it
+  (cancelled, closed, or no open receipt); only then is the flag cleared. A location's open receipts are
+  looked up once for all the replenishments due there (after migration 0008 marked every replenishment ever
+  received, most with no receipt left open).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from onepool_runtime.idempotency import run_in_transaction
@@ -64,6 +73,9 @@ class Sagas:
     shipping_retry_after_seconds: float = 30.0
     recovery_batch: int = 50
     transit_seconds: int = 3 * 24 * 3600
+    # Replenishments whose receipt `follow_receipts` is to cancel next, and what wakes it.
+    _receipts_due: set[str] = field(default_factory=set, init=False, repr=False)
+    _receipts_woken: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     async def _tx(self, produce):  # type: ignore[no-untyped-def]
         return await run_in_transaction(self.uow_factory, produce)
@@ -195,19 +207,51 @@ class Sagas:
         return received
 
     async def _cancel_receipt(self, replenishment: Replenishment) -> None:
-        """Cancel the replenishment's expected receipt and clear `receipt_cancel_due` once inventory confirms.
-        A receipt already cancelled, fully received (RECEIPT_CLOSED) or gone is as good as
-        cancelled. Anything else leaves the flag for the recovery loop."""
-        try:
-            receipt_id = await self.inventory.expected_receipt_of(replenishment.to_location_id, replenishment.id)
-            if receipt_id:
+        await self._cancel_receipts([replenishment])
+
+    async def _cancel_receipts(self, replenishments: list[Replenishment]) -> None:
+        """Cancel the replenishments' expected receipts and clear `receipt_cancel_due` once inventory confirms.
+        A receipt already cancelled, fully received (RECEIPT_CLOSED) or gone is as good as cancelled. Anything
+        else leaves the flag for the recovery loop. Each location's open receipts are read once."""
+        by_location: dict[str, list[Replenishment]] = {}
+        for replenishment in replenishments:
+            by_location.setdefault(replenishment.to_location_id, []).append(replenishment)
+        for location_id, due in by_location.items():
+            try:
+                receipts = await self.inventory.open_receipts_at(location_id)
+            except NotFound:
+                receipts = {}
+            except DomainError as exc:
+                log.warning("the expected receipts at %s stay open for now: %s", location_id, exc)
+                continue
+            for replenishment in due:
+                await self._cancel_one_receipt(replenishment, receipts.get(replenishment.id, ""))
+
+    async def _cancel_one_receipt(self, replenishment: Replenishment, receipt_id: str) -> None:
+        if receipt_id:
+            try:
                 await self.inventory.cancel_expected_receipt(receipt_id, "received as the replenishment's transfer")
-        except DomainError as exc:
-            gone = isinstance(exc, NotFound) or getattr(exc, "reason", "") == "RECEIPT_CLOSED"
-            if not gone:
-                log.warning("the expected receipt of replenishment %s stays open for now: %s", replenishment.id, exc)
-                return
+            except DomainError as exc:
+                gone = isinstance(exc, NotFound) or getattr(exc, "reason", "") == "RECEIPT_CLOSED"
+                if not gone:
+                    log.warning("replenishment %s: its expected receipt stays open for now: %s", replenishment.id, exc)
+                    return
         await self._tx(lambda uow: handlers.receipt_cancelled(uow, replenishment.id))
+
+    def receipt_due(self, replenishment_id: str) -> None:
+        """A replenishment was received other than by ReceiveReplenishment (inventory's event): its receipt is
+        to be cancelled now, by `follow_receipts`. Called after the commit that marked it; never blocks."""
+        self._receipts_due.add(replenishment_id)
+        self._receipts_woken.set()
+
+    async def follow_receipts(self) -> None:
+        """Background task: cancel the receipts `receipt_due` was told of as soon as it is told. What fails (or
+        is lost with the process) keeps its `receipt_cancel_due`, which the recovery loop retries."""
+        while True:
+            await self._receipts_woken.wait()
+            self._receipts_woken.clear()
+            ids, self._receipts_due = sorted(self._receipts_due), set()
+            await self._cancel_receipts(await self._read(partial(handlers.receipts_due, replenishment_ids=ids)))
 
     # --- recovery ------------------------------------------------------------------------------------
 
@@ -230,6 +274,5 @@ class Sagas:
             except DomainError as exc:
                 log.warning("recovery: replenishment %s not shipped: %s", replenishment_id, exc)
         received = await self._read(lambda uow: handlers.receipts_to_cancel(uow, self.recovery_batch))
-        for replenishment in received:
-            await self._cancel_receipt(replenishment)
+        await self._cancel_receipts(received)
         return len(dealer_ids) + len(stalled) + len(received)
