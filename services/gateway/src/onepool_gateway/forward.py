@@ -11,6 +11,9 @@ Failure modes (every one reaches the browser as a Connect error, never as a bare
   `grpc-status-details-bin` (BadRequest field violations, ErrorInfo) as Connect error details;
 - the service cannot be reached: `unavailable` (HTTP 503);
 - the deadline passes: `deadline_exceeded` (HTTP 504), and the upstream call is cancelled with it;
+- a message larger than a hop takes (a reply above `gateway_reply_max_bytes`, a request above the 8 MiB a
+  service accepts): `failed_precondition` (HTTP 400) with ErrorInfo reason MESSAGE_TOO_LARGE and the limits,
+  not gRPC's RESOURCE_EXHAUSTED, whose HTTP 429 tells a browser to retry what can never pass;
 - the browser goes away: connectrpc cancels the handler, which cancels the upstream call;
 - an Authorization header that gRPC metadata cannot carry (not printable ASCII): `unauthenticated` (HTTP 401),
   without calling; such a trace header is dropped. (A header that is not UTF-8 at all, or plain gRPC, is
@@ -34,7 +37,7 @@ from connectrpc.errors import ConnectError, ErrorDetail
 from connectrpc.method import StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import Endpoint
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from onepool_runtime import grpc_errors, tracing
 from onepool_runtime.clients import channel_credentials
 from protobuf.wkt import Any as ConnectAny
@@ -55,8 +58,41 @@ _CODES: dict[grpc.StatusCode, Code] = {
 }
 
 
-def connect_error(error: grpc.aio.AioRpcError) -> ConnectError:
-    """The service's status as the Connect error the browser reads (details kept byte for byte)."""
+# What the services' servers accept (server.py: grpc.max_receive_message_length): a larger request is refused
+# here rather than sent. They send replies of any size; the gateway takes up to gateway_reply_max_bytes.
+SERVICE_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+# gRPC's words (client or server side) when a message is over a max_*_message_length: RESOURCE_EXHAUSTED,
+# like an overload, though retrying cannot help.
+_TOO_LARGE = ("Received message larger than max", "Sent message larger than max")
+MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
+
+
+def too_large(error: grpc.aio.AioRpcError) -> bool:
+    return error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED and any(
+        words in (error.details() or "") for words in _TOO_LARGE
+    )
+
+
+def _too_large_error(error: grpc.aio.AioRpcError, reply_max_bytes: int) -> ConnectError:
+    info = error_details_pb2.ErrorInfo(
+        reason=MESSAGE_TOO_LARGE,
+        domain="onepool",
+        metadata={"reply_max_bytes": str(reply_max_bytes), "request_max_bytes": str(SERVICE_MAX_REQUEST_BYTES)},
+    )
+    detail = ConnectAny(type_url=f"type.googleapis.com/{info.DESCRIPTOR.full_name}", value=info.SerializeToString())
+    return ConnectError(
+        Code.FAILED_PRECONDITION,
+        f"a message of this call is too large to pass ({error.details()}; answers up to {reply_max_bytes} bytes, "
+        f"requests up to {SERVICE_MAX_REQUEST_BYTES}): ask for less per call (fewer SKUs, locations or lines)",
+        [ErrorDetail(detail)],
+    )
+
+
+def connect_error(error: grpc.aio.AioRpcError, reply_max_bytes: int) -> ConnectError:
+    """The service's status as the Connect error the browser reads (details kept byte for byte); a message
+    over a size limit is FAILED_PRECONDITION MESSAGE_TOO_LARGE (module doc)."""
+    if too_large(error):
+        return _too_large_error(error, reply_max_bytes)
     details: list[ErrorDetail] = []
     trailers: Any = error.trailing_metadata() or ()  # grpc-stubs types it as one item, not a sequence
     for key, value in trailers:
@@ -79,7 +115,13 @@ class Upstreams:
         if channel is None:
             target = getattr(self._settings, f"{name}_addr")
             credentials = channel_credentials(self._settings)
-            options = [("grpc.keepalive_time_ms", 30000)]
+            options = [
+                ("grpc.keepalive_time_ms", 30000),
+                # gRPC's 4 MiB receive default refused a brand's GetAvailability for 500 SKUs (~5 MB over 200
+                # stores) with RESOURCE_EXHAUSTED; services send any size (see SERVICE_MAX_REQUEST_BYTES).
+                ("grpc.max_receive_message_length", self._settings.gateway_reply_max_bytes),
+                ("grpc.max_send_message_length", SERVICE_MAX_REQUEST_BYTES),
+            ]
             channel = (
                 grpc.aio.secure_channel(target, credentials, options=options)
                 if credentials is not None
@@ -123,8 +165,9 @@ def _timeout(ctx: RequestContext, default: float | None) -> float | None:
     return default if left_ms is None else max(left_ms, 0.0) / 1000
 
 
-def _unary(route: Route, upstreams: Upstreams, default_timeout: float) -> Callable[..., Awaitable[Any]]:
+def _unary(route: Route, upstreams: Upstreams, settings: GatewaySettings) -> Callable[..., Awaitable[Any]]:
     output = route.method.output
+    default_timeout, reply_max_bytes = settings.gateway_default_timeout_seconds, settings.gateway_reply_max_bytes
 
     async def call(request: Any, ctx: RequestContext) -> Any:
         rpc = upstreams.channel(route.upstream).unary_unary(
@@ -136,8 +179,9 @@ def _unary(route: Route, upstreams: Upstreams, default_timeout: float) -> Callab
                 metadata = _metadata(ctx, traced=span is not None)
                 return await rpc(request, metadata=metadata, timeout=_timeout(ctx, default_timeout))
             except grpc.aio.AioRpcError as error:
-                code = error.code()
-                raise connect_error(error) from None
+                # Counted as answered: a message too large is FAILED_PRECONDITION, not an overload.
+                code = grpc.StatusCode.FAILED_PRECONDITION if too_large(error) else error.code()
+                raise connect_error(error, reply_max_bytes) from None
             except ConnectError:  # refused here, before the call (a header gRPC cannot carry)
                 code = grpc.StatusCode.UNAUTHENTICATED
                 raise
@@ -152,7 +196,7 @@ def _unary(route: Route, upstreams: Upstreams, default_timeout: float) -> Callab
     return call
 
 
-def _server_stream(route: Route, upstreams: Upstreams) -> Callable[..., AsyncIterator[Any]]:
+def _server_stream(route: Route, upstreams: Upstreams, reply_max_bytes: int) -> Callable[..., AsyncIterator[Any]]:
     output = route.method.output
 
     async def call(request: Any, ctx: RequestContext) -> AsyncIterator[Any]:
@@ -164,7 +208,7 @@ def _server_stream(route: Route, upstreams: Upstreams) -> Callable[..., AsyncIte
             async for message in stream:
                 yield message
         except grpc.aio.AioRpcError as error:
-            raise connect_error(error) from None
+            raise connect_error(error, reply_max_bytes) from None
         finally:
             stream.cancel()  # the browser left (or the stream ended): stop the upstream watch too
 
@@ -177,9 +221,9 @@ def endpoints(routes: list[Route], upstreams: Upstreams, settings: GatewaySettin
     result: dict[str, Endpoint] = {}
     for route in routes:
         if route.server_streaming:
-            result[route.path] = Endpoint.server_stream(route.method, _server_stream(route, upstreams))
-        elif route.method.stream_type is StreamType.UNARY:
-            result[route.path] = Endpoint.unary(
-                route.method, _unary(route, upstreams, settings.gateway_default_timeout_seconds)
+            result[route.path] = Endpoint.server_stream(
+                route.method, _server_stream(route, upstreams, settings.gateway_reply_max_bytes)
             )
+        elif route.method.stream_type is StreamType.UNARY:
+            result[route.path] = Endpoint.unary(route.method, _unary(route, upstreams, settings))
     return result

@@ -24,6 +24,10 @@ class GatewaySettings(ServiceSettings):
     gateway_default_timeout_seconds: float = Field(default=30.0, gt=0)
     # Largest request message accepted (bytes).
     gateway_read_max_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    # Largest reply taken from a service (bytes; one message of a stream). Services send any size: a brand's
+    # GetAvailability for 500 SKUs is ~5 MB over 200 stores. A larger reply is FAILED_PRECONDITION
+    # MESSAGE_TOO_LARGE (forward.py). The reply is held, and written as JSON, in memory.
+    gateway_reply_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
 
     @property
     def metrics_host(self) -> str:
