@@ -175,8 +175,8 @@ async def test_a_shipped_replenishment_is_presold_by_the_dealers_own_channel_onl
 
 async def test_a_replenishment_received_in_inventory_directly_stops_being_expected(services, admin) -> None:  # type: ignore[no-untyped-def]
     """The dealer's shop receives the transfer in inventory (ReceiveTransfer), not through dealers: dealers
-    follows inventory's event to RECEIVED, and its recovery loop cancels the expected receipt, so the units
-    that arrived are not also expected (and presold) a second time."""
+    follows inventory's event to RECEIVED and cancels the expected receipt right after (its recovery loop only
+    if that fails), so the units that arrived are not also expected (and presold) a second time."""
     dealers, inventory = services.stub("dealers"), services.stub("inventory")
     sku, warehouse, store = name("TEA"), name("WH"), name("DS")
     await inventory.UpsertLocation(
