@@ -182,3 +182,26 @@ async def test_a_late_receipt_moves_the_promise_on_the_orders_lines_and_the_arri
     subjects = [s for s, _ in await order_events(world.nats_url, order.id)]
     assert "orders.order.stock_filled" in subjects
     assert subjects.index("orders.order.stock_filled") < subjects.index("orders.order.shipped")
+
+
+async def test_units_left_without_a_date_are_told_their_new_date_as_promised_not_reordered(world: World) -> None:
+    sku, warehouse, channel = await presale_listing(world, presale_units=10)
+    receipt = await expect(world, warehouse, sku, 5, day(2))
+    await eventually(lambda: channel_stock(world, channel, sku), lambda s: s.presale_sellable == 5)
+    order = await world.place(channel, {sku: (2, PRICE)})
+    assert line_state(order)[0] == 2
+
+    # The supplier cancels: nothing promises the units any more (CANCELLED). A new purchase order gives them
+    # a date again: the customer hears of a first date (PROMISED), not of a move to a later receipt.
+    await world.inventory.CancelExpectedReceipt(
+        ipb.CancelExpectedReceiptRequest(receipt_id=receipt.id, reason="supplier cancelled"), metadata=world.admin
+    )
+    await eventually(lambda: world.get(order.id), lambda o: line_state(o)[2] is None)
+    new_date = day(4)
+    await expect(world, warehouse, sku, 5, new_date)
+    await eventually(lambda: world.get(order.id), lambda o: line_state(o)[2] == new_date)
+    events = await eventually(
+        lambda: order_events(world.nats_url, order.id),
+        lambda evs: sum(s == "orders.order.promise_moved" for s, _ in evs) >= 2,
+    )
+    assert [e.reason for s, e in events if s == "orders.order.promise_moved"] == ["CANCELLED", "PROMISED"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import Created, LocationColumns, Stamped, counter_column, timestamp_column
+from onepool_runtime.commit_order import xact_column
 from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, Column, Identity, Index, Integer, String, text, true
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -49,10 +50,16 @@ class StockLevelRow(InventoryTable, table=True):
 
 
 class MovementRow(InventoryTable, Created, table=True):
-    """The append-only ledger: on_hand of a (sku, location) is the sum of its movements' deltas."""
+    """The append-only ledger: on_hand of a (sku, location) is the sum of its movements' deltas. xact_id is the
+    transaction that wrote the movement (migration 0010): ListMovements pages in (xact_id, id) order, over
+    finished transactions, through one index per filter it offers."""
 
     __tablename__ = "movements"
-    __table_args__ = (Index("movements_by_location_sku", "location_id", "sku", "id"),)
+    __table_args__ = (
+        Index("movements_by_location_sku_xact", "location_id", "sku", "xact_id", "id"),
+        Index("movements_by_location_xact", "location_id", "xact_id", "id"),
+        Index("movements_by_xact", "xact_id", "id"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
     location_id: str = Field(max_length=64)
@@ -62,6 +69,8 @@ class MovementRow(InventoryTable, Created, table=True):
     reason: str = Field(default="", max_length=500)
     reference: str = Field(default="", max_length=128)
     on_hand_after: int
+    # The writing transaction's id (pg_current_xact_id(), the 64-bit xid8 as a bigint), set by the database.
+    xact_id: int | None = Field(default=None, sa_column=xact_column())
 
 
 class ReservationRow(InventoryTable, Stamped, table=True):

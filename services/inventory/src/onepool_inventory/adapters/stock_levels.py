@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from onepool_runtime.commit_order import CommitOrder, Position
 from onepool_runtime.mapping import build
-from sqlalchemy import and_, bindparam, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,10 +26,23 @@ Key = tuple[str, str]  # (sku, location_id)
 _LEVELS = metadata.tables[StockLevelRow.__tablename__]
 _MOVES = metadata.tables[MovementRow.__tablename__]
 _LOC = metadata.tables[LocationRow.__tablename__]
+# ListMovements pages in (xact_id, id) order over finished transactions (onepool_runtime.commit_order).
+_LISTING = CommitOrder(_MOVES.c.xact_id, _MOVES.c.id)
 
 
 def _level(row: Any) -> StockLevel:
     return build(StockLevel, row)
+
+
+def _movement_filters(location_id: str, sku: str) -> list[ColumnElement[bool]]:
+    """ListMovements' filters ("": not filtered)."""
+    return [column == value for column, value in ((_MOVES.c.location_id, location_id), (_MOVES.c.sku, sku)) if value]
+
+
+def movements_page(location_id: str, sku: str, after: Position, limit: int) -> Select[Any]:
+    """StockLevelRepository.movements's statement: a range of the index of its filters, in (xact_id, id) order
+    (migration 0010; tests/test_movements_paging.py checks the plans)."""
+    return _LISTING.page(select(_MOVES).where(*_movement_filters(location_id, sku)), after, limit)
 
 
 class StockLevelRepository:
@@ -191,23 +205,19 @@ class StockLevelRepository:
             for lvl in self._levels.values():
                 lvl.movements.clear()
 
-    async def movements(self, location_id: str, sku: str, after_id: int, limit: int) -> list[Movement]:
-        query = select(_MOVES).where(_MOVES.c.id > after_id).order_by(_MOVES.c.id).limit(limit)
-        if location_id:
-            query = query.where(_MOVES.c.location_id == location_id)
-        if sku:
-            query = query.where(_MOVES.c.sku == sku)
-        return [
-            Movement(
-                r.location_id,
-                r.sku,
-                r.delta,
-                MovementKind(r.kind),
-                r.reason,
-                r.reference,
-                r.on_hand_after,
-                id=r.id,
-                created_at=r.created_at,
-            )
-            for r in (await self.session.execute(query)).all()
-        ]
+    async def movements(self, location_id: str, sku: str, after: Position, limit: int) -> list[Movement]:
+        """Up to `limit` movements (of a location, a SKU: "" is every one) after the position `after`, in
+        (xact_id, id) order, of finished transactions only: older than every transaction still running.
+
+        Why not by id: a movement's id is taken when it is inserted, not when its transaction commits, so a
+        reader who paged past id 6 would never see id 5 committed after it (onepool_runtime.commit_order has
+        the whole rule). The cost: a movement is listed once every transaction older than its own has ended,
+        which is milliseconds unless a transaction stays open."""
+        rows = (await self.session.execute(movements_page(location_id, sku, after, limit))).all()
+        return [build(Movement, r, kind=MovementKind(r.kind)) for r in rows]
+
+    async def movements_held_back(self, location_id: str, sku: str, after: Position) -> bool:
+        """Whether committed movements past `after` wait for an older transaction to end (`movements` leaves
+        them out until then)."""
+        query = _LISTING.held_back(select(_MOVES.c.id).where(*_movement_filters(location_id, sku)), after)
+        return (await self.session.execute(query)).first() is not None

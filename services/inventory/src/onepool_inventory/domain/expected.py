@@ -55,6 +55,17 @@ class PromiseMoveReason(StrEnum):
     SHORT = "SHORT"
     CANCELLED = "CANCELLED"
     REORDERED = "REORDERED"
+    PROMISED = "PROMISED"  # units that had no date are given one (`move_reason`)
+
+
+def move_reason(move: PromiseMove, reason: PromiseMoveReason) -> PromiseMoveReason:
+    """Why `move` is reported, in a transaction whose promises move for `reason`. A first date for units that
+    had none is PROMISED whatever moved the line (a new receipt, reservations ahead leaving it): the other
+    reasons explain a date that moved, and REORDERED, the default, would tell the customer the units now count
+    on a later receipt."""
+    if move.previous_promised_at is None and move.promised_at is not None:
+        return PromiseMoveReason.PROMISED
+    return reason
 
 
 @dataclass

@@ -67,6 +67,8 @@ class Movement:
     on_hand_after: int
     id: int = 0
     created_at: datetime | None = None
+    # The transaction that wrote it (set when read back): ListMovements pages in (xact_id, id) order.
+    xact_id: int = 0
 
 
 @dataclass

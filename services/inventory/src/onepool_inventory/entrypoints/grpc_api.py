@@ -9,10 +9,11 @@ from onepool.inventory.v1 import inventory_pb2 as pb
 from onepool.inventory.v1 import inventory_pb2_grpc
 from onepool_kernel.stock import capped
 from onepool_runtime.auth import scoped_key
+from onepool_runtime.commit_order import page_cursor, page_position
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import to_message
 from onepool_runtime.servicer import Ctx, UseCases
-from onepool_runtime.validation import check_id, next_page, page_after_int, page_size, valid_id
+from onepool_runtime.validation import check_id, encode_page_token, next_page, page_size, valid_id
 
 from onepool_inventory.adapters import mappers
 from onepool_inventory.adapters.availability import AvailabilityReader
@@ -205,12 +206,12 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         check_id(v, "location_id", request.location_id, required=False)
         limit = page_size(v, request.page_size)
         v.raise_if_any()
-        after = page_after_int(request.page_token)
+        after = page_position(request.page_token)
         await self._require_own_location(request.location_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListMovementsResponse:
-            found = await handlers.list_movements(uow, request.location_id, request.sku, after, limit + 1)
-            moves, token = next_page(found, limit, lambda m: {"after": m.id})
+            moves, more = await handlers.list_movements(uow, request.location_id, request.sku, after, limit)
+            token = encode_page_token(page_cursor(moves[-1].xact_id, moves[-1].id)) if more else ""
             return pb.ListMovementsResponse(
                 movements=[mappers.movement_to_proto(m) for m in moves], next_page_token=token
             )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from onepool_kernel.timestamps import now
+from onepool_runtime.commit_order import Position, read_page
 from onepool_runtime.errors import FailedPrecondition, InsufficientStock, InvalidArgument, NotFound, found
 
 from onepool_inventory.adapters.availability import AvailabilityReader
@@ -464,9 +465,20 @@ async def get_transfer(uow: InventoryUnitOfWork, transfer_id: str) -> Transfer:
 
 
 async def list_movements(
-    uow: InventoryUnitOfWork, location_id: str, sku: str, after_id: int, limit: int
-) -> list[Movement]:
-    return await uow.levels.movements(location_id, sku, after_id, limit)
+    uow: InventoryUnitOfWork, location_id: str, sku: str, after: Position, limit: int
+) -> tuple[list[Movement], bool]:
+    """A page of the ledger after `after`, and whether more follow: movements of finished transactions only, in
+    (xact_id, id) order, so one still being written is listed after the page that stopped short of it, never
+    skipped (StockLevelRepository.movements). A short page waits briefly for movements held back behind an
+    older transaction, so a caller reads what it has just moved (onepool_runtime.commit_order.read_page)."""
+
+    async def page(n: int) -> list[Movement]:
+        return await uow.levels.movements(location_id, sku, after, n)
+
+    async def held_back() -> bool:
+        return await uow.levels.movements_held_back(location_id, sku, after)
+
+    return await read_page(page, held_back, limit)
 
 
 async def apply_channel_policy(uow: InventoryUnitOfWork, policy: ChannelPolicy) -> bool:

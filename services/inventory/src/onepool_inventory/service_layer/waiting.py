@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from onepool_kernel.timestamps import now
 
-from onepool_inventory.domain.expected import Fill, PromiseMoveReason, fill_and_promise, sort_slots
+from onepool_inventory.domain.expected import Fill, PromiseMoveReason, fill_and_promise, move_reason, sort_slots
 from onepool_inventory.domain.model import AllocationSource, PromiseMove, Reservation, StockLine
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ async def settle(
     uow: InventoryUnitOfWork, *, receipt_id: str = "", reason: PromiseMoveReason = PromiseMoveReason.REORDERED
 ) -> Settled:
     """Settle the line at every stock level this unit of work holds where it may have changed. `receipt_id`
-    names the expected receipt goods arrived on (for ReservationFilled), `reason` why promises move."""
+    names the expected receipt goods arrived on (for ReservationFilled), `reason` why promises move (a first
+    date for units that had none is PROMISED whatever the reason: domain/expected.py `move_reason`)."""
     due = [lvl for lvl in uow.levels.adopted() if lvl.awaiting > 0 and (lvl.available > 0 or lvl.waiting_changed)]
     for lvl in uow.levels.adopted():
         if lvl.awaiting == 0:
@@ -48,7 +49,7 @@ async def settle(
     slots = await uow.receipts.slots(keys)
     moment = now()
     out = Settled()
-    moves: dict[str, list[PromiseMove]] = {}
+    moves: dict[tuple[str, PromiseMoveReason], list[PromiseMove]] = {}
     filled: dict[tuple[str, str], list[Fill]] = {}
     touched: dict[str, Reservation] = {}
     for level in due:
@@ -59,14 +60,14 @@ async def settle(
             filled.setdefault((fill.reservation.id, level.location_id), []).append(fill)
             touched[fill.reservation.id] = fill.reservation
         for reservation, move in moved:
-            moves.setdefault(reservation.id, []).append(move)
+            moves.setdefault((reservation.id, move_reason(move, reason)), []).append(move)
             touched[reservation.id] = reservation
     await _give_back_presale(uow, out.fills)
     for (reservation_id, location_id), fills in filled.items():
         lines = tuple(StockLine(f.allocation.sku, f.quantity) for f in fills)
         touched[reservation_id].record_fill(location_id, lines, receipt_id, moment)
-    for reservation_id, reservation_moves in moves.items():
-        touched[reservation_id].record_promise_moves(tuple(reservation_moves), reason, moment)
+    for (reservation_id, why), reservation_moves in moves.items():
+        touched[reservation_id].record_promise_moves(tuple(reservation_moves), why, moment)
         out.moved += len(reservation_moves)
     await uow.reservations.save_allocations(*touched.values())
     return out

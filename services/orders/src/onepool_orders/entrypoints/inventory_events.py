@@ -15,6 +15,7 @@ _REASONS = {
     inventory_pb2.PROMISE_MOVE_REASON_SHORT: "SHORT",
     inventory_pb2.PROMISE_MOVE_REASON_CANCELLED: "CANCELLED",
     inventory_pb2.PROMISE_MOVE_REASON_REORDERED: "REORDERED",
+    inventory_pb2.PROMISE_MOVE_REASON_PROMISED: "PROMISED",
 }
 
 
@@ -40,6 +41,6 @@ async def on_reservation_filled(event: inventory_events.ReservationFilled, uow: 
 
 
 async def on_promise_moved(event: inventory_events.ReservationPromiseMoved, uow: OrdersUnitOfWork) -> None:
-    """A late, short or cancelled receipt moved the promise: the order's lines show the new dates and the
-    customer is told (orders.order.promise_moved)."""
+    """A late, short or cancelled receipt moved the promise, or units waiting without a date were given one:
+    the order's lines show the new dates and the customer is told (orders.order.promise_moved)."""
     await _follow(event.reservation, uow, _REASONS.get(event.reason, ""))

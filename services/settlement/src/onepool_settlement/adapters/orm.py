@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from onepool_runtime.columns import Created, Stamped, Updated, counter_column, money_column, timestamp_column
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String, text
+from onepool_runtime.commit_order import xact_column
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -78,10 +79,7 @@ class JournalLineRow(SettlementTable, Created, table=True):
     balance_after: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     order_id: str = Field(default="", max_length=64)
     # The writing transaction's id (pg_current_xact_id(), the 64-bit xid8 as a bigint), set by the database.
-    xact_id: int | None = Field(
-        default=None,
-        sa_column=Column(BigInteger, nullable=False, server_default=text("((pg_current_xact_id())::text)::bigint")),
-    )
+    xact_id: int | None = Field(default=None, sa_column=xact_column())
 
 
 class PeriodRow(SettlementTable, table=True):

@@ -16,18 +16,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from onepool_runtime.columns import core_tables
+from onepool_runtime.commit_order import CommitOrder
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert_newer
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Select,
-    Text,
     and_,
-    cast,
     func,
-    literal,
     literal_column,
     select,
     text,
@@ -98,9 +95,8 @@ _LINE_COLUMNS = (
 _LINES_WITH_ENTRY = _LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id)
 
 
-# Every transaction with a smaller id has ended (pg_snapshot_xmin of the statement's snapshot): its lines are
-# final. One value per statement (stable functions), so an index bound, not a per-row call.
-_FINISHED_BELOW = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+# ListEntries pages in (xact_id, id) order over finished transactions (onepool_runtime.commit_order).
+_LISTING = CommitOrder(_LINES.c.xact_id, _LINES.c.id)
 
 
 def _line_filters(
@@ -132,16 +128,8 @@ def page_query(
 ) -> Select[Any]:
     """SettlementRepository.page_lines's statement (an index range scan in (xact_id, id) order:
     tests/settlement/test_posting_plans.py)."""
-    conditions = _line_filters(party, currency, order_id, start, end)
-    position = tuple_(*(literal(value, BigInteger) for value in after))  # bigints: an xid8 outgrows an int
-    conditions += [tuple_(_LINES.c.xact_id, _LINES.c.id) > position, _LINES.c.xact_id < _FINISHED_BELOW]
-    return (
-        select(*_LINE_COLUMNS)
-        .select_from(_LINES_WITH_ENTRY)
-        .where(and_(*conditions))
-        .order_by(_LINES.c.xact_id, _LINES.c.id)
-        .limit(limit)
-    )
+    filters = _line_filters(party, currency, order_id, start, end)
+    return _LISTING.page(select(*_LINE_COLUMNS).select_from(_LINES_WITH_ENTRY).where(*filters), after, limit)
 
 
 def _line(row: Any) -> JournalLine:
@@ -499,10 +487,8 @@ class SettlementRepository(Repository):
     ) -> bool:
         """Whether committed lines past `after` wait for an older transaction to end (page_lines leaves them
         out until then)."""
-        conditions = _line_filters(party, currency, order_id, start, end)
-        position = tuple_(*(literal(value, BigInteger) for value in after))
-        conditions += [tuple_(_LINES.c.xact_id, _LINES.c.id) > position, _LINES.c.xact_id >= _FINISHED_BELOW]
-        found = await self.session.execute(select(literal(1)).select_from(_LINES).where(and_(*conditions)).limit(1))
+        filters = _line_filters(party, currency, order_id, start, end)
+        found = await self.session.execute(_LISTING.held_back(select(_LINES.c.id).where(*filters), after))
         return found.first() is not None
 
     async def lines_by_time(

@@ -8,6 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_kernel.money import MAX_AMOUNT_MINOR
 from onepool_kernel.timestamps import instant_from_iso
+from onepool_runtime.commit_order import page_cursor, page_position
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.protobuf import from_ts
 from onepool_runtime.validation import (
@@ -19,7 +20,6 @@ from onepool_runtime.validation import (
     check_text,
     decode_page_token,
     encode_page_token,
-    page_after_int,
     page_size,
 )
 
@@ -92,11 +92,11 @@ def entries_cursor(token: str) -> tuple[int, int]:
     """A ListEntries page token's position: the (xact_id, id) of the last line sent. A token of the id order
     ListEntries once had ({"after": id}) names a line written before the lines carried their transaction,
     whose xact_id is 0 (migration 0006): it reads as (0, id)."""
-    return page_after_int(token, key="xact"), page_after_int(token)
+    return page_position(token)
 
 
 def entries_page_token(xact_id: int, line_id: int) -> str:
-    return encode_page_token({"xact": xact_id, "after": line_id})
+    return encode_page_token(page_cursor(xact_id, line_id))
 
 
 def generate_statement(req: pb.GenerateStatementRequest, default_currency: str) -> commands.GenerateStatement:

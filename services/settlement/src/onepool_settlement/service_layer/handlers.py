@@ -16,12 +16,12 @@ that would have caught it was purged after its retention, and the ledger's key i
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from onepool_runtime.commit_order import read_page
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
 from onepool_settlement.domain import commands, deposits, parties, periods, rules
@@ -52,8 +52,6 @@ class ChannelNotKnownYet(Exception):
         self.channel_id = channel_id
 
 
-# ListEntries waits at most this long for lines held back by an older transaction (list_entries).
-HELD_BACK_WAITS, HELD_BACK_WAIT_SECONDS = 50, 0.01
 _PAYOUT_IDS = uuid.UUID("5e771e00-0000-4000-8000-000000000001")
 
 
@@ -430,24 +428,22 @@ async def get_balance(uow: SettlementUnitOfWork, party: str, currency: str) -> i
 async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -> tuple[list[JournalLine], bool]:
     """A page of lines after `query.after`, and whether more follow: lines of finished transactions only, in
     (xact_id, id) order, so a line still being written is listed after the page that stopped short of it,
-    never skipped (repository.page_lines)."""
+    never skipped (repository.page_lines). A short page waits briefly for lines held back behind an older
+    transaction, so a caller reads what it has just posted (onepool_runtime.commit_order.read_page)."""
     q = query
-    for _ in range(HELD_BACK_WAITS):
-        # A short page may stop before lines just committed behind an older transaction still running (the
-        # relays keep theirs open while NATS acknowledges: milliseconds). Waiting for it briefly lets a caller
-        # read what it has just posted. Asked before the page is read: nothing held back then means the page,
-        # read later, holds every line committed before the call.
-        held_back = await uow.repo.lines_held_back(
+
+    async def page(limit: int) -> list[JournalLine]:
+        return await uow.repo.page_lines(
+            party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after,
+            limit=limit,
+        )  # fmt: skip
+
+    async def held_back() -> bool:
+        return await uow.repo.lines_held_back(
             party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after
         )
-        lines = await uow.repo.page_lines(
-            party=q.party, currency=q.currency, order_id=q.order_id, start=q.start, end=q.end, after=q.after,
-            limit=q.limit + 1,
-        )  # fmt: skip
-        if len(lines) > q.limit or not held_back:
-            break
-        await asyncio.sleep(HELD_BACK_WAIT_SECONDS)
-    return lines[: query.limit], len(lines) > query.limit
+
+    return await read_page(page, held_back, q.limit)
 
 
 async def generate_statement(

@@ -315,8 +315,12 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMovements(self, request, context):
-        """The append-only ledger of a location (optionally one SKU), oldest first; on_hand is its sum. Admin and
-        service callers may leave the location out: every location's ledger.
+        """The append-only ledger of a location (optionally one SKU), page by page in the order the movements'
+        transactions began writing (then by id): about oldest first; on_hand is its sum. Admin and service callers
+        may leave the location out: every location's ledger. A movement appears once its transaction has committed
+        and every transaction that began writing before it (in any service sharing the database) has ended,
+        usually milliseconds after it was made; a page may therefore stop short of movements still being written,
+        and lists them on a later page. Following next_page_token never misses a committed movement.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
