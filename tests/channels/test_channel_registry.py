@@ -152,6 +152,17 @@ async def test_channels_list_by_type_and_owner_page_by_page_in_code_order(world,
     assert seen == sorted((c.code, c.id) for c in made)
 
 
+@pytest.mark.parametrize("code", ["A\u0000B", "A\ud800"], ids=["nul", "lone-surrogate"])
+async def test_a_forged_page_token_is_invalid_argument_not_internal(world, admin, code: str) -> None:  # type: ignore[no-untyped-def]
+    from onepool_runtime.validation import encode_page_token
+
+    token = encode_page_token({"after": [code, "abc"]})  # JSON-escaped: \u0000, \ud800
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await world.channels.ListChannels(cpb.ListChannelsRequest(page_token=token), metadata=admin)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+    assert field_violations(exc.value) == ["page_token"]
+
+
 async def test_a_listing_without_a_channel_sku_is_sold_under_the_brands_sku(world, admin) -> None:  # type: ignore[no-untyped-def]
     channel = await world.channel("own-code")
     sku = world.name("SKU")

@@ -190,6 +190,41 @@ async def test_a_reimport_after_its_listings_changed_is_the_same_order_and_recor
     assert (again.id, again.status) == (other.id, opb.ORDER_STATUS_PAID)
 
 
+async def test_a_reimport_with_other_goods_at_the_same_price_is_another_deal(world, orders, marketplace) -> None:  # type: ignore[no-untyped-def]
+    """A variant swapped on the marketplace (the same count at the same price) is not the order placed: orders
+    refuses it as other lines, and the import used to override that with the old order, paying it (the
+    warehouse shipped the old variant). A re-import of the same goods after the listing's channel SKU changed
+    is still the order placed: its lines keep the channel SKU they were sold under."""
+    channel, skus = marketplace
+
+    def trade(code: str, paid: bool) -> cpb.ImportOrderRequest:
+        body = {
+            "external_order_id": external_id,
+            "currency": "CNY",
+            "customer": {"id": "buyer-1"},
+            "total": "99.00",
+            "fulfillment": {"region": "CN-SH", "address": "1 Road"},
+            "lines": [{"channel_sku": code, "quantity": 1, "unit_price": "99.00"}],
+        }
+        if paid:
+            body["payment_ref"] = "pay-1"
+        return cpb.ImportOrderRequest(channel_id=channel.id, format="generic", payload=json.dumps(body))
+
+    external_id = world.name("MP")
+    first = (await world.channels.ImportOrder(trade("SHOP-TEE-RED-M", False), metadata=world.admin)).order
+    assert [ln.sku for ln in first.lines] == [skus["SHOP-TEE-RED-M"]]
+    with pytest.raises(grpc.aio.AioRpcError) as exc:  # TB-TEE-RED-M: another SKU, also at 99.00
+        await world.channels.ImportOrder(trade("TB-TEE-RED-M", True), metadata=world.admin)
+    assert exc.value.code() == grpc.StatusCode.ALREADY_EXISTS, exc.value.details()
+    stored = (await orders.GetOrder(opb.GetOrderRequest(order_id=first.id), metadata=metadata("admin"))).order
+    assert (stored.status, stored.paid.amount_minor) == (opb.ORDER_STATUS_RESERVED, 0)
+
+    listing = await world.listing(channel.id, skus["SHOP-TEE-RED-M"], channel_sku="SHOP-TEE-RED-M-V2", price=9900)
+    assert listing.channel_sku == "SHOP-TEE-RED-M-V2"
+    paid = (await world.channels.ImportOrder(trade("SHOP-TEE-RED-M", True), metadata=world.admin)).order
+    assert (paid.id, paid.status) == (first.id, opb.ORDER_STATUS_PAID)
+
+
 async def test_a_reimport_with_a_new_address_moves_the_order_until_it_ships(
     world, orders, marketplace, started
 ) -> None:  # type: ignore[no-untyped-def]

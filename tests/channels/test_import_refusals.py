@@ -132,6 +132,51 @@ async def test_lines_beyond_what_one_order_may_total_are_refused_not_internal(wo
         assert "more than one order may total" in (error.details() or "")
 
 
+@pytest.mark.parametrize(
+    ("where", "bad"),
+    [
+        ("lines[0].channel_sku", "GEN-TEE\u0000RED-M"),
+        ("lines[0].channel_sku", "GEN-TEE-RED-M\ud800"),
+        ("customer.name", "Li\u0000Lei"),
+        ("customer.name", "Li\ud800"),
+        ("fulfillment.address", "Road\u0000 1"),
+        ("fulfillment.address", "Road \udc00"),
+        ("external_order_id", "E\u0000X"),
+        ("external_order_id", "E\ud800"),
+        ("fulfillment.region", "CN\u0001SH"),
+    ],
+)
+async def test_escaped_control_characters_and_lone_surrogates_are_refused_on_their_path(
+    world, orders, market, where: str, bad: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The request's own check reads the raw payload, where a JSON escape (\\u0000, \\ud800) is plain text:
+    they reached SQL or the reply's encoding, INTERNAL."""
+    generic = json.loads(EXAMPLES["generic"])
+    generic["lines"] = generic["lines"][:1]  # only listed SKUs
+    del generic["total"]
+    *parents, key = where.replace("[0]", ".0").split(".")
+    node = generic
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[key] = bad
+    error = await refusal(world, market.id, "generic", json.dumps(generic), orders=orders)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert field_violations(error) == [f"payload.{where}"]
+
+
+@pytest.mark.parametrize("amount", ['"1e999999"', '"1E+1000000"', '"1e-99999999"', "1e999999"])
+async def test_an_amount_beyond_decimal_range_is_refused_on_its_path(world, orders, market, amount: str) -> None:  # type: ignore[no-untyped-def]
+    """decimal.Overflow escaped as INTERNAL; 1e-99999999 was read as 0."""
+    generic = json.loads(EXAMPLES["generic"])
+    generic["lines"] = generic["lines"][:1]
+    del generic["total"]
+    generic["lines"][0]["unit_price"] = "AMOUNT"
+    payload = json.dumps(generic).replace('"AMOUNT"', amount)  # a string or a bare JSON number
+    error = await refusal(world, market.id, "generic", payload, orders=orders)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert field_violations(error) == ["payload.lines[0].unit_price"]
+
+
 async def test_when_orders_is_unreachable_the_import_is_retryable_not_internal(world, market, started) -> None:  # type: ignore[no-untyped-def]
     await started.stop("orders")  # the module's last test
     generic = json.loads(EXAMPLES["generic"])

@@ -301,6 +301,9 @@ BAD_CURSORS = [
     {"after": -1},
     {"after": 2**70},
     {"after": ["x"]},
+    # A (name or code, id) position whose text part holds what no name or code does (NUL, a lone surrogate).
+    {"after": ["a\x00b", "x-1"]},
+    {"after": ["a\ud800", "x-1"]},
     {"c": "2026-01-01", "i": "o-1"},
     {"c": "2026-01-01T00:00:00+00:00", "i": "o\x00"},
     [1, 2],

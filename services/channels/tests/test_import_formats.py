@@ -461,3 +461,112 @@ def test_dealer_channel_orders_carry_the_dealer() -> None:
     dealer = channel(type=ChannelType.DEALER, owner_dealer_id="D-9")
     order = resolve(imported(ImportedLine("TM-A", 1, 100, "p")), dealer, {"TM-A": listing("TM-A", "SKU-A")})
     assert order.dealer_id == "D-9"
+
+
+# --- hostile payloads (the request-wide checks see only the raw JSON text) -----------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e999999",  # Decimal arithmetic raised Overflow (INTERNAL)
+        "1E+1000000",
+        Decimal("1e999999"),  # a JSON number literal, decoded as Decimal
+        "1e-99999999",  # Decimal arithmetic flushed it to 0
+        "0.0000000000000000000000000000001",
+        "1.000000000000000000000000000001",  # rounded to 28 digits, then read as 1.00
+        "12345678901234567890123456789",
+        "100000000000.01",  # one fen past MAX_FIELD_AMOUNT_MINOR
+    ],
+)
+def test_amounts_out_of_decimal_range_are_refused_never_rounded(value: object) -> None:
+    with pytest.raises(ValueError):
+        to_minor(value, "CNY")  # type: ignore[arg-type]
+
+
+def test_amounts_at_the_edges_of_the_range_are_exact() -> None:
+    assert to_minor("100000000000.00", "CNY") == 10**13
+    assert to_minor("1e11", "CNY") == 10**13
+    assert to_minor("0e999999", "CNY") == to_minor("0E-999999", "CNY") == 0
+    assert to_minor("1.50e1", "CNY") == 1500
+
+
+def test_an_amount_out_of_range_is_refused_on_its_path(examples: dict[str, str]) -> None:
+    trade = examples["taobao"].replace('"payment": "220.00"', '"payment": 1e999999')
+    assert trade != examples["taobao"]
+    problems = refused("taobao", trade)
+    assert list(problems) == ["payload.trade_fullinfo_get_response.trade.payment"]
+    generic = {
+        "external_order_id": "X",
+        "currency": "CNY",
+        "lines": [{"channel_sku": "A", "quantity": 1, "unit_price": "1e-99999999"}],
+    }
+    assert list(refused("generic", generic)) == ["payload.lines[0].unit_price"]
+
+
+@pytest.mark.parametrize(
+    ("where", "bad"),
+    [
+        ("external_order_id", "E\u0000X"),
+        ("external_order_id", "E\ud800"),
+        ("lines[0].channel_sku", "A\u0000B"),
+        ("lines[0].channel_sku", "A\udc00"),
+        ("customer.name", "Li\u0000Lei"),
+        ("customer.name", "Li\ud800"),
+        ("fulfillment.address", "Road\u0000 1"),
+        ("fulfillment.address", "Road\n1"),
+        ("fulfillment.region", "CN\u0001SH"),
+        ("payment_ref", "pa\u0085y"),
+    ],
+)
+def test_escaped_control_characters_and_lone_surrogates_are_refused_on_their_path(where: str, bad: str) -> None:
+    order: dict[str, object] = {
+        "external_order_id": "E",
+        "currency": "CNY",
+        "customer": {"id": "b1", "name": "Li"},
+        "fulfillment": {"address": "Road 1", "region": "CN-SH"},
+        "lines": [{"channel_sku": "A", "quantity": 1, "unit_price": "1.00"}],
+    }
+    *parents, key = where.replace("[0]", ".0").split(".")
+    node: object = order
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
+    node[key] = bad  # type: ignore[index]
+    problems = refused("generic", json.dumps(order))  # json.dumps escapes them: \u0000, \ud800
+    assert list(problems) == [f"payload.{where}"]
+    assert "control characters or lone surrogates" in problems[f"payload.{where}"]
+    assert problems[f"payload.{where}"].encode()  # the description itself is sendable
+
+
+def test_escaped_control_characters_are_refused_in_every_format(examples: dict[str, str]) -> None:
+    shop = json.loads(examples["shopify"])
+    shop["shipping_address"]["address1"] = "Road\u00001"
+    assert list(refused("shopify", shop)) == ["payload.shipping_address.address1"]
+    trade = json.loads(examples["taobao"])
+    trade["trade_fullinfo_get_response"]["trade"]["buyer_nick"] = "nick\ud800"
+    assert list(refused("taobao", trade)) == ["payload.trade_fullinfo_get_response.trade.buyer_nick"]
+
+
+# --- a re-import is the order placed only when it is the same deal -----------------------------------------
+
+
+def _reimport(*lines: tuple[str, int]) -> ImportedOrder:
+    return ImportedOrder(
+        "MP-1",
+        "CNY",
+        CustomerInfo(),
+        tuple(ImportedLine(code, n, 9900, f"payload.lines[{i}].channel_sku") for i, (code, n) in enumerate(lines)),
+        FulfillmentPreference(),
+    )
+
+
+def test_a_reimport_is_the_order_placed_only_with_the_same_goods_for_the_same_money() -> None:
+    placed = Money("CNY", 9900 * 3)
+    same = _reimport(("TEE-RED", 2), ("CAP", 1))
+    assert same.is_placed_as(placed, {"TEE-RED": 2, "CAP": 1})
+    assert _reimport(("CAP", 1), ("TEE-RED", 1), ("TEE-RED", 1)).is_placed_as(placed, {"TEE-RED": 2, "CAP": 1})
+    # A variant swapped at the same price and count is other goods (it used to answer with the old order).
+    assert not _reimport(("TEE-BLUE", 2), ("CAP", 1)).is_placed_as(placed, {"TEE-RED": 2, "CAP": 1})
+    assert not _reimport(("TEE-RED", 1), ("CAP", 2)).is_placed_as(placed, {"TEE-RED": 2, "CAP": 1})
+    assert not same.is_placed_as(Money("CNY", 9900 * 3 - 1), {"TEE-RED": 2, "CAP": 1})
+    assert not same.is_placed_as(Money("USD", 9900 * 3), {"TEE-RED": 2, "CAP": 1})

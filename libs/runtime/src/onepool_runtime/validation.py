@@ -111,6 +111,11 @@ def page_after_int(token: str, path: str = "page_token", key: str = "after") -> 
     return after
 
 
+# What no name or code of ours holds (requests refuse control characters; a lone surrogate is not text) but a
+# forged token's JSON escapes can: either would fail in SQL, not as the caller's mistake.
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def page_after_pair(token: str, path: str = "page_token") -> tuple[str, str] | None:
     """The (name or code, id) keyset position a page token carries (None without a token); refused unless
     it is one of ours (tokens come back from callers)."""
@@ -122,6 +127,7 @@ def page_after_pair(token: str, path: str = "page_token") -> tuple[str, str] | N
         and len(after) == 2
         and all(isinstance(x, str) for x in after)
         and len(after[0]) <= 200
+        and not _NOT_TEXT.search(after[0])
         and ID_RE.match(after[1])
     ):
         raise InvalidArgument(path, "is not a valid page token")

@@ -45,19 +45,20 @@ class InventoryReader:
             if not token:
                 return
 
-    async def channel_allocations(self) -> list[ipb.ChannelAllocation]:
-        """Every active dedicated allocation of every channel, a page at a time."""
-        found: list[ipb.ChannelAllocation] = []
+    async def channel_allocations(self) -> AsyncIterator[list[ipb.ChannelAllocation]]:
+        """Every dedicated allocation of every channel, released and ended ones included (remaining 0), a page
+        at a time: a read model that missed a release still counts the allocation until its closed state
+        arrives."""
         token = ""
         while True:
             reply = await self._stub.ListChannelAllocations(
-                ipb.ListChannelAllocationsRequest(include_closed=False, page_size=PAGE_SIZE, page_token=token),
+                ipb.ListChannelAllocationsRequest(include_closed=True, page_size=PAGE_SIZE, page_token=token),
                 timeout=self._timeout,
             )
-            found.extend(reply.allocations)
+            yield list(reply.allocations)
             token = reply.next_page_token
             if not token:
-                return found
+                return
 
     async def sales_counted(self, channel_id: str, skus: list[str]) -> dict[str, int]:
         """What the channel's sales cap counts per SKU (inventory's channel view)."""

@@ -1,5 +1,11 @@
 """Channels persistence: SQL in, domain objects out.
 
+Reads of many keys bind each set of keys as one array (`= ANY(:skus)`), never one parameter per key: a
+channel's listings or a location's SKUs run to tens of thousands, past what PostgreSQL (a row-value IN list
+that deep exceeds its stack depth) and asyncpg (32,767 bind parameters) take. (channel, sku) keys are read as
+`channel_id = ANY(..) AND sku = ANY(..)` (the composite indexes serve it) and narrowed to the pairs asked for
+here.
+
 Locking discipline (deadlock freedom and no lost feed updates): a transaction that changes a channel or a
 listing locks the channel row first (FOR NO KEY UPDATE to change it, FOR SHARE to list under it), then
 the per-SKU advisory locks of every SKU it recomputes, in ascending lock-key order. Stock events take only
@@ -11,7 +17,7 @@ its location and SKU locks as it comes, so not in one global order) first takes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from onepool_kernel.money import Money
@@ -21,8 +27,8 @@ from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.mapping import build, copy_fields
 from onepool_runtime.repository import Repository, page
 from onepool_runtime.upserts import upsert_newer, upsert_newer_rows, upsert_rows
-from sqlalchemy import literal_column, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, any_, literal, literal_column, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 
 from onepool_channels.adapters.orm import (
@@ -73,6 +79,17 @@ SKU_LOCK_CLASS = 7301
 SKU_LOCK_BUCKETS = 256
 # The stock feed's own key in the same class: outside the SKU buckets (0 .. SKU_LOCK_BUCKETS - 1).
 FEED_LOCK_KEY = -1
+
+
+def _any(values: Iterable[str]) -> Any:
+    """`column == _any(values)`: the values bound as one text[] parameter, however many there are."""
+    return any_(literal(sorted(set(values)), ARRAY(Text)))
+
+
+def _pairs(column_a: Any, column_b: Any, keys: Collection[tuple[str, str]]) -> Any:
+    """The condition for rows whose (a, b) is among `keys`, as two arrays (callers keep only the pairs asked
+    for: the condition also admits the cross product)."""
+    return (column_a == _any(a for a, _ in keys)) & (column_b == _any(b for _, b in keys))
 
 
 def _channel(row: Any) -> Channel:
@@ -196,7 +213,7 @@ class ChannelsRepository(Repository):
         return channel
 
     async def channels(self, ids: Iterable[str]) -> dict[str, Channel]:
-        rows = (await self.session.execute(select(_CH).where(_CH.c.id.in_(sorted(set(ids)))))).all()
+        rows = (await self.session.execute(select(_CH).where(_CH.c.id == _any(ids)))).all()
         return {r.id: _channel(r) for r in rows}
 
     async def list_channels(
@@ -289,9 +306,7 @@ class ChannelsRepository(Repository):
     async def listings_by_channel_sku(self, channel_id: str, channel_skus: Iterable[str]) -> dict[str, Listing]:
         rows = (
             await self.session.execute(
-                select(_LIST).where(
-                    _LIST.c.channel_id == channel_id, _LIST.c.channel_sku.in_(sorted(set(channel_skus)))
-                )
+                select(_LIST).where(_LIST.c.channel_id == channel_id, _LIST.c.channel_sku == _any(channel_skus))
             )
         ).all()
         return {r.channel_sku: _listing(r) for r in rows}
@@ -301,13 +316,13 @@ class ChannelsRepository(Repository):
     ) -> list[Listing]:
         query = select(_LIST).where(_LIST.c.channel_id == channel_id, _LIST.c.sku > after_sku).order_by(_LIST.c.sku)
         if skus is not None:
-            query = query.where(_LIST.c.sku.in_(sorted(set(skus))))
+            query = query.where(_LIST.c.sku == _any(skus))
         if limit is not None:
             query = query.limit(limit)
         return [_listing(r) for r in (await self.session.execute(query)).all()]
 
     async def listings_of_skus(self, skus: Iterable[str], channel_id: str = "") -> list[Listing]:
-        query = select(_LIST).where(_LIST.c.sku.in_(sorted(set(skus)))).order_by(_LIST.c.channel_id, _LIST.c.sku)
+        query = select(_LIST).where(_LIST.c.sku == _any(skus)).order_by(_LIST.c.channel_id, _LIST.c.sku)
         if channel_id:
             query = query.where(_LIST.c.channel_id == channel_id)
         return [_listing(r) for r in (await self.session.execute(query)).all()]
@@ -366,7 +381,7 @@ class ChannelsRepository(Repository):
             await self.session.execute(
                 select(_POS.c.sku, _POS.c.available, _LOC.c.id, _LOC.c.type, _LOC.c.owner_dealer_id, _LOC.c.active)
                 .join(_LOC, _LOC.c.id == _POS.c.location_id)
-                .where(_POS.c.sku.in_(wanted))
+                .where(_POS.c.sku == _any(wanted))
                 .order_by(_POS.c.sku, _POS.c.location_id)
             )
         ).all()
@@ -395,6 +410,16 @@ class ChannelsRepository(Repository):
             "version": version,
         }
         return await upsert_newer(self.session, _DED, values, ["allocation_id"])
+
+    async def apply_dedicated_many(self, allocations: list[tuple[str, str, str, str, int, int]]) -> set[str]:
+        """`apply_dedicated` of (allocation_id, channel_id, sku, location_id, remaining, version) in one
+        statement; returns the SKUs of the allocations stored."""
+        rows = [
+            {"allocation_id": a, "channel_id": c, "sku": s, "location_id": loc, "remaining": n, "version": v}
+            for a, c, s, loc, n, v in allocations
+        ]
+        written = {key for (key,) in await upsert_newer_rows(self.session, _DED, rows, ["allocation_id"])}
+        return {sku for allocation_id, _, sku, _, _, _ in allocations if allocation_id in written}
 
     async def apply_sales(
         self, channel_id: str, sku: str, counted: int, version: int, presale_counted: int = 0
@@ -441,7 +466,7 @@ class ChannelsRepository(Repository):
                     _LOC.c.active,
                 )
                 .join(_LOC, _LOC.c.id == _EXPECTED.c.location_id)
-                .where(_EXPECTED.c.sku.in_(wanted), _EXPECTED.c.unpromised > 0)
+                .where(_EXPECTED.c.sku == _any(wanted), _EXPECTED.c.unpromised > 0)
                 .order_by(_EXPECTED.c.sku, _EXPECTED.c.receipt_id)
             )
         ).all()
@@ -457,11 +482,12 @@ class ChannelsRepository(Repository):
         rows = (
             await self.session.execute(
                 select(_SALES.c.channel_id, _SALES.c.sku, _SALES.c.presale_counted).where(
-                    tuple_(_SALES.c.channel_id, _SALES.c.sku).in_(wanted)
+                    _pairs(_SALES.c.channel_id, _SALES.c.sku, wanted)
                 )
             )
         ).all()
-        return {(r.channel_id, r.sku): r.presale_counted for r in rows}
+        asked = set(wanted)
+        return {(r.channel_id, r.sku): r.presale_counted for r in rows if (r.channel_id, r.sku) in asked}
 
     async def dedicated(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StockPosition]]:
         """Per (channel, sku): the channel's remaining dedicated units per location (only locations known)."""
@@ -481,11 +507,13 @@ class ChannelsRepository(Repository):
                     _LOC.c.active,
                 )
                 .join(_LOC, _LOC.c.id == _DED.c.location_id)
-                .where(tuple_(_DED.c.channel_id, _DED.c.sku).in_(wanted), _DED.c.remaining > 0)
+                .where(_pairs(_DED.c.channel_id, _DED.c.sku, wanted), _DED.c.remaining > 0)
                 .order_by(_DED.c.channel_id, _DED.c.sku, _DED.c.location_id)
             )
         ).all()
         for r in rows:
+            if (r.channel_id, r.sku) not in out:
+                continue
             location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
             out[(r.channel_id, r.sku)].append(StockPosition(r.sku, location, r.remaining))
         return out
@@ -495,9 +523,14 @@ class ChannelsRepository(Repository):
         if not wanted:
             return {}
         rows = (
-            await self.session.execute(select(_SALES).where(tuple_(_SALES.c.channel_id, _SALES.c.sku).in_(wanted)))
+            await self.session.execute(
+                select(_SALES.c.channel_id, _SALES.c.sku, _SALES.c.counted).where(
+                    _pairs(_SALES.c.channel_id, _SALES.c.sku, wanted)
+                )
+            )
         ).all()
-        return {(r.channel_id, r.sku): r.counted for r in rows}
+        asked = set(wanted)
+        return {(r.channel_id, r.sku): r.counted for r in rows if (r.channel_id, r.sku) in asked}
 
     async def capped_listings(self) -> dict[str, list[str]]:
         """Per channel, the SKUs whose listing has a sales cap."""
@@ -524,9 +557,10 @@ class ChannelsRepository(Repository):
         if not wanted:
             return {}
         rows = (
-            await self.session.execute(select(_STOCK).where(tuple_(_STOCK.c.channel_id, _STOCK.c.sku).in_(wanted)))
+            await self.session.execute(select(_STOCK).where(_pairs(_STOCK.c.channel_id, _STOCK.c.sku, wanted)))
         ).all()
-        found = {(r.channel_id, r.sku): _stock(r) for r in rows}
+        asked = set(wanted)
+        found = {(r.channel_id, r.sku): _stock(r) for r in rows if (r.channel_id, r.sku) in asked}
         for key in wanted:
             found.setdefault(key, ChannelStock.unpublished(*key))
         for stock in found.values():

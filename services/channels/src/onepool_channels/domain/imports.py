@@ -26,6 +26,7 @@ Totals (`resolve`): the unified order must charge exactly what the marketplace c
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -59,13 +60,24 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
         raise ValueError("must be a finite decimal amount")
     if amount < 0:
         raise ValueError("must not be negative")
+    # Read from the decimal's own digits and exponent, never through Decimal arithmetic: its context would
+    # raise Overflow on 1e999999, flush 1e-99999999 to 0 and round past 28 digits, where this refuses.
+    _, digits, power = amount.as_tuple()
+    assert isinstance(power, int)  # finite
+    while len(digits) > 1 and digits[-1] == 0:  # 12.50 -> 125 x 10^-1
+        digits, power = digits[:-1], power + 1
     exponent = minor_exponent(currency)
-    minor = amount.scaleb(exponent)
-    if minor != minor.to_integral_value():
+    shift = power + exponent  # minor units = the digits x 10^shift
+    if digits == (0,):
+        return 0
+    if shift < 0:
         raise ValueError(f"has more than {exponent} decimal places for {currency}")
+    if len(digits) + shift > len(str(MAX_FIELD_AMOUNT_MINOR)):
+        raise ValueError(f"is too large (at most {to_text(MAX_FIELD_AMOUNT_MINOR, currency)})")
+    minor = int("".join(map(str, digits))) * 10**shift
     if minor > MAX_FIELD_AMOUNT_MINOR:
-        raise ValueError("is too large")
-    return int(minor)
+        raise ValueError(f"is too large (at most {to_text(MAX_FIELD_AMOUNT_MINOR, currency)})")
+    return minor
 
 
 def to_text(minor: int, currency: str) -> str:
@@ -121,11 +133,20 @@ class ImportedOrder:
         lines = sum(line.unit_price_minor * line.quantity - line.discount_minor for line in self.lines)
         return lines - c.order_discount_minor + c.shipping_minor
 
-    def is_placed_as(self, total: Money, units: int) -> bool:
-        """Whether an order placed under this external id is this deal: the same units for the same money.
-        A re-import after its listings changed maps to other listing prices (or none), yet is the same sale."""
-        quantity = sum(line.quantity for line in self.lines)
-        return (total.currency, total.amount_minor, units) == (self.currency, self.buyer_total_minor(), quantity)
+    def goods(self) -> dict[str, int]:
+        """Units per channel SKU (lines of one channel SKU added up, as `resolve` merges them)."""
+        units: dict[str, int] = {}
+        for line in self.lines:
+            units[line.channel_sku] = units.get(line.channel_sku, 0) + line.quantity
+        return units
+
+    def is_placed_as(self, total: Money, goods: Mapping[str, int]) -> bool:
+        """Whether an order placed under this external id is this deal: the same goods (units per channel SKU,
+        `goods` read from the order's lines) for the same money. A re-import after its listings changed maps
+        to other listing prices (or none), yet is the same sale; one with other goods (a variant swapped on
+        the marketplace at the same price) is another deal, whatever it costs."""
+        same_money = (total.currency, total.amount_minor) == (self.currency, self.buyer_total_minor())
+        return same_money and dict(goods) == self.goods()
 
     def moved_from(self, placed_address: str) -> str:
         """The payload's delivery address when the order under this external id was placed with another (the

@@ -231,7 +231,7 @@ def upsert_listing(req: pb.UpsertListingRequest) -> commands.UpsertListing:
     else:
         check_currency(v, "price.currency", req.price.currency)
         if not 0 <= req.price.amount_minor <= MAX_FIELD_AMOUNT_MINOR:
-            v.add("price.amount_minor", "must not be negative")
+            v.add("price.amount_minor", f"must be between 0 and {MAX_FIELD_AMOUNT_MINOR} minor units")
     if req.sales_cap_units < 0:
         v.add("sales_cap_units", "must not be negative (0 means no cap)")
     if req.presale_units < 0:

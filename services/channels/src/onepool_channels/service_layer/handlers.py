@@ -4,11 +4,12 @@ consumer) commits. The stock feed's recomputation lives in stock_feed.py."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from onepool_kernel.intake import PlaceOrder
+from onepool_kernel.lines import MAX_LINES
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, found
@@ -148,11 +149,27 @@ class StockItem:
     rules: RuleNumbers
 
 
+# GetChannelStock without SKUs answers every listing of a channel up to this many (an answer of a few hundred
+# kilobytes); a bigger channel names its SKUs, a page of ListListings at a time.
+MAX_WHOLE_CHANNEL_STOCK = 5_000
+
+
 async def channel_stock(uow: ChannelsUnitOfWork, channel_id: str, skus: list[str]) -> list[StockItem]:
     """Sellable per listing, computed from the read model (equal to inventory's channel view). A SKU asked
-    for that the channel does not (actively) list sells nothing: sellable 0, listed False."""
+    for that the channel does not (actively) list sells nothing: sellable 0, listed False. Without `skus`,
+    every listing of the channel, refused on `skus` past MAX_WHOLE_CHANNEL_STOCK listings."""
     channel = await get_channel(uow, channel_id)
-    listings = {listing.sku: listing for listing in await uow.repo.listings(channel_id, skus=skus or None)}
+    if skus:
+        found = await uow.repo.listings(channel_id, skus=skus)
+    else:
+        found = await uow.repo.listings(channel_id, limit=MAX_WHOLE_CHANNEL_STOCK + 1)
+        if len(found) > MAX_WHOLE_CHANNEL_STOCK:
+            raise InvalidArgument(
+                "skus",
+                f"is required for channel {channel.code}: it has more than {MAX_WHOLE_CHANNEL_STOCK} listings; "
+                f"ask for at most {MAX_LINES} SKUs at a time (ListListings pages them)",
+            )
+    listings = {listing.sku: listing for listing in found}
     wanted = list(dict.fromkeys(skus)) if skus else list(listings)
     positions: dict[str, list[StockPosition]] = await uow.repo.positions(wanted)
     keys = [(channel_id, sku) for sku in wanted]
@@ -203,6 +220,29 @@ async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: Imp
     return resolve(imported, channel, listings)
 
 
+async def placed_goods(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any], channel_id: str, lines: Iterable[Any]
+) -> dict[str, int] | None:
+    """Units per channel SKU of a placed order's lines, to compare with a payload's. An imported line carries
+    the channel SKU it was sold under, whatever the listing says since; a line without one (an order not
+    placed by import) is read through its SKU's listing now. None when such a line has no listing."""
+    goods: dict[str, int] = {}
+    unnamed: dict[str, int] = {}
+    for line in lines:
+        if line.channel_sku:
+            goods[line.channel_sku] = goods.get(line.channel_sku, 0) + line.quantity
+        else:
+            unnamed[line.sku] = unnamed.get(line.sku, 0) + line.quantity
+    if unnamed:
+        listed = await read(lambda uow: uow.repo.listings(channel_id, skus=list(unnamed)))
+        codes = {listing.sku: listing.channel_sku for listing in listed}
+        if codes.keys() != unnamed.keys():
+            return None
+        for sku, quantity in unnamed.items():
+            goods[codes[sku]] = goods.get(codes[sku], 0) + quantity
+    return goods
+
+
 async def import_order(
     read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
     orders: OrdersPort,
@@ -216,7 +256,7 @@ async def import_order(
     A re-import after the listings changed (a new price, a listing switched off, the channel paused) no longer
     maps to what was placed, and orders would refuse it as another order under a taken id. The marketplace's
     later message (often "paid") is about the same sale, so the order placed under the external id answers
-    when it is the same deal: the same units for the same money.
+    when it is the same deal: the same units of the same channel SKUs for the same money (`placed_goods`).
 
     The same deal with another delivery address (orders refuses it as another order too: the buyer changed
     the address on the marketplace) moves the order placed to the payload's address, so the goods go where
@@ -227,9 +267,10 @@ async def import_order(
         order = await orders.place_order(to_place)
     except (InvalidArgument, FailedPrecondition, AlreadyExists):
         order = await orders.placed(channel_id, imported.external_order_id)
-        if order is None or not imported.is_placed_as(
-            Money(order.total.currency, order.total.amount_minor), sum(line.quantity for line in order.lines)
-        ):
+        if order is None:
+            raise
+        goods = await placed_goods(read, channel_id, order.lines)
+        if goods is None or not imported.is_placed_as(Money(order.total.currency, order.total.amount_minor), goods):
             raise
         moved = imported.moved_from(order.fulfillment.address)
         if moved:

@@ -2,7 +2,8 @@
 
 The stream keeps 7 days; a channels database started empty later than that (or repaired) would count only the
 stock that moved since. The rebuild reads inventory's locations, every stock level (ListStockLevels, paged),
-the active dedicated stock and, for capped listings, what each cap counts; writes them with the same
+every dedicated allocation (closed ones too: a read model restored from before a release would otherwise keep
+counting it as dedicated) and, for capped listings, what each cap counts; writes them with the same
 version guards the events use (so it can run while the consumer runs, in any order), and recomputes every
 listing it touches, publishing what changed. It runs by itself when the service starts with an empty read
 model, and on demand with `onepool channels rebuild`.
@@ -77,21 +78,17 @@ async def rebuild(
         report.levels += len(page)
         progress("stock levels", len(page))
 
-    allocations = await inventory.channel_allocations()
+    async for allocations in inventory.channel_allocations():
 
-    async def apply_allocations(uow: ChannelsUnitOfWork) -> int:
-        changed = 0
-        for a in allocations:
-            changed += len(
-                await stock_feed.dedicated_changed(
-                    uow, a.id, a.channel_id, a.sku, a.location_id, a.remaining, a.version
-                )
-            )
-        return changed
+        async def apply_allocations(
+            uow: ChannelsUnitOfWork, allocations: list[ipb.ChannelAllocation] = allocations
+        ) -> int:
+            rows = [(a.id, a.channel_id, a.sku, a.location_id, a.remaining, a.version) for a in allocations]
+            return len(await stock_feed.allocations_changed(uow, rows))
 
-    report.published += await in_transaction(apply_allocations)
-    report.allocations = len(allocations)
-    progress("dedicated stock", len(allocations))
+        report.published += await in_transaction(apply_allocations)
+        report.allocations += len(allocations)
+        progress("dedicated stock", len(allocations))
 
     capped = await in_transaction(lambda uow: uow.repo.capped_listings())
     for channel_id, skus in capped.items():

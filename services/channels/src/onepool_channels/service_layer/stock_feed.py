@@ -20,18 +20,30 @@ from dataclasses import dataclass, replace
 from onepool_channels.domain.model import ChannelStock, Listing, LocationInfo, StockPosition
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 
+# SKUs recomputed per round of reads: a location, a channel or a rebuild may touch every SKU there is, and what
+# one statement reads must not grow with that.
+REFRESH_CHUNK = 1_000
+
 
 async def refresh(uow: ChannelsUnitOfWork, skus: Iterable[str], *, channel_id: str = "") -> list[ChannelStock]:
     """Recompute the listings of `skus` (of one channel, or of all) and record the numbers that changed.
 
     Takes the SKUs' locks first, so the numbers are computed from committed state that no concurrent
-    recomputation of the same SKU can overtake.
+    recomputation of the same SKU can overtake. Then recomputes them `REFRESH_CHUNK` SKUs at a time.
     """
     wanted = sorted(set(skus))
     if not wanted:
         return []
     await uow.repo.lock_skus(wanted)
-    listings = await uow.repo.listings_of_skus(wanted, channel_id)
+    changed: list[ChannelStock] = []
+    for start in range(0, len(wanted), REFRESH_CHUNK):
+        changed += await _recompute(uow, wanted[start : start + REFRESH_CHUNK], channel_id)
+    return changed
+
+
+async def _recompute(uow: ChannelsUnitOfWork, skus: list[str], channel_id: str) -> list[ChannelStock]:
+    """`refresh` of SKUs already locked."""
+    listings = await uow.repo.listings_of_skus(skus, channel_id)
     if not listings:
         return []
     channels = await uow.repo.channels({listing.channel_id for listing in listings})
@@ -175,6 +187,16 @@ async def dedicated_changed(
     if not await uow.repo.apply_dedicated(allocation_id, channel_id, sku, location_id, remaining, version):
         return []
     return await refresh(uow, [sku], channel_id=channel_id)
+
+
+async def allocations_changed(
+    uow: ChannelsUnitOfWork, allocations: list[tuple[str, str, str, str, int, int]]
+) -> list[ChannelStock]:
+    """`dedicated_changed` of many (allocation_id, channel_id, sku, location_id, remaining, version) at once
+    (the rebuild's pages), each SKU recomputed once."""
+    await uow.repo.lock_feed()
+    await uow.repo.lock_skus(sku for _, _, sku, _, _, _ in allocations)
+    return await refresh(uow, await uow.repo.apply_dedicated_many(allocations))
 
 
 async def sales_changed(

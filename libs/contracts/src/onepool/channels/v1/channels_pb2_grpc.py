@@ -155,8 +155,10 @@ class ChannelServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetChannelStock(self, request, context):
-        """What the channel may sell now per listing, and how that number was reached (its three rules).
-        Errors: NOT_FOUND (channel).
+        """What the channel may sell now per listing, and how that number was reached (its three rules). Without
+        skus, every listing of a channel of at most 5,000 listings; a bigger channel names its SKUs (at most 500
+        a call, such as a page of ListListings at a time).
+        Errors: NOT_FOUND (channel); INVALID_ARGUMENT (skus: empty for a channel of more than 5,000 listings).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,14 +168,17 @@ class ChannelServiceServicer:
         """Normalise a marketplace order payload into the unified order; idempotent on the external order id.
         A payload that says it is paid is paid too. A re-import after the listings changed (a new price, a
         listing switched off, the channel paused), or with a new delivery address, answers with the order placed
-        when it is the same deal (the same units for the same total) and records its payment. A new address in
-        the payload (the buyer changed it on the marketplace) is applied with orders' ChangeDeliveryAddress while
-        nothing of the order has shipped; once something has (or the order is closed) the order is answered as
-        it is, not refused, and keeps its address. A new buyer in the payload is not applied. Errors of orders'
-        PlaceOrder, PayOrder and ChangeDeliveryAddress pass through with their reasons; ALREADY_EXISTS (the
-        external order id was placed as another deal); ABORTED (the order is still being placed: retry).
-        Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a channel SKU without listing,
-        a currency the channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
+        when it is the same deal (the same units of the same channel SKUs for the same total) and records its
+        payment; another deal under the external id (a variant swapped at the same price) is ALREADY_EXISTS. A
+        new address in the payload (the buyer changed it on the marketplace) is applied with orders'
+        ChangeDeliveryAddress while nothing of the order has shipped; once something has (or the order is closed)
+        the order is answered as it is, not refused, and keeps its address. A new buyer in the payload is not
+        applied. Errors of orders' PlaceOrder, PayOrder and ChangeDeliveryAddress pass through with their reasons;
+        ALREADY_EXISTS (the external order id was placed as another deal); ABORTED (the order is still being
+        placed: retry).
+        Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a text field holding a control
+        character or a lone surrogate, an amount out of range, a channel SKU without listing, a currency the
+        channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
         channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

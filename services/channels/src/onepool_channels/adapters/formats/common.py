@@ -1,7 +1,9 @@
 """Reading a marketplace JSON payload while collecting every problem with its path.
 
 Every format adapter reads through `Obj`, so a refusal always names the field the way the sender wrote it,
-e.g. `payload.line_items[1].sku`. JSON numbers with a fraction are decoded as Decimal, never float.
+e.g. `payload.line_items[1].sku`. JSON numbers with a fraction are decoded as Decimal, never float. Every
+text read (`Obj.text`) is refused when it holds a control character or a lone surrogate (JSON escapes such
+as \\u0000 or \\ud800 that only appear once the payload is decoded).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from onepool_channels.domain.imports import to_minor
 
 ROOT = "payload"
 _DIGITS = re.compile(r"^\d{1,7}$")
+# What a JSON escape can put into a string that the request's own check (on the raw payload) never saw:
+# control characters (Unicode Cc; \u0000 is refused by PostgreSQL, none belongs in an id, a name or an address)
+# and lone surrogates (\ud800: not text at all, it cannot even be encoded to UTF-8 for the database or a reply).
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _no_constants(name: str) -> Any:
@@ -68,6 +74,12 @@ class Obj:
         text = str(value).strip()
         if len(text) > max_len:
             self.v.add(self.at(key), f"must be at most {max_len} characters")
+            return ""
+        bad = _NOT_TEXT.search(text)
+        if bad:
+            self.v.add(
+                self.at(key), f"must not contain control characters or lone surrogates (U+{ord(bad.group()):04X})"
+            )
             return ""
         return text
 
