@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
+from nats.js.errors import NotFoundError
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
+from onepool_runtime import messaging
 from onepool_runtime.consumer import EventConsumer, NotYet, Subscription
 from sqlalchemy import text
 
@@ -207,3 +210,98 @@ async def test_slow_handler_keeps_its_message_past_ack_wait(env) -> None:  # typ
     assert sum(c.processed for c in replicas) == 1
     assert sum(c.duplicates for c in replicas) == 0
     assert calls == ["evt-slow"]
+
+
+async def _seen_within(seen: list[str], event_id: str, within: float) -> None:
+    for _ in range(int(within / 0.05)):
+        if event_id in seen:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{event_id} not applied within {within} s (applied: {seen})")
+
+
+async def test_a_durable_consumer_deleted_on_the_server_is_created_again_as_it_was(env) -> None:  # type: ignore[no-untyped-def]
+    """An operator's `nats consumer rm`, or a JetStream node back without its consumer state: the running
+    consumer notices, creates it again with the same configuration and goes on applying events."""
+    seen: list[str] = []
+
+    async def handle(event, uow) -> None:  # type: ignore[no-untyped-def]
+        seen.append(event.meta.event_id)
+
+    consumer = _consumer(env, "gone", handle)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await _publish(env, f"{env.schema}.stock.changed", "before")
+        await _seen_within(seen, "before", 10)
+        before = (await env.js.consumer_info("TESTSVC", consumer.durable)).config
+        await env.js.delete_consumer("TESTSVC", consumer.durable)
+        await _publish(env, f"{env.schema}.stock.changed", "after")
+        await _seen_within(seen, "after", 10)
+        assert seen == ["before", "after"]  # "before" came again with the new consumer: the inbox dropped it
+        assert consumer.rebinds == 1
+        after = (await env.js.consumer_info("TESTSVC", consumer.durable)).config
+        assert (after.durable_name, after.filter_subjects, after.ack_policy, after.deliver_policy) == (
+            before.durable_name,
+            before.filter_subjects,
+            before.ack_policy,
+            before.deliver_policy,
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_deleted_stream_is_ensured_again_with_the_consumer(env) -> None:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    async def handle(event, uow) -> None:  # type: ignore[no-untyped-def]
+        seen.append(event.meta.event_id)
+
+    async def ensure_stream() -> None:  # what the service host gives its consumers (server.Infra.consumer)
+        await messaging.ensure_stream(env.js, "TESTSVC", [f"{env.schema}.>"])
+
+    consumer = _consumer(env, "no-stream", handle, ensure_stream=ensure_stream)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await _publish(env, f"{env.schema}.stock.changed", "before")
+        await _seen_within(seen, "before", 10)
+        await env.js.delete_stream("TESTSVC")
+        for _ in range(200):
+            if consumer.rebinds:
+                break
+            await asyncio.sleep(0.05)
+        assert consumer.rebinds == 1, "the stream was not created again within 10 s"
+        await _publish(env, f"{env.schema}.stock.changed", "after")
+        await _seen_within(seen, "after", 10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await messaging.ensure_stream(env.js, "TESTSVC", [f"{env.schema}.>"])  # for the fixture's teardown
+
+
+async def test_a_dead_letter_with_no_dlq_stream_ensures_it_and_goes_there(env) -> None:  # type: ignore[no-untyped-def]
+    async def handler(event, uow) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("must not be called")
+
+    async def ensure_streams() -> None:
+        await messaging.ensure_stream(env.js, "TESTSVC", [f"{env.schema}.>"])
+        await messaging.ensure_stream(env.js, "DLQ", ["dlq.>"])
+
+    consumer = _consumer(env, "no-dlq", handler, ensure_stream=ensure_streams)
+    await env.js.delete_stream("DLQ")
+    try:
+        await env.js.publish(f"{env.schema}.stock.changed", b"\xff\xff not protobuf", headers={"Nats-Msg-Id": "g2"})
+        task = asyncio.create_task(consumer.run())
+        try:
+            for _ in range(100):  # the consumer creates the DLQ stream when it has a dead letter for it
+                with contextlib.suppress(NotFoundError):
+                    await env.js.stream_info("DLQ")
+                    break
+                await asyncio.sleep(0.05)
+            dead = await _dead_letter(env, consumer.dlq_subject, wait=5.0)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert dead.headers["Onepool-Deliveries"] == "1"  # not left to come back after ack_wait
+    finally:
+        await messaging.ensure_stream(env.js, "DLQ", ["dlq.>"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 
@@ -322,3 +323,35 @@ async def test_a_running_relay_purges_old_rows_and_goes_on_publishing(env) -> No
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert await _outbox_ages(env) == [(True, False)]
+
+
+async def test_a_deleted_stream_is_ensured_again_and_what_waits_is_published(env) -> None:  # type: ignore[no-untyped-def]
+    """An operator deleted the stream, or a JetStream node came back without it: every publish finds no stream.
+    The relay ensures it again (what the relay thread gives it) rather than fail the rows for good."""
+    relay = _relay(
+        env, poll_seconds=30.0, ensure_stream=functools.partial(messaging.ensure_service_stream, env.js, "inventory")
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        async with env.uow() as uow:
+            uow.publish(_event("before"))
+            await uow.commit()
+        for _ in range(100):
+            if relay.stats.published == 1:
+                break
+            await asyncio.sleep(0.05)
+        await env.js.delete_stream(messaging.STREAMS["inventory"])
+        async with env.uow() as uow:
+            uow.publish(_event("after"))
+            await uow.commit()
+        for _ in range(100):
+            if relay.stats.published == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert relay.stats.published == 2, relay.stats
+        assert relay.stats.failed == 1  # the first try, with no stream
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    skus = [events_pb2.StockChanged.FromString(m.data).level.sku for m in await _stream_messages(env, SUBJECT)]
+    assert skus == ["after"]

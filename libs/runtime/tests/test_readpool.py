@@ -137,3 +137,41 @@ async def test_a_one_statement_read_keeps_its_connection_after_a_server_error_an
         assert int((await pool.fetchrow("SELECT pg_backend_pid()"))[0]) != first  # type: ignore[index]
     finally:
         await pool.close()
+
+
+async def test_a_caller_cancelled_during_the_ping_gives_its_connection_back(env, stalling_proxy) -> None:  # type: ignore[no-untyped-def]
+    """A gRPC deadline passing while the database stalls cancels a read in the middle of an idle connection's
+    ping: the connection must not leave the pool's count with the caller, or after `size` such reads every
+    later one waits and fails for good, database back or not."""
+    proxy = await stalling_proxy(env.database_url)
+    pool = ReadPool(ConnectSpec(db.plain_url(proxy.url), {"server_settings": {"search_path": env.schema}}, 2, 0.3, 1.0))
+    try:
+        async with pool.connection() as a, pool.connection() as b:
+            assert await a.fetchval("SELECT 1") == await b.fetchval("SELECT 1") == 1
+        await asyncio.sleep(0.5)  # idle past ping_idle_seconds: the next checkouts ping
+        proxy.stall()
+        for _ in range(2):  # two reads whose deadline passes during the stall (before the ping's own bound)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pool.fetchrow("SELECT 1"), 0.3)
+        assert pool.open == 0
+        proxy.resume()
+        assert await asyncio.wait_for(pool.fetchrow("SELECT 1"), 5) is not None
+    finally:
+        proxy.resume()
+        await pool.close()
+
+
+async def test_a_ping_without_an_answer_gives_up_within_its_timeout_and_the_read_connects_afresh(
+    env, stalling_proxy
+) -> None:  # type: ignore[no-untyped-def]
+    proxy = await stalling_proxy(env.database_url)
+    pool = ReadPool(
+        ConnectSpec(db.plain_url(proxy.url), {"server_settings": {"search_path": env.schema}}, 1, 0.0, 5.0, 0.5)
+    )
+    try:
+        first = await _backend(pool)
+        proxy.fail_over()  # the open connection goes silent; a new one reaches the database
+        assert await asyncio.wait_for(_backend(pool), 3) != first
+        assert pool.open == 1
+    finally:
+        await pool.close()

@@ -54,7 +54,14 @@ Nats-Msg-Id with `Onepool-Event-Id` = that id, which the consumer prefers: every
 including those that applied the event the first time, sees the same event id and applies it at most once.
 
 Failure modes: NATS down while acking or nak'ing: the message is redelivered after ack_wait and the inbox
-drops a second application. A crash between commit and ack: the same.
+drops a second application. A crash between commit and ack: the same. The durable consumer deleted on the
+server (an operator resetting it, a JetStream node back without its state; its stream deleted with it):
+every fetch fails, so after a failed fetch, and every 5 s with the lag, the consumer asks the server for it;
+once told it is not there, it ensures the stream (`ensure_stream`, which the service host gives) and the
+consumer again, with the same configuration (durable name, filter subjects, ack policy, deliver policy), and
+binds to it. A re-created consumer delivers the stream from where its deliver policy says (the beginning,
+for all but `deliver_new_only`): what was applied before is dropped by the inbox, which keeps event ids
+longer than the stream keeps events.
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NoStreamResponseError, NotFoundError
 from onepool_contracts.events import subject_of
 from opentelemetry import propagate, trace
 
@@ -200,6 +208,7 @@ class EventConsumer:
         apply_batches: bool = True,
         linger: float = 0.0,
         deliver_new_only: bool = False,
+        ensure_stream: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._js = js
         self._uow_factory = uow_factory
@@ -218,6 +227,9 @@ class EventConsumer:
         self._apply_batches = apply_batches
         self._linger = linger
         self._deliver_new = deliver_new_only
+        # Creates the stream (and the DLQ stream) when it is not there (module doc: failure modes).
+        self._ensure_stream = ensure_stream
+        self.rebinds = 0
         self.dlq_subject = f"dlq.{service}.{name}"
         self.processed = 0
         self.duplicates = 0
@@ -256,7 +268,8 @@ class EventConsumer:
             while True:
                 if loop.time() - measured > 5.0:
                     measured = loop.time()
-                    await self._measure_lag(sub)
+                    if not await self._measure_lag(sub):
+                        sub = await self._rebind(sub)
                 try:
                     msgs = await sub.fetch(self._batch, timeout=1.0)
                 except TimeoutError:
@@ -265,6 +278,8 @@ class EventConsumer:
                     raise
                 except Exception:
                     log.exception("fetch failed on %s; retrying", self.durable)
+                    if await self._gone(sub):
+                        sub = await self._rebind(sub)
                     await asyncio.sleep(1.0)
                     continue
                 started = loop.time()
@@ -278,11 +293,49 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(sub.unsubscribe(), timeout=2.0)
 
-    async def _measure_lag(self, sub: Any) -> None:
-        with contextlib.suppress(Exception):
+    async def _measure_lag(self, sub: Any) -> bool:
+        """Record the consumer's lag. False when the server says the consumer (or its stream) is not there."""
+        try:
             info = await sub.consumer_info()
-            self.lag = int(info.num_pending or 0)
-            metrics.set_consumer_lag(self.durable, self.lag)
+        except NotFoundError:
+            return False
+        except Exception:  # NATS unreachable: nothing to measure, nothing known to be gone
+            return True
+        self.lag = int(info.num_pending or 0)
+        metrics.set_consumer_lag(self.durable, self.lag)
+        return True
+
+    async def _gone(self, sub: Any) -> bool:
+        try:
+            await sub.consumer_info()
+        except NotFoundError:
+            return True
+        except Exception:
+            return False
+        return False
+
+    async def _rebind(self, sub: Any) -> Any:
+        """Create the stream and the durable consumer again and bind to it (module doc); the old
+        subscription if that failed (the next failed fetch or lag check tries again)."""
+        log.warning("%s: the durable consumer is gone from %s; creating it again", self.durable, self.stream)
+        try:
+            await self._ensure_streams()
+            await self.ensure()
+            await self._js.consumer_info(self.stream, self.durable)  # there now (ensure only logs a refusal)
+            fresh = await self._js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s: could not create the consumer again (%r); will try again", self.durable, exc)
+            return sub
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sub.unsubscribe(), timeout=2.0)
+        self.rebinds += 1
+        return fresh
+
+    async def _ensure_streams(self) -> None:
+        if self._ensure_stream is not None:
+            await asyncio.wait_for(self._ensure_stream(), timeout=10.0)
 
     def _route(self, subject: str) -> Subscription[Any, Any] | None:
         for s in self._subs:
@@ -564,7 +617,13 @@ class EventConsumer:
                 "Onepool-Dead-Lettered-At": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )
-        await self._js.publish(self.dlq_subject, msg.data, headers=headers)
+        try:
+            await self._js.publish(self.dlq_subject, msg.data, headers=headers)
+        except NoStreamResponseError:
+            # The DLQ stream is not there (module doc): ensured again, once; otherwise the message stays
+            # unsettled and comes back after ack_wait.
+            await self._ensure_streams()
+            await self._js.publish(self.dlq_subject, msg.data, headers=headers)
         await msg.term()
         metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "dead_lettered"})
         metrics.dead_letters.add(1, {"consumer": self.durable})

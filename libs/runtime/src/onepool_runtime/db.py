@@ -30,12 +30,28 @@ the same pool, its checks and its limits. The very hottest (GetAvailability) ski
 Reads (`autocommit`): read-only use cases run their statements without a transaction, which under READ
 COMMITTED reads exactly what a transaction would (each statement takes its own snapshot either way) and
 saves BEGIN and ROLLBACK, two round trips per read.
+
+A database that stops answering without closing the socket (a fail-over to another primary, a network
+partition) is the case the kernel is slowest to notice: a socket whose peer vanished stays open ~15 minutes,
+and a statement sent on it waits as long. So every connection (the pool's, the read pool's, the relay's,
+readiness's) bounds that itself: TCP keepalives notice an idle socket whose peer is gone (`tcp_keepalive`
+seconds, then three probes), TCP_USER_TIMEOUT one whose data goes unacknowledged, a connect waits at most
+`connect_timeout`, the ping of an idle connection `ping_timeout`, and, where given, every statement
+`command_timeout` (asyncpg's client-side bound: it raises TimeoutError, which `infra.is_infrastructure`
+counts as the infrastructure's, and asks the server to cancel the statement). None of them touches the
+server's own settings, so a long statement of a tool or a migration (which opens its own engine) is not cut.
+`DatabaseProbe` is readiness's connection, apart from the pool: a pool busy with calls is not a database
+that is down, and a probe that waits for a pooled connection said it was.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
+import logging
 import re
+import socket
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -44,8 +60,12 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_
 
 from onepool_runtime import readpool
+from onepool_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -80,12 +100,22 @@ def create_engine(
     max_overflow: int = 10,
     pool_timeout: float = 30.0,
     ping_idle_seconds: float = 10.0,
+    ping_timeout: float = 5.0,
+    connect_timeout: float = 10.0,
+    command_timeout: float = 0.0,
+    tcp_keepalive: float = 10.0,
+    tcp_user_timeout: float = 20.0,
 ) -> AsyncEngine:
+    """The service's engine. The bounds (module doc) are in seconds, 0 for none; `command_timeout` is off
+    unless given (a tool's long statement must not be cut), the service host gives its settings'."""
     check_schema_name(schema)
     connect_args = {
         "server_settings": {"search_path": schema, "application_name": f"onepool-{schema}"},
         # Prepared statements are cached per connection; safe because each engine has one schema.
         "statement_cache_size": 256,
+        "timeout": connect_timeout,
+        "command_timeout": command_timeout or None,
+        "connection_class": connection_class(tcp_keepalive, tcp_user_timeout),
     }
     engine = create_async_engine(
         asyncpg_url(url),
@@ -95,16 +125,76 @@ def create_engine(
         pool_pre_ping=False,  # see the module doc: checked on checkout without a round trip
         connect_args=connect_args,
     )
-    event.listen(engine.sync_engine, "checkout", _checkout_check(ping_idle_seconds))
+    event.listen(engine.sync_engine, "checkout", _checkout_check(ping_idle_seconds, ping_timeout))
+    event.listen(engine.sync_engine, "handle_error", _timed_out_is_lost)
     # The hottest reads' own connections, opened beside the pool on first use (readpool.py).
     spec = readpool.ConnectSpec(
-        plain_url(asyncpg_url(url)), connect_args, min(pool_size, 10), ping_idle_seconds, pool_timeout
+        plain_url(asyncpg_url(url)), connect_args, min(pool_size, 10), ping_idle_seconds, pool_timeout, ping_timeout
     )
     readpool.remember(engine, spec)
     return engine
 
 
-def _checkout_check(ping_idle_seconds: float) -> Any:
+def bounds(settings: ServiceSettings, *, command_timeout: float | None = None) -> dict[str, float]:
+    """`create_engine`'s bounds from a service's settings (`command_timeout` replaces the service's own)."""
+    return {
+        "ping_idle_seconds": settings.db_ping_idle_seconds,
+        "ping_timeout": settings.db_ping_timeout_seconds,
+        "connect_timeout": settings.db_connect_timeout_seconds,
+        "command_timeout": settings.db_command_timeout_seconds if command_timeout is None else command_timeout,
+        "tcp_keepalive": settings.db_tcp_keepalive_seconds,
+        "tcp_user_timeout": settings.db_tcp_user_timeout_seconds,
+    }
+
+
+def _tcp_options(keepalive: float, user_timeout: float) -> tuple[tuple[int, int, int], ...]:
+    options: list[tuple[int, int, int]] = []
+    if keepalive > 0:
+        options.append((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
+        # Linux names; other systems keep their defaults for what they do not have.
+        for name, value in (("TCP_KEEPIDLE", keepalive), ("TCP_KEEPINTVL", keepalive / 3), ("TCP_KEEPCNT", 3)):
+            if hasattr(socket, name):
+                options.append((socket.IPPROTO_TCP, getattr(socket, name), max(1, round(value))))
+    if user_timeout > 0 and hasattr(socket, "TCP_USER_TIMEOUT"):
+        options.append((socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, max(1, round(user_timeout * 1000))))
+    return tuple(options)
+
+
+@functools.lru_cache(maxsize=16)
+def connection_class(keepalive: float, user_timeout: float) -> type[asyncpg.Connection]:
+    """asyncpg's connection with TCP keepalives and a user timeout on its socket (module doc). asyncpg sets
+    neither and has no parameter for them (server_settings are the server's side of the socket), but takes the
+    class of its connections, which is handed the transport."""
+    options = _tcp_options(keepalive, user_timeout)
+    if not options:
+        return asyncpg.Connection
+
+    class TunedConnection(asyncpg.Connection):  # type: ignore[misc]
+        def __init__(self, protocol: Any, transport: Any, *args: Any, **kwargs: Any) -> None:
+            super().__init__(protocol, transport, *args, **kwargs)
+            sock = transport.get_extra_info("socket")
+            if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+                return  # a Unix socket has no peer to lose
+            for level, option, value in options:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(level, option, value)
+
+    return TunedConnection
+
+
+def _timed_out_is_lost(context: Any) -> None:
+    """A statement that got no answer within the command timeout leaves its connection waiting on the server's
+    answer to the cancel asyncpg sends: only that connection is given up (the others may be fine), at once,
+    rather than reset with a ROLLBACK that would wait as long again."""
+    if isinstance(context.original_exception, TimeoutError):
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
+        driver = getattr(getattr(context.connection, "connection", None), "driver_connection", None)
+        if driver is not None:
+            driver.terminate()  # SQLAlchemy's invalidation would first wait 2 s for a goodbye on the dead socket
+
+
+def _checkout_check(ping_idle_seconds: float, ping_timeout: float) -> Any:
     def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         driver = dbapi_connection.driver_connection
         if driver.is_closed():
@@ -118,8 +208,10 @@ def _checkout_check(ping_idle_seconds: float) -> Any:
         record.info[_LAST_CHECKOUT] = now
         if last is not None and now - last > ping_idle_seconds:
             try:
-                dbapi_connection.ping()  # runs inside SQLAlchemy's greenlet, as its own pre-ping does
+                # Inside SQLAlchemy's greenlet, as its own pre-ping runs; bounded, unlike that one (module doc).
+                await_(driver.execute(";", timeout=ping_timeout))
             except Exception as error:
+                driver.terminate()  # as above: no goodbye on a socket that did not answer
                 raise exc.InvalidatePoolError(f"idle connection failed its ping: {error!r}") from error
 
     return check
@@ -172,10 +264,48 @@ async def ensure_schema(engine: AsyncEngine, schema: str) -> None:
         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
 
-async def ping(engine: AsyncEngine) -> bool:
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+class DatabaseProbe:
+    """Readiness's question to PostgreSQL: `SELECT 1` on a connection of its own (module doc), answered within
+    `timeout` seconds, connecting included. A connection that failed or timed out is closed and the next
+    check opens another, so a probe recovers with the database."""
+
+    def __init__(self, engine: AsyncEngine, timeout: float) -> None:
+        spec = readpool.connect_spec(engine)
+        self._url = spec.url
+        # No statement cache: one statement, and a connection that may be replaced at any check.
+        self._args = {**spec.connect_args, "statement_cache_size": 0}
+        self._timeout = timeout
+        self._conn: asyncpg.Connection | None = None
+        self._failing = False
+
+    async def check(self) -> bool:
+        try:
+            async with asyncio.timeout(self._timeout):
+                if self._conn is None or self._conn.is_closed():
+                    self._drop()
+                    self._conn = await asyncpg.connect(self._url, **self._args)
+                await self._conn.fetchval("SELECT 1")
+        except asyncio.CancelledError:
+            self._drop()  # it may be mid-statement
+            raise
+        except Exception as error:
+            self._drop()
+            if not self._failing:
+                log.warning("database probe failed: %r", error)
+            self._failing = True
+            return False
+        self._failing = False
         return True
-    except Exception:
-        return False
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()  # no goodbye: the socket may be dead, and a close would wait for it
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await asyncio.wait_for(conn.close(), timeout=self._timeout)
+            except Exception:
+                conn.terminate()

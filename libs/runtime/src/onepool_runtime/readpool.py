@@ -24,10 +24,13 @@ runs again when a connection is taken.
 
 Failure modes: PostgreSQL unreachable: the connect raises asyncpg's or the OS's error (UNAVAILABLE at the
 call pipeline). A connection the server closed (a restart, an idle timeout) is noticed on checkout without
-a round trip and replaced; one idle longer than `ping_idle_seconds` is pinged first. A call that fails for
-any reason other than an error the server reported (a lost connection, a cancelled call) closes its
-connection rather than return it half-used. Every connection busy: the caller waits up to `timeout` seconds
-for one, then gets TimeoutError (UNAVAILABLE).
+a round trip and replaced; one idle longer than `ping_idle_seconds` is pinged first, for at most
+`ping_timeout` seconds. A call that fails for any reason other than an error the server reported (a lost
+connection, a cancelled call, a ping that timed out) closes its connection rather than return it half-used,
+and a caller cancelled anywhere in a checkout (a gRPC deadline passing while the database stalls) gives
+back what it held: every open connection is either idle, in a caller's hands or being closed, so a stall
+cannot use up the pool for good. Every connection busy: the caller waits up to `timeout` seconds for one,
+then gets TimeoutError (UNAVAILABLE).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class ConnectSpec:
     size: int
     ping_idle_seconds: float
     timeout: float
+    ping_timeout: float = 5.0
 
 
 _specs: weakref.WeakKeyDictionary[AsyncEngine, ConnectSpec] = weakref.WeakKeyDictionary()
@@ -66,13 +70,18 @@ def remember(engine: AsyncEngine, spec: ConnectSpec) -> None:
     _specs[engine] = spec
 
 
+def connect_spec(engine: AsyncEngine) -> ConnectSpec:
+    """How the engine connects (for a connection kept apart from its pools, as readiness's probe is)."""
+    spec = _specs.get(engine)
+    if spec is None:
+        raise LookupError("the engine was not made by onepool_runtime.db.create_engine")
+    return spec
+
+
 def read_pool(engine: AsyncEngine) -> ReadPool:
     pool = _pools.get(engine)
     if pool is None:
-        spec = _specs.get(engine)
-        if spec is None:
-            raise LookupError("the engine was not made by onepool_runtime.db.create_engine")
-        pool = _pools[engine] = ReadPool(spec)
+        pool = _pools[engine] = ReadPool(connect_spec(engine))
     return pool
 
 
@@ -168,10 +177,15 @@ class ReadPool:
                     continue
                 if time.monotonic() - since > self._spec.ping_idle_seconds:
                     try:
-                        await conn.execute(";")
+                        await conn.execute(";", timeout=self._spec.ping_timeout)
                     except Exception:
                         self._discard(conn)
                         continue
+                    except BaseException:
+                        # Cancelled mid-ping: the connection is out of the idle list and may be mid-statement.
+                        # Kept, it would hold its slot for ever (module doc).
+                        self._discard(conn)
+                        raise
                 return conn
             if self._open < self._spec.size:
                 self._open += 1
@@ -191,6 +205,12 @@ class ReadPool:
             self._waiters.append(waiter)
             try:
                 await asyncio.wait_for(waiter, self._spec.timeout)
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    # Woken for a connection just as it gave up (timed out, cancelled): pass the turn on, or
+                    # the next waiter sleeps on beside an idle connection.
+                    self._wake()
+                raise
             finally:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)

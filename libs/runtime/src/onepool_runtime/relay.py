@@ -16,6 +16,15 @@ A pass is three messages to PostgreSQL on the pooled connection's asyncpg connec
 the claim, and the mark sent together with COMMIT (one message, so one wait fewer for the database and, on
 the relay's own thread, for the interpreter lock); no SQLAlchemy compilation per pass. A failure before the
 COMMIT rolls the transaction back; a connection handed back inside one is dropped by the pool (db.py).
+Each statement of a pass waits at most `statement_timeout` seconds for its answer (the relay thread gives
+`outbox_command_timeout_seconds`, to its engine too, which bounds the purge's): a database that failed over
+leaves the old socket silent, and without a bound the pass waited until the kernel gave the socket up
+(~15 min), holding back every event committed meanwhile. A statement that timed out closes the connection,
+without a ROLLBACK that would wait on the same dead socket; the next pass connects afresh.
+
+A stream that is not there (deleted by an operator, a JetStream node back without its state) makes every
+publish fail with no stream to take it: the relay ensures the stream again (`ensure_stream`, given by the
+relay thread) and publishes the rows at the next pass, rather than fail them for good.
 
 Published rows are kept `retention_seconds` (so they can be re-sent) and then purged, between passes on the
 same connection, one chunk at a time (`retention.SeqPurge`): a chunk reads the oldest rows by the primary
@@ -36,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.js import JetStreamContext
+from nats.js.errors import NoStreamResponseError
 from opentelemetry import propagate, trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -63,6 +73,23 @@ _BACKLOG = text(
 )
 
 
+# A ROLLBACK after a failed pass waits at most this long for its answer before the connection is closed.
+_ROLLBACK_SECONDS = 2.0
+
+
+async def _end_failed_pass(conn: Any, error: BaseException) -> None:
+    """Roll the pass back, or close the connection when it cannot answer (module doc)."""
+    if not conn.is_closed() and not isinstance(error, TimeoutError):
+        try:
+            await conn.execute("ROLLBACK", timeout=_ROLLBACK_SECONDS)
+            return
+        except Exception as exc:
+            log.warning("outbox: no answer to the ROLLBACK of a failed pass (%r); closing the connection", exc)
+    # The server ends the transaction when it sees the connection go; the pool replaces it at the next
+    # checkout (a closed connection invalidates the pool, db.py).
+    conn.terminate()
+
+
 @dataclass
 class RelayStats:
     published: int = 0
@@ -85,6 +112,8 @@ class OutboxRelay:
         purge_chunk: int = 2000,
         after_publish: Callable[[list[str]], Awaitable[None]] | None = None,
         woken_by: AsyncEngine | None = None,
+        ensure_stream: Callable[[], Awaitable[None]] | None = None,
+        statement_timeout: float = 10.0,
     ) -> None:
         self._engine = engine
         # Commits through this engine's pool wake the relay (its own engine unless it has a connection apart).
@@ -95,11 +124,14 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._busy_poll = min(busy_poll_seconds, poll_seconds)
         self._timeout = publish_timeout
+        self._statement_timeout = statement_timeout or None  # None: the engine's command timeout, if any
         self._purge = retention.SeqPurge(
             "outbox", done="published_at", written="created_at", retention_seconds=retention_seconds, chunk=purge_chunk
         )
         # Test seam: runs after the PubAcks and before the rows are marked (fault injection).
         self._after_publish = after_publish
+        self._ensure_stream = ensure_stream
+        self._no_stream = False  # the last pass found no stream to publish to (module doc)
         self._wake = asyncio.Event()
         # Set by the first commit after a pass cleared it: later commits need not cross threads again.
         self._poked = False
@@ -151,24 +183,38 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch. Returns how many rows were published."""
         async with driver_connection(self._engine) as conn:
-            await conn.execute("BEGIN")
             try:
+                await conn.execute("BEGIN", timeout=self._statement_timeout)
                 ok, failed = await self._publish_claimed(conn)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await conn.execute("ROLLBACK")
+            except BaseException as error:
+                await _end_failed_pass(conn, error)
                 raise
         self.stats.published += len(ok)
         self.stats.failed += len(failed)
         metrics.outbox_published.add(len(ok), {"service": self._schema})
+        if self._no_stream:
+            await self._restore_stream()
         return len(ok)
+
+    async def _restore_stream(self) -> None:
+        if self._ensure_stream is None:
+            return
+        try:
+            await asyncio.wait_for(self._ensure_stream(), timeout=self._timeout)
+        except Exception as exc:  # NATS unreachable too: the next pass that finds no stream tries again
+            log.warning("outbox: could not ensure the stream: %r", exc)
+            return
+        log.warning("outbox: the stream was missing and is ensured again; publishing what waits")
+        self._no_stream = False
+        self._wake.set()  # the failed rows go at once, not after a poll
 
     async def _publish_claimed(self, conn: Any) -> tuple[list[int], list[int]]:
         """Inside the pass's transaction: claim, publish, and end it (module doc). Returns the published and
         the failed rows' seqs."""
-        rows = await conn.fetch(_CLAIM, self._batch)
+        bound = self._statement_timeout
+        rows = await conn.fetch(_CLAIM, self._batch, timeout=bound)
         if not rows:
-            await conn.execute("COMMIT")
+            await conn.execute("COMMIT", timeout=bound)
             return [], []
         futures: list[tuple[Any, asyncio.Future[Any]]] = []
         for seq, event_id, subject, payload, stored_headers in rows:
@@ -196,16 +242,18 @@ class OutboxRelay:
             else:
                 failed.append(seq)
                 error = repr(fut.exception()) if fut in done else "publish timed out"
+                self._no_stream |= fut in done and isinstance(fut.exception(), NoStreamResponseError)
         for fut in pending:
             fut.cancel()
         if self._after_publish is not None:
             published = set(ok)
             await self._after_publish([r["id"] for r in rows if r["seq"] in published])
         if failed:
-            await conn.execute(_FAIL, failed, error[:500])
+            await conn.execute(_FAIL, failed, error[:500], timeout=bound)
             log.warning("outbox: %d events not acknowledged by JetStream: %s", len(failed), error)
         # seqs are integers read from the table: safe in the statement's text, which COMMIT joins.
-        await conn.execute(_MARK_AND_COMMIT % ",".join(str(int(seq)) for seq in ok) if ok else "COMMIT")
+        mark = _MARK_AND_COMMIT % ",".join(str(int(seq)) for seq in ok) if ok else "COMMIT"
+        await conn.execute(mark, timeout=bound)
         return ok, failed
 
     async def purge_step(self) -> bool:

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -95,8 +96,15 @@ class RelayThread:
     async def _run(self) -> None:
         s = self._settings
         # One connection does: a pass and the purge never run at once.
+        # A statement bound of its own (settings): a pass on a connection that went dead in a fail-over gives
+        # up within it and the next pass connects afresh, rather than hold every event back until the kernel
+        # drops the socket.
         engine = db.create_engine(
-            s.database_url, s.schema_name, pool_size=1, max_overflow=0, ping_idle_seconds=s.db_ping_idle_seconds
+            s.database_url,
+            s.schema_name,
+            pool_size=1,
+            max_overflow=0,
+            **db.bounds(s, command_timeout=s.outbox_command_timeout_seconds),
         )
         nc: Any = None
         try:
@@ -110,15 +118,23 @@ class RelayThread:
                             ping_interval=s.nats_ping_interval_seconds,
                         )
                     if self.relay is None:
+                        js = nc.jetstream()
                         self.relay = OutboxRelay(
                             engine,
-                            nc.jetstream(),
+                            js,
                             schema=s.schema_name,
                             batch_size=s.outbox_batch_size,
                             poll_seconds=s.outbox_poll_seconds,
                             retention_seconds=s.outbox_retention_hours * 3600,
                             after_publish=self._after_publish,
                             woken_by=self._woken_by,
+                            statement_timeout=s.outbox_command_timeout_seconds,
+                            ensure_stream=partial(
+                                messaging.ensure_service_stream,
+                                js,
+                                s.service_name,
+                                messaging.StreamOptions.of(s),
+                            ),
                         )
                     await self.relay.run()
                     return

@@ -3,9 +3,14 @@
 Start-up: connect NATS (retrying), ensure the service's stream, build the service, bind the port, then start
 the outbox relay (on its own thread, with its own connections: relay_thread.py), consumers (and the purge of
 their inbox) and background tasks under supervision. Health reports SERVING for "" and the service's names
-only while the database answers and NATS is connected (readiness); the health service `liveness` reports
-SERVING from the moment the server listens until it stops, whatever the dependencies do, so a liveness probe
-restarts a process that stopped answering, never every pod of a database outage.
+only while the database answers and NATS is connected (readiness). The database is asked on a connection of
+readiness's own (`db.DatabaseProbe`), never the request pool's: calls holding every pooled connection are
+a busy service, not a database that is down, and readiness that said so took busy pods out of rotation and
+pushed their load onto the others. An answer must come within `db_ping_timeout_seconds`, so a database that
+stops answering without closing its sockets (a fail-over, a partition) turns readiness NOT_SERVING within
+`health_check_seconds` + that (~7 s), not when the kernel gives the socket up (~15 min). The health service
+`liveness` reports SERVING from the moment the server listens until it stops, whatever the dependencies do,
+so a liveness probe restarts a process that stopped answering, never every pod of a database outage.
 SIGTERM/SIGINT: NOT_SERVING, stop accepting calls with a grace period, cancel background work, drain NATS,
 dispose the engine.
 """
@@ -33,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from onepool_runtime import db, faults, idempotency, inbox, messaging, readpool, reflection
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
-from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.consumer import DLQ_STREAM, DLQ_SUBJECTS, EventConsumer, Subscription
 from onepool_runtime.pipeline import CallPipeline, Metered, Registrar
 from onepool_runtime.relay_thread import RelayThread
 from onepool_runtime.retention import DAY, PeriodicPurge
@@ -84,10 +89,12 @@ class Infra:
 
         It takes what every consumer takes from the settings (the service's name, consumer_max_deliver,
         consumer_ack_wait_seconds, consumer_batch_size and consumer_linger_seconds); `options` override them or
-        add the rest of EventConsumer's (backoff, apply_batches, ...).
+        add the rest of EventConsumer's (backoff, apply_batches, ...). Its stream and the DLQ stream are
+        ensured again, as at start, should the consumer find them gone.
         `sessions` replaces the service's own (a test injecting a crash between commit and ack does).
         """
         settings = self.settings
+        streams = messaging.StreamOptions.of(settings)
         return EventConsumer(
             self.js,
             partial(unit_of_work, sessions or self.sessions),
@@ -100,9 +107,15 @@ class Infra:
                 "ack_wait": settings.consumer_ack_wait_seconds,
                 "batch": settings.consumer_batch_size,
                 "linger": settings.consumer_linger_seconds,
+                "ensure_stream": partial(_ensure_consumed_streams, self.js, stream, streams),
                 **options,
             },
         )
+
+
+async def _ensure_consumed_streams(js: JetStreamContext, stream: str, options: messaging.StreamOptions) -> None:
+    await messaging.ensure_named_stream(js, stream, options)
+    await messaging.ensure_stream(js, DLQ_STREAM, DLQ_SUBJECTS, options)
 
 
 @dataclass
@@ -179,6 +192,7 @@ class ServiceHost:
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: bool | None = None
+        self._probe: db.DatabaseProbe | None = None
         self.admission = Admission(settings)
 
     async def start(self) -> None:
@@ -190,8 +204,9 @@ class ServiceHost:
             pool_size=s.db_pool_size,
             max_overflow=s.db_max_overflow,
             pool_timeout=s.db_pool_timeout_seconds,
-            ping_idle_seconds=s.db_ping_idle_seconds,
+            **db.bounds(s),
         )
+        self._probe = db.DatabaseProbe(engine, s.db_ping_timeout_seconds)
         nc = await connect_nats_with_retry(
             s.nats_url,
             f"onepool-{s.service_name}",
@@ -253,7 +268,7 @@ class ServiceHost:
         for name, task in parts.tasks.items():
             self._spawn(name, task)
         # The first health verdict is given before start() returns, so a caller never sees a stale answer.
-        await self._set_health(self.infra.nc.is_connected and await db.ping(engine))
+        await self._set_health(await self._ready())
         self._spawn("health", self._watch_health)
         log.info("%s serving on %s:%d", s.service_name, s.grpc_host, self.port)
 
@@ -281,10 +296,13 @@ class ServiceHost:
             await self.health.set(name, status)
         log.info("health: %s", "SERVING" if serving else "NOT_SERVING")
 
+    async def _ready(self) -> bool:
+        assert self.infra is not None and self._probe is not None
+        return self.infra.nc.is_connected and await self._probe.check()
+
     async def _watch_health(self) -> None:
-        assert self.infra is not None
         while True:
-            ok = self.infra.nc.is_connected and await db.ping(self.infra.engine)
+            ok = await self._ready()
             await self._set_health(ok)
             await asyncio.sleep(self.settings.health_check_seconds if ok else 0.25)
 
@@ -317,6 +335,8 @@ class ServiceHost:
             except Exception:
                 with contextlib.suppress(Exception):
                     await self.infra.nc.close()
+            if self._probe is not None:
+                await self._probe.close()
             await readpool.close_read_pool(self.infra.engine)
             await self.infra.engine.dispose()
 

@@ -103,6 +103,24 @@ class ServiceSettings(BaseSettings):
     # A pooled connection idle longer than this is pinged before use; a busier one is trusted (a connection
     # the server closed is noticed without a round trip, and a failure on use invalidates the whole pool).
     db_ping_idle_seconds: float = Field(default=10.0, ge=0)
+    # Bounds on a database that stops answering without closing the socket (a fail-over, a partition: the
+    # kernel would wait ~15 min before giving up). Readiness asks PostgreSQL `SELECT 1` on a connection of its
+    # own and reports NOT_SERVING when no answer comes within db_ping_timeout_seconds (which also bounds an
+    # idle connection's ping before use), so readiness drops within health_check_seconds + this (~7 s).
+    db_ping_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The longest a new connection may take to open (asyncpg's own default is 60 s).
+    db_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The longest one statement of the service may wait for its answer before the connection is given up as
+    # dead (asyncpg's command_timeout, a client-side bound: a statement on a dead socket would never end).
+    # Far above what any statement of a service takes (purges go in chunks; migrations run apart, without
+    # it); 0 = no bound. The outbox relay has its own, shorter one (its statements are a few ms).
+    db_command_timeout_seconds: float = Field(default=30.0, ge=0)
+    outbox_command_timeout_seconds: float = Field(default=10.0, ge=0)
+    # TCP keepalive on every database socket: an idle connection whose peer vanished is probed after this
+    # many seconds and given up after three unanswered probes a third of it apart (~2x this in all); and
+    # TCP_USER_TIMEOUT: data sent and not acknowledged for this long closes the socket. 0 = the OS default.
+    db_tcp_keepalive_seconds: float = Field(default=10.0, ge=0)
+    db_tcp_user_timeout_seconds: float = Field(default=20.0, ge=0)
     consumer_max_deliver: int = 5
     consumer_ack_wait_seconds: float = 30.0
     # A consumer fetches up to this many messages and applies them in one transaction (consumer.py).
