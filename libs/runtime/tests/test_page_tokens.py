@@ -31,3 +31,16 @@ def test_a_forged_pair_token_is_refused_on_the_token(after: object) -> None:
     with pytest.raises(InvalidArgument) as refused:
         page_after_pair(encode_page_token({"after": after}))
     assert [v.field for v in refused.value.violations] == ["page_token"]
+
+
+@pytest.mark.parametrize("value", ["abc\n", "SH-1\n"])
+def test_an_id_ending_in_a_newline_is_not_an_id(value: str) -> None:
+    from onepool_runtime.errors import Violations
+    from onepool_runtime.validation import check_id
+
+    v = Violations()
+    check_id(v, "id", value)
+    with pytest.raises(InvalidArgument):
+        v.raise_if_any()
+    with pytest.raises(InvalidArgument):
+        page_after_pair(encode_page_token({"after": ["Dealer", value]}))

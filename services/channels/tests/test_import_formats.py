@@ -260,7 +260,9 @@ def test_decimal_amounts_become_exact_minor_units(value: object, currency: str, 
     assert to_minor(value, currency) == minor  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("value", ["12.505", "1.5e-3", "-1.00", "abc", "", "Infinity", True, 12.5, None, "1e20"])
+@pytest.mark.parametrize(
+    "value", ["12.505", "1.5e-3", "-1.00", "abc", "", "Infinity", True, 12.5, None, "1e20", "\u0661\u0662"]
+)
 def test_amounts_that_are_not_exact_minor_units_are_refused(value: object) -> None:
     with pytest.raises(ValueError):
         to_minor(value, "CNY")  # type: ignore[arg-type]

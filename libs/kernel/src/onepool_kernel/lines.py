@@ -11,7 +11,7 @@ from typing import Protocol
 
 from onepool_kernel.errors import Violations
 
-SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$")
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}\Z")
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
 

@@ -67,7 +67,7 @@ from onepool_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 
 
 def asyncpg_url(url: str) -> str:

@@ -17,8 +17,9 @@ __all__ = ["MAX_LINES", "MAX_QUANTITY", "SKU_RE", "check_lines", "check_quantity
 
 T = TypeVar("T")
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# \Z, not $: $ also matches before a final newline, so "abc\n" passed as an id.
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}\Z")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}\Z")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 

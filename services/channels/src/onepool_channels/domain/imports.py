@@ -52,6 +52,8 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
     """'12.50' CNY -> 1250. Raises ValueError (with a description for the caller) when it is not exact."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError('must be a decimal amount such as "12.50"')
+    if isinstance(value, str) and not value.isascii():  # Decimal also reads other scripts' digits ("١٢" = 12)
+        raise ValueError('must be a decimal amount such as "12.50"')
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:

@@ -31,7 +31,7 @@ from onepool_orders.domain.stock_requests import StockLine
 from onepool_orders.settings import OrdersSettings
 
 # Marketplaces' order numbers are not ours to restrict much: any 1-128 visible characters.
-EXTERNAL_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
+EXTERNAL_ID_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}\Z")
 
 
 def _order_id(v: Violations, value: str, path: str = "order_id") -> None:

@@ -20,7 +20,7 @@ from onepool_runtime.validation import MAX_QUANTITY
 from onepool_channels.domain.imports import to_minor
 
 ROOT = "payload"
-_DIGITS = re.compile(r"^\d{1,7}$")
+_DIGITS = re.compile(r"^[0-9]{1,7}\Z")  # ASCII digits only: \d also takes "١٢"
 # What a JSON escape can put into a string that the request's own check (on the raw payload) never saw:
 # control characters (Unicode Cc; \u0000 is refused by PostgreSQL, none belongs in an id, a name or an address)
 # and lone surrogates (\ud800: not text at all, it cannot even be encoded to UTF-8 for the database or a reply).

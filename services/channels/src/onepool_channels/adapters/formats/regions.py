@@ -42,7 +42,7 @@ _CN_PROVINCES = {
     "香港": "HK",
     "澳门": "MO",
 }
-_CODE = re.compile(r"^[A-Z0-9]{1,3}$")
+_CODE = re.compile(r"^[A-Z0-9]{1,3}\Z")
 
 
 def from_cn_province(name: str) -> str:
