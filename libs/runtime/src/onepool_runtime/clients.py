@@ -69,6 +69,10 @@ def channel_credentials(settings: ServiceSettings) -> grpc.ChannelCredentials | 
     )
 
 
+# The largest reply a service takes from another (see service_channel).
+REPLY_MAX_BYTES = 64 * 1024 * 1024
+
+
 def service_channel(target: str, settings: ServiceSettings, *, role: str = "service") -> grpc.aio.Channel:
     ttl = 3600
     interceptors: list[Any] = [
@@ -82,6 +86,9 @@ def service_channel(target: str, settings: ServiceSettings, *, role: str = "serv
         ("grpc.keepalive_time_ms", 30000),
         ("grpc.enable_retries", 1),
         ("grpc.lb_policy_name", settings.grpc_lb_policy),
+        # Servers send replies of any size (a brand's 500-SKU GetAvailability over a few hundred stores passes
+        # gRPC's 4 MiB default); a caller refusing them would fail every retry alike. The web door's bound.
+        ("grpc.max_receive_message_length", REPLY_MAX_BYTES),
     ]
     creds = channel_credentials(settings)
     if creds is not None:
