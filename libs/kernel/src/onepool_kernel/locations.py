@@ -22,9 +22,10 @@ class LocationType(StrEnum):
 class Location:
     """A location of the pool, as the inventory.v1.Location contract describes it.
 
-    Dealers keeps these as they are (its read model of inventory's locations); inventory's own `Location`
-    extends it with the rules it enforces as the owner (a dealer location has an owner, an owner never
-    changes) and the events it records, so the facts are written once and the rules stay with the owner.
+    Dealers' read model of inventory's locations extends it with the version it keeps the newest of;
+    inventory's own `Location` extends it with the rules it enforces as the owner (a dealer location has an
+    owner, an owner never changes), its version and the events it records, so the facts are written once and
+    the rules stay with the owner.
     """
 
     id: str

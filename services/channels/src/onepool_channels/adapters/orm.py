@@ -77,6 +77,8 @@ class StockLocationRow(ChannelsTable, table=True):
     type: str = Field(max_length=32)
     owner_dealer_id: str = Field(default="", max_length=64)
     active: bool = True
+    # inventory.v1.Location.version of what is stored (newest version wins; 0 from before locations had one).
+    version: int = Field(default=0, sa_column=counter_column())
 
 
 class StockPositionRow(ChannelsTable, table=True):

@@ -25,9 +25,9 @@ from onepool_kernel.presale import DepositRule, PresaleTerms
 from onepool_runtime.columns import core_table, core_tables
 from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.mapping import build, copy_fields
-from onepool_runtime.repository import Repository, page
+from onepool_runtime.repository import Repository, by_id, page
 from onepool_runtime.upserts import upsert_newer, upsert_newer_rows, upsert_rows
-from sqlalchemy import Text, any_, literal, literal_column, select, text, tuple_, update
+from sqlalchemy import Text, any_, literal, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 
@@ -336,22 +336,22 @@ class ChannelsRepository(Repository):
     # --- the stock read model --------------------------------------------------------------------------
 
     async def upsert_location(self, location: LocationInfo) -> bool:
-        """Store what inventory says about a location; returns True when it changes what channels see."""
+        """Store what inventory says about a location unless a newer version of it is stored (the same version
+        is stored again: a redelivery, or two events from before locations had versions, the later one
+        winning as it always did); returns True when it changes what channels see."""
         values = {
             "id": location.id,
             "type": location.type.value,
             "owner_dealer_id": location.owner_dealer_id,
             "active": location.active,
+            "version": location.version,
         }
-        stmt: Any = insert(_LOC).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={k: stmt.excluded[k] for k in values if k != "id"},
-            where=tuple_(_LOC.c.type, _LOC.c.owner_dealer_id, _LOC.c.active).is_distinct_from(
-                tuple_(stmt.excluded.type, stmt.excluded.owner_dealer_id, stmt.excluded.active)
-            ),
-        ).returning(literal_column("1"))
-        return (await self.session.execute(stmt)).first() is not None
+        held = (await self.session.execute(by_id(_LOC, location.id, lock=True))).first()
+        if not await upsert_newer(self.session, _LOC, values, ["id"], replace_equal=True):
+            return False  # stale: a later change of the location was applied already
+        # A newer version that changes nothing channels see (a renamed location) is stored for its version
+        # alone, so an older event arriving after it is still recognised as older.
+        return held is None or any(held._mapping[k] != values[k] for k in ("type", "owner_dealer_id", "active"))
 
     async def remember_location(self, location: LocationInfo) -> None:
         """A location first seen in a stock event (its own event may come later): keep what we know."""

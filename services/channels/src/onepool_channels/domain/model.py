@@ -52,6 +52,9 @@ class LocationInfo:
     type: LocationType
     owner_dealer_id: str = ""
     active: bool = True
+    # inventory.v1.Location.version: the copy keeps the highest (0: an event from before locations had one, or
+    # only a stock event's hint).
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ async def on_stock_changed_many(
 async def on_location_upserted(event: inventory_events.LocationUpserted, uow: ChannelsUnitOfWork) -> None:
     loc = event.location
     await stock_feed.location_upserted(
-        uow, LocationInfo(loc.id, _location_type(loc.type), loc.owner_dealer_id, active=not loc.disabled)
+        uow,
+        LocationInfo(loc.id, _location_type(loc.type), loc.owner_dealer_id, not loc.disabled, loc.version),
     )
 
 

@@ -165,7 +165,9 @@ async def levels_changed(
 
 
 async def location_upserted(uow: ChannelsUnitOfWork, location: LocationInfo) -> list[ChannelStock]:
-    """LocationUpserted: a location disabled, enabled or retyped changes what channels may sell."""
+    """LocationUpserted: a location disabled, enabled or retyped changes what channels may sell. One older
+    than the copy held (a redelivery overtaken by a later change, a rebuild's read overtaken by an event)
+    changes nothing."""
     await uow.repo.lock_feed()
     if not await uow.repo.upsert_location(location):
         return []

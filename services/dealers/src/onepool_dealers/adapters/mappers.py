@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from onepool.dealers.v1 import dealers_pb2 as pb
+from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_kernel.stock import capped
-
-# Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): the kernel's
-# Location, translated by the runtime's one inventory.v1.Location mapper, as inventory's own are.
-from onepool_runtime.locations import location_from_proto as location_from_proto
-from onepool_runtime.locations import location_to_proto as location_to_proto
+from onepool_runtime import locations
 from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import enum_maps, money_to_proto
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK, enum_maps, money_to_proto
 
 from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
     DealerTier,
+    Location,
     Replenishment,
     ReplenishmentStatus,
 )
@@ -26,6 +24,25 @@ TIERS, TIERS_BACK = enum_maps(pb.DealerTier, DealerTier)
 STATUSES, STATUSES_BACK = enum_maps(pb.DealerStatus, DealerStatus)
 REPLENISHMENT_STATUSES, REPLENISHMENT_STATUSES_BACK = enum_maps(pb.ReplenishmentStatus, ReplenishmentStatus)
 MOVE_REASONS, _ = enum_maps(pb.OwnershipMoveReason, MoveReason)
+
+
+# Dealers' locations are its read model of inventory's (LocationUpserted in, UpsertLocation out): translated by
+# the runtime's one inventory.v1.Location mapper, as inventory's own are, and the version beside its fields.
+
+
+def location_from_proto(loc: inv.Location) -> Location | None:
+    """None for a location type this code does not know (a newer contract than this code)."""
+    if loc.type not in LOCATION_TYPES_BACK:
+        return None
+    return locations.location_as(Location, loc, version=loc.version)
+
+
+def location_to_proto(loc: Location) -> inv.Location:
+    """With the version inventory gave the copy (AddDealerLocation answers with inventory's; UpsertLocation
+    ignores it)."""
+    message = locations.location_to_proto(loc)
+    message.version = loc.version
+    return message
 
 
 def dealer_to_proto(d: Dealer) -> pb.Dealer:

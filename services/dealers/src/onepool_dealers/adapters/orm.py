@@ -63,9 +63,13 @@ class LocationRow(DealersTable, LocationColumns, table=True):
     """Locations of the pool (inventory's LocationUpserted events, and AddDealerLocation as soon as it succeeds).
 
     The columns are inventory's `locations`, declared once (both store one kernel Location), but the table is
-    dealers' own: each schema evolves with its own migrations."""
+    dealers' own: each schema evolves with its own migrations. The version is each one's (inventory gives
+    it, dealers keeps the newest)."""
 
     __tablename__ = "locations"
+
+    # inventory.v1.Location.version of the copy (the newest wins; 0 from before inventory had versions).
+    version: int = Field(default=0, sa_column=counter_column())
 
 
 class WholesalePriceRow(DealersTable, Updated, table=True):

@@ -183,8 +183,12 @@ class DealersRepository(Repository):
         rows = await self.session.execute(select(_LOC.c.id, _LOC.c.owner_dealer_id).where(_LOC.c.id.in_(wanted)))
         return {r.id: r.owner_dealer_id for r in rows}
 
-    async def save_location(self, location: Location) -> None:
-        await self.session.execute(upsert(_LOC, row_values(_LOC, location), ["id"], touch=True))
+    async def save_location(self, location: Location) -> bool:
+        """Keep the copy unless a newer version is kept already (events of one location arrive in any order
+        across replicas and redeliveries, and AddDealerLocation's answer races them); the same version is
+        written again. True when written."""
+        values = row_values(_LOC, location)
+        return await upsert_newer(self.session, _LOC, values, ["id"], replace_equal=True, touch=True)
 
     # --- ownership moves --------------------------------------------------------------------------------
 

@@ -18,14 +18,20 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from onepool_kernel import locations
 from onepool_kernel.errors import FailedPrecondition, InvalidArgument
 from onepool_kernel.lines import StockLine
-
-# Dealers' locations are the kernel's as they are (a copy of inventory's, fed by its events and by
-# AddDealerLocation); re-exported for the rest of the service.
-from onepool_kernel.locations import Location as Location
 from onepool_kernel.locations import LocationType as LocationType
 from onepool_kernel.money import BPS, Money, bps_of
+
+
+@dataclass(frozen=True)
+class Location(locations.Location):
+    """A copy of one of inventory's locations (fed by its events, AddDealerLocation and ListLocations): the
+    kernel's facts, and the version inventory gave them (inventory.v1.Location.version), so that a copy
+    received late never replaces a newer one. 0: sent before inventory had versions, or not from inventory."""
+
+    version: int = 0
 
 
 class DealerTier(StrEnum):

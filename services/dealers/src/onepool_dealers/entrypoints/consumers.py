@@ -4,7 +4,7 @@ fulfillments and returns that move goods between owners are valued and published
 A replenishment received in inventory directly has its expected receipt cancelled right after the commit.
 
 Every handler runs in the consumer's transaction, after its inbox insert, so a redelivered event has no
-effect; stale numbers are dropped by version (stock) or by updated_at (orders)."""
+effect; stale numbers are dropped by version (stock, locations) or by updated_at (orders)."""
 
 from __future__ import annotations
 

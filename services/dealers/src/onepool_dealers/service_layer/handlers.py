@@ -83,8 +83,9 @@ async def update_dealer(uow: DealersUnitOfWork, cmd: commands.UpdateDealer) -> D
 
 
 async def record_dealer_location(uow: DealersUnitOfWork, location: Location) -> Dealer | None:
-    """A location joined (or changed in) the pool: keep it, and if it is new to its dealer, the dealer's
-    channel must be told (its revision moves on). Returns the owning dealer, None if it is not one we know."""
+    """A location joined (or changed in) the pool: keep it (unless the copy kept is newer), and if it is new
+    to its dealer, the dealer's channel must be told (its revision moves on). Returns the owning dealer, None
+    if it is not one we know."""
     dealer = None
     if location.owner_dealer_id:
         # Locked (and its locations read) before the location is saved, so a new location shows as new.

@@ -8,7 +8,7 @@ from typing import Any
 from onepool_runtime.mapping import build, row_values
 from onepool_runtime.repository import Repository
 from onepool_runtime.upserts import upsert
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from onepool_inventory.adapters.orm import LocationRow, metadata
 from onepool_inventory.domain.model import Location, LocationType
@@ -21,7 +21,13 @@ def _location(row: Any) -> Location:
 
 
 class LocationRepository(Repository):
-    async def get(self, location_id: str) -> Location | None:
+    async def get(self, location_id: str, *, lock: bool = False) -> Location | None:
+        """With `lock`, the location's upserts take turns until this transaction ends, one that creates it
+        too (a lock on its id, not its row, which may not exist yet): each version follows the one before."""
+        if lock:
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"inventory:location:{location_id}"}
+            )
         row = (await self.session.execute(select(_LOC).where(_LOC.c.id == location_id))).first()
         return _location(row) if row else None
 

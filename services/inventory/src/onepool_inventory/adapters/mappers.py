@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from onepool.inventory.v1 import inventory_pb2 as pb
-
-# A Location on the wire: the runtime's one inventory.v1.Location mapper (dealers sends its copies with it too).
-from onepool_runtime.locations import location_to_proto as location_to_proto
+from onepool_runtime import locations
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import LOCATION_TYPES, enum_maps
 
@@ -15,6 +13,7 @@ from onepool_inventory.domain.model import (
     AllocationSource,
     ChannelAllocation,
     ChannelAllocationStatus,
+    Location,
     Movement,
     MovementKind,
     PromiseMove,
@@ -33,6 +32,14 @@ CHANNEL_ALLOCATION_STATUSES = enum_maps(pb.ChannelAllocationStatus, ChannelAlloc
 ALLOCATION_SOURCES = enum_maps(pb.AllocationSource, AllocationSource).to_proto
 EXPECTED_RECEIPT_STATUSES = enum_maps(pb.ExpectedReceiptStatus, ExpectedReceiptStatus).to_proto
 PROMISE_MOVE_REASONS = enum_maps(pb.PromiseMoveReason, PromiseMoveReason).to_proto
+
+
+def location_to_proto(loc: Location) -> pb.Location:
+    """The runtime's one inventory.v1.Location mapper (dealers sends its copies with it too), and the version
+    only the owner keeps beside the kernel's facts."""
+    message = locations.location_to_proto(loc)
+    message.version = loc.version
+    return message
 
 
 def level_to_proto(level: StockLevel) -> pb.StockLevel:

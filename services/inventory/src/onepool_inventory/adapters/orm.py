@@ -21,6 +21,9 @@ metadata = InventoryTable.metadata
 class LocationRow(InventoryTable, LocationColumns, table=True):
     __tablename__ = "locations"
 
+    # inventory.v1.Location.version: 1 when created (and for the locations older than versions, migration 0011).
+    version: int = Field(default=1, sa_column=counter_column(1))
+
 
 class StockLevelRow(InventoryTable, table=True):
     __tablename__ = "stock_levels"

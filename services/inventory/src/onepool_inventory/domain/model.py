@@ -8,7 +8,7 @@ allocation belongs to, which may also take its own dedicated units (`StockLevel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -22,9 +22,12 @@ from onepool_kernel.stock import MAX_UNITS, PoolShare
 
 @dataclass(frozen=True)
 class Location(locations.Location):
-    """A location of the pool (the kernel's facts) as its owner keeps it: with the rules below and the events
-    its changes record."""
+    """A location of the pool (the kernel's facts) as its owner keeps it: with the rules below, the events
+    its changes record and its version (inventory.v1.Location.version: the copies other services keep apply
+    its events by it, so one delivered late never undoes a later change)."""
 
+    # 1 when created; one more with every upsert that changes anything. 0 until `superseding` sets it.
+    version: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -33,9 +36,11 @@ class Location(locations.Location):
         if not self.type.is_dealer and self.owner_dealer_id:
             raise InvalidArgument("location.owner_dealer_id", "must be empty for brand locations")
 
-    def supersede(self, previous: Location | None) -> None:
-        """This location's details take the place of `previous` (the stored ones, if any); its owner never
-        changes."""
+    def superseding(self, previous: Location | None) -> Location:
+        """The location to store: these details in place of `previous` (the stored ones, if any, locked
+        against other upserts of it), with the version that follows and the event that says so. Details that
+        change nothing keep the version (a retried upsert publishes the same location again). Its owner
+        never changes."""
         from onepool_inventory.domain.events import LocationUpserted
 
         if previous is not None and previous.owner_dealer_id != self.owner_dealer_id:
@@ -44,7 +49,15 @@ class Location(locations.Location):
                 f"location {self.id} belongs to {previous.owner_dealer_id or 'the brand'}",
                 {"location_id": self.id},
             )
-        self.events.append(LocationUpserted(self))
+        if previous is None:
+            version = 1
+        elif replace(previous, version=self.version) == self:
+            version = previous.version
+        else:
+            version = previous.version + 1
+        location = replace(self, version=version, events=[])
+        location.events.append(LocationUpserted(location))
+        return location
 
 
 class MovementKind(StrEnum):

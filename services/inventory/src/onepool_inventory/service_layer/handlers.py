@@ -37,8 +37,7 @@ async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: st
 
 
 async def upsert_location(uow: InventoryUnitOfWork, cmd: commands.UpsertLocation) -> Location:
-    location = cmd.location
-    location.supersede(await uow.locations.get(location.id))
+    location = cmd.location.superseding(await uow.locations.get(cmd.location.id, lock=True))
     await uow.locations.save(location)
     await _end_unsellable_allocations(uow, await uow.allocations.active_of(location_id=location.id))
     return location

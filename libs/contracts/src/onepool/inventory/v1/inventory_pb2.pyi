@@ -131,7 +131,7 @@ PROMISE_MOVE_REASON_REORDERED: PromiseMoveReason
 PROMISE_MOVE_REASON_PROMISED: PromiseMoveReason
 
 class Location(_message.Message):
-    __slots__ = ("id", "name", "type", "owner_dealer_id", "region", "ships", "pickup", "priority", "disabled")
+    __slots__ = ("id", "name", "type", "owner_dealer_id", "region", "ships", "pickup", "priority", "disabled", "version")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +141,7 @@ class Location(_message.Message):
     PICKUP_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     type: LocationType
@@ -150,7 +151,8 @@ class Location(_message.Message):
     pickup: bool
     priority: int
     disabled: bool
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[LocationType, str]] = ..., owner_dealer_id: _Optional[str] = ..., region: _Optional[str] = ..., ships: _Optional[bool] = ..., pickup: _Optional[bool] = ..., priority: _Optional[int] = ..., disabled: _Optional[bool] = ...) -> None: ...
+    version: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[LocationType, str]] = ..., owner_dealer_id: _Optional[str] = ..., region: _Optional[str] = ..., ships: _Optional[bool] = ..., pickup: _Optional[bool] = ..., priority: _Optional[int] = ..., disabled: _Optional[bool] = ..., version: _Optional[int] = ...) -> None: ...
 
 class StockLine(_message.Message):
     __slots__ = ("sku", "quantity")

@@ -180,7 +180,8 @@ class InventoryServiceServicer:
     """
 
     def UpsertLocation(self, request, context):
-        """Creates or replaces a location (brand or dealer warehouse or shop) in the pool.
+        """Creates or replaces a location (brand or dealer warehouse or shop) in the pool; its version moves on when
+        anything about it changes.
         Errors: FAILED_PRECONDITION OWNER_IMMUTABLE (the location exists with another owner dealer).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
