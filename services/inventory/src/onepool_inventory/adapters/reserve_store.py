@@ -64,7 +64,7 @@ _LOCK = f"""
 SELECT s.sku, s.location_id, s.on_hand, s.reserved, s.safety_stock, s.version, s.dedicated, s.expected, s.awaiting,
        {LOCATION_OF_LEVEL}
 FROM stock_levels s JOIN locations l ON l.id = s.location_id
-WHERE s.sku = ANY($1::text[]) ORDER BY s.sku, s.location_id FOR UPDATE OF s
+WHERE s.sku = ANY($1::text[]) ORDER BY s.sku COLLATE "C", s.location_id COLLATE "C" FOR UPDATE OF s
 """
 # Each `UPDATE t ... FROM unnest(...)` also says `t.key = ANY(<the keys>)`, for the index: the join alone was run
 # as a hash join over a seq scan of the whole table in the bench, for every batch (test_reserve_plans.py).
@@ -99,7 +99,7 @@ WHERE sku = ANY($1::text[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE
 """
 _LOCK_SALES = f"""
 INSERT INTO channel_sales (channel_id, sku, counted, cap_units)
-SELECT c, s, 0, 0 FROM unnest($1::text[], $2::text[]) AS k(c, s) ORDER BY c, s
+SELECT c, s, 0, 0 FROM unnest($1::text[], $2::text[]) AS k(c, s) ORDER BY c COLLATE "C", s COLLATE "C"
 ON CONFLICT (channel_id, sku) DO UPDATE SET version = channel_sales.version
 RETURNING {SALES_COLUMNS}, xmax = 0 AS inserted
 """

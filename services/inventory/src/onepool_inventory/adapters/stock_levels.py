@@ -26,6 +26,11 @@ Key = tuple[str, str]  # (sku, location_id)
 _LEVELS = metadata.tables[StockLevelRow.__tablename__]
 _MOVES = metadata.tables[MovementRow.__tablename__]
 _LOC = metadata.tables[LocationRow.__tablename__]
+# Rows are locked in Python's order of their keys (code points) on every path: an upsert locks them in the order
+# of its VALUES, sorted here, and a SELECT ... FOR UPDATE in its ORDER BY, which without COLLATE "C" follows the
+# database's collation (en_US puts "SKU1" before "SKU-10"; Python does not), so two paths would lock one pair of
+# rows in opposite orders and deadlock.
+_LOCK_ORDER = (_LEVELS.c.sku.collate("C"), _LEVELS.c.location_id.collate("C"))
 # ListMovements pages in (xact_id, id) order over finished transactions (onepool_runtime.commit_order).
 _LISTING = CommitOrder(_MOVES.c.xact_id, _MOVES.c.id)
 
@@ -83,7 +88,7 @@ class StockLevelRepository:
                 await self.session.execute(
                     select(_LEVELS)
                     .where(tuple_(_LEVELS.c.sku, _LEVELS.c.location_id).in_(ordered))
-                    .order_by(_LEVELS.c.sku, _LEVELS.c.location_id)
+                    .order_by(*_LOCK_ORDER)
                     .with_for_update()
                 )
             ).all()
@@ -93,10 +98,7 @@ class StockLevelRepository:
         """Lock every location's row of these SKUs (the hot path: one statement for a whole batch)."""
         rows = (
             await self.session.execute(
-                select(_LEVELS)
-                .where(_LEVELS.c.sku.in_(sorted(set(skus))))
-                .order_by(_LEVELS.c.sku, _LEVELS.c.location_id)
-                .with_for_update()
+                select(_LEVELS).where(_LEVELS.c.sku.in_(sorted(set(skus)))).order_by(*_LOCK_ORDER).with_for_update()
             )
         ).all()
         return {(r.sku, r.location_id): self._adopt(_level(r)) for r in rows}
