@@ -91,6 +91,32 @@ async def test_a_line_committed_after_later_ones_is_not_skipped_by_a_reader_foll
     assert set(read) | set(rest) == set(final)
 
 
+async def test_a_reader_at_the_end_of_the_journal_reads_only_what_came_since_from_its_resume_token(
+    settlement: Any, admin: Any
+) -> None:
+    """An accounting export that follows a party's journal: the last page has no next_page_token, so before
+    there was nothing to continue from later but the start. resume_page_token is set on every page."""
+    payee = f"dealer:{Bus.uid('PAYEE')}"
+    for amount in (100, 101):
+        await paid(settlement, admin, payee, amount)
+    request = pb.ListEntriesRequest(party=payee, page_size=500)
+    last = await settlement.ListEntries(request, metadata=admin)
+    assert len(last.entries) == 2 and not last.next_page_token
+    request.page_token = last.resume_page_token
+    nothing = await settlement.ListEntries(request, metadata=admin)
+    assert not nothing.entries and not nothing.next_page_token and nothing.resume_page_token
+    for amount in (222, 333):
+        await paid(settlement, admin, payee, amount)
+    request.page_token, request.page_size = nothing.resume_page_token, 1
+    page = await settlement.ListEntries(request, metadata=admin)
+    assert [abs(e.amount.amount_minor) for e in page.entries] == [
+        222
+    ] and page.resume_page_token == page.next_page_token
+    request.page_token, request.page_size = page.resume_page_token, 500
+    rest = await settlement.ListEntries(request, metadata=admin)
+    assert [abs(e.amount.amount_minor) for e in rest.entries] == [333] and not rest.next_page_token
+
+
 async def test_a_transaction_that_took_its_id_first_and_wrote_its_line_last_is_not_skipped_either(
     sessions: Any, settlement: Any, admin: Any
 ) -> None:

@@ -101,6 +101,31 @@ async def test_a_movement_committed_after_later_ones_is_not_skipped_by_a_reader_
     await check_invariants()
 
 
+async def test_a_reader_at_the_end_of_the_ledger_reads_only_what_came_since_from_its_resume_token(
+    inventory, admin, setup
+) -> None:  # type: ignore[no-untyped-def]
+    """An export that follows the ledger: the last page has no next_page_token (the listing ends there for
+    now), so before there was nothing to continue from later but the start. resume_page_token is set on every
+    page and reads on from where the page ended."""
+    location, sku = await setup.location(), setup.name("SKU")
+    for quantity in (1, 2):
+        await received(setup, location, sku, quantity)
+    request = pb.ListMovementsRequest(location_id=location, page_size=10)
+    last = await inventory.ListMovements(request, metadata=admin)
+    assert [m.delta for m in last.movements] == [1, 2] and not last.next_page_token
+    request.page_token = last.resume_page_token
+    nothing = await inventory.ListMovements(request, metadata=admin)
+    assert not nothing.movements and not nothing.next_page_token and nothing.resume_page_token
+    for quantity in (3, 4):
+        await received(setup, location, sku, quantity)
+    request.page_token, request.page_size = nothing.resume_page_token, 1
+    page = await inventory.ListMovements(request, metadata=admin)
+    assert [m.delta for m in page.movements] == [3] and page.resume_page_token == page.next_page_token
+    request.page_token, request.page_size = page.resume_page_token, 10
+    rest = await inventory.ListMovements(request, metadata=admin)
+    assert [m.delta for m in rest.movements] == [4] and not rest.next_page_token
+
+
 async def test_a_transaction_that_took_its_id_first_and_wrote_its_movement_last_is_not_skipped_either(
     inventory, admin, setup, inventory_host, check_invariants
 ) -> None:  # type: ignore[no-untyped-def]

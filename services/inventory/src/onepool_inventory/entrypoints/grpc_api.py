@@ -211,9 +211,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ListMovementsResponse:
             moves, more = await handlers.list_movements(uow, request.location_id, request.sku, after, limit)
-            token = encode_page_token(page_cursor(moves[-1].xact_id, moves[-1].id)) if more else ""
+            resume = encode_page_token(page_cursor(*((moves[-1].xact_id, moves[-1].id) if moves else after)))
             return pb.ListMovementsResponse(
-                movements=[mappers.movement_to_proto(m) for m in moves], next_page_token=token
+                movements=[mappers.movement_to_proto(m) for m in moves],
+                next_page_token=resume if more else "",
+                resume_page_token=resume,
             )
 
         return await self._use.read(produce)

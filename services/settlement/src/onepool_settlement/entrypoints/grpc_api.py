@@ -40,8 +40,12 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ListEntriesResponse:
             lines, more = await handlers.list_entries(uow, query)
-            token = requests.entries_page_token(lines[-1].xact_id, lines[-1].id) if more else ""
-            return pb.ListEntriesResponse(entries=[mappers.line_to_proto(ln) for ln in lines], next_page_token=token)
+            resume = requests.entries_page_token(*((lines[-1].xact_id, lines[-1].id) if lines else query.after))
+            return pb.ListEntriesResponse(
+                entries=[mappers.line_to_proto(ln) for ln in lines],
+                next_page_token=resume if more else "",
+                resume_page_token=resume,
+            )
 
         return await self._use.read(produce)
 

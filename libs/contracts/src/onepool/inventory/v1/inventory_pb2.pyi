@@ -643,12 +643,14 @@ class ListMovementsRequest(_message.Message):
     def __init__(self, location_id: _Optional[str] = ..., sku: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListMovementsResponse(_message.Message):
-    __slots__ = ("movements", "next_page_token")
+    __slots__ = ("movements", "next_page_token", "resume_page_token")
     MOVEMENTS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESUME_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     movements: _containers.RepeatedCompositeFieldContainer[Movement]
     next_page_token: str
-    def __init__(self, movements: _Optional[_Iterable[_Union[Movement, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    resume_page_token: str
+    def __init__(self, movements: _Optional[_Iterable[_Union[Movement, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., resume_page_token: _Optional[str] = ...) -> None: ...
 
 class ChannelAllocation(_message.Message):
     __slots__ = ("id", "channel_id", "location_id", "sku", "quantity", "remaining", "ends_at", "status", "created_at", "updated_at", "returned", "version")

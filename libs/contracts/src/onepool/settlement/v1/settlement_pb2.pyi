@@ -95,12 +95,14 @@ class ListEntriesRequest(_message.Message):
     def __init__(self, party: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., order_id: _Optional[str] = ..., currency: _Optional[str] = ..., **kwargs) -> None: ...
 
 class ListEntriesResponse(_message.Message):
-    __slots__ = ("entries", "next_page_token")
+    __slots__ = ("entries", "next_page_token", "resume_page_token")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESUME_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[JournalLine]
     next_page_token: str
-    def __init__(self, entries: _Optional[_Iterable[_Union[JournalLine, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    resume_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[JournalLine, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., resume_page_token: _Optional[str] = ...) -> None: ...
 
 class StatementLine(_message.Message):
     __slots__ = ("entry", "running_balance")
