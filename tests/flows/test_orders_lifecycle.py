@@ -344,6 +344,58 @@ async def test_a_shop_receiving_a_return_of_an_order_sold_elsewhere_sees_the_ret
     assert (await world.get(order.id)).refunded == cny(9900)
 
 
+async def test_a_channel_connector_books_a_return_into_a_dealers_shop_only_where_the_order_came_from(
+    world: World,
+) -> None:
+    """Goods received at a dealer's location become the dealer's stock and debit it at its wholesale price: a
+    brand channel's token naming a dealer shop the order never touched was accepted before (the auditor's
+    case); it may still receive at the brand's shops, and at a dealer shop that fulfilled the order."""
+    sku, dealer = uid("TEE"), uid("DEALER")
+    warehouse = await world.location("WH")
+    brand_shop = await world.location("SHOP", type_=ipb.LOCATION_TYPE_STORE)
+    dealer_shop = await world.location("DSHOP", type_=ipb.LOCATION_TYPE_DEALER_STORE, owner_dealer_id=dealer)
+    await world.stock(warehouse, {sku: 2})
+    channel = await world.channel(location_ids=[warehouse, dealer_shop])
+    order = await world.place(channel, {sku: (2, 9900)})
+    await world.pay(order)
+    await world.orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id),
+        metadata=world.admin,
+    )
+    connector = metadata("channel", channel_id=channel)
+
+    def returned_at(location_id: str) -> opb.ReturnItemsRequest:
+        return opb.ReturnItemsRequest(
+            request_id=uid("RET"),
+            order_id=order.id,
+            lines=[opb.ReturnLine(sku=sku, quantity=1)],
+            return_location_id=location_id,
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await world.orders.ReturnItems(returned_at(dealer_shop), metadata=connector)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert (await world.level(sku, dealer_shop)).on_hand == 0
+    assert (await world.get(order.id)).refunded.amount_minor == 0
+
+    await world.orders.ReturnItems(returned_at(brand_shop), metadata=connector)
+    assert (await world.level(sku, brand_shop)).on_hand == 1
+
+    # A dealer shop that fulfilled the order may take its goods back from the same connector.
+    await world.stock(dealer_shop, {sku: 1})
+    from_dealer = await world.place(channel, {sku: (1, 9900)})
+    assert [f.location_id for f in from_dealer.fulfillments] == [dealer_shop]
+    await world.pay(from_dealer)
+    await world.orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=from_dealer.id, fulfillment_id=from_dealer.fulfillments[0].id),
+        metadata=world.admin,
+    )
+    back = returned_at(dealer_shop)
+    back.order_id = from_dealer.id
+    await world.orders.ReturnItems(back, metadata=connector)
+    assert (await world.level(sku, dealer_shop)).on_hand == 1
+
+
 async def test_partial_return_to_a_different_shop_restocks_there_and_refunds_in_proportion(world: World) -> None:
     tee, jeans = uid("TEE"), uid("JEANS")
     warehouse = await world.location("WH")

@@ -52,6 +52,10 @@ def _visible(p: Principal, order: Order) -> bool:
     return False
 
 
+def _allow(order: Order) -> None:
+    pass
+
+
 def _deny(what: str) -> PermissionDenied:
     return PermissionDenied(f"this token may not {what} this order")
 
@@ -141,13 +145,31 @@ class OrderScope:
 
         return guard
 
-    def receives_at(self) -> Callable[[ReturnLocation], None]:
-        """Where the caller may receive a return, once inventory has said whose location it is."""
+    def receives_at(self) -> Callable[[ReturnLocation], Guard]:
+        """Where the caller may receive a return, once inventory has said whose location it is: refused at
+        once, or a guard on the order. Goods received at a dealer's location become that dealer's stock and
+        debit it at its wholesale price, so a channel's connector may name such a location only when the
+        order is that dealer's (its own channel's) or was fulfilled from there; anywhere else needs the
+        dealer's or its store's token."""
         p = self._principal()
 
-        def check(location: ReturnLocation) -> None:
+        def check(location: ReturnLocation) -> Guard:
             if p.role == DEALER and location.owner_dealer_id != p.dealer_id:
                 raise PermissionDenied("dealer tokens may only receive returns at their own locations")
+            if p.role != CHANNEL or not location.owner_dealer_id:
+                return _allow
+
+            def dealers_own_goods(order: Order) -> None:
+                if order.dealer_id == location.owner_dealer_id:
+                    return
+                if any(f.location_id == location.id for f in order.fulfillments):
+                    return
+                raise PermissionDenied(
+                    "channel tokens may receive returns at the brand's locations, or at a dealer's location"
+                    " only for that dealer's orders or where the order was fulfilled from"
+                )
+
+            return dealers_own_goods
 
         return check
 

@@ -78,7 +78,7 @@ class OrderLifecycle:
         *,
         request: Message,
         answer: Callable[[Order, Return], R],
-        receives_at: Callable[[ReturnLocation], None] = lambda location: None,
+        receives_at: Callable[[ReturnLocation], Guard] | None = None,
     ) -> R:
         """Idempotent on the request id: a repeated request gets `answer`'s bytes of the first, unchanged, even
         once the location check below would fail (the shop closed since, inventory is unreachable).
@@ -90,12 +90,17 @@ class OrderLifecycle:
         location = found(
             await self._inventory.receiving_location(cmd.return_location_id), "location", cmd.return_location_id
         )
-        receives_at(location)
+        at_location = receives_at(location) if receives_at else None
         # The return row keeps the caller-scoped id: two shops that number their returns alike do not collide.
         scoped = replace(cmd, request_id=scoped_key(cmd.request_id))
 
+        def allowed(order: Order) -> None:
+            guard(order)
+            if at_location is not None:
+                at_location(order)
+
         async def produce(uow: OrdersUnitOfWork) -> R:
-            return answer(*await handlers.return_items(uow, scoped, guard))
+            return answer(*await handlers.return_items(uow, scoped, allowed))
 
         response = await self._use.write(produce, request=request, request_id=cmd.request_id)
         await self._send_stock_requests(cmd.order_id)

@@ -221,7 +221,9 @@ class OrderServiceServicer:
         proportion to what was paid for the lines. Idempotent by request_id (in the caller's scope: two shops may
         use one id): a retry gets the first answer even if the location has been disabled since.
         Errors: NOT_FOUND (order; a return location inventory does not know or that is disabled);
-        PERMISSION_DENIED (a store or dealer token receiving at a location that is not its own);
+        PERMISSION_DENIED (a store or dealer token receiving at a location that is not its own; a channel token
+        receiving at a dealer's location, which makes the goods that dealer's stock at its wholesale price, unless
+        the order is that dealer's or was fulfilled from there);
         FAILED_PRECONDITION INVALID_ORDER_STATE (nothing delivered yet), RETURN_EXCEEDS_DELIVERED (more units
         than were delivered and not yet returned).
         """
