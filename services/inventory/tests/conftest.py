@@ -59,7 +59,9 @@ def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
                 for r in (
                     await conn.execute(
                         text(
-                            "SELECT l.sku, e.location_id, sum(l.quantity - l.received - l.shortfall) AS remaining "
+                            "SELECT l.sku, e.location_id, "
+                            # A line received beyond its quantity brings nothing more (ExpectedLine.remaining).
+                            "sum(GREATEST(0, l.quantity - l.received - l.shortfall)) AS remaining "
                             "FROM expected_receipt_lines l JOIN expected_receipts e ON e.id = l.receipt_id "
                             "WHERE e.status = 'OPEN' GROUP BY 1, 2"
                         )

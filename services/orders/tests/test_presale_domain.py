@@ -82,6 +82,48 @@ def test_lines_show_waiting_units_and_follow_fills_and_moved_promises_once() -> 
     assert [type(e) for e in order.events] == [events.StockFilled]
 
 
+def test_each_reason_of_one_inventory_transaction_is_told_of_its_own_lines_once() -> None:
+    # A is late and B is given its first date in one inventory transaction: two events, each carrying the
+    # reservation as the whole transaction left it, each naming the lines its reason moved.
+    order = reserved(new_order(("A", 2, 500), ("B", 2, 500)), waiting(2, 2), waiting_b(2, None))
+    after = [waiting(2, 5), waiting_b(2, 3)]
+    at = NOW + timedelta(seconds=1)
+
+    order.events.clear()
+    assert order.follow_stock("r1", after, at, NOW, "LATE", frozenset({"A"}))
+    assert order.follow_stock("r1", after, at, NOW, "PROMISED", frozenset({"B"}))
+    told = {p.sku: (e.reason, p.previous_promised_at, p.promised_at) for e in order.events for p in e.lines}
+    assert told == {"A": ("LATE", NOW + 2 * DAY, NOW + 5 * DAY), "B": ("PROMISED", None, NOW + 3 * DAY)}
+    # Either again (a redelivery), or the whole news without names, changes nothing more.
+    assert not order.follow_stock("r1", after, at, NOW, "LATE", frozenset({"A"}))
+    assert not order.follow_stock("r1", after, at, NOW, "PROMISED", frozenset({"B"}))
+    assert not order.follow_stock("r1", after, at, NOW)
+    assert len(order.events) == 2
+
+
+def test_a_promise_event_naming_other_lines_still_follows_fills_and_news_without_names_moves_every_line() -> None:
+    order = reserved(new_order(("A", 2, 500), ("B", 2, 500)), waiting(2, 2), waiting_b(2, 2))
+    order.events.clear()
+    # B is half filled and late, A is late: the LATE event names A only; B's date waits for its own event.
+    after = [waiting(2, 5), waiting_b(1, 4)]
+    assert order.follow_stock("r1", after, NOW + timedelta(seconds=1), NOW, "LATE", frozenset({"A"}))
+    assert [(ln.sku, ln.awaiting, ln.promised_at) for ln in order.lines] == [
+        ("A", 2, NOW + 5 * DAY),
+        ("B", 1, NOW + 2 * DAY),
+    ]
+    assert [type(e) for e in order.events] == [events.StockFilled, events.PromiseMoved]
+    # News that names no lines (a promise event without moves) moves every line, as it always did.
+    order.events.clear()
+    assert order.follow_stock("r1", after, NOW + timedelta(seconds=1), NOW, "SHORT")
+    [moved] = order.events
+    assert isinstance(moved, events.PromiseMoved)
+    assert (moved.reason, [p.sku for p in moved.lines]) == ("SHORT", ["B"])
+
+
+def waiting_b(quantity: int, days: int | None) -> AllocatedStock:
+    return AllocatedStock("B", "WH", quantity, awaiting=quantity, promised_at=NOW + days * DAY if days else None)
+
+
 def test_nothing_ships_while_its_units_wait() -> None:
     order = reserved(new_order(("A", 3, 500)), waiting(3, 2))
     order.pay(order.total, "pay", NOW)

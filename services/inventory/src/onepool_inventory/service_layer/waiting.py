@@ -4,8 +4,9 @@ Whenever a transaction leaves goods available where reservations wait (a receipt
 release, a count correction), or changes what they wait for (a receipt recorded, received in part, closed
 short, rescheduled, cancelled; a waiting reservation released), the line there is settled in the same
 transaction: goods fill the oldest waiting allocations first, and every allocation still waiting is promised
-again (domain/expected.py `fill_and_promise`). Each reservation records a ReservationFilled per location and
-one ReservationPromiseMoved per reason; filled presale units give their listing's allowance back.
+again (domain/expected.py `fill_and_promise`). Each reservation records one ReservationPromiseMoved per reason
+(its moves name the allocations that reason moved), then a ReservationFilled per location; filled presale
+units give their listing's allowance back.
 
 Locks: the caller holds the stock rows (the unit of work adopted them locked); the waiting allocations there
 change only under those rows, so the reservation rows are read, not locked (adapters/reservations.py). The
@@ -63,12 +64,15 @@ async def settle(
             moves.setdefault((reservation.id, move_reason(move, reason)), []).append(move)
             touched[reservation.id] = reservation
     await _give_back_presale(uow, out.fills)
-    for (reservation_id, location_id), fills in filled.items():
-        lines = tuple(StockLine(f.allocation.sku, f.quantity) for f in fills)
-        touched[reservation_id].record_fill(location_id, lines, receipt_id, moment)
+    # Every event carries the reservation as this whole transaction leaves it, and orders tells a line's new
+    # date with the first event that shows it: the promise moves go first (each names the allocations its
+    # reason moved), so a fill in the same transaction never tells of a date without its reason.
     for (reservation_id, why), reservation_moves in moves.items():
         touched[reservation_id].record_promise_moves(tuple(reservation_moves), why, moment)
         out.moved += len(reservation_moves)
+    for (reservation_id, location_id), fills in filled.items():
+        lines = tuple(StockLine(f.allocation.sku, f.quantity) for f in fills)
+        touched[reservation_id].record_fill(location_id, lines, receipt_id, moment)
     await uow.reservations.save_allocations(*touched.values())
     return out
 

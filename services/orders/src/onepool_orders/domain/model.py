@@ -773,10 +773,15 @@ class Order:
         changed_at: datetime,
         now: datetime,
         reason: str = "",
+        moved_skus: frozenset[str] | None = None,
     ) -> bool:
         """Inventory filled waiting units of this order's reservation, or moved their promise: the lines follow
         (idempotent: the same or older news changes nothing). Records OrderStockFilled when units arrived and
-        PromiseMoved (for the customer) when a waiting line's date moved. True if anything changed."""
+        PromiseMoved (for the customer) when a waiting line's date moved. True if anything changed.
+
+        `moved_skus`: the lines `reason` moved. One inventory transaction may move lines for several reasons,
+        one event each, every event carrying the reservation as the whole transaction left it; the other lines'
+        dates are left to their own events (None: every line, as news without them says)."""
         if reservation_id != self.reservation_id or self.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             return False
         if self.stock_seen_at is not None and changed_at < self.stock_seen_at:
@@ -787,6 +792,8 @@ class Order:
         filled = False
         for line in self.lines:
             awaiting, promised_at = waiting.get(line.sku, (0, None))
+            if moved_skus is not None and line.sku not in moved_skus and awaiting > 0:
+                promised_at = line.promised_at
             if awaiting < line.awaiting:
                 filled = True
             if awaiting > 0 and promised_at != line.promised_at:

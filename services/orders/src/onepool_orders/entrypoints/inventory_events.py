@@ -24,7 +24,12 @@ async def on_reservation_expired(event: inventory_events.ReservationExpired, uow
     await handlers.reservation_expired(uow, event.reservation.order_id, event.reservation.id)
 
 
-async def _follow(reservation: inventory_pb2.Reservation, uow: OrdersUnitOfWork, reason: str = "") -> None:
+async def _follow(
+    reservation: inventory_pb2.Reservation,
+    uow: OrdersUnitOfWork,
+    reason: str = "",
+    moved_skus: frozenset[str] | None = None,
+) -> None:
     await handlers.follow_reservation_stock(
         uow,
         reservation.order_id,
@@ -32,6 +37,7 @@ async def _follow(reservation: inventory_pb2.Reservation, uow: OrdersUnitOfWork,
         [allocated_stock(a) for a in reservation.allocations],
         from_ts(reservation.updated_at),
         reason,
+        moved_skus,
     )
 
 
@@ -42,5 +48,10 @@ async def on_reservation_filled(event: inventory_events.ReservationFilled, uow: 
 
 async def on_promise_moved(event: inventory_events.ReservationPromiseMoved, uow: OrdersUnitOfWork) -> None:
     """A late, short or cancelled receipt moved the promise, or units waiting without a date were given one:
-    the order's lines show the new dates and the customer is told (orders.order.promise_moved)."""
-    await _follow(event.reservation, uow, _REASONS.get(event.reason, ""))
+    the order's lines show the new dates and the customer is told (orders.order.promise_moved).
+
+    A transaction that moves promises for two reasons sends an event for each, and each carries the whole
+    reservation after it: this event's reason is told of the lines its moves name only (an event without
+    moves: of every line)."""
+    moved = frozenset(m.sku for m in event.moves) or None
+    await _follow(event.reservation, uow, _REASONS.get(event.reason, ""), moved)

@@ -326,9 +326,11 @@ async def follow_reservation_stock(
     allocations: list[AllocatedStock],
     changed_at: datetime,
     reason: str = "",
+    moved_skus: frozenset[str] | None = None,
 ) -> bool:
-    """Inventory filled waiting units of an order's reservation or moved their promise: the order's lines
-    follow (idempotent; older news is ignored). True if the order changed."""
+    """Inventory filled waiting units of an order's reservation or moved their promise (for `reason`, of the
+    lines `moved_skus`; None: every line): the order's lines follow (idempotent; older news is ignored). True
+    if the order changed."""
     if not order_id:
         return False
     order = await uow.orders.get(order_id, lock=True)
@@ -336,7 +338,7 @@ async def follow_reservation_stock(
         return False
     if order.status is OrderStatus.PENDING:
         raise ReservationNotRecordedYet(f"order {order_id} has not recorded reservation {reservation_id} yet")
-    if not order.follow_stock(reservation_id, allocations, changed_at, now(), reason):
+    if not order.follow_stock(reservation_id, allocations, changed_at, now(), reason, moved_skus):
         return False
     await uow.orders.save(order)
     return True
