@@ -1,12 +1,19 @@
 """The admission gate on its own: first come first served, bounded queue, a freed slot passes straight to the
-oldest waiter, and waiters that give up (deadline, caller gone) never leak a slot."""
+oldest waiter, and waiters that give up (deadline, caller gone) never leak a slot. And the pipeline's budget
+for coalesced calls (calls waiting for a batch), which hold no unary slot but are bounded all the same."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import grpc
 import pytest
-from onepool_runtime.admission import ADMITTED, EXPIRED, SHED, Gate
+from google.rpc import status_pb2
+from onepool_runtime.admission import ADMITTED, EXPIRED, SHED, Admission, Gate
+from onepool_runtime.auth import Authorizer
+from onepool_runtime.pipeline import CallPipeline
+from onepool_runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.asyncio
 
@@ -81,3 +88,63 @@ async def test_a_slot_handed_to_a_waiter_at_the_moment_it_is_cancelled_is_passed
     assert await second == ADMITTED
     gate.release()
     assert (gate.in_flight, gate.queued) == (0, 0)
+
+
+class _Aborted(Exception):
+    pass
+
+
+class _Context:
+    """What the pipeline asks of a grpc.aio servicer context, for a call with no deadline."""
+
+    def __init__(self) -> None:
+        self.status: grpc.Status | None = None
+
+    def time_remaining(self) -> float | None:
+        return None
+
+    def invocation_metadata(self) -> tuple[()]:
+        return ()
+
+    def code(self) -> grpc.StatusCode | None:
+        return self.status.code if self.status else None
+
+    async def abort_with_status(self, status: grpc.Status) -> None:
+        self.status = status
+        raise _Aborted
+
+
+def _details(status: grpc.Status) -> list[Any]:
+    raw = dict(status.trailing_metadata)["grpc-status-details-bin"]
+    return list(status_pb2.Status.FromString(raw).details)
+
+
+async def test_coalesced_calls_hold_a_batched_slot_until_answered_and_the_excess_is_refused_with_retry_advice() -> None:
+    """A coalesced method (inventory's Reserve) gives its unary slot back at once, yet the calls waiting for
+    their batch are bounded: beyond max_batched_rpcs they are refused at once, like any overloaded call."""
+    settings = ServiceSettings(max_concurrent_rpcs=1, max_queued_rpcs=0, max_batched_rpcs=3, auth_enabled=False)
+    admission = Admission(settings)
+    pipeline = CallPipeline(admission, Authorizer(settings, {}), coalesced=frozenset({"/t.T/Batch"}))
+    batch_done = asyncio.Event()
+
+    async def wait_for_batch(_request: bytes, _context: object) -> bytes:
+        await batch_done.wait()
+        return b"ok"
+
+    call = pipeline.wrap("/t.T/Batch", grpc.unary_unary_rpc_method_handler(wait_for_batch)).unary_unary
+    contexts = [_Context() for _ in range(5)]
+    calls = [asyncio.create_task(call(b"", ctx)) for ctx in contexts]
+    await asyncio.sleep(0.05)
+
+    refused = [ctx.status for ctx in contexts if ctx.status is not None]
+    assert len(refused) == 2 and all(t.done() for t in calls[3:])
+    for status in refused:
+        assert status.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        kinds = {d.TypeName() for d in _details(status)}
+        assert {"google.rpc.RetryInfo", "google.rpc.ErrorInfo"} <= kinds, kinds
+    # Three wait for their batch; each passed the unary gate (deadline, queue) and holds none of its slots.
+    assert (admission.batched.in_flight, admission.batched.shed, admission.unary.in_flight) == (3, 2, 0)
+
+    batch_done.set()
+    assert await asyncio.gather(*calls[:3]) == [b"ok"] * 3
+    assert admission.batched.in_flight == 0 and admission.unary.in_flight == 0

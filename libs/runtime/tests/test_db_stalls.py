@@ -1,9 +1,10 @@
 """A database that stops answering without closing its sockets (a fail-over, a partition; conftest's
 StallingProxy), against real PostgreSQL: nothing waits on a dead socket for the ~15 minutes the kernel would
-take. Readiness turns NOT_SERVING within its ping timeout (and only then: a pool busy with calls is not a
-database that is down), a pooled connection's ping gives up within its own, and a relay pass, a consumer's
-transaction and any statement within the command timeout, after which the next use connects afresh. The
-run with the default settings, against the ~10 s docs/architecture.md promises, is in the long suite."""
+take. Readiness turns NOT_SERVING after its threshold of failed checks, each bounded by its ping timeout (and
+only then: a pool busy with calls is not a database that is down, one slow ping not an outage), a pooled
+connection's ping gives up within its own, and a relay pass, a consumer's transaction and any statement within
+the command timeout, after which the next use connects afresh. The run with the default settings, against
+the ~12 s docs/architecture.md promises, is in the long suite."""
 
 from __future__ import annotations
 
@@ -95,11 +96,56 @@ async def test_readiness_turns_not_serving_when_the_database_stops_answering_and
         assert await _status(host.port) == SERVING
         proxy.stall()  # every socket open, nothing answered: the watcher's own ping included
         took = await _seconds_until(host.port, NOT_SERVING, within=10)
-        assert took < 3.5, took  # health_check_seconds + the ping timeout, and the probe's answer
+        assert took < 4.5, took  # health_check_seconds + 2 x (the ping timeout + the 0.25 s re-check), and slack
         proxy.resume()
         await _seconds_until(host.port, SERVING, within=10)
     finally:
         proxy.resume()
+        await asyncio.wait_for(host.stop(), 30)
+
+
+async def test_readiness_rides_out_one_failed_check_and_drops_on_the_threshold(
+    env, host_settings, stalling_proxy
+) -> None:  # type: ignore[no-untyped-def]
+    """One slow ping (a stall shorter than a re-check) keeps the pod in rotation; readiness_failure_threshold
+    failed checks in a row take it out, and one good check brings it back."""
+    proxy = await stalling_proxy(env.database_url)
+    settings = host_settings(
+        database_url=proxy.url, health_check_seconds=0.2, db_ping_timeout_seconds=0.5, readiness_failure_threshold=2
+    )
+    host = ServiceHost(settings, _nothing)
+    await host.start()
+    seen: list[int] = []
+    sampling = True
+
+    async def sample() -> None:
+        while sampling:
+            seen.append(await _status(host.port))
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        assert host.health_failures == 0
+        proxy.stall()  # the next check's ping goes unanswered: one failed check
+        await _until(lambda: host.health_failures == 1, within=5)
+        proxy.resume()  # answered before the re-check's own ping times out
+        await _until(lambda: host.health_failures == 0, within=5)
+        await asyncio.sleep(0.3)
+        sampling = False
+        await sampler
+        assert NOT_SERVING not in seen and seen, seen
+
+        proxy.stall()
+        await _until(lambda: host.health_failures == 1, within=5)
+        assert await _status(host.port) == SERVING
+        await _seconds_until(host.port, NOT_SERVING, within=5)
+        assert host.health_failures >= 2
+        proxy.resume()
+        await _seconds_until(host.port, SERVING, within=5)
+    finally:
+        sampling = False
+        proxy.resume()
+        await asyncio.gather(sampler, return_exceptions=True)
         await asyncio.wait_for(host.stop(), 30)
 
 
@@ -257,7 +303,7 @@ async def test_every_database_socket_has_keepalives_and_a_user_timeout(env) -> N
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-async def test_with_the_default_settings_readiness_drops_within_10s_and_the_relay_recovers_within_30s(
+async def test_with_the_default_settings_readiness_drops_within_15s_and_the_relay_recovers_within_30s(
     env, host_settings, stalling_proxy
 ) -> None:  # type: ignore[no-untyped-def]
     """The promises of docs/architecture.md (readiness) and docs/reliability.md (relay), at the defaults."""
@@ -278,7 +324,7 @@ async def test_with_the_default_settings_readiness_drops_within_10s_and_the_rela
         proxy.stall()
         took = await _seconds_until(host.port, NOT_SERVING, within=30)
         print(f"readiness: NOT_SERVING {took:.1f} s after the database stopped answering")
-        assert took < 10, took
+        assert took < 15, took  # 2 s + 2 x (5 s ping timeout + 0.25 s re-check), ~12.5 s
     finally:
         proxy.resume()
         await asyncio.wait_for(host.stop(), 60)

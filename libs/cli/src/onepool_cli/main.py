@@ -44,28 +44,36 @@ def up_command() -> None:
     raise typer.Exit(up())
 
 
+_CALL_TIMEOUT_HELP = (
+    "Seconds one call may go unanswered before the command gives up naming it "
+    "(default: ONEPOOL_DEMO_CALL_TIMEOUT_SECONDS, else 30)."
+)
+
+
 @app.command("seed")
 def seed_command(
     run: Annotated[str, typer.Option(help="Run id suffixed to every name (default: a fresh one).")] = "",
+    call_timeout: Annotated[float | None, typer.Option(min=0.001, help=_CALL_TIMEOUT_HELP)] = None,
 ) -> None:
     """Load the sample brand into a running `make run`: two warehouses, two shops, a GOLD dealer with a
     shop, an online store, a marketplace (share limit, sales cap), a shop POS, listings and prices."""
     from onepool_cli.demo.command import main
 
     _signing_key_or_exit()
-    raise typer.Exit(main(story=False, run=run))
+    raise typer.Exit(main(story=False, run=run, call_timeout=call_timeout))
 
 
 @app.command("demo")
 def demo_command(
     run: Annotated[str, typer.Option(help="Run id suffixed to every name (default: a fresh one).")] = "",
+    call_timeout: Annotated[float | None, typer.Option(min=0.001, help=_CALL_TIMEOUT_HELP)] = None,
 ) -> None:
     """Seed the sample brand, run the brief's ten flows against a running `make run` and tell the story:
     orders, stock per location before and after, each channel's sellable numbers, every party's statement."""
     from onepool_cli.demo.command import main
 
     _signing_key_or_exit()
-    raise typer.Exit(main(story=True, run=run))
+    raise typer.Exit(main(story=True, run=run, call_timeout=call_timeout))
 
 
 @app.command()

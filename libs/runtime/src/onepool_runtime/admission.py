@@ -2,7 +2,11 @@
 
 Unary calls share one budget (`max_concurrent_rpcs` running, at most `max_queued_rpcs` waiting, each for at
 most `max_queue_wait_seconds`); server streams have their own (`max_concurrent_streams`, no queue), so
-long-lived watches can never eat the unary budget. Health checks and reflection are never counted or shed.
+long-lived watches can never eat the unary budget. Calls whose handler only hands its work to a batching
+worker and waits for the batch (inventory's Reserve; pipeline.py `coalesced`) pass the unary gate and give
+its slot back at once, then hold one of `max_batched_rpcs` until answered (no queue: refused when none is
+free); those slots are what bounds the batch queue, which would otherwise take a flood whole and answer all
+of it late. Health checks and reflection are never counted or shed.
 The current call's deadline is kept in a context variable, so the calls it makes to other services carry
 what is left of it (onepool_runtime.clients) instead of their own, longer timeout.
 
@@ -145,6 +149,7 @@ class Admission:
             "unary", settings.max_concurrent_rpcs, settings.max_queued_rpcs, settings.max_queue_wait_seconds
         )
         self.streams = Gate("streams", settings.max_concurrent_streams)
+        self.batched = Gate("batched", settings.max_batched_rpcs)
         self._margin = settings.deadline_margin_seconds
         self._retry_after = settings.overload_retry_after_seconds
 

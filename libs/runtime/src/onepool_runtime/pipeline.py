@@ -44,7 +44,9 @@ class CallPipeline:
     its answer (inventory's Reserve). Such a call passes admission like any other (deadline, queue, shedding
     when the service is saturated) but gives its slot back at once: the slots are sized to the database pool,
     and a call waiting for its batch holds no connection (the batch's worker does). Holding slots while
-    waiting capped a batch at the slot count and left no one to form the next batch while one committed."""
+    waiting capped a batch at the slot count and left no one to form the next batch while one committed.
+    Instead it then takes a slot of the `batched` gate, held until answered and refused at once when none is
+    free: without it, a flood of Reserves all waited in the batch queue, unbounded, behind a slow batch."""
 
     def __init__(self, admission: Admission, authorizer: Authorizer, coalesced: frozenset[str] = frozenset()) -> None:
         self._admission = admission
@@ -70,13 +72,14 @@ class CallPipeline:
     def _unary(self, method: str, inner: Any, parse: Callable[[bytes], Any]) -> Any:
         enter, gate, auth = self._admission.enter, self._admission.unary, self._auth
         scope, perf_counter = tracing.server_scope, time.perf_counter
-        holds = method not in self._coalesced
+        held = self._admission.batched if method in self._coalesced else gate
 
         async def unary(raw: bytes, context: Any) -> Any:
             start = perf_counter()
             await enter(gate, method, context)
-            if not holds:
+            if held is not gate:
                 gate.release()
+                await enter(held, method, context)
             code = _OK
             try:
                 metadata = context.invocation_metadata()
@@ -92,8 +95,7 @@ class CallPipeline:
                         code, status = refusal(method, exc)
                         await context.abort_with_status(status)
             finally:
-                if holds:
-                    gate.release()
+                held.release()
                 record(method, code, start)
 
         return unary

@@ -6,9 +6,11 @@ their inbox) and background tasks under supervision. Health reports SERVING for 
 only while the database answers and NATS is connected (readiness). The database is asked on a connection of
 readiness's own (`db.DatabaseProbe`), never the request pool's: calls holding every pooled connection are
 a busy service, not a database that is down, and readiness that said so took busy pods out of rotation and
-pushed their load onto the others. An answer must come within `db_ping_timeout_seconds`, so a database that
-stops answering without closing its sockets (a fail-over, a partition) turns readiness NOT_SERVING within
-`health_check_seconds` + that (~7 s), not when the kernel gives the socket up (~15 min). The health service
+pushed their load onto the others. An answer must come within `db_ping_timeout_seconds`, and readiness turns
+NOT_SERVING after `readiness_failure_threshold` failed checks in a row (re-checked 0.25 s apart), SERVING again
+on the first good one: one slow ping is a blip, not an outage. So a database that stops answering without
+closing its sockets (a fail-over, a partition) turns readiness NOT_SERVING within `health_check_seconds` +
+threshold x (ping timeout + 0.25 s) (~12 s), not when the kernel gives the socket up (~15 min). The health service
 `liveness` reports SERVING from the moment the server listens until it stops, whatever the dependencies do,
 so a liveness probe restarts a process that stopped answering, never every pod of a database outage.
 SIGTERM/SIGINT: NOT_SERVING, stop accepting calls with a grace period, cancel background work, drain NATS,
@@ -192,6 +194,8 @@ class ServiceHost:
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: bool | None = None
+        # Failed readiness checks in a row (0 after a good one); NOT_SERVING from readiness_failure_threshold on.
+        self.health_failures = 0
         self._probe: db.DatabaseProbe | None = None
         self.admission = Admission(settings)
 
@@ -228,7 +232,8 @@ class ServiceHost:
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
             # An outer bound only, far above admission's budgets: grpc's own refusal carries no retry advice
             # and counts health checks too, so admission must be the one that normally says no.
-            maximum_concurrent_rpcs=4 * (s.max_concurrent_rpcs + s.max_queued_rpcs + s.max_concurrent_streams),
+            maximum_concurrent_rpcs=4
+            * (s.max_concurrent_rpcs + s.max_queued_rpcs + s.max_concurrent_streams + s.max_batched_rpcs),
         )
         parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
         # Health checks are only counted (pipeline.Metered): no admission, auth or decoding.
@@ -303,7 +308,15 @@ class ServiceHost:
     async def _watch_health(self) -> None:
         while True:
             ok = await self._ready()
-            await self._set_health(ok)
+            self.health_failures = 0 if ok else self.health_failures + 1
+            if ok or self.health_failures >= self.settings.readiness_failure_threshold:
+                await self._set_health(ok)
+            elif self._serving:
+                log.warning(
+                    "readiness check failed (%d in a row; NOT_SERVING from %d)",
+                    self.health_failures,
+                    self.settings.readiness_failure_threshold,
+                )
             await asyncio.sleep(self.settings.health_check_seconds if ok else 0.25)
 
     async def stop(self) -> None:

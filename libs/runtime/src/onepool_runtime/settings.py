@@ -49,6 +49,12 @@ class ServiceSettings(BaseSettings):
     max_queued_rpcs: int = Field(default=256, ge=0)
     max_queue_wait_seconds: float = Field(default=0.5, ge=0)
     max_concurrent_streams: int = Field(default=500, ge=1)
+    # Calls handed to a batching worker (inventory's Reserve) that may wait for or be in a batch at once; beyond
+    # it they are refused like any call (RESOURCE_EXHAUSTED, retry advice). Each also passes the unary gate but
+    # holds no slot of it while it waits (pipeline.py). Four full batches (reserve_batch_max 256): a hot SKU's
+    # next batch still fills while one commits, so batching keeps its throughput, and a stuck batch holds at
+    # most this many callers instead of every Reserve that comes meanwhile.
+    max_batched_rpcs: int = Field(default=1024, ge=1)
     overload_retry_after_seconds: float = Field(default=0.25, gt=0)
     deadline_margin_seconds: float = Field(default=0.01, ge=0)
 
@@ -105,8 +111,9 @@ class ServiceSettings(BaseSettings):
     db_ping_idle_seconds: float = Field(default=10.0, ge=0)
     # Bounds on a database that stops answering without closing the socket (a fail-over, a partition: the
     # kernel would wait ~15 min before giving up). Readiness asks PostgreSQL `SELECT 1` on a connection of its
-    # own and reports NOT_SERVING when no answer comes within db_ping_timeout_seconds (which also bounds an
-    # idle connection's ping before use), so readiness drops within health_check_seconds + this (~7 s).
+    # own and counts a check failed when no answer comes within db_ping_timeout_seconds (which also bounds an
+    # idle connection's ping before use), so readiness drops within health_check_seconds +
+    # readiness_failure_threshold x (this + 0.25 s) (~12 s).
     db_ping_timeout_seconds: float = Field(default=5.0, gt=0)
     # The longest a new connection may take to open (asyncpg's own default is 60 s).
     db_connect_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -138,6 +145,12 @@ class ServiceSettings(BaseSettings):
     idempotency_retention_days: float = Field(default=30.0, ge=1.0)
     idempotency_purge_interval_seconds: float = Field(default=3600.0, gt=0)
     health_check_seconds: float = 2.0
+    # Readiness turns NOT_SERVING after this many failed checks in a row (a failed check is re-checked 0.25 s
+    # later), and SERVING again on the first good one: one slow ping (an event-loop stall, a database busy for a
+    # moment) is not an outage, and a pod taken out of rotation for it pushed its load onto the others. A
+    # database that stops answering costs one ping timeout per check: NOT_SERVING within about
+    # health_check_seconds + this x (db_ping_timeout_seconds + 0.25 s) (~12 s at the defaults). 1 = flip on one.
+    readiness_failure_threshold: int = Field(default=2, ge=1)
     metrics_port: int = Field(default=0, description="Prometheus scrape port; 0 disables the endpoint.")
     # Tracing (see telemetry.py): with no exporter configured nothing is recorded, only propagated. With one,
     # a trace is sampled at this ratio when it starts here, and callers' decisions are followed (parent-based);

@@ -36,6 +36,7 @@ def test_settings(settings_class: type[ServiceSettings], database_url: str, nats
         # idempotent duplicates). tests/overload sets small budgets explicitly to test admission itself.
         "max_concurrent_rpcs": 1000,
         "max_queued_rpcs": 1000,
+        "max_batched_rpcs": 10_000,
     }
     values.update(overrides)
     return settings_class(**values)
