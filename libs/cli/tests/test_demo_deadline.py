@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
-from onepool_cli.demo.command import _run
+from onepool_cli.demo.command import run_demo
 from onepool_cli.main import app
 from onepool_cli.services import SERVICES
 from rich.console import Console
@@ -58,7 +58,7 @@ async def hung_port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
 async def test_seed_gives_up_on_a_hung_service_naming_the_call(hung_port: int) -> None:
     out = io.StringIO()
     started = time.monotonic()
-    code = await asyncio.wait_for(_run(Console(file=out, width=300), story=False, run="T", call_timeout=0.5), 15)
+    code = await asyncio.wait_for(run_demo(Console(file=out, width=300), story=False, run="T", call_timeout=0.5), 15)
     took = time.monotonic() - started
     printed = out.getvalue()
     assert code == 1

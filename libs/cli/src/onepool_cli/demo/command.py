@@ -68,7 +68,9 @@ class _Deadline(grpc.aio.UnaryUnaryClientInterceptor):
         return call
 
 
-async def _run(console: Console, *, story: bool, run: str, call_timeout: float) -> int:
+async def run_demo(console: Console, *, story: bool, run: str, call_timeout: float) -> int:
+    """Seed the brand (and with `story`, tell the demo story) against the running services, each call given
+    `call_timeout` seconds: the exit code."""
     s = ServiceSettings()
     token = mint_token(s, "admin", ttl_seconds=3600)
     addresses = [s.orders_addr, s.inventory_addr, s.channels_addr, s.dealers_addr, s.settlement_addr]
@@ -129,4 +131,4 @@ def _print_brand(console: Console, brand: Brand) -> None:
 
 def main(*, story: bool, run: str = "", call_timeout: float | None = None) -> int:
     seconds = call_timeout if call_timeout is not None else DemoSettings().demo_call_timeout_seconds
-    return asyncio.run(_run(Console(), story=story, run=run or new_run_id(), call_timeout=seconds))
+    return asyncio.run(run_demo(Console(), story=story, run=run or new_run_id(), call_timeout=seconds))
