@@ -169,7 +169,7 @@ class Shortfall(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., requested: _Optional[int] = ..., available: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at", "shipping_fee", "deposit", "balance_due_at", "deposit_kept")
+    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at", "shipping_fee", "deposit", "balance_due_at", "deposit_kept", "address_as_of")
     ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +194,7 @@ class Order(_message.Message):
     DEPOSIT_FIELD_NUMBER: _ClassVar[int]
     BALANCE_DUE_AT_FIELD_NUMBER: _ClassVar[int]
     DEPOSIT_KEPT_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_AS_OF_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel_id: str
     external_order_id: str
@@ -218,10 +219,11 @@ class Order(_message.Message):
     deposit: _common_pb2.Money
     balance_due_at: _timestamp_pb2.Timestamp
     deposit_kept: _common_pb2.Money
-    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    address_as_of: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., address_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
-    __slots__ = ("channel_id", "external_order_id", "customer", "lines", "fulfillment", "dealer_id", "payment_ttl_seconds", "shipping_fee")
+    __slots__ = ("channel_id", "external_order_id", "customer", "lines", "fulfillment", "dealer_id", "payment_ttl_seconds", "shipping_fee", "address_as_of")
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_FIELD_NUMBER: _ClassVar[int]
@@ -230,6 +232,7 @@ class PlaceOrderRequest(_message.Message):
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_FEE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_AS_OF_FIELD_NUMBER: _ClassVar[int]
     channel_id: str
     external_order_id: str
     customer: Customer
@@ -238,7 +241,8 @@ class PlaceOrderRequest(_message.Message):
     dealer_id: str
     payment_ttl_seconds: int
     shipping_fee: _common_pb2.Money
-    def __init__(self, channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., dealer_id: _Optional[str] = ..., payment_ttl_seconds: _Optional[int] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    address_as_of: _timestamp_pb2.Timestamp
+    def __init__(self, channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., dealer_id: _Optional[str] = ..., payment_ttl_seconds: _Optional[int] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., address_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PlaceOrderResponse(_message.Message):
     __slots__ = ("order",)
@@ -319,14 +323,16 @@ class CancelOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
 class ChangeDeliveryAddressRequest(_message.Message):
-    __slots__ = ("request_id", "order_id", "address")
+    __slots__ = ("request_id", "order_id", "address", "as_of")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     order_id: str
     address: str
-    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., address: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ChangeDeliveryAddressResponse(_message.Message):
     __slots__ = ("order",)
