@@ -35,6 +35,19 @@ class ChannelTermsRow(SettlementTable, Updated, table=True):
     version: int = Field(default=0, sa_column=counter_column())
 
 
+class ChannelTermsVersionRow(SettlementTable, table=True):
+    """Every version of each channel's terms settlement has heard of (never replaced): a sale is split at the
+    version orders says it was paid under (OrderFacts.channel_version), however late its event is read."""
+
+    __tablename__ = "channel_terms"
+
+    channel_id: str = Field(primary_key=True, max_length=64)
+    version: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = Field(default="UNSPECIFIED", max_length=32)
+    owner_dealer_id: str = Field(default="", max_length=64)
+    fee_rate_bps: int = 0
+
+
 class JournalEntryRow(SettlementTable, Created, table=True):
     __tablename__ = "journal_entries"
     __table_args__ = (Index("journal_entries_by_time", "created_at"),)

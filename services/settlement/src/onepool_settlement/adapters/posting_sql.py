@@ -91,6 +91,17 @@ _CHANNELS = """
 SELECT channel_id, type, owner_dealer_id, fee_rate_bps, version FROM channels WHERE channel_id = ANY($1::text[])
 """
 
+# Each (channel, version) wanted: that version's terms, else the nearest older one held, else the oldest held
+# (versions before the history was kept, migration 0007); no row while every version held is older than the
+# one wanted (its event has not been read yet).
+_CHANNEL_VERSIONS = """
+SELECT w.channel_id, w.wanted, t.type, t.owner_dealer_id, t.fee_rate_bps, t.version
+FROM unnest($1::text[], $2::bigint[]) AS w(channel_id, wanted)
+JOIN LATERAL (SELECT * FROM channel_terms t WHERE t.channel_id = w.channel_id
+              ORDER BY t.version > w.wanted, abs(t.version - w.wanted) LIMIT 1) t ON true
+WHERE EXISTS (SELECT 1 FROM channel_terms k WHERE k.channel_id = w.channel_id AND k.version >= w.wanted)
+"""
+
 _ENTRY_HEADS = "SELECT key, id, created_at FROM journal_entries WHERE key = ANY($1::text[])"
 
 
@@ -156,6 +167,27 @@ async def channels(driver: Any, channel_ids: Iterable[str]) -> dict[str, Channel
         )
         for r in await driver.fetch(_CHANNELS, wanted)
     }
+
+
+async def terms(driver: Any, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ChannelTerms]:
+    """Channel terms by (channel, version) as `OrderFacts.terms_key` names them: version 0 is the newest held
+    (`channels`), any other that version (`_CHANNEL_VERSIONS`). A key is missing while its terms are not here."""
+    keys = sorted({k for k in wanted if k[0]})
+    found: dict[tuple[str, int], ChannelTerms] = {}
+    for channel_id, terms_ in (await channels(driver, [c for c, v in keys if v <= 0])).items():
+        found[(channel_id, 0)] = terms_
+    versioned = [(c, v) for c, v in keys if v > 0]
+    if versioned:
+        rows = await driver.fetch(_CHANNEL_VERSIONS, [c for c, _ in versioned], [v for _, v in versioned])
+        for r in rows:
+            found[(r["channel_id"], int(r["wanted"]))] = ChannelTerms(
+                channel_id=r["channel_id"],
+                type=ChannelType(r["type"]),
+                owner_dealer_id=r["owner_dealer_id"],
+                fee_rate_bps=r["fee_rate_bps"],
+                version=int(r["version"]),
+            )
+    return found
 
 
 async def entry_heads(driver: Any, keys: Iterable[str]) -> dict[str, tuple[str, datetime]]:

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert
 from onepool_settlement.adapters import posting_sql
 from onepool_settlement.adapters.orm import (
     ChannelTermsRow,
+    ChannelTermsVersionRow,
     JournalEntryRow,
     JournalLineRow,
     LocationRow,
@@ -52,7 +53,6 @@ from onepool_settlement.domain.model import (
     DEPOSIT_ACCOUNTS,
     Account,
     ChannelTerms,
-    ChannelType,
     JournalEntry,
     JournalLine,
     OrderSettlement,
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 _CHANNELS, _ENTRIES, _LINES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow)
+(_CHANNEL_TERMS,) = core_tables(ChannelTermsVersionRow)
 _ORDERS, _STATEMENTS, _STATEMENT_LINES = core_tables(OrderSettlementRow, StatementRow, StatementLineRow)
 _PERIODS, _SNAPSHOTS, _PAYOUTS, _LOCATIONS = core_tables(PeriodRow, PeriodBalanceRow, PayoutRow, LocationRow)
 
@@ -152,14 +153,16 @@ class SettlementRepository(Repository):
 
     # --- channel terms ------------------------------------------------------------------------------
 
-    async def get_channel(self, channel_id: str) -> ChannelTerms | None:
-        row = (await self.session.execute(select(_CHANNELS).where(_CHANNELS.c.channel_id == channel_id))).first()
-        if row is None:
-            return None
-        return build(ChannelTerms, row, type=ChannelType(row.type))
+    async def get_channel(self, channel_id: str, version: int = 0) -> ChannelTerms | None:
+        """The channel's terms at `version` (posting_sql.terms), 0: the newest held; None while not here."""
+        return (await self.terms_of({(channel_id, version)})).get((channel_id, version))
 
     async def save_channel(self, terms: ChannelTerms) -> bool:
-        """Insert or replace with a newer version; an older or equal version changes nothing."""
+        """Keep the version's terms (every version, for sales paid under it), and make them the channel's
+        current terms unless a newer version is stored; True if they became current."""
+        await self.session.execute(
+            insert(_CHANNEL_TERMS).values(row_values(_CHANNEL_TERMS, terms)).on_conflict_do_nothing()
+        )
         values = row_values(_CHANNELS, terms)
         return await upsert_newer(self.session, _CHANNELS, values, ["channel_id"], touch=True)
 
@@ -255,8 +258,8 @@ class SettlementRepository(Repository):
     async def note_order_reports(self, reports: dict[str, tuple[int, int]]) -> None:
         await posting_sql.note_reports(await self._uow.driver(), reports)
 
-    async def channels_of(self, channel_ids: set[str]) -> dict[str, ChannelTerms]:
-        return await posting_sql.channels(await self._uow.driver(), channel_ids)
+    async def terms_of(self, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], ChannelTerms]:
+        return await posting_sql.terms(await self._uow.driver(), wanted)
 
     async def entry_heads(self, keys: list[str]) -> dict[str, tuple[str, datetime]]:
         return await posting_sql.entry_heads(await self._uow.driver(), keys)

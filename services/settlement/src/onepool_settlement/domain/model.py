@@ -251,6 +251,14 @@ class OrderFacts:
     # Presale: the part of `paid` paid as a deposit, and the deposit the seller kept when the balance lapsed.
     deposit: int = 0
     deposit_kept: int = 0
+    # The version of the channel's terms the sale was made on (orders' copy when the order was paid); 0: not
+    # stated (older events), the terms settlement holds apply.
+    channel_version: int = 0
+
+    @property
+    def terms_key(self) -> tuple[str, int]:
+        """Which channel terms the sale is split at: (channel, version), version 0 for the latest held."""
+        return self.channel_id, self.channel_version
 
     @property
     def gross(self) -> int:

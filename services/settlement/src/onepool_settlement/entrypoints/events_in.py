@@ -5,7 +5,8 @@ which fulfillments have left, is what orders says, never settlement's reading of
 
 An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
 refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
-A sale on a channel whose terms have not arrived yet is retried (handlers.ChannelNotKnownYet).
+A sale on a channel whose terms (at the version it was paid under) have not arrived yet waits, uncounted
+(handlers.ChannelNotKnownYet, a consumer.NotYet).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         is_paid=order.is_paid,
         deposit=_amount(order.deposit, currency, f"order {order.order_id} deposit"),
         deposit_kept=_amount(order.deposit_kept, currency, f"order {order.order_id} deposit kept"),
+        channel_version=max(0, order.channel_version),
     )
 
 

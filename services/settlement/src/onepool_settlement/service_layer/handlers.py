@@ -7,7 +7,11 @@ overtook a delayed orders.order.paid still finds the sale in place, and the sale
 Every posting lands in the first open period. An entry whose fact (its event's time, or the sale it
 corrects) lies in a closed period is marked late, naming the sale it corrects and that period's end.
 
-Failure modes: ChannelNotKnownYet (transient, the event is retried); NotFound (an
+A sale is split at the channel's terms of the version orders says it was paid under (OrderFacts
+.channel_version), not at those settlement holds when it reads the event: a backlog or a replay never
+re-prices a sale. Facts without a version (older events) use the newest terms held.
+
+Failure modes: ChannelNotKnownYet (a NotYet: the event waits, uncounted); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
 PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment that cannot be one; a
 request_id whose payment or payout is already in the ledger for a different request: the idempotency key
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from onepool_runtime.commit_order import read_page
+from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
 from onepool_settlement.domain import commands, deposits, parties, periods, rules
@@ -43,13 +48,18 @@ from onepool_settlement.domain.statements import Statement, build_statement
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
 
-class ChannelNotKnownYet(Exception):
-    """A sale on a channel whose terms have not arrived yet (the CHANNELS consumer runs independently).
-    Transient: the event is retried with back-off until the channel's terms are here."""
+class ChannelNotKnownYet(NotYet):
+    """A sale on a channel whose terms (at the version the order was paid under) have not arrived yet: the
+    CHANNELS consumer runs independently of the ORDERS one. The event waits on the consumer's back-off without
+    counting toward dead-lettering (a plain exception was dead-lettered after max_deliver, and the sale never
+    booked). Bounded: orders only sells on channels it heard of from channels' own events, which channels'
+    outbox delivers to settlement too; a wait shows as the consumer's `not_yet` outcome."""
 
-    def __init__(self, channel_id: str) -> None:
-        super().__init__(f"channel {channel_id!r} is not known yet; waiting for its ChannelCreated event")
+    def __init__(self, channel_id: str, version: int = 0) -> None:
+        at = f" at version {version}" if version else ""
+        super().__init__(f"channel {channel_id!r}{at} is not known yet; waiting for its channel event")
         self.channel_id = channel_id
+        self.version = version
 
 
 _PAYOUT_IDS = uuid.UUID("5e771e00-0000-4000-8000-000000000001")
@@ -114,9 +124,9 @@ async def ensure_sale(
         return None
     channel = None
     if order.channel_id:
-        channel = await uow.repo.get_channel(order.channel_id)
+        channel = await uow.repo.get_channel(*order.terms_key)
         if channel is None:
-            raise ChannelNotKnownYet(order.channel_id)
+            raise ChannelNotKnownYet(*order.terms_key)
     settlement, entry = rules.recognise_sale(order, channel, policy, source)
     settlement = await uow.repo.add_order(settlement)
     await post(uow, entry)
@@ -128,7 +138,7 @@ async def settle_deposit(uow: SettlementUnitOfWork, order: OrderFacts, source: S
     as far as the order's facts say (domain/deposits.py; each entry once per order)."""
     channel = None
     if order.deposit_kept > 0 and order.channel_id:
-        channel = await uow.repo.get_channel(order.channel_id)
+        channel = await uow.repo.get_channel(*order.terms_key)
     await post_many(uow, _deposit_entries(order, channel, source))
 
 
@@ -141,7 +151,7 @@ def _deposit_entries(order: OrderFacts, channel: ChannelTerms | None, source: So
     seller = parties.BRAND
     if order.deposit_kept > 0:
         if order.channel_id and channel is None:
-            raise ChannelNotKnownYet(order.channel_id)
+            raise ChannelNotKnownYet(*order.terms_key)
         seller = rules.seller_of(order, channel)
     resolved = deposits.resolution(order, seller, source)
     if resolved is not None:
@@ -184,15 +194,15 @@ async def record_orders(
     a fixed number of statements for any number of events. Completion catches fulfillments whose shipment
     or pickup produced no event of its own."""
     known = await uow.repo.orders_of(sorted({e.order.id for e in events}))
-    terms = await uow.repo.channels_of(
-        {e.order.channel_id for e in events if e.order.id not in known or e.order.deposit_kept > 0}
+    terms = await uow.repo.terms_of(
+        {e.order.terms_key for e in events if e.order.id not in known or e.order.deposit_kept > 0}
     )
     # A presale deposit the events show is booked first, as far as their facts go (received, then applied
     # once the order is paid in full): the paid event is what tells settlement the deposit was applied.
     deposit_entries = [
         entry
         for e in events
-        for entry in _deposit_entries(e.order, terms.get(e.order.channel_id) if e.order.channel_id else None, e.source)
+        for entry in _deposit_entries(e.order, terms.get(e.order.terms_key) if e.order.channel_id else None, e.source)
     ]
     new: dict[str, tuple[OrderSettlement, JournalEntry]] = {}
     reports: dict[str, tuple[int, int]] = {}  # what orders said since each order's sale was recorded
@@ -202,9 +212,9 @@ async def record_orders(
             paid, refunded = reports.get(order.id, (0, 0))
             reports[order.id] = (max(paid, order.paid), max(refunded, order.refunded))
         elif order.is_paid and order.gross > 0:
-            channel = terms.get(order.channel_id) if order.channel_id else None
+            channel = terms.get(order.terms_key) if order.channel_id else None
             if order.channel_id and channel is None:
-                raise ChannelNotKnownYet(order.channel_id)
+                raise ChannelNotKnownYet(*order.terms_key)
             new[order.id] = rules.recognise_sale(order, channel, policy, e.source)
     recorded = await uow.repo.add_orders([settlement for settlement, _ in new.values()])
     lost = [order_id for order_id in new if order_id not in recorded]  # another replica recorded them first

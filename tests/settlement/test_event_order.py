@@ -1,0 +1,105 @@
+"""Settlement under JetStream delivery order (audit h4): a sale is split at the channel terms it was paid under,
+however late its event is read, and a sale whose channel terms lag waits for them instead of being dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from onepool.settlement.v1 import settlement_pb2 as pb
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+async def settlement(stack: Any) -> Any:
+    # 3 deliveries instead of the default 30 (~12 min of 0.2 s..30 s back-off), so a wait that counted toward
+    # dead-lettering shows within seconds; the mechanism is the same.
+    await stack.start("settlement", orders_consumer_max_deliver=3)
+    return stack.stub("settlement")
+
+
+async def _lines(settlement: Any, md: Any, order_id: str) -> list[pb.JournalLine]:
+    page = await settlement.ListEntries(pb.ListEntriesRequest(page_size=100, order_id=order_id), metadata=md)
+    return list(page.entries)
+
+
+def _fee(lines: list[pb.JournalLine], channel_id: str) -> int:
+    return sum(ln.amount.amount_minor for ln in lines if ln.party == f"channel:{channel_id}")
+
+
+async def test_a_sale_is_split_at_the_fee_in_force_when_it_was_paid(bus: Any, settlement: Any, admin: Any) -> None:
+    """Paid at 5 % (channel version 1, as orders states it); the ChannelUpdated to 10 % (version 2) is applied by
+    the CHANNELS durable while the OrderPaid waits on the ORDERS one: the sale is still split at 5 %."""
+    tmall, warm, order_id = bus.uid("TMALL"), bus.uid("O"), bus.uid("O")
+    await bus.channel_created(bus.channel(tmall, 500, version=1))
+    await bus.order_paid(bus.order(warm, tmall, [("A", 1, 10_000)]))
+    await bus.eventually(lambda: _lines(settlement, admin, warm), lambda ls: bool(ls))
+    paid_at_5pct = bus.order(order_id, tmall, [("A", 1, 10_000)])
+    paid_at_5pct.channel_version = 1
+    await bus.channel_updated(bus.channel(tmall, 1000, version=2))  # the fee changes after the payment ...
+    await asyncio.sleep(1)
+    await bus.order_paid(paid_at_5pct)  # ... whose event is consumed after the change
+    lines = await bus.eventually(lambda: _lines(settlement, admin, order_id), lambda ls: bool(ls))
+    assert _fee(lines, tmall) == 500, f"commission booked at the later rate: {_fee(lines, tmall)}"
+    # Facts that name no version (events from before orders stated it) take the newest terms held, as before.
+    unversioned = bus.uid("O")
+    await bus.order_paid(bus.order(unversioned, tmall, [("A", 1, 10_000)]))
+    lines = await bus.eventually(lambda: _lines(settlement, admin, unversioned), lambda ls: bool(ls))
+    assert _fee(lines, tmall) == 1_000
+
+
+async def test_a_sale_paid_under_a_version_not_heard_of_yet_waits_for_it(bus: Any, settlement: Any, admin: Any) -> None:
+    """Orders saw version 2 (15 %) before settlement did: the sale waits for that version, not the 5 % held."""
+    ch, order_id = bus.uid("JD"), bus.uid("O")
+    await bus.channel_created(bus.channel(ch, 500, version=1))
+    await asyncio.sleep(1)
+    paid = bus.order(order_id, ch, [("A", 1, 10_000)])
+    paid.channel_version = 2
+    await bus.order_paid(paid)
+    await asyncio.sleep(2)
+    assert not await _lines(settlement, admin, order_id), "booked before its terms were known"
+    await bus.channel_updated(bus.channel(ch, 1500, version=2))
+    lines = await bus.eventually(lambda: _lines(settlement, admin, order_id), lambda ls: bool(ls), within=20)
+    assert _fee(lines, ch) == 1_500
+
+
+async def test_a_sale_whose_channel_terms_lag_waits_and_is_not_dead_lettered(
+    bus: Any, settlement: Any, admin: Any
+) -> None:
+    """ChannelNotKnownYet is a consumer.NotYet: its retries never count toward max_deliver, so the OrderPaid is
+    booked once the channel's terms arrive (a plain exception dead-lettered it after three deliveries)."""
+    late, order_id = bus.uid("LATE"), bus.uid("O")
+    await bus.order_paid(bus.order(order_id, late, [("A", 1, 10_000)]))
+    await asyncio.sleep(4)  # 0.2 + 0.4 s of back-off would have dead-lettered it by now
+    await bus.channel_created(bus.channel(late, 500))
+    lines = await bus.eventually(lambda: _lines(settlement, admin, order_id), lambda ls: bool(ls), within=20)
+    assert _fee(lines, late) == 500
+
+
+async def test_cancel_before_paid_and_return_before_shipped_end_the_same(bus: Any, settlement: Any, admin: Any) -> None:
+    """Settlement reads only facts and keys every entry, so reversed status events end the same."""
+    ch, a, b, owner = bus.uid("CH"), bus.uid("O"), bus.uid("O"), bus.uid("D")
+    await bus.channel_created(bus.channel(ch, 1000))
+    await asyncio.sleep(1)
+    cancelled = bus.order(a, ch, [("A", 1, 10_000)], refunded=10_000)
+    cancelled.is_open = False
+    await bus.order_cancelled(cancelled)
+    await bus.order_paid(bus.order(a, ch, [("A", 1, 10_000)]))
+    shop = bus.fulfillment("F1", "SHOP", [("A", 4)], owner_dealer_id=owner, shipped=True)
+    order = bus.order(b, ch, [("A", 4, 5_000)], fulfillments=[shop], refunded=5_000)
+    await bus.order_returned(order, bus.uid("R"), 5_000)
+    await bus.order_shipped(bus.order(b, ch, [("A", 4, 5_000)], fulfillments=[shop]), "F1")
+    await bus.order_paid(bus.order(b, ch, [("A", 4, 5_000)]))
+    await asyncio.sleep(3)
+    la = await _lines(settlement, admin, a)
+    assert {ln.party for ln in la if ln.amount.amount_minor} and sum(
+        ln.amount.amount_minor for ln in la if ln.party != "clearing"
+    ) == 0
+    lb = await _lines(settlement, admin, b)
+    by: dict[str, int] = {}
+    for ln in lb:
+        by[ln.party] = by.get(ln.party, 0) + ln.amount.amount_minor
+    assert by == {"clearing": -15_000, f"channel:{ch}": 1_500, f"dealer:{owner}": 750, "brand": 12_750}
