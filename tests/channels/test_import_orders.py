@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import grpc
@@ -282,6 +283,73 @@ async def test_a_reimport_with_a_new_address_moves_the_order_until_it_ships(
         "天目山路8号",
         "文三路100号",
         "天目山路8号",
+    ]
+
+
+async def test_a_late_reimport_of_an_older_version_does_not_move_the_address_back(  # type: ignore[no-untyped-def]
+    world, orders, marketplace, started
+) -> None:
+    """Marketplaces re-send old versions of a trade, and one can arrive after a newer one: each payload's
+    address is as of its own modification time (Taobao `modified`, Beijing time), so an older version is
+    answered with the order as it is, whether the newer address came from the marketplace or from customer
+    service. It used to move the order back to the stale address."""
+    from tests.support.orders import order_events
+
+    channel, _ = marketplace
+    tid = world.name("tid")
+    beijing = timezone(timedelta(hours=8))
+    now = datetime.now(beijing)
+
+    def trade(street: str, minutes: int, status: str = "WAIT_SELLER_SEND_GOODS") -> cpb.ImportOrderRequest:
+        payload = json.loads(EXAMPLES["taobao"])
+        modified = f"{now + timedelta(minutes=minutes):%Y-%m-%d %H:%M:%S}"
+        payload["trade_fullinfo_get_response"]["trade"].update(
+            tid_str=tid, receiver_address=street, status=status, modified=modified
+        )
+        return cpb.ImportOrderRequest(channel_id=channel.id, format="taobao", payload=json.dumps(payload))
+
+    def address(street: str) -> str:
+        return f"浙江省, 杭州市, 西湖区, {street}, 310000"
+
+    async def send(street: str, minutes: int, status: str = "WAIT_SELLER_SEND_GOODS") -> opb.Order:
+        return (await world.channels.ImportOrder(trade(street, minutes, status), metadata=world.admin)).order
+
+    placed = await send("文三路100号", -60, status="WAIT_BUYER_PAY")
+    moved = await send("天目山路8号", -40)
+    assert (moved.id, moved.status, moved.fulfillment.address) == (
+        placed.id,
+        opb.ORDER_STATUS_PAID,
+        address("天目山路8号"),
+    )
+
+    # The version between them, late: the order stays where the newer one put it.
+    late = await send("莫干山路1号", -50)
+    assert (late.id, late.fulfillment.address, late.updated_at) == (
+        placed.id,
+        moved.fulfillment.address,
+        moved.updated_at,
+    )
+
+    # Customer service moves it (as of now); the marketplace re-sending its last version changes nothing.
+    await orders.ChangeDeliveryAddress(
+        opb.ChangeDeliveryAddressRequest(request_id=world.name("cs"), order_id=placed.id, address=address("客服路5号")),
+        metadata=metadata("admin"),
+    )
+    resent = await send("天目山路8号", -40)
+    assert resent.fulfillment.address == address("客服路5号")
+    # A newer version at that address, then an older one (still newer than the service's change) arriving late.
+    assert (await send("客服路5号", 20)).fulfillment.address == address("客服路5号")
+    assert (await send("文三路100号", 10)).fulfillment.address == address("客服路5号")
+    stored = (await orders.GetOrder(opb.GetOrderRequest(order_id=placed.id), metadata=metadata("admin"))).order
+    assert stored.fulfillment.address == address("客服路5号")
+
+    changes = await world.eventually(
+        lambda: order_events(started.nats_url, placed.id),
+        lambda evs: [s for s, _ in evs].count("orders.order.delivery_address_changed") >= 2,
+    )
+    assert [e.address for s, e in changes if s == "orders.order.delivery_address_changed"] == [
+        address("天目山路8号"),
+        address("客服路5号"),
     ]
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from onepool_channels.adapters.formats import parse
 from onepool_channels.adapters.formats.regions import from_cn_province, from_codes
-from onepool_channels.domain.imports import Charges, ImportedLine, ImportedOrder, resolve, to_minor
+from onepool_channels.domain.imports import (
+    Charges,
+    ImportedLine,
+    ImportedOrder,
+    address_change_key,
+    resolve,
+    to_minor,
+)
 from onepool_channels.domain.model import (
     AllocationPolicy,
     Channel,
@@ -19,6 +28,9 @@ from onepool_channels.domain.model import (
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.money import Money
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument
+
+# Every documented example was last modified at this instant (each written the way its marketplace writes it).
+EXAMPLE_MODIFIED_AT = datetime(2026, 11, 23, 2, 15, 30, tzinfo=UTC)
 
 
 def fields(exc: pytest.ExceptionInfo[InvalidArgument]) -> dict[str, str]:
@@ -71,6 +83,7 @@ def test_shopify_example_becomes_the_documented_order(examples: dict[str, str]) 
             discount_path="payload.total_discounts",
             shipping_minor=1200,
         ),
+        modified_at=EXAMPLE_MODIFIED_AT,
     )
 
 
@@ -105,6 +118,8 @@ def test_taobao_example_becomes_the_documented_order(examples: dict[str, str]) -
             discount_path=f"{trade}.discount_fee",
             shipping_minor=800,
         ),
+        # "2026-11-23 10:15:30": Taobao writes Beijing time
+        modified_at=EXAMPLE_MODIFIED_AT,
     )
 
 
@@ -146,6 +161,7 @@ def test_generic_example_becomes_the_documented_order(examples: dict[str, str]) 
         ),
         payment_ref="PSP-2026-000123",
         charges=Charges(collected_minor=38900, collected_path="payload.total", shipping_minor=1000),
+        modified_at=EXAMPLE_MODIFIED_AT,
     )
 
 
@@ -572,3 +588,81 @@ def test_a_reimport_is_the_order_placed_only_with_the_same_goods_for_the_same_mo
     assert not _reimport(("TEE-RED", 1), ("CAP", 2)).is_placed_as(placed, {"TEE-RED": 2, "CAP": 1})
     assert not same.is_placed_as(Money("CNY", 9900 * 3 - 1), {"TEE-RED": 2, "CAP": 1})
     assert not same.is_placed_as(Money("USD", 9900 * 3), {"TEE-RED": 2, "CAP": 1})
+
+
+# --- the payload's own modification time -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("format_", "key", "value", "instant"),
+    [
+        ("shopify", "updated_at", "2026-11-23T10:15:30+08:00", datetime(2026, 11, 23, 2, 15, 30, tzinfo=UTC)),
+        ("shopify", "updated_at", "2026-11-23T02:15:30.25Z", datetime(2026, 11, 23, 2, 15, 30, 250000, tzinfo=UTC)),
+        ("taobao", "modified", "2026-11-23 08:00:00", datetime(2026, 11, 23, 0, 0, tzinfo=UTC)),
+        ("taobao", "modified", "2026-11-23T08:00:00+00:00", datetime(2026, 11, 23, 8, 0, tzinfo=UTC)),
+        ("generic", "updated_at", "2026-11-23T08:00:00-05:00", datetime(2026, 11, 23, 13, 0, tzinfo=UTC)),
+        ("shopify", "updated_at", None, None),
+        ("taobao", "modified", "", None),
+    ],
+)
+def test_each_format_reads_when_the_marketplace_last_modified_the_order(
+    examples: dict[str, str], format_: str, key: str, value: str | None, instant: datetime | None
+) -> None:
+    """The address of a payload is as of its modification time (late re-sends of older versions must not move an
+    order back); a payload that does not say has none, and its address is as of now."""
+    payload = json.loads(examples[format_])
+    _holder(format_, payload)[key] = value
+    imported = parse(format_, json.dumps(payload))
+    assert imported.modified_at == instant
+
+
+@pytest.mark.parametrize(
+    ("format_", "key", "value", "why"),
+    [
+        ("shopify", "updated_at", "yesterday", "such as"),
+        ("shopify", "updated_at", "2026-11-23 10:15:30", "UTC offset"),  # Shopify always names its offset
+        ("generic", "updated_at", "2026-11-23T10:15:30", "UTC offset"),
+        ("taobao", "modified", "2026-02-30 10:15:30", "such as"),
+        ("taobao", "modified", 1763864130, "such as"),
+        ("taobao", "modified", "\u0662\u0660\u0662\u0666-11-23 10:15:30", "such as"),
+        ("generic", "updated_at", "1969-12-31T23:59:59Z", "between"),
+        ("generic", "updated_at", "2026-11-23T10:15:30+25:00", "such as"),
+    ],
+)
+def test_a_modification_time_that_cannot_be_read_is_refused_on_its_path(
+    examples: dict[str, str], format_: str, key: str, value: object, why: str
+) -> None:
+    payload = json.loads(examples[format_])
+    _holder(format_, payload)[key] = value
+    path = "payload.trade_fullinfo_get_response.trade.modified" if format_ == "taobao" else f"payload.{key}"
+    problems = refused(format_, payload)
+    assert list(problems) == [path]
+    assert why in problems[path]
+
+
+def _holder(format_: str, payload: dict[str, object]) -> dict[str, object]:
+    if format_ == "taobao":
+        return payload["trade_fullinfo_get_response"]["trade"]  # type: ignore[index,return-value]
+    return payload
+
+
+def test_a_reimport_tells_orders_its_address_when_it_moved_or_is_newer() -> None:
+    t1, t2 = datetime(2026, 11, 23, 1, tzinfo=UTC), datetime(2026, 11, 23, 2, tzinfo=UTC)
+    at_a = ImportedOrder("MP-1", "CNY", CustomerInfo(), (), FulfillmentPreference(address="A"), modified_at=t2)
+    # Another address: orders decides whether it is newer.
+    assert at_a.address_news("B", t2) == at_a.address_news("B", None) == "A"
+    # The same address, modified later than the order's: its time, so an older change arriving later is moot.
+    assert at_a.address_news("A", t1) == at_a.address_news("A", None) == "A"
+    assert at_a.address_news("A", t2) == ""
+    # Without a time: only a move, as before.
+    timeless = ImportedOrder("MP-1", "CNY", CustomerInfo(), (), FulfillmentPreference(address="A"))
+    assert (timeless.address_news("A", None), timeless.address_news("B", t1)) == ("", "A")
+    # Two versions of a payload moving the same order to the same address are two requests.
+    assert address_change_key("o", "1.0", "A", t1) != address_change_key("o", "1.0", "A", t2)
+    assert address_change_key("o", "1.0", "A") == address_change_key("o", "1.0", "A", None)
+
+
+def test_the_placed_order_carries_the_payloads_time() -> None:
+    moment = datetime(2026, 11, 23, 1, tzinfo=UTC)
+    payload = replace(imported(ImportedLine("TM-A", 1, 100, "payload.lines[0].channel_sku")), modified_at=moment)
+    assert resolve(payload, channel(), {"TM-A": listing("TM-A", "SKU-A")}).address_as_of == moment

@@ -12,6 +12,7 @@ the channel keeps it), so it is one type too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from onepool_kernel.money import Money
@@ -84,6 +85,10 @@ class PlaceOrder:
     shipping_fee_minor: int = 0
     # How long the unpaid order holds its stock; 0 is orders' default.
     payment_ttl_seconds: int = 0
+    # When the channel's copy of the order (its delivery address) was last modified, such as a marketplace
+    # payload's own modification time; None is now. Orders answers an older address change with the order as it
+    # is. Not part of what the order is: a repeated request with another one is the same order.
+    address_as_of: datetime | None = None
 
     @property
     def currency(self) -> str:

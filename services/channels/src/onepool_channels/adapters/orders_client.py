@@ -8,6 +8,7 @@ same status code and field violations the orders service gave, and never INTERNA
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import grpc
 from google.rpc import error_details_pb2
@@ -16,7 +17,7 @@ from onepool_kernel.intake import PlaceOrder
 from onepool_runtime import errors
 from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import FULFILLMENT_MODES
+from onepool_runtime.protobuf import FULFILLMENT_MODES, ts
 
 # orders' refusal of a command its order is past (the reason is part of orders' error contract): a payment it
 # cannot take, an address it can no longer change.
@@ -123,15 +124,19 @@ class OrdersGateway:
             raise error from exc
         return reply.order
 
-    async def deliver_to_if_unshipped(self, order: orders_pb2.Order, address: str, request_id: str) -> orders_pb2.Order:
-        """Move the order to the buyer's new address. Whether it still can is orders' decision, not a reading of
-        its statuses here: once something of it has shipped, or it is a pickup or closed order, orders refuses
-        with INVALID_ORDER_STATE and the order is returned as it is. `request_id` makes a retry one change."""
+    async def deliver_to_if_unshipped(
+        self, order: orders_pb2.Order, address: str, request_id: str, as_of: datetime | None = None
+    ) -> orders_pb2.Order:
+        """Move the order to the buyer's new address, as of `as_of` (the payload's modification time; None: now).
+        Whether it still can is orders' decision, not a reading of its statuses here: once something of it has
+        shipped, or it is a pickup or closed order, orders refuses with INVALID_ORDER_STATE and the order is
+        returned as it is; a change older than the order's address is answered with the order as it is.
+        `request_id` makes a retry one change."""
+        request = orders_pb2.ChangeDeliveryAddressRequest(
+            request_id=request_id, order_id=order.id, address=address, as_of=ts(as_of)
+        )
         try:
-            reply = await self._stub.ChangeDeliveryAddress(
-                orders_pb2.ChangeDeliveryAddressRequest(request_id=request_id, order_id=order.id, address=address),
-                timeout=self._timeout,
-            )
+            reply = await self._stub.ChangeDeliveryAddress(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             error = to_domain_error(exc)
             if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:

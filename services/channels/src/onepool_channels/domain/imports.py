@@ -8,8 +8,11 @@ unless the payload says otherwise. Money is parsed from decimal text into intege
 that does not fit the currency's minor unit exactly is refused, never rounded, and floats never appear.
 
 A re-import of the same deal with a new delivery address (the buyer changed it on the marketplace) moves the
-order placed to it while nothing has shipped (`moved_from`, `address_change_key`, and the import use case in
-service_layer/handlers.py); afterwards the order is answered as it is.
+order placed to it while nothing has shipped (`address_news`, `address_change_key`, and the import use case in
+service_layer/handlers.py); afterwards the order is answered as it is. Marketplaces re-send old versions of an
+order late, so the payload's own modification time (`modified_at`: Shopify `updated_at`, Taobao `modified`,
+generic `updated_at`) goes with its address, to PlaceOrder and ChangeDeliveryAddress: orders answers a change
+older than the order's current address with the order as it is. A payload without one is an address as of now.
 
 Totals (`resolve`): the unified order must charge exactly what the marketplace collected.
 - The parts must add up: lines (price x quantity) - line discounts - order discounts + shipping = the
@@ -28,6 +31,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from onepool_kernel.errors import FailedPrecondition, Violations
@@ -128,6 +132,8 @@ class ImportedOrder:
     # its reservation is committed and never expires.
     payment_ref: str = ""
     charges: Charges = Charges()
+    # When the marketplace last modified the order (the payload's own time, in UTC); None when it does not say.
+    modified_at: datetime | None = None
 
     def buyer_total_minor(self) -> int:
         """What the buyer pays: the lines at the marketplace's prices, less every discount, plus shipping."""
@@ -157,13 +163,26 @@ class ImportedOrder:
         address = self.shipping.address.strip()
         return address if address and address != placed_address.strip() else ""
 
+    def address_news(self, address: str, address_as_of: datetime | None) -> str:
+        """The payload's delivery address when orders should hear of it for the order placed under this external
+        id, now delivered to `address` as of `address_as_of` (None: unknown): another address (`moved_from`;
+        orders decides whether it is newer), or the same one modified later than that, so that a version older
+        than this payload, arriving after it, changes nothing. "" when there is nothing to tell."""
+        moved = self.moved_from(address)
+        if moved or self.modified_at is None or not self.shipping.address.strip():
+            return moved
+        newer = address_as_of is None or self.modified_at > address_as_of
+        return self.shipping.address.strip() if newer else ""
 
-def address_change_key(order_id: str, order_version: str, address: str) -> str:
+
+def address_change_key(order_id: str, order_version: str, address: str, as_of: datetime | None = None) -> str:
     """The request id of applying a re-import's new address to the order as it was read (`order_version`: its
     updated_at). A retry of the same import against the same order is the same request (orders answers it
     once); a later move (back to an address used before, A -> B -> A -> B) is a new one, because the order has
-    changed since."""
-    digest = hashlib.sha256(f"{order_id}\n{order_version}\n{address}".encode()).hexdigest()
+    changed since. Two versions of the payload (`as_of`: their modification times) are two requests, even
+    against the same order: orders refuses a request id reused with other content."""
+    moment = f"\n{as_of.isoformat()}" if as_of is not None else ""
+    digest = hashlib.sha256(f"{order_id}\n{order_version}\n{address}{moment}".encode()).hexdigest()
     return f"import-address:{digest[:40]}"
 
 
@@ -228,6 +247,7 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         fulfillment=order.shipping,
         dealer_id=channel.owner_dealer_id,
         shipping_fee_minor=order.charges.shipping_minor,
+        address_as_of=order.modified_at,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from onepool_kernel.intake import PlaceOrder
@@ -13,6 +14,7 @@ from onepool_kernel.lines import MAX_LINES
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, found
+from onepool_runtime.protobuf import from_ts
 
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import ImportedOrder, address_change_key, resolve
@@ -211,7 +213,9 @@ class OrdersPort(Protocol):
 
     async def pay_if_reserved(self, order: Any, payment_ref: str) -> Any: ...
 
-    async def deliver_to_if_unshipped(self, order: Any, address: str, request_id: str) -> Any: ...
+    async def deliver_to_if_unshipped(
+        self, order: Any, address: str, request_id: str, as_of: datetime | None = None
+    ) -> Any: ...
 
 
 async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> PlaceOrder:
@@ -261,7 +265,10 @@ async def import_order(
     The same deal with another delivery address (orders refuses it as another order too: the buyer changed
     the address on the marketplace) moves the order placed to the payload's address, so the goods go where
     the buyer now wants them. Whether it can still move is orders' decision: once something has shipped (or
-    the order is closed) it is answered as it is, and the marketplace's sync does not fail."""
+    the order is closed) it is answered as it is, and the marketplace's sync does not fail. So is whether the
+    payload is newer than the order's address (`modified_at`): an old version re-sent late changes nothing.
+    An order PlaceOrder answers (a repeat of the deal as placed) may have moved since, so its address is held
+    to the payload's the same way (`address_news`)."""
     try:
         to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
         order = await orders.place_order(to_place)
@@ -272,10 +279,12 @@ async def import_order(
         goods = await placed_goods(read, channel_id, order.lines)
         if goods is None or not imported.is_placed_as(Money(order.total.currency, order.total.amount_minor), goods):
             raise
-        moved = imported.moved_from(order.fulfillment.address)
-        if moved:
-            version = f"{order.updated_at.seconds}.{order.updated_at.nanos:09d}"
-            order = await orders.deliver_to_if_unshipped(order, moved, address_change_key(order.id, version, moved))
+    as_of = from_ts(order.address_as_of) if order.HasField("address_as_of") else None
+    news = imported.address_news(order.fulfillment.address, as_of)
+    if news:
+        version = f"{order.updated_at.seconds}.{order.updated_at.nanos:09d}"
+        key = address_change_key(order.id, version, news, imported.modified_at)
+        order = await orders.deliver_to_if_unshipped(order, news, key, imported.modified_at)
     if imported.payment_ref:
         # The marketplace already collected the money: pay the order here too, or its reservation would
         # expire as if the buyer had walked away.

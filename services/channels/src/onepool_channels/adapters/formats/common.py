@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from onepool_runtime.errors import InvalidArgument, Violations
+from onepool_runtime.request_checks import MAX_TIME, MIN_TIME
 from onepool_runtime.validation import MAX_QUANTITY
 
 from onepool_channels.domain.imports import to_minor
@@ -25,6 +27,16 @@ _DIGITS = re.compile(r"^[0-9]{1,7}\Z")  # ASCII digits only: \d also takes "١٢
 # control characters (Unicode Cc; \u0000 is refused by PostgreSQL, none belongs in an id, a name or an address)
 # and lone surrogates (\ud800: not text at all, it cannot even be encoded to UTF-8 for the database or a reply).
 _NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# A date and a time of day, to the second or finer, with or without a UTC offset: ISO 8601 / RFC 3339
+# ("2026-11-23T10:15:30+08:00", "...Z") and Taobao's "2026-11-23 10:15:30". ASCII digits only.
+_INSTANT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?\Z"
+)
+_INSTANT_EXAMPLE = "2026-11-23T10:15:30+08:00"
+
+
+def _offset(text: str) -> str:
+    return "+00:00" if text.upper() == "Z" else text
 
 
 def _no_constants(name: str) -> Any:
@@ -132,6 +144,35 @@ class Obj:
         except ValueError as exc:
             self.v.add(self.at(key), str(exc))
             return 0
+
+    def instant(self, key: str, *, zone: timezone | None = None) -> datetime | None:
+        """An optional time as the marketplace writes it, in UTC; None when absent. A time without a UTC offset
+        is in `zone` (Taobao writes Beijing time), and refused when the format has none. The range is what the
+        orders contract carries (1970 to 9000)."""
+        value = self._value(key, False)
+        if value is None:
+            return None
+        text = value.strip() if isinstance(value, str) else ""
+        found = _INSTANT.match(text)
+        if found is None:
+            self.v.add(self.at(key), f'must be a date and time such as "{_INSTANT_EXAMPLE}"')
+            return None
+        offset = found.group(2)
+        if offset is None and zone is None:
+            self.v.add(self.at(key), f'must name its UTC offset, such as "{_INSTANT_EXAMPLE}"')
+            return None
+        iso = f"{text[:10]}T{text[11:19]}{(found.group(1) or '')[:7]}"
+        try:
+            local = datetime.fromisoformat(iso)
+            moment = local.replace(tzinfo=zone) if offset is None else datetime.fromisoformat(iso + _offset(offset))
+            moment = moment.astimezone(UTC)
+        except (ValueError, OverflowError):  # "2026-02-30 ...", an offset past 24 hours, before year 1 in UTC
+            self.v.add(self.at(key), f'must be a date and time such as "{_INSTANT_EXAMPLE}"')
+            return None
+        if not MIN_TIME <= moment < MAX_TIME:
+            self.v.add(self.at(key), f"must be between {MIN_TIME:%Y-%m-%d} and {MAX_TIME:%Y-%m-%d}")
+            return None
+        return moment
 
     def total_of(self, key: str, field: str, currency: str) -> int:
         """The sum of `field` over an optional array of objects (Shopify discount_allocations[].amount)."""

@@ -2,7 +2,11 @@
 
 {external_order_id, currency, customer{id, phone, email, name, member_id},
  lines[{channel_sku, quantity, unit_price | unit_price_minor, discount}], shipping_fee, total,
- fulfillment{mode: SHIP|PICKUP_IN_STORE|DEALER_DELIVERY, region, address, pickup_location_id, allow_split}}
+ fulfillment{mode: SHIP|PICKUP_IN_STORE|DEALER_DELIVERY, region, address, pickup_location_id, allow_split},
+ updated_at}
+
+`updated_at` (optional, RFC 3339 with its offset) is when the marketplace last modified the order: the
+address is as of then.
 
 `discount` (per line), `shipping_fee` and `total` are optional decimal amounts; `total`, when sent, must equal
 the lines less their discounts plus shipping.
@@ -82,5 +86,15 @@ def parse(root: Obj) -> ImportedOrder:
             allow_split=fulfillment.flag("allow_split", True),
         )
     payment_ref = root.text("payment_ref", max_len=128)
+    modified_at = root.instant("updated_at")
     root.v.raise_if_any()
-    return ImportedOrder(external_id, currency, buyer, tuple(lines), shipping, payment_ref=payment_ref, charges=charges)
+    return ImportedOrder(
+        external_id,
+        currency,
+        buyer,
+        tuple(lines),
+        shipping,
+        payment_ref=payment_ref,
+        charges=charges,
+        modified_at=modified_at,
+    )

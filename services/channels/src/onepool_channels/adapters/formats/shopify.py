@@ -4,7 +4,8 @@ Fields read: id (the external order id), currency, line_items[{sku, quantity, pr
 [{amount}] (else total_discount)}], total_discounts, shipping_lines[{price, discount_allocations[{amount}]}],
 total_price, taxes_included and total_tax, customer{id, email, phone, first_name, last_name}, email/phone
 (guest checkout), shipping_address{country_code, province_code, address1, address2, city, zip, phone, name},
-financial_status ("paid" pays the order). Everything else is ignored. See docs/import-formats.md.
+financial_status ("paid" pays the order), updated_at (when Shopify last modified the order, ISO 8601 with
+its offset: the address is as of then). Everything else is ignored. See docs/import-formats.md.
 
 Totals: a line's discount is the sum of its discount_allocations (Shopify allocates order-level discounts to
 the lines there); shipping is each shipping line's price less its own allocations. total_discounts must
@@ -77,6 +78,7 @@ def parse(root: Obj) -> ImportedOrder:
         name=name or (address.text("name") if address else ""),
     )
     paid = root.text("financial_status", max_len=32).lower() == "paid"
+    modified_at = root.instant("updated_at")
     root.v.raise_if_any()
     return ImportedOrder(
         external_id,
@@ -86,6 +88,7 @@ def parse(root: Obj) -> ImportedOrder:
         shipping,
         payment_ref=f"shopify:{external_id}" if paid else "",
         charges=charges,
+        modified_at=modified_at,
     )
 
 

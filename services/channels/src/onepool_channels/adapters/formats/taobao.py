@@ -4,7 +4,8 @@ Accepted shapes: the trade object itself, {"trade": {...}} or {"trade_fullinfo_g
 {...}}}. Fields read: tid_str or tid (the external order id), orders.order[{outer_sku_id or outer_iid, num,
 price}], buyer_nick, receiver_name, receiver_mobile (or receiver_phone), receiver_state, receiver_city,
 receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order),
-and the trade's money: total_fee, discount_fee, adjust_fee, post_fee and payment.
+modified (when the trade last changed, "2026-11-23 10:15:30" in Beijing time unless it names an offset: the
+address is as of then), and the trade's money: total_fee, discount_fee, adjust_fee, post_fee and payment.
 Taobao trades are in CNY. See docs/import-formats.md.
 
 Totals: payment = total_fee - discount_fee + adjust_fee + post_fee (Taobao's own arithmetic), where
@@ -16,6 +17,8 @@ as OnePool never sells above the listing's price. payment is checked against the
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
 
 from onepool_channels.adapters.formats.common import Obj, join
@@ -23,6 +26,8 @@ from onepool_channels.adapters.formats.regions import from_cn_province
 from onepool_channels.domain.imports import Charges, ImportedLine, ImportedOrder, to_text
 
 CURRENCY = "CNY"
+# Taobao writes its times without an offset, in China Standard Time.
+BEIJING = timezone(timedelta(hours=8))
 # Trade statuses after the buyer has paid (Alipay holds the money until the buyer confirms receipt).
 PAID_STATUSES = {
     "WAIT_SELLER_SEND_GOODS",
@@ -84,6 +89,7 @@ def parse(root: Obj) -> ImportedOrder:
     )
     paid = trade.text("status", max_len=64) in PAID_STATUSES
     payment_ref = (trade.text("alipay_no", max_len=64) or f"taobao:{external_id}") if paid else ""
+    modified_at = trade.instant("modified", zone=BEIJING)
     trade.v.raise_if_any()
     return ImportedOrder(
         external_id,
@@ -94,6 +100,7 @@ def parse(root: Obj) -> ImportedOrder:
         currency_path=trade.path,
         payment_ref=payment_ref,
         charges=charges,
+        modified_at=modified_at,
     )
 
 
