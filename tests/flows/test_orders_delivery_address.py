@@ -3,8 +3,11 @@ with inventory and orders running on PostgreSQL and NATS."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import error_info, field_violations, metadata
@@ -17,8 +20,20 @@ MOVED = "88 Century Avenue, Pudong, Shanghai"
 CHANGED = "orders.order.delivery_address_changed"
 
 
-def _move(order: opb.Order, address: str = MOVED, request_id: str = "") -> opb.ChangeDeliveryAddressRequest:
-    return opb.ChangeDeliveryAddressRequest(request_id=request_id or uid("addr"), order_id=order.id, address=address)
+def _move(
+    order: opb.Order, address: str = MOVED, request_id: str = "", as_of: datetime | None = None
+) -> opb.ChangeDeliveryAddressRequest:
+    return opb.ChangeDeliveryAddressRequest(
+        request_id=request_id or uid("addr"), order_id=order.id, address=address, as_of=_ts(as_of)
+    )
+
+
+def _ts(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(moment)
+    return out
 
 
 async def _refused(
@@ -165,3 +180,91 @@ async def test_a_bad_address_is_invalid_argument_naming_it(world: World, address
     assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT, why
     assert field_violations(refused) == ["address"], why
     assert (await world.get(order.id)).fulfillment.address == "1 Nanjing Rd"
+
+
+async def test_placing_the_same_order_again_after_its_address_moved_gets_the_order(world: World) -> None:
+    """A PlaceOrder retry (its answer was lost) after the buyer moved the address is the same request: it gets
+    the order, at its new address, and is not taken for another order under the same external id (the placed
+    address used to be compared with the current one: ALREADY_EXISTS, "differs in: fulfillment")."""
+    sku = uid("TEE")
+    warehouse = await world.location("WH", region="CN-SH")
+    await world.stock(warehouse, {sku: 5})
+    channel = await world.channel(location_ids=[warehouse])
+    request = world.place_request(channel, {sku: (2, 9900)})
+    order = (await world.orders.PlaceOrder(request, metadata=world.admin)).order
+    await world.orders.ChangeDeliveryAddress(_move(order), metadata=world.admin)
+
+    again = (await world.orders.PlaceOrder(request, metadata=world.admin)).order
+
+    assert (again.id, again.status, again.fulfillment.address) == (order.id, opb.ORDER_STATUS_RESERVED, MOVED)
+    # Another order under that external id is still refused, the placed address included.
+    other = opb.PlaceOrderRequest()
+    other.CopyFrom(request)
+    other.fulfillment.address = "9 Other Rd"
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await world.orders.PlaceOrder(other, metadata=world.admin)
+    assert refused.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert "fulfillment" in (refused.value.details() or "")
+
+
+async def test_a_change_older_than_the_address_is_answered_with_the_order_as_it_is(world: World) -> None:
+    """A marketplace re-sends an old version of its order late: its address, as of the payload's own modification
+    time, must not move the order back over a newer one (the marketplace's, or customer service's). It used to."""
+    sku = uid("TEE")
+    warehouse = await world.location("WH", region="CN-SH")
+    await world.stock(warehouse, {sku: 5})
+    channel = await world.channel(location_ids=[warehouse])
+    t0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    at = [t0 + timedelta(minutes=m) for m in range(6)]
+    order = await world.place(channel, {sku: (2, 9900)}, address_as_of=_ts(at[1]))
+    assert order.address_as_of.ToDatetime(tzinfo=UTC) == at[1]
+
+    async def move(address: str, as_of: datetime | None) -> opb.Order:
+        return (
+            await world.orders.ChangeDeliveryAddress(_move(order, address, as_of=as_of), metadata=world.admin)
+        ).order
+
+    # Older than the address the order was placed with: nothing changes.
+    older = await move("0 Old Rd", at[0])
+    assert (older.fulfillment.address, older.updated_at) == ("1 Nanjing Rd", order.updated_at)
+    # The buyer's newer address moves it; the version before it, arriving late, does not move it back.
+    moved = await move("3 New Rd", at[3])
+    assert (moved.fulfillment.address, moved.address_as_of.ToDatetime(tzinfo=UTC)) == ("3 New Rd", at[3])
+    late = await move("2 Between Rd", at[2])
+    assert (late.fulfillment.address, late.updated_at) == ("3 New Rd", moved.updated_at)
+    # The address it has, as of later (the buyer changed it and back): an older change is moot after it too.
+    confirmed = await move("3 New Rd", at[5])
+    assert (confirmed.fulfillment.address, confirmed.address_as_of.ToDatetime(tzinfo=UTC)) == ("3 New Rd", at[5])
+    assert (await move("4 Gone Rd", at[4])).fulfillment.address == "3 New Rd"
+    # Customer service (no as_of) changes it as of now; a marketplace version from before is moot.
+    service = await move("5 Service Rd", None)
+    assert service.fulfillment.address == "5 Service Rd"
+    assert service.address_as_of.ToDatetime(tzinfo=UTC) > datetime.now(UTC) - timedelta(minutes=1)
+    assert (await move("3 New Rd", at[5])).fulfillment.address == "5 Service Rd"
+    assert (await world.get(order.id)).fulfillment.address == "5 Service Rd"
+
+    events = await eventually(
+        lambda: order_events(world.nats_url, order.id), lambda evs: [s for s, _ in evs].count(CHANGED) >= 2
+    )
+    assert [e.address for s, e in events if s == CHANGED] == ["3 New Rd", "5 Service Rd"]
+    # An order placed without a time has its address as of when it was placed.
+    plain = await world.place(channel, {sku: (1, 9900)})
+    assert plain.address_as_of == plain.created_at
+
+
+async def test_a_sender_time_ahead_of_now_counts_as_now(world: World) -> None:
+    """A marketplace whose clock runs ahead (or a forged payload) sends a time next year: kept as sent, it held
+    the address against every later timed change until then. It counts as now."""
+    sku = uid("TEE")
+    warehouse = await world.location("WH", region="CN-SH")
+    await world.stock(warehouse, {sku: 5})
+    channel = await world.channel(location_ids=[warehouse])
+    next_year = datetime.now(UTC) + timedelta(days=365)
+    order = await world.place(channel, {sku: (1, 9900)}, address_as_of=_ts(next_year))
+    assert order.address_as_of.ToDatetime(tzinfo=UTC) <= datetime.now(UTC)
+    ahead = await world.orders.ChangeDeliveryAddress(_move(order, "2 Ahead Rd", as_of=next_year), metadata=world.admin)
+    assert ahead.order.address_as_of.ToDatetime(tzinfo=UTC) <= datetime.now(UTC)
+    later = await world.orders.ChangeDeliveryAddress(
+        _move(order, "3 Later Rd", as_of=datetime.now(UTC)), metadata=world.admin
+    )
+    assert later.order.fulfillment.address == "3 Later Rd"

@@ -9,7 +9,7 @@ from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import field_violations, metadata
 
-from tests.support.orders import World, cny, uid
+from tests.support.orders import World, cny, eventually, uid
 
 pytestmark = pytest.mark.asyncio
 
@@ -83,13 +83,14 @@ async def test_a_payment_retried_after_the_order_was_cancelled_gets_the_order_no
     sku, warehouse = uid("MUG"), await world.location("WH")
     await world.stock(warehouse, {sku: 5})
     order = await world.place(await world.channel(location_ids=[warehouse]), {sku: (1, 500)})
-    # Inventory gave the stock back before orders heard of the payment: the payment is recorded, then due back.
+    request = opb.PayOrderRequest(order_id=order.id, payment_ref=uid("PAY"), amount=order.total)
+    assert (await world.orders.PayOrder(request, metadata=world.admin)).order.status == opb.ORDER_STATUS_PAID
+    # Inventory gave the stock back (an operator released it): orders hears, cancels, the payment is due back.
     await world.inventory.ReleaseReservation(
         ipb.ReleaseReservationRequest(reservation_id=order.reservation_id, reason="gone"), metadata=world.admin
     )
-    request = opb.PayOrderRequest(order_id=order.id, payment_ref=uid("PAY"), amount=order.total)
-    first = (await world.orders.PayOrder(request, metadata=world.admin)).order
-    assert first.status == opb.ORDER_STATUS_CANCELLED and first.paid == first.refunded == order.total
+    first = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED)
+    assert first.paid == first.refunded == order.total
     again = (await world.orders.PayOrder(request, metadata=world.admin)).order
     assert (again.status, again.paid, again.refunded) == (first.status, first.paid, first.refunded)
     # Another payment of the cancelled order is still refused.

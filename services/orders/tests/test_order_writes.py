@@ -69,6 +69,7 @@ async def test_shipping_rewrites_the_fulfillment_that_left_and_nothing_else(saga
     await run_in_transaction(
         saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "pay-1", order.total))
     )
+    await saga.stock.send_for_order(order.id)  # nothing leaves before inventory confirmed the commit
     fulfillment = order.fulfillments[0].id
     shipped = await run_in_transaction(
         saga.uow, lambda uow: handlers.ship_fulfillment(uow, commands.ShipFulfillment(order.id, fulfillment, "T-1"))
@@ -89,6 +90,7 @@ async def test_a_command_that_waited_for_the_order_lock_reads_what_the_holder_wr
     await run_in_transaction(
         saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "pay-1", order.total))
     )
+    await saga.stock.send_for_order(order.id)  # nothing leaves before inventory confirmed the commit
     ship = commands.ShipFulfillment(order.id, order.fulfillments[0].id, "T-1")
     async with saga.uow() as holder:
         await handlers.ship_fulfillment(holder, ship)

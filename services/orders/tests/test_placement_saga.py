@@ -16,6 +16,7 @@ from onepool_orders.adapters import order_sql
 from onepool_orders.adapters.orm import CustomerIdentityRow, CustomerRow
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import CustomerInfo, FulfillmentPreference, OrderLine, OrderStatus
+from onepool_orders.domain.stock_requests import CommitNotConfirmed
 from onepool_orders.service_layer import handlers
 from onepool_runtime.columns import core_tables
 from onepool_runtime.errors import FailedPrecondition, NotFound, Unavailable
@@ -262,16 +263,17 @@ async def test_stock_requests_wait_out_an_inventory_outage_and_are_sent_once_in_
         saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "p1", order.total))
     )
     paid = await UseCases(saga.uow).read(lambda uow: handlers.get_order(uow, order.id))
-    await run_in_transaction(
-        saga.uow,
-        lambda uow: handlers.ship_fulfillment(uow, commands.ShipFulfillment(order.id, paid.fulfillments[0].id, "T")),
-    )
+    ship = commands.ShipFulfillment(order.id, paid.fulfillments[0].id, "T")
+    # Nothing leaves before inventory confirmed the commit: it may still refuse it (the TTL passes meanwhile).
+    with pytest.raises(CommitNotConfirmed):
+        await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship))
     assert await saga.stock.send_for_order(order.id) is False
     assert saga.inventory.committed == [] and saga.inventory.fulfilled == []
 
     saga.inventory.unreachable = False
     await saga.recovery.run_once()
-    await saga.recovery.run_once()
+    await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship))
+    await saga.stock.send_for_order(order.id)
     assert saga.inventory.committed == [order.reservation_id]
     assert saga.inventory.fulfilled == [f"orders:fulfil:{paid.fulfillments[0].id}"]
 

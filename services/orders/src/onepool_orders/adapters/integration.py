@@ -49,6 +49,7 @@ def order_facts(o: Order) -> fx.OrderFacts:
             for f in o.fulfillments
         ],
         balance_due_at=ts(o.balance_due_at if o.status is OrderStatus.DEPOSIT_PAID else None),
+        channel_version=o.channel_version,
     )
 
 

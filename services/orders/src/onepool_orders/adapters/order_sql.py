@@ -42,6 +42,7 @@ SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.sta
        o.dealer_id, o.customer_id, o.payment_ttl_seconds, o.reservation_id, o.reservation_expires_at,
        o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
        o.shipping_fee_minor, o.deposit_minor, o.deposit_ref, o.balance_due_at, o.deposit_kept_minor, o.stock_seen_at,
+       o.address_as_of, o.placed_address, o.revision,
        ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor,
                         l.awaiting_quantity, l.promised_at)
              FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
@@ -71,9 +72,9 @@ WITH o AS (
   INSERT INTO orders (id, channel_id, external_order_id, customer_id, dealer_id, status, status_reason, currency,
                       total_minor, paid_minor, refunded_minor, payment_ref, reservation_id, reserve_attempt,
                       payment_ttl_seconds, customer, fulfillment, shortfalls, next_recovery_at, created_at, updated_at,
-                      shipping_fee_minor)
+                      shipping_fee_minor, address_as_of)
   VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, 0, 0, '', '', 0, $9, $10::jsonb, $11::jsonb, '[]'::jsonb, $12, $13, $13,
-          $19)
+          $19, $20)
   ON CONFLICT ON CONSTRAINT orders_channel_external_id DO NOTHING
   RETURNING id)
 INSERT INTO order_lines (order_id, sku, line_no, quantity, unit_price_minor, channel_sku, returned_quantity,
@@ -89,15 +90,19 @@ RETURNING order_id
 # $27..$30: the order's new events as outbox columns (onepool_runtime.outbox.columns); $31..$37 presale: the
 # changed lines' waiting units and promises, the deposit, its reference, the balance deadline, the kept deposit
 # and the reservation state last followed; $38 the fulfillment preference when it changed (a new delivery
-# address), else NULL and it stays.
+# address), else NULL and it stays; $39, $40 when the address took effect and the address as placed; $41 the
+# order's new revision (the pending case also asks that nothing was saved since it was placed: the revision
+# stored is one less).
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
                     payment_ref = $7, reservation_id = $8, reservation_expires_at = $9, reserve_attempt = $10,
                     shortfalls = $11::jsonb, updated_at = $12, deposit_minor = $33, deposit_ref = $34,
                     balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37,
-                    fulfillment = COALESCE($38::jsonb, fulfillment)
-  WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''))
+                    fulfillment = COALESCE($38::jsonb, fulfillment), address_as_of = $39, placed_address = $40,
+                    revision = $41::bigint
+  WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''
+                                         AND revision = $41::bigint - 1))
   RETURNING id),
 l AS (
   UPDATE order_lines SET returned_quantity = v.returned, awaiting_quantity = v.awaiting, promised_at = v.promised_at
@@ -251,6 +256,9 @@ def order_of(r: Any) -> Order:
         balance_due_at=r["balance_due_at"],
         deposit_kept_minor=r["deposit_kept_minor"],
         stock_seen_at=r["stock_seen_at"],
+        address_as_of=r["address_as_of"],
+        placed_address=r["placed_address"],
+        revision=r["revision"],
     )
 
 
@@ -295,6 +303,7 @@ def insert_args(order: Order, recover_at: Any) -> tuple[Any, ...]:
         [ln.channel_sku for ln in order.lines],
         [ln.discount_minor for ln in order.lines],
         order.shipping_fee_minor,
+        order.address_as_of,
     )
 
 
@@ -348,4 +357,7 @@ def save_args(
         order.deposit_kept_minor,
         order.stock_seen_at,
         None if preference == order.fulfillment else preference_json(order.fulfillment),
+        order.address_as_of,
+        order.placed_address,
+        order.revision,
     )

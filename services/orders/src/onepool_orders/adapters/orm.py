@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from onepool_runtime.columns import Created, Stamped, counter_column, money_column, priced_line_checks, timestamp_column
-from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -85,6 +85,14 @@ class OrderRow(OrdersTable, Stamped, table=True):
     balance_due_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     deposit_kept_minor: int = Field(default=0, sa_column=money_column())
     stock_seen_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # When the delivery address took effect (older changes are moot; NULL: unknown, on orders placed before it
+    # was kept), and the address as placed once it has changed (NULL: unchanged), which a repeated PlaceOrder
+    # is compared with.
+    address_as_of: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    placed_address: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # One more with every saved change, under the row lock: events carry it, so readers order the order's
+    # states by it rather than by updated_at (each replica's own clock).
+    revision: int = Field(default=0, sa_column=counter_column())
 
 
 class OrderLineRow(OrdersTable, table=True):
@@ -146,6 +154,8 @@ class StockRequestRow(OrdersTable, Created, table=True):
     __table_args__ = (
         # The sender's scan: the oldest unfinished request of each order.
         Index("stock_requests_open", "order_id", "seq", postgresql_where="done_at IS NULL AND failed_at IS NULL"),
+        # A refused commit stops goods leaving (STOCK_NOT_HELD); refused requests are few and never purged.
+        Index("stock_requests_refused", "order_id", postgresql_where="failed_at IS NOT NULL"),
     )
 
     seq: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))

@@ -164,10 +164,14 @@ class OrderRepository:
                 else ((), {}, None)
             )
         pg = await self._uow.driver()
+        # The revision counts up under the row lock (or, pending, only from the revision placed), so no two
+        # states of an order share one; set before the events are built, which carry it.
+        order.revision += 1
         # Its new events go in the same statement (written only if the order is), not in an INSERT at commit.
         events = self._uow.outbox_columns(order)
         args = sql.save_args(order, before, requests, background_after, events, pending_attempt)
         if not await pg.fetchval(sql.SAVE_ORDER, *args):
+            order.revision -= 1
             return False
         order.stock_requests.clear()
         if order.new_returns:
@@ -393,3 +397,23 @@ class StockRequestRepository(Repository):
         await self.session.execute(
             update(_REQUESTS).where(_REQUESTS.c.seq == seq).values(failed_at=text("now()"), last_error=error[:2000])
         )
+
+    async def commit_state(self, order_id: str, reservation_id: str) -> sr.CommitState:
+        """Where inventory stands on this order's commit of `reservation_id`: a commit request set aside (refused)
+        is REFUSED, one not yet answered PENDING; answered (done, or purged once done) or never asked for is
+        CONFIRMED. Refused requests are never purged. Each look-up reads a partial index (open, refused)."""
+
+        def commit_where(*state: Any) -> Any:
+            return exists().where(
+                _REQUESTS.c.order_id == order_id,
+                *state,
+                _REQUESTS.c.kind == "commit",
+                _REQUESTS.c.payload["reservation_id"].astext == reservation_id,
+            )
+
+        refused = commit_where(_REQUESTS.c.failed_at.is_not(None))
+        pending = commit_where(_REQUESTS.c.done_at.is_(None), _REQUESTS.c.failed_at.is_(None))
+        row = (await self.session.execute(select(refused, pending))).one()
+        if row[0]:
+            return sr.CommitState.REFUSED
+        return sr.CommitState.PENDING if row[1] else sr.CommitState.CONFIRMED

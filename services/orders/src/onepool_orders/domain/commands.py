@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 # The order-intake command is the kernel's: channels' ImportOrder builds the same one.
 from onepool_kernel.intake import PlaceOrder as PlaceOrder
@@ -31,6 +32,8 @@ class ChangeDeliveryAddress:
     request_id: str
     order_id: str
     address: str
+    # When the buyer's address became `address` (None: now); an older change is moot (Order.change_delivery_address).
+    as_of: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,20 @@ class Order:
     # The reservation state (inventory's updated_at) the lines' waiting units last followed: older news is
     # ignored.
     stock_seen_at: datetime | None = None
+    # When `fulfillment.address` took effect (a marketplace's own modification time, or when it was set): an
+    # address change older than it is moot. None on orders placed before it was kept (any change applies).
+    address_as_of: datetime | None = None
+    # The address the order was placed with, kept once it has changed (None: it has not), so a repeated
+    # PlaceOrder is still recognised as the same request.
+    placed_address: str | None = None
+    # Counts the order's saved changes (the repository adds one with each, under the order's lock): its events
+    # carry it, and readers keep the state with the highest. updated_at is a replica's clock, which can't
+    # order two changes made close together.
+    revision: int = 0
+    # The version of orders' copy of the channel a payment was just recorded under, stated in that payment's
+    # events (OrderFacts.channel_version) so settlement splits the sale at the fee then in force. Not stored:
+    # an order read back states 0 (not known), and the reader falls back to the terms it holds.
+    channel_version: int = field(default=0, compare=False)
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
@@ -288,8 +302,10 @@ class Order:
         payment_ttl_seconds: int,
         now: datetime,
         shipping_fee_minor: int = 0,
+        address_as_of: datetime | None = None,
     ) -> Order:
-        """A new order, PENDING until inventory answers. Refuses lines that cannot make a valid total."""
+        """A new order, PENDING until inventory answers. Refuses lines that cannot make a valid total.
+        `address_as_of`: when the sender's copy of it was last modified (None: now), see change_delivery_address."""
         v = Violations()
         check_lines(v, "lines", lines)
         currency = lines[0].unit_price.currency if lines else ""
@@ -326,6 +342,7 @@ class Order:
             dealer_id=dealer_id,
             payment_ttl_seconds=payment_ttl_seconds,
             shipping_fee_minor=shipping_fee_minor,
+            address_as_of=_not_after(address_as_of, now) or now,
         )
 
     # --- derived ----------------------------------------------------------------------------------------
@@ -337,6 +354,13 @@ class Order:
     @property
     def shipping_fee(self) -> Money:
         return Money(self.currency, self.shipping_fee_minor)
+
+    @property
+    def placed_fulfillment(self) -> FulfillmentPreference:
+        """The fulfillment as placed: only its address can have changed since."""
+        if self.placed_address is None:
+            return self.fulfillment
+        return replace(self.fulfillment, address=self.placed_address)
 
     @property
     def total(self) -> Money:
@@ -665,46 +689,82 @@ class Order:
         due = paid if everything_back else proportional_share(paid, value, self.total.amount_minor)
         return Money(self.currency, max(0, min(due, paid) - self.refunded.amount_minor))
 
-    def record_lapsed_reservation(self, reservation_id: str, now: datetime) -> bool:
+    def record_lapsed_reservation(self, reservation_id: str, now: datetime, released: str | None = None) -> bool:
         """Inventory expired this order's reservation: an unpaid order is cancelled (flow 6). An order paid a
-        moment before expiry whose commit lost the race is cancelled too, with its payment due back."""
+        moment before expiry whose commit lost the race is cancelled too, with its payment due back.
+
+        `released`: inventory released it without orders asking (an operator's ReleaseReservation; its
+        release_reason), which this order still counted on: the same, since its units are back in the pool. A
+        partly shipped order (FULFILLING) keeps what left; the rest is cancelled (`_cancel_unshipped`)."""
         if reservation_id != self.reservation_id or self.status not in (
             OrderStatus.RESERVED,
             OrderStatus.DEPOSIT_PAID,
             OrderStatus.PAID,
             OrderStatus.READY_FOR_PICKUP,
+            OrderStatus.FULFILLING,
         ):
             return False
-        reason = (
-            "payment not received in time"
-            if self.status is OrderStatus.RESERVED
-            else "stock was released before the payment was confirmed; payment to be refunded"
-        )
+        if released is not None:
+            reason = f"stock released in inventory ({released or 'no reason given'})"
+            if self.status is not OrderStatus.RESERVED:
+                reason += "; payment to be refunded"
+        elif self.status is OrderStatus.RESERVED:
+            reason = "payment not received in time"
+        else:
+            reason = "stock was released before the payment was confirmed; payment to be refunded"
+        # FULFILLING: the rest is released again by _cancel_unshipped, which inventory answers as done.
         return self.cancel(reason, now, release=False)
 
-    def change_delivery_address(self, address: str, now: datetime) -> bool:
-        """Deliver to `address` instead (the buyer moved it before the goods left). False if it already is.
+    def change_delivery_address(self, address: str, now: datetime, as_of: datetime | None = None) -> bool:
+        """Deliver to `address` instead (the buyer moved it before the goods left). False if nothing changed.
+
+        `as_of`: when the buyer's address became `address` (a marketplace payload's own modification time; None
+        is now). Changes arrive out of order (a re-send of an old payload comes late), so one older than
+        `address_as_of` is moot whatever the order's state: False, nothing changes. The address the order has
+        with a later `as_of` only moves `address_as_of` forward (no event), so a change older than that one is
+        moot too; `address_as_of` never moves back.
 
         Refused (INVALID_ORDER_STATE) once a fulfillment has left, for pickup orders (collected at the shop) and
         for closed orders; a PENDING order is still being placed (its saga writes the order as it placed it),
         so the caller retries (ABORTED). The region stays: the stock was reserved for it and is not moved."""
-        if address == self.fulfillment.address:
+        as_of = _not_after(as_of, now)
+        if as_of is not None and self.address_as_of is not None and as_of < self.address_as_of:
             return False
-        if self.status is OrderStatus.PENDING:
-            raise Conflict(f"order {self.id} is still being placed; retry")
-        if self.is_pickup:
-            raise _state_error(self, "change the delivery address of", "a pickup order is collected at the shop")
-        if any(f.has_left for f in self.fulfillments):
-            raise _state_error(self, "change the delivery address of", "part of it has shipped already")
-        if not self.is_open:
-            raise _state_error(self, "change the delivery address of")
+        refusal = self._why_the_address_stays()
+        if address == self.fulfillment.address:
+            if as_of is None or refusal is not None or (self.address_as_of is not None and as_of <= self.address_as_of):
+                return False
+            self.address_as_of = as_of
+            self.updated_at = now
+            return True
+        if refusal is not None:
+            raise refusal
         previous = self.fulfillment.address
+        if self.placed_address is None:
+            self.placed_address = previous
         self.fulfillment = replace(self.fulfillment, address=address)
+        moment = as_of or now
+        self.address_as_of = max(moment, self.address_as_of) if self.address_as_of else moment
         self.updated_at = now
         self.events.append(events.DeliveryAddressChanged(self, previous))
         return True
 
-    def ship(self, fulfillment_id: str, tracking_no: str, now: datetime) -> bool:
+    def _why_the_address_stays(self) -> Exception | None:
+        if self.status is OrderStatus.PENDING:
+            return Conflict(f"order {self.id} is still being placed; retry")
+        if self.is_pickup:
+            return _state_error(self, "change the delivery address of", "a pickup order is collected at the shop")
+        if any(f.has_left for f in self.fulfillments):
+            return _state_error(self, "change the delivery address of", "part of it has shipped already")
+        if not self.is_open:
+            return _state_error(self, "change the delivery address of")
+        return None
+
+    def ship(
+        self, fulfillment_id: str, tracking_no: str, now: datetime, *, commit: sr.CommitState = sr.CommitState.CONFIRMED
+    ) -> bool:
+        """`commit`: where inventory stands on this order's reservation commit (see `_left`); the caller reads
+        it from the command outbox (StockRequestRepository.commit_state)."""
         fulfillment = self.fulfillment_by_id(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.SHIPPED and fulfillment.tracking_no == tracking_no:
             return False
@@ -722,20 +782,28 @@ class Order:
             unpaid = self.status in (OrderStatus.RESERVED, OrderStatus.DEPOSIT_PAID)
             raise _state_error(self, "ship", "it must be paid in full first" if unpaid else "")
         fulfillment.tracking_no = tracking_no
-        self._left(fulfillment, FulfillmentStatus.SHIPPED, now)
+        self._left(fulfillment, FulfillmentStatus.SHIPPED, now, commit)
         return True
 
-    def confirm_pickup(self, fulfillment_id: str, now: datetime) -> bool:
+    def confirm_pickup(
+        self, fulfillment_id: str, now: datetime, *, commit: sr.CommitState = sr.CommitState.CONFIRMED
+    ) -> bool:
         fulfillment = self.fulfillment_by_id(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.PICKED_UP:
             return False
         if self.status is not OrderStatus.READY_FOR_PICKUP:
             why = "it is not a pickup order" if not self.is_pickup else "it must be paid first"
             raise _state_error(self, "hand over", why)
-        self._left(fulfillment, FulfillmentStatus.PICKED_UP, now)
+        self._left(fulfillment, FulfillmentStatus.PICKED_UP, now, commit)
         return True
 
-    def _left(self, fulfillment: Fulfillment, status: FulfillmentStatus, now: datetime) -> None:
+    def _left(self, fulfillment: Fulfillment, status: FulfillmentStatus, now: datetime, commit: sr.CommitState) -> None:
+        # Until inventory confirmed the commit it may still refuse it (the TTL passed while it was unreachable)
+        # and give the units back to the pool: goods that left meanwhile would be sold twice.
+        if commit is sr.CommitState.PENDING:
+            raise sr.CommitNotConfirmed(self.id, self.reservation_id)
+        if commit is sr.CommitState.REFUSED:
+            raise sr.stock_not_held(self.id, self.reservation_id, fulfillment.id)
         waiting = [ln for ln in fulfillment.lines if (line := self.line(ln.sku)) is not None and line.awaiting > 0]
         if waiting:
             first = self.line(waiting[0].sku)
@@ -869,3 +937,9 @@ class Order:
         )
         self.events.append(events.ItemsReturned(self, order_return))
         return order_return
+
+
+def _not_after(moment: datetime | None, now: datetime) -> datetime | None:
+    """A sender's modification time, never later than now: a marketplace clock running ahead (or a forged
+    time) would otherwise hold the address against every later timed change until that time came."""
+    return None if moment is None else min(moment, now)

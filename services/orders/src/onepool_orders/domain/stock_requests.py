@@ -9,7 +9,9 @@ request_id), so sending one twice is harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
+from onepool_kernel.errors import FailedPrecondition, Unavailable
 from onepool_kernel.lines import StockLine
 
 
@@ -50,3 +52,36 @@ class RestockReturn:
 
 
 StockRequest = CommitReservation | ReleaseReservation | FulfillReservation | RestockReturn
+
+
+class CommitState(StrEnum):
+    """Where inventory stands on an order's reservation commit (its payment), as the command outbox knows it:
+    goods may leave only once it is CONFIRMED (or was never asked for). A commit not yet answered may still be
+    refused (the TTL passed while inventory was unreachable), and then the units are back in the pool."""
+
+    CONFIRMED = "CONFIRMED"
+    PENDING = "PENDING"
+    REFUSED = "REFUSED"
+
+
+class CommitNotConfirmed(Unavailable):
+    """Goods may not leave yet: inventory has not confirmed the order's reservation commit. UNAVAILABLE with
+    retry advice: the commit is being sent (with backoff) and the same call succeeds once it is answered."""
+
+    def __init__(self, order_id: str, reservation_id: str) -> None:
+        super().__init__(
+            f"order {order_id}: inventory has not yet confirmed that reservation {reservation_id} is committed "
+            "(is inventory reachable?); nothing may leave before it does; retry"
+        )
+
+
+def stock_not_held(order_id: str, reservation_id: str, fulfillment_id: str) -> FailedPrecondition:
+    """Inventory refused the commit or released the reservation: the units are back in the pool, so goods that
+    left would be sold twice."""
+    return FailedPrecondition(
+        "STOCK_NOT_HELD",
+        f"fulfillment {fulfillment_id} cannot leave: inventory no longer holds reservation {reservation_id} for "
+        f"order {order_id} (its commit was refused or it was released); an operator must cancel the order (its "
+        "payment is due back) or place it again",
+        {"order_id": order_id, "reservation_id": reservation_id, "fulfillment_id": fulfillment_id},
+    )

@@ -1,6 +1,6 @@
 """Wires the orders service: unit of work, the inventory client, the placement saga, the stock-request
-sender, the recovery loop, the balance sweeper, the reservation-expiry, reservation-stock and channel-view
-consumers and the servicer."""
+sender, the recovery loop, the balance sweeper, the reservation-expiry, reservation-release, reservation-stock
+and channel-view consumers and the servicer."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from onepool_orders.entrypoints.inventory_events import (
     on_promise_moved,
     on_reservation_expired,
     on_reservation_filled,
+    on_reservation_released,
 )
 from onepool_orders.entrypoints.policies import POLICY
 from onepool_orders.service_layer.balances import BalanceSweeper
@@ -49,6 +50,8 @@ def _exit_after_reserve() -> None:
 def event_consumers(infra: Infra) -> list[EventConsumer]:
     """The events orders reads (nothing is connected here; the host runs them)."""
     expiry = [Subscription.of(inventory_events.ReservationExpired, on_reservation_expired)]
+    # Its own durable too: added after reservation-expiry was created with its subjects.
+    release = [Subscription.of(inventory_events.ReservationReleased, on_reservation_released)]
     # A durable of its own (an existing durable keeps the subjects it was created with).
     stock = [
         Subscription.of(inventory_events.ReservationFilled, on_reservation_filled),
@@ -60,6 +63,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
     ]
     return [
         infra.consumer(OrdersUnitOfWork, "reservation-expiry", "INVENTORY", expiry),
+        infra.consumer(OrdersUnitOfWork, "reservation-release", "INVENTORY", release),
         infra.consumer(OrdersUnitOfWork, "reservation-stock", "INVENTORY", stock),
         infra.consumer(OrdersUnitOfWork, "channel-view", "CHANNELS", channel_view),
     ]

@@ -24,6 +24,13 @@ async def on_reservation_expired(event: inventory_events.ReservationExpired, uow
     await handlers.reservation_expired(uow, event.reservation.order_id, event.reservation.id)
 
 
+async def on_reservation_released(event: inventory_events.ReservationReleased, uow: OrdersUnitOfWork) -> None:
+    """A release orders did not ask for (an operator's): the order that counted on it is cancelled, its payment
+    due back, as when a commit is refused; nothing of it may leave (its units are back in the pool)."""
+    r = event.reservation
+    await handlers.reservation_released(uow, r.order_id, r.id, r.release_reason)
+
+
 async def _follow(
     reservation: inventory_pb2.Reservation,
     uow: OrdersUnitOfWork,

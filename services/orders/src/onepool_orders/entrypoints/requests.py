@@ -11,7 +11,7 @@ from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
 from onepool_kernel.timestamps import instant_from_iso
 from onepool_runtime.errors import InvalidArgument, Violations
 from onepool_runtime.mapping import build
-from onepool_runtime.protobuf import FULFILLMENT_MODES_BACK
+from onepool_runtime.protobuf import FULFILLMENT_MODES_BACK, from_ts
 from onepool_runtime.validation import (
     ID_RE,
     check_id,
@@ -122,6 +122,7 @@ def place_order(req: pb.PlaceOrderRequest, settings: OrdersSettings) -> commands
         dealer_id=req.dealer_id,
         payment_ttl_seconds=req.payment_ttl_seconds,
         shipping_fee_minor=shipping_fee,
+        address_as_of=from_ts(req.address_as_of) if req.HasField("address_as_of") else None,
     )
 
 
@@ -168,7 +169,9 @@ def change_delivery_address(req: pb.ChangeDeliveryAddressRequest) -> commands.Ch
     _order_id(v, req.order_id)
     check_text(v, "address", req.address, max_len=ADDRESS_MAX_CHARS, required=True)
     v.raise_if_any()
-    return commands.ChangeDeliveryAddress(req.request_id, req.order_id, req.address.strip())
+    # as_of's range is every request's (runtime request_checks): nothing to refuse here.
+    as_of = from_ts(req.as_of) if req.HasField("as_of") else None
+    return commands.ChangeDeliveryAddress(req.request_id, req.order_id, req.address.strip(), as_of)
 
 
 def ship_fulfillment(req: pb.ShipFulfillmentRequest) -> commands.ShipFulfillment:

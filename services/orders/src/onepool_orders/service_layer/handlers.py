@@ -31,6 +31,7 @@ from onepool_orders.domain.model import (
     Shortage,
     new_id,
 )
+from onepool_orders.domain.stock_requests import CommitState
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 Guard = Callable[[Order], None]
@@ -90,6 +91,7 @@ async def begin_placement(
             payment_ttl_seconds=cmd.payment_ttl_seconds or default_ttl_seconds,
             now=moment,
             shipping_fee_minor=cmd.shipping_fee_minor,
+            address_as_of=cmd.address_as_of,
         )
     except InvalidArgument:
         # A repeated request still gets the order it placed, as when the look-up came first.
@@ -112,7 +114,9 @@ async def begin_placement(
 def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
     """A repeated PlaceOrder gets the order it placed. An external order id reused for another order (other
     goods or prices, another buyer, delivery or dealer) is refused rather than answered with the old one: the
-    caller would take the old order for its new one, and the goods would go to the old address."""
+    caller would take the old order for its new one, and the goods would go to the old address. The delivery is
+    compared as placed: a retry after the buyer moved the address is still the same request (and gets the order
+    at its new address); when the sender's copy was modified (`address_as_of`) is not part of the order."""
 
     def goods(lines: Sequence[OrderLine | LineToPlace]) -> list[tuple[str, int, Money, int]]:
         return sorted((ln.sku, ln.quantity, ln.unit_price, ln.discount_minor) for ln in lines)
@@ -121,7 +125,7 @@ def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
         "lines": goods(existing.lines) != goods(cmd.lines),
         "shipping fee": existing.shipping_fee_minor != cmd.shipping_fee_minor,
         "customer": existing.customer != cmd.customer,
-        "fulfillment": existing.fulfillment != cmd.fulfillment,
+        "fulfillment": existing.placed_fulfillment != cmd.fulfillment,
         "dealer": existing.dealer_id != cmd.dealer_id,
         # 0 asks for the default, whatever it was when the order was placed.
         "payment TTL": cmd.payment_ttl_seconds not in (0, existing.payment_ttl_seconds),
@@ -227,12 +231,12 @@ async def claim_stuck_orders(uow: OrdersUnitOfWork, limit: int, retry_in_seconds
 
 async def pay_order(uow: OrdersUnitOfWork, cmd: commands.PayOrder, guard: Guard = _allow) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
-    presale = None
-    if cmd.kind is PaymentKind.DEPOSIT:
-        # The deposit is taken on the channel's presale terms as they are now (orders' copy of the channel).
-        channel = await uow.channels.get(order.channel_id)
-        presale = channel.presale if channel is not None else None
+    # A deposit is taken on the channel's presale terms as they are now (orders' copy of the channel), and every
+    # payment's events name the channel version it was made under (settlement's fee for the sale).
+    channel = await uow.channels.get(order.channel_id)
+    presale = channel.presale if channel is not None and cmd.kind is PaymentKind.DEPOSIT else None
     if order.pay(cmd.amount, cmd.payment_ref, now(), cmd.kind, presale):
+        order.channel_version = channel.version if channel is not None else 0
         await uow.orders.save(order)
     return order
 
@@ -248,21 +252,27 @@ async def change_delivery_address(
     uow: OrdersUnitOfWork, cmd: commands.ChangeDeliveryAddress, guard: Guard = _allow
 ) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
-    if order.change_delivery_address(cmd.address, now()):
+    if order.change_delivery_address(cmd.address, now(), cmd.as_of):
         await uow.orders.save(order)
     return order
 
 
+async def _commit_state(uow: OrdersUnitOfWork, order: Order) -> CommitState:
+    """Read under the order's row lock: a refused commit cancels the order under that lock (commit_refused),
+    so what is read here and the order's state agree."""
+    return await uow.stock_requests.commit_state(order.id, order.reservation_id)
+
+
 async def ship_fulfillment(uow: OrdersUnitOfWork, cmd: commands.ShipFulfillment, guard: Guard = _allow) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
-    if order.ship(cmd.fulfillment_id, cmd.tracking_no, now()):
+    if order.ship(cmd.fulfillment_id, cmd.tracking_no, now(), commit=await _commit_state(uow, order)):
         await uow.orders.save(order)
     return order
 
 
 async def confirm_pickup(uow: OrdersUnitOfWork, cmd: commands.ConfirmPickup, guard: Guard = _allow) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
-    if order.confirm_pickup(cmd.fulfillment_id, now()):
+    if order.confirm_pickup(cmd.fulfillment_id, now(), commit=await _commit_state(uow, order)):
         await uow.orders.save(order)
     return order
 
@@ -311,6 +321,19 @@ async def reservation_expired(uow: OrdersUnitOfWork, order_id: str, reservation_
     order = await uow.orders.get(order_id, lock=True)
     if order is not None and order.record_lapsed_reservation(reservation_id, now()):
         await uow.orders.save(order)
+
+
+async def reservation_released(uow: OrdersUnitOfWork, order_id: str, reservation_id: str, reason: str) -> bool:
+    """ReservationReleased: a release orders asked for finds the order cancelled (or its rest cancelled) and
+    changes nothing; one it did not ask for (an operator's ReleaseReservation) is recorded like a refused commit
+    (record_lapsed_reservation). Idempotent: a second delivery finds the order cancelled. True if it changed."""
+    if not order_id:
+        return False
+    order = await uow.orders.get(order_id, lock=True)
+    if order is None or not order.record_lapsed_reservation(reservation_id, now(), released=reason):
+        return False
+    await uow.orders.save(order)
+    return True
 
 
 class ReservationNotRecordedYet(NotYet):

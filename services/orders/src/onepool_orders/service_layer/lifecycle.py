@@ -1,7 +1,8 @@
 """The order lifecycle commands as callers run them: each change commits in one transaction, then the stock
 requests it recorded are sent to inventory at once, so inventory has caught up by the time the caller hears
 back. If inventory is unreachable they are sent later by the recovery loop (stock_sync.py); the answer
-stands, because the change and its requests committed together.
+stands, because the change and its requests committed together. Goods leave (ShipFulfillment, ConfirmPickup)
+only once inventory has confirmed the payment's commit (`_leave`).
 
 Failure modes: the change's own errors (NOT_FOUND, FAILED_PRECONDITION, INVALID_ARGUMENT, the guard's
 PERMISSION_DENIED) leave everything as it was; a return to a location inventory does not know (or that is
@@ -24,6 +25,7 @@ from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import Order, OrderStatus, Return
+from onepool_orders.domain.stock_requests import CommitNotConfirmed
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.handlers import Guard
 from onepool_orders.service_layer.placing import release_unrecorded
@@ -63,10 +65,20 @@ class OrderLifecycle:
         return await self._use.write(produce, request=request, request_id=cmd.request_id)
 
     async def ship(self, cmd: commands.ShipFulfillment, guard: Guard) -> Order:
-        return await self._change(cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard))
+        return await self._leave(cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard))
 
     async def confirm_pickup(self, cmd: commands.ConfirmPickup, guard: Guard) -> Order:
-        return await self._change(cmd.order_id, lambda uow: handlers.confirm_pickup(uow, cmd, guard))
+        return await self._leave(cmd.order_id, lambda uow: handlers.confirm_pickup(uow, cmd, guard))
+
+    async def _leave(self, order_id: str, produce: Callable[[OrdersUnitOfWork], Awaitable[Order]]) -> Order:
+        """Goods leave only once inventory confirmed the order's commit: one still queued (inventory was
+        unreachable at payment) is sent now and the change tried once more; still unanswered, the caller gets
+        UNAVAILABLE with retry advice (CommitNotConfirmed), refused, STOCK_NOT_HELD."""
+        try:
+            return await self._change(order_id, produce)
+        except CommitNotConfirmed:
+            await self._send_stock_requests(order_id)
+            return await self._change(order_id, produce)
 
     async def complete(self, cmd: commands.CompleteOrder, guard: Guard) -> Order:
         return await self._change(cmd.order_id, lambda uow: handlers.complete_order(uow, cmd, guard))
