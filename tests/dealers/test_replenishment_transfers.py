@@ -4,18 +4,22 @@ channels, dealers and settlement services.
 - Only the transfer a replenishment asked for (TransferStock under its request id, recorded when it shipped)
   is its shipment. An operator's transfer that cites the replenishment as its reference, before it ships or
   after, is goods changing owner like any transfer: it neither ships nor receives the replenishment.
+- Likewise only the expected receipt a replenishment's shipment made (ExpectReceipt under its request id) is
+  its own: an operator's receipt at the dealer's shop citing the replenishment stays open when it is received.
 - Goods received in inventory directly (ReceiveTransfer by the dealer's shop, not ReceiveReplenishment) stop
   counting as expected at once: dealers cancels the expected receipt when it follows the event, not at its
   recovery loop's next pass (set to an hour here, so it never runs)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.settlement.v1 import settlement_pb2 as spb
+from onepool_runtime.protobuf import ts
 from onepool_runtime.testing.services import metadata
 
 from tests.support.orders import cny, eventually, uid
@@ -176,3 +180,46 @@ async def test_goods_received_in_inventory_directly_stop_being_expected_without_
     )
     # The units are on hand and no longer expected: a few seconds at most, never the loop's hour.
     assert await eventually(at_shop, lambda n: n[1] == 0, within=5.0) == (4, 0)
+
+
+async def receipts_citing(services: Any, admin: Any, shop: str, rid: str, *, closed: bool = False) -> list[str]:
+    """Ids of the shop's expected receipts whose reference is `rid`, in the order inventory lists them."""
+    reply = await services.stub("inventory").ListExpectedReceipts(
+        ipb.ListExpectedReceiptsRequest(location_id=shop, include_closed=closed, page_size=500), metadata=admin
+    )
+    return [r.id for r in reply.receipts if r.reference == rid]
+
+
+async def test_an_operators_receipt_citing_a_replenishment_stays_open_when_the_replenishment_is_received(
+    services: Any, admin: Any
+) -> None:
+    dealers, inventory, sku = services.stub("dealers"), services.stub("inventory"), uid("TEA")
+    dealer, shop, warehouse = await dealer_and_warehouse(services, admin, sku, 40)
+    # The operator records an advance shipping notice citing the replenishment, with the very same goods, before
+    # the replenishment ships. Inventory lists receipts in id order (random ids): a try counts only when the
+    # operator's is listed first, ahead of the replenishment's own, as a lookup by reference would find it.
+    for _ in range(20):
+        rid = await place(services, admin, dealer.id, warehouse, shop, sku, 2)
+        operators = await inventory.ExpectReceipt(
+            ipb.ExpectReceiptRequest(
+                request_id=uid("asn"),
+                location_id=shop,
+                lines=[ipb.StockLine(sku=sku, quantity=2)],
+                expected_at=ts(datetime.now(UTC) + timedelta(days=2)),
+                reference=rid,
+            ),
+            metadata=admin,
+        )
+        await dealers.ShipReplenishment(dpb.ShipReplenishmentRequest(id=rid), metadata=admin)
+        listed = await receipts_citing(services, admin, shop, rid)
+        assert len(listed) == 2
+        if listed[0] == operators.receipt.id:
+            break
+    else:
+        pytest.fail("the operator's receipt was never listed first")
+    (own,) = [i for i in listed if i != operators.receipt.id]
+
+    await dealers.ReceiveReplenishment(dpb.ReceiveReplenishmentRequest(id=rid), metadata=admin)
+    assert await receipts_citing(services, admin, shop, rid) == [operators.receipt.id]
+    got = await inventory.GetExpectedReceipt(ipb.GetExpectedReceiptRequest(receipt_id=own), metadata=admin)
+    assert got.receipt.status == ipb.EXPECTED_RECEIPT_STATUS_CANCELLED

@@ -22,6 +22,7 @@ from onepool.dealers.v1 import dealers_pb2_grpc
 from onepool.inventory.v1 import inventory_pb2 as inv
 from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, StockLine
 from onepool_dealers.entrypoints.bootstrap import build_with
+from onepool_dealers.service_layer.ports import OpenReceipt
 from onepool_dealers.service_layer.sagas import Sagas
 from onepool_dealers.settings import DealersSettings
 from onepool_runtime import errors
@@ -69,6 +70,8 @@ class FakeInventory:
     cancels_failing: int = 0
     # How many times dealers read a location's open receipts.
     receipt_reads: int = 0
+    # How many times dealers asked for locations it did not know.
+    location_lookups: int = 0
     _ids: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
 
     def _up(self) -> None:
@@ -94,6 +97,11 @@ class FakeInventory:
         self._up()
         found = self.locations.get(location_id)
         return found if found is not None and found.type is LocationType.WAREHOUSE else None
+
+    async def find_locations(self, location_ids: list[str]) -> list[Location]:
+        self._up()
+        self.location_lookups += 1
+        return [self.locations[i] for i in location_ids if i in self.locations]
 
     async def transfer(
         self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[StockLine], reference: str
@@ -155,14 +163,14 @@ class FakeInventory:
             "",
         )
 
-    async def open_receipts_at(self, location_id: str) -> dict[str, str]:
+    async def open_receipts_at(self, location_id: str) -> list[OpenReceipt]:
         self._up()
         self.receipt_reads += 1
-        found: dict[str, str] = {}
-        for receipt_id, r in self.expected.items():
-            if r["location_id"] == location_id and r["status"] == "OPEN" and r["reference"]:
-                found.setdefault(r["reference"], receipt_id)
-        return found
+        return [
+            OpenReceipt(receipt_id, r["reference"], tuple(StockLine(sku, q) for sku, q in r["lines"]))
+            for receipt_id, r in self.expected.items()
+            if r["location_id"] == location_id and r["status"] == "OPEN" and r["reference"]
+        ]
 
     async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:
         self._up()

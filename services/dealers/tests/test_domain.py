@@ -193,6 +193,26 @@ def test_receiving_leaves_the_expected_receipt_to_cancel_until_inventory_confirm
     assert r.require_receipt_cancel() is True and r.receipt_cancel_due  # a receipt made after it was received
 
 
+def test_the_receipt_a_shipment_made_is_recorded_and_due_a_cancel_if_it_came_after_the_goods() -> None:
+    d = dealer()
+    r = place(d, 100)
+    r.ship("T-1", NOW)
+    assert r.record_receipt("ER-1") is True and r.receipt_id == "ER-1" and not r.receipt_cancel_due
+    assert r.record_receipt("ER-1") is False  # a replay's answer
+    r.receive(d, NOW)
+    r.record_receipt_cancelled()
+    assert r.record_receipt("ER-1") is True and r.receipt_cancel_due  # answered after a cancel found nothing
+
+
+def test_without_a_recorded_receipt_only_one_citing_it_for_exactly_its_goods_may_be_its_own() -> None:
+    r = place(dealer(), 100)
+    (line,) = r.lines
+    assert r.may_be_own_receipt(r.id, [StockLine(line.sku, line.quantity)])
+    assert not r.may_be_own_receipt(r.id, [StockLine(line.sku, line.quantity + 1)])
+    assert not r.may_be_own_receipt(r.id, [StockLine(line.sku, line.quantity), StockLine("OTHER", 1)])
+    assert not r.may_be_own_receipt("R-OTHER", [StockLine(line.sku, line.quantity)])
+
+
 def test_repeating_a_step_is_a_no_op() -> None:
     d = dealer()
     r = place(d, 100)

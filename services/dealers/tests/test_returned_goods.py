@@ -41,7 +41,7 @@ async def test_a_dealers_sale_from_the_brands_pool_is_the_brands_goods_when_it_c
     dealer = await setup.dealer(tier=pb.DEALER_TIER_GOLD)
     shop = await setup.store(dealer.id)
     await setup.price("TEA", 10_000)
-    warehouse, at_warehouse, at_shop = setup.name("WH"), setup.name("O"), setup.name("O")
+    warehouse, at_warehouse, at_shop = setup.inventory.warehouse(), setup.name("O"), setup.name("O")
     await publish("orders.order.returned", returned_at(warehouse, dealer.id, at_warehouse, warehouse))
     await publish("orders.order.returned", returned_at(shop, dealer.id, at_shop, warehouse))
 

@@ -21,12 +21,15 @@ from onepool_runtime.protobuf import ts
 
 from onepool_dealers.adapters import mappers
 from onepool_dealers.domain.model import Dealer, DealerStatus, Location, LocationType, StockLine
+from onepool_dealers.service_layer.ports import OpenReceipt
 
 # A dealer channel sells from the brand's pool (warehouses and brand stores) plus the dealer's own
 # locations; inventory sources its orders from the dealer's own locations first (owner_dealer_id).
 BRAND_POOL = [inv.LOCATION_TYPE_WAREHOUSE, inv.LOCATION_TYPE_STORE]
 # A suspended dealer's channel stops selling.
 CHANNEL_STATUS = {DealerStatus.ACTIVE: ch.CHANNEL_STATUS_ACTIVE, DealerStatus.SUSPENDED: ch.CHANNEL_STATUS_PAUSED}
+# The most location ids inventory's ListLocations takes in one request.
+LOCATION_IDS_PER_CALL = 500
 
 
 def channel_request_id(dealer_id: str) -> str:
@@ -157,6 +160,18 @@ class InventoryGateway:
                     return found
         return None
 
+    async def find_locations(self, location_ids: list[str]) -> list[Location]:
+        found: list[Location] = []
+        wanted = sorted(set(location_ids))
+        for start in range(0, len(wanted), LOCATION_IDS_PER_CALL):
+            request = inv.ListLocationsRequest(location_ids=wanted[start : start + LOCATION_IDS_PER_CALL])
+            try:
+                reply = await self._stub.ListLocations(request, timeout=self._timeout)
+            except grpc.aio.AioRpcError as exc:
+                raise domain_error(exc, "inventory") from exc
+            found += [loc for loc in map(mappers.location_from_proto, reply.locations) if loc is not None]
+        return found
+
     async def transfer(
         self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[StockLine], reference: str
     ) -> str:
@@ -194,15 +209,17 @@ class InventoryGateway:
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "inventory") from exc
 
-    async def open_receipts_at(self, location_id: str) -> dict[str, str]:
+    async def open_receipts_at(self, location_id: str) -> list[OpenReceipt]:
         request = inv.ListExpectedReceiptsRequest(location_id=location_id, page_size=500)
-        receipts: dict[str, str] = {}
+        receipts: list[OpenReceipt] = []
         try:
             while True:
                 reply = await self._stub.ListExpectedReceipts(request, timeout=self._timeout)
-                for receipt in reply.receipts:
-                    if receipt.reference:
-                        receipts.setdefault(receipt.reference, receipt.id)
+                receipts += [
+                    OpenReceipt(r.id, r.reference, tuple(StockLine(ln.sku, ln.quantity) for ln in r.lines))
+                    for r in reply.receipts
+                    if r.reference
+                ]
                 if not reply.next_page_token:
                     return receipts
                 request.page_token = reply.next_page_token

@@ -111,6 +111,8 @@ class ReplenishmentRow(DealersTable, Stamped, table=True):
     shipped_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # RECEIVED, and its expected receipt in inventory not yet confirmed cancelled (the recovery loop retries).
     receipt_cancel_due: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # The expected receipt inventory answered the shipment's ExpectReceipt with: the one to cancel (empty: not known).
+    receipt_id: str = Field(default="", max_length=64)
 
 
 class ReplenishmentLineRow(DealersTable, table=True):
@@ -155,6 +157,8 @@ class DealerOrderRow(DealersTable, Created, table=True):
     refunded_minor: int = Field(default=0, sa_column=money_column())
     net_sales_minor: int = Field(default=0, sa_column=money_column())
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # orders' revision of the state kept (0: its event carried none); see OrderView.newer_than.
+    revision: int = Field(default=0, sa_column=counter_column())
 
 
 class DealerSettlementRow(DealersTable, Updated, table=True):

@@ -295,7 +295,11 @@ class Replenishment:
     Once it is RECEIVED, however that happened, `receipt_cancel_due` says the expected receipt its shipment
     made at the dealer's location (docs/presale.md) is still to be cancelled in inventory: the goods came as
     the transfer, and until the receipt is cancelled the dealer's channel may presell them a second time. It
-    is cleared only when inventory confirms nothing more comes on the receipt."""
+    is cleared only when inventory confirms nothing more comes on the receipt.
+
+    `receipt_id` is that receipt, as inventory's answer to the shipment's ExpectReceipt named it: the only way to
+    tell it from another receipt at the location citing the replenishment (an operator's, say). Empty when no
+    answer was recorded (shipped before dealers kept it, or the answer was lost): see `may_be_own_receipt`."""
 
     id: str
     dealer_id: str
@@ -309,6 +313,7 @@ class Replenishment:
     # When the transfer went out: what the goods' expected arrival is reckoned from, the same on every retry.
     shipped_at: datetime | None = None
     receipt_cancel_due: bool = False
+    receipt_id: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
@@ -451,6 +456,20 @@ class Replenishment:
             return False
         self.receipt_cancel_due = True
         return True
+
+    def record_receipt(self, receipt_id: str) -> bool:
+        """Inventory answered the shipment's ExpectReceipt with `receipt_id` (the same one on every replay). Once
+        received, that receipt is due a cancel too: it may have been made after a cancel found nothing."""
+        changed = self.receipt_id != receipt_id
+        self.receipt_id = receipt_id
+        return self.require_receipt_cancel() or changed
+
+    def may_be_own_receipt(self, reference: str, lines: Iterable[StockLine]) -> bool:
+        """For a replenishment with no recorded `receipt_id` only: whether an open receipt at its location may
+        be the one its shipment made. It cites the replenishment and expects exactly its goods; a receipt
+        citing it for other goods is someone else's. (One with the same goods cannot be told apart.)"""
+        mine = sorted((ln.sku, ln.quantity) for ln in self.lines)
+        return reference == self.id and sorted((ln.sku, ln.quantity) for ln in lines) == mine
 
     def record_receipt_cancelled(self) -> bool:
         """Inventory confirmed nothing more comes on the expected receipt (cancelled, closed or none open)."""

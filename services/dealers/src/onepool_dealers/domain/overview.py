@@ -4,10 +4,11 @@ calling them while a dealer waits).
 - Units in stock: on_hand per (sku, location) at the dealer's own locations, from inventory's StockChanged events.
   Each level carries a version that grows with every change; an update older than what is kept is dropped,
   so redelivered or reordered events can never roll a number back.
-- Orders: the latest known state of each order of the dealer, from the facts orders.order.* state. Whether an
-  order is open or paid is what orders says (its facts), never dealers' reading of orders' statuses. Its net
-  sale is what was paid less what was refunded (an order paid in full is counted at its total when the
-  payment amount is not reported); unpaid orders count zero.
+- Orders: the latest known state of each order of the dealer, from the facts orders.order.* state (the one
+  with the highest revision: orders counts each order's changes). Whether an order is open or paid is what
+  orders says (its facts), never dealers' reading of orders' statuses. Its net sale is what was paid less
+  what was refunded (an order paid in full is counted at its total when the payment amount is not
+  reported); unpaid orders count zero.
   Sales in a period are the net sales of the orders created in that period.
 - Balance: what the dealer owes the brand. Wholesale purchases come from dealers' own running total of
   received replenishments (never late); everything else settlement posts to the dealer's party (its share
@@ -36,6 +37,9 @@ class OrderView:
     refunded_minor: int
     created_at: datetime
     updated_at: datetime | None
+    # orders' count of the order's changes (OrderFacts.revision); 0 when the event carried none (published
+    # before orders counted them).
+    revision: int = 0
 
     @property
     def net_sales_minor(self) -> int:
@@ -45,9 +49,14 @@ class OrderView:
         return max(paid - self.refunded_minor, 0)
 
     def newer_than(self, other: OrderView) -> bool:
-        """Whether this state may replace `other` (orders carry no version; updated_at orders them)."""
+        """Whether this state may replace `other`: the higher revision wins, an equal one is the same state
+        again. updated_at is the clock of whichever orders replica made the change, so it only decides when
+        one of them has no revision (an event from before orders counted them), and a state without it is
+        older than one with it (an event from before orders stamped it, replayed late)."""
+        if self.revision and other.revision:
+            return self.revision >= other.revision
         if self.updated_at is None or other.updated_at is None:
-            return True
+            return other.updated_at is None
         return self.updated_at >= other.updated_at
 
 

@@ -118,10 +118,11 @@ class ReturnedGoods:
     paid_prices: Mapping[str, Money] = field(default_factory=dict)
 
     def goods(self, seller: str, owners: Mapping[str, str]) -> list[Goods]:
-        """One Goods per owner the units were after the sale; `owners`: location id -> owning dealer id (a
-        location not in it is the brand's). The seller's part is "return:<return>" (the id a return always
-        had); the brand's part of a dealer's sale is "return:<return>:brand"."""
-        taker = owners.get(self.location_id, BRAND)
+        """One Goods per owner the units were after the sale; `owners`: location id -> owning dealer id ("" for
+        the brand's), the return's location among them (one not known yet is not the brand's: the caller waits
+        for it). The seller's part is "return:<return>" (the id a return always had); the brand's part of a
+        dealer's sale is "return:<return>:brand"."""
+        taker = owners[self.location_id]
         parts: dict[str, dict[str, int]] = {}
         for sku, quantity in _merged(self.lines):
             for owner, units in self._owners_of(sku, quantity):

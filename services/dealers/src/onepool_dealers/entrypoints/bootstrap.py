@@ -1,11 +1,11 @@
 """Wires the dealers service: unit of work, peers (inventory, channels), sagas and their recovery loop,
-the read-model consumers and the servicer."""
+the read-model consumers (with the lookup of locations they wait for) and the servicer."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 import grpc
@@ -21,6 +21,7 @@ from onepool_dealers.adapters.gateways import ChannelsGateway, InventoryGateway
 from onepool_dealers.entrypoints import consumers
 from onepool_dealers.entrypoints.grpc_api import DealerServicer
 from onepool_dealers.entrypoints.policies import POLICY
+from onepool_dealers.service_layer.locations import LocationLookup
 from onepool_dealers.service_layer.ports import ChannelsPort, InventoryPort
 from onepool_dealers.service_layer.sagas import Sagas
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
@@ -30,18 +31,25 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = dealers_pb2.DESCRIPTOR.services_by_name["DealerService"].full_name
 
 
-def event_consumers(infra: Infra, receipt_due: Callable[[str], None] | None = None) -> list[EventConsumer]:
+def event_consumers(
+    infra: Infra,
+    receipt_due: Callable[[str], None] | None = None,
+    locations_wanted: Callable[[Iterable[str]], None] | None = None,
+) -> list[EventConsumer]:
     """The events dealers reads into its read models (nothing is connected here; the host runs them).
-    `receipt_due`: told of a replenishment an event received, once committed (Sagas.receipt_due)."""
+    `receipt_due`: told of a replenishment an event received, once committed (Sagas.receipt_due).
+    `locations_wanted`: told of locations an event waits for (LocationLookup.wanted)."""
     factors = infra.settings_as(DealersSettings).tier_factors()
-    on_order, on_orders = consumers.order_handlers(factors)
+    on_order, on_orders = consumers.order_handlers(factors, locations_wanted)
     inventory_view = [
         Subscription.of(inventory_events.LocationUpserted, consumers.on_location_upserted),
         Subscription.of(
             inventory_events.StockChanged, consumers.on_stock_changed, many=consumers.on_stock_changed_many
         ),
         Subscription.of(inventory_events.TransferShipped, consumers.on_transfer_shipped),
-        Subscription.of(inventory_events.TransferReceived, consumers.on_transfer_received(factors, receipt_due)),
+        Subscription.of(
+            inventory_events.TransferReceived, consumers.on_transfer_received(factors, receipt_due, locations_wanted)
+        ),
     ]
     orders_view = [
         Subscription.of(message, on_order, many=on_orders)
@@ -85,6 +93,7 @@ async def build_with(
         recovery_batch=settings.recovery_batch,
         transit_seconds=settings.replenishment_transit_seconds,
     )
+    lookup = LocationLookup(uow_factory, inventory)
     servicer = DealerServicer(uow_factory, sagas, settings)
 
     async def recover() -> None:
@@ -105,10 +114,14 @@ async def build_with(
         register=partial(dealers_pb2_grpc.add_DealerServiceServicer_to_server, servicer),
         service_names=[SERVICE_NAME],
         policy=POLICY,
-        consumers=event_consumers(infra, sagas.receipt_due),
-        tasks={"dealer-recovery": recover, "dealer-receipt-cancels": sagas.follow_receipts},
+        consumers=event_consumers(infra, sagas.receipt_due, lookup.wanted),
+        tasks={
+            "dealer-recovery": recover,
+            "dealer-receipt-cancels": sagas.follow_receipts,
+            "dealer-location-lookups": lookup.follow,
+        },
         on_stop=[close_peers],
-        components={"sagas": sagas},
+        components={"sagas": sagas, "location_lookup": lookup},
     )
 
 

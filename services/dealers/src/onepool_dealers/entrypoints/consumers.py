@@ -4,11 +4,12 @@ fulfillments and returns that move goods between owners are valued and published
 A replenishment received in inventory directly has its expected receipt cancelled right after the commit.
 
 Every handler runs in the consumer's transaction, after its inbox insert, so a redelivered event has no
-effect; stale numbers are dropped by version (stock, locations) or by updated_at (orders)."""
+effect; stale numbers are dropped by version (stock, locations) or by revision (orders; OrderView.newer_than)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeAlias
@@ -62,11 +63,14 @@ async def on_transfer_shipped(event: inventory_events.TransferShipped, uow: Deal
 
 
 def on_transfer_received(
-    factors: TierFactors, receipt_due: Callable[[str], None] | None = None
+    factors: TierFactors,
+    receipt_due: Callable[[str], None] | None = None,
+    locations_wanted: Callable[[Iterable[str]], None] | None = None,
 ) -> Callable[[inventory_events.TransferReceived, DealersUnitOfWork], Awaitable[None]]:
     """`receipt_due(replenishment_id)` is told, once the transaction commits, of a replenishment this event
     received whose expected receipt is still to be cancelled (the sagas cancel it at once, outside the
-    consumer's transaction; their recovery loop retries what fails)."""
+    consumer's transaction; their recovery loop retries what fails). `locations_wanted` is told of the
+    locations an event waits for (LocationLookup.wanted)."""
 
     async def received(event: inventory_events.TransferReceived, uow: DealersUnitOfWork) -> None:
         t = event.transfer
@@ -82,9 +86,23 @@ def on_transfer_received(
                 uow.after_commit(partial(receipt_due, own.id))
             return
         lines = [StockLine(ln.sku, ln.quantity) for ln in t.lines]
-        await handlers.transfer_received(uow, factors, t.id, t.reference, lines, t.from_location_id, t.to_location_id)
+        with _looking_up(locations_wanted):
+            await handlers.transfer_received(
+                uow, factors, t.id, t.reference, lines, t.from_location_id, t.to_location_id
+            )
 
     return received
+
+
+@contextmanager
+def _looking_up(locations_wanted: Callable[[Iterable[str]], None] | None) -> Iterator[None]:
+    """An event waiting for locations dealers does not know yet has them looked up while it waits."""
+    try:
+        yield
+    except handlers.LocationNotKnownYet as exc:
+        if locations_wanted is not None:
+            locations_wanted(exc.location_ids)
+        raise
 
 
 def _time(value: object, fallback: datetime | None) -> datetime | None:
@@ -104,21 +122,24 @@ OrderEvent: TypeAlias = (
 
 
 def order_handlers(
-    factors: TierFactors,
+    factors: TierFactors, locations_wanted: Callable[[Iterable[str]], None] | None = None
 ) -> tuple[
     Callable[[OrderEvent, DealersUnitOfWork], Awaitable[None]],
     Callable[[list[OrderEvent], DealersUnitOfWork], Awaitable[None]],
 ]:
-    """(one event, a run of events): the dealer's order view, and goods that changed owner."""
+    """(one event, a run of events): the dealer's order view, and goods that changed owner.
+    `locations_wanted`: as for on_transfer_received (a return at a location dealers does not know yet)."""
 
     async def one(event: OrderEvent, uow: DealersUnitOfWork) -> None:
         await handlers.apply_order(uow, *_order_view(event))
-        await handlers.order_goods_moved(uow, factors, [_order_goods(event)])
+        with _looking_up(locations_wanted):
+            await handlers.order_goods_moved(uow, factors, [_order_goods(event)])
 
     async def many(events: list[OrderEvent], uow: DealersUnitOfWork) -> None:
         """A run of orders events in the consumer's batch: dealers looked up and orders locked once."""
         await handlers.apply_orders(uow, [_order_view(e) for e in events])
-        await handlers.order_goods_moved(uow, factors, [_order_goods(e) for e in events])
+        with _looking_up(locations_wanted):
+            await handlers.order_goods_moved(uow, factors, [_order_goods(e) for e in events])
 
     return one, many
 
@@ -188,6 +209,7 @@ def _order_view(event: OrderEvent) -> tuple[OrderView, str]:
         refunded_minor=order.refunded.amount_minor,
         created_at=_time(order.created_at, occurred) or occurred,
         updated_at=_time(order.updated_at, None),
+        revision=order.revision,
     )
     return view, order.channel_id
 

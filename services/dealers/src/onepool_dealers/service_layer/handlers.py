@@ -237,11 +237,11 @@ async def receipt_cancelled(uow: DealersUnitOfWork, replenishment_id: str) -> No
         await uow.repo.save_replenishment(replenishment)
 
 
-async def require_receipt_cancel(uow: DealersUnitOfWork, replenishment_id: str) -> Replenishment:
-    """An expected receipt was made for a replenishment: if it was received meanwhile, that receipt is due
-    a cancel too."""
+async def receipt_expected(uow: DealersUnitOfWork, replenishment_id: str, receipt_id: str) -> Replenishment:
+    """Inventory answered the replenishment's ExpectReceipt with `receipt_id`: the receipt to cancel once it is
+    received (and at once if it was received meanwhile)."""
     replenishment = await get_replenishment(uow, replenishment_id, lock=True)
-    if replenishment.require_receipt_cancel():
+    if replenishment.record_receipt(receipt_id):
         await uow.repo.save_replenishment(replenishment)
     return replenishment
 
@@ -278,6 +278,27 @@ class OwnTransferNotKnownYet(NotYet):
     recorded: it may be that transfer or someone else's. Retried by the consumer, never dead-lettered: the
     shipping saga (its caller, or the recovery loop replaying the request) records the answer or the refusal
     within `shipping_retry_after_seconds` of inventory being reachable, and then the arrival is decided."""
+
+
+class LocationNotKnownYet(NotYet):
+    """A move names a location dealers' copy of the pool does not hold yet. That copy is fed by inventory's
+    events on another durable consumer (or another replica's batch), so a location created a moment ago may be
+    missing, and missing is not the brand's. Retried by the consumer, never dead-lettered: its LocationUpserted,
+    or the answer inventory gives the consumer's lookup (`LocationLookup`), records it shortly."""
+
+    def __init__(self, location_ids: Iterable[str]) -> None:
+        self.location_ids = tuple(sorted(set(location_ids)))
+        super().__init__(f"locations not known yet: {', '.join(self.location_ids)}")
+
+
+async def location_owners(uow: DealersUnitOfWork, location_ids: Iterable[str]) -> dict[str, str]:
+    """location id -> owning dealer id ("" for the brand's) of every one of `location_ids`; raises
+    LocationNotKnownYet naming those dealers does not know."""
+    wanted = set(location_ids)
+    owners = await uow.repo.location_owners(wanted)
+    if missing := wanted - owners.keys():
+        raise LocationNotKnownYet(missing)
+    return {location_id: owner or "" for location_id, owner in owners.items()}
 
 
 async def own_transfer_received(
@@ -343,13 +364,13 @@ async def transfer_received(
     found = await uow.repo.get_replenishment(reference) if reference else None
     if found is not None and found.is_own_transfer(transfer_id, from_location_id, to_location_id):
         return []
-    owners = await uow.repo.location_owners({from_location_id, to_location_id})
+    owners = await location_owners(uow, {from_location_id, to_location_id})
     goods = Goods(
         id=f"transfer:{transfer_id}",
         reason=MoveReason.TRANSFER,
         lines=tuple(lines),
-        giver=owners.get(from_location_id, ""),
-        taker=owners.get(to_location_id, ""),
+        giver=owners[from_location_id],
+        taker=owners[to_location_id],
         reference=transfer_id,
         location_id=to_location_id,
     )
@@ -360,13 +381,15 @@ async def order_goods_moved(
     uow: DealersUnitOfWork, factors: TierFactors, shown: list[tuple[str, str, list[Goods | ReturnedGoods]]]
 ) -> None:
     """Goods orders events show changing owner ((order's dealer id, channel id, goods) per event, see
-    ownership.resolve): sellers and location owners looked up, then the moves recorded. Nothing is read
-    unless an event shows some (most orders events show none)."""
+    ownership.resolve): sellers and the owners of the returns' locations looked up (LocationNotKnownYet for
+    one dealers does not know yet), then the moves recorded. Nothing is read unless an event shows some (most
+    orders events show none)."""
     relevant = [(dealer_id, channel_id, goods) for dealer_id, channel_id, goods in shown if goods]
     if not relevant:
         return
+    returned_at = {g.location_id for _, _, goods in relevant for g in goods if isinstance(g, ReturnedGoods)}
+    owners = await location_owners(uow, returned_at)
     channel_dealers = await uow.repo.dealer_ids_by_channels({c for d, c, _ in relevant if not d})
-    owners = await uow.repo.location_owners({g.location_id for _, _, goods in relevant for g in goods})
     resolved = [ownership.resolve(goods, d or channel_dealers.get(c, ""), owners) for d, c, goods in relevant]
     await record_moves(uow, factors, [g for goods in resolved for g in goods])
 

@@ -7,10 +7,20 @@ InvalidArgument, NotFound, ...); a peer that cannot be reached is `Unavailable`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from onepool_dealers.domain.model import Dealer, Location, StockLine
+
+
+@dataclass(frozen=True)
+class OpenReceipt:
+    """An open expected receipt, as much of it as tells a replenishment's own from another citing it."""
+
+    id: str
+    reference: str
+    lines: tuple[StockLine, ...]
 
 
 class ChannelsPort(Protocol):
@@ -29,6 +39,10 @@ class InventoryPort(Protocol):
 
     async def find_brand_warehouse(self, location_id: str) -> Location | None: ...
 
+    async def find_locations(self, location_ids: list[str]) -> list[Location]:
+        """Those of the locations inventory has (any owner, type or state); the others are left out."""
+        ...
+
     async def transfer(
         self, *, request_id: str, from_location_id: str, to_location_id: str, lines: list[StockLine], reference: str
     ) -> str:
@@ -43,9 +57,9 @@ class InventoryPort(Protocol):
         """Record goods on their way to a location (idempotent on request_id); returns the receipt id."""
         ...
 
-    async def open_receipts_at(self, location_id: str) -> dict[str, str]:
-        """The open expected receipts at the location: receipt id by reference (one read for every
-        replenishment due a cancel there)."""
+    async def open_receipts_at(self, location_id: str) -> list[OpenReceipt]:
+        """The open expected receipts at the location that cite something (a reference), in inventory's
+        order: one read for every replenishment due a cancel there whose receipt id is not known."""
         ...
 
     async def cancel_expected_receipt(self, receipt_id: str, reason: str) -> None:

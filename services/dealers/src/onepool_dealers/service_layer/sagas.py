@@ -23,17 +23,24 @@ finished by a retry or by the recovery loop (`recover_once`).
 - Presale (docs/presale.md): once shipped, the replenishment is also recorded in inventory as an expected
   receipt at the dealer's location (ExpectReceipt, request id derived from the replenishment id), due
   `transit_seconds` later, so the dealer's own channel (the only one selling from its locations) may presell
-  it. Making it is best effort: if inventory cannot be reached the replenishment still ships; it is then only
-  not preselling (a repeat of ShipReplenishment makes it).
+  it; the receipt id inventory answers is recorded (`receipt_id`). Making it is best effort: if inventory
+  cannot be reached the replenishment still ships; it is then only not preselling (a repeat of
+  ShipReplenishment makes it, as long as no receipt id is recorded).
 - Once received, by ReceiveReplenishment or by inventory's transfer.received event, the receipt must be
   cancelled: the goods came as the transfer (which fills the orders waiting there first), and an open
   receipt would let the channel presell them again. RECEIVED sets the replenishment's `receipt_cancel_due`
   in the same transaction; the cancel is asked at once by ReceiveReplenishment (and by any repeat of it), on
   the event path right after the consumer's commit (`receipt_due`, then `follow_receipts`: a consumer's
   transaction never waits on another service), and by the recovery loop until inventory confirms it
-  (cancelled, closed, or no open receipt); only then is the flag cleared. A location's open receipts are
-  looked up once for all the replenishments due there (after migration 0008 marked every replenishment ever
-  received, most with no receipt left open).
+  (cancelled, closed, or no open receipt); only then is the flag cleared.
+- The receipt cancelled is the recorded one: others at the location may cite the replenishment too (an
+  operator's advance shipping notice) and are not dealers' to cancel. A replenishment with none recorded
+  (shipped before migration 0010, or its ExpectReceipt answer lost) falls back to an open receipt there citing
+  it and expecting exactly its goods; a location's open receipts are read once for all those due there (0008
+  marked every replenishment ever received, most with no receipt left open). The id is not learnt by
+  replaying ExpectReceipt: inventory answers a replay from the stored answer only while it keeps the request
+  id (30 days); after that, or if the first request never landed, the replay makes a new receipt, offering
+  goods already received for presale until it is cancelled.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from onepool_runtime.errors import DomainError, FailedPrecondition, InvalidArgum
 from onepool_runtime.idempotency import run_in_transaction
 
 from onepool_dealers.domain import commands
-from onepool_dealers.domain.model import Dealer, Location, Replenishment, ReplenishmentStatus, StockLine
+from onepool_dealers.domain.model import Dealer, Location, Replenishment, StockLine
 from onepool_dealers.service_layer import handlers
 from onepool_dealers.service_layer.ports import ChannelsPort, InventoryPort
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
@@ -151,9 +158,10 @@ class Sagas:
     async def ship(self, replenishment_id: str) -> Replenishment:
         replenishment, must_call = await self._tx(lambda uow: handlers.request_shipping(uow, replenishment_id))
         if not must_call:
-            # Shipped already: the expectation may have failed after the transfer went out. Asking again is a
-            # replay when it did not (the same request id and content).
-            await self._expect(replenishment)
+            # Shipped already: the expectation may have failed after the transfer went out (no receipt recorded).
+            # Asking again is a replay when it did not (the same request id and content).
+            if not replenishment.receipt_id:
+                await self._expect(replenishment)
             return replenishment  # type: ignore[no-any-return]
         try:
             transfer_id = await self.inventory.transfer(
@@ -177,7 +185,7 @@ class Sagas:
         the request id and every field, the expected time too, follow from the shipped replenishment)."""
         shipped_at = replenishment.shipped_at or replenishment.updated_at or datetime.now(UTC)
         try:
-            await self.inventory.expect_receipt(
+            receipt_id = await self.inventory.expect_receipt(
                 request_id=expectation_request_id(replenishment.id),
                 location_id=replenishment.to_location_id,
                 lines=[StockLine(ln.sku, ln.quantity) for ln in replenishment.lines],
@@ -189,10 +197,11 @@ class Sagas:
                 "replenishment %s is not expected stock at %s: %s", replenishment.id, replenishment.to_location_id, exc
             )
             return
-        # Received while the receipt was being made: a cancel that ran before it found nothing to cancel.
-        current: Replenishment = await self._read(lambda uow: handlers.get_replenishment(uow, replenishment.id))
-        if current.status is ReplenishmentStatus.RECEIVED:
-            await self._tx(lambda uow: handlers.require_receipt_cancel(uow, current.id))
+        current: Replenishment = await self._tx(
+            lambda uow: handlers.receipt_expected(uow, replenishment.id, receipt_id)
+        )
+        # Received while the receipt was being made: a cancel that ran before it did not know the receipt.
+        if current.receipt_cancel_due:
             await self._cancel_receipt(current)
 
     async def receive(self, replenishment_id: str) -> Replenishment:
@@ -212,20 +221,25 @@ class Sagas:
     async def _cancel_receipts(self, replenishments: list[Replenishment]) -> None:
         """Cancel the replenishments' expected receipts and clear `receipt_cancel_due` once inventory confirms.
         A receipt already cancelled, fully received (RECEIPT_CLOSED) or gone is as good as cancelled. Anything
-        else leaves the flag for the recovery loop. Each location's open receipts are read once."""
-        by_location: dict[str, list[Replenishment]] = {}
+        else leaves the flag for the recovery loop. Each recorded receipt is cancelled by its id; the open
+        receipts of a location are read once, for those with none recorded (module doc)."""
+        unknown: dict[str, list[Replenishment]] = {}
         for replenishment in replenishments:
-            by_location.setdefault(replenishment.to_location_id, []).append(replenishment)
-        for location_id, due in by_location.items():
+            if replenishment.receipt_id:
+                await self._cancel_one_receipt(replenishment, replenishment.receipt_id)
+            else:
+                unknown.setdefault(replenishment.to_location_id, []).append(replenishment)
+        for location_id, due in unknown.items():
             try:
                 receipts = await self.inventory.open_receipts_at(location_id)
             except NotFound:
-                receipts = {}
+                receipts = []
             except DomainError as exc:
                 log.warning("the expected receipts at %s stay open for now: %s", location_id, exc)
                 continue
             for replenishment in due:
-                await self._cancel_one_receipt(replenishment, receipts.get(replenishment.id, ""))
+                found = (r.id for r in receipts if replenishment.may_be_own_receipt(r.reference, r.lines))
+                await self._cancel_one_receipt(replenishment, next(found, ""))
 
     async def _cancel_one_receipt(self, replenishment: Replenishment, receipt_id: str) -> None:
         if receipt_id:
