@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool_runtime.testing.services import field_violations, metadata
@@ -330,16 +331,22 @@ async def test_a_late_reimport_of_an_older_version_does_not_move_the_address_bac
         moved.updated_at,
     )
 
-    # Customer service moves it (as of now); the marketplace re-sending its last version changes nothing.
+    # Customer service moves it, as of when the buyer called (30 minutes ago); the marketplace re-sending its
+    # last version, older than that, changes nothing.
+    called = Timestamp()
+    called.FromDatetime(now - timedelta(minutes=30))
     await orders.ChangeDeliveryAddress(
-        opb.ChangeDeliveryAddressRequest(request_id=world.name("cs"), order_id=placed.id, address=address("客服路5号")),
+        opb.ChangeDeliveryAddressRequest(
+            request_id=world.name("cs"), order_id=placed.id, address=address("客服路5号"), as_of=called
+        ),
         metadata=metadata("admin"),
     )
     resent = await send("天目山路8号", -40)
     assert resent.fulfillment.address == address("客服路5号")
     # A newer version at that address, then an older one (still newer than the service's change) arriving late.
-    assert (await send("客服路5号", 20)).fulfillment.address == address("客服路5号")
-    assert (await send("文三路100号", 10)).fulfillment.address == address("客服路5号")
+    # (Times are never later than now: orders reads a sender's time ahead of its clock as now.)
+    assert (await send("客服路5号", -20)).fulfillment.address == address("客服路5号")
+    assert (await send("文三路100号", -25)).fulfillment.address == address("客服路5号")
     stored = (await orders.GetOrder(opb.GetOrderRequest(order_id=placed.id), metadata=metadata("admin"))).order
     assert stored.fulfillment.address == address("客服路5号")
 

@@ -4,15 +4,18 @@
 # source: onepool/orders/v1/facts.proto
 # Protobuf Python Version: 7.35.1
 """Generated protocol buffer code."""
-
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import runtime_version as _runtime_version
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
-
 _runtime_version.ValidateProtobufRuntimeVersion(
-    _runtime_version.Domain.PUBLIC, 7, 35, 1, "", "onepool/orders/v1/facts.proto"
+    _runtime_version.Domain.PUBLIC,
+    7,
+    35,
+    1,
+    '',
+    'onepool/orders/v1/facts.proto'
 )
 # @@protoc_insertion_point(imports)
 
@@ -23,25 +26,23 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(
-    b'\n\x1donepool/orders/v1/facts.proto\x12\x11onepool.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eonepool/common/v1/common.proto"\xb0\x05\n\nOrderFacts\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x11\n\tdealer_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x30\n\x05lines\x18\x05 \x03(\x0b\x32!.onepool.orders.v1.OrderLineFacts\x12\'\n\x05total\x18\x06 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12&\n\x04paid\x18\x07 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12*\n\x08refunded\x18\x08 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x39\n\x0c\x66ulfillments\x18\t \x03(\x0b\x32#.onepool.orders.v1.FulfillmentFacts\x12\x0f\n\x07is_open\x18\n \x01(\x08\x12\x0f\n\x07is_paid\x18\x0b \x01(\x08\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0cshipping_fee\x18\x14 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12)\n\x07\x64\x65posit\x18\x15 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12.\n\x0c\x64\x65posit_kept\x18\x16 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x32\n\x0e\x62\x61lance_due_at\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x18 \x01(\x03\x12\x17\n\x0f\x63hannel_version\x18\x19 \x01(\x03"\xba\x02\n\x0eOrderLineFacts\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12\x1a\n\x12\x66ulfilled_quantity\x18\x03 \x01(\x05\x12\x19\n\x11returned_quantity\x18\x04 \x01(\x05\x12,\n\nunit_price\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\nline_total\x18\x06 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12*\n\x08\x64iscount\x18\n \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x19\n\x11\x61waiting_quantity\x18\x0b \x01(\x05\x12/\n\x0bpromised_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp"\xe8\x01\n\x10\x46ulfillmentFacts\x12\x16\n\x0e\x66ulfillment_id\x18\x01 \x01(\t\x12\x13\n\x0blocation_id\x18\x02 \x01(\t\x12 \n\x18location_owner_dealer_id\x18\x03 \x01(\t\x12\x30\n\x05lines\x18\x04 \x03(\x0b\x32!.onepool.orders.v1.StockLineFacts\x12\x10\n\x08has_left\x18\x05 \x01(\x08\x12\x14\n\x0cis_cancelled\x18\x06 \x01(\x08\x12+\n\x07left_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp"/\n\x0eStockLineFacts\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05"\xa1\x01\n\x0bReturnFacts\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x13\n\x0blocation_id\x18\x02 \x01(\t\x12\x30\n\x05lines\x18\x03 \x03(\x0b\x32!.onepool.orders.v1.StockLineFacts\x12(\n\x06refund\x18\x04 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x0e\n\x06reason\x18\x05 \x01(\t"\xa0\x01\n\x0bLinePromise\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x19\n\x11\x61waiting_quantity\x18\x02 \x01(\x05\x12\x38\n\x14previous_promised_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bpromised_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3'
-)
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1donepool/orders/v1/facts.proto\x12\x11onepool.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eonepool/common/v1/common.proto\"\xb0\x05\n\nOrderFacts\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x11\n\tdealer_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x30\n\x05lines\x18\x05 \x03(\x0b\x32!.onepool.orders.v1.OrderLineFacts\x12\'\n\x05total\x18\x06 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12&\n\x04paid\x18\x07 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12*\n\x08refunded\x18\x08 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x39\n\x0c\x66ulfillments\x18\t \x03(\x0b\x32#.onepool.orders.v1.FulfillmentFacts\x12\x0f\n\x07is_open\x18\n \x01(\x08\x12\x0f\n\x07is_paid\x18\x0b \x01(\x08\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0cshipping_fee\x18\x14 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12)\n\x07\x64\x65posit\x18\x15 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12.\n\x0c\x64\x65posit_kept\x18\x16 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x32\n\x0e\x62\x61lance_due_at\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x18 \x01(\x03\x12\x17\n\x0f\x63hannel_version\x18\x19 \x01(\x03\"\xba\x02\n\x0eOrderLineFacts\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12\x1a\n\x12\x66ulfilled_quantity\x18\x03 \x01(\x05\x12\x19\n\x11returned_quantity\x18\x04 \x01(\x05\x12,\n\nunit_price\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\nline_total\x18\x06 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12*\n\x08\x64iscount\x18\n \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x19\n\x11\x61waiting_quantity\x18\x0b \x01(\x05\x12/\n\x0bpromised_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe8\x01\n\x10\x46ulfillmentFacts\x12\x16\n\x0e\x66ulfillment_id\x18\x01 \x01(\t\x12\x13\n\x0blocation_id\x18\x02 \x01(\t\x12 \n\x18location_owner_dealer_id\x18\x03 \x01(\t\x12\x30\n\x05lines\x18\x04 \x03(\x0b\x32!.onepool.orders.v1.StockLineFacts\x12\x10\n\x08has_left\x18\x05 \x01(\x08\x12\x14\n\x0cis_cancelled\x18\x06 \x01(\x08\x12+\n\x07left_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"/\n\x0eStockLineFacts\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\xa1\x01\n\x0bReturnFacts\x12\x11\n\treturn_id\x18\x01 \x01(\t\x12\x13\n\x0blocation_id\x18\x02 \x01(\t\x12\x30\n\x05lines\x18\x03 \x03(\x0b\x32!.onepool.orders.v1.StockLineFacts\x12(\n\x06refund\x18\x04 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xa0\x01\n\x0bLinePromise\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x19\n\x11\x61waiting_quantity\x18\x02 \x01(\x05\x12\x38\n\x14previous_promised_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bpromised_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "onepool.orders.v1.facts_pb2", _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.orders.v1.facts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-    DESCRIPTOR._loaded_options = None
-    _globals["_ORDERFACTS"]._serialized_start = 118
-    _globals["_ORDERFACTS"]._serialized_end = 806
-    _globals["_ORDERLINEFACTS"]._serialized_start = 809
-    _globals["_ORDERLINEFACTS"]._serialized_end = 1123
-    _globals["_FULFILLMENTFACTS"]._serialized_start = 1126
-    _globals["_FULFILLMENTFACTS"]._serialized_end = 1358
-    _globals["_STOCKLINEFACTS"]._serialized_start = 1360
-    _globals["_STOCKLINEFACTS"]._serialized_end = 1407
-    _globals["_RETURNFACTS"]._serialized_start = 1410
-    _globals["_RETURNFACTS"]._serialized_end = 1571
-    _globals["_LINEPROMISE"]._serialized_start = 1574
-    _globals["_LINEPROMISE"]._serialized_end = 1734
+  DESCRIPTOR._loaded_options = None
+  _globals['_ORDERFACTS']._serialized_start=118
+  _globals['_ORDERFACTS']._serialized_end=806
+  _globals['_ORDERLINEFACTS']._serialized_start=809
+  _globals['_ORDERLINEFACTS']._serialized_end=1123
+  _globals['_FULFILLMENTFACTS']._serialized_start=1126
+  _globals['_FULFILLMENTFACTS']._serialized_end=1358
+  _globals['_STOCKLINEFACTS']._serialized_start=1360
+  _globals['_STOCKLINEFACTS']._serialized_end=1407
+  _globals['_RETURNFACTS']._serialized_start=1410
+  _globals['_RETURNFACTS']._serialized_end=1571
+  _globals['_LINEPROMISE']._serialized_start=1574
+  _globals['_LINEPROMISE']._serialized_end=1734
 # @@protoc_insertion_point(module_scope)

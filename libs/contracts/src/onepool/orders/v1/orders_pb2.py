@@ -4,15 +4,18 @@
 # source: onepool/orders/v1/orders.proto
 # Protobuf Python Version: 7.35.1
 """Generated protocol buffer code."""
-
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import runtime_version as _runtime_version
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
-
 _runtime_version.ValidateProtobufRuntimeVersion(
-    _runtime_version.Domain.PUBLIC, 7, 35, 1, "", "onepool/orders/v1/orders.proto"
+    _runtime_version.Domain.PUBLIC,
+    7,
+    35,
+    1,
+    '',
+    'onepool/orders/v1/orders.proto'
 )
 # @@protoc_insertion_point(imports)
 
@@ -23,83 +26,81 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from onepool.common.v1 import common_pb2 as onepool_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(
-    b'\n\x1eonepool/orders/v1/orders.proto\x12\x11onepool.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eonepool/common/v1/common.proto"f\n\x08\x43ustomer\x12\x1b\n\x13\x63hannel_customer_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t"\xe6\x02\n\tOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12,\n\nunit_price\x18\x03 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\nline_total\x18\x04 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x13\n\x0b\x63hannel_sku\x18\x05 \x01(\t\x12\x19\n\x11returned_quantity\x18\x06 \x01(\x05\x12*\n\x08\x64iscount\x18\n \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x19\n\x11\x61waiting_quantity\x18\x0b \x01(\x05\x12/\n\x0bpromised_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x0bstock_state\x18\r \x01(\x0e\x32!.onepool.orders.v1.LineStockState"\x9b\x01\n\x15\x46ulfillmentPreference\x12\x30\n\x04mode\x18\x01 \x01(\x0e\x32".onepool.orders.v1.FulfillmentMode\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x1a\n\x12pickup_location_id\x18\x04 \x01(\t\x12\x13\n\x0b\x61llow_split\x18\x05 \x01(\x08"0\n\x0f\x46ulfillmentLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05"\xfe\x01\n\x0b\x46ulfillment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0blocation_id\x18\x02 \x01(\t\x12\x31\n\x05lines\x18\x03 \x03(\x0b\x32".onepool.orders.v1.FulfillmentLine\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.onepool.orders.v1.FulfillmentStatus\x12\x13\n\x0btracking_no\x18\x05 \x01(\t\x12 \n\x18location_owner_dealer_id\x18\x06 \x01(\t\x12.\n\nshipped_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp">\n\tShortfall\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\trequested\x18\x02 \x01(\x05\x12\x11\n\tavailable\x18\x03 \x01(\x05"\xec\x07\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x19\n\x11\x65xternal_order_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12.\n\x06status\x18\x05 \x01(\x0e\x32\x1e.onepool.orders.v1.OrderStatus\x12+\n\x05lines\x18\x06 \x03(\x0b\x32\x1c.onepool.orders.v1.OrderLine\x12\'\n\x05total\x18\x07 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x34\n\x0c\x66ulfillments\x18\x08 \x03(\x0b\x32\x1e.onepool.orders.v1.Fulfillment\x12\x16\n\x0ereservation_id\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdealer_id\x18\x0c \x01(\t\x12-\n\x08\x63ustomer\x18\r \x01(\x0b\x32\x1b.onepool.orders.v1.Customer\x12=\n\x0b\x66ulfillment\x18\x0e \x01(\x0b\x32(.onepool.orders.v1.FulfillmentPreference\x12&\n\x04paid\x18\x0f \x01(\x0b\x32\x18.onepool.common.v1.Money\x12*\n\x08refunded\x18\x10 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x13\n\x0bpayment_ref\x18\x11 \x01(\t\x12\x15\n\rstatus_reason\x18\x12 \x01(\t\x12\x30\n\nshortfalls\x18\x13 \x03(\x0b\x32\x1c.onepool.orders.v1.Shortfall\x12:\n\x16reservation_expires_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0cshipping_fee\x18\x1e \x01(\x0b\x32\x18.onepool.common.v1.Money\x12)\n\x07\x64\x65posit\x18\x1f \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x32\n\x0e\x62\x61lance_due_at\x18  \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0c\x64\x65posit_kept\x18! \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x31\n\raddress_as_of\x18" \x01(\x0b\x32\x1a.google.protobuf.Timestamp"\xf0\x02\n\x11PlaceOrderRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x19\n\x11\x65xternal_order_id\x18\x02 \x01(\t\x12-\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.onepool.orders.v1.Customer\x12+\n\x05lines\x18\x04 \x03(\x0b\x32\x1c.onepool.orders.v1.OrderLine\x12=\n\x0b\x66ulfillment\x18\x05 \x01(\x0b\x32(.onepool.orders.v1.FulfillmentPreference\x12\x11\n\tdealer_id\x18\x06 \x01(\t\x12\x1b\n\x13payment_ttl_seconds\x18\x07 \x01(\x05\x12.\n\x0cshipping_fee\x18\x14 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x31\n\raddress_as_of\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp"=\n\x12PlaceOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"\xd6\x01\n\x11ListOrdersRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x11\n\tdealer_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.onepool.orders.v1.OrderStatus\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x13\n\x0blocation_id\x18\x07 \x01(\t\x12\x19\n\x11\x65xternal_order_id\x18\x08 \x01(\t"W\n\x12ListOrdersResponse\x12(\n\x06orders\x18\x01 \x03(\x0b\x32\x18.onepool.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t"\x90\x01\n\x0fPayOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0bpayment_ref\x18\x02 \x01(\t\x12(\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\x04kind\x18\x04 \x01(\x0e\x32\x1e.onepool.orders.v1.PaymentKind";\n\x10PayOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"6\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t">\n\x13\x43\x61ncelOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"\x80\x01\n\x1c\x43hangeDeliveryAddressRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12)\n\x05\x61s_of\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp"H\n\x1d\x43hangeDeliveryAddressResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"W\n\x16ShipFulfillmentRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66ulfillment_id\x18\x02 \x01(\t\x12\x13\n\x0btracking_no\x18\x03 \x01(\t"B\n\x17ShipFulfillmentResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"@\n\x14\x43onfirmPickupRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66ulfillment_id\x18\x02 \x01(\t"@\n\x15\x43onfirmPickupResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"(\n\x14\x43ompleteOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t"@\n\x15\x43ompleteOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order"+\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05"\xda\x01\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x05lines\x18\x03 \x03(\x0b\x32\x1d.onepool.orders.v1.ReturnLine\x12\x1a\n\x12return_location_id\x18\x04 \x01(\t\x12(\n\x06refund\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp"\x94\x01\n\x12ReturnItemsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x05lines\x18\x03 \x03(\x0b\x32\x1d.onepool.orders.v1.ReturnLine\x12\x1a\n\x12return_location_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t"o\n\x13ReturnItemsResponse\x12/\n\x0corder_return\x18\x01 \x01(\x0b\x32\x19.onepool.orders.v1.Return\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order*\xc3\x02\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x19\n\x15ORDER_STATUS_RESERVED\x10\x02\x12\x15\n\x11ORDER_STATUS_PAID\x10\x03\x12\x1b\n\x17ORDER_STATUS_FULFILLING\x10\x04\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x05\x12!\n\x1dORDER_STATUS_READY_FOR_PICKUP\x10\x06\x12\x1a\n\x16ORDER_STATUS_COMPLETED\x10\x07\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x08\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\t\x12\x1d\n\x19ORDER_STATUS_DEPOSIT_PAID\x10\n*v\n\x0bPaymentKind\x12\x1c\n\x18PAYMENT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11PAYMENT_KIND_FULL\x10\x01\x12\x18\n\x14PAYMENT_KIND_DEPOSIT\x10\x02\x12\x18\n\x14PAYMENT_KIND_BALANCE\x10\x03*w\n\x0eLineStockState\x12 \n\x1cLINE_STOCK_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aLINE_STOCK_STATE_ALLOCATED\x10\x01\x12#\n\x1fLINE_STOCK_STATE_AWAITING_STOCK\x10\x02*\x9a\x01\n\x0f\x46ulfillmentMode\x12 \n\x1c\x46ULFILLMENT_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x46ULFILLMENT_MODE_SHIP\x10\x01\x12$\n FULFILLMENT_MODE_PICKUP_IN_STORE\x10\x02\x12$\n FULFILLMENT_MODE_DEALER_DELIVERY\x10\x03*\xbb\x01\n\x11\x46ulfillmentStatus\x12"\n\x1e\x46ULFILLMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x46ULFILLMENT_STATUS_PENDING\x10\x01\x12\x1e\n\x1a\x46ULFILLMENT_STATUS_SHIPPED\x10\x02\x12 \n\x1c\x46ULFILLMENT_STATUS_PICKED_UP\x10\x03\x12 \n\x1c\x46ULFILLMENT_STATUS_CANCELLED\x10\x04\x32\xd8\x07\n\x0cOrderService\x12Y\n\nPlaceOrder\x12$.onepool.orders.v1.PlaceOrderRequest\x1a%.onepool.orders.v1.PlaceOrderResponse\x12S\n\x08GetOrder\x12".onepool.orders.v1.GetOrderRequest\x1a#.onepool.orders.v1.GetOrderResponse\x12Y\n\nListOrders\x12$.onepool.orders.v1.ListOrdersRequest\x1a%.onepool.orders.v1.ListOrdersResponse\x12S\n\x08PayOrder\x12".onepool.orders.v1.PayOrderRequest\x1a#.onepool.orders.v1.PayOrderResponse\x12\\\n\x0b\x43\x61ncelOrder\x12%.onepool.orders.v1.CancelOrderRequest\x1a&.onepool.orders.v1.CancelOrderResponse\x12z\n\x15\x43hangeDeliveryAddress\x12/.onepool.orders.v1.ChangeDeliveryAddressRequest\x1a\x30.onepool.orders.v1.ChangeDeliveryAddressResponse\x12h\n\x0fShipFulfillment\x12).onepool.orders.v1.ShipFulfillmentRequest\x1a*.onepool.orders.v1.ShipFulfillmentResponse\x12\x62\n\rConfirmPickup\x12\'.onepool.orders.v1.ConfirmPickupRequest\x1a(.onepool.orders.v1.ConfirmPickupResponse\x12\x62\n\rCompleteOrder\x12\'.onepool.orders.v1.CompleteOrderRequest\x1a(.onepool.orders.v1.CompleteOrderResponse\x12\\\n\x0bReturnItems\x12%.onepool.orders.v1.ReturnItemsRequest\x1a&.onepool.orders.v1.ReturnItemsResponseb\x06proto3'
-)
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eonepool/orders/v1/orders.proto\x12\x11onepool.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eonepool/common/v1/common.proto\"f\n\x08\x43ustomer\x12\x1b\n\x13\x63hannel_customer_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\"\xe6\x02\n\tOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12,\n\nunit_price\x18\x03 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\nline_total\x18\x04 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x13\n\x0b\x63hannel_sku\x18\x05 \x01(\t\x12\x19\n\x11returned_quantity\x18\x06 \x01(\x05\x12*\n\x08\x64iscount\x18\n \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x19\n\x11\x61waiting_quantity\x18\x0b \x01(\x05\x12/\n\x0bpromised_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x0bstock_state\x18\r \x01(\x0e\x32!.onepool.orders.v1.LineStockState\"\x9b\x01\n\x15\x46ulfillmentPreference\x12\x30\n\x04mode\x18\x01 \x01(\x0e\x32\".onepool.orders.v1.FulfillmentMode\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x1a\n\x12pickup_location_id\x18\x04 \x01(\t\x12\x13\n\x0b\x61llow_split\x18\x05 \x01(\x08\"0\n\x0f\x46ulfillmentLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\xfe\x01\n\x0b\x46ulfillment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0blocation_id\x18\x02 \x01(\t\x12\x31\n\x05lines\x18\x03 \x03(\x0b\x32\".onepool.orders.v1.FulfillmentLine\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.onepool.orders.v1.FulfillmentStatus\x12\x13\n\x0btracking_no\x18\x05 \x01(\t\x12 \n\x18location_owner_dealer_id\x18\x06 \x01(\t\x12.\n\nshipped_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\">\n\tShortfall\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\trequested\x18\x02 \x01(\x05\x12\x11\n\tavailable\x18\x03 \x01(\x05\"\xec\x07\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\t\x12\x19\n\x11\x65xternal_order_id\x18\x03 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12.\n\x06status\x18\x05 \x01(\x0e\x32\x1e.onepool.orders.v1.OrderStatus\x12+\n\x05lines\x18\x06 \x03(\x0b\x32\x1c.onepool.orders.v1.OrderLine\x12\'\n\x05total\x18\x07 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x34\n\x0c\x66ulfillments\x18\x08 \x03(\x0b\x32\x1e.onepool.orders.v1.Fulfillment\x12\x16\n\x0ereservation_id\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdealer_id\x18\x0c \x01(\t\x12-\n\x08\x63ustomer\x18\r \x01(\x0b\x32\x1b.onepool.orders.v1.Customer\x12=\n\x0b\x66ulfillment\x18\x0e \x01(\x0b\x32(.onepool.orders.v1.FulfillmentPreference\x12&\n\x04paid\x18\x0f \x01(\x0b\x32\x18.onepool.common.v1.Money\x12*\n\x08refunded\x18\x10 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x13\n\x0bpayment_ref\x18\x11 \x01(\t\x12\x15\n\rstatus_reason\x18\x12 \x01(\t\x12\x30\n\nshortfalls\x18\x13 \x03(\x0b\x32\x1c.onepool.orders.v1.Shortfall\x12:\n\x16reservation_expires_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0cshipping_fee\x18\x1e \x01(\x0b\x32\x18.onepool.common.v1.Money\x12)\n\x07\x64\x65posit\x18\x1f \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x32\n\x0e\x62\x61lance_due_at\x18  \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0c\x64\x65posit_kept\x18! \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x31\n\raddress_as_of\x18\" \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf0\x02\n\x11PlaceOrderRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x19\n\x11\x65xternal_order_id\x18\x02 \x01(\t\x12-\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1b.onepool.orders.v1.Customer\x12+\n\x05lines\x18\x04 \x03(\x0b\x32\x1c.onepool.orders.v1.OrderLine\x12=\n\x0b\x66ulfillment\x18\x05 \x01(\x0b\x32(.onepool.orders.v1.FulfillmentPreference\x12\x11\n\tdealer_id\x18\x06 \x01(\t\x12\x1b\n\x13payment_ttl_seconds\x18\x07 \x01(\x05\x12.\n\x0cshipping_fee\x18\x14 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x31\n\raddress_as_of\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x12PlaceOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"\xd6\x01\n\x11ListOrdersRequest\x12\x12\n\nchannel_id\x18\x01 \x01(\t\x12\x11\n\tdealer_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.onepool.orders.v1.OrderStatus\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x13\n\x0blocation_id\x18\x07 \x01(\t\x12\x19\n\x11\x65xternal_order_id\x18\x08 \x01(\t\"W\n\x12ListOrdersResponse\x12(\n\x06orders\x18\x01 \x03(\x0b\x32\x18.onepool.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x90\x01\n\x0fPayOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0bpayment_ref\x18\x02 \x01(\t\x12(\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12,\n\x04kind\x18\x04 \x01(\x0e\x32\x1e.onepool.orders.v1.PaymentKind\";\n\x10PayOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"6\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\">\n\x13\x43\x61ncelOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"\x80\x01\n\x1c\x43hangeDeliveryAddressRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12)\n\x05\x61s_of\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x1d\x43hangeDeliveryAddressResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"W\n\x16ShipFulfillmentRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66ulfillment_id\x18\x02 \x01(\t\x12\x13\n\x0btracking_no\x18\x03 \x01(\t\"B\n\x17ShipFulfillmentResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"@\n\x14\x43onfirmPickupRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66ulfillment_id\x18\x02 \x01(\t\"@\n\x15\x43onfirmPickupResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"(\n\x14\x43ompleteOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"@\n\x15\x43ompleteOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.onepool.orders.v1.Order\"+\n\nReturnLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\xda\x01\n\x06Return\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x05lines\x18\x03 \x03(\x0b\x32\x1d.onepool.orders.v1.ReturnLine\x12\x1a\n\x12return_location_id\x18\x04 \x01(\t\x12(\n\x06refund\x18\x05 \x01(\x0b\x32\x18.onepool.common.v1.Money\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x94\x01\n\x12ReturnItemsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12,\n\x05lines\x18\x03 \x03(\x0b\x32\x1d.onepool.orders.v1.ReturnLine\x12\x1a\n\x12return_location_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"o\n\x13ReturnItemsResponse\x12/\n\x0corder_return\x18\x01 \x01(\x0b\x32\x19.onepool.orders.v1.Return\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.onepool.orders.v1.Order*\xc3\x02\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x19\n\x15ORDER_STATUS_RESERVED\x10\x02\x12\x15\n\x11ORDER_STATUS_PAID\x10\x03\x12\x1b\n\x17ORDER_STATUS_FULFILLING\x10\x04\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x05\x12!\n\x1dORDER_STATUS_READY_FOR_PICKUP\x10\x06\x12\x1a\n\x16ORDER_STATUS_COMPLETED\x10\x07\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x08\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\t\x12\x1d\n\x19ORDER_STATUS_DEPOSIT_PAID\x10\n*v\n\x0bPaymentKind\x12\x1c\n\x18PAYMENT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11PAYMENT_KIND_FULL\x10\x01\x12\x18\n\x14PAYMENT_KIND_DEPOSIT\x10\x02\x12\x18\n\x14PAYMENT_KIND_BALANCE\x10\x03*w\n\x0eLineStockState\x12 \n\x1cLINE_STOCK_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aLINE_STOCK_STATE_ALLOCATED\x10\x01\x12#\n\x1fLINE_STOCK_STATE_AWAITING_STOCK\x10\x02*\x9a\x01\n\x0f\x46ulfillmentMode\x12 \n\x1c\x46ULFILLMENT_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x46ULFILLMENT_MODE_SHIP\x10\x01\x12$\n FULFILLMENT_MODE_PICKUP_IN_STORE\x10\x02\x12$\n FULFILLMENT_MODE_DEALER_DELIVERY\x10\x03*\xbb\x01\n\x11\x46ulfillmentStatus\x12\"\n\x1e\x46ULFILLMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x46ULFILLMENT_STATUS_PENDING\x10\x01\x12\x1e\n\x1a\x46ULFILLMENT_STATUS_SHIPPED\x10\x02\x12 \n\x1c\x46ULFILLMENT_STATUS_PICKED_UP\x10\x03\x12 \n\x1c\x46ULFILLMENT_STATUS_CANCELLED\x10\x04\x32\xd8\x07\n\x0cOrderService\x12Y\n\nPlaceOrder\x12$.onepool.orders.v1.PlaceOrderRequest\x1a%.onepool.orders.v1.PlaceOrderResponse\x12S\n\x08GetOrder\x12\".onepool.orders.v1.GetOrderRequest\x1a#.onepool.orders.v1.GetOrderResponse\x12Y\n\nListOrders\x12$.onepool.orders.v1.ListOrdersRequest\x1a%.onepool.orders.v1.ListOrdersResponse\x12S\n\x08PayOrder\x12\".onepool.orders.v1.PayOrderRequest\x1a#.onepool.orders.v1.PayOrderResponse\x12\\\n\x0b\x43\x61ncelOrder\x12%.onepool.orders.v1.CancelOrderRequest\x1a&.onepool.orders.v1.CancelOrderResponse\x12z\n\x15\x43hangeDeliveryAddress\x12/.onepool.orders.v1.ChangeDeliveryAddressRequest\x1a\x30.onepool.orders.v1.ChangeDeliveryAddressResponse\x12h\n\x0fShipFulfillment\x12).onepool.orders.v1.ShipFulfillmentRequest\x1a*.onepool.orders.v1.ShipFulfillmentResponse\x12\x62\n\rConfirmPickup\x12\'.onepool.orders.v1.ConfirmPickupRequest\x1a(.onepool.orders.v1.ConfirmPickupResponse\x12\x62\n\rCompleteOrder\x12\'.onepool.orders.v1.CompleteOrderRequest\x1a(.onepool.orders.v1.CompleteOrderResponse\x12\\\n\x0bReturnItems\x12%.onepool.orders.v1.ReturnItemsRequest\x1a&.onepool.orders.v1.ReturnItemsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "onepool.orders.v1.orders_pb2", _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'onepool.orders.v1.orders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-    DESCRIPTOR._loaded_options = None
-    _globals["_ORDERSTATUS"]._serialized_start = 4418
-    _globals["_ORDERSTATUS"]._serialized_end = 4741
-    _globals["_PAYMENTKIND"]._serialized_start = 4743
-    _globals["_PAYMENTKIND"]._serialized_end = 4861
-    _globals["_LINESTOCKSTATE"]._serialized_start = 4863
-    _globals["_LINESTOCKSTATE"]._serialized_end = 4982
-    _globals["_FULFILLMENTMODE"]._serialized_start = 4985
-    _globals["_FULFILLMENTMODE"]._serialized_end = 5139
-    _globals["_FULFILLMENTSTATUS"]._serialized_start = 5142
-    _globals["_FULFILLMENTSTATUS"]._serialized_end = 5329
-    _globals["_CUSTOMER"]._serialized_start = 118
-    _globals["_CUSTOMER"]._serialized_end = 220
-    _globals["_ORDERLINE"]._serialized_start = 223
-    _globals["_ORDERLINE"]._serialized_end = 581
-    _globals["_FULFILLMENTPREFERENCE"]._serialized_start = 584
-    _globals["_FULFILLMENTPREFERENCE"]._serialized_end = 739
-    _globals["_FULFILLMENTLINE"]._serialized_start = 741
-    _globals["_FULFILLMENTLINE"]._serialized_end = 789
-    _globals["_FULFILLMENT"]._serialized_start = 792
-    _globals["_FULFILLMENT"]._serialized_end = 1046
-    _globals["_SHORTFALL"]._serialized_start = 1048
-    _globals["_SHORTFALL"]._serialized_end = 1110
-    _globals["_ORDER"]._serialized_start = 1113
-    _globals["_ORDER"]._serialized_end = 2117
-    _globals["_PLACEORDERREQUEST"]._serialized_start = 2120
-    _globals["_PLACEORDERREQUEST"]._serialized_end = 2488
-    _globals["_PLACEORDERRESPONSE"]._serialized_start = 2490
-    _globals["_PLACEORDERRESPONSE"]._serialized_end = 2551
-    _globals["_GETORDERREQUEST"]._serialized_start = 2553
-    _globals["_GETORDERREQUEST"]._serialized_end = 2588
-    _globals["_GETORDERRESPONSE"]._serialized_start = 2590
-    _globals["_GETORDERRESPONSE"]._serialized_end = 2649
-    _globals["_LISTORDERSREQUEST"]._serialized_start = 2652
-    _globals["_LISTORDERSREQUEST"]._serialized_end = 2866
-    _globals["_LISTORDERSRESPONSE"]._serialized_start = 2868
-    _globals["_LISTORDERSRESPONSE"]._serialized_end = 2955
-    _globals["_PAYORDERREQUEST"]._serialized_start = 2958
-    _globals["_PAYORDERREQUEST"]._serialized_end = 3102
-    _globals["_PAYORDERRESPONSE"]._serialized_start = 3104
-    _globals["_PAYORDERRESPONSE"]._serialized_end = 3163
-    _globals["_CANCELORDERREQUEST"]._serialized_start = 3165
-    _globals["_CANCELORDERREQUEST"]._serialized_end = 3219
-    _globals["_CANCELORDERRESPONSE"]._serialized_start = 3221
-    _globals["_CANCELORDERRESPONSE"]._serialized_end = 3283
-    _globals["_CHANGEDELIVERYADDRESSREQUEST"]._serialized_start = 3286
-    _globals["_CHANGEDELIVERYADDRESSREQUEST"]._serialized_end = 3414
-    _globals["_CHANGEDELIVERYADDRESSRESPONSE"]._serialized_start = 3416
-    _globals["_CHANGEDELIVERYADDRESSRESPONSE"]._serialized_end = 3488
-    _globals["_SHIPFULFILLMENTREQUEST"]._serialized_start = 3490
-    _globals["_SHIPFULFILLMENTREQUEST"]._serialized_end = 3577
-    _globals["_SHIPFULFILLMENTRESPONSE"]._serialized_start = 3579
-    _globals["_SHIPFULFILLMENTRESPONSE"]._serialized_end = 3645
-    _globals["_CONFIRMPICKUPREQUEST"]._serialized_start = 3647
-    _globals["_CONFIRMPICKUPREQUEST"]._serialized_end = 3711
-    _globals["_CONFIRMPICKUPRESPONSE"]._serialized_start = 3713
-    _globals["_CONFIRMPICKUPRESPONSE"]._serialized_end = 3777
-    _globals["_COMPLETEORDERREQUEST"]._serialized_start = 3779
-    _globals["_COMPLETEORDERREQUEST"]._serialized_end = 3819
-    _globals["_COMPLETEORDERRESPONSE"]._serialized_start = 3821
-    _globals["_COMPLETEORDERRESPONSE"]._serialized_end = 3885
-    _globals["_RETURNLINE"]._serialized_start = 3887
-    _globals["_RETURNLINE"]._serialized_end = 3930
-    _globals["_RETURN"]._serialized_start = 3933
-    _globals["_RETURN"]._serialized_end = 4151
-    _globals["_RETURNITEMSREQUEST"]._serialized_start = 4154
-    _globals["_RETURNITEMSREQUEST"]._serialized_end = 4302
-    _globals["_RETURNITEMSRESPONSE"]._serialized_start = 4304
-    _globals["_RETURNITEMSRESPONSE"]._serialized_end = 4415
-    _globals["_ORDERSERVICE"]._serialized_start = 5332
-    _globals["_ORDERSERVICE"]._serialized_end = 6316
+  DESCRIPTOR._loaded_options = None
+  _globals['_ORDERSTATUS']._serialized_start=4418
+  _globals['_ORDERSTATUS']._serialized_end=4741
+  _globals['_PAYMENTKIND']._serialized_start=4743
+  _globals['_PAYMENTKIND']._serialized_end=4861
+  _globals['_LINESTOCKSTATE']._serialized_start=4863
+  _globals['_LINESTOCKSTATE']._serialized_end=4982
+  _globals['_FULFILLMENTMODE']._serialized_start=4985
+  _globals['_FULFILLMENTMODE']._serialized_end=5139
+  _globals['_FULFILLMENTSTATUS']._serialized_start=5142
+  _globals['_FULFILLMENTSTATUS']._serialized_end=5329
+  _globals['_CUSTOMER']._serialized_start=118
+  _globals['_CUSTOMER']._serialized_end=220
+  _globals['_ORDERLINE']._serialized_start=223
+  _globals['_ORDERLINE']._serialized_end=581
+  _globals['_FULFILLMENTPREFERENCE']._serialized_start=584
+  _globals['_FULFILLMENTPREFERENCE']._serialized_end=739
+  _globals['_FULFILLMENTLINE']._serialized_start=741
+  _globals['_FULFILLMENTLINE']._serialized_end=789
+  _globals['_FULFILLMENT']._serialized_start=792
+  _globals['_FULFILLMENT']._serialized_end=1046
+  _globals['_SHORTFALL']._serialized_start=1048
+  _globals['_SHORTFALL']._serialized_end=1110
+  _globals['_ORDER']._serialized_start=1113
+  _globals['_ORDER']._serialized_end=2117
+  _globals['_PLACEORDERREQUEST']._serialized_start=2120
+  _globals['_PLACEORDERREQUEST']._serialized_end=2488
+  _globals['_PLACEORDERRESPONSE']._serialized_start=2490
+  _globals['_PLACEORDERRESPONSE']._serialized_end=2551
+  _globals['_GETORDERREQUEST']._serialized_start=2553
+  _globals['_GETORDERREQUEST']._serialized_end=2588
+  _globals['_GETORDERRESPONSE']._serialized_start=2590
+  _globals['_GETORDERRESPONSE']._serialized_end=2649
+  _globals['_LISTORDERSREQUEST']._serialized_start=2652
+  _globals['_LISTORDERSREQUEST']._serialized_end=2866
+  _globals['_LISTORDERSRESPONSE']._serialized_start=2868
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2955
+  _globals['_PAYORDERREQUEST']._serialized_start=2958
+  _globals['_PAYORDERREQUEST']._serialized_end=3102
+  _globals['_PAYORDERRESPONSE']._serialized_start=3104
+  _globals['_PAYORDERRESPONSE']._serialized_end=3163
+  _globals['_CANCELORDERREQUEST']._serialized_start=3165
+  _globals['_CANCELORDERREQUEST']._serialized_end=3219
+  _globals['_CANCELORDERRESPONSE']._serialized_start=3221
+  _globals['_CANCELORDERRESPONSE']._serialized_end=3283
+  _globals['_CHANGEDELIVERYADDRESSREQUEST']._serialized_start=3286
+  _globals['_CHANGEDELIVERYADDRESSREQUEST']._serialized_end=3414
+  _globals['_CHANGEDELIVERYADDRESSRESPONSE']._serialized_start=3416
+  _globals['_CHANGEDELIVERYADDRESSRESPONSE']._serialized_end=3488
+  _globals['_SHIPFULFILLMENTREQUEST']._serialized_start=3490
+  _globals['_SHIPFULFILLMENTREQUEST']._serialized_end=3577
+  _globals['_SHIPFULFILLMENTRESPONSE']._serialized_start=3579
+  _globals['_SHIPFULFILLMENTRESPONSE']._serialized_end=3645
+  _globals['_CONFIRMPICKUPREQUEST']._serialized_start=3647
+  _globals['_CONFIRMPICKUPREQUEST']._serialized_end=3711
+  _globals['_CONFIRMPICKUPRESPONSE']._serialized_start=3713
+  _globals['_CONFIRMPICKUPRESPONSE']._serialized_end=3777
+  _globals['_COMPLETEORDERREQUEST']._serialized_start=3779
+  _globals['_COMPLETEORDERREQUEST']._serialized_end=3819
+  _globals['_COMPLETEORDERRESPONSE']._serialized_start=3821
+  _globals['_COMPLETEORDERRESPONSE']._serialized_end=3885
+  _globals['_RETURNLINE']._serialized_start=3887
+  _globals['_RETURNLINE']._serialized_end=3930
+  _globals['_RETURN']._serialized_start=3933
+  _globals['_RETURN']._serialized_end=4151
+  _globals['_RETURNITEMSREQUEST']._serialized_start=4154
+  _globals['_RETURNITEMSREQUEST']._serialized_end=4302
+  _globals['_RETURNITEMSRESPONSE']._serialized_start=4304
+  _globals['_RETURNITEMSRESPONSE']._serialized_end=4415
+  _globals['_ORDERSERVICE']._serialized_start=5332
+  _globals['_ORDERSERVICE']._serialized_end=6316
 # @@protoc_insertion_point(module_scope)
