@@ -205,3 +205,22 @@ async def test_units_left_without_a_date_are_told_their_new_date_as_promised_not
         lambda evs: sum(s == "orders.order.promise_moved" for s, _ in evs) >= 2,
     )
     assert [e.reason for s, e in events if s == "orders.order.promise_moved"] == ["CANCELLED", "PROMISED"]
+
+
+async def test_units_whose_receipt_is_brought_forward_are_told_sooner(world: World) -> None:
+    sku, warehouse, channel = await presale_listing(world, presale_units=10)
+    receipt = await expect(world, warehouse, sku, 5, day(4))
+    await eventually(lambda: channel_stock(world, channel, sku), lambda s: s.presale_sellable == 5)
+    order = await world.place(channel, {sku: (2, PRICE)})
+
+    # The supplier ships early: the customer hears the date moved forward, not of a move to a later receipt.
+    sooner = day(2)
+    await world.inventory.RescheduleExpectedReceipt(
+        ipb.RescheduleExpectedReceiptRequest(receipt_id=receipt.id, expected_at=ts(sooner)), metadata=world.admin
+    )
+    await eventually(lambda: world.get(order.id), lambda o: line_state(o)[2] == sooner)
+    events = await eventually(
+        lambda: order_events(world.nats_url, order.id),
+        lambda evs: any(s == "orders.order.promise_moved" for s, _ in evs),
+    )
+    assert [e.reason for s, e in events if s == "orders.order.promise_moved"] == ["SOONER"]

@@ -150,3 +150,26 @@ async def test_one_transaction_moving_two_lines_for_two_reasons_names_each_reaso
     moved = {pb.PromiseMoveReason.Name(e.reason): [(m.sku, when(m.promised_at)) for m in e.moves] for _, e in seen[:2]}
     assert moved == {"PROMISE_MOVE_REASON_LATE": [(shop.sku, rest)], "PROMISE_MOVE_REASON_PROMISED": [(first, later)]}
     await check_invariants()
+
+
+async def test_a_receipt_rescheduled_earlier_tells_its_waiting_units_sooner_not_reordered(
+    inventory, admin, setup, inventory_host, check_invariants
+) -> None:  # type: ignore[no-untyped-def]
+    """REORDERED says the units now count on a later receipt; a receipt brought forward moved them earlier."""
+    js = inventory_host.infra.js
+    shop = await Presale(inventory, admin, setup, js).start(presale=10)
+    planned = datetime.now(UTC) + 3 * DAY
+    receipt = await shop.expect(10, planned)
+    order = await shop.order(3)
+    sub = await js.subscribe("inventory.reservation.promise_moved", stream="INVENTORY", ordered_consumer=True)
+    try:
+        sooner = planned - 2 * DAY
+        await inventory.RescheduleExpectedReceipt(
+            pb.RescheduleExpectedReceiptRequest(receipt_id=receipt.id, expected_at=ts(sooner)), metadata=admin
+        )
+        (event,) = await moved_events(sub, {order.id}, 1)
+    finally:
+        await sub.unsubscribe()
+    assert event.reason == pb.PROMISE_MOVE_REASON_SOONER, pb.PromiseMoveReason.Name(event.reason)
+    assert [(when(m.previous_promised_at), when(m.promised_at)) for m in event.moves] == [(planned, sooner)]
+    await check_invariants()

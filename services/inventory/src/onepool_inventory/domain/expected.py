@@ -56,15 +56,20 @@ class PromiseMoveReason(StrEnum):
     CANCELLED = "CANCELLED"
     REORDERED = "REORDERED"
     PROMISED = "PROMISED"  # units that had no date are given one (`move_reason`)
+    SOONER = "SOONER"  # units' date moved earlier (`move_reason`)
 
 
 def move_reason(move: PromiseMove, reason: PromiseMoveReason) -> PromiseMoveReason:
     """Why `move` is reported, in a transaction whose promises move for `reason`. A first date for units that
     had none is PROMISED whatever moved the line (a new receipt, reservations ahead leaving it): the other
     reasons explain a date that moved, and REORDERED, the default, would tell the customer the units now count
-    on a later receipt."""
+    on a later receipt. A date that moved earlier is SOONER, whatever moved it, for the same reason: a receipt
+    rescheduled earlier was reported REORDERED ("counts on a later receipt")."""
     if move.previous_promised_at is None and move.promised_at is not None:
         return PromiseMoveReason.PROMISED
+    before, after = move.previous_promised_at, move.promised_at
+    if before is not None and after is not None and after < before:
+        return PromiseMoveReason.SOONER
     return reason
 
 

@@ -84,6 +84,7 @@ class PromiseMoveReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROMISE_MOVE_REASON_CANCELLED: _ClassVar[PromiseMoveReason]
     PROMISE_MOVE_REASON_REORDERED: _ClassVar[PromiseMoveReason]
     PROMISE_MOVE_REASON_PROMISED: _ClassVar[PromiseMoveReason]
+    PROMISE_MOVE_REASON_SOONER: _ClassVar[PromiseMoveReason]
 LOCATION_TYPE_UNSPECIFIED: LocationType
 LOCATION_TYPE_WAREHOUSE: LocationType
 LOCATION_TYPE_STORE: LocationType
@@ -129,6 +130,7 @@ PROMISE_MOVE_REASON_SHORT: PromiseMoveReason
 PROMISE_MOVE_REASON_CANCELLED: PromiseMoveReason
 PROMISE_MOVE_REASON_REORDERED: PromiseMoveReason
 PROMISE_MOVE_REASON_PROMISED: PromiseMoveReason
+PROMISE_MOVE_REASON_SOONER: PromiseMoveReason
 
 class Location(_message.Message):
     __slots__ = ("id", "name", "type", "owner_dealer_id", "region", "ships", "pickup", "priority", "disabled", "version")
