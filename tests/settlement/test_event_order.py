@@ -7,8 +7,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import grpc
 import pytest
+from onepool.orders.v1 import orders_pb2 as opb
 from onepool.settlement.v1 import settlement_pb2 as pb
+
+from tests.support.channels import channel, publish_channel
+from tests.support.orders import World, order_events
 
 pytestmark = pytest.mark.asyncio
 
@@ -103,3 +108,52 @@ async def test_cancel_before_paid_and_return_before_shipped_end_the_same(bus: An
     for ln in lb:
         by[ln.party] = by.get(ln.party, 0) + ln.amount.amount_minor
     assert by == {"clearing": -15_000, f"channel:{ch}": 1_500, f"dealer:{owner}": 750, "brand": 12_750}
+
+
+@pytest.fixture(scope="module")
+async def world(stack: Any, admin: Any, settlement: Any) -> World:
+    await stack.start("inventory")
+    await stack.start("orders")
+    return World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
+
+
+async def _ship(world: World, order: opb.Order) -> None:
+    request = opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id)
+    for _ in range(50):  # goods leave once inventory confirmed the payment's commit
+        try:
+            await world.orders.ShipFulfillment(request, metadata=world.admin)
+            return
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                raise
+        await asyncio.sleep(0.1)
+    raise AssertionError("the order never shipped")
+
+
+async def test_a_shipment_that_overtakes_its_payment_books_the_sale_at_the_fee_paid_under(
+    bus: Any, settlement: Any, admin: Any, world: World
+) -> None:
+    """Orders takes the payment at 5 % (channel version 1); the fee changes to 10 % (version 2); the order ships.
+    The OrderShipped orders published reaches settlement before the delayed OrderPaid (replayed here, in that
+    order, under a fresh order id), so the sale is booked from the shipment's facts: at 5 %. Orders stated
+    version 0 in every event but the payment's, and the sale was booked at 10 %."""
+    sku, warehouse = bus.uid("A"), await world.location("WH")
+    await world.stock(warehouse, {sku: 5})
+    ch = await world.channel(location_ids=[warehouse], fee_rate_bps=500, version=1)
+    order = await world.place(ch, {sku: (1, 10_000)})
+    await world.pay(order)
+    await publish_channel(world.nats_url, channel(ch, location_ids=[warehouse], fee_rate_bps=1000, version=2),
+                          updated=True)  # fmt: skip
+    await asyncio.sleep(1)  # orders and settlement hold version 2
+    await _ship(world, order)
+    events = await bus.eventually(
+        lambda: order_events(world.nats_url, order.id), lambda evs: "orders.order.shipped" in dict(evs)
+    )
+    published = dict(events)
+    overtaken = bus.uid("O")
+    shipped, paid = published["orders.order.shipped"], published["orders.order.paid"]
+    shipped.facts.order_id = paid.facts.order_id = overtaken
+    await bus.order_shipped(shipped.facts, shipped.fulfillment_id)
+    await bus.order_paid(paid.facts)
+    lines = await bus.eventually(lambda: _lines(settlement, admin, overtaken), lambda ls: bool(ls))
+    assert _fee(lines, ch) == 500, f"commission booked at the later rate: {_fee(lines, ch)}"

@@ -93,6 +93,8 @@ class OrderRow(OrdersTable, Stamped, table=True):
     # One more with every saved change, under the row lock: events carry it, so readers order the order's
     # states by it rather than by updated_at (each replica's own clock).
     revision: int = Field(default=0, sa_column=counter_column())
+    # The channel version the first payment was made under (0: unpaid, or paid before it was kept).
+    channel_version: int = Field(default=0, sa_column=counter_column())
 
 
 class OrderLineRow(OrdersTable, table=True):

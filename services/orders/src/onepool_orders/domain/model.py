@@ -272,10 +272,12 @@ class Order:
     # carry it, and readers keep the state with the highest. updated_at is a replica's clock, which can't
     # order two changes made close together.
     revision: int = 0
-    # The version of orders' copy of the channel a payment was just recorded under, stated in that payment's
-    # events (OrderFacts.channel_version) so settlement splits the sale at the fee then in force. Not stored:
-    # an order read back states 0 (not known), and the reader falls back to the terms it holds.
-    channel_version: int = field(default=0, compare=False)
+    # The version of orders' copy of the channel the order's first payment was made under (the sale was made
+    # then: a presale's balance keeps its deposit's terms), stored and stated in every later event
+    # (OrderFacts.channel_version): settlement books the sale from whichever event reaches it first, so a
+    # shipment overtaking a delayed payment must name the same terms. 0: not known (unpaid, or paid before it
+    # was kept), and readers fall back to the terms they hold.
+    channel_version: int = 0
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)

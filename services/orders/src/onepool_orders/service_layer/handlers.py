@@ -232,11 +232,12 @@ async def claim_stuck_orders(uow: OrdersUnitOfWork, limit: int, retry_in_seconds
 async def pay_order(uow: OrdersUnitOfWork, cmd: commands.PayOrder, guard: Guard = _allow) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
     # A deposit is taken on the channel's presale terms as they are now (orders' copy of the channel), and every
-    # payment's events name the channel version it was made under (settlement's fee for the sale).
+    # order's events name the channel version its first payment was made under (settlement's fee for the sale).
     channel = await uow.channels.get(order.channel_id)
     presale = channel.presale if channel is not None and cmd.kind is PaymentKind.DEPOSIT else None
     if order.pay(cmd.amount, cmd.payment_ref, now(), cmd.kind, presale):
-        order.channel_version = channel.version if channel is not None else 0
+        if not order.channel_version:
+            order.channel_version = channel.version if channel is not None else 0
         await uow.orders.save(order)
     return order
 
