@@ -177,3 +177,20 @@ def test_a_lapsed_balance_releases_the_units_and_applies_the_deposit_rule(
 
 
 S_DEP = OrderStatus.DEPOSIT_PAID
+
+
+def test_two_fills_of_different_skus_applied_in_either_order_leave_nothing_waiting() -> None:
+    # Two receipts fill A and B of one reservation at once: each event carries the reservation with the other
+    # SKU still waiting, and the one stamped later by its inventory replica's clock may be the one read first.
+    for first_stamp, second_stamp in ((2, 1), (1, 2)):
+        order = reserved(new_order(("A", 2, 500), ("B", 2, 500)), waiting(2, 2), waiting_b(2, 3))
+        order.events.clear()
+        a_filled = [AllocatedStock("A", "WH", 2), waiting_b(2, 3)]
+        b_filled = [waiting(2, 2), AllocatedStock("B", "WH", 2)]
+        assert order.follow_stock("r1", a_filled, NOW + timedelta(seconds=first_stamp), NOW)
+        assert order.follow_stock("r1", b_filled, NOW + timedelta(seconds=second_stamp), NOW)
+        assert [(ln.sku, ln.awaiting, ln.promised_at) for ln in order.lines] == [("A", 0, None), ("B", 0, None)]
+        assert [type(e) for e in order.events] == [events.StockFilled, events.StockFilled]
+        # Either again (a redelivery) changes nothing.
+        assert not order.follow_stock("r1", a_filled, NOW + timedelta(seconds=first_stamp), NOW)
+        assert not order.follow_stock("r1", b_filled, NOW + timedelta(seconds=second_stamp), NOW)

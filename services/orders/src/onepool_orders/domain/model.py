@@ -851,18 +851,28 @@ class Order:
 
         `moved_skus`: the lines `reason` moved. One inventory transaction may move lines for several reasons,
         one event each, every event carrying the reservation as the whole transaction left it; the other lines'
-        dates are left to their own events (None: every line, as news without them says)."""
+        dates are left to their own events (None: every line, as news without them says).
+
+        Units only ever stop waiting (filled, or released with the whole reservation), so a line keeps the
+        fewest waiting units any news showed, in whatever order news comes: two receipts filling different
+        SKUs of one reservation at once (inventory's waiting line locks stock rows, not the reservation) each
+        send the reservation with the other SKU still waiting, and taken whole, the one applied last put that
+        line back to waiting for good (ShipFulfillment refused AWAITING_STOCK with no news to come). Dates
+        follow only news newer than the newest seen (`changed_at`, inventory's updated_at)."""
         if reservation_id != self.reservation_id or self.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             return False
-        if self.stock_seen_at is not None and changed_at < self.stock_seen_at:
-            return False
-        self.stock_seen_at = changed_at
+        stale = self.stock_seen_at is not None and changed_at < self.stock_seen_at
+        if not stale:
+            self.stock_seen_at = changed_at
         waiting = line_stock(allocations)
         moved: list[LinePromise] = []
         filled = False
         for line in self.lines:
-            awaiting, promised_at = waiting.get(line.sku, (0, None))
-            if moved_skus is not None and line.sku not in moved_skus and awaiting > 0:
+            shown, promised_at = waiting.get(line.sku, (0, None))
+            awaiting = min(shown, line.awaiting)
+            if awaiting == 0:
+                promised_at = None
+            elif stale or (moved_skus is not None and line.sku not in moved_skus) or shown > awaiting:
                 promised_at = line.promised_at
             if awaiting < line.awaiting:
                 filled = True
