@@ -89,3 +89,40 @@ async def test_concurrent_sweepers_lapse_each_overdue_order_once(saga: Saga, ses
     cancelled = [oev.OrderCancelled.FromString(r.payload).facts for r in rows]
     assert sorted(f.order_id for f in cancelled) == sorted(o.id for o in overdue)
     assert {(f.is_paid, f.deposit_kept.amount_minor, f.refunded.amount_minor) for f in cancelled} == {(False, 500, 0)}
+
+
+async def test_a_lapse_applies_the_rule_the_deposit_was_paid_under_not_the_channels_rule_now(
+    saga: Saga, sessions: Any
+) -> None:
+    saga.inventory.stock = {"A": 1_000}
+
+    async def set_rule(rule: DepositRule, version: int) -> None:
+        terms = PresaleTerms(balance_due_seconds=3600, deposit_rule=rule)
+        channel = SalesChannel("presale-web", "ONLINE_STORE", version=version, presale=terms)
+        await run_in_transaction(saga.uow, lambda uow: handlers.apply_channel(uow, channel))
+
+    await set_rule(DepositRule.REFUND, 1)
+    refund, legacy = [await saga.placement.place(place(f"T{i}")) for i in range(2)]
+    for order in (refund, legacy):
+        assert (await pay(saga, order.id, PaymentKind.DEPOSIT, 500)).status is OrderStatus.DEPOSIT_PAID
+    await set_rule(DepositRule.KEEP, 2)  # the operator switches the channel: for deposits paid from now on
+    keep = await saga.placement.place(place("T2"))
+    assert (await pay(saga, keep.id, PaymentKind.DEPOSIT, 500)).status is OrderStatus.DEPOSIT_PAID
+    async with sessions() as session:
+        await session.execute(
+            text("UPDATE orders SET balance_due_at = now() - interval '1 second' WHERE id = ANY(:ids)"),
+            {"ids": [refund.id, legacy.id, keep.id]},
+        )
+        # A deposit paid before orders kept its rule: the channel's rule at the lapse applies, as it did.
+        await session.execute(text("UPDATE orders SET deposit_rule = NULL WHERE id = :id"), {"id": legacy.id})
+        await session.commit()
+
+    assert await BalanceSweeper(saga.uow, saga.stock, interval_seconds=0.01, batch=10).run_once() == 3
+
+    read = UseCases(saga.uow).read
+    after = {o.id: await read(partial(handlers.get_order, order_id=o.id)) for o in (refund, legacy, keep)}
+    assert {i: (o.status, o.refunded.amount_minor, o.deposit_kept_minor) for i, o in after.items()} == {
+        refund.id: (OrderStatus.CANCELLED, 500, 0),
+        legacy.id: (OrderStatus.CANCELLED, 0, 500),
+        keep.id: (OrderStatus.CANCELLED, 0, 500),
+    }

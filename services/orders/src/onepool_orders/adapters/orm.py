@@ -84,6 +84,9 @@ class OrderRow(OrdersTable, Stamped, table=True):
     deposit_ref: str = Field(default="", max_length=128)
     balance_due_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     deposit_kept_minor: int = Field(default=0, sa_column=money_column())
+    # The deposit rule the deposit was paid under (NULL: no deposit, or paid before it was kept; a lapse then
+    # applies the channel's rule).
+    deposit_rule: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     stock_seen_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # When the delivery address took effect (older changes are moot; NULL: unknown, on orders placed before it
     # was kept), and the address as placed once it has changed (NULL: unchanged), which a repeated PlaceOrder

@@ -4,7 +4,7 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
 
     PENDING ──reserved──> RESERVED ──paid──> PAID ──first of several shipped──> FULFILLING ──last──> SHIPPED
        │  └─rejected─> REJECTED  │            │ └──────────────every fulfillment shipped────────────────^  │
-       │                         │            └─(pickup orders, at payment)─> READY_FOR_PICKUP ─picked up─^
+       │                         │            └─(pickup, all at the shop)───> READY_FOR_PICKUP ─picked up─^
        └──────cancelled──────────┴────────────┴─────────────────────────────────┘        SHIPPED ─> COMPLETED
                                   (any time before anything left a location)
 
@@ -17,9 +17,9 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
 - Presale (docs/presale.md): a RESERVED order on a channel that takes deposits may be paid as a deposit
   (DEPOSIT_PAID: its reservation stops expiring) and then the balance by `balance_due_at` (PAID, as if paid
   in full). A balance not paid in time lapses the order (CANCELLED, its units released): the deposit is
-  refunded or kept by the seller as the channel's rule says. Lines whose units wait for goods to arrive
-  (`awaiting`, with their `promised_at`) follow inventory's fills and moved promises; nothing ships while any
-  of its units wait.
+  refunded or kept by the seller as the rule it was paid under says (`deposit_rule`). Lines whose units wait
+  for goods to arrive (`awaiting`, with their `promised_at`) follow inventory's fills and moved promises;
+  nothing ships while any of its units wait.
 - The delivery address of a SHIP or DEALER_DELIVERY order may change until something of it has left a location
   (`change_delivery_address`); only the free text changes, never the region or where the stock is held.
 - Money: a line costs unit_price * quantity - discount (its explicit reduction); the total is the sum of
@@ -278,6 +278,10 @@ class Order:
     # shipment overtaking a delayed payment must name the same terms. 0: not known (unpaid, or paid before it
     # was kept), and readers fall back to the terms they hold.
     channel_version: int = 0
+    # Presale: the channel's deposit rule when the deposit was paid, a term fixed then like `balance_due_at` (a
+    # later change of the channel's rule is for deposits paid after it). None: no deposit, or one paid before it
+    # was kept (a lapse applies the channel's rule).
+    deposit_rule: DepositRule | None = None
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
@@ -514,10 +518,15 @@ class Order:
         self.payment_ref = payment_ref
         self.stock_requests.append(sr.CommitReservation(self.reservation_id))
         self.events.append(events.OrderPaid(self))
-        if self.is_pickup:
-            # The stock is already held at the pickup store, so the order is ready to be collected.
-            self._move(OrderStatus.READY_FOR_PICKUP, "prepare", now)
+        self._ready_for_pickup_if_all_there(now)
         return True
+
+    def _ready_for_pickup_if_all_there(self, now: datetime) -> None:
+        """A paid pickup order is ready to collect once every unit is at the shop: at payment, or when the
+        last waiting unit is filled (`follow_stock`). Until then it stays PAID: the customer is not sent to
+        collect goods that are days away (ConfirmPickup is AWAITING_STOCK meanwhile)."""
+        if self.is_pickup and self.status is OrderStatus.PAID and not any(ln.awaiting for ln in self.lines):
+            self._move(OrderStatus.READY_FOR_PICKUP, "prepare", now)
 
     def _check_amount(self, amount: Money, expected: Money, what: str) -> None:
         violations = []
@@ -570,6 +579,7 @@ class Order:
         self.deposit_minor = amount.amount_minor
         self.deposit_ref = payment_ref
         self.balance_due_at = now + timedelta(seconds=presale.balance_due_seconds)
+        self.deposit_rule = presale.deposit_rule
         # The units are the customer's until the balance deadline: the reservation must stop expiring.
         self.stock_requests.append(sr.CommitReservation(self.reservation_id))
         self.events.append(events.DepositPaid(self))
@@ -594,17 +604,17 @@ class Order:
         self.paid = self.total
         self.payment_ref = payment_ref
         self.events.append(events.OrderPaid(self))
-        if self.is_pickup:
-            self._move(OrderStatus.READY_FOR_PICKUP, "prepare", now)
+        self._ready_for_pickup_if_all_there(now)
         return True
 
-    def lapse_balance(self, rule: DepositRule, now: datetime) -> bool:
+    def lapse_balance(self, channel_rule: DepositRule, now: datetime) -> bool:
         """The balance was not paid by its deadline: the order is cancelled, its units go back to the pool and
-        the deposit is refunded or kept by the seller as the channel's `rule` says. False if not (yet) due."""
+        the deposit is refunded or kept by the seller as the rule it was paid under says; `channel_rule` (the
+        channel's rule now) only for a deposit paid before that was kept. False if not (yet) due."""
         if self.status is not OrderStatus.DEPOSIT_PAID or self.balance_due_at is None or self.balance_due_at > now:
             return False
         assert self.balance_due_at is not None
-        kept = rule is DepositRule.KEEP
+        kept = (self.deposit_rule or channel_rule) is DepositRule.KEEP
         reason = f"balance not paid by {self.balance_due_at.isoformat()}; deposit " + ("kept" if kept else "refunded")
         return self.cancel(reason, now, keep_deposit=kept)
 
@@ -613,7 +623,7 @@ class Order:
         Once part of it has left (FULFILLING), what has not is cancelled instead (`_cancel_unshipped`).
 
         `release=False` when inventory already gave the stock back (the reservation expired).
-        `keep_deposit`: a lapsed presale order on a channel that keeps deposits (the deposit is not due back)."""
+        `keep_deposit`: a lapsed presale order whose deposit was paid under a keeping rule (not due back)."""
         if self.status is OrderStatus.CANCELLED or self.unshipped_cancelled:
             return False
         if self.status is OrderStatus.FULFILLING:
@@ -794,6 +804,8 @@ class Order:
         if fulfillment.status is FulfillmentStatus.PICKED_UP:
             return False
         if self.status is not OrderStatus.READY_FOR_PICKUP:
+            if self.is_pickup and self.status is OrderStatus.PAID:
+                self._check_nothing_waits(fulfillment)  # a paid pickup order is PAID only while goods are due
             why = "it is not a pickup order" if not self.is_pickup else "it must be paid first"
             raise _state_error(self, "hand over", why)
         self._left(fulfillment, FulfillmentStatus.PICKED_UP, now, commit)
@@ -806,16 +818,7 @@ class Order:
             raise sr.CommitNotConfirmed(self.id, self.reservation_id)
         if commit is sr.CommitState.REFUSED:
             raise sr.stock_not_held(self.id, self.reservation_id, fulfillment.id)
-        waiting = [ln for ln in fulfillment.lines if (line := self.line(ln.sku)) is not None and line.awaiting > 0]
-        if waiting:
-            first = self.line(waiting[0].sku)
-            assert first is not None
-            raise FailedPrecondition(
-                "AWAITING_STOCK",
-                f"fulfillment {fulfillment.id} cannot leave: {first.awaiting} x {first.sku} still wait for goods "
-                f"to arrive" + (f" (promised {first.promised_at.isoformat()})" if first.promised_at else ""),
-                {"order_id": self.id, "fulfillment_id": fulfillment.id, "sku": first.sku},
-            )
+        self._check_nothing_waits(fulfillment)
         everything_left = all(f.has_left or f is fulfillment for f in self.fulfillments)
         to = OrderStatus.SHIPPED if everything_left else OrderStatus.FULFILLING
         if to is self.status:  # another of several fulfillments left; still FULFILLING
@@ -835,6 +838,18 @@ class Order:
             )
         )
         self.events.append(events.FulfillmentShipped(self, fulfillment.id))
+
+    def _check_nothing_waits(self, fulfillment: Fulfillment) -> None:
+        waiting = [ln for ln in fulfillment.lines if (line := self.line(ln.sku)) is not None and line.awaiting > 0]
+        if waiting:
+            first = self.line(waiting[0].sku)
+            assert first is not None
+            raise FailedPrecondition(
+                "AWAITING_STOCK",
+                f"fulfillment {fulfillment.id} cannot leave: {first.awaiting} x {first.sku} still wait for goods "
+                f"to arrive" + (f" (promised {first.promised_at.isoformat()})" if first.promised_at else ""),
+                {"order_id": self.id, "fulfillment_id": fulfillment.id, "sku": first.sku},
+            )
 
     def follow_stock(
         self,
@@ -881,6 +896,9 @@ class Order:
             line.awaiting, line.promised_at = awaiting, promised_at
         if not filled and not moved:
             return False
+        if filled:
+            # The last units arriving at the shop make a paid pickup order ready: OrderStockFilled says so.
+            self._ready_for_pickup_if_all_there(now)
         self.updated_at = max(self.updated_at, now)
         if filled:
             self.events.append(events.StockFilled(self))

@@ -2,7 +2,7 @@
 
 Each pass lapses the overdue DEPOSIT_PAID orders a batch at a time (handlers.lapse_overdue_balances): in one
 transaction it locks them with `FOR UPDATE SKIP LOCKED`, cancels each (its units are released, its deposit
-refunded or kept as its channel's rule says, OrderCancelled published) and commits; then it sends each lapsed
+refunded or kept as the rule it was paid under says, OrderCancelled published) and commits; then it sends each lapsed
 order's release to inventory at once (the recovery loop sends whatever could not be sent). Several replicas
 may sweep at the same time: a row one holds is skipped by the others, and once lapsed an order no longer
 matches, so each order lapses once and publishes one event.

@@ -300,12 +300,15 @@ async def return_items(uow: OrdersUnitOfWork, cmd: commands.ReturnItems, guard: 
 async def lapse_overdue_balances(uow: OrdersUnitOfWork, limit: int) -> list[str]:
     """Lapse up to `limit` DEPOSIT_PAID orders whose balance is overdue, in one transaction: each is locked
     (rows another sweeper holds are skipped, so replicas never lapse one order twice), cancelled with its
-    reservation released, and its deposit refunded or kept by its channel's rule. Returns their ids."""
+    reservation released, and its deposit refunded or kept by the rule it was paid under (the channel's rule
+    now only for a deposit paid before the order kept it). Returns their ids."""
     lapsed = []
     for order_id in await uow.orders.claim_overdue_balances(limit):
         order = await _order(uow, order_id, lock=True)
-        channel = await uow.channels.get(order.channel_id)
-        rule = channel.presale.deposit_rule if channel is not None else DepositRule.REFUND
+        rule = order.deposit_rule
+        if rule is None:
+            channel = await uow.channels.get(order.channel_id)
+            rule = channel.presale.deposit_rule if channel is not None else DepositRule.REFUND
         if order.lapse_balance(rule, now()):
             await uow.orders.save(order)
             lapsed.append(order.id)

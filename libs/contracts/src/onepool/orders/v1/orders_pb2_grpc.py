@@ -214,7 +214,7 @@ class OrderServiceServicer:
         As for ShipFulfillment, nothing is handed over before inventory confirmed the commit.
         Errors: NOT_FOUND (order, fulfillment); UNAVAILABLE with RetryInfo (inventory has not yet confirmed the
         commit: retry); FAILED_PRECONDITION INVALID_ORDER_STATE (not a pickup order, or not paid yet),
-        AWAITING_STOCK (units still wait for goods to arrive), STOCK_NOT_HELD (inventory refused the commit: it no
+        AWAITING_STOCK (units still wait for goods to arrive: the order is PAID until they do), STOCK_NOT_HELD (inventory refused the commit: it no
         longer holds the units; an operator cancels the order, its payment due back).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -1,0 +1,68 @@
+"""Presale deposit terms are fixed when the deposit is paid (docs/presale.md): a channel's deposit rule changed
+after a customer paid a deposit applies to later deposits, not to that one. Inventory, orders and channels on
+real PostgreSQL and NATS, everything through gRPC."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
+from onepool.channels.v1 import channels_pb2 as cpb
+from onepool.orders.v1 import orders_pb2 as opb
+
+from tests.support.orders import World, cny, eventually, uid
+from tests.support.presale import presale_channel
+
+pytestmark = pytest.mark.asyncio
+PRICE = 10_000
+
+
+@pytest.fixture(scope="module")
+async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
+    await stack.start("inventory", sweeper_interval_seconds=0.2)
+    await stack.start("orders", balance_sweep_interval_seconds=0.2, recovery_interval_seconds=0.2)
+    await stack.start("channels")
+    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
+    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
+    return world
+
+
+async def pay(world: World, order_id: str, kind: int, amount: int) -> opb.Order:
+    req = opb.PayOrderRequest(order_id=order_id, payment_ref=uid("PAY"), amount=cny(amount), kind=kind)
+    return (await world.orders.PayOrder(req, metadata=world.admin)).order
+
+
+async def test_a_deposit_paid_under_refund_terms_is_refunded_though_the_channel_switched_to_keep(world: World) -> None:
+    sku = uid("PRE")
+    wh = await world.location("WH", region="CN-SH")
+    await world.stock(wh, {sku: 10})
+    refund_terms = cpb.PresaleTerms(balance_due_seconds=6, deposit_rule=cpb.DEPOSIT_RULE_REFUND)
+    channel = await presale_channel(world, wh, sku, 0, PRICE, presale=refund_terms)
+
+    order = await world.place(channel, {sku: (2, PRICE)})
+    deposited = await pay(world, order.id, opb.PAYMENT_KIND_DEPOSIT, 5_000)
+    assert deposited.status == opb.ORDER_STATUS_DEPOSIT_PAID  # the customer paid under REFUND terms
+
+    # The operator changes the channel's terms for future campaigns (also raising the minimum deposit, which
+    # lets us see when orders has applied the change).
+    keep_terms = cpb.PresaleTerms(balance_due_seconds=6, min_deposit_bps=5000, deposit_rule=cpb.DEPOSIT_RULE_KEEP)
+    await world.channels.UpdateChannel(  # type: ignore[attr-defined]
+        cpb.UpdateChannelRequest(
+            channel=cpb.Channel(id=channel, presale=keep_terms), update_mask=FieldMask(paths=["presale"])
+        ),
+        metadata=world.admin,
+    )
+    probe = await world.place(channel, {sku: (1, PRICE)})
+
+    async def probe_refused() -> bool:
+        try:
+            await pay(world, probe.id, opb.PAYMENT_KIND_DEPOSIT, 1)
+        except grpc.aio.AioRpcError as e:
+            return e.code() == grpc.StatusCode.INVALID_ARGUMENT
+        return False
+
+    await eventually(probe_refused, lambda ok: ok)
+
+    lapsed = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED, within=20)
+    # The terms the customer paid under apply: the deposit is refunded, nothing is kept.
+    assert (lapsed.refunded.amount_minor, lapsed.deposit_kept.amount_minor) == (5_000, 0)
