@@ -1,5 +1,5 @@
-"""The orders service, as the channels service uses it: place an imported order, find it again, pay it, and
-move it to the buyer's new address.
+"""The orders service, as the channels service uses it: place an imported order, find it again, pay what is
+due on it, and move it to the buyer's new address.
 
 Its refusals are turned back into domain errors here (one place), so the caller of ImportOrder gets the
 same status code and field violations the orders service gave, and never INTERNAL for what it sent.
@@ -12,6 +12,7 @@ from datetime import datetime
 
 import grpc
 from google.rpc import error_details_pb2
+from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import orders_pb2, orders_pb2_grpc
 from onepool_kernel.intake import PlaceOrder
 from onepool_runtime import errors
@@ -107,21 +108,45 @@ class OrdersGateway:
             raise to_domain_error(exc) from exc
         return reply.orders[0] if reply.orders else None
 
-    async def pay_if_reserved(self, order: orders_pb2.Order, payment_ref: str) -> orders_pb2.Order:
-        """Record the marketplace's payment. Whether the order can take it is orders' decision, not a reading
-        of its statuses here: an order that cannot (a re-import of a paid or shipped order, one rejected for
-        lack of stock or cancelled) is refused with INVALID_ORDER_STATE and returned as it is. Repeating the
-        same payment is harmless (orders returns the order unchanged)."""
+    async def pay_what_is_due(self, order: orders_pb2.Order, payment_ref: str) -> orders_pb2.Order:
+        """Record the marketplace's payment: the whole total, or, once a deposit was recorded (the connector's
+        PayOrder DEPOSIT, the marketplace's 定金), the balance that is left. The payload's `payment_ref` keys
+        it, so a retried import pays once (orders answers the same reference and amount with the order).
+
+        Whether the order can take it is orders' decision, read from its answer and the order's amounts, never
+        from its statuses: a refusal INVALID_ORDER_STATE (a re-import of a paid, shipped, cancelled or rejected
+        order) answers the order as it is now, unless it shows a deposit recorded since it was read, whose
+        balance is then paid instead (once). Any other refusal is the import's answer (BALANCE_OVERDUE,
+        RESERVATION_EXPIRED, ...): the marketplace collected the money, so a payment orders did not take must
+        not look recorded."""
         try:
-            reply = await self._stub.PayOrder(
-                orders_pb2.PayOrderRequest(order_id=order.id, payment_ref=payment_ref, amount=order.total),
-                timeout=self._timeout,
-            )
+            return await self._pay(order, payment_ref)
+        except errors.FailedPrecondition as refused:
+            if refused.reason != _ORDER_IS_PAST_IT:
+                raise
+            current = await self._get(order.id)
+            if _balance_due(current) and not _balance_due(order):
+                return await self._pay(current, payment_ref)
+            return current
+
+    async def _pay(self, order: orders_pb2.Order, payment_ref: str) -> orders_pb2.Order:
+        request = orders_pb2.PayOrderRequest(order_id=order.id, payment_ref=payment_ref, amount=order.total)
+        if _balance_due(order):
+            # What orders takes as the balance: total less the deposit, both as the order carries them.
+            balance = order.total.amount_minor - order.deposit.amount_minor
+            request.kind = orders_pb2.PAYMENT_KIND_BALANCE
+            request.amount.CopyFrom(common_pb2.Money(currency=order.total.currency, amount_minor=balance))
+        try:
+            reply = await self._stub.PayOrder(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
-            error = to_domain_error(exc)
-            if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:
-                return order
-            raise error from exc
+            raise to_domain_error(exc) from exc
+        return reply.order
+
+    async def _get(self, order_id: str) -> orders_pb2.Order:
+        try:
+            reply = await self._stub.GetOrder(orders_pb2.GetOrderRequest(order_id=order_id), timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise to_domain_error(exc) from exc
         return reply.order
 
     async def deliver_to_if_unshipped(
@@ -143,3 +168,8 @@ class OrdersGateway:
                 return order
             raise error from exc
         return reply.order
+
+
+def _balance_due(order: orders_pb2.Order) -> bool:
+    """A deposit was recorded and the rest is not paid yet (the order's amounts, not its status)."""
+    return order.deposit.amount_minor > 0 and order.paid.amount_minor < order.total.amount_minor

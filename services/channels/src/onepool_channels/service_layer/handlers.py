@@ -211,7 +211,7 @@ class OrdersPort(Protocol):
 
     async def placed(self, channel_id: str, external_order_id: str) -> Any | None: ...
 
-    async def pay_if_reserved(self, order: Any, payment_ref: str) -> Any: ...
+    async def pay_what_is_due(self, order: Any, payment_ref: str) -> Any: ...
 
     async def deliver_to_if_unshipped(
         self, order: Any, address: str, request_id: str, as_of: datetime | None = None
@@ -286,7 +286,8 @@ async def import_order(
         key = address_change_key(order.id, version, news, imported.modified_at)
         order = await orders.deliver_to_if_unshipped(order, news, key, imported.modified_at)
     if imported.payment_ref:
-        # The marketplace already collected the money: pay the order here too, or its reservation would
-        # expire as if the buyer had walked away.
-        order = await orders.pay_if_reserved(order, imported.payment_ref)
+        # The marketplace already collected the money: pay the order here too (its balance, when a deposit
+        # was recorded first), or its reservation would expire, or its balance lapse, as if the buyer had
+        # walked away.
+        order = await orders.pay_what_is_due(order, imported.payment_ref)
     return order
