@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import grpc
 import pytest
-from onepool.orders.v1 import orders_pb2 as opb
 from onepool.settlement.v1 import settlement_pb2 as pb
 
 from tests.support.channels import channel, publish_channel
@@ -117,19 +115,6 @@ async def world(stack: Any, admin: Any, settlement: Any) -> World:
     return World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
 
 
-async def _ship(world: World, order: opb.Order) -> None:
-    request = opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id)
-    for _ in range(50):  # goods leave once inventory confirmed the payment's commit
-        try:
-            await world.orders.ShipFulfillment(request, metadata=world.admin)
-            return
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
-                raise
-        await asyncio.sleep(0.1)
-    raise AssertionError("the order never shipped")
-
-
 async def test_a_shipment_that_overtakes_its_payment_books_the_sale_at_the_fee_paid_under(
     bus: Any, settlement: Any, admin: Any, world: World
 ) -> None:
@@ -145,7 +130,7 @@ async def test_a_shipment_that_overtakes_its_payment_books_the_sale_at_the_fee_p
     await publish_channel(world.nats_url, channel(ch, location_ids=[warehouse], fee_rate_bps=1000, version=2),
                           updated=True)  # fmt: skip
     await asyncio.sleep(1)  # orders and settlement hold version 2
-    await _ship(world, order)
+    await world.ship_first(order)
     events = await bus.eventually(
         lambda: order_events(world.nats_url, order.id), lambda evs: "orders.order.shipped" in dict(evs)
     )

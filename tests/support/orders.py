@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import grpc
 import nats
 from google.protobuf.message import Message
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -167,6 +168,19 @@ class World:
             metadata=metadata or self.admin,
         )
         return reply.order
+
+    async def ship_first(self, order: opb.Order) -> opb.Order:
+        """Ship the order's first fulfillment, retrying while orders waits for inventory to confirm the payment's
+        commit (UNAVAILABLE: goods leave only once inventory holds them)."""
+        request = opb.ShipFulfillmentRequest(order_id=order.id, fulfillment_id=order.fulfillments[0].id)
+        for _ in range(50):
+            try:
+                return (await self.orders.ShipFulfillment(request, metadata=self.admin)).order
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION):
+                    raise
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"order {order.id} never shipped")
 
 
 async def order_events(nats_url: str, order_id: str) -> list[tuple[str, Any]]:
