@@ -11,7 +11,7 @@ from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.orders.v1 import orders_pb2 as opb
 
 from tests.support.orders import World, cny, eventually, uid
-from tests.support.presale import presale_channel
+from tests.support.presale import presale_channel, presale_world
 
 pytestmark = pytest.mark.asyncio
 PRICE = 10_000
@@ -19,12 +19,7 @@ PRICE = 10_000
 
 @pytest.fixture(scope="module")
 async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
-    await stack.start("inventory", sweeper_interval_seconds=0.2)
-    await stack.start("orders", balance_sweep_interval_seconds=0.2, recovery_interval_seconds=0.2)
-    await stack.start("channels")
-    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
-    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
-    return world
+    return await presale_world(stack, admin, balance_sweep_interval_seconds=0.2)
 
 
 async def pay(world: World, order_id: str, kind: int, amount: int) -> opb.Order:

@@ -6,12 +6,11 @@ which ships only then; the channel's stock feed shows presale sellable apart fro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 import nats
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.channels.v1 import events_pb2 as cev
@@ -19,7 +18,7 @@ from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 
 from tests.support.orders import World, eventually, order_events, uid
-from tests.support.presale import presale_channel
+from tests.support.presale import day, presale_channel, presale_world, ts
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,23 +27,7 @@ PRICE = 10_000
 
 @pytest.fixture(scope="module")
 async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
-    await stack.start("inventory", sweeper_interval_seconds=0.2)
-    await stack.start("orders", recovery_interval_seconds=0.2)
-    await stack.start("channels")
-    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
-    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
-    return world
-
-
-def ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
-
-
-def day(days: int) -> datetime:
-    """A whole second `days` from now (timestamps round-trip exactly)."""
-    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+    return await presale_world(stack, admin)
 
 
 async def presale_listing(world: World, *, presale_units: int) -> tuple[str, str, str]:

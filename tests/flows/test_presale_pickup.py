@@ -14,7 +14,7 @@ from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 
 from tests.support.orders import World, eventually, order_events, pickup_at, uid
-from tests.support.presale import presale_channel
+from tests.support.presale import presale_channel, presale_world
 
 pytestmark = pytest.mark.asyncio
 PRICE = 10_000
@@ -22,12 +22,7 @@ PRICE = 10_000
 
 @pytest.fixture(scope="module")
 async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
-    await stack.start("inventory", sweeper_interval_seconds=0.2)
-    await stack.start("orders", recovery_interval_seconds=0.2)
-    await stack.start("channels")
-    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
-    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
-    return world
+    return await presale_world(stack, admin)
 
 
 def in_days(days: int) -> Timestamp:

@@ -9,7 +9,7 @@ Channels, inventory and orders run on real PostgreSQL and NATS, everything throu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from onepool.orders.v1 import orders_pb2 as opb
 
 from tests.support.channels import wait_until_orders_lists
 from tests.support.orders import World, cny, eventually, order_events, uid
-from tests.support.presale import availability, presale_channel
+from tests.support.presale import availability, day, presale_channel, presale_world, ts
 
 pytestmark = pytest.mark.asyncio
 
@@ -29,23 +29,7 @@ PRICE = 10_000
 
 @pytest.fixture(scope="module")
 async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
-    await stack.start("inventory", sweeper_interval_seconds=0.2)
-    await stack.start("orders", recovery_interval_seconds=0.2)
-    await stack.start("channels")
-    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
-    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
-    return world
-
-
-def ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
-
-
-def day(days: int) -> datetime:
-    """A whole second `days` from now (timestamps round-trip exactly)."""
-    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+    return await presale_world(stack, admin)
 
 
 def when(value: Timestamp, present: bool) -> datetime | None:

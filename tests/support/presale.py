@@ -4,14 +4,38 @@ one warehouse, with a listing of a SKU that may presell `presale_units` beyond o
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.settlement.v1 import settlement_pb2 as spb
 
 from tests.support.channels import wait_until_inventory_knows, wait_until_orders_knows, wait_until_orders_lists
 from tests.support.orders import World, cny, eventually, uid
+
+
+async def presale_world(stack: Any, admin: Any, **orders_settings: Any) -> World:
+    """Inventory, orders (with `orders_settings`) and channels running, with quick sweeper and recovery loops,
+    as the presale flows use them (the channels stub as `world.channels`)."""
+    await stack.start("inventory", sweeper_interval_seconds=0.2)
+    await stack.start("orders", recovery_interval_seconds=0.2, **orders_settings)
+    await stack.start("channels")
+    world = World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
+    world.channels = stack.stub("channels")  # type: ignore[attr-defined]
+    return world
+
+
+def ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def day(days: int) -> datetime:
+    """A whole second `days` from now (timestamps round-trip exactly)."""
+    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
 
 
 async def presale_channel(
