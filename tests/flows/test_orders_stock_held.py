@@ -58,9 +58,13 @@ async def _placed(world: World, payment_ttl_seconds: int = 900) -> tuple[opb.Ord
     await world.stock(warehouse, {sku: 1})
     channel_id = await world.channel(location_ids=[warehouse])
 
+    # One request, retried as it is: an attempt answered UNAVAILABLE may still have reserved the only unit
+    # (orders gave up waiting, inventory did not), and a retry under a new external id would be refused for stock.
+    request = world.place_request(channel_id, {sku: (1, 100)}, payment_ttl_seconds=payment_ttl_seconds)
+
     async def place() -> opb.Order | None:
         try:
-            return await world.place(channel_id, {sku: (1, 100)}, payment_ttl_seconds=payment_ttl_seconds)
+            return (await world.orders.PlaceOrder(request, metadata=world.admin)).order
         except grpc.aio.AioRpcError as exc:  # orders reconnecting to an inventory an earlier test restarted
             assert exc.code() == grpc.StatusCode.UNAVAILABLE, exc
             return None

@@ -26,8 +26,6 @@ from onepool_runtime.uow import UnitOfWork
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-pytestmark = pytest.mark.asyncio
-
 EVENTS = 240
 R3 = messaging.StreamOptions(replicas=3)
 
@@ -92,6 +90,7 @@ def _event(n: int) -> events_pb2.StockChanged:
     return event
 
 
+@pytest.mark.asyncio
 async def test_replicas_ride_out_the_loss_of_a_node_without_losing_or_repeating_an_event(
     cluster: NatsCluster, database_url: str, schema: str
 ) -> None:
