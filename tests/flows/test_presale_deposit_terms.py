@@ -47,13 +47,16 @@ async def test_a_deposit_paid_under_refund_terms_is_refunded_though_the_channel_
         ),
         metadata=world.admin,
     )
-    probe = await world.place(channel, {sku: (1, PRICE)})
 
     async def probe_refused() -> bool:
+        # A fresh probe each time: one whose 1-fen deposit was taken under the old terms is DEPOSIT_PAID, and
+        # paying it again would be refused for its state, never for its amount.
+        probe = await world.place(channel, {sku: (1, PRICE)})
         try:
             await pay(world, probe.id, opb.PAYMENT_KIND_DEPOSIT, 1)
         except grpc.aio.AioRpcError as e:
             return e.code() == grpc.StatusCode.INVALID_ARGUMENT
+        await world.orders.CancelOrder(opb.CancelOrderRequest(order_id=probe.id, reason="probe"), metadata=world.admin)
         return False
 
     await eventually(probe_refused, lambda ok: ok)

@@ -62,7 +62,7 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used(decodes: list[
 def test_a_cached_token_is_refused_once_it_has_expired(decodes: list[str]) -> None:
     settings = ServiceSettings(auth_leeway_seconds=0)  # the clock-skew slack would keep it 30 s longer
     verifier = TokenVerifier(settings)
-    token = mint_token(settings, "admin", ttl_seconds=1)
+    token = mint_token(settings, "admin", ttl_seconds=2)  # exp is whole seconds: 1 could lapse at once
     assert verifier.verify(token).role == "admin"
     expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
     time.sleep(max(0.0, expiry - time.time()) + 0.05)
@@ -145,14 +145,14 @@ def test_a_cached_token_of_a_key_retired_from_the_jwks_url_is_refused_once_the_d
         document[0] = json.dumps({"keys": [_jwk(Path(signers[k][1]).read_text(), k) for k in kids]}).encode()
 
     publish("key-2026-01", "key-2026-02")
-    verifier = TokenVerifier(ServiceSettings(jwt_jwks=url, jwt_jwks_refresh_seconds=0.3))
+    verifier = TokenVerifier(ServiceSettings(jwt_jwks=url, jwt_jwks_refresh_seconds=1.0))
     old = mint_token(signers["key-2026-01"][0], "admin")
     assert verifier.verify(old).role == "admin"  # fetches the document (not cached: no document was known)
     assert verifier.verify(old).role == "admin"  # checked against the fetched document, and remembered
     assert verifier.cached(old) is not None  # while the fetched document is fresh
 
     publish("key-2026-02")
-    time.sleep(0.4)  # the fetched document's lifespan is over
+    time.sleep(1.1)  # the fetched document's lifespan is over
     assert verifier.cached(old) is None  # nothing verified against a stale document is trusted
     with pytest.raises(Unauthenticated):
         verifier.verify(old)  # fetched again: the key is gone

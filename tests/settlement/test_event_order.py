@@ -48,6 +48,11 @@ async def test_a_sale_is_split_at_the_fee_in_force_when_it_was_paid(bus: Any, se
     lines = await bus.eventually(lambda: _lines(settlement, admin, order_id), lambda ls: bool(ls))
     assert _fee(lines, tmall) == 500, f"commission booked at the later rate: {_fee(lines, tmall)}"
     # Facts that name no version (events from before orders stated it) take the newest terms held, as before.
+    # A sale stating version 2 is booked only once settlement holds it: then 2 is the newest.
+    at_v2 = bus.order(bus.uid("O"), tmall, [("A", 1, 10_000)])
+    at_v2.channel_version = 2
+    await bus.order_paid(at_v2)
+    await bus.eventually(lambda: _lines(settlement, admin, at_v2.order_id), lambda ls: bool(ls), within=20)
     unversioned = bus.uid("O")
     await bus.order_paid(bus.order(unversioned, tmall, [("A", 1, 10_000)]))
     lines = await bus.eventually(lambda: _lines(settlement, admin, unversioned), lambda ls: bool(ls))
@@ -96,16 +101,19 @@ async def test_cancel_before_paid_and_return_before_shipped_end_the_same(bus: An
     await bus.order_returned(order, bus.uid("R"), 5_000)
     await bus.order_shipped(bus.order(b, ch, [("A", 4, 5_000)], fulfillments=[shop]), "F1")
     await bus.order_paid(bus.order(b, ch, [("A", 4, 5_000)]))
-    await asyncio.sleep(3)
+    expected = {"clearing": -15_000, f"channel:{ch}": 1_500, f"dealer:{owner}": 750, "brand": 12_750}
+
+    async def by_party() -> dict[str, int]:
+        by: dict[str, int] = {}
+        for ln in await _lines(settlement, admin, b):
+            by[ln.party] = by.get(ln.party, 0) + ln.amount.amount_minor
+        return by
+
+    assert await bus.eventually(by_party, lambda by: by == expected, within=20) == expected
     la = await _lines(settlement, admin, a)
     assert {ln.party for ln in la if ln.amount.amount_minor} and sum(
         ln.amount.amount_minor for ln in la if ln.party != "clearing"
     ) == 0
-    lb = await _lines(settlement, admin, b)
-    by: dict[str, int] = {}
-    for ln in lb:
-        by[ln.party] = by.get(ln.party, 0) + ln.amount.amount_minor
-    assert by == {"clearing": -15_000, f"channel:{ch}": 1_500, f"dealer:{owner}": 750, "brand": 12_750}
 
 
 @pytest.fixture(scope="module")

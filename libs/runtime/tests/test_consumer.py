@@ -191,18 +191,19 @@ async def test_slow_handler_keeps_its_message_past_ack_wait(env) -> None:  # typ
 
     async def slow(event, uow) -> None:  # type: ignore[no-untyped-def]
         calls.append(event.meta.event_id)
-        await asyncio.sleep(3.0)
+        await asyncio.sleep(6.0)
 
-    replicas = [_consumer(env, "slow", slow, max_deliver=5, ack_wait=1.0) for _ in range(2)]
+    # ack_wait 2 s, not less: progress reports must reach NATS within it while a loaded box stalls the loop.
+    replicas = [_consumer(env, "slow", slow, max_deliver=5, ack_wait=2.0) for _ in range(2)]
     await replicas[0].ensure()
     await _publish(env, f"{env.schema}.stock.changed", "evt-slow")
     tasks = [asyncio.create_task(c.run()) for c in replicas]
     try:
-        for _ in range(200):
+        for _ in range(400):
             if sum(c.processed for c in replicas) == 1:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(1.5)  # a redelivery after ack_wait would have been dropped by now
+        await asyncio.sleep(2.5)  # a redelivery after ack_wait would have been dropped by now
     finally:
         for t in tasks:
             t.cancel()
