@@ -80,6 +80,7 @@ async def test_a_connection_the_server_closed_is_replaced_on_checkout(env) -> No
         admin = await asyncpg.connect(db.plain_url(env.database_url))
         try:
             assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+            await _until_gone(admin, first)
         finally:
             await admin.close()
         await asyncio.sleep(0.3)  # the pooled connection receives the server's goodbye
@@ -167,3 +168,12 @@ async def test_a_begin_cancelled_in_flight_leaves_no_open_transaction_to_the_nex
     finally:
         await outside.close()
         await engine.dispose()
+
+
+async def _until_gone(admin: asyncpg.Connection, pid: int) -> None:
+    """pg_terminate_backend only signals: wait until the backend has exited (a loaded box takes its time)."""
+    for _ in range(200):
+        if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"backend {pid} still running 10 s after pg_terminate_backend")

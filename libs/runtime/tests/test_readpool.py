@@ -40,6 +40,10 @@ async def test_a_connection_the_server_closed_is_replaced_without_failing_the_re
     try:
         first = await _backend(pool)
         await killer.execute("SELECT pg_terminate_backend($1)", first)
+        for _ in range(200):  # pg_terminate_backend only signals: wait until the backend has exited
+            if not await killer.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", first):
+                break
+            await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)  # the closed socket is seen by the loop
         assert await _backend(pool) != first
         assert pool.open == 1
