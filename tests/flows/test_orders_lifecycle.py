@@ -396,6 +396,46 @@ async def test_a_channel_connector_books_a_return_into_a_dealers_shop_only_where
     assert (await world.level(sku, dealer_shop)).on_hand == 1
 
 
+async def test_a_dealer_receives_returns_of_the_brands_orders_and_its_own_never_another_dealers(world: World) -> None:
+    """A return at dealer A's shop of dealer B's sale refunded B's order and moved B's money (its sale share
+    reversed, its goods sold on to A): accepted from A's token, and from A's store's, before (an auditor's case);
+    a dealer changes only its own dealer's data. The brand's orders may still come back to A's shop."""
+    sku, dealer_a, dealer_b = uid("TEE"), uid("DEALER"), uid("DEALER")
+    shop_a = await world.location("DSHOP", type_=ipb.LOCATION_TYPE_DEALER_STORE, owner_dealer_id=dealer_a)
+    shop_b = await world.location("DSHOP", type_=ipb.LOCATION_TYPE_DEALER_STORE, owner_dealer_id=dealer_b)
+    warehouse = await world.location("WH")
+    await world.stock(shop_b, {sku: 1})
+    await world.stock(warehouse, {sku: 1})
+
+    async def sold_and_shipped(channel: str) -> opb.Order:
+        order = await world.place(channel, {sku: (1, 9900)})
+        await world.pay(order)
+        await world.ship_first(order)
+        return order
+
+    b_sale = await sold_and_shipped(await world.channel(location_ids=[shop_b], owner_dealer_id=dealer_b))
+    brand_sale = await sold_and_shipped(await world.channel(location_ids=[warehouse]))
+
+    def returned(order: opb.Order) -> opb.ReturnItemsRequest:
+        return opb.ReturnItemsRequest(
+            request_id=uid("RET"),
+            order_id=order.id,
+            lines=[opb.ReturnLine(sku=sku, quantity=1)],
+            return_location_id=shop_a,
+        )
+
+    for caller in (metadata("dealer", dealer_id=dealer_a), metadata("store", location_id=shop_a)):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await world.orders.ReturnItems(returned(b_sale), metadata=caller)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED, refused.value
+    assert (await world.get(b_sale.id)).refunded.amount_minor == 0
+    assert (await world.level(sku, shop_a)).on_hand == 0
+
+    await world.orders.ReturnItems(returned(brand_sale), metadata=metadata("dealer", dealer_id=dealer_a))
+    assert (await world.level(sku, shop_a)).on_hand == 1
+    assert (await world.get(brand_sale.id)).refunded.amount_minor == 9900
+
+
 async def test_partial_return_to_a_different_shop_restocks_there_and_refunds_in_proportion(world: World) -> None:
     tee, jeans = uid("TEE"), uid("JEANS")
     warehouse = await world.location("WH")

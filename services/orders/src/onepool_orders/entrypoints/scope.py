@@ -150,12 +150,16 @@ class OrderScope:
         once, or a guard on the order. Goods received at a dealer's location become that dealer's stock and
         debit it at its wholesale price, so a channel's connector may name such a location only when the
         order is that dealer's (its own channel's) or was fulfilled from there; anywhere else needs the
-        dealer's or its store's token."""
+        dealer's or its store's token. A dealer (or its store) receives the brand's orders and its own, never
+        another dealer's: that would refund that dealer's sale and move its money, and a dealer changes only
+        its own dealer's data."""
         p = self._principal()
 
         def check(location: ReturnLocation) -> Guard:
             if p.role == DEALER and location.owner_dealer_id != p.dealer_id:
                 raise PermissionDenied("dealer tokens may only receive returns at their own locations")
+            if p.role in (DEALER, STORE) and location.owner_dealer_id:
+                return _brands_or_own_orders(location.owner_dealer_id)
             if p.role != CHANNEL or not location.owner_dealer_id:
                 return _allow
 
@@ -183,3 +187,11 @@ class OrderScope:
                 raise _deny("return items of")
 
         return guard
+
+
+def _brands_or_own_orders(dealer_id: str) -> Guard:
+    def guard(order: Order) -> None:
+        if order.dealer_id and order.dealer_id != dealer_id:
+            raise PermissionDenied("a dealer's locations may receive returns of the brand's orders or its own only")
+
+    return guard
