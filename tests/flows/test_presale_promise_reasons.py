@@ -9,18 +9,16 @@ Channels, inventory and orders run on real PostgreSQL and NATS, everything throu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
-from onepool.orders.v1 import orders_pb2 as opb
 
 from tests.support.channels import wait_until_orders_lists
 from tests.support.orders import World, cny, eventually, order_events, uid
-from tests.support.presale import availability, day, presale_channel, presale_world, ts
+from tests.support.presale import availability, day, lines_of, presale_channel, presale_world, ts, when
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,14 +28,6 @@ PRICE = 10_000
 @pytest.fixture(scope="module")
 async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
     return await presale_world(stack, admin)
-
-
-def when(value: Timestamp, present: bool) -> datetime | None:
-    return value.ToDatetime(tzinfo=UTC) if present else None
-
-
-def lines_of(order: opb.Order) -> dict[str, tuple[int, datetime | None]]:
-    return {ln.sku: (ln.awaiting_quantity, when(ln.promised_at, ln.HasField("promised_at"))) for ln in order.lines}
 
 
 async def expect(world: World, location: str, lines: dict[str, int], at: datetime) -> str:
@@ -117,8 +107,10 @@ async def test_a_line_late_and_a_line_promised_in_one_transaction_are_each_told_
         metadata=world.admin,
     )
     waiting = 2 - (delivered - 3)
-    moved = await eventually(lambda: world.get(order.id), lambda o: lines_of(o)[first_sku] == (waiting, later))
-    assert lines_of(moved) == {late_sku: (2, rest), first_sku: (waiting, later)}
+    # One event per reason, applied one after the other: wait for both lines.
+    expected = {late_sku: (2, rest), first_sku: (waiting, later)}
+    moved = await eventually(lambda: world.get(order.id), lambda o: lines_of(o) == expected)
+    assert lines_of(moved) == expected
 
     events = await eventually(
         lambda: order_events(world.nats_url, order.id), lambda evs: set(told(evs)) >= {late_sku, first_sku}

@@ -10,6 +10,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
+from onepool.orders.v1 import orders_pb2 as opb
 from onepool.settlement.v1 import settlement_pb2 as spb
 
 from tests.support.channels import wait_until_inventory_knows, wait_until_orders_knows, wait_until_orders_lists
@@ -31,6 +32,15 @@ def ts(value: datetime) -> Timestamp:
     out = Timestamp()
     out.FromDatetime(value)
     return out
+
+
+def when(value: Timestamp, present: bool) -> datetime | None:
+    return value.ToDatetime(tzinfo=UTC) if present else None
+
+
+def lines_of(order: opb.Order) -> dict[str, tuple[int, datetime | None]]:
+    """Per SKU: units still waiting for goods and their promised date (None: no promise)."""
+    return {ln.sku: (ln.awaiting_quantity, when(ln.promised_at, ln.HasField("promised_at"))) for ln in order.lines}
 
 
 def day(days: int) -> datetime:

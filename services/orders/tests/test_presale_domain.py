@@ -209,3 +209,59 @@ def test_two_fills_of_different_skus_applied_in_either_order_leave_nothing_waiti
         # Either again (a redelivery) changes nothing.
         assert not order.follow_stock("r1", a_filled, NOW + timedelta(seconds=first_stamp), NOW)
         assert not order.follow_stock("r1", b_filled, NOW + timedelta(seconds=second_stamp), NOW)
+
+
+def held(sku: str, quantity: int, days: int | None, version: int) -> AllocatedStock:
+    """One allocation of SKU `sku` at WH as inventory's version `version` of it shows it (days None: filled)."""
+    if days is None:
+        return AllocatedStock(sku, "WH", quantity, version=version)
+    return AllocatedStock(sku, "WH", quantity, awaiting=quantity, promised_at=NOW + days * DAY, version=version)
+
+
+@pytest.mark.parametrize("late_first", [False, True])
+def test_a_promise_move_racing_a_fill_of_another_sku_is_kept_whatever_the_stamps_and_order(late_first: bool) -> None:
+    # Receipt r1 (A) is rescheduled while r2 (B) is received, in two inventory transactions at once. The fill,
+    # stamped later, carries A as it read it (the old date, version 1); the promise move, stamped earlier,
+    # carries A at version 2 with its new date and B as it read it (still waiting).
+    order = reserved(new_order(("A", 2, 500), ("B", 2, 500)), held("A", 2, 2, 1), held("B", 2, 3, 1))
+    fill = ([held("A", 2, 2, 1), held("B", 2, None, 2)], NOW + timedelta(seconds=2), "", None)
+    late = ([held("A", 2, 8, 2), held("B", 2, 3, 1)], NOW + timedelta(seconds=1), "LATE", frozenset({"A"}))
+    news = [late, fill] if late_first else [fill, late]
+    order.events.clear()
+    for allocations, stamp, reason, moved in news:
+        assert order.follow_stock("r1", allocations, stamp, NOW, reason, moved)
+    assert [(ln.sku, ln.awaiting, ln.promised_at) for ln in order.lines] == [("A", 2, NOW + 8 * DAY), ("B", 0, None)]
+    moves = [e for e in order.events if isinstance(e, events.PromiseMoved)]
+    told = [(e.reason, p.sku, p.promised_at) for e in moves for p in e.lines]
+    assert told == [("LATE", "A", NOW + 8 * DAY)]
+    assert order.stock_versions == {("A", "WH"): 2, ("B", "WH"): 2}
+    # Either again (a redelivery) changes nothing.
+    for allocations, stamp, reason, moved in news:
+        assert not order.follow_stock("r1", allocations, stamp, NOW, reason, moved)
+
+
+def test_dates_follow_the_allocations_version_not_the_replicas_clock() -> None:
+    order = reserved(new_order(("A", 2, 500)), held("A", 2, 2, 1))
+    # The second move was made on a replica whose clock runs behind: its updated_at is older, its version newer.
+    assert order.follow_stock("r1", [held("A", 2, 5, 2)], NOW + timedelta(seconds=5), NOW, "LATE")
+    assert order.follow_stock("r1", [held("A", 2, 8, 3)], NOW + timedelta(seconds=1), NOW, "LATE")
+    assert order.lines[0].promised_at == NOW + 8 * DAY
+    # Version 2 again is older than what the line followed, whatever its stamp.
+    assert not order.follow_stock("r1", [held("A", 2, 5, 2)], NOW + timedelta(seconds=9), NOW, "LATE")
+    assert order.lines[0].promised_at == NOW + 8 * DAY
+    # News without versions (an inventory replica not upgraded yet) is ordered by its stamp, as it was.
+    assert not order.follow_stock("r1", [held("A", 2, 4, 0)], NOW + timedelta(seconds=8), NOW, "LATE")
+    assert order.follow_stock("r1", [held("A", 2, 4, 0)], NOW + timedelta(seconds=10), NOW, "LATE")
+    assert order.lines[0].promised_at == NOW + 4 * DAY
+
+
+def test_a_newer_version_that_changes_nothing_the_line_shows_is_still_saved() -> None:
+    # A's receipt was rescheduled to 6 days (version 2) and back to 2 (version 3); version 3 comes first. It
+    # changes nothing the line shows, but the order is saved (True) with the version, or version 2, delivered
+    # after it, would take the line to a date already undone.
+    order = reserved(new_order(("A", 2, 500)), held("A", 2, 2, 1))
+    order.events.clear()
+    assert order.follow_stock("r1", [held("A", 2, 2, 3)], NOW + timedelta(seconds=2), NOW, "SOONER")
+    assert (order.stock_versions, order.events) == ({("A", "WH"): 3}, [])
+    assert not order.follow_stock("r1", [held("A", 2, 6, 2)], NOW + timedelta(seconds=3), NOW, "LATE")
+    assert order.lines[0].promised_at == NOW + 2 * DAY

@@ -119,6 +119,9 @@ class AllocationRow(InventoryTable, table=True):
     # stock row, not the reservation's (reservation rows are locked first), so it cannot write the
     # reservation's updated_at; a reservation read takes the latest of its own and these.
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # inventory.v1.Allocation.version: moved on by each change of the waiting state (adapters/reservations.py);
+    # 1 when reserved, and for the allocations older than versions (migration 0012).
+    version: int = Field(default=1, sa_column=counter_column(1))
 
 
 class TransferRow(InventoryTable, Created, table=True):

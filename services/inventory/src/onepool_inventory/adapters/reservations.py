@@ -7,7 +7,11 @@ with waiting units (release, expiry, fulfillment) locks the reservation, then it
 allocations again (`refresh`) before deciding anything.
 
 For the same reason the line cannot write a reservation row's updated_at: the allocation rows it writes carry
-the time instead (their `updated_at`), and a reservation is read with the latest of its own and theirs.
+the time instead (their `updated_at`), and a reservation is read with the latest of its own and theirs. That
+time orders nothing between two transactions changing different SKUs of one reservation at once (each holds
+only its own stock rows, and each publishes the other SKU as it read it): every allocation has a `version`
+instead, moved on by one in the statement that changes its waiting state (under its stock row's lock), which
+the events carry as written.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from onepool_runtime.repository import by_id
-from sqlalchemy import and_, bindparam, select, text, tuple_, update
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +40,19 @@ if TYPE_CHECKING:
 Key = tuple[str, str]  # (sku, location_id)
 _RES = metadata.tables[ReservationRow.__tablename__]
 _ALLOC = metadata.tables[AllocationRow.__tablename__]
+# The version is moved on in the statement, under the row's lock, not copied from what this transaction read:
+# the events carry the version RETURNING gives.
+_SAVE_ALLOCATIONS = """
+UPDATE allocations a
+SET fulfilled = u.fulfilled, awaiting = u.awaiting, promised_at = u.promised_at, receipt_id = u.receipt_id,
+    filled_at = u.filled_at, updated_at = u.updated_at, version = a.version + u.bump
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[], $7::text[],
+            $8::timestamptz[], $9::timestamptz[], $10::int[])
+    AS u(reservation_id, sku, location_id, fulfilled, awaiting, promised_at, receipt_id, filled_at, updated_at, bump)
+WHERE a.reservation_id = u.reservation_id AND a.sku = u.sku AND a.location_id = u.location_id
+  AND a.reservation_id = ANY($1::text[])
+RETURNING a.reservation_id, a.sku, a.location_id, a.version
+"""
 
 
 class ReservationRepository:
@@ -84,6 +101,7 @@ class ReservationRepository:
                     r.receipt_id,
                     AllocationSource(r.source),
                     r.filled_at,
+                    r.version,
                 )
             )
         return out
@@ -203,6 +221,7 @@ class ReservationRepository:
                     "receipt_id": a.receipt_id,
                     "source": a.source.value,
                     "filled_at": a.filled_at,
+                    "version": a.version,
                 }
                 for r in reservations
                 for a in r.allocations
@@ -234,51 +253,40 @@ class ReservationRepository:
 
     async def save_allocations(self, *reservations: Reservation) -> None:
         """Write the allocations' changing numbers (fulfilled, waiting and promised) that changed, one statement
-        for all, with their reservation's updated_at. The reservation rows are not touched: arriving goods fill
-        waiting allocations without locking them, so an allocation this transaction did not change is not
+        for all, with their reservation's updated_at; an allocation whose waiting state changed moves its
+        version on by one, and takes the version written. The reservation rows are not touched: arriving goods
+        fill waiting allocations without locking them, so an allocation this transaction did not change is not
         written (see `_as_stored`)."""
-        rows = []
+        changed: list[tuple[Reservation, Allocation, int]] = []
         for r in reservations:
             for a in r.allocations:
                 now = (a.fulfilled, a.awaiting, a.promised_at, a.receipt_id, a.filled_at)
                 key = (r.id, a.sku, a.location_id)
-                if self._as_stored.get(key) == now:
+                before = self._as_stored.get(key)
+                if before == now:
                     continue
                 self._as_stored[key] = now
-                rows.append(
-                    {
-                        "b_id": r.id,
-                        "b_sku": a.sku,
-                        "b_loc": a.location_id,
-                        "b_fulfilled": a.fulfilled,
-                        "b_awaiting": a.awaiting,
-                        "b_promised_at": a.promised_at,
-                        "b_receipt_id": a.receipt_id,
-                        "b_filled_at": a.filled_at,
-                        "b_updated_at": r.updated_at,
-                    }
-                )
-        if not rows:
+                waiting_moved = before is None or before[1:4] != now[1:4]
+                changed.append((r, a, 1 if waiting_moved else 0))
+        if not changed:
             return
-        await self.session.execute(
-            update(_ALLOC)
-            .where(
-                and_(
-                    _ALLOC.c.reservation_id == bindparam("b_id"),
-                    _ALLOC.c.sku == bindparam("b_sku"),
-                    _ALLOC.c.location_id == bindparam("b_loc"),
-                )
-            )
-            .values(
-                fulfilled=bindparam("b_fulfilled"),
-                awaiting=bindparam("b_awaiting"),
-                promised_at=bindparam("b_promised_at"),
-                receipt_id=bindparam("b_receipt_id"),
-                filled_at=bindparam("b_filled_at"),
-                updated_at=bindparam("b_updated_at"),
-            ),
-            rows,
+        conn = await self._uow.driver()
+        written = await conn.fetch(
+            _SAVE_ALLOCATIONS,
+            [r.id for r, _, _ in changed],
+            [a.sku for _, a, _ in changed],
+            [a.location_id for _, a, _ in changed],
+            [a.fulfilled for _, a, _ in changed],
+            [a.awaiting for _, a, _ in changed],
+            [a.promised_at for _, a, _ in changed],
+            [a.receipt_id for _, a, _ in changed],
+            [a.filled_at for _, a, _ in changed],
+            [r.updated_at for r, _, _ in changed],
+            [bump for _, _, bump in changed],
         )
+        versions = {(w[0], w[1], w[2]): w[3] for w in written}
+        for r, a, _ in changed:
+            a.version = versions.get((r.id, a.sku, a.location_id), a.version)
 
     async def open_totals(self) -> dict[Key, int]:
         """Sum of open allocation units per (sku, location) (used by invariant checks and tests)."""

@@ -311,6 +311,9 @@ class Allocation:
     receipt_id: str = ""
     source: AllocationSource = AllocationSource.ON_HAND
     filled_at: datetime | None = None
+    # Moves on by one with every change of the waiting state (awaiting, promised_at, receipt_id), as stored
+    # (ReservationRepository.save_allocations): 1 when reserved.
+    version: int = 1
 
     @property
     def open(self) -> int:

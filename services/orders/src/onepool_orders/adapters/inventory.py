@@ -84,10 +84,11 @@ def domain_error(error: grpc.aio.AioRpcError) -> errors.DomainError:
 
 
 def allocated_stock(a: pb.Allocation) -> AllocatedStock:
-    """One allocation as the order sees it: with the units still waiting for goods and their promised date."""
+    """One allocation as the order sees it: with the units still waiting for goods, their promised date and the
+    version of that state."""
     promised = from_ts(a.promised_at) if a.awaiting_quantity > 0 and a.HasField("promised_at") else None
     return AllocatedStock(
-        a.sku, a.location_id, a.quantity, a.location_owner_dealer_id, max(0, a.awaiting_quantity), promised
+        a.sku, a.location_id, a.quantity, a.location_owner_dealer_id, max(0, a.awaiting_quantity), promised, a.version
     )
 
 

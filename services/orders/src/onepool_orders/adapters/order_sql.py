@@ -43,7 +43,7 @@ SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.sta
        o.dealer_id, o.customer_id, o.payment_ttl_seconds, o.reservation_id, o.reservation_expires_at,
        o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
        o.shipping_fee_minor, o.deposit_minor, o.deposit_ref, o.balance_due_at, o.deposit_kept_minor, o.stock_seen_at,
-       o.address_as_of, o.placed_address, o.revision, o.channel_version, o.deposit_rule,
+       o.address_as_of, o.placed_address, o.revision, o.channel_version, o.deposit_rule, o.stock_versions,
        ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor,
                         l.awaiting_quantity, l.promised_at)
              FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
@@ -94,7 +94,7 @@ RETURNING order_id
 # address), else NULL and it stays; $39, $40 when the address took effect and the address as placed; $41 the
 # order's new revision (the pending case also asks that nothing was saved since it was placed: the revision
 # stored is one less); $42 the channel version of the first payment; $43 the deposit rule the deposit was paid
-# under (NULL: none, or not known).
+# under (NULL: none, or not known); $44 the inventory allocation versions the lines followed (`versions_json`).
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
@@ -102,7 +102,8 @@ WITH o AS (
                     shortfalls = $11::jsonb, updated_at = $12, deposit_minor = $33, deposit_ref = $34,
                     balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37,
                     fulfillment = COALESCE($38::jsonb, fulfillment), address_as_of = $39, placed_address = $40,
-                    revision = $41::bigint, channel_version = $42::bigint, deposit_rule = $43::text
+                    revision = $41::bigint, channel_version = $42::bigint, deposit_rule = $43::text,
+                    stock_versions = $44::jsonb
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''
                                          AND revision = $41::bigint - 1))
   RETURNING id),
@@ -206,6 +207,16 @@ def preference_json(p: FulfillmentPreference) -> str:
     )
 
 
+def versions_json(versions: dict[tuple[str, str], int]) -> str:
+    """Order.stock_versions as stored: [sku, location_id, version] triples (a SKU may hold any character, so
+    no joined key)."""
+    return json.dumps([[sku, location, v] for (sku, location), v in sorted(versions.items())])
+
+
+def versions_back(data: list[list[Any]] | None) -> dict[tuple[str, str], int]:
+    return {(str(sku), str(location)): int(v) for sku, location, v in data or []}
+
+
 def order_of(r: Any) -> Order:
     """A SELECT_* row as the domain's Order."""
     currency = r["currency"]
@@ -263,6 +274,7 @@ def order_of(r: Any) -> Order:
         revision=r["revision"],
         channel_version=r["channel_version"],
         deposit_rule=DepositRule(r["deposit_rule"]) if r["deposit_rule"] else None,
+        stock_versions=versions_back(r["stock_versions"]),
     )
 
 
@@ -366,4 +378,5 @@ def save_args(
         order.revision,
         order.channel_version,
         order.deposit_rule.value if order.deposit_rule is not None else None,
+        versions_json(order.stock_versions),
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from onepool_runtime.columns import Created, Stamped, counter_column, money_column, priced_line_checks, timestamp_column
-from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -88,6 +88,11 @@ class OrderRow(OrdersTable, Stamped, table=True):
     # applies the channel's rule).
     deposit_rule: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     stock_seen_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # Per inventory allocation, the highest version of its waiting state the lines followed: [sku, location_id,
+    # version] triples (Order.stock_versions; migration 0013).
+    stock_versions: list[list[Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
     # When the delivery address took effect (older changes are moot; NULL: unknown, on orders placed before it
     # was kept), and the address as placed once it has changed (NULL: unchanged), which a repeated PlaceOrder
     # is compared with.

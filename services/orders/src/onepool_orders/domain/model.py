@@ -167,6 +167,9 @@ class AllocatedStock:
     # Of `quantity`, units that wait for goods to arrive, and the date they are promised (None: no promise).
     awaiting: int = 0
     promised_at: datetime | None = None
+    # Inventory's version of this allocation's waiting state (inventory.v1.Allocation.version): of two news of
+    # it, the higher is the newer. 0 in news published before inventory kept versions.
+    version: int = 0
 
 
 # Per SKU: units waiting for goods and when they are promised.
@@ -259,9 +262,13 @@ class Order:
     deposit_ref: str = ""
     balance_due_at: datetime | None = None
     deposit_kept_minor: int = 0
-    # The reservation state (inventory's updated_at) the lines' waiting units last followed: older news is
-    # ignored.
+    # The reservation state (inventory's updated_at) the lines' waiting units last followed: for news without
+    # allocation versions (published before inventory kept them), older news is ignored.
     stock_seen_at: datetime | None = None
+    # Per allocation (sku, location_id): the highest inventory version whose waiting state a line followed
+    # (absent: none yet, or followed before versions were kept). A line takes its date only from news that
+    # shows none of its allocations older than this (news without versions: by stock_seen_at).
+    stock_versions: dict[tuple[str, str], int] = field(default_factory=dict)
     # When `fulfillment.address` took effect (a marketplace's own modification time, or when it was set): an
     # address change older than it is moot. None on orders placed before it was kept (any change applies).
     address_as_of: datetime | None = None
@@ -472,6 +479,7 @@ class Order:
         waiting = line_stock(allocations)
         for line in self.lines:
             line.awaiting, line.promised_at = waiting.get(line.sku, (0, None))
+        self.stock_versions = {(a.sku, a.location_id): a.version for a in allocations if a.version}
         self.events.append(events.OrderPlaced(self))
 
     def record_rejection(self, shortfalls: list[Shortage], reason: str, customer_id: str, now: datetime) -> None:
@@ -872,30 +880,40 @@ class Order:
         fewest waiting units any news showed, in whatever order news comes: two receipts filling different
         SKUs of one reservation at once (inventory's waiting line locks stock rows, not the reservation) each
         send the reservation with the other SKU still waiting, and taken whole, the one applied last put that
-        line back to waiting for good (ShipFulfillment refused AWAITING_STOCK with no news to come). Dates
-        follow only news newer than the newest seen (`changed_at`, inventory's updated_at)."""
+        line back to waiting for good (ShipFulfillment refused AWAITING_STOCK with no news to come).
+
+        Dates follow each line's own allocations (`_is_current`): the same two transactions, one moving A's
+        promise and one filling B, each send A as they read it, and the fill, stamped later, carried A's old
+        date; ordered by updated_at, the promise move was dropped as older and A kept a date no receipt
+        backed."""
         if reservation_id != self.reservation_id or self.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             return False
         stale = self.stock_seen_at is not None and changed_at < self.stock_seen_at
         if not stale:
             self.stock_seen_at = changed_at
+        versions_before = dict(self.stock_versions)
         waiting = line_stock(allocations)
         moved: list[LinePromise] = []
         filled = False
         for line in self.lines:
             shown, promised_at = waiting.get(line.sku, (0, None))
             awaiting = min(shown, line.awaiting)
+            told = moved_skus is None or line.sku in moved_skus
+            current = self._is_current(line.sku, allocations, stale)
             if awaiting == 0:
                 promised_at = None
-            elif stale or (moved_skus is not None and line.sku not in moved_skus) or shown > awaiting:
+            elif not current or not told or shown > awaiting:
                 promised_at = line.promised_at
+            if current and told:
+                self._followed(line.sku, allocations)
             if awaiting < line.awaiting:
                 filled = True
             if awaiting > 0 and promised_at != line.promised_at:
                 moved.append(LinePromise(line.sku, awaiting, line.promised_at, promised_at))
             line.awaiting, line.promised_at = awaiting, promised_at
         if not filled and not moved:
-            return False
+            # Nothing to tell, but a newer version seen is kept (an older state delivered after it must not win).
+            return self.stock_versions != versions_before
         if filled:
             # The last units arriving at the shop make a paid pickup order ready: OrderStockFilled says so.
             self._ready_for_pickup_if_all_there(now)
@@ -905,6 +923,26 @@ class Order:
         if moved:
             self.events.append(events.PromiseMoved(self, tuple(moved), reason))
         return True
+
+    def _is_current(self, sku: str, allocations: list[AllocatedStock], stale: bool) -> bool:
+        """The news shows none of `sku`'s allocations older than the line followed (a version equal to the one
+        followed is the same state). News without versions (0: published by an inventory that did not keep
+        them yet, before or during its upgrade) is ordered by the reservation's updated_at, as it was
+        (`stale`)."""
+        for a in allocations:
+            if a.sku != sku:
+                continue
+            if a.version == 0 and stale:
+                return False
+            if a.version and a.version < self.stock_versions.get((a.sku, a.location_id), 0):
+                return False
+        return True
+
+    def _followed(self, sku: str, allocations: list[AllocatedStock]) -> None:
+        for a in allocations:
+            key = (a.sku, a.location_id)
+            if a.sku == sku and a.version > self.stock_versions.get(key, 0):
+                self.stock_versions[key] = a.version
 
     def complete(self, now: datetime) -> bool:
         if self.status is OrderStatus.COMPLETED:

@@ -451,7 +451,7 @@ class ReserveRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReserveLine, _Mapping]]] = ..., hint: _Optional[_Union[SourcingHint, _Mapping]] = ..., ttl_seconds: _Optional[int] = ..., accept_awaiting_stock: _Optional[bool] = ...) -> None: ...
 
 class Allocation(_message.Message):
-    __slots__ = ("sku", "location_id", "quantity", "fulfilled_quantity", "location_owner_dealer_id", "location_type", "status", "awaiting_quantity", "promised_at", "receipt_id", "source", "filled_at")
+    __slots__ = ("sku", "location_id", "quantity", "fulfilled_quantity", "location_owner_dealer_id", "location_type", "status", "awaiting_quantity", "promised_at", "receipt_id", "source", "filled_at", "version")
     SKU_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
@@ -464,6 +464,7 @@ class Allocation(_message.Message):
     RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     FILLED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     sku: str
     location_id: str
     quantity: int
@@ -476,7 +477,8 @@ class Allocation(_message.Message):
     receipt_id: str
     source: AllocationSource
     filled_at: _timestamp_pb2.Timestamp
-    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., location_owner_dealer_id: _Optional[str] = ..., location_type: _Optional[_Union[LocationType, str]] = ..., status: _Optional[_Union[AllocationStatus, str]] = ..., awaiting_quantity: _Optional[int] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt_id: _Optional[str] = ..., source: _Optional[_Union[AllocationSource, str]] = ..., filled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    version: int
+    def __init__(self, sku: _Optional[str] = ..., location_id: _Optional[str] = ..., quantity: _Optional[int] = ..., fulfilled_quantity: _Optional[int] = ..., location_owner_dealer_id: _Optional[str] = ..., location_type: _Optional[_Union[LocationType, str]] = ..., status: _Optional[_Union[AllocationStatus, str]] = ..., awaiting_quantity: _Optional[int] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt_id: _Optional[str] = ..., source: _Optional[_Union[AllocationSource, str]] = ..., filled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Reservation(_message.Message):
     __slots__ = ("id", "order_id", "channel_id", "status", "allocations", "expires_at", "created_at", "updated_at", "release_reason", "awaiting_stock", "promised_at")
