@@ -8,10 +8,11 @@ import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from onepool.channels.v1 import channels_pb2 as cpb
+from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 
 from tests.support.orders import World, cny, eventually, uid
-from tests.support.presale import presale_channel, presale_world
+from tests.support.presale import availability, day, lines_of, presale_channel, presale_world, ts
 
 pytestmark = pytest.mark.asyncio
 PRICE = 10_000
@@ -64,3 +65,35 @@ async def test_a_deposit_paid_under_refund_terms_is_refunded_though_the_channel_
     lapsed = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED, within=20)
     # The terms the customer paid under apply: the deposit is refunded, nothing is kept.
     assert (lapsed.refunded.amount_minor, lapsed.deposit_kept.amount_minor) == (5_000, 0)
+
+
+async def test_a_keeping_channel_refunds_the_deposit_when_the_seller_cancelled_the_goods_it_was_paid_for(
+    world: World,
+) -> None:
+    """定金不退 binds a customer who walks away, not a seller who failed: the receipt the deposit's units counted
+    on is cancelled, the customer does not pay the balance, and the deposit is refunded (it was kept before)."""
+    sku = uid("PRE")
+    wh = await world.location("WH", region="CN-SH")
+    keep_terms = cpb.PresaleTerms(balance_due_seconds=4, deposit_rule=cpb.DEPOSIT_RULE_KEEP)
+    channel = await presale_channel(world, wh, sku, 10, PRICE, presale=keep_terms)
+    expected = await world.inventory.ExpectReceipt(
+        ipb.ExpectReceiptRequest(
+            request_id=uid("exp"), location_id=wh, lines=[ipb.StockLine(sku=sku, quantity=5)], expected_at=ts(day(3))
+        ),
+        metadata=world.admin,
+    )
+    await eventually(lambda: availability(world, sku, channel), lambda a: a.presale_sellable == 5)
+    order = await world.place(channel, {sku: (2, PRICE)})
+    assert lines_of(order)[sku][0] == 2  # both units wait for the receipt
+    deposited = await pay(world, order.id, opb.PAYMENT_KIND_DEPOSIT, 5_000)
+    assert deposited.status == opb.ORDER_STATUS_DEPOSIT_PAID
+
+    await world.inventory.CancelExpectedReceipt(
+        ipb.CancelExpectedReceiptRequest(receipt_id=expected.receipt.id, reason="supplier failed"),
+        metadata=world.admin,
+    )
+    await eventually(lambda: world.get(order.id), lambda o: lines_of(o)[sku] == (2, None))
+
+    lapsed = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED, within=20)
+    assert (lapsed.refunded.amount_minor, lapsed.deposit_kept.amount_minor) == (5_000, 0)
+    assert "refunded" in lapsed.status_reason, lapsed.status_reason

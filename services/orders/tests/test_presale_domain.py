@@ -191,6 +191,51 @@ def test_a_deposit_paid_before_its_rule_was_kept_lapses_by_the_channels_rule(
     assert (order.refunded, order.deposit_kept) == (cny(refunded), cny(kept))
 
 
+@pytest.mark.parametrize(
+    ("news", "why"),
+    [
+        ([waiting(2, 9)], "moved a promised date later"),  # the receipt was rescheduled later
+        ([waiting(2, None)], "moved a promised date later or lost it"),  # ... or cancelled: no date at all
+    ],
+)
+def test_a_seller_that_broke_its_promise_keeps_no_deposit(news: list[AllocatedStock], why: str) -> None:
+    """定金不退 binds the customer who walks away, not a seller who failed: a deposit paid for goods promised
+    on day 2, then moved later or left without a date, is refunded when the balance lapses (it was kept)."""
+    order = reserved(new_order(("A", 2, 5_000)), waiting(2, 2))
+    order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert order.follow_stock("r1", news, NOW + timedelta(seconds=1), NOW + timedelta(seconds=1), "LATE")
+    assert order.promise_broken_at == NOW + timedelta(seconds=1)
+    assert order.lapse_balance(DepositRule.KEEP, NOW + timedelta(hours=1))
+    assert (order.refunded, order.deposit_kept) == (cny(2_000), cny(0))
+    assert why in order.status_reason
+
+
+def test_a_seller_that_kept_or_bettered_its_promise_keeps_the_deposit_under_keep() -> None:
+    order = reserved(new_order(("A", 2, 5_000)), waiting(2, 5))
+    order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert order.follow_stock("r1", [waiting(2, 3)], NOW + timedelta(seconds=1), NOW, "SOONER")  # sooner
+    assert order.promise_broken_at is None
+    assert order.lapse_balance(DepositRule.KEEP, NOW + timedelta(hours=1))
+    assert (order.refunded, order.deposit_kept) == (cny(0), cny(2_000))
+
+
+def test_a_date_moved_before_the_deposit_was_paid_breaks_nothing_but_goods_with_no_date_at_the_lapse_do() -> None:
+    # Moved later while merely RESERVED: the customer paid the deposit knowing the new date.
+    order = reserved(new_order(("A", 2, 5_000)), waiting(2, 2))
+    assert order.follow_stock("r1", [waiting(2, 9)], NOW + timedelta(seconds=1), NOW, "LATE")
+    order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert order.promise_broken_at is None
+    assert order.lapse_balance(DepositRule.KEEP, NOW + timedelta(hours=1))
+    assert order.deposit_kept == cny(2_000)
+    # A backorder with no date when the deposit was paid and still none when the balance lapses: the seller
+    # never said when the goods would come.
+    backorder = reserved(new_order(("A", 2, 5_000)), waiting(2, None))
+    backorder.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert backorder.lapse_balance(DepositRule.KEEP, NOW + timedelta(hours=1))
+    assert (backorder.refunded, backorder.deposit_kept) == (cny(2_000), cny(0))
+    assert "no date" in backorder.status_reason
+
+
 S_DEP = OrderStatus.DEPOSIT_PAID
 
 

@@ -44,6 +44,7 @@ SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.sta
        o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
        o.shipping_fee_minor, o.deposit_minor, o.deposit_ref, o.balance_due_at, o.deposit_kept_minor, o.stock_seen_at,
        o.address_as_of, o.placed_address, o.revision, o.channel_version, o.deposit_rule, o.stock_versions,
+       o.promise_broken_at,
        ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor,
                         l.awaiting_quantity, l.promised_at)
              FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
@@ -94,7 +95,8 @@ RETURNING order_id
 # address), else NULL and it stays; $39, $40 when the address took effect and the address as placed; $41 the
 # order's new revision (the pending case also asks that nothing was saved since it was placed: the revision
 # stored is one less); $42 the channel version of the first payment; $43 the deposit rule the deposit was paid
-# under (NULL: none, or not known); $44 the inventory allocation versions the lines followed (`versions_json`).
+# under (NULL: none, or not known); $44 the inventory allocation versions the lines followed (`versions_json`);
+# $45 when the seller first broke a promise to the customer holding a deposit (Order.promise_broken_at).
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
@@ -103,7 +105,7 @@ WITH o AS (
                     balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37,
                     fulfillment = COALESCE($38::jsonb, fulfillment), address_as_of = $39, placed_address = $40,
                     revision = $41::bigint, channel_version = $42::bigint, deposit_rule = $43::text,
-                    stock_versions = $44::jsonb
+                    stock_versions = $44::jsonb, promise_broken_at = $45::timestamptz
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''
                                          AND revision = $41::bigint - 1))
   RETURNING id),
@@ -275,6 +277,7 @@ def order_of(r: Any) -> Order:
         channel_version=r["channel_version"],
         deposit_rule=DepositRule(r["deposit_rule"]) if r["deposit_rule"] else None,
         stock_versions=versions_back(r["stock_versions"]),
+        promise_broken_at=r["promise_broken_at"],
     )
 
 
@@ -379,4 +382,5 @@ def save_args(
         order.channel_version,
         order.deposit_rule.value if order.deposit_rule is not None else None,
         versions_json(order.stock_versions),
+        order.promise_broken_at,
     )

@@ -93,6 +93,8 @@ class OrderRow(OrdersTable, Stamped, table=True):
     stock_versions: list[list[Any]] = Field(
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
     )
+    # Order.promise_broken_at: when the seller broke a promise to a customer holding a deposit (migration 0014).
+    promise_broken_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # When the delivery address took effect (older changes are moot; NULL: unknown, on orders placed before it
     # was kept), and the address as placed once it has changed (NULL: unchanged), which a repeated PlaceOrder
     # is compared with.

@@ -262,6 +262,11 @@ class Order:
     deposit_ref: str = ""
     balance_due_at: datetime | None = None
     deposit_kept_minor: int = 0
+    # When the seller first broke its word to a customer whose deposit it holds: a waiting line's promised date
+    # moved later, or was lost, while the order was DEPOSIT_PAID. A keeping rule (定金不退) then no longer
+    # applies: the customer who declines to pay the balance for goods that come late, or may never come, is not
+    # the party who failed, and the deposit is refunded.
+    promise_broken_at: datetime | None = None
     # The reservation state (inventory's updated_at) the lines' waiting units last followed: for news without
     # allocation versions (published before inventory kept them), older news is ignored.
     stock_seen_at: datetime | None = None
@@ -618,13 +623,20 @@ class Order:
     def lapse_balance(self, channel_rule: DepositRule, now: datetime) -> bool:
         """The balance was not paid by its deadline: the order is cancelled, its units go back to the pool and
         the deposit is refunded or kept by the seller as the rule it was paid under says; `channel_rule` (the
-        channel's rule now) only for a deposit paid before that was kept. False if not (yet) due."""
+        channel's rule now) only for a deposit paid before that was kept. A seller that did not keep its own
+        side (see `promise_broken_at`, or goods still waiting with no date at all) keeps nothing. False if not
+        (yet) due."""
         if self.status is not OrderStatus.DEPOSIT_PAID or self.balance_due_at is None or self.balance_due_at > now:
             return False
         assert self.balance_due_at is not None
-        kept = (self.deposit_rule or channel_rule) is DepositRule.KEEP
-        reason = f"balance not paid by {self.balance_due_at.isoformat()}; deposit " + ("kept" if kept else "refunded")
-        return self.cancel(reason, now, keep_deposit=kept)
+        reason = f"balance not paid by {self.balance_due_at.isoformat()}; deposit "
+        if (self.deposit_rule or channel_rule) is not DepositRule.KEEP:
+            return self.cancel(reason + "refunded", now)
+        if self.promise_broken_at is not None:
+            return self.cancel(reason + "refunded: the seller moved a promised date later or lost it", now)
+        if any(line.awaiting and line.promised_at is None for line in self.lines):
+            return self.cancel(reason + "refunded: goods still waited with no date for them", now)
+        return self.cancel(reason + "kept", now, keep_deposit=True)
 
     def cancel(self, reason: str, now: datetime, *, release: bool = True, keep_deposit: bool = False) -> bool:
         """Cancel before anything left a location; the reservation is released and any payment is due back.
@@ -910,6 +922,8 @@ class Order:
                 filled = True
             if awaiting > 0 and promised_at != line.promised_at:
                 moved.append(LinePromise(line.sku, awaiting, line.promised_at, promised_at))
+                if self._breaks_promise(line.promised_at, promised_at):
+                    self.promise_broken_at = self.promise_broken_at or now
             line.awaiting, line.promised_at = awaiting, promised_at
         if not filled and not moved:
             # Nothing to tell, but a newer version seen is kept (an older state delivered after it must not win).
@@ -923,6 +937,13 @@ class Order:
         if moved:
             self.events.append(events.PromiseMoved(self, tuple(moved), reason))
         return True
+
+    def _breaks_promise(self, before: datetime | None, after: datetime | None) -> bool:
+        """A date the customer holding a deposit was given moves later, or is gone (see `promise_broken_at`);
+        a first date, or a sooner one, breaks nothing."""
+        if self.status is not OrderStatus.DEPOSIT_PAID or before is None:
+            return False
+        return after is None or after > before
 
     def _is_current(self, sku: str, allocations: list[AllocatedStock], stale: bool) -> bool:
         """The news shows none of `sku`'s allocations older than the line followed (a version equal to the one
