@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from onepool_dealers.domain.ownership import BRAND, Departure, ReturnedGoods, resolve
+from onepool_dealers.domain.ownership import BRAND, Departure, ReturnedGoods, UnitsFrom, resolve, value
 from onepool_kernel.lines import StockLine
+from onepool_kernel.money import Money
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 D, E = "D-1", "E-1"  # D sells; E is another dealer
@@ -70,3 +71,21 @@ def test_units_come_back_in_the_order_they_left_after_what_earlier_returns_took(
 
 def test_units_beyond_what_the_facts_show_leaving_are_the_sellers() -> None:
     assert moves(back("WH", [], TEA=2), seller=D) == [("return:R1", D, BRAND, {"TEA": 2})]
+
+
+def test_returned_units_are_valued_at_the_fulfillment_move_they_left_with() -> None:
+    """Of a brand sale, 2 TEA left D's shop (F2, valued at 4 000 each) and 1 left the warehouse (F1, no move).
+    All three come back at E's shop: D's two at what they went out at, the warehouse's at E's tier today; a
+    move recorded without that SKU, or in another currency, leaves today's price."""
+    departures = [left("F1", BRAND, 0, TEA=1), left("F2", D, 5, TEA=2)]
+    [goods] = resolve([back("E-SHOP", departures, TEA=3)], BRAND, OWNERS)
+    assert goods.sources == (UnitsFrom("fulfillment:O1:F2", "TEA", 2),)
+    today = {"TEA": Money("CNY", 5_000)}
+    went_out = {"fulfillment:O1:F2": {"TEA": Money("CNY", 4_000)}}
+    priced = value(goods, "CNY", 9_000, today, went_out)
+    assert [(ln.quantity, ln.unit_price.amount_minor) for ln in priced.lines] == [(2, 4_000), (1, 4_500)]
+    assert priced.total == Money("CNY", 12_500)
+    for other in ({}, {"fulfillment:O1:F2": {"TEA": Money("EUR", 4_000)}}):
+        assert [(ln.quantity, ln.unit_price.amount_minor) for ln in value(goods, "CNY", 9_000, today, other).lines] == [
+            (3, 4_500)
+        ]

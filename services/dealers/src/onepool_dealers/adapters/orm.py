@@ -172,6 +172,29 @@ class DealerSettlementRow(DealersTable, Updated, table=True):
     net_minor: int = Field(default=0, sa_column=money_column())
 
 
+class HeldSettlementRow(DealersTable, Created, table=True):
+    """Income settlement posted to a dealer from an order dealers has not heard closed: it may still be refunded,
+    so it is not in `dealer_settlement` (nor the dealer's credit) until the order closes (domain/income.py)."""
+
+    __tablename__ = "held_settlement"
+    __table_args__ = (Index("held_settlement_by_order", "order_id"),)
+
+    entry_id: str = Field(primary_key=True, max_length=200)
+    dealer_id: str = Field(primary_key=True, max_length=64)
+    currency: str = Field(primary_key=True, max_length=3)
+    order_id: str = Field(max_length=64)
+    amount_minor: int = Field(default=0, sa_column=money_column())
+
+
+class ClosedOrderRow(DealersTable, Created, table=True):
+    """Every order (anyone's: a brand order shipped from a dealer's shop pays the dealer too) that dealers heard
+    closed (OrderFacts.is_open false); once closed, an order's income counts at once."""
+
+    __tablename__ = "closed_orders"
+
+    order_id: str = Field(primary_key=True, max_length=64)
+
+
 class OwnershipMoveRow(DealersTable, Created, table=True):
     """Goods that changed owner other than by a replenishment (domain/ownership.py), each published once."""
 
@@ -186,3 +209,16 @@ class OwnershipMoveRow(DealersTable, Created, table=True):
     order_id: str = Field(default="", max_length=64)
     reference: str = Field(default="", max_length=200)
     location_id: str = Field(default="", max_length=64)
+
+
+class OwnershipMoveLineRow(DealersTable, table=True):
+    """A recorded move's priced lines: what a returned unit comes back at (domain/ownership.py)."""
+
+    __tablename__ = "ownership_move_lines"
+    __table_args__ = priced_line_checks()
+
+    move_id: str = Field(primary_key=True, max_length=200, foreign_key="ownership_moves.id")
+    position: int = Field(primary_key=True)
+    sku: str = Field(max_length=64)
+    quantity: int
+    unit_price_minor: int = Field(default=0, sa_column=money_column())

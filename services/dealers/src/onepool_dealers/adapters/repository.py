@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from onepool_kernel.money import Money
-from onepool_runtime.columns import core_table, core_tables
+from onepool_runtime.columns import core_tables
 from onepool_runtime.mapping import build, copy_fields, row_values
 from onepool_runtime.repository import Repository, by_id, page
 from onepool_runtime.upserts import upsert, upsert_newer, upsert_newer_rows
@@ -21,16 +21,20 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from onepool_dealers.adapters.orm import (
+    ClosedOrderRow,
     DealerOrderRow,
     DealerRow,
     DealerSettlementRow,
     DealerStockRow,
+    HeldSettlementRow,
     LocationRow,
+    OwnershipMoveLineRow,
     OwnershipMoveRow,
     ReplenishmentLineRow,
     ReplenishmentRow,
     WholesalePriceRow,
 )
+from onepool_dealers.domain.income import DealerIncome
 from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
@@ -46,8 +50,8 @@ from onepool_dealers.domain.ownership import OwnershipMove
 
 _DEALERS, _LOC, _PRICES, _REPL = core_tables(DealerRow, LocationRow, WholesalePriceRow, ReplenishmentRow)
 _LINES, _STOCK, _ORDERS = core_tables(ReplenishmentLineRow, DealerStockRow, DealerOrderRow)
-_MOVES = core_table(OwnershipMoveRow)
-_SETTLE = core_table(DealerSettlementRow)
+_MOVES, _MOVE_LINES = core_tables(OwnershipMoveRow, OwnershipMoveLineRow)
+_SETTLE, _HELD, _CLOSED = core_tables(DealerSettlementRow, HeldSettlementRow, ClosedOrderRow)
 
 
 def _dealer(row: Any, location_ids: list[str]) -> Dealer:
@@ -213,8 +217,38 @@ class DealersRepository(Repository):
         )
         if inserted.first() is None:
             return False
+        if move.lines:
+            await self.session.execute(
+                insert(_MOVE_LINES),
+                [
+                    {
+                        "move_id": move.goods.id,
+                        "position": i,
+                        "sku": ln.sku,
+                        "quantity": ln.quantity,
+                        "unit_price_minor": ln.unit_price.amount_minor,
+                    }
+                    for i, ln in enumerate(move.lines)
+                ],
+            )
         self._uow.track(move)
         return True
+
+    async def move_unit_prices(self, move_ids: Iterable[str]) -> dict[str, dict[str, Money]]:
+        """move id -> SKU -> the unit price the recorded move valued it at (moves with lines only)."""
+        wanted = sorted(set(move_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(_MOVE_LINES.c.move_id, _MOVE_LINES.c.sku, _MOVE_LINES.c.unit_price_minor, _MOVES.c.currency)
+            .join(_MOVES, _MOVES.c.id == _MOVE_LINES.c.move_id)
+            .where(_MOVE_LINES.c.move_id.in_(wanted))
+            .order_by(_MOVE_LINES.c.move_id, _MOVE_LINES.c.position)
+        )
+        out: dict[str, dict[str, Money]] = {}
+        for r in rows:
+            out.setdefault(r.move_id, {}).setdefault(r.sku, Money(r.currency, r.unit_price_minor))
+        return out
 
     # --- wholesale prices -------------------------------------------------------------------------------
 
@@ -338,15 +372,51 @@ class DealersRepository(Repository):
             return None
         return _order(row)
 
-    async def lock_orders(self, order_ids: list[str]) -> None:
+    async def lock_orders(self, order_ids: list[str], *, prefix: str = "dealers:order:") -> None:
         """`lock_order` of each, in the order given (callers sort them), in one statement."""
         await self.session.execute(
             text(
-                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT 'dealers:order:' || k AS k, n "
+                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT CAST(:p AS text) || k AS k, n "
                 "FROM unnest(CAST(:ks AS text[])) WITH ORDINALITY AS t(k, n) ORDER BY n) AS keys"
             ),
-            {"ks": order_ids},
+            {"ks": order_ids, "p": prefix},
         )
+
+    async def lock_order_income(self, order_ids: list[str]) -> None:
+        """Serialise holding and releasing each order's income (callers sort the ids). A key of its own: the
+        order view's lock is taken only for dealers' own orders, this one for any order."""
+        if order_ids:
+            await self.lock_orders(order_ids, prefix="dealers:income:")
+
+    async def closed_orders(self, order_ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(order_ids))
+        if not wanted:
+            return set()
+        rows = await self.session.execute(select(_CLOSED.c.order_id).where(_CLOSED.c.order_id.in_(wanted)))
+        return set(rows.scalars())
+
+    async def close_orders(self, order_ids: list[str]) -> None:
+        if order_ids:
+            await self.session.execute(
+                insert(_CLOSED).values([{"order_id": o} for o in order_ids]).on_conflict_do_nothing()
+            )
+
+    async def hold_income(self, held: list[DealerIncome]) -> None:
+        """Keep each amount once by (entry, dealer, currency)."""
+        if held:
+            rows = [copy_fields(h, "entry_id", "order_id", "dealer_id", "currency", "amount_minor") for h in held]
+            await self.session.execute(insert(_HELD).values(rows).on_conflict_do_nothing())
+
+    async def release_income(self, order_ids: list[str]) -> list[DealerIncome]:
+        """Take out (delete) what is held for these orders."""
+        if not order_ids:
+            return []
+        rows = await self.session.execute(
+            _HELD.delete()
+            .where(_HELD.c.order_id.in_(order_ids))
+            .returning(_HELD.c.entry_id, _HELD.c.order_id, _HELD.c.dealer_id, _HELD.c.currency, _HELD.c.amount_minor)
+        )
+        return [DealerIncome(r.entry_id, r.order_id, r.dealer_id, r.currency, r.amount_minor) for r in rows]
 
     async def save_order(self, view: OrderView) -> None:
         values = row_values(_ORDERS, view, currency=view.total.currency, total_minor=view.total.amount_minor)

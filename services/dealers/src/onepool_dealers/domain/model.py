@@ -153,7 +153,8 @@ class Dealer:
 
     def credit(self, settlement_net_minor: int = 0) -> CreditPosition:
         """settlement_net_minor: what settlement's ledger owes the dealer apart from wholesale purchases
-        (sales, fees, refunds); wholesale is counted from `received_minor`, which is never late."""
+        (sales, fees, refunds), less income of orders not yet closed (held: domain/income.py); wholesale is
+        counted from `received_minor`, which is never late."""
         return CreditPosition(
             limit=self.credit_limit,
             owed=Money(self.currency, self.received_minor - settlement_net_minor),

@@ -13,7 +13,7 @@ calling them while a dealer waits).
 - Balance: what the dealer owes the brand. Wholesale purchases come from dealers' own running total of
   received replenishments (never late); everything else settlement posts to the dealer's party (its share
   of sales, fees, refunds) comes from settlement.entry.posted, whose wholesale entries are skipped because
-  they are already counted.
+  they are already counted; an open order's income waits for the order to close (domain/income.py).
 """
 
 from __future__ import annotations

@@ -17,6 +17,12 @@ The rule (docs/settlement.md "Goods that change owner"):
 - whose goods come back on a return: units that left a dealer's location are the seller's (the dealer's own,
   or taken over by the seller with a fulfillment move); units that left a brand location are the brand's,
   whoever sold them (a dealer selling from the pool sells the brand's goods, and nothing moved);
+- a returned unit that left a dealer's location with a fulfillment move dealers recorded comes back at that
+  move's unit price, not at today's tier or list price: a tier or price change between the two would
+  otherwise price the same unit twice, differently, and someone would gain or lose on goods that went out and
+  came back. Today's price only when no such move is recorded (the fulfillment was no move: the seller's own
+  location; recorded before dealers kept moves' lines, migration 0013; that SKU unpriced on it; another
+  currency). Unit prices are whole minor units, so returns in several parts never drift from what went out;
 - a move whose valuing dealer dealers does not know, or whose lines are in another currency than that
   dealer's, is valued only where it can be (the rest named as unpriced).
 """
@@ -62,6 +68,16 @@ BRAND = ""
 
 
 @dataclass(frozen=True)
+class UnitsFrom:
+    """`quantity` returned units of `sku` that left a dealer's location with the fulfillment whose move id (if
+    it was one) is `move_id` ("fulfillment:<order>:<fulfillment>")."""
+
+    move_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Goods:
     """What moved, where, and why (before it is valued). giver and taker: a dealer id, "" for the brand."""
 
@@ -74,6 +90,8 @@ class Goods:
     paid_prices: Mapping[str, Money] = field(default_factory=dict)  # an order's unit prices, by SKU
     order_id: str = ""
     location_id: str = ""
+    # A return's units that left a dealer's location, by the fulfillment that took them out (module rule).
+    sources: tuple[UnitsFrom, ...] = ()
 
     def resolved(self, seller: str) -> Goods:
         swap = {SELLER: seller}
@@ -124,10 +142,16 @@ class ReturnedGoods:
         dealer's sale is "return:<return>:brand"."""
         taker = owners[self.location_id]
         parts: dict[str, dict[str, int]] = {}
+        sources: dict[str, dict[tuple[str, str], int]] = {}
         for sku, quantity in _merged(self.lines):
-            for owner, units in self._owners_of(sku, quantity):
-                part = parts.setdefault(seller if owner == SELLER else owner, {})
+            for owner, departure, units in self._owners_of(sku, quantity):
+                giver = seller if owner == SELLER else owner
+                part = parts.setdefault(giver, {})
                 part[sku] = part.get(sku, 0) + units
+                if departure is not None and departure.location_owner:
+                    key = (f"fulfillment:{self.order_id}:{departure.fulfillment_id}", sku)
+                    came = sources.setdefault(giver, {})
+                    came[key] = came.get(key, 0) + units
         return [
             Goods(
                 id=f"return:{self.return_id}" if giver == seller else f"return:{self.return_id}:brand",
@@ -139,15 +163,17 @@ class ReturnedGoods:
                 paid_prices=self.paid_prices,
                 order_id=self.order_id,
                 location_id=self.location_id,
+                sources=tuple(UnitsFrom(m, s, q) for (m, s), q in sorted(sources.get(giver, {}).items())),
             )
             for giver, units_by_sku in sorted(parts.items(), key=lambda part: part[0] != seller)
         ]
 
-    def _owners_of(self, sku: str, quantity: int) -> list[tuple[str, int]]:
-        """(owner after the sale, units) of this return's `quantity` units of `sku`."""
+    def _owners_of(self, sku: str, quantity: int) -> list[tuple[str, Departure | None, int]]:
+        """(owner after the sale, the departure they left with (None: not shown leaving), units) of this
+        return's `quantity` units of `sku`."""
         skip = max(self.returned_so_far.get(sku, 0) - quantity, 0)  # what earlier returns took
         left = sorted(self.departures, key=lambda d: (d.left_at or _NEVER, d.fulfillment_id))
-        out: list[tuple[str, int]] = []
+        out: list[tuple[str, Departure | None, int]] = []
         for departure in left:
             for line in departure.lines:
                 if line.sku != sku or line.quantity <= 0:
@@ -156,10 +182,10 @@ class ReturnedGoods:
                 skip -= taken_before
                 units = min(line.quantity - taken_before, quantity)
                 if units:
-                    out.append((departure.owner_after_sale, units))
+                    out.append((departure.owner_after_sale, departure, units))
                     quantity -= units
         if quantity > 0:
-            out.append((SELLER, quantity))
+            out.append((SELLER, None, quantity))
         return out
 
 
@@ -203,24 +229,54 @@ def valuing_dealer(goods: Goods) -> str:
     return goods.taker or goods.giver
 
 
-def value(goods: Goods, currency: str, factor_bps: int | None, list_prices: Mapping[str, Money]) -> OwnershipMove:
-    """Price each line (module rule); `factor_bps` None: the valuing dealer is unknown, nothing is priced."""
+def value(
+    goods: Goods,
+    currency: str,
+    factor_bps: int | None,
+    list_prices: Mapping[str, Money],
+    went_out_at: Mapping[str, Mapping[str, Money]] | None = None,
+) -> OwnershipMove:
+    """Price each line (module rule); `factor_bps` None: the valuing dealer is unknown, nothing is priced
+    (except returned units at what they went out at). `went_out_at`: recorded move id -> SKU -> the unit price
+    that move valued it at, for the moves `goods.sources` name.
+
+    A SKU whose units are priced differently (some at what they went out at, some at today's price) has one
+    line per unit price; otherwise one line."""
     priced: list[MoveLine] = []
     unpriced: list[str] = []
     for sku, quantity in _merged(goods.lines):
-        base = list_prices.get(sku)
-        unit: Money | None = None
-        if factor_bps is not None and base is not None and base.currency == currency:
-            unit = tier_unit_price(base, factor_bps)
-        elif factor_bps is not None and (paid := goods.paid_prices.get(sku)) is not None and paid.currency == currency:
-            unit = Money(currency, bps_of(paid.amount_minor, factor_bps))
-        if unit is None:
-            unpriced.append(sku)
-        else:
-            priced.append(MoveLine(sku, quantity, unit))
+        units_at: dict[int, int] = {}
+        for source in goods.sources:
+            was = (went_out_at or {}).get(source.move_id, {}).get(sku)
+            if source.sku != sku or was is None or was.currency != currency or quantity <= 0:
+                continue
+            units = min(source.quantity, quantity)
+            units_at[was.amount_minor] = units_at.get(was.amount_minor, 0) + units
+            quantity -= units
+        if quantity > 0:
+            unit = _todays_unit_price(goods, sku, currency, factor_bps, list_prices)
+            if unit is None:
+                unpriced.append(sku)
+            else:
+                units_at[unit.amount_minor] = units_at.get(unit.amount_minor, 0) + quantity
+        priced.extend(MoveLine(sku, units, Money(currency, unit)) for unit, units in sorted(units_at.items()))
     move = OwnershipMove(goods, currency, tuple(priced), tuple(unpriced))
     move.events.append(OwnershipMoved(move))  # published if dealers records it (the first time)
     return move
+
+
+def _todays_unit_price(
+    goods: Goods, sku: str, currency: str, factor_bps: int | None, list_prices: Mapping[str, Money]
+) -> Money | None:
+    if factor_bps is None:
+        return None
+    base = list_prices.get(sku)
+    if base is not None and base.currency == currency:
+        return tier_unit_price(base, factor_bps)
+    paid = goods.paid_prices.get(sku)
+    if paid is not None and paid.currency == currency:
+        return Money(currency, bps_of(paid.amount_minor, factor_bps))
+    return None
 
 
 def _merged(lines: Iterable[StockLine]) -> list[tuple[str, int]]:

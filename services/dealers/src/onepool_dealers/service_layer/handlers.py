@@ -15,6 +15,7 @@ from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
 from onepool_dealers.domain import commands, ownership
+from onepool_dealers.domain.income import DealerIncome
 from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
@@ -340,7 +341,10 @@ async def record_moves(uow: DealersUnitOfWork, factors: TierFactors, goods: Iter
         dealer = valuers[ownership.valuing_dealer(g)]
         fallback = next(iter(g.paid_prices.values()), None) or next(iter(prices.values()), None)
         currency = dealer.currency if dealer else (fallback.currency if fallback else DEFAULT_CURRENCY)
-        move = ownership.value(g, currency, factors.of(dealer.tier) if dealer else None, prices)
+        # Read per move, after the moves before it were added: a return's fulfillment moves come earlier in
+        # the same event when dealers first hears of them.
+        went_out_at = await uow.repo.move_unit_prices(s.move_id for s in g.sources)
+        move = ownership.value(g, currency, factors.of(dealer.tier) if dealer else None, prices, went_out_at)
         if await uow.repo.add_move(move):
             recorded.append(move)
     return recorded
@@ -445,6 +449,39 @@ async def apply_orders(uow: DealersUnitOfWork, views: list[tuple[OrderView, str]
 
 async def add_settlement(uow: DealersUnitOfWork, dealer_id: str, currency: str, delta_minor: int) -> None:
     await uow.repo.add_settlement(dealer_id, currency, delta_minor)
+
+
+async def _count(uow: DealersUnitOfWork, amounts: Iterable[DealerIncome]) -> None:
+    """Add amounts to the dealers' settlement nets, summed per (dealer, currency) and in that order: two
+    replicas' batches touching the same dealers then lock their rows in one order, instead of each holding
+    one dealer and waiting for the other's."""
+    deltas: dict[tuple[str, str], int] = {}
+    for a in amounts:
+        deltas[(a.dealer_id, a.currency)] = deltas.get((a.dealer_id, a.currency), 0) + a.amount_minor
+    for (dealer_id, currency), delta in sorted(deltas.items()):
+        if delta:
+            await add_settlement(uow, dealer_id, currency, delta)
+
+
+async def record_income(uow: DealersUnitOfWork, amounts: list[DealerIncome]) -> None:
+    """What settlement posted to dealers: held while its order may still refund it, else counted
+    (domain/income.py). Orders' income locks come before dealers' settlement rows, as in `orders_closed`."""
+    orders = sorted({a.order_id for a in amounts if a.may_be_held})
+    await uow.repo.lock_order_income(orders)
+    closed = await uow.repo.closed_orders(orders)
+    await uow.repo.hold_income([a for a in amounts if a.held(closed)])
+    await _count(uow, [a for a in amounts if not a.held(closed)])
+
+
+async def orders_closed(uow: DealersUnitOfWork, order_ids: Iterable[str]) -> None:
+    """Orders events showed these orders closed: from now on their income counts, and what was held of it
+    counts now (once: it is taken out of what is held)."""
+    ids = sorted({o for o in order_ids if o})
+    if not ids:
+        return
+    await uow.repo.lock_order_income(ids)
+    await uow.repo.close_orders(ids)
+    await _count(uow, await uow.repo.release_income(ids))
 
 
 async def overview(uow: DealersUnitOfWork, cmd: commands.GetDealerOverview) -> Overview:

@@ -1,0 +1,45 @@
+"""When what settlement posts to a dealer counts towards its credit.
+
+Credit available grows with what the ledger owes the dealer (domain/model.py CreditPosition). Income that can
+still be refunded must not: a dealer that declares its own sale paid, spends the credit the sale's share gave it
+on a replenishment and then cancels the sale would hold more than its limit. So:
+
+- a dealer's positive amount from an entry of an order (its share of a sale, a fulfillment fee, goods of a sale
+  taken over from its shop) is held until dealers hears the order closed (OrderFacts.is_open false on any
+  orders event it reads: completed, cancelled or rejected) or all its goods gone (paid, every fulfillment
+  left or cancelled: CancelOrder refunds nothing of it any more, only a return, which brings the goods back),
+  and counts from then on;
+- a negative amount (a refund, a reversal, goods it took over) counts at once, and so does anything without
+  an order (payments, payouts, transfers): credit only ever waits to grow, never to shrink;
+- an entry of an order already heard closed counts at once (a return after completion refunds through a
+  negative amount, which counts at once).
+
+The closing event and the entries come on separate streams, in either order; both sides serialise on the
+order (service_layer/handlers.py) so an entry is either held before the order closes (and released with it)
+or sees it closed. Each entry is held once per (entry, dealer, currency), and the consumers' inboxes keep a
+redelivered event from counting twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DealerIncome:
+    """What one settlement entry posts to one dealer in one currency (the sum of its lines for that party)."""
+
+    entry_id: str
+    order_id: str
+    dealer_id: str
+    currency: str
+    amount_minor: int
+
+    @property
+    def may_be_held(self) -> bool:
+        return self.amount_minor > 0 and bool(self.order_id)
+
+    def held(self, closed_orders: Container[str]) -> bool:
+        """Whether it waits for its order to close (module rule); `closed_orders`: those heard closed."""
+        return self.may_be_held and self.order_id not in closed_orders

@@ -1,0 +1,82 @@
+"""Income that can still be refunded never raises a dealer's credit (domain/income.py): what settlement posts to
+a dealer from an order counts once dealers hears the order closed, whichever stream is read first; refunds
+and anything without an order count at once."""
+
+from __future__ import annotations
+
+import pytest
+from onepool.dealers.v1 import dealers_pb2 as pb
+from onepool.orders.v1 import events_pb2 as order_events
+from onepool.orders.v1 import facts_pb2
+from onepool.settlement.v1 import events_pb2 as settlement_events
+from onepool.settlement.v1 import settlement_pb2
+
+from .conftest import cny, eventually
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _owed(dealers, admin, dealer_id: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    o = await dealers.GetDealerOverview(pb.GetDealerOverviewRequest(dealer_id=dealer_id), metadata=admin)
+    return o.balance.amount_minor, o.credit_available.amount_minor
+
+
+async def test_a_sales_share_counts_only_once_its_order_closes(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, publish
+) -> None:
+    """STANDARD dealer, limit 10 000, owes 3 600 for a received replenishment. Its paid sale (O1) posts +1 000:
+    held while O1 is open, counted when O1 closes (twice heard: once counted). A refund counts at once, so
+    does a payment (no order). A brand order (O2, not the dealer's) shipped from its shop pays it a fee: the
+    order's close, heard before or after the entry, releases it."""
+    dealer, store, warehouse = await setup.ready(limit=10_000, **{"SKU-H": 10})
+    rid = (
+        await dealers.PlaceReplenishment(
+            setup.place_request(dealer.id, warehouse, store, **{"SKU-H": 4}), metadata=admin
+        )
+    ).replenishment.id
+    await dealers.ShipReplenishment(pb.ShipReplenishmentRequest(id=rid), metadata=admin)
+    await dealers.ReceiveReplenishment(pb.ReceiveReplenishmentRequest(id=rid), metadata=admin)
+    party = f"dealer:{dealer.id}"
+    o1, o2 = setup.name("O"), setup.name("O")
+
+    def entry(rule: str, amount: int, order_id: str = "") -> settlement_events.EntryPosted:
+        return settlement_events.EntryPosted(
+            entry_id=setup.name("E"),
+            order_id=order_id,
+            rule=rule,
+            currency="CNY",
+            lines=[
+                settlement_pb2.JournalLine(party=party, amount=cny(amount)),
+                settlement_pb2.JournalLine(party="brand", amount=cny(-amount)),
+            ],
+        )
+
+    def closed(order_id: str, dealer_id: str) -> facts_pb2.OrderFacts:
+        return facts_pb2.OrderFacts(order_id=order_id, dealer_id=dealer_id, channel_id="WEB", is_open=False)
+
+    async def owed_is(balance: int) -> None:
+        async def check() -> bool:
+            return await _owed(dealers, admin, dealer.id) == (balance, 10_000 - balance)
+
+        await eventually(check)
+
+    await owed_is(3600)
+    await publish("settlement.entry.posted", entry("sale", 1000, o1))
+    await publish("settlement.entry.posted", entry("payment", 100))  # read after the sale: counts at once
+    await owed_is(3500)  # the sale's share is held: O1 may still be cancelled
+
+    placed = facts_pb2.OrderFacts(order_id=o1, is_open=True)
+    await publish("orders.order.placed", order_events.OrderPlaced(facts=placed))
+    await publish("settlement.entry.posted", entry("payment", 100))
+    await owed_is(3400)  # an open order's event releases nothing
+
+    await publish("orders.order.completed", order_events.OrderCompleted(facts=closed(o1, dealer.id)))
+    await owed_is(2400)
+    await publish("orders.order.returned", order_events.OrderReturned(facts=closed(o1, dealer.id)))
+    await publish("settlement.entry.posted", entry("return", -400, o1))  # a refund of the closed order
+    await owed_is(2800)  # the second close released nothing more
+
+    # The brand's order: its close is heard first, then its fee (counted at once); a second fee of it after.
+    await publish("orders.order.cancelled", order_events.OrderCancelled(facts=closed(o2, "")))
+    await publish("settlement.entry.posted", entry("fulfilment_fee", 300, o2))
+    await owed_is(2500)
