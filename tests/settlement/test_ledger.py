@@ -254,6 +254,30 @@ async def test_reconcile_proves_the_ledger_sums_to_zero_and_lists_what_does_not_
     assert by_party(lines) == {"clearing": 500, "brand": -500}
 
 
+async def test_a_return_that_never_books_still_shows_in_reconcile(bus: Any, settlement: Any, admin: Any) -> None:
+    """A return event settlement cannot settle is dead-lettered; what orders reported with it (refunded
+    4 000) is kept all the same, so Reconcile names the refund the ledger does not hold. (It was written in the
+    transaction that rolled back, and Reconcile listed nothing.)"""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    channel_id, lost, later = bus.uid("WEB"), bus.uid("O"), bus.uid("O")
+    await bus.channel_created(bus.channel(channel_id, 0))
+    order = bus.order(lost, channel_id, [("TEA", 2, 5_000)])
+    await bus.order_paid(order)
+    await order_settled(bus, settlement, admin, lost, {"sale"})
+    order.refunded.amount_minor = 4_000
+    await bus.order_returned(order, "not a return id!", 4_000)  # permanent: dead-lettered
+    await bus.order_paid(bus.order(later, channel_id, [("TEA", 1, 1_000)]))
+    await order_settled(bus, settlement, admin, later, {"sale"})  # the consumer went past it
+
+    async def mismatches() -> list[str]:
+        period = pb.ReconcileRequest(period_start=ts(start), period_end=ts(datetime.now(UTC) + timedelta(seconds=1)))
+        report = await settlement.Reconcile(period, metadata=admin)
+        return [d.detail for d in report.discrepancies if (d.order_id, d.kind) == (lost, "refund_mismatch")]
+
+    assert await bus.eventually(mismatches, bool) == ["orders reports 4000 refunded, ledger 0"]
+    assert {ln.rule for ln in await all_entries(settlement, admin, order_id=lost)} == {"sale"}
+
+
 async def test_the_database_refuses_edits_and_unbalanced_entries_and_reconcile_finds_tampering(
     stack: Any, settlement: Any, admin: Any
 ) -> None:

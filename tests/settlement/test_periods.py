@@ -178,6 +178,20 @@ async def test_closing_is_idempotent_never_reopens_and_never_closes_the_future(s
     assert list(everything.periods) == periods and everything.next_page_token == ""
 
 
+async def test_a_retried_close_of_an_older_end_returns_that_period(settlement: Any, admin: Any) -> None:
+    """Close T1, then T2, then a retry of ClosePeriod(T1) without request_id (its answer was lost): it gets
+    the period closed at T1, as closed; an earlier end that was never closed stays PERIOD_ALREADY_CLOSED."""
+    t1 = datetime.now(UTC)
+    first = (await settlement.ClosePeriod(pb.ClosePeriodRequest(period_end=ts(t1)), metadata=admin)).period
+    t2 = datetime.now(UTC)
+    await settlement.ClosePeriod(pb.ClosePeriodRequest(period_end=ts(t2)), metadata=admin)
+    retry = (await settlement.ClosePeriod(pb.ClosePeriodRequest(period_end=ts(t1)), metadata=admin)).period
+    assert retry == first
+    between = pb.ClosePeriodRequest(period_end=ts(t1 + (t2 - t1) / 2))
+    error = await refused(settlement.ClosePeriod, between, admin, grpc.StatusCode.FAILED_PRECONDITION)
+    assert error_info(error).reason == "PERIOD_ALREADY_CLOSED"
+
+
 async def test_the_database_refuses_a_line_dated_into_a_closed_period(stack: Any, settlement: Any, admin: Any) -> None:
     """The code posts at clock_timestamp() under the period lock; the trigger holds even against a bug."""
     end = datetime.now(UTC)

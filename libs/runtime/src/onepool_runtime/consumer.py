@@ -48,7 +48,9 @@ counts on its own (at most replicas x max_deliver attempts).
 Dead letters go to `dlq.<service>.<consumer>` (stream DLQ) with the original payload and headers (minus
 Nats-Msg-Id) plus: Onepool-Original-Subject, -Original-Msg-Id, -Consumer, -Stream, -Stream-Seq,
 -Deliveries (JetStream's count), -Failures (failures that counted), -Error, -Dead-Lettered-At and
-Onepool-Event-Type (the protobuf message type), which is what `onepool dlq show|replay` needs.
+Onepool-Event-Type (the protobuf message type), which is what `onepool dlq show|replay` needs. A
+subscription's `on_dead_letter` hook, if it has one, runs first for an event its handler failed on, in a
+transaction of its own (Subscription).
 Original-Msg-Id is the event id the inbox used. A replay republishes to the original subject under a new
 Nats-Msg-Id with `Onepool-Event-Id` = that id, which the consumer prefers: every consumer of the subject,
 including those that applied the event the first time, sees the same event id and applies it at most once.
@@ -128,6 +130,12 @@ class Subscription(Generic[M, U]):
     # that came one after another in a batch, with the same effect as `handler` on each in turn (a read
     # model recomputed once for them all, say).
     many: Callable[[list[M], U], Awaitable[None]] | None = None
+    # Optional: called with an event its handler failed on, just before it is dead-lettered, in a unit of work
+    # of its own (committed on return), to keep what the service must not lose with it (a fact a later check
+    # compares against, say). It may run more than once for one event: make it idempotent. The
+    # infrastructure failing in it puts the event back (tried again later, not dead-lettered yet); any other
+    # failure of it is logged and the event is dead-lettered all the same.
+    on_dead_letter: Callable[[M, U], Awaitable[None]] | None = None
 
     @classmethod
     def of(
@@ -135,9 +143,10 @@ class Subscription(Generic[M, U]):
         message_type: type[M],
         handler: Callable[[M, U], Awaitable[None]],
         many: Callable[[list[M], U], Awaitable[None]] | None = None,
+        on_dead_letter: Callable[[M, U], Awaitable[None]] | None = None,
     ) -> Subscription[M, U]:
         """Subscribe to an event by its message type, on the subject the event registry binds it to."""
-        return cls(subject_of(message_type), message_type, handler, many)
+        return cls(subject_of(message_type), message_type, handler, many, on_dead_letter)
 
 
 def wrong_event_type(sub: Subscription[Any, Any], headers: dict[str, str]) -> str | None:
@@ -451,7 +460,7 @@ class EventConsumer:
                 raise
             except Exception as exc:
                 span.record_exception(exc)
-                return await self._failed(msg, item.event_id, item.event_type, exc)
+                return await self._failed(item, exc)
             finally:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
@@ -542,7 +551,8 @@ class EventConsumer:
                 span.record_exception(exc)
                 raise
 
-    async def _failed(self, msg: Msg, event_id: str, event_type: str, exc: Exception) -> float | None:
+    async def _failed(self, item: _Ready, exc: Exception) -> float | None:
+        msg, event_id = item.msg, item.event_id
         delivered = msg.metadata.num_delivered
         seq = msg.metadata.sequence.stream
         # Checked first: a handler that wrapped an outage in a PermanentError must not lose the event.
@@ -568,19 +578,44 @@ class EventConsumer:
             return None
         if isinstance(exc, PermanentError):
             self._failures.pop(seq, None)
-            await self._dead_letter(msg, f"permanent: {exc}", event_type, event_id=event_id)
-            return None
+            return await self._give_up(item, f"permanent: {exc}", 1)
         metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "error"})
         failures = self._failures.pop(seq, 0) + 1
         if failures >= self.max_deliver:
             log.error("%s: giving up on %s after %d failures: %r", self.durable, event_id, failures, exc)
-            await self._dead_letter(msg, repr(exc), event_type, failures, event_id)
-            return None
+            return await self._give_up(item, repr(exc), failures)
         self._failures[seq] = failures
         while len(self._failures) > _MAX_TRACKED:
             self._failures.popitem(last=False)
         log.warning("%s: %s failed (%d of %d), retrying: %r", self.durable, event_id, failures, self.max_deliver, exc)
         await msg.nak(delay=self._backoff(failures))
+        return None
+
+    async def _give_up(self, item: _Ready, reason: str, failures: int) -> float | None:
+        """Dead-letter an event its handler failed on, after its subscription's on_dead_letter (if any) kept
+        what it keeps of it. Returns the back-off when the infrastructure failed in that hook: the event is
+        put back, remembered as failed `failures` times (so it is not retried past max_deliver again)."""
+        hook = item.sub.on_dead_letter
+        if hook is not None:
+            try:
+                async with self._uow_factory() as uow:
+                    await hook(item.event, uow)
+                    await uow.commit()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if infra.is_infrastructure(exc):
+                    self.infra_failures += 1
+                    delay = self._infra_backoff(item.msg.metadata.num_delivered)
+                    if failures > 1:
+                        self._failures[item.msg.metadata.sequence.stream] = failures - 1
+                    log.warning("%s: %s waits to be dead-lettered (%r)", self.durable, item.event_id, exc)
+                    await item.msg.nak(delay=delay)
+                    return delay
+                log.exception(
+                    "%s: on_dead_letter failed for %s; dead-lettering it all the same", self.durable, item.event_id
+                )
+        await self._dead_letter(item.msg, reason, item.event_type, failures, item.event_id)
         return None
 
     async def _keep_alive(self, msgs: list[Msg]) -> None:

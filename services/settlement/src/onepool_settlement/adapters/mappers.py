@@ -7,6 +7,7 @@ from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import ts
 
+from onepool_settlement.domain import limits
 from onepool_settlement.domain.model import JournalLine, Payment, Payout
 from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import ReconciliationReport
@@ -14,7 +15,8 @@ from onepool_settlement.domain.statements import Statement
 
 
 def money(currency: str, amount: int) -> common_pb2.Money:
-    return common_pb2.Money(currency=currency, amount_minor=amount)
+    # The use cases check what they read (limits.py); this keeps any amount they missed from crashing the call.
+    return common_pb2.Money(currency=currency, amount_minor=limits.reportable(amount, "an amount", currency=currency))
 
 
 def line_to_proto(line: JournalLine) -> pb.JournalLine:

@@ -352,6 +352,11 @@ class SettlementRepository(Repository):
         r = (await self.session.execute(select(_PERIODS).order_by(_PERIODS.c.period_end.desc()).limit(1))).first()
         return Period(r.period_end, r.period_start, r.closed_at) if r else None
 
+    async def period_ending(self, period_end: datetime) -> Period | None:
+        """The closed period ending exactly at `period_end`, if one did."""
+        r = (await self.session.execute(select(_PERIODS).where(_PERIODS.c.period_end == period_end))).first()
+        return Period(r.period_end, r.period_start, r.closed_at) if r else None
+
     async def snapshots(self, period_end: datetime) -> dict[tuple[str, str], int]:
         rows = await self.session.execute(select(_SNAPSHOTS).where(_SNAPSHOTS.c.period_end == period_end))
         return {(r.party, r.currency): int(r.balance) for r in rows}

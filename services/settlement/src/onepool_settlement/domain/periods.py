@@ -11,8 +11,9 @@ the first open period and names what it corrects: `JournalEntry.mark_late`.
 
 Failure modes (FailedPrecondition, nothing changes):
 - PERIOD_NOT_OVER: period_end is in the future (lines could still be posted before it).
-- PERIOD_ALREADY_CLOSED: period_end is before the last closed period's end (closing that same end again
-  returns it instead: ClosePeriod is idempotent).
+- PERIOD_ALREADY_CLOSED: period_end is before the last closed period's end and no period was closed at
+  exactly it (closing an end that was closed, the last or an earlier one, returns that period instead:
+  ClosePeriod is idempotent, also for a retry that arrives after a later close).
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ class Period:
     closed_at: datetime | None = None
 
 
-def check_closable(period_end: datetime, last: Period | None, now: datetime) -> Period | None:
-    """The period already closed at `period_end` (an idempotent repeat), or None if it may be closed now."""
-    if last is not None and period_end == last.period_end:
-        return last
+def check_closable(
+    period_end: datetime, last: Period | None, now: datetime, same: Period | None = None
+) -> Period | None:
+    """The period already closed at `period_end` (an idempotent repeat), or None if it may be closed now.
+    same: the closed period ending exactly at `period_end`, if any (not only the last one)."""
+    for closed in (same, last):
+        if closed is not None and period_end == closed.period_end:
+            return closed
     if period_end > now:
         raise FailedPrecondition(
             "PERIOD_NOT_OVER",

@@ -9,6 +9,9 @@ the same whenever it is generated. Its closing must equal the balance kept when 
 difference means the ledger was altered outside the service, and the statement is refused
 (LedgerInconsistent, never the caller's fault). A statement reaching into the open period is provisional:
 it is stored as generated, but a later one of the same period may hold more lines.
+
+A statement whose opening or a running balance has left int64 is refused: FAILED_PRECONDITION
+BALANCE_OUT_OF_RANGE (limits.py).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from onepool_kernel.errors import FailedPrecondition
 
-from onepool_settlement.domain import events
+from onepool_settlement.domain import events, limits
 from onepool_settlement.domain.model import JournalLine
 
 
@@ -70,11 +73,12 @@ def build_statement(
             f"the period holds more than {max_lines} lines for {party}; ask for a shorter period",
             {"party": party, "max_lines": str(max_lines)},
         )
-    running = opening
+    what = {"party": party, "currency": currency}
+    running = limits.reportable(opening, f"{party}'s opening balance", **what)
     out: list[StatementLine] = []
     for line in lines:
         running += line.amount
-        out.append(StatementLine(line, running))
+        out.append(StatementLine(line, limits.reportable(running, f"{party}'s running balance", **what)))
     if kept_closing is not None and running != kept_closing:
         raise LedgerInconsistent(
             f"{party}: closing {running} at {period_end.isoformat()} != {kept_closing} kept when the period closed"

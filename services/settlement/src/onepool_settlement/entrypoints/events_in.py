@@ -3,8 +3,11 @@
 Orders' events are read by their facts (onepool/orders/v1/facts.proto) only: whether an order is paid, and
 which fulfillments have left, is what orders says, never settlement's reading of orders' statuses.
 
-An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, a
-refund in another currency) is dead-lettered at once (PermanentError); it will not improve on retry.
+An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, an
+amount or an order line's value above the kernel's MAX_AMOUNT_MINOR, a refund in another currency) is
+dead-lettered at once (PermanentError, naming the amount); it will not improve on retry. The bound on each
+amount is what keeps a balance's running total inside int64 on this path, without a balance read per event
+(domain/limits.py).
 A sale on a channel whose terms (at the version it was paid under) have not arrived yet waits, uncounted
 (handlers.ChannelNotKnownYet, a consumer.NotYet).
 """
@@ -24,6 +27,7 @@ from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2 as order_facts_pb2
 from onepool_contracts.events import subject_of
 from onepool_kernel.lines import StockLine
+from onepool_kernel.money import MAX_AMOUNT_MINOR
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
 from onepool_runtime.protobuf import enum_maps, from_ts
@@ -69,7 +73,19 @@ def _amount(money: common_pb2.Money, currency: str, what: str) -> int:
         raise PermanentError(f"{what} is negative")
     if money.amount_minor and money.currency and money.currency != currency:
         raise PermanentError(f"{what} is in {money.currency}, the order in {currency}")
-    return money.amount_minor
+    return _bounded(money.amount_minor, what)
+
+
+def _bounded(amount: int, what: str) -> int:
+    if amount > MAX_AMOUNT_MINOR:
+        raise PermanentError(f"{what} {amount} is above the largest amount settlement books ({MAX_AMOUNT_MINOR})")
+    return amount
+
+
+def _line(ln: order_facts_pb2.OrderLineFacts, currency: str, order_id: str) -> OrderLine:
+    price = _amount(ln.unit_price, currency, f"order {order_id} unit price")
+    _bounded(abs(ln.quantity) * price, f"order {order_id} line {ln.sku[:80]!r} value")
+    return OrderLine(ln.sku, ln.quantity, price, _amount(ln.discount, currency, f"order {order_id} line discount"))
 
 
 def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> OrderFacts:
@@ -81,15 +97,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         _id(order.channel_id, "channel id")
     if order.dealer_id:
         _id(order.dealer_id, "dealer id")
-    lines = tuple(
-        OrderLine(
-            ln.sku,
-            ln.quantity,
-            _amount(ln.unit_price, currency, f"order {order.order_id} unit price"),
-            _amount(ln.discount, currency, f"order {order.order_id} line discount"),
-        )
-        for ln in order.lines
-    )
+    lines = tuple(_line(ln, currency, order.order_id) for ln in order.lines)
     fulfillments = tuple(
         Fulfillment(
             id=f.fulfillment_id,
@@ -192,12 +200,33 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
 
     one, many = _permanent_on_domain_errors(sale), _permanent_on_domain_errors(sales)
     return [
-        Subscription.of(message, one, many=many)
+        Subscription.of(message, one, many=many, on_dead_letter=keep_report)
         for message in (order_events.OrderPaid, order_events.OrderShipped, order_events.OrderCompleted)
     ] + [
-        Subscription.of(order_events.OrderCancelled, _permanent_on_domain_errors(cancelled)),
-        Subscription.of(order_events.OrderReturned, _permanent_on_domain_errors(returned)),
+        Subscription.of(
+            order_events.OrderCancelled, _permanent_on_domain_errors(cancelled), on_dead_letter=keep_report
+        ),
+        Subscription.of(order_events.OrderReturned, _permanent_on_domain_errors(returned), on_dead_letter=keep_report),
     ]
+
+
+def reported(order: order_facts_pb2.OrderFacts) -> tuple[str, int, int] | None:
+    """(order id, paid, refunded) as an orders event states them, read as far as they can be (the rest of
+    the event may be what could not be settled); None if even these are unusable."""
+    paid, refunded = order.paid.amount_minor, order.refunded.amount_minor
+    if not ID_RE.match(order.order_id) or not all(0 <= a <= MAX_AMOUNT_MINOR for a in (paid, refunded)):
+        return None
+    return order.order_id, paid, refunded
+
+
+async def keep_report(event: Any, uow: SettlementUnitOfWork) -> None:
+    """An orders event about to be dead-lettered: keep what orders reported paid and refunded (its own
+    transaction; the handler's rolled back), so that Reconcile shows a refund that never booked as a
+    refund_mismatch instead of losing the report with it. Not `cancelled`: a lost cancellation must show
+    as a mismatch too."""
+    report = reported(event.facts)
+    if report is not None:
+        await handlers.keep_order_report(uow, *report)
 
 
 def channel_subscriptions() -> list[Subscription[Any, Any]]:

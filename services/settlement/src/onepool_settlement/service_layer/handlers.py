@@ -13,9 +13,11 @@ re-prices a sale. Facts without a version (older events) use the newest terms he
 
 Failure modes: ChannelNotKnownYet (a NotYet: the event waits, uncounted); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
-PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py); InvalidArgument (a payment that cannot be one; a
-request_id whose payment or payout is already in the ledger for a different request: the idempotency key
-that would have caught it was purged after its retention, and the ledger's key is forever).
+PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py), BALANCE_LIMIT (a payment or payout taking a balance
+beyond the ledger's bound) and BALANCE_OUT_OF_RANGE (a balance or total that left int64: limits.py);
+InvalidArgument (a payment that cannot be one; a request_id whose payment or payout is already in the ledger
+for a different request: the idempotency key that would have caught it was purged after its retention, and
+the ledger's key is forever).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from onepool_runtime.commit_order import read_page
 from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
-from onepool_settlement.domain import commands, deposits, parties, periods, rules
+from onepool_settlement.domain import commands, deposits, limits, parties, periods, rules
 from onepool_settlement.domain.model import (
     ChannelTerms,
     GoodsMoved,
@@ -290,6 +292,12 @@ async def record_goods_moved(uow: SettlementUnitOfWork, move: GoodsMoved, source
         await post(uow, entry, order_id=move.order_id)
 
 
+async def keep_order_report(uow: SettlementUnitOfWork, order_id: str, paid: int, refunded: int) -> None:
+    """What orders reported of an order whose event could not be settled (dead-lettered): Reconcile compares
+    the ledger with it. Nothing for an order whose sale was never recorded."""
+    await uow.repo.note_order_report(order_id, paid, refunded)
+
+
 async def record_order_cancelled(
     uow: SettlementUnitOfWork, policy: rules.SettlementPolicy, order: OrderFacts, source: Source
 ) -> None:
@@ -334,6 +342,15 @@ def _reused_request_id() -> InvalidArgument:
     return InvalidArgument("request_id", "already used for a different request")
 
 
+async def _check_limits(uow: SettlementUnitOfWork, entry: JournalEntry) -> None:
+    """A caller's posting must leave every balance it touches inside the ledger's bound (limits.py)."""
+    moves: dict[str, int] = {}
+    for p in entry.postings:
+        moves[p.party] = moves.get(p.party, 0) + p.amount
+    before = {party: await uow.repo.balance(party, entry.currency) for party in moves}
+    limits.check_posting(entry.currency, before, moves)
+
+
 async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> Payment:
     """Rule 5, once per key. A repeat (a retry after its idempotency key was purged: the runtime answers one
     within the retention itself) returns the entry first posted, as stored, if that entry is exactly what
@@ -348,6 +365,8 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
         fee_retained=cmd.fee_retained,
         reference=cmd.reference,
     )
+    if await uow.repo.entry_head(cmd.key) is None:  # a repeat returns what was posted, whatever the balances now
+        await _check_limits(uow, entry)
     lines = await post(uow, entry)
     if lines is None:
         stored = await uow.repo.entry_by_key(cmd.key)
@@ -389,6 +408,7 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
             {"party": cmd.party, "owed": str(owed), "currency": cmd.currency},
         )
     entry = rules.payout(cmd.key, payout_id, cmd.party, cmd.currency, owed)
+    await _check_limits(uow, entry)
     await post(uow, entry)
     payout = Payout(payout_id, cmd.party, cmd.currency, owed, cmd.period_end, entry.id, created_at=entry.created_at)
     await uow.repo.add_payout(payout)
@@ -412,12 +432,14 @@ async def close_period(uow: SettlementUnitOfWork, cmd: commands.ClosePeriod) -> 
     balance at period_end."""
     now = await uow.repo.lock_periods()
     last = await uow.repo.last_period()
-    repeat = periods.check_closable(cmd.period_end, last, now)
+    repeat = periods.check_closable(cmd.period_end, last, now, await uow.repo.period_ending(cmd.period_end))
     if repeat is not None:
         return repeat
     start = last.period_end if last else None
     opening = await uow.repo.snapshots(start) if start else {}
     balances = periods.closing_balances(opening, await uow.repo.movements(start, cmd.period_end))
+    for (party, currency), amount in sorted(balances.items()):
+        limits.reportable(amount, f"{party}'s balance at period_end", party=party, currency=currency)
     period = periods.Period(cmd.period_end, start, now)
     await uow.repo.add_period(period, balances)
     return period
@@ -432,7 +454,8 @@ async def list_periods(uow: SettlementUnitOfWork, after: datetime | None, limit:
 
 
 async def get_balance(uow: SettlementUnitOfWork, party: str, currency: str) -> int:
-    return await uow.repo.balance(party, currency)
+    amount = await uow.repo.balance(party, currency)
+    return limits.reportable(amount, f"{party}'s balance", party=party, currency=currency)
 
 
 async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -> tuple[list[JournalLine], bool]:
@@ -492,6 +515,8 @@ async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> Recon
     totals = await uow.repo.period_totals(cmd.currency, cmd.period_start, cmd.period_end)
     orders = await uow.repo.order_totals(cmd.currency, cmd.period_start, cmd.period_end)
     unbalanced = await uow.repo.unbalanced_entries(cmd.currency, cmd.period_start, cmd.period_end)
+    for name in ("gross", "refunds", "ledger_sum"):
+        limits.reportable(totals[name], f"the period's {name}", currency=cmd.currency)
     return ReconciliationReport(
         orders_settled=totals["orders_settled"],
         gross=totals["gross"],

@@ -127,6 +127,7 @@ class SettlementServiceServicer:
 
     def GetBalance(self, request, context):
         """A party's balance now, in one currency.
+        Errors: FAILED_PRECONDITION BALANCE_OUT_OF_RANGE (the balance is beyond what an int64 amount holds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -148,7 +149,7 @@ class SettlementServiceServicer:
         """A party's statement for a period: opening balance, every line with its running balance, closing
         balance (= opening + the lines). Stored; optionally idempotent by request_id.
         Errors: FAILED_PRECONDITION STATEMENT_TOO_LARGE (more lines than one statement holds: ask for a shorter
-        period).
+        period), BALANCE_OUT_OF_RANGE (the opening or a running balance is beyond what an int64 amount holds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -165,6 +166,8 @@ class SettlementServiceServicer:
     def Reconcile(self, request, context):
         """Checks a period: every entry balances, every settled order's sale is there, no refund exceeds its sale;
         the ledger sum must be zero (admin and service callers).
+        Errors: FAILED_PRECONDITION BALANCE_OUT_OF_RANGE (a total of the period is beyond what an int64 amount
+        holds: ask for a shorter period).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -176,7 +179,9 @@ class SettlementServiceServicer:
         again gets the payment as first posted, also after its stored answer was purged (the ledger keeps the
         request_id for ever).
         Errors: INVALID_ARGUMENT (a non-positive amount, the same party twice, a fee_retained that is not a
-        channel's remittance, a request_id whose payment was posted for a different request, however long ago).
+        channel's remittance, a request_id whose payment was posted for a different request, however long ago);
+        FAILED_PRECONDITION BALANCE_LIMIT (the payment would take a party's balance beyond +-2^62 further from
+        zero: the ledger keeps every balance well inside int64).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -187,7 +192,8 @@ class SettlementServiceServicer:
         Idempotent by request_id: the same request again gets the payout first made, also after its stored
         answer was purged (the payout id comes from the request_id).
         Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), NOTHING_TO_PAY (the amount
-        computed is zero or less: the brand owes the party nothing up to period_end that it still owes now);
+        computed is zero or less: the brand owes the party nothing up to period_end that it still owes now),
+        BALANCE_LIMIT (the payout would take a balance beyond +-2^62 further from zero, or is larger than that);
         INVALID_ARGUMENT (a request_id whose payout was made for another party, currency or period_end, however
         long ago).
         """
@@ -212,10 +218,12 @@ class SettlementServiceServicer:
 
     def ClosePeriod(self, request, context):
         """Close the books up to period_end: nothing can post before it any more; each party's balance at
-        period_end is kept as the opening of the next period. Closing the latest closed period_end again returns
-        it (an earlier one is PERIOD_ALREADY_CLOSED: with request_id, a retry returns its first answer).
+        period_end is kept as the opening of the next period. Closing a period_end that was closed (the latest or
+        an earlier one) again returns that period, also without request_id; an earlier end that was never closed
+        is PERIOD_ALREADY_CLOSED.
         Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), PERIOD_ALREADY_CLOSED (the books
-        are closed after period_end already).
+        are closed after period_end already), BALANCE_OUT_OF_RANGE (a party's balance at period_end is beyond what
+        an int64 amount holds: nothing is closed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
