@@ -97,6 +97,9 @@ async def test_a_paid_sale_lends_no_credit_until_its_goods_have_left(services: A
     for _ in range(20):  # dealers reads the entry within moments: it must not lend credit meanwhile either
         assert (await overview()).credit_available.amount_minor == 0
         await asyncio.sleep(0.1)
+    # The dealer's portal shows the share as held: owed to it, not yet counted.
+    held = await eventually(overview, lambda x: x.income_held.amount_minor > 0)
+    assert (held.income_held.amount_minor, held.balance.amount_minor) == (14_000, 8_000)
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await d.PlaceReplenishment(place(), metadata=md)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -105,6 +108,7 @@ async def test_a_paid_sale_lends_no_credit_until_its_goods_have_left(services: A
     await o.CancelOrder(opb.CancelOrderRequest(order_id=order.id, reason="changed my mind"), metadata=md)
     await posted(order.id, "cancel")
     final = await eventually(overview, lambda x: x.balance.amount_minor == 8_000)
+    assert final.income_held.amount_minor == 0  # the share went with the refund: nothing left to count
     assert final.balance.amount_minor + final.open_replenishments.amount_minor <= final.credit_limit.amount_minor
 
     # A sale whose goods have all left can no longer be cancelled (only returned, goods and all): its share
@@ -123,6 +127,7 @@ async def test_a_paid_sale_lends_no_credit_until_its_goods_have_left(services: A
     done = await eventually(overview, lambda x: x.credit_available.amount_minor > 0)
     assert done.balance.amount_minor == 8_000 - 7_000
     assert done.credit_available.amount_minor == 7_000
+    assert done.income_held.amount_minor == 0
     await o.CompleteOrder(opb.CompleteOrderRequest(order_id=order.id), metadata=admin)
     await asyncio.sleep(1)  # orders.order.completed reaches dealers
     assert (await overview()).credit_available.amount_minor == 7_000

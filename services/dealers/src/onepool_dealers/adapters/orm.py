@@ -177,7 +177,10 @@ class HeldSettlementRow(DealersTable, Created, table=True):
     so it is not in `dealer_settlement` (nor the dealer's credit) until the order closes (domain/income.py)."""
 
     __tablename__ = "held_settlement"
-    __table_args__ = (Index("held_settlement_by_order", "order_id"),)
+    __table_args__ = (
+        Index("held_settlement_by_order", "order_id"),
+        Index("held_settlement_by_dealer", "dealer_id", "currency"),  # the overview's income_held (0014)
+    )
 
     entry_id: str = Field(primary_key=True, max_length=200)
     dealer_id: str = Field(primary_key=True, max_length=64)

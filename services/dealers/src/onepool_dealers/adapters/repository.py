@@ -437,6 +437,17 @@ class DealersRepository(Repository):
             )
         )
 
+    async def income_held(self, dealer_id: str, currency: str) -> int:
+        """What is held of the dealer's income (orders that may still refund it; `held_settlement_by_dealer`)."""
+        value = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(_HELD.c.amount_minor), 0)).where(
+                    and_(_HELD.c.dealer_id == dealer_id, _HELD.c.currency == currency)
+                )
+            )
+        ).scalar()
+        return int(value or 0)
+
     async def settlement_net(self, dealer_id: str, currency: str) -> int:
         value = (
             await self.session.execute(

@@ -83,3 +83,5 @@ class Overview:
     period_end: datetime
     # Units of SHIPPED replenishments: on their way, not yet in stock.
     inbound_units: int = 0
+    # Income from orders that may still be refunded (domain/income.py): in neither balance nor credit yet.
+    income_held: Money | None = None

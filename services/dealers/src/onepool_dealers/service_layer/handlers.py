@@ -501,4 +501,5 @@ async def overview(uow: DealersUnitOfWork, cmd: commands.GetDealerOverview) -> O
         period_start=cmd.period_start,
         period_end=cmd.period_end,
         inbound_units=await uow.repo.inbound_units(dealer.id),
+        income_held=Money(dealer.currency, await uow.repo.income_held(dealer.id, dealer.currency)),
     )
