@@ -45,6 +45,7 @@ async def test_noting_reports_finds_its_orders_by_index(stack: Any, settlement: 
                 [100] * ROWS,
                 [500] * ROWS,
                 [0] * ROWS,
+                [500] * ROWS,
                 [0] * ROWS,
                 [0] * ROWS,
                 [False] * ROWS,

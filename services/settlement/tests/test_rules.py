@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -55,13 +56,22 @@ def by_party(*entries: JournalEntry) -> dict[str, int]:
     return {k: v for k, v in out.items() if v}
 
 
-def positions(*entries: JournalEntry) -> dict[tuple[str, str], int]:
-    out: dict[tuple[str, str], int] = defaultdict(int)
+Position = tuple[str, str]
+
+
+def basis(*entries: JournalEntry) -> tuple[dict[Position, int], dict[Position, int]]:
+    """What the repository reads for a refund (refund_basis): booked by the sale and fees, taken by refunds."""
+    booked: dict[Position, int] = defaultdict(int)
+    taken: dict[Position, int] = defaultdict(int)
     for e in entries:
+        refund = e.rule in (Rule.RETURN, Rule.CANCEL)
         for p in e.postings:
-            if p.party != "clearing":
-                out[(p.party, p.account)] += p.amount
-    return dict(out)
+            if p.party != "clearing" and p.account != Account.REFUND_EXCESS:
+                if refund:
+                    taken[(p.party, p.account)] -= p.amount
+                else:
+                    booked[(p.party, p.account)] += p.amount
+    return dict(booked), dict(taken)
 
 
 def test_marketplace_keeps_its_commission_and_the_brand_gets_the_rest() -> None:
@@ -105,6 +115,21 @@ def test_the_fulfillment_fee_is_on_what_the_goods_sold_for_after_their_discount(
     assert fee is not None and by_party(fee) == {"brand": -125, "dealer:D9": 125}  # 5% of 3000 - 1000 / 2
 
 
+def test_every_fulfillment_fee_of_an_order_is_priced_at_the_rate_recorded_with_its_sale() -> None:
+    """Settings changed to 8 % after the sale (a redeploy): the order's fees stay at its 5 %. An order settled
+    before the rate was recorded (None) takes the rate in settings, as it always did."""
+    shop = Fulfillment("F1", "D9-SHOP", "D9", (StockLine("A", 2), StockLine("B", 1)), shipped=True)
+    facts = order(fulfillments=(shop,))
+    settlement, sale = rules.recognise_sale(facts, TMALL, POLICY, SRC)
+    assert settlement.fulfillment_fee_bps == 500 and "fulfillment fee 500 bps" in sale.memo
+    redeployed = rules.SettlementPolicy(fulfillment_fee_bps=800)
+    fee = rules.fulfillment_fee(facts, shop, settlement, redeployed, SRC)
+    assert fee is not None and by_party(fee) == {"brand": -500, "dealer:D9": 500}
+    legacy = replace(settlement, fulfillment_fee_bps=None)
+    fee = rules.fulfillment_fee(facts, shop, legacy, redeployed, SRC)
+    assert fee is not None and by_party(fee) == {"brand": -800, "dealer:D9": 800}
+
+
 def test_no_fulfillment_fee_for_brand_locations_or_for_the_seller_itself() -> None:
     brand_wh = Fulfillment("F1", "WH", "", (StockLine("A", 2),), shipped=True)
     own_shop = Fulfillment("F2", "D1-SHOP", "D1", (StockLine("B", 1),), shipped=True)
@@ -120,22 +145,42 @@ def test_a_partial_return_reverses_every_part_in_proportion() -> None:
     settlement, sale = rules.recognise_sale(facts, TMALL, POLICY, SRC)
     fee = rules.fulfillment_fee(facts, shop, settlement, POLICY, SRC)
     assert fee is not None
-    back = rules.reverse("return:R1", Rule.RETURN, settlement, positions(sale, fee), 2_500, SRC)
+    back = rules.reverse("return:R1", Rule.RETURN, settlement, *basis(sale, fee), 2_500, SRC)
     # a quarter of each part: channel 500 -> 125, fee 500 -> 125, brand 9500 - 500 = 9000 -> 2250
     assert by_party(back) == {"clearing": 2_500, "channel:TMALL": -125, "dealer:D9": -125, "brand": -2_250}
 
 
 def test_a_full_refund_brings_every_position_back_to_zero() -> None:
     settlement, sale = rules.recognise_sale(order(paid=9_999), TMALL, POLICY, SRC)
-    back = rules.reverse("cancel:O1", Rule.CANCEL, settlement, positions(sale), 9_999, SRC)
+    back = rules.reverse("cancel:O1", Rule.CANCEL, settlement, *basis(sale), 9_999, SRC)
     assert by_party(sale, back) == {}
 
 
 def test_a_refund_beyond_what_the_order_holds_is_charged_to_the_brand() -> None:
     settlement, sale = rules.recognise_sale(order(), TMALL, POLICY, SRC)
-    back = rules.reverse("return:R1", Rule.RETURN, settlement, positions(sale), 12_000, SRC)
+    back = rules.reverse("return:R1", Rule.RETURN, settlement, *basis(sale), 12_000, SRC)
     assert by_party(sale, back) == {"clearing": 2_000, "brand": -2_000}
     assert Posting("brand", Account.REFUND_EXCESS, -2_000) in back.postings
+
+
+@pytest.mark.parametrize(("refund", "times", "channel_keeps"), [(1, 9_000, 50), (99, 90, 55), (9, 5, 498)])
+def test_many_small_refunds_leave_every_party_its_share_of_what_is_left(
+    refund: int, times: int, channel_keeps: int
+) -> None:
+    """Audit E: each refund split over what was left rounded on its own, and 9,000 refunds of 1 fen left the
+    5 % channel all of its 500 (its share of the 1,000 left is 50); 90 of 99 fen left it 50 instead of 54.5."""
+    settlement, sale = rules.recognise_sale(order(), TMALL, POLICY, SRC)
+    booked, taken = basis(sale)
+    held = dict(booked)
+    for i in range(times):
+        back = rules.reverse(f"return:R{i}", Rule.RETURN, settlement, booked, taken, refund, SRC)
+        for p in back.postings:
+            if p.party != "clearing":
+                taken[(p.party, p.account)] = taken.get((p.party, p.account), 0) - p.amount
+                held[(p.party, p.account)] += p.amount
+    left = 10_000 - refund * times
+    assert held == {("channel:TMALL", "channel_fee"): channel_keeps, ("brand", "sale"): left - channel_keeps}
+    assert abs(channel_keeps * 10_000 - left * 500) <= 10_000  # within a fen of 5 % of what is left
 
 
 def test_wholesale_makes_the_dealer_owe_the_brand() -> None:
@@ -250,12 +295,17 @@ def test_any_sequence_of_refunds_balances_and_a_full_refund_leaves_nothing(
     fee = rules.fulfillment_fee(facts, shop, settlement, policy, SRC)
     if fee is not None:
         entries.append(fee)
+    booked, _ = basis(*entries)
     refunded = 0
     for i, r in enumerate(refunds):
         r = min(r, amount - refunded)  # the orders service never refunds more than was paid
-        entries.append(rules.reverse(f"return:{i}", Rule.RETURN, settlement, positions(*entries), r, SRC))
+        entries.append(rules.reverse(f"return:{i}", Rule.RETURN, settlement, *basis(*entries), r, SRC))
         refunded += r
+        # Every position holds its exact share of what is left, within a fen, however the refunds came.
+        _, taken = basis(*entries)
+        for k, v in booked.items():
+            assert abs((v - taken.get(k, 0)) * amount - v * (amount - refunded)) < amount
     for e in entries:
         assert sum(p.amount for p in e.postings) == 0
-    entries.append(rules.reverse("cancel:O", Rule.CANCEL, settlement, positions(*entries), amount - refunded, SRC))
+    entries.append(rules.reverse("cancel:O", Rule.CANCEL, settlement, *basis(*entries), amount - refunded, SRC))
     assert by_party(*entries) == {}

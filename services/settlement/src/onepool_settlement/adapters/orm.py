@@ -155,6 +155,9 @@ class OrderSettlementRow(SettlementTable, Stamped, table=True):
     gross: int = Field(default=0, sa_column=money_column())
     fee_rate_bps: int = 0
     brand_share_bps: int = 0
+    # The fulfillment fee rate every fee of the order is priced at (settings' when the sale was booked); NULL
+    # for orders settled before migration 0008, whose fees take the rate in settings.
+    fulfillment_fee_bps: int | None = None
     reported_paid: int = Field(default=0, sa_column=money_column())
     reported_refunded: int = Field(default=0, sa_column=money_column())
     cancelled: bool = False

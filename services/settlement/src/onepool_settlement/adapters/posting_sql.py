@@ -61,16 +61,16 @@ SELECT l.entry_id, NULL, l.id, l.party, l.account FROM l
 """
 
 _ORDERS = """
-SELECT order_id, currency, channel_id, seller, gross, fee_rate_bps, brand_share_bps, reported_paid,
-       reported_refunded, cancelled
+SELECT order_id, currency, channel_id, seller, gross, fee_rate_bps, brand_share_bps, fulfillment_fee_bps,
+       reported_paid, reported_refunded, cancelled
   FROM order_settlements WHERE order_id = ANY($1::text[])
 """
 
 _ADD_ORDERS = """
 INSERT INTO order_settlements (order_id, currency, channel_id, seller, gross, fee_rate_bps, brand_share_bps,
-                               reported_paid, reported_refunded, cancelled)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[],
-                     $8::bigint[], $9::bigint[], $10::bool[]) AS u
+                               fulfillment_fee_bps, reported_paid, reported_refunded, cancelled)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[], $8::int[],
+                     $9::bigint[], $10::bigint[], $11::bool[]) AS u
  ORDER BY 1
 ON CONFLICT (order_id) DO NOTHING
 RETURNING order_id
@@ -118,6 +118,7 @@ def _settlement(r: Any) -> OrderSettlement:
         gross=int(r["gross"]),
         fee_rate_bps=r["fee_rate_bps"],
         brand_share_bps=r["brand_share_bps"],
+        fulfillment_fee_bps=r["fulfillment_fee_bps"],
         reported_paid=int(r["reported_paid"]),
         reported_refunded=int(r["reported_refunded"]),
         cancelled=r["cancelled"],
@@ -135,8 +136,10 @@ async def add_orders(driver: Any, settlements: Sequence[OrderSettlement]) -> set
     """Insert the settlements no other transaction recorded first; returns the order ids inserted."""
     if not settlements:
         return set()
-    names = "order_id currency channel_id seller gross fee_rate_bps brand_share_bps reported_paid reported_refunded"
-    rows = await driver.fetch(_ADD_ORDERS, *_columns(settlements, *names.split(), "cancelled"))
+    names = "order_id currency channel_id seller gross fee_rate_bps brand_share_bps fulfillment_fee_bps"
+    rows = await driver.fetch(
+        _ADD_ORDERS, *_columns(settlements, *names.split(), "reported_paid", "reported_refunded", "cancelled")
+    )
     return {r["order_id"] for r in rows}
 
 

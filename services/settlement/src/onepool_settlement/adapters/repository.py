@@ -57,6 +57,7 @@ from onepool_settlement.domain.model import (
     JournalLine,
     OrderSettlement,
     Payout,
+    Rule,
 )
 from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals
@@ -201,20 +202,37 @@ class SettlementRepository(Repository):
             )
         )
 
-    async def order_positions(self, order_id: str, currency: str) -> dict[tuple[str, str], int]:
-        """The order's net amount per (party, account) over all its entries, clearing excluded, and so are
-        goods changing owner after a return (a trade between two owners, not part of what the sale holds)."""
+    async def refund_basis(
+        self, order_id: str, currency: str
+    ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        """For the order's next refund (rules.reverse): what its sale and fee entries booked per (party,
+        account), and what its refunds took back (refund_excess not counted). Clearing is excluded, and so are
+        goods changing owner after a return (a trade between two owners, not part of what the sale holds).
+
+        Locks the order's settlement row first: each refund is split against what the one before it took, so
+        two refunds of one order (two replicas) must not both read the lines before either is written."""
+        await self.session.execute(select(_ORDERS.c.order_id).where(_ORDERS.c.order_id == order_id).with_for_update())
+        refund = _ENTRIES.c.rule.in_([Rule.RETURN.value, Rule.CANCEL.value]).label("refund")
         rows = await self.session.execute(
-            select(_LINES.c.party, _LINES.c.account, func.sum(_LINES.c.amount_minor).label("amount"))
+            select(_LINES.c.party, _LINES.c.account, refund, func.sum(_LINES.c.amount_minor).label("amount"))
+            .select_from(_LINES.join(_ENTRIES, _ENTRIES.c.id == _LINES.c.entry_id))
             .where(
                 _LINES.c.order_id == order_id,
                 _LINES.c.currency == currency,
                 _LINES.c.party != parties.CLEARING,
-                _LINES.c.account != Account.OWNERSHIP.value,
+                _LINES.c.account.not_in([Account.OWNERSHIP.value, Account.REFUND_EXCESS.value]),
             )
-            .group_by(_LINES.c.party, _LINES.c.account)
+            .group_by(_LINES.c.party, _LINES.c.account, refund)
         )
-        return {(r.party, r.account): int(r.amount) for r in rows if r.amount}
+        booked: dict[tuple[str, str], int] = {}
+        taken: dict[tuple[str, str], int] = {}
+        for r in rows:
+            if r.amount:
+                if r.refund:
+                    taken[(r.party, r.account)] = -int(r.amount)
+                else:
+                    booked[(r.party, r.account)] = int(r.amount)
+        return booked, taken
 
     # --- journal ------------------------------------------------------------------------------------
 

@@ -321,6 +321,9 @@ class OrderSettlement:
     gross: int
     fee_rate_bps: int
     brand_share_bps: int
+    # What every fulfillment fee of the order is priced at: recorded with the sale, so a rate changed in
+    # settings since never re-prices it (None: settled before the rate was recorded, settings' rate applies).
+    fulfillment_fee_bps: int | None = None
     reported_paid: int = 0
     reported_refunded: int = 0
     cancelled: bool = False

@@ -11,18 +11,23 @@ part, so it is posted then. Cancelling a paid order and returning goods reverse 
    - a sale through a dealer's business (`order.dealer_id`, else the channel's `owner_dealer_id`): the
      brand's share, `dealer_sale_brand_share_bps` of G, to `brand`, and the rest to `dealer:<id>`;
    - any other sale: the rest to `brand`.
-   `clearing` pays G, so the entry balances.
+   `clearing` pays G, so the entry balances. The brand's rates (`SettlementPolicy`, from settings) are read
+   once per order, when its sale is booked, and recorded with it (`OrderSettlement`): a rate changed since
+   never re-prices the order's later entries.
 2. Fulfillment fee (`fulfilment_fee:<order>:<fulfillment>`, when a fulfillment ships or is picked up): a
-   dealer whose location shipped it earns `fulfillment_fee_bps` of that fulfillment's value (units x unit
-   price, less their share of the line's discount), paid by the seller (the brand, or the selling
-   dealer). A seller shipping its own sale earns no fee from itself; brand locations earn none.
+   dealer whose location shipped it earns the order's `fulfillment_fee_bps` (recorded with its sale) of
+   that fulfillment's value (units x unit price, less their share of the line's discount), paid by the
+   seller (the brand, or the selling dealer). A seller shipping its own sale earns no fee from itself;
+   brand locations earn none.
 3. Return (`return:<return>`) and cancellation of a paid order (`cancel:<order>`): the refund R is paid
-   back to `clearing` and taken from the order's remaining positions (every party/account the order's
-   entries credited or debited, fees included) in proportion to those positions, with `allocate`. So a
-   return of a third of an order takes back a third of the channel's commission, of the fulfillment fees,
-   of the brand's and of the dealer's parts, and once everything is refunded every position is exactly
-   zero. A refund beyond what the order still holds is charged to the brand (`refund_excess`) and shows
-   up in reconciliation as `refund_exceeds_sale`.
+   back to `clearing` and taken from the order's positions (every party/account the order's sale and fee
+   entries credited or debited) in proportion to what they booked, cumulatively: with everything refunded
+   so far C (this refund included), each position has given back `allocate(C)` of the booked amounts, and
+   this refund takes that less what earlier refunds took. So a return of a third of an order takes back a
+   third of the channel's commission, of the fulfillment fees, of the brand's and of the dealer's parts,
+   rounding never drifts over many small refunds, and once everything is refunded every position is
+   exactly zero. A refund beyond what the order still holds is charged to the brand (`refund_excess`) and
+   shows up in reconciliation as `refund_exceeds_sale`.
 4. Wholesale (`wholesale:<replenishment>`, on dealers.replenishment.received): the dealer owes the brand
    the replenishment's wholesale total (dealer debited, brand credited).
 5. Payment (`payment:<request>`, RecordPayment): money moved outside the ledger settles claims. The payer is
@@ -100,6 +105,7 @@ def recognise_sale(
     if seller != parties.BRAND:
         postings.append(Posting(parties.BRAND, Account.BRAND_SHARE, share))
     postings.append(Posting(seller, Account.SALE, rest))
+    ful_bps = policy.fulfillment_fee_bps
     entry = JournalEntry(
         key=f"sale:{order.id}",
         rule=Rule.SALE,
@@ -107,7 +113,8 @@ def recognise_sale(
         postings=tuple(postings),
         order_id=order.id,
         source=source,
-        memo=f"sale of order {order.id}: channel fee {fee_bps} bps, brand share {share_bps} bps",
+        memo=f"sale of order {order.id}: channel fee {fee_bps} bps, brand share {share_bps} bps, "
+        f"fulfillment fee {ful_bps} bps",
     )
     settlement = OrderSettlement(
         order_id=order.id,
@@ -117,6 +124,7 @@ def recognise_sale(
         gross=gross,
         fee_rate_bps=fee_bps,
         brand_share_bps=share_bps,
+        fulfillment_fee_bps=ful_bps,
         reported_paid=order.paid,
         reported_refunded=order.refunded,
     )
@@ -130,11 +138,14 @@ def fulfillment_fee(
     policy: SettlementPolicy,
     source: Source,
 ) -> JournalEntry | None:
-    """Rule 2: the seller pays a dealer whose location shipped a fulfillment; None when no fee is due."""
+    """Rule 2: the seller pays a dealer whose location shipped a fulfillment; None when no fee is due. Priced at
+    the rate recorded with the order's sale, so a rate changed in settings since never re-prices it."""
     owner = fulfillment.owner_dealer_id
     if not owner or parties.dealer(owner) == settlement.seller:
         return None
-    fee = bps_of(order.fulfillment_value(fulfillment), policy.fulfillment_fee_bps)
+    rate = settlement.fulfillment_fee_bps
+    rate = policy.fulfillment_fee_bps if rate is None else rate  # settled before the rate was recorded
+    fee = bps_of(order.fulfillment_value(fulfillment), rate)
     if fee <= 0:
         return None
     return JournalEntry(
@@ -148,35 +159,50 @@ def fulfillment_fee(
             Posting(parties.dealer(owner), Account.FULFILLMENT_FEE, fee),
         ),
         memo=f"fulfillment {fulfillment.id} shipped from {fulfillment.location_id}: "
-        f"{policy.fulfillment_fee_bps} bps of {order.fulfillment_value(fulfillment)}",
+        f"{rate} bps of {order.fulfillment_value(fulfillment)}",
     )
 
 
 Position = tuple[str, str]  # (party, account)
 
 
+def refundable(booked: Mapping[Position, int], taken: Mapping[Position, int]) -> int:
+    """What the order still holds: what its entries booked, less what its refunds took back."""
+    return sum(booked.values()) - sum(taken.values())
+
+
 def reverse(
     key: str,
     rule: Rule,
     settlement: OrderSettlement,
-    positions: Mapping[Position, int],
+    booked: Mapping[Position, int],
+    taken: Mapping[Position, int],
     refund: int,
     source: Source,
     memo: str = "",
 ) -> JournalEntry:
-    """Rule 3: pay `refund` back to clearing, taken from the order's remaining positions in proportion.
+    """Rule 3: pay `refund` back to clearing, taken from the order's positions in proportion to what was booked.
 
-    `positions` are the order's net amounts per (party, account) over all its entries so far, clearing
-    excluded; they sum to what the order still holds (its gross less what was already refunded).
+    `booked` are the order's net amounts per (party, account) over its entries other than refunds (the sale,
+    fulfillment fees), clearing excluded; they sum to the order's gross. `taken` is what its earlier refunds
+    took back from each (refund_excess excluded). Cumulative, as orders splits its own refunds: everything
+    refunded so far is split once over `booked`, and this refund takes that split less what was taken before.
+    Splitting each refund over what was left instead rounded every refund on its own, and the errors added up:
+    9,000 refunds of 1 fen left a 5 % channel all of its 500 where 50 was its share. Now every position is
+    always within a fen of its exact share, whatever the number and order of refunds.
     """
-    held = sum(positions.values())
-    taken = max(0, min(refund, held))
-    keys = sorted(positions)
-    pieces = allocate(taken, [positions[k] for k in keys]) if taken else [0] * len(keys)
+    already = sum(taken.values())
+    now = max(0, min(refund, refundable(booked, taken)))
+    keys = sorted(set(booked) | set(taken))
+    weights = [booked.get(k, 0) for k in keys]
+    # No sale booked (never in practice: a refund follows its sale): nothing to split, nothing moves.
+    shares = allocate(already + now, weights) if sum(weights) > 0 else [taken.get(k, 0) for k in keys]
     postings = [Posting(parties.CLEARING, Account.CUSTOMER_REFUND, refund)]
-    postings += [Posting(party, account, -piece) for (party, account), piece in zip(keys, pieces, strict=True)]
-    if refund > taken:
-        postings.append(Posting(parties.BRAND, Account.REFUND_EXCESS, -(refund - taken)))
+    postings += [
+        Posting(party, account, taken.get((party, account), 0) - share)
+        for (party, account), share in zip(keys, shares, strict=True)
+    ]
+    postings.append(Posting(parties.BRAND, Account.REFUND_EXCESS, -(refund - now)))
     return JournalEntry(
         key=key,
         rule=rule,

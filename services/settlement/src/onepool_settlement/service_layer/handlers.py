@@ -9,7 +9,9 @@ corrects) lies in a closed period is marked late, naming the sale it corrects an
 
 A sale is split at the channel's terms of the version orders says it was paid under (OrderFacts
 .channel_version), not at those settlement holds when it reads the event: a backlog or a replay never
-re-prices a sale. Facts without a version (older events) use the newest terms held.
+re-prices a sale. Facts without a version (older events) use the newest terms held. The brand's rates (settings)
+are read once per order, with its sale, and recorded with it: every fulfillment fee of the order is priced at
+the order's rate (docs/settlement.md "The brand's rates an order is priced at").
 
 Failure modes: ChannelNotKnownYet (a NotYet: the event waits, uncounted); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
@@ -265,19 +267,20 @@ async def record_order_returned(
     returned: ReturnedGoods,
     source: Source,
 ) -> None:
-    """Rule 3: reverse the refund in proportion to what the order still holds. Goods received at another
-    owner's location change owner too: dealers values that move and settlement books it from its event
-    (record_goods_moved)."""
+    """Rule 3: reverse the refund in proportion to what the order booked, cumulatively (rules.reverse).
+    Goods received at another owner's location change owner too: dealers values that move and settlement
+    books it from its event (record_goods_moved)."""
     settlement = await ensure_sale(uow, policy, order, source)
     if settlement is None:
         return  # nothing was ever settled (an unpaid order cannot be refunded)
     await _post_fulfillment_fees(uow, policy, order, settlement, source)
-    positions = await uow.repo.order_positions(order.id, settlement.currency)
+    booked, taken = await uow.repo.refund_basis(order.id, settlement.currency)
     entry = rules.reverse(
         f"return:{returned.return_id}",
         Rule.RETURN,
         settlement,
-        positions,
+        booked,
+        taken,
         returned.refund,
         source,
         memo=f"return {returned.return_id} of order {order.id}: refund {returned.refund}",
@@ -306,8 +309,8 @@ async def record_order_cancelled(
     if settlement is None:
         return
     await uow.repo.note_order_report(order.id, order.paid, order.refunded, cancelled=True)
-    positions = await uow.repo.order_positions(order.id, settlement.currency)
-    held = sum(positions.values())
+    booked, taken = await uow.repo.refund_basis(order.id, settlement.currency)
+    held = rules.refundable(booked, taken)
     if held > 0:
         await post(
             uow,
@@ -315,7 +318,8 @@ async def record_order_cancelled(
                 f"cancel:{order.id}",
                 Rule.CANCEL,
                 settlement,
-                positions,
+                booked,
+                taken,
                 held,
                 source,
                 memo=f"order {order.id} cancelled: refund {held}",
