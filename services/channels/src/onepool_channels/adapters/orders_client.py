@@ -7,6 +7,7 @@ same status code and field violations the orders service gave, and never INTERNA
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,9 +21,13 @@ from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import FULFILLMENT_MODES, ts
 
+from onepool_channels.domain.imports import OrdersRefusedListingPrices
+
 # orders' refusal of a command its order is past (the reason is part of orders' error contract): a payment it
 # cannot take, an address it can no longer change.
 _ORDER_IS_PAST_IT = "INVALID_ORDER_STATE"
+# Where orders names a line's price it does not list (PlaceOrder's channel terms), as `_details` prefixes it.
+_LINE_PRICE = re.compile(r"order\.lines\[(\d+)\]\.unit_price\.amount_minor")
 
 
 def place_order_request(order: PlaceOrder) -> orders_pb2.PlaceOrderRequest:
@@ -92,7 +97,7 @@ class OrdersGateway:
         try:
             reply = await self._stub.PlaceOrder(place_order_request(order), timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
-            raise to_domain_error(exc) from exc
+            raise _price_refusal(to_domain_error(exc), order) from exc
         return reply.order
 
     async def placed(self, channel_id: str, external_order_id: str) -> orders_pb2.Order | None:
@@ -168,6 +173,18 @@ class OrdersGateway:
                 return order
             raise error from exc
         return reply.order
+
+
+def _price_refusal(error: Exception, order: PlaceOrder) -> Exception:
+    """OrdersRefusedListingPrices when orders refused nothing but lines' prices (the caller tells whether its
+    copy of the listings lags), else the error as it is."""
+    if not isinstance(error, errors.InvalidArgument) or not error.violations:
+        return error
+    lines = [_LINE_PRICE.fullmatch(v.field) for v in error.violations]
+    refused = [int(m.group(1)) for m in lines if m is not None]
+    if len(refused) < len(lines) or any(i >= len(order.lines) for i in refused):
+        return error
+    return OrdersRefusedListingPrices(error, tuple(dict.fromkeys(order.lines[i].sku for i in refused)))
 
 
 def _balance_due(order: orders_pb2.Order) -> bool:

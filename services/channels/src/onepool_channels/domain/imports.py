@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from onepool_kernel.errors import FailedPrecondition, Violations
+from onepool_kernel.errors import FailedPrecondition, InvalidArgument, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, allocate
 
@@ -173,6 +173,16 @@ class ImportedOrder:
             return moved
         newer = address_as_of is None or self.modified_at > address_as_of
         return self.shipping.address.strip() if newer else ""
+
+
+class OrdersRefusedListingPrices(InvalidArgument):
+    """Orders refused an order `resolve` placed at channels' own listing prices, on those prices alone: its copy
+    of the listings (fed by `channels.listing.upserted`) is behind a price change. `skus` are the refused
+    lines'. Not the payload's fault: the import waits for orders to catch up rather than refusing the sale."""
+
+    def __init__(self, violations: InvalidArgument, skus: tuple[str, ...]) -> None:
+        super().__init__(violations.violations)
+        self.skus = skus
 
 
 def address_change_key(order_id: str, order_version: str, address: str, as_of: datetime | None = None) -> str:

@@ -120,7 +120,11 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
     async def ImportOrder(self, request: pb.ImportOrderRequest, context: Ctx) -> pb.ImportOrderResponse:
         await self._scope.require(valid_id("channel_id", request.channel_id))  # before reading anything else
         channel_id, imported = requests.import_order(request, self._settings.import_max_payload_bytes)
-        order = await handlers.import_order(self._use.read, self._orders, channel_id, imported)
+        wait = self._settings.import_listing_wait_seconds
+        remaining = context.time_remaining()
+        if remaining is not None:  # half the caller's time is left for the placing that follows the wait
+            wait = min(wait, remaining / 2)
+        order = await handlers.import_order(self._use.read, self._orders, channel_id, imported, wait_seconds=wait)
         return pb.ImportOrderResponse(order=order)
 
     async def WatchChannelStock(

@@ -3,6 +3,7 @@ consumer) commits. The stock feed's recomputation lives in stock_feed.py."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -13,11 +14,11 @@ from onepool_kernel.intake import PlaceOrder
 from onepool_kernel.lines import MAX_LINES
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
-from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, found
+from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, Unavailable, found
 from onepool_runtime.protobuf import from_ts
 
 from onepool_channels.domain import commands
-from onepool_channels.domain.imports import ImportedOrder, address_change_key, resolve
+from onepool_channels.domain.imports import ImportedOrder, OrdersRefusedListingPrices, address_change_key, resolve
 from onepool_channels.domain.model import (
     Channel,
     ChannelStatus,
@@ -247,11 +248,68 @@ async def placed_goods(
     return goods
 
 
+# How often an import asks orders again while its copy of a listing's price lags (doubling, seconds).
+FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.05, 0.8
+
+
+async def _placed_as(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
+    orders: OrdersPort,
+    channel_id: str,
+    imported: ImportedOrder,
+) -> Any | None:
+    """The order placed under the payload's external id when it is this deal (`is_placed_as`), else None."""
+    order = await orders.placed(channel_id, imported.external_order_id)
+    if order is None:
+        return None
+    goods = await placed_goods(read, channel_id, order.lines)
+    if goods is None or not imported.is_placed_as(Money(order.total.currency, order.total.amount_minor), goods):
+        return None
+    return order
+
+
+async def _place(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
+    orders: OrdersPort,
+    channel_id: str,
+    imported: ImportedOrder,
+    wait_seconds: float,
+) -> Any:
+    """Resolve the payload through channels' listings and place it. Lines go at channels' listing prices, so
+    orders refusing only those prices means its copy of the listings is behind (OrdersRefusedListingPrices):
+    the sale is not the payload's fault and must not be lost as bad input. Each attempt resolves again from
+    channels' listings as they are then, so a price that changed again meanwhile is held to the payload anew
+    (INVALID_ARGUMENT on its path when the payload's price is above it). An order already placed under the
+    external id (a re-import after the price changed) is answered at once."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + wait_seconds
+    pause = FIRST_RETRY_SECONDS
+    first = True
+    while True:
+        to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
+        try:
+            return await orders.place_order(to_place)
+        except OrdersRefusedListingPrices as lagging:
+            if first and (placed := await _placed_as(read, orders, channel_id, imported)) is not None:
+                return placed
+            first = False
+            if loop.time() + pause > give_up_at:
+                skus = ", ".join(lagging.skus)
+                raise Unavailable(
+                    f"orders has not caught up with channel {channel_id}'s new listing price of {skus} yet; "
+                    "retry the import with the same payload"
+                ) from lagging
+        await asyncio.sleep(pause)
+        pause = min(2 * pause, MAX_RETRY_SECONDS)
+
+
 async def import_order(
     read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
     orders: OrdersPort,
     channel_id: str,
     imported: ImportedOrder,
+    *,
+    wait_seconds: float = 0.0,
 ) -> Any:
     """Map the payload through the channel's listings (a short read transaction, closed before the remote
     call), then place it with orders, which is idempotent on (channel_id, external_order_id): importing the
@@ -268,16 +326,16 @@ async def import_order(
     the order is closed) it is answered as it is, and the marketplace's sync does not fail. So is whether the
     payload is newer than the order's address (`modified_at`): an old version re-sent late changes nothing.
     An order PlaceOrder answers (a repeat of the deal as placed) may have moved since, so its address is held
-    to the payload's the same way (`address_news`)."""
+    to the payload's the same way (`address_news`).
+
+    Orders checks prices against its own copy of the listings, which follows channels' a moment behind: an
+    import right after a price change can be refused at the price channels just set. `_place` waits up to
+    `wait_seconds` for orders to catch up, then answers Unavailable (the same payload again is safe)."""
     try:
-        to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
-        order = await orders.place_order(to_place)
+        order = await _place(read, orders, channel_id, imported, wait_seconds)
     except (InvalidArgument, FailedPrecondition, AlreadyExists):
-        order = await orders.placed(channel_id, imported.external_order_id)
+        order = await _placed_as(read, orders, channel_id, imported)
         if order is None:
-            raise
-        goods = await placed_goods(read, channel_id, order.lines)
-        if goods is None or not imported.is_placed_as(Money(order.total.currency, order.total.amount_minor), goods):
             raise
     as_of = from_ts(order.address_as_of) if order.HasField("address_as_of") else None
     news = imported.address_news(order.fulfillment.address, as_of)

@@ -179,7 +179,9 @@ class ChannelServiceServicer:
         Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a text field holding a control
         character or a lone surrogate, an amount out of range, a channel SKU without listing, a currency the
         channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
-        channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders).
+        channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders); UNAVAILABLE with
+        RetryInfo (orders' copy of a listing price the channel just changed has not caught up within the wait:
+        retry the same payload).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
