@@ -72,4 +72,13 @@ def overview_to_proto(o: Overview) -> pb.GetDealerOverviewResponse:
     # Totals over many locations and replenishments may pass what an int32 field carries: reported capped, as
     # inventory and channels report theirs (one SKU at one location never does: inventory refuses it).
     counts = {name: capped(getattr(o, name)) for name in ("open_orders", "units_in_stock", "inbound_units")}
-    return to_message(pb.GetDealerOverviewResponse, o, **counts)
+    c = o.credit
+    return to_message(
+        pb.GetDealerOverviewResponse,
+        o,
+        **counts,
+        balance=money_to_proto(c.owed),
+        credit_available=money_to_proto(c.available),
+        credit_limit=money_to_proto(c.limit),
+        open_replenishments=money_to_proto(c.open),
+    )

@@ -23,6 +23,8 @@ from datetime import datetime
 
 from onepool_kernel.money import Money
 
+from onepool_dealers.domain.model import CreditPosition
+
 WHOLESALE_RULE = "wholesale"
 
 
@@ -75,10 +77,8 @@ class Overview:
     open_orders: int
     sales_in_period: Money
     units_in_stock: int
-    balance: Money
-    credit_available: Money
-    credit_limit: Money
-    open_replenishments: Money
+    # The dealer's credit: limit, owed (the overview's `balance`), open replenishments and what is available.
+    credit: CreditPosition
     period_start: datetime
     period_end: datetime
     # Units of SHIPPED replenishments: on their way, not yet in stock.

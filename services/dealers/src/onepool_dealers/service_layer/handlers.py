@@ -494,10 +494,7 @@ async def overview(uow: DealersUnitOfWork, cmd: commands.GetDealerOverview) -> O
             dealer.currency, await uow.repo.sales(dealer.id, dealer.currency, cmd.period_start, cmd.period_end)
         ),
         units_in_stock=await uow.repo.units_in_stock(dealer.id),
-        balance=credit.owed,
-        credit_available=credit.available,
-        credit_limit=credit.limit,
-        open_replenishments=credit.open,
+        credit=credit,
         period_start=cmd.period_start,
         period_end=cmd.period_end,
         inbound_units=await uow.repo.inbound_units(dealer.id),
