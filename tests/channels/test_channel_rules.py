@@ -15,7 +15,7 @@ from onepool.orders.v1 import orders_pb2 as opb
 from sqlalchemy import text
 
 from tests.support.channels import wait_until_orders_knows
-from tests.support.orders import cny, ship_to
+from tests.support.orders import cny, pickup_at, ship_to
 
 pytestmark = pytest.mark.asyncio
 
@@ -110,6 +110,85 @@ async def test_50_concurrent_orders_never_pass_the_sales_cap_nor_take_dedicated_
     assert (last.rules.exposed, last.rules.sales_cap_units, last.rules.sales_counted) == (18, 30, 30)
     pool = await world.inventory.GetAvailability(ipb.GetAvailabilityRequest(skus=[sku]), metadata=world.admin)
     assert (pool.items[0].on_hand, pool.items[0].reserved, pool.items[0].available) == (100, 40, 60)
+
+
+async def test_dedicated_stock_at_one_warehouse_never_lets_its_channel_drain_the_shared_pool_at_another(
+    world, orders
+) -> None:  # type: ignore[no-untyped-def]
+    """Audit R item 1: with A's 100 shared units ranking first, five orders of 10 on a channel that sees none of
+    the shared pool were all RESERVED from A while its 10 dedicated units at B stayed untouched (and shown)."""
+    sku = world.name("SKU")
+    a = await world.location("A-WH", location_id=world.name("A-WH"))
+    b = await world.location("B-WH", location_id=world.name("B-WH"))  # A's id sorts first: A ranked first
+    await world.stock(a, **{sku: 100})
+    await world.stock(b, **{sku: 10})
+    campaign = await world.channel("campaign", max_share_bps=1)  # sees none of the shared pool
+    other = await world.channel("other")
+    for channel in (campaign, other):
+        await world.listing(channel.id, sku)
+        await wait_until_orders_knows(orders, world.admin, channel.id)
+    await world.eventually(lambda: world.inventory_sellable(other.id, sku), lambda n: n == 110)
+    await world.inventory.CreateChannelAllocation(
+        ipb.CreateChannelAllocationRequest(
+            request_id=world.name("ded"), channel_id=campaign.id, location_id=b, sku=sku, quantity=10
+        ),
+        metadata=world.admin,
+    )
+    assert await rules_agree(world, campaign.id, sku) == (10, 0, 10, 0, 0)
+
+    placed = []
+    for _ in range(5):
+        request = opb.PlaceOrderRequest(
+            channel_id=campaign.id,
+            external_order_id=world.name("x"),
+            customer=opb.Customer(phone="13800000000"),
+            lines=[opb.OrderLine(sku=sku, quantity=10, unit_price=cny(9900))],
+            fulfillment=ship_to(),
+        )
+        placed.append((await orders.PlaceOrder(request, metadata=world.admin)).order)
+    assert [o.status for o in placed] == [opb.ORDER_STATUS_RESERVED] + [opb.ORDER_STATUS_REJECTED] * 4
+    assert [f.location_id for f in placed[0].fulfillments] == [b]
+    assert await rules_agree(world, campaign.id, sku) == (0, 0, 0, 0, 10)
+    assert await rules_agree(world, other.id, sku) == (100, 100, 0, 0, 0)  # the shared pool is untouched
+
+
+async def test_a_channel_is_told_only_what_a_shipped_order_can_take(world, orders) -> None:  # type: ignore[no-untyped-def]
+    """Audit R item 2: the feed and inventory's view counted a pickup-only store's 10 units, yet a SHIP order
+    (every imported order is one) was REJECTED: a marketplace was offered units it could never sell."""
+    sku = world.name("SKU")
+    shop = world.name("SHOP")
+    await world.inventory.UpsertLocation(
+        ipb.UpsertLocationRequest(
+            location=ipb.Location(id=shop, name="shop", type=ipb.LOCATION_TYPE_STORE, ships=False, pickup=True)
+        ),
+        metadata=world.admin,
+    )
+    wh = await world.location("WH")
+    await world.stock(shop, **{sku: 10})
+    await world.stock(wh, **{sku: 3})
+    mkt = await world.channel("mkt")
+    await world.listing(mkt.id, sku)
+    await wait_until_orders_knows(orders, world.admin, mkt.id)
+    await world.settled(mkt.id, sku, 3)
+    assert await rules_agree(world, mkt.id, sku) == (3, 3, 0, 0, 0)
+
+    async def place(quantity: int, fulfillment: opb.FulfillmentPreference) -> opb.Order:
+        request = opb.PlaceOrderRequest(
+            channel_id=mkt.id,
+            external_order_id=world.name("x"),
+            customer=opb.Customer(phone="13800000000"),
+            lines=[opb.OrderLine(sku=sku, quantity=quantity, unit_price=cny(9900))],
+            fulfillment=fulfillment,
+        )
+        return (await orders.PlaceOrder(request, metadata=world.admin)).order
+
+    shipped = await place(3, ship_to())
+    assert shipped.status == opb.ORDER_STATUS_RESERVED
+    assert [f.location_id for f in shipped.fulfillments] == [wh]
+    await world.settled(mkt.id, sku, 0)
+    # The store's units still sell to a customer collecting them there.
+    collected = await place(10, pickup_at(shop))
+    assert collected.status == opb.ORDER_STATUS_RESERVED
 
 
 async def test_an_emptied_channels_read_model_rebuilds_itself_from_inventory(started, world, admin) -> None:  # type: ignore[no-untyped-def]

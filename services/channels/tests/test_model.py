@@ -72,6 +72,17 @@ def test_sellable_under_the_allocation_policy(allocation: AllocationPolicy, sell
     assert channel(allocation).sellable(LISTING, POOL) == sellable
 
 
+def test_a_channel_is_told_only_the_units_at_locations_that_ship() -> None:
+    """Audit R item 2: a pickup-only store's units were offered, yet every imported order ships (and SHIP
+    sourcing takes nothing there), so every import was rejected."""
+    pickup_only = LocationInfo("SHOP-3", LocationType.STORE, ships=False)
+    positions = [*stock(WH_1=60), StockPosition("SKU", pickup_only, 40)]
+    dedicated = [StockPosition("SKU", WH, 5), StockPosition("SKU", pickup_only, 7)]
+    sellable, rules = channel(AllocationPolicy(max_share_bps=5000)).rules(LISTING, positions, dedicated)
+    assert (sellable, rules.exposed, rules.dedicated) == (35, 30, 5)
+    assert channel().sellable(LISTING, [StockPosition("SKU", pickup_only, 10)]) == 0
+
+
 def test_nothing_is_sellable_when_paused_unlisted_or_inactive() -> None:
     assert channel(status=ChannelStatus.PAUSED).sellable(LISTING, POOL) == 0
     assert channel().sellable(None, POOL) == 0

@@ -413,3 +413,57 @@ async def test_a_refused_reserve_leaves_no_sales_counter_behind(inventory, admin
     assert await counters() == []
     await setup.reserve((sku, 1), channel_id=channel)
     assert [counted for counted, _ in await counters()] == [1]
+
+
+async def test_dedicated_stock_at_one_warehouse_never_opens_the_shared_pool_at_another(
+    inventory, admin, setup, inventory_host
+) -> None:  # type: ignore[no-untyped-def]
+    """Audit R item 1: a channel seeing none of the shared pool, with 10 dedicated units at B, had orders filled
+    from A's shared units (A ranks first), so its 10 stayed shown and it could drain the pool 10 at a time."""
+    js = inventory_host.infra.js
+    a, b = await setup.location("A-WH", priority=10), await setup.location("B-WH")
+    sku = setup.name("SKU")
+    await setup.stock(a, **{sku: 100})
+    await setup.stock(b, **{sku: 10})
+    campaign = await new_channel(setup, js, inventory, admin, share=1)  # 1bp of 110 = 0 units of the shared pool
+    other = await new_channel(setup, js, inventory, admin)
+    await availability(inventory, admin, sku, campaign)
+    await availability(inventory, admin, sku, other)
+    await inventory.CreateChannelAllocation(
+        pb.CreateChannelAllocationRequest(
+            request_id=setup.name("alloc"), channel_id=campaign, location_id=b, sku=sku, quantity=10
+        ),
+        metadata=admin,
+    )
+    item = await availability(inventory, admin, sku, campaign)
+    assert (item.available, item.exposed, item.dedicated) == (10, 0, 10)
+
+    # Pinned to A, the line could only take shared units: refused, nothing changes.
+    with pytest.raises(grpc.aio.AioRpcError) as pinned:
+        await setup.reserve((sku, 1), channel_id=campaign, pin=a)
+    assert error_info(pinned.value).reason == "INSUFFICIENT_STOCK"
+    # Five orders of 10: the first takes the dedicated units at B, the other four are refused.
+    first = await setup.reserve((sku, 10), channel_id=campaign)
+    assert [(x.location_id, x.quantity) for x in first.allocations] == [(b, 10)]
+    for _ in range(4):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await setup.reserve((sku, 10), channel_id=campaign)
+        assert error_info(refused.value).reason == "INSUFFICIENT_STOCK"
+    assert (await availability(inventory, admin, sku, other)).available == 100
+
+    # With a share of the pool too, an order one place can fill takes the dedicated units before shared ones.
+    half = await new_channel(setup, js, inventory, admin, share=5000)
+    await availability(inventory, admin, sku, half)
+    await setup.stock(b, **{sku: 10})
+    await inventory.CreateChannelAllocation(
+        pb.CreateChannelAllocationRequest(
+            request_id=setup.name("alloc"), channel_id=half, location_id=b, sku=sku, quantity=5
+        ),
+        metadata=admin,
+    )
+    taken = await setup.reserve((sku, 5), channel_id=half)
+    assert [(x.location_id, x.quantity) for x in taken.allocations] == [(b, 5)]
+    [allocation] = (
+        await inventory.ListChannelAllocations(pb.ListChannelAllocationsRequest(channel_id=half), metadata=admin)
+    ).allocations
+    assert allocation.remaining == 0

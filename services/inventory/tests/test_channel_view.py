@@ -139,3 +139,29 @@ async def test_a_channel_reserves_in_its_own_view_whether_it_names_its_channel_o
     again = (await inventory.Reserve(named, metadata=md)).reservation
     assert again == first
     assert (await availability(inventory, admin, sku, channel)).available == 4
+
+
+async def test_a_channel_is_told_only_the_units_at_locations_that_ship_yet_pickup_still_sells_the_rest(
+    inventory, admin, setup, inventory_host
+) -> None:  # type: ignore[no-untyped-def]
+    """Audit R item 2: a pickup-only store's units were counted, yet a SHIP order (every imported one) takes
+    nothing there: the marketplace was offered units every import of which was rejected."""
+    js = inventory_host.infra.js
+    wh = await setup.location("WH")
+    store = await setup.location("STORE", type_=pb.LOCATION_TYPE_STORE, ships=False, pickup=True)
+    sku = setup.name("SKU")
+    await setup.stock(wh, **{sku: 5})
+    await setup.stock(store, **{sku: 10})
+    channel = setup.name("ch")
+    await publish_channel(js, channels_pb2.Channel(id=channel, version=1))
+    item = await availability(inventory, admin, sku, channel)
+    assert (item.available, item.exposed, item.on_hand) == (5, 5, 15)
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await setup.reserve((sku, 6), channel_id=channel, hint=pb.SourcingHint(allow_split=True))
+    assert "available 5" in caught.value.details()
+    # A pickup order at the store is bounded over every location the channel sells from, so it still sells.
+    pickup = pb.SourcingHint(mode=pb.SOURCING_MODE_PICKUP, pickup_location_id=store)
+    reservation = await setup.reserve((sku, 8), channel_id=channel, hint=pickup)
+    assert [(a.location_id, a.quantity) for a in reservation.allocations] == [(store, 8)]
+    assert (await availability(inventory, admin, sku, channel)).available == 5

@@ -254,3 +254,102 @@ def test_fill_first_uses_all_the_dealers_stock_before_any_of_the_brands(availabl
     for lid, skus in placed.items():
         for sku, q in skus.items():
             assert q <= available.get((lid, sku), 0)
+
+
+# --- a channel's dedicated stock and the shared pool it is exposed to (audit R item 1) -----------------------
+
+
+def test_dedicated_units_at_one_location_never_open_the_shared_pool_at_another() -> None:
+    locations = [loc("A-WH", priority=10), loc("B-WH")]
+    # The channel sees none of the shared pool (exposed 0) and has 10 dedicated units at B; A ranks first.
+    stock = Stock({("A-WH", "A"): 100, ("B-WH", "A"): 10}, dedicated={("B-WH", "A"): 10})
+    bounds = {"caps": {"A": 10}, "shared_caps": {"A": 0}}
+    assert by_location(plan([Line("A", 10)], Hint(), locations, stock, **bounds)) == {"B-WH": {"A": 10}}
+    with pytest.raises(InsufficientStock) as caught:
+        plan([Line("A", 1, "A-WH")], Hint(), locations, stock, **bounds)
+    assert caught.value.shortages[0].available == 0
+    emptied = Stock({("A-WH", "A"): 100}, dedicated={})
+    with pytest.raises(InsufficientStock) as caught:
+        plan([Line("A", 10)], Hint(), locations, emptied, **bounds)
+    assert caught.value.shortages[0].available == 0
+
+
+def test_the_dedicated_units_go_first_but_one_parcel_still_beats_a_split() -> None:
+    locations = [loc("A-WH", priority=10), loc("B-WH")]
+    stock = Stock({("A-WH", "A"): 100, ("B-WH", "A"): 5}, dedicated={("B-WH", "A"): 5})
+    bounds = {"caps": {"A": 55}, "shared_caps": {"A": 50}}
+    hint = Hint(allow_split=True)
+    assert by_location(plan([Line("A", 5)], hint, locations, stock, **bounds)) == {"B-WH": {"A": 5}}
+    # 8 from A alone is one parcel within the exposed 50: no split just to use the dedicated units.
+    assert by_location(plan([Line("A", 8)], hint, locations, stock, **bounds)) == {"A-WH": {"A": 8}}
+    # With only 3 of the shared pool exposed, 8 needs the 5 dedicated units and 3 shared ones.
+    tight = {"caps": {"A": 8}, "shared_caps": {"A": 3}}
+    assert by_location(plan([Line("A", 8)], hint, locations, stock, **tight)) == {"B-WH": {"A": 5}, "A-WH": {"A": 3}}
+    with pytest.raises(FailedPrecondition) as split:
+        plan([Line("A", 8)], Hint(), locations, stock, **tight)
+    assert split.value.reason == "SPLIT_REQUIRED"
+
+
+def test_fill_first_keeps_to_the_shared_pool_the_dealer_channel_is_exposed_to() -> None:
+    stock = Stock(
+        {("BRAND-WH", "A"): 3, ("BRAND-WH2", "A"): 50, ("D1-SHOP", "A"): 2},
+        dedicated={("BRAND-WH", "A"): 3},
+    )
+    bounds = {"caps": {"A": 4}, "shared_caps": {"A": 1}}
+    assert fill_first([Line("A", 4)], stock, **bounds) == {"D1-SHOP": {"A": 1}, "BRAND-WH": {"A": 3}}
+    with pytest.raises(InsufficientStock) as caught:
+        fill_first([Line("A", 5)], stock, caps={"A": 50}, shared_caps={"A": 1})
+    assert caught.value.shortages[0].available == 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    available=st.dictionaries(
+        st.tuples(st.sampled_from([loc.id for loc in DEALER_LOCATIONS]), st.sampled_from(["A", "B"])),
+        st.integers(0, 6),
+    ),
+    dedicated=st.dictionaries(
+        st.tuples(st.sampled_from([loc.id for loc in DEALER_LOCATIONS]), st.sampled_from(["A", "B"])),
+        st.integers(0, 6),
+    ),
+    exposed=st.integers(0, 8),
+    demand=st.dictionaries(st.sampled_from(["A", "B"]), st.integers(1, 12), min_size=1),
+    pin=st.sampled_from(["", "BRAND-WH", "D1-SHOP"]),
+    owner=st.sampled_from(["", "D1"]),
+    fill=st.booleans(),
+    allow_split=st.booleans(),
+)
+def test_a_plan_never_takes_more_of_the_shared_pool_than_the_channel_is_exposed_to(  # type: ignore[no-untyped-def]
+    available, dedicated, exposed, demand, pin, owner, fill, allow_split
+) -> None:
+    dedicated = {k: min(v, available.get(k, 0)) for k, v in dedicated.items()}
+    lines = [Line(sku, q, pin if i == 0 else "") for i, (sku, q) in enumerate(demand.items())]
+    shared_caps = dict.fromkeys(demand, exposed)
+    try:
+        planned = plan(
+            lines,
+            Hint(region="SH", allow_split=allow_split),
+            DEALER_LOCATIONS,
+            Stock(available, dedicated),
+            shared_caps=shared_caps,
+            preferred_owner=owner,
+            fill_own_first=fill,
+        )
+    except InsufficientStock as exc:
+        for s in exc.shortages:
+            where = {pin} if pin and s.sku == lines[0].sku else {loc.id for loc in DEALER_LOCATIONS}
+            own = sum(v for (lid, sku), v in dedicated.items() if sku == s.sku and lid in where)
+            shared = sum(v for (lid, sku), v in available.items() if sku == s.sku and lid in where) - own
+            assert s.requested > own + min(shared, exposed)
+        return
+    except FailedPrecondition as exc:
+        assert exc.reason == "SPLIT_REQUIRED" and not allow_split
+        return
+    placed = by_location(planned)
+    for sku, q in demand.items():
+        assert sum(skus.get(sku, 0) for skus in placed.values()) == q
+        shared = sum(max(0, skus.get(sku, 0) - dedicated.get((lid, sku), 0)) for lid, skus in placed.items())
+        assert shared <= exposed
+    for lid, skus in placed.items():
+        for sku, q in skus.items():
+            assert q <= available.get((lid, sku), 0)

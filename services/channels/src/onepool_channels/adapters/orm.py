@@ -79,6 +79,7 @@ class StockLocationRow(ChannelsTable, table=True):
     active: bool = True
     # inventory.v1.Location.version of what is stored (newest version wins; 0 from before locations had one).
     version: int = Field(default=0, sa_column=counter_column())
+    ships: bool = True
 
 
 class StockPositionRow(ChannelsTable, table=True):

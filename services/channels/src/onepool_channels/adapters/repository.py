@@ -345,13 +345,16 @@ class ChannelsRepository(Repository):
             "owner_dealer_id": location.owner_dealer_id,
             "active": location.active,
             "version": location.version,
+            "ships": location.ships,
         }
         held = (await self.session.execute(by_id(_LOC, location.id, lock=True))).first()
         if not await upsert_newer(self.session, _LOC, values, ["id"], replace_equal=True):
             return False  # stale: a later change of the location was applied already
         # A newer version that changes nothing channels see (a renamed location) is stored for its version
         # alone, so an older event arriving after it is still recognised as older.
-        return held is None or any(held._mapping[k] != values[k] for k in ("type", "owner_dealer_id", "active"))
+        return held is None or any(
+            held._mapping[k] != values[k] for k in ("type", "owner_dealer_id", "active", "ships")
+        )
 
     async def remember_location(self, location: LocationInfo) -> None:
         """A location first seen in a stock event (its own event may come later): keep what we know."""
@@ -379,14 +382,22 @@ class ChannelsRepository(Repository):
             return out
         rows = (
             await self.session.execute(
-                select(_POS.c.sku, _POS.c.available, _LOC.c.id, _LOC.c.type, _LOC.c.owner_dealer_id, _LOC.c.active)
+                select(
+                    _POS.c.sku,
+                    _POS.c.available,
+                    _LOC.c.id,
+                    _LOC.c.type,
+                    _LOC.c.owner_dealer_id,
+                    _LOC.c.active,
+                    _LOC.c.ships,
+                )
                 .join(_LOC, _LOC.c.id == _POS.c.location_id)
                 .where(_POS.c.sku == _any(wanted))
                 .order_by(_POS.c.sku, _POS.c.location_id)
             )
         ).all()
         for r in rows:
-            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
+            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active, ships=r.ships)
             out[r.sku].append(StockPosition(r.sku, location, r.available))
         return out
 
@@ -464,6 +475,7 @@ class ChannelsRepository(Repository):
                     _LOC.c.type,
                     _LOC.c.owner_dealer_id,
                     _LOC.c.active,
+                    _LOC.c.ships,
                 )
                 .join(_LOC, _LOC.c.id == _EXPECTED.c.location_id)
                 .where(_EXPECTED.c.sku == _any(wanted), _EXPECTED.c.unpromised > 0)
@@ -471,7 +483,7 @@ class ChannelsRepository(Repository):
             )
         ).all()
         for r in rows:
-            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
+            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active, ships=r.ships)
             out[r.sku].append(StockPosition(r.sku, location, r.unpromised))
         return out
 
@@ -505,6 +517,7 @@ class ChannelsRepository(Repository):
                     _LOC.c.type,
                     _LOC.c.owner_dealer_id,
                     _LOC.c.active,
+                    _LOC.c.ships,
                 )
                 .join(_LOC, _LOC.c.id == _DED.c.location_id)
                 .where(_pairs(_DED.c.channel_id, _DED.c.sku, wanted), _DED.c.remaining > 0)
@@ -514,7 +527,7 @@ class ChannelsRepository(Repository):
         for r in rows:
             if (r.channel_id, r.sku) not in out:
                 continue
-            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active)
+            location = LocationInfo(r.id, LocationType(r.type), r.owner_dealer_id, r.active, ships=r.ships)
             out[(r.channel_id, r.sku)].append(StockPosition(r.sku, location, r.remaining))
         return out
 

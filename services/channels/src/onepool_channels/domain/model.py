@@ -52,6 +52,8 @@ class LocationInfo:
     type: LocationType
     owner_dealer_id: str = ""
     active: bool = True
+    # Ships parcels: only such a location's units are told to the channel (every imported order ships).
+    ships: bool = True
     # inventory.v1.Location.version: the copy keeps the highest (0: an event from before locations had one, or
     # only a stock event's hint).
     version: int = 0
@@ -204,9 +206,11 @@ class Channel:
         cap = listing.sales_cap_units if listing is not None else 0
         if listing is None or not listing.active or not self.selling:
             return 0, RuleNumbers(0, 0, cap, counted)
-        exposed = self.allocation.sellable(sum(p.available for p in positions if self.allocation.allows(p.location)))
+        # Only locations that ship count: a SHIP order (every imported one) is sourced from nowhere else, and
+        # inventory's channel view counts the same ones (docs/channel-rules.md).
+        exposed = self.allocation.sellable(sum(p.available for p in positions if self._tells(p.location)))
         # Each location's count fits an int32; their sums are capped so the reply and the event can carry them.
-        own = capped(sum(d.available for d in dedicated if self.allocation.allows(d.location)))
+        own = capped(sum(d.available for d in dedicated if self._tells(d.location)))
         sellable = channel_sellable(exposed, own, cap, counted)
         rules = RuleNumbers(exposed, own, cap, counted, allow_backorder=listing.allow_backorder)
         if listing.presale_units > 0:
@@ -221,6 +225,9 @@ class Channel:
                 ),
             )
         return sellable, rules
+
+    def _tells(self, location: LocationInfo) -> bool:
+        return location.ships and self.allocation.allows(location)
 
 
 @dataclass(frozen=True)

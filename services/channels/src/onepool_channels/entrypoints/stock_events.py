@@ -54,7 +54,14 @@ async def on_location_upserted(event: inventory_events.LocationUpserted, uow: Ch
     loc = event.location
     await stock_feed.location_upserted(
         uow,
-        LocationInfo(loc.id, _location_type(loc.type), loc.owner_dealer_id, not loc.disabled, loc.version),
+        LocationInfo(
+            loc.id,
+            _location_type(loc.type),
+            loc.owner_dealer_id,
+            not loc.disabled,
+            ships=loc.ships,
+            version=loc.version,
+        ),
     )
 
 

@@ -50,7 +50,14 @@ async def rebuild(
     report = RebuildReport()
 
     locations = [
-        LocationInfo(loc.id, LOCATION_TYPES_BACK[loc.type], loc.owner_dealer_id, not loc.disabled, loc.version)
+        LocationInfo(
+            loc.id,
+            LOCATION_TYPES_BACK[loc.type],
+            loc.owner_dealer_id,
+            not loc.disabled,
+            ships=loc.ships,
+            version=loc.version,
+        )
         for loc in await inventory.locations()
         if loc.type in LOCATION_TYPES_BACK
     ]

@@ -7,6 +7,11 @@
 - Sales cap (`ChannelSales`): at most `cap_units` units of a SKU held and sold by the channel.
 
 sellable = min(exposed + dedicated, cap left) — the kernel's `channel_sellable`, which channels calls too.
+A reservation also takes at most `exposed` units beyond the channel's own dedicated ones (wherever these are):
+dedicated units at one location never open the shared pool at another.
+What the channel is told (`numbers`: GetAvailability, and channels' feed by the same rule) counts only the
+locations that ship, since a SHIP order (every imported one) is sourced nowhere else; a reservation is bounded
+over every location the channel may sell from (`bounds`), as a pickup or pinned order may take a store's units.
 Without a channel (admin and service reservations) the view is the shared pool of every active location.
 """
 
@@ -77,7 +82,18 @@ class ChannelView:
         return level.available_for(self.own_dedicated(sku, location_id))
 
     def numbers(self, sku: str) -> RuleNumbers:
-        levels = [self.levels[(sku, loc.id)] for loc in self.locations if (sku, loc.id) in self.levels]
+        """What the channel is told of `sku`: its rules over the locations that ship (without a channel: the
+        shared pool of every active location)."""
+        if self.policy is None:
+            return self.bounds(sku)
+        return self._numbers(sku, [loc for loc in self.locations if loc.ships])
+
+    def bounds(self, sku: str) -> RuleNumbers:
+        """What a reservation may take of `sku`: the rules over every location the channel may sell from."""
+        return self._numbers(sku, self.locations)
+
+    def _numbers(self, sku: str, locations: list[Location]) -> RuleNumbers:
+        levels = [self.levels[(sku, loc.id)] for loc in locations if (sku, loc.id) in self.levels]
         shared = sum(lvl.available for lvl in levels)
         if self.policy is None:
             return RuleNumbers(shared, shared, 0, 0, 0, min(shared, MAX_SELLABLE))
@@ -108,18 +124,52 @@ class ChannelView:
         """The most the channel may reserve of each SKU now (None: no channel, only stock bounds it)."""
         if self.policy is None:
             return None
-        return {sku: self.numbers(sku).sellable for sku in skus}
+        return {sku: self.bounds(sku).sellable for sku in skus}
 
-    def check(self, totals: dict[str, int]) -> None:
-        """Refuse, before anything changes, a plan taking more of a SKU than the channel may sell (the planner
-        already keeps to it; this also covers lines pinned to a location)."""
+    def shared_caps(self, skus: Iterable[str]) -> dict[str, int] | None:
+        """The most the channel may reserve of each SKU beyond its own dedicated units: what it is exposed to."""
+        if self.policy is None:
+            return None
+        return {sku: self.bounds(sku).exposed for sku in skus}
+
+    def dedicated(self, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+        """The channel's own dedicated units per (location, sku), as sourcing.Stock takes them."""
+        wanted = set(skus)
+        return {(loc_id, sku): self.own_dedicated(sku, loc_id) for (sku, loc_id) in self.own if sku in wanted}
+
+    def shared_part(self, sku: str, planned: dict[Key, int]) -> int:
+        """The units of `sku` a plan ((sku, location) -> quantity) takes beyond the channel's dedicated ones."""
+        return sum(max(0, q - self.own_dedicated(s, loc_id)) for (s, loc_id), q in planned.items() if s == sku)
+
+    def room_at(self, sku: str, location_id: str, planned: dict[Key, int]) -> int:
+        """What one location may still give of `sku` after `planned` ((sku, location) -> quantity): its dedicated
+        units left, and shared ones within what the plan leaves of `exposed`."""
+        used = planned.get((sku, location_id), 0)
+        if self.policy is None:
+            return self.available_at(sku, location_id) - used
+        level = self.levels.get((sku, location_id))
+        if level is None or not self.selling:
+            return 0
+        own = self.own_dedicated(sku, location_id)
+        shared_here = level.available - max(0, used - own)
+        exposed_left = self.bounds(sku).exposed - self.shared_part(sku, planned)
+        return max(0, own - used) + max(0, min(shared_here, exposed_left))
+
+    def check(self, planned: dict[Key, int]) -> None:
+        """Refuse, before anything changes, a plan ((sku, location) -> quantity) taking more of a SKU than the
+        channel may sell, or more of the shared pool than it is exposed to (the planner already keeps to both;
+        this also covers lines waiting for goods)."""
         if self.policy is None:
             return
-        shortages = [
-            Shortage(sku, quantity, cap)
-            for sku, quantity in totals.items()
-            if quantity > (cap := self.numbers(sku).sellable)
-        ]
+        totals: dict[str, int] = {}
+        for (sku, _), quantity in planned.items():
+            totals[sku] = totals.get(sku, 0) + quantity
+        shortages = []
+        for sku, quantity in totals.items():
+            rules = self.bounds(sku)
+            shared = self.shared_part(sku, planned)
+            if quantity > rules.sellable or shared > rules.exposed:
+                shortages.append(Shortage(sku, quantity, min(rules.sellable, quantity - shared + rules.exposed)))
         if shortages:
             raise InsufficientStock(shortages)
 

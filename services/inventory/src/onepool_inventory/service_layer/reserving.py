@@ -318,8 +318,9 @@ class ReserveCoalescer:
                 lines,
                 cmd.hint,
                 view.locations,
-                sourcing.Stock(available),
+                sourcing.Stock(available, view.dedicated(skus)),
                 caps=view.caps(skus),
+                shared_caps=view.shared_caps(skus),
                 preferred_owner=cmd.hint.deliver_from_dealer_id or (policy.owner_dealer_id if policy else ""),
                 fill_own_first=policy.fill_own_first if policy else False,
             )
@@ -337,7 +338,7 @@ class ReserveCoalescer:
         for p in planned:
             merged[(p.sku, p.location_id)] = merged.get((p.sku, p.location_id), 0) + p.quantity
             totals[p.sku] = totals.get(p.sku, 0) + p.quantity
-        view.check(totals)
+        view.check(merged)
         waiting_totals: dict[str, int] = {}
         for (_, sku), w in waits.items():
             waiting_totals[sku] = waiting_totals.get(sku, 0) + w.quantity
@@ -441,12 +442,10 @@ def _place_waiting(
         sales = view.sales[line.sku]
         candidates = [loc for loc in _wait_candidates(line, hint, view) if home is None or loc.id == home]
         # What the line may still take on hand (within the channel's sellable): the rest waits behind it.
-        sellable_left = view.numbers(line.sku).sellable - used.get((line.sku, ""), 0)
+        sellable_left = view.bounds(line.sku).sellable - used.get((line.sku, ""), 0)
+        on_shelves = {key: q for key, q in used.items() if key[1]}
         shelf = {
-            (line.sku, loc.id): min(
-                sellable_left, view.available_at(line.sku, loc.id) - used.get((line.sku, loc.id), 0)
-            )
-            for loc in candidates
+            (line.sku, loc.id): min(sellable_left, view.room_at(line.sku, loc.id, on_shelves)) for loc in candidates
         }
         where = plan_wait(
             line.sku,
