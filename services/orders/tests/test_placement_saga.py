@@ -25,6 +25,7 @@ from onepool_runtime.readpool import read_pool
 from onepool_runtime.servicer import UseCases
 from onepool_runtime.testing.plans import generic_plan
 from sqlalchemy import event, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 pytestmark = pytest.mark.asyncio
 Saga = Any  # the `saga` fixture (conftest.py): placement, stock sync and recovery over a fake inventory
@@ -321,19 +322,41 @@ def statements_sent(engine: Any, checkouts: list[Any] | None = None) -> Iterator
 async def test_a_returning_customers_order_is_recorded_by_one_statement_with_its_event_and_no_transaction(
     saga: Saga, sessions: Any
 ) -> None:
-    """tx1 is one statement; tx2 reads the customer's identities and records the reservation, the
-    fulfillment and the OrderPlaced outbox row in one more. No BEGIN, COMMIT or outbox INSERT of their own."""
+    """tx1 is one statement, which also finds the customer's identities claimed; tx2 records the reservation,
+    the fulfillment and the OrderPlaced outbox row in one more, with no One-ID look-up of its own. No BEGIN,
+    COMMIT or outbox INSERT of their own."""
     saga.inventory.stock = {"A": 5}
-    await saga.placement.place(place("E-first"))  # the customer is known from now on
+    first = await saga.placement.place(place("E-first"))  # the customer is known from now on
     with statements_sent(sessions.kw["bind"]) as sent:
         order = await saga.placement.place(place("E-again"))
         await asyncio.sleep(0.05)  # asyncpg calls its query loggers soon after each statement, not at once
     assert order.status is OrderStatus.RESERVED
-    assert [q.split(" ")[0] for q in sent] == ["WITH", "SELECT", "WITH"], sent  # insert, identities, save
+    assert [q.split(" ")[0] for q in sent] == ["WITH", "WITH"], sent  # insert (with the identities), save
+    assert order.customer_id == first.customer_id != ""
     async with saga.uow() as uow:
         rows = (await uow.session.execute(text("SELECT subject, payload FROM outbox ORDER BY seq"))).all()
     placed = [ev.OrderPlaced.FromString(r.payload).order.id for r in rows if r.subject == "orders.order.placed"]
     assert placed.count(order.id) == 1
+
+
+async def test_a_returning_customer_with_an_identity_not_seen_before_has_it_claimed_for_the_same_customer(
+    saga: Saga, sessions: Any
+) -> None:
+    """tx1 finds the phone claimed but not the member id: the customer is not settled there, so tx2 looks the
+    identities up and claims the new one for the phone's customer (and a third order is settled at tx1)."""
+    saga.inventory.stock = {"A": 5}
+    first = await saga.placement.place(place("E-phone"))
+    second = await saga.placement.place(place("E-member", member_id=f"M-{uuid.uuid4().hex[:8]}"))
+    third = await saga.placement.place(place("E-both", member_id=second.customer.member_id))
+    assert first.customer_id == second.customer_id == third.customer_id != ""
+    async with saga.uow() as uow:
+        owner = (
+            await uow.session.execute(
+                text("SELECT customer_id FROM customer_identities WHERE kind = 'member' AND value = :v"),
+                {"v": second.customer.member_id},
+            )
+        ).scalar_one()
+    assert owner == first.customer_id
 
 
 async def test_placing_an_order_checks_no_connection_out_of_sqlalchemys_pool(saga: Saga, sessions: Any) -> None:
@@ -347,7 +370,29 @@ async def test_placing_an_order_checks_no_connection_out_of_sqlalchemys_pool(sag
         terms = await UseCases(saga.uow).read(lambda uow: handlers.sales_terms(uow, "web", ["A"]))
         await asyncio.sleep(0.05)
     assert order.status is OrderStatus.RESERVED and terms is not None
-    assert checkouts == [] and len(sent) == 4, sent
+    assert checkouts == [] and len(sent) == 3, sent
+
+
+async def test_placing_an_order_closes_no_sqlalchemy_session(saga: Saga, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The channel read, tx1 and tx2 never begin their sessions (every statement is on the read pool's
+    connections): leaving them closes nothing, since a close would only cost a greenlet hop each (uow.py)."""
+    saga.inventory.stock = {"A": 5}
+    await saga.placement.place(place("E-first"))
+    closed: list[AsyncSession] = []
+    close = AsyncSession.close
+
+    async def counted(session: AsyncSession) -> None:
+        closed.append(session)
+        await close(session)
+
+    monkeypatch.setattr(AsyncSession, "close", counted)
+    order = await saga.placement.place(place("E-again"))
+    terms = await UseCases(saga.uow).read(lambda uow: handlers.sales_terms(uow, "web", ["A"]))
+    assert order.status is OrderStatus.RESERVED and terms is not None
+    assert closed == []
+    async with saga.uow() as uow:  # a unit of work that begins its transaction still closes its session
+        await uow.session.execute(text("SELECT 1"))
+    assert len(closed) == 1
 
 
 async def test_the_one_id_look_up_finds_identities_by_index_not_by_a_scan_of_the_table(sessions: Any) -> None:
@@ -362,7 +407,11 @@ async def test_the_one_id_look_up_finds_identities_by_index_not_by_a_scan_of_the
             rows = [{"kind": "PHONE", "value": f"{tag}-{i}", "customer_id": f"{tag}-{i}"} for i in range(500)]
             await sa.execute(insert(identities), rows)
             await sa.execute(text("ANALYZE customer_identities"))
-            plan = await generic_plan((await sa.get_raw_connection()).driver_connection, order_sql.KNOWN_IDENTITIES)
+            raw = (await sa.get_raw_connection()).driver_connection
+            plan = await generic_plan(raw, order_sql.KNOWN_IDENTITIES)
+            # tx1 reads them too, inside the order's INSERT (EXPLAIN without ANALYZE inserts nothing)
+            insert_plan = await generic_plan(raw, order_sql.INSERT_ORDER)
         finally:
             await transaction.rollback()
     assert "Seq Scan on customer_identities" not in plan and "Index" in plan, plan
+    assert "Seq Scan on customer_identities" not in insert_plan and "customer_identities" in insert_plan, insert_plan

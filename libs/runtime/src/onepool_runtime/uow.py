@@ -118,7 +118,12 @@ class UnitOfWork:
             # server's error or a refusal of the use case's own does not.
             reusable = exc_type is None or issubclass(exc_type, (asyncpg.PostgresError, DomainError))
             readpool.read_pool(self._sessions.kw["bind"]).give_back(pooled, reusable=reusable)
-        await self.session.close()  # rolls back whatever was not committed, and hands the connection back
+        # A session with no transaction and no objects holds no connection and nothing to roll back or detach;
+        # closing it anyway costs a greenlet hop, about half of what a unit of work without a transaction costs
+        # (PlaceOrder runs three, each with every statement on the read pool's connection).
+        session = self.session
+        if session.in_transaction() or session.identity_map or session.new:
+            await session.close()  # rolls back whatever was not committed, and hands the connection back
 
     async def driver(self) -> Any:
         """The asyncpg connection under this unit of work's session, inside its transaction (begun now if no

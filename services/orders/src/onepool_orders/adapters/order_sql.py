@@ -7,7 +7,9 @@ Each statement here does what took several before:
 
 - `SELECT_*`: an order with its lines and fulfillments in one statement (arrays of rows), not three.
 - `INSERT_ORDER`: the order and all its lines in one statement; nothing at all if the external order id is
-  taken (a concurrent insert of the same id waits on the unique index until the first commits).
+  taken (a concurrent insert of the same id waits on the unique index until the first commits). It also
+  reads which of the buyer's identities are known (`KNOWN_IDENTITIES`), so that a returning customer's
+  order needs no look-up of its own when its reservation is recorded.
 - `SAVE_ORDER`: the order row, the lines and fulfillments that changed (only those: recording a reservation
   no longer rewrites every line), the new stock requests and the order's new events (its outbox rows), in one
   statement; none of it when the order row's condition does not hold.
@@ -26,6 +28,7 @@ from onepool_kernel.presale import DepositRule
 from onepool_runtime import outbox
 
 from onepool_orders.domain import stock_requests as sr
+from onepool_orders.domain.customers import Identity
 from onepool_orders.domain.model import (
     CustomerInfo,
     Fulfillment,
@@ -69,7 +72,18 @@ SELECT_LOCKED = (
     + "WHERE o.id = $1 FOR UPDATE OF o"
 )
 
-INSERT_ORDER = """
+
+def _known_identities(kinds: int, values: int) -> str:
+    """(kind, value, customer_id) of the pairs in parameters $kinds, $values that are claimed; the `= ANY`
+    terms are for the index (see KNOWN_IDENTITIES)."""
+    return (
+        f"SELECT kind, value, customer_id FROM customer_identities "
+        f"WHERE kind = ANY(${kinds}::text[]) AND value = ANY(${values}::text[]) "
+        f"AND (kind, value) IN (SELECT * FROM unnest(${kinds}::text[], ${values}::text[]))"
+    )
+
+
+INSERT_ORDER = f"""
 WITH o AS (
   INSERT INTO orders (id, channel_id, external_order_id, customer_id, dealer_id, status, status_reason, currency,
                       total_minor, paid_minor, refunded_minor, payment_ref, reservation_id, reserve_attempt,
@@ -78,13 +92,16 @@ WITH o AS (
   VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, 0, 0, '', '', 0, $9, $10::jsonb, $11::jsonb, '[]'::jsonb, $12, $13, $13,
           $19, $20)
   ON CONFLICT ON CONSTRAINT orders_channel_external_id DO NOTHING
-  RETURNING id)
-INSERT INTO order_lines (order_id, sku, line_no, quantity, unit_price_minor, channel_sku, returned_quantity,
-                         discount_minor)
-SELECT o.id, l.sku, l.n - 1, l.quantity, l.price, l.channel_sku, 0, l.discount
-FROM o, unnest($14::text[], $15::int[], $16::bigint[], $17::text[], $18::bigint[])
-        WITH ORDINALITY AS l(sku, quantity, price, channel_sku, discount, n)
-RETURNING order_id
+  RETURNING id
+), added AS (
+  INSERT INTO order_lines (order_id, sku, line_no, quantity, unit_price_minor, channel_sku, returned_quantity,
+                           discount_minor)
+  SELECT o.id, l.sku, l.n - 1, l.quantity, l.price, l.channel_sku, 0, l.discount
+  FROM o, unnest($14::text[], $15::int[], $16::bigint[], $17::text[], $18::bigint[])
+          WITH ORDINALITY AS l(sku, quantity, price, channel_sku, discount, n)
+  RETURNING order_id)
+SELECT EXISTS (SELECT FROM added) AS added,
+       ARRAY(SELECT row(k.kind, k.value, k.customer_id) FROM ({_known_identities(21, 22)}) k) AS known
 """
 
 # With $26 set, only an order still PENDING at that reserve attempt and without a reservation is written (the
@@ -158,11 +175,7 @@ REQUEST_DONE = "UPDATE stock_requests SET done_at = now() WHERE seq = $1"
 
 # The `= ANY` terms are for the index: the pairs alone were hash-joined with a seq scan of the whole table while it
 # was small enough for that to be the planner's estimate, on every order.
-KNOWN_IDENTITIES = """
-SELECT kind, value, customer_id FROM customer_identities
-WHERE kind = ANY($1::text[]) AND value = ANY($2::text[])
-  AND (kind, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-"""
+KNOWN_IDENTITIES = _known_identities(1, 2)
 CLAIM_IDENTITIES = """
 INSERT INTO customer_identities (kind, value, customer_id)
 SELECT i.kind, i.value, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(kind, value, n) ORDER BY i.n
@@ -301,7 +314,8 @@ def _fulfillment_state(f: Fulfillment) -> tuple[Any, ...]:
     return f.status, f.tracking_no, f.shipped_at
 
 
-def insert_args(order: Order, recover_at: Any) -> tuple[Any, ...]:
+def insert_args(order: Order, recover_at: Any, identities: list[Identity]) -> tuple[Any, ...]:
+    """`identities`: the buyer's, whose owners INSERT_ORDER reads back."""
     return (
         order.id,
         order.channel_id,
@@ -323,6 +337,8 @@ def insert_args(order: Order, recover_at: Any) -> tuple[Any, ...]:
         [ln.discount_minor for ln in order.lines],
         order.shipping_fee_minor,
         order.address_as_of,
+        [i.kind.value for i in identities],
+        [i.value for i in identities],
     )
 
 

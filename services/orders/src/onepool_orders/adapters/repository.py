@@ -135,14 +135,16 @@ class OrderRepository:
         found = await self._fetch(sql.SELECT_BY_EXTERNAL, channel_id, external_order_id)
         return found[0] if found else None
 
-    async def add(self, order: Order, recover_at: datetime) -> bool:
-        """Insert a new order with its lines; False (and nothing written) if its (channel, external id) already
-        exists. A concurrent insert of the same external id waits on the unique index until the first commits."""
+    async def add(self, order: Order, recover_at: datetime, identities: list[Identity]) -> dict[Identity, str] | None:
+        """Insert a new order with its lines; None (and nothing written) if its (channel, external id) already
+        exists. A concurrent insert of the same external id waits on the unique index until the first commits.
+        Inserted: which of `identities` are claimed, and by which customer, read by the same statement."""
         pg = await self._uow.driver()
-        if await pg.fetchval(sql.INSERT_ORDER, *sql.insert_args(order, recover_at)) is None:
-            return False
+        row = await pg.fetchrow(sql.INSERT_ORDER, *sql.insert_args(order, recover_at, identities))
+        if row is None or not row["added"]:
+            return None
         self._adopt(order)
-        return True
+        return {Identity(IdentityKind(kind), value): customer for kind, value, customer in row["known"]}
 
     async def save(self, order: Order, *, pending_attempt: int | None = None) -> bool:
         """Write the order: its row, the lines and fulfillments that changed since it was loaded or last saved,

@@ -65,3 +65,12 @@ def choose_customer(wanted: list[Identity], known: dict[Identity, str]) -> str |
         if identity in known:
             return known[identity]
     return None
+
+
+def settled_customer(wanted: list[Identity], known: dict[Identity, str]) -> str | None:
+    """The customer `wanted` resolves to when every identity in it is claimed already ("" when it has none):
+    claims are never re-pointed or removed, so a later look-up could only give the same answer. None while
+    one of them is new: resolving then claims it, which needs the look-up at that moment."""
+    if any(i not in known for i in wanted):
+        return None
+    return choose_customer(wanted, known) or ""

@@ -20,7 +20,7 @@ from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, Una
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
-from onepool_orders.domain.customers import identities_of
+from onepool_orders.domain.customers import identities_of, settled_customer
 from onepool_orders.domain.model import (
     AllocatedStock,
     Order,
@@ -69,10 +69,12 @@ async def list_orders(uow: OrdersUnitOfWork, query: commands.ListOrders) -> list
 
 async def begin_placement(
     uow: OrdersUnitOfWork, cmd: commands.PlaceOrder, recovery_after_seconds: float, default_ttl_seconds: int
-) -> tuple[Order, bool]:
+) -> tuple[Order, bool, str | None]:
     """tx1: record the order PENDING, or find the one already placed with this external id.
-    Returns (order, created_now). The payment TTL is fixed here, so every Reserve for this order is the
-    same request (inventory refuses a request id reused with different content).
+    Returns (order, created_now, customer): `customer` is the One-ID customer when the insert found every
+    identity of the buyer claimed already (`settled_customer`; tx2 then needs no look-up of its own), else
+    None. The payment TTL is fixed here, so every Reserve for this order is the same request (inventory
+    refuses a request id reused with different content).
 
     The insert comes first (one statement for the order and its lines, nothing if the external id is taken):
     a new order, the common case, costs no look-up beforehand."""
@@ -98,15 +100,17 @@ async def begin_placement(
         existing = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
         if existing is None:
             raise
-        return _same_order(existing, cmd), False
+        return _same_order(existing, cmd), False, None
+    wanted = identities_of(order.customer, order.channel_id)
     for _ in range(3):
-        if await uow.orders.add(order, recover_at=moment + timedelta(seconds=recovery_after_seconds)):
-            return order, True
+        known = await uow.orders.add(order, moment + timedelta(seconds=recovery_after_seconds), wanted)
+        if known is not None:
+            return order, True, settled_customer(wanted, known)
         # Placed before, or a concurrent PlaceOrder of the same external order won the unique index: answer with
         # that order.
         winner = await uow.orders.get_by_external(cmd.channel_id, cmd.external_order_id)
         if winner is not None:
-            return _same_order(winner, cmd), False
+            return _same_order(winner, cmd), False, None
         # Gone between the two statements: its creator deleted it (it named a SKU never stocked). Insert again.
     raise Unavailable(f"order {cmd.channel_id}/{cmd.external_order_id} is being placed concurrently; retry")
 
@@ -145,17 +149,20 @@ async def record_reservation_at_once(
     reservation_id: str,
     expires_at: datetime | None,
     allocations: list[AllocatedStock],
+    customer_id: str | None = None,
 ) -> Order | None:
     """tx2's usual case, without a transaction (`single_statement`): the order as its driver placed it
     (`pending`, PENDING at `attempt`) becomes RESERVED in ONE statement, with its fulfillments and its
     OrderPlaced (outbox row), written only if the stored order is still exactly that. None, and nothing of the
     order written, if it is not: the caller then runs `record_reservation`, which locks and decides.
 
-    The customer is resolved first, outside that statement: a returning customer's identities are only read;
-    a new customer's row and identity claims are each one statement, safe under concurrency on their own
-    (OrderRepository.resolve_customer), so a crash between them and the order's statement leaves at worst a
-    customer no order names yet, which the next order with those identities adopts."""
-    customer_id = await uow.orders.resolve_customer(identities_of(pending.customer, pending.channel_id))
+    The customer is resolved first, outside that statement, unless tx1 settled it already (`customer_id`, see
+    begin_placement: a returning customer's order then costs this one statement): a returning customer's
+    identities are only read; a new customer's row and identity claims are each one statement, safe under
+    concurrency on their own (OrderRepository.resolve_customer), so a crash between them and the order's
+    statement leaves at worst a customer no order names yet, which the next order with those identities adopts."""
+    if customer_id is None:
+        customer_id = await uow.orders.resolve_customer(identities_of(pending.customer, pending.channel_id))
     order = replace(pending, fulfillments=[], events=[], stock_requests=[], new_returns=[])
     order.record_reservation(reservation_id, expires_at, allocations, customer_id, now())
     return order if await uow.orders.save(order, pending_attempt=attempt) else None

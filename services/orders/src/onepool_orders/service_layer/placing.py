@@ -29,19 +29,22 @@ What can go wrong, and what happens:
   order older than `pending_timeout_seconds` is given up: cancelled, and any reservation released.
 Whatever happens, inventory's TTL bounds how long stock can be held for an order that never gets recorded.
 
-What it costs (round trips to PostgreSQL per placed order, channel read included: 7 for a returning
-customer, 10 for a new one; 16 and 19 before):
+What it costs (round trips to PostgreSQL per placed order, channel read included: 6 for a returning
+customer, 10 for a new one; 7, then 16 and 19 before):
 - tx1 is one statement (the order with all its lines, or nothing when the external id is taken), run without
   BEGIN/COMMIT (`single_statement`): alone it is atomic. A PENDING order is kept, not skipped: it is what the
   recovery loop drives when the process dies after Reserve, so an order whose caller gave up is still placed;
   without it a crash would leave stock held until the TTL and the order lost. So there are still two commits.
+  The same statement reads which of the buyer's identities are claimed already: claims are never re-pointed
+  or removed, so when all are, the customer is settled then and tx2 needs no One-ID look-up of its own.
 - tx2 records on the order tx1 made, without locking and reading it again: ONE conditional statement writes
   the order row, its fulfillments and its OrderPlaced outbox row (only if the order is still PENDING at this
   attempt with no reservation; nothing else of a PENDING order can change), run without BEGIN/COMMIT after
   the One-ID look-up (handlers.record_reservation_at_once). If the condition does not hold (cancelled, or
   recorded by another driver) it falls back to a transaction that locks, reads and decides, as before. Lines
-  are not rewritten. So a returning customer's order costs 2 round trips in tx2 (the look-up and the
-  statement), a new customer's 4 (its row and its identity claimed between them); 5 and 7 before.
+  are not rewritten. So a returning customer's order costs 1 round trip in tx2 (the statement; the look-up
+  was tx1's), a new customer's 4 (the look-up, its row and its identity claimed between them); 2 and 4, then
+  5 and 7 before.
 """
 
 from __future__ import annotations
@@ -140,13 +143,13 @@ class OrderPlacement:
         if terms is not None:
             await self._check_terms(cmd, terms)
         # tx1 is one statement (the order with its lines, or nothing if the external id is taken): atomic alone.
-        order, created = await run_in_transaction(
+        order, created, customer_id = await run_in_transaction(
             lambda: self._uow().single_statement(),
             lambda uow: handlers.begin_placement(uow, cmd, self._recovery_after, self._ttl),
         )
         if order.status is not OrderStatus.PENDING:
             return order
-        return await self.drive(order, fresh=created)
+        return await self.drive(order, fresh=created, customer_id=customer_id)
 
     async def _check_terms(self, cmd: commands.PlaceOrder, terms: SalesTerms) -> None:
         """Refuse an order the channel does not sell on its terms. A repeat of an order placed before its
@@ -161,11 +164,12 @@ class OrderPlacement:
             if existing is None:
                 raise
 
-    async def drive(self, order: Order, *, fresh: bool) -> Order:
+    async def drive(self, order: Order, *, fresh: bool, customer_id: str | None = None) -> Order:
         """Take a PENDING order to RESERVED or REJECTED (or CANCELLED when it is too old to pursue).
 
         `fresh`: this call created the order, so no earlier Reserve for it can have lapsed; otherwise the
-        reservation inventory returns is checked, because a replayed answer describes it as it was made."""
+        reservation inventory returns is checked, because a replayed answer describes it as it was made.
+        `customer_id`: the One-ID customer tx1 settled (handlers.begin_placement), or None to resolve it."""
         order_id = order.id
         for _ in range(MAX_ATTEMPTS_PER_DRIVE):
             if not fresh and self._too_old(order):
@@ -194,20 +198,20 @@ class OrderPlacement:
                 if order.status is not OrderStatus.PENDING:
                     return order
                 continue
-            return await self._record(order, attempt, reservation)
+            return await self._record(order, attempt, reservation, customer_id)
         raise Unavailable(f"order {order.id}: inventory keeps releasing its reservations; retry later")
 
     async def _still_holds(self, reservation: ReservationInfo) -> bool:
         current = await self._inventory.reservation(reservation.id)
         return current.state.holds_stock and (current.expires_at is None or current.expires_at > datetime.now(UTC))
 
-    async def _record(self, order: Order, attempt: int, reservation: ReservationInfo) -> Order:
+    async def _record(self, order: Order, attempt: int, reservation: ReservationInfo, customer_id: str | None) -> Order:
         allocations = list(reservation.allocations)
         try:
             at_once = await run_in_transaction(
                 lambda: self._uow().single_statement(),
                 lambda uow: handlers.record_reservation_at_once(
-                    uow, order, attempt, reservation.id, reservation.expires_at, allocations
+                    uow, order, attempt, reservation.id, reservation.expires_at, allocations, customer_id
                 ),
             )
             if at_once is not None:
