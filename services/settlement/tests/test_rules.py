@@ -121,11 +121,11 @@ def test_every_fulfillment_fee_of_an_order_is_priced_at_the_rate_recorded_with_i
     shop = Fulfillment("F1", "D9-SHOP", "D9", (StockLine("A", 2), StockLine("B", 1)), shipped=True)
     facts = order(fulfillments=(shop,))
     settlement, sale = rules.recognise_sale(facts, TMALL, POLICY, SRC)
-    assert settlement.fulfillment_fee_bps == 500 and "fulfillment fee 500 bps" in sale.memo
+    assert settlement.terms.fulfillment_fee_bps == 500 and "fulfillment fee 500 bps" in sale.memo
     redeployed = rules.SettlementPolicy(fulfillment_fee_bps=800)
     fee = rules.fulfillment_fee(facts, shop, settlement, redeployed, SRC)
     assert fee is not None and by_party(fee) == {"brand": -500, "dealer:D9": 500}
-    legacy = replace(settlement, fulfillment_fee_bps=None)
+    legacy = replace(settlement, terms=replace(settlement.terms, fulfillment_fee_bps=None))
     fee = rules.fulfillment_fee(facts, shop, legacy, redeployed, SRC)
     assert fee is not None and by_party(fee) == {"brand": -800, "dealer:D9": 800}
 

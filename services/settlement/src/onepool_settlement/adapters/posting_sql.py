@@ -31,6 +31,7 @@ from onepool_settlement.domain.model import (
     JournalLine,
     OrderSettlement,
     Posting,
+    SaleTerms,
 )
 
 _POST = """
@@ -109,16 +110,15 @@ def _posting(p: Posting) -> dict[str, Any]:
     return {"party": p.party, "account": p.account, "amount": p.amount}
 
 
-def _settlement(r: Any) -> OrderSettlement:
+def settlement_of(r: Any) -> OrderSettlement:
+    """An order_settlements row (a record or a mapping) as the domain's settlement."""
     return OrderSettlement(
         order_id=r["order_id"],
         currency=r["currency"],
         channel_id=r["channel_id"],
         seller=r["seller"],
         gross=int(r["gross"]),
-        fee_rate_bps=r["fee_rate_bps"],
-        brand_share_bps=r["brand_share_bps"],
-        fulfillment_fee_bps=r["fulfillment_fee_bps"],
+        terms=SaleTerms(r["fee_rate_bps"], r["brand_share_bps"], r["fulfillment_fee_bps"]),
         reported_paid=int(r["reported_paid"]),
         reported_refunded=int(r["reported_refunded"]),
         cancelled=r["cancelled"],
@@ -129,17 +129,17 @@ async def orders(driver: Any, order_ids: Iterable[str]) -> dict[str, OrderSettle
     wanted = sorted(set(order_ids))
     if not wanted:
         return {}
-    return {r["order_id"]: _settlement(r) for r in await driver.fetch(_ORDERS, wanted)}
+    return {r["order_id"]: settlement_of(r) for r in await driver.fetch(_ORDERS, wanted)}
 
 
 async def add_orders(driver: Any, settlements: Sequence[OrderSettlement]) -> set[str]:
     """Insert the settlements no other transaction recorded first; returns the order ids inserted."""
     if not settlements:
         return set()
-    names = "order_id currency channel_id seller gross fee_rate_bps brand_share_bps fulfillment_fee_bps"
-    rows = await driver.fetch(
-        _ADD_ORDERS, *_columns(settlements, *names.split(), "reported_paid", "reported_refunded", "cancelled")
-    )
+    heads = _columns(settlements, "order_id", "currency", "channel_id", "seller", "gross")
+    terms = _columns([s.terms for s in settlements], "fee_rate_bps", "brand_share_bps", "fulfillment_fee_bps")
+    reports = _columns(settlements, "reported_paid", "reported_refunded", "cancelled")
+    rows = await driver.fetch(_ADD_ORDERS, *heads, *terms, *reports)
     return {r["order_id"] for r in rows}
 
 

@@ -12,6 +12,7 @@ flight) and writes the snapshots.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +144,7 @@ def _payout(row: Any) -> Payout:
 
 
 def _settlement(row: Any) -> OrderSettlement:
-    return build(OrderSettlement, row)
+    return posting_sql.settlement_of(row._mapping)
 
 
 class SettlementRepository(Repository):
@@ -177,7 +178,7 @@ class SettlementRepository(Repository):
         """Record who sold the order; if another transaction recorded it first, theirs stands."""
         inserted = await self.session.execute(
             insert(_ORDERS)
-            .values(**row_values(_ORDERS, s))
+            .values(**row_values(_ORDERS, s, **asdict(s.terms)))
             .on_conflict_do_nothing(index_elements=["order_id"])
             .returning(_ORDERS.c.order_id)
         )

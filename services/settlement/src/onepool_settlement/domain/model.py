@@ -310,6 +310,22 @@ class GoodsMoved:
 
 
 @dataclass(frozen=True)
+class SaleTerms:
+    """The rates an order's sale was split at, recorded with it: a rate changed since (a channel's fee, a
+    setting) never re-prices the order's later entries."""
+
+    fee_rate_bps: int
+    brand_share_bps: int
+    # What every fulfillment fee of the order is priced at (None: settled before the rate was recorded).
+    fulfillment_fee_bps: int | None = None
+
+    def fulfillment_rate(self, current_bps: int) -> int:
+        """The order's fulfillment fee rate; `current_bps` (settings' rate) for an order settled before it was
+        recorded."""
+        return current_bps if self.fulfillment_fee_bps is None else self.fulfillment_fee_bps
+
+
+@dataclass(frozen=True)
 class OrderSettlement:
     """What the ledger remembers about an order it settled: who sold it, on which terms, and what the
     orders service last reported (for reconciliation)."""
@@ -319,11 +335,7 @@ class OrderSettlement:
     channel_id: str
     seller: str  # "brand" or "dealer:<id>": receives the sale's remainder and pays fulfillment fees
     gross: int
-    fee_rate_bps: int
-    brand_share_bps: int
-    # What every fulfillment fee of the order is priced at: recorded with the sale, so a rate changed in
-    # settings since never re-prices it (None: settled before the rate was recorded, settings' rate applies).
-    fulfillment_fee_bps: int | None = None
+    terms: SaleTerms
     reported_paid: int = 0
     reported_refunded: int = 0
     cancelled: bool = False

@@ -65,6 +65,7 @@ from onepool_settlement.domain.model import (
     OrderSettlement,
     Posting,
     Rule,
+    SaleTerms,
     Source,
 )
 
@@ -122,9 +123,7 @@ def recognise_sale(
         channel_id=order.channel_id,
         seller=seller,
         gross=gross,
-        fee_rate_bps=fee_bps,
-        brand_share_bps=share_bps,
-        fulfillment_fee_bps=ful_bps,
+        terms=SaleTerms(fee_bps, share_bps, ful_bps),
         reported_paid=order.paid,
         reported_refunded=order.refunded,
     )
@@ -143,8 +142,7 @@ def fulfillment_fee(
     owner = fulfillment.owner_dealer_id
     if not owner or parties.dealer(owner) == settlement.seller:
         return None
-    rate = settlement.fulfillment_fee_bps
-    rate = policy.fulfillment_fee_bps if rate is None else rate  # settled before the rate was recorded
+    rate = settlement.terms.fulfillment_rate(policy.fulfillment_fee_bps)
     fee = bps_of(order.fulfillment_value(fulfillment), rate)
     if fee <= 0:
         return None
