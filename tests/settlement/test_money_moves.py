@@ -23,6 +23,8 @@ from onepool_runtime.db import create_engine
 from onepool_runtime.idempotency import purge
 from onepool_runtime.testing.services import error_info, field_violations, metadata
 from onepool_runtime.validation import encode_page_token
+from onepool_settlement.adapters.repository import PERIOD_LOCK_KEY
+from sqlalchemy import text
 
 from tests.settlement.conftest import Bus, cny
 
@@ -455,3 +457,40 @@ async def test_payouts_are_listed_newest_first_page_by_page(bus: Bus, settlement
     not_ours = pb.ListPayoutsRequest(page_token="bm90LWEtdG9rZW4")  # "not-a-token"
     error = await refused(settlement.ListPayouts, not_ours, admin, grpc.StatusCode.INVALID_ARGUMENT)
     assert "page_token" in field_violations(error)
+
+
+async def test_a_payout_racing_a_payment_to_the_same_party_never_pays_it_twice(
+    bus: Bus, settlement: Any, admin: Any, engine: Any
+) -> None:
+    """The brand records paying a dealer the 1 000 it is owed while an operator creates its payout. Both
+    read what the dealer is owed before either commits unless they take turns: before, the payout did not wait
+    for the payment in flight and paid the 1 000 again (balance -1 000, the brand paid 2 000 for 1 000)."""
+    dealer = bus.uid("D")
+    await earn_a_fulfillment_fee(bus, settlement, admin, dealer)
+    await asyncio.sleep(0.05)
+    period_end = datetime.now(UTC)
+    paid = pb.RecordPaymentRequest(
+        request_id=bus.uid("pay"), from_party="brand", to_party=f"dealer:{dealer}", amount=cny(1_000)
+    )
+    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    async with engine.connect() as holder:
+        # Every posting waits while the period lock is held exclusively (as ClosePeriod holds it): the two
+        # calls overlap for as long as the test wants.
+        await holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PERIOD_LOCK_KEY})
+        try:
+            payment = asyncio.ensure_future(settlement.RecordPayment(paid, metadata=admin))
+            await bus.eventually(lambda: scalar(engine, waiting), lambda n: n >= 1)
+            payout = asyncio.create_task(payout_up_to(bus, settlement, admin, dealer, period_end))
+            await bus.eventually(lambda: scalar(engine, waiting), lambda n: n >= 2)
+        finally:
+            await holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PERIOD_LOCK_KEY})
+        await payment
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await payout
+    assert error_info(caught.value).reason == "NOTHING_TO_PAY"
+    assert await balance(settlement, admin, f"dealer:{dealer}") == 0
+
+
+async def scalar(engine: Any, query: Any) -> Any:
+    async with engine.connect() as conn:
+        return (await conn.execute(query)).scalar_one()

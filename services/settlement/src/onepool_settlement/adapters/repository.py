@@ -347,9 +347,12 @@ class SettlementRepository(Repository):
         ).scalar_one()
         return int(value)
 
-    async def lock_party(self, party: str) -> None:
-        """Serialise payouts of one party (an advisory lock for the transaction; postings never take it)."""
-        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"payout:{party}"})
+    async def lock_parties(self, *parties: str) -> None:
+        """Serialise what settles the parties' claims, payouts and payments, for the transaction: a payout reads
+        what was paid to its party, so a payment in flight must commit first or wait. Taken in one order, so
+        two payments between the same parties never deadlock; events' postings never take them."""
+        for party in sorted(set(parties)):
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"payout:{party}"})
 
     # --- periods ------------------------------------------------------------------------------------
 

@@ -369,6 +369,7 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
         fee_retained=cmd.fee_retained,
         reference=cmd.reference,
     )
+    await uow.repo.lock_parties(cmd.from_party, cmd.to_party)  # a payout of either waits for this payment
     if await uow.repo.entry_head(cmd.key) is None:  # a repeat returns what was posted, whatever the balances now
         await _check_limits(uow, entry)
     lines = await post(uow, entry)
@@ -394,7 +395,7 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
         raise FailedPrecondition(
             "PERIOD_NOT_OVER", "period_end is in the future", {"period_end": cmd.period_end.isoformat()}
         )
-    await uow.repo.lock_party(cmd.party)
+    await uow.repo.lock_parties(cmd.party)
     existing = await uow.repo.get_payout(payout_id)
     if existing is not None:
         if (existing.party, existing.currency, existing.period_end) != (cmd.party, cmd.currency, cmd.period_end):
