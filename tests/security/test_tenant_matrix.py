@@ -120,6 +120,16 @@ def _only_party(kind: str, attacker: str) -> Expect:
     return own_lines_only
 
 
+def _at_only(reply: ipb.GetAvailabilityResponse, location_id: str) -> bool:
+    return {b.location_id for i in reply.items for b in i.by_location} <= {location_id}
+
+
+def _channel_counters(reply: ipb.GetAvailabilityResponse) -> list[int]:
+    """A channel's SKU-wide sales and presale counters (what it sold, not what the caller's locations hold)."""
+    counters = ("sales_counted", "sales_cap_units", "presale_counted", "presale_units")
+    return [getattr(i, name) for i in reply.items for name in counters if getattr(i, name)]
+
+
 def _no_orders_of_victims(w: World, reply: opb.ListOrdersResponse) -> bool:
     victims = {o.id for o in (w.b_reserved, w.b_paid, w.c2_reserved, w.c2_pickup, w.c2_shipped)}
     return not victims & {o.id for o in reply.orders}
@@ -365,9 +375,15 @@ ROWS: dict[str, Row] = {
                 why="a dealer's channel carries its sales counters; a brand store uses brand channels only",
             ),
             Case(
+                "dealer",
+                lambda w: ipb.GetAvailabilityRequest(skus=[w.sku], channel_id=w.c2),
+                lambda w, r: _at_only(r, w.shop_a) and not _channel_counters(r),
+                why="a brand channel's view of A's own shop, without the channel's own sales counters",
+            ),
+            Case(
                 "store",
                 lambda w: ipb.GetAvailabilityRequest(skus=[w.sku], channel_id=w.c2),
-                lambda w, r: {b.location_id for i in r.items for b in i.by_location} <= {w.s1},
+                lambda w, r: _at_only(r, w.s1) and not _channel_counters(r),
                 why="a channel filter narrows the store's own location further",
             ),
         )
@@ -794,3 +810,23 @@ async def test_another_tenants_token_is_refused_and_changes_nothing(world, servi
             assert callable(case.expect), (label, "was answered", reply)
             assert case.expect(world, reply), (label, "leaked another tenant's data", reply)
     assert await _fingerprint(world) == before
+
+
+async def test_a_channels_sales_counters_are_for_the_brand_the_channel_and_its_owning_dealer(world) -> None:  # type: ignore[no-untyped-def]
+    """The counters of a channel's view count the whole channel's sales. A dealer or store may look at a brand
+    channel's view of its own locations (the matrix above), but its counters are the channel's business:
+    channels refuses those tokens GetChannelStock, and inventory answers them unset."""
+    w = world
+    inventory = w.stack.stub("inventory")
+
+    async def counted(channel_id: str, token: Any) -> int:
+        request = ipb.GetAvailabilityRequest(skus=[w.sku], channel_id=channel_id)
+        return (await inventory.GetAvailability(request, metadata=token)).items[0].sales_counted
+
+    assert await counted(w.c2, w.admin) == 3  # the three orders placed on C2
+    assert await counted(w.c2, metadata("channel", channel_id=w.c2)) == 3
+    assert await counted(w.b.channel_id, metadata("dealer", dealer_id=w.b.id)) == 2  # B's own channel
+    assert await counted(w.c2, metadata("dealer", dealer_id=w.b.id)) == 0
+    for role, token in w.tokens().items():
+        if role != "channel":
+            assert await counted(w.c2, token) == 0, role

@@ -201,6 +201,39 @@ def test_no_leeway_when_set_to_zero() -> None:
         verifier.verify(_hs256(5))
 
 
+# --- id claims -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("dealer_id", "D\x00x"),  # PostgreSQL refuses a NUL: was INTERNAL in every service
+        ("dealer_id", None),  # was the dealer "None"
+        ("dealer_id", ["D-1"]),  # was the dealer "['D-1']"
+        ("dealer_id", 7),
+        ("dealer_id", "D" * 65),
+        ("channel_id", "C\nx"),
+        ("location_id", {"id": "L-1"}),
+    ],
+)
+def test_an_id_claim_that_is_not_an_id_is_unauthenticated_naming_it(claim: str, value: Any) -> None:
+    verifier = TokenVerifier(ServiceSettings(jwt_secret=SECRET))
+    role = {"dealer_id": "dealer", "channel_id": "channel", "location_id": "store"}[claim]
+    for claims in ({"role": role, claim: value}, {"role": "admin", claim: value}):  # bound or not: refused
+        with pytest.raises(errors.Unauthenticated, match=claim):
+            verifier.verify(_hs256(**claims))
+
+
+def test_well_formed_id_claims_are_the_scope_and_absent_ones_stay_empty() -> None:
+    verifier = TokenVerifier(ServiceSettings(jwt_secret=SECRET))
+    store = verifier.verify(_hs256(role="store", location_id="STORE-SH:01", dealer_id="D_1.a"))
+    assert (store.location_id, store.dealer_id, store.channel_id) == ("STORE-SH:01", "D_1.a", "")
+    assert verifier.verify(_hs256()).dealer_id == ""
+    assert verifier.verify(_hs256(role="admin", dealer_id="")).dealer_id == ""  # an identity provider's blank
+    with pytest.raises(errors.Unauthenticated):
+        verifier.verify(_hs256(role="dealer", dealer_id=""))  # a dealer token without its dealer
+
+
 # --- caller-scoped idempotency keys -------------------------------------------------------------------------
 
 

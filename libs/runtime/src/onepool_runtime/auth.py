@@ -14,7 +14,8 @@ key, an RSA key marked for another algorithm or for encryption) is left out when
 `exp`, `nbf` and `iat` are checked with auth_leeway_seconds of slack, as service tokens are minted with
 iat=now on the calling host, whose clock may run a little ahead. Refused with UNAUTHENTICATED: a bad
 signature, expired, wrong or missing issuer or audience, no role, a JWKS token without a kid or with a kid
-the document does not hold (or holds for a key left out), a key that does not fit the token's algorithm.
+the document does not hold (or holds for a key left out), a key that does not fit the token's algorithm, an
+id claim (channel_id, dealer_id, location_id) that is not an id by validation.ID_RE (an absent one is no scope).
 UNAVAILABLE: the JWKS URL cannot be fetched and no cached copy holds the kid.
 
 Verified tokens are cached (`TokenCache`: a bounded LRU keyed by the raw token string) until
@@ -46,6 +47,7 @@ from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED, ROLES, SERVICE, ST
 
 from onepool_runtime import errors
 from onepool_runtime.settings import ServiceSettings
+from onepool_runtime.validation import ID_RE
 
 log = logging.getLogger(__name__)
 
@@ -406,14 +408,26 @@ class TokenVerifier:
         principal = Principal(
             role=role,
             subject=str(claims.get("sub", "")),
-            channel_id=str(claims.get("channel_id", "")),
-            dealer_id=str(claims.get("dealer_id", "")),
-            location_id=str(claims.get("location_id", "")),
+            channel_id=_id_claim(claims, "channel_id"),
+            dealer_id=_id_claim(claims, "dealer_id"),
+            location_id=_id_claim(claims, "location_id"),
         )
         bound = {CHANNEL: principal.channel_id, DEALER: principal.dealer_id, STORE: principal.location_id}
         if role in bound and not bound[role]:
             raise errors.Unauthenticated(f"{role} token is not bound to an id")
         return principal, float(claims["exp"])
+
+
+def _id_claim(claims: Mapping[str, Any], name: str) -> str:
+    """An id claim as scope: absent or empty is "" (no scope; a role bound to it is refused for lacking it),
+    anything but a well-formed id is refused. str() of a null or a list would scope the caller to "None" or
+    "['D-1']", and a NUL byte reached PostgreSQL as INTERNAL."""
+    if claims.get(name, "") == "":
+        return ""
+    value = claims[name]
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise errors.Unauthenticated(f"token claim {name} is not a valid id")
+    return value
 
 
 # --- authorization of a call ----------------------------------------------------------------------

@@ -71,6 +71,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def ReceiveStock(self, request: pb.ReceiveStockRequest, context: Ctx) -> pb.ReceiveStockResponse:
         cmd = requests.receive_stock(request)
         await self._scope.require_locations([cmd.location_id])
+        if cmd.receipt_id:  # another's receipt is denied here, before its check names its location
+            await self._require_receipt_location(cmd.receipt_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveStockResponse:
             received = await handlers.receive_stock(uow, cmd)
@@ -102,11 +104,16 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     async def GetAvailability(self, request: pb.GetAvailabilityRequest, context: Ctx) -> pb.GetAvailabilityResponse:
         skus, channel_id, location_ids = requests.availability(request)
         channel_id = self._scope.channel_id(channel_id)
-        await self._scope.require_channel(channel_id)
-        location_ids = await self._scope.restrict_locations(location_ids)
+        own_view = await self._scope.require_channel(channel_id)
+        restricted = await self._scope.restrict_locations(location_ids)
+        if restricted is None:  # a dealer or store with no location yet: nothing of it to read
+            return pb.GetAvailabilityResponse(items=[pb.Availability(sku=sku) for sku in dict.fromkeys(skus)])
 
-        items = await handlers.get_availability(self._availability, skus, channel_id, location_ids)
-        return availability_to_proto(items)
+        items = await handlers.get_availability(self._availability, skus, channel_id, restricted)
+        reply = availability_to_proto(items)
+        if not own_view:
+            without_channel_counters(reply)
+        return reply
 
     async def Reserve(self, request: pb.ReserveRequest, context: Ctx) -> pb.ReserveResponse:
         channel_id = self._scope.channel_id(request.channel_id)
@@ -393,3 +400,10 @@ def availability_to_proto(items: list[handlers.SkuAvailability]) -> pb.GetAvaila
             presale.presale_units, presale.presale_counted, presale.presale_sellable, presale.allow_backorder
         )  # fmt: skip
     return reply
+
+
+def without_channel_counters(reply: pb.GetAvailabilityResponse) -> None:
+    """Unset the channel-wide sales and presale counters: they count the whole channel's sales, not what the
+    caller's own locations hold (scope.InventoryScope.require_channel says who may see them)."""
+    for item in reply.items:
+        item.sales_counted = item.sales_cap_units = item.presale_counted = item.presale_units = 0

@@ -4,7 +4,7 @@ policies.py). Scope always comes from the verified token, never from the request
 - channel: only its own channel's view (GetAvailability, Reserve are forced to its channel id);
 - dealer: only locations its dealer owns (stock, movements, transfers into them, availability there), and
   never another dealer's DEALER channel (its own, or a brand channel it may fulfill for, narrowed to its
-  own locations);
+  own locations and without that channel's channel-wide sales counters);
 - store: only its own location, and no channel but those a dealer owning that location may use (a brand
   channel, or that dealer's own DEALER channel; a brand store: brand channels only).
 """
@@ -35,14 +35,18 @@ class InventoryScope:
             return p.channel_id
         return requested
 
-    async def require_channel(self, channel_id: str, *, own: bool = False) -> None:
+    async def require_channel(self, channel_id: str, *, own: bool = False) -> bool:
         """A dealer may not look through another dealer's channel (an unknown channel is NOT_FOUND); with
         `own`, only its own dealer's channel will do (not a brand channel either: changing its rules is the
         brand's). A store is held to the same rule as the dealer owning its location (a brand store: brand
-        channels only): a channel's view carries its sales counters, which are its owner's business."""
+        channels only): a channel's view carries its sales counters, which are its owner's business.
+
+        Returns whether the caller may see those channel-wide counters: the brand (admin, service), the
+        channel itself and the dealer owning a DEALER channel. A dealer looking at a brand channel through its
+        own locations, or any store, may not (channels refuses them GetChannelStock for the same reason)."""
         p = self._principal()
         if p.role not in (DEALER, STORE) or not channel_id:
-            return
+            return True
 
         async def owners(uow: InventoryUnitOfWork) -> tuple[str | None, str]:
             policy = await handlers.channel_policy(uow, channel_id)
@@ -57,6 +61,7 @@ class InventoryScope:
         if owner is not None and owner not in allowed:
             which = "its own dealer's channel" if own else "its own dealer's channel or a brand channel"
             raise PermissionDenied(f"a {p.role} token may only use {which}")
+        return p.role == DEALER and owner == caller
 
     async def own_location_ids(self) -> list[str] | None:
         """The locations a dealer or store may see; None for callers that may see every location."""
@@ -81,8 +86,9 @@ class InventoryScope:
         if not wanted <= allowed:
             raise PermissionDenied(f"{p.role} tokens may only act on their own locations")
 
-    async def restrict_locations(self, requested: list[str]) -> list[str]:
-        """For reads: a dealer or store sees only its own locations, whatever it asks for."""
+    async def restrict_locations(self, requested: list[str]) -> list[str] | None:
+        """For reads: a dealer or store sees only its own locations, whatever it asks for. None: it owns no
+        location, so there is nothing to read (an empty list would mean every location)."""
         own = await self.own_location_ids()
         if own is None:
             return requested
@@ -90,4 +96,4 @@ class InventoryScope:
             if not set(requested) <= set(own):
                 raise PermissionDenied("may only read your own locations")
             return requested
-        return own or ["\x00none"]  # an owner with no locations sees nothing
+        return own or None
