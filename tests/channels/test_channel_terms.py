@@ -21,7 +21,7 @@ from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
 from onepool.settlement.v1 import settlement_pb2 as spb
-from onepool_runtime.testing.services import field_violations, metadata
+from onepool_runtime.testing.services import error_info, field_violations, metadata
 
 from tests.support.channels import wait_until_orders_knows
 
@@ -103,12 +103,15 @@ async def test_a_sku_the_channel_does_not_list_is_refused_and_nothing_is_reserve
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(error) == ["lines[0].sku"]
     assert "not listed" in (error.details() or "")
+    # The cause beside the field (a malformed SKU is refused on lines[0].sku too): orders' listings may lag.
+    assert (info := error_info(error)) is not None and info.reason == "LISTING_TERMS"
 
     await world.listing(channel.id, inactive, price=PRICE, active=False)
-    await world.eventually(
+    error = await world.eventually(
         lambda: refused(orders, order_request(channel.id, inactive, PRICE), token),
         lambda e: "inactive" in (e.details() or ""),
     )
+    assert (info := error_info(error)) is not None and info.reason == "LISTING_TERMS"
     assert await reserved(world, sku) == await reserved(world, inactive) == 0
     listed = await orders.ListOrders(opb.ListOrdersRequest(channel_id=channel.id), metadata=world.admin)
     assert list(listed.orders) == []
@@ -122,6 +125,7 @@ async def test_an_order_in_another_currency_is_refused_naming_the_field(world, o
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(error) == ["lines[0].unit_price.currency"]
     assert "CNY" in (error.details() or "")
+    assert error_info(error) is None  # not about the listings: nothing to wait for
     assert await reserved(world, sku) == 0
 
 

@@ -28,14 +28,19 @@ class FieldViolation:
 
 
 class InvalidArgument(DomainError):
-    """Bad input; names every offending field (google.rpc.BadRequest)."""
+    """Bad input; names every offending field (google.rpc.BadRequest). `reason`, when set, also names what the
+    violations have in common (google.rpc.ErrorInfo), for a caller that acts on the cause rather than on
+    field paths, which can be refused for more than one cause."""
 
-    def __init__(self, violations: list[FieldViolation] | FieldViolation | str, description: str = "") -> None:
+    def __init__(
+        self, violations: list[FieldViolation] | FieldViolation | str, description: str = "", *, reason: str = ""
+    ) -> None:
         if isinstance(violations, str):
             violations = [FieldViolation(violations, description)]
         elif isinstance(violations, FieldViolation):
             violations = [violations]
         self.violations = list(violations)
+        self.reason = reason
         summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
         super().__init__(f"invalid argument: {summary}")
 

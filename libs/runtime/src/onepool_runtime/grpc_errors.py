@@ -152,6 +152,8 @@ def to_status(exc: errors.DomainError) -> grpc.Status:
     if isinstance(exc, errors.InvalidArgument):
         message, bad_request = _bad_request(exc)
         details.append(bad_request)
+        if exc.reason:
+            details.append(_pack(error_details_pb2.ErrorInfo(reason=clip(exc.reason), domain="onepool")))
     elif isinstance(exc, errors.FailedPrecondition):
         metadata = {clip(k, 64): clip(v) for k, v in list(exc.metadata.items())[:MAX_ITEMS]}
         details.append(_pack(error_details_pb2.ErrorInfo(reason=clip(exc.reason), domain="onepool", metadata=metadata)))

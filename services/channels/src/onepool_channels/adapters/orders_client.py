@@ -21,13 +21,17 @@ from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import FULFILLMENT_MODES, ts
 
-from onepool_channels.domain.imports import OrdersRefusedListingPrices
+from onepool_channels.domain.imports import OrdersRefusedListings
 
 # orders' refusal of a command its order is past (the reason is part of orders' error contract): a payment it
 # cannot take, an address it can no longer change.
 _ORDER_IS_PAST_IT = "INVALID_ORDER_STATE"
-# Where orders names a line's price it does not list (PlaceOrder's channel terms), as `_details` prefixes it.
-_LINE_PRICE = re.compile(r"order\.lines\[(\d+)\]\.unit_price\.amount_minor")
+# orders' refusal of an order on its copy of the channel's listings alone (PlaceOrder's channel terms): not
+# listed, inactive, not at the listing's price.
+_LISTING_TERMS = "LISTING_TERMS"
+# A line's field in orders' refusal, as `_details` prefixes it; a price it does not list is `unit_price.amount_minor`.
+_LINE_FIELD = re.compile(r"order\.lines\[(\d+)\]\.(.+)")
+_LISTING_PRICE = "unit_price.amount_minor"
 
 
 def place_order_request(order: PlaceOrder) -> orders_pb2.PlaceOrderRequest:
@@ -64,8 +68,11 @@ def _details(error: grpc.aio.AioRpcError) -> _Details:
 
 
 def to_domain_error(error: grpc.aio.AioRpcError) -> Exception:
+    return _domain_error(error, _details(error))
+
+
+def _domain_error(error: grpc.aio.AioRpcError, found: _Details) -> Exception:
     code, message = error.code(), error.details() or ""
-    found = _details(error)
     violations, info = found.violations, found.info
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return errors.InvalidArgument(violations or [errors.FieldViolation("order", message)])
@@ -97,7 +104,7 @@ class OrdersGateway:
         try:
             reply = await self._stub.PlaceOrder(place_order_request(order), timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
-            raise _price_refusal(to_domain_error(exc), order) from exc
+            raise place_order_error(exc, order) from exc
         return reply.order
 
     async def placed(self, channel_id: str, external_order_id: str) -> orders_pb2.Order | None:
@@ -175,16 +182,24 @@ class OrdersGateway:
         return reply.order
 
 
-def _price_refusal(error: Exception, order: PlaceOrder) -> Exception:
-    """OrdersRefusedListingPrices when orders refused nothing but lines' prices (the caller tells whether its
-    copy of the listings lags), else the error as it is."""
+def place_order_error(exc: grpc.aio.AioRpcError, order: PlaceOrder) -> Exception:
+    """Orders' refusal of PlaceOrder(`order`) as a domain error: OrdersRefusedListings when it refused the order
+    on its copy of the channel's listings alone (the caller tells whether that copy lags), else `to_domain_error`.
+
+    Orders says so with ErrorInfo LISTING_TERMS; the field paths alone cannot, since it refuses `lines[i].sku`
+    for a malformed or repeated SKU too. An orders from before that reason (a rolling upgrade) is still read
+    for the one case its paths do tell: nothing refused but lines' prices."""
+    found = _details(exc)
+    error = _domain_error(exc, found)
     if not isinstance(error, errors.InvalidArgument) or not error.violations:
         return error
-    lines = [_LINE_PRICE.fullmatch(v.field) for v in error.violations]
-    refused = [int(m.group(1)) for m in lines if m is not None]
-    if len(refused) < len(lines) or any(i >= len(order.lines) for i in refused):
-        return error
-    return OrdersRefusedListingPrices(error, tuple(dict.fromkeys(order.lines[i].sku for i in refused)))
+    lines = [_LINE_FIELD.fullmatch(v.field) for v in error.violations]
+    refused = [int(m.group(1)) for m in lines if m is not None and int(m.group(1)) < len(order.lines)]
+    if found.info is None or found.info.reason != _LISTING_TERMS:
+        prices_alone = all(m is not None and m.group(2) == _LISTING_PRICE for m in lines)
+        if not prices_alone or len(refused) < len(lines):
+            return error
+    return OrdersRefusedListings(error, tuple(dict.fromkeys(order.lines[i].sku for i in refused)))
 
 
 def _balance_due(order: orders_pb2.Order) -> bool:

@@ -175,10 +175,11 @@ class ImportedOrder:
         return self.shipping.address.strip() if newer else ""
 
 
-class OrdersRefusedListingPrices(InvalidArgument):
-    """Orders refused an order `resolve` placed at channels' own listing prices, on those prices alone: its copy
-    of the listings (fed by `channels.listing.upserted`) is behind a price change. `skus` are the refused
-    lines'. Not the payload's fault: the import waits for orders to catch up rather than refusing the sale."""
+class OrdersRefusedListings(InvalidArgument):
+    """Orders refused an order `resolve` placed through channels' own active listings, on its copy of those
+    listings alone (fed by `channels.listing.upserted`): it has not heard yet of a new listing, one switched
+    back on, or a new price. `skus` are the refused lines'. Not the payload's fault: the import waits for
+    orders to catch up rather than refusing the sale."""
 
     def __init__(self, violations: InvalidArgument, skus: tuple[str, ...]) -> None:
         super().__init__(violations.violations)

@@ -18,7 +18,7 @@ from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, 
 from onepool_runtime.protobuf import from_ts
 
 from onepool_channels.domain import commands
-from onepool_channels.domain.imports import ImportedOrder, OrdersRefusedListingPrices, address_change_key, resolve
+from onepool_channels.domain.imports import ImportedOrder, OrdersRefusedListings, address_change_key, resolve
 from onepool_channels.domain.model import (
     Channel,
     ChannelStatus,
@@ -275,12 +275,13 @@ async def _place(
     imported: ImportedOrder,
     wait_seconds: float,
 ) -> Any:
-    """Resolve the payload through channels' listings and place it. Lines go at channels' listing prices, so
-    orders refusing only those prices means its copy of the listings is behind (OrdersRefusedListingPrices):
-    the sale is not the payload's fault and must not be lost as bad input. Each attempt resolves again from
-    channels' listings as they are then, so a price that changed again meanwhile is held to the payload anew
-    (INVALID_ARGUMENT on its path when the payload's price is above it). An order already placed under the
-    external id (a re-import after the price changed) is answered at once."""
+    """Resolve the payload through channels' listings and place it. Every line goes through an active listing
+    at its price, so orders refusing the order on its listings alone (not listed, inactive, another price)
+    means its copy of them is behind (OrdersRefusedListings): the sale is not the payload's fault and must not
+    be lost as bad input. Each attempt resolves again from channels' listings as they are then, so a listing
+    switched off or a price that changed again meanwhile is held to the payload anew (INVALID_ARGUMENT on its
+    path: its channel SKU, or its price when above the listing's). An order already placed under the external
+    id (a re-import after the listing changed) is answered at once."""
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + wait_seconds
     pause = FIRST_RETRY_SECONDS
@@ -289,15 +290,15 @@ async def _place(
         to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
         try:
             return await orders.place_order(to_place)
-        except OrdersRefusedListingPrices as lagging:
+        except OrdersRefusedListings as lagging:
             if first and (placed := await _placed_as(read, orders, channel_id, imported)) is not None:
                 return placed
             first = False
             if loop.time() + pause > give_up_at:
-                skus = ", ".join(lagging.skus)
+                skus = ", ".join(lagging.skus) or "its lines"
                 raise Unavailable(
-                    f"orders has not caught up with channel {channel_id}'s new listing price of {skus} yet; "
-                    "retry the import with the same payload"
+                    f"orders has not caught up with channel {channel_id}'s listings of {skus} yet (new, switched "
+                    "back on or repriced); retry the import with the same payload"
                 ) from lagging
         await asyncio.sleep(pause)
         pause = min(2 * pause, MAX_RETRY_SECONDS)
@@ -328,9 +329,10 @@ async def import_order(
     An order PlaceOrder answers (a repeat of the deal as placed) may have moved since, so its address is held
     to the payload's the same way (`address_news`).
 
-    Orders checks prices against its own copy of the listings, which follows channels' a moment behind: an
-    import right after a price change can be refused at the price channels just set. `_place` waits up to
-    `wait_seconds` for orders to catch up, then answers Unavailable (the same payload again is safe)."""
+    Orders checks the lines against its own copy of the listings, which follows channels' a moment behind: an
+    import right after a listing is created, switched back on or repriced can be refused on what channels just
+    set. `_place` waits up to `wait_seconds` for orders to catch up, then answers Unavailable (the same payload
+    again is safe)."""
     try:
         order = await _place(read, orders, channel_id, imported, wait_seconds)
     except (InvalidArgument, FailedPrecondition, AlreadyExists):

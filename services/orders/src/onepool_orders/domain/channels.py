@@ -13,7 +13,11 @@ The channel's terms (`SalesTerms.check`), checked before any stock is asked for:
   states the reduction as the line's `discount`, so the order records list price, reduction and net, and
   settlement splits what the customer actually paid. A line whose unit_price differs from the listing is
   refused, naming the listing's price.
-Every problem is reported at once with its field path (INVALID_ARGUMENT).
+Every problem is reported at once with its field path (INVALID_ARGUMENT). When every one is about the listings
+(not listed, inactive, not at the listing's price) the refusal also carries ErrorInfo LISTING_TERMS: orders'
+copy of the listings follows channels' events a moment behind, and the channels service, which resolved the
+lines through its own listings, waits for it on that reason (a refused SKU's path alone does not tell: a
+malformed or repeated SKU is refused on it too).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from onepool_kernel.errors import Violations
+from onepool_kernel.errors import InvalidArgument, Violations
 from onepool_kernel.intake import Catalogue, LineToPlace
 from onepool_kernel.money import Money
 from onepool_kernel.presale import PresaleTerms
 
 DEALER = "DEALER"
+# The ErrorInfo reason of a refusal on the channel's listings alone (PlaceOrder's errors in the orders proto).
+LISTING_TERMS = "LISTING_TERMS"
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,11 @@ class SalesTerms:
         v = Violations()
         currency = channel.currency
         in_currency = f"must be {currency}, the currency channel {channel.id} sells in"
+        off_currency = False  # a violation that is not about the listings
         for i, line in enumerate(lines):
             if currency and line.unit_price.currency != currency:
                 v.add(f"lines[{i}].unit_price.currency", in_currency)
+                off_currency = True
                 continue
             listing = self.listings.get(line.sku)
             if listing is None:
@@ -96,4 +104,6 @@ class SalesTerms:
                 )
         if shipping_fee is not None and currency and shipping_fee.amount_minor and shipping_fee.currency != currency:
             v.add("shipping_fee.currency", in_currency)
-        v.raise_if_any()
+            off_currency = True
+        if v.items:
+            raise InvalidArgument(v.items, reason="" if off_currency else LISTING_TERMS)

@@ -180,8 +180,8 @@ class ChannelServiceServicer:
         character or a lone surrogate, an amount out of range, a channel SKU without listing, a currency the
         channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
         channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders); UNAVAILABLE with
-        RetryInfo (orders' copy of a listing price the channel just changed has not caught up within the wait:
-        retry the same payload).
+        RetryInfo (orders' copy of a listing the channel just created, switched back on or repriced has not
+        caught up within the wait: retry the same payload).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -115,8 +115,11 @@ class OrderServiceServicer:
         it (UNAVAILABLE: inventory unreachable, or it has not yet heard of a channel created a moment ago), it
         stays PENDING and is placed by the retry or the recovery loop; if it then turns out to name a SKU never
         stocked, it ends REJECTED with status_reason saying so.
-        Errors: INVALID_ARGUMENT (missing or bad fields; a SKU the channel does not list, a price that is not the
-        listing's, a currency the channel does not sell in); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
+        Errors: INVALID_ARGUMENT (missing or bad fields; a SKU the channel does not list or lists inactive, a price
+        that is not the listing's, a currency the channel does not sell in; besides its field violations it carries
+        google.rpc.ErrorInfo reason LISTING_TERMS when all of them are about the listings: orders' copy of them
+        follows channels' events a moment behind, so a caller that resolved the lines through the channel's own
+        active listings may retry); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
         external order id was placed as another order: other lines, shipping fee, customer, fulfillment, dealer
         or payment TTL, named in the message; the same request returns that order, also once its delivery
         address has changed: it is compared with the fulfillment as placed, and address_as_of is not compared).
