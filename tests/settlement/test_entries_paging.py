@@ -18,7 +18,7 @@ import pytest
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.db import create_engine, session_factory
 from onepool_runtime.validation import encode_page_token
-from onepool_settlement.domain import commands
+from onepool_settlement.domain import rules
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 from sqlalchemy import text
@@ -43,8 +43,11 @@ async def paid(settlement: Any, admin: Any, payee: str, amount: int) -> None:
     await settlement.RecordPayment(request, metadata=admin)
 
 
-def payment_to(payee: str, amount: int) -> commands.RecordPayment:
-    return commands.RecordPayment(f"payment:{Bus.uid('held')}", f"dealer:{Bus.uid('P')}", payee, "CNY", amount, 0, "")
+async def post_to(uow: SettlementUnitOfWork, payee: str, amount: int) -> None:
+    """A line to `payee` in `uow`'s transaction, left open: posted as events post theirs, without the party
+    locks RecordPayment takes (two payments to one payee take turns, so they could not interleave here)."""
+    key = f"payment:{Bus.uid('held')}"
+    await handlers.post(uow, rules.payment(key, f"dealer:{Bus.uid('P')}", payee, "CNY", amount))
 
 
 async def follow(settlement: Any, admin: Any, party: str, token: str = "") -> tuple[list[int], str]:
@@ -80,7 +83,7 @@ async def test_a_line_committed_after_later_ones_is_not_skipped_by_a_reader_foll
         await paid(settlement, admin, payee, amount)
     held = SettlementUnitOfWork(sessions)
     async with held:
-        await handlers.record_payment(held, payment_to(payee, 111))  # its line's id is taken now
+        await post_to(held, payee, 111)  # its line's id is taken now
         for amount in (222, 333):
             await paid(settlement, admin, payee, amount)
         read, token = await follow(settlement, admin, payee)
@@ -130,8 +133,8 @@ async def test_a_transaction_that_took_its_id_first_and_wrote_its_line_last_is_n
     first, second = SettlementUnitOfWork(sessions), SettlementUnitOfWork(sessions)
     async with first, second:
         await first.session.execute(text("SELECT pg_current_xact_id()"))  # `first` has its transaction id
-        await handlers.record_payment(second, payment_to(payee, 222))  # `second` writes its line first ...
-        await handlers.record_payment(first, payment_to(payee, 111))  # ... and `first` its own after it
+        await post_to(second, payee, 222)  # `second` writes its line first ...
+        await post_to(first, payee, 111)  # ... and `first` its own after it
         await first.commit()
         read, token = await follow(settlement, admin, payee)
         await second.commit()
