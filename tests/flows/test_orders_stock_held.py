@@ -4,17 +4,22 @@ An order paid while inventory is unreachable has its commit queued; until invent
 refused with retry advice (UNAVAILABLE), because inventory may still refuse the commit (the payment TTL passed
 meanwhile) and give the units back to the pool: had the goods left, they would be sold twice. A release orders
 did not ask for (an operator's ReleaseReservation on a paid order) is heard and cancels the order, its payment
-due back, so nothing of it ships either."""
+due back, so nothing of it ships either; and since inventory itself is asked before a shipment is recorded, a
+shipment made after the release but before orders heard of it is refused too (STOCK_NOT_HELD)."""
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
+from typing import Any
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
+from onepool_orders.domain.stock_requests import FulfillReservation
+from onepool_orders.service_layer import handlers
 from onepool_runtime.testing.services import error_info, status_of
 
 from tests.support.orders import World, eventually, uid
@@ -167,3 +172,76 @@ async def test_a_release_orders_asked_for_changes_nothing_more(world: World) -> 
         cancelled.status_reason,
         cancelled.refunded,
     )
+
+
+async def _committed(world: World, paid: opb.Order) -> None:
+    async def reservation_status() -> int:
+        request = ipb.GetReservationRequest(reservation_id=paid.reservation_id)
+        return (await world.inventory.GetReservation(request, metadata=world.admin)).reservation.status
+
+    await eventually(reservation_status, lambda s: s == ipb.RESERVATION_STATUS_COMMITTED)
+
+
+async def test_a_shipment_right_after_an_operator_release_is_refused_and_the_unit_is_sold_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release is applied by inventory before ShipFulfillment is called, and orders has not heard of it yet
+    (its release consumer is held back): inventory is asked before the shipment is recorded and refuses it, so
+    the order never ships with its unit back on sale. Each round, not just most."""
+    held_back = asyncio.Event()
+    apply_release = handlers.reservation_released
+
+    async def after_the_shipment(*args: Any, **kwargs: Any) -> bool:
+        await held_back.wait()
+        return await apply_release(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "reservation_released", after_the_shipment)
+    for _ in range(3):
+        held_back.clear()
+        order, sku, warehouse = await _placed(world)
+        paid = await world.pay(order)
+        await _committed(world, paid)
+        await world.inventory.ReleaseReservation(
+            ipb.ReleaseReservationRequest(reservation_id=paid.reservation_id, reason="ops"), metadata=world.admin
+        )
+
+        refused = await _refused_ship(world, paid)
+
+        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION, refused
+        info = error_info(refused)
+        assert info is not None and info.reason == "STOCK_NOT_HELD", info
+        assert (await world.get(paid.id)).status == opb.ORDER_STATUS_PAID  # nothing recorded
+        held_back.set()
+        cancelled = await eventually(partial(world.get, paid.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED)
+        assert cancelled.refunded == paid.paid
+        lvl = await world.level(sku, warehouse)
+        assert (lvl.on_hand, lvl.reserved, lvl.available) == (1, 0, 1)  # on sale again, and still on the shelf
+
+
+async def test_a_shipment_inventory_applied_is_recorded_though_orders_stopped_before_it_could(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders stops between inventory's accept and its own commit (here: its commit fails), and the caller
+    never retries: inventory.reservation.fulfilled records the shipment, so the order does not stay PAID with
+    its stock gone. A late retry is answered as the first call would have been."""
+    order, sku, warehouse = await _placed(world)
+    paid = await world.pay(order)
+    await _committed(world, paid)
+    leave = handlers._leave
+
+    async def told_then_stopped(uow: Any, changed: Any, hand_over: Any) -> None:
+        for request in [r for r in changed.stock_requests if isinstance(r, FulfillReservation)]:
+            await hand_over(request)
+        raise RuntimeError("orders stopped before its commit")
+
+    monkeypatch.setattr(handlers, "_leave", told_then_stopped)
+    with pytest.raises(grpc.aio.AioRpcError):
+        await _ship(world, paid)
+    monkeypatch.setattr(handlers, "_leave", leave)
+
+    shipped = await eventually(lambda: world.get(paid.id), lambda o: o.status == opb.ORDER_STATUS_SHIPPED)
+    assert shipped.fulfillments[0].status == opb.FULFILLMENT_STATUS_SHIPPED
+    lvl = await world.level(sku, warehouse)
+    assert (lvl.on_hand, lvl.reserved, lvl.available) == (0, 0, 0)
+    retried = await _ship(world, paid)
+    assert (retried.status, retried.fulfillments[0].tracking_no) == (opb.ORDER_STATUS_SHIPPED, "T")

@@ -4,12 +4,15 @@ real PostgreSQL and NATS, everything through gRPC."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
+from onepool_orders.service_layer.balances import BalanceSweeper
 
 from tests.support.orders import World, cny, eventually, uid
 from tests.support.presale import availability, day, lines_of, presale_channel, presale_world, ts
@@ -97,3 +100,37 @@ async def test_a_keeping_channel_refunds_the_deposit_when_the_seller_cancelled_t
     lapsed = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED, within=20)
     assert (lapsed.refunded.amount_minor, lapsed.deposit_kept.amount_minor) == (5_000, 0)
     assert "refunded" in lapsed.status_reason, lapsed.status_reason
+
+
+async def test_a_cancellation_after_the_balance_deadline_lapses_the_order_as_the_sweeper_would(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline passed and the sweeper has not run yet (held back here): a CancelOrder then is the lapse it
+    would have made, so a KEEP (定金不退) deposit is kept; what the seller keeps does not depend on who comes
+    first. Before the deadline the same cancellation refunds it (docs/presale.md)."""
+
+    async def not_yet(self: BalanceSweeper) -> int:
+        return 0
+
+    monkeypatch.setattr(BalanceSweeper, "run_once", not_yet)
+    sku = uid("PRE")
+    wh = await world.location("WH", region="CN-SH")
+    keep_terms = cpb.PresaleTerms(balance_due_seconds=1, deposit_rule=cpb.DEPOSIT_RULE_KEEP)
+    channel = await presale_channel(world, wh, sku, 0, PRICE, presale=keep_terms)
+    await world.stock(wh, {sku: 10})
+    order = await world.place(channel, {sku: (3, PRICE)})
+    deposited = await pay(world, order.id, opb.PAYMENT_KIND_DEPOSIT, 6_000)
+    assert deposited.status == opb.ORDER_STATUS_DEPOSIT_PAID
+    await asyncio.sleep(1.5)  # past balance_due_at
+
+    with pytest.raises(grpc.aio.AioRpcError) as late:
+        await pay(world, order.id, opb.PAYMENT_KIND_BALANCE, 24_000)
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # BALANCE_OVERDUE: it lapsed
+    cancelled = (
+        await world.orders.CancelOrder(opb.CancelOrderRequest(order_id=order.id, reason="buyer"), metadata=world.admin)
+    ).order
+
+    assert cancelled.status == opb.ORDER_STATUS_CANCELLED
+    assert (cancelled.refunded.amount_minor, cancelled.deposit_kept.amount_minor) == (0, 6_000)
+    assert cancelled.status_reason.endswith("deposit kept"), cancelled.status_reason
+    await eventually(lambda: world.reserved(sku), lambda n: n == 0)  # its units went back to the pool

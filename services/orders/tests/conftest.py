@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from onepool_orders.domain.model import AllocatedStock
-from onepool_orders.domain.stock_requests import StockLine
+from onepool_orders.domain.stock_requests import FulfillReservation, StockLine
 from onepool_orders.service_layer.lifecycle import OrderLifecycle
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.ports import ReservationInfo, ReservationState, ReserveStock, ReturnLocation
@@ -18,7 +18,7 @@ from onepool_orders.service_layer.recovery import Recovery
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 from onepool_runtime import db
-from onepool_runtime.errors import DomainError, InsufficientStock, Shortage, Unavailable
+from onepool_runtime.errors import DomainError, FailedPrecondition, InsufficientStock, Shortage, Unavailable
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.servicer import UseCases
 from sqlalchemy import text
@@ -52,6 +52,7 @@ class FakeInventory:
         self.fulfilled: list[str] = []
         self.restocked: list[str] = []
         self.unreachable = False
+        self.location_of: dict[str, str] = {}  # where a SKU is reserved (default WH)
         self.refuse_commit: DomainError | None = None
         self.lock = asyncio.Lock()
 
@@ -78,7 +79,9 @@ class FakeInventory:
             info = ReservationInfo(
                 id=str(uuid.uuid4()),
                 state=ReservationState.ACTIVE,
-                allocations=tuple(AllocatedStock(ln.sku, "WH", ln.quantity) for ln in request.lines),
+                allocations=tuple(
+                    AllocatedStock(ln.sku, self.location_of.get(ln.sku, "WH"), ln.quantity) for ln in request.lines
+                ),
                 expires_at=datetime.now(UTC) + timedelta(seconds=request.ttl_seconds),
             )
             self.by_request[request.request_id] = info
@@ -114,6 +117,15 @@ class FakeInventory:
         self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str
     ) -> None:
         self._check()
+        if request_id in self.fulfilled:
+            return  # idempotent on the request id, as inventory is
+        state = self.states.get(reservation_id, ReservationState.COMMITTED)
+        if state is not ReservationState.COMMITTED:
+            raise FailedPrecondition(
+                "INVALID_RESERVATION_STATE",
+                f"cannot fulfill reservation {reservation_id}: it is {state.value}",
+                {"reservation_id": reservation_id, "status": state.value},
+            )
         self.fulfilled.append(request_id)
 
     async def restock(
@@ -150,6 +162,11 @@ class Saga:
             self.uow, self.placement, self.stock, interval_seconds=0.1, retry_in_seconds=0.0, batch=100
         )
         self.lifecycle = OrderLifecycle(UseCases(self.uow), self.stock, self.inventory)
+
+    async def hand_over(self, request: FulfillReservation) -> None:
+        """What the lifecycle does for a handler's shipment (tell inventory before it is recorded), for tests
+        that run the handlers themselves."""
+        await self.inventory.fulfill(request.reservation_id, request.location_id, request.lines, request.request_id)
 
 
 @pytest.fixture(scope="module")

@@ -126,3 +126,38 @@ async def test_a_lapse_applies_the_rule_the_deposit_was_paid_under_not_the_chann
         legacy.id: (OrderStatus.CANCELLED, 0, 500),
         keep.id: (OrderStatus.CANCELLED, 0, 500),
     }
+
+
+async def test_a_cancellation_after_the_deadline_is_the_lapse_the_sweeper_would_make(saga: Saga, sessions: Any) -> None:
+    """CancelOrder of a DEPOSIT_PAID order past its deadline lapses it by the same rule as the sweeper: a KEEP
+    deposit is kept, unless the seller broke its promise first (then refunded); before the deadline a
+    cancellation refunds the deposit whatever the rule."""
+    saga.inventory.stock = {"A": 1_000}
+    terms = PresaleTerms(balance_due_seconds=3600, deposit_rule=DepositRule.KEEP)
+    await run_in_transaction(
+        saga.uow, lambda uow: handlers.apply_channel(uow, SalesChannel("presale-web", "ONLINE_STORE", presale=terms))
+    )
+    kept, broken, early = [await saga.placement.place(place(f"C{i}")) for i in range(3)]
+    for order in (kept, broken, early):
+        await pay(saga, order.id, PaymentKind.DEPOSIT, 500)
+    async with sessions() as session:
+        await session.execute(
+            text("UPDATE orders SET balance_due_at = now() - interval '1 second' WHERE id = ANY(:ids)"),
+            {"ids": [kept.id, broken.id]},
+        )
+        await session.execute(text("UPDATE orders SET promise_broken_at = now() WHERE id = :id"), {"id": broken.id})
+        await session.commit()
+
+    async def cancel(order_id: str) -> Any:
+        cmd = commands.CancelOrder(order_id, "buyer walked")
+        return await run_in_transaction(saga.uow, lambda uow: handlers.cancel_order(uow, cmd))
+
+    lapsed, refunded, cancelled = [await cancel(o.id) for o in (kept, broken, early)]
+    assert (lapsed.status, lapsed.deposit_kept_minor, lapsed.refunded.amount_minor) == (OrderStatus.CANCELLED, 500, 0)
+    assert lapsed.status_reason.endswith("deposit kept")
+    assert (refunded.deposit_kept_minor, refunded.refunded.amount_minor) == (0, 500)
+    assert "the seller moved a promised date" in refunded.status_reason
+    assert (cancelled.deposit_kept_minor, cancelled.refunded.amount_minor) == (0, 500)
+    assert cancelled.status_reason == "buyer walked"
+    assert (await cancel(kept.id)).deposit_kept_minor == 500  # repeated: unchanged
+    assert await BalanceSweeper(saga.uow, saga.stock, interval_seconds=1, batch=10).run_once() == 0

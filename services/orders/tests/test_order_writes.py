@@ -72,7 +72,10 @@ async def test_shipping_rewrites_the_fulfillment_that_left_and_nothing_else(saga
     await saga.stock.send_for_order(order.id)  # nothing leaves before inventory confirmed the commit
     fulfillment = order.fulfillments[0].id
     shipped = await run_in_transaction(
-        saga.uow, lambda uow: handlers.ship_fulfillment(uow, commands.ShipFulfillment(order.id, fulfillment, "T-1"))
+        saga.uow,
+        lambda uow: handlers.ship_fulfillment(
+            uow, commands.ShipFulfillment(order.id, fulfillment, "T-1"), hand_over=saga.hand_over
+        ),
     )
     assert shipped.status is OrderStatus.SHIPPED
     assert await rewritten_with_the_order(saga, "fulfillments", order.id) == 1
@@ -93,8 +96,10 @@ async def test_a_command_that_waited_for_the_order_lock_reads_what_the_holder_wr
     await saga.stock.send_for_order(order.id)  # nothing leaves before inventory confirmed the commit
     ship = commands.ShipFulfillment(order.id, order.fulfillments[0].id, "T-1")
     async with saga.uow() as holder:
-        await handlers.ship_fulfillment(holder, ship)
-        waiter = asyncio.create_task(run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship)))
+        await handlers.ship_fulfillment(holder, ship, hand_over=saga.hand_over)
+        waiter = asyncio.create_task(
+            run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship, hand_over=saga.hand_over))
+        )
         while not await waiting_on_a_lock(saga):
             assert not waiter.done(), waiter
             await asyncio.sleep(0.01)
@@ -102,9 +107,11 @@ async def test_a_command_that_waited_for_the_order_lock_reads_what_the_holder_wr
     repeated = await waiter
     assert repeated.status is OrderStatus.SHIPPED
     assert [(f.status.value, f.tracking_no) for f in repeated.fulfillments] == [("SHIPPED", "T-1")]
+    # Inventory was told once (the waiter found it shipped), and nothing is queued: it was told before the commit.
+    assert saga.inventory.fulfilled == [f"orders:fulfil:{order.fulfillments[0].id}"]
     async with saga.uow() as uow:
-        sent = await uow.session.execute(text("SELECT count(*) FROM stock_requests WHERE kind = 'fulfil'"))
-        assert sent.scalar_one() == 1
+        queued = await uow.session.execute(text("SELECT count(*) FROM stock_requests WHERE kind = 'fulfil'"))
+        assert queued.scalar_one() == 0
 
 
 async def waiting_on_a_lock(saga: Saga) -> bool:

@@ -84,7 +84,7 @@ async def test_a_later_event_of_a_paid_order_states_the_version_of_its_first_pay
     await run_in_transaction(saga.uow, lambda uow: handlers.pay_order(uow, pay))  # a retried payment changes nothing
     await saga.stock.send_for_order(order.id)  # nothing leaves before inventory confirmed the commit
     ship = commands.ShipFulfillment(order.id, order.fulfillments[0].id, "T-1")
-    await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship))
+    await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship, hand_over=saga.hand_over))
     assert await _facts(saga, "orders.order.shipped", ev.OrderShipped, order.id) == [5]
     async with saga.uow() as uow:
         stored = await uow.orders.get(order.id)

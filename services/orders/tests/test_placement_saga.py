@@ -267,13 +267,13 @@ async def test_stock_requests_wait_out_an_inventory_outage_and_are_sent_once_in_
     ship = commands.ShipFulfillment(order.id, paid.fulfillments[0].id, "T")
     # Nothing leaves before inventory confirmed the commit: it may still refuse it (the TTL passes meanwhile).
     with pytest.raises(CommitNotConfirmed):
-        await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship))
+        await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship, hand_over=saga.hand_over))
     assert await saga.stock.send_for_order(order.id) is False
     assert saga.inventory.committed == [] and saga.inventory.fulfilled == []
 
     saga.inventory.unreachable = False
     await saga.recovery.run_once()
-    await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship))
+    await run_in_transaction(saga.uow, lambda uow: handlers.ship_fulfillment(uow, ship, hand_over=saga.hand_over))
     await saga.stock.send_for_order(order.id)
     assert saga.inventory.committed == [order.reservation_id]
     assert saga.inventory.fulfilled == [f"orders:fulfil:{paid.fulfillments[0].id}"]

@@ -800,6 +800,13 @@ class Order:
         fulfillment = self.fulfillment_by_id(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.SHIPPED and fulfillment.tracking_no == tracking_no:
             return False
+        if fulfillment.status is FulfillmentStatus.SHIPPED and not fulfillment.tracking_no:
+            # Recorded without one from inventory's news (`record_left_in_inventory`: orders stopped after
+            # inventory let the goods leave): the caller's retry of its shipment is answered as its first call
+            # was, and the tracking number kept. Nothing more goes to inventory.
+            fulfillment.tracking_no = tracking_no
+            self.updated_at = now
+            return True
         if self.is_pickup:
             raise _state_error(self, "ship", "pickup orders are handed over with ConfirmPickup")
         # The fulfillment's own state first: "already shipped" or "cancelled" says more than the order's status
@@ -832,6 +839,10 @@ class Order:
         return True
 
     def _left(self, fulfillment: Fulfillment, status: FulfillmentStatus, now: datetime, commit: sr.CommitState) -> None:
+        """Record the fulfillment as left, with the FulfillReservation that tells inventory. The caller tells
+        inventory before it commits this (handlers._leave): goods that left while inventory gave the units
+        back to the pool (an operator's release) would be sold twice, and only inventory can say which came
+        first."""
         # Until inventory confirmed the commit it may still refuse it (the TTL passed while it was unreachable)
         # and give the units back to the pool: goods that left meanwhile would be sold twice.
         if commit is sr.CommitState.PENDING:
@@ -839,14 +850,7 @@ class Order:
         if commit is sr.CommitState.REFUSED:
             raise sr.stock_not_held(self.id, self.reservation_id, fulfillment.id)
         self._check_nothing_waits(fulfillment)
-        everything_left = all(f.has_left or f is fulfillment for f in self.fulfillments)
-        to = OrderStatus.SHIPPED if everything_left else OrderStatus.FULFILLING
-        if to is self.status:  # another of several fulfillments left; still FULFILLING
-            self.updated_at = now
-        else:
-            self._move(to, "ship", now)
-        fulfillment.status = status
-        fulfillment.shipped_at = now
+        self._record_left(fulfillment, status, now)
         self.stock_requests.append(
             sr.FulfillReservation(
                 self.reservation_id,
@@ -857,7 +861,36 @@ class Order:
                 request_id=f"orders:fulfil:{fulfillment.id}",
             )
         )
+
+    def _record_left(self, fulfillment: Fulfillment, status: FulfillmentStatus, now: datetime) -> None:
+        everything_left = all(f.has_left or f is fulfillment for f in self.fulfillments)
+        to = OrderStatus.SHIPPED if everything_left else OrderStatus.FULFILLING
+        if to is self.status:  # another of several fulfillments left; still FULFILLING
+            self.updated_at = now
+        else:
+            self._move(to, "ship", now)
+        fulfillment.status = status
+        fulfillment.shipped_at = now
         self.events.append(events.FulfillmentShipped(self, fulfillment.id))
+
+    def record_left_in_inventory(self, reservation_id: str, location_ids: frozenset[str], now: datetime) -> bool:
+        """Inventory reports everything this order holds at `location_ids` left (inventory.reservation.fulfilled,
+        or the allocations of a later release): a fulfillment there that orders has not recorded as left is
+        recorded now, as shipped (no tracking number: a retried ShipFulfillment adds it) or handed over (a pickup
+        order). That happens only when orders stopped between inventory letting the goods leave and its own
+        commit, and the caller never retried: the order must not stay PAID with its stock gone. Nothing goes
+        to inventory (it applied it). True if the order changed; a cancelled order is left to an operator."""
+        if reservation_id != self.reservation_id or self.status not in (
+            OrderStatus.PAID,
+            OrderStatus.READY_FOR_PICKUP,
+            OrderStatus.FULFILLING,
+        ):
+            return False
+        left = [f for f in self.fulfillments if f.location_id in location_ids and f.status is FulfillmentStatus.PENDING]
+        status = FulfillmentStatus.PICKED_UP if self.is_pickup else FulfillmentStatus.SHIPPED
+        for fulfillment in left:
+            self._record_left(fulfillment, status, now)
+        return bool(left)
 
     def _check_nothing_waits(self, fulfillment: Fulfillment) -> None:
         waiting = [ln for ln in fulfillment.lines if (line := self.line(ln.sku)) is not None and line.awaiting > 0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from onepool_kernel.errors import FailedPrecondition, Unavailable
+from onepool_kernel.errors import DomainError, FailedPrecondition, NotFound, Unavailable
 from onepool_kernel.lines import StockLine
 
 
@@ -75,13 +75,27 @@ class CommitNotConfirmed(Unavailable):
         )
 
 
-def stock_not_held(order_id: str, reservation_id: str, fulfillment_id: str) -> FailedPrecondition:
-    """Inventory refused the commit or released the reservation: the units are back in the pool, so goods that
-    left would be sold twice."""
+def stock_not_held(order_id: str, reservation_id: str, fulfillment_id: str, why: str = "") -> FailedPrecondition:
+    """Inventory refused the commit, released the reservation, or refused the goods leaving under it (`why`, its
+    answer): the units are back in the pool, so goods that left would be sold twice."""
     return FailedPrecondition(
         "STOCK_NOT_HELD",
         f"fulfillment {fulfillment_id} cannot leave: inventory no longer holds reservation {reservation_id} for "
-        f"order {order_id} (its commit was refused or it was released); an operator must cancel the order (its "
-        "payment is due back) or place it again",
+        f"order {order_id} ({why or 'its commit was refused or it was released'}); a release cancels the order "
+        "(its payment is due back), otherwise an operator cancels it or places it again",
         {"order_id": order_id, "reservation_id": reservation_id, "fulfillment_id": fulfillment_id},
     )
+
+
+def refused_to_leave(order_id: str, fulfillment_id: str, request: FulfillReservation, exc: DomainError) -> DomainError:
+    """Inventory's refusal of goods leaving as the caller of ShipFulfillment / ConfirmPickup hears it. Units
+    still waiting for goods are AWAITING_STOCK as orders says it; a commit inventory has not applied yet is
+    retried (CommitNotConfirmed); anything else (the reservation RELEASED or EXPIRED, nothing of it held at that
+    location any more) means inventory does not hold these units for the order: STOCK_NOT_HELD."""
+    if isinstance(exc, FailedPrecondition) and exc.reason == "AWAITING_STOCK":
+        return exc
+    if isinstance(exc, FailedPrecondition) and exc.metadata.get("status") == "ACTIVE":
+        return CommitNotConfirmed(order_id, request.reservation_id)
+    if isinstance(exc, FailedPrecondition | NotFound):
+        return stock_not_held(order_id, request.reservation_id, fulfillment_id, f"inventory: {exc.message}")
+    return exc

@@ -1,6 +1,6 @@
 """Wires the orders service: unit of work, the inventory client, the placement saga, the stock-request
-sender, the recovery loop, the balance sweeper, the reservation-expiry, reservation-release, reservation-stock
-and channel-view consumers and the servicer."""
+sender, the recovery loop, the balance sweeper, the reservation-expiry, reservation-release, reservation-stock,
+reservation-fulfilled and channel-view consumers and the servicer."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from onepool_orders.entrypoints.inventory_events import (
     on_promise_moved,
     on_reservation_expired,
     on_reservation_filled,
+    on_reservation_fulfilled,
     on_reservation_released,
 )
 from onepool_orders.entrypoints.policies import POLICY
@@ -57,6 +58,8 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
         Subscription.of(inventory_events.ReservationFilled, on_reservation_filled),
         Subscription.of(inventory_events.ReservationPromiseMoved, on_promise_moved),
     ]
+    # Its own durable as well: the recovery of a shipment inventory applied and orders did not record.
+    fulfilled = [Subscription.of(inventory_events.ReservationFulfilled, on_reservation_fulfilled)]
     channel_view = [
         *(Subscription.of(m, on_channel_event) for m in (channel_events.ChannelCreated, channel_events.ChannelUpdated)),
         Subscription.of(channel_events.ListingUpserted, on_listing_event),
@@ -65,6 +68,7 @@ def event_consumers(infra: Infra) -> list[EventConsumer]:
         infra.consumer(OrdersUnitOfWork, "reservation-expiry", "INVENTORY", expiry),
         infra.consumer(OrdersUnitOfWork, "reservation-release", "INVENTORY", release),
         infra.consumer(OrdersUnitOfWork, "reservation-stock", "INVENTORY", stock),
+        infra.consumer(OrdersUnitOfWork, "reservation-fulfilled", "INVENTORY", fulfilled),
         infra.consumer(OrdersUnitOfWork, "channel-view", "CHANNELS", channel_view),
     ]
 

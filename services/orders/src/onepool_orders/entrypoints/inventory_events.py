@@ -27,9 +27,24 @@ async def on_reservation_expired(event: inventory_events.ReservationExpired, uow
 
 async def on_reservation_released(event: inventory_events.ReservationReleased, uow: OrdersUnitOfWork) -> None:
     """A release orders did not ask for (an operator's): the order that counted on it is cancelled, its payment
-    due back, as when a commit is refused; nothing of it may leave (its units are back in the pool)."""
+    due back, as when a commit is refused; nothing of it may leave (its units are back in the pool). What had
+    left before it (its allocations fulfilled) stays left."""
     r = event.reservation
-    await handlers.reservation_released(uow, r.order_id, r.id, r.release_reason)
+    await handlers.reservation_released(uow, r.order_id, r.id, r.release_reason, left_at(r))
+
+
+async def on_reservation_fulfilled(event: inventory_events.ReservationFulfilled, uow: OrdersUnitOfWork) -> None:
+    """Goods left a location in inventory: a shipment orders did not record (it stopped after inventory let
+    them leave, and the caller never retried) is recorded; one it recorded changes nothing."""
+    r = event.reservation
+    await handlers.fulfilled_in_inventory(uow, r.order_id, r.id, left_at(r))
+
+
+def left_at(reservation: inventory_pb2.Reservation) -> frozenset[str]:
+    """The locations everything of the reservation held at has left (an order has one fulfillment per location,
+    and orders lets it leave whole)."""
+    open_at = {a.location_id for a in reservation.allocations if a.fulfilled_quantity < a.quantity}
+    return frozenset(a.location_id for a in reservation.allocations if a.location_id not in open_at)
 
 
 async def _follow(

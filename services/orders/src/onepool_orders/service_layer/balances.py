@@ -9,7 +9,8 @@ matches, so each order lapses once and publishes one event.
 
 A balance paid at the deadline races the sweeper on the order's row lock: whichever locks it first wins,
 and the other sees the order as it left it (PayOrder then answers FAILED_PRECONDITION; the sweeper skips a
-paid order). PayOrder also refuses a balance once its deadline has passed, even before the sweeper runs.
+paid order). PayOrder also refuses a balance once its deadline has passed, even before the sweeper runs, and a
+CancelOrder then is the lapse the sweeper would make (handlers.cancel_order: a KEEP deposit is kept).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Orders use cases that run inside one unit of work; the caller (runtime.run_in_transaction, UseCases or a
-consumer) commits. Use cases that also talk to inventory are orchestrated in placing.py and stock_sync.py.
+consumer) commits. Use cases that also talk to inventory are orchestrated in placing.py, stock_sync.py and
+lifecycle.py (whose hand-over ShipFulfillment and ConfirmPickup call before they save, see `_leave`).
 
 Mutations take a `guard`: the entrypoint's check that the caller's token may act on this order, run on the
 locked order before anything changes.
@@ -7,7 +8,8 @@ locked order before anything changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -19,6 +21,7 @@ from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable, found
 
 from onepool_orders.domain import commands
+from onepool_orders.domain import stock_requests as sr
 from onepool_orders.domain.channels import ChannelListing, SalesChannel, SalesTerms
 from onepool_orders.domain.customers import identities_of, settled_customer
 from onepool_orders.domain.model import (
@@ -34,6 +37,7 @@ from onepool_orders.domain.model import (
 from onepool_orders.domain.stock_requests import CommitState
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
+log = logging.getLogger(__name__)
 Guard = Callable[[Order], None]
 
 
@@ -250,8 +254,12 @@ async def pay_order(uow: OrdersUnitOfWork, cmd: commands.PayOrder, guard: Guard 
 
 
 async def cancel_order(uow: OrdersUnitOfWork, cmd: commands.CancelOrder, guard: Guard = _allow) -> Order:
+    """A presale order whose balance is overdue has lapsed already, whether or not the sweeper got to it: it is
+    lapsed here by the same rule (its deposit kept or refunded as `lapse_overdue_balances` would), so what the
+    seller keeps does not depend on who comes first."""
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
-    if order.cancel(cmd.reason or "cancelled by request", now()):
+    moment = now()
+    if await _lapse(uow, order, moment) or order.cancel(cmd.reason or "cancelled by request", moment):
         await uow.orders.save(order)
     return order
 
@@ -271,17 +279,40 @@ async def _commit_state(uow: OrdersUnitOfWork, order: Order) -> CommitState:
     return await uow.stock_requests.commit_state(order.id, order.reservation_id)
 
 
-async def ship_fulfillment(uow: OrdersUnitOfWork, cmd: commands.ShipFulfillment, guard: Guard = _allow) -> Order:
+# Tells inventory that goods of a fulfillment leave (FulfillReservation), and raises what the caller hears if
+# inventory refuses it (lifecycle.py sends it; tests may fake it).
+HandOver = Callable[[sr.FulfillReservation], Awaitable[None]]
+
+
+async def _leave(uow: OrdersUnitOfWork, order: Order, hand_over: HandOver) -> None:
+    """Save a fulfillment that left, once inventory accepted it. Inventory is told while the order's row is
+    locked and before anything is recorded: it serialises a release and a fulfillment of one reservation, so
+    either the goods leave (and an operator's release finds them gone) or the release came first and nothing
+    is recorded here (STOCK_NOT_HELD; its event cancels the order). The lock keeps out everything else that
+    would change the order meanwhile (CancelOrder, the release event), so what inventory applied and what is
+    recorded here agree. Sent with the same request id the command outbox would use, so a retry after orders
+    stopped between the two is answered as done. Nothing is queued for it: it is applied already."""
+    for request in [r for r in order.stock_requests if isinstance(r, sr.FulfillReservation)]:
+        await hand_over(request)
+        order.stock_requests.remove(request)
+    await uow.orders.save(order)
+
+
+async def ship_fulfillment(
+    uow: OrdersUnitOfWork, cmd: commands.ShipFulfillment, guard: Guard = _allow, *, hand_over: HandOver
+) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
     if order.ship(cmd.fulfillment_id, cmd.tracking_no, now(), commit=await _commit_state(uow, order)):
-        await uow.orders.save(order)
+        await _leave(uow, order, hand_over)
     return order
 
 
-async def confirm_pickup(uow: OrdersUnitOfWork, cmd: commands.ConfirmPickup, guard: Guard = _allow) -> Order:
+async def confirm_pickup(
+    uow: OrdersUnitOfWork, cmd: commands.ConfirmPickup, guard: Guard = _allow, *, hand_over: HandOver
+) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
     if order.confirm_pickup(cmd.fulfillment_id, now(), commit=await _commit_state(uow, order)):
-        await uow.orders.save(order)
+        await _leave(uow, order, hand_over)
     return order
 
 
@@ -312,14 +343,22 @@ async def lapse_overdue_balances(uow: OrdersUnitOfWork, limit: int) -> list[str]
     lapsed = []
     for order_id in await uow.orders.claim_overdue_balances(limit):
         order = await _order(uow, order_id, lock=True)
-        rule = order.deposit_rule
-        if rule is None:
-            channel = await uow.channels.get(order.channel_id)
-            rule = channel.presale.deposit_rule if channel is not None else DepositRule.REFUND
-        if order.lapse_balance(rule, now()):
+        if await _lapse(uow, order, now()):
             await uow.orders.save(order)
             lapsed.append(order.id)
     return lapsed
+
+
+async def _lapse(uow: OrdersUnitOfWork, order: Order, moment: datetime) -> bool:
+    """Lapse a DEPOSIT_PAID order whose balance is overdue at `moment` (False, unchanged, if it is not), by the
+    deposit rule it was paid under, else the channel's now."""
+    if order.status is not OrderStatus.DEPOSIT_PAID or order.balance_due_at is None or order.balance_due_at > moment:
+        return False
+    rule = order.deposit_rule
+    if rule is None:
+        channel = await uow.channels.get(order.channel_id)
+        rule = channel.presale.deposit_rule if channel is not None else DepositRule.REFUND
+    return order.lapse_balance(rule, moment)
 
 
 # --- what inventory tells us --------------------------------------------------------------------------------
@@ -334,14 +373,47 @@ async def reservation_expired(uow: OrdersUnitOfWork, order_id: str, reservation_
         await uow.orders.save(order)
 
 
-async def reservation_released(uow: OrdersUnitOfWork, order_id: str, reservation_id: str, reason: str) -> bool:
+async def reservation_released(
+    uow: OrdersUnitOfWork, order_id: str, reservation_id: str, reason: str, left_at: frozenset[str] = frozenset()
+) -> bool:
     """ReservationReleased: a release orders asked for finds the order cancelled (or its rest cancelled) and
     changes nothing; one it did not ask for (an operator's ReleaseReservation) is recorded like a refused commit
-    (record_lapsed_reservation). Idempotent: a second delivery finds the order cancelled. True if it changed."""
+    (record_lapsed_reservation). `left_at`: the locations whose goods inventory had let leave before the release
+    (its allocations there fulfilled), recorded as left first if orders had not (see `fulfilled_in_inventory`),
+    so only the rest is cancelled whichever event comes first. Idempotent: a second delivery finds the order
+    cancelled. True if it changed."""
     if not order_id:
         return False
     order = await uow.orders.get(order_id, lock=True)
-    if order is None or not order.record_lapsed_reservation(reservation_id, now(), released=reason):
+    if order is None:
+        return False
+    moment = now()
+    left = order.record_left_in_inventory(reservation_id, left_at, moment)
+    if not order.record_lapsed_reservation(reservation_id, moment, released=reason) and not left:
+        return False
+    await uow.orders.save(order)
+    return True
+
+
+async def fulfilled_in_inventory(
+    uow: OrdersUnitOfWork, order_id: str, reservation_id: str, left_at: frozenset[str]
+) -> bool:
+    """ReservationFulfilled: goods left the locations `left_at` in inventory. A fulfillment orders recorded
+    itself (the usual case: it tells inventory before it commits) changes nothing; one it did not record (orders
+    stopped in between and the caller never retried) is recorded as left now. True if the order changed."""
+    if not order_id:
+        return False
+    order = await uow.orders.get(order_id, lock=True)
+    if order is None:
+        return False
+    if not order.record_left_in_inventory(reservation_id, left_at, now()):
+        if order.status is OrderStatus.CANCELLED and order.reservation_id == reservation_id:
+            log.error(
+                "inventory let goods of cancelled order %s leave %s (reservation %s); an operator must settle it",
+                order_id,
+                ", ".join(sorted(left_at)),
+                reservation_id,
+            )
         return False
     await uow.orders.save(order)
     return True

@@ -2,7 +2,9 @@
 requests it recorded are sent to inventory at once, so inventory has caught up by the time the caller hears
 back. If inventory is unreachable they are sent later by the recovery loop (stock_sync.py); the answer
 stands, because the change and its requests committed together. Goods leave (ShipFulfillment, ConfirmPickup)
-only once inventory has confirmed the payment's commit (`_leave`).
+only once inventory has confirmed the payment's commit, and only if inventory itself lets them leave first:
+that one is not queued but asked before anything is recorded (`_leave`), since an operator may have released
+the reservation meanwhile and goods that left then would be sold twice.
 
 Failure modes: the change's own errors (NOT_FOUND, FAILED_PRECONDITION, INVALID_ARGUMENT, the guard's
 PERMISSION_DENIED) leave everything as it was; a return to a location inventory does not know (or that is
@@ -20,12 +22,12 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 from onepool_runtime.auth import scoped_key
-from onepool_runtime.errors import found
+from onepool_runtime.errors import DomainError, found
 from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import Order, OrderStatus, Return
-from onepool_orders.domain.stock_requests import CommitNotConfirmed
+from onepool_orders.domain.stock_requests import CommitNotConfirmed, FulfillReservation, refused_to_leave
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.handlers import Guard
 from onepool_orders.service_layer.placing import release_unrecorded
@@ -65,20 +67,47 @@ class OrderLifecycle:
         return await self._use.write(produce, request=request, request_id=cmd.request_id)
 
     async def ship(self, cmd: commands.ShipFulfillment, guard: Guard) -> Order:
-        return await self._leave(cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard))
+        hand_over = self._hand_over(cmd.order_id, cmd.fulfillment_id)
+        return await self._leave(
+            cmd.order_id, lambda uow: handlers.ship_fulfillment(uow, cmd, guard, hand_over=hand_over)
+        )
 
     async def confirm_pickup(self, cmd: commands.ConfirmPickup, guard: Guard) -> Order:
-        return await self._leave(cmd.order_id, lambda uow: handlers.confirm_pickup(uow, cmd, guard))
+        hand_over = self._hand_over(cmd.order_id, cmd.fulfillment_id)
+        return await self._leave(
+            cmd.order_id, lambda uow: handlers.confirm_pickup(uow, cmd, guard, hand_over=hand_over)
+        )
 
     async def _leave(self, order_id: str, produce: Callable[[OrdersUnitOfWork], Awaitable[Order]]) -> Order:
         """Goods leave only once inventory confirmed the order's commit: one still queued (inventory was
         unreachable at payment) is sent now and the change tried once more; still unanswered, the caller gets
-        UNAVAILABLE with retry advice (CommitNotConfirmed), refused, STOCK_NOT_HELD."""
+        UNAVAILABLE with retry advice (CommitNotConfirmed), refused, STOCK_NOT_HELD. Then inventory itself is
+        asked to let them leave before the shipment is recorded (`_hand_over`)."""
         try:
             return await self._change(order_id, produce)
         except CommitNotConfirmed:
             await self._send_stock_requests(order_id)
             return await self._change(order_id, produce)
+
+    def _hand_over(self, order_id: str, fulfillment_id: str) -> handlers.HandOver:
+        """Inventory's FulfillReservation, sent while the order is locked and before the shipment is recorded
+        (handlers._leave): unreachable, the caller gets UNAVAILABLE and nothing is recorded; refused (an
+        operator released the reservation first), STOCK_NOT_HELD. If orders stops after inventory accepted,
+        the caller's retry gets the same answer (the same request id), and a caller that never retries has the
+        shipment recorded from inventory's inventory.reservation.fulfilled (handlers.fulfilled_in_inventory)."""
+
+        async def fulfill(request: FulfillReservation) -> None:
+            try:
+                await self._inventory.fulfill(
+                    request.reservation_id, request.location_id, request.lines, request.request_id
+                )
+            except DomainError as exc:
+                answer = refused_to_leave(order_id, fulfillment_id, request, exc)
+                if answer is exc:
+                    raise
+                raise answer from exc
+
+        return fulfill
 
     async def complete(self, cmd: commands.CompleteOrder, guard: Guard) -> Order:
         return await self._change(cmd.order_id, lambda uow: handlers.complete_order(uow, cmd, guard))

@@ -1,10 +1,13 @@
 """Sends the stock requests an order recorded (commit, release, fulfill, restock) to inventory.
 
 The change to the order and its requests to inventory commit together (domain/stock_requests.py), so a
-payment, cancellation, shipment or return that is recorded is always, eventually, applied to stock; and
-nothing is applied to stock for a change that was not recorded. Right after a use case commits, its
-servicer sends the order's requests at once (so callers see stock move before they get their answer); the
-recovery loop sends whatever is left (inventory was unreachable, or the process died) with backoff.
+payment, cancellation or return that is recorded is always, eventually, applied to stock; and nothing is
+applied to stock for a change that was not recorded. Right after a use case commits, its servicer sends the
+order's requests at once (so callers see stock move before they get their answer); the recovery loop sends
+whatever is left (inventory was unreachable, or the process died) with backoff. A shipment is not queued:
+inventory is asked before it is recorded (lifecycle.py `_hand_over`; an operator may have released the
+reservation, and goods must not leave then). FulfillReservation rows queued before that are still sent here,
+idempotent on their request id.
 
 Each order's requests are sent one at a time in the order they were recorded (a commit before a fulfillment,
 a fulfillment before a return). A request inventory refuses for good is set aside with its error for an

@@ -166,7 +166,9 @@ class OrderServiceServicer:
 
     def CancelOrder(self, request, context):
         """Cancels an order before any of it has left a location; its reservation is released and a payment is
-        due back (OrderCancelled carries refunded = paid). Cancelling a CANCELLED order returns it. A FULFILLING
+        due back (OrderCancelled carries refunded = paid). A DEPOSIT_PAID order past its balance_due_at has
+        lapsed: it is cancelled as the balance sweeper would (a deposit under a KEEP rule is kept, deposit_kept,
+        unless the seller broke its promise). Cancelling a CANCELLED order returns it. A FULFILLING
         order (part of it left) keeps what left and cancels the rest: the fulfillments not yet shipped are
         CANCELLED, their units go back to the pool, their share of the payment is due back (recorded as a return
         without a location: OrderReturned) and the order is SHIPPED; cancelling it again returns it.
@@ -199,13 +201,16 @@ class OrderServiceServicer:
     def ShipFulfillment(self, request, context):
         """One location's part of a paid order left for the customer: inventory's on_hand and reserved fall there.
         Goods leave only once inventory confirmed the payment's reservation commit (until then it may still refuse
-        it and give the units back to the pool); a commit inventory refused, or a reservation released without
-        orders asking, cancels the order with its payment due back.
-        Errors: NOT_FOUND (order, fulfillment); UNAVAILABLE with RetryInfo (inventory has not yet confirmed the
-        commit: retry); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid yet, or a pickup order: use
-        ConfirmPickup), INVALID_FULFILLMENT_STATE (that fulfillment already shipped or was cancelled),
-        AWAITING_STOCK (some of its units still wait for goods to arrive), STOCK_NOT_HELD (inventory refused the
-        commit: it no longer holds the units; an operator cancels the order, its payment due back).
+        it and give the units back to the pool), and only if inventory lets them leave, asked before anything is
+        recorded: a reservation an operator released first is refused, never shipped with its units back on sale.
+        A commit inventory refused, or a reservation released without orders asking, cancels the order with its
+        payment due back. A fulfillment recorded as shipped without a tracking number takes the one given later.
+        Errors: NOT_FOUND (order, fulfillment); UNAVAILABLE with RetryInfo (inventory unreachable, or it has not
+        yet confirmed the commit: retry; nothing was recorded); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid
+        yet, or a pickup order: use ConfirmPickup), INVALID_FULFILLMENT_STATE (that fulfillment already shipped or
+        was cancelled), AWAITING_STOCK (some of its units still wait for goods to arrive), STOCK_NOT_HELD
+        (inventory refused the commit, released the reservation or refused the goods leaving: it no longer holds
+        the units; a release cancels the order, its payment due back, otherwise an operator does).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -214,11 +219,13 @@ class OrderServiceServicer:
     def ConfirmPickup(self, request, context):
         """The customer collected a PICKUP_IN_STORE order at the shop: the goods left it, the order is SHIPPED
         (CompleteOrder closes it). Confirming a handed-over fulfillment again returns the order.
-        As for ShipFulfillment, nothing is handed over before inventory confirmed the commit.
-        Errors: NOT_FOUND (order, fulfillment); UNAVAILABLE with RetryInfo (inventory has not yet confirmed the
-        commit: retry); FAILED_PRECONDITION INVALID_ORDER_STATE (not a pickup order, or not paid yet),
-        AWAITING_STOCK (units still wait for goods to arrive: the order is PAID until they do), STOCK_NOT_HELD (inventory refused the commit: it no
-        longer holds the units; an operator cancels the order, its payment due back).
+        As for ShipFulfillment, nothing is handed over before inventory confirmed the commit and let the goods
+        leave.
+        Errors: NOT_FOUND (order, fulfillment); UNAVAILABLE with RetryInfo (inventory unreachable, or it has not
+        yet confirmed the commit: retry; nothing was recorded); FAILED_PRECONDITION INVALID_ORDER_STATE (not a
+        pickup order, or not paid yet), AWAITING_STOCK (units still wait for goods to arrive: the order is PAID
+        until they do), STOCK_NOT_HELD (inventory refused the commit, released the reservation or refused the goods
+        leaving: it no longer holds the units; a release cancels the order, its payment due back).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
