@@ -278,6 +278,31 @@ async def test_a_return_that_never_books_still_shows_in_reconcile(bus: Any, sett
     assert {ln.rule for ln in await all_entries(settlement, admin, order_id=lost)} == {"sale"}
 
 
+async def test_a_paid_order_whose_sale_never_books_shows_in_reconcile(bus: Any, settlement: Any, admin: Any) -> None:
+    """A paid order's event settlement cannot settle is dead-lettered before its sale is booked: the ledger has
+    no line of it, and Reconcile (which starts from the ledger's lines) listed nothing, so a lost sale was
+    invisible. What orders reported is kept apart and Reconcile names the sale the ledger lacks."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    channel_id, lost, later = bus.uid("WEB"), bus.uid("O"), bus.uid("O")
+    await bus.channel_created(bus.channel(channel_id, 0))
+    order = bus.order(lost, channel_id, [("TEA", 2, 5_000)])
+    order.lines[0].unit_price.amount_minor = 10**16  # above the kernel's bound: permanent, dead-lettered
+    await bus.order_paid(order)
+    await bus.order_paid(bus.order(later, channel_id, [("TEA", 1, 1_000)]))
+    await order_settled(bus, settlement, admin, later, {"sale"})  # the consumer went past it
+
+    async def missing() -> list[str]:
+        period = pb.ReconcileRequest(period_start=ts(start), period_end=ts(datetime.now(UTC) + timedelta(seconds=1)))
+        report = await settlement.Reconcile(period, metadata=admin)
+        return [d.detail for d in report.discrepancies if (d.order_id, d.kind) == (lost, "missing_sale")]
+
+    details = await bus.eventually(missing, bool)
+    assert details == [
+        "orders reports 10000 paid, the ledger has no sale (onepool.orders.v1.OrderPaid was dead-lettered)"
+    ]
+    assert await all_entries(settlement, admin, order_id=lost) == []
+
+
 async def test_the_database_refuses_edits_and_unbalanced_entries_and_reconcile_finds_tampering(
     stack: Any, settlement: Any, admin: Any
 ) -> None:

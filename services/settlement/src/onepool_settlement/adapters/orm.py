@@ -163,6 +163,21 @@ class OrderSettlementRow(SettlementTable, Stamped, table=True):
     cancelled: bool = False
 
 
+class UnsettledOrderRow(SettlementTable, Stamped, table=True):
+    """A paid order whose event was dead-lettered before its sale was booked: what orders reported, so that
+    Reconcile names the sale the ledger lacks (there is no order_settlements row to compare with)."""
+
+    __tablename__ = "unsettled_orders"
+    __table_args__ = (Index("unsettled_orders_by_time", "currency", "created_at"),)
+
+    order_id: str = Field(primary_key=True, max_length=64)
+    currency: str = Field(max_length=3)
+    reported_paid: int = Field(default=0, sa_column=money_column())
+    reported_refunded: int = Field(default=0, sa_column=money_column())
+    # The message type of the last event dead-lettered for it (e.g. onepool.orders.v1.OrderPaid).
+    event_type: str = Field(default="", max_length=128)
+
+
 class StatementRow(SettlementTable, table=True):
     __tablename__ = "statements"
     __table_args__ = (Index("statements_by_party", "party", "generated_at"),)

@@ -47,6 +47,7 @@ from onepool_settlement.adapters.orm import (
     PeriodRow,
     StatementLineRow,
     StatementRow,
+    UnsettledOrderRow,
 )
 from onepool_settlement.domain import parties
 from onepool_settlement.domain.model import (
@@ -61,7 +62,7 @@ from onepool_settlement.domain.model import (
     Rule,
 )
 from onepool_settlement.domain.periods import Period
-from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals
+from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals, UnsettledOrder
 from onepool_settlement.domain.statements import Statement, StatementLine
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ if TYPE_CHECKING:
 
 _CHANNELS, _ENTRIES, _LINES = core_tables(ChannelTermsRow, JournalEntryRow, JournalLineRow)
 (_CHANNEL_TERMS,) = core_tables(ChannelTermsVersionRow)
-_ORDERS, _STATEMENTS, _STATEMENT_LINES = core_tables(OrderSettlementRow, StatementRow, StatementLineRow)
+_ORDERS, _STATEMENTS, _STATEMENT_LINES, _UNSETTLED = core_tables(
+    OrderSettlementRow, StatementRow, StatementLineRow, UnsettledOrderRow
+)
 _PERIODS, _SNAPSHOTS, _PAYOUTS, _LOCATIONS = core_tables(PeriodRow, PeriodBalanceRow, PayoutRow, LocationRow)
 
 # The period lock (pg advisory lock key): postings hold it shared, ClosePeriod exclusively.
@@ -190,9 +193,10 @@ class SettlementRepository(Repository):
 
     async def note_order_report(
         self, order_id: str, reported_paid: int, reported_refunded: int, cancelled: bool = False
-    ) -> None:
-        """What the orders service last said about the order (monotonic: a late, older event cannot lower it)."""
-        await self.session.execute(
+    ) -> bool:
+        """What the orders service last said about the order (monotonic: a late, older event cannot lower it);
+        False if the order's sale was never recorded (nothing to note it on)."""
+        noted = await self.session.execute(
             update(_ORDERS)
             .where(_ORDERS.c.order_id == order_id)
             .values(
@@ -201,7 +205,41 @@ class SettlementRepository(Repository):
                 cancelled=_ORDERS.c.cancelled | cancelled,
                 updated_at=func.now(),
             )
+            .returning(_ORDERS.c.order_id)
         )
+        return noted.first() is not None
+
+    async def note_unsettled(self, report: UnsettledOrder) -> None:
+        """A paid order whose sale never booked (its event dead-lettered): keep what orders reported."""
+        statement = insert(_UNSETTLED).values(row_values(_UNSETTLED, report))
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["order_id"],
+                set_={
+                    "reported_paid": func.greatest(_UNSETTLED.c.reported_paid, statement.excluded.reported_paid),
+                    "reported_refunded": func.greatest(
+                        _UNSETTLED.c.reported_refunded, statement.excluded.reported_refunded
+                    ),
+                    "event_type": statement.excluded.event_type,
+                    "updated_at": func.now(),
+                },
+            )
+        )
+
+    async def unsettled_orders(self, currency: str, start: datetime, end: datetime) -> list[UnsettledOrder]:
+        """Paid orders first dead-lettered in [start, end) whose sale the ledger still lacks."""
+        settled = select(_ORDERS.c.order_id).where(_ORDERS.c.order_id == _UNSETTLED.c.order_id).exists()
+        rows = await self.session.execute(
+            select(_UNSETTLED)
+            .where(
+                _UNSETTLED.c.currency == currency,
+                _UNSETTLED.c.created_at >= start,
+                _UNSETTLED.c.created_at < end,
+                ~settled,
+            )
+            .order_by(_UNSETTLED.c.order_id)
+        )
+        return [build(UnsettledOrder, r) for r in rows]
 
     async def refund_basis(
         self, order_id: str, currency: str

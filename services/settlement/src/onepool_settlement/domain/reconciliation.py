@@ -10,10 +10,14 @@ Discrepancy kinds:
 - `gross_mismatch`: the sale's gross differs from what the orders service last reported as paid.
 - `refund_mismatch`: the ledger's refunds differ from what the orders service last reported as refunded
   (a return event not processed yet, or lost). Not checked for cancelled orders, whose refund is implicit.
+- `missing_sale`: orders reported the order paid in an event settlement could not settle (dead-lettered)
+  before its sale was booked, and the ledger still has no sale for it. Listed in the period the event was
+  dead-lettered in (the order has no line in the ledger to place it by).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -26,6 +30,17 @@ class OrderTotals:
     reported_paid: int = 0
     reported_refunded: int = 0
     cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class UnsettledOrder:
+    """What orders reported of a paid order whose event was dead-lettered before its sale was booked."""
+
+    order_id: str
+    currency: str
+    reported_paid: int
+    reported_refunded: int
+    event_type: str
 
 
 @dataclass(frozen=True)
@@ -53,9 +68,19 @@ class ReconciliationReport:
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
 
-def find_discrepancies(orders: list[OrderTotals], unbalanced: list[OffBalanceEntry]) -> list[Discrepancy]:
+def find_discrepancies(
+    orders: list[OrderTotals], unbalanced: list[OffBalanceEntry], unsettled: Sequence[UnsettledOrder] = ()
+) -> list[Discrepancy]:
     found = [
         Discrepancy(u.order_id, "unbalanced_entry", f"lines sum to {u.total}, not 0", u.entry_id) for u in unbalanced
+    ]
+    found += [
+        Discrepancy(
+            u.order_id,
+            "missing_sale",
+            f"orders reports {u.reported_paid} paid, the ledger has no sale ({u.event_type} was dead-lettered)",
+        )
+        for u in unsettled
     ]
     for o in sorted(orders, key=lambda o: o.order_id):
         if not o.has_sale:

@@ -44,6 +44,7 @@ from onepool_settlement.domain.model import (
     ReturnedGoods,
     Source,
 )
+from onepool_settlement.domain.reconciliation import UnsettledOrder
 from onepool_settlement.domain.rules import SettlementPolicy
 from onepool_settlement.service_layer import handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
@@ -210,13 +211,16 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
     ]
 
 
-def reported(order: order_facts_pb2.OrderFacts) -> tuple[str, int, int] | None:
-    """(order id, paid, refunded) as an orders event states them, read as far as they can be (the rest of
-    the event may be what could not be settled); None if even these are unusable."""
+def reported(order: order_facts_pb2.OrderFacts, event_type: str) -> UnsettledOrder | None:
+    """What an orders event states the order was paid and refunded, read as far as it can be (the rest of
+    the event may be what could not be settled); None if even that is unusable."""
     paid, refunded = order.paid.amount_minor, order.refunded.amount_minor
+    currency = order.total.currency
     if not ID_RE.match(order.order_id) or not all(0 <= a <= MAX_AMOUNT_MINOR for a in (paid, refunded)):
         return None
-    return order.order_id, paid, refunded
+    if not CURRENCY_RE.match(currency):
+        return None
+    return UnsettledOrder(order.order_id, currency, paid, refunded, event_type[:128])
 
 
 async def keep_report(event: Any, uow: SettlementUnitOfWork) -> None:
@@ -224,9 +228,9 @@ async def keep_report(event: Any, uow: SettlementUnitOfWork) -> None:
     transaction; the handler's rolled back), so that Reconcile shows a refund that never booked as a
     refund_mismatch instead of losing the report with it. Not `cancelled`: a lost cancellation must show
     as a mismatch too."""
-    report = reported(event.facts)
+    report = reported(event.facts, event.DESCRIPTOR.full_name)
     if report is not None:
-        await handlers.keep_order_report(uow, *report)
+        await handlers.keep_order_report(uow, report, is_paid=event.facts.is_paid)
 
 
 def channel_subscriptions() -> list[Subscription[Any, Any]]:

@@ -47,7 +47,7 @@ from onepool_settlement.domain.model import (
     Rule,
     Source,
 )
-from onepool_settlement.domain.reconciliation import ReconciliationReport, find_discrepancies
+from onepool_settlement.domain.reconciliation import ReconciliationReport, UnsettledOrder, find_discrepancies
 from onepool_settlement.domain.statements import Statement, build_statement
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
@@ -295,10 +295,13 @@ async def record_goods_moved(uow: SettlementUnitOfWork, move: GoodsMoved, source
         await post(uow, entry, order_id=move.order_id)
 
 
-async def keep_order_report(uow: SettlementUnitOfWork, order_id: str, paid: int, refunded: int) -> None:
+async def keep_order_report(uow: SettlementUnitOfWork, report: UnsettledOrder, *, is_paid: bool) -> None:
     """What orders reported of an order whose event could not be settled (dead-lettered): Reconcile compares
-    the ledger with it. Nothing for an order whose sale was never recorded."""
-    await uow.repo.note_order_report(order_id, paid, refunded)
+    the ledger with it. A paid order whose sale was never recorded is kept apart, as a sale the ledger lacks
+    (`missing_sale`); an unpaid one (a deposit alone) sells nothing yet."""
+    noted = await uow.repo.note_order_report(report.order_id, report.reported_paid, report.reported_refunded)
+    if not noted and is_paid and report.reported_paid > 0:
+        await uow.repo.note_unsettled(report)
 
 
 async def record_order_cancelled(
@@ -520,6 +523,7 @@ async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> Recon
     totals = await uow.repo.period_totals(cmd.currency, cmd.period_start, cmd.period_end)
     orders = await uow.repo.order_totals(cmd.currency, cmd.period_start, cmd.period_end)
     unbalanced = await uow.repo.unbalanced_entries(cmd.currency, cmd.period_start, cmd.period_end)
+    unsettled = await uow.repo.unsettled_orders(cmd.currency, cmd.period_start, cmd.period_end)
     for name in ("gross", "refunds", "ledger_sum"):
         limits.reportable(totals[name], f"the period's {name}", currency=cmd.currency)
     return ReconciliationReport(
@@ -528,5 +532,5 @@ async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> Recon
         refunds=totals["refunds"],
         ledger_sum=totals["ledger_sum"],
         entries_checked=totals["entries"],
-        discrepancies=find_discrepancies(orders, unbalanced),
+        discrepancies=find_discrepancies(orders, unbalanced, unsettled),
     )
