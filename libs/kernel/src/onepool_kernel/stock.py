@@ -14,6 +14,11 @@ FULL_SHARE_BPS = 10_000
 # count of one SKU is refused past it (STOCK_LIMIT); a total over many locations is reported capped at it.
 MAX_UNITS = 2**31 - 1
 MAX_SELLABLE = MAX_UNITS  # sellable and available travel as int32
+# How long units may be held for an order not yet paid (a reservation's TTL): by default, and at the most.
+# Orders asks inventory for the hold a PlaceOrder names, so both refuse past the same bound by default: an
+# order orders accepted must not be refused by inventory for its TTL.
+DEFAULT_HOLD_SECONDS = 15 * 60
+MAX_HOLD_SECONDS = 7 * 24 * 3600
 
 
 def capped(units: int) -> int:

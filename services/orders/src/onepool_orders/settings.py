@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from onepool_kernel.stock import DEFAULT_HOLD_SECONDS, MAX_HOLD_SECONDS
 from onepool_runtime.settings import ServiceSettings
 from pydantic import Field
 
@@ -11,8 +12,8 @@ class OrdersSettings(ServiceSettings):
     # Every call to inventory has this deadline; past it inventory counts as unavailable.
     inventory_timeout_seconds: float = 5.0
     # How long an unpaid order holds its stock (the reservation TTL) unless PlaceOrder asks otherwise.
-    payment_ttl_seconds: int = 900
-    payment_max_ttl_seconds: int = 7 * 24 * 3600
+    payment_ttl_seconds: int = DEFAULT_HOLD_SECONDS
+    payment_max_ttl_seconds: int = MAX_HOLD_SECONDS  # inventory's reservation_max_ttl_seconds must allow it
 
     # The saga recovery loop: how often it looks, when a PENDING order counts as stuck (its PlaceOrder call
     # died or gave up), and when a stuck order is given up and cancelled instead of being driven again.
