@@ -10,6 +10,7 @@ from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool.settlement.v1 import settlement_pb2
+from sqlalchemy import text
 
 from .conftest import cny, eventually
 
@@ -51,8 +52,11 @@ async def test_a_sales_share_counts_only_once_its_order_closes(  # type: ignore[
             ],
         )
 
-    def closed(order_id: str, dealer_id: str) -> facts_pb2.OrderFacts:
-        return facts_pb2.OrderFacts(order_id=order_id, dealer_id=dealer_id, channel_id="WEB", is_open=False)
+    def closed(order_id: str, dealer_id: str, shipped_by: str = "") -> facts_pb2.OrderFacts:
+        shop = facts_pb2.FulfillmentFacts(fulfillment_id="F1", location_id=store, location_owner_dealer_id=shipped_by)
+        return facts_pb2.OrderFacts(
+            order_id=order_id, dealer_id=dealer_id, channel_id="WEB", is_open=False, fulfillments=[shop]
+        )
 
     async def owed_is(balance: int) -> None:
         async def check() -> bool:
@@ -77,6 +81,38 @@ async def test_a_sales_share_counts_only_once_its_order_closes(  # type: ignore[
     await owed_is(2800)  # the second close released nothing more
 
     # The brand's order: its close is heard first, then its fee (counted at once); a second fee of it after.
-    await publish("orders.order.cancelled", order_events.OrderCancelled(facts=closed(o2, "")))
+    await publish("orders.order.cancelled", order_events.OrderCancelled(facts=closed(o2, "", shipped_by=dealer.id)))
     await publish("settlement.entry.posted", entry("fulfilment_fee", 300, o2))
     await owed_is(2500)
+
+
+async def test_only_orders_a_dealer_can_earn_from_are_kept_closed(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, publish, dealers_db
+) -> None:
+    """The closes dealers keeps (closed_orders) are only those of orders a dealer can earn from: its own, or
+    shipped from a dealer's location. Before, every closed order of the platform was kept, for ever (25 brand
+    web orders shipped from a brand warehouse: 25 rows no income ever asks for)."""
+    dealer, store, _ = await setup.ready(limit=10_000)
+    brand = [setup.name("BRAND") for _ in range(25)]
+    mine, shipped_by_it = setup.name("OWN"), setup.name("SHOP")
+    warehouse = facts_pb2.FulfillmentFacts(fulfillment_id="F1", location_id="WH-1", has_left=True)
+    shop = facts_pb2.FulfillmentFacts(
+        fulfillment_id="F1", location_id=store, location_owner_dealer_id=dealer.id, has_left=True
+    )
+    for order_id in brand:
+        facts = facts_pb2.OrderFacts(order_id=order_id, channel_id="WEB", is_open=False, fulfillments=[warehouse])
+        await publish("orders.order.completed", order_events.OrderCompleted(facts=facts))
+    own = facts_pb2.OrderFacts(order_id=mine, dealer_id=dealer.id, channel_id="WEB", is_open=False)
+    await publish("orders.order.completed", order_events.OrderCompleted(facts=own))
+    theirs = facts_pb2.OrderFacts(order_id=shipped_by_it, channel_id="WEB", is_open=False, fulfillments=[shop])
+    await publish("orders.order.completed", order_events.OrderCompleted(facts=theirs))
+
+    async def kept() -> set[str]:
+        async with dealers_db.connect() as conn:
+            query = text("SELECT order_id FROM closed_orders WHERE order_id = ANY(:ids)")
+            return set((await conn.execute(query, {"ids": [*brand, mine, shipped_by_it]})).scalars())
+
+    async def both_kept() -> bool:
+        return await kept() == {mine, shipped_by_it}
+
+    await eventually(both_kept)  # the brand orders were published first, on the same stream

@@ -14,6 +14,8 @@ on a replenishment and then cancels the sale would hold more than its limit. So:
 - an entry of an order already heard closed counts at once (a return after completion refunds through a
   negative amount, which counts at once).
 
+Only the closes of orders a dealer can earn from are kept (`ClosedOrder`: its own, one of its channel's, or one
+shipped from its locations); every other order's close would be a row kept for ever that no income asks for.
 The closing event and the entries come on separate streams, in either order; both sides serialise on the
 order (service_layer/handlers.py) so an entry is either held before the order closes (and released with it)
 or sees it closed. Each entry is held once per (entry, dealer, currency), and the consumers' inboxes keep a
@@ -24,6 +26,22 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ClosedOrder:
+    """An order an orders event shows closed for income, with what says whether a dealer can earn from it."""
+
+    order_id: str
+    dealer_id: str
+    channel_id: str
+    shipped_by_a_dealer: bool  # a fulfillment at a dealer's location (its fulfillment fee, goods taken over)
+
+    @property
+    def pays_a_dealer(self) -> bool:
+        """Its own dealer's, or shipped from a dealer's location; an order of a dealer's channel is known by the
+        channel (handlers.orders_closed)."""
+        return bool(self.dealer_id) or self.shipped_by_a_dealer
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from onepool_kernel.money import Money
 from onepool_runtime.protobuf import from_ts, money_from_proto
 
 from onepool_dealers.adapters import mappers
-from onepool_dealers.domain.income import DealerIncome
+from onepool_dealers.domain.income import ClosedOrder, DealerIncome
 from onepool_dealers.domain.model import TierFactors
 from onepool_dealers.domain.overview import WHOLESALE_RULE, OrderView, StockView
 from onepool_dealers.domain.ownership import SELLER, Departure, Goods, MoveReason, ReturnedGoods
@@ -148,12 +148,21 @@ def order_handlers(
     return one, many
 
 
-def _closed(events: Iterable[OrderEvent]) -> list[str]:
-    """Orders these events show closed for income (domain/income.py), whoever's they are (a brand order shipped
-    from a dealer's shop pays the dealer too): completed, cancelled or rejected, or paid with all its goods
-    gone (every fulfillment left or cancelled, one at least left). Nothing can cancel such an order's payment
-    any more; only a return refunds it, and the goods come back with it."""
-    return [e.facts.order_id for e in events if e.HasField("facts") and e.facts.order_id and _settled(e.facts)]
+def _closed(events: Iterable[OrderEvent]) -> list[ClosedOrder]:
+    """Orders these events show closed for income (domain/income.py): completed, cancelled or rejected, or paid
+    with all its goods gone (every fulfillment left or cancelled, one at least left). Nothing can cancel such an
+    order's payment any more; only a return refunds it, and the goods come back with it. Whose they are is for
+    handlers.orders_closed to judge (a brand order shipped from a dealer's shop pays the dealer too)."""
+    return [
+        ClosedOrder(
+            e.facts.order_id,
+            e.facts.dealer_id,
+            e.facts.channel_id,
+            any(f.location_owner_dealer_id for f in e.facts.fulfillments),
+        )
+        for e in events
+        if e.HasField("facts") and e.facts.order_id and _settled(e.facts)
+    ]
 
 
 def _settled(facts: facts_pb2.OrderFacts) -> bool:

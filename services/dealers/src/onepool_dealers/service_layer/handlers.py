@@ -15,7 +15,7 @@ from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
 from onepool_dealers.domain import commands, ownership
-from onepool_dealers.domain.income import DealerIncome
+from onepool_dealers.domain.income import ClosedOrder, DealerIncome
 from onepool_dealers.domain.model import (
     Dealer,
     DealerStatus,
@@ -473,10 +473,14 @@ async def record_income(uow: DealersUnitOfWork, amounts: list[DealerIncome]) -> 
     await _count(uow, [a for a in amounts if not a.held(closed)])
 
 
-async def orders_closed(uow: DealersUnitOfWork, order_ids: Iterable[str]) -> None:
+async def orders_closed(uow: DealersUnitOfWork, closed: Iterable[ClosedOrder]) -> None:
     """Orders events showed these orders closed: from now on their income counts, and what was held of it
-    counts now (once: it is taken out of what is held)."""
-    ids = sorted({o for o in order_ids if o})
+    counts now (once: it is taken out of what is held). Only orders a dealer can earn from are kept (its own,
+    one of its channel's, or one shipped from its locations): the close of every other order of the platform
+    would be a row kept for ever that no income ever asks for."""
+    closed = list(closed)
+    channel_dealers = await uow.repo.dealer_ids_by_channels({c.channel_id for c in closed if not c.dealer_id})
+    ids = sorted({c.order_id for c in closed if c.pays_a_dealer or c.channel_id in channel_dealers})
     if not ids:
         return
     await uow.repo.lock_order_income(ids)
