@@ -9,15 +9,20 @@ Failure modes (every one reaches the browser as a Connect error, never as a bare
 - the service answers a gRPC status: the same code (UNAUTHENTICATED -> HTTP 401 `unauthenticated`,
   PERMISSION_DENIED -> 403 ...), its message, and the `google.rpc.Status` details from
   `grpc-status-details-bin` (BadRequest field violations, ErrorInfo) as Connect error details;
-- the service cannot be reached: `unavailable` (HTTP 503);
+- the service cannot be reached: `unavailable` (HTTP 503) with a fixed message naming the service and RetryInfo,
+  not gRPC's words, which name the service's address;
 - the deadline passes: `deadline_exceeded` (HTTP 504), and the upstream call is cancelled with it;
 - a message larger than a hop takes (a reply above `gateway_reply_max_bytes`, a request above the 8 MiB a
-  service accepts): `failed_precondition` (HTTP 400) with ErrorInfo reason MESSAGE_TOO_LARGE and the limits,
-  not gRPC's RESOURCE_EXHAUSTED, whose HTTP 429 tells a browser to retry what can never pass;
+  service accepts, or above `gateway_read_max_bytes`, which connectrpc refuses: app.py): `failed_precondition`
+  (HTTP 400) with ErrorInfo reason MESSAGE_TOO_LARGE and the limits, not RESOURCE_EXHAUSTED, whose HTTP 429
+  tells a browser to retry what can never pass;
 - the browser goes away: connectrpc cancels the handler, which cancels the upstream call;
-- an Authorization header that gRPC metadata cannot carry (not printable ASCII): `unauthenticated` (HTTP 401),
-  without calling; such a trace header is dropped. (A header that is not UTF-8 at all, or plain gRPC, is
-  refused before connectrpc reads the request: app.py.)
+- an Authorization header that gRPC metadata cannot carry (not printable ASCII, longer than
+  AUTHORIZATION_MAX_CHARS) or more than one: `unauthenticated` (HTTP 401), without calling. Of the trace
+  headers one traceparent and one tracestate go on (several tracestate headers joined, as W3C allows); a
+  tracestate longer than TRACE_MAX_CHARS, or any that gRPC cannot carry, is dropped, and tracestate with it
+  when traceparent is. (A header that is not UTF-8 at all, or plain gRPC, is refused before connectrpc reads
+  the request: app.py.)
 
 Each unary call is counted and timed as a service counts its own (`onepool_rpc_requests_total`,
 `onepool_rpc_duration_seconds`, by method and gRPC code, on `ONEPOOL_METRICS_PORT`) and, when spans are
@@ -37,6 +42,7 @@ from connectrpc.errors import ConnectError, ErrorDetail
 from connectrpc.method import StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import Endpoint
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from onepool_runtime import grpc_errors, tracing
 from onepool_runtime.clients import channel_credentials
@@ -49,6 +55,15 @@ from onepool_gateway.settings import GatewaySettings
 # service, and a header the caller invents must not turn into metadata a service might trust.
 TRACE_HEADERS = ("traceparent", "tracestate")
 FORWARDED_HEADERS = ("authorization", *TRACE_HEADERS)
+# The services' gRPC servers take 8 KiB of metadata per call (gRPC's default soft limit; between it and the
+# 16 KiB hard limit a call is refused at random, RESOURCE_EXHAUSTED listing every header). What is forwarded
+# stays under it: a token of up to 4 KiB (OnePool's are under 1 KiB), the trace headers up to 512 characters
+# each (W3C asks a vendor to pass tracestate on up to 512), and the protocol's own headers.
+AUTHORIZATION_MAX_CHARS = 4096
+TRACE_MAX_CHARS = 512
+# grpc-timeout allows 99999999 hours; grpc.aio adds a timeout to the clock as an int64 of nanoseconds, which
+# that overflows into a deadline already past. No call needs longer than this.
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600.0
 
 # grpc.StatusCode -> Connect code. The names match but for one spelling (CANCELLED / canceled).
 _CODES: dict[grpc.StatusCode, Code] = {
@@ -73,32 +88,51 @@ def too_large(error: grpc.aio.AioRpcError) -> bool:
     )
 
 
-def _too_large_error(error: grpc.aio.AioRpcError, reply_max_bytes: int) -> ConnectError:
+def _detail(message: Message) -> ErrorDetail:
+    return ErrorDetail(
+        ConnectAny(type_url=f"type.googleapis.com/{message.DESCRIPTOR.full_name}", value=message.SerializeToString())
+    )
+
+
+def message_too_large(cause: str, settings: GatewaySettings) -> ConnectError:
+    """FAILED_PRECONDITION MESSAGE_TOO_LARGE with the limits a call must keep to; `cause` names the hop."""
+    reply_max = settings.gateway_reply_max_bytes
+    request_max = min(settings.gateway_read_max_bytes, SERVICE_MAX_REQUEST_BYTES)
     info = error_details_pb2.ErrorInfo(
         reason=MESSAGE_TOO_LARGE,
         domain="onepool",
-        metadata={"reply_max_bytes": str(reply_max_bytes), "request_max_bytes": str(SERVICE_MAX_REQUEST_BYTES)},
+        metadata={"reply_max_bytes": str(reply_max), "request_max_bytes": str(request_max)},
     )
-    detail = ConnectAny(type_url=f"type.googleapis.com/{info.DESCRIPTOR.full_name}", value=info.SerializeToString())
     return ConnectError(
         Code.FAILED_PRECONDITION,
-        f"a message of this call is too large to pass ({error.details()}; answers up to {reply_max_bytes} bytes, "
-        f"requests up to {SERVICE_MAX_REQUEST_BYTES}): ask for less per call (fewer SKUs, locations or lines)",
-        [ErrorDetail(detail)],
+        f"a message of this call is too large to pass ({cause}; answers up to {reply_max} bytes, "
+        f"requests up to {request_max}): ask for less per call (fewer SKUs, locations or lines)",
+        [_detail(info)],
     )
 
 
-def connect_error(error: grpc.aio.AioRpcError, reply_max_bytes: int) -> ConnectError:
+def _unreachable(service: str) -> ConnectError:
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.seconds = grpc_errors.RETRY_AFTER_SECONDS
+    return ConnectError(Code.UNAVAILABLE, f"the {service} service cannot be reached now; retry", [_detail(retry)])
+
+
+def connect_error(error: grpc.aio.AioRpcError, service: str, settings: GatewaySettings) -> ConnectError:
     """The service's status as the Connect error the browser reads (details kept byte for byte); a message
-    over a size limit is FAILED_PRECONDITION MESSAGE_TOO_LARGE (module doc)."""
+    over a size limit is FAILED_PRECONDITION MESSAGE_TOO_LARGE, and an UNAVAILABLE of the channel's own a
+    fixed message (module doc)."""
     if too_large(error):
-        return _too_large_error(error, reply_max_bytes)
+        return message_too_large(error.details() or "", settings)
     details: list[ErrorDetail] = []
     trailers: Any = error.trailing_metadata() or ()  # grpc-stubs types it as one item, not a sequence
     for key, value in trailers:
         if key == "grpc-status-details-bin" and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
             details = [ErrorDetail(ConnectAny(type_url=d.type_url, value=d.value)) for d in status.details]
+    if error.code() is grpc.StatusCode.UNAVAILABLE and not details:
+        # A service's own UNAVAILABLE always carries RetryInfo (onepool_runtime.grpc_errors); one without
+        # details is the channel's (refused, reset, DNS, TLS), whose words show the service's address.
+        return _unreachable(service)
     return ConnectError(_CODES.get(error.code(), Code.UNKNOWN), error.details() or "", details)
 
 
@@ -144,30 +178,46 @@ def _metadata_value(value: str) -> bool:
 def _metadata(ctx: RequestContext, *, traced: bool = False) -> tuple[tuple[str, str], ...]:
     """The caller's headers for upstream; `traced`: under the gateway's own span, whose trace context
     replaces the caller's (the service's span is then a child of the gateway's hop). An Authorization header
-    gRPC cannot carry is UNAUTHENTICATED (no token can contain it); trace headers it cannot carry are dropped."""
+    gRPC cannot carry, or more than one (a service would take the last, the door may have checked another),
+    is UNAUTHENTICATED (no token can be it); trace headers it cannot carry are dropped."""
     headers = ctx.request_headers
     authorization = headers.getall("authorization")
+    if len(authorization) > 1:
+        raise ConnectError(Code.UNAUTHENTICATED, "send one authorization header: Bearer <token>")
+    if any(len(value) > AUTHORIZATION_MAX_CHARS for value in authorization):
+        raise ConnectError(
+            Code.UNAUTHENTICATED, f"the authorization header is longer than {AUTHORIZATION_MAX_CHARS} characters"
+        )
     if not all(_metadata_value(value) for value in authorization):
         raise ConnectError(Code.UNAUTHENTICATED, "the authorization header must be printable ASCII: Bearer <token>")
     trace = (
-        tracing.trace_headers().items()
+        list(tracing.trace_headers().items())
         if traced
         else [(name, value) for name in TRACE_HEADERS for value in headers.getall(name)]
     )
-    return (
-        *(("authorization", value) for value in authorization),
-        *((name, value) for name, value in trace if _metadata_value(value)),
-    )
+    return (*(("authorization", value) for value in authorization), *_trace_context(trace))
+
+
+def _trace_context(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One traceparent and one tracestate (W3C: tracestate may be split over several headers; without a
+    usable traceparent it means nothing)."""
+    parents = [value for name, value in headers if name == "traceparent"]
+    if len(parents) != 1 or len(parents[0]) > TRACE_MAX_CHARS or not _metadata_value(parents[0]):
+        return []
+    state = ",".join(value for name, value in headers if name == "tracestate")
+    if not state or len(state) > TRACE_MAX_CHARS or not _metadata_value(state):
+        return [("traceparent", parents[0])]
+    return [("traceparent", parents[0]), ("tracestate", state)]
 
 
 def _timeout(ctx: RequestContext, default: float | None) -> float | None:
     left_ms = ctx.timeout_ms
-    return default if left_ms is None else max(left_ms, 0.0) / 1000
+    return default if left_ms is None else min(max(left_ms, 0.0) / 1000, MAX_TIMEOUT_SECONDS)
 
 
 def _unary(route: Route, upstreams: Upstreams, settings: GatewaySettings) -> Callable[..., Awaitable[Any]]:
     output = route.method.output
-    default_timeout, reply_max_bytes = settings.gateway_default_timeout_seconds, settings.gateway_reply_max_bytes
+    default_timeout = settings.gateway_default_timeout_seconds
 
     async def call(request: Any, ctx: RequestContext) -> Any:
         rpc = upstreams.channel(route.upstream).unary_unary(
@@ -181,7 +231,7 @@ def _unary(route: Route, upstreams: Upstreams, settings: GatewaySettings) -> Cal
             except grpc.aio.AioRpcError as error:
                 # Counted as answered: a message too large is FAILED_PRECONDITION, not an overload.
                 code = grpc.StatusCode.FAILED_PRECONDITION if too_large(error) else error.code()
-                raise connect_error(error, reply_max_bytes) from None
+                raise connect_error(error, route.upstream, settings) from None
             except ConnectError:  # refused here, before the call (a header gRPC cannot carry)
                 code = grpc.StatusCode.UNAUTHENTICATED
                 raise
@@ -196,7 +246,7 @@ def _unary(route: Route, upstreams: Upstreams, settings: GatewaySettings) -> Cal
     return call
 
 
-def _server_stream(route: Route, upstreams: Upstreams, reply_max_bytes: int) -> Callable[..., AsyncIterator[Any]]:
+def _server_stream(route: Route, upstreams: Upstreams, settings: GatewaySettings) -> Callable[..., AsyncIterator[Any]]:
     output = route.method.output
 
     async def call(request: Any, ctx: RequestContext) -> AsyncIterator[Any]:
@@ -208,7 +258,7 @@ def _server_stream(route: Route, upstreams: Upstreams, reply_max_bytes: int) -> 
             async for message in stream:
                 yield message
         except grpc.aio.AioRpcError as error:
-            raise connect_error(error, reply_max_bytes) from None
+            raise connect_error(error, route.upstream, settings) from None
         finally:
             stream.cancel()  # the browser left (or the stream ended): stop the upstream watch too
 
@@ -221,9 +271,7 @@ def endpoints(routes: list[Route], upstreams: Upstreams, settings: GatewaySettin
     result: dict[str, Endpoint] = {}
     for route in routes:
         if route.server_streaming:
-            result[route.path] = Endpoint.server_stream(
-                route.method, _server_stream(route, upstreams, settings.gateway_reply_max_bytes)
-            )
+            result[route.path] = Endpoint.server_stream(route.method, _server_stream(route, upstreams, settings))
         elif route.method.stream_type is StreamType.UNARY:
             result[route.path] = Endpoint.unary(route.method, _unary(route, upstreams, settings))
     return result

@@ -26,8 +26,10 @@ class GatewaySettings(ServiceSettings):
     gateway_read_max_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     # Largest reply taken from a service (bytes; one message of a stream). Services send any size: a brand's
     # GetAvailability for 500 SKUs is ~5 MB over 200 stores. A larger reply is FAILED_PRECONDITION
-    # MESSAGE_TOO_LARGE (forward.py). The reply is held, and written as JSON, in memory.
-    gateway_reply_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # MESSAGE_TOO_LARGE (forward.py). The reply is held, and written as JSON, in memory: writing one peaks at
+    # some 42 times its size (a 3 MB reply took ~126 MB), so the pod's memory limit (deploy/base/gateway.yaml)
+    # is sized for two replies of this size at once (docs/gateway.md "Message sizes").
+    gateway_reply_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 
     @property
     def metrics_host(self) -> str:
