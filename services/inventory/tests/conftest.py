@@ -45,7 +45,8 @@ def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
     """Assert the brief's invariants over every (sku, location):
     0 <= reserved <= on_hand; on_hand == sum of its ledger movements; reserved == sum of open allocations on hand;
     awaiting == sum of their units still waiting for goods; expected == what open expected receipts still bring;
-    each open receipt line was last published as promising what the waiting line there promises it now."""
+    each open receipt line was last published as promising what the waiting line there promises it now;
+    dedicated == the remaining units of its ACTIVE channel allocations."""
     from onepool_inventory.domain.expected import PublishedPromise, moved_promises
     from sqlalchemy import text
 
@@ -53,6 +54,18 @@ def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
         async with inventory_db.connect() as conn:  # type: ignore[attr-defined]
             rows = (await conn.execute(text("SELECT * FROM stock_levels"))).all()
             levels = {(r.sku, r.location_id): (r.on_hand, r.reserved, r.safety_stock) for r in rows}
+            dedicated = {(r.sku, r.location_id): r.dedicated for r in rows}
+            set_aside = {
+                (r.sku, r.location_id): int(r.remaining)
+                for r in (
+                    await conn.execute(
+                        text(
+                            "SELECT sku, location_id, sum(remaining) AS remaining FROM channel_allocations "
+                            "WHERE status = 'ACTIVE' GROUP BY 1, 2"
+                        )
+                    )
+                ).all()
+            }
             waiting = {(r.sku, r.location_id): (r.awaiting, r.expected) for r in rows}
             expected = {
                 (r.sku, r.location_id): int(r.remaining)
@@ -110,6 +123,9 @@ def check_invariants(inventory_db):  # type: ignore[no-untyped-def]
             awaiting, coming = waiting[key]
             assert awaiting == awaited.get(key, 0), (key, awaiting, awaited.get(key))
             assert coming == expected.get(key, 0), (key, coming, expected.get(key))
+            assert dedicated[key] == set_aside.get(key, 0), (key, dedicated[key], set_aside.get(key))
+        for key in set_aside:
+            assert key in levels, key
         for key in set(ledger) | set(reserved):
             assert key in levels, key
         return {k: (v[0], v[1]) for k, v in levels.items()}

@@ -3,6 +3,8 @@
 Lock order (deadlock freedom, with stock_levels.py): reservation/transfer rows, then stock rows, then channel
 allocation rows (ascending id), then channel_sales rows (ascending (channel_id, sku)). Whoever changes an
 allocation's units locks its stock row first. Rows are adopted when locked and written back at commit.
+Before all of them, what decides where a channel may hold units: its policy row (written by its event, FOR
+SHARE in CreateChannelAllocation), then a location's lock (UpsertLocation; shared in CreateChannelAllocation).
 """
 
 from __future__ import annotations

@@ -21,13 +21,14 @@ def _location(row: Any) -> Location:
 
 
 class LocationRepository(Repository):
-    async def get(self, location_id: str, *, lock: bool = False) -> Location | None:
+    async def get(self, location_id: str, *, lock: bool = False, share: bool = False) -> Location | None:
         """With `lock`, the location's upserts take turns until this transaction ends, one that creates it
-        too (a lock on its id, not its row, which may not exist yet): each version follows the one before."""
-        if lock:
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"inventory:location:{location_id}"}
-            )
+        too (a lock on its id, not its row, which may not exist yet): each version follows the one before.
+        With `share`, no upsert changes it until this transaction ends, while other sharers go on: a decision
+        taken on this version (an allocation allowed here) commits before an upsert can judge it."""
+        if lock or share:
+            fn = "pg_advisory_xact_lock" if lock else "pg_advisory_xact_lock_shared"
+            await self.session.execute(text(f"SELECT {fn}(hashtext(:k))"), {"k": f"inventory:location:{location_id}"})
         row = (await self.session.execute(select(_LOC).where(_LOC.c.id == location_id))).first()
         return _location(row) if row else None
 

@@ -17,8 +17,13 @@ class ChannelPolicyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, channel_id: str) -> ChannelPolicy | None:
-        row = (await self.session.execute(select(_POLICY).where(_POLICY.c.channel_id == channel_id))).first()
+    async def get(self, channel_id: str, *, lock: bool = False) -> ChannelPolicy | None:
+        """With `lock`, the row FOR SHARE: no newer version is applied until this transaction ends (and one
+        being applied is waited for, then read)."""
+        query = select(_POLICY).where(_POLICY.c.channel_id == channel_id)
+        if lock:
+            query = query.with_for_update(read=True)
+        row = (await self.session.execute(query)).first()
         if row is None:
             return None
         return build(

@@ -29,8 +29,10 @@ from onepool_inventory.service_layer import waiting
 from onepool_inventory.service_layer.unit_of_work import InventoryUnitOfWork
 
 
-async def _active_location(uow: InventoryUnitOfWork, location_id: str, field: str = "location_id") -> Location:
-    location = found(await uow.locations.get(location_id), "location", location_id)
+async def _active_location(
+    uow: InventoryUnitOfWork, location_id: str, field: str = "location_id", *, share: bool = False
+) -> Location:
+    location = found(await uow.locations.get(location_id, share=share), "location", location_id)
     if not location.active:
         raise FailedPrecondition("LOCATION_INACTIVE", f"location {location_id} is inactive", {field: location_id})
     return location
@@ -534,10 +536,14 @@ async def create_channel_allocation(
 ) -> ChannelAllocation:
     """Set units of the shared pool at one location aside for one channel. Refused: unknown channel or
     location (NOT_FOUND), inactive location or one the channel may not sell from (FAILED_PRECONDITION
-    LOCATION_NOT_SELLABLE), more than the shared pool has there (INSUFFICIENT_STOCK), ends_at in the past."""
-    policy = await channel_policy(uow, cmd.channel_id)
-    assert policy is not None
-    location = await _active_location(uow, cmd.location_id)
+    LOCATION_NOT_SELLABLE), more than the shared pool has there (INSUFFICIENT_STOCK), ends_at in the past.
+
+    The policy (FOR SHARE) and the location (shared lock) it is judged on stay as read until this commits: a
+    policy change or an UpsertLocation that would end the allocation waits, then sees it (they end only the
+    allocations they can read), or goes first and this reads its version. Locks in their order: policy, then
+    location, then stock rows; neither of them takes the other's lock, nor either after stock rows."""
+    policy = found(await uow.policies.get(cmd.channel_id, lock=True), "channel", cmd.channel_id)
+    location = await _active_location(uow, cmd.location_id, share=True)
     if not policy.allows(location):
         raise FailedPrecondition(
             "LOCATION_NOT_SELLABLE",
