@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from onepool_runtime.testing.plans import generic_plan
 from onepool_settlement.adapters import posting_sql
-from onepool_settlement.adapters.repository import page_query
+from onepool_settlement.adapters.repository import held_query, page_query
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 pytestmark = pytest.mark.asyncio
@@ -106,3 +106,50 @@ async def test_a_page_of_entries_is_a_range_of_an_index_in_listing_order(stack: 
         [condition] = [line for line in plan.splitlines() if "Index Cond" in line and "xact_id" in line]
         assert "ROW(xact_id, id) > ROW(" in condition and "pg_snapshot_xmin" in condition, plan
         assert "Sort" not in plan and "Seq Scan on journal_lines" not in plan, plan
+
+
+# Settled orders of 50 dealers, one in 50 not final yet (those in flight), each with its sale's three lines.
+_ORDERS_AND_SALES = """
+WITH o AS (
+  INSERT INTO order_settlements (order_id, currency, channel_id, seller, fee_rate_bps, brand_share_bps, cancelled,
+                                 final_at)
+  SELECT 'plan-' || $1 || '-' || n, 'CNY', 'CH', 'dealer:PL-' || $1 || '-' || (n % 50), 0, 3000, false,
+         CASE WHEN n % 50 = 0 THEN NULL ELSE now() END
+    FROM generate_series(1, $2) AS n
+), e AS (
+  INSERT INTO journal_entries (id, key, rule, currency, order_id, source_event_id, source_subject, memo)
+  SELECT 'plan-' || $1 || '-' || n, 'sale:plan-' || $1 || '-' || n, 'sale', 'CNY', 'plan-' || $1 || '-' || n,
+         '', '', ''
+    FROM generate_series(1, $2) AS n
+  RETURNING id
+)
+INSERT INTO journal_lines (entry_id, party, account, currency, amount_minor, order_id)
+SELECT e.id, p.party, p.account, 'CNY', p.amount, e.id
+  FROM e, LATERAL (VALUES ('clearing', 'customer_payment', -100), ('brand', 'brand_share', 30),
+                          ('dealer:PL-' || $1 || '-' || (split_part(e.id, '-', 3)::int % 50), 'sale', 70))
+                  AS p(party, account, amount)
+"""
+
+
+async def test_a_payouts_held_income_reads_by_index_never_every_order_settled(stack: Any, settlement: Any) -> None:
+    """CreatePayout's extra sum (repository.held_query): the party's positive lines on orders not final. The
+    party's lines by index (as its balance reads them) joined with the orders not final, read from the partial
+    index `order_settlements_not_final` (without it: a seq scan of every order ever settled); never a scan of
+    the journal. Generic plan, in a transaction rolled back."""
+    tag = uuid.uuid4().hex[:6]
+    conn = await asyncpg.connect(stack.database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute("SET search_path = settlement")
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(_ORDERS_AND_SALES, tag, 5 * ROWS)
+            await conn.execute("ANALYZE order_settlements, journal_entries, journal_lines")
+            sql = str(held_query(f"dealer:PL-{tag}-7", "CNY").compile(dialect=asyncpg_dialect()))
+            plan = await generic_plan(conn, sql)
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+    assert "Seq Scan" not in plan, plan
+    assert "order_settlements_not_final" in plan, plan

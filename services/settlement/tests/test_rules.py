@@ -212,6 +212,36 @@ def test_a_payout_pays_the_claim_at_period_end_less_what_settled_it_since() -> N
     assert rules.payout_amount(1_000, 0, 400) == 400
 
 
+def test_a_payout_holds_back_income_of_orders_not_final() -> None:
+    """payout_amount(..., held): at most the balance now less the party's positive lines on orders not final.
+    Audit D: a dealer owing 8 000 has its own sale's share, 14 000, posted: balance 6 000, all of it from an
+    open sale. Paid nothing (was 6 000); once the order is final, 6 000."""
+    assert rules.payout_amount(6_000, 0, 6_000, held=14_000) <= 0
+    assert rules.payout_amount(6_000, 0, 6_000, held=0) == 6_000
+    # Owed 15 000: 1 000 of a final order's fee, 14 000 of an open sale: 1 000 now.
+    assert rules.payout_amount(15_000, 0, 15_000, held=14_000) == 1_000
+    # An open sale posted after period_end is not in what was owed then; it still only caps the balance now.
+    assert rules.payout_amount(1_000, 0, 15_000, held=14_000) == 1_000
+
+
+def _fulfillment(fid: str, *, shipped: bool = False, cancelled: bool = False) -> Fulfillment:
+    return Fulfillment(fid, "L1", "", (StockLine("A", 1),), shipped, cancelled)
+
+
+def test_an_order_is_final_for_payouts_once_nothing_can_cancel_its_payment() -> None:
+    """rules.is_final, as dealers' income rule: closed, or paid with every fulfillment left or cancelled and
+    one at least left."""
+    left, waiting, dropped = _fulfillment("F1", shipped=True), _fulfillment("F2"), _fulfillment("F3", cancelled=True)
+    paid = replace(order(), is_paid=True)
+    assert not rules.is_final(paid)  # paid, nothing left yet
+    assert not rules.is_final(replace(paid, fulfillments=(left, waiting)))  # one still to leave
+    assert rules.is_final(replace(paid, fulfillments=(left,)))
+    assert rules.is_final(replace(paid, fulfillments=(left, dropped)))
+    assert not rules.is_final(replace(paid, fulfillments=(dropped,)))  # nothing left: still cancellable
+    assert not rules.is_final(replace(paid, fulfillments=(left,), is_paid=False))
+    assert rules.is_final(replace(paid, is_open=False))  # completed, cancelled or rejected
+
+
 def test_a_stored_entry_is_this_payments_only_if_everything_it_wrote_is_the_same() -> None:
     entry = rules.payment("payment:r1", "channel:M", "brand", "CNY", 9_500, fee_retained=500, reference="B-1")
     stored = [

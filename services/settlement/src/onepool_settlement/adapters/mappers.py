@@ -75,6 +75,7 @@ def payout_to_proto(p: Payout) -> pb.Payout:
         period_end=ts(p.period_end),
         entry_id=p.entry_id,
         created_at=ts(p.created_at),
+        held_back=money(p.currency, p.held),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from onepool_runtime.columns import Created, Stamped, Updated, counter_column, money_column, timestamp_column
 from onepool_runtime.commit_order import xact_column
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -131,6 +131,8 @@ class PayoutRow(SettlementTable, Created, table=True):
     status: str = Field(max_length=16)
     period_end: datetime | None = Field(default=None, sa_column=timestamp_column(default=False))
     entry_id: str = Field(max_length=64)
+    # What it held back: the party's income from orders not final yet (rules.payout_amount); 0 before 0010.
+    held: int = Field(default=0, sa_column=money_column())
 
 
 class LocationRow(SettlementTable, Updated, table=True):
@@ -147,6 +149,9 @@ class OrderSettlementRow(SettlementTable, Stamped, table=True):
     """Who sold an order and on which terms, and what the orders service last reported about it."""
 
     __tablename__ = "order_settlements"
+    # The orders whose income a payout holds back (repository.held_query): few, those in flight; without it
+    # the payout's sum read every order ever settled.
+    __table_args__ = (Index("order_settlements_not_final", "order_id", postgresql_where=text("final_at IS NULL")),)
 
     order_id: str = Field(primary_key=True, max_length=64)
     currency: str = Field(max_length=3)
@@ -161,6 +166,10 @@ class OrderSettlementRow(SettlementTable, Stamped, table=True):
     reported_paid: int = Field(default=0, sa_column=money_column())
     reported_refunded: int = Field(default=0, sa_column=money_column())
     cancelled: bool = False
+    # When an orders event first showed the order final for payouts (rules.is_final: nothing can cancel its
+    # payment any more); NULL while its income is held back from payouts. Orders settled before migration 0010
+    # read the migration's time: they are paid out as before (nothing says whether they are still open).
+    final_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class UnsettledOrderRow(SettlementTable, Stamped, table=True):

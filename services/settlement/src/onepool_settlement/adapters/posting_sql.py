@@ -88,6 +88,12 @@ UPDATE order_settlements o
  WHERE o.order_id = u.order_id AND o.order_id = ANY($1::text[])
 """
 
+# Monotonic: the first event showing the order final sets final_at; a later, older or redelivered one leaves it.
+_MARK_FINAL = """
+UPDATE order_settlements SET final_at = now(), updated_at = now()
+ WHERE order_id = ANY($1::text[]) AND final_at IS NULL
+"""
+
 _CHANNELS = """
 SELECT channel_id, type, owner_dealer_id, fee_rate_bps, version FROM channels WHERE channel_id = ANY($1::text[])
 """
@@ -154,6 +160,13 @@ async def note_reports(driver: Any, reports: dict[str, tuple[int, int]]) -> None
         return
     ids = sorted(reports)
     await driver.execute(_NOTE_REPORTS, ids, [reports[i][0] for i in ids], [reports[i][1] for i in ids])
+
+
+async def mark_final(driver: Any, order_ids: Iterable[str]) -> None:
+    """The orders' income may be paid out from now on (rules.is_final)."""
+    ids = sorted(set(order_ids))
+    if ids:
+        await driver.execute(_MARK_FINAL, ids)
 
 
 async def channels(driver: Any, channel_ids: Iterable[str]) -> dict[str, ChannelTerms]:

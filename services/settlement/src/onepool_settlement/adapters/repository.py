@@ -138,6 +138,24 @@ def page_query(
     return _LISTING.page(select(*_LINE_COLUMNS).select_from(_LINES_WITH_ENTRY).where(*filters), after, limit)
 
 
+def held_query(party: str, currency: str) -> Select[Any]:
+    """The sum (zero or more) of the party's positive lines on orders not final yet (order_settlements.final_at
+    NULL: rules.is_final). Lines without an order are not held, nor those of an order without a settlement row
+    (a kept presale deposit: the order lapsed, it is final). Reads the party's lines by index, as its balance
+    does, and the orders not final by a partial index (only those in flight), never every order settled
+    (tests/settlement/test_posting_plans.py)."""
+    return (
+        select(func.coalesce(func.sum(_LINES.c.amount_minor), 0))
+        .select_from(_ORDERS.join(_LINES, _LINES.c.order_id == _ORDERS.c.order_id))
+        .where(
+            _ORDERS.c.final_at.is_(None),
+            _LINES.c.party == party,
+            _LINES.c.currency == currency,
+            _LINES.c.amount_minor > 0,
+        )
+    )
+
+
 def _line(row: Any) -> JournalLine:
     return build(JournalLine, row, amount=row.amount_minor)
 
@@ -315,6 +333,10 @@ class SettlementRepository(Repository):
     async def note_order_reports(self, reports: dict[str, tuple[int, int]]) -> None:
         await posting_sql.note_reports(await self._uow.driver(), reports)
 
+    async def mark_final(self, order_ids: list[str]) -> None:
+        """The orders' events showed them final for payouts (rules.is_final): once final, final for good."""
+        await posting_sql.mark_final(await self._uow.driver(), order_ids)
+
     async def terms_of(self, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], ChannelTerms]:
         return await posting_sql.terms(await self._uow.driver(), wanted)
 
@@ -384,6 +406,10 @@ class SettlementRepository(Repository):
             )
         ).scalar_one()
         return int(value)
+
+    async def held_income(self, party: str, currency: str) -> int:
+        """What a cancellation could still take back from the party (held_query; rules.payout_amount)."""
+        return int((await self.session.execute(held_query(party, currency))).scalar_one())
 
     async def lock_parties(self, *parties: str) -> None:
         """Serialise what settles the parties' claims, payouts and payments, for the transaction: a payout reads
@@ -479,6 +505,7 @@ class SettlementRepository(Repository):
                 period_end=payout.period_end,
                 entry_id=payout.entry_id,
                 created_at=payout.created_at,
+                held=payout.held,
             )
         )
 

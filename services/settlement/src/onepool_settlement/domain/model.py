@@ -232,6 +232,7 @@ class Fulfillment:
     owner_dealer_id: str
     lines: tuple[StockLine, ...]
     shipped: bool  # shipped or picked up: the goods left the location
+    cancelled: bool = False  # cancelled with its order: nothing will leave
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,9 @@ class OrderFacts:
     lines: tuple[OrderLine, ...] = ()
     fulfillments: tuple[Fulfillment, ...] = ()
     is_paid: bool = False  # the customer has paid (settlement recognises the sale)
+    # The order still has a step to go (false once completed, cancelled or rejected). True unless stated: an
+    # order not known to be closed may still be cancelled, so its income is not paid out (rules.is_final).
+    is_open: bool = True
     # Presale: the part of `paid` paid as a deposit, and the deposit the seller kept when the balance lapsed.
     deposit: int = 0
     deposit_kept: int = 0
@@ -354,6 +358,8 @@ class Payout:
     entry_id: str = ""
     status: str = "PAID"
     created_at: datetime | None = None
+    # Not paid: the party's income from orders that could still be cancelled then (rules.payout_amount).
+    held: int = 0
 
 
 @dataclass(frozen=True)

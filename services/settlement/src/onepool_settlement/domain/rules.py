@@ -37,7 +37,9 @@ part, so it is posted then. Cancelling a paid order and returning goods reverse 
    clearing, the channel and the brand at zero.
 6. Payout (`payout:<request>`, CreatePayout): the brand pays a party what it owed it up to a date: the
    party is debited, the brand credited. The amount is `payout_amount`: the party's balance at the date,
-   less what settled its claims since, and never more than its balance now.
+   less what settled its claims since, and never more than its balance now less its income from orders that
+   can still be cancelled (`is_final`): money of a sale is paid out once the sale is final, as a marketplace
+   holds a seller's money until the order is (担保交易).
 7. Ownership (`ownership:<move>`, dealers.ownership.moved): goods that changed owner other than by a
    replenishment (a transfer between owners, a return received at a location of someone other than the
    seller, a dealer's location shipping someone else's sale), valued by dealers at a dealer's tier
@@ -275,7 +277,19 @@ def payment(
     )
 
 
-def payout_amount(owed_at_end: int, settled_since: int, balance_now: int) -> int:
+def is_final(order: OrderFacts) -> bool:
+    """Whether the order's income may be paid out: nothing can cancel its payment any more. The order is closed
+    (completed, cancelled or rejected), or paid with all its goods gone (every fulfillment left or cancelled,
+    one at least left): from then on only a return refunds it, and the goods come back with it. The same rule
+    as dealers' credit (services/dealers domain/income.py), so settlement never pays out in cash what dealers
+    still holds back from credit."""
+    if not order.is_open:
+        return True
+    remaining = [f for f in order.fulfillments if not f.cancelled]
+    return order.is_paid and bool(remaining) and all(f.shipped for f in remaining)
+
+
+def payout_amount(owed_at_end: int, settled_since: int, balance_now: int, held: int = 0) -> int:
     """Rule 6: what a payout up to period_end pays (zero or less: nothing to pay).
 
     `owed_at_end` is the party's balance just before period_end; `settled_since` the sum of its payment and
@@ -284,9 +298,16 @@ def payout_amount(owed_at_end: int, settled_since: int, balance_now: int) -> int
     since (a dealer paying for its replenishments) is not counted: it settled the party's debts, not a
     claim of the party, so it is never paid back. And a party that has run up new debts since is paid at
     most what it is owed on balance now: the brand does not pay out a claim the party's debts already
-    cancel."""
+    cancel.
+
+    `held` (zero or more) is the party's income that can still be taken back by a cancellation: the sum of
+    its positive lines on orders not final yet (`is_final`), whenever posted. It is part of `balance_now` and
+    is never paid out: after the payout the balance still covers it, so cancelling those orders leaves the
+    party owing no more than before the payout. Its negative lines on such orders (a refund, a fee it pays)
+    count at once, as everything without an order does."""
     assert settled_since <= 0, "only lines that reduced the claim count"
-    return min(owed_at_end + settled_since, balance_now)
+    assert held >= 0, "only positive lines are held"
+    return min(owed_at_end + settled_since, balance_now - held)
 
 
 def payout(key: str, payout_id: str, party: str, currency: str, amount: int) -> JournalEntry:

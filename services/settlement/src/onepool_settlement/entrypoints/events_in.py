@@ -1,7 +1,8 @@
 """Consumer handlers: other services' integration events -> settlement facts -> use cases.
 
-Orders' events are read by their facts (onepool/orders/v1/facts.proto) only: whether an order is paid, and
-which fulfillments have left, is what orders says, never settlement's reading of orders' statuses.
+Orders' events are read by their facts (onepool/orders/v1/facts.proto) only: whether an order is paid or
+still open, and which fulfillments have left or were cancelled, is what orders says, never settlement's
+reading of orders' statuses.
 
 An event that can never be settled (no order id, a currency that is not ISO 4217, negative money, an
 amount or an order line's value above the kernel's MAX_AMOUNT_MINOR, a refund in another currency) is
@@ -106,6 +107,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
             owner_dealer_id=f.location_owner_dealer_id,
             lines=tuple(StockLine(fl.sku, fl.quantity) for fl in f.lines),
             shipped=f.has_left,
+            cancelled=f.is_cancelled,
         )
         for f in order.fulfillments
     )
@@ -120,6 +122,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         lines=lines,
         fulfillments=fulfillments,
         is_paid=order.is_paid,
+        is_open=order.is_open,
         deposit=_amount(order.deposit, currency, f"order {order.order_id} deposit"),
         deposit_kept=_amount(order.deposit_kept, currency, f"order {order.order_id} deposit kept"),
         channel_version=max(0, order.channel_version),

@@ -123,6 +123,7 @@ async def ensure_sale(
     existing = await uow.repo.get_order(order.id)
     if existing is not None:
         await uow.repo.note_order_report(order.id, order.paid, order.refunded)
+        await _note_final(uow, [order], {order.id})
         return existing
     if not order.is_paid or order.gross <= 0:
         return None
@@ -134,7 +135,16 @@ async def ensure_sale(
     settlement, entry = rules.recognise_sale(order, channel, policy, source)
     settlement = await uow.repo.add_order(settlement)
     await post(uow, entry)
+    await _note_final(uow, [order], {order.id})
     return settlement
+
+
+async def _note_final(uow: SettlementUnitOfWork, orders: Sequence[OrderFacts], settled: set[str]) -> None:
+    """Record the settled orders these facts show final (rules.is_final): payouts pay their income from now on.
+    Monotonic, so facts older than the order's latest (events in any order, redelivered) never undo it."""
+    final = [o.id for o in orders if o.id in settled and rules.is_final(o)]
+    if final:
+        await uow.repo.mark_final(final)
 
 
 async def settle_deposit(uow: SettlementUnitOfWork, order: OrderFacts, source: Source) -> None:
@@ -234,6 +244,7 @@ async def record_orders(
             if fee is not None:
                 entries.append((fee, e.order.id))
     await uow.repo.note_order_reports({k: v for k, v in reports.items() if k in known or k in sold})
+    await _note_final(uow, [e.order for e in events], set(known) | set(sold))
     if entries:
         await post_many(uow, entries)
 
@@ -389,10 +400,11 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
 
 async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -> Payout:
     """Rule 6 (rules.payout_amount): pay what the party was owed at period_end, less what settled its claims
-    since (payouts to it, payments it received), and never more than its balance now; NOTHING_TO_PAY if that
-    is zero or less. A repeat (a retry after its idempotency key was purged) returns the stored payout if it
-    names the same party, currency and period_end; a different request under the same request_id is
-    INVALID_ARGUMENT and changes nothing."""
+    since (payouts to it, payments it received), and never more than its balance now less its income from
+    orders not final yet (held back, and recorded with the payout); NOTHING_TO_PAY if that is zero or less
+    (its metadata says how much was held). A repeat (a retry after its idempotency key was purged) returns
+    the stored payout if it names the same party, currency and period_end; a different request under the
+    same request_id is INVALID_ARGUMENT and changes nothing."""
     payout_id = str(uuid.uuid5(_PAYOUT_IDS, cmd.key))
     if cmd.period_end > datetime.now(UTC):
         raise FailedPrecondition(
@@ -404,21 +416,26 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
         if (existing.party, existing.currency, existing.period_end) != (cmd.party, cmd.currency, cmd.period_end):
             raise _reused_request_id()
         return existing
+    held = await uow.repo.held_income(cmd.party, cmd.currency)
     owed = rules.payout_amount(
         await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_end),
         await uow.repo.settled_since(cmd.party, cmd.currency, cmd.period_end),
         await uow.repo.balance(cmd.party, cmd.currency),
+        held,
     )
     if owed <= 0:
+        why = f" ({held} is held back until its orders are final)" if held else ""
         raise FailedPrecondition(
             "NOTHING_TO_PAY",
-            f"the brand owes {cmd.party} nothing up to period_end that it still owes now",
-            {"party": cmd.party, "owed": str(owed), "currency": cmd.currency},
+            f"the brand owes {cmd.party} nothing up to period_end that it still owes now{why}",
+            {"party": cmd.party, "owed": str(owed), "held": str(held), "currency": cmd.currency},
         )
     entry = rules.payout(cmd.key, payout_id, cmd.party, cmd.currency, owed)
     await _check_limits(uow, entry)
     await post(uow, entry)
-    payout = Payout(payout_id, cmd.party, cmd.currency, owed, cmd.period_end, entry.id, created_at=entry.created_at)
+    payout = Payout(
+        payout_id, cmd.party, cmd.currency, owed, cmd.period_end, entry.id, created_at=entry.created_at, held=held
+    )
     await uow.repo.add_payout(payout)
     return payout
 

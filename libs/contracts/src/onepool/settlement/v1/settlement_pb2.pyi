@@ -249,7 +249,7 @@ class RecordPaymentResponse(_message.Message):
     def __init__(self, payment: _Optional[_Union[Payment, _Mapping]] = ...) -> None: ...
 
 class Payout(_message.Message):
-    __slots__ = ("id", "party", "amount", "status", "period_end", "entry_id", "created_at")
+    __slots__ = ("id", "party", "amount", "status", "period_end", "entry_id", "created_at", "held_back")
     ID_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -257,6 +257,7 @@ class Payout(_message.Message):
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    HELD_BACK_FIELD_NUMBER: _ClassVar[int]
     id: str
     party: str
     amount: _common_pb2.Money
@@ -264,7 +265,8 @@ class Payout(_message.Message):
     period_end: _timestamp_pb2.Timestamp
     entry_id: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., party: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    held_back: _common_pb2.Money
+    def __init__(self, id: _Optional[str] = ..., party: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., held_back: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class CreatePayoutRequest(_message.Message):
     __slots__ = ("request_id", "party", "period_end", "currency")

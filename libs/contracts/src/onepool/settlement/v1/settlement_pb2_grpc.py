@@ -192,7 +192,8 @@ class SettlementServiceServicer:
         Idempotent by request_id: the same request again gets the payout first made, also after its stored
         answer was purged (the payout id comes from the request_id).
         Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), NOTHING_TO_PAY (the amount
-        computed is zero or less: the brand owes the party nothing up to period_end that it still owes now),
+        computed is zero or less: the brand owes the party nothing up to period_end that it still owes now, or
+        only income from orders that can still be cancelled; metadata `held` is that income),
         BALANCE_LIMIT (the payout would take a balance beyond +-2^62 further from zero, or is larger than that);
         INVALID_ARGUMENT (a request_id whose payout was made for another party, currency or period_end, however
         long ago).
