@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from onepool_orders.domain.model import AllocatedStock
-from onepool_orders.domain.stock_requests import FulfillReservation, StockLine
+from onepool_orders.domain.stock_requests import FulfillReservation, ReleaseReservation, StockLine
 from onepool_orders.service_layer.lifecycle import OrderLifecycle
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.ports import ReservationInfo, ReservationState, ReserveStock, ReturnLocation
@@ -53,6 +53,7 @@ class FakeInventory:
         self.restocked: list[str] = []
         self.unreachable = False
         self.location_of: dict[str, str] = {}  # where a SKU is reserved (default WH)
+        self.left_at: dict[str, set[str]] = {}  # per reservation: the locations everything it held there left
         self.refuse_commit: DomainError | None = None
         self.lock = asyncio.Lock()
 
@@ -98,7 +99,7 @@ class FakeInventory:
     async def reservation(self, reservation_id: str) -> ReservationInfo:
         self._check()
         made = next(r for r in self.by_request.values() if r.id == reservation_id)
-        return replace(made, state=self.states[reservation_id])
+        return replace(made, state=self.states[reservation_id], left_at=frozenset(self.left_at.get(reservation_id, ())))
 
     async def commit(self, reservation_id: str) -> None:
         self._check()
@@ -107,11 +108,23 @@ class FakeInventory:
         self.states[reservation_id] = ReservationState.COMMITTED
         self.committed.append(reservation_id)
 
-    async def release(self, reservation_id: str, reason: str) -> None:
+    async def release(self, reservation_id: str, reason: str) -> ReservationInfo:
         self._check()
-        if self.states.get(reservation_id, ReservationState.RELEASED).holds_stock:
+        state = self.states.get(reservation_id, ReservationState.RELEASED)
+        if state is ReservationState.FULFILLED:
+            raise FailedPrecondition(
+                "INVALID_RESERVATION_STATE",
+                f"cannot release reservation {reservation_id}: it is FULFILLED",
+                {"reservation_id": reservation_id, "status": state.value},
+            )
+        if state.holds_stock:
             self.states[reservation_id] = ReservationState.RELEASED
         self.released.append(reservation_id)
+        made = next((r for r in self.by_request.values() if r.id == reservation_id), None)
+        info = made or ReservationInfo(reservation_id, ReservationState.RELEASED, (), None)
+        return replace(
+            info, state=self.states.get(reservation_id, state), left_at=frozenset(self.left_at.get(reservation_id, ()))
+        )
 
     async def fulfill(
         self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str
@@ -127,6 +140,11 @@ class FakeInventory:
                 {"reservation_id": reservation_id, "status": state.value},
             )
         self.fulfilled.append(request_id)
+        left = self.left_at.setdefault(reservation_id, set())
+        left.add(location_id)
+        made = next((r for r in self.by_request.values() if r.id == reservation_id), None)
+        if made is not None and {a.location_id for a in made.allocations} <= left:
+            self.states[reservation_id] = ReservationState.FULFILLED
 
     async def restock(
         self, location_id: str, lines: tuple[StockLine, ...], request_id: str, reference: str, reason: str
@@ -167,6 +185,11 @@ class Saga:
         """What the lifecycle does for a handler's shipment (tell inventory before it is recorded), for tests
         that run the handlers themselves."""
         await self.inventory.fulfill(request.reservation_id, request.location_id, request.lines, request.request_id)
+
+    async def release(self, request: ReleaseReservation) -> frozenset[str]:
+        """What the lifecycle does for a handler's cancellation of a paid order (release in inventory before it
+        is recorded, learning what had left), for tests that run the handlers themselves."""
+        return (await self.inventory.release(request.reservation_id, request.reason)).left_at
 
 
 @pytest.fixture(scope="module")

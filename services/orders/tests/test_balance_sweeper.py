@@ -150,7 +150,7 @@ async def test_a_cancellation_after_the_deadline_is_the_lapse_the_sweeper_would_
 
     async def cancel(order_id: str) -> Any:
         cmd = commands.CancelOrder(order_id, "buyer walked")
-        return await run_in_transaction(saga.uow, lambda uow: handlers.cancel_order(uow, cmd))
+        return await run_in_transaction(saga.uow, lambda uow: handlers.cancel_order(uow, cmd, release=saga.release))
 
     lapsed, refunded, cancelled = [await cancel(o.id) for o in (kept, broken, early)]
     assert (lapsed.status, lapsed.deposit_kept_minor, lapsed.refunded.amount_minor) == (OrderStatus.CANCELLED, 500, 0)

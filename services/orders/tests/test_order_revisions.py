@@ -59,7 +59,7 @@ async def test_each_change_publishes_the_next_revision(saga: Saga) -> None:
         saga.uow, lambda uow: handlers.pay_order(uow, commands.PayOrder(order.id, "pay-1", order.total))
     )
     cancel = commands.CancelOrder(order.id, "buyer changed their mind")
-    await run_in_transaction(saga.uow, lambda uow: handlers.cancel_order(uow, cancel))
+    await run_in_transaction(saga.uow, lambda uow: handlers.cancel_order(uow, cancel, release=saga.release))
     assert await published(saga, order.id) == [
         ("orders.order.placed", 1),
         ("orders.order.paid", 2),
@@ -77,7 +77,7 @@ async def test_concurrent_changes_never_share_a_revision(saga: Saga) -> None:
     cancel = commands.CancelOrder(order.id, "buyer changed their mind")
     await asyncio.gather(
         run_in_transaction(saga.uow, lambda uow: handlers.pay_order(uow, pay)),
-        run_in_transaction(saga.uow, lambda uow: handlers.cancel_order(uow, cancel)),
+        run_in_transaction(saga.uow, lambda uow: handlers.cancel_order(uow, cancel, release=saga.release)),
         return_exceptions=True,
     )
     revisions = [revision for _, revision in await published(saga, order.id)]

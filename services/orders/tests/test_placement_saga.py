@@ -177,7 +177,7 @@ async def test_an_order_cancelled_while_its_stock_was_being_reserved_does_not_ke
 
     async def customer_cancels_first(uow, pending, *args):  # type: ignore[no-untyped-def]
         cancel = commands.CancelOrder(pending.id, "changed mind")
-        await run_in_transaction(saga.uow, lambda other: handlers.cancel_order(other, cancel))
+        await run_in_transaction(saga.uow, lambda other: handlers.cancel_order(other, cancel, release=saga.release))
         return await record(uow, pending, *args)
 
     monkeypatch.setattr(handlers, "record_reservation_at_once", customer_cancels_first)

@@ -92,12 +92,20 @@ def allocated_stock(a: pb.Allocation) -> AllocatedStock:
     )
 
 
+def left_at(reservation: pb.Reservation) -> frozenset[str]:
+    """The locations everything of the reservation held at has left (an order has one fulfillment per location,
+    and orders lets it leave whole)."""
+    open_at = {a.location_id for a in reservation.allocations if a.fulfilled_quantity < a.quantity}
+    return frozenset(a.location_id for a in reservation.allocations if a.location_id not in open_at)
+
+
 def _reservation(r: pb.Reservation) -> ReservationInfo:
     return ReservationInfo(
         id=r.id,
         state=_STATES.get(r.status, ReservationState.RELEASED),
         allocations=tuple(allocated_stock(a) for a in r.allocations),
         expires_at=from_ts(r.expires_at) if r.HasField("expires_at") else None,
+        left_at=left_at(r),
     )
 
 
@@ -144,11 +152,12 @@ class GrpcInventory:
     async def commit(self, reservation_id: str) -> None:
         await self._call(self._stub.CommitReservation, pb.CommitReservationRequest(reservation_id=reservation_id))
 
-    async def release(self, reservation_id: str, reason: str) -> None:
-        await self._call(
+    async def release(self, reservation_id: str, reason: str) -> ReservationInfo:
+        reply = await self._call(
             self._stub.ReleaseReservation,
             pb.ReleaseReservationRequest(reservation_id=reservation_id, reason=reason[:500]),
         )
+        return _reservation(reply.reservation)
 
     async def fulfill(
         self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str

@@ -6,7 +6,7 @@ from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.inventory.v1 import inventory_pb2
 from onepool_runtime.protobuf import from_ts
 
-from onepool_orders.adapters.inventory import allocated_stock
+from onepool_orders.adapters.inventory import allocated_stock, left_at
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
@@ -38,13 +38,6 @@ async def on_reservation_fulfilled(event: inventory_events.ReservationFulfilled,
     them leave, and the caller never retried) is recorded; one it recorded changes nothing."""
     r = event.reservation
     await handlers.fulfilled_in_inventory(uow, r.order_id, r.id, left_at(r))
-
-
-def left_at(reservation: inventory_pb2.Reservation) -> frozenset[str]:
-    """The locations everything of the reservation held at has left (an order has one fulfillment per location,
-    and orders lets it leave whole)."""
-    open_at = {a.location_id for a in reservation.allocations if a.fulfilled_quantity < a.quantity}
-    return frozenset(a.location_id for a in reservation.allocations if a.location_id not in open_at)
 
 
 async def _follow(

@@ -253,13 +253,46 @@ async def pay_order(uow: OrdersUnitOfWork, cmd: commands.PayOrder, guard: Guard 
     return order
 
 
-async def cancel_order(uow: OrdersUnitOfWork, cmd: commands.CancelOrder, guard: Guard = _allow) -> Order:
+# Releases an order's reservation in inventory before its cancellation is recorded, and returns the locations
+# whose goods inventory had let leave (lifecycle.py sends it; tests may fake it).
+Release = Callable[[sr.ReleaseReservation], Awaitable[frozenset[str]]]
+# A FulfillReservation may be in flight for these (ShipFulfillment: PAID, FULFILLING; ConfirmPickup:
+# READY_FOR_PICKUP) once inventory confirmed the commit.
+_MAY_BE_LEAVING = frozenset({OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP, OrderStatus.FULFILLING})
+
+
+async def cancel_order(
+    uow: OrdersUnitOfWork, cmd: commands.CancelOrder, guard: Guard = _allow, *, release: Release
+) -> Order:
     """A presale order whose balance is overdue has lapsed already, whether or not the sweeper got to it: it is
     lapsed here by the same rule (its deposit kept or refunded as `lapse_overdue_balances` would), so what the
-    seller keeps does not depend on who comes first."""
+    seller keeps does not depend on who comes first.
+
+    Goods of a paid order whose commit inventory confirmed may have left without orders knowing yet (a
+    ShipFulfillment answered UNAVAILABLE after inventory applied it, its news still on the way), so inventory is
+    asked first, as a shipment asks (`_leave`): the reservation is released while the order's row is locked and
+    before anything is recorded, and what inventory says had left is recorded as left; only the rest is
+    cancelled and refunded. Everything left: the order is saved SHIPPED, uncancelled (the lifecycle then refuses
+    the cancel as for any shipped order). Inventory unreachable: Unavailable, nothing recorded. An unpaid order
+    (or one whose commit is not confirmed) has nothing that could have left: its release is queued as before."""
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
     moment = now()
-    if await _lapse(uow, order, moment) or order.cancel(cmd.reason or "cancelled by request", moment):
+    if await _lapse(uow, order, moment):
+        await uow.orders.save(order)
+        return order
+    reason = cmd.reason or "cancelled by request"
+    if order.status not in _MAY_BE_LEAVING or await _commit_state(uow, order) is not CommitState.CONFIRMED:
+        if order.cancel(reason, moment):
+            await uow.orders.save(order)
+        return order
+    # The same request the cancellation queues, so whatever is sent later is a repeat inventory answers as done.
+    request = sr.ReleaseReservation(order.reservation_id, reason)
+    left = order.record_left_in_inventory(order.reservation_id, await release(request), moment)
+    if left and order.status is OrderStatus.SHIPPED:
+        await uow.orders.save(order)
+        return order
+    if order.cancel(reason, moment) or left:
+        order.stock_requests = [r for r in order.stock_requests if r != request]  # applied already
         await uow.orders.save(order)
     return order
 
@@ -406,14 +439,19 @@ async def fulfilled_in_inventory(
     order = await uow.orders.get(order_id, lock=True)
     if order is None:
         return False
-    if not order.record_left_in_inventory(reservation_id, left_at, now()):
-        if order.status is OrderStatus.CANCELLED and order.reservation_id == reservation_id:
+    if order.reservation_id == reservation_id:
+        cancelled = sorted(f.location_id for f in order.fulfillments if f.is_cancelled and f.location_id in left_at)
+        if cancelled:
+            # Refunded as never sent, yet gone in inventory: nothing here can tell which is true.
             log.error(
-                "inventory let goods of cancelled order %s leave %s (reservation %s); an operator must settle it",
+                "inventory let goods of order %s (%s) leave %s, where orders cancelled and refunded them "
+                "(reservation %s); an operator must settle it",
                 order_id,
-                ", ".join(sorted(left_at)),
+                order.status.value,
+                ", ".join(cancelled),
                 reservation_id,
             )
+    if not order.record_left_in_inventory(reservation_id, left_at, now()):
         return False
     await uow.orders.save(order)
     return True

@@ -4,13 +4,16 @@ back. If inventory is unreachable they are sent later by the recovery loop (stoc
 stands, because the change and its requests committed together. Goods leave (ShipFulfillment, ConfirmPickup)
 only once inventory has confirmed the payment's commit, and only if inventory itself lets them leave first:
 that one is not queued but asked before anything is recorded (`_leave`), since an operator may have released
-the reservation meanwhile and goods that left then would be sold twice.
+the reservation meanwhile and goods that left then would be sold twice. Likewise a paid order's cancellation
+releases its reservation before it is recorded (`_release_first`): goods inventory let leave while orders did
+not know it yet (a shipment's answer came too late) are recorded as left, never refunded.
 
 Failure modes: the change's own errors (NOT_FOUND, FAILED_PRECONDITION, INVALID_ARGUMENT, the guard's
 PERMISSION_DENIED) leave everything as it was; a return to a location inventory does not know (or that is
 inactive) is NOT_FOUND before anything is recorded, so a return that cannot be restocked is never half done;
 a return at a location the caller may not receive at (a dealer at another's) is PERMISSION_DENIED, also
-before anything is recorded.
+before anything is recorded; inventory unreachable when goods would leave or a paid order be cancelled is
+UNAVAILABLE, nothing recorded.
 """
 
 from __future__ import annotations
@@ -22,16 +25,21 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 from onepool_runtime.auth import scoped_key
-from onepool_runtime.errors import DomainError, found
+from onepool_runtime.errors import DomainError, FailedPrecondition, Unavailable, found
 from onepool_runtime.servicer import UseCases
 
 from onepool_orders.domain import commands
 from onepool_orders.domain.model import Order, OrderStatus, Return
-from onepool_orders.domain.stock_requests import CommitNotConfirmed, FulfillReservation, refused_to_leave
+from onepool_orders.domain.stock_requests import (
+    CommitNotConfirmed,
+    FulfillReservation,
+    ReleaseReservation,
+    refused_to_leave,
+)
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.handlers import Guard
 from onepool_orders.service_layer.placing import release_unrecorded
-from onepool_orders.service_layer.ports import Inventory, ReturnLocation
+from onepool_orders.service_layer.ports import Inventory, ReservationState, ReturnLocation
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
@@ -49,7 +57,14 @@ class OrderLifecycle:
         return await self._change(cmd.order_id, lambda uow: handlers.pay_order(uow, cmd, guard))
 
     async def cancel(self, cmd: commands.CancelOrder, guard: Guard) -> Order:
-        order = await self._change(cmd.order_id, lambda uow: handlers.cancel_order(uow, cmd, guard))
+        def produce(uow: OrdersUnitOfWork) -> Awaitable[Order]:
+            return handlers.cancel_order(uow, cmd, guard, release=self._release_first)
+
+        order = await self._change(cmd.order_id, produce)
+        if order.status is OrderStatus.SHIPPED and not order.unshipped_cancelled:
+            # Inventory had let all of it leave: that is recorded now, and the cancel is refused as for any
+            # shipped order (INVALID_ORDER_STATE) by trying it once more.
+            order = await self._change(cmd.order_id, produce)
         if order.status is OrderStatus.CANCELLED and not order.was_placed:
             # Cancelled while PENDING: no reservation is recorded, but inventory may hold one made for it.
             await release_unrecorded(self._inventory, order, order.status_reason)
@@ -96,11 +111,20 @@ class OrderLifecycle:
         the caller's retry gets the same answer (the same request id), and a caller that never retries has the
         shipment recorded from inventory's inventory.reservation.fulfilled (handlers.fulfilled_in_inventory)."""
 
+        async def tell(request: FulfillReservation) -> None:
+            await self._inventory.fulfill(
+                request.reservation_id, request.location_id, request.lines, request.request_id
+            )
+
         async def fulfill(request: FulfillReservation) -> None:
             try:
-                await self._inventory.fulfill(
-                    request.reservation_id, request.location_id, request.lines, request.request_id
-                )
+                try:
+                    await tell(request)
+                except Unavailable:
+                    # Inventory may have applied it and answered after our deadline: asked again with the same
+                    # request id, it replays what it committed, so a late answer need not fail the shipment
+                    # (and leave goods gone that a CancelOrder would then refund).
+                    await tell(request)
             except DomainError as exc:
                 answer = refused_to_leave(order_id, fulfillment_id, request, exc)
                 if answer is exc:
@@ -108,6 +132,25 @@ class OrderLifecycle:
                 raise answer from exc
 
         return fulfill
+
+    async def _release_first(self, request: ReleaseReservation) -> frozenset[str]:
+        """ReleaseReservation for a CancelOrder, sent while the order is locked and before anything is recorded
+        (handlers.cancel_order). Inventory serialises it with a fulfillment, so the reservation it returns shows
+        for good what had left: those locations are recorded as left, only the rest cancelled. Unreachable: the
+        caller gets UNAVAILABLE and nothing is recorded (a release inventory applied meanwhile is heard as an
+        operator's: its event cancels the order the same way)."""
+        try:
+            return (await self._inventory.release(request.reservation_id, request.reason)).left_at
+        except Unavailable as exc:
+            raise Unavailable(
+                f"cannot cancel now: inventory could not release reservation {request.reservation_id} "
+                f"({exc.message}); nothing was recorded; retry"
+            ) from exc
+        except FailedPrecondition as exc:
+            if exc.metadata.get("status") != ReservationState.FULFILLED.value:
+                raise
+            # Everything had left: the release is refused, and the reservation shows where.
+            return (await self._inventory.reservation(request.reservation_id)).left_at
 
     async def complete(self, cmd: commands.CompleteOrder, guard: Guard) -> Order:
         return await self._change(cmd.order_id, lambda uow: handlers.complete_order(uow, cmd, guard))

@@ -55,6 +55,8 @@ class ReservationInfo:
     state: ReservationState
     allocations: tuple[AllocatedStock, ...]
     expires_at: datetime | None
+    # The locations where everything it held has left (fulfilled): the goods inventory let leave there.
+    left_at: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,10 @@ class Inventory(Protocol):
     async def commit(self, reservation_id: str) -> None:
         """Payment received: the reservation stops expiring. Idempotent."""
 
-    async def release(self, reservation_id: str, reason: str) -> None:
-        """Give the stock back. Idempotent (a released or expired reservation stays as it is)."""
+    async def release(self, reservation_id: str, reason: str) -> ReservationInfo:
+        """Give the unfulfilled stock back; the reservation as released (what had left stays left). Idempotent (a
+        released or expired reservation stays as it is). A FULFILLED one (everything left) is refused:
+        FailedPrecondition INVALID_RESERVATION_STATE, status FULFILLED."""
 
     async def fulfill(
         self, reservation_id: str, location_id: str, lines: tuple[StockLine, ...], request_id: str

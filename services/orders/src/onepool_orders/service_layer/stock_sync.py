@@ -6,8 +6,9 @@ applied to stock for a change that was not recorded. Right after a use case comm
 order's requests at once (so callers see stock move before they get their answer); the recovery loop sends
 whatever is left (inventory was unreachable, or the process died) with backoff. A shipment is not queued:
 inventory is asked before it is recorded (lifecycle.py `_hand_over`; an operator may have released the
-reservation, and goods must not leave then). FulfillReservation rows queued before that are still sent here,
-idempotent on their request id.
+reservation, and goods must not leave then); nor is the release of a paid order whose commit inventory
+confirmed (lifecycle.py `_release_first`: goods may have left without orders knowing yet). FulfillReservation
+rows queued before that are still sent here, idempotent on their request id.
 
 Each order's requests are sent one at a time in the order they were recorded (a commit before a fulfillment,
 a fulfillment before a return). A request inventory refuses for good is set aside with its error for an

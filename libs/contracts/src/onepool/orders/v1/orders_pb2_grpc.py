@@ -172,8 +172,12 @@ class OrderServiceServicer:
         order (part of it left) keeps what left and cancels the rest: the fulfillments not yet shipped are
         CANCELLED, their units go back to the pool, their share of the payment is due back (recorded as a return
         without a location: OrderReturned) and the order is SHIPPED; cancelling it again returns it.
-        Errors: NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (completed, rejected, or all of it
-        shipped: return it instead).
+        A paid order is released in inventory before anything is recorded: goods inventory let leave meanwhile (a
+        ShipFulfillment answered UNAVAILABLE after inventory applied it) are recorded as shipped, never refunded,
+        and only the rest is cancelled (all of it left: the order is SHIPPED and the cancel refused).
+        Errors: NOT_FOUND (order); UNAVAILABLE with RetryInfo (inventory unreachable for a paid order: retry;
+        nothing was recorded); FAILED_PRECONDITION INVALID_ORDER_STATE (completed, rejected, or all of it shipped:
+        return it instead).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
