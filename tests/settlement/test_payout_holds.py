@@ -22,6 +22,7 @@ from onepool_cli.services import SERVICES
 from onepool_runtime.db import create_engine
 from onepool_runtime.migrations import downgrade_sync, upgrade
 from onepool_runtime.testing.services import error_info
+from onepool_settlement.adapters.repository import SettlementRepository
 from sqlalchemy import text
 
 from tests.settlement.conftest import Bus
@@ -159,6 +160,52 @@ async def test_a_payout_pays_income_of_final_orders_and_holds_the_rest(bus: Bus,
     assert isinstance(second, pb.Payout), second
     assert (second.amount.amount_minor, second.held_back.amount_minor) == (14_000, 0)
     assert await balance(settlement, admin, party) == 0
+
+
+async def test_a_sale_committed_while_a_payout_reads_is_held_back_too(
+    bus: Bus, settlement: Any, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The payout reads the party's balance now and what of it is held in one statement. Before, it read what
+    is held first and the balances after it (READ COMMITTED: each statement sees what has committed by then):
+    an open sale committed in between counted in the balance, not in what is held, and was paid out (14 000,
+    held_back 0; once that sale was cancelled the dealer owed 14 000 with the cash gone). The payout here is
+    paused after its first read while that sale commits (audit Z)."""
+    dealer, channel = bus.uid("D"), bus.uid("DCH")
+    party = f"dealer:{dealer}"
+    await bus.channel_created(bus.channel(channel, 0, type_=channels_pb2.CHANNEL_TYPE_DEALER, owner_dealer_id=dealer))
+    await bus.order_shipped(own_sale(bus, bus.uid("O"), channel, dealer, shipped=True), "F1")  # final: +14 000
+    await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 14_000)
+    period_end = now()
+    await bus.replenishment_received(bus.uid("RP"), dealer, 14_000)  # after period_end: owed nothing on balance
+    await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 0)
+
+    first_read, go = asyncio.Event(), asyncio.Event()
+
+    def pausing(name: str) -> None:
+        read = getattr(SettlementRepository, name, None)
+        if read is None:  # the reads of the payout as written before or after the fix
+            return
+
+        async def paused(self: Any, p: str, currency: str) -> Any:
+            value = await read(self, p, currency)
+            if p == party and not first_read.is_set():
+                first_read.set()
+                await go.wait()
+            return value
+
+        monkeypatch.setattr(SettlementRepository, name, paused)
+
+    for name in ("held_income", "balance_and_held"):
+        pausing(name)
+    request = pb.CreatePayoutRequest(request_id=bus.uid("payout"), party=party, period_end=period_end)
+    call = asyncio.ensure_future(settlement.CreatePayout(request, metadata=admin))
+    await first_read.wait()
+    await bus.order_paid(own_sale(bus, bus.uid("O"), channel, dealer))  # open: +14 000, to be held back
+    await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 14_000)
+    go.set()
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await call
+    assert error_info(refused.value).reason == "NOTHING_TO_PAY"
 
 
 async def test_orders_settled_before_the_migration_are_final(database_url: str) -> None:

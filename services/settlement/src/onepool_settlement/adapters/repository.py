@@ -371,7 +371,21 @@ class SettlementRepository(Repository):
         """The party's balance just before `when` (lines posted at or after it not counted)."""
         return await self._balance(party, currency, when)
 
+    async def balance_and_held(self, party: str, currency: str) -> tuple[int, int]:
+        """The party's balance now and what of it a cancellation could still take back (held_query), read by one
+        statement, so from one snapshot: read apart, a sale of an open order committed between the two would
+        count in the balance and not in what is held, and a payout would pay it out."""
+        moved, snapped = await self._moved(party, currency, None)
+        row = (await self.session.execute(select(moved, held_query(party, currency).scalar_subquery()))).one()
+        return int(row[0]) + snapped, int(row[1])
+
     async def _balance(self, party: str, currency: str, when: datetime | None) -> int:
+        moved, snapped = await self._moved(party, currency, when)
+        return int((await self.session.execute(select(moved))).scalar_one()) + snapped
+
+    async def _moved(self, party: str, currency: str, when: datetime | None) -> tuple[Any, int]:
+        """(the sum of the party's lines since its last snapshot before `when`, as a scalar subquery; that
+        snapshot's balance)."""
         snap = select(_SNAPSHOTS.c.period_end, _SNAPSHOTS.c.balance).where(
             _SNAPSHOTS.c.party == party, _SNAPSHOTS.c.currency == currency
         )
@@ -383,10 +397,8 @@ class SettlementRepository(Repository):
             conditions.append(_LINES.c.created_at >= row.period_end)
         if when is not None:
             conditions.append(_LINES.c.created_at < when)
-        moved = (
-            await self.session.execute(select(func.coalesce(func.sum(_LINES.c.amount_minor), 0)).where(*conditions))
-        ).scalar_one()
-        return int(moved) + (int(row.balance) if row is not None else 0)
+        moved = select(func.coalesce(func.sum(_LINES.c.amount_minor), 0)).where(*conditions).scalar_subquery()
+        return moved, int(row.balance) if row is not None else 0
 
     async def settled_since(self, party: str, currency: str, since: datetime) -> int:
         """The sum (zero or negative) of the party's payment and payout lines posted at or after `since` that
@@ -406,10 +418,6 @@ class SettlementRepository(Repository):
             )
         ).scalar_one()
         return int(value)
-
-    async def held_income(self, party: str, currency: str) -> int:
-        """What a cancellation could still take back from the party (held_query; rules.payout_amount)."""
-        return int((await self.session.execute(held_query(party, currency))).scalar_one())
 
     async def lock_parties(self, *parties: str) -> None:
         """Serialise what settles the parties' claims, payouts and payments, for the transaction: a payout reads

@@ -416,11 +416,11 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
         if (existing.party, existing.currency, existing.period_end) != (cmd.party, cmd.currency, cmd.period_end):
             raise _reused_request_id()
         return existing
-    held = await uow.repo.held_income(cmd.party, cmd.currency)
+    balance_now, held = await uow.repo.balance_and_held(cmd.party, cmd.currency)  # one snapshot: see there
     owed = rules.payout_amount(
         await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_end),
         await uow.repo.settled_since(cmd.party, cmd.currency, cmd.period_end),
-        await uow.repo.balance(cmd.party, cmd.currency),
+        balance_now,
         held,
     )
     if owed <= 0:
