@@ -91,9 +91,14 @@ class Bus:
         dealer_id: str = "",
         fulfillments: list[facts_pb2.FulfillmentFacts] | None = None,
         refunded: int = 0,
+        is_final: bool | None = None,
     ) -> facts_pb2.OrderFacts:
-        """A paid, open order's facts as orders states them. lines: (sku, quantity, unit price in fen)."""
+        """A paid, open order's facts as orders states them. lines: (sku, quantity, unit price in fen).
+        `is_final` unless given: as orders decides it for a paid open order, every fulfillment left."""
         total = sum(q * p for _, q, p in lines)
+        if is_final is None:
+            is_final = bool(fulfillments) and all(f.has_left or f.is_cancelled for f in fulfillments or [])
+            is_final = is_final and any(f.has_left for f in fulfillments or [])
         return facts_pb2.OrderFacts(
             order_id=order_id,
             channel_id=channel_id,
@@ -108,6 +113,7 @@ class Bus:
             fulfillments=fulfillments or [],
             is_open=True,
             is_paid=True,
+            is_final=is_final,
         )
 
     @staticmethod

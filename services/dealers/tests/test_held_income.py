@@ -116,3 +116,54 @@ async def test_only_orders_a_dealer_can_earn_from_are_kept_closed(  # type: igno
         return await kept() == {mine, shipped_by_it}
 
     await eventually(both_kept)  # the brand orders were published first, on the same stream
+
+
+async def test_an_open_orders_share_counts_when_orders_says_it_is_final(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, publish
+) -> None:
+    """Orders decides when nothing can cancel an order's payment any more (OrderFacts.is_final: paid with all its
+    goods gone); dealers reads that fact and never judges the fulfillments itself. A sale's +1 000 stays held on
+    an event showing every fulfillment left without the fact, and counts on the one that states it."""
+    dealer, store, _ = await setup.ready(limit=10_000)
+    order_id, party = setup.name("O"), f"dealer:{dealer.id}"
+    sale = settlement_events.EntryPosted(
+        entry_id=setup.name("E"),
+        order_id=order_id,
+        rule="sale",
+        currency="CNY",
+        lines=[
+            settlement_pb2.JournalLine(party=party, amount=cny(1000)),
+            settlement_pb2.JournalLine(party="brand", amount=cny(-1000)),
+        ],
+    )
+    shop = facts_pb2.FulfillmentFacts(
+        fulfillment_id="F1", location_id=store, location_owner_dealer_id=dealer.id, has_left=True
+    )
+
+    def shipped(is_final: bool) -> order_events.OrderShipped:
+        facts = facts_pb2.OrderFacts(
+            order_id=order_id, dealer_id=dealer.id, is_open=True, is_paid=True, is_final=is_final, fulfillments=[shop]
+        )
+        return order_events.OrderShipped(facts=facts, fulfillment_id="F1")
+
+    async def owed_is(balance: int) -> None:
+        async def check() -> bool:
+            return (await _owed(dealers, admin, dealer.id))[0] == balance  # credit stops at the limit
+
+        await eventually(check)
+
+    await publish("settlement.entry.posted", sale)
+    await publish("orders.order.shipped", shipped(is_final=False))
+    payment = settlement_events.EntryPosted(
+        entry_id=setup.name("E"),
+        rule="payment",
+        currency="CNY",
+        lines=[
+            settlement_pb2.JournalLine(party=party, amount=cny(100)),
+            settlement_pb2.JournalLine(party="brand", amount=cny(-100)),
+        ],
+    )
+    await publish("settlement.entry.posted", payment)  # read after the shipment: counts at once
+    await owed_is(-100)  # the sale's share is still held: orders has not said the order is final
+    await publish("orders.order.shipped", shipped(is_final=True))
+    await owed_is(-1100)

@@ -109,3 +109,30 @@ def test_returns_and_cancellations_state_what_is_due_back() -> None:
     assert isinstance(event, ev.OrderCancelled) and event.reason == "changed mind"
     assert (event.facts.is_open, event.facts.is_paid, event.facts.refunded) == (False, True, cny(1000))
     assert all(f.is_cancelled for f in event.facts.fulfillments)
+
+
+def test_events_say_when_nothing_can_cancel_the_payment_any_more() -> None:
+    """OrderFacts.is_final, what settlement's payouts and dealers' credit wait for: closed, or paid with every
+    fulfillment left or cancelled and one at least left (CancelOrder then refunds nothing, only a return)."""
+    order = split_order()
+    assert [e.facts.is_final for e in published(order)] == [False, False]  # placed; paid, nothing left yet
+    shop, warehouse = order.fulfillments
+    order.ship(shop.id, "SF1", NOW)
+    (shipped,) = published(order)
+    assert not shipped.facts.is_final  # one location still to ship: CancelOrder would refund its part
+    order.ship(warehouse.id, "SF2", NOW)
+    (shipped,) = published(order)
+    assert shipped.facts.is_final and shipped.facts.is_open
+
+    partly = split_order()
+    published(partly)
+    partly.ship(partly.fulfillments[0].id, "SF1", NOW)
+    partly.cancel("warehouse lost it", NOW)  # the rest will not leave: cancelled, its share refunded
+    *_, cancelled_rest = published(partly)
+    assert cancelled_rest.facts.is_final and cancelled_rest.facts.is_open
+
+    unpaid = split_order()
+    unpaid.events.clear()
+    unpaid.cancel("changed mind", NOW)
+    (event,) = published(unpaid)
+    assert event.facts.is_final and not event.facts.is_open  # closed: nothing left to cancel

@@ -5,10 +5,9 @@ still be refunded must not: a dealer that declares its own sale paid, spends the
 on a replenishment and then cancels the sale would hold more than its limit. So:
 
 - a dealer's positive amount from an entry of an order (its share of a sale, a fulfillment fee, goods of a sale
-  taken over from its shop) is held until dealers hears the order closed (OrderFacts.is_open false on any
-  orders event it reads: completed, cancelled or rejected) or all its goods gone (paid, every fulfillment
-  left or cancelled: CancelOrder refunds nothing of it any more, only a return, which brings the goods back),
-  and counts from then on;
+  taken over from its shop) is held until an orders event shows the order final (OrderFacts.is_final, decided
+  by orders: closed, or paid with all its goods gone, so CancelOrder refunds nothing of it any more, only a
+  return, which brings the goods back), and counts from then on;
 - a negative amount (a refund, a reversal, goods it took over) counts at once, and so does anything without
   an order (payments, payouts, transfers): credit only ever waits to grow, never to shrink;
 - an entry of an order already heard closed counts at once (a return after completion refunds through a

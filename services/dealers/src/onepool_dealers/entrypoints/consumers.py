@@ -149,10 +149,10 @@ def order_handlers(
 
 
 def _closed(events: Iterable[OrderEvent]) -> list[ClosedOrder]:
-    """Orders these events show closed for income (domain/income.py): completed, cancelled or rejected, or paid
-    with all its goods gone (every fulfillment left or cancelled, one at least left). Nothing can cancel such an
-    order's payment any more; only a return refunds it, and the goods come back with it. Whose they are is for
-    handlers.orders_closed to judge (a brand order shipped from a dealer's shop pays the dealer too)."""
+    """Orders these events show closed for income (domain/income.py): nothing can cancel their payment any more,
+    as orders states it (OrderFacts.is_final; an event from before orders stated it: once the order closed).
+    Whose they are is for handlers.orders_closed to judge (a brand order shipped from a dealer's shop pays the
+    dealer too)."""
     return [
         ClosedOrder(
             e.facts.order_id,
@@ -161,15 +161,8 @@ def _closed(events: Iterable[OrderEvent]) -> list[ClosedOrder]:
             any(f.location_owner_dealer_id for f in e.facts.fulfillments),
         )
         for e in events
-        if e.HasField("facts") and e.facts.order_id and _settled(e.facts)
+        if e.HasField("facts") and e.facts.order_id and (e.facts.is_final or not e.facts.is_open)
     ]
-
-
-def _settled(facts: facts_pb2.OrderFacts) -> bool:
-    if not facts.is_open:
-        return True
-    gone = [f for f in facts.fulfillments if not f.is_cancelled]
-    return facts.is_paid and bool(gone) and all(f.has_left for f in gone)
 
 
 def _order_goods(event: OrderEvent) -> tuple[str, str, list[Goods | ReturnedGoods]]:

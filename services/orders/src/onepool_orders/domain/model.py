@@ -421,6 +421,16 @@ class Order:
         return self.status not in CLOSED_STATES
 
     @property
+    def is_final(self) -> bool:
+        """Nothing can cancel the payment any more: the order is closed, or paid with all its goods gone (every
+        fulfillment left or cancelled, one at least left; CancelOrder then refunds nothing, only a return does,
+        and the goods come back with it). What settlement's payouts and dealers' credit wait for."""
+        if not self.is_open:
+            return True
+        remaining = [f for f in self.fulfillments if not f.is_cancelled]
+        return self.is_paid and bool(remaining) and all(f.has_left for f in remaining)
+
+    @property
     def is_pickup(self) -> bool:
         return self.fulfillment.mode is FulfillmentMode.PICKUP_IN_STORE
 

@@ -252,6 +252,8 @@ class OrderFacts:
     # The order still has a step to go (false once completed, cancelled or rejected). True unless stated: an
     # order not known to be closed may still be cancelled, so its income is not paid out (rules.is_final).
     is_open: bool = True
+    # Nothing can cancel the order's payment any more (orders decides: OrderFacts.is_final).
+    is_final: bool = False
     # Presale: the part of `paid` paid as a deposit, and the deposit the seller kept when the balance lapsed.
     deposit: int = 0
     deposit_kept: int = 0

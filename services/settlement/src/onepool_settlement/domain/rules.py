@@ -278,15 +278,11 @@ def payment(
 
 
 def is_final(order: OrderFacts) -> bool:
-    """Whether the order's income may be paid out: nothing can cancel its payment any more. The order is closed
-    (completed, cancelled or rejected), or paid with all its goods gone (every fulfillment left or cancelled,
-    one at least left): from then on only a return refunds it, and the goods come back with it. The same rule
-    as dealers' credit (services/dealers domain/income.py), so settlement never pays out in cash what dealers
-    still holds back from credit."""
-    if not order.is_open:
-        return True
-    remaining = [f for f in order.fulfillments if not f.cancelled]
-    return order.is_paid and bool(remaining) and all(f.shipped for f in remaining)
+    """Whether the order's income may be paid out: nothing can cancel its payment any more, as orders states it
+    (OrderFacts.is_final: closed, or paid with all its goods gone; from then on only a return refunds it, and
+    the goods come back with it). Dealers' credit reads the same fact, so settlement never pays out in cash what
+    dealers still holds back from credit. An event from before orders stated it counts once the order closed."""
+    return order.is_final or not order.is_open
 
 
 def payout_amount(owed_at_end: int, settled_since: int, balance_now: int, held: int = 0) -> int:

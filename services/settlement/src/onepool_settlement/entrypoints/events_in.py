@@ -123,6 +123,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         fulfillments=fulfillments,
         is_paid=order.is_paid,
         is_open=order.is_open,
+        is_final=order.is_final,
         deposit=_amount(order.deposit, currency, f"order {order.order_id} deposit"),
         deposit_kept=_amount(order.deposit_kept, currency, f"order {order.order_id} deposit kept"),
         channel_version=max(0, order.channel_version),
