@@ -441,7 +441,7 @@ async def test_a_reservation_is_updated_when_its_promise_moves_and_when_goods_fi
 
 class ReceiptFeed:
     """The expected receipt events, as channels reads them: per receipt, the newest version's units still
-    expected and promised to nobody."""
+    expected and promised to nobody (ExpectedReceiptLine.unpromised, as inventory states it)."""
 
     def __init__(self, sub) -> None:  # type: ignore[no-untyped-def]
         self.sub = sub
@@ -460,7 +460,7 @@ class ReceiptFeed:
             if receipt.version > self.newest.get(receipt.id, pb.ExpectedReceipt()).version:
                 self.newest[receipt.id] = receipt
         (line,) = self.newest[receipt_id].lines
-        return line.remaining - line.promised
+        return line.unpromised
 
 
 async def test_the_units_a_receipt_promises_are_published_when_reservations_wait_leave_and_are_filled(
@@ -481,6 +481,9 @@ async def test_the_units_a_receipt_promises_are_published_when_reservations_wait
         assert await feed.unpromised(receipt.id, 4) == 100
         got = await inventory.GetExpectedReceipt(pb.GetExpectedReceiptRequest(receipt_id=receipt.id), metadata=admin)
         assert got.receipt.version == 4 and got.receipt.lines[0].promised == 0
+        cancel = pb.CancelExpectedReceiptRequest(receipt_id=receipt.id, reason="supplier failed")
+        await inventory.CancelExpectedReceipt(cancel, metadata=admin)
+        assert await feed.unpromised(receipt.id, 5) == 0  # a closed receipt brings nothing more to sell
     finally:
         await sub.unsubscribe()
     await check_invariants()

@@ -84,8 +84,8 @@ async def on_expected_receipt(
     | inventory_events.ExpectedReceiptCancelled,
     uow: ChannelsUnitOfWork,
 ) -> None:
-    """What an expected receipt still brings and nobody was promised yet (nothing once it is closed)."""
+    """What an expected receipt still brings and nobody was promised yet, as inventory states it (nothing once it
+    is closed; nothing either in an event from before inventory stated it: presale waits for the receipt's next
+    event rather than sell what may be promised)."""
     r = event.receipt
-    is_open = r.status == inventory_pb2.EXPECTED_RECEIPT_STATUS_OPEN
-    unpromised = {ln.sku: max(0, ln.remaining - ln.promised) if is_open else 0 for ln in r.lines}
-    await stock_feed.expected_changed(uow, r.id, r.location_id, unpromised, r.version)
+    await stock_feed.expected_changed(uow, r.id, r.location_id, {ln.sku: ln.unpromised for ln in r.lines}, r.version)

@@ -78,7 +78,13 @@ def expected_receipt_to_proto(receipt: ExpectedReceipt) -> pb.ExpectedReceipt:
         receipt,
         status=EXPECTED_RECEIPT_STATUSES[receipt.status],
         lines=[
-            to_message(pb.ExpectedReceiptLine, ln, remaining=ln.remaining, promised=receipt.promised.get(ln.sku, 0))
+            to_message(
+                pb.ExpectedReceiptLine,
+                ln,
+                remaining=ln.remaining,
+                promised=receipt.promised.get(ln.sku, 0),
+                unpromised=receipt.unpromised(ln),
+            )
             for ln in receipt.lines
         ],
         location_owner_dealer_id=receipt.owner_dealer_id,

@@ -139,6 +139,11 @@ class ExpectedReceipt:
     def line(self, sku: str) -> ExpectedLine | None:
         return next((ln for ln in self.lines if ln.sku == sku), None)
 
+    def unpromised(self, line: ExpectedLine) -> int:
+        """Units of `line` still expected that no waiting reservation counts on: what presale may still sell
+        against this receipt (channels' feed reads it from the receipt's events). Nothing once it is closed."""
+        return max(0, line.remaining - self.promised.get(line.sku, 0)) if self.is_open else 0
+
     def _require_open(self, action: str) -> None:
         if not self.is_open:
             raise FailedPrecondition(

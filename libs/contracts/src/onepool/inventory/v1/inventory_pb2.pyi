@@ -761,20 +761,22 @@ class ListStockLevelsResponse(_message.Message):
     def __init__(self, levels: _Optional[_Iterable[_Union[StockLevel, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ExpectedReceiptLine(_message.Message):
-    __slots__ = ("sku", "quantity", "received", "remaining", "promised", "shortfall")
+    __slots__ = ("sku", "quantity", "received", "remaining", "promised", "shortfall", "unpromised")
     SKU_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_FIELD_NUMBER: _ClassVar[int]
     REMAINING_FIELD_NUMBER: _ClassVar[int]
     PROMISED_FIELD_NUMBER: _ClassVar[int]
     SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    UNPROMISED_FIELD_NUMBER: _ClassVar[int]
     sku: str
     quantity: int
     received: int
     remaining: int
     promised: int
     shortfall: int
-    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., received: _Optional[int] = ..., remaining: _Optional[int] = ..., promised: _Optional[int] = ..., shortfall: _Optional[int] = ...) -> None: ...
+    unpromised: int
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., received: _Optional[int] = ..., remaining: _Optional[int] = ..., promised: _Optional[int] = ..., shortfall: _Optional[int] = ..., unpromised: _Optional[int] = ...) -> None: ...
 
 class ExpectedReceipt(_message.Message):
     __slots__ = ("id", "location_id", "lines", "expected_at", "reference", "status", "created_at", "updated_at", "version", "cancel_reason", "location_owner_dealer_id")
