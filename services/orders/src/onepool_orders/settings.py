@@ -11,6 +11,11 @@ class OrdersSettings(ServiceSettings):
 
     # Every call to inventory has this deadline; past it inventory counts as unavailable.
     inventory_timeout_seconds: float = 5.0
+    # ShipFulfillment, ConfirmPickup and CancelOrder ask inventory while the order's row is locked, holding a
+    # database connection for up to twice inventory_timeout_seconds. At most this many do so at once (0: half
+    # of db_pool_size), so a slow inventory never takes every connection from the calls that do not need it;
+    # the rest wait their turn without a connection, up to inventory_timeout_seconds, then UNAVAILABLE.
+    inventory_calls_holding_connection: int = Field(default=0, ge=0)
     # How long an unpaid order holds its stock (the reservation TTL) unless PlaceOrder asks otherwise.
     payment_ttl_seconds: int = DEFAULT_HOLD_SECONDS
     payment_max_ttl_seconds: int = MAX_HOLD_SECONDS  # inventory's reservation_max_ttl_seconds must allow it
@@ -33,6 +38,10 @@ class OrdersSettings(ServiceSettings):
     # many it lapses per transaction (docs/presale.md).
     balance_sweep_interval_seconds: float = 5.0
     balance_sweep_batch: int = 50
+
+    @property
+    def hand_over_slots(self) -> int:
+        return self.inventory_calls_holding_connection or max(1, self.db_pool_size // 2)
 
     fault_exit_after_reserve: bool = Field(
         default=False,

@@ -35,7 +35,9 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
     ) -> None:
         self._use = UseCases(uow_factory)
         self._placement = placement
-        self._lifecycle = OrderLifecycle(self._use, stock, inventory)
+        self._lifecycle = OrderLifecycle(
+            self._use, stock, inventory, slots=settings.hand_over_slots, slot_wait=settings.inventory_timeout_seconds
+        )
         self._settings = settings
         self._scope = OrderScope()
 

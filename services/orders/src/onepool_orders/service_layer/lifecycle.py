@@ -13,13 +13,16 @@ PERMISSION_DENIED) leave everything as it was; a return to a location inventory 
 inactive) is NOT_FOUND before anything is recorded, so a return that cannot be restocked is never half done;
 a return at a location the caller may not receive at (a dealer at another's) is PERMISSION_DENIED, also
 before anything is recorded; inventory unreachable when goods would leave or a paid order be cancelled is
-UNAVAILABLE, nothing recorded.
+UNAVAILABLE, nothing recorded. Those three calls hold a connection while inventory answers, so only `slots` of
+them run at once (`_turn`); a call that cannot have one in time is UNAVAILABLE too, nothing recorded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TypeVar
 
@@ -48,10 +51,37 @@ R = TypeVar("R", bound=Message)
 
 
 class OrderLifecycle:
-    def __init__(self, use: UseCases[OrdersUnitOfWork], stock: StockSync, inventory: Inventory) -> None:
+    def __init__(
+        self,
+        use: UseCases[OrdersUnitOfWork],
+        stock: StockSync,
+        inventory: Inventory,
+        *,
+        slots: int = 10,
+        slot_wait: float = 5.0,
+    ) -> None:
         self._use = use
         self._stock = stock
         self._inventory = inventory
+        self._slots = asyncio.Semaphore(slots)
+        self._slot_wait = slot_wait
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """A turn to ask inventory while holding a connection (settings.inventory_calls_holding_connection):
+        a slow inventory then holds at most `slots` connections, and every other call keeps being served.
+        Waiting for a turn holds no connection; past `slot_wait` the caller is told to retry."""
+        try:
+            async with asyncio.timeout(self._slot_wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise Unavailable(
+                "too many shipments and cancellations are waiting on inventory; nothing was recorded; retry"
+            ) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def pay(self, cmd: commands.PayOrder, guard: Guard) -> Order:
         return await self._change(cmd.order_id, lambda uow: handlers.pay_order(uow, cmd, guard))
@@ -60,11 +90,12 @@ class OrderLifecycle:
         def produce(uow: OrdersUnitOfWork) -> Awaitable[Order]:
             return handlers.cancel_order(uow, cmd, guard, release=self._release_first)
 
-        order = await self._change(cmd.order_id, produce)
-        if order.status is OrderStatus.SHIPPED and not order.unshipped_cancelled:
-            # Inventory had let all of it leave: that is recorded now, and the cancel is refused as for any
-            # shipped order (INVALID_ORDER_STATE) by trying it once more.
+        async with self._turn():
             order = await self._change(cmd.order_id, produce)
+            if order.status is OrderStatus.SHIPPED and not order.unshipped_cancelled:
+                # Inventory had let all of it leave: that is recorded now, and the cancel is refused as for any
+                # shipped order (INVALID_ORDER_STATE) by trying it once more.
+                order = await self._change(cmd.order_id, produce)
         if order.status is OrderStatus.CANCELLED and not order.was_placed:
             # Cancelled while PENDING: no reservation is recorded, but inventory may hold one made for it.
             await release_unrecorded(self._inventory, order, order.status_reason)
@@ -98,11 +129,12 @@ class OrderLifecycle:
         unreachable at payment) is sent now and the change tried once more; still unanswered, the caller gets
         UNAVAILABLE with retry advice (CommitNotConfirmed), refused, STOCK_NOT_HELD. Then inventory itself is
         asked to let them leave before the shipment is recorded (`_hand_over`)."""
-        try:
-            return await self._change(order_id, produce)
-        except CommitNotConfirmed:
-            await self._send_stock_requests(order_id)
-            return await self._change(order_id, produce)
+        async with self._turn():
+            try:
+                return await self._change(order_id, produce)
+            except CommitNotConfirmed:
+                await self._send_stock_requests(order_id)
+                return await self._change(order_id, produce)
 
     def _hand_over(self, order_id: str, fulfillment_id: str) -> handlers.HandOver:
         """Inventory's FulfillReservation, sent while the order is locked and before the shipment is recorded
