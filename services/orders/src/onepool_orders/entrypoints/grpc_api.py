@@ -16,7 +16,7 @@ from onepool_orders.domain.model import Order, Return
 from onepool_orders.entrypoints import requests
 from onepool_orders.entrypoints.scope import OrderScope
 from onepool_orders.service_layer import handlers
-from onepool_orders.service_layer.lifecycle import OrderLifecycle
+from onepool_orders.service_layer.lifecycle import OrderLifecycle, Turns
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.ports import Inventory
 from onepool_orders.service_layer.stock_sync import StockSync
@@ -35,9 +35,8 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
     ) -> None:
         self._use = UseCases(uow_factory)
         self._placement = placement
-        self._lifecycle = OrderLifecycle(
-            self._use, stock, inventory, slots=settings.hand_over_slots, slot_wait=settings.inventory_timeout_seconds
-        )
+        turns = Turns(settings.hand_over_slots, wait=settings.inventory_timeout_seconds)
+        self._lifecycle = OrderLifecycle(self._use, stock, inventory, turns)
         self._settings = settings
         self._scope = OrderScope()
 

@@ -14,7 +14,7 @@ inactive) is NOT_FOUND before anything is recorded, so a return that cannot be r
 a return at a location the caller may not receive at (a dealer at another's) is PERMISSION_DENIED, also
 before anything is recorded; inventory unreachable when goods would leave or a paid order be cancelled is
 UNAVAILABLE, nothing recorded. Those three calls hold a connection while inventory answers, so only `slots` of
-them run at once (`_turn`); a call that cannot have one in time is UNAVAILABLE too, nothing recorded.
+them run at once (`Turns`); a call that cannot have one in time is UNAVAILABLE too, nothing recorded.
 """
 
 from __future__ import annotations
@@ -50,30 +50,20 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Message)
 
 
-class OrderLifecycle:
-    def __init__(
-        self,
-        use: UseCases[OrdersUnitOfWork],
-        stock: StockSync,
-        inventory: Inventory,
-        *,
-        slots: int = 10,
-        slot_wait: float = 5.0,
-    ) -> None:
-        self._use = use
-        self._stock = stock
-        self._inventory = inventory
-        self._slots = asyncio.Semaphore(slots)
-        self._slot_wait = slot_wait
+class Turns:
+    """Turns to ask inventory while holding a connection (settings.inventory_calls_holding_connection): a slow
+    inventory then holds at most `slots` connections, and every other call keeps being served. Waiting for a
+    turn holds no connection; past `wait` seconds the caller is told to retry, nothing done."""
+
+    def __init__(self, slots: int, wait: float) -> None:
+        self._free = asyncio.Semaphore(slots)
+        self._wait = wait
 
     @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """A turn to ask inventory while holding a connection (settings.inventory_calls_holding_connection):
-        a slow inventory then holds at most `slots` connections, and every other call keeps being served.
-        Waiting for a turn holds no connection; past `slot_wait` the caller is told to retry."""
+    async def turn(self) -> AsyncIterator[None]:
         try:
-            async with asyncio.timeout(self._slot_wait):
-                await self._slots.acquire()
+            async with asyncio.timeout(self._wait):
+                await self._free.acquire()
         except TimeoutError:
             raise Unavailable(
                 "too many shipments and cancellations are waiting on inventory; nothing was recorded; retry"
@@ -81,7 +71,17 @@ class OrderLifecycle:
         try:
             yield
         finally:
-            self._slots.release()
+            self._free.release()
+
+
+class OrderLifecycle:
+    def __init__(
+        self, use: UseCases[OrdersUnitOfWork], stock: StockSync, inventory: Inventory, turns: Turns | None = None
+    ) -> None:
+        self._use = use
+        self._stock = stock
+        self._inventory = inventory
+        self._turns = turns or Turns(slots=10, wait=5.0)
 
     async def pay(self, cmd: commands.PayOrder, guard: Guard) -> Order:
         return await self._change(cmd.order_id, lambda uow: handlers.pay_order(uow, cmd, guard))
@@ -90,7 +90,7 @@ class OrderLifecycle:
         def produce(uow: OrdersUnitOfWork) -> Awaitable[Order]:
             return handlers.cancel_order(uow, cmd, guard, release=self._release_first)
 
-        async with self._turn():
+        async with self._turns.turn():
             order = await self._change(cmd.order_id, produce)
             if order.status is OrderStatus.SHIPPED and not order.unshipped_cancelled:
                 # Inventory had let all of it leave: that is recorded now, and the cancel is refused as for any
@@ -129,7 +129,7 @@ class OrderLifecycle:
         unreachable at payment) is sent now and the change tried once more; still unanswered, the caller gets
         UNAVAILABLE with retry advice (CommitNotConfirmed), refused, STOCK_NOT_HELD. Then inventory itself is
         asked to let them leave before the shipment is recorded (`_hand_over`)."""
-        async with self._turn():
+        async with self._turns.turn():
             try:
                 return await self._change(order_id, produce)
             except CommitNotConfirmed:
