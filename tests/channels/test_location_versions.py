@@ -135,7 +135,7 @@ async def test_a_rebuild_that_read_a_location_before_its_latest_change_keeps_the
             return
             yield
 
-        channel_allocations = stock_levels
+        channel_allocations = expected_receipts = stock_levels
 
         async def sales_counted(self, channel_id: str, skus: list[str]) -> dict[str, int]:
             return {}

@@ -48,7 +48,8 @@ async def _rebuild(progress: Progress) -> object:
 @app.command("rebuild")
 def rebuild_command() -> None:
     """Rebuild the channel stock read model from inventory (ONEPOOL_DATABASE_URL, ONEPOOL_INVENTORY_ADDR):
-    locations, every stock level, dedicated stock and sales-cap counts; changed listings are republished.
+    locations, every stock level, dedicated stock, sales and presale counts and expected receipts; changed listings
+    are republished.
     Safe while the service runs (every row is version-guarded, like the events that feed it)."""
     import grpc
     from onepool_channels.settings import ChannelsSettings

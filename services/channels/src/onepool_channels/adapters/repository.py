@@ -545,19 +545,16 @@ class ChannelsRepository(Repository):
         asked = set(wanted)
         return {(r.channel_id, r.sku): r.counted for r in rows if (r.channel_id, r.sku) in asked}
 
-    async def capped_listings(self) -> dict[str, list[str]]:
-        """Per channel, the SKUs whose listing has a sales cap."""
-        rows = (
-            await self.session.execute(
-                select(_LIST.c.channel_id, _LIST.c.sku)
-                .where(_LIST.c.sales_cap_units > 0)
-                .order_by(_LIST.c.channel_id, _LIST.c.sku)
-            )
-        ).all()
-        out: dict[str, list[str]] = {}
-        for r in rows:
-            out.setdefault(r.channel_id, []).append(r.sku)
-        return out
+    async def listing_keys_after(self, after: tuple[str, str], limit: int) -> list[tuple[str, str]]:
+        """Every listing's (channel_id, sku), capped or not, in that order, a page after `after` (the rebuild's
+        counters: a cap added later counts what was sold before it)."""
+        query = (
+            select(_LIST.c.channel_id, _LIST.c.sku)
+            .where(tuple_(_LIST.c.channel_id, _LIST.c.sku) > tuple_(*after))
+            .order_by(_LIST.c.channel_id, _LIST.c.sku)
+            .limit(limit)
+        )
+        return [(r.channel_id, r.sku) for r in (await self.session.execute(query)).all()]
 
     async def is_empty(self) -> bool:
         """No stock position at all: a fresh (or wiped) read model that must be rebuilt from inventory."""

@@ -3,10 +3,13 @@
 The stream keeps 7 days; a channels database started empty later than that (or repaired) would count only the
 stock that moved since. The rebuild reads inventory's locations, every stock level (ListStockLevels, paged),
 every dedicated allocation (closed ones too: a read model restored from before a release would otherwise keep
-counting it as dedicated) and, for capped listings, what each cap counts; writes them with the same
-version guards the events use (so it can run while the consumer runs, in any order), and recomputes every
-listing it touches, publishing what changed. It runs by itself when the service starts with an empty read
-model, and on demand with `onepool channels rebuild`.
+counting it as dedicated), what every listing's sales cap and presale allowance count (uncapped ones too:
+inventory sends no counter event when only a cap is added, so the count must be there already) and every
+expected receipt's unpromised units (closed ones too, as 0); writes them with the same version guards the
+events use (so it can run while the consumer runs, in any order), and recomputes every listing it touches,
+publishing what changed. Counters carry no version in inventory's reply: they are written as version 0, so
+any counter event (version >= 1) wins over them, and on an empty row they are all there is. It runs by itself
+when the service starts with an empty read model, and on demand with `onepool channels rebuild`.
 
 Failure modes: inventory unreachable or refusing raises grpc.aio.AioRpcError; the pages already applied
 stay (they are correct), and running it again finishes the job.
@@ -16,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool_kernel.lines import MAX_LINES
 from onepool_runtime.protobuf import LOCATION_TYPES_BACK
 
-from onepool_channels.adapters.inventory_client import InventoryReader
+from onepool_channels.adapters.inventory_client import Counted, InventoryReader
 from onepool_channels.domain.model import LocationInfo
 from onepool_channels.service_layer import stock_feed
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
@@ -37,7 +41,12 @@ class RebuildReport:
     levels: int = 0
     allocations: int = 0
     counters: int = 0
+    receipts: int = 0
     published: int = 0
+
+
+async def _listing_keys(uow: ChannelsUnitOfWork, after: tuple[str, str]) -> list[tuple[str, str]]:
+    return await uow.repo.listing_keys_after(after, MAX_LINES)
 
 
 async def rebuild(
@@ -97,21 +106,46 @@ async def rebuild(
         report.allocations += len(allocations)
         progress("dedicated stock", len(allocations))
 
-    capped = await in_transaction(lambda uow: uow.repo.capped_listings())
-    for channel_id, skus in capped.items():
-        for start in range(0, len(skus), MAX_LINES):
-            counted = await inventory.sales_counted(channel_id, skus[start : start + MAX_LINES])
+    after = ("", "")
+    while True:
+        keys: list[tuple[str, str]] = await in_transaction(partial(_listing_keys, after=after))
+        by_channel: dict[str, list[str]] = {}
+        for channel_id, sku in keys:
+            by_channel.setdefault(channel_id, []).append(sku)
+        for channel_id, skus in by_channel.items():
+            counted = await inventory.sales_counted(channel_id, skus)
 
             async def apply_counts(
-                uow: ChannelsUnitOfWork, channel_id: str = channel_id, counted: dict[str, int] = counted
+                uow: ChannelsUnitOfWork, channel_id: str = channel_id, counted: dict[str, Counted] = counted
             ) -> int:
                 changed = 0
                 for sku, n in counted.items():
                     # Version 0: any counter event (version >= 1) is newer and wins; on an empty row this is it.
-                    changed += len(await stock_feed.sales_changed(uow, channel_id, sku, n, 0))
+                    changed += len(await stock_feed.sales_changed(uow, channel_id, sku, n.sales, 0, n.presale))
                 return changed
 
             report.published += await in_transaction(apply_counts)
             report.counters += len(counted)
             progress("sales counters", len(counted))
+        if len(keys) < MAX_LINES:
+            break
+        after = keys[-1]
+
+    # After the counters: a receipt's units with no presale count yet would offer too much for a moment.
+    async for receipts in inventory.expected_receipts():
+
+        async def apply_receipts(uow: ChannelsUnitOfWork, receipts: list[ipb.ExpectedReceipt] = receipts) -> int:
+            # Every SKU of the page locked at once, in the one ascending order: receipt by receipt, this page
+            # would hold some SKUs while waiting for others a listing change holds.
+            await uow.repo.lock_feed()
+            await uow.repo.lock_skus(ln.sku for r in receipts for ln in r.lines)
+            changed = 0
+            for r in receipts:
+                unpromised = {ln.sku: ln.unpromised for ln in r.lines}
+                changed += len(await stock_feed.expected_changed(uow, r.id, r.location_id, unpromised, r.version))
+            return changed
+
+        report.published += await in_transaction(apply_receipts)
+        report.receipts += len(receipts)
+        progress("expected receipts", len(receipts))
     return report
