@@ -103,7 +103,7 @@ async def test_list_show_and_replay_dead_letters(env: Env) -> None:
             subscriptions=[Subscription(f"{env.schema}.>", events_pb2.StockChanged, handler(name, refuse))],
         )
 
-    # "picky" dead-letters everything while broken; "steady" applies every event: a replay reaches it too.
+    # "picky" dead-letters everything while broken; "steady" applies every event: a replay is not for it.
     picky, steady = consumer("picky", True), consumer("steady", False)
     tasks = [asyncio.create_task(picky.run()), asyncio.create_task(steady.run())]
     try:
@@ -162,6 +162,138 @@ async def test_show_falls_back_to_hex_and_unknown_sequences_are_refused(env: Env
     assert result.exit_code == 2 and "no dead letter 999999" in result.output
     result = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "list", "--nats-url", "nats://127.0.0.1:1"])
     assert result.exit_code == 1 and "not reachable" in result.output
+
+
+def _three_consumers(env: Env, broken: dict[str, bool]) -> dict[str, EventConsumer]:
+    """Three consumers of one subject, each refusing every event while `broken[its name]`."""
+
+    def handler(name: str):  # type: ignore[no-untyped-def]
+        async def handle(event: events_pb2.StockChanged, uow: UnitOfWork) -> None:
+            if broken[name]:
+                raise PermanentError(f"{name} cannot take {event.level.sku}")
+            await uow.session.execute(
+                text("INSERT INTO applied VALUES (:c, :e)"), {"c": name, "e": event.meta.event_id}
+            )
+
+        return handle
+
+    return {
+        name: EventConsumer(
+            env.js,
+            env.uow,
+            service="dlqtest",
+            name=f"{name}-{env.schema}",
+            stream=STREAM,
+            subscriptions=[Subscription(f"{env.schema}.>", events_pb2.StockChanged, handler(name))],
+        )
+        for name in broken
+    }
+
+
+async def _publish_events(env: Env, n: int) -> list[str]:
+    ids = [f"evt-{uuid.uuid4().hex[:8]}" for _ in range(n)]
+    for i, event_id in enumerate(ids):
+        event = events_pb2.StockChanged(meta=common_pb2.EventMeta(event_id=event_id))
+        event.level.sku = f"SKU-{i}"
+        await env.js.publish(
+            f"{env.schema}.stock.changed", event.SerializeToString(), headers={"Nats-Msg-Id": event_id}
+        )
+    return ids
+
+
+async def _letters(env: Env, consumers: dict[str, EventConsumer]) -> dict[str, list[int]]:
+    return {name: [d.seq for d in await dlq.read(env.js, consumer=c.durable)] for name, c in consumers.items()}
+
+
+async def _settled(env: Env, consumers: dict[str, EventConsumer], n: int) -> dict[str, list[int]]:
+    """The letters once each consumer has dead-lettered `n` and one more second has shown nothing more."""
+
+    async def enough() -> bool:
+        return all(len(seqs) >= n for seqs in (await _letters(env, consumers)).values())
+
+    await _until(enough)
+    await asyncio.sleep(1.0)
+    return await _letters(env, consumers)
+
+
+async def test_a_replay_reaches_only_the_consumer_whose_letter_it_is(env: Env) -> None:
+    """A poison event dead-lettered by three consumers: replaying one's letter leaves the others' letters as
+    they were (it used to reach every consumer of the subject, which dead-lettered it again: 3 -> 5)."""
+    broken = {"first": True, "second": True, "third": True}
+    consumers = _three_consumers(env, broken)
+    tasks = [asyncio.create_task(c.run()) for c in consumers.values()]
+    try:
+        [event_id] = await _publish_events(env, 1)
+        before = await _settled(env, consumers, 1)
+        assert all(len(seqs) == 1 for seqs in before.values()), before
+
+        broken["first"] = False  # the operator fixed what the first consumer needed
+        replayed = await _cli("dlq", "replay", str(before["first"][0]), "--nats-url", env.nats_url)
+        assert f"replayed 1 dead letter(s): {before['first'][0]}" in replayed
+        await _until(lambda: _has(env, [("first", event_id)]))
+        after = await _settled(env, consumers, 0)
+        assert after == {"first": [], "second": before["second"], "third": before["third"]}
+        assert await env.applied() == [("first", event_id)]
+        assert consumers["second"].others_replays == consumers["third"].others_replays == 1
+
+        # A replay of an event its consumer already applied changes nothing (its inbox knows the event id).
+        [letter] = await dlq.read(env.js, consumer=consumers["second"].durable)
+        again = {**letter.headers, "Onepool-Consumer": consumers["first"].durable}
+        await env.js.publish(letter.subject, letter.data, headers=again)
+        [copy] = await dlq.read(env.js, consumer=consumers["first"].durable)
+        await _cli("dlq", "replay", str(copy.seq), "--nats-url", env.nats_url)
+        await _until(lambda: _at_least(lambda: consumers["first"].duplicates, 1))
+        assert await env.applied() == [("first", event_id)]
+        assert await _letters(env, consumers) == {"first": [], "second": before["second"], "third": before["third"]}
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_replay_all_leaves_the_letters_there_were_minus_those_applied(env: Env) -> None:
+    """Two poison events, three consumers: 6 letters; one consumer fixed, `replay --all` leaves 4 (it used to
+    republish each letter to every consumer: 6 -> 12, and again 12 -> 24)."""
+    await env.js.purge_stream(DLQ_STREAM)  # the other tests' letters: this one counts the whole DLQ
+    broken = {"first": True, "second": True, "third": True}
+    consumers = _three_consumers(env, broken)
+    tasks = [asyncio.create_task(c.run()) for c in consumers.values()]
+    try:
+        ids = await _publish_events(env, 2)
+        await _settled(env, consumers, 2)
+        assert len(await dlq.read(env.js)) == 6
+
+        broken["first"] = False
+        replayed = await _cli("dlq", "replay", "--all", "--nats-url", env.nats_url)
+        assert "replayed 6 dead letter(s)" in replayed
+        await _until(lambda: _has(env, [("first", e) for e in ids]))
+        letters = await _settled(env, consumers, 0)
+        assert {name: len(seqs) for name, seqs in letters.items()} == {"first": 0, "second": 2, "third": 2}
+        assert len(await dlq.read(env.js)) == 4
+        assert sorted(await env.applied()) == sorted(("first", e) for e in ids)
+
+        replayed = await _cli("dlq", "replay", "--all", "--nats-url", env.nats_url)  # nothing fixed: no growth
+        assert "replayed 4 dead letter(s)" in replayed
+        await _until(lambda: _at_least(lambda: sum(c.others_replays for c in consumers.values()), 12 + 8))
+        letters = await _settled(env, consumers, 0)
+        assert {name: len(seqs) for name, seqs in letters.items()} == {"first": 0, "second": 2, "third": 2}
+        assert len(await dlq.read(env.js)) == 4
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.mark.parametrize(("command", "seq"), [("show", ["0"]), ("show", ["--", "-1"]), ("replay", ["0"])])
+async def test_a_sequence_below_one_is_no_dead_letter(env: Env, command: str, seq: list[str]) -> None:
+    """JetStream answers such a sequence with a bad request, which was printed as a refusal (exit 1)."""
+    result = await _run_cli("dlq", command, "--nats-url", env.nats_url, *seq)
+    assert result.exit_code == 2, result.output
+    assert f"no dead letter {seq[-1]}" in result.output and "BadRequest" not in result.output
+
+
+async def _at_least(value, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return bool(value() >= n)
 
 
 async def _count(probe, n: int) -> bool:  # type: ignore[no-untyped-def]

@@ -203,11 +203,14 @@ def events_markdown(
         "",
         "Each event is a protobuf message that its producer writes to its transactional outbox and publishes on NATS",
         "JetStream, on the one subject its proto declares with `option (onepool.common.v1.subject)`. The stream is the",
-        "producer's. Headers: `Nats-Msg-Id` (the event id, equal to `meta.event_id`; JetStream and the consumers'",
-        "inboxes de-duplicate by it), `Onepool-Event-Type` (the message's full name; a consumer dead-letters a message",
-        "whose type is not the one it subscribed to) and `traceparent` (W3C trace context). Consumers are durable",
-        "pull consumers named `<service>-<name>`. The same catalogue for code generators:",
-        "[asyncapi.yaml](asyncapi.yaml) (AsyncAPI 3.0).",
+        "producer's. Headers: `Nats-Msg-Id` (the event id, equal to `meta.event_id`; JetStream, OnePool's consumers'",
+        "inboxes and any other subscriber de-duplicate by it), `Onepool-Event-Type` (the message's full name; a",
+        "consumer dead-letters a message whose type is not the one it subscribed to) and `traceparent` (W3C trace",
+        "context). Consumers are durable pull consumers named `<service>-<name>`. A message that carries",
+        "`Onepool-Replay-For` is a dead letter an operator replayed (`onepool dlq replay`) for that one consumer (its",
+        "durable name): every other subscriber, OnePool's or not, acks it without effect, since it had the event as",
+        "first published; its `Nats-Msg-Id` is the replay's own and the event id is in `Onepool-Event-Id`. The same",
+        "catalogue for code generators: [asyncapi.yaml](asyncapi.yaml) (AsyncAPI 3.0).",
         "",
         "| subject | message | producer | stream | consumers |",
         "|---|---|---|---|---|",
@@ -293,6 +296,12 @@ def _headers(e: EventMessage) -> dict[str, Any]:
             "Nats-Msg-Id": {"type": "string", "description": "The event id (= meta.event_id); de-duplicate by it."},
             "Onepool-Event-Type": {"type": "string", "const": e.full_name, "description": "The payload's type."},
             "traceparent": {"type": "string", "description": "W3C trace context of the request that caused it."},
+            "Onepool-Replay-For": {
+                "type": "string",
+                "description": "Only on a replayed dead letter: the one consumer it is for; every other subscriber "
+                "acks it without effect.",
+            },
+            "Onepool-Event-Id": {"type": "string", "description": "Only on a replayed dead letter: the event id."},
         },
     }
 

@@ -306,3 +306,38 @@ async def test_a_dead_letter_with_no_dlq_stream_ensures_it_and_goes_there(env) -
         assert dead.headers["Onepool-Deliveries"] == "1"  # not left to come back after ack_wait
     finally:
         await messaging.ensure_stream(env.js, "DLQ", ["dlq.>"])
+
+
+async def test_a_replay_for_another_consumer_is_acked_without_effect(env) -> None:  # type: ignore[no-untyped-def]
+    """`onepool dlq replay` republishes one consumer's dead letter to the subject every consumer of it reads:
+    the others must neither apply it again nor dead-letter it into letters of their own."""
+    applied: list[str] = []
+
+    async def record(event, uow) -> None:  # type: ignore[no-untyped-def]
+        applied.append(event.meta.event_id)
+
+    consumer = _consumer(env, "replays", record)
+    subject = f"{env.schema}.stock.changed"
+
+    async def replay(data: bytes, event_id: str, durable: str) -> None:
+        headers = {"Nats-Msg-Id": f"replay-{event_id}", "Onepool-Event-Id": event_id, "Onepool-Replay-For": durable}
+        await env.js.publish(subject, data, headers=headers)
+
+    def event(event_id: str) -> bytes:
+        return events_pb2.StockChanged(meta=common_pb2.EventMeta(event_id=event_id)).SerializeToString()
+
+    await replay(bytes.fromhex("ffffff"), "poison-theirs", "testsvc-someone-else")
+    await replay(event("evt-theirs"), "evt-theirs", "testsvc-someone-else")
+    await replay(bytes.fromhex("ffffff"), "poison-mine", consumer.durable)
+    await replay(event("evt-mine"), "evt-mine", consumer.durable)
+    await _run_until(consumer, lambda: applied == ["evt-mine"])
+
+    letters = await env.js.pull_subscribe(consumer.dlq_subject, stream="DLQ")
+    try:
+        dead = await letters.fetch(10, timeout=2.0)
+    finally:
+        await letters.unsubscribe()
+    assert [d.headers["Onepool-Original-Msg-Id"] for d in dead] == ["poison-mine"]
+    assert "Onepool-Replay-For" not in dead[0].headers  # a replay of this letter names its consumer afresh
+    assert applied == ["evt-mine"]
+    assert consumer.others_replays == 2

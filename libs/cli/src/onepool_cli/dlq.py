@@ -1,16 +1,19 @@
 """`onepool dlq list|show|replay`: the dead letters in the DLQ stream, for operators.
 
 A dead letter is an event a consumer gave up on (see onepool_runtime.consumer): its original payload and
-headers plus Onepool-* headers saying where it came from and why it failed. `replay` publishes it again to
-its original subject under a new Nats-Msg-Id (derived from the dead letter's sequence, so a replay repeated
-within JetStream's duplicate window is dropped) with `Onepool-Event-Id` = the original event id, so every
-consumer's inbox still recognises the event; once JetStream has acknowledged the copy, the dead letter is
-deleted from the DLQ stream.
+headers plus Onepool-* headers saying where it came from and why it failed. A dead letter is one consumer's:
+the others of its subject settled the event their own way. `replay` publishes it again to its original
+subject with `Onepool-Replay-For` = that consumer's durable name (every other consumer of the subject acks
+it without effect, and external subscribers are told to ignore it: docs/events.md), under a new
+Nats-Msg-Id (derived from the dead letter's sequence, so a replay repeated within JetStream's duplicate
+window is dropped) with `Onepool-Event-Id` = the original event id, so the consumer's inbox still
+recognises the event; once JetStream has acknowledged the copy, the dead letter is deleted from the DLQ
+stream.
 
 Failure modes: NATS unreachable, without JetStream, or no stream taking a replayed subject -> exit 1 with the
 reason (`replay --all` has printed each letter replayed before it); an unknown sequence -> exit 2; a crash between
 republishing and deleting -> the dead letter stays and a second replay is either dropped by the duplicate
-window or dropped by the consumers' inboxes (same event id).
+window or dropped by the consumer's inbox (same event id).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from onepool_runtime.consumer import (
     EVENT_ID_HEADER,
     ORIGINAL_MSG_ID_HEADER,
     ORIGINAL_SUBJECT_HEADER,
+    REPLAY_FOR_HEADER,
 )
 from onepool_runtime.outbox import EVENT_TYPE_HEADER, MSG_ID_HEADER
 from rich.console import Console
@@ -53,6 +57,7 @@ _DEAD_LETTER_HEADERS = {
     ERROR_HEADER,
     EVENT_ID_HEADER,
     MSG_ID_HEADER,
+    REPLAY_FOR_HEADER,
     "Onepool-Stream",
     "Onepool-Stream-Seq",
     "Onepool-Deliveries",
@@ -96,6 +101,7 @@ class DeadLetter:
     def replay_headers(self) -> dict[str, str]:
         headers = {k: v for k, v in self.headers.items() if k not in _DEAD_LETTER_HEADERS}
         headers[MSG_ID_HEADER] = f"replay-{self.seq}-{self.event_id}"[:128]
+        headers[REPLAY_FOR_HEADER] = self.consumer
         if self.event_id:
             headers[EVENT_ID_HEADER] = self.event_id
         return headers
@@ -122,6 +128,8 @@ async def read(js: JetStreamContext, *, consumer: str = "", limit: int = 0) -> l
 
 
 async def get(js: JetStreamContext, seq: int) -> DeadLetter | None:
+    if seq < 1:  # JetStream answers a bad request, not "not found", for these
+        return None
     try:
         raw = await js.get_msg(DLQ_STREAM, seq=seq)
     except NotFoundError:
@@ -130,9 +138,12 @@ async def get(js: JetStreamContext, seq: int) -> DeadLetter | None:
 
 
 async def replay(js: JetStreamContext, letter: DeadLetter) -> None:
-    """Publish the event again to its original subject, then delete the dead letter (in that order)."""
+    """Publish the event again to its original subject for its consumer only, then delete the dead letter (in
+    that order)."""
     if not letter.original_subject:
         raise ValueError(f"dead letter {letter.seq} does not name its original subject")
+    if not letter.consumer:  # without it every consumer of the subject would take the event again
+        raise ValueError(f"dead letter {letter.seq} does not name its consumer")
     await js.publish(letter.original_subject, letter.data, headers=letter.replay_headers())
     await js.delete_msg(DLQ_STREAM, letter.seq)
 
@@ -214,7 +225,8 @@ def replay_command(
     consumer: Annotated[str, typer.Option(help="With --all: only this consumer's.")] = "",
     nats_url: NatsUrl = "",
 ) -> None:
-    """Publish dead letters again to their original subjects, then remove them from the DLQ stream."""
+    """Publish dead letters again to their original subjects, each for the consumer that dead-lettered it only,
+    then remove them from the DLQ stream."""
     if (seq is None) == (not all_):
         raise typer.BadParameter("give one sequence, or --all")
 

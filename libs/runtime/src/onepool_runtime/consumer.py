@@ -52,8 +52,11 @@ Onepool-Event-Type (the protobuf message type), which is what `onepool dlq show|
 subscription's `on_dead_letter` hook, if it has one, runs first for an event its handler failed on, in a
 transaction of its own (Subscription).
 Original-Msg-Id is the event id the inbox used. A replay republishes to the original subject under a new
-Nats-Msg-Id with `Onepool-Event-Id` = that id, which the consumer prefers: every consumer of the subject,
-including those that applied the event the first time, sees the same event id and applies it at most once.
+Nats-Msg-Id with `Onepool-Event-Id` = that id, which the consumer prefers, and `Onepool-Replay-For` = the
+durable name of the consumer that dead-lettered it. Every consumer of the subject receives the replay, but
+only the one named applies it (through its inbox, so a replay of an event it already applied changes
+nothing); every other acks it without effect and without dead-lettering it, since it settled the event in
+its own way the first time (applied it, or dead-lettered it into a letter of its own).
 
 Failure modes: NATS down while acking or nak'ing: the message is redelivered after ack_wait and the inbox
 drops a second application. A crash between commit and ack: the same. The durable consumer deleted on the
@@ -106,6 +109,8 @@ ERROR_HEADER = "Onepool-Error"
 # new Nats-Msg-Id (JetStream's duplicate window would drop the original one) but is still the same event for
 # every consumer's inbox, including the consumers that applied it the first time.
 EVENT_ID_HEADER = "Onepool-Event-Id"
+# On a replayed dead letter: the durable name of the one consumer it is for (module doc).
+REPLAY_FOR_HEADER = "Onepool-Replay-For"
 # How many failing messages' counts one consumer remembers (see module doc); the oldest are forgotten.
 _MAX_TRACKED = 10_000
 
@@ -242,6 +247,7 @@ class EventConsumer:
         self.dlq_subject = f"dlq.{service}.{name}"
         self.processed = 0
         self.duplicates = 0
+        self.others_replays = 0
         self.lag = 0
 
     @property
@@ -411,6 +417,13 @@ class EventConsumer:
         headers = msg.headers or {}
         if msg.metadata.num_delivered > 1:
             metrics.consumer_redeliveries.add(1, {"consumer": self.durable})
+        replay_for = headers.get(REPLAY_FOR_HEADER)
+        if replay_for and replay_for != self.durable:
+            # Before decoding: another consumer's poison letter must not become a letter of ours too.
+            await msg.ack()
+            self.others_replays += 1
+            metrics.consumer_processed.add(1, {"consumer": self.durable, "outcome": "replay_for_another"})
+            return None
         sub = self._route(msg.subject)
         if sub is None:
             await msg.ack()  # not ours (filter subjects changed); nothing to do
@@ -637,7 +650,7 @@ class EventConsumer:
 
     async def _dead_letter(self, msg: Msg, reason: str, event_type: str, failures: int = 1, event_id: str = "") -> None:
         original = msg.headers or {}
-        headers = {k: v for k, v in original.items() if k not in (MSG_ID_HEADER, EVENT_ID_HEADER)}
+        headers = {k: v for k, v in original.items() if k not in (MSG_ID_HEADER, EVENT_ID_HEADER, REPLAY_FOR_HEADER)}
         headers.setdefault(EVENT_TYPE_HEADER, event_type)
         headers.update(
             {
