@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from onepool_kernel.money import Money
+from onepool_kernel.money import Money, units_value
 
 currencies = st.sampled_from(["CNY", "USD", "EUR"])
 amounts = st.integers(min_value=-(10**15), max_value=10**15)
@@ -64,3 +64,19 @@ def test_a_split_with_no_weights_or_no_positive_total_is_refused() -> None:
     with pytest.raises(ValueError):
         Money("CNY", 5).split([0, 0])
     assert Money("CNY", 100).split([1, 1, 1]) == [Money("CNY", 34), Money("CNY", 33), Money("CNY", 33)]
+
+
+@given(
+    st.integers(min_value=1, max_value=10_000),
+    st.integers(min_value=0, max_value=10**9),
+    st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=10),
+)
+def test_the_values_of_parts_of_a_line_never_add_up_to_more_than_its_total(
+    unit_price: int, discount_seed: int, parts: list[int]
+) -> None:
+    quantity = sum(parts)
+    line_total = quantity * unit_price - discount_seed % (quantity * unit_price + 1)
+    values = [units_value(line_total, units, quantity) for units in parts]
+    assert 0 <= sum(values) <= line_total
+    assert units_value(line_total, quantity, quantity) == line_total  # the whole line is worth its total
+    assert all(abs(v * quantity - line_total * u) < quantity for v, u in zip(values, parts, strict=True))

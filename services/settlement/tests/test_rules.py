@@ -115,6 +115,14 @@ def test_the_fulfillment_fee_is_on_what_the_goods_sold_for_after_their_discount(
     assert fee is not None and by_party(fee) == {"brand": -125, "dealer:D9": 125}  # 5% of 3000 - 1000 / 2
 
 
+def test_units_are_valued_as_orders_values_them_rounded_down() -> None:
+    """3 x 333 less 100 is 899: one unit is worth 299 (899 / 3 rounded down), as orders refunds it, and the three
+    parts add up to no more than the line. Before, settlement rounded the discount's share down instead (300)."""
+    line = OrderLine("A", 3, 333, 100)
+    assert line.value_of(1) == 299 and line.value_of(2) == 599 and line.value_of(3) == 899
+    assert 3 * line.value_of(1) <= line.value_of(3)
+
+
 def test_every_fulfillment_fee_of_an_order_is_priced_at_the_rate_recorded_with_its_sale() -> None:
     """Settings changed to 8 % after the sale (a redeploy): the order's fees stay at its 5 %. An order settled
     before the rate was recorded (None) takes the rate in settings, as it always did."""

@@ -97,3 +97,11 @@ def proportional_share(whole: int, part: int, of: int) -> int:
     if of <= 0:
         return 0
     return whole * part // of
+
+
+def units_value(line_total: int, units: int, quantity: int) -> int:
+    """What `units` of an order line of `quantity` units sold for: the line's total (net of its discount) spread
+    over its units, rounded down, so the values of parts of one line never add up to more than its total. Orders
+    refunds goods that will not leave by it and settlement prices a fulfillment fee by it: one rule, so the two
+    never value the same units apart."""
+    return proportional_share(line_total, units, quantity)

@@ -46,7 +46,7 @@ from onepool_kernel.errors import (
 from onepool_kernel.ids import new_uuid
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
-from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, bps_of, proportional_share
+from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, bps_of, proportional_share, units_value
 from onepool_kernel.presale import DepositRule, PresaleTerms
 
 from onepool_orders.domain import events
@@ -131,8 +131,8 @@ class OrderLine:
         return self.gross - self.discount
 
     def value_of(self, units: int) -> int:
-        """The net value of `units` of this line, rounded down (the discount spread over its units)."""
-        return proportional_share(self.line_total.amount_minor, units, self.quantity)
+        """The net value of `units` of this line (the kernel's units_value)."""
+        return units_value(self.line_total.amount_minor, units, self.quantity)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 
 from onepool_kernel.errors import InvalidArgument
 from onepool_kernel.lines import StockLine
-from onepool_kernel.money import proportional_share
+from onepool_kernel.money import units_value
 
 from onepool_settlement.domain import parties
 
@@ -220,9 +220,8 @@ class OrderLine:
     discount: int = 0
 
     def value_of(self, units: int) -> int:
-        """What `units` of the line sold for: their list price less their share of the discount (rounded
-        down, so shares of one discount never add up to more than it)."""
-        return units * self.unit_price - proportional_share(self.discount, units, self.quantity)
+        """What `units` of the line sold for, valued as orders values them (the kernel's units_value)."""
+        return units_value(self.quantity * self.unit_price - self.discount, units, self.quantity)
 
 
 @dataclass(frozen=True)
