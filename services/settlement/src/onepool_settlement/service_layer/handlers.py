@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from onepool_runtime.commit_order import read_page
@@ -235,6 +235,7 @@ async def record_orders(
     known |= await uow.repo.orders_of(lost) if lost else {}
     sold = {order_id: settlement for order_id, (settlement, _) in new.items() if order_id in recorded}
     entries = deposit_entries + [(entry, "") for order_id, (_, entry) in new.items() if order_id in sold]
+    fees: dict[str, tuple[OrderSettlement, JournalEntry, Source]] = {}
     for e in events:
         settlement = known.get(e.order.id) or sold.get(e.order.id)
         if settlement is None:
@@ -243,10 +244,39 @@ async def record_orders(
             fee = rules.fulfillment_fee(e.order, fulfillment, settlement, policy, e.source)
             if fee is not None:
                 entries.append((fee, e.order.id))
+                fees.setdefault(e.order.id, (settlement, fee, e.source))
     await uow.repo.note_order_reports({k: v for k, v in reports.items() if k in known or k in sold})
     await _note_final(uow, [e.order for e in events], set(known) | set(sold))
     if entries:
         await post_many(uow, entries)
+    for order_id in sorted(fees):  # one order at a time, each locked in the one order (refund_basis)
+        await _refunds_take_their_share_of_new_fees(uow, *fees[order_id])
+
+
+async def _refunds_take_their_share_of_new_fees(
+    uow: SettlementUnitOfWork, settlement: OrderSettlement, fee: JournalEntry, source: Source
+) -> None:
+    """Rule 3 for fees booked after some of their order's refunds (a dealer shipped after a partial return):
+    the refunds so far take back the new fees' share at once, as they would have had the fees been booked
+    first, so the order's positions never depend on that order. A refund of nothing over what is booked now
+    (rules.reverse): nothing moves when the positions already hold their shares (no refund yet, a redelivered
+    fee), and then nothing is posted."""
+    booked, taken = await uow.repo.refund_basis(settlement.order_id, settlement.currency)
+    if not taken:
+        return
+    entry = rules.reverse(
+        f"refund_share:{fee.key}",
+        Rule.RETURN,
+        settlement,
+        booked,
+        taken,
+        0,
+        source,
+        memo=f"refunds of order {settlement.order_id} so far take their share of the fees booked after them",
+    )
+    moved = tuple(p for p in entry.postings if p.amount)
+    if moved:
+        await post(uow, replace(entry, postings=moved), order_id=settlement.order_id)
 
 
 async def record_order_paid(
