@@ -61,3 +61,42 @@ def test_up_says_an_external_database_is_down(tmp_path: Path) -> None:
         ONEPOOL_NATS_URL="nats://127.0.0.1:1",
         ONEPOOL_DATA_DIR=str(tmp_path),
     )
+
+
+def _unusable(args: list[str], url: str) -> str:
+    pg.console.width = 400
+    result = CliRunner().invoke(app, args, env=_env(ONEPOOL_DATABASE_URL=url))
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, (result.exception, result.output)
+    assert "ONEPOOL_DATABASE_URL is not usable: " in result.output, result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 2, result.output  # migrate's progress bar, then the line
+    return result.output
+
+
+NOT_POSTGRES = ["foo", "mysql://onepool:hunter2@db/onepool", "postgresql://onepool:hunter2@127.0.0.1:1/x?sslmode=on"]
+
+
+@pytest.mark.parametrize("url", NOT_POSTGRES)
+@pytest.mark.parametrize("args", [["outbox", "status"], ["migrate", "upgrade"], ["migrate", "current"]])
+def test_a_url_no_connection_can_use_is_one_line(args: list[str], url: str) -> None:
+    _unusable(args, url)
+
+
+def test_up_says_the_url_is_not_usable(tmp_path: Path) -> None:
+    pg.console.width = 400
+    env = _env(
+        ONEPOOL_DATABASE_URL="mysql://onepool:hunter2@db/onepool",
+        ONEPOOL_NATS_URL="nats://127.0.0.1:1",
+        ONEPOOL_DATA_DIR=str(tmp_path),
+    )
+    result = CliRunner().invoke(app, ["up"], env=env)
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, (result.exception, result.output)
+    assert "ONEPOOL_DATABASE_URL is not usable: mysql:// is not PostgreSQL" in result.output, result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+def test_outbox_status_reads_a_url_with_libpq_options(postgres) -> None:  # type: ignore[no-untyped-def]
+    url = postgres.admin_url + ("&" if "?" in postgres.admin_url else "?") + "sslmode=disable"
+    result = CliRunner().invoke(app, ["outbox", "status", "--json", "--database-url", url], env=_env())
+    assert result.exit_code == 0, (result.exception, result.output)
+    assert '"service": "orders"' in result.output

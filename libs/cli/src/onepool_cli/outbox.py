@@ -18,12 +18,11 @@ from dataclasses import asdict, dataclass
 from typing import Annotated
 
 import typer
-from onepool_runtime.db import asyncpg_url, check_schema_name
+from onepool_runtime.db import check_schema_name, connecting_engine
 from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import pool, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from onepool_cli import pg
 from onepool_cli.services import SERVICES
@@ -51,7 +50,7 @@ _STATUS = """SELECT count(*),
 
 
 async def read(database_url: str, services: list[str]) -> list[OutboxStatus]:
-    engine = create_async_engine(asyncpg_url(database_url), poolclass=pool.NullPool)
+    engine = connecting_engine(database_url, poolclass=pool.NullPool)
     found = []
     try:
         async with engine.connect() as conn:

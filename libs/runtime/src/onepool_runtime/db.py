@@ -42,6 +42,12 @@ counts as the infrastructure's, and asks the server to cancel the statement). No
 server's own settings, so a long statement of a tool or a migration (which opens its own engine) is not cut.
 `DatabaseProbe` is readiness's connection, apart from the pool: a pool busy with calls is not a database
 that is down, and a probe that waits for a pooled connection said it was.
+
+One way to connect: every connection (the pool's, the read pool's, the relay's, readiness's, a migration's, a
+tool's) is `asyncpg.connect(dsn(url), ...)`, so the URL's libpq options (`?sslmode=require`, `sslrootcert`,
+`target_session_attrs`, ...) mean the same to all of them. SQLAlchemy's own way passes the URL's query to
+asyncpg as keyword arguments, which it refuses (`sslmode`): readiness said SERVING and reads worked while
+every write and the relay failed.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import event, exc, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_
 
@@ -81,6 +88,37 @@ def asyncpg_url(url: str) -> str:
 def plain_url(url: str) -> str:
     """The libpq form (for asyncpg.connect and tools)."""
     return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+
+
+class UnusableURL(ValueError):
+    """A database URL no connection can be opened with (not a URL, not PostgreSQL). Its text never holds the
+    URL (which may hold a password)."""
+
+
+_EXPECTED = "expected postgresql://user:password@host:port/database[?sslmode=require]"
+
+
+def dsn(url: str) -> str:
+    """The libpq form every connection is opened with (module doc: one way to connect); UnusableURL when
+    `url` is not a PostgreSQL URL."""
+    try:
+        parsed = make_url(asyncpg_url(url))
+    except (exc.ArgumentError, ValueError):
+        raise UnusableURL(f"not a URL ({_EXPECTED})") from None
+    if parsed.get_backend_name() != "postgresql":
+        raise UnusableURL(f"{parsed.get_backend_name()}:// is not PostgreSQL ({_EXPECTED})")
+    return plain_url(asyncpg_url(url))
+
+
+def connecting_engine(url: str, connect_args: dict[str, Any] | None = None, **options: Any) -> AsyncEngine:
+    """A SQLAlchemy engine whose connections are `asyncpg.connect(dsn(url), **connect_args)` (module doc);
+    `options` are create_async_engine's. For a tool or a migration; a service's is `create_engine`."""
+    target = dsn(url)
+    # SQLAlchemy still parses the URL (dialect, database name); the query is asyncpg's alone.
+    sa_url = make_url(asyncpg_url(url)).set(query={})
+    return create_async_engine(
+        sa_url, async_creator=functools.partial(asyncpg.connect, target, **(connect_args or {})), **options
+    )
 
 
 def check_schema_name(schema: str) -> str:
@@ -117,19 +155,19 @@ def create_engine(
         "command_timeout": command_timeout or None,
         "connection_class": connection_class(tcp_keepalive, tcp_user_timeout),
     }
-    engine = create_async_engine(
-        asyncpg_url(url),
+    engine = connecting_engine(
+        url,
+        connect_args,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=False,  # see the module doc: checked on checkout without a round trip
-        connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "checkout", _checkout_check(ping_idle_seconds, ping_timeout))
     event.listen(engine.sync_engine, "handle_error", _timed_out_is_lost)
     # The hottest reads' own connections, opened beside the pool on first use (readpool.py).
     spec = readpool.ConnectSpec(
-        plain_url(asyncpg_url(url)), connect_args, min(pool_size, 10), ping_idle_seconds, pool_timeout, ping_timeout
+        dsn(url), connect_args, min(pool_size, 10), ping_idle_seconds, pool_timeout, ping_timeout
     )
     readpool.remember(engine, spec)
     return engine

@@ -18,9 +18,9 @@ from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onepool_runtime.db import asyncpg_url, check_schema_name
+from onepool_runtime.db import asyncpg_url, check_schema_name, connecting_engine
 
 
 def alembic_config(script_location: Path, database_url: str, schema: str) -> Config:
@@ -62,7 +62,7 @@ def is_ancestor(script_location: Path, older: str, newer: str) -> bool:
 
 async def current(database_url: str, schema: str) -> str | None:
     """The revision the schema is at; None when it was never migrated (no schema or no version table)."""
-    engine = create_async_engine(asyncpg_url(database_url), poolclass=pool.NullPool)
+    engine = connecting_engine(database_url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as conn:
             table = await conn.scalar(
@@ -94,9 +94,7 @@ def run_env(target_metadata: MetaData | None) -> None:
             context.run_migrations()
 
     async def main() -> None:
-        engine = create_async_engine(
-            url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
-        )
+        engine = connecting_engine(url, {"server_settings": {"search_path": schema}}, poolclass=pool.NullPool)
         try:
             async with engine.connect() as conn:
                 await _lock_session(conn, f"migrate:{schema}")

@@ -1,9 +1,15 @@
 """The grpc.aio server bootstrap every service uses.
 
-Start-up: connect NATS (retrying), ensure the service's stream, build the service, bind the port, then start
-the outbox relay (on its own thread, with its own connections: relay_thread.py), consumers (and the purge of
-their inbox) and background tasks under supervision. Health reports SERVING for "" and the service's names
-only while the database answers and NATS is connected (readiness). The database is asked on a connection of
+Start-up: bind the port and answer health first (`listen`): `liveness` SERVING, readiness NOT_SERVING, and
+every other call UNAVAILABLE with retry advice. Then (`bring_up`) wait for NATS, ensure the service's stream,
+build the service and open its handlers, start the outbox relay (on its own thread, with its own connections:
+relay_thread.py), consumers (and the purge of their inbox) and background tasks under supervision. So a
+service started while NATS is down listens, its liveness probe passes and its startup probe does not restart
+it (nats-py retries an unreachable server forever inside its connect: a host that connected before binding
+never bound, and Kubernetes restarted it into CrashLoopBackOff); it logs "waiting for NATS at <url>" once,
+then once a minute, and comes up when NATS does. A database down at start is the same: the service listens,
+NOT_SERVING until it answers. Health reports SERVING for "" and the service's names only while the database
+answers and NATS is connected (readiness). The database is asked on a connection of
 readiness's own (`db.DatabaseProbe`), never the request pool's: calls holding every pooled connection are
 a busy service, not a database that is down, and readiness that said so took busy pods out of rotation and
 pushed their load onto the others. An answer must come within `db_ping_timeout_seconds`, and readiness turns
@@ -24,28 +30,31 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+import nats
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from onepool_runtime import db, faults, idempotency, inbox, messaging, readpool, reflection
+from onepool_runtime import db, errors, faults, idempotency, inbox, messaging, readpool, reflection
 from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import DLQ_STREAM, DLQ_SUBJECTS, EventConsumer, Subscription
+from onepool_runtime.grpc_errors import refusal
 from onepool_runtime.pipeline import CallPipeline, Metered, Registrar
 from onepool_runtime.relay_thread import RelayThread
 from onepool_runtime.retention import DAY, PeriodicPurge
 from onepool_runtime.settings import ServiceSettings
-from onepool_runtime.telemetry import configure_telemetry
+from onepool_runtime.telemetry import configure_telemetry, redact
 from onepool_runtime.uow import UnitOfWork
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -155,6 +164,89 @@ async def connect_nats_with_retry(
     raise AssertionError("unreachable")
 
 
+async def wait_for_nats(url: str, name: str, *, log_every: float = 60.0) -> None:
+    """Until one of the servers in `url` accepts a connection. Each round is one short-lived client that gives
+    up after two attempts per server (nats-py's connect otherwise retries forever, logging an error at each):
+    "waiting for NATS" is logged once, then every `log_every` seconds."""
+    started = time.monotonic()
+    logged_at: float | None = None
+    delay = 0.25
+    last: list[Exception] = []
+
+    async def _remember(exc: Exception) -> None:
+        last[:] = [exc]
+
+    while True:
+        try:
+            nc = await nats.connect(
+                servers=messaging.server_urls(url),
+                name=name,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,  # nats-py: at most two attempts per server, then NoServersError
+                reconnect_time_wait=0.1,
+                connect_timeout=5,
+                error_cb=_remember,
+            )
+        except Exception as exc:
+            reason = redact(repr(last[0] if last else exc))
+        else:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            if logged_at is not None:
+                log.info("NATS at %s reachable after %.0fs", redact(url), time.monotonic() - started)
+            return
+        now = time.monotonic()
+        if logged_at is None:
+            log.warning("waiting for NATS at %s (%s)", redact(url), reason)
+            logged_at = now
+        elif now - logged_at >= log_every:
+            log.warning("still waiting for NATS at %s after %.0fs (%s)", redact(url), now - started, reason)
+            logged_at = now
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+class _LateHandlers(grpc.GenericRpcHandler):
+    """The service's handlers, which exist only once NATS is up and the service is built (after the server
+    listens, when grpc takes no more registrations): until `open`, every call that health does not answer is
+    answered UNAVAILABLE with retry advice, never INTERNAL or UNIMPLEMENTED."""
+
+    def __init__(self) -> None:
+        self._registered: dict[str, grpc.RpcMethodHandler] = {}
+        self._generic: list[grpc.GenericRpcHandler] = []
+        self._open = False
+        self._starting = grpc.stream_stream_rpc_method_handler(self._refuse)  # reads nothing of the request
+
+    # What a service's register (through pipeline.Registrar) and reflection call on a server.
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self._generic.extend(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self._registered.update({f"/{service}/{name}": handler for name, handler in handlers.items()})
+
+    def open(self) -> None:
+        self._open = True
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        if not self._open:
+            return self._starting
+        # The generated code adds each service both ways: the registered (wrapped once) answer first.
+        found = self._registered.get(handler_call_details.method)
+        if found is not None:
+            return found
+        for handler in self._generic:
+            found = handler.service(handler_call_details)
+            if found is not None:
+                return found
+        return None
+
+    @staticmethod
+    async def _refuse(_requests: Any, context: Any) -> None:
+        refused = errors.Unavailable("the service is starting; retry with the same request id")
+        _, status = refusal("starting", refused)
+        await context.abort_with_status(status)
+
+
 async def _retrying(what: str, step: Callable[[], Awaitable[None]], *, attempts: int = 60) -> None:
     """A JetStream cluster still forming (no meta leader, peers not all known: "no suitable peers for
     placement") refuses streams for a few seconds: try again rather than fail the start."""
@@ -197,12 +289,20 @@ class ServiceHost:
         # Failed readiness checks in a row (0 after a good one); NOT_SERVING from readiness_failure_threshold on.
         self.health_failures = 0
         self._probe: db.DatabaseProbe | None = None
+        self._engine: AsyncEngine | None = None
+        self._late = _LateHandlers()
         self.admission = Admission(settings)
 
     async def start(self) -> None:
+        """`listen`, then `bring_up`: returns once the service is up (a test's or a tool's host)."""
+        await self.listen()
+        await self.bring_up()
+
+    async def listen(self) -> None:
+        """Bind the port and answer health (module doc); nothing here waits for NATS or the database."""
         s = self.settings
         configure_telemetry(s)
-        engine = db.create_engine(
+        self._engine = engine = db.create_engine(
             s.database_url,
             s.schema_name,
             pool_size=s.db_pool_size,
@@ -211,20 +311,6 @@ class ServiceHost:
             **db.bounds(s),
         )
         self._probe = db.DatabaseProbe(engine, s.db_ping_timeout_seconds)
-        nc = await connect_nats_with_retry(
-            s.nats_url,
-            f"onepool-{s.service_name}",
-            reconnect_wait=s.nats_reconnect_wait_seconds,
-            ping_interval=s.nats_ping_interval_seconds,
-        )
-        js = nc.jetstream()
-        streams = messaging.StreamOptions.of(s)
-        await _retrying("stream", partial(messaging.ensure_service_stream, js, s.service_name, streams))
-        self.infra = Infra(s, engine, db.session_factory(engine), nc, js)
-        self.parts = parts = await self._build(self.infra)
-        for stream in sorted({c.stream for c in parts.consumers}):
-            await _retrying("stream", partial(messaging.ensure_named_stream, js, stream, streams))
-
         # No interceptors: the service's own handlers are wrapped once, at registration, in the call pipeline
         # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py). Health is
         # only counted (below) and reflection stays unwrapped.
@@ -235,11 +321,9 @@ class ServiceHost:
             maximum_concurrent_rpcs=4
             * (s.max_concurrent_rpcs + s.max_queued_rpcs + s.max_concurrent_streams + s.max_batched_rpcs),
         )
-        parts.register(Registrar(server, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced)))  # type: ignore[arg-type]
         # Health checks are only counted (pipeline.Metered): no admission, auth or decoding.
         health_pb2_grpc.add_HealthServicer_to_server(self.health, Registrar(server, Metered()))  # type: ignore[arg-type]
-        # Reflection v1 and v1alpha, with the protos' comments (reflection.py).
-        reflection.enable(server, [*parts.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
+        server.add_generic_rpc_handlers([self._late])
         creds = server_credentials(s)
         address = s.grpc_address
         self.port = server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
@@ -249,6 +333,34 @@ class ServiceHost:
         await server.start()
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         self._server = server
+        log.info("%s listening on %s:%d", s.service_name, s.grpc_host, self.port)
+
+    async def bring_up(self) -> None:
+        """After `listen`: wait for NATS, build the service, open its handlers, start its background work."""
+        s = self.settings
+        engine = self._engine
+        assert engine is not None, "listen() first"
+        name = f"onepool-{s.service_name}"
+        await wait_for_nats(s.nats_url, name)
+        nc = await connect_nats_with_retry(
+            s.nats_url, name, reconnect_wait=s.nats_reconnect_wait_seconds, ping_interval=s.nats_ping_interval_seconds
+        )
+        js = nc.jetstream()
+        self.infra = Infra(s, engine, db.session_factory(engine), nc, js)
+        streams = messaging.StreamOptions.of(s)
+        await _retrying("stream", partial(messaging.ensure_service_stream, js, s.service_name, streams))
+        self.parts = parts = await self._build(self.infra)
+        for stream in sorted({c.stream for c in parts.consumers}):
+            await _retrying("stream", partial(messaging.ensure_named_stream, js, stream, streams))
+
+        late: Any = self._late  # what register and reflection take for the server (_LateHandlers)
+        registrar: Any = Registrar(late, CallPipeline(self.admission, Authorizer(s, parts.policy), parts.coalesced))
+        parts.register(registrar)
+        # Reflection v1 and v1alpha, with the protos' comments (reflection.py).
+        reflection.enable(late, [*parts.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
+        self._late.open()
+        for name in parts.service_names:
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
 
         # Two threads now want the interpreter lock: hand it over sooner than Python's 5 ms (settings).
         sys.setswitchinterval(s.switch_interval_ms / 1000)
@@ -270,9 +382,9 @@ class ServiceHost:
             interval_seconds=s.idempotency_purge_interval_seconds,
         )
         self._spawn("idempotency-purge", self.idempotency_purge.run)
-        for name, task in parts.tasks.items():
-            self._spawn(name, task)
-        # The first health verdict is given before start() returns, so a caller never sees a stale answer.
+        for task_name, task in parts.tasks.items():
+            self._spawn(task_name, task)
+        # The first health verdict is given before bring_up() returns, so a caller never sees a stale answer.
         await self._set_health(await self._ready())
         self._spawn("health", self._watch_health)
         log.info("%s serving on %s:%d", s.service_name, s.grpc_host, self.port)
@@ -296,13 +408,13 @@ class ServiceHost:
             return
         self._serving = serving
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        assert self.parts is not None
-        for name in ["", *self.parts.service_names]:
+        for name in ["", *(self.parts.service_names if self.parts is not None else [])]:
             await self.health.set(name, status)
         log.info("health: %s", "SERVING" if serving else "NOT_SERVING")
 
     async def _ready(self) -> bool:
-        assert self.infra is not None and self._probe is not None
+        if self.infra is None or self._probe is None:
+            return False
         return self.infra.nc.is_connected and await self._probe.check()
 
     async def _watch_health(self) -> None:
@@ -348,20 +460,34 @@ class ServiceHost:
             except Exception:
                 with contextlib.suppress(Exception):
                     await self.infra.nc.close()
-            if self._probe is not None:
-                await self._probe.close()
-            await readpool.close_read_pool(self.infra.engine)
-            await self.infra.engine.dispose()
+        if self._probe is not None:
+            await self._probe.close()
+        if self._engine is not None:
+            await readpool.close_read_pool(self._engine)
+            await self._engine.dispose()
 
     async def serve_forever(self) -> None:
-        await self.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await self.listen()
+        # Health answers while this waits for NATS (module doc); a signal meanwhile ends the wait.
+        bring_up = asyncio.create_task(self.bring_up(), name="bring-up")
+        stopped = asyncio.create_task(stop.wait(), name="stop")
+        await asyncio.wait({bring_up, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        failed = bring_up.exception() if bring_up.done() and not bring_up.cancelled() else None
+        if failed is None:
+            await stopped
         log.info("%s shutting down", self.settings.service_name)
+        if not bring_up.done():
+            bring_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bring_up
+        stopped.cancel()
         await self.stop()
+        if failed is not None:
+            raise failed  # a start that failed (a stream JetStream refuses) ends the process, as before
 
 
 def run(settings: ServiceSettings, build: Builder) -> None:
