@@ -215,6 +215,38 @@ async def test_a_brand_sale_shipped_from_a_dealers_shop_pays_for_the_goods_and_a
     assert balance.balance == cny(4_300)
 
 
+async def test_goods_without_a_wholesale_price_are_valued_at_what_the_customer_paid_after_the_discount(
+    services: Any, admin: Any
+) -> None:
+    """Audit X: a SKU with no list price is valued at the price the customer paid x the tier factor
+    (docs/settlement.md). A brand sale of 2 x 6 000 with 2 000 off the line (paid 5 000 a unit) shipped from
+    GOLD dealer D's shop: the brand takes the goods at 80% of 5 000 = 4 000 a unit, 8 000. Before, dealers took
+    the list price before the discount (80% of 6 000: 9 600)."""
+    sku = uid("TEA")
+    dealer, shop = await dealer_with_a_shop(services, admin, sku, 2)
+    inventory, orders = services.stub("inventory"), services.stub("orders")
+    web = await register_channel(services.nats_url, inventory, admin, location_ids=[shop], orders=orders)
+    line = opb.OrderLine(sku=sku, quantity=2, unit_price=cny(6_000), discount=cny(2_000))
+    request = opb.PlaceOrderRequest(
+        channel_id=web,
+        external_order_id=uid("EXT"),
+        customer=opb.Customer(phone="13800000000"),
+        lines=[line],
+        fulfillment=ship_to(),
+    )
+    placed = (await orders.PlaceOrder(request, metadata=admin)).order
+    [fulfillment] = placed.fulfillments
+    await orders.PayOrder(
+        opb.PayOrderRequest(order_id=placed.id, payment_ref=uid("PAY"), amount=placed.total), metadata=admin
+    )
+    await orders.ShipFulfillment(
+        opb.ShipFulfillmentRequest(order_id=placed.id, fulfillment_id=fulfillment.id, tracking_no="SF1"),
+        metadata=admin,
+    )
+    lines = await moved_lines(services, admin, dealer.id, fulfillment.id)
+    assert per_party(lines) == {"brand": -8_000, f"dealer:{dealer.id}": 8_000}
+
+
 async def test_a_dealers_part_of_a_sale_cancelled_before_it_left_moves_no_goods_and_refunds_only_the_sale(
     services: Any, admin: Any
 ) -> None:

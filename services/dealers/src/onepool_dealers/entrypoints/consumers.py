@@ -20,7 +20,7 @@ from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool_kernel.lines import StockLine
-from onepool_kernel.money import Money
+from onepool_kernel.money import Money, units_value
 from onepool_runtime.protobuf import from_ts, money_from_proto
 
 from onepool_dealers.adapters import mappers
@@ -175,7 +175,7 @@ def _order_goods(event: OrderEvent) -> tuple[str, str, list[Goods | ReturnedGood
     returned = isinstance(event, order_events.OrderReturned) and bool(event.returned.location_id)
     if not from_dealers and not returned:
         return order.dealer_id, order.channel_id, []  # most orders events: nothing more to read
-    prices = {ln.sku: money_from_proto(ln.unit_price) for ln in order.lines}
+    prices = {ln.sku: _paid_unit_price(ln) for ln in order.lines}
     shown: list[Goods | ReturnedGoods] = [
         Goods(
             id=f"fulfillment:{order.order_id}:{f.fulfillment_id}",
@@ -210,6 +210,14 @@ def _order_goods(event: OrderEvent) -> tuple[str, str, list[Goods | ReturnedGood
             )
         )
     return order.dealer_id, order.channel_id, shown
+
+
+def _paid_unit_price(line: facts_pb2.OrderLineFacts) -> Money:
+    """What the customer paid for one unit of the line: its total (net of its discount) spread over its units,
+    as orders and settlement value units (the kernel's units_value). Not the list price: a unit of a 2 x 6 000
+    line with 2 000 off sold for 5 000, and goods without a wholesale price are priced from what they sold for."""
+    total = money_from_proto(line.line_total)
+    return Money(total.currency, units_value(total.amount_minor, 1, line.quantity))
 
 
 def _lines(lines: Iterable[facts_pb2.StockLineFacts]) -> tuple[StockLine, ...]:
