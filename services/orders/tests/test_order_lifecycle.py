@@ -89,6 +89,24 @@ def test_lines_in_different_currencies_are_refused_naming_the_line() -> None:
     assert [v.field for v in caught.value.violations] == ["lines[1].unit_price.currency"]
 
 
+def test_a_line_worth_more_than_any_service_books_is_refused_even_when_its_discount_brings_it_down() -> None:
+    """Audit X: 2 x 6e14 less 3e14 is a 9e14 total, within the limit, but settlement values the line before its
+    discount (1.2e15): the paid order's event was dead-lettered and its sale never booked. Refused at placing."""
+    with pytest.raises(InvalidArgument) as caught:
+        Order.place(
+            order_id="o",
+            channel_id="c",
+            external_order_id="e",
+            customer=CustomerInfo(),
+            lines=[OrderLine("A", 2, cny(6 * 10**14), discount_minor=3 * 10**14)],
+            fulfillment=FulfillmentPreference(),
+            dealer_id="",
+            payment_ttl_seconds=0,
+            now=NOW,
+        )
+    assert [v.field for v in caught.value.violations] == ["lines[0].unit_price.amount_minor"]
+
+
 def test_reservation_makes_one_fulfillment_per_location_with_its_owner() -> None:
     order = new_order(("A", 3, 100), ("B", 1, 100))
     reserved(

@@ -334,6 +334,9 @@ class Order:
             if line.unit_price.currency != currency:
                 v.add(f"lines[{i}].unit_price.currency", f"must be {currency} like the first line")
             gross = max(0, line.unit_price.amount_minor) * max(0, line.quantity)
+            if gross > MAX_AMOUNT_MINOR:
+                # The largest amount any service books (settlement values lines before their discount).
+                v.add(f"lines[{i}].unit_price.amount_minor", f"times quantity must be at most {MAX_AMOUNT_MINOR}")
             if not 0 <= line.discount_minor <= gross:
                 v.add(f"lines[{i}].discount.amount_minor", f"must be between 0 and the line's price {gross}")
             total += gross - min(max(0, line.discount_minor), gross)
