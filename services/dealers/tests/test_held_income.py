@@ -167,3 +167,42 @@ async def test_an_open_orders_share_counts_when_orders_says_it_is_final(  # type
     await owed_is(-100)  # the sale's share is still held: orders has not said the order is final
     await publish("orders.order.shipped", shipped(is_final=True))
     await owed_is(-1100)
+
+
+async def test_a_fee_given_by_an_entry_that_takes_from_the_sale_is_held_as_settlement_holds_it(  # type: ignore[no-untyped-def]
+    dealers, admin, setup, publish
+) -> None:
+    """Audit X: a return's reversal of an open order takes -3 500 of dealer D's sale and gives it +125 of a fee
+    (in proportion). Settlement's payouts hold the +125 line until the order is final; dealers netted the entry
+    (-3 375, counted at once), so D's credit counted 125 settlement held. Now the negative part counts at once
+    and the positive part is held, line by line, as settlement holds it."""
+    dealer, _, _ = await setup.ready(limit=10_000)
+    order_id, party = setup.name("O"), f"dealer:{dealer.id}"
+    reversal = settlement_events.EntryPosted(
+        entry_id=setup.name("E"),
+        order_id=order_id,
+        rule="return",
+        currency="CNY",
+        lines=[
+            settlement_pb2.JournalLine(party=party, amount=cny(-3500)),
+            settlement_pb2.JournalLine(party=party, amount=cny(125)),
+            settlement_pb2.JournalLine(party="brand", amount=cny(3375)),
+        ],
+    )
+    await publish("settlement.entry.posted", reversal)
+
+    async def owed_and_held() -> tuple[int, int]:
+        o = await dealers.GetDealerOverview(pb.GetDealerOverviewRequest(dealer_id=dealer.id), metadata=admin)
+        return o.balance.amount_minor, o.income_held.amount_minor
+
+    async def counted() -> bool:
+        return await owed_and_held() == (3500, 125)
+
+    await eventually(counted)
+    final = facts_pb2.OrderFacts(order_id=order_id, dealer_id=dealer.id, is_open=False)
+    await publish("orders.order.completed", order_events.OrderCompleted(facts=final))
+
+    async def released() -> bool:
+        return await owed_and_held() == (3375, 0)
+
+    await eventually(released)

@@ -4,14 +4,15 @@ Credit available grows with what the ledger owes the dealer (domain/model.py Cre
 still be refunded must not: a dealer that declares its own sale paid, spends the credit the sale's share gave it
 on a replenishment and then cancels the sale would hold more than its limit. So:
 
-- a dealer's positive amount from an entry of an order (its share of a sale, a fulfillment fee, goods of a sale
-  taken over from its shop) is held until an orders event shows the order final (OrderFacts.is_final, decided
-  by orders: closed, or paid with all its goods gone, so CancelOrder refunds nothing of it any more, only a
-  return, which brings the goods back), and counts from then on;
-- a negative amount (a refund, a reversal, goods it took over) counts at once, and so does anything without
+- a dealer's positive lines of an entry of an order (its share of a sale, a fulfillment fee, goods of a sale
+  taken over from its shop), summed, are held (line by line, as settlement's payouts hold them: an entry that
+  takes from a dealer's sale and gives it a fee holds the fee) until an orders event shows the order final
+  (OrderFacts.is_final, decided by orders: closed, or paid with all its goods gone, so CancelOrder refunds
+  nothing of it any more, only a return, which brings the goods back), and counts from then on;
+- its negative lines (a refund, a reversal, goods it took over) count at once, and so does anything without
   an order (payments, payouts, transfers): credit only ever waits to grow, never to shrink;
 - an entry of an order already heard closed counts at once (a return after completion refunds through a
-  negative amount, which counts at once).
+  negative line, which counts at once).
 
 Only the closes of orders a dealer can earn from are kept (`ClosedOrder`: its own, one of its channel's, or one
 shipped from its locations); every other order's close would be a row kept for ever that no income asks for.
@@ -45,7 +46,8 @@ class ClosedOrder:
 
 @dataclass(frozen=True)
 class DealerIncome:
-    """What one settlement entry posts to one dealer in one currency (the sum of its lines for that party)."""
+    """What one settlement entry posts to one dealer in one currency: the sum of its positive lines for that
+    party, or of its negative ones (two amounts when it has both)."""
 
     entry_id: str
     order_id: str

@@ -254,16 +254,19 @@ async def on_entries_posted(events: list[settlement_events.EntryPosted], uow: De
     for event in events:
         if event.rule == WHOLESALE_RULE:
             continue
-        per_dealer: dict[tuple[str, str], int] = {}
+        # Per dealer and currency, the entry's positive lines apart from its negative ones: what may be held is
+        # what settlement's payouts hold, line by line (a return taking -3 500 of a dealer's sale and giving it
+        # +125 of a fee holds the 125, not nothing).
+        per_dealer: dict[tuple[str, str, bool], int] = {}
         for line in event.lines:
-            if line.party.startswith(DEALER_PARTY) and line.amount.amount_minor:
-                key = (line.party.removeprefix(DEALER_PARTY), line.amount.currency or event.currency)
-                per_dealer[key] = per_dealer.get(key, 0) + line.amount.amount_minor
+            amount = line.amount.amount_minor
+            if line.party.startswith(DEALER_PARTY) and amount:
+                key = (line.party.removeprefix(DEALER_PARTY), line.amount.currency or event.currency, amount > 0)
+                per_dealer[key] = per_dealer.get(key, 0) + amount
         # Settlement names every entry; an unnamed one (a test's, an old build's) still needs a key of its own.
         entry_id = event.entry_id or event.meta.event_id or f"unnamed:{uuid.uuid4()}"
         amounts += [
             DealerIncome(entry_id, event.order_id, dealer_id, currency, amount)
-            for (dealer_id, currency), amount in per_dealer.items()
-            if amount
+            for (dealer_id, currency, _), amount in per_dealer.items()
         ]
     await handlers.record_income(uow, amounts)
