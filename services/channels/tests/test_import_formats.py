@@ -381,6 +381,19 @@ def test_resolve_names_every_unknown_or_inactive_channel_sku() -> None:
     assert "not active" in problems["payload.line_items[2].sku"]
 
 
+def test_lines_merged_into_one_sku_past_the_quantity_limit_are_refused_naming_the_payload_line() -> None:
+    """Audit X: two channel SKUs of one SKU, 600 000 units each, passed the per-line check and became one line
+    of 1 200 000 that orders refused on `lines[0].quantity`, a path the ImportOrder caller never sent."""
+    listings = {"A1": listing("A1", "SKU-A", price=1), "A2": listing("A2", "SKU-A", price=1)}
+    with pytest.raises(InvalidArgument) as exc:
+        resolve(
+            imported(ImportedLine("A1", 600_000, 1, "p[0]"), ImportedLine("A2", 600_000, 1, "p[1]")),
+            channel(),
+            listings,
+        )
+    assert list(fields(exc)) == ["p[1]"] and "1200000 units" in fields(exc)["p[1]"]
+
+
 def test_resolve_merges_same_sku_lines_at_the_listing_price_with_their_discounts() -> None:
     listings = {"A1": listing("A1", "SKU-A"), "A2": listing("A2", "SKU-A")}
     same = resolve(

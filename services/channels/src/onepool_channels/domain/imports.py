@@ -36,6 +36,7 @@ from decimal import Decimal, InvalidOperation
 
 from onepool_kernel.errors import FailedPrecondition, InvalidArgument, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
+from onepool_kernel.lines import MAX_QUANTITY
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, allocate
 
 from onepool_channels.domain.model import Channel, Listing
@@ -245,6 +246,15 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         discount += (listed - line.unit_price_minor) * line.quantity
         seen = merged.get(listing.sku)
         quantity = line.quantity + (seen.quantity if seen else 0)
+        if quantity > MAX_QUANTITY:
+            # Checked per payload line, but orders takes one line per SKU: the merged one must pass too, and
+            # orders' refusal would name a line the caller never sent.
+            v.add(
+                line.sku_path,
+                f"with the lines of {listing.sku} before it comes to {quantity} units: more than one line may "
+                f"hold ({MAX_QUANTITY})",
+            )
+            continue
         discount += seen.discount_minor if seen else 0
         merged[listing.sku] = LineToPlace(
             listing.sku, quantity, listing.price, seen.channel_sku if seen else line.channel_sku, discount
