@@ -82,6 +82,12 @@ def test_a_url_no_connection_can_use_is_one_line(args: list[str], url: str) -> N
     _unusable(args, url)
 
 
+@pytest.mark.parametrize("url", NOT_POSTGRES[:2])
+def test_serve_says_the_url_is_not_usable(url: str) -> None:
+    """The container entry point: one line and exit 1 before it binds anything, not a traceback."""
+    _unusable(["serve", "orders"], url)
+
+
 def test_up_says_the_url_is_not_usable(tmp_path: Path) -> None:
     pg.console.width = 400
     env = _env(

@@ -99,10 +99,16 @@ def serve(name: Annotated[str, typer.Argument(help="orders|inventory|channels|de
     """Run one service in the foreground (the container entry point)."""
     import importlib
 
+    from onepool_runtime.db import UnusableURL
+
     svc = BY_NAME.get(name)
     if svc is None:
         raise typer.BadParameter(f"unknown service {name!r}")
-    importlib.import_module(f"{svc.package}.entrypoints.main").main()
+    try:
+        importlib.import_module(f"{svc.package}.entrypoints.main").main()
+    except UnusableURL as exc:  # raised before the service binds anything; its text never holds the URL
+        console.print(f"[red]ONEPOOL_DATABASE_URL is not usable: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()
