@@ -232,12 +232,15 @@ async function refresh({ statement = false } = {}) {
   if (statement) await loadStatement();
 }
 
-// What the user did: its error stays until the user's next action succeeds (a poll does not clear it).
+// What the user did: its error stays until the user's next action (a poll does not clear it). Cleared when the
+// next action starts, not when one ends: an earlier action still loading (the login's first refresh) must not
+// clear the error of one the user started after it.
 async function run(action) {
+  showError(null);
   try {
     await action();
-    showError(null);
   } catch (error) {
+    pollError = false; // shown now is this action's error: the next good poll leaves it
     failed(error);
   }
 }
