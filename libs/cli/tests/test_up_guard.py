@@ -136,6 +136,7 @@ def test_a_second_up_on_the_same_data_directory_touches_nothing(tmp_path: Path, 
         first.stop()
 
 
+@pytest.mark.slow  # a whole stack per server (~12 s each): `make test-long`; the second-`up` case stays in `make test`
 @pytest.mark.parametrize(
     ("program", "name", "log"), [("postgres", "PostgreSQL", "pg"), ("nats-server", "nats-server", "nats")]
 )
