@@ -141,6 +141,8 @@ async def test_inactive_listing_and_paused_channel_sell_nothing(world, feed) -> 
         metadata=world.admin,
     )
     assert paused.channel.version == channel.version + 1
+    # Readers decide from the fact channels states, not from its status enum.
+    assert (channel.selling, paused.channel.HasField("selling"), paused.channel.selling) == (True, True, False)
     await world.settled(channel.id, sku, 0)  # inventory applied the paused policy too
     await asyncio.wait_for(feed.until(lambda: feed.latest(channel.id, sku) == 0), timeout=10)
 

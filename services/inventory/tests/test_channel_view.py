@@ -112,6 +112,50 @@ async def test_newer_policy_wins_and_older_events_are_ignored(inventory, admin, 
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
+async def test_a_channel_sells_as_channels_says_it_does_not_as_its_status_reads(
+    inventory, admin, setup, inventory_host
+) -> None:  # type: ignore[no-untyped-def]
+    """Inventory reads channels' `selling` fact; the status is read only for events older than the fact."""
+    js = inventory_host.infra.js
+    wh = await setup.location("WH")
+    sku = setup.name("SKU")
+    await setup.stock(wh, **{sku: 10})
+    channel_id = setup.name("ch")
+    active = channels_pb2.CHANNEL_STATUS_ACTIVE
+    await publish_channel(js, channels_pb2.Channel(id=channel_id, version=1, status=active, selling=False))
+    for _ in range(100):
+        try:
+            await inventory.GetAvailability(
+                pb.GetAvailabilityRequest(skus=[sku], channel_id=channel_id), metadata=admin
+            )
+            break
+        except grpc.aio.AioRpcError:
+            await asyncio.sleep(0.05)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await setup.reserve((sku, 1), channel_id=channel_id)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    paused = channels_pb2.CHANNEL_STATUS_PAUSED
+    await publish_channel(
+        js, channels_pb2.Channel(id=channel_id, version=2, status=paused, selling=True), created=False
+    )
+    for _ in range(100):
+        if (await availability(inventory, admin, sku, channel_id)).available == 10:
+            break
+        await asyncio.sleep(0.05)
+    assert (await setup.reserve((sku, 1), channel_id=channel_id)).allocations[0].quantity == 1
+
+    # An event from before the fact: PAUSED stops the channel, as it always did.
+    await publish_channel(js, channels_pb2.Channel(id=channel_id, version=3, status=paused), created=False)
+    for _ in range(100):
+        if (await availability(inventory, admin, sku, channel_id)).available == 0:
+            break
+        await asyncio.sleep(0.05)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await setup.reserve((sku, 1), channel_id=channel_id)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
 async def test_a_channel_reserves_in_its_own_view_whether_it_names_its_channel_or_not(
     inventory, admin, setup, inventory_host
 ) -> None:  # type: ignore[no-untyped-def]

@@ -40,6 +40,7 @@ def channel_to_proto(c: Channel) -> pb.Channel:
         type=CHANNEL_TYPES[c.type],
         allocation=allocation_to_proto(c.allocation),
         status=CHANNEL_STATUSES[c.status],
+        selling=c.selling,
         catalogue=CATALOGUES[c.catalogue],
         presale=to_message(pb.PresaleTerms, c.presale, deposit_rule=DEPOSIT_RULES[c.presale.deposit_rule]),
     )

@@ -21,10 +21,19 @@ def policy_from_channel(channel: channels_pb2.Channel) -> ChannelPolicy:
         max_share_bps=allocation.max_share_bps,
         buffer_units=allocation.buffer_units,
         owner_dealer_id=channel.owner_dealer_id,
-        active=channel.status != channels_pb2.CHANNEL_STATUS_PAUSED,
+        active=sells(channel),
         version=channel.version,
         fill_own_first=allocation.own_stock == channels_pb2.OWN_STOCK_RULE_FILL_FIRST,
     )
+
+
+def sells(channel: channels_pb2.Channel) -> bool:
+    """Whether the channel sells, as channels states it. Its events from before the `selling` fact existed
+    are read by the rule channels had then (only PAUSED stops selling): a rolling upgrade neither stops an
+    active channel nor lets a paused one sell."""
+    if channel.HasField("selling"):
+        return channel.selling
+    return channel.status != channels_pb2.CHANNEL_STATUS_PAUSED
 
 
 async def on_channel_event(
