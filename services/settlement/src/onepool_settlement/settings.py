@@ -24,8 +24,9 @@ class SettlementSettings(ServiceSettings):
     dealer_sale_brand_share_bps: int = Field(default=3000, ge=0, le=10_000)
     # A statement holds at most this many lines; a busier period must be split.
     statement_max_lines: int = Field(default=5000, ge=1)
-    # Orders events may wait for their channel's terms (a separate stream): retry them longer before
-    # dead-lettering (deliveries, with exponential back-off capped at 30 s).
+    # Failures of an orders event other than the infrastructure's (a domain rule, a bug) before it is
+    # dead-lettered, with exponential back-off capped at 30 s. Outages never count (the runtime's consumer), nor
+    # does an event waiting for its channel's terms (ChannelNotKnownYet, a NotYet): it waits as long as they take.
     orders_consumer_max_deliver: int = Field(default=30, ge=1)
     # Orders events fetched and booked per transaction (handlers.record_orders books a batch in a fixed number
     # of statements, so the round trips of a batch, not its size, set the pace on a busy machine).

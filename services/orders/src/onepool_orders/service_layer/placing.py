@@ -29,8 +29,8 @@ What can go wrong, and what happens:
   order older than `pending_timeout_seconds` is given up: cancelled, and any reservation released.
 Whatever happens, inventory's TTL bounds how long stock can be held for an order that never gets recorded.
 
-What it costs (round trips to PostgreSQL per placed order, channel read included: 6 for a returning
-customer, 10 for a new one; 7, then 16 and 19 before):
+What it costs (round trips to PostgreSQL per placed order in orders, channel read included: 3 for a
+returning customer, 6 for a new one; 4 and 6, then 7 and 10, then 16 and 19 before):
 - tx1 is one statement (the order with all its lines, or nothing when the external id is taken), run without
   BEGIN/COMMIT (`single_statement`): alone it is atomic. A PENDING order is kept, not skipped: it is what the
   recovery loop drives when the process dies after Reserve, so an order whose caller gave up is still placed;
