@@ -22,6 +22,7 @@ from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool.inventory.v1 import inventory_pb2
 from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2
+from onepool_runtime import order_facts
 from onepool_runtime.messaging import ensure_service_stream
 
 T = TypeVar("T")
@@ -114,6 +115,7 @@ class Bus:
             is_open=True,
             is_paid=True,
             is_final=is_final,
+            facts_version=order_facts.CURRENT,
         )
 
     @staticmethod

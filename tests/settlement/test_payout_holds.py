@@ -97,6 +97,28 @@ async def test_a_payout_holds_back_an_open_sale_and_pays_it_once_the_goods_left(
     assert await balance(settlement, admin, party) == 0
 
 
+async def test_a_sale_shipped_by_an_orders_build_that_did_not_state_finality_is_paid_once_the_goods_left(
+    bus: Bus, settlement: Any, admin: Any
+) -> None:
+    """Audit U: an OrderShipped written before orders stated `is_final` (facts_version 0, the fact reads false)
+    of a paid order whose goods all left. Read as false, the dealer's 14 000 stayed held until someone completed
+    the order (POS pickups never are); orders' rule over the event's facts says final, as orders meant it."""
+    dealer, channel = await dealer_owing(bus, settlement, admin, 8_000)
+    party, order_id = f"dealer:{dealer}", bus.uid("O")
+    await bus.order_paid(own_sale(bus, order_id, channel, dealer))
+    await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 6_000)
+
+    shipped = own_sale(bus, order_id, channel, dealer, shipped=True)
+    shipped.ClearField("is_final")
+    shipped.ClearField("facts_version")
+    await bus.order_shipped(shipped, "F1")
+    paid = await bus.eventually(
+        lambda: payout(bus, settlement, admin, party), lambda r: isinstance(r, pb.Payout), within=15
+    )
+    assert isinstance(paid, pb.Payout)
+    assert (paid.amount.amount_minor, paid.held_back.amount_minor) == (6_000, 0)
+
+
 async def test_a_cancelled_sales_share_is_never_paid_out(bus: Bus, settlement: Any, admin: Any) -> None:
     """The same sale cancelled while open: the payout before was refused, the cancellation takes the 14 000
     back, and the dealer owes its 8 000 as before, having been paid nothing."""

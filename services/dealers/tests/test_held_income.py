@@ -10,6 +10,7 @@ from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool.settlement.v1 import settlement_pb2
+from onepool_runtime import order_facts
 from sqlalchemy import text
 
 from .conftest import cny, eventually
@@ -123,7 +124,10 @@ async def test_an_open_orders_share_counts_when_orders_says_it_is_final(  # type
 ) -> None:
     """Orders decides when nothing can cancel an order's payment any more (OrderFacts.is_final: paid with all its
     goods gone); dealers reads that fact and never judges the fulfillments itself. A sale's +1 000 stays held on
-    an event showing every fulfillment left without the fact, and counts on the one that states it."""
+    an event showing every fulfillment left without the fact, and counts on the one that states it.
+
+    An event from before orders stated the fact (facts_version 0) is read by orders' rule over its facts, so
+    an order shipped during a rolling upgrade does not hold its income until someone completes it."""
     dealer, store, _ = await setup.ready(limit=10_000)
     order_id, party = setup.name("O"), f"dealer:{dealer.id}"
     sale = settlement_events.EntryPosted(
@@ -140,9 +144,15 @@ async def test_an_open_orders_share_counts_when_orders_says_it_is_final(  # type
         fulfillment_id="F1", location_id=store, location_owner_dealer_id=dealer.id, has_left=True
     )
 
-    def shipped(is_final: bool) -> order_events.OrderShipped:
+    def shipped(is_final: bool, facts_version: int = order_facts.CURRENT) -> order_events.OrderShipped:
         facts = facts_pb2.OrderFacts(
-            order_id=order_id, dealer_id=dealer.id, is_open=True, is_paid=True, is_final=is_final, fulfillments=[shop]
+            order_id=order_id,
+            dealer_id=dealer.id,
+            is_open=True,
+            is_paid=True,
+            is_final=is_final,
+            fulfillments=[shop],
+            facts_version=facts_version,
         )
         return order_events.OrderShipped(facts=facts, fulfillment_id="F1")
 
@@ -167,6 +177,15 @@ async def test_an_open_orders_share_counts_when_orders_says_it_is_final(  # type
     await owed_is(-100)  # the sale's share is still held: orders has not said the order is final
     await publish("orders.order.shipped", shipped(is_final=True))
     await owed_is(-1100)
+
+    # The same sale of another order, shipped by an orders build that did not state the fact yet.
+    order_id = setup.name("O")
+    second = settlement_events.EntryPosted()
+    second.CopyFrom(sale)
+    second.entry_id, second.order_id = setup.name("E"), order_id
+    await publish("settlement.entry.posted", second)
+    await publish("orders.order.shipped", shipped(is_final=False, facts_version=0))
+    await owed_is(-2100)
 
 
 async def test_a_fee_given_by_an_entry_that_takes_from_the_sale_is_held_as_settlement_holds_it(  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from onepool_orders.domain.model import (
     OrderLine,
 )
 from onepool_orders.domain.stock_requests import StockLine
+from onepool_runtime import order_facts
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -136,3 +137,33 @@ def test_events_say_when_nothing_can_cancel_the_payment_any_more() -> None:
     unpaid.cancel("changed mind", NOW)
     (event,) = published(unpaid)
     assert event.facts.is_final and not event.facts.is_open  # closed: nothing left to cancel
+
+
+def test_events_say_which_facts_they_state_and_the_rule_for_older_ones_agrees() -> None:
+    """Every event says it states `is_final` (facts_version), so its false is not read as "not stated". A reader
+    of an event from before the field (facts_version 0) applies orders' rule to the facts the event states
+    (onepool_runtime.order_facts): on every event of these orders, that gives what orders states."""
+    seen = []
+    for steps in ("ship both", "ship one, cancel", "cancel unpaid"):
+        order = split_order()
+        seen += published(order)
+        shop, warehouse = order.fulfillments
+        if steps == "cancel unpaid":
+            order = split_order()
+            order.events.clear()
+        else:
+            order.ship(shop.id, "SF1", NOW)
+            seen += published(order)
+        if steps == "ship both":
+            order.ship(warehouse.id, "SF2", NOW)
+        else:
+            order.cancel("no longer wanted", NOW)
+        seen += published(order)
+    assert {e.facts.facts_version for e in seen} == {order_facts.CURRENT}
+    assert {e.facts.is_final for e in seen} == {True, False}
+    for event in seen:
+        old = type(event.facts)()
+        old.CopyFrom(event.facts)
+        old.ClearField("facts_version")
+        old.ClearField("is_final")
+        assert order_facts.is_final(old) == event.facts.is_final == order_facts.is_final(event.facts)

@@ -21,6 +21,7 @@ from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool_kernel.lines import StockLine
 from onepool_kernel.money import Money, units_value
+from onepool_runtime import order_facts as stated
 from onepool_runtime.protobuf import from_ts, money_from_proto
 
 from onepool_dealers.adapters import mappers
@@ -150,7 +151,8 @@ def order_handlers(
 
 def _closed(events: Iterable[OrderEvent]) -> list[ClosedOrder]:
     """Orders these events show closed for income (domain/income.py): nothing can cancel their payment any more,
-    as orders states it (OrderFacts.is_final; an event from before orders stated it: once the order closed).
+    as orders states it (OrderFacts.is_final; for an event from before orders stated it, orders' rule applied
+    to its facts: onepool_runtime.order_facts).
     Whose they are is for handlers.orders_closed to judge (a brand order shipped from a dealer's shop pays the
     dealer too)."""
     return [
@@ -161,7 +163,7 @@ def _closed(events: Iterable[OrderEvent]) -> list[ClosedOrder]:
             any(f.location_owner_dealer_id for f in e.facts.fulfillments),
         )
         for e in events
-        if e.HasField("facts") and e.facts.order_id and (e.facts.is_final or not e.facts.is_open)
+        if e.HasField("facts") and e.facts.order_id and stated.is_final(e.facts)
     ]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from google.protobuf.message import Message
 from onepool.orders.v1 import events_pb2 as ev
 from onepool.orders.v1 import facts_pb2 as fx
+from onepool_runtime import order_facts as stated
 from onepool_runtime.mapping import to_message
 from onepool_runtime.protobuf import ts
 
@@ -50,6 +51,7 @@ def order_facts(o: Order) -> fx.OrderFacts:
         ],
         balance_due_at=ts(o.balance_due_at if o.status is OrderStatus.DEPOSIT_PAID else None),
         channel_version=o.channel_version,
+        facts_version=stated.CURRENT,
     )
 
 

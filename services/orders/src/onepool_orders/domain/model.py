@@ -47,6 +47,7 @@ from onepool_kernel.ids import new_uuid
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
 from onepool_kernel.lines import check_lines
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, bps_of, proportional_share, units_value
+from onepool_kernel.payments import payment_is_final
 from onepool_kernel.presale import DepositRule, PresaleTerms
 
 from onepool_orders.domain import events
@@ -427,11 +428,9 @@ class Order:
     def is_final(self) -> bool:
         """Nothing can cancel the payment any more: the order is closed, or paid with all its goods gone (every
         fulfillment left or cancelled, one at least left; CancelOrder then refunds nothing, only a return does,
-        and the goods come back with it). What settlement's payouts and dealers' credit wait for."""
-        if not self.is_open:
-            return True
-        remaining = [f for f in self.fulfillments if not f.is_cancelled]
-        return self.is_paid and bool(remaining) and all(f.has_left for f in remaining)
+        and the goods come back with it). What settlement's payouts and dealers' credit wait for (the kernel's
+        rule, which readers of events from before orders stated it apply too)."""
+        return payment_is_final(self.is_open, self.is_paid, self.fulfillments)
 
     @property
     def is_pickup(self) -> bool:

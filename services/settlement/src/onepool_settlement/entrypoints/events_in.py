@@ -29,6 +29,7 @@ from onepool.orders.v1 import facts_pb2 as order_facts_pb2
 from onepool_contracts.events import subject_of
 from onepool_kernel.lines import StockLine
 from onepool_kernel.money import MAX_AMOUNT_MINOR
+from onepool_runtime import order_facts as stated
 from onepool_runtime.consumer import PermanentError, Subscription
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
 from onepool_runtime.protobuf import enum_maps, from_ts
@@ -123,7 +124,7 @@ def order_facts(order: order_facts_pb2.OrderFacts, *, default_currency: str) -> 
         fulfillments=fulfillments,
         is_paid=order.is_paid,
         is_open=order.is_open,
-        is_final=order.is_final,
+        is_final=stated.is_final(order),
         deposit=_amount(order.deposit, currency, f"order {order.order_id} deposit"),
         deposit_kept=_amount(order.deposit_kept, currency, f"order {order.order_id} deposit kept"),
         channel_version=max(0, order.channel_version),
