@@ -9,9 +9,12 @@ import grpc
 import pytest
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
+from onepool.channels.v1 import channels_pb2
 from onepool_kernel.intake import Catalogue, LineToPlace
 from onepool_kernel.money import Money
+from onepool_kernel.presale import MAX_MIN_DEPOSIT_BPS
 from onepool_orders.domain.channels import LISTING_TERMS, ChannelListing, SalesChannel, SalesTerms
+from onepool_orders.entrypoints.channel_events import sales_channel
 from onepool_runtime.errors import InvalidArgument
 from onepool_runtime.grpc_errors import to_status
 
@@ -78,3 +81,11 @@ def _details(status: grpc.Status) -> list[any_pb2.Any]:
         if key == "grpc-status-details-bin":
             return list(status_pb2.Status.FromString(value).details)
     return []
+
+
+def test_a_channels_presale_terms_out_of_range_are_read_within_the_kernels_range() -> None:
+    """Orders' copy of a channel event clamps its presale terms into what the kernel's PresaleTerms accepts, so an
+    event from a foreign or broken producer (a least deposit of the whole order) is read, not refused for ever."""
+    for bps, read in ((10_000, MAX_MIN_DEPOSIT_BPS), (-5, 0), (2_000, 2_000)):
+        event = channels_pb2.Channel(id="mkt", presale=channels_pb2.PresaleTerms(min_deposit_bps=bps))
+        assert sales_channel(event).presale.min_deposit_bps == read

@@ -14,6 +14,8 @@ from enum import StrEnum
 from onepool_kernel.errors import FieldViolation, InvalidArgument
 
 _ALL_BPS = 10_000
+# A deposit is less than the whole order: the largest least deposit a channel may ask.
+MAX_MIN_DEPOSIT_BPS = _ALL_BPS - 1
 
 
 class DepositRule(StrEnum):
@@ -37,7 +39,7 @@ class PresaleTerms:
         problems = []
         if self.balance_due_seconds < 0:
             problems.append(FieldViolation("presale.balance_due_seconds", "must not be negative (0: no deposits)"))
-        if not 0 <= self.min_deposit_bps < _ALL_BPS:
+        if not 0 <= self.min_deposit_bps <= MAX_MIN_DEPOSIT_BPS:
             problems.append(FieldViolation("presale.min_deposit_bps", "must be between 0 and 9999"))
         if problems:
             raise InvalidArgument(problems)

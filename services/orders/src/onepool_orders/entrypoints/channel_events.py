@@ -6,7 +6,7 @@ from __future__ import annotations
 from onepool.channels.v1 import channels_pb2
 from onepool.channels.v1 import events_pb2 as channel_events
 from onepool_kernel.money import Money
-from onepool_kernel.presale import DepositRule, PresaleTerms
+from onepool_kernel.presale import MAX_MIN_DEPOSIT_BPS, DepositRule, PresaleTerms
 from onepool_runtime.protobuf import CATALOGUES_BACK
 
 from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel
@@ -21,7 +21,7 @@ def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
     terms = channel.presale
     presale = PresaleTerms(
         balance_due_seconds=max(0, terms.balance_due_seconds),
-        min_deposit_bps=min(max(0, terms.min_deposit_bps), 10_000),
+        min_deposit_bps=min(max(0, terms.min_deposit_bps), MAX_MIN_DEPOSIT_BPS),
         deposit_rule=DepositRule.KEEP if terms.deposit_rule == channels_pb2.DEPOSIT_RULE_KEEP else DepositRule.REFUND,
     )
     return SalesChannel(
