@@ -4,17 +4,32 @@ with the code (ports, probes, settings names, commands)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 import shutil
 import subprocess
+import sys
+from concurrent import futures
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import grpc
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from onepool_runtime.embedded import free_port
 from onepool_runtime.server import LIVENESS_SERVICE
+
+from tests.deploy.budget import MIGRATE, per_process, setting, usable
+from tests.observability.test_dashboard import exported_metrics
 
 # A version kubernetes-validate ships schemas for (and the kubectl client on the CI machine).
 K8S_VERSION = "1.32.0"
@@ -502,3 +517,182 @@ def test_the_clusters_nats_conf_is_valid_for_nats_server(tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "is valid" in result.stderr + result.stdout
+
+
+# --- what an operator meets applying it: connections, the Job, monitoring, TLS, NATS storage ---------------
+
+README = DEPLOY / "README.md"
+
+
+def container_env(objects: tuple[Obj, ...], deployment: Obj) -> dict[str, str]:
+    """What the container's process sees: its ConfigMaps, then its own `env` values over them."""
+    container = the_container(deployment)
+    config_maps = of_kind(objects, "ConfigMap")
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(config_maps[source["configMapRef"]["name"]]["data"])
+    env.update({var["name"]: var["value"] for var in container.get("env", []) if "value" in var})
+    return env
+
+
+def pods_at_most(deployment: Obj, autoscaler: Obj | None) -> int:
+    """The HPA's maximum (else `replicas`) plus the pods a rolling update adds."""
+    replicas = autoscaler["spec"]["maxReplicas"] if autoscaler else deployment["spec"].get("replicas", 1)
+    strategy = deployment["spec"].get("strategy", {})
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return int(replicas)
+    surge = strategy.get("rollingUpdate", {}).get("maxSurge", "25%")
+    if isinstance(surge, str):
+        surge = math.ceil(replicas * int(surge.rstrip("%")) / 100)
+    return int(replicas + surge)
+
+
+def max_connections(overlay: str, objects: tuple[Obj, ...]) -> int:
+    """dev: what its in-cluster PostgreSQL runs with; prod: what deploy/README.md states the external one has."""
+    if overlay == "prod":
+        stated = re.search(r"sized for `max_connections = (\d+)`", README.read_text())
+        assert stated, "deploy/README.md must state the max_connections the prod overlay is sized for"
+        return int(stated[1])
+    args = the_container(of_kind(objects, "StatefulSet")["postgres"]).get("args", [])
+    found = [a.split("=", 1)[1] for a in args if a.startswith("max_connections=")]
+    return int(found[0]) if found else 100
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_the_autoscalers_may_run_fits_postgres_max_connections(
+    overlay: str, contract_ports: dict[str, int]
+) -> None:
+    """Pods x (pool + read pool + 2) at the HPAs' maximum plus a rollout's surge: 33 pods x 32 = 1,056 in prod
+    before, against PostgreSQL refusing every connection past max_connections ("too many clients")."""
+    needs_render()
+    objects = render(f"overlays/{overlay}")
+    deployments = of_kind(objects, "Deployment")
+    autoscalers = of_kind(objects, "HorizontalPodAutoscaler")
+    need = MIGRATE
+    for name in contract_ports:
+        env = container_env(objects, deployments[name])
+        need += pods_at_most(deployments[name], autoscalers.get(name)) * per_process(env)
+        # Admission lets no more calls run than the pool has connections for (settings: they match).
+        assert setting(env, "max_concurrent_rpcs") <= setting(env, "db_pool_size") + setting(env, "db_max_overflow")
+    limit = max_connections(overlay, objects)
+    assert need <= usable(limit), f"{overlay}: up to {need} connections, max_connections={limit}"
+
+
+def test_the_readme_documents_the_connection_budget() -> None:
+    text = README.read_text()
+    assert "+ 2** (the outbox relay's connection and readiness's)" in text  # the formula per process
+    for must in ("PgBouncer", "transaction mode", "max_prepared_statements", "track_extra_parameters"):
+        assert must in text, must
+
+
+def test_every_documented_apply_deletes_the_migration_job_first() -> None:
+    """The Job reads the hash-named onepool-config: any setting changed, or a new image, changes its template,
+    which a Job never accepts, so an apply without the delete fails on it (and the rollout waits)."""
+    needs_render()
+    (job,) = of_kind(render("overlays/prod"), "Job").values()
+    (source,) = job["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    assert re.fullmatch(r"onepool-config-\w+", source["configMapRef"]["name"])  # hash-suffixed: the reason
+    documents = [README, DEPLOY.parent / "README.md", *sorted(DEPLOY.glob("overlays/*/kustomization.yaml"))]
+    applies = 0
+    for document in documents:
+        text = document.read_text()
+        for found in re.finditer(r"kubectl apply -k", text):
+            applies += 1
+            before = text[max(0, found.start() - 300) : found.start()]
+            assert "delete job onepool-migrate" in before, f"{document.name}: {text[found.start() :][:60]!r}"
+    assert applies >= 3
+
+
+def test_prometheus_of_kube_prometheus_stack_selects_the_service_monitor() -> None:
+    needs_render()
+    (monitor,) = of_kind(render("overlays/prod"), "ServiceMonitor").values()
+    assert monitor["metadata"]["labels"].get("release"), "kube-prometheus-stack selects `release: <release>`"
+    assert "serviceMonitorSelectorNilUsesHelmValues" in README.read_text()
+
+
+def test_the_nats_storage_alerts_query_metrics_the_services_export() -> None:
+    text = README.read_text()
+    named = set(re.findall(r"\bonepool_\w+", text))
+    assert {"onepool_outbox_backlog", "onepool_outbox_oldest_age_seconds"} <= named
+    assert named <= exported_metrics(), sorted(named - exported_metrics())
+    store = re.search(r"max_file_store: (\w+)", (NATS_CLUSTER / "nats.conf").read_text())
+    assert store and f"max_file_store: {store[1]}" in text  # the README's capacity is the configured one
+    assert "10023" in text  # what a full JetStream answers
+
+
+def _tls_files(directory: Path, name: str) -> dict[str, str]:
+    """A CA and one certificate naming the Service `name`, for serving and as a client (mTLS)."""
+    now = dt.datetime.now(dt.UTC)
+
+    def build(subject: str, key: Any, issuer: Any, issuer_key: Any, leaf: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+        )
+        if leaf:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        else:
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
+    ca = build("test-ca", ca_key, ca_name, ca_key, leaf=False)
+    cert = build(name, key, ca_name, ca_key, leaf=True)
+    files = {
+        "ONEPOOL_TLS_CA_FILE": ca.public_bytes(serialization.Encoding.PEM),
+        "ONEPOOL_TLS_CERT_FILE": cert.public_bytes(serialization.Encoding.PEM),
+        "ONEPOOL_TLS_KEY_FILE": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    }
+    for variable, content in files.items():
+        (directory / variable).write_bytes(content)
+    return {variable: str(directory / variable) for variable in files}
+
+
+def test_the_documented_tls_probe_tells_serving_over_mtls_where_the_kubelets_plaintext_probe_cannot(
+    tmp_path: Path,
+) -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+    (patch,) = [yaml.safe_load(b) for b in blocks if "ssl_channel_credentials" in b]
+    command = patch[0]["value"]["exec"]["command"]
+    assert command[:2] == ["python", "-c"] and "'127.0.0.1:50051'" in command[2]
+    port = free_port()
+    code = command[2].replace("127.0.0.1:50051", f"127.0.0.1:{port}")
+    files = _tls_files(tmp_path, "orders")
+    read = {variable: Path(path).read_bytes() for variable, path in files.items()}
+    servicer = health.HealthServicer()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    credentials = grpc.ssl_server_credentials(
+        [(read["ONEPOOL_TLS_KEY_FILE"], read["ONEPOOL_TLS_CERT_FILE"])],
+        root_certificates=read["ONEPOOL_TLS_CA_FILE"],
+        require_client_auth=True,
+    )
+    server.add_secure_port(f"127.0.0.1:{port}", credentials)
+
+    def probe(service: str) -> int:
+        run = subprocess.run([sys.executable, "-c", code, service], env=files, capture_output=True, timeout=30)
+        return run.returncode
+
+    server.start()
+    try:
+        servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        assert probe(LIVENESS_SERVICE) == 0
+        assert probe("") != 0
+        servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        assert probe("") == 0
+        # What the kubelet's grpc probe does: plaintext, which a TLS port never answers.
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel, pytest.raises(grpc.RpcError):
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+    finally:
+        server.stop(None).wait()

@@ -30,7 +30,7 @@ def image_tags(repository: str) -> dict[str, str]:
             if not isinstance(doc, dict):  # JSON patches are lists
                 continue
             for container in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
-                if container["image"].startswith(f"{repository}:"):
+                if container.get("image", "").startswith(f"{repository}:"):  # a patch may name no image
                     tags[str(manifest.relative_to(ROOT))] = container["image"].split(":", 1)[1]
     return tags
 
