@@ -88,6 +88,25 @@ def test_serve_says_the_url_is_not_usable(url: str) -> None:
     _unusable(["serve", "orders"], url)
 
 
+# `openssl rand -base64` passwords hold '/': asyncpg read "hunter2" as the port (a 478-line ValueError traceback
+# from migrate; serve kept running, every loop logging it).
+SLASHED = "postgresql://onepool:hunter2/x@127.0.0.1:1/onepool"
+
+
+@pytest.mark.parametrize(
+    "args", [["migrate", "upgrade"], ["migrate", "current"], ["outbox", "status"], ["serve", "orders"]]
+)
+def test_a_password_with_a_slash_is_one_line_naming_the_fix(args: list[str]) -> None:
+    out = _unusable(args, SLASHED)
+    assert "percent-encode" in out and "PGPASSWORD" in out, out
+
+
+def test_a_percent_encoded_password_with_a_slash_is_read(postgres) -> None:  # type: ignore[no-untyped-def]
+    url = re.sub(r"//[^@/]*@|//", "//postgres:hunter2%2Fx@", postgres.admin_url, count=1)
+    result = CliRunner().invoke(app, ["migrate", "current"], env=_env(ONEPOOL_DATABASE_URL=url))
+    assert result.exit_code == 0, (result.exception, result.output)
+
+
 def test_up_says_the_url_is_not_usable(tmp_path: Path) -> None:
     pg.console.width = 400
     env = _env(

@@ -61,7 +61,16 @@ async def test_a_migration_reads_a_url_with_sslmode(env) -> None:  # type: ignor
     assert await migrations.current(_with_sslmode(env.database_url), env.schema) is None  # never migrated
 
 
-@pytest.mark.parametrize("url", ["foo", "mysql://onepool:hunter2@db/onepool", "postgresql://a:hunter2@h:port/d"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "foo",
+        "mysql://onepool:hunter2@db/onepool",
+        "postgresql://a:hunter2@h:port/d",
+        "postgresql://a:hunter2/x@h:5432/d",  # '/' ends libpq's host part: asyncpg took "hunter2" for the port
+        "postgresql://a:hunter2?x@h:5432/d",
+    ],
+)
 def test_a_url_that_is_not_postgresql_is_refused_without_its_password(url: str) -> None:
     with pytest.raises(db.UnusableURL) as refused:
         db.create_engine(url, "orders")

@@ -60,7 +60,7 @@ import re
 import socket
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -107,7 +107,20 @@ def dsn(url: str) -> str:
         raise UnusableURL(f"not a URL ({_EXPECTED})") from None
     if parsed.get_backend_name() != "postgresql":
         raise UnusableURL(f"{parsed.get_backend_name()}:// is not PostgreSQL ({_EXPECTED})")
+    if parsed.username is not None and "@" not in _authority(url):
+        # SQLAlchemy takes everything up to the last '@' as user and password; libpq and asyncpg end the host
+        # part at the first '/', '?' or '#', and read the password's tail as the host and port.
+        raise UnusableURL(
+            "its user or password holds '/', '?' or '#', which end the host part of a URL: percent-encode them "
+            "(%2F, %3F, %23), or leave the password out of the URL and set PGPASSWORD"
+        )
     return plain_url(asyncpg_url(url))
+
+
+def _authority(url: str) -> str:
+    """What libpq reads as user, password, host and port: from '//' to the first '/', '?' or '#'."""
+    rest = url.partition("://")[2]
+    return re.split(r"[/?#]", rest, maxsplit=1)[0]
 
 
 def connecting_engine(url: str, connect_args: dict[str, Any] | None = None, **options: Any) -> AsyncEngine:
@@ -316,13 +329,16 @@ class DatabaseProbe:
         self._conn: asyncpg.Connection | None = None
         self._failing = False
 
-    async def check(self) -> bool:
+    async def check(self, then: Callable[[asyncpg.Connection], Awaitable[bool]] | None = None) -> bool:
+        """`then`, if given, is a further question on the same connection, within the same bound (readiness's
+        `migrations.SchemaCheck`): its False is the answer, its exception a failed probe."""
         try:
             async with asyncio.timeout(self._timeout):
                 if self._conn is None or self._conn.is_closed():
                     self._drop()
                     self._conn = await asyncpg.connect(self._url, **self._args)
                 await self._conn.fetchval("SELECT 1")
+                answer = True if then is None else await then(self._conn)
         except asyncio.CancelledError:
             self._drop()  # it may be mid-statement
             raise
@@ -333,7 +349,7 @@ class DatabaseProbe:
             self._failing = True
             return False
         self._failing = False
-        return True
+        return answer
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None

@@ -29,7 +29,12 @@ SQLAlchemy's `.orig`), because drivers wrap one another (SQLAlchemy -> asyncpg a
 - NATS: no servers, connection closed/draining/reconnecting, stale connection, flush timeout, outbound
   buffer full, no responders, and JetStream's 503 `ServiceUnavailableError`;
 - gRPC: a peer's `UNAVAILABLE`, `DEADLINE_EXCEEDED` or `RESOURCE_EXHAUSTED` (`grpc.aio.AioRpcError`) that
-  escaped an adapter.
+  escaped an adapter;
+- a table, column or schema that does not exist (SQLSTATE 42P01, 42703, 3F000) while the service's schema is
+  not at the revision its code was written for (`schema_behind`, which readiness keeps up to date: server.py).
+  Kubernetes starts a release's pods and its migrate Job together, so the new code meets the old schema for a
+  while; the same statement succeeds once the Job has run. With the schema at the code's revision (or in a
+  process that never said, a test or a tool) the same error is a bug, and retrying a bug forever would hide it.
 """
 
 from __future__ import annotations
@@ -66,6 +71,10 @@ _ALWAYS = (
     sa_exc.DisconnectionError,
     *_NATS,
 )
+# undefined_table, undefined_column, invalid_schema_name: what code meets on a schema not migrated to it yet.
+_SCHEMA_SQLSTATES = {"42P01", "42703", "3F000"}
+# The schemas of this process's services that are not (known to be) at their code's revision.
+_behind: set[str] = set()
 _GRPC_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
 
@@ -96,7 +105,26 @@ def _one(e: BaseException) -> bool:
     if isinstance(e, grpc.aio.AioRpcError) and e.code() in _GRPC_CODES:
         return True
     sqlstate = getattr(e, "sqlstate", None)
-    return isinstance(sqlstate, str) and (sqlstate in _SQLSTATES or sqlstate[:2] in _SQLSTATE_CLASSES)
+    if not isinstance(sqlstate, str):
+        return False
+    return (
+        sqlstate in _SQLSTATES or sqlstate[:2] in _SQLSTATE_CLASSES or (bool(_behind) and sqlstate in _SCHEMA_SQLSTATES)
+    )
+
+
+def _schema_missing(e: BaseException) -> bool:
+    return getattr(e, "sqlstate", None) in _SCHEMA_SQLSTATES
+
+
+def schema_behind(schema: str, behind: bool) -> None:
+    """Readiness's verdict on `schema` (module doc): while any schema of the process is not at its code's
+    revision (behind it, or at a newer release's, whose contract step may have dropped what old code reads), a
+    missing table, column or schema is the infrastructure's. Per process: one service runs in one
+    (a test running several hosts shares the verdict, which only makes such errors retried meanwhile)."""
+    if behind:
+        _behind.add(schema)
+    else:
+        _behind.discard(schema)
 
 
 def is_infrastructure(exc: BaseException) -> bool:
@@ -124,6 +152,8 @@ def dependency(exc: BaseException) -> str:
         return "the message broker (NATS) is unreachable"
     if any(isinstance(e, grpc.aio.AioRpcError) for e in chain):
         return "a peer service is unreachable"
+    if _behind and any(_schema_missing(e) for e in chain):
+        return "the database schema is not migrated to this release yet"
     return "the database is unreachable or busy"
 
 

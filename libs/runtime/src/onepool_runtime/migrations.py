@@ -4,14 +4,22 @@ Each service's `migrations/env.py` is two lines that call `run_env(metadata)`. `
 programmatically (in a worker thread, because env.py drives its own event loop) under an advisory lock, so
 replicas starting together migrate once. The lock is the session's, not a transaction's: a migration that builds
 an index CONCURRENTLY (`create_retention_indexes`) commits part-way, and the lock must outlive that commit.
+
+`SchemaCheck` is readiness's question whether the schema is at the revision the running code was written for
+(server.py): a service whose schema is behind its code is NOT_SERVING until the migrate Job has run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
@@ -20,7 +28,10 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from onepool_runtime import infra
 from onepool_runtime.db import asyncpg_url, check_schema_name, connecting_engine
+
+log = logging.getLogger(__name__)
 
 
 def alembic_config(script_location: Path, database_url: str, schema: str) -> Config:
@@ -73,6 +84,76 @@ async def current(database_url: str, schema: str) -> str | None:
             return await conn.scalar(text(f'SELECT version_num FROM "{schema}".alembic_version'))  # type: ignore[no-any-return]
     finally:
         await engine.dispose()
+
+
+def scripts_of(build: Callable[..., Any]) -> Path | None:
+    """The migrations of the service `build` belongs to (services/<name>/migrations beside its package's src, as
+    the image keeps them); None when there are none (a test's or a tool's builder)."""
+    target = getattr(build, "func", build)  # a functools.partial names its function's module only through it
+    try:
+        spec = importlib.util.find_spec(target.__module__.partition(".")[0])
+    except (ImportError, ValueError):  # __main__, or a module made up on the fly
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    found = Path(spec.origin).resolve().parents[2] / "migrations"
+    return found if (found / "env.py").is_file() else None
+
+
+class SchemaCheck:
+    """Is the service's schema at a revision its code runs on? Not when it was never migrated or is at a revision
+    of the code's history before its head: Kubernetes starts a release's pods with its migrate Job, and code on
+    a schema without its tables and columns fails every call and event that reaches them. A revision the code
+    does not know is a newer release's, migrated already: its expand-only migrations keep the old code working,
+    so an old pod of a rolling upgrade keeps serving.
+
+    The version table is read at most every `interval` seconds (readiness asks far more often); the verdict is
+    also told to `infra.schema_behind`, so that meanwhile a missing table or column is retried, not a bug. Until
+    the first answer the schema counts as not at the code's revision."""
+
+    def __init__(self, script_location: Path, schema: str, interval: float = 5.0) -> None:
+        scripts = ScriptDirectory(str(script_location))
+        self._heads = set(scripts.get_heads())
+        self._known = {script.revision for script in scripts.walk_revisions()}
+        self._schema = check_schema_name(schema)
+        self._interval = interval
+        self._checked_at: float | None = None
+        self._verdict = False
+        self._said: tuple[str, ...] | None = None
+        infra.schema_behind(schema, True)
+
+    async def check(self, conn: asyncpg.Connection) -> bool:
+        """True when the schema is at the code's head or at a newer release's revision (on `conn`, when due)."""
+        now = time.monotonic()
+        if self._checked_at is not None and now - self._checked_at < self._interval:
+            return self._verdict
+        try:
+            rows = await conn.fetch(f'SELECT version_num FROM "{self._schema}".alembic_version')
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+            rows = []  # never migrated
+        at = tuple(sorted(row[0] for row in rows))
+        behind = not at or any(v in self._known and v not in self._heads for v in at)
+        infra.schema_behind(self._schema, not at or not set(at) <= self._heads)
+        self._checked_at, self._verdict = now, not behind
+        if at != self._said:
+            self._said = at
+            heads = ", ".join(sorted(self._heads))
+            if behind:
+                where = ", ".join(at) or "never migrated"
+                log.warning(
+                    "schema %s is behind this release (%s, head %s): NOT_SERVING until migrated",
+                    self._schema,
+                    where,
+                    heads,
+                )
+            elif set(at) <= self._heads:
+                log.info("schema %s is at this release's head %s", self._schema, heads)
+            else:
+                log.info("schema %s is at %s, a newer release's revision: serving", self._schema, ", ".join(at))
+        return self._verdict
+
+    def close(self) -> None:
+        infra.schema_behind(self._schema, False)
 
 
 def run_env(target_metadata: MetaData | None) -> None:

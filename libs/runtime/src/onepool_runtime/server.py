@@ -9,7 +9,12 @@ it (nats-py retries an unreachable server forever inside its connect: a host tha
 never bound, and Kubernetes restarted it into CrashLoopBackOff); it logs "waiting for NATS at <url>" once,
 then once a minute, and comes up when NATS does. A database down at start is the same: the service listens,
 NOT_SERVING until it answers. Health reports SERVING for "" and the service's names only while the database
-answers and NATS is connected (readiness). The database is asked on a connection of
+answers, the service's schema is migrated to its code's head (or to a newer release's revision: an old pod of a
+rolling upgrade keeps serving), and NATS is connected (readiness). Kubernetes starts a release's pods with its
+migrate Job: a pod that came first is NOT_SERVING, and turns SERVING without a restart once the Job has run
+(the version table is read every `SCHEMA_CHECK_SECONDS`; migrations.SchemaCheck). Meanwhile a call or event that
+meets a missing table or column is the infrastructure's failure (UNAVAILABLE; retried, never dead-lettered:
+infra.py). The database is asked on a connection of
 readiness's own (`db.DatabaseProbe`), never the request pool's: calls holding every pooled connection are
 a busy service, not a database that is down, and readiness that said so took busy pods out of rotation and
 pushed their load onto the others. An answer must come within `db_ping_timeout_seconds`, and readiness turns
@@ -50,6 +55,7 @@ from onepool_runtime.admission import Admission
 from onepool_runtime.auth import Authorizer, Policy
 from onepool_runtime.consumer import DLQ_STREAM, DLQ_SUBJECTS, EventConsumer, Subscription
 from onepool_runtime.grpc_errors import refusal
+from onepool_runtime.migrations import SchemaCheck, scripts_of
 from onepool_runtime.pipeline import CallPipeline, Metered, Registrar
 from onepool_runtime.relay_thread import RelayThread
 from onepool_runtime.retention import DAY, PeriodicPurge
@@ -272,10 +278,18 @@ def server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials | No
     )
 
 
+# How often readiness reads the version table (SchemaCheck); a test shortens it.
+SCHEMA_CHECK_SECONDS = 5.0
+
+
 class ServiceHost:
-    def __init__(self, settings: ServiceSettings, build: Builder) -> None:
+    def __init__(self, settings: ServiceSettings, build: Builder, *, migrations: Path | None = None) -> None:
+        """`migrations`: the service's alembic scripts, whose head readiness waits for (module doc); None for a
+        host whose schema has none (a test's)."""
         self.settings = settings
         self._build = build
+        self._migrations = migrations
+        self._schema: SchemaCheck | None = None
         self.port = 0
         self.health = HealthServicer()
         self.infra: Infra | None = None
@@ -311,6 +325,8 @@ class ServiceHost:
             **db.bounds(s),
         )
         self._probe = db.DatabaseProbe(engine, s.db_ping_timeout_seconds)
+        if self._migrations is not None:
+            self._schema = SchemaCheck(self._migrations, s.schema_name, SCHEMA_CHECK_SECONDS)
         # No interceptors: the service's own handlers are wrapped once, at registration, in the call pipeline
         # (admission first, then trace context, auth, decoding, errors and metrics; pipeline.py). Health is
         # only counted (below) and reflection stays unwrapped.
@@ -415,7 +431,8 @@ class ServiceHost:
     async def _ready(self) -> bool:
         if self.infra is None or self._probe is None:
             return False
-        return self.infra.nc.is_connected and await self._probe.check()
+        schema = self._schema.check if self._schema is not None else None
+        return self.infra.nc.is_connected and await self._probe.check(schema)
 
     async def _watch_health(self) -> None:
         while True:
@@ -462,6 +479,8 @@ class ServiceHost:
                     await self.infra.nc.close()
         if self._probe is not None:
             await self._probe.close()
+        if self._schema is not None:
+            self._schema.close()
         if self._engine is not None:
             await readpool.close_read_pool(self._engine)
             await self._engine.dispose()
@@ -495,7 +514,7 @@ def run(settings: ServiceSettings, build: Builder) -> None:
     from onepool_runtime.telemetry import configure_logging
 
     configure_logging(settings)
-    main = ServiceHost(settings, build).serve_forever()
+    main = ServiceHost(settings, build, migrations=scripts_of(build)).serve_forever()
     if settings.uvloop:
         # grpc.aio drives any asyncio loop through its own poller thread and loop.add_reader, and uvloop's
         # loop costs less per call than asyncio's (see docs/architecture.md, Runtime).

@@ -48,7 +48,7 @@ test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a 
 @contextlib.asynccontextmanager
 async def running_service(settings: ServiceSettings, build: Builder, migrations: Path) -> AsyncIterator[ServiceHost]:
     await upgrade(migrations, settings.database_url, settings.schema_name)
-    host = ServiceHost(settings, build)
+    host = ServiceHost(settings, build, migrations=migrations)
     await host.start()
     try:
         yield host
