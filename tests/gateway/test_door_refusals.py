@@ -212,3 +212,19 @@ async def test_a_service_down_is_unavailable_naming_the_service_not_its_address(
     assert "127.0.0.1" not in reply.text and str(port) not in reply.text, reply.text  # was gRPC's words and address
     [detail] = reply.json()["details"]
     assert detail["type"] == "google.rpc.RetryInfo"
+
+
+# An anonymous caller is turned away on its headers, before the door reads or decodes its body.
+
+
+@pytest.mark.parametrize("authorization", [None, "Basic dXNlcjpwYXNz", "Bearer"], ids=["none", "basic", "scheme-only"])
+async def test_a_call_without_a_bearer_token_is_unauthenticated_before_its_body_is_read(web, authorization) -> None:  # type: ignore[no-untyped-def]
+    headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+    garbage = await web.post(AVAILABILITY, content=b"{not json", headers=headers)
+    assert (garbage.status_code, garbage.json()["code"]) == (401, "unauthenticated"), garbage.text[:300]
+    # Over the read limit too: the body is never read, so it is not MESSAGE_TOO_LARGE either.
+    huge = json.dumps({"skus": ["S" * 1000] * 5300})
+    reply = await web.post(AVAILABILITY, content=huge, headers=headers)
+    assert (reply.status_code, reply.json()["code"]) == (401, "unauthenticated"), reply.text[:300]
+    stream = await web.post(WATCH, content=envelope(b"{not json"), headers={**headers, **CONNECT_STREAM})
+    assert end_of_stream(stream)["error"]["code"] == "unauthenticated"  # type: ignore[index]

@@ -46,7 +46,9 @@ async def test_the_gateway_counts_each_forwarded_call_by_method_and_code_on_its_
                     assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 await asyncio.sleep(0.1)
             for _ in range(2):
-                reply = await web.post(AVAILABILITY, json={"skus": ["A"]}, headers={"Connect-Timeout-Ms": "2000"})
+                # Any token gets past the door (the service would judge it; this one is not running).
+                headers = {"Connect-Timeout-Ms": "2000", "Authorization": "Bearer not-checked-by-the-door"}
+                reply = await web.post(AVAILABILITY, json={"skus": ["A"]}, headers=headers)
                 assert reply.status_code in (503, 504), reply.text  # unavailable (or its deadline passed)
         text = await asyncio.to_thread(_scrape, metrics_port)
     finally:

@@ -117,6 +117,8 @@ class DoorRefusals:
 
     - A body or message over `gateway_read_max_bytes` (also once decompressed: a gzip bomb) is connectrpc's
       RESOURCE_EXHAUSTED, HTTP 429 "retry later": here FAILED_PRECONDITION MESSAGE_TOO_LARGE, as for any hop.
+    - A request without one plausible `Authorization: Bearer <token>` is UNAUTHENTICATED before its body is
+      read (forward.check_authorization): an anonymous flood costs the door no decoding.
     - A frame flagged compressed in a request that names no encoding (gRPC-Web without grpc-encoding,
       Connect streaming without connect-content-encoding) is connectrpc's INTERNAL: the caller's mistake,
       INVALID_ARGUMENT here.
@@ -126,7 +128,7 @@ class DoorRefusals:
         self._settings = settings
 
     async def on_start(self, ctx: RequestContext) -> None:
-        return None
+        forward.check_authorization(ctx)  # before the body is read: no decoding for a caller with no token
 
     async def on_end(self, token: None, ctx: RequestContext, error: Exception | None) -> None:
         if not isinstance(error, ConnectError):

@@ -175,21 +175,36 @@ def _metadata_value(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
 
+def check_authorization(ctx: RequestContext) -> list[str]:
+    """The caller's Authorization header, if it can be a token at all: one header, `Bearer <token>`, printable
+    ASCII, at most AUTHORIZATION_MAX_CHARS. Anything else is UNAUTHENTICATED, decided from the headers alone, so
+    the door reads and decodes no body for a caller that could not be let in (app.DoorRefusals.on_start); the
+    services judge the token itself."""
+    authorization = ctx.request_headers.getall("authorization")
+    if len(authorization) > 1:
+        raise ConnectError(Code.UNAUTHENTICATED, "send one authorization header: Bearer <token>")
+    if not authorization:
+        raise ConnectError(Code.UNAUTHENTICATED, "missing bearer token: send authorization: Bearer <token>")
+    (value,) = authorization
+    if len(value) > AUTHORIZATION_MAX_CHARS:
+        raise ConnectError(
+            Code.UNAUTHENTICATED, f"the authorization header is longer than {AUTHORIZATION_MAX_CHARS} characters"
+        )
+    if not _metadata_value(value):
+        raise ConnectError(Code.UNAUTHENTICATED, "the authorization header must be printable ASCII: Bearer <token>")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ConnectError(Code.UNAUTHENTICATED, "authorization must be 'Bearer <token>'")
+    return authorization
+
+
 def _metadata(ctx: RequestContext, *, traced: bool = False) -> tuple[tuple[str, str], ...]:
     """The caller's headers for upstream; `traced`: under the gateway's own span, whose trace context
     replaces the caller's (the service's span is then a child of the gateway's hop). An Authorization header
     gRPC cannot carry, or more than one (a service would take the last, the door may have checked another),
     is UNAUTHENTICATED (no token can be it); trace headers it cannot carry are dropped."""
     headers = ctx.request_headers
-    authorization = headers.getall("authorization")
-    if len(authorization) > 1:
-        raise ConnectError(Code.UNAUTHENTICATED, "send one authorization header: Bearer <token>")
-    if any(len(value) > AUTHORIZATION_MAX_CHARS for value in authorization):
-        raise ConnectError(
-            Code.UNAUTHENTICATED, f"the authorization header is longer than {AUTHORIZATION_MAX_CHARS} characters"
-        )
-    if not all(_metadata_value(value) for value in authorization):
-        raise ConnectError(Code.UNAUTHENTICATED, "the authorization header must be printable ASCII: Bearer <token>")
+    authorization = check_authorization(ctx)
     trace = (
         list(tracing.trace_headers().items())
         if traced
