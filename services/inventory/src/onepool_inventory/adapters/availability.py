@@ -53,11 +53,14 @@ ALLOCATION_COLUMNS = (
 SALES_COLUMNS = (
     "channel_id, sku, counted, cap_units, cap_version, version, presale_units, allow_backorder, presale_counted"
 )
-# What the open expected receipts of some SKUs still bring (reserve_store.py reads the same).
+# What the open expected receipts of some SKUs still bring (reserve_store.py reads the same). Only lines still
+# bringing units (`expected_receipt_lines_open`, migration 0013): a SKU's received history is never read, and
+# group_slots drops a line that brings none anyway.
 SLOTS = """
 SELECT l.sku, r.location_id, r.id, r.expected_at, l.quantity - l.received - l.shortfall
 FROM expected_receipt_lines l JOIN expected_receipts r ON r.id = l.receipt_id
-WHERE l.sku = ANY($1::text[]) AND r.status = 'OPEN' ORDER BY r.expected_at, r.id
+WHERE l.sku = ANY($1::text[]) AND l.quantity > l.received + l.shortfall AND r.status = 'OPEN'
+ORDER BY r.expected_at, r.id
 """
 
 # The policy's columns come first, as columns of their own (NULL without a policy): asyncpg decodes an array
@@ -93,7 +96,8 @@ SELECT
           AND ($2::text[] IS NULL OR id = ANY($2::text[]))) AS bare,
   ARRAY(SELECT row(l.sku, r.location_id, r.id, r.expected_at, l.quantity - l.received - l.shortfall)
         FROM expected_receipt_lines l JOIN expected_receipts r ON r.id = l.receipt_id
-        WHERE l.sku = ANY($1::text[]) AND r.status = 'OPEN' ORDER BY r.expected_at, r.id) AS slots
+        WHERE l.sku = ANY($1::text[]) AND l.quantity > l.received + l.shortfall AND r.status = 'OPEN'
+        ORDER BY r.expected_at, r.id) AS slots
 FROM (SELECT) AS one LEFT JOIN channel_policies p ON $3::text <> '' AND p.channel_id = $3
 """
 

@@ -243,6 +243,8 @@ class ExpectedReceiptLineRow(InventoryTable, table=True):
         CheckConstraint("shortfall >= 0", name="expected_shortfall_not_negative"),
         CheckConstraint("promised >= 0", name="expected_promised_not_negative"),
         Index("expected_receipt_lines_by_sku", "sku"),
+        # The lines still bringing units (migration 0013): what the reads of expected units look through.
+        Index("expected_receipt_lines_open", "sku", postgresql_where=text("quantity > received + shortfall")),
     )
 
     receipt_id: str = Field(primary_key=True, max_length=64, foreign_key="expected_receipts.id")
