@@ -175,7 +175,7 @@ def _metadata_value(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
 
-def check_authorization(ctx: RequestContext) -> list[str]:
+def check_authorization(ctx: RequestContext) -> str:
     """The caller's Authorization header, if it can be a token at all: one header, `Bearer <token>`, printable
     ASCII, at most AUTHORIZATION_MAX_CHARS. Anything else is UNAUTHENTICATED, decided from the headers alone, so
     the door reads and decodes no body for a caller that could not be let in (app.DoorRefusals.on_start); the
@@ -195,7 +195,7 @@ def check_authorization(ctx: RequestContext) -> list[str]:
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ConnectError(Code.UNAUTHENTICATED, "authorization must be 'Bearer <token>'")
-    return authorization
+    return value
 
 
 def _metadata(ctx: RequestContext, *, traced: bool = False) -> tuple[tuple[str, str], ...]:
@@ -210,7 +210,7 @@ def _metadata(ctx: RequestContext, *, traced: bool = False) -> tuple[tuple[str, 
         if traced
         else [(name, value) for name in TRACE_HEADERS for value in headers.getall(name)]
     )
-    return (*(("authorization", value) for value in authorization), *_trace_context(trace))
+    return (("authorization", authorization), *_trace_context(trace))
 
 
 def _trace_context(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
