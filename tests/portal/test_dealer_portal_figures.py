@@ -1,9 +1,11 @@
 """The figures the dealer portal shows, in a real browser against the real services: amounts in their own
 currency with that currency's decimals, a statement that is stored once however often the dealer looks at it,
-and stock however many SKUs the dealer holds."""
+"this month" as the brand's business month wherever the browser is, and stock however many SKUs the dealer
+holds."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.settlement.v1 import settlement_pb2 as spb
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Request, expect
 from sqlalchemy import text
 
 from tests.portal.pages import STEP_MS, dealer_token, log_in
@@ -99,6 +101,40 @@ async def test_looking_at_the_statement_again_stores_no_new_one_until_something_
     await expect(statement).to_contain_text("CNY 7.00", timeout=STEP_MS)
     await expect(page.get_by_test_id("statement-closing")).to_contain_text("CNY 12.00")
     assert await _statements_stored(services, dealer) == 2
+    await page.close()
+
+
+@pytest.mark.parametrize("browser_zone", ["Asia/Shanghai", "UTC"])
+async def test_this_month_is_the_brands_business_month_wherever_the_browser_is(  # type: ignore[no-untyped-def]
+    services, admin, portal, browser, browser_zone
+) -> None:
+    """Audit: at 07:30 on 1 January in Beijing the portal showed and asked for December from Dec 1 08:00 Beijing
+    (the UTC month), so every month started 8 h late for the brand's dealers, the CSV they download included."""
+    new_year_in_beijing = datetime.fromisoformat("2027-01-01T07:30:00+08:00")
+    month = (datetime.fromisoformat("2027-01-01T00:00:00+08:00"), datetime.fromisoformat("2027-02-01T00:00:00+08:00"))
+    dealer = await _dealer(services, admin, money("CNY", 1_000_000))
+    page = await browser.new_page(viewport={"width": 1200, "height": 1500}, timezone_id=browser_zone)
+    await page.clock.set_fixed_time(new_year_in_beijing)
+    asked: dict[str, Any] = {}  # each settlement RPC's first request
+
+    def note(request: Request) -> None:
+        if "/onepool.settlement.v1.SettlementService/" in request.url:
+            asked.setdefault(request.url.rsplit("/", 1)[-1], request.post_data_json)
+
+    page.on("request", note)
+    await page.goto(portal)
+    async with page.expect_response(lambda r: r.url.endswith("/GenerateStatement")) as generated:
+        await page.get_by_test_id("token").fill(dealer_token(dealer.id))
+        await page.get_by_test_id("login").click()
+    await generated.value
+
+    def instant(field: str, rpc: str = "GenerateStatement") -> datetime:
+        return datetime.fromisoformat(asked[rpc][field])
+
+    assert instant("periodStart") == month[0]
+    assert month[0] < instant("periodEnd") <= month[1]
+    assert (instant("from", "ListEntries"), instant("to", "ListEntries")) == month
+    await expect(page.locator("#statement-period")).to_have_text("2027-01-01 \u2013 2027-01-01 (Asia/Shanghai)")
     await page.close()
 
 

@@ -2,6 +2,7 @@
 // own token. The services decide what the token may see; the page only asks for its own dealer's data.
 import { client, claims } from "./connect.js";
 import { money as formatMoney, when } from "./format.js";
+import { BUSINESS_TIME_ZONE, businessDate, businessMonth } from "./calendar.js";
 
 const DEALERS = "onepool.dealers.v1.DealerService";
 const INVENTORY = "onepool.inventory.v1.InventoryService";
@@ -165,17 +166,17 @@ async function loadOrders() {
   fill($("order-rows"), rows, 5, "No orders yet.");
 }
 
-// This month so far, in the dealer's trading currency. Settlement stores every statement it generates, so the
-// period ends just after the dealer's newest journal line rather than now: until something new is posted, a
-// login or a Refresh asks the very same question under the same request_id, and settlement replays its first
-// answer instead of storing another statement.
+// This month so far, in the dealer's trading currency: the brand's business month (calendar.js), wherever the
+// browser is. Settlement stores every statement it generates, so the period ends just after the dealer's newest
+// journal line of the month rather than now: until something new is posted, a login or a Refresh asks the very
+// same question under the same request_id, and settlement replays its first answer instead of storing another.
 async function loadStatement() {
   const now = new Date();
-  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  $("statement-period").textContent = `${start.toISOString().slice(0, 10)} – ${now.toISOString().slice(0, 10)}`;
+  const { start, end: monthEnd } = businessMonth(now);
+  $("statement-period").textContent = `${businessDate(start)} – ${businessDate(now)} (${BUSINESS_TIME_ZONE})`;
   const shown = session.statement;
   const current = shown && shown.start.getTime() === start.getTime();
-  const newest = await newestPosting(current ? shown.end : start);
+  const newest = await newestPosting(current ? shown.end : start, monthEnd);
   if (current && !newest) return; // nothing posted since the statement shown was generated
   const end = new Date((newest || start).getTime() + 1);
   const party = `dealer:${session.dealerId}`;
@@ -199,12 +200,20 @@ async function loadStatement() {
   fill($("statement-rows"), rows, 5, "Nothing posted this month.");
 }
 
-// When the dealer's newest journal line posted at or after `since` was posted, or null when there is none.
-async function newestPosting(since) {
+// When the dealer's newest journal line posted in [since, before) was posted, or null when there is none.
+// `before` is the month's end: a line the server posted after it (its clock ahead of the browser's) is next
+// month's, and must not stretch this month's statement into it.
+async function newestPosting(since, before) {
   const entries = await allPages(
     SETTLEMENT,
     "ListEntries",
-    { party: `dealer:${session.dealerId}`, currency: session.currency, from: since.toISOString(), pageSize: 500 },
+    {
+      party: `dealer:${session.dealerId}`,
+      currency: session.currency,
+      from: since.toISOString(),
+      to: before.toISOString(),
+      pageSize: 500,
+    },
     "entries",
   );
   return entries.length ? new Date(Math.max(...entries.map((e) => Date.parse(e.createdAt)))) : null;
