@@ -134,16 +134,24 @@ class OrderLineRow(OrdersTable, table=True):
 
 class FulfillmentRow(OrdersTable, table=True):
     __tablename__ = "fulfillments"
+    __table_args__ = (
+        # ListOrders by dealer or location pages these in the keyset order of their orders (order_listing.py).
+        Index("fulfillments_by_owner", "owner_dealer_id", "order_created_at", "order_id"),
+        Index("fulfillments_by_location", "location_id", "order_created_at", "order_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     order_id: str = Field(max_length=64, foreign_key="orders.id", index=True)
     seq: int
-    location_id: str = Field(max_length=64, index=True)
-    owner_dealer_id: str = Field(default="", max_length=64, index=True)
+    location_id: str = Field(max_length=64)
+    owner_dealer_id: str = Field(default="", max_length=64)
     status: str = Field(max_length=16)
     tracking_no: str = Field(default="", max_length=128)
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     shipped_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # The order's created_at, set from the order by a trigger on insert (migration 0015), whichever release
+    # writes the row: never NULL once migrated (the type says it may be only because the column came later).
+    order_created_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ReturnRow(OrdersTable, Created, table=True):

@@ -12,19 +12,18 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from onepool_kernel.money import Money
-from onepool_kernel.timestamps import from_iso
 from onepool_runtime.columns import core_tables
 from onepool_runtime.errors import InvalidArgument
 from onepool_runtime.repository import Repository
-from sqlalchemy import and_, delete, exists, or_, select, text, tuple_, update
+from sqlalchemy import and_, delete, exists, select, text, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onepool_orders.adapters import order_sql as sql
+from onepool_orders.adapters.order_listing import list_query
 from onepool_orders.adapters.orm import (
     CustomerIdentityRow,
     CustomerRow,
-    FulfillmentRow,
     OrderLineRow,
     OrderRow,
     ReturnRow,
@@ -42,7 +41,7 @@ from onepool_orders.domain.model import (
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
 
-_ORDERS, _LINES, _FULFILLMENTS, _RETURNS = core_tables(OrderRow, OrderLineRow, FulfillmentRow, ReturnRow)
+_ORDERS, _LINES, _RETURNS = core_tables(OrderRow, OrderLineRow, ReturnRow)
 _CUSTOMERS, _IDENTITIES, _REQUESTS = core_tables(CustomerRow, CustomerIdentityRow, StockRequestRow)
 
 # How long a freshly written stock request is left to the use case that wrote it before the background sender
@@ -256,29 +255,7 @@ class OrderRepository:
         return [r["id"] for r in rows]
 
     async def search(self, query: ListOrders) -> list[Order]:
-        stmt = select(_ORDERS.c.id)
-        if query.channel_id:
-            stmt = stmt.where(_ORDERS.c.channel_id == query.channel_id)
-        if query.external_order_id:
-            stmt = stmt.where(_ORDERS.c.external_order_id == query.external_order_id)
-        if query.customer_id:
-            stmt = stmt.where(_ORDERS.c.customer_id == query.customer_id)
-        if query.status is not None:
-            stmt = stmt.where(_ORDERS.c.status == query.status.value)
-        if query.dealer_id:
-            fulfilled_by_dealer = exists().where(
-                _FULFILLMENTS.c.order_id == _ORDERS.c.id, _FULFILLMENTS.c.owner_dealer_id == query.dealer_id
-            )
-            stmt = stmt.where(or_(_ORDERS.c.dealer_id == query.dealer_id, fulfilled_by_dealer))
-        if query.location_id:
-            at_location = exists().where(
-                _FULFILLMENTS.c.order_id == _ORDERS.c.id, _FULFILLMENTS.c.location_id == query.location_id
-            )
-            stmt = stmt.where(at_location)
-        if query.after is not None:
-            created, order_id = query.after
-            stmt = stmt.where(tuple_(_ORDERS.c.created_at, _ORDERS.c.id) < tuple_(from_iso(created), order_id))
-        stmt = stmt.order_by(_ORDERS.c.created_at.desc(), _ORDERS.c.id.desc()).limit(query.limit)
+        stmt = list_query(query)
         ids = list((await self.session.execute(stmt)).scalars())
         by_id = {o.id: o for o in await self._fetch(sql.SELECT_MANY, ids)} if ids else {}
         return [by_id[i] for i in ids if i in by_id]
