@@ -5,6 +5,7 @@ real PostgreSQL and NATS, everything through gRPC."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -100,6 +101,38 @@ async def test_a_keeping_channel_refunds_the_deposit_when_the_seller_cancelled_t
     lapsed = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED, within=20)
     assert (lapsed.refunded.amount_minor, lapsed.deposit_kept.amount_minor) == (5_000, 0)
     assert "refunded" in lapsed.status_reason, lapsed.status_reason
+
+
+async def test_a_keeping_channel_refunds_the_deposit_when_the_goods_promised_before_the_deadline_never_came(
+    world: World,
+) -> None:
+    """The receipt the deposit's unit counts on is due 2 s from now, the balance 6 s after the deposit; the
+    goods never come and nobody reschedules the receipt, so no news moves the line's date. The customer could
+    not have had the goods by the deadline: the seller failed, and the KEEP (定金不退) deposit is refunded (it
+    was kept)."""
+    sku = uid("PRE")
+    wh = await world.location("WH", region="CN-SH")
+    keep_terms = cpb.PresaleTerms(balance_due_seconds=6, min_deposit_bps=1000, deposit_rule=cpb.DEPOSIT_RULE_KEEP)
+    channel = await presale_channel(world, wh, sku, 10, PRICE, presale=keep_terms)
+    promised = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
+    await world.inventory.ExpectReceipt(
+        ipb.ExpectReceiptRequest(
+            request_id=uid("asn"), location_id=wh, lines=[ipb.StockLine(sku=sku, quantity=5)], expected_at=ts(promised)
+        ),
+        metadata=world.admin,
+    )
+    await eventually(lambda: availability(world, sku, channel), lambda a: a.presale_sellable == 5)
+    order = await world.place(channel, {sku: (1, PRICE)})
+    assert lines_of(order)[sku] == (1, promised)
+    deposited = await pay(world, order.id, opb.PAYMENT_KIND_DEPOSIT, 2_000)
+    assert promised < deposited.balance_due_at.ToDatetime(tzinfo=UTC)
+
+    lapsed = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED, within=20)
+    assert lines_of(lapsed)[sku] == (1, promised)  # still waiting, on the date that passed
+    assert (lapsed.refunded.amount_minor, lapsed.deposit_kept.amount_minor) == (2_000, 0), lapsed.status_reason
+    assert "had not come" in lapsed.status_reason, lapsed.status_reason
+    # Its place in the line and its presale allowance went back.
+    await eventually(lambda: availability(world, sku, channel), lambda a: a.presale_sellable == 5)
 
 
 async def test_a_cancellation_after_the_balance_deadline_lapses_the_order_as_the_sweeper_would(

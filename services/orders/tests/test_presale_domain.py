@@ -236,6 +236,71 @@ def test_a_date_moved_before_the_deposit_was_paid_breaks_nothing_but_goods_with_
     assert "no date" in backorder.status_reason
 
 
+HOUR = timedelta(hours=1)  # TERMS' balance deadline after a deposit paid at NOW
+
+
+def due_in(sku: str, quantity: int, after: timedelta, awaiting: int | None = None) -> AllocatedStock:
+    """`quantity` of `sku` at WH, `awaiting` of them (all unless said) promised `after` the deposit (paid at NOW)."""
+    left = quantity if awaiting is None else awaiting
+    return AllocatedStock(sku, "WH", quantity, awaiting=left, promised_at=NOW + after)
+
+
+@pytest.mark.parametrize(
+    ("promised_after", "kept"),
+    [
+        (-timedelta(minutes=1), False),  # the receipt was already overdue when the deposit was paid
+        (timedelta(minutes=10), False),  # due before the deadline, never came, never rescheduled
+        (HOUR - timedelta(microseconds=1), False),
+        (HOUR, True),  # due at the deadline: the balance was due first (it is overdue at the deadline itself)
+        (2 * HOUR, True),  # a presale whose balance comes due before the goods, as sold
+    ],
+)
+def test_goods_promised_before_the_balance_deadline_and_not_come_mean_the_seller_failed(
+    promised_after: timedelta, kept: bool
+) -> None:
+    """定金不退 binds a customer who walks away, not a seller who failed. A receipt merely late is rescheduled by
+    no one, so no news moves the line's date: the date passes with the units still waiting. When it passed
+    before the balance deadline, the customer could not have had the goods by then: the deposit is refunded
+    (it was kept). A date at or after the deadline is the presale's design: the deposit is kept."""
+    order = reserved(new_order(("A", 2, 5_000)), due_in("A", 2, promised_after))
+    order.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert order.lapse_balance(DepositRule.KEEP, NOW + HOUR)
+    assert order.promise_broken_at is None  # nothing moved the date: the lapse itself finds it passed
+    assert (order.refunded, order.deposit_kept) == ((cny(0), cny(2_000)) if kept else (cny(2_000), cny(0)))
+    assert order.status_reason.endswith("kept") is kept, order.status_reason
+    if not kept:
+        assert "2 x A promised for" in order.status_reason and "had not come" in order.status_reason
+
+
+def test_only_lines_still_waiting_at_the_lapse_count_against_the_seller() -> None:
+    # A filled on time, B due after the deadline as sold: the seller kept its side.
+    on_time = reserved(new_order(("A", 1, 5_000), ("B", 1, 5_000)), due_in("A", 1, HOUR / 4), due_in("B", 1, 2 * HOUR))
+    on_time.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert on_time.follow_stock("r1", [AllocatedStock("A", "WH", 1), due_in("B", 1, 2 * HOUR)], NOW + HOUR / 4, NOW)
+    assert on_time.lapse_balance(DepositRule.KEEP, NOW + HOUR)
+    assert on_time.deposit_kept == cny(2_000)
+    # A filled on time, B due before the deadline and still waiting: B alone makes the seller the one who failed.
+    b_late = reserved(new_order(("A", 1, 5_000), ("B", 1, 5_000)), due_in("A", 1, HOUR / 4), due_in("B", 1, HOUR / 2))
+    b_late.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert b_late.follow_stock("r1", [AllocatedStock("A", "WH", 1), due_in("B", 1, HOUR / 2)], NOW + HOUR / 4, NOW)
+    assert b_late.lapse_balance(DepositRule.KEEP, NOW + HOUR)
+    assert (b_late.refunded, b_late.deposit_kept) == (cny(2_000), cny(0))
+    assert "1 x B promised for" in b_late.status_reason
+    # Filled late, but before the deadline: the goods were there to pay for, the customer walked away.
+    late_filled = reserved(new_order(("A", 2, 5_000)), due_in("A", 2, HOUR / 6))
+    late_filled.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert late_filled.follow_stock("r1", [AllocatedStock("A", "WH", 2)], NOW + HOUR / 2, NOW + HOUR / 2)
+    assert late_filled.lapse_balance(DepositRule.KEEP, NOW + HOUR)
+    assert late_filled.deposit_kept == cny(2_000)
+    # Only a part came: the rest still waits past its date, and the seller failed all the same.
+    part = reserved(new_order(("A", 2, 5_000)), due_in("A", 2, HOUR / 6))
+    part.pay(cny(2_000), "dep", NOW, PaymentKind.DEPOSIT, TERMS)
+    assert part.follow_stock("r1", [due_in("A", 2, HOUR / 6, awaiting=1)], NOW + HOUR / 2, NOW + HOUR / 2)
+    assert part.lapse_balance(DepositRule.KEEP, NOW + HOUR)
+    assert (part.refunded, part.deposit_kept) == (cny(2_000), cny(0))
+    assert "1 x A promised for" in part.status_reason
+
+
 S_DEP = OrderStatus.DEPOSIT_PAID
 
 

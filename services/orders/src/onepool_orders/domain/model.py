@@ -636,19 +636,37 @@ class Order:
         """The balance was not paid by its deadline: the order is cancelled, its units go back to the pool and
         the deposit is refunded or kept by the seller as the rule it was paid under says; `channel_rule` (the
         channel's rule now) only for a deposit paid before that was kept. A seller that did not keep its own
-        side (see `promise_broken_at`, or goods still waiting with no date at all) keeps nothing. False if not
-        (yet) due."""
+        side (`_seller_failed`) keeps nothing. False if not (yet) due."""
         if self.status is not OrderStatus.DEPOSIT_PAID or self.balance_due_at is None or self.balance_due_at > now:
             return False
         assert self.balance_due_at is not None
         reason = f"balance not paid by {self.balance_due_at.isoformat()}; deposit "
         if (self.deposit_rule or channel_rule) is not DepositRule.KEEP:
             return self.cancel(reason + "refunded", now)
-        if self.promise_broken_at is not None:
-            return self.cancel(reason + "refunded: the seller moved a promised date later or lost it", now)
-        if any(line.awaiting and line.promised_at is None for line in self.lines):
-            return self.cancel(reason + "refunded: goods still waited with no date for them", now)
+        failed = self._seller_failed(self.balance_due_at)
+        if failed:
+            return self.cancel(reason + "refunded: " + failed, now)
         return self.cancel(reason + "kept", now, keep_deposit=True)
+
+    def _seller_failed(self, deadline: datetime) -> str:
+        """How the seller failed the customer whose deposit it holds, by the balance deadline ("": it did not): a
+        promised date moved later or lost (`promise_broken_at`); goods still waiting with no date; or goods
+        still waiting whose date came before the deadline. A receipt that is simply late is never rescheduled
+        by anyone, so no news moves the date: its passing before the deadline with units still waiting is the
+        broken promise, and a customer who would not pay for goods that were not there is not walking away. A
+        date at or after the deadline is the presale as sold (the balance is due before the goods), and units
+        filled before the lapse, however late, were there to be paid for."""
+        if self.promise_broken_at is not None:
+            return "the seller moved a promised date later or lost it"
+        waiting = [line for line in self.lines if line.awaiting]
+        if any(line.promised_at is None for line in waiting):
+            return "goods still waited with no date for them"
+        late = [line for line in waiting if line.promised_at is not None and line.promised_at < deadline]
+        if late:
+            first = late[0]
+            assert first.promised_at is not None
+            return f"{first.awaiting} x {first.sku} promised for {first.promised_at.isoformat()} had not come"
+        return ""
 
     def cancel(self, reason: str, now: datetime, *, release: bool = True, keep_deposit: bool = False) -> bool:
         """Cancel before anything left a location; the reservation is released and any payment is due back.
