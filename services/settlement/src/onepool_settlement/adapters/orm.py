@@ -22,6 +22,9 @@ class SettlementTable(SQLModel, registry=registry()):
 
 metadata = SettlementTable.metadata
 
+# The xmin of the writing statement's snapshot, as a bigint (the 64-bit xid8, as xact_id).
+SNAPSHOT_XMIN = "((pg_snapshot_xmin(pg_current_snapshot()))::text)::bigint"
+
 
 class ChannelTermsRow(SettlementTable, Updated, table=True):
     """Local copy of each channel's fee rate and owner, fed by channels.channel.* events."""
@@ -66,6 +69,14 @@ class JournalEntryRow(SettlementTable, Created, table=True):
     # A late entry: the entry it corrects (if any) and the end of the closed period its fact belongs to.
     corrects_entry_id: str = Field(default="", max_length=64)
     corrects_period_end: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # Where the posting transaction stood among the others (migration 0011): its statement's snapshot xmin and
+    # its start, set by the database. A ListEntries time window becomes an xact range (repository.window_bounds).
+    snapshot_xmin: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=False, server_default=text(SNAPSHOT_XMIN))
+    )
+    xact_started_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, server_default=text("now()"))
+    )
 
 
 class JournalLineRow(SettlementTable, Created, table=True):
