@@ -18,6 +18,11 @@ class ChannelsSettings(ServiceSettings):
     watch_queue_size: int = 1000
     # How often the watch hub checks whether NATS reconnected (updates may have been missed meanwhile).
     watch_reconnect_check_seconds: float = 1.0
-    # Started with an empty stock read model, the service rebuilds it from inventory; while inventory cannot
-    # be reached it tries again this often.
+    # Started before any rebuild of the stock read model has finished (a fresh, wiped or half-rebuilt one), the
+    # service rebuilds it from inventory; after a failure it tries again this long after, doubling each time up
+    # to rebuild_retry_max_seconds. A replica waiting for another's rebuild (or announcement) asks this often.
     rebuild_retry_seconds: float = 5.0
+    rebuild_retry_max_seconds: float = 60.0
+    # A replica starting within this long of the last announcement of every channel and listing, while the
+    # CHANNELS stream still holds all of it, does not announce again (service_layer/announcement.py).
+    announce_interval_seconds: float = Field(default=900.0, ge=0)

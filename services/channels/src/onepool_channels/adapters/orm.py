@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from onepool_runtime.columns import Stamped, Updated, counter_column
+from datetime import datetime
+
+from onepool_runtime.columns import Stamped, Updated, counter_column, timestamp_column
 from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, Column, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -155,3 +157,23 @@ class ChannelSalesRow(ChannelsTable, table=True):
     # Units of the channel's reservations waiting under the listing's presale allowance.
     presale_counted: int = 0
     version: int = Field(default=0, sa_column=counter_column())
+
+
+class StartupRunRow(ChannelsTable, table=True):
+    """When a piece of start-up work (the stock read model's rebuild, the announcement) last started and
+    finished, whichever replica ran it: a replica finishes what another left and skips what another did."""
+
+    __tablename__ = "startup_runs"
+
+    name: str = Field(primary_key=True, max_length=32)
+    started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # Why the last attempt failed ("" once it finished): what an operator reads while it is retried.
+    last_error: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
+    # The announcement: the CHANNELS stream (its creation time) and its last sequence when it began, so a
+    # later start can tell whether the stream still holds all of it.
+    stream_created: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    stream_seq: int = Field(default=0, sa_column=counter_column())
+    # The announcement: a fingerprint of the messages it published (announcement.CONTRACT), so a release that
+    # adds a field announces again and fills it in every copy.
+    contract: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))

@@ -17,7 +17,11 @@ its location and SKU locks as it comes, so not in one global order) first takes 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from onepool_kernel.money import Money
@@ -27,9 +31,10 @@ from onepool_runtime.errors import AlreadyExists
 from onepool_runtime.mapping import build, copy_fields
 from onepool_runtime.repository import Repository, by_id, page
 from onepool_runtime.upserts import upsert_newer, upsert_newer_rows, upsert_rows
-from sqlalchemy import Text, any_, literal, select, text, tuple_, update
+from sqlalchemy import Text, any_, func, literal, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onepool_channels.adapters.orm import (
     ChannelRow,
@@ -38,6 +43,7 @@ from onepool_channels.adapters.orm import (
     DedicatedStockRow,
     ExpectedStockRow,
     ListingRow,
+    StartupRunRow,
     StockLocationRow,
     StockPositionRow,
 )
@@ -60,6 +66,7 @@ _CH, _LIST, _LOC, _POS = core_tables(ChannelRow, ListingRow, StockLocationRow, S
 _DED, _SALES = core_tables(DedicatedStockRow, ChannelSalesRow)
 _STOCK = core_table(ChannelStockRow)
 _EXPECTED = core_table(ExpectedStockRow)
+_RUNS = core_table(StartupRunRow)
 _RULE_COLUMNS = (
     "exposed",
     "dedicated",
@@ -79,6 +86,52 @@ SKU_LOCK_CLASS = 7301
 SKU_LOCK_BUCKETS = 256
 # The stock feed's own key in the same class: outside the SKU buckets (0 .. SKU_LOCK_BUCKETS - 1).
 FEED_LOCK_KEY = -1
+# Session advisory locks of start-up work (held across the work's many transactions), one key per kind.
+STARTUP_LOCK_CLASS = 7302
+STARTUP_LOCK_KEYS = {"stock-rebuild": 1, "announce": 2}
+
+
+@dataclass(frozen=True)
+class StartupRun:
+    """What `startup_runs` says of one kind of start-up work (see the table's doc)."""
+
+    name: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    stream_created: datetime | None = None
+    stream_seq: int = 0
+    contract: str = ""
+
+
+@contextlib.asynccontextmanager
+async def startup_lock(engine: AsyncEngine, name: str, poll_seconds: float) -> AsyncIterator[None]:
+    """Held by one replica at a time for the whole of the start-up work `name` (whose pages commit one by
+    one). A session lock on a connection of its own, so it ends with the replica (stopped, crashed, cut off):
+    the next replica to ask takes the work over. Tried every `poll_seconds` with no transaction open between
+    tries (a waiter blocked in pg_advisory_lock would hold a snapshot all along)."""
+    key = {"cls": STARTUP_LOCK_CLASS, "key": STARTUP_LOCK_KEYS[name]}
+    async with engine.connect() as conn:
+        while True:
+            locked = await conn.scalar(text("SELECT pg_try_advisory_lock(:cls, :key)"), key)
+            await conn.commit()
+            if locked:
+                break
+            await asyncio.sleep(poll_seconds)
+        try:
+            yield
+        finally:
+            # The connection goes back to the pool: a lock left on it would outlive the work. If it cannot be
+            # unlocked (the connection broke, the task was cancelled again), the connection is dropped instead.
+            try:
+                await _unlock(conn, key)
+            except BaseException:
+                await conn.invalidate()
+                raise
+
+
+async def _unlock(conn: Any, key: dict[str, int]) -> None:
+    await conn.execute(text("SELECT pg_advisory_unlock(:cls, :key)"), key)
+    await conn.commit()
 
 
 def _any(values: Iterable[str]) -> Any:
@@ -559,6 +612,34 @@ class ChannelsRepository(Repository):
     async def is_empty(self) -> bool:
         """No stock position at all: a fresh (or wiped) read model that must be rebuilt from inventory."""
         return (await self.session.execute(select(_POS.c.sku).limit(1))).first() is None
+
+    # --- start-up work -------------------------------------------------------------------------------
+
+    async def startup_run(self, name: str) -> StartupRun | None:
+        row = (await self.session.execute(select(_RUNS).where(_RUNS.c.name == name))).first()
+        return None if row is None else build(StartupRun, row)
+
+    async def start_run(
+        self, name: str, stream_created: datetime | None = None, stream_seq: int = 0, contract: str = ""
+    ) -> None:
+        """`name` started now and has not finished (a replica that finds it so takes it over)."""
+        values = {
+            "started_at": func.now(),
+            "finished_at": None,
+            "stream_created": stream_created,
+            "stream_seq": stream_seq,
+            "contract": contract,
+        }
+        stmt = insert(_RUNS).values(name=name, **values)
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    async def finish_run(self, name: str) -> None:
+        await self.session.execute(
+            update(_RUNS).where(_RUNS.c.name == name).values(finished_at=func.now(), last_error="")
+        )
+
+    async def run_failed(self, name: str, error: str) -> None:
+        await self.session.execute(update(_RUNS).where(_RUNS.c.name == name).values(last_error=error[:2000]))
 
     # --- published channel stock -----------------------------------------------------------------------
 

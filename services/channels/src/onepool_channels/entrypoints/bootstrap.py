@@ -4,7 +4,9 @@ watch hub, the orders client, the start-up announcement of every channel and the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from datetime import timedelta
 from functools import partial
 
 import grpc
@@ -13,10 +15,12 @@ from onepool.inventory.v1 import events_pb2 as inventory_events
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.messaging import STREAMS
 from onepool_runtime.server import Infra, ServiceParts
 
 from onepool_channels.adapters.inventory_client import InventoryReader
 from onepool_channels.adapters.orders_client import OrdersGateway
+from onepool_channels.adapters.repository import startup_lock
 from onepool_channels.entrypoints.grpc_api import ChannelServicer
 from onepool_channels.entrypoints.policies import POLICY
 from onepool_channels.entrypoints.stock_events import (
@@ -28,13 +32,12 @@ from onepool_channels.entrypoints.stock_events import (
     on_stock_changed_many,
 )
 from onepool_channels.entrypoints.watch import StockWatchHub
-from onepool_channels.service_layer import handlers
-from onepool_channels.service_layer.rebuild import rebuild
+from onepool_channels.service_layer.announcement import ANNOUNCE, StreamPosition, announce_unless_held
+from onepool_channels.service_layer.rebuild import STOCK_REBUILD, rebuild_failed, rebuild_unless_built
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 from onepool_channels.settings import ChannelsSettings
 
 SERVICE_NAME = channels_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name
-ANNOUNCE_BATCH = 200
 log = logging.getLogger(__name__)
 
 
@@ -79,38 +82,46 @@ async def build(infra: Infra) -> ServiceParts:
     )
 
     consumers = event_consumers(infra)
+    in_transaction = partial(run_in_transaction, uow_factory)
 
     async def announce() -> None:
-        """Once at start-up: every channel, then every listing, is published again, so a consumer that joined
-        after the CHANNELS stream dropped their events (its max age) still learns them (orders, inventory and
-        settlement each keep a copy of the channels, orders of the listings). Consumers keep the highest
-        version, so the repeat changes nothing else."""
-        after: tuple[str, str] | None = None
-        while True:
-            page = partial(handlers.announce_channels, after=after, limit=ANNOUNCE_BATCH)
-            after = await run_in_transaction(uow_factory, page)
-            if after is None:
-                break
-        # Then every listing: orders checks orders against its copy of them (a channel's terms).
-        listing_key: tuple[str, str] | None = ("", "")
-        while listing_key is not None:
-            listing_page = partial(handlers.announce_listings, after=listing_key, limit=ANNOUNCE_BATCH)
-            listing_key = await run_in_transaction(uow_factory, listing_page)
+        """Once per start-up wave: every channel and listing published again (service_layer/announcement.py)."""
+        exclusive = partial(startup_lock, infra.engine, ANNOUNCE, settings.rebuild_retry_seconds)
+        interval = timedelta(seconds=settings.announce_interval_seconds)
+        if await announce_unless_held(in_transaction, channels_stream, exclusive, interval):
+            log.info("announced every channel and listing")
+        else:
+            log.info("channels and listings announced recently and still in the stream: not announced again")
 
-    async def rebuild_if_empty() -> None:
-        """Once at start-up: an empty stock read model (a fresh or wiped database) is rebuilt from inventory,
-        not only from what the INVENTORY stream still holds (service_layer/rebuild.py)."""
-        if not await run_in_transaction(uow_factory, lambda uow: uow.repo.is_empty()):
-            return
+    async def channels_stream() -> StreamPosition:
+        info = await infra.js.stream_info(STREAMS["channels"])
+        return StreamPosition(info.created, info.state.first_seq, info.state.last_seq)
+
+    async def rebuild_read_model() -> None:
+        """Once at start-up, until one run has finished: the stock read model rebuilt from inventory, not only
+        from what the INVENTORY stream still holds (service_layer/rebuild.py). Every failure is retried here,
+        backing off: the host would restart a crashed task, but the next attempt must not wait for an
+        operator."""
+        exclusive = partial(startup_lock, infra.engine, STOCK_REBUILD, settings.rebuild_retry_seconds)
+        delay = settings.rebuild_retry_seconds
         while True:
             try:
-                report = await rebuild(partial(run_in_transaction, uow_factory), InventoryReader(inventory_channel))
-            except grpc.aio.AioRpcError as exc:
+                report = await rebuild_unless_built(in_transaction, InventoryReader(inventory_channel), exclusive)
+            except Exception as exc:
                 # Pages applied so far stay (they are correct); the next attempt starts over.
-                log.warning("stock read model rebuild: inventory said %s; retrying", exc.code().name)
-                await asyncio.sleep(settings.rebuild_retry_seconds)
+                if isinstance(exc, grpc.aio.AioRpcError):
+                    reason = f"inventory said {exc.code().name}"
+                    log.warning("stock read model rebuild: %s; retrying in %.0fs", reason, delay)
+                else:
+                    reason = f"{type(exc).__name__}: {exc}"
+                    log.warning("stock read model rebuild failed; retrying in %.0fs", delay, exc_info=True)
+                with contextlib.suppress(Exception):
+                    await in_transaction(partial(rebuild_failed, reason=reason))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max(settings.rebuild_retry_max_seconds, settings.rebuild_retry_seconds))
                 continue
-            log.info("stock read model rebuilt from inventory: %s", report)
+            if report is not None:
+                log.info("stock read model rebuilt from inventory: %s", report)
             return
 
     return ServiceParts(
@@ -118,7 +129,7 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=consumers,
-        tasks={"stock-watch-hub": hub.run, "announce-channels": announce, "rebuild-read-model": rebuild_if_empty},
+        tasks={"stock-watch-hub": hub.run, "announce-channels": announce, "rebuild-read-model": rebuild_read_model},
         before_stop=[hub.close],
         on_stop=[partial(orders_channel.close, None), partial(inventory_channel.close, None)],
         components={"stock_watch_hub": hub, "stock_feed_consumer": consumers[0]},

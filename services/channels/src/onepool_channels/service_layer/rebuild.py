@@ -9,15 +9,22 @@ expected receipt's unpromised units (closed ones too, as 0); writes them with th
 events use (so it can run while the consumer runs, in any order), and recomputes every listing it touches,
 publishing what changed. Counters carry no version in inventory's reply: they are written as version 0, so
 any counter event (version >= 1) wins over them, and on an empty row they are all there is. It runs by itself
-when the service starts with an empty read model, and on demand with `onepool channels rebuild`.
+when the service starts (`rebuild_unless_built`) until one run has finished, and on demand with `onepool
+channels rebuild`.
 
-Failure modes: inventory unreachable or refusing raises grpc.aio.AioRpcError; the pages already applied
-stay (they are correct), and running it again finishes the job.
+Each page commits on its own, so a read model with some rows is not a built one: `startup_runs` records the
+start-up rebuild as started, and as finished only after its last page. A start that finds it started but not
+finished (a replica stopped or crashed mid-way, an error) runs it again from the start, under a session lock
+so that two replicas never run it at once; the version guards make the repeat harmless.
+
+Failure modes: inventory unreachable or refusing raises grpc.aio.AioRpcError, a database error its own; the
+pages already applied stay (they are correct), and running it again finishes the job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -31,6 +38,7 @@ from onepool_channels.domain.model import LocationInfo
 from onepool_channels.service_layer import stock_feed
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 
+STOCK_REBUILD = "stock-rebuild"
 T = TypeVar("T")
 InTransaction = Callable[[Callable[[ChannelsUnitOfWork], Awaitable[T]]], Awaitable[T]]
 
@@ -47,6 +55,43 @@ class RebuildReport:
 
 async def _listing_keys(uow: ChannelsUnitOfWork, after: tuple[str, str]) -> list[tuple[str, str]]:
     return await uow.repo.listing_keys_after(after, MAX_LINES)
+
+
+async def _built(uow: ChannelsUnitOfWork) -> bool:
+    """Finished once, and not emptied since (an operator repairing the read model truncates its tables)."""
+    run = await uow.repo.startup_run(STOCK_REBUILD)
+    return run is not None and run.finished_at is not None and not await uow.repo.is_empty()
+
+
+async def _started(uow: ChannelsUnitOfWork) -> None:
+    await uow.repo.start_run(STOCK_REBUILD)
+
+
+async def _finished(uow: ChannelsUnitOfWork) -> None:
+    await uow.repo.finish_run(STOCK_REBUILD)
+
+
+async def rebuild_failed(uow: ChannelsUnitOfWork, reason: str) -> None:
+    """Why the last attempt failed, for an operator to read in `startup_runs` while it is retried."""
+    await uow.repo.run_failed(STOCK_REBUILD, reason)
+
+
+async def rebuild_unless_built(
+    in_transaction: InTransaction[Any],
+    inventory: InventoryReader,
+    exclusive: Callable[[], AbstractAsyncContextManager[None]],
+) -> RebuildReport | None:
+    """The start-up rebuild: None if a run has finished (now or while this one waited for `exclusive`, the
+    lock one replica holds while it rebuilds), else the report of this run, which has finished."""
+    if await in_transaction(_built):
+        return None
+    async with exclusive():
+        if await in_transaction(_built):
+            return None
+        await in_transaction(_started)
+        report = await rebuild(in_transaction, inventory)
+        await in_transaction(_finished)
+        return report
 
 
 async def rebuild(
