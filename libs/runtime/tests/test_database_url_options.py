@@ -69,9 +69,24 @@ async def test_a_migration_reads_a_url_with_sslmode(env) -> None:  # type: ignor
         "postgresql://a:hunter2@h:port/d",
         "postgresql://a:hunter2/x@h:5432/d",  # '/' ends libpq's host part: asyncpg took "hunter2" for the port
         "postgresql://a:hunter2?x@h:5432/d",
+        "postgresql://a:hunter2@b/c@h:5432/d",  # '@' then '/': libpq would connect to host "b"
     ],
 )
 def test_a_url_that_is_not_postgresql_is_refused_without_its_password(url: str) -> None:
     with pytest.raises(db.UnusableURL) as refused:
         db.create_engine(url, "orders")
     assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://a:hunter2%2Fx%40y@h:5432/d",
+        "postgresql://a:hunter2@[::1]:5432/d",
+        "postgresql://a@/d?host=/tmp",
+        "postgresql://h/d",
+        "postgresql+asyncpg://a:hunter2@db.internal/d?sslmode=require",
+    ],
+)
+def test_a_well_formed_url_is_read(url: str) -> None:
+    assert db.dsn(url).startswith("postgresql://")

@@ -6,6 +6,7 @@ or column is the infrastructure's failure: callers get UNAVAILABLE, consumers re
 from __future__ import annotations
 
 import asyncio
+import textwrap
 import uuid
 from pathlib import Path
 
@@ -136,3 +137,68 @@ async def test_a_consumer_retries_an_event_that_meets_a_missing_table_without_de
     sub = await env.js.pull_subscribe(consumer.dlq_subject, stream="DLQ")
     with pytest.raises(TimeoutError):
         await sub.fetch(1, timeout=0.5)
+
+
+def _revision(scripts: Path, revision: str, down: str | None, table: str, labels: str = "None") -> None:
+    (scripts / "versions" / f"{revision}.py").write_text(
+        textwrap.dedent(f'''
+        import sqlalchemy as sa
+        from alembic import op
+        revision = "{revision}"
+        down_revision = {down!r}
+        branch_labels = {labels}
+        depends_on = None
+        def upgrade():
+            op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))
+        def downgrade():
+            op.drop_table("{table}")
+        ''')
+    )
+
+
+def _chain(root: Path, *, branch: bool) -> Path:
+    scripts = root / ("with-branch" if branch else "chain")
+    (scripts / "versions").mkdir(parents=True)
+    (scripts / "env.py").write_text("from onepool_runtime.migrations import run_env\n\nrun_env(None)\n")
+    _revision(scripts, "0001", None, "widgets")
+    _revision(scripts, "0002", "0001", "sprockets")
+    if branch:
+        _revision(scripts, "b001", None, "gadgets", labels='("extra",)')
+    return scripts
+
+
+async def test_a_branch_a_release_adds_is_behind_until_applied(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Audit N: heads {0002, b001} with the database at 0002 read as "at head": SERVING, and the new branch's
+    missing table a bug (INTERNAL, dead-lettered) in the very window the check is for."""
+    schema = f"br_{uuid.uuid4().hex[:8]}"
+    await migrations.upgrade(_chain(tmp_path, branch=False), env.database_url, schema, "head")
+    check = migrations.SchemaCheck(_chain(tmp_path, branch=True), schema, interval=0)
+    conn = await asyncpg.connect(db.dsn(env.database_url))
+    try:
+        assert await check.check(conn) is False
+        with pytest.raises(asyncpg.UndefinedTableError) as missing:
+            await conn.fetch(f'SELECT * FROM "{schema}".gadgets')
+        assert infra.is_infrastructure(missing.value)
+    finally:
+        check.close()
+        await conn.close()
+
+
+async def test_a_newer_releases_revision_serves_and_a_missing_column_there_is_a_bug(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Audit N: at a revision the code does not know (a newer release migrated; the code rolled back), the
+    schema is not behind: a missing column is a bug (dead-lettered, INTERNAL), not retried for as long as the
+    process lives."""
+    schema = f"nw_{uuid.uuid4().hex[:8]}"
+    scripts = _chain(tmp_path, branch=False)
+    await migrations.upgrade(scripts, env.database_url, schema, "head")
+    conn = await asyncpg.connect(db.dsn(env.database_url))
+    await conn.execute(f"UPDATE \"{schema}\".alembic_version SET version_num = '0003'")
+    check = migrations.SchemaCheck(scripts, schema, interval=0)
+    try:
+        assert await check.check(conn) is True
+        with pytest.raises(asyncpg.UndefinedColumnError) as missing:
+            await conn.fetch(f'SELECT no_such_column FROM "{schema}".widgets')
+        assert not infra.is_infrastructure(missing.value)
+    finally:
+        check.close()
+        await conn.close()

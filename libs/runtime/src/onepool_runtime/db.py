@@ -107,12 +107,14 @@ def dsn(url: str) -> str:
         raise UnusableURL(f"not a URL ({_EXPECTED})") from None
     if parsed.get_backend_name() != "postgresql":
         raise UnusableURL(f"{parsed.get_backend_name()}:// is not PostgreSQL ({_EXPECTED})")
-    if parsed.username is not None and "@" not in _authority(url):
+    split = parsed.username is not None and parsed.host and parsed.host != _libpq_host(url)
+    if split or "@" in (parsed.database or ""):
         # SQLAlchemy takes everything up to the last '@' as user and password; libpq and asyncpg end the host
-        # part at the first '/', '?' or '#', and read the password's tail as the host and port.
+        # part at the first '/', '?' or '#', and read the password's tail as the host and port (the two would
+        # connect to different hosts); a raw '@' before a '/' leaves the rest of the password in the database.
         raise UnusableURL(
-            "its user or password holds '/', '?' or '#', which end the host part of a URL: percent-encode them "
-            "(%2F, %3F, %23), or leave the password out of the URL and set PGPASSWORD"
+            "its user or password holds '@', '/', '?' or '#', which end parts of a URL: percent-encode them "
+            "(%40, %2F, %3F, %23), or leave the password out of the URL and set PGPASSWORD"
         )
     return plain_url(asyncpg_url(url))
 
@@ -121,6 +123,15 @@ def _authority(url: str) -> str:
     """What libpq reads as user, password, host and port: from '//' to the first '/', '?' or '#'."""
     rest = url.partition("://")[2]
     return re.split(r"[/?#]", rest, maxsplit=1)[0]
+
+
+def _libpq_host(url: str) -> str:
+    """The host libpq connects to: the authority after its last '@', without the port (or an IPv6 address's
+    brackets)."""
+    host_port = _authority(url).rpartition("@")[2]
+    if host_port.startswith("["):
+        return host_port[1:].partition("]")[0]
+    return host_port.partition(":")[0]
 
 
 def connecting_engine(url: str, connect_args: dict[str, Any] | None = None, **options: Any) -> AsyncEngine:

@@ -31,7 +31,7 @@ SQLAlchemy's `.orig`), because drivers wrap one another (SQLAlchemy -> asyncpg a
 - gRPC: a peer's `UNAVAILABLE`, `DEADLINE_EXCEEDED` or `RESOURCE_EXHAUSTED` (`grpc.aio.AioRpcError`) that
   escaped an adapter;
 - a table, column or schema that does not exist (SQLSTATE 42P01, 42703, 3F000) while the service's schema is
-  not at the revision its code was written for (`schema_behind`, which readiness keeps up to date: server.py).
+  behind the revision its code was written for (`schema_behind`, which readiness keeps up to date: server.py).
   Kubernetes starts a release's pods and its migrate Job together, so the new code meets the old schema for a
   while; the same statement succeeds once the Job has run. With the schema at the code's revision (or in a
   process that never said, a test or a tool) the same error is a bug, and retrying a bug forever would hide it.
@@ -117,10 +117,12 @@ def _schema_missing(e: BaseException) -> bool:
 
 
 def schema_behind(schema: str, behind: bool) -> None:
-    """Readiness's verdict on `schema` (module doc): while any schema of the process is not at its code's
-    revision (behind it, or at a newer release's, whose contract step may have dropped what old code reads), a
-    missing table, column or schema is the infrastructure's. Per process: one service runs in one
-    (a test running several hosts shares the verdict, which only makes such errors retried meanwhile)."""
+    """Readiness's verdict on `schema` (module doc): while any schema of the process is behind its code's
+    revision (never migrated, or before its heads), a missing table, column or schema is the infrastructure's.
+    A schema at a newer release's revision is not behind: its migrations only add (expand, then contract, a
+    release later), so this code meets no missing table there, and one would be a bug, kept visible after a
+    rollback too. Per process: one service runs in one (a test running several hosts shares the verdict,
+    which only makes such errors retried meanwhile)."""
     if behind:
         _behind.add(schema)
     else:

@@ -114,7 +114,13 @@ class SchemaCheck:
     def __init__(self, script_location: Path, schema: str, interval: float = 5.0) -> None:
         scripts = ScriptDirectory(str(script_location))
         self._heads = set(scripts.get_heads())
-        self._known = {script.revision for script in scripts.walk_revisions()}
+        # Each known revision with every revision it stands on (itself included): the schema is at the code's
+        # revision when each head is among what the rows of its version table stand on (a release may add a
+        # branch, whose head no row names yet).
+        self._applied = {
+            script.revision: {ancestor.revision for ancestor in scripts.iterate_revisions(script.revision, "base")}
+            for script in scripts.walk_revisions()
+        }
         self._schema = check_schema_name(schema)
         self._interval = interval
         self._checked_at: float | None = None
@@ -132,8 +138,12 @@ class SchemaCheck:
         except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
             rows = []  # never migrated
         at = tuple(sorted(row[0] for row in rows))
-        behind = not at or any(v in self._known and v not in self._heads for v in at)
-        infra.schema_behind(self._schema, not at or not set(at) <= self._heads)
+        # A revision the code does not know is a newer release's: not behind (expand-only migrations keep this
+        # code working on it, so a missing table there is a bug, as at the head).
+        newer = any(v not in self._applied for v in at)
+        applied = set().union(*(self._applied.get(v, set()) for v in at))
+        behind = not at or (not newer and not self._heads <= applied)
+        infra.schema_behind(self._schema, behind)
         self._checked_at, self._verdict = now, not behind
         if at != self._said:
             self._said = at
@@ -146,7 +156,7 @@ class SchemaCheck:
                     where,
                     heads,
                 )
-            elif set(at) <= self._heads:
+            elif not newer:
                 log.info("schema %s is at this release's head %s", self._schema, heads)
             else:
                 log.info("schema %s is at %s, a newer release's revision: serving", self._schema, ", ".join(at))
