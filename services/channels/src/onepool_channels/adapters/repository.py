@@ -103,6 +103,14 @@ class StartupRun:
     contract: str = ""
 
 
+_DEAD_PEER_SETTINGS = (
+    "SET tcp_keepalives_idle = 10",
+    "SET tcp_keepalives_interval = 5",
+    "SET tcp_keepalives_count = 3",
+    "SET tcp_user_timeout = 30000",
+)
+
+
 @contextlib.asynccontextmanager
 async def startup_lock(engine: AsyncEngine, name: str, poll_seconds: float) -> AsyncIterator[None]:
     """Held by one replica at a time for the whole of the start-up work `name` (whose pages commit one by
@@ -111,6 +119,11 @@ async def startup_lock(engine: AsyncEngine, name: str, poll_seconds: float) -> A
     tries (a waiter blocked in pg_advisory_lock would hold a snapshot all along)."""
     key = {"cls": STARTUP_LOCK_CLASS, "key": STARTUP_LOCK_KEYS[name]}
     async with engine.connect() as conn:
+        # The server must notice a holder that vanished without closing its socket (a node lost) in seconds, not
+        # after the operating system's two hours of keepalive: until then the lock is held and nobody finishes
+        # the work. Session settings: they stay with the connection in the pool, where they do no harm.
+        for setting in _DEAD_PEER_SETTINGS:
+            await conn.execute(text(setting))
         while True:
             locked = await conn.scalar(text("SELECT pg_try_advisory_lock(:cls, :key)"), key)
             await conn.commit()
