@@ -514,7 +514,12 @@ def run(settings: ServiceSettings, build: Builder) -> None:
     from onepool_runtime.telemetry import configure_logging
 
     configure_logging(settings)
-    main = ServiceHost(settings, build, migrations=scripts_of(build)).serve_forever()
+    scripts = scripts_of(build)
+    if scripts is None:
+        # An install without the service's migrations beside its package (a wheel has only src/): readiness
+        # cannot tell a schema behind this code, so say so once rather than serve as if it could.
+        log.warning("no migrations found for %s: readiness does not wait for the schema", settings.service_name)
+    main = ServiceHost(settings, build, migrations=scripts).serve_forever()
     if settings.uvloop:
         # grpc.aio drives any asyncio loop through its own poller thread and loop.add_reader, and uvloop's
         # loop costs less per call than asyncio's (see docs/architecture.md, Runtime).
