@@ -7,8 +7,9 @@ which for the fulfillments side needs the order's keyset on the fulfillment: `or
 order's created_at (which never changes), indexed after the owning dealer and after the location. These indexes
 lead with the columns of `ix_fulfillments_owner_dealer_id` and `ix_fulfillments_location_id`, which go.
 
-Online: the column is nullable with no default (no table rewrite). A trigger sets it on every insert from the
-order, so the rows a replica still on the previous release writes get it too; it is created before the rows
+Online: the column is nullable with no default (no table rewrite). This release writes it with the order it
+saves (order_sql.SAVE_ORDER); a trigger sets it from the order on an insert that does not, so the rows a replica
+still on the previous release writes get it too; it is created before the rows
 already there are filled in, in batches by primary key, each committed on its own (no long lock on the
 fulfillments being shipped). The indexes are built CONCURRENTLY.
 
@@ -37,7 +38,9 @@ _COPY_CREATED_AT = [
     """
 CREATE FUNCTION fulfillment_order_created_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  NEW.order_created_at := (SELECT created_at FROM orders WHERE id = NEW.order_id);
+  IF NEW.order_created_at IS NULL THEN
+    NEW.order_created_at := (SELECT created_at FROM orders WHERE id = NEW.order_id);
+  END IF;
   RETURN NEW;
 END $$
 """,

@@ -125,14 +125,16 @@ WITH o AS (
                     stock_versions = $44::jsonb, promise_broken_at = $45::timestamptz
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''
                                          AND revision = $41::bigint - 1))
-  RETURNING id),
+  RETURNING id, created_at),
 l AS (
   UPDATE order_lines SET returned_quantity = v.returned, awaiting_quantity = v.awaiting, promised_at = v.promised_at
   FROM unnest($13::text[], $14::int[], $31::int[], $32::timestamptz[]) AS v(sku, returned, awaiting, promised_at)
   WHERE order_lines.order_id = $1 AND order_lines.sku = v.sku AND EXISTS (SELECT FROM o)),
 f AS (
-  INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines, shipped_at)
-  SELECT v.id, $1, v.seq, v.location_id, v.owner, v.status, v.tracking_no, v.lines::jsonb, v.shipped_at
+  INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines, shipped_at,
+                            order_created_at)
+  SELECT v.id, $1, v.seq, v.location_id, v.owner, v.status, v.tracking_no, v.lines::jsonb, v.shipped_at,
+         (SELECT created_at FROM o)
   FROM unnest($15::text[], $16::int[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
               $22::timestamptz[]) AS v(id, seq, location_id, owner, status, tracking_no, lines, shipped_at)
   WHERE EXISTS (SELECT FROM o)

@@ -149,8 +149,9 @@ class FulfillmentRow(OrdersTable, table=True):
     tracking_no: str = Field(default="", max_length=128)
     lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     shipped_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-    # The order's created_at, set from the order by a trigger on insert (migration 0015), whichever release
-    # writes the row: never NULL once migrated (the type says it may be only because the column came later).
+    # The order's created_at, written with the order (order_sql.SAVE_ORDER), or set from the order by a trigger
+    # on an insert without it (migration 0015: a replica of the release before): never NULL once migrated (the
+    # type says it may be only because the column came later).
     order_created_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
