@@ -246,10 +246,15 @@ async def test_onepool_channels_rebuild_restores_a_damaged_read_model_while_the_
     async with started.hosts["channels"].infra.engine.begin() as conn:
         await conn.execute(text("DELETE FROM stock_positions WHERE sku = :sku"), {"sku": sku})
     assert await world.sellable(web.id, sku) == 0  # the damage: the pool looks empty to channels
+    async with started.hosts["channels"].infra.engine.begin() as conn:  # and a start-up rebuild left unfinished
+        await conn.execute(text("UPDATE startup_runs SET finished_at = NULL WHERE name = 'stock-rebuild'"))
 
     output = await run_rebuild(started)
     assert "stock levels" in output and "rebuilt" in output
     await world.settled(web.id, sku, 6)
+    async with started.hosts["channels"].infra.engine.connect() as conn:
+        done = await conn.scalar(text("SELECT finished_at FROM startup_runs WHERE name = 'stock-rebuild'"))
+    assert done is not None  # recorded like a start-up rebuild: the next replica does not run it again
 
 
 async def test_a_rebuild_ends_dedicated_stock_released_while_the_read_model_was_behind(started, world) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,8 @@ console = Console()
 
 async def _rebuild(progress: Progress) -> object:
     from onepool_channels.adapters.inventory_client import InventoryReader
-    from onepool_channels.service_layer.rebuild import rebuild
+    from onepool_channels.adapters.repository import startup_lock
+    from onepool_channels.service_layer.rebuild import STOCK_REBUILD, rebuild_on_demand
     from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
     from onepool_channels.settings import ChannelsSettings
     from onepool_runtime import db
@@ -39,7 +40,10 @@ async def _rebuild(progress: Progress) -> object:
         async with engine.connect():
             pass
         uow_factory = partial(ChannelsUnitOfWork, db.session_factory(engine))
-        return await rebuild(partial(run_in_transaction, uow_factory), InventoryReader(inventory), tick)
+        # The start-up rebuild's lock: a replica rebuilding is waited for, never run beside.
+        exclusive = partial(startup_lock, engine, STOCK_REBUILD, 1.0)
+        in_transaction = partial(run_in_transaction, uow_factory)
+        return await rebuild_on_demand(in_transaction, InventoryReader(inventory), exclusive, tick)
     finally:
         await inventory.close(None)
         await engine.dispose()
@@ -50,7 +54,8 @@ def rebuild_command() -> None:
     """Rebuild the channel stock read model from inventory (ONEPOOL_DATABASE_URL, ONEPOOL_INVENTORY_ADDR):
     locations, every stock level, dedicated stock, sales and presale counts and expected receipts; changed listings
     are republished.
-    Safe while the service runs (every row is version-guarded, like the events that feed it)."""
+    Safe while the service runs (every row is version-guarded, like the events that feed it); it waits for a
+    replica's start-up rebuild to end, and is recorded like one (a start-up rebuild left unfinished is done)."""
     import grpc
     from onepool_channels.settings import ChannelsSettings
 

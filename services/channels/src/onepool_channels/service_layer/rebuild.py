@@ -88,10 +88,31 @@ async def rebuild_unless_built(
     async with exclusive():
         if await in_transaction(_built):
             return None
-        await in_transaction(_started)
-        report = await rebuild(in_transaction, inventory)
-        await in_transaction(_finished)
-        return report
+        return await _recorded(in_transaction, inventory)
+
+
+async def rebuild_on_demand(
+    in_transaction: InTransaction[Any],
+    inventory: InventoryReader,
+    exclusive: Callable[[], AbstractAsyncContextManager[None]],
+    progress: Callable[[str, int], None] = lambda _step, _n: None,
+) -> RebuildReport:
+    """`onepool channels rebuild`: a rebuild whatever was recorded, under the same lock as the start-up one (it
+    waits for a replica rebuilding) and recorded like it, so a start-up rebuild an operator finished by hand is
+    not run again by the next replica."""
+    async with exclusive():
+        return await _recorded(in_transaction, inventory, progress)
+
+
+async def _recorded(
+    in_transaction: InTransaction[Any],
+    inventory: InventoryReader,
+    progress: Callable[[str, int], None] = lambda _step, _n: None,
+) -> RebuildReport:
+    await in_transaction(_started)
+    report = await rebuild(in_transaction, inventory, progress)
+    await in_transaction(_finished)
+    return report
 
 
 async def rebuild(
