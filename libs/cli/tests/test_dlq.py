@@ -185,6 +185,9 @@ def _three_consumers(env: Env, broken: dict[str, bool]) -> dict[str, EventConsum
             name=f"{name}-{env.schema}",
             stream=STREAM,
             subscriptions=[Subscription(f"{env.schema}.>", events_pb2.StockChanged, handler(name))],
+            # A message the server hands to a pull that the client has just given up on comes back after
+            # ack_wait (30 s by default, twice the waits below: a CI failure); here within a few seconds.
+            ack_wait=3.0,
         )
         for name in broken
     }
@@ -267,6 +270,7 @@ async def test_replay_all_leaves_the_letters_there_were_minus_those_applied(env:
         replayed = await _cli("dlq", "replay", "--all", "--nats-url", env.nats_url)
         assert "replayed 6 dead letter(s)" in replayed
         await _until(lambda: _has(env, [("first", e) for e in ids]))
+        await _until(lambda: _count(lambda: dlq.read(env.js), 4))  # second's and third's, dead-lettered again
         letters = await _settled(env, consumers, 0)
         assert {name: len(seqs) for name, seqs in letters.items()} == {"first": 0, "second": 2, "third": 2}
         assert len(await dlq.read(env.js)) == 4
@@ -275,6 +279,7 @@ async def test_replay_all_leaves_the_letters_there_were_minus_those_applied(env:
         replayed = await _cli("dlq", "replay", "--all", "--nats-url", env.nats_url)  # nothing fixed: no growth
         assert "replayed 4 dead letter(s)" in replayed
         await _until(lambda: _at_least(lambda: sum(c.others_replays for c in consumers.values()), 12 + 8))
+        await _until(lambda: _count(lambda: dlq.read(env.js), 4))
         letters = await _settled(env, consumers, 0)
         assert {name: len(seqs) for name, seqs in letters.items()} == {"first": 0, "second": 2, "third": 2}
         assert len(await dlq.read(env.js)) == 4
