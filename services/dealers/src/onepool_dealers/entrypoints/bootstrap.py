@@ -3,7 +3,6 @@ the read-model consumers (with the lookup of locations they wait for) and the se
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -15,6 +14,7 @@ from onepool.orders.v1 import events_pb2 as order_events
 from onepool.settlement.v1 import events_pb2 as settlement_events
 from onepool_runtime.clients import service_channel
 from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.loops import repeat
 from onepool_runtime.server import Infra, ServiceParts
 
 from onepool_dealers.adapters.gateways import ChannelsGateway, InventoryGateway
@@ -99,12 +99,11 @@ async def build_with(
     async def recover() -> None:
         """Finish half-done sagas (a dealer without its channel, a shipment without its answer, a received
         replenishment whose expected receipt is still open)."""
-        while True:
-            await asyncio.sleep(settings.recovery_interval_seconds)
-            try:
-                await sagas.recover_once()
-            except Exception:
-                log.exception("dealer recovery pass failed; retrying next interval")
+        interval = settings.recovery_interval_seconds
+        await repeat(recover_pass, interval=interval, what="dealer recovery pass", first_after=interval)
+
+    async def recover_pass() -> None:
+        await sagas.recover_once()
 
     async def close_peers() -> None:
         for channel in peer_channels:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from functools import partial
 
@@ -10,6 +9,7 @@ from onepool.channels.v1 import events_pb2 as channel_events
 from onepool.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.loops import repeat
 from onepool_runtime.server import Infra, ServiceParts
 
 from onepool_inventory.adapters import mappers
@@ -51,18 +51,19 @@ async def build(infra: Infra) -> ServiceParts:
 
     async def sweep() -> None:
         """Expire unpaid reservations (flow 6) and end dedicated stock past ends_at; each pass is a transaction."""
-        while True:
-            expired = await run_in_transaction(
-                uow_factory, lambda uow: handlers.expire_reservations(uow, settings.sweeper_batch)
-            )
-            # Dedicated stock past its ends_at returns to the pool in the same loop.
-            ended = await run_in_transaction(
-                uow_factory, lambda uow: handlers.end_channel_allocations(uow, settings.sweeper_batch)
-            )
-            if expired or ended:
-                log.info("expired %d reservations, ended %d channel allocations", expired, ended)
-            if max(expired, ended) < settings.sweeper_batch:
-                await asyncio.sleep(settings.sweeper_interval_seconds)
+        await repeat(sweep_once, interval=settings.sweeper_interval_seconds, what="reservation sweep")
+
+    async def sweep_once() -> bool:
+        expired = await run_in_transaction(
+            uow_factory, lambda uow: handlers.expire_reservations(uow, settings.sweeper_batch)
+        )
+        # Dedicated stock past its ends_at returns to the pool in the same loop.
+        ended = await run_in_transaction(
+            uow_factory, lambda uow: handlers.end_channel_allocations(uow, settings.sweeper_batch)
+        )
+        if expired or ended:
+            log.info("expired %d reservations, ended %d channel allocations", expired, ended)
+        return max(expired, ended) >= settings.sweeper_batch  # a full batch: more may be due
 
     return ServiceParts(
         register=partial(inventory_pb2_grpc.add_InventoryServiceServicer_to_server, servicer),

@@ -15,11 +15,11 @@ CancelOrder then is the lapse the sweeper would make (handlers.cancel_order: a K
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.loops import repeat
 
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.stock_sync import StockSync
@@ -44,15 +44,10 @@ class BalanceSweeper:
         self.lapsed = 0
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.run_once() >= self._batch:
-                    pass  # a full batch: more may be overdue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("balance sweep failed; next pass in %.1fs", self._interval)
-            await asyncio.sleep(self._interval)
+        await repeat(self._one_pass, interval=self._interval, what="balance sweep")
+
+    async def _one_pass(self) -> bool:
+        return await self.run_once() >= self._batch  # a full batch: more may be overdue
 
     async def run_once(self) -> int:
         """Lapse one batch of overdue orders; returns how many lapsed."""

@@ -10,12 +10,12 @@ Each pass:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from onepool_runtime.errors import DomainError
 from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.loops import repeat
 
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.placing import OrderPlacement
@@ -45,14 +45,10 @@ class Recovery:
         self.resolved = 0
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("recovery pass failed; next pass in %.1fs", self._interval)
-            await asyncio.sleep(self._interval)
+        await repeat(self._one_pass, interval=self._interval, what="recovery pass")
+
+    async def _one_pass(self) -> None:
+        await self.run_once()
 
     async def run_once(self) -> int:
         stuck = await run_in_transaction(
