@@ -45,7 +45,7 @@ def ts(value: datetime) -> Timestamp:
 
 # An operation: ("sale", order index, amount, by the dealer?), ("return", order index, share in %, received
 # at the dealer's shop (else the brand's warehouse)?),
-# ("pay", dealer?, amount), ("payout",), ("close",).
+# ("pay", dealer?, amount), ("payout",), ("close",), ("checkpoint",): the balance checkpoints are written now.
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("sale"), st.integers(0, 3), st.integers(1, 50_000), st.booleans()),
@@ -53,6 +53,7 @@ operations = st.lists(
         st.tuples(st.just("pay"), st.booleans(), st.integers(1, 20_000)),
         st.tuples(st.just("payout")),
         st.tuples(st.just("close")),
+        st.tuples(st.just("checkpoint")),
     ),
     min_size=1,
     max_size=10,
@@ -68,6 +69,7 @@ class World:
     events: list[tuple[str, Message]] = field(default_factory=list)
     orders: dict[int, dict[str, int]] = field(default_factory=dict)  # index -> {"total", "refunded"}
     closes: list[tuple[datetime, set[int], dict[str, bytes]]] = field(default_factory=list)
+    cuts: list[datetime] = field(default_factory=list)  # just after each checkpoint and close
 
     @property
     def market(self) -> str:
@@ -95,8 +97,9 @@ class World:
 
 
 class Driver:
-    def __init__(self, bus: Bus, settlement: Any, admin: Any) -> None:
+    def __init__(self, bus: Bus, settlement: Any, admin: Any, stack: Any) -> None:
         self.bus, self.settlement, self.admin = bus, settlement, admin
+        self.checkpoint = stack.hosts["settlement"].parts.components["balance_checkpoint"]
 
     async def publish(self, w: World, subject: str, event: Message) -> None:
         await self.bus.publish(subject, event)
@@ -185,6 +188,10 @@ class Driver:
                 await self.settlement.ClosePeriod(pb.ClosePeriodRequest(period_end=ts(end)), metadata=self.admin)
                 ids = {ln.id for ln in await self.entries()}
                 w.closes.append((end, ids, await self.statements(w, EPOCH, end)))
+                w.cuts.append(end)
+            elif kind == "checkpoint":
+                await self.checkpoint()
+                w.cuts.append(datetime.now(UTC))
 
     async def ledger(self) -> list[bytes]:
         return sorted(ln.SerializeToString(deterministic=True) for ln in await self.entries())
@@ -202,6 +209,14 @@ class Driver:
             statement = (await self.settlement.GenerateStatement(request, metadata=self.admin)).statement
             balance = (await self.settlement.GetBalance(pb.GetBalanceRequest(party=party), metadata=self.admin)).balance
             assert statement.closing == balance, party
+            # A statement opening at a cut opens at the balance then (read from the checkpoint or snapshot at or
+            # before it), which is where one from the beginning closes.
+            for cut in w.cuts[-2:]:  # the last two: each costs two statements per party
+                request = pb.GenerateStatementRequest(party=party, period_start=ts(EPOCH), period_end=ts(cut))
+                until = (await self.settlement.GenerateStatement(request, metadata=self.admin)).statement
+                request = pb.GenerateStatementRequest(party=party, period_start=ts(cut), period_end=ts(now))
+                since = (await self.settlement.GenerateStatement(request, metadata=self.admin)).statement
+                assert until.closing == since.opening, (party, cut)
 
         for end, ids, statements in w.closes:
             dated_before = {ln.id for ln in lines if ln.created_at.ToDatetime(UTC) < end}
@@ -272,14 +287,16 @@ def _property(loop: asyncio.AbstractEventLoop, driver: Driver, examples: int) ->
 
 
 async def test_random_sales_returns_payments_payouts_and_closes_keep_the_ledger_whole(
-    bus: Bus, settlement: Any, admin: Any
+    bus: Bus, settlement: Any, admin: Any, stack: Any
 ) -> None:
-    driver = Driver(bus, settlement, admin)
+    driver = Driver(bus, settlement, admin, stack)
     await asyncio.to_thread(_property(asyncio.get_running_loop(), driver, examples=8))
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # far beyond the suite's 300 s default on a loaded machine
-async def test_long_random_ledger_histories_keep_the_ledger_whole(bus: Bus, settlement: Any, admin: Any) -> None:
-    driver = Driver(bus, settlement, admin)
+async def test_long_random_ledger_histories_keep_the_ledger_whole(
+    bus: Bus, settlement: Any, admin: Any, stack: Any
+) -> None:
+    driver = Driver(bus, settlement, admin, stack)
     await asyncio.to_thread(_property(asyncio.get_running_loop(), driver, examples=60))

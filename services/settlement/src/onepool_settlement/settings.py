@@ -31,3 +31,7 @@ class SettlementSettings(ServiceSettings):
     # Orders events fetched and booked per transaction (handlers.record_orders books a batch in a fixed number
     # of statements, so the round trips of a batch, not its size, set the pace on a busy machine).
     orders_consumer_batch_size: int = Field(default=500, ge=1, le=1000)
+    # A balance sums the party's lines since its latest checkpoint (service_layer/checkpoints.py): one is written
+    # once this many lines were posted since the last, checked every balance_checkpoint_interval_seconds.
+    balance_checkpoint_lines: int = Field(default=20_000, ge=1)
+    balance_checkpoint_interval_seconds: float = Field(default=30.0, gt=0)

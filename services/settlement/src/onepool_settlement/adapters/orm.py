@@ -128,6 +128,19 @@ class PeriodBalanceRow(SettlementTable, table=True):
     balance: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class BalanceCheckpointRow(SettlementTable, table=True):
+    """A party's balance of the lines posted before `at`, written between period closes (migration 0012): a
+    balance sums its lines since the latest checkpoint or period snapshot, not since the last close."""
+
+    __tablename__ = "balance_checkpoints"
+    __table_args__ = (Index("balance_checkpoints_by_time", "at"),)
+
+    party: str = Field(primary_key=True, max_length=80)
+    currency: str = Field(primary_key=True, max_length=3)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True))
+    balance: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class PayoutRow(SettlementTable, Created, table=True):
     __tablename__ = "payouts"
     __table_args__ = (

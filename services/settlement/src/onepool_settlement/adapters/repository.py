@@ -4,9 +4,9 @@ Posting discipline (no hot row): a transaction that posts first holds the shared
 (`hold_open_period`, an advisory lock: no row is written, holders never wait for each other), then an entry
 claims its business key with its posting time, `clock_timestamp()` (a duplicate stops there) and writes its
 lines. No balance row is updated, so postings of different orders never wait for each other, whichever
-parties they touch, and settlement scales with replicas. A balance is the party's snapshot at the last
-closed period plus its lines since; ClosePeriod takes the period lock exclusively (waiting for postings in
-flight) and writes the snapshots.
+parties they touch, and settlement scales with replicas. A balance is the party's latest checkpoint or period
+snapshot plus its lines since (balances.py); ClosePeriod takes the period lock exclusively (waiting for postings
+in flight) and writes the snapshots.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from onepool_runtime.columns import core_tables
 from onepool_runtime.commit_order import CommitOrder
 from onepool_runtime.mapping import build, row_values
@@ -37,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 
-from onepool_settlement.adapters import posting_sql
+from onepool_settlement.adapters import balances, posting_sql
 from onepool_settlement.adapters.orm import (
     ChannelTermsRow,
     ChannelTermsVersionRow,
@@ -508,17 +509,12 @@ class SettlementRepository(Repository):
         return int((await self.session.execute(select(moved))).scalar_one()) + snapped
 
     async def _moved(self, party: str, currency: str, when: datetime | None) -> tuple[Any, int]:
-        """(the sum of the party's lines since its last snapshot before `when`, as a scalar subquery; that
-        snapshot's balance)."""
-        snap = select(_SNAPSHOTS.c.period_end, _SNAPSHOTS.c.balance).where(
-            _SNAPSHOTS.c.party == party, _SNAPSHOTS.c.currency == currency
-        )
-        if when is not None:
-            snap = snap.where(_SNAPSHOTS.c.period_end <= when)
-        row = (await self.session.execute(snap.order_by(_SNAPSHOTS.c.period_end.desc()).limit(1))).first()
+        """(the sum of the party's lines since its latest checkpoint or snapshot before `when`, as a scalar
+        subquery; that base's balance): balances.py."""
+        row = (await self.session.execute(balances.base_query(party, currency, when))).first()
         conditions = [_LINES.c.party == party, _LINES.c.currency == currency]
         if row is not None:
-            conditions.append(_LINES.c.created_at >= row.period_end)
+            conditions.append(_LINES.c.created_at >= row.at)
         if when is not None:
             conditions.append(_LINES.c.created_at < when)
         moved = select(func.coalesce(func.sum(_LINES.c.amount_minor), 0)).where(*conditions).scalar_subquery()
@@ -553,10 +549,50 @@ class SettlementRepository(Repository):
     # --- periods ------------------------------------------------------------------------------------
 
     async def lock_periods(self) -> datetime:
-        """Take the period lock exclusively (waits for every posting in flight); return the time now."""
+        """Take the period lock exclusively (waits for every posting in flight); return the time now. The
+        checkpoint lock first: a close's snapshots are written in turn with checkpoints (balances.py), and
+        waiting for a checkpoint being written must not hold postings up."""
+        await self.lock_checkpoints()
         await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PERIOD_LOCK_KEY})
         now: datetime = (await self.session.execute(select(func.clock_timestamp()))).scalar_one()
         return now
+
+    async def quiet_instant(self, wait_ms: int) -> datetime | None:
+        """An instant before which no line can be posted any more (balances.py): the time read while holding
+        the period lock exclusively, for this transaction. None if postings held it past `wait_ms` (new
+        postings queue behind the wait, so it is kept short)."""
+        driver = await self._uow.driver()
+        await driver.execute(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+        try:
+            await driver.execute("SELECT pg_advisory_xact_lock($1)", PERIOD_LOCK_KEY)
+        except asyncpg.LockNotAvailableError:
+            return None
+        instant: datetime = await driver.fetchval("SELECT clock_timestamp()")
+        return instant
+
+    async def lock_checkpoints(self) -> None:
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": balances.CHECKPOINT_LOCK_KEY})
+
+    async def checkpoint_due(self, lines: int) -> bool:
+        """Whether at least `lines` lines were posted since the last checkpoint (or period close)."""
+        return bool((await self.session.execute(text(balances.CHECKPOINT_DUE), {"lines": lines})).scalar_one())
+
+    async def write_checkpoints(self, at: datetime) -> int:
+        """Checkpoint at `at` (a quiet instant) every party with lines since the last checkpoint; how many."""
+        await self.lock_checkpoints()
+        result = await self.session.execute(text(balances.WRITE_CHECKPOINTS), {"at": at})
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def prune_checkpoints(self, batch: int) -> int:
+        """Delete up to `batch` checkpoints older than the last closed period's end; how many."""
+        result = await self.session.execute(text(balances.PRUNE_CHECKPOINTS), {"batch": batch})
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def closing_balances(self, start: datetime | None, end: datetime) -> dict[tuple[str, str], int]:
+        """Every party's balance at `end`, the previous period having ended at `start` (balances.py). Under
+        lock_periods: no line before `end` is in flight."""
+        rows = await self.session.execute(text(balances.CLOSING_BALANCES), {"prev": start, "at": end})
+        return {(r.party, r.currency): int(r.balance) for r in rows}
 
     async def periods(self, after: datetime | None = None, limit: int | None = None) -> list[Period]:
         """Closed periods ending after `after` (all: None), oldest first, at most `limit` (None: all)."""
@@ -574,22 +610,6 @@ class SettlementRepository(Repository):
         """The closed period ending exactly at `period_end`, if one did."""
         r = (await self.session.execute(select(_PERIODS).where(_PERIODS.c.period_end == period_end))).first()
         return Period(r.period_end, r.period_start, r.closed_at) if r else None
-
-    async def snapshots(self, period_end: datetime) -> dict[tuple[str, str], int]:
-        rows = await self.session.execute(select(_SNAPSHOTS).where(_SNAPSHOTS.c.period_end == period_end))
-        return {(r.party, r.currency): int(r.balance) for r in rows}
-
-    async def movements(self, start: datetime | None, end: datetime) -> dict[tuple[str, str], int]:
-        """Each (party, currency)'s lines posted in [start, end)."""
-        conditions = [_LINES.c.created_at < end]
-        if start is not None:
-            conditions.append(_LINES.c.created_at >= start)
-        rows = await self.session.execute(
-            select(_LINES.c.party, _LINES.c.currency, func.sum(_LINES.c.amount_minor).label("amount"))
-            .where(*conditions)
-            .group_by(_LINES.c.party, _LINES.c.currency)
-        )
-        return {(r.party, r.currency): int(r.amount) for r in rows}
 
     async def add_period(self, period: Period, balances: dict[tuple[str, str], int]) -> None:
         await self.session.execute(

@@ -3,8 +3,8 @@
 A period is cut on posting time. Closing `period_end` means no line can ever be posted before it: postings
 hold a shared lock on "the open period" and closing takes it exclusively, so it waits for every posting in
 flight, and every posting after it takes a posting time after `period_end` (which is never in the future).
-Each party's balance at `period_end` is kept (the previous snapshot plus the period's lines), so balances
-and statements never sum more than the open period's lines.
+Each party's balance at `period_end` is kept, so balances and statements never sum lines from before it
+(between closes, balance checkpoints bound them further: adapters/balances.py).
 
 A late fact (an event whose business time, or the sale it corrects, lies in a closed period) posts into
 the first open period and names what it corrects: `JournalEntry.mark_late`.
@@ -18,13 +18,10 @@ Failure modes (FailedPrecondition, nothing changes):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from onepool_kernel.errors import FailedPrecondition
-
-Key = tuple[str, str]  # (party, currency)
 
 
 @dataclass(frozen=True)
@@ -55,14 +52,6 @@ def check_closable(
             {"period_end": period_end.isoformat(), "closed_through": last.period_end.isoformat()},
         )
     return None
-
-
-def closing_balances(opening: Mapping[Key, int], movements: Mapping[Key, int]) -> dict[Key, int]:
-    """Each party's balance at the period's end: its opening plus its lines in the period."""
-    out = dict(opening)
-    for key, amount in movements.items():
-        out[key] = out.get(key, 0) + amount
-    return out
 
 
 def late_period(fact_time: datetime | None, closed: list[datetime]) -> datetime | None:

@@ -15,6 +15,7 @@ from onepool_settlement.domain.rules import SettlementPolicy
 from onepool_settlement.entrypoints import events_in
 from onepool_settlement.entrypoints.grpc_api import SettlementServicer
 from onepool_settlement.entrypoints.policies import POLICY
+from onepool_settlement.service_layer.checkpoints import checkpoint_once, keep_checkpoints
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 from onepool_settlement.settings import SettlementSettings
 
@@ -57,6 +58,7 @@ async def build(infra: Infra) -> ServiceParts:
     settings = infra.settings_as(SettlementSettings)
     uow_factory = infra.units(SettlementUnitOfWork)
     servicer = SettlementServicer(uow_factory, settings)
+    every, interval = settings.balance_checkpoint_lines, settings.balance_checkpoint_interval_seconds
 
     for service in ("orders", "channels", "dealers", "inventory"):
         await ensure_service_stream(infra.js, service)
@@ -66,4 +68,7 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
+        tasks={"balance-checkpoints": partial(keep_checkpoints, uow_factory, every_lines=every, interval=interval)},
+        # A pass at once, whatever the lines since the last (tests; an operator's console).
+        components={"balance_checkpoint": partial(checkpoint_once, uow_factory, every_lines=every, force=True)},
     )

@@ -491,8 +491,7 @@ async def close_period(uow: SettlementUnitOfWork, cmd: commands.ClosePeriod) -> 
     if repeat is not None:
         return repeat
     start = last.period_end if last else None
-    opening = await uow.repo.snapshots(start) if start else {}
-    balances = periods.closing_balances(opening, await uow.repo.movements(start, cmd.period_end))
+    balances = await uow.repo.closing_balances(start, cmd.period_end)
     for (party, currency), amount in sorted(balances.items()):
         limits.reportable(amount, f"{party}'s balance at period_end", party=party, currency=currency)
     period = periods.Period(cmd.period_end, start, now)
