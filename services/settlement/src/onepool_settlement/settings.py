@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from onepool_runtime.settings import ServiceSettings
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 
 class SettlementSettings(ServiceSettings):
@@ -35,3 +37,20 @@ class SettlementSettings(ServiceSettings):
     # once this many lines were posted since the last, checked every balance_checkpoint_interval_seconds.
     balance_checkpoint_lines: int = Field(default=20_000, ge=1)
     balance_checkpoint_interval_seconds: float = Field(default=30.0, gt=0)
+    # The brand's business time zone (an IANA name): where its days and months turn over. Statement files are
+    # named for the business date their period ends on. The portal's calendar.js BUSINESS_TIME_ZONE must name
+    # the same zone (docs/gateway.md).
+    business_time_zone: str = "Asia/Shanghai"
+
+    @field_validator("business_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone this host knows") from exc
+        return value
+
+    @property
+    def business_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.business_time_zone)

@@ -19,14 +19,17 @@ The waiting line at one (sku, location) is first come, first served by reservati
 
 Failure modes (domain errors): recording without lines is INVALID_ARGUMENT; goods for another location or a sku
 the receipt does not expect are INVALID_ARGUMENT; receiving on, rescheduling or cancelling a receipt that is not
-OPEN is FAILED_PRECONDITION RECEIPT_CLOSED.
+OPEN is FAILED_PRECONDITION RECEIPT_CLOSED. A date already gone (`expected_at` of a new receipt, a reschedule's,
+a delivery's `rest_expected_at`) is INVALID_ARGUMENT naming the field: it is what waiting buyers are promised
+(`check_due`). Only a date that changes is checked, and only when the request runs: a retry answered from the
+idempotency store, or a reschedule to the date a late receipt already has, is not refused once it has passed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +45,16 @@ from onepool_inventory.domain.model import (
     StockLine,
     Waiting,
 )
+
+# How far before our clock a receipt's date may be and still count as "now": the sender's clock may run behind.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_due(path: str, expected_at: datetime, now: datetime) -> None:
+    """Refuse a date already gone: waiting buyers would be promised goods for a day that has passed (and presale
+    would sell against it), so a late supplier's receipt must be given the date it now comes."""
+    if expected_at < now - CLOCK_SKEW:
+        raise InvalidArgument(path, "must not be in the past: buyers waiting for the goods are promised this date")
 
 
 class ExpectedReceiptStatus(StrEnum):
@@ -121,6 +134,7 @@ class ExpectedReceipt:
         """A new OPEN receipt of `lines` at `location_id`; `levels` (by sku, locked) show the units expected."""
         from onepool_inventory.domain.events import ExpectedReceiptEvent
 
+        check_due("expected_at", expected_at, now)
         receipt = cls(
             id, location_id, [ExpectedLine(ln.sku, ln.quantity) for ln in lines], expected_at, reference,
             ExpectedReceiptStatus.OPEN, now, now,
@@ -181,6 +195,9 @@ class ExpectedReceipt:
         """Goods arrived on this receipt (after `check_delivery`); the levels (by sku) are on hand already.
         Units beyond what it still expects are ordinary stock. `close`: the rest will not come (short);
         `rest_expected_at`: the rest now comes then (late, when later)."""
+        moved_to = None if close or rest_expected_at == self.expected_at else rest_expected_at
+        if moved_to is not None:
+            check_due("rest_expected_at", moved_to, now)
         for delivered in lines:
             line = self.line(delivered.sku)
             assert line is not None
@@ -192,8 +209,8 @@ class ExpectedReceipt:
             if any(ln.remaining for ln in self.lines):
                 self.move_reason = PromiseMoveReason.SHORT
             self._write_off(levels)
-        elif rest_expected_at is not None and rest_expected_at != self.expected_at:
-            self._move(rest_expected_at, levels)
+        elif moved_to is not None:
+            self._move(moved_to, levels)
         if all(ln.remaining == 0 for ln in self.lines):
             self.status = ExpectedReceiptStatus.RECEIVED
         self._changed(now)
@@ -213,10 +230,12 @@ class ExpectedReceipt:
                 levels[line.sku].waiting_changed = levels[line.sku].promises_changed = True
 
     def reschedule(self, expected_at: datetime, levels: Mapping[str, StockLevel], now: datetime) -> bool:
-        """The supplier moved the date. Returns False when it is the date already (a retry)."""
+        """The supplier moved the date. Returns False when it is the date already (a retry, even of a date gone
+        since); a new date must not be gone (`check_due`)."""
         self._require_open("reschedule")
         if expected_at == self.expected_at:
             return False
+        check_due("expected_at", expected_at, now)
         self._move(expected_at, levels)
         self._changed(now)
         return True

@@ -4,13 +4,17 @@ it is final, opening), one row per line with its source references and running b
 Amounts are integer minor units (fen), as everywhere in OnePool; the `currency` column says which. Text is
 written as data, never as a formula: a cell starting with =, +, -, @ (a memo from an event) is prefixed with
 an apostrophe so spreadsheet programs do not evaluate it (amounts, which may be negative, are numbers and
-are left alone).
+are left alone). The file is named for the business date its period ends on, in the brand's business time zone
+(settings.business_time_zone, the zone the portal's calendar turns months into instants by).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import tzinfo
+
+from onepool_kernel.timestamps import as_utc
 
 from onepool_settlement.domain.statements import Statement
 
@@ -81,6 +85,8 @@ def statement_csv(st: Statement) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def filename(st: Statement) -> str:
-    end = st.period_end.date().isoformat() if st.period_end else "open"
+def filename(st: Statement, zone: tzinfo) -> str:
+    """Named for the business date (in the brand's `zone`) its period ends on: a month closed at midnight in
+    Shanghai ends at 16:00 UTC the day before, which a UTC date would name."""
+    end = as_utc(st.period_end).astimezone(zone).date().isoformat() if st.period_end else "open"
     return f"statement-{st.party.replace(':', '-')}-{st.currency}-{end}-{st.id}.csv"

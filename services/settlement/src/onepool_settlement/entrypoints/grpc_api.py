@@ -142,7 +142,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             statement = await handlers.get_statement(uow, statement_id)
             require_party(statement.party)
             return pb.ExportStatementResponse(
-                filename=export.filename(statement),
+                filename=export.filename(statement, self._settings.business_zone),
                 content_type="text/csv; charset=utf-8",
                 content=export.statement_csv(statement),
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.settlement.v1 import settlement_pb2 as pb
@@ -54,7 +54,13 @@ def timestamp(v: Violations, path: str, holder: object, field: str, *, required:
     if not (_MIN_SECONDS <= value.seconds <= _MAX_SECONDS and 0 <= value.nanos < 1_000_000_000):
         v.add(path, "is not a valid timestamp")
         return None
-    return from_ts(value)
+    when = from_ts(value)  # to the microsecond below: PostgreSQL's resolution, the ledger's
+    if value.nanos % 1000:
+        # Rounded up, a bound keeps exactly what it bounds: every posting time is a whole microsecond, so a time
+        # is before b (or at or after it) exactly when it is before (at or after) b rounded up. Rounded down, an
+        # end a nanosecond after a line would become the line's own time and leave the line out.
+        when += timedelta(microseconds=1)
+    return when
 
 
 def _period(v: Violations, start: datetime | None, end: datetime | None, end_path: str, start_path: str) -> None:

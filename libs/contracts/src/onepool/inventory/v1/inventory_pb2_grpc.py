@@ -366,9 +366,10 @@ class InventoryServiceServicer:
     def ExpectReceipt(self, request, context):
         """Expected receipts (purchase orders, advance shipping notices): units on their way to a location, which a
         listing with presale_units may sell before they arrive (docs/presale.md). Never counted as on hand.
-        Idempotent by request_id.
-        Errors: NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE, STOCK_LIMIT (the units expected of
-        a SKU at the location would pass 2,147,483,647).
+        Idempotent by request_id: a retry gets the first answer, even once expected_at has passed.
+        Errors: INVALID_ARGUMENT (expected_at in the past, more than 5 minutes before the service's clock: waiting
+        buyers are promised it); NOT_FOUND (location); FAILED_PRECONDITION LOCATION_INACTIVE, STOCK_LIMIT (the
+        units expected of a SKU at the location would pass 2,147,483,647).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -384,8 +385,10 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RescheduleExpectedReceipt(self, request, context):
-        """The supplier moved the date (a late receipt): the promises that count on it move with it.
-        Errors: NOT_FOUND (expected receipt); FAILED_PRECONDITION RECEIPT_CLOSED (received or cancelled).
+        """The supplier moved the date (a late receipt): the promises that count on it move with it. The date it
+        has already returns it unchanged, even once passed.
+        Errors: INVALID_ARGUMENT (a new expected_at in the past, as for ExpectReceipt); NOT_FOUND (expected
+        receipt); FAILED_PRECONDITION RECEIPT_CLOSED (received or cancelled).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

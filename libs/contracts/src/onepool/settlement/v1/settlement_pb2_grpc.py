@@ -39,6 +39,9 @@ class SettlementServiceStub:
     request); UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request);
     ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
     "onepool") whose `reason` is listed on each RPC below.
+
+    Instants are kept to the microsecond (the ledger's resolution); a Timestamp finer than that is rounded up,
+    which bounds exactly the same postings (each is at a whole microsecond), and is answered rounded.
     """
 
     def __init__(self, channel):
@@ -123,6 +126,9 @@ class SettlementServiceServicer:
     request); UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request);
     ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
     "onepool") whose `reason` is listed on each RPC below.
+
+    Instants are kept to the microsecond (the ledger's resolution); a Timestamp finer than that is rounded up,
+    which bounds exactly the same postings (each is at a whole microsecond), and is answered rounded.
     """
 
     def GetBalance(self, request, context):
@@ -330,6 +336,9 @@ class SettlementService:
     request); UNAVAILABLE with google.rpc.RetryInfo (database or NATS outage: retry with the same request);
     ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
     "onepool") whose `reason` is listed on each RPC below.
+
+    Instants are kept to the microsecond (the ledger's resolution); a Timestamp finer than that is rounded up,
+    which bounds exactly the same postings (each is at a whole microsecond), and is answered rounded.
     """
 
     @staticmethod
