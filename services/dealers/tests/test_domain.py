@@ -69,24 +69,26 @@ def test_tier_price_is_the_list_price_times_the_factor_rounded_half_up(list_pric
 def test_each_tier_pays_its_own_factor_and_line_totals_are_exact() -> None:
     factors = TierFactors(9000, 8500, 8000)
     prices = {"A": cny(1999), "B": cny(500)}
-    gold = price_lines([StockLine("A", 3), StockLine("B", 2)], prices, factors.of(DealerTier.GOLD))
+    gold = price_lines([StockLine("A", 3), StockLine("B", 2)], prices, factors.of(DealerTier.GOLD), "CNY")
     assert [(ln.unit_price, ln.line_total) for ln in gold] == [(cny(1599), cny(4797)), (cny(400), cny(800))]
-    standard = price_lines([StockLine("A", 1)], prices, factors.of(DealerTier.STANDARD))
+    standard = price_lines([StockLine("A", 1)], prices, factors.of(DealerTier.STANDARD), "CNY")
     assert standard[0].unit_price == cny(1799)
 
 
 def test_unknown_skus_are_named_in_the_refusal() -> None:
     with pytest.raises(FailedPrecondition) as caught:
-        price_lines([StockLine("A", 1), StockLine("GHOST", 1), StockLine("NOPE", 2)], {"A": cny(100)}, 9000)
+        price_lines([StockLine("A", 1), StockLine("GHOST", 1), StockLine("NOPE", 2)], {"A": cny(100)}, 9000, "CNY")
     assert caught.value.reason == "PRICE_MISSING"
-    assert caught.value.metadata["sku"] == "GHOST"
+    assert (caught.value.metadata["sku"], caught.value.metadata["currency"]) == ("GHOST", "CNY")
     assert "GHOST" in caught.value.message and "NOPE" in caught.value.message
 
 
-def test_lines_in_two_currencies_are_refused() -> None:
+def test_a_price_in_another_currency_than_the_dealers_is_no_price() -> None:
     with pytest.raises(FailedPrecondition) as caught:
-        price_lines([StockLine("A", 1), StockLine("B", 1)], {"A": cny(100), "B": Money("USD", 100)}, 9000)
-    assert caught.value.reason == "CURRENCY_MISMATCH"
+        price_lines([StockLine("A", 1), StockLine("B", 1)], {"A": cny(100), "B": Money("USD", 100)}, 9000, "CNY")
+    assert caught.value.reason == "PRICE_MISSING"
+    assert caught.value.metadata == {"sku": "B", "skus": "B", "currency": "CNY"}
+    assert "CNY" in caught.value.message
 
 
 def test_tier_factors_must_be_a_share_of_the_list_price() -> None:

@@ -73,6 +73,22 @@ class LocationRow(DealersTable, LocationColumns, table=True):
 
 
 class WholesalePriceRow(DealersTable, Updated, table=True):
+    """The brand's wholesale price list: a list price per SKU and currency (migration 0015). A dealer is priced
+    in its credit currency only; setting a price in one currency leaves the SKU's others alone."""
+
+    __tablename__ = "wholesale_price_list"
+    __table_args__ = (CheckConstraint("list_price_minor >= 0", name="list_price_not_negative"),)
+
+    sku: str = Field(primary_key=True, max_length=64)
+    currency: str = Field(primary_key=True, max_length=3)
+    list_price_minor: int = Field(default=0, sa_column=money_column())
+
+
+class SinglePriceRow(DealersTable, Updated, table=True):
+    """One price per SKU: what releases before migration 0015 read and write (a rolling upgrade runs them beside
+    this one). Kept up to date in its row's currency only (repository.set_price); a trigger copies what they
+    write into `wholesale_price_list`. To drop once no replica runs a release before 0015."""
+
     __tablename__ = "wholesale_prices"
     __table_args__ = (CheckConstraint("list_price_minor >= 0", name="list_price_not_negative"),)
 

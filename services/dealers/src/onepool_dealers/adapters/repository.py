@@ -32,6 +32,7 @@ from onepool_dealers.adapters.orm import (
     OwnershipMoveRow,
     ReplenishmentLineRow,
     ReplenishmentRow,
+    SinglePriceRow,
     WholesalePriceRow,
 )
 from onepool_dealers.domain.income import DealerIncome
@@ -52,6 +53,7 @@ _DEALERS, _LOC, _PRICES, _REPL = core_tables(DealerRow, LocationRow, WholesalePr
 _LINES, _STOCK, _ORDERS = core_tables(ReplenishmentLineRow, DealerStockRow, DealerOrderRow)
 _MOVES, _MOVE_LINES = core_tables(OwnershipMoveRow, OwnershipMoveLineRow)
 _SETTLE, _HELD, _CLOSED = core_tables(DealerSettlementRow, HeldSettlementRow, ClosedOrderRow)
+(_SINGLE_PRICE,) = core_tables(SinglePriceRow)
 
 
 def _dealer(row: Any, location_ids: list[str]) -> Dealer:
@@ -253,20 +255,42 @@ class DealersRepository(Repository):
     # --- wholesale prices -------------------------------------------------------------------------------
 
     async def set_price(self, sku: str, list_price: Money) -> None:
-        stmt = insert(_PRICES).values(sku=sku, currency=list_price.currency, list_price_minor=list_price.amount_minor)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["sku"],
-            set_={
-                "currency": stmt.excluded.currency,
-                "list_price_minor": stmt.excluded.list_price_minor,
-                "updated_at": func.now(),
-            },
-        )
-        await self.session.execute(stmt)
+        """The SKU's list price in `list_price.currency`; its prices in other currencies stay as they are.
 
-    async def list_prices(self, skus: Iterable[str]) -> dict[str, Money]:
-        rows = await self.session.execute(select(_PRICES).where(_PRICES.c.sku.in_(sorted(set(skus)))))
-        return {r.sku: Money(r.currency, r.list_price_minor) for r in rows}
+        Replicas of a release before migration 0015 read one price per SKU (`wholesale_prices`): it changes only
+        in its own currency (or is the SKU's first price), so a price set in another currency never re-prices
+        the SKU for the dealers they price. It is written first: the trigger 0015 put on it copies the row into
+        the price list, and two writers of one SKU then lock its rows in the same order."""
+        values = {"sku": sku, "currency": list_price.currency, "list_price_minor": list_price.amount_minor}
+        single = insert(_SINGLE_PRICE).values(**values)
+        await self.session.execute(
+            single.on_conflict_do_update(
+                index_elements=["sku"],
+                set_={"list_price_minor": single.excluded.list_price_minor, "updated_at": func.now()},
+                where=_SINGLE_PRICE.c.currency == single.excluded.currency,
+            )
+        )
+        listed = insert(_PRICES).values(**values)
+        await self.session.execute(
+            listed.on_conflict_do_update(
+                index_elements=["sku", "currency"],
+                set_={"list_price_minor": listed.excluded.list_price_minor, "updated_at": func.now()},
+            )
+        )
+
+    async def price_lists(self, skus: Iterable[str], currencies: Iterable[str]) -> dict[str, dict[str, Money]]:
+        """currency -> SKU -> list price, for each of `currencies` (empty where none of `skus` has a price)."""
+        wanted = sorted(set(currencies))
+        out: dict[str, dict[str, Money]] = {c: {} for c in wanted}
+        skus = sorted(set(skus))
+        if not wanted or not skus:
+            return out
+        rows = await self.session.execute(
+            select(_PRICES).where(_PRICES.c.sku.in_(skus), _PRICES.c.currency.in_(wanted))
+        )
+        for r in rows:
+            out[r.currency][r.sku] = Money(r.currency, r.list_price_minor)
+        return out
 
     # --- replenishments ---------------------------------------------------------------------------------
 

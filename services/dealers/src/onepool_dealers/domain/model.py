@@ -1,7 +1,8 @@
 """Dealers, their credit, the brand's wholesale price list and dealer replenishment orders.
 
 Rules kept here:
-- Wholesale pricing: a tier pays the list price times its factor (basis points), rounded half up to a whole
+- Wholesale pricing: the brand keeps a list price per SKU and currency; a dealer is priced in its credit
+  currency only. A tier pays the list price times its factor (basis points), rounded half up to a whole
   minor unit per unit; a line costs unit price x quantity; a replenishment's total is the sum of its lines.
   So every number on a replenishment is exact and the total always equals the sum of what is shown.
 - Credit: credit available = credit limit - what the dealer owes (never counted below zero) - the totals of
@@ -93,6 +94,8 @@ class CreditPosition:
 
     def check(self, dealer_id: str, requested: Money) -> None:
         available = self.available
+        # The guard that credit is never spent in another currency: placements price their lines in the credit
+        # currency (price_lines), so PlaceReplenishment no longer meets it.
         if requested.currency != self.limit.currency:
             raise FailedPrecondition(
                 "CURRENCY_MISMATCH",
@@ -261,23 +264,18 @@ class ReplenishmentLine:
 
 
 def price_lines(
-    lines: Iterable[StockLine], list_prices: Mapping[str, Money], factor_bps: int
+    lines: Iterable[StockLine], list_prices: Mapping[str, Money], factor_bps: int, currency: str
 ) -> list[ReplenishmentLine]:
-    """Price each line at the tier's wholesale price; every SKU without a list price is named."""
+    """Price each line at the tier's wholesale price in `currency` (the dealer's credit currency), from the
+    brand's price list in that currency; every SKU without a list price in it is named, with the currency (a
+    price in another currency is no price: the brand sets one per currency, and nothing converts)."""
     lines = list(lines)
-    missing = [ln.sku for ln in lines if ln.sku not in list_prices]
+    missing = [ln.sku for ln in lines if (p := list_prices.get(ln.sku)) is None or p.currency != currency]
     if missing:
         raise FailedPrecondition(
             "PRICE_MISSING",
-            f"no wholesale price for {', '.join(missing)}",
-            {"sku": missing[0], "skus": ",".join(missing)},
-        )
-    currencies = {list_prices[ln.sku].currency for ln in lines}
-    if len(currencies) > 1:
-        raise FailedPrecondition(
-            "CURRENCY_MISMATCH",
-            f"the lines are priced in several currencies ({', '.join(sorted(currencies))})",
-            {"currencies": ",".join(sorted(currencies))},
+            f"no wholesale price in {currency} for {', '.join(missing)}",
+            {"sku": missing[0], "skus": ",".join(missing), "currency": currency},
         )
     return [ReplenishmentLine(ln.sku, ln.quantity, tier_unit_price(list_prices[ln.sku], factor_bps)) for ln in lines]
 

@@ -10,9 +10,11 @@ The rule (docs/settlement.md "Goods that change owner"):
 - a move between the same owner, or between two brand locations, is no move;
 - the goods move at the tier wholesale price (list price x tier factor, as a replenishment is priced) of the
   dealer taking them over; when the brand takes them over, of the dealer giving them up (the price that
-  dealer pays for them);
-- a SKU without a list price: an order's goods (a return, a fulfillment) at the price the customer paid x
-  the same tier factor; a transferred SKU is left unpriced (named on the move, not in its total);
+  dealer pays for them). In that dealer's credit currency, from the brand's list price in that currency
+  (the price list has one per SKU and currency; nothing converts);
+- a SKU without a list price in that currency: an order's goods (a return, a fulfillment) at the price the
+  customer paid x the same tier factor, if paid in that currency; otherwise (and always for a transferred
+  SKU) it is left unpriced: named on the move, not in its total (service_layer/unpriced.py reports it);
 - an order's seller is the order's dealer, else the dealer owning its channel, else the brand;
 - whose goods come back on a return: units that left a dealer's location are the seller's (the dealer's own,
   or taken over by the seller with a fulfillment move); units that left a brand location are the brand's,
@@ -236,8 +238,9 @@ def value(
     list_prices: Mapping[str, Money],
     went_out_at: Mapping[str, Mapping[str, Money]] | None = None,
 ) -> OwnershipMove:
-    """Price each line (module rule); `factor_bps` None: the valuing dealer is unknown, nothing is priced
-    (except returned units at what they went out at). `went_out_at`: recorded move id -> SKU -> the unit price
+    """Price each line (module rule) in `currency`, from `list_prices` (the brand's list prices in it, by SKU);
+    `factor_bps` None: the valuing dealer is unknown, nothing is priced (except returned units at what they
+    went out at). `went_out_at`: recorded move id -> SKU -> the unit price
     that move valued it at, for the moves `goods.sources` name.
 
     A SKU whose units are priced differently (some at what they went out at, some at today's price) has one

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from onepool_kernel.lines import StockLine
 from onepool_kernel.money import Money
@@ -30,6 +31,7 @@ from onepool_dealers.domain.model import (
 )
 from onepool_dealers.domain.overview import OrderView, Overview, StockView
 from onepool_dealers.domain.ownership import DEFAULT_CURRENCY, Goods, MoveReason, OwnershipMove, ReturnedGoods
+from onepool_dealers.service_layer import unpriced
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
 
 # --- dealers ---------------------------------------------------------------------------------------------
@@ -168,8 +170,8 @@ async def place_replenishment(
         raise FailedPrecondition(
             "LOCATION_INACTIVE", f"location {inactive.id} is disabled", {"location_id": inactive.id}
         )
-    prices = await uow.repo.list_prices(ln.sku for ln in cmd.lines)
-    lines = price_lines(cmd.lines, prices, factors.of(dealer.tier))
+    prices = await uow.repo.price_lists((ln.sku for ln in cmd.lines), [dealer.currency])
+    lines = price_lines(cmd.lines, prices[dealer.currency], factors.of(dealer.tier), dealer.currency)
     replenishment = Replenishment.place(
         id=str(uuid.uuid4()),
         dealer=dealer,
@@ -329,25 +331,37 @@ async def own_transfer_received(
 
 
 async def record_moves(uow: DealersUnitOfWork, factors: TierFactors, goods: Iterable[Goods]) -> list[OwnershipMove]:
-    """Value each change of owner (domain/ownership.py) and record it once by its id; a move recorded for the
-    first time is published (dealers.ownership.moved) for settlement to book."""
+    """Value each change of owner (domain/ownership.py) in the valuing dealer's currency, from the price list in
+    that currency, and record it once by its id; a move recorded for the first time is published
+    (dealers.ownership.moved) for settlement to book, and one that left SKUs unpriced is reported (`unpriced`)."""
     wanted = [g for g in goods if ownership.moves(g)]
     if not wanted:
         return []
     valuers = {d: await uow.repo.get_dealer(d) for d in sorted({ownership.valuing_dealer(g) for g in wanted})}
-    prices = await uow.repo.list_prices({ln.sku for g in wanted for ln in g.lines})
+    currencies = [_move_currency(g, valuers[ownership.valuing_dealer(g)]) for g in wanted]
+    prices = await uow.repo.price_lists({ln.sku for g in wanted for ln in g.lines}, currencies)
     recorded: list[OwnershipMove] = []
-    for g in wanted:
+    for g, currency in zip(wanted, currencies, strict=True):
         dealer = valuers[ownership.valuing_dealer(g)]
-        fallback = next(iter(g.paid_prices.values()), None) or next(iter(prices.values()), None)
-        currency = dealer.currency if dealer else (fallback.currency if fallback else DEFAULT_CURRENCY)
         # Read per move, after the moves before it were added: a return's fulfillment moves come earlier in
         # the same event when dealers first hears of them.
         went_out_at = await uow.repo.move_unit_prices(s.move_id for s in g.sources)
-        move = ownership.value(g, currency, factors.of(dealer.tier) if dealer else None, prices, went_out_at)
+        factor = factors.of(dealer.tier) if dealer else None
+        move = ownership.value(g, currency, factor, prices[currency], went_out_at)
         if await uow.repo.add_move(move):
             recorded.append(move)
+            if move.unpriced_skus:
+                uow.after_commit(partial(unpriced.report, move))
     return recorded
+
+
+def _move_currency(goods: Goods, dealer: Dealer | None) -> str:
+    """The valuing dealer's credit currency; a dealer dealers does not know prices nothing, and its move is
+    labelled with the currency the customer paid in (else the default)."""
+    if dealer is not None:
+        return dealer.currency
+    paid = next(iter(goods.paid_prices.values()), None)
+    return paid.currency if paid else DEFAULT_CURRENCY
 
 
 async def transfer_received(

@@ -36,6 +36,9 @@ class ChannelTermsRow(SettlementTable, Updated, table=True):
     owner_dealer_id: str = Field(default="", max_length=64)
     fee_rate_bps: int = 0
     version: int = Field(default=0, sa_column=counter_column())
+    # What the channel sells in (channels keeps it immutable): a remittance in another currency is refused.
+    # "" while not known (a channel heard of before migration 0013 with no sale to tell it).
+    currency: str = Field(default="", max_length=3)
 
 
 class ChannelTermsVersionRow(SettlementTable, table=True):

@@ -229,23 +229,29 @@ def held_query(party: str, currency: str) -> Select[Any]:
 
 
 def order_totals_query(currency: str, start: datetime, end: datetime) -> Select[Any]:
-    """Reconcile's all-time totals of every order that has a line in the period (SettlementRepository.order_totals).
+    """Reconcile's all-time totals of every order sold in `currency` that has a line in the period
+    (SettlementRepository.order_totals).
+
+    Sold in a currency: its settlement row's (the sale's currency). An order's lines need not all be in it: goods
+    a dealer's shop shipped for another's sale are valued at the dealer's wholesale price, in that price's
+    currency (a USD sale shipped from a CNY dealer's shop moves CNY ownership), so an order is found by any of its
+    lines in the period and reconciled in its sale's currency only. An order without a settlement row (no sale
+    booked) is reconciled in the currency of its lines in the period: its `missing_settlement` is found there.
 
     Each order's totals and report are LATERAL aggregates over its own rows (`journal_lines_by_order`, the
     settlement's primary key), so the read follows the period's orders: joined as a whole, the planner
     merge-joined the entire by-order index and every order settled (9M lines read for a month's 173k orders
     at 10M lines; tests/settlement/test_posting_plans.py)."""
     touched = (
-        select(_LINES.c.order_id)
+        select(_LINES.c.order_id, func.bool_or(_LINES.c.currency == currency).label("in_currency"))
         .where(
-            _LINES.c.currency == currency,
             _LINES.c.created_at >= start,
             _LINES.c.created_at < end,
             _LINES.c.order_id != "",
             # A presale deposit alone sells nothing: an order with only deposit entries is not reconciled.
             _LINES.c.account.notin_([a.value for a in DEPOSIT_ACCOUNTS]),
         )
-        .distinct()
+        .group_by(_LINES.c.order_id)
         .subquery()
     )
     is_sale = and_(_LINES.c.party == parties.CLEARING, _LINES.c.account == Account.CUSTOMER_PAYMENT.value)
@@ -260,9 +266,10 @@ def order_totals_query(currency: str, start: datetime, end: datetime) -> Select[
         .lateral("totals")
     )
     # Aggregated too (at most one row), so that it stays a probe of the primary key per order, not a merge
-    # join with every order settled.
+    # join with every order settled. Its figures are in the sale's currency.
     reported = (
         select(
+            func.max(_ORDERS.c.currency).label("currency"),
             func.max(_ORDERS.c.reported_paid).label("paid"),
             func.max(_ORDERS.c.reported_refunded).label("refunded"),
             func.bool_or(_ORDERS.c.cancelled).label("cancelled"),
@@ -270,15 +277,20 @@ def order_totals_query(currency: str, start: datetime, end: datetime) -> Select[
         .where(_ORDERS.c.order_id == touched.c.order_id)
         .lateral("reported")
     )
-    return select(
-        touched.c.order_id,
-        totals.c.gross,
-        totals.c.refunds,
-        totals.c.has_sale,
-        func.coalesce(reported.c.paid, 0).label("reported_paid"),
-        func.coalesce(reported.c.refunded, 0).label("reported_refunded"),
-        func.coalesce(reported.c.cancelled, False).label("cancelled"),
-    ).select_from(touched.join(totals, true()).join(reported, true()))
+    sold_in_currency = func.coalesce(reported.c.currency == currency, touched.c.in_currency)
+    return (
+        select(
+            touched.c.order_id,
+            totals.c.gross,
+            totals.c.refunds,
+            totals.c.has_sale,
+            func.coalesce(reported.c.paid, 0).label("reported_paid"),
+            func.coalesce(reported.c.refunded, 0).label("reported_refunded"),
+            func.coalesce(reported.c.cancelled, False).label("cancelled"),
+        )
+        .select_from(touched.join(reported, true()).join(totals, true()))
+        .where(sold_in_currency)
+    )
 
 
 def _line(row: Any) -> JournalLine:
@@ -313,6 +325,15 @@ class SettlementRepository(Repository):
         )
         values = row_values(_CHANNELS, terms)
         return await upsert_newer(self.session, _CHANNELS, values, ["channel_id"], touch=True)
+
+    async def channel_currencies(self, channel_ids: list[str]) -> dict[str, str]:
+        """What each channel sells in, for those whose currency is known (migration 0013)."""
+        rows = await self.session.execute(
+            select(_CHANNELS.c.channel_id, _CHANNELS.c.currency).where(
+                _CHANNELS.c.channel_id.in_(channel_ids), _CHANNELS.c.currency != ""
+            )
+        )
+        return {r.channel_id: r.currency for r in rows}
 
     # --- orders -------------------------------------------------------------------------------------
 
@@ -488,8 +509,24 @@ class SettlementRepository(Repository):
         )
         return row[0], row[1], [_line(r) for r in lines]
 
+    async def currencies(self, party: str) -> list[str]:
+        """Every currency the party has a line in, in order: one probe of `journal_lines_by_party_time` per
+        currency (each the next currency after the last one found), never a read of the party's lines."""
+        found = text(
+            """
+            WITH RECURSIVE c(currency) AS (
+              SELECT min(currency) FROM journal_lines WHERE party = :party
+              UNION ALL
+              SELECT (SELECT min(l.currency) FROM journal_lines l WHERE l.party = :party AND l.currency > c.currency)
+                FROM c WHERE c.currency IS NOT NULL
+            )
+            SELECT currency FROM c WHERE currency IS NOT NULL
+            """
+        )
+        return [r.currency for r in await self.session.execute(found, {"party": party})]
+
     async def balance(self, party: str, currency: str) -> int:
-        """The party's balance now: its snapshot at the last closed period plus its lines since."""
+        """The party's balance now: its latest checkpoint or period snapshot plus its lines since (balances.py)."""
         return await self._balance(party, currency, None)
 
     async def balance_before(self, party: str, currency: str, when: datetime) -> int:
@@ -832,7 +869,7 @@ class SettlementRepository(Repository):
         return [OffBalanceEntry(r.entry_id, r.order_id, int(r.total)) for r in rows]
 
     async def order_totals(self, currency: str, start: datetime, end: datetime) -> list[OrderTotals]:
-        """All-time totals of every order that has a line in the period (order_totals_query)."""
+        """All-time totals of every order sold in `currency` that has a line in the period (order_totals_query)."""
         rows = await self.session.execute(order_totals_query(currency, start, end))
         return [
             OrderTotals(

@@ -49,6 +49,8 @@ class CreatePayout:
     party: str
     currency: str
     period_end: datetime
+    # False: the request named no currency and `currency` is the brand's default (handlers.create_payout).
+    currency_named: bool = True
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,7 @@ class ChannelTerms:
     owner_dealer_id: str = ""
     fee_rate_bps: int = 0
     version: int = 0
+    currency: str = ""  # what the channel sells in ("" if not known)
 
     def __post_init__(self) -> None:
         if not 0 <= self.fee_rate_bps <= 10_000:

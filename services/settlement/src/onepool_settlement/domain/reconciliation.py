@@ -1,6 +1,6 @@
-"""Reconciliation: for the orders with entries in a period, compare what the ledger recognised (the
-sale's gross) with what it refunded and with what the orders service reported, and prove the ledger
-sums to zero.
+"""Reconciliation, in one currency: for the orders sold in it with entries in a period, compare what the
+ledger recognised (the sale's gross) with what it refunded and with what the orders service reported, and
+prove the ledger sums to zero.
 
 Discrepancy kinds:
 - `unbalanced_entry`: an entry whose lines do not sum to zero (the database refuses to commit one, so

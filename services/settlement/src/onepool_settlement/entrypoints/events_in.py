@@ -150,6 +150,8 @@ def channel_terms(channel: channels_pb2.Channel) -> ChannelTerms:
         owner_dealer_id=channel.owner_dealer_id,
         fee_rate_bps=channel.fee_rate_bps,
         version=channel.version,
+        # Not ISO 4217 (never from channels): not known, so no payment is refused for it.
+        currency=channel.currency if CURRENCY_RE.match(channel.currency) else "",
     )
 
 

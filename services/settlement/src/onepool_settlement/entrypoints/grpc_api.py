@@ -30,7 +30,12 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
         async def produce(uow: SettlementUnitOfWork) -> pb.GetBalanceResponse:
             amount = await handlers.get_balance(uow, party, currency)
-            return pb.GetBalanceResponse(party=party, balance=mappers.money(currency, amount))
+            every = await handlers.get_balances(uow, party)
+            return pb.GetBalanceResponse(
+                party=party,
+                balance=mappers.money(currency, amount),
+                balances=[mappers.money(c, b) for c, b in every],
+            )
 
         return await self._use.read(produce)
 

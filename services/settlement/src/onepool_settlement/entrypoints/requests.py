@@ -176,7 +176,9 @@ def create_payout(req: pb.CreatePayoutRequest, key: str, default_currency: str) 
     cur = currency(v, req.currency, default_currency)
     v.raise_if_any()
     assert end is not None
-    return commands.CreatePayout(key=f"payout:{key}", party=party, currency=cur, period_end=end)
+    return commands.CreatePayout(
+        key=f"payout:{key}", party=party, currency=cur, period_end=end, currency_named=bool(req.currency)
+    )
 
 
 def payout_id(req: pb.GetPayoutRequest) -> str:

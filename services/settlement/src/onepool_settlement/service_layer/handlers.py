@@ -15,6 +15,8 @@ the order's rate (docs/settlement.md "The brand's rates an order is priced at").
 
 Failure modes: ChannelNotKnownYet (a NotYet: the event waits, uncounted); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
+CURRENCY_REQUIRED (a payout naming no currency of a party owed in another one), CURRENCY_MISMATCH (a payment
+from or to a channel in a currency the channel does not sell in),
 PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py), BALANCE_LIMIT (a payment or payout taking a balance
 beyond the ledger's bound) and BALANCE_OUT_OF_RANGE (a balance or total that left int64: limits.py);
 InvalidArgument (a payment that cannot be one; a request_id whose payment or payout is already in the ledger
@@ -399,6 +401,24 @@ async def _check_limits(uow: SettlementUnitOfWork, entry: JournalEntry) -> None:
     limits.check_posting(entry.currency, before, moves)
 
 
+async def _check_channel_currency(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> None:
+    """A channel pays and is paid in what it sells in: a remittance in another currency would move clearing
+    money no sale of the channel put there. Not checked while the channel's currency is not known."""
+    prefix = parties.channel("")
+    channels = {p: p.removeprefix(prefix) for p in (cmd.from_party, cmd.to_party) if p.startswith(prefix)}
+    if not channels:
+        return
+    known = await uow.repo.channel_currencies(sorted(channels.values()))
+    for party, channel_id in channels.items():
+        sells_in = known.get(channel_id)
+        if sells_in is not None and sells_in != cmd.currency:
+            raise FailedPrecondition(
+                "CURRENCY_MISMATCH",
+                f"{party} sells in {sells_in}; the payment is in {cmd.currency}",
+                {"party": party, "channel_currency": sells_in, "currency": cmd.currency},
+            )
+
+
 async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> Payment:
     """Rule 5, once per key. A repeat (a retry after its idempotency key was purged: the runtime answers one
     within the retention itself) returns the entry first posted, as stored, if that entry is exactly what
@@ -415,6 +435,7 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
     )
     await uow.repo.lock_parties(cmd.from_party, cmd.to_party)  # a payout of either waits for this payment
     if await uow.repo.entry_head(cmd.key) is None:  # a repeat returns what was posted, whatever the balances now
+        await _check_channel_currency(uow, cmd)
         await _check_limits(uow, entry)
     lines = await post(uow, entry)
     if lines is None:
@@ -446,6 +467,8 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
         if (existing.party, existing.currency, existing.period_end) != (cmd.party, cmd.currency, cmd.period_end):
             raise _reused_request_id()
         return existing
+    if not cmd.currency_named:
+        await _check_owed_only_in(uow, cmd.party, cmd.currency)
     balance_now, held = await uow.repo.balance_and_held(cmd.party, cmd.currency)  # one snapshot: see there
     owed = rules.payout_amount(
         await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_end),
@@ -468,6 +491,24 @@ async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -
     )
     await uow.repo.add_payout(payout)
     return payout
+
+
+async def _check_owed_only_in(uow: SettlementUnitOfWork, party: str, default_currency: str) -> None:
+    """A payout that names no currency is in the brand's default one, unless the brand owes the party in another
+    currency too: then CURRENCY_REQUIRED, naming what it owes in each. Paying the default currency then would
+    leave the other claims unseen, or answer NOTHING_TO_PAY to a party that is owed (docs/settlement.md
+    "More than one currency")."""
+    balances = {c: await uow.repo.balance(party, c) for c in await uow.repo.currencies(party)}
+    owed = {c: b for c, b in balances.items() if b > 0}  # as read: a balance past int64 is the payout's to refuse
+    if not owed.keys() - {default_currency}:
+        return
+    listed = ", ".join(f"{amount} {c}" for c, amount in sorted(owed.items()))
+    raise FailedPrecondition(
+        "CURRENCY_REQUIRED",
+        f"the request names no currency and the brand owes {party} {listed}: name the currency to pay out "
+        f"(without one a payout is in {default_currency})",
+        {"party": party, "currencies": ",".join(sorted(owed)), "default_currency": default_currency},
+    )
 
 
 async def get_payout(uow: SettlementUnitOfWork, payout_id: str) -> Payout:
@@ -510,6 +551,11 @@ async def list_periods(uow: SettlementUnitOfWork, after: datetime | None, limit:
 async def get_balance(uow: SettlementUnitOfWork, party: str, currency: str) -> int:
     amount = await uow.repo.balance(party, currency)
     return limits.reportable(amount, f"{party}'s balance", party=party, currency=currency)
+
+
+async def get_balances(uow: SettlementUnitOfWork, party: str) -> list[tuple[str, int]]:
+    """The party's balance in every currency it has lines in, by currency code."""
+    return [(c, await get_balance(uow, party, c)) for c in await uow.repo.currencies(party)]
 
 
 async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -> tuple[list[JournalLine], bool]:

@@ -162,7 +162,9 @@ class DealerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetWholesalePrice(self, request, context):
-        """Sets the brand's wholesale list price of a SKU; each tier pays its share of it (admin callers).
+        """Sets the brand's wholesale list price of a SKU in list_price.currency; each tier pays its share of it
+        (admin callers). The price list has a price per SKU and currency: the SKU's prices in other currencies are
+        left as they are. A dealer is priced in its credit currency only (replenishments, ownership moves).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -170,13 +172,14 @@ class DealerServiceServicer:
 
     def PlaceReplenishment(self, request, context):
         """A dealer orders stock from a brand warehouse at its tier's wholesale price, within its credit limit; the
-        total is held against its credit until received or rejected. Idempotent by request_id.
+        lines are priced from the list prices in the dealer's credit currency, and the total is held against its
+        credit until received or rejected. Idempotent by request_id.
         Errors: NOT_FOUND (dealer); FAILED_PRECONDITION NOT_DEALER_LOCATION (to_location_id is not one of the
         dealer's locations: another dealer's, the brand's and an unknown id are answered alike, so a dealer token
         learns nothing of other ids), NOT_BRAND_WAREHOUSE
         (from_location_id is not a brand warehouse, an unknown id included), LOCATION_INACTIVE (either is
-        disabled), PRICE_MISSING (a SKU has no wholesale price), CURRENCY_MISMATCH (prices in several currencies,
-        or not the credit limit's), DEALER_SUSPENDED, CREDIT_LIMIT (the total exceeds the credit available).
+        disabled), PRICE_MISSING (a SKU has no wholesale price in the dealer's credit currency; ErrorInfo names
+        the sku and the currency), DEALER_SUSPENDED, CREDIT_LIMIT (the total exceeds the credit available).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -34,12 +34,14 @@ class GetBalanceRequest(_message.Message):
     def __init__(self, party: _Optional[str] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class GetBalanceResponse(_message.Message):
-    __slots__ = ("party", "balance")
+    __slots__ = ("party", "balance", "balances")
     PARTY_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
+    BALANCES_FIELD_NUMBER: _ClassVar[int]
     party: str
     balance: _common_pb2.Money
-    def __init__(self, party: _Optional[str] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    balances: _containers.RepeatedCompositeFieldContainer[_common_pb2.Money]
+    def __init__(self, party: _Optional[str] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balances: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ...) -> None: ...
 
 class JournalLine(_message.Message):
     __slots__ = ("id", "entry_id", "party", "account", "amount", "order_id", "source_event_id", "source_subject", "memo", "created_at", "balance_after", "rule", "occurred_at", "corrects_entry_id", "corrects_period_end", "reference")

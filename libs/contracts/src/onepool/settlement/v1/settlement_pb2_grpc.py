@@ -132,8 +132,9 @@ class SettlementServiceServicer:
     """
 
     def GetBalance(self, request, context):
-        """A party's balance now, in one currency.
-        Errors: FAILED_PRECONDITION BALANCE_OUT_OF_RANGE (the balance is beyond what an int64 amount holds).
+        """A party's balance now, in one currency, and in every currency it has lines in (balances).
+        Errors: FAILED_PRECONDITION BALANCE_OUT_OF_RANGE (a balance reported, in any currency, is beyond what an
+        int64 amount holds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -187,7 +188,8 @@ class SettlementServiceServicer:
         Errors: INVALID_ARGUMENT (a non-positive amount, the same party twice, a fee_retained that is not a
         channel's remittance, a request_id whose payment was posted for a different request, however long ago);
         FAILED_PRECONDITION BALANCE_LIMIT (the payment would take a party's balance beyond +-2^62 further from
-        zero: the ledger keeps every balance well inside int64).
+        zero: the ledger keeps every balance well inside int64), CURRENCY_MISMATCH (a payment from or to a channel
+        in a currency other than the one the channel sells in; metadata `channel_currency`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,7 +202,9 @@ class SettlementServiceServicer:
         Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), NOTHING_TO_PAY (the amount
         computed is zero or less: the brand owes the party nothing up to period_end that it still owes now, or
         only income from orders that can still be cancelled; metadata `held` is that income),
-        BALANCE_LIMIT (the payout would take a balance beyond +-2^62 further from zero, or is larger than that);
+        BALANCE_LIMIT (the payout would take a balance beyond +-2^62 further from zero, or is larger than that),
+        CURRENCY_REQUIRED (the request names no currency and the brand owes the party in a currency other than the
+        default one; metadata `currencies` lists every currency it is owed in: name one);
         INVALID_ARGUMENT (a request_id whose payout was made for another party, currency or period_end, however
         long ago).
         """
