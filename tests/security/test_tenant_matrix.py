@@ -549,6 +549,7 @@ ROWS: dict[str, Row] = {
     f"/{STL}/RecordPayment": ADMIN_ONLY,
     f"/{STL}/CreatePayout": ADMIN_ONLY,
     f"/{STL}/ClosePeriod": ADMIN_ONLY,
+    f"/{STL}/SettleUnpricedMove": ADMIN_ONLY,
     f"/{STL}/GetPayout": Row(
         cases=(
             Case("dealer", lambda w: spb.GetPayoutRequest(id=w.payout_b)),

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.db import create_engine, session_factory
@@ -112,3 +113,18 @@ async def test_the_service_checkpoints_balances_as_lines_accumulate(sessions: An
     assert set(written) <= {-sum(k * 100 for k in range(1, m + 1)) for m in range(1, 7)}  # received: owed less
     reply = await settlement.GetBalance(pb.GetBalanceRequest(party=payee), metadata=admin)
     assert reply.balance.amount_minor == -2_100
+
+
+async def test_a_line_dated_before_the_latest_checkpoint_is_refused(sessions: Any) -> None:
+    """Only a clock gone backwards could date one there; kept, it would be left out of every balance read through
+    the checkpoint and of every period snapshot after it (before: accepted). In a transaction rolled back."""
+    tag = Bus.uid("CB")
+    async with SettlementUnitOfWork(sessions) as uow:
+        driver = await uow.driver()
+        await driver.execute(
+            "INSERT INTO balance_checkpoints (party, currency, at, balance)"
+            " VALUES ($1, 'CNY', now() + interval '1 hour', 0)",
+            f"dealer:CB-{tag}",
+        )
+        with pytest.raises(asyncpg.CheckViolationError, match="before a balance checkpoint"):
+            await driver.execute(_PAYMENTS.replace("interval '1 day'", "interval '1 minute'"), tag, 1)

@@ -65,6 +65,7 @@ def move_to_proto(m: OwnershipMove) -> pb.OwnershipMove:
     moved.to_dealer_id, moved.reference = g.taker, g.reference
     moved.total.CopyFrom(money_to_proto(m.total))
     moved.unpriced_skus.extend(m.unpriced_skus)
+    moved.unpriced_lines.extend(pb.OwnershipMoveLine(sku=ln.sku, quantity=ln.quantity) for ln in m.unpriced)
     return moved
 
 

@@ -206,12 +206,17 @@ class OwnershipMove:
     goods: Goods
     currency: str
     lines: tuple[MoveLine, ...]
-    unpriced_skus: tuple[str, ...] = ()
+    # The units nothing priced, by SKU: settlement keeps them for the brand to value by hand.
+    unpriced: tuple[StockLine, ...] = ()
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def total(self) -> Money:
         return Money(self.currency, sum(ln.total_minor for ln in self.lines))
+
+    @property
+    def unpriced_skus(self) -> tuple[str, ...]:
+        return tuple(ln.sku for ln in self.unpriced)
 
 
 @dataclass(frozen=True)
@@ -246,7 +251,7 @@ def value(
     A SKU whose units are priced differently (some at what they went out at, some at today's price) has one
     line per unit price; otherwise one line."""
     priced: list[MoveLine] = []
-    unpriced: list[str] = []
+    unpriced: list[StockLine] = []
     for sku, quantity in _merged(goods.lines):
         units_at: dict[int, int] = {}
         for source in goods.sources:
@@ -259,7 +264,7 @@ def value(
         if quantity > 0:
             unit = _todays_unit_price(goods, sku, currency, factor_bps, list_prices)
             if unit is None:
-                unpriced.append(sku)
+                unpriced.append(StockLine(sku, quantity))
             else:
                 units_at[unit.amount_minor] = units_at.get(unit.amount_minor, 0) + quantity
         priced.extend(MoveLine(sku, units, Money(currency, unit)) for unit, units in sorted(units_at.items()))

@@ -1,13 +1,13 @@
 """Goods that changed owner with SKUs nothing could price (domain/ownership.py: no list price in the valuing
 dealer's currency, and no price paid in it).
 
-Such a SKU is named on the published move (`unpriced_skus`) and left out of its total. Settlement books only
-the total (rule 7; nothing at all when no line is priced) and Reconcile does not look at moves, so without this
-nobody learns that one owner took another's goods for nothing. Each move recorded for the first time with
+Such a SKU is named on the published move (`unpriced_skus`, and with its units in `unpriced_lines`) and left out
+of its total. Settlement books only the total (rule 7; nothing at all when no line is priced) and keeps the move
+for Reconcile (`unpriced_move`) until the brand values it by hand. Each move recorded for the first time with
 unpriced SKUs is logged (WARNING, naming the move, its owners, the SKUs and the currency a price is wanted in)
 and counted (`onepool.dealers.unpriced_moves`, by reason and currency): the operator sets the missing
 wholesale prices. A move already recorded is not valued again, so the price set afterwards does not re-price
-it: the owners settle that one by hand (settlement's RecordPayment)."""
+it: the brand settles that one by hand (settlement's SettleUnpricedMove)."""
 
 from __future__ import annotations
 

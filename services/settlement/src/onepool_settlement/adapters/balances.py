@@ -12,10 +12,12 @@ shared and take their posting time after they have it, so once a transaction has
 the time, every line before that time has committed and every later one is posted after it (repository.
 quiet_instant). A period close writes its snapshots under that lock too.
 
-Which parties get a row: those with lines since the previous checkpoint (or the last period close, if later).
-Checkpoints and closes are written one at a time (CHECKPOINT_LOCK_KEY), so the intervals they cover follow each
-other, and a close finds every party that moved in its period among the checkpoints written in it and the lines
-since the last of them (`CLOSING_BALANCES`).
+Which parties get a row: those with lines since the previous checkpoint (or the last period close, if later),
+at most about `lines` lines per statement (`CHECKPOINT_CAP`). Checkpoints and closes are written one at a time
+(CHECKPOINT_LOCK_KEY), so the intervals they cover follow each other, and a close finds every party that moved
+in its period among the parties checkpointed and the lines since the last checkpoint (`CLOSING_BALANCES`).
+A line dated before the latest checkpoint is refused, as one before a closed period is (migration 0015): only a
+clock gone backwards could post one, and it would change a balance every checkpoint after it has kept.
 """
 
 from __future__ import annotations
@@ -86,6 +88,15 @@ SELECT count(*) >= :lines FROM (
   SELECT 1 FROM journal_lines, since WHERE journal_lines.created_at >= since.t LIMIT :lines) AS recent
 """
 
+# Where a checkpoint of about :lines lines ends: just after the :lines-th line since the last checkpoint (None:
+# fewer). An instant before a quiet one is quiet too, so a backlog (the first pass after an upgrade, a loop that
+# was down) is written a bounded chunk per statement, not in one statement over a month of lines.
+CHECKPOINT_CAP = f"""
+WITH since AS ({_SINCE})
+SELECT l.created_at + interval '1 microsecond' FROM journal_lines l, since
+ WHERE l.created_at >= since.t ORDER BY l.created_at OFFSET :lines - 1 LIMIT 1
+"""
+
 # A row at :at for every party with lines since the last checkpoint.
 WRITE_CHECKPOINTS = f"""
 WITH since AS ({_SINCE}),
@@ -94,8 +105,12 @@ moved AS (
    WHERE l.created_at >= since.t AND l.created_at < :at
 )
 INSERT INTO balance_checkpoints (party, currency, at, balance)
-SELECT m.party, m.currency, CAST(:at AS timestamptz), {_BALANCE_AT}
-  FROM moved m {_BASE_AT}
+SELECT party, currency, at, balance FROM (
+  SELECT m.party, m.currency, CAST(:at AS timestamptz) AS at, {_BALANCE_AT} AS balance
+    FROM moved m {_BASE_AT}
+) AS kept
+-- A balance past int64 (limits.py refuses to report it) is not kept: its party's reads sum from further back.
+WHERE balance BETWEEN -9223372036854775808 AND 9223372036854775807
 ON CONFLICT DO NOTHING
 """
 
@@ -103,12 +118,21 @@ ON CONFLICT DO NOTHING
 # the parties of the previous snapshots, those checkpointed in the period and those with lines since its last
 # checkpoint.
 CLOSING_BALANCES = f"""
-WITH prev AS (SELECT coalesce(CAST(:prev AS timestamptz), '-infinity'::timestamptz) AS t),
+WITH RECURSIVE prev AS (SELECT coalesce(CAST(:prev AS timestamptz), '-infinity'::timestamptz) AS t),
 last_checkpoint AS (SELECT max(at) AS t FROM balance_checkpoints WHERE at <= :at),
+-- Every (party, currency) checkpointed, one probe of the primary key each (the rows are many: one per party
+-- moved per checkpoint). Parties checkpointed only after :at are in too: their balance at :at is read as exactly.
+checkpointed(party, currency) AS (
+  (SELECT party, currency FROM balance_checkpoints ORDER BY party, currency LIMIT 1)
+  UNION ALL
+  SELECT n.party, n.currency FROM checkpointed k, LATERAL (
+    SELECT c.party, c.currency FROM balance_checkpoints c
+     WHERE (c.party, c.currency) > (k.party, k.currency) ORDER BY c.party, c.currency LIMIT 1) AS n
+),
 m AS (
   SELECT s.party, s.currency FROM period_balances s, prev WHERE s.period_end = prev.t
   UNION
-  SELECT c.party, c.currency FROM balance_checkpoints c, prev WHERE c.at > prev.t AND c.at <= :at
+  SELECT party, currency FROM checkpointed
   UNION
   SELECT l.party, l.currency FROM journal_lines l, prev, last_checkpoint
    WHERE l.created_at >= greatest(prev.t, coalesce(last_checkpoint.t, prev.t)) AND l.created_at < :at
@@ -120,5 +144,5 @@ SELECT m.party, m.currency, {_BALANCE_AT} AS balance
 # Checkpoints before the last period's end: its snapshots (every party's) stand in for them.
 PRUNE_CHECKPOINTS = """
 DELETE FROM balance_checkpoints WHERE ctid = ANY(ARRAY(
-  SELECT ctid FROM balance_checkpoints WHERE at < (SELECT max(period_end) FROM periods) LIMIT :batch))
+  SELECT ctid FROM balance_checkpoints WHERE at < (SELECT max(period_end) FROM periods) ORDER BY at LIMIT :batch))
 """

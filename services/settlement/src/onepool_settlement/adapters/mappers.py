@@ -12,6 +12,7 @@ from onepool_settlement.domain.model import JournalLine, Payment, Payout
 from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import ReconciliationReport
 from onepool_settlement.domain.statements import Statement
+from onepool_settlement.domain.unpriced import UnpricedMove
 
 
 def money(currency: str, amount: int) -> common_pb2.Money:
@@ -81,3 +82,21 @@ def payout_to_proto(p: Payout) -> pb.Payout:
 
 def period_to_proto(p: Period) -> pb.Period:
     return pb.Period(period_start=ts(p.period_start), period_end=ts(p.period_end), closed_at=ts(p.closed_at))
+
+
+def unpriced_move_to_proto(m: UnpricedMove) -> pb.UnpricedMove:
+    return pb.UnpricedMove(
+        id=m.id,
+        reason=m.reason,
+        from_party=m.giver,
+        to_party=m.taker,
+        lines=[pb.UnpricedLine(sku=ln.sku, quantity=ln.quantity) for ln in m.lines],
+        priced_total=money(m.currency, m.priced_total),
+        order_id=m.order_id,
+        reference=m.reference,
+        location_id=m.location_id,
+        recorded_at=ts(m.created_at),
+        settled_at=ts(m.settled_at),
+        settled_value=money(m.currency, m.settled_value),
+        settled_entry_id=m.settled_entry_id,
+    )

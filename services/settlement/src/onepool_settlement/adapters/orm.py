@@ -8,10 +8,12 @@ that are dated into a closed period (the domain refuses first).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from onepool_runtime.columns import Created, Stamped, Updated, counter_column, money_column, timestamp_column
 from onepool_runtime.commit_order import xact_column
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -212,6 +214,42 @@ class UnsettledOrderRow(SettlementTable, Stamped, table=True):
     reported_refunded: int = Field(default=0, sa_column=money_column())
     # The message type of the last event dead-lettered for it (e.g. onepool.orders.v1.OrderPaid).
     event_type: str = Field(default="", max_length=128)
+
+
+class UnpricedMoveRow(SettlementTable, Created, table=True):
+    """Goods that changed owner with SKUs nothing priced (domain/unpriced.py), once per move: Reconcile lists each
+    not settled by hand as `unpriced_move` in the period it was recorded in (created_at)."""
+
+    __tablename__ = "unpriced_moves"
+    __table_args__ = (
+        # Reconcile's read: the period's moves not settled, in one currency (few: those still open).
+        Index("unpriced_moves_open", "currency", "created_at", postgresql_where=text("settled_at IS NULL")),
+        # A settling request_id names one move, for ever (the runtime's idempotency keys are purged).
+        Index(
+            "unpriced_moves_by_settling_request",
+            "settled_key",
+            unique=True,
+            postgresql_where=text("settled_key IS NOT NULL"),
+        ),
+    )
+
+    move_id: str = Field(primary_key=True, max_length=200)
+    reason: str = Field(max_length=16)
+    giver: str = Field(max_length=80)
+    taker: str = Field(max_length=80)
+    currency: str = Field(max_length=3)
+    # [{"sku": ..., "quantity": ...}]: the units nothing priced (quantity 0: dealers did not say).
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    priced_total: int = Field(default=0, sa_column=money_column())
+    entry_id: str = Field(default="", max_length=64)
+    order_id: str = Field(default="", max_length=64)
+    reference: str = Field(default="", max_length=200)
+    location_id: str = Field(default="", max_length=64)
+    occurred_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    settled_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    settled_value: int = Field(default=0, sa_column=money_column())
+    settled_key: str | None = Field(default=None, max_length=255)
+    settled_entry_id: str = Field(default="", max_length=64)
 
 
 class StatementRow(SettlementTable, table=True):

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+from onepool_kernel.lines import StockLine
 from onepool_runtime.columns import core_tables
 from onepool_runtime.commit_order import CommitOrder
 from onepool_runtime.mapping import build, row_values
@@ -51,6 +52,7 @@ from onepool_settlement.adapters.orm import (
     PeriodRow,
     StatementLineRow,
     StatementRow,
+    UnpricedMoveRow,
     UnsettledOrderRow,
 )
 from onepool_settlement.domain import parties
@@ -68,6 +70,7 @@ from onepool_settlement.domain.model import (
 from onepool_settlement.domain.periods import Period
 from onepool_settlement.domain.reconciliation import OffBalanceEntry, OrderTotals, UnsettledOrder
 from onepool_settlement.domain.statements import Statement, StatementLine
+from onepool_settlement.domain.unpriced import UnpricedMove
 
 if TYPE_CHECKING:
     from onepool_runtime.uow import UnitOfWork
@@ -79,6 +82,7 @@ _ORDERS, _STATEMENTS, _STATEMENT_LINES, _UNSETTLED = core_tables(
     OrderSettlementRow, StatementRow, StatementLineRow, UnsettledOrderRow
 )
 _PERIODS, _SNAPSHOTS, _PAYOUTS, _LOCATIONS = core_tables(PeriodRow, PeriodBalanceRow, PayoutRow, LocationRow)
+(_UNPRICED,) = core_tables(UnpricedMoveRow)
 
 # The period lock (pg advisory lock key): postings hold it shared, ClosePeriod exclusively.
 PERIOD_LOCK_KEY = 0x5E77_1E_0001
@@ -293,6 +297,31 @@ def order_totals_query(currency: str, start: datetime, end: datetime) -> Select[
     )
 
 
+def unpriced_moves_query(currency: str, start: datetime, end: datetime) -> Select[Any]:
+    """Reconcile's unpriced moves (SettlementRepository.unpriced_moves): those recorded in [start, end) in
+    `currency` and not settled by hand, a range of the partial index `unpriced_moves_open`, which holds only the
+    moves still open (tests/settlement/test_unpriced_moves.py)."""
+    return (
+        select(_UNPRICED)
+        .where(
+            _UNPRICED.c.currency == currency,
+            _UNPRICED.c.created_at >= start,
+            _UNPRICED.c.created_at < end,
+            _UNPRICED.c.settled_at.is_(None),
+        )
+        .order_by(_UNPRICED.c.created_at, _UNPRICED.c.move_id)
+    )
+
+
+def _unpriced(row: Any) -> UnpricedMove:
+    return build(
+        UnpricedMove,
+        row,
+        id=row.move_id,
+        lines=tuple(StockLine(ln["sku"], int(ln["quantity"])) for ln in row.lines),
+    )
+
+
 def _line(row: Any) -> JournalLine:
     return build(JournalLine, row, amount=row.amount_minor)
 
@@ -404,6 +433,40 @@ class SettlementRepository(Repository):
             .order_by(_UNSETTLED.c.order_id)
         )
         return [build(UnsettledOrder, r) for r in rows]
+
+    async def keep_unpriced(self, move: UnpricedMove) -> None:
+        """Keep a move with unpriced SKUs once by its id (a redelivered event changes nothing)."""
+        values = row_values(
+            _UNPRICED, move, move_id=move.id, lines=[{"sku": ln.sku, "quantity": ln.quantity} for ln in move.lines]
+        )
+        await self.session.execute(insert(_UNPRICED).values(values).on_conflict_do_nothing(index_elements=["move_id"]))
+
+    async def unpriced_moves(self, currency: str, start: datetime, end: datetime) -> list[UnpricedMove]:
+        """Moves with unpriced SKUs recorded in [start, end) in `currency` and not settled (unpriced_moves_query)."""
+        return [_unpriced(r) for r in await self.session.execute(unpriced_moves_query(currency, start, end))]
+
+    async def unpriced_move(self, move_id: str) -> UnpricedMove | None:
+        """The move, locked for the transaction (two requests settling it take turns)."""
+        row = (
+            await self.session.execute(select(_UNPRICED).where(_UNPRICED.c.move_id == move_id).with_for_update())
+        ).first()
+        return _unpriced(row) if row else None
+
+    async def unpriced_settled_by(self, key: str) -> str | None:
+        """The id of the move the request `key` settled, if it settled one."""
+        found = await self.session.execute(select(_UNPRICED.c.move_id).where(_UNPRICED.c.settled_key == key))
+        return found.scalar_one_or_none()
+
+    async def settle_unpriced(self, move_id: str, key: str, value: int, entry_id: str) -> UnpricedMove:
+        row = (
+            await self.session.execute(
+                update(_UNPRICED)
+                .where(_UNPRICED.c.move_id == move_id)
+                .values(settled_at=func.now(), settled_key=key, settled_value=value, settled_entry_id=entry_id)
+                .returning(*_UNPRICED.c)
+            )
+        ).one()
+        return _unpriced(row)
 
     async def refund_basis(
         self, order_id: str, currency: str
@@ -613,6 +676,13 @@ class SettlementRepository(Repository):
     async def checkpoint_due(self, lines: int) -> bool:
         """Whether at least `lines` lines were posted since the last checkpoint (or period close)."""
         return bool((await self.session.execute(text(balances.CHECKPOINT_DUE), {"lines": lines})).scalar_one())
+
+    async def checkpoint_cap(self, lines: int) -> datetime | None:
+        """Just after the `lines`-th line since the last checkpoint; None if fewer were posted (balances.py)."""
+        cap: datetime | None = (
+            await self.session.execute(text(balances.CHECKPOINT_CAP), {"lines": lines})
+        ).scalar_one_or_none()
+        return cap
 
     async def write_checkpoints(self, at: datetime) -> int:
         """Checkpoint at `at` (a quiet instant) every party with lines since the last checkpoint; how many."""

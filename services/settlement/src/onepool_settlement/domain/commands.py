@@ -65,3 +65,11 @@ class ListPayouts:
 @dataclass(frozen=True)
 class ClosePeriod:
     period_end: datetime
+
+
+@dataclass(frozen=True)
+class SettleUnpricedMove:
+    key: str  # the request id in the caller's idempotency scope: the move records it as what settled it
+    move_id: str
+    currency: str  # the value's ("" : the move's)
+    value: int  # zero or more: what the taker owes the giver for the unpriced goods

@@ -312,7 +312,12 @@ class GoodsMoved:
     reference: str = ""
     location_id: str = ""
     priced: str = ""  # the lines as valued, for the memo: "2 x TEA at 8000"
-    unpriced_skus: tuple[str, ...] = ()
+    # The units nothing priced (not in `total`; quantity 0 where dealers did not say): domain/unpriced.py.
+    unpriced: tuple[StockLine, ...] = ()
+
+    @property
+    def unpriced_skus(self) -> tuple[str, ...]:
+        return tuple(ln.sku for ln in self.unpriced)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,16 @@ Discrepancy kinds:
 - `missing_sale`: orders reported the order paid in an event settlement could not settle (dead-lettered)
   before its sale was booked, and the ledger still has no sale for it. Listed in the period the event was
   dead-lettered in (the order has no line in the ledger to place it by).
+- `unpriced_move`: goods changed owner with SKUs dealers could not price, so the ledger holds nothing for them;
+  listed in the period settlement recorded the move in, until it is settled by hand (domain/unpriced.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from onepool_settlement.domain.unpriced import UnpricedMove
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Discrepancy:
     kind: str
     detail: str
     entry_id: str = ""
+    move_id: str = ""
 
 
 @dataclass
@@ -69,7 +74,10 @@ class ReconciliationReport:
 
 
 def find_discrepancies(
-    orders: list[OrderTotals], unbalanced: list[OffBalanceEntry], unsettled: Sequence[UnsettledOrder] = ()
+    orders: list[OrderTotals],
+    unbalanced: list[OffBalanceEntry],
+    unsettled: Sequence[UnsettledOrder] = (),
+    unpriced: Sequence[UnpricedMove] = (),
 ) -> list[Discrepancy]:
     found = [
         Discrepancy(u.order_id, "unbalanced_entry", f"lines sum to {u.total}, not 0", u.entry_id) for u in unbalanced
@@ -82,6 +90,7 @@ def find_discrepancies(
         )
         for u in unsettled
     ]
+    found += [Discrepancy(m.order_id, "unpriced_move", m.describe(), m.entry_id, m.id) for m in unpriced]
     for o in sorted(orders, key=lambda o: o.order_id):
         if not o.has_sale:
             found.append(Discrepancy(o.order_id, "missing_settlement", "entries exist but the sale was never posted"))

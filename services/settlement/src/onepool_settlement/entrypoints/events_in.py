@@ -306,5 +306,18 @@ def goods_moved(m: dealers_pb2.OwnershipMove, default_currency: str) -> GoodsMov
         reference=m.reference[:200],
         location_id=m.location_id[:64],
         priced=priced[:300],
-        unpriced_skus=tuple(m.unpriced_skus),
+        unpriced=_unpriced(m),
     )
+
+
+def _unpriced(m: dealers_pb2.OwnershipMove) -> tuple[StockLine, ...]:
+    """The move's unpriced SKUs with their units (`unpriced_lines`); a SKU named only in `unpriced_skus` (an
+    event from before dealers sent the units) has quantity 0: not stated."""
+    units: dict[str, int] = {}
+    for ln in m.unpriced_lines:
+        if ln.quantity < 0:
+            raise PermanentError(f"ownership move {m.id}: unpriced quantity of {ln.sku[:80]!r} is negative")
+        units[ln.sku[:64]] = units.get(ln.sku[:64], 0) + ln.quantity
+    for sku in m.unpriced_skus:
+        units.setdefault(sku[:64], 0)
+    return tuple(StockLine(sku, quantity) for sku, quantity in units.items())

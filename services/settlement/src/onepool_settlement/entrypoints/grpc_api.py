@@ -14,7 +14,7 @@ from onepool_runtime.validation import next_page
 from onepool_settlement.adapters import export, mappers
 from onepool_settlement.entrypoints import requests
 from onepool_settlement.entrypoints.policies import listed_party, require_party
-from onepool_settlement.service_layer import handlers
+from onepool_settlement.service_layer import checkpoints, handlers
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 from onepool_settlement.settings import SettlementSettings
 
@@ -22,6 +22,7 @@ from onepool_settlement.settings import SettlementSettings
 class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
     def __init__(self, uow_factory: Callable[[], SettlementUnitOfWork], settings: SettlementSettings) -> None:
         self._use = UseCases(uow_factory)
+        self._units = uow_factory
         self._settings = settings
 
     async def GetBalance(self, request: pb.GetBalanceRequest, context: Ctx) -> pb.GetBalanceResponse:
@@ -100,6 +101,17 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
         return await self._use.write(produce, request=request, request_id=request.request_id)
 
+    async def SettleUnpricedMove(
+        self, request: pb.SettleUnpricedMoveRequest, context: Ctx
+    ) -> pb.SettleUnpricedMoveResponse:
+        cmd = requests.settle_unpriced_move(request, scoped_key(request.request_id))
+
+        async def produce(uow: SettlementUnitOfWork) -> pb.SettleUnpricedMoveResponse:
+            move = await handlers.settle_unpriced_move(uow, cmd)
+            return pb.SettleUnpricedMoveResponse(move=mappers.unpriced_move_to_proto(move))
+
+        return await self._use.write(produce, request=request, request_id=request.request_id)
+
     async def GetPayout(self, request: pb.GetPayoutRequest, context: Ctx) -> pb.GetPayoutResponse:
         payout_id = requests.payout_id(request)
 
@@ -124,6 +136,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
     async def ClosePeriod(self, request: pb.ClosePeriodRequest, context: Ctx) -> pb.ClosePeriodResponse:
         cmd = requests.close_period(request)
+        await checkpoints.before_close(self._units, self._settings.balance_checkpoint_lines)
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ClosePeriodResponse:
             return pb.ClosePeriodResponse(period=mappers.period_to_proto(await handlers.close_period(uow, cmd)))

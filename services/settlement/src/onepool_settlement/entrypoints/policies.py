@@ -4,9 +4,9 @@ Fail closed twice: an RPC missing from the table is refused to everyone but admi
 call pipeline), and `require_party` refuses any role it does not know. A dealer token reads only
 `dealer:<its id>`, a channel token only `channel:<its id>`; admin and service read every party.
 
-Money that moves (RecordPayment, CreatePayout) and closing the books (ClosePeriod) are the brand's finance
-acts: admin and service only. A dealer cannot record its own payment (the brand confirms it received it);
-it reads its payouts and exports its statements.
+Money that moves (RecordPayment, CreatePayout), valuing goods that moved unpriced (SettleUnpricedMove) and
+closing the books (ClosePeriod) are the brand's finance acts: admin and service only. A dealer cannot record its
+own payment (the brand confirms it received it); it reads its payouts and exports its statements.
 """
 
 from onepool_kernel.roles import CHANNEL, DEALER, PRIVILEGED
@@ -29,6 +29,7 @@ POLICY = policy(
         "ClosePeriod": PRIVILEGED,
         "ListPeriods": PARTIES,
         "ExportStatement": PARTIES,
+        "SettleUnpricedMove": PRIVILEGED,
     },
 )
 

@@ -166,6 +166,29 @@ def record_payment(req: pb.RecordPaymentRequest, key: str) -> commands.RecordPay
     )
 
 
+def settle_unpriced_move(req: pb.SettleUnpricedMoveRequest, key: str) -> commands.SettleUnpricedMove:
+    """key: the request id in the caller's idempotency scope (the move keeps it as what settled it)."""
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    if not req.move_id:
+        v.add("move_id", "is required")
+    elif len(req.move_id) > 200 or not req.move_id.isprintable():
+        v.add("move_id", "must be a move id of at most 200 printable characters, as Reconcile names it")
+    if not req.HasField("value"):
+        v.add("value", "is required (zero: the taker owes the giver nothing for the goods)")
+    else:
+        if req.value.currency:
+            check_currency(v, "value.currency", req.value.currency)
+        if req.value.amount_minor < 0:
+            v.add("value.amount_minor", "must not be negative")
+        elif req.value.amount_minor > MAX_AMOUNT_MINOR:
+            v.add("value.amount_minor", f"must be at most {MAX_AMOUNT_MINOR}")
+    v.raise_if_any()
+    return commands.SettleUnpricedMove(
+        key=key, move_id=req.move_id, currency=req.value.currency, value=req.value.amount_minor
+    )
+
+
 def create_payout(req: pb.CreatePayoutRequest, key: str, default_currency: str) -> commands.CreatePayout:
     v = Violations()
     check_request_id(v, "request_id", req.request_id)

@@ -17,7 +17,8 @@ Failure modes: ChannelNotKnownYet (a NotYet: the event waits, uncounted); NotFou
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
 CURRENCY_REQUIRED (a payout naming no currency of a party owed in another one), CURRENCY_MISMATCH (a payment
 from or to a channel in a currency the channel does not sell in),
-PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED (periods.py), BALANCE_LIMIT (a payment or payout taking a balance
+MOVE_ALREADY_SETTLED (an unpriced move settled by another request), PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED
+(periods.py), BALANCE_LIMIT (a payment or payout taking a balance
 beyond the ledger's bound) and BALANCE_OUT_OF_RANGE (a balance or total that left int64: limits.py);
 InvalidArgument (a payment that cannot be one; a request_id whose payment or payout is already in the ledger
 for a different request: the idempotency key that would have caught it was purged after its retention, and
@@ -35,7 +36,7 @@ from onepool_runtime.commit_order import read_page
 from onepool_runtime.consumer import NotYet
 from onepool_runtime.errors import FailedPrecondition, InvalidArgument, found
 
-from onepool_settlement.domain import commands, deposits, limits, parties, periods, rules
+from onepool_settlement.domain import commands, deposits, limits, parties, periods, rules, unpriced
 from onepool_settlement.domain.model import (
     ChannelTerms,
     GoodsMoved,
@@ -51,6 +52,7 @@ from onepool_settlement.domain.model import (
 )
 from onepool_settlement.domain.reconciliation import ReconciliationReport, UnsettledOrder, find_discrepancies
 from onepool_settlement.domain.statements import Statement, build_statement
+from onepool_settlement.domain.unpriced import UnpricedMove
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
 
 
@@ -332,10 +334,16 @@ async def record_order_returned(
 
 
 async def record_goods_moved(uow: SettlementUnitOfWork, move: GoodsMoved, source: Source) -> None:
-    """Rule 7, once per move: an order's move is late like the order's other entries."""
+    """Rule 7, once per move: an order's move is late like the order's other entries. A move with SKUs dealers
+    could not price is kept, once, for Reconcile until it is settled by hand (domain/unpriced.py)."""
     entry = rules.ownership(move, source)
     if entry is not None:
         await post(uow, entry, order_id=move.order_id)
+    if move.unpriced:
+        head = await uow.repo.entry_head(entry.key) if entry is not None else None  # posted now or before
+        kept = unpriced.of(move, head[0] if head else "", source.occurred_at)
+        if kept is not None:
+            await uow.repo.keep_unpriced(kept)
 
 
 async def keep_order_report(uow: SettlementUnitOfWork, report: UnsettledOrder, *, is_paid: bool) -> None:
@@ -447,6 +455,44 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
         # (a remittance keeping no fee has no line of its payer, so they cannot all be read from the lines).
         entry.id, entry.created_at, lines = stored
     return Payment(entry, tuple(lines), cmd.from_party, cmd.to_party, cmd.amount, cmd.fee_retained, cmd.reference)
+
+
+async def settle_unpriced_move(uow: SettlementUnitOfWork, cmd: commands.SettleUnpricedMove) -> UnpricedMove:
+    """Settle by hand a move with unpriced SKUs (domain/unpriced.py): book the value the brand gave the goods
+    (none for zero) and mark the move settled, so Reconcile no longer lists it. Once per move: the move's row is
+    locked, so two requests take turns and the second finds it settled. A repeat (a retry after its idempotency
+    key was purged) gets the move as settled if it asks the same; a request_id that settled another move, or
+    this one at another value, is INVALID_ARGUMENT."""
+    move = found(await uow.repo.unpriced_move(cmd.move_id), "unpriced move", cmd.move_id)
+    same = cmd.value == move.settled_value and cmd.currency in ("", move.currency)
+    if move.settled:
+        if move.settled_key == cmd.key:
+            if not same:
+                raise _reused_request_id()
+            return move
+        raise FailedPrecondition(
+            "MOVE_ALREADY_SETTLED",
+            f"move {move.id} was settled at {move.settled_value} {move.currency} by another request",
+            {"move_id": move.id, "settled_value": str(move.settled_value), "currency": move.currency},
+        )
+    if await uow.repo.unpriced_settled_by(cmd.key) is not None:
+        raise _reused_request_id()
+    if cmd.currency and cmd.currency != move.currency:
+        raise FailedPrecondition(
+            "CURRENCY_MISMATCH",
+            f"move {move.id} moved goods valued in {move.currency}; the value is in {cmd.currency}",
+            {"move_id": move.id, "move_currency": move.currency, "currency": cmd.currency},
+        )
+    entry = unpriced.by_hand(move, cmd.value)
+    entry_id = ""
+    if entry is not None:
+        await uow.repo.lock_parties(move.giver, move.taker)  # as a payment between them: balances take turns
+        await _check_limits(uow, entry)
+        await post(uow, entry, order_id=move.order_id)
+        head = await uow.repo.entry_head(entry.key)
+        assert head is not None
+        entry_id = head[0]
+    return await uow.repo.settle_unpriced(move.id, cmd.key, cmd.value, entry_id)
 
 
 async def create_payout(uow: SettlementUnitOfWork, cmd: commands.CreatePayout) -> Payout:
@@ -616,6 +662,7 @@ async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> Recon
     orders = await uow.repo.order_totals(cmd.currency, cmd.period_start, cmd.period_end)
     unbalanced = await uow.repo.unbalanced_entries(cmd.currency, cmd.period_start, cmd.period_end)
     unsettled = await uow.repo.unsettled_orders(cmd.currency, cmd.period_start, cmd.period_end)
+    moves = await uow.repo.unpriced_moves(cmd.currency, cmd.period_start, cmd.period_end)
     for name in ("gross", "refunds", "ledger_sum"):
         limits.reportable(totals[name], f"the period's {name}", currency=cmd.currency)
     return ReconciliationReport(
@@ -624,5 +671,5 @@ async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> Recon
         refunds=totals["refunds"],
         ledger_sum=totals["ledger_sum"],
         entries_checked=totals["entries"],
-        discrepancies=find_discrepancies(orders, unbalanced, unsettled),
+        discrepancies=find_discrepancies(orders, unbalanced, unsettled, moves),
     )

@@ -368,7 +368,7 @@ class OwnershipMoveLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class OwnershipMove(_message.Message):
-    __slots__ = ("id", "reason", "from_dealer_id", "to_dealer_id", "lines", "total", "order_id", "reference", "location_id", "unpriced_skus")
+    __slots__ = ("id", "reason", "from_dealer_id", "to_dealer_id", "lines", "total", "order_id", "reference", "location_id", "unpriced_skus", "unpriced_lines")
     ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     FROM_DEALER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -379,6 +379,7 @@ class OwnershipMove(_message.Message):
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     UNPRICED_SKUS_FIELD_NUMBER: _ClassVar[int]
+    UNPRICED_LINES_FIELD_NUMBER: _ClassVar[int]
     id: str
     reason: OwnershipMoveReason
     from_dealer_id: str
@@ -389,4 +390,5 @@ class OwnershipMove(_message.Message):
     reference: str
     location_id: str
     unpriced_skus: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., reason: _Optional[_Union[OwnershipMoveReason, str]] = ..., from_dealer_id: _Optional[str] = ..., to_dealer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OwnershipMoveLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., reference: _Optional[str] = ..., location_id: _Optional[str] = ..., unpriced_skus: _Optional[_Iterable[str]] = ...) -> None: ...
+    unpriced_lines: _containers.RepeatedCompositeFieldContainer[OwnershipMoveLine]
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[_Union[OwnershipMoveReason, str]] = ..., from_dealer_id: _Optional[str] = ..., to_dealer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OwnershipMoveLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., reference: _Optional[str] = ..., location_id: _Optional[str] = ..., unpriced_skus: _Optional[_Iterable[str]] = ..., unpriced_lines: _Optional[_Iterable[_Union[OwnershipMoveLine, _Mapping]]] = ...) -> None: ...

@@ -173,16 +173,18 @@ class GetStatementResponse(_message.Message):
     def __init__(self, statement: _Optional[_Union[Statement, _Mapping]] = ...) -> None: ...
 
 class Discrepancy(_message.Message):
-    __slots__ = ("order_id", "kind", "detail", "entry_id")
+    __slots__ = ("order_id", "kind", "detail", "entry_id", "move_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    MOVE_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     kind: str
     detail: str
     entry_id: str
-    def __init__(self, order_id: _Optional[str] = ..., kind: _Optional[str] = ..., detail: _Optional[str] = ..., entry_id: _Optional[str] = ...) -> None: ...
+    move_id: str
+    def __init__(self, order_id: _Optional[str] = ..., kind: _Optional[str] = ..., detail: _Optional[str] = ..., entry_id: _Optional[str] = ..., move_id: _Optional[str] = ...) -> None: ...
 
 class ReconcileRequest(_message.Message):
     __slots__ = ("period_start", "period_end", "currency")
@@ -375,3 +377,57 @@ class ExportStatementResponse(_message.Message):
     content_type: str
     content: bytes
     def __init__(self, filename: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class SettleUnpricedMoveRequest(_message.Message):
+    __slots__ = ("request_id", "move_id", "value")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MOVE_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    move_id: str
+    value: _common_pb2.Money
+    def __init__(self, request_id: _Optional[str] = ..., move_id: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class SettleUnpricedMoveResponse(_message.Message):
+    __slots__ = ("move",)
+    MOVE_FIELD_NUMBER: _ClassVar[int]
+    move: UnpricedMove
+    def __init__(self, move: _Optional[_Union[UnpricedMove, _Mapping]] = ...) -> None: ...
+
+class UnpricedLine(_message.Message):
+    __slots__ = ("sku", "quantity")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    quantity: int
+    def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class UnpricedMove(_message.Message):
+    __slots__ = ("id", "reason", "from_party", "to_party", "lines", "priced_total", "order_id", "reference", "location_id", "recorded_at", "settled_at", "settled_value", "settled_entry_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FROM_PARTY_FIELD_NUMBER: _ClassVar[int]
+    TO_PARTY_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    PRICED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_AT_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: str
+    from_party: str
+    to_party: str
+    lines: _containers.RepeatedCompositeFieldContainer[UnpricedLine]
+    priced_total: _common_pb2.Money
+    order_id: str
+    reference: str
+    location_id: str
+    recorded_at: _timestamp_pb2.Timestamp
+    settled_at: _timestamp_pb2.Timestamp
+    settled_value: _common_pb2.Money
+    settled_entry_id: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ..., from_party: _Optional[str] = ..., to_party: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[UnpricedLine, _Mapping]]] = ..., priced_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., order_id: _Optional[str] = ..., reference: _Optional[str] = ..., location_id: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settled_value: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., settled_entry_id: _Optional[str] = ...) -> None: ...

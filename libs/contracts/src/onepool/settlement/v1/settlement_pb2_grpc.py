@@ -110,6 +110,11 @@ class SettlementServiceStub:
                 request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementRequest.SerializeToString,
                 response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementResponse.FromString,
                 _registered_method=True)
+        self.SettleUnpricedMove = channel.unary_unary(
+                '/onepool.settlement.v1.SettlementService/SettleUnpricedMove',
+                request_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.SettleUnpricedMoveRequest.SerializeToString,
+                response_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.SettleUnpricedMoveResponse.FromString,
+                _registered_method=True)
 
 
 class SettlementServiceServicer:
@@ -171,8 +176,9 @@ class SettlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Reconcile(self, request, context):
-        """Checks a period: every entry balances, every settled order's sale is there, no refund exceeds its sale;
-        the ledger sum must be zero (admin and service callers).
+        """Checks a period: every entry balances, every settled order's sale is there, no refund exceeds its sale,
+        no goods changed owner unpriced without being settled by hand (SettleUnpricedMove); the ledger sum must be
+        zero (admin and service callers).
         Errors: FAILED_PRECONDITION BALANCE_OUT_OF_RANGE (a total of the period is beyond what an int64 amount
         holds: ask for a shorter period).
         """
@@ -255,6 +261,22 @@ class SettlementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SettleUnpricedMove(self, request, context):
+        """Settle by hand goods that changed owner with SKUs nothing priced (Reconcile's "unpriced_move"): the brand
+        values them at `value`, which the taker then owes the giver, booked as dealers would have booked a price
+        (entry "ownership:<move id>:by_hand": taker -value, giver +value); a value of zero books nothing (the goods
+        were given, or the owners settled between themselves). From then on Reconcile no longer lists the move. A
+        move is settled once. Idempotent by request_id: the same request again gets the move as first settled,
+        also after its stored answer was purged (admin and service callers).
+        Errors: NOT_FOUND (no move with unpriced SKUs under move_id); FAILED_PRECONDITION MOVE_ALREADY_SETTLED
+        (another request settled it; metadata `settled_value`), CURRENCY_MISMATCH (value is not in the move's
+        currency; metadata `move_currency`), BALANCE_LIMIT (as RecordPayment); INVALID_ARGUMENT (a request_id
+        already used for a different request, however long ago).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettlementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -317,6 +339,11 @@ def add_SettlementServiceServicer_to_server(servicer, server):
                     servicer.ExportStatement,
                     request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementRequest.FromString,
                     response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementResponse.SerializeToString,
+            ),
+            'SettleUnpricedMove': grpc.unary_unary_rpc_method_handler(
+                    servicer.SettleUnpricedMove,
+                    request_deserializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.SettleUnpricedMoveRequest.FromString,
+                    response_serializer=onepool_dot_settlement_dot_v1_dot_settlement__pb2.SettleUnpricedMoveResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -659,6 +686,33 @@ class SettlementService:
             '/onepool.settlement.v1.SettlementService/ExportStatement',
             onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementRequest.SerializeToString,
             onepool_dot_settlement_dot_v1_dot_settlement__pb2.ExportStatementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SettleUnpricedMove(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.settlement.v1.SettlementService/SettleUnpricedMove',
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.SettleUnpricedMoveRequest.SerializeToString,
+            onepool_dot_settlement_dot_v1_dot_settlement__pb2.SettleUnpricedMoveResponse.FromString,
             options,
             channel_credentials,
             insecure,
