@@ -105,6 +105,12 @@ async def connect(
     )
 
 
+# Dead letters share the nodes' JetStream store with every stream, and a full store refuses every publish: a
+# flood of poison messages must not stop the events of every service. Past this the oldest letters go first
+# (onepool_consumer_dead_letters_total still counts each one; alert on it).
+DLQ_MAX_BYTES = 1024**3
+
+
 async def ensure_stream(
     js: JetStreamContext, name: str, subjects: list[str], options: StreamOptions = StreamOptions()
 ) -> None:
@@ -115,6 +121,7 @@ async def ensure_stream(
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         max_age=7 * 24 * 3600.0,
+        max_bytes=DLQ_MAX_BYTES if name == DLQ_STREAM else -1,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=options.replicas,
         placement=options.placement,
