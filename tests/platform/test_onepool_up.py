@@ -159,31 +159,42 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
 async def test_up_stops_at_once_when_a_child_dies_while_it_waits(
     tmp_path: Path, database_url: str, nats_url: str
 ) -> None:
-    """channels cannot bind its port (something else holds it): `up` must not wait out its 90 s for it."""
+    """channels cannot bind its port (something took it after `up` checked the ports were free, as its
+    children were starting): `up` must not wait out its 90 s for it."""
     base = _free_port_range(5)
-    squatter = socket.socket()
-    squatter.bind(("127.0.0.1", base + 2))
-    squatter.listen()
+    data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONEPOOL_")}
     env.update(
-        ONEPOOL_DATA_DIR=str(tmp_path / "data"),
+        ONEPOOL_DATA_DIR=str(data_dir),
         ONEPOOL_PORT_BASE=str(base),
         ONEPOOL_DATABASE_URL=database_url,
         ONEPOOL_NATS_URL=nats_url,
         ONEPOOL_LOG_JSON="false",
     )
     onepool = Path(sys.executable).parent / "onepool"
+    squatter = socket.socket()
+    proc = subprocess.Popen(  # noqa: ASYNC220
+        [str(onepool), "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
-        result = await asyncio.to_thread(
-            subprocess.run, [str(onepool), "up"], env=env, capture_output=True, text=True, timeout=300
-        )
+        # `up` makes its logs directory just before it starts the services, which take a second or more to
+        # import before they bind: the squatter comes after the port check and before channels.
+        deadline = time.monotonic() + 120
+        while not (data_dir / "logs").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
+            await asyncio.sleep(0.005)
+        squatter.bind(("127.0.0.1", base + 2))
+        squatter.listen()
+        output, _ = await asyncio.to_thread(proc.communicate, timeout=300)
     finally:
         squatter.close()
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, output
     assert "channels exited with" in output, output
     assert "last lines of" in output and "channels.log" in output, output
-    assert f"Failed to bind to address 127.0.0.1:{base + 2}" in output, output  # the child's log, quoted
+    assert f"127.0.0.1:{base + 2} is in use by another process" in output, output  # the child's log, quoted
     assert "not healthy after" not in output, output  # it did not wait out the timeout
     for i in range(5):
         if i != 2:

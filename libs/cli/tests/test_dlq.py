@@ -393,3 +393,22 @@ async def test_credentials_in_the_nats_url_are_never_printed() -> None:
     assert result.exit_code == 1
     assert "not reachable" in result.output and "127.0.0.1:1" in result.output
     assert "s3cret" not in result.output and "t0ken" not in result.output
+
+
+async def test_discard_drops_one_letter_and_is_idempotent(env: Env) -> None:
+    """There was no way to drop one bad letter: only replay it (to fail again) or wait out the stream's 7 days."""
+    await _letter(env, f"{env.schema}.bad", "e-bad")
+    await _letter(env, f"{env.schema}.kept", "e-kept")
+    bad, kept = await dlq.read(env.js, consumer=env.schema)
+    out = await _cli("dlq", "discard", str(bad.seq), "--nats-url", env.nats_url)
+    assert f"discarded dead letter {bad.seq}: event e-bad on {env.schema}.bad for {env.schema}" in out, out
+    assert [d.seq for d in await dlq.read(env.js, consumer=env.schema)] == [kept.seq]  # that one only
+
+    again = await _cli("dlq", "discard", str(bad.seq), "--nats-url", env.nats_url)  # exit 0 (_cli checks)
+    assert f"dead letter {bad.seq} is gone already" in again, again
+    assert [d.seq for d in await dlq.read(env.js, consumer=env.schema)] == [kept.seq]
+
+    last = (await env.js.stream_info(DLQ_STREAM)).state.last_seq
+    for unknown in (str(last + 1000), "0"):
+        result = await _run_cli("dlq", "discard", "--nats-url", env.nats_url, unknown)
+        assert result.exit_code == 2 and f"no dead letter {unknown}" in result.output, result.output

@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 
-from onepool_cli import pg
+from onepool_cli import config, pg
+
+if TYPE_CHECKING:
+    from onepool_channels.service_layer.rebuild import RebuildReport
+    from onepool_channels.settings import ChannelsSettings
 
 app = typer.Typer(help="The channels service: rebuild its stock read model.", no_args_is_help=True)
 console = Console()
 
 
-async def _rebuild(progress: Progress) -> object:
+async def _rebuild(settings: ChannelsSettings, progress: Progress) -> RebuildReport:
     from onepool_channels.adapters.inventory_client import InventoryReader
     from onepool_channels.adapters.repository import startup_lock
     from onepool_channels.service_layer.rebuild import STOCK_REBUILD, rebuild_on_demand
     from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
-    from onepool_channels.settings import ChannelsSettings
     from onepool_runtime import db
     from onepool_runtime.clients import service_channel
     from onepool_runtime.idempotency import run_in_transaction
 
-    settings = ChannelsSettings()
     engine = db.create_engine(settings.database_url, settings.schema_name, pool_size=2, max_overflow=0)
     inventory = service_channel(settings.inventory_addr, settings)
     tasks: dict[str, TaskID] = {}
@@ -59,11 +62,29 @@ def rebuild_command() -> None:
     import grpc
     from onepool_channels.settings import ChannelsSettings
 
+    settings = config.load(ChannelsSettings)
+    inventory = settings.inventory_addr
     columns = SpinnerColumn(), TextColumn("{task.description}: {task.completed} done")
-    with pg.reported(ChannelsSettings().database_url), Progress(*columns, console=console) as p:
+    with pg.reported(settings.database_url), Progress(*columns, console=console) as p:
         try:
-            report = asyncio.run(_rebuild(p))
+            report = asyncio.run(_rebuild(settings, p))
         except grpc.aio.AioRpcError as exc:
-            console.print(f"[red]inventory refused or is unreachable: {exc.code().name} {exc.details()}[/red]")
+            console.print(
+                f"[red]inventory at {inventory} (ONEPOOL_INVENTORY_ADDR) refused or is unreachable: "
+                f"{exc.code().name} {exc.details()}[/red]",
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from exc
-    console.print(f"rebuilt: {report}")
+    console.print(f"rebuilt from inventory at {inventory}: {describe(report)}", soft_wrap=True)
+
+
+def describe(report: RebuildReport) -> str:
+    counts = {
+        "locations": report.locations,
+        "stock levels": report.levels,
+        "dedicated stock allocations": report.allocations,
+        "sales counters": report.counters,
+        "expected receipts": report.receipts,
+    }
+    rebuilt = ", ".join(f"{what}: {n}" for what, n in counts.items())
+    return f"{rebuilt}; listing updates published: {report.published}"

@@ -1,4 +1,4 @@
-"""`onepool dlq list|show|replay`: the dead letters in the DLQ stream, for operators.
+"""`onepool dlq list|show|replay|discard`: the dead letters in the DLQ stream, for operators.
 
 A dead letter is an event a consumer gave up on (see onepool_runtime.consumer): its original payload and
 headers plus Onepool-* headers saying where it came from and why it failed. A dead letter is one consumer's:
@@ -8,16 +8,20 @@ it without effect, and external subscribers are told to ignore it: docs/events.m
 Nats-Msg-Id (derived from the dead letter's sequence, so a replay repeated within JetStream's duplicate
 window is dropped) with `Onepool-Event-Id` = the original event id, so the consumer's inbox still
 recognises the event; once JetStream has acknowledged the copy, the dead letter is deleted from the DLQ
-stream.
+stream. A replay before the cause is fixed fails the same way: the consumer dead-letters the event again, as a
+new dead letter with a new sequence (the old one is gone). `discard` deletes one dead letter without
+replaying it: its consumer never applies that event.
 
 Failure modes: NATS unreachable, without JetStream, or no stream taking a replayed subject -> exit 1 with the
-reason (`replay --all` has printed each letter replayed before it); an unknown sequence -> exit 2; a crash between
+reason (`replay --all` has printed each letter replayed before it); an unknown sequence -> exit 2 (`discard` of
+one the stream had and no longer has says so and exits 0: it is idempotent); a crash between
 republishing and deleting -> the dead letter stays and a second replay is either dropped by the duplicate
 window or dropped by the consumer's inbox (same event id).
 """
 
 from __future__ import annotations
 
+import enum
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable
@@ -45,7 +49,7 @@ from rich.table import Table
 
 from onepool_cli import natsconn
 
-app = typer.Typer(help="Dead letters: list them, show one, replay them.", no_args_is_help=True)
+app = typer.Typer(help="Dead letters: list them, show one, replay them, discard one.", no_args_is_help=True)
 console = Console()
 T = TypeVar("T")
 
@@ -148,6 +152,32 @@ async def replay(js: JetStreamContext, letter: DeadLetter) -> None:
     await js.delete_msg(DLQ_STREAM, letter.seq)
 
 
+class Discard(enum.Enum):
+    DONE = "discarded"
+    GONE = "gone"  # the stream had it: discarded or replayed already, or past the stream's max age
+    UNKNOWN = "unknown"  # the stream never had it
+
+
+async def discard(js: JetStreamContext, seq: int) -> tuple[Discard, DeadLetter | None]:
+    """Delete dead letter `seq` without replaying it (what it was, when it was there)."""
+    if seq < 1:
+        return Discard.UNKNOWN, None
+    try:
+        info = await js.stream_info(DLQ_STREAM)
+    except NotFoundError:
+        return Discard.UNKNOWN, None
+    if seq > info.state.last_seq:  # sequences are never reused: every one up to last_seq was a dead letter
+        return Discard.UNKNOWN, None
+    letter = await get(js, seq)
+    if letter is None:
+        return Discard.GONE, None
+    try:
+        await js.delete_msg(DLQ_STREAM, seq)
+    except NotFoundError:  # deleted meanwhile (another discard, a replay)
+        return Discard.GONE, None
+    return Discard.DONE, letter
+
+
 _loaded = False
 
 
@@ -226,7 +256,8 @@ def replay_command(
     nats_url: NatsUrl = "",
 ) -> None:
     """Publish dead letters again to their original subjects, each for the consumer that dead-lettered it only,
-    then remove them from the DLQ stream."""
+    then remove them from the DLQ stream. Fix the cause first: a letter replayed before that fails again and
+    comes back as a new dead letter, under a new sequence."""
     if (seq is None) == (not all_):
         raise typer.BadParameter("give one sequence, or --all")
 
@@ -263,3 +294,26 @@ def replay_command(
 
 def _seqs(seqs: list[int]) -> str:
     return ", ".join(map(str, seqs)) or "-"
+
+
+@app.command("discard")
+def discard_command(
+    seq: Annotated[int, typer.Argument(help="The dead letter's sequence (from `list`).")], nats_url: NatsUrl = ""
+) -> None:
+    """Delete one dead letter for good, without replaying it: its consumer never applies that event (one that
+    must not be applied, or whose effect was made by hand). Idempotent: a letter already gone (discarded,
+    replayed, or past the stream's 7 days) is said so, exit 0; a sequence the DLQ never had exits 2."""
+    outcome, letter = _run(_url(nats_url), lambda js: discard(js, seq))
+    if outcome is Discard.UNKNOWN:
+        console.print(f"[red]no dead letter {seq}[/red]")
+        raise typer.Exit(2)
+    if outcome is Discard.GONE or letter is None:
+        console.print(f"dead letter {seq} is gone already (discarded, replayed or expired): nothing to do")
+        return
+    console.print(
+        f"discarded dead letter {seq}: event {letter.event_id or '-'} on {letter.original_subject or '-'} "
+        f"for {letter.consumer or '-'}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from onepool_runtime.auth import ROLES, mint_token, signing_key
 from onepool_runtime.settings import ServiceSettings
+from pydantic_settings import BaseSettings
 from rich.console import Console
 
-from onepool_cli import channels, dlq, events, outbox, pg
+from onepool_cli import channels, config, dlq, events, outbox, pg
 from onepool_cli import migrate as migrations
 from onepool_cli.services import BY_NAME, SERVICES
 
@@ -26,7 +27,7 @@ console = Console()
 
 def _signing_key_or_exit() -> None:
     """A key file that cannot be read is named, with why, instead of a traceback from deep inside minting."""
-    settings = ServiceSettings()
+    settings = config.load(ServiceSettings)
     try:
         signing_key(settings)
     except OSError as exc:
@@ -38,9 +39,16 @@ def _signing_key_or_exit() -> None:
 @app.command("up")
 def up_command() -> None:
     """Start PostgreSQL, NATS and all five services locally (what `make run` calls)."""
-    from onepool_cli.up import up
+    from onepool_gateway.settings import GatewaySettings
+
+    from onepool_cli.up import UpSettings, up
 
     _signing_key_or_exit()
+    # Every child's settings before anything starts: a value one of them refuses is one line here, not a child
+    # that exits while `up` waits, its traceback quoted from its log.
+    children: list[type[BaseSettings]] = [UpSettings, GatewaySettings, *(svc.settings_type() for svc in SERVICES)]
+    for settings_class in children:
+        config.load(settings_class)
     raise typer.Exit(up())
 
 
@@ -89,7 +97,7 @@ def migrate(
     if unknown:
         raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}", param_hint="--service")
     chosen = [BY_NAME[s] for s in service] if service else SERVICES
-    url = ServiceSettings().database_url
+    url = config.load(ServiceSettings).database_url
     with pg.reported(url):
         migrations.run(action, chosen, url, to)
 
@@ -100,15 +108,18 @@ def serve(name: Annotated[str, typer.Argument(help="orders|inventory|channels|de
     import importlib
 
     from onepool_runtime.db import UnusableURL
+    from onepool_runtime.server import CannotListen
 
     svc = BY_NAME.get(name)
     if svc is None:
         raise typer.BadParameter(f"unknown service {name!r}")
+    config.load(svc.settings_type())  # the service reads them again: a refusal is one line here, not its traceback
     try:
         importlib.import_module(f"{svc.package}.entrypoints.main").main()
     except UnusableURL as exc:  # raised before the service binds anything; its text never holds the URL
-        console.print(f"[red]ONEPOOL_DATABASE_URL is not usable: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from exc
+        config.refuse(f"ONEPOOL_DATABASE_URL is not usable: {exc}")
+    except CannotListen as exc:  # its port (or its metrics port) is taken: nothing was started
+        config.refuse(str(exc))
 
 
 @app.command()
@@ -141,7 +152,12 @@ def token(
     try:
         typer.echo(
             mint_token(
-                ServiceSettings(), role, channel_id=channel, dealer_id=dealer, location_id=location, ttl_seconds=ttl
+                config.load(ServiceSettings),
+                role,
+                channel_id=channel,
+                dealer_id=dealer,
+                location_id=location,
+                ttl_seconds=ttl,
             )
         )
     except ValueError as exc:

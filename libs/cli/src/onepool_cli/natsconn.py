@@ -18,6 +18,8 @@ from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import redact
 from rich.console import Console
 
+from onepool_cli import config
+
 T = TypeVar("T")
 CONNECT_SECONDS = 5.0
 CLOSE_SECONDS = 5.0
@@ -27,7 +29,7 @@ NatsUrl = Annotated[str, typer.Option("--nats-url", help="Defaults to ONEPOOL_NA
 
 
 def url(value: str) -> str:
-    return value or ServiceSettings().nats_url
+    return value or config.load(ServiceSettings).nats_url
 
 
 class Unreachable(Exception):

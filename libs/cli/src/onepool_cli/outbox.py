@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import pool, text
 
-from onepool_cli import pg
+from onepool_cli import config, pg
 from onepool_cli.services import SERVICES
 
 app = typer.Typer(help="Transactional outboxes: what is waiting to be published.", no_args_is_help=True)
@@ -72,7 +72,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per service instead of a table.")] = False,
 ) -> None:
     """Backlog and oldest unpublished event per service."""
-    url = database_url or ServiceSettings().database_url
+    url = database_url or config.load(ServiceSettings).database_url
     with pg.reported(url):
         rows = asyncio.run(read(url, [s.name for s in SERVICES]))
     if as_json:

@@ -21,9 +21,12 @@ class ServiceInfo:
     settings_class: str
     proto_service: str
 
-    def settings(self) -> ServiceSettings:
+    def settings_type(self) -> type[ServiceSettings]:
         module = importlib.import_module(f"{self.package}.settings")
-        return getattr(module, self.settings_class)()  # type: ignore[no-any-return]
+        return getattr(module, self.settings_class)  # type: ignore[no-any-return]
+
+    def settings(self) -> ServiceSettings:
+        return self.settings_type()()
 
     def event_consumers(self) -> list[EventConsumer]:
         """The consumers the service's bootstrap builds (`event_consumers(infra)`), on a database engine and a

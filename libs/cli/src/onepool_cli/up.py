@@ -21,6 +21,12 @@ One `up` per data directory: it holds an exclusive lock on <data dir>/up.lock fo
 one started meanwhile exits 1 at once, naming the pid of the first, and touches nothing (it used to stop the
 first one's PostgreSQL and start a second server over the same files).
 
+Its ports are its own: before starting anything it checks that every port it must have (the services' gRPC
+ports, and their and the gateway's metrics ports) is free, and a taken one is one line naming the port, whose
+it is and the setting to change (exit 1). A health check counts only once the child named for that port
+listens on it: another stack's services answering on the same ports printed a whole banner and token over a
+stack whose services were failing to bind.
+
 What it prints never holds a password: the banner shows the database and NATS URLs with their credentials
 redacted, and the `export` line for the operator tools is printed only for URLs that carry none.
 """
@@ -45,15 +51,18 @@ from typing import IO
 from urllib.parse import urlsplit
 
 import grpc
+import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from onepool_runtime.auth import mint_token
 from onepool_runtime.embedded import EmbeddedNats, EmbeddedPostgres, dying_with_parent, free_port, port_open
 from onepool_runtime.migrations import upgrade_sync
+from onepool_runtime.server import CannotListen, check_can_listen
 from onepool_runtime.settings import ServiceSettings
 from onepool_runtime.telemetry import redact
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import Progress
 from rich.table import Table
 
@@ -133,8 +142,35 @@ _WAIT_CHANNEL_OPTIONS = [
 LOG_TAIL_LINES = 20
 
 
-async def wait_serving(port: int, host: str, deadline: float) -> bool:
-    """Poll the gRPC health service until it reports SERVING; False if `deadline` (monotonic) passes first."""
+def listening(pid: int, port: int) -> bool:
+    """Whether process `pid` listens on TCP `port`. True when the system will not tell (no way to check)."""
+    try:
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+            for c in psutil.Process(pid).net_connections(kind="tcp")
+        )
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+
+
+async def owned_by(owner: int | None, port: int, deadline: float) -> bool:
+    """Wait until process `owner` (None: anyone) listens on `port`; False if `deadline` passes first. Whatever
+    answers on the port before that is someone else's (another stack on the same ports answered a whole
+    `up`'s health checks while its own services were failing to bind)."""
+    while owner is not None and not await asyncio.to_thread(listening, owner, port):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+async def wait_serving(port: int, host: str, deadline: float, owner: int | None = None) -> bool:
+    """Poll the gRPC health service until it reports SERVING; False if `deadline` (monotonic) passes first.
+    With `owner`, only once that process listens on the port (owned_by)."""
+    if not await owned_by(owner, port, deadline):
+        return False
     async with grpc.aio.insecure_channel(f"{host}:{port}", options=_WAIT_CHANNEL_OPTIONS) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
@@ -153,9 +189,13 @@ async def wait_all(
     deadline: float,
     stop: Callable[[], bool] = _never,
 ) -> tuple[str | None, list[str]]:
-    """Wait until every service is SERVING. Returns (the first child that exited, if one did: the wait stops
+    """Wait until every service is SERVING, each answering from the child of its name (its health asked only
+    once that child listens on its port). Returns (the first child that exited, if one did: the wait stops
     there) and the services not SERVING when the wait ended; it also ends as soon as `stop()` is true."""
-    tasks = {name: asyncio.create_task(wait_serving(port, host, deadline)) for name, port in ports.items()}
+    pids = {name: proc.pid for name, proc in children}
+    tasks = {
+        name: asyncio.create_task(wait_serving(port, host, deadline, pids.get(name))) for name, port in ports.items()
+    }
     try:
         while True:
             exited = next((name for name, proc in children if proc.poll() is not None), None)
@@ -169,8 +209,9 @@ async def wait_all(
         await asyncio.gather(*tasks.values(), return_exceptions=True)
 
 
-async def wait_http(url: str, deadline: float) -> bool:
-    """Poll an HTTP health URL until it answers 200; False if `deadline` (monotonic) passes first."""
+async def wait_http(url: str, deadline: float, owner: int | None = None) -> bool:
+    """Poll an HTTP health URL until it answers 200; False if `deadline` (monotonic) passes first. With
+    `owner`, only once that process listens on the URL's port (owned_by)."""
 
     def ask() -> bool:
         try:
@@ -179,6 +220,8 @@ async def wait_http(url: str, deadline: float) -> bool:
         except (urllib.error.URLError, OSError):
             return False
 
+    if not await owned_by(owner, urlsplit(url).port or 80, deadline):
+        return False
     while time.monotonic() < deadline:
         if await asyncio.to_thread(ask):
             return True
@@ -192,9 +235,10 @@ async def wait_gateway(
     deadline: float,
     stop: Callable[[], bool] = _never,
 ) -> tuple[str | None, bool]:
-    """Wait for the gateway's /healthz; (the first child that exited meanwhile, whether it answered). Ends,
-    unanswered, as soon as `stop()` is true."""
-    task = asyncio.create_task(wait_http(url, deadline))
+    """Wait for the gateway's /healthz, answered by the child named "gateway" if there is one; (the first child
+    that exited meanwhile, whether it answered). Ends, unanswered, as soon as `stop()` is true."""
+    gateway = dict(children).get("gateway")
+    task = asyncio.create_task(wait_http(url, deadline, gateway.pid if gateway is not None else None))
     try:
         while not task.done():
             exited = next((name for name, proc in children if proc.poll() is not None), None)
@@ -253,7 +297,36 @@ def up(timeout: float = 90.0) -> int:
         )
         return 1
     with lock:
+        taken = taken_port(cfg)
+        if taken is not None:
+            console.print(f"[red]{escape(taken)}[/red]", soft_wrap=True)
+            return 1
         return _up(cfg, timeout)
+
+
+def _fixed_ports(cfg: UpSettings) -> Iterator[tuple[int, str, str]]:
+    """The ports `up` must have: (port, whose, the setting it is derived from). PostgreSQL's, NATS's and the
+    gateway's are not among them: a taken one is replaced by a free port."""
+    for i, svc in enumerate(SERVICES):
+        yield cfg.port_base + i, f"{svc.name}'s gRPC port", f"ONEPOOL_PORT_BASE + {i}"
+    if cfg.metrics_port:
+        for i, name in enumerate([*(svc.name for svc in SERVICES), "gateway"]):
+            yield cfg.metrics_port + i, f"{name}'s metrics port", f"ONEPOOL_METRICS_PORT + {i}"
+
+
+def taken_port(cfg: UpSettings) -> str | None:
+    """What to say when a port of `_fixed_ports` is in use, before anything is started (another stack's
+    services answered a whole `up`'s health checks while its own failed to bind); None when all are free."""
+    for port, whose, derived in _fixed_ports(cfg):
+        try:
+            check_can_listen(cfg.grpc_host, port, derived)
+        except CannotListen:
+            setting = derived.split()[0]
+            return (
+                f"port {port} ({whose}, {derived}) on {cfg.grpc_host} is in use by another process (another "
+                f"`onepool up`?); nothing was started: stop it, or set {setting} to a free range"
+            )
+    return None
 
 
 def _start_postgres(pg: EmbeddedPostgres, pg_dir: Path) -> None:
@@ -436,12 +509,15 @@ def carries_credentials(url: str) -> bool:
     return False
 
 
-def export_hint(database_url: str, nats_url: str) -> str:
-    """The `export` line for the operator tools, to be pasted as it is. A URL holding a secret is left out,
-    neither in clear nor masked (a masked URL pastes into a command that fails): a shell comment, harmless if
-    pasted too, tells the operator to export their own."""
+def export_hint(database_url: str, nats_url: str, addresses: dict[str, str] | None = None) -> str:
+    """The `export` line for the operator tools, to be pasted as it is: the URLs and the services' addresses
+    (`channels rebuild` reads inventory, `seed` and `demo` call all five: the defaults are another stack's
+    when ONEPOOL_PORT_BASE moved these). A URL holding a secret is left out, neither in clear nor masked (a
+    masked URL pastes into a command that fails): a shell comment, harmless if pasted too, tells the operator
+    to export their own."""
     urls = {"ONEPOOL_DATABASE_URL": database_url, "ONEPOOL_NATS_URL": nats_url}
     shown = [f"{name}={shlex.quote(url)}" for name, url in urls.items() if not carries_credentials(url)]
+    shown += [f"{name}={shlex.quote(address)}" for name, address in (addresses or {}).items()]
     withheld = [name for name, url in urls.items() if carries_credentials(url)]
     lines = [f"  export {' '.join(shown)}"] if shown else []
     if withheld:
@@ -481,17 +557,25 @@ def _print_banner(
     if metrics_ports:
         port = max(metrics_ports.values()) + 1
         table.add_row("gateway", gateway_url, "Connect / gRPC-Web", f"http://{host}:{port}/metrics")
-    console.print(table)
+    # Not a terminal (a log file, a pipe): 80 columns, which cut the URLs ("http://127.0.0.1:5…"). As wide
+    # as the table needs instead; a terminal keeps its own width.
+    if console.is_terminal:
+        console.print(table)
+    else:
+        needed = Measurement.get(console, console.options.update_width(1000), table).maximum
+        Console(file=console.file, width=max(console.width, needed)).print(table)
     token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
     console.print(
         f"Web (Connect / gRPC-Web): {gateway_url}\nDealer portal: {gateway_url}/portal/\n"
-        f"PostgreSQL: {pg_errors.safe_url(database_url)}\nNATS:       {redact(nats_url)}\nLogs:       {logs}/"
+        f"PostgreSQL: {pg_errors.safe_url(database_url)}\nNATS:       {redact(nats_url)}\nLogs:       {logs}/",
+        soft_wrap=True,
     )
     console.print("\nAdmin token (12h), for the authorization header:")
     print(f"TOKEN={token}\n", flush=True)
+    addresses = {f"ONEPOOL_{name.upper()}_ADDR": f"{host}:{port}" for name, port in ports.items()}
     print(
-        "For the operator tools (onepool events, outbox, dlq, migrate, channels rebuild) in another shell:\n"
-        f"{export_hint(database_url, nats_url)}\n"
+        "For the operator tools (onepool events, outbox, dlq, migrate, channels rebuild, seed, demo) in another "
+        f"shell:\n{export_hint(database_url, nats_url, addresses)}\n"
         "Try:\n"
         f"  grpcurl -plaintext {host}:{ports['inventory']} list\n"
         f'  grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d \'{{"skus":["SKU-1"]}}\' '

@@ -47,7 +47,8 @@ One way to connect: every connection (the pool's, the read pool's, the relay's, 
 tool's) is `asyncpg.connect(dsn(url), ...)`, so the URL's libpq options (`?sslmode=require`, `sslrootcert`,
 `target_session_attrs`, ...) mean the same to all of them. SQLAlchemy's own way passes the URL's query to
 asyncpg as keyword arguments, which it refuses (`sslmode`): readiness said SERVING and reads worked while
-every write and the relay failed.
+every write and the relay failed. An option asyncpg refuses (`sslmode=bogus`) is UnusableURL when the engine is
+made, before a service binds anything, not a failure of every connection.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from asyncpg import connect_utils
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -91,8 +93,8 @@ def plain_url(url: str) -> str:
 
 
 class UnusableURL(ValueError):
-    """A database URL no connection can be opened with (not a URL, not PostgreSQL). Its text never holds the
-    URL (which may hold a password)."""
+    """A database URL no connection can be opened with (not a URL, not PostgreSQL, an option asyncpg refuses).
+    Its text never holds the URL (which may hold a password)."""
 
 
 _EXPECTED = "expected postgresql://user:password@host:port/database[?sslmode=require]"
@@ -116,7 +118,38 @@ def dsn(url: str) -> str:
             "its user or password holds '@', '/', '?' or '#', which end parts of a URL: percent-encode them "
             "(%40, %2F, %3F, %23), or leave the password out of the URL and set PGPASSWORD"
         )
-    return plain_url(asyncpg_url(url))
+    target = plain_url(asyncpg_url(url))
+    _check_options(target)
+    return target
+
+
+def _check_options(target: str) -> None:
+    """UnusableURL for an option asyncpg refuses (`sslmode=bogus`), read by asyncpg's own parser without
+    connecting: every connection would fail with it, and a service started on it ran unready for ever, logging
+    a traceback per attempt. Anything else the parser meets (a certificate file it cannot read now) is left to
+    the connection to report, as before."""
+    try:
+        connect_utils._parse_connect_dsn_and_args(
+            dsn=target,
+            host=None,
+            port=None,
+            user=None,
+            password=None,
+            passfile=None,
+            database=None,
+            ssl=None,
+            service=None,
+            servicefile=None,
+            direct_tls=None,
+            server_settings=None,
+            target_session_attrs=None,
+            krbsrvname=None,
+            gsslib=None,
+        )
+    except asyncpg.ClientConfigurationError as exc:  # its text names the option, never the password
+        raise UnusableURL(str(exc).strip()) from None
+    except Exception:  # not a refusal of the URL: the connection reports it
+        pass
 
 
 def _authority(url: str) -> str:

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -282,6 +284,32 @@ def server_credentials(settings: ServiceSettings) -> grpc.ServerCredentials | No
 SCHEMA_CHECK_SECONDS = 5.0
 
 
+class CannotListen(RuntimeError):
+    """A port the service must listen on is taken (or the address is not this machine's): raised before
+    anything is started, naming the port and the setting to change, instead of gRPC's bind traceback."""
+
+
+def check_can_listen(host: str, port: int, setting: str) -> None:
+    """CannotListen when another process listens on host:port now. Bound the way gRPC and the metrics server
+    bind (SO_REUSEADDR: a port a stopped process left in TIME_WAIT is free), then let go at once."""
+    if not port:
+        return
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # a host that does not resolve: the bind itself will say so
+    for family, kind, proto, _name, address in addresses:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+        except OSError as exc:  # any other reason (no IPv6 here, say) is the bind's to report
+            if exc.errno == errno.EADDRINUSE:
+                raise CannotListen(
+                    f"{host}:{port} is in use by another process: stop it, or set {setting} to a free port"
+                ) from None
+
+
 class ServiceHost:
     def __init__(self, settings: ServiceSettings, build: Builder, *, migrations: Path | None = None) -> None:
         """`migrations`: the service's alembic scripts, whose head readiness waits for (module doc); None for a
@@ -315,6 +343,9 @@ class ServiceHost:
     async def listen(self) -> None:
         """Bind the port and answer health (module doc); nothing here waits for NATS or the database."""
         s = self.settings
+        # Both ports before anything starts: a taken one is one line naming its setting (cli `serve`).
+        check_can_listen(s.grpc_host, s.grpc_port, "ONEPOOL_GRPC_PORT")
+        check_can_listen(s.metrics_host, s.metrics_port, "ONEPOOL_METRICS_PORT")
         configure_telemetry(s)
         self._engine = engine = db.create_engine(
             s.database_url,
@@ -342,9 +373,14 @@ class ServiceHost:
         server.add_generic_rpc_handlers([self._late])
         creds = server_credentials(s)
         address = s.grpc_address
-        self.port = server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
+        try:
+            self.port = (
+                server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
+            )
+        except RuntimeError as exc:  # taken since the check, or an address not on this machine
+            raise CannotListen(f"cannot listen on {address}: set ONEPOOL_GRPC_HOST and ONEPOOL_GRPC_PORT") from exc
         if not self.port:
-            raise RuntimeError(f"could not bind {address}")
+            raise CannotListen(f"cannot listen on {address}: set ONEPOOL_GRPC_HOST and ONEPOOL_GRPC_PORT")
         await self._set_health(False)
         await server.start()
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -210,3 +210,33 @@ class TelemetrySettings(BaseSettings):
         if self.otel_sdk_disabled or self.otel_metrics_exporter == "none":
             return False
         return self.otel_metrics_exporter == "otlp" or bool(self.otel_exporter_otlp_endpoint)
+
+
+def invalid(error: ValidationError, settings_class: type[BaseSettings]) -> str:
+    """What a settings class refused, on one line an operator can act on: each environment variable with the
+    value it held and what is expected (pydantic's own text names the field, not the variable, over 40 lines)."""
+    prefix = str(settings_class.model_config.get("env_prefix", ""))
+    said = []
+    for problem in error.errors(include_url=False):
+        if not problem["loc"]:
+            said.append(problem["msg"])
+            continue
+        value = problem.get("input")
+        shown = f"={value!r}" if isinstance(value, str | int | float) and len(repr(value)) <= 80 else ""
+        said.append(
+            f"{_variable(settings_class, prefix, str(problem['loc'][0]))}{shown} is not valid: {problem['msg']}"
+        )
+    return "; ".join(said)
+
+
+def _variable(settings_class: type[BaseSettings], prefix: str, name: str) -> str:
+    """The environment variable(s) a field of `settings_class` is read from; `name` is what pydantic's error
+    calls it: the field's name, or the first of its aliases."""
+    for field_name, field in settings_class.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, str) and name in (field_name, alias):
+            return alias.upper()
+        if isinstance(alias, AliasChoices) and name in (field_name, *map(str, alias.choices)):
+            spelled = [str(c).upper() for c in alias.choices if str(c).upper().startswith(prefix.upper())]
+            return "/".join(spelled) or f"{prefix}{field_name}".upper()
+    return f"{prefix}{name}".upper()

@@ -29,6 +29,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 
+from onepool_cli import config
 from onepool_cli.demo.report import print_story
 from onepool_cli.demo.story import run_story
 from onepool_cli.demo.world import Brand, Clients, new_run_id, seed
@@ -130,5 +131,5 @@ def _print_brand(console: Console, brand: Brand) -> None:
 
 
 def main(*, story: bool, run: str = "", call_timeout: float | None = None) -> int:
-    seconds = call_timeout if call_timeout is not None else DemoSettings().demo_call_timeout_seconds
+    seconds = call_timeout if call_timeout is not None else config.load(DemoSettings).demo_call_timeout_seconds
     return asyncio.run(run_demo(Console(), story=story, run=run or new_run_id(), call_timeout=seconds))
