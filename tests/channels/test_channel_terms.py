@@ -227,3 +227,25 @@ async def _placed_or_refused(orders: Any, request: opb.PlaceOrderRequest, meta: 
         return (await orders.PlaceOrder(request, metadata=meta)).order
     except grpc.aio.AioRpcError as exc:
         return exc
+
+
+async def test_an_update_without_a_mask_refuses_a_new_currency_and_takes_the_channel_back_as_read(  # type: ignore[no-untyped-def]
+    world, orders
+) -> None:
+    """Without a mask, fields that never change are compared, not ignored: a different currency (or code) is
+    INVALID_ARGUMENT and changes nothing (before: OK, still CNY); the channel as read, renamed, is taken."""
+    channel = await shop(world, orders, **{world.name("SKU"): 1})
+    for field, value in (("currency", "USD"), ("code", world.name("other"))):
+        changed = cpb.Channel()
+        changed.CopyFrom(channel)
+        setattr(changed, field, value)
+        changed.name = "renamed"
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await world.channels.UpdateChannel(cpb.UpdateChannelRequest(channel=changed), metadata=world.admin)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field_violations(caught.value) == [f"channel.{field}"]
+    read = (await world.channels.GetChannel(cpb.GetChannelRequest(channel_id=channel.id), metadata=world.admin)).channel
+    assert read.name == "web" and read.currency == "CNY"
+    read.name = "renamed"
+    updated = (await world.channels.UpdateChannel(cpb.UpdateChannelRequest(channel=read), metadata=world.admin)).channel
+    assert updated.name == "renamed" and updated.currency == "CNY"

@@ -34,6 +34,9 @@ class UpdateChannel:
     status: ChannelStatus | None = None
     catalogue: Catalogue | None = None
     presale: PresaleTerms | None = None
+    # Fields that never change, as a request without a mask sent them (field, value): a read-modify-write sends
+    # them back as they are; a different value is refused, not ignored.
+    unchanged: tuple[tuple[str, object], ...] = ()
     # Sub-fields of the allocation named in the mask (e.g. "max_share_bps"); they are merged into the
     # stored policy instead of replacing it.
     allocation_fields: tuple[str, ...] = ()

@@ -209,7 +209,18 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         status=fields.get("status"),  # type: ignore[arg-type]
         catalogue=fields.get("catalogue"),  # type: ignore[arg-type]
         presale=fields.get("presale"),  # type: ignore[arg-type]
+        unchanged=() if explicit else _sent_as_is(c),
     )
+
+
+def _sent_as_is(c: pb.Channel) -> tuple[tuple[str, object], ...]:
+    """The fields that never change which a request without a mask sets (left unset, they say nothing)."""
+    sent: list[tuple[str, object]] = [
+        (f, getattr(c, f)) for f in ("code", "currency", "owner_dealer_id") if getattr(c, f)
+    ]
+    if c.type in CHANNEL_TYPES_BACK:
+        sent.append(("type", CHANNEL_TYPES_BACK[c.type]))
+    return tuple(sent)
 
 
 def channel_sku(v: Violations, path: str, value: str) -> None:

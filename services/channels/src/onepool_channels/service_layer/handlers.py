@@ -90,6 +90,9 @@ async def list_channels(
 
 async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -> Channel:
     channel = await get_channel(uow, cmd.channel_id, lock="update")
+    for field, value in cmd.unchanged:
+        if getattr(channel, field) != value:
+            raise InvalidArgument(f"channel.{field}", f"cannot be changed (it is {getattr(channel, field)})")
     allocation = cmd.allocation
     if allocation is not None and cmd.allocation_fields:
         allocation = replace(channel.allocation, **{f: getattr(allocation, f) for f in cmd.allocation_fields})
