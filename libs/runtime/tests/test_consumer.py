@@ -341,3 +341,62 @@ async def test_a_replay_for_another_consumer_is_acked_without_effect(env) -> Non
     assert "Onepool-Replay-For" not in dead[0].headers  # a replay of this letter names its consumer afresh
     assert applied == ["evt-mine"]
     assert consumer.others_replays == 2
+
+
+class _FetchLosingTheCancel:
+    """A subscription whose fetch does what nats-py's does when a message arrives with the cancellation: its wait
+    runs in a task of its own, through `asyncio.wait_for`, which on Python 3.11 returns the message instead of
+    raising the cancellation. The message itself is left out here: the fetch just ends. It loses the first only."""
+
+    def __init__(self, sub) -> None:  # type: ignore[no-untyped-def]
+        self._sub = sub
+        self.lost = 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._sub, name)
+
+    async def fetch(self, batch: int, timeout: float) -> list[object]:  # noqa: ASYNC109 - nats-py's signature
+        async def wait() -> list[object]:
+            try:
+                await asyncio.sleep(timeout)
+            except asyncio.CancelledError:
+                if self.lost:
+                    raise  # only the first: a later cancellation (the test's clean-up) goes through
+                self.lost += 1
+            return []
+
+        return await asyncio.create_task(wait())
+
+
+async def test_a_cancellation_lost_inside_a_fetch_still_stops_the_consumer(env) -> None:  # type: ignore[no-untyped-def]
+    """A service stopping cancels its consumers once: one that went on after nats-py lost that cancellation held
+    the stop for its 10 s bound (every test module's teardown, every SIGTERM) and was left running after it."""
+    subs: list[_FetchLosingTheCancel] = []
+
+    class Js:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(env.js, name)
+
+        async def pull_subscribe_bind(self, **kwargs):  # type: ignore[no-untyped-def]
+            subs.append(_FetchLosingTheCancel(await env.js.pull_subscribe_bind(**kwargs)))
+            return subs[-1]
+
+    async def handler(event, uow) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    consumer = _consumer(env, "lost-cancel", handler)
+    consumer._js = Js()
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(200):  # until it waits in a fetch
+            if subs:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+        assert subs[0].lost == 1  # the fetch did lose it...
+        assert task.cancelled()  # ...and the consumer stopped all the same
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

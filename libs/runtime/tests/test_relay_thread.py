@@ -10,6 +10,7 @@ import pytest
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import events_pb2
 from onepool_runtime import messaging
+from onepool_runtime.relay import OutboxRelay
 from onepool_runtime.relay_thread import RelayThread
 from onepool_runtime.server import ServiceHost, ServiceParts
 from onepool_runtime.settings import ServiceSettings
@@ -97,3 +98,24 @@ async def test_a_service_hands_the_interpreter_lock_over_at_its_switch_interval(
     finally:
         await host.stop()
         sys.setswitchinterval(before)
+
+
+async def test_a_stop_landing_with_a_wake_up_still_stops_the_relay(env) -> None:  # type: ignore[no-untyped-def]
+    """`RelayThread.stop` cancels the relay's task once. On Python 3.11 `asyncio.wait_for` returned the wake-up it
+    waited for instead of a cancellation landing in the same pass of the loop (a commit during the stop): the
+    relay went on, `stop` waited out its 10 s (every service stop, every test module's teardown), and the
+    thread went on publishing after its service had stopped."""
+    relay = OutboxRelay(env.engine, env.js, schema=env.schema, poll_seconds=30.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(200):  # until its first pass is done and it waits to be woken
+            if relay._wake._waiters:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.05)
+        relay._wake.set()  # a commit's wake-up...
+        task.cancel()  # ...and the stop, before the relay's task runs again
+        await asyncio.wait({task}, timeout=5)
+        assert task.cancelled()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

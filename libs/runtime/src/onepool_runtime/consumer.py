@@ -278,9 +278,15 @@ class EventConsumer:
         await self.ensure()
         sub = await self._js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
         loop = asyncio.get_running_loop()
+        this = asyncio.current_task()
         measured = 0.0
         try:
             while True:
+                if this is not None and this.cancelling():
+                    # A cancellation nats-py lost: its fetch waits in a task of its own, through `wait_for`,
+                    # which on Python 3.11 returns a message arriving with the cancellation instead of raising
+                    # it. The consumer went on, and a stopping service waited out its 10 s for it.
+                    raise asyncio.CancelledError
                 if loop.time() - measured > 5.0:
                     measured = loop.time()
                     if not await self._measure_lag(sub):

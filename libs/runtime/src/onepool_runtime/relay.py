@@ -174,8 +174,11 @@ class OutboxRelay:
                     purging = await self._purge_and_measure()
                 if sent >= self._batch or purging:
                     continue  # more waiting (to publish or to purge): do not sleep
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the wake instead of raising a
+                # cancellation that lands as the wake fires, and a relay whose `stop` was lost never stopped.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._busy_poll if sent else self._poll)
+                    async with asyncio.timeout(self._busy_poll if sent else self._poll):
+                        await self._wake.wait()
         finally:
             stop_waking()
             self._loop = None
