@@ -35,14 +35,13 @@ async def settlement(bench: Bench) -> None:
         await _run(bench, replicas)
 
 
-def _stop_settlement(bench: Bench) -> None:
-    for key in [k for k in bench.stack.procs if k == "settlement" or k.startswith("settlement#")]:
-        bench.stack.stop_process(key)
+def _stop_settlement_and_dealers(bench: Bench) -> None:
+    replicas = [k for k in bench.stack.procs if k == "settlement" or k.startswith("settlement#")]
+    bench.stack.stop_processes(*replicas, "dealers")
 
 
 async def _run(bench: Bench, replicas: int) -> None:
-    _stop_settlement(bench)
-    bench.stack.stop_process("dealers")
+    _stop_settlement_and_dealers(bench)
     n, world = bench.sizes.settle_orders, bench.world
     prefix = f"BP{world.run}R{replicas}"
     js = bench.nc.jetstream()

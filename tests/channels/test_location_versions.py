@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 from onepool.inventory.v1 import events_pb2 as iev
 from onepool.inventory.v1 import inventory_pb2 as ipb
@@ -19,6 +20,7 @@ from onepool_channels.service_layer.rebuild import rebuild
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 from onepool_runtime.embedded import free_port
 from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.messaging import STREAMS
 from onepool_runtime.testing.services import running_service
 from sqlalchemy import text
 
@@ -31,6 +33,24 @@ WAITERS = (
     " AND NOT l.granted ORDER BY a.query_start"
 )
 FEED_LOCK = "SELECT pg_advisory_xact_lock(7301, -1)"  # repository.lock_feed's (SKU_LOCK_CLASS, FEED_LOCK_KEY)
+
+
+async def stock_feed_applied(nats_url: str, within: float = 30.0) -> None:
+    """Until channels' stock feed has applied every inventory event: none left to deliver, none unacknowledged
+    (one that failed is put back and counted there until it is applied)."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            info = await js.consumer_info(STREAMS["inventory"], "channels-stock-feed")
+            if not info.num_pending and not info.num_ack_pending:
+                return
+            assert loop.time() < deadline, f"the stock feed still holds events: {info}"
+            await asyncio.sleep(0.05)
+    finally:
+        await nc.close()
 
 
 async def upsert(world: Any, location_id: str, *, disabled: bool) -> ipb.Location:
@@ -96,9 +116,9 @@ async def test_a_disable_redelivered_after_the_enable_that_followed_it_changes_n
             found = await world.eventually(waiters, lambda w: len(w) == 2)
             async with engine.connect() as c:  # the disable's connection drops (a network blip, a failover)
                 await c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": found[0]})
-            await asyncio.sleep(1)
+            await world.eventually(waiters, lambda w: w == found[1:])  # gone: the enable is next for the lock
             await tx.rollback()
-        await asyncio.sleep(8)  # the disable is redelivered meanwhile
+        await stock_feed_applied(started.nats_url)  # the disable is redelivered and applied meanwhile
         inventory_says = await world.inventory_sellable(channel_id, sku)
         assert (await held(started, wh), await world.sellable(channel_id, sku)) == ((True, 3), inventory_says)
 

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.asyncio
 @pytest.fixture(scope="module")
 async def world(stack, admin) -> World:  # type: ignore[no-untyped-def]
     await stack.start("inventory")
-    await stack.start("orders", recovery_interval_seconds=0.2, recovery_after_seconds=0.5)
+    # Recovery tries an order whose attempt failed again after twice inventory_timeout_seconds: 10 s by default.
+    await stack.start(
+        "orders", recovery_interval_seconds=0.2, recovery_after_seconds=0.5, inventory_timeout_seconds=2.0
+    )
     return World(stack.stub("inventory"), stack.stub("orders"), admin, stack.nats_url)
 
 

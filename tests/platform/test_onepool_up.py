@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import grpc
 import psutil
@@ -85,6 +86,38 @@ def _scrape(port: int) -> str:
         return reply.read().decode()
 
 
+def _servers_over(data_dir: Path) -> set[int]:
+    """The pids of every postgres and nats-server, whoever started it, working on `data_dir` and not a zombie."""
+    found = set()
+    for proc in psutil.process_iter():
+        try:
+            argv, zombie = proc.cmdline(), proc.status() == psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            continue
+        server = bool(argv) and Path(argv[0]).name in ("postgres", "nats-server")
+        if server and not zombie and any(str(data_dir) in a for a in argv):
+            found.add(proc.pid)
+    return found
+
+
+async def _a_second_up_touches_nothing(onepool: Path, env: dict[str, str], first: Any, data_dir: Path) -> None:
+    """A second `up` in the same checkout used to stop the running one's PostgreSQL and start a second PostgreSQL
+    and nats-server over the same files before failing on a port (libs/cli/tests/test_up_guard.py has the case on
+    a stack of its own, under `make test-long`; here it costs no second stack)."""
+    servers = _servers_over(data_dir)
+    assert len(servers) == 2, servers  # the postmaster and nats-server (postgres backends keep no data dir argv)
+    second = await asyncio.to_thread(
+        subprocess.run, [str(onepool), "up"], env=env, capture_output=True, text=True, timeout=60
+    )
+    output = second.stdout + second.stderr
+    assert second.returncode == 1, output
+    assert f"another `onepool up` (pid {first.pid}) is running" in output, output
+    assert "Traceback" not in output, output
+    assert _servers_over(data_dir) == servers  # the same two, alive, and no second one
+    assert first.poll() is None
+    assert await _health(int(env["ONEPOOL_PORT_BASE"]), "") == health_pb2.HealthCheckResponse.SERVING
+
+
 async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None:
     # The data directory lives outside pytest's temporary tree: run as root, PostgreSQL runs as its own user, and
     # any pytest starting meanwhile (another checkout's, a subprocess's) chmods /tmp/pytest-of-root back to 0700,
@@ -142,6 +175,7 @@ async def test_up_serves_all_five_then_stops_every_child(tmp_path: Path) -> None
 
         descendants = psutil.Process(proc.pid).children(recursive=True)
         assert len(descendants) >= 8  # five services, the gateway, nats-server, postgres (and its backends)
+        await _a_second_up_touches_nothing(onepool, env, proc, data_dir)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=90) == 0
     finally:

@@ -228,6 +228,19 @@ class Bus:
 
     # --- waiting for the consumer -------------------------------------------------------------------
 
+    async def delivered(self, durable: str, stream: str) -> int:
+        """How many deliveries settlement's `durable` consumer of `stream` has made (redeliveries included)."""
+        return int((await self.js.consumer_info(stream, f"settlement-{durable}")).delivered.consumer_seq)
+
+    async def applied(self, durable: str, stream: str, within: float = 10.0) -> None:
+        """Until settlement's `durable` consumer of `stream` has applied (acknowledged) all that was published."""
+
+        async def backlog() -> int:
+            info = await self.js.consumer_info(stream, f"settlement-{durable}")
+            return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+        await self.eventually(backlog, lambda n: n == 0, within=within)
+
     @staticmethod
     async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], within: float = 10.0) -> T:
         """Poll until the consumer has applied what the test published."""

@@ -29,6 +29,14 @@ async def _lines(settlement: Any, md: Any, order_id: str) -> list[pb.JournalLine
     return list(page.entries)
 
 
+async def _booked_or_retried(bus: Any, settlement: Any, md: Any, order_id: str, before: int, tries: int) -> bool | None:
+    """True once the order is booked, False once its event was delivered `tries` times unbooked, else None.
+    (Only this test's event flows to the consumer meanwhile: its deliveries are this event's.)"""
+    if await _lines(settlement, md, order_id):
+        return True
+    return False if await bus.delivered("orders", "ORDERS") - before >= tries else None
+
+
 def _fee(lines: list[pb.JournalLine], channel_id: str) -> int:
     return sum(ln.amount.amount_minor for ln in lines if ln.party == f"channel:{channel_id}")
 
@@ -43,7 +51,7 @@ async def test_a_sale_is_split_at_the_fee_in_force_when_it_was_paid(bus: Any, se
     paid_at_5pct = bus.order(order_id, tmall, [("A", 1, 10_000)])
     paid_at_5pct.channel_version = 1
     await bus.channel_updated(bus.channel(tmall, 1000, version=2))  # the fee changes after the payment ...
-    await asyncio.sleep(1)
+    await bus.applied("channels", "CHANNELS")
     await bus.order_paid(paid_at_5pct)  # ... whose event is consumed after the change
     lines = await bus.eventually(lambda: _lines(settlement, admin, order_id), lambda ls: bool(ls))
     assert _fee(lines, tmall) == 500, f"commission booked at the later rate: {_fee(lines, tmall)}"
@@ -63,12 +71,16 @@ async def test_a_sale_paid_under_a_version_not_heard_of_yet_waits_for_it(bus: An
     """Orders saw version 2 (15 %) before settlement did: the sale waits for that version, not the 5 % held."""
     ch, order_id = bus.uid("JD"), bus.uid("O")
     await bus.channel_created(bus.channel(ch, 500, version=1))
-    await asyncio.sleep(1)
+    await bus.applied("channels", "CHANNELS")
     paid = bus.order(order_id, ch, [("A", 1, 10_000)])
     paid.channel_version = 2
+    before = await bus.delivered("orders", "ORDERS")
     await bus.order_paid(paid)
-    await asyncio.sleep(2)
-    assert not await _lines(settlement, admin, order_id), "booked before its terms were known"
+    # Until it was tried and put back (a second delivery), or booked (what must not happen).
+    booked = await bus.eventually(
+        lambda: _booked_or_retried(bus, settlement, admin, order_id, before, 2), lambda done: done is not None
+    )
+    assert not booked, "booked before its terms were known"
     await bus.channel_updated(bus.channel(ch, 1500, version=2))
     lines = await bus.eventually(lambda: _lines(settlement, admin, order_id), lambda ls: bool(ls), within=20)
     assert _fee(lines, ch) == 1_500
@@ -80,8 +92,10 @@ async def test_a_sale_whose_channel_terms_lag_waits_and_is_not_dead_lettered(
     """ChannelNotKnownYet is a consumer.NotYet: its retries never count toward max_deliver, so the OrderPaid is
     booked once the channel's terms arrive (a plain exception dead-lettered it after three deliveries)."""
     late, order_id = bus.uid("LATE"), bus.uid("O")
+    before = await bus.delivered("orders", "ORDERS")
     await bus.order_paid(bus.order(order_id, late, [("A", 1, 10_000)]))
-    await asyncio.sleep(4)  # 0.2 + 0.4 s of back-off would have dead-lettered it by now
+    # Delivered once more than max_deliver: counted toward it, it would have been dead-lettered after the third.
+    await bus.eventually(lambda: bus.delivered("orders", "ORDERS"), lambda n: n - before >= 4, within=20)
     await bus.channel_created(bus.channel(late, 500))
     lines = await bus.eventually(lambda: _lines(settlement, admin, order_id), lambda ls: bool(ls), within=20)
     assert _fee(lines, late) == 500
@@ -91,7 +105,7 @@ async def test_cancel_before_paid_and_return_before_shipped_end_the_same(bus: An
     """Settlement reads only facts and keys every entry, so reversed status events end the same."""
     ch, a, b, owner = bus.uid("CH"), bus.uid("O"), bus.uid("O"), bus.uid("D")
     await bus.channel_created(bus.channel(ch, 1000))
-    await asyncio.sleep(1)
+    await bus.applied("channels", "CHANNELS")
     cancelled = bus.order(a, ch, [("A", 1, 10_000)], refunded=10_000)
     cancelled.is_open = False
     await bus.order_cancelled(cancelled)

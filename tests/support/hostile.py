@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import nats
 import sqlalchemy as sa
 from onepool.channels.v1 import channels_pb2 as cpb
 from onepool.common.v1 import common_pb2
@@ -30,6 +31,7 @@ PARKED_TIMERS: dict[str, Any] = {
     "recovery_interval_seconds": 3600.0,
 }
 WAIT = 20.0  # an upper bound for set-up steps, not a performance assertion
+POLL_SECONDS = 0.2  # how often `Snapshots.quiesce` looks
 
 
 def uid(prefix: str) -> str:
@@ -177,8 +179,9 @@ async def seed(stack: Any, admin: Any) -> Seeded:
 class Snapshots:
     """Row count and a digest of the rows of every table in the five service schemas."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, nats_url: str = "") -> None:
         self.engine: AsyncEngine = create_async_engine(asyncpg_url(database_url), pool_size=2)
+        self.nats_url = nats_url  # where `in_flight` asks the durable consumers (none: only the outboxes)
         self._query: str | None = None
 
     async def close(self) -> None:
@@ -203,19 +206,50 @@ class Snapshots:
             result = await conn.execute(sa.text(self._query))
             return {str(name): (int(count), str(digest)) for name, count, digest in result}
 
-    async def quiesce(self, *, within: float = 60.0, still: float = 1.0) -> dict[str, tuple[int, str]]:
-        """Wait until two snapshots `still` seconds apart agree (events delivered, outboxes relayed)."""
+    async def in_flight(self) -> list[str]:
+        """What is still on its way: outbox rows not yet published, and messages a durable consumer has not been
+        given or has not acknowledged yet (a nak'ed one waiting for its redelivery included)."""
+        busy: list[str] = []
+        async with self.engine.connect() as conn:
+            for schema in SCHEMAS:
+                unpublished = await conn.scalar(
+                    sa.text(f'SELECT count(*) FROM "{schema}".outbox WHERE published_at IS NULL')
+                )
+                if unpublished:
+                    busy.append(f"{schema}.outbox: {unpublished} unpublished")
+        if self.nats_url:
+            nc = await nats.connect(self.nats_url, allow_reconnect=False)
+            try:
+                js = nc.jetstream()
+                for stream in await js.streams_info():
+                    for info in await js.consumers_info(str(stream.config.name)):
+                        if info.num_pending or info.num_ack_pending:
+                            busy.append(f"{info.name}: {info.num_pending} pending, {info.num_ack_pending} unacked")
+            finally:
+                await nc.close()
+        return busy
+
+    async def quiesce(
+        self, *, within: float = 60.0, still: float = 1.0, brief: float | None = None
+    ) -> dict[str, tuple[int, str]]:
+        """Wait until the state stops moving (events delivered, outboxes relayed): unchanged for `still` seconds,
+        or, with `brief`, unchanged for `brief` seconds with nothing `in_flight`. Snapshots are taken every
+        POLL_SECONDS, so a change is seen (and the wait restarted) within that, not only at the end of a wait."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        before = await self.take()
+        last = await self.take()
+        since = loop.time()  # when `last` was first seen: the state has been unchanged at least this long
         while True:
-            await asyncio.sleep(still)
-            after = await self.take()
-            if after == before:
-                return after
-            if loop.time() > deadline:
-                raise AssertionError(f"state never settled: {diff(before, after)}")
-            before = after
+            await asyncio.sleep(POLL_SECONDS)
+            now = await self.take()
+            if now != last:
+                if loop.time() > deadline:
+                    raise AssertionError(f"state never settled: {diff(last, now)}")
+                last, since = now, loop.time()
+                continue
+            unchanged = loop.time() - since
+            if unchanged >= still or (brief is not None and unchanged >= brief and not await self.in_flight()):
+                return last
 
 
 def diff(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> dict[str, Any]:

@@ -119,6 +119,9 @@ def _servers_over(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
+# A whole stack of its own (~12 s): `make test-long`. `make test` checks the same on the stack that
+# tests/platform/test_onepool_up.py brings up anyway.
+@pytest.mark.slow
 def test_a_second_up_on_the_same_data_directory_touches_nothing(tmp_path: Path, data_dir: Path) -> None:
     first = Stack(data_dir, tmp_path / "first.log")
     try:
@@ -136,7 +139,7 @@ def test_a_second_up_on_the_same_data_directory_touches_nothing(tmp_path: Path, 
         first.stop()
 
 
-@pytest.mark.slow  # a whole stack per server (~12 s each): `make test-long`; the second-`up` case stays in `make test`
+@pytest.mark.slow  # a whole stack per server (~12 s each): `make test-long`
 @pytest.mark.parametrize(
     ("program", "name", "log"), [("postgres", "PostgreSQL", "pg"), ("nats-server", "nats-server", "nats")]
 )

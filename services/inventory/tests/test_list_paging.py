@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import pytest
 from onepool.inventory.v1 import inventory_pb2 as pb
+from onepool_inventory.entrypoints import requests as inventory_requests
 from onepool_runtime.testing.services import metadata
 
 from .test_channel_rules import new_channel
@@ -71,13 +72,20 @@ async def test_dealers_and_stores_page_and_look_up_only_their_own_locations(inve
     assert not (await inventory.ListLocations(asked, metadata=as_store)).locations
 
 
-async def test_channel_allocations_page_past_the_thousand_a_reply_used_to_stop_at(
-    inventory, admin, setup, inventory_host, check_invariants
-) -> None:  # type: ignore[no-untyped-def]
-    channel = await new_channel(setup, inventory_host.infra.js, inventory, admin)
+def _lengths(total: int, page_size: int) -> list[int]:
+    return [min(page_size, total - start) for start in range(0, total, page_size)]
+
+
+async def allocations_page_past_the_cap(
+    inventory: Any, admin: Any, setup: Any, host: Any, check_invariants: Any, cap: int, page_size: int
+) -> None:
+    """Five SKUs with `cap` // 5 + 1 allocations each: five past what one reply holds."""
+    per_sku = cap // 5 + 1
+    total = 5 * per_sku
+    channel = await new_channel(setup, host.infra.js, inventory, admin)
     wh = await setup.location("WH")
     skus = [setup.name("SKU") for _ in range(5)]
-    await setup.stock(wh, **dict.fromkeys(skus, 201))
+    await setup.stock(wh, **dict.fromkeys(skus, per_sku))
     await availability(inventory, admin, skus[0], channel)
     gate = asyncio.Semaphore(16)
 
@@ -88,31 +96,51 @@ async def test_channel_allocations_page_past_the_thousand_a_reply_used_to_stop_a
             )
             return (await inventory.CreateChannelAllocation(request, metadata=admin)).allocation.id
 
-    created = await asyncio.gather(*(allocate(sku) for sku in skus for _ in range(201)))
-    assert len(set(created)) == 1005
+    created = await asyncio.gather(*(allocate(sku) for sku in skus for _ in range(per_sku)))
+    assert len(set(created)) == total
 
     first = await inventory.ListChannelAllocations(pb.ListChannelAllocationsRequest(channel_id=channel), metadata=admin)
-    assert len(first.allocations) == 1000 and first.next_page_token  # the old reply, now with a way on
+    assert len(first.allocations) == cap and first.next_page_token  # the old reply, now with a way on
     everything = await _pages(
         inventory.ListChannelAllocations, pb.ListChannelAllocationsRequest(channel_id=channel), admin
     )
-    assert [len(page) for page in everything] == [1000, 5]
+    assert [len(page) for page in everything] == [cap, total - cap]
     listed = [a for page in everything for a in page]
     assert sorted(listed) == sorted(created)
 
     paged = await _pages(
-        inventory.ListChannelAllocations, pb.ListChannelAllocationsRequest(channel_id=channel, page_size=400), admin
+        inventory.ListChannelAllocations,
+        pb.ListChannelAllocationsRequest(channel_id=channel, page_size=page_size),
+        admin,
     )
-    assert [len(page) for page in paged] == [400, 400, 205]
+    assert [len(page) for page in paged] == _lengths(total, page_size)
     assert [a for page in paged for a in page] == listed  # one order: (channel, sku, created, id)
 
     one_sku = await _pages(
         inventory.ListChannelAllocations,
-        pb.ListChannelAllocationsRequest(channel_id=channel, sku=skus[2], page_size=150),
+        pb.ListChannelAllocationsRequest(channel_id=channel, sku=skus[2], page_size=page_size),
         admin,
     )
-    assert [len(page) for page in one_sku] == [150, 51]
+    assert [len(page) for page in one_sku] == _lengths(per_sku, page_size)
     await check_invariants()
+
+
+async def test_channel_allocations_page_past_the_cap_a_reply_used_to_stop_at(
+    inventory, admin, setup, inventory_host, check_invariants, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`make test`: the reply cap lowered from 1,000 to 10 (the service runs in this process), 15 allocations."""
+    monkeypatch.setattr(inventory_requests, "ALLOCATIONS_PAGE", 10)
+    await allocations_page_past_the_cap(inventory, admin, setup, inventory_host, check_invariants, cap=10, page_size=2)
+
+
+@pytest.mark.slow
+async def test_channel_allocations_page_past_the_thousand_a_reply_used_to_stop_at(
+    inventory, admin, setup, inventory_host, check_invariants
+) -> None:  # type: ignore[no-untyped-def]
+    """`make test-long`: at the real cap, 1,005 allocations."""
+    await allocations_page_past_the_cap(
+        inventory, admin, setup, inventory_host, check_invariants, cap=1000, page_size=400
+    )
 
 
 async def test_a_dealer_lists_the_stock_levels_of_its_own_location_only(inventory, setup) -> None:  # type: ignore[no-untyped-def]
