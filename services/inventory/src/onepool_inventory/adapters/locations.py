@@ -32,6 +32,23 @@ class LocationRepository(Repository):
         row = (await self.session.execute(select(_LOC).where(_LOC.c.id == location_id))).first()
         return _location(row) if row else None
 
+    async def owners_held(self, location_ids: Iterable[str]) -> dict[str, str]:
+        """The owner dealer of each location that exists ("" for the brand), held until this transaction ends:
+        the shared lock of `get(share=True)` (no upsert of it goes first; the order every location lock is
+        taken in) and the row FOR SHARE (nor does any other write of the row, an operator's SQL included; a
+        row changed while this waited is read as it is now)."""
+        ids = sorted(set(location_ids))
+        for location_id in ids:
+            lock = text("SELECT pg_advisory_xact_lock_shared(hashtext(:k))")
+            await self.session.execute(lock, {"k": f"inventory:location:{location_id}"})
+        query = (
+            select(_LOC.c.id, _LOC.c.owner_dealer_id)
+            .where(_LOC.c.id.in_(ids))
+            .order_by(_LOC.c.id)
+            .with_for_update(read=True)
+        )
+        return {r.id: r.owner_dealer_id for r in (await self.session.execute(query)).all()}
+
     async def find(
         self,
         *,

@@ -70,11 +70,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def ReceiveStock(self, request: pb.ReceiveStockRequest, context: Ctx) -> pb.ReceiveStockResponse:
         cmd = requests.receive_stock(request)
-        await self._scope.require_locations([cmd.location_id])
-        if cmd.receipt_id:  # another's receipt is denied here, before its check names its location
-            await self._require_receipt_location(cmd.receipt_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveStockResponse:
+            # Another's receipt is denied here, before its check names its location.
+            receipt_at = await self._receipt_location(uow, cmd.receipt_id) if cmd.receipt_id else None
+            await self._scope.hold_locations(uow, [cmd.location_id, *([receipt_at] if receipt_at else [])])
             received = await handlers.receive_stock(uow, cmd)
             return pb.ReceiveStockResponse(
                 levels=[mappers.level_to_proto(lvl) for lvl in received.levels],
@@ -86,9 +86,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def AdjustStock(self, request: pb.AdjustStockRequest, context: Ctx) -> pb.AdjustStockResponse:
         cmd = requests.adjust_stock(request)
-        await self._scope.require_locations([cmd.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.AdjustStockResponse:
+            await self._scope.hold_locations(uow, [cmd.location_id])
             return pb.AdjustStockResponse(level=mappers.level_to_proto(await handlers.adjust_stock(uow, cmd)))
 
         return await self._use.write(produce, request=request, request_id=request.request_id)
@@ -181,9 +181,10 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def ReceiveTransfer(self, request: pb.ReceiveTransferRequest, context: Ctx) -> pb.ReceiveTransferResponse:
         tid = valid_id("transfer_id", request.transfer_id)
-        await self._require_transfer_destination(tid)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReceiveTransferResponse:
+            if self._scope.limited:
+                await self._scope.hold_locations(uow, [(await handlers.get_transfer(uow, tid)).to_location_id])
             return pb.ReceiveTransferResponse(
                 transfer=mappers.transfer_to_proto(await handlers.receive_transfer(uow, tid))
             )
@@ -232,9 +233,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
     ) -> pb.CreateChannelAllocationResponse:
         cmd = requests.create_channel_allocation(request)
         await self._scope.require_channel(cmd.channel_id, own=True)
-        await self._scope.require_locations([cmd.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.CreateChannelAllocationResponse:
+            await self._scope.hold_locations(uow, [cmd.location_id])
             allocation = await handlers.create_channel_allocation(uow, cmd)
             return pb.CreateChannelAllocationResponse(allocation=mappers.channel_allocation_to_proto(allocation))
 
@@ -248,9 +249,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         # As when it was created: the dealer's own channel at one of its own locations (the brand's allocation
         # for a dealer's channel at a brand warehouse is the brand's to release).
         await self._scope.require_channel(found.channel_id, own=True)
-        await self._scope.require_locations([found.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ReleaseChannelAllocationResponse:
+            await self._scope.hold_locations(uow, [found.location_id])  # an allocation never moves
             allocation = await handlers.release_channel_allocation(uow, aid)
             return pb.ReleaseChannelAllocationResponse(allocation=mappers.channel_allocation_to_proto(allocation))
 
@@ -289,9 +290,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def ExpectReceipt(self, request: pb.ExpectReceiptRequest, context: Ctx) -> pb.ExpectReceiptResponse:
         cmd = requests.expect_receipt(request)
-        await self._scope.require_locations([cmd.location_id])
 
         async def produce(uow: InventoryUnitOfWork) -> pb.ExpectReceiptResponse:
+            await self._scope.hold_locations(uow, [cmd.location_id])
             receipt = await handlers.expect_receipt(uow, cmd)
             return pb.ExpectReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
 
@@ -310,13 +311,26 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         found = await self._use.read(lambda uow: handlers.get_expected_receipt(uow, receipt_id))
         await self._scope.require_locations([found.location_id])
 
+    async def _receipt_location(self, uow: InventoryUnitOfWork, receipt_id: str) -> str | None:
+        """Where the receipt is, for a caller held to its own locations (a receipt never moves); None for the
+        others, or for an unknown receipt (the use case refuses it, NOT_FOUND)."""
+        if not self._scope.limited:
+            return None
+        found = await uow.receipts.get(receipt_id)
+        return found.location_id if found else None
+
+    async def _hold_receipt_location(self, uow: InventoryUnitOfWork, receipt_id: str) -> None:
+        location_id = await self._receipt_location(uow, receipt_id)
+        if location_id is not None:
+            await self._scope.hold_locations(uow, [location_id])
+
     async def CancelExpectedReceipt(
         self, request: pb.CancelExpectedReceiptRequest, context: Ctx
     ) -> pb.CancelExpectedReceiptResponse:
         receipt_id, reason = requests.cancel_expected_receipt(request)
-        await self._require_receipt_location(receipt_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.CancelExpectedReceiptResponse:
+            await self._hold_receipt_location(uow, receipt_id)
             receipt = await handlers.cancel_expected_receipt(uow, receipt_id, reason)
             return pb.CancelExpectedReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
 
@@ -326,9 +340,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         self, request: pb.RescheduleExpectedReceiptRequest, context: Ctx
     ) -> pb.RescheduleExpectedReceiptResponse:
         receipt_id, expected_at = requests.reschedule_expected_receipt(request)
-        await self._require_receipt_location(receipt_id)
 
         async def produce(uow: InventoryUnitOfWork) -> pb.RescheduleExpectedReceiptResponse:
+            await self._hold_receipt_location(uow, receipt_id)
             receipt = await handlers.reschedule_expected_receipt(uow, receipt_id, expected_at)
             return pb.RescheduleExpectedReceiptResponse(receipt=mappers.expected_receipt_to_proto(receipt))
 

@@ -7,6 +7,9 @@ policies.py). Scope always comes from the verified token, never from the request
   own locations and without that channel's channel-wide sales counters);
 - store: only its own location, and no channel but those a dealer owning that location may use (a brand
   channel, or that dealer's own DEALER channel; a brand store: brand channels only).
+
+A write is judged inside its own transaction (`hold_locations`), not by a read before it: an owner changed
+between a check and the write would otherwise let a dealer act on a location no longer its own.
 """
 
 from __future__ import annotations
@@ -84,6 +87,28 @@ class InventoryScope:
         allowed = set(await self.own_location_ids() or [])
         wanted = set(location_ids)
         if not wanted <= allowed:
+            raise PermissionDenied(f"{p.role} tokens may only act on their own locations")
+
+    @property
+    def limited(self) -> bool:
+        """Whether the caller is held to its own locations (a dealer or a store)."""
+        return self._principal().role in (DEALER, STORE)
+
+    async def hold_locations(self, uow: InventoryUnitOfWork, location_ids: Iterable[str]) -> None:
+        """`require_locations` for a write, in its transaction and first: a dealer's locations are read with
+        their owner held until it commits (LocationRepository.owners_held), so the owner judged is the owner
+        at the write. Taken before any other lock there, it only ever waits on an upsert of the location, which
+        takes no lock a write of a dealer holds. A store's location is its token's: nothing to read."""
+        p = self._principal()
+        wanted = set(location_ids)
+        if p.role == STORE:
+            mine = wanted <= {p.location_id}
+        elif p.role == DEALER:
+            owners = await uow.locations.owners_held(wanted)
+            mine = all(owners.get(location_id) == p.dealer_id for location_id in wanted)
+        else:
+            return
+        if not mine:
             raise PermissionDenied(f"{p.role} tokens may only act on their own locations")
 
     async def restrict_locations(self, requested: list[str]) -> list[str] | None:
