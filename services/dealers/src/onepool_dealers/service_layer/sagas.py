@@ -26,6 +26,12 @@ finished by a retry or by the recovery loop (`recover_once`).
   it; the receipt id inventory answers is recorded (`receipt_id`). Making it is best effort: if inventory
   cannot be reached the replenishment still ships; it is then only not preselling (a repeat of
   ShipReplenishment makes it, as long as no receipt id is recorded).
+- A repeat after that date has passed: inventory refuses a receipt expected in the past, but answers an
+  identical request it already took from its stored answer, so the first date is always asked first. Refused
+  for its date, nothing is stored under the request id: the same request id asks again with the date moved on
+  by whole days (`REDATE_STEP`) to the first one still ahead (`_redated`), the same date for every repeat that
+  day. Refused for its request id, an earlier repeat's re-dated request was taken and its answer lost: the
+  earlier days are asked back (replays) until one answers.
 - Once received, by ReceiveReplenishment or by inventory's transfer.received event, the receipt must be
   cancelled: the goods came as the transfer (which fills the orders waiting there first), and an open
   receipt would let the channel presell them again. RECEIVED sets the replenishment's `receipt_cancel_due`
@@ -47,7 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -62,6 +68,10 @@ from onepool_dealers.service_layer.ports import ChannelsPort, InventoryPort
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
 
 log = logging.getLogger(__name__)
+# A receipt re-dated because its first date passed is due the next whole step after the first date that is
+# still this far ahead (inventory refuses dates in the past, with 5 minutes of clock skew).
+REDATE_STEP = timedelta(days=1)
+REDATE_MARGIN = timedelta(hours=1)
 
 
 def transfer_request_id(replenishment_id: str) -> str:
@@ -184,14 +194,15 @@ class Sagas:
         """The replenishment's goods as expected stock at the dealer's location (the same receipt every time:
         the request id and every field, the expected time too, follow from the shipped replenishment)."""
         shipped_at = replenishment.shipped_at or replenishment.updated_at or datetime.now(UTC)
+        ask = partial(
+            self.inventory.expect_receipt,
+            request_id=expectation_request_id(replenishment.id),
+            location_id=replenishment.to_location_id,
+            lines=[StockLine(ln.sku, ln.quantity) for ln in replenishment.lines],
+            reference=replenishment.id,
+        )
         try:
-            receipt_id = await self.inventory.expect_receipt(
-                request_id=expectation_request_id(replenishment.id),
-                location_id=replenishment.to_location_id,
-                lines=[StockLine(ln.sku, ln.quantity) for ln in replenishment.lines],
-                expected_at=shipped_at + timedelta(seconds=self.transit_seconds),
-                reference=replenishment.id,
-            )
+            receipt_id = await _first_or_redated(ask, shipped_at + timedelta(seconds=self.transit_seconds))
         except DomainError as exc:
             log.warning(
                 "replenishment %s is not expected stock at %s: %s", replenishment.id, replenishment.to_location_id, exc
@@ -290,3 +301,35 @@ class Sagas:
         received = await self._read(lambda uow: handlers.receipts_to_cancel(uow, self.recovery_batch))
         await self._cancel_receipts(received)
         return len(dealer_ids) + len(stalled) + len(received)
+
+
+def _refused_for(exc: InvalidArgument, field_name: str) -> bool:
+    return any(v.field == field_name for v in exc.violations)
+
+
+def _redated(due: datetime, now: datetime) -> list[datetime]:
+    """`due` moved on by whole steps: every such date up to the first still REDATE_MARGIN ahead of `now`."""
+    dates = [due + REDATE_STEP]
+    while dates[-1] < now + REDATE_MARGIN:
+        dates.append(dates[-1] + REDATE_STEP)
+    return dates
+
+
+async def _first_or_redated(ask: Callable[..., Awaitable[str]], due: datetime) -> str:
+    """The receipt id of ExpectReceipt asked with `due`, or re-dated once that has passed (module doc)."""
+    try:
+        return await ask(expected_at=due)
+    except InvalidArgument as exc:
+        # Its date passed and nothing is stored, or a re-dated request is stored under its request id.
+        if not (_refused_for(exc, "expected_at") or _refused_for(exc, "request_id")):
+            raise
+        taken = exc
+    # The latest date first: new, or the replay of a repeat the same day; the earlier (passed) only replay.
+    for expected_at in reversed(_redated(due, datetime.now(UTC))):
+        try:
+            return await ask(expected_at=expected_at)
+        except InvalidArgument as exc:
+            if not _refused_for(exc, "request_id"):
+                raise
+            taken = exc
+    raise taken
