@@ -231,6 +231,17 @@ async def test_an_unknown_channel_is_not_found(world: World, shelf: tuple[str, s
     assert listed.code() == grpc.StatusCode.NOT_FOUND
 
 
+async def test_an_order_without_a_fulfillment_mode_ships_as_the_contract_says(
+    world: World, shelf: tuple[str, str, str]
+) -> None:
+    """FULFILLMENT_MODE_UNSPECIFIED is "treated as FULFILLMENT_MODE_SHIP": a storefront's first order, JSON
+    without a mode, was refused as a bad fulfillment.mode."""
+    channel, _, sku = shelf
+    where = opb.FulfillmentPreference(region="CN-SH", address="1 Nanjing Rd")
+    order = await world.place(channel, {sku: (1, 100)}, fulfillment=where)
+    assert (order.status, order.fulfillment.mode) == (opb.ORDER_STATUS_RESERVED, opb.FULFILLMENT_MODE_SHIP)
+
+
 async def test_not_enough_stock_is_a_rejected_order_naming_the_shortfall(world: World) -> None:
     sku = uid("RARE")
     warehouse = await world.location("WH")
@@ -296,7 +307,7 @@ async def test_unknown_orders_and_fulfillments_are_not_found(world: World, shelf
 
 GOOD_LINE = opb.OrderLine(sku="A", quantity=1, unit_price=cny(100))
 BAD_REQUESTS = [
-    ("PlaceOrder", opb.PlaceOrderRequest(), ["channel_id", "external_order_id", "lines", "fulfillment.mode"]),
+    ("PlaceOrder", opb.PlaceOrderRequest(), ["channel_id", "external_order_id", "lines", "fulfillment.address"]),
     (
         "PlaceOrder",
         opb.PlaceOrderRequest(

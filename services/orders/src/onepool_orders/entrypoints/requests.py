@@ -65,7 +65,8 @@ ADDRESS_MAX_CHARS = 500
 
 
 def _fulfillment(v: Violations, f: pb.FulfillmentPreference) -> FulfillmentPreference:
-    mode = FULFILLMENT_MODES_BACK.get(f.mode)
+    # UNSPECIFIED is SHIP, as the proto says: a storefront that sends no mode (or JSON without one) ships.
+    mode = FulfillmentMode.SHIP if f.mode == pb.FULFILLMENT_MODE_UNSPECIFIED else FULFILLMENT_MODES_BACK.get(f.mode)
     if mode is None:
         v.add("fulfillment.mode", "must be SHIP, PICKUP_IN_STORE or DEALER_DELIVERY")
         mode = FulfillmentMode.SHIP
