@@ -270,6 +270,11 @@ def test_unknown_format_is_refused_on_format() -> None:
         ("1500", "JPY", 1500),
         ("1.234", "KWD", 1234),
         (" 3.10 ", "CNY", 310),
+        # Every ISO 4217 minor unit, not a short list of the common ones (XOF was read as 150000).
+        ("1500", "XOF", 1500),
+        ("1500", "UGX", 1500),
+        ("1.234", "IQD", 1234),
+        ("1.2345", "CLF", 12345),
     ],
 )
 def test_decimal_amounts_become_exact_minor_units(value: object, currency: str, minor: int) -> None:

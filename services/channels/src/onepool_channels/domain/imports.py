@@ -37,12 +37,11 @@ from decimal import Decimal, InvalidOperation
 from onepool_kernel.errors import FailedPrecondition, InvalidArgument, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
 from onepool_kernel.lines import MAX_QUANTITY
+from onepool_kernel.currencies import MINOR_UNITS
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, allocate
 
 from onepool_channels.domain.model import Channel, Listing
 
-# ISO 4217 minor-unit exponents that are not 2.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 # The most one amount of a listing or a payload may say (a price, a discount, a total); an order's total is held
 # to the kernel's MAX_AMOUNT_MINOR.
 MAX_FIELD_AMOUNT_MINOR = 10**13
@@ -50,7 +49,8 @@ FORMATS = ("shopify", "taobao", "generic")
 
 
 def minor_exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency, 2)
+    """Decimal places of an amount in `currency` (ISO 4217's minor unit; 2 for a code the requests refuse)."""
+    return MINOR_UNITS.get(currency, 2)
 
 
 def to_minor(value: str | int | Decimal, currency: str) -> int:
