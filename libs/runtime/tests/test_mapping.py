@@ -192,10 +192,12 @@ def test_check_money_and_valid_id() -> None:
     check_money(v, "price", common_pb2.Money(currency="CNY", amount_minor=5), max_minor=10)
     check_money(v, "credit", common_pb2.Money(currency="cny", amount_minor=-1), max_minor=10)
     check_money(v, "total", common_pb2.Money(currency="CNY", amount_minor=11), max_minor=10)
+    check_money(v, "fee", common_pb2.Money(currency="ZZZ", amount_minor=1), max_minor=10)  # well-formed, not ISO's
     assert [(f.field, f.description) for f in v.items] == [
-        ("credit.currency", "must be an ISO 4217 code such as CNY"),
+        ("credit.currency", "must be an active ISO 4217 currency code such as CNY"),
         ("credit.amount_minor", "must not be negative"),
         ("total.amount_minor", "must be at most 10"),
+        ("fee.currency", "must be an active ISO 4217 currency code such as CNY"),
     ]
     assert valid_id("dealer_id", "D-1") == "D-1"
     with pytest.raises(errors.InvalidArgument) as refused:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from onepool_kernel.currencies import is_currency
 from onepool_kernel.errors import InvalidArgument, Violations
 from onepool_kernel.lines import MAX_LINES, MAX_QUANTITY, SKU_RE, check_lines, check_quantity, check_sku
 
@@ -19,6 +20,8 @@ T = TypeVar("T")
 
 # \Z, not $: $ also matches before a final newline, so "abc\n" passed as an id.
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}\Z")
+# The shape of a code only: for what is read back (events, stored rows), which may name a code ISO has since
+# withdrawn. What a request brings in is checked against the active codes (check_currency).
 CURRENCY_RE = re.compile(r"^[A-Z]{3}\Z")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -49,8 +52,10 @@ def check_request_id(v: Violations, path: str, value: str) -> None:
 
 
 def check_currency(v: Violations, path: str, value: str) -> None:
-    if not CURRENCY_RE.match(value or ""):
-        v.add(path, "must be an ISO 4217 code such as CNY")
+    """Every currency a request brings in is checked here: an active ISO 4217 code (onepool_kernel.currencies),
+    so a well-formed but unknown code such as ZZZ never becomes money anywhere."""
+    if not is_currency(value or ""):
+        v.add(path, "must be an active ISO 4217 currency code such as CNY")
 
 
 def check_money(v: Violations, path: str, value: Any, *, max_minor: int) -> None:

@@ -15,7 +15,7 @@ the lines less their discounts plus shipping.
 from __future__ import annotations
 
 from onepool_kernel.intake import CustomerInfo, FulfillmentMode, FulfillmentPreference
-from onepool_runtime.validation import CURRENCY_RE, ID_RE
+from onepool_runtime.validation import ID_RE, check_currency
 
 from onepool_channels.adapters.formats.common import Obj
 from onepool_channels.domain.imports import MAX_FIELD_AMOUNT_MINOR, Charges, ImportedLine, ImportedOrder
@@ -37,8 +37,8 @@ def _price(line: Obj, currency: str) -> int:
 def parse(root: Obj) -> ImportedOrder:
     external_id = root.text("external_order_id", required=True, max_len=64)
     currency = root.text("currency", required=True, max_len=3)
-    if currency and not CURRENCY_RE.match(currency):
-        root.v.add(root.at("currency"), "must be an ISO 4217 code such as CNY")
+    if currency:
+        check_currency(root.v, root.at("currency"), currency)
     lines = [
         ImportedLine(
             channel_sku=line.text("channel_sku", required=True, max_len=128),

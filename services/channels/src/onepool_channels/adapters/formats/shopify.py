@@ -18,7 +18,7 @@ the buyer paid, checked against the parts (domain/imports.py).
 from __future__ import annotations
 
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference
-from onepool_runtime.validation import CURRENCY_RE
+from onepool_runtime.validation import check_currency
 
 from onepool_channels.adapters.formats.common import Obj, join
 from onepool_channels.adapters.formats.regions import from_codes
@@ -28,8 +28,8 @@ from onepool_channels.domain.imports import Charges, ImportedLine, ImportedOrder
 def parse(root: Obj) -> ImportedOrder:
     external_id = root.text("id", required=True, max_len=64)
     currency = root.text("currency", required=True, max_len=3).upper()
-    if currency and not CURRENCY_RE.match(currency):
-        root.v.add(root.at("currency"), "must be an ISO 4217 code such as CNY")
+    if currency:
+        check_currency(root.v, root.at("currency"), currency)
     lines = []
     for item in root.objects("line_items"):
         has_allocations = bool(item.data.get("discount_allocations"))
