@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from onepool_kernel.currencies import MINOR_UNITS
 from onepool_kernel.errors import FailedPrecondition, InvalidArgument, Violations
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
 from onepool_kernel.lines import MAX_QUANTITY
-from onepool_kernel.currencies import MINOR_UNITS
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, allocate
 
 from onepool_channels.domain.model import Channel, Listing
