@@ -7,7 +7,10 @@ comment; per RPC its comment, its request and response fields with their comment
 errors are the part of its comment after `Errors:`: items separated by `;`, each a gRPC code and, for
 FAILED_PRECONDITION, the google.rpc.ErrorInfo reasons separated by `,`, each with its why in parentheses, e.g.
 `Errors: NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (not RESERVED), RESERVATION_EXPIRED (...)`.
-The index of reasons (which RPCs answer with which reason) is built from those items.
+Another code names a reason the same way when its item is `CODE REASON (why)` (`INVALID_ARGUMENT LISTING_TERMS
+(...)`, `RESOURCE_EXHAUSTED OVERLOADED (...)`). A service's comment may end with its own `Errors:` part: errors
+every RPC of the service may answer with. The index of reasons (which RPCs answer with which reason) is built
+from those items.
 tests/contract/test_api_docs.py fails when the committed file differs from a fresh run, when an RPC, field or
 enum value has no comment, and when a service raises a reason no RPC's comment names.
 
@@ -65,6 +68,7 @@ class Service:
     proto_file: str
     description: str
     rpcs: list[Rpc]
+    failures: list[Failure] = field(default_factory=list)  # every RPC of the service may answer with these
 
 
 def _paragraphs(text: str) -> str:
@@ -102,7 +106,11 @@ def parse_failures(rpc: str, text: str) -> list[Failure]:
         if code not in STATUS_CODES:
             raise SystemExit(f"{rpc}: error item {item!r} does not start with a gRPC status code")
         if code != "FAILED_PRECONDITION":
-            failures.append(Failure(code, "", _why(rest)[1] if rest.startswith("(") else rest))
+            head, why = _why(rest)
+            if "(" in rest and _REASON.fullmatch(head):  # `CODE REASON (why)`: a reason with another code
+                failures.append(Failure(code, head, why))
+            else:
+                failures.append(Failure(code, "", why if rest.startswith("(") else rest))
             continue
         for part in _split_top(rest, ","):
             reason, why = _why(part)
@@ -141,7 +149,10 @@ def services(files: descriptor_pb2.FileDescriptorSet) -> list[Service]:
                 rpc.failures = parse_failures(rpc.full_name, errors) if errors.strip() else []
                 rpcs.append(rpc)
             loc = where.get((6, i))
-            found.append(Service(full, f.name, _paragraphs(loc.leading_comments if loc else ""), rpcs))
+            description, _, errors = (loc.leading_comments if loc else "").partition(ERRORS_MARK)
+            service = Service(full, f.name, _paragraphs(description), rpcs)
+            service.failures = parse_failures(full, errors) if errors.strip() else []
+            found.append(service)
 
     def rank(s: Service) -> tuple[int, str]:
         package = s.full_name.split(".")[1]
@@ -150,14 +161,21 @@ def services(files: descriptor_pb2.FileDescriptorSet) -> list[Service]:
     return sorted(found, key=rank)
 
 
-def reasons(found: list[Service]) -> dict[str, list[tuple[Rpc, Failure]]]:
-    """Every ErrorInfo reason the comments name, with the RPCs that answer with it."""
-    index: dict[str, list[tuple[Rpc, Failure]]] = {}
+def reasons(found: list[Service]) -> dict[str, list[str]]:
+    """Every ErrorInfo reason the comments name, with links to the RPCs (or services) that answer with it."""
+    index: dict[str, list[str]] = {}
     for s in found:
+        for failure in s.failures:
+            if failure.reason:
+                link = f"every RPC of [`{s.full_name.rsplit('.', 1)[1]}`](#{_anchor(s.full_name)})"
+                index.setdefault(failure.reason, []).append(link)
         for rpc in s.rpcs:
             for failure in rpc.failures:
                 if failure.reason:
-                    index.setdefault(failure.reason, []).append((rpc, failure))
+                    index.setdefault(failure.reason, []).append(f"[`{rpc.name}`](#{_anchor(rpc.full_name)})")
+    for reason, uses in index.items():
+        if sum(use.startswith("every RPC of ") for use in uses) == len(found):
+            index[reason] = ["every RPC of every service"]
     return dict(sorted(index.items()))
 
 
@@ -184,13 +202,16 @@ def _rpc_section(rpc: Rpc, decls: dict[str, Declaration]) -> list[str]:
     lines += _message_section("Request", rpc.request, decls)
     lines += _message_section("Response" + (", streamed" if rpc.server_streaming else ""), rpc.response, decls)
     if rpc.failures:
-        lines += ["Errors (besides those every RPC of the service may return):", ""]
-        lines += ["| code | reason | when |", "|---|---|---|"]
-        for f in rpc.failures:
-            reason = f"`{f.reason}`" if f.reason else " "
-            lines.append(f"| `{f.code}` | {reason} | {_cell(f.why)} |")
-        lines.append("")
+        lines += ["Errors (besides those every RPC of the service may return):", "", *_failure_table(rpc.failures)]
     return lines
+
+
+def _failure_table(failures: list[Failure]) -> list[str]:
+    lines = ["| code | reason | when |", "|---|---|---|"]
+    for f in failures:
+        reason = f"`{f.reason}`" if f.reason else " "
+        lines.append(f"| `{f.code}` | {reason} | {_cell(f.why)} |")
+    return [*lines, ""]
 
 
 def api_markdown(found: list[Service], decls: dict[str, Declaration]) -> str:
@@ -217,12 +238,13 @@ def api_markdown(found: list[Service], decls: dict[str, Declaration]) -> str:
     lines += ["", '## <a id="reasons"></a>Error reasons', ""]
     lines += ["| reason | answered by |", "|---|---|"]
     for reason, uses in index.items():
-        rpcs = ", ".join(dict.fromkeys(f"[`{r.name}`](#{_anchor(r.full_name)})" for r, _ in uses))
-        lines.append(f"| `{reason}` | {rpcs} |")
+        lines.append(f"| `{reason}` | {', '.join(dict.fromkeys(uses))} |")
     for s in found:
         lines += ["", f'## <a id="{_anchor(s.full_name)}"></a>`{s.full_name}`', ""]
         if s.description:
             lines += [s.description, ""]
+        if s.failures:
+            lines += ["Errors every RPC of the service may also return:", "", *_failure_table(s.failures)]
         for rpc in s.rpcs:
             lines += _rpc_section(rpc, decls)
     top = {name for s in found for rpc in s.rpcs for name in (rpc.request, rpc.response)}

@@ -34,6 +34,11 @@ class ChannelServiceStub:
     every offending field; UNAVAILABLE with google.rpc.RetryInfo (database, NATS or orders outage: retry);
     ABORTED (a concurrent change won: read again and retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
     (domain "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def __init__(self, channel):
@@ -98,6 +103,11 @@ class ChannelServiceServicer:
     every offending field; UNAVAILABLE with google.rpc.RetryInfo (database, NATS or orders outage: retry);
     ABORTED (a concurrent change won: read again and retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
     (domain "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def CreateChannel(self, request, context):
@@ -261,6 +271,11 @@ class ChannelService:
     every offending field; UNAVAILABLE with google.rpc.RetryInfo (database, NATS or orders outage: retry);
     ABORTED (a concurrent change won: read again and retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
     (domain "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     @staticmethod

@@ -35,6 +35,11 @@ class DealerServiceStub:
     UNAVAILABLE with google.rpc.RetryInfo (database, NATS, inventory or channels outage: retry with the same
     request_id); ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
     (domain "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def __init__(self, channel):
@@ -120,6 +125,11 @@ class DealerServiceServicer:
     UNAVAILABLE with google.rpc.RetryInfo (database, NATS, inventory or channels outage: retry with the same
     request_id); ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
     (domain "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def RegisterDealer(self, request, context):
@@ -322,6 +332,11 @@ class DealerService:
     UNAVAILABLE with google.rpc.RetryInfo (database, NATS, inventory or channels outage: retry with the same
     request_id); ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo
     (domain "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     @staticmethod

@@ -36,6 +36,11 @@ class InventoryServiceStub:
     (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain "onepool")
     whose `reason` is listed on each RPC below; INSUFFICIENT_STOCK also carries google.rpc.PreconditionFailure
     with one STOCK violation per short SKU (subject = sku, "requested N, available M").
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def __init__(self, channel):
@@ -177,6 +182,11 @@ class InventoryServiceServicer:
     (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain "onepool")
     whose `reason` is listed on each RPC below; INSUFFICIENT_STOCK also carries google.rpc.PreconditionFailure
     with one STOCK violation per short SKU (subject = sku, "requested N, available M").
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def UpsertLocation(self, request, context):
@@ -551,6 +561,11 @@ class InventoryService:
     (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain "onepool")
     whose `reason` is listed on each RPC below; INSUFFICIENT_STOCK also carries google.rpc.PreconditionFailure
     with one STOCK violation per short SKU (subject = sku, "requested N, available M").
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     @staticmethod

@@ -77,6 +77,14 @@ class OrderReturned(_message.Message):
     returned: _facts_pb2.ReturnFacts
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.Order, _Mapping]] = ..., order_return: _Optional[_Union[_orders_pb2.Return, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ..., returned: _Optional[_Union[_facts_pb2.ReturnFacts, _Mapping]] = ...) -> None: ...
 
+class OrderReturnWindowClosed(_message.Message):
+    __slots__ = ("meta", "facts")
+    META_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    facts: _facts_pb2.OrderFacts
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ...) -> None: ...
+
 class OrderDepositPaid(_message.Message):
     __slots__ = ("meta", "facts")
     META_FIELD_NUMBER: _ClassVar[int]

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OrderFacts(_message.Message):
-    __slots__ = ("order_id", "channel_id", "dealer_id", "customer_id", "lines", "total", "paid", "refunded", "fulfillments", "is_open", "is_paid", "created_at", "updated_at", "shipping_fee", "deposit", "deposit_kept", "balance_due_at", "revision", "channel_version", "is_final", "facts_version")
+    __slots__ = ("order_id", "channel_id", "dealer_id", "customer_id", "lines", "total", "paid", "refunded", "fulfillments", "is_open", "is_paid", "created_at", "updated_at", "shipping_fee", "deposit", "deposit_kept", "balance_due_at", "revision", "channel_version", "is_final", "facts_version", "returnable_until")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class OrderFacts(_message.Message):
     CHANNEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     IS_FINAL_FIELD_NUMBER: _ClassVar[int]
     FACTS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RETURNABLE_UNTIL_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     channel_id: str
     dealer_id: str
@@ -54,7 +55,8 @@ class OrderFacts(_message.Message):
     channel_version: int
     is_final: bool
     facts_version: int
-    def __init__(self, order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLineFacts, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[FulfillmentFacts, _Mapping]]] = ..., is_open: _Optional[bool] = ..., is_paid: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., channel_version: _Optional[int] = ..., is_final: _Optional[bool] = ..., facts_version: _Optional[int] = ...) -> None: ...
+    returnable_until: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[str] = ..., channel_id: _Optional[str] = ..., dealer_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLineFacts, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[FulfillmentFacts, _Mapping]]] = ..., is_open: _Optional[bool] = ..., is_paid: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., channel_version: _Optional[int] = ..., is_final: _Optional[bool] = ..., facts_version: _Optional[int] = ..., returnable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class OrderLineFacts(_message.Message):
     __slots__ = ("sku", "quantity", "fulfilled_quantity", "returned_quantity", "unit_price", "line_total", "discount", "awaiting_quantity", "promised_at")

@@ -35,6 +35,11 @@ class OrderServiceStub:
     UNAVAILABLE with google.rpc.RetryInfo (a database, NATS or inventory outage: retry with the same request);
     ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
     "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def __init__(self, channel):
@@ -105,6 +110,11 @@ class OrderServiceServicer:
     UNAVAILABLE with google.rpc.RetryInfo (a database, NATS or inventory outage: retry with the same request);
     ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
     "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def PlaceOrder(self, request, context):
@@ -116,10 +126,10 @@ class OrderServiceServicer:
         stays PENDING and is placed by the retry or the recovery loop; if it then turns out to name a SKU never
         stocked, it ends REJECTED with status_reason saying so.
         Errors: INVALID_ARGUMENT (missing or bad fields; a SKU the channel does not list or lists inactive, a price
-        that is not the listing's, a currency the channel does not sell in; besides its field violations it carries
-        google.rpc.ErrorInfo reason LISTING_TERMS when all of them are about the listings: orders' copy of them
-        follows channels' events a moment behind, so a caller that resolved the lines through the channel's own
-        active listings may retry); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
+        that is not the listing's, a currency the channel does not sell in); INVALID_ARGUMENT LISTING_TERMS (besides
+        its field violations, google.rpc.ErrorInfo with this reason when all of them are about the listings: orders'
+        copy of them follows channels' events a moment behind, so a caller that resolved the lines through the
+        channel's own active listings may retry); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
         external order id was placed as another order: other lines, shipping fee, customer, fulfillment, dealer
         or payment TTL, named in the message; the same request returns that order, also once its delivery
         address has changed: it is compared with the fulfillment as placed, and address_as_of is not compared).
@@ -246,13 +256,15 @@ class OrderServiceServicer:
     def ReturnItems(self, request, context):
         """Receives returned units at any location (they are restocked there) and states the refund, in
         proportion to what was paid for the lines. Idempotent by request_id (in the caller's scope: two shops may
-        use one id): a retry gets the first answer even if the location has been disabled since.
+        use one id): a retry gets the first answer even if the location has been disabled since. After the
+        order's returnable_until only the brand's operators may accept a return, with accept_after_window.
         Errors: NOT_FOUND (order; a return location inventory does not know or that is disabled);
         PERMISSION_DENIED (a store or dealer token receiving at a location that is not its own; a channel token
         receiving at a dealer's location, which makes the goods that dealer's stock at its wholesale price, unless
-        the order is that dealer's or was fulfilled from there);
+        the order is that dealer's or was fulfilled from there; accept_after_window from any token but the
+        brand's operators);
         FAILED_PRECONDITION INVALID_ORDER_STATE (nothing delivered yet), RETURN_EXCEEDS_DELIVERED (more units
-        than were delivered and not yet returned).
+        than were delivered and not yet returned), RETURN_WINDOW_CLOSED (the order's returnable_until passed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -329,6 +341,11 @@ class OrderService:
     UNAVAILABLE with google.rpc.RetryInfo (a database, NATS or inventory outage: retry with the same request);
     ABORTED (a concurrent change won: retry). FAILED_PRECONDITION carries google.rpc.ErrorInfo (domain
     "onepool") whose `reason` is listed on each RPC below.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     @staticmethod

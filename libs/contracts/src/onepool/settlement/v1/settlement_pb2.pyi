@@ -173,18 +173,20 @@ class GetStatementResponse(_message.Message):
     def __init__(self, statement: _Optional[_Union[Statement, _Mapping]] = ...) -> None: ...
 
 class Discrepancy(_message.Message):
-    __slots__ = ("order_id", "kind", "detail", "entry_id", "move_id")
+    __slots__ = ("order_id", "kind", "detail", "entry_id", "move_id", "currency")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     MOVE_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     kind: str
     detail: str
     entry_id: str
     move_id: str
-    def __init__(self, order_id: _Optional[str] = ..., kind: _Optional[str] = ..., detail: _Optional[str] = ..., entry_id: _Optional[str] = ..., move_id: _Optional[str] = ...) -> None: ...
+    currency: str
+    def __init__(self, order_id: _Optional[str] = ..., kind: _Optional[str] = ..., detail: _Optional[str] = ..., entry_id: _Optional[str] = ..., move_id: _Optional[str] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class ReconcileRequest(_message.Message):
     __slots__ = ("period_start", "period_end", "currency")
@@ -197,20 +199,38 @@ class ReconcileRequest(_message.Message):
     def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class ReconcileResponse(_message.Message):
-    __slots__ = ("orders_settled", "gross", "ledger_sum", "discrepancies", "refunds", "entries_checked")
+    __slots__ = ("orders_settled", "gross", "ledger_sum", "discrepancies", "refunds", "entries_checked", "totals")
     ORDERS_SETTLED_FIELD_NUMBER: _ClassVar[int]
     GROSS_FIELD_NUMBER: _ClassVar[int]
     LEDGER_SUM_FIELD_NUMBER: _ClassVar[int]
     DISCREPANCIES_FIELD_NUMBER: _ClassVar[int]
     REFUNDS_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
     orders_settled: int
     gross: _common_pb2.Money
     ledger_sum: _common_pb2.Money
     discrepancies: _containers.RepeatedCompositeFieldContainer[Discrepancy]
     refunds: _common_pb2.Money
     entries_checked: int
-    def __init__(self, orders_settled: _Optional[int] = ..., gross: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., ledger_sum: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., refunds: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., entries_checked: _Optional[int] = ...) -> None: ...
+    totals: _containers.RepeatedCompositeFieldContainer[ReconcileTotals]
+    def __init__(self, orders_settled: _Optional[int] = ..., gross: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., ledger_sum: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discrepancies: _Optional[_Iterable[_Union[Discrepancy, _Mapping]]] = ..., refunds: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., entries_checked: _Optional[int] = ..., totals: _Optional[_Iterable[_Union[ReconcileTotals, _Mapping]]] = ...) -> None: ...
+
+class ReconcileTotals(_message.Message):
+    __slots__ = ("currency", "orders_settled", "gross", "refunds", "ledger_sum", "entries_checked")
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_SETTLED_FIELD_NUMBER: _ClassVar[int]
+    GROSS_FIELD_NUMBER: _ClassVar[int]
+    REFUNDS_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_SUM_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    orders_settled: int
+    gross: _common_pb2.Money
+    refunds: _common_pb2.Money
+    ledger_sum: _common_pb2.Money
+    entries_checked: int
+    def __init__(self, currency: _Optional[str] = ..., orders_settled: _Optional[int] = ..., gross: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunds: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., ledger_sum: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., entries_checked: _Optional[int] = ...) -> None: ...
 
 class RecordPaymentRequest(_message.Message):
     __slots__ = ("request_id", "from_party", "to_party", "amount", "reference", "fee_retained")

@@ -42,6 +42,11 @@ class SettlementServiceStub:
 
     Instants are kept to the microsecond (the ledger's resolution); a Timestamp finer than that is rounded up,
     which bounds exactly the same postings (each is at a whole microsecond), and is answered rounded.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def __init__(self, channel):
@@ -134,6 +139,11 @@ class SettlementServiceServicer:
 
     Instants are kept to the microsecond (the ledger's resolution); a Timestamp finer than that is rounded up,
     which bounds exactly the same postings (each is at a whole microsecond), and is answered rounded.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     def GetBalance(self, request, context):
@@ -161,7 +171,9 @@ class SettlementServiceServicer:
         """A party's statement for a period: opening balance, every line with its running balance, closing
         balance (= opening + the lines). Stored; optionally idempotent by request_id.
         Errors: FAILED_PRECONDITION STATEMENT_TOO_LARGE (more lines than one statement holds: ask for a shorter
-        period), BALANCE_OUT_OF_RANGE (the opening or a running balance is beyond what an int64 amount holds).
+        period), BALANCE_OUT_OF_RANGE (the opening or a running balance is beyond what an int64 amount holds),
+        CURRENCY_REQUIRED (the request names no currency and the party has lines in several; metadata
+        `currencies` lists them: name one).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -195,7 +207,8 @@ class SettlementServiceServicer:
         channel's remittance, a request_id whose payment was posted for a different request, however long ago);
         FAILED_PRECONDITION BALANCE_LIMIT (the payment would take a party's balance beyond +-2^62 further from
         zero: the ledger keeps every balance well inside int64), CURRENCY_MISMATCH (a payment from or to a channel
-        in a currency other than the one the channel sells in; metadata `channel_currency`).
+        in a currency other than the one the channel sells in, metadata `channel_currency`; or from or to a dealer
+        in a currency it has no lines in while it has lines in others, metadata `dealer_currencies`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -370,6 +383,11 @@ class SettlementService:
 
     Instants are kept to the microsecond (the ledger's resolution); a Timestamp finer than that is rounded up,
     which bounds exactly the same postings (each is at a whole microsecond), and is answered rounded.
+
+    Errors: RESOURCE_EXHAUSTED OVERLOADED (every slot of the service is busy and its queue full, or the call
+    waited its most in the queue: nothing was done; google.rpc.RetryInfo says when to retry);
+    FAILED_PRECONDITION MESSAGE_TOO_LARGE (through the web gateway only: a request or a reply over its size
+    limits, ErrorInfo metadata reply_max_bytes and request_max_bytes; ask for less per call, no retry passes).
     """
 
     @staticmethod
