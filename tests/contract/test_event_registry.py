@@ -34,6 +34,7 @@ PUBLIC_SUBJECTS = {
     "orders.order.shipped",
     "orders.order.completed",
     "orders.order.returned",
+    "orders.order.return_window_closed",
     "orders.order.deposit_paid",
     "orders.order.promise_moved",
     "orders.order.stock_filled",

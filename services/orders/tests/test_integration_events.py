@@ -3,7 +3,7 @@ no network: the translator is the only place domain objects become the published
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from onepool.common.v1 import common_pb2
 from onepool.orders.v1 import events_pb2 as ev
@@ -112,37 +112,47 @@ def test_returns_and_cancellations_state_what_is_due_back() -> None:
     assert all(f.is_cancelled for f in event.facts.fulfillments)
 
 
-def test_events_say_when_nothing_can_cancel_the_payment_any_more() -> None:
-    """OrderFacts.is_final, what settlement's payouts and dealers' credit wait for: closed, or paid with every
-    fulfillment left or cancelled and one at least left (CancelOrder then refunds nothing, only a return)."""
+def test_events_say_when_nothing_can_refund_the_payment_any_more() -> None:
+    """OrderFacts.is_final, what settlement's payouts and dealers' credit wait for: cancelled, or its return
+    window closed (goods gone is not enough: a return still refunds the sale). The window runs from when the
+    last goods left, for the channel's days (7 unless the channel says otherwise)."""
     order = split_order()
     assert [e.facts.is_final for e in published(order)] == [False, False]  # placed; paid, nothing left yet
     shop, warehouse = order.fulfillments
     order.ship(shop.id, "SF1", NOW)
     (shipped,) = published(order)
-    assert not shipped.facts.is_final  # one location still to ship: CancelOrder would refund its part
-    order.ship(warehouse.id, "SF2", NOW)
+    assert not shipped.facts.is_final and not shipped.facts.HasField("returnable_until")
+    later = NOW + timedelta(hours=5)
+    order.ship(warehouse.id, "SF2", later)
     (shipped,) = published(order)
-    assert shipped.facts.is_final and shipped.facts.is_open
+    assert not shipped.facts.is_final and shipped.facts.is_open  # all gone, yet returnable for 7 days
+    assert shipped.facts.returnable_until.ToDatetime(UTC) == later + timedelta(days=7)
+    assert not order.close_return_window(later + timedelta(days=7) - timedelta(seconds=1))
+    assert order.close_return_window(later + timedelta(days=7))
+    assert not order.close_return_window(later + timedelta(days=8))  # once
+    (closed,) = published(order)
+    assert isinstance(closed, ev.OrderReturnWindowClosed)
+    assert closed.facts.is_final and closed.facts.facts_version == order_facts.CURRENT
 
     partly = split_order()
     published(partly)
     partly.ship(partly.fulfillments[0].id, "SF1", NOW)
-    partly.cancel("warehouse lost it", NOW)  # the rest will not leave: cancelled, its share refunded
+    partly.cancel("warehouse lost it", later)  # the rest will not leave: cancelled, its share refunded
     *_, cancelled_rest = published(partly)
-    assert cancelled_rest.facts.is_final and cancelled_rest.facts.is_open
+    assert not cancelled_rest.facts.is_final and cancelled_rest.facts.is_open
+    assert cancelled_rest.facts.returnable_until.ToDatetime(UTC) == NOW + timedelta(days=7)  # from what left
 
     unpaid = split_order()
     unpaid.events.clear()
     unpaid.cancel("changed mind", NOW)
     (event,) = published(unpaid)
-    assert event.facts.is_final and not event.facts.is_open  # closed: nothing left to cancel
+    assert event.facts.is_final and not event.facts.is_open  # closed: nothing left to refund
 
 
-def test_events_say_which_facts_they_state_and_the_rule_for_older_ones_agrees() -> None:
-    """Every event says it states `is_final` (facts_version), so its false is not read as "not stated". A reader
-    of an event from before the field (facts_version 0) applies orders' rule to the facts the event states
-    (onepool_runtime.order_facts): on every event of these orders, that gives what orders states."""
+def test_events_say_which_facts_they_state() -> None:
+    """Every event says it states `is_final` under the return window (facts_version), so its false is not read
+    as "not stated" and readers (onepool_runtime.order_facts) take it as stated. Only an event from before the
+    field (facts_version 0) is read by the older rule, which counted goods gone as final."""
     seen = []
     for steps in ("ship both", "ship one, cancel", "cancel unpaid"):
         order = split_order()
@@ -162,8 +172,10 @@ def test_events_say_which_facts_they_state_and_the_rule_for_older_ones_agrees() 
     assert {e.facts.facts_version for e in seen} == {order_facts.CURRENT}
     assert {e.facts.is_final for e in seen} == {True, False}
     for event in seen:
-        old = type(event.facts)()
-        old.CopyFrom(event.facts)
-        old.ClearField("facts_version")
-        old.ClearField("is_final")
-        assert order_facts.is_final(old) == event.facts.is_final == order_facts.is_final(event.facts)
+        assert order_facts.is_final(event.facts) == event.facts.is_final
+    shipped_both = seen[3]
+    old = type(shipped_both.facts)()
+    old.CopyFrom(shipped_both.facts)
+    old.ClearField("facts_version")
+    old.ClearField("is_final")
+    assert order_facts.is_final(old) and not shipped_both.facts.is_final

@@ -238,12 +238,12 @@ def _fulfillment(fid: str, *, shipped: bool = False, cancelled: bool = False) ->
 
 def test_an_order_is_final_for_payouts_when_orders_says_so() -> None:
     """rules.is_final reads orders' fact and never judges the fulfillments itself (orders decides what can still
-    be cancelled); an event from before orders stated the fact counts once the order is closed."""
+    be refunded); a completed order is not final while its return window is open (a return refunds it)."""
     left = _fulfillment("F1", shipped=True)
     paid = replace(order(), is_paid=True, fulfillments=(left,))
     assert not rules.is_final(paid)  # all its goods gone, but orders has not said it is final
     assert rules.is_final(replace(order(), is_final=True))
-    assert rules.is_final(replace(order(), is_open=False))  # closed, in an event without the fact
+    assert not rules.is_final(replace(paid, is_open=False))  # completed, its return window still open
 
 
 def test_a_stored_entry_is_this_payments_only_if_everything_it_wrote_is_the_same() -> None:

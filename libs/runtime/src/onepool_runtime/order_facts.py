@@ -10,7 +10,9 @@ from onepool_kernel.payments import payment_is_final
 
 # The facts_version orders writes, and from which each fact is stated.
 IS_FINAL_STATED = 1
-CURRENT = IS_FINAL_STATED
+# From 2 on `is_final` waits for the order's return window (and `returnable_until` is stated).
+RETURN_WINDOW_STATED = 2
+CURRENT = RETURN_WINDOW_STATED
 
 
 def is_final(facts: facts_pb2.OrderFacts) -> bool:

@@ -38,6 +38,10 @@ class OrdersSettings(ServiceSettings):
     # many it lapses per transaction (docs/presale.md).
     balance_sweep_interval_seconds: float = 5.0
     balance_sweep_batch: int = 50
+    # How often the return-window closer looks for orders whose returnable_until passed, and how many it closes
+    # per transaction (service_layer/return_windows.py).
+    return_window_interval_seconds: float = Field(default=30.0, gt=0)
+    return_window_batch: int = Field(default=100, gt=0)
 
     @property
     def hand_over_slots(self) -> int:

@@ -195,6 +195,7 @@ def _channel_values(channel: Channel) -> dict[str, Any]:
         "balance_due_seconds": channel.presale.balance_due_seconds,
         "min_deposit_bps": channel.presale.min_deposit_bps,
         "deposit_rule": channel.presale.deposit_rule.value,
+        "return_window_days": channel.return_window_days,
         "status": channel.status.value,
         "currency": channel.currency,
         "version": channel.version,

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 from onepool_kernel.presale import PresaleTerms
 
-from onepool_channels.domain.model import AllocationPolicy, Catalogue, ChannelStatus, ChannelType, Listing
+from onepool_channels.domain.model import (
+    DEFAULT_RETURN_WINDOW_DAYS,
+    AllocationPolicy,
+    Catalogue,
+    ChannelStatus,
+    ChannelType,
+    Listing,
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,7 @@ class CreateChannel:
     currency: str
     catalogue: Catalogue = Catalogue.LISTINGS
     presale: PresaleTerms = field(default_factory=PresaleTerms)
+    return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class UpdateChannel:
     status: ChannelStatus | None = None
     catalogue: Catalogue | None = None
     presale: PresaleTerms | None = None
+    return_window_days: int | None = None
     # Fields that never change, as a request without a mask sent them (field, value): a read-modify-write sends
     # them back as they are; a different value is refused, not ignored.
     unchanged: tuple[tuple[str, object], ...] = ()

@@ -23,6 +23,10 @@ from onepool_kernel.money import Money
 from onepool_kernel.presale import PresaleTerms
 from onepool_kernel.stock import FULL_SHARE_BPS, PoolShare, capped, channel_sellable, presale_sellable
 
+# China's 7-day no-reason return rule: what a channel allows unless it says otherwise.
+DEFAULT_RETURN_WINDOW_DAYS = 7
+MAX_RETURN_WINDOW_DAYS = 365
+
 
 class ChannelType(StrEnum):
     ONLINE_STORE = "ONLINE_STORE"
@@ -110,12 +114,16 @@ class Channel:
     version: int = 1
     catalogue: Catalogue = Catalogue.LISTINGS
     presale: PresaleTerms = field(default_factory=PresaleTerms)
+    # Days an order may be returned after its last goods left (orders fixes each order's deadline from it).
+    return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = []
         if not 0 <= self.fee_rate_bps <= FULL_SHARE_BPS:
             problems.append(FieldViolation("fee_rate_bps", "must be between 0 and 10000"))
+        if not 0 <= self.return_window_days <= MAX_RETURN_WINDOW_DAYS:
+            problems.append(FieldViolation("return_window_days", f"must be between 0 and {MAX_RETURN_WINDOW_DAYS}"))
         if self.type is ChannelType.DEALER and not self.owner_dealer_id:
             problems.append(FieldViolation("owner_dealer_id", "is required for DEALER channels"))
         if self.type is not ChannelType.DEALER and self.owner_dealer_id:
@@ -158,10 +166,13 @@ class Channel:
         status: ChannelStatus | None = None,
         catalogue: Catalogue | None = None,
         presale: PresaleTerms | None = None,
+        return_window_days: int | None = None,
     ) -> dict[str, object]:
         """What would change (None leaves a field as it is); empty when the channel is already as asked."""
         if fee_rate_bps is not None and not 0 <= fee_rate_bps <= FULL_SHARE_BPS:
             raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
+        if return_window_days is not None and not 0 <= return_window_days <= MAX_RETURN_WINDOW_DAYS:
+            raise InvalidArgument("channel.return_window_days", f"must be between 0 and {MAX_RETURN_WINDOW_DAYS}")
         wanted: dict[str, object] = {
             "name": name,
             "fee_rate_bps": fee_rate_bps,
@@ -169,6 +180,7 @@ class Channel:
             "status": status,
             "catalogue": catalogue,
             "presale": presale,
+            "return_window_days": return_window_days,
         }
         return {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
 

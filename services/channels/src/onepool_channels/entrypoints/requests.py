@@ -28,6 +28,8 @@ from onepool_channels.adapters.mappers import (
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import FORMATS, MAX_FIELD_AMOUNT_MINOR, ImportedOrder
 from onepool_channels.domain.model import (
+    DEFAULT_RETURN_WINDOW_DAYS,
+    MAX_RETURN_WINDOW_DAYS,
     AllocationPolicy,
     Catalogue,
     ChannelType,
@@ -39,7 +41,7 @@ DEFAULT_CURRENCY = "CNY"
 MAX_BPS = 10_000
 MAX_BUFFER = 1_000_000
 ALLOCATION_FIELDS = ("location_ids", "location_types", "max_share_bps", "buffer_units", "own_stock")
-UPDATABLE = ("name", "fee_rate_bps", "allocation", "status", "catalogue", "presale")
+UPDATABLE = ("name", "fee_rate_bps", "allocation", "status", "catalogue", "presale", "return_window_days")
 # A week of days: a longer balance deadline is a typing mistake, not a campaign.
 MAX_BALANCE_DUE_SECONDS = 366 * 24 * 3600
 IMMUTABLE = ("id", "code", "type", "owner_dealer_id", "currency", "created_at", "updated_at", "version")
@@ -113,6 +115,12 @@ def _fee(v: Violations, value: int, path: str) -> None:
         v.add(path, "must be between 0 and 10000 basis points")
 
 
+def _return_window(v: Violations, value: int, path: str) -> int:
+    if value > MAX_RETURN_WINDOW_DAYS:
+        v.add(path, f"must be between 0 and {MAX_RETURN_WINDOW_DAYS} days")
+    return value
+
+
 def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
     v = Violations()
     check_id(v, "code", req.code)
@@ -129,6 +137,9 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
     allocation = _allocation(v, req.allocation, "allocation")
     catalogue = _catalogue(v, req.catalogue, "catalogue")
     presale = _presale(v, req.presale, "presale")
+    window = DEFAULT_RETURN_WINDOW_DAYS
+    if req.HasField("return_window_days"):
+        window = _return_window(v, req.return_window_days, "return_window_days")
     currency = req.currency or DEFAULT_CURRENCY
     check_currency(v, "currency", currency)
     if len(req.request_id) > 128:
@@ -145,6 +156,7 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
         currency=currency,
         catalogue=catalogue,
         presale=presale,
+        return_window_days=window,
     )
 
 
@@ -162,6 +174,8 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
             paths.append("catalogue")
         if c.HasField("presale"):
             paths.append("presale")
+        if c.HasField("return_window_days"):
+            paths.append("return_window_days")
     fields: dict[str, object] = {}
     allocation_fields: list[str] = []
     for i, path in enumerate(paths):
@@ -170,9 +184,7 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         if head in IMMUTABLE:
             v.add(where, f"{path} cannot be changed")
         elif head not in UPDATABLE or (sub and (head != "allocation" or sub not in ALLOCATION_FIELDS)):
-            v.add(
-                where, f"{path} is not an updatable field (name, fee_rate_bps, allocation, status, catalogue, presale)"
-            )
+            v.add(where, f"{path} is not an updatable field ({', '.join(UPDATABLE)})")
         elif head == "name":
             check_text(v, "channel.name", c.name, max_len=200, required=True)
             fields["name"] = c.name.strip()
@@ -188,6 +200,10 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
             fields["catalogue"] = _catalogue(v, c.catalogue, "channel.catalogue")
         elif head == "presale":
             fields["presale"] = _presale(v, c.presale, "channel.presale")
+        elif head == "return_window_days":
+            # Named in a mask but unset: the default, as on create.
+            days = c.return_window_days if c.HasField("return_window_days") else DEFAULT_RETURN_WINDOW_DAYS
+            fields["return_window_days"] = _return_window(v, days, "channel.return_window_days")
         elif sub:
             allocation_fields.append(sub)
         else:
@@ -209,6 +225,7 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         status=fields.get("status"),  # type: ignore[arg-type]
         catalogue=fields.get("catalogue"),  # type: ignore[arg-type]
         presale=fields.get("presale"),  # type: ignore[arg-type]
+        return_window_days=fields.get("return_window_days"),  # type: ignore[arg-type]
         unchanged=() if explicit else _sent_as_is(c),
     )
 

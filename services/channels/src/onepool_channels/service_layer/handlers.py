@@ -45,6 +45,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
         status=ChannelStatus.ACTIVE,
         catalogue=cmd.catalogue,
         presale=cmd.presale,
+        return_window_days=cmd.return_window_days,
     )
     return await uow.repo.add_channel(channel)
 
@@ -103,6 +104,7 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
         status=cmd.status,
         catalogue=cmd.catalogue,
         presale=cmd.presale,
+        return_window_days=cmd.return_window_days,
     )
     # A channel already as asked answers whatever its version: a retry of an update that went through (its
     # answer lost) gets the channel, not ABORTED; only a change that would overwrite another's is refused.

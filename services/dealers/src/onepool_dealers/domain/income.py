@@ -7,8 +7,9 @@ on a replenishment and then cancels the sale would hold more than its limit. So:
 - a dealer's positive lines of an entry of an order (its share of a sale, a fulfillment fee, goods of a sale
   taken over from its shop), summed, are held (line by line, as settlement's payouts hold them: an entry that
   takes from a dealer's sale and gives it a fee holds the fee) until an orders event shows the order final
-  (OrderFacts.is_final, decided by orders: closed, or paid with all its goods gone, so CancelOrder refunds
-  nothing of it any more, only a return, which brings the goods back), and counts from then on;
+  (OrderFacts.is_final, decided by orders: cancelled, wholly refunded, or its return window closed, announced
+  by orders.order.return_window_closed), and counts from then on. Goods gone are not enough: a dealer could
+  ship its own sale, reorder on the credit its share gave, then return the sale into its own shop;
 - its negative lines (a refund, a reversal, goods it took over) count at once, and so does anything without
   an order (payments, payouts, transfers): credit only ever waits to grow, never to shrink;
 - an entry of an order already heard closed counts at once (a return after completion refunds through a

@@ -60,6 +60,8 @@ def event_consumers(
             order_events.OrderShipped,
             order_events.OrderCompleted,
             order_events.OrderReturned,
+            # The sale's income counts towards credit only once its return window closed (domain/income.py).
+            order_events.OrderReturnWindowClosed,
         )
     ]
     settlement_view = [

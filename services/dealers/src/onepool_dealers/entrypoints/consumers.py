@@ -121,6 +121,7 @@ OrderEvent: TypeAlias = (
     | order_events.OrderShipped
     | order_events.OrderCompleted
     | order_events.OrderReturned
+    | order_events.OrderReturnWindowClosed
 )
 
 

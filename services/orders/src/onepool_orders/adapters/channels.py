@@ -22,7 +22,7 @@ from onepool_orders.domain.channels import (
 _CHANNELS, _LISTINGS = core_tables(ChannelRow, ChannelListingRow)
 _COLUMNS = (
     "c.id, c.type, c.owner_dealer_id, c.version, c.currency, c.catalogue, c.balance_due_seconds, c.min_deposit_bps, "
-    "c.deposit_rule"
+    "c.deposit_rule, c.return_window_days"
 )
 _GET = f"SELECT {_COLUMNS} FROM channels c WHERE c.id = $1"
 # The channel and its listings of the order's SKUs in one statement (read by every PlaceOrder).
@@ -44,6 +44,7 @@ def _channel(row: Any) -> SalesChannel:
         row["currency"],
         Catalogue(row["catalogue"]),
         presale,
+        row["return_window_days"],
     )
 
 
@@ -78,6 +79,7 @@ class ChannelRepository(Repository):
             "balance_due_seconds": channel.presale.balance_due_seconds,
             "min_deposit_bps": channel.presale.min_deposit_bps,
             "deposit_rule": channel.presale.deposit_rule.value,
+            "return_window_days": channel.return_window_days,
         }
         return await upsert_newer(self.session, _CHANNELS, values, ["id"], replace_equal=True)
 

@@ -85,6 +85,8 @@ def translate(event: object) -> Iterable[Message]:
                 previous_address=previous,
                 region=o.fulfillment.region,
             )
+        case de.ReturnWindowClosed(order=o):
+            yield ev.OrderReturnWindowClosed(facts=order_facts(o))
         case de.DepositPaid(order=o):
             yield ev.OrderDepositPaid(facts=order_facts(o))
         case de.StockFilled(order=o):

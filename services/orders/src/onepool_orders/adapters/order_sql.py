@@ -47,7 +47,8 @@ SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.sta
        o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
        o.shipping_fee_minor, o.deposit_minor, o.deposit_ref, o.balance_due_at, o.deposit_kept_minor, o.stock_seen_at,
        o.address_as_of, o.placed_address, o.revision, o.channel_version, o.deposit_rule, o.stock_versions,
-       o.promise_broken_at,
+       o.promise_broken_at, o.returnable_until, o.return_window_closed,
+       COALESCE((SELECT c.return_window_days FROM channels c WHERE c.id = o.channel_id), 7) AS return_window_days,
        ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor,
                         l.awaiting_quantity, l.promised_at)
              FROM order_lines l WHERE l.order_id = o.id ORDER BY l.line_no) AS lines,
@@ -113,7 +114,8 @@ SELECT EXISTS (SELECT FROM added) AS added,
 # order's new revision (the pending case also asks that nothing was saved since it was placed: the revision
 # stored is one less); $42 the channel version of the first payment; $43 the deposit rule the deposit was paid
 # under (NULL: none, or not known); $44 the inventory allocation versions the lines followed (`versions_json`);
-# $45 when the seller first broke a promise to the customer holding a deposit (Order.promise_broken_at).
+# $45 when the seller first broke a promise to the customer holding a deposit (Order.promise_broken_at); $46,
+# $47 the return deadline and whether its closing was published.
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
@@ -122,7 +124,8 @@ WITH o AS (
                     balance_due_at = $35, deposit_kept_minor = $36, stock_seen_at = $37,
                     fulfillment = COALESCE($38::jsonb, fulfillment), address_as_of = $39, placed_address = $40,
                     revision = $41::bigint, channel_version = $42::bigint, deposit_rule = $43::text,
-                    stock_versions = $44::jsonb, promise_broken_at = $45::timestamptz
+                    stock_versions = $44::jsonb, promise_broken_at = $45::timestamptz,
+                    returnable_until = $46::timestamptz, return_window_closed = $47::boolean
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''
                                          AND revision = $41::bigint - 1))
   RETURNING id, created_at),
@@ -161,6 +164,16 @@ CLAIM_OVERDUE_BALANCES = """
 SELECT id FROM orders
 WHERE status = 'DEPOSIT_PAID' AND balance_due_at <= now()
 ORDER BY balance_due_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
+# The return-window closer's claim (handlers.close_return_windows): locked until its transaction ends, rows
+# another closer holds skipped; once closed an order no longer matches (index orders_return_window_open).
+CLAIM_CLOSING_WINDOWS = """
+SELECT id FROM orders
+WHERE returnable_until IS NOT NULL AND NOT return_window_closed AND returnable_until <= now()
+ORDER BY returnable_until
 LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
@@ -293,6 +306,9 @@ def order_of(r: Any) -> Order:
         deposit_rule=DepositRule(r["deposit_rule"]) if r["deposit_rule"] else None,
         stock_versions=versions_back(r["stock_versions"]),
         promise_broken_at=r["promise_broken_at"],
+        returnable_until=r["returnable_until"],
+        return_window_closed=r["return_window_closed"],
+        channel_return_window_days=r["return_window_days"],
     )
 
 
@@ -401,4 +417,6 @@ def save_args(
         order.deposit_rule.value if order.deposit_rule is not None else None,
         versions_json(order.stock_versions),
         order.promise_broken_at,
+        order.returnable_until,
+        order.return_window_closed,
     )

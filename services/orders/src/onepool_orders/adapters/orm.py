@@ -6,7 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from onepool_runtime.columns import Created, Stamped, counter_column, money_column, priced_line_checks, timestamp_column
-from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -54,6 +66,12 @@ class OrderRow(OrdersTable, Stamped, table=True):
         Index("orders_pending", "next_recovery_at", postgresql_where="status = 'PENDING'"),
         # The balance sweeper's scan: only DEPOSIT_PAID orders can lapse.
         Index("orders_balance_due", "balance_due_at", postgresql_where="status = 'DEPOSIT_PAID'"),
+        # The return-window closer's scan: only orders whose window is still to be closed.
+        Index(
+            "orders_return_window_open",
+            "returnable_until",
+            postgresql_where="returnable_until IS NOT NULL AND NOT return_window_closed",
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -105,6 +123,11 @@ class OrderRow(OrdersTable, Stamped, table=True):
     revision: int = Field(default=0, sa_column=counter_column())
     # The channel version the first payment was made under (0: unpaid, or paid before it was kept).
     channel_version: int = Field(default=0, sa_column=counter_column())
+    # Order.returnable_until, and whether OrderReturnWindowClosed was published (migration 0016).
+    returnable_until: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    return_window_closed: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
 
 
 class OrderLineRow(OrdersTable, table=True):
@@ -207,6 +230,8 @@ class ChannelRow(OrdersTable, table=True):
     balance_due_seconds: int = 0
     min_deposit_bps: int = 0
     deposit_rule: str = Field(default="REFUND", max_length=16)
+    # Days an order may be returned after its last goods left (migration 0016; 7 for copies made before).
+    return_window_days: int = Field(default=7, sa_column=Column(Integer, nullable=False, server_default="7"))
 
 
 class ChannelListingRow(OrdersTable, table=True):

@@ -254,6 +254,13 @@ class OrderRepository:
         rows = await pg.fetch(sql.CLAIM_OVERDUE_BALANCES, limit)
         return [r["id"] for r in rows]
 
+    async def claim_closing_windows(self, limit: int) -> list[str]:
+        """Orders whose return deadline passed and whose closing is not published yet, locked for this
+        transaction; rows another closer holds are skipped (SKIP LOCKED), so replicas take different orders."""
+        pg = await self._uow.driver()
+        rows = await pg.fetch(sql.CLAIM_CLOSING_WINDOWS, limit)
+        return [r["id"] for r in rows]
+
     async def search(self, query: ListOrders) -> list[Order]:
         stmt = list_query(query)
         ids = list((await self.session.execute(stmt)).scalars())

@@ -31,6 +31,10 @@ from onepool_kernel.money import Money
 from onepool_kernel.presale import PresaleTerms
 
 DEALER = "DEALER"
+# A channel's return window when its events do not state one (published before channels kept it): the 7-day
+# no-reason return rule channels applies by default.
+DEFAULT_RETURN_WINDOW_DAYS = 7
+MAX_RETURN_WINDOW_DAYS = 365
 # The ErrorInfo reason of a refusal on the channel's listings alone (PlaceOrder's errors in the orders proto).
 LISTING_TERMS = "LISTING_TERMS"
 
@@ -47,6 +51,8 @@ class SalesChannel:
     currency: str = ""
     catalogue: Catalogue = Catalogue.LISTINGS
     presale: PresaleTerms = field(default_factory=PresaleTerms)
+    # Days an order may be returned after its last goods left (Order.returnable_until is fixed from it then).
+    return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
 
     @property
     def bound_dealer(self) -> str:

@@ -61,6 +61,8 @@ class ReturnItems:
     lines: tuple[StockLine, ...]
     return_location_id: str
     reason: str
+    # After the order's returnable_until: accepted only with this (the brand's operators; scope.py).
+    accept_after_window: bool = False
 
 
 @dataclass(frozen=True)

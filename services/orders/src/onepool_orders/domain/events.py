@@ -79,3 +79,10 @@ class PromiseMoved:
     order: Order
     lines: tuple[LinePromise, ...]
     reason: str
+
+
+@dataclass(frozen=True)
+class ReturnWindowClosed:
+    """The order's returnable_until passed: its income is final (published once per order)."""
+
+    order: Order

@@ -52,6 +52,7 @@ from onepool_kernel.presale import DepositRule, PresaleTerms
 
 from onepool_orders.domain import events
 from onepool_orders.domain import stock_requests as sr
+from onepool_orders.domain.channels import DEFAULT_RETURN_WINDOW_DAYS
 from onepool_orders.domain.stock_requests import StockLine
 
 
@@ -295,6 +296,15 @@ class Order:
     # later change of the channel's rule is for deposits paid after it). None: no deposit, or one paid before it
     # was kept (a lapse applies the channel's rule).
     deposit_rule: DepositRule | None = None
+    # Returns are accepted until then: when the last goods left plus the channel's return window, fixed at that
+    # moment (`_fix_return_window`). None while goods are still to leave (or nothing will: cancelled).
+    returnable_until: datetime | None = None
+    # The window closed and OrderReturnWindowClosed was published (once: `close_return_window`); the order's
+    # income is final from then on (`is_final`).
+    return_window_closed: bool = False
+    # The channel's return window in days as orders' copy of the channel states it when the order was read
+    # (not stored with the order): what `returnable_until` is fixed from when the last goods leave.
+    channel_return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
     stock_requests: list[sr.StockRequest] = field(default_factory=list, repr=False, compare=False)
     new_returns: list[Return] = field(default_factory=list, repr=False, compare=False)
@@ -426,11 +436,39 @@ class Order:
 
     @property
     def is_final(self) -> bool:
-        """Nothing can cancel the payment any more: the order is closed, or paid with all its goods gone (every
-        fulfillment left or cancelled, one at least left; CancelOrder then refunds nothing, only a return does,
-        and the goods come back with it). What settlement's payouts and dealers' credit wait for (the kernel's
-        rule, which readers of events from before orders stated it apply too)."""
-        return payment_is_final(self.is_open, self.is_paid, self.fulfillments)
+        """Nothing can refund the payment any more (short of an operator's late return, a quality claim): the
+        order was cancelled or rejected, everything paid is refunded already, or its return window closed. What
+        settlement's payouts and dealers' credit wait for. Goods that left are not enough: until the window
+        closes a return refunds the sale, and income counted at shipment would have lent the seller credit it
+        then loses (a dealer shipping, reordering on the credit and returning its own sale). Once true, true
+        for good: each of the three only ever becomes true."""
+        if self.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED) or self.return_window_closed:
+            return True
+        assert self.paid is not None and self.refunded is not None
+        return self.paid.amount_minor > 0 and self.refunded == self.paid
+
+    def _fix_return_window(self) -> None:
+        """Once every fulfillment not cancelled has left (one at least), the return deadline is fixed: when the
+        last of them left plus the channel's window now. A later change of the channel's window moves no order
+        whose goods are gone."""
+        if self.returnable_until is not None or not payment_is_final(True, True, self.fulfillments):
+            return
+        last_left = max(f.shipped_at for f in self.fulfillments if f.has_left and f.shipped_at is not None)
+        self.returnable_until = last_left + timedelta(days=self.channel_return_window_days)
+
+    def window_closed(self, now: datetime) -> bool:
+        """No return is accepted any more without an operator's override."""
+        return self.return_window_closed or (self.returnable_until is not None and now > self.returnable_until)
+
+    def close_return_window(self, now: datetime) -> bool:
+        """The return deadline passed: record it once and publish OrderReturnWindowClosed (its facts final).
+        False, unchanged, if the window is still open or was closed already."""
+        if self.return_window_closed or self.returnable_until is None or now < self.returnable_until:
+            return False
+        self.return_window_closed = True
+        self.updated_at = now
+        self.events.append(events.ReturnWindowClosed(self))
+        return True
 
     @property
     def is_pickup(self) -> bool:
@@ -706,6 +744,7 @@ class Order:
             for ln in f.lines:
                 units[ln.sku] = units.get(ln.sku, 0) + ln.quantity
         self._move(OrderStatus.SHIPPED, "cancel", now)
+        self._fix_return_window()  # what left is all that will: its window runs from when it left
         refund = self._refund_due()
         assert self.refunded is not None
         self.refunded = self.refunded + refund
@@ -901,6 +940,7 @@ class Order:
             self._move(to, "ship", now)
         fulfillment.status = status
         fulfillment.shipped_at = now
+        self._fix_return_window()
         self.events.append(events.FulfillmentShipped(self, fulfillment.id))
 
     def record_left_in_inventory(self, reservation_id: str, location_ids: frozenset[str], now: datetime) -> bool:
@@ -1036,13 +1076,30 @@ class Order:
         return True
 
     def return_items(
-        self, return_id: str, request_id: str, lines: list[StockLine], location_id: str, reason: str, now: datetime
+        self,
+        return_id: str,
+        request_id: str,
+        lines: list[StockLine],
+        location_id: str,
+        reason: str,
+        now: datetime,
+        *,
+        accept_after_window: bool = False,
     ) -> Return:
         """Goods come back to any location and are restocked there. The refund is the paid amount in
         proportion to the value returned so far (cumulatively, so rounding never drifts), and the last
-        return refunds exactly what is left: refunds never exceed the payment."""
+        return refunds exactly what is left: refunds never exceed the payment. After `returnable_until` only
+        with `accept_after_window` (an operator's quality claim; the caller checks who may)."""
         if self.status not in RETURNABLE_STATES:
             raise _state_error(self, "return items of", "nothing has been delivered yet")
+        if self.window_closed(now) and not accept_after_window:
+            assert self.returnable_until is not None
+            raise FailedPrecondition(
+                "RETURN_WINDOW_CLOSED",
+                f"cannot return items of order {self.id}: its return window closed at "
+                f"{self.returnable_until.isoformat()}",
+                {"order_id": self.id, "returnable_until": self.returnable_until.isoformat()},
+            )
         violations: list[FieldViolation] = []
         for i, ret in enumerate(lines):
             if self.line(ret.sku) is None:

@@ -1,6 +1,6 @@
 """Wires the orders service: unit of work, the inventory client, the placement saga, the stock-request
-sender, the recovery loop, the balance sweeper, the reservation-expiry, reservation-release, reservation-stock,
-reservation-fulfilled and channel-view consumers and the servicer."""
+sender, the recovery loop, the balance sweeper, the return-window closer, the reservation-expiry,
+reservation-release, reservation-stock, reservation-fulfilled and channel-view consumers and the servicer."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from onepool_orders.entrypoints.policies import POLICY
 from onepool_orders.service_layer.balances import BalanceSweeper
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.recovery import Recovery
+from onepool_orders.service_layer.return_windows import ReturnWindowCloser
 from onepool_orders.service_layer.stock_sync import StockSync
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 from onepool_orders.settings import OrdersSettings
@@ -121,6 +122,9 @@ async def build(infra: Infra) -> ServiceParts:
     balances = BalanceSweeper(
         uow_factory, stock, interval_seconds=settings.balance_sweep_interval_seconds, batch=settings.balance_sweep_batch
     )
+    windows = ReturnWindowCloser(
+        uow_factory, interval_seconds=settings.return_window_interval_seconds, batch=settings.return_window_batch
+    )
     servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
     purge = stock_request_purge(settings, infra.engine)
 
@@ -129,13 +133,19 @@ async def build(infra: Infra) -> ServiceParts:
         service_names=[SERVICE_NAME],
         policy=POLICY,
         consumers=event_consumers(infra),
-        tasks={"saga-recovery": recovery.run, "balance-sweeper": balances.run, "stock-request-purge": purge.run},
+        tasks={
+            "saga-recovery": recovery.run,
+            "balance-sweeper": balances.run,
+            "return-window-closer": windows.run,
+            "stock-request-purge": purge.run,
+        },
         on_stop=[partial(channel.close, None)],
         components={
             "recovery": recovery,
             "placement": placement,
             "stock_sync": stock,
             "balances": balances,
+            "return_windows": windows,
             "stock_request_purge": purge,
         },
     )

@@ -9,7 +9,13 @@ from onepool_kernel.money import Money
 from onepool_kernel.presale import MAX_MIN_DEPOSIT_BPS, DepositRule, PresaleTerms
 from onepool_runtime.protobuf import CATALOGUES_BACK
 
-from onepool_orders.domain.channels import Catalogue, ChannelListing, SalesChannel
+from onepool_orders.domain.channels import (
+    DEFAULT_RETURN_WINDOW_DAYS,
+    MAX_RETURN_WINDOW_DAYS,
+    Catalogue,
+    ChannelListing,
+    SalesChannel,
+)
 from onepool_orders.service_layer import handlers
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
@@ -24,8 +30,17 @@ def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
         min_deposit_bps=min(max(0, terms.min_deposit_bps), MAX_MIN_DEPOSIT_BPS),
         deposit_rule=DepositRule.KEEP if terms.deposit_rule == channels_pb2.DEPOSIT_RULE_KEEP else DepositRule.REFUND,
     )
+    # Unstated (an event from before channels kept it): the default channels applies.
+    window = channel.return_window_days if channel.HasField("return_window_days") else DEFAULT_RETURN_WINDOW_DAYS
     return SalesChannel(
-        channel.id, type_, channel.owner_dealer_id, channel.version, channel.currency, catalogue, presale
+        channel.id,
+        type_,
+        channel.owner_dealer_id,
+        channel.version,
+        channel.currency,
+        catalogue,
+        presale,
+        min(window, MAX_RETURN_WINDOW_DAYS),
     )
 
 

@@ -114,7 +114,7 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
 
     async def ReturnItems(self, request: pb.ReturnItemsRequest, context: Ctx) -> pb.ReturnItemsResponse:
         cmd = requests.return_items(request)
-        guard = self._scope.receive_return(cmd.return_location_id)
+        guard = self._scope.receive_return(cmd.return_location_id, accept_after_window=cmd.accept_after_window)
 
         def answer(order: Order, order_return: Return) -> pb.ReturnItemsResponse:
             shown = order_to_proto(order) if self._scope.may_read(order) else None

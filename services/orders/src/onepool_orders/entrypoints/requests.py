@@ -206,6 +206,7 @@ def return_items(req: pb.ReturnItemsRequest) -> commands.ReturnItems:
         tuple(StockLine(ln.sku, ln.quantity) for ln in req.lines),
         req.return_location_id,
         req.reason.strip(),
+        req.accept_after_window,
     )
 
 

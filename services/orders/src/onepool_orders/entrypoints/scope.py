@@ -177,8 +177,11 @@ class OrderScope:
 
         return check
 
-    def receive_return(self, return_location_id: str) -> Guard:
+    def receive_return(self, return_location_id: str, *, accept_after_window: bool = False) -> Guard:
         p = self._principal()
+        if accept_after_window and not p.is_privileged:
+            # A late return refunds income the seller's credit and payouts already count: the brand decides it.
+            raise PermissionDenied("only the brand's operators may accept a return after the order's return window")
         if p.role == STORE and return_location_id != p.location_id:
             raise PermissionDenied("store tokens may only receive returns at their own location")
 

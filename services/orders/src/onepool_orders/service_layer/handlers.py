@@ -359,10 +359,32 @@ async def complete_order(uow: OrdersUnitOfWork, cmd: commands.CompleteOrder, gua
 async def return_items(uow: OrdersUnitOfWork, cmd: commands.ReturnItems, guard: Guard = _allow) -> tuple[Order, Return]:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
     order_return = order.return_items(
-        new_id(), cmd.request_id, list(cmd.lines), cmd.return_location_id, cmd.reason, now()
+        new_id(),
+        cmd.request_id,
+        list(cmd.lines),
+        cmd.return_location_id,
+        cmd.reason,
+        now(),
+        accept_after_window=cmd.accept_after_window,
     )
     await uow.orders.save(order)
     return order, order_return
+
+
+# --- the return window ------------------------------------------------------------------------------------
+
+
+async def close_return_windows(uow: OrdersUnitOfWork, limit: int) -> list[str]:
+    """Close the return window of up to `limit` orders whose returnable_until passed, in one transaction: each
+    is locked (rows another closer holds are skipped), marked closed and OrderReturnWindowClosed written to the
+    outbox with it, so each order's closing is published once whichever replica gets it. Returns their ids."""
+    closed = []
+    for order_id in await uow.orders.claim_closing_windows(limit):
+        order = await _order(uow, order_id, lock=True)
+        if order.close_return_window(now()):
+            await uow.orders.save(order)
+            closed.append(order.id)
+    return closed
 
 
 # --- presale: the balance deadline ---------------------------------------------------------------------------

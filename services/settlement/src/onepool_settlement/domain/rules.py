@@ -278,11 +278,13 @@ def payment(
 
 
 def is_final(order: OrderFacts) -> bool:
-    """Whether the order's income may be paid out: nothing can cancel its payment any more, as orders states it
-    (OrderFacts.is_final: closed, or paid with all its goods gone; from then on only a return refunds it, and
-    the goods come back with it). Dealers' credit reads the same fact, so settlement never pays out in cash what
-    dealers still holds back from credit. An event from before orders stated it counts once the order closed."""
-    return order.is_final or not order.is_open
+    """Whether the order's income may be paid out: nothing can refund its payment any more, as orders states it
+    (OrderFacts.is_final: cancelled, wholly refunded, or its return window closed, which orders announces with
+    orders.order.return_window_closed). A completed order is not enough: until its window closes a return
+    refunds the sale. Dealers' credit reads the same fact, so settlement never pays out in cash what dealers
+    still holds back from credit. An event from before orders stated it is read by the rule of its time
+    (onepool_runtime.order_facts, applied where the event is read)."""
+    return order.is_final
 
 
 def payout_amount(owed_at_end: int, settled_since: int, balance_now: int, held: int = 0) -> int:

@@ -177,7 +177,12 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
     def facts(event: Any) -> OrderFacts:
         return order_facts(event.facts, default_currency=default_currency)
 
-    def sale_event(event: order_events.OrderPaid | order_events.OrderShipped | order_events.OrderCompleted) -> Any:
+    def sale_event(
+        event: order_events.OrderPaid
+        | order_events.OrderShipped
+        | order_events.OrderCompleted
+        | order_events.OrderReturnWindowClosed,
+    ) -> Any:
         shipped = event.fulfillment_id if isinstance(event, order_events.OrderShipped) else ""
         return handlers.OrderEvent(facts(event), source(event), shipped)
 
@@ -209,7 +214,13 @@ def order_subscriptions(policy: SettlementPolicy, default_currency: str) -> list
     one, many = _permanent_on_domain_errors(sale), _permanent_on_domain_errors(sales)
     return [
         Subscription.of(message, one, many=many, on_dead_letter=keep_report)
-        for message in (order_events.OrderPaid, order_events.OrderShipped, order_events.OrderCompleted)
+        for message in (
+            order_events.OrderPaid,
+            order_events.OrderShipped,
+            order_events.OrderCompleted,
+            # Its facts final: the order's held income is paid out from then on (rules.is_final).
+            order_events.OrderReturnWindowClosed,
+        )
     ] + [
         Subscription.of(
             order_events.OrderCancelled, _permanent_on_domain_errors(cancelled), on_dead_letter=keep_report
