@@ -105,7 +105,7 @@ async def test_reconcile_checks_each_order_in_the_currency_it_was_sold_in(
 
     assert await found("CNY") == [(unsold, "missing_settlement")]
     assert await found("USD") == []
-    assert await found("") == [(unsold, "missing_settlement")]  # the default currency, CNY
+    assert await found("") == [(unsold, "missing_settlement")]  # every currency: the USD order has none
 
 
 async def test_get_balance_shows_every_currency_of_the_party(bus: Bus, settlement: Any, admin: Any) -> None:

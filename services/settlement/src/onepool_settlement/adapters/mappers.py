@@ -43,14 +43,32 @@ def statement_to_proto(st: Statement, *, with_lines: bool = True) -> pb.Statemen
     )
 
 
-def reconcile_to_proto(report: ReconciliationReport, currency: str) -> pb.ReconcileResponse:
+def reconcile_to_proto(report: ReconciliationReport) -> pb.ReconcileResponse:
+    """A report of several currencies has no amounts of its own (gross, refunds, ledger_sum unset): each
+    currency's are in `totals`."""
+    amounts: dict[str, common_pb2.Money | None] = dict.fromkeys(("gross", "ledger_sum", "refunds"))
+    if report.currency:
+        amounts = {
+            "gross": money(report.currency, report.gross),
+            "ledger_sum": money(report.currency, report.ledger_sum),
+            "refunds": money(report.currency, report.refunds),
+        }
     return to_message(
         pb.ReconcileResponse,
         report,
-        gross=money(currency, report.gross),
-        ledger_sum=money(currency, report.ledger_sum),
-        refunds=money(currency, report.refunds),
+        **amounts,
         discrepancies=[to_message(pb.Discrepancy, d) for d in report.discrepancies],
+        totals=[
+            pb.ReconcileTotals(
+                currency=r.currency,
+                orders_settled=r.orders_settled,
+                gross=money(r.currency, r.gross),
+                refunds=money(r.currency, r.refunds),
+                ledger_sum=money(r.currency, r.ledger_sum),
+                entries_checked=r.entries_checked,
+            )
+            for r in report.by_currency
+        ],
     )
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     text,
     true,
     tuple_,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -927,6 +928,30 @@ class SettlementRepository(Repository):
             )
         ).one()
         return {k: int(v) for k, v in row._mapping.items()}
+
+    async def period_currencies(self, start: datetime, end: datetime) -> list[str]:
+        """Every currency Reconcile finds anything in for [start, end), in order: the period's lines, the sales of
+        the orders it reconciles (order_totals_query: an order with a line in the period, of any currency, is
+        checked in its sale's), and its unsettled orders and open unpriced moves."""
+        in_period = and_(_LINES.c.created_at >= start, _LINES.c.created_at < end)
+        reconciled = select(_LINES.c.order_id).where(
+            in_period, _LINES.c.order_id != "", _LINES.c.account.notin_([a.value for a in DEPOSIT_ACCOUNTS])
+        )
+        settled = select(_ORDERS.c.order_id).where(_ORDERS.c.order_id == _UNSETTLED.c.order_id).exists()
+        found = union(
+            select(_LINES.c.currency).where(in_period),
+            select(_ORDERS.c.currency).where(_ORDERS.c.order_id.in_(reconciled)),
+            select(_UNSETTLED.c.currency).where(
+                _UNSETTLED.c.created_at >= start, _UNSETTLED.c.created_at < end, ~settled
+            ),
+            select(_UNPRICED.c.currency).where(
+                _UNPRICED.c.created_at >= start, _UNPRICED.c.created_at < end, _UNPRICED.c.settled_at.is_(None)
+            ),
+        ).subquery()
+        rows = await self.session.execute(
+            select(found.c.currency).where(found.c.currency != "").order_by(found.c.currency)
+        )
+        return [r.currency for r in rows]
 
     async def unbalanced_entries(self, currency: str, start: datetime, end: datetime) -> list[OffBalanceEntry]:
         total = func.sum(_LINES.c.amount_minor)

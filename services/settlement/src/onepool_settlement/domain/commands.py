@@ -12,6 +12,8 @@ class GenerateStatement:
     currency: str
     period_start: datetime
     period_end: datetime
+    # False: the request named no currency and `currency` is the brand's default (handlers.generate_statement).
+    currency_named: bool = True
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Reconcile:
     currency: str
     period_start: datetime
     period_end: datetime
+    # False: the request named no currency: every currency of the period is checked (handlers.reconcile).
+    currency_named: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""Reconciliation, in one currency: for the orders sold in it with entries in a period, compare what the
-ledger recognised (the sale's gross) with what it refunded and with what the orders service reported, and
-prove the ledger sums to zero.
+"""Reconciliation, in one currency (`combine` puts the reports of several side by side): for the orders sold in it with
+entries in a period, compare what the ledger recognised (the sale's gross) with what it refunded and with what the
+orders service reported, and prove the ledger sums to zero.
 
 Discrepancy kinds:
 - `unbalanced_entry`: an entry whose lines do not sum to zero (the database refuses to commit one, so
@@ -20,7 +20,7 @@ Discrepancy kinds:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from onepool_settlement.domain.unpriced import UnpricedMove
 
@@ -61,6 +61,7 @@ class Discrepancy:
     detail: str
     entry_id: str = ""
     move_id: str = ""
+    currency: str = ""  # the currency it was found in (its amounts are in it)
 
 
 @dataclass
@@ -71,6 +72,27 @@ class ReconciliationReport:
     ledger_sum: int
     entries_checked: int
     discrepancies: list[Discrepancy] = field(default_factory=list)
+    # The amounts' currency; "" for reports of several currencies side by side (`combine`), whose amounts are
+    # then not one figure: each currency's are in `by_currency`.
+    currency: str = ""
+    by_currency: list[ReconciliationReport] = field(default_factory=list)
+
+
+def combine(reports: Sequence[ReconciliationReport]) -> ReconciliationReport:
+    """One report of a period checked in several currencies: every discrepancy, named by its currency, and
+    the counts added up (an entry and an order's sale are each in one currency). Sums of money are only ever
+    per currency: a report of one currency keeps its amounts, one of several leaves them to `by_currency`."""
+    if len(reports) == 1:
+        return replace(reports[0], by_currency=list(reports))
+    return ReconciliationReport(
+        orders_settled=sum(r.orders_settled for r in reports),
+        gross=0,
+        refunds=0,
+        ledger_sum=0,
+        entries_checked=sum(r.entries_checked for r in reports),
+        discrepancies=[d for r in reports for d in r.discrepancies],
+        by_currency=list(reports),
+    )
 
 
 def find_discrepancies(

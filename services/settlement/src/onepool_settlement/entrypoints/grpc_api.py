@@ -81,7 +81,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         cmd = requests.reconcile(request, self._settings.default_currency)
 
         async def produce(uow: SettlementUnitOfWork) -> pb.ReconcileResponse:
-            return mappers.reconcile_to_proto(await handlers.reconcile(uow, cmd), cmd.currency)
+            return mappers.reconcile_to_proto(await handlers.reconcile(uow, cmd))
 
         return await self._use.read(produce)
 

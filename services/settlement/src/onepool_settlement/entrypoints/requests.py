@@ -116,7 +116,7 @@ def generate_statement(req: pb.GenerateStatementRequest, default_currency: str) 
         check_request_id(v, "request_id", req.request_id)
     v.raise_if_any()
     assert start is not None and end is not None
-    return commands.GenerateStatement(party, cur, start, end)
+    return commands.GenerateStatement(party, cur, start, end, currency_named=bool(req.currency))
 
 
 def statement_id(req: pb.GetStatementRequest) -> str:
@@ -134,7 +134,7 @@ def reconcile(req: pb.ReconcileRequest, default_currency: str) -> commands.Recon
     cur = currency(v, req.currency, default_currency)
     v.raise_if_any()
     assert start is not None and end is not None
-    return commands.Reconcile(cur, start, end)
+    return commands.Reconcile(cur, start, end, currency_named=bool(req.currency))
 
 
 def record_payment(req: pb.RecordPaymentRequest, key: str) -> commands.RecordPayment:

@@ -15,8 +15,9 @@ the order's rate (docs/settlement.md "The brand's rates an order is priced at").
 
 Failure modes: ChannelNotKnownYet (a NotYet: the event waits, uncounted); NotFound (an
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
-CURRENCY_REQUIRED (a payout naming no currency of a party owed in another one), CURRENCY_MISMATCH (a payment
-from or to a channel in a currency the channel does not sell in),
+CURRENCY_REQUIRED (a payout naming no currency of a party owed in another one, a statement naming none of a
+party with lines in several), CURRENCY_MISMATCH (a payment from or to a channel in a currency the channel does
+not sell in, or from or to a dealer in a currency it has no lines in),
 MOVE_ALREADY_SETTLED (an unpriced move settled by another request), PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED
 (periods.py), BALANCE_LIMIT (a payment or payout taking a balance
 beyond the ledger's bound) and BALANCE_OUT_OF_RANGE (a balance or total that left int64: limits.py);
@@ -50,7 +51,12 @@ from onepool_settlement.domain.model import (
     Rule,
     Source,
 )
-from onepool_settlement.domain.reconciliation import ReconciliationReport, UnsettledOrder, find_discrepancies
+from onepool_settlement.domain.reconciliation import (
+    ReconciliationReport,
+    UnsettledOrder,
+    combine,
+    find_discrepancies,
+)
 from onepool_settlement.domain.statements import Statement, build_statement
 from onepool_settlement.domain.unpriced import UnpricedMove
 from onepool_settlement.service_layer.unit_of_work import SettlementUnitOfWork
@@ -427,6 +433,24 @@ async def _check_channel_currency(uow: SettlementUnitOfWork, cmd: commands.Recor
             )
 
 
+async def _check_dealer_currency(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> None:
+    """A dealer pays and is paid in a currency it has an account in with the brand: one it has lines in (its
+    replenishments, the fees and goods of sales, in whatever currency each was booked). A payment in another
+    moves money no posting of the dealer's put there: a USD "payment" from a CNY dealer would stand as a USD
+    claim on the brand. Not checked for a dealer with no lines yet (its first payment may come before its
+    first replenishment)."""
+    for party in dict.fromkeys((cmd.from_party, cmd.to_party)):
+        if not party.startswith(parties.dealer("")):
+            continue
+        held = await uow.repo.currencies(party)
+        if held and cmd.currency not in held:
+            raise FailedPrecondition(
+                "CURRENCY_MISMATCH",
+                f"{party} has lines in {', '.join(held)} only; the payment is in {cmd.currency}",
+                {"party": party, "dealer_currencies": ",".join(held), "currency": cmd.currency},
+            )
+
+
 async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> Payment:
     """Rule 5, once per key. A repeat (a retry after its idempotency key was purged: the runtime answers one
     within the retention itself) returns the entry first posted, as stored, if that entry is exactly what
@@ -444,6 +468,7 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
     await uow.repo.lock_parties(cmd.from_party, cmd.to_party)  # a payout of either waits for this payment
     if await uow.repo.entry_head(cmd.key) is None:  # a repeat returns what was posted, whatever the balances now
         await _check_channel_currency(uow, cmd)
+        await _check_dealer_currency(uow, cmd)
         await _check_limits(uow, entry)
     lines = await post(uow, entry)
     if lines is None:
@@ -628,6 +653,8 @@ async def list_entries(uow: SettlementUnitOfWork, query: commands.ListEntries) -
 async def generate_statement(
     uow: SettlementUnitOfWork, cmd: commands.GenerateStatement, *, max_lines: int
 ) -> Statement:
+    if not cmd.currency_named:
+        cmd = replace(cmd, currency=await _statement_currency(uow, cmd.party, cmd.currency))
     last = await uow.repo.last_period()
     final = last is not None and cmd.period_end <= last.period_end
     opening = await uow.repo.balance_before(cmd.party, cmd.currency, cmd.period_start)
@@ -653,23 +680,51 @@ async def generate_statement(
     return statement
 
 
+async def _statement_currency(uow: SettlementUnitOfWork, party: str, default_currency: str) -> str:
+    """A statement asked for in no currency is in the party's: the one it has lines in, if it has lines in one
+    (the default one if it has none). A party with lines in several is CURRENCY_REQUIRED, naming them: a
+    statement in the default currency would show a USD-only party an empty account, or a party of several
+    currencies one of them as if it were all (docs/settlement.md "More than one currency")."""
+    found = await uow.repo.currencies(party)
+    if len(found) <= 1:
+        return found[0] if found else default_currency
+    raise FailedPrecondition(
+        "CURRENCY_REQUIRED",
+        f"the request names no currency and {party} has lines in {', '.join(found)}: name the currency of the "
+        "statement (one statement is in one currency)",
+        {"party": party, "currencies": ",".join(found)},
+    )
+
+
 async def get_statement(uow: SettlementUnitOfWork, statement_id: str) -> Statement:
     return found(await uow.repo.get_statement(statement_id), "statement", statement_id)
 
 
 async def reconcile(uow: SettlementUnitOfWork, cmd: commands.Reconcile) -> ReconciliationReport:
-    totals = await uow.repo.period_totals(cmd.currency, cmd.period_start, cmd.period_end)
-    orders = await uow.repo.order_totals(cmd.currency, cmd.period_start, cmd.period_end)
-    unbalanced = await uow.repo.unbalanced_entries(cmd.currency, cmd.period_start, cmd.period_end)
-    unsettled = await uow.repo.unsettled_orders(cmd.currency, cmd.period_start, cmd.period_end)
-    moves = await uow.repo.unpriced_moves(cmd.currency, cmd.period_start, cmd.period_end)
+    """The period checked in the currency asked or, if none was, in every currency it has anything in
+    (repository.period_currencies; the default one if it has nothing), each as if it had been asked."""
+    found = [cmd.currency]
+    if not cmd.currency_named:
+        found = await uow.repo.period_currencies(cmd.period_start, cmd.period_end) or found
+    return combine([await _reconcile_in(uow, c, cmd.period_start, cmd.period_end) for c in found])
+
+
+async def _reconcile_in(
+    uow: SettlementUnitOfWork, currency: str, start: datetime, end: datetime
+) -> ReconciliationReport:
+    totals = await uow.repo.period_totals(currency, start, end)
+    orders = await uow.repo.order_totals(currency, start, end)
+    unbalanced = await uow.repo.unbalanced_entries(currency, start, end)
+    unsettled = await uow.repo.unsettled_orders(currency, start, end)
+    moves = await uow.repo.unpriced_moves(currency, start, end)
     for name in ("gross", "refunds", "ledger_sum"):
-        limits.reportable(totals[name], f"the period's {name}", currency=cmd.currency)
+        limits.reportable(totals[name], f"the period's {name}", currency=currency)
     return ReconciliationReport(
         orders_settled=totals["orders_settled"],
         gross=totals["gross"],
         refunds=totals["refunds"],
         ledger_sum=totals["ledger_sum"],
         entries_checked=totals["entries"],
-        discrepancies=find_discrepancies(orders, unbalanced, unsettled, moves),
+        discrepancies=[replace(d, currency=currency) for d in find_discrepancies(orders, unbalanced, unsettled, moves)],
+        currency=currency,
     )
