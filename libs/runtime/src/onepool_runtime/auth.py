@@ -396,6 +396,8 @@ class TokenVerifier:
             raise errors.Unauthenticated("token audience mismatch") from exc
         except jwt.InvalidIssuerError as exc:
             raise errors.Unauthenticated("token issuer mismatch") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise errors.Unauthenticated(f"token lacks the required {exc.claim!r} claim") from exc
         except jwt.InvalidTokenError as exc:
             raise errors.Unauthenticated(f"invalid token: {exc.__class__.__name__}") from exc
         except (jwt.PyJWTError, TypeError, ValueError) as exc:

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from connectrpc.code import Code
-from connectrpc.compat import google_protobuf_codecs
+from connectrpc.compat import google_protobuf_binary_codec
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication
@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onepool_gateway import forward, routes
+from onepool_gateway.jsoncodec import StrictJsonCodec
 from onepool_gateway.settings import GatewaySettings
 
 PORTAL = Path(__file__).parent / "portal"
@@ -183,8 +184,9 @@ def create_app(settings: GatewaySettings) -> Starlette:
     connect = OnePoolConnect(
         service=upstreams,
         endpoints=resolve,
-        # google.protobuf messages (the generated contracts) rather than connectrpc's own protobuf runtime.
-        codecs=google_protobuf_codecs(),
+        # google.protobuf messages (the generated contracts) rather than connectrpc's own protobuf runtime; JSON
+        # refusing enum values it does not know and writing defaults (jsoncodec.py).
+        codecs=[google_protobuf_binary_codec(), StrictJsonCodec()],
         read_max_bytes=settings.gateway_read_max_bytes,
         # Leading, so that it also sees the errors of reading the body, before any handler runs.
         interceptors=[DoorRefusals(settings)],
@@ -213,7 +215,8 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST"],
+                # POST only: no RPC declares idempotency_level NO_SIDE_EFFECTS, so connectrpc answers GET with 405.
+                allow_methods=["POST"],
                 allow_headers=[*ALLOWED_HEADERS, *settings.cors_headers],
                 expose_headers=EXPOSED_HEADERS,
                 max_age=7200,

@@ -42,12 +42,11 @@ from connectrpc.errors import ConnectError, ErrorDetail
 from connectrpc.method import StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import Endpoint
-from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from onepool_runtime import grpc_errors, tracing
 from onepool_runtime.clients import channel_credentials
-from protobuf.wkt import Any as ConnectAny
 
+from onepool_gateway import details
 from onepool_gateway.routes import Route
 from onepool_gateway.settings import GatewaySettings
 
@@ -88,12 +87,6 @@ def too_large(error: grpc.aio.AioRpcError) -> bool:
     )
 
 
-def _detail(message: Message) -> ErrorDetail:
-    return ErrorDetail(
-        ConnectAny(type_url=f"type.googleapis.com/{message.DESCRIPTOR.full_name}", value=message.SerializeToString())
-    )
-
-
 def message_too_large(cause: str, settings: GatewaySettings) -> ConnectError:
     """FAILED_PRECONDITION MESSAGE_TOO_LARGE with the limits a call must keep to; `cause` names the hop."""
     reply_max = settings.gateway_reply_max_bytes
@@ -107,33 +100,34 @@ def message_too_large(cause: str, settings: GatewaySettings) -> ConnectError:
         Code.FAILED_PRECONDITION,
         f"a message of this call is too large to pass ({cause}; answers up to {reply_max} bytes, "
         f"requests up to {request_max}): ask for less per call (fewer SKUs, locations or lines)",
-        [_detail(info)],
+        [details.detail(info)],
     )
 
 
 def _unreachable(service: str) -> ConnectError:
     retry = error_details_pb2.RetryInfo()
     retry.retry_delay.seconds = grpc_errors.RETRY_AFTER_SECONDS
-    return ConnectError(Code.UNAVAILABLE, f"the {service} service cannot be reached now; retry", [_detail(retry)])
+    message = f"the {service} service cannot be reached now; retry"
+    return ConnectError(Code.UNAVAILABLE, message, [details.detail(retry)])
 
 
 def connect_error(error: grpc.aio.AioRpcError, service: str, settings: GatewaySettings) -> ConnectError:
-    """The service's status as the Connect error the browser reads (details kept byte for byte); a message
-    over a size limit is FAILED_PRECONDITION MESSAGE_TOO_LARGE, and an UNAVAILABLE of the channel's own a
-    fixed message (module doc)."""
+    """The service's status as the Connect error the browser reads (details kept byte for byte, each with its
+    JSON `debug` form: details.py); a message over a size limit is FAILED_PRECONDITION MESSAGE_TOO_LARGE, and
+    an UNAVAILABLE of the channel's own a fixed message (module doc)."""
     if too_large(error):
         return message_too_large(error.details() or "", settings)
-    details: list[ErrorDetail] = []
+    found: list[ErrorDetail] = []
     trailers: Any = error.trailing_metadata() or ()  # grpc-stubs types it as one item, not a sequence
     for key, value in trailers:
         if key == "grpc-status-details-bin" and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
-            details = [ErrorDetail(ConnectAny(type_url=d.type_url, value=d.value)) for d in status.details]
-    if error.code() is grpc.StatusCode.UNAVAILABLE and not details:
+            found = [details.from_any(d.type_url, d.value) for d in status.details]
+    if error.code() is grpc.StatusCode.UNAVAILABLE and not found:
         # A service's own UNAVAILABLE always carries RetryInfo (onepool_runtime.grpc_errors); one without
         # details is the channel's (refused, reset, DNS, TLS), whose words show the service's address.
         return _unreachable(service)
-    return ConnectError(_CODES.get(error.code(), Code.UNKNOWN), error.details() or "", details)
+    return ConnectError(_CODES.get(error.code(), Code.UNKNOWN), error.details() or "", found)
 
 
 class Upstreams:
