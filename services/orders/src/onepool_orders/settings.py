@@ -34,6 +34,8 @@ class OrdersSettings(ServiceSettings):
     # operator looking into it), then purged every `stock_request_purge_interval_seconds`; failed ones stay.
     stock_request_retention_hours: float = Field(default=7 * 24.0, gt=0)
     stock_request_purge_interval_seconds: float = Field(default=600.0, gt=0)
+    # How often the waiting-orders gauges are measured (entrypoints/waiting_gauges.py): one small read.
+    waiting_gauge_interval_seconds: float = Field(default=30.0, gt=0)
     # Presale: how often the balance sweeper looks for DEPOSIT_PAID orders past their balance deadline, and how
     # many it lapses per transaction (docs/presale.md).
     balance_sweep_interval_seconds: float = 5.0

@@ -64,6 +64,8 @@ class OrderRow(OrdersTable, Stamped, table=True):
         Index("orders_by_dealer", "dealer_id", "created_at", "id"),
         # The recovery loop's scan: only PENDING orders can be stuck.
         Index("orders_pending", "next_recovery_at", postgresql_where="status = 'PENDING'"),
+        # The waiting-orders gauges and `onepool orders stuck`: orders awaiting payment, oldest first.
+        Index("orders_awaiting_payment", "created_at", postgresql_where="status = 'RESERVED'"),
         # The balance sweeper's scan: only DEPOSIT_PAID orders can lapse.
         Index("orders_balance_due", "balance_due_at", postgresql_where="status = 'DEPOSIT_PAID'"),
         # The return-window closer's scan: only orders whose window is still to be closed.

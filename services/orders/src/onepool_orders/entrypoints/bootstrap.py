@@ -29,6 +29,7 @@ from onepool_orders.entrypoints.inventory_events import (
     on_reservation_released,
 )
 from onepool_orders.entrypoints.policies import POLICY
+from onepool_orders.entrypoints.waiting_gauges import WaitingGauges
 from onepool_orders.service_layer.balances import BalanceSweeper
 from onepool_orders.service_layer.placing import OrderPlacement
 from onepool_orders.service_layer.recovery import Recovery
@@ -127,6 +128,7 @@ async def build(infra: Infra) -> ServiceParts:
     )
     servicer = OrdersServicer(uow_factory, placement, stock, inventory, settings)
     purge = stock_request_purge(settings, infra.engine)
+    gauges = WaitingGauges(infra.engine, interval_seconds=settings.waiting_gauge_interval_seconds)
 
     return ServiceParts(
         register=partial(orders_pb2_grpc.add_OrderServiceServicer_to_server, servicer),
@@ -138,6 +140,7 @@ async def build(infra: Infra) -> ServiceParts:
             "balance-sweeper": balances.run,
             "return-window-closer": windows.run,
             "stock-request-purge": purge.run,
+            "waiting-gauges": gauges.run,
         },
         on_stop=[partial(channel.close, None)],
         components={
@@ -147,5 +150,6 @@ async def build(infra: Infra) -> ServiceParts:
             "balances": balances,
             "return_windows": windows,
             "stock_request_purge": purge,
+            "waiting_gauges": gauges,
         },
     )

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from onepool_runtime.errors import Conflict, DomainError, Unavailable
 from onepool_runtime.idempotency import run_in_transaction
+from onepool_runtime.metrics import meter
 
 from onepool_orders.adapters.repository import PendingStockRequest
 from onepool_orders.domain import stock_requests as sr
@@ -31,6 +32,11 @@ from onepool_orders.service_layer.ports import Inventory
 from onepool_orders.service_layer.unit_of_work import OrdersUnitOfWork
 
 log = logging.getLogger(__name__)
+
+refused_requests = meter.create_counter(
+    "onepool.orders.stock_requests.refused",
+    description="Stock requests inventory refused for good, by kind and reason (its ErrorInfo reason)",
+)
 
 
 class StockSync:
@@ -113,14 +119,19 @@ class StockSync:
 
     async def _refused(self, pending: PendingStockRequest, exc: DomainError) -> bool:
         request = pending.request
+        # Inventory's ErrorInfo reason where it gave one (RESERVATION_EXPIRED): what an operator acts on.
+        reason = getattr(exc, "reason", "")
+        error = f"{type(exc).__name__}{f' {reason}' if reason else ''}: {exc.message}"
 
         async def set_aside(uow: OrdersUnitOfWork) -> bool:
-            await uow.stock_requests.refused(pending.seq, f"{type(exc).__name__}: {exc.message}")
+            await uow.stock_requests.refused(pending.seq, error)
             if isinstance(request, sr.CommitReservation):
                 return await handlers.commit_refused(uow, pending.order_id, request.reservation_id)
             return False
 
         changed = await run_in_transaction(self._uow, set_aside)
+        # Counted once set aside: a transaction retried above must not count the refusal twice.
+        refused_requests.add(1, {"kind": type(request).__name__, "reason": reason or type(exc).__name__})
         if not changed:
             log.error(
                 "inventory refused stock request %d for order %s (%r): %s; set aside for an operator",
