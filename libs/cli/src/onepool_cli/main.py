@@ -10,7 +10,7 @@ from onepool_runtime.settings import ServiceSettings
 from pydantic_settings import BaseSettings
 from rich.console import Console
 
-from onepool_cli import channels, config, dlq, events, orders, outbox, pg
+from onepool_cli import channels, config, consumers, dlq, events, orders, outbox, pg, restore
 from onepool_cli import migrate as migrations
 from onepool_cli.services import BY_NAME, SERVICES
 
@@ -22,6 +22,8 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(events.app, name="events")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(channels.app, name="channels")
+app.add_typer(consumers.app, name="consumers")
+app.add_typer(restore.app, name="restore")
 app.add_typer(orders.app, name="orders")
 console = Console()
 

@@ -1,0 +1,260 @@
+"""`onepool consumers list|rewind`: the services' durable JetStream consumers, and delivering events again.
+
+`rewind --since T` makes each chosen durable consumer deliver again every message of its stream from the first
+one published at or after T: after a database restore, the consumers' positions are ahead of the restored
+inboxes, and the events between were applied to state that is gone. It uses JetStream's consumer reset
+(ADR-60, nats-server 2.14+): the durable keeps its name and its configuration (what the service's
+`EventConsumer.ensure` created), only its ack floor moves back; so nothing here repeats that configuration,
+a running service's bound subscription goes on fetching (no moment without the consumer in which its rebind
+would create it again delivering the whole stream), and its next start finds the configuration it expects.
+
+Safe while the services run: a message the consumer had in hand when the reset came is applied or not as
+before, and comes again; its inbox, which keeps an event id with every effect, drops every event it still
+has. Replaying from before what an inbox forgot is safe for the same reason, so T may be early (a margin
+costs redeliveries, not effects). Never forward: a consumer whose ack floor is still before T is left as it
+is (a reset there would skip what it has not acknowledged). Repeating a rewind delivers the same events again,
+which the inboxes drop: the end state is the same.
+
+Failure modes: NATS unreachable or without JetStream -> exit 1 with the reason; a durable the services would
+create but that is not on the server -> listed as absent and left alone (its service creates it on start,
+delivering its whole stream); T before the stream's oldest message (streams keep 7 days) -> rewound to the
+oldest, with a warning that the events before it are gone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from onepool_runtime.messaging import STREAMS
+from rich.console import Console
+from rich.table import Table
+
+from onepool_cli import natsconn
+from onepool_cli.services import BY_NAME, SERVICES
+
+app = typer.Typer(help="Durable event consumers: where each one is, and delivering events again.", no_args_is_help=True)
+console = Console()
+
+
+@dataclass(frozen=True)
+class Durable:
+    stream: str
+    name: str
+    delivered: int  # stream sequence of the last message delivered
+    ack_floor: int  # every message up to this stream sequence is acknowledged
+    pending: int  # messages not delivered yet
+    ack_pending: int  # delivered, not acknowledged yet
+    redelivered: int
+    waiting: int  # pull requests waiting (a running service has one)
+
+    @property
+    def service(self) -> str:
+        return self.name.split("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class Rewind:
+    durable: Durable
+    to_seq: int  # the first stream sequence delivered again (0: nothing to do)
+    why: str  # what happens, for a person
+
+
+def _ours(name: str) -> bool:
+    return name.split("-", 1)[0] in BY_NAME
+
+
+async def durables(js: JetStreamContext) -> list[Durable]:
+    """Every durable consumer of the services' streams (ephemeral ones, `events tail`'s, are left out)."""
+    found = []
+    for stream in STREAMS.values():
+        try:
+            infos = await js.consumers_info(stream)
+        except NotFoundError:
+            continue
+        for info in infos:
+            if not info.config.durable_name:
+                continue
+            found.append(
+                Durable(
+                    stream=stream,
+                    name=info.name,
+                    delivered=(info.delivered.stream_seq or 0) if info.delivered else 0,
+                    ack_floor=(info.ack_floor.stream_seq or 0) if info.ack_floor else 0,
+                    pending=info.num_pending or 0,
+                    ack_pending=info.num_ack_pending or 0,
+                    redelivered=info.num_redelivered or 0,
+                    waiting=info.num_waiting or 0,
+                )
+            )
+    return sorted(found, key=lambda d: (d.service, d.name))
+
+
+def expected() -> dict[str, str]:
+    """Durable name -> stream, of every consumer the five services create (built, never connected)."""
+    return {c.durable: c.stream for svc in SERVICES for c in svc.event_consumers()}
+
+
+async def first_at(nc: Client, stream: str, since: datetime) -> tuple[int, datetime] | None:
+    """The sequence and time of the stream's first message published at or after `since`, None if none is.
+
+    JetStream's message get by `start_time` answers the stream's first message when no message is that late
+    (nats-server 2.15), so the time it gives is checked."""
+    stamp = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    reply = await nc.request(f"$JS.API.STREAM.MSG.GET.{stream}", json.dumps({"start_time": stamp}).encode(), 5.0)
+    body = json.loads(reply.data)
+    message = body.get("message")
+    if not message:  # {"error": {"code": 404, ...}}: an empty stream
+        return None
+    at = _parse_time(message["time"])
+    return (int(message["seq"]), at) if at >= since else None
+
+
+def _parse_time(value: str) -> datetime:
+    # JetStream gives nanoseconds; datetime keeps microseconds.
+    head, _, rest = value.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(rest + '000000')[:6]}+00:00" if rest else f"{head}+00:00")
+
+
+async def plan(nc: Client, chosen: list[Durable], since: datetime) -> list[Rewind]:
+    js = nc.jetstream()
+    firsts: dict[str, tuple[int, datetime] | None] = {}
+    trimmed: dict[str, datetime | None] = {}
+    plans = []
+    for d in chosen:
+        if d.stream not in firsts:
+            firsts[d.stream] = await first_at(nc, d.stream, since)
+            trimmed[d.stream] = await _trimmed(js, d.stream)
+        first = firsts[d.stream]
+        if first is not None and first[0] <= d.ack_floor:
+            to, why = (
+                first[0],
+                f"delivers again from {first[0]} ({d.ack_floor - first[0] + 1} acknowledged message(s) again)",
+            )
+        elif d.delivered > d.ack_floor:
+            # Some of what it was given past its floor may be acknowledged (out of order): from the floor on,
+            # never from later, which would skip what it has not acknowledged.
+            to, why = (
+                d.ack_floor + 1,
+                f"delivers again from {d.ack_floor + 1}, its ack floor (messages past it in hand)",
+            )
+        else:
+            # Never forward: nothing it acknowledged was published since then.
+            reason = "nothing published since then" if first is None else "acknowledged nothing published since then"
+            plans.append(Rewind(d, 0, f"{reason} (ack floor {d.ack_floor}): left as it is"))
+            continue
+        gone = trimmed[d.stream]
+        if gone is not None and gone > since:
+            why += f"; the stream's oldest message is from {gone:%Y-%m-%dT%H:%M:%SZ}: events before it are gone"
+        plans.append(Rewind(d, to, why))
+    return plans
+
+
+async def _trimmed(js: JetStreamContext, stream: str) -> datetime | None:
+    """The time of the stream's oldest message when older ones were removed (its 7 days), else None."""
+    info = await js.stream_info(stream)
+    first = info.state.first_seq
+    if first <= 1 or not info.state.messages:
+        return None
+    raw = await js.get_msg(stream, seq=first)
+    return raw.time if isinstance(raw.time, datetime) else None
+
+
+async def apply(js: JetStreamContext, plans: list[Rewind]) -> list[Rewind]:
+    done = []
+    for p in plans:
+        if p.to_seq:
+            await js.reset_consumer(p.durable.stream, p.durable.name, seq=p.to_seq)
+            done.append(p)
+    return done
+
+
+def parse_since(value: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an RFC 3339 time", param_hint="--since") from exc
+    if at.tzinfo is None:
+        raise typer.BadParameter(
+            f"{value!r} has no UTC offset (give Z or +08:00: a time without one is ambiguous)", param_hint="--since"
+        )
+    return at
+
+
+def _choose(found: list[Durable], service: list[str] | None, consumer: list[str] | None) -> list[Durable]:
+    unknown = [s for s in service or [] if s not in BY_NAME]
+    if unknown:
+        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}", param_hint="--service")
+    names = {d.name for d in found}
+    missing = [c for c in consumer or [] if c not in names]
+    if missing:
+        console.print(f"[red]no durable consumer named {', '.join(missing)} on the services' streams[/red]")
+        raise typer.Exit(2)
+    return [
+        d
+        for d in found
+        if _ours(d.name) and (not service or d.service in service) and (not consumer or d.name in consumer)
+    ]
+
+
+@app.command("list")
+def list_command(nats_url: natsconn.NatsUrl = "") -> None:
+    """Each durable consumer: its stream, the last message delivered and the acknowledged floor (stream
+    sequences), messages still to deliver, delivered but unacknowledged, redelivered, and pull requests
+    waiting (0 when no replica of its service is running)."""
+    found = natsconn.run(natsconn.url(nats_url), lambda nc: durables(nc.jetstream()))
+    table = Table(title=f"{len(found)} durable consumer(s)")
+    for column in ("consumer", "stream", "delivered", "ack floor", "pending", "unacked", "redelivered", "waiting"):
+        table.add_column(column, overflow="fold")
+    for d in found:
+        numbers = (d.delivered, d.ack_floor, d.pending, d.ack_pending, d.redelivered, d.waiting)
+        table.add_row(d.name, d.stream, *map(str, numbers))
+    console.print(table)
+    try:
+        known = expected()
+    except Exception:  # a service's settings refuse the environment: the table above is what matters
+        known = {}
+    absent = sorted(set(known) - {d.name for d in found})
+    if absent:
+        console.print(f"not on the server (created by their service when it starts): {', '.join(absent)}")
+
+
+@app.command("rewind")
+def rewind_command(
+    since: Annotated[str, typer.Option("--since", help="RFC 3339 time, e.g. 2025-03-01T09:30:00Z.")],
+    service: Annotated[list[str] | None, typer.Option("--service", "-s", help="Only this service's.")] = None,
+    consumer: Annotated[list[str] | None, typer.Option("--consumer", "-c", help="Only this durable.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    nats_url: natsconn.NatsUrl = "",
+) -> None:
+    """Deliver again, to each chosen durable consumer, every message of its stream from the first one
+    published at or after --since (after a database restore: the backup's time minus a margin). The inboxes
+    drop what they have already applied; safe while the services run; never moves a consumer forward."""
+    at = parse_since(since)
+    url = natsconn.url(nats_url)
+
+    async def look(nc: Client) -> list[Rewind]:
+        return await plan(nc, _choose(await durables(nc.jetstream()), service, consumer), at)
+
+    plans = natsconn.run(url, look)
+    table = Table(title=f"rewind to {at.isoformat()}")
+    for column in ("consumer", "stream", "ack floor", "from", "what happens"):
+        table.add_column(column, overflow="fold")
+    for p in plans:
+        table.add_row(p.durable.name, p.durable.stream, str(p.durable.ack_floor), str(p.to_seq or "-"), p.why)
+    console.print(table)
+    todo = [p for p in plans if p.to_seq]
+    if not todo:
+        console.print("nothing to rewind")
+        return
+    if not yes and not typer.confirm(f"rewind {len(todo)} consumer(s)?"):
+        raise typer.Exit(1)
+    done = natsconn.run(url, lambda nc: apply(nc.jetstream(), todo))
+    for p in done:
+        console.print(f"rewound {p.durable.name} on {p.durable.stream} to {p.to_seq}")

@@ -1,0 +1,177 @@
+"""`onepool consumers list|rewind` on a real nats-server, with real consumers applying events into a real
+PostgreSQL while the command runs: a restored database forgets effects (and their inbox rows) of events the
+consumer had acknowledged; the rewind delivers them again, once, and nothing else twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from onepool.common.v1 import common_pb2
+from onepool.inventory.v1 import events_pb2
+from onepool_cli import consumers
+from onepool_cli.main import app
+from onepool_runtime import db, messaging
+from onepool_runtime.consumer import EventConsumer, Subscription
+from onepool_runtime.tables import metadata
+from onepool_runtime.uow import UnitOfWork
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.asyncio
+STREAM = "INVENTORY"  # one of the services' streams: `consumers` looks at those only
+
+
+@dataclass
+class Env:
+    engine: AsyncEngine
+    nats_url: str
+    nc: Client
+    js: JetStreamContext
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(db.session_factory(self.engine), source="rewindtest")
+
+    async def applied(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            return [r[0] for r in await conn.execute(text("SELECT event_id FROM applied ORDER BY event_id"))]
+
+    def consumer(self, name: str) -> EventConsumer:
+        async def handle(event: events_pb2.StockChanged, uow: UnitOfWork) -> None:
+            await uow.session.execute(text("INSERT INTO applied VALUES (:e)"), {"e": event.meta.event_id})
+
+        # "settlement-...": a durable name of a service, as every consumer the services create is.
+        sub = Subscription("inventory.stock.changed", events_pb2.StockChanged, handle)
+        return EventConsumer(self.js, self.uow, service="settlement", name=name, stream=STREAM, subscriptions=[sub])
+
+    async def publish(self, n: int) -> list[str]:
+        ids = [f"evt-{uuid.uuid4().hex[:12]}" for _ in range(n)]
+        for event_id in ids:
+            event = events_pb2.StockChanged(meta=common_pb2.EventMeta(event_id=event_id))
+            await self.js.publish(
+                "inventory.stock.changed", event.SerializeToString(), headers={"Nats-Msg-Id": event_id}
+            )
+        return ids
+
+    async def forget(self, ids: list[str]) -> None:
+        """What restoring a backup taken before these events does to the consumer's database."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM applied WHERE event_id = ANY(:i)"), {"i": ids})
+            await conn.execute(text("DELETE FROM inbox WHERE event_id = ANY(:i)"), {"i": ids})
+
+
+@pytest.fixture
+async def env(database_url: str, nats_url: str) -> AsyncIterator[Env]:
+    schema = f"rw_{uuid.uuid4().hex[:8]}"
+    engine = db.create_engine(database_url, schema)
+    await db.ensure_schema(engine, schema)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await conn.execute(text("CREATE TABLE applied (event_id text)"))
+    nc = await messaging.connect(nats_url, "rewind-tests")
+    js = nc.jetstream()
+    await messaging.ensure_service_stream(js, "inventory")
+    yield Env(engine, nats_url, nc, js)
+    await js.delete_stream(STREAM)
+    await nc.close()
+    await engine.dispose()
+
+
+async def _cli(*args: str, code: int = 0, answer: str = "") -> str:
+    consumers.console.width = 400  # one table row per line
+    result = await asyncio.to_thread(CliRunner().invoke, app, list(args), input=answer)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+async def _until(probe: Callable[[], Awaitable[bool]], wait: float = 15.0) -> None:
+    for _ in range(int(wait / 0.1)):
+        if await probe():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
+async def _settled(env: Env, durable: str) -> bool:
+    info = await env.js.consumer_info(STREAM, durable)
+    return not info.num_pending and not info.num_ack_pending
+
+
+async def test_rewind_while_running_redelivers_what_the_restore_forgot_once(env: Env) -> None:
+    running = env.consumer("restored")
+    task = asyncio.create_task(running.run())
+    try:
+        before = await env.publish(5)
+        await asyncio.sleep(0.05)
+        backup_time = datetime.now(UTC)
+        after = await env.publish(5)
+        await _until(lambda: _has(env, before + after))
+        await _until(lambda: _settled(env, running.durable))
+        await env.forget(after)  # the restore
+
+        listing = await _cli("consumers", "list", "--nats-url", env.nats_url)
+        row = next(line for line in listing.splitlines() if running.durable in line)
+        cells = [c.strip() for c in row.strip("│ ").split("│")]
+        assert cells[:5] == [running.durable, STREAM, "10", "10", "0"], row  # delivered and acknowledged up to 10
+
+        cmd = ["consumers", "rewind", "--since", backup_time.isoformat(), "--nats-url", env.nats_url]
+        refused = await _cli(*cmd, code=1, answer="n\n")  # asked first; "no" changes nothing
+        assert "delivers again from 6 (5 acknowledged message(s) again)" in refused
+        assert (await env.js.consumer_info(STREAM, running.durable)).ack_floor.stream_seq == 10
+
+        said = await _cli(*cmd, "--yes", "--service", "settlement")
+        assert f"rewound {running.durable} on {STREAM} to 6" in said
+        await _until(lambda: _has(env, before + after))
+        await _until(lambda: _settled(env, running.durable))
+        again = await _cli(*cmd, "--yes", "--consumer", running.durable)  # a second rewind: same end state
+        assert f"rewound {running.durable} on {STREAM} to 6" in again
+        await _until(lambda: _settled(env, running.durable))
+        await asyncio.sleep(0.5)
+        assert await env.applied() == sorted(before + after)  # each once: the inbox dropped the rest
+        assert running.duplicates == 5  # the second rewind's; the first applied the forgotten five
+        assert running.rebinds == 0  # the same durable throughout: the running service never lost it
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_rewind_never_moves_a_consumer_forward(env: Env) -> None:
+    behind = env.consumer("behind")
+    await behind.ensure()  # created, never run: nothing acknowledged
+    early = await env.publish(3)
+    await asyncio.sleep(0.05)
+    since = datetime.now(UTC)
+    await env.publish(3)
+    said = await _cli("consumers", "rewind", "--since", since.isoformat(), "--yes", "--nats-url", env.nats_url)
+    assert "acknowledged nothing published since then (ack floor 0): left as it is" in said
+    assert "nothing to rewind" in said
+    task = asyncio.create_task(behind.run())
+    try:
+        await _until(lambda: _has(env, early))  # what came before --since is still delivered
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    future = await _cli("consumers", "rewind", "--since", "2999-01-01T00:00:00Z", "--yes", "--nats-url", env.nats_url)
+    assert "nothing published since then" in future
+
+
+async def test_refusals_name_what_is_wrong(env: Env) -> None:
+    naive = await _cli("consumers", "rewind", "--since", "2025-03-01T09:30:00", "--nats-url", env.nats_url, code=2)
+    assert "--since" in naive and "no UTC offset" in naive
+    garbage = await _cli("consumers", "rewind", "--since", "yesterday", "--nats-url", env.nats_url, code=2)
+    assert "not an RFC 3339 time" in garbage
+    unknown = await _cli(
+        "consumers", "rewind", "--since", "2025-03-01T09:30:00Z", "-c", "nope", "--nats-url", env.nats_url, code=2
+    )
+    assert "no durable consumer named nope" in unknown
+
+
+async def _has(env: Env, ids: list[str]) -> bool:
+    return set(ids) <= set(await env.applied())
