@@ -6,7 +6,7 @@ import grpc
 import pytest
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
-from onepool_runtime.testing.services import metadata
+from onepool_runtime.testing.services import error_info, metadata
 
 from tests.support.orders import World, cny, eventually, order_events, pickup_at, ship_to, uid
 
@@ -305,10 +305,12 @@ async def test_unpaid_order_is_cancelled_when_its_reservation_expires(world: Wor
     expired = await eventually(lambda: world.get(order.id), lambda o: o.status == opb.ORDER_STATUS_CANCELLED)
     assert expired.status_reason == "payment not received in time"
     assert (await world.level(sku, warehouse)).available == 2
-    # Paying now is too late, and says so.
+    # Paying now is too late, and says so: RESERVATION_EXPIRED, as PayOrder documents, not a bare "cancelled".
     with pytest.raises(grpc.aio.AioRpcError) as late:
         await world.pay(order)
     assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    info = error_info(late.value)
+    assert info is not None and (info.reason, info.metadata["status"]) == ("RESERVATION_EXPIRED", "CANCELLED"), info
 
 
 async def test_a_shop_receiving_a_return_of_an_order_sold_elsewhere_sees_the_return_not_the_customer(

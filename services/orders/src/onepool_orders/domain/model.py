@@ -223,6 +223,10 @@ def new_id() -> str:
     return new_uuid()
 
 
+# Why an unpaid order was cancelled when its reservation expired (its status_reason).
+UNPAID_IN_TIME = "payment not received in time"
+
+
 def _state_error(order: Order, action: str, why: str = "") -> FailedPrecondition:
     return FailedPrecondition(
         "INVALID_ORDER_STATE",
@@ -569,6 +573,14 @@ class Order:
             return self._pay_balance(amount, payment_ref, now)
         if self.status in REPEATABLE_PAYMENT_STATES and payment_ref == self.payment_ref and amount == self.paid:
             return False
+        if self.status is OrderStatus.CANCELLED and self.status_reason == UNPAID_IN_TIME:
+            # Paid after its window, the order already cancelled for it: the reason a storefront acts on (refund
+            # the buyer) is that it was not paid in time, not that it is "cancelled".
+            raise FailedPrecondition(
+                "RESERVATION_EXPIRED",
+                f"order {self.id} was not paid in time: it was cancelled and its stock released",
+                {"order_id": self.id, "reservation_id": self.reservation_id, "status": self.status.value},
+            )
         if self.status is not OrderStatus.RESERVED:
             why = "already paid" if self.status in PAID_STATES else ""
             if self.status is OrderStatus.DEPOSIT_PAID:
@@ -810,7 +822,7 @@ class Order:
             if self.status is not OrderStatus.RESERVED:
                 reason += "; payment to be refunded"
         elif self.status is OrderStatus.RESERVED:
-            reason = "payment not received in time"
+            reason = UNPAID_IN_TIME
         else:
             reason = "stock was released before the payment was confirmed; payment to be refunded"
         # FULFILLING: the rest is released again by _cancel_unshipped, which inventory answers as done.

@@ -167,7 +167,8 @@ class OrderServiceServicer:
         Errors: INVALID_ARGUMENT (amount is not the order total, the deposit bounds or the balance; kind);
         NOT_FOUND (order); FAILED_PRECONDITION INVALID_ORDER_STATE (not RESERVED: already paid, cancelled,
         rejected; a balance without a deposit), RESERVATION_EXPIRED (not paid within its TTL: the stock was
-        released), DEPOSIT_NOT_OFFERED (the channel takes no deposits), BALANCE_OVERDUE (the balance deadline
+        released; also once the order was cancelled for it, metadata `status` CANCELLED: refund the buyer),
+        DEPOSIT_NOT_OFFERED (the channel takes no deposits), BALANCE_OVERDUE (the balance deadline
         passed: the order lapses).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
