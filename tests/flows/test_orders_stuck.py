@@ -44,7 +44,9 @@ async def _stuck(database_url: str, *args: str) -> str:
     env["ONEPOOL_DATABASE_URL"] = database_url
     result = await asyncio.to_thread(CliRunner().invoke, app, ["orders", "stuck", *args], env=env)
     assert result.exit_code == 0, (result.exception, result.output)
-    return result.output
+    # stdout only: the services run on this event loop while the command runs in a thread, and whatever they
+    # log to stderr meanwhile lands in the runner's interleaved `output`.
+    return result.stdout
 
 
 def _rows(output: str) -> dict[str, list[dict[str, Any]]]:
