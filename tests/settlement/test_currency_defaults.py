@@ -11,7 +11,6 @@ from typing import Any
 
 import grpc
 import pytest
-from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2
 from onepool.dealers.v1 import events_pb2 as dealer_events
 from onepool.settlement.v1 import settlement_pb2 as pb
@@ -108,35 +107,3 @@ async def test_reconcile_of_a_period_with_nothing_answers_in_the_default_currenc
         [],
     )
     assert [t.currency for t in report.totals] == ["CNY"]
-
-
-async def test_a_dealer_pays_and_is_paid_only_in_a_currency_it_has_lines_in(
-    bus: Bus, settlement: Any, admin: Any
-) -> None:
-    """A EUR "payment" from a dealer booked in CNY and USD was posted: a EUR claim on the brand no posting of the
-    dealer's put there. A payment from or to it in a currency it has no lines in is CURRENCY_MISMATCH and posts
-    nothing; in its currencies it posts as before; a dealer with no lines yet is not checked."""
-    _, dealer, _ = await usd_sale_from_a_cny_dealers_shop(bus, settlement, admin)
-    party = f"dealer:{dealer}"
-
-    def payment(from_party: str, to_party: str, amount: common_pb2.Money) -> pb.RecordPaymentRequest:
-        return pb.RecordPaymentRequest(
-            request_id=bus.uid("pay"), from_party=from_party, to_party=to_party, amount=amount
-        )
-
-    eur = common_pb2.Money(currency="EUR", amount_minor=500)
-    for request in (payment(party, "brand", eur), payment("brand", party, eur)):
-        error = await refused(settlement.RecordPayment, request, admin, grpc.StatusCode.FAILED_PRECONDITION)
-        info = error_info(error)
-        assert info is not None and info.reason == "CURRENCY_MISMATCH", error.details()
-        assert dict(info.metadata) == {"party": party, "dealer_currencies": "CNY,USD", "currency": "EUR"}
-    balances = await settlement.GetBalance(pb.GetBalanceRequest(party=party), metadata=admin)
-    assert [b.currency for b in balances.balances] == ["CNY", "USD"]  # nothing was posted in EUR
-
-    paid = (await settlement.RecordPayment(payment("brand", party, usd(200)), metadata=admin)).payment
-    assert paid.amount == usd(200)
-    paid = (await settlement.RecordPayment(payment(party, "brand", cny(300)), metadata=admin)).payment
-    assert paid.amount == cny(300)
-    newcomer = f"dealer:{bus.uid('D')}"
-    paid = (await settlement.RecordPayment(payment(newcomer, "brand", eur), metadata=admin)).payment
-    assert paid.amount == eur

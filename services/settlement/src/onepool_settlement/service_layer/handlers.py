@@ -17,7 +17,7 @@ Failure modes: ChannelNotKnownYet (a NotYet: the event waits, uncounted); NotFou
 unknown statement or payout); FailedPrecondition NOTHING_TO_PAY (a payout of a party owed nothing),
 CURRENCY_REQUIRED (a payout naming no currency of a party owed in another one, a statement naming none of a
 party with lines in several), CURRENCY_MISMATCH (a payment from or to a channel in a currency the channel does
-not sell in, or from or to a dealer in a currency it has no lines in),
+not sell in),
 MOVE_ALREADY_SETTLED (an unpriced move settled by another request), PERIOD_NOT_OVER / PERIOD_ALREADY_CLOSED
 (periods.py), BALANCE_LIMIT (a payment or payout taking a balance
 beyond the ledger's bound) and BALANCE_OUT_OF_RANGE (a balance or total that left int64: limits.py);
@@ -433,24 +433,6 @@ async def _check_channel_currency(uow: SettlementUnitOfWork, cmd: commands.Recor
             )
 
 
-async def _check_dealer_currency(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> None:
-    """A dealer pays and is paid in a currency it has an account in with the brand: one it has lines in (its
-    replenishments, the fees and goods of sales, in whatever currency each was booked). A payment in another
-    moves money no posting of the dealer's put there: a USD "payment" from a CNY dealer would stand as a USD
-    claim on the brand. Not checked for a dealer with no lines yet (its first payment may come before its
-    first replenishment)."""
-    for party in dict.fromkeys((cmd.from_party, cmd.to_party)):
-        if not party.startswith(parties.dealer("")):
-            continue
-        held = await uow.repo.currencies(party)
-        if held and cmd.currency not in held:
-            raise FailedPrecondition(
-                "CURRENCY_MISMATCH",
-                f"{party} has lines in {', '.join(held)} only; the payment is in {cmd.currency}",
-                {"party": party, "dealer_currencies": ",".join(held), "currency": cmd.currency},
-            )
-
-
 async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment) -> Payment:
     """Rule 5, once per key. A repeat (a retry after its idempotency key was purged: the runtime answers one
     within the retention itself) returns the entry first posted, as stored, if that entry is exactly what
@@ -468,7 +450,6 @@ async def record_payment(uow: SettlementUnitOfWork, cmd: commands.RecordPayment)
     await uow.repo.lock_parties(cmd.from_party, cmd.to_party)  # a payout of either waits for this payment
     if await uow.repo.entry_head(cmd.key) is None:  # a repeat returns what was posted, whatever the balances now
         await _check_channel_currency(uow, cmd)
-        await _check_dealer_currency(uow, cmd)
         await _check_limits(uow, entry)
     lines = await post(uow, entry)
     if lines is None:

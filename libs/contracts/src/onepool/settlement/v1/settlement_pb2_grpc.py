@@ -207,8 +207,7 @@ class SettlementServiceServicer:
         channel's remittance, a request_id whose payment was posted for a different request, however long ago);
         FAILED_PRECONDITION BALANCE_LIMIT (the payment would take a party's balance beyond +-2^62 further from
         zero: the ledger keeps every balance well inside int64), CURRENCY_MISMATCH (a payment from or to a channel
-        in a currency other than the one the channel sells in, metadata `channel_currency`; or from or to a dealer
-        in a currency it has no lines in while it has lines in others, metadata `dealer_currencies`).
+        in a currency other than the one the channel sells in, metadata `channel_currency`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
