@@ -1,8 +1,7 @@
 """Audit Y items 2 and 3: a request naming no currency no longer means CNY where that shows a party or a
 period wrong. GenerateStatement is in the party's currency (CURRENCY_REQUIRED when it has several, as
 CreatePayout); Reconcile checks every currency of the period. Naming a currency answers as before. A payment
-from or to a dealer is in a currency the dealer has lines in, as a channel's is in the one it sells in
-(docs/settlement.md "More than one currency")."""
+from or to a dealer is not held to the currencies of its lines (docs/settlement.md "More than one currency")."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_runtime.testing.services import error_info
 
 from tests.settlement.conftest import Bus, cny
-from tests.settlement.test_currencies import lines_of, usd, usd_sale_from_a_cny_dealers_shop
+from tests.settlement.test_currencies import in_usd, lines_of, usd, usd_sale_from_a_cny_dealers_shop
 from tests.settlement.test_money_moves import refused, ts
 
 pytestmark = pytest.mark.asyncio
@@ -107,3 +106,24 @@ async def test_reconcile_of_a_period_with_nothing_answers_in_the_default_currenc
         [],
     )
     assert [t.currency for t in report.totals] == ["CNY"]
+
+
+async def test_a_dealer_pays_in_its_credit_currency_whatever_currencies_its_lines_are_in(
+    bus: Bus, settlement: Any, admin: Any
+) -> None:
+    """A CNY dealer whose shop shipped a USD marketplace sale has one line so far, the USD fee: its CNY
+    prepayment is posted (a check "only currencies it has lines in" refused it)."""
+    channel, dealer, order_id = bus.uid("AMZ"), bus.uid("D"), bus.uid("O")
+    terms = bus.channel(channel, 1_000)
+    terms.currency = "USD"
+    await bus.channel_created(terms)
+    shipped = bus.fulfillment("F1", "DSC-1", [("TEA", 2)], owner_dealer_id=dealer, shipped=True)
+    await bus.order_shipped(in_usd(bus.order(order_id, channel, [("TEA", 2, 2_000)], fulfillments=[shipped])), "F1")
+    await lines_of(bus, settlement, admin, order_id, {"sale", "fulfilment_fee"})
+    paid = await settlement.RecordPayment(
+        pb.RecordPaymentRequest(
+            request_id=bus.uid("pay"), from_party=f"dealer:{dealer}", to_party="brand", amount=cny(10_000)
+        ),
+        metadata=admin,
+    )
+    assert paid.payment.entry_id and paid.payment.amount == cny(10_000)
