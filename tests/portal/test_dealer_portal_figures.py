@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from tests.portal.pages import STEP_MS, dealer_token, log_in
 from tests.support.dealers import dealer_with_a_shop
-from tests.support.orders import uid
+from tests.support.orders import eventually, uid
 
 pytestmark = pytest.mark.asyncio
 
@@ -64,6 +64,27 @@ async def test_a_dealer_trading_in_dollars_sees_its_statement_in_dollars(service
     await expect(statement).to_contain_text("USD 12.34")
     await expect(page.get_by_test_id("statement-closing")).to_contain_text("USD 12.34")
     assert "CNY" not in await page.locator("#portal").inner_text()
+    await page.close()
+
+
+async def test_a_cny_dealer_sees_what_it_has_in_dollars_beside_its_yuan(services, admin, portal, browser) -> None:  # type: ignore[no-untyped-def]
+    """A CNY dealer with a USD line on its ledger: the overview's table has a USD row beside the CNY one, each
+    amount in its own currency (before: the portal showed CNY figures only, the dollars nowhere)."""
+    dealer = await _dealer(services, admin, money("CNY", 1_000_000))
+    await _bank_transfer(services, admin, dealer, money("USD", 1_234))
+
+    async def overview() -> dpb.GetDealerOverviewResponse:
+        request = dpb.GetDealerOverviewRequest(dealer_id=dealer.id)
+        return await services.stub("dealers").GetDealerOverview(request, metadata=admin)
+
+    await eventually(overview, lambda o: len(o.currencies) == 2)  # dealers has heard of the USD line
+
+    page = await log_in(browser, portal, dealer_token(dealer.id))
+    rows = page.get_by_test_id("currencies").locator("tr")
+    await expect(rows).to_have_count(2, timeout=STEP_MS)
+    await expect(rows.nth(0)).to_contain_text("CNY 0.00")
+    await expect(rows.nth(1)).to_contain_text("USD 12.34")
+    await expect(page.get_by_test_id("credit-available")).to_have_text("CNY 10,000.00")
     await page.close()
 
 

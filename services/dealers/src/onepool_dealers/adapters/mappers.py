@@ -82,4 +82,5 @@ def overview_to_proto(o: Overview) -> pb.GetDealerOverviewResponse:
         credit_available=money_to_proto(c.available),
         credit_limit=money_to_proto(c.limit),
         open_replenishments=money_to_proto(c.open),
+        currencies=[to_message(pb.CurrencyFigures, f) for f in o.currencies],
     )

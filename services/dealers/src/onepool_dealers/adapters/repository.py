@@ -461,16 +461,16 @@ class DealersRepository(Repository):
             )
         )
 
-    async def income_held(self, dealer_id: str, currency: str) -> int:
-        """What is held of the dealer's income (orders that may still refund it; `held_settlement_by_dealer`)."""
-        value = (
-            await self.session.execute(
-                select(func.coalesce(func.sum(_HELD.c.amount_minor), 0)).where(
-                    and_(_HELD.c.dealer_id == dealer_id, _HELD.c.currency == currency)
-                )
-            )
-        ).scalar()
-        return int(value or 0)
+    async def income_held_by_currency(self, dealer_id: str) -> dict[str, int]:
+        """currency -> what is held of the dealer's income (orders that may still refund it). Reads the index
+        `held_settlement_by_dealer` (dealer_id, currency): rows of orders not heard closed only, as a release
+        deletes them."""
+        rows = await self.session.execute(
+            select(_HELD.c.currency, func.sum(_HELD.c.amount_minor).label("held"))
+            .where(_HELD.c.dealer_id == dealer_id)
+            .group_by(_HELD.c.currency)
+        )
+        return {r.currency: int(r.held) for r in rows}
 
     async def settlement_net(self, dealer_id: str, currency: str) -> int:
         value = (
@@ -481,6 +481,13 @@ class DealersRepository(Repository):
             )
         ).scalar()
         return int(value or 0)
+
+    async def settlement_nets(self, dealer_id: str) -> dict[str, int]:
+        """currency -> `settlement_net`: one row per currency the dealer was ever posted in (the primary key)."""
+        rows = await self.session.execute(
+            select(_SETTLE.c.currency, _SETTLE.c.net_minor).where(_SETTLE.c.dealer_id == dealer_id)
+        )
+        return {r.currency: int(r.net_minor) for r in rows}
 
     async def units_in_stock(self, dealer_id: str) -> int:
         value = (
@@ -509,17 +516,19 @@ class DealersRepository(Repository):
         ).scalar()
         return int(value or 0)
 
-    async def sales(self, dealer_id: str, currency: str, start: datetime, end: datetime) -> int:
-        value = (
-            await self.session.execute(
-                select(func.coalesce(func.sum(_ORDERS.c.net_sales_minor), 0)).where(
-                    and_(
-                        _ORDERS.c.dealer_id == dealer_id,
-                        _ORDERS.c.created_at >= start,
-                        _ORDERS.c.created_at < end,
-                        _ORDERS.c.currency.in_([currency, ""]),
-                    )
+    async def sales_by_currency(self, dealer_id: str, start: datetime, end: datetime) -> dict[str, int]:
+        """currency -> net sales of the dealer's orders created in [start, end) ("" for orders stored without
+        a currency). Reads the index `dealer_orders_by_created` (dealer_id, created_at): the period's orders
+        only, however many the dealer had before."""
+        rows = await self.session.execute(
+            select(_ORDERS.c.currency, func.sum(_ORDERS.c.net_sales_minor).label("sales"))
+            .where(
+                and_(
+                    _ORDERS.c.dealer_id == dealer_id,
+                    _ORDERS.c.created_at >= start,
+                    _ORDERS.c.created_at < end,
                 )
             )
-        ).scalar()
-        return int(value or 0)
+            .group_by(_ORDERS.c.currency)
+        )
+        return {r.currency: int(r.sales) for r in rows}

@@ -14,10 +14,15 @@ calling them while a dealer waits).
   received replenishments (never late); everything else settlement posts to the dealer's party (its share
   of sales, fees, refunds) comes from settlement.entry.posted, whose wholesale entries are skipped because
   they are already counted; an open order's income waits for the order to close (domain/income.py).
+- Per currency: a dealer's sales and income are in the currency of each sale (a USD channel or marketplace
+  order earns a CNY dealer USD), never converted; its credit is in its credit currency only. The overview's
+  own fields are the credit currency's, and `currencies` has the same figures for every currency the dealer
+  has any in (`currency_figures`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,6 +77,38 @@ class StockView:
 
 
 @dataclass(frozen=True)
+class CurrencyFigures:
+    """A dealer's figures in one currency (each Money is in `currency`)."""
+
+    currency: str
+    sales_in_period: Money
+    # What settlement's ledger owes the dealer apart from wholesale, held income aside (Dealer.credit's input
+    # in the credit currency).
+    income_counted: Money
+    income_held: Money
+
+
+def currency_figures(
+    credit_currency: str, sales: Mapping[str, int], counted: Mapping[str, int], held: Mapping[str, int]
+) -> tuple[CurrencyFigures, ...]:
+    """Each currency any of the sums (currency -> minor units) has, the credit currency first (always, even
+    with nothing in it: the overview's own fields are its), then the others by code. An order stored without
+    a currency (an event from before orders sent one) is counted in the credit currency, as it always was."""
+    sales = dict(sales)
+    sales[credit_currency] = sales.get(credit_currency, 0) + sales.pop("", 0)
+    others = sorted({*sales, *counted, *held} - {credit_currency, ""})
+    return tuple(
+        CurrencyFigures(
+            currency=c,
+            sales_in_period=Money(c, sales.get(c, 0)),
+            income_counted=Money(c, counted.get(c, 0)),
+            income_held=Money(c, held.get(c, 0)),
+        )
+        for c in (credit_currency, *others)
+    )
+
+
+@dataclass(frozen=True)
 class Overview:
     dealer_id: str
     open_orders: int
@@ -85,3 +122,5 @@ class Overview:
     inbound_units: int = 0
     # Income from orders that may still be refunded (domain/income.py): in neither balance nor credit yet.
     income_held: Money | None = None
+    # The figures in each currency the dealer has any in, the credit currency's first (currency_figures).
+    currencies: tuple[CurrencyFigures, ...] = ()

@@ -29,7 +29,7 @@ from onepool_dealers.domain.model import (
     price_lines,
     tier_unit_price,
 )
-from onepool_dealers.domain.overview import OrderView, Overview, StockView
+from onepool_dealers.domain.overview import OrderView, Overview, StockView, currency_figures
 from onepool_dealers.domain.ownership import DEFAULT_CURRENCY, Goods, MoveReason, OwnershipMove, ReturnedGoods
 from onepool_dealers.service_layer import unpriced
 from onepool_dealers.service_layer.unit_of_work import DealersUnitOfWork
@@ -504,17 +504,22 @@ async def orders_closed(uow: DealersUnitOfWork, closed: Iterable[ClosedOrder]) -
 
 async def overview(uow: DealersUnitOfWork, cmd: commands.GetDealerOverview) -> Overview:
     dealer = await get_dealer(uow, cmd.dealer_id)
-    credit = dealer.credit(await uow.repo.settlement_net(dealer.id, dealer.currency))
+    figures = currency_figures(
+        dealer.currency,
+        sales=await uow.repo.sales_by_currency(dealer.id, cmd.period_start, cmd.period_end),
+        counted=await uow.repo.settlement_nets(dealer.id),
+        held=await uow.repo.income_held_by_currency(dealer.id),
+    )
+    own = figures[0]  # the credit currency's
     return Overview(
         dealer_id=dealer.id,
         open_orders=await uow.repo.open_orders(dealer.id),
-        sales_in_period=Money(
-            dealer.currency, await uow.repo.sales(dealer.id, dealer.currency, cmd.period_start, cmd.period_end)
-        ),
+        sales_in_period=own.sales_in_period,
         units_in_stock=await uow.repo.units_in_stock(dealer.id),
-        credit=credit,
+        credit=dealer.credit(own.income_counted.amount_minor),
         period_start=cmd.period_start,
         period_end=cmd.period_end,
         inbound_units=await uow.repo.inbound_units(dealer.id),
-        income_held=Money(dealer.currency, await uow.repo.income_held(dealer.id, dealer.currency)),
+        income_held=own.income_held,
+        currencies=figures,
     )

@@ -67,6 +67,13 @@ async function loadOverview() {
   $("ov-orders").textContent = o.openOrders || 0;
   $("ov-units").textContent = o.unitsInStock || 0;
   $("ov-inbound").textContent = o.inboundUnits || 0;
+  // The cards are the credit currency's; what the dealer sold and earned in any other currency (a USD channel
+  // or marketplace order) is only here, each amount in its own currency, never converted.
+  const rows = (o.currencies || []).map((f) => [
+    cell(f.currency),
+    ...[f.salesInPeriod, f.incomeCounted, f.incomeHeld].map((m) => cell(formatMoney(m, f.currency), "num")),
+  ]);
+  fill($("currency-rows"), rows, 4, "Nothing yet.");
 }
 
 // Every page of a list RPC, following next_page_token (`field`: the reply's repeated field).

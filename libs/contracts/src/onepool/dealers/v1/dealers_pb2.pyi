@@ -330,7 +330,7 @@ class GetDealerOverviewRequest(_message.Message):
     def __init__(self, dealer_id: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetDealerOverviewResponse(_message.Message):
-    __slots__ = ("dealer_id", "open_orders", "sales_in_period", "units_in_stock", "balance", "credit_available", "credit_limit", "open_replenishments", "period_start", "period_end", "inbound_units", "income_held")
+    __slots__ = ("dealer_id", "open_orders", "sales_in_period", "units_in_stock", "balance", "credit_available", "credit_limit", "open_replenishments", "period_start", "period_end", "inbound_units", "income_held", "currencies")
     DEALER_ID_FIELD_NUMBER: _ClassVar[int]
     OPEN_ORDERS_FIELD_NUMBER: _ClassVar[int]
     SALES_IN_PERIOD_FIELD_NUMBER: _ClassVar[int]
@@ -343,6 +343,7 @@ class GetDealerOverviewResponse(_message.Message):
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     INBOUND_UNITS_FIELD_NUMBER: _ClassVar[int]
     INCOME_HELD_FIELD_NUMBER: _ClassVar[int]
+    CURRENCIES_FIELD_NUMBER: _ClassVar[int]
     dealer_id: str
     open_orders: int
     sales_in_period: _common_pb2.Money
@@ -355,7 +356,20 @@ class GetDealerOverviewResponse(_message.Message):
     period_end: _timestamp_pb2.Timestamp
     inbound_units: int
     income_held: _common_pb2.Money
-    def __init__(self, dealer_id: _Optional[str] = ..., open_orders: _Optional[int] = ..., sales_in_period: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., units_in_stock: _Optional[int] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_available: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., open_replenishments: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inbound_units: _Optional[int] = ..., income_held: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    currencies: _containers.RepeatedCompositeFieldContainer[CurrencyFigures]
+    def __init__(self, dealer_id: _Optional[str] = ..., open_orders: _Optional[int] = ..., sales_in_period: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., units_in_stock: _Optional[int] = ..., balance: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_available: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., credit_limit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., open_replenishments: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inbound_units: _Optional[int] = ..., income_held: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., currencies: _Optional[_Iterable[_Union[CurrencyFigures, _Mapping]]] = ...) -> None: ...
+
+class CurrencyFigures(_message.Message):
+    __slots__ = ("currency", "sales_in_period", "income_counted", "income_held")
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    SALES_IN_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    INCOME_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    INCOME_HELD_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    sales_in_period: _common_pb2.Money
+    income_counted: _common_pb2.Money
+    income_held: _common_pb2.Money
+    def __init__(self, currency: _Optional[str] = ..., sales_in_period: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., income_counted: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., income_held: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class OwnershipMoveLine(_message.Message):
     __slots__ = ("sku", "quantity", "unit_price")

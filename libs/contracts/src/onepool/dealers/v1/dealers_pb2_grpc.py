@@ -239,7 +239,8 @@ class DealerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetDealerOverview(self, request, context):
-        """The dealer's business at a glance: open orders, sales in the period, units in stock, balance and credit.
+        """The dealer's business at a glance: open orders, sales in the period, units in stock, balance and credit,
+        and its sales and income in every currency it trades in.
         Errors: NOT_FOUND (dealer).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
