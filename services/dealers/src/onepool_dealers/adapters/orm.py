@@ -207,7 +207,10 @@ class HeldSettlementRow(DealersTable, Created, table=True):
 
 class ClosedOrderRow(DealersTable, Created, table=True):
     """Every order (anyone's: a brand order shipped from a dealer's shop pays the dealer too) that dealers heard
-    closed (OrderFacts.is_open false); once closed, an order's income counts at once."""
+    final (OrderFacts.is_final as onepool_runtime.order_facts reads it: cancelled or rejected, wholly refunded, or
+    its return window closed, which orders.order.return_window_closed announces; an event of an older orders
+    release by the rule of its time). A completed order is not in it until its window closes. Once in it, an
+    order's income counts at once. "Closed" is closed to refunds, not the order's status (the table's old name)."""
 
     __tablename__ = "closed_orders"
 

@@ -69,7 +69,7 @@ class ChannelRepository(Repository):
 
     async def upsert(self, channel: SalesChannel) -> bool:
         """Keep the channel unless a newer version is already stored (events may arrive out of order)."""
-        values = {
+        values: dict[str, object] = {
             "id": channel.id,
             "type": channel.type,
             "owner_dealer_id": channel.owner_dealer_id,
@@ -79,8 +79,11 @@ class ChannelRepository(Repository):
             "balance_due_seconds": channel.presale.balance_due_seconds,
             "min_deposit_bps": channel.presale.min_deposit_bps,
             "deposit_rule": channel.presale.deposit_rule.value,
-            "return_window_days": channel.return_window_days,
         }
+        # Unstated (SalesChannel.return_window_days None): left out, so a stored window stays and a new copy
+        # takes the column's default (7).
+        if channel.return_window_days is not None:
+            values["return_window_days"] = channel.return_window_days
         return await upsert_newer(self.session, _CHANNELS, values, ["id"], replace_equal=True)
 
     async def upsert_listing(self, listing: ChannelListing) -> bool:

@@ -74,6 +74,12 @@ class OrderRow(OrdersTable, Stamped, table=True):
             "returnable_until",
             postgresql_where="returnable_until IS NOT NULL AND NOT return_window_closed",
         ),
+        # The closer's other scan: goods gone without a deadline (left on the release before it; migration 0018).
+        Index(
+            "orders_return_window_unfixed",
+            "id",
+            postgresql_where="returnable_until IS NULL AND status IN ('SHIPPED', 'COMPLETED')",
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=64)

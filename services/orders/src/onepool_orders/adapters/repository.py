@@ -254,11 +254,18 @@ class OrderRepository:
         rows = await pg.fetch(sql.CLAIM_OVERDUE_BALANCES, limit)
         return [r["id"] for r in rows]
 
-    async def claim_closing_windows(self, limit: int) -> list[str]:
-        """Orders whose return deadline passed and whose closing is not published yet, locked for this
+    async def claim_closing_windows(self, limit: int, at: datetime) -> list[str]:
+        """Orders whose return deadline passed by `at` and whose closing is not published yet, locked for this
         transaction; rows another closer holds are skipped (SKIP LOCKED), so replicas take different orders."""
         pg = await self._uow.driver()
-        rows = await pg.fetch(sql.CLAIM_CLOSING_WINDOWS, limit)
+        rows = await pg.fetch(sql.CLAIM_CLOSING_WINDOWS, limit, at)
+        return [r["id"] for r in rows]
+
+    async def claim_unfixed_windows(self, limit: int) -> list[str]:
+        """Orders whose goods all left but that have no return deadline (left on a replica of the release before
+        it), locked for this transaction as `claim_closing_windows` locks."""
+        pg = await self._uow.driver()
+        rows = await pg.fetch(sql.CLAIM_UNFIXED_WINDOWS, limit)
         return [r["id"] for r in rows]
 
     async def search(self, query: ListOrders) -> list[Order]:

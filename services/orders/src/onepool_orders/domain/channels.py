@@ -52,7 +52,9 @@ class SalesChannel:
     catalogue: Catalogue = Catalogue.LISTINGS
     presale: PresaleTerms = field(default_factory=PresaleTerms)
     # Days an order may be returned after its last goods left (Order.returnable_until is fixed from it then).
-    return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
+    # None: the event did not state it (a channels replica of the release before it, during a rolling upgrade):
+    # the copy keeps the window it has, the default only for a channel it never had.
+    return_window_days: int | None = DEFAULT_RETURN_WINDOW_DAYS
 
     @property
     def bound_dealer(self) -> str:

@@ -96,6 +96,9 @@ CLOSED_STATES = frozenset({S.COMPLETED, S.CANCELLED, S.REJECTED})
 # payment must still get the order, as its first call did, rather than learn the payment was refused.
 REPEATABLE_PAYMENT_STATES = PAID_STATES | {S.CANCELLED}
 RETURNABLE_STATES = frozenset({S.FULFILLING, S.SHIPPED, S.COMPLETED})
+# Where every fulfillment not cancelled has left: only the last leaving (or the rest's cancellation) moves an order
+# to SHIPPED, and COMPLETED follows only SHIPPED (TRANSITIONS). The return window is fixed on entering them.
+GOODS_GONE_STATES = frozenset({S.SHIPPED, S.COMPLETED})
 
 
 class FulfillmentStatus(StrEnum):
@@ -457,8 +460,23 @@ class Order:
         whose goods are gone."""
         if self.returnable_until is not None or not payment_is_final(True, True, self.fulfillments):
             return
-        last_left = max(f.shipped_at for f in self.fulfillments if f.has_left and f.shipped_at is not None)
-        self.returnable_until = last_left + timedelta(days=self.channel_return_window_days)
+        self._set_return_window()
+
+    def fix_missed_return_window(self) -> bool:
+        """Goods that left on a replica of the release before the return window (a rolling upgrade: its save
+        writes no deadline) get the deadline now by the same rule, from when the last of them left and the
+        channel's window now, so the closer can close it. Decided on the status, as the closer finds such orders
+        (GOODS_GONE_STATES), so every order it finds leaves its list. True if the deadline was fixed now."""
+        if self.returnable_until is not None or self.status not in GOODS_GONE_STATES:
+            return False
+        self._set_return_window()
+        return True
+
+    def _set_return_window(self) -> None:
+        left = [f.shipped_at for f in self.fulfillments if f.has_left and f.shipped_at is not None]
+        # No departure time at all (never written so by any release): the order's last change, which is no
+        # earlier than its goods leaving, so the window is never shorter than the channel's.
+        self.returnable_until = max(left, default=self.updated_at) + timedelta(days=self.channel_return_window_days)
 
     def window_closed(self, now: datetime) -> bool:
         """No return is accepted any more without an operator's override."""

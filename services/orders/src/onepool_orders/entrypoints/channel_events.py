@@ -10,7 +10,6 @@ from onepool_kernel.presale import MAX_MIN_DEPOSIT_BPS, DepositRule, PresaleTerm
 from onepool_runtime.protobuf import CATALOGUES_BACK
 
 from onepool_orders.domain.channels import (
-    DEFAULT_RETURN_WINDOW_DAYS,
     MAX_RETURN_WINDOW_DAYS,
     Catalogue,
     ChannelListing,
@@ -30,8 +29,9 @@ def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
         min_deposit_bps=min(max(0, terms.min_deposit_bps), MAX_MIN_DEPOSIT_BPS),
         deposit_rule=DepositRule.KEEP if terms.deposit_rule == channels_pb2.DEPOSIT_RULE_KEEP else DepositRule.REFUND,
     )
-    # Unstated (an event from before channels kept it): the default channels applies.
-    window = channel.return_window_days if channel.HasField("return_window_days") else DEFAULT_RETURN_WINDOW_DAYS
+    # Unstated (an event of a channels release before it, a rolling upgrade's old replica included): not the
+    # default, which would overwrite a window set since; the copy keeps what it has (ChannelRepository.upsert).
+    window = min(channel.return_window_days, MAX_RETURN_WINDOW_DAYS) if channel.HasField("return_window_days") else None
     return SalesChannel(
         channel.id,
         type_,
@@ -40,7 +40,7 @@ def sales_channel(channel: channels_pb2.Channel) -> SalesChannel:
         channel.currency,
         catalogue,
         presale,
-        min(window, MAX_RETURN_WINDOW_DAYS),
+        window,
     )
 
 

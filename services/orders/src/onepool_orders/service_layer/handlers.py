@@ -374,17 +374,28 @@ async def return_items(uow: OrdersUnitOfWork, cmd: commands.ReturnItems, guard: 
 # --- the return window ------------------------------------------------------------------------------------
 
 
-async def close_return_windows(uow: OrdersUnitOfWork, limit: int) -> list[str]:
+async def close_return_windows(uow: OrdersUnitOfWork, limit: int) -> tuple[list[str], list[str]]:
     """Close the return window of up to `limit` orders whose returnable_until passed, in one transaction: each
     is locked (rows another closer holds are skipped), marked closed and OrderReturnWindowClosed written to the
-    outbox with it, so each order's closing is published once whichever replica gets it. Returns their ids."""
-    closed = []
-    for order_id in await uow.orders.claim_closing_windows(limit):
+    outbox with it, so each order's closing is published once whichever replica gets it. Before them, up to
+    `limit` orders whose goods left on a replica of the release before the window get their deadline (none
+    would ever close otherwise), closed at once when it passed already. Due by one clock, this replica's: the
+    domain decides by it, so the claim must too. Returns the ids of the orders fixed and of those closed."""
+    at = now()
+    fixed, closed = [], []
+    for order_id in await uow.orders.claim_unfixed_windows(limit):
         order = await _order(uow, order_id, lock=True)
-        if order.close_return_window(now()):
+        if order.fix_missed_return_window():
+            fixed.append(order.id)
+            if order.close_return_window(at):
+                closed.append(order.id)
+            await uow.orders.save(order)
+    for order_id in await uow.orders.claim_closing_windows(limit, at):
+        order = await _order(uow, order_id, lock=True)
+        if order.close_return_window(at):
             await uow.orders.save(order)
             closed.append(order.id)
-    return closed
+    return fixed, closed
 
 
 # --- presale: the balance deadline ---------------------------------------------------------------------------
