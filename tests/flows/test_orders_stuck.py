@@ -73,19 +73,19 @@ async def test_orders_waiting_on_an_absent_inventory_and_its_refusal_are_shown(w
 
         rows = _rows(await _stuck(stack.database_url, "--older-than", "0s", "--json"))
         by_order = {r["order_id"]: r for r in rows["order"]}
-        assert by_order[placing.id]["state"] == "awaiting_stock", rows
+        assert by_order[placing.id]["state"] == "awaiting_reservation", rows
         assert by_order[placing.id]["channel_id"] == channel
         assert by_order[paid.id]["state"] == "awaiting_inventory", rows
         assert by_order[paid.id]["status"] == "PAID"
         assert "commit not applied by inventory" in by_order[paid.id]["reason"], rows
         assert "unavailable" in by_order[paid.id]["reason"].lower(), rows
         waiting = {r["state"]: r["orders"] for r in rows["waiting"]}
-        assert waiting["awaiting_stock"] >= 1 and waiting["awaiting_inventory"] >= 1, rows
+        assert waiting["awaiting_reservation"] >= 1 and waiting["awaiting_inventory"] >= 1, rows
 
         # The running service's gauges say the same (measured every 0.2 s here).
         await eventually(
             _measured,
-            lambda m: m.get("awaiting_stock", 0) >= 1 and m.get("awaiting_inventory", 0) >= 1,
+            lambda m: m.get("awaiting_reservation", 0) >= 1 and m.get("awaiting_inventory", 0) >= 1,
         )
         await asyncio.sleep(TTL_SECONDS + 0.5)  # the paid order's reservation lapses meanwhile
     finally:
@@ -114,7 +114,7 @@ async def test_orders_waiting_on_an_absent_inventory_and_its_refusal_are_shown(w
     assert "no order has waited longer than 5m" in output, output
     line = next(x for x in output.splitlines() if paid.id in x)
     assert "commit" in line and "CANCELLED" in line and "FailedPrecondition" in line, output
-    await eventually(_measured, lambda m: m.get("awaiting_stock") == 0 and m.get("awaiting_inventory") == 0)
+    await eventually(_measured, lambda m: m.get("awaiting_reservation") == 0 and m.get("awaiting_inventory") == 0)
 
 
 async def _measured() -> dict[str, int]:

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from onepool_orders.entrypoints import waiting_gauges  # noqa: F401  (its instruments, on the runtime's meter)
+from onepool_orders.service_layer import stock_sync  # noqa: F401
 from onepool_runtime import metrics as runtime_metrics
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -76,6 +78,10 @@ def test_the_dashboard_shows_what_an_operator_needs() -> None:
         "outbox age": "onepool_outbox_oldest_age_seconds",
         "consumer lag": "onepool_consumer_lag",
         "dead letters": "onepool_consumer_dead_letters_total",
+        "orders waiting by state": "onepool_orders_waiting",
+        "oldest waiting order": "onepool_orders_waiting_oldest_age_seconds",
+        "waiting gauges stale": "onepool_orders_waiting_read_age_seconds",
+        "stock requests inventory refused": "onepool_orders_stock_requests_refused_total",
     }
     missing = [need for need, metric in needs.items() if metric not in queried]
     assert not missing, missing

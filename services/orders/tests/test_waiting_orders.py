@@ -5,6 +5,7 @@ test_orders_stuck.py."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from onepool_runtime.idempotency import run_in_transaction
 from onepool_runtime.servicer import UseCases
 from opentelemetry.metrics import CallbackOptions
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 pytestmark = pytest.mark.asyncio
 Saga = Any  # the `saga` fixture (conftest.py)
@@ -46,8 +48,8 @@ class Recorded:
     def __init__(self) -> None:
         self.added: list[tuple[int, dict[str, str]]] = []
 
-    def add(self, amount: int, attributes: dict[str, str]) -> None:
-        self.added.append((amount, attributes))
+    def add(self, amount: int, attributes: dict[str, str] | None = None) -> None:
+        self.added.append((amount, attributes or {}))
 
 
 async def _world(saga: Saga) -> dict[str, str]:
@@ -77,9 +79,16 @@ async def test_gauges_count_each_waiting_state_with_its_oldest(saga: Saga, sessi
 
     counts = {o.attributes["state"]: o.value for o in waiting_gauges._observe_count(CallbackOptions())}
     ages = {o.attributes["state"]: o.value for o in waiting_gauges._observe_age(CallbackOptions())}
-    assert counts == {"awaiting_stock": 1, "awaiting_payment": 1, "balance_overdue": 0, "awaiting_inventory": 1}
+    # awaiting_reservation, not awaiting_stock: that name means lines waiting for goods everywhere else.
+    assert counts == {
+        "awaiting_reservation": 1,
+        "awaiting_payment": 1,
+        "balance_overdue": 0,
+        "awaiting_inventory": 1,
+        "goods_overdue": 0,
+    }
     assert all(0 <= age < 60 for age in ages.values()), ages
-    assert ages["balance_overdue"] == 0
+    assert ages["balance_overdue"] == 0 and ages["goods_overdue"] == 0
 
     async with engine.connect() as conn:
         await conn.execute(
@@ -88,7 +97,7 @@ async def test_gauges_count_each_waiting_state_with_its_oldest(saga: Saga, sessi
         await conn.commit()
     await waiting_gauges.WaitingGauges(engine, interval_seconds=1).measure()
     ages = {o.attributes["state"]: o.value for o in waiting_gauges._observe_age(CallbackOptions())}
-    assert 3600 <= ages["awaiting_stock"] < 3660, ages
+    assert 3600 <= ages["awaiting_reservation"] < 3660, ages
 
 
 async def test_stuck_orders_and_refused_requests_say_why(saga: Saga, sessions: Any) -> None:
@@ -100,7 +109,7 @@ async def test_stuck_orders_and_refused_requests_say_why(saga: Saga, sessions: A
         assert len(await stuck_orders(conn, 0, 2)) == 2
     by_id = {s.order_id: s for s in stuck}
     assert set(by_id) == {made["pending"], made["reserved"], made["unsent"]}
-    assert by_id[made["pending"]].state is Waiting.STOCK
+    assert by_id[made["pending"]].state is Waiting.RESERVATION
     assert "Reserve" in by_id[made["pending"]].reason
     assert by_id[made["reserved"]].state is Waiting.PAYMENT
     assert "reservation expires at" in by_id[made["reserved"]].reason
@@ -128,4 +137,77 @@ async def test_the_gauges_read_partial_indexes(saga: Saga, sessions: Any) -> Non
         counts = {w.state: w.orders for w in await waiting_counts(conn)}
     for index in ("orders_pending", "orders_awaiting_payment", "orders_balance_due", "stock_requests_open"):
         assert index in plan, plan
-    assert counts[Waiting.STOCK] == 1
+    assert counts[Waiting.RESERVATION] == 1
+
+
+async def _promise(engine: Any, order_id: str, awaiting: int, promised_in: float) -> None:
+    """Make the order's line wait for `awaiting` units promised at now() + `promised_in` seconds (the fake inventory
+    reserves on hand only; inventory's fills and moved promises reach lines this way: test_presale_*)."""
+    async with engine.connect() as conn:
+        await conn.execute(
+            text(
+                "UPDATE order_lines SET awaiting_quantity = :a, promised_at = now() + make_interval(secs => :p)"
+                " WHERE order_id = :i"
+            ),
+            {"a": awaiting, "p": promised_in, "i": order_id},
+        )
+        await conn.commit()
+
+
+async def test_paid_orders_whose_goods_are_late_wait_as_goods_overdue(saga: Saga, sessions: Any) -> None:
+    """A paid order whose line waits for goods is not stuck before its promised date, and is goods_overdue
+    after it, since that date; an unpaid or cancelled order whose date passed is not counted."""
+    made = await _world(saga)
+    engine = sessions.kw["bind"]
+    gauges = waiting_gauges.WaitingGauges(engine, interval_seconds=1)
+    await _promise(engine, made["unsent"], 1, 86400)
+    for unpaid in ("reserved", "refused"):  # RESERVED, CANCELLED
+        await _promise(engine, made[unpaid], 1, -3 * 3600)
+    await gauges.measure()
+    assert waiting_gauges.last_measured()["goods_overdue"].orders == 0
+
+    await _promise(engine, made["unsent"], 1, -2 * 3600)
+    await gauges.measure()
+    late = waiting_gauges.last_measured()["goods_overdue"]
+    assert late.orders == 1 and 7200 <= late.oldest_age_seconds < 7260, late
+    async with engine.connect() as conn:
+        stuck = [s for s in await stuck_orders(conn, 3600, 10) if s.state is Waiting.GOODS]
+        assert [s for s in await stuck_orders(conn, 3 * 3600, 10) if s.state is Waiting.GOODS] == []
+    assert [(s.order_id, s.status) for s in stuck] == [(made["unsent"], "PAID")]
+    assert stuck[0].reason.startswith("1 x A promised for ") and "not arrived" in stuck[0].reason, stuck
+
+    await _promise(engine, made["unsent"], 0, -2 * 3600)  # the goods came
+    await gauges.measure()
+    assert waiting_gauges.last_measured()["goods_overdue"].orders == 0
+
+
+def _read_age() -> float:
+    [age] = [o.value for o in waiting_gauges._observe_read_age(CallbackOptions())]
+    return float(age)
+
+
+async def test_a_failed_read_is_counted_and_the_values_show_their_age(
+    saga: Saga, sessions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database gone, the gauges keep their last values (an alert firing stays firing) and say how old
+    they are: read_age grows from the last read that succeeded, and each failed read is counted."""
+    failures = Recorded()
+    monkeypatch.setattr(waiting_gauges, "read_failures", failures)
+    await _world(saga)
+    await waiting_gauges.WaitingGauges(sessions.kw["bind"], interval_seconds=1).measure()
+    assert _read_age() < 5
+    measured = waiting_gauges.last_measured()
+
+    monkeypatch.setattr(waiting_gauges, "_read_at", [time.monotonic() - 100])
+    gone = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        with pytest.raises(OSError):
+            await waiting_gauges.WaitingGauges(gone, interval_seconds=1).measure()
+    finally:
+        await gone.dispose()
+    assert failures.added == [(1, {})]
+    assert 100 <= _read_age() < 105
+    assert waiting_gauges.last_measured() == measured
+
+    await waiting_gauges.WaitingGauges(sessions.kw["bind"], interval_seconds=1).measure()
+    assert _read_age() < 5

@@ -3,9 +3,11 @@ orders schema in ONEPOOL_DATABASE_URL directly (as `onepool outbox status` reads
 while the orders service is down too. The same reads as the onepool_orders_waiting gauges
 (onepool_orders.adapters.waiting says what each state waits on).
 
-Three tables: how many orders wait per state and the oldest age (what the gauges show); the orders waiting
-longer than --older-than, oldest first (order, channel, state, since, why); the stock requests inventory refused
-for good, newest first, whatever their age (they stay until an operator settles them).
+Three tables: how many orders wait per state and the oldest age (what the gauges show; the states are
+awaiting_reservation, awaiting_payment, balance_overdue, awaiting_inventory and goods_overdue); the orders
+waiting longer than --older-than, oldest first (order, channel, state, since, why; for goods_overdue "since" is
+the date the goods were promised for); the stock requests inventory refused for good, newest first, whatever
+their age (they stay until an operator settles them).
 
 Failure modes: the database unreachable -> exit 1 with the reason; orders never migrated -> exit 1 saying so;
 an --older-than that is not a duration -> exit 2 naming the option.
@@ -109,7 +111,8 @@ def stuck(
     database_url: Annotated[str, typer.Option("--database-url", help="Defaults to ONEPOOL_DATABASE_URL.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per row instead of tables.")] = False,
 ) -> None:
-    """Orders waiting on stock, payment or inventory longer than --older-than, and refused stock requests."""
+    """Orders waiting longer than --older-than (on a reservation, a payment, a lapse, inventory applying a change,
+    or goods past their promised date), and the stock requests inventory refused."""
     wait = seconds_of(older_than)
     url = database_url or config.load(ServiceSettings).database_url
     with pg.reported(url):

@@ -4,7 +4,7 @@ the customer, and the stock requests inventory refused. Read by the orders servi
 `onepool outbox status` does, so it works while the service is down).
 
 What waits, and what it waits on:
-- awaiting_stock: PENDING, PlaceOrder's Reserve not answered (inventory unreachable, or the process died); the
+- awaiting_reservation: PENDING, PlaceOrder's Reserve not answered (inventory unreachable, or the process died); the
   recovery loop drives it again and cancels it past `pending_timeout_seconds`. Read on `orders_pending`.
 - awaiting_payment: RESERVED, the customer has not paid. Normal until its reservation expires; one RESERVED
   long past `reservation_expires_at` means inventory's ReservationExpired never reached orders.
@@ -12,11 +12,18 @@ What waits, and what it waits on:
   that stay mean the sweeper is not running. Read on `orders_balance_due`.
 - awaiting_inventory: a change inventory has not applied yet (a payment's commit, a release, a restock): its
   stock request is still open, retried with backoff, its last error kept. Read on `stock_requests_open`.
+- goods_overdue: paid (PAID, FULFILLING, DEPOSIT_PAID) with a line whose units wait for goods (presale,
+  backorder) past the date they were promised: the receipt is late and nobody moved its date (customers are
+  told only when it moves), or inventory's fill has not reached orders. Lines waiting with no date (a
+  backorder) are not counted: nothing says they are late. Not "awaiting stock": waiting for goods before
+  their date is normal, and an order in that state is never counted.
 Refused stock requests (inventory answered no for good) are set aside with the error, never purged, and read on
 `stock_requests_refused`.
 
-Every statement reads a partial index (awaiting payment: `orders_awaiting_payment`, migration 0017), never the
-whole history: see docs/reliability.md for figures.
+Every statement but goods_overdue's reads a partial index (awaiting payment: `orders_awaiting_payment`,
+migration 0017), never the whole history: see docs/reliability.md for figures. goods_overdue reads order lines
+waiting for goods, which no index narrows yet (cancelled orders' lines keep their waiting units): see the
+figures there.
 """
 
 from __future__ import annotations
@@ -30,10 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class Waiting(StrEnum):
-    STOCK = "awaiting_stock"
+    # Not "awaiting_stock": in OnePool that means lines waiting for goods (AWAITING_STOCK), which GOODS covers.
+    RESERVATION = "awaiting_reservation"
     PAYMENT = "awaiting_payment"
     BALANCE = "balance_overdue"
     INVENTORY = "awaiting_inventory"
+    GOODS = "goods_overdue"
 
 
 # The reads' rows, kept as the tuples they come as (`RefusedRequest(*row)`), with names.
@@ -62,9 +71,12 @@ class RefusedRequest(NamedTuple):
     error: str
 
 
+# The statuses of an order paid (in full or a deposit) whose goods have not all left.
+_PAID = "'PAID', 'FULFILLING', 'DEPOSIT_PAID'"
+
 # One row per state: how many orders wait, and since when the oldest has (each branch on its own index).
-COUNTS = """
-SELECT 'awaiting_stock', count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)
+COUNTS = f"""
+SELECT 'awaiting_reservation', count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)
   FROM orders WHERE status = 'PENDING'
 UNION ALL
 SELECT 'awaiting_payment', count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)
@@ -75,11 +87,15 @@ SELECT 'balance_overdue', count(*), coalesce(extract(epoch FROM now() - min(bala
 UNION ALL
 SELECT 'awaiting_inventory', count(DISTINCT order_id), coalesce(extract(epoch FROM now() - min(created_at)), 0)
   FROM stock_requests WHERE done_at IS NULL AND failed_at IS NULL
+UNION ALL
+SELECT 'goods_overdue', count(DISTINCT l.order_id), coalesce(extract(epoch FROM now() - min(l.promised_at)), 0)
+  FROM order_lines l JOIN orders o ON o.id = l.order_id
+ WHERE l.awaiting_quantity > 0 AND l.promised_at <= now() AND o.status IN ({_PAID})
 """
 
 # The waiting orders whose wait began before :before, oldest first; each branch stops at :limit.
-_STUCK = """
-(SELECT id, channel_id, 'awaiting_stock' AS state, status, created_at AS since,
+_STUCK = f"""
+(SELECT id, channel_id, 'awaiting_reservation' AS state, status, created_at AS since,
         'inventory has not answered its Reserve; the recovery loop tries again at '
         || coalesce(to_char(next_recovery_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '-') AS reason
    FROM orders WHERE status = 'PENDING' AND created_at <= :before ORDER BY created_at LIMIT :limit)
@@ -102,6 +118,15 @@ UNION ALL
           WHERE done_at IS NULL AND failed_at IS NULL ORDER BY order_id, seq) r
    JOIN orders o ON o.id = r.order_id
   WHERE r.created_at <= :before ORDER BY r.created_at LIMIT :limit)
+UNION ALL
+(SELECT o.id, o.channel_id, 'goods_overdue', o.status, l.promised_at,
+        l.awaiting_quantity || ' x ' || l.sku || ' promised for '
+        || to_char(l.promised_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        || ' not arrived: the receipt is late and its date not moved, or the fill has not reached orders'
+   FROM (SELECT DISTINCT ON (order_id) order_id, sku, awaiting_quantity, promised_at FROM order_lines
+          WHERE awaiting_quantity > 0 AND promised_at <= :before ORDER BY order_id, promised_at) l
+   JOIN orders o ON o.id = l.order_id
+  WHERE o.status IN ({_PAID}) ORDER BY l.promised_at LIMIT :limit)
 ORDER BY since LIMIT :limit
 """
 
