@@ -135,7 +135,13 @@ async def test_the_gauges_read_partial_indexes(saga: Saga, sessions: Any) -> Non
         await conn.execute(text("SET LOCAL enable_seqscan = off"))  # a table this small would be scanned anyway
         plan = "\n".join(r[0] for r in await conn.execute(text(f"EXPLAIN {COUNTS}")))
         counts = {w.state: w.orders for w in await waiting_counts(conn)}
-    for index in ("orders_pending", "orders_awaiting_payment", "orders_balance_due", "stock_requests_open"):
+    for index in (
+        "orders_pending",
+        "orders_awaiting_payment",
+        "orders_balance_due",
+        "stock_requests_open",
+        "orders_paid_open",
+    ):
         assert index in plan, plan
     assert counts[Waiting.RESERVATION] == 1
 

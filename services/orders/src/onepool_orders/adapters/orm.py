@@ -66,6 +66,8 @@ class OrderRow(OrdersTable, Stamped, table=True):
         Index("orders_pending", "next_recovery_at", postgresql_where="status = 'PENDING'"),
         # The waiting-orders gauges and `onepool orders stuck`: orders awaiting payment, oldest first.
         Index("orders_awaiting_payment", "created_at", postgresql_where="status = 'RESERVED'"),
+        # The goods_overdue gauge and `onepool orders stuck`: paid orders still to ship, their lines by key.
+        Index("orders_paid_open", "id", postgresql_where="status IN ('PAID', 'FULFILLING', 'DEPOSIT_PAID')"),
         # The balance sweeper's scan: only DEPOSIT_PAID orders can lapse.
         Index("orders_balance_due", "balance_due_at", postgresql_where="status = 'DEPOSIT_PAID'"),
         # The return-window closer's scan: only orders whose window is still to be closed.

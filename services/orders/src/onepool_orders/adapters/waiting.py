@@ -20,10 +20,9 @@ What waits, and what it waits on:
 Refused stock requests (inventory answered no for good) are set aside with the error, never purged, and read on
 `stock_requests_refused`.
 
-Every statement but goods_overdue's reads a partial index (awaiting payment: `orders_awaiting_payment`,
-migration 0017), never the whole history: see docs/reliability.md for figures. goods_overdue reads order lines
-waiting for goods, which no index narrows yet (cancelled orders' lines keep their waiting units): see the
-figures there.
+Every statement reads a partial index (awaiting payment: `orders_awaiting_payment`, migration 0017; goods
+overdue: `orders_paid_open`, migration 0019, then the lines by primary key), never the whole history: see
+docs/reliability.md for figures.
 """
 
 from __future__ import annotations
@@ -88,9 +87,11 @@ UNION ALL
 SELECT 'awaiting_inventory', count(DISTINCT order_id), coalesce(extract(epoch FROM now() - min(created_at)), 0)
   FROM stock_requests WHERE done_at IS NULL AND failed_at IS NULL
 UNION ALL
-SELECT 'goods_overdue', count(DISTINCT l.order_id), coalesce(extract(epoch FROM now() - min(l.promised_at)), 0)
-  FROM order_lines l JOIN orders o ON o.id = l.order_id
- WHERE l.awaiting_quantity > 0 AND l.promised_at <= now() AND o.status IN ({_PAID})
+SELECT 'goods_overdue', count(l.due), coalesce(extract(epoch FROM now() - min(l.due)), 0)
+  FROM orders o CROSS JOIN LATERAL
+       (SELECT min(promised_at) AS due FROM order_lines
+         WHERE order_id = o.id AND awaiting_quantity > 0 AND promised_at <= now()) l
+ WHERE o.status IN ({_PAID})
 """
 
 # The waiting orders whose wait began before :before, oldest first; each branch stops at :limit.
@@ -123,9 +124,10 @@ UNION ALL
         l.awaiting_quantity || ' x ' || l.sku || ' promised for '
         || to_char(l.promised_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
         || ' not arrived: the receipt is late and its date not moved, or the fill has not reached orders'
-   FROM (SELECT DISTINCT ON (order_id) order_id, sku, awaiting_quantity, promised_at FROM order_lines
-          WHERE awaiting_quantity > 0 AND promised_at <= :before ORDER BY order_id, promised_at) l
-   JOIN orders o ON o.id = l.order_id
+   FROM orders o CROSS JOIN LATERAL
+        (SELECT sku, awaiting_quantity, promised_at FROM order_lines
+          WHERE order_id = o.id AND awaiting_quantity > 0 AND promised_at <= :before
+          ORDER BY promised_at LIMIT 1) l
   WHERE o.status IN ({_PAID}) ORDER BY l.promised_at LIMIT :limit)
 ORDER BY since LIMIT :limit
 """
