@@ -5,8 +5,9 @@ consumers rewound to the backup's time minus a margin, `onepool restore check`, 
 What converges and what is left (the residue the runbook documents): orders, inventory and settlement agree on
 every order the restored orders database has; the orders paid after the backup are gone from orders and from
 inventory, but their events were out, so settlement (which consumed them before the restore, and again after
-the rewind) still books their sales. `restore check` names exactly those orders' events. Reconcile finds
-nothing: it compares settlement's ledger with what orders' events reported, and both still say "paid"."""
+the rewind) still books their sales. `restore check` names exactly those orders' events; both commands refuse
+a --since after the backup, which would skip them. Reconcile finds nothing: it compares settlement's ledger
+with what orders' events reported, and both still say "paid"."""
 
 from __future__ import annotations
 
@@ -137,15 +138,30 @@ async def test_backup_restore_rewind_check(world: World, stack: Any, database_ur
         subprocess.run, [_pg_bin("pg_restore"), "-d", plain_url(database_url), str(dump)], check=True
     )
 
+    # A --since after the backup (a time noted wrong) would skip the lost window: both commands see it in the
+    # restored databases and refuse it, naming what they would skip; --force goes on and misses it.
+    late = datetime.now(UTC).isoformat()
+    both = ("--nats-url", nats_url, "--database-url", database_url)
+    refused = await asyncio.to_thread(_cli, "consumers", "rewind", "--since", late, "--yes", *both)
+    assert refused.exit_code == 2, refused.output
+    assert "refused: settlement-orders: the restored settlement database's newest inbox/outbox row" in refused.output
+    assert "would not be delivered again" in refused.output and "rewound" not in refused.output
+    unchecked = await asyncio.to_thread(_cli, "restore", "check", "--since", late, *both)
+    assert unchecked.exit_code == 2, unchecked.output
+    assert "refused: restore check of ORDERS: the restored orders database's newest" in unchecked.output
+    assert "would not be checked" in unchecked.output
+    missed = await asyncio.to_thread(_cli, "restore", "check", "--since", late, "--force", *both)
+    assert missed.exit_code == 0 and "0 of 0 event(s)" in missed.output, missed.output
+
     # 3. Rewind every consumer to the backup's time minus a margin; 4. list what the lost window published.
     since = (backup_time - timedelta(seconds=1)).isoformat()
-    rewound = await asyncio.to_thread(_cli, "consumers", "rewind", "--since", since, "--yes", "--nats-url", nats_url)
+    rewound = await asyncio.to_thread(_cli, "consumers", "rewind", "--since", since, "--yes", *both)
     assert rewound.exit_code == 0, rewound.output
+    assert "refused" not in rewound.output and "warning" not in rewound.output  # each bound is before `since`
     assert "rewound settlement-orders on ORDERS to 1" in rewound.output, rewound.output
-    checked = await asyncio.to_thread(
-        _cli, "restore", "check", "--since", since, "--nats-url", nats_url, "--database-url", database_url
-    )
+    checked = await asyncio.to_thread(_cli, "restore", "check", "--since", since, *both)
     assert checked.exit_code == 3, checked.output
+    assert "refused" not in checked.output and "restored orders database" not in checked.output
     named = {line.split("order ", 1)[1].split()[0] for line in checked.output.splitlines() if "│ order " in line}
     assert named == set(lost), checked.output  # the lost orders' events, and no kept order's
     placed = [ln for ln in checked.output.splitlines() if "OrderPlaced" in ln or "OrderPaid" in ln]

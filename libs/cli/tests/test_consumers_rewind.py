@@ -20,6 +20,7 @@ from onepool_cli.main import app
 from onepool_runtime import db, messaging
 from onepool_runtime.consumer import EventConsumer, Subscription
 from onepool_runtime.tables import metadata
+from onepool_runtime.testing.infra import Postgres
 from onepool_runtime.uow import UnitOfWork
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,9 +33,14 @@ STREAM = "INVENTORY"  # one of the services' streams: `consumers` looks at those
 @dataclass
 class Env:
     engine: AsyncEngine
+    database_url: str  # its own database, whose "settlement" schema is what the rewind reads as restored
     nats_url: str
     nc: Client
     js: JetStreamContext
+
+    @property
+    def db(self) -> tuple[str, str]:
+        return ("--database-url", self.database_url)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(db.session_factory(self.engine), source="rewindtest")
@@ -68,17 +74,17 @@ class Env:
 
 
 @pytest.fixture
-async def env(database_url: str, nats_url: str) -> AsyncIterator[Env]:
-    schema = f"rw_{uuid.uuid4().hex[:8]}"
-    engine = db.create_engine(database_url, schema)
-    await db.ensure_schema(engine, schema)
+async def env(postgres: Postgres, nats_url: str) -> AsyncIterator[Env]:
+    database_url = await postgres.new_database("rw")
+    engine = db.create_engine(database_url, "settlement")
+    await db.ensure_schema(engine, "settlement")
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
         await conn.execute(text("CREATE TABLE applied (event_id text)"))
     nc = await messaging.connect(nats_url, "rewind-tests")
     js = nc.jetstream()
     await messaging.ensure_service_stream(js, "inventory")
-    yield Env(engine, nats_url, nc, js)
+    yield Env(engine, database_url, nats_url, nc, js)
     await js.delete_stream(STREAM)
     await nc.close()
     await engine.dispose()
@@ -121,7 +127,7 @@ async def test_rewind_while_running_redelivers_what_the_restore_forgot_once(env:
         cells = [c.strip() for c in row.strip("│ ").split("│")]
         assert cells[:5] == [running.durable, STREAM, "10", "10", "0"], row  # delivered and acknowledged up to 10
 
-        cmd = ["consumers", "rewind", "--since", backup_time.isoformat(), "--nats-url", env.nats_url]
+        cmd = ["consumers", "rewind", "--since", backup_time.isoformat(), "--nats-url", env.nats_url, *env.db]
         refused = await _cli(*cmd, code=1, answer="n\n")  # asked first; "no" changes nothing
         assert "delivers again from 6 (5 acknowledged message(s) again)" in refused
         assert (await env.js.consumer_info(STREAM, running.durable)).ack_floor.stream_seq == 10
@@ -149,8 +155,9 @@ async def test_rewind_never_moves_a_consumer_forward(env: Env) -> None:
     await asyncio.sleep(0.05)
     since = datetime.now(UTC)
     await env.publish(3)
-    said = await _cli("consumers", "rewind", "--since", since.isoformat(), "--yes", "--nats-url", env.nats_url)
+    said = await _cli("consumers", "rewind", "--since", since.isoformat(), "--yes", "--nats-url", env.nats_url, *env.db)
     assert "acknowledged nothing published since then (ack floor 0): left as it is" in said
+    assert "the restored settlement database bounds no backup time (its inbox and outbox are empty)" in said
     assert "nothing to rewind" in said
     task = asyncio.create_task(behind.run())
     try:
@@ -158,7 +165,9 @@ async def test_rewind_never_moves_a_consumer_forward(env: Env) -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    future = await _cli("consumers", "rewind", "--since", "2999-01-01T00:00:00Z", "--yes", "--nats-url", env.nats_url)
+    future = await _cli(
+        "consumers", "rewind", "--since", "2999-01-01T00:00:00Z", "--yes", "--nats-url", env.nats_url, *env.db
+    )
     assert "nothing published since then" in future
 
 
@@ -168,9 +177,63 @@ async def test_refusals_name_what_is_wrong(env: Env) -> None:
     garbage = await _cli("consumers", "rewind", "--since", "yesterday", "--nats-url", env.nats_url, code=2)
     assert "not an RFC 3339 time" in garbage
     unknown = await _cli(
-        "consumers", "rewind", "--since", "2025-03-01T09:30:00Z", "-c", "nope", "--nats-url", env.nats_url, code=2
+        "consumers",
+        "rewind",
+        "--since",
+        "2025-03-01T09:30:00Z",
+        "-c",
+        "nope",
+        "--nats-url",
+        env.nats_url,
+        *env.db,
+        code=2,
     )
     assert "no durable consumer named nope" in unknown
+
+
+async def test_a_since_after_what_the_restored_database_holds_is_refused_naming_its_bound(env: Env) -> None:
+    running = env.consumer("late")
+    task = asyncio.create_task(running.run())
+    try:
+        before = await env.publish(5)
+        await _until(lambda: _has(env, before))
+        await asyncio.sleep(0.05)
+        first_lost = await env.publish(3)  # 6..8: after the backup
+        await asyncio.sleep(0.05)
+        late = datetime.now(UTC)  # an operator's --since after the backup (a wrong note, a clock, a typo)
+        second_lost = await env.publish(2)  # 9, 10
+        await _until(lambda: _has(env, before + first_lost + second_lost))
+        await _until(lambda: _settled(env, running.durable))
+        await env.forget(first_lost + second_lost)  # the restore
+        async with env.engine.connect() as conn:
+            bound = await conn.scalar(text("SELECT max(processed_at) FROM inbox"))
+        stamp = bound.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+        cmd = ["consumers", "rewind", "--since", late.isoformat(), "--yes", "--nats-url", env.nats_url, *env.db]
+        refused = await _cli(*cmd, code=2)
+        assert (
+            f"refused: {running.durable}: the restored settlement database's newest inbox/outbox row is from {stamp}"
+            in refused
+        )
+        assert f"3 message(s) of {STREAM} published in between, from sequence 6" in refused, refused
+        assert "would not be delivered again" in refused and "--force" in refused
+        assert (await env.js.consumer_info(STREAM, running.durable)).ack_floor.stream_seq == 10  # left alone
+
+        forced = await _cli(*cmd, "--force")
+        assert f"warning (--force): {running.durable}: the restored settlement" in forced
+        assert f"rewound {running.durable} on {STREAM} to 9" in forced
+        await _until(lambda: _has(env, before + second_lost))
+        await _until(lambda: _settled(env, running.durable))
+        await asyncio.sleep(0.3)
+        assert await env.applied() == sorted(before + second_lost)  # what --force was told it skips: 6..8
+
+        early = await _cli(
+            "consumers", "rewind", "--since", bound.isoformat(), "--yes", "--nats-url", env.nats_url, *env.db
+        )
+        assert f"rewound {running.durable} on {STREAM} to 6" in early and "refused" not in early
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _has(env: Env, ids: list[str]) -> bool:

@@ -15,17 +15,24 @@ costs redeliveries, not effects). Never forward: a consumer whose ack floor is s
 is (a reset there would skip what it has not acknowledged). Repeating a rewind delivers the same events again,
 which the inboxes drop: the end state is the same.
 
-Failure modes: NATS unreachable or without JetStream -> exit 1 with the reason; a durable the services would
-create but that is not on the server -> listed as absent and left alone (its service creates it on start,
-delivering its whole stream); T before the stream's oldest message (streams keep 7 days) -> rewound to the
-oldest, with a warning that the events before it are gone.
+T too late is the one mistake that loses events silently: the messages between the backup and T are never
+delivered again to the restored consumers. So each chosen service's restored database is read first: T after
+its newest inbox/outbox instant (at or before its backup), with a message published in between that the
+consumer would not get again, is refused (exit 2, naming the bound and the messages) unless --force
+(restored.py).
+
+Failure modes: NATS unreachable or without JetStream, or PostgreSQL unreachable -> exit 1 with the reason; a
+durable the services would create but that is not on the server -> listed as absent and left alone (its
+service creates it on start, delivering its whole stream); T before the stream's oldest message (streams keep
+7 days) -> rewound to the oldest, with a warning that the events before it are gone; a service whose restored
+schema is empty or not migrated -> a warning that nothing bounds T for it.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -33,10 +40,11 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from onepool_runtime.messaging import STREAMS
+from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
 from rich.table import Table
 
-from onepool_cli import natsconn
+from onepool_cli import config, natsconn, pg, restored
 from onepool_cli.services import BY_NAME, SERVICES
 
 app = typer.Typer(help="Durable event consumers: where each one is, and delivering events again.", no_args_is_help=True)
@@ -53,6 +61,7 @@ class Durable:
     ack_pending: int  # delivered, not acknowledged yet
     redelivered: int
     waiting: int  # pull requests waiting (a running service has one)
+    subjects: tuple[str, ...] = ()  # its filter; () for the whole stream
 
     @property
     def service(self) -> str:
@@ -91,6 +100,8 @@ async def durables(js: JetStreamContext) -> list[Durable]:
                     ack_pending=info.num_ack_pending or 0,
                     redelivered=info.num_redelivered or 0,
                     waiting=info.num_waiting or 0,
+                    subjects=tuple(info.config.filter_subjects or [])
+                    or ((info.config.filter_subject,) if info.config.filter_subject else ()),
                 )
             )
     return sorted(found, key=lambda d: (d.service, d.name))
@@ -101,27 +112,6 @@ def expected() -> dict[str, str]:
     return {c.durable: c.stream for svc in SERVICES for c in svc.event_consumers()}
 
 
-async def first_at(nc: Client, stream: str, since: datetime) -> tuple[int, datetime] | None:
-    """The sequence and time of the stream's first message published at or after `since`, None if none is.
-
-    JetStream's message get by `start_time` answers the stream's first message when no message is that late
-    (nats-server 2.15), so the time it gives is checked."""
-    stamp = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    reply = await nc.request(f"$JS.API.STREAM.MSG.GET.{stream}", json.dumps({"start_time": stamp}).encode(), 5.0)
-    body = json.loads(reply.data)
-    message = body.get("message")
-    if not message:  # {"error": {"code": 404, ...}}: an empty stream
-        return None
-    at = _parse_time(message["time"])
-    return (int(message["seq"]), at) if at >= since else None
-
-
-def _parse_time(value: str) -> datetime:
-    # JetStream gives nanoseconds; datetime keeps microseconds.
-    head, _, rest = value.rstrip("Z").partition(".")
-    return datetime.fromisoformat(f"{head}.{(rest + '000000')[:6]}+00:00" if rest else f"{head}+00:00")
-
-
 async def plan(nc: Client, chosen: list[Durable], since: datetime) -> list[Rewind]:
     js = nc.jetstream()
     firsts: dict[str, tuple[int, datetime] | None] = {}
@@ -129,7 +119,7 @@ async def plan(nc: Client, chosen: list[Durable], since: datetime) -> list[Rewin
     plans = []
     for d in chosen:
         if d.stream not in firsts:
-            firsts[d.stream] = await first_at(nc, d.stream, since)
+            firsts[d.stream] = await restored.first_at(nc, d.stream, since)
             trimmed[d.stream] = await _trimmed(js, d.stream)
         first = firsts[d.stream]
         if first is not None and first[0] <= d.ack_floor:
@@ -231,24 +221,46 @@ def rewind_command(
     service: Annotated[list[str] | None, typer.Option("--service", "-s", help="Only this service's.")] = None,
     consumer: Annotated[list[str] | None, typer.Option("--consumer", "-c", help="Only this durable.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Go on with a --since later than what a restored database holds.")
+    ] = False,
     nats_url: natsconn.NatsUrl = "",
+    database_url: Annotated[str, typer.Option("--database-url", help="Defaults to ONEPOOL_DATABASE_URL.")] = "",
 ) -> None:
     """Deliver again, to each chosen durable consumer, every message of its stream from the first one
     published at or after --since (after a database restore: the backup's time minus a margin). The inboxes
-    drop what they have already applied; safe while the services run; never moves a consumer forward."""
+    drop what they have already applied; safe while the services run; never moves a consumer forward. A
+    --since later than a restored database's newest inbox/outbox row, that would skip messages, is refused
+    (exit 2) unless --force."""
     at = parse_since(since)
     url = natsconn.url(nats_url)
+    db_url = database_url or config.load(ServiceSettings).database_url
+    with pg.reported(db_url):
+        bounds = asyncio.run(restored.bounds(db_url, BY_NAME))
 
-    async def look(nc: Client) -> list[Rewind]:
-        return await plan(nc, _choose(await durables(nc.jetstream()), service, consumer), at)
+    async def look(nc: Client) -> tuple[list[Rewind], list[restored.Skip]]:
+        plans = await plan(nc, _choose(await durables(nc.jetstream()), service, consumer), at)
+        skips = []
+        for p in plans:
+            # Where the consumer starts after this command: a reset's sequence, else past its ack floor.
+            start = p.to_seq or p.durable.ack_floor + 1
+            bound = bounds[p.durable.service]
+            subjects = list(p.durable.subjects)
+            skip = await restored.skipped(nc, bound, p.durable.stream, at, start, p.durable.name, subjects)
+            if skip is not None:
+                skips.append(skip)
+        return plans, skips
 
-    plans = natsconn.run(url, look)
+    plans, skips = natsconn.run(url, look)
     table = Table(title=f"rewind to {at.isoformat()}")
     for column in ("consumer", "stream", "ack floor", "from", "what happens"):
         table.add_column(column, overflow="fold")
     for p in plans:
         table.add_row(p.durable.name, p.durable.stream, str(p.durable.ack_floor), str(p.to_seq or "-"), p.why)
     console.print(table)
+    restored.warn(restored.unbounded(bounds[s] for s in sorted({p.durable.service for p in plans})))
+    if restored.report(skips, at, "not be delivered again", force=force):
+        raise typer.Exit(2)
     todo = [p for p in plans if p.to_seq]
     if not todo:
         console.print("nothing to rewind")
