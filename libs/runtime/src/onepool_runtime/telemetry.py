@@ -20,6 +20,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -69,8 +70,23 @@ class _PlainRedacting(logging.Formatter):
         return redact(super().format(record))
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to sys.stderr as it is when a record is written, not as it was when logging was configured: a
+    command run under a test runner that swaps sys.stderr for a buffer it closes afterwards otherwise leaves
+    the root handler writing to a closed file, and every later log line of the process is lost as a
+    "--- Logging error ---"."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure_logging(settings: ServiceSettings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(
         JsonFormatter() if settings.log_json else _PlainRedacting("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
