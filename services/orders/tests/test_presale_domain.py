@@ -375,3 +375,16 @@ def test_a_newer_version_that_changes_nothing_the_line_shows_is_still_saved() ->
     assert (order.stock_versions, order.events) == ({("A", "WH"): 3}, [])
     assert not order.follow_stock("r1", [held("A", 2, 6, 2)], NOW + timedelta(seconds=3), NOW, "LATE")
     assert order.lines[0].promised_at == NOW + 2 * DAY
+
+
+@pytest.mark.parametrize(("kind", "amount"), [(PaymentKind.FULL, 100), (PaymentKind.DEPOSIT, 30)])
+def test_a_late_payment_or_deposit_on_an_order_cancelled_for_non_payment_is_reservation_expired(
+    kind: PaymentKind, amount: int
+) -> None:
+    """PayOrder's contract: RESERVATION_EXPIRED once the order was cancelled for not being paid in time, for a
+    presale deposit as for a full payment (a late deposit got a bare INVALID_ORDER_STATE)."""
+    order = reserved(new_order(("A", 1, 100)))
+    assert order.record_lapsed_reservation("r1", NOW + timedelta(minutes=20))
+    with pytest.raises(FailedPrecondition) as late:
+        order.pay(cny(amount), "late", NOW + timedelta(minutes=21), kind=kind, presale=TERMS)
+    assert (late.value.reason, late.value.metadata["status"]) == ("RESERVATION_EXPIRED", "CANCELLED")

@@ -585,20 +585,20 @@ class Order:
     ) -> bool:
         """Record a payment: the whole total (FULL), a presale deposit (DEPOSIT, on the channel's `presale`
         terms) or the balance after a deposit (BALANCE). False if it was already recorded."""
+        if self.status is OrderStatus.CANCELLED and self.status_reason == UNPAID_IN_TIME:
+            # Paid (in full or a deposit) after its window, the order already cancelled for it: the reason a
+            # storefront acts on (refund the buyer) is that it was not paid in time, not that it is "cancelled".
+            raise FailedPrecondition(
+                "RESERVATION_EXPIRED",
+                f"order {self.id} was not paid in time: it was cancelled and its stock released",
+                {"order_id": self.id, "reservation_id": self.reservation_id, "status": self.status.value},
+            )
         if kind is PaymentKind.DEPOSIT:
             return self._pay_deposit(amount, payment_ref, now, presale or PresaleTerms())
         if kind is PaymentKind.BALANCE:
             return self._pay_balance(amount, payment_ref, now)
         if self.status in REPEATABLE_PAYMENT_STATES and payment_ref == self.payment_ref and amount == self.paid:
             return False
-        if self.status is OrderStatus.CANCELLED and self.status_reason == UNPAID_IN_TIME:
-            # Paid after its window, the order already cancelled for it: the reason a storefront acts on (refund
-            # the buyer) is that it was not paid in time, not that it is "cancelled".
-            raise FailedPrecondition(
-                "RESERVATION_EXPIRED",
-                f"order {self.id} was not paid in time: it was cancelled and its stock released",
-                {"order_id": self.id, "reservation_id": self.reservation_id, "status": self.status.value},
-            )
         if self.status is not OrderStatus.RESERVED:
             why = "already paid" if self.status in PAID_STATES else ""
             if self.status is OrderStatus.DEPOSIT_PAID:
