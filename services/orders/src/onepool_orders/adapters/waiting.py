@@ -95,7 +95,7 @@ SELECT 'goods_overdue', count(l.due), coalesce(extract(epoch FROM now() - min(l.
 """
 
 # The waiting orders whose wait began before :before, oldest first; each branch stops at :limit.
-_STUCK = f"""
+STUCK = f"""
 (SELECT id, channel_id, 'awaiting_reservation' AS state, status, created_at AS since,
         'inventory has not answered its Reserve; the recovery loop tries again at '
         || coalesce(to_char(next_recovery_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '-') AS reason
@@ -150,7 +150,7 @@ async def waiting_counts(conn: AsyncConnection) -> list[WaitingCount]:
 async def stuck_orders(conn: AsyncConnection, older_than_seconds: float, limit: int) -> list[StuckOrder]:
     """Orders waiting longer than `older_than_seconds`, oldest first, at most `limit`."""
     before = await conn.scalar(text("SELECT now() - make_interval(secs => :s)"), {"s": older_than_seconds})
-    rows = await conn.execute(text(_STUCK), {"before": before, "limit": limit})
+    rows = await conn.execute(text(STUCK), {"before": before, "limit": limit})
     return [StuckOrder(r[0], r[1], Waiting(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
