@@ -1,6 +1,7 @@
 """The backup and restore runbook (docs/operations.md), performed for real: orders paid and booked, a pg_dump
-of the whole database, more orders paid and booked, every service stopped, the database restored, the
-consumers rewound to the backup's time minus a margin, `onepool restore check`, the services started again.
+of the whole database (the consumers' positions saved right before it), more orders paid and booked, every
+service stopped, the database restored, the consumers rewound to their saved positions, `onepool restore
+check`, the services started again.
 
 What converges and what is left (the residue the runbook documents): orders, inventory and settlement agree on
 every order the restored orders database has; the orders paid after the backup are gone from orders and from
@@ -114,8 +115,13 @@ async def test_backup_restore_rewind_check(world: World, stack: Any, database_ur
     await eventually(lambda: _rows(database_url, booked), lambda got: set(kept) <= got)
     await eventually(lambda: _quiet(database_url, nats_url), bool)
 
-    # 1. Back up: one pg_dump of the whole database is one snapshot of every service's schema.
+    # 1. Back up: the consumers' positions, then one pg_dump of the whole database (one snapshot of every
+    # service's schema).
     dump = Path(tempfile.mkdtemp()) / "onepool.dump"
+    saved = dump.with_suffix(".positions")
+    both = ("--nats-url", nats_url, "--database-url", database_url)
+    kept_at = await asyncio.to_thread(_cli, "consumers", "save-positions", str(saved), "--nats-url", nats_url)
+    assert kept_at.exit_code == 0, kept_at.output
     backup_time = datetime.now(UTC)
     dump_cmd = [_pg_bin("pg_dump"), "-Fc", "-f", str(dump), "-d", plain_url(database_url)]
     await asyncio.to_thread(subprocess.run, dump_cmd, check=True)  # the services go on meanwhile
@@ -141,7 +147,6 @@ async def test_backup_restore_rewind_check(world: World, stack: Any, database_ur
     # A --since after the backup (a time noted wrong) would skip the lost window: both commands see it in the
     # restored databases and refuse it, naming what they would skip; --force goes on and misses it.
     late = datetime.now(UTC).isoformat()
-    both = ("--nats-url", nats_url, "--database-url", database_url)
     refused = await asyncio.to_thread(_cli, "consumers", "rewind", "--since", late, "--yes", *both)
     assert refused.exit_code == 2, refused.output
     assert "refused: settlement-orders: the restored settlement database's newest inbox/outbox row" in refused.output
@@ -153,19 +158,21 @@ async def test_backup_restore_rewind_check(world: World, stack: Any, database_ur
     missed = await asyncio.to_thread(_cli, "restore", "check", "--since", late, "--force", *both)
     assert missed.exit_code == 0 and "0 of 0 event(s)" in missed.output, missed.output
 
-    # 3. Rewind every consumer to the backup's time minus a margin; 4. list what the lost window published.
-    since = (backup_time - timedelta(seconds=1)).isoformat()
-    rewound = await asyncio.to_thread(_cli, "consumers", "rewind", "--since", since, "--yes", *both)
+    # 3. Rewind every consumer to its saved position; 4. list what the lost window published, from the saved
+    # positions and, as without them, from the backup's time minus a margin: the same events.
+    rewound = await asyncio.to_thread(_cli, "consumers", "rewind", "--to-positions", str(saved), "--yes", *both)
     assert rewound.exit_code == 0, rewound.output
-    assert "refused" not in rewound.output and "warning" not in rewound.output  # each bound is before `since`
-    assert "rewound settlement-orders on ORDERS to 1" in rewound.output, rewound.output
-    checked = await asyncio.to_thread(_cli, "restore", "check", "--since", since, *both)
-    assert checked.exit_code == 3, checked.output
-    assert "refused" not in checked.output and "restored orders database" not in checked.output
-    named = {line.split("order ", 1)[1].split()[0] for line in checked.output.splitlines() if "│ order " in line}
-    assert named == set(lost), checked.output  # the lost orders' events, and no kept order's
-    placed = [ln for ln in checked.output.splitlines() if "OrderPlaced" in ln or "OrderPaid" in ln]
-    assert len(placed) == 6, checked.output
+    assert "warning" not in rewound.output  # every durable saved, none created since
+    assert "rewound settlement-orders on ORDERS to " in rewound.output, rewound.output
+    since = (backup_time - timedelta(seconds=1)).isoformat()
+    for window in (("--positions", str(saved)), ("--since", since)):
+        checked = await asyncio.to_thread(_cli, "restore", "check", *window, *both)
+        assert checked.exit_code == 3, checked.output
+        assert "refused" not in checked.output and "restored orders database" not in checked.output
+        lines = checked.output.splitlines()
+        named = {line.split("order ", 1)[1].split()[0] for line in lines if "│ order " in line}
+        assert named == set(lost), checked.output  # the lost orders' events, and no kept order's
+        assert len([ln for ln in lines if "OrderPlaced" in ln or "OrderPaid" in ln]) == 6, checked.output
 
     # 5. Start the services again: they converge on the restored databases plus the replayed events.
     await _start(stack)

@@ -5,10 +5,12 @@ consumer had acknowledged; the rewind delivers them again, once, and nothing els
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
@@ -234,6 +236,82 @@ async def test_a_since_after_what_the_restored_database_holds_is_refused_naming_
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_consumer_behind_at_the_backup_gets_back_what_only_its_saved_positions_show(
+    env: Env, tmp_path: Path
+) -> None:
+    lagging = env.consumer("lagging")
+    await lagging.ensure()
+    early = await env.publish(5)  # 1..5 published before the backup
+    sub = await env.js.pull_subscribe_bind(durable=lagging.durable, stream=STREAM)
+    for msg in await sub.fetch(3, timeout=5.0):  # it has applied and acknowledged 1..3 only
+        await lagging.process(msg)
+    await sub.unsubscribe()
+    await _until(lambda: _floor(env, lagging.durable, 3))
+    other = env.consumer("newer")  # created after the save: not in the file
+    saved = tmp_path / "onepool.positions"
+    said = await _cli("consumers", "save-positions", str(saved), "--nats-url", env.nats_url)
+    assert "saved the ack floors of 1 durable consumer(s) at" in said and str(saved) in said
+    doc = json.loads(saved.read_text())
+    assert doc["consumers"] == [{"stream": STREAM, "name": lagging.durable, "ack_floor": 3, "delivered": 3}]
+    assert doc["streams"][STREAM]["last_seq"] == 5
+    await asyncio.sleep(0.05)
+    backup_time = datetime.now(UTC)  # the dump holds 1..3: what the database has now
+    late = await env.publish(5)  # 6..10
+    await other.ensure()
+    task = asyncio.create_task(lagging.run())
+    try:
+        await _until(lambda: _has(env, early + late))  # it catches up on 4..10 after the backup
+        await _until(lambda: _settled(env, lagging.durable))
+        await env.forget(early[3:] + late)  # the restore: 1..3 only
+
+        # The documented limit of --since: the restored inbox's newest row is from after 4 and 5 were
+        # published, so a --since at the backup passes the bound check, and 4 and 5 never come again.
+        since = ["consumers", "rewind", "--since", backup_time.isoformat(), "-c", lagging.durable, "--yes"]
+        blind = await _cli(*since, "--nats-url", env.nats_url, *env.db)
+        assert "refused" not in blind and f"rewound {lagging.durable} on {STREAM} to 6" in blind
+        assert "a --since cannot see a consumer that was behind at the backup" in blind
+        await _until(lambda: _has(env, early[:3] + late))
+        await _until(lambda: _settled(env, lagging.durable))
+        await asyncio.sleep(0.3)
+        assert await env.applied() == sorted(early[:3] + late)  # 4 and 5: lost
+
+        # The saved position covers it: from the floor + 1, each event once.
+        cmd = ["consumers", "rewind", "--to-positions", str(saved), "--yes", "--nats-url", env.nats_url]
+        for _ in range(2):  # a second rewind: the same end state
+            done = await _cli(*cmd)
+            assert f"rewound {lagging.durable} on {STREAM} to 4" in done, done
+            assert "delivers again from 4, past its saved ack floor 3 (7 acknowledged message(s) again)" in done
+            assert f"{other.durable} on {STREAM} is not in {saved}" in done
+            await _until(lambda: _settled(env, lagging.durable))
+        await asyncio.sleep(0.3)
+        assert await env.applied() == sorted(early + late)  # each once: the inbox dropped the rest
+        assert (await env.js.consumer_info(STREAM, other.durable)).ack_floor.stream_seq == 0  # left alone
+
+        # A durable the file has but the server does not is said; one behind its saved floor is not moved.
+        doc["consumers"] += [
+            {"stream": STREAM, "name": "settlement-gone", "ack_floor": 2, "delivered": 2},
+            {"stream": STREAM, "name": other.durable, "ack_floor": 8, "delivered": 8},
+        ]
+        saved.write_text(json.dumps(doc))
+        said = await _cli(*cmd)
+        assert "settlement-gone on INVENTORY (saved ack floor 2) is not on the server" in said
+        assert "ack floor 0, before the saved 8: it delivers those again anyway; left as it is" in said
+        assert (await env.js.consumer_info(STREAM, other.durable)).ack_floor.stream_seq == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    both = await _cli("consumers", "rewind", "--since", "2025-03-01T09:30:00Z", "--to-positions", str(saved), code=2)
+    assert "exactly one of --since and --to-positions" in both
+    saved.write_text("{}")
+    bad = await _cli("consumers", "rewind", "--to-positions", str(saved), "--nats-url", env.nats_url, code=2)
+    assert "--to-positions" in bad and "not a positions file" in bad
+
+
+async def _floor(env: Env, durable: str, seq: int) -> bool:
+    return (await env.js.consumer_info(STREAM, durable)).ack_floor.stream_seq == seq
 
 
 async def _has(env: Env, ids: list[str]) -> bool:

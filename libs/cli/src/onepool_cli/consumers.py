@@ -15,11 +15,14 @@ costs redeliveries, not effects). Never forward: a consumer whose ack floor is s
 is (a reset there would skip what it has not acknowledged). Repeating a rewind delivers the same events again,
 which the inboxes drop: the end state is the same.
 
-T too late is the one mistake that loses events silently: the messages between the backup and T are never
-delivered again to the restored consumers. So each chosen service's restored database is read first: T after
-its newest inbox/outbox instant (at or before its backup), with a message published in between that the
-consumer would not get again, is refused (exit 2, naming the bound and the messages) unless --force
-(restored.py).
+T too late is one way to lose events silently: the messages between the backup and T are never delivered
+again to the restored consumers. So each chosen service's restored database is read first: T after its newest
+inbox/outbox instant (at or before its backup), with a message published in between that the consumer would
+not get again, is refused (exit 2, naming the bound and the messages) unless --force (restored.py). The other
+is lag, which no time shows: a consumer behind at the backup applied, after it, events published before it;
+their effects are gone with the restore and a T at the backup's time starts after them. `save-positions`
+right before pg_dump records each durable's ack floor, and `rewind --to-positions` resets each to it + 1,
+which covers that (positions.py); --since stays for a backup taken without them, saying what it cannot see.
 
 Failure modes: NATS unreachable or without JetStream, or PostgreSQL unreachable -> exit 1 with the reason; a
 durable the services would create but that is not on the server -> listed as absent and left alone (its
@@ -33,7 +36,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from nats.aio.client import Client
@@ -44,7 +48,7 @@ from onepool_runtime.settings import ServiceSettings
 from rich.console import Console
 from rich.table import Table
 
-from onepool_cli import config, natsconn, pg, restored
+from onepool_cli import config, natsconn, pg, positions, restored
 from onepool_cli.services import BY_NAME, SERVICES
 
 app = typer.Typer(help="Durable event consumers: where each one is, and delivering events again.", no_args_is_help=True)
@@ -156,6 +160,50 @@ async def _trimmed(js: JetStreamContext, stream: str) -> datetime | None:
     return raw.time if isinstance(raw.time, datetime) else None
 
 
+def plan_positions(
+    chosen: list[Durable], saved: positions.Saved, now: dict[str, tuple[positions.Stream, int]]
+) -> tuple[list[Rewind], list[str]]:
+    """Each chosen durable reset to its saved ack floor + 1, never forward; and what cannot be (for a person)."""
+    plans, notes = [], []
+    for d in chosen:
+        stream, floor = saved.floors.get(d.name, (d.stream, -1))
+        kept, there = saved.streams.get(d.stream), now.get(d.stream)
+        if floor < 0 or stream != d.stream:
+            notes.append(
+                f"{d.name} on {d.stream} is not in {saved.path} (created after the save?): left as it is; "
+                "if it ran before the backup, rewind it with --since"
+            )
+        elif kept is None or there is None or kept.created != there[0].created:
+            notes.append(
+                f"{d.name}: {d.stream} was created again since the positions were saved (its sequences restarted):"
+                " left as it is; rewind it with --since"
+            )
+        elif d.ack_floor < floor:
+            why = f"ack floor {d.ack_floor}, before the saved {floor}: it delivers those again anyway; left as it is"
+            plans.append(Rewind(d, 0, why))
+        elif d.ack_floor == floor and d.delivered <= floor:
+            plans.append(Rewind(d, 0, f"at its saved ack floor {floor}, nothing in hand: left as it is"))
+        else:
+            to = max(floor + 1, there[1])
+            again = max(0, d.ack_floor - to + 1)
+            why = f"delivers again from {to}, past its saved ack floor {floor} ({again} acknowledged message(s) again)"
+            if to > floor + 1:
+                why += f"; the stream's oldest message is {to}: events {floor + 1} to {to - 1} are gone"
+            plans.append(Rewind(d, to, why))
+    return plans, notes
+
+
+def absent(saved: positions.Saved, found: list[Durable], service: list[str] | None) -> list[str]:
+    """The saved durables (of the chosen services) the server does not have."""
+    there = {d.name for d in found}
+    return [
+        f"{name} on {stream} (saved ack floor {floor}) is not on the server: its service creates it on start,"
+        " delivering its whole stream"
+        for name, (stream, floor) in sorted(saved.floors.items())
+        if name not in there and (not service or name.split("-", 1)[0] in service)
+    ]
+
+
 async def apply(js: JetStreamContext, plans: list[Rewind]) -> list[Rewind]:
     done = []
     for p in plans:
@@ -215,9 +263,36 @@ def list_command(nats_url: natsconn.NatsUrl = "") -> None:
         console.print(f"not on the server (created by their service when it starts): {', '.join(absent)}")
 
 
+@app.command("save-positions")
+def save_positions_command(
+    file: Annotated[Path, typer.Argument(help="Where to write them (JSON), e.g. onepool-20250301T093000Z.positions.")],
+    nats_url: natsconn.NatsUrl = "",
+) -> None:
+    """Write each durable consumer's ack floor, and each stream's last sequence, to FILE: run it right before
+    pg_dump, and keep the file with the dump. After a restore, `consumers rewind --to-positions FILE` delivers
+    again what each consumer had not acknowledged then, which the dump may lack even when a consumer was behind
+    (a --since cannot see that), and `restore check --positions FILE` reads the streams from then."""
+
+    async def read(nc: Client) -> dict[str, Any]:
+        js = nc.jetstream()
+        return await positions.document(js, [d for d in await durables(js) if _ours(d.name)])
+
+    doc = natsconn.run(natsconn.url(nats_url), read)
+    try:
+        positions.write(file, doc)
+    except OSError as exc:
+        console.print(f"[red]cannot write {file}: {exc.strerror or exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"saved the ack floors of {len(doc['consumers'])} durable consumer(s) at {doc['saved_at']} to {file}")
+
+
 @app.command("rewind")
 def rewind_command(
-    since: Annotated[str, typer.Option("--since", help="RFC 3339 time, e.g. 2025-03-01T09:30:00Z.")],
+    since: Annotated[str, typer.Option("--since", help="RFC 3339 time, e.g. 2025-03-01T09:30:00Z.")] = "",
+    to_positions: Annotated[
+        Path | None,
+        typer.Option("--to-positions", help="A file of `consumers save-positions`, saved right before the backup."),
+    ] = None,
     service: Annotated[list[str] | None, typer.Option("--service", "-s", help="Only this service's.")] = None,
     consumer: Annotated[list[str] | None, typer.Option("--consumer", "-c", help="Only this durable.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -227,13 +302,20 @@ def rewind_command(
     nats_url: natsconn.NatsUrl = "",
     database_url: Annotated[str, typer.Option("--database-url", help="Defaults to ONEPOOL_DATABASE_URL.")] = "",
 ) -> None:
-    """Deliver again, to each chosen durable consumer, every message of its stream from the first one
-    published at or after --since (after a database restore: the backup's time minus a margin). The inboxes
-    drop what they have already applied; safe while the services run; never moves a consumer forward. A
-    --since later than a restored database's newest inbox/outbox row, that would skip messages, is refused
-    (exit 2) unless --force."""
-    at = parse_since(since)
+    """Deliver again, to each chosen durable consumer, what the restored databases may lack. --to-positions
+    FILE (saved by `save-positions` right before the backup): from each consumer's saved ack floor + 1, which
+    holds even for a consumer that was behind. --since T, without such a file: every message published at or
+    after T (the backup's time minus a margin); it cannot see a consumer that was behind at the backup, whose
+    events published before T but applied after the backup are lost. The inboxes drop what they have already
+    applied; safe while the services run; never moves a consumer forward. A --since later than a restored
+    database's newest inbox/outbox row, that would skip messages, is refused (exit 2) unless --force."""
+    if bool(since) == (to_positions is not None):
+        raise typer.BadParameter("give exactly one of --since and --to-positions", param_hint="--since")
     url = natsconn.url(nats_url)
+    if to_positions is not None:
+        _rewind_to(positions.load(to_positions, "--to-positions"), url, service, consumer, yes)
+        return
+    at = parse_since(since)
     db_url = database_url or config.load(ServiceSettings).database_url
     with pg.reported(db_url):
         bounds = asyncio.run(restored.bounds(db_url, BY_NAME))
@@ -259,8 +341,33 @@ def rewind_command(
         table.add_row(p.durable.name, p.durable.stream, str(p.durable.ack_floor), str(p.to_seq or "-"), p.why)
     console.print(table)
     restored.warn(restored.unbounded(bounds[s] for s in sorted({p.durable.service for p in plans})))
+    restored.warn([restored.LAG])
     if restored.report(skips, at, "not be delivered again", force=force):
         raise typer.Exit(2)
+    _confirm_and_apply(url, plans, yes)
+
+
+def _rewind_to(
+    saved: positions.Saved, url: str, service: list[str] | None, consumer: list[str] | None, yes: bool
+) -> None:
+    async def look(nc: Client) -> tuple[list[Rewind], list[str]]:
+        js = nc.jetstream()
+        found = await durables(js)
+        plans, notes = plan_positions(_choose(found, service, consumer), saved, await positions.streams(js))
+        return plans, notes + ([] if consumer else absent(saved, found, service))
+
+    plans, notes = natsconn.run(url, look)
+    table = Table(title=f"rewind to the positions saved at {saved.saved_at.isoformat()}")
+    for column in ("consumer", "stream", "ack floor", "from", "what happens"):
+        table.add_column(column, overflow="fold")
+    for p in plans:
+        table.add_row(p.durable.name, p.durable.stream, str(p.durable.ack_floor), str(p.to_seq or "-"), p.why)
+    console.print(table)
+    restored.warn(notes)
+    _confirm_and_apply(url, plans, yes)
+
+
+def _confirm_and_apply(url: str, plans: list[Rewind], yes: bool) -> None:
     todo = [p for p in plans if p.to_seq]
     if not todo:
         console.print("nothing to rewind")

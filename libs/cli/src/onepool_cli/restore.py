@@ -12,6 +12,11 @@ It reads each stream from T with an ephemeral pull consumer, a batch at a time, 
 each batch: a few requests per thousand events, and only the lost ones kept (reading 20,000 events: 1.4 s,
 where a message get per event took 9.2 s and held them all).
 
+With `--positions FILE` (`consumers save-positions`, right before the backup) each stream is read from past
+its last sequence at the save instead: a lost transaction committed after the snapshot began, so after the
+save, and its events were published after it committed (positions.py). No time, no guard to pass, and only
+the events the backup could not have.
+
 T after a restored schema's newest inbox/outbox row (at or before its backup) would miss what its stream
 published between the two: refused, exit 2, naming the bound and the messages, unless --force (restored.py).
 
@@ -28,6 +33,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
@@ -47,7 +53,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onepool_cli import config, consumers, events, natsconn, pg, restored
+from onepool_cli import config, consumers, events, natsconn, pg, positions, restored
 
 app = typer.Typer(
     help="After a database restore: what the lost transactions had already published.", no_args_is_help=True
@@ -73,16 +79,30 @@ async def published_since(nc: Client, since: datetime, batch: int = BATCH) -> As
     """Every event of the services' streams published at or after `since`, in stream order per stream, in
     batches of at most `batch`: an ephemeral pull consumer per stream reads them (a few requests per thousand
     messages, never more than a batch in hand), up to the stream's last message when the read began."""
-    js = nc.jetstream()
+    starts = {}
     for service, stream in STREAMS.items():
         first = await restored.first_at(nc, stream, since)
-        if first is None:
+        if first is not None:
+            starts[service] = first[0]
+    async for found in published_from(nc, starts, batch):
+        yield found
+
+
+async def published_from(nc: Client, starts: dict[str, int], batch: int = BATCH) -> AsyncIterator[list[Published]]:
+    """`published_since`, from a stream sequence per service (a service left out: its stream is not read)."""
+    js = nc.jetstream()
+    for service, start in starts.items():
+        stream = STREAMS[service]
+        try:
+            last = (await js.stream_info(stream)).state.last_seq
+        except NotFoundError:
             continue
-        last = (await js.stream_info(stream)).state.last_seq
+        if start > last:
+            continue
         # Unacknowledged, in memory, gone 30 s after this command is: it changes nothing on the server.
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=first[0],
+            opt_start_seq=start,
             ack_policy=AckPolicy.NONE,
             mem_storage=True,
             num_replicas=1,
@@ -155,8 +175,12 @@ class DatabaseFailed(Exception):
 
 
 async def lost_since(nc: Client, database_url: str, since: datetime) -> tuple[int, list[Published]]:
-    """How many events were published since `since`, and those their service's restored outbox does not
-    hold; one outbox query per batch read, so only the lost ones are kept."""
+    return await lost_in(published_since(nc, since), database_url)
+
+
+async def lost_in(batches: AsyncIterator[list[Published]], database_url: str) -> tuple[int, list[Published]]:
+    """How many events the batches hold, and those their service's restored outbox does not hold; one outbox
+    query per batch read, so only the lost ones are kept."""
     engine = connecting_engine(database_url, poolclass=pool.NullPool)
     seen = 0
     found: list[Published] = []
@@ -167,7 +191,7 @@ async def lost_since(nc: Client, database_url: str, since: datetime) -> tuple[in
         except failures as exc:
             raise DatabaseFailed from exc
         try:
-            async for batch in published_since(nc, since):
+            async for batch in batches:
                 seen += len(batch)
                 try:
                     have = await held(conn, batch[0].service, [p.event_id for p in batch])
@@ -179,6 +203,24 @@ async def lost_since(nc: Client, database_url: str, since: datetime) -> tuple[in
     finally:
         await engine.dispose()
     return seen, found
+
+
+async def after_positions(nc: Client, saved: positions.Saved) -> tuple[dict[str, int], list[str]]:
+    """Where to read each stream from: past its last sequence at the save; a stream the file does not have,
+    or created again since, from its first message (said, for a person)."""
+    now = await positions.streams(nc.jetstream())
+    starts, notes = {}, []
+    for service, stream in STREAMS.items():
+        if stream not in now:
+            continue
+        kept = saved.streams.get(stream)
+        if kept is not None and kept.created == now[stream][0].created:
+            starts[service] = kept.last_seq + 1
+            continue
+        why = "is not in the positions file" if kept is None else "was created again since the positions were saved"
+        notes.append(f"{stream} {why}: all of it is checked")
+        starts[service] = now[stream][1]
+    return starts, notes
 
 
 async def _late(nc: Client, bounds: dict[str, restored.Bound], since: datetime) -> list[restored.Skip]:
@@ -194,32 +236,48 @@ async def _late(nc: Client, bounds: dict[str, restored.Bound], since: datetime) 
 
 @app.command("check")
 def check_command(
-    since: Annotated[str, typer.Option("--since", help="The time the consumers were rewound to (RFC 3339).")],
+    since: Annotated[str, typer.Option("--since", help="The time the consumers were rewound to (RFC 3339).")] = "",
+    saved_positions: Annotated[
+        Path | None,
+        typer.Option("--positions", help="A file of `consumers save-positions`, saved right before the backup."),
+    ] = None,
     nats_url: natsconn.NatsUrl = "",
     database_url: Annotated[str, typer.Option("--database-url", help="Defaults to ONEPOOL_DATABASE_URL.")] = "",
     force: Annotated[
         bool, typer.Option("--force", help="Go on with a --since later than what a restored database holds.")
     ] = False,
 ) -> None:
-    """List the events published since --since that the restored databases never committed: their consumers
-    hold (or, once rewound, hold again) effects whose source is gone. Exit 0 when there is none, 3 when some;
-    2 when --since is later than a restored database's newest inbox/outbox row and would miss events (unless
-    --force)."""
-    at = consumers.parse_since(since)
+    """List the events published since --since (or after the --positions saved right before the backup) that
+    the restored databases never committed: their consumers hold (or, once rewound, hold again) effects whose
+    source is gone. Exit 0 when there is none, 3 when some; 2 when --since is later than a restored database's
+    newest inbox/outbox row and would miss events (unless --force)."""
+    if bool(since) == (saved_positions is not None):
+        raise typer.BadParameter("give exactly one of --since and --positions", param_hint="--since")
     url = database_url or config.load(ServiceSettings).database_url
     nats = natsconn.url(nats_url)
+    if saved_positions is not None:
+        saved = positions.load(saved_positions, "--positions")
+        starts, notes = natsconn.run(nats, lambda nc: after_positions(nc, saved))
+        restored.warn(notes)
+        _listed(nats, url, lambda nc: published_from(nc, starts), f"after the positions saved at {saved.saved_at}")
+        return
+    at = consumers.parse_since(since)
     with pg.reported(url):
         bounds = asyncio.run(restored.bounds(url, STREAMS))
     restored.warn(restored.unbounded(bounds.values()))
     skips = natsconn.run(nats, lambda nc: _late(nc, bounds, at))
     if restored.report(skips, at, "not be checked", force=force):
         raise typer.Exit(2)
+    _listed(nats, url, lambda nc: published_since(nc, at), f"since {at.isoformat()}")
+
+
+def _listed(nats: str, url: str, read: Callable[[Client], AsyncIterator[list[Published]]], window: str) -> None:
     try:
-        seen, found = natsconn.run(nats, lambda nc: lost_since(nc, url, at))
+        seen, found = natsconn.run(nats, lambda nc: lost_in(read(nc), url))
     except DatabaseFailed as exc:
         with pg.reported(url):
             raise exc.__cause__ or exc from None
-    table = Table(title=f"{len(found)} of {seen} event(s) since {at.isoformat()} from lost transactions")
+    table = Table(title=f"{len(found)} of {seen} event(s) {window} from lost transactions")
     for column in ("stream seq", "time", "event", "about", "event id"):
         table.add_column(column, overflow="fold")
     for p in found:

@@ -10,6 +10,11 @@ skipped (for a consumer, on the subjects it reads): a service idle before its ba
 The bound means something only until the services write again: run the rewind and the check before starting
 them (a service running on the restored database moves its bound to now, and nothing is refused then).
 
+What the bound cannot see is lag: a consumer behind at the backup applied, after it, events published before
+it, so the restored inbox's newest row is about the backup's time and a --since a minute before it passes,
+though the events of the lag before that are lost. Positions saved before the backup (positions.py) see it;
+the bound stays as a second check of a --since, and every --since rewind and check says so (LAG).
+
 The bound is read with PostgreSQL's clock and compared with the stream's times, NATS's: clocks that differ by
 more than the margin the runbook asks for (a minute) can hide a skip or refuse a --since that was right; --force
 goes on after saying what was found. A schema that was never migrated, or whose inbox and outbox are empty,
@@ -40,6 +45,13 @@ _NEWEST = """SELECT greatest(
     (SELECT max(processed_at) FROM "{s}".inbox),
     (SELECT greatest(created_at, published_at) FROM "{s}".outbox ORDER BY seq DESC LIMIT 1),
     (SELECT published_at FROM "{s}".outbox WHERE published_at IS NOT NULL ORDER BY seq DESC LIMIT 1))"""
+
+
+LAG = (
+    "a --since cannot see a consumer that was behind at the backup: the events it applied after the backup were"
+    " published before it, are gone with the restore and are not delivered again from --since; positions saved"
+    " right before the backup (`consumers save-positions`, then `rewind --to-positions`) cover that"
+)
 
 
 @dataclass(frozen=True)
@@ -171,7 +183,8 @@ def report(skips: list[Skip], since: datetime, effect: str, *, force: bool) -> b
     if skips and not force:
         console.print(
             "give a --since at or before each bound above (a minute earlier covers clocks that differ), "
-            "or --force to go on anyway",
+            "or --force to go on anyway; a --since within each bound can still miss what a consumer behind at "
+            "the backup applied after it (this check cannot see lag: use saved positions)",
             soft_wrap=True,
         )
         return True
