@@ -8,9 +8,11 @@ import uuid
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 from onepool.common.v1 import common_pb2
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
+from onepool_runtime.grpc_errors import peer_details
 from onepool_runtime.testing.services import error_info, field_violations, metadata
 from onepool_runtime.validation import encode_page_token
 
@@ -90,6 +92,10 @@ async def test_an_external_order_id_reused_for_other_goods_is_refused_not_answer
         error = await _code(world.orders.PlaceOrder(other, metadata=world.admin))
         assert error.code() == grpc.StatusCode.ALREADY_EXISTS, differs
         assert f"differs in: {differs}" in (error.details() or "")
+        # The resource's name alone (a client may look it up by it); how it differs is the description.
+        [res] = [d for d in peer_details(error) if isinstance(d, error_details_pb2.ResourceInfo)]
+        assert (res.resource_type, res.resource_name) == ("order", f"{channel}/{first.external_order_id}")
+        assert res.description == f"as order {first.id}, which differs in: {differs}"
 
     assert await world.reserved(sku) == before
     assert await world.get(first.id) == first

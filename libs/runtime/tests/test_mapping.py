@@ -187,6 +187,18 @@ def test_peer_details_read_back_what_to_status_sent() -> None:
     assert peer_details(bare) == []
 
 
+def test_already_exists_names_the_resource_alone_and_describes_the_clash_apart() -> None:
+    """ResourceInfo.resource_name is a name a client can look the resource up by; the prose saying how the
+    request clashes with it is ResourceInfo.description (and stays in the message)."""
+    clash = errors.AlreadyExists("order", "web/E1", description="as order o-1, which differs in: lines")
+    refused = _peer_error(clash)
+    [res] = peer_details(refused)
+    assert isinstance(res, error_details_pb2.ResourceInfo)
+    assert (res.resource_type, res.resource_name) == ("order", "web/E1")
+    assert res.description == "as order o-1, which differs in: lines"
+    assert refused.details() == "order 'web/E1' already exists (as order o-1, which differs in: lines)"
+
+
 def test_check_money_and_valid_id() -> None:
     v = Violations()
     check_money(v, "price", common_pb2.Money(currency="CNY", amount_minor=5), max_minor=10)

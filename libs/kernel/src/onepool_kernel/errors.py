@@ -60,9 +60,13 @@ def found(value: T | None, kind: str, ident: str) -> T:
 
 
 class AlreadyExists(DomainError):
-    def __init__(self, kind: str, ident: str) -> None:
-        self.kind, self.ident = kind, ident
-        super().__init__(f"{kind} {ident!r} already exists")
+    """`ident` is the existing resource's name alone (google.rpc.ResourceInfo.resource_name, which a client
+    may look it up by); how it clashes with the request goes in `description` (ResourceInfo.description, and
+    the message)."""
+
+    def __init__(self, kind: str, ident: str, *, description: str = "") -> None:
+        self.kind, self.ident, self.description = kind, ident, description
+        super().__init__(f"{kind} {ident!r} already exists" + (f" ({description})" if description else ""))
 
 
 class FailedPrecondition(DomainError):

@@ -159,10 +159,15 @@ def to_status(exc: errors.DomainError) -> grpc.Status:
         details.append(_pack(error_details_pb2.ErrorInfo(reason=clip(exc.reason), domain="onepool", metadata=metadata)))
         if isinstance(exc, errors.InsufficientStock):
             details.append(_shortages(exc))
-    elif isinstance(exc, errors.NotFound | errors.AlreadyExists):
+    elif isinstance(exc, errors.NotFound):
         details.append(
             _pack(error_details_pb2.ResourceInfo(resource_type=clip(exc.kind), resource_name=clip(exc.ident)))
         )
+    elif isinstance(exc, errors.AlreadyExists):
+        info = error_details_pb2.ResourceInfo(
+            resource_type=clip(exc.kind), resource_name=clip(exc.ident), description=clip(exc.description)
+        )
+        details.append(_pack(info))
     status = status_pb2.Status(code=code.value[0], message=clip(message, MAX_MESSAGE_BYTES), details=details)
     return rpc_status.to_status(status)
 

@@ -83,8 +83,12 @@ def _domain_error(error: grpc.aio.AioRpcError, found: _Details) -> Exception:
     if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS):
         kind = found.resource.resource_type if found.resource else ""
         ident = found.resource.resource_name if found.resource else ""
-        problem = errors.NotFound if code == grpc.StatusCode.NOT_FOUND else errors.AlreadyExists
-        exc = problem(kind or "resource", ident or message)
+        exc: errors.NotFound | errors.AlreadyExists
+        if code == grpc.StatusCode.NOT_FOUND:
+            exc = errors.NotFound(kind or "resource", ident or message)
+        else:
+            description = found.resource.description if found.resource else ""
+            exc = errors.AlreadyExists(kind or "resource", ident or message, description=description)
         exc.message = message or exc.message
         return exc
     if code == grpc.StatusCode.ABORTED:

@@ -129,7 +129,7 @@ async def upsert_listing(uow: ChannelsUnitOfWork, cmd: commands.UpsertListing) -
         raise InvalidArgument("price.currency", f"must be the channel's currency {channel.currency}")
     taken = await uow.repo.listing_with_channel_sku(channel.id, wanted.channel_sku)
     if taken is not None and taken.sku != wanted.sku:
-        raise AlreadyExists("listing channel_sku", f"{wanted.channel_sku} (already mapped to {taken.sku})")
+        raise AlreadyExists("listing channel_sku", wanted.channel_sku, description=f"already mapped to {taken.sku}")
     await uow.repo.lock_skus([wanted.sku])
     stored = next(iter(await uow.repo.listings(channel.id, skus=[wanted.sku])), None)
     if (

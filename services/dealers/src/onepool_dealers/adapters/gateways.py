@@ -62,7 +62,9 @@ def domain_error(exc: grpc.aio.AioRpcError, peer: str, field_prefix: str = "") -
         return errors.NotFound(res.resource_type if res else peer, res.resource_name if res else message)
     if code == grpc.StatusCode.ALREADY_EXISTS:
         res = next((d for d in details if isinstance(d, error_details_pb2.ResourceInfo)), None)
-        return errors.AlreadyExists(res.resource_type if res else peer, res.resource_name if res else message)
+        if res is None:
+            return errors.AlreadyExists(peer, message)
+        return errors.AlreadyExists(res.resource_type, res.resource_name, description=res.description)
     if code == grpc.StatusCode.ABORTED:
         return errors.Conflict(f"{peer}: {message}")
     # UNAVAILABLE, DEADLINE_EXCEEDED, and anything that is not the caller's fault (including our own

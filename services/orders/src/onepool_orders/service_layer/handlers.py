@@ -141,7 +141,9 @@ def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
     if any(differs.values()):
         other = ", ".join(name for name, differ in differs.items() if differ)
         raise AlreadyExists(
-            "order", f"{cmd.channel_id}/{cmd.external_order_id} (as order {existing.id}, which differs in: {other})"
+            "order",
+            f"{cmd.channel_id}/{cmd.external_order_id}",
+            description=f"as order {existing.id}, which differs in: {other}",
         )
     return existing
 

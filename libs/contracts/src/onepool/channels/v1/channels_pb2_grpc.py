@@ -189,7 +189,8 @@ class ChannelServiceServicer:
         Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a text field holding a control
         character or a lone surrogate, an amount out of range, a channel SKU without listing, a currency the
         channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
-        channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders); UNAVAILABLE with
+        channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders), ORDER_REFUSED (orders
+        refused it without naming a reason); UNAVAILABLE with
         RetryInfo (orders' copy of a listing the channel just created, switched back on or repriced has not
         caught up within the wait: retry the same payload).
         """

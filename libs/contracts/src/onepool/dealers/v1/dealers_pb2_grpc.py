@@ -223,7 +223,8 @@ class DealerServiceServicer:
     def ReceiveReplenishment(self, request, context):
         """The goods arrived at the dealer's location: the transfer is received and the wholesale amount becomes
         the dealer's debt in settlement. Receiving a RECEIVED replenishment returns it.
-        Errors: NOT_FOUND (replenishment); FAILED_PRECONDITION ILLEGAL_TRANSITION (not shipped yet, or rejected).
+        Errors: NOT_FOUND (replenishment); FAILED_PRECONDITION ILLEGAL_TRANSITION (not shipped yet, or rejected),
+        STOCK_LIMIT (from inventory: on_hand at the dealer's location would pass 2,147,483,647; nothing received).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -188,7 +188,8 @@ class OrderServiceServicer:
         and only the rest is cancelled (all of it left: the order is SHIPPED and the cancel refused).
         Errors: NOT_FOUND (order); UNAVAILABLE with RetryInfo (inventory unreachable for a paid order: retry;
         nothing was recorded); FAILED_PRECONDITION INVALID_ORDER_STATE (completed, rejected, or all of it shipped:
-        return it instead).
+        return it instead), INVENTORY_REFUSED (inventory refused to release a paid order's reservation without
+        naming a reason; nothing was recorded).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
