@@ -90,6 +90,25 @@ async def _end_failed_pass(conn: Any, error: BaseException) -> None:
     conn.terminate()
 
 
+async def publish_row(
+    js: JetStreamContext, event_id: str, subject: str, payload: bytes, stored_headers: dict[str, str] | None
+) -> asyncio.Future[Any]:
+    """Publish one outbox row as the relay does (also `onepool outbox resend`'s, so a re-sent event carries
+    the same headers): its stored headers, a producer span under the request's trace, Nats-Msg-Id = event id
+    (JetStream's duplicate window drops a copy). Returns the future of its PubAck."""
+    headers = dict(stored_headers or {})
+    parent = propagate.extract(headers)
+    with tracer.start_as_current_span(f"publish {subject}", context=parent, kind=trace.SpanKind.PRODUCER) as span:
+        span.set_attribute("messaging.system", "nats")
+        span.set_attribute("messaging.destination.name", subject)
+        span.set_attribute("messaging.message.id", event_id)
+        headers.pop("traceparent", None)
+        headers.pop("tracestate", None)
+        propagate.inject(headers)
+        headers[MSG_ID_HEADER] = event_id
+        return await js.publish_async(subject, bytes(payload), headers=headers)
+
+
 @dataclass
 class RelayStats:
     published: int = 0
@@ -221,20 +240,7 @@ class OutboxRelay:
             return [], []
         futures: list[tuple[Any, asyncio.Future[Any]]] = []
         for seq, event_id, subject, payload, stored_headers in rows:
-            headers = dict(stored_headers or {})
-            parent = propagate.extract(headers)
-            with tracer.start_as_current_span(
-                f"publish {subject}", context=parent, kind=trace.SpanKind.PRODUCER
-            ) as span:
-                span.set_attribute("messaging.system", "nats")
-                span.set_attribute("messaging.destination.name", subject)
-                span.set_attribute("messaging.message.id", event_id)
-                headers.pop("traceparent", None)
-                headers.pop("tracestate", None)
-                propagate.inject(headers)
-                headers[MSG_ID_HEADER] = event_id
-                fut = await self._js.publish_async(subject, bytes(payload), headers=headers)
-            futures.append((seq, fut))
+            futures.append((seq, await publish_row(self._js, event_id, subject, payload, stored_headers)))
         ok: list[int] = []
         failed: list[int] = []
         error = ""
