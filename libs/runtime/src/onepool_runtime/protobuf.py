@@ -28,15 +28,17 @@ from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
 
 E = TypeVar("E", bound=Enum)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def ts(value: datetime | None) -> Timestamp | None:
     """datetime -> Timestamp; None stays unset (proto3 message fields accept None in constructors)."""
     if value is None:
         return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
+    # Timestamp.FromDatetime is pure Python (a time tuple and calendar.timegm): a third of mapping an order to
+    # its reply and events went there. Same result: naive means UTC, seconds floored, microseconds kept.
+    delta = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def from_ts(value: Timestamp) -> datetime:
