@@ -1,6 +1,6 @@
 """`python -m tests.bench.list_by_status [--history 200000]`: what ListOrders by dealer or location with a status
 costs when the dealer has a long history and few orders in that status (orders' adapters/order_listing.py), on
-one embedded PostgreSQL with orders' schema at head. Dealer `D` fulfils `--history` orders at its shop `LD`
+one embedded PostgreSQL with orders' schema at head. Dealer `D` fulfills `--history` orders at its shop `LD`
 (sold by the brand), 10 of them PAID and 10 CANCELLED, spread over the history, the rest COMPLETED; dealer `S`
 sells as many, as few PAID; 300,000 orders of others fulfilled at a warehouse, 5 % PAID and 5 % CANCELLED.
 Prints each page's plan (EXPLAIN ANALYZE, the third of three runs), both the custom plan (values inlined) and the
@@ -47,10 +47,10 @@ SELECT id || '-f', id, 0, $4, $5, 'SHIPPED', '', '[]', created_at FROM o
 """
 
 QUERIES = {
-    "dealer D (fulfils), PAID": ListOrders(dealer_id="D", status=OrderStatus.PAID, limit=50),
+    "dealer D (fulfills), PAID": ListOrders(dealer_id="D", status=OrderStatus.PAID, limit=50),
     "location LD, PAID": ListOrders(location_id="LD", status=OrderStatus.PAID, limit=50),
     "dealer S (sells), PAID": ListOrders(dealer_id="S", status=OrderStatus.PAID, limit=50),
-    "dealer D (fulfils), CANCELLED": ListOrders(dealer_id="D", status=OrderStatus.CANCELLED, limit=50),
+    "dealer D (fulfills), CANCELLED": ListOrders(dealer_id="D", status=OrderStatus.CANCELLED, limit=50),
     "location LD, CANCELLED": ListOrders(location_id="LD", status=OrderStatus.CANCELLED, limit=50),
     "dealer D, no status": ListOrders(dealer_id="D", limit=50),
 }
