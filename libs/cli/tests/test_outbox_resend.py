@@ -185,6 +185,19 @@ async def test_after_a_purge_the_ids_the_stream_still_remembers_are_sent_once_it
     assert [m[0] for m in await env.stored()] == ids and await env.stored() == before
 
 
+async def test_messages_deleted_after_the_first_are_forgotten_not_taken_for_held(env: Env) -> None:
+    """A subject purged or messages deleted one by one leave the stream's first sequence where it was: their
+    events' duplicates name a sequence after it that the stream no longer holds (counted as held before)."""
+    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    await env.publish(5)
+    first = (await env.js.stream_info(STREAM)).state.first_seq
+    for seq in (first + 1, first + 3):
+        await env.js.delete_msg(STREAM, seq)
+
+    said = await _cli("resend", "--since", since, "--yes", *env.args(), code=1)
+    assert _rows(said, "inventory")[-1][1:5] == ["0", "3", "2", "0"]  # stored, duplicates, forgotten, failed
+
+
 async def _applied(env: Env, n: int) -> bool:
     return len(await env.applied()) >= n
 

@@ -146,9 +146,10 @@ def resend_command(
     if forgotten:
         after = datetime.now(UTC) + timedelta(seconds=DUPLICATE_WINDOW_SECONDS)
         console.print(
-            f"[red]{forgotten} event(s) not stored: the stream was purged and still remembers their ids for its "
-            f"duplicate window ({DUPLICATE_WINDOW_SECONDS / 60:g} min); run the same command again after "
-            f"{after:%Y-%m-%dT%H:%M:%SZ} (what is stored by then is dropped)[/red]"
+            f"[red]{forgotten} event(s) not stored: the stream was purged (or messages deleted) and still "
+            f"remembers their ids for its duplicate window ({DUPLICATE_WINDOW_SECONDS / 60:g} min); run the same "
+            f"command again after {after:%Y-%m-%dT%H:%M:%SZ} (what this run stored is then stored a second time: "
+            "the consumers' inboxes drop the copies)[/red]"
         )
     if any(o.failed for o in outcomes):
         console.print("[red]some events were not acknowledged: run it again (the server drops what it stored)[/red]")

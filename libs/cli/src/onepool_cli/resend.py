@@ -13,8 +13,9 @@ resend adds nothing. Beyond the window an event the stream still holds is stored
 keeps the event ids it applied (15 days or more) and drops the copy. A stream created again (deleted, or its
 node back without its state) has forgotten every id: all is stored again, which is what it lacks. A purged
 stream has not: it still answers "duplicate" for the ids of its last 10 minutes, whose messages it no longer
-holds. Those are counted apart ("forgotten": the PubAck names a sequence before the stream's first) and the
-command says to run again once the window has passed; the server then stores them.
+holds. Those are counted apart ("forgotten": the PubAck names a sequence before the stream's first, or one in
+a gap a subject purge or a deleted message left) and the command says to run again once the window has passed;
+the server then stores them, and what the first run stored a second time (the inboxes drop the copies).
 
 Rows are never changed: the relay goes on publishing the unpublished ones meanwhile. Failure modes: PostgreSQL
 or NATS unreachable -> exit 1 with the reason; a chosen service's stream not on the server -> refused before
@@ -142,13 +143,16 @@ async def _one(
             return out
         # A purge keeps the ids of the duplicate window: a "duplicate" of a message before the stream's first
         # was not stored, and the stream does not have it (counted apart, to send again once the window passed).
-        first = (await js.stream_info(plan.stream)).state.first_seq
+        # A subject purged or messages deleted one by one leave gaps after the first: a duplicate there is
+        # looked up (only while the stream has gaps).
+        state = (await js.stream_info(plan.stream)).state
+        first, gaps = state.first_seq, bool(state.num_deleted)
         futures = [await publish_row(js, r.id, r.subject, r.payload, _headers(r.headers)) for r in rows]
         done, pending = await asyncio.wait(futures, timeout=ACK_SECONDS)
         for fut in futures:
             if fut in done and fut.exception() is None:
                 ack = fut.result()
-                if ack.duplicate and ack.seq < first:
+                if ack.duplicate and (ack.seq < first or (gaps and not await _held(js, plan.stream, ack.seq))):
                     out.forgotten += 1
                 elif ack.duplicate:
                     out.duplicates += 1
@@ -161,6 +165,15 @@ async def _one(
             fut.cancel()
         advance(len(rows))
         after = rows[-1].seq + 1
+
+
+async def _held(js: JetStreamContext, stream: str, seq: int) -> bool:
+    """Whether the stream still holds the message at `seq` (a duplicate's PubAck names the one first stored)."""
+    try:
+        await js.get_msg(stream, seq=seq)
+    except NotFoundError:
+        return False
+    return True
 
 
 def _headers(stored: Any) -> dict[str, str] | None:
