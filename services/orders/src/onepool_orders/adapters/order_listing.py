@@ -7,12 +7,6 @@ the union of two keyset-ordered paths, each limited to the page: `orders_by_deal
 fulfillments in their order's keyset order (`fulfillments_by_owner`, on `order_created_at`, the order's
 created_at copied onto each fulfillment, migration 0015). A location's orders are the second path alone, on
 `fulfillments_by_location`. Each path reads no further than the page (and the rows the other filters skip).
-
-With a status as well, each path reads an index that has the status after the dealer or location
-(`orders_by_dealer_status`; `fulfillments_by_owner_status` and `..._by_location_status` on `order_status`, the
-order's status copied onto each fulfillment, migration 0020): filtering the order's status on the way instead
-read a dealer's whole history to fill a page of its few PAID orders (200,000 fulfilled: 150 ms, not 0.1 ms;
-tests.bench.list_by_status).
 """
 
 from __future__ import annotations
@@ -37,8 +31,7 @@ def _older(created: ColumnElement[Any], order_id: ColumnElement[Any], query: Lis
     return [tuple_(created, order_id) < tuple_(from_iso(at), last)]
 
 
-def _order_filters(orders: FromClause, query: ListOrders, status: bool = True) -> list[ColumnElement[bool]]:
-    """The filters on the order row (`status`: its status among them)."""
+def _order_filters(orders: FromClause, query: ListOrders) -> list[ColumnElement[bool]]:
     c = orders.c
     found: list[ColumnElement[bool]] = []
     if query.channel_id:
@@ -47,7 +40,7 @@ def _order_filters(orders: FromClause, query: ListOrders, status: bool = True) -
         found.append(c.external_order_id == query.external_order_id)
     if query.customer_id:
         found.append(c.customer_id == query.customer_id)
-    if status and query.status is not None:
+    if query.status is not None:
         found.append(c.status == query.status.value)
     return found
 
@@ -62,15 +55,13 @@ def _at_location(order_id: ColumnElement[Any], query: ListOrders) -> list[Column
 def _via_fulfillments(condition: str, value: str, query: ListOrders) -> Select[Any]:
     """The orders with a fulfillment whose `condition` column is `value`, a page of them in keyset order. The
     same order's fulfillments are one row (DISTINCT: the page counts orders, not fulfillments); the order row is
-    joined only when a filter other than the status reads it (the status is the fulfillment's copy)."""
+    joined only when a filter reads it."""
     f = _FULFILLMENTS.alias("f")
     o = _ORDERS.alias("o")
-    filters = _order_filters(o, query, status=False)
+    filters = _order_filters(o, query)
     stmt = select(f.c.order_created_at.label("created_at"), f.c.order_id.label("id")).distinct()
     if filters:
         stmt = stmt.select_from(f.join(o, o.c.id == f.c.order_id)).where(*filters)
-    if query.status is not None:
-        stmt = stmt.where(f.c.order_status == query.status.value)
     if condition != "location_id":
         stmt = stmt.where(*_at_location(f.c.order_id, query))
     return (

@@ -62,8 +62,6 @@ class OrderRow(OrdersTable, Stamped, table=True):
         Index("orders_by_channel", "channel_id", "created_at", "id"),
         Index("orders_by_customer", "customer_id", "created_at", "id"),
         Index("orders_by_dealer", "dealer_id", "created_at", "id"),
-        # ... and by dealer and status: the dealer's few orders in a status, not its history (migration 0020).
-        Index("orders_by_dealer_status", "dealer_id", "status", "created_at", "id"),
         # The recovery loop's scan: only PENDING orders can be stuck.
         Index("orders_pending", "next_recovery_at", postgresql_where="status = 'PENDING'"),
         # The waiting-orders gauges and `onepool orders stuck`: orders awaiting payment, oldest first.
@@ -173,9 +171,6 @@ class FulfillmentRow(OrdersTable, table=True):
         # ListOrders by dealer or location pages these in the keyset order of their orders (order_listing.py).
         Index("fulfillments_by_owner", "owner_dealer_id", "order_created_at", "order_id"),
         Index("fulfillments_by_location", "location_id", "order_created_at", "order_id"),
-        # ... and with a status, the orders in it alone (migration 0020).
-        Index("fulfillments_by_owner_status", "owner_dealer_id", "order_status", "order_created_at", "order_id"),
-        Index("fulfillments_by_location_status", "location_id", "order_status", "order_created_at", "order_id"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -191,10 +186,6 @@ class FulfillmentRow(OrdersTable, table=True):
     # on an insert without it (migration 0015: a replica of the release before): never NULL once migrated (the
     # type says it may be only because the column came later).
     order_created_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
-    # The order's status, kept in step by triggers (migration 0020): set from the order on insert, and on every
-    # change of the order's status, in the statement that changes it, whichever release wrote it. Never NULL once
-    # migrated.
-    order_status: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
 
 
 class ReturnRow(OrdersTable, Created, table=True):
