@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from onepool_orders.adapters.repository import OrderRepository
 from onepool_orders.domain.commands import ListOrders
-from onepool_orders.domain.model import OrderStatus
+from onepool_orders.domain.model import FULFILLMENTS_WHILE, OrderStatus
 from onepool_runtime import db
 from onepool_runtime.migrations import upgrade
 from onepool_runtime.testing.plans import generic_plan
@@ -73,7 +73,7 @@ VALUES ($1, $2, $3, $4, $5, $6, '', 'CNY', 100, 100, '', '', 1, 0, '{}', '{}', '
 # No order_created_at: the trigger copies it from the order, as for rows a previous release writes.
 _FULFILLMENT = """
 INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines)
-VALUES ($1, $2, $3, $4, $5, 'SHIPPED', '', '[]')
+VALUES ($1, $2, $3, $4, $5, $6, '', '[]')
 """
 
 
@@ -86,6 +86,7 @@ class _Order:
     status: str
     created_at: datetime
     fulfilled: tuple[tuple[str, str], ...]  # (location_id, owner_dealer_id)
+    fulfillment_statuses: tuple[str, ...]
 
     def matches(self, q: ListOrders) -> bool:
         return (
@@ -98,22 +99,29 @@ class _Order:
 
 
 def _history(tag: str) -> list[_Order]:
-    """Orders sold by dealers A, B or the brand, fulfilled (zero to three times) at L1..L3 by A, B or the brand;
-    several placed at the same instant, so the id breaks ties."""
+    """Orders in every status, sold by dealers A, B or the brand, fulfilled (zero to three times) at L1..L3 by A,
+    B or the brand, each fulfillment in a status the domain allows its order's (FULFILLMENTS_WHILE); several
+    placed at the same instant, so the id breaks ties."""
     rng = random.Random(7)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    return [
-        _Order(
-            f"{tag}-{n:03}",
-            rng.choice(["c1", "c2"]),
-            rng.choice(["u1", "u2"]),
-            rng.choice(["A", "B", ""]),
-            rng.choice(["PAID", "COMPLETED"]),
-            start + timedelta(minutes=rng.randrange(40)),
-            tuple((rng.choice(["L1", "L2", "L3"]), rng.choice(["A", "B", ""])) for _ in range(rng.randrange(4))),
+    orders = []
+    for n in range(400):
+        status = rng.choice(list(OrderStatus))
+        allowed = sorted(FULFILLMENTS_WHILE[status])
+        count = rng.randrange(1, 4) if allowed else 0
+        orders.append(
+            _Order(
+                f"{tag}-{n:03}",
+                rng.choice(["c1", "c2"]),
+                rng.choice(["u1", "u2"]),
+                rng.choice(["A", "B", ""]),
+                status.value,
+                start + timedelta(minutes=rng.randrange(40)),
+                tuple((rng.choice(["L1", "L2", "L3"]), rng.choice(["A", "B", ""])) for _ in range(count)),
+                tuple(rng.choice(allowed).value for _ in range(count)),
+            )
         )
-        for n in range(120)
-    ]
+    return orders
 
 
 async def _insert(conn: AsyncConnection, orders: list[_Order]) -> None:
@@ -124,7 +132,11 @@ async def _insert(conn: AsyncConnection, orders: list[_Order]) -> None:
     )
     await pg.executemany(
         _FULFILLMENT,
-        [(f"{o.id}-f{i}", o.id, i, loc, owner) for o in orders for i, (loc, owner) in enumerate(o.fulfilled)],
+        [
+            (f"{o.id}-f{i}", o.id, i, loc, owner, o.fulfillment_statuses[i])
+            for o in orders
+            for i, (loc, owner) in enumerate(o.fulfilled)
+        ],
     )
 
 
@@ -134,15 +146,20 @@ async def test_pages_by_dealer_and_location_list_what_every_filter_matches_newes
     orders = _history("LO")
     await _insert(rolled_back, orders)
     by_id = {o.id: o for o in orders}
+    by_status = [
+        ListOrders(**where, status=status)  # type: ignore[arg-type]
+        for status in OrderStatus
+        for where in ({"dealer_id": "B"}, {"dealer_id": "A", "location_id": "L2"}, {"location_id": "L1"}, {})
+    ]
     for query in [
         ListOrders(dealer_id="A"),
-        ListOrders(dealer_id="B", status=OrderStatus.PAID),
         ListOrders(dealer_id="A", location_id="L2"),
         ListOrders(dealer_id="A", channel_id="c1", customer_id="u2"),
         ListOrders(dealer_id="nobody"),
         ListOrders(location_id="L1"),
         ListOrders(location_id="L3", status=OrderStatus.COMPLETED, channel_id="c2"),
-        ListOrders(status=OrderStatus.PAID),
+        ListOrders(location_id="L3", status=OrderStatus.FULFILLING, channel_id="c2"),
+        *by_status,
     ]:
         expected = sorted((o for o in orders if o.matches(query)), key=lambda o: (o.created_at, o.id), reverse=True)
         listed: list[str] = []
@@ -175,7 +192,8 @@ WITH o AS (
 INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines)
 SELECT id || '-f', id, 0,
        CASE WHEN n % 2 = 1 OR n % 10 = 0 THEN 'PL-st' || (n % 50) ELSE 'PL-wh' || (n % 5) END,
-       CASE WHEN n % 2 = 1 OR n % 10 = 0 THEN 'PL-d' || (n % 50) ELSE '' END, 'SHIPPED', '', '[]'
+       CASE WHEN n % 2 = 1 OR n % 10 = 0 THEN 'PL-d' || (n % 50) ELSE '' END,
+       CASE WHEN n % 100 = 0 THEN 'PENDING' ELSE 'SHIPPED' END, '', '[]'
   FROM o, LATERAL (SELECT split_part(o.id, '-', 2)::int AS n) AS x
 """
 
@@ -185,12 +203,22 @@ AFTER = (datetime(2026, 1, 1, tzinfo=UTC).isoformat(), "PL-1")
 PLANNED = [
     (ListOrders(dealer_id="PL-d7", limit=101), {"orders_by_dealer", "fulfillments_by_owner"}),
     (ListOrders(dealer_id="PL-new", limit=101), {"orders_by_dealer", "fulfillments_by_owner"}),
-    (ListOrders(dealer_id="PL-d7", status=OrderStatus.PAID, limit=101), {"orders_by_dealer", "fulfillments_by_owner"}),
+    # A status in flight reads only what is in flight (migration 0020), whatever the history behind it.
+    (
+        ListOrders(dealer_id="PL-d7", status=OrderStatus.PAID, limit=101),
+        {"orders_in_flight_by_dealer", "fulfillments_to_leave_by_owner"},
+    ),
+    (ListOrders(dealer_id="PL-d7", status=OrderStatus.FULFILLING, limit=101), {"orders_in_flight"}),
+    (ListOrders(location_id="PL-wh3", status=OrderStatus.RESERVED, limit=101), {"fulfillments_to_leave_by_location"}),
+    (ListOrders(location_id="PL-wh3", status=OrderStatus.FULFILLING, limit=101), {"orders_in_flight"}),
+    (ListOrders(status=OrderStatus.DEPOSIT_PAID, limit=101), {"orders_in_flight"}),
+    (ListOrders(location_id="PL-wh3", status=OrderStatus.PENDING, limit=101), set()),  # never any fulfillment
+    (ListOrders(channel_id="ch3", status=OrderStatus.PAID, limit=101), {"orders_in_flight"}),
     (ListOrders(dealer_id="PL-d7", after=AFTER, limit=101), {"orders_by_dealer", "fulfillments_by_owner"}),
     (ListOrders(dealer_id="PL-d7", location_id="PL-st7", limit=101), {"orders_by_dealer"}),
     (ListOrders(location_id="PL-wh3", limit=101), {"fulfillments_by_location"}),
     (ListOrders(location_id="PL-wh3", after=AFTER, limit=101), {"fulfillments_by_location"}),
-    (ListOrders(location_id="PL-st7", status=OrderStatus.PAID, limit=101), {"fulfillments_by_location"}),
+    (ListOrders(location_id="PL-st7", status=OrderStatus.PAID, limit=101), {"fulfillments_to_leave_by_location"}),
 ]
 
 
@@ -221,7 +249,11 @@ async def test_the_upgrade_gives_fulfillments_already_there_their_orders_created
         )
         await pg.executemany(
             _FULFILLMENT,
-            [(f"{o.id}-f{i}", o.id, i, loc, owner) for o in orders for i, (loc, owner) in enumerate(o.fulfilled)],
+            [
+                (f"{o.id}-f{i}", o.id, i, loc, owner, o.fulfillment_statuses[i])
+                for o in orders
+                for i, (loc, owner) in enumerate(o.fulfilled)
+            ],
         )
         await upgrade(MIGRATIONS, database_url, schema)
         copied = await pg.fetch(

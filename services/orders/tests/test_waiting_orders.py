@@ -138,11 +138,13 @@ async def test_the_gauges_read_partial_indexes(saga: Saga, sessions: Any) -> Non
     for index in (
         "orders_pending",
         "orders_awaiting_payment",
-        "orders_balance_due",
         "stock_requests_open",
         "orders_paid_open",
     ):
         assert index in plan, plan
+    # Overdue balances: the DEPOSIT_PAID orders by deadline, or all of them (few) by ListOrders' in-flight index
+    # (orders migration 0020), as the planner likes; never the history.
+    assert "orders_balance_due" in plan or "Index Cond: ((status)::text = 'DEPOSIT_PAID'::text)" in plan, plan
     assert counts[Waiting.RESERVATION] == 1
 
 

@@ -23,6 +23,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from onepool_orders.domain.model import IN_FLIGHT_STATES, FulfillmentStatus
+
+# Partial indexes' predicates, written into the statements that should read them too (order_listing.py): a
+# generic plan uses a partial index only when the query's own text implies its predicate.
+IN_FLIGHT = "status IN (" + ", ".join(f"'{s}'" for s in sorted(IN_FLIGHT_STATES)) + ")"
+TO_LEAVE = f"status = '{FulfillmentStatus.PENDING}'"
+
 
 class OrdersTable(SQLModel, registry=registry()):
     pass
@@ -62,6 +69,9 @@ class OrderRow(OrdersTable, Stamped, table=True):
         Index("orders_by_channel", "channel_id", "created_at", "id"),
         Index("orders_by_customer", "customer_id", "created_at", "id"),
         Index("orders_by_dealer", "dealer_id", "created_at", "id"),
+        # ListOrders filtered by a status in flight (the last page of "to ship" read no history, orders_listing.py).
+        Index("orders_in_flight", "status", "created_at", "id", postgresql_where=IN_FLIGHT),
+        Index("orders_in_flight_by_dealer", "dealer_id", "status", "created_at", "id", postgresql_where=IN_FLIGHT),
         # The recovery loop's scan: only PENDING orders can be stuck.
         Index("orders_pending", "next_recovery_at", postgresql_where="status = 'PENDING'"),
         # The waiting-orders gauges and `onepool orders stuck`: orders awaiting payment, oldest first.
@@ -171,6 +181,21 @@ class FulfillmentRow(OrdersTable, table=True):
         # ListOrders by dealer or location pages these in the keyset order of their orders (order_listing.py).
         Index("fulfillments_by_owner", "owner_dealer_id", "order_created_at", "order_id"),
         Index("fulfillments_by_location", "location_id", "order_created_at", "order_id"),
+        # ...and, for an order status before anything left, only the fulfillments still to leave.
+        Index(
+            "fulfillments_to_leave_by_owner",
+            "owner_dealer_id",
+            "order_created_at",
+            "order_id",
+            postgresql_where=TO_LEAVE,
+        ),
+        Index(
+            "fulfillments_to_leave_by_location",
+            "location_id",
+            "order_created_at",
+            "order_id",
+            postgresql_where=TO_LEAVE,
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=64)

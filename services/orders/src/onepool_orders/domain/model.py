@@ -108,6 +108,29 @@ class FulfillmentStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+F = FulfillmentStatus
+# What an order's fulfillments can be while it is in each status. None before its stock is held (a reservation
+# makes them); all PENDING until the first leaves, which moves the order to FULFILLING or SHIPPED in the same
+# step (`_record_left`); a cancellation cancels them all, or only those still waiting once some have left. So
+# ListOrders finds a dealer's or a location's orders in a status before anything left among their fulfillments
+# still to leave (a few), not among every fulfillment ever (order_listing.py).
+FULFILLMENTS_WHILE: dict[OrderStatus, frozenset[FulfillmentStatus]] = {
+    S.PENDING: frozenset(),
+    S.REJECTED: frozenset(),
+    S.RESERVED: frozenset({F.PENDING}),
+    S.DEPOSIT_PAID: frozenset({F.PENDING}),
+    S.PAID: frozenset({F.PENDING}),
+    S.READY_FOR_PICKUP: frozenset({F.PENDING}),
+    S.FULFILLING: frozenset({F.PENDING, F.SHIPPED, F.PICKED_UP}),
+    S.SHIPPED: frozenset({F.SHIPPED, F.PICKED_UP, F.CANCELLED}),
+    S.COMPLETED: frozenset({F.SHIPPED, F.PICKED_UP, F.CANCELLED}),
+    S.CANCELLED: frozenset({F.CANCELLED}),
+}
+# The statuses in which an order still has goods to send, or is yet to hold them: ListOrders' partial indexes
+# hold only these orders (orm.py IN_FLIGHT), the few of any moment, whatever the history.
+IN_FLIGHT_STATES = frozenset({S.PENDING, S.RESERVED, S.DEPOSIT_PAID, S.PAID, S.READY_FOR_PICKUP, S.FULFILLING})
+
+
 @dataclass
 class OrderLine:
     sku: str
