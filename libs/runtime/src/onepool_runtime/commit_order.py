@@ -108,7 +108,7 @@ async def read_page(
 def page_position(token: str, path: str = "page_token") -> Position:
     """A page token's position: the (xact_id, id) of the last row sent. A token of the id order
     ({"after": id}) reads as (0, id). A value that is not one of ours is INVALID_ARGUMENT on `path`."""
-    return page_after_int(token, path, key="xact"), page_after_int(token, path)
+    return page_after_int(token, path, key="xact", required=False), page_after_int(token, path)
 
 
 def page_cursor(xact_id: int, row_id: int) -> dict[str, int]:

@@ -107,11 +107,24 @@ def decode_page_token(token: str, path: str = "page_token") -> dict[str, Any] | 
         raise InvalidArgument(path, "is not a valid page token") from exc
 
 
-def page_after_int(token: str, path: str = "page_token", key: str = "after") -> int:
-    """The integer keyset position a page token carries under `key` (0 without a token). Tokens come back
-    from callers, so a cursor that is not one of ours (a string, a float, a negative or 2**70) is refused here
-    rather than failing in SQL."""
-    after = (decode_page_token(token, path) or {}).get(key, 0)
+def _position(token: str, path: str, key: str, *, required: bool = True) -> tuple[bool, Any]:
+    """(whether the token carries a position, what it carries under `key`): (False, None) without a token. A
+    token without `key` is not one this list issued (another list's, or forged: {"x": 1}), refused rather than
+    read as a first page, unless not `required` (then (False, None) too)."""
+    cursor = decode_page_token(token, path)
+    if cursor is None or (key not in cursor and not required):
+        return False, None
+    if key not in cursor:
+        raise InvalidArgument(path, "is not a valid page token")
+    return True, cursor[key]
+
+
+def page_after_int(token: str, path: str = "page_token", key: str = "after", *, required: bool = True) -> int:
+    """The integer keyset position a page token carries under `key` (0 without a token, or without `key` when
+    not `required`). Tokens come back from callers, so a cursor that is not one of ours (no `key`, a string, a
+    float, a negative or 2**70) is refused here rather than read as a first page or failing in SQL."""
+    found, after = _position(token, path, key, required=required)
+    after = after if found else 0
     if type(after) is not int or not 0 <= after < 2**63:
         raise InvalidArgument(path, "is not a valid page token")
     return after
@@ -125,8 +138,8 @@ _NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 def page_after_pair(token: str, path: str = "page_token") -> tuple[str, str] | None:
     """The (name or code, id) keyset position a page token carries (None without a token); refused unless
     it is one of ours (tokens come back from callers)."""
-    after = (decode_page_token(token, path) or {}).get("after")
-    if after is None:
+    found, after = _position(token, path, "after")
+    if not found:
         return None
     if not (
         isinstance(after, list)
@@ -142,7 +155,9 @@ def page_after_pair(token: str, path: str = "page_token") -> tuple[str, str] | N
 
 def page_after_key(token: str, path: str = "page_token") -> str:
     """The id or SKU keyset position a page token carries ("" without a token); refused unless it is one."""
-    after = (decode_page_token(token, path) or {}).get("after", "")
+    found, after = _position(token, path, "after")
+    if not found:
+        return ""
     if not isinstance(after, str) or (after and not SKU_RE.match(after)):
         raise InvalidArgument(path, "is not a valid page token")
     return after

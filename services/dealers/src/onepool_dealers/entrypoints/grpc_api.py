@@ -13,7 +13,6 @@ from onepool_runtime.validation import (
     check_id,
     check_text,
     next_page,
-    page_after_int,
     page_after_pair,
     page_size,
     valid_id,
@@ -137,9 +136,7 @@ class DealerServicer(dealers_pb2_grpc.DealerServiceServicer):
         status = requests.replenishment_status_filter(v, request.status)
         limit = page_size(v, request.page_size)
         v.raise_if_any()
-        # Newest first: a page ends at the oldest it sent ("before"). A token of the oldest-first order this
-        # once had carries "after" instead, so it starts again from the newest rather than read the wrong way.
-        before = page_after_int(request.page_token, key="before")
+        before = requests.replenishments_before(request.page_token)
         dealer_id = self._scope.dealer_filter(request.dealer_id)
 
         async def produce(uow: DealersUnitOfWork) -> pb.ListReplenishmentsResponse:

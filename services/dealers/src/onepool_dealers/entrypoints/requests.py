@@ -19,6 +19,8 @@ from onepool_runtime.validation import (
     check_request_id,
     check_sku,
     check_text,
+    decode_page_token,
+    page_after_int,
 )
 
 from onepool_dealers.adapters.mappers import (
@@ -165,6 +167,17 @@ def replenishment_status_filter(v: Violations, value: int) -> ReplenishmentStatu
     return REPLENISHMENT_STATUSES_BACK[value]
 
 
+def replenishments_before(token: str) -> int:
+    """Where a ListReplenishments page starts: below the sequence number the token carries (0: the newest).
+    Newest first, a page ends at the oldest it sent ("before"); a token of the oldest-first order this list once
+    had carries "after" instead, and starts again from the newest rather than read the wrong way. Anything else
+    was never issued by this list (another list's token, a forged {"x": 1}): INVALID_ARGUMENT page_token."""
+    if "before" not in (decode_page_token(token) or {}):
+        page_after_int(token)  # the old order's own token, or refused
+        return 0
+    return page_after_int(token, key="before")
+
+
 def _time(v: Violations, path: str, value: Timestamp) -> datetime | None:
     try:
         return from_ts(value)
@@ -183,7 +196,10 @@ def overview(req: pb.GetDealerOverviewRequest, default_days: int) -> commands.Ge
     if start is None and end is not None and not req.HasField("period_start"):
         start = end - timedelta(days=default_days)
     if start is not None and end is not None and start >= end:
-        v.add("period_end", "must be after period_start")
+        if req.HasField("period_end"):
+            v.add("period_end", "must be after period_start")
+        else:  # the caller sent only the start: name it, not the end it never sent
+            v.add("period_start", "must be in the past when period_end is not given (it defaults to now)")
     v.raise_if_any()
     assert start is not None and end is not None
     return commands.GetDealerOverview(req.dealer_id, start, end)
