@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import grpc
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.inventory.v1 import inventory_pb2_grpc
+from onepool_runtime.errors import Unavailable
 
 PAGE_SIZE = 500
 
@@ -42,6 +43,21 @@ class InventoryReader:
             token = reply.next_page_token
             if not token:
                 return found
+
+    async def location(self, location_id: str) -> ipb.Location | None:
+        """One location as inventory holds it now (None: no such location); an import asks before placing a
+        pickup order at it. Inventory unreachable raises `Unavailable` (the import is retried as it is)."""
+        try:
+            reply = await self._stub.ListLocations(
+                ipb.ListLocationsRequest(location_ids=[location_id]), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable(
+                    f"the inventory service is unavailable ({exc.code().name}); retry the import"
+                ) from exc
+            raise
+        return next((loc for loc in reply.locations if loc.id == location_id), None)
 
     async def stock_levels(self) -> AsyncIterator[list[ipb.StockLevel]]:
         """Every stock level, a page at a time."""

@@ -1,5 +1,5 @@
 """The orders service, as the channels service uses it: place an imported order, find it again, pay what is
-due on it, and move it to the buyer's new address.
+due on it, move it to the buyer's new address, and cancel it when the marketplace closed it.
 
 Its refusals are turned back into domain errors here (one place), so the caller of ImportOrder gets the
 same status code and field violations the orders service gave, and never INTERNAL for what it sent.
@@ -182,6 +182,23 @@ class OrdersGateway:
             error = to_domain_error(exc)
             if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:
                 return order
+            raise error from exc
+        return reply.order
+
+    async def cancel_unless_gone(self, order: orders_pb2.Order, reason: str) -> orders_pb2.Order:
+        """Cancel the order the marketplace closed (orders' CancelOrder: its reservation released, a payment due
+        back by orders' rules; of an order part of which left, the rest). Cancelling a cancelled order returns
+        it, so a re-sent closed trade cancels once. Once all of it has left (or it was completed or rejected)
+        orders refuses INVALID_ORDER_STATE and the order is answered as it is now: the goods come back, if at
+        all, as a return the connector records with ReturnItems where they arrive."""
+        try:
+            reply = await self._stub.CancelOrder(
+                orders_pb2.CancelOrderRequest(order_id=order.id, reason=reason), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            error = to_domain_error(exc)
+            if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:
+                return await self._get(order.id)
             raise error from exc
         return reply.order
 

@@ -24,6 +24,7 @@ class ChannelRow(ChannelsTable, Stamped, table=True):
         CheckConstraint("max_share_bps BETWEEN 0 AND 10000", name="max_share_in_range"),
         CheckConstraint("buffer_units >= 0", name="buffer_not_negative"),
         CheckConstraint("return_window_days BETWEEN 0 AND 365", name="return_window_in_range"),
+        CheckConstraint("import_payment_ttl_seconds BETWEEN 60 AND 604800", name="import_payment_ttl_in_range"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -43,6 +44,9 @@ class ChannelRow(ChannelsTable, Stamped, table=True):
     min_deposit_bps: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     deposit_rule: str = Field(default="REFUND", max_length=16)
     return_window_days: int = Field(default=7, sa_column=Column(Integer, nullable=False, server_default="7"))
+    import_payment_ttl_seconds: int = Field(
+        default=86400, sa_column=Column(Integer, nullable=False, server_default="86400")
+    )
     status: str = Field(max_length=16)
     currency: str = Field(max_length=3)
     version: int = Field(default=1, sa_column=counter_column(1))

@@ -196,6 +196,7 @@ def _channel_values(channel: Channel) -> dict[str, Any]:
         "min_deposit_bps": channel.presale.min_deposit_bps,
         "deposit_rule": channel.presale.deposit_rule.value,
         "return_window_days": channel.return_window_days,
+        "import_payment_ttl_seconds": channel.import_payment_ttl_seconds,
         "status": channel.status.value,
         "currency": channel.currency,
         "version": channel.version,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from onepool_kernel.presale import PresaleTerms
 
 from onepool_channels.domain.model import (
+    DEFAULT_IMPORT_PAYMENT_TTL_SECONDS,
     DEFAULT_RETURN_WINDOW_DAYS,
     AllocationPolicy,
     Catalogue,
@@ -28,6 +29,7 @@ class CreateChannel:
     catalogue: Catalogue = Catalogue.LISTINGS
     presale: PresaleTerms = field(default_factory=PresaleTerms)
     return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
+    import_payment_ttl_seconds: int = DEFAULT_IMPORT_PAYMENT_TTL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class UpdateChannel:
     catalogue: Catalogue | None = None
     presale: PresaleTerms | None = None
     return_window_days: int | None = None
+    import_payment_ttl_seconds: int | None = None
     # Fields that never change, as a request without a mask sent them (field, value): a read-modify-write sends
     # them back as they are; a different value is refused, not ignored.
     unchanged: tuple[tuple[str, object], ...] = ()

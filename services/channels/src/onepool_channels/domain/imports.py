@@ -29,6 +29,7 @@ Totals (`resolve`): the unified order must charge exactly what the marketplace c
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,7 @@ from onepool_kernel.errors import FailedPrecondition, InvalidArgument, Violation
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
 from onepool_kernel.lines import MAX_QUANTITY
 from onepool_kernel.money import MAX_AMOUNT_MINOR, Money, allocate
+from onepool_kernel.timestamps import now
 
 from onepool_channels.domain.model import Channel, Listing
 
@@ -46,6 +48,10 @@ from onepool_channels.domain.model import Channel, Listing
 # to the kernel's MAX_AMOUNT_MINOR.
 MAX_FIELD_AMOUNT_MINOR = 10**13
 FORMATS = ("shopify", "taobao", "generic")
+# Decimal text as a marketplace writes it: ASCII digits, one optional point, an optional exponent (what a JSON
+# number may say too). Python's Decimal also reads "1_000", "+5", "NaN" and other scripts' digits, which no
+# marketplace means: they are refused rather than guessed at.
+_DECIMAL_TEXT = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
 
 
 def minor_exponent(currency: str) -> int:
@@ -57,7 +63,7 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
     """'12.50' CNY -> 1250. Raises ValueError (with a description for the caller) when it is not exact."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError('must be a decimal amount such as "12.50"')
-    if isinstance(value, str) and not value.isascii():  # Decimal also reads other scripts' digits ("١٢" = 12)
+    if isinstance(value, str) and not _DECIMAL_TEXT.match(value.strip()):
         raise ValueError('must be a decimal amount such as "12.50"')
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
@@ -135,6 +141,14 @@ class ImportedOrder:
     charges: Charges = Charges()
     # When the marketplace last modified the order (the payload's own time, in UTC); None when it does not say.
     modified_at: datetime | None = None
+    # Set when the marketplace closed, cancelled or fully refunded the order (its status, e.g. "TRADE_CLOSED",
+    # for the cancellation's reason): it is no sale, and an order placed under its external id is cancelled.
+    closed: str = ""
+    # When the marketplace closes the order unless the buyer has paid (its own payment deadline, in UTC); None
+    # when the payload does not say. An unpaid order holds its stock until then, within the channel's term.
+    pay_by: datetime | None = None
+    # Where the payload names its pickup store, so a refusal names the field as the sender wrote it.
+    pickup_path: str = "payload.fulfillment.pickup_location_id"
 
     def buyer_total_minor(self) -> int:
         """What the buyer pays: the lines at the marketplace's prices, less every discount, plus shipping."""
@@ -198,7 +212,9 @@ def address_change_key(order_id: str, order_version: str, address: str, as_of: d
     return f"import-address:{digest[:40]}"
 
 
-def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]) -> PlaceOrder:
+def resolve(
+    order: ImportedOrder, channel: Channel, listings: dict[str, Listing], at: datetime | None = None
+) -> PlaceOrder:
     """Map channel SKUs to SKUs through the channel's active listings, check the totals and hold each line to
     its listing's price (see the module docstring); refuse the whole order otherwise.
 
@@ -269,6 +285,8 @@ def resolve(order: ImportedOrder, channel: Channel, listings: dict[str, Listing]
         dealer_id=channel.owner_dealer_id,
         shipping_fee_minor=order.charges.shipping_minor,
         address_as_of=order.modified_at,
+        # Orders' default (15 minutes) is far shorter than a marketplace gives its buyer to pay.
+        payment_ttl_seconds=channel.import_hold_seconds(order.pay_by, at or now(), paid=bool(order.payment_ref)),
     )
 
 

@@ -21,11 +21,35 @@ from onepool_kernel.intake import Catalogue
 from onepool_kernel.locations import LocationType
 from onepool_kernel.money import Money
 from onepool_kernel.presale import PresaleTerms
-from onepool_kernel.stock import FULL_SHARE_BPS, PoolShare, capped, channel_sellable, presale_sellable
+from onepool_kernel.stock import (
+    FULL_SHARE_BPS,
+    MAX_HOLD_SECONDS,
+    PoolShare,
+    capped,
+    channel_sellable,
+    presale_sellable,
+)
 
 # China's 7-day no-reason return rule: what a channel allows unless it says otherwise.
 DEFAULT_RETURN_WINDOW_DAYS = 7
 MAX_RETURN_WINDOW_DAYS = 365
+# How long an imported unpaid order holds its stock (orders' reservation TTL): marketplaces give their buyers
+# hours to pay (Taobao/Tmall commonly 24 h), and an order orders expired first would refuse the marketplace's
+# "paid" message for ever. At most what orders and inventory hold a reservation for (the kernel's bound); at
+# least a minute, so an import's own steps never race its expiry.
+DEFAULT_IMPORT_PAYMENT_TTL_SECONDS = 24 * 3600
+MIN_IMPORT_PAYMENT_TTL_SECONDS = 60
+MAX_IMPORT_PAYMENT_TTL_SECONDS = MAX_HOLD_SECONDS
+
+
+IMPORT_TTL_RANGE = (
+    f"must be between {MIN_IMPORT_PAYMENT_TTL_SECONDS} and {MAX_IMPORT_PAYMENT_TTL_SECONDS} seconds "
+    f"(default {DEFAULT_IMPORT_PAYMENT_TTL_SECONDS})"
+)
+
+
+def _import_ttl_ok(seconds: int) -> bool:
+    return MIN_IMPORT_PAYMENT_TTL_SECONDS <= seconds <= MAX_IMPORT_PAYMENT_TTL_SECONDS
 
 
 class ChannelType(StrEnum):
@@ -116,6 +140,8 @@ class Channel:
     presale: PresaleTerms = field(default_factory=PresaleTerms)
     # Days an order may be returned after its last goods left (orders fixes each order's deadline from it).
     return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
+    # How long an imported unpaid order holds its stock (see DEFAULT_IMPORT_PAYMENT_TTL_SECONDS).
+    import_payment_ttl_seconds: int = DEFAULT_IMPORT_PAYMENT_TTL_SECONDS
     events: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +150,8 @@ class Channel:
             problems.append(FieldViolation("fee_rate_bps", "must be between 0 and 10000"))
         if not 0 <= self.return_window_days <= MAX_RETURN_WINDOW_DAYS:
             problems.append(FieldViolation("return_window_days", f"must be between 0 and {MAX_RETURN_WINDOW_DAYS}"))
+        if not _import_ttl_ok(self.import_payment_ttl_seconds):
+            problems.append(FieldViolation("import_payment_ttl_seconds", IMPORT_TTL_RANGE))
         if self.type is ChannelType.DEALER and not self.owner_dealer_id:
             problems.append(FieldViolation("owner_dealer_id", "is required for DEALER channels"))
         if self.type is not ChannelType.DEALER and self.owner_dealer_id:
@@ -167,12 +195,15 @@ class Channel:
         catalogue: Catalogue | None = None,
         presale: PresaleTerms | None = None,
         return_window_days: int | None = None,
+        import_payment_ttl_seconds: int | None = None,
     ) -> dict[str, object]:
         """What would change (None leaves a field as it is); empty when the channel is already as asked."""
         if fee_rate_bps is not None and not 0 <= fee_rate_bps <= FULL_SHARE_BPS:
             raise InvalidArgument("channel.fee_rate_bps", "must be between 0 and 10000")
         if return_window_days is not None and not 0 <= return_window_days <= MAX_RETURN_WINDOW_DAYS:
             raise InvalidArgument("channel.return_window_days", f"must be between 0 and {MAX_RETURN_WINDOW_DAYS}")
+        if import_payment_ttl_seconds is not None and not _import_ttl_ok(import_payment_ttl_seconds):
+            raise InvalidArgument("channel.import_payment_ttl_seconds", IMPORT_TTL_RANGE)
         wanted: dict[str, object] = {
             "name": name,
             "fee_rate_bps": fee_rate_bps,
@@ -181,8 +212,18 @@ class Channel:
             "catalogue": catalogue,
             "presale": presale,
             "return_window_days": return_window_days,
+            "import_payment_ttl_seconds": import_payment_ttl_seconds,
         }
         return {k: v for k, v in wanted.items() if v is not None and getattr(self, k) != v}
+
+    def import_hold_seconds(self, pay_by: datetime | None, at: datetime, *, paid: bool) -> int:
+        """The payment TTL of an order imported at `at`: the channel's term, or less when the marketplace's own
+        payment deadline (`pay_by`) comes sooner, since the marketplace closes the order then; never under the
+        minimum. A paid payload is paid right after it is placed: its deadline no longer matters."""
+        ttl = self.import_payment_ttl_seconds
+        if pay_by is not None and not paid:
+            ttl = min(ttl, max(MIN_IMPORT_PAYMENT_TTL_SECONDS, int((pay_by - at).total_seconds())))
+        return ttl
 
     def announce(self) -> None:
         """Publish the channel as it is, unchanged (same version): a consumer whose copy of the channels is

@@ -78,7 +78,11 @@ async def build(infra: Infra) -> ServiceParts:
         reconnect_check_seconds=settings.watch_reconnect_check_seconds,
     )
     servicer = ChannelServicer(
-        uow_factory, OrdersGateway(orders_channel, settings.orders_timeout_seconds), hub, settings
+        uow_factory,
+        OrdersGateway(orders_channel, settings.orders_timeout_seconds),
+        hub,
+        settings,
+        locations=InventoryReader(inventory_channel, settings.orders_timeout_seconds),
     )
 
     consumers = event_consumers(infra)

@@ -26,12 +26,14 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         orders: handlers.OrdersPort,
         hub: StockWatchHub,
         settings: ChannelsSettings,
+        locations: handlers.LocationsPort | None = None,
     ) -> None:
         self._use = UseCases(uow_factory)
         self._scope = ChannelScope(self._use)
         self._orders = orders
         self._hub = hub
         self._settings = settings
+        self._locations = locations
 
     async def CreateChannel(self, request: pb.CreateChannelRequest, context: Ctx) -> pb.CreateChannelResponse:
         cmd = requests.create_channel(request)
@@ -124,7 +126,9 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         remaining = context.time_remaining()
         if remaining is not None:  # half the caller's time is left for the placing that follows the wait
             wait = min(wait, remaining / 2)
-        order = await handlers.import_order(self._use.read, self._orders, channel_id, imported, wait_seconds=wait)
+        order = await handlers.import_order(
+            self._use.read, self._orders, channel_id, imported, wait_seconds=wait, locations=self._locations
+        )
         return pb.ImportOrderResponse(order=order)
 
     async def WatchChannelStock(

@@ -28,8 +28,12 @@ from onepool_channels.adapters.mappers import (
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import FORMATS, MAX_FIELD_AMOUNT_MINOR, ImportedOrder
 from onepool_channels.domain.model import (
+    DEFAULT_IMPORT_PAYMENT_TTL_SECONDS,
     DEFAULT_RETURN_WINDOW_DAYS,
+    IMPORT_TTL_RANGE,
+    MAX_IMPORT_PAYMENT_TTL_SECONDS,
     MAX_RETURN_WINDOW_DAYS,
+    MIN_IMPORT_PAYMENT_TTL_SECONDS,
     AllocationPolicy,
     Catalogue,
     ChannelType,
@@ -41,7 +45,16 @@ DEFAULT_CURRENCY = "CNY"
 MAX_BPS = 10_000
 MAX_BUFFER = 1_000_000
 ALLOCATION_FIELDS = ("location_ids", "location_types", "max_share_bps", "buffer_units", "own_stock")
-UPDATABLE = ("name", "fee_rate_bps", "allocation", "status", "catalogue", "presale", "return_window_days")
+UPDATABLE = (
+    "name",
+    "fee_rate_bps",
+    "allocation",
+    "status",
+    "catalogue",
+    "presale",
+    "return_window_days",
+    "import_payment_ttl_seconds",
+)
 # A week of days: a longer balance deadline is a typing mistake, not a campaign.
 MAX_BALANCE_DUE_SECONDS = 366 * 24 * 3600
 IMMUTABLE = ("id", "code", "type", "owner_dealer_id", "currency", "created_at", "updated_at", "version")
@@ -121,6 +134,12 @@ def _return_window(v: Violations, value: int, path: str) -> int:
     return value
 
 
+def _import_ttl(v: Violations, value: int, path: str) -> int:
+    if not MIN_IMPORT_PAYMENT_TTL_SECONDS <= value <= MAX_IMPORT_PAYMENT_TTL_SECONDS:
+        v.add(path, IMPORT_TTL_RANGE)
+    return value
+
+
 def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
     v = Violations()
     check_id(v, "code", req.code)
@@ -140,6 +159,9 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
     window = DEFAULT_RETURN_WINDOW_DAYS
     if req.HasField("return_window_days"):
         window = _return_window(v, req.return_window_days, "return_window_days")
+    import_ttl = DEFAULT_IMPORT_PAYMENT_TTL_SECONDS
+    if req.HasField("import_payment_ttl_seconds"):
+        import_ttl = _import_ttl(v, req.import_payment_ttl_seconds, "import_payment_ttl_seconds")
     currency = req.currency or DEFAULT_CURRENCY
     check_currency(v, "currency", currency)
     if len(req.request_id) > 128:
@@ -157,6 +179,7 @@ def create_channel(req: pb.CreateChannelRequest) -> commands.CreateChannel:
         catalogue=catalogue,
         presale=presale,
         return_window_days=window,
+        import_payment_ttl_seconds=import_ttl,
     )
 
 
@@ -176,6 +199,8 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
             paths.append("presale")
         if c.HasField("return_window_days"):
             paths.append("return_window_days")
+        if c.HasField("import_payment_ttl_seconds"):
+            paths.append("import_payment_ttl_seconds")
     fields: dict[str, object] = {}
     allocation_fields: list[str] = []
     for i, path in enumerate(paths):
@@ -204,6 +229,9 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
             # Named in a mask but unset: the default, as on create.
             days = c.return_window_days if c.HasField("return_window_days") else DEFAULT_RETURN_WINDOW_DAYS
             fields["return_window_days"] = _return_window(v, days, "channel.return_window_days")
+        elif head == "import_payment_ttl_seconds":
+            ttl = c.import_payment_ttl_seconds if c.HasField(head) else DEFAULT_IMPORT_PAYMENT_TTL_SECONDS
+            fields[head] = _import_ttl(v, ttl, "channel.import_payment_ttl_seconds")
         elif sub:
             allocation_fields.append(sub)
         else:
@@ -226,6 +254,7 @@ def update_channel(req: pb.UpdateChannelRequest) -> commands.UpdateChannel:
         catalogue=fields.get("catalogue"),  # type: ignore[arg-type]
         presale=fields.get("presale"),  # type: ignore[arg-type]
         return_window_days=fields.get("return_window_days"),  # type: ignore[arg-type]
+        import_payment_ttl_seconds=fields.get("import_payment_ttl_seconds"),  # type: ignore[arg-type]
         unchanged=() if explicit else _sent_as_is(c),
     )
 

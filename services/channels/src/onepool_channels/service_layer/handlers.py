@@ -10,12 +10,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from onepool_kernel.intake import PlaceOrder
+from onepool_kernel.intake import FulfillmentMode, PlaceOrder
 from onepool_kernel.lines import MAX_LINES
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, Unavailable, found
-from onepool_runtime.protobuf import from_ts
+from onepool_runtime.protobuf import LOCATION_TYPES_BACK, from_ts
 
 from onepool_channels.domain import commands
 from onepool_channels.domain.imports import ImportedOrder, OrdersRefusedListings, address_change_key, resolve
@@ -25,6 +25,7 @@ from onepool_channels.domain.model import (
     ChannelStock,
     ChannelType,
     Listing,
+    LocationInfo,
     RuleNumbers,
     StockPosition,
 )
@@ -46,6 +47,7 @@ async def create_channel(uow: ChannelsUnitOfWork, cmd: commands.CreateChannel) -
         catalogue=cmd.catalogue,
         presale=cmd.presale,
         return_window_days=cmd.return_window_days,
+        import_payment_ttl_seconds=cmd.import_payment_ttl_seconds,
     )
     return await uow.repo.add_channel(channel)
 
@@ -105,6 +107,7 @@ async def update_channel(uow: ChannelsUnitOfWork, cmd: commands.UpdateChannel) -
         catalogue=cmd.catalogue,
         presale=cmd.presale,
         return_window_days=cmd.return_window_days,
+        import_payment_ttl_seconds=cmd.import_payment_ttl_seconds,
     )
     # A channel already as asked answers whatever its version: a retry of an update that went through (its
     # answer lost) gets the channel, not ABORTED; only a change that would overwrite another's is refused.
@@ -223,6 +226,8 @@ class OrdersPort(Protocol):
         self, order: Any, address: str, request_id: str, as_of: datetime | None = None
     ) -> Any: ...
 
+    async def cancel_unless_gone(self, order: Any, reason: str) -> Any: ...
+
 
 async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> PlaceOrder:
     channel = await get_channel(uow, channel_id)
@@ -257,6 +262,39 @@ async def placed_goods(
 FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.05, 0.8
 
 
+class LocationsPort(Protocol):
+    async def location(self, location_id: str) -> Any | None: ...
+
+
+async def _check_pickup(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
+    locations: LocationsPort,
+    channel_id: str,
+    imported: ImportedOrder,
+) -> None:
+    """A pickup at a store that does not exist, is disabled, offers no pickup or is not one the channel sells
+    from is the payload's mistake: refused on its field before anything is placed. Placed, orders would answer
+    it REJECTED (inventory's PICKUP_NOT_AVAILABLE) and the external id would be taken by a dead order. Inventory
+    is asked (one look-up by id), not channels' copy of the locations, which may not know a store just opened."""
+    store_id = imported.shipping.pickup_location_id
+    if imported.shipping.mode is not FulfillmentMode.PICKUP_IN_STORE or not store_id:
+        return
+    store = await locations.location(store_id)
+    channel = await read(lambda uow: get_channel(uow, channel_id))
+    type_ = LOCATION_TYPES_BACK.get(store.type) if store is not None else None
+    why = ""
+    if store is None:
+        why = "no such location"
+    elif store.disabled:
+        why = "the location is disabled"
+    elif not store.pickup:
+        why = "the location does not offer pickup"
+    elif type_ is None or not channel.allocation.allows(LocationInfo(store.id, type_, store.owner_dealer_id)):
+        why = f"channel {channel.code} does not sell from the location (its allocation policy)"
+    if why:
+        raise InvalidArgument(imported.pickup_path, f"{store_id}: {why}")
+
+
 async def _placed_as(
     read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
     orders: OrdersPort,
@@ -279,6 +317,7 @@ async def _place(
     channel_id: str,
     imported: ImportedOrder,
     wait_seconds: float,
+    locations: LocationsPort | None = None,
 ) -> Any:
     """Resolve the payload through channels' listings and place it. Every line goes through an active listing
     at its price, so orders refusing the order on its listings alone (not listed, inactive, another price)
@@ -287,6 +326,8 @@ async def _place(
     switched off or a price that changed again meanwhile is held to the payload anew (INVALID_ARGUMENT on its
     path: its channel SKU, or its price when above the listing's). An order already placed under the external
     id (a re-import after the listing changed) is answered at once."""
+    if locations is not None:
+        await _check_pickup(read, locations, channel_id, imported)
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + wait_seconds
     pause = FIRST_RETRY_SECONDS
@@ -316,6 +357,7 @@ async def import_order(
     imported: ImportedOrder,
     *,
     wait_seconds: float = 0.0,
+    locations: LocationsPort | None = None,
 ) -> Any:
     """Map the payload through the channel's listings (a short read transaction, closed before the remote
     call), then place it with orders, which is idempotent on (channel_id, external_order_id): importing the
@@ -337,9 +379,13 @@ async def import_order(
     Orders checks the lines against its own copy of the listings, which follows channels' a moment behind: an
     import right after a listing is created, switched back on or repriced can be refused on what channels just
     set. `_place` waits up to `wait_seconds` for orders to catch up, then answers Unavailable (the same payload
-    again is safe)."""
+    again is safe).
+
+    A payload the marketplace closed (`imported.closed`) is no sale: see `_close`."""
+    if imported.closed:
+        return await _close(read, orders, channel_id, imported)
     try:
-        order = await _place(read, orders, channel_id, imported, wait_seconds)
+        order = await _place(read, orders, channel_id, imported, wait_seconds, locations)
     except (InvalidArgument, FailedPrecondition, AlreadyExists):
         order = await _placed_as(read, orders, channel_id, imported)
         if order is None:
@@ -356,3 +402,26 @@ async def import_order(
         # walked away.
         order = await orders.pay_what_is_due(order, imported.payment_ref)
     return order
+
+
+async def _close(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
+    orders: OrdersPort,
+    channel_id: str,
+    imported: ImportedOrder,
+) -> Any:
+    """The marketplace closed, cancelled or fully refunded the trade. Never placed: nothing is (a RESERVED order
+    would hold stock for a buyer who will never pay), and the import is refused TRADE_CLOSED. Placed: its order
+    is cancelled whatever its lines say now (the external id is the trade, and a closed trade's lines are
+    no news), unless the goods have left, when it is answered as it is (`cancel_unless_gone`). Neither needs
+    the listings or the channel to be selling: a paused channel's sales are still cancelled."""
+    await read(lambda uow: get_channel(uow, channel_id))
+    order = await orders.placed(channel_id, imported.external_order_id)
+    if order is None:
+        raise FailedPrecondition(
+            "TRADE_CLOSED",
+            f"order {imported.external_order_id} is closed on the marketplace ({imported.closed}) and was never "
+            "imported: nothing to place",
+            {"external_order_id": imported.external_order_id, "marketplace_status": imported.closed},
+        )
+    return await orders.cancel_unless_gone(order, f"closed on the marketplace: {imported.closed}")

@@ -90,7 +90,7 @@ class AllocationPolicy(_message.Message):
     def __init__(self, location_ids: _Optional[_Iterable[str]] = ..., location_types: _Optional[_Iterable[_Union[_inventory_pb2.LocationType, str]]] = ..., max_share_bps: _Optional[int] = ..., buffer_units: _Optional[int] = ..., own_stock: _Optional[_Union[OwnStockRule, str]] = ...) -> None: ...
 
 class Channel(_message.Message):
-    __slots__ = ("id", "code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "status", "currency", "created_at", "updated_at", "version", "catalogue", "presale", "selling", "return_window_days")
+    __slots__ = ("id", "code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "status", "currency", "created_at", "updated_at", "version", "catalogue", "presale", "selling", "return_window_days", "import_payment_ttl_seconds")
     ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +107,7 @@ class Channel(_message.Message):
     PRESALE_FIELD_NUMBER: _ClassVar[int]
     SELLING_FIELD_NUMBER: _ClassVar[int]
     RETURN_WINDOW_DAYS_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_PAYMENT_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     code: str
     name: str
@@ -123,10 +124,11 @@ class Channel(_message.Message):
     presale: PresaleTerms
     selling: bool
     return_window_days: int
-    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., status: _Optional[_Union[ChannelStatus, str]] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ..., presale: _Optional[_Union[PresaleTerms, _Mapping]] = ..., selling: _Optional[bool] = ..., return_window_days: _Optional[int] = ...) -> None: ...
+    import_payment_ttl_seconds: int
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., status: _Optional[_Union[ChannelStatus, str]] = ..., currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ..., presale: _Optional[_Union[PresaleTerms, _Mapping]] = ..., selling: _Optional[bool] = ..., return_window_days: _Optional[int] = ..., import_payment_ttl_seconds: _Optional[int] = ...) -> None: ...
 
 class CreateChannelRequest(_message.Message):
-    __slots__ = ("code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "currency", "request_id", "catalogue", "presale", "return_window_days")
+    __slots__ = ("code", "name", "type", "owner_dealer_id", "fee_rate_bps", "allocation", "currency", "request_id", "catalogue", "presale", "return_window_days", "import_payment_ttl_seconds")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +140,7 @@ class CreateChannelRequest(_message.Message):
     CATALOGUE_FIELD_NUMBER: _ClassVar[int]
     PRESALE_FIELD_NUMBER: _ClassVar[int]
     RETURN_WINDOW_DAYS_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_PAYMENT_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     type: ChannelType
@@ -149,7 +152,8 @@ class CreateChannelRequest(_message.Message):
     catalogue: Catalogue
     presale: PresaleTerms
     return_window_days: int
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., currency: _Optional[str] = ..., request_id: _Optional[str] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ..., presale: _Optional[_Union[PresaleTerms, _Mapping]] = ..., return_window_days: _Optional[int] = ...) -> None: ...
+    import_payment_ttl_seconds: int
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ChannelType, str]] = ..., owner_dealer_id: _Optional[str] = ..., fee_rate_bps: _Optional[int] = ..., allocation: _Optional[_Union[AllocationPolicy, _Mapping]] = ..., currency: _Optional[str] = ..., request_id: _Optional[str] = ..., catalogue: _Optional[_Union[Catalogue, str]] = ..., presale: _Optional[_Union[PresaleTerms, _Mapping]] = ..., return_window_days: _Optional[int] = ..., import_payment_ttl_seconds: _Optional[int] = ...) -> None: ...
 
 class CreateChannelResponse(_message.Message):
     __slots__ = ("channel",)

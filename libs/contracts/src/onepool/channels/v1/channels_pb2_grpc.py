@@ -176,21 +176,28 @@ class ChannelServiceServicer:
 
     def ImportOrder(self, request, context):
         """Normalise a marketplace order payload into the unified order; idempotent on the external order id.
-        A payload that says it is paid is paid too. A re-import after the listings changed (a new price, a
+        A payload that says it is paid is paid too; an unpaid one holds its stock for the channel's
+        import_payment_ttl_seconds (or until the marketplace's payment deadline in the payload, when sooner). A re-import after the listings changed (a new price, a
         listing switched off, the channel paused), or with a new delivery address, answers with the order placed
         when it is the same deal (the same units of the same channel SKUs for the same total) and records its
         payment; another deal under the external id (a variant swapped at the same price) is ALREADY_EXISTS. A
         new address in the payload (the buyer changed it on the marketplace) is applied with orders'
         ChangeDeliveryAddress while nothing of the order has shipped; once something has (or the order is closed)
         the order is answered as it is, not refused, and keeps its address. A new buyer in the payload is not
-        applied. Errors of orders' PlaceOrder, PayOrder and ChangeDeliveryAddress pass through with their reasons;
-        ALREADY_EXISTS (the external order id was placed as another deal); ABORTED (the order is still being
-        placed: retry).
+        applied. A payload the marketplace closed, cancelled or fully refunded (docs/import-formats.md) is no
+        sale: never imported, nothing is placed (FAILED_PRECONDITION TRADE_CLOSED); imported, its order is
+        cancelled with orders' CancelOrder (once, however often it is re-sent; a payment is due back by orders'
+        rules) and answered CANCELLED, or, once its goods left, answered as it is (record the return with
+        ReturnItems). Errors of orders' PlaceOrder, PayOrder, ChangeDeliveryAddress and CancelOrder pass through
+        with their reasons; ALREADY_EXISTS (the external order id was placed as another deal); ABORTED (the order
+        is still being placed: retry).
         Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a text field holding a control
-        character or a lone surrogate, an amount out of range, a channel SKU without listing, a currency the
-        channel does not sell in); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
-        channel takes no orders), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders), ORDER_REFUSED (orders
-        refused it without naming a reason); UNAVAILABLE with
+        character or a lone surrogate, an amount out of range or not plain decimal text, a channel SKU without
+        listing, a currency the channel does not sell in, a pickup location that does not exist, is disabled,
+        offers no pickup or is not the channel's); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
+        channel takes no orders), TRADE_CLOSED (the payload is closed on the marketplace and was never imported;
+        metadata external_order_id, marketplace_status), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders),
+        ORDER_REFUSED (orders refused it without naming a reason); UNAVAILABLE with
         RetryInfo (orders' copy of a listing the channel just created, switched back on or repriced has not
         caught up within the wait: retry the same payload).
         """

@@ -6,7 +6,11 @@
  updated_at}
 
 `updated_at` (optional, RFC 3339 with its offset) is when the marketplace last modified the order: the
-address is as of then.
+address is as of then. `pay_by` (optional, the same form) is when the marketplace closes the order unless it is
+paid: an unpaid order holds its stock until then, within the channel's import_payment_ttl_seconds.
+
+`cancelled` (optional, true or false; default false): true when the marketplace cancelled the order or refunded
+all of it, which closes it.
 
 `discount` (per line), `shipping_fee` and `total` are optional decimal amounts; `total`, when sent, must equal
 the lines less their discounts plus shipping.
@@ -87,6 +91,8 @@ def parse(root: Obj) -> ImportedOrder:
         )
     payment_ref = root.text("payment_ref", max_len=128)
     modified_at = root.instant("updated_at")
+    cancelled = root.flag("cancelled", False)
+    pay_by = root.instant("pay_by")
     root.v.raise_if_any()
     return ImportedOrder(
         external_id,
@@ -97,4 +103,6 @@ def parse(root: Obj) -> ImportedOrder:
         payment_ref=payment_ref,
         charges=charges,
         modified_at=modified_at,
+        closed="cancelled" if cancelled else "",
+        pay_by=pay_by,
     )

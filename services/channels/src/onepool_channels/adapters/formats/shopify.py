@@ -4,8 +4,9 @@ Fields read: id (the external order id), currency, line_items[{sku, quantity, pr
 [{amount}] (else total_discount)}], total_discounts, shipping_lines[{price, discount_allocations[{amount}]}],
 total_price, taxes_included and total_tax, customer{id, email, phone, first_name, last_name}, email/phone
 (guest checkout), shipping_address{country_code, province_code, address1, address2, city, zip, phone, name},
-financial_status ("paid" pays the order), updated_at (when Shopify last modified the order, ISO 8601 with
-its offset: the address is as of then). Everything else is ignored. See docs/import-formats.md.
+financial_status ("paid" or "partially_refunded" pays the order; "voided" or "refunded" closes it), cancelled_at
+(set: the order was cancelled on Shopify, which closes it), updated_at (when Shopify last modified the order,
+ISO 8601 with its offset: the address is as of then). Everything else is ignored. See docs/import-formats.md.
 
 Totals: a line's discount is the sum of its discount_allocations (Shopify allocates order-level discounts to
 the lines there); shipping is each shipping line's price less its own allocations. total_discounts must
@@ -23,6 +24,11 @@ from onepool_runtime.validation import check_currency
 from onepool_channels.adapters.formats.common import Obj, join
 from onepool_channels.adapters.formats.regions import from_codes
 from onepool_channels.domain.imports import Charges, ImportedLine, ImportedOrder, to_text
+
+# Financial statuses once the buyer has paid: a partial refund leaves the rest of the sale paid.
+PAID = {"paid", "partially_refunded"}
+# Financial statuses of an order that is no sale: the authorisation voided before capture, or all refunded.
+CLOSED = {"voided", "refunded"}
 
 
 def parse(root: Obj) -> ImportedOrder:
@@ -77,7 +83,10 @@ def parse(root: Obj) -> ImportedOrder:
         email=(customer.text("email", max_len=200) if customer else "") or root.text("email", max_len=200),
         name=name or (address.text("name") if address else ""),
     )
-    paid = root.text("financial_status", max_len=32).lower() == "paid"
+    financial_status = root.text("financial_status", max_len=32).lower()
+    cancelled = root.instant("cancelled_at") is not None
+    closed = "cancelled" if cancelled else (financial_status if financial_status in CLOSED else "")
+    paid = financial_status in PAID and not closed
     modified_at = root.instant("updated_at")
     root.v.raise_if_any()
     return ImportedOrder(
@@ -89,6 +98,7 @@ def parse(root: Obj) -> ImportedOrder:
         payment_ref=f"shopify:{external_id}" if paid else "",
         charges=charges,
         modified_at=modified_at,
+        closed=closed,
     )
 
 

@@ -3,9 +3,12 @@
 Accepted shapes: the trade object itself, {"trade": {...}} or {"trade_fullinfo_get_response": {"trade":
 {...}}}. Fields read: tid_str or tid (the external order id), orders.order[{outer_sku_id or outer_iid, num,
 price}], buyer_nick, receiver_name, receiver_mobile (or receiver_phone), receiver_state, receiver_city,
-receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order),
+receiver_district, receiver_address, receiver_zip, status and alipay_no (a paid status pays the order, a closed
+one cancels it: see CLOSED_STATUSES),
 modified (when the trade last changed, "2026-11-23 10:15:30" in Beijing time unless it names an offset: the
-address is as of then), and the trade's money: total_fee, discount_fee, adjust_fee, post_fee and payment.
+address is as of then), timeout_action_time (when Taobao closes an unpaid trade: its stock is held until then,
+within the channel's import_payment_ttl_seconds), and the trade's money: total_fee, discount_fee, adjust_fee,
+post_fee and payment.
 Taobao trades are in CNY. See docs/import-formats.md.
 
 Totals: payment = total_fee - discount_fee + adjust_fee + post_fee (Taobao's own arithmetic), where
@@ -35,7 +38,12 @@ PAID_STATUSES = {
     "WAIT_BUYER_CONFIRM_GOODS",
     "TRADE_BUYER_SIGNED",
     "TRADE_FINISHED",
+    # Paid, but Taobao forbids shipping for now (a group buy still forming): the money is collected all the same.
+    "PAID_FORBID_CONSIGN",
 }
+# Trade statuses of a trade closed on Taobao: by the buyer, the seller or Taobao before it was paid
+# (TRADE_CLOSED_BY_TAOBAO, TRADE_NO_CREATE_PAY), or after a full refund (TRADE_CLOSED). Never a sale.
+CLOSED_STATUSES = {"TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO", "TRADE_NO_CREATE_PAY"}
 
 
 def _trade(root: Obj) -> Obj:
@@ -87,9 +95,12 @@ def parse(root: Obj) -> ImportedOrder:
             trade.text("receiver_zip"),
         ),
     )
-    paid = trade.text("status", max_len=64) in PAID_STATUSES
+    status = trade.text("status", max_len=64)
+    paid = status in PAID_STATUSES
     payment_ref = (trade.text("alipay_no", max_len=64) or f"taobao:{external_id}") if paid else ""
     modified_at = trade.instant("modified", zone=BEIJING)
+    # While the trade waits for payment, Taobao closes it at timeout_action_time: the order holds until then.
+    pay_by = trade.instant("timeout_action_time", zone=BEIJING)
     trade.v.raise_if_any()
     return ImportedOrder(
         external_id,
@@ -101,6 +112,8 @@ def parse(root: Obj) -> ImportedOrder:
         payment_ref=payment_ref,
         charges=charges,
         modified_at=modified_at,
+        closed=status if status in CLOSED_STATUSES else "",
+        pay_by=pay_by,
     )
 
 
