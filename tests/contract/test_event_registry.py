@@ -39,6 +39,7 @@ PUBLIC_SUBJECTS = {
     "orders.order.promise_moved",
     "orders.order.stock_filled",
     "orders.order.delivery_address_changed",
+    "orders.order.repriced",
     "inventory.stock.changed",
     "inventory.location.upserted",
     "inventory.reservation.created",

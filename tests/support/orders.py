@@ -36,6 +36,7 @@ ORDER_EVENTS: dict[str, type[Message]] = {
     "orders.order.promise_moved": oev.OrderPromiseMoved,
     "orders.order.stock_filled": oev.OrderStockFilled,
     "orders.order.delivery_address_changed": oev.OrderDeliveryAddressChanged,
+    "orders.order.repriced": oev.OrderRepriced,
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from onepool_kernel.money import Money
+from onepool_kernel.money import MAX_AMOUNT_MINOR, Money
+from onepool_kernel.presale import PresaleTerms
 from onepool_orders.domain import events
 from onepool_orders.domain import stock_requests as sr
 from onepool_orders.domain.model import (
@@ -18,6 +19,7 @@ from onepool_orders.domain.model import (
     Order,
     OrderLine,
     OrderStatus,
+    PaymentKind,
     Shortage,
 )
 from onepool_orders.domain.stock_requests import StockLine
@@ -357,6 +359,40 @@ def test_the_order_decides_whether_it_is_open_and_paid_in_every_state() -> None:
     rejected = new_order()
     rejected.record_rejection([Shortage("A", 2, 0)], "insufficient stock", "c1", NOW)
     assert facts(rejected) == (S.REJECTED, False, False)
+
+
+# --- repricing (RepriceOrder) ------------------------------------------------------------------------------
+
+
+def test_only_an_unpaid_order_is_repriced_a_placing_one_is_retried() -> None:
+    with pytest.raises(Conflict):
+        new_order().reprice({"A": cny(100)}, cny(0), NOW)
+    deposit = reserved(new_order())
+    deposit.pay(cny(200), "dep", NOW, PaymentKind.DEPOSIT, PresaleTerms(balance_due_seconds=3600))
+    cancelled = reserved(new_order())
+    cancelled.cancel("buyer", NOW)
+    for order in (deposit, paid(reserved(new_order())), cancelled):
+        with pytest.raises(FailedPrecondition) as caught:
+            order.reprice({"A": cny(100)}, cny(0), NOW)
+        assert caught.value.reason == "INVALID_ORDER_STATE"
+        assert order.total == cny(1_000)
+    # Its own prices again are no change, whatever its state; nor is an older adjustment.
+    assert paid(reserved(new_order())).reprice({"A": cny(0)}, cny(0), NOW) is False
+    order = reserved(new_order())
+    later = NOW + timedelta(seconds=1)
+    assert order.reprice({"A": cny(100)}, cny(0), later, NOW - timedelta(seconds=1)) is False
+    assert order.reprice({"A": cny(100)}, cny(0), later, later) is True
+    assert event_types(order)[-1] == "OrderRepriced"
+    assert (order.total, order.placed_prices_or_now.discounts) == (cny(900), (("A", 0),))
+
+
+def test_a_reprice_never_takes_the_total_past_what_placing_allows() -> None:
+    order = reserved(new_order(("A", 1, MAX_AMOUNT_MINOR - 10)))
+    with pytest.raises(InvalidArgument) as caught:
+        order.reprice({"A": cny(0)}, cny(11), NOW)
+    assert [v.field for v in caught.value.violations] == ["shipping_fee.amount_minor"]
+    assert order.total == cny(MAX_AMOUNT_MINOR - 10)
+    assert order.reprice({"A": cny(0)}, cny(10), NOW) is True
 
 
 # --- the delivery address ----------------------------------------------------------------------------------

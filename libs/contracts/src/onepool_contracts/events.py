@@ -67,6 +67,7 @@ EVENTS: tuple[EventType, ...] = (
     EventType("orders.order.paid", orders_events.OrderPaid, "orders", "ORDERS"),
     EventType("orders.order.placed", orders_events.OrderPlaced, "orders", "ORDERS"),
     EventType("orders.order.promise_moved", orders_events.OrderPromiseMoved, "orders", "ORDERS"),
+    EventType("orders.order.repriced", orders_events.OrderRepriced, "orders", "ORDERS"),
     EventType("orders.order.return_window_closed", orders_events.OrderReturnWindowClosed, "orders", "ORDERS"),
     EventType("orders.order.returned", orders_events.OrderReturned, "orders", "ORDERS"),
     EventType("orders.order.shipped", orders_events.OrderShipped, "orders", "ORDERS"),

@@ -15,7 +15,7 @@ from onepool.orders.v1 import events_pb2 as ev
 from onepool.orders.v1 import facts_pb2 as fx
 from onepool_runtime import order_facts as stated
 from onepool_runtime.mapping import to_message
-from onepool_runtime.protobuf import ts
+from onepool_runtime.protobuf import money_to_proto, ts
 
 from onepool_orders.adapters.mappers import order_to_proto, return_to_proto
 from onepool_orders.domain import events as de
@@ -85,6 +85,8 @@ def translate(event: object) -> Iterable[Message]:
                 previous_address=previous,
                 region=o.fulfillment.region,
             )
+        case de.OrderRepriced(order=o, previous_total=previous):
+            yield ev.OrderRepriced(facts=order_facts(o), previous_total=money_to_proto(previous))
         case de.ReturnWindowClosed(order=o):
             yield ev.OrderReturnWindowClosed(facts=order_facts(o))
         case de.DepositPaid(order=o):

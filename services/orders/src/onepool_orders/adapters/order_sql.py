@@ -38,6 +38,7 @@ from onepool_orders.domain.model import (
     Order,
     OrderLine,
     OrderStatus,
+    PlacedPrices,
     Shortage,
 )
 
@@ -47,7 +48,7 @@ SELECT o.id, o.channel_id, o.external_order_id, o.customer, o.fulfillment, o.sta
        o.reserve_attempt, o.currency, o.paid_minor, o.refunded_minor, o.payment_ref, o.status_reason, o.shortfalls,
        o.shipping_fee_minor, o.deposit_minor, o.deposit_ref, o.balance_due_at, o.deposit_kept_minor, o.stock_seen_at,
        o.address_as_of, o.placed_address, o.revision, o.channel_version, o.deposit_rule, o.stock_versions,
-       o.promise_broken_at, o.returnable_until, o.return_window_closed,
+       o.promise_broken_at, o.returnable_until, o.return_window_closed, o.prices_as_of, o.placed_prices,
        COALESCE((SELECT c.return_window_days FROM channels c WHERE c.id = o.channel_id), 7) AS return_window_days,
        ARRAY(SELECT row(l.sku, l.quantity, l.unit_price_minor, l.channel_sku, l.returned_quantity, l.discount_minor,
                         l.awaiting_quantity, l.promised_at)
@@ -89,9 +90,9 @@ WITH o AS (
   INSERT INTO orders (id, channel_id, external_order_id, customer_id, dealer_id, status, status_reason, currency,
                       total_minor, paid_minor, refunded_minor, payment_ref, reservation_id, reserve_attempt,
                       payment_ttl_seconds, customer, fulfillment, shortfalls, next_recovery_at, created_at, updated_at,
-                      shipping_fee_minor, address_as_of)
+                      shipping_fee_minor, address_as_of, prices_as_of)
   VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, 0, 0, '', '', 0, $9, $10::jsonb, $11::jsonb, '[]'::jsonb, $12, $13, $13,
-          $19, $20)
+          $19, $20, $23)
   ON CONFLICT ON CONSTRAINT orders_channel_external_id DO NOTHING
   RETURNING id
 ), added AS (
@@ -115,7 +116,9 @@ SELECT EXISTS (SELECT FROM added) AS added,
 # stored is one less); $42 the channel version of the first payment; $43 the deposit rule the deposit was paid
 # under (NULL: none, or not known); $44 the inventory allocation versions the lines followed (`versions_json`);
 # $45 when the seller first broke a promise to the customer holding a deposit (Order.promise_broken_at); $46,
-# $47 the return deadline and whether its closing was published.
+# $47 the return deadline and whether its closing was published; $48..$51 the prices (RepriceOrder): the
+# total, the shipping fee, when the prices took effect and the prices as placed (`prices_json`); $52 the
+# changed lines' discounts.
 SAVE_ORDER = """
 WITH o AS (
   UPDATE orders SET status = $2, status_reason = $3, customer_id = $4, paid_minor = $5, refunded_minor = $6,
@@ -125,13 +128,17 @@ WITH o AS (
                     fulfillment = COALESCE($38::jsonb, fulfillment), address_as_of = $39, placed_address = $40,
                     revision = $41::bigint, channel_version = $42::bigint, deposit_rule = $43::text,
                     stock_versions = $44::jsonb, promise_broken_at = $45::timestamptz,
-                    returnable_until = $46::timestamptz, return_window_closed = $47::boolean
+                    returnable_until = $46::timestamptz, return_window_closed = $47::boolean,
+                    total_minor = $48::bigint, shipping_fee_minor = $49::bigint, prices_as_of = $50::timestamptz,
+                    placed_prices = $51::jsonb
   WHERE id = $1 AND ($26::int IS NULL OR (status = 'PENDING' AND reserve_attempt = $26 AND reservation_id = ''
                                          AND revision = $41::bigint - 1))
   RETURNING id, created_at),
 l AS (
-  UPDATE order_lines SET returned_quantity = v.returned, awaiting_quantity = v.awaiting, promised_at = v.promised_at
-  FROM unnest($13::text[], $14::int[], $31::int[], $32::timestamptz[]) AS v(sku, returned, awaiting, promised_at)
+  UPDATE order_lines SET returned_quantity = v.returned, awaiting_quantity = v.awaiting, promised_at = v.promised_at,
+                         discount_minor = v.discount
+  FROM unnest($13::text[], $14::int[], $31::int[], $32::timestamptz[], $52::bigint[])
+         AS v(sku, returned, awaiting, promised_at, discount)
   WHERE order_lines.order_id = $1 AND order_lines.sku = v.sku AND EXISTS (SELECT FROM o)),
 f AS (
   INSERT INTO fulfillments (id, order_id, seq, location_id, owner_dealer_id, status, tracking_no, lines, shipped_at,
@@ -259,6 +266,22 @@ def versions_back(data: list[list[Any]] | None) -> dict[tuple[str, str], int]:
     return {(str(sku), str(location)): int(v) for sku, location, v in data or []}
 
 
+def prices_json(prices: PlacedPrices | None) -> str | None:
+    if prices is None:
+        return None
+    return json.dumps(
+        {"shipping_fee_minor": prices.shipping_fee_minor, "discounts": [list(d) for d in prices.discounts]}
+    )
+
+
+def prices_back(data: dict[str, Any] | None) -> PlacedPrices | None:
+    if data is None:
+        return None
+    return PlacedPrices(
+        int(data["shipping_fee_minor"]), tuple((str(sku), int(d)) for sku, d in data.get("discounts", []))
+    )
+
+
 def order_of(r: Any) -> Order:
     """A SELECT_* row as the domain's Order."""
     currency = r["currency"]
@@ -320,6 +343,8 @@ def order_of(r: Any) -> Order:
         promise_broken_at=r["promise_broken_at"],
         returnable_until=r["returnable_until"],
         return_window_closed=r["return_window_closed"],
+        prices_as_of=r["prices_as_of"],
+        placed_prices=prices_back(r["placed_prices"]),
         channel_return_window_days=r["return_window_days"],
     )
 
@@ -334,10 +359,12 @@ def stored(order: Order) -> Stored:
 
 def line_state(line: OrderLine) -> tuple[Any, ...]:
     """What of a line changes after it is placed."""
-    return line.returned, line.awaiting, line.promised_at
+    return line.returned, line.awaiting, line.promised_at, line.discount_minor
 
 
-AS_PLACED: tuple[Any, ...] = (0, 0, None)
+def as_placed(line: OrderLine) -> tuple[Any, ...]:
+    """line_state of a line as placed: nothing returned or waiting, its discount as inserted."""
+    return 0, 0, None, line.discount_minor
 
 
 def _fulfillment_state(f: Fulfillment) -> tuple[Any, ...]:
@@ -369,6 +396,7 @@ def insert_args(order: Order, recover_at: Any, identities: list[Identity]) -> tu
         order.address_as_of,
         [i.kind.value for i in identities],
         [i.value for i in identities],
+        order.prices_as_of,
     )
 
 
@@ -431,4 +459,9 @@ def save_args(
         order.promise_broken_at,
         order.returnable_until,
         order.return_window_closed,
+        order.total.amount_minor,
+        order.shipping_fee_minor,
+        order.prices_as_of,
+        prices_json(order.placed_prices),
+        [ln.discount_minor for ln in lines],
     )

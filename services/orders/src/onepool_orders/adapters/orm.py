@@ -138,6 +138,11 @@ class OrderRow(OrdersTable, Stamped, table=True):
     # is compared with.
     address_as_of: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     placed_address: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # When the lines' discounts and the shipping fee took effect (older reprices are moot; NULL: unknown), and
+    # the prices as placed once repriced (NULL: never), {"shipping_fee_minor": n, "discounts": [[sku, n]...]}
+    # (Order.placed_prices; migration 0021).
+    prices_as_of: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    placed_prices: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     # One more with every saved change, under the row lock: events carry it, so readers order the order's
     # states by it rather than by updated_at (each replica's own clock).
     revision: int = Field(default=0, sa_column=counter_column())

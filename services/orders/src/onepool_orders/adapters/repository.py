@@ -160,7 +160,7 @@ class OrderRepository:
             # fulfillments and its delivery as placed (a PENDING order's address never changes); anything else
             # unknown, so every line, fulfillment and the preference are written.
             before = (
-                (tuple(sql.AS_PLACED for _ in order.lines), {}, order.fulfillment)
+                (tuple(sql.as_placed(ln) for ln in order.lines), {}, order.fulfillment)
                 if pending_attempt is not None
                 else ((), {}, None)
             )

@@ -37,6 +37,17 @@ class ChangeDeliveryAddress:
 
 
 @dataclass(frozen=True)
+class RepriceOrder:
+    request_id: str
+    order_id: str
+    # Every line's new discount, by SKU.
+    discounts: dict[str, Money]
+    shipping_fee: Money
+    # When the marketplace adjusted the price (None: now); an older reprice is moot (Order.reprice).
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ShipFulfillment:
     order_id: str
     fulfillment_id: str

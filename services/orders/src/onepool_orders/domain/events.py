@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from onepool_kernel.money import Money
+
     from onepool_orders.domain.model import LinePromise, Order, Return
 
 
@@ -26,6 +28,14 @@ class DeliveryAddressChanged:
 
     order: Order
     previous_address: str
+
+
+@dataclass(frozen=True)
+class OrderRepriced:
+    """An unpaid order's discounts or shipping fee changed (the marketplace adjusted its price)."""
+
+    order: Order
+    previous_total: Money
 
 
 @dataclass(frozen=True)

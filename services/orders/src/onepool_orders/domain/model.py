@@ -22,6 +22,8 @@ Lifecycle (an explicit state machine; anything else is FAILED_PRECONDITION):
   nothing ships while any of its units wait.
 - The delivery address of a SHIP or DEALER_DELIVERY order may change until something of it has left a location
   (`change_delivery_address`); only the free text changes, never the region or where the stock is held.
+- An unpaid (RESERVED) order may be repriced (`reprice`: the marketplace adjusted its price before payment):
+  only the lines' discounts and the shipping fee change, so payment then equals the new total.
 - Money: a line costs unit_price * quantity - discount (its explicit reduction); the total is the sum of
   the lines plus the shipping fee, in one currency; payment must equal it exactly; refunds are
   proportional to the value returned and never exceed what was paid (shipping comes back with the last unit).
@@ -312,6 +314,12 @@ class Order:
     # The address the order was placed with, kept once it has changed (None: it has not), so a repeated
     # PlaceOrder is still recognised as the same request.
     placed_address: str | None = None
+    # When the lines' discounts and the shipping fee took effect (as `address_as_of`, for `reprice`). None on
+    # orders placed before it was kept (any reprice applies).
+    prices_as_of: datetime | None = None
+    # The prices the order was placed with, kept once it was repriced (None: it was not), so a repeated
+    # PlaceOrder with the placed copy is still recognised as the same request.
+    placed_prices: PlacedPrices | None = None
     # Counts the order's saved changes (the repository adds one with each, under the order's lock): its events
     # carry it, and readers keep the state with the highest. updated_at is a replica's clock, which can't
     # order two changes made close together.
@@ -405,6 +413,7 @@ class Order:
             payment_ttl_seconds=payment_ttl_seconds,
             shipping_fee_minor=shipping_fee_minor,
             address_as_of=_not_after(address_as_of, now) or now,
+            prices_as_of=_not_after(address_as_of, now) or now,
         )
 
     # --- derived ----------------------------------------------------------------------------------------
@@ -423,6 +432,16 @@ class Order:
         if self.placed_address is None:
             return self.fulfillment
         return replace(self.fulfillment, address=self.placed_address)
+
+    @property
+    def prices(self) -> PlacedPrices:
+        """The lines' discounts and the shipping fee as they are now."""
+        return PlacedPrices(self.shipping_fee_minor, tuple(sorted((ln.sku, ln.discount_minor) for ln in self.lines)))
+
+    @property
+    def placed_prices_or_now(self) -> PlacedPrices:
+        """The prices as placed: only a reprice can have changed them."""
+        return self.placed_prices if self.placed_prices is not None else self.prices
 
     @property
     def total(self) -> Money:
@@ -903,6 +922,80 @@ class Order:
         self.events.append(events.DeliveryAddressChanged(self, previous))
         return True
 
+    def reprice(
+        self, discounts: dict[str, Money], shipping_fee: Money, now: datetime, as_of: datetime | None = None
+    ) -> bool:
+        """The marketplace's price adjustment before payment: new line discounts (`discounts`, by SKU, every
+        line once) and shipping fee. False if nothing changed.
+
+        Only the reductions and shipping change: quantities need stock, and a line's unit_price is the listing's
+        price it was placed at. `as_of` as for change_delivery_address: a reprice older than `prices_as_of` is
+        moot whatever the state; the prices the order has with a later `as_of` only move `prices_as_of`.
+        Refused (INVALID_ORDER_STATE) once anything is paid (a payment of the old total must not be taken for
+        the new one) and for closed orders; PENDING is still being placed: ABORTED, retry."""
+        as_of = _not_after(as_of, now)
+        if as_of is not None and self.prices_as_of is not None and as_of < self.prices_as_of:
+            return False
+        self._check_prices(discounts, shipping_fee)
+        wanted = PlacedPrices(
+            shipping_fee.amount_minor, tuple(sorted((sku, d.amount_minor) for sku, d in discounts.items()))
+        )
+        refusal = self._why_the_prices_stay()
+        if wanted == self.prices:
+            if as_of is None or refusal is not None or (self.prices_as_of is not None and as_of <= self.prices_as_of):
+                return False
+            self.prices_as_of = as_of
+            self.updated_at = now
+            return True
+        if refusal is not None:
+            raise refusal
+        previous = self.total
+        if self.placed_prices is None:
+            self.placed_prices = self.prices
+        for line in self.lines:
+            line.discount_minor = discounts[line.sku].amount_minor
+        self.shipping_fee_minor = shipping_fee.amount_minor
+        moment = as_of or now
+        self.prices_as_of = max(moment, self.prices_as_of) if self.prices_as_of else moment
+        self.updated_at = now
+        self.events.append(events.OrderRepriced(self, previous))
+        return True
+
+    def _check_prices(self, discounts: dict[str, Money], shipping_fee: Money) -> None:
+        v = Violations()
+        skus = {ln.sku for ln in self.lines}
+        if set(discounts) != skus:
+            v.add("lines", f"must name each of the order's SKUs once: {', '.join(sorted(skus))}")
+        for i, sku in enumerate(discounts):
+            line = self.line(sku)
+            d = discounts[sku]
+            if line is None:
+                continue
+            if d.amount_minor and d.currency != self.currency:
+                v.add(f"lines[{i}].discount.currency", f"must be {self.currency}, the order's currency")
+            if not 0 <= d.amount_minor <= line.gross.amount_minor:
+                v.add(
+                    f"lines[{i}].discount.amount_minor",
+                    f"must be between 0 and the line's price {line.gross.amount_minor}",
+                )
+        if shipping_fee.amount_minor and shipping_fee.currency != self.currency:
+            v.add("shipping_fee.currency", f"must be {self.currency}, the order's currency")
+        if shipping_fee.amount_minor < 0:
+            v.add("shipping_fee.amount_minor", "must not be negative")
+        v.raise_if_any()
+        lines = sum(ln.gross.amount_minor - discounts[ln.sku].amount_minor for ln in self.lines)
+        if lines + shipping_fee.amount_minor > MAX_AMOUNT_MINOR:  # as PlaceOrder holds it
+            v.add("shipping_fee.amount_minor", f"makes the order total more than {MAX_AMOUNT_MINOR} minor units")
+        v.raise_if_any()
+
+    def _why_the_prices_stay(self) -> Exception | None:
+        if self.status is OrderStatus.PENDING:
+            return Conflict(f"order {self.id} is still being placed; retry")
+        if self.status is not OrderStatus.RESERVED:
+            why = "only an unpaid order is repriced" if self.status in PAID_STATES or self.deposit_minor else ""
+            return _state_error(self, "reprice", why)
+        return None
+
     def _why_the_address_stays(self) -> Exception | None:
         if self.status is OrderStatus.PENDING:
             return Conflict(f"order {self.id} is still being placed; retry")
@@ -1199,6 +1292,14 @@ class Order:
         )
         self.events.append(events.ItemsReturned(self, order_return))
         return order_return
+
+
+@dataclass(frozen=True)
+class PlacedPrices:
+    """What a reprice changes: the shipping fee and each line's discount (sku, discount_minor), sorted."""
+
+    shipping_fee_minor: int
+    discounts: tuple[tuple[str, int], ...]
 
 
 def _not_after(moment: datetime | None, now: datetime) -> datetime | None:

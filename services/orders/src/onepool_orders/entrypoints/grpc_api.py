@@ -94,6 +94,13 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
             answer=lambda order: pb.ChangeDeliveryAddressResponse(order=order_to_proto(order)),
         )
 
+    async def RepriceOrder(self, request: pb.RepriceOrderRequest, context: Ctx) -> pb.RepriceOrderResponse:
+        cmd = requests.reprice_order(request)
+        guard = self._scope.manage()
+        return await self._lifecycle.reprice(
+            cmd, guard, request=request, answer=lambda order: pb.RepriceOrderResponse(order=order_to_proto(order))
+        )
+
     async def ShipFulfillment(self, request: pb.ShipFulfillmentRequest, context: Ctx) -> pb.ShipFulfillmentResponse:
         cmd = requests.ship_fulfillment(request)
         guard = self._scope.fulfill(cmd.fulfillment_id)

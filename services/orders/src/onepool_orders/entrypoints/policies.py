@@ -13,6 +13,7 @@ POLICY = policy(
         "PayOrder": (*PRIVILEGED, CHANNEL, DEALER),
         "CancelOrder": (*PRIVILEGED, CHANNEL, DEALER),
         "ChangeDeliveryAddress": (*PRIVILEGED, CHANNEL, DEALER),
+        "RepriceOrder": (*PRIVILEGED, CHANNEL, DEALER),
         "ShipFulfillment": (*PRIVILEGED, DEALER, STORE),
         "ConfirmPickup": (*PRIVILEGED, DEALER, STORE),
         "CompleteOrder": (*PRIVILEGED, CHANNEL, DEALER),

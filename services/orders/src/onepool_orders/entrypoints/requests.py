@@ -175,6 +175,32 @@ def change_delivery_address(req: pb.ChangeDeliveryAddressRequest) -> commands.Ch
     return commands.ChangeDeliveryAddress(req.request_id, req.order_id, req.address.strip(), as_of)
 
 
+def reprice_order(req: pb.RepriceOrderRequest) -> commands.RepriceOrder:
+    """The shape of the request; whether its SKUs are the order's and its amounts fit them is the order's
+    to say (Order.reprice)."""
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    _order_id(v, req.order_id)
+    if not req.lines:
+        v.add("lines", "is required: every line of the order with its discount")
+    discounts: dict[str, Money] = {}
+    for i, line in enumerate(req.lines):
+        if not line.sku:
+            v.add(f"lines[{i}].sku", "is required")
+        elif line.sku in discounts:
+            v.add(f"lines[{i}].sku", f"names {line.sku} again: each of the order's SKUs once")
+        discount = Money(line.discount.currency, 0)
+        if line.HasField("discount"):
+            discount = _money(v, f"lines[{i}].discount", line.discount, True)
+        discounts.setdefault(line.sku, discount)
+    shipping_fee = Money(req.shipping_fee.currency, 0)
+    if req.HasField("shipping_fee"):
+        shipping_fee = _money(v, "shipping_fee", req.shipping_fee, True)
+    v.raise_if_any()
+    as_of = from_ts(req.as_of) if req.HasField("as_of") else None
+    return commands.RepriceOrder(req.request_id, req.order_id, discounts, shipping_fee, as_of)
+
+
 def ship_fulfillment(req: pb.ShipFulfillmentRequest) -> commands.ShipFulfillment:
     v = Violations()
     _order_id(v, req.order_id)

@@ -2,9 +2,10 @@
 is policies.py). Scope comes from the verified token only, never from the request body.
 
 - admin, service: everything.
-- channel: orders of its own channel (place, read, pay, cancel, change the delivery address, complete, return).
-- dealer: orders it sells (dealer_id) and orders fulfilled at its locations (read); it pays, cancels, changes
-  the delivery address of and completes the orders it sells, and ships / hands over the fulfillments at its
+- channel: orders of its own channel (place, read, pay, cancel, change the delivery address, reprice, complete,
+  return).
+- dealer: orders it sells (dealer_id) and orders fulfilled at its locations (read); it pays, cancels, reprices,
+  changes the delivery address of and completes the orders it sells, and ships / hands over the fulfillments at its
   own locations.
 - store: orders with a fulfillment at its location (read, ship, hand over), and returns received at its
   location (a return may come back to any shop).
@@ -114,7 +115,7 @@ class OrderScope:
         return guard
 
     def manage(self) -> Guard:
-        """Pay, cancel, change the delivery address, complete: the selling side (the channel, or the dealer
+        """Pay, cancel, reprice, change the delivery address, complete: the selling side (the channel, or the dealer
         whose sale it is)."""
         p = self._principal()
 

@@ -30,6 +30,7 @@ from onepool_orders.domain.model import (
     OrderLine,
     OrderStatus,
     PaymentKind,
+    PlacedPrices,
     Return,
     Shortage,
     new_id,
@@ -124,14 +125,20 @@ def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
     goods or prices, another buyer, delivery or dealer) is refused rather than answered with the old one: the
     caller would take the old order for its new one, and the goods would go to the old address. The delivery is
     compared as placed: a retry after the buyer moved the address is still the same request (and gets the order
-    at its new address); when the sender's copy was modified (`address_as_of`) is not part of the order."""
+    at its new address); when the sender's copy was modified (`address_as_of`) is not part of the order. The
+    prices likewise: as placed or as repriced since."""
 
-    def goods(lines: Sequence[OrderLine | LineToPlace]) -> list[tuple[str, int, Money, int]]:
-        return sorted((ln.sku, ln.quantity, ln.unit_price, ln.discount_minor) for ln in lines)
+    def goods(lines: Sequence[OrderLine | LineToPlace]) -> list[tuple[str, int, Money]]:
+        return sorted((ln.sku, ln.quantity, ln.unit_price) for ln in lines)
 
+    # A repriced order (RepriceOrder) is the same deal at its prices as placed and at its prices now: the
+    # sender's older copy is answered with the order as it is, never priced back.
+    wanted = PlacedPrices(cmd.shipping_fee_minor, tuple(sorted((ln.sku, ln.discount_minor) for ln in cmd.lines)))
+    same_prices = wanted in (existing.prices, existing.placed_prices_or_now)
     differs = {
-        "lines": goods(existing.lines) != goods(cmd.lines),
-        "shipping fee": existing.shipping_fee_minor != cmd.shipping_fee_minor,
+        "lines": goods(existing.lines) != goods(cmd.lines)
+        or (not same_prices and wanted.discounts != existing.prices.discounts),
+        "shipping fee": not same_prices and existing.shipping_fee_minor != cmd.shipping_fee_minor,
         "customer": existing.customer != cmd.customer,
         "fulfillment": existing.placed_fulfillment != cmd.fulfillment,
         "dealer": existing.dealer_id != cmd.dealer_id,
@@ -304,6 +311,13 @@ async def change_delivery_address(
 ) -> Order:
     order = await _order(uow, cmd.order_id, lock=True, guard=guard)
     if order.change_delivery_address(cmd.address, now(), cmd.as_of):
+        await uow.orders.save(order)
+    return order
+
+
+async def reprice_order(uow: OrdersUnitOfWork, cmd: commands.RepriceOrder, guard: Guard = _allow) -> Order:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    if order.reprice(cmd.discounts, cmd.shipping_fee, now(), cmd.as_of):
         await uow.orders.save(order)
     return order
 

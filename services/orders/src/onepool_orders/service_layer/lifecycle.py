@@ -112,6 +112,17 @@ class OrderLifecycle:
 
         return await self._use.write(produce, request=request, request_id=cmd.request_id)
 
+    async def reprice(
+        self, cmd: commands.RepriceOrder, guard: Guard, *, request: Message, answer: Callable[[Order], R]
+    ) -> R:
+        """Idempotent on the request id, as change_delivery_address. Nothing goes to inventory: the
+        reservation holds the same units."""
+
+        async def produce(uow: OrdersUnitOfWork) -> R:
+            return answer(await handlers.reprice_order(uow, cmd, guard))
+
+        return await self._use.write(produce, request=request, request_id=cmd.request_id)
+
     async def ship(self, cmd: commands.ShipFulfillment, guard: Guard) -> Order:
         hand_over = self._hand_over(cmd.order_id, cmd.fulfillment_id)
         return await self._leave(

@@ -126,3 +126,13 @@ class OrderDeliveryAddressChanged(_message.Message):
     previous_address: str
     region: str
     def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ..., address: _Optional[str] = ..., previous_address: _Optional[str] = ..., region: _Optional[str] = ...) -> None: ...
+
+class OrderRepriced(_message.Message):
+    __slots__ = ("meta", "facts", "previous_total")
+    META_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    meta: _common_pb2.EventMeta
+    facts: _facts_pb2.OrderFacts
+    previous_total: _common_pb2.Money
+    def __init__(self, meta: _Optional[_Union[_common_pb2.EventMeta, _Mapping]] = ..., facts: _Optional[_Union[_facts_pb2.OrderFacts, _Mapping]] = ..., previous_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...

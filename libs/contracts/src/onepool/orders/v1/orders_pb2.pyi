@@ -169,7 +169,7 @@ class Shortfall(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., requested: _Optional[int] = ..., available: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at", "shipping_fee", "deposit", "balance_due_at", "deposit_kept", "address_as_of", "returnable_until")
+    __slots__ = ("id", "channel_id", "external_order_id", "customer_id", "status", "lines", "total", "fulfillments", "reservation_id", "created_at", "updated_at", "dealer_id", "customer", "fulfillment", "paid", "refunded", "payment_ref", "status_reason", "shortfalls", "reservation_expires_at", "shipping_fee", "deposit", "balance_due_at", "deposit_kept", "address_as_of", "returnable_until", "prices_as_of")
     ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +196,7 @@ class Order(_message.Message):
     DEPOSIT_KEPT_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_AS_OF_FIELD_NUMBER: _ClassVar[int]
     RETURNABLE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    PRICES_AS_OF_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel_id: str
     external_order_id: str
@@ -222,7 +223,8 @@ class Order(_message.Message):
     deposit_kept: _common_pb2.Money
     address_as_of: _timestamp_pb2.Timestamp
     returnable_until: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., address_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., returnable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    prices_as_of: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., channel_id: _Optional[str] = ..., external_order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., fulfillments: _Optional[_Iterable[_Union[Fulfillment, _Mapping]]] = ..., reservation_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dealer_id: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fulfillment: _Optional[_Union[FulfillmentPreference, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., refunded: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_ref: _Optional[str] = ..., status_reason: _Optional[str] = ..., shortfalls: _Optional[_Iterable[_Union[Shortfall, _Mapping]]] = ..., reservation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., deposit: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., balance_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deposit_kept: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., address_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., returnable_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., prices_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
     __slots__ = ("channel_id", "external_order_id", "customer", "lines", "fulfillment", "dealer_id", "payment_ttl_seconds", "shipping_fee", "address_as_of")
@@ -337,6 +339,34 @@ class ChangeDeliveryAddressRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., address: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ChangeDeliveryAddressResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class RepriceLine(_message.Message):
+    __slots__ = ("sku", "discount")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    discount: _common_pb2.Money
+    def __init__(self, sku: _Optional[str] = ..., discount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class RepriceOrderRequest(_message.Message):
+    __slots__ = ("request_id", "order_id", "lines", "shipping_fee", "as_of")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    SHIPPING_FEE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    order_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[RepriceLine]
+    shipping_fee: _common_pb2.Money
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[RepriceLine, _Mapping]]] = ..., shipping_fee: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RepriceOrderResponse(_message.Message):
     __slots__ = ("order",)
     ORDER_FIELD_NUMBER: _ClassVar[int]
     order: Order

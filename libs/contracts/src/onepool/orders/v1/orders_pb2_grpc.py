@@ -78,6 +78,11 @@ class OrderServiceStub:
                 request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressRequest.SerializeToString,
                 response_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressResponse.FromString,
                 _registered_method=True)
+        self.RepriceOrder = channel.unary_unary(
+                '/onepool.orders.v1.OrderService/RepriceOrder',
+                request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RepriceOrderRequest.SerializeToString,
+                response_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RepriceOrderResponse.FromString,
+                _registered_method=True)
         self.ShipFulfillment = channel.unary_unary(
                 '/onepool.orders.v1.OrderService/ShipFulfillment',
                 request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ShipFulfillmentRequest.SerializeToString,
@@ -132,7 +137,9 @@ class OrderServiceServicer:
         channel's own active listings may retry); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
         external order id was placed as another order: other lines, shipping fee, customer, fulfillment, dealer
         or payment TTL, named in the message; the same request returns that order, also once its delivery
-        address has changed: it is compared with the fulfillment as placed, and address_as_of is not compared).
+        address has changed: it is compared with the fulfillment as placed, and address_as_of is not compared;
+        once it was repriced (RepriceOrder), the lines' discounts and the shipping fee as placed and as repriced
+        are both the same request, answered with the order as it is now, never priced back).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,8 +156,9 @@ class OrderServiceServicer:
     def ListOrders(self, request, context):
         """Orders, newest first, filtered by channel, dealer, customer, status or fulfilling location; a dealer
         token sees only its dealer's orders (its business, or fulfilled at its locations), a channel token its
-        channel's, a store token its location's.
-        Errors: NOT_FOUND (channel).
+        channel's, a store token its location's. (The dealers service's GetDealerOverview counts only the dealer's
+        business, Order.dealer_id, in open_orders and sales_in_period, not brand orders fulfilled at its locations.)
+        Errors: NOT_FOUND (channel); INVALID_ARGUMENT (page_token: not a next_page_token this list issued).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -214,6 +222,29 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RepriceOrder(self, request, context):
+        """Changes what an unpaid order costs: the marketplace's price adjustment before payment (Taobao 改价, a
+        waived shipping fee). Only the lines' discounts and the shipping fee change; each line keeps its SKU,
+        quantity and unit_price (the listing's price it was placed at), and the reservation stays as it is. The
+        order's total is then what PayOrder requires (the old total is refused) and what settlement books once it
+        is paid; OrderRepriced tells the order's readers. Only while nothing is paid: a RESERVED order.
+        Idempotent by request_id (in the caller's scope): the same request again gets the first answer. The
+        prices the order has already are answered with the order unchanged, nothing published.
+        Changes arrive out of order (a marketplace re-sends an old copy late): a reprice whose `as_of` is older
+        than the order's `prices_as_of` is answered with the order as it is (no change, nothing published),
+        whatever the order's state. PlaceOrder afterwards: the repriced deal and the deal as placed are both the
+        same request and answered with the order as it is now (the old copy never prices it back); other prices
+        are ALREADY_EXISTS, for RepriceOrder to apply.
+        Errors: INVALID_ARGUMENT (lines: not each of the order's SKUs exactly once; lines[i].discount outside 0 ..
+        unit_price * quantity or not in the order's currency; shipping_fee negative or in another currency);
+        NOT_FOUND (order); ABORTED (the order is still being placed: retry); FAILED_PRECONDITION
+        INVALID_ORDER_STATE (not RESERVED: a deposit or the whole order is paid, or it is cancelled, rejected or
+        further on).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ShipFulfillment(self, request, context):
         """One location's part of a paid order left for the customer: inventory's on_hand and reserved fall there.
         Goods leave only once inventory confirmed the payment's reservation commit (until then it may still refuse
@@ -221,12 +252,15 @@ class OrderServiceServicer:
         recorded: a reservation an operator released first is refused, never shipped with its units back on sale.
         A commit inventory refused, or a reservation released without orders asking, cancels the order with its
         payment due back. A fulfillment recorded as shipped without a tracking number takes the one given later.
+        Idempotent by the tracking number: shipping a shipped fulfillment again with the same tracking_no (a
+        retry, also several at once) changes nothing and answers the order as it is now.
         Errors: NOT_FOUND (order, fulfillment); UNAVAILABLE with RetryInfo (inventory unreachable, or it has not
         yet confirmed the commit: retry; nothing was recorded); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid
-        yet, or a pickup order: use ConfirmPickup), INVALID_FULFILLMENT_STATE (that fulfillment already shipped or
-        was cancelled), AWAITING_STOCK (some of its units still wait for goods to arrive), STOCK_NOT_HELD
-        (inventory refused the commit, released the reservation or refused the goods leaving: it no longer holds
-        the units; a release cancels the order, its payment due back, otherwise an operator does).
+        yet, or a pickup order: use ConfirmPickup), INVALID_FULFILLMENT_STATE (that fulfillment already shipped
+        with another tracking number, an empty one included, or was cancelled), AWAITING_STOCK (some of its units
+        still wait for goods to arrive), STOCK_NOT_HELD (inventory refused the commit, released the reservation
+        or refused the goods leaving: it no longer holds the units; a release cancels the order, its payment due
+        back, otherwise an operator does).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -304,6 +338,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ChangeDeliveryAddress,
                     request_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressRequest.FromString,
                     response_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressResponse.SerializeToString,
+            ),
+            'RepriceOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.RepriceOrder,
+                    request_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RepriceOrderRequest.FromString,
+                    response_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RepriceOrderResponse.SerializeToString,
             ),
             'ShipFulfillment': grpc.unary_unary_rpc_method_handler(
                     servicer.ShipFulfillment,
@@ -502,6 +541,33 @@ class OrderService:
             '/onepool.orders.v1.OrderService/ChangeDeliveryAddress',
             onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressRequest.SerializeToString,
             onepool_dot_orders_dot_v1_dot_orders__pb2.ChangeDeliveryAddressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RepriceOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.orders.v1.OrderService/RepriceOrder',
+            onepool_dot_orders_dot_v1_dot_orders__pb2.RepriceOrderRequest.SerializeToString,
+            onepool_dot_orders_dot_v1_dot_orders__pb2.RepriceOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,
