@@ -149,6 +149,7 @@ class DealerServiceServicer:
 
     def ListDealers(self, request, context):
         """Dealers in name order, filtered by status or region; a dealer token sees only its own dealer.
+        Errors: INVALID_ARGUMENT (page_token: not a next_page_token this list issued).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -183,7 +184,10 @@ class DealerServiceServicer:
     def PlaceReplenishment(self, request, context):
         """A dealer orders stock from a brand warehouse at its tier's wholesale price, within its credit limit; the
         lines are priced from the list prices in the dealer's credit currency, and the total is held against its
-        credit until received or rejected. Idempotent by request_id.
+        credit until received or rejected. Idempotent by request_id: a retry with the same request_id (and the
+        same request) places nothing and answers the first answer as it was (PLACED, no transfer_id, even once the
+        replenishment has shipped or been received): read it with GetReplenishment or ListReplenishments for its
+        status now.
         Errors: NOT_FOUND (dealer); FAILED_PRECONDITION NOT_DEALER_LOCATION (to_location_id is not one of the
         dealer's locations: another dealer's, the brand's and an unknown id are answered alike, so a dealer token
         learns nothing of other ids), NOT_BRAND_WAREHOUSE
@@ -205,6 +209,7 @@ class DealerServiceServicer:
 
     def ListReplenishments(self, request, context):
         """A dealer's replenishments, newest first, optionally in one status.
+        Errors: INVALID_ARGUMENT (page_token: not a next_page_token this list issued).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
