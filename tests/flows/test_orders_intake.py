@@ -96,6 +96,9 @@ async def test_an_external_order_id_reused_for_other_goods_is_refused_not_answer
         [res] = [d for d in peer_details(error) if isinstance(d, error_details_pb2.ResourceInfo)]
         assert (res.resource_type, res.resource_name) == ("order", f"{channel}/{first.external_order_id}")
         assert res.description == f"as order {first.id}, which differs in: {differs}"
+        # ...and for a caller that acts on it without parsing text (a marketplace connector, audit M).
+        [info] = [d for d in peer_details(error) if isinstance(d, error_details_pb2.ErrorInfo)]
+        assert (info.reason, dict(info.metadata)) == ("ORDER_DIFFERS", {"order_id": first.id, "differs": differs})
 
     assert await world.reserved(sku) == before
     assert await world.get(first.id) == first

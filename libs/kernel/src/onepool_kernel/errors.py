@@ -62,10 +62,14 @@ def found(value: T | None, kind: str, ident: str) -> T:
 class AlreadyExists(DomainError):
     """`ident` is the existing resource's name alone (google.rpc.ResourceInfo.resource_name, which a client
     may look it up by); how it clashes with the request goes in `description` (ResourceInfo.description, and
-    the message)."""
+    the message). `reason` and `metadata`, when set, also go out as google.rpc.ErrorInfo, for a caller that acts
+    on what clashed without parsing the description."""
 
-    def __init__(self, kind: str, ident: str, *, description: str = "") -> None:
+    def __init__(
+        self, kind: str, ident: str, *, description: str = "", reason: str = "", metadata: dict[str, str] | None = None
+    ) -> None:
         self.kind, self.ident, self.description = kind, ident, description
+        self.reason, self.metadata = reason, metadata or {}
         super().__init__(f"{kind} {ident!r} already exists" + (f" ({description})" if description else ""))
 
 

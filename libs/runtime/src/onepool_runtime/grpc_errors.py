@@ -168,6 +168,11 @@ def to_status(exc: errors.DomainError) -> grpc.Status:
             resource_type=clip(exc.kind), resource_name=clip(exc.ident), description=clip(exc.description)
         )
         details.append(_pack(info))
+        if exc.reason:
+            metadata = {clip(k, 64): clip(v) for k, v in list(exc.metadata.items())[:MAX_ITEMS]}
+            details.append(
+                _pack(error_details_pb2.ErrorInfo(reason=clip(exc.reason), domain="onepool", metadata=metadata))
+            )
     status = status_pb2.Status(code=code.value[0], message=clip(message, MAX_MESSAGE_BYTES), details=details)
     return rpc_status.to_status(status)
 

@@ -151,6 +151,8 @@ def _same_order(existing: Order, cmd: commands.PlaceOrder) -> Order:
             "order",
             f"{cmd.channel_id}/{cmd.external_order_id}",
             description=f"as order {existing.id}, which differs in: {other}",
+            reason="ORDER_DIFFERS",
+            metadata={"order_id": existing.id, "differs": other},
         )
     return existing
 

@@ -136,7 +136,9 @@ class OrderServiceServicer:
         copy of them follows channels' events a moment behind, so a caller that resolved the lines through the
         channel's own active listings may retry); NOT_FOUND (channel, sku); ALREADY_EXISTS (the
         external order id was placed as another order: other lines, shipping fee, customer, fulfillment, dealer
-        or payment TTL, named in the message; the same request returns that order, also once its delivery
+        or payment TTL, named in the message, in ResourceInfo's description and in google.rpc.ErrorInfo reason
+        ORDER_DIFFERS with metadata order_id and differs (those names, comma-separated); the same request
+        returns that order, also once its delivery
         address has changed: it is compared with the fulfillment as placed, and address_as_of is not compared;
         once it was repriced (RepriceOrder), the lines' discounts and the shipping fee as placed and as repriced
         are both the same request, answered with the order as it is now, never priced back).
