@@ -50,6 +50,7 @@ from rich.table import Table
 
 from onepool_cli import config, natsconn, pg, positions, restored
 from onepool_cli.services import BY_NAME, SERVICES
+from onepool_cli.tables import print_table
 
 app = typer.Typer(help="Durable event consumers: where each one is, and delivering events again.", no_args_is_help=True)
 console = Console()
@@ -253,7 +254,7 @@ def list_command(nats_url: natsconn.NatsUrl = "") -> None:
     for d in found:
         numbers = (d.delivered, d.ack_floor, d.pending, d.ack_pending, d.redelivered, d.waiting)
         table.add_row(d.name, d.stream, *map(str, numbers))
-    console.print(table)
+    print_table(console, table)
     try:
         known = expected()
     except Exception:  # a service's settings refuse the environment: the table above is what matters
@@ -339,7 +340,7 @@ def rewind_command(
         table.add_column(column, overflow="fold")
     for p in plans:
         table.add_row(p.durable.name, p.durable.stream, str(p.durable.ack_floor), str(p.to_seq or "-"), p.why)
-    console.print(table)
+    print_table(console, table)
     restored.warn(restored.unbounded(bounds[s] for s in sorted({p.durable.service for p in plans})))
     restored.warn([restored.LAG])
     if restored.report(skips, at, "not be delivered again", force=force):
@@ -362,7 +363,7 @@ def _rewind_to(
         table.add_column(column, overflow="fold")
     for p in plans:
         table.add_row(p.durable.name, p.durable.stream, str(p.durable.ack_floor), str(p.to_seq or "-"), p.why)
-    console.print(table)
+    print_table(console, table)
     restored.warn(notes)
     _confirm_and_apply(url, plans, yes)
 

@@ -48,6 +48,7 @@ from rich.console import Console
 from rich.table import Table
 
 from onepool_cli import natsconn
+from onepool_cli.tables import print_table
 
 app = typer.Typer(help="Dead letters: list them, show one, replay them, discard one.", no_args_is_help=True)
 console = Console()
@@ -229,7 +230,7 @@ def list_command(
     for d in letters:
         when = d.time.isoformat(timespec="seconds") if d.time else d.headers.get("Onepool-Dead-Lettered-At", "")
         table.add_row(str(d.seq), when, d.subject, d.original_subject, d.consumer, d.deliveries, d.error[:120])
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("show")
@@ -244,7 +245,7 @@ def show_command(
     table = Table(title=f"dead letter {seq} on {letter.subject}", show_header=False)
     for key, value in sorted(letter.headers.items()):
         table.add_row(key, value)
-    console.print(table)
+    print_table(console, table)
     console.print(decode(letter), markup=False, highlight=False)
 
 

@@ -27,6 +27,7 @@ from rich.progress import track
 from rich.table import Table
 
 from onepool_cli.services import ServiceInfo
+from onepool_cli.tables import print_table
 
 console = Console()
 
@@ -69,7 +70,7 @@ def show_current(services: list[ServiceInfo], url: str) -> None:
         head = resolve(svc.migrations, "head")
         state = "not migrated" if at is None else ("up to date" if at == head else "behind")
         table.add_row(svc.name, at or "-", head or "-", state)
-    console.print(table)
+    print_table(console, table)
 
 
 def show_history(services: list[ServiceInfo], url: str) -> None:
@@ -83,7 +84,7 @@ def show_history(services: list[ServiceInfo], url: str) -> None:
             down = script.down_revision
             down = down if isinstance(down, str) else ", ".join(down or ())
             table.add_row(script.revision, down or "base", script.doc or "", " ".join(marks))
-        console.print(table)
+        print_table(console, table)
 
 
 def migrate_to(svc: ServiceInfo, url: str, revision: str) -> None:

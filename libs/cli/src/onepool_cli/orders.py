@@ -38,6 +38,7 @@ from rich.table import Table
 from sqlalchemy import pool, text
 
 from onepool_cli import config, pg
+from onepool_cli.tables import print_table
 
 app = typer.Typer(help="Orders: the ones that stopped moving, and what inventory refused.", no_args_is_help=True)
 console = Console()
@@ -133,7 +134,7 @@ def stuck(
         waiting.add_column(column)
     for w in found.waiting:
         waiting.add_row(w.state.value, str(w.orders), _age(w.oldest_age_seconds) if w.orders else "-")
-    console.print(waiting)
+    print_table(console, waiting)
 
     orders = Table(title=f"orders waiting longer than {older_than.strip()} (oldest first)")
     for column in ("order", "channel", "state", "status", "since", "waited", "why"):
@@ -141,11 +142,17 @@ def stuck(
     for o in found.orders:
         since = (now - o.since).total_seconds()
         orders.add_row(o.order_id, o.channel_id, o.state.value, o.status, _when(o.since), _age(since), o.reason)
-    console.print(orders if found.orders else f"no order has waited longer than {older_than.strip()}")
+    if found.orders:
+        print_table(console, orders)
+    else:
+        console.print(f"no order has waited longer than {older_than.strip()}")
 
     refused = Table(title="stock requests inventory refused (newest first)")
     for column in ("seq", "order", "channel", "request", "refused at", "order now", "inventory said"):
         refused.add_column(column, overflow="fold")
     for r in found.refused:
         refused.add_row(str(r.seq), r.order_id, r.channel_id, r.kind, _when(r.refused_at), r.order_status, r.error)
-    console.print(refused if found.refused else "no stock request was refused")
+    if found.refused:
+        print_table(console, refused)
+    else:
+        console.print("no stock request was refused")

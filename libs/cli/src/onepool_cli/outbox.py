@@ -32,6 +32,7 @@ from sqlalchemy import pool, text
 from onepool_cli import config, natsconn, pg, resend
 from onepool_cli.consumers import parse_since
 from onepool_cli.services import BY_NAME, SERVICES
+from onepool_cli.tables import print_table
 
 app = typer.Typer(
     help="Transactional outboxes: what is waiting to be published; re-sending what JetStream lost.",
@@ -97,7 +98,7 @@ def status(
         else:
             age = f"{row.oldest_age_seconds:.1f}"
             table.add_row(row.service, str(row.backlog), age, str(row.retried), row.last_error)
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("resend")
@@ -183,7 +184,7 @@ def _show_plans(plans: list[resend.Plan], at: datetime) -> None:
         else:
             stream = p.stream if p.stream_there else f"{p.stream} (not on the server)"
             table.add_row(p.service, stream, str(p.events), str(p.first_seq or "-"))
-    console.print(table)
+    print_table(console, table)
     hours = _retention_hours()
     if at < datetime.now(UTC) - timedelta(hours=hours):
         console.print(
@@ -207,4 +208,4 @@ def _show_outcomes(outcomes: list[resend.Outcome]) -> None:
     for o in outcomes:
         numbers = (o.stored, o.duplicates, o.forgotten, o.failed)
         table.add_row(o.service, *map(str, numbers), o.last_error)
-    console.print(table)
+    print_table(console, table)

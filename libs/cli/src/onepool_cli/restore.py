@@ -54,6 +54,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onepool_cli import config, consumers, events, natsconn, pg, positions, restored
+from onepool_cli.tables import print_table
 
 app = typer.Typer(
     help="After a database restore: what the lost transactions had already published.", no_args_is_help=True
@@ -283,6 +284,6 @@ def _listed(nats: str, url: str, read: Callable[[Client], AsyncIterator[list[Pub
     for p in found:
         when = p.time.isoformat(timespec="seconds") if p.time else ""
         table.add_row(f"{STREAMS[p.service]} {p.seq}", when, p.event_type or p.subject, p.about, p.event_id)
-    console.print(table)
+    print_table(console, table)
     if found:
         raise typer.Exit(3)

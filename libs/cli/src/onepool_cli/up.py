@@ -62,12 +62,12 @@ from onepool_runtime.telemetry import redact
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 from rich.markup import escape
-from rich.measure import Measurement
 from rich.progress import Progress
 from rich.table import Table
 
 from onepool_cli import pg as pg_errors
 from onepool_cli.services import SERVICES
+from onepool_cli.tables import print_table
 
 console = Console()
 
@@ -557,13 +557,7 @@ def _print_banner(
     if metrics_ports:
         port = max(metrics_ports.values()) + 1
         table.add_row("gateway", gateway_url, "Connect / gRPC-Web", f"http://{host}:{port}/metrics")
-    # Not a terminal (a log file, a pipe): 80 columns, which cut the URLs ("http://127.0.0.1:5…"). As wide
-    # as the table needs instead; a terminal keeps its own width.
-    if console.is_terminal:
-        console.print(table)
-    else:
-        needed = Measurement.get(console, console.options.update_width(1000), table).maximum
-        Console(file=console.file, width=max(console.width, needed)).print(table)
+    print_table(console, table)  # whole in a log file: 80 columns cut the URLs ("http://127.0.0.1:5…")
     token = mint_token(ServiceSettings(), "admin", subject="admin:onepool-up", ttl_seconds=12 * 3600)
     console.print(
         f"Web (Connect / gRPC-Web): {gateway_url}\nDealer portal: {gateway_url}/portal/\n"
