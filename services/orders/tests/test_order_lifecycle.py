@@ -314,7 +314,7 @@ def test_every_command_either_follows_the_transition_table_or_is_refused_changin
     before = (order.status, [f.status for f in order.fulfillments], order.paid, order.refunded)
     try:
         ALL_COMMANDS[command](order)
-    except (FailedPrecondition, NotFound):
+    except (FailedPrecondition, NotFound, Conflict):  # Conflict: PENDING, still being placed (retry)
         assert (order.status, [f.status for f in order.fulfillments], order.paid, order.refunded) == before
         return
     assert order.status is before[0] or order.status in TRANSITIONS[before[0]]
@@ -384,6 +384,20 @@ def test_only_an_unpaid_order_is_repriced_a_placing_one_is_retried() -> None:
     assert order.reprice({"A": cny(100)}, cny(0), later, later) is True
     assert event_types(order)[-1] == "OrderRepriced"
     assert (order.total, order.placed_prices_or_now.discounts) == (cny(900), (("A", 0),))
+
+
+def test_a_payment_for_an_order_still_being_placed_is_to_be_retried_not_refused() -> None:
+    """Review of 6b285f5: channels' import paid a PENDING order (its inventory call had failed), orders refused
+    INVALID_ORDER_STATE, the import took that for "already paid" and answered OK: the buyer's payment was lost."""
+    for kind, amount in (
+        (PaymentKind.FULL, cny(1_000)),
+        (PaymentKind.DEPOSIT, cny(200)),
+        (PaymentKind.BALANCE, cny(800)),
+    ):
+        order = new_order()
+        with pytest.raises(Conflict):
+            order.pay(amount, "p", NOW, kind, PresaleTerms(balance_due_seconds=3600))
+        assert (order.status, order.paid) == (S.PENDING, cny(0))
 
 
 def test_a_reprice_never_takes_the_total_past_what_placing_allows() -> None:

@@ -635,6 +635,10 @@ class Order:
                 f"order {self.id} was not paid in time: it was cancelled and its stock released",
                 {"order_id": self.id, "reservation_id": self.reservation_id, "status": self.status.value},
             )
+        if self.status is OrderStatus.PENDING:
+            # Its reservation is still being asked for: the payment is not refused (INVALID_ORDER_STATE reads as
+            # "already paid or closed" to a caller, who may then never send it again), it is to be retried.
+            raise Conflict(f"order {self.id} is still being placed; retry the payment")
         if kind is PaymentKind.DEPOSIT:
             return self._pay_deposit(amount, payment_ref, now, presale or PresaleTerms())
         if kind is PaymentKind.BALANCE:

@@ -179,7 +179,7 @@ class OrderServiceServicer:
         rejected; a balance without a deposit), RESERVATION_EXPIRED (not paid within its TTL: the stock was
         released; also once the order was cancelled for it, metadata `status` CANCELLED: refund the buyer),
         DEPOSIT_NOT_OFFERED (the channel takes no deposits), BALANCE_OVERDUE (the balance deadline
-        passed: the order lapses).
+        passed: the order lapses); ABORTED (the order is still being placed, PENDING: retry the same payment).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
