@@ -339,6 +339,22 @@ async def test_page_tokens_that_are_not_ours_are_invalid_argument(world, admin, 
             assert field_violations(refused) == ["page_token"], cursor
 
 
+# What no list issues: no position at all (the dealer portal's audit sent {"x": 1}), or a null one.
+POSITIONLESS = [{"x": 1}, {}, {"after": None}]
+
+
+@pytest.mark.parametrize(("service", "rpc", "build"), PAGED, ids=[p[1] for p in PAGED])
+async def test_a_page_token_without_a_position_is_refused_not_read_as_the_first_page(
+    world, admin, service, rpc, build
+) -> None:  # type: ignore[no-untyped-def]
+    stack, seeded, _ = world
+    for cursor in POSITIONLESS:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await getattr(stack.stub(service), rpc)(build(_token(cursor), seeded), metadata=admin, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (cursor, refused.value.details())
+        assert field_violations(refused.value) == ["page_token"], cursor
+
+
 def _rpcs_with_request_ids() -> list[Any]:
     from tests.fuzz.campaign import Rpc
     from tests.fuzz.generate import methods

@@ -119,6 +119,16 @@ def _position(token: str, path: str, key: str, *, required: bool = True) -> tupl
     return True, cursor[key]
 
 
+def page_after(token: str, path: str = "page_token", key: str = "after") -> Any:
+    """The position a page token carries under `key`, as the list wrote it (None without a token), for a list
+    whose cursor has its own shape (the caller checks it). A token without `key`, or null there, was not
+    issued by the list: INVALID_ARGUMENT on `path`, never read as a first page."""
+    found, after = _position(token, path, key)
+    if found and after is None:
+        raise InvalidArgument(path, "is not a valid page token")
+    return after if found else None
+
+
 def page_after_int(token: str, path: str = "page_token", key: str = "after", *, required: bool = True) -> int:
     """The integer keyset position a page token carries under `key` (0 without a token, or without `key` when
     not `required`). Tokens come back from callers, so a cursor that is not one of ours (no `key`, a string, a

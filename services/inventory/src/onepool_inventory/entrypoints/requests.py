@@ -19,7 +19,7 @@ from onepool_runtime.validation import (
     check_request_id,
     check_sku,
     check_text,
-    decode_page_token,
+    page_after,
     page_after_key,
     page_size,
 )
@@ -275,7 +275,7 @@ def channel_allocations_query(req: pb.ListChannelAllocationsRequest) -> commands
         v.add("page_size", "must not be negative")
     v.raise_if_any()
     limit = min(req.page_size or ALLOCATIONS_PAGE, ALLOCATIONS_PAGE)
-    after = (decode_page_token(req.page_token) or {}).get("after")
+    after = page_after(req.page_token)
     return commands.ListChannelAllocations(
         req.channel_id, req.sku, req.include_closed, limit, None if after is None else _allocation_key(after)
     )
@@ -332,7 +332,7 @@ def stock_levels_page(req: pb.ListStockLevelsRequest) -> tuple[tuple[str, str] |
         check_sku(v, "sku", req.sku)
     limit = page_size(v, req.page_size)
     v.raise_if_any()
-    after = (decode_page_token(req.page_token) or {}).get("after")
+    after = page_after(req.page_token)
     if after is None:
         return None, limit
     if not (isinstance(after, list) and len(after) == 2 and all(isinstance(x, str) and x for x in after)):
