@@ -1,5 +1,6 @@
 """The orders service, as the channels service uses it: place an imported order, find it again, pay what is
-due on it, move it to the buyer's new address, and cancel it when the marketplace closed it.
+due on it, reprice it when the marketplace adjusted its price before payment, move it to the buyer's new
+address, and cancel it when the marketplace closed it.
 
 Its refusals are turned back into domain errors here (one place), so the caller of ImportOrder gets the
 same status code and field violations the orders service gave, and never INTERNAL for what it sent.
@@ -8,6 +9,7 @@ same status code and field violations the orders service gave, and never INTERNA
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -182,6 +184,39 @@ class OrdersGateway:
             error = to_domain_error(exc)
             if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:
                 return order
+            raise error from exc
+        return reply.order
+
+    async def reprice_unpaid(
+        self,
+        order: orders_pb2.Order,
+        discounts: Mapping[str, int],
+        shipping_fee_minor: int,
+        request_id: str,
+        as_of: datetime | None = None,
+    ) -> orders_pb2.Order | None:
+        """Give the unpaid order the marketplace's adjusted prices (orders' RepriceOrder: each line's discount by
+        SKU, and the shipping fee), as of `as_of` (the payload's modification time; None: now). Orders decides
+        whether it still can: None when it refuses INVALID_ORDER_STATE (something is paid, or it is closed),
+        for the caller to refuse the import; a reprice older than the order's prices is answered with the order
+        as it is. `request_id` makes a retry one change; ABORTED (still being placed) passes on as Conflict."""
+        currency = order.total.currency
+        request = orders_pb2.RepriceOrderRequest(
+            request_id=request_id,
+            order_id=order.id,
+            lines=[
+                orders_pb2.RepriceLine(sku=sku, discount=common_pb2.Money(currency=currency, amount_minor=discount))
+                for sku, discount in sorted(discounts.items())
+            ],
+            shipping_fee=common_pb2.Money(currency=currency, amount_minor=shipping_fee_minor),
+            as_of=ts(as_of),
+        )
+        try:
+            reply = await self._stub.RepriceOrder(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            error = to_domain_error(exc)
+            if isinstance(error, errors.FailedPrecondition) and error.reason == _ORDER_IS_PAST_IT:
+                return None
             raise error from exc
         return reply.order
 

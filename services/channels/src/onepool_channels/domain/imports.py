@@ -14,6 +14,13 @@ order late, so the payload's own modification time (`modified_at`: Shopify `upda
 generic `updated_at`) goes with its address, to PlaceOrder and ChangeDeliveryAddress: orders answers a change
 older than the order's current address with the order as it is. A payload without one is an address as of now.
 
+A re-import of the same deal at other prices (the marketplace adjusted an unpaid order's price: Taobao 改价
+through adjust_fee, a waived shipping fee) reprices the order placed with orders' RepriceOrder: the lines'
+discounts and the shipping fee the payload resolves to, as of its `modified_at` (`reprice_key`, and the import
+use case). Only the reductions can change: the same SKUs, quantities and listing prices, buyer, delivery and
+dealer. Every price a payload can carry is at most the listing's (a net markup past the trade's discounts is
+refused on adjust_fee), so the adjusted prices are always discounts.
+
 Totals (`resolve`): the unified order must charge exactly what the marketplace collected.
 - The parts must add up: lines (price x quantity) - line discounts - order discounts + shipping = the
   collected total (Shopify `total_price`, Taobao `payment`). Otherwise INVALID_ARGUMENT on the total's path,
@@ -216,6 +223,26 @@ def address_change_key(order_id: str, order_version: str, address: str, as_of: d
     moment = f"\n{as_of.isoformat()}" if as_of is not None else ""
     digest = hashlib.sha256(f"{order_id}\n{order_version}\n{address}{moment}".encode()).hexdigest()
     return f"import-address:{digest[:40]}"
+
+
+def reprice_key(
+    channel_id: str,
+    external_order_id: str,
+    discounts: Mapping[str, int],
+    shipping_minor: int,
+    as_of: datetime | None,
+    order_version: str,
+) -> str:
+    """The request id of giving the order placed under this external id one payload version's prices (its
+    discounts by SKU, its shipping, as of its modification time) against the order as it was read
+    (`order_version`: its updated_at), as `address_change_key`: a retried or concurrent import of that version
+    reprices once (orders answers the same request again). The order's version is part of it because orders
+    answers a repeated request id with its first answer: the same copy sent again once the order has changed
+    since (repriced back by a newer copy) must be answered with the order as it is now, not as it was then."""
+    lines = ",".join(f"{sku}={minor}" for sku, minor in sorted(discounts.items()))
+    moment = as_of.isoformat() if as_of is not None else ""
+    text = f"{channel_id}\n{external_order_id}\n{lines}\n{shipping_minor}\n{moment}\n{order_version}"
+    return f"import-reprice:{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
 def resolve(

@@ -15,10 +15,17 @@ from onepool_kernel.lines import MAX_LINES
 from onepool_kernel.money import Money
 from onepool_kernel.timestamps import now
 from onepool_runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, Unavailable, found
-from onepool_runtime.protobuf import LOCATION_TYPES_BACK, from_ts
+from onepool_runtime.protobuf import FULFILLMENT_MODES, LOCATION_TYPES_BACK, from_ts
 
 from onepool_channels.domain import commands
-from onepool_channels.domain.imports import ImportedOrder, OrdersRefusedListings, address_change_key, resolve
+from onepool_channels.domain.imports import (
+    ImportedOrder,
+    OrdersRefusedListings,
+    address_change_key,
+    reprice_key,
+    resolve,
+    to_text,
+)
 from onepool_channels.domain.model import (
     Channel,
     ChannelStatus,
@@ -228,6 +235,15 @@ class OrdersPort(Protocol):
 
     async def cancel_unless_gone(self, order: Any, reason: str) -> Any: ...
 
+    async def reprice_unpaid(
+        self,
+        order: Any,
+        discounts: dict[str, int],
+        shipping_fee_minor: int,
+        request_id: str,
+        as_of: datetime | None = None,
+    ) -> Any | None: ...
+
 
 async def prepare_import(uow: ChannelsUnitOfWork, channel_id: str, imported: ImportedOrder) -> PlaceOrder:
     channel = await get_channel(uow, channel_id)
@@ -381,27 +397,139 @@ async def import_order(
     set. `_place` waits up to `wait_seconds` for orders to catch up, then answers Unavailable (the same payload
     again is safe).
 
+    The same deal at other prices (the seller adjusted the unpaid order on the marketplace: Taobao adjust_fee,
+    a waived shipping fee) is repriced to the payload's before it is paid (`_reprice_placed`, `_newer_prices`):
+    orders decides whether the payload is newer than the order's prices and whether the order can still take
+    them. A paid payload pays only an order that costs what it says (an older copy pays nothing).
+
     A payload the marketplace closed (`imported.closed`) is no sale: see `_close`."""
     if imported.closed:
         return await _close(read, orders, channel_id, imported)
     try:
         order = await _place(read, orders, channel_id, imported, wait_seconds, locations)
-    except (InvalidArgument, FailedPrecondition, AlreadyExists):
+    except (InvalidArgument, FailedPrecondition, AlreadyExists) as refused:
         order = await _placed_as(read, orders, channel_id, imported)
+        if order is None and isinstance(refused, AlreadyExists):
+            order = await _reprice_placed(read, orders, channel_id, imported)
         if order is None:
             raise
+    else:
+        order = await _newer_prices(read, orders, channel_id, imported, order)
     as_of = from_ts(order.address_as_of) if order.HasField("address_as_of") else None
     news = imported.address_news(order.fulfillment.address, as_of)
     if news:
         version = f"{order.updated_at.seconds}.{order.updated_at.nanos:09d}"
         key = address_change_key(order.id, version, news, imported.modified_at)
         order = await orders.deliver_to_if_unshipped(order, news, key, imported.modified_at)
-    if imported.payment_ref:
+    if imported.payment_ref and _costs(order) == (imported.currency, imported.buyer_total_minor()):
         # The marketplace already collected the money: pay the order here too (its balance, when a deposit
         # was recorded first), or its reservation would expire, or its balance lapse, as if the buyer had
-        # walked away.
+        # walked away. An order at other prices than the payload's (an older copy, whose adjustment orders
+        # found superseded) is answered as it is: the marketplace's newer copy pays what the order costs.
         order = await orders.pay_what_is_due(order, imported.payment_ref)
     return order
+
+
+# The import's refusal of a payload whose prices an order past payment (or closed) can no longer take.
+ORDER_PRICE_DIFFERS = "ORDER_PRICE_DIFFERS"
+
+
+def _costs(order: Any) -> tuple[str, int]:
+    return order.total.currency, order.total.amount_minor
+
+
+def _only_prices_differ(placed: Any, to_place: PlaceOrder) -> bool:
+    """Whether the order placed is the payload's deal but for its prices (the lines' discounts, the shipping
+    fee): the same SKUs, quantities and unit prices, buyer, delivery and dealer. The address aside: a new one
+    is the buyer's move, applied after (`address_news`)."""
+
+    def goods(lines: Iterable[Any]) -> list[tuple[str, int, str, int]]:
+        return sorted((ln.sku, ln.quantity, ln.unit_price.currency, ln.unit_price.amount_minor) for ln in lines)
+
+    c, f, wanted = placed.customer, placed.fulfillment, to_place.fulfillment
+    return (
+        goods(placed.lines) == goods(to_place.lines)
+        and (c.channel_customer_id, c.phone, c.member_id, c.name, c.email)
+        == (
+            to_place.customer.channel_customer_id,
+            to_place.customer.phone,
+            to_place.customer.member_id,
+            to_place.customer.name,
+            to_place.customer.email,
+        )
+        and (f.mode, f.region, f.pickup_location_id, f.allow_split)
+        == (FULFILLMENT_MODES[wanted.mode], wanted.region, wanted.pickup_location_id, wanted.allow_split)
+        and placed.dealer_id == to_place.dealer_id
+    )
+
+
+async def _reprice_placed(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
+    orders: OrdersPort,
+    channel_id: str,
+    imported: ImportedOrder,
+) -> Any | None:
+    """Orders refused the payload as another deal under its external id: when the order placed differs only in
+    its prices (the marketplace adjusted them before payment), it is repriced to the payload's (`_reprice`);
+    None otherwise (the refusal stands)."""
+    placed = await orders.placed(channel_id, imported.external_order_id)
+    if placed is None:
+        return None
+    to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
+    if not _only_prices_differ(placed, to_place):
+        return None
+    return await _reprice(orders, placed, to_place, imported)
+
+
+async def _newer_prices(
+    read: Callable[[Callable[[ChannelsUnitOfWork], Any]], Any],
+    orders: OrdersPort,
+    channel_id: str,
+    imported: ImportedOrder,
+    order: Any,
+) -> Any:
+    """PlaceOrder answers a repriced order for its copy as placed too (an old copy re-sent late must not price it
+    back), at its prices now. A payload modified after the order's prices took effect is news, though: the
+    seller took the adjustment back. Then the order is repriced to the payload's; otherwise answered as is."""
+    if imported.modified_at is None or _costs(order) == (imported.currency, imported.buyer_total_minor()):
+        return order
+    if order.HasField("prices_as_of") and imported.modified_at <= from_ts(order.prices_as_of):
+        return order
+    to_place = await read(lambda uow: prepare_import(uow, channel_id, imported))
+    if not _only_prices_differ(order, to_place):
+        return order
+    return await _reprice(orders, order, to_place, imported)
+
+
+async def _reprice(orders: OrdersPort, placed: Any, to_place: PlaceOrder, imported: ImportedOrder) -> Any:
+    """RepriceOrder with the payload's discounts (each SKU's, order-level ones spread over the lines by
+    `resolve`) and shipping, as of its modification time: orders answers an older copy with the order as it is.
+    An order something of which is paid (at its old price) or that is closed cannot take them: refused
+    ORDER_PRICE_DIFFERS, since paying it the payload's amount would not be what it costs."""
+    discounts = {line.sku: line.discount_minor for line in to_place.lines}
+    shipping = to_place.shipping_fee_minor
+    version = f"{placed.updated_at.seconds}.{placed.updated_at.nanos:09d}"
+    key = reprice_key(
+        to_place.channel_id, to_place.external_order_id, discounts, shipping, imported.modified_at, version
+    )
+    order = await orders.reprice_unpaid(placed, discounts, shipping, key, imported.modified_at)
+    if order is not None:
+        return order
+    currency = placed.total.currency
+    payload_total = imported.buyer_total_minor()
+    raise FailedPrecondition(
+        ORDER_PRICE_DIFFERS,
+        f"order {placed.id} (external order {imported.external_order_id}) costs "
+        f"{to_text(placed.total.amount_minor, currency)} {currency}, but the payload's prices come to "
+        f"{to_text(payload_total, currency)}: the order is paid (in part) or closed, so its price can no longer "
+        "be adjusted; settle the difference with the buyer on the marketplace",
+        {
+            "order_id": placed.id,
+            "external_order_id": imported.external_order_id,
+            "order_total_minor": str(placed.total.amount_minor),
+            "payload_total_minor": str(payload_total),
+        },
+    )
 
 
 async def _close(

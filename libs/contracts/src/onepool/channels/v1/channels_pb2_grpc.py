@@ -180,7 +180,12 @@ class ChannelServiceServicer:
         import_payment_ttl_seconds (or until the marketplace's payment deadline in the payload, when sooner). A re-import after the listings changed (a new price, a
         listing switched off, the channel paused), or with a new delivery address, answers with the order placed
         when it is the same deal (the same units of the same channel SKUs for the same total) and records its
-        payment; another deal under the external id (a variant swapped at the same price) is ALREADY_EXISTS. A
+        payment; another deal under the external id (a variant swapped at the same price) is ALREADY_EXISTS. The
+        same deal at prices the marketplace adjusted before payment (Taobao adjust_fee, a waived shipping fee: the
+        same SKUs, quantities, listing prices, buyer, fulfillment and dealer, other line discounts or shipping) is
+        repriced with orders' RepriceOrder, as of the payload's modification time, then paid when the payload is;
+        an older copy re-sent late leaves the order's prices as they are and pays nothing unless the order costs
+        what the payload says (docs/import-formats.md, "Price adjustments before payment"). A
         new address in the payload (the buyer changed it on the marketplace) is applied with orders'
         ChangeDeliveryAddress while nothing of the order has shipped; once something has (or the order is closed)
         the order is answered as it is, not refused, and keeps its address. A new buyer in the payload is not
@@ -188,15 +193,17 @@ class ChannelServiceServicer:
         sale: never imported, nothing is placed (FAILED_PRECONDITION TRADE_CLOSED); imported, its order is
         cancelled with orders' CancelOrder (once, however often it is re-sent; a payment is due back by orders'
         rules) and answered CANCELLED, or, once its goods left, answered as it is (record the return with
-        ReturnItems). Errors of orders' PlaceOrder, PayOrder, ChangeDeliveryAddress and CancelOrder pass through
-        with their reasons; ALREADY_EXISTS (the external order id was placed as another deal); ABORTED (the order
-        is still being placed: retry).
+        ReturnItems). Errors of orders' PlaceOrder, PayOrder, ChangeDeliveryAddress, RepriceOrder and CancelOrder
+        pass through with their reasons; ALREADY_EXISTS (the external order id was placed as another deal);
+        ABORTED (the order is still being placed: retry).
         Errors: INVALID_ARGUMENT (unknown format, payload that does not parse, a text field holding a control
         character or a lone surrogate, an amount out of range or not plain decimal text, a channel SKU without
         listing, a currency the channel does not sell in, a pickup location that does not exist, is disabled,
         offers no pickup or is not the channel's); NOT_FOUND (channel); FAILED_PRECONDITION CHANNEL_PAUSED (the
         channel takes no orders), TRADE_CLOSED (the payload is closed on the marketplace and was never imported;
-        metadata external_order_id, marketplace_status), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders),
+        metadata external_order_id, marketplace_status), ORDER_PRICE_DIFFERS (the payload's prices differ from an
+        order paid at its old price, or closed, so it cannot be repriced; metadata order_id, external_order_id,
+        order_total_minor, payload_total_minor), INVALID_ORDER_STATE, RESERVATION_EXPIRED (from orders),
         ORDER_REFUSED (orders refused it without naming a reason); UNAVAILABLE with
         RetryInfo (orders' copy of a listing the channel just created, switched back on or repriced has not
         caught up within the wait: retry the same payload).
