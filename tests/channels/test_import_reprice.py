@@ -211,6 +211,11 @@ async def test_other_goods_are_still_another_deal_after_an_adjustment(world, ord
     body.update(total_fee="306.00", payment="279.00")
     exc = await refused(world, channel, json.dumps(more))
     assert exc.code() == grpc.StatusCode.ALREADY_EXISTS, exc.details()
+    # Orders' ErrorInfo reaches the connector through ImportOrder: which order, and what differs.
+    assert (error_info(exc).reason, dict(error_info(exc).metadata)) == (
+        "ORDER_DIFFERS",
+        {"order_id": repriced.id, "differs": "lines"},
+    )
     markup = await refused(world, channel, trade(tid, -30, adjust_fee="30.00", payment="255.00"))
     assert markup.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert amounts(await stored(orders, repriced.id)) == amounts(repriced)

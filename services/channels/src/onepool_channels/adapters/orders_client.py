@@ -90,7 +90,14 @@ def _domain_error(error: grpc.aio.AioRpcError, found: _Details) -> Exception:
             exc = errors.NotFound(kind or "resource", ident or message)
         else:
             description = found.resource.description if found.resource else ""
-            exc = errors.AlreadyExists(kind or "resource", ident or message, description=description)
+            # ErrorInfo (PlaceOrder's ORDER_DIFFERS: the order it is and what differs) goes on to the importer.
+            exc = errors.AlreadyExists(
+                kind or "resource",
+                ident or message,
+                description=description,
+                reason=info.reason if info else "",
+                metadata=dict(info.metadata) if info else None,
+            )
         exc.message = message or exc.message
         return exc
     if code == grpc.StatusCode.ABORTED:
