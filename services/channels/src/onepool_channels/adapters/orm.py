@@ -165,6 +165,19 @@ class ChannelSalesRow(ChannelsTable, table=True):
     version: int = Field(default=0, sa_column=counter_column())
 
 
+class ClosedTradeRow(ChannelsTable, table=True):
+    """A marketplace trade that was closed (cancelled, refunded): terminal, whatever copy of it arrives later.
+    Written by the closed copy's import before it looks for the order, read by an open copy's import before and
+    after it places, so a late or racing open copy never leaves a live order (service_layer/importing.py)."""
+
+    __tablename__ = "closed_trades"
+
+    channel_id: str = Field(primary_key=True, max_length=64)
+    external_order_id: str = Field(primary_key=True, max_length=128)
+    marketplace_status: str = Field(max_length=64)
+    closed_at: datetime = Field(sa_column=timestamp_column())
+
+
 class StartupRunRow(ChannelsTable, table=True):
     """When a piece of start-up work (the stock read model's rebuild, the announcement) last started and
     finished, whichever replica ran it: a replica finishes what another left and skips what another did."""

@@ -40,6 +40,7 @@ from onepool_channels.adapters.orm import (
     ChannelRow,
     ChannelSalesRow,
     ChannelStockRow,
+    ClosedTradeRow,
     DedicatedStockRow,
     ExpectedStockRow,
     ListingRow,
@@ -67,6 +68,7 @@ _DED, _SALES = core_tables(DedicatedStockRow, ChannelSalesRow)
 _STOCK = core_table(ChannelStockRow)
 _EXPECTED = core_table(ExpectedStockRow)
 _RUNS = core_table(StartupRunRow)
+_CLOSED = core_table(ClosedTradeRow)
 _RULE_COLUMNS = (
     "exposed",
     "dedicated",
@@ -627,6 +629,23 @@ class ChannelsRepository(Repository):
     async def is_empty(self) -> bool:
         """No stock position at all: a fresh (or wiped) read model that must be rebuilt from inventory."""
         return (await self.session.execute(select(_POS.c.sku).limit(1))).first() is None
+
+    # --- closed trades ---------------------------------------------------------------------------------
+
+    async def close_trade(self, channel_id: str, external_order_id: str, marketplace_status: str) -> None:
+        """Record that the marketplace closed the trade; the first close recorded stands."""
+        await self.session.execute(
+            insert(_CLOSED)
+            .values(channel_id=channel_id, external_order_id=external_order_id, marketplace_status=marketplace_status)
+            .on_conflict_do_nothing(index_elements=["channel_id", "external_order_id"])
+        )
+
+    async def closed_trade(self, channel_id: str, external_order_id: str) -> str | None:
+        """The marketplace status the trade was closed with, None while it was never seen closed."""
+        query = select(_CLOSED.c.marketplace_status).where(
+            _CLOSED.c.channel_id == channel_id, _CLOSED.c.external_order_id == external_order_id
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
 
     # --- start-up work -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ that does not fit the currency's minor unit exactly is refused, never rounded, a
 
 A re-import of the same deal with a new delivery address (the buyer changed it on the marketplace) moves the
 order placed to it while nothing has shipped (`address_news`, `address_change_key`, and the import use case in
-service_layer/handlers.py); afterwards the order is answered as it is. Marketplaces re-send old versions of an
+service_layer/importing.py); afterwards the order is answered as it is. Marketplaces re-send old versions of an
 order late, so the payload's own modification time (`modified_at`: Shopify `updated_at`, Taobao `modified`,
 generic `updated_at`) goes with its address, to PlaceOrder and ChangeDeliveryAddress: orders answers a change
 older than the order's current address with the order as it is. A payload without one is an address as of now.

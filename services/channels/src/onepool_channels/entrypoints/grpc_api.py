@@ -14,7 +14,7 @@ from onepool_channels.domain.model import ChannelStock
 from onepool_channels.entrypoints import requests
 from onepool_channels.entrypoints.scope import ChannelScope
 from onepool_channels.entrypoints.watch import StockWatchHub
-from onepool_channels.service_layer import handlers
+from onepool_channels.service_layer import handlers, importing
 from onepool_channels.service_layer.unit_of_work import ChannelsUnitOfWork
 from onepool_channels.settings import ChannelsSettings
 
@@ -23,10 +23,10 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
     def __init__(
         self,
         uow_factory: Callable[[], ChannelsUnitOfWork],
-        orders: handlers.OrdersPort,
+        orders: importing.OrdersPort,
         hub: StockWatchHub,
         settings: ChannelsSettings,
-        locations: handlers.LocationsPort | None = None,
+        locations: importing.LocationsPort | None = None,
     ) -> None:
         self._use = UseCases(uow_factory)
         self._scope = ChannelScope(self._use)
@@ -126,8 +126,14 @@ class ChannelServicer(channels_pb2_grpc.ChannelServiceServicer):
         remaining = context.time_remaining()
         if remaining is not None:  # half the caller's time is left for the placing that follows the wait
             wait = min(wait, remaining / 2)
-        order = await handlers.import_order(
-            self._use.read, self._orders, channel_id, imported, wait_seconds=wait, locations=self._locations
+        order = await importing.import_order(
+            self._use.read,
+            self._use.write,
+            self._orders,
+            channel_id,
+            imported,
+            wait_seconds=wait,
+            locations=self._locations,
         )
         return pb.ImportOrderResponse(order=order)
 
