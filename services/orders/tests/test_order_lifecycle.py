@@ -165,6 +165,19 @@ def test_pickup_orders_are_ready_for_pickup_once_paid_and_shipped_when_handed_ov
     assert order.fulfillments[0].status is FulfillmentStatus.PICKED_UP
 
 
+def test_a_cancelled_pickup_order_is_not_handed_over_and_the_counter_is_not_told_to_take_payment() -> None:
+    """Audit S: a paid pickup order cancelled by the seller was refused at the counter "it must be paid first":
+    staff could ask a customer who is owed a refund to pay again."""
+    unpaid = reserved(new_order(mode=FulfillmentMode.PICKUP_IN_STORE))
+    cancelled = paid(reserved(new_order(mode=FulfillmentMode.PICKUP_IN_STORE)))
+    cancelled.cancel("seller", NOW)
+    for order, told in ((cancelled, "was cancelled"), (unpaid, "must be paid first")):
+        with pytest.raises(FailedPrecondition) as caught:
+            order.confirm_pickup(order.fulfillments[0].id, NOW)
+        assert caught.value.reason == "INVALID_ORDER_STATE"
+        assert told in caught.value.message and ("paid first" in caught.value.message) is (order is unpaid)
+
+
 def test_order_is_fulfilling_until_every_fulfillment_has_left_then_shipped() -> None:
     order = new_order(("A", 3, 100))
     paid(reserved(order, AllocatedStock("A", "WH1", 1), AllocatedStock("A", "WH2", 1), AllocatedStock("A", "WH3", 1)))

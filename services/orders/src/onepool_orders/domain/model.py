@@ -1053,6 +1053,11 @@ class Order:
             if self.is_pickup and self.status is OrderStatus.PAID:
                 self._check_nothing_waits(fulfillment)  # a paid pickup order is PAID only while goods are due
             why = "it is not a pickup order" if not self.is_pickup else "it must be paid first"
+            if self.is_pickup and self.status is OrderStatus.CANCELLED:
+                # Not "pay first": the counter would ask a customer who paid, and is owed a refund, to pay again.
+                why = "it was cancelled: nothing is handed over, and what was paid is due back"
+            elif self.is_pickup and self.status not in (OrderStatus.PENDING, OrderStatus.RESERVED, S.DEPOSIT_PAID):
+                why = ""  # rejected, or already handed over: its status says which
             raise _state_error(self, "hand over", why)
         self._left(fulfillment, FulfillmentStatus.PICKED_UP, now, commit)
         return True
