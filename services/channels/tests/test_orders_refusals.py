@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from onepool_channels.adapters.orders_client import place_order_error
+from onepool_channels.adapters.orders_client import place_order_error, to_domain_error
 from onepool_channels.domain.imports import OrdersRefusedListings
 from onepool_kernel.intake import CustomerInfo, FulfillmentPreference, LineToPlace, PlaceOrder
 from onepool_kernel.money import Money
-from onepool_runtime.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
+from onepool_runtime.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
 from onepool_runtime.grpc_errors import status_code_for, to_status
 
 ORDER = PlaceOrder(
@@ -73,3 +73,12 @@ def test_any_other_refusal_is_answered_as_orders_gave_it(error: DomainError) -> 
     refusal = place_order_error(from_orders(error), ORDER)
     assert not isinstance(refusal, OrdersRefusedListings)
     assert type(refusal) is type(error)
+
+
+def test_an_rpc_the_orders_pods_do_not_have_yet_is_to_be_retried_not_internal() -> None:
+    """A rollout that replaces channels before orders: orders pods of the release before answer RepriceOrder
+    UNIMPLEMENTED. The import is answered UNAVAILABLE (retry), never INTERNAL."""
+    unimplemented = grpc.aio.AioRpcError(
+        grpc.StatusCode.UNIMPLEMENTED, grpc.aio.Metadata(), grpc.aio.Metadata(), "Method not found!"
+    )
+    assert isinstance(to_domain_error(unimplemented), Unavailable)

@@ -104,6 +104,10 @@ def _domain_error(error: grpc.aio.AioRpcError, found: _Details) -> Exception:
         return errors.Conflict(f"orders: {message}")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED):
         return errors.Unavailable(f"the orders service is unavailable ({code.name}); retry the import")
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        # A rollout with orders pods of the release before (RepriceOrder is newer): the import is to be retried
+        # once they are replaced, not failed as INTERNAL.
+        return errors.Unavailable(f"the orders service does not offer this yet ({message}); retry the import")
     # UNAUTHENTICATED / PERMISSION_DENIED / INTERNAL from orders are our fault, not the caller's.
     return RuntimeError(f"orders.PlaceOrder failed: {code.name}: {message}")
 
