@@ -1,6 +1,7 @@
-"""A payout holds back a party's income from orders that can still be cancelled (docs/settlement.md "Payouts
-hold back income of orders not final"): settlement pays it out once an orders event shows the order final
-(closed, or paid with every fulfillment left or cancelled), as dealers counts it towards credit only then.
+"""A payout holds back a party's income from orders not final (docs/settlement.md "Payouts hold back income of
+orders not final"): settlement pays it out once an orders event shows the order final (`OrderFacts.is_final`
+as orders states it: cancelled, wholly refunded, or its return window closed; goods that left are not
+enough), as dealers counts it towards credit only then. The fake events here state `is_final` as orders does.
 
 Before, a dealer owing 8 000 was paid out 6 000 of its own channel's open sale; the sale was then cancelled
 and the dealer owed 14 000 with the 6 000 already in cash (audit D)."""
@@ -16,6 +17,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2
+from onepool.orders.v1 import events_pb2 as order_events
 from onepool.orders.v1 import facts_pb2
 from onepool.settlement.v1 import settlement_pb2 as pb
 from onepool_cli.services import SERVICES
@@ -67,18 +69,27 @@ async def dealer_owing(bus: Bus, settlement: Any, md: Any, owed: int) -> tuple[s
     return dealer, channel
 
 
-def own_sale(bus: Bus, order_id: str, channel: str, dealer: str, *, shipped: bool = False) -> facts_pb2.OrderFacts:
-    """The dealer's 2 x 10 000 sale on its own channel, shipped from its shop: 14 000 is the dealer's share."""
+def own_sale(
+    bus: Bus, order_id: str, channel: str, dealer: str, *, shipped: bool = False, final: bool = False
+) -> facts_pb2.OrderFacts:
+    """The dealer's 2 x 10 000 sale on its own channel, shipped from its shop: 14 000 is the dealer's share.
+    `final` as orders states it: once the return window closed (shipped is not enough)."""
     shop = bus.fulfillment("F1", f"SHOP-{dealer}", [("TEA", 2)], owner_dealer_id=dealer, shipped=shipped)
-    return bus.order(order_id, channel, [("TEA", 2, 10_000)], fulfillments=[shop])
+    return bus.order(order_id, channel, [("TEA", 2, 10_000)], fulfillments=[shop], is_final=final)
 
 
-async def test_a_payout_holds_back_an_open_sale_and_pays_it_once_the_goods_left(
+async def window_closed(bus: Bus, order: facts_pb2.OrderFacts) -> None:
+    """orders.order.return_window_closed: the order's facts just after its return window closed (final)."""
+    await bus.publish("orders.order.return_window_closed", order_events.OrderReturnWindowClosed(facts=order))
+
+
+async def test_a_payout_holds_back_an_open_sale_and_pays_it_once_its_return_window_closed(
     bus: Bus, settlement: Any, admin: Any
 ) -> None:
     """The audit's dealer: owes 8 000, its own sale of 20 000 is paid (+14 000: ledger +6 000). While the sale
-    can be cancelled nothing is paid (was 6 000), and the refusal says 14 000 is held; once the goods left,
-    the payout pays the 6 000 and holds nothing."""
+    is not final nothing is paid (was 6 000), and the refusal says 14 000 is held, also once its goods left (a
+    return could still refund it); once its return window closed, the payout pays the 6 000 and holds
+    nothing."""
     dealer, channel = await dealer_owing(bus, settlement, admin, 8_000)
     party, order_id = f"dealer:{dealer}", bus.uid("O")
     await bus.order_paid(own_sale(bus, order_id, channel, dealer))
@@ -89,6 +100,7 @@ async def test_a_payout_holds_back_an_open_sale_and_pays_it_once_the_goods_left(
     assert await balance(settlement, admin, party) == 6_000
 
     await bus.order_shipped(own_sale(bus, order_id, channel, dealer, shipped=True), "F1")
+    await window_closed(bus, own_sale(bus, order_id, channel, dealer, shipped=True, final=True))
     paid = await bus.eventually(
         lambda: payout(bus, settlement, admin, party), lambda r: isinstance(r, pb.Payout), within=15
     )
@@ -147,7 +159,7 @@ async def test_a_cancelled_sales_share_is_never_paid_out(bus: Bus, settlement: A
 
 
 async def test_a_payout_pays_income_of_final_orders_and_holds_the_rest(bus: Bus, settlement: Any, admin: Any) -> None:
-    """A dealer owed a 1 000 fulfillment fee of a brand sale whose goods all left (final), and 14 000 of its own
+    """A dealer owed a 1 000 fulfillment fee of a brand sale whose return window closed (final), and 14 000 of its own
     open sale: paid 1 000, 14 000 held back (and kept with the payout). An order final first and shown open by
     a later (older, redelivered) event stays final: its share is paid by the next payout."""
     dealer, channel = bus.uid("D"), bus.uid("DCH")
@@ -156,7 +168,8 @@ async def test_a_payout_pays_income_of_final_orders_and_holds_the_rest(bus: Bus,
     store = bus.uid("WEB")
     await bus.channel_created(bus.channel(store, 0, type_=channels_pb2.CHANNEL_TYPE_ONLINE_STORE))
     shipped = bus.fulfillment("F1", f"SHOP-{dealer}", [("TEA", 2)], owner_dealer_id=dealer, shipped=True)
-    await bus.order_shipped(bus.order(bus.uid("O"), store, [("TEA", 2, 10_000)], fulfillments=[shipped]), "F1")
+    brand_sale = bus.order(bus.uid("O"), store, [("TEA", 2, 10_000)], fulfillments=[shipped], is_final=True)
+    await bus.order_shipped(brand_sale, "F1")
     open_sale = bus.uid("O")
     await bus.order_paid(own_sale(bus, open_sale, channel, dealer))
     await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 15_000)
@@ -167,9 +180,9 @@ async def test_a_payout_pays_income_of_final_orders_and_holds_the_rest(bus: Bus,
     got = await settlement.GetPayout(pb.GetPayoutRequest(id=first.id), metadata=admin)
     assert got.payout == first
 
-    # Its goods left (final), then a stale paid event shows it open again. The consumer reads the stream in
-    # order: once a later sale is booked, both were read.
-    await bus.order_shipped(own_sale(bus, open_sale, channel, dealer, shipped=True), "F1")
+    # Its return window closed (final), then a stale paid event shows it open again. The consumer reads the
+    # stream in order: once a later sale is booked, both were read.
+    await window_closed(bus, own_sale(bus, open_sale, channel, dealer, shipped=True, final=True))
     await bus.order_paid(own_sale(bus, open_sale, channel, dealer))
     marker, marker_dealer = bus.uid("O"), bus.uid("D")
     marker_channel = bus.uid("DCH")
@@ -196,7 +209,8 @@ async def test_a_sale_committed_while_a_payout_reads_is_held_back_too(
     dealer, channel = bus.uid("D"), bus.uid("DCH")
     party = f"dealer:{dealer}"
     await bus.channel_created(bus.channel(channel, 0, type_=channels_pb2.CHANNEL_TYPE_DEALER, owner_dealer_id=dealer))
-    await bus.order_shipped(own_sale(bus, bus.uid("O"), channel, dealer, shipped=True), "F1")  # final: +14 000
+    final_sale = own_sale(bus, bus.uid("O"), channel, dealer, shipped=True, final=True)  # window closed
+    await bus.order_shipped(final_sale, "F1")  # final: +14 000
     await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 14_000)
     period_end = now()
     await bus.replenishment_received(bus.uid("RP"), dealer, 14_000)  # after period_end: owed nothing on balance

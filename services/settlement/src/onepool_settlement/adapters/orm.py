@@ -201,6 +201,17 @@ class OrderSettlementRow(SettlementTable, Stamped, table=True):
     final_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
+class OrderAwaitingSaleRow(SettlementTable, Created, table=True):
+    """An order an entry (other than a presale deposit's) posted to before its sale was booked: e.g. goods a
+    dealer's shop gave up for it, read before the sale. A payout holds its lines back as it does an order not
+    final (repository.held_query); booking the sale removes it (posting_sql). Few: those whose sale is still to
+    come, or was dead-lettered (then held until it is booked)."""
+
+    __tablename__ = "orders_awaiting_sale"
+
+    order_id: str = Field(primary_key=True, max_length=64)
+
+
 class UnsettledOrderRow(SettlementTable, Stamped, table=True):
     """A paid order whose event was dead-lettered before its sale was booked: what orders reported, so that
     Reconcile names the sale the ledger lacks (there is no order_settlements row to compare with)."""

@@ -46,7 +46,15 @@ WITH e AS (
                               corrects_entry_id, corrects_period_end, n)
    ORDER BY u.n
   ON CONFLICT (key) DO NOTHING
-  RETURNING id, created_at
+  RETURNING id, created_at, order_id, rule
+), a AS (
+  -- An order posted to before its sale was booked: payouts hold its lines back until the sale says it is final
+  -- (repository.held_query). A presale deposit's entries are not: a kept deposit is final without a sale.
+  INSERT INTO orders_awaiting_sale (order_id)
+  SELECT DISTINCT e.order_id FROM e
+   WHERE e.order_id <> '' AND e.rule <> 'deposit'
+     AND NOT EXISTS (SELECT 1 FROM order_settlements o WHERE o.order_id = e.order_id)
+  ON CONFLICT (order_id) DO NOTHING
 ), l AS (
   INSERT INTO journal_lines (entry_id, party, account, currency, amount_minor, order_id, created_at)
   SELECT e.id, p.party, p.account, p.currency, p.amount, p.order_id, e.created_at
@@ -68,6 +76,7 @@ SELECT order_id, currency, channel_id, seller, gross, fee_rate_bps, brand_share_
 """
 
 _ADD_ORDERS = """
+WITH added AS (
 INSERT INTO order_settlements (order_id, currency, channel_id, seller, gross, fee_rate_bps, brand_share_bps,
                                fulfillment_fee_bps, reported_paid, reported_refunded, cancelled)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[], $8::int[],
@@ -75,6 +84,11 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[
  ORDER BY 1
 ON CONFLICT (order_id) DO NOTHING
 RETURNING order_id
+), settled AS (
+  -- Its sale booked, the order's row says whether it is final (held_query): no longer awaiting it.
+  DELETE FROM orders_awaiting_sale w USING added WHERE w.order_id = added.order_id
+)
+SELECT order_id FROM added
 """
 
 # What orders last reported (monotonic: a late, older event cannot lower it). `o.order_id = ANY($1)` beside the

@@ -36,6 +36,7 @@ from sqlalchemy import (
     true,
     tuple_,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -47,6 +48,7 @@ from onepool_settlement.adapters.orm import (
     JournalEntryRow,
     JournalLineRow,
     LocationRow,
+    OrderAwaitingSaleRow,
     OrderSettlementRow,
     PayoutRow,
     PeriodBalanceRow,
@@ -83,7 +85,7 @@ _ORDERS, _STATEMENTS, _STATEMENT_LINES, _UNSETTLED = core_tables(
     OrderSettlementRow, StatementRow, StatementLineRow, UnsettledOrderRow
 )
 _PERIODS, _SNAPSHOTS, _PAYOUTS, _LOCATIONS = core_tables(PeriodRow, PeriodBalanceRow, PayoutRow, LocationRow)
-(_UNPRICED,) = core_tables(UnpricedMoveRow)
+_UNPRICED, _AWAITING = core_tables(UnpricedMoveRow, OrderAwaitingSaleRow)
 
 # The period lock (pg advisory lock key): postings hold it shared, ClosePeriod exclusively.
 PERIOD_LOCK_KEY = 0x5E77_1E_0001
@@ -207,30 +209,37 @@ def window_bounds(start: datetime | None, end: datetime | None) -> Select[Any]:
 
 
 def held_query(party: str, currency: str) -> Select[Any]:
-    """The sum (zero or more) of the party's positive lines on orders not final yet (order_settlements.final_at
-    NULL: rules.is_final). Lines without an order are not held, nor those of an order without a settlement row
-    (a kept presale deposit: the order lapsed, it is final).
+    """The sum (zero or more) of the party's positive lines on orders settlement has not seen final: those whose
+    settlement row is not final (order_settlements.final_at NULL: rules.is_final), and those posted to before
+    their sale was booked (orders_awaiting_sale without a settlement row: e.g. goods a dealer's shop gave up
+    for a sale read before the sale, or a sale dead-lettered). Lines without an order are not held, nor a kept
+    presale deposit (`deposit_kept`: the order lapsed, it is final, and its deposit's entries never note it
+    as awaiting a sale).
 
-    Driven from the orders not final (the partial index `order_settlements_not_final`: only those in flight),
-    each order's lines read by `journal_lines_by_order`: the cost follows the orders in flight, never the
-    party's history. A plain join let the planner read the party's lines first, every line it ever had (for the
-    brand, a parallel scan of the whole journal: 0.9 s at 10M lines); the per-order sum is a LATERAL aggregate,
-    which the planner cannot flatten into such a join (tests/settlement/test_posting_plans.py)."""
+    Driven from those orders (the partial index `order_settlements_not_final` and the small
+    `orders_awaiting_sale`: only those in flight), each order's lines read by `journal_lines_by_order`: the cost
+    follows the orders in flight, never the party's history. A plain join let the planner read the party's
+    lines first, every line it ever had (for the brand, a parallel scan of the whole journal: 0.9 s at 10M
+    lines); the per-order sum is a LATERAL aggregate, which the planner cannot flatten into such a join
+    (tests/settlement/test_posting_plans.py)."""
+    not_final = select(_ORDERS.c.order_id).where(_ORDERS.c.final_at.is_(None))
+    # A stale note (the sale booked by a transaction the noting one did not see) defers to the settlement row.
+    # A count per note, a probe of the primary key: NOT EXISTS became a hash anti-join over every order settled.
+    booked = select(func.count()).where(_ORDERS.c.order_id == _AWAITING.c.order_id).scalar_subquery()
+    awaiting = select(_AWAITING.c.order_id).where(booked == 0)
+    held_orders = union_all(not_final, awaiting).subquery("held_orders")
     per_order = (
         select(func.sum(_LINES.c.amount_minor).label("amount"))
         .where(
-            _LINES.c.order_id == _ORDERS.c.order_id,
+            _LINES.c.order_id == held_orders.c.order_id,
             _LINES.c.party == party,
             _LINES.c.currency == currency,
             _LINES.c.amount_minor > 0,
+            _LINES.c.account != Account.DEPOSIT_KEPT.value,
         )
         .lateral("held")
     )
-    return (
-        select(func.coalesce(func.sum(per_order.c.amount), 0))
-        .select_from(_ORDERS.join(per_order, true()))
-        .where(_ORDERS.c.final_at.is_(None))
-    )
+    return select(func.coalesce(func.sum(per_order.c.amount), 0)).select_from(held_orders.join(per_order, true()))
 
 
 def order_totals_query(currency: str, start: datetime, end: datetime) -> Select[Any]:

@@ -99,7 +99,12 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         async def produce(uow: SettlementUnitOfWork) -> pb.CreatePayoutResponse:
             return pb.CreatePayoutResponse(payout=mappers.payout_to_proto(await handlers.create_payout(uow, cmd)))
 
-        return await self._use.write(produce, request=request, request_id=request.request_id)
+        # Fingerprinted with the currency it pays in: a retry naming the default it left out is the same
+        # request, within the idempotency keys' retention as after it (the payout's id is the request's).
+        resolved = pb.CreatePayoutRequest()
+        resolved.CopyFrom(request)
+        resolved.currency = cmd.currency
+        return await self._use.write(produce, request=resolved, request_id=request.request_id)
 
     async def SettleUnpricedMove(
         self, request: pb.SettleUnpricedMoveRequest, context: Ctx

@@ -216,10 +216,11 @@ class SettlementServiceServicer:
     def CreatePayout(self, request, context):
         """The brand pays a party what it owes it up to period_end (how much: CreatePayoutRequest.period_end).
         Idempotent by request_id: the same request again gets the payout first made, also after its stored
-        answer was purged (the payout id comes from the request_id).
+        answer was purged (the payout id comes from the request_id). A request naming no currency is the same as
+        one naming the default currency it is paid in.
         Errors: FAILED_PRECONDITION PERIOD_NOT_OVER (period_end is in the future), NOTHING_TO_PAY (the amount
         computed is zero or less: the brand owes the party nothing up to period_end that it still owes now, or
-        only income from orders that can still be cancelled; metadata `held` is that income),
+        only income from orders not final yet; metadata `held` is that income),
         BALANCE_LIMIT (the payout would take a balance beyond +-2^62 further from zero, or is larger than that),
         CURRENCY_REQUIRED (the request names no currency and the brand owes the party in a currency other than the
         default one; metadata `currencies` lists every currency it is owed in: name one);
