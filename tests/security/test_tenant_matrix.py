@@ -24,6 +24,7 @@ import pytest
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from onepool.channels.v1 import channels_pb2 as cpb
+from onepool.common.v1 import common_pb2
 from onepool.dealers.v1 import dealers_pb2 as dpb
 from onepool.inventory.v1 import inventory_pb2 as ipb
 from onepool.orders.v1 import orders_pb2 as opb
@@ -195,6 +196,21 @@ def _move(order: opb.Order) -> opb.ChangeDeliveryAddressRequest:
     return opb.ChangeDeliveryAddressRequest(request_id=uid("addr"), order_id=order.id, address="1 Attacker Rd")
 
 
+def _reprice(order: opb.Order) -> opb.RepriceOrderRequest:
+    free = common_pb2.Money(currency=order.total.currency, amount_minor=0)
+    return opb.RepriceOrderRequest(
+        request_id=uid("reprice"),
+        order_id=order.id,
+        lines=[opb.RepriceLine(sku=line.sku, discount=free) for line in order.lines],
+        shipping_fee=free,
+    )
+
+
+def _refund(order: opb.Order) -> opb.RefundOrderRequest:
+    amount = common_pb2.Money(currency=order.total.currency, amount_minor=1)
+    return opb.RefundOrderRequest(request_id=uid("refund"), order_id=order.id, amount=amount, reason="attack")
+
+
 def _pay(order: opb.Order) -> opb.PayOrderRequest:
     return opb.PayOrderRequest(order_id=order.id, payment_ref=uid("PAY"), amount=order.total)
 
@@ -252,6 +268,18 @@ ROWS: dict[str, Row] = {
         cases=(
             Case("dealer", lambda w: _move(w.b_paid), why="B's sale"),
             Case("channel", lambda w: _move(w.c2_reserved), why="another channel's order"),
+        )
+    ),
+    f"/{ORD}/RepriceOrder": Row(
+        cases=(
+            Case("dealer", lambda w: _reprice(w.b_reserved), why="B's sale, unpaid"),
+            Case("channel", lambda w: _reprice(w.c2_reserved), why="another channel's order"),
+        )
+    ),
+    f"/{ORD}/RefundOrder": Row(
+        cases=(
+            Case("dealer", lambda w: _refund(w.b_paid), why="B's sale"),
+            Case("channel", lambda w: _refund(w.c2_shipped), why="another channel's order"),
         )
     ),
     f"/{ORD}/ShipFulfillment": Row(

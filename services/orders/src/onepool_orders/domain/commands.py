@@ -90,3 +90,15 @@ class ListOrders:
     limit: int = 100
     # Keyset cursor: orders strictly older than (created_at, id), newest first.
     after: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RefundOrder:
+    """Money back with no goods (a refund-only, a goodwill credit; Order.refund_only). `accept_after_window`:
+    after the order's returnable_until, the brand's operators only (scope.py), as for ReturnItems."""
+
+    request_id: str
+    order_id: str
+    amount: Money
+    reason: str
+    accept_after_window: bool = False

@@ -1302,6 +1302,57 @@ class Order:
         self.events.append(events.ItemsReturned(self, order_return))
         return order_return
 
+    def refund_only(
+        self,
+        return_id: str,
+        request_id: str,
+        amount: Money,
+        reason: str,
+        now: datetime,
+        *,
+        accept_after_window: bool = False,
+    ) -> Return:
+        """Money back with no goods coming back (a marketplace's refund-only, a goodwill credit): recorded as a
+        return of no goods, so every reader of returns handles it as one, and nothing is restocked. Refunds
+        stay cumulative: `_refund_due` counts it, so a later return is due its goods' share of the payment
+        minus everything refunded so far, the total never passes what was paid, and returning everything
+        refunds exactly the rest. Only an order paid in full: a deposit alone (DEPOSIT_PAID) sells nothing yet,
+        and its lapse decides the deposit by its rule. The window as for `return_items`."""
+        if self.status not in PAID_STATES:
+            raise _state_error(self, "refund", "it is not paid in full")
+        if self.window_closed(now) and not accept_after_window:
+            assert self.returnable_until is not None
+            raise FailedPrecondition(
+                "RETURN_WINDOW_CLOSED",
+                f"cannot refund order {self.id}: its return window closed at {self.returnable_until.isoformat()}",
+                {"order_id": self.id, "returnable_until": self.returnable_until.isoformat()},
+            )
+        if amount.currency != self.currency:
+            raise InvalidArgument("amount.currency", f"must be the order's currency {self.currency}")
+        assert self.paid is not None and self.refunded is not None
+        left = self.paid.amount_minor - self.refunded.amount_minor
+        if not 0 < amount.amount_minor <= left:
+            raise InvalidArgument(
+                "amount.amount_minor",
+                f"must be more than 0 and at most {left}, what is still refundable"
+                f" ({self.paid} paid, {self.refunded} refunded already)",
+            )
+        self.refunded = self.refunded + amount
+        refund = Return(
+            id=return_id,
+            order_id=self.id,
+            request_id=request_id,
+            lines=(),
+            location_id="",
+            refund=amount,
+            reason=reason,
+            created_at=now,
+        )
+        self.updated_at = now
+        self.new_returns.append(refund)
+        self.events.append(events.ItemsReturned(self, refund))
+        return refund
+
 
 @dataclass(frozen=True)
 class PlacedPrices:

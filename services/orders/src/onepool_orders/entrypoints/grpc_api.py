@@ -130,3 +130,15 @@ class OrdersServicer(orders_pb2_grpc.OrderServiceServicer):
         return await self._lifecycle.return_items(
             cmd, guard, request=request, answer=answer, receives_at=self._scope.receives_at()
         )
+
+    async def RefundOrder(self, request: pb.RefundOrderRequest, context: Ctx) -> pb.RefundOrderResponse:
+        cmd = requests.refund_order(request)
+        guard = self._scope.refund(accept_after_window=cmd.accept_after_window)
+        return await self._lifecycle.refund(
+            cmd,
+            guard,
+            request=request,
+            answer=lambda order, refund: pb.RefundOrderResponse(
+                order=order_to_proto(order), order_return=return_to_proto(refund)
+            ),
+        )

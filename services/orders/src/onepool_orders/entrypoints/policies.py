@@ -18,5 +18,7 @@ POLICY = policy(
         "ConfirmPickup": (*PRIVILEGED, DEALER, STORE),
         "CompleteOrder": (*PRIVILEGED, CHANNEL, DEALER),
         "ReturnItems": (*PRIVILEGED, CHANNEL, DEALER, STORE),
+        # No STORE: a counter takes goods back (ReturnItems); money back without them is the seller's call.
+        "RefundOrder": (*PRIVILEGED, CHANNEL, DEALER),
     },
 )

@@ -236,6 +236,18 @@ def return_items(req: pb.ReturnItemsRequest) -> commands.ReturnItems:
     )
 
 
+def refund_order(req: pb.RefundOrderRequest) -> commands.RefundOrder:
+    v = Violations()
+    check_request_id(v, "request_id", req.request_id)
+    _order_id(v, req.order_id)
+    amount = _money(v, "amount", req.amount, req.HasField("amount"))
+    if req.HasField("amount") and req.amount.amount_minor == 0:
+        v.add("amount.amount_minor", "must be more than 0")
+    check_text(v, "reason", req.reason)
+    v.raise_if_any()
+    return commands.RefundOrder(req.request_id, req.order_id, amount, req.reason.strip(), req.accept_after_window)
+
+
 def list_orders(req: pb.ListOrdersRequest) -> commands.ListOrders:
     v = Violations()
     for path in ("channel_id", "dealer_id", "customer_id", "location_id"):

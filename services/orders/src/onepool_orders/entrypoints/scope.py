@@ -3,10 +3,10 @@ is policies.py). Scope comes from the verified token only, never from the reques
 
 - admin, service: everything.
 - channel: orders of its own channel (place, read, pay, cancel, change the delivery address, reprice, complete,
-  return).
+  return, refund without goods).
 - dealer: orders it sells (dealer_id) and orders fulfilled at its locations (read); it pays, cancels, reprices,
-  changes the delivery address of and completes the orders it sells, and ships / hands over the fulfillments at its
-  own locations.
+  changes the delivery address of, refunds and completes the orders it sells, and ships / hands over the
+  fulfillments at its own locations.
 - store: orders with a fulfillment at its location (read, ship, hand over), and returns received at its
   location (a return may come back to any shop).
 - dealer, for returns: like a store, at its own locations only (any of them; a return may come back to any
@@ -129,6 +129,15 @@ class OrderScope:
             raise _deny("change")
 
         return guard
+
+    def refund(self, *, accept_after_window: bool = False) -> Guard:
+        """Money back without goods: the selling side (`manage`), never a store or a dealer's shop as such: a
+        counter takes goods back, it does not pay money out without them. Late, only the brand's operators,
+        as for a return (`receive_return`)."""
+        p = self._principal()
+        if accept_after_window and not p.is_privileged:
+            raise PermissionDenied("only the brand's operators may refund after the order's return window")
+        return self.manage()
 
     def fulfill(self, fulfillment_id: str) -> Guard:
         """Ship / hand over: the location the fulfillment is at (its store, or its owning dealer)."""

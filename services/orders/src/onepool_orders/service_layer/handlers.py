@@ -389,6 +389,15 @@ async def return_items(uow: OrdersUnitOfWork, cmd: commands.ReturnItems, guard: 
     return order, order_return
 
 
+async def refund_order(uow: OrdersUnitOfWork, cmd: commands.RefundOrder, guard: Guard = _allow) -> tuple[Order, Return]:
+    order = await _order(uow, cmd.order_id, lock=True, guard=guard)
+    refund = order.refund_only(
+        new_id(), cmd.request_id, cmd.amount, cmd.reason, now(), accept_after_window=cmd.accept_after_window
+    )
+    await uow.orders.save(order)
+    return order, refund
+
+
 # --- the return window ------------------------------------------------------------------------------------
 
 

@@ -233,6 +233,18 @@ class OrderLifecycle:
         await self._send_stock_requests(cmd.order_id)
         return response
 
+    async def refund(
+        self, cmd: commands.RefundOrder, guard: Guard, *, request: Message, answer: Callable[[Order, Return], R]
+    ) -> R:
+        """Idempotent on the request id, as return_items. Nothing goes to inventory: no goods move."""
+        # The return row keeps the caller-scoped id, as a return's does (return_items).
+        scoped = replace(cmd, request_id=scoped_key(cmd.request_id))
+
+        async def produce(uow: OrdersUnitOfWork) -> R:
+            return answer(*await handlers.refund_order(uow, scoped, guard))
+
+        return await self._use.write(produce, request=request, request_id=cmd.request_id)
+
     async def _change(self, order_id: str, produce: Callable[[OrdersUnitOfWork], Awaitable[Order]]) -> Order:
         order = await self._use.write(produce)
         if await self._send_stock_requests(order_id):

@@ -463,3 +463,25 @@ class ReturnItemsResponse(_message.Message):
     order_return: Return
     order: Order
     def __init__(self, order_return: _Optional[_Union[Return, _Mapping]] = ..., order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class RefundOrderRequest(_message.Message):
+    __slots__ = ("request_id", "order_id", "amount", "reason", "accept_after_window")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_AFTER_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    order_id: str
+    amount: _common_pb2.Money
+    reason: str
+    accept_after_window: bool
+    def __init__(self, request_id: _Optional[str] = ..., order_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reason: _Optional[str] = ..., accept_after_window: _Optional[bool] = ...) -> None: ...
+
+class RefundOrderResponse(_message.Message):
+    __slots__ = ("order", "order_return")
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_RETURN_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    order_return: Return
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., order_return: _Optional[_Union[Return, _Mapping]] = ...) -> None: ...

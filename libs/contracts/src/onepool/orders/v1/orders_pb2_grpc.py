@@ -103,6 +103,11 @@ class OrderServiceStub:
                 request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ReturnItemsRequest.SerializeToString,
                 response_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ReturnItemsResponse.FromString,
                 _registered_method=True)
+        self.RefundOrder = channel.unary_unary(
+                '/onepool.orders.v1.OrderService/RefundOrder',
+                request_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RefundOrderRequest.SerializeToString,
+                response_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -308,6 +313,29 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RefundOrder(self, request, context):
+        """Refunds part (or all) of what was paid with no goods coming back: a marketplace's refund-only (Taobao/Tmall
+        仅退款, Shopify partially_refunded) or customer service's goodwill credit. No stock moves. It is recorded
+        as a return of no goods (a Return with no lines and no return_location_id, refund = amount) and published
+        as OrderReturned, so settlement reverses it like any refund. Refunds stay cumulative: a later return
+        refunds what its goods are due in proportion to the payment minus everything refunded so far (this
+        refund included), so the total never passes what was paid and returning everything refunds exactly the
+        rest. Only once the whole order is paid: a presale deposit alone (DEPOSIT_PAID) sells nothing yet, so
+        nothing is booked to give back. The selling side only (the brand, the order's channel, the dealer whose
+        sale it is): a shop's counter takes goods back, it does not pay money out without them.
+        Idempotent by request_id (in the caller's scope): the same request again gets the first answer; the same
+        request_id with another amount (or other fields) is INVALID_ARGUMENT. After the order's returnable_until
+        only the brand's operators may refund, with accept_after_window.
+        Errors: INVALID_ARGUMENT (amount.amount_minor not positive or more than what is still refundable;
+        amount.currency not the order's; request_id reused for another request); NOT_FOUND (order);
+        PERMISSION_DENIED (not the order's channel or its dealer; accept_after_window from any token but the
+        brand's operators); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid in full: RESERVED, DEPOSIT_PAID,
+        PENDING, or cancelled or rejected), RETURN_WINDOW_CLOSED (the order's returnable_until passed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -365,6 +393,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ReturnItems,
                     request_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ReturnItemsRequest.FromString,
                     response_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.ReturnItemsResponse.SerializeToString,
+            ),
+            'RefundOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundOrder,
+                    request_deserializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RefundOrderRequest.FromString,
+                    response_serializer=onepool_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -678,6 +711,33 @@ class OrderService:
             '/onepool.orders.v1.OrderService/ReturnItems',
             onepool_dot_orders_dot_v1_dot_orders__pb2.ReturnItemsRequest.SerializeToString,
             onepool_dot_orders_dot_v1_dot_orders__pb2.ReturnItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/onepool.orders.v1.OrderService/RefundOrder',
+            onepool_dot_orders_dot_v1_dot_orders__pb2.RefundOrderRequest.SerializeToString,
+            onepool_dot_orders_dot_v1_dot_orders__pb2.RefundOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,
