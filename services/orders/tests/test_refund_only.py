@@ -117,3 +117,19 @@ def test_after_the_window_only_when_accepted_late() -> None:
         order.refund_only("g1", "k1", cny(100), "", late)
     assert closed.value.reason == "RETURN_WINDOW_CLOSED"
     assert order.refund_only("g1", "k1", cny(100), "", late, accept_after_window=True).refund == cny(100)
+
+
+def test_everything_back_while_goods_are_still_to_leave_is_a_cancellation_not_a_refund() -> None:
+    """Review N2: refunding all of a paid, unshipped order left it PAID and final (wholly refunded), and its
+    goods still shipped. Refused, pointing to CancelOrder; a part is still refunded, and once the goods have
+    left the rest may be too."""
+    order = reserved(("A", 1, 10_000))
+    order.pay(order.total, "pay-1", NOW)
+    with pytest.raises(FailedPrecondition) as caught:
+        order.refund_only("g1", "k1", cny(10_000), "", NOW)
+    assert caught.value.reason == "INVALID_ORDER_STATE" and "CancelOrder" in caught.value.message
+    assert order.refunded == cny(0) and not order.new_returns
+    order.refund_only("g1", "k1", cny(4_000), "", NOW)
+    order.ship(order.fulfillments[0].id, "T", NOW)
+    order.refund_only("g2", "k2", cny(6_000), "", NOW)
+    assert order.refunded == cny(10_000)

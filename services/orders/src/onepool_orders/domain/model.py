@@ -1337,6 +1337,12 @@ class Order:
                 f"must be more than 0 and at most {left}, what is still refundable"
                 f" ({self.paid} paid, {self.refunded} refunded already)",
             )
+        if amount.amount_minor == left and any(f.status is FulfillmentStatus.PENDING for f in self.fulfillments):
+            # Money all back, goods still shipping: the order would be final (wholly refunded) and the goods
+            # would still go out. Cancelling releases them and refunds what is left.
+            raise _state_error(
+                self, "refund everything of", "goods are still to leave: cancel the order instead (CancelOrder)"
+            )
         self.refunded = self.refunded + amount
         refund = Return(
             id=return_id,

@@ -320,7 +320,11 @@ class OrderServiceServicer:
         as OrderReturned, so settlement reverses it like any refund. Refunds stay cumulative: a later return
         refunds what its goods are due in proportion to the payment minus everything refunded so far (this
         refund included), so the total never passes what was paid and returning everything refunds exactly the
-        rest. Only once the whole order is paid: a presale deposit alone (DEPOSIT_PAID) sells nothing yet, so
+        rest. The refund names no goods, so it is never given twice: after a goodwill credit on goods the buyer
+        keeps, a later return (or a cancellation of goods that never left) is due its share less that credit;
+        where the credit was not for those goods, refund the difference with another RefundOrder. Refunding
+        everything still refundable while goods are still to leave is refused: cancel the order instead (CancelOrder
+        releases them; a refund alone would still ship them). Only once the whole order is paid: a presale deposit alone (DEPOSIT_PAID) sells nothing yet, so
         nothing is booked to give back. The selling side only (the brand, the order's channel, the dealer whose
         sale it is): a shop's counter takes goods back, it does not pay money out without them.
         Idempotent by request_id (in the caller's scope): the same request again gets the first answer; the same
@@ -330,7 +334,8 @@ class OrderServiceServicer:
         amount.currency not the order's; request_id reused for another request); NOT_FOUND (order);
         PERMISSION_DENIED (not the order's channel or its dealer; accept_after_window from any token but the
         brand's operators); FAILED_PRECONDITION INVALID_ORDER_STATE (not paid in full: RESERVED, DEPOSIT_PAID,
-        PENDING, or cancelled or rejected), RETURN_WINDOW_CLOSED (the order's returnable_until passed).
+        PENDING, or cancelled or rejected; everything refunded while goods are still to leave: cancel instead),
+        RETURN_WINDOW_CLOSED (the order's returnable_until passed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
