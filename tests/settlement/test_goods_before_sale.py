@@ -163,3 +163,50 @@ async def test_a_kept_presale_deposit_is_paid_out_without_a_sale(bus: Bus, settl
     paid = await payout(bus, settlement, admin, party)
     assert isinstance(paid, pb.Payout), paid
     assert (paid.amount.amount_minor, paid.held_back.amount_minor) == (5_000, 0)
+
+
+def free_order(bus: Bus, order_id: str, web: str, dealer: str, *, final: bool) -> facts_pb2.OrderFacts:
+    """The same sale given away (a 100% discount): paid, of total 0. Settlement books no sale of nothing."""
+    order = shipped_from_shop(bus, order_id, web, dealer, final=final)
+    for line in order.lines:
+        line.unit_price.amount_minor = line.line_total.amount_minor = 0
+    order.total.amount_minor = order.paid.amount_minor = 0
+    return order
+
+
+async def orders_read(bus: Bus, settlement: Any, admin: Any, web: str) -> None:
+    """Wait until settlement has read the orders events published so far: a later sale's fee on the same stream."""
+    dealer = bus.uid("D")
+    await bus.order_shipped(shipped_from_shop(bus, bus.uid("O"), web, dealer, final=False), "F1")
+    await bus.eventually(lambda: balance(settlement, admin, f"dealer:{dealer}"), lambda b: b == 600)
+
+
+@pytest.mark.parametrize("move_first", [True, False], ids=["move_first", "move_after_window_closed"])
+async def test_goods_given_up_for_a_free_order_are_paid_once_its_return_window_closed(
+    bus: Bus, settlement: Any, admin: Any, move_first: bool
+) -> None:
+    """A paid order of total 0 never has a sale booked, so nothing cleared its note as awaiting one: before, the
+    8 000 of goods D gave up for it stayed held for ever, return window closed or not. Now they are held while
+    its window is open, and paid once settlement read it final, whichever it read first."""
+    dealer, web, order_id = bus.uid("D"), await web_store(bus), bus.uid("O")
+    party = f"dealer:{dealer}"
+    if move_first:
+        await goods_moved(bus, dealer, order_id)
+        await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 8_000)
+        await bus.order_paid(free_order(bus, order_id, web, dealer, final=False))
+        await bus.order_shipped(free_order(bus, order_id, web, dealer, final=False), "F1")
+        await orders_read(bus, settlement, admin, web)
+        assert held(await payout(bus, settlement, admin, party)) == "8000"
+        await window_closed(bus, free_order(bus, order_id, web, dealer, final=True))
+    else:
+        await bus.order_paid(free_order(bus, order_id, web, dealer, final=False))
+        await window_closed(bus, free_order(bus, order_id, web, dealer, final=True))
+        await orders_read(bus, settlement, admin, web)
+        await goods_moved(bus, dealer, order_id)
+        await bus.eventually(lambda: balance(settlement, admin, party), lambda b: b == 8_000)
+
+    paid = await bus.eventually(
+        lambda: payout(bus, settlement, admin, party), lambda r: isinstance(r, pb.Payout), within=15
+    )
+    assert isinstance(paid, pb.Payout)
+    assert (paid.amount.amount_minor, paid.held_back.amount_minor) == (8_000, 0)

@@ -205,11 +205,14 @@ class OrderAwaitingSaleRow(SettlementTable, Created, table=True):
     """An order an entry (other than a presale deposit's) posted to before its sale was booked: e.g. goods a
     dealer's shop gave up for it, read before the sale. A payout holds its lines back as it does an order not
     final (repository.held_query); booking the sale removes it (posting_sql). Few: those whose sale is still to
-    come, or was dead-lettered (then held until it is booked)."""
+    come, or was dead-lettered (then held until it is booked); and paid orders of nothing read final, which no
+    sale will ever remove (final_at set: not held)."""
 
     __tablename__ = "orders_awaiting_sale"
 
     order_id: str = Field(primary_key=True, max_length=64)
+    # A paid order of nothing (total 0: no sale is ever booked) read final (rules.is_final): no longer held.
+    final_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class UnsettledOrderRow(SettlementTable, Stamped, table=True):

@@ -108,6 +108,14 @@ UPDATE order_settlements SET final_at = now(), updated_at = now()
  WHERE order_id = ANY($1::text[]) AND final_at IS NULL
 """
 
+# A paid order of nothing read final: its note (made now if no entry made it yet, which a later posting's
+# ON CONFLICT DO NOTHING keeps) says so, once; a later, older event never undoes it.
+_NOTE_FINAL_WITHOUT_SALE = """
+INSERT INTO orders_awaiting_sale (order_id, final_at)
+SELECT order_id, now() FROM unnest($1::text[]) AS order_id ORDER BY 1
+ON CONFLICT (order_id) DO UPDATE SET final_at = EXCLUDED.final_at WHERE orders_awaiting_sale.final_at IS NULL
+"""
+
 _CHANNELS = """
 SELECT channel_id, type, owner_dealer_id, fee_rate_bps, version FROM channels WHERE channel_id = ANY($1::text[])
 """
@@ -181,6 +189,13 @@ async def mark_final(driver: Any, order_ids: Iterable[str]) -> None:
     ids = sorted(set(order_ids))
     if ids:
         await driver.execute(_MARK_FINAL, ids)
+
+
+async def note_final_without_sale(driver: Any, order_ids: Iterable[str]) -> None:
+    """Paid orders of nothing (no sale is ever booked) read final: payouts pay what was posted to them."""
+    ids = sorted(set(order_ids))
+    if ids:
+        await driver.execute(_NOTE_FINAL_WITHOUT_SALE, ids)
 
 
 async def channels(driver: Any, channel_ids: Iterable[str]) -> dict[str, ChannelTerms]:

@@ -212,9 +212,10 @@ def held_query(party: str, currency: str) -> Select[Any]:
     """The sum (zero or more) of the party's positive lines on orders settlement has not seen final: those whose
     settlement row is not final (order_settlements.final_at NULL: rules.is_final), and those posted to before
     their sale was booked (orders_awaiting_sale without a settlement row: e.g. goods a dealer's shop gave up
-    for a sale read before the sale, or a sale dead-lettered). Lines without an order are not held, nor a kept
-    presale deposit (`deposit_kept`: the order lapsed, it is final, and its deposit's entries never note it
-    as awaiting a sale).
+    for a sale read before the sale, or a sale dead-lettered), unless read final without one (a paid order of
+    nothing, which never has a sale booked: orders_awaiting_sale.final_at). Lines without an order are not
+    held, nor a kept presale deposit (`deposit_kept`: the order lapsed, it is final, and its deposit's entries
+    never note it as awaiting a sale).
 
     Driven from those orders (the partial index `order_settlements_not_final` and the small
     `orders_awaiting_sale`: only those in flight), each order's lines read by `journal_lines_by_order`: the cost
@@ -226,7 +227,7 @@ def held_query(party: str, currency: str) -> Select[Any]:
     # A stale note (the sale booked by a transaction the noting one did not see) defers to the settlement row.
     # A count per note, a probe of the primary key: NOT EXISTS became a hash anti-join over every order settled.
     booked = select(func.count()).where(_ORDERS.c.order_id == _AWAITING.c.order_id).scalar_subquery()
-    awaiting = select(_AWAITING.c.order_id).where(booked == 0)
+    awaiting = select(_AWAITING.c.order_id).where(_AWAITING.c.final_at.is_(None), booked == 0)
     held_orders = union_all(not_final, awaiting).subquery("held_orders")
     per_order = (
         select(func.sum(_LINES.c.amount_minor).label("amount"))
@@ -555,6 +556,10 @@ class SettlementRepository(Repository):
     async def mark_final(self, order_ids: list[str]) -> None:
         """The orders' events showed them final for payouts (rules.is_final): once final, final for good."""
         await posting_sql.mark_final(await self._uow.driver(), order_ids)
+
+    async def note_final_without_sale(self, order_ids: list[str]) -> None:
+        """Paid orders of nothing, which never have a sale booked, showed final: their lines are paid out."""
+        await posting_sql.note_final_without_sale(await self._uow.driver(), order_ids)
 
     async def terms_of(self, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], ChannelTerms]:
         return await posting_sql.terms(await self._uow.driver(), wanted)

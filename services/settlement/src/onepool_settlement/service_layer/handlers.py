@@ -136,6 +136,7 @@ async def ensure_sale(
         await _note_final(uow, [order], {order.id})
         return existing
     if not order.is_paid or order.gross <= 0:
+        await _note_final_without_sale(uow, [order])
         return None
     channel = None
     if order.channel_id:
@@ -155,6 +156,16 @@ async def _note_final(uow: SettlementUnitOfWork, orders: Sequence[OrderFacts], s
     final = [o.id for o in orders if o.id in settled and rules.is_final(o)]
     if final:
         await uow.repo.mark_final(final)
+
+
+async def _note_final_without_sale(uow: SettlementUnitOfWork, orders: Sequence[OrderFacts]) -> None:
+    """Record the paid orders of nothing (a free order, total 0) these facts show final. No sale of nothing is
+    booked (rule 1 splits a payment), so nothing else would ever release what was posted to them (the goods a
+    dealer's shop gave up for one, held as awaiting its sale): payouts pay it from now on. Monotonic, as
+    _note_final."""
+    final = [o.id for o in orders if o.is_paid and o.gross <= 0 and rules.is_final(o)]
+    if final:
+        await uow.repo.note_final_without_sale(final)
 
 
 async def settle_deposit(uow: SettlementUnitOfWork, order: OrderFacts, source: Source) -> None:
@@ -257,6 +268,7 @@ async def record_orders(
                 fees.setdefault(e.order.id, (settlement, fee, e.source))
     await uow.repo.note_order_reports({k: v for k, v in reports.items() if k in known or k in sold})
     await _note_final(uow, [e.order for e in events], set(known) | set(sold))
+    await _note_final_without_sale(uow, [e.order for e in events if e.order.id not in known and e.order.id not in sold])
     if entries:
         await post_many(uow, entries)
     for order_id in sorted(fees):  # one order at a time, each locked in the one order (refund_basis)
